@@ -1,0 +1,522 @@
+/*
+ * Editing, serializing and building messages.  Edits never touch the
+ * received bytes: a new or changed header line is appended to the message
+ * buffer and the header index points at it, so serialization copies the
+ * untouched lines byte for byte.  Responses are built per RFC 3261 8.2.6.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sipd/msg/msg_int.h"
+
+void
+msg_chain_rebuild(struct msg *m, enum hdr_id id)
+{
+	int32_t tail = -1;
+
+	if (id == HDR_UNKNOWN) {
+		return;
+	}
+	m->first[id] = -1;
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		if (m->hdrs[i].id != id) {
+			continue;
+		}
+		m->hdrs[i].next = -1;
+		if (tail < 0) {
+			m->first[id] = i;
+		} else {
+			m->hdrs[tail].next = i;
+		}
+		tail = i;
+	}
+}
+
+void
+msg_cache_drop(struct msg *m, enum hdr_id id)
+{
+	for (uint32_t i = 0; i < m->nhdrs; i++) {
+		if (m->hdrs[i].id == id) {
+			m->hdrs[i].cache = NULL;
+		}
+	}
+	if (id == HDR_VIA) {
+		m->via_top_state = 0;
+	} else if (id == HDR_CSEQ) {
+		m->cseq_state = 0;
+	}
+}
+
+static bool
+name_ok(const char *name)
+{
+	if (*name == '\0') {
+		return false;
+	}
+	for (const char *p = name; *p != '\0'; p++) {
+		if (!ch_is((unsigned char)*p, CH_TOKEN)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+value_ok(struct sv v)
+{
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] == '\r' || v.p[i] == '\n' || v.p[i] == '\0') {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Append the line "name: value CRLF" to the buffer and describe it in h.
+ * value may point into m->buf: it is copied before the buffer can move.
+ */
+static int
+line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
+{
+	size_t n = name.len + 2 + value.len + 2;
+	char stackbuf[512];
+	char *tmp = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
+	uint32_t off;
+	int rc;
+
+	if (tmp == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(tmp, name.p, name.len);
+	memcpy(tmp + name.len, ": ", 2);
+	memcpy(tmp + name.len + 2, value.p, value.len);
+	memcpy(tmp + n - 2, "\r\n", 2);
+	rc = msg_append(m, tmp, n, &off);
+	if (tmp != stackbuf) {
+		free(tmp);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	h->name = (struct span){ off, (uint32_t)name.len };
+	h->value = (struct span){ off + (uint32_t)name.len + 2,
+		(uint32_t)value.len };
+	h->line = (struct span){ off, (uint32_t)n };
+	h->flags |= MSG_HDR_ADDED;
+	h->cache = NULL;
+	return 0;
+}
+
+int
+msg_hdr_insert(struct msg *m, int before, const char *name, struct sv value)
+{
+	struct msg_hdr h = { 0 };
+	int idx, rc;
+
+	if (!name_ok(name) || !value_ok(value)) {
+		return -EINVAL;
+	}
+	if (before >= 0 && ((uint32_t)before >= m->nhdrs ||
+	    (m->hdrs[before].flags & MSG_HDR_REMOVED))) {
+		return -ENOENT;
+	}
+	h.id = (uint16_t)hdr_lookup(name, strlen(name));
+	rc = line_new(m, (struct sv){ name, strlen(name) }, value, &h);
+	if (rc != 0) {
+		return rc;
+	}
+	idx = msg_hdr_slot(m);
+	if (idx < 0) {
+		return idx;
+	}
+	m->hdrs[idx] = h;
+
+	/* link into the order list before `before`, or at the end */
+	int32_t *link = &m->ohead;
+	while (*link >= 0 && *link != before) {
+		link = &m->onext[*link];
+	}
+	m->onext[idx] = *link;
+	*link = idx;
+	msg_chain_rebuild(m, (enum hdr_id)h.id);
+	msg_cache_drop(m, (enum hdr_id)h.id);
+	return idx;
+}
+
+int
+msg_hdr_append(struct msg *m, const char *name, struct sv value)
+{
+	return msg_hdr_insert(m, -1, name, value);
+}
+
+int
+msg_hdr_remove(struct msg *m, int idx)
+{
+	if (idx < 0 || (uint32_t)idx >= m->nhdrs ||
+	    (m->hdrs[idx].flags & MSG_HDR_REMOVED)) {
+		return -ENOENT;
+	}
+	int32_t *link = &m->ohead;
+	while (*link >= 0 && *link != idx) {
+		link = &m->onext[*link];
+	}
+	if (*link != idx) {
+		return -ENOENT;
+	}
+	*link = m->onext[idx];
+	m->hdrs[idx].flags |= MSG_HDR_REMOVED;
+	enum hdr_id id = (enum hdr_id)m->hdrs[idx].id;
+	msg_cache_drop(m, id);
+	msg_chain_rebuild(m, id);
+	if (id == HDR_CONTENT_LENGTH) {
+		m->cl_present = m->first[HDR_CONTENT_LENGTH] >= 0;
+	}
+	return 0;
+}
+
+int
+msg_hdr_remove_all(struct msg *m, enum hdr_id id)
+{
+	int n = 0;
+
+	for (int i = msg_hdr_first(m, id); i >= 0; i = msg_hdr_first(m, id)) {
+		if (msg_hdr_remove(m, i) != 0) {
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+int
+msg_hdr_replace(struct msg *m, int idx, struct sv value)
+{
+	struct msg_hdr *h;
+	char name[128];
+	int rc;
+
+	if (idx < 0 || (uint32_t)idx >= m->nhdrs ||
+	    (m->hdrs[idx].flags & MSG_HDR_REMOVED)) {
+		return -ENOENT;
+	}
+	if (!value_ok(value)) {
+		return -EINVAL;
+	}
+	h = &m->hdrs[idx];
+	if (h->name.len >= sizeof(name)) {
+		return -EINVAL;
+	}
+	memcpy(name, m->buf + h->name.off, h->name.len);
+	rc = line_new(m, (struct sv){ name, h->name.len }, value, h);
+	if (rc != 0) {
+		return rc;
+	}
+	msg_cache_drop(m, (enum hdr_id)m->hdrs[idx].id);
+	return 0;
+}
+
+int
+msg_via_push(struct msg *m, struct sv value)
+{
+	return msg_hdr_insert(m, m->first[HDR_VIA] >= 0 ? m->first[HDR_VIA]
+							 : m->ohead,
+	    "Via", value);
+}
+
+int
+msg_via_pop(struct msg *m)
+{
+	int i = m->first[HDR_VIA];
+
+	if (i < 0) {
+		return -ENOENT;
+	}
+	struct sv v = msg_sv(m, m->hdrs[i].value);
+	const char *c = msg_find_comma(v.p, v.p + v.len);
+	if (c == NULL || c == v.p + v.len) {
+		return msg_hdr_remove(m, i);
+	}
+	/* several values on the top line: keep the rest of them */
+	const char *rest = skip_ws(c + 1, v.p + v.len);
+	return msg_hdr_replace(m, i,
+	    (struct sv){ rest, (size_t)(v.p + v.len - rest) });
+}
+
+int
+msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
+{
+	const struct msg_via *v = msg_via_top(m);
+	char out[1024];
+	size_t n = 0;
+
+	if (v == NULL) {
+		return -ENOENT;
+	}
+	struct sv val = msg_sv(m, v->value);
+	struct sv host = msg_sv(m, v->host);
+	/* RFC 3261 18.2.1: received when sent-by differs from the source;
+	 * RFC 3581 4: always when rport is present, with rport's value */
+	bool want_received = v->rport || !sv_caseeq(host, addr);
+	if (!want_received && !v->rport) {
+		return 0;
+	}
+	if (val.len + addr.len + 32 > sizeof(out)) {
+		return -EINVAL;
+	}
+	/* copy sent-protocol and sent-by, then params without received and
+	 * rport, then the fresh ones */
+	const char *p = val.p, *e = val.p + val.len;
+	const char *params = v->params.len ? m->buf + v->params.off - 1 : e;
+	memcpy(out, p, (size_t)(params - p));
+	n = (size_t)(params - p);
+	p = params;
+	while (p < e) {
+		const char *q = p + 1;
+		/* the next ';' outside quotes ends this parameter */
+		while (q < e && *q != ';') {
+			if (*q == '"') {
+				const char *r = skip_quoted(q, e);
+				q = r ? r : e;
+				continue;
+			}
+			q++;
+		}
+		const char *ns = skip_ws(p + 1, q);
+		const char *ne = skip_token(ns, q);
+		bool drop = (ne - ns == 8 && strncasecmp(ns, "received", 8) == 0) ||
+		    (ne - ns == 5 && strncasecmp(ns, "rport", 5) == 0);
+		if (!drop) {
+			memcpy(out + n, p, (size_t)(q - p));
+			n += (size_t)(q - p);
+		}
+		p = q;
+	}
+	if (want_received) {
+		memcpy(out + n, ";received=", 10);
+		n += 10;
+		memcpy(out + n, addr.p, addr.len);
+		n += addr.len;
+	}
+	if (v->rport) {
+		n += (size_t)snprintf(out + n, sizeof(out) - n, ";rport=%u",
+		    port);
+	}
+
+	/* the top line may hold further values after this one */
+	int i = v->hdr;
+	struct sv line = msg_sv(m, m->hdrs[i].value);
+	const char *c = msg_find_comma(line.p, line.p + line.len);
+	if (c != NULL && c < line.p + line.len) {
+		size_t rest = (size_t)(line.p + line.len - c);
+		if (n + rest > sizeof(out)) {
+			return -EINVAL;
+		}
+		memcpy(out + n, c, rest);
+		n += rest;
+	}
+	return msg_hdr_replace(m, i, (struct sv){ out, n });
+}
+
+int
+msg_set_ruri(struct msg *m, struct sv uri)
+{
+	struct sv method = msg_sv(m, m->method_s);
+	size_t n = method.len + 1 + uri.len + 1 + 7 + 2;
+	char *tmp;
+	uint32_t off;
+	struct uri u;
+	int rc;
+
+	if (!m->is_request || !value_ok(uri) || uri.len == 0 ||
+	    memchr(uri.p, ' ', uri.len) != NULL) {
+		return -EINVAL;
+	}
+	tmp = malloc(n);
+	if (tmp == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(tmp, method.p, method.len);
+	tmp[method.len] = ' ';
+	memcpy(tmp + method.len + 1, uri.p, uri.len);
+	memcpy(tmp + method.len + 1 + uri.len, " SIP/2.0\r\n", 10);
+	rc = msg_append(m, tmp, n, &off);
+	free(tmp);
+	if (rc != 0) {
+		return rc;
+	}
+	struct span rs = { off + (uint32_t)method.len + 1, (uint32_t)uri.len };
+	if (uri_parse(m->buf, rs, &u) != 0) {
+		m->len = off; /* drop the appended line again */
+		return -EINVAL;
+	}
+	m->start = (struct span){ off, (uint32_t)n };
+	m->method_s = (struct span){ off, (uint32_t)method.len };
+	m->ruri_s = rs;
+	m->version_s = (struct span){ rs.off + rs.len + 1, 7 };
+	m->ruri = u;
+	m->ruri_ok = true;
+	m->start_bad = false;
+	return 0;
+}
+
+int
+msg_set_body(struct msg *m, const struct sv *ctype, struct sv body)
+{
+	char num[16];
+	uint32_t off;
+	int rc, i;
+
+	if (ctype != NULL) {
+		i = m->first[HDR_CONTENT_TYPE];
+		rc = i >= 0 ? msg_hdr_replace(m, i, *ctype)
+			    : msg_hdr_append(m, "Content-Type", *ctype);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	rc = msg_append(m, body.p, body.len, &off);
+	if (rc != 0) {
+		return rc;
+	}
+	m->body = (struct span){ off, (uint32_t)body.len };
+	struct sv nv = { num, (size_t)snprintf(num, sizeof(num), "%zu",
+				  body.len) };
+	msg_hdr_remove_all(m, HDR_CONTENT_LENGTH);
+	rc = msg_hdr_append(m, "Content-Length", nv);
+	if (rc < 0) {
+		return rc;
+	}
+	m->cl_present = true;
+	m->cl_bad = false;
+	m->cl = (uint32_t)body.len;
+	return 0;
+}
+
+size_t
+msg_size(const struct msg *m)
+{
+	size_t n = m->start.len;
+
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		n += m->hdrs[i].line.len;
+	}
+	n += m->eoh.len ? m->eoh.len : 2;
+	return n + m->body.len;
+}
+
+int
+msg_write(const struct msg *m, char *out, size_t cap)
+{
+	size_t n = msg_size(m);
+	char *p = out;
+
+	if (n > cap || n > INT32_MAX) {
+		return -ENOSPC;
+	}
+	memcpy(p, m->buf + m->start.off, m->start.len);
+	p += m->start.len;
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		memcpy(p, m->buf + m->hdrs[i].line.off, m->hdrs[i].line.len);
+		p += m->hdrs[i].line.len;
+	}
+	if (m->eoh.len) {
+		memcpy(p, m->buf + m->eoh.off, m->eoh.len);
+		p += m->eoh.len;
+	} else {
+		memcpy(p, "\r\n", 2);
+		p += 2;
+	}
+	memcpy(p, m->buf + m->body.off, m->body.len);
+	p += m->body.len;
+	return (int)(p - out);
+}
+
+/* Append a copy of every live line with this id to out. */
+static size_t
+copy_lines(const struct msg *m, enum hdr_id id, char *out)
+{
+	size_t n = 0;
+
+	for (int i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
+		memcpy(out + n, m->buf + m->hdrs[i].line.off,
+		    m->hdrs[i].line.len);
+		n += m->hdrs[i].line.len;
+	}
+	return n;
+}
+
+static size_t
+lines_len(const struct msg *m, enum hdr_id id)
+{
+	size_t n = 0;
+
+	for (int i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
+		n += m->hdrs[i].line.len;
+	}
+	return n;
+}
+
+struct msg *
+msg_response(struct msg *req, int status, const char *reason,
+    struct sv to_tag)
+{
+	const struct msg_naddr *to = msg_to(req);
+	struct msg_limits lim = req->lim;
+	struct msg *r = NULL;
+	char *buf;
+	size_t cap, n;
+
+	if (!req->is_request || status < 100 || status > 699 || to == NULL ||
+	    req->first[HDR_VIA] < 0 || req->first[HDR_FROM] < 0 ||
+	    req->first[HDR_CALL_ID] < 0 || req->first[HDR_CSEQ] < 0) {
+		return NULL;
+	}
+	if (reason == NULL) {
+		reason = msg_reason_phrase(status);
+	}
+	if (!value_ok((struct sv){ reason, strlen(reason) }) ||
+	    !value_ok(to_tag)) {
+		return NULL;
+	}
+	cap = 32 + strlen(reason) + lines_len(req, HDR_VIA) +
+	    lines_len(req, HDR_FROM) + lines_len(req, HDR_TO) +
+	    lines_len(req, HDR_CALL_ID) + lines_len(req, HDR_CSEQ) +
+	    req->hdrs[to->hdr].value.len + to_tag.len + 32;
+	buf = malloc(cap);
+	if (buf == NULL) {
+		return NULL;
+	}
+	n = (size_t)snprintf(buf, cap, "SIP/2.0 %03d %s\r\n", status, reason);
+	n += copy_lines(req, HDR_VIA, buf + n);
+	n += copy_lines(req, HDR_FROM, buf + n);
+	if (status > 100 && to->tag.len == 0 && to_tag.len > 0) {
+		/* RFC 3261 8.2.6.2: the UAS adds a tag to To */
+		struct sv tv = msg_sv(req, req->hdrs[to->hdr].value);
+		memcpy(buf + n, "To: ", 4);
+		n += 4;
+		memcpy(buf + n, tv.p, tv.len);
+		n += tv.len;
+		memcpy(buf + n, ";tag=", 5);
+		n += 5;
+		memcpy(buf + n, to_tag.p, to_tag.len);
+		n += to_tag.len;
+		memcpy(buf + n, "\r\n", 2);
+		n += 2;
+	} else {
+		n += copy_lines(req, HDR_TO, buf + n);
+	}
+	n += copy_lines(req, HDR_CALL_ID, buf + n);
+	n += copy_lines(req, HDR_CSEQ, buf + n);
+	memcpy(buf + n, "Content-Length: 0\r\n\r\n", 21);
+	n += 21;
+	if (lim.max_size < n) {
+		lim.max_size = (uint32_t)n;
+	}
+	if (lim.max_headers < req->nhdrs + 2) {
+		lim.max_headers = req->nhdrs + 2;
+	}
+	r = msg_parse(buf, n, &lim, NULL);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,276 @@
+/*
+ * Names: the header table generated from hdrs.def (canonical names, compact
+ * forms, lookup of a name as written), method tokens, default reason
+ * phrases, and the small string-view helpers the whole layer uses.  Constant
+ * data only.
+ */
+#include <strings.h>
+
+#include "sipd/msg/msg_int.h"
+
+#define HF_LIST 0x1
+
+struct hdr_def {
+	const char *name;
+	uint8_t len;
+	char compact;
+	uint8_t flags;
+};
+
+/* Indexed by enum hdr_id; hdrs.def is sorted by name, case-insensitively. */
+static const struct hdr_def hdr_defs[HDR__COUNT] = {
+	[HDR_UNKNOWN] = { NULL, 0, 0, 0 },
+#define HDR(id, name, compact, flags) \
+	[HDR_##id] = { name, sizeof(name) - 1, compact, flags },
+#include "sipd/msg/hdrs.def"
+#undef HDR
+};
+
+bool
+sv_eq(struct sv a, struct sv b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+bool
+sv_caseeq(struct sv a, struct sv b)
+{
+	return a.len == b.len && (a.len == 0 || strncasecmp(a.p, b.p, a.len) == 0);
+}
+
+bool
+sv_caseeq_str(struct sv a, const char *s)
+{
+	return sv_caseeq(a, (struct sv){ s, strlen(s) });
+}
+
+const char *
+hdr_name(enum hdr_id id)
+{
+	if ((unsigned)id >= HDR__COUNT) {
+		return NULL;
+	}
+	return hdr_defs[id].name;
+}
+
+/* Case-insensitive ordering of (p, len) against a table name. */
+static int
+name_cmp(const char *p, size_t len, const struct hdr_def *d)
+{
+	size_t n = len < d->len ? len : d->len;
+
+	for (size_t i = 0; i < n; i++) {
+		int a = ch_lower((unsigned char)p[i]);
+		int b = ch_lower((unsigned char)d->name[i]);
+		if (a != b) {
+			return a - b;
+		}
+	}
+	return (len > d->len) - (len < d->len);
+}
+
+enum hdr_id
+hdr_lookup(const char *name, size_t len)
+{
+	if (len == 1) {
+		unsigned char c = ch_lower((unsigned char)name[0]);
+		for (int i = 1; i < HDR__COUNT; i++) {
+			if (hdr_defs[i].compact == c) {
+				return (enum hdr_id)i;
+			}
+		}
+		return HDR_UNKNOWN;
+	}
+	/* RFC 3261 7.3.1: field names are case-insensitive */
+	int lo = 1, hi = HDR__COUNT - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		int c = name_cmp(name, len, &hdr_defs[mid]);
+		if (c == 0) {
+			return (enum hdr_id)mid;
+		}
+		if (c < 0) {
+			hi = mid - 1;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	return HDR_UNKNOWN;
+}
+
+bool
+hdr_is_list(enum hdr_id id)
+{
+	return (unsigned)id < HDR__COUNT && (hdr_defs[id].flags & HF_LIST);
+}
+
+static const char *const method_names[] = {
+	[MSG_METHOD_OTHER] = NULL,
+	[MSG_INVITE] = "INVITE",
+	[MSG_ACK] = "ACK",
+	[MSG_BYE] = "BYE",
+	[MSG_CANCEL] = "CANCEL",
+	[MSG_REGISTER] = "REGISTER",
+	[MSG_OPTIONS] = "OPTIONS",
+	[MSG_INFO] = "INFO",
+	[MSG_PRACK] = "PRACK",
+	[MSG_UPDATE] = "UPDATE",
+	[MSG_SUBSCRIBE] = "SUBSCRIBE",
+	[MSG_NOTIFY] = "NOTIFY",
+	[MSG_REFER] = "REFER",
+	[MSG_MESSAGE] = "MESSAGE",
+	[MSG_PUBLISH] = "PUBLISH",
+};
+
+enum msg_method
+msg_method_lookup(const char *p, size_t len)
+{
+	/* RFC 3261 7.1: the method name is case-sensitive */
+	for (size_t i = 1; i < sizeof(method_names) / sizeof(*method_names);
+	    i++) {
+		if (strlen(method_names[i]) == len &&
+		    memcmp(method_names[i], p, len) == 0) {
+			return (enum msg_method)i;
+		}
+	}
+	return MSG_METHOD_OTHER;
+}
+
+const char *
+msg_method_str(enum msg_method m)
+{
+	if ((size_t)m >= sizeof(method_names) / sizeof(*method_names)) {
+		return NULL;
+	}
+	return method_names[m];
+}
+
+struct reason {
+	uint16_t code;
+	const char *text;
+};
+
+/* RFC 3261 21 and the IANA response code registry */
+static const struct reason reasons[] = {
+	{ 100, "Trying" },
+	{ 180, "Ringing" },
+	{ 181, "Call Is Being Forwarded" },
+	{ 182, "Queued" },
+	{ 183, "Session Progress" },
+	{ 199, "Early Dialog Terminated" },
+	{ 200, "OK" },
+	{ 202, "Accepted" },
+	{ 204, "No Notification" },
+	{ 300, "Multiple Choices" },
+	{ 301, "Moved Permanently" },
+	{ 302, "Moved Temporarily" },
+	{ 305, "Use Proxy" },
+	{ 380, "Alternative Service" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 402, "Payment Required" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 406, "Not Acceptable" },
+	{ 407, "Proxy Authentication Required" },
+	{ 408, "Request Timeout" },
+	{ 410, "Gone" },
+	{ 412, "Conditional Request Failed" },
+	{ 413, "Request Entity Too Large" },
+	{ 414, "Request-URI Too Long" },
+	{ 415, "Unsupported Media Type" },
+	{ 416, "Unsupported URI Scheme" },
+	{ 417, "Unknown Resource-Priority" },
+	{ 420, "Bad Extension" },
+	{ 421, "Extension Required" },
+	{ 422, "Session Interval Too Small" },
+	{ 423, "Interval Too Brief" },
+	{ 428, "Use Identity Header" },
+	{ 429, "Provide Referrer Identity" },
+	{ 430, "Flow Failed" },
+	{ 433, "Anonymity Disallowed" },
+	{ 436, "Bad Identity-Info" },
+	{ 437, "Unsupported Certificate" },
+	{ 438, "Invalid Identity Header" },
+	{ 439, "First Hop Lacks Outbound Support" },
+	{ 440, "Max-Breadth Exceeded" },
+	{ 469, "Bad Info Package" },
+	{ 470, "Consent Needed" },
+	{ 480, "Temporarily Unavailable" },
+	{ 481, "Call/Transaction Does Not Exist" },
+	{ 482, "Loop Detected" },
+	{ 483, "Too Many Hops" },
+	{ 484, "Address Incomplete" },
+	{ 485, "Ambiguous" },
+	{ 486, "Busy Here" },
+	{ 487, "Request Terminated" },
+	{ 488, "Not Acceptable Here" },
+	{ 489, "Bad Event" },
+	{ 491, "Request Pending" },
+	{ 493, "Undecipherable" },
+	{ 494, "Security Agreement Required" },
+	{ 500, "Server Internal Error" },
+	{ 501, "Not Implemented" },
+	{ 502, "Bad Gateway" },
+	{ 503, "Service Unavailable" },
+	{ 504, "Server Time-out" },
+	{ 505, "Version Not Supported" },
+	{ 513, "Message Too Large" },
+	{ 555, "Push Notification Service Not Supported" },
+	{ 580, "Precondition Failure" },
+	{ 600, "Busy Everywhere" },
+	{ 603, "Decline" },
+	{ 604, "Does Not Exist Anywhere" },
+	{ 606, "Not Acceptable" },
+	{ 607, "Unwanted" },
+	{ 608, "Rejected" },
+};
+
+const char *
+msg_reason_phrase(int status)
+{
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(*reasons); i++) {
+		if (reasons[i].code == status) {
+			return reasons[i].text;
+		}
+	}
+	/* RFC 3261 21: an unknown code is treated as x00 of its class */
+	switch (status / 100) {
+	case 1:
+		return "Trying";
+	case 2:
+		return "OK";
+	case 3:
+		return "Multiple Choices";
+	case 4:
+		return "Bad Request";
+	case 5:
+		return "Server Internal Error";
+	case 6:
+		return "Busy Everywhere";
+	default:
+		return "Unknown";
+	}
+}
+
+int
+msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (p == e) {
+		return -EINVAL;
+	}
+	for (; p < e; p++) {
+		if (!ch_is((unsigned char)*p, CH_DIGIT)) {
+			return -EINVAL;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max) {
+			return -ERANGE;
+		}
+	}
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,167 @@
+/*
+ * Private to sipd/msg: the message structure, its arena and the scanning
+ * helpers shared by the parser, the typed accessors and the builder.
+ */
+#ifndef SIPD_MSG_INT_H
+#define SIPD_MSG_INT_H
+
+#include <errno.h>
+#include <string.h>
+
+#include "sipd/msg/chars.h"
+#include "sipd/msg/msg.h"
+
+#define MSG_INLINE_HDRS 32
+#define MSG_INLINE_ARENA 2048
+#define MSG_HEADROOM 512
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	_Alignas(max_align_t) char data[];
+};
+
+/*
+ * A lazily parsed list of typed values for one header id, kept on the
+ * first header of that id.  kind tells which type items holds.
+ */
+enum list_kind {
+	LK_VIA = 1,
+	LK_NADDR,
+	LK_CONTACT,
+	LK_AUTH,
+	LK_CTYPE,
+};
+
+struct list_cache {
+	uint8_t kind;  /* enum list_kind */
+	int8_t state;  /* 1 parsed, -1 malformed */
+	int count;
+	void *items;
+};
+
+struct msg {
+	char *buf;        /* received bytes, then appended bytes */
+	uint32_t len;     /* bytes used in buf */
+	uint32_t cap;     /* bytes allocated for buf */
+	uint32_t rx_len;  /* received bytes: buf[0..rx_len) is never written */
+	bool buf_inline;  /* buf lives in the same allocation as the msg */
+	bool is_request;
+	bool start_bad;   /* request line not "Method SP URI SP Version" */
+	bool ruri_ok;
+	bool cl_bad;      /* Content-Length malformed or over the bytes given */
+	bool cl_present;
+	uint8_t method;   /* enum msg_method */
+	uint16_t status;
+	uint32_t cl;      /* Content-Length value when present and good */
+	struct msg_limits lim;
+
+	struct span start;    /* start line including its line ending */
+	struct span method_s; /* request method, or the response version */
+	struct span ruri_s;
+	struct span version_s;
+	struct span reason_s;
+	struct span eoh;      /* the empty line ending the headers */
+	struct span body;
+	struct uri ruri;
+
+	struct msg_hdr *hdrs; /* storage; order is the ohead/onext list */
+	uint32_t nhdrs, hdr_cap;
+	int32_t ohead;        /* first header in serialization order */
+	int32_t *onext;       /* order links, parallel to hdrs */
+	int32_t first[HDR__COUNT];
+
+	/* typed caches */
+	int8_t via_top_state;
+	struct msg_via via_top;
+	int8_t cseq_state;
+	struct msg_cseq cseq;
+
+	struct arena_chunk *chunks; /* overflow arena chunks */
+	size_t arena_used;
+	struct msg_hdr hdr_inline[MSG_INLINE_HDRS];
+	int32_t onext_inline[MSG_INLINE_HDRS];
+	_Alignas(max_align_t) char arena[MSG_INLINE_ARENA];
+};
+
+/* Whether values of this header id form a comma-separated list. */
+bool hdr_is_list(enum hdr_id id);
+
+/* A new header slot (index), growing the index; -ENOMEM. */
+int msg_hdr_slot(struct msg *m);
+
+/* Bump allocation in the message arena; freed with the message. */
+void *msg_alloc(struct msg *m, size_t size);
+
+/* Drop every cached typed value that depends on headers of this id. */
+void msg_cache_drop(struct msg *m, enum hdr_id id);
+
+/* Rebuild first[]/next for one id by walking the header order. */
+void msg_chain_rebuild(struct msg *m, enum hdr_id id);
+
+/* Append bytes to buf (never into the received region); returns offset. */
+int msg_append(struct msg *m, const char *p, size_t len, uint32_t *off);
+
+/*
+ * The next comma outside quotes and <> in [p, e), e when none, NULL for an
+ * unterminated quoted string.
+ */
+const char *msg_find_comma(const char *p, const char *e);
+
+/* Parse the Content-Length digits of value; -EINVAL when bad. */
+int msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out);
+
+/* Skip SP, HT, CR, LF (LWS and folds inside a value). */
+static inline const char *
+skip_ws(const char *p, const char *e)
+{
+	while (p < e && ch_is((unsigned char)*p, CH_WS)) {
+		p++;
+	}
+	return p;
+}
+
+static inline const char *
+rtrim_ws(const char *b, const char *e)
+{
+	while (e > b && ch_is((unsigned char)e[-1], CH_WS)) {
+		e--;
+	}
+	return e;
+}
+
+static inline const char *
+skip_token(const char *p, const char *e)
+{
+	while (p < e && ch_is((unsigned char)*p, CH_TOKEN)) {
+		p++;
+	}
+	return p;
+}
+
+/*
+ * Skip a quoted string starting at the opening quote.  Returns the position
+ * after the closing quote, or NULL when unterminated.
+ */
+static inline const char *
+skip_quoted(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '\\') {
+			if (++p == e) {
+				return NULL;
+			}
+		} else if (*p == '"') {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+static inline struct span
+mkspan(const struct msg *m, const char *p, const char *e)
+{
+	return (struct span){ (uint32_t)(p - m->buf), (uint32_t)(e - p) };
+}
+
+#endif

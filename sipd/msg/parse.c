@@ -1,0 +1,812 @@
+/*
+ * The message parser: start line, header index and body (RFC 3261 7, 25),
+ * the message's arena, the index accessors and msg_check().  A message owns
+ * one buffer; everything found in it is a span, and header values are left
+ * unparsed until something asks for them (values.c).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "sipd/msg/msg_int.h"
+
+void
+msg_limits_init(struct msg_limits *lim)
+{
+	lim->max_size = MSG_DEFAULT_MAX_SIZE;
+	lim->max_headers = MSG_DEFAULT_MAX_HEADERS;
+	lim->max_line = MSG_DEFAULT_MAX_LINE;
+}
+
+void *
+msg_alloc(struct msg *m, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (m->arena_used + size <= MSG_INLINE_ARENA) {
+		void *p = m->arena + m->arena_used;
+		m->arena_used += size;
+		return p;
+	}
+	struct arena_chunk *c = m->chunks;
+	if (c == NULL || c->used + size > c->cap) {
+		size_t cap = size > 4096 ? size : 4096;
+		c = malloc(sizeof(*c) + cap);
+		if (c == NULL) {
+			return NULL;
+		}
+		c->cap = cap;
+		c->used = 0;
+		c->next = m->chunks;
+		m->chunks = c;
+	}
+	void *p = c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+static struct msg *
+msg_new(size_t len, const struct msg_limits *lim)
+{
+	size_t cap = len + MSG_HEADROOM;
+	struct msg *m = malloc(sizeof(*m) + cap);
+
+	if (m == NULL) {
+		return NULL;
+	}
+	/* the inline header slots and the arena need no clearing */
+	memset(m, 0, offsetof(struct msg, hdr_inline));
+	memset(m->first, 0xff, sizeof(m->first));
+	m->buf = (char *)(m + 1);
+	m->buf_inline = true;
+	m->cap = (uint32_t)cap;
+	m->lim = *lim;
+	m->hdrs = m->hdr_inline;
+	m->onext = m->onext_inline;
+	m->hdr_cap = MSG_INLINE_HDRS;
+	m->ohead = -1;
+	return m;
+}
+
+void
+msg_free(struct msg *m)
+{
+	if (m == NULL) {
+		return;
+	}
+	while (m->chunks != NULL) {
+		struct arena_chunk *c = m->chunks;
+		m->chunks = c->next;
+		free(c);
+	}
+	if (!m->buf_inline) {
+		free(m->buf);
+	}
+	if (m->hdrs != m->hdr_inline) {
+		free(m->hdrs);
+		free(m->onext);
+	}
+	free(m);
+}
+
+int
+msg_append(struct msg *m, const char *p, size_t len, uint32_t *off)
+{
+	if (len > UINT32_MAX - m->len) {
+		return -ENOMEM;
+	}
+	if (m->len + len > m->cap) {
+		size_t cap = (size_t)m->cap * 2 + len;
+		char *nb;
+		if (cap > UINT32_MAX) {
+			cap = UINT32_MAX;
+		}
+		if (m->buf_inline) {
+			nb = malloc(cap);
+			if (nb != NULL) {
+				memcpy(nb, m->buf, m->len);
+			}
+		} else {
+			nb = realloc(m->buf, cap);
+		}
+		if (nb == NULL) {
+			return -ENOMEM;
+		}
+		m->buf = nb;
+		m->buf_inline = false;
+		m->cap = (uint32_t)cap;
+	}
+	memcpy(m->buf + m->len, p, len);
+	*off = m->len;
+	m->len += (uint32_t)len;
+	return 0;
+}
+
+int
+msg_hdr_slot(struct msg *m)
+{
+	if (m->nhdrs == m->hdr_cap) {
+		uint32_t cap = m->hdr_cap * 2;
+		struct msg_hdr *h = malloc(cap * sizeof(*h));
+		int32_t *o = malloc(cap * sizeof(*o));
+		if (h == NULL || o == NULL) {
+			free(h);
+			free(o);
+			return -ENOMEM;
+		}
+		memcpy(h, m->hdrs, m->nhdrs * sizeof(*h));
+		memcpy(o, m->onext, m->nhdrs * sizeof(*o));
+		if (m->hdrs != m->hdr_inline) {
+			free(m->hdrs);
+			free(m->onext);
+		}
+		m->hdrs = h;
+		m->onext = o;
+		m->hdr_cap = cap;
+	}
+	return (int)m->nhdrs++;
+}
+
+static void
+fail(struct msg_err *err, int status, const char *reason, uint32_t off)
+{
+	if (err != NULL) {
+		err->status = status;
+		err->reason = reason;
+		err->off = off;
+	}
+}
+
+static bool
+is_sip_version(const char *p, const char *e)
+{
+	return e - p == 7 && strncasecmp(p, "SIP/2.0", 7) == 0;
+}
+
+/* "SIP/" 1*DIGIT "." 1*DIGIT (RFC 3261 7.1) */
+static bool
+is_version_shape(const char *p, const char *e)
+{
+	if (e - p < 7 || strncasecmp(p, "SIP/", 4) != 0) {
+		return false;
+	}
+	p += 4;
+	const char *d = p;
+	while (p < e && ch_is((unsigned char)*p, CH_DIGIT)) {
+		p++;
+	}
+	if (p == d || p == e || *p != '.') {
+		return false;
+	}
+	d = ++p;
+	while (p < e && ch_is((unsigned char)*p, CH_DIGIT)) {
+		p++;
+	}
+	return p != d && p == e;
+}
+
+static int
+parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
+{
+	const char *le = (nl > b && nl[-1] == '\r') ? nl - 1 : nl;
+	const char *p;
+
+	m->start = mkspan(m, b, nl + 1);
+	if (le - b >= 4 && strncasecmp(b, "SIP/", 4) == 0) {
+		/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
+		p = memchr(b, ' ', (size_t)(le - b));
+		if (p == NULL || !is_sip_version(b, p)) {
+			fail(err, 0, "Version Not Supported", 0);
+			return -EINVAL;
+		}
+		m->method_s = mkspan(m, b, p);
+		m->version_s = m->method_s;
+		p++;
+		if (le - p < 3 || !ch_is((unsigned char)p[0], CH_DIGIT) ||
+		    !ch_is((unsigned char)p[1], CH_DIGIT) ||
+		    !ch_is((unsigned char)p[2], CH_DIGIT) ||
+		    (le - p > 3 && p[3] != ' ')) {
+			fail(err, 0, "Bad Status Code", (uint32_t)(p - b));
+			return -EINVAL;
+		}
+		m->status = (uint16_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 +
+		    (p[2] - '0'));
+		if (m->status < 100 || m->status > 699) {
+			fail(err, 0, "Bad Status Code", (uint32_t)(p - b));
+			return -EINVAL;
+		}
+		p += 3;
+		if (p < le) {
+			p++;
+		}
+		m->reason_s = mkspan(m, p, le);
+		return 0;
+	}
+
+	/* Request-Line = Method SP Request-URI SP SIP-Version */
+	p = skip_token(b, le);
+	if (p == b || p == le || *p != ' ') {
+		fail(err, 0, "Bad Start Line", (uint32_t)(p - m->buf));
+		return -EINVAL;
+	}
+	m->is_request = true;
+	m->method_s = mkspan(m, b, p);
+	m->method = (uint8_t)msg_method_lookup(b, (size_t)(p - b));
+	p++;
+	const char *v = le;
+	while (v > p && v[-1] != ' ') {
+		v--;
+	}
+	if (v == p || v - 1 == p) {
+		/* no second SP, or an empty Request-URI */
+		m->start_bad = true;
+		m->ruri_s = mkspan(m, p, le);
+		return 0;
+	}
+	m->ruri_s = mkspan(m, p, v - 1);
+	m->version_s = mkspan(m, v, le);
+	m->ruri_ok = uri_parse(m->buf, m->ruri_s, &m->ruri) == 0;
+	return 0;
+}
+
+/* Link header idx at the end of the order list and of its id chain. */
+static void
+hdr_link_tail(struct msg *m, int idx, int32_t *otail, int32_t *tails)
+{
+	struct msg_hdr *h = &m->hdrs[idx];
+
+	m->onext[idx] = -1;
+	if (*otail < 0) {
+		m->ohead = idx;
+	} else {
+		m->onext[*otail] = idx;
+	}
+	*otail = idx;
+	h->next = -1;
+	if (tails[h->id] < 0) {
+		m->first[h->id] = idx;
+	} else {
+		m->hdrs[tails[h->id]].next = idx;
+	}
+	tails[h->id] = idx;
+}
+
+static int
+parse_headers(struct msg *m, const char *p, struct msg_err *err)
+{
+	const char *e = m->buf + m->rx_len;
+	int32_t tails[HDR__COUNT];
+	int32_t otail = -1;
+	int last = -1;
+
+	memset(tails, 0xff, sizeof(tails));
+	for (;;) {
+		if (p < e && *p == '\n') {
+			m->eoh = mkspan(m, p, p + 1);
+			p++;
+			break;
+		}
+		if (e - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+			m->eoh = mkspan(m, p, p + 2);
+			p += 2;
+			break;
+		}
+		if (p == e) {
+			/* a datagram that ends right after its last header */
+			m->eoh = mkspan(m, p, p);
+			break;
+		}
+		size_t room = (size_t)(e - p);
+		if (room > (size_t)m->lim.max_line + 1) {
+			room = (size_t)m->lim.max_line + 1;
+		}
+		const char *nl = memchr(p, '\n', room);
+		if (nl == NULL) {
+			if ((size_t)(e - p) > m->lim.max_line) {
+				fail(err, 0, "Line Too Long", (uint32_t)(p - m->buf));
+			} else {
+				fail(err, 0, "Truncated Header",
+				    (uint32_t)(p - m->buf));
+			}
+			return -EINVAL;
+		}
+		const char *le = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
+		if (*p == ' ' || *p == '\t') {
+			/* RFC 3261 7.3.1: a line starting with white space
+			 * continues the previous header's value */
+			if (last < 0) {
+				fail(err, 0, "Bad Folding", (uint32_t)(p - m->buf));
+				return -EINVAL;
+			}
+			struct msg_hdr *h = &m->hdrs[last];
+			const char *ve = rtrim_ws(p, le);
+			if (ve > p) {
+				if (h->value.len == 0) {
+					h->value = mkspan(m, skip_ws(p, ve), ve);
+				} else {
+					h->value.len =
+					    (uint32_t)(ve - m->buf) - h->value.off;
+				}
+			}
+			h->line.len = (uint32_t)(nl + 1 - m->buf) - h->line.off;
+			p = nl + 1;
+			continue;
+		}
+		const char *ne = skip_token(p, le);
+		const char *c = ne;
+		while (c < le && (*c == ' ' || *c == '\t')) {
+			c++;
+		}
+		if (ne == p || c == le || *c != ':') {
+			fail(err, 0, "Bad Header", (uint32_t)(p - m->buf));
+			return -EINVAL;
+		}
+		if (m->nhdrs >= m->lim.max_headers) {
+			fail(err, 0, "Too Many Headers", (uint32_t)(p - m->buf));
+			return -EINVAL;
+		}
+		int idx = msg_hdr_slot(m);
+		if (idx < 0) {
+			fail(err, 0, "Out of Memory", 0);
+			return idx;
+		}
+		struct msg_hdr *h = &m->hdrs[idx];
+		const char *vs = c + 1;
+		while (vs < le && (*vs == ' ' || *vs == '\t')) {
+			vs++;
+		}
+		h->id = (uint16_t)hdr_lookup(p, (size_t)(ne - p));
+		h->flags = 0;
+		h->name = mkspan(m, p, ne);
+		h->value = mkspan(m, vs, rtrim_ws(vs, le));
+		h->line = mkspan(m, p, nl + 1);
+		h->cache = NULL;
+		hdr_link_tail(m, idx, &otail, tails);
+		last = idx;
+		p = nl + 1;
+	}
+	m->body = mkspan(m, p, e);
+	return 0;
+}
+
+/* Content-Length decides where a datagram's body ends (RFC 3261 18.3). */
+static void
+parse_body_length(struct msg *m)
+{
+	int idx = m->first[HDR_CONTENT_LENGTH];
+	uint64_t v = 0, first = 0;
+
+	if (idx < 0) {
+		return;
+	}
+	m->cl_present = true;
+	for (int n = 0; idx >= 0; idx = m->hdrs[idx].next, n++) {
+		struct sv s = msg_sv(m, m->hdrs[idx].value);
+		if (msg_parse_uint(s.p, s.p + s.len, UINT32_MAX, &v) != 0 ||
+		    (n > 0 && v != first)) {
+			m->cl_bad = true;
+			return;
+		}
+		first = v;
+	}
+	m->cl = (uint32_t)v;
+	if (m->cl > m->body.len) {
+		m->cl_bad = true;
+	} else {
+		m->body.len = m->cl;
+	}
+}
+
+struct msg *
+msg_parse(const char *data, size_t len, const struct msg_limits *lim,
+    struct msg_err *err)
+{
+	struct msg_limits dl;
+	struct msg *m;
+
+	if (lim == NULL) {
+		msg_limits_init(&dl);
+		lim = &dl;
+	}
+	fail(err, 0, NULL, 0);
+	if (len > lim->max_size) {
+		fail(err, 513, "Message Too Large", 0);
+		return NULL;
+	}
+	m = msg_new(len, lim);
+	if (m == NULL) {
+		fail(err, 0, "Out of Memory", 0);
+		return NULL;
+	}
+	memcpy(m->buf, data, len);
+	m->len = m->rx_len = (uint32_t)len;
+
+	const char *b = m->buf, *e = b + len;
+	/* RFC 3261 7.5: CRLF before the start line is ignored */
+	while (b < e && (*b == '\r' || *b == '\n')) {
+		b++;
+	}
+	size_t room = (size_t)(e - b);
+	if (room > (size_t)lim->max_line + 1) {
+		room = (size_t)lim->max_line + 1;
+	}
+	const char *nl = memchr(b, '\n', room);
+	if (b == e || nl == NULL) {
+		fail(err, 0, b == e ? "Empty Message" : "Bad Start Line", 0);
+		goto fail;
+	}
+	if (parse_start(m, b, nl, err) != 0 ||
+	    parse_headers(m, nl + 1, err) != 0) {
+		goto fail;
+	}
+	if (memchr(m->buf, '\0', m->eoh.off) != NULL) {
+		fail(err, 0, "NUL in Headers",
+		    (uint32_t)((const char *)memchr(m->buf, '\0', m->eoh.off) -
+		    m->buf));
+		goto fail;
+	}
+	parse_body_length(m);
+	return m;
+fail:
+	msg_free(m);
+	return NULL;
+}
+
+struct sv
+msg_sv(const struct msg *m, struct span s)
+{
+	return (struct sv){ m->buf + s.off, s.len };
+}
+
+const char *
+msg_buf(const struct msg *m)
+{
+	return m->buf;
+}
+
+bool
+msg_is_request(const struct msg *m)
+{
+	return m->is_request;
+}
+
+enum msg_method
+msg_method(const struct msg *m)
+{
+	return (enum msg_method)m->method;
+}
+
+struct sv
+msg_method_name(const struct msg *m)
+{
+	if (!m->is_request) {
+		return (struct sv){ m->buf, 0 };
+	}
+	return msg_sv(m, m->method_s);
+}
+
+struct span
+msg_ruri_span(const struct msg *m)
+{
+	return m->ruri_s;
+}
+
+const struct uri *
+msg_ruri(const struct msg *m)
+{
+	return m->is_request && m->ruri_ok ? &m->ruri : NULL;
+}
+
+int
+msg_status(const struct msg *m)
+{
+	return m->status;
+}
+
+struct sv
+msg_reason(const struct msg *m)
+{
+	return msg_sv(m, m->reason_s);
+}
+
+struct sv
+msg_body(const struct msg *m)
+{
+	return msg_sv(m, m->body);
+}
+
+unsigned
+msg_hdr_total(const struct msg *m)
+{
+	unsigned n = 0;
+
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		n++;
+	}
+	return n;
+}
+
+const struct msg_hdr *
+msg_hdr_at(const struct msg *m, int idx)
+{
+	if (idx < 0 || (uint32_t)idx >= m->nhdrs) {
+		return NULL;
+	}
+	return &m->hdrs[idx];
+}
+
+int
+msg_hdr_first(const struct msg *m, enum hdr_id id)
+{
+	if ((unsigned)id >= HDR__COUNT) {
+		return -1;
+	}
+	if (id == HDR_UNKNOWN) {
+		for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+			if (m->hdrs[i].id == HDR_UNKNOWN) {
+				return i;
+			}
+		}
+		return -1;
+	}
+	return m->first[id];
+}
+
+int
+msg_hdr_next(const struct msg *m, int idx)
+{
+	if (idx < 0 || (uint32_t)idx >= m->nhdrs) {
+		return -1;
+	}
+	if (m->hdrs[idx].id == HDR_UNKNOWN) {
+		for (int32_t i = m->onext[idx]; i >= 0; i = m->onext[i]) {
+			if (m->hdrs[i].id == HDR_UNKNOWN) {
+				return i;
+			}
+		}
+		return -1;
+	}
+	return m->hdrs[idx].next;
+}
+
+int
+msg_hdr_find(const struct msg *m, struct sv name)
+{
+	enum hdr_id id = hdr_lookup(name.p, name.len);
+
+	if (id != HDR_UNKNOWN) {
+		return m->first[id];
+	}
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		if (m->hdrs[i].id == HDR_UNKNOWN &&
+		    sv_caseeq(msg_sv(m, m->hdrs[i].name), name)) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+unsigned
+msg_hdr_count(const struct msg *m, enum hdr_id id)
+{
+	unsigned n = 0;
+
+	for (int i = msg_hdr_first(m, id); i >= 0; i = msg_hdr_next(m, i)) {
+		n++;
+	}
+	return n;
+}
+
+struct sv
+msg_hdr_value(const struct msg *m, enum hdr_id id)
+{
+	int i = msg_hdr_first(m, id);
+
+	if (i < 0) {
+		return (struct sv){ m->buf, 0 };
+	}
+	return msg_sv(m, m->hdrs[i].value);
+}
+
+const char *
+msg_find_comma(const char *p, const char *e)
+{
+	bool angle = false;
+
+	while (p < e) {
+		switch (*p) {
+		case '"':
+			p = skip_quoted(p, e);
+			if (p == NULL) {
+				return NULL;
+			}
+			continue;
+		case '<':
+			angle = true;
+			break;
+		case '>':
+			angle = false;
+			break;
+		case ',':
+			if (!angle) {
+				return p;
+			}
+			break;
+		default:
+			break;
+		}
+		p++;
+	}
+	return e;
+}
+
+int
+msg_hdr_values(const struct msg *m, enum hdr_id id, struct span *out,
+    int max)
+{
+	int n = 0;
+
+	for (int i = msg_hdr_first(m, id); i >= 0; i = msg_hdr_next(m, i)) {
+		struct sv v = msg_sv(m, m->hdrs[i].value);
+		const char *p = v.p, *e = v.p + v.len;
+		while (p < e) {
+			const char *c = msg_find_comma(p, e);
+			if (c == NULL) {
+				return -EINVAL;
+			}
+			const char *s = skip_ws(p, c);
+			const char *t = rtrim_ws(s, c);
+			if (t > s) {
+				if (n < max) {
+					out[n] = mkspan(m, s, t);
+				}
+				n++;
+			}
+			p = c + 1;
+		}
+	}
+	return n;
+}
+
+/* One header of a kind that must appear exactly once. */
+static int
+single(struct msg *m, enum hdr_id id, int st, const char *missing,
+    const char *bad, struct msg_err *err)
+{
+	int i = m->first[id];
+
+	if (i < 0) {
+		fail(err, st, missing, 0);
+		return -EINVAL;
+	}
+	if (m->hdrs[i].next >= 0) {
+		fail(err, st, bad, m->hdrs[m->hdrs[i].next].line.off);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool
+callid_ok(struct sv v)
+{
+	/* RFC 3261 25.1: callid = word [ "@" word ]; no white space */
+	if (v.len == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < v.len; i++) {
+		unsigned char c = (unsigned char)v.p[i];
+		if (c <= ' ' || c >= 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int
+msg_check(struct msg *m, struct msg_err *err)
+{
+	int st = m->is_request ? 400 : 0;
+	uint32_t u;
+
+	fail(err, 0, NULL, 0);
+	if (m->is_request) {
+		struct sv v = msg_sv(m, m->version_s);
+		if (m->start_bad) {
+			fail(err, 400, "Bad Request Line", m->start.off);
+			return -EINVAL;
+		}
+		if (!is_sip_version(v.p, v.p + v.len)) {
+			if (is_version_shape(v.p, v.p + v.len)) {
+				fail(err, 505, "Version Not Supported",
+				    m->version_s.off);
+			} else {
+				fail(err, 400, "Bad Request Line",
+				    m->version_s.off);
+			}
+			return -EINVAL;
+		}
+		if (!m->ruri_ok) {
+			fail(err, 400, "Bad Request-URI", m->ruri_s.off);
+			return -EINVAL;
+		}
+		if (m->ruri.scheme == URI_OTHER) {
+			fail(err, 416, "Unsupported URI Scheme", m->ruri_s.off);
+			return -EINVAL;
+		}
+	}
+	if (m->first[HDR_VIA] < 0) {
+		fail(err, st, "Missing Via", 0);
+		return -EINVAL;
+	}
+	if (msg_vias(m, NULL) <= 0) {
+		fail(err, st, "Bad Via", m->hdrs[m->first[HDR_VIA]].line.off);
+		return -EINVAL;
+	}
+	if (single(m, HDR_FROM, st, "Missing From", "Bad From", err) != 0 ||
+	    single(m, HDR_TO, st, "Missing To", "Bad To", err) != 0 ||
+	    single(m, HDR_CALL_ID, st, "Missing Call-ID", "Bad Call-ID",
+		err) != 0 ||
+	    single(m, HDR_CSEQ, st, "Missing CSeq", "Bad CSeq", err) != 0) {
+		return -EINVAL;
+	}
+	if (msg_from(m) == NULL) {
+		fail(err, st, "Bad From", m->hdrs[m->first[HDR_FROM]].line.off);
+		return -EINVAL;
+	}
+	if (msg_to(m) == NULL) {
+		fail(err, st, "Bad To", m->hdrs[m->first[HDR_TO]].line.off);
+		return -EINVAL;
+	}
+	if (!callid_ok(msg_callid(m))) {
+		fail(err, st, "Bad Call-ID",
+		    m->hdrs[m->first[HDR_CALL_ID]].line.off);
+		return -EINVAL;
+	}
+	const struct msg_cseq *cs = msg_cseq(m);
+	if (cs == NULL) {
+		fail(err, st, "Bad CSeq", m->hdrs[m->first[HDR_CSEQ]].line.off);
+		return -EINVAL;
+	}
+	if (m->is_request &&
+	    !sv_eq(msg_sv(m, cs->method_s), msg_sv(m, m->method_s))) {
+		fail(err, 400, "CSeq Method Mismatch",
+		    m->hdrs[m->first[HDR_CSEQ]].line.off);
+		return -EINVAL;
+	}
+	if (m->first[HDR_MAX_FORWARDS] >= 0 &&
+	    (m->hdrs[m->first[HDR_MAX_FORWARDS]].next >= 0 ||
+		msg_max_forwards(m, &u) != 0)) {
+		fail(err, st, "Bad Max-Forwards",
+		    m->hdrs[m->first[HDR_MAX_FORWARDS]].line.off);
+		return -EINVAL;
+	}
+	if (m->cl_bad) {
+		fail(err, st, "Bad Content-Length",
+		    m->hdrs[m->first[HDR_CONTENT_LENGTH]].line.off);
+		return -EINVAL;
+	}
+	if (m->first[HDR_CONTACT] >= 0) {
+		const struct msg_naddr *c;
+		int n = msg_naddrs(m, HDR_CONTACT, &c);
+		bool star = false;
+		for (int i = 0; i < n; i++) {
+			star |= c[i].star;
+		}
+		/* RFC 3261 10.2.2: "*" stands alone */
+		if (n < 0 || (star && n > 1)) {
+			fail(err, st, "Bad Contact",
+			    m->hdrs[m->first[HDR_CONTACT]].line.off);
+			return -EINVAL;
+		}
+	}
+	if (m->first[HDR_EXPIRES] >= 0 && msg_expires(m, &u) != 0) {
+		fail(err, st, "Bad Expires",
+		    m->hdrs[m->first[HDR_EXPIRES]].line.off);
+		return -EINVAL;
+	}
+	if (m->first[HDR_CONTENT_TYPE] >= 0 && msg_content_type(m) == NULL) {
+		fail(err, st, "Bad Content-Type",
+		    m->hdrs[m->first[HDR_CONTENT_TYPE]].line.off);
+		return -EINVAL;
+	}
+	return 0;
+}

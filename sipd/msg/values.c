@@ -1,0 +1,842 @@
+/*
+ * Typed header values, parsed on first access and cached in the message's
+ * arena: Via (RFC 3261 20.42, RFC 3581), name-addr headers (From, To,
+ * Contact, Route, Record-Route, Path: 20.10, 20.20, 20.39), CSeq, the
+ * numeric headers, Content-Type and the Digest credentials and challenges
+ * (25.1, RFC 7616).  A malformed value is cached as malformed, so a bad
+ * header costs one parse however often it is asked for.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <strings.h>
+
+#include "sipd/msg/msg_int.h"
+
+/* Host of a Via sent-by or a parameter value: type, or -1 when bad. */
+static int
+host_type(const char *p, const char *e)
+{
+	char tmp[64];
+	unsigned char a[16];
+	size_t n = (size_t)(e - p);
+
+	if (n == 0) {
+		return -1;
+	}
+	if (*p == '[') {
+		if (n < 4 || e[-1] != ']' || n - 2 >= sizeof(tmp)) {
+			return -1;
+		}
+		memcpy(tmp, p + 1, n - 2);
+		tmp[n - 2] = '\0';
+		return inet_pton(AF_INET6, tmp, a) == 1 ? URI_HOST_IPV6 : -1;
+	}
+	bool digits_dots = true;
+	for (const char *q = p; q < e; q++) {
+		unsigned char c = (unsigned char)*q;
+		if (!ch_is(c, CH_ALPHA | CH_DIGIT) && c != '-' && c != '.') {
+			return -1;
+		}
+		if (!ch_is(c, CH_DIGIT) && c != '.') {
+			digits_dots = false;
+		}
+	}
+	if (digits_dots) {
+		if (n >= sizeof(tmp)) {
+			return -1;
+		}
+		memcpy(tmp, p, n);
+		tmp[n] = '\0';
+		return inet_pton(AF_INET, tmp, a) == 1 ? URI_HOST_IPV4 : -1;
+	}
+	if (*p == '-' || *p == '.') {
+		return -1;
+	}
+	return URI_HOST_NAME;
+}
+
+/*
+ * One generic parameter: ';' already consumed.  name is a token; the value
+ * is a token, a quoted string or an address (with ':' and brackets).  The
+ * returned value excludes quotes.  Returns the position after it, or NULL.
+ */
+static const char *
+next_param(const char *p, const char *e, const char **ns, const char **ne,
+    const char **vs, const char **ve)
+{
+	p = skip_ws(p, e);
+	*ns = p;
+	p = skip_token(p, e);
+	*ne = p;
+	*vs = *ve = NULL;
+	if (*ns == p) {
+		return NULL;
+	}
+	p = skip_ws(p, e);
+	if (p < e && *p == '=') {
+		p = skip_ws(p + 1, e);
+		if (p < e && *p == '"') {
+			const char *q = skip_quoted(p, e);
+			if (q == NULL) {
+				return NULL;
+			}
+			*vs = p + 1;
+			*ve = q - 1;
+			p = q;
+		} else {
+			const char *q = p;
+			while (q < e && (ch_is((unsigned char)*q, CH_TOKEN) ||
+			    *q == ':' || *q == '[' || *q == ']')) {
+				q++;
+			}
+			if (q == p) {
+				return NULL;
+			}
+			*vs = p;
+			*ve = q;
+			p = q;
+		}
+	}
+	return skip_ws(p, e);
+}
+
+static bool
+name_is(const char *p, const char *e, const char *name)
+{
+	size_t n = strlen(name);
+	return (size_t)(e - p) == n && strncasecmp(p, name, n) == 0;
+}
+
+static int
+port_parse(const char *p, const char *e, uint16_t *port)
+{
+	uint64_t v;
+
+	if (msg_parse_uint(p, e, 65535, &v) != 0 || v == 0 || e - p > 5) {
+		return -EINVAL;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* RFC 3261 20.42 via-parm, from p to e (one list element). */
+static int
+parse_via(struct msg *m, const char *p, const char *e, int hdr,
+    struct msg_via *v)
+{
+	const char *q, *ns, *ne, *vs, *ve;
+	int t;
+
+	memset(v, 0, sizeof(*v));
+	v->rport_value = -1;
+	v->ttl = -1;
+	v->hdr = hdr;
+	p = skip_ws(p, e);
+	e = rtrim_ws(p, e);
+	v->value = mkspan(m, p, e);
+
+	/* sent-protocol = protocol-name SLASH protocol-version SLASH
+	 * transport, with LWS allowed around the slashes */
+	q = skip_token(p, e);
+	if (q == p) {
+		return -EINVAL;
+	}
+	v->protocol = mkspan(m, p, q);
+	p = skip_ws(q, e);
+	if (p == e || *p != '/') {
+		return -EINVAL;
+	}
+	p = skip_ws(p + 1, e);
+	q = skip_token(p, e);
+	if (q == p) {
+		return -EINVAL;
+	}
+	v->version = mkspan(m, p, q);
+	p = skip_ws(q, e);
+	if (p == e || *p != '/') {
+		return -EINVAL;
+	}
+	p = skip_ws(p + 1, e);
+	q = skip_token(p, e);
+	if (q == p) {
+		return -EINVAL;
+	}
+	v->transport = mkspan(m, p, q);
+	p = skip_ws(q, e);
+	if (p == q || p == e) {
+		return -EINVAL;
+	}
+
+	/* sent-by = host [ COLON port ] */
+	if (*p == '[') {
+		q = memchr(p, ']', (size_t)(e - p));
+		if (q == NULL) {
+			return -EINVAL;
+		}
+		q++;
+	} else {
+		q = p;
+		while (q < e && (ch_is((unsigned char)*q, CH_ALPHA | CH_DIGIT) ||
+		    *q == '-' || *q == '.')) {
+			q++;
+		}
+	}
+	t = host_type(p, q);
+	if (t < 0) {
+		return -EINVAL;
+	}
+	v->host_type = (uint8_t)t;
+	v->host = mkspan(m, p, q);
+	p = skip_ws(q, e);
+	if (p < e && *p == ':') {
+		p = skip_ws(p + 1, e);
+		q = p;
+		while (q < e && ch_is((unsigned char)*q, CH_DIGIT)) {
+			q++;
+		}
+		if (port_parse(p, q, &v->port) != 0) {
+			return -EINVAL;
+		}
+		p = skip_ws(q, e);
+	}
+
+	if (p < e) {
+		v->params = mkspan(m, p + 1 <= e ? p + 1 : e, e);
+	}
+	while (p < e) {
+		if (*p != ';') {
+			return -EINVAL;
+		}
+		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		if (p == NULL) {
+			return -EINVAL;
+		}
+		if (name_is(ns, ne, "branch")) {
+			if (vs == NULL || ve == vs) {
+				return -EINVAL;
+			}
+			v->branch = mkspan(m, vs, ve);
+		} else if (name_is(ns, ne, "received")) {
+			if (vs == NULL) {
+				return -EINVAL;
+			}
+			v->received = mkspan(m, vs, ve);
+		} else if (name_is(ns, ne, "maddr")) {
+			if (vs == NULL) {
+				return -EINVAL;
+			}
+			v->maddr = mkspan(m, vs, ve);
+		} else if (name_is(ns, ne, "ttl")) {
+			uint64_t ttl;
+			if (vs == NULL || msg_parse_uint(vs, ve, 255, &ttl) != 0) {
+				return -EINVAL;
+			}
+			v->ttl = (int32_t)ttl;
+		} else if (name_is(ns, ne, "rport")) {
+			uint16_t port;
+			v->rport = true;
+			if (vs != NULL) {
+				if (port_parse(vs, ve, &port) != 0) {
+					return -EINVAL;
+				}
+				v->rport_value = port;
+			}
+		}
+	}
+	return 0;
+}
+
+const struct msg_via *
+msg_via_top(struct msg *m)
+{
+	if (m->via_top_state == 0) {
+		int i = m->first[HDR_VIA];
+		m->via_top_state = -1;
+		if (i >= 0) {
+			struct sv s = msg_sv(m, m->hdrs[i].value);
+			const char *c = msg_find_comma(s.p, s.p + s.len);
+			if (c != NULL &&
+			    parse_via(m, s.p, c, i, &m->via_top) == 0) {
+				m->via_top_state = 1;
+			}
+		}
+	}
+	return m->via_top_state > 0 ? &m->via_top : NULL;
+}
+
+/* Count the list elements of every header of id; -EINVAL on bad quoting. */
+static int
+count_elements(struct msg *m, enum hdr_id id)
+{
+	int n = 0;
+
+	for (int i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
+		struct sv s = msg_sv(m, m->hdrs[i].value);
+		const char *p = s.p, *e = s.p + s.len;
+		if (!hdr_is_list(id)) {
+			n++;
+			continue;
+		}
+		do {
+			const char *c = msg_find_comma(p, e);
+			if (c == NULL) {
+				return -EINVAL;
+			}
+			n++;
+			p = c + 1;
+		} while (p <= e);
+	}
+	return n;
+}
+
+typedef int (*elem_parse_fn)(struct msg *m, const char *p, const char *e,
+    int hdr, void *item);
+
+/*
+ * Parse (or return the cached parse of) every element of every header of
+ * id into an arena array of items of size sz.  Returns the count or
+ * -EINVAL.
+ */
+static int
+list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
+    elem_parse_fn fn, void **out)
+{
+	int f = m->first[id];
+	struct list_cache *lc;
+
+	*out = NULL;
+	if (f < 0) {
+		return 0;
+	}
+	lc = m->hdrs[f].cache;
+	if (lc != NULL && lc->kind == kind) {
+		*out = lc->items;
+		return lc->state > 0 ? lc->count : -EINVAL;
+	}
+	lc = msg_alloc(m, sizeof(*lc));
+	if (lc == NULL) {
+		return -ENOMEM;
+	}
+	lc->kind = (uint8_t)kind;
+	lc->state = -1;
+	lc->count = 0;
+	lc->items = NULL;
+	m->hdrs[f].cache = lc;
+
+	int n = count_elements(m, id);
+	if (n < 0) {
+		return -EINVAL;
+	}
+	char *items = msg_alloc(m, sz * (size_t)n);
+	if (items == NULL) {
+		return -ENOMEM;
+	}
+	int k = 0;
+	for (int i = f; i >= 0; i = m->hdrs[i].next) {
+		struct sv s = msg_sv(m, m->hdrs[i].value);
+		const char *p = s.p, *e = s.p + s.len;
+		do {
+			const char *c = hdr_is_list(id) ? msg_find_comma(p, e) : e;
+			if (fn(m, p, c, i, items + sz * (size_t)k) != 0) {
+				return -EINVAL;
+			}
+			k++;
+			p = c + 1;
+		} while (p <= e);
+	}
+	lc->items = items;
+	lc->count = k;
+	lc->state = 1;
+	*out = items;
+	return k;
+}
+
+static int
+via_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
+{
+	return parse_via(m, p, e, hdr, item);
+}
+
+int
+msg_vias(struct msg *m, const struct msg_via **out)
+{
+	void *items;
+	int n = list_get(m, HDR_VIA, LK_VIA, sizeof(struct msg_via), via_elem,
+	    &items);
+
+	if (out != NULL) {
+		*out = items;
+	}
+	return n;
+}
+
+/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
+static int
+qvalue_parse(const char *p, const char *e, int16_t *q)
+{
+	int v, scale = 100;
+
+	if (p == e || (*p != '0' && *p != '1')) {
+		return -EINVAL;
+	}
+	v = (*p - '0') * 1000;
+	p++;
+	if (p < e) {
+		if (*p != '.' || e - p > 4) {
+			return -EINVAL;
+		}
+		for (p++; p < e; p++, scale /= 10) {
+			if (!ch_is((unsigned char)*p, CH_DIGIT)) {
+				return -EINVAL;
+			}
+			v += (*p - '0') * scale;
+		}
+	}
+	if (v > 1000) {
+		return -EINVAL;
+	}
+	*q = (int16_t)v;
+	return 0;
+}
+
+/* delta-seconds, saturating (RFC 3261 20.19: values past 2**32-1 cap) */
+static int
+delta_parse(const char *p, const char *e, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (p == e) {
+		return -EINVAL;
+	}
+	for (; p < e; p++) {
+		if (!ch_is((unsigned char)*p, CH_DIGIT)) {
+			return -EINVAL;
+		}
+		if (v <= max) {
+			v = v * 10 + (uint64_t)(*p - '0');
+		}
+	}
+	*out = v > max ? max : v;
+	return 0;
+}
+
+/*
+ * name-addr / addr-spec followed by header parameters (RFC 3261 20.10):
+ *   [ display-name ] LAQUOT addr-spec RAQUOT *( SEMI param )
+ *   addr-spec *( SEMI param )      -- here every ';' starts a header param
+ */
+static int
+parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
+    struct msg_naddr *na, bool contact)
+{
+	const char *q, *ns, *ne, *vs, *ve;
+
+	memset(na, 0, sizeof(*na));
+	na->expires = -1;
+	na->q = -1;
+	na->hdr = hdr;
+	p = skip_ws(p, e);
+	e = rtrim_ws(p, e);
+	na->value = mkspan(m, p, e);
+	if (p == e) {
+		return -EINVAL;
+	}
+	if (contact && e - p == 1 && *p == '*') {
+		na->star = true;
+		return 0;
+	}
+	if (*p == '"') {
+		q = skip_quoted(p, e);
+		if (q == NULL) {
+			return -EINVAL;
+		}
+		na->display = mkspan(m, p, q);
+		p = skip_ws(q, e);
+		if (p == e || *p != '<') {
+			return -EINVAL;
+		}
+	} else {
+		/* display-name as tokens: look for '<' after them */
+		q = p;
+		while (q < e && (ch_is((unsigned char)*q, CH_TOKEN | CH_WS))) {
+			q++;
+		}
+		if (q < e && *q == '<') {
+			na->display = mkspan(m, p, rtrim_ws(p, q));
+			p = q;
+		}
+	}
+	if (*p == '<') {
+		q = memchr(p, '>', (size_t)(e - p));
+		if (q == NULL) {
+			return -EINVAL;
+		}
+		na->uri_s = mkspan(m, p + 1, q);
+		p = skip_ws(q + 1, e);
+	} else {
+		q = p;
+		while (q < e && *q != ';' && !ch_is((unsigned char)*q, CH_WS)) {
+			q++;
+		}
+		na->uri_s = mkspan(m, p, q);
+		p = skip_ws(q, e);
+	}
+	if (uri_parse(m->buf, na->uri_s, &na->uri) != 0) {
+		return -EINVAL;
+	}
+	if (p < e) {
+		na->params = mkspan(m, p + 1, e);
+	}
+	while (p < e) {
+		if (*p != ';') {
+			return -EINVAL;
+		}
+		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		if (p == NULL) {
+			return -EINVAL;
+		}
+		if (name_is(ns, ne, "tag")) {
+			if (vs == NULL || ve == vs) {
+				return -EINVAL;
+			}
+			na->tag = mkspan(m, vs, ve);
+		} else if (contact && name_is(ns, ne, "expires")) {
+			uint64_t x;
+			if (vs == NULL || delta_parse(vs, ve, INT32_MAX, &x)) {
+				return -EINVAL;
+			}
+			na->expires = (int32_t)x;
+		} else if (contact && name_is(ns, ne, "q")) {
+			if (vs == NULL || qvalue_parse(vs, ve, &na->q) != 0) {
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+naddr_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
+{
+	return parse_naddr(m, p, e, hdr, item, false);
+}
+
+static int
+contact_elem(struct msg *m, const char *p, const char *e, int hdr,
+    void *item)
+{
+	return parse_naddr(m, p, e, hdr, item, true);
+}
+
+int
+msg_naddrs(struct msg *m, enum hdr_id id, const struct msg_naddr **out)
+{
+	void *items = NULL;
+	int n;
+
+	switch (id) {
+	case HDR_VIA:
+	case HDR_CSEQ:
+	case HDR_CONTENT_TYPE:
+	case HDR_AUTHORIZATION:
+	case HDR_PROXY_AUTHORIZATION:
+	case HDR_WWW_AUTHENTICATE:
+	case HDR_PROXY_AUTHENTICATE:
+	case HDR_UNKNOWN:
+		n = -EINVAL;
+		break;
+	case HDR_CONTACT:
+		n = list_get(m, id, LK_CONTACT, sizeof(struct msg_naddr),
+		    contact_elem, &items);
+		break;
+	default:
+		if ((unsigned)id >= HDR__COUNT) {
+			n = -EINVAL;
+			break;
+		}
+		n = list_get(m, id, LK_NADDR, sizeof(struct msg_naddr),
+		    naddr_elem, &items);
+		break;
+	}
+	if (out != NULL) {
+		*out = items;
+	}
+	return n;
+}
+
+static const struct msg_naddr *
+single_naddr(struct msg *m, enum hdr_id id)
+{
+	const struct msg_naddr *na;
+
+	return msg_naddrs(m, id, &na) > 0 ? na : NULL;
+}
+
+const struct msg_naddr *
+msg_from(struct msg *m)
+{
+	return single_naddr(m, HDR_FROM);
+}
+
+const struct msg_naddr *
+msg_to(struct msg *m)
+{
+	return single_naddr(m, HDR_TO);
+}
+
+bool
+msg_naddr_param(const struct msg *m, const struct msg_naddr *na,
+    const char *name, struct sv *val)
+{
+	struct sv s = msg_sv(m, na->params);
+	const char *p = s.p - 1, *e = s.p + s.len;
+	const char *ns, *ne, *vs, *ve;
+
+	if (na->params.len == 0) {
+		return false;
+	}
+	while (p < e && *p == ';') {
+		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		if (p == NULL) {
+			return false;
+		}
+		if (name_is(ns, ne, name)) {
+			if (val != NULL) {
+				*val = vs ? (struct sv){ vs, (size_t)(ve - vs) }
+					  : (struct sv){ ne, 0 };
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+const struct msg_cseq *
+msg_cseq(struct msg *m)
+{
+	if (m->cseq_state == 0) {
+		struct sv s = msg_hdr_value(m, HDR_CSEQ);
+		const char *p = s.p, *e = s.p + s.len, *q;
+		uint64_t v;
+
+		m->cseq_state = -1;
+		if (m->first[HDR_CSEQ] < 0) {
+			return NULL;
+		}
+		/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16) */
+		q = p;
+		while (q < e && ch_is((unsigned char)*q, CH_DIGIT)) {
+			q++;
+		}
+		if (q - p > 10 || msg_parse_uint(p, q, UINT32_MAX, &v) != 0) {
+			return NULL;
+		}
+		p = skip_ws(q, e);
+		if (p == q) {
+			return NULL;
+		}
+		q = skip_token(p, e);
+		if (q == p || q != e) {
+			return NULL;
+		}
+		m->cseq.num = (uint32_t)v;
+		m->cseq.method_s = mkspan(m, p, q);
+		m->cseq.method = (uint8_t)msg_method_lookup(p, (size_t)(q - p));
+		m->cseq_state = 1;
+	}
+	return m->cseq_state > 0 ? &m->cseq : NULL;
+}
+
+struct sv
+msg_callid(struct msg *m)
+{
+	return msg_hdr_value(m, HDR_CALL_ID);
+}
+
+static int
+number_hdr(struct msg *m, enum hdr_id id, uint64_t max, bool saturate,
+    uint32_t *out)
+{
+	struct sv s;
+	uint64_t v;
+	int rc;
+
+	if (m->first[id] < 0) {
+		return -ENOENT;
+	}
+	s = msg_hdr_value(m, id);
+	rc = saturate ? delta_parse(s.p, s.p + s.len, max, &v)
+		      : msg_parse_uint(s.p, s.p + s.len, max, &v);
+	if (rc != 0) {
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+msg_max_forwards(struct msg *m, uint32_t *out)
+{
+	/* RFC 3261 20.22: 0-255 in practice; more is a malformed value */
+	return number_hdr(m, HDR_MAX_FORWARDS, 255, false, out);
+}
+
+int
+msg_content_length(struct msg *m, uint32_t *out)
+{
+	if (!m->cl_present) {
+		return -ENOENT;
+	}
+	if (m->cl_bad) {
+		return -EINVAL;
+	}
+	*out = m->cl;
+	return 0;
+}
+
+int
+msg_expires(struct msg *m, uint32_t *out)
+{
+	return number_hdr(m, HDR_EXPIRES, UINT32_MAX, true, out);
+}
+
+static int
+ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
+{
+	struct msg_ctype *ct = item;
+	const char *q, *ns, *ne, *vs, *ve;
+
+	(void)hdr;
+	memset(ct, 0, sizeof(*ct));
+	p = skip_ws(p, e);
+	e = rtrim_ws(p, e);
+	/* media-type = m-type SLASH m-subtype *(SEMI m-parameter) */
+	q = skip_token(p, e);
+	if (q == p) {
+		return -EINVAL;
+	}
+	ct->type = mkspan(m, p, q);
+	p = skip_ws(q, e);
+	if (p == e || *p != '/') {
+		return -EINVAL;
+	}
+	p = skip_ws(p + 1, e);
+	q = skip_token(p, e);
+	if (q == p) {
+		return -EINVAL;
+	}
+	ct->subtype = mkspan(m, p, q);
+	p = skip_ws(q, e);
+	if (p < e) {
+		ct->params = mkspan(m, p + 1, e);
+	}
+	while (p < e) {
+		if (*p != ';') {
+			return -EINVAL;
+		}
+		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		if (p == NULL || vs == NULL) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+const struct msg_ctype *
+msg_content_type(struct msg *m)
+{
+	void *items;
+
+	if (m->first[HDR_CONTENT_TYPE] < 0 ||
+	    m->hdrs[m->first[HDR_CONTENT_TYPE]].next >= 0) {
+		return NULL;
+	}
+	return list_get(m, HDR_CONTENT_TYPE, LK_CTYPE, sizeof(struct msg_ctype),
+		   ctype_elem, &items) > 0
+	    ? items
+	    : NULL;
+}
+
+/*
+ * credentials / challenge = auth-scheme LWS auth-param *(COMMA auth-param)
+ * (RFC 3261 25.1, RFC 7616 3.3 and 3.4)
+ */
+static int
+auth_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
+{
+	struct msg_auth *a = item;
+	const char *q, *ns, *ne, *vs, *ve;
+
+	memset(a, 0, sizeof(*a));
+	a->hdr = hdr;
+	p = skip_ws(p, e);
+	e = rtrim_ws(p, e);
+	q = skip_token(p, e);
+	if (q == p) {
+		return -EINVAL;
+	}
+	a->scheme = mkspan(m, p, q);
+	p = skip_ws(q, e);
+	if (p == e) {
+		return 0;
+	}
+	if (p == q) {
+		return -EINVAL;
+	}
+	a->params = mkspan(m, p, e);
+	for (;;) {
+		p = next_param(p, e, &ns, &ne, &vs, &ve);
+		if (p == NULL || vs == NULL) {
+			return -EINVAL;
+		}
+		struct span v = mkspan(m, vs, ve);
+		struct {
+			const char *name;
+			struct span *dst;
+		} const known[] = {
+			{ "username", &a->username },
+			{ "realm", &a->realm },
+			{ "nonce", &a->nonce },
+			{ "uri", &a->uri },
+			{ "response", &a->response },
+			{ "algorithm", &a->algorithm },
+			{ "cnonce", &a->cnonce },
+			{ "opaque", &a->opaque },
+			{ "qop", &a->qop },
+			{ "nc", &a->nc },
+			{ "stale", &a->stale },
+			{ "domain", &a->domain },
+			{ "userhash", &a->userhash },
+		};
+		for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++) {
+			if (name_is(ns, ne, known[i].name)) {
+				*known[i].dst = v;
+				break;
+			}
+		}
+		if (p == e) {
+			return 0;
+		}
+		if (*p != ',') {
+			return -EINVAL;
+		}
+		p++;
+	}
+}
+
+int
+msg_auths(struct msg *m, enum hdr_id id, const struct msg_auth **out)
+{
+	void *items = NULL;
+	int n = -EINVAL;
+
+	if (id == HDR_AUTHORIZATION || id == HDR_PROXY_AUTHORIZATION ||
+	    id == HDR_WWW_AUTHENTICATE || id == HDR_PROXY_AUTHENTICATE) {
+		n = list_get(m, id, LK_AUTH, sizeof(struct msg_auth), auth_elem,
+		    &items);
+	}
+	if (out != NULL) {
+		*out = items;
+	}
+	return n;
+}

@@ -1,0 +1,975 @@
+/*
+ * Unit tests of sipd/msg/uri.c: parsing of sip, sips, tel and other URIs
+ * (RFC 3261 19.1 and 25.1, RFC 3966, the URI cases of RFC 4475 and
+ * RFC 5118), uri_param(), uri_unescape() and the RFC 3261 19.1.4
+ * comparison rules with every example of that section.  Each URI is
+ * copied into a heap buffer of its exact length, without a terminator, so
+ * AddressSanitizer catches a read past the span.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sipd/msg/msg.h"
+
+struct turi {
+	char *buf;
+	size_t len;
+	int rc;
+	struct uri u;
+};
+
+static void
+tparse(struct turi *t, const char *s)
+{
+	t->len = strlen(s);
+	t->buf = malloc(t->len > 0 ? t->len : 1);
+	assert_non_null(t->buf);
+	memcpy(t->buf, s, t->len);
+	t->rc = uri_parse(t->buf, (struct span){ 0, (uint32_t)t->len },
+	    &t->u);
+}
+
+static void
+tfree(struct turi *t)
+{
+	free(t->buf);
+	t->buf = NULL;
+}
+
+static void
+assert_span(const char *base, struct span sp, const char *want)
+{
+	assert_int_equal(sp.len, strlen(want));
+	if (sp.len > 0) {
+		assert_memory_equal(base + sp.off, want, sp.len);
+	}
+}
+
+static void
+assert_sv(struct sv v, const char *want)
+{
+	assert_int_equal(v.len, strlen(want));
+	if (v.len > 0) {
+		assert_memory_equal(v.p, want, v.len);
+	}
+}
+
+static void
+assert_bad(const char *s)
+{
+	struct turi t;
+
+	tparse(&t, s);
+	if (t.rc != -EINVAL) {
+		fail_msg("accepted: \"%s\"", s);
+	}
+	tfree(&t);
+}
+
+static void
+assert_good(const char *s)
+{
+	struct turi t;
+
+	tparse(&t, s);
+	if (t.rc != 0) {
+		fail_msg("refused: \"%s\"", s);
+	}
+	tfree(&t);
+}
+
+/* uri_equal() of two URIs that parse, checked in both directions. */
+static bool
+tequal(const char *a, const char *b)
+{
+	struct turi x, y;
+	bool ab, ba;
+
+	tparse(&x, a);
+	tparse(&y, b);
+	assert_int_equal(x.rc, 0);
+	assert_int_equal(y.rc, 0);
+	ab = uri_equal(x.buf, &x.u, y.buf, &y.u);
+	ba = uri_equal(y.buf, &y.u, x.buf, &x.u);
+	assert_true(ab == ba);
+	tfree(&x);
+	tfree(&y);
+	return ab;
+}
+
+static void
+assert_uri_eq(const char *a, const char *b)
+{
+	if (!tequal(a, b)) {
+		fail_msg("not equal: \"%s\" \"%s\"", a, b);
+	}
+}
+
+static void
+assert_uri_ne(const char *a, const char *b)
+{
+	if (tequal(a, b)) {
+		fail_msg("equal: \"%s\" \"%s\"", a, b);
+	}
+}
+
+static void
+test_parse_basic(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "sip:alice@atlanta.com");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_SIP);
+	assert_int_equal(t.u.host_type, URI_HOST_NAME);
+	assert_int_equal(t.u.port, 0);
+	assert_span(t.buf, t.u.all, "sip:alice@atlanta.com");
+	assert_span(t.buf, t.u.scheme_s, "sip");
+	assert_span(t.buf, t.u.user, "alice");
+	assert_span(t.buf, t.u.password, "");
+	assert_span(t.buf, t.u.host, "atlanta.com");
+	assert_int_equal(t.u.params.len, 0);
+	assert_int_equal(t.u.headers.len, 0);
+	assert_int_equal(t.u.opaque.len, 0);
+	tfree(&t);
+}
+
+static void
+test_parse_full(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "sips:alice:secretword@atlanta.com:5061;transport=tcp;lr"
+		   "?subject=project%20x&priority=urgent");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_SIPS);
+	assert_span(t.buf, t.u.scheme_s, "sips");
+	assert_span(t.buf, t.u.user, "alice");
+	assert_span(t.buf, t.u.password, "secretword");
+	assert_span(t.buf, t.u.host, "atlanta.com");
+	assert_int_equal(t.u.port, 5061);
+	assert_span(t.buf, t.u.params, "transport=tcp;lr");
+	assert_span(t.buf, t.u.headers, "subject=project%20x&priority=urgent");
+	tfree(&t);
+
+	/* password characters: unreserved, escaped, &=+$, and empty */
+	tparse(&t, "sip:a:p&=+$,%41-_.!~*'()@h");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.password, "p&=+$,%41-_.!~*'()");
+	tfree(&t);
+	tparse(&t, "sip:a:@h");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "a");
+	assert_span(t.buf, t.u.password, "");
+	assert_span(t.buf, t.u.host, "h");
+	tfree(&t);
+}
+
+static void
+test_parse_scheme_case(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "SIP:ALICE@AtLanTa.CoM;Transport=udp");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_SIP);
+	assert_span(t.buf, t.u.scheme_s, "SIP");
+	assert_span(t.buf, t.u.user, "ALICE");
+	assert_span(t.buf, t.u.host, "AtLanTa.CoM");
+	assert_span(t.buf, t.u.params, "Transport=udp");
+	tfree(&t);
+	tparse(&t, "SiPs:h");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_SIPS);
+	tfree(&t);
+	tparse(&t, "TEL:+1");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_TEL);
+	tfree(&t);
+}
+
+/* Spans are relative to base, and nothing past the span is looked at. */
+static void
+test_parse_offset(void **state)
+{
+	static const char hdr[] = "To: <sip:bob@biloxi.com:5070;lr>;tag=1";
+	static const char longer[] = "sip:h:50601";
+	struct uri u;
+	struct sv v;
+
+	(void)state;
+	assert_int_equal(uri_parse(hdr, (struct span){ 5, 26 }, &u), 0);
+	assert_int_equal(u.all.off, 5);
+	assert_int_equal(u.all.len, 26);
+	assert_int_equal(u.scheme_s.off, 5);
+	assert_int_equal(u.user.off, 9);
+	assert_span(hdr, u.user, "bob");
+	assert_int_equal(u.host.off, 13);
+	assert_span(hdr, u.host, "biloxi.com");
+	assert_int_equal(u.port, 5070);
+	assert_span(hdr, u.params, "lr");
+	assert_true(uri_param(hdr, &u, "lr", &v));
+	assert_int_equal(v.len, 0);
+	assert_false(uri_param(hdr, &u, "tag", NULL));
+
+	/* the span ends inside the port: the digits after it are not read */
+	assert_int_equal(uri_parse(longer, (struct span){ 0, 9 }, &u), 0);
+	assert_int_equal(u.port, 506);
+	assert_int_equal(uri_parse(longer, (struct span){ 0, 6 }, &u),
+	    -EINVAL);
+
+	/* an empty span */
+	assert_int_equal(uri_parse(longer, (struct span){ 3, 0 }, &u),
+	    -EINVAL);
+}
+
+/* RFC 4475 3.1.1.6 (esc01): an escaped user part, kept escaped. */
+static void
+test_parse_escaped_user(void **state)
+{
+	struct turi t;
+	char out[16];
+
+	(void)state;
+	tparse(&t, "sip:%61lice@atlanta.com");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "%61lice");
+	assert_int_equal(uri_unescape((struct sv){ t.buf + t.u.user.off,
+				 t.u.user.len },
+			     out, sizeof(out)),
+	    5);
+	assert_memory_equal(out, "alice", 5);
+	tfree(&t);
+
+	tparse(&t, "sip:sips%3Auser%40example.com@example.net");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "sips%3Auser%40example.com");
+	assert_span(t.buf, t.u.host, "example.net");
+	tfree(&t);
+
+	assert_bad("sip:%6Glice@atlanta.com");
+	assert_bad("sip:%6@atlanta.com");
+	assert_bad("sip:alice%@atlanta.com");
+	assert_bad("sip:alice@atlanta.com;a=%");
+}
+
+/* user-unreserved ';' '?' '/' belong to the user when an '@' follows. */
+static void
+test_parse_user_reserved(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	/* RFC 4475 3.1.1.11 (mpart01)-style user with a parameter */
+	tparse(&t, "sip:user;par=u%40example.net@example.com");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "user;par=u%40example.net");
+	assert_span(t.buf, t.u.host, "example.com");
+	assert_int_equal(t.u.params.len, 0);
+	tfree(&t);
+
+	tparse(&t, "sip:a?b@host;lr");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "a?b");
+	assert_span(t.buf, t.u.host, "host");
+	assert_span(t.buf, t.u.params, "lr");
+	assert_int_equal(t.u.headers.len, 0);
+	tfree(&t);
+
+	tparse(&t, "sip:&=+$,;?/-_.!~*'()@h");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "&=+$,;?/-_.!~*'()");
+	tfree(&t);
+
+	/* a telephone-subscriber user part */
+	tparse(&t, "sip:+1-212-555-1212:1234@gateway.com;user=phone");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "+1-212-555-1212");
+	assert_span(t.buf, t.u.password, "1234");
+	assert_span(t.buf, t.u.host, "gateway.com");
+	tfree(&t);
+
+	/*
+	 * '@' is legal nowhere else, so the first one ends the userinfo
+	 * even after a '?': this is user "h?a=b" at host "c".
+	 */
+	tparse(&t, "sip:h?a=b@c");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "h?a=b");
+	assert_span(t.buf, t.u.host, "c");
+	assert_int_equal(t.u.headers.len, 0);
+	tfree(&t);
+
+	assert_bad("sip:a@b@c");
+	assert_bad("sip:a@h?x=b@c");
+	assert_bad("sip:a:b:c@h");
+	assert_bad("sip:a:p;@h");
+	assert_bad("sip:a\"b@h");
+	assert_bad("sip:a<b@h");
+}
+
+static void
+test_parse_no_user(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "sip:biloxi.com;transport=tcp;method=REGISTER"
+		   "?to=sip:bob%40biloxi.com");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.user.len, 0);
+	assert_int_equal(t.u.password.len, 0);
+	assert_span(t.buf, t.u.host, "biloxi.com");
+	assert_span(t.buf, t.u.params, "transport=tcp;method=REGISTER");
+	assert_span(t.buf, t.u.headers, "to=sip:bob%40biloxi.com");
+	tfree(&t);
+
+	tparse(&t, "sip:h");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.host, "h");
+	tfree(&t);
+}
+
+static void
+test_parse_ipv4(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "sip:bob@192.0.2.4:5060");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.host_type, URI_HOST_IPV4);
+	assert_span(t.buf, t.u.host, "192.0.2.4");
+	assert_int_equal(t.u.port, 5060);
+	tfree(&t);
+
+	tparse(&t, "sip:0.0.0.0;lr");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.host_type, URI_HOST_IPV4);
+	assert_span(t.buf, t.u.host, "0.0.0.0");
+	tfree(&t);
+
+	assert_good("sip:255.255.255.255");
+	assert_good("sip:010.001.0.1");
+	assert_bad("sip:bob@256.0.0.1");
+	assert_bad("sip:bob@192.0.2.300");
+	assert_bad("sip:bob@1.2.3");
+	assert_bad("sip:bob@1.2.3.4.5");
+	assert_bad("sip:bob@1.2.3.");
+	assert_bad("sip:bob@1..2.3");
+	assert_bad("sip:bob@1234.1.1.1");
+	assert_bad("sip:bob@0001.1.1.1");
+	assert_bad("sip:bob@12");
+}
+
+static void
+test_parse_ipv6(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	/* RFC 5118 4.4: port unambiguous */
+	tparse(&t, "sip:[2001:db8::10]:5070");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.host_type, URI_HOST_IPV6);
+	assert_span(t.buf, t.u.host, "[2001:db8::10]");
+	assert_int_equal(t.u.port, 5070);
+	tfree(&t);
+
+	/* RFC 5118 4.3: the ":5070" is the last group, not a port */
+	tparse(&t, "sip:[2001:db8::10:5070]");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.host, "[2001:db8::10:5070]");
+	assert_int_equal(t.u.port, 0);
+	tfree(&t);
+
+	tparse(&t, "sip:[::1]");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.host_type, URI_HOST_IPV6);
+	assert_span(t.buf, t.u.host, "[::1]");
+	tfree(&t);
+
+	/* RFC 5118 4.9: IPv4-mapped, and an embedded IPv4 tail */
+	tparse(&t, "sip:alice@[::ffff:192.0.2.128];transport=udp");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.host, "[::ffff:192.0.2.128]");
+	assert_span(t.buf, t.u.params, "transport=udp");
+	tfree(&t);
+
+	assert_good("sip:[2001:db8::9:255.255.255.255]");
+	assert_good("sip:[2001:0DB8:0000:0000:0000:0000:0000:0001]");
+	assert_good("sip:[1:2:3:4:5:6:1.2.3.4]");
+	assert_good("sip:[::]");
+	assert_good("sip:[1::]");
+	assert_good("sip:[1:2:3:4:5:6:7::]");
+	assert_good("sip:[::2:3:4:5:6:7:8]");
+
+	/* RFC 5118 4.2: no closing bracket */
+	assert_bad("sip:[2001:db8::10");
+	assert_bad("sip:[2001:db8::10]x");
+	assert_bad("sip:[2001:db8::10]:");
+	assert_bad("sip:2001:db8::10");
+	assert_bad("sip:[]");
+	assert_bad("sip:[1:2:3:4:5:6:7]");
+	assert_bad("sip:[1:2:3:4:5:6:7:8:9]");
+	assert_bad("sip:[1:2:3:4:5:6:7:8::]");
+	assert_bad("sip:[1::2::3]");
+	assert_bad("sip:[12345::1]");
+	assert_bad("sip:[:1::2]");
+	assert_bad("sip:[1::2:]");
+	assert_bad("sip:[1:]");
+	assert_bad("sip:[:::1]");
+	assert_bad("sip:[g::1]");
+	assert_bad("sip:[::1.2.3]");
+	assert_bad("sip:[::1.2.3.4:5]");
+	assert_bad("sip:[1:2:3:4:5:6:7:1.2.3.4]");
+	assert_bad("sip:[1.2.3.4]");
+	assert_bad("sip:[fe80::1%25eth0]");
+}
+
+static void
+test_parse_port(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "sip:h:0");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.port, 0);
+	assert_span(t.buf, t.u.host, "h");
+	tfree(&t);
+
+	tparse(&t, "sip:h:65535;lr");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.port, 65535);
+	assert_span(t.buf, t.u.params, "lr");
+	tfree(&t);
+
+	tparse(&t, "sip:a@h:05060?x=y");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.port, 5060);
+	assert_span(t.buf, t.u.headers, "x=y");
+	tfree(&t);
+
+	assert_bad("sip:alice@atlanta.com:65536");
+	assert_bad("sip:alice@atlanta.com:99999");
+	assert_bad("sip:alice@atlanta.com:");
+	assert_bad("sip:alice@atlanta.com:;lr");
+	assert_bad("sip:alice@atlanta.com:123456");
+	assert_bad("sip:alice@atlanta.com:005060");
+	assert_bad("sip:alice@atlanta.com:5060a");
+	assert_bad("sip:alice@atlanta.com:-1");
+	assert_bad("sip:alice@atlanta.com:5060:5061");
+}
+
+static void
+test_parse_hostname(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "sip:a-b.c0m");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.host_type, URI_HOST_NAME);
+	assert_span(t.buf, t.u.host, "a-b.c0m");
+	tfree(&t);
+
+	tparse(&t, "sip:alice@atlanta.com.:5060");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.host, "atlanta.com.");
+	assert_int_equal(t.u.port, 5060);
+	tfree(&t);
+
+	assert_good("sip:x");
+	assert_good("sip:1a.example.com");
+	assert_good("sip:192.0.2.4.example.com");
+	assert_good("sip:a--b.example.com");
+
+	assert_bad("sip:-a.com");
+	assert_bad("sip:a-.com");
+	assert_bad("sip:a.-com");
+	assert_bad("sip:a..com");
+	assert_bad("sip:.com");
+	assert_bad("sip:.");
+	assert_bad("sip:example.123");
+	assert_bad("sip:example.1com");
+	assert_bad("sip:a_b.com");
+	assert_bad("sip:alice@");
+	assert_bad("sip:alice@;lr");
+	assert_bad("sip:alice@:5060");
+	assert_bad("sip:@atlanta.com");
+	assert_bad("sip:bob@h/path");
+	assert_bad("sip:bob@h#frag");
+}
+
+static void
+test_parse_params(void **state)
+{
+	struct turi t;
+	struct sv v;
+
+	(void)state;
+	tparse(&t, "sip:h;transport=tcp;LR;maddr=239.255.255.1;ttl=15;"
+		   "x=[a]/b:c&d+$;esc=%41");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.params,
+	    "transport=tcp;LR;maddr=239.255.255.1;ttl=15;x=[a]/b:c&d+$;"
+	    "esc=%41");
+	assert_true(uri_param(t.buf, &t.u, "transport", &v));
+	assert_sv(v, "tcp");
+	assert_true(uri_param(t.buf, &t.u, "TRANSPORT", &v));
+	assert_sv(v, "tcp");
+	assert_true(uri_param(t.buf, &t.u, "lr", &v));
+	assert_int_equal(v.len, 0);
+	assert_true(uri_param(t.buf, &t.u, "maddr", &v));
+	assert_sv(v, "239.255.255.1");
+	assert_true(uri_param(t.buf, &t.u, "ttl", &v));
+	assert_sv(v, "15");
+	assert_true(uri_param(t.buf, &t.u, "x", &v));
+	assert_sv(v, "[a]/b:c&d+$");
+	assert_true(uri_param(t.buf, &t.u, "esc", &v));
+	assert_sv(v, "%41");
+	assert_true(uri_param(t.buf, &t.u, "ttl", NULL));
+	v = SV_LIT("junk");
+	assert_false(uri_param(t.buf, &t.u, "user", &v));
+	assert_null(v.p);
+	assert_int_equal(v.len, 0);
+	/* whole names only */
+	assert_false(uri_param(t.buf, &t.u, "transp", &v));
+	assert_false(uri_param(t.buf, &t.u, "transports", &v));
+	tfree(&t);
+
+	/* the first of two equal names wins */
+	tparse(&t, "sip:h;t=1;transport=udp;transport=tcp");
+	assert_int_equal(t.rc, 0);
+	assert_true(uri_param(t.buf, &t.u, "transport", &v));
+	assert_sv(v, "udp");
+	assert_true(uri_param(t.buf, &t.u, "t", &v));
+	assert_sv(v, "1");
+	tfree(&t);
+
+	/* no parameters at all */
+	tparse(&t, "sip:alice@atlanta.com?lr=1");
+	assert_int_equal(t.rc, 0);
+	assert_false(uri_param(t.buf, &t.u, "lr", &v));
+	tfree(&t);
+
+	assert_bad("sip:h;");
+	assert_bad("sip:h;;lr");
+	assert_bad("sip:h;lr;");
+	assert_bad("sip:h;=x");
+	assert_bad("sip:h;a=");
+	assert_bad("sip:h;a=b=c");
+	assert_bad("sip:h;a=%zz");
+	assert_bad("sip:h;a=b c");
+	assert_bad("sip:h;a=\"b\"");
+	assert_bad("sip:h;a=<b>");
+}
+
+static void
+test_parse_headers(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "sip:h?a=1&b=&Subject=x%20y&to=sip:[::1]/$+?");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.params.len, 0);
+	assert_span(t.buf, t.u.headers,
+	    "a=1&b=&Subject=x%20y&to=sip:[::1]/$+?");
+	tfree(&t);
+
+	/* RFC 4475 3.1.1.10 (escnull)-like escaped header values */
+	tparse(&t, "sip:user@example.com;lr?Route=%3Csip:example.com%3E");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.params, "lr");
+	assert_span(t.buf, t.u.headers, "Route=%3Csip:example.com%3E");
+	tfree(&t);
+
+	assert_bad("sip:h?");
+	assert_bad("sip:h?a");
+	assert_bad("sip:h?a=1&");
+	assert_bad("sip:h?a=1&&b=2");
+	assert_bad("sip:h?=1");
+	assert_bad("sip:h?a=1;b=2");
+	assert_bad("sip:h?a=%2");
+	assert_bad("sip:h?Route=<sip:example.com>");
+}
+
+static void
+test_parse_reject(void **state)
+{
+	(void)state;
+	assert_bad("");
+	assert_bad("sip:");
+	assert_bad("sips:");
+	assert_bad("sip");
+	assert_bad("alice@atlanta.com");
+	assert_bad(":foo");
+	assert_bad("1sip:a");
+	assert_bad("s_p:x");
+	assert_bad("si p:x");
+	/* white space is never inside a URI, not even folded */
+	assert_bad("sip:alice@atlanta .com");
+	assert_bad(" sip:alice@atlanta.com");
+	assert_bad("sip:alice@atlanta.com ");
+	assert_bad("sip:alice@atlanta.com\t");
+	assert_bad("sip:alice@atlanta.com\r\n ;lr");
+	assert_bad("sip:alice@atl\x01nta.com");
+	assert_bad("sip:alice@atlanta.com;a=\x7f");
+	assert_bad("sip:al\xc3\xa9@atlanta.com");
+	assert_bad("mailto:a\x01");
+	assert_bad("sip:al%6ice@atlanta.com");
+}
+
+/* RFC 3966 */
+static void
+test_parse_tel(void **state)
+{
+	struct turi t;
+	struct sv v;
+
+	(void)state;
+	tparse(&t, "tel:+1-201-555-0123");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_TEL);
+	assert_int_equal(t.u.host_type, URI_HOST_NONE);
+	assert_span(t.buf, t.u.scheme_s, "tel");
+	assert_span(t.buf, t.u.user, "+1-201-555-0123");
+	assert_int_equal(t.u.host.len, 0);
+	assert_int_equal(t.u.params.len, 0);
+	assert_int_equal(t.u.port, 0);
+	tfree(&t);
+
+	tparse(&t, "tel:7042;phone-context=example.com");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "7042");
+	assert_span(t.buf, t.u.params, "phone-context=example.com");
+	assert_true(uri_param(t.buf, &t.u, "Phone-Context", &v));
+	assert_sv(v, "example.com");
+	tfree(&t);
+
+	tparse(&t, "tel:+358-555-1234567;postd=pp22;isub=1411;ext=12");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "+358-555-1234567");
+	assert_true(uri_param(t.buf, &t.u, "postd", &v));
+	assert_sv(v, "pp22");
+	assert_true(uri_param(t.buf, &t.u, "ext", &v));
+	assert_sv(v, "12");
+	tfree(&t);
+
+	tparse(&t, "tel:*61#;phone-context=+1-201");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.user, "*61#");
+	tfree(&t);
+
+	assert_good("tel:+1(201)555.0123");
+	assert_good("tel:863-1234;phone-context=+1-914-555");
+	assert_good("tel:aB12;phone-context=x.com");
+
+	assert_bad("tel:");
+	assert_bad("tel:+");
+	assert_bad("tel:+-.()");
+	assert_bad("tel:+1a");
+	assert_bad("tel:+1 2");
+	assert_bad("tel:7042");
+	assert_bad("tel:7042;ext=1");
+	assert_bad("tel:;phone-context=x.com");
+	assert_bad("tel:+1;");
+	assert_bad("tel:+1;a_b=1");
+	assert_bad("tel:+1;a=");
+	/* RFC 3966 3: a parameter name appears at most once */
+	assert_bad("tel:+1;a;a=b");
+	assert_bad("tel:+1;ext=1;EXT=2");
+	assert_bad("tel:+1?x=y");
+	assert_bad("tel:+1@h");
+}
+
+static void
+test_parse_other(void **state)
+{
+	struct turi t;
+
+	(void)state;
+	tparse(&t, "mailto:a@b");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_OTHER);
+	assert_int_equal(t.u.host_type, URI_HOST_NONE);
+	assert_span(t.buf, t.u.scheme_s, "mailto");
+	assert_span(t.buf, t.u.opaque, "a@b");
+	assert_int_equal(t.u.user.len, 0);
+	assert_int_equal(t.u.host.len, 0);
+	tfree(&t);
+
+	tparse(&t, "http://www.example.com/a%20b?c=d#e");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_OTHER);
+	assert_span(t.buf, t.u.scheme_s, "http");
+	assert_span(t.buf, t.u.opaque, "//www.example.com/a%20b?c=d#e");
+	tfree(&t);
+
+	tparse(&t, "urn:service:sos");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_OTHER);
+	assert_span(t.buf, t.u.scheme_s, "urn");
+	assert_span(t.buf, t.u.opaque, "service:sos");
+	tfree(&t);
+
+	/* "sipx" and "tels" are other schemes, not sip or tel */
+	tparse(&t, "x-y.z+1:q");
+	assert_int_equal(t.rc, 0);
+	assert_span(t.buf, t.u.scheme_s, "x-y.z+1");
+	tfree(&t);
+	tparse(&t, "sipx:alice@atlanta.com");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_OTHER);
+	tfree(&t);
+
+	assert_bad("mailto:");
+	assert_bad("ht_tp://x");
+	assert_bad("mailto:a%2");
+	assert_bad("mailto:a b");
+}
+
+static void
+test_unescape(void **state)
+{
+	char out[8];
+
+	(void)state;
+	assert_int_equal(uri_unescape(SV_LIT("%61lice"), out, sizeof(out)), 5);
+	assert_memory_equal(out, "alice", 5);
+	assert_int_equal(uri_unescape(SV_LIT("%41%2a%3B"), out, sizeof(out)),
+	    3);
+	assert_memory_equal(out, "A*;", 3);
+	assert_int_equal(uri_unescape(SV_LIT("a%00b"), out, sizeof(out)), 3);
+	assert_memory_equal(out, "a\0b", 3);
+	assert_int_equal(uri_unescape(SV_LIT("abc"), out, 3), 3);
+	assert_memory_equal(out, "abc", 3);
+	assert_int_equal(uri_unescape(SV_LIT(""), out, sizeof(out)), 0);
+	assert_int_equal(uri_unescape(SV_LIT(""), NULL, 0), 0);
+	assert_int_equal(uri_unescape(SV_LIT("abc"), out, 2), -ENOSPC);
+	assert_int_equal(uri_unescape(SV_LIT("%61%62"), out, 1), -ENOSPC);
+	assert_int_equal(uri_unescape(SV_LIT("abc"), NULL, 0), -ENOSPC);
+	assert_int_equal(uri_unescape(SV_LIT("%4"), out, sizeof(out)),
+	    -EINVAL);
+	assert_int_equal(uri_unescape(SV_LIT("%"), out, sizeof(out)),
+	    -EINVAL);
+	assert_int_equal(uri_unescape(SV_LIT("%zz"), out, sizeof(out)),
+	    -EINVAL);
+	assert_int_equal(uri_unescape(SV_LIT("a%4g"), out, sizeof(out)),
+	    -EINVAL);
+	/* a bad escape counts even once out is full */
+	assert_int_equal(uri_unescape(SV_LIT("abc%z"), out, 1), -EINVAL);
+}
+
+/* Every "equivalent" example of RFC 3261 19.1.4, in both directions. */
+static void
+test_equal_rfc3261(void **state)
+{
+	(void)state;
+	assert_uri_eq("sip:%61lice@atlanta.com;transport=TCP",
+	    "sip:alice@AtLanTa.CoM;Transport=tcp");
+	assert_uri_eq("sip:carol@chicago.com",
+	    "sip:carol@chicago.com;newparam=5");
+	assert_uri_eq("sip:carol@chicago.com",
+	    "sip:carol@chicago.com;security=on");
+	assert_uri_eq("sip:carol@chicago.com;newparam=5",
+	    "sip:carol@chicago.com;security=on");
+	assert_uri_eq("sip:biloxi.com;transport=tcp;method=REGISTER"
+		      "?to=sip:bob%40biloxi.com",
+	    "sip:biloxi.com;method=REGISTER;transport=tcp"
+	    "?to=sip:bob%40biloxi.com");
+	assert_uri_eq("sip:alice@atlanta.com?subject=project%20x"
+		      "&priority=urgent",
+	    "sip:alice@atlanta.com?priority=urgent&subject=project%20x");
+}
+
+/* Every "not equivalent" example of RFC 3261 19.1.4. */
+static void
+test_unequal_rfc3261(void **state)
+{
+	(void)state;
+	/* different usernames */
+	assert_uri_ne("SIP:ALICE@AtLanTa.CoM;Transport=udp",
+	    "sip:alice@AtLanTa.CoM;Transport=UDP");
+	/* can resolve to different ports */
+	assert_uri_ne("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060");
+	/* can resolve to different transports */
+	assert_uri_ne("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp");
+	/* can resolve to different port and transports */
+	assert_uri_ne("sip:bob@biloxi.com",
+	    "sip:bob@biloxi.com:6000;transport=tcp");
+	/* different header component */
+	assert_uri_ne("sip:carol@chicago.com",
+	    "sip:carol@chicago.com?Subject=next%20meeting");
+	/* even though that is what phone21.boxesbybob.com resolves to */
+	assert_uri_ne("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4");
+}
+
+static void
+test_equal_userinfo(void **state)
+{
+	(void)state;
+	assert_uri_ne("sip:alice@h", "sips:alice@h");
+	assert_uri_ne("sip:Alice@h", "sip:alice@h");
+	assert_uri_ne("sip:alice@h", "sip:h");
+	assert_uri_ne("sip:alice@h", "sip:alicf@h");
+	assert_uri_ne("sip:alice@h", "sip:alic@h");
+	assert_uri_eq("sip:%41lice@h", "sip:Alice@h");
+	assert_uri_ne("sip:%41lice@h", "sip:alice@h");
+	/* an escaped reserved character differs from the literal one */
+	assert_uri_ne("sip:a%3Bb@h", "sip:a;b@h");
+	assert_uri_ne("sip:a%2B1@h", "sip:a+1@h");
+	assert_uri_eq("sip:a%3bb@h", "sip:a%3Bb@h");
+	assert_uri_eq("sip:a:secret@h", "sip:a:%73ecret@h");
+	assert_uri_ne("sip:a:secret@h", "sip:a:Secret@h");
+	assert_uri_ne("sip:a:secret@h", "sip:a@h");
+	assert_uri_ne("sip:a:x@h", "sip:a:y@h");
+}
+
+static void
+test_equal_hostport(void **state)
+{
+	(void)state;
+	assert_uri_eq("sip:a@EXAMPLE.com", "sip:a@example.COM");
+	assert_uri_ne("sip:a@example.com", "sip:a@example.org");
+	assert_uri_ne("sip:a@example.com.", "sip:a@example.com");
+	/* RFC 5954 4: address literals compare as addresses */
+	assert_uri_eq("sip:a@192.0.2.4", "sip:a@192.0.2.004");
+	assert_uri_ne("sip:a@192.0.2.4", "sip:a@192.0.2.5");
+	assert_uri_eq("sip:a@[2001:DB8::1]", "sip:a@[2001:db8:0:0::0001]");
+	assert_uri_eq("sip:[::ffff:192.0.2.1]", "sip:[::FFFF:c000:201]");
+	assert_uri_eq("sip:[::1]:5060", "sip:[0:0:0:0:0:0:0:1]:5060");
+	assert_uri_ne("sip:a@[2001:db8::1]", "sip:a@[2001:db8::2]");
+	assert_uri_ne("sip:a@[2001:db8::1]", "sip:a@[2001:db8:1::]");
+	assert_uri_ne("sip:a@[::c000:204]", "sip:a@192.0.2.4");
+	/* ports: numeric, and present in both or neither */
+	assert_uri_eq("sip:a@h:5060", "sip:a@h:05060");
+	assert_uri_ne("sip:a@h:5060", "sip:a@h:5061");
+	assert_uri_ne("sip:a@h:0", "sip:a@h");
+	assert_uri_ne("sips:a@h:5061", "sips:a@h");
+	assert_uri_eq("sip:a@h:0", "sip:a@h:0");
+}
+
+static void
+test_equal_params(void **state)
+{
+	(void)state;
+	assert_uri_eq("sip:h;lr", "sip:h");
+	assert_uri_eq("sip:h;LR", "sip:h;lr");
+	assert_uri_ne("sip:h;lr", "sip:h;lr=on");
+	assert_uri_ne("sip:h;foo=1", "sip:h;foo=2");
+	assert_uri_eq("sip:h;foo=AbC", "sip:h;FOO=aBc");
+	assert_uri_eq("sip:h;foo=%41", "sip:h;foo=a");
+	assert_uri_eq("sip:h;a=1;b=2", "sip:h;b=2;c=3");
+	/* a repeated name: the first counts, as for uri_param() */
+	assert_uri_eq("sip:h;a;a=b", "sip:h;a;a=b");
+	assert_uri_eq("sip:h;a=1;a=2", "sip:h;a=1");
+	assert_uri_ne("sip:h;a=1;a=2", "sip:h;a=2");
+	/* user, ttl, method and maddr must be in both or neither */
+	assert_uri_ne("sip:a@h;user=phone", "sip:a@h");
+	assert_uri_ne("sip:h;ttl=1", "sip:h");
+	assert_uri_ne("sip:h;method=INVITE", "sip:h");
+	assert_uri_ne("sip:h;maddr=239.255.255.1", "sip:h");
+	assert_uri_ne("sip:h;transport=tcp", "sip:h");
+	assert_uri_ne("sip:h;transport=tcp", "sip:h;transport=udp");
+	assert_uri_ne("sip:h;ttl=1", "sip:h;ttl=2");
+	assert_uri_eq("sip:h;user=phone;ttl=1;method=BYE;maddr=x.com;"
+		      "transport=udp",
+	    "sip:h;transport=UDP;maddr=X.com;method=bye;ttl=1;user=PHONE");
+}
+
+static void
+test_equal_headers(void **state)
+{
+	(void)state;
+	assert_uri_eq("sip:h?Subject=x", "sip:h?subject=x");
+	assert_uri_ne("sip:h?subject=X", "sip:h?subject=x");
+	assert_uri_eq("sip:h?subject=%41", "sip:h?subject=A");
+	assert_uri_eq("sip:h?a=1&b=2", "sip:h?b=2&a=1");
+	assert_uri_ne("sip:h?a=1&b=2", "sip:h?a=1");
+	assert_uri_ne("sip:h?a=1&a=1", "sip:h?a=1");
+	assert_uri_ne("sip:h?a=1&a=1", "sip:h?a=1&b=2");
+	assert_uri_ne("sip:h?a=1&b=2", "sip:h?a=1&c=2");
+	assert_uri_ne("sip:h?a=", "sip:h?a=1");
+	assert_uri_eq("sip:h?a=", "sip:h?a=");
+	assert_uri_ne("sip:h?to=sip:bob%40b.com", "sip:h?to=sip:bob%40c.com");
+}
+
+/* RFC 3966 4 */
+static void
+test_equal_tel(void **state)
+{
+	(void)state;
+	assert_uri_eq("tel:+1-201-555-0123", "tel:+12015550123");
+	assert_uri_eq("tel:+1(201)555.0123", "tel:+1-201-555-0123");
+	assert_uri_ne("tel:+12015550123", "tel:+12015550124");
+	assert_uri_ne("tel:+12015550123", "tel:+120155501234");
+	assert_uri_ne("tel:2015550123;phone-context=+1", "tel:+12015550123");
+	assert_uri_eq("tel:7042;phone-context=Example.COM",
+	    "tel:7042;PHONE-CONTEXT=example.com");
+	assert_uri_ne("tel:7042;phone-context=a.com",
+	    "tel:7042;phone-context=b.com");
+	assert_uri_eq("tel:ab12;phone-context=x.com",
+	    "tel:AB12;phone-context=x.com");
+	assert_uri_eq("tel:+1;a=1;b=2", "tel:+1;b=2;a=1");
+	assert_uri_ne("tel:+1;a=1", "tel:+1");
+	assert_uri_ne("tel:+1;a", "tel:+1;a=1");
+	assert_uri_ne("tel:+1", "sip:+1@h;user=phone");
+}
+
+static void
+test_equal_other(void **state)
+{
+	(void)state;
+	assert_uri_eq("mailto:a@b", "MAILTO:a@b");
+	assert_uri_ne("mailto:a@b", "mailto:A@b");
+	assert_uri_ne("mailto:a@b", "http:a@b");
+	assert_uri_ne("mailto:a@b", "mailto:a@b.c");
+	assert_uri_ne("mailto:a@b", "sip:a@b");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_basic),
+		cmocka_unit_test(test_parse_full),
+		cmocka_unit_test(test_parse_scheme_case),
+		cmocka_unit_test(test_parse_offset),
+		cmocka_unit_test(test_parse_escaped_user),
+		cmocka_unit_test(test_parse_user_reserved),
+		cmocka_unit_test(test_parse_no_user),
+		cmocka_unit_test(test_parse_ipv4),
+		cmocka_unit_test(test_parse_ipv6),
+		cmocka_unit_test(test_parse_port),
+		cmocka_unit_test(test_parse_hostname),
+		cmocka_unit_test(test_parse_params),
+		cmocka_unit_test(test_parse_headers),
+		cmocka_unit_test(test_parse_reject),
+		cmocka_unit_test(test_parse_tel),
+		cmocka_unit_test(test_parse_other),
+		cmocka_unit_test(test_unescape),
+		cmocka_unit_test(test_equal_rfc3261),
+		cmocka_unit_test(test_unequal_rfc3261),
+		cmocka_unit_test(test_equal_userinfo),
+		cmocka_unit_test(test_equal_hostport),
+		cmocka_unit_test(test_equal_params),
+		cmocka_unit_test(test_equal_headers),
+		cmocka_unit_test(test_equal_tel),
+		cmocka_unit_test(test_equal_other),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
