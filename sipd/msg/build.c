@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "sipd/msg/msg_int.h"
 
@@ -247,8 +248,9 @@ int
 msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 {
 	const struct msg_via *v = msg_via_top(m);
-	char out[1024];
+	char *out;
 	size_t n = 0;
+	int rc;
 
 	if (v == NULL) {
 		return -ENOENT;
@@ -258,11 +260,16 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 	/* RFC 3261 18.2.1: received when sent-by differs from the source;
 	 * RFC 3581 4: always when rport is present, with rport's value */
 	bool want_received = v->rport || !sv_caseeq(host, addr);
-	if (!want_received && !v->rport) {
+	if (!want_received) {
 		return 0;
 	}
-	if (val.len + addr.len + 32 > sizeof(out)) {
-		return -EINVAL;
+	int i = v->hdr;
+	struct sv line = msg_sv(m, m->hdrs[i].value);
+	const char *c = msg_find_comma(line.p, line.p + line.len);
+	size_t rest = c != NULL ? (size_t)(line.p + line.len - c) : 0;
+	out = malloc(val.len + addr.len + rest + 32);
+	if (out == NULL) {
+		return -ENOMEM;
 	}
 	/* copy sent-protocol and sent-by, then params without received and
 	 * rport, then the fresh ones */
@@ -292,30 +299,21 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 		}
 		p = q;
 	}
-	if (want_received) {
-		memcpy(out + n, ";received=", 10);
-		n += 10;
-		memcpy(out + n, addr.p, addr.len);
-		n += addr.len;
-	}
+	memcpy(out + n, ";received=", 10);
+	n += 10;
+	memcpy(out + n, addr.p, addr.len);
+	n += addr.len;
 	if (v->rport) {
-		n += (size_t)snprintf(out + n, sizeof(out) - n, ";rport=%u",
-		    port);
+		n += (size_t)snprintf(out + n, 16, ";rport=%u", port);
 	}
-
 	/* the top line may hold further values after this one */
-	int i = v->hdr;
-	struct sv line = msg_sv(m, m->hdrs[i].value);
-	const char *c = msg_find_comma(line.p, line.p + line.len);
-	if (c != NULL && c < line.p + line.len) {
-		size_t rest = (size_t)(line.p + line.len - c);
-		if (n + rest > sizeof(out)) {
-			return -EINVAL;
-		}
+	if (rest > 0) {
 		memcpy(out + n, c, rest);
 		n += rest;
 	}
-	return msg_hdr_replace(m, i, (struct sv){ out, n });
+	rc = msg_hdr_replace(m, i, (struct sv){ out, n });
+	free(out);
+	return rc;
 }
 
 int

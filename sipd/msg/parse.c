@@ -291,9 +291,11 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			break;
 		}
 		if (p == e) {
-			/* a datagram that ends right after its last header */
-			m->eoh = mkspan(m, p, p);
-			break;
+			/* RFC 3261 7: the empty line is required even without
+			 * a body; without it the datagram may be cut short */
+			fail(err, 0, "Missing End of Headers",
+			    (uint32_t)(p - m->buf));
+			return -EINVAL;
 		}
 		size_t room = (size_t)(e - p);
 		if (room > (size_t)m->lim.max_line + 1) {

@@ -399,7 +399,7 @@ qvalue_parse(const char *p, const char *e, int16_t *q)
 	return 0;
 }
 
-/* delta-seconds, saturating (RFC 3261 20.19: values past 2**32-1 cap) */
+/* delta-seconds, saturating at max (a Contact expires parameter) */
 static int
 delta_parse(const char *p, const char *e, uint64_t max, uint64_t *out)
 {
@@ -697,7 +697,8 @@ msg_content_length(struct msg *m, uint32_t *out)
 int
 msg_expires(struct msg *m, uint32_t *out)
 {
-	return number_hdr(m, HDR_EXPIRES, UINT32_MAX, true, out);
+	/* RFC 3261 20.19: delta-seconds from 0 to (2**32)-1 */
+	return number_hdr(m, HDR_EXPIRES, UINT32_MAX, false, out);
 }
 
 static int

@@ -1,0 +1,1047 @@
+/*
+ * Unit tests for sipd/msg building, editing and serialization: responses
+ * built per RFC 3261 8.2.6, header edits, Via push/pop and received/rport
+ * (RFC 3261 18.2.1, RFC 3581), Request-URI and body replacement, and the
+ * byte-for-byte serialization of what was not touched.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipd/msg/msg.h"
+
+#define START "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+#define VIA_A                                                                  \
+	"Via: SIP/2.0/UDP server10.biloxi.example.com"                         \
+	";branch=z9hG4bK4b43c2ff8.1\r\n"
+#define VIA_B                                                                  \
+	"Via: SIP/2.0/UDP bigbox3.site3.atlanta.example.com"                   \
+	";branch=z9hG4bK77ef4c2312983.1;received=192.0.2.2, "                  \
+	"SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n"
+#define REST_HDRS                                                              \
+	"Max-Forwards: 68\r\n"                                                 \
+	"To: Bob <sip:bob@biloxi.example.com>\r\n"                             \
+	"From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"       \
+	"Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"                 \
+	"CSeq: 314159 INVITE\r\n"                                              \
+	"Contact: <sip:alice@pc33.atlanta.example.com>\r\n"                    \
+	"Record-Route: <sip:server10.biloxi.example.com;lr>\r\n"               \
+	"Content-Type: application/sdp\r\n"                                    \
+	"Content-Length: 4\r\n"
+#define BODY "\r\nv=0\n"
+
+/* 11 header lines: 0 Via, 1 Via, 2 Max-Forwards, 3 To, 4 From, 5 Call-ID,
+ * 6 CSeq, 7 Contact, 8 Record-Route, 9 Content-Type, 10 Content-Length */
+static const char req_text[] = START VIA_A VIA_B REST_HDRS BODY;
+
+/* ------------------------------------------------------------- helpers */
+
+static void
+check_sv(struct sv got, const char *want, const char *file, int line)
+{
+	char buf[8192];
+	size_t n = got.len < sizeof(buf) - 1 ? got.len : sizeof(buf) - 1;
+
+	if (n > 0) {
+		memcpy(buf, got.p, n);
+	}
+	buf[n] = '\0';
+	_assert_string_equal(buf, want, file, line);
+	_assert_int_equal(got.len, strlen(want), file, line);
+}
+
+#define assert_sv_equal(got, want) check_sv((got), (want), __FILE__, __LINE__)
+#define assert_span_equal(m, s, want)                                          \
+	check_sv(msg_sv((m), (s)), (want), __FILE__, __LINE__)
+
+static struct msg *
+parse_ok(const char *s, size_t len)
+{
+	struct msg_err err;
+	struct msg *m;
+
+	memset(&err, 0, sizeof(err));
+	m = msg_parse(s, len, NULL, &err);
+	if (m == NULL) {
+		fail_msg("msg_parse refused (%d %s at %u): %.*s", err.status,
+		         err.reason != NULL ? err.reason : "(null)", err.off,
+		         (int)len, s);
+	}
+	return m;
+}
+
+static struct msg *
+parse_str(const char *s)
+{
+	return parse_ok(s, strlen(s));
+}
+
+static void
+assert_check_ok(struct msg *m)
+{
+	struct msg_err err;
+
+	memset(&err, 0, sizeof(err));
+	if (msg_check(m, &err) != 0) {
+		fail_msg("msg_check failed: %d %s", err.status,
+		         err.reason != NULL ? err.reason : "(null)");
+	}
+}
+
+/*
+ * Serialize m; check msg_size() agrees with msg_write() and that the output
+ * is NUL-terminated for the caller.  Returns a malloc'd copy.
+ */
+static char *
+write_all(const struct msg *m, size_t *lenp)
+{
+	size_t sz = msg_size(m);
+	char *out = malloc(sz + 1);
+	int n;
+
+	assert_non_null(out);
+	n = msg_write(m, out, sz);
+	assert_true(n >= 0);
+	assert_int_equal((size_t)n, sz);
+	out[sz] = '\0';
+	if (lenp != NULL) {
+		*lenp = sz;
+	}
+	return out;
+}
+
+static void
+written_is(const struct msg *m, const char *want, size_t wlen, const char *file,
+           int line)
+{
+	size_t len;
+	char *out = write_all(m, &len);
+
+	if (len != wlen || memcmp(out, want, len) != 0) {
+		print_error("got:\n%s\nwant:\n%.*s\n", out, (int)wlen, want);
+		free(out);
+		_fail(file, line);
+		return;
+	}
+	free(out);
+}
+
+#define assert_written(m, want)                                                \
+	written_is((m), (want), strlen(want), __FILE__, __LINE__)
+
+/* Serialize m and parse the bytes again. */
+static struct msg *
+reparse(const struct msg *m)
+{
+	size_t len;
+	char *out = write_all(m, &len);
+	struct msg *r = parse_ok(out, len);
+
+	free(out);
+	return r;
+}
+
+static bool
+written_contains(const struct msg *m, const char *needle)
+{
+	size_t len;
+	char *out = write_all(m, &len);
+	bool found = memmem(out, len, needle, strlen(needle)) != NULL;
+
+	free(out);
+	return found;
+}
+
+/* ---------------------------------------------------------- responses */
+
+static void
+test_response_vias_in_order(void **state)
+{
+	struct msg *req, *resp, *again;
+	const struct msg_via *rv, *pv;
+	int n, i;
+
+	(void)state;
+	req = parse_str(req_text);
+	resp = msg_response(req, 180, NULL, SV_LIT("a6c85cf"));
+	assert_non_null(resp);
+	/* RFC 3261 8.2.6.2: the Via values, equal and in the same order */
+	n = msg_vias(req, &rv);
+	assert_int_equal(n, 3);
+	assert_int_equal(msg_vias(resp, &pv), 3);
+	for (i = 0; i < n; i++) {
+		assert_true(
+		    sv_eq(msg_sv(resp, pv[i].value), msg_sv(req, rv[i].value)));
+	}
+	assert_span_equal(resp, pv[0].branch, "z9hG4bK4b43c2ff8.1");
+	assert_span_equal(resp, pv[1].received, "192.0.2.2");
+	assert_span_equal(resp, pv[2].host, "pc33.atlanta.example.com");
+
+	again = reparse(resp);
+	assert_int_equal(msg_vias(again, &pv), 3);
+	assert_span_equal(again, pv[0].branch, "z9hG4bK4b43c2ff8.1");
+	assert_span_equal(again, pv[1].branch, "z9hG4bK77ef4c2312983.1");
+	assert_span_equal(again, pv[2].branch, "z9hG4bK776asdhds");
+	msg_free(again);
+	msg_free(resp);
+	msg_free(req);
+}
+
+static void
+test_response_copies(void **state)
+{
+	struct msg *req, *resp, *again;
+	const struct msg_naddr *to;
+	uint32_t cl = 99;
+	size_t len;
+	char *out;
+
+	(void)state;
+	req = parse_str(req_text);
+	resp = msg_response(req, 180, NULL, SV_LIT("a6c85cf"));
+	assert_non_null(resp);
+	assert_false(msg_is_request(resp));
+	assert_int_equal(msg_status(resp), 180);
+	assert_sv_equal(msg_reason(resp), "Ringing");
+	assert_sv_equal(msg_hdr_value(resp, HDR_FROM),
+	                "Alice <sip:alice@atlanta.example.com>;tag=1928301774");
+	assert_sv_equal(msg_callid(resp),
+	                "a84b4c76e66710@pc33.atlanta.example.com");
+	assert_non_null(msg_cseq(resp));
+	assert_int_equal(msg_cseq(resp)->num, 314159);
+	assert_int_equal(msg_cseq(resp)->method, MSG_INVITE);
+	to = msg_to(resp);
+	assert_non_null(to);
+	assert_span_equal(resp, to->tag, "a6c85cf");
+	assert_span_equal(resp, to->display, "Bob");
+	assert_span_equal(resp, to->uri_s, "sip:bob@biloxi.example.com");
+	assert_int_equal(msg_content_length(resp, &cl), 0);
+	assert_int_equal(cl, 0);
+	assert_int_equal(msg_body(resp).len, 0);
+	/* what the request said of itself stays out of the response */
+	assert_int_equal(msg_hdr_count(resp, HDR_CONTACT), 0);
+	assert_int_equal(msg_hdr_count(resp, HDR_CONTENT_TYPE), 0);
+	assert_int_equal(msg_hdr_count(resp, HDR_CONTENT_LENGTH), 1);
+	assert_check_ok(resp);
+
+	out = write_all(resp, &len);
+	assert_true(len > 21);
+	assert_memory_equal(out, "SIP/2.0 180 Ringing\r\n", 21);
+	assert_memory_equal(out + len - 4, "\r\n\r\n", 4);
+	free(out);
+
+	again = reparse(resp);
+	assert_int_equal(msg_status(again), 180);
+	assert_non_null(msg_to(again));
+	assert_span_equal(again, msg_to(again)->tag, "a6c85cf");
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(resp);
+	msg_free(req);
+}
+
+static void
+test_response_to_tag(void **state)
+{
+	struct msg *req, *resp;
+	const struct msg_naddr *to;
+
+	(void)state;
+	req = parse_str(req_text);
+
+	/* 100 Trying: no To tag even when one is offered (8.2.6.2) */
+	resp = msg_response(req, 100, NULL, SV_LIT("a6c85cf"));
+	assert_non_null(resp);
+	assert_sv_equal(msg_reason(resp), "Trying");
+	to = msg_to(resp);
+	assert_non_null(to);
+	assert_int_equal(to->tag.len, 0);
+	assert_sv_equal(msg_hdr_value(resp, HDR_TO),
+	                "Bob <sip:bob@biloxi.example.com>");
+	msg_free(resp);
+
+	/* an empty to_tag adds nothing */
+	resp = msg_response(req, 404, NULL, (struct sv){"", 0});
+	assert_non_null(resp);
+	to = msg_to(resp);
+	assert_non_null(to);
+	assert_int_equal(to->tag.len, 0);
+	msg_free(resp);
+
+	/* 101 is over 100: the tag is added */
+	resp = msg_response(req, 101, NULL, SV_LIT("t101"));
+	assert_non_null(resp);
+	to = msg_to(resp);
+	assert_non_null(to);
+	assert_span_equal(resp, to->tag, "t101");
+	msg_free(resp);
+	msg_free(req);
+
+	/* To already tagged (in-dialog request): kept, not replaced */
+	req =
+	    parse_str("BYE sip:alice@pc33.atlanta.example.com SIP/2.0\r\n"
+	              "Via: SIP/2.0/TCP 192.0.2.4;branch=z9hG4bKnashds10\r\n"
+	              "Max-Forwards: 70\r\n"
+	              "From: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+	              "To: Alice <sip:alice@atlanta.example.com>;tag=1928301774"
+	              "\r\n"
+	              "Call-ID: a84b4c76e66710\r\n"
+	              "CSeq: 231 BYE\r\n"
+	              "Content-Length: 0\r\n\r\n");
+	resp = msg_response(req, 200, NULL, SV_LIT("other"));
+	assert_non_null(resp);
+	assert_sv_equal(msg_reason(resp), "OK");
+	to = msg_to(resp);
+	assert_non_null(to);
+	assert_span_equal(resp, to->tag, "1928301774");
+	assert_sv_equal(msg_hdr_value(resp, HDR_TO),
+	                "Alice <sip:alice@atlanta.example.com>;tag=1928301774");
+	assert_non_null(msg_cseq(resp));
+	assert_int_equal(msg_cseq(resp)->method, MSG_BYE);
+	assert_int_equal(msg_cseq(resp)->num, 231);
+	assert_check_ok(resp);
+	msg_free(resp);
+	msg_free(req);
+}
+
+static void
+test_response_reason(void **state)
+{
+	static const struct {
+		int status;
+		const char *phrase;
+	} phrases[] = {
+	    /* RFC 3261 21 */
+	    {100, "Trying"},
+	    {180, "Ringing"},
+	    {181, "Call Is Being Forwarded"},
+	    {182, "Queued"},
+	    {183, "Session Progress"},
+	    {200, "OK"},
+	    {300, "Multiple Choices"},
+	    {301, "Moved Permanently"},
+	    {302, "Moved Temporarily"},
+	    {305, "Use Proxy"},
+	    {380, "Alternative Service"},
+	    {400, "Bad Request"},
+	    {401, "Unauthorized"},
+	    {403, "Forbidden"},
+	    {404, "Not Found"},
+	    {405, "Method Not Allowed"},
+	    {407, "Proxy Authentication Required"},
+	    {408, "Request Timeout"},
+	    {410, "Gone"},
+	    {413, "Request Entity Too Large"},
+	    {414, "Request-URI Too Long"},
+	    {415, "Unsupported Media Type"},
+	    {416, "Unsupported URI Scheme"},
+	    {420, "Bad Extension"},
+	    {421, "Extension Required"},
+	    {423, "Interval Too Brief"},
+	    {480, "Temporarily Unavailable"},
+	    {481, "Call/Transaction Does Not Exist"},
+	    {482, "Loop Detected"},
+	    {483, "Too Many Hops"},
+	    {484, "Address Incomplete"},
+	    {485, "Ambiguous"},
+	    {486, "Busy Here"},
+	    {487, "Request Terminated"},
+	    {488, "Not Acceptable Here"},
+	    {491, "Request Pending"},
+	    {493, "Undecipherable"},
+	    {500, "Server Internal Error"},
+	    {501, "Not Implemented"},
+	    {502, "Bad Gateway"},
+	    {503, "Service Unavailable"},
+	    {504, "Server Time-out"},
+	    {505, "Version Not Supported"},
+	    {513, "Message Too Large"},
+	    {600, "Busy Everywhere"},
+	    {603, "Decline"},
+	    {604, "Does Not Exist Anywhere"},
+	    {606, "Not Acceptable"},
+	};
+	struct msg *req, *resp;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++) {
+		const char *p = msg_reason_phrase(phrases[i].status);
+
+		if (p == NULL || strcmp(p, phrases[i].phrase) != 0) {
+			fail_msg("msg_reason_phrase(%d) = \"%s\", want \"%s\"",
+			         phrases[i].status, p != NULL ? p : "(null)",
+			         phrases[i].phrase);
+		}
+	}
+
+	req = parse_str(req_text);
+	resp = msg_response(req, 486, NULL, SV_LIT("x1"));
+	assert_non_null(resp);
+	assert_int_equal(msg_status(resp), 486);
+	assert_sv_equal(msg_reason(resp), "Busy Here");
+	msg_free(resp);
+
+	resp = msg_response(req, 404, "Nobody H\xc3\xb6me", SV_LIT("x2"));
+	assert_non_null(resp);
+	assert_int_equal(msg_status(resp), 404);
+	assert_sv_equal(msg_reason(resp), "Nobody H\xc3\xb6me");
+	assert_true(
+	    written_contains(resp, "SIP/2.0 404 Nobody H\xc3\xb6me\r\n"));
+	msg_free(resp);
+	msg_free(req);
+}
+
+static void
+test_response_needs(void **state)
+{
+	struct msg *req;
+
+	(void)state;
+	req = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	                "Max-Forwards: 70\r\n"
+	                "To: <sip:bob@biloxi.example.com>\r\n"
+	                "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	                "Call-ID: nv@example.com\r\n"
+	                "CSeq: 1 OPTIONS\r\n\r\n");
+	assert_null(msg_response(req, 200, NULL, SV_LIT("x")));
+	msg_free(req);
+
+	req = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	                "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	                "Max-Forwards: 70\r\n"
+	                "To: <sip:bob@biloxi.example.com>\r\n"
+	                "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	                "CSeq: 1 OPTIONS\r\n\r\n");
+	assert_null(msg_response(req, 200, NULL, SV_LIT("x")));
+	msg_free(req);
+}
+
+/* -------------------------------------------------------- header edits */
+
+static void
+test_hdr_append(void **state)
+{
+	static const char want[] = START VIA_A VIA_B REST_HDRS
+	    "X-Test: 1\r\n"
+	    "Record-Route: <sip:p2.example.com;lr>\r\n" BODY;
+	struct msg *m;
+	const struct msg_hdr *h;
+	const struct msg_naddr *rr;
+	int idx, idx2;
+
+	(void)state;
+	m = parse_str(req_text);
+	assert_int_equal(msg_hdr_total(m), 11);
+	idx = msg_hdr_append(m, "X-Test", SV_LIT("1"));
+	assert_int_equal(idx, 11);
+	h = msg_hdr_at(m, idx);
+	assert_non_null(h);
+	assert_int_equal(h->id, HDR_UNKNOWN);
+	assert_true(h->flags & MSG_HDR_ADDED);
+	assert_span_equal(m, h->name, "X-Test");
+	assert_span_equal(m, h->value, "1");
+	assert_int_equal(msg_hdr_find(m, SV_LIT("x-test")), idx);
+
+	idx2 = msg_hdr_append(m, "Record-Route",
+	                      SV_LIT("<sip:p2.example.com;lr>"));
+	assert_int_equal(idx2, 12);
+	assert_int_equal(msg_hdr_at(m, idx2)->id, HDR_RECORD_ROUTE);
+	assert_int_equal(msg_hdr_count(m, HDR_RECORD_ROUTE), 2);
+	assert_int_equal(msg_hdr_next(m, msg_hdr_first(m, HDR_RECORD_ROUTE)),
+	                 idx2);
+	assert_int_equal(msg_naddrs(m, HDR_RECORD_ROUTE, &rr), 2);
+	assert_span_equal(m, rr[1].uri_s, "sip:p2.example.com;lr");
+	/* untouched indexes do not move */
+	assert_span_equal(m, msg_hdr_at(m, 5)->value,
+	                  "a84b4c76e66710@pc33.atlanta.example.com");
+	assert_written(m, want);
+	assert_sv_equal(msg_body(m), "v=0\n");
+
+	assert_int_equal(msg_hdr_append(m, "Bad Name", SV_LIT("x")), -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "", SV_LIT("x")), -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "X-Colon:", SV_LIT("x")), -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "X-A", SV_LIT("a\r\nb")), -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "X-A", SV_LIT("a\nb")), -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "X-A", SV_LIT("a\rb")), -EINVAL);
+	assert_int_equal(msg_hdr_total(m), 13);
+	assert_written(m, want);
+	msg_free(m);
+}
+
+static void
+test_hdr_insert(void **state)
+{
+	static const char want[] = START
+	    "Record-Route: <sip:p1.example.com;lr>\r\n" VIA_A VIA_B REST_HDRS
+	    "X-Last: z\r\n" BODY;
+	struct msg *m;
+	const struct msg_naddr *rr;
+	int idx, last;
+
+	(void)state;
+	m = parse_str(req_text);
+	idx = msg_hdr_insert(m, 0, "Record-Route",
+	                     SV_LIT("<sip:p1.example.com;lr>"));
+	assert_true(idx >= 11);
+	assert_int_equal(msg_hdr_at(m, idx)->id, HDR_RECORD_ROUTE);
+	/* indexes are stable: 0 is still the first Via */
+	assert_int_equal(msg_hdr_at(m, 0)->id, HDR_VIA);
+	assert_int_equal(msg_hdr_first(m, HDR_VIA), 0);
+	/* lookups follow message order */
+	assert_int_equal(msg_hdr_first(m, HDR_RECORD_ROUTE), idx);
+	assert_int_equal(msg_hdr_next(m, idx), 8);
+	assert_int_equal(msg_naddrs(m, HDR_RECORD_ROUTE, &rr), 2);
+	assert_span_equal(m, rr[0].uri_s, "sip:p1.example.com;lr");
+	assert_span_equal(m, rr[1].uri_s, "sip:server10.biloxi.example.com;lr");
+
+	last = msg_hdr_insert(m, -1, "X-Last", SV_LIT("z"));
+	assert_true(last >= 0);
+	assert_int_not_equal(last, idx);
+	assert_written(m, want);
+	assert_int_equal(msg_hdr_insert(m, 0, "Bad:Name", SV_LIT("x")),
+	                 -EINVAL);
+	assert_written(m, want);
+	msg_free(m);
+}
+
+static void
+test_hdr_remove(void **state)
+{
+	static const char want[] = START VIA_A VIA_B
+	    "Max-Forwards: 68\r\n"
+	    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+	    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+	    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "Record-Route: <sip:server10.biloxi.example.com;lr>\r\n"
+	    "Content-Type: application/sdp\r\n"
+	    "Content-Length: 4\r\n" BODY;
+	struct msg *m;
+	const struct msg_naddr *c;
+
+	(void)state;
+	m = parse_str(req_text);
+	assert_int_equal(msg_hdr_first(m, HDR_CONTACT), 7);
+	assert_int_equal(msg_hdr_remove(m, 7), 0);
+	assert_true(msg_hdr_at(m, 7) == NULL ||
+	            (msg_hdr_at(m, 7)->flags & MSG_HDR_REMOVED));
+	assert_int_equal(msg_hdr_first(m, HDR_CONTACT), -1);
+	assert_int_equal(msg_hdr_count(m, HDR_CONTACT), 0);
+	assert_int_equal(msg_hdr_value(m, HDR_CONTACT).len, 0);
+	assert_int_equal(msg_naddrs(m, HDR_CONTACT, &c), 0);
+	assert_int_equal(msg_hdr_find(m, SV_LIT("Contact")), -1);
+	/* neighbours keep their indexes */
+	assert_int_equal(msg_hdr_at(m, 8)->id, HDR_RECORD_ROUTE);
+	assert_int_equal(msg_hdr_at(m, 6)->id, HDR_CSEQ);
+	assert_written(m, want);
+
+	assert_int_equal(msg_hdr_remove(m, 7), -ENOENT);
+	assert_int_equal(msg_hdr_remove(m, 999), -ENOENT);
+	assert_int_equal(msg_hdr_remove(m, -1), -ENOENT);
+	assert_written(m, want);
+	assert_check_ok(m);
+	msg_free(m);
+}
+
+static void
+test_hdr_remove_all(void **state)
+{
+	static const char want[] = START REST_HDRS BODY;
+	struct msg *m;
+	const struct msg_via *v;
+
+	(void)state;
+	m = parse_str(req_text);
+	assert_int_equal(msg_hdr_remove_all(m, HDR_VIA), 2);
+	assert_int_equal(msg_hdr_count(m, HDR_VIA), 0);
+	assert_int_equal(msg_hdr_first(m, HDR_VIA), -1);
+	assert_null(msg_via_top(m));
+	assert_int_equal(msg_vias(m, &v), 0);
+	assert_written(m, want);
+	assert_int_equal(msg_hdr_remove_all(m, HDR_VIA), 0);
+	assert_int_equal(msg_hdr_remove_all(m, HDR_PRIORITY), 0);
+	assert_written(m, want);
+	msg_free(m);
+}
+
+static void
+test_hdr_replace(void **state)
+{
+	static const char want[] = START VIA_A VIA_B
+	    "Max-Forwards: 67\r\n"
+	    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+	    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+	    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "Contact: <sip:alice@pc33.atlanta.example.com>\r\n"
+	    "Record-Route: <sip:server10.biloxi.example.com;lr>\r\n"
+	    "Content-Type: application/sdp\r\n"
+	    "Content-Length: 4\r\n" BODY;
+	struct msg *m, *again;
+	uint32_t mf = 0;
+	int idx;
+
+	(void)state;
+	m = parse_str(req_text);
+	/* a parsed value is cached; the replacement must be seen */
+	assert_int_equal(msg_max_forwards(m, &mf), 0);
+	assert_int_equal(mf, 68);
+	idx = msg_hdr_first(m, HDR_MAX_FORWARDS);
+	assert_int_equal(idx, 2);
+	assert_int_equal(msg_hdr_replace(m, idx, SV_LIT("67")), 0);
+	assert_int_equal(msg_hdr_first(m, HDR_MAX_FORWARDS), 2);
+	assert_sv_equal(msg_hdr_value(m, HDR_MAX_FORWARDS), "67");
+	assert_int_equal(msg_max_forwards(m, &mf), 0);
+	assert_int_equal(mf, 67);
+	assert_written(m, want);
+	assert_int_equal(msg_hdr_replace(m, idx, SV_LIT("6\r\n7")), -EINVAL);
+	assert_written(m, want);
+	msg_free(m);
+
+	/* compact form and a cached From */
+	m = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	              "v: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	              "t: <sip:bob@biloxi.example.com>\r\n"
+	              "f: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	              "i: old-call-id\r\n"
+	              "CSeq: 1 OPTIONS\r\n\r\n");
+	assert_non_null(msg_from(m));
+	assert_span_equal(m, msg_from(m)->tag, "1");
+	assert_int_equal(
+	    msg_hdr_replace(m, 2,
+	                    SV_LIT("<sip:carol@chicago.example.com>;tag=2")),
+	    0);
+	assert_non_null(msg_from(m));
+	assert_span_equal(m, msg_from(m)->tag, "2");
+	assert_span_equal(m, msg_from(m)->uri_s,
+	                  "sip:carol@chicago.example.com");
+	assert_int_equal(msg_hdr_replace(m, 3, SV_LIT("new-call-id")), 0);
+	assert_sv_equal(msg_callid(m), "new-call-id");
+	again = reparse(m);
+	assert_sv_equal(msg_callid(again), "new-call-id");
+	assert_non_null(msg_from(again));
+	assert_span_equal(again, msg_from(again)->tag, "2");
+	assert_int_equal(msg_hdr_total(again), 5);
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+}
+
+/* ---------------------------------------------------------------- Via */
+
+static void
+test_via_push_pop(void **state)
+{
+	static const char pushed[] = START
+	    "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1\r\n" VIA_A
+	        VIA_B REST_HDRS BODY;
+	struct msg *m;
+	const struct msg_via *v;
+
+	(void)state;
+	m = parse_str(req_text);
+	/* cache the old top first: the push must replace it */
+	assert_non_null(msg_via_top(m));
+	/* msg.h leaves the success value open: 0 or the new line's index */
+	assert_true(
+	    msg_via_push(
+	        m, SV_LIT("SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1")) >=
+	    0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->host, "proxy.example.com");
+	assert_span_equal(m, v->branch, "z9hG4bKp1");
+	assert_int_equal(msg_vias(m, &v), 4);
+	assert_span_equal(m, v[1].host, "server10.biloxi.example.com");
+	assert_written(m, pushed);
+
+	assert_int_equal(msg_via_pop(m), 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->host, "server10.biloxi.example.com");
+	assert_int_equal(msg_vias(m, &v), 3);
+	/* RFC 3261 16.7 step 3 / 18.1.2: popping our own Via restores the
+	 * message exactly */
+	assert_written(m, req_text);
+	assert_check_ok(m);
+	msg_free(m);
+}
+
+static void
+test_via_pop_comma(void **state)
+{
+	struct msg *m, *again;
+	const struct msg_via *v;
+
+	(void)state;
+	m = parse_str(req_text);
+	/* first line: one value */
+	assert_int_equal(msg_via_pop(m), 0);
+	assert_int_equal(msg_vias(m, &v), 2);
+	assert_span_equal(m, v[0].host, "bigbox3.site3.atlanta.example.com");
+	assert_written(m, START VIA_B REST_HDRS BODY);
+
+	/* second line holds two values: pop only the first of them */
+	assert_int_equal(msg_via_pop(m), 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->host, "pc33.atlanta.example.com");
+	assert_span_equal(m, v->branch, "z9hG4bK776asdhds");
+	assert_int_equal(msg_vias(m, &v), 1);
+	assert_false(written_contains(m, "bigbox3"));
+	assert_true(written_contains(
+	    m, "SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds"));
+	again = reparse(m);
+	assert_int_equal(msg_vias(again, &v), 1);
+	assert_span_equal(again, v[0].host, "pc33.atlanta.example.com");
+	assert_check_ok(again);
+	msg_free(again);
+
+	assert_int_equal(msg_via_pop(m), 0);
+	assert_null(msg_via_top(m));
+	assert_int_equal(msg_vias(m, &v), 0);
+	assert_int_equal(msg_via_pop(m), -ENOENT);
+	assert_written(m, START REST_HDRS BODY);
+	msg_free(m);
+}
+
+static struct msg *
+request_with_via(const char *via_line)
+{
+	char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+	         "REGISTER sip:registrar.example.com SIP/2.0\r\n%s"
+	         "Max-Forwards: 70\r\n"
+	         "To: <sip:bob@example.com>\r\n"
+	         "From: <sip:bob@example.com>;tag=456248\r\n"
+	         "Call-ID: 843817637684230@998sdasdh09\r\n"
+	         "CSeq: 1826 REGISTER\r\n"
+	         "Content-Length: 0\r\n\r\n",
+	         via_line);
+	return parse_str(buf);
+}
+
+static void
+test_via_set_received(void **state)
+{
+	struct msg *m, *again;
+	const struct msg_via *v;
+	size_t len;
+	char *orig;
+
+	(void)state;
+	/* sent-by is a name: received added, no rport */
+	m = request_with_via(
+	    "Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK1\r\n");
+	assert_non_null(msg_via_top(m));
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.33"), 5099),
+	                 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->received, "192.0.2.33");
+	assert_false(v->rport);
+	again = reparse(m);
+	v = msg_via_top(again);
+	assert_non_null(v);
+	assert_span_equal(again, v->host, "host.example.com");
+	assert_span_equal(again, v->branch, "z9hG4bK1");
+	assert_span_equal(again, v->received, "192.0.2.33");
+	assert_false(v->rport);
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+
+	/* RFC 3261 18.2.1: same address, no rport: nothing changes */
+	m = request_with_via(
+	    "Via: SIP/2.0/UDP 192.0.2.33:5060;branch=z9hG4bK1\r\n");
+	orig = write_all(m, &len);
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.33"), 5099),
+	                 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_int_equal(v->received.len, 0);
+	written_is(m, orig, len, __FILE__, __LINE__);
+	free(orig);
+	msg_free(m);
+
+	/* RFC 3581 4: rport gets the source port, received is added */
+	m = request_with_via(
+	    "Via: SIP/2.0/UDP 10.0.0.1:5060;rport;branch=z9hG4bK1\r\n");
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.33"), 5099),
+	                 0);
+	again = reparse(m);
+	v = msg_via_top(again);
+	assert_non_null(v);
+	assert_span_equal(again, v->host, "10.0.0.1");
+	assert_int_equal(v->port, 5060);
+	assert_true(v->rport);
+	assert_int_equal(v->rport_value, 5099);
+	assert_span_equal(again, v->received, "192.0.2.33");
+	assert_span_equal(again, v->branch, "z9hG4bK1");
+	msg_free(again);
+	msg_free(m);
+
+	/* RFC 3581 4: with rport, received is added even when it matches */
+	m = request_with_via(
+	    "Via: SIP/2.0/UDP 192.0.2.33:5060;branch=z9hG4bK1;rport\r\n");
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.33"), 5060),
+	                 0);
+	again = reparse(m);
+	v = msg_via_top(again);
+	assert_non_null(v);
+	assert_true(v->rport);
+	assert_int_equal(v->rport_value, 5060);
+	assert_span_equal(again, v->received, "192.0.2.33");
+	msg_free(again);
+	msg_free(m);
+
+	/* only the top value of a comma-separated line changes */
+	m = request_with_via("Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa, "
+	                     "SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n");
+	assert_int_equal(msg_via_set_received(m, SV_LIT("2001:db8::5"), 5060),
+	                 0);
+	again = reparse(m);
+	assert_int_equal(msg_vias(again, &v), 2);
+	assert_span_equal(again, v[0].received, "2001:db8::5");
+	assert_span_equal(again, v[0].branch, "z9hG4bKa");
+	assert_int_equal(v[1].received.len, 0);
+	assert_span_equal(again, v[1].value,
+	                  "SIP/2.0/UDP b.example.com;branch=z9hG4bKb");
+	msg_free(again);
+	msg_free(m);
+}
+
+static void
+test_via_set_received_long(void **state)
+{
+	/* RFC 3261 18.2.1 puts no bound on a Via value, and the received
+	 * parameter MUST be added whatever its length */
+	char via[1400];
+	struct msg *m, *again;
+	const struct msg_via *v;
+	int n;
+
+	(void)state;
+	n = snprintf(via, sizeof(via),
+	             "Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK");
+	memset(via + n, 'x', 1100);
+	snprintf(via + n + 1100, sizeof(via) - (size_t)n - 1100, "\r\n");
+	m = request_with_via(via);
+	assert_non_null(msg_via_top(m));
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.33"), 5099),
+	                 0);
+	again = reparse(m);
+	v = msg_via_top(again);
+	assert_non_null(v);
+	assert_span_equal(again, v->received, "192.0.2.33");
+	assert_int_equal(v->branch.len, 7 + 1100);
+	msg_free(again);
+	msg_free(m);
+}
+
+/* ---------------------------------------------------- Request-URI, body */
+
+static void
+test_set_ruri(void **state)
+{
+	static const char want[] = "INVITE sip:carol@chicago.example.com;lr "
+	                           "SIP/2.0\r\n" VIA_A VIA_B REST_HDRS BODY;
+	struct msg *m;
+	const struct uri *u;
+
+	(void)state;
+	m = parse_str(req_text);
+	assert_non_null(msg_ruri(m));
+	assert_int_equal(
+	    msg_set_ruri(m, SV_LIT("sip:carol@chicago.example.com;lr")), 0);
+	assert_sv_equal(msg_sv(m, msg_ruri_span(m)),
+	                "sip:carol@chicago.example.com;lr");
+	u = msg_ruri(m);
+	assert_non_null(u);
+	assert_span_equal(m, u->user, "carol");
+	assert_span_equal(m, u->host, "chicago.example.com");
+	assert_int_equal(msg_method(m), MSG_INVITE);
+	assert_written(m, want);
+	assert_check_ok(m);
+	msg_free(m);
+}
+
+static void
+test_set_body(void **state)
+{
+	static const char sdp[] = "v=0\r\no=alice 2890844526 2890844526 IN IP4 "
+	                          "pc33.atlanta.example.com\r\ns=-\r\n";
+	struct msg *m, *again;
+	uint32_t cl = 0;
+	const struct sv ct = SV_LIT("application/sdp");
+	const struct sv txt = SV_LIT("text/plain;charset=utf-8");
+	const struct msg_ctype *c;
+
+	(void)state;
+	m = parse_str(req_text);
+	assert_int_equal(msg_set_body(m, &txt, SV_LIT("hello")), 0);
+	assert_sv_equal(msg_body(m), "hello");
+	assert_int_equal(msg_content_length(m, &cl), 0);
+	assert_int_equal(cl, 5);
+	assert_sv_equal(msg_hdr_value(m, HDR_CONTENT_TYPE),
+	                "text/plain;charset=utf-8");
+	assert_int_equal(msg_hdr_count(m, HDR_CONTENT_LENGTH), 1);
+	assert_int_equal(msg_hdr_count(m, HDR_CONTENT_TYPE), 1);
+	again = reparse(m);
+	assert_sv_equal(msg_body(again), "hello");
+	assert_int_equal(msg_content_length(again, &cl), 0);
+	assert_int_equal(cl, 5);
+	c = msg_content_type(again);
+	assert_non_null(c);
+	assert_span_equal(again, c->subtype, "plain");
+	assert_check_ok(again);
+	msg_free(again);
+
+	/* ctype NULL keeps the Content-Type */
+	assert_int_equal(
+	    msg_set_body(m, NULL, (struct sv){sdp, sizeof(sdp) - 1}), 0);
+	assert_sv_equal(msg_body(m), sdp);
+	assert_int_equal(msg_content_length(m, &cl), 0);
+	assert_int_equal(cl, sizeof(sdp) - 1);
+	assert_sv_equal(msg_hdr_value(m, HDR_CONTENT_TYPE),
+	                "text/plain;charset=utf-8");
+
+	/* an empty body: Content-Length 0 */
+	assert_int_equal(msg_set_body(m, &ct, (struct sv){"", 0}), 0);
+	assert_int_equal(msg_body(m).len, 0);
+	again = reparse(m);
+	assert_int_equal(msg_content_length(again, &cl), 0);
+	assert_int_equal(cl, 0);
+	assert_int_equal(msg_body(again).len, 0);
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+
+	/* a message without Content-Length gains one */
+	m = parse_str("MESSAGE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	              "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	              "Max-Forwards: 70\r\n"
+	              "To: <sip:bob@biloxi.example.com>\r\n"
+	              "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	              "Call-ID: m1@example.com\r\n"
+	              "CSeq: 1 MESSAGE\r\n\r\n");
+	assert_int_equal(msg_content_length(m, &cl), -ENOENT);
+	assert_int_equal(msg_set_body(m, &txt, SV_LIT("Watson, come here.")),
+	                 0);
+	again = reparse(m);
+	assert_int_equal(msg_content_length(again, &cl), 0);
+	assert_int_equal(cl, 18);
+	assert_sv_equal(msg_body(again), "Watson, come here.");
+	assert_sv_equal(msg_hdr_value(again, HDR_CONTENT_TYPE),
+	                "text/plain;charset=utf-8");
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+}
+
+/* ------------------------------------------------------- serialization */
+
+static void
+test_write_identity(void **state)
+{
+	static const char *msgs[] = {
+	    req_text,
+	    /* compact forms, odd case, folding, unknown headers */
+	    "OPTIONS sip:bob@[2001:db8::10]:5070;transport=tcp SIP/2.0\r\n"
+	    "v: SIP/2.0/TCP [2001:db8::1]:5070;branch=z9hG4bK1;rport\r\n"
+	    "MAX-forwards:   0070\r\n"
+	    "t:\r\n <sip:bob@biloxi.example.com>\r\n"
+	    "f: \"A \\\"q\\\"\" <sip:a@example.com>\r\n\t;tag=1\r\n"
+	    "i:x@y\r\n"
+	    "cseq: 1 OPTIONS\r\n"
+	    "X-Weird :  ;;,,  \r\n"
+	    "l: 0\r\n\r\n",
+	    /* a response with an empty reason phrase and a body */
+	    "SIP/2.0 200 \r\n"
+	    "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	    "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	    "From: <sip:a@example.com>;tag=1\r\n"
+	    "Call-ID: x@y\r\n"
+	    "CSeq: 1 MESSAGE\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Length: 6\r\n\r\nhello\n",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct msg *m = parse_str(msgs[i]);
+
+		/* lazily parsed values must not change the bytes */
+		(void)msg_via_top(m);
+		(void)msg_from(m);
+		(void)msg_to(m);
+		(void)msg_cseq(m);
+		assert_int_equal(msg_size(m), strlen(msgs[i]));
+		assert_written(m, msgs[i]);
+		msg_free(m);
+	}
+}
+
+static void
+test_write_enospc(void **state)
+{
+	struct msg *m;
+	char *buf;
+	size_t sz;
+
+	(void)state;
+	m = parse_str(req_text);
+	sz = msg_size(m);
+	assert_int_equal(sz, sizeof(req_text) - 1);
+	buf = malloc(sz);
+	assert_non_null(buf);
+	assert_int_equal(msg_write(m, buf, sz - 1), -ENOSPC);
+	assert_int_equal(msg_write(m, buf, 10), -ENOSPC);
+	assert_int_equal(msg_write(m, buf, 0), -ENOSPC);
+	assert_int_equal(msg_write(m, buf, sz), (int)sz);
+	assert_memory_equal(buf, req_text, sz);
+
+	/* after an edit too */
+	assert_true(msg_hdr_append(m, "X-More", SV_LIT("bytes")) >= 0);
+	assert_int_equal(msg_size(m), sz + strlen("X-More: bytes\r\n"));
+	assert_int_equal(msg_write(m, buf, sz), -ENOSPC);
+	free(buf);
+	msg_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_response_vias_in_order),
+	    cmocka_unit_test(test_response_copies),
+	    cmocka_unit_test(test_response_to_tag),
+	    cmocka_unit_test(test_response_reason),
+	    cmocka_unit_test(test_response_needs),
+	    cmocka_unit_test(test_hdr_append),
+	    cmocka_unit_test(test_hdr_insert),
+	    cmocka_unit_test(test_hdr_remove),
+	    cmocka_unit_test(test_hdr_remove_all),
+	    cmocka_unit_test(test_hdr_replace),
+	    cmocka_unit_test(test_via_push_pop),
+	    cmocka_unit_test(test_via_pop_comma),
+	    cmocka_unit_test(test_via_set_received),
+	    cmocka_unit_test(test_via_set_received_long),
+	    cmocka_unit_test(test_set_ruri),
+	    cmocka_unit_test(test_set_body),
+	    cmocka_unit_test(test_write_identity),
+	    cmocka_unit_test(test_write_enospc),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
