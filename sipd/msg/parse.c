@@ -691,7 +691,10 @@ static bool
 callid_ok(struct sv v)
 {
 	/* RFC 3261 25.1: callid = word [ "@" word ]; no white space */
-	if (v.len == 0) {
+	const char *at = memchr(v.p, '@', v.len);
+
+	if (v.len == 0 || (at != NULL && (at == v.p || at == v.p + v.len - 1 ||
+	    memchr(at + 1, '@', v.len - (size_t)(at + 1 - v.p)) != NULL))) {
 		return false;
 	}
 	for (size_t i = 0; i < v.len; i++) {

@@ -1,0 +1,347 @@
+/*
+ * sipd's entry point: options, the configuration, start-up as a daemon or
+ * in the foreground, the pid file, and the one worker's event loop until
+ * SIGTERM or SIGINT.  It owns the process-wide things: the log output,
+ * the pid file and the daemon's start-up report to its parent.
+ *
+ * As a daemon, the first process waits on a pipe until the daemon (the
+ * grandchild, after setsid) has opened its listeners, so a start-up
+ * failure still reaches the terminal and the exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sipd/conf.h"
+#include "sipd/log.h"
+#include "sipd/worker.h"
+
+#ifndef SIPD_CONF_PATH
+#define SIPD_CONF_PATH "/etc/sipd/sipd.conf"
+#endif
+#define SIPD_RUN_DIR "/run/sipd"
+#define SIPD_PID_NAME "sipd.pid"
+
+#define EXIT_OK 0
+#define EXIT_CONF 1
+#define EXIT_USAGE 2
+
+struct start {
+	bool foreground;
+	int notify;     /* daemon: pipe to the waiting parent, else -1 */
+	int pid_fd;     /* locked pid file, or -1 */
+	char pid_path[PATH_MAX];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sipd [-fhtV] [-c file] [-p pidfile]\n");
+}
+
+/*
+ * A start-up failure: to stderr in the foreground; as a daemon to syslog
+ * and to the parent, which prints it and exits 1.
+ */
+static void start_fail(struct start *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+start_fail(struct start *st, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (st->notify < 0) {
+		fprintf(stderr, "sipd: %s\n", msg);
+		return;
+	}
+	log_err(LOG_TRANSPORT, "start failed (%s)", msg);
+	if (write(st->notify, "1", 1) == 1) {
+		(void)!write(st->notify, msg, strlen(msg));
+	}
+	close(st->notify);
+	st->notify = -1;
+}
+
+/*
+ * Become a daemon: fork, setsid, fork again.  The first process stays
+ * behind reading the start-up report and exits with its status; only the
+ * daemon returns, with the pipe's write end in st->notify.
+ */
+static void
+daemon_start(struct start *st)
+{
+	char buf[1024];
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fprintf(stderr, "sipd: pipe: %s\n", strerror(errno));
+		exit(EXIT_CONF);
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sipd: fork: %s\n", strerror(errno));
+		exit(EXIT_CONF);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while (got < sizeof(buf) - 1) {
+			n = read(p[0], buf + got, sizeof(buf) - 1 - got);
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			if (n <= 0) {
+				break;
+			}
+			got += (size_t)n;
+		}
+		buf[got] = '\0';
+		(void)waitpid(pid, NULL, 0);
+		if (got > 0 && buf[0] == '0') {
+			exit(EXIT_OK);
+		}
+		fprintf(stderr, "sipd: %s\n",
+		    got > 1 ? buf + 1 : "the daemon died while starting");
+		exit(EXIT_CONF);
+	}
+	close(p[0]);
+	if (setsid() < 0) {
+		_exit(EXIT_CONF);
+	}
+	pid = fork();
+	if (pid < 0) {
+		_exit(EXIT_CONF);
+	}
+	if (pid > 0) {
+		_exit(EXIT_OK);
+	}
+	umask(022);
+	st->notify = p[1];
+}
+
+/* The daemon is up: detach from the terminal and release the parent. */
+static void
+daemon_ready(struct start *st)
+{
+	int fd;
+
+	if (chdir("/") < 0) {
+		log_warn(LOG_TRANSPORT, "chdir / failed (%s)", strerror(errno));
+	}
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO) {
+			close(fd);
+		}
+	}
+	if (write(st->notify, "0", 1) != 1) {
+		log_warn(LOG_TRANSPORT, "start-up report failed (%s)",
+		    strerror(errno));
+	}
+	close(st->notify);
+	st->notify = -1;
+}
+
+/*
+ * The pid file's path: -p as given (made absolute, since the daemon
+ * changes to /), else in the run directory as a daemon, else none.
+ */
+static int
+pid_path_resolve(struct start *st, const char *opt)
+{
+	const char *dir;
+	char cwd[PATH_MAX];
+	int n;
+
+	if (opt != NULL && opt[0] == '/') {
+		n = snprintf(st->pid_path, sizeof(st->pid_path), "%s", opt);
+	} else if (opt != NULL) {
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			fprintf(stderr, "sipd: getcwd: %s\n", strerror(errno));
+			return -1;
+		}
+		n = snprintf(st->pid_path, sizeof(st->pid_path), "%s/%s", cwd,
+		    opt);
+	} else if (st->foreground) {
+		st->pid_path[0] = '\0';
+		return 0;
+	} else {
+		if (geteuid() == 0) {
+			dir = SIPD_RUN_DIR;
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				fprintf(stderr, "sipd: %s: %s\n", dir,
+				    strerror(errno));
+				return -1;
+			}
+			n = snprintf(st->pid_path, sizeof(st->pid_path), "%s/%s",
+			    dir, SIPD_PID_NAME);
+		} else {
+			dir = getenv("XDG_RUNTIME_DIR");
+			if (dir == NULL || dir[0] != '/') {
+				fprintf(stderr, "sipd: no run directory for the "
+				    "pid file (XDG_RUNTIME_DIR unset; use -p)\n");
+				return -1;
+			}
+			n = snprintf(st->pid_path, sizeof(st->pid_path),
+			    "%s/sipd", dir);
+			if (n > 0 && (size_t)n < sizeof(st->pid_path) &&
+			    mkdir(st->pid_path, 0700) < 0 && errno != EEXIST) {
+				fprintf(stderr, "sipd: %s: %s\n", st->pid_path,
+				    strerror(errno));
+				return -1;
+			}
+			n = snprintf(st->pid_path, sizeof(st->pid_path),
+			    "%s/sipd/%s", dir, SIPD_PID_NAME);
+		}
+	}
+	if (n < 0 || (size_t)n >= sizeof(st->pid_path)) {
+		fprintf(stderr, "sipd: pid file path too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Create and lock the pid file; a lock held elsewhere means running. */
+static int
+pid_file_write(struct start *st)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(st->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		start_fail(st, "%s: %s", st->pid_path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		start_fail(st, "%s: %s", st->pid_path,
+		    errno == EWOULDBLOCK ? "sipd is already running"
+					 : strerror(errno));
+		goto fail;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
+		start_fail(st, "%s: %s", st->pid_path, strerror(errno));
+		goto fail;
+	}
+	st->pid_fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+static void
+pid_file_remove(struct start *st)
+{
+	if (st->pid_fd < 0) {
+		return;
+	}
+	(void)unlink(st->pid_path);
+	close(st->pid_fd);
+	st->pid_fd = -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path = SIPD_CONF_PATH, *pid_opt = NULL;
+	struct start st = { .notify = -1, .pid_fd = -1 };
+	struct worker *w = NULL;
+	struct conf conf;
+	char err[1024];
+	bool check = false;
+	int ch, rc = EXIT_CONF;
+
+	while ((ch = getopt(argc, argv, "c:fhp:tV")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'f':
+			st.foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'p':
+			pid_opt = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'V':
+			printf("sipd %s\n", SIPD_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (conf_load(&conf, conf_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sipd: %s\n", err);
+		return EXIT_CONF;
+	}
+	if (check) {
+		return EXIT_OK;
+	}
+	for (int i = 0; i < LOG__COMP_COUNT; i++) {
+		log_set_level((enum log_comp)i, conf.levels[i]);
+	}
+	if (pid_path_resolve(&st, pid_opt) < 0) {
+		return EXIT_CONF;
+	}
+	if (!st.foreground) {
+		daemon_start(&st);
+	}
+	log_open(st.foreground ? LOG_OUT_STDERR : LOG_OUT_SYSLOG, "sipd");
+	/* Writes to a closed stream must fail with EPIPE, not kill sipd. */
+	signal(SIGPIPE, SIG_IGN);
+	w = worker_new(&conf, err, sizeof(err));
+	if (w == NULL) {
+		start_fail(&st, "%s", err);
+		goto out;
+	}
+	if (st.pid_path[0] != '\0' && pid_file_write(&st) < 0) {
+		goto out;
+	}
+	if (!st.foreground) {
+		daemon_ready(&st);
+	}
+	log_warn(LOG_TRANSPORT, "sipd %s started (pid %ld)", SIPD_VERSION,
+	    (long)getpid());
+	rc = worker_run(w) < 0 ? EXIT_CONF : EXIT_OK;
+	if (rc != EXIT_OK) {
+		log_err(LOG_TRANSPORT, "event loop failed");
+	}
+out:
+	worker_free(w);
+	pid_file_remove(&st);
+	log_close();
+	return rc;
+}

@@ -1,0 +1,311 @@
+"""Start the real sipd on free loopback ports and talk SIP to it.
+
+Used by the integration tests (tests/integration/<area>/<case>/test.py),
+each run as: /usr/bin/python3 test.py PATH-TO-SIPD.  Every wait here is
+bounded in time and in count.  A test passes by returning from main(),
+is skipped by raising Skip (exit 77), and fails on any other exception
+(exit 1), after printing the tail of sipd's stderr.
+"""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SKIP = 77
+START_TIMEOUT = 10.0  # seconds until sipd must answer OPTIONS
+STOP_TIMEOUT = 5.0    # seconds after SIGTERM before SIGKILL
+START_TRIES = 3       # new ports when the chosen ones were taken meanwhile
+
+
+class Skip(Exception):
+    """The test cannot run here (a tool or ::1 is missing): exit 77."""
+
+
+class Fail(Exception):
+    """A check failed."""
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def free_udp_port(host="127.0.0.1"):
+    """A UDP port free on host right now (the kernel's pick)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def ipv6_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def new_tag():
+    return "%08x" % random.getrandbits(32)
+
+
+def request(method, port, host="127.0.0.1", uri=None, call_id=None,
+            cseq=None, via_host="127.0.0.1", via_port=None, rport=True,
+            extra=(), omit=(), version="SIP/2.0", body=b""):
+    """A request as bytes.  omit names headers to leave out; extra adds
+    (name, value) pairs."""
+    if uri is None:
+        uri = "sip:ping@%s:%d" % (host if ":" not in host else
+                                   "[%s]" % host, port)
+    via = "SIP/2.0/UDP %s%s;branch=z9hG4bK%s%s" % (
+        via_host, ":%d" % via_port if via_port else "", new_tag(),
+        ";rport" if rport else "")
+    hdrs = [
+        ("Via", via),
+        ("Max-Forwards", "70"),
+        ("From", "<sip:test@example.invalid>;tag=%s" % new_tag()),
+        ("To", "<sip:ping@example.invalid>"),
+        ("Call-ID", call_id or "%s@sipdtest" % new_tag()),
+        ("CSeq", cseq or "1 %s" % method),
+    ]
+    hdrs = [(n, v) for (n, v) in hdrs if n not in omit]
+    hdrs += list(extra)
+    if "Content-Length" not in omit:
+        hdrs.append(("Content-Length", str(len(body))))
+    text = "%s %s %s\r\n" % (method, uri, version)
+    text += "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n"
+    return text.encode() + body
+
+
+class Response:
+    """A parsed response: status, reason, headers (list of (name, value))."""
+
+    def __init__(self, data):
+        self.raw = data
+        head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ", 2)
+        check(len(parts) >= 2 and parts[0] == "SIP/2.0",
+              "not a SIP response: %r" % lines[0])
+        self.status = int(parts[1])
+        self.reason = parts[2] if len(parts) > 2 else ""
+        self.headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers.append((name.strip(), value.strip()))
+
+    def get(self, name):
+        """Values of every header called name (any case), in order."""
+        return [v for (n, v) in self.headers if n.lower() == name.lower()]
+
+    def first(self, name):
+        values = self.get(name)
+        return values[0] if values else None
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.reason)
+
+
+class Peer:
+    """A UDP socket on the loopback that sends requests and reads answers."""
+
+    def __init__(self, host="127.0.0.1"):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.host = host
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data, port, host=None):
+        self.sock.sendto(data, (host or self.host, port))
+
+    def recv(self, timeout=2.0):
+        """The next datagram as a Response, or None after timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            data, _ = self.sock.recvfrom(65536)
+        except socket.timeout:
+            return None
+        return Response(data)
+
+    def ask(self, data, port, host=None, timeout=2.0):
+        """Send data and return the response (None if none came)."""
+        self.send(data, port, host)
+        return self.recv(timeout)
+
+    def drain(self, timeout=0.2):
+        """Read and drop whatever is queued, at most 100 datagrams."""
+        for _ in range(100):
+            if self.recv(timeout) is None:
+                return
+
+
+class Sipd:
+    """The real sipd in the foreground on free loopback ports.
+
+    listeners: hosts to listen on ("127.0.0.1", "::1"), one free port each.
+    conf: further configuration lines.  Use as a context manager."""
+
+    def __init__(self, binary, listeners=("127.0.0.1",), conf=""):
+        self.binary = binary
+        self.hosts = list(listeners)
+        self.extra_conf = conf
+        self.dir = tempfile.TemporaryDirectory(prefix="sipdtest-")
+        self.conf_path = os.path.join(self.dir.name, "sipd.conf")
+        self.err_path = os.path.join(self.dir.name, "stderr")
+        self.proc = None
+        self.ports = []
+        self.returncode = None
+
+    @property
+    def port(self):
+        return self.ports[0]
+
+    def write_conf(self):
+        self.ports = [free_udp_port(h) for h in self.hosts]
+        lines = ["# written by sipdtest.py"]
+        for host, port in zip(self.hosts, self.ports):
+            addr = "[%s]" % host if ":" in host else host
+            lines.append("listener add udp %s:%d" % (addr, port))
+        lines.append(self.extra_conf)
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def log(self):
+        """Everything sipd wrote to stderr so far."""
+        try:
+            with open(self.err_path, encoding="utf-8",
+                      errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, text, timeout=2.0):
+        """True once text shows in sipd's stderr (bounded)."""
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout / 0.05) + 1):
+            if text in self.log():
+                return True
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        return text in self.log()
+
+    def start(self):
+        for _ in range(START_TRIES):
+            self.write_conf()
+            err = open(self.err_path, "w")
+            try:
+                self.proc = subprocess.Popen(
+                    [self.binary, "-f", "-c", self.conf_path],
+                    stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            finally:
+                err.close()
+            if self.wait_ready():
+                return self
+            self.stop()
+            if "Address already in use" not in self.log():
+                break
+        raise Fail("sipd did not start:\n" + self.log())
+
+    def wait_ready(self):
+        """True once sipd answers an OPTIONS on every listener."""
+        deadline = time.monotonic() + START_TIMEOUT
+        for host, port in zip(self.hosts, self.ports):
+            peer = Peer(host)
+            try:
+                ok = False
+                for _ in range(int(START_TIMEOUT / 0.1) + 1):
+                    if self.proc.poll() is not None:
+                        return False
+                    resp = peer.ask(request("OPTIONS", port, host), port,
+                                    timeout=0.1)
+                    if resp is not None:
+                        ok = True
+                        break
+                    if time.monotonic() > deadline:
+                        break
+                if not ok:
+                    return False
+            finally:
+                peer.close()
+        return True
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT; returns the status."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=STOP_TIMEOUT)
+        self.returncode = self.proc.returncode
+        self.proc = None
+        return self.returncode
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def cleanup(self):
+        self.dir.cleanup()
+
+
+def sipd_binary():
+    if len(sys.argv) != 2:
+        print("usage: %s PATH-TO-SIPD" % sys.argv[0], file=sys.stderr)
+        sys.exit(2)
+    return sys.argv[1]
+
+
+def run(test):
+    """Run test(binary) and exit 0 (pass), 77 (skip) or 1 (fail).
+
+    test may return the Sipd instances it used so their logs are shown on
+    failure; it should check that each stopped with status 0."""
+    binary = sipd_binary()
+    started = []
+    try:
+        test(binary, started)
+    except Skip as e:
+        print("skipped: %s" % e)
+        sys.exit(SKIP)
+    except Exception:  # any failure, including a broken assumption
+        traceback.print_exc()
+        for s in started:
+            s.stop()
+            print("--- sipd stderr (last 40 lines) ---")
+            print("\n".join(s.log().splitlines()[-40:]))
+        sys.exit(1)
+    finally:
+        for s in started:
+            s.stop()
+            s.cleanup()
+    print("passed")
+    sys.exit(0)
+
+
+def stop_clean(sipd):
+    """Stop sipd and check that SIGTERM ended it with status 0."""
+    rc = sipd.stop()
+    check(rc == 0, "sipd exited with status %r after SIGTERM" % rc)
