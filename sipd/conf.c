@@ -78,6 +78,12 @@ conf_init(struct conf *c)
 		c->levels[i] = LOG_DEFAULT_LEVEL;
 	}
 	msg_limits_init(&c->limits);
+	c->input_channels = CONF_DEFAULT_INPUT_CHANNELS;
+	c->idle_timeout_s = CONF_DEFAULT_IDLE_TIMEOUT;
+	c->size_limit_lan = CONF_DEFAULT_SIZE_LIMIT;
+	c->size_limit_wan = CONF_DEFAULT_SIZE_LIMIT;
+	txn_settings_init(&c->txn);
+	c->processors = 1;
 }
 
 /* A port: 1 to 65535, decimal digits only. */

@@ -12,6 +12,7 @@
 #include "sipd/log.h"
 #include "sipd/msg/msg.h"
 #include "sipd/transport/tp.h"
+#include "sipd/txn/txn.h"
 
 #define CONF_MAX_LISTENERS 16
 #define CONF_DEFAULT_PORT 5060
@@ -24,10 +25,39 @@
 #define CONF_LINE_MIN 128
 #define CONF_LINE_MAX 65535
 
+#define CONF_MAX_RANGES 64
+#define CONF_MAX_ROUTES 64
+#define CONF_PATH_MAX 256
+#define CONF_HOST_MAX 256
+
 struct conf_listener {
 	enum tp_proto proto;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	/* TLS only: certificate chain and key (PEM), optional CA file and
+	 * whether peers must present a certificate that verifies */
+	char cert[CONF_PATH_MAX];
+	char key[CONF_PATH_MAX];
+	char ca[CONF_PATH_MAX];
+	bool verify;
+};
+
+/* An address range, "192.0.2.0/24" or "2001:db8::/32". */
+struct conf_range {
+	struct sockaddr_storage addr;
+	uint8_t prefix;
+};
+
+/*
+ * The static forwarding rule (until the Router table): every request whose
+ * Request-URI host is domain ("*" for any) goes to host:port over proto.
+ */
+struct conf_route {
+	char domain[CONF_HOST_MAX];
+	char host[CONF_HOST_MAX]; /* IP literal or name */
+	uint16_t port;            /* 0: the transport's default */
+	enum tp_proto proto;
+	bool proto_set;           /* false: UDP, or TCP past the size limit */
 };
 
 struct conf {
@@ -35,7 +65,32 @@ struct conf {
 	int nlisteners;
 	enum log_level levels[LOG__COMP_COUNT];
 	struct msg_limits limits;
+
+	/* transport (RFC 3261 18) */
+	int udp_tos;              /* "UDP TOS Tag", 0-255, default 0 */
+	uint32_t input_channels;  /* cap on inbound TCP/TLS connections */
+	uint32_t idle_timeout_s;  /* close a connection quiet this long */
+	uint32_t size_limit_lan;  /* "Request Size Limit" inside the LAN */
+	uint32_t size_limit_wan;  /* and outside it (RFC 3261 18.1.1) */
+	struct conf_range lan[CONF_MAX_RANGES];
+	int nlan;
+
+	/* transactions (RFC 3261 17): T1, T2, T4, Timer B, Timer C, the
+	 * server and client transaction limits */
+	struct txn_settings txn;
+	unsigned processors;      /* worker threads */
+
+	/* proxy (RFC 3261 16) */
+	bool force_rr;            /* "Force Dialog Relaying" */
+	struct conf_route routes[CONF_MAX_ROUTES];
+	int nroutes;
 };
+
+#define CONF_DEFAULT_INPUT_CHANNELS 1024
+#define CONF_DEFAULT_IDLE_TIMEOUT 120
+/* RFC 3261 18.1.1: 200 bytes under a 1500-byte path MTU */
+#define CONF_DEFAULT_SIZE_LIMIT 1300
+#define CONF_MAX_PROCESSORS 64
 
 /* The defaults: no listener yet, every component at LOG_DEFAULT_LEVEL. */
 void conf_init(struct conf *c);

@@ -1,0 +1,169 @@
+/*
+ * Transaction keys.  A server transaction is found by the top Via's
+ * branch, sent-by and the method (RFC 3261 17.2.3), or, for a request
+ * whose branch lacks the magic cookie, by the RFC 2543 fields.  A client
+ * transaction is found by the branch it put in its Via and the CSeq
+ * method of the response (17.1.3).  ACK takes INVITE's place in both.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sipd/txn/txn_int.h"
+
+#define COOKIE "z9hG4bK"
+/* The first byte of a server key: RFC 3261 branch, or RFC 2543 fields. */
+#define KEY_3261 's'
+#define KEY_2543 'o'
+
+struct keybuf {
+	char *p;
+	size_t len;
+	bool over;
+};
+
+static void
+put(struct keybuf *k, const char *p, size_t len)
+{
+	if (k->over || len > TXN_KEY_MAX - k->len) {
+		k->over = true;
+		return;
+	}
+	memcpy(k->p + k->len, p, len);
+	k->len += len;
+}
+
+static void
+put_sv(struct keybuf *k, struct sv s)
+{
+	put(k, s.p, s.len);
+	put(k, "|", 1);
+}
+
+static void
+put_lower(struct keybuf *k, struct sv s)
+{
+	if (k->over || s.len > TXN_KEY_MAX - k->len) {
+		k->over = true;
+		return;
+	}
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+		k->p[k->len++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+	}
+	put(k, "|", 1);
+}
+
+static struct sv
+method_sv(enum msg_method method, struct sv name)
+{
+	if (method == MSG_ACK) {
+		method = MSG_INVITE;
+	}
+	if (method != MSG_METHOD_OTHER) {
+		const char *s = msg_method_str(method);
+		return (struct sv){ s, strlen(s) };
+	}
+	return name;
+}
+
+size_t
+txn_server_key(struct msg *req, enum msg_method method, char *buf)
+{
+	const struct msg_via *v = msg_via_top(req);
+	struct keybuf k = { buf, 0, false };
+	struct sv m = method_sv(method, msg_method_name(req));
+
+	if (v == NULL) {
+		return 0;
+	}
+	struct sv br = msg_sv(req, v->branch);
+	if (br.len > 7 && memcmp(br.p, COOKIE, 7) == 0) {
+		char port[8];
+		put(&k, (const char[]){ KEY_3261, '|' }, 2);
+		put_sv(&k, br);
+		put_lower(&k, msg_sv(req, v->host));
+		put(&k, port, (size_t)snprintf(port, sizeof(port), "%u|",
+				    v->port ? v->port : 5060));
+		put_sv(&k, m);
+	} else {
+		/* RFC 3261 17.2.3, RFC 2543 fallback: Request-URI, From tag,
+		 * Call-ID, CSeq number and the top Via.  The To tag is left
+		 * out so the ACK, which carries the tag of our response,
+		 * still finds its INVITE; txn_server_to_tag_ok() checks it
+		 * after the lookup. */
+		const struct msg_naddr *from = msg_from(req);
+		const struct msg_cseq *cs = msg_cseq(req);
+		char num[16];
+		if (from == NULL || cs == NULL) {
+			return 0;
+		}
+		put(&k, (const char[]){ KEY_2543, '|' }, 2);
+		put_sv(&k, msg_sv(req, msg_ruri_span(req)));
+		put_sv(&k, msg_sv(req, from->tag));
+		put_sv(&k, msg_callid(req));
+		put(&k, num, (size_t)snprintf(num, sizeof(num), "%u|", cs->num));
+		put_sv(&k, m);
+		put_sv(&k, msg_sv(req, v->value));
+	}
+	return k.over ? 0 : k.len;
+}
+
+size_t
+txn_client_key(struct sv branch, enum msg_method method, char *buf)
+{
+	struct keybuf k = { buf, 0, false };
+	const char *s;
+
+	if (branch.len == 0) {
+		return 0;
+	}
+	if (method == MSG_ACK) {
+		method = MSG_INVITE;
+	}
+	put(&k, "c|", 2);
+	put_sv(&k, branch);
+	/* the client side only sends methods it knows by id, and CANCEL's
+	 * key differs from its INVITE's by the method alone */
+	s = method == MSG_METHOD_OTHER ? "?" : msg_method_str(method);
+	put(&k, s, strlen(s));
+	return k.over ? 0 : k.len;
+}
+
+static bool
+same_to_tag(struct msg *a, struct msg *b)
+{
+	const struct msg_naddr *ta = msg_to(a);
+	const struct msg_naddr *tb = msg_to(b);
+
+	return ta != NULL && tb != NULL &&
+	    sv_eq(msg_sv(a, ta->tag), msg_sv(b, tb->tag));
+}
+
+bool
+txn_server_to_tag_ok(struct txn *x, struct msg *req)
+{
+	struct msg *resp;
+	bool ok;
+
+	if (x->keylen == 0 || x->key[0] != KEY_2543) {
+		return true;
+	}
+	if (msg_method(req) != MSG_ACK) {
+		/* 17.2.3: the To tag of the request that made the
+		 * transaction */
+		return same_to_tag(req, x->req);
+	}
+	/* 17.2.3: "the To tag of the ACK matches the To tag of the
+	 * response sent by the server transaction"; an RFC 2543 peer is
+	 * rare, so the response is parsed again rather than kept */
+	if (x->bytes == NULL) {
+		return false;
+	}
+	resp = msg_parse(x->bytes, x->nbytes, NULL, NULL);
+	if (resp == NULL) {
+		return false;
+	}
+	ok = same_to_tag(req, resp);
+	msg_free(resp);
+	return ok;
+}

@@ -1,0 +1,251 @@
+/*
+ * Server transactions (RFC 3261 17.2, RFC 6026 7.1): absorbing request
+ * retransmissions, sending and retransmitting responses, the ACK of a
+ * non-2xx final response, and Timers G, H, I, J and L.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipd/txn/txn_int.h"
+
+static void
+set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET) {
+		((struct sockaddr_in *)(void *)ss)->sin_port = htons(port);
+	} else if (ss->ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons(port);
+	}
+}
+
+/* RFC 3261 18.2.2 and RFC 3581 4: where the responses of req go. */
+static void
+response_dst(struct txn *x, struct msg *req, const struct tp_src *src)
+{
+	const struct msg_via *v = msg_via_top(req);
+
+	x->resp_dst = *src;
+	if (x->reliable || v == NULL) {
+		return; /* back over the connection it came on */
+	}
+	if (v->rport) {
+		return; /* the source address and port */
+	}
+	/* the source address (received), and the sent-by port */
+	set_port(&x->resp_dst.addr, v->port ? v->port : 5060);
+}
+
+/* Send a response; a transport error ends the transaction (17.2.4). */
+static int
+send_or_fail(struct txn *x, const char *buf, size_t len)
+{
+	int rc = txn_send(x, &x->resp_dst, buf, len);
+
+	if (rc != 0) {
+		if (x->tbl->ops.error != NULL) {
+			x->tbl->ops.error(x->tbl->arg, x, rc);
+		}
+		txn_terminate(x);
+	}
+	return rc;
+}
+
+bool
+txn_server_absorb(struct txn_table *t, struct msg *req,
+    const struct tp_src *src)
+{
+	char key[TXN_KEY_MAX];
+	size_t n = txn_server_key(req, msg_method(req), key);
+	struct txn *x;
+	bool absorbed = false;
+
+	if (n == 0 || (x = txn_lookup(t, key, n)) == NULL ||
+	    !txn_server_to_tag_ok(x, req)) {
+		return false;
+	}
+	txn_enter(t);
+	if (msg_method(req) == MSG_ACK) {
+		if (x->method != MSG_INVITE) {
+			goto out;
+		}
+		if (x->state == TXN_COMPLETED) {
+			/* 17.2.1: ACK of our non-2xx final response */
+			x->state = TXN_CONFIRMED;
+			wheel_cancel(&t->wheel, &x->retx);
+			txn_arm(x, &x->end, x->reliable ? 0 : t->set.t4_ms);
+			absorbed = true;
+		} else if (x->state == TXN_CONFIRMED) {
+			absorbed = true;
+		}
+		/* in Accepted the ACK is for a 2xx: the TU relays it */
+		goto out;
+	}
+	absorbed = true;
+	t->stats.absorbed++;
+	switch (x->state) {
+	case TXN_PROCEEDING:
+	case TXN_COMPLETED:
+		/* 17.2.1, 17.2.2: resend the last response */
+		if (x->bytes != NULL) {
+			t->stats.retransmissions++;
+			x->retx_count++;
+			send_or_fail(x, x->bytes, x->nbytes);
+		}
+		break;
+	default:
+		/* Trying, Confirmed, Accepted: nothing to send */
+		break;
+	}
+	(void)src;
+out:
+	txn_leave(t);
+	return absorbed;
+}
+
+struct txn *
+txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
+    void *tu)
+{
+	char key[TXN_KEY_MAX];
+	enum msg_method m = msg_method(req);
+	size_t n;
+	struct txn *x;
+
+	if (m == MSG_ACK) {
+		errno = EINVAL;
+		return NULL;
+	}
+	n = txn_server_key(req, m, key);
+	if (n == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	x = txn_alloc(t, TXN_SERVER, key, n);
+	if (x == NULL) {
+		return NULL;
+	}
+	x->method = (uint8_t)m;
+	x->state = m == MSG_INVITE ? TXN_PROCEEDING : TXN_TRYING;
+	x->reliable = src->proto != TP_UDP;
+	x->peer = *src;
+	x->req = req;
+	x->tu = tu;
+	response_dst(x, req, src);
+	return x;
+}
+
+int
+txn_server_respond(struct txn *x, struct msg *resp)
+{
+	struct txn_table *t = x->tbl;
+	int status = msg_status(resp);
+	uint32_t len;
+	char *b;
+	int rc = 0;
+
+	if (x->dead || status < 100 || status > 699) {
+		return -EINVAL;
+	}
+	if (x->state == TXN_ACCEPTED && status >= 200 && status < 300) {
+		/* RFC 6026 7.1: a retransmitted 2xx from the TU goes out */
+		b = txn_serialize(resp, &len);
+		if (b == NULL) {
+			return -ENOMEM;
+		}
+		txn_enter(t);
+		rc = send_or_fail(x, b, len);
+		txn_leave(t);
+		free(b);
+		return rc;
+	}
+	if (x->state != TXN_TRYING && x->state != TXN_PROCEEDING) {
+		return -EINVAL;
+	}
+	b = txn_serialize(resp, &len);
+	if (b == NULL) {
+		return -ENOMEM;
+	}
+	free(x->bytes);
+	x->bytes = b;
+	x->nbytes = len;
+	/* the highest provisional, then the final; x->bytes keeps the most
+	 * recent, which is what a retransmission gets (17.2.1) */
+	if (status >= 200 || status > x->status) {
+		x->status = (uint16_t)status;
+	}
+
+	txn_enter(t);
+	if (status < 200) {
+		x->state = TXN_PROCEEDING;
+	} else if (x->method == MSG_INVITE && status < 300) {
+		/* RFC 6026 7.1: Accepted absorbs INVITE retransmissions and
+		 * lets the TU send 2xx retransmissions for Timer L */
+		x->state = TXN_ACCEPTED;
+		txn_arm(x, &x->end, 64 * t->set.t1_ms);
+	} else if (x->method == MSG_INVITE) {
+		/* 17.2.1: Timer G retransmits, Timer H waits for the ACK */
+		x->state = TXN_COMPLETED;
+		if (!x->reliable) {
+			x->retx_ms = t->set.t1_ms;
+			txn_arm(x, &x->retx, x->retx_ms);
+		}
+		txn_arm(x, &x->end, 64 * t->set.t1_ms);
+	} else {
+		/* 17.2.2: Timer J absorbs request retransmissions */
+		x->state = TXN_COMPLETED;
+		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
+	}
+	rc = send_or_fail(x, b, len);
+	txn_leave(t);
+	return rc;
+}
+
+void
+txn_server_fire(struct txn *x, enum txn_timer_id which)
+{
+	struct txn_table *t = x->tbl;
+
+	if (which == TM_RETX) {
+		/* Timer G: resend the final response, doubling up to T2 */
+		if (x->state != TXN_COMPLETED || x->bytes == NULL) {
+			return;
+		}
+		x->retx_count++;
+		t->stats.retransmissions++;
+		x->retx_ms = x->retx_ms * 2 < t->set.t2_ms ? x->retx_ms * 2
+							   : t->set.t2_ms;
+		txn_arm(x, &x->retx, x->retx_ms);
+		send_or_fail(x, x->bytes, x->nbytes);
+		return;
+	}
+	if (x->state == TXN_COMPLETED && x->method == MSG_INVITE) {
+		/* Timer H: the ACK never came */
+		t->stats.timeouts++;
+		if (t->ops.timeout != NULL) {
+			t->ops.timeout(t->arg, x);
+		}
+	}
+	/* Timer H, I, J or L */
+	txn_terminate(x);
+}
+
+struct txn *
+txn_server_find_invite(struct txn_table *t, struct msg *cancel,
+    const struct tp_src *src)
+{
+	char key[TXN_KEY_MAX];
+	size_t n = txn_server_key(cancel, MSG_INVITE, key);
+
+	(void)src;
+	if (n == 0) {
+		return NULL;
+	}
+	struct txn *x = txn_lookup(t, key, n);
+	if (x == NULL || x->method != MSG_INVITE ||
+	    !txn_server_to_tag_ok(x, cancel)) {
+		return NULL;
+	}
+	return x;
+}

@@ -1,0 +1,513 @@
+/*
+ * The transaction table of one worker: a hash of transactions keyed as
+ * RFC 3261 17.1.3 and 17.2.3 say, a list per kind for the live view, the
+ * timing wheel, branch generation, limits and counters.  Transactions are
+ * freed only when control leaves the table, so a TU callback never sees
+ * one vanish under it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "sipd/txn/txn_int.h"
+
+#define TXN_BUCKETS_MIN 1024
+
+static const char *const state_names[] = {
+	[TXN_CALLING] = "Calling",
+	[TXN_TRYING] = "Trying",
+	[TXN_PROCEEDING] = "Proceeding",
+	[TXN_COMPLETED] = "Completed",
+	[TXN_CONFIRMED] = "Confirmed",
+	[TXN_ACCEPTED] = "Accepted",
+	[TXN_TERMINATED] = "Terminated",
+};
+
+const char *
+txn_state_str(enum txn_state s)
+{
+	if ((size_t)s >= sizeof(state_names) / sizeof(*state_names)) {
+		return "?";
+	}
+	return state_names[s];
+}
+
+void
+txn_settings_init(struct txn_settings *s)
+{
+	s->t1_ms = 500;
+	s->t2_ms = 4000;
+	s->t4_ms = 5000;
+	s->timer_b_ms = 64 * 500;
+	s->timer_c_ms = 180000;
+	s->max_server = TXN_DEFAULT_MAX;
+	s->max_client = TXN_DEFAULT_MAX;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+	/* splitmix64 finalizer */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+uint64_t
+txn_hash(const struct txn_table *t, const char *key, size_t len)
+{
+	/* FNV-1a over the key from a secret start, then mixed: the key holds
+	 * peer-chosen bytes, so the bucket must not be predictable */
+	uint64_t h = t->seed;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 0x100000001b3ULL;
+	}
+	return mix64(h);
+}
+
+struct txn_table *
+txn_table_new(const struct txn_settings *s, const struct txn_ops *ops,
+    void *arg, unsigned shard)
+{
+	struct txn_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		return NULL;
+	}
+	t->nbuckets = TXN_BUCKETS_MIN;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (t->buckets == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->set = *s;
+	t->ops = *ops;
+	t->arg = arg;
+	t->shard = shard;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
+	    sizeof(t->seed)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t->seed = mix64((uint64_t)ts.tv_nsec ^
+		    ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)t);
+	}
+	t->branch_ctr = mix64(t->seed ^ 0x5bd1e995);
+	t->next_id = 1;
+	wheel_init(&t->wheel, 0);
+	return t;
+}
+
+static void
+txn_release(struct txn *x)
+{
+	msg_free(x->req);
+	free(x->bytes);
+	free(x->ack);
+	free(x);
+}
+
+void
+txn_table_free(struct txn_table *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		struct txn *x = t->lists[k].head;
+		while (x != NULL) {
+			struct txn *n = x->lnext;
+			txn_release(x);
+			x = n;
+		}
+	}
+	while (t->dead != NULL) {
+		struct txn *x = t->dead;
+		t->dead = x->hnext;
+		txn_release(x);
+	}
+	free(t->buckets);
+	free(t);
+}
+
+void
+txn_table_configure(struct txn_table *t, const struct txn_settings *s)
+{
+	t->set = *s;
+}
+
+void
+txn_table_set_now(struct txn_table *t, uint64_t now_ms)
+{
+	if (now_ms > t->now) {
+		t->now = now_ms;
+	}
+}
+
+uint64_t
+txn_table_now(const struct txn_table *t)
+{
+	return t->now;
+}
+
+size_t
+txn_table_timers(const struct txn_table *t)
+{
+	return t->wheel.count;
+}
+
+static void
+fire(void *arg, struct txn_timer *tm)
+{
+	struct txn *x;
+
+	(void)arg;
+	if (tm->which == TM_RETX) {
+		x = (struct txn *)(void *)((char *)tm - offsetof(struct txn, retx));
+	} else {
+		x = (struct txn *)(void *)((char *)tm - offsetof(struct txn, end));
+	}
+	if (x->dead) {
+		return;
+	}
+	if (x->kind == TXN_SERVER) {
+		txn_server_fire(x, (enum txn_timer_id)tm->which);
+	} else {
+		txn_client_fire(x, (enum txn_timer_id)tm->which);
+	}
+}
+
+void
+txn_table_advance(struct txn_table *t, uint64_t now_ms)
+{
+	txn_table_set_now(t, now_ms);
+	txn_enter(t);
+	wheel_advance(&t->wheel, t->now, fire, t);
+	txn_leave(t);
+}
+
+size_t
+txn_branch_new(struct txn_table *t, char *buf)
+{
+	/* RFC 3261 8.1.1.7: the magic cookie, then a part unique in space
+	 * and time; the shard comes first so responses find their worker */
+	uint64_t v = mix64(++t->branch_ctr ^ t->seed);
+	int n = snprintf(buf, TXN_BRANCH_MAX, "z9hG4bKs%x.%016llx", t->shard,
+	    (unsigned long long)v);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+int
+txn_branch_shard(struct sv b)
+{
+	int shard = 0;
+	size_t i = 8;
+
+	if (b.len < 10 || memcmp(b.p, "z9hG4bKs", 8) != 0) {
+		return -1;
+	}
+	for (; i < b.len && i < 12 && b.p[i] != '.'; i++) {
+		int d = (b.p[i] >= '0' && b.p[i] <= '9') ? b.p[i] - '0'
+		    : (b.p[i] >= 'a' && b.p[i] <= 'f') ? b.p[i] - 'a' + 10
+							: -1;
+		if (d < 0) {
+			return -1;
+		}
+		shard = shard * 16 + d;
+	}
+	if (i == 8 || i >= b.len || b.p[i] != '.') {
+		return -1;
+	}
+	return shard;
+}
+
+struct txn *
+txn_lookup(struct txn_table *t, const char *key, size_t len)
+{
+	uint64_t h = txn_hash(t, key, len);
+
+	for (struct txn *x = t->buckets[h & (t->nbuckets - 1)]; x != NULL;
+	    x = x->hnext) {
+		if (x->hash == h && x->keylen == len &&
+		    memcmp(x->key, key, len) == 0 && !x->dead) {
+			return x;
+		}
+	}
+	return NULL;
+}
+
+static void
+grow(struct txn_table *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct txn **b = calloc(n, sizeof(*b));
+
+	if (b == NULL) {
+		return; /* longer chains, still correct */
+	}
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct txn *x = t->buckets[i];
+		while (x != NULL) {
+			struct txn *next = x->hnext;
+			x->hnext = b[x->hash & (n - 1)];
+			b[x->hash & (n - 1)] = x;
+			x = next;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+struct txn *
+txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
+    size_t len)
+{
+	struct txn_list *l = &t->lists[kind];
+	uint32_t max = kind == TXN_SERVER ? t->set.max_server
+					  : t->set.max_client;
+	struct txn *x;
+
+	if (l->count >= max) {
+		t->stats.refused++;
+		errno = EBUSY;
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x) + len);
+	if (x == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (t->nlive >= t->nbuckets) {
+		grow(t);
+	}
+	x->tbl = t;
+	x->kind = (uint8_t)kind;
+	x->id = t->next_id++;
+	x->created_ms = t->now;
+	x->retx.which = TM_RETX;
+	x->end.which = TM_END;
+	x->keylen = (uint16_t)len;
+	memcpy(x->key, key, len);
+	x->hash = txn_hash(t, key, len);
+	x->hnext = t->buckets[x->hash & (t->nbuckets - 1)];
+	t->buckets[x->hash & (t->nbuckets - 1)] = x;
+	t->nlive++;
+	x->lprev = l->tail;
+	if (l->tail != NULL) {
+		l->tail->lnext = x;
+	} else {
+		l->head = x;
+	}
+	l->tail = x;
+	l->count++;
+	if (kind == TXN_SERVER) {
+		t->stats.server_created++;
+	} else {
+		t->stats.client_created++;
+	}
+	return x;
+}
+
+static void
+unlink_txn(struct txn_table *t, struct txn *x)
+{
+	struct txn **pp = &t->buckets[x->hash & (t->nbuckets - 1)];
+	struct txn_list *l = &t->lists[x->kind];
+
+	while (*pp != NULL && *pp != x) {
+		pp = &(*pp)->hnext;
+	}
+	if (*pp == x) {
+		*pp = x->hnext;
+	}
+	t->nlive--;
+	if (x->lprev != NULL) {
+		x->lprev->lnext = x->lnext;
+	} else {
+		l->head = x->lnext;
+	}
+	if (x->lnext != NULL) {
+		x->lnext->lprev = x->lprev;
+	} else {
+		l->tail = x->lprev;
+	}
+	l->count--;
+}
+
+static void
+retire(struct txn *x, bool tell)
+{
+	struct txn_table *t = x->tbl;
+
+	if (x->dead) {
+		return;
+	}
+	x->dead = true;
+	x->state = TXN_TERMINATED;
+	wheel_cancel(&t->wheel, &x->retx);
+	wheel_cancel(&t->wheel, &x->end);
+	unlink_txn(t, x);
+	if (tell && t->ops.terminated != NULL) {
+		t->ops.terminated(t->arg, x);
+	}
+	x->hnext = t->dead;
+	t->dead = x;
+	if (t->depth == 0) {
+		txn_enter(t);
+		txn_leave(t);
+	}
+}
+
+void
+txn_terminate(struct txn *x)
+{
+	retire(x, true);
+}
+
+void
+txn_discard(struct txn *x)
+{
+	retire(x, false);
+}
+
+void
+txn_enter(struct txn_table *t)
+{
+	t->depth++;
+}
+
+void
+txn_leave(struct txn_table *t)
+{
+	if (--t->depth > 0) {
+		return;
+	}
+	while (t->dead != NULL) {
+		struct txn *x = t->dead;
+		t->dead = x->hnext;
+		txn_release(x);
+	}
+}
+
+void
+txn_arm(struct txn *x, struct txn_timer *tm, uint32_t ms)
+{
+	wheel_arm(&x->tbl->wheel, tm, x->tbl->now + ms);
+}
+
+int
+txn_send(struct txn *x, const struct tp_src *dst, const char *buf,
+    size_t len)
+{
+	return x->tbl->ops.send(x->tbl->arg, dst, buf, len);
+}
+
+char *
+txn_serialize(struct msg *m, uint32_t *len)
+{
+	size_t n = msg_size(m);
+	char *b = malloc(n ? n : 1);
+
+	if (b == NULL) {
+		return NULL;
+	}
+	int w = msg_write(m, b, n);
+	if (w < 0) {
+		free(b);
+		return NULL;
+	}
+	*len = (uint32_t)w;
+	return b;
+}
+
+enum txn_kind
+txn_kind(const struct txn *x)
+{
+	return (enum txn_kind)x->kind;
+}
+
+enum txn_state
+txn_state(const struct txn *x)
+{
+	return (enum txn_state)x->state;
+}
+
+struct msg *
+txn_request(const struct txn *x)
+{
+	return x->req;
+}
+
+const struct tp_src *
+txn_peer(const struct txn *x)
+{
+	return &x->peer;
+}
+
+void *
+txn_tu(const struct txn *x)
+{
+	return x->tu;
+}
+
+void
+txn_set_tu(struct txn *x, void *tu)
+{
+	x->tu = tu;
+}
+
+int
+txn_status(const struct txn *x)
+{
+	return x->status;
+}
+
+uint64_t
+txn_id(const struct txn *x)
+{
+	return x->id;
+}
+
+void
+txn_foreach(struct txn_table *t, enum txn_kind kind,
+    int (*fn)(void *arg, const struct txn_info *info), void *arg)
+{
+	struct txn_info info;
+
+	for (struct txn *x = t->lists[kind].head; x != NULL; x = x->lnext) {
+		struct sv s;
+		memset(&info, 0, sizeof(info));
+		info.id = x->id;
+		info.kind = (enum txn_kind)x->kind;
+		info.state = (enum txn_state)x->state;
+		s = msg_method_name(x->req);
+		snprintf(info.method, sizeof(info.method), "%.*s", (int)s.len,
+		    s.p);
+		info.peer = x->peer;
+		s = msg_callid(x->req);
+		snprintf(info.callid, sizeof(info.callid), "%.*s", (int)s.len,
+		    s.p);
+		info.age_ms = t->now - x->created_ms;
+		info.retransmissions = x->retx_count;
+		info.status = x->status;
+		if (fn(arg, &info) != 0) {
+			break;
+		}
+	}
+}
+
+void
+txn_table_stats(const struct txn_table *t, struct txn_stats *out)
+{
+	*out = t->stats;
+	out->server_live = t->lists[TXN_SERVER].count;
+	out->client_live = t->lists[TXN_CLIENT].count;
+}

@@ -1,0 +1,134 @@
+/*
+ * Private to sipd/txn: the transaction and table structures, the timing
+ * wheel, and the functions the server and client halves share.
+ */
+#ifndef SIPD_TXN_INT_H
+#define SIPD_TXN_INT_H
+
+#include "sipd/txn/txn.h"
+
+/* ------------------------------------------------------------- timers */
+
+#define WHEEL_SLOTS 512
+#define WHEEL_RES_MS 8 /* one slot: a revolution is about 4 s */
+
+struct txn_timer {
+	struct txn_timer *prev, *next; /* in its slot; NULL when idle */
+	uint64_t due;
+	uint8_t which; /* enum txn_timer_id */
+};
+
+struct txn_wheel {
+	struct txn_timer slots[WHEEL_SLOTS]; /* list heads */
+	uint64_t done_ms; /* every timer due at or before this has fired */
+	size_t count;
+};
+
+void wheel_init(struct txn_wheel *w, uint64_t now);
+void wheel_arm(struct txn_wheel *w, struct txn_timer *tm, uint64_t due);
+void wheel_cancel(struct txn_wheel *w, struct txn_timer *tm);
+/* Fire (through fn) every timer due by now, in no particular order. */
+void wheel_advance(struct txn_wheel *w, uint64_t now,
+    void (*fn)(void *arg, struct txn_timer *tm), void *arg);
+
+static inline bool
+timer_armed(const struct txn_timer *tm)
+{
+	return tm->next != NULL;
+}
+
+/* ------------------------------------------------------- transactions */
+
+/* What the retransmission timer and the end timer of a txn stand for. */
+enum txn_timer_id {
+	TM_RETX, /* A, E, G */
+	TM_END,  /* B, C, D, F, H, I, J, K, L, M */
+};
+
+struct txn {
+	struct txn *hnext;        /* hash chain */
+	struct txn *lprev, *lnext; /* table list of this kind, oldest first */
+	struct txn_table *tbl;
+	struct txn_timer retx;     /* A, E or G */
+	struct txn_timer end;      /* the timer that ends a state */
+	uint64_t id;
+	uint64_t hash;
+	uint64_t created_ms;
+	uint8_t kind;  /* enum txn_kind */
+	uint8_t state; /* enum txn_state */
+	uint8_t method; /* enum msg_method of the request (ACK never) */
+	bool reliable;
+	bool dead;     /* terminated, freed once the current event is done */
+	bool c_fired;  /* client INVITE: Timer C fired, the TU cancelled */
+	uint16_t status;
+	uint32_t retx_ms;          /* current retransmission interval */
+	uint32_t retx_count;
+	struct tp_src peer;        /* request source, or request destination */
+	struct tp_src resp_dst;    /* server: where responses go */
+	struct msg *req;
+	char *bytes;               /* request (client) or last response */
+	uint32_t nbytes;
+	char *ack;                 /* client INVITE: the ACK for a non-2xx */
+	uint32_t nack;
+	void *tu;
+	uint16_t keylen;
+	char key[];
+};
+
+struct txn_list {
+	struct txn *head, *tail;
+	uint32_t count;
+};
+
+struct txn_table {
+	struct txn_settings set;
+	struct txn_ops ops;
+	void *arg;
+	unsigned shard;
+	uint64_t now;
+	uint64_t seed;
+	uint64_t next_id;
+	uint64_t branch_ctr;
+	struct txn **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t nlive;
+	struct txn_list lists[2]; /* by kind */
+	struct txn_wheel wheel;
+	struct txn_stats stats;
+	struct txn *dead;         /* terminated, awaiting free */
+	int depth;                /* nested entry into the table */
+};
+
+/* Keys (RFC 3261 17.1.3, 17.2.3); written to buf, length returned, 0 when
+ * the message lacks what the key needs.  method is the transaction's. */
+#define TXN_KEY_MAX 1024
+size_t txn_server_key(struct msg *req, enum msg_method method, char *buf);
+size_t txn_client_key(struct sv branch, enum msg_method method, char *buf);
+/* For a server transaction matched by the RFC 2543 key, which leaves the
+ * To tag out: whether req's To tag is the one 17.2.3 asks for.  True for a
+ * transaction with an RFC 3261 branch. */
+bool txn_server_to_tag_ok(struct txn *x, struct msg *req);
+
+uint64_t txn_hash(const struct txn_table *t, const char *key, size_t len);
+struct txn *txn_lookup(struct txn_table *t, const char *key, size_t len);
+/* A new transaction with this key, linked into the table. */
+struct txn *txn_alloc(struct txn_table *t, enum txn_kind kind,
+    const char *key, size_t len);
+/* Move to TERMINATED: timers off, TU told, freed when the table is left. */
+void txn_terminate(struct txn *x);
+/* The same without telling the TU: for a transaction it never received
+ * (txn_client_new() failed). */
+void txn_discard(struct txn *x);
+void txn_enter(struct txn_table *t);
+void txn_leave(struct txn_table *t);
+
+void txn_arm(struct txn *x, struct txn_timer *tm, uint32_t ms);
+int txn_send(struct txn *x, const struct tp_src *dst, const char *buf,
+    size_t len);
+/* Serialize m into a fresh allocation. */
+char *txn_serialize(struct msg *m, uint32_t *len);
+
+void txn_server_fire(struct txn *x, enum txn_timer_id which);
+void txn_client_fire(struct txn *x, enum txn_timer_id which);
+
+#endif
