@@ -1,73 +1,60 @@
 /*
- * The configuration file: a script of commands, one per line, split into
- * words by proto/lex and dispatched through the command table below.
- * Each command checks its arguments and records the result in a struct
- * conf; nothing is opened or applied here, so "sipd -t" and a real start
- * read the file the same way and the worker applies the result.
+ * The configuration: a script of commands, one per line, split into words
+ * by proto/lex and found in the command table of proto/commands.def (the
+ * commands flagged CF_CONF).  Each command checks its arguments and
+ * records the result in a struct conf; nothing is opened or applied here,
+ * so "sipd -t", a real start and a change through the control socket read
+ * commands the same way, and the workers apply the result.
  *
- * The table is the seed of proto/commands.def: when the control socket
- * arrives, the commands move there and this file keeps their handlers.
+ * This file also writes a struct conf back as commands (conf_dump()),
+ * which is both "show config" and the file saved after every change
+ * (conf_save(): temporary file, fsync, the old file kept as .bak, rename).
  */
 #include "sipd/conf.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "proto/cmd.h"
 #include "proto/lex.h"
 
-struct conf_cmd {
-	const char *word1, *word2;
-	int nargs;
-	int (*fn)(struct conf *c, const struct lex_word *args, char *err,
-	    size_t cap);
-	const char *usage;
+static const enum tp_proto conf_protos[] = { TP_UDP, TP_TCP, TP_TLS };
+
+static const char *const conf_log_outs[] = {
+	[CONF_LOG_AUTO] = "auto",
+	[CONF_LOG_STDERR] = "stderr",
+	[CONF_LOG_SYSLOG] = "syslog",
+	[CONF_LOG_FILE] = "file",
 };
 
-static int conf_listener_add(struct conf *c, const struct lex_word *args,
-    char *err, size_t cap);
-static int conf_log_level(struct conf *c, const struct lex_word *args,
-    char *err, size_t cap);
-static int conf_limits_size(struct conf *c, const struct lex_word *args,
-    char *err, size_t cap);
-static int conf_limits_headers(struct conf *c, const struct lex_word *args,
-    char *err, size_t cap);
-static int conf_limits_line(struct conf *c, const struct lex_word *args,
-    char *err, size_t cap);
-
-static const struct conf_cmd conf_cmds[] = {
-	{ "listener", "add", 2, conf_listener_add,
-	    "listener add udp ADDRESS:PORT" },
-	{ "log", "level", 2, conf_log_level, "log level COMPONENT LEVEL" },
-	{ "limits", "message-size", 1, conf_limits_size,
-	    "limits message-size BYTES" },
-	{ "limits", "headers", 1, conf_limits_headers, "limits headers COUNT" },
-	{ "limits", "line", 1, conf_limits_line, "limits line BYTES" },
-};
-
-#define CONF_NCMDS (sizeof(conf_cmds) / sizeof(conf_cmds[0]))
+static int
+conf_errf(char *err, size_t cap, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int
-conf_errf(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-conf_errf(char *err, size_t cap, const char *fmt, ...)
+conf_errf(char *err, size_t cap, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (cap > 0) {
+	if (err != NULL && cap > 0) {
 		va_start(ap, fmt);
 		vsnprintf(err, cap, fmt, ap);
 		va_end(ap);
 	}
-	return -EINVAL;
+	return rc;
 }
 
 void
@@ -84,7 +71,11 @@ conf_init(struct conf *c)
 	c->size_limit_wan = CONF_DEFAULT_SIZE_LIMIT;
 	txn_settings_init(&c->txn);
 	c->processors = 1;
+	c->log_out = CONF_LOG_AUTO;
+	c->ctl_max_frame = CONF_DEFAULT_MAX_FRAME;
 }
+
+/* ------------------------------------------------------------ values */
 
 /* A port: 1 to 65535, decimal digits only. */
 static int
@@ -108,6 +99,34 @@ conf_port(const char *s, uint16_t *out)
 	return 0;
 }
 
+/* An IP literal (v6 without brackets) into ss with port. */
+static int
+conf_ip(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(host, ':') != NULL) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)ss;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
+			return -EINVAL;
+		}
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*len = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)ss;
+
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+			return -EINVAL;
+		}
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*len = sizeof(*a4);
+	}
+	return 0;
+}
+
 /* "a.b.c.d:port" or "[v6]:port" into a socket address. */
 static int
 conf_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -117,7 +136,6 @@ conf_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	size_t hl;
 	uint16_t port;
 
-	memset(ss, 0, sizeof(*ss));
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 
@@ -140,94 +158,493 @@ conf_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	}
 	memcpy(host, hs, hl);
 	host[hl] = '\0';
+	if ((s[0] == '[') != (strchr(host, ':') != NULL)) {
+		return -EINVAL;
+	}
+	return conf_ip(host, port, ss, len);
+}
+
+/* A host name or IP literal: letters, digits, '-', '.', '_' (and ':'
+ * inside brackets). */
+static bool
+conf_hostname_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= CONF_HOST_MAX) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!isalnum(ch) && ch != '-' && ch != '.' && ch != '_') {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* "host", "host:port", "[v6]" or "[v6]:port" into a route. */
+static int
+conf_route_host(const char *s, struct conf_route *r)
+{
+	const char *colon;
+	size_t hl;
+
+	r->port = 0;
 	if (s[0] == '[') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)ss;
+		const char *close = strchr(s, ']');
+		struct in6_addr a6;
+		char host[INET6_ADDRSTRLEN + 1];
 
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
+		if (close == NULL) {
 			return -EINVAL;
 		}
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*len = sizeof(*a6);
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)ss;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+		hl = (size_t)(close - s - 1);
+		if (hl == 0 || hl >= sizeof(host)) {
 			return -EINVAL;
 		}
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*len = sizeof(*a4);
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1) {
+			return -EINVAL;
+		}
+		if (close[1] == ':') {
+			if (conf_port(close + 2, &r->port) < 0) {
+				return -EINVAL;
+			}
+		} else if (close[1] != '\0') {
+			return -EINVAL;
+		}
+		snprintf(r->host, sizeof(r->host), "%s", host);
+		return 0;
+	}
+	colon = strchr(s, ':');
+	hl = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	if (!conf_hostname_ok(s, hl)) {
+		return -EINVAL;
+	}
+	if (colon != NULL && conf_port(colon + 1, &r->port) < 0) {
+		return -EINVAL;
+	}
+	memcpy(r->host, s, hl);
+	r->host[hl] = '\0';
+	return 0;
+}
+
+/* "a.b.c.d/n", "v6/n", or an address alone (a host range). */
+static int
+conf_range_parse(const char *s, struct conf_range *r)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t hl = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix, max;
+	socklen_t len;
+	char *end;
+
+	if (hl == 0 || hl >= sizeof(host)) {
+		return -EINVAL;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(r, 0, sizeof(*r));
+	if (conf_ip(host, 0, &r->addr, &len) < 0) {
+		return -EINVAL;
+	}
+	max = r->addr.ss_family == AF_INET6 ? 128 : 32;
+	prefix = max;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3) {
+			return -EINVAL;
+		}
+		prefix = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || prefix > max) {
+			return -EINVAL;
+		}
+	}
+	r->prefix = (uint8_t)prefix;
+	/* Clear the host bits, so equal ranges compare equal. */
+	{
+		unsigned char *b;
+		unsigned nbytes = (unsigned)max / 8;
+
+		if (r->addr.ss_family == AF_INET6) {
+			b = ((struct sockaddr_in6 *)(void *)&r->addr)
+				->sin6_addr.s6_addr;
+		} else {
+			b = (unsigned char *)&((struct sockaddr_in *)(void *)&r
+						   ->addr)
+				->sin_addr.s_addr;
+		}
+		for (unsigned i = 0; i < nbytes; i++) {
+			unsigned keep = prefix >= (i + 1) * 8 ? 8
+			    : prefix > i * 8		 ? (unsigned)prefix - i * 8
+							 : 0;
+
+			b[i] &= (unsigned char)(0xff00u >> keep);
+		}
 	}
 	return 0;
 }
 
-/* A word for an error message: clipped, non-printables escaped. */
-static const char *
-conf_word(char *buf, size_t cap, const struct lex_word *w)
+static bool
+conf_range_eq(const struct conf_range *a, const struct conf_range *b)
 {
-	return log_clip(buf, cap, w->text, w->len);
+	if (a->addr.ss_family != b->addr.ss_family || a->prefix != b->prefix) {
+		return false;
+	}
+	if (a->addr.ss_family == AF_INET6) {
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)&a
+				     ->addr)
+				   ->sin6_addr,
+		    &((const struct sockaddr_in6 *)(const void *)&b->addr)
+			 ->sin6_addr,
+		    16) == 0;
+	}
+	return ((const struct sockaddr_in *)(const void *)&a->addr)
+		   ->sin_addr.s_addr ==
+	    ((const struct sockaddr_in *)(const void *)&b->addr)
+		->sin_addr.s_addr;
+}
+
+/* A user name or a uid. */
+static int
+conf_user(const char *s, uid_t *out)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], *end;
+	unsigned long v;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (*end != '\0' || errno != 0 || v >= (unsigned long)UINT32_MAX) {
+			return -EINVAL;
+		}
+		*out = (uid_t)v;
+		return 0;
+	}
+	if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
+		return -ENOENT;
+	}
+	*out = pw.pw_uid;
+	return 0;
+}
+
+const char *
+conf_listener_str(const struct conf_listener *l, char *buf, size_t cap)
+{
+	char addr[TP_ADDRSTRLEN];
+
+	tp_addr_str((const struct sockaddr *)&l->addr, addr, sizeof(addr));
+	snprintf(buf, cap, "%s %s", tp_proto_name(l->proto), addr);
+	return buf;
+}
+
+const char *
+conf_range_str(const struct conf_range *r, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+	const void *a;
+
+	if (r->addr.ss_family == AF_INET6) {
+		a = &((const struct sockaddr_in6 *)(const void *)&r->addr)
+			 ->sin6_addr;
+	} else {
+		a = &((const struct sockaddr_in *)(const void *)&r->addr)
+			 ->sin_addr;
+	}
+	if (inet_ntop(r->addr.ss_family, a, host, sizeof(host)) == NULL) {
+		snprintf(buf, cap, "?");
+		return buf;
+	}
+	snprintf(buf, cap, "%s/%u", host, (unsigned)r->prefix);
+	return buf;
+}
+
+const char *
+conf_route_target(const struct conf_route *r, char *buf, size_t cap)
+{
+	bool v6 = strchr(r->host, ':') != NULL;
+
+	if (r->port != 0) {
+		snprintf(buf, cap, v6 ? "[%s]:%u" : "%s:%u", r->host,
+		    (unsigned)r->port);
+	} else {
+		snprintf(buf, cap, v6 ? "[%s]" : "%s", r->host);
+	}
+	return buf;
+}
+
+/* ---------------------------------------------------------- commands */
+
+static int
+conf_listener_find(const struct conf *c, const struct conf_listener *l)
+{
+	for (int i = 0; i < c->nlisteners; i++) {
+		if (c->listeners[i].proto == l->proto &&
+		    c->listeners[i].addrlen == l->addrlen &&
+		    memcmp(&c->listeners[i].addr, &l->addr, l->addrlen) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* The listener named by transport and address arguments. */
+static int
+conf_listener_args(const struct cmd_args *a, struct conf_listener *l,
+    char *err, size_t cap)
+{
+	const char *addr = cmd_arg_str(a, "address");
+	int t = cmd_arg_enum(a, "transport");
+
+	memset(l, 0, sizeof(*l));
+	if (t < 0 || t > 2 || addr == NULL) {
+		return conf_errf(err, cap, -EINVAL, "missing transport or "
+		    "address");
+	}
+	l->proto = conf_protos[t];
+	if (conf_hostport(addr, &l->addr, &l->addrlen) < 0) {
+		char clip[LOG_CLIP_SIZE];
+
+		return conf_errf(err, cap, -EINVAL,
+		    "bad address '%s' (expected a.b.c.d:port or "
+		    "[IPv6]:port)", log_clip(clip, sizeof(clip), addr,
+					strlen(addr)));
+	}
+	return 0;
 }
 
 static int
-conf_listener_add(struct conf *c, const struct lex_word *args, char *err,
+conf_path_copy(char *dst, const char *src, const char *what, char *err,
+    size_t cap)
+{
+	if (src == NULL) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (strlen(src) >= CONF_PATH_MAX) {
+		return conf_errf(err, cap, -EINVAL,
+		    "%s path too long (at most %d bytes)", what,
+		    CONF_PATH_MAX - 1);
+	}
+	snprintf(dst, CONF_PATH_MAX, "%s", src);
+	return 0;
+}
+
+static int
+conf_listener_add(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
 {
 	struct conf_listener l;
-	char name[TP_ADDRSTRLEN], clip[LOG_CLIP_SIZE];
+	char name[TP_ADDRSTRLEN + 8];
+	int rc;
 
-	memset(&l, 0, sizeof(l));
-	if (strcmp(args[0].text, "udp") != 0) {
-		return conf_errf(err, cap,
-		    "unsupported transport '%s' (expected udp)",
-		    conf_word(clip, sizeof(clip), &args[0]));
+	rc = conf_listener_args(a, &l, err, cap);
+	if (rc < 0) {
+		return rc;
 	}
-	l.proto = TP_UDP;
-	if (strlen(args[1].text) != args[1].len ||
-	    conf_hostport(args[1].text, &l.addr, &l.addrlen) < 0) {
-		return conf_errf(err, cap,
-		    "bad address '%s' (expected a.b.c.d:port or "
-		    "[IPv6]:port)", conf_word(clip, sizeof(clip), &args[1]));
+	if (l.proto != TP_TLS &&
+	    (cmd_arg_has(a, "cert") || cmd_arg_has(a, "key") ||
+		cmd_arg_has(a, "ca") || cmd_arg_has(a, "verify"))) {
+		return conf_errf(err, cap, -EINVAL,
+		    "cert, key, ca and verify are for tls listeners only");
 	}
-	tp_addr_str((struct sockaddr *)&l.addr, name, sizeof(name));
-	for (int i = 0; i < c->nlisteners; i++) {
-		if (c->listeners[i].proto == l.proto &&
-		    c->listeners[i].addrlen == l.addrlen &&
-		    memcmp(&c->listeners[i].addr, &l.addr, l.addrlen) == 0) {
-			return conf_errf(err, cap,
-			    "listener udp %s already configured", name);
-		}
+	if (l.proto == TP_TLS &&
+	    (!cmd_arg_has(a, "cert") || !cmd_arg_has(a, "key"))) {
+		return conf_errf(err, cap, -EINVAL,
+		    "a tls listener needs cert and key");
+	}
+	if ((rc = conf_path_copy(l.cert, cmd_arg_str(a, "cert"), "cert", err,
+		 cap)) < 0 ||
+	    (rc = conf_path_copy(l.key, cmd_arg_str(a, "key"), "key", err,
+		 cap)) < 0 ||
+	    (rc = conf_path_copy(l.ca, cmd_arg_str(a, "ca"), "ca", err, cap)) <
+		0) {
+		return rc;
+	}
+	l.verify = cmd_arg_bool(a, "verify", false);
+	conf_listener_str(&l, name, sizeof(name));
+	if (conf_listener_find(c, &l) >= 0) {
+		return conf_errf(err, cap, -EEXIST,
+		    "listener %s already configured", name);
 	}
 	if (c->nlisteners == CONF_MAX_LISTENERS) {
-		return conf_errf(err, cap, "too many listeners (at most %d)",
-		    CONF_MAX_LISTENERS);
+		return conf_errf(err, cap, -EBUSY,
+		    "too many listeners (at most %d)", CONF_MAX_LISTENERS);
 	}
 	c->listeners[c->nlisteners++] = l;
 	return 0;
 }
 
 static int
-conf_log_level(struct conf *c, const struct lex_word *args, char *err,
+conf_listener_remove(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
 {
-	char clip[LOG_CLIP_SIZE];
-	int comp = -1, level;
+	struct conf_listener l;
+	char name[TP_ADDRSTRLEN + 8];
+	int rc, i;
 
-	if (strcasecmp(args[0].text, "all") != 0) {
-		comp = log_comp_lookup(args[0].text);
-		if (comp < 0) {
-			return conf_errf(err, cap,
-			    "unknown log component '%s' (expected transport, "
-			    "server, client or all)",
-			    conf_word(clip, sizeof(clip), &args[0]));
+	rc = conf_listener_args(a, &l, err, cap);
+	if (rc < 0) {
+		return rc;
+	}
+	conf_listener_str(&l, name, sizeof(name));
+	i = conf_listener_find(c, &l);
+	if (i < 0) {
+		return conf_errf(err, cap, -ENOENT, "no listener %s", name);
+	}
+	if (c->nlisteners == 1) {
+		return conf_errf(err, cap, -EBUSY,
+		    "cannot remove the last listener (add another first)");
+	}
+	memmove(&c->listeners[i], &c->listeners[i + 1],
+	    (size_t)(c->nlisteners - i - 1) * sizeof(c->listeners[0]));
+	c->nlisteners--;
+	return 0;
+}
+
+static int
+conf_lan(struct conf *c, const struct cmd_args *a, bool add, char *err,
+    size_t cap)
+{
+	const char *s = cmd_arg_str(a, "range");
+	struct conf_range r;
+	char clip[LOG_CLIP_SIZE], name[INET6_ADDRSTRLEN + 8];
+	int i;
+
+	if (s == NULL || conf_range_parse(s, &r) < 0) {
+		return conf_errf(err, cap, -EINVAL,
+		    "bad range '%s' (expected a.b.c.d/n or IPv6/n)",
+		    s != NULL ? log_clip(clip, sizeof(clip), s, strlen(s))
+			      : "");
+	}
+	conf_range_str(&r, name, sizeof(name));
+	for (i = 0; i < c->nlan; i++) {
+		if (conf_range_eq(&c->lan[i], &r)) {
+			break;
 		}
 	}
-	level = log_level_lookup(args[1].text);
+	if (add) {
+		if (i < c->nlan) {
+			return conf_errf(err, cap, -EEXIST,
+			    "range %s already in the lan", name);
+		}
+		if (c->nlan == CONF_MAX_RANGES) {
+			return conf_errf(err, cap, -EBUSY,
+			    "too many ranges (at most %d)", CONF_MAX_RANGES);
+		}
+		c->lan[c->nlan++] = r;
+		return 0;
+	}
+	if (i == c->nlan) {
+		return conf_errf(err, cap, -ENOENT, "no range %s in the lan",
+		    name);
+	}
+	memmove(&c->lan[i], &c->lan[i + 1],
+	    (size_t)(c->nlan - i - 1) * sizeof(c->lan[0]));
+	c->nlan--;
+	return 0;
+}
+
+static int
+conf_route_find(const struct conf *c, const char *domain)
+{
+	for (int i = 0; i < c->nroutes; i++) {
+		if (strcasecmp(c->routes[i].domain, domain) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int
+conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
+{
+	const char *domain = cmd_arg_str(a, "domain");
+	const char *target = cmd_arg_str(a, "target");
+	char clip[LOG_CLIP_SIZE];
+	struct conf_route r;
+	int t;
+
+	memset(&r, 0, sizeof(r));
+	if (domain == NULL || target == NULL) {
+		return conf_errf(err, cap, -EINVAL, "missing domain or target");
+	}
+	if (strcmp(domain, "*") != 0 &&
+	    !conf_hostname_ok(domain, strlen(domain))) {
+		return conf_errf(err, cap, -EINVAL,
+		    "bad domain '%s' (expected a host name or *)",
+		    log_clip(clip, sizeof(clip), domain, strlen(domain)));
+	}
+	if (conf_route_host(target, &r) < 0) {
+		return conf_errf(err, cap, -EINVAL,
+		    "bad target '%s' (expected host, host:port or "
+		    "[IPv6]:port)",
+		    log_clip(clip, sizeof(clip), target, strlen(target)));
+	}
+	snprintf(r.domain, sizeof(r.domain), "%s", domain);
+	t = cmd_arg_enum(a, "transport");
+	if (t >= 0 && t <= 2) {
+		r.proto = conf_protos[t];
+		r.proto_set = true;
+	}
+	if (conf_route_find(c, domain) >= 0) {
+		return conf_errf(err, cap, -EEXIST,
+		    "a route for %s exists already", r.domain);
+	}
+	if (c->nroutes == CONF_MAX_ROUTES) {
+		return conf_errf(err, cap, -EBUSY,
+		    "too many routes (at most %d)", CONF_MAX_ROUTES);
+	}
+	c->routes[c->nroutes++] = r;
+	return 0;
+}
+
+static int
+conf_route_remove(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
+{
+	const char *domain = cmd_arg_str(a, "domain");
+	char clip[LOG_CLIP_SIZE];
+	int i;
+
+	i = domain != NULL ? conf_route_find(c, domain) : -1;
+	if (i < 0) {
+		return conf_errf(err, cap, -ENOENT, "no route for '%s'",
+		    domain != NULL
+			? log_clip(clip, sizeof(clip), domain, strlen(domain))
+			: "");
+	}
+	memmove(&c->routes[i], &c->routes[i + 1],
+	    (size_t)(c->nroutes - i - 1) * sizeof(c->routes[0]));
+	c->nroutes--;
+	return 0;
+}
+
+static int
+conf_log_level(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
+{
+	const char *cs = cmd_arg_str(a, "component");
+	const char *ls = cmd_arg_str(a, "level");
+	int comp = -1, level;
+
+	if (cs == NULL || ls == NULL) {
+		return conf_errf(err, cap, -EINVAL, "missing component or "
+		    "level");
+	}
+	if (strcmp(cs, "all") != 0) {
+		comp = log_comp_lookup(cs);
+		if (comp < 0) {
+			return conf_errf(err, cap, -EINVAL,
+			    "unknown component '%s'", cs);
+		}
+	}
+	level = log_level_lookup(ls);
 	if (level < 0) {
-		return conf_errf(err, cap,
-		    "unknown log level '%s' (expected none, failure, major, "
-		    "problems, low-level or all)",
-		    conf_word(clip, sizeof(clip), &args[1]));
+		return conf_errf(err, cap, -EINVAL, "unknown level '%s'", ls);
 	}
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		if (comp < 0 || comp == i) {
@@ -237,113 +654,223 @@ conf_log_level(struct conf *c, const struct lex_word *args, char *err,
 	return 0;
 }
 
-/* A decimal number in [min, max] for the limit called what. */
 static int
-conf_number(const struct lex_word *w, const char *what, unsigned long min,
-    unsigned long max, uint32_t *out, char *err, size_t cap)
+conf_log_output(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
 {
-	char clip[LOG_CLIP_SIZE];
-	const char *s = w->text;
-	unsigned long v = 0;
+	int t = cmd_arg_enum(a, "target");
+	const char *file = cmd_arg_str(a, "file");
+	int rc;
 
-	if (w->len == 0) {
-		return conf_errf(err, cap, "bad number '' for %s", what);
+	if (t < 0 || t > CONF_LOG_FILE) {
+		return conf_errf(err, cap, -EINVAL, "missing target");
 	}
-	for (size_t i = 0; i < w->len; i++) {
-		const char *p = s + i;
-
-		if (*p < '0' || *p > '9') {
-			return conf_errf(err, cap, "bad number '%s' for %s",
-			    conf_word(clip, sizeof(clip), w), what);
-		}
-		/* Past max the value no longer matters, only the digits. */
-		if (v <= max) {
-			v = v * 10 + (unsigned long)(*p - '0');
-		}
+	if ((t == CONF_LOG_FILE) != (file != NULL)) {
+		return conf_errf(err, cap, -EINVAL,
+		    t == CONF_LOG_FILE ? "log output file needs a file name"
+				       : "a file name is for log output file "
+					 "only");
 	}
-	if (v < min || v > max) {
-		return conf_errf(err, cap, "%s %s out of range (%lu to %lu)",
-		    what, conf_word(clip, sizeof(clip), w), min, max);
+	if (file != NULL && file[0] != '/') {
+		return conf_errf(err, cap, -EINVAL,
+		    "the log file's path must be absolute");
 	}
-	*out = (uint32_t)v;
+	rc = conf_path_copy(c->log_file, file, "log file", err, cap);
+	if (rc < 0) {
+		return rc;
+	}
+	c->log_out = (enum conf_log_out)t;
 	return 0;
 }
 
 static int
-conf_limits_size(struct conf *c, const struct lex_word *args, char *err,
+conf_control(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
 {
-	return conf_number(&args[0], "message-size", CONF_MESSAGE_SIZE_MIN,
-	    CONF_MESSAGE_SIZE_MAX, &c->limits.max_size, err, cap);
+	const char *user;
+	uid_t uid;
+	int i;
+
+	switch (a->cmd->id) {
+	case CMD_CONTROL_SOCKET:
+		return conf_path_copy(c->ctl_socket, cmd_arg_str(a, "path"),
+		    "socket", err, cap);
+	case CMD_CONTROL_MAX_FRAME:
+		c->ctl_max_frame = (uint32_t)cmd_arg_uint(a, "bytes",
+		    CONF_DEFAULT_MAX_FRAME);
+		return 0;
+	default:
+		break;
+	}
+	user = cmd_arg_str(a, "user");
+	if (user == NULL) {
+		return conf_errf(err, cap, -EINVAL, "missing user");
+	}
+	if (conf_user(user, &uid) < 0) {
+		char clip[LOG_CLIP_SIZE];
+
+		return conf_errf(err, cap, -EINVAL,
+		    "unknown user '%s' (expected a user name or a uid)",
+		    log_clip(clip, sizeof(clip), user, strlen(user)));
+	}
+	for (i = 0; i < c->nctl_allow; i++) {
+		if (c->ctl_allow[i] == uid) {
+			break;
+		}
+	}
+	if (a->cmd->id == CMD_CONTROL_ALLOW) {
+		if (i < c->nctl_allow) {
+			return conf_errf(err, cap, -EEXIST,
+			    "uid %lu is allowed already", (unsigned long)uid);
+		}
+		if (c->nctl_allow == CONF_MAX_USERS) {
+			return conf_errf(err, cap, -EBUSY,
+			    "too many users (at most %d)", CONF_MAX_USERS);
+		}
+		c->ctl_allow[c->nctl_allow++] = uid;
+		return 0;
+	}
+	if (i == c->nctl_allow) {
+		return conf_errf(err, cap, -ENOENT, "uid %lu is not in the list",
+		    (unsigned long)uid);
+	}
+	memmove(&c->ctl_allow[i], &c->ctl_allow[i + 1],
+	    (size_t)(c->nctl_allow - i - 1) * sizeof(c->ctl_allow[0]));
+	c->nctl_allow--;
+	return 0;
 }
 
-static int
-conf_limits_headers(struct conf *c, const struct lex_word *args, char *err,
-    size_t cap)
+int
+conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 {
-	return conf_number(&args[0], "headers", CONF_HEADERS_MIN,
-	    CONF_HEADERS_MAX, &c->limits.max_headers, err, cap);
-}
+	uint32_t v = 0;
+	uint32_t *field = NULL;
 
-static int
-conf_limits_line(struct conf *c, const struct lex_word *args, char *err,
-    size_t cap)
-{
-	return conf_number(&args[0], "line", CONF_LINE_MIN, CONF_LINE_MAX,
-	    &c->limits.max_line, err, cap);
+	if ((a->cmd->flags & CF_CONF) == 0) {
+		return conf_errf(err, cap, -EINVAL,
+		    "'%s' is not a configuration command", a->cmd->name);
+	}
+	for (int i = 0; i < a->n; i++) {
+		if (a->spec[i].type == CMD_T_UINT && a->val[i].set) {
+			v = (uint32_t)a->val[i].u;
+		}
+	}
+	switch (a->cmd->id) {
+	case CMD_LISTENER_ADD:
+		return conf_listener_add(c, a, err, cap);
+	case CMD_LISTENER_REMOVE:
+		return conf_listener_remove(c, a, err, cap);
+	case CMD_LAN_ADD:
+		return conf_lan(c, a, true, err, cap);
+	case CMD_LAN_REMOVE:
+		return conf_lan(c, a, false, err, cap);
+	case CMD_ROUTE_ADD:
+		return conf_route_add(c, a, err, cap);
+	case CMD_ROUTE_REMOVE:
+		return conf_route_remove(c, a, err, cap);
+	case CMD_SET_UDP_TOS:
+		c->udp_tos = (int)v;
+		return 0;
+	case CMD_SET_INPUT_CHANNELS:
+		field = &c->input_channels;
+		break;
+	case CMD_SET_IDLE_TIMEOUT:
+		field = &c->idle_timeout_s;
+		break;
+	case CMD_SET_SIZE_LIMIT_LAN:
+		field = &c->size_limit_lan;
+		break;
+	case CMD_SET_SIZE_LIMIT_WAN:
+		field = &c->size_limit_wan;
+		break;
+	case CMD_SET_T1:
+		field = &c->txn.t1_ms;
+		break;
+	case CMD_SET_T2:
+		field = &c->txn.t2_ms;
+		break;
+	case CMD_SET_T4:
+		field = &c->txn.t4_ms;
+		break;
+	case CMD_SET_TIMER_B:
+		field = &c->txn.timer_b_ms;
+		break;
+	case CMD_SET_TIMER_C:
+		field = &c->txn.timer_c_ms;
+		break;
+	case CMD_SET_MAX_SERVER:
+		field = &c->txn.max_server;
+		break;
+	case CMD_SET_MAX_CLIENT:
+		field = &c->txn.max_client;
+		break;
+	case CMD_SET_PROCESSORS:
+		c->processors = v;
+		return 0;
+	case CMD_SET_FORCE_RR:
+		c->force_rr = cmd_arg_bool(a, "value", false);
+		return 0;
+	case CMD_LIMITS_MESSAGE_SIZE:
+		field = &c->limits.max_size;
+		break;
+	case CMD_LIMITS_HEADERS:
+		field = &c->limits.max_headers;
+		break;
+	case CMD_LIMITS_LINE:
+		field = &c->limits.max_line;
+		break;
+	case CMD_LOG_LEVEL:
+		return conf_log_level(c, a, err, cap);
+	case CMD_LOG_OUTPUT:
+		return conf_log_output(c, a, err, cap);
+	case CMD_CONTROL_SOCKET:
+	case CMD_CONTROL_ALLOW:
+	case CMD_CONTROL_DISALLOW:
+	case CMD_CONTROL_MAX_FRAME:
+		return conf_control(c, a, err, cap);
+	default:
+		return conf_errf(err, cap, -ENOTSUP,
+		    "'%s' has no configuration handler", a->cmd->name);
+	}
+	*field = v;
+	return 0;
 }
 
 int
 conf_exec(struct conf *c, const char *in, size_t len, char *err, size_t cap)
 {
-	const struct conf_cmd *cmd = NULL;
+	struct cmd_args *a = NULL;
 	struct lex_line l;
 	struct lex_err lerr = { 0, NULL };
-	bool known_first = false;
 	int rc;
 
 	rc = lex_split(&l, in, len, 0, &lerr);
 	if (rc == -EINVAL) {
-		rc = conf_errf(err, cap, "%s (column %u)", lerr.msg, lerr.col);
+		rc = conf_errf(err, cap, -EINVAL, "%s (column %u)", lerr.msg,
+		    lerr.col);
 		goto out;
 	}
 	if (rc < 0 || l.count == 0) {
 		goto out;
 	}
-	for (size_t i = 0; i < CONF_NCMDS; i++) {
-		if (strcmp(l.words[0].text, conf_cmds[i].word1) != 0) {
-			continue;
-		}
-		known_first = true;
-		if (l.count > 1 &&
-		    strcmp(l.words[1].text, conf_cmds[i].word2) == 0) {
-			cmd = &conf_cmds[i];
-			break;
-		}
-	}
-	if (cmd == NULL) {
-		char clip[LOG_CLIP_SIZE];
-
-		if (known_first && l.count > 1) {
-			rc = conf_errf(err, cap, "unknown command '%s %s'",
-			    l.words[0].text,
-			    conf_word(clip, sizeof(clip), &l.words[1]));
-		} else if (known_first) {
-			rc = conf_errf(err, cap, "incomplete command '%s'",
-			    l.words[0].text);
-		} else {
-			rc = conf_errf(err, cap, "unknown command '%s'",
-			    conf_word(clip, sizeof(clip), &l.words[0]));
-		}
+	a = malloc(sizeof(*a));
+	if (a == NULL) {
+		rc = -ENOMEM;
 		goto out;
 	}
-	if (l.count - 2 != cmd->nargs) {
-		rc = conf_errf(err, cap, "wrong number of arguments (usage: %s)",
-		    cmd->usage);
+	rc = cmd_parse(a, l.words, l.count, CF_LOCAL, err, cap);
+	if (rc < 0) {
 		goto out;
 	}
-	rc = cmd->fn(c, &l.words[2], err, cap);
+	if ((a->cmd->flags & CF_CONF) == 0) {
+		rc = conf_errf(err, cap, -EINVAL,
+		    "'%s' is not allowed in the configuration file",
+		    a->cmd->name);
+		goto out;
+	}
+	rc = conf_apply(c, a, err, cap);
 out:
+	free(a);
 	lex_fini(&l);
 	return rc;
 }
@@ -374,7 +901,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t cap)
 		rc = conf_exec(c, line, (size_t)n, msg, sizeof(msg));
 		if (rc < 0) {
 			snprintf(err, cap, "%s:%u: %s", path, lineno,
-			    rc == -EINVAL ? msg : strerror(-rc));
+			    rc == -ENOMEM ? strerror(ENOMEM) : msg);
 			goto out;
 		}
 	}
@@ -398,4 +925,259 @@ out:
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+/* -------------------------------------------------------------- dump */
+
+/* Quote a word for the lexer when it needs it. */
+static void
+conf_word_out(FILE *f, const char *s)
+{
+	bool plain = s[0] != '\0';
+
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch <= ' ' || ch == '"' || ch == '\'' || ch == '\\' ||
+		    ch == '#' || ch >= 0x7f) {
+			plain = false;
+		}
+	}
+	if (plain) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (const char *p = s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+		case '\\':
+			fputc('\\', f);
+			fputc(*p, f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		default:
+			fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+int
+conf_dump(const struct conf *c, FILE *f)
+{
+	struct conf *d;
+	char buf[CONF_HOST_MAX + 16];
+
+	d = malloc(sizeof(*d));
+	if (d == NULL) {
+		return -ENOMEM;
+	}
+	conf_init(d);
+	if (c->ctl_socket[0] != '\0') {
+		fputs("control socket ", f);
+		conf_word_out(f, c->ctl_socket);
+		fputc('\n', f);
+	}
+	for (int i = 0; i < c->nctl_allow; i++) {
+		fprintf(f, "control allow %lu\n", (unsigned long)c->ctl_allow[i]);
+	}
+	if (c->ctl_max_frame != d->ctl_max_frame) {
+		fprintf(f, "control max-frame %u\n", c->ctl_max_frame);
+	}
+	if (c->log_out != d->log_out) {
+		fprintf(f, "log output %s", conf_log_outs[c->log_out]);
+		if (c->log_out == CONF_LOG_FILE) {
+			fputc(' ', f);
+			conf_word_out(f, c->log_file);
+		}
+		fputc('\n', f);
+	}
+	for (int i = 0; i < LOG__COMP_COUNT; i++) {
+		if (c->levels[i] != d->levels[i]) {
+			fprintf(f, "log level %s %s\n",
+			    log_comp_name((enum log_comp)i),
+			    log_level_name(c->levels[i]));
+		}
+	}
+#define DUMP(cond, ...)                                                     \
+	do {                                                                \
+		if (cond) {                                                 \
+			fprintf(f, __VA_ARGS__);                            \
+		}                                                           \
+	} while (0)
+	DUMP(c->limits.max_size != d->limits.max_size,
+	    "limits message-size %u\n", c->limits.max_size);
+	DUMP(c->limits.max_headers != d->limits.max_headers,
+	    "limits headers %u\n", c->limits.max_headers);
+	DUMP(c->limits.max_line != d->limits.max_line, "limits line %u\n",
+	    c->limits.max_line);
+	DUMP(c->udp_tos != d->udp_tos, "set udp-tos %d\n", c->udp_tos);
+	DUMP(c->input_channels != d->input_channels,
+	    "set input-channels %u\n", c->input_channels);
+	DUMP(c->idle_timeout_s != d->idle_timeout_s, "set idle-timeout %u\n",
+	    c->idle_timeout_s);
+	DUMP(c->size_limit_lan != d->size_limit_lan,
+	    "set size-limit-lan %u\n", c->size_limit_lan);
+	DUMP(c->size_limit_wan != d->size_limit_wan,
+	    "set size-limit-wan %u\n", c->size_limit_wan);
+	DUMP(c->txn.t1_ms != d->txn.t1_ms, "set t1 %u\n", c->txn.t1_ms);
+	DUMP(c->txn.t2_ms != d->txn.t2_ms, "set t2 %u\n", c->txn.t2_ms);
+	DUMP(c->txn.t4_ms != d->txn.t4_ms, "set t4 %u\n", c->txn.t4_ms);
+	DUMP(c->txn.timer_b_ms != d->txn.timer_b_ms, "set timer-b %u\n",
+	    c->txn.timer_b_ms);
+	DUMP(c->txn.timer_c_ms != d->txn.timer_c_ms, "set timer-c %u\n",
+	    c->txn.timer_c_ms);
+	DUMP(c->txn.max_server != d->txn.max_server, "set max-server %u\n",
+	    c->txn.max_server);
+	DUMP(c->txn.max_client != d->txn.max_client, "set max-client %u\n",
+	    c->txn.max_client);
+	DUMP(c->processors != d->processors, "set processors %u\n",
+	    c->processors);
+	DUMP(c->force_rr != d->force_rr, "set force-rr %s\n",
+	    c->force_rr ? "on" : "off");
+#undef DUMP
+	for (int i = 0; i < c->nlan; i++) {
+		fprintf(f, "lan add %s\n",
+		    conf_range_str(&c->lan[i], buf, sizeof(buf)));
+	}
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct conf_listener *l = &c->listeners[i];
+
+		fprintf(f, "listener add %s", conf_listener_str(l, buf,
+						  sizeof(buf)));
+		if (l->cert[0] != '\0') {
+			fputs(" cert ", f);
+			conf_word_out(f, l->cert);
+		}
+		if (l->key[0] != '\0') {
+			fputs(" key ", f);
+			conf_word_out(f, l->key);
+		}
+		if (l->ca[0] != '\0') {
+			fputs(" ca ", f);
+			conf_word_out(f, l->ca);
+		}
+		if (l->verify) {
+			fputs(" verify on", f);
+		}
+		fputc('\n', f);
+	}
+	for (int i = 0; i < c->nroutes; i++) {
+		const struct conf_route *r = &c->routes[i];
+
+		fputs("route add ", f);
+		conf_word_out(f, r->domain);
+		fprintf(f, " %s", conf_route_target(r, buf, sizeof(buf)));
+		if (r->proto_set) {
+			fprintf(f, " transport %s", tp_proto_name(r->proto));
+		}
+		fputc('\n', f);
+	}
+	free(d);
+	return ferror(f) ? -EIO : 0;
+}
+
+int
+conf_save(const struct conf *c, const char *path, char *err, size_t cap)
+{
+	char tmp[PATH_MAX], bak[PATH_MAX], dir[PATH_MAX], stamp[64];
+	struct stat st;
+	mode_t mode = 0600;
+	time_t now = time(NULL);
+	struct tm tm;
+	FILE *f = NULL;
+	int fd = -1, rc, n;
+	char *slash;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp) ||
+	    snprintf(bak, sizeof(bak), "%s.bak", path) >= (int)sizeof(bak)) {
+		return conf_errf(err, cap, -ENAMETOOLONG, "%s: %s", path,
+		    strerror(ENAMETOOLONG));
+	}
+	if (stat(path, &st) == 0) {
+		mode = st.st_mode & 07777;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = -errno;
+		return conf_errf(err, cap, rc, "%s: %s", tmp, strerror(-rc));
+	}
+	if (fchmod(fd, mode) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		rc = -errno;
+		goto fail;
+	}
+	fd = -1;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(f, "# sipd configuration, written by sipd at %s.\n"
+		   "# Changes made with sipctl are saved here; see "
+		   "sipd.conf(5).\n",
+	    stamp);
+	rc = conf_dump(c, f);
+	if (rc < 0) {
+		goto fail;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		rc = -errno;
+		goto fail;
+	}
+	f = NULL;
+	/* Keep the previous file: a second name for it, then the swap. */
+	if (unlink(bak) < 0 && errno != ENOENT) {
+		rc = -errno;
+		goto fail;
+	}
+	if (link(path, bak) < 0 && errno != ENOENT) {
+		rc = -errno;
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir) {
+		slash[1] = '\0';
+	} else if (slash != NULL) {
+		*slash = '\0';
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	return 0;
+fail:
+	if (f != NULL) {
+		fclose(f);
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	(void)unlink(tmp);
+	return conf_errf(err, cap, rc, "cannot save %s (%s)", path,
+	    strerror(-rc));
 }

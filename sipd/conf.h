@@ -1,13 +1,18 @@
 /*
  * conf: sipd's configuration, read from a script of commands (the grammar
- * of proto/lex.h, one command per line).  sipd runs it at start and
- * "sipd -t" only checks it.  The commands are documented in sipd.conf(5).
+ * of proto/lex.h, one command per line, the commands of proto/commands.def
+ * flagged CF_CONF).  sipd runs it at start and "sipd -t" only checks it;
+ * the control socket runs the same commands on a copy (conf_apply()) and
+ * writes the result back (conf_save()).  The commands are documented in
+ * sipd.conf(5) and sipctl(8).
  */
 #ifndef SIPD_CONF_H
 #define SIPD_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "sipd/log.h"
 #include "sipd/msg/msg.h"
@@ -29,6 +34,9 @@
 #define CONF_MAX_ROUTES 64
 #define CONF_PATH_MAX 256
 #define CONF_HOST_MAX 256
+#define CONF_MAX_USERS 32
+
+struct cmd_args;
 
 struct conf_listener {
 	enum tp_proto proto;
@@ -60,6 +68,13 @@ struct conf_route {
 	bool proto_set;           /* false: UDP, or TCP past the size limit */
 };
 
+enum conf_log_out {
+	CONF_LOG_AUTO,   /* stderr in the foreground, else syslog */
+	CONF_LOG_STDERR,
+	CONF_LOG_SYSLOG,
+	CONF_LOG_FILE,
+};
+
 struct conf {
 	struct conf_listener listeners[CONF_MAX_LISTENERS];
 	int nlisteners;
@@ -84,6 +99,17 @@ struct conf {
 	bool force_rr;            /* "Force Dialog Relaying" */
 	struct conf_route routes[CONF_MAX_ROUTES];
 	int nroutes;
+
+	/* where log lines go (log output); file: log_file */
+	enum conf_log_out log_out;
+	char log_file[CONF_PATH_MAX];
+
+	/* the control socket (control ...): its path ("" for the default),
+	 * the users allowed besides root and sipd's own, the frame limit */
+	char ctl_socket[CONF_PATH_MAX];
+	uid_t ctl_allow[CONF_MAX_USERS];
+	int nctl_allow;
+	uint32_t ctl_max_frame;
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
@@ -91,14 +117,26 @@ struct conf {
 /* RFC 3261 18.1.1: 200 bytes under a 1500-byte path MTU */
 #define CONF_DEFAULT_SIZE_LIMIT 1300
 #define CONF_MAX_PROCESSORS 64
+#define CONF_DEFAULT_MAX_FRAME (1024 * 1024)
 
 /* The defaults: no listener yet, every component at LOG_DEFAULT_LEVEL. */
 void conf_init(struct conf *c);
 
 /*
+ * Apply one configuration command (a CF_CONF command of the table, its
+ * arguments parsed and checked) to c.  Returns 0, or a negative errno
+ * with a message in err[0..cap): -EINVAL (a bad value), -EEXIST,
+ * -ENOENT, -EBUSY (a limit reached, the last listener).  On failure c is
+ * unchanged.
+ */
+int conf_apply(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+
+/*
  * Run one command line in[0..len) against c.  Blank and comment lines do
- * nothing.  Returns 0, or -EINVAL with a message (no file or line) in
- * err[0..cap), or -ENOMEM.
+ * nothing; a command that is not allowed in the file (not CF_CONF) is an
+ * error.  Returns 0, or a negative errno with a message (no file or line)
+ * in err[0..cap).
  */
 int conf_exec(struct conf *c, const char *in, size_t len, char *err,
     size_t cap);
@@ -111,5 +149,29 @@ int conf_exec(struct conf *c, const char *in, size_t len, char *err,
  * in err[0..cap).
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t cap);
+
+/*
+ * Write c as a script of commands that conf_load() turns back into c:
+ * every setting that differs from the default, every listener, range and
+ * route.  Returns 0 or -EIO.
+ */
+int conf_dump(const struct conf *c, FILE *f);
+
+/*
+ * Write c to path atomically: a temporary file in the same directory,
+ * fsync, the previous file kept as path.bak, rename.  Returns 0 or a
+ * negative errno with a message in err[0..cap).
+ */
+int conf_save(const struct conf *c, const char *path, char *err, size_t cap);
+
+/* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */
+const char *conf_listener_str(const struct conf_listener *l, char *buf,
+    size_t cap);
+/* "192.0.2.0/24" into buf (INET6_ADDRSTRLEN + 8 bytes). */
+const char *conf_range_str(const struct conf_range *r, char *buf,
+    size_t cap);
+/* "host:port" of a route, "host" when the port is 0. */
+const char *conf_route_target(const struct conf_route *r, char *buf,
+    size_t cap);
 
 #endif

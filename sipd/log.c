@@ -1,16 +1,25 @@
 /*
  * Log lines for every part of sipd.  This file owns the per-process log
- * state: the level of each component and where lines go (stderr in the
- * foreground, syslog as a daemon).  Logging is not a SIP layer, so that
- * state is a static table here; it is written at start-up (and later by
- * control commands) and only read on the packet path.
+ * state: the level of each component, where lines go (stderr in the
+ * foreground, syslog as a daemon, or a file) and the live queue that
+ * carries lines to "log follow" on the main thread.  Logging is not a SIP
+ * layer, so that state is a static table here; it is written at start-up
+ * (and later by control commands on the main thread) and only read on the
+ * packet path.  The live queue is the one part shared for writing between
+ * threads: a mutex held for a few instructions, never across I/O.
  */
 #include "sipd/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,9 +28,25 @@ static struct {
 	enum log_level level[LOG__COMP_COUNT];
 	enum log_out out;
 	bool opened;
+	FILE *file;
+	pthread_rwlock_t out_lock; /* out and file: written on a switch */
 } log_state = {
+	.out_lock = PTHREAD_RWLOCK_INITIALIZER,
 	.level = { LOG_DEFAULT_LEVEL, LOG_DEFAULT_LEVEL, LOG_DEFAULT_LEVEL },
 	.out = LOG_OUT_STDERR,
+};
+
+/* The live queue: a ring of malloc'ed lines. */
+static struct {
+	pthread_mutex_t lock;
+	char *line[LOG_LIVE_SLOTS];
+	size_t head, count;
+	unsigned long long dropped;
+	int fd; /* eventfd, -1 when not created */
+	atomic_bool on;
+} log_live = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.fd = -1,
 };
 
 static const char *const log_comp_names[LOG__COMP_COUNT] = {
@@ -54,25 +79,188 @@ static const int log_syslog_prio[LOG__LEVEL_COUNT] = {
 	[LOG_LEVEL_ALL] = LOG_DEBUG,
 };
 
-void
-log_open(enum log_out out, const char *ident)
-{
-	log_close();
-	log_state.out = out;
-	if (out == LOG_OUT_SYSLOG) {
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
-		log_state.opened = true;
-	}
-}
-
-void
-log_close(void)
+static void
+log_close_locked(void)
 {
 	if (log_state.opened) {
 		closelog();
 		log_state.opened = false;
 	}
+	if (log_state.file != NULL) {
+		fclose(log_state.file);
+		log_state.file = NULL;
+	}
 	log_state.out = LOG_OUT_STDERR;
+}
+
+void
+log_open(enum log_out out, const char *ident)
+{
+	pthread_rwlock_wrlock(&log_state.out_lock);
+	log_close_locked();
+	log_state.out = out == LOG_OUT_FILE ? LOG_OUT_STDERR : out;
+	if (out == LOG_OUT_SYSLOG) {
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_state.opened = true;
+	}
+	pthread_rwlock_unlock(&log_state.out_lock);
+}
+
+void
+log_close(void)
+{
+	pthread_rwlock_wrlock(&log_state.out_lock);
+	log_close_locked();
+	pthread_rwlock_unlock(&log_state.out_lock);
+}
+
+enum log_out
+log_get_out(void)
+{
+	return log_state.out;
+}
+
+int
+log_open_file(const char *path)
+{
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		return -errno;
+	}
+	f = fdopen(fd, "a");
+	if (f == NULL) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	pthread_rwlock_wrlock(&log_state.out_lock);
+	log_close_locked();
+	log_state.file = f;
+	log_state.out = LOG_OUT_FILE;
+	pthread_rwlock_unlock(&log_state.out_lock);
+	return 0;
+}
+
+int
+log_live_init(void)
+{
+	if (log_live.fd >= 0) {
+		return log_live.fd;
+	}
+	log_live.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (log_live.fd < 0) {
+		return -errno;
+	}
+	return log_live.fd;
+}
+
+static void
+log_live_clear(void)
+{
+	pthread_mutex_lock(&log_live.lock);
+	while (log_live.count > 0) {
+		free(log_live.line[log_live.head]);
+		log_live.line[log_live.head] = NULL;
+		log_live.head = (log_live.head + 1) % LOG_LIVE_SLOTS;
+		log_live.count--;
+	}
+	pthread_mutex_unlock(&log_live.lock);
+}
+
+void
+log_live_fini(void)
+{
+	atomic_store(&log_live.on, false);
+	log_live_clear();
+	if (log_live.fd >= 0) {
+		close(log_live.fd);
+		log_live.fd = -1;
+	}
+}
+
+void
+log_live_enable(bool on)
+{
+	atomic_store(&log_live.on, on && log_live.fd >= 0);
+	if (!on) {
+		log_live_clear();
+	}
+}
+
+/* Queue a copy of line; never waits for the consumer. */
+static void
+log_live_push(const char *line)
+{
+	uint64_t one = 1;
+	bool wake = false;
+	char *copy;
+
+	if (!atomic_load_explicit(&log_live.on, memory_order_relaxed)) {
+		return;
+	}
+	copy = strdup(line);
+	pthread_mutex_lock(&log_live.lock);
+	if (copy == NULL || log_live.count == LOG_LIVE_SLOTS) {
+		log_live.dropped++;
+	} else {
+		log_live.line[(log_live.head + log_live.count) %
+		    LOG_LIVE_SLOTS] = copy;
+		wake = log_live.count == 0;
+		log_live.count++;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&log_live.lock);
+	free(copy);
+	if (wake && log_live.fd >= 0) {
+		(void)!write(log_live.fd, &one, sizeof(one));
+	}
+}
+
+size_t
+log_live_drain(void (*fn)(void *arg, const char *line, size_t len),
+    void *arg)
+{
+	uint64_t v;
+	size_t n = 0;
+
+	if (log_live.fd >= 0) {
+		(void)!read(log_live.fd, &v, sizeof(v));
+	}
+	for (;;) {
+		char *line = NULL;
+
+		pthread_mutex_lock(&log_live.lock);
+		if (log_live.count > 0) {
+			line = log_live.line[log_live.head];
+			log_live.line[log_live.head] = NULL;
+			log_live.head = (log_live.head + 1) % LOG_LIVE_SLOTS;
+			log_live.count--;
+		}
+		pthread_mutex_unlock(&log_live.lock);
+		if (line == NULL) {
+			break;
+		}
+		fn(arg, line, strlen(line));
+		free(line);
+		n++;
+	}
+	return n;
+}
+
+unsigned long long
+log_live_dropped(void)
+{
+	unsigned long long n;
+
+	pthread_mutex_lock(&log_live.lock);
+	n = log_live.dropped;
+	pthread_mutex_unlock(&log_live.lock);
+	return n;
 }
 
 void
@@ -188,19 +376,33 @@ log_clip(char *out, size_t cap, const void *data, size_t len)
 static void
 log_emit(enum log_level level, const char *line)
 {
-	if (log_state.out == LOG_OUT_SYSLOG) {
-		syslog(log_syslog_prio[level], "%s", line);
-	} else {
-		char stamp[40];
-		struct timespec ts;
-		struct tm tm;
+	bool live = atomic_load_explicit(&log_live.on, memory_order_relaxed);
+	char stamp[40] = "";
+	struct timespec ts;
+	struct tm tm;
 
+	if (log_state.out != LOG_OUT_SYSLOG || live) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	}
+	pthread_rwlock_rdlock(&log_state.out_lock);
+	if (log_state.out == LOG_OUT_SYSLOG) {
+		syslog(log_syslog_prio[level], "%s", line);
+	} else {
 		/* One fprintf per line, so lines of threads do not mix. */
-		fprintf(stderr, "%s.%03ld %s\n", stamp, ts.tv_nsec / 1000000L,
-		    line);
+		fprintf(log_state.out == LOG_OUT_FILE && log_state.file != NULL
+			? log_state.file
+			: stderr,
+		    "%s.%03ld %s\n", stamp, ts.tv_nsec / 1000000L, line);
+	}
+	pthread_rwlock_unlock(&log_state.out_lock);
+	if (live) {
+		char buf[LOG_DATA_BYTES * 4 + 320];
+
+		snprintf(buf, sizeof(buf), "%s.%03ld %s", stamp,
+		    ts.tv_nsec / 1000000L, line);
+		log_live_push(buf);
 	}
 }
 

@@ -15,9 +15,13 @@
  *   LOWLEVEL  log_info():   one line per message handled
  *   ALL       log_debug():  everything, packet contents included
  *
- * Lines go to stderr (with a timestamp) or to syslog.  One line per
- * event: "TAG, text", lower case, peer address where there is one, cause
- * in parentheses, no final period.  The level table is per process.
+ * Lines go to stderr (with a timestamp), to syslog or to a file, and,
+ * while someone follows the log ("sipctl log follow"), into the live
+ * queue: lines are written on worker threads too, so they wait there
+ * (bounded; a full queue drops lines and counts them) until the main
+ * thread drains it, woken by an eventfd.  One line per event: "TAG,
+ * text", lower case, peer address where there is one, cause in
+ * parentheses, no final period.  The level table is per process.
  */
 #ifndef SIPD_LOG_H
 #define SIPD_LOG_H
@@ -45,6 +49,7 @@ enum log_level {
 enum log_out {
 	LOG_OUT_STDERR,
 	LOG_OUT_SYSLOG,
+	LOG_OUT_FILE,
 };
 
 #define LOG_DEFAULT_LEVEL LOG_LEVEL_PROBLEMS
@@ -61,6 +66,34 @@ enum log_out {
  */
 void log_open(enum log_out out, const char *ident);
 void log_close(void);
+/* Where lines go now. */
+enum log_out log_get_out(void);
+
+/*
+ * Send lines to the file at path (appended, created 0640) from now on, in
+ * place of the current output.  Returns 0, or a negative errno and the
+ * output unchanged.
+ */
+int log_open_file(const char *path);
+
+/* Lines the live queue holds at most; more are dropped and counted. */
+#define LOG_LIVE_SLOTS 4096
+
+/*
+ * The live queue.  log_live_init() creates it and returns the descriptor
+ * that becomes readable when lines wait (or a negative errno);
+ * log_live_enable() turns the copying of lines into it on or off (off:
+ * the queue is emptied).  log_live_drain() calls fn for each waiting line
+ * (NUL-terminated, without newline), oldest first, and returns how many;
+ * call it from one thread only.  log_live_dropped() is the number of
+ * lines dropped because the queue was full.
+ */
+int log_live_init(void);
+void log_live_fini(void);
+void log_live_enable(bool on);
+size_t log_live_drain(void (*fn)(void *arg, const char *line, size_t len),
+    void *arg);
+unsigned long long log_live_dropped(void);
 
 /* Set or read one component's level. */
 void log_set_level(enum log_comp comp, enum log_level level);

@@ -23,7 +23,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
+
 #include "sipd/conf.h"
+#include "sipd/ctl/ctl.h"
 #include "sipd/log.h"
 #include "sipd/worker.h"
 
@@ -37,6 +41,9 @@
 #define EXIT_CONF 1
 #define EXIT_USAGE 2
 
+/* How long SIGTERM lets running transactions finish. */
+#define SIPD_STOP_GRACE_MS 2000
+
 struct start {
 	bool foreground;
 	int notify;     /* daemon: pipe to the waiting parent, else -1 */
@@ -47,7 +54,7 @@ struct start {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sipd [-fhtV] [-c file] [-p pidfile]\n");
+	fprintf(f, "usage: sipd [-fhtV] [-c file] [-p pidfile] [-s socket]\n");
 }
 
 /*
@@ -263,18 +270,33 @@ pid_file_remove(struct start *st)
 	st->pid_fd = -1;
 }
 
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)what;
+	log_warn(LOG_TRANSPORT, "stopping (%s)", sig == SIGTERM ? "SIGTERM"
+						  : "SIGINT");
+	event_base_loopbreak(base);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *conf_path = SIPD_CONF_PATH, *pid_opt = NULL;
+	const char *sock_opt = NULL;
+	struct ctl *ctl = NULL;
 	struct start st = { .notify = -1, .pid_fd = -1 };
-	struct worker *w = NULL;
+	struct workers *ws = NULL;
+	struct event_base *base = NULL;
+	struct event *sig_term = NULL, *sig_int = NULL;
 	struct conf conf;
 	char err[1024];
 	bool check = false;
 	int ch, rc = EXIT_CONF;
 
-	while ((ch = getopt(argc, argv, "c:fhp:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fhp:s:tV")) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -287,6 +309,9 @@ main(int argc, char **argv)
 			return EXIT_OK;
 		case 'p':
 			pid_opt = optarg;
+			break;
+		case 's':
+			sock_opt = optarg;
 			break;
 		case 't':
 			check = true;
@@ -322,25 +347,64 @@ main(int argc, char **argv)
 	log_open(st.foreground ? LOG_OUT_STDERR : LOG_OUT_SYSLOG, "sipd");
 	/* Writes to a closed stream must fail with EPIPE, not kill sipd. */
 	signal(SIGPIPE, SIG_IGN);
-	w = worker_new(&conf, err, sizeof(err));
-	if (w == NULL) {
+	/* workers hand messages to each other and the main thread calls
+	 * into them: libevent must lock */
+	if (evthread_use_pthreads() < 0) {
+		start_fail(&st, "cannot set up threads");
+		goto out;
+	}
+	base = event_base_new();
+	if (base == NULL) {
+		start_fail(&st, "cannot create the event loop");
+		goto out;
+	}
+	sig_term = evsignal_new(base, SIGTERM, on_stop_signal, base);
+	sig_int = evsignal_new(base, SIGINT, on_stop_signal, base);
+	if (sig_term == NULL || sig_int == NULL ||
+	    evsignal_add(sig_term, NULL) < 0 ||
+	    evsignal_add(sig_int, NULL) < 0) {
+		start_fail(&st, "cannot catch signals");
+		goto out;
+	}
+	ws = workers_new(&conf, err, sizeof(err));
+	if (ws == NULL) {
 		start_fail(&st, "%s", err);
 		goto out;
 	}
 	if (st.pid_path[0] != '\0' && pid_file_write(&st) < 0) {
 		goto out;
 	}
+	ctl = ctl_new(base, ws, &conf, conf_path, sock_opt, err, sizeof(err));
+	if (ctl == NULL) {
+		start_fail(&st, "%s", err);
+		goto out;
+	}
+	if (workers_start(ws) < 0) {
+		start_fail(&st, "cannot start the worker threads");
+		goto out;
+	}
 	if (!st.foreground) {
 		daemon_ready(&st);
 	}
-	log_warn(LOG_TRANSPORT, "sipd %s started (pid %ld)", SIPD_VERSION,
-	    (long)getpid());
-	rc = worker_run(w) < 0 ? EXIT_CONF : EXIT_OK;
+	log_warn(LOG_TRANSPORT, "sipd %s started (pid %ld, %u workers)",
+	    SIPD_VERSION, (long)getpid(), workers_count(ws));
+	rc = event_base_dispatch(base) < 0 ? EXIT_CONF : EXIT_OK;
 	if (rc != EXIT_OK) {
 		log_err(LOG_TRANSPORT, "event loop failed");
 	}
+	workers_stop(ws, SIPD_STOP_GRACE_MS);
 out:
-	worker_free(w);
+	ctl_free(ctl);
+	workers_free(ws);
+	if (sig_term != NULL) {
+		event_free(sig_term);
+	}
+	if (sig_int != NULL) {
+		event_free(sig_int);
+	}
+	if (base != NULL) {
+		event_base_free(base);
+	}
 	pid_file_remove(&st);
 	log_close();
 	return rc;

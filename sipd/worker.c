@@ -1,86 +1,315 @@
 /*
- * The worker: builds an event loop from the configuration (event base,
- * core, transport and listeners, signal events) and runs it.  It wires
- * the transport's receive callback to the core, so that the transport
- * never needs to know the core exists.
+ * The worker pool.  Each worker is a thread with its own event_base,
+ * transport, transaction table and core: a shard of all SIP state.  A
+ * message read by one worker is parsed there, and when its Call-ID (or,
+ * for a response, the shard named in sipd's own branch) belongs to
+ * another worker, the parsed message moves to that worker's inbox; the
+ * message is self-contained, so moving it moves its ownership.  The inbox
+ * also carries calls from the main thread (workers_call()), which is how
+ * the control plane reads a worker's state without locks around it.
  */
 #include "sipd/worker.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "sipd/core/core.h"
 #include "sipd/log.h"
 #include "sipd/transport/tp.h"
+#include "sipd/txn/txn.h"
+
+/* The transaction timers' resolution: the wheel's slot is 8 ms. */
+#define WORKER_TICK_MS 10
+
+enum wmsg_kind {
+	WMSG_SIP,  /* a parsed message for this shard */
+	WMSG_CALL, /* run a function for the main thread */
+};
+
+struct worker_msg {
+	struct worker_msg *next;
+	enum wmsg_kind kind;
+	struct msg *m;
+	struct tp_src src;
+	void (*fn)(struct worker *w, void *arg);
+	void *arg;
+	bool done;
+};
+
+struct workers {
+	unsigned n;
+	bool started;
+	struct conf conf;           /* as last applied */
+	pthread_mutex_t call_lock;  /* one workers_call() at a time */
+	pthread_cond_t call_done;
+	struct worker *w[];
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+unsigned
+workers_count(const struct workers *ws)
+{
+	return ws->n;
+}
+
+unsigned
+workers_shard(const struct workers *ws, struct sv callid)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (ws->n <= 1) {
+		return 0;
+	}
+	for (size_t i = 0; i < callid.len; i++) {
+		h ^= (unsigned char)callid.p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (unsigned)(h % ws->n);
+}
+
+/* Which worker owns m: the branch sipd made, else the Call-ID. */
+static unsigned
+shard_of(struct workers *ws, struct msg *m)
+{
+	if (ws->n <= 1) {
+		return 0;
+	}
+	if (!msg_is_request(m)) {
+		const struct msg_via *v = msg_via_top(m);
+		int s = v ? txn_branch_shard(msg_sv(m, v->branch)) : -1;
+		if (s >= 0 && (unsigned)s < ws->n) {
+			return (unsigned)s;
+		}
+	}
+	return workers_shard(ws, msg_callid(m));
+}
+
+static void
+inbox_push(struct worker *w, struct worker_msg *wm)
+{
+	pthread_mutex_lock(&w->lock);
+	wm->next = NULL;
+	if (w->queue_tail != NULL) {
+		w->queue_tail->next = wm;
+	} else {
+		w->queue_head = wm;
+	}
+	w->queue_tail = wm;
+	pthread_mutex_unlock(&w->lock);
+	event_active(w->inbox, EV_READ, 0);
+}
+
+static void
+worker_inbox(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_msg *q;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->lock);
+	q = w->queue_head;
+	w->queue_head = w->queue_tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+
+	txn_table_set_now(w->txn, now_ms());
+	while (q != NULL) {
+		struct worker_msg *next = q->next;
+		if (q->kind == WMSG_SIP) {
+			core_handle(w->core, q->m, &q->src);
+			free(q);
+		} else {
+			q->fn(w, q->arg);
+			pthread_mutex_lock(&w->pool->call_lock);
+			q->done = true;
+			pthread_cond_broadcast(&w->pool->call_done);
+			pthread_mutex_unlock(&w->pool->call_lock);
+		}
+		q = next;
+	}
+}
 
 static void
 worker_recv(void *arg, const struct tp_src *src, const char *data, size_t len)
 {
 	struct worker *w = arg;
+	struct msg_err err;
+	struct msg *m;
+	unsigned to;
 
-	core_receive(w->core, src, data, len);
+	txn_table_set_now(w->txn, now_ms());
+	m = core_parse(w->core, src, data, len, &err);
+	if (m == NULL) {
+		return; /* counted and logged by core */
+	}
+	to = shard_of(w->pool, m);
+	if (to == w->id) {
+		core_handle(w->core, m, src);
+		return;
+	}
+	struct worker_msg *wm = calloc(1, sizeof(*wm));
+	if (wm == NULL) {
+		msg_free(m);
+		return;
+	}
+	wm->kind = WMSG_SIP;
+	wm->m = m;
+	wm->src = *src;
+	core_count_handoff(w->core);
+	inbox_push(w->pool->w[to], wm);
 }
 
 static void
-worker_signal(evutil_socket_t sig, short what, void *arg)
+worker_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
+	(void)fd;
 	(void)what;
-	w->stop_signal = (int)sig;
-	log_warn(LOG_TRANSPORT, "stopping (%s)", sig == SIGTERM ? "SIGTERM"
-						  : "SIGINT");
-	event_base_loopbreak(w->base);
+	txn_table_advance(w->txn, now_ms());
 }
 
-struct worker *
-worker_new(const struct conf *c, char *err, size_t cap)
+static bool
+same_listener(const struct conf_listener *a, const struct conf_listener *b)
 {
-	struct worker *w;
+	return a->proto == b->proto && a->addrlen == b->addrlen &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0 &&
+	    strcmp(a->cert, b->cert) == 0 && strcmp(a->key, b->key) == 0 &&
+	    strcmp(a->ca, b->ca) == 0 && a->verify == b->verify;
+}
 
-	w = calloc(1, sizeof(*w));
+/* Open one listener of the configuration on w's transport. */
+static int
+listen_one(struct worker *w, const struct conf_listener *cl,
+    struct tp_listener **out, char *err, size_t cap)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&cl->addr;
+	char name[TP_ADDRSTRLEN];
+	int rc;
+
+	switch (cl->proto) {
+	case TP_TCP:
+		rc = tp_tcp_listen(w->tp, sa, cl->addrlen, out);
+		break;
+	case TP_TLS: {
+		struct tp_tls_conf tls = {
+			.cert_file = cl->cert,
+			.key_file = cl->key,
+			.ca_file = cl->ca[0] ? cl->ca : NULL,
+			.verify_peer = cl->verify,
+		};
+		rc = tp_tls_listen(w->tp, sa, cl->addrlen, &tls, out);
+		break;
+	}
+	default:
+		rc = tp_udp_listen(w->tp, sa, cl->addrlen, out);
+		break;
+	}
+	if (rc < 0) {
+		snprintf(err, cap, "cannot listen on %s %s (%s)",
+		    tp_proto_name(cl->proto),
+		    tp_addr_str(sa, name, sizeof(name)), strerror(-rc));
+	}
+	return rc;
+}
+
+/* Transport settings of c, applied on w's thread. */
+static void
+worker_tp_settings(struct worker *w, const struct conf *c)
+{
+	struct tp_range lan[CONF_MAX_RANGES];
+
+	tp_set_idle_timeout(w->tp, c->idle_timeout_s);
+	tp_set_input_channels(w->tp, c->input_channels);
+	tp_set_udp_tos(w->tp, c->udp_tos);
+	tp_set_size_limits(w->tp, c->size_limit_lan, c->size_limit_wan);
+	for (int i = 0; i < c->nlan; i++) {
+		lan[i].addr = c->lan[i].addr;
+		lan[i].prefix = c->lan[i].prefix;
+	}
+	tp_set_lan(w->tp, lan, (size_t)c->nlan);
+}
+
+static void
+worker_free(struct worker *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	while (w->queue_head != NULL) {
+		struct worker_msg *q = w->queue_head;
+		w->queue_head = q->next;
+		if (q->kind == WMSG_SIP) {
+			msg_free(q->m);
+			free(q);
+		}
+	}
+	if (w->tick != NULL) {
+		event_free(w->tick);
+	}
+	if (w->inbox != NULL) {
+		event_free(w->inbox);
+	}
+	core_free(w->core); /* and its transaction table */
+	tp_free(w->tp);
+	if (w->base != NULL) {
+		event_base_free(w->base);
+	}
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+static struct worker *
+worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
+    size_t cap)
+{
+	struct timeval tick = { 0, WORKER_TICK_MS * 1000 };
+	struct worker *w = calloc(1, sizeof(*w));
+
 	if (w == NULL) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		return NULL;
 	}
+	pthread_mutex_init(&w->lock, NULL);
+	w->id = id;
+	w->pool = ws;
 	w->base = event_base_new();
 	if (w->base == NULL) {
-		snprintf(err, cap, "cannot create the event loop");
+		snprintf(err, cap, "cannot create an event loop");
 		goto fail;
 	}
-	w->core = core_new(&c->limits);
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
-	if (w->core == NULL || w->tp == NULL) {
+	w->core = core_new(c, w->tp, id);
+	w->txn = w->core ? core_txn(w->core) : NULL;
+	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
+	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
+	if (w->tp == NULL || w->core == NULL || w->inbox == NULL ||
+	    w->tick == NULL || event_add(w->tick, &tick) < 0) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		goto fail;
 	}
+	txn_table_set_now(w->txn, now_ms());
+	tp_set_index(w->tp, id);
+	worker_tp_settings(w, c);
 	for (int i = 0; i < c->nlisteners; i++) {
-		const struct conf_listener *cl = &c->listeners[i];
-		char name[TP_ADDRSTRLEN];
-		int rc;
-
-		rc = tp_udp_listen(w->tp, (const struct sockaddr *)&cl->addr,
-		    cl->addrlen, NULL);
-		if (rc < 0) {
-			snprintf(err, cap, "cannot listen on udp %s (%s)",
-			    tp_addr_str((const struct sockaddr *)&cl->addr,
-				name, sizeof(name)),
-			    strerror(-rc));
+		if (listen_one(w, &c->listeners[i], &w->listeners[i], err,
+			cap) < 0) {
 			goto fail;
 		}
-	}
-	w->sig_term = evsignal_new(w->base, SIGTERM, worker_signal, w);
-	w->sig_int = evsignal_new(w->base, SIGINT, worker_signal, w);
-	if (w->sig_term == NULL || w->sig_int == NULL ||
-	    evsignal_add(w->sig_term, NULL) < 0 ||
-	    evsignal_add(w->sig_int, NULL) < 0) {
-		snprintf(err, cap, "cannot catch signals");
-		goto fail;
 	}
 	return w;
 fail:
@@ -88,31 +317,234 @@ fail:
 	return NULL;
 }
 
-int
-worker_run(struct worker *w)
+struct workers *
+workers_new(const struct conf *c, char *err, size_t cap)
 {
-	if (event_base_dispatch(w->base) < 0) {
-		return -EIO;
+	unsigned n = c->processors ? c->processors : 1;
+
+	if (n > CONF_MAX_PROCESSORS) {
+		n = CONF_MAX_PROCESSORS;
+	}
+	struct workers *ws = calloc(1, sizeof(*ws) + n * sizeof(ws->w[0]));
+
+	if (ws == NULL) {
+		snprintf(err, cap, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	ws->n = n;
+	ws->conf = *c;
+	pthread_mutex_init(&ws->call_lock, NULL);
+	pthread_cond_init(&ws->call_done, NULL);
+	struct tp *tps[CONF_MAX_PROCESSORS];
+	for (unsigned i = 0; i < n; i++) {
+		ws->w[i] = worker_new(ws, i, c, err, cap);
+		if (ws->w[i] == NULL) {
+			workers_free(ws);
+			return NULL;
+		}
+		tps[i] = ws->w[i]->tp;
+	}
+	/* a connection belongs to one worker; the others send through it */
+	if (tp_group_link(tps, n) < 0) {
+		snprintf(err, cap, "cannot link the workers' transports");
+		workers_free(ws);
+		return NULL;
+	}
+	return ws;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int
+workers_start(struct workers *ws)
+{
+	for (unsigned i = 0; i < ws->n; i++) {
+		int rc = pthread_create(&ws->w[i]->thread, NULL, worker_main,
+		    ws->w[i]);
+		if (rc != 0) {
+			for (unsigned j = 0; j < i; j++) {
+				event_base_loopbreak(ws->w[j]->base);
+				pthread_join(ws->w[j]->thread, NULL);
+			}
+			return -rc;
+		}
+	}
+	ws->started = true;
+	return 0;
+}
+
+struct drain {
+	size_t live;
+};
+
+static int
+count_pending(void *arg, const struct txn_info *info)
+{
+	struct drain *d = arg;
+
+	/* a transaction that has its final response only absorbs
+	 * retransmissions now: no need to wait for it */
+	if (info->state == TXN_CALLING || info->state == TXN_TRYING ||
+	    info->state == TXN_PROCEEDING) {
+		d->live++;
 	}
 	return 0;
 }
 
-void
-worker_free(struct worker *w)
+static void
+count_live(struct worker *w, void *arg)
 {
-	if (w == NULL) {
+	core_drain(w->core);
+	txn_foreach(w->txn, TXN_SERVER, count_pending, arg);
+	txn_foreach(w->txn, TXN_CLIENT, count_pending, arg);
+}
+
+void
+workers_stop(struct workers *ws, unsigned grace_ms)
+{
+	uint64_t until = now_ms() + grace_ms;
+
+	if (!ws->started) {
 		return;
 	}
-	if (w->sig_int != NULL) {
-		event_free(w->sig_int);
+	/* stop taking new requests; let the running transactions end */
+	for (;;) {
+		struct drain d = { 0 };
+		for (unsigned i = 0; i < ws->n; i++) {
+			workers_call(ws, i, count_live, &d);
+		}
+		if (d.live == 0 || now_ms() >= until) {
+			break;
+		}
+		struct timespec ts = { 0, 50 * 1000000L };
+		nanosleep(&ts, NULL);
 	}
-	if (w->sig_term != NULL) {
-		event_free(w->sig_term);
+	for (unsigned i = 0; i < ws->n; i++) {
+		event_base_loopbreak(ws->w[i]->base);
+		pthread_join(ws->w[i]->thread, NULL);
 	}
-	tp_free(w->tp);
-	core_free(w->core);
-	if (w->base != NULL) {
-		event_base_free(w->base);
+	ws->started = false;
+}
+
+void
+workers_free(struct workers *ws)
+{
+	if (ws == NULL) {
+		return;
 	}
-	free(w);
+	for (unsigned i = 0; i < ws->n; i++) {
+		worker_free(ws->w[i]);
+	}
+	pthread_mutex_destroy(&ws->call_lock);
+	pthread_cond_destroy(&ws->call_done);
+	free(ws);
+}
+
+void
+workers_call(struct workers *ws, unsigned i,
+    void (*fn)(struct worker *w, void *arg), void *arg)
+{
+	struct worker_msg wm = { 0 };
+
+	if (i >= ws->n) {
+		return;
+	}
+	if (!ws->started) {
+		fn(ws->w[i], arg);
+		return;
+	}
+	wm.kind = WMSG_CALL;
+	wm.fn = fn;
+	wm.arg = arg;
+	inbox_push(ws->w[i], &wm);
+	pthread_mutex_lock(&ws->call_lock);
+	while (!wm.done) {
+		pthread_cond_wait(&ws->call_done, &ws->call_lock);
+	}
+	pthread_mutex_unlock(&ws->call_lock);
+}
+
+struct configure {
+	const struct conf *old, *c;
+	int rc;
+	char *err;
+	size_t cap;
+};
+
+/*
+ * Apply c on w: open the listeners c adds, close those it drops, then the
+ * settings.  On a listener failure nothing changes on this worker.
+ */
+static void
+configure_one(struct worker *w, void *arg)
+{
+	struct configure *cf = arg;
+	const struct conf *old = cf->old, *c = cf->c;
+	struct tp_listener *next[CONF_MAX_LISTENERS] = { 0 };
+	bool kept[CONF_MAX_LISTENERS] = { false };
+
+	if (cf->rc != 0) {
+		return;
+	}
+	for (int i = 0; i < c->nlisteners; i++) {
+		for (int j = 0; j < old->nlisteners; j++) {
+			if (!kept[j] &&
+			    same_listener(&c->listeners[i], &old->listeners[j])) {
+				next[i] = w->listeners[j];
+				kept[j] = true;
+				break;
+			}
+		}
+		if (next[i] == NULL &&
+		    listen_one(w, &c->listeners[i], &next[i], cf->err,
+			cf->cap) < 0) {
+			cf->rc = -EADDRNOTAVAIL;
+			for (int k = 0; k <= i; k++) {
+				bool fresh = true;
+				for (int j = 0; j < old->nlisteners; j++) {
+					fresh &= next[k] != w->listeners[j];
+				}
+				if (fresh) {
+					tp_listener_close(next[k]);
+				}
+			}
+			return;
+		}
+	}
+	for (int j = 0; j < old->nlisteners; j++) {
+		if (!kept[j]) {
+			tp_listener_close(w->listeners[j]);
+		}
+	}
+	memcpy(w->listeners, next, sizeof(next));
+	worker_tp_settings(w, c);
+	core_configure(w->core, c);
+}
+
+int
+workers_configure(struct workers *ws, const struct conf *c, char *err,
+    size_t cap)
+{
+	struct configure cf = { &ws->conf, c, 0, err, cap };
+
+	for (unsigned i = 0; i < ws->n; i++) {
+		workers_call(ws, i, configure_one, &cf);
+		if (cf.rc != 0) {
+			/* take back what the workers before it applied */
+			struct configure back = { c, &ws->conf, 0, err, 0 };
+			for (unsigned j = 0; j < i; j++) {
+				workers_call(ws, j, configure_one, &back);
+			}
+			return cf.rc;
+		}
+	}
+	ws->conf = *c;
+	return 0;
 }

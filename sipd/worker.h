@@ -1,15 +1,21 @@
 /*
- * worker: one event loop and everything it owns: the event_base, the
- * transport with its listeners and the core that handles what arrives.
- * Everything a worker owns is reached through its struct worker, passed
- * explicitly, so that several workers (one per thread, each a shard of
- * the state) can run side by side later.  There is one worker for now,
- * and it also handles SIGTERM and SIGINT.
+ * worker: the threads that carry SIP.  Each worker owns one event loop and
+ * one shard of all SIP state: its transport (listeners and connections),
+ * its transaction table and its core.  A request belongs to the shard its
+ * Call-ID hashes to, so every transaction of a call lives on one worker
+ * and needs no lock; a message read by another worker is handed over on a
+ * queue (DESIGN.md, "Threads and ownership").
+ *
+ * The pool (struct workers) is driven from the main thread: it starts and
+ * stops the threads, applies configuration changes, and runs functions on
+ * a worker's own thread for the control plane (workers_call()).
  */
 #ifndef SIPD_WORKER_H
 #define SIPD_WORKER_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sipd/conf.h"
 
@@ -17,32 +23,68 @@ struct event;
 struct event_base;
 struct core;
 struct tp;
+struct txn_table;
+struct workers;
 
+/*
+ * A worker.  Its counters are read on its own thread (workers_call()):
+ * core_stats(w->core), txn_table_stats(w->txn) and the transport's.
+ */
 struct worker {
 	unsigned id;
+	struct workers *pool;
 	struct event_base *base;
 	struct tp *tp;
+	struct txn_table *txn;
 	struct core *core;
-	struct event *sig_term;
-	struct event *sig_int;
-	int stop_signal; /* the signal that stopped the loop, or 0 */
+	struct event *tick;   /* drives the transaction timers */
+	struct event *inbox;  /* hand-offs and calls from other threads */
+	pthread_t thread;
+	/* the listeners of the configuration in force, in its order */
+	struct tp_listener *listeners[CONF_MAX_LISTENERS];
+	pthread_mutex_t lock; /* guards the inbox queue only */
+	struct worker_msg *queue_head, *queue_tail;
 };
 
 /*
- * A worker for the configuration c: its event base, core and transport,
- * every listener of c open, and the stop signals caught.  Returns NULL
- * with a message in err[0..cap) ("cannot listen on udp 127.0.0.1:5060
- * (Address already in use)").
+ * A pool of c->processors workers for configuration c, every listener of
+ * c open on each of them.  Returns NULL with a message in err[0..cap)
+ * ("cannot listen on udp 127.0.0.1:5060 (Address already in use)").
  */
-struct worker *worker_new(const struct conf *c, char *err, size_t cap);
+struct workers *workers_new(const struct conf *c, char *err, size_t cap);
+
+/* Start one thread per worker.  Returns 0 or a negative errno. */
+int workers_start(struct workers *ws);
 
 /*
- * Run the event loop until SIGTERM or SIGINT.  Returns 0, or -EIO when
- * the loop failed.
+ * Stop accepting new work, let running transactions finish for at most
+ * grace_ms, then stop the threads and join them.
  */
-int worker_run(struct worker *w);
+void workers_stop(struct workers *ws, unsigned grace_ms);
 
-/* Close everything the worker owns.  Accepts NULL. */
-void worker_free(struct worker *w);
+/* Close everything.  Accepts NULL. */
+void workers_free(struct workers *ws);
+
+unsigned workers_count(const struct workers *ws);
+
+/*
+ * Run fn(w, arg) on worker i's thread and wait for it to return.  From the
+ * main thread only.  Before workers_start() fn runs on the caller's
+ * thread.
+ */
+void workers_call(struct workers *ws, unsigned i,
+    void (*fn)(struct worker *w, void *arg), void *arg);
+
+/*
+ * Apply configuration c to the running pool: listeners opened or closed,
+ * limits, timers and proxy settings given to every worker.  A change of
+ * c->processors takes effect at the next start.  Returns 0, or a negative
+ * errno with a message in err[0..cap) and nothing changed.
+ */
+int workers_configure(struct workers *ws, const struct conf *c, char *err,
+    size_t cap);
+
+/* The worker that owns the shard of a Call-ID. */
+unsigned workers_shard(const struct workers *ws, struct sv callid);
 
 #endif

@@ -1,90 +1,113 @@
 /*
- * Request processing.  For now sipd answers as a stateless user agent
- * server (RFC 3261 8.2): OPTIONS gets 200 with what sipd supports (11.2),
- * other requests 501, a request with an unsupported Require 420
- * (8.2.2.3), a malformed request the 4xx/5xx msg_check() names, and an
- * ACK nothing (17.2.1).  Responses are dropped: there are no client
- * transactions to match them yet.  Every request gets RFC 3581 handling,
- * and responses go where RFC 3261 18.2.2 and RFC 3581 4 say.
- *
- * A struct core owns the parsing limits and the random state that makes
- * To tags; it belongs to one worker.
+ * The core's entry: a parsed message in, the decision what to do with it.
+ * Requests are validated (RFC 3261 8.2, 16.3), retransmissions absorbed
+ * by the transaction layer, requests addressed to sipd answered here (an
+ * OPTIONS with its capabilities, 11.2), and the rest handed to the proxy
+ * (proxy.c).  Responses go to their client transaction or are relayed by
+ * Via.  This file also owns what the others share: the To tags, the send
+ * path and stateless answers, and the counters.
  */
-#include "sipd/core/core.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdbool.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "sipd/log.h"
+#include "sipd/core/core_int.h"
 
-/* Methods sipd handles, for Allow (RFC 3261 20.5): only what is true. */
-#define CORE_ALLOW "OPTIONS"
-/* Body types accepted (RFC 3261 11.2 asks an OPTIONS answer to list them). */
-#define CORE_ACCEPT "application/sdp"
-#define CORE_SERVER "sipd/" SIPD_VERSION
-/* Largest response written: a UDP datagram. */
-#define CORE_OUT_SIZE 65535
-#define CORE_TAG_LEN 16
-/* Option tags listed in one Unsupported header. */
 #define CORE_MAX_REQUIRE 16
 
-struct core {
-	struct msg_limits limits;
-	uint64_t rand; /* xorshift64* state for To tags */
-};
-
 struct core *
-core_new(const struct msg_limits *lim)
+core_new(const struct conf *conf, struct tp *tp, unsigned shard)
 {
-	struct core *c;
+	struct core *c = calloc(1, sizeof(*c));
 
-	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		return NULL;
 	}
-	if (lim != NULL) {
-		c->limits = *lim;
-	} else {
-		msg_limits_init(&c->limits);
-	}
-	/*
-	 * Tags need to be unique (RFC 3261 19.3), not secret; a weak seed
-	 * still gives distinct tags per process.
-	 */
+	c->tp = tp;
+	c->shard = shard;
+	/* tags must be unique (RFC 3261 19.3), not secret */
 	if (getrandom(&c->rand, sizeof(c->rand), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(c->rand)) {
 		c->rand = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	}
+	c->rand ^= (uint64_t)shard << 56;
 	if (c->rand == 0) {
 		c->rand = 0x9e3779b97f4a7c15ULL;
 	}
+	c->txn = txn_table_new(&conf->txn, &proxy_txn_ops, c, shard);
+	if (c->txn == NULL) {
+		free(c);
+		return NULL;
+	}
+	core_configure(c, conf);
 	return c;
 }
 
 void
 core_free(struct core *c)
 {
+	if (c == NULL) {
+		return;
+	}
+	txn_table_free(c->txn);
 	free(c);
 }
 
-static uint64_t
+void
+core_configure(struct core *c, const struct conf *conf)
+{
+	c->limits = conf->limits;
+	c->force_rr = conf->force_rr;
+	txn_table_configure(c->txn, &conf->txn);
+	route_configure(c, conf);
+}
+
+const struct msg_limits *
+core_limits(const struct core *c)
+{
+	return &c->limits;
+}
+
+struct txn_table *
+core_txn(struct core *c)
+{
+	return c->txn;
+}
+
+const struct core_stats *
+core_stats(const struct core *c)
+{
+	return &c->stats;
+}
+
+void
+core_count_handoff(struct core *c)
+{
+	c->stats.handed_off++;
+}
+
+void
+core_drain(struct core *c)
+{
+	c->draining = true;
+}
+
+uint64_t
 core_random(struct core *c)
 {
+	/* xorshift64* */
 	c->rand ^= c->rand >> 12;
 	c->rand ^= c->rand << 25;
 	c->rand ^= c->rand >> 27;
 	return c->rand * 0x2545f4914f6cdd1dULL;
 }
 
-/* A fresh To tag of CORE_TAG_LEN hex digits into tag. */
-static void
+void
 core_tag(struct core *c, char tag[CORE_TAG_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -97,15 +120,136 @@ core_tag(struct core *c, char tag[CORE_TAG_LEN + 1])
 	tag[CORE_TAG_LEN] = '\0';
 }
 
-static struct sv
-sv_str(const char *s)
+const char *
+core_peer(const struct tp_src *src, char *buf, size_t cap)
 {
-	return (struct sv){ s, strlen(s) };
+	return tp_addr_str((const struct sockaddr *)&src->addr, buf, cap);
 }
 
-/* True for a datagram of white space only: a keep-alive, not a message. */
+static unsigned
+status_class(int status)
+{
+	return status >= 100 && status < 700 ? (unsigned)(status / 100) : 0;
+}
+
+void
+core_count_out(struct core *c, struct msg *m)
+{
+	if (msg_is_request(m)) {
+		c->stats.req_out[msg_method(m)]++;
+	} else {
+		c->stats.resp_out[status_class(msg_status(m))]++;
+	}
+}
+
+int
+core_send(struct core *c, const struct tp_src *dst, const char *buf,
+    size_t len)
+{
+	/* the transport writes the SIPDATA line */
+	return tp_send(c->tp, dst, buf, len);
+}
+
+int
+core_send_msg(struct core *c, const struct tp_src *dst, struct msg *m)
+{
+	char out[CORE_OUT_SIZE];
+	int n = msg_write(m, out, sizeof(out));
+
+	if (n < 0) {
+		return n;
+	}
+	core_count_out(c, m);
+	return core_send(c, dst, out, (size_t)n);
+}
+
+struct msg *
+core_response(struct core *c, struct msg *req, int status, const char *reason)
+{
+	char tag[CORE_TAG_LEN + 1];
+	struct msg *resp;
+
+	core_tag(c, tag);
+	resp = msg_response(req, status, reason,
+	    (struct sv){ tag, CORE_TAG_LEN });
+	if (resp != NULL &&
+	    msg_hdr_append(resp, "Server", SV_LIT(CORE_SERVER)) < 0) {
+		msg_free(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+/* Headers an OPTIONS answer carries (RFC 3261 11.2). */
+static int
+add_capabilities(struct msg *resp)
+{
+	if (msg_hdr_append(resp, "Allow", SV_LIT(CORE_ALLOW)) < 0 ||
+	    msg_hdr_append(resp, "Accept", SV_LIT(CORE_ACCEPT)) < 0 ||
+	    msg_hdr_append(resp, "Supported", SV_LIT("")) < 0) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* RFC 3261 18.2.2 and RFC 3581 4: where a stateless answer goes. */
+static void
+answer_dst(struct msg *req, const struct tp_src *src, struct tp_src *dst)
+{
+	const struct msg_via *v = msg_via_top(req);
+
+	*dst = *src;
+	if (src->proto == TP_UDP && v != NULL && !v->rport) {
+		tp_addr_set_port((struct sockaddr *)&dst->addr,
+		    v->port ? v->port : 5060);
+	}
+}
+
+void
+core_answer(struct core *c, const struct tp_src *src, struct msg *req,
+    int status, const char *reason, const char *why)
+{
+	char peer[TP_ADDRSTRLEN];
+	struct sv method = msg_method_name(req);
+	struct tp_src dst;
+	struct msg *resp;
+
+	core_peer(src, peer, sizeof(peer));
+	resp = core_response(c, req, status, reason);
+	if (resp == NULL) {
+		log_notice(LOG_SERVER, "dropped %.*s from %s (%s, and no "
+		    "response possible)", (int)(method.len < 32 ? method.len : 32),
+		    method.p, peer, why ? why : "cannot build a response");
+		return;
+	}
+	if (status == 200 && msg_method(req) == MSG_OPTIONS &&
+	    add_capabilities(resp) < 0) {
+		msg_free(resp);
+		return;
+	}
+	if (status == 503 &&
+	    msg_hdr_append(resp, "Retry-After", SV_LIT("5")) < 0) {
+		msg_free(resp);
+		return;
+	}
+	answer_dst(req, src, &dst);
+	if (core_send_msg(c, &dst, resp) == 0) {
+		if (why != NULL) {
+			log_notice(LOG_SERVER, "refused %.*s from %s with %d (%s)",
+			    (int)(method.len < 32 ? method.len : 32), method.p,
+			    peer, status, why);
+		} else {
+			log_info(LOG_SERVER, "answered %.*s from %s with %d",
+			    (int)(method.len < 32 ? method.len : 32), method.p,
+			    peer, status);
+		}
+	}
+	msg_free(resp);
+}
+
+/* True for bytes of white space only: a keep-alive, not a message. */
 static bool
-core_blank(const char *data, size_t len)
+blank(const char *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (data[i] != '\r' && data[i] != '\n' && data[i] != ' ' &&
@@ -116,248 +260,191 @@ core_blank(const char *data, size_t len)
 	return true;
 }
 
-/* The request's method, escaped for a log line. */
-static const char *
-core_method(const struct msg *m, char *buf, size_t cap)
+struct msg *
+core_parse(struct core *c, const struct tp_src *src, const char *data,
+    size_t len, struct msg_err *err)
 {
-	struct sv name = msg_method_name(m);
+	char peer[TP_ADDRSTRLEN], clip[LOG_CLIP_SIZE];
+	struct msg *m;
 
-	return log_clip(buf, cap, name.p, name.len < 32 ? name.len : 32);
-}
-
-/* Headers an OPTIONS answer carries (RFC 3261 11.2). */
-static int
-core_add_capabilities(struct msg *resp)
-{
-	int rc;
-
-	rc = msg_hdr_append(resp, "Allow", SV_LIT(CORE_ALLOW));
-	if (rc < 0) {
-		return rc;
+	core_peer(src, peer, sizeof(peer));
+	if (blank(data, len)) {
+		log_debug(LOG_TRANSPORT, "keep-alive from %s (%zu bytes)", peer,
+		    len);
+		return NULL;
 	}
-	rc = msg_hdr_append(resp, "Accept", SV_LIT(CORE_ACCEPT));
-	if (rc < 0) {
-		return rc;
+	m = msg_parse(data, len, &c->limits, err);
+	if (m == NULL) {
+		c->stats.parse_errors++;
+		log_notice(LOG_TRANSPORT, "dropped datagram from %s (%s): %s",
+		    peer, err->reason ? err->reason : "not a SIP message",
+		    log_clip(clip, sizeof(clip), data, len));
 	}
-	/* No option tag is supported yet: an empty list says so. */
-	rc = msg_hdr_append(resp, "Supported", SV_LIT(""));
-	return rc < 0 ? rc : 0;
+	return m;
 }
 
 /*
- * RFC 3261 8.2.2.3: sipd supports no extension, so every option tag in
- * Require is unsupported.  Returns the number found (0: none).
+ * RFC 3261 8.2.2.3 and 16.3 step 5: sipd supports no extension, so any
+ * option tag in Require (for requests to sipd) or Proxy-Require (for
+ * requests it forwards) is unsupported.  Answers 420 and returns true.
  */
-static int
-core_unsupported(struct msg *m, struct span *tags, int max)
-{
-	int n;
-
-	if (msg_hdr_first(m, HDR_REQUIRE) < 0) {
-		return 0;
-	}
-	n = msg_hdr_values(m, HDR_REQUIRE, tags, max);
-	if (n < 0) {
-		return 0;
-	}
-	return n < max ? n : max;
-}
-
-/*
- * Answer req from src with status.  Applies RFC 3581 to the top Via,
- * builds the response, adds the headers the status needs and sends it
- * where RFC 3261 18.2.2 says.  Drops with a log line when no response can
- * be built.  why, when set, says why the request is refused: the answer
- * is then logged as a problem rather than routine.
- */
-static void
-core_answer(struct core *c, const struct tp_src *src, const char *peer,
-    struct msg *req, int status, const char *reason, const char *why,
-    const struct span *tags, int ntags)
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&src->addr;
-	const struct msg_via *via;
-	char host[INET6_ADDRSTRLEN], tag[CORE_TAG_LEN + 1], method[160];
-	char out[CORE_OUT_SIZE];
-	struct sockaddr_storage dest;
-	struct msg *resp = NULL;
-	uint16_t port;
-	bool rport;
-	int n, rc;
-
-	core_method(req, method, sizeof(method));
-	via = msg_via_top(req);
-	if (via == NULL) {
-		log_notice(LOG_SERVER, "dropped %s from %s (%s, and no Via to "
-		    "answer by)", method, peer, why != NULL ? why : "bad Via");
-		return;
-	}
-	rport = via->rport;
-	/* RFC 3261 18.2.2: the sent-by port, else the transport default. */
-	port = via->port != 0 ? via->port : 5060;
-	tp_addr_host(sa, host, sizeof(host));
-	/* RFC 3261 18.2.1, RFC 3581 4: record where it really came from */
-	rc = msg_via_set_received(req, sv_str(host), tp_addr_port(sa));
-	if (rc < 0) {
-		log_notice(LOG_SERVER, "dropped %s from %s (cannot set received: "
-		    "%s)", method, peer, strerror(-rc));
-		return;
-	}
-	core_tag(c, tag);
-	resp = msg_response(req, status, reason,
-	    (struct sv){ tag, CORE_TAG_LEN });
-	if (resp == NULL) {
-		log_notice(LOG_SERVER, "dropped %s from %s (%s, and no "
-		    "response possible)", method, peer,
-		    why != NULL ? why : "cannot build a response");
-		return;
-	}
-	if (status == 200 && msg_method(req) == MSG_OPTIONS) {
-		rc = core_add_capabilities(resp);
-		if (rc < 0) {
-			goto fail;
-		}
-	}
-	for (int i = 0; i < ntags; i++) {
-		rc = msg_hdr_append(resp, "Unsupported", msg_sv(req, tags[i]));
-		if (rc < 0) {
-			goto fail;
-		}
-	}
-	rc = msg_hdr_append(resp, "Server", SV_LIT(CORE_SERVER));
-	if (rc < 0) {
-		goto fail;
-	}
-	n = msg_write(resp, out, sizeof(out));
-	if (n < 0) {
-		rc = n;
-		goto fail;
-	}
-	/*
-	 * RFC 3581 4: with rport, back to the source address and port;
-	 * RFC 3261 18.2.2: else to received (the source address, which
-	 * msg_via_set_received() just recorded) at the sent-by port.
-	 */
-	memcpy(&dest, &src->addr, sizeof(dest));
-	tp_addr_set_port((struct sockaddr *)&dest,
-	    rport ? tp_addr_port(sa) : port);
-	if (tp_send(src->listener, (const struct sockaddr *)&dest, out,
-		(size_t)n) == 0) {
-		if (why != NULL) {
-			log_notice(LOG_SERVER, "refused %s from %s with %d (%s)",
-			    method, peer, status, why);
-		} else {
-			log_info(LOG_SERVER, "answered %s from %s with %d",
-			    method, peer, status);
-		}
-	}
-	msg_free(resp);
-	return;
-fail:
-	log_err(LOG_SERVER, "cannot answer %s from %s with %d (%s)", method,
-	    peer, status, strerror(-rc));
-	msg_free(resp);
-}
-
-static void
-core_request(struct core *c, const struct tp_src *src, const char *peer,
-    struct msg *m)
+bool
+core_refuse_extensions(struct core *c, struct msg *req, const struct tp_src *src,
+    enum hdr_id id)
 {
 	struct span tags[CORE_MAX_REQUIRE];
-	struct msg_err err = { 0 };
-	enum msg_method method = msg_method(m);
-	const struct uri *ruri;
-	char name[160];
-	int ntags;
+	char peer[TP_ADDRSTRLEN];
+	struct msg *resp;
+	struct tp_src dst;
+	int n;
 
-	if (msg_check(m, &err) < 0) {
-		core_method(m, name, sizeof(name));
-		if (method == MSG_ACK || err.status == 0) {
-			/* RFC 3261 17.1.1.3: an ACK is never answered */
-			log_notice(LOG_SERVER, "dropped malformed %s from %s (%s)",
-			    name, peer, err.reason ? err.reason : "invalid");
-			return;
+	if (msg_hdr_first(req, id) < 0 || msg_method(req) == MSG_ACK ||
+	    msg_method(req) == MSG_CANCEL) {
+		return false;
+	}
+	n = msg_hdr_values(req, id, tags, CORE_MAX_REQUIRE);
+	if (n <= 0) {
+		return false;
+	}
+	resp = core_response(c, req, 420, NULL);
+	if (resp == NULL) {
+		return true;
+	}
+	for (int i = 0; i < n && i < CORE_MAX_REQUIRE; i++) {
+		if (msg_hdr_append(resp, "Unsupported", msg_sv(req, tags[i])) <
+		    0) {
+			break;
 		}
-		core_answer(c, src, peer, m, err.status, err.reason,
-		    err.reason ? err.reason : "invalid", NULL, 0);
+	}
+	answer_dst(req, src, &dst);
+	core_send_msg(c, &dst, resp);
+	msg_free(resp);
+	log_notice(LOG_SERVER, "refused request from %s with 420 (unsupported "
+	    "extension)", core_peer(src, peer, sizeof(peer)));
+	return true;
+}
+
+/* A request addressed to sipd itself. */
+static void
+local_request(struct core *c, struct msg *req, const struct tp_src *src)
+{
+	if (core_refuse_extensions(c, req, src, HDR_REQUIRE)) {
 		return;
 	}
-	/* msg_check() covers these; they are checked again as they decide */
-	ruri = msg_ruri(m);
-	if (ruri == NULL || ruri->scheme == URI_OTHER) {
-		int status = ruri == NULL ? 400 : 416;
-		const char *why = ruri == NULL ? "Bad Request-URI"
-					       : "Unsupported URI Scheme";
-
-		if (method == MSG_ACK) {
-			return;
-		}
-		core_answer(c, src, peer, m, status, why, why, NULL, 0);
-		return;
-	}
-	switch (method) {
+	switch (msg_method(req)) {
+	case MSG_OPTIONS:
+		core_answer(c, src, req, 200, NULL, NULL);
+		break;
 	case MSG_ACK:
-		/* Nothing to acknowledge: no INVITE was ever answered 2xx. */
-		log_info(LOG_SERVER, "absorbed ACK from %s (no transaction)",
-		    peer);
-		return;
-	case MSG_CANCEL:
-		/* RFC 3261 8.2.2.3: Require does not apply to CANCEL */
-		ntags = 0;
 		break;
 	default:
-		ntags = core_unsupported(m, tags, CORE_MAX_REQUIRE);
+		core_answer(c, src, req, 501, NULL, NULL);
 		break;
-	}
-	if (ntags > 0) {
-		core_answer(c, src, peer, m, 420, NULL, "unsupported extension",
-		    tags, ntags);
-	} else if (method == MSG_OPTIONS) {
-		core_answer(c, src, peer, m, 200, NULL, NULL, NULL, 0);
-	} else {
-		core_answer(c, src, peer, m, 501, NULL, NULL, NULL, 0);
 	}
 }
 
-static void
-core_response(const char *peer, struct msg *m)
+/* Returns true when req was taken (by a server transaction). */
+static bool
+handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
+	char peer[TP_ADDRSTRLEN], host[INET6_ADDRSTRLEN];
+	struct msg_err err = { 0 };
+	enum msg_method method = msg_method(req);
+	uint32_t mf;
+	int rc;
+
+	c->stats.req_in[method]++;
+	if (msg_check(req, &err) < 0) {
+		core_peer(src, peer, sizeof(peer));
+		if (method == MSG_ACK || err.status == 0) {
+			/* RFC 3261 17.1.1.3: an ACK is never answered */
+			log_notice(LOG_SERVER, "dropped malformed request from "
+			    "%s (%s)", peer, err.reason ? err.reason : "invalid");
+			return false;
+		}
+		if (msg_via_top(req) != NULL) {
+			tp_addr_host((const struct sockaddr *)&src->addr, host,
+			    sizeof(host));
+			msg_via_set_received(req, (struct sv){ host, strlen(host) },
+			    tp_addr_port((const struct sockaddr *)&src->addr));
+		}
+		core_answer(c, src, req, err.status, err.reason,
+		    err.reason ? err.reason : "invalid");
+		return false;
+	}
+	/* RFC 3261 18.2.1, RFC 3581 4: record where it really came from */
+	tp_addr_host((const struct sockaddr *)&src->addr, host, sizeof(host));
+	rc = msg_via_set_received(req, (struct sv){ host, strlen(host) },
+	    tp_addr_port((const struct sockaddr *)&src->addr));
+	if (rc < 0) {
+		log_notice(LOG_SERVER, "dropped request from %s (cannot set "
+		    "received: %s)", core_peer(src, peer, sizeof(peer)),
+		    strerror(-rc));
+		return false;
+	}
+
+	/* retransmissions, and the ACK of a non-2xx final response */
+	if (txn_server_absorb(c->txn, req, src)) {
+		return false;
+	}
+	if (method == MSG_ACK) {
+		proxy_relay_ack(c, req, src);
+		return false;
+	}
+	if (c->draining) {
+		core_answer(c, src, req, 503, NULL, "shutting down");
+		return false;
+	}
+	if (method == MSG_CANCEL) {
+		return proxy_cancel(c, req, src);
+	}
+	/* RFC 3261 16.3 step 3: Max-Forwards; an OPTIONS with 0 is for us
+	 * (11) */
+	if (msg_max_forwards(req, &mf) == 0 && mf == 0) {
+		if (method == MSG_OPTIONS) {
+			local_request(c, req, src);
+		} else {
+			core_answer(c, src, req, 483, NULL, "Max-Forwards 0");
+		}
+		return false;
+	}
+	return proxy_request(c, req, src);
+}
+
+static void
+handle_response(struct core *c, struct msg *resp, const struct tp_src *src)
+{
+	char peer[TP_ADDRSTRLEN];
 	struct msg_err err = { 0 };
 
-	if (msg_check(m, &err) < 0) {
+	c->stats.resp_in[status_class(msg_status(resp))]++;
+	if (msg_check(resp, &err) < 0) {
 		log_notice(LOG_CLIENT, "dropped malformed response from %s (%s)",
-		    peer, err.reason ? err.reason : "invalid");
+		    core_peer(src, peer, sizeof(peer)),
+		    err.reason ? err.reason : "invalid");
 		return;
 	}
-	log_info(LOG_CLIENT, "dropped %d response from %s (no client "
-	    "transaction)", msg_status(m), peer);
+	if (txn_client_absorb(c->txn, resp, src)) {
+		return;
+	}
+	proxy_relay_response(c, resp, src);
 }
 
 void
-core_receive(struct core *c, const struct tp_src *src, const char *data,
-    size_t len)
+core_handle(struct core *c, struct msg *m, const struct tp_src *src)
 {
-	char peer[TP_ADDRSTRLEN], clip[LOG_CLIP_SIZE];
-	struct msg_err err = { 0 };
-	struct msg *m;
-
-	tp_addr_str((const struct sockaddr *)&src->addr, peer, sizeof(peer));
-	if (core_blank(data, len)) {
-		log_debug(LOG_TRANSPORT, "keep-alive from %s (%zu bytes)", peer,
-		    len);
-		return;
-	}
-	m = msg_parse(data, len, &c->limits, &err);
-	if (m == NULL) {
-		log_notice(LOG_TRANSPORT, "dropped datagram from %s (%s): %s",
-		    peer, err.reason ? err.reason : "not a SIP message",
-		    log_clip(clip, sizeof(clip), data, len));
-		return;
-	}
 	if (msg_is_request(m)) {
-		core_request(c, src, peer, m);
+		if (handle_request(c, m, src)) {
+			return; /* a server transaction owns it now */
+		}
 	} else {
-		core_response(peer, m);
+		handle_response(c, m, src);
 	}
 	msg_free(m);
+}
+
+void
+core_local_request(struct core *c, struct msg *req, const struct tp_src *src)
+{
+	local_request(c, req, src);
 }

@@ -1,37 +1,78 @@
 /*
  * core: what sipd does with a message, the whole public face of
- * sipd/core.  At this stage sipd is a stateless user agent server: it
- * answers OPTIONS, refuses every other request with 501 (an ACK gets no
- * response), refuses malformed requests with the status msg_check() names,
- * and drops responses, having no client transactions yet.
+ * sipd/core.  sipd is a transaction-stateful proxy (RFC 3261 16): a
+ * request not addressed to sipd is checked (16.3), its Route set
+ * processed (16.4), its target chosen by core_route() and it is
+ * forwarded in a client transaction (16.6); responses come back through
+ * the client transaction and the best one goes upstream (16.7); CANCEL is
+ * answered and propagated (16.10).  A response no client transaction
+ * knows is relayed statelessly by its Via, and an ACK no server
+ * transaction knows (the ACK of a 2xx) by its Route set and Request-URI.
+ * Requests addressed to sipd itself are answered here: OPTIONS with 200.
  *
- * A struct core belongs to one worker; it keeps no global state.
+ * A struct core belongs to one worker: it is that worker's transaction
+ * user, owns its transaction table and keeps no global state.
  */
 #ifndef SIPD_CORE_H
 #define SIPD_CORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "sipd/conf.h"
 #include "sipd/msg/msg.h"
 #include "sipd/transport/tp.h"
+#include "sipd/txn/txn.h"
 
 struct core;
 
-/*
- * A core applying lim (copied) when parsing.  Returns NULL on allocation
- * failure.
- */
-struct core *core_new(const struct msg_limits *lim);
+/* Counters of one core, read on its worker's thread. */
+struct core_stats {
+	uint64_t req_in[MSG_PUBLISH + 1]; /* by enum msg_method */
+	uint64_t req_out[MSG_PUBLISH + 1];
+	uint64_t resp_in[7];              /* by status class, 1..6 */
+	uint64_t resp_out[7];
+	uint64_t parse_errors;
+	uint64_t handed_off;              /* messages passed to another shard */
+	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
+};
 
-/* Accepts NULL. */
+/*
+ * A core for shard number shard, sending through tp, configured from c.
+ * Returns NULL on allocation failure.
+ */
+struct core *core_new(const struct conf *c, struct tp *tp, unsigned shard);
+
+/* Frees the core and its transaction table.  Accepts NULL. */
 void core_free(struct core *c);
 
+/* Apply a changed configuration (settings only; listeners are the
+ * worker's). */
+void core_configure(struct core *c, const struct conf *conf);
+
+/* The parsing limits in force. */
+const struct msg_limits *core_limits(const struct core *c);
+
+/* The core's transaction table. */
+struct txn_table *core_txn(struct core *c);
+
+const struct core_stats *core_stats(const struct core *c);
+void core_count_handoff(struct core *c);
+
+/* From now on refuse new requests with 503 (a graceful stop). */
+void core_drain(struct core *c);
+
 /*
- * Handle one datagram data[0..len) received from src: parse it, answer it
- * through tp_send() on src->listener, or drop it with a log line.  Never
- * fails: bad input is logged, not returned.  data is not kept.
+ * Parse data[0..len) received from src.  Returns the message, or NULL
+ * when it is a keep-alive or cannot be parsed (logged and counted here).
  */
-void core_receive(struct core *c, const struct tp_src *src, const char *data,
-    size_t len);
+struct msg *core_parse(struct core *c, const struct tp_src *src,
+    const char *data, size_t len, struct msg_err *err);
+
+/*
+ * Handle a parsed message received from src; takes ownership of m.  Never
+ * fails: bad input is answered or logged, not returned.
+ */
+void core_handle(struct core *c, struct msg *m, const struct tp_src *src);
 
 #endif

@@ -1,15 +1,26 @@
 /*
- * transport: sipd's listening sockets and the send path, the whole public
- * face of sipd/transport.  UDP only for now; TCP and TLS come with their
- * connection table.
+ * transport: sipd's listening sockets, its connection table and the send
+ * path, the whole public face of sipd/transport.  UDP, TCP and TLS
+ * (RFC 3261 18), IPv4 and IPv6.
  *
  * The transport knows nothing of SIP processing: its owner (the worker)
- * registers one receive callback, which gets each datagram with where it
- * came from.  A struct tp belongs to one worker and its event_base.
+ * registers one receive callback, which gets each datagram, and each
+ * message framed from a stream, with where it came from; and optionally an
+ * error callback for sends that fail after tp_send() has returned.
+ *
+ * A struct tp belongs to one worker and its event_base: every function
+ * here is called on that worker's thread, except that tp_send() may hand
+ * bytes to another worker's tp of the same group (tp_group_link()) when
+ * the connection they must leave by belongs to it.
+ *
+ * Stream connections are owned by the tp that accepted or opened them and
+ * are named by a conn_id unique in the group: the owner's index
+ * (tp_set_index()) in the top 8 bits, a sequence number below.
  */
 #ifndef SIPD_TP_H
 #define SIPD_TP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -20,57 +31,255 @@ struct tp_listener;
 
 enum tp_proto {
 	TP_UDP,
+	TP_TCP,
+	TP_TLS,
 };
 
-/* Where a message came from. */
+/* "udp", "tcp", "tls". */
+const char *tp_proto_name(enum tp_proto proto);
+
+/*
+ * Where a message came from, or where one goes.
+ *
+ * For a received message: the peer's address, the transport, the listener
+ * it arrived on (for a stream accepted by a listener; NULL on a connection
+ * sipd opened) and, on TCP and TLS, the connection (RFC 3261 18.2.2: a
+ * response goes back over the connection its request came on).
+ *
+ * For a destination: addr, addrlen and proto are required; listener (UDP:
+ * the socket to send from) and conn_id (streams: the connection to use)
+ * are hints, 0/NULL when none; host is the target's host name for an
+ * outgoing TLS connection (sent as SNI and checked against the server's
+ * certificate; NULL: the address is checked).  host is not owned: it is
+ * read during tp_send() only.
+ */
 struct tp_src {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	enum tp_proto proto;
-	struct tp_listener *listener; /* it arrived on, and replies leave by */
+	struct tp_listener *listener;
+	uint64_t conn_id; /* 0 for UDP */
+	const char *host;
 };
 
 /*
- * Receive callback: data[0..len) is one datagram, valid only during the
- * call.  The callback must not free the listener.
+ * Receive callback: data[0..len) is one datagram or one framed message,
+ * valid only during the call.  The callback may call tp_send() (also to
+ * src) and tp_listener_close(), but not tp_free().
  */
 typedef void tp_recv_fn(void *arg, const struct tp_src *src, const char *data,
     size_t len);
+
+/*
+ * Error callback: bytes that tp_send() accepted for dst could not be
+ * delivered (err: a negative errno: the connect failed or timed out, the
+ * TLS handshake failed, the connection broke with bytes still queued).
+ * Called once per failed connection, on the thread of the tp that owns the
+ * connection, or of the tp that called tp_send() when a hand-off to
+ * another worker failed at once.  dst names the peer (addr, proto,
+ * conn_id; host is NULL).  The callback may call tp_send(), not tp_free().
+ */
+typedef void tp_error_fn(void *arg, const struct tp_src *dst, int err);
+
+/* TLS settings of a listener, or of outgoing connections. */
+struct tp_tls_conf {
+	const char *cert_file; /* PEM certificate chain (server: required) */
+	const char *key_file;  /* PEM private key (server: required) */
+	const char *ca_file;   /* PEM CA certificates to verify peers, or NULL */
+	bool verify_peer;      /* require and verify the peer's certificate */
+};
+
+/* An address range: addr (AF_INET or AF_INET6) and a prefix length. */
+struct tp_range {
+	struct sockaddr_storage addr;
+	unsigned prefix;
+};
+
+/* Counters of one tp (tp_stats()). */
+struct tp_stats {
+	uint64_t conns_in;       /* open inbound connections now */
+	uint64_t conns_out;      /* open outbound connections now */
+	uint64_t accepted;       /* inbound connections accepted */
+	uint64_t refused;        /* inbound connections over Input Channels */
+	uint64_t connected;      /* outbound connections opened */
+	uint64_t connect_failed; /* outbound connects or handshakes failed */
+	uint64_t closed_idle;    /* closed by the Idle Timeout */
+	uint64_t timed_out;      /* closed: a message or handshake too slow */
+	uint64_t framing_errors; /* closed: a stream that cannot be framed */
+	uint64_t overflows;      /* closed: output buffer over its bound */
+	uint64_t bytes_in;       /* stream and datagram payload bytes */
+	uint64_t bytes_out;
+};
 
 /* Longest text tp_addr_str() writes: "[v6 address]:65535" and the NUL. */
 #define TP_ADDRSTRLEN 56
 /* Datagrams read per wakeup of a UDP listener. */
 #define TP_UDP_BATCH 32
 
+/* Default ports (the caller passes them; RFC 3261 19.1.2). */
+#define TP_PORT_SIP 5060
+#define TP_PORT_SIPS 5061
+
+/* Defaults of the settings below. */
+#define TP_DEFAULT_IDLE_TIMEOUT 600   /* seconds */
+#define TP_DEFAULT_HEADER_TIMEOUT 20  /* seconds */
+#define TP_DEFAULT_INPUT_CHANNELS 1024
+#define TP_DEFAULT_OUTPUT_LIMIT (1024 * 1024) /* bytes per connection */
+#define TP_DEFAULT_SIZE_LIMIT 1300    /* RFC 3261 18.1.1 */
+
 /*
- * A transport on base, handing every datagram to recv(arg, ...).
- * max_size is the largest datagram accepted (bigger ones are dropped with
- * a log line).  Returns NULL on allocation failure.
+ * A transport on base, handing every datagram and framed message to
+ * recv(arg, ...).  max_size is the largest message accepted (bigger
+ * datagrams are dropped, a stream carrying one is closed, with a log
+ * line).  Returns NULL on allocation failure.
  */
 struct tp *tp_new(struct event_base *base, uint32_t max_size,
     tp_recv_fn *recv, void *arg);
 
-/* Close every listener and free tp.  Accepts NULL. */
+/*
+ * Close every listener and connection and free tp.  Accepts NULL.  The
+ * members of a group are freed after every member's loop has stopped.
+ */
 void tp_free(struct tp *tp);
 
+/* Register the error callback (NULL: none). */
+void tp_set_error_fn(struct tp *tp, tp_error_fn *fn, void *arg);
+
+/* ------------------------------------------------------------ listeners */
+
 /*
- * Open a UDP listener on addr (IPv4 or IPv6; IPv6 sockets are v6-only) and
- * start reading.  Returns 0 and the listener in *out (owned by tp; out may
- * be NULL), or a negative errno (-EADDRINUSE, -EACCES, ...).
+ * Open a listener on addr (IPv4 or IPv6; IPv6 sockets are v6-only, and
+ * SO_REUSEPORT lets every worker bind the same address) and start reading
+ * or accepting.  Port 0 binds an ephemeral port (tp_listener_addr() reads
+ * it back).  Returns 0 and the listener in *out (owned by tp; out may be
+ * NULL), or a negative errno (-EADDRINUSE, -EACCES, ...).
  */
 int tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
     struct tp_listener **out);
+int tp_tcp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
+    struct tp_listener **out);
+/*
+ * As above, for TLS (minimum TLS 1.2) with the certificate, key and peer
+ * verification of tls (read at once, not kept).  Also returns -EINVAL
+ * when a file cannot be loaded (the cause is logged).
+ */
+int tp_tls_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
+    const struct tp_tls_conf *tls, struct tp_listener **out);
 
 /*
- * Send len bytes to dest (AF_INET or AF_INET6, of the listener's family)
- * from listener's socket.  Returns 0 or a negative errno; a failure is
- * logged here.
+ * Close a listener of any transport and free it.  The connections it
+ * accepted stay open.  Accepts NULL.
  */
-int tp_send(struct tp_listener *l, const struct sockaddr *dest,
-    const void *bytes, size_t len);
+void tp_listener_close(struct tp_listener *l);
 
 /* "udp 127.0.0.1:5060": the listener's name for logs. */
 const char *tp_listener_name(const struct tp_listener *l);
+enum tp_proto tp_listener_proto(const struct tp_listener *l);
+/* The bound address (with the port the kernel chose for port 0). */
+void tp_listener_addr(const struct tp_listener *l,
+    struct sockaddr_storage *out, socklen_t *len);
+
+/*
+ * The bound address of a listener of proto and family (AF_INET,
+ * AF_INET6) into *out, for Via and Record-Route.  Returns 0, or -ENOENT
+ * when tp has no such listener.
+ */
+int tp_local_addr(struct tp *tp, enum tp_proto proto, int family,
+    struct sockaddr_storage *out);
+
+/* ------------------------------------------------------------------ send */
+
+/*
+ * Send len bytes (one whole message) to dst.
+ *
+ * UDP: sendto() from dst->listener when it is one of tp's UDP listeners
+ * of dst's family, else from one of those with the same local address,
+ * else from any of tp's UDP listeners of that family.
+ *
+ * TCP and TLS: over connection dst->conn_id while it is open (handed to
+ * the owning worker when that is another member of the group), else over
+ * an open connection of tp to dst's address and transport, else over a
+ * new connection (non-blocking: the bytes wait in its output buffer until
+ * it is connected, and for TLS until the handshake is done).  A TLS
+ * destination never leaves over TCP.
+ *
+ * Returns 0 when the bytes are sent or queued, or a negative errno: a
+ * failure known at once (-EAFNOSUPPORT, -ENETUNREACH, -ECONNREFUSED,
+ * -ENOBUFS when the connection's output bound is exceeded: the connection
+ * is then closed and the bytes it still held go to the error callback,
+ * -EPROTO when conn_id names a connection of another transport, -ENOENT
+ * when tp has no UDP listener of dst's family).
+ * Failures after the return go to the error callback.  Failures are
+ * logged here.
+ */
+int tp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
+    size_t len);
+
+/*
+ * RFC 3261 18.1.1: the transport for a request of len bytes to dst: TP_UDP,
+ * or TP_TCP when len exceeds the size limit for dst (the LAN limit when dst
+ * is in one of the LAN ranges, else the WAN limit; a limit of 0 means none).
+ */
+enum tp_proto tp_choose_proto(const struct tp *tp, const struct sockaddr *dst,
+    size_t len);
+
+/* -------------------------------------------------------------- settings */
+
+/* Close connections with no traffic for s seconds (0: never). */
+void tp_set_idle_timeout(struct tp *tp, unsigned s);
+/*
+ * Time allowed, in seconds, for the bytes of one message on a stream (from
+ * its first byte), for an inbound TLS handshake and for an outgoing connect
+ * with its handshake; a slower peer is disconnected.  At least 1.
+ */
+void tp_set_header_timeout(struct tp *tp, unsigned s);
+/* Input Channels: at most n open inbound connections (0: no limit). */
+void tp_set_input_channels(struct tp *tp, unsigned n);
+/* Bytes a connection may hold unsent before it is closed (at least 4096). */
+void tp_set_output_limit(struct tp *tp, size_t bytes);
+/*
+ * UDP TOS Tag: IP_TOS / IPV6_TCLASS (0..255) for every UDP socket, now and
+ * later; -1 leaves sockets as they are.  Returns 0, -EINVAL, or the first
+ * setsockopt() failure (logged; the other sockets still get it).
+ */
+int tp_set_udp_tos(struct tp *tp, int tos);
+/* Request Size Limit (bytes, 0: none) within the LAN and outside it. */
+void tp_set_size_limits(struct tp *tp, uint32_t lan, uint32_t wan);
+/*
+ * The LAN: n ranges, copied.  Returns 0, -EINVAL for a bad family or
+ * prefix, -ENOMEM.
+ */
+int tp_set_lan(struct tp *tp, const struct tp_range *ranges, size_t n);
+/*
+ * TLS settings of outgoing connections (copied; NULL restores the
+ * default: verify the server against the system's CA store).  Returns 0,
+ * or -EINVAL when a file cannot be loaded.
+ */
+int tp_set_tls_client(struct tp *tp, const struct tp_tls_conf *tls);
+
+/* ----------------------------------------------------------------- group */
+
+/*
+ * This tp's index in its group (0..255), the top 8 bits of its conn_ids.
+ * Set it before the first connection.
+ */
+void tp_set_index(struct tp *tp, unsigned idx);
+
+/*
+ * Link n transports (all[i] has index i) so that a tp_send() on one of
+ * them over a connection owned by another is handed to the owner through
+ * its queue and run on its thread.  Requires evthread_use_pthreads() before
+ * the event_bases were created.  Call once, before the loops run.
+ * Returns 0, -EINVAL (an index mismatch, n over 256) or -ENOMEM.
+ */
+int tp_group_link(struct tp **all, unsigned n);
+
+/* ----------------------------------------------------------------- stats */
+
+/* tp's counters into *out. */
+void tp_stats(const struct tp *tp, struct tp_stats *out);
+
+/* ------------------------------------------------------------- addresses */
 
 /*
  * "192.0.2.1:5060" or "[2001:db8::1]:5060" into buf (TP_ADDRSTRLEN bytes).
@@ -83,5 +292,7 @@ const char *tp_addr_host(const struct sockaddr *sa, char *buf, size_t cap);
 uint16_t tp_addr_port(const struct sockaddr *sa);
 /* Set the port of an AF_INET or AF_INET6 address. */
 void tp_addr_set_port(struct sockaddr *sa, uint16_t port);
+/* sizeof the sockaddr of sa's family (0 for an unknown family). */
+socklen_t tp_addr_len(const struct sockaddr *sa);
 
 #endif

@@ -5,9 +5,11 @@
  * transport's receive callback with its source.  The struct tp owns the
  * listeners; it belongs to one worker and runs on that worker's
  * event_base.  Replies leave by the socket the request came in on
- * (tp_send()).
+ * (tp_udp_send(), reached through tp_send()); every socket carries the
+ * UDP TOS Tag when one is set.  Sockets use SO_REUSEPORT so that each
+ * worker binds the same address and the kernel spreads the load.
  */
-#include "sipd/transport/tp.h"
+#include "sipd/transport/tp_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,162 +27,42 @@
 /* Kernel receive buffer asked for: room for bursts between wakeups. */
 #define TP_UDP_RCVBUF (1024 * 1024)
 
-struct tp_listener {
-	struct tp *tp;
-	struct tp_listener *next;
-	int fd;
-	struct event *ev;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	char name[TP_ADDRSTRLEN + 8];
-	size_t bufsize; /* max_size + 1, to see an oversized datagram */
-	char *bufs;     /* TP_UDP_BATCH buffers of bufsize */
-	struct mmsghdr msgs[TP_UDP_BATCH];
-	struct iovec iov[TP_UDP_BATCH];
-	struct sockaddr_storage from[TP_UDP_BATCH];
-};
-
-struct tp {
-	struct event_base *base;
-	uint32_t max_size;
-	tp_recv_fn *recv;
-	void *arg;
-	struct tp_listener *listeners;
-};
-
-static socklen_t
-tp_addr_len(const struct sockaddr *sa)
-{
-	switch (sa->sa_family) {
-	case AF_INET:
-		return sizeof(struct sockaddr_in);
-	case AF_INET6:
-		return sizeof(struct sockaddr_in6);
-	default:
-		return 0;
-	}
-}
-
-const char *
-tp_addr_host(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	const void *a;
-
-	switch (sa->sa_family) {
-	case AF_INET:
-		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-		break;
-	case AF_INET6:
-		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-		break;
-	default:
-		snprintf(buf, cap, "?");
-		return buf;
-	}
-	if (inet_ntop(sa->sa_family, a, buf, (socklen_t)cap) == NULL) {
-		snprintf(buf, cap, "?");
-	}
-	return buf;
-}
-
-uint16_t
-tp_addr_port(const struct sockaddr *sa)
-{
-	switch (sa->sa_family) {
-	case AF_INET:
-		return ntohs(
-		    ((const struct sockaddr_in *)(const void *)sa)->sin_port);
-	case AF_INET6:
-		return ntohs(
-		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
-	default:
-		return 0;
-	}
-}
-
 void
-tp_addr_set_port(struct sockaddr *sa, uint16_t port)
+tp_udp_listener_fini(struct tp_listener *l)
 {
-	switch (sa->sa_family) {
-	case AF_INET:
-		((struct sockaddr_in *)(void *)sa)->sin_port = htons(port);
-		break;
-	case AF_INET6:
-		((struct sockaddr_in6 *)(void *)sa)->sin6_port = htons(port);
-		break;
-	default:
-		break;
-	}
-}
-
-const char *
-tp_addr_str(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	tp_addr_host(sa, host, sizeof(host));
-	if (sa->sa_family == AF_INET6) {
-		snprintf(buf, cap, "[%s]:%u", host, tp_addr_port(sa));
-	} else if (sa->sa_family == AF_INET) {
-		snprintf(buf, cap, "%s:%u", host, tp_addr_port(sa));
-	} else {
-		snprintf(buf, cap, "?");
-	}
-	return buf;
-}
-
-const char *
-tp_listener_name(const struct tp_listener *l)
-{
-	return l->name;
-}
-
-struct tp *
-tp_new(struct event_base *base, uint32_t max_size, tp_recv_fn *recv,
-    void *arg)
-{
-	struct tp *tp;
-
-	tp = calloc(1, sizeof(*tp));
-	if (tp == NULL) {
-		return NULL;
-	}
-	tp->base = base;
-	tp->max_size = max_size;
-	tp->recv = recv;
-	tp->arg = arg;
-	return tp;
-}
-
-static void
-tp_listener_free(struct tp_listener *l)
-{
-	if (l == NULL) {
-		return;
-	}
 	if (l->ev != NULL) {
 		event_free(l->ev);
+		l->ev = NULL;
 	}
 	if (l->fd >= 0) {
 		close(l->fd);
+		l->fd = -1;
 	}
 	free(l->bufs);
-	free(l);
+	free(l->msgs);
+	free(l->iov);
+	free(l->from);
 }
 
-void
-tp_free(struct tp *tp)
+int
+tp_udp_apply_tos(struct tp_listener *l, int tos)
 {
-	struct tp_listener *l, *next;
+	int r;
 
-	if (tp == NULL) {
-		return;
+	if (l->addr.ss_family == AF_INET6) {
+		r = setsockopt(l->fd, IPPROTO_IPV6, IPV6_TCLASS, &tos,
+		    sizeof(tos));
+	} else {
+		r = setsockopt(l->fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 	}
-	for (l = tp->listeners; l != NULL; l = next) {
-		next = l->next;
-		tp_listener_free(l);
+	if (r < 0) {
+		int e = errno;
+
+		log_err(LOG_TRANSPORT, "cannot set tos %d on %s (%s)", tos,
+		    l->name, strerror(e));
+		return -e;
 	}
-	free(tp);
+	return 0;
 }
 
 /* Reset the receive area before a recvmmsg() call. */
@@ -245,6 +127,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 				sizeof(peer)),
 			    l->iov[i].iov_base, mm->msg_len);
 		}
+		tp->stats.bytes_in += mm->msg_len;
 		tp->recv(tp->arg, &src, l->iov[i].iov_base, mm->msg_len);
 	}
 }
@@ -267,13 +150,17 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 	}
 	l->fd = -1;
 	l->tp = tp;
+	l->proto = TP_UDP;
 	memcpy(&l->addr, addr, len);
 	l->addrlen = len;
-	snprintf(l->name, sizeof(l->name), "udp ");
-	tp_addr_str(addr, l->name + 4, sizeof(l->name) - 4);
+	tp_listener_set_name(l);
 	l->bufsize = (size_t)tp->max_size + 1;
 	l->bufs = malloc(l->bufsize * TP_UDP_BATCH);
-	if (l->bufs == NULL) {
+	l->msgs = calloc(TP_UDP_BATCH, sizeof(*l->msgs));
+	l->iov = calloc(TP_UDP_BATCH, sizeof(*l->iov));
+	l->from = calloc(TP_UDP_BATCH, sizeof(*l->from));
+	if (l->bufs == NULL || l->msgs == NULL || l->iov == NULL ||
+	    l->from == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -289,43 +176,88 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 		rc = -errno;
 		goto fail;
 	}
+	/* every worker binds the same address; the kernel spreads the
+	 * datagrams over their sockets */
+	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) <
+	    0) {
+		rc = -errno;
+		goto fail;
+	}
 	/* A smaller buffer than asked for only costs drops under load. */
 	(void)setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof(rcvbuf));
+	if (tp->udp_tos >= 0) {
+		(void)tp_udp_apply_tos(l, tp->udp_tos);
+	}
 	if (bind(l->fd, addr, len) < 0) {
 		rc = -errno;
 		goto fail;
 	}
+	tp_listener_set_name(l);
 	l->ev = event_new(tp->base, l->fd, EV_READ | EV_PERSIST, udp_read, l);
 	if (l->ev == NULL || event_add(l->ev, NULL) < 0) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	l->next = tp->listeners;
-	tp->listeners = l;
+	tp_listener_link(tp, l);
 	log_warn(LOG_TRANSPORT, "listening on %s", l->name);
 	if (out != NULL) {
 		*out = l;
 	}
 	return 0;
 fail:
-	tp_listener_free(l);
+	tp_udp_listener_fini(l);
+	free(l);
 	return rc;
 }
 
+/*
+ * The socket to send to dst from: dst's listener when it is one of ours
+ * of dst's family, else our first of that family.  A listener of another
+ * worker is never dereferenced (it may be gone): that worker's twin on the
+ * same address is ours only when tp has a single listener of the family.
+ */
+static struct tp_listener *
+udp_pick(struct tp *tp, const struct tp_src *dst)
+{
+	struct tp_listener *any = NULL;
+	int fam = dst->addr.ss_family;
+
+	for (struct tp_listener *l = tp->listeners; l != NULL; l = l->next) {
+		if (l->proto != TP_UDP || l->addr.ss_family != fam) {
+			continue;
+		}
+		if (l == dst->listener) {
+			return l;
+		}
+		/* the list is newest first: keep the oldest */
+		any = l;
+	}
+	return any;
+}
+
 int
-tp_send(struct tp_listener *l, const struct sockaddr *dest, const void *bytes,
+tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
     size_t len)
 {
 	char peer[TP_ADDRSTRLEN];
+	const struct sockaddr *dest = (const struct sockaddr *)&dst->addr;
 	socklen_t dlen = tp_addr_len(dest);
+	struct tp_listener *l;
 	ssize_t n;
 
-	if (dlen == 0 || dest->sa_family != l->addr.ss_family) {
-		log_err(LOG_TRANSPORT, "send to %s from %s failed (%s)",
-		    tp_addr_str(dest, peer, sizeof(peer)), l->name,
-		    "address family mismatch");
+	if (dlen == 0) {
+		log_err(LOG_TRANSPORT, "send to %s failed (%s)",
+		    tp_addr_str(dest, peer, sizeof(peer)),
+		    "unknown address family");
 		return -EAFNOSUPPORT;
+	}
+	l = udp_pick(tp, dst);
+	if (l == NULL) {
+		log_err(LOG_TRANSPORT, "send to %s failed (%s)",
+		    tp_addr_str(dest, peer, sizeof(peer)),
+		    "no udp listener of its family");
+		return -ENOENT;
 	}
 	if (log_enabled(LOG_TRANSPORT, LOG_LEVEL_ALL)) {
 		log_data("sent to", tp_addr_str(dest, peer, sizeof(peer)),
@@ -340,5 +272,6 @@ tp_send(struct tp_listener *l, const struct sockaddr *dest, const void *bytes,
 		    strerror(e));
 		return -e;
 	}
+	tp->stats.bytes_out += len;
 	return 0;
 }

@@ -124,6 +124,10 @@ txn_table_free(struct txn_table *t)
 		struct txn *x = t->lists[k].head;
 		while (x != NULL) {
 			struct txn *n = x->lnext;
+			/* the TU frees what it keeps for x */
+			if (t->ops.terminated != NULL) {
+				t->ops.terminated(t->arg, x);
+			}
 			txn_release(x);
 			x = n;
 		}

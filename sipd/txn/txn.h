@@ -95,7 +95,10 @@ struct txn_ops {
  */
 struct txn_table *txn_table_new(const struct txn_settings *s,
     const struct txn_ops *ops, void *arg, unsigned shard);
-/* Frees every transaction (without callbacks).  Accepts NULL. */
+/*
+ * Frees every transaction, calling terminated() for each so the TU can
+ * release what it keeps, but no other callback.  Accepts NULL.
+ */
 void txn_table_free(struct txn_table *t);
 /* Apply new settings; running transactions keep their timers. */
 void txn_table_configure(struct txn_table *t, const struct txn_settings *s);

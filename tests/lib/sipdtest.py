@@ -36,12 +36,18 @@ def check(cond, what):
         raise Fail(what)
 
 
-def free_udp_port(host="127.0.0.1"):
-    """A UDP port free on host right now (the kernel's pick)."""
+def free_udp_port(host="127.0.0.1", low=None, high=None):
+    """A UDP port free on host right now: the kernel's pick, or one drawn
+    from low..high (at most 200 tries)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(200 if low else 1):
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((host, random.randint(low, high) if low else 0))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise Fail("no free UDP port in %d..%d" % (low, high))
 
 
 def ipv6_available():
@@ -157,23 +163,27 @@ class Sipd:
     listeners: hosts to listen on ("127.0.0.1", "::1"), one free port each.
     conf: further configuration lines.  Use as a context manager."""
 
-    def __init__(self, binary, listeners=("127.0.0.1",), conf=""):
+    def __init__(self, binary, listeners=("127.0.0.1",), conf="",
+                 port_range=None):
         self.binary = binary
         self.hosts = list(listeners)
         self.extra_conf = conf
         self.dir = tempfile.TemporaryDirectory(prefix="sipdtest-")
         self.conf_path = os.path.join(self.dir.name, "sipd.conf")
         self.err_path = os.path.join(self.dir.name, "stderr")
+        # the control socket, private to this instance (ctest -j)
+        self.sock_path = os.path.join(self.dir.name, "sipd.sock")
         self.proc = None
         self.ports = []
         self.returncode = None
+        self.port_range = port_range or (None, None)
 
     @property
     def port(self):
         return self.ports[0]
 
     def write_conf(self):
-        self.ports = [free_udp_port(h) for h in self.hosts]
+        self.ports = [free_udp_port(h, *self.port_range) for h in self.hosts]
         lines = ["# written by sipdtest.py"]
         for host, port in zip(self.hosts, self.ports):
             addr = "[%s]" % host if ":" in host else host
@@ -208,7 +218,8 @@ class Sipd:
             err = open(self.err_path, "w")
             try:
                 self.proc = subprocess.Popen(
-                    [self.binary, "-f", "-c", self.conf_path],
+                    [self.binary, "-f", "-c", self.conf_path,
+                     "-s", self.sock_path],
                     stdin=subprocess.DEVNULL, stdout=err, stderr=err)
             finally:
                 err.close()
@@ -272,10 +283,36 @@ class Sipd:
 
 
 def sipd_binary():
-    if len(sys.argv) != 2:
-        print("usage: %s PATH-TO-SIPD" % sys.argv[0], file=sys.stderr)
+    if len(sys.argv) not in (2, 3):
+        print("usage: %s PATH-TO-SIPD [PATH-TO-SIPCTL]" % sys.argv[0],
+              file=sys.stderr)
         sys.exit(2)
     return sys.argv[1]
+
+
+def sipctl_binary():
+    """The sipctl given as the second argument (the ctl tests)."""
+    if len(sys.argv) != 3:
+        print("usage: %s PATH-TO-SIPD PATH-TO-SIPCTL" % sys.argv[0],
+              file=sys.stderr)
+        sys.exit(2)
+    return sys.argv[2]
+
+
+def sipctl(sipd, *args, stdin=None, timeout=10, user=None):
+    """Run sipctl -s SOCKET ARGS against sipd; returns the
+    CompletedProcess (text).  user: run it as that user (setpriv)."""
+    cmd = [sipctl_binary(), "-s", sipd.sock_path] + list(args)
+    if user is not None:
+        import pwd
+        pw = pwd.getpwnam(user)
+        cmd = ["setpriv", "--reuid=%d" % pw.pw_uid,
+               "--regid=%d" % pw.pw_gid, "--clear-groups"] + cmd
+    return subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout,
+                          text=True,
+                          stdin=None if stdin is not None
+                          else subprocess.DEVNULL)
 
 
 def run(test):

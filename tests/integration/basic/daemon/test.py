@@ -37,7 +37,8 @@ def test(binary, started):
     started.append(conf)
     conf.write_conf()
     pidfile = os.path.join(conf.dir.name, "sipd.pid")
-    p = subprocess.run([binary, "-c", conf.conf_path, "-p", pidfile],
+    p = subprocess.run([binary, "-c", conf.conf_path, "-p", pidfile,
+                        "-s", conf.sock_path],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=10)
     check(p.returncode == 0, "daemon start: %d %r" % (p.returncode,
@@ -53,7 +54,8 @@ def test(binary, started):
         finally:
             peer.close()
 
-        p = subprocess.run([binary, "-c", conf.conf_path, "-p", pidfile],
+        p = subprocess.run([binary, "-c", conf.conf_path, "-p", pidfile,
+                        "-s", conf.sock_path],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=10)
         check(p.returncode == 1, "second start: exit %d" % p.returncode)

@@ -1,0 +1,217 @@
+/*
+ * Completion and "?" help.  The line up to the cursor is split by the
+ * shared lexer in its partial mode; the command table says what may come
+ * next (command words, keywords, enum choices); a value of type ref(KIND)
+ * is completed from live names asked of sipd (listener addresses, LAN
+ * ranges, route domains, allowed users) and a path from the file system.
+ * Owns nothing beyond the candidate strings it returns.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipctl/sipctl.h"
+
+/* Where live names come from: a listing command and the field to take. */
+static const struct {
+	const char *ref;
+	enum cmd_id cmd;
+	const char *field;
+} sh_refs[] = {
+	{ "listener", CMD_LISTENER_LIST, "address" },
+	{ "lan", CMD_LAN_LIST, "range" },
+	{ "route", CMD_ROUTE_LIST, "domain" },
+	{ "user", CMD_SHOW_SETTINGS, "control-allow" },
+};
+
+static int
+sh_add(char **out, int n, int cap, const char *text, size_t len,
+    const char *partial, size_t plen)
+{
+	if (n >= cap || len < plen || strncmp(text, partial, plen) != 0) {
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		if (strlen(out[i]) == len && memcmp(out[i], text, len) == 0) {
+			return n;
+		}
+	}
+	out[n] = strndup(text, len);
+	return out[n] != NULL ? n + 1 : n;
+}
+
+/* Live names of kind ref from sipd. */
+static int
+sh_live(struct sh *sh, const char *ref, char **out, int n, int cap,
+    const char *partial, size_t plen)
+{
+	struct proto_msg m;
+
+	for (size_t i = 0; i < sizeof(sh_refs) / sizeof(sh_refs[0]); i++) {
+		const msgpack_object *d, *v;
+
+		if (strcmp(sh_refs[i].ref, ref) != 0) {
+			continue;
+		}
+		if (sh_query(sh, sh_refs[i].cmd, &m) < 0) {
+			proto_msg_fini(&m);
+			return n;
+		}
+		d = m.data;
+		if (d != NULL && d->type == MSGPACK_OBJECT_MAP) {
+			v = proto_get(d, sh_refs[i].field);
+			for (uint32_t k = 0; v != NULL &&
+			     v->type == MSGPACK_OBJECT_ARRAY &&
+			     k < v->via.array.size;
+			     k++) {
+				char num[24];
+				int len = snprintf(num, sizeof(num), "%llu",
+				    (unsigned long long)v->via.array.ptr[k]
+					.via.u64);
+
+				n = sh_add(out, n, cap, num, (size_t)len,
+				    partial, plen);
+			}
+		} else if (d != NULL && d->type == MSGPACK_OBJECT_ARRAY) {
+			for (uint32_t k = 0; k < d->via.array.size; k++) {
+				v = proto_get(&d->via.array.ptr[k],
+				    sh_refs[i].field);
+				if (v != NULL && v->type == MSGPACK_OBJECT_STR) {
+					n = sh_add(out, n, cap, v->via.str.ptr,
+					    v->via.str.size, partial, plen);
+				}
+			}
+		}
+		proto_msg_fini(&m);
+	}
+	return n;
+}
+
+/* File names completing partial. */
+static int
+sh_paths(char **out, int n, int cap, const char *partial, size_t plen)
+{
+	char dir[4096];
+	const char *slash = strrchr(partial, '/');
+	const char *base = slash != NULL ? slash + 1 : partial;
+	size_t blen = plen - (size_t)(base - partial);
+	struct dirent *de;
+	DIR *d;
+
+	if (slash == partial) {
+		snprintf(dir, sizeof(dir), "/");
+	} else if (slash != NULL) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - partial),
+		    partial);
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	d = opendir(dir);
+	if (d == NULL) {
+		return n;
+	}
+	while (n < cap && (de = readdir(d)) != NULL) {
+		char full[4096 + 260];
+		int len;
+
+		if (strncmp(de->d_name, base, blen) != 0 ||
+		    strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		len = snprintf(full, sizeof(full), "%.*s%s%s",
+		    (int)(base - partial), partial, de->d_name,
+		    de->d_type == DT_DIR ? "/" : "");
+		if (len > 0 && (size_t)len < sizeof(full)) {
+			n = sh_add(out, n, cap, full, (size_t)len, partial,
+			    plen);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int
+sh_candidates(struct sh *sh, const char *line, size_t len, char **out,
+    int cap, size_t *partial_len)
+{
+	struct lex_line l;
+	struct cmd_next *next;
+	const char *partial = "";
+	size_t plen = 0;
+	int ncomplete, n = 0;
+
+	if (lex_split(&l, line, len, LEX_PARTIAL, NULL) < 0) {
+		lex_fini(&l);
+		return -1;
+	}
+	ncomplete = l.count;
+	if (l.count > 0 && !l.trailing_blank) {
+		ncomplete = l.count - 1;
+		partial = l.words[l.count - 1].text;
+		plen = l.words[l.count - 1].len;
+	}
+	next = malloc(sizeof(*next));
+	if (next == NULL || cmd_next(l.words, ncomplete, 0, next) < 0) {
+		free(next);
+		lex_fini(&l);
+		return -1;
+	}
+	for (int i = 0; i < next->n; i++) {
+		n = sh_add(out, n, cap, next->word[i].text, next->word[i].len,
+		    partial, plen);
+	}
+	if (next->value && next->spec.type == CMD_T_REF) {
+		n = sh_live(sh, next->spec.ref, out, n, cap, partial, plen);
+	} else if (next->value && next->spec.type == CMD_T_PATH) {
+		n = sh_paths(out, n, cap, partial, plen);
+	}
+	*partial_len = plen;
+	free(next);
+	lex_fini(&l);
+	return n;
+}
+
+void
+sh_describe(struct sh *sh, const char *line, size_t len, FILE *f)
+{
+	struct lex_line l;
+	struct cmd_next *next;
+	char usage[512];
+	int ncomplete;
+
+	(void)sh;
+	if (lex_split(&l, line, len, LEX_PARTIAL, NULL) < 0) {
+		lex_fini(&l);
+		return;
+	}
+	ncomplete = l.count;
+	if (l.count > 0 && !l.trailing_blank) {
+		ncomplete = l.count - 1;
+	}
+	next = malloc(sizeof(*next));
+	if (next == NULL || cmd_next(l.words, ncomplete, 0, next) < 0) {
+		fprintf(f, "  (no command matches)\n");
+		free(next);
+		lex_fini(&l);
+		return;
+	}
+	if (next->cmd != NULL) {
+		fprintf(f, "  %s\n      %s\n",
+		    cmd_usage(next->cmd, usage, sizeof(usage)),
+		    next->cmd->summary);
+	}
+	for (int i = 0; i < next->n; i++) {
+		fprintf(f, "  %-24s %s\n", next->word[i].text,
+		    next->word[i].help != NULL ? next->word[i].help : "");
+	}
+	if (next->value) {
+		fprintf(f, "  <%s>\n", next->spec.name);
+	}
+	if (next->cmd != NULL && next->n == 0 && !next->value) {
+		fprintf(f, "  <Enter>\n");
+	}
+	free(next);
+	lex_fini(&l);
+}

@@ -1,0 +1,127 @@
+/*
+ * Private to sipd/core: the core, the proxy context of a request being
+ * forwarded, and the functions core.c, proxy.c and route.c share.
+ */
+#ifndef SIPD_CORE_INT_H
+#define SIPD_CORE_INT_H
+
+#include <stdbool.h>
+
+#include "sipd/core/core.h"
+#include "sipd/log.h"
+
+/* Methods sipd handles as a UAS, for Allow (RFC 3261 20.5). */
+#define CORE_ALLOW "OPTIONS"
+#define CORE_ACCEPT "application/sdp"
+#define CORE_SERVER "sipd/" SIPD_VERSION
+#define CORE_TAG_LEN 16
+#define CORE_MAX_BRANCHES 8
+/* Largest message written: a UDP datagram, or a stream's message. */
+#define CORE_OUT_SIZE 65535
+
+/* A static forwarding rule, resolved once when configured. */
+struct core_route {
+	char domain[CONF_HOST_MAX];
+	struct tp_src dst;
+	bool proto_set;
+};
+
+struct core {
+	struct msg_limits limits;
+	struct tp *tp;
+	struct txn_table *txn;
+	unsigned shard;
+	uint64_t rand;
+	bool draining;
+	bool force_rr;
+	struct conf_listener listeners[CONF_MAX_LISTENERS];
+	int nlisteners;
+	struct core_route routes[CONF_MAX_ROUTES];
+	int nroutes;
+	struct core_stats stats;
+};
+
+/* One forwarding target of a proxied request (16.5). */
+struct branch {
+	struct txn *ct;      /* its client transaction, NULL once ended */
+	struct txn *cancel;  /* the CANCEL's client transaction */
+	int status;          /* the final status it gave, 0 while pending */
+	bool cancel_pending; /* cancel once a provisional arrives (9.1) */
+};
+
+/*
+ * The response context of a request being proxied (16.2): the server
+ * transaction and the branches it forked into.  Each transaction that
+ * names it as its TU holds a reference.
+ */
+struct pctx {
+	struct core *c;
+	struct txn *st;
+	struct branch br[CORE_MAX_BRANCHES];
+	int nbr;
+	struct msg *best;    /* the best final response so far (16.7) */
+	bool final_sent;
+	bool cancelled;
+	int refs;
+};
+
+/* core.c */
+uint64_t core_random(struct core *c);
+void core_tag(struct core *c, char tag[CORE_TAG_LEN + 1]);
+const char *core_peer(const struct tp_src *src, char *buf, size_t cap);
+int core_send(struct core *c, const struct tp_src *dst, const char *buf,
+    size_t len);
+int core_send_msg(struct core *c, const struct tp_src *dst, struct msg *m);
+/*
+ * Answer req statelessly with status (RFC 3261 16.2 allows it for
+ * requests refused before a server transaction exists).
+ */
+void core_answer(struct core *c, const struct tp_src *src, struct msg *req,
+    int status, const char *reason, const char *why);
+/* A response to req with status, with sipd's To tag and Server header. */
+struct msg *core_response(struct core *c, struct msg *req, int status,
+    const char *reason);
+void core_count_out(struct core *c, struct msg *m);
+/*
+ * RFC 3261 8.2.2.3 and 16.3 step 5: answer 420 when the request requires
+ * an extension (id: HDR_REQUIRE or HDR_PROXY_REQUIRE).  True if it did.
+ */
+bool core_refuse_extensions(struct core *c, struct msg *req,
+    const struct tp_src *src, enum hdr_id id);
+/* Answer a request addressed to sipd itself (OPTIONS: 200). */
+void core_local_request(struct core *c, struct msg *req,
+    const struct tp_src *src);
+
+/* route.c */
+/* An IP literal (IPv6 with or without brackets) and port into ss;
+ * -EINVAL when host is not an address. */
+int route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len);
+/* Is host:port (as in a URI or Via) one of sipd's listeners? */
+bool route_is_local(const struct core *c, struct sv host, uint16_t port,
+    bool tls);
+/* Is this name-addr's URI one of sipd's (a Route entry sipd put)? */
+bool route_uri_local(const struct core *c, const char *base,
+    const struct uri *u);
+/*
+ * Where req goes: its first Route, a static rule for the Request-URI's
+ * domain, or the Request-URI itself.  Returns 0 with dst filled, 1 when
+ * req is addressed to sipd itself, or a negative errno (no route).
+ */
+int route_target(struct core *c, struct msg *req, struct tp_src *dst,
+    bool *proto_set);
+/* The address and port sipd puts in Via and Record-Route for proto. */
+int route_local_addr(struct core *c, enum tp_proto proto, int family,
+    char *buf, size_t cap);
+void route_configure(struct core *c, const struct conf *conf);
+
+/* proxy.c */
+extern const struct txn_ops proxy_txn_ops;
+/* Both return true when they took req (a server transaction owns it). */
+bool proxy_request(struct core *c, struct msg *req, const struct tp_src *src);
+bool proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src);
+void proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src);
+void proxy_relay_response(struct core *c, struct msg *resp,
+    const struct tp_src *src);
+
+#endif

@@ -1,0 +1,818 @@
+/*
+ * The transaction-stateful proxy (RFC 3261 16): request validation that
+ * needs routing (loop detection, Proxy-Require), Route processing with
+ * the strict-router fix-up, forwarding in a client transaction with
+ * Max-Forwards, Record-Route and sipd's Via, the response context that
+ * picks the best final response, CANCEL propagation, and the two
+ * stateless exceptions: responses relayed by Via and the ACK of a 2xx
+ * relayed by Route and Request-URI.  It is the transaction layer's user:
+ * proxy_txn_ops receives every transaction event.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipd/core/core_int.h"
+
+#define BRANCH_PREFIX "z9hG4bKs"
+
+static const char *const proto_names[] = {
+	[TP_UDP] = "UDP",
+	[TP_TCP] = "TCP",
+	[TP_TLS] = "TLS",
+};
+
+static void relay_by_via(struct core *c, struct msg *resp);
+
+/* -------------------------------------------------------- Route edits */
+
+/*
+ * Remove element k of the header list id (Route) from req, rewriting the
+ * header line it shares with others.
+ */
+static int
+remove_element(struct msg *req, enum hdr_id id, int k)
+{
+	const struct msg_naddr *list;
+	int n = msg_naddrs(req, id, &list);
+	int hdr, first = -1, count = 0;
+	char *buf;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (k < 0 || k >= n) {
+		return -ENOENT;
+	}
+	hdr = list[k].hdr;
+	for (int i = 0; i < n; i++) {
+		if (list[i].hdr == hdr) {
+			cap += list[i].value.len + 2;
+			count++;
+			if (first < 0) {
+				first = i;
+			}
+		}
+	}
+	if (count == 1) {
+		return msg_hdr_remove(req, hdr);
+	}
+	buf = malloc(cap);
+	if (buf == NULL) {
+		return -ENOMEM;
+	}
+	for (int i = first; i < n && list[i].hdr == hdr; i++) {
+		if (i == k) {
+			continue;
+		}
+		struct sv v = msg_sv(req, list[i].value);
+		if (len > 0) {
+			memcpy(buf + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(buf + len, v.p, v.len);
+		len += v.len;
+	}
+	rc = msg_hdr_replace(req, hdr, (struct sv){ buf, len });
+	free(buf);
+	return rc;
+}
+
+/*
+ * RFC 3261 16.4: if the Request-URI is sipd's (a strict router before us
+ * put our Record-Route there), the last Route entry becomes the
+ * Request-URI; then sipd's own entries on top of the Route set go.
+ */
+static int
+route_preprocess(struct core *c, struct msg *req)
+{
+	const struct msg_naddr *routes;
+	const struct uri *ruri = msg_ruri(req);
+	int n = msg_naddrs(req, HDR_ROUTE, &routes);
+	int rc;
+
+	if (n < 0) {
+		return -EINVAL;
+	}
+	if (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), ruri)) {
+		struct sv last = msg_sv(req, routes[n - 1].uri_s);
+		char *copy = malloc(last.len ? last.len : 1);
+		if (copy == NULL) {
+			return -ENOMEM;
+		}
+		memcpy(copy, last.p, last.len);
+		rc = msg_set_ruri(req, (struct sv){ copy, last.len });
+		free(copy);
+		if (rc == 0) {
+			rc = remove_element(req, HDR_ROUTE, n - 1);
+		}
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	/* a double Record-Route (transport change) put two entries */
+	for (int guard = 0; guard < 4; guard++) {
+		n = msg_naddrs(req, HDR_ROUTE, &routes);
+		if (n <= 0 || !route_uri_local(c, msg_buf(req), &routes[0].uri)) {
+			break;
+		}
+		rc = remove_element(req, HDR_ROUTE, 0);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------- loop detection */
+
+/*
+ * RFC 3261 16.6 step 8: the part of sipd's branch that stays the same for
+ * the same request, so a request that comes back unchanged is seen as a
+ * loop (16.3 step 4) and one retargeted in between as a spiral.
+ */
+static uint32_t
+loop_hash(struct msg *req)
+{
+	const struct msg_naddr *f = msg_from(req), *t = msg_to(req);
+	const struct msg_cseq *cs = msg_cseq(req);
+	const struct msg_naddr *routes;
+	struct sv parts[6];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int n = 0;
+
+	parts[n++] = msg_sv(req, msg_ruri_span(req));
+	parts[n++] = f ? msg_sv(req, f->tag) : (struct sv){ "", 0 };
+	parts[n++] = t ? msg_sv(req, t->tag) : (struct sv){ "", 0 };
+	parts[n++] = msg_callid(req);
+	parts[n++] = (struct sv){ (const char *)&cs->num, sizeof(cs->num) };
+	parts[n++] = msg_naddrs(req, HDR_ROUTE, &routes) > 0
+	    ? msg_sv(req, routes[0].value)
+	    : (struct sv){ "", 0 };
+	for (int i = 0; i < n; i++) {
+		for (size_t j = 0; j < parts[i].len; j++) {
+			h ^= (unsigned char)parts[i].p[j];
+			h *= 0x100000001b3ULL;
+		}
+		h ^= 0xff;
+		h *= 0x100000001b3ULL;
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static bool
+looped(struct core *c, struct msg *req, uint32_t hash)
+{
+	const struct msg_via *vias;
+	char want[16];
+	int n = msg_vias(req, &vias);
+
+	snprintf(want, sizeof(want), ".%08x", hash);
+	for (int i = 0; i < n; i++) {
+		struct sv b = msg_sv(req, vias[i].branch);
+		if (b.len < sizeof(BRANCH_PREFIX) + 9 ||
+		    memcmp(b.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) != 0 ||
+		    memcmp(b.p + b.len - 9, want, 9) != 0) {
+			continue;
+		}
+		if (route_is_local(c, msg_sv(req, vias[i].host), vias[i].port,
+			false)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* -------------------------------------------------------- forwarding */
+
+static struct msg *
+copy_msg(struct core *c, struct msg *m)
+{
+	char buf[CORE_OUT_SIZE];
+	struct msg_limits lim = c->limits;
+	int n = msg_write(m, buf, sizeof(buf));
+
+	if (n < 0) {
+		return NULL;
+	}
+	/* the copy may have grown past the limits the original met */
+	lim.max_size = CORE_OUT_SIZE;
+	lim.max_headers += 8;
+	return msg_parse(buf, (size_t)n, &lim, NULL);
+}
+
+/* Max-Forwards decremented, or 70 when absent (16.6 step 3). */
+static int
+max_forwards(struct msg *fwd)
+{
+	uint32_t mf;
+	char num[8];
+	int i = msg_hdr_first(fwd, HDR_MAX_FORWARDS);
+
+	if (i < 0) {
+		return msg_hdr_append(fwd, "Max-Forwards", SV_LIT("70")) < 0
+		    ? -ENOMEM
+		    : 0;
+	}
+	if (msg_max_forwards(fwd, &mf) != 0 || mf == 0) {
+		return -EINVAL;
+	}
+	int n = snprintf(num, sizeof(num), "%u", mf - 1);
+	return msg_hdr_replace(fwd, i, (struct sv){ num, (size_t)n });
+}
+
+static const char *
+transport_param(enum tp_proto p)
+{
+	return p == TP_TCP ? ";transport=tcp" : p == TP_TLS ? ";transport=tls"
+							   : "";
+}
+
+/*
+ * 16.6 step 4: Record-Route, so in-dialog requests come through sipd.
+ * Over a transport change two entries, one per side (RFC 5658), the one
+ * facing the next hop on top.
+ */
+static int
+record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
+    const struct tp_src *out)
+{
+	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + 64];
+	const struct tp_src *sides[2] = { in, out };
+	int nsides = in->proto == out->proto &&
+		in->addr.ss_family == out->addr.ss_family
+	    ? 1
+	    : 2;
+
+	for (int i = 0; i < nsides; i++) {
+		const struct tp_src *s = sides[i];
+		if (route_local_addr(c, s->proto, s->addr.ss_family, addr,
+			sizeof(addr)) != 0) {
+			return -EADDRNOTAVAIL;
+		}
+		int n = snprintf(val, sizeof(val), "<sip:%s%s;lr>", addr,
+		    transport_param(s->proto));
+		int at = msg_hdr_first(fwd, HDR_RECORD_ROUTE);
+		if (msg_hdr_insert(fwd, at, "Record-Route",
+			(struct sv){ val, (size_t)n }) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* 16.6 step 8: sipd's Via, with a branch naming the shard and the loop
+ * hash. */
+static int
+push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
+    uint32_t hash)
+{
+	char addr[TP_ADDRSTRLEN], branch[TXN_BRANCH_MAX];
+	char val[TP_ADDRSTRLEN + TXN_BRANCH_MAX + 64];
+
+	if (route_local_addr(c, dst->proto, dst->addr.ss_family, addr,
+		sizeof(addr)) != 0) {
+		return -EADDRNOTAVAIL;
+	}
+	txn_branch_new(c->txn, branch);
+	int n = snprintf(val, sizeof(val), "SIP/2.0/%s %s;branch=%s.%08x",
+	    proto_names[dst->proto], addr, branch, hash);
+	return msg_via_push(fwd, (struct sv){ val, (size_t)n }) < 0 ? -ENOMEM
+								    : 0;
+}
+
+/* ------------------------------------------------- response context */
+
+static struct pctx *
+pctx_new(struct core *c)
+{
+	struct pctx *p = calloc(1, sizeof(*p));
+
+	if (p != NULL) {
+		p->c = c;
+	}
+	return p;
+}
+
+static void
+pctx_unref(struct pctx *p)
+{
+	if (p != NULL && --p->refs == 0) {
+		msg_free(p->best);
+		free(p);
+	}
+}
+
+static int
+branch_of(struct pctx *p, struct txn *t)
+{
+	for (int i = 0; i < p->nbr; i++) {
+		if (p->br[i].ct == t) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* Send a response built by sipd in the server transaction. */
+static void
+respond_local(struct pctx *p, int status, const char *reason)
+{
+	struct msg *resp;
+
+	if (p->st == NULL || p->final_sent) {
+		return;
+	}
+	resp = core_response(p->c, txn_request(p->st), status, reason);
+	if (resp == NULL) {
+		return;
+	}
+	if (status == 503) {
+		msg_hdr_append(resp, "Retry-After", SV_LIT("5"));
+	}
+	if (status >= 200) {
+		p->final_sent = true;
+	}
+	core_count_out(p->c, resp);
+	txn_server_respond(p->st, resp);
+	msg_free(resp);
+}
+
+/* Forward a response received on a branch (our Via already popped). */
+static void
+respond_forward(struct pctx *p, struct msg *resp)
+{
+	int status = msg_status(resp);
+
+	if (p->st == NULL) {
+		return;
+	}
+	if (status >= 200) {
+		p->final_sent = true;
+	}
+	core_count_out(p->c, resp);
+	txn_server_respond(p->st, resp);
+}
+
+static void
+cancel_branch(struct pctx *p, int i)
+{
+	struct branch *b = &p->br[i];
+	struct msg *cm;
+	struct txn *ct;
+	int err;
+
+	if (b->ct == NULL || b->status != 0 || b->cancel != NULL) {
+		return;
+	}
+	if (txn_state(b->ct) == TXN_CALLING) {
+		/* RFC 3261 9.1: not before a provisional response */
+		b->cancel_pending = true;
+		return;
+	}
+	b->cancel_pending = false;
+	cm = txn_client_cancel_new(b->ct);
+	if (cm == NULL) {
+		return;
+	}
+	ct = txn_client_new(p->c->txn, cm, txn_peer(b->ct), p, &err);
+	if (ct == NULL) {
+		msg_free(cm);
+		return;
+	}
+	core_count_out(p->c, cm);
+	b->cancel = ct;
+	p->refs++;
+}
+
+static void
+cancel_others(struct pctx *p, int except)
+{
+	for (int i = 0; i < p->nbr; i++) {
+		if (i != except) {
+			cancel_branch(p, i);
+		}
+	}
+}
+
+/* 16.7 step 6: 6xx first, else the lowest class; ties keep the first. */
+static int
+rank(int status)
+{
+	return status >= 600 ? 0 : status / 100;
+}
+
+/* A branch ended with a final non-2xx status (resp NULL: local). */
+static void
+branch_final(struct pctx *p, int i, int status, struct msg *resp)
+{
+	int best = p->best ? msg_status(p->best) : 0;
+
+	if (i >= 0) {
+		p->br[i].status = status;
+	}
+	if (p->st == NULL) {
+		return;
+	}
+	if (best == 0 || rank(status) < rank(best)) {
+		msg_free(p->best);
+		p->best = resp ? copy_msg(p->c, resp) : NULL;
+		if (p->best == NULL) {
+			/* keep the status alone: answered locally below */
+			p->best = core_response(p->c, txn_request(p->st), status,
+			    NULL);
+		}
+	}
+	if (status >= 600) {
+		cancel_others(p, i);
+	}
+	for (int k = 0; k < p->nbr; k++) {
+		if (p->br[k].status == 0 && p->br[k].ct != NULL) {
+			return; /* still waiting on a branch */
+		}
+	}
+	if (p->final_sent || p->best == NULL) {
+		return;
+	}
+	if (msg_status(p->best) == 503) {
+		/* 16.7 step 6: a 503 is not passed on as such */
+		respond_local(p, 500, NULL);
+		return;
+	}
+	respond_forward(p, p->best);
+}
+
+static void
+on_response(void *arg, struct txn *ct, struct msg *resp)
+{
+	struct core *c = arg;
+	struct pctx *p = txn_tu(ct);
+	int status = msg_status(resp);
+	int i;
+
+	if (p == NULL) {
+		return;
+	}
+	i = branch_of(p, ct);
+	if (i < 0) {
+		return; /* the answer to our CANCEL: hop by hop */
+	}
+	if (status < 200 && p->br[i].cancel_pending) {
+		cancel_branch(p, i);
+	}
+	if (status == 100) {
+		return; /* 16.7 step 5: 100 is not forwarded */
+	}
+	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
+		return;
+	}
+	if (p->st == NULL) {
+		/* the server transaction is gone: 2xx go on by Via */
+		if (status >= 200 && status < 300) {
+			relay_by_via(c, resp);
+		}
+		return;
+	}
+	if (status < 200) {
+		respond_forward(p, resp);
+	} else if (status < 300) {
+		/* 16.7 step 5: every 2xx goes up at once */
+		p->br[i].status = status;
+		respond_forward(p, resp);
+		if (txn_kind(ct) == TXN_CLIENT &&
+		    msg_method(txn_request(ct)) == MSG_INVITE) {
+			cancel_others(p, i);
+		}
+	} else {
+		branch_final(p, i, status, resp);
+	}
+}
+
+static void
+on_timeout(void *arg, struct txn *t)
+{
+	struct pctx *p = txn_tu(t);
+	int i;
+
+	(void)arg;
+	if (p == NULL || txn_kind(t) == TXN_SERVER) {
+		return; /* Timer H: the ACK never came; nothing to do */
+	}
+	i = branch_of(p, t);
+	if (i < 0) {
+		return;
+	}
+	if (txn_state(t) == TXN_PROCEEDING) {
+		/* Timer C (16.8): give up on the ringing branch */
+		cancel_branch(p, i);
+		return;
+	}
+	/* Timer B or F: the branch answers 408 (16.7 step 2) */
+	branch_final(p, i, 408, NULL);
+}
+
+static void
+on_error(void *arg, struct txn *t, int err)
+{
+	struct pctx *p = txn_tu(t);
+	char peer[TP_ADDRSTRLEN];
+	int i;
+
+	(void)arg;
+	log_notice(txn_kind(t) == TXN_SERVER ? LOG_SERVER : LOG_CLIENT,
+	    "transport error with %s (%s)",
+	    core_peer(txn_peer(t), peer, sizeof(peer)), strerror(-err));
+	if (p == NULL || txn_kind(t) == TXN_SERVER) {
+		return;
+	}
+	i = branch_of(p, t);
+	if (i >= 0 && p->br[i].status == 0) {
+		/* RFC 3261 8.1.3.1: a transport error is a 503 */
+		branch_final(p, i, 503, NULL);
+	}
+}
+
+static void
+on_terminated(void *arg, struct txn *t)
+{
+	struct pctx *p = txn_tu(t);
+
+	(void)arg;
+	if (p == NULL) {
+		return;
+	}
+	if (t == p->st) {
+		p->st = NULL;
+	} else {
+		for (int i = 0; i < p->nbr; i++) {
+			if (p->br[i].ct == t) {
+				p->br[i].ct = NULL;
+			}
+			if (p->br[i].cancel == t) {
+				p->br[i].cancel = NULL;
+			}
+		}
+	}
+	pctx_unref(p);
+}
+
+static int
+on_send(void *arg, const struct tp_src *dst, const char *buf, size_t len)
+{
+	return core_send(arg, dst, buf, len);
+}
+
+const struct txn_ops proxy_txn_ops = {
+	.send = on_send,
+	.response = on_response,
+	.timeout = on_timeout,
+	.error = on_error,
+	.terminated = on_terminated,
+};
+
+/* Forward req, owned by server transaction p->st, to dst (16.6). */
+static void
+forward(struct core *c, struct pctx *p, const struct tp_src *src,
+    struct tp_src *dst, bool proto_set, uint32_t hash)
+{
+	struct msg *req = txn_request(p->st);
+	struct msg *fwd = copy_msg(c, req);
+	struct txn *ct;
+	int err;
+
+	if (fwd == NULL || max_forwards(fwd) != 0) {
+		msg_free(fwd);
+		respond_local(p, 500, NULL);
+		return;
+	}
+	if (!proto_set) {
+		/* RFC 3261 18.1.1: UDP unless it is too big for it */
+		dst->proto = tp_choose_proto(c->tp,
+		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
+	}
+	if ((c->force_rr || dst->proto != src->proto) &&
+	    record_route(c, fwd, src, dst) != 0) {
+		msg_free(fwd);
+		respond_local(p, 500, NULL);
+		return;
+	}
+	if (push_via(c, fwd, dst, hash) != 0) {
+		msg_free(fwd);
+		respond_local(p, 500, NULL);
+		return;
+	}
+	p->br[p->nbr] = (struct branch){ 0 };
+	ct = txn_client_new(c->txn, fwd, dst, p, &err);
+	if (ct == NULL) {
+		char peer[TP_ADDRSTRLEN];
+		msg_free(fwd);
+		log_notice(LOG_CLIENT, "cannot forward to %s (%s)",
+		    core_peer(dst, peer, sizeof(peer)), strerror(-err));
+		respond_local(p, 503, NULL);
+		return;
+	}
+	core_count_out(c, fwd);
+	p->br[p->nbr++].ct = ct;
+	p->refs++;
+}
+
+bool
+proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
+{
+	char peer[TP_ADDRSTRLEN];
+	struct tp_src dst;
+	bool proto_set;
+	struct pctx *p;
+	uint32_t hash;
+	int rc;
+
+	if (route_preprocess(c, req) != 0) {
+		core_answer(c, src, req, 400, "Bad Route", "bad Route");
+		return false;
+	}
+	rc = route_target(c, req, &dst, &proto_set);
+	if (rc == 1) {
+		core_local_request(c, req, src);
+		return false;
+	}
+	if (rc < 0) {
+		core_answer(c, src, req, rc == -EPROTONOSUPPORT ? 416 : 404,
+		    NULL, "no route");
+		return false;
+	}
+	hash = loop_hash(req);
+	if (looped(c, req, hash)) {
+		core_answer(c, src, req, 482, NULL, "loop");
+		return false;
+	}
+	if (core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
+		return false;
+	}
+	p = pctx_new(c);
+	if (p == NULL) {
+		core_answer(c, src, req, 500, NULL, "out of memory");
+		return false;
+	}
+	p->st = txn_server_new(c->txn, req, src, p);
+	if (p->st == NULL) {
+		free(p);
+		core_answer(c, src, req, 503, NULL,
+		    errno == EBUSY ? "server transaction limit" : "no memory");
+		return false;
+	}
+	p->refs = 1;
+	log_info(LOG_SERVER, "request %.*s from %s", (int)msg_method_name(req).len,
+	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
+	if (msg_method(req) == MSG_INVITE) {
+		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
+		respond_local(p, 100, NULL);
+	}
+	forward(c, p, src, &dst, proto_set, hash);
+	return true;
+}
+
+bool
+proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
+{
+	struct txn *ist = txn_server_find_invite(c->txn, req, src);
+	struct pctx *ip, *cp;
+	struct msg *resp;
+
+	if (ist == NULL) {
+		/* 16.10: no transaction to cancel */
+		core_answer(c, src, req, 481, NULL, "no INVITE to cancel");
+		return false;
+	}
+	cp = pctx_new(c);
+	if (cp == NULL) {
+		return false;
+	}
+	cp->st = txn_server_new(c->txn, req, src, cp);
+	if (cp->st == NULL) {
+		free(cp);
+		core_answer(c, src, req, 503, NULL, "server transaction limit");
+		return false;
+	}
+	cp->refs = 1;
+	resp = core_response(c, req, 200, NULL);
+	if (resp != NULL) {
+		core_count_out(c, resp);
+		txn_server_respond(cp->st, resp);
+		msg_free(resp);
+	}
+	ip = txn_tu(ist);
+	if (ip != NULL && !ip->final_sent) {
+		ip->cancelled = true;
+		cancel_others(ip, -1);
+	}
+	return true;
+}
+
+/* RFC 3261 18.2.2 / RFC 3581: where a response goes by its top Via. */
+static int
+via_target(struct msg *resp, struct tp_src *dst)
+{
+	const struct msg_via *v = msg_via_top(resp);
+	struct sv t, host;
+	uint16_t port;
+
+	if (v == NULL) {
+		return -EINVAL;
+	}
+	memset(dst, 0, sizeof(*dst));
+	t = msg_sv(resp, v->transport);
+	dst->proto = sv_caseeq_str(t, "TCP") ? TP_TCP
+	    : sv_caseeq_str(t, "TLS")	    ? TP_TLS
+					    : TP_UDP;
+	host = v->received.len ? msg_sv(resp, v->received)
+			       : msg_sv(resp, v->host);
+	if (v->rport_value > 0) {
+		port = (uint16_t)v->rport_value;
+	} else if (v->port != 0) {
+		port = v->port;
+	} else {
+		port = dst->proto == TP_TLS ? 5061 : 5060;
+	}
+	return route_addr(host, port, &dst->addr, &dst->addrlen) == 0
+	    ? 0
+	    : -EHOSTUNREACH;
+}
+
+/* Send resp to where its (new) top Via says. */
+static void
+relay_by_via(struct core *c, struct msg *resp)
+{
+	char peer[TP_ADDRSTRLEN];
+	struct tp_src dst;
+
+	if (via_target(resp, &dst) != 0) {
+		log_notice(LOG_CLIENT, "dropped %d response (no Via to relay "
+		    "it by)", msg_status(resp));
+		return;
+	}
+	c->stats.relayed_stateless++;
+	if (core_send_msg(c, &dst, resp) == 0) {
+		log_info(LOG_CLIENT, "relayed %d response to %s by Via",
+		    msg_status(resp), core_peer(&dst, peer, sizeof(peer)));
+	}
+}
+
+void
+proxy_relay_response(struct core *c, struct msg *resp,
+    const struct tp_src *src)
+{
+	const struct msg_via *v = msg_via_top(resp);
+	char peer[TP_ADDRSTRLEN];
+
+	/* 16.11 / 18.1.2: only a response to a request sipd sent is ours;
+	 * its top Via is sipd's, and the next one says where it goes */
+	if (v == NULL || !route_is_local(c, msg_sv(resp, v->host), v->port,
+			     false)) {
+		log_info(LOG_CLIENT, "dropped %d response from %s (no client "
+		    "transaction, top Via not sipd's)", msg_status(resp),
+		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
+		log_notice(LOG_CLIENT, "dropped %d response from %s (no Via "
+		    "to relay it by)", msg_status(resp),
+		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	relay_by_via(c, resp);
+}
+
+void
+proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
+{
+	char peer[TP_ADDRSTRLEN];
+	struct tp_src dst;
+	bool proto_set;
+	int rc;
+
+	if (route_preprocess(c, ack) != 0) {
+		return;
+	}
+	rc = route_target(c, ack, &dst, &proto_set);
+	if (rc != 0) {
+		log_info(LOG_SERVER, "absorbed ACK from %s (%s)",
+		    core_peer(src, peer, sizeof(peer)),
+		    rc == 1 ? "for sipd" : "no route");
+		return;
+	}
+	if (max_forwards(ack) != 0) {
+		return;
+	}
+	if (!proto_set) {
+		dst.proto = tp_choose_proto(c->tp,
+		    (const struct sockaddr *)&dst.addr, msg_size(ack) + 128);
+	}
+	if (push_via(c, ack, &dst, loop_hash(ack)) != 0) {
+		return;
+	}
+	c->stats.relayed_stateless++;
+	if (core_send_msg(c, &dst, ack) == 0) {
+		log_info(LOG_SERVER, "relayed ACK to %s",
+		    core_peer(&dst, peer, sizeof(peer)));
+	}
+}

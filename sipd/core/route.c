@@ -1,0 +1,245 @@
+/*
+ * Where a request goes (RFC 3261 16.5, 16.6 step 6): its first Route
+ * entry, else the static forwarding rule for its Request-URI's domain,
+ * else the Request-URI itself; and which addresses are sipd's own, to
+ * recognise requests addressed to sipd and Route and Via entries sipd put
+ * there.  This is the one place that decides; the Router table and DNS
+ * (RFC 3263) will plug in here.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sipd/core/core_int.h"
+
+int
+route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	char tmp[INET6_ADDRSTRLEN + 2];
+
+	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']') {
+		host.p++;
+		host.len -= 2;
+	}
+	if (host.len == 0 || host.len >= sizeof(tmp)) {
+		return -EINVAL;
+	}
+	memcpy(tmp, host.p, host.len);
+	tmp[host.len] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+	if (inet_pton(AF_INET, tmp, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool
+same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		return ((const struct sockaddr_in *)(const void *)a)
+			   ->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	}
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		   &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+		   sizeof(struct in6_addr)) == 0;
+}
+
+bool
+route_is_local(const struct core *c, struct sv host, uint16_t port, bool tls)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (route_addr(host, 0, &ss, &len) != 0) {
+		return false;
+	}
+	if (port == 0) {
+		port = tls ? 5061 : 5060;
+	}
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct conf_listener *l = &c->listeners[i];
+		if (tp_addr_port((const struct sockaddr *)&l->addr) == port &&
+		    same_ip(&l->addr, &ss)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+uri_is_tls(const char *base, const struct uri *u)
+{
+	struct sv t;
+
+	if (u->scheme == URI_SIPS) {
+		return true;
+	}
+	return uri_param(base, u, "transport", &t) && t.len == 3 &&
+	    strncasecmp(t.p, "tls", 3) == 0;
+}
+
+bool
+route_uri_local(const struct core *c, const char *base, const struct uri *u)
+{
+	if (u->scheme != URI_SIP && u->scheme != URI_SIPS) {
+		return false;
+	}
+	return route_is_local(c, (struct sv){ base + u->host.off, u->host.len },
+	    u->port, uri_is_tls(base, u));
+}
+
+/*
+ * The destination a SIP URI names (RFC 3261 16.6 step 6, RFC 3263 without
+ * DNS for now): an IP literal host, the port or the transport's default,
+ * the transport parameter or TLS for sips.
+ */
+static int
+uri_target(const char *base, const struct uri *u, struct tp_src *dst,
+    bool *proto_set)
+{
+	struct sv t;
+	uint16_t port;
+
+	if (u->scheme != URI_SIP && u->scheme != URI_SIPS) {
+		return -EPROTONOSUPPORT;
+	}
+	memset(dst, 0, sizeof(*dst));
+	*proto_set = false;
+	dst->proto = TP_UDP;
+	if (u->scheme == URI_SIPS) {
+		dst->proto = TP_TLS;
+		*proto_set = true;
+	}
+	if (uri_param(base, u, "transport", &t)) {
+		if (t.len == 3 && strncasecmp(t.p, "tcp", 3) == 0) {
+			dst->proto = u->scheme == URI_SIPS ? TP_TLS : TP_TCP;
+		} else if (t.len == 3 && strncasecmp(t.p, "tls", 3) == 0) {
+			dst->proto = TP_TLS;
+		} else if (t.len == 3 && strncasecmp(t.p, "udp", 3) == 0 &&
+		    u->scheme != URI_SIPS) {
+			dst->proto = TP_UDP;
+		} else {
+			return -EPROTONOSUPPORT;
+		}
+		*proto_set = true;
+	}
+	port = u->port ? u->port : (dst->proto == TP_TLS ? 5061 : 5060);
+	return route_addr((struct sv){ base + u->host.off, u->host.len }, port,
+	    &dst->addr, &dst->addrlen) == 0
+	    ? 0
+	    : -EHOSTUNREACH;
+}
+
+int
+route_target(struct core *c, struct msg *req, struct tp_src *dst,
+    bool *proto_set)
+{
+	const struct msg_naddr *routes;
+	const struct uri *ruri = msg_ruri(req);
+	const char *base = msg_buf(req);
+
+	/* 16.6 step 6 / 16.12: loose routing sends to the first Route */
+	if (msg_naddrs(req, HDR_ROUTE, &routes) > 0) {
+		return uri_target(base, &routes[0].uri, dst, proto_set);
+	}
+	if (ruri == NULL) {
+		return -EINVAL;
+	}
+	struct sv host = msg_sv(req, ruri->host);
+	const struct core_route *any = NULL;
+	for (int i = 0; i < c->nroutes; i++) {
+		const struct core_route *r = &c->routes[i];
+		if (strcmp(r->domain, "*") == 0) {
+			if (any == NULL) {
+				any = r;
+			}
+		} else if (sv_caseeq_str(host, r->domain)) {
+			*dst = r->dst;
+			*proto_set = r->proto_set;
+			return 0;
+		}
+	}
+	if (route_uri_local(c, base, ruri)) {
+		return 1;
+	}
+	if (any != NULL) {
+		*dst = any->dst;
+		*proto_set = any->proto_set;
+		return 0;
+	}
+	return uri_target(base, ruri, dst, proto_set);
+}
+
+int
+route_local_addr(struct core *c, enum tp_proto proto, int family, char *buf,
+    size_t cap)
+{
+	const struct conf_listener *pick = NULL;
+
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct conf_listener *l = &c->listeners[i];
+		if (l->addr.ss_family != family) {
+			continue;
+		}
+		if (l->proto == proto) {
+			pick = l;
+			break;
+		}
+		if (pick == NULL) {
+			pick = l;
+		}
+	}
+	if (pick == NULL) {
+		return -EADDRNOTAVAIL;
+	}
+	tp_addr_str((const struct sockaddr *)&pick->addr, buf, cap);
+	return 0;
+}
+
+void
+route_configure(struct core *c, const struct conf *conf)
+{
+	c->nlisteners = conf->nlisteners;
+	memcpy(c->listeners, conf->listeners,
+	    (size_t)conf->nlisteners * sizeof(conf->listeners[0]));
+	c->nroutes = 0;
+	for (int i = 0; i < conf->nroutes; i++) {
+		const struct conf_route *cr = &conf->routes[i];
+		struct core_route *r = &c->routes[c->nroutes];
+		uint16_t port = cr->port ? cr->port
+		    : (cr->proto_set && cr->proto == TP_TLS ? 5061 : 5060);
+
+		memset(r, 0, sizeof(*r));
+		if (route_addr((struct sv){ cr->host, strlen(cr->host) }, port,
+			&r->dst.addr, &r->dst.addrlen) != 0) {
+			log_warn(LOG_TRANSPORT, "route for %s skipped (%s is not "
+			    "an IP address)", cr->domain, cr->host);
+			continue;
+		}
+		snprintf(r->domain, sizeof(r->domain), "%s", cr->domain);
+		r->dst.proto = cr->proto_set ? cr->proto : TP_UDP;
+		r->proto_set = cr->proto_set;
+		c->nroutes++;
+	}
+}

@@ -1,0 +1,106 @@
+/*
+ * Private to sipd/ctl: the control plane's state shared by the socket
+ * server (server.c) and the command handlers (handlers.c).
+ */
+#ifndef SIPD_CTL_INT_H
+#define SIPD_CTL_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "proto/proto.h"
+#include "sipd/ctl/ctl.h"
+#include "sipd/log.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct event;
+
+/* Connections at most, in all and per uid. */
+#define CTL_MAX_CONNS 64
+#define CTL_MAX_CONNS_UID 16
+/* Bytes a connection may leave unread before it is dropped. */
+#define CTL_OUT_MAX (4 * 1024 * 1024)
+/* Bytes waiting past which a follower's log lines are dropped. */
+#define CTL_FOLLOW_MAX (256 * 1024)
+/* Rows of "show transactions" at most. */
+#define CTL_TXN_MAX 10000
+
+struct ctl_conn {
+	struct ctl *ctl;
+	struct ctl_conn *next, *prev;
+	struct bufferevent *bev;
+	uid_t uid;
+	pid_t pid;
+	bool writer;        /* root or sipd's uid: CF_WRITE commands */
+	bool closing;       /* closed once the output is written */
+	bool shutdown;      /* stop sipd once the output is written */
+	bool dead;          /* to be freed by the reaper */
+	uint32_t follow_id; /* the "log follow" request's id, 0: none */
+	unsigned long long dropped; /* follower lines dropped, unreported */
+	char name[64];      /* "uid 0 pid 1234", for log lines */
+};
+
+struct ctl {
+	struct event_base *base;
+	struct workers *ws;
+	struct conf *conf;
+	char conf_path[PATH_MAX];
+	char sock_path[PATH_MAX];
+	struct evconnlistener *lis;
+	struct event *retry;   /* re-enables accepting after EMFILE */
+	struct event *log_ev;  /* the live log queue has lines */
+	struct event *sighup;
+	struct event *stop;    /* stops sipd after "shutdown" */
+	struct event *reap;    /* frees the connections marked dead */
+	struct ctl_conn *conns;
+	unsigned nconns;
+	unsigned nfollowers;
+	enum log_out log_auto; /* what "log output auto" means */
+	time_t started;
+};
+
+/* A request being answered. */
+struct ctl_req {
+	struct ctl_conn *conn;
+	struct ctl *ctl;
+	uint32_t id;
+	const struct cmd_args *args;
+	struct proto_out *out; /* the reply, written by the handler */
+	char err[512];         /* the message of a failure */
+};
+
+/*
+ * A command handler: on success, writes a whole reply into r->out
+ * (proto_begin_reply() and the data) and returns 0; on failure returns a
+ * negative errno with a message in r->err (the caller writes the error).
+ */
+typedef int ctl_handler(struct ctl_req *r);
+
+/* The handler of command id (handlers.c). */
+ctl_handler *ctl_handler_of(enum cmd_id id);
+
+/* Queue a finished frame on c.  Drops c (later) when its output is over
+ * CTL_OUT_MAX.  Returns 0 or -ENOBUFS. */
+int ctl_conn_send(struct ctl_conn *c, struct proto_out *o);
+
+/* Start or end c's "log follow" stream. */
+void ctl_follow_start(struct ctl_conn *c, uint32_t id);
+void ctl_follow_end(struct ctl_conn *c);
+
+/*
+ * Apply next (a changed copy of ctl->conf) to the running sipd: log
+ * output, workers, log levels, control settings.  On success ctl->conf
+ * becomes next.  Returns 0 or a negative errno with a message, nothing
+ * changed.
+ */
+int ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
+    size_t cap);
+
+/* Stop sipd once c's output is written (the shutdown command). */
+void ctl_shutdown_after(struct ctl_conn *c);
+
+#endif

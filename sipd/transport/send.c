@@ -1,0 +1,185 @@
+/*
+ * The send path: tp_send() picks UDP (udp.c) or a stream connection
+ * (conn.c), and hands bytes for a connection owned by another worker to
+ * that worker.  Workers form a group (tp_group_link()); each tp has an
+ * inbox, a mutex-protected queue and an event that other threads activate,
+ * and it owns the posts queued to it.  A post either carries bytes to send
+ * or, when sending them failed at once, the error back to the worker that
+ * asked.  UDP never goes through the inbox: every worker has its own
+ * socket on the same address.
+ */
+#include "sipd/transport/tp_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "sipd/log.h"
+
+void
+tp_set_index(struct tp *tp, unsigned idx)
+{
+	tp->index = idx & (TP_GROUP_MAX - 1);
+}
+
+/* Queue p on to's inbox and wake it.  Takes p. */
+static void
+post(struct tp *to, struct tp_post *p)
+{
+	p->next = NULL;
+	pthread_mutex_lock(&to->inbox_mu);
+	if (to->inbox_tail != NULL) {
+		to->inbox_tail->next = p;
+	} else {
+		to->inbox_head = p;
+	}
+	to->inbox_tail = p;
+	pthread_mutex_unlock(&to->inbox_mu);
+	event_active(to->inbox_ev, EV_TIMEOUT, 0);
+}
+
+static int
+post_send(struct tp *from, struct tp *to, const struct tp_src *dst,
+    const void *bytes, size_t len)
+{
+	struct tp_post *p;
+
+	p = malloc(sizeof(*p) + len);
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	memset(p, 0, sizeof(*p));
+	p->origin = from;
+	p->dst = *dst;
+	p->dst.host = NULL;
+	p->dst.listener = NULL; /* the sender's, not the owner's */
+	if (dst->host != NULL && (p->host = strdup(dst->host)) == NULL) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->len = len;
+	memcpy(p->bytes, bytes, len);
+	post(to, p);
+	return 0;
+}
+
+static void
+post_free(struct tp_post *p)
+{
+	free(p->host);
+	free(p);
+}
+
+static void
+inbox_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct tp *tp = arg;
+	struct tp_post *p, *next;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&tp->inbox_mu);
+	p = tp->inbox_head;
+	tp->inbox_head = tp->inbox_tail = NULL;
+	pthread_mutex_unlock(&tp->inbox_mu);
+	for (; p != NULL; p = next) {
+		next = p->next;
+		if (p->err != 0) {
+			/* our own send, failed on its owner */
+			tp_report_error(tp, &p->dst, p->err);
+			post_free(p);
+			continue;
+		}
+		p->dst.host = p->host;
+		int rc = tp_conn_send(tp, &p->dst, p->bytes, p->len);
+		p->dst.host = NULL;
+		if (rc < 0 && p->origin != tp && p->origin != NULL) {
+			p->err = rc;
+			p->len = 0;
+			post(p->origin, p);
+			continue;
+		}
+		if (rc < 0) {
+			tp_report_error(tp, &p->dst, rc);
+		}
+		post_free(p);
+	}
+}
+
+int
+tp_group_link(struct tp **all, unsigned n)
+{
+	if (n == 0 || n > TP_GROUP_MAX) {
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (all[i] == NULL || all[i]->index != i ||
+		    all[i]->group != NULL) {
+			return -EINVAL;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct tp *tp = all[i];
+
+		tp->group = calloc(n, sizeof(*tp->group));
+		tp->inbox_ev = event_new(tp->base, -1, 0, inbox_run, tp);
+		if (tp->group == NULL || tp->inbox_ev == NULL) {
+			for (unsigned j = 0; j <= i; j++) {
+				tp_group_fini(all[j]);
+			}
+			return -ENOMEM;
+		}
+		memcpy(tp->group, all, n * sizeof(*tp->group));
+		tp->ngroup = n;
+	}
+	return 0;
+}
+
+void
+tp_group_fini(struct tp *tp)
+{
+	struct tp_post *p, *next;
+
+	if (tp->inbox_ev != NULL) {
+		event_free(tp->inbox_ev);
+		tp->inbox_ev = NULL;
+	}
+	pthread_mutex_lock(&tp->inbox_mu);
+	p = tp->inbox_head;
+	tp->inbox_head = tp->inbox_tail = NULL;
+	pthread_mutex_unlock(&tp->inbox_mu);
+	for (; p != NULL; p = next) {
+		next = p->next;
+		post_free(p);
+	}
+	free(tp->group);
+	tp->group = NULL;
+	tp->ngroup = 0;
+}
+
+int
+tp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
+    size_t len)
+{
+	unsigned owner;
+
+	switch (dst->proto) {
+	case TP_UDP:
+		return tp_udp_send(tp, dst, bytes, len);
+	case TP_TCP:
+	case TP_TLS:
+		break;
+	default:
+		return -EPROTONOSUPPORT;
+	}
+	owner = (unsigned)(dst->conn_id >> TP_CONN_INDEX_SHIFT);
+	if (dst->conn_id != 0 && owner != tp->index && owner < tp->ngroup &&
+	    tp->group[owner] != tp) {
+		/* the connection belongs to another worker: its thread
+		 * writes it */
+		return post_send(tp, tp->group[owner], dst, bytes, len);
+	}
+	return tp_conn_send(tp, dst, bytes, len);
+}
