@@ -20,6 +20,16 @@
 
 #define CORE_MAX_REQUIRE 16
 
+/* The transport lost bytes it had queued for dst: the transactions
+ * sending there hear of it. */
+static void
+on_tp_error(void *arg, const struct tp_src *dst, int err)
+{
+	struct core *c = arg;
+
+	txn_transport_error(c->txn, dst, err);
+}
+
 struct core *
 core_new(const struct conf *conf, struct tp *tp, unsigned shard)
 {
@@ -44,6 +54,7 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard)
 		free(c);
 		return NULL;
 	}
+	tp_set_error_fn(tp, on_tp_error, c);
 	core_configure(c, conf);
 	return c;
 }

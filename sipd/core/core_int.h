@@ -110,9 +110,13 @@ bool route_uri_local(const struct core *c, const char *base,
  */
 int route_target(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set);
-/* The address and port sipd puts in Via and Record-Route for proto. */
-int route_local_addr(struct core *c, enum tp_proto proto, int family,
-    char *buf, size_t cap);
+/*
+ * The address and port sipd puts in Via and Record-Route for proto when
+ * talking to towards (a wildcard listener gives the source address the
+ * kernel would pick).
+ */
+int route_local_addr(struct core *c, enum tp_proto proto,
+    const struct sockaddr_storage *towards, char *buf, size_t cap);
 void route_configure(struct core *c, const struct conf *conf);
 
 /* proxy.c */

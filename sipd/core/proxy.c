@@ -246,7 +246,7 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 
 	for (int i = 0; i < nsides; i++) {
 		const struct tp_src *s = sides[i];
-		if (route_local_addr(c, s->proto, s->addr.ss_family, addr,
+		if (route_local_addr(c, s->proto, &s->addr, addr,
 			sizeof(addr)) != 0) {
 			return -EADDRNOTAVAIL;
 		}
@@ -270,7 +270,7 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	char addr[TP_ADDRSTRLEN], branch[TXN_BRANCH_MAX];
 	char val[TP_ADDRSTRLEN + TXN_BRANCH_MAX + 64];
 
-	if (route_local_addr(c, dst->proto, dst->addr.ss_family, addr,
+	if (route_local_addr(c, dst->proto, &dst->addr, addr,
 		sizeof(addr)) != 0) {
 		return -EADDRNOTAVAIL;
 	}

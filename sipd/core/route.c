@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "sipd/core/core_int.h"
@@ -65,6 +66,26 @@ same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 		   sizeof(struct in6_addr)) == 0;
 }
 
+/* Is addr one of this host's addresses (it can be bound)? */
+static bool
+host_address(const struct sockaddr_storage *addr)
+{
+	struct sockaddr_storage a = *addr;
+	int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool local;
+
+	if (fd < 0) {
+		return false;
+	}
+	tp_addr_set_port((struct sockaddr *)&a, 0);
+	local = bind(fd, (const struct sockaddr *)&a,
+		    tp_addr_len((const struct sockaddr *)&a)) == 0;
+	close(fd);
+	return local;
+}
+
+static bool is_wildcard(const struct sockaddr_storage *ss);
+
 bool
 route_is_local(const struct core *c, struct sv host, uint16_t port, bool tls)
 {
@@ -79,8 +100,15 @@ route_is_local(const struct core *c, struct sv host, uint16_t port, bool tls)
 	}
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct conf_listener *l = &c->listeners[i];
-		if (tp_addr_port((const struct sockaddr *)&l->addr) == port &&
-		    same_ip(&l->addr, &ss)) {
+		if (tp_addr_port((const struct sockaddr *)&l->addr) != port) {
+			continue;
+		}
+		if (same_ip(&l->addr, &ss)) {
+			return true;
+		}
+		/* a wildcard listener: any address of this host */
+		if (l->addr.ss_family == ss.ss_family && is_wildcard(&l->addr) &&
+		    host_address(&ss)) {
 			return true;
 		}
 	}
@@ -191,11 +219,48 @@ route_target(struct core *c, struct msg *req, struct tp_src *dst,
 	return uri_target(base, ruri, dst, proto_set);
 }
 
+static bool
+is_wildcard(const struct sockaddr_storage *ss)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (ss->ss_family == AF_INET) {
+		return ((const struct sockaddr_in *)(const void *)ss)
+			   ->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+		   &any6, sizeof(any6)) == 0;
+}
+
+/*
+ * The source address the kernel picks towards dst: what a listener bound
+ * to the wildcard address puts in Via and Record-Route.
+ */
+static int
+source_for(const struct sockaddr_storage *dst, struct sockaddr_storage *out)
+{
+	socklen_t len = sizeof(*out);
+	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc = -1;
+
+	if (fd < 0) {
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)dst,
+		tp_addr_len((const struct sockaddr *)dst)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)out, &len) == 0) {
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
 int
-route_local_addr(struct core *c, enum tp_proto proto, int family, char *buf,
-    size_t cap)
+route_local_addr(struct core *c, enum tp_proto proto,
+    const struct sockaddr_storage *towards, char *buf, size_t cap)
 {
 	const struct conf_listener *pick = NULL;
+	int family = towards->ss_family;
 
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct conf_listener *l = &c->listeners[i];
@@ -212,6 +277,16 @@ route_local_addr(struct core *c, enum tp_proto proto, int family, char *buf,
 	}
 	if (pick == NULL) {
 		return -EADDRNOTAVAIL;
+	}
+	if (is_wildcard(&pick->addr)) {
+		struct sockaddr_storage src;
+		if (source_for(towards, &src) != 0) {
+			return -EADDRNOTAVAIL;
+		}
+		tp_addr_set_port((struct sockaddr *)&src,
+		    tp_addr_port((const struct sockaddr *)&pick->addr));
+		tp_addr_str((const struct sockaddr *)&src, buf, cap);
+		return 0;
 	}
 	tp_addr_str((const struct sockaddr *)&pick->addr, buf, cap);
 	return 0;

@@ -508,6 +508,36 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 	}
 }
 
+static bool
+same_peer(const struct tp_src *a, const struct tp_src *b)
+{
+	return a->proto == b->proto && a->addrlen == b->addrlen &&
+	    memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
+void
+txn_transport_error(struct txn_table *t, const struct tp_src *dst, int err)
+{
+	txn_enter(t);
+	for (int k = 0; k < 2; k++) {
+		struct txn *x = t->lists[k].head;
+		while (x != NULL) {
+			struct txn *next = x->lnext;
+			const struct tp_src *p = k == TXN_SERVER ? &x->resp_dst
+								 : &x->peer;
+			if (!x->dead && x->state != TXN_TERMINATED &&
+			    same_peer(p, dst)) {
+				if (t->ops.error != NULL) {
+					t->ops.error(t->arg, x, err);
+				}
+				txn_terminate(x);
+			}
+			x = next;
+		}
+	}
+	txn_leave(t);
+}
+
 void
 txn_table_stats(const struct txn_table *t, struct txn_stats *out)
 {

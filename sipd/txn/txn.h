@@ -184,6 +184,15 @@ bool txn_client_absorb(struct txn_table *t, struct msg *resp,
  */
 struct msg *txn_client_cancel_new(struct txn *ct);
 
+/*
+ * The transport could not deliver what it had accepted for dst (a failed
+ * connect or a broken connection, RFC 3261 17.1.4, 17.2.4): every live
+ * transaction sending to that address and transport reports error() and
+ * ends.
+ */
+void txn_transport_error(struct txn_table *t, const struct tp_src *dst,
+    int err);
+
 /* ------------------------------------------------------------- access */
 
 enum txn_kind txn_kind(const struct txn *t);
