@@ -354,8 +354,7 @@ local_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 }
 
-/* Returns true when req was taken (by a server transaction). */
-static bool
+static void
 handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	char peer[TP_ADDRSTRLEN], host[INET6_ADDRSTRLEN];
@@ -371,7 +370,7 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 			/* RFC 3261 17.1.1.3: an ACK is never answered */
 			log_notice(LOG_SERVER, "dropped malformed request from "
 			    "%s (%s)", peer, err.reason ? err.reason : "invalid");
-			return false;
+			return;
 		}
 		if (msg_via_top(req) != NULL) {
 			tp_addr_host((const struct sockaddr *)&src->addr, host,
@@ -381,7 +380,7 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		}
 		core_answer(c, src, req, err.status, err.reason,
 		    err.reason ? err.reason : "invalid");
-		return false;
+		return;
 	}
 	/* RFC 3261 18.2.1, RFC 3581 4: record where it really came from */
 	tp_addr_host((const struct sockaddr *)&src->addr, host, sizeof(host));
@@ -391,23 +390,24 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		log_notice(LOG_SERVER, "dropped request from %s (cannot set "
 		    "received: %s)", core_peer(src, peer, sizeof(peer)),
 		    strerror(-rc));
-		return false;
+		return;
 	}
 
 	/* retransmissions, and the ACK of a non-2xx final response */
 	if (txn_server_absorb(c->txn, req, src)) {
-		return false;
+		return;
 	}
 	if (method == MSG_ACK) {
 		proxy_relay_ack(c, req, src);
-		return false;
+		return;
 	}
 	if (c->draining) {
 		core_answer(c, src, req, 503, NULL, "shutting down");
-		return false;
+		return;
 	}
 	if (method == MSG_CANCEL) {
-		return proxy_cancel(c, req, src);
+		proxy_cancel(c, req, src);
+		return;
 	}
 	/* RFC 3261 16.3 step 3: Max-Forwards; an OPTIONS with 0 is for us
 	 * (11) */
@@ -417,9 +417,9 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		} else {
 			core_answer(c, src, req, 483, NULL, "Max-Forwards 0");
 		}
-		return false;
+		return;
 	}
-	return proxy_request(c, req, src);
+	proxy_request(c, req, src);
 }
 
 static void
@@ -445,9 +445,7 @@ void
 core_handle(struct core *c, struct msg *m, const struct tp_src *src)
 {
 	if (msg_is_request(m)) {
-		if (handle_request(c, m, src)) {
-			return; /* a server transaction owns it now */
-		}
+		handle_request(c, m, src);
 	} else {
 		handle_response(c, m, src);
 	}

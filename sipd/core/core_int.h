@@ -121,9 +121,9 @@ void route_configure(struct core *c, const struct conf *conf);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;
-/* Both return true when they took req (a server transaction owns it). */
-bool proxy_request(struct core *c, struct msg *req, const struct tp_src *src);
-bool proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src);
+/* req stays the caller's: a server transaction keeps a compact copy. */
+void proxy_request(struct core *c, struct msg *req, const struct tp_src *src);
+void proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src);
 void proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src);
 void proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src);

@@ -479,8 +479,7 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 		/* 16.7 step 5: every 2xx goes up at once */
 		p->br[i].status = status;
 		respond_forward(p, resp);
-		if (txn_kind(ct) == TXN_CLIENT &&
-		    msg_method(txn_request(ct)) == MSG_INVITE) {
+		if (txn_method(ct) == MSG_INVITE) {
 			cancel_others(p, i);
 		}
 	} else {
@@ -616,7 +615,7 @@ forward(struct core *c, struct pctx *p, const struct tp_src *src,
 	p->refs++;
 }
 
-bool
+void
 proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	char peer[TP_ADDRSTRLEN];
@@ -628,37 +627,41 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 
 	if (route_preprocess(c, req) != 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
-		return false;
+		return;
 	}
 	rc = route_target(c, req, &dst, &proto_set);
 	if (rc == 1) {
 		core_local_request(c, req, src);
-		return false;
+		return;
 	}
 	if (rc < 0) {
 		core_answer(c, src, req, rc == -EPROTONOSUPPORT ? 416 : 404,
 		    NULL, "no route");
-		return false;
+		return;
 	}
 	hash = loop_hash(req);
 	if (looped(c, req, hash)) {
 		core_answer(c, src, req, 482, NULL, "loop");
-		return false;
+		return;
 	}
 	if (core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
-		return false;
+		return;
 	}
 	p = pctx_new(c);
 	if (p == NULL) {
 		core_answer(c, src, req, 500, NULL, "out of memory");
-		return false;
+		return;
 	}
-	p->st = txn_server_new(c->txn, req, src, p);
+	/* the transaction keeps a compact copy; req is the caller's */
+	struct msg *kept = msg_compact(req);
+	p->st = kept ? txn_server_new(c->txn, kept, src, p) : NULL;
 	if (p->st == NULL) {
+		int e = errno;
+		msg_free(kept);
 		free(p);
 		core_answer(c, src, req, 503, NULL,
-		    errno == EBUSY ? "server transaction limit" : "no memory");
-		return false;
+		    e == EBUSY ? "server transaction limit" : "no memory");
+		return;
 	}
 	p->refs = 1;
 	log_info(LOG_SERVER, "request %.*s from %s", (int)msg_method_name(req).len,
@@ -668,10 +671,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		respond_local(p, 100, NULL);
 	}
 	forward(c, p, src, &dst, proto_set, hash);
-	return true;
 }
 
-bool
+void
 proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	struct txn *ist = txn_server_find_invite(c->txn, req, src);
@@ -681,17 +683,19 @@ proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 	if (ist == NULL) {
 		/* 16.10: no transaction to cancel */
 		core_answer(c, src, req, 481, NULL, "no INVITE to cancel");
-		return false;
+		return;
 	}
 	cp = pctx_new(c);
 	if (cp == NULL) {
-		return false;
+		return;
 	}
-	cp->st = txn_server_new(c->txn, req, src, cp);
+	struct msg *kept = msg_compact(req);
+	cp->st = kept ? txn_server_new(c->txn, kept, src, cp) : NULL;
 	if (cp->st == NULL) {
+		msg_free(kept);
 		free(cp);
 		core_answer(c, src, req, 503, NULL, "server transaction limit");
-		return false;
+		return;
 	}
 	cp->refs = 1;
 	resp = core_response(c, req, 200, NULL);
@@ -705,7 +709,6 @@ proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 		ip->cancelled = true;
 		cancel_others(ip, -1);
 	}
-	return true;
 }
 
 /* RFC 3261 18.2.2 / RFC 3581: where a response goes by its top Via. */

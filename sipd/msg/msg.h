@@ -205,6 +205,14 @@ struct msg *msg_parse(const char *data, size_t len,
 void msg_free(struct msg *m);
 
 /*
+ * A copy of m as it would be sent (edits applied), in the least memory:
+ * for messages kept for a long time, such as a transaction's request.
+ * Typed values are parsed again on access.  Returns NULL on allocation
+ * failure.
+ */
+struct msg *msg_compact(const struct msg *m);
+
+/*
  * Validate what a server relies on before acting: start line (version 505,
  * scheme 416), one well-formed Via, From, To, Call-ID, CSeq (and for a
  * request, CSeq method equal to the request method), Max-Forwards when

@@ -11,9 +11,12 @@
 #include "sipd/msg/chars.h"
 #include "sipd/msg/msg.h"
 
+/* Room made inline for a received message: header slots, arena bytes
+ * and buffer bytes for edits.  msg_compact() sizes them to fit instead. */
 #define MSG_INLINE_HDRS 32
 #define MSG_INLINE_ARENA 2048
 #define MSG_HEADROOM 512
+#define MSG_CHUNK_MIN 512
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -78,10 +81,11 @@ struct msg {
 	struct msg_cseq cseq;
 
 	struct arena_chunk *chunks; /* overflow arena chunks */
-	size_t arena_used;
-	struct msg_hdr hdr_inline[MSG_INLINE_HDRS];
-	int32_t onext_inline[MSG_INLINE_HDRS];
-	_Alignas(max_align_t) char arena[MSG_INLINE_ARENA];
+	char *arena;                /* inline arena */
+	uint32_t arena_used, arena_cap;
+	bool hdrs_inline;           /* hdrs and onext live in tail */
+	/* inline header slots, arena and buffer, sized at creation */
+	_Alignas(max_align_t) char tail[];
 };
 
 /* Whether values of this header id form a comma-separated list. */

@@ -22,14 +22,14 @@ void *
 msg_alloc(struct msg *m, size_t size)
 {
 	size = (size + 15) & ~(size_t)15;
-	if (m->arena_used + size <= MSG_INLINE_ARENA) {
+	if (m->arena_used + size <= m->arena_cap) {
 		void *p = m->arena + m->arena_used;
-		m->arena_used += size;
+		m->arena_used += (uint32_t)size;
 		return p;
 	}
 	struct arena_chunk *c = m->chunks;
 	if (c == NULL || c->used + size > c->cap) {
-		size_t cap = size > 4096 ? size : 4096;
+		size_t cap = size > MSG_CHUNK_MIN ? size : MSG_CHUNK_MIN;
 		c = malloc(sizeof(*c) + cap);
 		if (c == NULL) {
 			return NULL;
@@ -44,25 +44,41 @@ msg_alloc(struct msg *m, size_t size)
 	return p;
 }
 
-static struct msg *
-msg_new(size_t len, const struct msg_limits *lim)
+static size_t
+align16(size_t n)
 {
-	size_t cap = len + MSG_HEADROOM;
-	struct msg *m = malloc(sizeof(*m) + cap);
+	return (n + 15) & ~(size_t)15;
+}
+
+/*
+ * A message with room inline for nhdrs header slots, arena bytes of
+ * parsed values and len + headroom bytes of buffer: one allocation.
+ */
+static struct msg *
+msg_new(size_t len, const struct msg_limits *lim, uint32_t nhdrs,
+    uint32_t arena, uint32_t headroom)
+{
+	size_t hdrs_sz = align16(nhdrs * sizeof(struct msg_hdr));
+	size_t onext_sz = align16(nhdrs * sizeof(int32_t));
+	size_t cap = len + headroom;
+	struct msg *m = malloc(sizeof(*m) + hdrs_sz + onext_sz + arena + cap);
 
 	if (m == NULL) {
 		return NULL;
 	}
 	/* the inline header slots and the arena need no clearing */
-	memset(m, 0, offsetof(struct msg, hdr_inline));
+	memset(m, 0, sizeof(*m));
 	memset(m->first, 0xff, sizeof(m->first));
-	m->buf = (char *)(m + 1);
+	m->hdrs = (struct msg_hdr *)(void *)m->tail;
+	m->onext = (int32_t *)(void *)(m->tail + hdrs_sz);
+	m->hdr_cap = nhdrs;
+	m->hdrs_inline = true;
+	m->arena = m->tail + hdrs_sz + onext_sz;
+	m->arena_cap = arena;
+	m->buf = m->arena + arena;
 	m->buf_inline = true;
 	m->cap = (uint32_t)cap;
 	m->lim = *lim;
-	m->hdrs = m->hdr_inline;
-	m->onext = m->onext_inline;
-	m->hdr_cap = MSG_INLINE_HDRS;
 	m->ohead = -1;
 	return m;
 }
@@ -81,7 +97,7 @@ msg_free(struct msg *m)
 	if (!m->buf_inline) {
 		free(m->buf);
 	}
-	if (m->hdrs != m->hdr_inline) {
+	if (!m->hdrs_inline) {
 		free(m->hdrs);
 		free(m->onext);
 	}
@@ -125,7 +141,7 @@ int
 msg_hdr_slot(struct msg *m)
 {
 	if (m->nhdrs == m->hdr_cap) {
-		uint32_t cap = m->hdr_cap * 2;
+		uint32_t cap = m->hdr_cap ? m->hdr_cap * 2 : 8;
 		struct msg_hdr *h = malloc(cap * sizeof(*h));
 		int32_t *o = malloc(cap * sizeof(*o));
 		if (h == NULL || o == NULL) {
@@ -135,10 +151,11 @@ msg_hdr_slot(struct msg *m)
 		}
 		memcpy(h, m->hdrs, m->nhdrs * sizeof(*h));
 		memcpy(o, m->onext, m->nhdrs * sizeof(*o));
-		if (m->hdrs != m->hdr_inline) {
+		if (!m->hdrs_inline) {
 			free(m->hdrs);
 			free(m->onext);
 		}
+		m->hdrs_inline = false;
 		m->hdrs = h;
 		m->onext = o;
 		m->hdr_cap = cap;
@@ -398,9 +415,9 @@ parse_body_length(struct msg *m)
 	}
 }
 
-struct msg *
-msg_parse(const char *data, size_t len, const struct msg_limits *lim,
-    struct msg_err *err)
+static struct msg *
+parse_sized(const char *data, size_t len, const struct msg_limits *lim,
+    struct msg_err *err, uint32_t nhdrs, uint32_t arena, uint32_t headroom)
 {
 	struct msg_limits dl;
 	struct msg *m;
@@ -414,7 +431,7 @@ msg_parse(const char *data, size_t len, const struct msg_limits *lim,
 		fail(err, 513, "Message Too Large", 0);
 		return NULL;
 	}
-	m = msg_new(len, lim);
+	m = msg_new(len, lim, nhdrs, arena, headroom);
 	if (m == NULL) {
 		fail(err, 0, "Out of Memory", 0);
 		return NULL;
@@ -451,6 +468,46 @@ msg_parse(const char *data, size_t len, const struct msg_limits *lim,
 fail:
 	msg_free(m);
 	return NULL;
+}
+
+struct msg *
+msg_parse(const char *data, size_t len, const struct msg_limits *lim,
+    struct msg_err *err)
+{
+	return parse_sized(data, len, lim, err, MSG_INLINE_HDRS,
+	    MSG_INLINE_ARENA, MSG_HEADROOM);
+}
+
+struct msg *
+msg_compact(const struct msg *m)
+{
+	struct msg_limits lim = m->lim;
+	size_t n = msg_size(m);
+	unsigned nh = msg_hdr_total(m);
+	char stackbuf[4096];
+	char *b = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
+	struct msg *c;
+
+	if (b == NULL) {
+		return NULL;
+	}
+	if (msg_write(m, b, n) < 0) {
+		c = NULL;
+		goto out;
+	}
+	/* what the edits made may exceed the limits the original met */
+	if (lim.max_size < n) {
+		lim.max_size = (uint32_t)n;
+	}
+	if (lim.max_headers < nh) {
+		lim.max_headers = nh;
+	}
+	c = parse_sized(b, n, &lim, NULL, nh, 0, 0);
+out:
+	if (b != stackbuf) {
+		free(b);
+	}
+	return c;
 }
 
 struct sv

@@ -57,20 +57,21 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 	x->reliable = dst->proto != TP_UDP;
 	x->peer = *dst;
 	x->tu = tu;
-	/* complete before the send, whose callback may look at the table */
-	x->req = req;
+	/* complete before the send, whose callback may look at the table;
+	 * the request is kept as the bytes sent, parsed again on demand
+	 * (txn_request()), which is what a ringing call costs least with */
 	x->state = m == MSG_INVITE ? TXN_CALLING : TXN_TRYING;
 
 	txn_enter(t);
 	rc = txn_send(x, dst, x->bytes, x->nbytes);
 	if (rc != 0) {
 		/* the TU never had it: no callback; req stays the caller's */
-		x->req = NULL;
 		txn_discard(x);
 		txn_leave(t);
 		x = NULL;
 		goto fail;
 	}
+	msg_free(req);
 	x->retx_ms = t->set.t1_ms;
 	if (m == MSG_INVITE) {
 		/* 17.1.1.2: Timer A retransmits, Timer B gives up */
@@ -105,8 +106,13 @@ fail:
 static char *
 hop_request(struct txn *x, const char *method, struct sv to, uint32_t *len)
 {
-	struct msg *req = x->req;
-	const struct msg_cseq *cs = msg_cseq(req);
+	struct msg *req = txn_request(x);
+	const struct msg_cseq *cs;
+
+	if (req == NULL) {
+		return NULL;
+	}
+	cs = msg_cseq(req);
 	const struct msg_via *v = msg_via_top(req);
 	struct sv ruri = msg_sv(req, msg_ruri_span(req));
 	struct sv from = msg_hdr_value(req, HDR_FROM);
@@ -350,7 +356,8 @@ txn_client_cancel_new(struct txn *x)
 	uint32_t len;
 	char *b;
 
-	if (x->kind != TXN_CLIENT || x->method != MSG_INVITE || x->req == NULL) {
+	if (x->kind != TXN_CLIENT || x->method != MSG_INVITE ||
+	    txn_request(x) == NULL) {
 		return NULL;
 	}
 	b = hop_request(x, "CANCEL", msg_hdr_value(x->req, HDR_TO), &len);

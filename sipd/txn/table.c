@@ -445,9 +445,21 @@ txn_state(const struct txn *x)
 }
 
 struct msg *
-txn_request(const struct txn *x)
+txn_request(const struct txn *cx)
 {
+	struct txn *x = (struct txn *)(uintptr_t)cx;
+
+	/* a client transaction keeps the bytes it sends: parse on demand */
+	if (x->req == NULL && x->kind == TXN_CLIENT && x->bytes != NULL) {
+		x->req = msg_parse(x->bytes, x->nbytes, NULL, NULL);
+	}
 	return x->req;
+}
+
+enum msg_method
+txn_method(const struct txn *x)
+{
+	return (enum msg_method)x->method;
 }
 
 const struct tp_src *
@@ -492,11 +504,15 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 		info.id = x->id;
 		info.kind = (enum txn_kind)x->kind;
 		info.state = (enum txn_state)x->state;
-		s = msg_method_name(x->req);
+		struct msg *req = txn_request(x);
+		if (req == NULL) {
+			continue;
+		}
+		s = msg_method_name(req);
 		snprintf(info.method, sizeof(info.method), "%.*s", (int)s.len,
 		    s.p);
 		info.peer = x->peer;
-		s = msg_callid(x->req);
+		s = msg_callid(req);
 		snprintf(info.callid, sizeof(info.callid), "%.*s", (int)s.len,
 		    s.p);
 		info.age_ms = t->now - x->created_ms;

@@ -197,6 +197,12 @@ void txn_transport_error(struct txn_table *t, const struct tp_src *dst,
 
 enum txn_kind txn_kind(const struct txn *t);
 enum txn_state txn_state(const struct txn *t);
+enum msg_method txn_method(const struct txn *t);
+/*
+ * The transaction's request.  A client transaction keeps only the bytes
+ * it sends and parses them again here on first use (the result is kept
+ * until the transaction ends); NULL when that fails.
+ */
 struct msg *txn_request(const struct txn *t);
 const struct tp_src *txn_peer(const struct txn *t);
 void *txn_tu(const struct txn *t);
