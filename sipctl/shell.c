@@ -45,7 +45,16 @@ sh_read_all(struct sh *sh, void *buf, size_t len, int timeout_ms)
 		ssize_t n;
 		int rc;
 
-		rc = poll(&pfd, 1, timeout_ms);
+		/* a Ctrl-C that came between polls must not be lost: look at
+		 * the flag before each wait, and wait in slices when waiting
+		 * without end */
+		if (sh_interrupted) {
+			return -2;
+		}
+		rc = poll(&pfd, 1, timeout_ms < 0 ? 200 : timeout_ms);
+		if (rc == 0 && timeout_ms < 0) {
+			continue;
+		}
 		if (rc < 0 && errno == EINTR) {
 			if (sh_interrupted) {
 				return -2;

@@ -1,0 +1,109 @@
+"""The interactive shell under a pseudo-terminal: Tab completes command
+words ("listener l" + Tab gives "listener list"), abbreviated words
+before it ("sh tr" + Tab + "s" + Tab gives "show transactions server"),
+and live values asked of sipd (the address of "listener remove udp");
+"?" lists what may come next; commands run and print; the history is
+written to ~/.sipctl_history."""
+
+import os
+import pty
+import select
+import subprocess
+import time
+
+import sipdtest
+from sipdtest import Sipd, check
+
+
+class Term:
+    def __init__(self, argv, env):
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave,
+                                     stderr=slave, env=env,
+                                     start_new_session=True)
+        os.close(slave)
+        self.out = b""
+
+    def read(self, want, timeout=5.0):
+        """Read until want shows in the output (bounded)."""
+        deadline = time.monotonic() + timeout
+        while want.encode() not in self.out:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            r, _, _ = select.select([self.master], [], [], left)
+            if r:
+                try:
+                    data = os.read(self.master, 4096)
+                except OSError:
+                    return False
+                if not data:
+                    return False
+                self.out += data
+        return True
+
+    def type(self, text):
+        os.write(self.master, text.encode())
+
+    def mark(self):
+        self.out = b""
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=5)
+        os.close(self.master)
+
+
+def test(binary, started):
+    sipd = Sipd(binary)
+    started.append(sipd)
+    sipd.start()
+    home = os.path.join(sipd.dir.name, "home")
+    os.mkdir(home)
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "lsan.supp")
+    env = dict(os.environ, HOME=home, TERM="vt100",
+               LSAN_OPTIONS="suppressions=%s" % supp)
+    t = Term([sipdtest.sipctl_binary(), "-s", sipd.sock_path], env)
+    try:
+        check(t.read("sipctl> "), "no prompt: %r" % t.out)
+        t.mark()
+        t.type("listener l\t")
+        check(t.read("ist "), "Tab: %r" % t.out)
+        t.type("\n")
+        check(t.read("127.0.0.1:%d" % sipd.port), "list: %r" % t.out)
+        check(t.read("sipctl> "), "no prompt after list")
+
+        t.mark()
+        t.type("sh tr\t")
+        check(t.read("ansactions "), "Tab after sh: %r" % t.out)
+        t.type("s\t")
+        check(t.read("erver "), "Tab for server: %r" % t.out)
+        t.type("\n")
+        check(t.read("(none)") or t.read("id"), "show txn: %r" % t.out)
+        check(t.read("sipctl> "), "no prompt after show")
+
+        # a live value: the listener's address, asked of sipd
+        t.mark()
+        t.type("listener remove udp 127\t")
+        check(t.read(".0.0.1:%d " % sipd.port), "live Tab: %r" % t.out)
+        t.type("\x15")   # Ctrl-U: drop the line
+        t.mark()
+        t.type("set t?")
+        check(t.read("timer-b") and t.read("t1"), "?: %r" % t.out)
+        t.type("\x15quit\n")
+        t.proc.wait(timeout=5)
+        t.read("never", 0.5)
+        check(t.proc.returncode == 0, "exit %r: %r" % (t.proc.returncode,
+                                                      t.out[-3000:]))
+    finally:
+        t.close()
+    with open(os.path.join(home, ".sipctl_history")) as f:
+        hist = f.read()
+    check("listener list" in hist or "listener\\040list" in hist,
+          "history: %r" % hist)
+    sipdtest.stop_clean(sipd)
+
+
+sipdtest.run(test)
