@@ -119,6 +119,30 @@ port_parse(const char *p, const char *e, uint16_t *port)
 	return 0;
 }
 
+/* A token at p into *out; returns the position after it, NULL if none. */
+static const char *
+token_span(struct msg *m, const char *p, const char *e, struct span *out)
+{
+	const char *q = skip_token(p, e);
+
+	if (q == p) {
+		return NULL;
+	}
+	*out = mkspan(m, p, q);
+	return q;
+}
+
+/* LWS, the separator c, LWS; returns the position after, NULL if no c. */
+static const char *
+expect_sep(const char *p, const char *e, char c)
+{
+	p = skip_ws(p, e);
+	if (p == e || *p != c) {
+		return NULL;
+	}
+	return skip_ws(p + 1, e);
+}
+
 /* RFC 3261 20.42 via-parm, from p to e (one list element). */
 static int
 parse_via(struct msg *m, const char *p, const char *e, int hdr,
@@ -137,31 +161,13 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 
 	/* sent-protocol = protocol-name SLASH protocol-version SLASH
 	 * transport, with LWS allowed around the slashes */
-	q = skip_token(p, e);
-	if (q == p) {
+	if ((q = token_span(m, p, e, &v->protocol)) == NULL ||
+	    (p = expect_sep(q, e, '/')) == NULL ||
+	    (q = token_span(m, p, e, &v->version)) == NULL ||
+	    (p = expect_sep(q, e, '/')) == NULL ||
+	    (q = token_span(m, p, e, &v->transport)) == NULL) {
 		return -EINVAL;
 	}
-	v->protocol = mkspan(m, p, q);
-	p = skip_ws(q, e);
-	if (p == e || *p != '/') {
-		return -EINVAL;
-	}
-	p = skip_ws(p + 1, e);
-	q = skip_token(p, e);
-	if (q == p) {
-		return -EINVAL;
-	}
-	v->version = mkspan(m, p, q);
-	p = skip_ws(q, e);
-	if (p == e || *p != '/') {
-		return -EINVAL;
-	}
-	p = skip_ws(p + 1, e);
-	q = skip_token(p, e);
-	if (q == p) {
-		return -EINVAL;
-	}
-	v->transport = mkspan(m, p, q);
 	p = skip_ws(q, e);
 	if (p == q || p == e) {
 		return -EINVAL;
@@ -712,21 +718,11 @@ ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 	p = skip_ws(p, e);
 	e = rtrim_ws(p, e);
 	/* media-type = m-type SLASH m-subtype *(SEMI m-parameter) */
-	q = skip_token(p, e);
-	if (q == p) {
+	if ((q = token_span(m, p, e, &ct->type)) == NULL ||
+	    (p = expect_sep(q, e, '/')) == NULL ||
+	    (q = token_span(m, p, e, &ct->subtype)) == NULL) {
 		return -EINVAL;
 	}
-	ct->type = mkspan(m, p, q);
-	p = skip_ws(q, e);
-	if (p == e || *p != '/') {
-		return -EINVAL;
-	}
-	p = skip_ws(p + 1, e);
-	q = skip_token(p, e);
-	if (q == p) {
-		return -EINVAL;
-	}
-	ct->subtype = mkspan(m, p, q);
 	p = skip_ws(q, e);
 	if (p < e) {
 		ct->params = mkspan(m, p + 1, e);
