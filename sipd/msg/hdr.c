@@ -12,16 +12,31 @@
 
 struct hdr_def {
 	const char *name;
+	uint32_t key; /* HDR_KEY() of the name */
 	uint8_t len;
 	char compact;
 	uint8_t flags;
 };
 
-/* Indexed by enum hdr_id; hdrs.def is sorted by name, case-insensitively. */
+/*
+ * A cheap fingerprint of a header name, case-folded: its length, first,
+ * second and last bytes.  Lookup compares fingerprints and only then the
+ * whole name, so it costs a pass over the table of one compare per entry
+ * instead of a case-folding string compare per step of a search.
+ */
+#define HDR_FOLD(c) ((uint32_t)(unsigned char)(c) | 0x20)
+#define HDR_KEY(len, c0, c1, cl) \
+	(((uint32_t)(len) << 24) | (HDR_FOLD(c0) << 16) | (HDR_FOLD(c1) << 8) | \
+	    HDR_FOLD(cl))
+
+/* Indexed by enum hdr_id. */
 static const struct hdr_def hdr_defs[HDR__COUNT] = {
-	[HDR_UNKNOWN] = { NULL, 0, 0, 0 },
-#define HDR(id, name, compact, flags) \
-	[HDR_##id] = { name, sizeof(name) - 1, compact, flags },
+	[HDR_UNKNOWN] = { NULL, 0, 0, 0, 0 },
+#define HDR(id, name, compact, flags)                                   \
+	[HDR_##id] = { name,                                            \
+		HDR_KEY(sizeof(name) - 1, name[0], name[1],             \
+		    name[sizeof(name) - 2]),                            \
+		sizeof(name) - 1, compact, flags },
 #include "sipd/msg/hdrs.def"
 #undef HDR
 };
@@ -53,22 +68,6 @@ hdr_name(enum hdr_id id)
 	return hdr_defs[id].name;
 }
 
-/* Case-insensitive ordering of (p, len) against a table name. */
-static int
-name_cmp(const char *p, size_t len, const struct hdr_def *d)
-{
-	size_t n = len < d->len ? len : d->len;
-
-	for (size_t i = 0; i < n; i++) {
-		int a = ch_lower((unsigned char)p[i]);
-		int b = ch_lower((unsigned char)d->name[i]);
-		if (a != b) {
-			return a - b;
-		}
-	}
-	return (len > d->len) - (len < d->len);
-}
-
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
 {
@@ -81,18 +80,15 @@ hdr_lookup(const char *name, size_t len)
 		}
 		return HDR_UNKNOWN;
 	}
+	if (len < 2 || len > 255) {
+		return HDR_UNKNOWN;
+	}
 	/* RFC 3261 7.3.1: field names are case-insensitive */
-	int lo = 1, hi = HDR__COUNT - 1;
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2;
-		int c = name_cmp(name, len, &hdr_defs[mid]);
-		if (c == 0) {
-			return (enum hdr_id)mid;
-		}
-		if (c < 0) {
-			hi = mid - 1;
-		} else {
-			lo = mid + 1;
+	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
+	for (int i = 1; i < HDR__COUNT; i++) {
+		if (hdr_defs[i].key == key &&
+		    strncasecmp(name, hdr_defs[i].name, len) == 0) {
+			return (enum hdr_id)i;
 		}
 	}
 	return HDR_UNKNOWN;
