@@ -375,12 +375,13 @@ cancel_branch(struct pctx *p, int i)
 	if (cm == NULL) {
 		return;
 	}
+	/* counted first: the transaction takes cm and frees it */
+	core_count_out(p->c, cm);
 	ct = txn_client_new(p->c->txn, cm, txn_peer(b->ct), p, &err);
 	if (ct == NULL) {
 		msg_free(cm);
 		return;
 	}
-	core_count_out(p->c, cm);
 	b->cancel = ct;
 	p->refs++;
 }
@@ -601,6 +602,8 @@ forward(struct core *c, struct pctx *p, const struct tp_src *src,
 		return;
 	}
 	p->br[p->nbr] = (struct branch){ 0 };
+	/* counted first: the transaction takes fwd and frees it */
+	core_count_out(c, fwd);
 	ct = txn_client_new(c->txn, fwd, dst, p, &err);
 	if (ct == NULL) {
 		char peer[TP_ADDRSTRLEN];
@@ -610,7 +613,6 @@ forward(struct core *c, struct pctx *p, const struct tp_src *src,
 		respond_local(p, 503, NULL);
 		return;
 	}
-	core_count_out(c, fwd);
 	p->br[p->nbr++].ct = ct;
 	p->refs++;
 }

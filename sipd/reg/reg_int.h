@@ -1,0 +1,89 @@
+/*
+ * reg_int.h: what the files of sipd/reg share and nobody else sees: the
+ * index of bindings and the registrar structure.  Everything here is used
+ * with struct reg's lock held.
+ */
+#ifndef SIPD_REG_INT_H
+#define SIPD_REG_INT_H
+
+#include <pthread.h>
+
+#include "sipd/reg/reg.h"
+
+/*
+ * One binding in the index.  b's strings point into data[] (contact,
+ * callid, path, user_agent, each NUL-terminated) and b.aor at the AOR
+ * record's name.  seq orders bindings of equal q and registration time by
+ * their arrival, so that sorting is stable.
+ */
+struct reg_bind {
+	struct reg_bind *next;
+	uint64_t seq;
+	struct reg_binding b;
+	char data[];
+};
+
+/* An AOR and its bindings (arrival order), in a hash chain. */
+struct reg_aor {
+	struct reg_aor *next;
+	uint32_t hash;
+	uint32_t n;
+	struct reg_bind *binds;
+	char name[];
+};
+
+struct reg {
+	pthread_mutex_t lock;
+	struct reg_settings set;
+	const struct reg_store_ops *ops;
+	struct reg_store *st; /* NULL: memory only */
+	struct reg_aor **tab;
+	size_t nbuckets;
+	size_t naors;
+	size_t nbinds;
+	uint64_t seq;
+	uint32_t seed;
+	time_t next_expiry;  /* no binding expires before this */
+	bool purge_pending;  /* the store missed a purge */
+	struct reg_stats stats;
+};
+
+/*
+ * Copy the AOR in (any case in the domain) to out (REG_AOR_MAX + 1
+ * bytes) with the domain lower-cased.  Returns the length or -EINVAL.
+ */
+int reg_aor_norm(const char *in, char *out);
+
+struct reg_aor *reg_aor_find(struct reg *r, const char *name);
+/* Find or create.  NULL on allocation failure. */
+struct reg_aor *reg_aor_get(struct reg *r, const char *name);
+/* Free a record that has no bindings left. */
+void reg_aor_drop(struct reg *r, struct reg_aor *a);
+
+/*
+ * A new binding for AOR a with the numbers of vals and copies of the
+ * strings given (path and ua of length 0: NULL).  Not linked.  NULL on
+ * allocation failure.
+ */
+struct reg_bind *reg_bind_new(struct reg *r, struct reg_aor *a,
+    const struct reg_binding *vals, struct sv contact, struct sv callid,
+    struct sv path, struct sv ua);
+
+/* Link b at the end of a's list / unlink and free it. */
+void reg_bind_link(struct reg *r, struct reg_aor *a, struct reg_bind *b);
+void reg_bind_unlink(struct reg *r, struct reg_aor *a, struct reg_bind *b);
+
+/* RFC 3261 19.1.4 equality of two contact URIs given as text. */
+bool reg_contact_equal(const char *a, size_t alen, const char *b,
+    size_t blen);
+
+/*
+ * Snapshot of the live bindings of a at now, sorted as reg_lookup().
+ * Returns the count (*out NULL when 0) or -ENOMEM.
+ */
+int reg_snap_aor(struct reg_aor *a, time_t now, struct reg_snap **out);
+
+/* q in thousandths as a SIP qvalue ("1", "0.5", "0.125") into out[6]. */
+void reg_qvalue(uint16_t q, char *out);
+
+#endif

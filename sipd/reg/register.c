@@ -1,0 +1,622 @@
+/*
+ * register.c: REGISTER processing, RFC 3261 10.3 steps 6 to 8 with the
+ * Path extension of RFC 3327 5.3.  Authentication and the AOR (steps 1
+ * to 5) are the caller's; this file validates the Contacts, Expires and
+ * Path of the request, decides every change against the bindings held,
+ * writes the changes to the store in one transaction and only then
+ * applies them to the index, and answers.
+ *
+ * A request is all or nothing (10.3 step 7): every check (syntax, "*"
+ * rules, 423, out-of-order CSeq, limits) runs before anything changes,
+ * and a store failure leaves both the store and the index as they were.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipd/log.h"
+#include "sipd/reg/reg_int.h"
+
+/* RFC 3261 10.3 step 7: 423 only for intervals under one hour */
+#define REG_423_CEILING 3600
+
+/* What one Contact (or one stale binding) does to the AOR. */
+struct op {
+	const struct msg_naddr *c; /* NULL: removal of old */
+	struct reg_bind *old;      /* the binding it replaces, or NULL */
+	struct reg_bind *nb;       /* the new binding, or NULL (removal) */
+	uint32_t expires;          /* 0: removal */
+	bool skip;                 /* a later equal Contact wins */
+};
+
+/* The outcome before the response is built. */
+struct verdict {
+	int status;
+	const char *reason;
+	const char *extra_name; /* one extra header, or NULL */
+	char extra[32];
+};
+
+static void
+refuse(struct verdict *v, int status, const char *reason)
+{
+	v->status = status;
+	v->reason = reason;
+}
+
+/* RFC 3261 20.37: is "path" among the Supported option tags? */
+static bool
+supports_path(struct msg *req)
+{
+	struct span tags[32];
+	int n = msg_hdr_values(req, HDR_SUPPORTED, tags, 32);
+
+	for (int i = 0; i < n && i < 32; i++) {
+		if (sv_caseeq_str(msg_sv(req, tags[i]), "path")) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The Path list as one text: the header lines' values joined by ", "
+ * (RFC 3327 5.3: stored with the binding, used as a Route set).  Returns
+ * the length (0 when absent) or -ENOSPC over REG_PATH_MAX.
+ */
+static int
+path_text(struct msg *req, char *out)
+{
+	size_t n = 0;
+
+	for (int i = msg_hdr_first(req, HDR_PATH); i >= 0;
+	     i = msg_hdr_next(req, i)) {
+		struct sv v = msg_sv(req, msg_hdr_at(req, i)->value);
+		if (n + v.len + 2 > REG_PATH_MAX) {
+			return -ENOSPC;
+		}
+		if (n > 0) {
+			memcpy(out + n, ", ", 2);
+			n += 2;
+		}
+		memcpy(out + n, v.p, v.len);
+		n += v.len;
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* A contact for a log line: clipped, escaped (STYLE.md, Logging). */
+static const char *
+clip(const char *s, char *buf)
+{
+	return log_clip(buf, LOG_CLIP_SIZE, s, strlen(s));
+}
+
+static struct sv
+naddr_uri(struct msg *req, const struct msg_naddr *c)
+{
+	return msg_sv(req, c->uri_s);
+}
+
+static bool
+same_uri(struct msg *req, const struct msg_naddr *c, const char *contact)
+{
+	struct sv u = naddr_uri(req, c);
+
+	return reg_contact_equal(u.p, u.len, contact, strlen(contact));
+}
+
+/* RFC 3261 20.17 / RFC 1123 date, in the C locale whatever the process's. */
+static void
+http_date(time_t now, char *out, size_t cap)
+{
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL) {
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_mday = 1;
+		tm.tm_year = 70;
+	}
+	if (snprintf(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+		tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0) {
+		out[0] = '\0';
+	}
+}
+
+/* RFC 3261 10.3 step 8: the 200 lists every current binding. */
+static int
+add_bindings(struct msg *resp, const struct reg_snap *s, time_t now)
+{
+	char buf[REG_CONTACT_MAX + 64], q[6];
+
+	for (size_t i = 0; s != NULL && i < s->n; i++) {
+		const struct reg_binding *b = &s->b[i];
+		long long left = (long long)(b->expires - now);
+		int n;
+
+		if (b->q != REG_DEFAULT_Q) {
+			reg_qvalue(b->q, q);
+			n = snprintf(buf, sizeof(buf), "<%s>;expires=%lld;q=%s",
+			    b->contact, left, q);
+		} else {
+			n = snprintf(buf, sizeof(buf), "<%s>;expires=%lld",
+			    b->contact, left);
+		}
+		if (n < 0 || (size_t)n >= sizeof(buf)) {
+			return -ENOSPC;
+		}
+		if (msg_hdr_append(resp, "Contact",
+			(struct sv){ buf, (size_t)n }) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int
+build_response(struct msg *req, const struct verdict *v,
+    const struct reg_snap *s, const char *path, time_t now, struct sv to_tag,
+    struct msg **out)
+{
+	struct msg *resp = msg_response(req, v->status, v->reason, to_tag);
+	char date[80];
+
+	if (resp == NULL) {
+		return -ENOMEM;
+	}
+	if (v->extra_name != NULL &&
+	    msg_hdr_append(resp, v->extra_name,
+		(struct sv){ v->extra, strlen(v->extra) }) < 0) {
+		goto fail;
+	}
+	if (v->status == 200) {
+		http_date(now, date, sizeof(date));
+		if (add_bindings(resp, s, now) < 0 ||
+		    msg_hdr_append(resp, "Date",
+			(struct sv){ date, strlen(date) }) < 0 ||
+		    /* RFC 3327 5.3: the registrar supports Path ... */
+		    msg_hdr_append(resp, "Supported", SV_LIT("path")) < 0) {
+			goto fail;
+		}
+		/* ... and copies the request's Path into its 200 */
+		if (path != NULL && path[0] != '\0' &&
+		    msg_hdr_append(resp, "Path",
+			(struct sv){ path, strlen(path) }) < 0) {
+			goto fail;
+		}
+	}
+	*out = resp;
+	return 0;
+fail:
+	msg_free(resp);
+	return -ENOMEM;
+}
+
+/*
+ * The request's own checks, made before the lock is taken: Contact and
+ * Expires syntax, the "*" rules, Path and Supported.  Returns false with v
+ * filled when the request is refused.
+ */
+static bool
+check_request(struct msg *req, const struct msg_naddr *cs, int nc,
+    bool has_hexp, uint32_t hexp, char *path, bool *use_path,
+    bool *path_unsupported, struct verdict *v)
+{
+	*use_path = false;
+	*path_unsupported = false;
+	for (int i = 0; i < nc; i++) {
+		if (cs[i].star) {
+			/* RFC 3261 10.3 step 6: "*" alone, with Expires: 0 */
+			if (nc != 1 || !has_hexp || hexp != 0) {
+				refuse(v, 400, "Invalid Contact *");
+				return false;
+			}
+			continue;
+		}
+		if (cs[i].uri_s.len == 0 ||
+		    cs[i].uri_s.len > REG_CONTACT_MAX) {
+			refuse(v, 400, "Bad Contact");
+			return false;
+		}
+	}
+	if (msg_hdr_count(req, HDR_PATH) > 0) {
+		const struct msg_naddr *ps;
+		if (msg_naddrs(req, HDR_PATH, &ps) <= 0 ||
+		    path_text(req, path) <= 0) {
+			refuse(v, 400, "Bad Path");
+			return false;
+		}
+		if (supports_path(req)) {
+			*use_path = true;
+		} else {
+			*path_unsupported = true;
+		}
+	}
+	return true;
+}
+
+/*
+ * Decide the operations of a normal (not "*") REGISTER against a's
+ * bindings.  Returns the number of ops, or 0 with v filled on refusal.
+ */
+static size_t
+plan(struct reg *r, struct msg *req, struct reg_aor *a,
+    const struct msg_naddr *cs, int nc, bool has_hexp, uint32_t hexp,
+    struct sv callid, uint32_t cseq, time_t now, struct op *ops,
+    struct verdict *v)
+{
+	const struct reg_settings *set = &r->set;
+	size_t n = 0, live = 0, before, total;
+	long adds = 0, dels = 0;
+
+	for (int i = 0; i < nc; i++) {
+		struct op *o = &ops[n++];
+		uint64_t e;
+
+		memset(o, 0, sizeof(*o));
+		o->c = &cs[i];
+		/* RFC 3261 10.3 step 7: parameter, else header, else default */
+		if (cs[i].expires >= 0) {
+			e = (uint64_t)cs[i].expires;
+		} else if (has_hexp) {
+			e = hexp;
+		} else {
+			e = set->default_expires;
+		}
+		if (e > 0 && e < set->min_expires && e < REG_423_CEILING) {
+			refuse(v, 423, NULL);
+			v->extra_name = "Min-Expires";
+			snprintf(v->extra, sizeof(v->extra), "%u",
+			    set->min_expires);
+			return 0;
+		}
+		if (set->max_expires > 0 && e > set->max_expires) {
+			e = set->max_expires; /* the registrar MAY shorten */
+		}
+		o->expires = (uint32_t)e;
+		/* the same contact twice: the later one counts */
+		for (size_t j = 0; j + 1 < n; j++) {
+			struct sv u = naddr_uri(req, &cs[i]);
+			struct sv w = naddr_uri(req, ops[j].c);
+			if (!ops[j].skip &&
+			    reg_contact_equal(u.p, u.len, w.p, w.len)) {
+				ops[j].skip = true;
+			}
+		}
+	}
+	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
+	     b = b->next) {
+		bool matched = false;
+		if (b->b.expires > now) {
+			live++;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (ops[i].skip || ops[i].old != NULL ||
+			    !same_uri(req, ops[i].c, b->b.contact)) {
+				continue;
+			}
+			matched = true;
+			ops[i].old = b;
+			if (b->b.expires <= now) {
+				break; /* stale: replaced as if new */
+			}
+			/*
+			 * RFC 3261 10.3 step 7: same Call-ID and a CSeq not
+			 * higher: out of order, the request fails
+			 */
+			if (strlen(b->b.callid) == callid.len &&
+			    memcmp(b->b.callid, callid.p, callid.len) == 0 &&
+			    cseq <= b->b.cseq) {
+				refuse(v, 500, "Out Of Order CSeq");
+				return 0;
+			}
+			break;
+		}
+		if (!matched && b->b.expires <= now) {
+			/* a stale binding goes with this transaction */
+			struct op *o = &ops[n++];
+			memset(o, 0, sizeof(*o));
+			o->old = b;
+		}
+	}
+	before = live;
+	for (size_t i = 0; i < n; i++) {
+		bool old_live = ops[i].old != NULL && ops[i].old->b.expires > now;
+		if (ops[i].skip) {
+			continue;
+		}
+		if (ops[i].old != NULL) {
+			dels++;
+		}
+		if (ops[i].c != NULL && ops[i].expires > 0) {
+			adds++;
+			if (!old_live) {
+				live++;
+			}
+		} else if (old_live) {
+			live--;
+		}
+	}
+	/* a limit refuses growth only: refreshes pass if it was lowered */
+	if (set->max_per_aor > 0 && live > set->max_per_aor && live > before) {
+		refuse(v, 403, "Too Many Contacts");
+		return 0;
+	}
+	total = r->nbinds + (size_t)adds - (size_t)dels;
+	if (set->max_total > 0 && total > set->max_total &&
+	    total > r->nbinds) {
+		refuse(v, 503, "Registrar Full");
+		v->extra_name = "Retry-After";
+		snprintf(v->extra, sizeof(v->extra), "%u", set->retry_after);
+		return 0;
+	}
+	return n;
+}
+
+/* The "*" REGISTER: every binding goes, unless one is out of order. */
+static size_t
+plan_star(struct reg_aor *a, struct sv callid, uint32_t cseq, time_t now,
+    struct op *ops, struct verdict *v)
+{
+	size_t n = 0;
+
+	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
+	     b = b->next) {
+		/* RFC 3261 10.3 step 6: remove only if the CSeq is higher */
+		if (b->b.expires > now && strlen(b->b.callid) == callid.len &&
+		    memcmp(b->b.callid, callid.p, callid.len) == 0 &&
+		    cseq <= b->b.cseq) {
+			refuse(v, 500, "Out Of Order CSeq");
+			return 0;
+		}
+		memset(&ops[n], 0, sizeof(ops[n]));
+		ops[n++].old = b;
+	}
+	return n;
+}
+
+/* Write the ops to the store, in one transaction. */
+static int
+store_ops(struct reg *r, const char *name, struct op *ops, size_t n)
+{
+	int rc;
+
+	if (r->st == NULL) {
+		return 0;
+	}
+	if ((rc = r->ops->begin(r->st)) < 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct op *o = &ops[i];
+		if (o->skip) {
+			continue;
+		}
+		if (o->old != NULL && (o->nb == NULL ||
+		    strcmp(o->old->b.contact, o->nb->b.contact) != 0)) {
+			rc = r->ops->del(r->st, name, o->old->b.contact);
+			if (rc < 0) {
+				goto fail;
+			}
+		}
+		if (o->nb != NULL && (rc = r->ops->put(r->st, &o->nb->b)) < 0) {
+			goto fail;
+		}
+	}
+	if ((rc = r->ops->commit(r->st)) < 0) {
+		goto fail;
+	}
+	return 0;
+fail:
+	r->ops->rollback(r->st);
+	return rc;
+}
+
+/*
+ * Steps 6 and 7 under the lock: plan, make the new bindings, store, apply.
+ * Fills v; on 200, *snap lists the AOR's bindings.
+ */
+static void
+update(struct reg *r, struct msg *req, const char *name,
+    const struct reg_src *src, time_t now, const struct msg_naddr *cs,
+    int nc, bool star, bool has_hexp, uint32_t hexp, const char *path,
+    struct reg_snap **snap, struct verdict *v)
+{
+	const struct msg_cseq *cseq = msg_cseq(req);
+	struct sv callid = msg_callid(req);
+	struct sv ua = msg_hdr_value(req, HDR_USER_AGENT);
+	struct reg_aor *a = reg_aor_find(r, name);
+	struct op *ops = NULL;
+	char cbuf[LOG_CLIP_SIZE];
+	size_t n = 0, cap = (size_t)nc + (a != NULL ? a->n : 0);
+	int rc;
+
+	if (ua.len > REG_UA_MAX) {
+		ua.len = REG_UA_MAX;
+	}
+	if (!star && r->set.max_per_aor > 0 &&
+	    (size_t)nc > r->set.max_per_aor + (a != NULL ? a->n : 0)) {
+		/*
+		 * more Contacts than could be added or replaced: refused
+		 * before the quadratic planning
+		 */
+		refuse(v, 403, "Too Many Contacts");
+		goto out;
+	}
+	if (cap > 0 && (ops = calloc(cap, sizeof(*ops))) == NULL) {
+		refuse(v, 500, NULL);
+		return;
+	}
+	if (nc == 0) {
+		n = 0; /* a query: 10.3 step 8 only */
+	} else if (star) {
+		n = plan_star(a, callid, cseq->num, now, ops, v);
+	} else {
+		n = plan(r, req, a, cs, nc, has_hexp, hexp, callid, cseq->num,
+		    now, ops, v);
+	}
+	if (v->status != 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct op *o = &ops[i];
+		struct reg_binding vals;
+		struct sv contact;
+
+		if (o->skip || o->c == NULL || o->expires == 0) {
+			continue;
+		}
+		if (a == NULL && (a = reg_aor_get(r, name)) == NULL) {
+			refuse(v, 500, NULL);
+			goto undo;
+		}
+		memset(&vals, 0, sizeof(vals));
+		vals.expires = now + (time_t)o->expires;
+		vals.registered = o->old != NULL && o->old->b.expires > now ?
+		    o->old->b.registered : now;
+		vals.cseq = cseq->num;
+		vals.q = o->c->q >= 0 ? (uint16_t)o->c->q : REG_DEFAULT_Q;
+		if (src != NULL) {
+			vals.proto = src->proto;
+			vals.conn_id = src->conn_id;
+			vals.addrlen = src->addrlen;
+			vals.addr = src->addr;
+		}
+		contact = naddr_uri(req, o->c);
+		o->nb = reg_bind_new(r, a, &vals, contact, callid,
+		    (struct sv){ path, path != NULL ? strlen(path) : 0 }, ua);
+		if (o->nb == NULL) {
+			refuse(v, 500, NULL);
+			goto undo;
+		}
+		if (o->old != NULL && o->old->b.expires > now) {
+			o->nb->seq = o->old->seq; /* a refresh keeps its place */
+		}
+	}
+	if ((rc = store_ops(r, name, ops, n)) < 0) {
+		r->stats.store_errors++;
+		log_err(LOG_SERVER, "registrar, store %s failed for %s (%s)",
+		    r->ops->name, name, strerror(-rc));
+		refuse(v, 500, "Store Failure");
+		goto undo;
+	}
+	/* committed: now the index, where nothing can fail */
+	for (size_t i = 0; i < n; i++) {
+		struct op *o = &ops[i];
+		if (o->skip) {
+			continue;
+		}
+		if (o->old != NULL) {
+			if (o->nb == NULL && o->c != NULL) {
+				log_info(LOG_SERVER, "registrar, removed %s -> "
+				    "%s", name, clip(o->old->b.contact, cbuf));
+			}
+			reg_bind_unlink(r, a, o->old);
+		}
+		if (o->nb != NULL) {
+			log_info(LOG_SERVER, "registrar, bound %s -> %s for "
+			    "%us", name, clip(o->nb->b.contact, cbuf),
+			    o->expires);
+			reg_bind_link(r, a, o->nb);
+			o->nb = NULL;
+		}
+	}
+	if (star) {
+		log_info(LOG_SERVER, "registrar, removed every binding of %s",
+		    name);
+	}
+	v->status = 200;
+	v->reason = NULL;
+	if (reg_snap_aor(a, now, snap) < 0) {
+		refuse(v, 500, NULL);
+	}
+	if (a != NULL) {
+		reg_aor_drop(r, a);
+	}
+	goto out;
+undo:
+	for (size_t i = 0; i < n; i++) {
+		free(ops[i].nb);
+	}
+	if (a != NULL) {
+		reg_aor_drop(r, a);
+	}
+out:
+	free(ops);
+}
+
+int
+reg_register(struct reg *r, struct msg *req, const char *aor,
+    const struct reg_src *src, time_t now, struct sv to_tag,
+    struct msg **resp_out)
+{
+	char name[REG_AOR_MAX + 1];
+	char *path = NULL;
+	const struct msg_naddr *cs = NULL;
+	struct reg_snap *snap = NULL;
+	struct verdict v = { 0 };
+	bool has_hexp, star = false, use_path = false, no_path = false;
+	uint32_t hexp = 0;
+	int nc, rc;
+
+	*resp_out = NULL;
+	if (!msg_is_request(req) || msg_method(req) != MSG_REGISTER ||
+	    reg_aor_norm(aor, name) < 0 || msg_callid(req).len == 0) {
+		return -EINVAL;
+	}
+	path = malloc(REG_PATH_MAX + 1);
+	if (path == NULL) {
+		return -ENOMEM;
+	}
+	path[0] = '\0';
+	nc = msg_naddrs(req, HDR_CONTACT, &cs);
+	rc = msg_expires(req, &hexp);
+	has_hexp = rc == 0;
+	if (msg_cseq(req) == NULL) {
+		refuse(&v, 400, "Bad CSeq");
+	} else if (nc < 0) {
+		refuse(&v, 400, "Bad Contact");
+	} else if (rc == -EINVAL) {
+		refuse(&v, 400, "Bad Expires");
+	} else if (check_request(req, cs, nc, has_hexp, hexp, path,
+		       &use_path, &no_path, &v)) {
+		star = nc == 1 && cs[0].star;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->stats.registers++;
+	if (v.status == 0 && no_path && r->set.path_strict) {
+		/*
+		 * RFC 3327 5.3: Path from a UA that did not say it supports
+		 * it; when not strict, that Path is ignored
+		 */
+		refuse(&v, 420, NULL);
+		v.extra_name = "Unsupported";
+		snprintf(v.extra, sizeof(v.extra), "path");
+	}
+	if (v.status == 0) {
+		update(r, req, name, src, now, cs, nc, star, has_hexp, hexp,
+		    use_path ? path : NULL, &snap, &v);
+	}
+	if (v.status != 200) {
+		r->stats.refused++;
+	}
+	pthread_mutex_unlock(&r->lock);
+
+	if (v.status != 200) {
+		log_notice(LOG_SERVER, "registrar, refused register for %s "
+		    "with %d (%s)", name, v.status,
+		    v.reason != NULL ? v.reason : msg_reason_phrase(v.status));
+	}
+	rc = build_response(req, &v, snap, use_path ? path : NULL, now, to_tag,
+	    resp_out);
+	reg_snap_free(snap);
+	free(path);
+	return rc;
+}
