@@ -1,0 +1,111 @@
+/*
+ * auth_int: what the files of sipd/auth share and nothing outside sees:
+ * the instance structure, the nonce layout, the two bounded tables
+ * (nonce counts, failed attempts) and the hashing helpers.
+ */
+#ifndef SIPD_AUTH_INT_H
+#define SIPD_AUTH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sipd/auth/auth.h"
+
+/*
+ * Nonce layout before base64url: issue time (8 bytes, big-endian), salt
+ * (8 bytes: a random instance id and a counter, so two challenges issued
+ * in the same second to hosts behind one NAT differ), and the first 16
+ * bytes of the HMAC.  43 characters once encoded (no padding).
+ */
+#define AUTH_NONCE_TS 8
+#define AUTH_NONCE_SALT 8
+#define AUTH_NONCE_MAC 16
+#define AUTH_NONCE_RAW (AUTH_NONCE_TS + AUTH_NONCE_SALT + AUTH_NONCE_MAC)
+#define AUTH_NONCE_ID (AUTH_NONCE_TS + AUTH_NONCE_SALT)
+#define AUTH_NONCE_LEN 43
+/* A nonce from up to this many seconds ahead is accepted (clock steps). */
+#define AUTH_NONCE_SKEW 5
+
+#define AUTH_SECRET_MIN 16
+#define AUTH_SECRET_MAX 64
+
+/* Entries per set of the set-associative tables. */
+#define AUTH_WAYS 8
+
+/* Address key: family byte, then 4 (IPv4) or 16 (IPv6) bytes. */
+#define AUTH_ADDR_KEY 17
+
+/* One nonce that authenticated a request (RFC 7616 3.3 nonce count). */
+struct auth_nc {
+	uint8_t id[AUTH_NONCE_ID]; /* time and salt of the nonce */
+	uint32_t nc;               /* highest count accepted */
+	int64_t issued;
+	int64_t expires; /* 0: free */
+};
+
+/* Failures of one source (IPv4 address, IPv6 /64). */
+struct auth_fail {
+	uint8_t key[AUTH_ADDR_KEY];
+	bool used;
+	uint32_t count;
+	int64_t window_start;
+	int64_t blocked_until; /* 0: not blocked */
+	int64_t last;
+};
+
+struct auth {
+	struct auth_settings set;
+	uint8_t secret[AUTH_SECRET_MAX];
+	size_t secret_len;
+	uint8_t hash_key[16]; /* siphash key for the table indexes */
+	uint32_t instance;    /* random, first half of every salt */
+	uint32_t counter;     /* second half */
+	char dummy_ha1[AUTH__ALG_COUNT][AUTH_HEX_SIZE];
+
+	struct auth_nc *nc;
+	uint32_t nc_sets; /* power of two */
+	/* Nonces issued up to this time may have lost their entry. */
+	int64_t nc_forgot;
+
+	struct auth_fail *fail;
+	uint32_t fail_sets; /* power of two */
+};
+
+/* digest.c */
+int64_t auth_now(const struct auth *a);
+uint64_t auth_siphash(const uint8_t key[16], const void *data, size_t len);
+int auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n,
+    char *out);
+bool auth_is_hex(struct sv s, size_t len);
+void auth_derive_dummy(struct auth *a);
+size_t auth_addr_key(const struct sockaddr *sa, bool prefix64,
+    uint8_t key[AUTH_ADDR_KEY]);
+void auth_nonce_make(struct auth *a, int64_t now, const struct sockaddr *src,
+    const char *realm, char out[AUTH_NONCE_LEN + 1]);
+int auth_nonce_verify(const struct auth *a, struct sv nonce,
+    const struct sockaddr *src, struct sv realm, int64_t *issued,
+    uint8_t id[AUTH_NONCE_ID]);
+
+/* table.c */
+int auth_tables_init(struct auth *a, uint32_t nc_slots, uint32_t fail_slots);
+void auth_tables_fini(struct auth *a);
+/*
+ * Record count nc for the nonce id issued at issued.  Returns 0 when nc is
+ * above the last count seen (recorded), -EALREADY for a replay, -ESTALE
+ * when the nonce's entry may have been evicted.
+ */
+int auth_nc_use(struct auth *a, const uint8_t id[AUTH_NONCE_ID],
+    int64_t issued, uint32_t nc, int64_t now);
+/*
+ * The nonce lifetime grows to lifetime: live entries follow it, and the
+ * nonces whose entries died under the old one count as forgotten.
+ */
+void auth_nc_relife(struct auth *a, uint32_t lifetime, int64_t now);
+/* Count a failure of src; true when it now blocks the source. */
+bool auth_fail_add(struct auth *a, const struct sockaddr *src, int64_t now,
+    uint32_t *count);
+bool auth_fail_blocked(struct auth *a, const struct sockaddr *src,
+    int64_t now, uint32_t *remaining);
+
+#endif

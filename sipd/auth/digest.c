@@ -1,0 +1,541 @@
+/*
+ * digest: the cryptography of sipd/auth.  HA1 and the request-digest of
+ * RFC 7616 3.4 (MD5 and SHA-256, RFC 8760), the stateless nonces (issue
+ * time, salt and an HMAC-SHA256 over them, the source address and the
+ * realm, in base64url), the constant-time comparison, and SipHash-2-4 for
+ * the indexes of the bounded tables, whose keys a peer partly chooses.
+ * OpenSSL does the hashing; nothing here keeps state beyond what the
+ * caller passes.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "sipd/auth/auth_int.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+size_t
+auth_alg_hexlen(enum auth_alg alg)
+{
+	switch (alg) {
+	case AUTH_ALG_MD5:
+		return 32;
+	case AUTH_ALG_SHA256:
+		return 64;
+	default:
+		return 0;
+	}
+}
+
+const char *
+auth_alg_name(enum auth_alg alg)
+{
+	switch (alg) {
+	case AUTH_ALG_MD5:
+		return "MD5";
+	case AUTH_ALG_SHA256:
+		return "SHA-256";
+	default:
+		return "?";
+	}
+}
+
+static const EVP_MD *
+alg_md(enum auth_alg alg)
+{
+	switch (alg) {
+	case AUTH_ALG_MD5:
+		return EVP_md5();
+	case AUTH_ALG_SHA256:
+		return EVP_sha256();
+	default:
+		return NULL;
+	}
+}
+
+int64_t
+auth_now(const struct auth *a)
+{
+	struct timespec ts;
+
+	if (a->set.clock != NULL) {
+		return a->set.clock(a->set.clock_arg);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static void
+to_hex(const uint8_t *p, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexdig[p[i] >> 4];
+		out[2 * i + 1] = hexdig[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * H(parts[0] ":" parts[1] ":" ...) in lower-case hex (RFC 7616 3.4: the
+ * hash's output as lower-case hex digits).  Returns 0, -EINVAL, -ENOSYS
+ * when OpenSSL refuses the algorithm, -ENOMEM.
+ */
+int
+auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n, char *out)
+{
+	const EVP_MD *md = alg_md(alg);
+	uint8_t dig[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	EVP_MD_CTX *ctx;
+	int rc = -ENOSYS;
+	size_t i;
+
+	if (md == NULL) {
+		return -EINVAL;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL) {
+		return -ENOMEM;
+	}
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && EVP_DigestUpdate(ctx, ":", 1) != 1) ||
+		    (parts[i].len > 0 &&
+		        EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) != 1)) {
+			goto fail;
+		}
+	}
+	if (EVP_DigestFinal_ex(ctx, dig, &dlen) != 1 ||
+	    (size_t)dlen * 2 != auth_alg_hexlen(alg)) {
+		goto fail;
+	}
+	to_hex(dig, dlen, out);
+	rc = 0;
+fail:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int
+auth_ha1(enum auth_alg alg, const char *user, const char *realm,
+    const char *password, char *out)
+{
+	struct sv parts[3];
+
+	if (user == NULL || realm == NULL || password == NULL) {
+		return -EINVAL;
+	}
+	/* RFC 7616 3.4.2: A1 = unq(username) ":" unq(realm) ":" passwd */
+	parts[0] = (struct sv){ user, strlen(user) };
+	parts[1] = (struct sv){ realm, strlen(realm) };
+	parts[2] = (struct sv){ password, strlen(password) };
+	return auth_hash_hex(alg, parts, 3, out);
+}
+
+bool
+auth_is_hex(struct sv s, size_t len)
+{
+	size_t i;
+
+	if (s.len != len) {
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		char c = s.p[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		        (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Lower-case copy of a hex string already checked by auth_is_hex(). */
+static void
+hex_lower(struct sv s, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		out[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+	}
+	out[s.len] = '\0';
+}
+
+int
+auth_digest_response(enum auth_alg alg, bool sess, struct sv ha1,
+    struct sv nonce, struct sv nc, struct sv cnonce, struct sv qop,
+    struct sv method, struct sv uri, char *out)
+{
+	char h1[AUTH_HEX_SIZE], h1s[AUTH_HEX_SIZE], h2[AUTH_HEX_SIZE];
+	size_t hl = auth_alg_hexlen(alg);
+	struct sv p[6];
+	int rc;
+
+	if (hl == 0 || !auth_is_hex(ha1, hl)) {
+		return -EINVAL;
+	}
+	hex_lower(ha1, h1);
+	if (sess) {
+		/* RFC 7616 3.4.2: A1 = H(...) ":" unq(nonce) ":" unq(cnonce) */
+		p[0] = (struct sv){ h1, hl };
+		p[1] = nonce;
+		p[2] = cnonce;
+		rc = auth_hash_hex(alg, p, 3, h1s);
+		if (rc != 0) {
+			return rc;
+		}
+		memcpy(h1, h1s, hl + 1);
+	}
+	/* RFC 7616 3.4.3: A2 = Method ":" request-uri (qop=auth) */
+	p[0] = method;
+	p[1] = uri;
+	rc = auth_hash_hex(alg, p, 2, h2);
+	if (rc != 0) {
+		return rc;
+	}
+	/* RFC 7616 3.4.1: KD(secret, data) = H(concat(secret, ":", data)) */
+	p[0] = (struct sv){ h1, hl };
+	p[1] = nonce;
+	if (qop.len > 0) {
+		p[2] = nc;
+		p[3] = cnonce;
+		p[4] = qop;
+		p[5] = (struct sv){ h2, hl };
+		rc = auth_hash_hex(alg, p, 6, out);
+	} else {
+		/* RFC 2069 3.2.1, kept by RFC 3261 22.4 for old clients */
+		p[2] = (struct sv){ h2, hl };
+		rc = auth_hash_hex(alg, p, 3, out);
+	}
+	OPENSSL_cleanse(h1, sizeof(h1));
+	OPENSSL_cleanse(h1s, sizeof(h1s));
+	return rc;
+}
+
+bool
+auth_equal(const void *x, const void *y, size_t n)
+{
+	return CRYPTO_memcmp(x, y, n) == 0;
+}
+
+/*
+ * The HA1 an unknown user is checked against, so that a wrong password
+ * and an unknown user cost the same (the result is discarded).  Derived
+ * from the key, so it is no constant anyone could aim at.
+ */
+void
+auth_derive_dummy(struct auth *a)
+{
+	static const char label[] = "sipd auth dummy ha1";
+	uint8_t mac[32];
+	unsigned mlen = 0;
+	int i;
+
+	memset(mac, 0x5a, sizeof(mac));
+	HMAC(EVP_sha256(), a->secret, (int)a->secret_len,
+	    (const unsigned char *)label, sizeof(label) - 1, mac, &mlen);
+	for (i = 0; i < AUTH__ALG_COUNT; i++) {
+		to_hex(mac, auth_alg_hexlen((enum auth_alg)i) / 2,
+		    a->dummy_ha1[i]);
+	}
+	OPENSSL_cleanse(mac, sizeof(mac));
+}
+
+/* ------------------------------------------------------------ SipHash */
+
+static uint64_t
+rotl64(uint64_t x, unsigned b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static uint64_t
+load_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		v = (v << 8) | p[i];
+	}
+	return v;
+}
+
+#define SIPROUND                                                               \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = rotl64(v1, 13);                                           \
+		v1 ^= v0;                                                      \
+		v0 = rotl64(v0, 32);                                           \
+		v2 += v3;                                                      \
+		v3 = rotl64(v3, 16);                                           \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = rotl64(v3, 21);                                           \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = rotl64(v1, 17);                                           \
+		v1 ^= v2;                                                      \
+		v2 = rotl64(v2, 32);                                           \
+	} while (0)
+
+/* SipHash-2-4 (Aumasson and Bernstein, 2012) of data under key. */
+uint64_t
+auth_siphash(const uint8_t key[16], const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+	uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+	uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = load_le64(p + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (m = 0; left > 0; left--) {
+		m |= (uint64_t)p[i + left - 1] << (8 * (left - 1));
+	}
+	b |= m;
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ------------------------------------------------------------ addresses */
+
+/*
+ * The address of sa as a key: a family byte (4, 6, or 0 for none) and the
+ * address bytes; an IPv4-mapped IPv6 address counts as IPv4, and prefix64
+ * keeps only an IPv6 address's /64.  The port is left out: a client's
+ * next request may come from another port (a new TCP connection).
+ * Returns the length used; the rest of key is zero.
+ */
+size_t
+auth_addr_key(const struct sockaddr *sa, bool prefix64,
+    uint8_t key[AUTH_ADDR_KEY])
+{
+	memset(key, 0, AUTH_ADDR_KEY);
+	if (sa == NULL) {
+		return 1;
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		key[0] = 4;
+		memcpy(key + 1, &s4->sin_addr, 4);
+		return 5;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			key[0] = 4;
+			memcpy(key + 1, s6->sin6_addr.s6_addr + 12, 4);
+			return 5;
+		}
+		key[0] = 6;
+		memcpy(key + 1, s6->sin6_addr.s6_addr, prefix64 ? 8 : 16);
+		return 17;
+	}
+	return 1;
+}
+
+/* ----------------------------------------------------------- base64url */
+
+static const char b64u[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* RFC 4648 5 without padding; out needs 4 * ceil(n / 3) + 1 bytes. */
+static size_t
+b64u_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64u[v >> 18];
+		out[o++] = b64u[(v >> 12) & 63];
+		out[o++] = b64u[(v >> 6) & 63];
+		out[o++] = b64u[v & 63];
+	}
+	if (n - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = b64u[v >> 18];
+		out[o++] = b64u[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64u[v >> 18];
+		out[o++] = b64u[(v >> 12) & 63];
+		out[o++] = b64u[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int
+b64u_val(char c)
+{
+	if (c >= 'A' && c <= 'Z') {
+		return c - 'A';
+	}
+	if (c >= 'a' && c <= 'z') {
+		return c - 'a' + 26;
+	}
+	if (c >= '0' && c <= '9') {
+		return c - '0' + 52;
+	}
+	if (c == '-') {
+		return 62;
+	}
+	if (c == '_') {
+		return 63;
+	}
+	return -1;
+}
+
+/*
+ * Decode exactly AUTH_NONCE_LEN characters into AUTH_NONCE_RAW bytes.
+ * Strict: the unused low bits of the last character must be zero, so one
+ * nonce has one spelling.  Returns 0 or -EINVAL.
+ */
+static int
+b64u_decode_nonce(struct sv s, uint8_t out[AUTH_NONCE_RAW])
+{
+	uint32_t acc = 0;
+	size_t i, o = 0;
+	int bits = 0, v;
+
+	if (s.len != AUTH_NONCE_LEN) {
+		return -EINVAL;
+	}
+	for (i = 0; i < s.len; i++) {
+		v = b64u_val(s.p[i]);
+		if (v < 0) {
+			return -EINVAL;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return (o == AUTH_NONCE_RAW && acc == 0) ? 0 : -EINVAL;
+}
+
+/* -------------------------------------------------------------- nonces */
+
+#define AUTH_REALM_MAC_MAX 256
+
+/* The HMAC over id (time and salt), the source address and the realm. */
+static int
+nonce_mac(const struct auth *a, const uint8_t id[AUTH_NONCE_ID],
+    const struct sockaddr *src, struct sv realm,
+    uint8_t mac[AUTH_NONCE_MAC])
+{
+	uint8_t buf[AUTH_NONCE_ID + AUTH_ADDR_KEY + AUTH_REALM_MAC_MAX];
+	uint8_t full[EVP_MAX_MD_SIZE];
+	unsigned flen = 0;
+	size_t n = AUTH_NONCE_ID;
+
+	if (realm.len > AUTH_REALM_MAC_MAX) {
+		return -EINVAL;
+	}
+	memcpy(buf, id, AUTH_NONCE_ID);
+	/* The family byte fixes the address length: no ambiguity. */
+	n += auth_addr_key(src, false, buf + n);
+	if (realm.len > 0) {
+		memcpy(buf + n, realm.p, realm.len);
+	}
+	n += realm.len;
+	if (HMAC(EVP_sha256(), a->secret, (int)a->secret_len, buf, n, full,
+	        &flen) == NULL ||
+	    flen < AUTH_NONCE_MAC) {
+		return -EINVAL;
+	}
+	memcpy(mac, full, AUTH_NONCE_MAC);
+	return 0;
+}
+
+static void
+put_be(uint8_t *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+void
+auth_nonce_make(struct auth *a, int64_t now, const struct sockaddr *src,
+    const char *realm, char out[AUTH_NONCE_LEN + 1])
+{
+	uint8_t raw[AUTH_NONCE_RAW];
+
+	put_be(raw, (uint64_t)now, AUTH_NONCE_TS);
+	put_be(raw + AUTH_NONCE_TS, a->instance, 4);
+	put_be(raw + AUTH_NONCE_TS + 4, a->counter++, 4);
+	if (nonce_mac(a, raw, src, (struct sv){ realm, strlen(realm) },
+	        raw + AUTH_NONCE_ID) != 0) {
+		/* The caller checked the realm's length: unreachable. */
+		memset(raw + AUTH_NONCE_ID, 0, AUTH_NONCE_MAC);
+	}
+	b64u_encode(raw, sizeof(raw), out);
+}
+
+int
+auth_nonce_verify(const struct auth *a, struct sv nonce,
+    const struct sockaddr *src, struct sv realm, int64_t *issued,
+    uint8_t id[AUTH_NONCE_ID])
+{
+	uint8_t raw[AUTH_NONCE_RAW], mac[AUTH_NONCE_MAC];
+	uint64_t ts = 0;
+	int i;
+
+	if (b64u_decode_nonce(nonce, raw) != 0 ||
+	    nonce_mac(a, raw, src, realm, mac) != 0 ||
+	    !auth_equal(mac, raw + AUTH_NONCE_ID, AUTH_NONCE_MAC)) {
+		return -EINVAL;
+	}
+	for (i = 0; i < AUTH_NONCE_TS; i++) {
+		ts = (ts << 8) | raw[i];
+	}
+	*issued = (int64_t)ts;
+	memcpy(id, raw, AUTH_NONCE_ID);
+	return 0;
+}
