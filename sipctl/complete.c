@@ -3,7 +3,8 @@
  * shared lexer in its partial mode; the command table says what may come
  * next (command words, keywords, enum choices); a value of type ref(KIND)
  * is completed from live names asked of sipd (listener addresses, LAN
- * ranges, route domains, allowed users) and a path from the file system.
+ * ranges, route domains, allowed users, client ranges, domains, accounts)
+ * and a path from the file system.
  * Owns nothing beyond the candidate strings it returns.
  */
 #include <dirent.h>
@@ -23,6 +24,9 @@ static const struct {
 	{ "lan", CMD_LAN_LIST, "range" },
 	{ "route", CMD_ROUTE_LIST, "domain" },
 	{ "user", CMD_SHOW_SETTINGS, "control-allow" },
+	{ "client-ip", CMD_CLIENT_IP_LIST, "range" },
+	{ "domain", CMD_DOMAIN_LIST, "domain" },
+	{ "account", CMD_ACCOUNT_LIST, "account" },
 };
 
 static int

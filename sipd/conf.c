@@ -9,6 +9,8 @@
  * This file also writes a struct conf back as commands (conf_dump()),
  * which is both "show config" and the file saved after every change
  * (conf_save(): temporary file, fsync, the old file kept as .bak, rename).
+ * Accounts are written with their HA1 digests, never a password, and a
+ * file that holds digests is readable by its owner only.
  */
 #include "sipd/conf.h"
 
@@ -32,6 +34,12 @@
 #include "proto/lex.h"
 
 static const enum tp_proto conf_protos[] = { TP_UDP, TP_TCP, TP_TLS };
+
+static const char *const conf_relays[] = {
+	[CONF_RELAY_ANYBODY] = "anybody",
+	[CONF_RELAY_CLIENTS] = "clients",
+	[CONF_RELAY_NOBODY] = "nobody",
+};
 
 static const char *const conf_log_outs[] = {
 	[CONF_LOG_AUTO] = "auto",
@@ -73,6 +81,38 @@ conf_init(struct conf *c)
 	c->processors = 1;
 	c->log_out = CONF_LOG_AUTO;
 	c->ctl_max_frame = CONF_DEFAULT_MAX_FRAME;
+	c->relay_non_clients = CONF_RELAY_CLIENTS;
+	c->reg.default_expires_s = CONF_DEFAULT_REG_EXPIRES;
+	c->reg.min_expires_s = CONF_DEFAULT_REG_MIN_EXPIRES;
+	c->reg.max_expires_s = CONF_DEFAULT_REG_MAX_EXPIRES;
+	c->reg.max_bindings = CONF_DEFAULT_REG_MAX_BINDINGS;
+	c->auth.nonce_lifetime_s = CONF_DEFAULT_AUTH_NONCE_LIFETIME;
+	c->auth.advertise_digest = true;
+	c->auth.advertise_ntlm = false;
+	c->auth.fail_limit = CONF_DEFAULT_AUTH_FAIL_LIMIT;
+	c->auth.fail_window_s = CONF_DEFAULT_AUTH_FAIL_WINDOW;
+	c->auth.fail_penalty_s = CONF_DEFAULT_AUTH_FAIL_PENALTY;
+	c->acct = NULL;
+}
+
+void
+conf_fini(struct conf *c)
+{
+	acct_unref(c->acct);
+	c->acct = NULL;
+}
+
+void
+conf_copy(struct conf *dst, const struct conf *src)
+{
+	*dst = *src;
+	acct_ref(dst->acct);
+}
+
+bool
+conf_has_secrets(const struct conf *c)
+{
+	return acct_has_accounts(c->acct);
 }
 
 /* ------------------------------------------------------------ values */
@@ -504,12 +544,15 @@ conf_listener_remove(struct conf *c, const struct cmd_args *a, char *err,
 	return 0;
 }
 
+/* lan add|remove, and client-ip add|remove (client true). */
 static int
-conf_lan(struct conf *c, const struct cmd_args *a, bool add, char *err,
-    size_t cap)
+conf_lan(struct conf *c, const struct cmd_args *a, bool add, bool client,
+    char *err, size_t cap)
 {
 	const char *s = cmd_arg_str(a, "range");
-	struct conf_range r;
+	const char *what = client ? "client-ip list" : "lan";
+	struct conf_range r, *set = client ? c->client_ip : c->lan;
+	int *n = client ? &c->nclient_ip : &c->nlan;
 	char clip[LOG_CLIP_SIZE], name[INET6_ADDRSTRLEN + 8];
 	int i;
 
@@ -520,30 +563,29 @@ conf_lan(struct conf *c, const struct cmd_args *a, bool add, char *err,
 			      : "");
 	}
 	conf_range_str(&r, name, sizeof(name));
-	for (i = 0; i < c->nlan; i++) {
-		if (conf_range_eq(&c->lan[i], &r)) {
+	for (i = 0; i < *n; i++) {
+		if (conf_range_eq(&set[i], &r)) {
 			break;
 		}
 	}
 	if (add) {
-		if (i < c->nlan) {
+		if (i < *n) {
 			return conf_errf(err, cap, -EEXIST,
-			    "range %s already in the lan", name);
+			    "range %s already in the %s", name, what);
 		}
-		if (c->nlan == CONF_MAX_RANGES) {
+		if (*n == CONF_MAX_RANGES) {
 			return conf_errf(err, cap, -EBUSY,
 			    "too many ranges (at most %d)", CONF_MAX_RANGES);
 		}
-		c->lan[c->nlan++] = r;
+		set[(*n)++] = r;
 		return 0;
 	}
-	if (i == c->nlan) {
-		return conf_errf(err, cap, -ENOENT, "no range %s in the lan",
-		    name);
+	if (i == *n) {
+		return conf_errf(err, cap, -ENOENT, "no range %s in the %s", name,
+		    what);
 	}
-	memmove(&c->lan[i], &c->lan[i + 1],
-	    (size_t)(c->nlan - i - 1) * sizeof(c->lan[0]));
-	c->nlan--;
+	memmove(&set[i], &set[i + 1], (size_t)(*n - i - 1) * sizeof(set[0]));
+	(*n)--;
 	return 0;
 }
 
@@ -740,6 +782,98 @@ conf_control(struct conf *c, const struct cmd_args *a, char *err,
 	return 0;
 }
 
+static int
+conf_reg_store(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
+{
+	const char *path = cmd_arg_str(a, "path");
+
+	/* "default": the file in the run directory */
+	if (path != NULL && strcmp(path, "default") == 0) {
+		c->reg.store[0] = '\0';
+		return 0;
+	}
+	if (path == NULL || path[0] != '/') {
+		return conf_errf(err, cap, -EINVAL,
+		    "the registration store's path must be absolute (or "
+		    "default)");
+	}
+	return conf_path_copy(c->reg.store, path, "store", err, cap);
+}
+
+/* The domain and account commands: an edit of c->acct (acct.h). */
+static int
+conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
+{
+	const char *domain = cmd_arg_str(a, "domain");
+	const char *alias = cmd_arg_str(a, "alias");
+	const char *account = cmd_arg_str(a, "account");
+	const char *ha1[ACCT__ALG_COUNT] = { cmd_arg_str(a, "ha1-md5"),
+		cmd_arg_str(a, "ha1-sha256") };
+	const char *target;
+
+	if ((domain == NULL && account == NULL) ||
+	    (a->cmd->id == CMD_DOMAIN_ALIAS_ADD && alias == NULL)) {
+		return conf_errf(err, cap, -EINVAL, "missing argument");
+	}
+	switch (a->cmd->id) {
+	case CMD_DOMAIN_ADD:
+		return acct_domain_add(&c->acct, domain, err, cap);
+	case CMD_DOMAIN_REMOVE:
+		return acct_domain_remove(&c->acct, domain, err, cap);
+	case CMD_DOMAIN_ALIAS_ADD:
+	case CMD_DOMAIN_ALIAS_REMOVE:
+		if (alias == NULL) {
+			return conf_errf(err, cap, -EINVAL, "missing alias");
+		}
+		return acct_domain_alias(&c->acct, domain, alias,
+		    a->cmd->id == CMD_DOMAIN_ALIAS_ADD, err, cap);
+	case CMD_DOMAIN_ENABLE:
+	case CMD_DOMAIN_DISABLE:
+		return acct_domain_enable(&c->acct, domain,
+		    a->cmd->id == CMD_DOMAIN_ENABLE, err, cap);
+	default:
+		break;
+	}
+	if (account == NULL) {
+		return conf_errf(err, cap, -EINVAL, "missing account");
+	}
+	switch (a->cmd->id) {
+	case CMD_ACCOUNT_ADD:
+		return acct_account_add(&c->acct, account,
+		    cmd_arg_str(a, "password"), ha1, err, cap);
+	case CMD_ACCOUNT_REMOVE:
+		return acct_account_remove(&c->acct, account, err, cap);
+	case CMD_ACCOUNT_PASSWORD:
+		if (cmd_arg_str(a, "password") == NULL) {
+			return conf_errf(err, cap, -EINVAL, "missing password");
+		}
+		return acct_account_password(&c->acct, account,
+		    cmd_arg_str(a, "password"), err, cap);
+	case CMD_ACCOUNT_ALIAS_ADD:
+	case CMD_ACCOUNT_ALIAS_REMOVE:
+		if (alias == NULL) {
+			return conf_errf(err, cap, -EINVAL, "missing alias");
+		}
+		return acct_account_alias(&c->acct, account, alias,
+		    a->cmd->id == CMD_ACCOUNT_ALIAS_ADD, ha1, err, cap);
+	case CMD_ACCOUNT_FORWARD:
+		target = cmd_arg_str(a, "target");
+		if (target == NULL) {
+			return conf_errf(err, cap, -EINVAL, "missing target");
+		}
+		return acct_account_forward(&c->acct, account,
+		    strcmp(target, "none") == 0 ? NULL : target, err, cap);
+	case CMD_ACCOUNT_ENABLE:
+	case CMD_ACCOUNT_DISABLE:
+		return acct_account_enable(&c->acct, account,
+		    a->cmd->id == CMD_ACCOUNT_ENABLE, err, cap);
+	default:
+		return conf_errf(err, cap, -ENOTSUP,
+		    "'%s' has no configuration handler", a->cmd->name);
+	}
+}
+
 int
 conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 {
@@ -761,9 +895,69 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_LISTENER_REMOVE:
 		return conf_listener_remove(c, a, err, cap);
 	case CMD_LAN_ADD:
-		return conf_lan(c, a, true, err, cap);
+		return conf_lan(c, a, true, false, err, cap);
 	case CMD_LAN_REMOVE:
-		return conf_lan(c, a, false, err, cap);
+		return conf_lan(c, a, false, false, err, cap);
+	case CMD_CLIENT_IP_ADD:
+		return conf_lan(c, a, true, true, err, cap);
+	case CMD_CLIENT_IP_REMOVE:
+		return conf_lan(c, a, false, true, err, cap);
+	case CMD_RELAY_TO_NON_CLIENTS: {
+		int who = cmd_arg_enum(a, "who");
+
+		if (who < CONF_RELAY_ANYBODY || who > CONF_RELAY_NOBODY) {
+			return conf_errf(err, cap, -EINVAL, "missing who");
+		}
+		c->relay_non_clients = (enum conf_relay)who;
+		return 0;
+	}
+	case CMD_SET_REG_DEFAULT_EXPIRES:
+		field = &c->reg.default_expires_s;
+		break;
+	case CMD_SET_REG_MIN_EXPIRES:
+		field = &c->reg.min_expires_s;
+		break;
+	case CMD_SET_REG_MAX_EXPIRES:
+		field = &c->reg.max_expires_s;
+		break;
+	case CMD_SET_REG_MAX_BINDINGS:
+		field = &c->reg.max_bindings;
+		break;
+	case CMD_SET_REG_STORE:
+		return conf_reg_store(c, a, err, cap);
+	case CMD_SET_AUTH_NONCE_LIFETIME:
+		field = &c->auth.nonce_lifetime_s;
+		break;
+	case CMD_SET_AUTH_ADVERTISE_DIGEST:
+		c->auth.advertise_digest = cmd_arg_bool(a, "value", true);
+		return 0;
+	case CMD_SET_AUTH_ADVERTISE_NTLM:
+		c->auth.advertise_ntlm = cmd_arg_bool(a, "value", false);
+		return 0;
+	case CMD_SET_AUTH_FAIL_LIMIT:
+		field = &c->auth.fail_limit;
+		break;
+	case CMD_SET_AUTH_FAIL_WINDOW:
+		field = &c->auth.fail_window_s;
+		break;
+	case CMD_SET_AUTH_FAIL_PENALTY:
+		field = &c->auth.fail_penalty_s;
+		break;
+	case CMD_DOMAIN_ADD:
+	case CMD_DOMAIN_REMOVE:
+	case CMD_DOMAIN_ALIAS_ADD:
+	case CMD_DOMAIN_ALIAS_REMOVE:
+	case CMD_DOMAIN_ENABLE:
+	case CMD_DOMAIN_DISABLE:
+	case CMD_ACCOUNT_ADD:
+	case CMD_ACCOUNT_REMOVE:
+	case CMD_ACCOUNT_PASSWORD:
+	case CMD_ACCOUNT_ALIAS_ADD:
+	case CMD_ACCOUNT_ALIAS_REMOVE:
+	case CMD_ACCOUNT_FORWARD:
+	case CMD_ACCOUNT_ENABLE:
+	case CMD_ACCOUNT_DISABLE:
+		return conf_acct(c, a, err, cap);
 	case CMD_ROUTE_ADD:
 		return conf_route_add(c, a, err, cap);
 	case CMD_ROUTE_REMOVE:
@@ -924,6 +1118,9 @@ conf_load(struct conf *c, const char *path, char *err, size_t cap)
 out:
 	free(line);
 	fclose(f);
+	if (rc < 0) {
+		conf_fini(c);
+	}
 	return rc;
 }
 
@@ -969,6 +1166,75 @@ conf_word_out(FILE *f, const char *s)
 		}
 	}
 	fputc('"', f);
+}
+
+/* " ha1-md5 HEX ha1-sha256 HEX" for the digests that are set. */
+static void
+conf_dump_ha1(const char *const ha1[ACCT__ALG_COUNT], FILE *f)
+{
+	for (int k = 0; k < ACCT__ALG_COUNT; k++) {
+		if (ha1[k] != NULL && ha1[k][0] != '\0') {
+			fprintf(f, " ha1-%s %s", acct_alg_name((enum acct_alg)k),
+			    ha1[k]);
+		}
+	}
+}
+
+/* The domains and accounts, with digests only (never a password). */
+static void
+conf_dump_acct(const struct acct *a, FILE *f)
+{
+	struct acct_domain_info di;
+	struct acct_account_info *ai;
+
+	ai = malloc(sizeof(*ai));
+	if (ai == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < acct_domain_count(a); i++) {
+		acct_domain_get(a, i, &di);
+		fprintf(f, "domain add %s\n", di.name);
+		for (size_t k = 0; k < di.naliases; k++) {
+			fprintf(f, "domain alias add %s %s\n", di.name,
+			    di.aliases[k]);
+		}
+		if (!di.enabled) {
+			fprintf(f, "domain disable %s\n", di.name);
+		}
+		for (size_t j = 0; j < di.naccounts; j++) {
+			char addr[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
+
+			acct_account_get(a, i, j, ai);
+			snprintf(addr, sizeof(addr), "%s@%s", ai->user,
+			    ai->domain);
+			fputs("account add ", f);
+			conf_word_out(f, addr);
+			conf_dump_ha1(ai->ha1, f);
+			fputc('\n', f);
+			for (size_t k = 0; k < ai->naliases; k++) {
+				fputs("account alias add ", f);
+				conf_word_out(f, addr);
+				fputc(' ', f);
+				conf_word_out(f, ai->aliases[k]);
+				conf_dump_ha1(ai->alias_ha1[k], f);
+				fputc('\n', f);
+			}
+			if (ai->forward != NULL) {
+				fputs("account forward ", f);
+				conf_word_out(f, addr);
+				fputc(' ', f);
+				conf_word_out(f, ai->forward);
+				fputc('\n', f);
+			}
+			if (!ai->enabled) {
+				fputs("account disable ", f);
+				conf_word_out(f, addr);
+				fputc('\n', f);
+			}
+		}
+	}
+	explicit_bzero(ai, sizeof(*ai));
+	free(ai);
 }
 
 int
@@ -1044,10 +1310,43 @@ conf_dump(const struct conf *c, FILE *f)
 	    c->processors);
 	DUMP(c->force_rr != d->force_rr, "set force-rr %s\n",
 	    c->force_rr ? "on" : "off");
+	DUMP(c->relay_non_clients != d->relay_non_clients,
+	    "relay to-non-clients %s\n", conf_relays[c->relay_non_clients]);
+	DUMP(c->reg.default_expires_s != d->reg.default_expires_s,
+	    "set reg-default-expires %u\n", c->reg.default_expires_s);
+	DUMP(c->reg.min_expires_s != d->reg.min_expires_s,
+	    "set reg-min-expires %u\n", c->reg.min_expires_s);
+	DUMP(c->reg.max_expires_s != d->reg.max_expires_s,
+	    "set reg-max-expires %u\n", c->reg.max_expires_s);
+	DUMP(c->reg.max_bindings != d->reg.max_bindings,
+	    "set reg-max-bindings %u\n", c->reg.max_bindings);
+	if (c->reg.store[0] != '\0') {
+		fputs("set reg-store ", f);
+		conf_word_out(f, c->reg.store);
+		fputc('\n', f);
+	}
+	DUMP(c->auth.nonce_lifetime_s != d->auth.nonce_lifetime_s,
+	    "set auth-nonce-lifetime %u\n", c->auth.nonce_lifetime_s);
+	DUMP(c->auth.advertise_digest != d->auth.advertise_digest,
+	    "set auth-advertise-digest %s\n",
+	    c->auth.advertise_digest ? "on" : "off");
+	DUMP(c->auth.advertise_ntlm != d->auth.advertise_ntlm,
+	    "set auth-advertise-ntlm %s\n",
+	    c->auth.advertise_ntlm ? "on" : "off");
+	DUMP(c->auth.fail_limit != d->auth.fail_limit,
+	    "set auth-fail-limit %u\n", c->auth.fail_limit);
+	DUMP(c->auth.fail_window_s != d->auth.fail_window_s,
+	    "set auth-fail-window %u\n", c->auth.fail_window_s);
+	DUMP(c->auth.fail_penalty_s != d->auth.fail_penalty_s,
+	    "set auth-fail-penalty %u\n", c->auth.fail_penalty_s);
 #undef DUMP
 	for (int i = 0; i < c->nlan; i++) {
 		fprintf(f, "lan add %s\n",
 		    conf_range_str(&c->lan[i], buf, sizeof(buf)));
+	}
+	for (int i = 0; i < c->nclient_ip; i++) {
+		fprintf(f, "client-ip add %s\n",
+		    conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
 	}
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct conf_listener *l = &c->listeners[i];
@@ -1082,6 +1381,7 @@ conf_dump(const struct conf *c, FILE *f)
 		}
 		fputc('\n', f);
 	}
+	conf_dump_acct(c->acct, f);
 	free(d);
 	return ferror(f) ? -EIO : 0;
 }
@@ -1106,6 +1406,10 @@ conf_save(const struct conf *c, const char *path, char *err, size_t cap)
 	}
 	if (stat(path, &st) == 0) {
 		mode = st.st_mode & 07777;
+	}
+	/* DESIGN.md: password digests live in files only their owner reads */
+	if (conf_has_secrets(c)) {
+		mode = (mode & 0700) | 0600;
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
@@ -1148,6 +1452,12 @@ conf_save(const struct conf *c, const char *path, char *err, size_t cap)
 		goto fail;
 	}
 	if (link(path, bak) < 0 && errno != ENOENT) {
+		rc = -errno;
+		goto fail;
+	}
+	/* the previous file may hold digests too: owner only (this is its
+	 * inode, which the rename below takes off path) */
+	if (chmod(bak, 0600) < 0 && errno != ENOENT) {
 		rc = -errno;
 		goto fail;
 	}

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "sipd/acct/acct.h"
 #include "sipd/log.h"
 #include "sipd/msg/msg.h"
 #include "sipd/transport/tp.h"
@@ -68,6 +69,53 @@ struct conf_route {
 	bool proto_set;           /* false: UDP, or TCP past the size limit */
 };
 
+/*
+ * "relay to-non-clients": whom requests from non-clients may be relayed
+ * to (to a domain that is not local).  A client is a peer whose address is
+ * in a client-ip range, or that authenticated as a local account.
+ */
+enum conf_relay {
+	CONF_RELAY_ANYBODY, /* an open relay: warned about at start */
+	CONF_RELAY_CLIENTS, /* only clients may relay (the default) */
+	CONF_RELAY_NOBODY,  /* nobody: non-clients reach local accounts only */
+};
+
+/* The registrar (RFC 3261 10.3), read by sipd/reg. */
+struct conf_reg {
+	/* Expires given to a binding when the REGISTER names none (10.3
+	 * step 7), CONF_DEFAULT_REG_EXPIRES */
+	uint32_t default_expires_s;
+	/* shorter requested expirations are refused with 423 and
+	 * Min-Expires (10.3 step 7), CONF_DEFAULT_REG_MIN_EXPIRES */
+	uint32_t min_expires_s;
+	/* longer ones are shortened to this, CONF_DEFAULT_REG_MAX_EXPIRES */
+	uint32_t max_expires_s;
+	/* the most contacts of one address-of-record,
+	 * CONF_DEFAULT_REG_MAX_BINDINGS */
+	uint32_t max_bindings;
+	/* the SQLite file of the bindings, an absolute path; "" for
+	 * CONF_REG_STORE_NAME in the run directory (/run/sipd as root, else
+	 * $XDG_RUNTIME_DIR/sipd) */
+	char store[CONF_PATH_MAX];
+};
+
+/* Request authentication (RFC 7616 Digest), read by sipd/auth. */
+struct conf_auth {
+	/* how long a nonce is accepted, CONF_DEFAULT_AUTH_NONCE_LIFETIME */
+	uint32_t nonce_lifetime_s;
+	/* offer Digest (MD5 and SHA-256) in challenges, default true */
+	bool advertise_digest;
+	/* offer NTLM in challenges, default false */
+	bool advertise_ntlm;
+	/* failures of one user and address within fail_window_s that start
+	 * a penalty of fail_penalty_s during which every attempt is refused;
+	 * 0: no limit.  Defaults CONF_DEFAULT_AUTH_FAIL_LIMIT, _WINDOW,
+	 * _PENALTY */
+	uint32_t fail_limit;
+	uint32_t fail_window_s;
+	uint32_t fail_penalty_s;
+};
+
 enum conf_log_out {
 	CONF_LOG_AUTO,   /* stderr in the foreground, else syslog */
 	CONF_LOG_STDERR,
@@ -100,6 +148,28 @@ struct conf {
 	struct conf_route routes[CONF_MAX_ROUTES];
 	int nroutes;
 
+	/* relay policy: "relay to-non-clients" (default CONF_RELAY_CLIENTS)
+	 * and the "Client IP" ranges (client-ip add), none by default */
+	enum conf_relay relay_non_clients;
+	struct conf_range client_ip[CONF_MAX_RANGES];
+	int nclient_ip;
+
+	/* the registrar ("set reg-...") and authentication ("set auth-...") */
+	struct conf_reg reg;
+	struct conf_auth auth;
+
+	/*
+	 * The local domains and accounts (domain ..., account ...): one
+	 * reference to an immutable snapshot (sipd/acct/acct.h), NULL while
+	 * there is no domain.  A struct conf owns its reference: copy one
+	 * with conf_copy() and release it with conf_fini().  A plain struct
+	 * assignment borrows the pointer, valid while the original holds it.
+	 * Workers get it through workers_configure() -> core_configure() on
+	 * their own threads; the control plane drops the old snapshot only
+	 * after every worker has been given the new one.
+	 */
+	struct acct *acct;
+
 	/* where log lines go (log output); file: log_file */
 	enum conf_log_out log_out;
 	char log_file[CONF_PATH_MAX];
@@ -118,9 +188,29 @@ struct conf {
 #define CONF_DEFAULT_SIZE_LIMIT 1300
 #define CONF_MAX_PROCESSORS 64
 #define CONF_DEFAULT_MAX_FRAME (1024 * 1024)
+#define CONF_DEFAULT_REG_EXPIRES 3600
+#define CONF_DEFAULT_REG_MIN_EXPIRES 60
+#define CONF_DEFAULT_REG_MAX_EXPIRES 86400
+#define CONF_DEFAULT_REG_MAX_BINDINGS 10
+#define CONF_REG_STORE_NAME "registrations.db"
+#define CONF_DEFAULT_AUTH_NONCE_LIFETIME 300
+#define CONF_DEFAULT_AUTH_FAIL_LIMIT 10
+#define CONF_DEFAULT_AUTH_FAIL_WINDOW 60
+#define CONF_DEFAULT_AUTH_FAIL_PENALTY 300
 
-/* The defaults: no listener yet, every component at LOG_DEFAULT_LEVEL. */
+/* The defaults: no listener yet, every component at LOG_DEFAULT_LEVEL,
+ * no domain (c->acct NULL).  Allocates nothing. */
 void conf_init(struct conf *c);
+
+/* Release what c owns (its account snapshot); c->acct becomes NULL, so a
+ * second call does nothing. */
+void conf_fini(struct conf *c);
+
+/* *dst = *src, with dst's own reference to the account snapshot. */
+void conf_copy(struct conf *dst, const struct conf *src);
+
+/* Does c hold secrets (password digests)?  Then its file must be 0600. */
+bool conf_has_secrets(const struct conf *c);
 
 /*
  * Apply one configuration command (a CF_CONF command of the table, its
@@ -144,9 +234,9 @@ int conf_exec(struct conf *c, const char *in, size_t len, char *err,
 /*
  * conf_init(), then run every line of the file at path, stopping at the
  * first error; then, when no listener was configured, add the default
- * (udp 127.0.0.1:5060).  Returns 0, or a negative errno with
- * "PATH:LINE: message" (or "PATH: message" when the file cannot be read)
- * in err[0..cap).
+ * (udp 127.0.0.1:5060).  Returns 0 (release c with conf_fini()), or a
+ * negative errno with "PATH:LINE: message" (or "PATH: message" when the
+ * file cannot be read) in err[0..cap) and nothing to release.
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t cap);
 
@@ -159,8 +249,11 @@ int conf_dump(const struct conf *c, FILE *f);
 
 /*
  * Write c to path atomically: a temporary file in the same directory,
- * fsync, the previous file kept as path.bak, rename.  Returns 0 or a
- * negative errno with a message in err[0..cap).
+ * fsync, the previous file kept as path.bak, rename.  The file keeps the
+ * mode of the one it replaces (0600 for a new one), except that when c
+ * holds secrets (conf_has_secrets()) group and others lose every access;
+ * path.bak always does.  Returns 0 or a negative errno with a message in
+ * err[0..cap).
  */
 int conf_save(const struct conf *c, const char *path, char *err, size_t cap);
 

@@ -344,8 +344,13 @@ workers_new(const struct conf *c, char *err, size_t cap)
 		}
 		tps[i] = ws->w[i]->tp;
 	}
+	/* the transaction limits cap the total over every worker */
+	struct txn_table *tables[CONF_MAX_PROCESSORS];
+	for (unsigned i = 0; i < n; i++) {
+		tables[i] = ws->w[i]->txn;
+	}
 	/* a connection belongs to one worker; the others send through it */
-	if (tp_group_link(tps, n) < 0) {
+	if (txn_table_group(tables, n) < 0 || tp_group_link(tps, n) < 0) {
 		snprintf(err, cap, "cannot link the workers' transports");
 		workers_free(ws);
 		return NULL;
@@ -439,7 +444,8 @@ workers_free(struct workers *ws)
 	if (ws == NULL) {
 		return;
 	}
-	for (unsigned i = 0; i < ws->n; i++) {
+	/* the first worker's table owns what the tables share: last */
+	for (unsigned i = ws->n; i-- > 0;) {
 		worker_free(ws->w[i]);
 	}
 	pthread_mutex_destroy(&ws->call_lock);

@@ -50,13 +50,30 @@ struct branch {
 };
 
 /*
+ * A forwarding target (16.5): where the copy goes, and what it changes in
+ * it: a new Request-URI (a registered contact) and a Route set to put on
+ * top (its Path), both NULL to keep the request's.
+ */
+struct proxy_target {
+	struct tp_src dst;
+	bool proto_set;
+	int16_t q;   /* thousandths; equal q go in parallel, lower after */
+	char *ruri;  /* owned */
+	char *route; /* owned */
+};
+
+/*
  * The response context of a request being proxied (16.2): the server
- * transaction and the branches it forked into.  Each transaction that
- * names it as its TU holds a reference.
+ * transaction, its targets and the branches it forked into.  Each
+ * transaction that names it as its TU holds a reference.
  */
 struct pctx {
 	struct core *c;
 	struct txn *st;
+	struct tp_src src;   /* where the request came from */
+	uint32_t hash;       /* loop hash, for sipd's branches */
+	struct proxy_target tg[CORE_MAX_BRANCHES];
+	int ntg, next_tg;    /* targets, and the first one not tried */
 	struct branch br[CORE_MAX_BRANCHES];
 	int nbr;
 	struct msg *best;    /* the best final response so far (16.7) */

@@ -24,6 +24,7 @@ static const char *const proto_names[] = {
 };
 
 static void relay_by_via(struct core *c, struct msg *resp);
+static void fork_next(struct pctx *p);
 
 /* -------------------------------------------------------- Route edits */
 
@@ -298,6 +299,10 @@ static void
 pctx_unref(struct pctx *p)
 {
 	if (p != NULL && --p->refs == 0) {
+		for (int i = 0; i < p->ntg; i++) {
+			free(p->tg[i].ruri);
+			free(p->tg[i].route);
+		}
 		msg_free(p->best);
 		free(p);
 	}
@@ -435,6 +440,13 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 	if (p->final_sent || p->best == NULL) {
 		return;
 	}
+	/* 16.6, 16.7 step 4: serial forking goes on to the next q, unless
+	 * a 6xx or a CANCEL ended the search */
+	if (p->next_tg < p->ntg && !p->cancelled &&
+	    msg_status(p->best) < 600) {
+		fork_next(p);
+		return;
+	}
 	if (msg_status(p->best) == 503) {
 		/* 16.7 step 6: a 503 is not passed on as such */
 		respond_local(p, 500, NULL);
@@ -570,51 +582,106 @@ const struct txn_ops proxy_txn_ops = {
 	.terminated = on_terminated,
 };
 
-/* Forward req, owned by server transaction p->st, to dst (16.6). */
-static void
-forward(struct core *c, struct pctx *p, const struct tp_src *src,
-    struct tp_src *dst, bool proto_set, uint32_t hash)
+/* Put a binding's Path on top of the Route set (RFC 3327 5.3). */
+static int
+push_route(struct msg *fwd, const char *route)
+{
+	int at = msg_hdr_first(fwd, HDR_ROUTE);
+
+	return msg_hdr_insert(fwd, at, "Route",
+		   (struct sv){ route, strlen(route) }) < 0
+	    ? -ENOMEM
+	    : 0;
+}
+
+/*
+ * Forward a copy of the server transaction's request to target t (16.6).
+ * Returns 0, or a negative errno when the branch could not start (the
+ * caller counts it as a 503 branch).
+ */
+static int
+forward(struct core *c, struct pctx *p, struct proxy_target *t)
 {
 	struct msg *req = txn_request(p->st);
 	struct msg *fwd = copy_msg(c, req);
+	struct tp_src *dst = &t->dst;
+	char peer[TP_ADDRSTRLEN];
 	struct txn *ct;
-	int err;
+	int err = -ENOMEM;
 
 	if (fwd == NULL || max_forwards(fwd) != 0) {
-		msg_free(fwd);
-		respond_local(p, 500, NULL);
-		return;
+		goto fail;
 	}
-	if (!proto_set) {
+	if (t->ruri != NULL &&
+	    msg_set_ruri(fwd, (struct sv){ t->ruri, strlen(t->ruri) }) != 0) {
+		goto fail;
+	}
+	if (t->route != NULL && push_route(fwd, t->route) != 0) {
+		goto fail;
+	}
+	if (!t->proto_set) {
 		/* RFC 3261 18.1.1: UDP unless it is too big for it */
 		dst->proto = tp_choose_proto(c->tp,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
-	if ((c->force_rr || dst->proto != src->proto) &&
-	    record_route(c, fwd, src, dst) != 0) {
-		msg_free(fwd);
-		respond_local(p, 500, NULL);
-		return;
+	if ((c->force_rr || dst->proto != p->src.proto) &&
+	    record_route(c, fwd, &p->src, dst) != 0) {
+		goto fail;
 	}
-	if (push_via(c, fwd, dst, hash) != 0) {
-		msg_free(fwd);
-		respond_local(p, 500, NULL);
-		return;
+	if (push_via(c, fwd, dst, p->hash) != 0) {
+		goto fail;
 	}
-	p->br[p->nbr] = (struct branch){ 0 };
 	/* counted first: the transaction takes fwd and frees it */
 	core_count_out(c, fwd);
 	ct = txn_client_new(c->txn, fwd, dst, p, &err);
 	if (ct == NULL) {
-		char peer[TP_ADDRSTRLEN];
-		msg_free(fwd);
-		log_notice(LOG_CLIENT, "cannot forward to %s (%s)",
-		    core_peer(dst, peer, sizeof(peer)), strerror(-err));
-		respond_local(p, 503, NULL);
-		return;
+		goto fail;
 	}
-	p->br[p->nbr++].ct = ct;
+	p->br[p->nbr++] = (struct branch){ .ct = ct };
 	p->refs++;
+	return 0;
+fail:
+	msg_free(fwd);
+	log_notice(LOG_CLIENT, "cannot forward to %s (%s)",
+	    core_peer(dst, peer, sizeof(peer)), strerror(-err));
+	return err;
+}
+
+/*
+ * Start the next group of targets: every target of the highest q not
+ * tried yet, in parallel (16.6; RFC 3261 16.7 step 4 for serial search).
+ */
+static void
+fork_next(struct pctx *p)
+{
+	int q = p->tg[p->next_tg].q;
+
+	while (p->next_tg < p->ntg && p->tg[p->next_tg].q == q) {
+		struct proxy_target *t = &p->tg[p->next_tg++];
+		if (forward(p->c, p, t) != 0) {
+			/* a branch that cannot start is a 503 branch */
+			p->br[p->nbr++] = (struct branch){ .status = 503 };
+			branch_final(p, p->nbr - 1, 503, NULL);
+			if (p->final_sent) {
+				return;
+			}
+		}
+	}
+}
+
+/* Order targets by q, highest first, keeping the given order in a tie. */
+static void
+sort_targets(struct proxy_target *tg, int n)
+{
+	for (int i = 1; i < n; i++) {
+		struct proxy_target t = tg[i];
+		int j = i;
+		while (j > 0 && tg[j - 1].q < t.q) {
+			tg[j] = tg[j - 1];
+			j--;
+		}
+		tg[j] = t;
+	}
 }
 
 void
@@ -666,13 +733,19 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		return;
 	}
 	p->refs = 1;
+	p->src = *src;
+	p->hash = hash;
+	p->tg[0] = (struct proxy_target){ .dst = dst, .proto_set = proto_set,
+		.q = 1000 };
+	p->ntg = 1;
+	sort_targets(p->tg, p->ntg);
 	log_info(LOG_SERVER, "request %.*s from %s", (int)msg_method_name(req).len,
 	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
 	if (msg_method(req) == MSG_INVITE) {
 		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
 		respond_local(p, 100, NULL);
 	}
-	forward(c, p, src, &dst, proto_set, hash);
+	fork_next(p);
 }
 
 void

@@ -33,7 +33,11 @@ struct ctl *ctl_new(struct event_base *base, struct workers *ws,
     struct conf *conf, const char *conf_path, const char *sock_path,
     char *err, size_t cap);
 
-/* Close every connection, remove the socket.  Accepts NULL. */
+/*
+ * Close every connection, remove the socket, and release what the
+ * configuration owns (conf_fini(): call it once the workers have
+ * stopped).  Accepts NULL.
+ */
 void ctl_free(struct ctl *ctl);
 
 /*

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proto/cmd.h"
+#include "sipd/acct/acct.h"
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
 #include "sipd/transport/tp.h"
@@ -58,7 +59,8 @@ ctl_h_conf(struct ctl_req *r)
 	if (next == NULL) {
 		return ctl_fail(r, -ENOMEM, "out of memory");
 	}
-	*next = *ctl->conf;
+	/* a reference of its own: an account edit replaces next->acct */
+	conf_copy(next, ctl->conf);
 	rc = conf_apply(next, r->args, r->err, sizeof(r->err));
 	if (rc < 0) {
 		goto out;
@@ -76,6 +78,7 @@ ctl_h_conf(struct ctl_req *r)
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_nil(&r->out->pk);
 out:
+	conf_fini(next);
 	free(next);
 	return rc;
 }
@@ -204,6 +207,161 @@ ctl_h_lan_list(struct ctl_req *r)
 }
 
 static int
+ctl_h_client_ip_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct conf *c = r->ctl->conf;
+
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, (size_t)c->nclient_ip);
+	for (int i = 0; i < c->nclient_ip; i++) {
+		char buf[INET6_ADDRSTRLEN + 8];
+
+		msgpack_pack_map(pk, 1);
+		proto_kv_str(pk, "range",
+		    conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+static void
+pack_strs(msgpack_packer *pk, const char *key, const char *const *v,
+    size_t n)
+{
+	proto_str(pk, key);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		proto_str(pk, v[i]);
+	}
+}
+
+static int
+ctl_h_domain_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct acct *a = r->ctl->conf->acct;
+	struct acct_domain_info di;
+	size_t n = acct_domain_count(a);
+
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		acct_domain_get(a, i, &di);
+		msgpack_pack_map(pk, 4);
+		proto_kv_str(pk, "domain", di.name);
+		proto_kv_bool(pk, "enabled", di.enabled);
+		proto_kv_uint(pk, "accounts", di.naccounts);
+		pack_strs(pk, "aliases", di.aliases, di.naliases);
+	}
+	return 0;
+}
+
+/*
+ * One account as a map: what it is, never its digests (only whether it
+ * has them).  full: also its parts and which digests it and its aliases
+ * have.
+ */
+static void
+pack_account(msgpack_packer *pk, const struct acct_account_info *ai,
+    bool full)
+{
+	char addr[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
+
+	snprintf(addr, sizeof(addr), "%s@%s", ai->user, ai->domain);
+	msgpack_pack_map(pk, full ? 9 : 5);
+	proto_kv_str(pk, "account", addr);
+	proto_kv_bool(pk, "enabled", ai->enabled);
+	pack_strs(pk, "aliases", ai->aliases, ai->naliases);
+	proto_kv_str(pk, "forward", ai->forward != NULL ? ai->forward : "");
+	proto_kv_bool(pk, "password", ai->ha1[ACCT_MD5][0] != '\0' ||
+	    ai->ha1[ACCT_SHA256][0] != '\0');
+	if (full) {
+		const char *algs[ACCT__ALG_COUNT];
+		size_t nalg = 0, nauth = 0;
+		const char *auth[ACCT_MAX_ALIASES];
+
+		proto_kv_str(pk, "user", ai->user);
+		proto_kv_str(pk, "domain", ai->domain);
+		for (int k = 0; k < ACCT__ALG_COUNT; k++) {
+			if (ai->ha1[k][0] != '\0') {
+				algs[nalg++] = acct_alg_name((enum acct_alg)k);
+			}
+		}
+		for (size_t i = 0; i < ai->naliases; i++) {
+			if (ai->alias_ha1[i][ACCT_MD5][0] != '\0' ||
+			    ai->alias_ha1[i][ACCT_SHA256][0] != '\0') {
+				auth[nauth++] = ai->aliases[i];
+			}
+		}
+		pack_strs(pk, "digests", algs, nalg);
+		/* the aliases a client may authenticate as */
+		pack_strs(pk, "alias-digests", auth, nauth);
+	}
+}
+
+static int
+ctl_h_account_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct acct *a = r->ctl->conf->acct;
+	const char *domain = cmd_arg_str(r->args, "domain");
+	struct acct_account_info *ai;
+	struct acct_domain_info di;
+	size_t n = 0, from = 0, to = acct_domain_count(a);
+
+	if (domain != NULL) {
+		int i = acct_domain_find(a, domain);
+
+		if (i < 0) {
+			return ctl_fail(r, -ENOENT, "no domain %s", domain);
+		}
+		from = (size_t)i;
+		to = from + 1;
+	}
+	ai = malloc(sizeof(*ai));
+	if (ai == NULL) {
+		return ctl_fail(r, -ENOMEM, "out of memory");
+	}
+	for (size_t i = from; i < to; i++) {
+		acct_domain_get(a, i, &di);
+		n += di.naccounts;
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, n);
+	for (size_t i = from; i < to; i++) {
+		acct_domain_get(a, i, &di);
+		for (size_t j = 0; j < di.naccounts; j++) {
+			acct_account_get(a, i, j, ai);
+			pack_account(pk, ai, false);
+		}
+	}
+	free(ai);
+	return 0;
+}
+
+static int
+ctl_h_account_show(struct ctl_req *r)
+{
+	const char *account = cmd_arg_str(r->args, "account");
+	struct acct_account_info *ai;
+
+	ai = malloc(sizeof(*ai));
+	if (ai == NULL) {
+		return ctl_fail(r, -ENOMEM, "out of memory");
+	}
+	if (account == NULL ||
+	    acct_account_find(r->ctl->conf->acct, account, ai) < 0) {
+		free(ai);
+		return ctl_fail(r, -ENOENT, "no account %s",
+		    account != NULL ? account : "");
+	}
+	proto_begin_reply(r->out, r->id);
+	pack_account(&r->out->pk, ai, true);
+	free(ai);
+	return 0;
+}
+
+static int
 ctl_h_route_list(struct ctl_req *r)
 {
 	msgpack_packer *pk = &r->out->pk;
@@ -232,9 +390,11 @@ ctl_h_show_settings(struct ctl_req *r)
 	const struct conf *c = r->ctl->conf;
 	static const char *const outs[] = { "auto", "stderr", "syslog",
 		"file" };
+	static const char *const relays[] = { "anybody", "clients",
+		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 21 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 35 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -252,6 +412,27 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "message-size", c->limits.max_size);
 	proto_kv_uint(pk, "headers", c->limits.max_headers);
 	proto_kv_uint(pk, "line", c->limits.max_line);
+	proto_kv_str(pk, "relay-to-non-clients", relays[c->relay_non_clients]);
+	proto_str(pk, "client-ip");
+	msgpack_pack_array(pk, (size_t)c->nclient_ip);
+	for (int i = 0; i < c->nclient_ip; i++) {
+		char buf[INET6_ADDRSTRLEN + 8];
+
+		proto_str(pk, conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
+	}
+	proto_kv_uint(pk, "reg-default-expires", c->reg.default_expires_s);
+	proto_kv_uint(pk, "reg-min-expires", c->reg.min_expires_s);
+	proto_kv_uint(pk, "reg-max-expires", c->reg.max_expires_s);
+	proto_kv_uint(pk, "reg-max-bindings", c->reg.max_bindings);
+	proto_kv_str(pk, "reg-store",
+	    c->reg.store[0] != '\0' ? c->reg.store : "(run directory)");
+	proto_kv_uint(pk, "auth-nonce-lifetime", c->auth.nonce_lifetime_s);
+	proto_kv_bool(pk, "auth-advertise-digest", c->auth.advertise_digest);
+	proto_kv_bool(pk, "auth-advertise-ntlm", c->auth.advertise_ntlm);
+	proto_kv_uint(pk, "auth-fail-limit", c->auth.fail_limit);
+	proto_kv_uint(pk, "auth-fail-window", c->auth.fail_window_s);
+	proto_kv_uint(pk, "auth-fail-penalty", c->auth.fail_penalty_s);
+	proto_kv_uint(pk, "domains", acct_domain_count(c->acct));
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		char key[32];
 

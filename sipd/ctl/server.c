@@ -589,6 +589,28 @@ ctl_log_output(struct ctl *ctl, const struct conf *c, char *err, size_t cap)
 	}
 }
 
+static void
+ctl_warn_open_relay(void)
+{
+	log_warn(LOG_TRANSPORT, "relay, sipd is an open relay (relay "
+	    "to-non-clients anybody): anybody may send requests through it "
+	    "to any domain");
+}
+
+/* Say so when the file holds password digests others may read. */
+static void
+ctl_check_mode(const struct ctl *ctl)
+{
+	struct stat st;
+
+	if (conf_has_secrets(ctl->conf) && stat(ctl->conf_path, &st) == 0 &&
+	    (st.st_mode & 077) != 0) {
+		log_warn(LOG_TRANSPORT, "control, %s holds password digests "
+		    "but others may read it (mode %04o; chmod 600 it)",
+		    ctl->conf_path, (unsigned)(st.st_mode & 07777));
+	}
+}
+
 int
 ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
     size_t cap)
@@ -620,7 +642,23 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 		log_warn(LOG_TRANSPORT, "control, the socket path changes at "
 		    "the next start");
 	}
-	*ctl->conf = *next;
+	if (strcmp(cur->reg.store, next->reg.store) != 0) {
+		log_warn(LOG_TRANSPORT, "control, the registration store "
+		    "changes at the next start");
+	}
+	if (next->relay_non_clients == CONF_RELAY_ANYBODY &&
+	    cur->relay_non_clients != CONF_RELAY_ANYBODY) {
+		ctl_warn_open_relay();
+	}
+	/* Every worker has the new snapshot now (workers_configure() ran
+	 * on each one's thread), so the old one may go. */
+	{
+		struct acct *old = ctl->conf->acct;
+
+		*ctl->conf = *next;
+		acct_ref(ctl->conf->acct);
+		acct_unref(old);
+	}
 	return 0;
 }
 
@@ -638,6 +676,7 @@ ctl_reload(struct ctl *ctl, char *err, size_t cap)
 	rc = conf_load(next, ctl->conf_path, err, cap);
 	if (rc == 0) {
 		rc = ctl_conf_apply(ctl, next, err, cap);
+		conf_fini(next);
 	}
 	free(next);
 	return rc;
@@ -812,6 +851,10 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 		goto fail;
 	}
 	log_warn(LOG_TRANSPORT, "control, listening on %s", ctl->sock_path);
+	if (conf->relay_non_clients == CONF_RELAY_ANYBODY) {
+		ctl_warn_open_relay();
+	}
+	ctl_check_mode(ctl);
 	return ctl;
 fail:
 	ctl_free(ctl);
@@ -847,5 +890,7 @@ ctl_free(struct ctl *ctl)
 		event_free(ctl->log_ev);
 	}
 	log_live_fini();
+	/* the workers are stopped: nobody reads the accounts any more */
+	conf_fini(ctl->conf);
 	free(ctl);
 }

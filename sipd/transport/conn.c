@@ -301,6 +301,7 @@ conn_close(struct tp_conn *c, int err)
 	table_del(tp, c);
 	if (c->inbound) {
 		tp->stats.conns_in--;
+		atomic_fetch_sub(&tp->in_now, 1);
 	} else {
 		tp->stats.conns_out--;
 	}
@@ -718,6 +719,21 @@ set_nodelay(int fd)
 	/* SIP messages are whole when written: do not hold them back */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
+/* Open inbound connections of the whole group (every worker's). */
+static unsigned
+group_conns_in(const struct tp *tp)
+{
+	unsigned n = 0;
+
+	if (tp->group == NULL) {
+		return atomic_load(&tp->in_now);
+	}
+	for (unsigned i = 0; i < tp->ngroup; i++) {
+		n += atomic_load(&tp->group[i]->in_now);
+	}
+	return n;
+}
+
 
 void
 tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
@@ -728,7 +744,7 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 	char peer[TP_ADDRSTRLEN];
 	struct tp_conn *c;
 
-	if (tp->input_channels > 0 && tp->stats.conns_in >= tp->input_channels) {
+	if (tp->input_channels > 0 && group_conns_in(tp) >= tp->input_channels) {
 		tp->stats.refused++;
 		log_notice(LOG_TRANSPORT,
 		    "%s, refused connection from %s on %s (input channels "
@@ -783,6 +799,7 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 	table_add(tp, c);
 	tp->stats.accepted++;
 	tp->stats.conns_in++;
+	atomic_fetch_add(&tp->in_now, 1);
 	conn_arm(c, c->t_start);
 	log_info(LOG_TRANSPORT, "%s, accepted %s on %s", pn, c->peer_str,
 	    l->name);

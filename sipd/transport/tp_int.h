@@ -7,6 +7,7 @@
 #define SIPD_TP_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -100,6 +101,9 @@ struct tp {
 	unsigned idle_s;
 	unsigned header_s;
 	unsigned input_channels;
+	/* open inbound connections, read by the other workers of the group:
+	 * Input Channels caps the group's total */
+	_Atomic unsigned in_now;
 	size_t out_max;
 	int udp_tos; /* -1: untouched */
 	uint32_t size_lan, size_wan;

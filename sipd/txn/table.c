@@ -137,6 +137,9 @@ txn_table_free(struct txn_table *t)
 		t->dead = x->hnext;
 		txn_release(x);
 	}
+	if (t->group != NULL && t->group[0] == t) {
+		free(t->group);
+	}
 	free(t->buckets);
 	free(t);
 }
@@ -270,6 +273,38 @@ grow(struct txn_table *t)
 	t->nbuckets = n;
 }
 
+/* Live transactions of kind in the whole group (every worker's table). */
+static uint32_t
+group_live(const struct txn_table *t, enum txn_kind kind)
+{
+	uint32_t n = 0;
+
+	if (t->group == NULL) {
+		return atomic_load(&t->live[kind]);
+	}
+	for (unsigned i = 0; i < t->ngroup; i++) {
+		n += atomic_load(&t->group[i]->live[kind]);
+	}
+	return n;
+}
+
+int
+txn_table_group(struct txn_table **all, unsigned n)
+{
+	struct txn_table **g = calloc(n, sizeof(*g));
+
+	if (g == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(g, all, n * sizeof(*g));
+	for (unsigned i = 0; i < n; i++) {
+		all[i]->group = g;
+		all[i]->ngroup = n;
+	}
+	/* the first table owns the shared array */
+	return 0;
+}
+
 struct txn *
 txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
     size_t len)
@@ -279,7 +314,7 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 					  : t->set.max_client;
 	struct txn *x;
 
-	if (l->count >= max) {
+	if (group_live(t, kind) >= max) {
 		t->stats.refused++;
 		errno = EBUSY;
 		return NULL;
@@ -312,6 +347,7 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	}
 	l->tail = x;
 	l->count++;
+	atomic_fetch_add(&t->live[kind], 1);
 	if (kind == TXN_SERVER) {
 		t->stats.server_created++;
 	} else {
@@ -344,6 +380,7 @@ unlink_txn(struct txn_table *t, struct txn *x)
 		l->tail = x->lprev;
 	}
 	l->count--;
+	atomic_fetch_sub(&t->live[x->kind], 1);
 }
 
 static void

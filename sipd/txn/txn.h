@@ -100,6 +100,15 @@ struct txn_table *txn_table_new(const struct txn_settings *s,
  * release what it keeps, but no other callback.  Accepts NULL.
  */
 void txn_table_free(struct txn_table *t);
+/*
+ * Make n tables (one per worker) share their limits: max_server and
+ * max_client then cap the total of live transactions over all of them.
+ * Call once, before the tables are used from several threads; free the
+ * tables only after every thread has stopped (the first one frees what
+ * they share, so free it last).
+ */
+int txn_table_group(struct txn_table **all, unsigned n);
+
 /* Apply new settings; running transactions keep their timers. */
 void txn_table_configure(struct txn_table *t, const struct txn_settings *s);
 

@@ -5,6 +5,8 @@
 #ifndef SIPD_TXN_INT_H
 #define SIPD_TXN_INT_H
 
+#include <stdatomic.h>
+
 #include "sipd/txn/txn.h"
 
 /* ------------------------------------------------------------- timers */
@@ -96,6 +98,11 @@ struct txn_table {
 	struct txn_wheel wheel;
 	struct txn_stats stats;
 	struct txn *dead;         /* terminated, awaiting free */
+	/* live transactions by kind, read by the other tables of the group:
+	 * the limits cap the group's total */
+	_Atomic uint32_t live[2];
+	struct txn_table **group;
+	unsigned ngroup;
 	int depth;                /* nested entry into the table */
 };
 
