@@ -333,6 +333,7 @@ main(int argc, char **argv)
 		return EXIT_CONF;
 	}
 	if (check) {
+		conf_fini(&conf);
 		return EXIT_OK;
 	}
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
@@ -406,6 +407,7 @@ out:
 		event_base_free(base);
 	}
 	pid_file_remove(&st);
+	conf_fini(&conf);
 	log_close();
 	return rc;
 }
