@@ -15,17 +15,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/random.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
 
 #include "sipd/core/core.h"
 #include "sipd/log.h"
+#include "sipd/reg/reg.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
 
 /* The transaction timers' resolution: the wheel's slot is 8 ms. */
 #define WORKER_TICK_MS 10
+/* How often expired registrations are purged. */
+#define WORKER_PURGE_MS 1000
+#define WORKER_RUN_DIR "/run/sipd"
 
 enum wmsg_kind {
 	WMSG_SIP,  /* a parsed message for this shard */
@@ -45,6 +52,8 @@ struct worker_msg {
 struct workers {
 	unsigned n;
 	bool started;
+	struct reg *reg;            /* shared: locked inside */
+	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
 	struct conf conf;           /* as last applied */
 	pthread_mutex_t call_lock;  /* one workers_call() at a time */
 	pthread_cond_t call_done;
@@ -177,10 +186,63 @@ static void
 worker_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t now = now_ms();
 
 	(void)fd;
 	(void)what;
-	txn_table_advance(w->txn, now_ms());
+	txn_table_advance(w->txn, now);
+	/* the first worker purges the registrar for all */
+	if (w->id == 0 && w->pool->reg != NULL &&
+	    now >= w->next_purge) {
+		w->next_purge = now + WORKER_PURGE_MS;
+		reg_purge(w->pool->reg, time(NULL));
+	}
+}
+
+struct reg *
+workers_reg(const struct workers *ws)
+{
+	return ws->reg;
+}
+
+/* The registrar's settings from the configuration's. */
+static void
+reg_settings_from(const struct conf *c, struct reg_settings *rs)
+{
+	reg_settings_init(rs);
+	rs->default_expires = c->reg.default_expires_s;
+	rs->min_expires = c->reg.min_expires_s;
+	rs->max_expires = c->reg.max_expires_s;
+	rs->max_per_aor = c->reg.max_bindings;
+}
+
+/*
+ * The store's file: the configured path, else CONF_REG_STORE_NAME in the
+ * run directory (made when missing).
+ */
+static int
+reg_store_path(const struct conf *c, char *buf, size_t cap)
+{
+	const char *dir = WORKER_RUN_DIR;
+	char sub[CONF_PATH_MAX];
+
+	if (c->reg.store[0] != '\0') {
+		snprintf(buf, cap, "%s", c->reg.store);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		const char *x = getenv("XDG_RUNTIME_DIR");
+		if (x == NULL || x[0] != '/') {
+			return -ENOENT;
+		}
+		snprintf(sub, sizeof(sub), "%s/sipd", x);
+		dir = sub;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		return -errno;
+	}
+	snprintf(buf, cap, "%s/%s", dir, CONF_REG_STORE_NAME);
+	return 0;
 }
 
 static bool
@@ -293,7 +355,7 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 		goto fail;
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
-	w->core = core_new(c, w->tp, id);
+	w->core = core_new(c, w->tp, id, ws->reg, ws->secret);
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
 	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
@@ -333,6 +395,30 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	}
 	ws->n = n;
 	ws->conf = *c;
+	/* every worker accepts the nonces of the others */
+	if (getrandom(ws->secret, sizeof(ws->secret), 0) !=
+	    (ssize_t)sizeof(ws->secret)) {
+		snprintf(err, cap, "no random bytes for the nonce key");
+		free(ws);
+		return NULL;
+	}
+	char path[CONF_PATH_MAX + 32];
+	struct reg_settings rs;
+	int rerr = 0;
+	reg_settings_from(c, &rs);
+	if (reg_store_path(c, path, sizeof(path)) != 0) {
+		snprintf(err, cap, "no directory for the registrations (set "
+		    "reg-store)");
+		free(ws);
+		return NULL;
+	}
+	ws->reg = reg_new(&rs, NULL, path, time(NULL), &rerr);
+	if (ws->reg == NULL) {
+		snprintf(err, cap, "cannot open the registrations in %s (%s)",
+		    path, strerror(-rerr));
+		free(ws);
+		return NULL;
+	}
 	pthread_mutex_init(&ws->call_lock, NULL);
 	pthread_cond_init(&ws->call_done, NULL);
 	struct tp *tps[CONF_MAX_PROCESSORS];
@@ -448,6 +534,7 @@ workers_free(struct workers *ws)
 	for (unsigned i = ws->n; i-- > 0;) {
 		worker_free(ws->w[i]);
 	}
+	reg_free(ws->reg);
 	pthread_mutex_destroy(&ws->call_lock);
 	pthread_cond_destroy(&ws->call_done);
 	free(ws);
@@ -540,6 +627,10 @@ workers_configure(struct workers *ws, const struct conf *c, char *err,
 {
 	struct configure cf = { &ws->conf, c, 0, err, cap };
 
+	struct reg_settings rs;
+
+	reg_settings_from(c, &rs);
+	reg_set_settings(ws->reg, &rs);
 	for (unsigned i = 0; i < ws->n; i++) {
 		workers_call(ws, i, configure_one, &cf);
 		if (cf.rc != 0) {

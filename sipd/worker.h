@@ -23,6 +23,7 @@ struct event;
 struct event_base;
 struct core;
 struct tp;
+struct reg;
 struct txn_table;
 struct workers;
 
@@ -40,6 +41,7 @@ struct worker {
 	struct event *tick;   /* drives the transaction timers */
 	struct event *inbox;  /* hand-offs and calls from other threads */
 	pthread_t thread;
+	uint64_t next_purge;  /* worker 0: when the registrar is purged */
 	/* the listeners of the configuration in force, in its order */
 	struct tp_listener *listeners[CONF_MAX_LISTENERS];
 	pthread_mutex_t lock; /* guards the inbox queue only */
@@ -66,6 +68,9 @@ void workers_stop(struct workers *ws, unsigned grace_ms);
 void workers_free(struct workers *ws);
 
 unsigned workers_count(const struct workers *ws);
+
+/* The registrar the workers share (its calls are locked inside). */
+struct reg *workers_reg(const struct workers *ws);
 
 /*
  * Run fn(w, arg) on worker i's thread and wait for it to return.  From the

@@ -31,7 +31,8 @@ on_tp_error(void *arg, const struct tp_src *dst, int err)
 }
 
 struct core *
-core_new(const struct conf *conf, struct tp *tp, unsigned shard)
+core_new(const struct conf *conf, struct tp *tp, unsigned shard,
+    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN])
 {
 	struct core *c = calloc(1, sizeof(*c));
 
@@ -40,6 +41,7 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard)
 	}
 	c->tp = tp;
 	c->shard = shard;
+	c->reg = reg;
 	/* tags must be unique (RFC 3261 19.3), not secret */
 	if (getrandom(&c->rand, sizeof(c->rand), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(c->rand)) {
@@ -50,8 +52,10 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard)
 		c->rand = 0x9e3779b97f4a7c15ULL;
 	}
 	c->txn = txn_table_new(&conf->txn, &proxy_txn_ops, c, shard);
-	if (c->txn == NULL) {
-		free(c);
+	c->auth = auth_new(NULL);
+	if (c->txn == NULL || c->auth == NULL ||
+	    auth_set_secret(c->auth, secret, CORE_SECRET_LEN) != 0) {
+		core_free(c);
 		return NULL;
 	}
 	tp_set_error_fn(tp, on_tp_error, c);
@@ -66,16 +70,41 @@ core_free(struct core *c)
 		return;
 	}
 	txn_table_free(c->txn);
+	auth_free(c->auth);
+	acct_unref(c->acct);
 	free(c);
 }
 
 void
 core_configure(struct core *c, const struct conf *conf)
 {
+	struct auth_settings as;
+
 	c->limits = conf->limits;
 	c->force_rr = conf->force_rr;
 	txn_table_configure(c->txn, &conf->txn);
 	route_configure(c, conf);
+	/* the accounts snapshot is immutable: hold a reference to it */
+	acct_unref(c->acct);
+	c->acct = acct_ref(conf->acct);
+	c->relay = conf->relay_non_clients;
+	c->nclient_ip = conf->nclient_ip;
+	memcpy(c->client_ip, conf->client_ip,
+	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));
+	auth_settings_init(&as);
+	as.nonce_lifetime = conf->auth.nonce_lifetime_s;
+	as.advertise_auth = conf->auth.advertise_digest;
+	as.advertise_ntlm = conf->auth.advertise_ntlm;
+	as.fail_limit = conf->auth.fail_limit;
+	as.fail_window = conf->auth.fail_window_s;
+	as.fail_penalty = conf->auth.fail_penalty_s;
+	auth_configure(c->auth, &as);
+}
+
+struct auth *
+core_auth(struct core *c)
+{
+	return c->auth;
 }
 
 const struct msg_limits *
@@ -124,11 +153,21 @@ core_tag(struct core *c, char tag[CORE_TAG_LEN + 1])
 	static const char hex[] = "0123456789abcdef";
 	uint64_t r = core_random(c);
 
-	for (int i = 0; i < CORE_TAG_LEN; i++) {
+	/* a fixed start marks the tags sipd makes: the ACK of a final
+	 * response sipd sent itself is recognised by it and absorbed */
+	memcpy(tag, CORE_TAG_MARK, sizeof(CORE_TAG_MARK) - 1);
+	for (size_t i = sizeof(CORE_TAG_MARK) - 1; i < CORE_TAG_LEN; i++) {
 		tag[i] = hex[r & 0xf];
 		r >>= 4;
 	}
 	tag[CORE_TAG_LEN] = '\0';
+}
+
+bool
+core_own_tag(struct sv tag)
+{
+	return tag.len == CORE_TAG_LEN &&
+	    memcmp(tag.p, CORE_TAG_MARK, sizeof(CORE_TAG_MARK) - 1) == 0;
 }
 
 const char *
@@ -217,11 +256,23 @@ answer_dst(struct msg *req, const struct tp_src *src, struct tp_src *dst)
 }
 
 void
+core_answer_msg(struct core *c, const struct tp_src *src, struct msg *req,
+    struct msg *resp)
+{
+	struct tp_src dst;
+
+	answer_dst(req, src, &dst);
+	core_send_msg(c, &dst, resp);
+	msg_free(resp);
+}
+
+void
 core_answer(struct core *c, const struct tp_src *src, struct msg *req,
     int status, const char *reason, const char *why)
 {
 	char peer[TP_ADDRSTRLEN];
 	struct sv method = msg_method_name(req);
+	int mlen = (int)(method.len < 32 ? method.len : 32);
 	struct tp_src dst;
 	struct msg *resp;
 
@@ -229,8 +280,8 @@ core_answer(struct core *c, const struct tp_src *src, struct msg *req,
 	resp = core_response(c, req, status, reason);
 	if (resp == NULL) {
 		log_notice(LOG_SERVER, "dropped %.*s from %s (%s, and no "
-		    "response possible)", (int)(method.len < 32 ? method.len : 32),
-		    method.p, peer, why ? why : "cannot build a response");
+		    "response possible)", mlen, method.p, peer,
+		    why ? why : "cannot build a response");
 		return;
 	}
 	if (status == 200 && msg_method(req) == MSG_OPTIONS &&
@@ -247,12 +298,10 @@ core_answer(struct core *c, const struct tp_src *src, struct msg *req,
 	if (core_send_msg(c, &dst, resp) == 0) {
 		if (why != NULL) {
 			log_notice(LOG_SERVER, "refused %.*s from %s with %d (%s)",
-			    (int)(method.len < 32 ? method.len : 32), method.p,
-			    peer, status, why);
+			    mlen, method.p, peer, status, why);
 		} else {
 			log_info(LOG_SERVER, "answered %.*s from %s with %d",
-			    (int)(method.len < 32 ? method.len : 32), method.p,
-			    peer, status);
+			    mlen, method.p, peer, status);
 		}
 	}
 	msg_free(resp);
@@ -398,6 +447,14 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		return;
 	}
 	if (method == MSG_ACK) {
+		/* the ACK of a final response sipd answered itself (16.3:
+		 * sipd was the UAS) ends here; others go on */
+		const struct msg_naddr *to = msg_to(req);
+		if (to != NULL && core_own_tag(msg_sv(req, to->tag))) {
+			log_info(LOG_SERVER, "absorbed ACK from %s (sipd's own "
+			    "answer)", core_peer(src, peer, sizeof(peer)));
+			return;
+		}
 		proxy_relay_ack(c, req, src);
 		return;
 	}

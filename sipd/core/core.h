@@ -37,11 +37,21 @@ struct core_stats {
 	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
 };
 
+struct reg;
+struct auth;
+
 /*
- * A core for shard number shard, sending through tp, configured from c.
- * Returns NULL on allocation failure.
+ * A core for shard number shard, sending through tp, configured from c,
+ * with the registrar reg (shared by the workers; may be NULL) and the
+ * nonce key secret (AUTH_SECRET bytes, the same for every worker so each
+ * accepts the others' nonces).  Returns NULL on allocation failure.
  */
-struct core *core_new(const struct conf *c, struct tp *tp, unsigned shard);
+#define CORE_SECRET_LEN 32
+struct core *core_new(const struct conf *c, struct tp *tp, unsigned shard,
+    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN]);
+
+/* This worker's authentication state (failed-attempt blocks). */
+struct auth *core_auth(struct core *c);
 
 /* Frees the core and its transaction table.  Accepts NULL. */
 void core_free(struct core *c);

@@ -7,14 +7,18 @@
 
 #include <stdbool.h>
 
+#include "sipd/acct/acct.h"
+#include "sipd/auth/auth.h"
 #include "sipd/core/core.h"
 #include "sipd/log.h"
+#include "sipd/reg/reg.h"
 
 /* Methods sipd handles as a UAS, for Allow (RFC 3261 20.5). */
 #define CORE_ALLOW "OPTIONS"
 #define CORE_ACCEPT "application/sdp"
 #define CORE_SERVER "sipd/" SIPD_VERSION
 #define CORE_TAG_LEN 16
+#define CORE_TAG_MARK "5d"
 #define CORE_MAX_BRANCHES 8
 /* Largest message written: a UDP datagram, or a stream's message. */
 #define CORE_OUT_SIZE 65535
@@ -39,6 +43,12 @@ struct core {
 	struct core_route routes[CONF_MAX_ROUTES];
 	int nroutes;
 	struct core_stats stats;
+	struct auth *auth;        /* this worker's authentication state */
+	struct reg *reg;          /* the registrar, shared by the workers */
+	struct acct *acct;        /* the accounts snapshot in force */
+	enum conf_relay relay;    /* "Relay to Non-Clients" */
+	struct conf_range client_ip[CONF_MAX_RANGES];
+	int nclient_ip;
 };
 
 /* One forwarding target of a proxied request (16.5). */
@@ -85,6 +95,8 @@ struct pctx {
 /* core.c */
 uint64_t core_random(struct core *c);
 void core_tag(struct core *c, char tag[CORE_TAG_LEN + 1]);
+/* Was tag made by core_tag()? */
+bool core_own_tag(struct sv tag);
 const char *core_peer(const struct tp_src *src, char *buf, size_t cap);
 int core_send(struct core *c, const struct tp_src *dst, const char *buf,
     size_t len);
@@ -99,6 +111,10 @@ void core_answer(struct core *c, const struct tp_src *src, struct msg *req,
 struct msg *core_response(struct core *c, struct msg *req, int status,
     const char *reason);
 void core_count_out(struct core *c, struct msg *m);
+/* Send resp, built for req, statelessly as core_answer() does.  Takes
+ * resp. */
+void core_answer_msg(struct core *c, const struct tp_src *src,
+    struct msg *req, struct msg *resp);
 /*
  * RFC 3261 8.2.2.3 and 16.3 step 5: answer 420 when the request requires
  * an extension (id: HDR_REQUIRE or HDR_PROXY_REQUIRE).  True if it did.
@@ -126,7 +142,10 @@ bool route_uri_local(const struct core *c, const char *base,
  * req is addressed to sipd itself, or a negative errno (no route).
  */
 int route_target(struct core *c, struct msg *req, struct tp_src *dst,
-    bool *proto_set);
+    bool *proto_set, bool *by_rule);
+/* The destination a SIP URI names (an IP address for now). */
+int route_uri_target(const char *base, const struct uri *u,
+    struct tp_src *dst, bool *proto_set);
 /*
  * The address and port sipd puts in Via and Record-Route for proto when
  * talking to towards (a wildcard listener gives the source address the
@@ -135,6 +154,22 @@ int route_target(struct core *c, struct msg *req, struct tp_src *dst,
 int route_local_addr(struct core *c, enum tp_proto proto,
     const struct sockaddr_storage *towards, char *buf, size_t cap);
 void route_configure(struct core *c, const struct conf *conf);
+
+/* local.c */
+/*
+ * The relay policy: may req go to dst, which is not local?  When not and
+ * answer is set, req is answered (a 407 challenge, or 403).
+ */
+bool local_relay_allowed(struct core *c, struct msg *req,
+    const struct tp_src *src, const struct tp_src *dst, bool answer);
+/* Targets of a request for a local user; 0 when it was answered. */
+int local_targets(struct core *c, struct msg *req, const struct tp_src *src,
+    struct proxy_target *tg, int max);
+/* A REGISTER for sipd: handled (true), or for another registrar. */
+bool local_maybe_register(struct core *c, struct msg *req,
+    const struct tp_src *src, bool ruri_is_sipd);
+/* Is the Request-URI's host a local domain? */
+bool local_domain(struct core *c, struct msg *req);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;

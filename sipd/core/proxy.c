@@ -90,7 +90,7 @@ route_preprocess(struct core *c, struct msg *req)
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
 	int n = msg_naddrs(req, HDR_ROUTE, &routes);
-	int rc;
+	int rc, own = 0;
 
 	if (n < 0) {
 		return -EINVAL;
@@ -110,6 +110,7 @@ route_preprocess(struct core *c, struct msg *req)
 		if (rc != 0) {
 			return rc;
 		}
+		own++;
 	}
 	/* a double Record-Route (transport change) put two entries */
 	for (int guard = 0; guard < 4; guard++) {
@@ -121,8 +122,9 @@ route_preprocess(struct core *c, struct msg *req)
 		if (rc != 0) {
 			return rc;
 		}
+		own++;
 	}
-	return 0;
+	return own;
 }
 
 /* ----------------------------------------------------- loop detection */
@@ -684,42 +686,74 @@ sort_targets(struct proxy_target *tg, int n)
 	}
 }
 
+static void
+free_targets(struct proxy_target *tg, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(tg[i].ruri);
+		free(tg[i].route);
+	}
+}
+
 void
 proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
+	struct proxy_target tg[CORE_MAX_BRANCHES];
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
-	bool proto_set;
+	bool proto_set, by_rule, routed;
 	struct pctx *p;
 	uint32_t hash;
-	int rc;
+	int rc, own, ntg;
 
-	if (route_preprocess(c, req) != 0) {
+	own = route_preprocess(c, req);
+	if (own < 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
 		return;
 	}
-	rc = route_target(c, req, &dst, &proto_set);
-	if (rc == 1) {
-		core_local_request(c, req, src);
+	routed = msg_hdr_first(req, HDR_ROUTE) >= 0;
+	rc = route_target(c, req, &dst, &proto_set, &by_rule);
+	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
 		return;
 	}
-	if (rc < 0) {
-		core_answer(c, src, req, rc == -EPROTONOSUPPORT ? 416 : 404,
-		    NULL, "no route");
-		return;
+	if (!routed && local_domain(c, req)) {
+		/* 16.5: a user of a local domain: the location service */
+		ntg = local_targets(c, req, src, tg, CORE_MAX_BRANCHES);
+		if (ntg == 0) {
+			return;
+		}
+	} else {
+		if (rc == 1) {
+			core_local_request(c, req, src);
+			return;
+		}
+		if (rc < 0) {
+			core_answer(c, src, req,
+			    rc == -EPROTONOSUPPORT ? 416 : 404, NULL, "no route");
+			return;
+		}
+		/* the relay policy, before anything is sent: a request in a
+		 * dialog sipd Record-Routed, or to a rule's target, passes */
+		if (own == 0 && !by_rule &&
+		    !local_relay_allowed(c, req, src, &dst, true)) {
+			return;
+		}
+		tg[0] = (struct proxy_target){ .dst = dst,
+			.proto_set = proto_set, .q = 1000 };
+		ntg = 1;
 	}
 	hash = loop_hash(req);
 	if (looped(c, req, hash)) {
 		core_answer(c, src, req, 482, NULL, "loop");
-		return;
+		goto drop;
 	}
 	if (core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
-		return;
+		goto drop;
 	}
 	p = pctx_new(c);
 	if (p == NULL) {
 		core_answer(c, src, req, 500, NULL, "out of memory");
-		return;
+		goto drop;
 	}
 	/* the transaction keeps a compact copy; req is the caller's */
 	struct msg *kept = msg_compact(req);
@@ -730,14 +764,13 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		free(p);
 		core_answer(c, src, req, 503, NULL,
 		    e == EBUSY ? "server transaction limit" : "no memory");
-		return;
+		goto drop;
 	}
 	p->refs = 1;
 	p->src = *src;
 	p->hash = hash;
-	p->tg[0] = (struct proxy_target){ .dst = dst, .proto_set = proto_set,
-		.q = 1000 };
-	p->ntg = 1;
+	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
+	p->ntg = ntg;
 	sort_targets(p->tg, p->ntg);
 	log_info(LOG_SERVER, "request %.*s from %s", (int)msg_method_name(req).len,
 	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
@@ -746,6 +779,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		respond_local(p, 100, NULL);
 	}
 	fork_next(p);
+	return;
+drop:
+	free_targets(tg, ntg);
 }
 
 void
@@ -868,10 +904,19 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 	bool proto_set;
 	int rc;
 
-	if (route_preprocess(c, ack) != 0) {
+	int own = route_preprocess(c, ack);
+	bool by_rule;
+
+	if (own < 0) {
 		return;
 	}
-	rc = route_target(c, ack, &dst, &proto_set);
+	rc = route_target(c, ack, &dst, &proto_set, &by_rule);
+	if (rc == 0 && own == 0 && !by_rule &&
+	    !local_relay_allowed(c, ack, src, &dst, false)) {
+		log_info(LOG_SERVER, "absorbed ACK from %s (relay denied)",
+		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
 	if (rc != 0) {
 		log_info(LOG_SERVER, "absorbed ACK from %s (%s)",
 		    core_peer(src, peer, sizeof(peer)),

@@ -142,8 +142,8 @@ route_uri_local(const struct core *c, const char *base, const struct uri *u)
  * DNS for now): an IP literal host, the port or the transport's default,
  * the transport parameter or TLS for sips.
  */
-static int
-uri_target(const char *base, const struct uri *u, struct tp_src *dst,
+int
+route_uri_target(const char *base, const struct uri *u, struct tp_src *dst,
     bool *proto_set)
 {
 	struct sv t;
@@ -181,15 +181,16 @@ uri_target(const char *base, const struct uri *u, struct tp_src *dst,
 
 int
 route_target(struct core *c, struct msg *req, struct tp_src *dst,
-    bool *proto_set)
+    bool *proto_set, bool *by_rule)
 {
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
 	const char *base = msg_buf(req);
 
+	*by_rule = false;
 	/* 16.6 step 6 / 16.12: loose routing sends to the first Route */
 	if (msg_naddrs(req, HDR_ROUTE, &routes) > 0) {
-		return uri_target(base, &routes[0].uri, dst, proto_set);
+		return route_uri_target(base, &routes[0].uri, dst, proto_set);
 	}
 	if (ruri == NULL) {
 		return -EINVAL;
@@ -205,6 +206,7 @@ route_target(struct core *c, struct msg *req, struct tp_src *dst,
 		} else if (sv_caseeq_str(host, r->domain)) {
 			*dst = r->dst;
 			*proto_set = r->proto_set;
+			*by_rule = true;
 			return 0;
 		}
 	}
@@ -214,9 +216,10 @@ route_target(struct core *c, struct msg *req, struct tp_src *dst,
 	if (any != NULL) {
 		*dst = any->dst;
 		*proto_set = any->proto_set;
+		*by_rule = true;
 		return 0;
 	}
-	return uri_target(base, ruri, dst, proto_set);
+	return route_uri_target(base, ruri, dst, proto_set);
 }
 
 static bool

@@ -164,7 +164,7 @@ class Sipd:
     conf: further configuration lines.  Use as a context manager."""
 
     def __init__(self, binary, listeners=("127.0.0.1",), conf="",
-                 port_range=None):
+                 port_range=None, clients=True):
         self.binary = binary
         self.hosts = list(listeners)
         self.extra_conf = conf
@@ -177,6 +177,7 @@ class Sipd:
         self.ports = []
         self.returncode = None
         self.port_range = port_range or (None, None)
+        self.clients = clients
 
     @property
     def port(self):
@@ -188,6 +189,13 @@ class Sipd:
         for host, port in zip(self.hosts, self.ports):
             addr = "[%s]" % host if ":" in host else host
             lines.append("listener add udp %s:%d" % (addr, port))
+        # each sipd its own registrations; the loopback counts as clients
+        # (the relay policy), as the default sipd.conf has it
+        lines.append("set reg-store %s" %
+                     os.path.join(self.dir.name, "registrations.db"))
+        if self.clients:
+            lines.append("client-ip add 127.0.0.0/8")
+            lines.append("client-ip add ::1/128")
         lines.append(self.extra_conf)
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")

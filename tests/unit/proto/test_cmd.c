@@ -119,7 +119,7 @@ test_errors(void **state)
 	expect_err("li l", "ambiguous command 'li' (limits or listener)");
 	expect_err("listener frob", "unknown command 'listener frob' "
 				    "(expected add, list or remove)");
-	expect_err("frob", "unknown command 'frob' (expected account, cancel, ");
+	expect_err("frob", "unknown command 'frob' (expected account, ");
 	expect_err("show", "incomplete command 'show' (expected config, "
 			   "settings, stats or transactions)");
 	expect_err("set t 5", "ambiguous command 't'");

@@ -109,7 +109,7 @@ def completion(sipd):
 
 
 def test(binary, started):
-    sipd = Sipd(binary)
+    sipd = Sipd(binary, clients=False)
     started.append(sipd)
     sipd.start()
     check(mode(sipd.conf_path) & 0o077 != 0, "the test's file is 0600")
@@ -240,7 +240,7 @@ def test(binary, started):
     sipdtest.stop_clean(sipd)
 
     # a new sipd on the listing: the same accounts and settings
-    second = Sipd(binary)
+    second = Sipd(binary, clients=False)
     started.append(second)
     second.write_conf = lambda: None
     second.ports = sipd.ports

@@ -1,0 +1,1210 @@
+#!/usr/bin/python3
+"""bench_proxy.py: sipd's proxy and Kamailio's, side by side, on loopback.
+
+Not a test: it prints figures.  Both servers run as transaction-stateful,
+Record-Routing proxies that send every request for bench.invalid to a sipp
+UAS; a sipp UAC makes full calls (INVITE/100/180/200/ACK/BYE/200) through
+them with the same scenario files, at the same offered rate, for the same
+number of calls.  The servers run on one CPU, sipp and this script on
+another (taskset).  Measured, per server:
+
+  * calls per server CPU-second at a fixed rate, UDP and TCP: utime+stime
+    of the server's whole process tree (every thread, every Kamailio child)
+    from /proc/<pid>/stat, over the UAC's run; failed calls from sipp's
+    statistics; peak RSS (VmHWM) and RSS after the run, summed over the
+    tree, and PSS (which does not count Kamailio's shared memory once per
+    process);
+  * the highest sustained call rate with fewer than 0.1 % failed calls
+    (doubling, then bisecting; each probe a fresh server and a fixed short
+    duration);
+  * memory per ringing call: N calls held at 180, RSS and PSS growth / N.
+
+Every probe goes to a JSON file; the last line is the ratio of sipd's
+median calls per CPU-second over Kamailio's (UDP, 1 worker), printed only
+when every run completed and no fixed-rate call failed.
+
+Usage: /usr/bin/python3 tests/bench/bench_proxy.py [--quick] [--sipd PATH]
+See tests/bench/README.md.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+UAC_XML = os.path.join(HERE, "uac.xml")
+UAS_XML = os.path.join(HERE, "uas.xml")
+KAMAILIO_CFG = os.path.join(HERE, "kamailio-proxy.cfg")
+DOMAIN = "bench.invalid"
+HOST = "127.0.0.1"
+TICK = os.sysconf("SC_CLK_TCK")
+FAIL_LIMIT = 0.001  # "sustained": fewer than 0.1 % failed calls
+# sipp's socket buffers (its default is 64 KB): big enough that bursts
+# from the server do not overflow the load generator's sockets
+SIPP_BUF = str(2 * 1024 * 1024)
+# a search probe's calls must be done this long after the last INVITE
+PROBE_GRACE_S = 4
+
+# Sizes of the two runs.  Durations are the UAC's nominal sending time.
+PROFILES = {
+    "default": dict(
+        rate=500, udp_s=20, tcp_s=12, reps=3,
+        search_start=1000, search_max=32000, probe_s=5, bisect=3,
+        hold_n=2000, hold_rate=500, budget_s=11 * 60),
+    "quick": dict(
+        rate=500, udp_s=4, tcp_s=3, reps=3,
+        search_start=2000, search_max=32000, probe_s=2, bisect=1,
+        hold_n=1000, hold_rate=500, budget_s=4 * 60),
+}
+# -m: shared memory, where tm keeps its transactions.  A finished call's
+# two transactions (INVITE, BYE) stay there for tm's wait timer (5 s) and
+# take some 25-30 KB: 128 MB runs out near 3000 calls/s, 1 GB leaves room
+# for twice the rate one worker sustains.  Untouched pages cost nothing.
+KAM_SHM_MB = 1024
+KAM_PKG_MB = 8  # -M: private memory per process (Debian's default)
+# -x: the memory manager.  Debian's build defaults to qm, the debugging
+# allocator (it records file and line per fragment); it costs Kamailio
+# about 3.5 times the CPU per call of tlsf or fm here.  Anyone tuning
+# Kamailio for throughput picks tlsf (pkg memory follows -x without -X).
+KAM_MEM_MANAGER = "tlsf"
+
+
+class Abort(Exception):
+    """A run that cannot go on: the benchmark is partial."""
+
+
+# ------------------------------------------------------------- /proc reading
+
+def _stat_fields(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    # comm may hold spaces and parentheses: split after the last ')'
+    return s[s.rindex(")") + 2:].split()
+
+
+def proc_stat(pid):
+    """(ppid, utime+stime in ticks, start time) of pid, or None."""
+    try:
+        f = _stat_fields(pid)
+    except (OSError, ValueError):
+        return None
+    # fields after comm: state(0) ppid(1) ... utime(11) stime(12) ...
+    # starttime(19)
+    return int(f[1]), int(f[11]) + int(f[12]), int(f[19])
+
+
+def proc_tree(root):
+    """root and all its descendants, as {pid: starttime}."""
+    children = {}
+    start = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_stat(int(name))
+        if st is None:
+            continue
+        children.setdefault(st[0], []).append(int(name))
+        start[int(name)] = st[2]
+    if root not in start:
+        return {}
+    out, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in out or pid not in start:
+            continue
+        out[pid] = start[pid]
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _status_kb(pid, keys):
+    vals = dict.fromkeys(keys, 0)
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k = line.split(":", 1)[0]
+                if k in vals:
+                    vals[k] = int(line.split()[1])
+    except OSError:
+        pass
+    return vals
+
+
+def _pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def snapshot(root, pss=True):
+    """CPU ticks and memory of root's process tree, summed."""
+    pids = proc_tree(root)
+    snap = dict(pids=sorted(pids), cpu_ticks=0, rss_kb=0, hwm_kb=0,
+                pss_kb=0, threads=0)
+    for pid in pids:
+        st = proc_stat(pid)
+        if st is None:
+            continue
+        snap["cpu_ticks"] += st[1]
+        v = _status_kb(pid, ("VmRSS", "VmHWM", "Threads"))
+        snap["rss_kb"] += v["VmRSS"]
+        snap["hwm_kb"] += v["VmHWM"]
+        snap["threads"] += v["Threads"]
+        if pss:
+            snap["pss_kb"] += _pss_kb(pid)
+    return snap
+
+
+def udp_drops(ports):
+    """Datagrams the kernel dropped on the loopback UDP sockets bound to
+    ports (the last column of /proc/net/udp), summed per port."""
+    out = dict.fromkeys(ports, 0)
+    try:
+        with open("/proc/net/udp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                port = int(fields[1].split(":")[1], 16)
+                if port in out:
+                    out[port] += int(fields[-1])
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
+    return out
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        st = proc_stat(pid)
+        if st is not None:
+            total += st[1]
+    return total
+
+
+# --------------------------------------------------------- process handling
+
+class Procs:
+    """Every process this script starts, to stop them by PID: on return,
+    on failure, on Ctrl-C.  A server's children (Kamailio's) are recorded
+    with their start times so a reused PID is never signalled."""
+
+    def __init__(self):
+        self.live = {}  # pid -> (Popen, name, {pid: starttime} of the tree)
+
+    nice = 0
+
+    def start(self, name, argv, log_path, cpus=None):
+        if cpus is not None:
+            argv = ["taskset", "-c", cpus] + argv  # taskset execs argv
+        if self.nice:
+            argv = ["nice", "-n", str(self.nice)] + argv  # so does nice
+        log = open(log_path, "w")
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT)
+        finally:
+            log.close()
+        self.live[p.pid] = (p, name, {})
+        return p
+
+    def record_tree(self, p):
+        if p.pid in self.live:
+            tree = proc_tree(p.pid)
+            self.live[p.pid][2].update(tree)
+
+    def stop(self, p, timeout=10.0):
+        """SIGTERM, then SIGKILL; then any recorded child still alive.
+        Returns the exit status."""
+        if p.pid not in self.live:
+            return p.returncode
+        self.record_tree(p)
+        _, _, tree = self.live[p.pid]
+        if p.poll() is None:
+            try:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+        deadline = time.monotonic() + 3
+        for pid, started in tree.items():
+            if pid == p.pid:
+                continue
+            while time.monotonic() < deadline:
+                st = proc_stat(pid)
+                if st is None or st[2] != started:
+                    break
+                time.sleep(0.05)
+            st = proc_stat(pid)
+            if st is not None and st[2] == started:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        del self.live[p.pid]
+        return p.returncode
+
+    def stop_all(self):
+        for pid in list(self.live):
+            p = self.live[pid][0]
+            try:
+                self.stop(p, timeout=3)
+            except Exception:  # best effort on the way out
+                pass
+
+
+PROCS = Procs()
+
+
+def _on_signal(signum, frame):
+    raise KeyboardInterrupt
+
+
+# -------------------------------------------------------------- ports, SIP
+
+class Ports:
+    """Free loopback ports, UDP and TCP both, away from the ephemeral
+    range; a port is handed out once per run."""
+
+    def __init__(self):
+        self.next = 20000 + (os.getpid() * 37) % 8000
+        self.used = set()
+
+    def _free(self, port):
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
+        return True
+
+    def get(self, pair=False):
+        """A free port; with pair, port and port+2 (sipp's media)."""
+        for _ in range(4000):
+            p = self.next
+            self.next += 3
+            if self.next > 31000:
+                self.next = 20000
+            want = (p, p + 2) if pair else (p,)
+            if any(q in self.used for q in want):
+                continue
+            if all(self._free(q) for q in want):
+                self.used.update(want)
+                return p
+        raise Abort("no free loopback port")
+
+    def release(self, *ports):
+        for p in ports:
+            self.used.discard(p)
+            self.used.discard(p + 2)
+
+
+def options_ping(port, transport, timeout=0.3):
+    """True when something answers an OPTIONS on port."""
+    tag = "%x" % int(time.monotonic() * 1e6)
+    req = ("OPTIONS sip:ping@%s:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/%s %s:9;branch=z9hG4bKbench%s\r\n"
+           "Max-Forwards: 70\r\n"
+           "From: <sip:bench@%s>;tag=%s\r\n"
+           "To: <sip:ping@%s>\r\n"
+           "Call-ID: ping-%s@bench\r\n"
+           "CSeq: 1 OPTIONS\r\n"
+           "Content-Length: 0\r\n\r\n" %
+           (HOST, port, transport.upper(), HOST, tag, HOST, tag, HOST,
+            tag)).encode()
+    if transport == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((HOST, 0))
+            req = req.replace(b"%s:9;" % HOST.encode(),
+                              b"%s:%d;" % (HOST.encode(),
+                                           s.getsockname()[1]))
+            s.settimeout(timeout)
+            s.sendto(req, (HOST, port))
+            return s.recv(65535).startswith(b"SIP/2.0")
+        except OSError:
+            return False
+        finally:
+            s.close()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.connect((HOST, port))
+        s.sendall(req)
+        return s.recv(65535).startswith(b"SIP/2.0")
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------ servers
+
+class Server:
+    """One server under test, started fresh for every run."""
+
+    name = "?"
+
+    def __init__(self, args, workdir, cpus):
+        self.args = args
+        self.workdir = workdir
+        self.cpus = cpus
+        self.proc = None
+        self.port = None
+        self.log_path = None
+        self.transport = None
+
+    def label(self, workers):
+        return "%s %dw" % (self.name, workers)
+
+    def argv(self, rundir, transport, workers, port, uas_port):
+        raise NotImplementedError
+
+    def start(self, rundir, transport, workers, port, uas_port):
+        self.port = port
+        self.transport = transport
+        self.log_path = os.path.join(rundir, "%s.log" % self.name)
+        argv = self.argv(rundir, transport, workers, port, uas_port)
+        self.proc = PROCS.start(self.name, argv, self.log_path, self.cpus)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Abort("%s exited at start (status %s); log %s:\n%s" %
+                            (self.name, self.proc.returncode, self.log_path,
+                             self.log_tail()))
+            if options_ping(port, transport):
+                time.sleep(0.2)  # let every child settle in
+                PROCS.record_tree(self.proc)
+                return
+            time.sleep(0.1)
+        raise Abort("%s did not answer OPTIONS on %s %d within 15 s; "
+                    "log %s:\n%s" % (self.name, transport, port,
+                                     self.log_path, self.log_tail()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """Stops the server; returns its exit status (None: not running)."""
+        status = None
+        if self.proc is not None:
+            status = PROCS.stop(self.proc)
+            self.proc = None
+        return status
+
+    def log_tail(self, n=20):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+class Sipd(Server):
+    name = "sipd"
+
+    def argv(self, rundir, transport, workers, port, uas_port):
+        conf = os.path.join(rundir, "sipd.conf")
+        route = "route add %s %s:%d" % (DOMAIN, HOST, uas_port)
+        if transport == "tcp":
+            route += " transport tcp"
+        with open(conf, "w") as f:
+            f.write("# written by bench_proxy.py\n"
+                    "listener add %s %s:%d\n"
+                    "%s\n"
+                    "set force-rr on\n"
+                    "set processors %d\n"
+                    "log level all %s\n" %
+                    (transport, HOST, port, route, workers,
+                     self.args.sipd_log))
+        argv = [self.args.sipd, "-f", "-c", conf,
+                "-s", os.path.join(rundir, "sipd.sock")]
+        if self.args.valgrind:
+            argv = self.args.valgrind + argv
+        return argv
+
+
+class Kamailio(Server):
+    name = "kamailio"
+
+    def argv(self, rundir, transport, workers, port, uas_port):
+        uas = "sip:%s:%d" % (HOST, uas_port)
+        if transport == "tcp":
+            uas += ";transport=tcp"
+        argv = [self.args.kamailio, "-DD", "-E", "-f", KAMAILIO_CFG,
+                "-m", str(KAM_SHM_MB), "-M", str(KAM_PKG_MB),
+                "-x", self.args.kamailio_mem,
+                "-l", "%s:%s:%d" % (transport, HOST, port),
+                "-w", rundir, "-Y", rundir,
+                "-A", "BENCH_CHILDREN=%d" % workers,
+                "-A", 'BENCH_UAS="%s"' % uas]
+        if transport == "tcp":
+            argv += ["-A", "BENCH_TCP"]
+        return argv + self.args.kamailio_arg
+
+
+# --------------------------------------------------------------------- sipp
+
+def read_stat_csv(path):
+    """sipp's -trace_stat file as a list of {column: value} rows."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [l.rstrip("\n") for l in f if l.strip()]
+    except OSError:
+        return []
+    if not lines:
+        return []
+    head = lines[0].rstrip(";").split(";")
+    return [dict(zip(head, l.rstrip(";").split(";"))) for l in lines[1:]]
+
+
+def _hms(s):
+    try:
+        h, m, sec = s.split(":")[:3]
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _int(row, key):
+    try:
+        return int(row.get(key, 0))
+    except ValueError:
+        return 0
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.prof = PROFILES["quick" if args.quick else "default"]
+        if args.rate:
+            self.prof["rate"] = args.rate
+        self.workdir = args.workdir
+        self.ports = Ports()
+        self.server_cpus, self.load_cpus = self.pinning()
+        self.servers = {
+            "sipd": Sipd(args, self.workdir, self.server_cpus),
+            "kamailio": Kamailio(args, self.workdir, self.server_cpus),
+        }
+        self.results = dict(
+            started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            profile="quick" if args.quick else "default",
+            settings=dict(self.prof), environment=self.environment(),
+            runs=[], errors=[])
+        self.t0 = time.monotonic()
+        self.seq = 0
+
+    # ------------------------------------------------------------ set-up
+
+    def pinning(self):
+        ncpu = os.cpu_count() or 1
+        if self.args.no_pin or ncpu < 2:
+            return None, None
+        return self.args.server_cpus, self.args.load_cpus
+
+    def pin_text(self):
+        nice = (", all at nice %d" % self.args.nice) if self.args.nice else ""
+        return self._pin_text() + nice
+
+    def _pin_text(self):
+        if self.server_cpus is None:
+            return ("not pinned (%s): servers and sipp share every CPU" %
+                    ("--no-pin" if self.args.no_pin else "one CPU"))
+        return ("servers on CPU %s (taskset -c %s; Kamailio's children "
+                "inherit it; sipd's workers are threads of one process, so "
+                "with 2 workers both share CPU %s); sipp UAC, sipp UAS and "
+                "this script on CPU %s" %
+                (self.server_cpus, self.server_cpus, self.server_cpus,
+                 self.load_cpus))
+
+    def environment(self):
+        def out(argv):
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True,
+                                   timeout=10)
+                return (r.stdout + r.stderr).strip().splitlines()[0]
+            except (OSError, IndexError, subprocess.TimeoutExpired):
+                return None
+        cpu = None
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        cpu = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        commit = out(["git", "-C", REPO, "rev-parse", "HEAD"])
+        dirty = out(["git", "-C", REPO, "status", "--porcelain",
+                     "--untracked-files=no"])
+        return dict(
+            host=platform.node(), kernel=platform.release(), cpu=cpu,
+            ncpu=os.cpu_count(), loadavg_start=self.loadavg(),
+            sipd=self.args.sipd, kamailio=out([self.args.kamailio, "-v"]),
+            sipp=out(["sipp", "-v"]) or None,
+            commit=commit, tree_modified=bool(dirty), nice=self.args.nice,
+            kamailio_shm_mb=KAM_SHM_MB, kamailio_pkg_mb=KAM_PKG_MB,
+            kamailio_mem_manager=self.args.kamailio_mem,
+            kamailio_extra_args=self.args.kamailio_arg)
+
+    @staticmethod
+    def loadavg():
+        try:
+            with open("/proc/loadavg") as f:
+                return f.read().split()[:3]
+        except OSError:
+            return None
+
+    def time_left(self):
+        return self.prof["budget_s"] - (time.monotonic() - self.t0)
+
+    # -------------------------------------------------------------- a run
+
+    def run(self, server, transport, workers, rate, calls, kind,
+            hold_ms=0, sample=False, grace=25.0, recv_timeout=10000):
+        """One UAC run against a fresh server; returns the run's record.
+
+        The UAC is stopped (SIGINT: sipp writes its last statistics) grace
+        seconds after its nominal sending time; a call not finished by
+        then counts as failed.  recv_timeout (ms) is sipp's per-message
+        wait; the default is long enough for sipp's retransmissions to
+        recover a call after a stall of the shared machine."""
+        if self.time_left() < 0:
+            raise Abort("time budget (%d s) spent" % self.prof["budget_s"])
+        self.seq += 1
+        t_run0 = time.monotonic()
+        rundir = os.path.join(self.workdir, "%03d-%s-%s-%s%dw-%d" % (
+            self.seq, kind, server.name, transport, workers, rate))
+        os.makedirs(rundir)
+        port = self.ports.get()
+        uas_port, uas_cp, uas_mp = (self.ports.get(), self.ports.get(),
+                                    self.ports.get(pair=True))
+        uac_port, uac_cp, uac_mp = (self.ports.get(), self.ports.get(),
+                                    self.ports.get(pair=True))
+        t = "t1" if transport == "tcp" else "u1"
+        rec = dict(seq=self.seq, kind=kind, server=server.name,
+                   label=server.label(workers), transport=transport,
+                   workers=workers, rate=rate, calls=calls, hold_ms=hold_ms,
+                   server_cpus=self.server_cpus, load_cpus=self.load_cpus,
+                   dir=rundir)
+        uas = uac = None
+        status = None
+        try:
+            uas = PROCS.start("sipp-uas", [
+                "sipp", "-sf", UAS_XML, "-i", HOST, "-p", str(uas_port),
+                "-cp", str(uas_cp), "-mp", str(uas_mp), "-t", t,
+                "-d", str(hold_ms), "-nostdin", "-buff_size", SIPP_BUF,
+                "-trace_err", "-error_file",
+                os.path.join(rundir, "uas_errors.log")],
+                os.path.join(rundir, "uas.out"), self.load_cpus)
+            server.start(rundir, transport, workers, port, uas_port)
+            self._wait_listening(uas, uas_port, transport, rundir)
+            before = snapshot(server.proc.pid)
+            recv_timeout += hold_ms
+            nominal = calls / rate
+            limit = max(calls if hold_ms else int(rate * 10), 100)
+            stat_path = os.path.join(rundir, "uac_stat.csv")
+            argv = [
+                "sipp", "%s:%d" % (HOST, port), "-sf", UAC_XML, "-i", HOST,
+                "-p", str(uac_port), "-cp", str(uac_cp), "-mp", str(uac_mp),
+                "-t", t, "-rsa", "%s:%d" % (HOST, port),
+                "-buff_size", SIPP_BUF,
+                "-r", str(rate), "-rp", "1000", "-m", str(calls),
+                "-l", str(limit), "-recv_timeout", str(recv_timeout),
+                "-nostdin", "-trace_stat", "-stf", stat_path, "-fd", "1",
+                "-trace_err", "-error_file",
+                os.path.join(rundir, "uac_errors.log"),
+                "-trace_screen", "-screen_file",
+                os.path.join(rundir, "uac_screen.log")]
+            t_start = time.monotonic()
+            uac = PROCS.start("sipp-uac", argv,
+                              os.path.join(rundir, "uac.out"), self.load_cpus)
+            lg_before = cpu_ticks([uac.pid, uas.pid])
+            deadline = nominal + hold_ms / 1000 + grace
+            samples = []
+            rec["cut_at_deadline"] = False
+            while uac.poll() is None:
+                if time.monotonic() - t_start > deadline:
+                    rec["cut_at_deadline"] = True
+                    uac.send_signal(signal.SIGINT)
+                    try:
+                        uac.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        rec["error"] = "sipp UAC ignored SIGINT"
+                    break
+                if sample:
+                    s = snapshot(server.proc.pid)
+                    rows = read_stat_csv(stat_path)
+                    s["t"] = round(time.monotonic() - t_start, 2)
+                    s["uac_current_calls"] = (
+                        _int(rows[-1], "CurrentCall") if rows else None)
+                    s["uac_created"] = (
+                        _int(rows[-1], "TotalCallCreated") if rows else None)
+                    samples.append(s)
+                    time.sleep(0.25)
+                else:
+                    time.sleep(0.05)
+            wall = time.monotonic() - t_start
+            lg_after = cpu_ticks([uac.pid, uas.pid])
+            if transport == "udp":
+                drops = udp_drops([port, uas_port, uac_port])
+                rec["udp_drops"] = {"server": drops[port],
+                                    "uas": drops[uas_port],
+                                    "uac": drops[uac_port]}
+            after = snapshot(server.proc.pid)
+            alive = server.alive()
+            PROCS.stop(uac)
+            rec["uac_status"] = uac.returncode
+            time.sleep(0.5)
+            settled = snapshot(server.proc.pid) if server.alive() else None
+            rec.update(self._account(before, after, settled, wall,
+                                     lg_after - lg_before, nominal))
+            rec.update(self._sipp_stats(stat_path, calls, nominal))
+            rec["server_alive"] = alive and server.alive()
+            if samples:
+                rec["samples"] = samples
+            if not rec["server_alive"]:
+                rec["error"] = ("%s died during the run; log %s:\n%s" %
+                                (server.name, server.log_path,
+                                 server.log_tail()))
+        finally:
+            if uac is not None:
+                PROCS.stop(uac)
+            status = server.stop()
+            if uas is not None:
+                PROCS.stop(uas)
+            self.ports.release(port, uas_port, uas_cp, uas_mp, uac_port,
+                               uac_cp, uac_mp)
+        rec["server_status"] = status
+        rec["run_s"] = round(time.monotonic() - t_run0, 2)
+        self.results["runs"].append(rec)
+        return rec
+
+    @staticmethod
+    def _wait_listening(uas, port, transport, rundir):
+        """sipp's UAS has bound its port (it is up before the server)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if uas.poll() is not None:
+                raise Abort("sipp UAS exited (status %s); see %s" %
+                            (uas.returncode, rundir))
+            kind = (socket.SOCK_STREAM if transport == "tcp"
+                    else socket.SOCK_DGRAM)
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                return
+            finally:
+                s.close()
+            time.sleep(0.05)
+        raise Abort("sipp UAS did not bind %s %d" % (transport, port))
+
+    @staticmethod
+    def _account(before, after, settled, wall, lg_ticks, nominal):
+        cpu = (after["cpu_ticks"] - before["cpu_ticks"]) / TICK
+        return dict(
+            wall_s=round(wall, 3), nominal_s=round(nominal, 3),
+            server_cpu_s=round(cpu, 3),
+            server_util=round(cpu / wall, 3) if wall else None,
+            server_pids=after["pids"], server_threads=after["threads"],
+            rss_start_kb=before["rss_kb"], pss_start_kb=before["pss_kb"],
+            # VmHWM never falls: the later reading is the run's peak
+            hwm_kb=max(after["hwm_kb"], settled["hwm_kb"] if settled else 0),
+            rss_end_kb=after["rss_kb"],
+            pss_end_kb=after["pss_kb"],
+            rss_after_kb=settled["rss_kb"] if settled else None,
+            pss_after_kb=settled["pss_kb"] if settled else None,
+            load_cpu_s=round(lg_ticks / TICK, 3),
+            load_util=round(lg_ticks / TICK / wall, 3) if wall else None)
+
+    @staticmethod
+    def _sipp_stats(path, calls, nominal):
+        rows = read_stat_csv(path)
+        if not rows:
+            return dict(successful=0, failed=calls, failed_pct=100.0,
+                        stats_missing=True)
+        last = rows[-1]
+        ok = _int(last, "SuccessfulCall(C)")
+        created = _int(last, "TotalCallCreated")
+        # the second the last call was created: did sipp offer the rate?
+        sent_at = None
+        for r in rows:
+            if _int(r, "TotalCallCreated") >= calls:
+                sent_at = _hms(r.get("ElapsedTime(C)"))
+                break
+        failed = calls - ok  # calls never made or never finished count
+        detail = {k[len("Failed"):-3]: _int(last, k) for k in last
+                  if k.startswith("Failed") and k.endswith("(C)")
+                  and k != "FailedCall(C)" and _int(last, k)}
+        return dict(
+            created=created, successful=ok, failed=failed,
+            failed_pct=round(100.0 * failed / calls, 3),
+            sipp_failed=_int(last, "FailedCall(C)"), failed_detail=detail,
+            retransmissions=_int(last, "Retransmissions(C)"),
+            dead_call_msgs=_int(last, "DeadCallMsgs(C)"),
+            out_of_call_msgs=_int(last, "OutOfCallMsgs(C)"),
+            all_sent_at_s=sent_at,
+            offered_rate_kept=(sent_at is not None
+                               and sent_at <= nominal + 2),
+            calls_per_cpu_s=None)
+
+    # ------------------------------------------------------------- phases
+
+    def fixed(self, transport, seconds):
+        """The same rate and calls for both servers, alternating."""
+        rate = self.prof["rate"]
+        calls = int(rate * seconds)
+        out = {"sipd": [], "kamailio": []}
+        for rep in range(self.prof["reps"]):
+            order = ("sipd", "kamailio") if rep % 2 == 0 else (
+                "kamailio", "sipd")
+            for name in order:
+                rec = self.run(self.servers[name], transport, 1, rate, calls,
+                               "fixed-%s" % transport)
+                rec["rep"] = rep
+                if rec["server_cpu_s"] > 0:
+                    rec["calls_per_cpu_s"] = round(
+                        rec["successful"] / rec["server_cpu_s"], 1)
+                out[name].append(rec)
+                self.line(rec)
+        return out
+
+    def probe(self, name, workers, rate):
+        calls = int(rate * self.prof["probe_s"])
+        rec = self.run(self.servers[name], "udp", workers, rate, calls,
+                       "search", grace=PROBE_GRACE_S,
+                       recv_timeout=PROBE_GRACE_S * 1000 - 1000)
+        fails = rec["failed"] > FAIL_LIMIT * calls
+        rec["passed"] = (not fails and rec["offered_rate_kept"]
+                         and rec.get("error") is None)
+        # sipp could not offer the rate while its CPU was busy: the load
+        # generator, not the server, set the limit
+        rec["load_bound"] = (not rec["offered_rate_kept"]
+                             and (rec["load_util"] or 0) > 0.85)
+        self.line(rec)
+        return rec
+
+    def search(self, name, workers):
+        """Highest rate with fewer than 0.1 % failed calls: double, then
+        bisect, every probe on a fresh server."""
+        r = self.prof["search_start"]
+        lo = hi = None
+        note = None
+        probes = []
+        while r <= self.prof["search_max"]:
+            rec = self.probe(name, workers, r)
+            probes.append(rec)
+            if rec["passed"]:
+                lo = r
+                r *= 2
+                continue
+            hi = r
+            if rec["load_bound"]:
+                note = "load generator limit"
+            break
+        if hi is None and lo is not None:
+            note = "search ceiling"
+        for _ in range(self.prof["bisect"]):
+            if lo is None or hi is None or note or hi - lo <= 50:
+                break
+            mid = (lo + hi) // 2 // 10 * 10
+            rec = self.probe(name, workers, mid)
+            probes.append(rec)
+            if rec["passed"]:
+                lo = mid
+            else:
+                if rec["load_bound"]:
+                    note = "load generator limit"
+                hi = mid
+        return dict(server=name, workers=workers, max_rate=lo,
+                    first_failing=hi, note=note,
+                    probes=[p["seq"] for p in probes])
+
+    def hold(self, name):
+        """N calls ringing at once: RSS and PSS growth per call."""
+        n = self.prof["hold_n"]
+        rate = self.prof["hold_rate"]
+        setup = n / rate
+        hold_ms = int((setup + 4) * 1000)
+        rec = self.run(self.servers[name], "udp", 1, rate, n, "hold",
+                       hold_ms=hold_ms, sample=True, grace=15.0)
+        # the plateau: after every INVITE went out, before the first 200
+        window = [s for s in rec.get("samples", [])
+                  if setup + 1.0 <= s["t"] <= hold_ms / 1000 - 0.5]
+        res = dict(server=name, calls=n, rate=rate, hold_ms=hold_ms,
+                   run=rec["seq"], completed=rec["successful"])
+        if window:
+            peak = max(window, key=lambda s: s["rss_kb"])
+            res.update(
+                ringing=peak["uac_current_calls"],
+                rss_base_kb=rec["rss_start_kb"], rss_held_kb=peak["rss_kb"],
+                pss_base_kb=rec["pss_start_kb"], pss_held_kb=peak["pss_kb"],
+                rss_bytes_per_call=round(
+                    (peak["rss_kb"] - rec["rss_start_kb"]) * 1024 / n),
+                pss_bytes_per_call=round(
+                    (peak["pss_kb"] - rec["pss_start_kb"]) * 1024 / n))
+        else:
+            res["error"] = "no sample while every call was ringing"
+        print("  hold %-12s %d calls ringing (UAC counted %s): RSS +%s B, "
+              "PSS +%s B per call; %d/%d completed" % (
+                  name, n, res.get("ringing"),
+                  res.get("rss_bytes_per_call"),
+                  res.get("pss_bytes_per_call"), rec["successful"], n),
+              flush=True)
+        return res
+
+    @staticmethod
+    def line(rec):
+        cps = rec.get("calls_per_cpu_s")
+        flags = []
+        if rec.get("passed") is not None:
+            flags.append("pass" if rec["passed"] else "FAIL")
+        if rec.get("load_bound"):
+            flags.append("sipp-bound")
+        if rec.get("error"):
+            flags.append("ERROR")
+        d = rec.get("udp_drops")
+        if d and any(d.values()):
+            flags.append("drops " + ",".join(
+                "%s:%d" % (k, v) for k, v in d.items() if v))
+        print("  #%-3d %-6s %-4s %-12s %5d/s %6d calls: %6d ok %5d failed, "
+              "wall %5.1fs, server CPU %6.2fs (%3.0f%%), sipp CPU %3.0f%%%s%s"
+              % (rec["seq"], rec["kind"].split("-")[0], rec["transport"],
+                 rec["label"], rec["rate"], rec["calls"], rec["successful"],
+                 rec["failed"], rec["wall_s"], rec["server_cpu_s"],
+                 100 * (rec["server_util"] or 0),
+                 100 * (rec["load_util"] or 0),
+                 ", %.0f calls/CPU-s" % cps if cps else "",
+                 (" [" + " ".join(flags) + "]") if flags else ""),
+              flush=True)
+
+
+# ------------------------------------------------------------------ report
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return None, None, None
+    return statistics.median(vals), min(vals), max(vals)
+
+
+def fmt(triple, scale=1.0, nd=0):
+    m, lo, hi = triple
+    if m is None:
+        return "-"
+    f = "%%.%df" % nd
+    return "%s (%s-%s)" % (f % (m / scale), f % (lo / scale), f % (hi / scale))
+
+
+def fixed_table(title, runs):
+    print("\n%s" % title)
+    print("  %-12s %-24s %-8s %-22s %-22s %-22s %-22s" % (
+        "server", "calls/CPU-s", "failed", "peak RSS MB (VmHWM)",
+        "RSS after MB", "PSS after MB", "server CPU-s"))
+    summary = {}
+    for name, recs in runs.items():
+        if not recs:
+            continue
+        cps = med([r.get("calls_per_cpu_s") for r in recs])
+        summary[name] = dict(
+            calls_per_cpu_s=cps,
+            failed=sum(r["failed"] for r in recs),
+            calls=sum(r["calls"] for r in recs),
+            hwm_kb=med([r["hwm_kb"] for r in recs]),
+            rss_after_kb=med([r["rss_after_kb"] for r in recs]),
+            pss_after_kb=med([r["pss_after_kb"] for r in recs]),
+            cpu_s=med([r["server_cpu_s"] for r in recs]),
+            runs=[r["seq"] for r in recs])
+        s = summary[name]
+        print("  %-12s %-24s %-8s %-22s %-22s %-22s %-22s" % (
+            recs[0]["label"], fmt(cps), "%d/%d" % (s["failed"], s["calls"]),
+            fmt(s["hwm_kb"], 1024, 1), fmt(s["rss_after_kb"], 1024, 1),
+            fmt(s["pss_after_kb"], 1024, 1), fmt(s["cpu_s"], 1, 2)))
+    return summary
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="sipd's proxy against Kamailio's, side by side "
+        "(tests/bench/README.md)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a ~2-3 minute smoke run")
+    ap.add_argument("--sipd", default=os.path.join(REPO, "build", "sipd",
+                                                   "sipd"),
+                    help="the sipd binary (default: build/sipd/sipd)")
+    ap.add_argument("--kamailio", default=shutil.which("kamailio") or
+                    "/usr/sbin/kamailio", help="the kamailio binary")
+    ap.add_argument("--kamailio-mem", default=KAM_MEM_MANAGER,
+                    choices=("tlsf", "fm", "qm"),
+                    help="Kamailio's memory manager, -x (default %s)" %
+                    KAM_MEM_MANAGER)
+    ap.add_argument("--kamailio-arg", action="append", default=[],
+                    help="one more kamailio argument (repeat the option)")
+    ap.add_argument("--rate", type=int, help="the fixed offered call rate")
+    ap.add_argument("--server-cpus", default="1",
+                    help="taskset list for the servers (default 1)")
+    ap.add_argument("--load-cpus", default="0",
+                    help="taskset list for sipp and this script (default 0)")
+    ap.add_argument("--no-pin", action="store_true", help="no taskset")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run the servers and sipp at this nice value "
+                    "(e.g. -10 as root on a busy shared machine; default 0)")
+    ap.add_argument("--json", help="where to write every probe "
+                    "(default: results.json in the run's directory)")
+    ap.add_argument("--sipd-log", default="none",
+                    choices=("none", "failure", "major", "problems",
+                             "low-level", "all"),
+                    help="sipd's log level (default none, as measured)")
+    ap.add_argument("--only", choices=("fixed", "tcp", "search", "hold"),
+                    action="append", help="run only these phases "
+                    "(no ratio line)")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="instead: one low-rate UDP run of sipd under "
+                    "valgrind --tool=callgrind, and its top functions")
+    args = ap.parse_args()
+    args.valgrind = None
+
+    missing = []
+    if not os.path.exists(args.kamailio) or not os.access(args.kamailio,
+                                                          os.X_OK):
+        missing.append("kamailio not found (%s): install Debian's package "
+                       "with `apt-get install -y kamailio` (Debian 12: "
+                       "Kamailio 5.6), or give --kamailio PATH" %
+                       args.kamailio)
+    if shutil.which("sipp") is None:
+        missing.append("sipp not found: `apt-get install -y sip-tester`")
+    if shutil.which("taskset") is None and not args.no_pin:
+        missing.append("taskset not found: `apt-get install -y util-linux`"
+                       " or use --no-pin")
+    if not os.access(args.sipd, os.X_OK):
+        missing.append("sipd not found at %s: build it (cmake -S . -B build "
+                       "-DCMAKE_BUILD_TYPE=Release && cmake --build build) "
+                       "or give --sipd PATH" % args.sipd)
+    if args.callgrind and shutil.which("valgrind") is None:
+        missing.append("valgrind not found: `apt-get install -y valgrind`")
+    if args.callgrind:
+        missing = [m for m in missing if not m.startswith("kamailio")]
+    if missing:
+        for m in missing:
+            print("bench_proxy: " + m, file=sys.stderr)
+        print("bench_proxy: not run", file=sys.stderr)
+        return 2
+    args.sipd = os.path.abspath(args.sipd)
+    PROCS.nice = args.nice
+
+    args.workdir = tempfile.mkdtemp(prefix="bench_proxy-")
+    json_path = args.json or os.path.join(args.workdir, "results.json")
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    atexit.register(PROCS.stop_all)
+
+    bench = Bench(args)
+    if bench.load_cpus is not None:
+        try:
+            os.sched_setaffinity(0, {int(c) for c in
+                                     _cpu_list(bench.load_cpus)})
+        except (OSError, ValueError):
+            pass
+    if args.callgrind:
+        return callgrind(bench, args)
+
+    p = bench.prof
+    print("bench_proxy: sipd %s vs %s" % (args.sipd,
+                                          bench.results["environment"]
+                                          ["kamailio"]))
+    print("pinning: " + bench.pin_text())
+    print("load average at start: %s (shared machine: figures are noisy)" %
+          " ".join(bench.results["environment"]["loadavg_start"] or []))
+    print("logs and per-run files: %s" % args.workdir, flush=True)
+    phases = args.only or ["fixed", "tcp", "search", "hold"]
+    res = bench.results
+    partial = []
+    try:
+        if "fixed" in phases:
+            print("\n[1] UDP, 1 worker, %d calls/s, %d calls per run, %d runs "
+                  "per server, alternating" % (p["rate"], p["rate"] *
+                                               p["udp_s"], p["reps"]),
+                  flush=True)
+            res["fixed_udp"] = bench.fixed("udp", p["udp_s"])
+        if "tcp" in phases:
+            print("\n[2] TCP (sipp -t t1), 1 worker, %d calls/s, %d calls "
+                  "per run, %d runs per server" % (
+                      p["rate"], p["rate"] * p["tcp_s"], p["reps"]),
+                  flush=True)
+            res["fixed_tcp"] = bench.fixed("tcp", p["tcp_s"])
+        if "search" in phases:
+            print("\n[3] highest rate with < 0.1 %% failed calls (UDP; "
+                  "%g s probes from %d/s, doubling then %d bisections)" %
+                  (p["probe_s"], p["search_start"], p["bisect"]), flush=True)
+            res["search"] = []
+            for name, w in (("kamailio", 1), ("sipd", 1), ("sipd", 2)):
+                res["search"].append(bench.search(name, w))
+        if "hold" in phases:
+            print("\n[4] memory: %d calls held ringing (UDP, 1 worker)" %
+                  p["hold_n"], flush=True)
+            res["hold"] = [bench.hold("sipd"), bench.hold("kamailio")]
+    except Abort as e:
+        partial.append(str(e))
+        res["errors"].append(str(e))
+        print("\nbench_proxy: ABORTED: %s" % e, flush=True)
+    except KeyboardInterrupt:
+        partial.append("interrupted")
+        res["errors"].append("interrupted")
+        print("\nbench_proxy: interrupted", flush=True)
+    finally:
+        PROCS.stop_all()
+
+    # ------------------------------------------------------------ summary
+    res["environment"]["loadavg_end"] = bench.loadavg()
+    res["elapsed_s"] = round(time.monotonic() - bench.t0, 1)
+    print("\n==== results (%s run, %.0f s; load average %s -> %s) ====" % (
+        res["profile"], res["elapsed_s"],
+        " ".join(res["environment"]["loadavg_start"] or []),
+        " ".join(res["environment"]["loadavg_end"] or [])))
+    print("pinning: " + bench.pin_text())
+    summ = {}
+    if res.get("fixed_udp"):
+        summ["udp"] = fixed_table(
+            "UDP, 1 worker, %d calls/s: median (min-max) of %d runs" %
+            (p["rate"], p["reps"]), res["fixed_udp"])
+    if res.get("fixed_tcp"):
+        summ["tcp"] = fixed_table(
+            "TCP, 1 worker, %d calls/s: median (min-max) of %d runs" %
+            (p["rate"], p["reps"]), res["fixed_tcp"])
+        t = summ["tcp"]
+        if t.get("sipd") and t.get("kamailio") and \
+                t["sipd"]["calls_per_cpu_s"][0] and \
+                t["kamailio"]["calls_per_cpu_s"][0]:
+            print("  TCP calls/CPU-s ratio sipd/kamailio: %.2f" % (
+                t["sipd"]["calls_per_cpu_s"][0] /
+                t["kamailio"]["calls_per_cpu_s"][0]))
+    if res.get("search"):
+        print("\nHighest sustained rate, UDP (< 0.1 %% failed, %g s probes; "
+              "servers pinned as above)" % p["probe_s"])
+        for s in res["search"]:
+            if s["max_rate"] is None:
+                txt = "below %d calls/s" % s["first_failing"]
+            elif s["first_failing"] is None:
+                txt = ">= %d calls/s" % s["max_rate"]
+            else:
+                txt = "%d calls/s (fails at %d)" % (s["max_rate"],
+                                                    s["first_failing"])
+            if s["note"]:
+                txt += " [%s: a floor, not the server's limit]" % s["note"]
+            print("  %-12s %s" % ("%s %dw" % (s["server"], s["workers"]),
+                                  txt))
+    if res.get("hold"):
+        print("\nMemory per ringing call (one INVITE server + client "
+              "transaction), %d calls held" % p["hold_n"])
+        for h in res["hold"]:
+            if "error" in h:
+                print("  %-12s %s" % (h["server"], h["error"]))
+                continue
+            print("  %-12s RSS sum +%d B/call (%.1f -> %.1f MB), PSS +%d "
+                  "B/call (%.1f -> %.1f MB); %s ringing; %d/%d completed" % (
+                      h["server"], h["rss_bytes_per_call"],
+                      h["rss_base_kb"] / 1024, h["rss_held_kb"] / 1024,
+                      h["pss_bytes_per_call"], h["pss_base_kb"] / 1024,
+                      h["pss_held_kb"] / 1024, h["ringing"], h["completed"],
+                      h["calls"]))
+    print("\nRSS and VmHWM are summed over the process tree; Kamailio's "
+          "shared memory is counted once per process that touched it, PSS "
+          "counts it once.")
+
+    # ---------------------------------------------------------- verdict
+    errors = [r for r in res["runs"] if r.get("error")]
+    for r in errors:
+        partial.append("run #%d (%s %s): %s" % (r["seq"], r["label"],
+                                                 r["kind"], r["error"]))
+    for phase in ("fixed_udp", "fixed_tcp"):
+        for name, recs in (res.get(phase) or {}).items():
+            bad = [r for r in recs if r["failed"]]
+            if bad:
+                partial.append("%s %s: %d run(s) with failed calls (%s)" % (
+                    phase, name, len(bad), ", ".join(
+                        "#%d: %d failed %s" % (r["seq"], r["failed"],
+                                               r.get("failed_detail"))
+                        for r in bad)))
+    if args.only:
+        partial.append("--only: not a full run")
+    res["partial"] = partial
+    res["summary"] = summ
+    with open(json_path, "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    print("\nevery probe: %s" % json_path)
+    udp = summ.get("udp", {})
+    ok = (not partial and udp.get("sipd") and udp.get("kamailio")
+          and udp["sipd"]["calls_per_cpu_s"][0]
+          and udp["kamailio"]["calls_per_cpu_s"][0])
+    if not ok:
+        for m in partial:
+            print("PARTIAL: " + m)
+        print("bench_proxy: failed or partial run: no ratio")
+        return 1
+    print("proxy calls per CPU-second ratio vs kamailio: %.2f" % (
+        udp["sipd"]["calls_per_cpu_s"][0] /
+        udp["kamailio"]["calls_per_cpu_s"][0]))
+    return 0
+
+
+def _cpu_list(spec):
+    out = []
+    for part in spec.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out.extend(range(int(a), int(b) + 1))
+        else:
+            out.append(int(part))
+    return out
+
+
+def callgrind(bench, args):
+    """sipd under callgrind at a low rate; prints the top functions."""
+    out = os.path.join(args.workdir, "callgrind.out")
+    args.valgrind = ["valgrind", "--tool=callgrind",
+                     "--callgrind-out-file=" + out]
+    rate, calls = 50, 1500
+    print("callgrind: sipd 1 worker, UDP, %d calls/s, %d calls; files in %s"
+          % (rate, calls, args.workdir), flush=True)
+    bench.prof["budget_s"] = 600
+    try:
+        rec = bench.run(bench.servers["sipd"], "udp", 1, rate, calls,
+                        "callgrind")
+    finally:
+        PROCS.stop_all()
+    bench.line(rec)
+    r = subprocess.run(["callgrind_annotate", "--inclusive=no", out],
+                       capture_output=True, text=True, timeout=120)
+    lines = r.stdout.splitlines()
+    print("\n".join(lines[:60]))
+    r = subprocess.run(["callgrind_annotate", "--inclusive=yes", out],
+                       capture_output=True, text=True, timeout=120)
+    with open(os.path.join(args.workdir, "inclusive.txt"), "w") as f:
+        f.write(r.stdout)
+    print("\ninclusive listing: %s" % os.path.join(args.workdir,
+                                                   "inclusive.txt"))
+    return 0 if rec["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Loop detection (RFC 3261 16.3 step 4, 16.6 step 8): a rule sends
+loop.example back to sipd itself, so the request comes back carrying
+sipd's own Via with the same loop hash; sipd answers that 482, and the 482
+goes back through the first pass's transaction to the UAC (after a 100
+for an INVITE)."""
+
+import sipdtest
+import sipua
+from sipdtest import check
+
+
+def test(binary, started):
+    uac = sipua.UA()
+    try:
+        sipd = sipua.start_proxy(
+            binary, started,
+            conf=lambda s: "route add loop.example 127.0.0.1:%d" % s.port)
+        for method in ("MESSAGE", "INVITE"):
+            call = sipua.Call(uac, "sip:someone@loop.example")
+            uac.send(call.request(method), sipd.port)
+            if method == "INVITE":
+                uac.expect_response(100, call)
+            resp = uac.expect(
+                "a final response to %s" % method,
+                lambda m: m.status is not None and m.status >= 200 and
+                m.call_id() == call.call_id, timeout=3.0)
+            check(resp.status == 482, "a looping %s got %d, not 482" % (
+                method, resp.status))
+            check(sipua.branches(resp) == [call.branch],
+                  "482 came with Vias %s" % resp.get("Via"))
+            if method == "INVITE":
+                uac.send(call.ack(resp), sipd.port)
+        late = [m for m in uac.collect(1.0) if m.status is not None and
+                m.status >= 200]
+        check(late == [], "final responses came again: %s" % late)
+        check("loop" in sipd.log(), "sipd did not log the loop")
+    finally:
+        uac.close()
+    sipdtest.stop_clean(sipd)
+
+
+sipdtest.run(test)

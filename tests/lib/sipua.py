@@ -1,0 +1,898 @@
+"""The proxy tests' side of SIP: a minimal user agent (UDP, TCP, TLS), sipd
+started as a proxy (TCP and TLS listeners, one or two workers), sipd's
+SIPDATA log lines read back as messages, and sipp runs.
+
+Used by tests/integration/proxy/<case>/test.py with sipdtest.py.  The
+number of sipd workers comes from SIPD_TEST_PROCESSORS (default 1), so
+one script is registered twice: as proxy/<case> and proxy/<case>-2w.
+Every wait here is bounded in time and in count.
+"""
+
+import os
+import re
+import select
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+from sipdtest import Fail, Sipd, Skip, check, new_tag
+
+MAX_READS = 1000  # datagrams read by one wait, at most
+
+# RFC 3261 7.3.3: compact header names
+COMPACT = {"v": "Via", "f": "From", "t": "To", "i": "Call-ID",
+           "m": "Contact", "l": "Content-Length", "c": "Content-Type",
+           "k": "Supported", "s": "Subject"}
+# headers whose lines may carry several comma-separated values
+LISTS = {"via", "route", "record-route"}
+
+
+def processors():
+    """The worker count this run is for (SIPD_TEST_PROCESSORS)."""
+    return int(os.environ.get("SIPD_TEST_PROCESSORS", "1"))
+
+
+def split_list(value):
+    """A header value split at commas outside <> and quotes."""
+    out, cur, depth, quoted = [], "", 0, False
+    for ch in value:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "<":
+            depth += 1
+        elif not quoted and ch == ">":
+            depth -= 1
+        if ch == "," and depth == 0 and not quoted:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def param(value, name):
+    """The value of ;name=... in a header value, or None."""
+    m = re.search(r";\s*%s\s*=\s*([^;,\s>]+)" % re.escape(name), value,
+                  re.IGNORECASE)
+    return m.group(1) if m else None
+
+
+def branches(msg):
+    """The branches of msg's Vias, top first."""
+    return [param(v, "branch") for v in msg.get("Via")]
+
+
+def via_sent_by(via):
+    """(host, port) a response to this Via goes to (RFC 3581: received and
+    rport when present)."""
+    m = re.match(r"SIP/2\.0/\w+\s+(\[[^\]]+\]|[^;:\s]+)(?::(\d+))?", via)
+    check(m is not None, "cannot read Via %r" % via)
+    host = param(via, "received") or m.group(1).strip("[]")
+    rport = param(via, "rport")
+    port = int(rport) if rport else int(m.group(2) or 5060)
+    return host, port
+
+
+class Msg:
+    """A parsed SIP message: a request (method, uri) or a response (status,
+    reason), its headers in order as (name, value), its body, and src (the
+    address it came from, when received)."""
+
+    def __init__(self, data, src=None):
+        self.raw = data
+        self.src = src
+        head, _, self.body = data.partition(b"\r\n\r\n")
+        lines = head.decode("utf-8", "replace").split("\r\n")
+        self.start = lines[0]
+        parts = self.start.split(" ", 2)
+        check(len(parts) == 3, "not a SIP message: %r" % self.start)
+        if parts[0] == "SIP/2.0":
+            self.method, self.uri = None, None
+            self.status, self.reason = int(parts[1]), parts[2]
+        else:
+            self.method, self.uri = parts[0], parts[1]
+            self.status, self.reason = None, None
+        self.headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip()
+            self.headers.append((COMPACT.get(name.lower(), name),
+                                 value.strip()))
+
+    def is_request(self):
+        return self.method is not None
+
+    def get(self, name):
+        """Every value of header name, comma lists split, in order."""
+        out = []
+        for n, v in self.headers:
+            if n.lower() == name.lower():
+                out += split_list(v) if n.lower() in LISTS else [v]
+        return out
+
+    def first(self, name):
+        values = self.get(name)
+        return values[0] if values else None
+
+    def cseq(self):
+        num, _, method = (self.first("CSeq") or "0 ?").partition(" ")
+        return int(num), method.strip()
+
+    def branch(self, i=0):
+        """The branch of the Via number i (0: the top one)."""
+        vias = self.get("Via")
+        return param(vias[i], "branch") if len(vias) > i else None
+
+    def call_id(self):
+        return self.first("Call-ID")
+
+    def __repr__(self):
+        return "<%s %s>" % (self.start, self.call_id())
+
+
+class UA:
+    """A SIP user agent on a UDP socket on the loopback: builds requests,
+    answers requests, and waits for messages."""
+
+    transport = "UDP"
+
+    def __init__(self, host="127.0.0.1"):
+        self.host = host
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+        self.seen = []  # every message received, in order
+
+    def close(self):
+        self.sock.close()
+
+    def uri(self, user="ua"):
+        t = "" if self.transport == "UDP" else ";transport=%s" % (
+            self.transport.lower())
+        return "sip:%s@%s:%d%s" % (user, self.host, self.port, t)
+
+    def via(self, branch):
+        return "SIP/2.0/%s %s:%d;branch=%s;rport" % (
+            self.transport, self.host, self.port, branch)
+
+    def send(self, data, port, host="127.0.0.1"):
+        self.sock.sendto(data, (host, port))
+
+    def recv(self, timeout):
+        """The next message (a Msg), or None after timeout seconds."""
+        self.sock.settimeout(max(timeout, 0.001))
+        try:
+            data, src = self.sock.recvfrom(65536)
+        except socket.timeout:
+            return None
+        m = Msg(data, src)
+        self.seen.append(m)
+        return m
+
+    def collect(self, duration):
+        """Every message received during duration seconds."""
+        out = []
+        deadline = time.monotonic() + duration
+        for _ in range(MAX_READS):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            m = self.recv(left)
+            if m is None:
+                break
+            out.append(m)
+        return out
+
+    def expect(self, what, match, timeout=3.0):
+        """The first message for which match(msg) is true, within timeout
+        seconds; others received meanwhile are passed over (kept in
+        self.seen).  Fails naming what was expected and what came."""
+        deadline = time.monotonic() + timeout
+        skipped = []
+        for _ in range(MAX_READS):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            m = self.recv(left)
+            if m is None:
+                break
+            if match(m):
+                return m
+            skipped.append(m.start)
+        raise Fail("UA %d: no %s within %.1f s (received instead: %s)" % (
+            self.port, what, timeout, skipped or "nothing"))
+
+    def expect_response(self, status, call, method=None, timeout=3.0):
+        """The response with status to call's request method (default: its
+        last), within timeout."""
+        method = method or call.method
+        return self.expect(
+            "%d to %s" % (status, method),
+            lambda m: (not m.is_request() and m.status == status and
+                       m.call_id() == call.call_id and
+                       m.cseq()[1] == method),
+            timeout)
+
+    def expect_request(self, method, call_id=None, timeout=3.0):
+        return self.expect(
+            method,
+            lambda m: (m.is_request() and m.method == method and
+                       (call_id is None or m.call_id() == call_id)),
+            timeout)
+
+    def respond(self, req, status, reason=None, to_tag=None, extra=()):
+        """Answer req with status, sent to where its top Via says; returns
+        the bytes sent.  A To tag is added to non-100 responses when req
+        has none (to_tag, or a new one)."""
+        to = req.first("To")
+        if status > 100 and param(to, "tag") is None:
+            to += ";tag=%s" % (to_tag or new_tag())
+        hdrs = [("Via", v) for v in req.get("Via")]
+        if 100 < status < 300:
+            # RFC 3261 12.1.1: the Record-Route set comes back as it was
+            hdrs += [("Record-Route", v) for v in req.get("Record-Route")]
+        hdrs += [("From", req.first("From")), ("To", to),
+                 ("Call-ID", req.call_id()), ("CSeq", req.first("CSeq"))]
+        if req.method == "INVITE" and 100 < status < 300:
+            hdrs.append(("Contact", "<%s>" % self.uri("uas")))
+        hdrs += list(extra)
+        hdrs.append(("Content-Length", "0"))
+        text = "SIP/2.0 %d %s\r\n" % (status, reason or REASONS.get(
+            status, "Whatever"))
+        text += "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n"
+        data = text.encode()
+        self.send_response(req, data)
+        return data
+
+    def send_response(self, req, data):
+        """RFC 3261 18.2.2 over UDP: to the top Via."""
+        host, port = via_sent_by(req.first("Via"))
+        self.send(data, port, host)
+
+
+def frame(buf):
+    """(message, rest) when buf starts with a whole message (framed by
+    Content-Length, RFC 3261 18.3), else (None, buf); CRLF keep-alives
+    before it are dropped."""
+    buf = buf.lstrip(b"\r\n")
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None, buf
+    m = re.search(rb"\r\n(?:Content-Length|l)\s*:\s*(\d+)", buf[:end + 2],
+                  re.IGNORECASE)
+    size = end + 4 + (int(m.group(1)) if m else 0)
+    if len(buf) < size:
+        return None, buf
+    return buf[:size], buf[size:]
+
+
+class StreamUA(UA):
+    """A user agent over TCP or TLS (ctx: an ssl.SSLContext): listening
+    on host (a UAS, connections accepted as they come), or with connect=
+    (host, port) one connection to there (a UAC).  Messages are read
+    from every connection; a response goes back on the connection its
+    request came on (RFC 3261 18.2.2)."""
+
+    def __init__(self, host="127.0.0.1", ctx=None, connect=None):
+        self.host = host
+        self.ctx = ctx
+        self.transport = "TLS" if ctx else "TCP"
+        self.seen = []
+        self.conns = {}  # socket: bytes read and not yet framed
+        self.listener = None
+        self.sock = None
+        if connect is None:
+            self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.listener.bind((host, 0))
+            self.listener.listen(8)
+            self.port = self.listener.getsockname()[1]
+        else:
+            s = socket.create_connection(connect, timeout=5,
+                                         source_address=(host, 0))
+            if ctx is not None:
+                s = ctx.wrap_socket(s, server_hostname=connect[0])
+            s.setblocking(False)
+            self.port = s.getsockname()[1]
+            self.sock = s
+            self.conns[s] = b""
+
+    def close(self):
+        for s in list(self.conns):
+            s.close()
+        if self.listener is not None:
+            self.listener.close()
+
+    def send(self, data, port=None, host=None):
+        """Over the UAC's connection (the address is sipd's anyway)."""
+        self.sock.sendall(data)
+
+    def send_response(self, req, data):
+        req.conn.sendall(data)
+
+    def recv(self, timeout):
+        deadline = time.monotonic() + timeout
+        for _ in range(MAX_READS):
+            for s, buf in self.conns.items():
+                data, rest = frame(buf)
+                if data is not None:
+                    self.conns[s] = rest
+                    m = Msg(data, s.getpeername())
+                    m.conn = s
+                    self.seen.append(m)
+                    return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            # TLS may hold decrypted bytes select() cannot see
+            ready = [s for s in self.conns
+                     if isinstance(s, ssl.SSLSocket) and s.pending()]
+            if not ready:
+                waiting = list(self.conns)
+                if self.listener is not None:
+                    waiting.append(self.listener)
+                ready, _, _ = select.select(waiting, [], [], left)
+            for s in ready:
+                if s is self.listener:
+                    c, _ = self.listener.accept()
+                    c.settimeout(5)
+                    if self.ctx is not None:
+                        c = self.ctx.wrap_socket(c, server_side=True)
+                    c.setblocking(False)
+                    self.conns[c] = b""
+                    continue
+                try:
+                    data = s.recv(65536)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    del self.conns[s]
+                    s.close()
+                    continue
+                self.conns[s] += data
+        return None
+
+
+REASONS = {100: "Trying", 180: "Ringing", 200: "OK", 408: "Request Timeout",
+           481: "Call/Transaction Does Not Exist", 486: "Busy Here",
+           487: "Request Terminated"}
+
+
+class Call:
+    """The identifiers of one call at a UAC (ua): Call-ID, tags, CSeq, and
+    the branch of the last request, to build its requests, CANCEL and
+    ACK."""
+
+    def __init__(self, ua, uri, call_id=None):
+        self.ua = ua
+        self.uri = uri
+        self.call_id = call_id or "%s@sipua" % new_tag()
+        self.from_tag = new_tag()
+        self.to = "<%s>" % uri
+        self.cseq = 0
+        self.method = None
+        self.branch = None
+
+    def request(self, method, uri=None, branch=None, cseq=None,
+                max_forwards=70, extra=(), to=None):
+        """A request of this call as bytes: a new transaction unless
+        branch is given.  max_forwards None leaves the header out."""
+        if cseq is None:
+            self.cseq += 1
+            cseq = self.cseq
+        self.method = method
+        self.branch = branch or "z9hG4bK%s%s" % (new_tag(), new_tag())
+        hdrs = [("Via", self.ua.via(self.branch))]
+        if max_forwards is not None:
+            hdrs.append(("Max-Forwards", str(max_forwards)))
+        hdrs += [("From", "<sip:uac@%s>;tag=%s" % (self.ua.host,
+                                                   self.from_tag)),
+                 ("To", to or self.to),
+                 ("Call-ID", self.call_id),
+                 ("CSeq", "%d %s" % (cseq, method))]
+        if method == "INVITE":
+            hdrs.append(("Contact", "<%s>" % self.ua.uri("uac")))
+        hdrs += list(extra)
+        hdrs.append(("Content-Length", "0"))
+        text = "%s %s SIP/2.0\r\n" % (method, uri or self.uri)
+        text += "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n"
+        return text.encode()
+
+    def cancel(self):
+        """CANCEL of the last INVITE (RFC 3261 9.1: its branch, Request-URI,
+        Call-ID, From, To and CSeq number)."""
+        return self.request("CANCEL", branch=self.branch, cseq=self.cseq)
+
+    def ack(self, resp):
+        """ACK of a final response to the INVITE: for a non-2xx, in its
+        transaction (17.1.1.3); for a 2xx, a new one to the Contact, with
+        the route set from the Record-Route (13.2.2.4, 12.1.2)."""
+        to = resp.first("To")
+        if resp.status >= 300:
+            return self.request("ACK", branch=self.branch, cseq=self.cseq,
+                                to=to)
+        contact = resp.first("Contact").strip("<>")
+        routes = list(reversed(resp.get("Record-Route")))
+        extra = [("Route", r) for r in routes]
+        return self.request("ACK", uri=contact, cseq=self.cseq, to=to,
+                            extra=extra)
+
+
+class RawConn:
+    """A TCP connection to sipd (port) for feeding it bytes as they come:
+    whole, in pieces, or never finished."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=5)
+        self.port = self.sock.getsockname()[1]
+        self.buf = b""
+        self.eof = False
+
+    def close(self):
+        self.sock.close()
+
+    def options(self, sipd_port, call_id=None):
+        """An OPTIONS for sipd itself from this connection, as bytes."""
+        call_id = call_id or "%s@sipua" % new_tag()
+        return ("OPTIONS sip:ping@127.0.0.1:%d SIP/2.0\r\n"
+                "Via: SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bK%s;rport\r\n"
+                "Max-Forwards: 70\r\n"
+                "From: <sip:abuser@127.0.0.1>;tag=%s\r\n"
+                "To: <sip:ping@127.0.0.1>\r\n"
+                "Call-ID: %s\r\n"
+                "CSeq: 1 OPTIONS\r\n"
+                "Content-Length: 0\r\n\r\n" % (
+                    sipd_port, self.port, new_tag(), new_tag(),
+                    call_id)).encode()
+
+    def send(self, data):
+        """False when sipd has closed the connection."""
+        try:
+            self.sock.sendall(data)
+            return True
+        except OSError:
+            return False
+
+    def read(self, count, timeout):
+        """Up to count messages (Msg) read within timeout seconds; fewer
+        when the time is up or sipd closed the connection (self.eof)."""
+        out = []
+        deadline = time.monotonic() + timeout
+        for _ in range(MAX_READS):
+            data, self.buf = frame(self.buf)
+            if data is not None:
+                out.append(Msg(data))
+                if len(out) == count:
+                    break
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0 or self.eof:
+                break
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+        return out
+
+    def closed(self, timeout):
+        """True once sipd closes the connection (EOF or reset) within
+        timeout seconds; what it sent meanwhile stays in self.buf."""
+        self.read(MAX_READS, timeout)
+        return self.eof
+
+
+# ------------------------------------------------------------ sipd
+
+def free_port(host="127.0.0.1", tries=50):
+    """A port free for both UDP and TCP on host right now (the kernel's
+    pick for UDP, checked for TCP; at most tries picks)."""
+    for _ in range(tries):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind((host, 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise Fail("no port free for UDP and TCP on %s" % host)
+
+
+def tcp_free(port, host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+        try:
+            t.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class ProxySipd(Sipd):
+    """sipd as a proxy on 127.0.0.1: UDP on self.port, with tcp=True TCP
+    on the same port, with tls=(cert, key) TLS on self.tls_port; every
+    SIP message logged (SIPDATA), processors() workers.  conf is a
+    function of this instance returning further configuration lines (it
+    may use self.port)."""
+
+    def __init__(self, binary, conf=None, tcp=False, tls=None):
+        super().__init__(binary, conf="log level all all\n"
+                         "set processors %d" % processors())
+        self.more_conf = conf
+        self.tcp = tcp
+        self.tls = tls
+        self.tls_port = None
+
+    def write_conf(self):
+        for _ in range(50):
+            super().write_conf()
+            if not self.tcp or tcp_free(self.port):
+                break
+        else:
+            raise Fail("no UDP port free for TCP too")
+        lines = []
+        if self.tcp:
+            lines.append("listener add tcp 127.0.0.1:%d" % self.port)
+        if self.tls:
+            self.tls_port = free_port()
+            lines.append("listener add tls 127.0.0.1:%d cert %s key %s" % (
+                self.tls_port, self.tls[0], self.tls[1]))
+        if self.more_conf:
+            lines.append(self.more_conf(self))
+        with open(self.conf_path, "a") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        super().start()
+        check(self.wait_log("%d workers)" % processors(), 2.0),
+              "sipd did not start %d workers" % processors())
+        return self
+
+
+def start_proxy(binary, started, **kw):
+    """A ProxySipd (arguments as its), started and added to started."""
+    sipd = ProxySipd(binary, **kw)
+    started.append(sipd)
+    return sipd.start()
+
+
+def sipd_via(sipd, proto="UDP"):
+    """How the Via sipd puts on a request it forwards begins."""
+    port = sipd.tls_port if proto == "TLS" else sipd.port
+    return "SIP/2.0/%s 127.0.0.1:%d;" % (proto, port)
+
+
+def check_top_via(msg, sipd, below, proto="UDP"):
+    """msg (a forwarded request) has sipd's Via on top, with an RFC 3261
+    branch, then the Vias of branches below (the sender's)."""
+    vias = msg.get("Via")
+    check(vias and vias[0].startswith(sipd_via(sipd, proto)),
+          "%s arrived with top Via %r, not sipd's (%s)" % (
+              msg.method, vias[0] if vias else None, sipd_via(sipd, proto)))
+    check(msg.branch().startswith("z9hG4bK"),
+          "sipd's branch is not RFC 3261's: %r" % vias[0])
+    check(branches(msg)[1:] == list(below),
+          "%s arrived with Vias %s: not sipd's over the sender's %s" % (
+              msg.method, vias, list(below)))
+
+
+# ------------------------------------------------------- sipd's log
+
+SIPDATA = re.compile(
+    r"SIPDATA, (received from|sent to) (\S+) \((\d+) bytes\) (.*)$")
+
+
+def unescape(text):
+    """Undo log_clip()'s \\xNN escapes."""
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)),
+                  text).encode("latin-1")
+
+
+class Logged:
+    """A message in sipd's log: way ("in" or "out"), peer ("host:port")
+    and msg (a Msg)."""
+
+    def __init__(self, way, peer, msg):
+        self.way, self.peer, self.msg = way, peer, msg
+
+    def __repr__(self):
+        return "%s %s %s" % (self.way, self.peer, self.msg.start)
+
+
+def sipdata(log):
+    """Every SIP message sipd received or sent, from its SIPDATA lines."""
+    out = []
+    for line in log.splitlines():
+        m = SIPDATA.search(line)
+        if m is None:
+            continue
+        way = "in" if m.group(1) == "received from" else "out"
+        try:
+            out.append(Logged(way, m.group(2), Msg(unescape(m.group(4)))))
+        except Fail:
+            continue  # a fragment or garbage the test sent on purpose
+    return out
+
+
+# ------------------------------------------------------------- sipp
+
+def sipp_binary():
+    path = shutil.which("sipp")
+    if path is None:
+        raise Skip("sipp not installed")
+    return path
+
+
+class Sipp:
+    """One sipp process in the background, its screen in a file of
+    workdir."""
+
+    def __init__(self, workdir, name, args):
+        self.name = name
+        self.out_path = os.path.join(workdir, name + ".out")
+        with open(self.out_path, "w") as out:
+            self.proc = subprocess.Popen(
+                [sipp_binary()] + args + ["-nostdin"], cwd=workdir,
+                stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT)
+
+    def wait(self, timeout):
+        """sipp's exit status; killed (by its pid) after timeout."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Fail("sipp %s still running after %d s:\n%s" % (
+                self.name, timeout, self.output()[-3000:]))
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def output(self):
+        with open(self.out_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def successful_calls(self):
+        """The cumulative "Successful call" count of sipp's last screen."""
+        found = re.findall(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)",
+                           self.output())
+        return int(found[-1]) if found else 0
+
+
+def sipp_has_tls(workdir):
+    """Whether this sipp was built with TLS (Debian's 3.6.1 may not be):
+    a UAS asked for -t l1 says so at once, or runs (ended after 1 s)."""
+    cert, key = self_signed(workdir)
+    probe = Sipp(workdir, "probe", [
+        "-sn", "uas", "-i", "127.0.0.1", "-p", str(free_port()), "-t", "l1",
+        "-tls_cert", cert, "-tls_key", key, "-m", "1", "-timeout", "1s"])
+    probe.wait(10)
+    return "compile SIPp with OpenSSL" not in probe.output()
+
+
+def self_signed(workdir):
+    """A self-signed certificate for 127.0.0.1 and 127.0.0.2 made by the
+    openssl command line: (cert, key) paths.  Skip without openssl."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise Skip("openssl not installed")
+    cert = os.path.join(workdir, "cert.pem")
+    key = os.path.join(workdir, "key.pem")
+    p = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-keyout", key, "-out", cert, "-days", "2", "-subj",
+         "/CN=127.0.0.1", "-addext",
+         "subjectAltName=IP:127.0.0.1,IP:127.0.0.2"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, timeout=60)
+    check(p.returncode == 0, "openssl req failed: %s" % p.stdout)
+    return cert, key
+
+
+# ------------------------------------------- a sipp call through sipd
+
+SIPP_TRANSPORT = {"u1": "UDP", "t1": "TCP", "l1": "TLS"}
+
+
+def wait_bound(port, host, proto, timeout=5.0):
+    """True once something listens on host:port (proto "UDP", "TCP" or
+    "TLS"): the port cannot be bound any more (bounded)."""
+    kind = socket.SOCK_DGRAM if proto == "UDP" else socket.SOCK_STREAM
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / 0.05) + 1):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                return True
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return False
+
+
+class SippCall:
+    """calls sipp calls from a sipp UAC on 127.0.0.1 through sipd to a
+    sipp UAS on 127.0.0.2: the UAC addresses the UAS in its Request-URI
+    and sends everything to sipd (-rsa).  uac, uas: sipp's -t ("u1", "t1",
+    "l1").  A rule sends 127.0.0.2 to the UAS over TCP or TLS when the
+    UAS uses it; conf: further configuration lines.  After run(): sipd,
+    the ports, and logged (sipdata())."""
+
+    def __init__(self, binary, started, workdir, uac, uas, force_rr=False,
+                 calls=2, conf=()):
+        self.uac, self.uas, self.calls = uac, uas, calls
+        self.in_proto = SIPP_TRANSPORT[uac]
+        self.out_proto = SIPP_TRANSPORT[uas]
+        self.workdir = workdir
+        self.tls = None
+        if "l1" in (uac, uas):
+            self.tls = self_signed(workdir)
+            # sipd checks the UAS's certificate against the system CAs:
+            # make ours the only one (OpenSSL's SSL_CERT_FILE)
+            os.environ["SSL_CERT_FILE"] = self.tls[0]
+        self.uas_port = free_port("127.0.0.2")
+        self.uac_port = free_port("127.0.0.1")
+        rules = []
+        if self.out_proto != "UDP":
+            rules.append("route add 127.0.0.2 127.0.0.2:%d transport %s" % (
+                self.uas_port, self.out_proto.lower()))
+        if force_rr:
+            rules.append("set force-rr on")
+        rules += list(conf)
+        self.sipd = start_proxy(
+            binary, started, conf=lambda s: "\n".join(rules),
+            tcp="t1" in (uac, uas), tls=self.tls)
+        self.sipd_in_port = (self.sipd.tls_port if uac == "l1"
+                             else self.sipd.port)
+        self.sipd_out_port = (self.sipd.tls_port if uas == "l1"
+                              else self.sipd.port)
+        self.logged = []
+
+    def tls_args(self, t):
+        if t != "l1":
+            return []
+        return ["-tls_cert", self.tls[0], "-tls_key", self.tls[1]]
+
+    def run(self):
+        uas = Sipp(self.workdir, "uas", [
+            "-sn", "uas", "-i", "127.0.0.2", "-p", str(self.uas_port),
+            "-t", self.uas, "-m", str(self.calls), "-timeout", "20s"] +
+            self.tls_args(self.uas))
+        try:
+            check(wait_bound(self.uas_port, "127.0.0.2", self.out_proto),
+                  "sipp uas did not start:\n" + uas.output())
+            uac = Sipp(self.workdir, "uac", [
+                "-sn", "uac", "127.0.0.2:%d" % self.uas_port,
+                "-rsa", "127.0.0.1:%d" % self.sipd_in_port,
+                "-i", "127.0.0.1", "-p", str(self.uac_port),
+                "-t", self.uac, "-m", str(self.calls), "-r", "10",
+                "-timeout", "15s"] + self.tls_args(self.uac))
+            try:
+                rc_uac = uac.wait(30)
+            finally:
+                uac.kill()
+            rc_uas = uas.wait(30)
+        finally:
+            uas.kill()
+        self.logged = sipdata(self.sipd.log())
+        check(rc_uac == 0, "sipp uac exited %d:\n%s" % (
+            rc_uac, uac.output()[-3000:]))
+        check(rc_uas == 0, "sipp uas exited %d:\n%s" % (
+            rc_uas, uas.output()[-3000:]))
+        check(uac.successful_calls() == self.calls,
+              "sipp uac: %d successful calls, not %d" % (
+                  uac.successful_calls(), self.calls))
+        check(uas.successful_calls() == self.calls,
+              "sipp uas: %d successful calls, not %d" % (
+                  uas.successful_calls(), self.calls))
+        return self
+
+    # what sipd's log shows
+
+    @property
+    def uac_peer(self):
+        return "127.0.0.1:%d" % self.uac_port
+
+    @property
+    def uas_peer(self):
+        return "127.0.0.2:%d" % self.uas_port
+
+    def messages(self, way, peer, start):
+        """The logged messages of way and peer whose start line begins
+        with start ("INVITE", "SIP/2.0 200")."""
+        return [lm.msg for lm in self.logged
+                if lm.way == way and lm.peer == peer and
+                lm.msg.start.startswith(start)]
+
+    def forwarded(self, method):
+        """[(received from the UAC, sent to the UAS)] for each request of
+        method, matched by Call-ID; fails when one was not forwarded."""
+        pairs = []
+        sent = self.messages("out", self.uas_peer, method + " ")
+        for req in self.messages("in", self.uac_peer, method + " "):
+            out = [m for m in sent if m.call_id() == req.call_id() and
+                   m.cseq() == req.cseq()]
+            check(out, "%s of call %s from the UAC not forwarded to the "
+                  "UAS (sipd sent it: %s)" % (method, req.call_id(), sent))
+            pairs.append((req, out[0]))
+        check(len(pairs) == self.calls, "%d %s from the UAC, not %d" % (
+            len(pairs), method, self.calls))
+        return pairs
+
+    def sipd_via(self):
+        """The Via sent-by sipd puts towards the UAS."""
+        return "SIP/2.0/%s 127.0.0.1:%d;" % (self.out_proto,
+                                             self.sipd_out_port)
+
+    def check_via(self, method="INVITE"):
+        """Each request of method went to the UAS with sipd's Via on top of
+        the UAC's, and Max-Forwards one less."""
+        for req, out in self.forwarded(method):
+            vias = out.get("Via")
+            check(len(vias) == len(req.get("Via")) + 1,
+                  "%s forwarded with Vias %s (received with %s)" % (
+                      method, vias, req.get("Via")))
+            check(vias[0].startswith(self.sipd_via()),
+                  "%s forwarded with top Via %r, not sipd's %s" % (
+                      method, vias[0], self.sipd_via()))
+            check(param(vias[0], "branch").startswith("z9hG4bK"),
+                  "sipd's branch is not RFC 3261's: %r" % vias[0])
+            check(branches(out)[1:] == branches(req),
+                  "%s forwarded with the UAC's Vias changed: %s, were %s" % (
+                      method, vias[1:], req.get("Via")))
+            mf_in = int(req.first("Max-Forwards"))
+            mf_out = int(out.first("Max-Forwards"))
+            check(mf_out == mf_in - 1, "%s Max-Forwards %d forwarded as %d"
+                  % (method, mf_in, mf_out))
+
+    def record_routes(self):
+        """The Record-Route entries sipd should add: the one facing the
+        UAS on top, and under it, when the transport changes, the one
+        facing the UAC (RFC 5658)."""
+        def entry(proto, port):
+            t = {"UDP": "", "TCP": ";transport=tcp",
+                 "TLS": ";transport=tls"}[proto]
+            return "<sip:127.0.0.1:%d%s;lr>" % (port, t)
+        rr = [entry(self.out_proto, self.sipd_out_port)]
+        if self.in_proto != self.out_proto:
+            rr.append(entry(self.in_proto, self.sipd_in_port))
+        return rr
+
+    def check_record_route(self):
+        """The INVITEs went to the UAS with sipd's Record-Route entries.
+        (sipp's own UAS does not copy them into its 200, so whether they
+        come back is for the Python tests.)"""
+        want = self.record_routes()
+        for req, out in self.forwarded("INVITE"):
+            got = out.get("Record-Route")
+            check(got[:len(want)] == want,
+                  "INVITE forwarded with Record-Route %s, not %s" % (
+                      got, want))
+
+    def check_responses(self):
+        """The 200s to INVITE and BYE went back to the UAC with sipd's Via
+        taken off."""
+        for method in ("INVITE", "BYE"):
+            for req, _ in self.forwarded(method):
+                oks = [m for m in self.messages("out", self.uac_peer,
+                                                "SIP/2.0 200")
+                       if m.call_id() == req.call_id() and
+                       m.cseq()[1] == method]
+                check(oks, "no 200 to %s relayed to the UAC" % method)
+                check(branches(oks[0]) == branches(req),
+                      "200 to %s relayed with Vias %s, not %s" % (
+                          method, oks[0].get("Via"), req.get("Via")))
