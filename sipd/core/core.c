@@ -327,17 +327,18 @@ core_parse(struct core *c, const struct tp_src *src, const char *data,
 	char peer[TP_ADDRSTRLEN], clip[LOG_CLIP_SIZE];
 	struct msg *m;
 
-	core_peer(src, peer, sizeof(peer));
+	/* the peer's address is formatted only for a log line */
 	if (blank(data, len)) {
-		log_debug(LOG_TRANSPORT, "keep-alive from %s (%zu bytes)", peer,
-		    len);
+		log_debug(LOG_TRANSPORT, "keep-alive from %s (%zu bytes)",
+		    core_peer(src, peer, sizeof(peer)), len);
 		return NULL;
 	}
 	m = msg_parse(data, len, &c->limits, err);
 	if (m == NULL) {
 		c->stats.parse_errors++;
 		log_notice(LOG_TRANSPORT, "dropped datagram from %s (%s): %s",
-		    peer, err->reason ? err->reason : "not a SIP message",
+		    core_peer(src, peer, sizeof(peer)),
+		    err->reason ? err->reason : "not a SIP message",
 		    log_clip(clip, sizeof(clip), data, len));
 	}
 	return m;
@@ -403,7 +404,8 @@ local_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 }
 
-static void
+/* Returns true when req was taken (forwarded as it is). */
+static bool
 handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	char peer[TP_ADDRSTRLEN], host[INET6_ADDRSTRLEN];
@@ -419,7 +421,7 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 			/* RFC 3261 17.1.1.3: an ACK is never answered */
 			log_notice(LOG_SERVER, "dropped malformed request from "
 			    "%s (%s)", peer, err.reason ? err.reason : "invalid");
-			return;
+			return false;
 		}
 		if (msg_via_top(req) != NULL) {
 			tp_addr_host((const struct sockaddr *)&src->addr, host,
@@ -429,7 +431,7 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		}
 		core_answer(c, src, req, err.status, err.reason,
 		    err.reason ? err.reason : "invalid");
-		return;
+		return false;
 	}
 	/* RFC 3261 18.2.1, RFC 3581 4: record where it really came from */
 	tp_addr_host((const struct sockaddr *)&src->addr, host, sizeof(host));
@@ -439,12 +441,12 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		log_notice(LOG_SERVER, "dropped request from %s (cannot set "
 		    "received: %s)", core_peer(src, peer, sizeof(peer)),
 		    strerror(-rc));
-		return;
+		return false;
 	}
 
 	/* retransmissions, and the ACK of a non-2xx final response */
 	if (txn_server_absorb(c->txn, req, src)) {
-		return;
+		return false;
 	}
 	if (method == MSG_ACK) {
 		/* the ACK of a final response sipd answered itself (16.3:
@@ -453,18 +455,18 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		if (to != NULL && core_own_tag(msg_sv(req, to->tag))) {
 			log_info(LOG_SERVER, "absorbed ACK from %s (sipd's own "
 			    "answer)", core_peer(src, peer, sizeof(peer)));
-			return;
+			return false;
 		}
 		proxy_relay_ack(c, req, src);
-		return;
+		return false;
 	}
 	if (c->draining) {
 		core_answer(c, src, req, 503, NULL, "shutting down");
-		return;
+		return false;
 	}
 	if (method == MSG_CANCEL) {
 		proxy_cancel(c, req, src);
-		return;
+		return false;
 	}
 	/* RFC 3261 16.3 step 3: Max-Forwards; an OPTIONS with 0 is for us
 	 * (11) */
@@ -474,9 +476,9 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		} else {
 			core_answer(c, src, req, 483, NULL, "Max-Forwards 0");
 		}
-		return;
+		return false;
 	}
-	proxy_request(c, req, src);
+	return proxy_request(c, req, src);
 }
 
 static void
@@ -502,7 +504,9 @@ void
 core_handle(struct core *c, struct msg *m, const struct tp_src *src)
 {
 	if (msg_is_request(m)) {
-		handle_request(c, m, src);
+		if (handle_request(c, m, src)) {
+			return; /* forwarded: a client transaction has it */
+		}
 	} else {
 		handle_response(c, m, src);
 	}

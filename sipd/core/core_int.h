@@ -39,6 +39,9 @@ struct core {
 	bool draining;
 	bool force_rr;
 	struct conf_listener listeners[CONF_MAX_LISTENERS];
+	/* each listener's "address:port", for Via and Record-Route; empty
+	 * for a wildcard address, found per destination */
+	char listener_text[CONF_MAX_LISTENERS][TP_ADDRSTRLEN];
 	int nlisteners;
 	struct core_route routes[CONF_MAX_ROUTES];
 	int nroutes;
@@ -173,8 +176,12 @@ bool local_domain(struct core *c, struct msg *req);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;
-/* req stays the caller's: a server transaction keeps a compact copy. */
-void proxy_request(struct core *c, struct msg *req, const struct tp_src *src);
+/*
+ * Handle a request to forward or for a local domain.  Returns true when
+ * it took req (forwarded it: the first branch sends req itself), false
+ * when req is still the caller's.
+ */
+bool proxy_request(struct core *c, struct msg *req, const struct tp_src *src);
 void proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src);
 void proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src);
 void proxy_relay_response(struct core *c, struct msg *resp,

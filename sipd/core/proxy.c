@@ -24,7 +24,7 @@ static const char *const proto_names[] = {
 };
 
 static void relay_by_via(struct core *c, struct msg *resp);
-static void fork_next(struct pctx *p);
+static void fork_next(struct pctx *p, struct msg *own);
 
 /* -------------------------------------------------------- Route edits */
 
@@ -170,7 +170,8 @@ looped(struct core *c, struct msg *req, uint32_t hash)
 	char want[16];
 	int n = msg_vias(req, &vias);
 
-	snprintf(want, sizeof(want), ".%08x", hash);
+	want[0] = '.';
+	sv_hex32(hash, want + 1);
 	for (int i = 0; i < n; i++) {
 		struct sv b = msg_sv(req, vias[i].branch);
 		if (b.len < sizeof(BRANCH_PREFIX) + 9 ||
@@ -209,7 +210,7 @@ static int
 max_forwards(struct msg *fwd)
 {
 	uint32_t mf;
-	char num[8];
+	char num[20];
 	int i = msg_hdr_first(fwd, HDR_MAX_FORWARDS);
 
 	if (i < 0) {
@@ -220,8 +221,7 @@ max_forwards(struct msg *fwd)
 	if (msg_max_forwards(fwd, &mf) != 0 || mf == 0) {
 		return -EINVAL;
 	}
-	int n = snprintf(num, sizeof(num), "%u", mf - 1);
-	return msg_hdr_replace(fwd, i, (struct sv){ num, (size_t)n });
+	return msg_hdr_replace(fwd, i, (struct sv){ num, sv_utoa(mf - 1, num) });
 }
 
 static const char *
@@ -270,18 +270,31 @@ static int
 push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
     uint32_t hash)
 {
-	char addr[TP_ADDRSTRLEN], branch[TXN_BRANCH_MAX];
+	char addr[TP_ADDRSTRLEN];
 	char val[TP_ADDRSTRLEN + TXN_BRANCH_MAX + 64];
+	const char *proto = proto_names[dst->proto];
+	size_t n = 0, alen;
 
 	if (route_local_addr(c, dst->proto, &dst->addr, addr,
 		sizeof(addr)) != 0) {
 		return -EADDRNOTAVAIL;
 	}
-	txn_branch_new(c->txn, branch);
-	int n = snprintf(val, sizeof(val), "SIP/2.0/%s %s;branch=%s.%08x",
-	    proto_names[dst->proto], addr, branch, hash);
-	return msg_via_push(fwd, (struct sv){ val, (size_t)n }) < 0 ? -ENOMEM
-								    : 0;
+	/* "SIP/2.0/UDP addr;branch=z9hG4bKs<shard>.<unique>.<loop hash>",
+	 * written without printf: this runs for every forwarded request */
+	alen = strlen(addr);
+	memcpy(val, "SIP/2.0/", 8);
+	n = 8;
+	memcpy(val + n, proto, 3);
+	n += 3;
+	val[n++] = ' ';
+	memcpy(val + n, addr, alen);
+	n += alen;
+	memcpy(val + n, ";branch=", 8);
+	n += 8;
+	n += txn_branch_new(c->txn, val + n);
+	val[n++] = '.';
+	n += sv_hex32(hash, val + n);
+	return msg_via_push(fwd, (struct sv){ val, n }) < 0 ? -ENOMEM : 0;
 }
 
 /* ------------------------------------------------- response context */
@@ -446,7 +459,7 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 	 * a 6xx or a CANCEL ended the search */
 	if (p->next_tg < p->ntg && !p->cancelled &&
 	    msg_status(p->best) < 600) {
-		fork_next(p);
+		fork_next(p, NULL);
 		return;
 	}
 	if (msg_status(p->best) == 503) {
@@ -597,15 +610,16 @@ push_route(struct msg *fwd, const char *route)
 }
 
 /*
- * Forward a copy of the server transaction's request to target t (16.6).
- * Returns 0, or a negative errno when the branch could not start (the
- * caller counts it as a 503 branch).
+ * Forward to target t (16.6) own, the received request, when given (it is
+ * taken), else a copy of the server transaction's.  Returns 0, or a
+ * negative errno when the branch could not start (the caller counts it as
+ * a 503 branch).
  */
 static int
-forward(struct core *c, struct pctx *p, struct proxy_target *t)
+forward(struct core *c, struct pctx *p, struct proxy_target *t,
+    struct msg *own)
 {
-	struct msg *req = txn_request(p->st);
-	struct msg *fwd = copy_msg(c, req);
+	struct msg *fwd = own ? own : copy_msg(c, txn_request(p->st));
 	struct tp_src *dst = &t->dst;
 	char peer[TP_ADDRSTRLEN];
 	struct txn *ct;
@@ -652,15 +666,19 @@ fail:
 /*
  * Start the next group of targets: every target of the highest q not
  * tried yet, in parallel (16.6; RFC 3261 16.7 step 4 for serial search).
+ * own, when given, is the received request: the first branch takes it,
+ * which saves a copy in the common case of one target.
  */
 static void
-fork_next(struct pctx *p)
+fork_next(struct pctx *p, struct msg *own)
 {
 	int q = p->tg[p->next_tg].q;
 
 	while (p->next_tg < p->ntg && p->tg[p->next_tg].q == q) {
 		struct proxy_target *t = &p->tg[p->next_tg++];
-		if (forward(p->c, p, t) != 0) {
+		int rc = forward(p->c, p, t, own);
+		own = NULL;
+		if (rc != 0) {
 			/* a branch that cannot start is a 503 branch */
 			p->br[p->nbr++] = (struct branch){ .status = 503 };
 			branch_final(p, p->nbr - 1, 503, NULL);
@@ -695,7 +713,7 @@ free_targets(struct proxy_target *tg, int n)
 	}
 }
 
-void
+bool
 proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	struct proxy_target tg[CORE_MAX_BRANCHES];
@@ -709,34 +727,34 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	own = route_preprocess(c, req);
 	if (own < 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
-		return;
+		return false;
 	}
 	routed = msg_hdr_first(req, HDR_ROUTE) >= 0;
 	rc = route_target(c, req, &dst, &proto_set, &by_rule);
 	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
-		return;
+		return false;
 	}
 	if (!routed && local_domain(c, req)) {
 		/* 16.5: a user of a local domain: the location service */
 		ntg = local_targets(c, req, src, tg, CORE_MAX_BRANCHES);
 		if (ntg == 0) {
-			return;
+			return false;
 		}
 	} else {
 		if (rc == 1) {
 			core_local_request(c, req, src);
-			return;
+			return false;
 		}
 		if (rc < 0) {
 			core_answer(c, src, req,
 			    rc == -EPROTONOSUPPORT ? 416 : 404, NULL, "no route");
-			return;
+			return false;
 		}
 		/* the relay policy, before anything is sent: a request in a
 		 * dialog sipd Record-Routed, or to a rule's target, passes */
 		if (own == 0 && !by_rule &&
 		    !local_relay_allowed(c, req, src, &dst, true)) {
-			return;
+			return false;
 		}
 		tg[0] = (struct proxy_target){ .dst = dst,
 			.proto_set = proto_set, .q = 1000 };
@@ -778,10 +796,12 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
 		respond_local(p, 100, NULL);
 	}
-	fork_next(p);
-	return;
+	/* the first branch takes req: no copy for one target */
+	fork_next(p, req);
+	return true;
 drop:
 	free_targets(tg, ntg);
+	return false;
 }
 
 void

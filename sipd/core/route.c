@@ -281,7 +281,8 @@ route_local_addr(struct core *c, enum tp_proto proto,
 	if (pick == NULL) {
 		return -EADDRNOTAVAIL;
 	}
-	if (is_wildcard(&pick->addr)) {
+	const char *text = c->listener_text[pick - c->listeners];
+	if (text[0] == '\0') {
 		struct sockaddr_storage src;
 		if (source_for(towards, &src) != 0) {
 			return -EADDRNOTAVAIL;
@@ -291,7 +292,7 @@ route_local_addr(struct core *c, enum tp_proto proto,
 		tp_addr_str((const struct sockaddr *)&src, buf, cap);
 		return 0;
 	}
-	tp_addr_str((const struct sockaddr *)&pick->addr, buf, cap);
+	snprintf(buf, cap, "%s", text);
 	return 0;
 }
 
@@ -301,6 +302,14 @@ route_configure(struct core *c, const struct conf *conf)
 	c->nlisteners = conf->nlisteners;
 	memcpy(c->listeners, conf->listeners,
 	    (size_t)conf->nlisteners * sizeof(conf->listeners[0]));
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct sockaddr_storage *a = &c->listeners[i].addr;
+		c->listener_text[i][0] = '\0';
+		if (!is_wildcard(a)) {
+			tp_addr_str((const struct sockaddr *)a,
+			    c->listener_text[i], sizeof(c->listener_text[i]));
+		}
+	}
 	c->nroutes = 0;
 	for (int i = 0; i < conf->nroutes; i++) {
 		const struct conf_route *cr = &conf->routes[i];

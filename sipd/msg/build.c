@@ -304,7 +304,9 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 	memcpy(out + n, addr.p, addr.len);
 	n += addr.len;
 	if (v->rport) {
-		n += (size_t)snprintf(out + n, 16, ";rport=%u", port);
+		memcpy(out + n, ";rport=", 7);
+		n += 7;
+		n += sv_utoa(port, out + n);
 	}
 	/* the top line may hold further values after this one */
 	if (rest > 0) {

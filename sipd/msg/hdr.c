@@ -4,6 +4,7 @@
  * phrases, and the small string-view helpers the whole layer uses.  Constant
  * data only.
  */
+#include <pthread.h>
 #include <strings.h>
 
 #include "sipd/msg/msg_int.h"
@@ -41,6 +42,34 @@ static const struct hdr_def hdr_defs[HDR__COUNT] = {
 #undef HDR
 };
 
+size_t
+sv_utoa(uint64_t v, char *out)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++) {
+		out[i] = tmp[n - 1 - i];
+	}
+	return n;
+}
+
+size_t
+sv_hex32(uint32_t v, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 7; i >= 0; i--) {
+		out[i] = hex[v & 0xf];
+		v >>= 4;
+	}
+	return 8;
+}
+
 bool
 sv_eq(struct sv a, struct sv b)
 {
@@ -68,6 +97,33 @@ hdr_name(enum hdr_id id)
 	return hdr_defs[id].name;
 }
 
+/*
+ * An open-addressing table over the fingerprints, built once: a lookup
+ * is then one or two probes and one strncasecmp.  It is written only
+ * under pthread_once(), before any reader sees it.
+ */
+#define HDR_SLOTS 256 /* a power of two, over twice the table */
+static uint8_t hdr_slots[HDR_SLOTS];
+static pthread_once_t hdr_slots_once = PTHREAD_ONCE_INIT;
+
+static unsigned
+slot_of(uint32_t key)
+{
+	return (unsigned)((key * 2654435761u) >> 24) & (HDR_SLOTS - 1);
+}
+
+static void
+hdr_slots_init(void)
+{
+	for (int i = 1; i < HDR__COUNT; i++) {
+		unsigned k = slot_of(hdr_defs[i].key);
+		while (hdr_slots[k] != 0) {
+			k = (k + 1) & (HDR_SLOTS - 1);
+		}
+		hdr_slots[k] = (uint8_t)i;
+	}
+}
+
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
 {
@@ -83,15 +139,19 @@ hdr_lookup(const char *name, size_t len)
 	if (len < 2 || len > 255) {
 		return HDR_UNKNOWN;
 	}
+	pthread_once(&hdr_slots_once, hdr_slots_init);
 	/* RFC 3261 7.3.1: field names are case-insensitive */
 	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
-	for (int i = 1; i < HDR__COUNT; i++) {
+	for (unsigned k = slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
+		unsigned i = hdr_slots[k];
+		if (i == 0) {
+			return HDR_UNKNOWN;
+		}
 		if (hdr_defs[i].key == key &&
 		    strncasecmp(name, hdr_defs[i].name, len) == 0) {
 			return (enum hdr_id)i;
 		}
 	}
-	return HDR_UNKNOWN;
 }
 
 bool

@@ -34,6 +34,14 @@ struct sv {
 
 #define SV_LIT(lit) ((struct sv){ (lit), sizeof(lit) - 1 })
 
+/*
+ * Decimal digits of v into out (at least 20 bytes), and exactly eight
+ * lower-case hex digits of v; no NUL.  Return the length.  For the
+ * packet path, where snprintf() costs more than the rest of a header.
+ */
+size_t sv_utoa(uint64_t v, char *out);
+size_t sv_hex32(uint32_t v, char *out);
+
 /* Byte-wise equality, and ASCII case-insensitive equality. */
 bool sv_eq(struct sv a, struct sv b);
 bool sv_caseeq(struct sv a, struct sv b);

@@ -666,12 +666,23 @@ msg_hdr_value(const struct msg *m, enum hdr_id id)
 	return msg_sv(m, m->hdrs[i].value);
 }
 
+/* The bytes msg_find_comma() must look at; the others are skipped. */
+static const uint8_t comma_special[256] = {
+	['"'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1,
+};
+
 const char *
 msg_find_comma(const char *p, const char *e)
 {
 	bool angle = false;
 
 	while (p < e) {
+		while (p < e && !comma_special[(unsigned char)*p]) {
+			p++;
+		}
+		if (p == e) {
+			break;
+		}
 		switch (*p) {
 		case '"':
 			p = skip_quoted(p, e);
@@ -685,12 +696,10 @@ msg_find_comma(const char *p, const char *e)
 		case '>':
 			angle = false;
 			break;
-		case ',':
+		default: /* ',' */
 			if (!angle) {
 				return p;
 			}
-			break;
-		default:
 			break;
 		}
 		p++;
@@ -799,7 +808,9 @@ msg_check(struct msg *m, struct msg_err *err)
 		fail(err, st, "Missing Via", 0);
 		return -EINVAL;
 	}
-	if (msg_vias(m, NULL) <= 0) {
+	/* the top Via is what a server answers by (18.2.2); the others are
+	 * read only by the hops they name */
+	if (msg_via_top(m) == NULL) {
 		fail(err, st, "Bad Via", m->hdrs[m->first[HDR_VIA]].line.off);
 		return -EINVAL;
 	}

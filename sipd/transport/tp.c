@@ -64,6 +64,26 @@ tp_addr_host(const struct sockaddr *sa, char *buf, size_t cap)
 	switch (sa->sa_family) {
 	case AF_INET:
 		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		if (cap >= INET_ADDRSTRLEN) {
+			/* dotted quad by hand: inet_ntop() is slow for the
+			 * packet path (received= on every request) */
+			const uint8_t *b = a;
+			char *p = buf;
+			for (int i = 0; i < 4; i++) {
+				if (i > 0) {
+					*p++ = '.';
+				}
+				if (b[i] >= 100) {
+					*p++ = (char)('0' + b[i] / 100);
+				}
+				if (b[i] >= 10) {
+					*p++ = (char)('0' + b[i] / 10 % 10);
+				}
+				*p++ = (char)('0' + b[i] % 10);
+			}
+			*p = '\0';
+			return buf;
+		}
 		break;
 	case AF_INET6:
 		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;

@@ -78,12 +78,12 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 	}
 	struct sv br = msg_sv(req, v->branch);
 	if (br.len > 7 && memcmp(br.p, COOKIE, 7) == 0) {
-		char port[8];
+		char port[20];
 		put(&k, (const char[]){ KEY_3261, '|' }, 2);
 		put_sv(&k, br);
 		put_lower(&k, msg_sv(req, v->host));
-		put(&k, port, (size_t)snprintf(port, sizeof(port), "%u|",
-				    v->port ? v->port : 5060));
+		put(&k, port, sv_utoa(v->port ? v->port : 5060, port));
+		put(&k, "|", 1);
 		put_sv(&k, m);
 	} else {
 		/* RFC 3261 17.2.3, RFC 2543 fallback: Request-URI, From tag,
@@ -93,7 +93,7 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 		 * after the lookup. */
 		const struct msg_naddr *from = msg_from(req);
 		const struct msg_cseq *cs = msg_cseq(req);
-		char num[16];
+		char num[20];
 		if (from == NULL || cs == NULL) {
 			return 0;
 		}
@@ -101,7 +101,8 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 		put_sv(&k, msg_sv(req, msg_ruri_span(req)));
 		put_sv(&k, msg_sv(req, from->tag));
 		put_sv(&k, msg_callid(req));
-		put(&k, num, (size_t)snprintf(num, sizeof(num), "%u|", cs->num));
+		put(&k, num, sv_utoa(cs->num, num));
+		put(&k, "|", 1);
 		put_sv(&k, m);
 		put_sv(&k, msg_sv(req, v->value));
 	}

@@ -203,12 +203,27 @@ txn_table_advance(struct txn_table *t, uint64_t now_ms)
 size_t
 txn_branch_new(struct txn_table *t, char *buf)
 {
+	static const char hex[] = "0123456789abcdef";
 	/* RFC 3261 8.1.1.7: the magic cookie, then a part unique in space
 	 * and time; the shard comes first so responses find their worker */
 	uint64_t v = mix64(++t->branch_ctr ^ t->seed);
-	int n = snprintf(buf, TXN_BRANCH_MAX, "z9hG4bKs%x.%016llx", t->shard,
-	    (unsigned long long)v);
-	return n < 0 ? 0 : (size_t)n;
+	char *p = buf;
+	int shift = 28;
+
+	memcpy(p, "z9hG4bKs", 8);
+	p += 8;
+	while (shift > 0 && ((t->shard >> shift) & 0xf) == 0) {
+		shift -= 4;
+	}
+	for (; shift >= 0; shift -= 4) {
+		*p++ = hex[(t->shard >> shift) & 0xf];
+	}
+	*p++ = '.';
+	for (int i = 60; i >= 0; i -= 4) {
+		*p++ = hex[(v >> i) & 0xf];
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
 }
 
 int
