@@ -3,8 +3,9 @@
  * shared lexer in its partial mode; the command table says what may come
  * next (command words, keywords, enum choices); a value of type ref(KIND)
  * is completed from live names asked of sipd (listener addresses, LAN
- * ranges, route domains, allowed users, client ranges, domains, accounts)
- * and a path from the file system.
+ * ranges, route domains, allowed users, client ranges, domains, accounts,
+ * registered addresses-of-record, blocked sources) and a path from the
+ * file system.
  * Owns nothing beyond the candidate strings it returns.
  */
 #include <dirent.h>
@@ -27,6 +28,8 @@ static const struct {
 	{ "client-ip", CMD_CLIENT_IP_LIST, "range" },
 	{ "domain", CMD_DOMAIN_LIST, "domain" },
 	{ "account", CMD_ACCOUNT_LIST, "account" },
+	{ "registration", CMD_SHOW_REGISTRATIONS, "aor" },
+	{ "auth-block", CMD_SHOW_AUTH_BLOCKS, "address" },
 };
 
 static int

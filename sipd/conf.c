@@ -934,6 +934,9 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_SET_AUTH_ADVERTISE_NTLM:
 		c->auth.advertise_ntlm = cmd_arg_bool(a, "value", false);
 		return 0;
+	case CMD_SET_AUTH_SHA256_FIRST:
+		c->auth.sha256_first = cmd_arg_bool(a, "value", false);
+		return 0;
 	case CMD_SET_AUTH_FAIL_LIMIT:
 		field = &c->auth.fail_limit;
 		break;
@@ -1333,6 +1336,9 @@ conf_dump(const struct conf *c, FILE *f)
 	DUMP(c->auth.advertise_ntlm != d->auth.advertise_ntlm,
 	    "set auth-advertise-ntlm %s\n",
 	    c->auth.advertise_ntlm ? "on" : "off");
+	DUMP(c->auth.sha256_first != d->auth.sha256_first,
+	    "set auth-sha256-first %s\n",
+	    c->auth.sha256_first ? "on" : "off");
 	DUMP(c->auth.fail_limit != d->auth.fail_limit,
 	    "set auth-fail-limit %u\n", c->auth.fail_limit);
 	DUMP(c->auth.fail_window_s != d->auth.fail_window_s,

@@ -107,6 +107,10 @@ struct conf_auth {
 	bool advertise_digest;
 	/* offer NTLM in challenges, default false */
 	bool advertise_ntlm;
+	/* list the SHA-256 challenge before the MD5 one (RFC 8760 2.4: the
+	 * preferred first); default false, as many user agents read only
+	 * the first challenge and know only MD5 */
+	bool sha256_first;
 	/* failures of one user and address within fail_window_s that start
 	 * a penalty of fail_penalty_s during which every attempt is refused;
 	 * 0: no limit.  Defaults CONF_DEFAULT_AUTH_FAIL_LIMIT, _WINDOW,

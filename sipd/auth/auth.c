@@ -33,6 +33,7 @@ auth_settings_init(struct auth_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->nonce_lifetime = AUTH_DEFAULT_NONCE_LIFETIME;
 	s->algs = AUTH_ALG_BIT(AUTH_ALG_MD5) | AUTH_ALG_BIT(AUTH_ALG_SHA256);
+	s->sha256_first = true;
 	s->advertise_auth = true;
 	s->advertise_ntlm = false;
 	s->fail_limit = AUTH_DEFAULT_FAIL_LIMIT;
@@ -240,7 +241,12 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
     const struct sockaddr *src, enum hdr_id id, char *out, size_t cap)
 {
 	/* RFC 8760 2.4: the preferred algorithm first */
-	static const enum auth_alg order[] = { AUTH_ALG_SHA256, AUTH_ALG_MD5 };
+	static const enum auth_alg sha_first[] = { AUTH_ALG_SHA256,
+		AUTH_ALG_MD5 };
+	static const enum auth_alg md5_first[] = { AUTH_ALG_MD5,
+		AUTH_ALG_SHA256 };
+	const enum auth_alg *order = a->set.sha256_first ? sha_first
+							  : md5_first;
 	char nonce[AUTH_NONCE_LEN + 1];
 	struct out o = { out, 0, cap, false };
 	size_t i;
@@ -252,7 +258,7 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
 	}
 	/* One nonce for all algorithms: the client answers one of them. */
 	auth_nonce_make(a, auth_now(a), src, realm, nonce);
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (i = 0; i < 2; i++) {
 		if ((a->set.algs & AUTH_ALG_BIT(order[i])) == 0) {
 			continue;
 		}

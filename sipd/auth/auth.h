@@ -62,6 +62,7 @@ struct auth_settings {
 	unsigned algs;           /* AUTH_ALG_BIT()s offered (MD5, SHA-256) */
 	bool advertise_auth;     /* offer qop="auth" (true) */
 	bool advertise_ntlm;     /* add an NTLM challenge (false) */
+	bool sha256_first;       /* SHA-256 challenge before MD5 (true) */
 	uint32_t fail_limit;     /* failures that block a source; 0: off (10) */
 	uint32_t fail_window;    /* within this many seconds (60) */
 	uint32_t fail_penalty;   /* block for this many seconds (300) */

@@ -95,6 +95,7 @@ core_configure(struct core *c, const struct conf *conf)
 	as.nonce_lifetime = conf->auth.nonce_lifetime_s;
 	as.advertise_auth = conf->auth.advertise_digest;
 	as.advertise_ntlm = conf->auth.advertise_ntlm;
+	as.sha256_first = conf->auth.sha256_first;
 	as.fail_limit = conf->auth.fail_limit;
 	as.fail_window = conf->auth.fail_window_s;
 	as.fail_penalty = conf->auth.fail_penalty_s;

@@ -160,8 +160,9 @@ void route_configure(struct core *c, const struct conf *conf);
 
 /* local.c */
 /*
- * The relay policy: may req go to dst, which is not local?  When not and
- * answer is set, req is answered (a 407 challenge, or 403).
+ * The relay policy: may req go to dst, which is not local (NULL: no
+ * route was found)?  When not and answer is set, req is answered (a 407
+ * challenge, or 403).
  */
 bool local_relay_allowed(struct core *c, struct msg *req,
     const struct tp_src *src, const struct tp_src *dst, bool answer);

@@ -201,7 +201,8 @@ local_relay_allowed(struct core *c, struct msg *req, const struct tp_src *src,
 	char user[AUTH_USER_MAX + 1];
 	const char *realm;
 
-	if (c->relay == CONF_RELAY_ANYBODY || client_ip(c, &dst->addr) ||
+	if (c->relay == CONF_RELAY_ANYBODY ||
+	    (dst != NULL && client_ip(c, &dst->addr)) ||
 	    (c->relay == CONF_RELAY_CLIENTS && client_ip(c, &src->addr))) {
 		return true;
 	}
@@ -318,10 +319,44 @@ path_target(const char *path, struct tp_src *dst, bool *proto_set)
 }
 
 /*
+ * Is the binding's Contact directly reachable?  Over UDP, when it names
+ * the address the registration came from (only the port may differ: a
+ * device that sends from one socket and listens on another, or registers
+ * for a third party on the same host), dst is the Contact.  A Contact
+ * with another address (the device is behind NAT) or a registration over
+ * a connection is reached where the registration came from.
+ */
+static bool
+contact_direct(const struct reg_binding *b, struct tp_src *dst,
+    bool *proto_set)
+{
+	struct tp_src d;
+	struct uri u;
+
+	if (b->proto != TP_UDP ||
+	    uri_parse(b->contact, (struct span){ 0,
+				       (uint32_t)strlen(b->contact) },
+		&u) != 0 ||
+	    route_uri_target(b->contact, &u, &d, proto_set) != 0 ||
+	    d.addr.ss_family != b->addr.ss_family) {
+		return false;
+	}
+	struct sockaddr_storage x = d.addr, y = b->addr;
+	tp_addr_set_port((struct sockaddr *)&x, 0);
+	tp_addr_set_port((struct sockaddr *)&y, 0);
+	if (memcmp(&x, &y, tp_addr_len((struct sockaddr *)&x)) != 0) {
+		return false;
+	}
+	*dst = d;
+	return true;
+}
+
+/*
  * Targets for a request to a local account: every live binding, its
- * contact the new Request-URI, sent where the registration came from (so
- * a device behind NAT is reached over the flow it opened) or through its
- * Path.  Returns the number of targets (0: none).
+ * contact the new Request-URI, sent to the Contact when it is directly
+ * reachable, else where the registration came from (so a device behind
+ * NAT is reached over the flow it opened), or through its Path.  Returns
+ * the number of targets (0: none).
  */
 static int
 binding_targets(struct core *c, const char *aor, struct proxy_target *tg,
@@ -341,7 +376,9 @@ binding_targets(struct core *c, const char *aor, struct proxy_target *tg,
 			if (path_target(b->path, &t->dst, &t->proto_set) != 0) {
 				continue;
 			}
-		} else {
+		} else if (!contact_direct(b, &t->dst, &t->proto_set)) {
+			/* behind NAT, or a flow it keeps open: where the
+			 * registration came from */
 			t->dst.addr = b->addr;
 			t->dst.addrlen = b->addrlen;
 			t->dst.proto = (enum tp_proto)b->proto;

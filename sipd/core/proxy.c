@@ -745,15 +745,18 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			core_local_request(c, req, src);
 			return false;
 		}
+		/* the relay policy, before anything is sent, and before a
+		 * stranger learns which destinations sipd can reach: a
+		 * request in a dialog sipd Record-Routed, or to a rule's
+		 * target, passes */
+		if (own == 0 && !by_rule &&
+		    !local_relay_allowed(c, req, src, rc < 0 ? NULL : &dst,
+			true)) {
+			return false;
+		}
 		if (rc < 0) {
 			core_answer(c, src, req,
 			    rc == -EPROTONOSUPPORT ? 416 : 404, NULL, "no route");
-			return false;
-		}
-		/* the relay policy, before anything is sent: a request in a
-		 * dialog sipd Record-Routed, or to a rule's target, passes */
-		if (own == 0 && !by_rule &&
-		    !local_relay_allowed(c, req, src, &dst, true)) {
 			return false;
 		}
 		tg[0] = (struct proxy_target){ .dst = dst,

@@ -28,6 +28,9 @@ struct event;
 #define CTL_FOLLOW_MAX (256 * 1024)
 /* Rows of "show transactions" at most. */
 #define CTL_TXN_MAX 10000
+/* Rows of "show registrations" and "show auth-blocks" at most. */
+#define CTL_REG_MAX 10000
+#define CTL_BLOCK_MAX 10000
 
 struct ctl_conn {
 	struct ctl *ctl;

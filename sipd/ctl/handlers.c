@@ -7,7 +7,9 @@
  * (transactions, counters) is read on each worker's own thread through
  * workers_call(), so nothing here takes a lock around SIP state.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +19,10 @@
 
 #include "proto/cmd.h"
 #include "sipd/acct/acct.h"
+#include "sipd/auth/auth.h"
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
+#include "sipd/reg/reg.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
 #include "sipd/worker.h"
@@ -394,7 +398,7 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 35 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 36 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -429,6 +433,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "auth-nonce-lifetime", c->auth.nonce_lifetime_s);
 	proto_kv_bool(pk, "auth-advertise-digest", c->auth.advertise_digest);
 	proto_kv_bool(pk, "auth-advertise-ntlm", c->auth.advertise_ntlm);
+	proto_kv_bool(pk, "auth-sha256-first", c->auth.sha256_first);
 	proto_kv_uint(pk, "auth-fail-limit", c->auth.fail_limit);
 	proto_kv_uint(pk, "auth-fail-window", c->auth.fail_window_s);
 	proto_kv_uint(pk, "auth-fail-penalty", c->auth.fail_penalty_s);
@@ -671,6 +676,288 @@ ctl_h_show_txn(struct ctl_req *r)
 		    "%zu rows", t.n);
 	}
 	free(t.row);
+	return 0;
+}
+
+/* ------------------------------------------------------- registrations */
+
+/* q in thousandths as SIP writes it: "1", "0.5", "0.125". */
+static const char *
+q_str(unsigned q, char *buf, size_t cap)
+{
+	int n;
+
+	if (q % 1000 == 0) {
+		snprintf(buf, cap, "%u", q / 1000);
+		return buf;
+	}
+	n = snprintf(buf, cap, "%u.%03u", q / 1000, q % 1000);
+	while (n > 0 && buf[n - 1] == '0') {
+		buf[--n] = '\0';
+	}
+	return buf;
+}
+
+static int
+ctl_h_show_registrations(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const char *aor = cmd_arg_str(r->args, "aor");
+	struct reg *reg = workers_reg(r->ctl->ws);
+	struct reg_snap *snap = NULL;
+	time_t now = time(NULL);
+	size_t rows;
+	int n;
+
+	if (reg == NULL) {
+		return ctl_fail(r, -ENOENT, "no registrar");
+	}
+	n = reg_list(reg, aor, now, &snap);
+	if (n < 0) {
+		return ctl_fail(r, n, n == -EINVAL ? "bad address-of-record %s"
+		    : "cannot list the registrations%s",
+		    n == -EINVAL && aor != NULL ? aor : "");
+	}
+	rows = (size_t)n < CTL_REG_MAX ? (size_t)n : CTL_REG_MAX;
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, rows);
+	for (size_t i = 0; i < rows; i++) {
+		const struct reg_binding *b = &snap->b[i];
+		char src[TP_ADDRSTRLEN], q[16];
+
+		if (b->addrlen > 0) {
+			tp_addr_str((const struct sockaddr *)&b->addr, src,
+			    sizeof(src));
+		} else {
+			src[0] = '\0';
+		}
+		msgpack_pack_map(pk, 11);
+		proto_kv_str(pk, "aor", b->aor);
+		proto_kv_str(pk, "contact", b->contact);
+		proto_kv_str(pk, "source", src);
+		proto_kv_str(pk, "transport",
+		    tp_proto_name((enum tp_proto)b->proto));
+		proto_kv_uint(pk, "expires",
+		    b->expires > now ? (uint64_t)(b->expires - now) : 0);
+		proto_kv_str(pk, "q", q_str(b->q, q, sizeof(q)));
+		proto_kv_str(pk, "user-agent",
+		    b->user_agent != NULL ? b->user_agent : "");
+		proto_kv_str(pk, "path", b->path != NULL ? b->path : "");
+		proto_kv_str(pk, "call-id", b->callid != NULL ? b->callid : "");
+		proto_kv_uint(pk, "cseq", b->cseq);
+		proto_kv_uint(pk, "age",
+		    now > b->registered ? (uint64_t)(now - b->registered) : 0);
+	}
+	if ((size_t)n > rows) {
+		log_notice(LOG_TRANSPORT, "control, registration list cut at "
+		    "%zu rows", rows);
+	}
+	reg_snap_free(snap);
+	return 0;
+}
+
+static int
+ctl_h_registration_remove(struct ctl_req *r)
+{
+	const char *aor = cmd_arg_str(r->args, "aor");
+	const char *contact = cmd_arg_str(r->args, "contact");
+	struct reg *reg = workers_reg(r->ctl->ws);
+	int n;
+
+	if (reg == NULL) {
+		return ctl_fail(r, -ENOENT, "no registrar");
+	}
+	if (aor == NULL) {
+		return ctl_fail(r, -EINVAL, "no address-of-record");
+	}
+	n = reg_remove(reg, aor, contact);
+	if (n == -ENOENT) {
+		return ctl_fail(r, n, contact != NULL
+		    ? "%s has no contact %s" : "%s has no registration%s",
+		    aor, contact != NULL ? contact : "");
+	}
+	if (n < 0) {
+		return ctl_fail(r, n, "cannot remove: %s", strerror(-n));
+	}
+	log_info(LOG_TRANSPORT, "control, %s removed %d registration%s of "
+	    "%s", r->conn->name, n, n == 1 ? "" : "s", aor);
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_map(&r->out->pk, 1);
+	proto_kv_uint(&r->out->pk, "removed", (uint64_t)n);
+	return 0;
+}
+
+/* ------------------------------------------------------- auth blocks */
+
+/* The blocked sources of every worker, merged by address. */
+struct block_rows {
+	struct auth_block *row;
+	size_t n, cap;
+	bool truncated;
+};
+
+static bool
+block_same(const struct auth_block *x, const struct auth_block *y)
+{
+	char a[INET6_ADDRSTRLEN + 8], b[INET6_ADDRSTRLEN + 8];
+
+	return strcmp(auth_block_str(x, a, sizeof(a)),
+	    auth_block_str(y, b, sizeof(b))) == 0;
+}
+
+static int
+block_row(void *arg, const struct auth_block *b)
+{
+	struct block_rows *t = arg;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (block_same(&t->row[i], b)) {
+			if (b->remaining > t->row[i].remaining) {
+				t->row[i].remaining = b->remaining;
+			}
+			t->row[i].failures += b->failures;
+			return 0;
+		}
+	}
+	if (t->n == CTL_BLOCK_MAX) {
+		t->truncated = true;
+		return 1;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct auth_block *p = realloc(t->row, cap * sizeof(*p));
+
+		if (p == NULL) {
+			t->truncated = true;
+			return 1;
+		}
+		t->row = p;
+		t->cap = cap;
+	}
+	t->row[t->n++] = *b;
+	return 0;
+}
+
+static void
+block_collect(struct worker *w, void *arg)
+{
+	struct block_rows *t = arg;
+	struct auth *a = core_auth(w->core);
+
+	if (a != NULL && !t->truncated) {
+		(void)auth_blocks(a, block_row, t);
+	}
+}
+
+static int
+ctl_h_show_auth_blocks(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	struct block_rows t = { 0 };
+	unsigned n = workers_count(r->ctl->ws);
+
+	for (unsigned i = 0; i < n; i++) {
+		workers_call(r->ctl->ws, i, block_collect, &t);
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, t.n);
+	for (size_t i = 0; i < t.n; i++) {
+		char addr[INET6_ADDRSTRLEN + 8];
+
+		msgpack_pack_map(pk, 3);
+		proto_kv_str(pk, "address",
+		    auth_block_str(&t.row[i], addr, sizeof(addr)));
+		proto_kv_uint(pk, "remaining", t.row[i].remaining);
+		proto_kv_uint(pk, "failures", t.row[i].failures);
+	}
+	if (t.truncated) {
+		log_notice(LOG_TRANSPORT, "control, auth block list cut at "
+		    "%zu rows", t.n);
+	}
+	free(t.row);
+	return 0;
+}
+
+struct unblock {
+	const struct sockaddr *src; /* NULL: every source */
+	int forgotten;
+};
+
+static void
+unblock_one(struct worker *w, void *arg)
+{
+	struct unblock *u = arg;
+	struct auth *a = core_auth(w->core);
+
+	if (a != NULL) {
+		int n = auth_unblock(a, u->src);
+
+		u->forgotten += n > 0 ? n : 0;
+	}
+}
+
+/*
+ * "198.51.100.7", "2001:db8::1", or a listed IPv6 prefix
+ * "2001:db8:1:2::/64" (any address of the /64 names it) into *ss.
+ */
+static int
+parse_block_addr(const char *text, struct sockaddr_storage *ss)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t len = slash != NULL ? (size_t)(slash - text) : strlen(text);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		return -EINVAL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (slash == NULL || strcmp(slash, "/32") == 0) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			return 0;
+		}
+	}
+	if (slash == NULL || strcmp(slash, "/64") == 0) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int
+ctl_h_auth_unblock(struct ctl_req *r)
+{
+	const char *text = cmd_arg_str(r->args, "address");
+	struct sockaddr_storage ss;
+	struct unblock u = { NULL, 0 };
+	unsigned n = workers_count(r->ctl->ws);
+
+	if (text != NULL) {
+		if (parse_block_addr(text, &ss) < 0) {
+			return ctl_fail(r, -EINVAL, "not an address: %s", text);
+		}
+		u.src = (const struct sockaddr *)&ss;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		workers_call(r->ctl->ws, i, unblock_one, &u);
+	}
+	if (text != NULL && u.forgotten == 0) {
+		return ctl_fail(r, -ENOENT, "no failed attempts known from %s",
+		    text);
+	}
+	log_info(LOG_TRANSPORT, "control, %s unblocked %s", r->conn->name,
+	    text != NULL ? text : "every source");
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_map(&r->out->pk, 1);
+	proto_kv_uint(&r->out->pk, "forgotten", (uint64_t)u.forgotten);
 	return 0;
 }
 

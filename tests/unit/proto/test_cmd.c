@@ -120,8 +120,9 @@ test_errors(void **state)
 	expect_err("listener frob", "unknown command 'listener frob' "
 				    "(expected add, list or remove)");
 	expect_err("frob", "unknown command 'frob' (expected account, ");
-	expect_err("show", "incomplete command 'show' (expected config, "
-			   "settings, stats or transactions)");
+	expect_err("show", "incomplete command 'show' (expected auth-blocks, "
+			   "config, registrations, settings, stats or "
+			   "transactions)");
 	expect_err("set t 5", "ambiguous command 't'");
 	expect_err("show transactions", "incomplete command 'show "
 					"transactions' (expected client or "

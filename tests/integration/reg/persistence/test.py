@@ -1,0 +1,118 @@
+"""Bindings survive a restart, even a kill -9 (RFC 3261 10.3 step 7: a
+binding answered 200 is on disk).
+
+50 bindings (5 users, 10 contacts each, one REGISTER each, Digest
+computed here) and 3 with Expires 2; then, while another thread keeps
+registering new contacts, sipd is killed with SIGKILL and started again
+on the same reg-store: "show registrations" lists every binding that was
+answered 200, the loop's included, and not the ones whose 2 s are over.
+"""
+
+import os
+import signal
+import threading
+import time
+
+import sipdtest
+import sipreg
+from sipdtest import Fail, check
+from sipua import UA
+
+USERS = ["u%d" % i for i in range(5)]
+CONF = "domain add example.com\n" + "".join(
+    "account add %s@example.com password pw-%s\n" % (u, u)
+    for u in USERS + ["loop", "short"]) + """set reg-max-bindings 200
+set reg-min-expires 1
+"""
+
+
+def contact(ua, user, k):
+    return "sip:%s-%d@127.0.0.1:%d" % (user, k, ua.port)
+
+
+class Loop(threading.Thread):
+    """Registers loop-N contacts one after the other until stopped or
+    sipd stops answering; self.acked: those answered 200."""
+
+    def __init__(self, sipd):
+        super().__init__(daemon=True)
+        self.ua = UA()
+        self.reg = sipreg.RegClient(self.ua, sipd.port, "loop", "pw-loop")
+        self.acked = []
+        self.stopping = False
+        self.error = None
+
+    def run(self):
+        try:
+            for k in range(2000):
+                if self.stopping:
+                    break
+                c = contact(self.ua, "loop", k)
+                try:
+                    r = self.reg.register(["<%s>" % c], 300, timeout=1.0)
+                except Fail:
+                    break  # sipd is gone
+                if r.status == 200:
+                    self.acked.append(c)
+                else:
+                    self.error = "loop REGISTER %d: %d" % (k, r.status)
+                    break
+        finally:
+            self.ua.close()
+
+
+def test(binary, started):
+    sipd = sipreg.start(binary, started, conf=CONF)
+    ua = UA()
+    want = []
+    try:
+        for u in USERS:
+            reg = sipreg.RegClient(ua, sipd.port, u, "pw-" + u)
+            for k in range(10):
+                c = contact(ua, u, k)
+                r = reg.register(["<%s>" % c], 600)
+                check(r.status == 200, "REGISTER %s: %d" % (c, r.status))
+                want.append(c)
+        short = sipreg.RegClient(ua, sipd.port, "short", "pw-short")
+        for k in range(3):
+            r = short.register(["<%s>" % contact(ua, "short", k)], 2)
+            check(r.status == 200, "REGISTER Expires 2: %d" % r.status)
+        t_short = time.monotonic()
+    finally:
+        ua.close()
+    rows = sipreg.registrations(sipd)
+    check(len(rows) == 53, "%d bindings listed, not 53" % len(rows))
+
+    loop = Loop(sipd)
+    loop.start()
+    sipreg.wait_for("the loop's first 200s", lambda: len(loop.acked) >= 5,
+                    5.0, 0.02)
+    os.kill(sipd.proc.pid, signal.SIGKILL)
+    sipd.proc.wait(timeout=5)
+    sipd.proc = None
+    loop.stopping = True
+    loop.join(10)
+    check(not loop.is_alive(), "the REGISTER loop did not end")
+    check(loop.error is None, loop.error or "")
+    want += loop.acked
+
+    left = 2.5 - (time.monotonic() - t_short)
+    if left > 0:
+        time.sleep(left)
+    sipd.start()
+    rows = sipreg.registrations(sipd)
+    got = {r["contact"] for r in rows}
+    missing = [c for c in want if c not in got]
+    check(not missing, "%d of the %d bindings answered 200 are gone after "
+          "kill -9 and restart: %s" % (len(missing), len(want),
+                                       missing[:10]))
+    shorts = [r for r in rows if r["aor"] == "short@example.com"]
+    check(not shorts, "bindings with Expires 2 listed after 2.5 s: %s" %
+          shorts)
+    print("%d bindings kept (%d registered by the loop before the kill)" % (
+        len(want), len(loop.acked)))
+    check(sipd.alive(), "sipd died")
+    sipdtest.stop_clean(sipd)
+
+
+sipdtest.run(test)

@@ -1,0 +1,305 @@
+"""The registrar tests' side of SIP: sipd with local domains, accounts and
+a registration store; Digest authentication computed here (RFC 7616 3.4,
+RFC 8760) with hashlib; REGISTER clients; sipctl -j read back.
+
+Used by tests/integration/reg/<case>/test.py with sipdtest.py and
+sipua.py, each run as: test.py PATH-TO-SIPD PATH-TO-SIPCTL.  Every wait
+here is bounded in time and in count.
+"""
+
+import hashlib
+import json
+import os
+import re
+import select
+import socket
+import threading
+import time
+
+import sipdtest
+from sipdtest import Fail, check, new_tag
+from sipua import UA, Msg, ProxySipd, param, split_list
+
+DOMAIN = "example.com"
+HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+
+
+# ------------------------------------------------------------ Digest
+
+def hexdigest(alg, text):
+    return HASHES[alg](text.encode()).hexdigest()
+
+
+def digest_response(alg, user, realm, password, method, uri, nonce,
+                    nc="00000001", cnonce=None, qop="auth"):
+    """The request-digest of RFC 7616 3.4.1 (qop "auth" or None)."""
+    ha1 = hexdigest(alg, "%s:%s:%s" % (user, realm, password))
+    ha2 = hexdigest(alg, "%s:%s" % (method, uri))
+    if qop:
+        return hexdigest(alg, "%s:%s:%s:%s:%s:%s" % (
+            ha1, nonce, nc, cnonce, qop, ha2))
+    return hexdigest(alg, "%s:%s:%s" % (ha1, nonce, ha2))
+
+
+def parse_challenge(value):
+    """A "Digest k=v, k="v"" header value as (scheme, {k: v}), the keys
+    lower-cased and the quotes taken off."""
+    scheme, _, rest = value.strip().partition(" ")
+    params = {}
+    for m in re.finditer(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'
+                         r'[^,\s]*)\s*,?', rest):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = v[1:-1]
+        params[m.group(1).lower()] = v
+    return scheme, params
+
+
+def challenges(resp, header="WWW-Authenticate"):
+    """Every challenge of resp's header lines (one per line or comma
+    list), in order, as (scheme, params)."""
+    out = []
+    for v in resp.get(header):
+        out.append(parse_challenge(v))
+    return out
+
+
+def pick(resp, alg, header="WWW-Authenticate"):
+    """The Digest challenge of algorithm alg (absent: MD5) in resp."""
+    for scheme, p in challenges(resp, header):
+        if scheme.lower() == "digest" and \
+                p.get("algorithm", "MD5").upper() == alg.upper():
+            return p
+    raise Fail("no %s challenge in %s: %s" % (
+        alg, resp.start, resp.get(header)))
+
+
+def credentials(ch, user, password, method, uri, alg=None, nc=1,
+                cnonce=None, auth_user=None):
+    """The Authorization value answering challenge ch (params of
+    pick())."""
+    alg = alg or ch.get("algorithm", "MD5")
+    cnonce = cnonce or new_tag() + new_tag()
+    ncs = "%08x" % nc
+    qop = "auth" if "auth" in (ch.get("qop") or "").split(",") else None
+    resp = digest_response(alg, auth_user or user, ch["realm"], password,
+                           method, uri, ch["nonce"], ncs, cnonce, qop)
+    out = ('Digest username="%s", realm="%s", nonce="%s", uri="%s", '
+           'response="%s", algorithm=%s' % (
+               auth_user or user, ch["realm"], ch["nonce"], uri, resp, alg))
+    if qop:
+        out += ', qop=auth, nc=%s, cnonce="%s"' % (ncs, cnonce)
+    if "opaque" in ch:
+        out += ', opaque="%s"' % ch["opaque"]
+    return out
+
+
+# ------------------------------------------------------------ sipd
+
+class RegSipd(ProxySipd):
+    """sipd with every SIP message logged, conf (a string) added, and a
+    registration store in its directory (self.store).  client_ip: the
+    Client IP ranges in place of the test library's default (None: keep
+    it).  port_range: where sipd's port is drawn from (sipsak needs four
+    digits)."""
+
+    def __init__(self, binary, conf="", client_ip=None, store=True,
+                 port_range=None):
+        super().__init__(binary, conf=lambda s: conf)
+        self.port_range = port_range or (None, None)
+        self.client_ip = client_ip
+        self.store = (os.path.join(self.dir.name, "reg.db")
+                      if store else None)
+
+    def write_conf(self):
+        super().write_conf()
+        with open(self.conf_path) as f:
+            lines = f.read().splitlines()
+        if self.client_ip is not None:
+            lines = [ln for ln in lines
+                     if not ln.strip().startswith("client-ip add")]
+            lines += ["client-ip add %s" % r for r in self.client_ip]
+        if self.store:
+            lines.append("set reg-store %s" % self.store)
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def start(binary, started, **kw):
+    sipd = RegSipd(binary, **kw)
+    started.append(sipd)
+    return sipd.start()
+
+
+def ctl(sipd, *args):
+    """sipctl -j ARGS: the reply's data (fails on an error)."""
+    p = sipdtest.sipctl(sipd, "-j", *args)
+    check(p.returncode == 0, "sipctl %s: exit %d: %s" % (
+        " ".join(args), p.returncode, p.stderr.strip()))
+    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
+
+
+def registrations(sipd, aor=None):
+    return ctl(sipd, "show", "registrations", *([aor] if aor else []))
+
+
+def contacts_of(sipd, aor):
+    return sorted(r["contact"] for r in registrations(sipd)
+                  if r["aor"] == aor)
+
+
+# ------------------------------------------------------------ REGISTER
+
+class RegClient:
+    """REGISTERs of user@domain from a UA (a UDP socket) to sipd: one
+    Call-ID, CSeq counting up (RFC 3261 10.2.4)."""
+
+    def __init__(self, ua, sipd_port, user, password, domain=DOMAIN,
+                 auth_user=None, sipd_host="127.0.0.1"):
+        self.ua = ua
+        self.port = sipd_port
+        self.sipd_host = sipd_host
+        self.user = user
+        self.password = password
+        self.domain = domain
+        self.auth_user = auth_user
+        self.call_id = "%s@sipreg" % new_tag()
+        self.from_tag = new_tag()
+        self.cseq = 0
+        self.uri = "sip:%s" % domain
+
+    def contact(self, user=None, port=None, params=""):
+        return "<sip:%s@%s:%d>%s" % (user or self.user, self.ua.host,
+                                     port or self.ua.port, params)
+
+    def message(self, contacts=(), expires=None, authorization=None,
+                extra=(), to=None, cseq=None):
+        """A REGISTER as bytes.  contacts: Contact values, each a line."""
+        if cseq is None:
+            self.cseq += 1
+            cseq = self.cseq
+        branch = "z9hG4bK%s%s" % (new_tag(), new_tag())
+        aor = "sip:%s@%s" % (self.user, self.domain)
+        hdrs = [("Via", self.ua.via(branch)), ("Max-Forwards", "70"),
+                ("From", "<%s>;tag=%s" % (aor, self.from_tag)),
+                ("To", to or "<%s>" % aor),
+                ("Call-ID", self.call_id),
+                ("CSeq", "%d REGISTER" % cseq)]
+        hdrs += [("Contact", c) for c in contacts]
+        if expires is not None:
+            hdrs.append(("Expires", str(expires)))
+        if authorization is not None:
+            hdrs.append(("Authorization", authorization))
+        hdrs += list(extra)
+        hdrs.append(("Content-Length", "0"))
+        text = "REGISTER %s SIP/2.0\r\n" % self.uri
+        text += "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n"
+        return text.encode()
+
+    def ask(self, data, timeout=3.0):
+        """Send data and return the final response to it."""
+        cseq = int(re.search(rb"\r\nCSeq: (\d+)", data).group(1))
+        self.ua.send(data, self.port, self.sipd_host)
+        return self.ua.expect(
+            "final response to REGISTER %d" % cseq,
+            lambda m: (not m.is_request() and m.status >= 200 and
+                       m.call_id() == self.call_id and
+                       m.cseq() == (cseq, "REGISTER")), timeout)
+
+    def challenge(self, contacts=(), expires=None, **kw):
+        """A REGISTER without credentials; its answer (a 401)."""
+        return self.ask(self.message(contacts, expires, **kw))
+
+    def register(self, contacts=(), expires=None, alg="SHA-256",
+                 password=None, extra=(), to=None, timeout=3.0):
+        """REGISTER, answer the 401's alg challenge, return the final
+        answer to the authenticated REGISTER."""
+        first = self.ask(self.message(contacts, expires, extra=extra,
+                                      to=to), timeout)
+        if first.status != 401:
+            return first
+        ch = pick(first, alg)
+        auth = credentials(ch, self.user, password or self.password,
+                           "REGISTER", self.uri, alg,
+                           auth_user=self.auth_user)
+        return self.ask(self.message(contacts, expires, auth, extra, to),
+                        timeout)
+
+
+def expires_of(resp):
+    """{contact URI: expires} of a 200's Contact list."""
+    out = {}
+    for line in resp.get("Contact"):
+        for c in split_list(line):
+            m = re.match(r"\s*<([^>]*)>", c)
+            check(m is not None, "Contact without <>: %r" % c)
+            e = param(c[m.end():], "expires")
+            out[m.group(1)] = int(e) if e is not None else None
+    return out
+
+
+def wait_for(what, fn, timeout=5.0, step=0.1):
+    """fn() until it is true (bounded); returns its last value."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / step) + 1):
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            break
+        time.sleep(step)
+    v = fn()
+    check(v, "%s: not within %.1f s" % (what, timeout))
+    return v
+
+
+class MD5Only:
+    """A UDP relay on 127.0.0.1 between an MD5-only client and sipd that
+    drops the SHA-256 challenges from sipd's responses: sipp 3.6.1 reads
+    only the first WWW-Authenticate and gives up on its algorithm.  The
+    client sends to self.port; sipd sees the relay's one socket as the
+    source; the relay's address in what the client sends becomes sipd's
+    (a Route to an outbound proxy).  port: the client's side (0: any).  Runs in a thread until
+    close() (each wait 0.1 s)."""
+
+    SHA = re.compile(rb"\r\n(?:WWW|Proxy)-Authenticate:[^\r]*"
+                     rb"algorithm=\"?SHA-256[^\r]*", re.IGNORECASE)
+
+    def __init__(self, sipd_port, port=0):
+        self.sipd = ("127.0.0.1", sipd_port)
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", port))
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.back_port = self.back.getsockname()[1]
+        self.client = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while not self.stopping:
+            ready, _, _ = select.select([self.front, self.back], [], [], 0.1)
+            for s in ready:
+                data, src = s.recvfrom(65536)
+                if s is self.front:
+                    self.client = src
+                    # a Route to the relay (an outbound proxy) names sipd
+                    data = data.replace(b"127.0.0.1:%d" % self.port,
+                                        b"127.0.0.1:%d" % self.sipd[1])
+                    self.back.sendto(data, self.sipd)
+                elif self.client is not None:
+                    self.front.sendto(self.SHA.sub(b"", data), self.client)
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.front.close()
+        self.back.close()
+
+
+__all__ = ["DOMAIN", "RegSipd", "RegClient", "UA", "Msg", "start", "ctl",
+           "registrations", "contacts_of", "credentials", "pick",
+           "challenges", "digest_response", "expires_of", "wait_for",
+           "MD5Only"]
