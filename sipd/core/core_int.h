@@ -85,14 +85,15 @@ struct pctx {
 	struct txn *st;
 	struct tp_src src;   /* where the request came from */
 	uint32_t hash;       /* loop hash, for sipd's branches */
-	struct proxy_target tg[CORE_MAX_BRANCHES];
 	int ntg, next_tg;    /* targets, and the first one not tried */
-	struct branch br[CORE_MAX_BRANCHES];
-	int nbr;
+	int nbr;             /* branches started (at most one a target) */
+	struct branch *br;   /* in the same allocation, after tg */
 	struct msg *best;    /* the best final response so far (16.7) */
 	bool final_sent;
 	bool cancelled;
 	int refs;
+	/* sized to the targets: a ringing call keeps this for its length */
+	struct proxy_target tg[];
 };
 
 /* core.c */

@@ -299,13 +299,16 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 
 /* ------------------------------------------------- response context */
 
+/* A response context for n targets (n may be 0: a CANCEL's). */
 static struct pctx *
-pctx_new(struct core *c)
+pctx_new(struct core *c, int n)
 {
-	struct pctx *p = calloc(1, sizeof(*p));
+	struct pctx *p = calloc(1, sizeof(*p) +
+		(size_t)n * (sizeof(p->tg[0]) + sizeof(struct branch)));
 
 	if (p != NULL) {
 		p->c = c;
+		p->br = (struct branch *)(void *)&p->tg[n];
 	}
 	return p;
 }
@@ -334,16 +337,31 @@ branch_of(struct pctx *p, struct txn *t)
 	return -1;
 }
 
+static void respond_from(struct pctx *p, struct msg *req, int status,
+    const char *reason);
+
 /* Send a response built by sipd in the server transaction. */
 static void
 respond_local(struct pctx *p, int status, const char *reason)
+{
+	if (p->st != NULL) {
+		respond_from(p, txn_request(p->st), status, reason);
+	}
+}
+
+/*
+ * The same, built from req: the received request when it is still at
+ * hand, so the transaction's compact copy is not parsed for it.
+ */
+static void
+respond_from(struct pctx *p, struct msg *req, int status, const char *reason)
 {
 	struct msg *resp;
 
 	if (p->st == NULL || p->final_sent) {
 		return;
 	}
-	resp = core_response(p->c, txn_request(p->st), status, reason);
+	resp = core_response(p->c, req, status, reason);
 	if (resp == NULL) {
 		return;
 	}
@@ -771,7 +789,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	if (core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
 		goto drop;
 	}
-	p = pctx_new(c);
+	p = pctx_new(c, ntg);
 	if (p == NULL) {
 		core_answer(c, src, req, 500, NULL, "out of memory");
 		goto drop;
@@ -797,7 +815,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
 	if (msg_method(req) == MSG_INVITE) {
 		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
-		respond_local(p, 100, NULL);
+		respond_from(p, req, 100, NULL);
 	}
 	/* the first branch takes req: no copy for one target */
 	fork_next(p, req);
@@ -819,7 +837,7 @@ proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 		core_answer(c, src, req, 481, NULL, "no INVITE to cancel");
 		return;
 	}
-	cp = pctx_new(c);
+	cp = pctx_new(c, 0);
 	if (cp == NULL) {
 		return;
 	}

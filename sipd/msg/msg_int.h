@@ -17,6 +17,9 @@
 #define MSG_INLINE_ARENA 2048
 #define MSG_HEADROOM 512
 #define MSG_CHUNK_MIN 512
+/* Header lines a message may index: its indexes are int16_t, and edits
+ * may add a few. */
+#define MSG_MAX_HEADERS_CAP 32000
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -72,7 +75,7 @@ struct msg {
 	uint32_t nhdrs, hdr_cap;
 	int32_t ohead;        /* first header in serialization order */
 	int32_t *onext;       /* order links, parallel to hdrs */
-	int32_t first[HDR__COUNT];
+	int16_t first[HDR__COUNT]; /* max_headers is at most CONF_HEADERS_MAX */
 
 	/* typed caches */
 	int8_t via_top_state;

@@ -426,6 +426,12 @@ parse_sized(const char *data, size_t len, const struct msg_limits *lim,
 		msg_limits_init(&dl);
 		lim = &dl;
 	}
+	if (lim->max_headers > MSG_MAX_HEADERS_CAP) {
+		/* header indexes are int16_t inside a message */
+		dl = *lim;
+		dl.max_headers = MSG_MAX_HEADERS_CAP;
+		lim = &dl;
+	}
 	fail(err, 0, NULL, 0);
 	if (len > lim->max_size) {
 		fail(err, 513, "Message Too Large", 0);

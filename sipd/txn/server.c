@@ -22,26 +22,38 @@ set_port(struct sockaddr_storage *ss, uint16_t port)
 
 /* RFC 3261 18.2.2 and RFC 3581 4: where the responses of req go. */
 static void
-response_dst(struct txn *x, struct msg *req, const struct tp_src *src)
+response_dst(struct txn *x, struct msg *req)
 {
 	const struct msg_via *v = msg_via_top(req);
 
-	x->resp_dst = *src;
-	if (x->reliable || v == NULL) {
-		return; /* back over the connection it came on */
-	}
-	if (v->rport) {
-		return; /* the source address and port */
+	x->resp_port = 0;
+	if (x->reliable || v == NULL || v->rport) {
+		/* back over the connection it came on, or to the source
+		 * address and port */
+		return;
 	}
 	/* the source address (received), and the sent-by port */
-	set_port(&x->resp_dst.addr, v->port ? v->port : 5060);
+	x->resp_port = v->port ? v->port : 5060;
+}
+
+/* Where a response of x goes (response_dst()). */
+static struct tp_src
+resp_dst(const struct txn *x)
+{
+	struct tp_src d = x->peer;
+
+	if (x->resp_port != 0) {
+		set_port(&d.addr, x->resp_port);
+	}
+	return d;
 }
 
 /* Send a response; a transport error ends the transaction (17.2.4). */
 static int
 send_or_fail(struct txn *x, const char *buf, size_t len)
 {
-	int rc = txn_send(x, &x->resp_dst, buf, len);
+	struct tp_src d = resp_dst(x);
+	int rc = txn_send(x, &d, buf, len);
 
 	if (rc != 0) {
 		if (x->tbl->ops.error != NULL) {
@@ -132,7 +144,7 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 	x->peer = *src;
 	x->req = req;
 	x->tu = tu;
-	response_dst(x, req, src);
+	response_dst(x, req);
 	return x;
 }
 

@@ -591,8 +591,7 @@ txn_transport_error(struct txn_table *t, const struct tp_src *dst, int err)
 		struct txn *x = t->lists[k].head;
 		while (x != NULL) {
 			struct txn *next = x->lnext;
-			const struct tp_src *p = k == TXN_SERVER ? &x->resp_dst
-								 : &x->peer;
+			const struct tp_src *p = &x->peer;
 			if (!x->dead && x->state != TXN_TERMINATED &&
 			    same_peer(p, dst)) {
 				if (t->ops.error != NULL) {

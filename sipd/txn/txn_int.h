@@ -66,7 +66,8 @@ struct txn {
 	uint32_t retx_ms;          /* current retransmission interval */
 	uint32_t retx_count;
 	struct tp_src peer;        /* request source, or request destination */
-	struct tp_src resp_dst;    /* server: where responses go */
+	uint16_t resp_port;        /* server: responses go to the peer's
+	                            * address at this port; 0: its port */
 	struct msg *req;
 	char *bytes;               /* request (client) or last response */
 	uint32_t nbytes;
