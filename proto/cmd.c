@@ -658,7 +658,7 @@ cmd_args_set(struct cmd_args *a, int i, const char *text, size_t len,
 {
 	const struct cmd_argspec *sp;
 	struct cmd_val *v;
-	char clip[CMD_CLIP * 4 + 8], list[256];
+	char clip[CMD_CLIP * 4 + 8], list[256], num[24];
 	int rc;
 
 	if (i < 0 || i >= a->n) {
@@ -683,6 +683,11 @@ cmd_args_set(struct cmd_args *a, int i, const char *text, size_t len,
 		if (rc < 0) {
 			return rc;
 		}
+		/* canonical text, as for bool: "007" is kept as "7", so the
+		 * value reads the same after a trip over the wire */
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)v->u);
+		text = num;
+		len = strlen(num);
 		break;
 	case CMD_T_BOOL:
 		if (cmd_eq(text, len, "on", 2) || cmd_eq(text, len, "yes", 3) ||
