@@ -79,6 +79,7 @@ conf_init(struct conf *c)
 	c->size_limit_wan = CONF_DEFAULT_SIZE_LIMIT;
 	txn_settings_init(&c->txn);
 	c->processors = 1;
+	c->tls_client_verify = true;
 	c->log_out = CONF_LOG_AUTO;
 	c->ctl_max_frame = CONF_DEFAULT_MAX_FRAME;
 	c->relay_non_clients = CONF_RELAY_CLIENTS;
@@ -801,6 +802,24 @@ conf_reg_store(struct conf *c, const struct cmd_args *a, char *err,
 	return conf_path_copy(c->reg.store, path, "store", err, cap);
 }
 
+static int
+conf_tls_client_ca(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
+{
+	const char *path = cmd_arg_str(a, "path");
+
+	/* "default": the system's CA store */
+	if (path != NULL && strcmp(path, "default") == 0) {
+		c->tls_client_ca[0] = '\0';
+		return 0;
+	}
+	if (path == NULL || path[0] != '/') {
+		return conf_errf(err, cap, -EINVAL,
+		    "the CA file's path must be absolute (or default)");
+	}
+	return conf_path_copy(c->tls_client_ca, path, "CA file", err, cap);
+}
+
 /* The domain and account commands: an edit of c->acct (acct.h). */
 static int
 conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
@@ -1006,6 +1025,11 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return 0;
 	case CMD_SET_FORCE_RR:
 		c->force_rr = cmd_arg_bool(a, "value", false);
+		return 0;
+	case CMD_SET_TLS_CLIENT_CA:
+		return conf_tls_client_ca(c, a, err, cap);
+	case CMD_SET_TLS_CLIENT_VERIFY:
+		c->tls_client_verify = cmd_arg_bool(a, "value", true);
 		return 0;
 	case CMD_LIMITS_MESSAGE_SIZE:
 		field = &c->limits.max_size;
@@ -1313,6 +1337,13 @@ conf_dump(const struct conf *c, FILE *f)
 	    c->processors);
 	DUMP(c->force_rr != d->force_rr, "set force-rr %s\n",
 	    c->force_rr ? "on" : "off");
+	if (c->tls_client_ca[0] != '\0') {
+		fputs("set tls-client-ca ", f);
+		conf_word_out(f, c->tls_client_ca);
+		fputc('\n', f);
+	}
+	DUMP(c->tls_client_verify != d->tls_client_verify,
+	    "set tls-client-verify %s\n", c->tls_client_verify ? "on" : "off");
 	DUMP(c->relay_non_clients != d->relay_non_clients,
 	    "relay to-non-clients %s\n", conf_relays[c->relay_non_clients]);
 	DUMP(c->reg.default_expires_s != d->reg.default_expires_s,

@@ -158,6 +158,11 @@ struct conf {
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
 
+	/* outgoing TLS: the CA file servers are checked against ("" for the
+	 * system's store) and whether they are checked at all (default on) */
+	char tls_client_ca[CONF_PATH_MAX];
+	bool tls_client_verify;
+
 	/* the registrar ("set reg-...") and authentication ("set auth-...") */
 	struct conf_reg reg;
 	struct conf_auth auth;

@@ -304,6 +304,15 @@ worker_tp_settings(struct worker *w, const struct conf *c)
 		lan[i].prefix = c->lan[i].prefix;
 	}
 	tp_set_lan(w->tp, lan, (size_t)c->nlan);
+	/* outgoing TLS: the system's CAs unless a file is named */
+	struct tp_tls_conf tls = {
+		.ca_file = c->tls_client_ca[0] ? c->tls_client_ca : NULL,
+		.verify_peer = c->tls_client_verify,
+	};
+	if (tp_set_tls_client(w->tp, &tls) < 0) {
+		log_warn(LOG_TRANSPORT, "tls, cannot load the client CA file "
+		    "%s", c->tls_client_ca);
+	}
 }
 
 static void

@@ -398,7 +398,7 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 36 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 38 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -428,6 +428,9 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "reg-min-expires", c->reg.min_expires_s);
 	proto_kv_uint(pk, "reg-max-expires", c->reg.max_expires_s);
 	proto_kv_uint(pk, "reg-max-bindings", c->reg.max_bindings);
+	proto_kv_str(pk, "tls-client-ca",
+	    c->tls_client_ca[0] != '\0' ? c->tls_client_ca : "(system)");
+	proto_kv_bool(pk, "tls-client-verify", c->tls_client_verify);
 	proto_kv_str(pk, "reg-store",
 	    c->reg.store[0] != '\0' ? c->reg.store : "(run directory)");
 	proto_kv_uint(pk, "auth-nonce-lifetime", c->auth.nonce_lifetime_s);
