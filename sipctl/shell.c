@@ -34,9 +34,12 @@ sh_default_socket(char *buf, size_t cap)
 	}
 }
 
-/* Read exactly len bytes; -1 on EOF, error or timeout; -2 interrupted. */
+/*
+ * Read exactly len bytes; -1 on EOF, error or timeout; -2 interrupted
+ * (only when intr is set: the rest of a frame is always read whole).
+ */
 static int
-sh_read_all(struct sh *sh, void *buf, size_t len, int timeout_ms)
+sh_read_all(struct sh *sh, void *buf, size_t len, int timeout_ms, bool intr)
 {
 	char *p = buf;
 
@@ -48,7 +51,7 @@ sh_read_all(struct sh *sh, void *buf, size_t len, int timeout_ms)
 		/* a Ctrl-C that came between polls must not be lost: look at
 		 * the flag before each wait, and wait in slices when waiting
 		 * without end */
-		if (sh_interrupted) {
+		if (intr && sh_interrupted) {
 			return -2;
 		}
 		rc = poll(&pfd, 1, timeout_ms < 0 ? 200 : timeout_ms);
@@ -56,7 +59,7 @@ sh_read_all(struct sh *sh, void *buf, size_t len, int timeout_ms)
 			continue;
 		}
 		if (rc < 0 && errno == EINTR) {
-			if (sh_interrupted) {
+			if (intr && sh_interrupted) {
 				return -2;
 			}
 			continue;
@@ -92,7 +95,7 @@ sh_recv(struct sh *sh, struct proto_msg *m, int timeout_ms)
 
 	memset(m, 0, sizeof(*m));
 	msgpack_unpacked_init(&m->up);
-	rc = sh_read_all(sh, hdr, sizeof(hdr), timeout_ms);
+	rc = sh_read_all(sh, hdr, sizeof(hdr), timeout_ms, true);
 	if (rc == -2) {
 		return -2;
 	}
@@ -109,9 +112,7 @@ sh_recv(struct sh *sh, struct proto_msg *m, int timeout_ms)
 		fprintf(stderr, "sipctl: out of memory\n");
 		return -1;
 	}
-	do {
-		rc = sh_read_all(sh, body, len, SH_REPLY_TIMEOUT_MS);
-	} while (rc == -2);
+	rc = sh_read_all(sh, body, len, SH_REPLY_TIMEOUT_MS, false);
 	if (rc < 0) {
 		free(body);
 		fprintf(stderr, "sipctl: connection to sipd lost\n");
