@@ -243,18 +243,6 @@ add_capabilities(struct msg *resp)
 	return 0;
 }
 
-/* RFC 3261 18.2.2 and RFC 3581 4: where a stateless answer goes. */
-static void
-answer_dst(struct msg *req, const struct tp_src *src, struct tp_src *dst)
-{
-	const struct msg_via *v = msg_via_top(req);
-
-	*dst = *src;
-	if (src->proto == TP_UDP && v != NULL && !v->rport) {
-		tp_addr_set_port((struct sockaddr *)&dst->addr,
-		    v->port ? v->port : 5060);
-	}
-}
 
 void
 core_answer_msg(struct core *c, const struct tp_src *src, struct msg *req,
@@ -262,7 +250,7 @@ core_answer_msg(struct core *c, const struct tp_src *src, struct msg *req,
 {
 	struct tp_src dst;
 
-	answer_dst(req, src, &dst);
+	txn_response_dst(req, src, &dst);
 	core_send_msg(c, &dst, resp);
 	msg_free(resp);
 }
@@ -295,7 +283,7 @@ core_answer(struct core *c, const struct tp_src *src, struct msg *req,
 		msg_free(resp);
 		return;
 	}
-	answer_dst(req, src, &dst);
+	txn_response_dst(req, src, &dst);
 	if (core_send_msg(c, &dst, resp) == 0) {
 		if (why != NULL) {
 			log_notice(LOG_SERVER, "refused %.*s from %s with %d (%s)",
@@ -378,7 +366,7 @@ core_refuse_extensions(struct core *c, struct msg *req, const struct tp_src *src
 			break;
 		}
 	}
-	answer_dst(req, src, &dst);
+	txn_response_dst(req, src, &dst);
 	core_send_msg(c, &dst, resp);
 	msg_free(resp);
 	log_notice(LOG_SERVER, "refused request from %s with 420 (unsupported "

@@ -189,21 +189,6 @@ looped(struct core *c, struct msg *req, uint32_t hash)
 
 /* -------------------------------------------------------- forwarding */
 
-static struct msg *
-copy_msg(struct core *c, struct msg *m)
-{
-	char buf[CORE_OUT_SIZE];
-	struct msg_limits lim = c->limits;
-	int n = msg_write(m, buf, sizeof(buf));
-
-	if (n < 0) {
-		return NULL;
-	}
-	/* the copy may have grown past the limits the original met */
-	lim.max_size = CORE_OUT_SIZE;
-	lim.max_headers += 8;
-	return msg_parse(buf, (size_t)n, &lim, NULL);
-}
 
 /* Max-Forwards decremented, or 70 when absent (16.6 step 3). */
 static int
@@ -455,7 +440,7 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 	}
 	if (best == 0 || rank(status) < rank(best)) {
 		msg_free(p->best);
-		p->best = resp ? copy_msg(p->c, resp) : NULL;
+		p->best = resp ? msg_compact(resp) : NULL;
 		if (p->best == NULL) {
 			/* keep the status alone: answered locally below */
 			p->best = core_response(p->c, txn_request(p->st), status,
@@ -637,7 +622,7 @@ static int
 forward(struct core *c, struct pctx *p, struct proxy_target *t,
     struct msg *own)
 {
-	struct msg *fwd = own ? own : copy_msg(c, txn_request(p->st));
+	struct msg *fwd = own ? own : msg_compact(txn_request(p->st));
 	struct tp_src *dst = &t->dst;
 	char peer[TP_ADDRSTRLEN];
 	struct txn *ct;

@@ -10,6 +10,20 @@
 
 #include "sipd/txn/txn_int.h"
 
+static uint16_t
+tp_port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)
+				 ->sin_port);
+	}
+	if (ss->ss_family == AF_INET6) {
+		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)
+				 ->sin6_port);
+	}
+	return 0;
+}
+
 static void
 set_port(struct sockaddr_storage *ss, uint16_t port)
 {
@@ -20,23 +34,31 @@ set_port(struct sockaddr_storage *ss, uint16_t port)
 	}
 }
 
-/* RFC 3261 18.2.2 and RFC 3581 4: where the responses of req go. */
-static void
-response_dst(struct txn *x, struct msg *req)
+void
+txn_response_dst(struct msg *req, const struct tp_src *src,
+    struct tp_src *out)
 {
 	const struct msg_via *v = msg_via_top(req);
 
-	x->resp_port = 0;
-	if (x->reliable || v == NULL || v->rport) {
-		/* back over the connection it came on, or to the source
-		 * address and port */
-		return;
+	*out = *src;
+	if (src->proto == TP_UDP && v != NULL && !v->rport) {
+		/* the source address (received), and the sent-by port */
+		set_port(&out->addr, v->port ? v->port : 5060);
 	}
-	/* the source address (received), and the sent-by port */
-	x->resp_port = v->port ? v->port : 5060;
 }
 
-/* Where a response of x goes (response_dst()). */
+/* Where a response of x goes (txn_response_dst(), kept as a port). */
+static void
+response_dst(struct txn *x, struct msg *req)
+{
+	struct tp_src d;
+
+	txn_response_dst(req, &x->peer, &d);
+	x->resp_port = memcmp(&d.addr, &x->peer.addr, sizeof(d.addr)) == 0
+	    ? 0
+	    : tp_port_of(&d.addr);
+}
+
 static struct tp_src
 resp_dst(const struct txn *x)
 {

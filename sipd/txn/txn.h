@@ -159,6 +159,15 @@ struct txn *txn_server_new(struct txn_table *t, struct msg *req,
 int txn_server_respond(struct txn *st, struct msg *resp);
 
 /*
+ * Where responses to req, received from src, go (RFC 3261 18.2.2, RFC
+ * 3581 4): back over the connection, to the source address and port with
+ * rport, else to the source address at the sent-by port.  For stateless
+ * answers too.
+ */
+void txn_response_dst(struct msg *req, const struct tp_src *src,
+    struct tp_src *out);
+
+/*
  * The INVITE server transaction a CANCEL cancels (RFC 3261 9.2: the same
  * matching as 17.2.3 with the method INVITE), or NULL.
  */
