@@ -435,7 +435,8 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 	if (i >= 0) {
 		p->br[i].status = status;
 	}
-	if (p->st == NULL) {
+	if (p->st == NULL || p->final_sent) {
+		/* a late branch after the answer: nothing left to choose */
 		return;
 	}
 	if (best == 0 || rank(status) < rank(best)) {

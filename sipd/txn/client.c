@@ -43,7 +43,7 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 		rc = -EINVAL;
 		goto fail;
 	}
-	x = txn_alloc(t, TXN_CLIENT, key, n);
+	x = txn_alloc(t, TXN_CLIENT, key, n, req);
 	if (x == NULL) {
 		rc = -errno;
 		goto fail;
@@ -207,6 +207,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 			wheel_cancel(&t->wheel, &x->retx);
 			txn_arm(x, &x->end, 64 * t->set.t1_ms);
 			to_response(x, resp, status);
+			txn_shed(x);
 		} else {
 			x->state = TXN_COMPLETED;
 			wheel_cancel(&t->wheel, &x->retx);
@@ -221,6 +222,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 				return;
 			}
 			to_response(x, resp, status);
+			txn_shed(x);
 		}
 		break;
 	case TXN_COMPLETED:
@@ -258,6 +260,9 @@ noninvite_response(struct txn *x, struct msg *resp, int status)
 		txn_arm(x, &x->end, x->reliable ? 0 : t->set.t4_ms);
 	}
 	to_response(x, resp, status);
+	if (status >= 200) {
+		txn_shed(x);
+	}
 }
 
 bool

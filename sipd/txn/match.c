@@ -141,12 +141,18 @@ same_to_tag(struct msg *a, struct msg *b)
 }
 
 bool
+txn_key_2543(const struct txn *x)
+{
+	return x->keylen > 0 && x->key[0] == KEY_2543;
+}
+
+bool
 txn_server_to_tag_ok(struct txn *x, struct msg *req)
 {
 	struct msg *resp;
 	bool ok;
 
-	if (x->keylen == 0 || x->key[0] != KEY_2543) {
+	if (!txn_key_2543(x)) {
 		return true;
 	}
 	if (msg_method(req) != MSG_ACK) {

@@ -156,7 +156,7 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 		errno = EINVAL;
 		return NULL;
 	}
-	x = txn_alloc(t, TXN_SERVER, key, n);
+	x = txn_alloc(t, TXN_SERVER, key, n, req);
 	if (x == NULL) {
 		return NULL;
 	}
@@ -232,6 +232,9 @@ txn_server_respond(struct txn *x, struct msg *resp)
 		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
 	}
 	rc = send_or_fail(x, b, len);
+	if (status >= 200) {
+		txn_shed(x);
+	}
 	txn_leave(t);
 	return rc;
 }

@@ -322,8 +322,9 @@ txn_table_group(struct txn_table **all, unsigned n)
 
 struct txn *
 txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
-    size_t len)
+    size_t len, struct msg *req)
 {
+	struct sv meth = msg_method_name(req), cid = msg_callid(req);
 	struct txn_list *l = &t->lists[kind];
 	uint32_t max = kind == TXN_SERVER ? t->set.max_server
 					  : t->set.max_client;
@@ -334,7 +335,13 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 		errno = EBUSY;
 		return NULL;
 	}
-	x = calloc(1, sizeof(*x) + len);
+	if (meth.len >= sizeof(((struct txn_info *)0)->method)) {
+		meth.len = sizeof(((struct txn_info *)0)->method) - 1;
+	}
+	if (cid.len >= sizeof(((struct txn_info *)0)->callid)) {
+		cid.len = sizeof(((struct txn_info *)0)->callid) - 1;
+	}
+	x = calloc(1, sizeof(*x) + len + meth.len + cid.len);
 	if (x == NULL) {
 		errno = ENOMEM;
 		return NULL;
@@ -350,6 +357,14 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	x->end.which = TM_END;
 	x->keylen = (uint16_t)len;
 	memcpy(x->key, key, len);
+	x->mlen = (uint8_t)meth.len;
+	x->clen = (uint8_t)cid.len;
+	if (meth.len > 0) {
+		memcpy(x->key + len, meth.p, meth.len);
+	}
+	if (cid.len > 0) {
+		memcpy(x->key + len + meth.len, cid.p, cid.len);
+	}
 	x->hash = txn_hash(t, key, len);
 	x->hnext = t->buckets[x->hash & (t->nbuckets - 1)];
 	t->buckets[x->hash & (t->nbuckets - 1)] = x;
@@ -551,28 +566,37 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 	struct txn_info info;
 
 	for (struct txn *x = t->lists[kind].head; x != NULL; x = x->lnext) {
-		struct sv s;
+		const char *label = x->key + x->keylen;
+
 		memset(&info, 0, sizeof(info));
 		info.id = x->id;
 		info.kind = (enum txn_kind)x->kind;
 		info.state = (enum txn_state)x->state;
-		struct msg *req = txn_request(x);
-		if (req == NULL) {
-			continue;
-		}
-		s = msg_method_name(req);
-		snprintf(info.method, sizeof(info.method), "%.*s", (int)s.len,
-		    s.p);
+		memcpy(info.method, label, x->mlen);
+		memcpy(info.callid, label + x->mlen, x->clen);
 		info.peer = x->peer;
-		s = msg_callid(req);
-		snprintf(info.callid, sizeof(info.callid), "%.*s", (int)s.len,
-		    s.p);
 		info.age_ms = t->now - x->created_ms;
 		info.retransmissions = x->retx_count;
 		info.status = x->status;
 		if (fn(arg, &info) != 0) {
 			break;
 		}
+	}
+}
+
+void
+txn_shed(struct txn *x)
+{
+	bool keep_resp = x->kind == TXN_SERVER && x->state == TXN_COMPLETED;
+
+	if (x->kind == TXN_CLIENT || !txn_key_2543(x)) {
+		msg_free(x->req);
+		x->req = NULL;
+	}
+	if (!keep_resp) {
+		free(x->bytes);
+		x->bytes = NULL;
+		x->nbytes = 0;
 	}
 }
 

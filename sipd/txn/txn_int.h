@@ -11,8 +11,10 @@
 
 /* ------------------------------------------------------------- timers */
 
-#define WHEEL_SLOTS 512
-#define WHEEL_RES_MS 8 /* one slot: a revolution is about 4 s */
+#define WHEEL_SLOTS 8192
+#define WHEEL_RES_MS 8 /* one slot: a revolution is about 65 s, so the
+                        * 64*T1 timers of finished transactions are
+                        * visited once, not once per revolution */
 
 struct txn_timer {
 	struct txn_timer *prev, *next; /* in its slot; NULL when idle */
@@ -75,6 +77,8 @@ struct txn {
 	uint32_t nack;
 	void *tu;
 	uint16_t keylen;
+	uint8_t mlen, clen;        /* method name and Call-ID after the key,
+	                            * for the live view */
 	char key[];
 };
 
@@ -116,12 +120,20 @@ size_t txn_client_key(struct sv branch, enum msg_method method, char *buf);
  * To tag out: whether req's To tag is the one 17.2.3 asks for.  True for a
  * transaction with an RFC 3261 branch. */
 bool txn_server_to_tag_ok(struct txn *x, struct msg *req);
+/* Whether x was matched by the RFC 2543 key (no magic cookie). */
+bool txn_key_2543(const struct txn *x);
 
 uint64_t txn_hash(const struct txn_table *t, const char *key, size_t len);
 struct txn *txn_lookup(struct txn_table *t, const char *key, size_t len);
-/* A new transaction with this key, linked into the table. */
+/* A new transaction with this key, linked into the table; req gives the
+ * method name and Call-ID the live view shows. */
 struct txn *txn_alloc(struct txn_table *t, enum txn_kind kind,
-    const char *key, size_t len);
+    const char *key, size_t len, struct msg *req);
+/* Once the final response is through, drop what the remaining state no
+ * longer needs: the request (kept for an RFC 2543 server transaction,
+ * whose matching reads it) and, where nothing will be resent, the
+ * response.  A finished transaction waits 64*T1 on little memory. */
+void txn_shed(struct txn *x);
 /* Move to TERMINATED: timers off, TU told, freed when the table is left. */
 void txn_terminate(struct txn *x);
 /* The same without telling the TU: for a transaction it never received

@@ -89,7 +89,13 @@ struct env {
 	size_t view_n;
 	char view_method[16];
 	enum txn_state view_state;
+	/* each transaction's request as created: a transaction drops its
+	 * own once the final response is through (txn_shed()) */
+	struct kept { const struct txn *t; struct msg *m; } *kept;
+	size_t nkept, capkept;
 };
+
+static void keep_req(struct env *e, const struct txn *t, struct msg *req);
 
 static int
 view_last(void *arg, const struct txn_info *info)
@@ -172,6 +178,9 @@ rig_timeout(void *arg, struct txn *t)
 	cancel = txn_client_cancel_new(t);
 	assert_non_null(cancel);
 	e->cancel_ct = txn_client_new(e->tbl, cancel, txn_peer(t), e, &err);
+	if (e->cancel_ct != NULL) {
+		keep_req(e, e->cancel_ct, txn_request(e->cancel_ct));
+	}
 	assert_non_null(e->cancel_ct);
 	assert_int_equal(err, 0);
 }
@@ -201,6 +210,8 @@ static const struct txn_ops rig_ops = {
     .terminated = rig_terminated,
 };
 
+static struct env *srv_env; /* the current test's, for srv_respond() */
+
 static int
 setup(void **state)
 {
@@ -209,6 +220,7 @@ setup(void **state)
 	if (e == NULL) {
 		return -1;
 	}
+	srv_env = e;
 	txn_settings_init(&e->set);
 	e->fail_from = SIZE_MAX;
 	e->tbl = txn_table_new(&e->set, &rig_ops, e, 3);
@@ -229,6 +241,10 @@ teardown(void **state)
 	for (size_t i = 0; i < e->nsent; i++) {
 		free(e->sent[i].buf);
 	}
+	for (size_t i = 0; i < e->nkept; i++) {
+		msg_free(e->kept[i].m);
+	}
+	free(e->kept);
 	free(e);
 	return 0;
 }
@@ -460,6 +476,37 @@ assert_same_bytes(const struct env *e, size_t a, size_t b)
 	assert_memory_equal(e->sent[a].buf, e->sent[b].buf, e->sent[a].len);
 }
 
+/* Remember t's request (a copy of req) for building its responses. */
+static void
+keep_req(struct env *e, const struct txn *t, struct msg *req)
+{
+	if (e->nkept == e->capkept) {
+		e->capkept = e->capkept ? 2 * e->capkept : 16;
+		e->kept = realloc(e->kept, e->capkept * sizeof(*e->kept));
+		assert_non_null(e->kept);
+	}
+	e->kept[e->nkept].t = t;
+	e->kept[e->nkept].m = msg_compact(req);
+	assert_non_null(e->kept[e->nkept].m);
+	e->nkept++;
+}
+
+/* t's request: its own while it keeps it, else the copy kept above. */
+static struct msg *
+req_of(struct env *e, struct txn *t)
+{
+	if (txn_request(t) != NULL) {
+		return txn_request(t);
+	}
+	for (size_t i = e->nkept; i-- > 0;) {
+		if (e->kept[i].t == t) {
+			return e->kept[i].m;
+		}
+	}
+	fail_msg("no request kept for the transaction");
+	return NULL;
+}
+
 /* -------------------------------------------------------- server side */
 
 static struct txn *
@@ -467,10 +514,14 @@ srv_new(struct env *e, struct msg *req, enum tp_proto proto)
 {
 	struct tp_src src = uac_src(proto);
 	struct txn *st = txn_server_new(e->tbl, req, &src, e);
+	if (st != NULL) {
+		keep_req(e, st, txn_request(st));
+	}
 
 	assert_non_null(st);
 	assert_int_equal(txn_kind(st), TXN_SERVER);
 	assert_ptr_equal(txn_request(st), req);
+	keep_req(e, st, req);
 	return st;
 }
 
@@ -478,7 +529,7 @@ static int
 srv_respond(struct txn *st, int status)
 {
 	struct msg *r =
-	    msg_response(txn_request(st), status, NULL, SV_LIT(RESP_TAG));
+	    msg_response(req_of(srv_env, st), status, NULL, SV_LIT(RESP_TAG));
 	int rc;
 
 	assert_non_null(r);
@@ -550,6 +601,9 @@ cli_new(struct env *e, const char *method, enum tp_proto proto)
 	struct msg *req = fwd_req(e, method, NULL);
 	int err = 12345;
 	struct txn *ct = txn_client_new(e->tbl, req, &dst, e, &err);
+	if (ct != NULL) {
+		keep_req(e, ct, txn_request(ct));
+	}
 
 	assert_non_null(ct);
 	assert_int_equal(err, 12345); /* untouched on success */
@@ -558,6 +612,7 @@ cli_new(struct env *e, const char *method, enum tp_proto proto)
 	assert_non_null(txn_request(ct));
 	assert_int_equal(msg_method(txn_request(ct)), msg_method_lookup(
 	    method, strlen(method)));
+	keep_req(e, ct, txn_request(ct));
 	return ct;
 }
 
@@ -567,7 +622,7 @@ cli_resp(struct env *e, struct txn *ct, int status)
 {
 	struct tp_src src = next_hop(TP_UDP);
 	struct msg *r =
-	    msg_response(txn_request(ct), status, NULL, SV_LIT(RESP_TAG));
+	    msg_response(req_of(e, ct), status, NULL, SV_LIT(RESP_TAG));
 	bool ok;
 
 	assert_non_null(r);
@@ -698,7 +753,8 @@ test_ist_2xx_accepted_timer_l(void **state)
 	assert_int_equal(e->nev, 1);
 	assert_int_equal(nth_ev(e, EV_TERMINATED, 0)->at, 32010);
 	assert_int_equal(nth_ev(e, EV_TERMINATED, 0)->state, TXN_TERMINATED);
-	assert_true(nth_ev(e, EV_TERMINATED, 0)->has_req);
+	/* the request went with the 2xx (txn_shed()): Accepted needs none */
+	assert_false(nth_ev(e, EV_TERMINATED, 0)->has_req);
 	assert_int_equal(count_ev(e, EV_TIMEOUT), 0);
 	assert_int_equal(txn_table_timers(e->tbl), 0);
 	/* gone: a retransmission now is a new request */
@@ -876,12 +932,18 @@ test_ist_response_destination(void **state)
 
 	/* behind a NAT: the source address with the sent-by port */
 	a = txn_server_new(e->tbl, REQ(.method = "INVITE"), &from, NULL);
+	if (a != NULL) {
+		keep_req(e, a, txn_request(a));
+	}
 	assert_non_null(a);
 	/* RFC 3581: rport asks for the source port too */
 	b = txn_server_new(e->tbl,
 	                   REQ(.method = "INVITE",
 	                       .via = UAC_VIA ";rport;branch=z9hG4bKrport"),
 	                   &from, NULL);
+	if (b != NULL) {
+		keep_req(e, b, txn_request(b));
+	}
 	assert_non_null(b);
 	/* no port in sent-by: 5060 */
 	c = txn_server_new(
@@ -1345,6 +1407,9 @@ test_ict_completed_ack_timer_d(void **state)
 	char branch[TXN_BRANCH_MAX];
 	struct msg *req = fwd_req(e, "INVITE", branch);
 	struct txn *ct = txn_client_new(e->tbl, req, &dst, e, NULL);
+	if (ct != NULL) {
+		keep_req(e, ct, txn_request(ct));
+	}
 	struct msg *ack;
 
 	assert_non_null(ct);
@@ -1572,6 +1637,9 @@ test_match_server(void **state)
 	/* ... that finds the INVITE it cancels */
 	assert_ptr_equal(txn_server_find_invite(e->tbl, cancel, &src), st);
 	cst = txn_server_new(e->tbl, cancel, &src, e);
+	if (cst != NULL) {
+		keep_req(e, cst, txn_request(cst));
+	}
 	assert_non_null(cst);
 	assert_int_equal(txn_state(cst), TXN_TRYING);
 	assert_true(srv_absorb(e, REQ(.method = "CANCEL")));
@@ -1720,6 +1788,9 @@ test_match_client(void **state)
 	char branch[TXN_BRANCH_MAX], other[TXN_BRANCH_MAX];
 	struct msg *req = fwd_req(e, "INVITE", branch);
 	struct txn *ct = txn_client_new(e->tbl, req, &dst, e, NULL);
+	if (ct != NULL) {
+		keep_req(e, ct, txn_request(ct));
+	}
 	struct txn *cancel_ct;
 	struct msg *cancel;
 	int err;
@@ -1744,6 +1815,9 @@ test_match_client(void **state)
 	cancel = txn_client_cancel_new(ct);
 	assert_non_null(cancel);
 	cancel_ct = txn_client_new(e->tbl, cancel, &dst, e, NULL);
+	if (cancel_ct != NULL) {
+		keep_req(e, cancel_ct, txn_request(cancel_ct));
+	}
 	assert_non_null(cancel_ct);
 	assert_true(cli_absorb(e, resp_fmt(200, branch, "CANCEL")));
 	assert_int_equal(e->nev, 1);
@@ -1781,6 +1855,9 @@ test_cancel_new(void **state)
 	char branch[TXN_BRANCH_MAX];
 	struct msg *req = fwd_req(e, "INVITE", branch);
 	struct txn *ct = txn_client_new(e->tbl, req, &dst, e, NULL);
+	if (ct != NULL) {
+		keep_req(e, ct, txn_request(ct));
+	}
 	struct txn *opt, *st;
 	struct msg *cancel;
 
@@ -1894,6 +1971,9 @@ test_err_client_new(void **state)
 
 	e->fail_from = 0;
 	ct = txn_client_new(e->tbl, req, &dst, e, &err);
+	if (ct != NULL) {
+		keep_req(e, ct, txn_request(ct));
+	}
 	assert_null(ct);
 	assert_int_equal(err, -EIO);
 	assert_int_equal(e->nsent, 1);
@@ -1906,6 +1986,9 @@ test_err_client_new(void **state)
 	/* req is still ours: try again once the network is back */
 	e->fail_from = SIZE_MAX;
 	ct = txn_client_new(e->tbl, req, &dst, e, &err);
+	if (ct != NULL) {
+		keep_req(e, ct, txn_request(ct));
+	}
 	assert_non_null(ct);
 	assert_int_equal(txn_state(ct), TXN_CALLING);
 	assert_int_equal(e->nsent, 2);
@@ -2398,6 +2481,52 @@ test_view_during_first_send(void **state)
 	msg_free(req);
 }
 
+static int
+view_callid(void *arg, const struct txn_info *info)
+{
+	char *out = arg;
+
+	snprintf(out, 256, "%s %s %d", info->method, info->callid,
+	    info->status);
+	return 0;
+}
+
+static void
+test_finished_keeps_little(void **state)
+{
+	struct env *e = *state;
+	struct txn *st = srv_new(e, REQ(.method = "BYE"), TP_UDP);
+	struct txn *ist = srv_new(e, REQ(.method = "INVITE",
+	    .via = UAC_VIA ";branch=z9hG4bKinv2"), TP_UDP);
+	struct txn *ct = cli_new(e, "INVITE", TP_UDP);
+	char line[256] = "";
+
+	/* before the final response each keeps its request */
+	assert_non_null(txn_request(st));
+	assert_non_null(txn_request(ct));
+	assert_int_equal(srv_respond(st, 200), 0);
+	assert_int_equal(srv_respond(ist, 200), 0);
+	assert_true(cli_resp(e, ct, 200));
+	/* after it, none does, and the live view still names them */
+	assert_null(txn_request(st));
+	assert_null(txn_request(ist));
+	assert_null(txn_request(ct));
+	txn_foreach(e->tbl, TXN_SERVER, view_callid, line);
+	assert_string_equal(line, "INVITE " CALLID " 200");
+	txn_foreach(e->tbl, TXN_CLIENT, view_callid, line);
+	assert_string_equal(line, "INVITE " CALLID " 200");
+	/* the non-INVITE server still answers a retransmission with its
+	 * 200 (17.2.2), byte for byte */
+	size_t n = e->nsent;
+	assert_true(srv_absorb(e, REQ(.method = "BYE")));
+	assert_int_equal(e->nsent, n + 1);
+	assert_int_equal(sent_status(e, n), 200);
+	/* the Accepted INVITE server absorbs its retransmission silently */
+	assert_true(srv_absorb(e, REQ(.method = "INVITE",
+	    .via = UAC_VIA ";branch=z9hG4bKinv2")));
+	assert_int_equal(e->nsent, n + 1);
+}
+
 static void
 test_clock_jump(void **state)
 {
@@ -2468,6 +2597,7 @@ main(void)
 	    T(test_accessors_and_clock),
 	    T(test_many_transactions),
 	    T(test_view_during_first_send),
+	    T(test_finished_keeps_little),
 	    T(test_clock_jump),
 	};
 #undef T
