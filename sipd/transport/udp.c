@@ -65,19 +65,31 @@ tp_udp_apply_tos(struct tp_listener *l, int tos)
 	return 0;
 }
 
-/* Reset the receive area before a recvmmsg() call. */
+/* Reset entries [0, n) of the receive area for the next recvmmsg(): the
+ * kernel writes only the lengths, so the rest stays as it was set. */
 static void
-udp_arm(struct tp_listener *l)
+udp_arm(struct tp_listener *l, int n)
+{
+	for (int i = 0; i < n; i++) {
+		l->msgs[i].msg_hdr.msg_namelen = sizeof(l->from[i]);
+		l->msgs[i].msg_hdr.msg_flags = 0;
+		l->msgs[i].msg_len = 0;
+	}
+}
+
+/* Point every entry of the receive area at its buffer, once. */
+static void
+udp_area_init(struct tp_listener *l)
 {
 	for (int i = 0; i < TP_UDP_BATCH; i++) {
 		l->iov[i].iov_base = l->bufs + (size_t)i * l->bufsize;
 		l->iov[i].iov_len = l->bufsize;
 		memset(&l->msgs[i], 0, sizeof(l->msgs[i]));
 		l->msgs[i].msg_hdr.msg_name = &l->from[i];
-		l->msgs[i].msg_hdr.msg_namelen = sizeof(l->from[i]);
 		l->msgs[i].msg_hdr.msg_iov = &l->iov[i];
 		l->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
+	udp_arm(l, TP_UDP_BATCH);
 }
 
 static void
@@ -88,7 +100,6 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	int n;
 
 	(void)what;
-	udp_arm(l);
 	n = recvmmsg(fd, l->msgs, TP_UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		/* ECONNREFUSED: an ICMP error for an earlier send */
@@ -130,6 +141,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		tp->stats.bytes_in += mm->msg_len;
 		tp->recv(tp->arg, &src, l->iov[i].iov_base, mm->msg_len);
 	}
+	udp_arm(l, n);
 }
 
 int
@@ -164,6 +176,7 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	udp_area_init(l);
 	l->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (l->fd < 0) {
