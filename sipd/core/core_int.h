@@ -52,6 +52,14 @@ struct core {
 	enum conf_relay relay;    /* "Relay to Non-Clients" */
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
+	/* whether an address is this host's, for wildcard listeners: the
+	 * answer costs three syscalls, so it is kept a few seconds */
+	struct host_addr_seen {
+		struct sockaddr_storage addr;
+		uint64_t until_ms;
+		bool local;
+	} seen[8];
+	unsigned seen_next;
 };
 
 /* One forwarding target of a proxied request (16.5). */
@@ -135,10 +143,10 @@ void core_local_request(struct core *c, struct msg *req,
 int route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
     socklen_t *len);
 /* Is host:port (as in a URI or Via) one of sipd's listeners? */
-bool route_is_local(const struct core *c, struct sv host, uint16_t port,
+bool route_is_local(struct core *c, struct sv host, uint16_t port,
     bool tls);
 /* Is this name-addr's URI one of sipd's (a Route entry sipd put)? */
-bool route_uri_local(const struct core *c, const char *base,
+bool route_uri_local(struct core *c, const char *base,
     const struct uri *u);
 /*
  * Where req goes: its first Route, a static rule for the Request-URI's

@@ -238,11 +238,20 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 			sizeof(addr)) != 0) {
 			return -EADDRNOTAVAIL;
 		}
-		int n = snprintf(val, sizeof(val), "<sip:%s%s;lr>", addr,
-		    transport_param(s->proto));
+		/* "<sip:addr;transport=tcp;lr>", without printf */
+		const char *tp = transport_param(s->proto);
+		size_t alen = strlen(addr), tlen = strlen(tp), n = 0;
+		memcpy(val, "<sip:", 5);
+		n = 5;
+		memcpy(val + n, addr, alen);
+		n += alen;
+		memcpy(val + n, tp, tlen);
+		n += tlen;
+		memcpy(val + n, ";lr>", 4);
+		n += 4;
 		int at = msg_hdr_first(fwd, HDR_RECORD_ROUTE);
 		if (msg_hdr_insert(fwd, at, "Record-Route",
-			(struct sv){ val, (size_t)n }) < 0) {
+			(struct sv){ val, n }) < 0) {
 			return -ENOMEM;
 		}
 	}

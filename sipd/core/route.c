@@ -17,6 +17,43 @@
 
 #include "sipd/core/core_int.h"
 
+/*
+ * A dotted-quad IPv4 address as inet_pton() takes it (four decimal parts
+ * of at most 255, no leading zeros), without the copy and the call: every
+ * forwarded request asks this of its Route and Request-URI hosts.
+ */
+static bool
+ipv4_quad(struct sv h, struct in_addr *out)
+{
+	uint32_t addr = 0, part = 0;
+	int parts = 0, digits = 0;
+
+	for (size_t i = 0; i <= h.len; i++) {
+		char ch = i < h.len ? h.p[i] : '.';
+		if (ch >= '0' && ch <= '9') {
+			if (digits > 0 && part == 0) {
+				return false; /* a leading zero */
+			}
+			part = part * 10 + (uint32_t)(ch - '0');
+			if (++digits > 3 || part > 255) {
+				return false;
+			}
+		} else if (ch == '.' && digits > 0 && parts < 4) {
+			addr = addr << 8 | part;
+			parts++;
+			part = 0;
+			digits = 0;
+		} else {
+			return false;
+		}
+	}
+	if (parts != 4) {
+		return false;
+	}
+	out->s_addr = htonl(addr);
+	return true;
+}
+
 int
 route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
     socklen_t *len)
@@ -30,11 +67,17 @@ route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
 	if (host.len == 0 || host.len >= sizeof(tmp)) {
 		return -EINVAL;
 	}
-	memcpy(tmp, host.p, host.len);
-	tmp[host.len] = '\0';
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+	if (ipv4_quad(host, &s4->sin_addr)) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	memcpy(tmp, host.p, host.len);
+	tmp[host.len] = '\0';
 	if (inet_pton(AF_INET, tmp, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
@@ -66,14 +109,25 @@ same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 		   sizeof(struct in6_addr)) == 0;
 }
 
+/* How long an answer of host_address() is kept: an address added to or
+ * taken from the host is seen within this time. */
+#define HOST_ADDR_TTL_MS 10000
+
 /* Is addr one of this host's addresses (it can be bound)? */
 static bool
-host_address(const struct sockaddr_storage *addr)
+host_address(struct core *c, const struct sockaddr_storage *addr)
 {
+	uint64_t now = txn_table_now(c->txn);
 	struct sockaddr_storage a = *addr;
-	int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd;
 	bool local;
 
+	for (size_t i = 0; i < sizeof(c->seen) / sizeof(c->seen[0]); i++) {
+		if (c->seen[i].until_ms > now && same_ip(&c->seen[i].addr, addr)) {
+			return c->seen[i].local;
+		}
+	}
+	fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		return false;
 	}
@@ -81,13 +135,18 @@ host_address(const struct sockaddr_storage *addr)
 	local = bind(fd, (const struct sockaddr *)&a,
 		    tp_addr_len((const struct sockaddr *)&a)) == 0;
 	close(fd);
+	struct host_addr_seen *e = &c->seen[c->seen_next++ %
+	    (sizeof(c->seen) / sizeof(c->seen[0]))];
+	e->addr = a;
+	e->until_ms = now + HOST_ADDR_TTL_MS;
+	e->local = local;
 	return local;
 }
 
 static bool is_wildcard(const struct sockaddr_storage *ss);
 
 bool
-route_is_local(const struct core *c, struct sv host, uint16_t port, bool tls)
+route_is_local(struct core *c, struct sv host, uint16_t port, bool tls)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -108,7 +167,7 @@ route_is_local(const struct core *c, struct sv host, uint16_t port, bool tls)
 		}
 		/* a wildcard listener: any address of this host */
 		if (l->addr.ss_family == ss.ss_family && is_wildcard(&l->addr) &&
-		    host_address(&ss)) {
+		    host_address(c, &ss)) {
 			return true;
 		}
 	}
@@ -128,7 +187,7 @@ uri_is_tls(const char *base, const struct uri *u)
 }
 
 bool
-route_uri_local(const struct core *c, const char *base, const struct uri *u)
+route_uri_local(struct core *c, const char *base, const struct uri *u)
 {
 	if (u->scheme != URI_SIP && u->scheme != URI_SIPS) {
 		return false;
@@ -292,7 +351,10 @@ route_local_addr(struct core *c, enum tp_proto proto,
 		tp_addr_str((const struct sockaddr *)&src, buf, cap);
 		return 0;
 	}
-	snprintf(buf, cap, "%s", text);
+	/* runs for every Via and Record-Route sipd writes: no printf */
+	size_t n = strnlen(text, cap - 1);
+	memcpy(buf, text, n);
+	buf[n] = '\0';
 	return 0;
 }
 
