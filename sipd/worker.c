@@ -30,6 +30,8 @@
 
 /* The transaction timers' resolution: the wheel's slot is 8 ms. */
 #define WORKER_TICK_MS 10
+/* The tick while no transaction timer is armed (the registrar purge). */
+#define WORKER_IDLE_TICK_MS 1000
 /* How often expired registrations are purged. */
 #define WORKER_PURGE_MS 1000
 #define WORKER_RUN_DIR "/run/sipd"
@@ -122,6 +124,26 @@ inbox_push(struct worker *w, struct worker_msg *wm)
 	event_active(w->inbox, EV_READ, 0);
 }
 
+/*
+ * The tick runs every WORKER_TICK_MS while transaction timers are armed
+ * and once a second otherwise, so an idle sipd does not wake a hundred
+ * times a second.  Called after anything that may arm a timer; always
+ * when force (the tick itself, which is not persistent).
+ */
+static void
+tick_arm(struct worker *w, bool force)
+{
+	bool fast = txn_table_timers(w->txn) > 0;
+	unsigned ms = fast ? WORKER_TICK_MS : WORKER_IDLE_TICK_MS;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (!force && (w->tick_fast || !fast)) {
+		return;
+	}
+	w->tick_fast = fast;
+	event_add(w->tick, &tv);
+}
+
 static void
 worker_inbox(evutil_socket_t fd, short what, void *arg)
 {
@@ -150,6 +172,7 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 		}
 		q = next;
 	}
+	tick_arm(w, false);
 }
 
 static void
@@ -168,6 +191,7 @@ worker_recv(void *arg, const struct tp_src *src, const char *data, size_t len)
 	to = shard_of(w->pool, m);
 	if (to == w->id) {
 		core_handle(w->core, m, src);
+		tick_arm(w, false);
 		return;
 	}
 	struct worker_msg *wm = calloc(1, sizeof(*wm));
@@ -197,6 +221,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 		w->next_purge = now + WORKER_PURGE_MS;
 		reg_purge(w->pool->reg, time(NULL));
 	}
+	tick_arm(w, true);
 }
 
 struct reg *
@@ -348,7 +373,6 @@ static struct worker *
 worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
     size_t cap)
 {
-	struct timeval tick = { 0, WORKER_TICK_MS * 1000 };
 	struct worker *w = calloc(1, sizeof(*w));
 
 	if (w == NULL) {
@@ -367,12 +391,13 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	w->core = core_new(c, w->tp, id, ws->reg, ws->secret);
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
-	w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
+	w->tick = event_new(w->base, -1, 0, worker_tick, w);
 	if (w->tp == NULL || w->core == NULL || w->inbox == NULL ||
-	    w->tick == NULL || event_add(w->tick, &tick) < 0) {
+	    w->tick == NULL) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		goto fail;
 	}
+	tick_arm(w, true);
 	txn_table_set_now(w->txn, now_ms());
 	tp_set_index(w->tp, id);
 	worker_tp_settings(w, c);

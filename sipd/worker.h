@@ -39,6 +39,7 @@ struct worker {
 	struct txn_table *txn;
 	struct core *core;
 	struct event *tick;   /* drives the transaction timers */
+	bool tick_fast;       /* every WORKER_TICK_MS, not once a second */
 	struct event *inbox;  /* hand-offs and calls from other threads */
 	pthread_t thread;
 	uint64_t next_purge;  /* worker 0: when the registrar is purged */
