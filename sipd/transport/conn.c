@@ -212,6 +212,9 @@ find_addr(struct tp *tp, enum tp_proto proto, const struct sockaddr *sa)
 static void
 conn_free(struct tp_conn *c)
 {
+	if (c->rev != NULL) {
+		event_free(c->rev);
+	}
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev); /* closes the socket (and SSL) */
 	}
@@ -310,6 +313,9 @@ conn_close(struct tp_conn *c, int err)
 		    0;
 		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	}
+	if (c->rev != NULL) {
+		event_del(c->rev);
 	}
 	evtimer_del(c->timer);
 	c->next_dead = tp->dead;
@@ -494,7 +500,21 @@ conn_write(struct tp_conn *c, const void *bytes, size_t len)
 		conn_close(c, -ENOBUFS);
 		return -ENOBUFS;
 	}
-	if (bufferevent_write(c->bev, bytes, len) < 0) {
+	/* Plain TCP with nothing queued goes straight to the socket: one
+	 * send() per message instead of the bufferevent's write event (two
+	 * epoll_ctl() and a wakeup).  What the kernel does not take now is
+	 * queued behind, in order; an error is left for the bufferevent to
+	 * meet on its own write, so it is reported as before. */
+	size_t sent = 0;
+	if (c->proto == TP_TCP && c->ready && queued == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), bytes, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			sent = (size_t)n;
+		}
+	}
+	if (sent < len && bufferevent_write(c->bev, (const char *)bytes + sent,
+	    len - sent) < 0) {
 		return -ENOMEM;
 	}
 	tp->stats.bytes_out += len;
@@ -660,6 +680,80 @@ conn_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+static void conn_event(struct bufferevent *bev, short what, void *arg);
+
+/*
+ * Input of a plain TCP connection, read from the socket into c->rbuf:
+ * the bufferevent's read path asks FIONREAD before every read and copies
+ * the bytes once more.  The end of the stream and errors go where the
+ * bufferevent would have sent them.
+ */
+static void
+tcp_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct tp_conn *c = arg;
+	uint64_t now = tp_now_ms();
+
+	(void)what;
+	c->t_active = now;
+	while (!c->dead) {
+		size_t room;
+		ssize_t n;
+
+		if (!conn_room(c)) {
+			/* as in conn_read() */
+			c->tp->stats.framing_errors++;
+			log_notice(LOG_TRANSPORT,
+			    "%s, closing connection with %s (%s)",
+			    tp_proto_name(c->proto), c->peer_str,
+			    "message too large");
+			conn_close(c, -EPROTO);
+			return;
+		}
+		room = c->rcap - c->rlen;
+		n = recv(fd, c->rbuf + c->rlen, room, MSG_DONTWAIT);
+		if (n > 0) {
+			c->rlen += (size_t)n;
+			c->tp->stats.bytes_in += (uint64_t)n;
+			if (!conn_frame(c, now) || (size_t)n < room) {
+				return; /* closed, or the socket is drained */
+			}
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR)) {
+			return;
+		}
+		conn_event(c->bev, BEV_EVENT_READING |
+		    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+		return;
+	}
+}
+
+/*
+ * Start c's I/O once its bufferevent exists.  Plain TCP reads by
+ * tcp_read() and writes by send() in conn_write(), the bufferevent
+ * keeping only what the kernel did not take (and telling when an
+ * outgoing connect completes); TLS does all through the bufferevent.
+ */
+static int
+conn_start(struct tp_conn *c)
+{
+	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+	if (c->proto != TP_TCP) {
+		return bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0
+		    ? -ENOMEM
+		    : 0;
+	}
+	c->rev = event_new(c->tp->base, bufferevent_getfd(c->bev),
+	    EV_READ | EV_PERSIST, tcp_read, c);
+	if (c->rev == NULL || event_add(c->rev, NULL) < 0 ||
+	    bufferevent_enable(c->bev, EV_WRITE) < 0) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void
 conn_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -794,8 +888,12 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	}
 	c->listener = l;
-	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (conn_start(c) < 0) {
+		log_err(LOG_TRANSPORT, "%s, refused connection from %s (%s)",
+		    pn, c->peer_str, strerror(ENOMEM));
+		conn_free(c);
+		return;
+	}
 	table_add(tp, c);
 	tp->stats.accepted++;
 	tp->stats.conns_in++;
@@ -860,12 +958,10 @@ conn_connect(struct tp *tp, const struct tp_src *dst, struct tp_conn **out)
 			goto fail;
 		}
 	}
-	if (c->bev == NULL) {
+	if (c->bev == NULL || conn_start(c) < 0) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	table_add(tp, c);
 	tp->stats.conns_out++;
 	conn_arm(c, c->t_start);

@@ -63,6 +63,7 @@ struct tp_conn {
 	char peer_str[TP_ADDRSTRLEN];
 	struct tp_listener *listener; /* that accepted it, or NULL */
 	struct bufferevent *bev;
+	struct event *rev;  /* plain TCP: reads the socket (tcp_read()) */
 	struct event *timer;
 	uint64_t t_start;  /* accepted or connect started, ms */
 	uint64_t t_active; /* last byte in or out, ms */

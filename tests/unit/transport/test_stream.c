@@ -570,6 +570,58 @@ test_output_bound(void **state)
 	close(fd);
 }
 
+/*
+ * Writes the kernel takes only in part: sipd sends what it can at once
+ * and queues the rest, and whatever the split, the peer reads every
+ * byte once and in order.
+ */
+static void
+test_partial_writes_in_order(void **state)
+{
+	enum { NMSG = 64, SZ = 7000 };
+	struct h *h = *state;
+	struct tp_listener *l = listen_tcp(h);
+	char m[1024];
+	size_t n = mk_msg(m, sizeof(m), 1, "");
+	static char out[NMSG * SZ], in[NMSG * SZ];
+	int fd, rcvbuf = 4096;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct tp_stats st;
+
+	tp_set_output_limit(h->tp, sizeof(out) + 4096);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	h_addr4(&ss, &len, h_port(l));
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	cli_send(fd, m, n);
+	assert_true(h_wait_rx(h, 1, 3000));
+	/* messages of different sizes, each byte telling its place */
+	for (size_t i = 0; i < sizeof(out); i++) {
+		out[i] = (char)('a' + (i * 7 + i / SZ) % 26);
+	}
+	size_t off = 0;
+	for (int i = 0; i < NMSG; i++) {
+		size_t sz = (i % 3 == 0) ? SZ / 2 : (i % 3 == 1) ? SZ : SZ * 3 / 2;
+		if (off + sz > sizeof(out)) {
+			sz = sizeof(out) - off;
+		}
+		assert_int_equal(tp_send(h->tp, &h->rx_src[0], out + off, sz),
+		    0);
+		off += sz;
+	}
+	assert_true(off > sizeof(out) / 2);
+	assert_int_equal(cli_recv(h, fd, in, off, 5000), off);
+	assert_memory_equal(in, out, off);
+	/* and nothing more */
+	assert_int_equal(cli_recv(h, fd, in, 1, 100), 0);
+	tp_stats(h->tp, &st);
+	assert_int_equal(st.overflows, 0);
+	assert_int_equal(st.conns_in, 1);
+	close(fd);
+}
+
 /* Receive a datagram on fd; returns the TOS it carried, or -1. */
 static int
 recv_tos(int fd, char *buf, size_t cap)
@@ -740,6 +792,8 @@ main(int argc, char **argv)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_listener_runtime, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_partial_writes_in_order,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_bound, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
