@@ -116,9 +116,13 @@ msg_frame(struct msg_framer *f, const char *buf, size_t len,
 		size_t lim_len = len < lim->max_size ? len : lim->max_size;
 		size_t line_start = f->scanned;
 		for (size_t i = line_start; i < lim_len; i++) {
-			if (buf[i] != '\n') {
-				continue;
+			/* memchr: a byte loop here was a tenth of a TCP
+			 * proxy's instructions */
+			const char *nl = memchr(buf + i, '\n', lim_len - i);
+			if (nl == NULL) {
+				break;
 			}
+			i = (size_t)(nl - buf);
 			if (i - line_start > lim->max_line) {
 				return frame_error(err, 0, "Line Too Long",
 				    (uint32_t)line_start);
