@@ -6,7 +6,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #include "sipd/msg/msg_int.h"
 
@@ -234,7 +233,13 @@ msg_via_pop(struct msg *m)
 		return -ENOENT;
 	}
 	struct sv v = msg_sv(m, m->hdrs[i].value);
-	const char *c = msg_find_comma(v.p, v.p + v.len);
+	const char *c;
+	if (m->via_top_state > 0) {
+		/* msg_via_top() found where the top value ends */
+		c = m->via_top_comma ? m->buf + m->via_top_comma : v.p + v.len;
+	} else {
+		c = msg_find_comma(v.p, v.p + v.len);
+	}
 	if (c == NULL || c == v.p + v.len) {
 		return msg_hdr_remove(m, i);
 	}
@@ -265,8 +270,10 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 	}
 	int i = v->hdr;
 	struct sv line = msg_sv(m, m->hdrs[i].value);
-	const char *c = msg_find_comma(line.p, line.p + line.len);
-	size_t rest = c != NULL ? (size_t)(line.p + line.len - c) : 0;
+	/* msg_via_top() found where the top value ends */
+	const char *c = m->via_top_comma ? m->buf + m->via_top_comma
+					 : line.p + line.len;
+	size_t rest = (size_t)(line.p + line.len - c);
 	out = malloc(val.len + addr.len + rest + 32);
 	if (out == NULL) {
 		return -ENOMEM;
@@ -291,8 +298,8 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 		}
 		const char *ns = skip_ws(p + 1, q);
 		const char *ne = skip_token(ns, q);
-		bool drop = (ne - ns == 8 && strncasecmp(ns, "received", 8) == 0) ||
-		    (ne - ns == 5 && strncasecmp(ns, "rport", 5) == 0);
+		bool drop = (ne - ns == 8 && caseeq_n(ns, "received", 8)) ||
+		    (ne - ns == 5 && caseeq_n(ns, "rport", 5));
 		if (!drop) {
 			memcpy(out + n, p, (size_t)(q - p));
 			n += (size_t)(q - p);

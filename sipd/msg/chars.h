@@ -5,7 +5,10 @@
 #ifndef SIPD_MSG_CHARS_H
 #define SIPD_MSG_CHARS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CH_TOKEN 0x01    /* token: alphanum and -.!%*_+`'~ */
 #define CH_WS 0x02       /* SP HT CR LF: white space inside a value */
@@ -41,6 +44,39 @@ ch_hexval(unsigned char c)
 		return c - 'a' + 10;
 	}
 	return -1;
+}
+
+/*
+ * True when every byte of p[0..n) is printable US-ASCII other than SP
+ * (0x21-0x7e), eight bytes at a time.  In a word of good bytes, b - 0x21,
+ * b + 1 and b all keep the top bit clear; a bad byte sets it in one of
+ * them.  Borrows and carries only cross from a bad byte, so a word of
+ * good bytes is never taken for bad.
+ */
+static inline bool
+ch_graph_span(const char *p, size_t n)
+{
+	const uint64_t k01 = 0x0101010101010101u;
+	const uint64_t k21 = 0x2121212121212121u;
+	const uint64_t k80 = 0x8080808080808080u;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (((w - k21) | (w + k01) | w) & k80) {
+			return false;
+		}
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c <= ' ' || c >= 0x7f) {
+			return false;
+		}
+	}
+	return true;
 }
 
 #endif

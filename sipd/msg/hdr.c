@@ -4,8 +4,9 @@
  * phrases, and the small string-view helpers the whole layer uses.  Constant
  * data only.
  */
+#include <assert.h>
 #include <pthread.h>
-#include <strings.h>
+#include <string.h>
 
 #include "sipd/msg/msg_int.h"
 
@@ -79,13 +80,21 @@ sv_eq(struct sv a, struct sv b)
 bool
 sv_caseeq(struct sv a, struct sv b)
 {
-	return a.len == b.len && (a.len == 0 || strncasecmp(a.p, b.p, a.len) == 0);
+	return a.len == b.len && caseeq_n(a.p, b.p, a.len);
 }
 
 bool
 sv_caseeq_str(struct sv a, const char *s)
 {
-	return sv_caseeq(a, (struct sv){ s, strlen(s) });
+	/* the string's length decides before its bytes are compared */
+	size_t i;
+
+	for (i = 0; i < a.len; i++) {
+		if (s[i] == '\0') {
+			return false;
+		}
+	}
+	return s[i] == '\0' && caseeq_n(a.p, s, a.len);
 }
 
 const char *
@@ -99,12 +108,104 @@ hdr_name(enum hdr_id id)
 
 /*
  * An open-addressing table over the fingerprints, built once: a lookup
- * is then one or two probes and one strncasecmp.  It is written only
- * under pthread_once(), before any reader sees it.
+ * is then one or two probes and one compare of the name, folded to lower
+ * case a word at a time, against the entry's folded words.  The compact
+ * forms get a table of their own.  They are written only under
+ * pthread_once(), before any reader sees them.
  */
 #define HDR_SLOTS 256 /* a power of two, over twice the table */
+#define HDR_NAME_MAX 24 /* HDR_WORDS words */
+#define HDR_WORDS 3
 static uint8_t hdr_slots[HDR_SLOTS];
+static uint8_t hdr_compact[256];
+static uint64_t hdr_words[HDR__COUNT][HDR_WORDS];
 static pthread_once_t hdr_slots_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Eight bytes with 'A'-'Z' turned to lower case and every other byte
+ * kept, as ch_lower() does one byte at a time.  On the low seven bits of
+ * each byte, adding 0x3f sets the top bit from 'A' up and adding 0x25
+ * from past 'Z'; neither carries out of the byte.
+ */
+static uint64_t
+fold8(uint64_t x)
+{
+	const uint64_t k01 = 0x0101010101010101u;
+	const uint64_t k80 = 0x8080808080808080u;
+	uint64_t t = x & ~k80;
+	uint64_t upper = (t + 0x3f * k01) & ~(t + 0x25 * k01) & ~x & k80;
+
+	return x | (upper >> 2);
+}
+
+/*
+ * A name of 2 to HDR_NAME_MAX bytes as at most HDR_WORDS folded words:
+ * whole words, then one overlapping the end; a short name as two
+ * overlapping halves of one word.  Names equal but for case give equal
+ * words, and names of the same length that differ give different ones.
+ */
+static void
+name_words(const char *p, size_t len, uint64_t *w)
+{
+	uint32_t a, b;
+	uint16_t c, d;
+	size_t off;
+	int n = 0;
+
+	if (len < 4) {
+		memcpy(&c, p, 2);
+		memcpy(&d, p + len - 2, 2);
+		w[0] = fold8((uint64_t)c | (uint64_t)d << 16);
+		return;
+	}
+	if (len < 8) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + len - 4, 4);
+		w[0] = fold8((uint64_t)a | (uint64_t)b << 32);
+		return;
+	}
+	for (off = 0; off + 8 <= len; off += 8) {
+		memcpy(&w[n], p + off, 8);
+		w[n] = fold8(w[n]);
+		n++;
+	}
+	if (off < len) {
+		memcpy(&w[n], p + len - 8, 8);
+		w[n] = fold8(w[n]);
+	}
+}
+
+/* name_words() of p equal to w, word by word, without storing them. */
+static inline bool
+name_words_eq(const char *p, size_t len, const uint64_t *w)
+{
+	uint64_t x;
+	uint32_t a, b;
+	uint16_t c, d;
+	size_t off;
+
+	if (len < 4) {
+		memcpy(&c, p, 2);
+		memcpy(&d, p + len - 2, 2);
+		return fold8((uint64_t)c | (uint64_t)d << 16) == w[0];
+	}
+	if (len < 8) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + len - 4, 4);
+		return fold8((uint64_t)a | (uint64_t)b << 32) == w[0];
+	}
+	for (off = 0; off + 8 <= len; off += 8, w++) {
+		memcpy(&x, p + off, 8);
+		if (fold8(x) != *w) {
+			return false;
+		}
+	}
+	if (off < len) {
+		memcpy(&x, p + len - 8, 8);
+		return fold8(x) == *w;
+	}
+	return true;
+}
 
 static unsigned
 slot_of(uint32_t key)
@@ -116,7 +217,15 @@ static void
 hdr_slots_init(void)
 {
 	for (int i = 1; i < HDR__COUNT; i++) {
+		unsigned char cf = (unsigned char)hdr_defs[i].compact;
 		unsigned k = slot_of(hdr_defs[i].key);
+
+		assert(hdr_defs[i].len >= 2 && hdr_defs[i].len <= HDR_NAME_MAX);
+		name_words(hdr_defs[i].name, hdr_defs[i].len, hdr_words[i]);
+		/* the first entry of a compact form wins, as in a scan */
+		if (cf != 0 && hdr_compact[cf] == 0) {
+			hdr_compact[cf] = (uint8_t)i;
+		}
 		while (hdr_slots[k] != 0) {
 			k = (k + 1) & (HDR_SLOTS - 1);
 		}
@@ -127,19 +236,14 @@ hdr_slots_init(void)
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
 {
-	if (len == 1) {
-		unsigned char c = ch_lower((unsigned char)name[0]);
-		for (int i = 1; i < HDR__COUNT; i++) {
-			if (hdr_defs[i].compact == c) {
-				return (enum hdr_id)i;
-			}
-		}
-		return HDR_UNKNOWN;
-	}
-	if (len < 2 || len > 255) {
+	if (len == 0 || len > 255) {
 		return HDR_UNKNOWN;
 	}
 	pthread_once(&hdr_slots_once, hdr_slots_init);
+	if (len == 1) {
+		unsigned char c = ch_lower((unsigned char)name[0]);
+		return (enum hdr_id)hdr_compact[c];
+	}
 	/* RFC 3261 7.3.1: field names are case-insensitive */
 	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
 	for (unsigned k = slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
@@ -147,8 +251,9 @@ hdr_lookup(const char *name, size_t len)
 		if (i == 0) {
 			return HDR_UNKNOWN;
 		}
+		/* the key holds the length: the entry's is the name's */
 		if (hdr_defs[i].key == key &&
-		    strncasecmp(name, hdr_defs[i].name, len) == 0) {
+		    name_words_eq(name, len, hdr_words[i])) {
 			return (enum hdr_id)i;
 		}
 	}

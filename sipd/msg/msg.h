@@ -215,8 +215,10 @@ void msg_free(struct msg *m);
 /*
  * A copy of m as it would be sent (edits applied), in the least memory:
  * for messages kept for a long time, such as a transaction's request.
- * Typed values are parsed again on access.  Returns NULL on allocation
- * failure.
+ * It is what msg_parse() would make of msg_write()'s bytes, built without
+ * parsing them again.  The top Via and CSeq, when m has parsed them, come
+ * along; other typed values are parsed again on access.  Returns NULL on
+ * allocation failure.
  */
 struct msg *msg_compact(const struct msg *m);
 

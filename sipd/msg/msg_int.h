@@ -80,6 +80,8 @@ struct msg {
 	/* typed caches */
 	int8_t via_top_state;
 	struct msg_via via_top;
+	uint32_t via_top_comma; /* the comma after the top Via value, or 0
+				 * when it ends its line; set with via_top */
 	int8_t cseq_state;
 	struct msg_cseq cseq;
 
@@ -163,6 +165,27 @@ skip_quoted(const char *p, const char *e)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * strncasecmp() over n bytes, inline: the spans compared are short, and
+ * the call costs more than the compare.  Like strncasecmp(), it stops
+ * equal at a NUL both sides share.
+ */
+static inline bool
+caseeq_n(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = ch_lower((unsigned char)a[i]);
+
+		if (x != ch_lower((unsigned char)b[i])) {
+			return false;
+		}
+		if (x == '\0') {
+			return true;
+		}
+	}
+	return true;
 }
 
 static inline struct span

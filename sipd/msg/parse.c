@@ -6,7 +6,6 @@
  */
 #include <stddef.h>
 #include <stdlib.h>
-#include <strings.h>
 
 #include "sipd/msg/msg_int.h"
 
@@ -176,14 +175,14 @@ fail(struct msg_err *err, int status, const char *reason, uint32_t off)
 static bool
 is_sip_version(const char *p, const char *e)
 {
-	return e - p == 7 && strncasecmp(p, "SIP/2.0", 7) == 0;
+	return e - p == 7 && caseeq_n(p, "SIP/2.0", 7);
 }
 
 /* "SIP/" 1*DIGIT "." 1*DIGIT (RFC 3261 7.1) */
 static bool
 is_version_shape(const char *p, const char *e)
 {
-	if (e - p < 7 || strncasecmp(p, "SIP/", 4) != 0) {
+	if (e - p < 7 || !caseeq_n(p, "SIP/", 4)) {
 		return false;
 	}
 	p += 4;
@@ -208,7 +207,7 @@ parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
 	const char *p;
 
 	m->start = mkspan(m, b, nl + 1);
-	if (le - b >= 4 && strncasecmp(b, "SIP/", 4) == 0) {
+	if (le - b >= 4 && caseeq_n(b, "SIP/", 4)) {
 		/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
 		p = memchr(b, ' ', (size_t)(le - b));
 		if (p == NULL || !is_sip_version(b, p)) {
@@ -266,7 +265,7 @@ parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
 }
 
 /* Link header idx at the end of the order list and of its id chain. */
-static void
+static inline void
 hdr_link_tail(struct msg *m, int idx, int32_t *otail, int32_t *tails)
 {
 	struct msg_hdr *h = &m->hdrs[idx];
@@ -363,7 +362,9 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			fail(err, 0, "Too Many Headers", (uint32_t)(p - m->buf));
 			return -EINVAL;
 		}
-		int idx = msg_hdr_slot(m);
+		/* the inline slots hold most messages: no call for them */
+		int idx = m->nhdrs < m->hdr_cap ? (int)m->nhdrs++
+						 : msg_hdr_slot(m);
 		if (idx < 0) {
 			fail(err, 0, "Out of Memory", 0);
 			return idx;
@@ -484,22 +485,104 @@ msg_parse(const char *data, size_t len, const struct msg_limits *lim,
 	    MSG_INLINE_ARENA, MSG_HEADROOM);
 }
 
+/*
+ * A span of a message moved by delta bytes in its copy.  A span never set
+ * stays { 0, 0 }, as a fresh parse leaves it: every span set in a parsed
+ * message lies after the first byte or has a length.
+ */
+static struct span
+span_move(struct span s, uint32_t delta)
+{
+	if (s.off == 0 && s.len == 0) {
+		return s;
+	}
+	return (struct span){ s.off + delta, s.len };
+}
+
+static void
+uri_move(struct uri *u, uint32_t delta)
+{
+	u->all = span_move(u->all, delta);
+	u->scheme_s = span_move(u->scheme_s, delta);
+	u->user = span_move(u->user, delta);
+	u->password = span_move(u->password, delta);
+	u->host = span_move(u->host, delta);
+	u->params = span_move(u->params, delta);
+	u->headers = span_move(u->headers, delta);
+	u->opaque = span_move(u->opaque, delta);
+}
+
+static void
+via_move(struct msg_via *v, uint32_t delta)
+{
+	v->value = span_move(v->value, delta);
+	v->protocol = span_move(v->protocol, delta);
+	v->version = span_move(v->version, delta);
+	v->transport = span_move(v->transport, delta);
+	v->host = span_move(v->host, delta);
+	v->branch = span_move(v->branch, delta);
+	v->received = span_move(v->received, delta);
+	v->maddr = span_move(v->maddr, delta);
+	v->params = span_move(v->params, delta);
+}
+
+/*
+ * Copy the cached parse of the first header of id (the top Via, CSeq)
+ * from m to its copy c.  A value trimmed by the copy is parsed again
+ * instead: the parse saw the untrimmed value.
+ */
+static void
+copy_cache(const struct msg *m, struct msg *c, enum hdr_id id,
+    int8_t *state, int8_t st)
+{
+	int oi = m->first[id], ni = c->first[id];
+	uint32_t d;
+
+	if (oi < 0 || ni < 0) {
+		*state = st;
+		return;
+	}
+	if (m->hdrs[oi].value.len != c->hdrs[ni].value.len) {
+		return;
+	}
+	d = c->hdrs[ni].value.off - m->hdrs[oi].value.off;
+	*state = st;
+	if (st < 0) {
+		return;
+	}
+	if (id == HDR_VIA) {
+		c->via_top = m->via_top;
+		c->via_top.hdr = ni;
+		via_move(&c->via_top, d);
+		c->via_top_comma = m->via_top_comma ? m->via_top_comma + d : 0;
+	} else {
+		c->cseq = m->cseq;
+		c->cseq.method_s = span_move(m->cseq.method_s, d);
+	}
+}
+
+/*
+ * msg_compact() builds the copy a parse of msg_write()'s bytes would give,
+ * without parsing them again: each line moves whole, so every span found
+ * in it moves by the same amount.  Only a line an edit appended differs
+ * from what a parse finds: its value is stored as given, and a parse
+ * trims the white space around it; and a parse refuses such a line when
+ * it is longer than the line limit.
+ */
 struct msg *
 msg_compact(const struct msg *m)
 {
 	struct msg_limits lim = m->lim;
 	size_t n = msg_size(m);
 	unsigned nh = msg_hdr_total(m);
-	char stackbuf[4096];
-	char *b = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
+	int32_t tails[HDR__COUNT];
+	int32_t otail = -1;
 	struct msg *c;
+	char *p;
 
-	if (b == NULL) {
+	if (n > INT32_MAX || nh > MSG_MAX_HEADERS_CAP ||
+	    m->start.len > (size_t)lim.max_line + 1) {
 		return NULL;
-	}
-	if (msg_write(m, b, n) < 0) {
-		c = NULL;
-		goto out;
 	}
 	/* what the edits made may exceed the limits the original met */
 	if (lim.max_size < n) {
@@ -508,12 +591,86 @@ msg_compact(const struct msg *m)
 	if (lim.max_headers < nh) {
 		lim.max_headers = nh;
 	}
-	c = parse_sized(b, n, &lim, NULL, nh, 0, 0);
-out:
-	if (b != stackbuf) {
-		free(b);
+	c = msg_new(n, &lim, nh, 0, 0);
+	if (c == NULL) {
+		return NULL;
+	}
+	p = c->buf;
+
+	/* the start line, at offset 0 */
+	uint32_t d = 0 - m->start.off;
+	memcpy(p, m->buf + m->start.off, m->start.len);
+	p += m->start.len;
+	c->start = (struct span){ 0, m->start.len };
+	c->is_request = m->is_request;
+	c->start_bad = m->start_bad;
+	c->ruri_ok = m->ruri_ok;
+	c->method = m->method;
+	c->status = m->status;
+	c->method_s = span_move(m->method_s, d);
+	c->ruri_s = span_move(m->ruri_s, d);
+	c->version_s = span_move(m->version_s, d);
+	c->reason_s = span_move(m->reason_s, d);
+	c->ruri = m->ruri;
+	uri_move(&c->ruri, d);
+
+	/* the live header lines, in order, each moved whole */
+	memset(tails, 0xff, sizeof(tails));
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		const struct msg_hdr *oh = &m->hdrs[i];
+		int idx = (int)c->nhdrs++;
+		struct msg_hdr *h = &c->hdrs[idx];
+
+		d = (uint32_t)(p - c->buf) - oh->line.off;
+		memcpy(p, m->buf + oh->line.off, oh->line.len);
+		h->id = oh->id;
+		h->flags = 0;
+		h->name = span_move(oh->name, d);
+		h->value = span_move(oh->value, d);
+		h->line = (struct span){ (uint32_t)(p - c->buf), oh->line.len };
+		h->cache = NULL;
+		if (oh->flags & MSG_HDR_ADDED) {
+			/* one physical line, "name: value CRLF", its value
+			 * free of CR and LF (line_new()) */
+			const char *vs = c->buf + h->value.off;
+			const char *ve = vs + h->value.len;
+			if (oh->line.len > (size_t)lim.max_line + 1) {
+				goto fail;
+			}
+			while (vs < ve && (*vs == ' ' || *vs == '\t')) {
+				vs++;
+			}
+			h->value = mkspan(c, vs, rtrim_ws(vs, ve));
+		}
+		p += oh->line.len;
+		hdr_link_tail(c, idx, &otail, tails);
+	}
+
+	if (m->eoh.len) {
+		memcpy(p, m->buf + m->eoh.off, m->eoh.len);
+		c->eoh = (struct span){ (uint32_t)(p - c->buf), m->eoh.len };
+	} else {
+		memcpy(p, "\r\n", 2);
+		c->eoh = (struct span){ (uint32_t)(p - c->buf), 2 };
+	}
+	p += c->eoh.len;
+	memcpy(p, m->buf + m->body.off, m->body.len);
+	c->body = mkspan(c, p, p + m->body.len);
+	c->len = c->rx_len = (uint32_t)n;
+	parse_body_length(c);
+
+	/* the top Via and CSeq are parsed from their first header's value
+	 * alone: the copy's would be the same, moved with the line */
+	if (m->via_top_state != 0) {
+		copy_cache(m, c, HDR_VIA, &c->via_top_state, m->via_top_state);
+	}
+	if (m->cseq_state != 0) {
+		copy_cache(m, c, HDR_CSEQ, &c->cseq_state, m->cseq_state);
 	}
 	return c;
+fail:
+	msg_free(c);
+	return NULL;
 }
 
 struct sv
@@ -769,13 +926,7 @@ callid_ok(struct sv v)
 	    memchr(at + 1, '@', v.len - (size_t)(at + 1 - v.p)) != NULL))) {
 		return false;
 	}
-	for (size_t i = 0; i < v.len; i++) {
-		unsigned char c = (unsigned char)v.p[i];
-		if (c <= ' ' || c >= 0x7f) {
-			return false;
-		}
-	}
-	return true;
+	return ch_graph_span(v.p, v.len);
 }
 
 int

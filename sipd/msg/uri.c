@@ -55,11 +55,9 @@ escape_val(const char *p)
 }
 
 /* RFC 3261 25.1 user: unreserved / escaped / user-unreserved */
-static bool
-is_userc(unsigned char c)
-{
-	return ch_is(c, CH_UNRESERVED | CH_USER);
-}
+#define URI_USERC (CH_UNRESERVED | CH_USER)
+/* RFC 3261 25.1 paramchar: param-unreserved / unreserved / escaped */
+#define URI_PARAMC (CH_UNRESERVED | CH_PARAM)
 
 /* RFC 3261 25.1 password: unreserved / escaped / "&" "=" "+" "$" "," */
 static bool
@@ -69,11 +67,10 @@ is_passc(unsigned char c)
 	    c == '$' || c == ',';
 }
 
-/* RFC 3261 25.1 paramchar: param-unreserved / unreserved / escaped */
 static bool
 is_paramc(unsigned char c)
 {
-	return ch_is(c, CH_UNRESERVED | CH_PARAM);
+	return ch_is(c, URI_PARAMC);
 }
 
 /* RFC 3261 25.1 hname, hvalue: hnv-unreserved / unreserved / escaped */
@@ -134,6 +131,30 @@ seg_ok(const char *p, size_t n, bool (*ok)(unsigned char))
 			}
 			i += 3;
 		} else if (ok((unsigned char)p[i])) {
+			i++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * seg_ok() for a class of chars.h, without a call per byte: for the
+ * user part and the parameters, which every URI of a message may carry.
+ */
+static bool
+seg_ok_cls(const char *p, size_t n, uint8_t cls)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (p[i] == '%') {
+			if (!is_escape(p, n, i)) {
+				return false;
+			}
+			i += 3;
+		} else if (ch_is((unsigned char)p[i], cls)) {
 			i++;
 		} else {
 			return false;
@@ -252,14 +273,17 @@ params_ok(struct sv list, bool (*namec)(unsigned char), bool unique)
 	while (list_next(list, ';', &pos, &name, &val, &has_val)) {
 		struct sv before = { list.p, (size_t)(name.p - list.p) };
 
-		if (name.len == 0 || !seg_ok(name.p, name.len, namec)) {
+		if (name.len == 0 ||
+		    !(namec == is_paramc
+			    ? seg_ok_cls(name.p, name.len, URI_PARAMC)
+			    : seg_ok(name.p, name.len, namec))) {
 			return false;
 		}
 		if (unique && list_find(before, ';', name, &prev, &prev_val)) {
 			return false;
 		}
 		if (has_val &&
-		    (val.len == 0 || !seg_ok(val.p, val.len, is_paramc))) {
+		    (val.len == 0 || !seg_ok_cls(val.p, val.len, URI_PARAMC))) {
 			return false;
 		}
 	}
@@ -529,7 +553,7 @@ parse_sip(const char *r, size_t n, uint32_t off, struct uri *u)
 		const char *colon = memchr(r, ':', ui);
 		size_t ulen = colon != NULL ? (size_t)(colon - r) : ui;
 
-		if (ulen == 0 || !seg_ok(r, ulen, is_userc)) {
+		if (ulen == 0 || !seg_ok_cls(r, ulen, URI_USERC)) {
 			return -EINVAL;
 		}
 		u->user = mkspan(off, 0, ulen);
@@ -632,12 +656,8 @@ uri_parse(const char *base, struct span s, struct uri *u)
 	 * RFC 3261 19.1.1, 25.1: a URI is printable US-ASCII; white space
 	 * (folding included) and controls end it, they are never inside.
 	 */
-	for (i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c <= ' ' || c >= 0x7f) {
-			return -EINVAL;
-		}
+	if (!ch_graph_span(p, s.len)) {
+		return -EINVAL;
 	}
 	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	colon = memchr(p, ':', s.len);
@@ -659,11 +679,16 @@ uri_parse(const char *base, struct span s, struct uri *u)
 	p += slen + 1;
 	rlen = s.len - slen - 1;
 	roff = s.off + (uint32_t)slen + 1;
-	if (sv_caseeq_str(name, "sip")) {
+	/* the scheme holds letters, digits and "+-.": of those, only an
+	 * 's' in either case folds with 0x20 to 's', and so for 'i', 'p' */
+	if (slen == 3 && (name.p[0] | 0x20) == 's' &&
+	    (name.p[1] | 0x20) == 'i' && (name.p[2] | 0x20) == 'p') {
 		u->scheme = URI_SIP;
 		return parse_sip(p, rlen, roff, u);
 	}
-	if (sv_caseeq_str(name, "sips")) {
+	if (slen == 4 && (name.p[0] | 0x20) == 's' &&
+	    (name.p[1] | 0x20) == 'i' && (name.p[2] | 0x20) == 'p' &&
+	    (name.p[3] | 0x20) == 's') {
 		u->scheme = URI_SIPS;
 		return parse_sip(p, rlen, roff, u);
 	}

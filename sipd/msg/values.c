@@ -8,9 +8,41 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
-#include <strings.h>
 
 #include "sipd/msg/msg_int.h"
+
+/*
+ * What inet_pton(AF_INET) accepts, without copying to terminate the text:
+ * four decimal octets up to 255, no leading zeros, three dots.
+ */
+static bool
+ipv4_ok(const char *p, const char *e)
+{
+	for (int part = 0; part < 4; part++) {
+		const char *d;
+		unsigned v = 0;
+
+		if (part > 0) {
+			if (p == e || *p != '.') {
+				return false;
+			}
+			p++;
+		}
+		for (d = p; p < e && *p >= '0' && *p <= '9'; p++) {
+			if (p > d && *d == '0') {
+				return false;
+			}
+			v = v * 10 + (unsigned)(*p - '0');
+			if (v > 255) {
+				return false;
+			}
+		}
+		if (p == d) {
+			return false;
+		}
+	}
+	return p == e;
+}
 
 /* Host of a Via sent-by or a parameter value: type, or -1 when bad. */
 static int
@@ -42,12 +74,7 @@ host_type(const char *p, const char *e)
 		}
 	}
 	if (digits_dots) {
-		if (n >= sizeof(tmp)) {
-			return -1;
-		}
-		memcpy(tmp, p, n);
-		tmp[n] = '\0';
-		return inet_pton(AF_INET, tmp, a) == 1 ? URI_HOST_IPV4 : -1;
+		return ipv4_ok(p, e) ? URI_HOST_IPV4 : -1;
 	}
 	if (*p == '-' || *p == '.') {
 		return -1;
@@ -100,11 +127,25 @@ next_param(const char *p, const char *e, const char **ns, const char **ne,
 	return skip_ws(p, e);
 }
 
-static bool
+/*
+ * A parameter name against a name without NUL, case-insensitively; the
+ * length first, so most names cost one compare.
+ */
+static inline bool
 name_is(const char *p, const char *e, const char *name)
 {
 	size_t n = strlen(name);
-	return (size_t)(e - p) == n && strncasecmp(p, name, n) == 0;
+
+	if ((size_t)(e - p) != n) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ch_lower((unsigned char)p[i]) !=
+		    ch_lower((unsigned char)name[i])) {
+			return false;
+		}
+	}
+	return true;
 }
 
 static int
@@ -143,21 +184,34 @@ expect_sep(const char *p, const char *e, char c)
 	return skip_ws(p + 1, e);
 }
 
-/* RFC 3261 20.42 via-parm, from p to e (one list element). */
+/*
+ * RFC 3261 20.42 via-parm, from p to e (one list element).
+ *
+ * With list, e is the end of a whole header value and the element ends at
+ * the first ',' found where a parameter could follow, which is *end on
+ * success.  A via-parm holds no ',', '<', '>' or '"' outside its quoted
+ * parameter values, so when this parse succeeds that ',' is the one
+ * msg_find_comma() finds, and the result is the bounded parse's: every
+ * scan stops at the ',' as it would at the bound.  When it fails, the
+ * caller parses again with the bound, which decides.
+ */
 static int
 parse_via(struct msg *m, const char *p, const char *e, int hdr,
-    struct msg_via *v)
+    struct msg_via *v, bool list, const char **end)
 {
-	const char *q, *ns, *ne, *vs, *ve;
+	const char *q, *ns, *ne, *vs, *ve, *start, *params = NULL;
 	int t;
 
+#define VIA_END(x) ((x) == e || (list && *(x) == ','))
 	memset(v, 0, sizeof(*v));
 	v->rport_value = -1;
 	v->ttl = -1;
 	v->hdr = hdr;
 	p = skip_ws(p, e);
-	e = rtrim_ws(p, e);
-	v->value = mkspan(m, p, e);
+	if (!list) {
+		e = rtrim_ws(p, e);
+	}
+	start = p;
 
 	/* sent-protocol = protocol-name SLASH protocol-version SLASH
 	 * transport, with LWS allowed around the slashes */
@@ -169,7 +223,7 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		return -EINVAL;
 	}
 	p = skip_ws(q, e);
-	if (p == q || p == e) {
+	if (p == q || VIA_END(p)) {
 		return -EINVAL;
 	}
 
@@ -180,14 +234,26 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 			return -EINVAL;
 		}
 		q++;
+		t = host_type(p, q);
 	} else {
+		/* host_type() of what this scan accepts, in the same pass */
+		bool digits_dots = true;
 		q = p;
 		while (q < e && (ch_is((unsigned char)*q, CH_ALPHA | CH_DIGIT) ||
 		    *q == '-' || *q == '.')) {
+			if (!ch_is((unsigned char)*q, CH_DIGIT) && *q != '.') {
+				digits_dots = false;
+			}
 			q++;
 		}
+		if (q == p) {
+			t = -1;
+		} else if (digits_dots) {
+			t = ipv4_ok(p, q) ? URI_HOST_IPV4 : -1;
+		} else {
+			t = *p == '-' || *p == '.' ? -1 : URI_HOST_NAME;
+		}
 	}
-	t = host_type(p, q);
 	if (t < 0) {
 		return -EINVAL;
 	}
@@ -206,10 +272,10 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		p = skip_ws(q, e);
 	}
 
-	if (p < e) {
-		v->params = mkspan(m, p + 1 <= e ? p + 1 : e, e);
+	if (!VIA_END(p)) {
+		params = p + 1;
 	}
-	while (p < e) {
+	while (!VIA_END(p)) {
 		if (*p != ';') {
 			return -EINVAL;
 		}
@@ -249,6 +315,15 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 			}
 		}
 	}
+#undef VIA_END
+	if (list) {
+		*end = p;
+		e = rtrim_ws(start, p);
+	}
+	v->value = mkspan(m, start, e);
+	if (params != NULL) {
+		v->params = mkspan(m, params, e);
+	}
 	return 0;
 }
 
@@ -260,26 +335,47 @@ msg_via_top(struct msg *m)
 		m->via_top_state = -1;
 		if (i >= 0) {
 			struct sv s = msg_sv(m, m->hdrs[i].value);
-			const char *c = msg_find_comma(s.p, s.p + s.len);
-			if (c != NULL &&
-			    parse_via(m, s.p, c, i, &m->via_top) == 0) {
-				m->via_top_state = 1;
+			const char *e = s.p + s.len, *c;
+			/* one pass finds the value and its end; only a
+			 * failure pays for the exact element bounds */
+			if (parse_via(m, s.p, e, i, &m->via_top, true,
+			    &c) != 0) {
+				c = msg_find_comma(s.p, e);
+				if (c == NULL || parse_via(m, s.p, c, i,
+				    &m->via_top, false, NULL) != 0) {
+					return NULL;
+				}
 			}
+			m->via_top_state = 1;
+			m->via_top_comma = c < e ? (uint32_t)(c - m->buf) : 0;
 		}
 	}
 	return m->via_top_state > 0 ? &m->via_top : NULL;
 }
 
-/* Count the list elements of every header of id; -EINVAL on bad quoting. */
+/*
+ * Where list_get() remembers the ends of the first elements while it
+ * counts them, so it scans for commas once; a longer list scans again.
+ */
+#define LIST_ENDS 16
+
+/*
+ * Count the list elements of every header of id; -EINVAL on bad quoting.
+ * The ends of the first LIST_ENDS elements go to ends.
+ */
 static int
-count_elements(struct msg *m, enum hdr_id id)
+count_elements(struct msg *m, enum hdr_id id, const char **ends)
 {
+	bool list = hdr_is_list(id);
 	int n = 0;
 
 	for (int i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
 		struct sv s = msg_sv(m, m->hdrs[i].value);
 		const char *p = s.p, *e = s.p + s.len;
-		if (!hdr_is_list(id)) {
+		if (!list) {
+			if (n < LIST_ENDS) {
+				ends[n] = e;
+			}
 			n++;
 			continue;
 		}
@@ -287,6 +383,9 @@ count_elements(struct msg *m, enum hdr_id id)
 			const char *c = msg_find_comma(p, e);
 			if (c == NULL) {
 				return -EINVAL;
+			}
+			if (n < LIST_ENDS) {
+				ends[n] = c;
 			}
 			n++;
 			p = c + 1;
@@ -307,8 +406,10 @@ static int
 list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
     elem_parse_fn fn, void **out)
 {
+	const char *ends[LIST_ENDS];
 	int f = m->first[id];
 	struct list_cache *lc;
+	bool list = hdr_is_list(id);
 
 	*out = NULL;
 	if (f < 0) {
@@ -329,7 +430,7 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 	lc->items = NULL;
 	m->hdrs[f].cache = lc;
 
-	int n = count_elements(m, id);
+	int n = count_elements(m, id, ends);
 	if (n < 0) {
 		return -EINVAL;
 	}
@@ -342,7 +443,8 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 		struct sv s = msg_sv(m, m->hdrs[i].value);
 		const char *p = s.p, *e = s.p + s.len;
 		do {
-			const char *c = hdr_is_list(id) ? msg_find_comma(p, e) : e;
+			const char *c = k < LIST_ENDS ? ends[k]
+			    : list ? msg_find_comma(p, e) : e;
 			if (fn(m, p, c, i, items + sz * (size_t)k) != 0) {
 				return -EINVAL;
 			}
@@ -360,7 +462,14 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 static int
 via_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 {
-	return parse_via(m, p, e, hdr, item);
+	/* the top value parses as msg_via_top() parsed it: the same bytes
+	 * from the start of the first Via line to the same comma */
+	if (m->via_top_state > 0 && hdr == m->via_top.hdr &&
+	    p == m->buf + m->hdrs[hdr].value.off) {
+		memcpy(item, &m->via_top, sizeof(m->via_top));
+		return 0;
+	}
+	return parse_via(m, p, e, hdr, item, false, NULL);
 }
 
 int

@@ -1019,6 +1019,276 @@ test_write_enospc(void **state)
 	msg_free(m);
 }
 
+/* -------------------------------------------------------------- compact */
+
+static void
+same_span(const struct msg *a, struct span x, const struct msg *b,
+          struct span y)
+{
+	assert_int_equal(x.off, y.off);
+	assert_int_equal(x.len, y.len);
+	assert_memory_equal(msg_buf(a) + x.off, msg_buf(b) + y.off, x.len);
+}
+
+static void
+same_uri(const struct uri *x, const struct uri *y)
+{
+	assert_int_equal(x->scheme, y->scheme);
+	assert_int_equal(x->host_type, y->host_type);
+	assert_int_equal(x->port, y->port);
+	assert_memory_equal(&x->all, &y->all, sizeof(struct span));
+	assert_memory_equal(&x->scheme_s, &y->scheme_s, sizeof(struct span));
+	assert_memory_equal(&x->user, &y->user, sizeof(struct span));
+	assert_memory_equal(&x->password, &y->password, sizeof(struct span));
+	assert_memory_equal(&x->host, &y->host, sizeof(struct span));
+	assert_memory_equal(&x->params, &y->params, sizeof(struct span));
+	assert_memory_equal(&x->headers, &y->headers, sizeof(struct span));
+	assert_memory_equal(&x->opaque, &y->opaque, sizeof(struct span));
+}
+
+static void
+same_via(const struct msg *a, const struct msg_via *x, const struct msg *b,
+         const struct msg_via *y)
+{
+	same_span(a, x->value, b, y->value);
+	same_span(a, x->protocol, b, y->protocol);
+	same_span(a, x->version, b, y->version);
+	same_span(a, x->transport, b, y->transport);
+	same_span(a, x->host, b, y->host);
+	same_span(a, x->branch, b, y->branch);
+	same_span(a, x->received, b, y->received);
+	same_span(a, x->maddr, b, y->maddr);
+	same_span(a, x->params, b, y->params);
+	assert_int_equal(x->port, y->port);
+	assert_int_equal(x->host_type, y->host_type);
+	assert_int_equal(x->rport, y->rport);
+	assert_int_equal(x->rport_value, y->rport_value);
+	assert_int_equal(x->ttl, y->ttl);
+	assert_int_equal(x->hdr, y->hdr);
+}
+
+/*
+ * msg_compact() builds its copy without parsing again: it must give what
+ * a parse of the serialized bytes gives, span for span and cache for
+ * cache.  Typed values are read from c first, so those it copied are the
+ * ones compared.
+ */
+static void
+assert_compact_is_reparse(struct msg *m)
+{
+	struct msg *c = msg_compact(m), *r = reparse(m);
+	const struct msg_via *vc, *vr;
+	const struct msg_naddr *nc, *nr;
+	const struct msg_cseq *cc, *cr;
+	struct msg_err ec, er;
+	uint32_t lc = 0, lr = 0;
+	size_t lenc, lenr;
+	char *bc, *br;
+	int n;
+
+	assert_non_null(c);
+	bc = write_all(c, &lenc);
+	br = write_all(r, &lenr);
+	assert_int_equal(lenc, lenr);
+	assert_memory_equal(bc, br, lenc);
+	free(bc);
+	free(br);
+	assert_int_equal(msg_is_request(c), msg_is_request(r));
+	assert_int_equal(msg_method(c), msg_method(r));
+	assert_int_equal(msg_status(c), msg_status(r));
+	assert_ptr_equal(msg_method_name(c).p - msg_buf(c),
+	                 msg_method_name(r).p - msg_buf(r));
+	assert_int_equal(msg_method_name(c).len, msg_method_name(r).len);
+	assert_ptr_equal(msg_reason(c).p - msg_buf(c),
+	                 msg_reason(r).p - msg_buf(r));
+	assert_int_equal(msg_reason(c).len, msg_reason(r).len);
+	assert_ptr_equal(msg_body(c).p - msg_buf(c),
+	                 msg_body(r).p - msg_buf(r));
+	assert_int_equal(msg_body(c).len, msg_body(r).len);
+	same_span(c, msg_ruri_span(c), r, msg_ruri_span(r));
+	assert_int_equal(msg_ruri(c) == NULL, msg_ruri(r) == NULL);
+	if (msg_ruri(c) != NULL) {
+		same_uri(msg_ruri(c), msg_ruri(r));
+	}
+	assert_int_equal(msg_content_length(c, &lc),
+	                 msg_content_length(r, &lr));
+	assert_int_equal(lc, lr);
+
+	assert_int_equal(msg_hdr_total(c), msg_hdr_total(r));
+	for (int i = 0; i < (int)msg_hdr_total(r); i++) {
+		const struct msg_hdr *x = msg_hdr_at(c, i);
+		const struct msg_hdr *y = msg_hdr_at(r, i);
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(x->id, y->id);
+		assert_int_equal(x->flags, y->flags);
+		assert_int_equal(x->next, y->next);
+		same_span(c, x->name, r, y->name);
+		same_span(c, x->value, r, y->value);
+		same_span(c, x->line, r, y->line);
+	}
+	for (int id = 0; id < HDR__COUNT; id++) {
+		assert_int_equal(msg_hdr_first(c, id), msg_hdr_first(r, id));
+	}
+
+	vc = msg_via_top(c);
+	vr = msg_via_top(r);
+	assert_int_equal(vc == NULL, vr == NULL);
+	if (vr != NULL) {
+		same_via(c, vc, r, vr);
+	}
+	cc = msg_cseq(c);
+	cr = msg_cseq(r);
+	assert_int_equal(cc == NULL, cr == NULL);
+	if (cr != NULL) {
+		assert_int_equal(cc->num, cr->num);
+		assert_int_equal(cc->method, cr->method);
+		same_span(c, cc->method_s, r, cr->method_s);
+	}
+	n = msg_vias(c, &vc);
+	assert_int_equal(n, msg_vias(r, &vr));
+	for (int i = 0; i < n; i++) {
+		same_via(c, &vc[i], r, &vr[i]);
+	}
+	nc = msg_from(c);
+	nr = msg_from(r);
+	assert_int_equal(nc == NULL, nr == NULL);
+	if (nr != NULL) {
+		same_span(c, nc->tag, r, nr->tag);
+		same_uri(&nc->uri, &nr->uri);
+	}
+	memset(&ec, 0, sizeof(ec));
+	memset(&er, 0, sizeof(er));
+	assert_int_equal(msg_check(c, &ec), msg_check(r, &er));
+	assert_int_equal(ec.status, er.status);
+	assert_int_equal(ec.off, er.off);
+	assert_int_equal(ec.reason == NULL, er.reason == NULL);
+	if (er.reason != NULL) {
+		assert_string_equal(ec.reason, er.reason);
+	}
+	/* the copy of a copy is the same again */
+	if (msg_hdr_total(c) > 0) {
+		struct msg *cc2 = msg_compact(c);
+		assert_non_null(cc2);
+		assert_int_equal(msg_size(cc2), msg_size(r));
+		msg_free(cc2);
+	}
+	msg_free(c);
+	msg_free(r);
+}
+
+static void
+test_compact_is_reparse(void **state)
+{
+	struct msg *m;
+
+	(void)state;
+	/* untouched, and with the top Via and CSeq cached */
+	m = parse_str(req_text);
+	assert_compact_is_reparse(m);
+	assert_non_null(msg_via_top(m));
+	assert_non_null(msg_cseq(m));
+	assert_compact_is_reparse(m);
+
+	/* edits: a pushed Via, values with white space around them, a
+	 * removed line, a new Request-URI and body */
+	assert_true(msg_via_push(m, SV_LIT("SIP/2.0/UDP 192.0.2.9:5070"
+	                                   ";branch=z9hG4bKp1;rport")) >= 0);
+	assert_non_null(msg_via_top(m));
+	assert_true(msg_hdr_append(m, "X-Pad", SV_LIT(" \t padded \t ")) >= 0);
+	assert_true(msg_hdr_append(m, "X-Empty", SV_LIT("")) >= 0);
+	assert_true(msg_hdr_append(m, "X-Blank", SV_LIT("   ")) >= 0);
+	assert_int_equal(msg_hdr_remove(m, msg_hdr_first(m, HDR_CONTACT)), 0);
+	assert_int_equal(msg_set_ruri(m, SV_LIT("sip:carol@[2001:db8::1]:5080"
+	                                        ";transport=tcp?x=y")),
+	                 0);
+	assert_compact_is_reparse(m);
+	assert_int_equal(msg_set_body(m, NULL, SV_LIT("v=0\r\no=x\r\n")), 0);
+	assert_compact_is_reparse(m);
+	assert_int_equal(msg_via_pop(m), 0);
+	assert_compact_is_reparse(m);
+
+	/* a CSeq cached as malformed that the copy's trimming repairs */
+	assert_int_equal(msg_hdr_remove_all(m, HDR_CSEQ), 1);
+	assert_true(msg_hdr_append(m, "CSeq", SV_LIT(" 7 INVITE")) >= 0);
+	assert_null(msg_cseq(m));
+	assert_compact_is_reparse(m);
+	/* and a top Via cached as malformed */
+	assert_true(msg_via_push(m, SV_LIT("SIP/2.0/UDP bad host")) >= 0);
+	assert_null(msg_via_top(m));
+	assert_compact_is_reparse(m);
+	msg_free(m);
+
+	/* CRLF before the start line, bare LF, folding, compact forms,
+	 * several Via values on one line, Content-Length short of the body */
+	m = parse_str("\r\n\r\nSIP/2.0 180\n"
+	              "v: SIP/2.0/UDP a.example.com;branch=z9hG4bKa ,\n"
+	              " SIP/2.0/TCP [2001:db8::2]:5061;branch=z9hG4bKb\n"
+	              "f: <sip:alice@atlanta.example.com>;tag=1\n"
+	              "t: Bob <sip:bob@biloxi.example.com>;tag=2\n"
+	              "i: abc@def\n"
+	              "CSeq: 9 INVITE\n"
+	              "l: 2\n"
+	              "\nxyz");
+	assert_compact_is_reparse(m);
+	assert_non_null(msg_via_top(m));
+	assert_compact_is_reparse(m);
+	assert_int_equal(msg_via_pop(m), 0);
+	assert_compact_is_reparse(m);
+	assert_non_null(msg_via_top(m));
+	assert_compact_is_reparse(m);
+	assert_int_equal(msg_via_pop(m), 0);
+	assert_compact_is_reparse(m);
+	msg_free(m);
+
+	/* a Content-Length over the bytes given, a bad Request-URI */
+	m = parse_str("INVITE sip:@@ SIP/2.0\r\n"
+	              "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+	              "Content-Length: 10\r\n\r\nab");
+	assert_compact_is_reparse(m);
+	msg_free(m);
+	m = parse_str("INVITE sip:x SIP/2.0 extra\r\n\r\n");
+	assert_compact_is_reparse(m);
+	msg_free(m);
+}
+
+/* An appended line over the line limit fails a parse, and the copy. */
+static void
+test_compact_line_limit(void **state)
+{
+	static const char small[] = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+	                            "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+	                            "CSeq: 1 OPTIONS\r\n\r\n";
+	struct msg_limits lim;
+	struct msg *m, *c;
+	char big[200], *out;
+	size_t len;
+
+	(void)state;
+	msg_limits_init(&lim);
+	lim.max_line = 100;
+	m = msg_parse(small, sizeof(small) - 1, &lim, NULL);
+	assert_non_null(m);
+	memset(big, 'a', sizeof(big));
+	/* "X-Big: " and CRLF around 92 bytes: 101 bytes, the line limit
+	 * with its LF */
+	assert_true(msg_hdr_append(m, "X-Big", (struct sv){ big, 92 }) >= 0);
+	c = msg_compact(m);
+	assert_non_null(c);
+	msg_free(c);
+	out = write_all(m, &len);
+	c = msg_parse(out, len, &lim, NULL);
+	assert_non_null(c);
+	msg_free(c);
+	free(out);
+	assert_true(msg_hdr_append(m, "X-Big", (struct sv){ big, 93 }) >= 0);
+	assert_null(msg_compact(m));
+	out = write_all(m, &len);
+	assert_null(msg_parse(out, len, &lim, NULL));
+	free(out);
+	msg_free(m);
+}
+
 int
 main(void)
 {
@@ -1041,6 +1311,8 @@ main(void)
 	    cmocka_unit_test(test_set_body),
 	    cmocka_unit_test(test_write_identity),
 	    cmocka_unit_test(test_write_enospc),
+	    cmocka_unit_test(test_compact_is_reparse),
+	    cmocka_unit_test(test_compact_line_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
