@@ -572,8 +572,9 @@ ctl_log_output(struct ctl *ctl, const struct conf *c, char *err, size_t cap)
 	case CONF_LOG_FILE:
 		rc = log_open_file(c->log_file);
 		if (rc < 0) {
-			snprintf(err, cap, "cannot open %s (%s)", c->log_file,
-			    strerror(-rc));
+			/* a path longer than the message is cut */
+			snprintf(err, cap, "cannot open %.200s (%s)",
+			    c->log_file, strerror(-rc));
 			return rc;
 		}
 		return 0;

@@ -173,11 +173,13 @@ request(const char *method, const char *ruri, const char *hname,
     const char *value)
 {
 	char text[8192], hdr[4096] = "";
+	int n;
 
 	if (hname != NULL) {
-		snprintf(hdr, sizeof(hdr), "%s: %s\r\n", hname, value);
+		n = snprintf(hdr, sizeof(hdr), "%s: %s\r\n", hname, value);
+		assert_true(n > 0 && (size_t)n < sizeof(hdr));
 	}
-	snprintf(text, sizeof(text),
+	n = snprintf(text, sizeof(text),
 	    "%s %s SIP/2.0\r\n"
 	    "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK74bf9\r\n"
 	    "Max-Forwards: 70\r\n"
@@ -188,6 +190,7 @@ request(const char *method, const char *ruri, const char *hname,
 	    "%s"
 	    "Content-Length: 0\r\n\r\n",
 	    method, ruri, method, hdr);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
 	return parse(text);
 }
 
