@@ -619,6 +619,7 @@ class Bench:
             server.start(rundir, transport, workers, port, uas_port)
             self._wait_listening(uas, uas_port, transport, rundir)
             before = snapshot(server.proc.pid)
+            perf = self._perf_start(server, rundir)
             recv_timeout += hold_ms
             nominal = calls / rate
             limit = max(calls if hold_ms else int(rate * 10), 100)
@@ -671,6 +672,8 @@ class Bench:
                                     "uas": drops[uas_port],
                                     "uac": drops[uac_port]}
             after = snapshot(server.proc.pid)
+            if perf is not None:
+                rec["perf"] = self._perf_stop(perf)
             alive = server.alive()
             PROCS.stop(uac)
             rec["uac_status"] = uac.returncode
@@ -698,6 +701,30 @@ class Bench:
         rec["run_s"] = round(time.monotonic() - t_run0, 2)
         self.results["runs"].append(rec)
         return rec
+
+    def _perf_start(self, server, rundir):
+        """With --perf: perf record on the server's process tree."""
+        if not self.args.perf:
+            return None
+        path = os.path.join(rundir, "perf.data")
+        pids = ",".join(str(p) for p in proc_tree(server.proc.pid))
+        proc = subprocess.Popen(
+            ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-p", pids,
+             "-o", path], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # attached before the first call
+        return proc, path
+
+    @staticmethod
+    def _perf_stop(perf):
+        proc, path = perf
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return path
 
     @staticmethod
     def _wait_listening(uas, port, transport, rundir):
@@ -981,6 +1008,10 @@ def main():
     ap.add_argument("--callgrind", action="store_true",
                     help="instead: one low-rate UDP run of sipd under "
                     "valgrind --tool=callgrind, and its top functions")
+    ap.add_argument("--perf", action="store_true",
+                    help="instead: alternating fixed-rate UDP runs of both "
+                    "servers under perf record, and where each one's CPU "
+                    "goes (user space, send, receive, epoll, page faults)")
     args = ap.parse_args()
     args.valgrind = None
 
@@ -1002,6 +1033,8 @@ def main():
                        "or give --sipd PATH" % args.sipd)
     if args.callgrind and shutil.which("valgrind") is None:
         missing.append("valgrind not found: `apt-get install -y valgrind`")
+    if args.perf and shutil.which("perf") is None:
+        missing.append("perf not found: `apt-get install -y linux-perf`")
     if args.callgrind:
         missing = [m for m in missing if not m.startswith("kamailio")]
     if missing:
@@ -1027,6 +1060,8 @@ def main():
             pass
     if args.callgrind:
         return callgrind(bench, args)
+    if args.perf:
+        return perf_mode(bench, args)
 
     p = bench.prof
     print("bench_proxy: sipd %s vs %s" % (args.sipd,
@@ -1176,6 +1211,94 @@ def _cpu_list(spec):
         else:
             out.append(int(part))
     return out
+
+
+# Where a sample of the server's CPU was: user space, or the kernel
+# under one of these system calls (the first __x64_sys_* frame of its
+# stack), or a page fault.
+PERF_SYSCALLS = {
+    "sendto": "send", "sendmsg": "send", "sendmmsg": "send",
+    "write": "send", "writev": "send",
+    "recvfrom": "receive", "recvmsg": "receive", "recvmmsg": "receive",
+    "read": "receive", "readv": "receive", "ioctl": "receive",
+    "epoll_wait": "epoll", "epoll_ctl": "epoll",
+}
+PERF_PARTS = ("user", "send", "receive", "epoll", "page fault", "other")
+
+
+def perf_split(path):
+    """Samples of a perf.data file by PERF_PARTS."""
+    r = subprocess.run(["perf", "script", "-i", path, "-F", "ip,sym"],
+                       capture_output=True, text=True, timeout=600)
+    counts = dict.fromkeys(PERF_PARTS, 0)
+
+    def account(stack):
+        if not stack:
+            return
+        part = "user"
+        if stack[0][0].startswith("ffffffff"):
+            part = "other"
+            for _, sym in stack:
+                if sym.startswith("__x64_sys_"):
+                    part = PERF_SYSCALLS.get(sym[len("__x64_sys_"):],
+                                             "other")
+                    break
+                if sym in ("exc_page_fault", "asm_exc_page_fault"):
+                    part = "page fault"
+                    break
+        counts[part] += 1
+
+    stack = []
+    for line in r.stdout.splitlines():
+        f = line.split(None, 1)
+        if not f:
+            account(stack)
+            stack = []
+        else:
+            stack.append((f[0], f[1] if len(f) > 1 else ""))
+    account(stack)
+    return counts
+
+
+def perf_mode(bench, args):
+    """Alternating fixed-rate UDP runs under perf; where the CPU goes."""
+    p = bench.prof
+    print("perf: %d runs per server, UDP, 1 worker, %d calls/s, %d calls "
+          "per run; files in %s" % (p["reps"], p["rate"],
+                                    p["rate"] * p["udp_s"], args.workdir))
+    print("pinning: " + bench.pin_text(), flush=True)
+    total = {"sipd": dict.fromkeys(PERF_PARTS, 0),
+             "kamailio": dict.fromkeys(PERF_PARTS, 0)}
+    calls = dict.fromkeys(total, 0)
+    try:
+        for i in range(p["reps"]):
+            order = ("sipd", "kamailio") if i % 2 == 0 else ("kamailio",
+                                                             "sipd")
+            for name in order:
+                rec = bench.run(bench.servers[name], "udp", 1, p["rate"],
+                                p["rate"] * p["udp_s"], "perf")
+                bench.line(rec)
+                if rec.get("failed") or "perf" not in rec:
+                    print("perf: a run failed; no split")
+                    return 1
+                for k, v in perf_split(rec["perf"]).items():
+                    total[name][k] += v
+                calls[name] += rec["successful"]
+    finally:
+        PROCS.stop_all()
+    print("\nserver CPU samples (cpu-clock) per 1000 calls, by where "
+          "they were spent:")
+    print("  %-9s" % "" + "".join("%12s" % k for k in PERF_PARTS) +
+          "%12s" % "total")
+    for name in ("sipd", "kamailio"):
+        t = total[name]
+        n = sum(t.values())
+        scale = 1000.0 / max(calls[name], 1)
+        print("  %-9s" % name + "".join(
+            "%7.1f %3d%%" % (t[k] * scale, round(100.0 * t[k] / max(n, 1)))
+            for k in PERF_PARTS) + "%12.1f" % (n * scale))
+    bench.results["perf"] = {"samples": total, "calls": calls}
+    return 0
 
 
 def callgrind(bench, args):
