@@ -617,7 +617,11 @@ conn_frame(struct tp_conn *c, uint64_t now)
 	return true;
 }
 
-/* Room for more input in c->rbuf.  Returns false at the size bound. */
+/*
+ * Room for more input in c->rbuf.  At the size bound (unreachable with
+ * msg_frame()'s size check, kept so that a bug cannot grow memory) c is
+ * closed and false returned.
+ */
 static bool
 conn_room(struct tp_conn *c)
 {
@@ -631,7 +635,7 @@ conn_room(struct tp_conn *c)
 		return true;
 	}
 	if (c->rcap >= max) {
-		return false;
+		goto full;
 	}
 	cap = c->rcap == 0 ? TP_CONN_RBUF_MIN : c->rcap * 2;
 	if (cap > max) {
@@ -639,11 +643,17 @@ conn_room(struct tp_conn *c)
 	}
 	p = realloc(c->rbuf, cap);
 	if (p == NULL) {
-		return false;
+		goto full;
 	}
 	c->rbuf = p;
 	c->rcap = cap;
 	return true;
+full:
+	c->tp->stats.framing_errors++;
+	log_notice(LOG_TRANSPORT, "%s, closing connection with %s (%s)",
+	    tp_proto_name(c->proto), c->peer_str, "message too large");
+	conn_close(c, -EPROTO);
+	return false;
 }
 
 static void
@@ -658,14 +668,6 @@ conn_read(struct bufferevent *bev, void *arg)
 		int n;
 
 		if (!conn_room(c)) {
-			/* unreachable with msg_frame()'s size check, kept
-			 * so that a bug cannot grow memory */
-			c->tp->stats.framing_errors++;
-			log_notice(LOG_TRANSPORT,
-			    "%s, closing connection with %s (%s)",
-			    tp_proto_name(c->proto), c->peer_str,
-			    "message too large");
-			conn_close(c, -EPROTO);
 			return;
 		}
 		n = evbuffer_remove(in, c->rbuf + c->rlen, c->rcap - c->rlen);
@@ -701,13 +703,6 @@ tcp_read(evutil_socket_t fd, short what, void *arg)
 		ssize_t n;
 
 		if (!conn_room(c)) {
-			/* as in conn_read() */
-			c->tp->stats.framing_errors++;
-			log_notice(LOG_TRANSPORT,
-			    "%s, closing connection with %s (%s)",
-			    tp_proto_name(c->proto), c->peer_str,
-			    "message too large");
-			conn_close(c, -EPROTO);
 			return;
 		}
 		room = c->rcap - c->rlen;

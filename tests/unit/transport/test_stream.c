@@ -536,21 +536,19 @@ test_listener_runtime(void **state)
 	close(old);
 }
 
-static void
-test_output_bound(void **state)
+/*
+ * A client of l with a 4 KiB receive window that has sent one message,
+ * received: the server can now send to h->rx_src[0].
+ */
+static int
+small_window_client(struct h *h, struct tp_listener *l)
 {
-	struct h *h = *state;
-	struct tp_listener *l = listen_tcp(h);
 	char m[1024];
 	size_t n = mk_msg(m, sizeof(m), 1, "");
-	static char big[32768];
-	int fd = -1, rc = 0, rcvbuf = 4096;
+	int fd, rcvbuf = 4096;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct tp_stats st;
 
-	tp_set_output_limit(h->tp, 65536);
-	/* a client with a small window that never reads */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -558,6 +556,21 @@ test_output_bound(void **state)
 	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
 	cli_send(fd, m, n);
 	assert_true(h_wait_rx(h, 1, 3000));
+	return fd;
+}
+
+static void
+test_output_bound(void **state)
+{
+	struct h *h = *state;
+	struct tp_listener *l = listen_tcp(h);
+	static char big[32768];
+	int fd = -1, rc = 0;
+	struct tp_stats st;
+
+	tp_set_output_limit(h->tp, 65536);
+	/* a client with a small window that never reads */
+	fd = small_window_client(h, l);
 	memset(big, 'x', sizeof(big));
 	for (int i = 0; i < 2000 && rc == 0; i++) {
 		rc = tp_send(h->tp, &h->rx_src[0], big, sizeof(big));
@@ -581,22 +594,12 @@ test_partial_writes_in_order(void **state)
 	enum { NMSG = 64, SZ = 7000 };
 	struct h *h = *state;
 	struct tp_listener *l = listen_tcp(h);
-	char m[1024];
-	size_t n = mk_msg(m, sizeof(m), 1, "");
 	static char out[NMSG * SZ], in[NMSG * SZ];
-	int fd, rcvbuf = 4096;
-	struct sockaddr_storage ss;
-	socklen_t len;
+	int fd;
 	struct tp_stats st;
 
 	tp_set_output_limit(h->tp, sizeof(out) + 4096);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	h_addr4(&ss, &len, h_port(l));
-	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
-	cli_send(fd, m, n);
-	assert_true(h_wait_rx(h, 1, 3000));
+	fd = small_window_client(h, l);
 	/* messages of different sizes, each byte telling its place */
 	for (size_t i = 0; i < sizeof(out); i++) {
 		out[i] = (char)('a' + (i * 7 + i / SZ) % 26);
