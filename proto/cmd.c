@@ -11,7 +11,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,23 +27,6 @@ const struct cmd cmd_table[CMD__COUNT] = {
 
 /* Bytes of a user's word shown in an error. */
 #define CMD_CLIP 60
-
-static int
-cmd_errf(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-cmd_errf(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* A user's word for a message: clipped, non-printables as \xNN. */
 static const char *
@@ -444,7 +426,7 @@ cmd_ambiguous(const bool *cand, int pos, const struct lex_word *w, char *err,
 		word = cmd_word(&cmd_table[i], pos, &len);
 		wordset_add(&ws, word, len);
 	}
-	return cmd_errf(err, cap, "ambiguous command '%s' (%s)",
+	return err_fmt(err, cap, -EINVAL, "ambiguous command '%s' (%s)",
 	    cmd_clip(clip, sizeof(clip), w[pos].text, w[pos].len),
 	    wordset_text(&ws, list, sizeof(list)));
 }
@@ -527,14 +509,15 @@ cmd_find(const struct lex_word *w, int n, unsigned exclude,
 	int depth, count = 0, split;
 
 	if (n <= 0) {
-		return cmd_errf(err, cap, "empty command");
+		return err_fmt(err, cap, -EINVAL, "empty command");
 	}
 	for (int i = 0; i < CMD__COUNT; i++) {
 		cand[i] = (cmd_table[i].flags & exclude) == 0;
 	}
 	depth = cmd_narrow(w, n, cand);
 	if (depth == 0) {
-		return cmd_errf(err, cap, "unknown command '%s' (expected %s)",
+		return err_fmt(err, cap, -EINVAL,
+		    "unknown command '%s' (expected %s)",
 		    cmd_clip(clip, sizeof(clip), w[0].text, w[0].len),
 		    cmd_words_at(cand, 0, list, sizeof(list)));
 	}
@@ -566,12 +549,13 @@ cmd_find(const struct lex_word *w, int n, unsigned exclude,
 	}
 	cmd_words_text(found, depth, words, sizeof(words));
 	if (depth < n) {
-		return cmd_errf(err, cap,
+		return err_fmt(err, cap, -EINVAL,
 		    "unknown command '%s %s' (expected %s)", words,
 		    cmd_clip(clip, sizeof(clip), w[depth].text, w[depth].len),
 		    cmd_words_at(cand, depth, list, sizeof(list)));
 	}
-	return cmd_errf(err, cap, "incomplete command '%s' (expected %s)",
+	return err_fmt(err, cap, -EINVAL,
+	    "incomplete command '%s' (expected %s)",
 	    words, cmd_words_at(cand, depth, list, sizeof(list)));
 }
 
@@ -630,11 +614,13 @@ cmd_parse_uint(const struct cmd_argspec *sp, const char *text, size_t len,
 	uint64_t v = 0;
 
 	if (len == 0) {
-		return cmd_errf(err, cap, "bad number '' for %s", sp->name);
+		return err_fmt(err, cap, -EINVAL,
+		    "bad number '' for %s", sp->name);
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (text[i] < '0' || text[i] > '9') {
-			return cmd_errf(err, cap, "bad number '%s' for %s",
+			return err_fmt(err, cap, -EINVAL,
+			    "bad number '%s' for %s",
 			    cmd_clip(clip, sizeof(clip), text, len), sp->name);
 		}
 		/* Past max the value no longer matters, only the digits. */
@@ -643,7 +629,7 @@ cmd_parse_uint(const struct cmd_argspec *sp, const char *text, size_t len,
 		}
 	}
 	if (v < sp->min || v > sp->max) {
-		return cmd_errf(err, cap,
+		return err_fmt(err, cap, -EINVAL,
 		    "%s %s out of range (%llu to %llu)", sp->name,
 		    cmd_clip(clip, sizeof(clip), text, len),
 		    (unsigned long long)sp->min, (unsigned long long)sp->max);
@@ -662,20 +648,21 @@ cmd_args_set(struct cmd_args *a, int i, const char *text, size_t len,
 	int rc;
 
 	if (i < 0 || i >= a->n) {
-		return cmd_errf(err, cap, "no such argument");
+		return err_fmt(err, cap, -EINVAL, "no such argument");
 	}
 	sp = &a->spec[i];
 	v = &a->val[i];
 	if (v->set) {
-		return cmd_errf(err, cap, "%s given twice", sp->name);
+		return err_fmt(err, cap, -EINVAL, "%s given twice", sp->name);
 	}
 	if (len > CMD_VALUE_MAX) {
-		cmd_errf(err, cap, "%s too long (at most %d bytes)", sp->name,
+		err_fmt(err, cap, -EINVAL,
+		    "%s too long (at most %d bytes)", sp->name,
 		    CMD_VALUE_MAX);
 		return -SIPD_ETOOBIG;
 	}
 	if (memchr(text, '\0', len) != NULL) {
-		return cmd_errf(err, cap, "NUL byte in %s", sp->name);
+		return err_fmt(err, cap, -EINVAL, "NUL byte in %s", sp->name);
 	}
 	switch (sp->type) {
 	case CMD_T_UINT:
@@ -699,7 +686,7 @@ cmd_args_set(struct cmd_args *a, int i, const char *text, size_t len,
 		    cmd_eq(text, len, "0", 1)) {
 			v->b = false;
 		} else {
-			return cmd_errf(err, cap,
+			return err_fmt(err, cap, -EINVAL,
 			    "bad %s '%s' (expected on or off)", sp->name,
 			    cmd_clip(clip, sizeof(clip), text, len));
 		}
@@ -723,13 +710,13 @@ cmd_args_set(struct cmd_args *a, int i, const char *text, size_t len,
 			}
 		}
 		if (count == 0) {
-			return cmd_errf(err, cap,
+			return err_fmt(err, cap, -EINVAL,
 			    "unknown %s '%s' (expected %s)", sp->name,
 			    cmd_clip(clip, sizeof(clip), text, len),
 			    cmd_choices_text(sp, list, sizeof(list)));
 		}
 		if (count > 1) {
-			return cmd_errf(err, cap,
+			return err_fmt(err, cap, -EINVAL,
 			    "ambiguous %s '%s' (expected %s)", sp->name,
 			    cmd_clip(clip, sizeof(clip), text, len),
 			    cmd_choices_text(sp, list, sizeof(list)));
@@ -740,13 +727,13 @@ cmd_args_set(struct cmd_args *a, int i, const char *text, size_t len,
 	}
 	default:
 		if (len == 0) {
-			return cmd_errf(err, cap, "empty %s", sp->name);
+			return err_fmt(err, cap, -EINVAL, "empty %s", sp->name);
 		}
 		break;
 	}
 	v->s = cmd_store(a, text, len);
 	if (v->s == NULL) {
-		cmd_errf(err, cap, "arguments too long");
+		err_fmt(err, cap, -EINVAL, "arguments too long");
 		return -SIPD_ETOOBIG;
 	}
 	v->set = true;
@@ -761,7 +748,7 @@ cmd_args_set_uint(struct cmd_args *a, int i, uint64_t u, char *err,
 	int n;
 
 	if (i < 0 || i >= a->n || a->spec[i].type != CMD_T_UINT) {
-		return cmd_errf(err, cap, "not a number argument");
+		return err_fmt(err, cap, -EINVAL, "not a number argument");
 	}
 	n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)u);
 	return cmd_args_set(a, i, buf, (size_t)n, err, cap);
@@ -771,7 +758,7 @@ int
 cmd_args_set_bool(struct cmd_args *a, int i, bool b, char *err, size_t cap)
 {
 	if (i < 0 || i >= a->n || a->spec[i].type != CMD_T_BOOL) {
-		return cmd_errf(err, cap, "not a boolean argument");
+		return err_fmt(err, cap, -EINVAL, "not a boolean argument");
 	}
 	return cmd_args_set(a, i, b ? "on" : "off", b ? 2 : 3, err, cap);
 }
@@ -783,7 +770,8 @@ cmd_args_check(const struct cmd_args *a, char *err, size_t cap)
 
 	for (int i = 0; i < a->n; i++) {
 		if (!a->spec[i].optional && !a->val[i].set) {
-			return cmd_errf(err, cap, "missing %s (usage: %s)",
+			return err_fmt(err, cap, -EINVAL,
+			    "missing %s (usage: %s)",
 			    a->spec[i].name,
 			    cmd_usage(a->cmd, usage, sizeof(usage)));
 		}
@@ -847,14 +835,16 @@ cmd_place(struct cmd_args *a, const struct lex_word *w, int n, char *err,
 		}
 		count = cmd_keyword(a, &w[i], &which);
 		if (count > 1) {
-			return cmd_errf(err, cap, "ambiguous keyword '%s'",
+			return err_fmt(err, cap, -EINVAL,
+			    "ambiguous keyword '%s'",
 			    cmd_clip(clip, sizeof(clip), w[i].text,
 				w[i].len));
 		}
 		if (count == 1) {
 			if (i + 1 >= n) {
 				*kw_pending = which;
-				return cmd_errf(err, cap, "missing value for %s",
+				return err_fmt(err, cap, -EINVAL,
+				    "missing value for %s",
 				    a->spec[which].kw);
 			}
 			rc = cmd_args_set(a, which, w[i + 1].text,
@@ -879,7 +869,8 @@ cmd_place(struct cmd_args *a, const struct lex_word *w, int n, char *err,
 			i++;
 			continue;
 		}
-		return cmd_errf(err, cap, "unexpected argument '%s' (usage: %s)",
+		return err_fmt(err, cap, -EINVAL,
+		    "unexpected argument '%s' (usage: %s)",
 		    cmd_clip(clip, sizeof(clip), w[i].text, w[i].len),
 		    cmd_usage(a->cmd, usage, sizeof(usage)));
 	}
@@ -898,7 +889,8 @@ cmd_parse(struct cmd_args *a, const struct lex_word *w, int n,
 		return rc;
 	}
 	if (cmd_args_init(a, c) < 0) {
-		return cmd_errf(err, cap, "bad argument spec for '%s'", c->name);
+		return err_fmt(err, cap, -EINVAL,
+		    "bad argument spec for '%s'", c->name);
 	}
 	rc = cmd_place(a, w + used, n - used, err, cap, &pending);
 	if (rc < 0) {

@@ -4,7 +4,9 @@
  * protocol.  Owns nothing but constant tables.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/err.h"
@@ -105,4 +107,17 @@ err_code_rc(enum err_code code)
 		return -EIO;
 	}
 	return rcs[code];
+}
+
+int
+err_fmt(char *err, size_t cap, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && cap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

@@ -42,4 +42,9 @@ int err_code_lookup(const char *name, size_t len);
 /* A negative errno value that err_code_of() maps back to code. */
 int err_code_rc(enum err_code code);
 
+/* Write the printf-style message to err (cap bytes; err may be NULL)
+ * and return rc: the error path of every parser and setter. */
+int err_fmt(char *err, size_t cap, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

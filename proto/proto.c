@@ -9,7 +9,6 @@
 #include "proto/proto.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,23 +376,6 @@ proto_scan(const char *buf, size_t len)
 	return pos == len ? 0 : -SIPD_EPROTO;
 }
 
-static int
-proto_fail(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-proto_fail(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return -SIPD_EPROTO;
-}
-
 static bool
 proto_key_is(const msgpack_object *k, const char *name)
 {
@@ -428,25 +410,28 @@ proto_decode(struct proto_msg *m, const char *buf, size_t len, char *err,
 	memset(m, 0, sizeof(*m));
 	msgpack_unpacked_init(&m->up);
 	if (proto_scan(buf, len) < 0) {
-		return proto_fail(err, cap, "not one msgpack object");
+		return err_fmt(err, cap, -SIPD_EPROTO,
+		    "not one msgpack object");
 	}
 	if (msgpack_unpack_next(&m->up, buf, len, &off) !=
 		MSGPACK_UNPACK_SUCCESS ||
 	    off != len) {
-		return proto_fail(err, cap, "not one msgpack object");
+		return err_fmt(err, cap, -SIPD_EPROTO,
+		    "not one msgpack object");
 	}
 	root = &m->up.data;
 	if (root->type != MSGPACK_OBJECT_MAP) {
-		return proto_fail(err, cap, "not a map");
+		return err_fmt(err, cap, -SIPD_EPROTO, "not a map");
 	}
 	if (root->via.map.size > PROTO_MAX_KEYS) {
-		return proto_fail(err, cap, "too many keys");
+		return err_fmt(err, cap, -SIPD_EPROTO, "too many keys");
 	}
 	for (uint32_t i = 0; i < root->via.map.size; i++) {
 		const msgpack_object *k = &root->via.map.ptr[i].key;
 
 		if (k->type != MSGPACK_OBJECT_STR) {
-			return proto_fail(err, cap, "a key is not a string");
+			return err_fmt(err, cap, -SIPD_EPROTO,
+			    "a key is not a string");
 		}
 		for (uint32_t j = 0; j < i; j++) {
 			const msgpack_object *k2 = &root->via.map.ptr[j].key;
@@ -454,23 +439,26 @@ proto_decode(struct proto_msg *m, const char *buf, size_t len, char *err,
 			if (k2->via.str.size == k->via.str.size &&
 			    memcmp(k2->via.str.ptr, k->via.str.ptr,
 				k->via.str.size) == 0) {
-				return proto_fail(err, cap, "duplicate key");
+				return err_fmt(err, cap, -SIPD_EPROTO,
+				    "duplicate key");
 			}
 		}
 	}
 	id = proto_get(root, "id");
 	if (id == NULL) {
-		return proto_fail(err, cap, "no id");
+		return err_fmt(err, cap, -SIPD_EPROTO, "no id");
 	}
 	if (id->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    id->via.u64 > UINT32_MAX) {
-		return proto_fail(err, cap, "id is not an unsigned 32-bit "
+		return err_fmt(err, cap, -SIPD_EPROTO,
+		    "id is not an unsigned 32-bit "
 		    "integer");
 	}
 	m->id = (uint32_t)id->via.u64;
 	if ((v = proto_get(root, "cmd")) != NULL) {
 		if (v->type != MSGPACK_OBJECT_STR) {
-			return proto_fail(err, cap, "cmd is not a string");
+			return err_fmt(err, cap, -SIPD_EPROTO,
+			    "cmd is not a string");
 		}
 		m->kind = PROTO_REQUEST;
 		m->cmd = v->via.str.ptr;
@@ -479,13 +467,15 @@ proto_decode(struct proto_msg *m, const char *buf, size_t len, char *err,
 		v = proto_get(root, "args");
 		if (v != NULL && v->type != MSGPACK_OBJECT_MAP &&
 		    v->type != MSGPACK_OBJECT_NIL) {
-			return proto_fail(err, cap, "args is not a map");
+			return err_fmt(err, cap, -SIPD_EPROTO,
+			    "args is not a map");
 		}
 		m->args = v != NULL && v->type == MSGPACK_OBJECT_MAP ? v : NULL;
 	}
 	if ((v = proto_get(root, "ok")) != NULL) {
 		if (v->type != MSGPACK_OBJECT_BOOLEAN) {
-			return proto_fail(err, cap, "ok is not a boolean");
+			return err_fmt(err, cap, -SIPD_EPROTO,
+			    "ok is not a boolean");
 		}
 		m->kind = PROTO_REPLY;
 		m->ok = v->via.boolean;
@@ -497,7 +487,7 @@ proto_decode(struct proto_msg *m, const char *buf, size_t len, char *err,
 
 			if (code == NULL || code->type != MSGPACK_OBJECT_STR ||
 			    msg == NULL || msg->type != MSGPACK_OBJECT_STR) {
-				return proto_fail(err, cap,
+				return err_fmt(err, cap, -SIPD_EPROTO,
 				    "err lacks a code or a msg string");
 			}
 			m->code = code->via.str.ptr;
@@ -508,7 +498,7 @@ proto_decode(struct proto_msg *m, const char *buf, size_t len, char *err,
 		v = proto_get(root, "more");
 		if (v != NULL) {
 			if (v->type != MSGPACK_OBJECT_BOOLEAN) {
-				return proto_fail(err, cap,
+				return err_fmt(err, cap, -SIPD_EPROTO,
 				    "more is not a boolean");
 			}
 			m->more = v->via.boolean;
@@ -516,7 +506,8 @@ proto_decode(struct proto_msg *m, const char *buf, size_t len, char *err,
 	}
 	if ((v = proto_get(root, "ev")) != NULL) {
 		if (v->type != MSGPACK_OBJECT_STR) {
-			return proto_fail(err, cap, "ev is not a string");
+			return err_fmt(err, cap, -SIPD_EPROTO,
+			    "ev is not a string");
 		}
 		m->kind = PROTO_EVENT;
 		m->ev = v->via.str.ptr;
@@ -524,7 +515,7 @@ proto_decode(struct proto_msg *m, const char *buf, size_t len, char *err,
 		kinds++;
 	}
 	if (kinds != 1) {
-		return proto_fail(err, cap,
+		return err_fmt(err, cap, -SIPD_EPROTO,
 		    kinds == 0 ? "neither cmd, ok nor ev"
 			       : "more than one of cmd, ok and ev");
 	}

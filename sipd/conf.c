@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "proto/cmd.h"
+#include "proto/err.h"
 #include "proto/lex.h"
 
 static const enum tp_proto conf_protos[] = { TP_UDP, TP_TCP, TP_TLS };
@@ -47,23 +47,6 @@ static const char *const conf_log_outs[] = {
 	[CONF_LOG_SYSLOG] = "syslog",
 	[CONF_LOG_FILE] = "file",
 };
-
-static int
-conf_errf(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-conf_errf(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 void
 conf_init(struct conf *c)
@@ -441,14 +424,14 @@ conf_listener_args(const struct cmd_args *a, struct conf_listener *l,
 
 	memset(l, 0, sizeof(*l));
 	if (t < 0 || t > 2 || addr == NULL) {
-		return conf_errf(err, cap, -EINVAL, "missing transport or "
+		return err_fmt(err, cap, -EINVAL, "missing transport or "
 		    "address");
 	}
 	l->proto = conf_protos[t];
 	if (conf_hostport(addr, &l->addr, &l->addrlen) < 0) {
 		char clip[LOG_CLIP_SIZE];
 
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "bad address '%s' (expected a.b.c.d:port or "
 		    "[IPv6]:port)", log_clip(clip, sizeof(clip), addr,
 					strlen(addr)));
@@ -465,7 +448,7 @@ conf_path_copy(char *dst, const char *src, const char *what, char *err,
 		return 0;
 	}
 	if (strlen(src) >= CONF_PATH_MAX) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "%s path too long (at most %d bytes)", what,
 		    CONF_PATH_MAX - 1);
 	}
@@ -488,12 +471,12 @@ conf_listener_add(struct conf *c, const struct cmd_args *a, char *err,
 	if (l.proto != TP_TLS &&
 	    (cmd_arg_has(a, "cert") || cmd_arg_has(a, "key") ||
 		cmd_arg_has(a, "ca") || cmd_arg_has(a, "verify"))) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "cert, key, ca and verify are for tls listeners only");
 	}
 	if (l.proto == TP_TLS &&
 	    (!cmd_arg_has(a, "cert") || !cmd_arg_has(a, "key"))) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "a tls listener needs cert and key");
 	}
 	if ((rc = conf_path_copy(l.cert, cmd_arg_str(a, "cert"), "cert", err,
@@ -507,11 +490,11 @@ conf_listener_add(struct conf *c, const struct cmd_args *a, char *err,
 	l.verify = cmd_arg_bool(a, "verify", false);
 	conf_listener_str(&l, name, sizeof(name));
 	if (conf_listener_find(c, &l) >= 0) {
-		return conf_errf(err, cap, -EEXIST,
+		return err_fmt(err, cap, -EEXIST,
 		    "listener %s already configured", name);
 	}
 	if (c->nlisteners == CONF_MAX_LISTENERS) {
-		return conf_errf(err, cap, -EBUSY,
+		return err_fmt(err, cap, -EBUSY,
 		    "too many listeners (at most %d)", CONF_MAX_LISTENERS);
 	}
 	c->listeners[c->nlisteners++] = l;
@@ -533,10 +516,10 @@ conf_listener_remove(struct conf *c, const struct cmd_args *a, char *err,
 	conf_listener_str(&l, name, sizeof(name));
 	i = conf_listener_find(c, &l);
 	if (i < 0) {
-		return conf_errf(err, cap, -ENOENT, "no listener %s", name);
+		return err_fmt(err, cap, -ENOENT, "no listener %s", name);
 	}
 	if (c->nlisteners == 1) {
-		return conf_errf(err, cap, -EBUSY,
+		return err_fmt(err, cap, -EBUSY,
 		    "cannot remove the last listener (add another first)");
 	}
 	memmove(&c->listeners[i], &c->listeners[i + 1],
@@ -558,7 +541,7 @@ conf_lan(struct conf *c, const struct cmd_args *a, bool add, bool client,
 	int i;
 
 	if (s == NULL || conf_range_parse(s, &r) < 0) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "bad range '%s' (expected a.b.c.d/n or IPv6/n)",
 		    s != NULL ? log_clip(clip, sizeof(clip), s, strlen(s))
 			      : "");
@@ -571,18 +554,18 @@ conf_lan(struct conf *c, const struct cmd_args *a, bool add, bool client,
 	}
 	if (add) {
 		if (i < *n) {
-			return conf_errf(err, cap, -EEXIST,
+			return err_fmt(err, cap, -EEXIST,
 			    "range %s already in the %s", name, what);
 		}
 		if (*n == CONF_MAX_RANGES) {
-			return conf_errf(err, cap, -EBUSY,
+			return err_fmt(err, cap, -EBUSY,
 			    "too many ranges (at most %d)", CONF_MAX_RANGES);
 		}
 		set[(*n)++] = r;
 		return 0;
 	}
 	if (i == *n) {
-		return conf_errf(err, cap, -ENOENT, "no range %s in the %s", name,
+		return err_fmt(err, cap, -ENOENT, "no range %s in the %s", name,
 		    what);
 	}
 	memmove(&set[i], &set[i + 1], (size_t)(*n - i - 1) * sizeof(set[0]));
@@ -613,16 +596,16 @@ conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
 
 	memset(&r, 0, sizeof(r));
 	if (domain == NULL || target == NULL) {
-		return conf_errf(err, cap, -EINVAL, "missing domain or target");
+		return err_fmt(err, cap, -EINVAL, "missing domain or target");
 	}
 	if (strcmp(domain, "*") != 0 &&
 	    !conf_hostname_ok(domain, strlen(domain))) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "bad domain '%s' (expected a host name or *)",
 		    log_clip(clip, sizeof(clip), domain, strlen(domain)));
 	}
 	if (conf_route_host(target, &r) < 0) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "bad target '%s' (expected host, host:port or "
 		    "[IPv6]:port)",
 		    log_clip(clip, sizeof(clip), target, strlen(target)));
@@ -634,11 +617,11 @@ conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
 		r.proto_set = true;
 	}
 	if (conf_route_find(c, domain) >= 0) {
-		return conf_errf(err, cap, -EEXIST,
+		return err_fmt(err, cap, -EEXIST,
 		    "a route for %s exists already", r.domain);
 	}
 	if (c->nroutes == CONF_MAX_ROUTES) {
-		return conf_errf(err, cap, -EBUSY,
+		return err_fmt(err, cap, -EBUSY,
 		    "too many routes (at most %d)", CONF_MAX_ROUTES);
 	}
 	c->routes[c->nroutes++] = r;
@@ -655,7 +638,7 @@ conf_route_remove(struct conf *c, const struct cmd_args *a, char *err,
 
 	i = domain != NULL ? conf_route_find(c, domain) : -1;
 	if (i < 0) {
-		return conf_errf(err, cap, -ENOENT, "no route for '%s'",
+		return err_fmt(err, cap, -ENOENT, "no route for '%s'",
 		    domain != NULL
 			? log_clip(clip, sizeof(clip), domain, strlen(domain))
 			: "");
@@ -675,19 +658,19 @@ conf_log_level(struct conf *c, const struct cmd_args *a, char *err,
 	int comp = -1, level;
 
 	if (cs == NULL || ls == NULL) {
-		return conf_errf(err, cap, -EINVAL, "missing component or "
+		return err_fmt(err, cap, -EINVAL, "missing component or "
 		    "level");
 	}
 	if (strcmp(cs, "all") != 0) {
 		comp = log_comp_lookup(cs);
 		if (comp < 0) {
-			return conf_errf(err, cap, -EINVAL,
+			return err_fmt(err, cap, -EINVAL,
 			    "unknown component '%s'", cs);
 		}
 	}
 	level = log_level_lookup(ls);
 	if (level < 0) {
-		return conf_errf(err, cap, -EINVAL, "unknown level '%s'", ls);
+		return err_fmt(err, cap, -EINVAL, "unknown level '%s'", ls);
 	}
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		if (comp < 0 || comp == i) {
@@ -706,16 +689,16 @@ conf_log_output(struct conf *c, const struct cmd_args *a, char *err,
 	int rc;
 
 	if (t < 0 || t > CONF_LOG_FILE) {
-		return conf_errf(err, cap, -EINVAL, "missing target");
+		return err_fmt(err, cap, -EINVAL, "missing target");
 	}
 	if ((t == CONF_LOG_FILE) != (file != NULL)) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    t == CONF_LOG_FILE ? "log output file needs a file name"
 				       : "a file name is for log output file "
 					 "only");
 	}
 	if (file != NULL && file[0] != '/') {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "the log file's path must be absolute");
 	}
 	rc = conf_path_copy(c->log_file, file, "log file", err, cap);
@@ -747,12 +730,12 @@ conf_control(struct conf *c, const struct cmd_args *a, char *err,
 	}
 	user = cmd_arg_str(a, "user");
 	if (user == NULL) {
-		return conf_errf(err, cap, -EINVAL, "missing user");
+		return err_fmt(err, cap, -EINVAL, "missing user");
 	}
 	if (conf_user(user, &uid) < 0) {
 		char clip[LOG_CLIP_SIZE];
 
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "unknown user '%s' (expected a user name or a uid)",
 		    log_clip(clip, sizeof(clip), user, strlen(user)));
 	}
@@ -763,18 +746,18 @@ conf_control(struct conf *c, const struct cmd_args *a, char *err,
 	}
 	if (a->cmd->id == CMD_CONTROL_ALLOW) {
 		if (i < c->nctl_allow) {
-			return conf_errf(err, cap, -EEXIST,
+			return err_fmt(err, cap, -EEXIST,
 			    "uid %lu is allowed already", (unsigned long)uid);
 		}
 		if (c->nctl_allow == CONF_MAX_USERS) {
-			return conf_errf(err, cap, -EBUSY,
+			return err_fmt(err, cap, -EBUSY,
 			    "too many users (at most %d)", CONF_MAX_USERS);
 		}
 		c->ctl_allow[c->nctl_allow++] = uid;
 		return 0;
 	}
 	if (i == c->nctl_allow) {
-		return conf_errf(err, cap, -ENOENT, "uid %lu is not in the list",
+		return err_fmt(err, cap, -ENOENT, "uid %lu is not in the list",
 		    (unsigned long)uid);
 	}
 	memmove(&c->ctl_allow[i], &c->ctl_allow[i + 1],
@@ -795,7 +778,7 @@ conf_reg_store(struct conf *c, const struct cmd_args *a, char *err,
 		return 0;
 	}
 	if (path == NULL || path[0] != '/') {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "the registration store's path must be absolute (or "
 		    "default)");
 	}
@@ -814,7 +797,7 @@ conf_tls_client_ca(struct conf *c, const struct cmd_args *a, char *err,
 		return 0;
 	}
 	if (path == NULL || path[0] != '/') {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "the CA file's path must be absolute (or default)");
 	}
 	return conf_path_copy(c->tls_client_ca, path, "CA file", err, cap);
@@ -833,7 +816,7 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 
 	if ((domain == NULL && account == NULL) ||
 	    (a->cmd->id == CMD_DOMAIN_ALIAS_ADD && alias == NULL)) {
-		return conf_errf(err, cap, -EINVAL, "missing argument");
+		return err_fmt(err, cap, -EINVAL, "missing argument");
 	}
 	switch (a->cmd->id) {
 	case CMD_DOMAIN_ADD:
@@ -843,7 +826,7 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_DOMAIN_ALIAS_ADD:
 	case CMD_DOMAIN_ALIAS_REMOVE:
 		if (alias == NULL) {
-			return conf_errf(err, cap, -EINVAL, "missing alias");
+			return err_fmt(err, cap, -EINVAL, "missing alias");
 		}
 		return acct_domain_alias(&c->acct, domain, alias,
 		    a->cmd->id == CMD_DOMAIN_ALIAS_ADD, err, cap);
@@ -855,7 +838,7 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		break;
 	}
 	if (account == NULL) {
-		return conf_errf(err, cap, -EINVAL, "missing account");
+		return err_fmt(err, cap, -EINVAL, "missing account");
 	}
 	switch (a->cmd->id) {
 	case CMD_ACCOUNT_ADD:
@@ -865,21 +848,21 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return acct_account_remove(&c->acct, account, err, cap);
 	case CMD_ACCOUNT_PASSWORD:
 		if (cmd_arg_str(a, "password") == NULL) {
-			return conf_errf(err, cap, -EINVAL, "missing password");
+			return err_fmt(err, cap, -EINVAL, "missing password");
 		}
 		return acct_account_password(&c->acct, account,
 		    cmd_arg_str(a, "password"), err, cap);
 	case CMD_ACCOUNT_ALIAS_ADD:
 	case CMD_ACCOUNT_ALIAS_REMOVE:
 		if (alias == NULL) {
-			return conf_errf(err, cap, -EINVAL, "missing alias");
+			return err_fmt(err, cap, -EINVAL, "missing alias");
 		}
 		return acct_account_alias(&c->acct, account, alias,
 		    a->cmd->id == CMD_ACCOUNT_ALIAS_ADD, ha1, err, cap);
 	case CMD_ACCOUNT_FORWARD:
 		target = cmd_arg_str(a, "target");
 		if (target == NULL) {
-			return conf_errf(err, cap, -EINVAL, "missing target");
+			return err_fmt(err, cap, -EINVAL, "missing target");
 		}
 		return acct_account_forward(&c->acct, account,
 		    strcmp(target, "none") == 0 ? NULL : target, err, cap);
@@ -888,7 +871,7 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return acct_account_enable(&c->acct, account,
 		    a->cmd->id == CMD_ACCOUNT_ENABLE, err, cap);
 	default:
-		return conf_errf(err, cap, -ENOTSUP,
+		return err_fmt(err, cap, -ENOTSUP,
 		    "'%s' has no configuration handler", a->cmd->name);
 	}
 }
@@ -900,7 +883,7 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	uint32_t *field = NULL;
 
 	if ((a->cmd->flags & CF_CONF) == 0) {
-		return conf_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		    "'%s' is not a configuration command", a->cmd->name);
 	}
 	for (int i = 0; i < a->n; i++) {
@@ -925,7 +908,7 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		int who = cmd_arg_enum(a, "who");
 
 		if (who < CONF_RELAY_ANYBODY || who > CONF_RELAY_NOBODY) {
-			return conf_errf(err, cap, -EINVAL, "missing who");
+			return err_fmt(err, cap, -EINVAL, "missing who");
 		}
 		c->relay_non_clients = (enum conf_relay)who;
 		return 0;
@@ -1050,7 +1033,7 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_CONTROL_MAX_FRAME:
 		return conf_control(c, a, err, cap);
 	default:
-		return conf_errf(err, cap, -ENOTSUP,
+		return err_fmt(err, cap, -ENOTSUP,
 		    "'%s' has no configuration handler", a->cmd->name);
 	}
 	*field = v;
@@ -1067,7 +1050,7 @@ conf_exec(struct conf *c, const char *in, size_t len, char *err, size_t cap)
 
 	rc = lex_split(&l, in, len, 0, &lerr);
 	if (rc == -EINVAL) {
-		rc = conf_errf(err, cap, -EINVAL, "%s (column %u)", lerr.msg,
+		rc = err_fmt(err, cap, -EINVAL, "%s (column %u)", lerr.msg,
 		    lerr.col);
 		goto out;
 	}
@@ -1084,7 +1067,7 @@ conf_exec(struct conf *c, const char *in, size_t len, char *err, size_t cap)
 		goto out;
 	}
 	if ((a->cmd->flags & CF_CONF) == 0) {
-		rc = conf_errf(err, cap, -EINVAL,
+		rc = err_fmt(err, cap, -EINVAL,
 		    "'%s' is not allowed in the configuration file",
 		    a->cmd->name);
 		goto out;
@@ -1438,7 +1421,7 @@ conf_save(const struct conf *c, const char *path, char *err, size_t cap)
 	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp) ||
 	    snprintf(bak, sizeof(bak), "%s.bak", path) >= (int)sizeof(bak)) {
-		return conf_errf(err, cap, -ENAMETOOLONG, "%s: %s", path,
+		return err_fmt(err, cap, -ENAMETOOLONG, "%s: %s", path,
 		    strerror(ENAMETOOLONG));
 	}
 	if (stat(path, &st) == 0) {
@@ -1451,7 +1434,7 @@ conf_save(const struct conf *c, const char *path, char *err, size_t cap)
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		rc = -errno;
-		return conf_errf(err, cap, rc, "%s: %s", tmp, strerror(-rc));
+		return err_fmt(err, cap, rc, "%s: %s", tmp, strerror(-rc));
 	}
 	if (fchmod(fd, mode) < 0) {
 		rc = -errno;
@@ -1525,6 +1508,6 @@ fail:
 		close(fd);
 	}
 	(void)unlink(tmp);
-	return conf_errf(err, cap, rc, "cannot save %s (%s)", path,
+	return err_fmt(err, cap, rc, "cannot save %s (%s)", path,
 	    strerror(-rc));
 }

@@ -16,10 +16,10 @@
  * digest, in one local buffer that is wiped afterwards.
  */
 #include "sipd/acct/acct.h"
+#include "proto/err.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,22 +75,6 @@ struct acct {
 };
 
 static const size_t acct_ha1_len[ACCT__ALG_COUNT] = {32, 64};
-
-static int acct_errf(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-acct_errf(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 const char *
 acct_alg_name(enum acct_alg alg)
@@ -786,7 +770,7 @@ acct_digests(const char *const ha1[ACCT__ALG_COUNT],
 			continue;
 		}
 		if (acct_hex_copy((enum acct_alg)k, ha1[k], out[k]) < 0) {
-			return acct_errf(err, cap, -EINVAL,
+			return err_fmt(err, cap, -EINVAL,
 			                 "bad ha1-%s (expected %zu hex digits)",
 			                 acct_alg_name((enum acct_alg)k),
 			                 acct_ha1_len[k]);
@@ -801,7 +785,7 @@ acct_password_ok(const char *pw, char *err, size_t cap)
 	size_t len = strlen(pw);
 
 	if (len == 0 || len > ACCT_PASSWORD_MAX) {
-		return acct_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		                 "bad password (1 to %d bytes)",
 		                 ACCT_PASSWORD_MAX);
 	}
@@ -817,7 +801,7 @@ acct_digests_of(const char *user, const char *realm, const char *pw,
 	for (int k = 0; k < ACCT__ALG_COUNT; k++) {
 		if (acct_ha1_compute((enum acct_alg)k, user, realm, pw, out[k],
 		                     ACCT_HA1_MAX + 1) < 0) {
-			return acct_errf(err, cap, -EIO,
+			return err_fmt(err, cap, -EIO,
 			                 "cannot compute the "
 			                 "%s digest",
 			                 acct_alg_name((enum acct_alg)k));
@@ -858,7 +842,7 @@ acct_addr(struct acct *w, const char *addr, struct acct_domain **dp,
 	ulen = at != NULL ? (size_t)(at - addr) : 0;
 	if (at == NULL || !acct_user_ok(addr, ulen) ||
 	    !acct_domain_ok(at + 1)) {
-		return acct_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		                 "bad account '%s' (expected user@domain)",
 		                 acct_clip(clip, sizeof(clip), addr));
 	}
@@ -866,13 +850,13 @@ acct_addr(struct acct *w, const char *addr, struct acct_domain **dp,
 	user[ulen] = '\0';
 	dn = acct_dname_find(w, at + 1, strlen(at + 1));
 	if (dn == NULL) {
-		return acct_errf(err, cap, -ENOENT, "no domain %s",
+		return err_fmt(err, cap, -ENOENT, "no domain %s",
 		                 acct_clip(clip, sizeof(clip), at + 1));
 	}
 	*dp = dn->d;
 	un = acct_uname_find(dn->d, user, ulen);
 	if (un == NULL) {
-		return acct_errf(err, cap, -ENOENT, "no account %s@%s",
+		return err_fmt(err, cap, -ENOENT, "no account %s@%s",
 		                 acct_clip(clip, sizeof(clip), user),
 		                 dn->d->name);
 	}
@@ -892,18 +876,18 @@ acct_domain_add(struct acct **ap, const char *name, char *err, size_t cap)
 	int rc;
 
 	if (!acct_domain_ok(name)) {
-		return acct_errf(err, cap, -EINVAL,
+		return err_fmt(err, cap, -EINVAL,
 		                 "bad domain '%s' (expected a host name)",
 		                 acct_clip(clip, sizeof(clip), name));
 	}
 	if (acct_dname_find(*ap, name, strlen(name)) != NULL) {
-		return acct_errf(err, cap, -EEXIST,
+		return err_fmt(err, cap, -EEXIST,
 		                 "domain or alias %s exists already",
 		                 acct_clip(clip, sizeof(clip), name));
 	}
 	w = acct_edit_begin(ap);
 	if (w == NULL) {
-		return acct_errf(err, cap, -ENOMEM, "out of memory");
+		return err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 	d = calloc(1, sizeof(*d));
 	dom = realloc(w->dom, (w->ndom + 1) * sizeof(w->dom[0]));
@@ -915,7 +899,7 @@ acct_domain_add(struct acct **ap, const char *name, char *err, size_t cap)
 	    (d->acc = calloc(1, sizeof(d->acc[0]))) == NULL ||
 	    acct_domain_index(d) < 0) {
 		acct_domain_free(d);
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 		goto out;
 	}
 	d->enabled = true;
@@ -933,7 +917,7 @@ acct_domain_add(struct acct **ap, const char *name, char *err, size_t cap)
 		        (w->ndom - pos - 1) * sizeof(w->dom[0]));
 		w->ndom--;
 		acct_domain_free(d);
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -951,18 +935,18 @@ acct_domain_remove(struct acct **ap, const char *name, char *err, size_t cap)
 
 	i = acct_domain_exact(*ap, name);
 	if (i < 0) {
-		return acct_errf(err, cap, -ENOENT, "no domain %s",
+		return err_fmt(err, cap, -ENOENT, "no domain %s",
 		                 acct_clip(clip, sizeof(clip), name));
 	}
 	if ((*ap)->dom[i]->nacc > 0) {
-		return acct_errf(
+		return err_fmt(
 		    err, cap, -EBUSY,
 		    "domain %s has %zu accounts (remove them first)",
 		    (*ap)->dom[i]->name, (*ap)->dom[i]->nacc);
 	}
 	w = acct_edit_begin(ap);
 	if (w == NULL) {
-		return acct_errf(err, cap, -ENOMEM, "out of memory");
+		return err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 	d = w->dom[i];
 	memmove(&w->dom[i], &w->dom[i + 1],
@@ -973,7 +957,7 @@ acct_domain_remove(struct acct **ap, const char *name, char *err, size_t cap)
 		        (w->ndom - (size_t)i) * sizeof(w->dom[0]));
 		w->dom[i] = d;
 		w->ndom++;
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 	} else {
 		acct_domain_free(d);
 	}
@@ -992,7 +976,7 @@ acct_domain_alias(struct acct **ap, const char *domain, const char *alias,
 
 	i = acct_domain_exact(*ap, domain);
 	if (i < 0) {
-		return acct_errf(err, cap, -ENOENT, "no domain %s",
+		return err_fmt(err, cap, -ENOENT, "no domain %s",
 		                 acct_clip(clip, sizeof(clip), domain));
 	}
 	d = (*ap)->dom[i];
@@ -1003,34 +987,34 @@ acct_domain_alias(struct acct **ap, const char *domain, const char *alias,
 	}
 	if (add) {
 		if (!acct_domain_ok(alias)) {
-			return acct_errf(
+			return err_fmt(
 			    err, cap, -EINVAL,
 			    "bad alias '%s' (expected a host name)",
 			    acct_clip(clip, sizeof(clip), alias));
 		}
 		if (acct_dname_find(*ap, alias, strlen(alias)) != NULL) {
-			return acct_errf(err, cap, -EEXIST,
+			return err_fmt(err, cap, -EEXIST,
 			                 "domain or alias %s exists already",
 			                 acct_clip(clip, sizeof(clip), alias));
 		}
 		if (d->naliases == ACCT_MAX_ALIASES) {
-			return acct_errf(err, cap, -EBUSY,
+			return err_fmt(err, cap, -EBUSY,
 			                 "too many aliases (at most %d)",
 			                 ACCT_MAX_ALIASES);
 		}
 	} else if (k == d->naliases) {
-		return acct_errf(err, cap, -ENOENT, "domain %s has no alias %s",
+		return err_fmt(err, cap, -ENOENT, "domain %s has no alias %s",
 		                 d->name, acct_clip(clip, sizeof(clip), alias));
 	}
 	w = acct_edit_begin(ap);
 	if (w == NULL) {
-		return acct_errf(err, cap, -ENOMEM, "out of memory");
+		return err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 	d = w->dom[i];
 	if (add) {
 		copy = acct_lower_dup(alias);
 		if (copy == NULL) {
-			rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+			rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 			goto out;
 		}
 		d->aliases[d->naliases++] = copy;
@@ -1051,7 +1035,7 @@ acct_domain_alias(struct acct **ap, const char *domain, const char *alias,
 			d->naliases++;
 			old = NULL;
 		}
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 	free(old);
 out:
@@ -1068,12 +1052,12 @@ acct_domain_enable(struct acct **ap, const char *name, bool on, char *err,
 
 	i = acct_domain_exact(*ap, name);
 	if (i < 0) {
-		return acct_errf(err, cap, -ENOENT, "no domain %s",
+		return err_fmt(err, cap, -ENOENT, "no domain %s",
 		                 acct_clip(clip, sizeof(clip), name));
 	}
 	w = acct_edit_begin(ap);
 	if (w == NULL) {
-		return acct_errf(err, cap, -ENOMEM, "out of memory");
+		return err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 	w->dom[i]->enabled = on;
 	return acct_edit_end(ap, w, 0);
@@ -1122,7 +1106,7 @@ acct_account_add(struct acct **ap, const char *addr, const char *password,
 
 	rc = acct_addr(*ap, addr, &d, &ac, user, err, cap);
 	if (rc == 0) {
-		return acct_errf(err, cap, -EEXIST,
+		return err_fmt(err, cap, -EEXIST,
 		                 "account or alias %s@%s exists already",
 		                 acct_clip(clip, sizeof(clip), user), d->name);
 	}
@@ -1130,13 +1114,13 @@ acct_account_add(struct acct **ap, const char *addr, const char *password,
 		return rc;
 	}
 	if ((password != NULL) == digests) {
-		return acct_errf(
+		return err_fmt(
 		    err, cap, -EINVAL,
 		    "an account needs a password, or ha1-md5 and ha1-sha256");
 	}
 	ac = calloc(1, sizeof(*ac));
 	if (ac == NULL) {
-		return acct_errf(err, cap, -ENOMEM, "out of memory");
+		return err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 	ac->enabled = true;
 	rc = password != NULL ? acct_password_ok(password, err, cap) < 0
@@ -1150,13 +1134,13 @@ acct_account_add(struct acct **ap, const char *addr, const char *password,
 	ac->user = strdup(user);
 	w = acct_edit_begin(ap);
 	if (ac->user == NULL || w == NULL) {
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	wd = w == *ap ? d : acct_same_domain(*ap, w, d);
 	acc = realloc(wd->acc, (wd->nacc + 1) * sizeof(wd->acc[0]));
 	if (acc == NULL) {
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	wd->acc = acc;
@@ -1173,7 +1157,7 @@ acct_account_add(struct acct **ap, const char *addr, const char *password,
 		memmove(&wd->acc[pos], &wd->acc[pos + 1],
 		        (wd->nacc - pos - 1) * sizeof(wd->acc[0]));
 		wd->nacc--;
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	return acct_edit_end(ap, w, 0);
@@ -1204,7 +1188,7 @@ acct_account_edit(struct acct **ap, const char *addr, struct acct **wp,
 	}
 	*wp = acct_edit_begin(ap);
 	if (*wp == NULL) {
-		return acct_errf(err, cap, -ENOMEM, "out of memory");
+		return err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 	if (*wp == *ap) {
 		*wdp = d;
@@ -1241,7 +1225,7 @@ acct_account_remove(struct acct **ap, const char *addr, char *err, size_t cap)
 		d->acc[i] = ac;
 		d->nacc++;
 		return acct_edit_end(
-		    ap, w, acct_errf(err, cap, -ENOMEM, "out of memory"));
+		    ap, w, err_fmt(err, cap, -ENOMEM, "out of memory"));
 	}
 	acct_account_free(ac);
 	return acct_edit_end(ap, w, 0);
@@ -1270,7 +1254,7 @@ acct_account_password(struct acct **ap, const char *addr, const char *password,
 	if (ac->naliases > 0) {
 		al = calloc(ac->naliases, sizeof(*al));
 		if (al == NULL) {
-			rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+			rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -1311,7 +1295,7 @@ acct_account_alias(struct acct **ap, const char *addr, const char *alias,
 	memset(&al, 0, sizeof(al));
 	if (add) {
 		if (!acct_user_ok(alias, strlen(alias))) {
-			return acct_errf(
+			return err_fmt(
 			    err, cap, -EINVAL,
 			    "bad alias '%s' (expected a user name)",
 			    acct_clip(clip, sizeof(clip), alias));
@@ -1332,7 +1316,7 @@ acct_account_alias(struct acct **ap, const char *addr, const char *alias,
 	}
 	if (!add) {
 		if (k == ac->naliases) {
-			rc = acct_errf(err, cap, -ENOENT,
+			rc = err_fmt(err, cap, -ENOENT,
 			               "account %s@%s has no alias %s",
 			               ac->user, d->name,
 			               acct_clip(clip, sizeof(clip), alias));
@@ -1347,21 +1331,21 @@ acct_account_alias(struct acct **ap, const char *addr, const char *alias,
 			        (ac->naliases - k) * sizeof(ac->aliases[0]));
 			ac->aliases[k] = al;
 			ac->naliases++;
-			rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+			rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 			goto out;
 		}
 		free(al.name);
 		goto out;
 	}
 	if (acct_uname_find(d, alias, strlen(alias)) != NULL) {
-		rc = acct_errf(err, cap, -EEXIST,
+		rc = err_fmt(err, cap, -EEXIST,
 		               "account or alias %s@%s exists already",
 		               acct_clip(clip, sizeof(clip), alias), d->name);
 		goto out;
 	}
 	if (ac->naliases == ACCT_MAX_ALIASES) {
 		rc =
-		    acct_errf(err, cap, -EBUSY, "too many aliases (at most %d)",
+		    err_fmt(err, cap, -EBUSY, "too many aliases (at most %d)",
 		              ACCT_MAX_ALIASES);
 		goto out;
 	}
@@ -1373,14 +1357,14 @@ acct_account_alias(struct acct **ap, const char *addr, const char *alias,
 	}
 	if (al.name == NULL || aliases == NULL) {
 		free(al.name);
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 		goto out;
 	}
 	ac->aliases[ac->naliases++] = al;
 	if (acct_domain_index(d) < 0) {
 		ac->naliases--;
 		free(al.name);
-		rc = acct_errf(err, cap, -ENOMEM, "out of memory");
+		rc = err_fmt(err, cap, -ENOMEM, "out of memory");
 	}
 out:
 	explicit_bzero(&al, sizeof(al));
@@ -1411,14 +1395,14 @@ acct_account_forward(struct acct **ap, const char *addr, const char *uri,
 			     ch != '>';
 		}
 		if (!ok) {
-			return acct_errf(
+			return err_fmt(
 			    err, cap, -EINVAL,
 			    "bad forwarder '%s' (expected a sip: or sips: URI)",
 			    acct_clip(clip, sizeof(clip), uri));
 		}
 		copy = strdup(uri);
 		if (copy == NULL) {
-			return acct_errf(err, cap, -ENOMEM, "out of memory");
+			return err_fmt(err, cap, -ENOMEM, "out of memory");
 		}
 	}
 	rc = acct_account_edit(ap, addr, &w, &d, &ac, user, err, cap);
