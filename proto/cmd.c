@@ -805,6 +805,25 @@ cmd_keyword(const struct cmd_args *a, const struct lex_word *w, int *which)
 }
 
 /*
+ * The first unset argument that a bare word fills: a required one, or
+ * with optional an optional one that takes no keyword.  -1 when none.
+ */
+static int
+cmd_free_slot(const struct cmd_args *a, bool optional)
+{
+	for (int k = 0; k < a->n; k++) {
+		const struct cmd_argspec *sp = &a->spec[k];
+		bool fits = optional ? sp->optional && sp->kw[0] == '\0'
+				     : !sp->optional;
+
+		if (fits && !a->val[k].set) {
+			return k;
+		}
+	}
+	return -1;
+}
+
+/*
  * Assign the words w[0..n) to a's arguments: the required ones in order,
  * then keywords and optional values.  *stop gets the index of the first
  * word that could not be placed (n when all were).
@@ -818,34 +837,21 @@ cmd_place(struct cmd_args *a, const struct lex_word *w, int n, char *err,
 
 	*kw_pending = -1;
 	while (i < n) {
-		int k, which, count;
+		int k = cmd_free_slot(a, false), which = -1, count = 0;
 
-		for (k = 0; k < a->n; k++) {
-			if (!a->spec[k].optional && !a->val[k].set) {
-				break;
-			}
+		if (k < 0) {
+			count = cmd_keyword(a, &w[i], &which);
 		}
-		if (k < a->n) {
-			rc = cmd_args_set(a, k, w[i].text, w[i].len, err, cap);
-			if (rc < 0) {
-				return rc;
-			}
-			i++;
-			continue;
-		}
-		count = cmd_keyword(a, &w[i], &which);
 		if (count > 1) {
 			return err_fmt(err, cap, -EINVAL,
 			    "ambiguous keyword '%s'",
-			    cmd_clip(clip, sizeof(clip), w[i].text,
-				w[i].len));
+			    cmd_clip(clip, sizeof(clip), w[i].text, w[i].len));
 		}
 		if (count == 1) {
 			if (i + 1 >= n) {
 				*kw_pending = which;
 				return err_fmt(err, cap, -EINVAL,
-				    "missing value for %s",
-				    a->spec[which].kw);
+				    "missing value for %s", a->spec[which].kw);
 			}
 			rc = cmd_args_set(a, which, w[i + 1].text,
 			    w[i + 1].len, err, cap);
@@ -855,24 +861,20 @@ cmd_place(struct cmd_args *a, const struct lex_word *w, int n, char *err,
 			i += 2;
 			continue;
 		}
-		for (k = 0; k < a->n; k++) {
-			if (a->spec[k].optional && a->spec[k].kw[0] == '\0' &&
-			    !a->val[k].set) {
-				break;
-			}
+		if (k < 0) {
+			k = cmd_free_slot(a, true);
 		}
-		if (k < a->n) {
-			rc = cmd_args_set(a, k, w[i].text, w[i].len, err, cap);
-			if (rc < 0) {
-				return rc;
-			}
-			i++;
-			continue;
+		if (k < 0) {
+			return err_fmt(err, cap, -EINVAL,
+			    "unexpected argument '%s' (usage: %s)",
+			    cmd_clip(clip, sizeof(clip), w[i].text, w[i].len),
+			    cmd_usage(a->cmd, usage, sizeof(usage)));
 		}
-		return err_fmt(err, cap, -EINVAL,
-		    "unexpected argument '%s' (usage: %s)",
-		    cmd_clip(clip, sizeof(clip), w[i].text, w[i].len),
-		    cmd_usage(a->cmd, usage, sizeof(usage)));
+		rc = cmd_args_set(a, k, w[i].text, w[i].len, err, cap);
+		if (rc < 0) {
+			return rc;
+		}
+		i++;
 	}
 	return 0;
 }
