@@ -72,6 +72,19 @@ post_free(struct tp_post *p)
 	free(p);
 }
 
+/* The posts waiting in tp's inbox, oldest first; the inbox is empty. */
+static struct tp_post *
+inbox_take(struct tp *tp)
+{
+	struct tp_post *p;
+
+	pthread_mutex_lock(&tp->inbox_mu);
+	p = tp->inbox_head;
+	tp->inbox_head = tp->inbox_tail = NULL;
+	pthread_mutex_unlock(&tp->inbox_mu);
+	return p;
+}
+
 static void
 inbox_run(evutil_socket_t fd, short what, void *arg)
 {
@@ -80,10 +93,7 @@ inbox_run(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&tp->inbox_mu);
-	p = tp->inbox_head;
-	tp->inbox_head = tp->inbox_tail = NULL;
-	pthread_mutex_unlock(&tp->inbox_mu);
+	p = inbox_take(tp);
 	for (; p != NULL; p = next) {
 		next = p->next;
 		if (p->err != 0) {
@@ -146,10 +156,7 @@ tp_group_fini(struct tp *tp)
 		event_free(tp->inbox_ev);
 		tp->inbox_ev = NULL;
 	}
-	pthread_mutex_lock(&tp->inbox_mu);
-	p = tp->inbox_head;
-	tp->inbox_head = tp->inbox_tail = NULL;
-	pthread_mutex_unlock(&tp->inbox_mu);
+	p = inbox_take(tp);
 	for (; p != NULL; p = next) {
 		next = p->next;
 		post_free(p);
