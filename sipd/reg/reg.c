@@ -330,6 +330,19 @@ reg_bind_unlink(struct reg *r, struct reg_aor *a, struct reg_bind *b)
 	}
 }
 
+/* Log "registrar, <what> aor -> contact<why>" and unlink b. */
+static void
+reg_bind_drop(struct reg *r, struct reg_aor *a, struct reg_bind *b,
+    const char *what, const char *why)
+{
+	char cbuf[LOG_CLIP_SIZE];
+
+	log_info(LOG_SERVER, "registrar, %s %s -> %s%s", what, a->name,
+	    log_clip(cbuf, sizeof(cbuf), b->b.contact, strlen(b->b.contact)),
+	    why);
+	reg_bind_unlink(r, a, b);
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 static size_t
@@ -504,7 +517,6 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 	char name[REG_AOR_MAX + 1];
 	struct reg_aor *a;
 	struct reg_bind *b, *next;
-	char cbuf[LOG_CLIP_SIZE];
 	int n = 0, rc = 0;
 
 	if (reg_aor_norm(aor, name) < 0) {
@@ -556,11 +568,7 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 		if (contact == NULL ||
 		    reg_contact_equal(b->b.contact, strlen(b->b.contact),
 			contact, strlen(contact))) {
-			log_info(LOG_SERVER, "registrar, removed %s -> %s "
-			    "(administrator)", a->name,
-			    log_clip(cbuf, sizeof(cbuf), b->b.contact,
-				strlen(b->b.contact)));
-			reg_bind_unlink(r, a, b);
+			reg_bind_drop(r, a, b, "removed", " (administrator)");
 			n++;
 		}
 	}
@@ -580,7 +588,6 @@ int
 reg_purge(struct reg *r, time_t now)
 {
 	time_t next = (time_t)INT64_MAX;
-	char cbuf[LOG_CLIP_SIZE];
 	int n = 0, rc = 0;
 
 	pthread_mutex_lock(&r->lock);
@@ -600,11 +607,7 @@ reg_purge(struct reg *r, time_t now)
 					}
 					continue;
 				}
-				log_info(LOG_SERVER, "registrar, expired %s -> "
-				    "%s", a->name,
-				    log_clip(cbuf, sizeof(cbuf), b->b.contact,
-					strlen(b->b.contact)));
-				reg_bind_unlink(r, a, b);
+				reg_bind_drop(r, a, b, "expired", "");
 				n++;
 			}
 			reg_aor_drop(r, a);
