@@ -46,6 +46,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 UAC_XML = os.path.join(HERE, "uac.xml")
 UAS_XML = os.path.join(HERE, "uas.xml")
 KAMAILIO_CFG = os.path.join(HERE, "kamailio-proxy.cfg")
+FLOOR_C = os.path.join(HERE, "bench_floor.c")
 DOMAIN = "bench.invalid"
 HOST = "127.0.0.1"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -61,11 +62,11 @@ PROFILES = {
     "default": dict(
         rate=500, udp_s=20, tcp_s=12, reps=3,
         search_start=1000, search_max=32000, probe_s=5, bisect=3,
-        hold_n=2000, hold_rate=500, budget_s=11 * 60),
+        hold_n=2000, hold_rate=500, budget_s=14 * 60),
     "quick": dict(
         rate=500, udp_s=4, tcp_s=3, reps=3,
         search_start=2000, search_max=32000, probe_s=2, bisect=1,
-        hold_n=1000, hold_rate=500, budget_s=4 * 60),
+        hold_n=1000, hold_rate=500, budget_s=5 * 60),
 }
 # -m: shared memory, where tm keeps its transactions.  A finished call's
 # two transactions (INVITE, BYE) stay there for tm's wait timer (5 s) and
@@ -152,16 +153,36 @@ def _pss_kb(pid):
     return 0
 
 
+def _sleeps(pid):
+    """Voluntary context switches of every thread of pid: how many times
+    it went to sleep waiting for something (a datagram, a timer)."""
+    total = 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def snapshot(root, pss=True):
     """CPU ticks and memory of root's process tree, summed."""
     pids = proc_tree(root)
     snap = dict(pids=sorted(pids), cpu_ticks=0, rss_kb=0, hwm_kb=0,
-                pss_kb=0, threads=0)
+                pss_kb=0, threads=0, sleeps=0)
     for pid in pids:
         st = proc_stat(pid)
         if st is None:
             continue
         snap["cpu_ticks"] += st[1]
+        snap["sleeps"] += _sleeps(pid)
         v = _status_kb(pid, ("VmRSS", "VmHWM", "Threads"))
         snap["rss_kb"] += v["VmRSS"]
         snap["hwm_kb"] += v["VmHWM"]
@@ -462,6 +483,36 @@ class Kamailio(Server):
         return argv + self.args.kamailio_arg
 
 
+class Floor(Server):
+    """bench_floor.c: a UDP relay that does no SIP work (see README.md)."""
+
+    def __init__(self, args, workdir, cpus, epoll):
+        super().__init__(args, workdir, cpus)
+        self.epoll = epoll
+        self.name = "floor-epoll" if epoll else "floor"
+
+    def label(self, workers):
+        return self.name
+
+    def argv(self, rundir, transport, workers, port, uas_port):
+        return ([self.args.floor] + (["-e"] if self.epoll else []) +
+                [HOST, str(port), str(uas_port)])
+
+
+def build_floor(workdir):
+    """Compiles bench_floor.c into workdir; its path, or None and why."""
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        return None, "no C compiler (cc)"
+    out = os.path.join(workdir, "bench_floor")
+    r = subprocess.run([cc, "-O2", "-o", out, FLOOR_C],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True)
+    if r.returncode != 0:
+        return None, "%s failed: %s" % (cc, r.stdout.strip()[:300])
+    return out, None
+
+
 # --------------------------------------------------------------------- sipp
 
 def read_stat_csv(path):
@@ -504,6 +555,8 @@ class Bench:
         self.servers = {
             "sipd": Sipd(args, self.workdir, self.server_cpus),
             "kamailio": Kamailio(args, self.workdir, self.server_cpus),
+            "floor": Floor(args, self.workdir, self.server_cpus, False),
+            "floor-epoll": Floor(args, self.workdir, self.server_cpus, True),
         }
         self.results = dict(
             started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -752,6 +805,7 @@ class Bench:
         return dict(
             wall_s=round(wall, 3), nominal_s=round(nominal, 3),
             server_cpu_s=round(cpu, 3),
+            server_sleeps=after["sleeps"] - before["sleeps"],
             server_util=round(cpu / wall, 3) if wall else None,
             server_pids=after["pids"], server_threads=after["threads"],
             rss_start_kb=before["rss_kb"], pss_start_kb=before["pss_kb"],
@@ -797,14 +851,13 @@ class Bench:
 
     # ------------------------------------------------------------- phases
 
-    def fixed(self, transport, seconds):
-        """The same rate and calls for both servers, alternating."""
+    def fixed(self, transport, seconds, names=("sipd", "kamailio")):
+        """The same rate and calls for each server, alternating."""
         rate = self.prof["rate"]
         calls = int(rate * seconds)
-        out = {"sipd": [], "kamailio": []}
+        out = {name: [] for name in names}
         for rep in range(self.prof["reps"]):
-            order = ("sipd", "kamailio") if rep % 2 == 0 else (
-                "kamailio", "sipd")
+            order = names if rep % 2 == 0 else tuple(reversed(names))
             for name in order:
                 rec = self.run(self.servers[name], transport, 1, rate, calls,
                                "fixed-%s" % transport)
@@ -812,6 +865,9 @@ class Bench:
                 if rec["server_cpu_s"] > 0:
                     rec["calls_per_cpu_s"] = round(
                         rec["successful"] / rec["server_cpu_s"], 1)
+                if rec["successful"]:
+                    rec["sleeps_per_call"] = round(
+                        rec["server_sleeps"] / rec["successful"], 2)
                 out[name].append(rec)
                 self.line(rec)
         return out
@@ -945,9 +1001,9 @@ def fmt(triple, scale=1.0, nd=0):
 
 def fixed_table(title, runs):
     print("\n%s" % title)
-    print("  %-12s %-24s %-8s %-22s %-22s %-22s %-22s" % (
+    print("  %-12s %-24s %-8s %-22s %-22s %-22s %-16s %s" % (
         "server", "calls/CPU-s", "failed", "peak RSS MB (VmHWM)",
-        "RSS after MB", "PSS after MB", "server CPU-s"))
+        "RSS after MB", "PSS after MB", "server CPU-s", "sleeps/call"))
     summary = {}
     for name, recs in runs.items():
         if not recs:
@@ -961,13 +1017,41 @@ def fixed_table(title, runs):
             rss_after_kb=med([r["rss_after_kb"] for r in recs]),
             pss_after_kb=med([r["pss_after_kb"] for r in recs]),
             cpu_s=med([r["server_cpu_s"] for r in recs]),
+            sleeps_per_call=med([r.get("sleeps_per_call") for r in recs]),
             runs=[r["seq"] for r in recs])
         s = summary[name]
-        print("  %-12s %-24s %-8s %-22s %-22s %-22s %-22s" % (
+        print("  %-12s %-24s %-8s %-22s %-22s %-22s %-16s %s" % (
             recs[0]["label"], fmt(cps), "%d/%d" % (s["failed"], s["calls"]),
             fmt(s["hwm_kb"], 1024, 1), fmt(s["rss_after_kb"], 1024, 1),
-            fmt(s["pss_after_kb"], 1024, 1), fmt(s["cpu_s"], 1, 2)))
+            fmt(s["pss_after_kb"], 1024, 1), fmt(s["cpu_s"], 1, 2),
+            fmt(s["sleeps_per_call"], 1, 2)))
     return summary
+
+
+def floor_report(udp, floor):
+    """How far each server is from the floor, and where twice Kamailio's
+    figure would sit."""
+    def cps(table, name):
+        v = (table.get(name) or {}).get("calls_per_cpu_s")
+        return v[0] if v and v[0] else None
+
+    kam = cps(udp, "kamailio")
+    for fname, what in (("floor", "blocking recvmmsg/sendmmsg"),
+                        ("floor-epoll", "epoll_wait, then recvmmsg")):
+        f = cps(floor, fname)
+        if f is None:
+            continue
+        parts = []
+        for name in ("sipd", "kamailio"):
+            c = cps(udp, name)
+            if c:
+                parts.append("%s %.0f%% of it (%.1f us/call above it)" % (
+                    name, 100 * c / f, 1e6 / c - 1e6 / f))
+        if kam:
+            parts.append("twice Kamailio would be %.0f%% of it" % (
+                200 * kam / f))
+        print("  %-12s (%s): %.0f calls/CPU-s, %.1f us/call; %s" % (
+            fname, what, f, 1e6 / f, "; ".join(parts)))
 
 
 def main():
@@ -1002,7 +1086,8 @@ def main():
                     choices=("none", "failure", "major", "problems",
                              "low-level", "all"),
                     help="sipd's log level (default none, as measured)")
-    ap.add_argument("--only", choices=("fixed", "tcp", "search", "hold"),
+    ap.add_argument("--only", choices=("fixed", "floor", "tcp", "search",
+                                       "hold"),
                     action="append", help="run only these phases "
                     "(no ratio line)")
     ap.add_argument("--callgrind", action="store_true",
@@ -1071,9 +1156,15 @@ def main():
     print("load average at start: %s (shared machine: figures are noisy)" %
           " ".join(bench.results["environment"]["loadavg_start"] or []))
     print("logs and per-run files: %s" % args.workdir, flush=True)
-    phases = args.only or ["fixed", "tcp", "search", "hold"]
+    phases = args.only or ["fixed", "floor", "tcp", "search", "hold"]
     res = bench.results
     partial = []
+    args.floor = None
+    if "floor" in phases:
+        args.floor, why = build_floor(args.workdir)
+        if args.floor is None:
+            print("floor: not run (%s)" % why, flush=True)
+            res["floor_skipped"] = why
     try:
         if "fixed" in phases:
             print("\n[1] UDP, 1 worker, %d calls/s, %d calls per run, %d runs "
@@ -1081,6 +1172,12 @@ def main():
                                                p["udp_s"], p["reps"]),
                   flush=True)
             res["fixed_udp"] = bench.fixed("udp", p["udp_s"])
+        if "floor" in phases and args.floor:
+            print("\n[1b] the floor: a UDP relay that does no SIP work "
+                  "(bench_floor.c), blocking and event-loop I/O, the same "
+                  "calls", flush=True)
+            res["floor_udp"] = bench.fixed("udp", p["udp_s"],
+                                           ("floor", "floor-epoll"))
         if "tcp" in phases:
             print("\n[2] TCP (sipp -t t1), 1 worker, %d calls/s, %d calls "
                   "per run, %d runs per server" % (
@@ -1122,6 +1219,11 @@ def main():
         summ["udp"] = fixed_table(
             "UDP, 1 worker, %d calls/s: median (min-max) of %d runs" %
             (p["rate"], p["reps"]), res["fixed_udp"])
+    if res.get("floor_udp"):
+        summ["floor"] = fixed_table(
+            "The floor, UDP, %d calls/s: median (min-max) of %d runs" %
+            (p["rate"], p["reps"]), res["floor_udp"])
+        floor_report(summ.get("udp", {}), summ["floor"])
     if res.get("fixed_tcp"):
         summ["tcp"] = fixed_table(
             "TCP, 1 worker, %d calls/s: median (min-max) of %d runs" %

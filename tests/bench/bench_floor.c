@@ -1,0 +1,244 @@
+/*
+ * bench_floor: the cheapest UDP "proxy" the benchmark's call flow allows,
+ * to show how much of a proxy's CPU per call the kernel takes before any
+ * SIP work is done.  It is not a SIP server.  It relays datagrams between
+ * one UAC and one UAS on loopback: everything from the UAS goes to the
+ * last address that was not the UAS, everything else goes to the UAS.  To
+ * send the datagrams a stateful proxy sends, it answers each INVITE with a
+ * 100 Trying and each OPTIONS with a 200 (bench_proxy.py's readiness
+ * check), made by copying the request's Via, From, To, Call-ID and CSeq
+ * lines.  Nothing is parsed beyond finding those lines; no state is kept.
+ *
+ * By default the I/O model is the one with the fewest system calls a
+ * socket server can have: a blocking recvmmsg() (MSG_WAITFORONE, so a
+ * wakeup takes what has queued) and one sendmmsg() for everything that
+ * batch produced.  At a low rate that is one receive and one send per
+ * wakeup, like a blocking recvfrom() server; under load the batches grow.
+ * With -e it waits in epoll_wait() first and then reads without blocking,
+ * as an event-loop server (sipd, with libevent) does.
+ *
+ *	bench_floor [-e] ADDR PORT UAS_PORT
+ *
+ * Runs until killed.  bench_proxy.py builds it with cc; with SIPD_BENCH
+ * CMake builds it too, with the project's warnings.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define FLOOR_BATCH 32
+#define FLOOR_MAX 65536
+/* room for a 100 or 200 built from a request's five copied lines */
+#define FLOOR_REPLY_MAX 8192
+
+struct floor {
+	int fd;
+	struct sockaddr_in uas;
+	struct sockaddr_in uac;
+	int have_uac;
+	/* receive side */
+	struct mmsghdr in[FLOOR_BATCH];
+	struct iovec in_iov[FLOOR_BATCH];
+	struct sockaddr_in from[FLOOR_BATCH];
+	char *bufs;
+	/* send side: at most two datagrams per received one */
+	struct mmsghdr out[2 * FLOOR_BATCH];
+	struct iovec out_iov[2 * FLOOR_BATCH];
+	char *replies;
+};
+
+static int
+has_prefix(const char *p, size_t n, const char *pre)
+{
+	size_t l = strlen(pre);
+
+	return n >= l && strncasecmp(p, pre, l) == 0;
+}
+
+/* A response to the request in req: status line, then the request's Via,
+ * From, To, Call-ID and CSeq lines as they are (long or compact form). */
+static size_t
+floor_reply(const char *req, size_t n, const char *status, char *out)
+{
+	static const char *const keep[] = { "Via:", "v:", "From:", "f:",
+		"To:", "t:", "Call-ID:", "i:", "CSeq:" };
+	const char *p = req, *end = req + n;
+	size_t o, room = FLOOR_REPLY_MAX - 32;
+
+	o = (size_t)snprintf(out, room, "SIP/2.0 %s\r\n", status);
+	/* skip the request line */
+	p = memchr(p, '\n', n);
+	p = p != NULL ? p + 1 : end;
+	while (p < end) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		size_t len;
+
+		if (e == NULL || e - p <= 1) {
+			break; /* the empty line: end of headers */
+		}
+		len = (size_t)(e + 1 - p);
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+			if (has_prefix(p, len, keep[k]) && o + len < room) {
+				memcpy(out + o, p, len);
+				o += len;
+				break;
+			}
+		}
+		p = e + 1;
+	}
+	memcpy(out + o, "Content-Length: 0\r\n\r\n", 21);
+	return o + 21;
+}
+
+static void
+floor_queue(struct floor *f, int *nout, void *bytes, size_t len,
+    struct sockaddr_in *to)
+{
+	int i = (*nout)++;
+
+	f->out_iov[i].iov_base = bytes;
+	f->out_iov[i].iov_len = len;
+	memset(&f->out[i], 0, sizeof(f->out[i]));
+	f->out[i].msg_hdr.msg_name = to;
+	f->out[i].msg_hdr.msg_namelen = sizeof(*to);
+	f->out[i].msg_hdr.msg_iov = &f->out_iov[i];
+	f->out[i].msg_hdr.msg_iovlen = 1;
+}
+
+static void
+floor_batch(struct floor *f, int n)
+{
+	int nout = 0, nrep = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *b = f->in_iov[i].iov_base;
+		size_t len = f->in[i].msg_len;
+		const char *status = NULL;
+
+		if (f->from[i].sin_port == f->uas.sin_port &&
+		    f->from[i].sin_addr.s_addr == f->uas.sin_addr.s_addr) {
+			if (f->have_uac) {
+				floor_queue(f, &nout, b, len, &f->uac);
+			}
+			continue;
+		}
+		if (has_prefix(b, len, "INVITE ")) {
+			status = "100 Trying";
+		} else if (has_prefix(b, len, "OPTIONS ")) {
+			status = "200 OK";
+		}
+		if (status != NULL) {
+			char *r = f->replies + (size_t)nrep++ * FLOOR_REPLY_MAX;
+
+			floor_queue(f, &nout, r, floor_reply(b, len, status, r),
+			    &f->from[i]);
+			if (status[0] == '2') {
+				continue; /* OPTIONS: answered, not relayed */
+			}
+		}
+		f->uac = f->from[i];
+		f->have_uac = 1;
+		floor_queue(f, &nout, b, len, &f->uas);
+	}
+	for (int sent = 0; sent < nout;) {
+		int r = sendmmsg(f->fd, f->out + sent, (unsigned)(nout - sent),
+		    0);
+
+		if (r < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			sent++; /* that datagram is lost, as UDP may */
+			continue;
+		}
+		sent += r > 0 ? r : 1;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct floor f;
+	struct sockaddr_in me;
+	int ep = -1, flags = MSG_WAITFORONE;
+
+	if (argc == 5 && strcmp(argv[1], "-e") == 0) {
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0) {
+			perror("bench_floor: epoll");
+			return 1;
+		}
+		flags = MSG_DONTWAIT;
+		argc--;
+		argv++;
+	}
+	if (argc != 4) {
+		fprintf(stderr, "usage: bench_floor [-e] ADDR PORT UAS_PORT\n");
+		return 2;
+	}
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	me.sin_port = htons((unsigned short)atoi(argv[2]));
+	if (inet_pton(AF_INET, argv[1], &me.sin_addr) != 1) {
+		fprintf(stderr, "bench_floor: bad IPv4 address %s\n", argv[1]);
+		return 2;
+	}
+	f.uas = me;
+	f.uas.sin_port = htons((unsigned short)atoi(argv[3]));
+	f.bufs = malloc((size_t)FLOOR_BATCH * FLOOR_MAX);
+	f.replies = malloc((size_t)FLOOR_BATCH * FLOOR_REPLY_MAX);
+	f.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (f.bufs == NULL || f.replies == NULL || f.fd < 0 ||
+	    bind(f.fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
+		perror("bench_floor");
+		return 1;
+	}
+	if (ep >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, f.fd, &ev) < 0) {
+			perror("bench_floor: epoll");
+			return 1;
+		}
+	}
+	for (int i = 0; i < FLOOR_BATCH; i++) {
+		f.in_iov[i].iov_base = f.bufs + (size_t)i * FLOOR_MAX;
+		f.in_iov[i].iov_len = FLOOR_MAX;
+		f.in[i].msg_hdr.msg_iov = &f.in_iov[i];
+		f.in[i].msg_hdr.msg_iovlen = 1;
+		f.in[i].msg_hdr.msg_name = &f.from[i];
+	}
+	for (;;) {
+		struct epoll_event ev;
+		int n;
+
+		if (ep >= 0 && epoll_wait(ep, &ev, 1, -1) < 0 && errno != EINTR) {
+			perror("bench_floor: epoll_wait");
+			return 1;
+		}
+		for (int i = 0; i < FLOOR_BATCH; i++) {
+			f.in[i].msg_hdr.msg_namelen = sizeof(f.from[i]);
+		}
+		n = recvmmsg(f.fd, f.in, FLOOR_BATCH, flags, NULL);
+		if (n < 0) {
+			if (errno == EINTR || errno == ECONNREFUSED ||
+			    errno == EAGAIN) {
+				continue;
+			}
+			perror("bench_floor: recvmmsg");
+			return 1;
+		}
+		floor_batch(&f, n);
+	}
+}
