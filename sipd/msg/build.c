@@ -61,15 +61,16 @@ name_ok(const char *name)
 	return true;
 }
 
+/*
+ * No CR, LF or NUL in v.  Every header sipd writes is checked: the
+ * library's scans cost less than a loop over the bytes.
+ */
 static bool
 value_ok(struct sv v)
 {
-	for (size_t i = 0; i < v.len; i++) {
-		if (v.p[i] == '\r' || v.p[i] == '\n' || v.p[i] == '\0') {
-			return false;
-		}
-	}
-	return true;
+	return v.len == 0 || (memchr(v.p, '\r', v.len) == NULL &&
+	    memchr(v.p, '\n', v.len) == NULL &&
+	    memchr(v.p, '\0', v.len) == NULL);
 }
 
 /*
@@ -472,7 +473,7 @@ msg_response(struct msg *req, int status, const char *reason,
 	struct msg_limits lim = req->lim;
 	struct msg *r = NULL;
 	char *buf;
-	size_t cap, n;
+	size_t cap, n, reason_len;
 
 	if (!req->is_request || status < 100 || status > 699 || to == NULL ||
 	    req->first[HDR_VIA] < 0 || req->first[HDR_FROM] < 0 ||
@@ -482,11 +483,11 @@ msg_response(struct msg *req, int status, const char *reason,
 	if (reason == NULL) {
 		reason = msg_reason_phrase(status);
 	}
-	if (!value_ok((struct sv){ reason, strlen(reason) }) ||
-	    !value_ok(to_tag)) {
+	reason_len = strlen(reason);
+	if (!value_ok((struct sv){ reason, reason_len }) || !value_ok(to_tag)) {
 		return NULL;
 	}
-	cap = 32 + strlen(reason) + lines_len(req, HDR_VIA) +
+	cap = 32 + reason_len + lines_len(req, HDR_VIA) +
 	    lines_len(req, HDR_FROM) + lines_len(req, HDR_TO) +
 	    lines_len(req, HDR_CALL_ID) + lines_len(req, HDR_CSEQ) +
 	    req->hdrs[to->hdr].value.len + to_tag.len + 32;
@@ -494,7 +495,16 @@ msg_response(struct msg *req, int status, const char *reason,
 	if (buf == NULL) {
 		return NULL;
 	}
-	n = (size_t)snprintf(buf, cap, "SIP/2.0 %03d %s\r\n", status, reason);
+	/* "SIP/2.0 %03d %s\r\n" without printf, which costs more than the
+	 * rest of the response: status has three digits (checked above) */
+	memcpy(buf, "SIP/2.0 ", 8);
+	buf[8] = (char)('0' + status / 100);
+	buf[9] = (char)('0' + status / 10 % 10);
+	buf[10] = (char)('0' + status % 10);
+	buf[11] = ' ';
+	memcpy(buf + 12, reason, reason_len);
+	memcpy(buf + 12 + reason_len, "\r\n", 2);
+	n = 12 + reason_len + 2;
 	n += copy_lines(req, HDR_VIA, buf + n);
 	n += copy_lines(req, HDR_FROM, buf + n);
 	if (status > 100 && to->tag.len == 0 && to_tag.len > 0) {

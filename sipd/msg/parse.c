@@ -839,6 +839,12 @@ msg_find_comma(const char *p, const char *e)
 {
 	bool angle = false;
 
+	/* most values hold no comma and no quote: then the answer is e,
+	 * found by the library's scans instead of a loop over every byte */
+	if (p < e && memchr(p, ',', (size_t)(e - p)) == NULL &&
+	    memchr(p, '"', (size_t)(e - p)) == NULL) {
+		return e;
+	}
 	while (p < e) {
 		while (p < e && !comma_special[(unsigned char)*p]) {
 			p++;

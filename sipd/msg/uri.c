@@ -315,31 +315,39 @@ headers_ok(struct sv list)
 static bool
 parse_ipv4(const char *p, size_t n, uint8_t out[4])
 {
-	size_t i = 0;
-	int part;
+	const char *e = p + n;
 
-	for (part = 0; part < 4; part++) {
-		unsigned v = 0, digits = 0;
+	for (int part = 0; part < 4; part++) {
+		unsigned v, d;
 
 		if (part > 0) {
-			if (i >= n || p[i] != '.') {
+			if (p == e || *p != '.') {
 				return false;
 			}
-			i++;
+			p++;
 		}
-		while (i < n && ch_is((unsigned char)p[i], CH_DIGIT)) {
-			if (++digits > 3) {
-				return false;
+		/* the digits one by one: a fourth one is refused */
+		if (p == e || (v = (unsigned)(unsigned char)*p - '0') > 9) {
+			return false;
+		}
+		p++;
+		if (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+			v = v * 10 + d;
+			p++;
+			if (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (p < e && (unsigned)(unsigned char)*p - '0' <= 9) {
+					return false;
+				}
 			}
-			v = v * 10 + (unsigned)(p[i] - '0');
-			i++;
 		}
-		if (digits == 0 || v > 255) {
+		if (v > 255) {
 			return false;
 		}
 		out[part] = (uint8_t)v;
 	}
-	return i == n;
+	return p == e;
 }
 
 /*
@@ -478,15 +486,19 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 		i++;
 		u->host_type = URI_HOST_IPV6;
 	} else {
-		bool dotted_digits = true;
+		bool dotted_digits;
 
+		/* digits and dots first, then the rest of a name: one test
+		 * per byte instead of two */
+		while (i < n && (ch_is((unsigned char)r[i], CH_DIGIT) ||
+		    r[i] == '.')) {
+			i++;
+		}
+		dotted_digits = i == n ||
+		    !(ch_is((unsigned char)r[i], CH_ALPHA) || r[i] == '-');
 		while (i < n &&
 		    (ch_is((unsigned char)r[i], CH_ALPHA | CH_DIGIT) ||
 			r[i] == '-' || r[i] == '.')) {
-			if (!ch_is((unsigned char)r[i], CH_DIGIT) &&
-			    r[i] != '.') {
-				dotted_digits = false;
-			}
 			i++;
 		}
 		if (i == start) {

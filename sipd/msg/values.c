@@ -19,8 +19,7 @@ static bool
 ipv4_ok(const char *p, const char *e)
 {
 	for (int part = 0; part < 4; part++) {
-		const char *d;
-		unsigned v = 0;
+		unsigned v, d;
 
 		if (part > 0) {
 			if (p == e || *p != '.') {
@@ -28,17 +27,23 @@ ipv4_ok(const char *p, const char *e)
 			}
 			p++;
 		}
-		for (d = p; p < e && *p >= '0' && *p <= '9'; p++) {
-			if (p > d && *d == '0') {
+		if (p == e || (v = (unsigned)(unsigned char)*p - '0') > 9) {
+			return false;
+		}
+		p++;
+		if (v == 0) {
+			/* "0" alone: a digit after it is a leading zero */
+			if (p < e && (unsigned)(unsigned char)*p - '0' <= 9) {
 				return false;
 			}
-			v = v * 10 + (unsigned)(*p - '0');
+			continue;
+		}
+		while (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+			v = v * 10 + d;
 			if (v > 255) {
 				return false;
 			}
-		}
-		if (p == d) {
-			return false;
+			p++;
 		}
 	}
 	return p == e;
@@ -236,14 +241,18 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		q++;
 		t = host_type(p, q);
 	} else {
-		/* host_type() of what this scan accepts, in the same pass */
-		bool digits_dots = true;
+		/* host_type() of what this scan accepts, in the same pass:
+		 * digits and dots first, then the rest of a name */
+		bool digits_dots;
 		q = p;
+		while (q < e && (ch_is((unsigned char)*q, CH_DIGIT) ||
+		    *q == '.')) {
+			q++;
+		}
+		digits_dots = q == e ||
+		    !(ch_is((unsigned char)*q, CH_ALPHA) || *q == '-');
 		while (q < e && (ch_is((unsigned char)*q, CH_ALPHA | CH_DIGIT) ||
 		    *q == '-' || *q == '.')) {
-			if (!ch_is((unsigned char)*q, CH_DIGIT) && *q != '.') {
-				digits_dots = false;
-			}
 			q++;
 		}
 		if (q == p) {
@@ -360,18 +369,18 @@ msg_via_top(struct msg *m)
 #define LIST_ENDS 16
 
 /*
- * Count the list elements of every header of id; -EINVAL on bad quoting.
- * The ends of the first LIST_ENDS elements go to ends.
+ * Count the list elements of the headers chained from f, the first of
+ * its id; -EINVAL on bad quoting.  The ends of the first LIST_ENDS
+ * elements go to ends.
  */
 static int
-count_elements(struct msg *m, enum hdr_id id, const char **ends)
+count_elements(struct msg *m, int f, bool list, const char **ends)
 {
-	bool list = hdr_is_list(id);
 	int n = 0;
 
-	for (int i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
-		struct sv s = msg_sv(m, m->hdrs[i].value);
-		const char *p = s.p, *e = s.p + s.len;
+	for (int i = f; i >= 0; i = m->hdrs[i].next) {
+		const char *p = m->buf + m->hdrs[i].value.off;
+		const char *e = p + m->hdrs[i].value.len;
 		if (!list) {
 			if (n < LIST_ENDS) {
 				ends[n] = e;
@@ -406,10 +415,13 @@ static int
 list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
     elem_parse_fn fn, void **out)
 {
+	/* the items follow the cache entry in one allocation, aligned as
+	 * msg_alloc() aligns */
+	const size_t lc_size = (sizeof(struct list_cache) + 15) & ~(size_t)15;
 	const char *ends[LIST_ENDS];
 	int f = m->first[id];
 	struct list_cache *lc;
-	bool list = hdr_is_list(id);
+	bool list;
 
 	*out = NULL;
 	if (f < 0) {
@@ -420,28 +432,26 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 		*out = lc->items;
 		return lc->state > 0 ? lc->count : -EINVAL;
 	}
-	lc = msg_alloc(m, sizeof(*lc));
+	list = hdr_is_list(id);
+	int n = count_elements(m, f, list, ends);
+	lc = msg_alloc(m, lc_size + (n > 0 ? sz * (size_t)n : 0));
 	if (lc == NULL) {
 		return -ENOMEM;
 	}
+	/* cached as malformed until every element has parsed */
 	lc->kind = (uint8_t)kind;
 	lc->state = -1;
 	lc->count = 0;
 	lc->items = NULL;
 	m->hdrs[f].cache = lc;
-
-	int n = count_elements(m, id, ends);
 	if (n < 0) {
 		return -EINVAL;
 	}
-	char *items = msg_alloc(m, sz * (size_t)n);
-	if (items == NULL) {
-		return -ENOMEM;
-	}
+	char *items = (char *)lc + lc_size;
 	int k = 0;
 	for (int i = f; i >= 0; i = m->hdrs[i].next) {
-		struct sv s = msg_sv(m, m->hdrs[i].value);
-		const char *p = s.p, *e = s.p + s.len;
+		const char *p = m->buf + m->hdrs[i].value.off;
+		const char *e = p + m->hdrs[i].value.len;
 		do {
 			const char *c = k < LIST_ENDS ? ends[k]
 			    : list ? msg_find_comma(p, e) : e;

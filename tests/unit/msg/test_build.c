@@ -471,6 +471,32 @@ test_hdr_append(void **state)
 	assert_int_equal(msg_hdr_append(m, "X-A", SV_LIT("a\r\nb")), -EINVAL);
 	assert_int_equal(msg_hdr_append(m, "X-A", SV_LIT("a\nb")), -EINVAL);
 	assert_int_equal(msg_hdr_append(m, "X-A", SV_LIT("a\rb")), -EINVAL);
+	/* CR, LF or NUL at every place of a long value refuse it; other
+	 * control bytes and bytes over 0x7f do not */
+	for (size_t at = 0; at < 40; at++) {
+		static const char bad[] = { '\r', '\n', '\0' };
+		static const char good[] = { 0x0b, 0x0e, 0x01, (char)0x8a,
+			(char)0x8d, (char)0x80 };
+		char v[40];
+
+		for (size_t k = 0; k < sizeof(bad); k++) {
+			memset(v, 'x', sizeof(v));
+			v[at] = bad[k];
+			assert_int_equal(msg_hdr_append(m, "X-A",
+			                     (struct sv){ v, sizeof(v) }),
+			                 -EINVAL);
+		}
+		for (size_t k = 0; k < sizeof(good); k++) {
+			int at_idx;
+
+			memset(v, 'x', sizeof(v));
+			v[at] = good[k];
+			at_idx = msg_hdr_append(m, "X-A",
+			    (struct sv){ v, sizeof(v) });
+			assert_true(at_idx >= 0);
+			assert_int_equal(msg_hdr_remove(m, at_idx), 0);
+		}
+	}
 	assert_int_equal(msg_hdr_total(m), 13);
 	assert_written(m, want);
 	msg_free(m);
@@ -1073,10 +1099,14 @@ same_via(const struct msg *a, const struct msg_via *x, const struct msg *b,
  * cache.  Typed values are read from c first, so those it copied are the
  * ones compared.
  */
+/*
+ * c, a message sipd made without parsing it, is what msg_parse() makes
+ * of its bytes, r: the same spans at the same offsets, the same typed
+ * values and the same verdict of msg_check().
+ */
 static void
-assert_compact_is_reparse(struct msg *m)
+assert_same_as_parse(struct msg *c, struct msg *r)
 {
-	struct msg *c = msg_compact(m), *r = reparse(m);
 	const struct msg_via *vc, *vr;
 	const struct msg_naddr *nc, *nr;
 	const struct msg_cseq *cc, *cr;
@@ -1087,6 +1117,7 @@ assert_compact_is_reparse(struct msg *m)
 	int n;
 
 	assert_non_null(c);
+	assert_non_null(r);
 	bc = write_all(c, &lenc);
 	br = write_all(r, &lenr);
 	assert_int_equal(lenc, lenr);
@@ -1157,6 +1188,14 @@ assert_compact_is_reparse(struct msg *m)
 		same_span(c, nc->tag, r, nr->tag);
 		same_uri(&nc->uri, &nr->uri);
 	}
+	nc = msg_to(c);
+	nr = msg_to(r);
+	assert_int_equal(nc == NULL, nr == NULL);
+	if (nr != NULL) {
+		same_span(c, nc->value, r, nr->value);
+		same_span(c, nc->tag, r, nr->tag);
+		same_uri(&nc->uri, &nr->uri);
+	}
 	memset(&ec, 0, sizeof(ec));
 	memset(&er, 0, sizeof(er));
 	assert_int_equal(msg_check(c, &ec), msg_check(r, &er));
@@ -1166,6 +1205,14 @@ assert_compact_is_reparse(struct msg *m)
 	if (er.reason != NULL) {
 		assert_string_equal(ec.reason, er.reason);
 	}
+}
+
+static void
+assert_compact_is_reparse(struct msg *m)
+{
+	struct msg *c = msg_compact(m), *r = reparse(m);
+
+	assert_same_as_parse(c, r);
 	/* the copy of a copy is the same again */
 	if (msg_hdr_total(c) > 0) {
 		struct msg *cc2 = msg_compact(c);
@@ -1252,6 +1299,78 @@ test_compact_is_reparse(void **state)
 	msg_free(m);
 }
 
+/*
+ * The parsed list of a header id is kept on its first line: every edit of
+ * that id drops it, whichever line it touches, and a list malformed once
+ * is malformed until an edit.  More elements than list_get() remembers
+ * the ends of are parsed too.
+ */
+static void
+test_list_cache_edits(void **state)
+{
+	struct msg *m;
+	const struct msg_naddr *r;
+	char many[40 * 32], *p;
+	int first;
+
+	(void)state;
+	m = parse_str("OPTIONS sip:bob@example.com SIP/2.0\r\n"
+	              "Route: <sip:a.example.com;lr>, <sip:b.example.com;lr>\r\n"
+	              "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+	              "Route: <sip:c.example.com;lr>\r\n"
+	              "Content-Length: 0\r\n\r\n");
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 3);
+	assert_span_equal(m, r[2].uri.host, "c.example.com");
+	first = msg_hdr_first(m, HDR_ROUTE);
+
+	/* a line before the first: the list starts with it */
+	assert_true(msg_hdr_insert(m, first, "Route",
+	                           SV_LIT("<sip:z.example.com;lr>")) >= 0);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 4);
+	assert_span_equal(m, r[0].uri.host, "z.example.com");
+	assert_span_equal(m, r[1].uri.host, "a.example.com");
+
+	/* the new first line removed: the old first is first again, and
+	 * its list is not the one it had */
+	assert_int_equal(msg_hdr_remove(m, msg_hdr_first(m, HDR_ROUTE)), 0);
+	assert_int_equal(msg_hdr_replace(m, first,
+	                                 SV_LIT("<sip:y.example.com;lr>")),
+	                 0);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 2);
+	assert_span_equal(m, r[0].uri.host, "y.example.com");
+	assert_span_equal(m, r[1].uri.host, "c.example.com");
+
+	/* a later line made malformed, then good again */
+	assert_int_equal(msg_hdr_replace(m, msg_hdr_next(m, first),
+	                                 SV_LIT("<sip:c.example.com;lr")),
+	                 0);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), -EINVAL);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), -EINVAL);
+	assert_int_equal(msg_hdr_replace(m, msg_hdr_next(m, first),
+	                                 SV_LIT("<sip:x.example.com;lr>")),
+	                 0);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 2);
+	assert_span_equal(m, r[1].uri.host, "x.example.com");
+
+	/* 40 elements on one line, then one line more */
+	p = many;
+	for (int i = 0; i < 40; i++) {
+		p += sprintf(p, "%s<sip:h%d.example.com;lr>", i ? "," : "", i);
+	}
+	assert_int_equal(msg_hdr_replace(m, first,
+	                                 (struct sv){ many,
+	                                              (size_t)(p - many) }),
+	                 0);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 41);
+	assert_span_equal(m, r[0].uri.host, "h0.example.com");
+	assert_span_equal(m, r[16].uri.host, "h16.example.com");
+	assert_span_equal(m, r[39].uri.host, "h39.example.com");
+	assert_span_equal(m, r[40].uri.host, "x.example.com");
+	assert_int_equal(r[39].hdr, first);
+	assert_int_equal(r[40].hdr, msg_hdr_next(m, first));
+	msg_free(m);
+}
+
 /* An appended line over the line limit fails a parse, and the copy. */
 static void
 test_compact_line_limit(void **state)
@@ -1298,6 +1417,7 @@ main(void)
 	    cmocka_unit_test(test_response_to_tag),
 	    cmocka_unit_test(test_response_reason),
 	    cmocka_unit_test(test_response_needs),
+	    cmocka_unit_test(test_list_cache_edits),
 	    cmocka_unit_test(test_hdr_append),
 	    cmocka_unit_test(test_hdr_insert),
 	    cmocka_unit_test(test_hdr_remove),

@@ -1173,6 +1173,66 @@ test_via_bad(void **state)
 	}
 }
 
+/*
+ * Sent-by hosts: an IPv4 address as inet_pton() takes it (no leading
+ * zeros, octets up to 255), else a name; digits and dots alone are an
+ * address or nothing.
+ */
+static void
+test_via_hosts(void **state)
+{
+	static const struct {
+		const char *host;
+		int type; /* enum uri_host_type, -1: refused */
+	} cases[] = {
+	    {"192.0.2.1", URI_HOST_IPV4},
+	    {"0.0.0.0", URI_HOST_IPV4},
+	    {"255.255.255.255", URI_HOST_IPV4},
+	    {"10.0.100.9", URI_HOST_IPV4},
+	    {"256.0.0.1", -1},
+	    {"1.2.3.256", -1},
+	    {"1.2.3.1000", -1},
+	    {"01.2.3.4", -1},
+	    {"1.2.3.04", -1},
+	    {"1.2.00.4", -1},
+	    {"1.2.3", -1},
+	    {"1.2.3.4.5", -1},
+	    {"1.2.3.", -1},
+	    {"1..2.3", -1},
+	    {".1.2.3", -1},
+	    {"1234", -1},
+	    {"1.2.3.4a", URI_HOST_NAME},
+	    {"1.2.3.4-", URI_HOST_NAME},
+	    {"123abc.example.com", URI_HOST_NAME},
+	    {"a.b-c.example.com", URI_HOST_NAME},
+	    {"-a.example.com", -1},
+	    {".a.example.com", -1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct msg_via *v;
+		struct msg *m;
+		char hdrs[1024];
+
+		snprintf(hdrs, sizeof(hdrs),
+		         "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK1\r\n"
+		         MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0, cases[i].host);
+		m = request_with(REQ_LINE, hdrs);
+		v = msg_via_top(m);
+		if ((v != NULL) != (cases[i].type >= 0)) {
+			fail_msg("Via host %s: %s", cases[i].host,
+			         v != NULL ? "accepted" : "refused");
+		}
+		if (v != NULL) {
+			assert_int_equal(v->host_type, cases[i].type);
+			assert_span_equal(m, v->host, cases[i].host);
+			assert_int_equal(v->port, 5060);
+		}
+		msg_free(m);
+	}
+}
+
 static void
 test_via_missing(void **state)
 {
@@ -2030,6 +2090,7 @@ main(void)
 	    cmocka_unit_test(test_via_whitespace),
 	    cmocka_unit_test(test_via_list),
 	    cmocka_unit_test(test_via_bad),
+	    cmocka_unit_test(test_via_hosts),
 	    cmocka_unit_test(test_via_missing),
 	    cmocka_unit_test(test_from_to_name_addr),
 	    cmocka_unit_test(test_from_to_addr_spec),

@@ -370,6 +370,13 @@ test_parse_ipv4(void **state)
 	assert_bad("sip:bob@1234.1.1.1");
 	assert_bad("sip:bob@0001.1.1.1");
 	assert_bad("sip:bob@12");
+	assert_bad("sip:bob@1.2.3.4a");
+	assert_bad("sip:bob@1.2.3.-4");
+	assert_bad("sip:bob@.1.2.3");
+	assert_good("sip:bob@1.2.3.4:5060;lr");
+	assert_good("sip:bob@123abc.example.com");
+	assert_good("sip:bob@1.2.3.example.com");
+	assert_good("sip:bob@1-2.example.com");
 }
 
 static void
