@@ -519,6 +519,7 @@ stats_one(struct worker *w, void *arg)
 	s->txn.server_live += ts.server_live;
 	s->txn.client_live += ts.client_live;
 	s->txn.refused += ts.refused;
+	s->txn.reclaimed += ts.reclaimed;
 	tp_stats(w->tp, &ps);
 	s->tp.conns_in += ps.conns_in;
 	s->tp.conns_out += ps.conns_out;
@@ -575,7 +576,7 @@ ctl_h_show_stats(struct ctl_req *r)
 		workers_call(r->ctl->ws, i, stats_one, s);
 	}
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 21);
+	msgpack_pack_map(pk, 22);
 	proto_kv_uint(pk, "workers", n);
 	pack_methods(pk, "requests-in", s->core.req_in);
 	pack_methods(pk, "requests-out", s->core.req_out);
@@ -592,6 +593,7 @@ ctl_h_show_stats(struct ctl_req *r)
 	proto_kv_uint(pk, "absorbed", s->txn.absorbed);
 	proto_kv_uint(pk, "timeouts", s->txn.timeouts);
 	proto_kv_uint(pk, "refused", s->txn.refused);
+	proto_kv_uint(pk, "reclaimed", s->txn.reclaimed);
 	proto_kv_uint(pk, "connections-in", s->tp.conns_in);
 	proto_kv_uint(pk, "connections-out", s->tp.conns_out);
 	proto_kv_uint(pk, "connections-refused", s->tp.refused);

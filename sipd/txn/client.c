@@ -208,6 +208,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 			txn_arm(x, &x->end, 64 * t->set.t1_ms);
 			to_response(x, resp, status);
 			txn_shed(x);
+			txn_wait(x);
 		} else {
 			x->state = TXN_COMPLETED;
 			wheel_cancel(&t->wheel, &x->retx);
@@ -223,6 +224,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 			}
 			to_response(x, resp, status);
 			txn_shed(x);
+			txn_wait(x);
 		}
 		break;
 	case TXN_COMPLETED:
@@ -262,6 +264,7 @@ noninvite_response(struct txn *x, struct msg *resp, int status)
 	to_response(x, resp, status);
 	if (status >= 200) {
 		txn_shed(x);
+		txn_wait(x);
 	}
 }
 

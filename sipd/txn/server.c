@@ -109,6 +109,7 @@ txn_server_absorb(struct txn_table *t, struct msg *req,
 			x->state = TXN_CONFIRMED;
 			wheel_cancel(&t->wheel, &x->retx);
 			txn_arm(x, &x->end, x->reliable ? 0 : t->set.t4_ms);
+			txn_wait(x);
 			absorbed = true;
 		} else if (x->state == TXN_CONFIRMED) {
 			absorbed = true;
@@ -234,6 +235,10 @@ txn_server_respond(struct txn *x, struct msg *resp)
 	rc = send_or_fail(x, b, len);
 	if (status >= 200) {
 		txn_shed(x);
+		/* an INVITE's non-2xx still retransmits until the ACK */
+		if (x->method != MSG_INVITE || status < 300) {
+			txn_wait(x);
+		}
 	}
 	txn_leave(t);
 	return rc;

@@ -330,6 +330,11 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 					  : t->set.max_client;
 	struct txn *x;
 
+	/* the limit bounds memory: those that only wait give way first */
+	while (group_live(t, kind) >= max && t->waiting[kind].head != NULL) {
+		t->stats.reclaimed++;
+		txn_terminate(t->waiting[kind].head);
+	}
 	if (group_live(t, kind) >= max) {
 		t->stats.refused++;
 		errno = EBUSY;
@@ -386,11 +391,56 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	return x;
 }
 
+void
+txn_wait(struct txn *x)
+{
+	struct txn_table *t = x->tbl;
+	struct txn_list *w = &t->waiting[x->kind];
+
+	if (x->waiting || x->dead) {
+		return;
+	}
+	x->waiting = true;
+	x->wprev = w->tail;
+	x->wnext = NULL;
+	if (w->tail != NULL) {
+		w->tail->wnext = x;
+	} else {
+		w->head = x;
+	}
+	w->tail = x;
+	w->count++;
+}
+
+static void
+unlink_waiting(struct txn_table *t, struct txn *x)
+{
+	struct txn_list *w = &t->waiting[x->kind];
+
+	if (!x->waiting) {
+		return;
+	}
+	x->waiting = false;
+	if (x->wprev != NULL) {
+		x->wprev->wnext = x->wnext;
+	} else {
+		w->head = x->wnext;
+	}
+	if (x->wnext != NULL) {
+		x->wnext->wprev = x->wprev;
+	} else {
+		w->tail = x->wprev;
+	}
+	w->count--;
+}
+
 static void
 unlink_txn(struct txn_table *t, struct txn *x)
 {
 	struct txn **pp = &t->buckets[x->hash & (t->nbuckets - 1)];
 	struct txn_list *l = &t->lists[x->kind];
+
+	unlink_waiting(t, x);
 
 	while (*pp != NULL && *pp != x) {
 		pp = &(*pp)->hnext;

@@ -257,6 +257,7 @@ struct txn_stats {
 	uint64_t timeouts;
 	uint32_t server_live, client_live;
 	uint64_t refused;           /* over a limit */
+	uint64_t reclaimed;         /* waiting ones ended early at a limit */
 };
 
 void txn_table_stats(const struct txn_table *t, struct txn_stats *out);

@@ -52,6 +52,7 @@ enum txn_timer_id {
 struct txn {
 	struct txn *hnext;        /* hash chain */
 	struct txn *lprev, *lnext; /* table list of this kind, oldest first */
+	struct txn *wprev, *wnext; /* waiting list of this kind (txn_wait()) */
 	struct txn_table *tbl;
 	struct txn_timer retx;     /* A, E or G */
 	struct txn_timer end;      /* the timer that ends a state */
@@ -64,6 +65,7 @@ struct txn {
 	bool reliable;
 	bool dead;     /* terminated, freed once the current event is done */
 	bool c_fired;  /* client INVITE: Timer C fired, the TU cancelled */
+	bool waiting;  /* on the waiting list: may give way (txn_wait()) */
 	uint16_t status;
 	uint32_t retx_ms;          /* current retransmission interval */
 	uint32_t retx_count;
@@ -100,6 +102,8 @@ struct txn_table {
 	size_t nbuckets; /* a power of two */
 	size_t nlive;
 	struct txn_list lists[2]; /* by kind */
+	struct txn_list waiting[2]; /* by kind, in the order they began to
+	                             * wait: the oldest gives way first */
 	struct txn_wheel wheel;
 	struct txn_stats stats;
 	struct txn *dead;         /* terminated, awaiting free */
@@ -134,6 +138,12 @@ struct txn *txn_alloc(struct txn_table *t, enum txn_kind kind,
  * whose matching reads it) and, where nothing will be resent, the
  * response.  A finished transaction waits 64*T1 on little memory. */
 void txn_shed(struct txn *x);
+/* x only absorbs retransmissions from now on (RFC 3261 Timers I, J, D, K;
+ * RFC 6026 Timers L, M): at the limit of its kind, the transaction that
+ * has waited longest gives way to a new one instead of the new one being
+ * refused.  A late retransmission it would have absorbed is then handled
+ * as new, which the next hop absorbs in turn. */
+void txn_wait(struct txn *x);
 /* Move to TERMINATED: timers off, TU told, freed when the table is left. */
 void txn_terminate(struct txn *x);
 /* The same without telling the TU: for a transaction it never received

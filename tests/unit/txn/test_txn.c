@@ -2142,6 +2142,103 @@ test_limit_client(void **state)
 	assert_int_equal(s.refused, 2);
 }
 
+/*
+ * At the limit, a transaction that only waits for retransmissions gives
+ * way, the one waiting longest first; one still at work (an INVITE's
+ * non-2xx retransmitted until its ACK, a request not answered) does not,
+ * and then the new request is refused.
+ */
+static void
+test_limit_reclaim_server(void **state)
+{
+	struct env *e = *state;
+	struct tp_src src = uac_src(TP_UDP);
+	struct txn_stats s;
+	struct txn *a, *b;
+	struct msg *m;
+	uint64_t aid, bid;
+	size_t sent;
+
+	e->set.max_server = 2;
+	configure(e);
+	/* a: an OPTIONS answered; Timer J would keep it 64*T1 */
+	a = srv_new(e,
+	            REQ(.method = "OPTIONS", .via = UAC_VIA ";branch=z9hG4bKa"),
+	            TP_UDP);
+	assert_int_equal(srv_respond(a, 200), 0);
+	aid = txn_id(a);
+	/* b: an INVITE refused, its 486 resent until the ACK */
+	b = srv_new(e, REQ(.method = "INVITE"), TP_UDP);
+	assert_int_equal(srv_respond(b, 486), 0);
+	bid = txn_id(b);
+
+	/* a gives way to c */
+	(void)srv_new(e,
+	              REQ(.method = "INVITE", .via = UAC_VIA ";branch=z9hG4bKc"),
+	              TP_UDP);
+	txn_table_stats(e->tbl, &s);
+	assert_int_equal(s.reclaimed, 1);
+	assert_int_equal(s.refused, 0);
+	assert_int_equal(s.server_live, 2);
+	assert_int_equal(count_ev(e, EV_TERMINATED), 1);
+	assert_int_equal(nth_ev(e, EV_TERMINATED, 0)->id, aid);
+	/* a retransmission of a's request is no longer absorbed */
+	assert_false(srv_absorb(
+	    e, REQ(.method = "OPTIONS", .via = UAC_VIA ";branch=z9hG4bKa")));
+
+	/* neither b nor c gives way */
+	m = REQ(.method = "OPTIONS", .via = UAC_VIA ";branch=z9hG4bKd");
+	errno = 0;
+	assert_null(txn_server_new(e->tbl, m, &src, e));
+	assert_int_equal(errno, EBUSY);
+	txn_table_stats(e->tbl, &s);
+	assert_int_equal(s.refused, 1);
+	assert_int_equal(s.reclaimed, 1);
+
+	/* b's ACK: it only waits now (Timer I), and gives way to d */
+	assert_true(srv_absorb(e, ack_for_final()));
+	assert_non_null(txn_server_new(e->tbl, m, &src, e));
+	txn_table_stats(e->tbl, &s);
+	assert_int_equal(s.reclaimed, 2);
+	assert_int_equal(s.refused, 1);
+	assert_int_equal(s.server_live, 2);
+	assert_int_equal(count_ev(e, EV_TERMINATED), 2);
+	assert_int_equal(nth_ev(e, EV_TERMINATED, 1)->id, bid);
+	/* the reclaimed ones' timers went with them: nothing is resent */
+	sent = e->nsent;
+	run_to(e, 64 * 500 + 1000);
+	assert_int_equal(e->nsent, sent);
+}
+
+/* The client side: a transaction waiting out Timer K gives way. */
+static void
+test_limit_reclaim_client(void **state)
+{
+	struct env *e = *state;
+	struct tp_src dst = next_hop(TP_UDP);
+	struct txn_stats s;
+	struct txn *a;
+	struct msg *m;
+	int err = 0;
+
+	e->set.max_client = 1;
+	configure(e);
+	a = cli_new(e, "OPTIONS", TP_UDP);
+	m = fwd_req(e, "INVITE", NULL);
+	/* a at work: refused */
+	assert_null(txn_client_new(e->tbl, m, &dst, e, &err));
+	assert_int_equal(err, -EBUSY);
+	/* a answered: it waits (Timer K) and gives way */
+	assert_true(cli_resp(e, a, 200));
+	err = 0;
+	assert_non_null(txn_client_new(e->tbl, m, &dst, e, &err));
+	assert_int_equal(err, 0);
+	txn_table_stats(e->tbl, &s);
+	assert_int_equal(s.client_live, 1);
+	assert_int_equal(s.reclaimed, 1);
+	assert_int_equal(s.refused, 1);
+}
+
 /* ============================================================== branches */
 
 static int
@@ -2590,6 +2687,8 @@ main(void)
 	    T(test_err_client_ack),
 	    T(test_limit_server),
 	    T(test_limit_client),
+	    T(test_limit_reclaim_server),
+	    T(test_limit_reclaim_client),
 	    T(test_branch_new_unique),
 	    T(test_branch_shard),
 	    T(test_foreach_and_stats),
