@@ -288,19 +288,22 @@ grow(struct txn_table *t)
 	t->nbuckets = n;
 }
 
-/* Live transactions of kind in the whole group (every worker's table). */
+/* Live transactions of kind in the whole group (every worker's table),
+ * or of those, the ones that only wait. */
 static uint32_t
-group_live(const struct txn_table *t, enum txn_kind kind)
+group_live(const struct txn_table *t, enum txn_kind kind, bool waiting)
 {
-	uint32_t n = 0;
+	uint32_t sum = 0;
 
 	if (t->group == NULL) {
-		return atomic_load(&t->live[kind]);
+		return atomic_load(waiting ? &t->nwaiting[kind] : &t->live[kind]);
 	}
 	for (unsigned i = 0; i < t->ngroup; i++) {
-		n += atomic_load(&t->group[i]->live[kind]);
+		const struct txn_table *g = t->group[i];
+
+		sum += atomic_load(waiting ? &g->nwaiting[kind] : &g->live[kind]);
 	}
-	return n;
+	return sum;
 }
 
 int
@@ -330,12 +333,19 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 					  : t->set.max_client;
 	struct txn *x;
 
-	/* the limit bounds memory: those that only wait give way first */
-	while (group_live(t, kind) >= max && t->waiting[kind].head != NULL) {
+	/* the limit bounds memory: this table's transactions that only
+	 * wait give way first.  Another worker's make room when that worker
+	 * next reaches the limit, so a request is refused only when those
+	 * at work fill it. */
+	while (group_live(t, kind, false) >= max &&
+	    t->waiting[kind].head != NULL) {
 		t->stats.reclaimed++;
 		txn_terminate(t->waiting[kind].head);
 	}
-	if (group_live(t, kind) >= max) {
+	uint32_t live = group_live(t, kind, false);
+	uint32_t waiting = group_live(t, kind, true);
+	/* read apart while other workers run: waiting may pass live */
+	if (live > waiting && live - waiting >= max) {
 		t->stats.refused++;
 		errno = EBUSY;
 		return NULL;
@@ -410,6 +420,7 @@ txn_wait(struct txn *x)
 	}
 	w->tail = x;
 	w->count++;
+	atomic_fetch_add(&t->nwaiting[x->kind], 1);
 }
 
 static void
@@ -432,6 +443,7 @@ unlink_waiting(struct txn_table *t, struct txn *x)
 		w->tail = x->wprev;
 	}
 	w->count--;
+	atomic_fetch_sub(&t->nwaiting[x->kind], 1);
 }
 
 static void

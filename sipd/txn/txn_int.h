@@ -110,6 +110,7 @@ struct txn_table {
 	/* live transactions by kind, read by the other tables of the group:
 	 * the limits cap the group's total */
 	_Atomic uint32_t live[2];
+	_Atomic uint32_t nwaiting[2]; /* of live, those on waiting[] */
 	struct txn_table **group;
 	unsigned ngroup;
 	int depth;                /* nested entry into the table */
