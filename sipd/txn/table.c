@@ -6,6 +6,7 @@
  * one vanish under it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,7 @@ txn_table_free(struct txn_table *t)
 	for (int k = 0; k < 2; k++) {
 		struct txn *x = t->lists[k].head;
 		while (x != NULL) {
-			struct txn *n = x->lnext;
+			struct txn *n = x->all.next;
 			/* the TU frees what it keeps for x */
 			if (t->ops.terminated != NULL) {
 				t->ops.terminated(t->arg, x);
@@ -288,6 +289,46 @@ grow(struct txn_table *t)
 	t->nbuckets = n;
 }
 
+/* A transaction is on two lists, each through its own struct txn_link
+ * at offset off: every one of its kind (all), and the waiting ones. */
+static struct txn_link *
+link_at(struct txn *x, size_t off)
+{
+	return (struct txn_link *)(void *)((char *)x + off);
+}
+
+static void
+list_append(struct txn_list *l, struct txn *x, size_t off)
+{
+	link_at(x, off)->prev = l->tail;
+	link_at(x, off)->next = NULL;
+	if (l->tail != NULL) {
+		link_at(l->tail, off)->next = x;
+	} else {
+		l->head = x;
+	}
+	l->tail = x;
+	l->count++;
+}
+
+static void
+list_remove(struct txn_list *l, struct txn *x, size_t off)
+{
+	struct txn_link *k = link_at(x, off);
+
+	if (k->prev != NULL) {
+		link_at(k->prev, off)->next = k->next;
+	} else {
+		l->head = k->next;
+	}
+	if (k->next != NULL) {
+		link_at(k->next, off)->prev = k->prev;
+	} else {
+		l->tail = k->prev;
+	}
+	l->count--;
+}
+
 /* Live transactions of kind in the whole group (every worker's table),
  * or of those, the ones that only wait. */
 static uint32_t
@@ -384,14 +425,7 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	x->hnext = t->buckets[x->hash & (t->nbuckets - 1)];
 	t->buckets[x->hash & (t->nbuckets - 1)] = x;
 	t->nlive++;
-	x->lprev = l->tail;
-	if (l->tail != NULL) {
-		l->tail->lnext = x;
-	} else {
-		l->head = x;
-	}
-	l->tail = x;
-	l->count++;
+	list_append(l, x, offsetof(struct txn, all));
 	atomic_fetch_add(&t->live[kind], 1);
 	if (kind == TXN_SERVER) {
 		t->stats.server_created++;
@@ -411,15 +445,7 @@ txn_wait(struct txn *x)
 		return;
 	}
 	x->waiting = true;
-	x->wprev = w->tail;
-	x->wnext = NULL;
-	if (w->tail != NULL) {
-		w->tail->wnext = x;
-	} else {
-		w->head = x;
-	}
-	w->tail = x;
-	w->count++;
+	list_append(w, x, offsetof(struct txn, wait));
 	atomic_fetch_add(&t->nwaiting[x->kind], 1);
 }
 
@@ -432,17 +458,7 @@ unlink_waiting(struct txn_table *t, struct txn *x)
 		return;
 	}
 	x->waiting = false;
-	if (x->wprev != NULL) {
-		x->wprev->wnext = x->wnext;
-	} else {
-		w->head = x->wnext;
-	}
-	if (x->wnext != NULL) {
-		x->wnext->wprev = x->wprev;
-	} else {
-		w->tail = x->wprev;
-	}
-	w->count--;
+	list_remove(w, x, offsetof(struct txn, wait));
 	atomic_fetch_sub(&t->nwaiting[x->kind], 1);
 }
 
@@ -461,17 +477,7 @@ unlink_txn(struct txn_table *t, struct txn *x)
 		*pp = x->hnext;
 	}
 	t->nlive--;
-	if (x->lprev != NULL) {
-		x->lprev->lnext = x->lnext;
-	} else {
-		l->head = x->lnext;
-	}
-	if (x->lnext != NULL) {
-		x->lnext->lprev = x->lprev;
-	} else {
-		l->tail = x->lprev;
-	}
-	l->count--;
+	list_remove(l, x, offsetof(struct txn, all));
 	atomic_fetch_sub(&t->live[x->kind], 1);
 }
 
@@ -627,7 +633,7 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 {
 	struct txn_info info;
 
-	for (struct txn *x = t->lists[kind].head; x != NULL; x = x->lnext) {
+	for (struct txn *x = t->lists[kind].head; x != NULL; x = x->all.next) {
 		const char *label = x->key + x->keylen;
 
 		memset(&info, 0, sizeof(info));
@@ -676,7 +682,7 @@ txn_transport_error(struct txn_table *t, const struct tp_src *dst, int err)
 	for (int k = 0; k < 2; k++) {
 		struct txn *x = t->lists[k].head;
 		while (x != NULL) {
-			struct txn *next = x->lnext;
+			struct txn *next = x->all.next;
 			const struct tp_src *p = &x->peer;
 			if (!x->dead && x->state != TXN_TERMINATED &&
 			    same_peer(p, dst)) {

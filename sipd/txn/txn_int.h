@@ -49,10 +49,14 @@ enum txn_timer_id {
 	TM_END,  /* B, C, D, F, H, I, J, K, L, M */
 };
 
+struct txn_link {
+	struct txn *prev, *next;
+};
+
 struct txn {
 	struct txn *hnext;        /* hash chain */
-	struct txn *lprev, *lnext; /* table list of this kind, oldest first */
-	struct txn *wprev, *wnext; /* waiting list of this kind (txn_wait()) */
+	struct txn_link all;       /* table list of this kind, oldest first */
+	struct txn_link wait;      /* waiting list of this kind (txn_wait()) */
 	struct txn_table *tbl;
 	struct txn_timer retx;     /* A, E or G */
 	struct txn_timer end;      /* the timer that ends a state */
