@@ -246,6 +246,7 @@ test_slow_drip(void **state)
 	size_t fn = mk_msg(fast, sizeof(fast), 200, "");
 	int sfd, ffd;
 	size_t sent = 0;
+	unsigned fast_sent = 0;
 	bool closed = false;
 	struct tp_stats st;
 
@@ -260,12 +261,17 @@ test_slow_drip(void **state)
 
 		cli_send(sfd, slow + sent++, 1);
 		cli_send(ffd, fast, fn);
+		fast_sent++;
 		h_pump(h, 100);
 		closed = recv(sfd, &b, 1, MSG_DONTWAIT) == 0;
 	}
 	assert_true(closed || cli_wait_closed(h, sfd, 1000));
 	assert_true(sent < sn);
-	assert_true(h->nrx >= 8);
+	/* every message of the fast peer arrived; how many rounds fit in
+	 * the slow one's second depends on the machine's load */
+	assert_true(fast_sent >= 2);
+	assert_true(h_wait_rx(h, fast_sent, 3000));
+	assert_int_equal(h->nrx, fast_sent);
 	for (unsigned i = 0; i < h->nrx; i++) {
 		assert_int_equal(h->rx_len[i], fn);
 		assert_memory_equal(h->rx_data[i], fast, fn);
