@@ -17,48 +17,12 @@
 
 #include "sipd/core/core_int.h"
 
-/*
- * A dotted-quad IPv4 address as inet_pton() takes it (four decimal parts
- * of at most 255, no leading zeros), without the copy and the call: every
- * forwarded request asks this of its Route and Request-URI hosts.
- */
-static bool
-ipv4_quad(struct sv h, struct in_addr *out)
-{
-	uint32_t addr = 0, part = 0;
-	int parts = 0, digits = 0;
-
-	for (size_t i = 0; i <= h.len; i++) {
-		char ch = i < h.len ? h.p[i] : '.';
-		if (ch >= '0' && ch <= '9') {
-			if (digits > 0 && part == 0) {
-				return false; /* a leading zero */
-			}
-			part = part * 10 + (uint32_t)(ch - '0');
-			if (++digits > 3 || part > 255) {
-				return false;
-			}
-		} else if (ch == '.' && digits > 0 && parts < 4) {
-			addr = addr << 8 | part;
-			parts++;
-			part = 0;
-			digits = 0;
-		} else {
-			return false;
-		}
-	}
-	if (parts != 4) {
-		return false;
-	}
-	out->s_addr = htonl(addr);
-	return true;
-}
-
 int
 route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
     socklen_t *len)
 {
 	char tmp[INET6_ADDRSTRLEN + 2];
+	uint8_t quad[4];
 
 	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']') {
 		host.p++;
@@ -70,7 +34,11 @@ route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
-	if (ipv4_quad(host, &s4->sin_addr)) {
+	/* a dotted quad as inet_pton(AF_INET) takes it, without the copy:
+	 * every forwarded request asks this of its Route and Request-URI
+	 * hosts */
+	if (uri_ipv4(host.p, host.len, true, quad)) {
+		memcpy(&s4->sin_addr, quad, sizeof(quad));
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
 		*len = sizeof(*s4);
@@ -78,12 +46,6 @@ route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
 	}
 	memcpy(tmp, host.p, host.len);
 	tmp[host.len] = '\0';
-	if (inet_pton(AF_INET, tmp, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-		return 0;
-	}
 	if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(port);

@@ -168,6 +168,13 @@ bool uri_equal(const char *abase, const struct uri *a, const char *bbase,
     const struct uri *b);
 
 /*
+ * Four dotted decimal octets of at most 255, the whole of [p, p+n), into
+ * out (network order).  strict: as inet_pton() takes them, no leading
+ * zeros; else RFC 3261 25.1 dec-octets of 1 to 3 digits ("010" too).
+ */
+bool uri_ipv4(const char *p, size_t n, bool strict, uint8_t out[4]);
+
+/*
  * Decode %-escapes of in into out (at most cap bytes).  Returns the decoded
  * length, or -EINVAL for a bad escape, -ENOSPC when out is too small.
  */

@@ -311,9 +311,8 @@ headers_ok(struct sv list)
 	return true;
 }
 
-/* RFC 3261 25.1 IPv4address: four dec-octets 0-255 of 1-3 digits. */
-static bool
-parse_ipv4(const char *p, size_t n, uint8_t out[4])
+bool
+uri_ipv4(const char *p, size_t n, bool strict, uint8_t out[4])
 {
 	const char *e = p + n;
 
@@ -326,21 +325,19 @@ parse_ipv4(const char *p, size_t n, uint8_t out[4])
 			}
 			p++;
 		}
-		/* the digits one by one: a fourth one is refused */
 		if (p == e || (v = (unsigned)(unsigned char)*p - '0') > 9) {
 			return false;
 		}
 		p++;
-		if (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+		/* a fourth digit, or one after a leading zero when strict, is
+		 * refused */
+		for (int k = 1;
+		    p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9; k++) {
+			if (k == 3 || (strict && v == 0)) {
+				return false;
+			}
 			v = v * 10 + d;
 			p++;
-			if (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
-				v = v * 10 + d;
-				p++;
-				if (p < e && (unsigned)(unsigned char)*p - '0' <= 9) {
-					return false;
-				}
-			}
 		}
 		if (v > 255) {
 			return false;
@@ -384,7 +381,8 @@ parse_ipv6(const char *p, size_t n, uint8_t out[16])
 			uint8_t b4[4];
 
 			/* the embedded IPv4 address ends the literal */
-			if (nw > 6 || !parse_ipv4(p + start, n - start, b4)) {
+			if (nw > 6 ||
+			    !uri_ipv4(p + start, n - start, false, b4)) {
 				return false;
 			}
 			words[nw++] = (unsigned)(b4[0] << 8 | b4[1]);
@@ -509,7 +507,7 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 		 * alone can only be an IPv4 address.
 		 */
 		if (dotted_digits) {
-			if (!parse_ipv4(r + start, i - start, addr)) {
+			if (!uri_ipv4(r + start, i - start, false, addr)) {
 				return -EINVAL;
 			}
 			u->host_type = URI_HOST_IPV4;
@@ -850,7 +848,8 @@ host_equal(struct sv a, struct sv b, int type)
 		return sv_caseeq(a, b);
 	}
 	if (type == URI_HOST_IPV4) {
-		return parse_ipv4(a.p, a.len, x) && parse_ipv4(b.p, b.len, y) &&
+		return uri_ipv4(a.p, a.len, false, x) &&
+		    uri_ipv4(b.p, b.len, false, y) &&
 		    memcmp(x, y, 4) == 0;
 	}
 	/* the brackets are part of the span */

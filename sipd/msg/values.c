@@ -11,42 +11,13 @@
 
 #include "sipd/msg/msg_int.h"
 
-/*
- * What inet_pton(AF_INET) accepts, without copying to terminate the text:
- * four decimal octets up to 255, no leading zeros, three dots.
- */
+/* What inet_pton(AF_INET) accepts, without copying to terminate the text. */
 static bool
 ipv4_ok(const char *p, const char *e)
 {
-	for (int part = 0; part < 4; part++) {
-		unsigned v, d;
+	uint8_t b[4];
 
-		if (part > 0) {
-			if (p == e || *p != '.') {
-				return false;
-			}
-			p++;
-		}
-		if (p == e || (v = (unsigned)(unsigned char)*p - '0') > 9) {
-			return false;
-		}
-		p++;
-		if (v == 0) {
-			/* "0" alone: a digit after it is a leading zero */
-			if (p < e && (unsigned)(unsigned char)*p - '0' <= 9) {
-				return false;
-			}
-			continue;
-		}
-		while (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
-			v = v * 10 + d;
-			if (v > 255) {
-				return false;
-			}
-			p++;
-		}
-	}
-	return p == e;
+	return uri_ipv4(p, (size_t)(e - p), true, b);
 }
 
 /* Host of a Via sent-by or a parameter value: type, or -1 when bad. */
