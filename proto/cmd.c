@@ -146,6 +146,8 @@ cmd_spec_one(const char *s, size_t len, struct cmd_argspec *sp)
 #define TYPE_IS(str) (tl == sizeof(str) - 1 && memcmp(t, str, tl) == 0)
 	if (TYPE_IS("str")) {
 		sp->type = CMD_T_STR;
+	} else if (TYPE_IS("words")) {
+		sp->type = CMD_T_WORDS;
 	} else if (TYPE_IS("path")) {
 		sp->type = CMD_T_PATH;
 	} else if (TYPE_IS("bool")) {
@@ -316,6 +318,118 @@ cmd_choices_text(const struct cmd_argspec *s, char *buf, size_t cap)
 	return buf;
 }
 
+/* ------------------------------------------------------ suggestions */
+
+/* Words longer than this are not compared for a suggestion. */
+#define CMD_SUGGEST_MAX 32
+
+/*
+ * The edit distance between a and b, case-insensitive: insertions,
+ * deletions, substitutions and swaps of two neighbours each count one
+ * (the optimal string alignment distance), so "lsitener" is 1 from
+ * "listener".  Past CMD_SUGGEST_MAX bytes the words are too far apart.
+ */
+static int
+cmd_distance(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int d[CMD_SUGGEST_MAX + 1][CMD_SUGGEST_MAX + 1];
+
+	if (alen > CMD_SUGGEST_MAX || blen > CMD_SUGGEST_MAX) {
+		return CMD_SUGGEST_MAX;
+	}
+	for (size_t i = 0; i <= alen; i++) {
+		d[i][0] = (int)i;
+	}
+	for (size_t j = 0; j <= blen; j++) {
+		d[0][j] = (int)j;
+	}
+	for (size_t i = 1; i <= alen; i++) {
+		for (size_t j = 1; j <= blen; j++) {
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			int v = d[i - 1][j - 1] + (ca != cb);
+
+			if (d[i - 1][j] + 1 < v) {
+				v = d[i - 1][j] + 1;
+			}
+			if (d[i][j - 1] + 1 < v) {
+				v = d[i][j - 1] + 1;
+			}
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)
+							b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb &&
+			    d[i - 2][j - 2] + 1 < v) {
+				v = d[i - 2][j - 2] + 1;
+			}
+			d[i][j] = v;
+		}
+	}
+	return d[alen][blen];
+}
+
+/*
+ * The closest valid word to a mistyped one, for "did you mean": one
+ * candidate at a time through cmd_suggest_try(), the nearest kept.  A
+ * word is close when at most a third of it (at least one byte, at most
+ * two) must change; ties keep the first.
+ */
+struct cmd_suggest {
+	const char *in;
+	size_t inlen;
+	const char *best;
+	size_t bestlen;
+	int dist;
+};
+
+static void
+cmd_suggest_init(struct cmd_suggest *s, const char *in, size_t inlen)
+{
+	int limit = (int)(inlen / 3);
+
+	s->in = in;
+	s->inlen = inlen;
+	s->best = NULL;
+	s->bestlen = 0;
+	s->dist = (limit < 1 ? 1 : limit > 2 ? 2 : limit) + 1;
+}
+
+static void
+cmd_suggest_try(struct cmd_suggest *s, const char *w, size_t len)
+{
+	int d = cmd_distance(s->in, s->inlen, w, len);
+
+	if (d < s->dist) {
+		s->dist = d;
+		s->best = w;
+		s->bestlen = len;
+	}
+}
+
+/*
+ * Where a word stands, appended to err: " at column N" (1-based, in the
+ * line as typed), then "; did you mean 'X'?" when s found a close word.
+ */
+static int
+cmd_where(char *err, size_t cap, int rc, const struct lex_word *w,
+    const struct cmd_suggest *s)
+{
+	size_t o;
+
+	if (err == NULL || cap == 0) {
+		return rc;
+	}
+	o = strlen(err);
+	if (o < cap) {
+		o += (size_t)snprintf(err + o, cap - o, " at column %u",
+		    (unsigned)w->start + 1);
+	}
+	if (s != NULL && s->best != NULL && o < cap) {
+		snprintf(err + o, cap - o, "; did you mean '%.*s'?",
+		    (int)s->bestlen, s->best);
+	}
+	return rc;
+}
+
 /* ---------------------------------------------------------- finding */
 
 /* A sorted list of distinct words, for messages. */
@@ -409,28 +523,6 @@ cmd_first_split(const bool *cand, int depth)
 	return -1;
 }
 
-static int
-cmd_ambiguous(const bool *cand, int pos, const struct lex_word *w, char *err,
-    size_t cap)
-{
-	struct wordset ws = { 0 };
-	char list[512], clip[CMD_CLIP * 4 + 8];
-
-	for (int i = 0; i < CMD__COUNT; i++) {
-		size_t len;
-		const char *word;
-
-		if (!cand[i] || cmd_nwords(&cmd_table[i]) <= pos) {
-			continue;
-		}
-		word = cmd_word(&cmd_table[i], pos, &len);
-		wordset_add(&ws, word, len);
-	}
-	return err_fmt(err, cap, -EINVAL, "ambiguous command '%s' (%s)",
-	    cmd_clip(clip, sizeof(clip), w[pos].text, w[pos].len),
-	    wordset_text(&ws, list, sizeof(list)));
-}
-
 /* The distinct words at position pos of the candidates, as text. */
 static const char *
 cmd_words_at(const bool *cand, int pos, char *buf, size_t cap)
@@ -448,6 +540,72 @@ cmd_words_at(const bool *cand, int pos, char *buf, size_t cap)
 		wordset_add(&ws, word, len);
 	}
 	return wordset_text(&ws, buf, cap);
+}
+
+static int
+cmd_ambiguous(const bool *cand, int pos, const struct lex_word *w, char *err,
+    size_t cap)
+{
+	struct wordset ws = { 0 };
+	char list[512], clip[CMD_CLIP * 4 + 8];
+
+	for (int i = 0; i < CMD__COUNT; i++) {
+		size_t len;
+		const char *word;
+
+		if (!cand[i] || cmd_nwords(&cmd_table[i]) <= pos) {
+			continue;
+		}
+		word = cmd_word(&cmd_table[i], pos, &len);
+		wordset_add(&ws, word, len);
+	}
+	err_fmt(err, cap, -EINVAL, "ambiguous command '%s' (%s)",
+	    cmd_clip(clip, sizeof(clip), w[pos].text, w[pos].len),
+	    wordset_text(&ws, list, sizeof(list)));
+	return cmd_where(err, cap, -EINVAL, &w[pos], NULL);
+}
+
+/* Offer s the distinct words at position pos of the candidates. */
+static void
+cmd_suggest_words(struct cmd_suggest *s, const bool *cand, int pos)
+{
+	for (int i = 0; i < CMD__COUNT; i++) {
+		size_t len;
+		const char *word;
+
+		if (!cand[i] || cmd_nwords(&cmd_table[i]) <= pos) {
+			continue;
+		}
+		word = cmd_word(&cmd_table[i], pos, &len);
+		cmd_suggest_try(s, word, len);
+	}
+}
+
+/*
+ * "unknown command 'WORDS'" for the word at pos that matches none of
+ * the candidates: with the nearest word when one is close, else with the
+ * list of valid words.
+ */
+static int
+cmd_unknown(const bool *cand, int pos, const char *before,
+    const struct lex_word *w, char *err, size_t cap)
+{
+	struct cmd_suggest sg;
+	char list[512], clip[CMD_CLIP * 4 + 8];
+
+	cmd_suggest_init(&sg, w[pos].text, w[pos].len);
+	cmd_suggest_words(&sg, cand, pos);
+	cmd_clip(clip, sizeof(clip), w[pos].text, w[pos].len);
+	if (sg.best != NULL) {
+		err_fmt(err, cap, -EINVAL, "unknown command '%s%s%s'",
+		    before, before[0] != '\0' ? " " : "", clip);
+	} else {
+		err_fmt(err, cap, -EINVAL,
+		    "unknown command '%s%s%s' (expected %s)", before,
+		    before[0] != '\0' ? " " : "", clip,
+		    cmd_words_at(cand, pos, list, sizeof(list)));
+	}
+	return cmd_where(err, cap, -EINVAL, &w[pos], &sg);
 }
 
 /*
@@ -505,7 +663,7 @@ cmd_find(const struct lex_word *w, int n, unsigned exclude,
 {
 	bool cand[CMD__COUNT], done[CMD__COUNT];
 	const struct cmd *found = NULL;
-	char words[256], list[512], clip[CMD_CLIP * 4 + 8];
+	char words[256], list[512];
 	int depth, count = 0, split;
 
 	if (n <= 0) {
@@ -516,10 +674,7 @@ cmd_find(const struct lex_word *w, int n, unsigned exclude,
 	}
 	depth = cmd_narrow(w, n, cand);
 	if (depth == 0) {
-		return err_fmt(err, cap, -EINVAL,
-		    "unknown command '%s' (expected %s)",
-		    cmd_clip(clip, sizeof(clip), w[0].text, w[0].len),
-		    cmd_words_at(cand, 0, list, sizeof(list)));
+		return cmd_unknown(cand, 0, "", w, err, cap);
 	}
 	/* The commands whose words are all matched. */
 	for (int i = 0; i < CMD__COUNT; i++) {
@@ -549,10 +704,7 @@ cmd_find(const struct lex_word *w, int n, unsigned exclude,
 	}
 	cmd_words_text(found, depth, words, sizeof(words));
 	if (depth < n) {
-		return err_fmt(err, cap, -EINVAL,
-		    "unknown command '%s %s' (expected %s)", words,
-		    cmd_clip(clip, sizeof(clip), w[depth].text, w[depth].len),
-		    cmd_words_at(cand, depth, list, sizeof(list)));
+		return cmd_unknown(cand, depth, words, w, err, cap);
 	}
 	return err_fmt(err, cap, -EINVAL,
 	    "incomplete command '%s' (expected %s)",
@@ -779,6 +931,28 @@ cmd_args_check(const struct cmd_args *a, char *err, size_t cap)
 	return 0;
 }
 
+/*
+ * A value w that argument k refused: say where it stands and, for an
+ * enum, the nearest choice.
+ */
+static int
+cmd_where_value(const struct cmd_args *a, int k, char *err, size_t cap,
+    int rc, const struct lex_word *w)
+{
+	struct cmd_suggest sg;
+	const char *c;
+	size_t len;
+
+	cmd_suggest_init(&sg, w->text, w->len);
+	if (k >= 0 && k < a->n && a->spec[k].type == CMD_T_ENUM) {
+		for (int i = 0; (c = cmd_choice(&a->spec[k], i, &len)) != NULL;
+		    i++) {
+			cmd_suggest_try(&sg, c, len);
+		}
+	}
+	return cmd_where(err, cap, rc, w, &sg);
+}
+
 /* The keyword spec that w names (exactly or by a unique prefix). */
 static int
 cmd_keyword(const struct cmd_args *a, const struct lex_word *w, int *which)
@@ -823,6 +997,29 @@ cmd_free_slot(const struct cmd_args *a, bool optional)
 	return -1;
 }
 
+/* A words argument takes w[0..n), the rest of the line, a blank apart. */
+static int
+cmd_place_words(struct cmd_args *a, int k, const struct lex_word *w, int n,
+    char *err, size_t cap)
+{
+	char buf[CMD_VALUE_MAX + 1];
+	size_t o = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (o + w[i].len + 1 > sizeof(buf)) {
+			err_fmt(err, cap, -EINVAL, "%s too long",
+			    a->spec[k].name);
+			return cmd_where(err, cap, -EINVAL, &w[i], NULL);
+		}
+		if (i > 0) {
+			buf[o++] = ' ';
+		}
+		memcpy(buf + o, w[i].text, w[i].len);
+		o += w[i].len;
+	}
+	return cmd_args_set(a, k, buf, o, err, cap);
+}
+
 /*
  * Assign the words w[0..n) to a's arguments: the required ones in order,
  * then keywords and optional values.  *stop gets the index of the first
@@ -843,20 +1040,23 @@ cmd_place(struct cmd_args *a, const struct lex_word *w, int n, char *err,
 			count = cmd_keyword(a, &w[i], &which);
 		}
 		if (count > 1) {
-			return err_fmt(err, cap, -EINVAL,
-			    "ambiguous keyword '%s'",
+			err_fmt(err, cap, -EINVAL, "ambiguous keyword '%s'",
 			    cmd_clip(clip, sizeof(clip), w[i].text, w[i].len));
+			return cmd_where(err, cap, -EINVAL, &w[i], NULL);
 		}
 		if (count == 1) {
 			if (i + 1 >= n) {
 				*kw_pending = which;
-				return err_fmt(err, cap, -EINVAL,
+				err_fmt(err, cap, -EINVAL,
 				    "missing value for %s", a->spec[which].kw);
+				return cmd_where(err, cap, -EINVAL, &w[i],
+				    NULL);
 			}
 			rc = cmd_args_set(a, which, w[i + 1].text,
 			    w[i + 1].len, err, cap);
 			if (rc < 0) {
-				return rc;
+				return cmd_where_value(a, which, err, cap, rc,
+				    &w[i + 1]);
 			}
 			i += 2;
 			continue;
@@ -865,14 +1065,28 @@ cmd_place(struct cmd_args *a, const struct lex_word *w, int n, char *err,
 			k = cmd_free_slot(a, true);
 		}
 		if (k < 0) {
-			return err_fmt(err, cap, -EINVAL,
+			struct cmd_suggest sg;
+
+			cmd_suggest_init(&sg, w[i].text, w[i].len);
+			for (int j = 0; j < a->n; j++) {
+				if (a->spec[j].kw[0] != '\0' &&
+				    !a->val[j].set) {
+					cmd_suggest_try(&sg, a->spec[j].kw,
+					    strlen(a->spec[j].kw));
+				}
+			}
+			err_fmt(err, cap, -EINVAL,
 			    "unexpected argument '%s' (usage: %s)",
 			    cmd_clip(clip, sizeof(clip), w[i].text, w[i].len),
 			    cmd_usage(a->cmd, usage, sizeof(usage)));
+			return cmd_where(err, cap, -EINVAL, &w[i], &sg);
+		}
+		if (a->spec[k].type == CMD_T_WORDS) {
+			return cmd_place_words(a, k, w + i, n - i, err, cap);
 		}
 		rc = cmd_args_set(a, k, w[i].text, w[i].len, err, cap);
 		if (rc < 0) {
-			return rc;
+			return cmd_where_value(a, k, err, cap, rc, &w[i]);
 		}
 		i++;
 	}

@@ -9,8 +9,9 @@
  *   <name:type>        a required argument, in order
  *   [<name:type>]      an optional one, after the required ones
  *   [kw <name:type>]   an optional keyword with its value, in any order
- * Types: str, path, uint(MIN-MAX), enum(a|b|c), bool, hostport, host,
- * range, ref(KIND).  On the wire (sipd-control(7)) arguments are a map
+ * Types: str, words (the rest of the line: last, sipctl's own commands
+ * only), path, uint(MIN-MAX), enum(a|b|c), bool, hostport, host, range,
+ * ref(KIND).  On the wire (sipd-control(7)) arguments are a map
  * from name to value: uint as an integer, bool as a boolean, the others
  * as strings.
  */
@@ -57,6 +58,7 @@ extern const struct cmd cmd_table[CMD__COUNT];
 
 enum cmd_type {
 	CMD_T_STR,
+	CMD_T_WORDS, /* the rest of the line, its words a blank apart */
 	CMD_T_PATH,
 	CMD_T_UINT,
 	CMD_T_ENUM,

@@ -84,10 +84,13 @@ main(int argc, char **argv)
 			fprintf(stderr, "sipctl: too many words\n");
 			return SH_USAGE;
 		}
+		/* Columns in errors count as if the words were one line,
+		 * a blank between each two. */
 		for (int i = 0; i < argc; i++) {
 			w[i].text = argv[i];
 			w[i].len = strlen(argv[i]);
-			w[i].start = w[i].end = 0;
+			w[i].start = i == 0 ? 0 : w[i - 1].end + 1;
+			w[i].end = w[i].start + (uint32_t)w[i].len;
 			w[i].quoted = false;
 		}
 		/* Check the syntax before connecting: a typo is exit 2. */

@@ -118,7 +118,8 @@ test_errors(void **state)
 			"log)");
 	expect_err("li l", "ambiguous command 'li' (limits or listener)");
 	expect_err("listener frob", "unknown command 'listener frob' "
-				    "(expected add, list or remove)");
+				    "(expected add, list or remove) at column "
+				    "10");
 	expect_err("frob", "unknown command 'frob' (expected account, ");
 	expect_err("show", "incomplete command 'show' (expected auth-blocks, "
 			   "config, registrations, settings, stats or "
@@ -127,6 +128,62 @@ test_errors(void **state)
 	expect_err("show transactions", "incomplete command 'show "
 					"transactions' (expected client or "
 					"server)");
+	/* the word at fault, its column, and the nearest valid word */
+	expect_err("lsitener list", "unknown command 'lsitener' at column 1; "
+				    "did you mean 'listener'?");
+	expect_err("show  sttaus", "unknown command 'show sttaus' at column "
+				   "7; did you mean 'stats'?");
+	expect_err("SHWO config", "unknown command 'SHWO' at column 1; did "
+				  "you mean 'show'?");
+	expect_err("  l", "ambiguous command 'l' (lan, limits, listener or "
+			  "log) at column 3");
+}
+
+static void
+test_suggest(void **state)
+{
+	(void)state;
+	/* arguments: a keyword, an enum choice, a number */
+	expect_err("listener add udp 1.2.3.4:5 cret /c",
+	    "at column 28; did you mean 'cert'?");
+	expect_err("listener add xdp 1.2.3.4:5",
+	    "unknown transport 'xdp' (expected udp, tcp or tls) at column "
+	    "14; did you mean 'udp'?");
+	expect_err("set t1 abc", "bad number 'abc' for ms at column 8");
+	/* too far from every word: the list, no guess */
+	expect_err("frobnicate", "unknown command 'frobnicate' (expected "
+				 "account, ");
+	expect_err("qzx", "at column 1");
+	{
+		struct cmd_args *a = malloc(sizeof(*a));
+		char err[512];
+
+		assert_non_null(a);
+		assert_int_not_equal(parse("qzx", a, err, sizeof(err)), 0);
+		assert_null(strstr(err, "did you mean"));
+		free(a);
+	}
+}
+
+static void
+test_words(void **state)
+{
+	struct cmd_args *a = malloc(sizeof(*a));
+	char err[512];
+
+	(void)state;
+	assert_non_null(a);
+	/* help takes the rest of the line, unquoted */
+	assert_int_equal(parse("help listener add", a, err, sizeof(err)), 0);
+	assert_int_equal(a->cmd->id, CMD_HELP);
+	assert_string_equal(cmd_arg_str(a, "command"), "listener add");
+	assert_int_equal(parse("help \"show  settings\"", a, err,
+			     sizeof(err)),
+	    0);
+	assert_string_equal(cmd_arg_str(a, "command"), "show  settings");
+	assert_int_equal(parse("help", a, err, sizeof(err)), 0);
+	assert_false(cmd_arg_has(a, "command"));
+	free(a);
 }
 
 static void
@@ -141,7 +198,7 @@ test_args(void **state)
 			     sizeof(err)),
 	    -EINVAL);
 	assert_string_equal(err, "ambiguous transport 't' (expected udp, tcp "
-				 "or tls)");
+				 "or tls) at column 14");
 	assert_int_equal(parse("listener add tl 1.2.3.4:5 ve on k /k ce /c", a,
 			     err, sizeof(err)),
 	    0);
@@ -286,6 +343,8 @@ main(void)
 		cmocka_unit_test(test_abbrev),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_suggest),
+		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_set_typed),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_next),
