@@ -139,6 +139,24 @@ sh_paths(char **out, int n, int cap, const char *partial, size_t plen)
 	return n;
 }
 
+/*
+ * After "help" the words name a command: complete and describe them as
+ * if "help" were not there.  Returns how many words to skip, 0 or 1.
+ */
+static int
+sh_help_words(const struct lex_line *l, int ncomplete)
+{
+	const struct cmd *c;
+	int used;
+
+	if (ncomplete < 1 ||
+	    cmd_find(l->words, 1, 0, &c, &used, NULL, 0) < 0 ||
+	    c->id != CMD_HELP) {
+		return 0;
+	}
+	return 1;
+}
+
 int
 sh_candidates(struct sh *sh, const char *line, size_t len, char **out,
     int cap, size_t *partial_len)
@@ -147,7 +165,7 @@ sh_candidates(struct sh *sh, const char *line, size_t len, char **out,
 	struct cmd_next *next;
 	const char *partial = "";
 	size_t plen = 0;
-	int ncomplete, n = 0;
+	int ncomplete, n = 0, skip;
 
 	if (lex_split(&l, line, len, LEX_PARTIAL, NULL) < 0) {
 		lex_fini(&l);
@@ -159,8 +177,10 @@ sh_candidates(struct sh *sh, const char *line, size_t len, char **out,
 		partial = l.words[l.count - 1].text;
 		plen = l.words[l.count - 1].len;
 	}
+	skip = sh_help_words(&l, ncomplete);
 	next = malloc(sizeof(*next));
-	if (next == NULL || cmd_next(l.words, ncomplete, 0, next) < 0) {
+	if (next == NULL ||
+	    cmd_next(l.words + skip, ncomplete - skip, 0, next) < 0) {
 		free(next);
 		lex_fini(&l);
 		return -1;
@@ -186,7 +206,9 @@ sh_describe(struct sh *sh, const char *line, size_t len, FILE *f)
 	struct lex_line l;
 	struct cmd_next *next;
 	char usage[512];
-	int ncomplete;
+	const char *partial = "";
+	size_t plen = 0;
+	int ncomplete, shown = 0, skip;
 
 	(void)sh;
 	if (lex_split(&l, line, len, LEX_PARTIAL, NULL) < 0) {
@@ -195,29 +217,45 @@ sh_describe(struct sh *sh, const char *line, size_t len, FILE *f)
 	}
 	ncomplete = l.count;
 	if (l.count > 0 && !l.trailing_blank) {
+		/* "set t?" lists only what starts with "t" */
 		ncomplete = l.count - 1;
+		partial = l.words[l.count - 1].text;
+		plen = l.words[l.count - 1].len;
 	}
+	skip = sh_help_words(&l, ncomplete);
 	next = malloc(sizeof(*next));
-	if (next == NULL || cmd_next(l.words, ncomplete, 0, next) < 0) {
+	if (next == NULL ||
+	    cmd_next(l.words + skip, ncomplete - skip, 0, next) < 0) {
 		fprintf(f, "  (no command matches)\n");
 		free(next);
 		lex_fini(&l);
 		return;
 	}
-	if (next->cmd != NULL) {
+	if (next->cmd != NULL && plen == 0) {
 		fprintf(f, "  %s\n      %s\n",
 		    cmd_usage(next->cmd, usage, sizeof(usage)),
 		    next->cmd->summary);
 	}
 	for (int i = 0; i < next->n; i++) {
+		if (!cmd_prefix(partial, plen, next->word[i].text,
+			next->word[i].len)) {
+			continue;
+		}
 		fprintf(f, "  %-24s %s\n", next->word[i].text,
 		    next->word[i].help != NULL ? next->word[i].help : "");
+		shown++;
 	}
 	if (next->value) {
 		fprintf(f, "  <%s>\n", next->spec.name);
+		shown++;
 	}
-	if (next->cmd != NULL && next->n == 0 && !next->value) {
+	if (next->cmd != NULL && next->n == 0 && !next->value && plen == 0) {
 		fprintf(f, "  <Enter>\n");
+		shown++;
+	}
+	if (shown == 0 && plen > 0) {
+		fprintf(f, "  (nothing starts with '%.*s')\n", (int)plen,
+		    partial);
 	}
 	free(next);
 	lex_fini(&l);

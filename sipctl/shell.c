@@ -285,7 +285,7 @@ sh_print(struct sh *sh, const struct proto_msg *m)
 		if (m->ev_len == 3 && memcmp(m->ev, "log", 3) == 0 &&
 		    (v = proto_get(m->data, "line")) != NULL &&
 		    v->type == MSGPACK_OBJECT_STR) {
-			printf("%.*s\n", (int)v->via.str.size, v->via.str.ptr);
+			out_log_line(stdout, v->via.str.ptr, v->via.str.size);
 			fflush(stdout);
 		} else if (m->ev_len == 7 && memcmp(m->ev, "dropped", 7) == 0) {
 			v = proto_get(m->data, "lines");
@@ -421,7 +421,11 @@ sh_run(struct sh *sh, const struct cmd_args *a, char *err, size_t cap)
 		proto_msg_fini(&m);
 		return m.id == 0 ? SH_UNREACH : SH_FAILED;
 	}
-	sh_print(sh, &m);
+	/* A stream's first reply only says it started: people see the
+	 * events, scripts with -j the reply too. */
+	if ((a->cmd->flags & CF_STREAM) == 0 || sh->json) {
+		sh_print(sh, &m);
+	}
 	proto_msg_fini(&m);
 	if (a->cmd->flags & CF_STREAM) {
 		return sh_stream(sh, id);
