@@ -182,3 +182,44 @@ lex_fini(struct lex_line *l)
 	l->buf = NULL;
 	l->count = 0;
 }
+
+void
+lex_word_out(FILE *f, const char *s)
+{
+	bool plain = s[0] != '\0';
+
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch <= ' ' || ch == '"' || ch == '\'' || ch == '\\' ||
+		    ch == '#' || ch >= 0x7f) {
+			plain = false;
+		}
+	}
+	if (plain) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (const char *p = s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+		case '\\':
+			fputc('\\', f);
+			fputc(*p, f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		default:
+			fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}

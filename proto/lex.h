@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define LEX_MAX_WORDS 64
 
@@ -64,5 +65,11 @@ int lex_split(struct lex_line *l, const char *in, size_t len, unsigned flags,
 
 /* Release the words of l.  Accepts a line lex_split() failed on. */
 void lex_fini(struct lex_line *l);
+
+/*
+ * Write s to f as one word that lex_split() reads back as s: as it is
+ * when it can be, else in double quotes with \" \\ \n \t \r escapes.
+ */
+void lex_word_out(FILE *f, const char *s);
 
 #endif
