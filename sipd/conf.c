@@ -35,12 +35,6 @@
 
 static const enum tp_proto conf_protos[] = { TP_UDP, TP_TCP, TP_TLS };
 
-static const char *const conf_relays[] = {
-	[CONF_RELAY_ANYBODY] = "anybody",
-	[CONF_RELAY_CLIENTS] = "clients",
-	[CONF_RELAY_NOBODY] = "nobody",
-};
-
 static const char *const conf_log_outs[] = {
 	[CONF_LOG_AUTO] = "auto",
 	[CONF_LOG_STDERR] = "stderr",
@@ -55,27 +49,8 @@ conf_init(struct conf *c)
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		c->levels[i] = LOG_DEFAULT_LEVEL;
 	}
-	msg_limits_init(&c->limits);
-	c->input_channels = CONF_DEFAULT_INPUT_CHANNELS;
-	c->idle_timeout_s = CONF_DEFAULT_IDLE_TIMEOUT;
-	c->size_limit_lan = CONF_DEFAULT_SIZE_LIMIT;
-	c->size_limit_wan = CONF_DEFAULT_SIZE_LIMIT;
-	txn_settings_init(&c->txn);
-	c->processors = 1;
-	c->tls_client_verify = true;
+	conf_settings_init(c);
 	c->log_out = CONF_LOG_AUTO;
-	c->ctl_max_frame = CONF_DEFAULT_MAX_FRAME;
-	c->relay_non_clients = CONF_RELAY_CLIENTS;
-	c->reg.default_expires_s = CONF_DEFAULT_REG_EXPIRES;
-	c->reg.min_expires_s = CONF_DEFAULT_REG_MIN_EXPIRES;
-	c->reg.max_expires_s = CONF_DEFAULT_REG_MAX_EXPIRES;
-	c->reg.max_bindings = CONF_DEFAULT_REG_MAX_BINDINGS;
-	c->auth.nonce_lifetime_s = CONF_DEFAULT_AUTH_NONCE_LIFETIME;
-	c->auth.advertise_digest = true;
-	c->auth.advertise_ntlm = false;
-	c->auth.fail_limit = CONF_DEFAULT_AUTH_FAIL_LIMIT;
-	c->auth.fail_window_s = CONF_DEFAULT_AUTH_FAIL_WINDOW;
-	c->auth.fail_penalty_s = CONF_DEFAULT_AUTH_FAIL_PENALTY;
 	c->acct = NULL;
 }
 
@@ -721,10 +696,6 @@ conf_control(struct conf *c, const struct cmd_args *a, char *err,
 	case CMD_CONTROL_SOCKET:
 		return conf_path_copy(c->ctl_socket, cmd_arg_str(a, "path"),
 		    "socket", err, cap);
-	case CMD_CONTROL_MAX_FRAME:
-		c->ctl_max_frame = (uint32_t)cmd_arg_uint(a, "bytes",
-		    CONF_DEFAULT_MAX_FRAME);
-		return 0;
 	default:
 		break;
 	}
@@ -764,43 +735,6 @@ conf_control(struct conf *c, const struct cmd_args *a, char *err,
 	    (size_t)(c->nctl_allow - i - 1) * sizeof(c->ctl_allow[0]));
 	c->nctl_allow--;
 	return 0;
-}
-
-static int
-conf_reg_store(struct conf *c, const struct cmd_args *a, char *err,
-    size_t cap)
-{
-	const char *path = cmd_arg_str(a, "path");
-
-	/* "default": the file in the run directory */
-	if (path != NULL && strcmp(path, "default") == 0) {
-		c->reg.store[0] = '\0';
-		return 0;
-	}
-	if (path == NULL || path[0] != '/') {
-		return err_fmt(err, cap, -EINVAL,
-		    "the registration store's path must be absolute (or "
-		    "default)");
-	}
-	return conf_path_copy(c->reg.store, path, "store", err, cap);
-}
-
-static int
-conf_tls_client_ca(struct conf *c, const struct cmd_args *a, char *err,
-    size_t cap)
-{
-	const char *path = cmd_arg_str(a, "path");
-
-	/* "default": the system's CA store */
-	if (path != NULL && strcmp(path, "default") == 0) {
-		c->tls_client_ca[0] = '\0';
-		return 0;
-	}
-	if (path == NULL || path[0] != '/') {
-		return err_fmt(err, cap, -EINVAL,
-		    "the CA file's path must be absolute (or default)");
-	}
-	return conf_path_copy(c->tls_client_ca, path, "CA file", err, cap);
 }
 
 /* The domain and account commands: an edit of c->acct (acct.h). */
@@ -879,17 +813,15 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 int
 conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 {
-	uint32_t v = 0;
-	uint32_t *field = NULL;
+	const struct conf_setting *set;
 
 	if ((a->cmd->flags & CF_CONF) == 0) {
 		return err_fmt(err, cap, -EINVAL,
 		    "'%s' is not a configuration command", a->cmd->name);
 	}
-	for (int i = 0; i < a->n; i++) {
-		if (a->spec[i].type == CMD_T_UINT && a->val[i].set) {
-			v = (uint32_t)a->val[i].u;
-		}
+	set = conf_setting_of(a->cmd->id);
+	if (set != NULL) {
+		return conf_setting_apply(c, set, a, err, cap);
 	}
 	switch (a->cmd->id) {
 	case CMD_LISTENER_ADD:
@@ -904,50 +836,6 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return conf_lan(c, a, true, true, err, cap);
 	case CMD_CLIENT_IP_REMOVE:
 		return conf_lan(c, a, false, true, err, cap);
-	case CMD_RELAY_TO_NON_CLIENTS: {
-		int who = cmd_arg_enum(a, "who");
-
-		if (who < CONF_RELAY_ANYBODY || who > CONF_RELAY_NOBODY) {
-			return err_fmt(err, cap, -EINVAL, "missing who");
-		}
-		c->relay_non_clients = (enum conf_relay)who;
-		return 0;
-	}
-	case CMD_SET_REG_DEFAULT_EXPIRES:
-		field = &c->reg.default_expires_s;
-		break;
-	case CMD_SET_REG_MIN_EXPIRES:
-		field = &c->reg.min_expires_s;
-		break;
-	case CMD_SET_REG_MAX_EXPIRES:
-		field = &c->reg.max_expires_s;
-		break;
-	case CMD_SET_REG_MAX_BINDINGS:
-		field = &c->reg.max_bindings;
-		break;
-	case CMD_SET_REG_STORE:
-		return conf_reg_store(c, a, err, cap);
-	case CMD_SET_AUTH_NONCE_LIFETIME:
-		field = &c->auth.nonce_lifetime_s;
-		break;
-	case CMD_SET_AUTH_ADVERTISE_DIGEST:
-		c->auth.advertise_digest = cmd_arg_bool(a, "value", true);
-		return 0;
-	case CMD_SET_AUTH_ADVERTISE_NTLM:
-		c->auth.advertise_ntlm = cmd_arg_bool(a, "value", false);
-		return 0;
-	case CMD_SET_AUTH_SHA256_FIRST:
-		c->auth.sha256_first = cmd_arg_bool(a, "value", false);
-		return 0;
-	case CMD_SET_AUTH_FAIL_LIMIT:
-		field = &c->auth.fail_limit;
-		break;
-	case CMD_SET_AUTH_FAIL_WINDOW:
-		field = &c->auth.fail_window_s;
-		break;
-	case CMD_SET_AUTH_FAIL_PENALTY:
-		field = &c->auth.fail_penalty_s;
-		break;
 	case CMD_DOMAIN_ADD:
 	case CMD_DOMAIN_REMOVE:
 	case CMD_DOMAIN_ALIAS_ADD:
@@ -967,62 +855,6 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return conf_route_add(c, a, err, cap);
 	case CMD_ROUTE_REMOVE:
 		return conf_route_remove(c, a, err, cap);
-	case CMD_SET_UDP_TOS:
-		c->udp_tos = (int)v;
-		return 0;
-	case CMD_SET_INPUT_CHANNELS:
-		field = &c->input_channels;
-		break;
-	case CMD_SET_IDLE_TIMEOUT:
-		field = &c->idle_timeout_s;
-		break;
-	case CMD_SET_SIZE_LIMIT_LAN:
-		field = &c->size_limit_lan;
-		break;
-	case CMD_SET_SIZE_LIMIT_WAN:
-		field = &c->size_limit_wan;
-		break;
-	case CMD_SET_T1:
-		field = &c->txn.t1_ms;
-		break;
-	case CMD_SET_T2:
-		field = &c->txn.t2_ms;
-		break;
-	case CMD_SET_T4:
-		field = &c->txn.t4_ms;
-		break;
-	case CMD_SET_TIMER_B:
-		field = &c->txn.timer_b_ms;
-		break;
-	case CMD_SET_TIMER_C:
-		field = &c->txn.timer_c_ms;
-		break;
-	case CMD_SET_MAX_SERVER:
-		field = &c->txn.max_server;
-		break;
-	case CMD_SET_MAX_CLIENT:
-		field = &c->txn.max_client;
-		break;
-	case CMD_SET_PROCESSORS:
-		c->processors = v;
-		return 0;
-	case CMD_SET_FORCE_RR:
-		c->force_rr = cmd_arg_bool(a, "value", false);
-		return 0;
-	case CMD_SET_TLS_CLIENT_CA:
-		return conf_tls_client_ca(c, a, err, cap);
-	case CMD_SET_TLS_CLIENT_VERIFY:
-		c->tls_client_verify = cmd_arg_bool(a, "value", true);
-		return 0;
-	case CMD_LIMITS_MESSAGE_SIZE:
-		field = &c->limits.max_size;
-		break;
-	case CMD_LIMITS_HEADERS:
-		field = &c->limits.max_headers;
-		break;
-	case CMD_LIMITS_LINE:
-		field = &c->limits.max_line;
-		break;
 	case CMD_LOG_LEVEL:
 		return conf_log_level(c, a, err, cap);
 	case CMD_LOG_OUTPUT:
@@ -1030,14 +862,11 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_CONTROL_SOCKET:
 	case CMD_CONTROL_ALLOW:
 	case CMD_CONTROL_DISALLOW:
-	case CMD_CONTROL_MAX_FRAME:
 		return conf_control(c, a, err, cap);
 	default:
 		return err_fmt(err, cap, -ENOTSUP,
 		    "'%s' has no configuration handler", a->cmd->name);
 	}
-	*field = v;
-	return 0;
 }
 
 int
@@ -1136,48 +965,6 @@ out:
 
 /* -------------------------------------------------------------- dump */
 
-/* Quote a word for the lexer when it needs it. */
-static void
-conf_word_out(FILE *f, const char *s)
-{
-	bool plain = s[0] != '\0';
-
-	for (const char *p = s; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch <= ' ' || ch == '"' || ch == '\'' || ch == '\\' ||
-		    ch == '#' || ch >= 0x7f) {
-			plain = false;
-		}
-	}
-	if (plain) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (const char *p = s; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-		case '\\':
-			fputc('\\', f);
-			fputc(*p, f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		default:
-			fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
 /* " ha1-md5 HEX ha1-sha256 HEX" for the digests that are set. */
 static void
 conf_dump_ha1(const char *const ha1[ACCT__ALG_COUNT], FILE *f)
@@ -1218,27 +1005,27 @@ conf_dump_acct(const struct acct *a, FILE *f)
 			snprintf(addr, sizeof(addr), "%s@%s", ai->user,
 			    ai->domain);
 			fputs("account add ", f);
-			conf_word_out(f, addr);
+			lex_word_out(f, addr);
 			conf_dump_ha1(ai->ha1, f);
 			fputc('\n', f);
 			for (size_t k = 0; k < ai->naliases; k++) {
 				fputs("account alias add ", f);
-				conf_word_out(f, addr);
+				lex_word_out(f, addr);
 				fputc(' ', f);
-				conf_word_out(f, ai->aliases[k]);
+				lex_word_out(f, ai->aliases[k]);
 				conf_dump_ha1(ai->alias_ha1[k], f);
 				fputc('\n', f);
 			}
 			if (ai->forward != NULL) {
 				fputs("account forward ", f);
-				conf_word_out(f, addr);
+				lex_word_out(f, addr);
 				fputc(' ', f);
-				conf_word_out(f, ai->forward);
+				lex_word_out(f, ai->forward);
 				fputc('\n', f);
 			}
 			if (!ai->enabled) {
 				fputs("account disable ", f);
-				conf_word_out(f, addr);
+				lex_word_out(f, addr);
 				fputc('\n', f);
 			}
 		}
@@ -1260,20 +1047,17 @@ conf_dump(const struct conf *c, FILE *f)
 	conf_init(d);
 	if (c->ctl_socket[0] != '\0') {
 		fputs("control socket ", f);
-		conf_word_out(f, c->ctl_socket);
+		lex_word_out(f, c->ctl_socket);
 		fputc('\n', f);
 	}
 	for (int i = 0; i < c->nctl_allow; i++) {
 		fprintf(f, "control allow %lu\n", (unsigned long)c->ctl_allow[i]);
 	}
-	if (c->ctl_max_frame != d->ctl_max_frame) {
-		fprintf(f, "control max-frame %u\n", c->ctl_max_frame);
-	}
 	if (c->log_out != d->log_out) {
 		fprintf(f, "log output %s", conf_log_outs[c->log_out]);
 		if (c->log_out == CONF_LOG_FILE) {
 			fputc(' ', f);
-			conf_word_out(f, c->log_file);
+			lex_word_out(f, c->log_file);
 		}
 		fputc('\n', f);
 	}
@@ -1284,82 +1068,7 @@ conf_dump(const struct conf *c, FILE *f)
 			    log_level_name(c->levels[i]));
 		}
 	}
-#define DUMP(cond, ...)                                                     \
-	do {                                                                \
-		if (cond) {                                                 \
-			fprintf(f, __VA_ARGS__);                            \
-		}                                                           \
-	} while (0)
-	DUMP(c->limits.max_size != d->limits.max_size,
-	    "limits message-size %u\n", c->limits.max_size);
-	DUMP(c->limits.max_headers != d->limits.max_headers,
-	    "limits headers %u\n", c->limits.max_headers);
-	DUMP(c->limits.max_line != d->limits.max_line, "limits line %u\n",
-	    c->limits.max_line);
-	DUMP(c->udp_tos != d->udp_tos, "set udp-tos %d\n", c->udp_tos);
-	DUMP(c->input_channels != d->input_channels,
-	    "set input-channels %u\n", c->input_channels);
-	DUMP(c->idle_timeout_s != d->idle_timeout_s, "set idle-timeout %u\n",
-	    c->idle_timeout_s);
-	DUMP(c->size_limit_lan != d->size_limit_lan,
-	    "set size-limit-lan %u\n", c->size_limit_lan);
-	DUMP(c->size_limit_wan != d->size_limit_wan,
-	    "set size-limit-wan %u\n", c->size_limit_wan);
-	DUMP(c->txn.t1_ms != d->txn.t1_ms, "set t1 %u\n", c->txn.t1_ms);
-	DUMP(c->txn.t2_ms != d->txn.t2_ms, "set t2 %u\n", c->txn.t2_ms);
-	DUMP(c->txn.t4_ms != d->txn.t4_ms, "set t4 %u\n", c->txn.t4_ms);
-	DUMP(c->txn.timer_b_ms != d->txn.timer_b_ms, "set timer-b %u\n",
-	    c->txn.timer_b_ms);
-	DUMP(c->txn.timer_c_ms != d->txn.timer_c_ms, "set timer-c %u\n",
-	    c->txn.timer_c_ms);
-	DUMP(c->txn.max_server != d->txn.max_server, "set max-server %u\n",
-	    c->txn.max_server);
-	DUMP(c->txn.max_client != d->txn.max_client, "set max-client %u\n",
-	    c->txn.max_client);
-	DUMP(c->processors != d->processors, "set processors %u\n",
-	    c->processors);
-	DUMP(c->force_rr != d->force_rr, "set force-rr %s\n",
-	    c->force_rr ? "on" : "off");
-	if (c->tls_client_ca[0] != '\0') {
-		fputs("set tls-client-ca ", f);
-		conf_word_out(f, c->tls_client_ca);
-		fputc('\n', f);
-	}
-	DUMP(c->tls_client_verify != d->tls_client_verify,
-	    "set tls-client-verify %s\n", c->tls_client_verify ? "on" : "off");
-	DUMP(c->relay_non_clients != d->relay_non_clients,
-	    "relay to-non-clients %s\n", conf_relays[c->relay_non_clients]);
-	DUMP(c->reg.default_expires_s != d->reg.default_expires_s,
-	    "set reg-default-expires %u\n", c->reg.default_expires_s);
-	DUMP(c->reg.min_expires_s != d->reg.min_expires_s,
-	    "set reg-min-expires %u\n", c->reg.min_expires_s);
-	DUMP(c->reg.max_expires_s != d->reg.max_expires_s,
-	    "set reg-max-expires %u\n", c->reg.max_expires_s);
-	DUMP(c->reg.max_bindings != d->reg.max_bindings,
-	    "set reg-max-bindings %u\n", c->reg.max_bindings);
-	if (c->reg.store[0] != '\0') {
-		fputs("set reg-store ", f);
-		conf_word_out(f, c->reg.store);
-		fputc('\n', f);
-	}
-	DUMP(c->auth.nonce_lifetime_s != d->auth.nonce_lifetime_s,
-	    "set auth-nonce-lifetime %u\n", c->auth.nonce_lifetime_s);
-	DUMP(c->auth.advertise_digest != d->auth.advertise_digest,
-	    "set auth-advertise-digest %s\n",
-	    c->auth.advertise_digest ? "on" : "off");
-	DUMP(c->auth.advertise_ntlm != d->auth.advertise_ntlm,
-	    "set auth-advertise-ntlm %s\n",
-	    c->auth.advertise_ntlm ? "on" : "off");
-	DUMP(c->auth.sha256_first != d->auth.sha256_first,
-	    "set auth-sha256-first %s\n",
-	    c->auth.sha256_first ? "on" : "off");
-	DUMP(c->auth.fail_limit != d->auth.fail_limit,
-	    "set auth-fail-limit %u\n", c->auth.fail_limit);
-	DUMP(c->auth.fail_window_s != d->auth.fail_window_s,
-	    "set auth-fail-window %u\n", c->auth.fail_window_s);
-	DUMP(c->auth.fail_penalty_s != d->auth.fail_penalty_s,
-	    "set auth-fail-penalty %u\n", c->auth.fail_penalty_s);
-#undef DUMP
+	conf_settings_dump(c, f);
 	for (int i = 0; i < c->nlan; i++) {
 		fprintf(f, "lan add %s\n",
 		    conf_range_str(&c->lan[i], buf, sizeof(buf)));
@@ -1375,15 +1084,15 @@ conf_dump(const struct conf *c, FILE *f)
 						  sizeof(buf)));
 		if (l->cert[0] != '\0') {
 			fputs(" cert ", f);
-			conf_word_out(f, l->cert);
+			lex_word_out(f, l->cert);
 		}
 		if (l->key[0] != '\0') {
 			fputs(" key ", f);
-			conf_word_out(f, l->key);
+			lex_word_out(f, l->key);
 		}
 		if (l->ca[0] != '\0') {
 			fputs(" ca ", f);
-			conf_word_out(f, l->ca);
+			lex_word_out(f, l->ca);
 		}
 		if (l->verify) {
 			fputs(" verify on", f);
@@ -1394,7 +1103,7 @@ conf_dump(const struct conf *c, FILE *f)
 		const struct conf_route *r = &c->routes[i];
 
 		fputs("route add ", f);
-		conf_word_out(f, r->domain);
+		lex_word_out(f, r->domain);
 		fprintf(f, " %s", conf_route_target(r, buf, sizeof(buf)));
 		if (r->proto_set) {
 			fprintf(f, " transport %s", tp_proto_name(r->proto));

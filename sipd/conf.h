@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "proto/cmd.h"
 #include "sipd/acct/acct.h"
 #include "sipd/log.h"
 #include "sipd/msg/msg.h"
@@ -134,7 +135,7 @@ struct conf {
 	struct msg_limits limits;
 
 	/* transport (RFC 3261 18) */
-	int udp_tos;              /* "UDP TOS Tag", 0-255, default 0 */
+	uint32_t udp_tos;         /* "UDP TOS Tag", 0-255, default 0 */
 	uint32_t input_channels;  /* cap on inbound TCP/TLS connections */
 	uint32_t idle_timeout_s;  /* close a connection quiet this long */
 	uint32_t size_limit_lan;  /* "Request Size Limit" inside the LAN */
@@ -145,7 +146,7 @@ struct conf {
 	/* transactions (RFC 3261 17): T1, T2, T4, Timer B, Timer C, the
 	 * server and client transaction limits */
 	struct txn_settings txn;
-	unsigned processors;      /* worker threads */
+	uint32_t processors;      /* worker threads */
 
 	/* proxy (RFC 3261 16) */
 	bool force_rr;            /* "Force Dialog Relaying" */
@@ -208,8 +209,64 @@ struct conf {
 #define CONF_DEFAULT_AUTH_FAIL_PENALTY 300
 
 /* The defaults: no listener yet, every component at LOG_DEFAULT_LEVEL,
- * no domain (c->acct NULL).  Allocates nothing. */
+ * no domain (c->acct NULL), every setting at its default.  Allocates
+ * nothing. */
 void conf_init(struct conf *c);
+
+/*
+ * The settings of proto/settings.def, in sipd/settings.c: each one's
+ * command, field, default and when it applies.
+ */
+enum conf_set_type {
+	CONF_SET_U32,
+	CONF_SET_BOOL,
+	CONF_SET_ENUM,
+	CONF_SET_PATH,
+};
+
+struct conf_setting {
+	enum cmd_id cmd;
+	const char *key;    /* its name in "show settings" */
+	enum conf_set_type type;
+	size_t off;         /* of its field in struct conf */
+	uint32_t dflt;      /* a number, bool or enum member; 0 for a path */
+	bool next_start;    /* applies at the next start, not at once */
+};
+
+extern const struct conf_setting conf_settings[];
+extern const int conf_nsettings;
+
+/* The setting that command id sets, or NULL. */
+const struct conf_setting *conf_setting_of(enum cmd_id id);
+
+/* Set every setting of c to its default. */
+void conf_settings_init(struct conf *c);
+
+/*
+ * Apply a setting's command a to c.  Returns 0, or -EINVAL with a message
+ * in err (a path that is not absolute or too long); c is then unchanged.
+ */
+int conf_setting_apply(struct conf *c, const struct conf_setting *s,
+    const struct cmd_args *a, char *err, size_t cap);
+
+/* Is s in c set to something other than its default? */
+bool conf_setting_changed(const struct conf *c, const struct conf_setting *s);
+
+/* The value of s in c as the command's argument ("500", "on", "clients",
+ * "default" for an unset path) into buf; returns buf. */
+const char *conf_setting_text(const struct conf *c,
+    const struct conf_setting *s, char *buf, size_t cap);
+
+/* Its default the same way. */
+const char *conf_setting_default_text(const struct conf_setting *s,
+    char *buf, size_t cap);
+
+/* Its value as a number (U32, BOOL, ENUM). */
+uint32_t conf_setting_value(const struct conf *c,
+    const struct conf_setting *s);
+
+/* Write the command of every setting c changes from its default. */
+void conf_settings_dump(const struct conf *c, FILE *f);
 
 /* Release what c owns (its account snapshot); c->acct becomes NULL, so a
  * second call does nothing. */

@@ -387,6 +387,42 @@ ctl_h_route_list(struct ctl_req *r)
 	return 0;
 }
 
+/* A setting's value (or default) as its own type on the wire. */
+static void
+ctl_setting_value(msgpack_packer *pk, const struct conf_setting *s,
+    uint32_t v, const char *text)
+{
+	switch (s->type) {
+	case CONF_SET_U32:
+		msgpack_pack_uint64(pk, v);
+		break;
+	case CONF_SET_BOOL:
+		if (v) {
+			msgpack_pack_true(pk);
+		} else {
+			msgpack_pack_false(pk);
+		}
+		break;
+	case CONF_SET_ENUM:
+	case CONF_SET_PATH:
+		proto_str(pk, text);
+		break;
+	}
+}
+
+/* One row of "show settings". */
+static void
+ctl_setting_row(msgpack_packer *pk, const char *name, const char *value,
+    const char *dflt, bool changed, bool next_start)
+{
+	msgpack_pack_map(pk, 5);
+	proto_kv_str(pk, "setting", name);
+	proto_kv_str(pk, "value", value);
+	proto_kv_str(pk, "default", dflt);
+	proto_kv_bool(pk, "changed", changed);
+	proto_kv_str(pk, "applies", next_start ? "next start" : "at once");
+}
+
 static int
 ctl_h_show_settings(struct ctl_req *r)
 {
@@ -394,69 +430,40 @@ ctl_h_show_settings(struct ctl_req *r)
 	const struct conf *c = r->ctl->conf;
 	static const char *const outs[] = { "auto", "stderr", "syslog",
 		"file" };
-	static const char *const relays[] = { "anybody", "clients",
-		"nobody" };
+	char buf[CONF_PATH_MAX + 16], dbuf[64];
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 38 + LOG__COMP_COUNT);
-	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
-	proto_kv_uint(pk, "input-channels", c->input_channels);
-	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
-	proto_kv_uint(pk, "size-limit-lan", c->size_limit_lan);
-	proto_kv_uint(pk, "size-limit-wan", c->size_limit_wan);
-	proto_kv_uint(pk, "t1", c->txn.t1_ms);
-	proto_kv_uint(pk, "t2", c->txn.t2_ms);
-	proto_kv_uint(pk, "t4", c->txn.t4_ms);
-	proto_kv_uint(pk, "timer-b", c->txn.timer_b_ms);
-	proto_kv_uint(pk, "timer-c", c->txn.timer_c_ms);
-	proto_kv_uint(pk, "max-server", c->txn.max_server);
-	proto_kv_uint(pk, "max-client", c->txn.max_client);
-	proto_kv_uint(pk, "processors", c->processors);
-	proto_kv_bool(pk, "force-rr", c->force_rr);
-	proto_kv_uint(pk, "message-size", c->limits.max_size);
-	proto_kv_uint(pk, "headers", c->limits.max_headers);
-	proto_kv_uint(pk, "line", c->limits.max_line);
-	proto_kv_str(pk, "relay-to-non-clients", relays[c->relay_non_clients]);
-	proto_str(pk, "client-ip");
-	msgpack_pack_array(pk, (size_t)c->nclient_ip);
-	for (int i = 0; i < c->nclient_ip; i++) {
-		char buf[INET6_ADDRSTRLEN + 8];
+	msgpack_pack_array(pk,
+	    (size_t)conf_nsettings + LOG__COMP_COUNT + 2);
+	for (int i = 0; i < conf_nsettings; i++) {
+		const struct conf_setting *s = &conf_settings[i];
 
-		proto_str(pk, conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
+		msgpack_pack_map(pk, 5);
+		proto_kv_str(pk, "setting", s->key);
+		proto_str(pk, "value");
+		ctl_setting_value(pk, s, conf_setting_value(c, s),
+		    conf_setting_text(c, s, buf, sizeof(buf)));
+		proto_str(pk, "default");
+		ctl_setting_value(pk, s, s->dflt,
+		    conf_setting_default_text(s, dbuf, sizeof(dbuf)));
+		proto_kv_bool(pk, "changed", conf_setting_changed(c, s));
+		proto_kv_str(pk, "applies",
+		    s->next_start ? "next start" : "at once");
 	}
-	proto_kv_uint(pk, "reg-default-expires", c->reg.default_expires_s);
-	proto_kv_uint(pk, "reg-min-expires", c->reg.min_expires_s);
-	proto_kv_uint(pk, "reg-max-expires", c->reg.max_expires_s);
-	proto_kv_uint(pk, "reg-max-bindings", c->reg.max_bindings);
-	proto_kv_str(pk, "tls-client-ca",
-	    c->tls_client_ca[0] != '\0' ? c->tls_client_ca : "(system)");
-	proto_kv_bool(pk, "tls-client-verify", c->tls_client_verify);
-	proto_kv_str(pk, "reg-store",
-	    c->reg.store[0] != '\0' ? c->reg.store : "(run directory)");
-	proto_kv_uint(pk, "auth-nonce-lifetime", c->auth.nonce_lifetime_s);
-	proto_kv_bool(pk, "auth-advertise-digest", c->auth.advertise_digest);
-	proto_kv_bool(pk, "auth-advertise-ntlm", c->auth.advertise_ntlm);
-	proto_kv_bool(pk, "auth-sha256-first", c->auth.sha256_first);
-	proto_kv_uint(pk, "auth-fail-limit", c->auth.fail_limit);
-	proto_kv_uint(pk, "auth-fail-window", c->auth.fail_window_s);
-	proto_kv_uint(pk, "auth-fail-penalty", c->auth.fail_penalty_s);
-	proto_kv_uint(pk, "domains", acct_domain_count(c->acct));
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		char key[32];
 
 		snprintf(key, sizeof(key), "log-%s",
 		    log_comp_name((enum log_comp)i));
-		proto_kv_str(pk, key, log_level_name(c->levels[i]));
+		ctl_setting_row(pk, key, log_level_name(c->levels[i]),
+		    log_level_name(LOG_DEFAULT_LEVEL),
+		    c->levels[i] != LOG_DEFAULT_LEVEL, false);
 	}
-	proto_kv_str(pk, "log-output",
-	    c->log_out == CONF_LOG_FILE ? c->log_file : outs[c->log_out]);
-	proto_kv_str(pk, "control-socket", r->ctl->sock_path);
-	proto_kv_uint(pk, "control-max-frame", c->ctl_max_frame);
-	proto_str(pk, "control-allow");
-	msgpack_pack_array(pk, (size_t)c->nctl_allow);
-	for (int i = 0; i < c->nctl_allow; i++) {
-		msgpack_pack_uint64(pk, (uint64_t)c->ctl_allow[i]);
-	}
+	ctl_setting_row(pk, "log-output",
+	    c->log_out == CONF_LOG_FILE ? c->log_file : outs[c->log_out],
+	    outs[CONF_LOG_AUTO], c->log_out != CONF_LOG_AUTO, false);
+	ctl_setting_row(pk, "control-socket", r->ctl->sock_path, "default",
+	    c->ctl_socket[0] != '\0', true);
 	return 0;
 }
 

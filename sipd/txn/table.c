@@ -39,11 +39,11 @@ txn_state_str(enum txn_state s)
 void
 txn_settings_init(struct txn_settings *s)
 {
-	s->t1_ms = 500;
-	s->t2_ms = 4000;
-	s->t4_ms = 5000;
-	s->timer_b_ms = 64 * 500;
-	s->timer_c_ms = 180000;
+	s->t1_ms = TXN_DEFAULT_T1_MS;
+	s->t2_ms = TXN_DEFAULT_T2_MS;
+	s->t4_ms = TXN_DEFAULT_T4_MS;
+	s->timer_b_ms = TXN_DEFAULT_TIMER_B_MS;
+	s->timer_c_ms = TXN_DEFAULT_TIMER_C_MS;
 	s->max_server = TXN_DEFAULT_MAX;
 	s->max_client = TXN_DEFAULT_MAX;
 }

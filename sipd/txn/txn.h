@@ -60,6 +60,13 @@ struct txn_settings {
 };
 
 #define TXN_DEFAULT_MAX 100000
+/* RFC 3261 17.1.1.1 and table 4; Timer B is 64*T1; Timer C (16.6 step
+ * 11) more than 3 minutes */
+#define TXN_DEFAULT_T1_MS 500
+#define TXN_DEFAULT_T2_MS 4000
+#define TXN_DEFAULT_T4_MS 5000
+#define TXN_DEFAULT_TIMER_B_MS (64 * TXN_DEFAULT_T1_MS)
+#define TXN_DEFAULT_TIMER_C_MS 180000
 
 void txn_settings_init(struct txn_settings *s);
 

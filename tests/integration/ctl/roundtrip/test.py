@@ -69,7 +69,9 @@ def test(binary, started):
     os.kill(second.proc.pid, signal.SIGHUP)
     check(second.wait_log("configuration reloaded", 5), "no reload")
     p = sipctl(second, "-j", "show", "settings")
-    check(json.loads(p.stdout)["data"]["t2"] == 4500, "t2 not reloaded")
+    rows = json.loads(p.stdout)["data"]
+    check({r["setting"]: r["value"] for r in rows}["t2"] == 4500,
+          "t2 not reloaded")
     p = sipctl(second, "lan", "list")
     check("192.168.0.0/16" not in p.stdout and "fd00::/8" in p.stdout,
           "lan after reload: %r" % p.stdout)

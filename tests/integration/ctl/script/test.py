@@ -45,8 +45,9 @@ def test(binary, started):
     check(p.returncode == 0, "-j stdin: %r" % p.stderr)
     lines = [json.loads(l) for l in p.stdout.splitlines()]
     check(len(lines) == 2, "two replies: %r" % p.stdout)
-    check(lines[0]["data"]["t2"] == 5000 and lines[0]["data"]["t4"] == 6000
-          and lines[0]["data"]["t1"] == 600, "settings %r" % lines[0])
+    values = {r["setting"]: r["value"] for r in lines[0]["data"]}
+    check(values["t2"] == 5000 and values["t4"] == 6000 and
+          values["t1"] == 600, "settings %r" % lines[0])
     check(lines[1]["data"]["proto"] == 1, "version %r" % lines[1])
 
     p = sipctl(sipd, "help")
