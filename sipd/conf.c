@@ -361,6 +361,24 @@ conf_range_str(const struct conf_range *r, char *buf, size_t cap)
 }
 
 const char *
+conf_canon_arg(enum cmd_type type, const char *val, char *buf, size_t cap)
+{
+	struct sockaddr_storage ss;
+	struct conf_range r;
+	socklen_t len;
+
+	if (type == CMD_T_HOSTPORT && conf_hostport(val, &ss, &len) == 0) {
+		tp_addr_str((const struct sockaddr *)&ss, buf, cap);
+		return buf;
+	}
+	if (type == CMD_T_RANGE && conf_range_parse(val, &r) == 0) {
+		return conf_range_str(&r, buf, cap);
+	}
+	snprintf(buf, cap, "%s", val);
+	return buf;
+}
+
+const char *
 conf_route_target(const struct conf_route *r, char *buf, size_t cap)
 {
 	bool v6 = strchr(r->host, ':') != NULL;
@@ -1037,14 +1055,16 @@ conf_dump_acct(const struct acct *a, FILE *f)
 int
 conf_dump(const struct conf *c, FILE *f)
 {
-	struct conf *d;
+	return conf_dump_all(c, f, false);
+}
+
+int
+conf_dump_all(const struct conf *c, FILE *f, bool all)
+{
+	enum log_level common = c->levels[0];
+	int best = 0;
 	char buf[CONF_HOST_MAX + 16];
 
-	d = malloc(sizeof(*d));
-	if (d == NULL) {
-		return -ENOMEM;
-	}
-	conf_init(d);
 	if (c->ctl_socket[0] != '\0') {
 		fputs("control socket ", f);
 		lex_word_out(f, c->ctl_socket);
@@ -1053,7 +1073,7 @@ conf_dump(const struct conf *c, FILE *f)
 	for (int i = 0; i < c->nctl_allow; i++) {
 		fprintf(f, "control allow %lu\n", (unsigned long)c->ctl_allow[i]);
 	}
-	if (c->log_out != d->log_out) {
+	if (all || c->log_out != CONF_LOG_AUTO) {
 		fprintf(f, "log output %s", conf_log_outs[c->log_out]);
 		if (c->log_out == CONF_LOG_FILE) {
 			fputc(' ', f);
@@ -1061,14 +1081,31 @@ conf_dump(const struct conf *c, FILE *f)
 		}
 		fputc('\n', f);
 	}
+	/* all: "log level all LEVEL" with the level most components have,
+	 * then the components that differ */
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
-		if (c->levels[i] != d->levels[i]) {
+		int votes = 0;
+
+		for (int k = 0; k < LOG__COMP_COUNT; k++) {
+			votes += c->levels[k] == c->levels[i];
+		}
+		if (votes > best) {
+			best = votes;
+			common = c->levels[i];
+		}
+	}
+	if (all) {
+		fprintf(f, "log level all %s\n", log_level_name(common));
+	}
+	for (int i = 0; i < LOG__COMP_COUNT; i++) {
+		if (all ? c->levels[i] != common
+			: c->levels[i] != LOG_DEFAULT_LEVEL) {
 			fprintf(f, "log level %s %s\n",
 			    log_comp_name((enum log_comp)i),
 			    log_level_name(c->levels[i]));
 		}
 	}
-	conf_settings_dump(c, f);
+	conf_settings_dump(c, f, all);
 	for (int i = 0; i < c->nlan; i++) {
 		fprintf(f, "lan add %s\n",
 		    conf_range_str(&c->lan[i], buf, sizeof(buf)));
@@ -1111,112 +1148,5 @@ conf_dump(const struct conf *c, FILE *f)
 		fputc('\n', f);
 	}
 	conf_dump_acct(c->acct, f);
-	free(d);
 	return ferror(f) ? -EIO : 0;
-}
-
-int
-conf_save(const struct conf *c, const char *path, char *err, size_t cap)
-{
-	char tmp[PATH_MAX], bak[PATH_MAX], dir[PATH_MAX], stamp[64];
-	struct stat st;
-	mode_t mode = 0600;
-	time_t now = time(NULL);
-	struct tm tm;
-	FILE *f = NULL;
-	int fd = -1, rc, n;
-	char *slash;
-
-	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp) ||
-	    snprintf(bak, sizeof(bak), "%s.bak", path) >= (int)sizeof(bak)) {
-		return err_fmt(err, cap, -ENAMETOOLONG, "%s: %s", path,
-		    strerror(ENAMETOOLONG));
-	}
-	if (stat(path, &st) == 0) {
-		mode = st.st_mode & 07777;
-	}
-	/* DESIGN.md: password digests live in files only their owner reads */
-	if (conf_has_secrets(c)) {
-		mode = (mode & 0700) | 0600;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = -errno;
-		return err_fmt(err, cap, rc, "%s: %s", tmp, strerror(-rc));
-	}
-	if (fchmod(fd, mode) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		rc = -errno;
-		goto fail;
-	}
-	fd = -1;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(f, "# sipd configuration, written by sipd at %s.\n"
-		   "# Changes made with sipctl are saved here; see "
-		   "sipd.conf(5).\n",
-	    stamp);
-	rc = conf_dump(c, f);
-	if (rc < 0) {
-		goto fail;
-	}
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		rc = -errno;
-		goto fail;
-	}
-	f = NULL;
-	/* Keep the previous file: a second name for it, then the swap. */
-	if (unlink(bak) < 0 && errno != ENOENT) {
-		rc = -errno;
-		goto fail;
-	}
-	if (link(path, bak) < 0 && errno != ENOENT) {
-		rc = -errno;
-		goto fail;
-	}
-	/* the previous file may hold digests too: owner only (this is its
-	 * inode, which the rename below takes off path) */
-	if (chmod(bak, 0600) < 0 && errno != ENOENT) {
-		rc = -errno;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir) {
-		slash[1] = '\0';
-	} else if (slash != NULL) {
-		*slash = '\0';
-	} else {
-		snprintf(dir, sizeof(dir), ".");
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	return 0;
-fail:
-	if (f != NULL) {
-		fclose(f);
-	}
-	if (fd >= 0) {
-		close(fd);
-	}
-	(void)unlink(tmp);
-	return err_fmt(err, cap, rc, "cannot save %s (%s)", path,
-	    strerror(-rc));
 }

@@ -190,6 +190,10 @@ struct conf {
 	uid_t ctl_allow[CONF_MAX_USERS];
 	int nctl_allow;
 	uint32_t ctl_max_frame;
+
+	/* save each change made through the control socket at once
+	 * (config autosave), else only on "config save" */
+	bool autosave;
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
@@ -265,8 +269,9 @@ const char *conf_setting_default_text(const struct conf_setting *s,
 uint32_t conf_setting_value(const struct conf *c,
     const struct conf_setting *s);
 
-/* Write the command of every setting c changes from its default. */
-void conf_settings_dump(const struct conf *c, FILE *f);
+/* Write the command of every setting c changes from its default (all:
+ * of every setting). */
+void conf_settings_dump(const struct conf *c, FILE *f, bool all);
 
 /* Release what c owns (its account snapshot); c->acct becomes NULL, so a
  * second call does nothing. */
@@ -313,6 +318,10 @@ int conf_load(struct conf *c, const char *path, char *err, size_t cap);
  */
 int conf_dump(const struct conf *c, FILE *f);
 
+/* The same, with all: every setting, log level and output too, at its
+ * default or not (what conf_render() compares). */
+int conf_dump_all(const struct conf *c, FILE *f, bool all);
+
 /*
  * Write c to path atomically: a temporary file in the same directory,
  * fsync, the previous file kept as path.bak, rename.  The file keeps the
@@ -329,6 +338,34 @@ const char *conf_listener_str(const struct conf_listener *l, char *buf,
 /* "192.0.2.0/24" into buf (INET6_ADDRSTRLEN + 8 bytes). */
 const char *conf_range_str(const struct conf_range *r, char *buf,
     size_t cap);
+/*
+ * An argument's value as the configuration writes it back: an address
+ * and port or a range in its canonical form ("[::1]:5060",
+ * "10.0.0.0/8"), anything else as it is.  Returns buf.
+ */
+const char *conf_canon_arg(enum cmd_type type, const char *val, char *buf,
+    size_t cap);
+
+/*
+ * The configuration file at path rewritten for c: every line that c
+ * agrees with is kept byte for byte, comments and blank lines included;
+ * a changed setting or entry is rewritten in place, a removed one is
+ * dropped, a new one goes after the last line of its kind (or at the
+ * end).  With no readable file, the whole of conf_dump() under a header.
+ * Returns 0 with the text in *out (malloc'ed, NUL-terminated; free()
+ * it) or a negative errno with a message in err.
+ */
+int conf_render(const struct conf *c, const char *path, char **out,
+    char *err, size_t cap);
+
+/*
+ * What conf_save() would change in the file at path: "-" and "+" lines
+ * after "@@ line N" headers, nothing when they agree.  Returns 0 with
+ * malloc'ed text in *out, or a negative errno with a message in err.
+ */
+int conf_diff(const struct conf *c, const char *path, char **out,
+    char *err, size_t cap);
+
 /* "host:port" of a route, "host" when the port is 0. */
 const char *conf_route_target(const struct conf_route *r, char *buf,
     size_t cap);

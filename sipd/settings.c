@@ -222,14 +222,14 @@ conf_setting_default_text(const struct conf_setting *s, char *buf,
 }
 
 void
-conf_settings_dump(const struct conf *c, FILE *f)
+conf_settings_dump(const struct conf *c, FILE *f, bool all)
 {
 	char buf[CONF_PATH_MAX + 16];
 
 	for (int i = 0; i < conf_nsettings; i++) {
 		const struct conf_setting *s = &conf_settings[i];
 
-		if (!conf_setting_changed(c, s)) {
+		if (!all && !conf_setting_changed(c, s)) {
 			continue;
 		}
 		fprintf(f, "%s ", cmd_table[s->cmd].name);

@@ -73,7 +73,10 @@ ctl_h_conf(struct ctl_req *r)
 	if (rc < 0) {
 		goto out;
 	}
-	rc = conf_save(ctl->conf, ctl->conf_path, err, sizeof(err));
+	/* with autosave off, the file changes on "config save" only */
+	rc = ctl->conf->autosave
+	    ? conf_save(ctl->conf, ctl->conf_path, err, sizeof(err))
+	    : 0;
 	if (rc < 0) {
 		log_err(LOG_TRANSPORT, "control, %s", err);
 		rc = ctl_fail(r, -EIO, "applied, but not saved: %s", err);
@@ -470,23 +473,52 @@ ctl_h_show_settings(struct ctl_req *r)
 static int
 ctl_h_show_config(struct ctl_req *r)
 {
-	char *text = NULL;
+	const struct conf *c = r->ctl->conf;
+	char *text = NULL, err[512];
 	size_t len = 0;
 	FILE *f;
 	int rc;
 
-	f = open_memstream(&text, &len);
-	if (f == NULL) {
-		return ctl_fail(r, -ENOMEM, "out of memory");
-	}
-	rc = conf_dump(r->ctl->conf, f);
-	if (fclose(f) != 0 || rc < 0) {
-		free(text);
-		return ctl_fail(r, -EIO, "cannot write the configuration");
+	if (cmd_arg_enum(r->args, "view") == 0) {
+		/* the file's lines hold the same digests as the listing */
+		if (!r->conn->writer && conf_has_secrets(c)) {
+			return ctl_fail(r, -EPERM, "the difference shows "
+			    "password digests: root or sipd's user only");
+		}
+		rc = conf_diff(c, r->ctl->conf_path, &text, err, sizeof(err));
+		if (rc < 0) {
+			return ctl_fail(r, -EIO, "%s", err);
+		}
+		len = strlen(text);
+	} else {
+		f = open_memstream(&text, &len);
+		if (f == NULL) {
+			return ctl_fail(r, -ENOMEM, "out of memory");
+		}
+		rc = conf_dump(c, f);
+		if (fclose(f) != 0 || rc < 0) {
+			free(text);
+			return ctl_fail(r, -EIO,
+			    "cannot write the configuration");
+		}
 	}
 	proto_begin_reply(r->out, r->id);
 	proto_strn(&r->out->pk, text, len);
 	free(text);
+	return 0;
+}
+
+static int
+ctl_h_config_save(struct ctl_req *r)
+{
+	char err[512];
+
+	if (conf_save(r->ctl->conf, r->ctl->conf_path, err, sizeof(err)) < 0) {
+		log_err(LOG_TRANSPORT, "control, %s", err);
+		return ctl_fail(r, -EIO, "%s", err);
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_nil(&r->out->pk);
 	return 0;
 }
 
