@@ -226,6 +226,16 @@ conf_route_host(const char *s, struct conf_route *r)
 	}
 	memcpy(r->host, s, hl);
 	r->host[hl] = '\0';
+	/* a route is sent to as it is: a name would never be looked up,
+	 * so it is refused here rather than skipped at every start */
+	{
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (conf_ip(r->host, 5060, &ss, &len) < 0) {
+			return -EDESTADDRREQ;
+		}
+	}
 	return 0;
 }
 
@@ -585,7 +595,7 @@ conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
 	const char *target = cmd_arg_str(a, "target");
 	char clip[LOG_CLIP_SIZE];
 	struct conf_route r;
-	int t;
+	int t, rc;
 
 	memset(&r, 0, sizeof(r));
 	if (domain == NULL || target == NULL) {
@@ -597,9 +607,16 @@ conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
 		    "bad domain '%s' (expected a host name or *)",
 		    log_clip(clip, sizeof(clip), domain, strlen(domain)));
 	}
-	if (conf_route_host(target, &r) < 0) {
+	rc = conf_route_host(target, &r);
+	if (rc == -EDESTADDRREQ) {
 		return err_fmt(err, cap, -EINVAL,
-		    "bad target '%s' (expected host, host:port or "
+		    "bad target '%s' (a route's target is an IP address: "
+		    "names are not looked up)",
+		    log_clip(clip, sizeof(clip), target, strlen(target)));
+	}
+	if (rc < 0) {
+		return err_fmt(err, cap, -EINVAL,
+		    "bad target '%s' (expected address, address:port or "
 		    "[IPv6]:port)",
 		    log_clip(clip, sizeof(clip), target, strlen(target)));
 	}

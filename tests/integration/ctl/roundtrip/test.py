@@ -20,7 +20,7 @@ CHANGES = [
     ["limits", "headers", "100"], ["log", "level", "server", "low-level"],
     ["lan", "add", "192.168.0.0/16"], ["lan", "add", "fd00::/8"],
     ["route", "add", "example.com", "192.0.2.10:5070", "transport", "tcp"],
-    ["route", "add", "*", "gw.example.net"],
+    ["route", "add", "*", "192.0.2.20"],
     ["control", "allow", "65534"], ["control", "max-frame", "65536"],
 ]
 

@@ -7,6 +7,8 @@
 - Tab after "help" completes command words;
 - a mistyped word is refused (exit 2) naming its column and the nearest
   valid word; a word close to nothing gets the list of valid words;
+- a route to a host name is refused when it is added (exit 1), and no
+  route is added;
 - "log follow" prints no reply line before the log lines, and a SIPDATA
   packet dump arrives as its header line and then the packet's lines,
   indented, while -j keeps it one escaped line."""
@@ -45,6 +47,15 @@ def one_shot(sipd):
     p = sipctl(sipd, "listener", "add", "udp", "127.0.0.1:9", "cret", "x")
     check(p.returncode == 2 and "at column 30; did you mean 'cert'?"
           in p.stderr, "keyword typo: %r" % p.stderr)
+
+    # a route to a name is refused when added, not skipped later
+    p = sipctl(sipd, "route", "add", "example.net", "sip.example.org")
+    check(p.returncode == 1 and "bad target 'sip.example.org' (a route's "
+          "target is an IP address: names are not looked up)" in p.stderr,
+          "route to a name: %d %r" % (p.returncode, p.stderr))
+    p = sipctl(sipd, "-j", "route", "list")
+    check(p.returncode == 0 and json.loads(p.stdout)["data"] == [],
+          "route added anyway: %r" % p.stdout)
 
     p = sipctl(sipd, "qzxv")
     check(p.returncode == 2 and "(expected account," in p.stderr and
