@@ -988,6 +988,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t cap)
 		c->listeners[0].proto = TP_UDP;
 		c->listeners[0].addrlen = sizeof(*a4);
 		c->nlisteners = 1;
+		c->listener_implied = true;
 	}
 out:
 	free(line);

@@ -194,6 +194,9 @@ struct conf {
 	/* save each change made through the control socket at once
 	 * (config autosave), else only on "config save" */
 	bool autosave;
+
+	/* conf_load() added the default listener: the file names none */
+	bool listener_implied;
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024

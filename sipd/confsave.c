@@ -237,6 +237,18 @@ changed(struct clines *was, struct clines *now, const char *key)
 	    memcmp(a->text, b->text, a->len) != 0;
 }
 
+/* How many listeners a listing holds. */
+static int
+listeners(const struct clines *l)
+{
+	int n = 0;
+
+	for (int i = 0; i < l->n; i++) {
+		n += strncmp(l->v[i].key, "listener add ", 13) == 0;
+	}
+	return n;
+}
+
 /* The configuration c as its listing in memory (all: every setting,
  * defaults too). */
 static int
@@ -440,6 +452,13 @@ conf_render(const struct conf *c, const char *path, char **out, char *err,
 		bool present = false;
 
 		if (n == NULL || n->done) {
+			continue;
+		}
+		/* the default listener a file without listeners implies
+		 * stays implied while it is the only listener */
+		if (old->listener_implied && listeners(&need) == 1 &&
+		    strncmp(n->key, "listener add ", 13) == 0 &&
+		    clines_find(&was, n->key) != NULL) {
 			continue;
 		}
 		for (int k = 0; k < o.n && !present; k++) {
