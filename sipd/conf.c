@@ -1057,13 +1057,21 @@ conf_exec(struct conf *c, const char *in, size_t len, char *err, size_t cap)
 	if (rc < 0 || l.count == 0) {
 		goto out;
 	}
-	a = malloc(sizeof(*a));
+	a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	rc = cmd_parse(a, l.words, l.count, CF_LOCAL, err, cap);
 	if (rc < 0) {
+		/* the message is logged (SIGHUP): it names no word of a
+		 * password line, which an unquoted blank may have split */
+		if (a->cmd != NULL && (a->cmd->flags & CF_SECRET) != 0) {
+			char usage[512];
+
+			rc = err_fmt(err, cap, rc, "bad arguments (usage: %s)",
+			    cmd_usage(a->cmd, usage, sizeof(usage)));
+		}
 		goto out;
 	}
 	if ((a->cmd->flags & CF_CONF) == 0) {
@@ -1178,21 +1186,23 @@ conf_word_out(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* " ha1-md5 HEX ha1-sha256 HEX" for the digests that are set. */
+/* " ha1-md5 HEX ha1-sha256 HEX" for the digests that are set; without
+ * secrets, CONF_HIDDEN for each. */
 static void
-conf_dump_ha1(const char *const ha1[ACCT__ALG_COUNT], FILE *f)
+conf_dump_ha1(const char *const ha1[ACCT__ALG_COUNT], bool secrets,
+    FILE *f)
 {
 	for (int k = 0; k < ACCT__ALG_COUNT; k++) {
 		if (ha1[k] != NULL && ha1[k][0] != '\0') {
 			fprintf(f, " ha1-%s %s", acct_alg_name((enum acct_alg)k),
-			    ha1[k]);
+			    secrets ? ha1[k] : CONF_HIDDEN);
 		}
 	}
 }
 
 /* The domains and accounts, with digests only (never a password). */
 static void
-conf_dump_acct(const struct acct *a, FILE *f)
+conf_dump_acct(const struct acct *a, bool secrets, FILE *f)
 {
 	struct acct_domain_info di;
 	struct acct_account_info *ai;
@@ -1219,14 +1229,14 @@ conf_dump_acct(const struct acct *a, FILE *f)
 			    ai->domain);
 			fputs("account add ", f);
 			conf_word_out(f, addr);
-			conf_dump_ha1(ai->ha1, f);
+			conf_dump_ha1(ai->ha1, secrets, f);
 			fputc('\n', f);
 			for (size_t k = 0; k < ai->naliases; k++) {
 				fputs("account alias add ", f);
 				conf_word_out(f, addr);
 				fputc(' ', f);
 				conf_word_out(f, ai->aliases[k]);
-				conf_dump_ha1(ai->alias_ha1[k], f);
+				conf_dump_ha1(ai->alias_ha1[k], secrets, f);
 				fputc('\n', f);
 			}
 			if (ai->forward != NULL) {
@@ -1248,7 +1258,7 @@ conf_dump_acct(const struct acct *a, FILE *f)
 }
 
 int
-conf_dump(const struct conf *c, FILE *f)
+conf_dump(const struct conf *c, FILE *f, bool secrets)
 {
 	struct conf *d;
 	char buf[CONF_HOST_MAX + 16];
@@ -1401,7 +1411,7 @@ conf_dump(const struct conf *c, FILE *f)
 		}
 		fputc('\n', f);
 	}
-	conf_dump_acct(c->acct, f);
+	conf_dump_acct(c->acct, secrets, f);
 	free(d);
 	return ferror(f) ? -EIO : 0;
 }
@@ -1452,7 +1462,7 @@ conf_save(const struct conf *c, const char *path, char *err, size_t cap)
 		   "# Changes made with sipctl are saved here; see "
 		   "sipd.conf(5).\n",
 	    stamp);
-	rc = conf_dump(c, f);
+	rc = conf_dump(c, f, true);
 	if (rc < 0) {
 		goto fail;
 	}

@@ -252,9 +252,12 @@ int conf_load(struct conf *c, const char *path, char *err, size_t cap);
 /*
  * Write c as a script of commands that conf_load() turns back into c:
  * every setting that differs from the default, every listener, range and
- * route.  Returns 0 or -EIO.
+ * route.  Without secrets, each password digest is written as
+ * CONF_HIDDEN (what "show config" gives a user who may only read); such
+ * a listing does not load.  Returns 0 or -EIO.
  */
-int conf_dump(const struct conf *c, FILE *f);
+#define CONF_HIDDEN "hidden"
+int conf_dump(const struct conf *c, FILE *f, bool secrets);
 
 /*
  * Write c to path atomically: a temporary file in the same directory,
