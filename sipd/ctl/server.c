@@ -6,8 +6,11 @@
  * frame is read (an oversized one ends the connection); each request is
  * decoded, checked against the command table again (the table is shared,
  * trust is not) and handed to its handler.  A client that stops reading
- * is dropped once its output passes CTL_OUT_MAX.  Bad input costs the
- * connection at most, never sipd.  It also owns the live configuration
+ * is dropped once its output passes CTL_OUT_MAX, or once a reply has
+ * waited CTL_STUCK_S seconds; one that begins a frame has CTL_STUCK_S
+ * seconds to finish it.  Other users share all connections but the last
+ * CTL_ROOT_CONNS, which are root's.  Bad input costs the connection at
+ * most, never sipd.  It also owns the live configuration
  * step (ctl_conf_apply()), SIGHUP and the "log follow" fan-out.
  */
 #include <errno.h>
@@ -65,6 +68,7 @@ ctl_conn_send(struct ctl_conn *c, struct proto_out *o)
 		c->closing = true;
 		c->dead = true;
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		evtimer_del(c->frame_ev);
 		event_active(c->ctl->reap, EV_TIMEOUT, 0);
 		return -ENOBUFS;
 	}
@@ -302,6 +306,9 @@ ctl_conn_free(struct ctl_conn *c)
 	}
 	ctl->nconns--;
 	log_info(LOG_TRANSPORT, "control, %s disconnected", c->name);
+	if (c->frame_ev != NULL) {
+		event_free(c->frame_ev);
+	}
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -354,6 +361,15 @@ ctl_on_read(struct bufferevent *bev, void *arg)
 		ctl_request(c, (const char *)frame + sizeof(hdr), len);
 		evbuffer_drain(in, sizeof(hdr) + len);
 	}
+	/* A frame begun has CTL_STUCK_S seconds to arrive whole, however
+	 * slowly its bytes come. */
+	if (c->closing || evbuffer_get_length(in) == 0) {
+		evtimer_del(c->frame_ev);
+	} else if (!evtimer_pending(c->frame_ev, NULL)) {
+		struct timeval tv = { CTL_STUCK_S, 0 };
+
+		evtimer_add(c->frame_ev, &tv);
+	}
 	if (c->closing) {
 		bufferevent_disable(bev, EV_READ);
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -384,10 +400,29 @@ ctl_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctl_conn *c = arg;
 
-	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_notice(LOG_TRANSPORT, "control, dropped %s (not reading: "
+		    "%zu bytes waiting for %d s)", c->name,
+		    evbuffer_get_length(bufferevent_get_output(bev)),
+		    CTL_STUCK_S);
+		ctl_conn_free(c);
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		ctl_conn_free(c);
 	}
+}
+
+static void
+ctl_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	log_notice(LOG_TRANSPORT, "control, dropped %s (a frame unfinished "
+	    "for %d s)", c->name, CTL_STUCK_S);
+	ctl_conn_free(c);
 }
 
 void
@@ -448,7 +483,8 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	socklen_t clen = sizeof(cred);
 	struct ctl_conn *c;
 	struct proto_out o;
-	unsigned same = 0;
+	struct timeval stuck = { CTL_STUCK_S, 0 };
+	unsigned same = 0, others = 0;
 
 	(void)lis;
 	(void)sa;
@@ -468,8 +504,13 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	}
 	for (c = ctl->conns; c != NULL; c = c->next) {
 		same += c->uid == cred.uid ? 1 : 0;
+		others += c->uid != 0 ? 1 : 0;
 	}
-	if (ctl->nconns >= CTL_MAX_CONNS || same >= CTL_MAX_CONNS_UID) {
+	/* Root is capped by the total alone; the others share what is left
+	 * of it once root's own slots are set aside. */
+	if (ctl->nconns >= CTL_MAX_CONNS ||
+	    (cred.uid != 0 && (same >= CTL_MAX_CONNS_UID ||
+				  others >= CTL_MAX_CONNS - CTL_ROOT_CONNS))) {
 		log_notice(LOG_TRANSPORT, "control, refused uid %lu pid %ld "
 		    "(too many connections)", (unsigned long)cred.uid,
 		    (long)cred.pid);
@@ -487,6 +528,12 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
+	c->frame_ev = evtimer_new(ctl->base, ctl_on_frame_timeout, c);
+	if (c->frame_ev == NULL) {
+		bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
 	c->ctl = ctl;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
@@ -500,6 +547,9 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	ctl->conns = c;
 	ctl->nconns++;
 	bufferevent_setcb(c->bev, ctl_on_read, ctl_on_write, ctl_on_event, c);
+	/* a reply unread for CTL_STUCK_S (the write timeout runs only while
+	 * output waits) */
+	bufferevent_set_timeouts(c->bev, NULL, &stuck);
 	/* Read no more than one whole frame ahead. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    (size_t)ctl->conf->ctl_max_frame + 2 * PROTO_HDR);
