@@ -76,6 +76,8 @@ conf_init(struct conf *c)
 	c->auth.fail_limit = CONF_DEFAULT_AUTH_FAIL_LIMIT;
 	c->auth.fail_window_s = CONF_DEFAULT_AUTH_FAIL_WINDOW;
 	c->auth.fail_penalty_s = CONF_DEFAULT_AUTH_FAIL_PENALTY;
+	snprintf(c->server_header, sizeof(c->server_header), "%s",
+	    CONF_DEFAULT_SERVER);
 	c->acct = NULL;
 }
 
@@ -1032,6 +1034,8 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_CONTROL_DISALLOW:
 	case CMD_CONTROL_MAX_FRAME:
 		return conf_control(c, a, err, cap);
+	case CMD_SET_SERVER_HEADER:
+		return conf_proc_apply(c, a, err, cap);
 	default:
 		return err_fmt(err, cap, -ENOTSUP,
 		    "'%s' has no configuration handler", a->cmd->name);
@@ -1145,7 +1149,7 @@ out:
 /* -------------------------------------------------------------- dump */
 
 /* Quote a word for the lexer when it needs it. */
-static void
+void
 conf_word_out(FILE *f, const char *s)
 {
 	bool plain = s[0] != '\0';
@@ -1279,6 +1283,7 @@ conf_dump(const struct conf *c, FILE *f, bool secrets)
 	if (c->ctl_max_frame != d->ctl_max_frame) {
 		fprintf(f, "control max-frame %u\n", c->ctl_max_frame);
 	}
+	conf_proc_dump(c, d, f);
 	if (c->log_out != d->log_out) {
 		fprintf(f, "log output %s", conf_log_outs[c->log_out]);
 		if (c->log_out == CONF_LOG_FILE) {

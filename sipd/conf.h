@@ -36,6 +36,8 @@
 #define CONF_PATH_MAX 256
 #define CONF_HOST_MAX 256
 #define CONF_MAX_USERS 32
+#define CONF_SERVER_MAX 128 /* the Server header's value */
+#define CONF_DEFAULT_SERVER "sipd"
 
 struct cmd_args;
 
@@ -189,6 +191,10 @@ struct conf {
 	uid_t ctl_allow[CONF_MAX_USERS];
 	int nctl_allow;
 	uint32_t ctl_max_frame;
+
+	/* the process (conf_proc.c): the Server header's value ("" for
+	 * none) */
+	char server_header[CONF_SERVER_MAX + 1];
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
@@ -268,6 +274,19 @@ int conf_dump(const struct conf *c, FILE *f, bool secrets);
  * err[0..cap).
  */
 int conf_save(const struct conf *c, const char *path, char *err, size_t cap);
+
+/* Write s as one word of the configuration's grammar, quoted when it
+ * needs it. */
+void conf_word_out(FILE *f, const char *s);
+
+/*
+ * The process settings (conf_proc.c): "set server-header".
+ * conf_proc_apply() is conf_apply() for them; conf_proc_dump() writes
+ * those that differ from d (the defaults).
+ */
+int conf_proc_apply(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+void conf_proc_dump(const struct conf *c, const struct conf *d, FILE *f);
 
 /* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */
 const char *conf_listener_str(const struct conf_listener *l, char *buf,
