@@ -76,6 +76,7 @@ conf_init(struct conf *c)
 	c->auth.fail_limit = CONF_DEFAULT_AUTH_FAIL_LIMIT;
 	c->auth.fail_window_s = CONF_DEFAULT_AUTH_FAIL_WINDOW;
 	c->auth.fail_penalty_s = CONF_DEFAULT_AUTH_FAIL_PENALTY;
+	c->ctl_mode = CONF_DEFAULT_CTL_MODE;
 	snprintf(c->server_header, sizeof(c->server_header), "%s",
 	    CONF_DEFAULT_SERVER);
 	c->acct = NULL;
@@ -1035,6 +1036,8 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_CONTROL_MAX_FRAME:
 		return conf_control(c, a, err, cap);
 	case CMD_SET_SERVER_HEADER:
+	case CMD_CONTROL_SOCKET_MODE:
+	case CMD_CONTROL_SOCKET_GROUP:
 		return conf_proc_apply(c, a, err, cap);
 	default:
 		return err_fmt(err, cap, -ENOTSUP,

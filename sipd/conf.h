@@ -36,8 +36,10 @@
 #define CONF_PATH_MAX 256
 #define CONF_HOST_MAX 256
 #define CONF_MAX_USERS 32
+#define CONF_NAME_MAX 64    /* a group name */
 #define CONF_SERVER_MAX 128 /* the Server header's value */
 #define CONF_DEFAULT_SERVER "sipd"
+#define CONF_DEFAULT_CTL_MODE 0600
 
 struct cmd_args;
 
@@ -192,8 +194,11 @@ struct conf {
 	int nctl_allow;
 	uint32_t ctl_max_frame;
 
-	/* the process (conf_proc.c): the Server header's value ("" for
-	 * none) */
+	/* the process (conf_proc.c): the socket's mode (0600, 0660 or
+	 * 0666) and group ("" for sipd's own), the Server header's value
+	 * ("" for none) */
+	unsigned ctl_mode;
+	char ctl_group[CONF_NAME_MAX];
 	char server_header[CONF_SERVER_MAX + 1];
 };
 
@@ -280,13 +285,16 @@ int conf_save(const struct conf *c, const char *path, char *err, size_t cap);
 void conf_word_out(FILE *f, const char *s);
 
 /*
- * The process settings (conf_proc.c): "set server-header".
- * conf_proc_apply() is conf_apply() for them; conf_proc_dump() writes
- * those that differ from d (the defaults).
+ * The process settings (conf_proc.c): "set server-header", "control
+ * socket-mode", "control socket-group".  conf_proc_apply() is
+ * conf_apply() for them; conf_proc_dump() writes those that differ from
+ * d (the defaults).  conf_proc_gid() resolves a group name (or number):
+ * 0 or -ENOENT.
  */
 int conf_proc_apply(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
 void conf_proc_dump(const struct conf *c, const struct conf *d, FILE *f);
+int conf_proc_gid(const char *group, gid_t *gid);
 
 /* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */
 const char *conf_listener_str(const struct conf_listener *l, char *buf,

@@ -1,15 +1,60 @@
 /*
  * The process settings of the configuration: what sipd says of itself in
- * the Server header ("set server-header").  Like conf.c, this only checks
- * and records: the core writes the header.
+ * the Server header ("set server-header"), and who may connect to the
+ * control socket ("control socket-mode", "control socket-group").  Like
+ * conf.c, this only checks and records: sipd/ctl sets the socket's mode
+ * and group, the core writes the header.  Names are checked against the
+ * group database when a command is read, so "sipd -t" finds a typing
+ * error.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/cmd.h"
 #include "proto/err.h"
 #include "sipd/conf.h"
+
+/* The modes of "control socket-mode", in the order of its enum. */
+static const unsigned conf_proc_modes[] = { 0600, 0660, 0666 };
+
+/* A decimal id, or -EINVAL. */
+static int
+conf_proc_num(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9') {
+		return -EINVAL;
+	}
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (*end != '\0' || errno != 0 || *out >= (unsigned long)UINT32_MAX) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+conf_proc_gid(const char *group, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[16384];
+	unsigned long v;
+
+	if (conf_proc_num(group, &v) == 0) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL) {
+		return -ENOENT;
+	}
+	*gid = gr.gr_gid;
+	return 0;
+}
 
 /*
  * RFC 3261 20.35: Server is product and comment words.  Taken verbatim,
@@ -38,8 +83,19 @@ conf_proc_apply(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
 {
 	const char *v;
+	char clip[LOG_CLIP_SIZE];
+	gid_t gid;
+	int mode;
 
 	switch (a->cmd->id) {
+	case CMD_CONTROL_SOCKET_MODE:
+		mode = cmd_arg_enum(a, "mode");
+		if (mode < 0 || mode >= (int)(sizeof(conf_proc_modes) /
+					     sizeof(conf_proc_modes[0]))) {
+			return err_fmt(err, cap, -EINVAL, "missing mode");
+		}
+		c->ctl_mode = conf_proc_modes[mode];
+		return 0;
 	case CMD_SET_SERVER_HEADER:
 		v = cmd_arg_str(a, "value");
 		if (v == NULL || (strcmp(v, "none") != 0 &&
@@ -54,13 +110,35 @@ conf_proc_apply(struct conf *c, const struct cmd_args *a, char *err,
 	default:
 		break;
 	}
-	return err_fmt(err, cap, -ENOTSUP,
-	    "'%s' has no configuration handler", a->cmd->name);
+	v = cmd_arg_str(a, "group");
+	if (v == NULL || strlen(v) >= CONF_NAME_MAX) {
+		return err_fmt(err, cap, -EINVAL, "bad name (at most %d bytes)",
+		    CONF_NAME_MAX - 1);
+	}
+	log_clip(clip, sizeof(clip), v, strlen(v));
+	if (a->cmd->id != CMD_CONTROL_SOCKET_GROUP) {
+		return err_fmt(err, cap, -ENOTSUP,
+		    "'%s' has no configuration handler", a->cmd->name);
+	}
+	if (strcmp(v, "default") != 0 && conf_proc_gid(v, &gid) < 0) {
+		return err_fmt(err, cap, -EINVAL, "unknown group '%s'", clip);
+	}
+	snprintf(c->ctl_group, sizeof(c->ctl_group), "%s",
+	    strcmp(v, "default") == 0 ? "" : v);
+	return 0;
 }
 
 void
 conf_proc_dump(const struct conf *c, const struct conf *d, FILE *f)
 {
+	if (c->ctl_mode != d->ctl_mode) {
+		fprintf(f, "control socket-mode %04o\n", c->ctl_mode);
+	}
+	if (c->ctl_group[0] != '\0') {
+		fputs("control socket-group ", f);
+		conf_word_out(f, c->ctl_group);
+		fputc('\n', f);
+	}
 	if (strcmp(c->server_header, d->server_header) != 0) {
 		fputs("set server-header ", f);
 		conf_word_out(f, c->server_header[0] != '\0' ? c->server_header

@@ -1,10 +1,11 @@
 /*
  * ctl: sipd's control plane, the whole public face of sipd/ctl.  The
- * control socket (a UNIX stream socket, mode 0600, each peer's uid checked
- * with SO_PEERCRED), its frames (proto/proto.h, sipd-control(7)), the
- * handlers of every command of proto/commands.def, the live configuration
- * (changes applied to the workers, then saved to the file), SIGHUP (the
- * file read again and the difference applied) and "log follow".
+ * control socket (a UNIX stream socket, mode 0600 unless configured
+ * otherwise, each peer's uid checked with SO_PEERCRED), its frames
+ * (proto/proto.h, sipd-control(7)), the handlers of every command of
+ * proto/commands.def, the live configuration (changes applied to the
+ * workers, then saved to the file), SIGHUP (the file read again and the
+ * difference applied) and "log follow".
  *
  * Everything here runs on the main thread's event_base.  Worker state is
  * read on the workers' own threads through workers_call().

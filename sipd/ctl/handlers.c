@@ -396,9 +396,10 @@ ctl_h_show_settings(struct ctl_req *r)
 		"file" };
 	static const char *const relays[] = { "anybody", "clients",
 		"nobody" };
+	char mode[8];
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 39 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 41 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -457,6 +458,10 @@ ctl_h_show_settings(struct ctl_req *r)
 	for (int i = 0; i < c->nctl_allow; i++) {
 		msgpack_pack_uint64(pk, (uint64_t)c->ctl_allow[i]);
 	}
+	snprintf(mode, sizeof(mode), "%04o", c->ctl_mode);
+	proto_kv_str(pk, "control-socket-mode", mode);
+	proto_kv_str(pk, "control-socket-group",
+	    c->ctl_group[0] != '\0' ? c->ctl_group : "(default)");
 	proto_kv_str(pk, "server-header",
 	    c->server_header[0] != '\0' ? c->server_header : "none");
 	return 0;

@@ -10,8 +10,10 @@
  * waited CTL_STUCK_S seconds; one that begins a frame has CTL_STUCK_S
  * seconds to finish it.  Other users share all connections but the last
  * CTL_ROOT_CONNS, which are root's.  Bad input costs the connection at
- * most, never sipd.  It also owns the live configuration
- * step (ctl_conf_apply()), SIGHUP and the "log follow" fan-out.
+ * most, never sipd.  The socket's mode and group ("control socket-mode",
+ * "control socket-group") decide who may connect at all.  It also owns
+ * the live configuration step (ctl_conf_apply()), SIGHUP and the "log
+ * follow" fan-out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -610,6 +612,49 @@ ctl_on_accept_error(struct evconnlistener *lis, void *arg)
 	log_notice(LOG_TRANSPORT, "control, accept failed (%s)", strerror(e));
 }
 
+/* ------------------------------------------------------- permissions */
+
+/*
+ * Give the socket at path the mode and group of c ("control socket-mode",
+ * "control socket-group"; the default group is sipd's own): first the
+ * mode both the old and the new setting allow, then the group, then the
+ * new mode, so that no moment lets in more than one of them does.
+ */
+static int
+ctl_socket_perms(const char *path, const struct conf *c, char *err,
+    size_t cap)
+{
+	struct stat st;
+	gid_t gid = getegid();
+	int rc;
+
+	if (c->ctl_group[0] != '\0' && conf_proc_gid(c->ctl_group, &gid) < 0) {
+		snprintf(err, cap, "unknown group '%.64s'", c->ctl_group);
+		return -EINVAL;
+	}
+	if (stat(path, &st) < 0 ||
+	    chmod(path, st.st_mode & c->ctl_mode & 0777) < 0 ||
+	    (st.st_gid != gid && chown(path, (uid_t)-1, gid) < 0) ||
+	    chmod(path, c->ctl_mode) < 0) {
+		rc = -errno;
+		snprintf(err, cap, "control socket %s: %s", path,
+		    strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/* Allowed users who cannot connect: say so. */
+static void
+ctl_check_allow(const struct conf *c)
+{
+	if (c->nctl_allow > 0 && c->ctl_mode == 0600) {
+		log_warn(LOG_TRANSPORT, "control, the allowed users cannot "
+		    "connect: the socket's mode is 0600 (control "
+		    "socket-mode)");
+	}
+}
+
 /* ------------------------------------------------------ configuration */
 
 /* Switch the log output to what c says. */
@@ -669,22 +714,31 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	const struct conf *cur = ctl->conf;
 	bool out_changed = cur->log_out != next->log_out ||
 	    strcmp(cur->log_file, next->log_file) != 0;
+	bool perms_changed = cur->ctl_mode != next->ctl_mode ||
+	    strcmp(cur->ctl_group, next->ctl_group) != 0;
+	char ignore[256];
 	int rc;
 
+	if (perms_changed) {
+		rc = ctl_socket_perms(ctl->sock_path, next, err, cap);
+		if (rc < 0) {
+			(void)ctl_socket_perms(ctl->sock_path, cur, ignore,
+			    sizeof(ignore));
+			return rc;
+		}
+	}
 	if (out_changed) {
 		rc = ctl_log_output(ctl, next, err, cap);
 		if (rc < 0) {
-			return rc;
+			goto fail;
 		}
 	}
 	rc = workers_configure(ctl->ws, next, err, cap);
 	if (rc < 0) {
 		if (out_changed) {
-			char ignore[256];
-
 			(void)ctl_log_output(ctl, cur, ignore, sizeof(ignore));
 		}
-		return rc;
+		goto fail;
 	}
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		log_set_level((enum log_comp)i, next->levels[i]);
@@ -701,6 +755,9 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	    cur->relay_non_clients != CONF_RELAY_ANYBODY) {
 		ctl_warn_open_relay();
 	}
+	if (perms_changed || cur->nctl_allow != next->nctl_allow) {
+		ctl_check_allow(next);
+	}
 	/* Every worker has the new snapshot now (workers_configure() ran
 	 * on each one's thread), so the old one may go. */
 	{
@@ -711,6 +768,12 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 		acct_unref(old);
 	}
 	return 0;
+fail:
+	if (perms_changed) {
+		(void)ctl_socket_perms(ctl->sock_path, cur, ignore,
+		    sizeof(ignore));
+	}
+	return rc;
 }
 
 int
@@ -782,9 +845,10 @@ ctl_default_path(char *buf, size_t cap, char *err, size_t ecap)
 	return 0;
 }
 
-/* Bind path, 0600; a stale socket (nobody answers) is replaced. */
+/* Bind path, 0600, then c's mode and group; a stale socket (nobody
+ * answers) is replaced. */
 static evutil_socket_t
-ctl_bind(const char *path, char *err, size_t cap)
+ctl_bind(const char *path, const struct conf *c, char *err, size_t cap)
 {
 	struct sockaddr_un sun;
 	evutil_socket_t fd;
@@ -826,7 +890,12 @@ ctl_bind(const char *path, char *err, size_t cap)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+	if (ctl_socket_perms(path, c, err, cap) < 0) {
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	if (listen(fd, 16) < 0) {
 		snprintf(err, cap, "control socket %s: %s", path,
 		    strerror(errno));
 		close(fd);
@@ -872,7 +941,7 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 	    ctl_log_output(ctl, conf, err, cap) < 0) {
 		goto fail;
 	}
-	fd = ctl_bind(ctl->sock_path, err, cap);
+	fd = ctl_bind(ctl->sock_path, conf, err, cap);
 	if (fd < 0) {
 		ctl->sock_path[0] = '\0';
 		goto fail;
@@ -906,6 +975,7 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 		ctl_warn_open_relay();
 	}
 	ctl_check_mode(ctl);
+	ctl_check_allow(conf);
 	return ctl;
 fail:
 	ctl_free(ctl);
