@@ -1035,6 +1035,8 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_CONTROL_DISALLOW:
 	case CMD_CONTROL_MAX_FRAME:
 		return conf_control(c, a, err, cap);
+	case CMD_SET_USER:
+	case CMD_SET_GROUP:
 	case CMD_SET_SERVER_HEADER:
 	case CMD_CONTROL_SOCKET_MODE:
 	case CMD_CONTROL_SOCKET_GROUP:

@@ -36,7 +36,7 @@
 #define CONF_PATH_MAX 256
 #define CONF_HOST_MAX 256
 #define CONF_MAX_USERS 32
-#define CONF_NAME_MAX 64    /* a group name */
+#define CONF_NAME_MAX 64    /* a user or group name */
 #define CONF_SERVER_MAX 128 /* the Server header's value */
 #define CONF_DEFAULT_SERVER "sipd"
 #define CONF_DEFAULT_CTL_MODE 0600
@@ -195,10 +195,13 @@ struct conf {
 	uint32_t ctl_max_frame;
 
 	/* the process (conf_proc.c): the socket's mode (0600, 0660 or
-	 * 0666) and group ("" for sipd's own), the Server header's value
-	 * ("" for none) */
+	 * 0666) and group ("" for the run group), the user and group sipd
+	 * runs as once started ("" for no change), the Server header's
+	 * value ("" for none) */
 	unsigned ctl_mode;
 	char ctl_group[CONF_NAME_MAX];
+	char run_user[CONF_NAME_MAX];
+	char run_group[CONF_NAME_MAX];
 	char server_header[CONF_SERVER_MAX + 1];
 };
 
@@ -285,15 +288,17 @@ int conf_save(const struct conf *c, const char *path, char *err, size_t cap);
 void conf_word_out(FILE *f, const char *s);
 
 /*
- * The process settings (conf_proc.c): "set server-header", "control
- * socket-mode", "control socket-group".  conf_proc_apply() is
- * conf_apply() for them; conf_proc_dump() writes those that differ from
- * d (the defaults).  conf_proc_gid() resolves a group name (or number):
- * 0 or -ENOENT.
+ * The process settings (conf_proc.c): "set user", "set group", "set
+ * server-header", "control socket-mode", "control socket-group".
+ * conf_proc_apply() is conf_apply() for them; conf_proc_dump() writes
+ * those that differ from d (the defaults).  conf_proc_ids() and
+ * conf_proc_gid() resolve a user or group name (or number): 0 or
+ * -ENOENT.
  */
 int conf_proc_apply(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
 void conf_proc_dump(const struct conf *c, const struct conf *d, FILE *f);
+int conf_proc_ids(const char *user, uid_t *uid, gid_t *gid);
 int conf_proc_gid(const char *group, gid_t *gid);
 
 /* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */

@@ -1,14 +1,16 @@
 /*
- * The process settings of the configuration: what sipd says of itself in
- * the Server header ("set server-header"), and who may connect to the
- * control socket ("control socket-mode", "control socket-group").  Like
- * conf.c, this only checks and records: sipd/ctl sets the socket's mode
- * and group, the core writes the header.  Names are checked against the
- * group database when a command is read, so "sipd -t" finds a typing
- * error.
+ * The process settings of the configuration: the user and group sipd runs
+ * as once its sockets and files are open ("set user", "set group"), what
+ * it says of itself in the Server header ("set server-header"), and who
+ * may connect to the control socket ("control socket-mode", "control
+ * socket-group").  Like conf.c, this only checks and records: main.c
+ * drops the privileges, sipd/ctl sets the socket's mode and group, the
+ * core writes the header.  Names are checked against the user and group
+ * databases when a command is read, so "sipd -t" finds a typing error.
  */
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,27 @@ conf_proc_num(const char *s, unsigned long *out)
 	if (*end != '\0' || errno != 0 || *out >= (unsigned long)UINT32_MAX) {
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int
+conf_proc_ids(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	unsigned long v;
+
+	if (conf_proc_num(user, &v) == 0) {
+		if (getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &res) != 0 ||
+		    res == NULL) {
+			return -ENOENT;
+		}
+	} else if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 ||
+	    res == NULL) {
+		return -ENOENT;
+	}
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
 	return 0;
 }
 
@@ -84,6 +107,7 @@ conf_proc_apply(struct conf *c, const struct cmd_args *a, char *err,
 {
 	const char *v;
 	char clip[LOG_CLIP_SIZE];
+	uid_t uid;
 	gid_t gid;
 	int mode;
 
@@ -110,22 +134,36 @@ conf_proc_apply(struct conf *c, const struct cmd_args *a, char *err,
 	default:
 		break;
 	}
-	v = cmd_arg_str(a, "group");
+	v = cmd_arg_str(a, a->cmd->id == CMD_SET_USER ? "user" : "group");
 	if (v == NULL || strlen(v) >= CONF_NAME_MAX) {
 		return err_fmt(err, cap, -EINVAL, "bad name (at most %d bytes)",
 		    CONF_NAME_MAX - 1);
 	}
 	log_clip(clip, sizeof(clip), v, strlen(v));
-	if (a->cmd->id != CMD_CONTROL_SOCKET_GROUP) {
+	switch (a->cmd->id) {
+	case CMD_SET_USER:
+		if (conf_proc_ids(v, &uid, &gid) < 0) {
+			return err_fmt(err, cap, -EINVAL, "unknown user '%s'",
+			    clip);
+		}
+		/* root: stay root, as if the setting were not there */
+		snprintf(c->run_user, sizeof(c->run_user), "%s",
+		    uid == 0 ? "" : v);
+		return 0;
+	case CMD_SET_GROUP:
+	case CMD_CONTROL_SOCKET_GROUP:
+		if (strcmp(v, "default") != 0 && conf_proc_gid(v, &gid) < 0) {
+			return err_fmt(err, cap, -EINVAL, "unknown group '%s'",
+			    clip);
+		}
+		snprintf(a->cmd->id == CMD_SET_GROUP ? c->run_group
+						     : c->ctl_group,
+		    CONF_NAME_MAX, "%s", strcmp(v, "default") == 0 ? "" : v);
+		return 0;
+	default:
 		return err_fmt(err, cap, -ENOTSUP,
 		    "'%s' has no configuration handler", a->cmd->name);
 	}
-	if (strcmp(v, "default") != 0 && conf_proc_gid(v, &gid) < 0) {
-		return err_fmt(err, cap, -EINVAL, "unknown group '%s'", clip);
-	}
-	snprintf(c->ctl_group, sizeof(c->ctl_group), "%s",
-	    strcmp(v, "default") == 0 ? "" : v);
-	return 0;
 }
 
 void
@@ -137,6 +175,16 @@ conf_proc_dump(const struct conf *c, const struct conf *d, FILE *f)
 	if (c->ctl_group[0] != '\0') {
 		fputs("control socket-group ", f);
 		conf_word_out(f, c->ctl_group);
+		fputc('\n', f);
+	}
+	if (c->run_user[0] != '\0') {
+		fputs("set user ", f);
+		conf_word_out(f, c->run_user);
+		fputc('\n', f);
+	}
+	if (c->run_group[0] != '\0') {
+		fputs("set group ", f);
+		conf_word_out(f, c->run_group);
 		fputc('\n', f);
 	}
 	if (strcmp(c->server_header, d->server_header) != 0) {

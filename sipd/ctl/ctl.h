@@ -14,6 +14,7 @@
 #define SIPD_CTL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "sipd/conf.h"
 
@@ -50,5 +51,13 @@ int ctl_reload(struct ctl *ctl, char *err, size_t cap);
 
 /* The socket's path. */
 const char *ctl_socket_path(const struct ctl *ctl);
+
+/*
+ * Give the socket to uid, and to gid unless "control socket-group" names
+ * one: done before sipd drops root, so that its user may change the
+ * socket's mode later.  Returns 0 or a negative errno with a message.
+ */
+int ctl_socket_owner(struct ctl *ctl, uid_t uid, gid_t gid, char *err,
+    size_t cap);
 
 #endif

@@ -399,7 +399,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	char mode[8];
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 41 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 43 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -462,6 +462,10 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_str(pk, "control-socket-mode", mode);
 	proto_kv_str(pk, "control-socket-group",
 	    c->ctl_group[0] != '\0' ? c->ctl_group : "(default)");
+	proto_kv_str(pk, "user", c->run_user[0] != '\0' ? c->run_user
+							  : "(none)");
+	proto_kv_str(pk, "group", c->run_group[0] != '\0' ? c->run_group
+							   : "(the user's)");
 	proto_kv_str(pk, "server-header",
 	    c->server_header[0] != '\0' ? c->server_header : "none");
 	return 0;

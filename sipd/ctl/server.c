@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,6 +656,21 @@ ctl_check_allow(const struct conf *c)
 	}
 }
 
+int
+ctl_socket_owner(struct ctl *ctl, uid_t uid, gid_t gid, char *err,
+    size_t cap)
+{
+	if (chown(ctl->sock_path, uid,
+		ctl->conf->ctl_group[0] != '\0' ? (gid_t)-1 : gid) < 0) {
+		int rc = -errno;
+
+		snprintf(err, cap, "control socket %s: %s", ctl->sock_path,
+		    strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------ configuration */
 
 /* Switch the log output to what c says. */
@@ -707,6 +723,34 @@ ctl_check_mode(const struct ctl *ctl)
 	}
 }
 
+/*
+ * A listener refused once sipd no longer runs as root: ports below 1024
+ * need CAP_NET_BIND_SERVICE, which sipd does not keep (sipd(8)).  Say so
+ * after the error.
+ */
+static void
+ctl_listen_hint(const struct conf *c, char *err, size_t cap)
+{
+	size_t len = strlen(err);
+	bool low = false;
+
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct sockaddr_in *sin =
+		    (const struct sockaddr_in *)(const void *)&c->listeners[i]
+			.addr;
+
+		/* sin_port and sin6_port share their place */
+		low |= ntohs(sin->sin_port) < 1024;
+	}
+	if (geteuid() == 0 || !low || len + 1 >= cap ||
+	    strstr(err, strerror(EACCES)) == NULL) {
+		return;
+	}
+	snprintf(err + len, cap - len, "; sipd runs as uid %lu, and ports "
+	    "below 1024 need root or CAP_NET_BIND_SERVICE: add them to the "
+	    "configuration file and restart", (unsigned long)geteuid());
+}
+
 int
 ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
     size_t cap)
@@ -735,6 +779,7 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	}
 	rc = workers_configure(ctl->ws, next, err, cap);
 	if (rc < 0) {
+		ctl_listen_hint(next, err, cap);
 		if (out_changed) {
 			(void)ctl_log_output(ctl, cur, ignore, sizeof(ignore));
 		}
@@ -754,6 +799,11 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	if (next->relay_non_clients == CONF_RELAY_ANYBODY &&
 	    cur->relay_non_clients != CONF_RELAY_ANYBODY) {
 		ctl_warn_open_relay();
+	}
+	if (strcmp(cur->run_user, next->run_user) != 0 ||
+	    strcmp(cur->run_group, next->run_group) != 0) {
+		log_warn(LOG_TRANSPORT, "control, the user and group sipd "
+		    "runs as change at the next start");
 	}
 	if (perms_changed || cur->nctl_allow != next->nctl_allow) {
 		ctl_check_allow(next);
