@@ -1,7 +1,8 @@
 """The configuration round trip: settings changed through sipctl are
-listed by "show config"; a new sipd started on that listing shows the
-same configuration; the file sipd saved passes "sipd -t"; SIGHUP reads
-an edited file and applies the difference."""
+listed by "show config"; the file sipd saved is that listing exactly,
+below its two comment lines (an account's digests included), and passes
+"sipd -t"; a new sipd started on that listing shows the same
+configuration; SIGHUP reads an edited file and applies the difference."""
 
 import json
 import os
@@ -22,6 +23,8 @@ CHANGES = [
     ["route", "add", "example.com", "192.0.2.10:5070", "transport", "tcp"],
     ["route", "add", "*", "gw.example.net"],
     ["control", "allow", "65534"], ["control", "max-frame", "65536"],
+    ["domain", "add", "example.org"],
+    ["account", "add", "carol@example.org", "password", "carol-pw"],
 ]
 
 
@@ -47,6 +50,16 @@ def test(binary, started):
                  "log level server low-level", "control allow 65534"):
         check(line in first, "show config lacks %r:\n%s" % (line, first))
 
+    with open(sipd.conf_path) as f:
+        saved = f.read()
+    head = saved.split("\n", 2)
+    check(len(head) == 3 and head[0].startswith("# ") and
+          head[1].startswith("# "), "saved file's head %r" % head[:2])
+    check(head[2] == first, "the saved file differs from show config:\n"
+          "%s\n---\n%s" % (head[2], first))
+    check("account add carol@example.org ha1-md5 " in first and
+          "hidden" not in first, "root's listing lacks the digests:\n%s" %
+          first)
     p = subprocess.run([binary, "-t", "-c", sipd.conf_path],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     check(p.returncode == 0, "saved file refused: %r" % p.stderr)
