@@ -921,13 +921,21 @@ conf_exec(struct conf *c, const char *in, size_t len, char *err, size_t cap)
 	if (rc < 0 || l.count == 0) {
 		goto out;
 	}
-	a = malloc(sizeof(*a));
+	a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	rc = cmd_parse(a, l.words, l.count, CF_LOCAL, err, cap);
 	if (rc < 0) {
+		/* the message is logged (SIGHUP): it names no word of a
+		 * password line, which an unquoted blank may have split */
+		if (a->cmd != NULL && (a->cmd->flags & CF_SECRET) != 0) {
+			char usage[512];
+
+			rc = err_fmt(err, cap, rc, "bad arguments (usage: %s)",
+			    cmd_usage(a->cmd, usage, sizeof(usage)));
+		}
 		goto out;
 	}
 	if ((a->cmd->flags & CF_CONF) == 0) {
@@ -1003,19 +1011,20 @@ out:
 
 /* " ha1-md5 HEX ha1-sha256 HEX" for the digests that are set. */
 static void
-conf_dump_ha1(const char *const ha1[ACCT__ALG_COUNT], FILE *f)
+conf_dump_ha1(const char *const ha1[ACCT__ALG_COUNT], bool secrets,
+    FILE *f)
 {
 	for (int k = 0; k < ACCT__ALG_COUNT; k++) {
 		if (ha1[k] != NULL && ha1[k][0] != '\0') {
 			fprintf(f, " ha1-%s %s", acct_alg_name((enum acct_alg)k),
-			    ha1[k]);
+			    secrets ? ha1[k] : CONF_HIDDEN);
 		}
 	}
 }
 
 /* The domains and accounts, with digests only (never a password). */
 static void
-conf_dump_acct(const struct acct *a, FILE *f)
+conf_dump_acct(const struct acct *a, bool secrets, FILE *f)
 {
 	struct acct_domain_info di;
 	struct acct_account_info *ai;
@@ -1042,14 +1051,14 @@ conf_dump_acct(const struct acct *a, FILE *f)
 			    ai->domain);
 			fputs("account add ", f);
 			lex_word_out(f, addr);
-			conf_dump_ha1(ai->ha1, f);
+			conf_dump_ha1(ai->ha1, secrets, f);
 			fputc('\n', f);
 			for (size_t k = 0; k < ai->naliases; k++) {
 				fputs("account alias add ", f);
 				lex_word_out(f, addr);
 				fputc(' ', f);
 				lex_word_out(f, ai->aliases[k]);
-				conf_dump_ha1(ai->alias_ha1[k], f);
+				conf_dump_ha1(ai->alias_ha1[k], secrets, f);
 				fputc('\n', f);
 			}
 			if (ai->forward != NULL) {
@@ -1071,13 +1080,13 @@ conf_dump_acct(const struct acct *a, FILE *f)
 }
 
 int
-conf_dump(const struct conf *c, FILE *f)
+conf_dump(const struct conf *c, FILE *f, bool secrets)
 {
-	return conf_dump_all(c, f, false);
+	return conf_dump_all(c, f, false, secrets);
 }
 
 int
-conf_dump_all(const struct conf *c, FILE *f, bool all)
+conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 {
 	enum log_level common = c->levels[0];
 	int best = 0;
@@ -1165,6 +1174,6 @@ conf_dump_all(const struct conf *c, FILE *f, bool all)
 		}
 		fputc('\n', f);
 	}
-	conf_dump_acct(c->acct, f);
+	conf_dump_acct(c->acct, secrets, f);
 	return ferror(f) ? -EIO : 0;
 }

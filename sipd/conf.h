@@ -37,6 +37,16 @@
 #define CONF_PATH_MAX 256
 #define CONF_HOST_MAX 256
 #define CONF_MAX_USERS 32
+#define CONF_NAME_MAX 64    /* a user or group name */
+#define CONF_SERVER_MAX 128 /* the Server header's value */
+#define CONF_DEFAULT_SERVER "sipd"
+
+/* "control socket-mode": the choices of its enum, in order */
+enum conf_ctl_mode {
+	CONF_CTL_MODE_0600,
+	CONF_CTL_MODE_0660,
+	CONF_CTL_MODE_0666,
+};
 
 struct cmd_args;
 
@@ -197,6 +207,17 @@ struct conf {
 
 	/* conf_load() added the default listener: the file names none */
 	bool listener_implied;
+
+	/* the process (conf_proc.c): the socket's mode (enum
+	 * conf_ctl_mode: conf_ctl_mode_bits() gives 0600, 0660 or 0666)
+	 * and group ("" for the run group), the user and group sipd runs
+	 * as once started ("" for no change), the Server header's value
+	 * ("" for none) */
+	int ctl_mode;
+	char ctl_group[CONF_NAME_MAX];
+	char run_user[CONF_NAME_MAX];
+	char run_group[CONF_NAME_MAX];
+	char server_header[CONF_SERVER_MAX + 1];
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
@@ -229,6 +250,7 @@ enum conf_set_type {
 	CONF_SET_BOOL,
 	CONF_SET_ENUM,
 	CONF_SET_PATH,
+	CONF_SET_STR,
 };
 
 struct conf_setting {
@@ -236,8 +258,13 @@ struct conf_setting {
 	const char *key;    /* its name in "show settings" */
 	enum conf_set_type type;
 	size_t off;         /* of its field in struct conf */
+	size_t size;        /* of its field */
 	uint32_t dflt;      /* a number, bool or enum member; 0 for a path */
+	const char *dstr;   /* STR: the default */
 	bool next_start;    /* applies at the next start, not at once */
+	/* STR: refuse a bad value with a message in err */
+	int (*check)(const char *v, char *err, size_t cap);
+	const char *empty;  /* STR: the word for no value, or NULL */
 };
 
 extern const struct conf_setting conf_settings[];
@@ -317,13 +344,16 @@ int conf_load(struct conf *c, const char *path, char *err, size_t cap);
 /*
  * Write c as a script of commands that conf_load() turns back into c:
  * every setting that differs from the default, every listener, range and
- * route.  Returns 0 or -EIO.
+ * route.  Without secrets, each password digest is written as
+ * CONF_HIDDEN (what "show config" gives a user who may only read); such
+ * a listing does not load.  Returns 0 or -EIO.
  */
-int conf_dump(const struct conf *c, FILE *f);
+#define CONF_HIDDEN "hidden"
+int conf_dump(const struct conf *c, FILE *f, bool secrets);
 
 /* The same, with all: every setting, log level and output too, at its
  * default or not (what conf_render() compares). */
-int conf_dump_all(const struct conf *c, FILE *f, bool all);
+int conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets);
 
 /*
  * Write c to path atomically: a temporary file in the same directory,
@@ -334,6 +364,20 @@ int conf_dump_all(const struct conf *c, FILE *f, bool all);
  * err[0..cap).
  */
 int conf_save(const struct conf *c, const char *path, char *err, size_t cap);
+
+/*
+ * The process settings (conf_proc.c): the checks of "set user", "set
+ * group", "control socket-group" and "set server-header" (settings.def),
+ * and the mode bits of "control socket-mode".  conf_proc_ids() and
+ * conf_proc_gid() resolve a user or group name (or number): 0 or
+ * -ENOENT.
+ */
+int conf_proc_check_user(const char *v, char *err, size_t cap);
+int conf_proc_check_group(const char *v, char *err, size_t cap);
+int conf_proc_check_server(const char *v, char *err, size_t cap);
+unsigned conf_ctl_mode_bits(const struct conf *c);
+int conf_proc_ids(const char *user, uid_t *uid, gid_t *gid);
+int conf_proc_gid(const char *group, gid_t *gid);
 
 /* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */
 const char *conf_listener_str(const struct conf_listener *l, char *buf,

@@ -260,7 +260,7 @@ listing(const struct conf *c, bool all, char **text, size_t *len)
 	if (f == NULL) {
 		return -errno;
 	}
-	rc = conf_dump_all(c, f, all);
+	rc = conf_dump_all(c, f, all, true);
 	if (fclose(f) != 0 && rc == 0) {
 		rc = -EIO;
 	}
@@ -369,7 +369,7 @@ render_new(const struct conf *c, char **out)
 		   "# Changes made with sipctl are saved here; see "
 		   "sipd.conf(5).\n",
 	    stamp);
-	rc = conf_dump(c, f);
+	rc = conf_dump(c, f, true);
 	if (fclose(f) != 0 && rc == 0) {
 		rc = -EIO;
 	}

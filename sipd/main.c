@@ -7,9 +7,17 @@
  * As a daemon, the first process waits on a pipe until the daemon (the
  * grandchild, after setsid) has opened its listeners, so a start-up
  * failure still reaches the terminal and the exit status.
+ *
+ * Started as root with a user to run as ("set user", -u), sipd opens
+ * what needs root first (the listeners, the control socket, the pid
+ * file, the registration store and the log file), gives the files it
+ * keeps writing to that user, then drops root for good (setgroups,
+ * setgid, setuid, checked) before a worker thread starts, so that no
+ * SIP message is ever parsed as root.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -37,6 +45,7 @@
 #endif
 #define SIPD_RUN_DIR "/run/sipd"
 #define SIPD_PID_NAME "sipd.pid"
+#define SIPD_STORE_NAME "registrations.db"
 
 #define EXIT_OK 0
 #define EXIT_CONF 1
@@ -50,12 +59,17 @@ struct start {
 	int notify;     /* daemon: pipe to the waiting parent, else -1 */
 	int pid_fd;     /* locked pid file, or -1 */
 	char pid_path[PATH_MAX];
+	bool drop;      /* become user uid, group gid once started */
+	uid_t uid;
+	gid_t gid;
+	const char *user;
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sipd [-fhtV] [-c file] [-p pidfile] [-s socket]\n");
+	fprintf(f, "usage: sipd [-fhtV] [-c file] [-p pidfile] [-s socket] "
+	    "[-u user]\n");
 }
 
 /*
@@ -271,6 +285,132 @@ pid_file_remove(struct start *st)
 	st->pid_fd = -1;
 }
 
+/*
+ * The user to run as: -u, else "set user"; its group: "set group", else
+ * the user's own.  Nothing to do when none is named, when it is root, or
+ * when sipd is not root (it cannot change, and need not).  Returns 0 or
+ * -1 after a message.
+ */
+static int
+user_resolve(struct start *st, const struct conf *c, const char *opt)
+{
+	const char *user = opt != NULL ? opt : c->run_user;
+
+	if (user[0] == '\0') {
+		return 0;
+	}
+	if (conf_proc_ids(user, &st->uid, &st->gid) < 0) {
+		fprintf(stderr, "sipd: unknown user '%s'\n", user);
+		return -1;
+	}
+	if (c->run_group[0] != '\0' &&
+	    conf_proc_gid(c->run_group, &st->gid) < 0) {
+		fprintf(stderr, "sipd: unknown group '%s'\n", c->run_group);
+		return -1;
+	}
+	st->user = user;
+	st->drop = st->uid != 0 && geteuid() == 0;
+	return 0;
+}
+
+/* Give path (when it exists) to the user sipd becomes. */
+static int
+give(struct start *st, const char *path)
+{
+	if (chown(path, st->uid, st->gid) < 0 && errno != ENOENT) {
+		start_fail(st, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Hand what sipd keeps writing to st's user: the registration store and
+ * its journals (and the run directory when the store is there, for the
+ * journals it creates), the log file, the control socket.  The pid file
+ * stays root's; its directory decides whether it can be removed.
+ */
+static int
+user_files(struct start *st, const struct conf *c, struct ctl *ctl)
+{
+	static const char *const sfx[] = { "", "-journal", "-wal", "-shm" };
+	char store[PATH_MAX + 16], err[512];
+
+	if (c->reg.store[0] == '\0') {
+		if (give(st, SIPD_RUN_DIR) < 0) {
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(store, sizeof(store), "%s%s", c->reg.store[0] != '\0'
+		    ? c->reg.store : SIPD_RUN_DIR "/" SIPD_STORE_NAME, sfx[i]);
+		if (give(st, store) < 0) {
+			return -1;
+		}
+	}
+	if (c->log_out == CONF_LOG_FILE && give(st, c->log_file) < 0) {
+		return -1;
+	}
+	if (ctl_socket_owner(ctl, st->uid, st->gid, err, sizeof(err)) < 0) {
+		start_fail(st, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Drop root for good: the supplementary groups, then the group, then the
+ * user, all three ids of each; then check that none of root is left and
+ * that it cannot come back.
+ */
+static int
+user_drop(struct start *st)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[2];
+
+	if (setgroups(1, &st->gid) < 0 ||
+	    setresgid(st->gid, st->gid, st->gid) < 0 ||
+	    setresuid(st->uid, st->uid, st->uid) < 0) {
+		start_fail(st, "cannot become user %s (%s)", st->user,
+		    strerror(errno));
+		return -1;
+	}
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+	    ru != st->uid || eu != st->uid || su != st->uid ||
+	    rg != st->gid || eg != st->gid || sg != st->gid ||
+	    getgroups(2, groups) != 1 || groups[0] != st->gid ||
+	    setuid(0) == 0 || seteuid(0) == 0) {
+		start_fail(st, "user %s: root is not dropped", st->user);
+		return -1;
+	}
+	log_warn(LOG_TRANSPORT, "running as user %s (uid %lu, gid %lu)",
+	    st->user, (unsigned long)st->uid, (unsigned long)st->gid);
+	return 0;
+}
+
+/* Changes through sipctl are saved to the file: say when they cannot be. */
+static void
+user_check_conf(const char *path)
+{
+	char real[PATH_MAX], dir[PATH_MAX], *slash;
+
+	if (realpath(path, real) == NULL) {
+		return;
+	}
+	memcpy(dir, real, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+	}
+	if (access(real, R_OK | W_OK) < 0 ||
+	    access(dir[0] != '\0' ? dir : "/", W_OK | X_OK) < 0) {
+		log_warn(LOG_TRANSPORT, "control, %s: this user cannot save "
+		    "changes to it or read it on SIGHUP (%s); give the file "
+		    "and its directory to the user", real, strerror(errno));
+	}
+}
+
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -286,7 +426,7 @@ int
 main(int argc, char **argv)
 {
 	const char *conf_path = SIPD_CONF_PATH, *pid_opt = NULL;
-	const char *sock_opt = NULL;
+	const char *sock_opt = NULL, *user_opt = NULL;
 	struct ctl *ctl = NULL;
 	struct start st = { .notify = -1, .pid_fd = -1 };
 	struct workers *ws = NULL;
@@ -306,7 +446,7 @@ main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
-	while ((ch = getopt(argc, argv, "c:fhp:s:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fhp:s:tu:V")) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -326,6 +466,9 @@ main(int argc, char **argv)
 		case 't':
 			check = true;
 			break;
+		case 'u':
+			user_opt = optarg;
+			break;
 		case 'V':
 			printf("sipd %s\n", SIPD_VERSION);
 			return EXIT_OK;
@@ -340,6 +483,10 @@ main(int argc, char **argv)
 	}
 	if (conf_load(&conf, conf_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sipd: %s\n", err);
+		return EXIT_CONF;
+	}
+	if (user_resolve(&st, &conf, user_opt) < 0) {
+		conf_fini(&conf);
 		return EXIT_CONF;
 	}
 	if (check) {
@@ -389,6 +536,19 @@ main(int argc, char **argv)
 	if (ctl == NULL) {
 		start_fail(&st, "%s", err);
 		goto out;
+	}
+	if (st.drop && (user_files(&st, &conf, ctl) < 0 ||
+			   user_drop(&st) < 0)) {
+		goto out;
+	}
+	if (st.drop) {
+		user_check_conf(conf_path);
+	} else if (geteuid() == 0) {
+		log_warn(LOG_TRANSPORT, "running as root: every SIP message is "
+		    "parsed as root (set user)");
+	} else if (st.user != NULL && geteuid() != st.uid) {
+		log_notice(LOG_TRANSPORT, "set user %s: not root, sipd stays "
+		    "uid %lu", st.user, (unsigned long)geteuid());
 	}
 	if (workers_start(ws) < 0) {
 		start_fail(&st, "cannot start the worker threads");

@@ -20,6 +20,7 @@
 #define SET_TYPE_BOOL CONF_SET_BOOL
 #define SET_TYPE_ENUM CONF_SET_ENUM
 #define SET_TYPE_PATH CONF_SET_PATH
+#define SET_TYPE_STR CONF_SET_STR
 #define SET_WHEN_LIVE false
 #define SET_WHEN_START true
 
@@ -29,10 +30,24 @@
 #define SET_CTYPE_ENUM int
 #define SET_CTYPE_PATH char[CONF_PATH_MAX]
 
+/* A default is a number, or a string for STR. */
+#define SET_DNUM_U32(d) (uint32_t)(d)
+#define SET_DNUM_BOOL(d) (uint32_t)(d)
+#define SET_DNUM_ENUM(d) (uint32_t)(d)
+#define SET_DNUM_PATH(d) 0
+#define SET_DNUM_STR(d) 0
+#define SET_DSTR_U32(d) NULL
+#define SET_DSTR_BOOL(d) NULL
+#define SET_DSTR_ENUM(d) NULL
+#define SET_DSTR_PATH(d) NULL
+#define SET_DSTR_STR(d) d
+
 const struct conf_setting conf_settings[] = {
-#define SETTING(id, words, arg, summary, type, field, dflt, key, when)     \
+#define SETTING(id, words, arg, summary, type, field, dflt, key, when,     \
+    check, empty)                                                           \
 	{ CMD_##id, key, SET_TYPE_##type, offsetof(struct conf, field),     \
-	    (uint32_t)(dflt), SET_WHEN_##when },
+	    sizeof(((struct conf *)0)->field), SET_DNUM_##type(dflt),       \
+	    SET_DSTR_##type(dflt), SET_WHEN_##when, check, empty },
 #include "proto/settings.def"
 #undef SETTING
 };
@@ -40,10 +55,17 @@ const struct conf_setting conf_settings[] = {
 const int conf_nsettings = (int)(sizeof(conf_settings) /
     sizeof(conf_settings[0]));
 
-/* Each field has the size its type says (an enum is an int). */
-#define SETTING(id, words, arg, summary, type, field, dflt, key, when)     \
-	_Static_assert(sizeof(((struct conf *)0)->field) ==                 \
-		sizeof(SET_CTYPE_##type),                                   \
+/* Each field has the size its type says (an enum is an int; a STR is a
+ * char array of any size). */
+#define SET_SIZE_OK(type, field) SET_SIZE_OK_##type(field)
+#define SET_SIZE_OK_U32(f) (sizeof(f) == sizeof(uint32_t))
+#define SET_SIZE_OK_BOOL(f) (sizeof(f) == sizeof(bool))
+#define SET_SIZE_OK_ENUM(f) (sizeof(f) == sizeof(int))
+#define SET_SIZE_OK_PATH(f) (sizeof(f) == CONF_PATH_MAX)
+#define SET_SIZE_OK_STR(f) (sizeof(f) > 1 && sizeof((f)[0]) == 1)
+#define SETTING(id, words, arg, summary, type, field, dflt, key, when,     \
+    check, empty)                                                           \
+	_Static_assert(SET_SIZE_OK(type, ((struct conf *)0)->field),        \
 	    "settings.def: the field of " #id " is not " #type);
 #include "proto/settings.def"
 #undef SETTING
@@ -84,6 +106,7 @@ conf_setting_value(const struct conf *c, const struct conf_setting *s)
 	case CONF_SET_ENUM:
 		return (uint32_t)*(const int *)p;
 	case CONF_SET_PATH:
+	case CONF_SET_STR:
 		break;
 	}
 	return 0;
@@ -107,6 +130,9 @@ set_value(struct conf *c, const struct conf_setting *s, uint32_t v)
 	case CONF_SET_PATH:
 		((char *)p)[0] = '\0';
 		break;
+	case CONF_SET_STR:
+		snprintf(p, s->size, "%s", s->dstr);
+		break;
 	}
 }
 
@@ -116,6 +142,26 @@ conf_settings_init(struct conf *c)
 	for (int i = 0; i < conf_nsettings; i++) {
 		set_value(c, &conf_settings[i], conf_settings[i].dflt);
 	}
+}
+
+/* A STR setting: the empty word for none, else checked and kept. */
+static int
+apply_str(struct conf *c, const struct conf_setting *s, const char *v,
+    char *err, size_t cap)
+{
+	if (s->empty != NULL && strcmp(v, s->empty) == 0) {
+		((char *)field_of(c, s))[0] = '\0';
+		return 0;
+	}
+	if (s->check != NULL && s->check(v, err, cap) < 0) {
+		return -EINVAL;
+	}
+	if (strlen(v) >= s->size) {
+		return err_fmt(err, cap, -EINVAL,
+		    "%s: too long (at most %zu bytes)", s->key, s->size - 1);
+	}
+	memcpy(field_of(c, s), v, strlen(v) + 1);
+	return 0;
 }
 
 int
@@ -138,6 +184,8 @@ conf_setting_apply(struct conf *c, const struct conf_setting *s,
 	case CONF_SET_ENUM:
 		set_value(c, s, (uint32_t)v->choice);
 		return 0;
+	case CONF_SET_STR:
+		return apply_str(c, s, v->s, err, cap);
 	case CONF_SET_PATH:
 		break;
 	}
@@ -165,6 +213,9 @@ conf_setting_changed(const struct conf *c, const struct conf_setting *s)
 {
 	if (s->type == CONF_SET_PATH) {
 		return ((const char *)cfield_of(c, s))[0] != '\0';
+	}
+	if (s->type == CONF_SET_STR) {
+		return strcmp(cfield_of(c, s), s->dstr) != 0;
 	}
 	return conf_setting_value(c, s) != s->dflt;
 }
@@ -199,7 +250,19 @@ value_text(const struct conf_setting *s, uint32_t v, char *buf, size_t cap)
 	case CONF_SET_PATH:
 		snprintf(buf, cap, "default");
 		break;
+	case CONF_SET_STR:
+		snprintf(buf, cap, "%s", s->dstr);
+		break;
 	}
+	return buf;
+}
+
+/* A STR value as its command's word: the empty word for "". */
+static const char *
+str_text(const struct conf_setting *s, const char *v, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", v[0] == '\0' && s->empty != NULL ? s->empty
+								   : v);
 	return buf;
 }
 
@@ -211,6 +274,9 @@ conf_setting_text(const struct conf *c, const struct conf_setting *s,
 		snprintf(buf, cap, "%s", (const char *)cfield_of(c, s));
 		return buf;
 	}
+	if (s->type == CONF_SET_STR) {
+		return str_text(s, cfield_of(c, s), buf, cap);
+	}
 	return value_text(s, conf_setting_value(c, s), buf, cap);
 }
 
@@ -218,6 +284,9 @@ const char *
 conf_setting_default_text(const struct conf_setting *s, char *buf,
     size_t cap)
 {
+	if (s->type == CONF_SET_STR) {
+		return str_text(s, s->dstr, buf, cap);
+	}
 	return value_text(s, s->dflt, buf, cap);
 }
 

@@ -82,6 +82,8 @@ core_configure(struct core *c, const struct conf *conf)
 
 	c->limits = conf->limits;
 	c->force_rr = conf->force_rr;
+	c->server_len = (size_t)snprintf(c->server, sizeof(c->server), "%s",
+	    conf->server_header);
 	txn_table_configure(c->txn, &conf->txn);
 	route_configure(c, conf);
 	/* the accounts snapshot is immutable: hold a reference to it */
@@ -224,7 +226,7 @@ core_response(struct core *c, struct msg *req, int status, const char *reason)
 	resp = msg_response(req, status, reason,
 	    (struct sv){ tag, CORE_TAG_LEN });
 	if (resp != NULL &&
-	    msg_hdr_append(resp, "Server", SV_LIT(CORE_SERVER)) < 0) {
+	    core_server_hdr(c, resp) < 0) {
 		msg_free(resp);
 		return NULL;
 	}

@@ -16,7 +16,6 @@
 /* Methods sipd handles as a UAS, for Allow (RFC 3261 20.5). */
 #define CORE_ALLOW "OPTIONS"
 #define CORE_ACCEPT "application/sdp"
-#define CORE_SERVER "sipd/" SIPD_VERSION
 #define CORE_TAG_LEN 16
 #define CORE_TAG_MARK "5d"
 #define CORE_MAX_BRANCHES 8
@@ -60,7 +59,23 @@ struct core {
 		bool local;
 	} seen[8];
 	unsigned seen_next;
+	/* the Server header's value ("set server-header"), "" for none;
+	 * never the version unless configured so */
+	char server[CONF_SERVER_MAX + 1];
+	size_t server_len;
 };
+
+/* Add the Server header (RFC 3261 20.35) to resp, unless configured
+ * off.  Returns 0 or what msg_hdr_append() returns. */
+static inline int
+core_server_hdr(const struct core *c, struct msg *resp)
+{
+	if (c->server_len == 0) {
+		return 0;
+	}
+	return msg_hdr_append(resp, "Server",
+	    (struct sv){ c->server, c->server_len });
+}
 
 /* One forwarding target of a proxied request (16.5). */
 struct branch {

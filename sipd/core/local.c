@@ -287,7 +287,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 		core_answer(c, src, req, 500, NULL, "registrar failed");
 		return;
 	}
-	msg_hdr_append(resp, "Server", SV_LIT(CORE_SERVER));
+	core_server_hdr(c, resp);
 	log_info(LOG_SERVER, "register %s: %d", aor, msg_status(resp));
 	respond(c, req, src, resp);
 }

@@ -1,10 +1,11 @@
 /*
  * ctl: sipd's control plane, the whole public face of sipd/ctl.  The
- * control socket (a UNIX stream socket, mode 0600, each peer's uid checked
- * with SO_PEERCRED), its frames (proto/proto.h, sipd-control(7)), the
- * handlers of every command of proto/commands.def, the live configuration
- * (changes applied to the workers, then saved to the file), SIGHUP (the
- * file read again and the difference applied) and "log follow".
+ * control socket (a UNIX stream socket, mode 0600 unless configured
+ * otherwise, each peer's uid checked with SO_PEERCRED), its frames
+ * (proto/proto.h, sipd-control(7)), the handlers of every command of
+ * proto/commands.def, the live configuration (changes applied to the
+ * workers, then saved to the file), SIGHUP (the file read again and the
+ * difference applied) and "log follow".
  *
  * Everything here runs on the main thread's event_base.  Worker state is
  * read on the workers' own threads through workers_call().
@@ -13,6 +14,7 @@
 #define SIPD_CTL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "sipd/conf.h"
 
@@ -49,5 +51,13 @@ int ctl_reload(struct ctl *ctl, char *err, size_t cap);
 
 /* The socket's path. */
 const char *ctl_socket_path(const struct ctl *ctl);
+
+/*
+ * Give the socket to uid, and to gid unless "control socket-group" names
+ * one: done before sipd drops root, so that its user may change the
+ * socket's mode later.  Returns 0 or a negative errno with a message.
+ */
+int ctl_socket_owner(struct ctl *ctl, uid_t uid, gid_t gid, char *err,
+    size_t cap);
 
 #endif

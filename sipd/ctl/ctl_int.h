@@ -19,9 +19,17 @@ struct bufferevent;
 struct evconnlistener;
 struct event;
 
-/* Connections at most, in all and per uid. */
+/*
+ * Connections at most: in all, and per uid other than root.  The last
+ * CTL_ROOT_CONNS are root's alone, so that root always gets in however
+ * many connections the other users hold.
+ */
 #define CTL_MAX_CONNS 64
 #define CTL_MAX_CONNS_UID 16
+#define CTL_ROOT_CONNS 8
+/* Seconds a connection may keep sipd waiting: a reply it does not read,
+ * or a frame it does not finish.  Then it is dropped. */
+#define CTL_STUCK_S 10
 /* Bytes a connection may leave unread before it is dropped. */
 #define CTL_OUT_MAX (4 * 1024 * 1024)
 /* Bytes waiting past which a follower's log lines are dropped. */
@@ -42,6 +50,7 @@ struct ctl_conn {
 	bool closing;       /* closed once the output is written */
 	bool shutdown;      /* stop sipd once the output is written */
 	bool dead;          /* to be freed by the reaper */
+	struct event *frame_ev; /* a frame begun: its deadline */
 	uint32_t follow_id; /* the "log follow" request's id, 0: none */
 	unsigned long long dropped; /* follower lines dropped, unreported */
 	char name[64];      /* "uid 0 pid 1234", for log lines */

@@ -408,6 +408,7 @@ ctl_setting_value(msgpack_packer *pk, const struct conf_setting *s,
 		break;
 	case CONF_SET_ENUM:
 	case CONF_SET_PATH:
+	case CONF_SET_STR:
 		proto_str(pk, text);
 		break;
 	}
@@ -495,7 +496,9 @@ ctl_h_show_config(struct ctl_req *r)
 		if (f == NULL) {
 			return ctl_fail(r, -ENOMEM, "out of memory");
 		}
-		rc = conf_dump(c, f);
+		/* the digests log in as their accounts: only for those who
+		 * may change them anyway */
+		rc = conf_dump(c, f, r->conn->writer);
 		if (fclose(f) != 0 || rc < 0) {
 			free(text);
 			return ctl_fail(r, -EIO,

@@ -6,12 +6,18 @@
  * frame is read (an oversized one ends the connection); each request is
  * decoded, checked against the command table again (the table is shared,
  * trust is not) and handed to its handler.  A client that stops reading
- * is dropped once its output passes CTL_OUT_MAX.  Bad input costs the
- * connection at most, never sipd.  It also owns the live configuration
- * step (ctl_conf_apply()), SIGHUP and the "log follow" fan-out.
+ * is dropped once its output passes CTL_OUT_MAX, or once a reply has
+ * waited CTL_STUCK_S seconds; one that begins a frame has CTL_STUCK_S
+ * seconds to finish it.  Other users share all connections but the last
+ * CTL_ROOT_CONNS, which are root's.  Bad input costs the connection at
+ * most, never sipd.  The socket's mode and group ("control socket-mode",
+ * "control socket-group") decide who may connect at all.  It also owns
+ * the live configuration step (ctl_conf_apply()), SIGHUP and the "log
+ * follow" fan-out.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +71,7 @@ ctl_conn_send(struct ctl_conn *c, struct proto_out *o)
 		c->closing = true;
 		c->dead = true;
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		evtimer_del(c->frame_ev);
 		event_active(c->ctl->reap, EV_TIMEOUT, 0);
 		return -ENOBUFS;
 	}
@@ -302,6 +309,9 @@ ctl_conn_free(struct ctl_conn *c)
 	}
 	ctl->nconns--;
 	log_info(LOG_TRANSPORT, "control, %s disconnected", c->name);
+	if (c->frame_ev != NULL) {
+		event_free(c->frame_ev);
+	}
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -354,6 +364,15 @@ ctl_on_read(struct bufferevent *bev, void *arg)
 		ctl_request(c, (const char *)frame + sizeof(hdr), len);
 		evbuffer_drain(in, sizeof(hdr) + len);
 	}
+	/* A frame begun has CTL_STUCK_S seconds to arrive whole, however
+	 * slowly its bytes come. */
+	if (c->closing || evbuffer_get_length(in) == 0) {
+		evtimer_del(c->frame_ev);
+	} else if (!evtimer_pending(c->frame_ev, NULL)) {
+		struct timeval tv = { CTL_STUCK_S, 0 };
+
+		evtimer_add(c->frame_ev, &tv);
+	}
 	if (c->closing) {
 		bufferevent_disable(bev, EV_READ);
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -384,10 +403,29 @@ ctl_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctl_conn *c = arg;
 
-	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_notice(LOG_TRANSPORT, "control, dropped %s (not reading: "
+		    "%zu bytes waiting for %d s)", c->name,
+		    evbuffer_get_length(bufferevent_get_output(bev)),
+		    CTL_STUCK_S);
+		ctl_conn_free(c);
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		ctl_conn_free(c);
 	}
+}
+
+static void
+ctl_on_frame_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	log_notice(LOG_TRANSPORT, "control, dropped %s (a frame unfinished "
+	    "for %d s)", c->name, CTL_STUCK_S);
+	ctl_conn_free(c);
 }
 
 void
@@ -448,7 +486,8 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	socklen_t clen = sizeof(cred);
 	struct ctl_conn *c;
 	struct proto_out o;
-	unsigned same = 0;
+	struct timeval stuck = { CTL_STUCK_S, 0 };
+	unsigned same = 0, others = 0;
 
 	(void)lis;
 	(void)sa;
@@ -468,8 +507,13 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	}
 	for (c = ctl->conns; c != NULL; c = c->next) {
 		same += c->uid == cred.uid ? 1 : 0;
+		others += c->uid != 0 ? 1 : 0;
 	}
-	if (ctl->nconns >= CTL_MAX_CONNS || same >= CTL_MAX_CONNS_UID) {
+	/* Root is capped by the total alone; the others share what is left
+	 * of it once root's own slots are set aside. */
+	if (ctl->nconns >= CTL_MAX_CONNS ||
+	    (cred.uid != 0 && (same >= CTL_MAX_CONNS_UID ||
+				  others >= CTL_MAX_CONNS - CTL_ROOT_CONNS))) {
 		log_notice(LOG_TRANSPORT, "control, refused uid %lu pid %ld "
 		    "(too many connections)", (unsigned long)cred.uid,
 		    (long)cred.pid);
@@ -487,6 +531,12 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		evutil_closesocket(fd);
 		return;
 	}
+	c->frame_ev = evtimer_new(ctl->base, ctl_on_frame_timeout, c);
+	if (c->frame_ev == NULL) {
+		bufferevent_free(c->bev);
+		free(c);
+		return;
+	}
 	c->ctl = ctl;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
@@ -500,6 +550,9 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	ctl->conns = c;
 	ctl->nconns++;
 	bufferevent_setcb(c->bev, ctl_on_read, ctl_on_write, ctl_on_event, c);
+	/* a reply unread for CTL_STUCK_S (the write timeout runs only while
+	 * output waits) */
+	bufferevent_set_timeouts(c->bev, NULL, &stuck);
 	/* Read no more than one whole frame ahead. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    (size_t)ctl->conf->ctl_max_frame + 2 * PROTO_HDR);
@@ -560,6 +613,64 @@ ctl_on_accept_error(struct evconnlistener *lis, void *arg)
 	log_notice(LOG_TRANSPORT, "control, accept failed (%s)", strerror(e));
 }
 
+/* ------------------------------------------------------- permissions */
+
+/*
+ * Give the socket at path the mode and group of c ("control socket-mode",
+ * "control socket-group"; the default group is sipd's own): first the
+ * mode both the old and the new setting allow, then the group, then the
+ * new mode, so that no moment lets in more than one of them does.
+ */
+static int
+ctl_socket_perms(const char *path, const struct conf *c, char *err,
+    size_t cap)
+{
+	struct stat st;
+	gid_t gid = getegid();
+	int rc;
+
+	if (c->ctl_group[0] != '\0' && conf_proc_gid(c->ctl_group, &gid) < 0) {
+		snprintf(err, cap, "unknown group '%.64s'", c->ctl_group);
+		return -EINVAL;
+	}
+	if (stat(path, &st) < 0 ||
+	    chmod(path, st.st_mode & conf_ctl_mode_bits(c) & 0777) < 0 ||
+	    (st.st_gid != gid && chown(path, (uid_t)-1, gid) < 0) ||
+	    chmod(path, conf_ctl_mode_bits(c)) < 0) {
+		rc = -errno;
+		snprintf(err, cap, "control socket %s: %s", path,
+		    strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/* Allowed users who cannot connect: say so. */
+static void
+ctl_check_allow(const struct conf *c)
+{
+	if (c->nctl_allow > 0 && c->ctl_mode == CONF_CTL_MODE_0600) {
+		log_warn(LOG_TRANSPORT, "control, the allowed users cannot "
+		    "connect: the socket's mode is 0600 (control "
+		    "socket-mode)");
+	}
+}
+
+int
+ctl_socket_owner(struct ctl *ctl, uid_t uid, gid_t gid, char *err,
+    size_t cap)
+{
+	if (chown(ctl->sock_path, uid,
+		ctl->conf->ctl_group[0] != '\0' ? (gid_t)-1 : gid) < 0) {
+		int rc = -errno;
+
+		snprintf(err, cap, "control socket %s: %s", ctl->sock_path,
+		    strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------ configuration */
 
 /* Switch the log output to what c says. */
@@ -612,6 +723,34 @@ ctl_check_mode(const struct ctl *ctl)
 	}
 }
 
+/*
+ * A listener refused once sipd no longer runs as root: ports below 1024
+ * need CAP_NET_BIND_SERVICE, which sipd does not keep (sipd(8)).  Say so
+ * after the error.
+ */
+static void
+ctl_listen_hint(const struct conf *c, char *err, size_t cap)
+{
+	size_t len = strlen(err);
+	bool low = false;
+
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct sockaddr_in *sin =
+		    (const struct sockaddr_in *)(const void *)&c->listeners[i]
+			.addr;
+
+		/* sin_port and sin6_port share their place */
+		low |= ntohs(sin->sin_port) < 1024;
+	}
+	if (geteuid() == 0 || !low || len + 1 >= cap ||
+	    strstr(err, strerror(EACCES)) == NULL) {
+		return;
+	}
+	snprintf(err + len, cap - len, "; sipd runs as uid %lu, and ports "
+	    "below 1024 need root or CAP_NET_BIND_SERVICE: add them to the "
+	    "configuration file and restart", (unsigned long)geteuid());
+}
+
 int
 ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
     size_t cap)
@@ -619,22 +758,32 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	const struct conf *cur = ctl->conf;
 	bool out_changed = cur->log_out != next->log_out ||
 	    strcmp(cur->log_file, next->log_file) != 0;
+	bool perms_changed = cur->ctl_mode != next->ctl_mode ||
+	    strcmp(cur->ctl_group, next->ctl_group) != 0;
+	char ignore[256];
 	int rc;
 
+	if (perms_changed) {
+		rc = ctl_socket_perms(ctl->sock_path, next, err, cap);
+		if (rc < 0) {
+			(void)ctl_socket_perms(ctl->sock_path, cur, ignore,
+			    sizeof(ignore));
+			return rc;
+		}
+	}
 	if (out_changed) {
 		rc = ctl_log_output(ctl, next, err, cap);
 		if (rc < 0) {
-			return rc;
+			goto fail;
 		}
 	}
 	rc = workers_configure(ctl->ws, next, err, cap);
 	if (rc < 0) {
+		ctl_listen_hint(next, err, cap);
 		if (out_changed) {
-			char ignore[256];
-
 			(void)ctl_log_output(ctl, cur, ignore, sizeof(ignore));
 		}
-		return rc;
+		goto fail;
 	}
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		log_set_level((enum log_comp)i, next->levels[i]);
@@ -651,6 +800,14 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	    cur->relay_non_clients != CONF_RELAY_ANYBODY) {
 		ctl_warn_open_relay();
 	}
+	if (strcmp(cur->run_user, next->run_user) != 0 ||
+	    strcmp(cur->run_group, next->run_group) != 0) {
+		log_warn(LOG_TRANSPORT, "control, the user and group sipd "
+		    "runs as change at the next start");
+	}
+	if (perms_changed || cur->nctl_allow != next->nctl_allow) {
+		ctl_check_allow(next);
+	}
 	/* Every worker has the new snapshot now (workers_configure() ran
 	 * on each one's thread), so the old one may go. */
 	{
@@ -661,6 +818,12 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 		acct_unref(old);
 	}
 	return 0;
+fail:
+	if (perms_changed) {
+		(void)ctl_socket_perms(ctl->sock_path, cur, ignore,
+		    sizeof(ignore));
+	}
+	return rc;
 }
 
 int
@@ -732,9 +895,10 @@ ctl_default_path(char *buf, size_t cap, char *err, size_t ecap)
 	return 0;
 }
 
-/* Bind path, 0600; a stale socket (nobody answers) is replaced. */
+/* Bind path, 0600, then c's mode and group; a stale socket (nobody
+ * answers) is replaced. */
 static evutil_socket_t
-ctl_bind(const char *path, char *err, size_t cap)
+ctl_bind(const char *path, const struct conf *c, char *err, size_t cap)
 {
 	struct sockaddr_un sun;
 	evutil_socket_t fd;
@@ -776,7 +940,12 @@ ctl_bind(const char *path, char *err, size_t cap)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+	if (ctl_socket_perms(path, c, err, cap) < 0) {
+		close(fd);
+		(void)unlink(path);
+		return -1;
+	}
+	if (listen(fd, 16) < 0) {
 		snprintf(err, cap, "control socket %s: %s", path,
 		    strerror(errno));
 		close(fd);
@@ -822,7 +991,7 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 	    ctl_log_output(ctl, conf, err, cap) < 0) {
 		goto fail;
 	}
-	fd = ctl_bind(ctl->sock_path, err, cap);
+	fd = ctl_bind(ctl->sock_path, conf, err, cap);
 	if (fd < 0) {
 		ctl->sock_path[0] = '\0';
 		goto fail;
@@ -856,6 +1025,7 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 		ctl_warn_open_relay();
 	}
 	ctl_check_mode(ctl);
+	ctl_check_allow(conf);
 	return ctl;
 fail:
 	ctl_free(ctl);

@@ -1,7 +1,8 @@
 """The configuration round trip: settings changed through sipctl are
-listed by "show config"; a new sipd started on that listing shows the
-same configuration; the file sipd saved passes "sipd -t"; SIGHUP reads
-an edited file and applies the difference."""
+listed by "show config"; the file sipd saved is that listing exactly,
+below its two comment lines (an account's digests included), and passes
+"sipd -t"; a new sipd started on that listing shows the same
+configuration; SIGHUP reads an edited file and applies the difference."""
 
 import json
 import os
@@ -22,6 +23,8 @@ CHANGES = [
     ["route", "add", "example.com", "192.0.2.10:5070", "transport", "tcp"],
     ["route", "add", "*", "192.0.2.20"],
     ["control", "allow", "65534"], ["control", "max-frame", "65536"],
+    ["domain", "add", "example.org"],
+    ["account", "add", "carol@example.org", "password", "carol-pw"],
 ]
 
 
@@ -47,6 +50,19 @@ def test(binary, started):
                  "log level server low-level", "control allow 65534"):
         check(line in first, "show config lacks %r:\n%s" % (line, first))
 
+    with open(sipd.conf_path) as f:
+        saved = f.read()
+    # the file keeps its own comments and order (sipd.conf(5), Saving):
+    # its commands are show config's, no more and no fewer
+    lines = [l for l in saved.splitlines() if l and not l.startswith("#")]
+    check(sorted(lines) == sorted(first.splitlines()),
+          "the saved file's commands differ from show config:\n"
+          "%s\n---\n%s" % (saved, first))
+    check(saved.startswith("# written by sipdtest.py\n"),
+          "the file's comment was lost:\n%s" % saved)
+    check("account add carol@example.org ha1-md5 " in first and
+          "hidden" not in first, "root's listing lacks the digests:\n%s" %
+          first)
     p = subprocess.run([binary, "-t", "-c", sipd.conf_path],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     check(p.returncode == 0, "saved file refused: %r" % p.stderr)
