@@ -638,6 +638,14 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	struct txn *ct;
 	int err = -ENOMEM;
 
+	if (route_dst_local(c, dst)) {
+		/* 16.3 step 4: whatever the Route set or the rules say, a
+		 * request sent to sipd itself would only come back */
+		msg_free(fwd);
+		log_notice(LOG_CLIENT, "refused to forward to %s (sipd itself, "
+		    "a loop)", core_peer(dst, peer, sizeof(peer)));
+		return -ELOOP;
+	}
 	if (fwd == NULL || max_forwards(fwd) != 0) {
 		goto fail;
 	}
@@ -692,9 +700,11 @@ fork_next(struct pctx *p, struct msg *own)
 		int rc = forward(p->c, p, t, own);
 		own = NULL;
 		if (rc != 0) {
-			/* a branch that cannot start is a 503 branch */
-			p->br[p->nbr++] = (struct branch){ .status = 503 };
-			branch_final(p, p->nbr - 1, 503, NULL);
+			/* a branch that cannot start is a 503 branch, or a 482
+			 * when it would have looped */
+			int st = rc == -ELOOP ? 482 : 503;
+			p->br[p->nbr++] = (struct branch){ .status = st };
+			branch_final(p, p->nbr - 1, st, NULL);
 			if (p->final_sent) {
 				return;
 			}
@@ -947,6 +957,11 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		return;
 	}
 	rc = route_target(c, ack, &dst, &proto_set, &by_rule);
+	if (rc == 0 && route_dst_local(c, &dst)) {
+		log_notice(LOG_SERVER, "absorbed ACK from %s (next hop is sipd "
+		    "itself, a loop)", core_peer(src, peer, sizeof(peer)));
+		return;
+	}
 	if (rc == 0 && own == 0 && !by_rule &&
 	    !local_relay_allowed(c, ack, src, &dst, false)) {
 		log_info(LOG_SERVER, "absorbed ACK from %s (relay denied)",
