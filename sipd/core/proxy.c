@@ -9,6 +9,7 @@
  * proxy_txn_ops receives every transaction event.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include "sipd/core/core_int.h"
 
 #define BRANCH_PREFIX "z9hG4bKs"
+/* The longest branch sipd makes: with its loop hash and signature. */
+#define BRANCH_MAX (TXN_BRANCH_MAX + 10 + CORE_MAC_HEX)
+#define BRANCH_LABEL 'B'
 
 static const char *const proto_names[] = {
 	[TP_UDP] = "UDP",
@@ -24,6 +28,7 @@ static const char *const proto_names[] = {
 };
 
 static void relay_by_via(struct core *c, struct msg *resp);
+static int via_target(struct msg *resp, struct tp_src *dst);
 static void fork_next(struct pctx *p, struct msg *own);
 
 /* -------------------------------------------------------- Route edits */
@@ -80,22 +85,129 @@ remove_element(struct msg *req, enum hdr_id id, int k)
 }
 
 /*
+ * Remove the first k elements of the Route list (16.4) in one edit: whole
+ * lines go, and only the line element k shares with those before it is
+ * written again.  list (n elements) is req's parse, taken before the edit.
+ */
+static int
+remove_top(struct msg *req, const struct msg_naddr *list, int n, int k)
+{
+	int keep = k < n && list[k].hdr == list[k - 1].hdr ? list[k].hdr : -1;
+	int rc;
+
+	if (keep >= 0) {
+		size_t cap = 0, len = 0;
+		char *buf;
+		for (int i = k; i < n && list[i].hdr == keep; i++) {
+			cap += list[i].value.len + 2;
+		}
+		buf = malloc(cap);
+		if (buf == NULL) {
+			return -ENOMEM;
+		}
+		for (int i = k; i < n && list[i].hdr == keep; i++) {
+			struct sv v = msg_sv(req, list[i].value);
+			if (len > 0) {
+				memcpy(buf + len, ", ", 2);
+				len += 2;
+			}
+			memcpy(buf + len, v.p, v.len);
+			len += v.len;
+		}
+		rc = msg_hdr_replace(req, keep, (struct sv){ buf, len });
+		free(buf);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	for (int i = 0; i < k; i++) {
+		if (list[i].hdr != keep &&
+		    (i == 0 || list[i].hdr != list[i - 1].hdr)) {
+			rc = msg_hdr_remove(req, list[i].hdr);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------- signed Record-Route */
+
+/*
+ * sipd's Record-Route URI carries sig, a MAC (mac.c) over the Call-ID
+ * and the From tag of the request it Record-Routed.  The route set is the
+ * same both ways (RFC 3261 12.1.1, 12.1.2), and the tag comes back as the
+ * From tag of the caller's in-dialog requests and as the To tag of the
+ * callee's (12.2.1.1), so either may match.
+ */
+#define RR_SIG "sig"
+#define RR_LABEL 'R'
+
+static int
+rr_sign(struct core *c, struct msg *m, struct sv tag, char out[CORE_MAC_HEX])
+{
+	const struct sv parts[2] = { msg_callid(m), tag };
+
+	return core_mac_sign(c->mac, RR_LABEL, parts, 2, out);
+}
+
+/* What the entries of one request are checked against, made once. */
+struct rr_check {
+	int state; /* 0 not made yet, 1 made, -1 cannot be signed */
+	char from[CORE_MAC_HEX], to[CORE_MAC_HEX];
+};
+
+/*
+ * Did sipd sign u, its own Route entry (or the Request-URI a strict router
+ * made of one)?  Only a request inside a dialog, with a To tag, carries
+ * sipd's Record-Route back; any other is judged as if it had none.
+ */
+static bool
+rr_signed(struct core *c, struct msg *req, const char *base,
+    const struct uri *u, struct rr_check *k)
+{
+	struct sv sig;
+
+	if (!uri_param(base, u, RR_SIG, &sig) || sig.len != CORE_MAC_HEX) {
+		return false;
+	}
+	if (k->state == 0) {
+		const struct msg_naddr *f = msg_from(req), *t = msg_to(req);
+		k->state = -1;
+		if (f != NULL && t != NULL && t->tag.len > 0 &&
+		    rr_sign(c, req, msg_sv(req, f->tag), k->from) == 0 &&
+		    rr_sign(c, req, msg_sv(req, t->tag), k->to) == 0) {
+			k->state = 1;
+		}
+	}
+	return k->state > 0 &&
+	    (core_mac_equal(k->from, sig) || core_mac_equal(k->to, sig));
+}
+
+/*
  * RFC 3261 16.4: if the Request-URI is sipd's (a strict router before us
  * put our Record-Route there), the last Route entry becomes the
- * Request-URI; then sipd's own entries on top of the Route set go.
+ * Request-URI; then every entry of sipd's on top of the Route set goes,
+ * however many there are, in one edit.  Returns how many of the entries
+ * removed sipd had signed: an entry naming sipd proves nothing unless
+ * sipd put it there, and the caller judges the request as if the unsigned
+ * ones had never been; or a negative errno.
  */
 static int
 route_preprocess(struct core *c, struct msg *req)
 {
+	struct rr_check k = { 0 };
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
 	int n = msg_naddrs(req, HDR_ROUTE, &routes);
-	int rc, own = 0;
+	int rc, own = 0, strip = 0;
 
 	if (n < 0) {
 		return -EINVAL;
 	}
 	if (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), ruri)) {
+		bool ok = rr_signed(c, req, msg_buf(req), ruri, &k);
 		struct sv last = msg_sv(req, routes[n - 1].uri_s);
 		char *copy = malloc(last.len ? last.len : 1);
 		if (copy == NULL) {
@@ -110,19 +222,24 @@ route_preprocess(struct core *c, struct msg *req)
 		if (rc != 0) {
 			return rc;
 		}
-		own++;
-	}
-	/* a double Record-Route (transport change) put two entries */
-	for (int guard = 0; guard < 4; guard++) {
+		own += ok;
 		n = msg_naddrs(req, HDR_ROUTE, &routes);
-		if (n <= 0 || !route_uri_local(c, msg_buf(req), &routes[0].uri)) {
-			break;
+		if (n < 0) {
+			return -EINVAL;
 		}
-		rc = remove_element(req, HDR_ROUTE, 0);
+	}
+	/* one pass, not one forward to ourselves per entry: a request with
+	 * a thousand entries naming sipd costs one edit */
+	while (strip < n &&
+	    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {
+		own += rr_signed(c, req, msg_buf(req), &routes[strip].uri, &k);
+		strip++;
+	}
+	if (strip > 0) {
+		rc = remove_top(req, routes, n, strip);
 		if (rc != 0) {
 			return rc;
 		}
-		own++;
 	}
 	return own;
 }
@@ -163,20 +280,40 @@ loop_hash(struct msg *req)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+/*
+ * sipd's branch: "z9hG4bKs<shard>.<unique>" from the transaction layer,
+ * ".<loop hash>", and ".<signature>" over all that and the address the
+ * Via below it sends responses to.  Split b into the signed part and the
+ * signature; false when b is not of that shape.
+ */
+static bool
+branch_split(struct sv b, struct sv *body, struct sv *sig)
+{
+	if (b.len < sizeof(BRANCH_PREFIX) + 10 + CORE_MAC_HEX ||
+	    b.len > BRANCH_MAX ||
+	    memcmp(b.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) != 0 ||
+	    b.p[b.len - CORE_MAC_HEX - 1] != '.') {
+		return false;
+	}
+	*body = (struct sv){ b.p, b.len - CORE_MAC_HEX - 1 };
+	*sig = (struct sv){ b.p + body->len + 1, CORE_MAC_HEX };
+	return true;
+}
+
 static bool
 looped(struct core *c, struct msg *req, uint32_t hash)
 {
 	const struct msg_via *vias;
-	char want[16];
+	char want[9];
 	int n = msg_vias(req, &vias);
 
 	want[0] = '.';
 	sv_hex32(hash, want + 1);
 	for (int i = 0; i < n; i++) {
-		struct sv b = msg_sv(req, vias[i].branch);
-		if (b.len < sizeof(BRANCH_PREFIX) + 9 ||
-		    memcmp(b.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) != 0 ||
-		    memcmp(b.p + b.len - 9, want, 9) != 0) {
+		struct sv body, sig;
+		if (!branch_split(msg_sv(req, vias[i].branch), &body, &sig) ||
+		    memcmp(body.p + body.len - sizeof(want), want,
+			sizeof(want)) != 0) {
 			continue;
 		}
 		if (route_is_local(c, msg_sv(req, vias[i].host), vias[i].port,
@@ -217,28 +354,35 @@ transport_param(enum tp_proto p)
 }
 
 /*
- * 16.6 step 4: Record-Route, so in-dialog requests come through sipd.
- * Over a transport change two entries, one per side (RFC 5658), the one
- * facing the next hop on top.
+ * 16.6 step 4: Record-Route, so in-dialog requests come through sipd,
+ * signed so that sipd knows them when they do.  Over a transport change
+ * two entries, one per side (RFC 5658), the one facing the next hop on
+ * top.
  */
 static int
 record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
     const struct tp_src *out)
 {
-	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + 64];
+	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + CORE_MAC_HEX + 64];
+	char sig[CORE_MAC_HEX];
 	const struct tp_src *sides[2] = { in, out };
+	const struct msg_naddr *from = msg_from(fwd);
 	int nsides = in->proto == out->proto &&
 		in->addr.ss_family == out->addr.ss_family
 	    ? 1
 	    : 2;
 
+	/* both entries signed alike: whichever side a request comes from */
+	if (from == NULL || rr_sign(c, fwd, msg_sv(fwd, from->tag), sig) != 0) {
+		return -EINVAL;
+	}
 	for (int i = 0; i < nsides; i++) {
 		const struct tp_src *s = sides[i];
 		if (route_local_addr(c, s->proto, &s->addr, addr,
 			sizeof(addr)) != 0) {
 			return -EADDRNOTAVAIL;
 		}
-		/* "<sip:addr;transport=tcp;lr>", without printf */
+		/* "<sip:addr;transport=tcp;lr;sig=...>", without printf */
 		const char *tp = transport_param(s->proto);
 		size_t alen = strlen(addr), tlen = strlen(tp), n = 0;
 		memcpy(val, "<sip:", 5);
@@ -247,8 +391,11 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 		n += alen;
 		memcpy(val + n, tp, tlen);
 		n += tlen;
-		memcpy(val + n, ";lr>", 4);
-		n += 4;
+		memcpy(val + n, ";lr;" RR_SIG "=", sizeof(RR_SIG) + 4);
+		n += sizeof(RR_SIG) + 4;
+		memcpy(val + n, sig, CORE_MAC_HEX);
+		n += CORE_MAC_HEX;
+		val[n++] = '>';
 		int at = msg_hdr_first(fwd, HDR_RECORD_ROUTE);
 		if (msg_hdr_insert(fwd, at, "Record-Route",
 			(struct sv){ val, n }) < 0) {
@@ -258,23 +405,73 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	return 0;
 }
 
+/*
+ * Where a response to m goes once sipd's Via is off, the way via_target()
+ * reads it, as bytes to sign: the transport, family, port and address.
+ * Empty when the Via names no address (nothing could be relayed there).
+ */
+static size_t
+branch_hop(struct msg *m, uint8_t out[20])
+{
+	struct tp_src dst;
+	const struct sockaddr_storage *ss = &dst.addr;
+	uint16_t port;
+
+	if (via_target(m, &dst) != 0) {
+		return 0;
+	}
+	port = tp_addr_port((const struct sockaddr *)ss);
+	memset(out, 0, 20);
+	out[0] = (uint8_t)dst.proto;
+	out[1] = (uint8_t)ss->ss_family;
+	out[2] = (uint8_t)(port >> 8);
+	out[3] = (uint8_t)port;
+	if (ss->ss_family == AF_INET) {
+		memcpy(out + 4,
+		    &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
+	} else {
+		memcpy(out + 4,
+		    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+		    16);
+	}
+	return 20;
+}
+
+/*
+ * The signature of sipd's branch body for m, whose top Via is still the
+ * one below sipd's (the request's sender, or after the pop, the
+ * response's next hop): a response with this branch can go back there
+ * and nowhere else.
+ */
+static int
+branch_sign(struct core *c, struct msg *m, struct sv body,
+    char out[CORE_MAC_HEX])
+{
+	uint8_t hop[20];
+	size_t hlen = branch_hop(m, hop);
+	const struct sv parts[2] = { body, { (const char *)hop, hlen } };
+
+	return core_mac_sign(c->mac, BRANCH_LABEL, parts, 2, out);
+}
+
 /* 16.6 step 8: sipd's Via, with a branch naming the shard and the loop
- * hash. */
+ * hash, signed. */
 static int
 push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
     uint32_t hash)
 {
 	char addr[TP_ADDRSTRLEN];
-	char val[TP_ADDRSTRLEN + TXN_BRANCH_MAX + 64];
+	char val[TP_ADDRSTRLEN + BRANCH_MAX + 32];
 	const char *proto = proto_names[dst->proto];
-	size_t n = 0, alen;
+	size_t n = 0, alen, b;
 
 	if (route_local_addr(c, dst->proto, &dst->addr, addr,
 		sizeof(addr)) != 0) {
 		return -EADDRNOTAVAIL;
 	}
-	/* "SIP/2.0/UDP addr;branch=z9hG4bKs<shard>.<unique>.<loop hash>",
-	 * written without printf: this runs for every forwarded request */
+	/* "SIP/2.0/UDP addr;branch=z9hG4bKs<shard>.<unique>.<loop hash>.
+	 * <signature>", written without printf: this runs for every
+	 * forwarded request */
 	alen = strlen(addr);
 	memcpy(val, "SIP/2.0/", 8);
 	n = 8;
@@ -285,9 +482,16 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	n += alen;
 	memcpy(val + n, ";branch=", 8);
 	n += 8;
+	b = n;
 	n += txn_branch_new(c->txn, val + n);
 	val[n++] = '.';
 	n += sv_hex32(hash, val + n);
+	if (branch_sign(c, fwd, (struct sv){ val + b, n - b }, val + n + 1) !=
+	    0) {
+		return -EIO;
+	}
+	val[n] = '.';
+	n += 1 + CORE_MAC_HEX;
 	return msg_via_push(fwd, (struct sv){ val, n }) < 0 ? -ENOMEM : 0;
 }
 
@@ -922,7 +1126,8 @@ proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src)
 {
 	const struct msg_via *v = msg_via_top(resp);
-	char peer[TP_ADDRSTRLEN];
+	char peer[TP_ADDRSTRLEN], branch[BRANCH_MAX];
+	struct sv body, sig;
 
 	/* 16.11 / 18.1.2: only a response to a request sipd sent is ours;
 	 * its top Via is sipd's, and the next one says where it goes */
@@ -933,10 +1138,31 @@ proxy_relay_response(struct core *c, struct msg *resp,
 		    core_peer(src, peer, sizeof(peer)));
 		return;
 	}
+	/* and only sipd's signed branch says sipd sent that request, to be
+	 * answered at that next Via: anything else would make sipd send
+	 * whatever a peer likes wherever it likes */
+	if (!branch_split(msg_sv(resp, v->branch), &body, &sig)) {
+		log_notice(LOG_CLIENT, "dropped %d response from %s (no client "
+		    "transaction, branch not sipd's)", msg_status(resp),
+		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	/* the pop below may move the bytes */
+	memcpy(branch, body.p, body.len + 1 + CORE_MAC_HEX);
+	body.p = branch;
+	sig.p = branch + body.len + 1;
 	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
 		log_notice(LOG_CLIENT, "dropped %d response from %s (no Via "
 		    "to relay it by)", msg_status(resp),
 		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	char want[CORE_MAC_HEX];
+	if (branch_sign(c, resp, body, want) != 0 ||
+	    !core_mac_equal(want, sig)) {
+		log_notice(LOG_CLIENT, "dropped %d response from %s (no client "
+		    "transaction, branch not signed by sipd for its next Via)",
+		    msg_status(resp), core_peer(src, peer, sizeof(peer)));
 		return;
 	}
 	relay_by_via(c, resp);
