@@ -135,79 +135,133 @@ remove_top(struct msg *req, const struct msg_naddr *list, int n, int k)
 /* ------------------------------------------- signed Record-Route */
 
 /*
- * sipd's Record-Route URI carries sig, a MAC (mac.c) over the Call-ID
- * and the From tag of the request it Record-Routed.  The route set is the
- * same both ways (RFC 3261 12.1.1, 12.1.2), and the tag comes back as the
- * From tag of the caller's in-dialog requests and as the To tag of the
- * callee's (12.2.1.1), so either may match.
+ * sipd's Record-Route URI carries sig, a MAC (mac.c) over the Call-ID and
+ * the From tag of the request it Record-Routed and the IP addresses of the
+ * two hops it joined: where the request came from and where it went.  The
+ * route set is the same both ways (RFC 3261 12.1.1, 12.1.2); the tag comes
+ * back as the From tag of the caller's in-dialog requests and as the To
+ * tag of the callee's (12.2.1.1), and each side's requests come from one
+ * of the two addresses and go to the other, so the pair is taken in
+ * either order.  Whoever sees the signature (any party to a dialog sipd
+ * Record-Routed, a stranger who called a local user included) can reuse
+ * it only between the same two addresses, not to reach a third.
  */
 #define RR_SIG "sig"
 #define RR_LABEL 'R'
 
-static int
-rr_sign(struct core *c, struct msg *m, struct sv tag, char out[CORE_MAC_HEX])
+/* An address as 17 bytes (family, then 16), IPv4-mapped as IPv4. */
+static void
+rr_addr(const struct sockaddr_storage *ss, uint8_t out[17])
 {
-	const struct sv parts[2] = { msg_callid(m), tag };
-
-	return core_mac_sign(c->mac, RR_LABEL, parts, 2, out);
+	memset(out, 0, 17);
+	if (ss->ss_family == AF_INET) {
+		out[0] = 4;
+		memcpy(out + 1,
+		    &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			out[0] = 4;
+			memcpy(out + 1, a->s6_addr + 12, 4);
+		} else {
+			out[0] = 6;
+			memcpy(out + 1, a->s6_addr, 16);
+		}
+	}
 }
 
-/* What the entries of one request are checked against, made once. */
-struct rr_check {
-	int state; /* 0 not made yet, 1 made, -1 cannot be signed */
-	char from[CORE_MAC_HEX], to[CORE_MAC_HEX];
+static int
+rr_sign(struct core *c, struct msg *m, struct sv tag,
+    const struct tp_src *a, const struct tp_src *b, char out[CORE_MAC_HEX])
+{
+	uint8_t x[17], y[17];
+
+	rr_addr(&a->addr, x);
+	rr_addr(&b->addr, y);
+	bool swap = memcmp(x, y, sizeof(x)) > 0;
+	const struct sv parts[4] = {
+		msg_callid(m),
+		tag,
+		{ (const char *)(swap ? y : x), sizeof(x) },
+		{ (const char *)(swap ? x : y), sizeof(y) },
+	};
+	return core_mac_sign(c->mac, RR_LABEL, parts, 4, out);
+}
+
+/* The first signature on sipd's own entries of a request, if any. */
+struct rr_seen {
+	bool any;
+	char sig[CORE_MAC_HEX];
 };
 
-/*
- * Did sipd sign u, its own Route entry (or the Request-URI a strict router
- * made of one)?  Only a request inside a dialog, with a To tag, carries
- * sipd's Record-Route back; any other is judged as if it had none.
- */
-static bool
-rr_signed(struct core *c, struct msg *req, const char *base,
-    const struct uri *u, struct rr_check *k)
+static void
+rr_note(struct rr_seen *seen, const char *base, const struct uri *u)
 {
 	struct sv sig;
 
-	if (!uri_param(base, u, RR_SIG, &sig) || sig.len != CORE_MAC_HEX) {
+	if (!seen->any && uri_param(base, u, RR_SIG, &sig) &&
+	    sig.len == CORE_MAC_HEX) {
+		memcpy(seen->sig, sig.p, CORE_MAC_HEX);
+		seen->any = true;
+	}
+}
+
+/*
+ * Did sipd sign the Route entries it just removed from req, for a request
+ * from src to dst?  Only a request inside a dialog, with a To tag, carries
+ * sipd's Record-Route back.
+ */
+static bool
+rr_signed(struct core *c, struct msg *req, const struct rr_seen *seen,
+    const struct tp_src *src, const struct tp_src *dst)
+{
+	const struct msg_naddr *f, *t;
+	char want[CORE_MAC_HEX];
+	struct sv sig = { seen->sig, CORE_MAC_HEX };
+
+	if (!seen->any) {
 		return false;
 	}
-	if (k->state == 0) {
-		const struct msg_naddr *f = msg_from(req), *t = msg_to(req);
-		k->state = -1;
-		if (f != NULL && t != NULL && t->tag.len > 0 &&
-		    rr_sign(c, req, msg_sv(req, f->tag), k->from) == 0 &&
-		    rr_sign(c, req, msg_sv(req, t->tag), k->to) == 0) {
-			k->state = 1;
-		}
+	f = msg_from(req);
+	t = msg_to(req);
+	if (f == NULL || t == NULL || t->tag.len == 0) {
+		return false;
 	}
-	return k->state > 0 &&
-	    (core_mac_equal(k->from, sig) || core_mac_equal(k->to, sig));
+	/* the caller's requests carry the tag as From tag; the callee's,
+	 * one MAC more, as To tag */
+	if (rr_sign(c, req, msg_sv(req, f->tag), src, dst, want) == 0 &&
+	    core_mac_equal(want, sig)) {
+		return true;
+	}
+	return rr_sign(c, req, msg_sv(req, t->tag), src, dst, want) == 0 &&
+	    core_mac_equal(want, sig);
 }
 
 /*
  * RFC 3261 16.4: if the Request-URI is sipd's (a strict router before us
  * put our Record-Route there), the last Route entry becomes the
  * Request-URI; then every entry of sipd's on top of the Route set goes,
- * however many there are, in one edit.  Returns how many of the entries
- * removed sipd had signed: an entry naming sipd proves nothing unless
- * sipd put it there, and the caller judges the request as if the unsigned
- * ones had never been; or a negative errno.
+ * however many there are, in one edit.  Returns how many entries of
+ * sipd's went, with the first signature they carried in seen: an entry
+ * naming sipd proves nothing unless sipd signed it (rr_signed(), once the
+ * next hop is known), and the caller judges the request as if unsigned
+ * ones had never been.  A negative errno on failure.
  */
 static int
-route_preprocess(struct core *c, struct msg *req)
+route_preprocess(struct core *c, struct msg *req, struct rr_seen *seen)
 {
-	struct rr_check k = { 0 };
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
 	int n = msg_naddrs(req, HDR_ROUTE, &routes);
 	int rc, own = 0, strip = 0;
 
+	seen->any = false;
 	if (n < 0) {
 		return -EINVAL;
 	}
 	if (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), ruri)) {
-		bool ok = rr_signed(c, req, msg_buf(req), ruri, &k);
+		rr_note(seen, msg_buf(req), ruri);
 		struct sv last = msg_sv(req, routes[n - 1].uri_s);
 		char *copy = malloc(last.len ? last.len : 1);
 		if (copy == NULL) {
@@ -222,7 +276,7 @@ route_preprocess(struct core *c, struct msg *req)
 		if (rc != 0) {
 			return rc;
 		}
-		own += ok;
+		own++;
 		n = msg_naddrs(req, HDR_ROUTE, &routes);
 		if (n < 0) {
 			return -EINVAL;
@@ -232,7 +286,7 @@ route_preprocess(struct core *c, struct msg *req)
 	 * a thousand entries naming sipd costs one edit */
 	while (strip < n &&
 	    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {
-		own += rr_signed(c, req, msg_buf(req), &routes[strip].uri, &k);
+		rr_note(seen, msg_buf(req), &routes[strip].uri);
 		strip++;
 	}
 	if (strip > 0) {
@@ -241,7 +295,7 @@ route_preprocess(struct core *c, struct msg *req)
 			return rc;
 		}
 	}
-	return own;
+	return own + strip;
 }
 
 /* ----------------------------------------------------- loop detection */
@@ -373,7 +427,8 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	    : 2;
 
 	/* both entries signed alike: whichever side a request comes from */
-	if (from == NULL || rr_sign(c, fwd, msg_sv(fwd, from->tag), sig) != 0) {
+	if (from == NULL ||
+	    rr_sign(c, fwd, msg_sv(fwd, from->tag), in, out, sig) != 0) {
 		return -EINVAL;
 	}
 	for (int i = 0; i < nsides; i++) {
@@ -948,16 +1003,19 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	struct tp_src dst;
 	bool proto_set, by_rule, routed;
 	struct pctx *p;
+	struct rr_seen seen;
 	uint32_t hash;
 	int rc, own, ntg;
 
-	own = route_preprocess(c, req);
-	if (own < 0) {
+	if (route_preprocess(c, req, &seen) < 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
 		return false;
 	}
 	routed = msg_hdr_first(req, HDR_ROUTE) >= 0;
 	rc = route_target(c, req, &dst, &proto_set, &by_rule);
+	/* a request in a dialog sipd Record-Routed: sipd signed the entry
+	 * for these two hops */
+	own = rc == 0 && rr_signed(c, req, &seen, src, &dst);
 	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
 		return false;
 	}
@@ -1172,23 +1230,22 @@ void
 proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 {
 	char peer[TP_ADDRSTRLEN];
+	struct rr_seen seen;
 	struct tp_src dst;
-	bool proto_set;
+	bool proto_set, by_rule, own;
 	int rc;
 
-	int own = route_preprocess(c, ack);
-	bool by_rule;
-
-	if (own < 0) {
+	if (route_preprocess(c, ack, &seen) < 0) {
 		return;
 	}
 	rc = route_target(c, ack, &dst, &proto_set, &by_rule);
+	own = rc == 0 && rr_signed(c, ack, &seen, src, &dst);
 	if (rc == 0 && route_dst_local(c, &dst)) {
 		log_notice(LOG_SERVER, "absorbed ACK from %s (next hop is sipd "
 		    "itself, a loop)", core_peer(src, peer, sizeof(peer)));
 		return;
 	}
-	if (rc == 0 && own == 0 && !by_rule &&
+	if (rc == 0 && !own && !by_rule &&
 	    !local_relay_allowed(c, ack, src, &dst, false)) {
 		log_info(LOG_SERVER, "absorbed ACK from %s (relay denied)",
 		    core_peer(src, peer, sizeof(peer)));

@@ -7,6 +7,9 @@ entry lets the dialog's requests through, both ways:
 
 - the INVITE reaches the callee with Record-Route <sip:SIPD;lr;sig=...>;
 - the caller's ACK, re-INVITE (and its ACK) reach the callee, unchallenged;
+- the caller's INVITE with the dialog's Route, Call-ID and tags but the
+  Request-URI of a third address (127.0.0.2, over UDP) gets 407, and
+  nothing reaches that address;
 - the callee's BYE with the Route entry stripped of sig=, or signed for
   another dialog (the same entry under another Call-ID), gets 407 and
   the caller receives nothing;
@@ -92,6 +95,23 @@ def dialog(sipd, caller, callee):
     ok2 = caller.expect_response(200, call, "INVITE")
     caller.send(call.ack(ok2), sipd.port)
     callee.expect_request("ACK", call.call_id)
+
+    # the signature holds only between the two ends: the caller reusing
+    # it, with the dialog's Call-ID and tags, to reach a third address
+    canary = sipua.UA("127.0.0.2")
+    try:
+        caller.send(call.request("INVITE", uri=canary.uri("canary"), to=to,
+                                 extra=[("Route", r) for r in routes]),
+                    sipd.port)
+        resp = final(caller, call.call_id, "INVITE")
+        check(resp.status == 407, "%s: the dialog's Route reused towards "
+              "a third address got %d, not 407" % (caller.transport,
+                                                   resp.status))
+        caller.send(call.ack(resp), sipd.port)
+        stray = canary.collect(0.3)
+        check(stray == [], "the third address received %s" % stray)
+    finally:
+        canary.close()
 
     # the callee's BYE: its route set is the Record-Route as it came
     mine = caller.uri("uac")
