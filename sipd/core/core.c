@@ -53,7 +53,8 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard,
 	}
 	c->txn = txn_table_new(&conf->txn, &proxy_txn_ops, c, shard);
 	c->auth = auth_new(NULL);
-	if (c->txn == NULL || c->auth == NULL ||
+	c->mac = core_mac_new(secret, CORE_SECRET_LEN);
+	if (c->txn == NULL || c->auth == NULL || c->mac == NULL ||
 	    auth_set_secret(c->auth, secret, CORE_SECRET_LEN) != 0) {
 		core_free(c);
 		return NULL;
@@ -71,6 +72,7 @@ core_free(struct core *c)
 	}
 	txn_table_free(c->txn);
 	auth_free(c->auth);
+	core_mac_free(c->mac);
 	acct_unref(c->acct);
 	free(c);
 }

@@ -43,8 +43,10 @@ struct auth;
 /*
  * A core for shard number shard, sending through tp, configured from c,
  * with the registrar reg (shared by the workers; may be NULL) and the
- * nonce key secret (AUTH_SECRET bytes, the same for every worker so each
- * accepts the others' nonces).  Returns NULL on allocation failure.
+ * key secret (CORE_SECRET_LEN bytes, the same for every worker so each
+ * accepts the others' nonces and signatures: the nonce key, and the
+ * Record-Route and branch key derived from it).  Returns NULL on
+ * allocation failure.
  */
 #define CORE_SECRET_LEN 32
 struct core *core_new(const struct conf *c, struct tp *tp, unsigned shard,

@@ -46,6 +46,7 @@ struct core {
 	int nroutes;
 	struct core_stats stats;
 	struct auth *auth;        /* this worker's authentication state */
+	struct core_mac *mac;     /* signs Record-Route and branches */
 	struct reg *reg;          /* the registrar, shared by the workers */
 	struct acct *acct;        /* the accounts snapshot in force */
 	enum conf_relay relay;    /* "Relay to Non-Clients" */
@@ -152,6 +153,30 @@ bool core_refuse_extensions(struct core *c, struct msg *req,
 void core_local_request(struct core *c, struct msg *req,
     const struct tp_src *src);
 
+/* mac.c */
+/* Hex digits of a signature: HMAC-SHA256 truncated to 96 bits. */
+#define CORE_MAC_HEX 24
+struct core_mac;
+/*
+ * A signer keyed from secret (the key every worker shares), so that each
+ * worker verifies what the others signed.  NULL on failure.
+ */
+struct core_mac *core_mac_new(const uint8_t *secret, size_t len);
+/* Accepts NULL. */
+void core_mac_free(struct core_mac *m);
+/*
+ * The signature of the n parts under label (one letter per use, so a
+ * signature made for one use never passes for another), CORE_MAC_HEX
+ * lower-case hex digits into out, no NUL.  0, or -EIO.
+ */
+int core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
+    int n, char out[CORE_MAC_HEX]);
+/* Is given the signature want (hex in any case)?  Constant time. */
+bool core_mac_equal(const char want[CORE_MAC_HEX], struct sv given);
+/* Is given the signature of the parts under label (hex in any case)? */
+bool core_mac_verify(struct core_mac *m, char label, const struct sv *parts,
+    int n, struct sv given);
+
 /* route.c */
 /* An IP literal (IPv6 with or without brackets) and port into ss;
  * -EINVAL when host is not an address. */
@@ -160,6 +185,13 @@ int route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
 /* Is host:port (as in a URI or Via) one of sipd's listeners? */
 bool route_is_local(struct core *c, struct sv host, uint16_t port,
     bool tls);
+/*
+ * Is dst one of sipd's listeners, so that sending there would loop?
+ * Besides a listener's own address: any address of the host for a
+ * wildcard listener, an unspecified address (0.0.0.0, ::) on a listener's
+ * port, and IPv4 written as IPv6 (::ffff:a.b.c.d).
+ */
+bool route_dst_local(struct core *c, const struct tp_src *dst);
 /* Is this name-addr's URI one of sipd's (a Route entry sipd put)? */
 bool route_uri_local(struct core *c, const char *base,
     const struct uri *u);

@@ -9,6 +9,7 @@
  * proxy_txn_ops receives every transaction event.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 #include "sipd/core/core_int.h"
 
 #define BRANCH_PREFIX "z9hG4bKs"
+/* The longest branch sipd makes: with its loop hash and signature. */
+#define BRANCH_MAX (TXN_BRANCH_MAX + 10 + CORE_MAC_HEX)
+#define BRANCH_LABEL 'B'
 
 static const char *const proto_names[] = {
 	[TP_UDP] = "UDP",
@@ -24,6 +28,7 @@ static const char *const proto_names[] = {
 };
 
 static void relay_by_via(struct core *c, struct msg *resp);
+static int via_target(struct msg *resp, struct tp_src *dst);
 static void fork_next(struct pctx *p, struct msg *own);
 
 /* -------------------------------------------------------- Route edits */
@@ -80,22 +85,183 @@ remove_element(struct msg *req, enum hdr_id id, int k)
 }
 
 /*
- * RFC 3261 16.4: if the Request-URI is sipd's (a strict router before us
- * put our Record-Route there), the last Route entry becomes the
- * Request-URI; then sipd's own entries on top of the Route set go.
+ * Remove the first k elements of the Route list (16.4) in one edit: whole
+ * lines go, and only the line element k shares with those before it is
+ * written again.  list (n elements) is req's parse, taken before the edit.
  */
 static int
-route_preprocess(struct core *c, struct msg *req)
+remove_top(struct msg *req, const struct msg_naddr *list, int n, int k)
+{
+	int keep = k < n && list[k].hdr == list[k - 1].hdr ? list[k].hdr : -1;
+	int rc;
+
+	if (keep >= 0) {
+		size_t cap = 0, len = 0;
+		char *buf;
+		for (int i = k; i < n && list[i].hdr == keep; i++) {
+			cap += list[i].value.len + 2;
+		}
+		buf = malloc(cap);
+		if (buf == NULL) {
+			return -ENOMEM;
+		}
+		for (int i = k; i < n && list[i].hdr == keep; i++) {
+			struct sv v = msg_sv(req, list[i].value);
+			if (len > 0) {
+				memcpy(buf + len, ", ", 2);
+				len += 2;
+			}
+			memcpy(buf + len, v.p, v.len);
+			len += v.len;
+		}
+		rc = msg_hdr_replace(req, keep, (struct sv){ buf, len });
+		free(buf);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	for (int i = 0; i < k; i++) {
+		if (list[i].hdr != keep &&
+		    (i == 0 || list[i].hdr != list[i - 1].hdr)) {
+			rc = msg_hdr_remove(req, list[i].hdr);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------- signed Record-Route */
+
+/*
+ * sipd's Record-Route URI carries sig, a MAC (mac.c) over the Call-ID and
+ * the From tag of the request it Record-Routed and the IP addresses of the
+ * two hops it joined: where the request came from and where it went.  The
+ * route set is the same both ways (RFC 3261 12.1.1, 12.1.2); the tag comes
+ * back as the From tag of the caller's in-dialog requests and as the To
+ * tag of the callee's (12.2.1.1), and each side's requests come from one
+ * of the two addresses and go to the other, so the pair is taken in
+ * either order.  Whoever sees the signature (any party to a dialog sipd
+ * Record-Routed, a stranger who called a local user included) can reuse
+ * it only between the same two addresses, not to reach a third.
+ */
+#define RR_SIG "sig"
+#define RR_LABEL 'R'
+
+/* An address as 17 bytes (family, then 16), IPv4-mapped as IPv4. */
+static void
+rr_addr(const struct sockaddr_storage *ss, uint8_t out[17])
+{
+	memset(out, 0, 17);
+	if (ss->ss_family == AF_INET) {
+		out[0] = 4;
+		memcpy(out + 1,
+		    &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a =
+		    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			out[0] = 4;
+			memcpy(out + 1, a->s6_addr + 12, 4);
+		} else {
+			out[0] = 6;
+			memcpy(out + 1, a->s6_addr, 16);
+		}
+	}
+}
+
+static int
+rr_sign(struct core *c, struct msg *m, struct sv tag,
+    const struct tp_src *a, const struct tp_src *b, char out[CORE_MAC_HEX])
+{
+	uint8_t x[17], y[17];
+
+	rr_addr(&a->addr, x);
+	rr_addr(&b->addr, y);
+	bool swap = memcmp(x, y, sizeof(x)) > 0;
+	const struct sv parts[4] = {
+		msg_callid(m),
+		tag,
+		{ (const char *)(swap ? y : x), sizeof(x) },
+		{ (const char *)(swap ? x : y), sizeof(y) },
+	};
+	return core_mac_sign(c->mac, RR_LABEL, parts, 4, out);
+}
+
+/* The first signature on sipd's own entries of a request, if any. */
+struct rr_seen {
+	bool any;
+	char sig[CORE_MAC_HEX];
+};
+
+static void
+rr_note(struct rr_seen *seen, const char *base, const struct uri *u)
+{
+	struct sv sig;
+
+	if (!seen->any && uri_param(base, u, RR_SIG, &sig) &&
+	    sig.len == CORE_MAC_HEX) {
+		memcpy(seen->sig, sig.p, CORE_MAC_HEX);
+		seen->any = true;
+	}
+}
+
+/*
+ * Did sipd sign the Route entries it just removed from req, for a request
+ * from src to dst?  Only a request inside a dialog, with a To tag, carries
+ * sipd's Record-Route back.
+ */
+static bool
+rr_signed(struct core *c, struct msg *req, const struct rr_seen *seen,
+    const struct tp_src *src, const struct tp_src *dst)
+{
+	const struct msg_naddr *f, *t;
+	char want[CORE_MAC_HEX];
+	struct sv sig = { seen->sig, CORE_MAC_HEX };
+
+	if (!seen->any) {
+		return false;
+	}
+	f = msg_from(req);
+	t = msg_to(req);
+	if (f == NULL || t == NULL || t->tag.len == 0) {
+		return false;
+	}
+	/* the caller's requests carry the tag as From tag; the callee's,
+	 * one MAC more, as To tag */
+	if (rr_sign(c, req, msg_sv(req, f->tag), src, dst, want) == 0 &&
+	    core_mac_equal(want, sig)) {
+		return true;
+	}
+	return rr_sign(c, req, msg_sv(req, t->tag), src, dst, want) == 0 &&
+	    core_mac_equal(want, sig);
+}
+
+/*
+ * RFC 3261 16.4: if the Request-URI is sipd's (a strict router before us
+ * put our Record-Route there), the last Route entry becomes the
+ * Request-URI; then every entry of sipd's on top of the Route set goes,
+ * however many there are, in one edit.  Returns how many entries of
+ * sipd's went, with the first signature they carried in seen: an entry
+ * naming sipd proves nothing unless sipd signed it (rr_signed(), once the
+ * next hop is known), and the caller judges the request as if unsigned
+ * ones had never been.  A negative errno on failure.
+ */
+static int
+route_preprocess(struct core *c, struct msg *req, struct rr_seen *seen)
 {
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
 	int n = msg_naddrs(req, HDR_ROUTE, &routes);
-	int rc, own = 0;
+	int rc, own = 0, strip = 0;
 
+	seen->any = false;
 	if (n < 0) {
 		return -EINVAL;
 	}
 	if (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), ruri)) {
+		rr_note(seen, msg_buf(req), ruri);
 		struct sv last = msg_sv(req, routes[n - 1].uri_s);
 		char *copy = malloc(last.len ? last.len : 1);
 		if (copy == NULL) {
@@ -111,20 +277,25 @@ route_preprocess(struct core *c, struct msg *req)
 			return rc;
 		}
 		own++;
-	}
-	/* a double Record-Route (transport change) put two entries */
-	for (int guard = 0; guard < 4; guard++) {
 		n = msg_naddrs(req, HDR_ROUTE, &routes);
-		if (n <= 0 || !route_uri_local(c, msg_buf(req), &routes[0].uri)) {
-			break;
+		if (n < 0) {
+			return -EINVAL;
 		}
-		rc = remove_element(req, HDR_ROUTE, 0);
+	}
+	/* one pass, not one forward to ourselves per entry: a request with
+	 * a thousand entries naming sipd costs one edit */
+	while (strip < n &&
+	    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {
+		rr_note(seen, msg_buf(req), &routes[strip].uri);
+		strip++;
+	}
+	if (strip > 0) {
+		rc = remove_top(req, routes, n, strip);
 		if (rc != 0) {
 			return rc;
 		}
-		own++;
 	}
-	return own;
+	return own + strip;
 }
 
 /* ----------------------------------------------------- loop detection */
@@ -163,20 +334,40 @@ loop_hash(struct msg *req)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+/*
+ * sipd's branch: "z9hG4bKs<shard>.<unique>" from the transaction layer,
+ * ".<loop hash>", and ".<signature>" over all that and the address the
+ * Via below it sends responses to.  Split b into the signed part and the
+ * signature; false when b is not of that shape.
+ */
+static bool
+branch_split(struct sv b, struct sv *body, struct sv *sig)
+{
+	if (b.len < sizeof(BRANCH_PREFIX) + 10 + CORE_MAC_HEX ||
+	    b.len > BRANCH_MAX ||
+	    memcmp(b.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) != 0 ||
+	    b.p[b.len - CORE_MAC_HEX - 1] != '.') {
+		return false;
+	}
+	*body = (struct sv){ b.p, b.len - CORE_MAC_HEX - 1 };
+	*sig = (struct sv){ b.p + body->len + 1, CORE_MAC_HEX };
+	return true;
+}
+
 static bool
 looped(struct core *c, struct msg *req, uint32_t hash)
 {
 	const struct msg_via *vias;
-	char want[16];
+	char want[9];
 	int n = msg_vias(req, &vias);
 
 	want[0] = '.';
 	sv_hex32(hash, want + 1);
 	for (int i = 0; i < n; i++) {
-		struct sv b = msg_sv(req, vias[i].branch);
-		if (b.len < sizeof(BRANCH_PREFIX) + 9 ||
-		    memcmp(b.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) != 0 ||
-		    memcmp(b.p + b.len - 9, want, 9) != 0) {
+		struct sv body, sig;
+		if (!branch_split(msg_sv(req, vias[i].branch), &body, &sig) ||
+		    memcmp(body.p + body.len - sizeof(want), want,
+			sizeof(want)) != 0) {
 			continue;
 		}
 		if (route_is_local(c, msg_sv(req, vias[i].host), vias[i].port,
@@ -217,28 +408,36 @@ transport_param(enum tp_proto p)
 }
 
 /*
- * 16.6 step 4: Record-Route, so in-dialog requests come through sipd.
- * Over a transport change two entries, one per side (RFC 5658), the one
- * facing the next hop on top.
+ * 16.6 step 4: Record-Route, so in-dialog requests come through sipd,
+ * signed so that sipd knows them when they do.  Over a transport change
+ * two entries, one per side (RFC 5658), the one facing the next hop on
+ * top.
  */
 static int
 record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
     const struct tp_src *out)
 {
-	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + 64];
+	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + CORE_MAC_HEX + 64];
+	char sig[CORE_MAC_HEX];
 	const struct tp_src *sides[2] = { in, out };
+	const struct msg_naddr *from = msg_from(fwd);
 	int nsides = in->proto == out->proto &&
 		in->addr.ss_family == out->addr.ss_family
 	    ? 1
 	    : 2;
 
+	/* both entries signed alike: whichever side a request comes from */
+	if (from == NULL ||
+	    rr_sign(c, fwd, msg_sv(fwd, from->tag), in, out, sig) != 0) {
+		return -EINVAL;
+	}
 	for (int i = 0; i < nsides; i++) {
 		const struct tp_src *s = sides[i];
 		if (route_local_addr(c, s->proto, &s->addr, addr,
 			sizeof(addr)) != 0) {
 			return -EADDRNOTAVAIL;
 		}
-		/* "<sip:addr;transport=tcp;lr>", without printf */
+		/* "<sip:addr;transport=tcp;lr;sig=...>", without printf */
 		const char *tp = transport_param(s->proto);
 		size_t alen = strlen(addr), tlen = strlen(tp), n = 0;
 		memcpy(val, "<sip:", 5);
@@ -247,8 +446,11 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 		n += alen;
 		memcpy(val + n, tp, tlen);
 		n += tlen;
-		memcpy(val + n, ";lr>", 4);
-		n += 4;
+		memcpy(val + n, ";lr;" RR_SIG "=", sizeof(RR_SIG) + 4);
+		n += sizeof(RR_SIG) + 4;
+		memcpy(val + n, sig, CORE_MAC_HEX);
+		n += CORE_MAC_HEX;
+		val[n++] = '>';
 		int at = msg_hdr_first(fwd, HDR_RECORD_ROUTE);
 		if (msg_hdr_insert(fwd, at, "Record-Route",
 			(struct sv){ val, n }) < 0) {
@@ -258,23 +460,73 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	return 0;
 }
 
+/*
+ * Where a response to m goes once sipd's Via is off, the way via_target()
+ * reads it, as bytes to sign: the transport, family, port and address.
+ * Empty when the Via names no address (nothing could be relayed there).
+ */
+static size_t
+branch_hop(struct msg *m, uint8_t out[20])
+{
+	struct tp_src dst;
+	const struct sockaddr_storage *ss = &dst.addr;
+	uint16_t port;
+
+	if (via_target(m, &dst) != 0) {
+		return 0;
+	}
+	port = tp_addr_port((const struct sockaddr *)ss);
+	memset(out, 0, 20);
+	out[0] = (uint8_t)dst.proto;
+	out[1] = (uint8_t)ss->ss_family;
+	out[2] = (uint8_t)(port >> 8);
+	out[3] = (uint8_t)port;
+	if (ss->ss_family == AF_INET) {
+		memcpy(out + 4,
+		    &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
+	} else {
+		memcpy(out + 4,
+		    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+		    16);
+	}
+	return 20;
+}
+
+/*
+ * The signature of sipd's branch body for m, whose top Via is still the
+ * one below sipd's (the request's sender, or after the pop, the
+ * response's next hop): a response with this branch can go back there
+ * and nowhere else.
+ */
+static int
+branch_sign(struct core *c, struct msg *m, struct sv body,
+    char out[CORE_MAC_HEX])
+{
+	uint8_t hop[20];
+	size_t hlen = branch_hop(m, hop);
+	const struct sv parts[2] = { body, { (const char *)hop, hlen } };
+
+	return core_mac_sign(c->mac, BRANCH_LABEL, parts, 2, out);
+}
+
 /* 16.6 step 8: sipd's Via, with a branch naming the shard and the loop
- * hash. */
+ * hash, signed. */
 static int
 push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
     uint32_t hash)
 {
 	char addr[TP_ADDRSTRLEN];
-	char val[TP_ADDRSTRLEN + TXN_BRANCH_MAX + 64];
+	char val[TP_ADDRSTRLEN + BRANCH_MAX + 32];
 	const char *proto = proto_names[dst->proto];
-	size_t n = 0, alen;
+	size_t n = 0, alen, b;
 
 	if (route_local_addr(c, dst->proto, &dst->addr, addr,
 		sizeof(addr)) != 0) {
 		return -EADDRNOTAVAIL;
 	}
-	/* "SIP/2.0/UDP addr;branch=z9hG4bKs<shard>.<unique>.<loop hash>",
-	 * written without printf: this runs for every forwarded request */
+	/* "SIP/2.0/UDP addr;branch=z9hG4bKs<shard>.<unique>.<loop hash>.
+	 * <signature>", written without printf: this runs for every
+	 * forwarded request */
 	alen = strlen(addr);
 	memcpy(val, "SIP/2.0/", 8);
 	n = 8;
@@ -285,9 +537,16 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	n += alen;
 	memcpy(val + n, ";branch=", 8);
 	n += 8;
+	b = n;
 	n += txn_branch_new(c->txn, val + n);
 	val[n++] = '.';
 	n += sv_hex32(hash, val + n);
+	if (branch_sign(c, fwd, (struct sv){ val + b, n - b }, val + n + 1) !=
+	    0) {
+		return -EIO;
+	}
+	val[n] = '.';
+	n += 1 + CORE_MAC_HEX;
 	return msg_via_push(fwd, (struct sv){ val, n }) < 0 ? -ENOMEM : 0;
 }
 
@@ -638,6 +897,14 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	struct txn *ct;
 	int err = -ENOMEM;
 
+	if (route_dst_local(c, dst)) {
+		/* 16.3 step 4: whatever the Route set or the rules say, a
+		 * request sent to sipd itself would only come back */
+		msg_free(fwd);
+		log_notice(LOG_CLIENT, "refused to forward to %s (sipd itself, "
+		    "a loop)", core_peer(dst, peer, sizeof(peer)));
+		return -ELOOP;
+	}
 	if (fwd == NULL || max_forwards(fwd) != 0) {
 		goto fail;
 	}
@@ -692,9 +959,11 @@ fork_next(struct pctx *p, struct msg *own)
 		int rc = forward(p->c, p, t, own);
 		own = NULL;
 		if (rc != 0) {
-			/* a branch that cannot start is a 503 branch */
-			p->br[p->nbr++] = (struct branch){ .status = 503 };
-			branch_final(p, p->nbr - 1, 503, NULL);
+			/* a branch that cannot start is a 503 branch, or a 482
+			 * when it would have looped */
+			int st = rc == -ELOOP ? 482 : 503;
+			p->br[p->nbr++] = (struct branch){ .status = st };
+			branch_final(p, p->nbr - 1, st, NULL);
 			if (p->final_sent) {
 				return;
 			}
@@ -734,16 +1003,19 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	struct tp_src dst;
 	bool proto_set, by_rule, routed;
 	struct pctx *p;
+	struct rr_seen seen;
 	uint32_t hash;
 	int rc, own, ntg;
 
-	own = route_preprocess(c, req);
-	if (own < 0) {
+	if (route_preprocess(c, req, &seen) < 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
 		return false;
 	}
 	routed = msg_hdr_first(req, HDR_ROUTE) >= 0;
 	rc = route_target(c, req, &dst, &proto_set, &by_rule);
+	/* a request in a dialog sipd Record-Routed: sipd signed the entry
+	 * for these two hops */
+	own = rc == 0 && rr_signed(c, req, &seen, src, &dst);
 	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
 		return false;
 	}
@@ -912,7 +1184,8 @@ proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src)
 {
 	const struct msg_via *v = msg_via_top(resp);
-	char peer[TP_ADDRSTRLEN];
+	char peer[TP_ADDRSTRLEN], branch[BRANCH_MAX];
+	struct sv body, sig;
 
 	/* 16.11 / 18.1.2: only a response to a request sipd sent is ours;
 	 * its top Via is sipd's, and the next one says where it goes */
@@ -923,10 +1196,31 @@ proxy_relay_response(struct core *c, struct msg *resp,
 		    core_peer(src, peer, sizeof(peer)));
 		return;
 	}
+	/* and only sipd's signed branch says sipd sent that request, to be
+	 * answered at that next Via: anything else would make sipd send
+	 * whatever a peer likes wherever it likes */
+	if (!branch_split(msg_sv(resp, v->branch), &body, &sig)) {
+		log_notice(LOG_CLIENT, "dropped %d response from %s (no client "
+		    "transaction, branch not sipd's)", msg_status(resp),
+		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	/* the pop below may move the bytes */
+	memcpy(branch, body.p, body.len + 1 + CORE_MAC_HEX);
+	body.p = branch;
+	sig.p = branch + body.len + 1;
 	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
 		log_notice(LOG_CLIENT, "dropped %d response from %s (no Via "
 		    "to relay it by)", msg_status(resp),
 		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	char want[CORE_MAC_HEX];
+	if (branch_sign(c, resp, body, want) != 0 ||
+	    !core_mac_equal(want, sig)) {
+		log_notice(LOG_CLIENT, "dropped %d response from %s (no client "
+		    "transaction, branch not signed by sipd for its next Via)",
+		    msg_status(resp), core_peer(src, peer, sizeof(peer)));
 		return;
 	}
 	relay_by_via(c, resp);
@@ -936,18 +1230,22 @@ void
 proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 {
 	char peer[TP_ADDRSTRLEN];
+	struct rr_seen seen;
 	struct tp_src dst;
-	bool proto_set;
+	bool proto_set, by_rule, own;
 	int rc;
 
-	int own = route_preprocess(c, ack);
-	bool by_rule;
-
-	if (own < 0) {
+	if (route_preprocess(c, ack, &seen) < 0) {
 		return;
 	}
 	rc = route_target(c, ack, &dst, &proto_set, &by_rule);
-	if (rc == 0 && own == 0 && !by_rule &&
+	own = rc == 0 && rr_signed(c, ack, &seen, src, &dst);
+	if (rc == 0 && route_dst_local(c, &dst)) {
+		log_notice(LOG_SERVER, "absorbed ACK from %s (next hop is sipd "
+		    "itself, a loop)", core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	if (rc == 0 && !own && !by_rule &&
 	    !local_relay_allowed(c, ack, src, &dst, false)) {
 		log_info(LOG_SERVER, "absorbed ACK from %s (relay denied)",
 		    core_peer(src, peer, sizeof(peer)));

@@ -107,6 +107,28 @@ host_address(struct core *c, const struct sockaddr_storage *addr)
 
 static bool is_wildcard(const struct sockaddr_storage *ss);
 
+/* Is ss (port port) one of sipd's listeners? */
+static bool
+addr_is_local(struct core *c, const struct sockaddr_storage *ss,
+    uint16_t port)
+{
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct conf_listener *l = &c->listeners[i];
+		if (tp_addr_port((const struct sockaddr *)&l->addr) != port) {
+			continue;
+		}
+		if (same_ip(&l->addr, ss)) {
+			return true;
+		}
+		/* a wildcard listener: any address of this host */
+		if (l->addr.ss_family == ss->ss_family && is_wildcard(&l->addr) &&
+		    host_address(c, ss)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 bool
 route_is_local(struct core *c, struct sv host, uint16_t port, bool tls)
 {
@@ -119,21 +141,40 @@ route_is_local(struct core *c, struct sv host, uint16_t port, bool tls)
 	if (port == 0) {
 		port = tls ? 5061 : 5060;
 	}
-	for (int i = 0; i < c->nlisteners; i++) {
-		const struct conf_listener *l = &c->listeners[i];
-		if (tp_addr_port((const struct sockaddr *)&l->addr) != port) {
-			continue;
-		}
-		if (same_ip(&l->addr, &ss)) {
-			return true;
-		}
-		/* a wildcard listener: any address of this host */
-		if (l->addr.ss_family == ss.ss_family && is_wildcard(&l->addr) &&
-		    host_address(c, &ss)) {
-			return true;
+	return addr_is_local(c, &ss, port);
+}
+
+bool
+route_dst_local(struct core *c, const struct tp_src *dst)
+{
+	struct sockaddr_storage ss = dst->addr;
+	uint16_t port = tp_addr_port((const struct sockaddr *)&ss);
+
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)(const void *)&dst->addr;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
+			memset(&ss, 0, sizeof(ss));
+			s4->sin_family = AF_INET;
+			memcpy(&s4->sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+			s4->sin_port = htons(port);
 		}
 	}
-	return false;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
+		return false;
+	}
+	/* a datagram to the unspecified address reaches this host */
+	if (is_wildcard(&ss)) {
+		for (int i = 0; i < c->nlisteners; i++) {
+			if (tp_addr_port((const struct sockaddr *)&c->listeners[i]
+				    .addr) == port) {
+				return true;
+			}
+		}
+		return false;
+	}
+	return addr_is_local(c, &ss, port);
 }
 
 static bool

@@ -123,7 +123,8 @@ main(int argc, char **argv)
 			entry_words(line, e[cur].words, sizeof(e[cur].words));
 		} else if (strncmp(line, ".It", 3) == 0 ||
 		    strncmp(line, ".El", 3) == 0 ||
-		    strncmp(line, ".S", 2) == 0) {
+		    strncmp(line, ".Sh ", 4) == 0 ||
+		    strncmp(line, ".Ss ", 4) == 0) {
 			cur = -1;
 		} else if (cur >= 0) {
 			entry_add(&e[cur], line);
