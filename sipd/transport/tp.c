@@ -188,6 +188,51 @@ tp_listener_set_name(struct tp_listener *l)
 	    sizeof(l->name) - n);
 }
 
+/*
+ * SO_REUSEPORT lets any socket of the same user join a port, so a second
+ * sipd started on the same address would silently take half the traffic.
+ * The first worker of a group (index 0), before it binds, binds a socket
+ * without SO_REUSEPORT: that fails while anybody holds the address, or an
+ * overlapping one (a wildcard, a specific address).  The other workers
+ * join afterwards.  Port 0 asks for a fresh port: nothing to check.
+ */
+int
+tp_listen_probe(const struct tp *tp, enum tp_proto proto,
+    const struct sockaddr *addr, socklen_t len)
+{
+	char name[TP_ADDRSTRLEN];
+	int type = proto == TP_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int one = 1, fd, rc = 0;
+
+	if (tp->index != 0 || tp_addr_port(addr) == 0) {
+		return 0;
+	}
+	fd = socket(addr->sa_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	/* SO_REUSEADDR on a stream socket passes over TIME_WAIT and our own
+	 * accepted connections, never over another listening socket */
+	if ((addr->sa_family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) <
+		    0) ||
+	    (type == SOCK_STREAM &&
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) <
+		    0)) {
+		rc = -errno;
+	} else if (bind(fd, addr, len) < 0) {
+		rc = -errno;
+		if (rc == -EADDRINUSE) {
+			log_err(LOG_TRANSPORT, "cannot listen on %s %s (in "
+			    "use by another socket: another sipd?)",
+			    tp_proto_name(proto),
+			    tp_addr_str(addr, name, sizeof(name)));
+		}
+	}
+	close(fd);
+	return rc;
+}
+
 void
 tp_listener_link(struct tp *tp, struct tp_listener *l)
 {

@@ -150,9 +150,12 @@ void tp_set_error_fn(struct tp *tp, tp_error_fn *fn, void *arg);
 /*
  * Open a listener on addr (IPv4 or IPv6; IPv6 sockets are v6-only, and
  * SO_REUSEPORT lets every worker bind the same address) and start reading
- * or accepting.  Port 0 binds an ephemeral port (tp_listener_addr() reads
- * it back).  Returns 0 and the listener in *out (owned by tp; out may be
- * NULL), or a negative errno (-EADDRINUSE, -EACCES, ...).
+ * or accepting.  The tp of index 0 (tp_set_index()) opens first and
+ * refuses, -EADDRINUSE, an address that any other socket holds, so that
+ * a second process cannot join the workers' port; the others then join
+ * it.  Port 0 binds an ephemeral port (tp_listener_addr() reads it back).
+ * Returns 0 and the listener in *out (owned by tp; out may be NULL), or a
+ * negative errno (-EADDRINUSE, -EACCES, ...).
  */
 int tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
     struct tp_listener **out);

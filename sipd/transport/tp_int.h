@@ -138,6 +138,13 @@ uint64_t tp_now_ms(void);
 void tp_listener_link(struct tp *tp, struct tp_listener *l);
 /* Fill l->addr from the socket (port 0 bound) and l->name. */
 void tp_listener_set_name(struct tp_listener *l);
+/*
+ * On the group's first tp, before a listener binds addr with SO_REUSEPORT:
+ * 0 when no other socket of proto's kind holds addr, -EADDRINUSE (logged)
+ * when one does, or another negative errno.
+ */
+int tp_listen_probe(const struct tp *tp, enum tp_proto proto,
+    const struct sockaddr *addr, socklen_t len);
 
 /* udp.c */
 void tp_udp_listener_fini(struct tp_listener *l);
