@@ -324,6 +324,7 @@ worker_tp_settings(struct worker *w, const struct conf *c)
 	tp_set_input_channels(w->tp, c->input_channels);
 	tp_set_udp_tos(w->tp, c->udp_tos);
 	tp_set_size_limits(w->tp, c->size_limit_lan, c->size_limit_wan);
+	tp_set_limits(w->tp, &c->limits);
 	for (int i = 0; i < c->nlan; i++) {
 		lan[i].addr = c->lan[i].addr;
 		lan[i].prefix = c->lan[i].prefix;

@@ -379,6 +379,18 @@ tp_set_input_channels(struct tp *tp, unsigned n)
 }
 
 void
+tp_set_limits(struct tp *tp, const struct msg_limits *lim)
+{
+	tp->limits = *lim;
+	tp->max_size = lim->max_size;
+	for (struct tp_listener *l = tp->listeners; l != NULL; l = l->next) {
+		if (l->proto == TP_UDP) {
+			tp_udp_resize(l, tp->max_size);
+		}
+	}
+}
+
+void
 tp_set_output_limit(struct tp *tp, size_t bytes)
 {
 	tp->out_max = bytes < 4096 ? 4096 : bytes;

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 struct event_base;
+struct msg_limits;
 struct tp;
 struct tp_listener;
 
@@ -238,6 +239,13 @@ void tp_set_idle_timeout(struct tp *tp, unsigned s);
 void tp_set_header_timeout(struct tp *tp, unsigned s);
 /* Input Channels: at most n open inbound connections (0: no limit). */
 void tp_set_input_channels(struct tp *tp, unsigned n);
+/*
+ * The message limits (copied): max_size bounds datagrams (larger ones are
+ * dropped) and stream messages, max_line and max_size the framing of
+ * streams (a stream over them is closed).  Applies to every listener and
+ * connection at once, also those open now.
+ */
+void tp_set_limits(struct tp *tp, const struct msg_limits *lim);
 /* Bytes a connection may hold unsent before it is closed (at least 4096). */
 void tp_set_output_limit(struct tp *tp, size_t bytes);
 /*

@@ -151,6 +151,9 @@ void tp_udp_listener_fini(struct tp_listener *l);
 int tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
     size_t len);
 int tp_udp_apply_tos(struct tp_listener *l, int tos);
+/* Receive buffers for datagrams up to max_size (kept as they were when
+ * memory runs out: logged). */
+void tp_udp_resize(struct tp_listener *l, uint32_t max_size);
 
 /* tcp.c */
 void tp_stream_listener_fini(struct tp_listener *l);

@@ -94,6 +94,28 @@ udp_area_init(struct tp_listener *l)
 	udp_arm(l, TP_UDP_BATCH);
 }
 
+void
+tp_udp_resize(struct tp_listener *l, uint32_t max_size)
+{
+	size_t size = (size_t)max_size + 1;
+	char *bufs;
+
+	if (size == l->bufsize) {
+		return;
+	}
+	bufs = malloc(size * TP_UDP_BATCH);
+	if (bufs == NULL) {
+		log_err(LOG_TRANSPORT, "cannot resize the buffers of %s (%s)",
+		    l->name, strerror(ENOMEM));
+		return;
+	}
+	/* not inside udp_read(): settings change between wakeups */
+	free(l->bufs);
+	l->bufs = bufs;
+	l->bufsize = size;
+	udp_area_init(l);
+}
+
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
 {
