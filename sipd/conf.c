@@ -58,6 +58,7 @@ conf_init(struct conf *c)
 	msg_limits_init(&c->limits);
 	c->input_channels = CONF_DEFAULT_INPUT_CHANNELS;
 	c->idle_timeout_s = CONF_DEFAULT_IDLE_TIMEOUT;
+	c->first_msg_s = CONF_DEFAULT_FIRST_MESSAGE;
 	c->size_limit_lan = CONF_DEFAULT_SIZE_LIMIT;
 	c->size_limit_wan = CONF_DEFAULT_SIZE_LIMIT;
 	txn_settings_init(&c->txn);
@@ -976,6 +977,12 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_SET_IDLE_TIMEOUT:
 		field = &c->idle_timeout_s;
 		break;
+	case CMD_SET_SOURCE_CHANNELS:
+		field = &c->source_channels;
+		break;
+	case CMD_SET_FIRST_MESSAGE_TIMEOUT:
+		field = &c->first_msg_s;
+		break;
 	case CMD_SET_SIZE_LIMIT_LAN:
 		field = &c->size_limit_lan;
 		break;
@@ -1247,6 +1254,17 @@ conf_dump_acct(const struct acct *a, FILE *f)
 	free(ai);
 }
 
+uint32_t
+conf_source_channels(const struct conf *c)
+{
+	uint32_t n = c->input_channels / CONF_SOURCE_CHANNELS_SHARE;
+
+	if (c->source_channels != 0) {
+		return c->source_channels;
+	}
+	return n > 0 ? n : 1;
+}
+
 int
 conf_dump(const struct conf *c, FILE *f)
 {
@@ -1301,6 +1319,10 @@ conf_dump(const struct conf *c, FILE *f)
 	    "set input-channels %u\n", c->input_channels);
 	DUMP(c->idle_timeout_s != d->idle_timeout_s, "set idle-timeout %u\n",
 	    c->idle_timeout_s);
+	DUMP(c->source_channels != d->source_channels,
+	    "set source-channels %u\n", c->source_channels);
+	DUMP(c->first_msg_s != d->first_msg_s,
+	    "set first-message-timeout %u\n", c->first_msg_s);
 	DUMP(c->size_limit_lan != d->size_limit_lan,
 	    "set size-limit-lan %u\n", c->size_limit_lan);
 	DUMP(c->size_limit_wan != d->size_limit_wan,

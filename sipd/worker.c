@@ -322,6 +322,8 @@ worker_tp_settings(struct worker *w, const struct conf *c)
 
 	tp_set_idle_timeout(w->tp, c->idle_timeout_s);
 	tp_set_input_channels(w->tp, c->input_channels);
+	tp_set_per_source(w->tp, conf_source_channels(c));
+	tp_set_first_message(w->tp, c->first_msg_s);
 	tp_set_udp_tos(w->tp, c->udp_tos);
 	tp_set_size_limits(w->tp, c->size_limit_lan, c->size_limit_wan);
 	tp_set_limits(w->tp, &c->limits);

@@ -398,10 +398,12 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 38 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 40 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
+	proto_kv_uint(pk, "source-channels", conf_source_channels(c));
+	proto_kv_uint(pk, "first-message-timeout", c->first_msg_s);
 	proto_kv_uint(pk, "size-limit-lan", c->size_limit_lan);
 	proto_kv_uint(pk, "size-limit-wan", c->size_limit_wan);
 	proto_kv_uint(pk, "t1", c->txn.t1_ms);

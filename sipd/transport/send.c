@@ -143,6 +143,8 @@ tp_group_link(struct tp **all, unsigned n)
 		}
 		memcpy(tp->group, all, n * sizeof(*tp->group));
 		tp->ngroup = n;
+		/* one count per source for the whole group */
+		tp->peers = all[0]->peers_own;
 	}
 	return 0;
 }
@@ -164,6 +166,7 @@ tp_group_fini(struct tp *tp)
 	free(tp->group);
 	tp->group = NULL;
 	tp->ngroup = 0;
+	tp->peers = tp->peers_own;
 }
 
 int

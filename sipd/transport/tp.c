@@ -311,6 +311,8 @@ tp_new(struct event_base *base, uint32_t max_size, tp_recv_fn *recv,
 	tp->idle_s = TP_DEFAULT_IDLE_TIMEOUT;
 	tp->header_s = TP_DEFAULT_HEADER_TIMEOUT;
 	tp->input_channels = TP_DEFAULT_INPUT_CHANNELS;
+	tp->per_source = TP_DEFAULT_INPUT_CHANNELS / 16;
+	tp->first_s = TP_DEFAULT_FIRST_MESSAGE;
 	tp->out_max = TP_DEFAULT_OUTPUT_LIMIT;
 	tp->udp_tos = -1;
 	tp->size_lan = TP_DEFAULT_SIZE_LIMIT;
@@ -320,7 +322,13 @@ tp_new(struct event_base *base, uint32_t max_size, tp_recv_fn *recv,
 		free(tp);
 		return NULL;
 	}
+	if (tp_peers_init(tp) < 0) {
+		pthread_mutex_destroy(&tp->inbox_mu);
+		free(tp);
+		return NULL;
+	}
 	if (tp_conns_init(tp) < 0) {
+		tp_peers_fini(tp);
 		pthread_mutex_destroy(&tp->inbox_mu);
 		free(tp);
 		return NULL;
@@ -343,6 +351,7 @@ tp_free(struct tp *tp)
 	tp->listeners = NULL;
 	tp_conns_fini(tp);
 	tp_group_fini(tp);
+	tp_peers_fini(tp);
 	pthread_mutex_destroy(&tp->inbox_mu);
 	SSL_CTX_free(tp->client_ctx);
 	free(tp->lan);
@@ -376,6 +385,19 @@ void
 tp_set_input_channels(struct tp *tp, unsigned n)
 {
 	tp->input_channels = n;
+}
+
+void
+tp_set_per_source(struct tp *tp, unsigned n)
+{
+	tp->per_source = n;
+}
+
+void
+tp_set_first_message(struct tp *tp, unsigned s)
+{
+	tp->first_s = s > 0 ? s : 1;
+	tp_conns_rearm(tp);
 }
 
 void

@@ -101,11 +101,12 @@ struct tp_stats {
 	uint64_t conns_in;       /* open inbound connections now */
 	uint64_t conns_out;      /* open outbound connections now */
 	uint64_t accepted;       /* inbound connections accepted */
-	uint64_t refused;        /* inbound connections over Input Channels */
+	uint64_t refused;        /* inbound: over Input Channels, per source */
 	uint64_t connected;      /* outbound connections opened */
 	uint64_t connect_failed; /* outbound connects or handshakes failed */
 	uint64_t closed_idle;    /* closed by the Idle Timeout */
-	uint64_t timed_out;      /* closed: a message or handshake too slow */
+	uint64_t timed_out;      /* closed: a message, the first message or a
+				  * handshake too slow */
 	uint64_t framing_errors; /* closed: a stream that cannot be framed */
 	uint64_t overflows;      /* closed: output buffer over its bound */
 	uint64_t bytes_in;       /* stream and datagram payload bytes */
@@ -125,6 +126,7 @@ struct tp_stats {
 #define TP_DEFAULT_IDLE_TIMEOUT 600   /* seconds */
 #define TP_DEFAULT_HEADER_TIMEOUT 20  /* seconds */
 #define TP_DEFAULT_INPUT_CHANNELS 1024
+#define TP_DEFAULT_FIRST_MESSAGE 5    /* seconds */
 #define TP_DEFAULT_OUTPUT_LIMIT (1024 * 1024) /* bytes per connection */
 #define TP_DEFAULT_SIZE_LIMIT 1300    /* RFC 3261 18.1.1 */
 
@@ -239,6 +241,17 @@ void tp_set_idle_timeout(struct tp *tp, unsigned s);
 void tp_set_header_timeout(struct tp *tp, unsigned s);
 /* Input Channels: at most n open inbound connections (0: no limit). */
 void tp_set_input_channels(struct tp *tp, unsigned n);
+/*
+ * At most n open inbound connections from one address, counted over the
+ * whole group (0: no limit); a connection over it is closed at once.
+ */
+void tp_set_per_source(struct tp *tp, unsigned n);
+/*
+ * An inbound connection that has not sent one whole message s seconds
+ * after it was accepted (TLS: its handshake included) is closed (at
+ * least 1).
+ */
+void tp_set_first_message(struct tp *tp, unsigned s);
 /*
  * The message limits (copied): max_size bounds datagrams (larger ones are
  * dropped) and stream messages, max_line and max_size the framing of

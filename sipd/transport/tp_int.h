@@ -58,6 +58,8 @@ struct tp_conn {
 	bool inbound;
 	bool ready; /* connected, and for TLS the handshake done */
 	bool dead;  /* unlinked, waiting for the reaper */
+	bool got_msg; /* inbound: a whole message arrived */
+	bool counted; /* inbound: counted in tp->peers */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	char peer_str[TP_ADDRSTRLEN];
@@ -75,6 +77,24 @@ struct tp_conn {
 	struct tp_conn *next_addr; /* hash chains */
 	struct tp_conn *next_id;
 	struct tp_conn *next_dead;
+};
+
+/*
+ * Open inbound connections per source address, shared by the group (the
+ * first tp's, linked into the others by tp_group_link()).
+ */
+struct tp_peer {
+	struct tp_peer *next;
+	int family;
+	uint8_t addr[16];
+	unsigned n;
+};
+
+#define TP_PEER_BUCKETS 1024
+
+struct tp_peers {
+	pthread_mutex_t mu;
+	struct tp_peer *tab[TP_PEER_BUCKETS];
 };
 
 /* A hand-off between workers (tp_send() over another's connection). */
@@ -105,6 +125,10 @@ struct tp {
 	/* open inbound connections, read by the other workers of the group:
 	 * Input Channels caps the group's total */
 	_Atomic unsigned in_now;
+	unsigned per_source; /* inbound connections from one address */
+	unsigned first_s;    /* a whole first message within this */
+	struct tp_peers *peers;     /* the group's */
+	struct tp_peers *peers_own; /* this tp's, freed with it */
 	size_t out_max;
 	int udp_tos; /* -1: untouched */
 	uint32_t size_lan, size_wan;
@@ -189,6 +213,9 @@ int tp_conn_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 void tp_conns_listener_gone(struct tp *tp, struct tp_listener *l);
 /* Settings changed: re-arm every connection's timer. */
 void tp_conns_rearm(struct tp *tp);
+/* The group's per-source counts: tp_new() / tp_free(). */
+int tp_peers_init(struct tp *tp);
+void tp_peers_fini(struct tp *tp);
 /* Report err for dst to the error callback (or the origin's). */
 void tp_report_error(struct tp *tp, const struct tp_src *dst, int err);
 
