@@ -567,6 +567,9 @@ workers_free(struct workers *ws)
 	if (ws == NULL) {
 		return;
 	}
+	/* answers the store still owes are handed to the workers' inboxes
+	 * (and dropped with them) before the workers go */
+	reg_flush(ws->reg);
 	/* the first worker's table owns what the tables share: last */
 	for (unsigned i = ws->n; i-- > 0;) {
 		worker_free(ws->w[i]);

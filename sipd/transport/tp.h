@@ -298,6 +298,16 @@ void tp_set_index(struct tp *tp, unsigned idx);
  */
 int tp_group_link(struct tp **all, unsigned n);
 
+/*
+ * Run fn(arg, false) on tp's thread, from its loop, soon; for work done on
+ * another thread (the registrar's store writer) whose result belongs to
+ * the worker.  Any thread may call it once tp is linked in a group.  When
+ * tp is freed first, fn(arg, true) runs then, only to release arg.
+ * Returns 0, -ENOTCONN (not linked) or -ENOMEM; fn is then not called.
+ */
+typedef void tp_call_fn(void *arg, bool cancelled);
+int tp_call(struct tp *tp, tp_call_fn *fn, void *arg);
+
 /* ----------------------------------------------------------------- stats */
 
 /* tp's counters into *out. */

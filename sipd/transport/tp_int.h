@@ -102,6 +102,8 @@ struct tp_post {
 	struct tp_post *next;
 	struct tp *origin;
 	int err; /* 0: send bytes to dst; else report err for dst */
+	tp_call_fn *fn; /* set: run fn(fn_arg) instead (tp_call()) */
+	void *fn_arg;
 	struct tp_src dst;
 	char *host; /* copy of dst.host */
 	size_t len;

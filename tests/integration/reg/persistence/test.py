@@ -32,7 +32,9 @@ def contact(ua, user, k):
 
 class Loop(threading.Thread):
     """Registers loop-N contacts one after the other until stopped or
-    sipd stops answering; self.acked: those answered 200."""
+    sipd is killed; self.acked: those answered 200.  A REGISTER left
+    unanswered counts as the kill only once the kill is under way
+    (self.killed); before it, it is an error: sipd must answer each."""
 
     def __init__(self, sipd):
         super().__init__(daemon=True)
@@ -40,6 +42,7 @@ class Loop(threading.Thread):
         self.reg = sipreg.RegClient(self.ua, sipd.port, "loop", "pw-loop")
         self.acked = []
         self.stopping = False
+        self.killed = threading.Event()
         self.error = None
 
     def run(self):
@@ -50,8 +53,11 @@ class Loop(threading.Thread):
                 c = contact(self.ua, "loop", k)
                 try:
                     r = self.reg.register(["<%s>" % c], 300, timeout=1.0)
-                except Fail:
-                    break  # sipd is gone
+                except Fail as e:
+                    if not self.killed.is_set():
+                        self.error = ("loop REGISTER %d unanswered while "
+                                      "sipd runs: %s" % (k, e))
+                    break  # else sipd is gone
                 if r.status == 200:
                     self.acked.append(c)
                 else:
@@ -87,6 +93,7 @@ def test(binary, started):
     loop.start()
     sipreg.wait_for("the loop's first 200s", lambda: len(loop.acked) >= 5,
                     5.0, 0.02)
+    loop.killed.set()
     os.kill(sipd.proc.pid, signal.SIGKILL)
     sipd.proc.wait(timeout=5)
     sipd.proc = None
