@@ -398,7 +398,14 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 40 + LOG__COMP_COUNT);
+	/* what is in force; the values that wait for a restart are named */
+	const char *store = reg_store_where(workers_reg(r->ctl->ws));
+	unsigned procs = c->processors ? c->processors : 1;
+	bool store_later = store != NULL && c->reg.store[0] != '\0' &&
+	    strcmp(store, c->reg.store) != 0;
+	bool procs_later = procs != workers_count(r->ctl->ws);
+
+	msgpack_pack_map(pk, 41 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -413,7 +420,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "timer-c", c->txn.timer_c_ms);
 	proto_kv_uint(pk, "max-server", c->txn.max_server);
 	proto_kv_uint(pk, "max-client", c->txn.max_client);
-	proto_kv_uint(pk, "processors", c->processors);
+	proto_kv_uint(pk, "processors", workers_count(r->ctl->ws));
 	proto_kv_bool(pk, "force-rr", c->force_rr);
 	proto_kv_uint(pk, "message-size", c->limits.max_size);
 	proto_kv_uint(pk, "headers", c->limits.max_headers);
@@ -433,8 +440,15 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_str(pk, "tls-client-ca",
 	    c->tls_client_ca[0] != '\0' ? c->tls_client_ca : "(system)");
 	proto_kv_bool(pk, "tls-client-verify", c->tls_client_verify);
-	proto_kv_str(pk, "reg-store",
-	    c->reg.store[0] != '\0' ? c->reg.store : "(run directory)");
+	proto_kv_str(pk, "reg-store", store != NULL ? store : "(none)");
+	proto_str(pk, "restart-needed");
+	msgpack_pack_array(pk, (size_t)procs_later + (size_t)store_later);
+	if (procs_later) {
+		proto_str(pk, "processors");
+	}
+	if (store_later) {
+		proto_str(pk, "reg-store");
+	}
 	proto_kv_uint(pk, "auth-nonce-lifetime", c->auth.nonce_lifetime_s);
 	proto_kv_bool(pk, "auth-advertise-digest", c->auth.advertise_digest);
 	proto_kv_bool(pk, "auth-advertise-ntlm", c->auth.advertise_ntlm);

@@ -729,6 +729,10 @@ reg_new(const struct reg_settings *set, const struct reg_store_ops *ops,
 	}
 	pthread_cond_init(&r->settled, NULL);
 	if (where != NULL) {
+		if ((r->where = strdup(where)) == NULL) {
+			rc = -ENOMEM;
+			goto fail_store;
+		}
 		rc = r->ops->open(where, &r->set, &r->st);
 		if (rc < 0) {
 			log_err(LOG_SERVER, "registrar, cannot open store %s "
@@ -772,6 +776,7 @@ fail_load:
 	}
 	r->ops->close(r->st);
 fail_store:
+	free(r->where);
 	pthread_cond_destroy(&r->settled);
 	pthread_mutex_destroy(&r->lock);
 fail_lock:
@@ -808,9 +813,16 @@ reg_free(struct reg *r)
 	if (r->st != NULL) {
 		r->ops->close(r->st);
 	}
+	free(r->where);
 	pthread_cond_destroy(&r->settled);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+const char *
+reg_store_where(const struct reg *r)
+{
+	return r->where;
 }
 
 void

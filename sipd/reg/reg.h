@@ -193,6 +193,9 @@ struct reg *reg_new(const struct reg_settings *set,
     const struct reg_store_ops *ops, const char *where, time_t now,
     int *err);
 
+/* Where the store was opened (reg_new()'s where), or NULL: none. */
+const char *reg_store_where(const struct reg *r);
+
 /* Close the store and free everything.  NULL is accepted. */
 void reg_free(struct reg *r);
 

@@ -66,6 +66,7 @@ struct reg {
 	struct reg_settings set;
 	const struct reg_store_ops *ops;
 	struct reg_store *st; /* NULL: memory only */
+	char *where;          /* the store's name, as opened */
 	struct reg_aor **tab;
 	size_t nbuckets;
 	size_t naors;

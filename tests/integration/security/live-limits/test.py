@@ -13,7 +13,9 @@ OPTIONS to sipd just under it (20 bytes) and just over it:
 2. lowered to message-size 1500, line 500: 1480 bytes and a 480-byte line
    get 200; 1520 bytes and a 520-byte line get no answer, on both.
 
-show settings reports each value after each change.
+show settings reports each value after each change; set processors, which
+takes effect at the next start, leaves show settings at the number running
+(1) and lists processors under restart-needed.
 """
 
 import json
@@ -125,6 +127,14 @@ def test(binary, started):
     expect(port, tcp_port, 1000, 480, 200)
     expect(port, tcp_port, 1520, 400, None)
     expect(port, tcp_port, 1000, 520, None)
+    p = sipctl(sipd, "set", "processors", "2")
+    check(p.returncode == 0, "set processors: %r" % p.stderr)
+    s = settings(sipd)
+    check(s.get("processors") == 1 and
+          s.get("restart-needed") == ["processors"],
+          "show settings after set processors 2: processors %r, "
+          "restart-needed %r" % (s.get("processors"),
+                                 s.get("restart-needed")))
     check(sipd.alive(), "sipd died")
     sipdtest.stop_clean(sipd)
 
