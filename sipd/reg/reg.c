@@ -577,8 +577,9 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 		a->inflight--;
 		pthread_cond_broadcast(&r->settled);
 		if (rc < 0) {
-			log_err(LOG_SERVER, "registrar, store %s failed removing "
-			    "%s (%s)", r->ops->name, name, strerror(-rc));
+			log_err(LOG_SERVER, "registrar, store %s failed "
+			    "removing %s (%s)", r->ops->name, name,
+			    strerror(-rc));
 			reg_aor_drop(r, a);
 			goto out;
 		}

@@ -414,7 +414,8 @@ store_recs(struct reg *r, const char *name, struct op *ops, size_t n,
 			reg_rec_append(&head, &tail, rec);
 		}
 		if (o->nb != NULL) {
-			rec = reg_rec_new(REG_REC_PUT, &o->nb->b, NULL, NULL, 0);
+			rec = reg_rec_new(REG_REC_PUT, &o->nb->b, NULL, NULL,
+			    0);
 			if (rec == NULL) {
 				goto fail;
 			}

@@ -40,7 +40,6 @@ struct reg_rec {
 struct reg_wq {
 	struct reg *r;
 	pthread_t thread;
-	bool started;
 	bool stop;
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* records queued, or stop */
@@ -296,7 +295,8 @@ writer_main(void *arg)
 		if (rc < 0) {
 			bool purge = false;
 
-			for (struct reg_rec *x = batch; x != NULL; x = x->next) {
+			for (struct reg_rec *x = batch; x != NULL;
+			     x = x->next) {
 				purge |= x->kind == REG_REC_PURGE;
 			}
 			pthread_mutex_lock(&r->lock);
@@ -304,8 +304,9 @@ writer_main(void *arg)
 			/* a purge is tried again by the next reg_purge() */
 			r->purge_pending |= purge;
 			pthread_mutex_unlock(&r->lock);
-			log_err(LOG_SERVER, "registrar, store %s failed writing "
-			    "%zu changes (%s)", r->ops->name, n, strerror(-rc));
+			log_err(LOG_SERVER, "registrar, store %s failed "
+			    "writing %zu changes (%s)", r->ops->name, n,
+			    strerror(-rc));
 		}
 		/* failed: rolled back, and the index was not changed */
 		batch_tell(q, batch, rc);
@@ -339,7 +340,6 @@ reg_wq_start(struct reg *r)
 		free(q);
 		return -rc;
 	}
-	q->started = true;
 	r->wq = q;
 	return 0;
 }

@@ -260,7 +260,8 @@ peer_key(const struct sockaddr *sa, uint8_t out[16])
 	memset(out, 0, 16);
 	if (sa->sa_family == AF_INET) {
 		memcpy(out,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
 		return AF_INET;
 	}
 	if (sa->sa_family == AF_INET6) {
@@ -272,7 +273,8 @@ peer_key(const struct sockaddr *sa, uint8_t out[16])
 	return 0;
 }
 
-/* The entry of (fam, key) in p's bucket *slot, or NULL. */
+/* The link to the entry of (fam, key) in its chain, or to the NULL that
+ * ends the chain (where a new entry goes). */
 static struct tp_peer **
 peer_find(struct tp_peers *p, int fam, const uint8_t key[16])
 {

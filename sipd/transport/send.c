@@ -5,8 +5,9 @@
  * inbox, a mutex-protected queue and an event that other threads activate,
  * and it owns the posts queued to it.  A post either carries bytes to send
  * or, when sending them failed at once, the error back to the worker that
- * asked, or a function to run on the owner's thread (tp_call()).  UDP never goes through the inbox: every worker has its own
- * socket on the same address.
+ * asked, or a function to run on the owner's thread (tp_call()).  UDP
+ * never goes through the inbox: every worker has its own socket on the
+ * same address.
  */
 #include "sipd/transport/tp_int.h"
 
