@@ -1079,6 +1079,17 @@ conf_dump_acct(const struct acct *a, bool secrets, FILE *f)
 	free(ai);
 }
 
+uint32_t
+conf_source_channels(const struct conf *c)
+{
+	uint32_t n = c->input_channels / CONF_SOURCE_CHANNELS_SHARE;
+
+	if (c->source_channels != 0) {
+		return c->source_channels;
+	}
+	return n > 0 ? n : 1;
+}
+
 int
 conf_dump(const struct conf *c, FILE *f, bool secrets)
 {

@@ -148,6 +148,8 @@ struct conf {
 	uint32_t udp_tos;         /* "UDP TOS Tag", 0-255, default 0 */
 	uint32_t input_channels;  /* cap on inbound TCP/TLS connections */
 	uint32_t idle_timeout_s;  /* close a connection quiet this long */
+	uint32_t source_channels; /* per source address; 0: automatic */
+	uint32_t first_msg_s;     /* a first message within this, or closed */
 	uint32_t size_limit_lan;  /* "Request Size Limit" inside the LAN */
 	uint32_t size_limit_wan;  /* and outside it (RFC 3261 18.1.1) */
 	struct conf_range lan[CONF_MAX_RANGES];
@@ -222,6 +224,12 @@ struct conf {
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
 #define CONF_DEFAULT_IDLE_TIMEOUT 120
+#define CONF_DEFAULT_FIRST_MESSAGE 5
+/* source-channels 0: this fraction of input-channels, at least 1 */
+#define CONF_SOURCE_CHANNELS_SHARE 16
+
+/* The per-source connection limit in force for c. */
+uint32_t conf_source_channels(const struct conf *c);
 /* RFC 3261 18.1.1: 200 bytes under a 1500-byte path MTU */
 #define CONF_DEFAULT_SIZE_LIMIT 1300
 #define CONF_MAX_PROCESSORS 64

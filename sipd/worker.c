@@ -322,8 +322,11 @@ worker_tp_settings(struct worker *w, const struct conf *c)
 
 	tp_set_idle_timeout(w->tp, c->idle_timeout_s);
 	tp_set_input_channels(w->tp, c->input_channels);
+	tp_set_per_source(w->tp, conf_source_channels(c));
+	tp_set_first_message(w->tp, c->first_msg_s);
 	tp_set_udp_tos(w->tp, c->udp_tos);
 	tp_set_size_limits(w->tp, c->size_limit_lan, c->size_limit_wan);
+	tp_set_limits(w->tp, &c->limits);
 	for (int i = 0; i < c->nlan; i++) {
 		lan[i].addr = c->lan[i].addr;
 		lan[i].prefix = c->lan[i].prefix;
@@ -564,6 +567,9 @@ workers_free(struct workers *ws)
 	if (ws == NULL) {
 		return;
 	}
+	/* answers the store still owes are handed to the workers' inboxes
+	 * (and dropped with them) before the workers go */
+	reg_flush(ws->reg);
 	/* the first worker's table owns what the tables share: last */
 	for (unsigned i = ws->n; i-- > 0;) {
 		worker_free(ws->w[i]);

@@ -240,6 +240,57 @@ resolve_uri(struct core *c, struct msg *m, const struct uri *u,
 	return acct_resolve(c->acct, dec, (size_t)n, host.p, host.len, t);
 }
 
+/*
+ * A REGISTER whose answer waits for the registrar's store (reg.h): its
+ * server transaction absorbs retransmissions meanwhile.
+ */
+struct reg_pending {
+	struct core *c;
+	struct txn *st;
+	struct msg *resp; /* NULL: the store failed */
+};
+
+/* On the worker's thread: send the answer the store released. */
+static void
+register_finish(void *arg, bool cancelled)
+{
+	struct reg_pending *rp = arg;
+	struct core *c = rp->c;
+	struct msg *resp = rp->resp;
+
+	if (!cancelled) {
+		if (resp == NULL) {
+			resp = core_response(c, txn_request(rp->st), 500,
+			    "Store Failure");
+		} else if (core_server_hdr(c, resp) < 0) {
+			msg_free(resp);
+			resp = NULL;
+		}
+		if (resp != NULL) {
+			log_info(LOG_SERVER, "register: %d", msg_status(resp));
+			core_count_out(c, resp);
+			txn_server_respond(rp->st, resp);
+		}
+	}
+	msg_free(resp);
+	free(rp);
+}
+
+/* On the store writer's thread: hand the answer to the worker. */
+static void
+register_done(void *arg, struct msg *resp)
+{
+	struct reg_pending *rp = arg;
+
+	rp->resp = resp;
+	if (tp_call(rp->c->tp, register_finish, rp) < 0) {
+		log_err(LOG_SERVER, "register: answer lost (%s)",
+		    strerror(ENOMEM));
+		msg_free(resp);
+		free(rp);
+	}
+}
+
 /* RFC 3261 10.3: REGISTER for a local domain. */
 static void
 local_register(struct core *c, struct msg *req, const struct tp_src *src)
@@ -249,8 +300,11 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	char tag[CORE_TAG_LEN + 1];
 	struct acct_target t, who;
 	enum acct_kind k;
-	struct msg *resp = NULL;
+	struct msg *resp = NULL, *kept;
 	struct reg_src rs;
+	struct reg_pending *rp = NULL;
+	struct txn *st;
+	int rc;
 
 	/* step 1: the domain; steps 2 and 3: Require (done by the caller) */
 	k = to ? resolve_uri(c, req, &to->uri, &t) : ACCT_FOREIGN;
@@ -281,15 +335,39 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	rs.proto = src->proto;
 	rs.conn_id = src->conn_id;
 	core_tag(c, tag);
-	if (reg_register(c->reg, req, aor, &rs, time(NULL),
-		(struct sv){ tag, CORE_TAG_LEN }, &resp) != 0 ||
-	    resp == NULL) {
-		core_answer(c, src, req, 500, NULL, "registrar failed");
+	/* the answer may wait for the store: the transaction first */
+	kept = msg_compact(req);
+	st = kept != NULL ? txn_server_new(c->txn, kept, src, NULL) : NULL;
+	if (st == NULL) {
+		msg_free(kept);
+	} else if ((rp = calloc(1, sizeof(*rp))) != NULL) {
+		rp->c = c;
+		rp->st = st;
+	}
+	rc = reg_register_async(c->reg, req, aor, &rs, time(NULL),
+	    (struct sv){ tag, CORE_TAG_LEN }, rp != NULL ? register_done : NULL,
+	    rp, &resp);
+	if (rc == REG_PENDING) {
 		return;
 	}
-	core_server_hdr(c, resp);
+	free(rp);
+	if (rc != 0 || resp == NULL) {
+		msg_free(resp);
+		resp = core_response(c, req, 500, "registrar failed");
+	} else {
+		core_server_hdr(c, resp);
+	}
+	if (resp == NULL) {
+		return;
+	}
 	log_info(LOG_SERVER, "register %s: %d", aor, msg_status(resp));
-	respond(c, req, src, resp);
+	if (st == NULL) {
+		respond(c, req, src, resp);
+		return;
+	}
+	core_count_out(c, resp);
+	txn_server_respond(st, resp);
+	msg_free(resp);
 }
 
 /* -------------------------------------------------------------- location */

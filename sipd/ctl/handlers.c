@@ -417,16 +417,24 @@ ctl_setting_value(msgpack_packer *pk, const struct conf_setting *s,
 /* One row of "show settings". */
 static void
 ctl_setting_row(msgpack_packer *pk, const char *name, const char *value,
-    const char *dflt, bool changed, bool next_start)
+    const char *dflt, bool changed, bool next_start, const char *pending)
 {
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	proto_kv_str(pk, "setting", name);
 	proto_kv_str(pk, "value", value);
 	proto_kv_str(pk, "default", dflt);
 	proto_kv_bool(pk, "changed", changed);
 	proto_kv_str(pk, "applies", next_start ? "next start" : "at once");
+	proto_kv_str(pk, "pending", pending);
 }
 
+/*
+ * "show settings": every setting's value in force, its default, whether
+ * it differs, when a change applies, and a configured value that waits
+ * for the next start (pending).  Two settings read only at start have
+ * their value in force elsewhere: the workers running, the store open;
+ * source-channels 0 stands for a share of input-channels.
+ */
 static int
 ctl_h_show_settings(struct ctl_req *r)
 {
@@ -434,6 +442,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	const struct conf *c = r->ctl->conf;
 	static const char *const outs[] = { "auto", "stderr", "syslog",
 		"file" };
+	const char *store = reg_store_where(workers_reg(r->ctl->ws));
 	char buf[CONF_PATH_MAX + 16], dbuf[64];
 
 	proto_begin_reply(r->out, r->id);
@@ -441,18 +450,36 @@ ctl_h_show_settings(struct ctl_req *r)
 	    (size_t)conf_nsettings + LOG__COMP_COUNT + 2);
 	for (int i = 0; i < conf_nsettings; i++) {
 		const struct conf_setting *s = &conf_settings[i];
+		uint32_t v = conf_setting_value(c, s);
+		const char *text = conf_setting_text(c, s, buf, sizeof(buf));
+		const char *pending = "";
 
-		msgpack_pack_map(pk, 5);
+		if (s->cmd == CMD_SET_PROCESSORS &&
+		    workers_count(r->ctl->ws) != (v ? v : 1)) {
+			pending = text;
+			v = workers_count(r->ctl->ws);
+		} else if (s->cmd == CMD_SET_REG_STORE && store != NULL &&
+		    strcmp(store, c->reg.store[0] != '\0' ? c->reg.store
+							 : store) != 0) {
+			pending = text;
+			text = store;
+		} else if (s->cmd == CMD_SET_REG_STORE && store != NULL) {
+			text = store;
+		} else if (s->cmd == CMD_SET_SOURCE_CHANNELS) {
+			/* 0 is "automatic": the share in force */
+			v = conf_source_channels(c);
+		}
+		msgpack_pack_map(pk, 6);
 		proto_kv_str(pk, "setting", s->key);
 		proto_str(pk, "value");
-		ctl_setting_value(pk, s, conf_setting_value(c, s),
-		    conf_setting_text(c, s, buf, sizeof(buf)));
+		ctl_setting_value(pk, s, v, text);
 		proto_str(pk, "default");
 		ctl_setting_value(pk, s, s->dflt,
 		    conf_setting_default_text(s, dbuf, sizeof(dbuf)));
 		proto_kv_bool(pk, "changed", conf_setting_changed(c, s));
 		proto_kv_str(pk, "applies",
 		    s->next_start ? "next start" : "at once");
+		proto_kv_str(pk, "pending", pending);
 	}
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		char key[32];
@@ -461,13 +488,17 @@ ctl_h_show_settings(struct ctl_req *r)
 		    log_comp_name((enum log_comp)i));
 		ctl_setting_row(pk, key, log_level_name(c->levels[i]),
 		    log_level_name(LOG_DEFAULT_LEVEL),
-		    c->levels[i] != LOG_DEFAULT_LEVEL, false);
+		    c->levels[i] != LOG_DEFAULT_LEVEL, false, "");
 	}
 	ctl_setting_row(pk, "log-output",
 	    c->log_out == CONF_LOG_FILE ? c->log_file : outs[c->log_out],
-	    outs[CONF_LOG_AUTO], c->log_out != CONF_LOG_AUTO, false);
+	    outs[CONF_LOG_AUTO], c->log_out != CONF_LOG_AUTO, false, "");
 	ctl_setting_row(pk, "control-socket", r->ctl->sock_path, "default",
-	    c->ctl_socket[0] != '\0', true);
+	    c->ctl_socket[0] != '\0', true,
+	    c->ctl_socket[0] != '\0' &&
+		strcmp(c->ctl_socket, r->ctl->sock_path) != 0
+	    ? c->ctl_socket
+	    : "");
 	return 0;
 }
 

@@ -7,8 +7,10 @@
  * The index is a hash table of AOR records, each with a short list of
  * bindings in arrival order (at most max_per_aor, 10 by default, so lists
  * are scanned).  The table doubles when it holds more AORs than buckets.
- * struct reg's mutex guards the index, the store and the counters; it is
- * taken for the length of one call and never held across calls.
+ * struct reg's mutex guards the index and the counters; it is taken for
+ * the length of one call and never held across calls.  The store belongs
+ * to the writer thread (writer.c) once it is loaded: changes are queued
+ * to it under the mutex, in the index's order, and written outside it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -247,7 +249,7 @@ reg_aor_drop(struct reg *r, struct reg_aor *a)
 {
 	struct reg_aor **pp = &r->tab[a->hash & (r->nbuckets - 1)];
 
-	if (a->binds != NULL) {
+	if (a->binds != NULL || a->inflight > 0) {
 		return;
 	}
 	for (; *pp != NULL; pp = &(*pp)->next) {
@@ -517,50 +519,70 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 	char name[REG_AOR_MAX + 1];
 	struct reg_aor *a;
 	struct reg_bind *b, *next;
+	struct reg_wait w = { 0 };
 	int n = 0, rc = 0;
 
 	if (reg_aor_norm(aor, name) < 0) {
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&r->lock);
-	a = reg_aor_find(r, name);
+	while ((a = reg_aor_find(r, name)) != NULL && a->inflight > 0) {
+		pthread_cond_wait(&r->settled, &r->lock);
+	}
 	if (a == NULL) {
 		rc = -ENOENT;
 		goto out;
 	}
-	if (r->st != NULL && (rc = r->ops->begin(r->st)) < 0) {
-		goto store_fail;
-	}
 	for (b = a->binds; b != NULL; b = b->next) {
-		if (contact != NULL &&
-		    !reg_contact_equal(b->b.contact, strlen(b->b.contact),
+		if (contact == NULL ||
+		    reg_contact_equal(b->b.contact, strlen(b->b.contact),
 			contact, strlen(contact))) {
-			continue;
-		}
-		if (r->st != NULL) {
-			rc = contact != NULL ?
-			    r->ops->del(r->st, name, b->b.contact) :
-			    r->ops->del_aor(r->st, name);
-			if (rc < 0) {
-				r->ops->rollback(r->st);
-				goto store_fail;
-			}
-		}
-		n++;
-		if (contact == NULL) {
-			break;
+			n++;
 		}
 	}
 	if (n == 0) {
-		if (r->st != NULL) {
-			r->ops->rollback(r->st);
-		}
 		rc = -ENOENT;
 		goto out;
 	}
-	if (r->st != NULL && (rc = r->ops->commit(r->st)) < 0) {
-		r->ops->rollback(r->st);
-		goto store_fail;
+	if (r->wq != NULL) {
+		/* the store matches contacts exactly: one record per
+		 * binding, with the contact as stored */
+		struct reg_rec *head = NULL, *tail = NULL, *rec;
+
+		for (b = a->binds; b != NULL; b = b->next) {
+			if (contact != NULL &&
+			    !reg_contact_equal(b->b.contact,
+				strlen(b->b.contact), contact,
+				strlen(contact))) {
+				continue;
+			}
+			rec = reg_rec_new(contact != NULL ? REG_REC_DEL :
+			    REG_REC_DEL_AOR, NULL, name, b->b.contact, 0);
+			if (rec == NULL) {
+				reg_rec_free_list(head);
+				rc = -ENOMEM;
+				goto out;
+			}
+			reg_rec_append(&head, &tail, rec);
+			if (contact == NULL) {
+				break;
+			}
+		}
+		/* the index changes once the store has it */
+		a->inflight++;
+		reg_wq_push(r, head, &w);
+		pthread_mutex_unlock(&r->lock);
+		rc = reg_wq_wait(r, &w);
+		pthread_mutex_lock(&r->lock);
+		a->inflight--;
+		pthread_cond_broadcast(&r->settled);
+		if (rc < 0) {
+			log_err(LOG_SERVER, "registrar, store %s failed "
+			    "removing %s (%s)", r->ops->name, name,
+			    strerror(-rc));
+			reg_aor_drop(r, a);
+			goto out;
+		}
 	}
 	n = 0;
 	for (b = a->binds; b != NULL; b = next) {
@@ -574,11 +596,6 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 	}
 	reg_aor_drop(r, a);
 	rc = n;
-	goto out;
-store_fail:
-	r->stats.store_errors++;
-	log_err(LOG_SERVER, "registrar, store %s failed removing %s (%s)",
-	    r->ops->name, name, strerror(-rc));
 out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
@@ -599,6 +616,11 @@ reg_purge(struct reg *r, time_t now)
 		for (; a != NULL; a = anext) {
 			struct reg_bind *b = a->binds, *bnext;
 			anext = a->next;
+			if (a->inflight > 0) {
+				/* its change settles first; next time */
+				next = now + 1;
+				continue;
+			}
 			for (; b != NULL; b = bnext) {
 				bnext = b->next;
 				if (b->b.expires > now) {
@@ -614,13 +636,14 @@ reg_purge(struct reg *r, time_t now)
 		}
 	}
 	r->next_expiry = next;
-	if (r->st != NULL && (n > 0 || r->purge_pending)) {
-		rc = r->ops->purge(r->st, now);
-		r->purge_pending = rc < 0;
-		if (rc < 0) {
-			r->stats.store_errors++;
-			log_err(LOG_SERVER, "registrar, store %s failed to "
-			    "purge (%s)", r->ops->name, strerror(-rc));
+	if (r->wq != NULL && (n > 0 || r->purge_pending)) {
+		struct reg_rec *rec = reg_rec_new(REG_REC_PURGE, NULL, NULL,
+		    NULL, now);
+
+		/* the writer writes it again until it works */
+		r->purge_pending = rec == NULL;
+		if (rec != NULL) {
+			reg_wq_push(r, rec, NULL);
 		}
 	}
 out:
@@ -705,7 +728,12 @@ reg_new(const struct reg_settings *set, const struct reg_store_ops *ops,
 	if ((rc = -pthread_mutex_init(&r->lock, NULL)) < 0) {
 		goto fail_lock;
 	}
+	pthread_cond_init(&r->settled, NULL);
 	if (where != NULL) {
+		if ((r->where = strdup(where)) == NULL) {
+			rc = -ENOMEM;
+			goto fail_store;
+		}
 		rc = r->ops->open(where, &r->set, &r->st);
 		if (rc < 0) {
 			log_err(LOG_SERVER, "registrar, cannot open store %s "
@@ -728,6 +756,11 @@ reg_new(const struct reg_settings *set, const struct reg_store_ops *ops,
 		log_warn(LOG_SERVER, "registrar, loaded %zu bindings of %zu "
 		    "aors from %s (%zu expired)", r->nbinds, r->naors, where,
 		    lc.expired);
+		if ((rc = reg_wq_start(r)) < 0) {
+			log_err(LOG_SERVER, "registrar, cannot start the store "
+			    "writer (%s)", strerror(-rc));
+			goto fail_load;
+		}
 	}
 	return r;
 
@@ -744,6 +777,8 @@ fail_load:
 	}
 	r->ops->close(r->st);
 fail_store:
+	free(r->where);
+	pthread_cond_destroy(&r->settled);
 	pthread_mutex_destroy(&r->lock);
 fail_lock:
 	free(r->tab);
@@ -762,6 +797,7 @@ reg_free(struct reg *r)
 	if (r == NULL) {
 		return;
 	}
+	reg_wq_stop(r); /* writes what is queued */
 	for (size_t i = 0; i < r->nbuckets; i++) {
 		struct reg_aor *a = r->tab[i], *anext;
 		for (; a != NULL; a = anext) {
@@ -778,8 +814,16 @@ reg_free(struct reg *r)
 	if (r->st != NULL) {
 		r->ops->close(r->st);
 	}
+	free(r->where);
+	pthread_cond_destroy(&r->settled);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+const char *
+reg_store_where(const struct reg *r)
+{
+	return r->where;
 }
 
 void

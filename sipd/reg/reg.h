@@ -16,12 +16,15 @@
  * thread.  Nothing returned points into the index: lookups and listings
  * return a snapshot (struct reg_snap) that the caller owns and frees.
  *
- * Durability: a REGISTER's changes are written to the store in one
- * transaction, committed before reg_register() returns the 200, so a
- * binding that was acknowledged is on disk (with REG_SYNC_FULL: fsync'd;
- * with REG_SYNC_NORMAL: in the WAL, safe from a crash of sipd but not of
- * the machine).  If the commit fails nothing changes and the answer is a
- * 500 (RFC 3261 10.3 step 7).
+ * Durability: the index changes at once; the store is written by one
+ * writer thread, which commits every change queued in one transaction
+ * (group commit).  A REGISTER's 200 is released only once its change is
+ * committed, so a binding that was acknowledged is on disk (with
+ * REG_SYNC_FULL: fsync'd; with REG_SYNC_NORMAL: in the WAL, safe from a
+ * crash of sipd but not of the machine).  If the commit fails the answer
+ * is 500 (RFC 3261 10.3 step 7) and the change, kept in the index, is
+ * written again until the store takes it.  No store call is made under
+ * the registrar's lock.
  *
  * Times are wall-clock seconds (time(NULL)), since expiries are absolute
  * and outlive the process.
@@ -141,8 +144,9 @@ typedef int reg_load_fn(void *arg, const struct reg_binding *b);
 
 /*
  * A store of bindings, keyed by (aor, contact).  Every function returns 0
- * or a negative errno.  The registrar calls them under its lock, one at a
- * time, so a store needs no locking of its own.  A change is bracketed by
+ * or a negative errno.  The registrar calls them from one thread at a
+ * time (the creating thread for open and load, then the writer thread),
+ * so a store needs no locking of its own.  A change is bracketed by
  * begin and commit (or rollback): all of it is kept or none.
  *
  *   open      open or create the store named where; *out on success
@@ -189,6 +193,9 @@ struct reg *reg_new(const struct reg_settings *set,
     const struct reg_store_ops *ops, const char *where, time_t now,
     int *err);
 
+/* Where the store was opened (reg_new()'s where), or NULL: none. */
+const char *reg_store_where(const struct reg *r);
+
 /* Close the store and free everything.  NULL is accepted. */
 void reg_free(struct reg *r);
 
@@ -204,6 +211,16 @@ void reg_get_settings(struct reg *r, struct reg_settings *out);
  * -EINVAL (not sip/sips, bad escape), -ENOSPC (over cap or REG_AOR_MAX).
  */
 int reg_aor(const char *base, const struct uri *u, char *out, size_t cap);
+
+/*
+ * A REGISTER's answer once its change is durable (reg_register_async()):
+ * called on the writer thread with the response (the callee owns it), or
+ * NULL when the store failed (the callee answers 500).
+ */
+typedef void reg_done_fn(void *arg, struct msg *resp);
+
+/* reg_register_async(): the answer comes through the callback. */
+#define REG_PENDING 1
 
 /*
  * Process a REGISTER (RFC 3261 10.3 steps 6 to 8; steps 1 to 5, the
@@ -222,11 +239,28 @@ int reg_aor(const char *base, const struct uri *u, char *out, size_t cap);
  *
  * Returns -EINVAL for an unusable aor or request (not a REGISTER, no
  * To/Call-ID/CSeq to answer), -ENOMEM: *resp_out is NULL and the caller
- * answers 500 itself.
+ * answers 500 itself.  Blocks until the change is durable.
  */
 int reg_register(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
     struct msg **resp_out);
+/*
+ * As reg_register(), but when the answer must wait for the store, returns
+ * REG_PENDING at once: done(arg, resp) gives it later, on the writer
+ * thread.  Otherwise returns as reg_register() and done is not called.
+ * A 503 with Retry-After answers a change while the writer's queue is
+ * full.
+ */
+int reg_register_async(struct reg *r, struct msg *req, const char *aor,
+    const struct reg_src *src, time_t now, struct sv to_tag,
+    reg_done_fn *done, void *arg, struct msg **resp_out);
+
+/*
+ * Wait until every change queued for the store is written (or has
+ * failed) and every callback has been called.  For shutdown: call it
+ * before freeing what the callbacks use.
+ */
+void reg_flush(struct reg *r);
 
 /*
  * The live bindings of aor (canonical form) at now, highest q first, then
@@ -247,16 +281,16 @@ int reg_list(struct reg *r, const char *aor, time_t now,
 /*
  * Remove one binding (contact given: matched by RFC 3261 19.1.4 URI
  * equality) or every binding of aor (contact NULL), from memory and the
- * store.  Returns the number removed, -ENOENT when none matched, or a
- * negative errno when the store failed (nothing removed).
+ * store, waiting for the store.  Returns the number removed, -ENOENT when
+ * none matched, or a negative errno when the store failed (removed from
+ * memory; the store is written again).
  */
 int reg_remove(struct reg *r, const char *aor, const char *contact);
 
 /*
  * Remove every binding expired at now (expires <= now) from memory and
- * the store; the core calls it from a timer.  Returns how many were
- * removed from memory, or a negative errno when the store failed (memory
- * is purged anyway; the store is purged again next time and at start).
+ * queue their removal from the store; the core calls it from a timer.
+ * Returns how many were removed from memory.
  */
 int reg_purge(struct reg *r, time_t now);
 

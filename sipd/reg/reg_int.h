@@ -1,7 +1,7 @@
 /*
  * reg_int.h: what the files of sipd/reg share and nobody else sees: the
- * index of bindings and the registrar structure.  Everything here is used
- * with struct reg's lock held.
+ * index of bindings, the registrar structure and the store writer's
+ * queue.  The index is used with struct reg's lock held.
  */
 #ifndef SIPD_REG_INT_H
 #define SIPD_REG_INT_H
@@ -28,15 +28,45 @@ struct reg_aor {
 	struct reg_aor *next;
 	uint32_t hash;
 	uint32_t n;
+	uint32_t inflight; /* changes waiting for the store: kept */
 	struct reg_bind *binds;
 	char name[];
 };
 
+/* Records queued for the store writer at most (then REGISTER gets 503). */
+#define REG_WQ_MAX 65536
+
+enum reg_rec_kind {
+	REG_REC_PUT,
+	REG_REC_DEL,
+	REG_REC_DEL_AOR,
+	REG_REC_PURGE,
+};
+
+struct reg_rec;
+struct reg_wq;
+
+/*
+ * Who waits for a change to be written.  settle (may be NULL) runs on the
+ * writer thread once the batch is committed (err 0) or failed, without
+ * the queue's mutex; then a caller blocked in reg_wq_wait() is woken,
+ * unless detached: settle then owns and frees w.
+ */
+struct reg_wait {
+	void (*settle)(struct reg *r, struct reg_wait *w, int err);
+	bool detached;
+	bool finished;
+	int result;
+};
+
 struct reg {
 	pthread_mutex_t lock;
+	struct reg_wq *wq; /* the store writer, NULL without a store */
+	pthread_cond_t settled; /* with lock: a change in flight settled */
 	struct reg_settings set;
 	const struct reg_store_ops *ops;
 	struct reg_store *st; /* NULL: memory only */
+	char *where;          /* the store's name, as opened */
 	struct reg_aor **tab;
 	size_t nbuckets;
 	size_t naors;
@@ -82,6 +112,32 @@ bool reg_contact_equal(const char *a, size_t alen, const char *b,
  * Returns the count (*out NULL when 0) or -ENOMEM.
  */
 int reg_snap_aor(struct reg_aor *a, time_t now, struct reg_snap **out);
+
+/*
+ * writer.c.  A record of one change for the store: a copy of b (put), or
+ * aor and contact (del), aor (del_aor), now (purge).  NULL when out of
+ * memory.
+ */
+struct reg_rec *reg_rec_new(enum reg_rec_kind kind,
+    const struct reg_binding *b, const char *aor, const char *contact,
+    time_t now);
+void reg_rec_free_list(struct reg_rec *rec);
+/* Start the writer thread on r's open store / stop it, writing the rest. */
+int reg_wq_start(struct reg *r);
+void reg_wq_stop(struct reg *r);
+/* Is the queue full?  Taken under r->lock. */
+bool reg_wq_full(struct reg *r);
+/*
+ * Queue list (records linked by their first member, in order; taken) with
+ * w (may be NULL) waiting on its last record.  Called under r->lock so
+ * that the store sees changes in the index's order.
+ */
+void reg_wq_push(struct reg *r, struct reg_rec *list, struct reg_wait *w);
+/* Block until w's change is durable: 0, or the write's negative errno. */
+int reg_wq_wait(struct reg *r, struct reg_wait *w);
+/* Link rec at the end of the list *head / *tail. */
+void reg_rec_append(struct reg_rec **head, struct reg_rec **tail,
+    struct reg_rec *rec);
 
 /* q in thousandths as a SIP qvalue ("1", "0.5", "0.125") into out[6]. */
 void reg_qvalue(uint16_t q, char *out);

@@ -3,12 +3,15 @@
  * Path extension of RFC 3327 5.3.  Authentication and the AOR (steps 1
  * to 5) are the caller's; this file validates the Contacts, Expires and
  * Path of the request, decides every change against the bindings held,
- * writes the changes to the store in one transaction and only then
+ * has the store writer commit the changes (writer.c) and only then
  * applies them to the index, and answers.
  *
  * A request is all or nothing (10.3 step 7): every check (syntax, "*"
  * rules, 423, out-of-order CSeq, limits) runs before anything changes,
  * and a store failure leaves both the store and the index as they were.
+ * The store is written outside the registrar's lock: other workers look
+ * up and register meanwhile, and changes that wait together share one
+ * commit.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -382,17 +385,19 @@ plan_star(struct reg_aor *a, struct sv callid, uint32_t cseq, time_t now,
 	return n;
 }
 
-/* Write the ops to the store, in one transaction. */
+/*
+ * The ops as records for the store writer, in order, into *out (NULL
+ * without a store or without a change).  Returns 0 or -ENOMEM.
+ */
 static int
-store_ops(struct reg *r, const char *name, struct op *ops, size_t n)
+store_recs(struct reg *r, const char *name, struct op *ops, size_t n,
+    struct reg_rec **out)
 {
-	int rc;
+	struct reg_rec *head = NULL, *tail = NULL, *rec;
 
-	if (r->st == NULL) {
+	*out = NULL;
+	if (r->wq == NULL) {
 		return 0;
-	}
-	if ((rc = r->ops->begin(r->st)) < 0) {
-		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct op *o = &ops[i];
@@ -401,45 +406,117 @@ store_ops(struct reg *r, const char *name, struct op *ops, size_t n)
 		}
 		if (o->old != NULL && (o->nb == NULL ||
 		    strcmp(o->old->b.contact, o->nb->b.contact) != 0)) {
-			rc = r->ops->del(r->st, name, o->old->b.contact);
-			if (rc < 0) {
+			rec = reg_rec_new(REG_REC_DEL, NULL, name,
+			    o->old->b.contact, 0);
+			if (rec == NULL) {
 				goto fail;
 			}
+			reg_rec_append(&head, &tail, rec);
 		}
-		if (o->nb != NULL && (rc = r->ops->put(r->st, &o->nb->b)) < 0) {
-			goto fail;
+		if (o->nb != NULL) {
+			rec = reg_rec_new(REG_REC_PUT, &o->nb->b, NULL, NULL,
+			    0);
+			if (rec == NULL) {
+				goto fail;
+			}
+			reg_rec_append(&head, &tail, rec);
 		}
 	}
-	if ((rc = r->ops->commit(r->st)) < 0) {
-		goto fail;
-	}
+	*out = head;
 	return 0;
 fail:
-	r->ops->rollback(r->st);
-	return rc;
+	reg_rec_free_list(head);
+	return -ENOMEM;
 }
 
 /*
- * Steps 6 and 7 under the lock: plan, make the new bindings, store, apply.
- * Fills v; on 200, *snap lists the AOR's bindings.
+ * A REGISTER's change waiting for the store (only with a store): the ops
+ * decided, applied to the index by change_settle() on the writer thread
+ * once the store has them, so that the index shows a change if and only
+ * if it was committed (RFC 3261 10.3 step 7).  While it waits, its AOR is
+ * in flight: no other change to that AOR is decided (it would be decided
+ * against bindings about to change) and the purge passes it by.
+ */
+struct change {
+	struct reg_wait w; /* first: the writer knows only this */
+	struct reg_aor *a;
+	char name[REG_AOR_MAX + 1];
+	struct op *ops;
+	size_t n;
+	bool star;
+	time_t now;
+	int err;                 /* the store's answer */
+	struct reg_snap *snap;   /* the AOR's bindings once applied */
+	/* asynchronous: what the answer is built from, owned */
+	reg_done_fn *done;
+	void *arg;
+	struct msg *req;
+	char *path;
+	char tag[64];
+	size_t tag_len;
+};
+
+/* The committed ops into the index, where nothing can fail. */
+static void
+apply_ops(struct reg *r, struct reg_aor *a, const char *name, struct op *ops,
+    size_t n, bool star)
+{
+	char cbuf[LOG_CLIP_SIZE];
+
+	for (size_t i = 0; i < n; i++) {
+		struct op *o = &ops[i];
+		if (o->skip) {
+			continue;
+		}
+		if (o->old != NULL) {
+			if (o->nb == NULL && o->c != NULL) {
+				log_info(LOG_SERVER, "registrar, removed %s -> "
+				    "%s", name, clip(o->old->b.contact, cbuf));
+			}
+			reg_bind_unlink(r, a, o->old);
+		}
+		if (o->nb != NULL) {
+			log_info(LOG_SERVER, "registrar, bound %s -> %s for "
+			    "%us", name, clip(o->nb->b.contact, cbuf),
+			    o->expires);
+			reg_bind_link(r, a, o->nb);
+			o->nb = NULL;
+		}
+	}
+	if (star) {
+		log_info(LOG_SERVER, "registrar, removed every binding of %s",
+		    name);
+	}
+}
+
+/*
+ * Steps 6 and 7 under the lock: plan, make the new bindings, then either
+ * apply them (no store) or queue them for the store in *recs and leave
+ * them to ch.  Fills v; on 200 applied, *snap lists the AOR's bindings.
  */
 static void
 update(struct reg *r, struct msg *req, const char *name,
     const struct reg_src *src, time_t now, const struct msg_naddr *cs,
     int nc, bool star, bool has_hexp, uint32_t hexp, const char *path,
-    struct reg_snap **snap, struct verdict *v)
+    struct reg_snap **snap, struct reg_rec **recs, struct change *ch,
+    struct verdict *v)
 {
 	const struct msg_cseq *cseq = msg_cseq(req);
 	struct sv callid = msg_callid(req);
 	struct sv ua = msg_hdr_value(req, HDR_USER_AGENT);
 	struct reg_aor *a = reg_aor_find(r, name);
 	struct op *ops = NULL;
-	char cbuf[LOG_CLIP_SIZE];
 	size_t n = 0, cap = (size_t)nc + (a != NULL ? a->n : 0);
-	int rc;
 
 	if (ua.len > REG_UA_MAX) {
 		ua.len = REG_UA_MAX;
+	}
+	if (nc > 0 && reg_wq_full(r)) {
+		/* the store is that far behind: no more changes for now */
+		refuse(v, 503, "Store Busy");
+		v->extra_name = "Retry-After";
+		snprintf(v->extra, sizeof(v->extra), "%u", r->set.retry_after);
+		goto out;
 	}
 	if (!star && r->set.max_per_aor > 0 &&
 	    (size_t)nc > r->set.max_per_aor + (a != NULL ? a->n : 0)) {
@@ -500,40 +577,24 @@ update(struct reg *r, struct msg *req, const char *name,
 			o->nb->seq = o->old->seq; /* a refresh keeps its place */
 		}
 	}
-	if ((rc = store_ops(r, name, ops, n)) < 0) {
-		r->stats.store_errors++;
-		log_err(LOG_SERVER, "registrar, store %s failed for %s (%s)",
-		    r->ops->name, name, strerror(-rc));
-		refuse(v, 500, "Store Failure");
+	if (store_recs(r, name, ops, n, recs) < 0) {
+		refuse(v, 500, NULL);
 		goto undo;
-	}
-	/* committed: now the index, where nothing can fail */
-	for (size_t i = 0; i < n; i++) {
-		struct op *o = &ops[i];
-		if (o->skip) {
-			continue;
-		}
-		if (o->old != NULL) {
-			if (o->nb == NULL && o->c != NULL) {
-				log_info(LOG_SERVER, "registrar, removed %s -> "
-				    "%s", name, clip(o->old->b.contact, cbuf));
-			}
-			reg_bind_unlink(r, a, o->old);
-		}
-		if (o->nb != NULL) {
-			log_info(LOG_SERVER, "registrar, bound %s -> %s for "
-			    "%us", name, clip(o->nb->b.contact, cbuf),
-			    o->expires);
-			reg_bind_link(r, a, o->nb);
-			o->nb = NULL;
-		}
-	}
-	if (star) {
-		log_info(LOG_SERVER, "registrar, removed every binding of %s",
-		    name);
 	}
 	v->status = 200;
 	v->reason = NULL;
+	if (*recs != NULL) {
+		/* the AOR stays (in flight) until change_settle() */
+		a->inflight++;
+		ch->a = a;
+		ch->ops = ops;
+		ch->n = n;
+		ch->star = star;
+		ch->now = now;
+		snprintf(ch->name, sizeof(ch->name), "%s", name);
+		return;
+	}
+	apply_ops(r, a, name, ops, n, star);
 	if (reg_snap_aor(a, now, snap) < 0) {
 		refuse(v, 500, NULL);
 	}
@@ -552,15 +613,97 @@ out:
 	free(ops);
 }
 
+static void
+change_free(struct change *ch)
+{
+	if (ch == NULL) {
+		return;
+	}
+	reg_snap_free(ch->snap);
+	msg_free(ch->req);
+	free(ch->path);
+	free(ch);
+}
+
+/*
+ * The writer's word on ch (err 0: committed), on the writer thread:
+ * apply or drop the change, release the AOR, and for an asynchronous
+ * REGISTER build the answer and hand it on.
+ */
+static void
+change_settle(struct reg *r, struct reg_wait *w, int err)
+{
+	struct change *ch = (struct change *)w;
+	struct reg_aor *a = ch->a;
+	struct verdict v = { .status = 200 };
+	struct msg *resp = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	ch->err = err;
+	if (err == 0) {
+		apply_ops(r, a, ch->name, ch->ops, ch->n, ch->star);
+		if (reg_snap_aor(a, ch->now, &ch->snap) < 0) {
+			ch->err = -ENOMEM;
+		}
+	} else {
+		for (size_t i = 0; i < ch->n; i++) {
+			free(ch->ops[i].nb);
+			ch->ops[i].nb = NULL;
+		}
+		r->stats.refused++;
+	}
+	a->inflight--;
+	reg_aor_drop(r, a);
+	pthread_cond_broadcast(&r->settled);
+	pthread_mutex_unlock(&r->lock);
+	free(ch->ops);
+	ch->ops = NULL;
+	if (ch->done == NULL) {
+		return; /* the caller blocked in reg_wq_wait() builds it */
+	}
+	if (ch->err != 0) {
+		log_notice(LOG_SERVER, "registrar, refused register for %s "
+		    "with 500 (Store Failure)", ch->name);
+		refuse(&v, 500, "Store Failure");
+	}
+	if (build_response(ch->req, &v, ch->err == 0 ? ch->snap : NULL,
+		ch->err == 0 ? ch->path : NULL, ch->now,
+		(struct sv){ ch->tag, ch->tag_len }, &resp) < 0) {
+		resp = NULL;
+	}
+	ch->done(ch->arg, resp);
+	change_free(ch);
+}
+
 int
 reg_register(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
     struct msg **resp_out)
 {
+	return reg_register_async(r, req, aor, src, now, to_tag, NULL, NULL,
+	    resp_out);
+}
+
+/* Does an earlier change to AOR name still wait for the store? */
+static bool
+in_flight(struct reg *r, const char *name)
+{
+	struct reg_aor *a = reg_aor_find(r, name);
+
+	return a != NULL && a->inflight > 0;
+}
+
+int
+reg_register_async(struct reg *r, struct msg *req, const char *aor,
+    const struct reg_src *src, time_t now, struct sv to_tag,
+    reg_done_fn *done, void *arg, struct msg **resp_out)
+{
 	char name[REG_AOR_MAX + 1];
 	char *path = NULL;
 	const struct msg_naddr *cs = NULL;
 	struct reg_snap *snap = NULL;
+	struct reg_rec *recs = NULL;
+	struct change *ch = NULL;
 	struct verdict v = { 0 };
 	bool has_hexp, star = false, use_path = false, no_path = false;
 	uint32_t hexp = 0;
@@ -572,10 +715,14 @@ reg_register(struct reg *r, struct msg *req, const char *aor,
 		return -EINVAL;
 	}
 	path = malloc(REG_PATH_MAX + 1);
-	if (path == NULL) {
+	ch = calloc(1, sizeof(*ch));
+	if (path == NULL || ch == NULL) {
+		free(path);
+		free(ch);
 		return -ENOMEM;
 	}
 	path[0] = '\0';
+	ch->w.settle = change_settle;
 	nc = msg_naddrs(req, HDR_CONTACT, &cs);
 	rc = msg_expires(req, &hexp);
 	has_hexp = rc == 0;
@@ -600,23 +747,59 @@ reg_register(struct reg *r, struct msg *req, const char *aor,
 		v.extra_name = "Unsupported";
 		snprintf(v.extra, sizeof(v.extra), "path");
 	}
+	/* the change of another request to this AOR is not in the index
+	 * yet: decide after it (rare: one worker waits for one commit) */
+	while (v.status == 0 && nc > 0 && in_flight(r, name)) {
+		pthread_cond_wait(&r->settled, &r->lock);
+	}
 	if (v.status == 0) {
 		update(r, req, name, src, now, cs, nc, star, has_hexp, hexp,
-		    use_path ? path : NULL, &snap, &v);
+		    use_path ? path : NULL, &snap, &recs, ch, &v);
 	}
 	if (v.status != 200) {
 		r->stats.refused++;
 	}
+	if (recs != NULL && done != NULL &&
+	    (ch->req = msg_compact(req)) != NULL) {
+		/* else answered here, after waiting */
+		ch->done = done;
+		ch->arg = arg;
+		ch->w.detached = true;
+		ch->tag_len = to_tag.len < sizeof(ch->tag) ? to_tag.len :
+							      sizeof(ch->tag);
+		memcpy(ch->tag, to_tag.p, ch->tag_len);
+		if (use_path) {
+			ch->path = path;
+			path = NULL;
+		}
+	}
+	if (recs != NULL) {
+		/* queued under the lock: the store sees the index's order */
+		reg_wq_push(r, recs, &ch->w);
+	}
 	pthread_mutex_unlock(&r->lock);
 
+	if (recs != NULL && ch->w.detached) {
+		free(path);
+		return REG_PENDING; /* ch belongs to change_settle() */
+	}
+	if (recs != NULL) {
+		(void)reg_wq_wait(r, &ch->w);
+		if (ch->err != 0) {
+			refuse(&v, 500, "Store Failure");
+		}
+		snap = ch->snap;
+		ch->snap = NULL;
+	}
 	if (v.status != 200) {
 		log_notice(LOG_SERVER, "registrar, refused register for %s "
 		    "with %d (%s)", name, v.status,
 		    v.reason != NULL ? v.reason : msg_reason_phrase(v.status));
 	}
-	rc = build_response(req, &v, snap, use_path ? path : NULL, now, to_tag,
-	    resp_out);
+	rc = build_response(req, &v, v.status == 200 ? snap : NULL,
+	    use_path ? path : NULL, now, to_tag, resp_out);
 	reg_snap_free(snap);
 	free(path);
+	change_free(ch);
 	return rc;
 }

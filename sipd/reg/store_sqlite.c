@@ -1,11 +1,12 @@
 /*
  * store_sqlite.c: the registrar's default store, one SQLite file.  It owns
- * the database connection and its prepared statements; the registrar
- * calls it under its lock, so the connection is opened without SQLite's
- * own mutexes.
+ * the database connection and its prepared statements; one thread at a
+ * time uses it (the registrar's store writer, writer.c, once loaded), so
+ * the connection is opened without SQLite's own mutexes.
  *
  * Durability: WAL journal; with REG_SYNC_FULL every commit is fsync'd
- * before it returns (so a 200 is only sent for bindings on disk), with
+ * before it returns (so a 200 is only sent for bindings on disk; the
+ * writer puts every change waiting into one commit), with
  * REG_SYNC_NORMAL a commit is written to the WAL and fsync'd at the next
  * checkpoint (safe when sipd dies, not when the machine does).  The file
  * is created 0600 before SQLite opens it, and an existing one is brought

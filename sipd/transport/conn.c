@@ -4,8 +4,15 @@
  * conn_id or by peer address and transport.  Each connection owns its
  * libevent bufferevent (an OpenSSL one for TLS), its framing state and
  * read buffer, and one timer that enforces the Idle Timeout, the time
- * allowed for one message's bytes (a peer dripping bytes is cut off), and
- * the time allowed for a connect and a TLS handshake.
+ * allowed for one message's bytes (a peer dripping bytes is cut off), the
+ * time allowed for a connect and a TLS handshake, and the time an inbound
+ * connection has to send its first whole message (a peer that opens
+ * connections and stays silent must not hold Input Channels).
+ *
+ * Inbound connections are counted per source address over the whole
+ * group (struct tp_peers, under its mutex, touched only when a connection
+ * is accepted or closed), so that one address cannot take every Input
+ * Channel.
  *
  * What arrives is framed with msg_frame() (RFC 3261 18.3): each message
  * goes to the receive callback with its connection, a CRLFCRLF ping gets
@@ -207,6 +214,137 @@ find_addr(struct tp *tp, enum tp_proto proto, const struct sockaddr *sa)
 	return NULL;
 }
 
+/* ------------------------------------------------------ per source */
+
+int
+tp_peers_init(struct tp *tp)
+{
+	struct tp_peers *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	if (pthread_mutex_init(&p->mu, NULL) != 0) {
+		free(p);
+		return -ENOMEM;
+	}
+	tp->peers = tp->peers_own = p;
+	return 0;
+}
+
+void
+tp_peers_fini(struct tp *tp)
+{
+	struct tp_peers *p = tp->peers_own;
+
+	if (p == NULL) {
+		return;
+	}
+	for (size_t b = 0; b < TP_PEER_BUCKETS; b++) {
+		struct tp_peer *e, *next;
+
+		for (e = p->tab[b]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	tp->peers = tp->peers_own = NULL;
+}
+
+/* The address bytes of sa (4 or 16) into out; the family or 0. */
+static int
+peer_key(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(out,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
+		return AF_INET;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(out,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    16);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* The link to the entry of (fam, key) in its chain, or to the NULL that
+ * ends the chain (where a new entry goes). */
+static struct tp_peer **
+peer_find(struct tp_peers *p, int fam, const uint8_t key[16])
+{
+	struct tp_peer **pp;
+	uint64_t h = hash_bytes(UINT64_C(0xcbf29ce484222325), key, 16);
+
+	h = hash_bytes(h, &fam, sizeof(fam));
+	pp = &p->tab[h % TP_PEER_BUCKETS];
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->family == fam && memcmp((*pp)->addr, key, 16) == 0) {
+			return pp;
+		}
+	}
+	return pp;
+}
+
+/*
+ * Count one more inbound connection from sa.  Returns 0, -EUSERS when sa
+ * has tp->per_source open already, -ENOMEM.
+ */
+static int
+peer_take(struct tp *tp, const struct sockaddr *sa)
+{
+	struct tp_peers *p = tp->peers;
+	struct tp_peer **pp, *e;
+	uint8_t key[16];
+	int fam = peer_key(sa, key), rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	pp = peer_find(p, fam, key);
+	e = *pp;
+	if (e == NULL) {
+		e = calloc(1, sizeof(*e));
+		if (e == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		e->family = fam;
+		memcpy(e->addr, key, 16);
+		*pp = e;
+	}
+	if (tp->per_source > 0 && e->n >= tp->per_source) {
+		rc = -EUSERS;
+		goto out;
+	}
+	e->n++;
+out:
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Count one inbound connection from sa less. */
+static void
+peer_give(struct tp *tp, const struct sockaddr *sa)
+{
+	struct tp_peers *p = tp->peers;
+	struct tp_peer **pp, *e;
+	uint8_t key[16];
+	int fam = peer_key(sa, key);
+
+	pthread_mutex_lock(&p->mu);
+	pp = peer_find(p, fam, key);
+	e = *pp;
+	if (e != NULL && e->n > 0 && --e->n == 0) {
+		*pp = e->next;
+		free(e);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 static void
@@ -305,6 +443,10 @@ conn_close(struct tp_conn *c, int err)
 	if (c->inbound) {
 		tp->stats.conns_in--;
 		atomic_fetch_sub(&tp->in_now, 1);
+		if (c->counted) {
+			peer_give(tp, (const struct sockaddr *)&c->peer);
+			c->counted = false;
+		}
 	} else {
 		tp->stats.conns_out--;
 	}
@@ -406,6 +548,10 @@ conn_arm(struct tp_conn *c, uint64_t now)
 	if (!c->ready) {
 		due = c->t_start + hdr;
 	}
+	if (c->inbound && !c->got_msg &&
+	    c->t_start + (uint64_t)tp->first_s * 1000 < due) {
+		due = c->t_start + (uint64_t)tp->first_s * 1000;
+	}
 	if (c->t_msg != 0 && c->t_msg + hdr < due) {
 		due = c->t_msg + hdr;
 	}
@@ -446,6 +592,15 @@ conn_timer(evutil_socket_t fd, short what, void *arg)
 			    "%s, connect to %s failed (timed out after %u s)",
 			    pn, c->peer_str, tp->header_s);
 		}
+		conn_close(c, -ETIMEDOUT);
+		return;
+	}
+	if (c->inbound && !c->got_msg &&
+	    now >= c->t_start + (uint64_t)tp->first_s * 1000) {
+		tp->stats.timed_out++;
+		log_notice(LOG_TRANSPORT,
+		    "%s, closing connection with %s (no message within %u s)",
+		    pn, c->peer_str, tp->first_s);
 		conn_close(c, -ETIMEDOUT);
 		return;
 	}
@@ -589,6 +744,7 @@ conn_frame(struct tp_conn *c, uint64_t now)
 			}
 			break;
 		case MSG_FRAME_MESSAGE:
+			c->got_msg = true;
 			conn_deliver(c, c->rbuf + off, flen);
 			if (c->dead) {
 				return false;
@@ -832,6 +988,7 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 	const char *pn = tp_proto_name(l->proto);
 	char peer[TP_ADDRSTRLEN];
 	struct tp_conn *c;
+	int rc;
 
 	if (tp->input_channels > 0 && group_conns_in(tp) >= tp->input_channels) {
 		tp->stats.refused++;
@@ -843,13 +1000,28 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	c = conn_new(tp, l->proto, true, sa, len);
-	if (c == NULL) {
-		log_err(LOG_TRANSPORT, "%s, refused connection from %s (%s)",
-		    pn, tp_addr_str(sa, peer, sizeof(peer)), strerror(ENOMEM));
+	rc = peer_take(tp, sa);
+	if (rc == -EUSERS) {
+		tp->stats.refused++;
+		log_notice(LOG_TRANSPORT,
+		    "%s, refused connection from %s on %s (%u connections "
+		    "from its address already)",
+		    pn, tp_addr_str(sa, peer, sizeof(peer)), l->name,
+		    tp->per_source);
 		close(fd);
 		return;
 	}
+	c = rc < 0 ? NULL : conn_new(tp, l->proto, true, sa, len);
+	if (c == NULL) {
+		log_err(LOG_TRANSPORT, "%s, refused connection from %s (%s)",
+		    pn, tp_addr_str(sa, peer, sizeof(peer)), strerror(ENOMEM));
+		if (rc == 0) {
+			peer_give(tp, sa);
+		}
+		close(fd);
+		return;
+	}
+	c->counted = true;
 	set_nodelay(fd);
 	if (l->proto == TP_TLS) {
 		SSL *ssl = SSL_new(l->ssl_ctx);
@@ -875,6 +1047,7 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 	if (c->bev == NULL) {
 		log_err(LOG_TRANSPORT, "%s, refused connection from %s (%s)",
 		    pn, c->peer_str, strerror(ENOMEM));
+		peer_give(tp, sa);
 		conn_free(c);
 		return;
 	}
@@ -886,6 +1059,7 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 	if (conn_start(c) < 0) {
 		log_err(LOG_TRANSPORT, "%s, refused connection from %s (%s)",
 		    pn, c->peer_str, strerror(ENOMEM));
+		peer_give(tp, sa);
 		conn_free(c);
 		return;
 	}

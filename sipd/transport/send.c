@@ -5,8 +5,9 @@
  * inbox, a mutex-protected queue and an event that other threads activate,
  * and it owns the posts queued to it.  A post either carries bytes to send
  * or, when sending them failed at once, the error back to the worker that
- * asked.  UDP never goes through the inbox: every worker has its own
- * socket on the same address.
+ * asked, or a function to run on the owner's thread (tp_call()).  UDP
+ * never goes through the inbox: every worker has its own socket on the
+ * same address.
  */
 #include "sipd/transport/tp_int.h"
 
@@ -65,6 +66,24 @@ post_send(struct tp *from, struct tp *to, const struct tp_src *dst,
 	return 0;
 }
 
+int
+tp_call(struct tp *tp, tp_call_fn *fn, void *arg)
+{
+	struct tp_post *p;
+
+	if (tp->inbox_ev == NULL) {
+		return -ENOTCONN;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	p->fn = fn;
+	p->fn_arg = arg;
+	post(tp, p);
+	return 0;
+}
+
 static void
 post_free(struct tp_post *p)
 {
@@ -96,6 +115,11 @@ inbox_run(evutil_socket_t fd, short what, void *arg)
 	p = inbox_take(tp);
 	for (; p != NULL; p = next) {
 		next = p->next;
+		if (p->fn != NULL) {
+			p->fn(p->fn_arg, false);
+			post_free(p);
+			continue;
+		}
 		if (p->err != 0) {
 			/* our own send, failed on its owner */
 			tp_report_error(tp, &p->dst, p->err);
@@ -143,6 +167,8 @@ tp_group_link(struct tp **all, unsigned n)
 		}
 		memcpy(tp->group, all, n * sizeof(*tp->group));
 		tp->ngroup = n;
+		/* one count per source for the whole group */
+		tp->peers = all[0]->peers_own;
 	}
 	return 0;
 }
@@ -159,11 +185,15 @@ tp_group_fini(struct tp *tp)
 	p = inbox_take(tp);
 	for (; p != NULL; p = next) {
 		next = p->next;
+		if (p->fn != NULL) {
+			p->fn(p->fn_arg, true);
+		}
 		post_free(p);
 	}
 	free(tp->group);
 	tp->group = NULL;
 	tp->ngroup = 0;
+	tp->peers = tp->peers_own;
 }
 
 int

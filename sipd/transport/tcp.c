@@ -5,7 +5,8 @@
  * arrives and owns the connection from then on; a TLS listener also owns
  * the SSL_CTX its connections are created from (tls.c builds it).  Like
  * UDP sockets, listening sockets use SO_REUSEPORT so that every worker
- * listens on the same address and the kernel spreads the connections.
+ * listens on the same address and the kernel spreads the connections, and
+ * the first worker refuses an address another process listens on.
  */
 #include "sipd/transport/tp_int.h"
 
@@ -105,6 +106,10 @@ tp_stream_listen(struct tp *tp, enum tp_proto proto,
 	l->ssl_ctx = ctx;
 	memcpy(&l->addr, addr, len);
 	l->addrlen = len;
+	if ((rc = tp_listen_probe(tp, proto, addr, len)) < 0) {
+		l->fd = -1;
+		goto fail;
+	}
 	l->fd = socket(addr->sa_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0) {

@@ -188,6 +188,51 @@ tp_listener_set_name(struct tp_listener *l)
 	    sizeof(l->name) - n);
 }
 
+/*
+ * SO_REUSEPORT lets any socket of the same user join a port, so a second
+ * sipd started on the same address would silently take half the traffic.
+ * The first worker of a group (index 0), before it binds, binds a socket
+ * without SO_REUSEPORT: that fails while anybody holds the address, or an
+ * overlapping one (a wildcard, a specific address).  The other workers
+ * join afterwards.  Port 0 asks for a fresh port: nothing to check.
+ */
+int
+tp_listen_probe(const struct tp *tp, enum tp_proto proto,
+    const struct sockaddr *addr, socklen_t len)
+{
+	char name[TP_ADDRSTRLEN];
+	int type = proto == TP_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int one = 1, fd, rc = 0;
+
+	if (tp->index != 0 || tp_addr_port(addr) == 0) {
+		return 0;
+	}
+	fd = socket(addr->sa_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	/* SO_REUSEADDR on a stream socket passes over TIME_WAIT and our own
+	 * accepted connections, never over another listening socket */
+	if ((addr->sa_family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) <
+		    0) ||
+	    (type == SOCK_STREAM &&
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) <
+		    0)) {
+		rc = -errno;
+	} else if (bind(fd, addr, len) < 0) {
+		rc = -errno;
+		if (rc == -EADDRINUSE) {
+			log_err(LOG_TRANSPORT, "cannot listen on %s %s (in "
+			    "use by another socket: another sipd?)",
+			    tp_proto_name(proto),
+			    tp_addr_str(addr, name, sizeof(name)));
+		}
+	}
+	close(fd);
+	return rc;
+}
+
 void
 tp_listener_link(struct tp *tp, struct tp_listener *l)
 {
@@ -266,6 +311,8 @@ tp_new(struct event_base *base, uint32_t max_size, tp_recv_fn *recv,
 	tp->idle_s = TP_DEFAULT_IDLE_TIMEOUT;
 	tp->header_s = TP_DEFAULT_HEADER_TIMEOUT;
 	tp->input_channels = TP_DEFAULT_INPUT_CHANNELS;
+	tp->per_source = TP_DEFAULT_INPUT_CHANNELS / 16;
+	tp->first_s = TP_DEFAULT_FIRST_MESSAGE;
 	tp->out_max = TP_DEFAULT_OUTPUT_LIMIT;
 	tp->udp_tos = -1;
 	tp->size_lan = TP_DEFAULT_SIZE_LIMIT;
@@ -275,7 +322,13 @@ tp_new(struct event_base *base, uint32_t max_size, tp_recv_fn *recv,
 		free(tp);
 		return NULL;
 	}
+	if (tp_peers_init(tp) < 0) {
+		pthread_mutex_destroy(&tp->inbox_mu);
+		free(tp);
+		return NULL;
+	}
 	if (tp_conns_init(tp) < 0) {
+		tp_peers_fini(tp);
 		pthread_mutex_destroy(&tp->inbox_mu);
 		free(tp);
 		return NULL;
@@ -298,6 +351,7 @@ tp_free(struct tp *tp)
 	tp->listeners = NULL;
 	tp_conns_fini(tp);
 	tp_group_fini(tp);
+	tp_peers_fini(tp);
 	pthread_mutex_destroy(&tp->inbox_mu);
 	SSL_CTX_free(tp->client_ctx);
 	free(tp->lan);
@@ -331,6 +385,31 @@ void
 tp_set_input_channels(struct tp *tp, unsigned n)
 {
 	tp->input_channels = n;
+}
+
+void
+tp_set_per_source(struct tp *tp, unsigned n)
+{
+	tp->per_source = n;
+}
+
+void
+tp_set_first_message(struct tp *tp, unsigned s)
+{
+	tp->first_s = s > 0 ? s : 1;
+	tp_conns_rearm(tp);
+}
+
+void
+tp_set_limits(struct tp *tp, const struct msg_limits *lim)
+{
+	tp->limits = *lim;
+	tp->max_size = lim->max_size;
+	for (struct tp_listener *l = tp->listeners; l != NULL; l = l->next) {
+		if (l->proto == TP_UDP) {
+			tp_udp_resize(l, tp->max_size);
+		}
+	}
 }
 
 void

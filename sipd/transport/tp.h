@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 struct event_base;
+struct msg_limits;
 struct tp;
 struct tp_listener;
 
@@ -100,11 +101,12 @@ struct tp_stats {
 	uint64_t conns_in;       /* open inbound connections now */
 	uint64_t conns_out;      /* open outbound connections now */
 	uint64_t accepted;       /* inbound connections accepted */
-	uint64_t refused;        /* inbound connections over Input Channels */
+	uint64_t refused;        /* inbound: over Input Channels, per source */
 	uint64_t connected;      /* outbound connections opened */
 	uint64_t connect_failed; /* outbound connects or handshakes failed */
 	uint64_t closed_idle;    /* closed by the Idle Timeout */
-	uint64_t timed_out;      /* closed: a message or handshake too slow */
+	uint64_t timed_out;      /* closed: a message, the first message or a
+				  * handshake too slow */
 	uint64_t framing_errors; /* closed: a stream that cannot be framed */
 	uint64_t overflows;      /* closed: output buffer over its bound */
 	uint64_t bytes_in;       /* stream and datagram payload bytes */
@@ -124,6 +126,7 @@ struct tp_stats {
 #define TP_DEFAULT_IDLE_TIMEOUT 600   /* seconds */
 #define TP_DEFAULT_HEADER_TIMEOUT 20  /* seconds */
 #define TP_DEFAULT_INPUT_CHANNELS 1024
+#define TP_DEFAULT_FIRST_MESSAGE 5    /* seconds */
 #define TP_DEFAULT_OUTPUT_LIMIT (1024 * 1024) /* bytes per connection */
 #define TP_DEFAULT_SIZE_LIMIT 1300    /* RFC 3261 18.1.1 */
 
@@ -150,9 +153,12 @@ void tp_set_error_fn(struct tp *tp, tp_error_fn *fn, void *arg);
 /*
  * Open a listener on addr (IPv4 or IPv6; IPv6 sockets are v6-only, and
  * SO_REUSEPORT lets every worker bind the same address) and start reading
- * or accepting.  Port 0 binds an ephemeral port (tp_listener_addr() reads
- * it back).  Returns 0 and the listener in *out (owned by tp; out may be
- * NULL), or a negative errno (-EADDRINUSE, -EACCES, ...).
+ * or accepting.  The tp of index 0 (tp_set_index()) opens first and
+ * refuses, -EADDRINUSE, an address that any other socket holds, so that
+ * a second process cannot join the workers' port; the others then join
+ * it.  Port 0 binds an ephemeral port (tp_listener_addr() reads it back).
+ * Returns 0 and the listener in *out (owned by tp; out may be NULL), or a
+ * negative errno (-EADDRINUSE, -EACCES, ...).
  */
 int tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
     struct tp_listener **out);
@@ -235,6 +241,24 @@ void tp_set_idle_timeout(struct tp *tp, unsigned s);
 void tp_set_header_timeout(struct tp *tp, unsigned s);
 /* Input Channels: at most n open inbound connections (0: no limit). */
 void tp_set_input_channels(struct tp *tp, unsigned n);
+/*
+ * At most n open inbound connections from one address, counted over the
+ * whole group (0: no limit); a connection over it is closed at once.
+ */
+void tp_set_per_source(struct tp *tp, unsigned n);
+/*
+ * An inbound connection that has not sent one whole message s seconds
+ * after it was accepted (TLS: its handshake included) is closed (at
+ * least 1).
+ */
+void tp_set_first_message(struct tp *tp, unsigned s);
+/*
+ * The message limits (copied): max_size bounds datagrams (larger ones are
+ * dropped) and stream messages, max_line and max_size the framing of
+ * streams (a stream over them is closed).  Applies to every listener and
+ * connection at once, also those open now.
+ */
+void tp_set_limits(struct tp *tp, const struct msg_limits *lim);
 /* Bytes a connection may hold unsent before it is closed (at least 4096). */
 void tp_set_output_limit(struct tp *tp, size_t bytes);
 /*
@@ -273,6 +297,16 @@ void tp_set_index(struct tp *tp, unsigned idx);
  * Returns 0, -EINVAL (an index mismatch, n over 256) or -ENOMEM.
  */
 int tp_group_link(struct tp **all, unsigned n);
+
+/*
+ * Run fn(arg, false) on tp's thread, from its loop, soon; for work done on
+ * another thread (the registrar's store writer) whose result belongs to
+ * the worker.  Any thread may call it once tp is linked in a group.  When
+ * tp is freed first, fn(arg, true) runs then, only to release arg.
+ * Returns 0, -ENOTCONN (not linked) or -ENOMEM; fn is then not called.
+ */
+typedef void tp_call_fn(void *arg, bool cancelled);
+int tp_call(struct tp *tp, tp_call_fn *fn, void *arg);
 
 /* ----------------------------------------------------------------- stats */
 

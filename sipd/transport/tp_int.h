@@ -58,6 +58,8 @@ struct tp_conn {
 	bool inbound;
 	bool ready; /* connected, and for TLS the handshake done */
 	bool dead;  /* unlinked, waiting for the reaper */
+	bool got_msg; /* inbound: a whole message arrived */
+	bool counted; /* inbound: counted in tp->peers */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	char peer_str[TP_ADDRSTRLEN];
@@ -77,11 +79,31 @@ struct tp_conn {
 	struct tp_conn *next_dead;
 };
 
+/*
+ * Open inbound connections per source address, shared by the group (the
+ * first tp's, linked into the others by tp_group_link()).
+ */
+struct tp_peer {
+	struct tp_peer *next;
+	int family;
+	uint8_t addr[16];
+	unsigned n;
+};
+
+#define TP_PEER_BUCKETS 1024
+
+struct tp_peers {
+	pthread_mutex_t mu;
+	struct tp_peer *tab[TP_PEER_BUCKETS];
+};
+
 /* A hand-off between workers (tp_send() over another's connection). */
 struct tp_post {
 	struct tp_post *next;
 	struct tp *origin;
 	int err; /* 0: send bytes to dst; else report err for dst */
+	tp_call_fn *fn; /* set: run fn(fn_arg) instead (tp_call()) */
+	void *fn_arg;
 	struct tp_src dst;
 	char *host; /* copy of dst.host */
 	size_t len;
@@ -105,6 +127,10 @@ struct tp {
 	/* open inbound connections, read by the other workers of the group:
 	 * Input Channels caps the group's total */
 	_Atomic unsigned in_now;
+	unsigned per_source; /* inbound connections from one address */
+	unsigned first_s;    /* a whole first message within this */
+	struct tp_peers *peers;     /* the group's */
+	struct tp_peers *peers_own; /* this tp's, freed with it */
 	size_t out_max;
 	int udp_tos; /* -1: untouched */
 	uint32_t size_lan, size_wan;
@@ -138,12 +164,22 @@ uint64_t tp_now_ms(void);
 void tp_listener_link(struct tp *tp, struct tp_listener *l);
 /* Fill l->addr from the socket (port 0 bound) and l->name. */
 void tp_listener_set_name(struct tp_listener *l);
+/*
+ * On the group's first tp, before a listener binds addr with SO_REUSEPORT:
+ * 0 when no other socket of proto's kind holds addr, -EADDRINUSE (logged)
+ * when one does, or another negative errno.
+ */
+int tp_listen_probe(const struct tp *tp, enum tp_proto proto,
+    const struct sockaddr *addr, socklen_t len);
 
 /* udp.c */
 void tp_udp_listener_fini(struct tp_listener *l);
 int tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
     size_t len);
 int tp_udp_apply_tos(struct tp_listener *l, int tos);
+/* Receive buffers for datagrams up to max_size (kept as they were when
+ * memory runs out: logged). */
+void tp_udp_resize(struct tp_listener *l, uint32_t max_size);
 
 /* tcp.c */
 void tp_stream_listener_fini(struct tp_listener *l);
@@ -179,6 +215,9 @@ int tp_conn_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 void tp_conns_listener_gone(struct tp *tp, struct tp_listener *l);
 /* Settings changed: re-arm every connection's timer. */
 void tp_conns_rearm(struct tp *tp);
+/* The group's per-source counts: tp_new() / tp_free(). */
+int tp_peers_init(struct tp *tp);
+void tp_peers_fini(struct tp *tp);
 /* Report err for dst to the error callback (or the origin's). */
 void tp_report_error(struct tp *tp, const struct tp_src *dst, int err);
 

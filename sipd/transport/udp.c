@@ -7,7 +7,9 @@
  * event_base.  Replies leave by the socket the request came in on
  * (tp_udp_send(), reached through tp_send()); every socket carries the
  * UDP TOS Tag when one is set.  Sockets use SO_REUSEPORT so that each
- * worker binds the same address and the kernel spreads the load.
+ * worker binds the same address and the kernel spreads the load; the
+ * first worker checks that no other process holds the address
+ * (tp_listen_probe()), since SO_REUSEPORT would let it share.
  */
 #include "sipd/transport/tp_int.h"
 
@@ -90,6 +92,28 @@ udp_area_init(struct tp_listener *l)
 		l->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	udp_arm(l, TP_UDP_BATCH);
+}
+
+void
+tp_udp_resize(struct tp_listener *l, uint32_t max_size)
+{
+	size_t size = (size_t)max_size + 1;
+	char *bufs;
+
+	if (size == l->bufsize) {
+		return;
+	}
+	bufs = malloc(size * TP_UDP_BATCH);
+	if (bufs == NULL) {
+		log_err(LOG_TRANSPORT, "cannot resize the buffers of %s (%s)",
+		    l->name, strerror(ENOMEM));
+		return;
+	}
+	/* not inside udp_read(): settings change between wakeups */
+	free(l->bufs);
+	l->bufs = bufs;
+	l->bufsize = size;
+	udp_area_init(l);
 }
 
 static void
@@ -177,6 +201,9 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 		goto fail;
 	}
 	udp_area_init(l);
+	if ((rc = tp_listen_probe(tp, TP_UDP, addr, len)) < 0) {
+		goto fail;
+	}
 	l->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (l->fd < 0) {

@@ -4,7 +4,8 @@
  * maximum, out-of-order CSeqs, the 200's listing) and RFC 3327 Path;
  * lookups ordered by q; limits; malformed requests; the SQLite store
  * (persistence across a reopen, purge, file mode 0600, all-or-nothing on
- * a store failure); administration; several threads at once.
+ * a store failure, writes outside the lock with one commit for changes
+ * that wait together); administration; several threads at once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -950,6 +951,205 @@ test_store_failure(void **state)
 	reg_free(r);
 }
 
+/*
+ * A store whose commit can be held: the store is written outside the
+ * registrar's lock (a lookup, and other REGISTERs, go on while a commit
+ * waits for the disk), and changes that wait together share one commit.
+ */
+static pthread_mutex_t slow_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slow_cv = PTHREAD_COND_INITIALIZER;
+static bool slow_hold, slow_in_commit;
+static int slow_commits, slow_puts;
+
+static int
+slow_commit(struct reg_store *st)
+{
+	(void)st;
+	pthread_mutex_lock(&slow_mu);
+	slow_in_commit = true;
+	while (slow_hold) {
+		pthread_cond_wait(&slow_cv, &slow_mu);
+	}
+	slow_commits++;
+	pthread_mutex_unlock(&slow_mu);
+	return 0;
+}
+
+static int
+slow_put(struct reg_store *st, const struct reg_binding *b)
+{
+	(void)st;
+	(void)b;
+	pthread_mutex_lock(&slow_mu);
+	slow_puts++;
+	pthread_mutex_unlock(&slow_mu);
+	return 0;
+}
+
+static const struct reg_store_ops slow_ops = {
+	.name = "slow",
+	.open = fk_open,
+	.close = fk_close,
+	.begin = fk_ok,
+	.commit = slow_commit,
+	.rollback = fk_ok,
+	.put = slow_put,
+	.del = fk_del,
+	.del_aor = fk_del_aor,
+	.load = fk_load,
+	.purge = fk_purge,
+};
+
+struct slow_arg {
+	struct reg *r;
+	int id;
+	int status;
+	bool done;
+};
+
+static void *
+slow_register(void *p)
+{
+	struct slow_arg *a = p;
+	struct reg_src src = mksrc();
+	struct msg *req, *resp = NULL;
+	char aor[64], extra[128], callid[32];
+
+	snprintf(aor, sizeof(aor), "s%d@example.com", a->id);
+	snprintf(callid, sizeof(callid), "slow-%d", a->id);
+	snprintf(extra, sizeof(extra), "Contact: <sip:s@192.0.2.%d>\r\n",
+	    a->id);
+	req = mkreq(callid, 1, extra);
+	if (reg_register(a->r, req, aor, &src, T0, TAG, &resp) == 0 &&
+	    resp != NULL) {
+		a->status = msg_status(resp);
+	}
+	msg_free(resp);
+	msg_free(req);
+	pthread_mutex_lock(&slow_mu);
+	a->done = true;
+	pthread_mutex_unlock(&slow_mu);
+	return NULL;
+}
+
+static void *
+slow_lookup(void *p)
+{
+	struct slow_arg *a = p;
+	struct reg_snap *s = NULL;
+
+	a->status = reg_lookup(a->r, "s0@example.com", T0, &s);
+	reg_snap_free(s);
+	pthread_mutex_lock(&slow_mu);
+	a->done = true;
+	pthread_mutex_unlock(&slow_mu);
+	return NULL;
+}
+
+/* Until 9 REGISTERs were taken (at most 1 s): done when they were. */
+static void *
+slow_count(void *p)
+{
+	struct slow_arg *a = p;
+	struct reg_stats st = { 0 };
+
+	for (int i = 0; i < 200; i++) {
+		reg_get_stats(a->r, &st);
+		if (st.registers == 9) {
+			pthread_mutex_lock(&slow_mu);
+			a->done = true;
+			pthread_mutex_unlock(&slow_mu);
+			break;
+		}
+		usleep(5000);
+	}
+	return NULL;
+}
+
+/* Poll *flag under slow_mu for up to ms milliseconds. */
+static bool
+slow_wait(const bool *flag, int ms)
+{
+	for (int i = 0; i < ms / 5; i++) {
+		bool v;
+
+		pthread_mutex_lock(&slow_mu);
+		v = *flag;
+		pthread_mutex_unlock(&slow_mu);
+		if (v) {
+			return true;
+		}
+		usleep(5000);
+	}
+	return false;
+}
+
+static void
+test_store_off_lock(void **state)
+{
+	struct slow_arg first = { 0 }, look = { 0 }, count = { 0 }, more[8];
+	pthread_t t0, tl, tc, tm[8];
+	struct reg *r;
+	bool looked, queued;
+	int err = 0;
+
+	(void)state;
+	fail_commit = false;
+	r = reg_new(NULL, &slow_ops, "slow", T0, &err);
+	assert_non_null(r);
+	slow_hold = true;
+	slow_in_commit = false;
+	slow_commits = slow_puts = 0;
+	first.r = r;
+	first.id = 0;
+	assert_int_equal(pthread_create(&t0, NULL, slow_register, &first), 0);
+	assert_true(slow_wait(&slow_in_commit, 5000));
+
+	/* the commit waits for the disk: a lookup does not wait for it */
+	look.r = r;
+	assert_int_equal(pthread_create(&tl, NULL, slow_lookup, &look), 0);
+	looked = slow_wait(&look.done, 1000);
+	/* nor do other REGISTERs: each is decided and queued */
+	for (int i = 0; i < 8; i++) {
+		more[i] = (struct slow_arg){ .r = r, .id = i + 1 };
+		assert_int_equal(pthread_create(&tm[i], NULL, slow_register,
+				     &more[i]),
+		    0);
+	}
+	count.r = r;
+	assert_int_equal(pthread_create(&tc, NULL, slow_count, &count), 0);
+	queued = slow_wait(&count.done, 1500);
+	/* and none is answered before its commit */
+	pthread_mutex_lock(&slow_mu);
+	assert_false(first.done);
+	for (int i = 0; i < 8; i++) {
+		assert_false(more[i].done);
+	}
+	slow_hold = false;
+	pthread_cond_broadcast(&slow_cv);
+	pthread_mutex_unlock(&slow_mu);
+	pthread_join(t0, NULL);
+	pthread_join(tl, NULL);
+	pthread_join(tc, NULL);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(tm[i], NULL);
+		assert_int_equal(more[i].status, 200);
+	}
+	assert_true(looked);
+	assert_true(queued);
+	assert_int_equal(first.status, 200);
+	/* the first REGISTER's commit, then one for the eight */
+	assert_int_equal(slow_puts, 9);
+	assert_int_equal(slow_commits, 2);
+	{
+		struct reg_snap *sn = NULL;
+
+		assert_int_equal(reg_lookup(r, "s8@example.com", T0, &sn), 1);
+		reg_snap_free(sn);
+	}
+	reg_free(r);
+}
+
 /* Several workers at once on one registrar. */
 struct worker_arg {
 	struct reg *r;
@@ -1036,6 +1236,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_store_failure),
+		cmocka_unit_test(test_store_off_lock),
 		cmocka_unit_test(test_threads),
 	};
 

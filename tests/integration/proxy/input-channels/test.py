@@ -1,7 +1,9 @@
 """The Input Channels cap (set input-channels 2): two inbound TCP
 connections are served; every further one is closed at once, unanswered,
 while they stay open; once one of them closes, a new connection is served
-again."""
+again.  Every connection comes from 127.0.0.1: source-channels is set to
+the cap so that the cap of the whole is what is tested here (the limit
+per source has its test in security/conn-limits)."""
 
 import time
 
@@ -20,7 +22,8 @@ def served(conn, port):
 
 def test(binary, started):
     sipd = sipua.start_proxy(binary, started, tcp=True,
-                             conf=lambda s: "set input-channels %d" % CAP)
+                             conf=lambda s: "set input-channels %d\n"
+                             "set source-channels %d" % (CAP, CAP))
     port = sipd.port
     conns = []
     try:
