@@ -600,6 +600,15 @@ reg_register(struct reg *r, struct msg *req, const char *aor,
 		v.extra_name = "Unsupported";
 		snprintf(v.extra, sizeof(v.extra), "path");
 	}
+	if (v.status == 0 && use_path && !src->path_trusted) {
+		/*
+		 * RFC 3327 5.3: the registrar stores a Path only from a
+		 * proxy it trusts; from anyone else a Path would send every
+		 * call for the AOR where the registering party chose
+		 */
+		refuse(&v, 403, "Path Not Trusted");
+		use_path = false;
+	}
 	if (v.status == 0) {
 		update(r, req, name, src, now, cs, nc, star, has_hexp, hexp,
 		    use_path ? path : NULL, &snap, &v);
