@@ -66,6 +66,7 @@ conf_init(struct conf *c)
 	c->log_out = CONF_LOG_AUTO;
 	c->ctl_max_frame = CONF_DEFAULT_MAX_FRAME;
 	c->relay_non_clients = CONF_RELAY_CLIENTS;
+	c->auth_local_from = true;
 	c->reg.default_expires_s = CONF_DEFAULT_REG_EXPIRES;
 	c->reg.min_expires_s = CONF_DEFAULT_REG_MIN_EXPIRES;
 	c->reg.max_expires_s = CONF_DEFAULT_REG_MAX_EXPIRES;
@@ -1009,6 +1010,9 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_SET_FORCE_RR:
 		c->force_rr = cmd_arg_bool(a, "value", false);
 		return 0;
+	case CMD_SET_AUTH_LOCAL_FROM:
+		c->auth_local_from = cmd_arg_bool(a, "value", true);
+		return 0;
 	case CMD_SET_TLS_CLIENT_CA:
 		return conf_tls_client_ca(c, a, err, cap);
 	case CMD_SET_TLS_CLIENT_VERIFY:
@@ -1329,6 +1333,8 @@ conf_dump(const struct conf *c, FILE *f)
 	    "set tls-client-verify %s\n", c->tls_client_verify ? "on" : "off");
 	DUMP(c->relay_non_clients != d->relay_non_clients,
 	    "relay to-non-clients %s\n", conf_relays[c->relay_non_clients]);
+	DUMP(c->auth_local_from != d->auth_local_from,
+	    "set auth-local-from %s\n", c->auth_local_from ? "on" : "off");
 	DUMP(c->reg.default_expires_s != d->reg.default_expires_s,
 	    "set reg-default-expires %u\n", c->reg.default_expires_s);
 	DUMP(c->reg.min_expires_s != d->reg.min_expires_s,

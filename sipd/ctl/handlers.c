@@ -398,7 +398,7 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 38 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 39 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -417,6 +417,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "headers", c->limits.max_headers);
 	proto_kv_uint(pk, "line", c->limits.max_line);
 	proto_kv_str(pk, "relay-to-non-clients", relays[c->relay_non_clients]);
+	proto_kv_bool(pk, "auth-local-from", c->auth_local_from);
 	proto_str(pk, "client-ip");
 	msgpack_pack_array(pk, (size_t)c->nclient_ip);
 	for (int i = 0; i < c->nclient_ip; i++) {
