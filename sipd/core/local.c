@@ -481,8 +481,7 @@ local_targets(struct core *c, struct msg *req, const struct tp_src *src,
 		return 0;
 	}
 	if (k == ACCT_FORWARD) {
-		core_answer(c, src, req, 482, "Forwarding Loop",
-		    "forwarder loop");
+		core_answer(c, src, req, 482, NULL, "forwarder loop");
 	} else if (k == ACCT_LOCAL) {
 		core_answer(c, src, req, 480, NULL, "no binding");
 	} else {
