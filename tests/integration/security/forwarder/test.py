@@ -131,6 +131,11 @@ account forward loop2@example.com sip:loop1@example.com
         check(r.status == 200, "REGISTER of bob: %d" % r.status)
         first = time.monotonic()
 
+        # the landed sipd answered this 500 ("cannot forward") and, once
+        # the ACK ended the transaction, aborted freeing a wild pointer
+        expect_relayed(sipd, client, "sip:carol@example.com", foreign,
+                       dests, "carol from a client")
+
         # to a local account, and through a chain of two
         m = expect_relayed(sipd, stranger, "sip:alice@example.com", bob_ua,
                            dests, "alice (forwarded to bob)")
