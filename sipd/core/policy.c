@@ -28,8 +28,8 @@
 #include "sipd/core/core_int.h"
 
 static const char *const kind_names[] = {
-	[CORE_SEND_LOCAL] = "local account",
-	[CORE_SEND_BINDING] = "registered device",
+	[CORE_SEND_LOCAL] = "local",
+	[CORE_SEND_BINDING] = "device",
 	[CORE_SEND_PATH] = "path",
 	[CORE_SEND_FORWARD] = "forwarder",
 	[CORE_SEND_RELAY] = "relay",
@@ -223,20 +223,20 @@ core_policy(struct core *c, const struct core_policy_in *in,
 	char from[TP_ADDRSTRLEN], to[TP_ADDRSTRLEN];
 	enum core_verdict v = core_policy_decide(&set, in, why);
 
+	/* one fixed form, documented in sipd.8 for log watchers */
 	switch (v) {
 	case CORE_V_ALLOW:
-		log_debug(LOG_SERVER, "policy, %s from %s to %s allowed (%s)",
+		log_debug(LOG_SERVER, "policy, allowed %s src=%s dst=%s (%s)",
 		    kind_names[in->kind], core_peer(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	case CORE_V_CHALLENGE:
-		log_info(LOG_SERVER, "policy, %s from %s to %s needs "
-		    "authentication (%s)", kind_names[in->kind],
-		    core_peer(src, from, sizeof(from)),
+		log_info(LOG_SERVER, "policy, challenged %s src=%s dst=%s (%s)",
+		    kind_names[in->kind], core_peer(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	default:
-		log_notice(LOG_SERVER, "policy, %s from %s to %s denied (%s)",
+		log_notice(LOG_SERVER, "policy, denied %s src=%s dst=%s (%s)",
 		    kind_names[in->kind], core_peer(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;

@@ -15,6 +15,9 @@ domain example.com, aliased as example.net; alice registered from
 - from the client 127.0.0.5 with From alice: relayed, no challenge;
 - after "set auth-local-from off": the stranger's From alice is relayed,
   and "show settings" says auth-local-from false.
+Each challenge is logged in sipd.8's form: "SIPS, policy, challenged
+local src=127.0.0.3:PORT dst=- (from a local domain, sender not
+authenticated)".
 """
 
 import select
@@ -105,6 +108,12 @@ def test(binary, started):
                    "relayed", "stranger")
             expect(sipd, client, alice, method, "sip:alice@example.com",
                    "relayed", "client")
+        # sipd.8's fixed form of the policy's line
+        line = ("SIPS, policy, challenged local src=127.0.0.3:%d dst=- "
+                "(from a local domain, sender not authenticated)" %
+                stranger.port)
+        check(sipd.wait_log(line), "no log line %r" % line)
+
         # credentials: the From's own account passes, another's does not
         ch = expect(sipd, stranger, alice, "INVITE", "sip:alice@example.com",
                     407, "stranger")
