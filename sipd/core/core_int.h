@@ -192,7 +192,8 @@ struct core_policy_in {
 	bool authenticated;   /* the sender proved a local account */
 	bool from_other_user; /* ... and the From names another local one */
 	bool from_local;      /* the From's host is a local domain */
-	bool in_dialog;       /* a Route entry sipd signed was popped */
+	bool in_dialog;       /* a Route entry sipd signed was popped
+	                       * (counts for RELAY and ACK only) */
 	bool by_rule;         /* a route rule names the Request-URI's domain */
 	bool dst_known;       /* a destination was found */
 	bool dst_client;      /* it is a client-ip */

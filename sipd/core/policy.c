@@ -11,7 +11,9 @@
  *     a claim only an account can back;
  *  2. an authenticated sender must be the From's account when the From
  *     is local;
- *  3. a request in a dialog sipd Record-Routed goes on;
+ *  3. a request in a dialog sipd Record-Routed goes on to the dialog's
+ *     remote target (not to a local account or a forwarder: a request
+ *     that ends there starts a dialog, whatever Route it carries);
  *  4. a client (client-ip source, or authenticated) may relay anywhere;
  *  5. anyone reaches the local accounts: their registered devices, and
  *     a Path only through a client (the registrar took it from one);
@@ -90,10 +92,15 @@ enum core_verdict
 core_policy_decide(const struct core_policy_set *set,
     const struct core_policy_in *in, const char **why)
 {
+	/* a dialog's requests go to the remote target: a request that
+	 * ends at a local account, or goes on to a forwarder, starts one */
+	bool dialog = in->in_dialog &&
+	    (in->kind == CORE_SEND_RELAY || in->kind == CORE_SEND_ACK);
+
 	/* rule 1: a local From is a claim only an account can back (the
 	 * rule of the Kamailio and OpenSIPS default configurations) */
 	if (set->auth_local_from && in->from_local && !in->src_client &&
-	    !in->authenticated && !in->in_dialog) {
+	    !in->authenticated && !dialog) {
 		*why = "from a local domain, sender not authenticated";
 		return in->kind == CORE_SEND_ACK ? CORE_V_DENY : CORE_V_CHALLENGE;
 	}
@@ -103,7 +110,7 @@ core_policy_decide(const struct core_policy_set *set,
 		return CORE_V_DENY;
 	}
 	/* rule 3: only a Route entry sipd signed sets in_dialog */
-	if (in->in_dialog) {
+	if (dialog) {
 		*why = "in a dialog sipd record-routed";
 		return CORE_V_ALLOW;
 	}

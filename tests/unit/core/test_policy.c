@@ -78,6 +78,10 @@ static const struct row rows[] = {
 	/* a signed dialog goes on, local From or not */
 	{ __LINE__, NOB, true, CORE_SEND_RELAY, "dk", ALLOW, "dialog" },
 	{ __LINE__, NOB, true, CORE_SEND_RELAY, "dfk", ALLOW, "dialog" },
+	{ __LINE__, NOB, true, CORE_SEND_ACK, "dfk", ALLOW, "dialog" },
+	/* ... but a request that ends at a local account starts one */
+	{ __LINE__, NOB, true, CORE_SEND_LOCAL, "df", CHAL, "local domain" },
+	{ __LINE__, NOB, true, CORE_SEND_FORWARD, "dk", CHAL, "nobody" },
 	/* an ACK cannot be challenged: allowed or absorbed */
 	{ __LINE__, CLI, true, CORE_SEND_ACK, "k", DENY, "not a client" },
 	{ __LINE__, ANY, true, CORE_SEND_ACK, "fk", DENY, "local domain" },
@@ -164,7 +168,9 @@ test_exhaustive(void **state)
 						kind == CORE_SEND_FORWARD) &&
 					    !in.src_client &&
 					    !in.authenticated &&
-					    !in.in_dialog && !in.by_rule) {
+					    !(in.in_dialog &&
+						kind == CORE_SEND_RELAY) &&
+					    !in.by_rule) {
 						assert_true(relay == ANY ||
 						    (relay == CLI &&
 							in.dst_known &&
@@ -173,7 +179,9 @@ test_exhaustive(void **state)
 					if (v == CORE_V_ALLOW && alf &&
 					    in.from_local &&
 					    !in.src_client &&
-					    !in.in_dialog) {
+					    (!in.in_dialog ||
+						(kind != CORE_SEND_RELAY &&
+						    kind != CORE_SEND_ACK))) {
 						assert_true(in.authenticated);
 					}
 				}

@@ -8,6 +8,8 @@ domain example.com, aliased as example.net; alice registered from
   BOB@EXAMPLE.COM's domain in upper case, or bob@example.net (the alias):
   407 for INVITE, MESSAGE and OPTIONS, and alice's device receives
   nothing (the landed sipd passed them all to alice unauthenticated);
+- the same in the strict-router form (Request-URI sipd's address, Route
+  <sip:alice@example.com>): 407;
 - the same with alice's credentials: relayed; with bob's credentials and
   From alice: 403;
 - from the stranger with a foreign From (sip:x@elsewhere.test): relayed,
@@ -108,6 +110,23 @@ def test(binary, started):
                    "relayed", "stranger")
             expect(sipd, client, alice, method, "sip:alice@example.com",
                    "relayed", "client")
+        # the strict-router form (Request-URI sipd, the target in the
+        # Route) ends at a local account all the same
+        for method in ("INVITE", "MESSAGE"):
+            call_id, data = request(stranger, method, "sip:alice@example.com",
+                                    extra=[("Route", "<%s>" % TARGET)])
+            data = data.replace(("%s %s SIP/2.0" % (method, TARGET)).encode(),
+                                ("%s sip:127.0.0.1:%d SIP/2.0" % (
+                                    method, sipd.port)).encode(), 1)
+            stranger.send(data, sipd.port)
+            m = stranger.expect("final response to %s" % method,
+                                lambda m: not m.is_request() and
+                                m.call_id() == call_id and m.status >= 200)
+            check(m.status == 407, "strict-route %s From alice: %s" % (
+                method, m.start))
+        stray = [x.start for x in alice.collect(0.3) if x.is_request()]
+        check(not stray, "alice's device received %s" % stray)
+
         # sipd.8's fixed form of the policy's line
         line = ("SIPS, policy, challenged local src=127.0.0.3:%d dst=- "
                 "(from a local domain, sender not authenticated)" %
