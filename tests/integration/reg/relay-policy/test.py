@@ -26,7 +26,7 @@ a foreign name (sip:x@relay-test.invalid) that the policy refuses is
 answered 407 at once, and (strace attached to sipd, when it can be) sipd
 sends nothing to port 53 and nothing off the loopback.
 
-The landed code got two of these wrong: under "nobody" a non-client
+sipd 0.1.0 got two of these wrong: under "nobody" a non-client
 reached the Client IP destination and the Client IP sender got 407; and
 every "route add" rule, "*" included, let a non-client relay."""
 

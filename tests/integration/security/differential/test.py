@@ -13,7 +13,7 @@ are normalised.
 Compared: bob against qzxv in every case; alice against qzxv whenever the
 From is spoofed or the method is REGISTER (with a foreign From a call
 to a registered user reaches the user: that is what a phone is for).
-The landed sipd passed the spoofed-From requests to alice's device (a
+sipd 0.1.0 passed the spoofed-From requests to alice's device (a
 100 Trying and no final answer) while qzxv's got 407.
 """
 

@@ -13,11 +13,14 @@ one on 127.0.0.6 for a client-ip host.  Accounts and their forwarders:
   erin  -> sip:x@SIPD:PORT            (sipd itself)
 
 What each INVITE gets:
+- carol from the client: 127.0.0.2 gets it (sipd 0.1.0 answered 500
+  "cannot forward (Cannot allocate memory)" and, once the ACK ended the
+  transaction, aborted with free(): invalid pointer);
 - alice, dave from the stranger: bob's device gets the INVITE, its
-  Request-URI bob's contact (the landed sipd answered 500 "cannot
-  forward" and aborted with free(): invalid pointer some 5 s later);
+  Request-URI bob's contact (sipd 0.1.0: 480, the forwarder's domain
+  taken for a host);
 - carol from the stranger under "relay to-non-clients clients": 407, and
-  127.0.0.2 receives nothing; from the client: 127.0.0.2 gets it; from
+  127.0.0.2 receives nothing; from
   the stranger with alice's credentials: 127.0.0.2 gets it; under
   "anybody": 127.0.0.2 gets it from the stranger too;
 - frank from the stranger under "clients": 127.0.0.6 gets it; under
@@ -131,7 +134,7 @@ account forward loop2@example.com sip:loop1@example.com
         check(r.status == 200, "REGISTER of bob: %d" % r.status)
         first = time.monotonic()
 
-        # the landed sipd answered this 500 ("cannot forward") and, once
+        # sipd 0.1.0 answered this 500 ("cannot forward") and, once
         # the ACK ended the transaction, aborted freeing a wild pointer
         expect_relayed(sipd, client, "sip:carol@example.com", foreign,
                        dests, "carol from a client")
@@ -184,7 +187,7 @@ account forward loop2@example.com sip:loop1@example.com
                      x.method != "ACK"]
             check(not stray, "%s:%d received %s" % (
                 d.host, d.port, [x.start for x in stray]))
-        # the landed sipd aborted about 5 s after the first call
+        # sipd 0.1.0 aborted about 5 s after such a call ended
         time.sleep(max(0.0, 6.0 - (time.monotonic() - first)))
         check(sipd.alive(), "sipd died:\n" + sipd.log()[-2000:])
     finally:

@@ -23,7 +23,7 @@ test waits for it, so nothing is still pending when the canary is read):
   127.0.0.4, then a call to alice (it goes where the registration came
   from, never to the canary);
 - sip:x%127.0.0.2@example.com (the % form).
-The landed sipd relayed the "*" rule's domain, bob's forwarder (and then
+sipd 0.1.0 relayed the "*" rule's domain, bob's forwarder (and then
 aborted), the Path and the spoofed From.  A Route entry naming sipd
 itself is the subject of the Record-Route signature and is not tried
 here.

@@ -7,7 +7,7 @@ edge proxy.  A victim UAS on 127.0.0.2 must receive nothing.  What each
 REGISTER of alice (with her credentials) gets:
 - from 127.0.0.4 with Path <sip:127.0.0.2:V;lr> and Supported: path:
   403, nothing stored, and a stranger's INVITE to alice afterwards gets
-  407 and reaches nobody (the landed sipd answered 200 and forwarded the
+  407 and reaches nobody (sipd 0.1.0 answered 200 and forwarded the
   stranger's INVITE to 127.0.0.2: an open relay);
 - from 127.0.0.4 with the Path and no Supported: path: 420 with
   Unsupported: path;

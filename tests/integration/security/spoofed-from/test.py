@@ -7,7 +7,7 @@ domain example.com, aliased as example.net; alice registered from
 - from the stranger 127.0.0.3 with From alice@example.com, bob@example.com,
   BOB@EXAMPLE.COM's domain in upper case, or bob@example.net (the alias):
   407 for INVITE, MESSAGE and OPTIONS, and alice's device receives
-  nothing (the landed sipd passed them all to alice unauthenticated);
+  nothing (sipd 0.1.0 passed them all to alice unauthenticated);
 - the same in the strict-router form (Request-URI sipd's address, Route
   <sip:alice@example.com>): 407;
 - the same with alice's credentials: relayed; with bob's credentials and

@@ -11,8 +11,7 @@ extension in the scanned domain, so its requests carry a local From.
 Every scan must end "found nothing", no extension reported.  (svwar stops
 at the first answer it cannot place, and a 407 for every extension is
 one: so each list starts with the registered extension, the one whose
-answer would differ.)  Against the
-landed sipd the INVITE and OPTIONS scans reported 1001 (the request
+answer would differ.)  Against sipd 0.1.0 the INVITE and OPTIONS scans reported 1001 (the request
 reached the device, whose answer differs from the unknown extension's
 407).  A missing svwar skips the test, and fails it when CI=true.
 """
