@@ -13,7 +13,9 @@ What each MESSAGE gets, by setting (anybody / clients / nobody):
 - from a non-client that authenticates (Proxy-Authorization answering
   the 407): relayed under every setting;
 - from a non-client to a registered local user: relayed under every
-  setting;
+  setting; with a From in the local domain (alice@example.com): 407
+  under every setting, and so to a Client IP destination; from a Client
+  IP with that From: relayed;
 - from a non-client to a Client IP destination: relayed / relayed / 407
   (nobody: no one outside the local domains);
 - from a non-client to a domain a "route add" rule names: relayed under
@@ -49,11 +51,17 @@ account add bob@example.com password b0b-pw
 CLIENTS = ["127.0.0.5/32", "127.0.0.6/32"]
 
 
-def attempt(sipd, sender, uri, dest, extra=(), timeout=3.0):
-    """MESSAGE from sender to uri through sipd.  ("relayed", request) when
-    dest got it (answered 200), or ("answered", response)."""
+def attempt(sipd, sender, uri, dest, extra=(), timeout=3.0,
+            from_uri=None):
+    """MESSAGE from sender to uri through sipd (From from_uri when
+    given).  ("relayed", request) when dest got it (answered 200), or
+    ("answered", response)."""
     call = Call(sender, uri)
-    sender.send(call.request("MESSAGE", extra=extra), sipd.port)
+    data = call.request("MESSAGE", extra=extra)
+    if from_uri is not None:
+        data = data.replace(b"<sip:uac@%s>" % sender.host.encode(),
+                            b"<%s>" % from_uri.encode(), 1)
+    sender.send(data, sipd.port)
     deadline = time.monotonic() + timeout
     socks = {sender.sock: sender}
     if dest is not None:
@@ -82,8 +90,8 @@ def relayed(sipd, sender, uri, dest, what, extra=()):
         what, how, m.start if m else ""))
 
 
-def challenged(sipd, sender, uri, dest, what):
-    how, m, call = attempt(sipd, sender, uri, dest)
+def challenged(sipd, sender, uri, dest, what, from_uri=None):
+    how, m, call = attempt(sipd, sender, uri, dest, from_uri=from_uri)
     check(how == "answered" and m.status == 407,
           "%s: %s %s, not 407" % (what, how, m.start if m else ""))
     ch = sipreg.pick(m, "SHA-256", "Proxy-Authenticate")
@@ -196,6 +204,17 @@ def one(binary, started, policy):
               r.status)
         relayed(sipd, s3, "sip:bob@example.com", d4, what + "to a "
                 "registered local user")
+        # a local From from a non-client must authenticate, wherever
+        # the request goes; from a client it need not
+        challenged(sipd, s3, "sip:bob@example.com", d4, what + "local "
+                   "From to a registered local user",
+                   from_uri="sip:alice@example.com")
+        challenged(sipd, s3, d6.uri("x"), d6, what + "local From to a "
+                   "Client IP", from_uri="sip:alice@example.com")
+        how, m, _ = attempt(sipd, s5, "sip:bob@example.com", d4,
+                            from_uri="sip:alice@example.com")
+        check(how == "relayed", what + "local From from a Client IP: %s"
+              % how)
         # a rule naming the domain is the administrator's leave
         sipreg.ctl(sipd, "route", "add", "partner.test",
                    "127.0.0.4:%d" % d4.port)
