@@ -168,6 +168,9 @@ struct conf {
 	/* relay policy: "relay to-non-clients" (default CONF_RELAY_CLIENTS)
 	 * and the "Client IP" ranges (client-ip add), none by default */
 	enum conf_relay relay_non_clients;
+	/* "set auth-local-from": a request from a non-client whose From is
+	 * in a local domain must authenticate (default on) */
+	bool auth_local_from;
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
 

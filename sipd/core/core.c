@@ -92,6 +92,7 @@ core_configure(struct core *c, const struct conf *conf)
 	acct_unref(c->acct);
 	c->acct = acct_ref(conf->acct);
 	c->relay = conf->relay_non_clients;
+	c->auth_local_from = conf->auth_local_from;
 	c->nclient_ip = conf->nclient_ip;
 	memcpy(c->client_ip, conf->client_ip,
 	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));

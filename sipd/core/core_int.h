@@ -50,6 +50,7 @@ struct core {
 	struct reg *reg;          /* the registrar, shared by the workers */
 	struct acct *acct;        /* the accounts snapshot in force */
 	enum conf_relay relay;    /* "Relay to Non-Clients" */
+	bool auth_local_from;     /* a local From must authenticate */
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
 	/* whether an address is this host's, for wildcard listeners: the
@@ -214,17 +215,91 @@ int route_local_addr(struct core *c, enum tp_proto proto,
     const struct sockaddr_storage *towards, char *buf, size_t cap);
 void route_configure(struct core *c, const struct conf *conf);
 
+/* policy.c */
+enum core_verdict {
+	CORE_V_ALLOW,     /* send it */
+	CORE_V_CHALLENGE, /* only once the sender authenticates (407) */
+	CORE_V_DENY,      /* never (403; an ACK is absorbed) */
+};
+
+/* Where a request is about to go. */
+enum core_send {
+	CORE_SEND_LOCAL,   /* a local account, before its location lookup */
+	CORE_SEND_BINDING, /* a registered device of a local account */
+	CORE_SEND_PATH,    /* the same, through its Path's first hop */
+	CORE_SEND_FORWARD, /* an account's forwarder, outside the domains */
+	CORE_SEND_RELAY,   /* a destination outside the local domains */
+	CORE_SEND_ACK,     /* a 2xx ACK relayed statelessly: no challenge */
+};
+
+/* What the policy judges: facts sipd verified, never a peer's claims. */
+struct core_policy_in {
+	enum core_send kind;
+	bool src_client;      /* the source address is a client-ip */
+	bool authenticated;   /* the sender proved a local account */
+	bool from_other_user; /* ... and the From names another local one */
+	bool from_local;      /* the From's host is a local domain */
+	bool in_dialog;       /* a Route entry sipd signed was popped
+	                       * (counts for RELAY and ACK only) */
+	bool by_rule;         /* a route rule names the Request-URI's domain */
+	bool dst_known;       /* a destination was found */
+	bool dst_client;      /* it is a client-ip */
+};
+
+/* The settings the policy reads. */
+struct core_policy_set {
+	enum conf_relay relay;
+	bool auth_local_from;
+};
+
+/* Is ss in range r (same family; the prefix's bits compared)? */
+bool core_in_range(const struct conf_range *r,
+    const struct sockaddr_storage *ss);
+/* Is ss in one of the client-ip ranges? */
+bool core_client_ip(const struct core *c, const struct sockaddr_storage *ss);
+/*
+ * The decision alone, from set and in: the verdict, and in *why a static
+ * string saying why (for the log, never for the peer).
+ */
+enum core_verdict core_policy_decide(const struct core_policy_set *set,
+    const struct core_policy_in *in, const char **why);
+/* in's facts about req from src (client-ip source, local From). */
+void core_policy_init(struct core *c, struct msg *req,
+    const struct tp_src *src, struct core_policy_in *in);
+/* in's facts about where req goes next (dst NULL: no route). */
+void core_policy_dst(struct core *c, struct msg *req,
+    struct core_policy_in *in, enum core_send kind, const struct tp_src *dst,
+    bool by_rule);
+/*
+ * Every send decision: core_policy_decide() with c's settings, the
+ * reason logged (allowed: debug; challenge: low-level; denied: problems).
+ */
+enum core_verdict core_policy(struct core *c, const struct core_policy_in *in,
+    const struct tp_src *src, const struct tp_src *dst, const char **why);
+/*
+ * core_policy(), acted upon: true when req may go to dst.  Otherwise req
+ * was answered (a 407 the sender may answer with credentials, 403) or,
+ * an ACK, is to be absorbed.  Credentials are checked once: in remembers
+ * them for the request's other targets.
+ */
+bool core_policy_apply(struct core *c, struct msg *req,
+    const struct tp_src *src, const struct tp_src *dst,
+    struct core_policy_in *in);
+
 /* local.c */
 /*
- * The relay policy: may req go to dst, which is not local (NULL: no
- * route was found)?  When not and answer is set, req is answered (a 407
- * challenge, or 403).
+ * Check req's Proxy-Authorization for the relay realm: 1 with
+ * in->authenticated (and in->from_other_user) set, or 0 when req was
+ * answered (a challenge, 400, 403, 500).
  */
-bool local_relay_allowed(struct core *c, struct msg *req,
-    const struct tp_src *src, const struct tp_src *dst, bool answer);
-/* Targets of a request for a local user; 0 when it was answered. */
+int local_prove(struct core *c, struct msg *req, const struct tp_src *src,
+    struct core_policy_in *in);
+/*
+ * Targets of a request for a local user, each one passed by the policy
+ * (in: the request's facts); 0 when it was answered.
+ */
 int local_targets(struct core *c, struct msg *req, const struct tp_src *src,
-    struct proxy_target *tg, int max);
+    struct core_policy_in *in, struct proxy_target *tg, int max);
 /* A REGISTER for sipd: handled (true), or for another registrar. */
 bool local_maybe_register(struct core *c, struct msg *req,
     const struct tp_src *src, bool ruri_is_sipd);

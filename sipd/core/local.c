@@ -1,12 +1,12 @@
 /*
- * What sipd does for its local domains and who may use it: the registrar
- * (RFC 3261 10.3, with Digest authentication of RFC 7616), the location
- * service that turns a request for a local user into targets (16.5), and
- * the relay policy that decides whether a request may go to a destination
- * that is not local.  The accounts come from the configuration's snapshot
- * (sipd/acct), the bindings from the shared registrar (sipd/reg), the
- * challenges and checks from this worker's authentication state
- * (sipd/auth).
+ * What sipd does for its local domains: the registrar (RFC 3261 10.3,
+ * with Digest authentication of RFC 7616), the location service that
+ * turns a request for a local user into targets (16.5): its registered
+ * devices, its Path, its forwarder followed through local accounts, and
+ * the check of credentials the policy (policy.c) asks for.  The accounts
+ * come from the configuration's snapshot (sipd/acct), the bindings from
+ * the shared registrar (sipd/reg), the challenges and checks from this
+ * worker's authentication state (sipd/auth).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -120,51 +120,7 @@ authenticate(struct core *c, struct msg *req, const struct tp_src *src,
 	}
 }
 
-/* -------------------------------------------------------------- ranges */
-
-static bool
-in_range(const struct conf_range *r, const struct sockaddr_storage *ss)
-{
-	const uint8_t *a, *b;
-	size_t len;
-
-	if (r->addr.ss_family != ss->ss_family) {
-		return false;
-	}
-	if (ss->ss_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
-				ss)->sin_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
-				&r->addr)->sin_addr;
-		len = 4;
-	} else {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)
-				ss)->sin6_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)
-				&r->addr)->sin6_addr;
-		len = 16;
-	}
-	unsigned bits = r->prefix;
-	for (size_t i = 0; i < len && bits > 0; i++) {
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-		if ((a[i] & mask) != (b[i] & mask)) {
-			return false;
-		}
-		bits = bits >= 8 ? bits - 8 : 0;
-	}
-	return true;
-}
-
-static bool
-client_ip(const struct core *c, const struct sockaddr_storage *ss)
-{
-	for (int i = 0; i < c->nclient_ip; i++) {
-		if (in_range(&c->client_ip[i], ss)) {
-			return true;
-		}
-	}
-	return false;
-}
+/* ---------------------------------------------------------- the policy */
 
 /* The realm to challenge a relay with: the From domain if it is ours,
  * else the first local domain; NULL when there is none. */
@@ -189,44 +145,66 @@ relay_realm(struct core *c, struct msg *req)
 	return info.name;
 }
 
+static enum acct_kind resolve_at(struct core *c, const char *base,
+    const struct uri *u, struct acct_target *t);
+
 /*
- * The relay policy ("Relay to Non-Clients"): may req, from src, go to
- * dst, which is not local?  Answers it (a challenge, 403) and returns
- * false when not.
+ * Check the sender's Proxy-Authorization for realm (NULL: the relay
+ * realm), answering when it does not prove an account.  On success the
+ * policy learns who: whether the From, when local, names someone else.
  */
-bool
-local_relay_allowed(struct core *c, struct msg *req, const struct tp_src *src,
-    const struct tp_src *dst, bool answer)
+static int
+prove(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, struct core_policy_in *in)
 {
 	char user[AUTH_USER_MAX + 1];
-	const char *realm;
+	const struct msg_naddr *from = msg_from(req);
+	struct acct_target who, claimed;
 
-	if (c->relay == CONF_RELAY_ANYBODY ||
-	    (dst != NULL && client_ip(c, &dst->addr)) ||
-	    (c->relay == CONF_RELAY_CLIENTS && client_ip(c, &src->addr))) {
-		return true;
+	if (in->authenticated) {
+		return 1;
 	}
-	if (!answer) {
-		return false;
+	if (realm == NULL) {
+		realm = relay_realm(c, req);
 	}
-	realm = relay_realm(c, req);
 	if (realm == NULL) {
 		core_answer(c, src, req, 403, "Relaying Denied", "relay denied");
-		return false;
+		return 0;
 	}
-	/* the sender must authenticate: a challenge it can answer */
-	return authenticate(c, req, src, realm, HDR_PROXY_AUTHORIZATION, user,
-		   sizeof(user)) == V_OK;
+	if (authenticate(c, req, src, realm, HDR_PROXY_AUTHORIZATION, user,
+		sizeof(user)) != V_OK) {
+		return 0;
+	}
+	in->authenticated = true;
+	/* the account the credentials belong to, against the From's */
+	if (in->from_local && from != NULL &&
+	    resolve_at(c, msg_buf(req), &from->uri, &claimed) != ACCT_FOREIGN) {
+		bool same = claimed.user != NULL &&
+		    acct_resolve(c->acct, user, strlen(user), realm,
+			strlen(realm), &who) != ACCT_UNKNOWN &&
+		    who.user != NULL && strcmp(who.user, claimed.user) == 0 &&
+		    strcmp(who.domain, claimed.domain) == 0;
+		in->from_other_user = !same;
+	}
+	return 1;
+}
+
+int
+local_prove(struct core *c, struct msg *req, const struct tp_src *src,
+    struct core_policy_in *in)
+{
+	return prove(c, req, src, NULL, in);
 }
 
 /* ----------------------------------------------------------- registrar */
 
-/* The canonical account of a To or Request-URI: "user@domain". */
+/* The account a URI names, its spans into base. */
 static enum acct_kind
-resolve_uri(struct core *c, struct msg *m, const struct uri *u,
+resolve_at(struct core *c, const char *base, const struct uri *u,
     struct acct_target *t)
 {
-	struct sv user = msg_sv(m, u->user), host = msg_sv(m, u->host);
+	struct sv user = { base + u->user.off, u->user.len };
+	struct sv host = { base + u->host.off, u->host.len };
 	char dec[ACCT_USER_MAX + 1];
 	int n;
 
@@ -291,6 +269,14 @@ register_done(void *arg, struct msg *resp)
 	}
 }
 
+/* The canonical account of a To or Request-URI: "user@domain". */
+static enum acct_kind
+resolve_uri(struct core *c, struct msg *m, const struct uri *u,
+    struct acct_target *t)
+{
+	return resolve_at(c, msg_buf(m), u, t);
+}
+
 /* RFC 3261 10.3: REGISTER for a local domain. */
 static void
 local_register(struct core *c, struct msg *req, const struct tp_src *src)
@@ -334,6 +320,9 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	rs.addrlen = src->addrlen;
 	rs.proto = src->proto;
 	rs.conn_id = src->conn_id;
+	/* RFC 3327 5.3: a Path decides where the AOR's calls go; it is
+	 * taken only from a client-ip (an edge proxy sipd trusts) */
+	rs.path_trusted = core_client_ip(c, &src->addr);
 	core_tag(c, tag);
 	/* the answer may wait for the store: the transaction first */
 	kept = msg_compact(req);
@@ -433,16 +422,17 @@ contact_direct(const struct reg_binding *b, struct tp_src *dst,
  * Targets for a request to a local account: every live binding, its
  * contact the new Request-URI, sent to the Contact when it is directly
  * reachable, else where the registration came from (so a device behind
- * NAT is reached over the flow it opened), or through its Path.  Returns
- * the number of targets (0: none).
+ * NAT is reached over the flow it opened), or through its Path when the
+ * policy lets it.  Returns the number of targets (0: none).
  */
 static int
-binding_targets(struct core *c, const char *aor, struct proxy_target *tg,
-    int max)
+binding_targets(struct core *c, const char *aor, const struct tp_src *src,
+    struct core_policy_in *in, struct proxy_target *tg, int max)
 {
 	struct reg_snap *snap = NULL;
 	int n = reg_lookup(c->reg, aor, time(NULL), &snap);
 	int k = 0;
+	const char *why;
 
 	for (int i = 0; i < n && k < max; i++) {
 		const struct reg_binding *b = &snap->b[i];
@@ -454,20 +444,30 @@ binding_targets(struct core *c, const char *aor, struct proxy_target *tg,
 			if (path_target(b->path, &t->dst, &t->proto_set) != 0) {
 				continue;
 			}
-		} else if (!contact_direct(b, &t->dst, &t->proto_set)) {
-			/* behind NAT, or a flow it keeps open: where the
-			 * registration came from */
-			t->dst.addr = b->addr;
-			t->dst.addrlen = b->addrlen;
-			t->dst.proto = (enum tp_proto)b->proto;
-			t->dst.conn_id = b->conn_id;
-			t->proto_set = true;
+			core_policy_dst(c, NULL, in, CORE_SEND_PATH, &t->dst,
+			    false);
+		} else {
+			if (!contact_direct(b, &t->dst, &t->proto_set)) {
+				/* behind NAT, or a flow it keeps open:
+				 * where the registration came from */
+				t->dst.addr = b->addr;
+				t->dst.addrlen = b->addrlen;
+				t->dst.proto = (enum tp_proto)b->proto;
+				t->dst.conn_id = b->conn_id;
+				t->proto_set = true;
+			}
+			core_policy_dst(c, NULL, in, CORE_SEND_BINDING, &t->dst,
+			    false);
+		}
+		if (core_policy(c, in, src, &t->dst, &why) != CORE_V_ALLOW) {
+			continue;
 		}
 		t->ruri = dup_str(b->contact);
 		t->route = b->path ? dup_str(b->path) : NULL;
 		if (t->ruri == NULL || (b->path != NULL && t->route == NULL)) {
 			free(t->ruri);
 			free(t->route);
+			memset(t, 0, sizeof(*t));
 			continue;
 		}
 		k++;
@@ -476,52 +476,91 @@ binding_targets(struct core *c, const char *aor, struct proxy_target *tg,
 	return k;
 }
 
-/*
- * A request for a user of a local domain (16.5): the user's bindings, or
- * a forwarder's target.  Fills the targets and returns their number, or
- * answers the request (404, 480, a challenge) and returns 0.
- */
-int
-local_targets(struct core *c, struct msg *req, const struct tp_src *src,
-    struct proxy_target *tg, int max)
-{
-	const struct uri *ruri = msg_ruri(req);
-	char aor[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
-	char user[AUTH_USER_MAX + 1];
-	struct acct_target t;
-	enum acct_kind k = resolve_uri(c, req, ruri, &t);
-	int n = 0;
+/* How many forwarders a request follows through local accounts before
+ * the chain counts as a loop (the Router's limit). */
+#define LOCAL_FORWARD_MAX 10
 
-	if (k == ACCT_FORWARD) {
-		/* a forwarder: the configured address, as a Request-URI */
-		struct uri u;
-		if (uri_parse(t.forward, (struct span){ 0,
-					     (uint32_t)strlen(t.forward) },
-			&u) == 0 &&
-		    route_uri_target(t.forward, &u, &tg[0].dst,
-			&tg[0].proto_set) == 0) {
-			tg[0].q = 1000;
-			tg[0].ruri = dup_str(t.forward);
-			return tg[0].ruri ? 1 : 0;
-		}
+/*
+ * The target of a forwarder outside the local domains: judged by the
+ * policy as any relay is, then sent with the forwarder as Request-URI.
+ * Returns 1, or 0 when req was answered.
+ */
+static int
+forward_target(struct core *c, struct msg *req, const struct tp_src *src,
+    struct core_policy_in *in, const char *fwd, const struct uri *u,
+    struct proxy_target *t)
+{
+	bool found = route_uri_target(fwd, u, &t->dst, &t->proto_set) == 0;
+
+	core_policy_dst(c, req, in, CORE_SEND_FORWARD, found ? &t->dst : NULL,
+	    false);
+	if (!core_policy_apply(c, req, src, found ? &t->dst : NULL, in)) {
+		return 0;
+	}
+	if (!found) {
 		core_answer(c, src, req, 480, NULL, "forwarder unreachable");
 		return 0;
 	}
+	if (route_uri_local(c, fwd, u)) {
+		/* it would come straight back: a loop, not a send */
+		core_answer(c, src, req, 482, NULL, "forwarder names sipd");
+		return 0;
+	}
+	t->q = 1000;
+	t->route = NULL;
+	t->ruri = dup_str(fwd);
+	if (t->ruri == NULL) {
+		core_answer(c, src, req, 500, NULL, "out of memory");
+		return 0;
+	}
+	return 1;
+}
+
+int
+local_targets(struct core *c, struct msg *req, const struct tp_src *src,
+    struct core_policy_in *in, struct proxy_target *tg, int max)
+{
+	const struct uri *ruri = msg_ruri(req);
+	char aor[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
+	char fwd[ACCT_URI_MAX + 1];
+	const char *realm;
+	struct acct_target t;
+	enum acct_kind k = resolve_uri(c, req, ruri, &t);
+	int n = 0, hops = 0;
+
+	realm = t.domain;
+	/* a forwarder: followed while it names a local account, so a
+	 * chain ends at a user's devices or outside, and a loop ends */
+	while (k == ACCT_FORWARD && hops++ < LOCAL_FORWARD_MAX) {
+		struct uri u;
+		snprintf(fwd, sizeof(fwd), "%s", t.forward);
+		if (uri_parse(fwd, (struct span){ 0, (uint32_t)strlen(fwd) },
+			&u) != 0 ||
+		    (u.scheme != URI_SIP && u.scheme != URI_SIPS)) {
+			k = ACCT_UNKNOWN;
+			break;
+		}
+		struct sv host = { fwd + u.host.off, u.host.len };
+		if (!acct_domain_is_local(c->acct, host.p, host.len)) {
+			return forward_target(c, req, src, in, fwd, &u, &tg[0]);
+		}
+		k = resolve_at(c, fwd, &u, &t);
+	}
 	if (k == ACCT_LOCAL) {
 		snprintf(aor, sizeof(aor), "%s@%s", t.user, t.domain);
-		n = binding_targets(c, aor, tg, max);
+		n = binding_targets(c, aor, src, in, tg, max);
 		if (n > 0) {
 			return n;
 		}
 	}
-	/* anti-enumeration: a stranger learns nothing of who exists or is
-	 * registered before it authenticates */
-	if (!client_ip(c, &src->addr) &&
-	    authenticate(c, req, src, t.domain, HDR_PROXY_AUTHORIZATION, user,
-		sizeof(user)) != V_OK) {
+	/* anti-enumeration: a stranger learns nothing of who exists, is
+	 * registered or forwarded before it authenticates */
+	if (!in->src_client && prove(c, req, src, realm, in) == 0) {
 		return 0;
 	}
-	if (k == ACCT_LOCAL) {
+	if (k == ACCT_FORWARD) {
+		core_answer(c, src, req, 482, NULL, "forwarder loop");
+	} else if (k == ACCT_LOCAL) {
 		core_answer(c, src, req, 480, NULL, "no binding");
 	} else {
 		core_answer(c, src, req, 404, NULL, "unknown user");

@@ -999,14 +999,18 @@ bool
 proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	struct proxy_target tg[CORE_MAX_BRANCHES];
+	struct core_policy_in in;
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
 	bool proto_set, by_rule, routed;
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
-	int rc, own, ntg;
+	int rc, ntg = 0;
+	bool own;
 
+	/* every target starts empty: free_targets() frees what is set */
+	memset(tg, 0, sizeof(tg));
 	if (route_preprocess(c, req, &seen) < 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
 		return false;
@@ -1019,9 +1023,16 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
 		return false;
 	}
+	core_policy_init(c, req, src, &in);
+	in.in_dialog = own;
 	if (!routed && local_domain(c, req)) {
-		/* 16.5: a user of a local domain: the location service */
-		ntg = local_targets(c, req, src, tg, CORE_MAX_BRANCHES);
+		/* 16.5: a user of a local domain: the policy before the
+		 * location service, which asks it again for each target */
+		core_policy_dst(c, req, &in, CORE_SEND_LOCAL, NULL, false);
+		if (!core_policy_apply(c, req, src, NULL, &in)) {
+			return false;
+		}
+		ntg = local_targets(c, req, src, &in, tg, CORE_MAX_BRANCHES);
 		if (ntg == 0) {
 			return false;
 		}
@@ -1030,13 +1041,11 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			core_local_request(c, req, src);
 			return false;
 		}
-		/* the relay policy, before anything is sent, and before a
-		 * stranger learns which destinations sipd can reach: a
-		 * request in a dialog sipd Record-Routed, or to a rule's
-		 * target, passes */
-		if (own == 0 && !by_rule &&
-		    !local_relay_allowed(c, req, src, rc < 0 ? NULL : &dst,
-			true)) {
+		/* the policy, before anything is sent, and before a
+		 * stranger learns which destinations sipd can reach */
+		core_policy_dst(c, req, &in, CORE_SEND_RELAY,
+		    rc < 0 ? NULL : &dst, by_rule);
+		if (!core_policy_apply(c, req, src, rc < 0 ? NULL : &dst, &in)) {
 			return false;
 		}
 		if (rc < 0) {
@@ -1245,11 +1254,18 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		    "itself, a loop)", core_peer(src, peer, sizeof(peer)));
 		return;
 	}
-	if (rc == 0 && !own && !by_rule &&
-	    !local_relay_allowed(c, ack, src, &dst, false)) {
-		log_info(LOG_SERVER, "absorbed ACK from %s (relay denied)",
-		    core_peer(src, peer, sizeof(peer)));
-		return;
+	if (rc == 0) {
+		/* an ACK cannot be challenged: allowed, or absorbed */
+		struct core_policy_in in;
+
+		core_policy_init(c, ack, src, &in);
+		in.in_dialog = own;
+		core_policy_dst(c, ack, &in, CORE_SEND_ACK, &dst, by_rule);
+		if (!core_policy_apply(c, ack, src, &dst, &in)) {
+			log_info(LOG_SERVER, "absorbed ACK from %s (relay "
+			    "denied)", core_peer(src, peer, sizeof(peer)));
+			return;
+		}
 	}
 	if (rc != 0) {
 		log_info(LOG_SERVER, "absorbed ACK from %s (%s)",

@@ -99,6 +99,10 @@ struct reg_src {
 	socklen_t addrlen;
 	int proto;
 	uint64_t conn_id;
+	/* the source may put a Path (RFC 3327 5.3: an edge proxy the
+	 * registrar trusts; the core says a client-ip); otherwise a Path
+	 * the request would have stored gets 403 */
+	bool path_trusted;
 };
 
 /*

@@ -747,6 +747,15 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 		v.extra_name = "Unsupported";
 		snprintf(v.extra, sizeof(v.extra), "path");
 	}
+	if (v.status == 0 && use_path && !src->path_trusted) {
+		/*
+		 * RFC 3327 5.3: the registrar stores a Path only from a
+		 * proxy it trusts; from anyone else a Path would send every
+		 * call for the AOR where the registering party chose
+		 */
+		refuse(&v, 403, "Path Not Trusted");
+		use_path = false;
+	}
 	/* the change of another request to this AOR is not in the index
 	 * yet: decide after it (rare: one worker waits for one commit) */
 	while (v.status == 0 && nc > 0 && in_flight(r, name)) {

@@ -70,6 +70,7 @@ mksrc(void)
 	s.addrlen = sizeof(*in);
 	s.proto = 1; /* TP_TCP */
 	s.conn_id = 42;
+	s.path_trusted = true; /* an edge proxy the core trusts */
 	return s;
 }
 
@@ -496,6 +497,25 @@ test_path(void **state)
 	assert_string_equal(s->b[0].path,
 	    "<sip:edge1.example.net;lr>, <sip:edge2.example.net;lr>");
 	reg_snap_free(s);
+
+	/* RFC 3327 5.3: from a source not trusted with a Path, 403 and
+	 * nothing stored (else it would choose where the AOR's calls go) */
+	{
+		struct reg_src src = mksrc();
+		struct msg *req = mkreq("c9", 1,
+		    "Contact: <sip:z@10.0.0.9>\r\n"
+		    "Path: <sip:victim.example.net;lr>\r\n"
+		    "Supported: path\r\n");
+		src.path_trusted = false;
+		assert_int_equal(reg_register(r, req, AOR, &src, T0, TAG,
+				     &resp),
+		    0);
+		assert_int_equal(msg_status(resp), 403);
+		assert_int_equal(msg_hdr_count(resp, HDR_PATH), 0);
+		msg_free(resp);
+		msg_free(req);
+		assert_int_equal(nlive(r, T0), 1);
+	}
 
 	/* without Supported: path, refused with 420 and nothing stored */
 	assert_int_equal(do_reg(r, "c2", 1,

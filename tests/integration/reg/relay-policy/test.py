@@ -1,19 +1,36 @@
 """The relay policy for requests to destinations that are not local
-("relay to-non-clients anybody|clients|nobody"), for each setting.
+("relay to-non-clients anybody|clients|nobody"), each setting against
+each condition of sipd.conf(5).
 
 Addresses on the loopback: the Client IP ranges are 127.0.0.5/32 and
 127.0.0.6/32 (the test library's 127.0.0.0/8 replaced); 127.0.0.3 sends
 as a non-client, 127.0.0.5 as a client; a UAS on 127.0.0.4 is a
 non-client destination, one on 127.0.0.6 a client destination.
 
-A MESSAGE is relayed when: the destination is a Client IP; the sender is
-a Client IP (clients only); the sender authenticated (Proxy-Authorization
-answering the 407); it goes to a registered local user; anybody.
-Otherwise: 407 with Proxy-Authenticate, realm the first local domain
-(the From's is not local).  With "anybody" sipd warns at start.  A
-request to a foreign name (sip:x@relay-test.invalid) that the policy
-refuses is answered 407 at once, and (strace attached to sipd, when it
-can be) sipd sends nothing to port 53 and nothing off the loopback."""
+What each MESSAGE gets, by setting (anybody / clients / nobody):
+- from a Client IP to a non-client destination: relayed / relayed /
+  relayed (a client relays anywhere, whatever the setting);
+- from a non-client that authenticates (Proxy-Authorization answering
+  the 407): relayed under every setting;
+- from a non-client to a registered local user: relayed under every
+  setting; with a From in the local domain (alice@example.com): 407
+  under every setting, and so to a Client IP destination; from a Client
+  IP with that From: relayed;
+- from a non-client to a Client IP destination: relayed / relayed / 407
+  (nobody: no one outside the local domains);
+- from a non-client to a domain a "route add" rule names: relayed under
+  every setting (the administrator's leave);
+- from a non-client through the "*" rule, and to a non-client
+  destination: relayed / 407 / 407.
+A 407 has Proxy-Authenticate with realm the first local domain (the
+From's is not local).  With "anybody" sipd warns at start.  A request to
+a foreign name (sip:x@relay-test.invalid) that the policy refuses is
+answered 407 at once, and (strace attached to sipd, when it can be) sipd
+sends nothing to port 53 and nothing off the loopback.
+
+sipd 0.1.0 got two of these wrong: under "nobody" a non-client
+reached the Client IP destination and the Client IP sender got 407; and
+every "route add" rule, "*" included, let a non-client relay."""
 
 import os
 import re
@@ -34,11 +51,17 @@ account add bob@example.com password b0b-pw
 CLIENTS = ["127.0.0.5/32", "127.0.0.6/32"]
 
 
-def attempt(sipd, sender, uri, dest, extra=(), timeout=3.0):
-    """MESSAGE from sender to uri through sipd.  ("relayed", request) when
-    dest got it (answered 200), or ("answered", response)."""
+def attempt(sipd, sender, uri, dest, extra=(), timeout=3.0,
+            from_uri=None):
+    """MESSAGE from sender to uri through sipd (From from_uri when
+    given).  ("relayed", request) when dest got it (answered 200), or
+    ("answered", response)."""
     call = Call(sender, uri)
-    sender.send(call.request("MESSAGE", extra=extra), sipd.port)
+    data = call.request("MESSAGE", extra=extra)
+    if from_uri is not None:
+        data = data.replace(b"<sip:uac@%s>" % sender.host.encode(),
+                            b"<%s>" % from_uri.encode(), 1)
+    sender.send(data, sipd.port)
     deadline = time.monotonic() + timeout
     socks = {sender.sock: sender}
     if dest is not None:
@@ -67,8 +90,8 @@ def relayed(sipd, sender, uri, dest, what, extra=()):
         what, how, m.start if m else ""))
 
 
-def challenged(sipd, sender, uri, dest, what):
-    how, m, call = attempt(sipd, sender, uri, dest)
+def challenged(sipd, sender, uri, dest, what, from_uri=None):
+    how, m, call = attempt(sipd, sender, uri, dest, from_uri=from_uri)
     check(how == "answered" and m.status == 407,
           "%s: %s %s, not 407" % (what, how, m.start if m else ""))
     ch = sipreg.pick(m, "SHA-256", "Proxy-Authenticate")
@@ -169,11 +192,11 @@ def one(binary, started, policy):
     d4, d6 = UA("127.0.0.4"), UA("127.0.0.6")
     try:
         what = "[%s] " % policy
-        relayed(sipd, s3, d6.uri("x"), d6, what + "to a Client IP")
         if policy == "nobody":
-            challenged(sipd, s5, d4.uri("x"), d4, what + "from a Client IP")
+            challenged(sipd, s3, d6.uri("x"), d6, what + "to a Client IP")
         else:
-            relayed(sipd, s5, d4.uri("x"), d4, what + "from a Client IP")
+            relayed(sipd, s3, d6.uri("x"), d6, what + "to a Client IP")
+        relayed(sipd, s5, d4.uri("x"), d4, what + "from a Client IP")
         authenticated(sipd, s3, d4.uri("x"), d4, what + "authenticated")
         reg = sipreg.RegClient(d4, sipd.port, "bob", "b0b-pw")
         r = reg.register([reg.contact()], 300)
@@ -181,6 +204,32 @@ def one(binary, started, policy):
               r.status)
         relayed(sipd, s3, "sip:bob@example.com", d4, what + "to a "
                 "registered local user")
+        # a local From from a non-client must authenticate, wherever
+        # the request goes; from a client it need not
+        challenged(sipd, s3, "sip:bob@example.com", d4, what + "local "
+                   "From to a registered local user",
+                   from_uri="sip:alice@example.com")
+        challenged(sipd, s3, d6.uri("x"), d6, what + "local From to a "
+                   "Client IP", from_uri="sip:alice@example.com")
+        how, m, _ = attempt(sipd, s5, "sip:bob@example.com", d4,
+                            from_uri="sip:alice@example.com")
+        check(how == "relayed", what + "local From from a Client IP: %s"
+              % how)
+        # a rule naming the domain is the administrator's leave
+        sipreg.ctl(sipd, "route", "add", "partner.test",
+                   "127.0.0.4:%d" % d4.port)
+        relayed(sipd, s3, "sip:x@partner.test", d4, what + "to a domain "
+                "a route rule names")
+        sipreg.ctl(sipd, "route", "remove", "partner.test")
+        # the "*" rule is the way out, not a leave to use it
+        sipreg.ctl(sipd, "route", "add", "*", "127.0.0.4:%d" % d4.port)
+        if policy == "anybody":
+            relayed(sipd, s3, "sip:x@elsewhere.test", d4, what +
+                    "through the * rule")
+        else:
+            challenged(sipd, s3, "sip:x@elsewhere.test", d4, what +
+                       "through the * rule")
+        sipreg.ctl(sipd, "route", "remove", "*")
         if policy == "anybody":
             relayed(sipd, s3, d4.uri("x"), d4, what + "from anybody")
         else:
