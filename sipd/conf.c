@@ -936,6 +936,9 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_SET_AUTH_ADVERTISE_NTLM:
 		c->auth.advertise_ntlm = cmd_arg_bool(a, "value", false);
 		return 0;
+	case CMD_SET_AUTH_SHA256:
+		c->auth.sha256 = cmd_arg_bool(a, "value", false);
+		return 0;
 	case CMD_SET_AUTH_SHA256_FIRST:
 		c->auth.sha256_first = cmd_arg_bool(a, "value", false);
 		return 0;
@@ -1350,6 +1353,8 @@ conf_dump(const struct conf *c, FILE *f)
 	DUMP(c->auth.advertise_ntlm != d->auth.advertise_ntlm,
 	    "set auth-advertise-ntlm %s\n",
 	    c->auth.advertise_ntlm ? "on" : "off");
+	DUMP(c->auth.sha256 != d->auth.sha256, "set auth-sha256 %s\n",
+	    c->auth.sha256 ? "on" : "off");
 	DUMP(c->auth.sha256_first != d->auth.sha256_first,
 	    "set auth-sha256-first %s\n",
 	    c->auth.sha256_first ? "on" : "off");

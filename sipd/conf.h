@@ -107,6 +107,10 @@ struct conf_auth {
 	bool advertise_digest;
 	/* offer NTLM in challenges, default false */
 	bool advertise_ntlm;
+	/* offer SHA-256 (RFC 8760) besides MD5; default false, as some user
+	 * agents (libre 1.1, baresip 1.0) give up on a response holding any
+	 * challenge they cannot compute */
+	bool sha256;
 	/* list the SHA-256 challenge before the MD5 one (RFC 8760 2.4: the
 	 * preferred first); default false, as many user agents read only
 	 * the first challenge and know only MD5 */

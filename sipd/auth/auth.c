@@ -33,7 +33,8 @@ auth_settings_init(struct auth_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->nonce_lifetime = AUTH_DEFAULT_NONCE_LIFETIME;
 	s->algs = AUTH_ALG_BIT(AUTH_ALG_MD5) | AUTH_ALG_BIT(AUTH_ALG_SHA256);
-	s->sha256_first = true;
+	/* many user agents read the first challenge only, and know MD5 */
+	s->sha256_first = false;
 	s->advertise_auth = true;
 	s->advertise_ntlm = false;
 	s->fail_limit = AUTH_DEFAULT_FAIL_LIMIT;
@@ -146,6 +147,7 @@ auth_configure(struct auth *a, const struct auth_settings *s)
 	a->set.algs = algs;
 	a->set.advertise_auth = s->advertise_auth;
 	a->set.advertise_ntlm = s->advertise_ntlm;
+	a->set.sha256_first = s->sha256_first;
 	a->set.fail_limit = s->fail_limit;
 	a->set.fail_window = s->fail_window;
 	a->set.fail_penalty = s->fail_penalty;

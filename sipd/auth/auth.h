@@ -62,7 +62,7 @@ struct auth_settings {
 	unsigned algs;           /* AUTH_ALG_BIT()s offered (MD5, SHA-256) */
 	bool advertise_auth;     /* offer qop="auth" (true) */
 	bool advertise_ntlm;     /* add an NTLM challenge (false) */
-	bool sha256_first;       /* SHA-256 challenge before MD5 (true) */
+	bool sha256_first;       /* SHA-256 challenge before MD5 (false) */
 	uint32_t fail_limit;     /* failures that block a source; 0: off (10) */
 	uint32_t fail_window;    /* within this many seconds (60) */
 	uint32_t fail_penalty;   /* block for this many seconds (300) */
@@ -133,9 +133,10 @@ bool auth_equal(const void *x, const void *y, size_t n);
 /*
  * The challenge values for realm, for a 401 (id HDR_WWW_AUTHENTICATE) or
  * a 407 (HDR_PROXY_AUTHENTICATE): one Digest challenge per offered
- * algorithm, SHA-256 first (RFC 8760 2.4), each with a fresh nonce bound
- * to src's address, qop="auth" when offered and stale=true when stale
- * (RFC 7616 3.3); then "NTLM realm=..." when advertised.  Each value is a
+ * algorithm, SHA-256 first when sha256_first (RFC 8760 2.4: the preferred
+ * first), else MD5 first, each with a fresh nonce bound to src's address,
+ * qop="auth" when offered and stale=true when stale (RFC 7616 3.3); then
+ * "NTLM realm=..." when advertised.  Each value is a
  * separate header line: they are written one after the other into out,
  * each NUL-terminated.  Returns the number of values, -ENOSPC when cap
  * is too small (AUTH_CHALLENGE_SIZE is enough for realms up to 128

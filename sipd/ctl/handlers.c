@@ -398,7 +398,7 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 38 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 39 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -436,6 +436,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "auth-nonce-lifetime", c->auth.nonce_lifetime_s);
 	proto_kv_bool(pk, "auth-advertise-digest", c->auth.advertise_digest);
 	proto_kv_bool(pk, "auth-advertise-ntlm", c->auth.advertise_ntlm);
+	proto_kv_bool(pk, "auth-sha256", c->auth.sha256);
 	proto_kv_bool(pk, "auth-sha256-first", c->auth.sha256_first);
 	proto_kv_uint(pk, "auth-fail-limit", c->auth.fail_limit);
 	proto_kv_uint(pk, "auth-fail-window", c->auth.fail_window_s);

@@ -463,6 +463,12 @@ md5_only(struct auth_settings *s)
 }
 
 static void
+sha_first(struct auth_settings *s)
+{
+	s->sha256_first = true;
+}
+
+static void
 ntlm_no_qop(struct auth_settings *s)
 {
 	s->advertise_ntlm = true;
@@ -482,15 +488,15 @@ test_challenge_format(void **state)
 	n = auth_challenge(a, REALM, false, SRC, HDR_WWW_AUTHENTICATE, buf,
 	    sizeof(buf));
 	assert_int_equal(n, 2);
-	/* RFC 8760 2.4: SHA-256 first, then MD5 */
+	/* By default MD5 first: user agents that read one challenge */
 	p = buf;
-	assert_non_null(strstr(p, "algorithm=SHA-256"));
+	assert_non_null(strstr(p, "algorithm=MD5"));
 	assert_true(strncmp(p, "Digest realm=\"example.com\", nonce=\"", 35) ==
 	    0);
 	assert_non_null(strstr(p, ", qop=\"auth\""));
 	assert_null(strstr(p, "stale"));
 	p += strlen(p) + 1;
-	assert_non_null(strstr(p, "algorithm=MD5"));
+	assert_non_null(strstr(p, "algorithm=SHA-256"));
 	/* Both name the same nonce. */
 	assert_true(memcmp(buf + 35, p + 35, 43) == 0);
 
@@ -540,6 +546,15 @@ test_challenge_format(void **state)
 			     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
 	    1);
 	assert_non_null(strstr(buf, "algorithm=MD5"));
+	auth_free(a);
+
+	/* RFC 8760 2.4: the preferred algorithm first, when asked */
+	a = new_auth(sha_first);
+	assert_int_equal(auth_challenge(a, REALM, false, SRC,
+			     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+	    2);
+	assert_non_null(strstr(buf, "algorithm=SHA-256"));
+	assert_non_null(strstr(buf + strlen(buf) + 1, "algorithm=MD5"));
 	auth_free(a);
 
 	a = new_auth(ntlm_no_qop);
@@ -1420,9 +1435,28 @@ test_configure(void **state)
 	c.nonce = nb;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
 
-	/* MD5 no longer offered: refused */
+	/* the challenge order follows the settings in force */
 	auth_settings_init(&s);
 	s.clock = test_clock;
+	s.sha256_first = true;
+	assert_int_equal(auth_configure(a, &s), 0);
+	{
+		char buf[AUTH_CHALLENGE_SIZE];
+
+		assert_int_equal(auth_challenge(a, REALM, false, SRC,
+				     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+		    2);
+		assert_non_null(strstr(buf, "algorithm=SHA-256"));
+		s.sha256_first = false;
+		assert_int_equal(auth_configure(a, &s), 0);
+		assert_int_equal(auth_challenge(a, REALM, false, SRC,
+				     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+		    2);
+		assert_non_null(strstr(buf, "algorithm=MD5"));
+		assert_null(strstr(buf, "algorithm=SHA-256"));
+	}
+
+	/* MD5 no longer offered: refused */
 	s.algs = AUTH_ALG_BIT(AUTH_ALG_SHA256);
 	assert_int_equal(auth_configure(a, &s), 0);
 	c.nc = "00000002";
