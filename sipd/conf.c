@@ -951,6 +951,9 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_SET_AUTH_FAIL_PENALTY:
 		field = &c->auth.fail_penalty_s;
 		break;
+	case CMD_SET_AUTH_RFC2069:
+		c->auth.rfc2069 = cmd_arg_bool(a, "value", false);
+		return 0;
 	case CMD_DOMAIN_ADD:
 	case CMD_DOMAIN_REMOVE:
 	case CMD_DOMAIN_ALIAS_ADD:
@@ -1364,6 +1367,8 @@ conf_dump(const struct conf *c, FILE *f)
 	    "set auth-fail-window %u\n", c->auth.fail_window_s);
 	DUMP(c->auth.fail_penalty_s != d->auth.fail_penalty_s,
 	    "set auth-fail-penalty %u\n", c->auth.fail_penalty_s);
+	DUMP(c->auth.rfc2069 != d->auth.rfc2069, "set auth-rfc2069 %s\n",
+	    c->auth.rfc2069 ? "on" : "off");
 #undef DUMP
 	for (int i = 0; i < c->nlan; i++) {
 		fprintf(f, "lan add %s\n",

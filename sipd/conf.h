@@ -122,6 +122,9 @@ struct conf_auth {
 	uint32_t fail_limit;
 	uint32_t fail_window_s;
 	uint32_t fail_penalty_s;
+	/* accept digests without qop (RFC 2069, no replay protection);
+	 * default false */
+	bool rfc2069;
 };
 
 enum conf_log_out {

@@ -35,8 +35,10 @@ auth_settings_init(struct auth_settings *s)
 	s->algs = AUTH_ALG_BIT(AUTH_ALG_MD5) | AUTH_ALG_BIT(AUTH_ALG_SHA256);
 	/* many user agents read the first challenge only, and know MD5 */
 	s->sha256_first = false;
+	s->advertise_digest = true;
 	s->advertise_auth = true;
 	s->advertise_ntlm = false;
+	s->rfc2069 = false;
 	s->fail_limit = AUTH_DEFAULT_FAIL_LIMIT;
 	s->fail_window = AUTH_DEFAULT_FAIL_WINDOW;
 	s->fail_penalty = AUTH_DEFAULT_FAIL_PENALTY;
@@ -145,9 +147,11 @@ auth_configure(struct auth *a, const struct auth_settings *s)
 	}
 	a->set.nonce_lifetime = s->nonce_lifetime;
 	a->set.algs = algs;
+	a->set.advertise_digest = s->advertise_digest;
 	a->set.advertise_auth = s->advertise_auth;
 	a->set.advertise_ntlm = s->advertise_ntlm;
 	a->set.sha256_first = s->sha256_first;
+	a->set.rfc2069 = s->rfc2069;
 	a->set.fail_limit = s->fail_limit;
 	a->set.fail_window = s->fail_window;
 	a->set.fail_penalty = s->fail_penalty;
@@ -251,6 +255,8 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
 							  : md5_first;
 	char nonce[AUTH_NONCE_LEN + 1];
 	struct out o = { out, 0, cap, false };
+	/* RFC 3261 20.27, 20.44: a 401 or 407 carries a challenge */
+	bool digest = a->set.advertise_digest || !a->set.advertise_ntlm;
 	size_t i;
 	int count = 0;
 
@@ -260,7 +266,7 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
 	}
 	/* One nonce for all algorithms: the client answers one of them. */
 	auth_nonce_make(a, auth_now(a), src, realm, nonce);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2 && digest; i++) {
 		if ((a->set.algs & AUTH_ALG_BIT(order[i])) == 0) {
 			continue;
 		}
@@ -647,9 +653,12 @@ auth_check(struct auth *a, struct msg *m, enum hdr_id id, const char *method,
 		/* RFC 2617 3.2.2.5: a uri that is not the request's: 400 */
 		return malformed(res, "Credentials URI Mismatch", src);
 	}
-	if (qop.len > 0 ? !sv_caseeq_str(qop, "auth")
-			: a->set.advertise_auth) {
-		/* qop=auth-int is not offered; qop was required when offered */
+	if (qop.len > 0 ? !sv_caseeq_str(qop, "auth") : !a->set.rfc2069) {
+		/*
+		 * qop=auth-int is not offered.  Without qop there is no nonce
+		 * count (RFC 2069), so nothing tells a replay: such digests
+		 * are refused unless the RFC 2069 compatibility is on.
+		 */
 		failed(a, res, AUTH_R_QOP, src, realm, now);
 		return 0;
 	}

@@ -60,9 +60,15 @@ typedef int64_t auth_clock_fn(void *arg);
 struct auth_settings {
 	uint32_t nonce_lifetime; /* seconds a nonce is fresh (300) */
 	unsigned algs;           /* AUTH_ALG_BIT()s offered (MD5, SHA-256) */
+	bool advertise_digest;   /* Digest challenges (true; see below) */
 	bool advertise_auth;     /* offer qop="auth" (true) */
 	bool advertise_ntlm;     /* add an NTLM challenge (false) */
 	bool sha256_first;       /* SHA-256 challenge before MD5 (false) */
+	/*
+	 * Accept digests without qop (RFC 2069).  They carry no nonce count,
+	 * so one can be replayed for as long as its nonce lives: false.
+	 */
+	bool rfc2069;
 	uint32_t fail_limit;     /* failures that block a source; 0: off (10) */
 	uint32_t fail_window;    /* within this many seconds (60) */
 	uint32_t fail_penalty;   /* block for this many seconds (300) */
@@ -136,7 +142,9 @@ bool auth_equal(const void *x, const void *y, size_t n);
  * algorithm, SHA-256 first when sha256_first (RFC 8760 2.4: the preferred
  * first), else MD5 first, each with a fresh nonce bound to src's address,
  * qop="auth" when offered and stale=true when stale (RFC 7616 3.3); then
- * "NTLM realm=..." when advertised.  Each value is a
+ * "NTLM realm=..." when advertised.  Without advertise_digest the Digest
+ * challenges are left out, unless nothing else would be offered (a 401
+ * or 407 carries at least one challenge, RFC 3261 20.27, 20.44).  Each value is a
  * separate header line: they are written one after the other into out,
  * each NUL-terminated.  Returns the number of values, -ENOSPC when cap
  * is too small (AUTH_CHALLENGE_SIZE is enough for realms up to 128

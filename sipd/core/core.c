@@ -93,13 +93,15 @@ core_configure(struct core *c, const struct conf *conf)
 	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));
 	auth_settings_init(&as);
 	as.nonce_lifetime = conf->auth.nonce_lifetime_s;
-	as.advertise_auth = conf->auth.advertise_digest;
 	/* SHA-256 only when asked: some user agents give up on a response
 	 * that holds a challenge they cannot compute, wherever it is */
 	as.algs = AUTH_ALG_BIT(AUTH_ALG_MD5) |
 	    (conf->auth.sha256 ? AUTH_ALG_BIT(AUTH_ALG_SHA256) : 0);
+	as.advertise_digest = conf->auth.advertise_digest;
+	as.advertise_auth = true;
 	as.advertise_ntlm = conf->auth.advertise_ntlm;
 	as.sha256_first = conf->auth.sha256_first;
+	as.rfc2069 = conf->auth.rfc2069;
 	as.fail_limit = conf->auth.fail_limit;
 	as.fail_window = conf->auth.fail_window_s;
 	as.fail_penalty = conf->auth.fail_penalty_s;

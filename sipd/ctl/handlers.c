@@ -398,7 +398,7 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 39 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 40 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -441,6 +441,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "auth-fail-limit", c->auth.fail_limit);
 	proto_kv_uint(pk, "auth-fail-window", c->auth.fail_window_s);
 	proto_kv_uint(pk, "auth-fail-penalty", c->auth.fail_penalty_s);
+	proto_kv_bool(pk, "auth-rfc2069", c->auth.rfc2069);
 	proto_kv_uint(pk, "domains", acct_domain_count(c->acct));
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		char key[32];

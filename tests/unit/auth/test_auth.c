@@ -469,6 +469,13 @@ sha_first(struct auth_settings *s)
 }
 
 static void
+ntlm_only(struct auth_settings *s)
+{
+	s->advertise_ntlm = true;
+	s->advertise_digest = false;
+}
+
+static void
 ntlm_no_qop(struct auth_settings *s)
 {
 	s->advertise_ntlm = true;
@@ -555,6 +562,14 @@ test_challenge_format(void **state)
 	    2);
 	assert_non_null(strstr(buf, "algorithm=SHA-256"));
 	assert_non_null(strstr(buf + strlen(buf) + 1, "algorithm=MD5"));
+	auth_free(a);
+
+	/* Digest not advertised: NTLM only, unless nothing would be left */
+	a = new_auth(ntlm_only);
+	assert_int_equal(auth_challenge(a, REALM, false, SRC,
+			     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+	    1);
+	assert_string_equal(buf, "NTLM realm=\"example.com\"");
 	auth_free(a);
 
 	a = new_auth(ntlm_no_qop);
@@ -1169,6 +1184,13 @@ qop_off(struct auth_settings *s)
 }
 
 static void
+rfc2069_on(struct auth_settings *s)
+{
+	s->advertise_auth = false;
+	s->rfc2069 = true;
+}
+
+static void
 test_no_qop(void **state)
 {
 	struct auth *a = new_auth(qop_off);
@@ -1180,16 +1202,31 @@ test_no_qop(void **state)
 		.qop = "" };
 
 	(void)state;
-	/* RFC 2069 credentials when qop is not offered */
+	/*
+	 * RFC 2069 credentials carry no nonce count: refused, even when
+	 * qop is not offered, unless the compatibility is asked for.
+	 */
+	challenge_nonce(a, SRC, false, AUTH_ALG_MD5, nonce);
+	c.nonce = nonce;
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_QOP);
+	auth_free(a);
+
+	a = new_auth(rfc2069_on);
 	challenge_nonce(a, SRC, false, AUTH_ALG_MD5, nonce);
 	c.nonce = nonce;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+	/* what the compatibility costs: the same digest again is taken */
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
 	c.password = "bad";
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
-	/* qop=auth is still welcome */
+	assert_int_equal(res.reason, AUTH_R_BAD_PASSWORD);
+	/* qop=auth is still welcome, and still counted */
 	c.password = "secret";
 	c.qop = NULL;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_REPLAY);
 	auth_free(a);
 }
 
