@@ -1,7 +1,8 @@
 /*
  * auth: Digest authentication of requests for one worker (RFC 3261 22,
- * RFC 7616, RFC 8760).  This file owns struct auth (its settings, its
- * nonce key and its two tables, kept in table.c), writes the challenges
+ * RFC 7616, RFC 8760).  This file owns struct auth (its settings and its
+ * nonce key; the tables it shares with the other workers are in table.c),
+ * writes the challenges
  * of 401 and 407 responses, and checks a request's credentials: their
  * syntax, the nonce (authentic, fresh, count not replayed), and the
  * response against the HA1 the caller's lookup gives.  Every failure is
@@ -86,6 +87,12 @@ fill_random(void *buf, size_t len)
 struct auth *
 auth_new(const struct auth_settings *s)
 {
+	return auth_new_shared(s, NULL);
+}
+
+struct auth *
+auth_new_shared(const struct auth_settings *s, struct auth_state *st)
+{
 	struct auth_settings def;
 	struct auth *a;
 
@@ -104,13 +111,17 @@ auth_new(const struct auth_settings *s)
 	}
 	a->secret_len = 32;
 	if (fill_random(a->secret, a->secret_len) != 0 ||
-	    fill_random(a->hash_key, sizeof(a->hash_key)) != 0 ||
 	    fill_random(&a->instance, sizeof(a->instance)) != 0) {
 		goto fail;
 	}
 	auth_derive_dummy(a);
-	if (auth_tables_init(a, s->nc_slots, s->fail_slots) != 0) {
-		goto fail;
+	a->st = st;
+	if (st == NULL) {
+		a->st = auth_state_new(s);
+		a->own_st = true;
+		if (a->st == NULL) {
+			goto fail;
+		}
 	}
 	return a;
 fail:
@@ -125,7 +136,9 @@ auth_free(struct auth *a)
 	if (a == NULL) {
 		return;
 	}
-	auth_tables_fini(a);
+	if (a->own_st) {
+		auth_state_free(a->st);
+	}
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }

@@ -3,8 +3,12 @@
  * RFC 8760), the whole public face of sipd/auth.
  *
  * A struct auth belongs to one worker (DESIGN.md, "Threads and
- * ownership"): its nonce-count table and its failed-attempt table are that
- * worker's, and nothing here locks.  Workers that must accept each other's
+ * ownership"): its settings, its nonce key and its nonce salt are that
+ * worker's.  What must be one per nonce or per source whatever worker a
+ * request lands on (the nonce counts and the failed attempts) lives
+ * in a struct auth_state that the workers share:
+ * its tables are split into shards, each under its own mutex, held only
+ * for the lookup of one set.  Workers that must accept each other's
  * nonces share the nonce key through auth_set_secret().
  *
  * Nonces are stateless: base64url(issue time || salt || HMAC-SHA256(key,
@@ -89,17 +93,33 @@ struct auth_settings {
 void auth_settings_init(struct auth_settings *s);
 
 /*
+ * The state several struct auth share: the nonce-count and failed-attempt
+ * tables, sized by s's *_slots (s NULL: the defaults),
+ * rounded up to a power of two, and locked inside.  Returns NULL on
+ * allocation failure or when no random bytes could be read.  It must
+ * outlive every struct auth made on it.
+ */
+struct auth_state;
+struct auth_state *auth_state_new(const struct auth_settings *s);
+void auth_state_free(struct auth_state *st);
+
+/*
  * A worker's authentication state, with a nonce key of 32 random bytes
- * (getrandom).  s NULL: the defaults.  Table sizes are rounded up to a
- * power of two.  Returns NULL on allocation failure, when no random bytes
+ * (getrandom), keeping its tables in st (shared with the other workers;
+ * not taken), or in tables of its own when st is NULL.  s NULL: the
+ * defaults.  Returns NULL on allocation failure, when no random bytes
  * could be read, or when s offers no algorithm this OpenSSL provides.
  */
+struct auth *auth_new_shared(const struct auth_settings *s,
+    struct auth_state *st);
+/* auth_new_shared(s, NULL). */
 struct auth *auth_new(const struct auth_settings *s);
 void auth_free(struct auth *a);
 
 /*
  * Change the policy of a running instance: everything in s except the
- * table sizes, which stay.  Returns 0, or -EINVAL when s offers no
+ * table sizes, which stay.  Instances sharing a state should be given the
+ * same settings.  Returns 0, or -EINVAL when s offers no
  * usable algorithm (a left unchanged).
  */
 int auth_configure(struct auth *a, const struct auth_settings *s);

@@ -32,7 +32,8 @@ on_tp_error(void *arg, const struct tp_src *dst, int err)
 
 struct core *
 core_new(const struct conf *conf, struct tp *tp, unsigned shard,
-    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN])
+    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN],
+    struct auth_state *auth_state)
 {
 	struct core *c = calloc(1, sizeof(*c));
 
@@ -52,7 +53,8 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard,
 		c->rand = 0x9e3779b97f4a7c15ULL;
 	}
 	c->txn = txn_table_new(&conf->txn, &proxy_txn_ops, c, shard);
-	c->auth = auth_new(NULL);
+	/* one replay and failure state for every worker */
+	c->auth = auth_new_shared(NULL, auth_state);
 	if (c->txn == NULL || c->auth == NULL ||
 	    auth_set_secret(c->auth, secret, CORE_SECRET_LEN) != 0) {
 		core_free(c);

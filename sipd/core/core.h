@@ -42,13 +42,18 @@ struct auth;
 
 /*
  * A core for shard number shard, sending through tp, configured from c,
- * with the registrar reg (shared by the workers; may be NULL) and the
- * nonce key secret (AUTH_SECRET bytes, the same for every worker so each
- * accepts the others' nonces).  Returns NULL on allocation failure.
+ * with the registrar reg (shared by the workers; may be NULL), the nonce
+ * key secret (AUTH_SECRET bytes, the same for every worker so each
+ * accepts the others' nonces) and the authentication tables auth_state
+ * (shared by the workers, so a nonce count or a source's failures are
+ * one whatever worker a request lands on; not taken; NULL: the core's
+ * own).  Returns NULL on allocation failure.
  */
 #define CORE_SECRET_LEN 32
+struct auth_state;
 struct core *core_new(const struct conf *c, struct tp *tp, unsigned shard,
-    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN]);
+    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN],
+    struct auth_state *auth_state);
 
 /* This worker's authentication state (failed-attempt blocks). */
 struct auth *core_auth(struct core *c);

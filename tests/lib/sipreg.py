@@ -268,6 +268,27 @@ def wait_for(what, fn, timeout=5.0, step=0.1):
     return v
 
 
+def shard_of(call_id, workers):
+    """The worker a request with call_id lands on in a sipd of workers
+    threads (FNV-1a 64 of the Call-ID, as sipd/worker.c spreads them)."""
+    if workers <= 1:
+        return 0
+    h = 0xcbf29ce484222325
+    for c in call_id.encode():
+        h ^= c
+        h = (h * 0x100000001b3) & 0xffffffffffffffff
+    return h % workers
+
+
+def call_id_on(shard, workers, prefix):
+    """A new Call-ID (prefix-N) that lands on worker shard (bounded)."""
+    for _ in range(10000):
+        cid = "%s-%s@sipreg" % (prefix, new_tag())
+        if shard_of(cid, workers) == shard:
+            return cid
+    raise Fail("no Call-ID found for worker %d of %d" % (shard, workers))
+
+
 # ------------------------------------------------------------ the wire
 
 class Wire:
@@ -351,4 +372,5 @@ def challenge_algs(resp, header="WWW-Authenticate"):
 __all__ = ["DOMAIN", "RegSipd", "RegClient", "UA", "Msg", "start", "ctl",
            "registrations", "contacts_of", "credentials", "pick",
            "challenges", "digest_response", "expires_of", "wait_for",
-           "Wire", "sipp_trace", "baresip_trace", "challenge_algs"]
+           "Wire", "sipp_trace", "baresip_trace", "challenge_algs",
+           "shard_of", "call_id_on"]

@@ -1230,6 +1230,66 @@ test_no_qop(void **state)
 	auth_free(a);
 }
 
+/*
+ * Two instances on one state, as two workers: a nonce count used on one
+ * is used on the other, failures on both add up to one limit, a block
+ * lifted on one is lifted for both.
+ */
+static void
+test_shared_state(void **state)
+{
+	static const uint8_t key[32] = { 1, 2, 3 };
+	struct auth_settings s;
+	struct auth_state *st;
+	struct auth *a, *b;
+	struct auth_result res;
+	char nonce[64];
+	struct cred c = { .alg = AUTH_ALG_MD5,
+		.user = "alice",
+		.password = "secret" };
+
+	(void)state;
+	auth_settings_init(&s);
+	s.clock = test_clock;
+	s.fail_limit = 4;
+	st = auth_state_new(&s);
+	assert_non_null(st);
+	a = auth_new_shared(&s, st);
+	b = auth_new_shared(&s, st);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(auth_set_secret(a, key, sizeof(key)), 0);
+	assert_int_equal(auth_set_secret(b, key, sizeof(key)), 0);
+
+	challenge_nonce(a, SRC, false, AUTH_ALG_MD5, nonce);
+	c.nonce = nonce;
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+	assert_int_equal(check_cred(b, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_REPLAY);
+	c.nc = "00000002";
+	assert_int_equal(check_cred(b, &c, SRC, &res), AUTH_OK);
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_REPLAY);
+
+	/* two replays above, two bad passwords here: four, blocked */
+	c.nc = "00000003";
+	c.password = "bad";
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_false(auth_blocked(b, SRC, NULL));
+	assert_int_equal(check_cred(b, &c, SRC, &res), AUTH_FAILED);
+	assert_true(auth_blocked(a, SRC, NULL));
+	assert_true(auth_blocked(b, SRC, NULL));
+	c.password = "secret";
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_BLOCKED);
+	assert_int_equal(auth_unblock(b, SRC), 1);
+	assert_int_equal(auth_unblock(a, SRC), 0);
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+
+	auth_free(b);
+	auth_state_free(st);
+	auth_free(a);
+}
+
 static void
 limit3(struct auth_settings *s)
 {
@@ -1547,6 +1607,7 @@ main(void)
 	    cmocka_unit_test_setup(test_nc_eviction, setup),
 	    cmocka_unit_test_setup(test_malformed, setup),
 	    cmocka_unit_test_setup(test_no_qop, setup),
+	    cmocka_unit_test_setup(test_shared_state, setup),
 	    cmocka_unit_test_setup(test_limiter, setup),
 	    cmocka_unit_test_setup(test_limiter_bounded, setup),
 	    cmocka_unit_test_setup(test_log_lines, setup),
