@@ -58,7 +58,14 @@ respond(struct core *c, struct msg *req, const struct tp_src *src,
 	msg_free(resp);
 }
 
-/* A 401 or 407 with the challenges for realm. */
+/*
+ * A 401 or 407 with the challenges for realm, sent statelessly: RFC 3261
+ * 26.3.2.4 recommends that a server keep no state for a challenge, since
+ * a transaction held for Timer H per unauthenticated INVITE lets one host
+ * fill the transaction table.  A retransmission gets a fresh challenge,
+ * and the ACK of the 401/407 is known by sipd's To tag and absorbed
+ * (core.c).
+ */
 static void
 challenge(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, bool stale, bool proxy)
@@ -75,7 +82,7 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 		core_answer(c, src, req, 500, NULL, "cannot challenge");
 		return;
 	}
-	respond(c, req, src, resp);
+	core_answer_msg(c, src, req, resp);
 }
 
 enum verdict {
