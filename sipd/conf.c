@@ -76,6 +76,7 @@ conf_init(struct conf *c)
 	c->auth.fail_limit = CONF_DEFAULT_AUTH_FAIL_LIMIT;
 	c->auth.fail_window_s = CONF_DEFAULT_AUTH_FAIL_WINDOW;
 	c->auth.fail_penalty_s = CONF_DEFAULT_AUTH_FAIL_PENALTY;
+	c->auth.challenge_rate = CONF_DEFAULT_AUTH_CHALLENGE_RATE;
 	c->acct = NULL;
 }
 
@@ -954,6 +955,9 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_SET_AUTH_RFC2069:
 		c->auth.rfc2069 = cmd_arg_bool(a, "value", false);
 		return 0;
+	case CMD_SET_AUTH_CHALLENGE_RATE:
+		field = &c->auth.challenge_rate;
+		break;
 	case CMD_DOMAIN_ADD:
 	case CMD_DOMAIN_REMOVE:
 	case CMD_DOMAIN_ALIAS_ADD:
@@ -1369,6 +1373,8 @@ conf_dump(const struct conf *c, FILE *f)
 	    "set auth-fail-penalty %u\n", c->auth.fail_penalty_s);
 	DUMP(c->auth.rfc2069 != d->auth.rfc2069, "set auth-rfc2069 %s\n",
 	    c->auth.rfc2069 ? "on" : "off");
+	DUMP(c->auth.challenge_rate != d->auth.challenge_rate,
+	    "set auth-challenge-rate %u\n", c->auth.challenge_rate);
 #undef DUMP
 	for (int i = 0; i < c->nlan; i++) {
 		fprintf(f, "lan add %s\n",

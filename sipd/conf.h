@@ -125,6 +125,10 @@ struct conf_auth {
 	/* accept digests without qop (RFC 2069, no replay protection);
 	 * default false */
 	bool rfc2069;
+	/* challenges sent to one source a second, beyond which requests
+	 * that would be challenged are dropped; 0: no limit.  Default
+	 * CONF_DEFAULT_AUTH_CHALLENGE_RATE */
+	uint32_t challenge_rate;
 };
 
 enum conf_log_out {
@@ -213,6 +217,7 @@ struct conf {
 #define CONF_DEFAULT_AUTH_FAIL_LIMIT 10
 #define CONF_DEFAULT_AUTH_FAIL_WINDOW 60
 #define CONF_DEFAULT_AUTH_FAIL_PENALTY 300
+#define CONF_DEFAULT_AUTH_CHALLENGE_RATE 100
 
 /* The defaults: no listener yet, every component at LOG_DEFAULT_LEVEL,
  * no domain (c->acct NULL).  Allocates nothing. */

@@ -57,7 +57,7 @@ struct workers {
 	bool started;
 	struct reg *reg;            /* shared: locked inside */
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
-	/* nonce counts and failures of every worker */
+	/* nonce counts, failures and challenge rates of every worker */
 	struct auth_state *auth;
 	struct conf conf;           /* as last applied */
 	pthread_mutex_t call_lock;  /* one workers_call() at a time */

@@ -43,8 +43,10 @@ auth_settings_init(struct auth_settings *s)
 	s->fail_limit = AUTH_DEFAULT_FAIL_LIMIT;
 	s->fail_window = AUTH_DEFAULT_FAIL_WINDOW;
 	s->fail_penalty = AUTH_DEFAULT_FAIL_PENALTY;
+	s->challenge_rate = AUTH_DEFAULT_CHALLENGE_RATE;
 	s->nc_slots = AUTH_DEFAULT_NC_SLOTS;
 	s->fail_slots = AUTH_DEFAULT_FAIL_SLOTS;
+	s->rate_slots = AUTH_DEFAULT_RATE_SLOTS;
 }
 
 /* The offered algorithms OpenSSL can compute (MD5 may be off: FIPS). */
@@ -168,6 +170,7 @@ auth_configure(struct auth *a, const struct auth_settings *s)
 	a->set.fail_limit = s->fail_limit;
 	a->set.fail_window = s->fail_window;
 	a->set.fail_penalty = s->fail_penalty;
+	a->set.challenge_rate = s->challenge_rate;
 	a->set.clock = s->clock;
 	a->set.clock_arg = s->clock_arg;
 	return 0;
@@ -334,6 +337,12 @@ auth_challenge_append(struct auth *a, struct msg *resp, const char *realm,
 		p += len + 1;
 	}
 	return n;
+}
+
+bool
+auth_challenge_allowed(struct auth *a, const struct sockaddr *src)
+{
+	return auth_rate_take(a, src, auth_now(a));
 }
 
 /* ------------------------------------------------------------ checking */

@@ -5,8 +5,8 @@
  * A struct auth belongs to one worker (DESIGN.md, "Threads and
  * ownership"): its settings, its nonce key and its nonce salt are that
  * worker's.  What must be one per nonce or per source whatever worker a
- * request lands on (the nonce counts and the failed attempts) lives
- * in a struct auth_state that the workers share:
+ * request lands on (the nonce counts, the failed attempts and the
+ * challenge budget) lives in a struct auth_state that the workers share:
  * its tables are split into shards, each under its own mutex, held only
  * for the lookup of one set.  Workers that must accept each other's
  * nonces share the nonce key through auth_set_secret().
@@ -15,9 +15,10 @@
  * issue time || salt || source address || realm)), so any worker holding
  * the key verifies them without an entry per challenge.  State is kept
  * only after a successful authentication (the highest nonce count seen,
- * for replay protection with qop=auth) and after a failure (the count of
- * failures per source, for the failed-attempt limit).  Both tables are
- * bounded.
+ * for replay protection with qop=auth), after a failure (the count of
+ * failures per source, for the failed-attempt limit) and per challenge
+ * (the challenges sent to a source this second, for the challenge rate).
+ * The tables are bounded.
  *
  * Accounts are given to auth_check() through a lookup callback that
  * returns the stored HA1 (RFC 7616 3.4.2); passwords are never needed.
@@ -76,8 +77,10 @@ struct auth_settings {
 	uint32_t fail_limit;     /* failures that block a source; 0: off (10) */
 	uint32_t fail_window;    /* within this many seconds (60) */
 	uint32_t fail_penalty;   /* block for this many seconds (300) */
+	uint32_t challenge_rate; /* challenges a source a second; 0: off (100) */
 	uint32_t nc_slots;       /* nonce-count table entries (65536) */
 	uint32_t fail_slots;     /* failed-attempt table entries (4096) */
+	uint32_t rate_slots;     /* challenge-rate table entries (4096) */
 	auth_clock_fn *clock;    /* NULL: CLOCK_REALTIME seconds */
 	void *clock_arg;
 };
@@ -88,13 +91,15 @@ struct auth_settings {
 #define AUTH_DEFAULT_FAIL_PENALTY 300
 #define AUTH_DEFAULT_NC_SLOTS 65536
 #define AUTH_DEFAULT_FAIL_SLOTS 4096
+#define AUTH_DEFAULT_CHALLENGE_RATE 100
+#define AUTH_DEFAULT_RATE_SLOTS 4096
 
 /* Fill s with the defaults above. */
 void auth_settings_init(struct auth_settings *s);
 
 /*
- * The state several struct auth share: the nonce-count and failed-attempt
- * tables, sized by s's *_slots (s NULL: the defaults),
+ * The state several struct auth share: the nonce-count, failed-attempt
+ * and challenge-rate tables, sized by s's *_slots (s NULL: the defaults),
  * rounded up to a power of two, and locked inside.  Returns NULL on
  * allocation failure or when no random bytes could be read.  It must
  * outlive every struct auth made on it.
@@ -246,6 +251,13 @@ struct auth_result {
 int auth_check(struct auth *a, struct msg *m, enum hdr_id id,
     const char *method, const struct sockaddr *src, const char *realm,
     auth_lookup_fn *lookup, void *arg, struct auth_result *res);
+
+/*
+ * May src be sent one more challenge this second (challenge_rate)?  True
+ * counts it; false: src is over the rate, and the request that would have
+ * been challenged is to be dropped.
+ */
+bool auth_challenge_allowed(struct auth *a, const struct sockaddr *src);
 
 /* --------------------------------------------------- failed-attempt limit */
 

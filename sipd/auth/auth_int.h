@@ -1,7 +1,7 @@
 /*
  * auth_int: what the files of sipd/auth share and nothing outside sees:
  * the instance structure, the nonce layout, the shared state with its
- * two bounded tables (nonce counts, failed attempts)
+ * three bounded tables (nonce counts, failed attempts, challenge rates)
  * and the hashing helpers.
  */
 #ifndef SIPD_AUTH_INT_H
@@ -58,9 +58,17 @@ struct auth_fail {
 	int64_t last;
 };
 
+/* Challenges sent to one source (IPv4 address, IPv6 /64) in a second. */
+struct auth_rate {
+	uint8_t key[AUTH_ADDR_KEY];
+	bool used;
+	uint32_t count;
+	int64_t second;
+};
+
 /*
  * The tables every worker's struct auth shares, so that a nonce's count
- * and a source's failures are one whatever the worker
+ * and a source's failures and challenges are one whatever the worker
  * (requests are spread by Call-ID, which the peer chooses).  Each table
  * is split by set; set i of every table is under locks[i % AUTH_LOCKS],
  * held for one set's lookup and update, never across a call out.
@@ -79,6 +87,9 @@ struct auth_state {
 
 	struct auth_fail *fail;
 	uint32_t fail_sets; /* power of two */
+
+	struct auth_rate *rate;
+	uint32_t rate_sets; /* power of two */
 };
 
 struct auth {
@@ -125,5 +136,7 @@ bool auth_fail_add(struct auth *a, const struct sockaddr *src, int64_t now,
     uint32_t *count);
 bool auth_fail_blocked(struct auth *a, const struct sockaddr *src,
     int64_t now, uint32_t *remaining);
+/* Count a challenge to src; false when src is over the rate. */
+bool auth_rate_take(struct auth *a, const struct sockaddr *src, int64_t now);
 
 #endif

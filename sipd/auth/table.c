@@ -1,5 +1,5 @@
 /*
- * table: the state the workers' struct auth share, and its two bounded
+ * table: the state the workers' struct auth share, and its three bounded
  * tables.
  *
  * The nonce-count table holds, per nonce that authenticated a request,
@@ -12,9 +12,9 @@
  *
  * The failed-attempt table counts failures per source (IPv4 address, IPv6
  * /64) within a window, and blocks a source that reaches the limit for a
- * penalty period.  Peers choose their addresses, so the
+ * penalty period.  The challenge-rate table counts the challenges sent to
+ * a source in the current second.  Peers choose their addresses, so the
  * tables are set-associative with SipHash-keyed indexes: a full set
- * evicts its least useful entry, and nothing grows.
  * evicts its least useful entry, and nothing grows.
  *
  * Requests are spread over the workers by Call-ID, which the peer
@@ -70,10 +70,13 @@ auth_state_new(const struct auth_settings *s)
 	}
 	st->nc_sets = sets_for(s->nc_slots);
 	st->fail_sets = sets_for(s->fail_slots);
+	st->rate_sets = sets_for(s->rate_slots);
 	st->nc = calloc((size_t)st->nc_sets * AUTH_WAYS, sizeof(*st->nc));
 	st->fail = calloc((size_t)st->fail_sets * AUTH_WAYS,
 	    sizeof(*st->fail));
-	if (st->nc == NULL || st->fail == NULL) {
+	st->rate = calloc((size_t)st->rate_sets * AUTH_WAYS,
+	    sizeof(*st->rate));
+	if (st->nc == NULL || st->fail == NULL || st->rate == NULL) {
 		goto fail;
 	}
 	while (got < sizeof(st->hash_key)) {
@@ -104,6 +107,7 @@ auth_state_free(struct auth_state *st)
 	}
 	free(st->nc);
 	free(st->fail);
+	free(st->rate);
 	free(st);
 }
 
@@ -454,6 +458,56 @@ auth_blocks(struct auth *a, auth_block_fn *fn, void *arg)
 		calls++;
 	}
 	return calls;
+}
+
+/* ------------------------------------------------------ challenge rate */
+
+bool
+auth_rate_take(struct auth *a, const struct sockaddr *src, int64_t now)
+{
+	struct auth_state *st = a->st;
+	struct auth_rate *set, *e = NULL, *old = NULL;
+	uint8_t key[AUTH_ADDR_KEY];
+	pthread_mutex_t *lk;
+	bool ok = true;
+	size_t si;
+	int w;
+
+	if (a->set.challenge_rate == 0) {
+		return true;
+	}
+	auth_addr_key(src, true, key);
+	si = (size_t)(auth_siphash(st->hash_key, key, AUTH_ADDR_KEY) &
+	    (st->rate_sets - 1));
+	set = st->rate + si * AUTH_WAYS;
+	lk = set_lock(st, si);
+	pthread_mutex_lock(lk);
+	for (w = 0; w < AUTH_WAYS && e == NULL; w++) {
+		if (set[w].used && memcmp(set[w].key, key, AUTH_ADDR_KEY) == 0) {
+			e = &set[w];
+		} else if (old == NULL || !set[w].used ||
+		    (old->used && set[w].second < old->second)) {
+			/* a free way, else the one counting the oldest second */
+			old = &set[w];
+		}
+	}
+	if (e == NULL) {
+		e = old;
+		memset(e, 0, sizeof(*e));
+		memcpy(e->key, key, AUTH_ADDR_KEY);
+		e->used = true;
+	}
+	if (e->second != now) {
+		e->second = now;
+		e->count = 0;
+	}
+	if (e->count >= a->set.challenge_rate) {
+		ok = false;
+	} else {
+		e->count++;
+	}
+	pthread_mutex_unlock(lk);
+	return ok;
 }
 
 const char *

@@ -53,7 +53,7 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard,
 		c->rand = 0x9e3779b97f4a7c15ULL;
 	}
 	c->txn = txn_table_new(&conf->txn, &proxy_txn_ops, c, shard);
-	/* one replay and failure state for every worker */
+	/* one replay, failure and rate state for every worker */
 	c->auth = auth_new_shared(NULL, auth_state);
 	if (c->txn == NULL || c->auth == NULL ||
 	    auth_set_secret(c->auth, secret, CORE_SECRET_LEN) != 0) {
@@ -107,6 +107,7 @@ core_configure(struct core *c, const struct conf *conf)
 	as.fail_limit = conf->auth.fail_limit;
 	as.fail_window = conf->auth.fail_window_s;
 	as.fail_penalty = conf->auth.fail_penalty_s;
+	as.challenge_rate = conf->auth.challenge_rate;
 	auth_configure(c->auth, &as);
 }
 

@@ -398,7 +398,7 @@ ctl_h_show_settings(struct ctl_req *r)
 		"nobody" };
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 40 + LOG__COMP_COUNT);
+	msgpack_pack_map(pk, 41 + LOG__COMP_COUNT);
 	proto_kv_uint(pk, "udp-tos", (uint64_t)c->udp_tos);
 	proto_kv_uint(pk, "input-channels", c->input_channels);
 	proto_kv_uint(pk, "idle-timeout", c->idle_timeout_s);
@@ -442,6 +442,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	proto_kv_uint(pk, "auth-fail-window", c->auth.fail_window_s);
 	proto_kv_uint(pk, "auth-fail-penalty", c->auth.fail_penalty_s);
 	proto_kv_bool(pk, "auth-rfc2069", c->auth.rfc2069);
+	proto_kv_uint(pk, "auth-challenge-rate", c->auth.challenge_rate);
 	proto_kv_uint(pk, "domains", acct_domain_count(c->acct));
 	for (int i = 0; i < LOG__COMP_COUNT; i++) {
 		char key[32];
@@ -512,6 +513,7 @@ stats_one(struct worker *w, void *arg)
 	s->core.parse_errors += cs->parse_errors;
 	s->core.handed_off += cs->handed_off;
 	s->core.relayed_stateless += cs->relayed_stateless;
+	s->core.auth_limited += cs->auth_limited;
 	txn_table_stats(w->txn, &ts);
 	s->txn.server_created += ts.server_created;
 	s->txn.client_created += ts.client_created;
@@ -578,7 +580,7 @@ ctl_h_show_stats(struct ctl_req *r)
 		workers_call(r->ctl->ws, i, stats_one, s);
 	}
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 22);
+	msgpack_pack_map(pk, 23);
 	proto_kv_uint(pk, "workers", n);
 	pack_methods(pk, "requests-in", s->core.req_in);
 	pack_methods(pk, "requests-out", s->core.req_out);
@@ -587,6 +589,7 @@ ctl_h_show_stats(struct ctl_req *r)
 	proto_kv_uint(pk, "parse-errors", s->core.parse_errors);
 	proto_kv_uint(pk, "handed-off", s->core.handed_off);
 	proto_kv_uint(pk, "relayed-stateless", s->core.relayed_stateless);
+	proto_kv_uint(pk, "auth-limited", s->core.auth_limited);
 	proto_kv_uint(pk, "server-transactions", s->txn.server_live);
 	proto_kv_uint(pk, "client-transactions", s->txn.client_live);
 	proto_kv_uint(pk, "server-created", s->txn.server_created);

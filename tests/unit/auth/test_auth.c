@@ -1233,7 +1233,7 @@ test_no_qop(void **state)
 /*
  * Two instances on one state, as two workers: a nonce count used on one
  * is used on the other, failures on both add up to one limit, a block
- * lifted on one is lifted for both.
+ * lifted on one is lifted for both, and the challenge rate is one.
  */
 static void
 test_shared_state(void **state)
@@ -1247,11 +1247,13 @@ test_shared_state(void **state)
 	struct cred c = { .alg = AUTH_ALG_MD5,
 		.user = "alice",
 		.password = "secret" };
+	int i;
 
 	(void)state;
 	auth_settings_init(&s);
 	s.clock = test_clock;
 	s.fail_limit = 4;
+	s.challenge_rate = 3;
 	st = auth_state_new(&s);
 	assert_non_null(st);
 	a = auth_new_shared(&s, st);
@@ -1285,8 +1287,34 @@ test_shared_state(void **state)
 	assert_int_equal(auth_unblock(a, SRC), 0);
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
 
+	/* three challenges a second for a source, whichever instance */
+	for (i = 0; i < 3; i++) {
+		assert_true(auth_challenge_allowed(i % 2 ? a : b, SRC));
+	}
+	assert_false(auth_challenge_allowed(a, SRC));
+	assert_false(auth_challenge_allowed(b, SRC));
+	/* the same /64, or the same address with another port: one source */
+	assert_true(auth_challenge_allowed(a, SRC_B));
+	assert_false(auth_challenge_allowed(a, SRC_PORT));
+	for (i = 0; i < 3; i++) {
+		assert_true(auth_challenge_allowed(a, SRC6_A));
+	}
+	assert_false(auth_challenge_allowed(b, SRC6_B));
+	assert_true(auth_challenge_allowed(b, SRC6_C));
+	/* the next second starts afresh */
+	test_now++;
+	assert_true(auth_challenge_allowed(b, SRC));
+	auth_free(a);
 	auth_free(b);
 	auth_state_free(st);
+
+	/* 0: no limit */
+	s.challenge_rate = 0;
+	a = auth_new(&s);
+	assert_non_null(a);
+	for (i = 0; i < 1000; i++) {
+		assert_true(auth_challenge_allowed(a, SRC));
+	}
 	auth_free(a);
 }
 
