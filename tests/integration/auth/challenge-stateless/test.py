@@ -2,10 +2,13 @@
 auth-challenge-rate): a 407 to an unauthenticated INVITE is sent
 statelessly, and its ACK, known by sipd's To tag, is absorbed.
 
-sipd with loopback not a client and set max-server 20.  A stranger
+sipd with loopback not a client, set max-server 20, and a static
+route for example.com to a canary on 127.0.0.2 (the location service
+still serves the domain's INVITEs; an ACK that were not absorbed would
+follow the route to the canary).  A stranger
 (127.0.0.1) sends 60 INVITEs without credentials, half to bob (a local
 user with no binding: a stranger must authenticate first) and half to a
-canary on 127.0.0.2 (relaying for a stranger needs authentication); each
+canary (relaying for a stranger needs authentication); each
 gets 407 with a Proxy-Authenticate challenge, then the stranger ACKs
 each 407.  Afterwards:
 - show stats: no server transaction live or ever created, no client
@@ -142,9 +145,10 @@ def stats(sipd):
 
 
 def test(binary, started):
-    sipd = sipreg.start(binary, started, conf=CONF,
-                        client_ip=["127.0.0.6/32"])
     canary = Udp("127.0.0.2")
+    sipd = sipreg.start(binary, started, conf=CONF +
+                        "route add example.com 127.0.0.2:%d" % canary.port,
+                        client_ip=["127.0.0.6/32"])
     eve = Udp("127.0.0.1")
     other = Udp("127.0.0.5")
     client = Udp("127.0.0.6")
