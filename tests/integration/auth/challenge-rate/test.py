@@ -3,7 +3,9 @@ an IPv4 address, gets at most that many challenges (401, 407) a second;
 a request over the rate that would have been challenged is dropped
 without an answer and counted as auth-limited in show stats.
 
-With set auth-challenge-rate 5 and loopback not a client:
+With set auth-challenge-rate 5 and loopback not a client, with 1 and 4
+workers (the INVITEs' Call-IDs spread them; the rate is one for the
+server, not one per worker):
 - a stranger (127.0.0.1) sends 40 INVITEs without credentials at once;
   every answer it gets is a 407, at least 5 and at most 5 for each
   second the burst spans, and show stats counts the rest as
@@ -73,7 +75,13 @@ def one_invite(host, sipd):
 
 
 def test(binary, started):
-    sipd = sipreg.start(binary, started, conf=CONF, client_ip=[])
+    for workers in (1, 4):
+        burst(binary, started, workers)
+
+
+def burst(binary, started, workers):
+    sipd = sipreg.start(binary, started, conf=CONF, client_ip=[],
+                        workers=workers)
     ua = UA("127.0.0.1")
     eve = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -104,8 +112,8 @@ def test(binary, started):
         check(statuses == [407], "the stranger's answers: %s" % statuses)
         seconds = int(t1) - int(t0) + 1
         check(RATE <= len(got) <= RATE * seconds,
-              "%d of %d INVITEs challenged within %d s at %d a second" % (
-                  len(got), N, seconds, RATE))
+              "%d workers: %d of %d INVITEs challenged within %d s at %d a "
+              "second" % (workers, len(got), N, seconds, RATE))
         for _ in range(20):  # each request is counted as it is read
             limited = sipreg.ctl(sipd, "show", "stats")["auth-limited"]
             if limited == N - len(got):
