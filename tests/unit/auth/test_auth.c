@@ -3,8 +3,11 @@
  * challenges (parsed back with msg_auths()), and auth_check() on requests
  * written here: success with each algorithm, wrong password and unknown
  * user (alike on the wire, distinct in the log), stale, forged and
- * misdirected nonces, nonce-count replay, malformed credentials, and the
- * failed-attempt limiter.  Time comes from a clock the tests move.
+ * misdirected nonces, nonce-count replay, malformed credentials, digests
+ * without qop (refused unless RFC 2069 compatibility is on), the
+ * failed-attempt limiter, and two instances sharing one state as two
+ * workers do (one nonce count, one failure count, one challenge rate).
+ * Time comes from a clock the tests move.
  */
 #include <stdarg.h>
 #include <stddef.h>
