@@ -118,6 +118,10 @@ struct conf_auth {
 	bool advertise_digest;
 	/* offer NTLM in challenges, default false */
 	bool advertise_ntlm;
+	/* offer SHA-256 (RFC 8760) besides MD5; default false, as some user
+	 * agents (libre 1.1, baresip 1.0) give up on a response holding any
+	 * challenge they cannot compute */
+	bool sha256;
 	/* list the SHA-256 challenge before the MD5 one (RFC 8760 2.4: the
 	 * preferred first); default false, as many user agents read only
 	 * the first challenge and know only MD5 */
@@ -129,6 +133,13 @@ struct conf_auth {
 	uint32_t fail_limit;
 	uint32_t fail_window_s;
 	uint32_t fail_penalty_s;
+	/* accept digests without qop (RFC 2069, no replay protection);
+	 * default false */
+	bool rfc2069;
+	/* challenges sent to one source a second, beyond which requests
+	 * that would be challenged are dropped; 0: no limit.  Default
+	 * CONF_DEFAULT_AUTH_CHALLENGE_RATE */
+	uint32_t challenge_rate;
 };
 
 enum conf_log_out {
@@ -246,6 +257,7 @@ uint32_t conf_source_channels(const struct conf *c);
 #define CONF_DEFAULT_AUTH_FAIL_LIMIT 10
 #define CONF_DEFAULT_AUTH_FAIL_WINDOW 60
 #define CONF_DEFAULT_AUTH_FAIL_PENALTY 300
+#define CONF_DEFAULT_AUTH_CHALLENGE_RATE 100
 
 /* The defaults: no listener yet, every component at LOG_DEFAULT_LEVEL,
  * no domain (c->acct NULL), every setting at its default.  Allocates

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "sipd/auth/auth.h"
 #include "sipd/core/core.h"
 #include "sipd/log.h"
 #include "sipd/reg/reg.h"
@@ -56,6 +57,8 @@ struct workers {
 	bool started;
 	struct reg *reg;            /* shared: locked inside */
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
+	/* nonce counts, failures and challenge rates of every worker */
+	struct auth_state *auth;
 	struct conf conf;           /* as last applied */
 	pthread_mutex_t call_lock;  /* one workers_call() at a time */
 	pthread_cond_t call_done;
@@ -391,7 +394,7 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 		goto fail;
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
-	w->core = core_new(c, w->tp, id, ws->reg, ws->secret);
+	w->core = core_new(c, w->tp, id, ws->reg, ws->secret, ws->auth);
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
 	w->tick = event_new(w->base, -1, 0, worker_tick, w);
@@ -458,6 +461,14 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	}
 	pthread_mutex_init(&ws->call_lock, NULL);
 	pthread_cond_init(&ws->call_done, NULL);
+	/* requests are spread by Call-ID, which the peer picks: a nonce's
+	 * count and a source's failures must be the same on every worker */
+	ws->auth = auth_state_new(NULL);
+	if (ws->auth == NULL) {
+		snprintf(err, cap, "%s", strerror(ENOMEM));
+		workers_free(ws);
+		return NULL;
+	}
 	struct tp *tps[CONF_MAX_PROCESSORS];
 	for (unsigned i = 0; i < n; i++) {
 		ws->w[i] = worker_new(ws, i, c, err, cap);
@@ -575,6 +586,7 @@ workers_free(struct workers *ws)
 		worker_free(ws->w[i]);
 	}
 	reg_free(ws->reg);
+	auth_state_free(ws->auth); /* after the workers that use it */
 	pthread_mutex_destroy(&ws->call_lock);
 	pthread_cond_destroy(&ws->call_done);
 	free(ws);

@@ -1,7 +1,8 @@
 /*
  * auth: Digest authentication of requests for one worker (RFC 3261 22,
- * RFC 7616, RFC 8760).  This file owns struct auth (its settings, its
- * nonce key and its two tables, kept in table.c), writes the challenges
+ * RFC 7616, RFC 8760).  This file owns struct auth (its settings and its
+ * nonce key; the tables it shares with the other workers are in table.c),
+ * writes the challenges
  * of 401 and 407 responses, and checks a request's credentials: their
  * syntax, the nonce (authentic, fresh, count not replayed), and the
  * response against the HA1 the caller's lookup gives.  Every failure is
@@ -33,14 +34,19 @@ auth_settings_init(struct auth_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->nonce_lifetime = AUTH_DEFAULT_NONCE_LIFETIME;
 	s->algs = AUTH_ALG_BIT(AUTH_ALG_MD5) | AUTH_ALG_BIT(AUTH_ALG_SHA256);
-	s->sha256_first = true;
+	/* many user agents read the first challenge only, and know MD5 */
+	s->sha256_first = false;
+	s->advertise_digest = true;
 	s->advertise_auth = true;
 	s->advertise_ntlm = false;
+	s->rfc2069 = false;
 	s->fail_limit = AUTH_DEFAULT_FAIL_LIMIT;
 	s->fail_window = AUTH_DEFAULT_FAIL_WINDOW;
 	s->fail_penalty = AUTH_DEFAULT_FAIL_PENALTY;
+	s->challenge_rate = AUTH_DEFAULT_CHALLENGE_RATE;
 	s->nc_slots = AUTH_DEFAULT_NC_SLOTS;
 	s->fail_slots = AUTH_DEFAULT_FAIL_SLOTS;
+	s->rate_slots = AUTH_DEFAULT_RATE_SLOTS;
 }
 
 /* The offered algorithms OpenSSL can compute (MD5 may be off: FIPS). */
@@ -83,6 +89,12 @@ fill_random(void *buf, size_t len)
 struct auth *
 auth_new(const struct auth_settings *s)
 {
+	return auth_new_shared(s, NULL);
+}
+
+struct auth *
+auth_new_shared(const struct auth_settings *s, struct auth_state *st)
+{
 	struct auth_settings def;
 	struct auth *a;
 
@@ -101,13 +113,17 @@ auth_new(const struct auth_settings *s)
 	}
 	a->secret_len = 32;
 	if (fill_random(a->secret, a->secret_len) != 0 ||
-	    fill_random(a->hash_key, sizeof(a->hash_key)) != 0 ||
 	    fill_random(&a->instance, sizeof(a->instance)) != 0) {
 		goto fail;
 	}
 	auth_derive_dummy(a);
-	if (auth_tables_init(a, s->nc_slots, s->fail_slots) != 0) {
-		goto fail;
+	a->st = st;
+	if (st == NULL) {
+		a->st = auth_state_new(s);
+		a->own_st = true;
+		if (a->st == NULL) {
+			goto fail;
+		}
 	}
 	return a;
 fail:
@@ -122,7 +138,9 @@ auth_free(struct auth *a)
 	if (a == NULL) {
 		return;
 	}
-	auth_tables_fini(a);
+	if (a->own_st) {
+		auth_state_free(a->st);
+	}
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 }
@@ -144,11 +162,15 @@ auth_configure(struct auth *a, const struct auth_settings *s)
 	}
 	a->set.nonce_lifetime = s->nonce_lifetime;
 	a->set.algs = algs;
+	a->set.advertise_digest = s->advertise_digest;
 	a->set.advertise_auth = s->advertise_auth;
 	a->set.advertise_ntlm = s->advertise_ntlm;
+	a->set.sha256_first = s->sha256_first;
+	a->set.rfc2069 = s->rfc2069;
 	a->set.fail_limit = s->fail_limit;
 	a->set.fail_window = s->fail_window;
 	a->set.fail_penalty = s->fail_penalty;
+	a->set.challenge_rate = s->challenge_rate;
 	a->set.clock = s->clock;
 	a->set.clock_arg = s->clock_arg;
 	return 0;
@@ -249,6 +271,8 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
 							  : md5_first;
 	char nonce[AUTH_NONCE_LEN + 1];
 	struct out o = { out, 0, cap, false };
+	/* RFC 3261 20.27, 20.44: a 401 or 407 carries a challenge */
+	bool digest = a->set.advertise_digest || !a->set.advertise_ntlm;
 	size_t i;
 	int count = 0;
 
@@ -258,7 +282,7 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
 	}
 	/* One nonce for all algorithms: the client answers one of them. */
 	auth_nonce_make(a, auth_now(a), src, realm, nonce);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2 && digest; i++) {
 		if ((a->set.algs & AUTH_ALG_BIT(order[i])) == 0) {
 			continue;
 		}
@@ -313,6 +337,12 @@ auth_challenge_append(struct auth *a, struct msg *resp, const char *realm,
 		p += len + 1;
 	}
 	return n;
+}
+
+bool
+auth_challenge_allowed(struct auth *a, const struct sockaddr *src)
+{
+	return auth_rate_take(a, src, auth_now(a));
 }
 
 /* ------------------------------------------------------------ checking */
@@ -645,9 +675,12 @@ auth_check(struct auth *a, struct msg *m, enum hdr_id id, const char *method,
 		/* RFC 2617 3.2.2.5: a uri that is not the request's: 400 */
 		return malformed(res, "Credentials URI Mismatch", src);
 	}
-	if (qop.len > 0 ? !sv_caseeq_str(qop, "auth")
-			: a->set.advertise_auth) {
-		/* qop=auth-int is not offered; qop was required when offered */
+	if (qop.len > 0 ? !sv_caseeq_str(qop, "auth") : !a->set.rfc2069) {
+		/*
+		 * qop=auth-int is not offered.  Without qop there is no nonce
+		 * count (RFC 2069), so nothing tells a replay: such digests
+		 * are refused unless the RFC 2069 compatibility is on.
+		 */
 		failed(a, res, AUTH_R_QOP, src, realm, now);
 		return 0;
 	}

@@ -3,17 +3,22 @@
  * RFC 8760), the whole public face of sipd/auth.
  *
  * A struct auth belongs to one worker (DESIGN.md, "Threads and
- * ownership"): its nonce-count table and its failed-attempt table are that
- * worker's, and nothing here locks.  Workers that must accept each other's
+ * ownership"): its settings, its nonce key and its nonce salt are that
+ * worker's.  What must be one per nonce or per source whatever worker a
+ * request lands on (the nonce counts, the failed attempts and the
+ * challenge budget) lives in a struct auth_state that the workers share:
+ * its tables are split into shards, each under its own mutex, held only
+ * for the lookup of one set.  Workers that must accept each other's
  * nonces share the nonce key through auth_set_secret().
  *
  * Nonces are stateless: base64url(issue time || salt || HMAC-SHA256(key,
  * issue time || salt || source address || realm)), so any worker holding
  * the key verifies them without an entry per challenge.  State is kept
  * only after a successful authentication (the highest nonce count seen,
- * for replay protection with qop=auth) and after a failure (the count of
- * failures per source, for the failed-attempt limit).  Both tables are
- * bounded.
+ * for replay protection with qop=auth), after a failure (the count of
+ * failures per source, for the failed-attempt limit) and per challenge
+ * (the challenges sent to a source this second, for the challenge rate).
+ * The tables are bounded.
  *
  * Accounts are given to auth_check() through a lookup callback that
  * returns the stored HA1 (RFC 7616 3.4.2); passwords are never needed.
@@ -60,14 +65,22 @@ typedef int64_t auth_clock_fn(void *arg);
 struct auth_settings {
 	uint32_t nonce_lifetime; /* seconds a nonce is fresh (300) */
 	unsigned algs;           /* AUTH_ALG_BIT()s offered (MD5, SHA-256) */
+	bool advertise_digest;   /* Digest challenges (true; see below) */
 	bool advertise_auth;     /* offer qop="auth" (true) */
 	bool advertise_ntlm;     /* add an NTLM challenge (false) */
-	bool sha256_first;       /* SHA-256 challenge before MD5 (true) */
+	bool sha256_first;       /* SHA-256 challenge before MD5 (false) */
+	/*
+	 * Accept digests without qop (RFC 2069).  They carry no nonce count,
+	 * so one can be replayed for as long as its nonce lives: false.
+	 */
+	bool rfc2069;
 	uint32_t fail_limit;     /* failures that block a source; 0: off (10) */
 	uint32_t fail_window;    /* within this many seconds (60) */
 	uint32_t fail_penalty;   /* block for this many seconds (300) */
+	uint32_t challenge_rate; /* challenges a source a second; 0: off (100) */
 	uint32_t nc_slots;       /* nonce-count table entries (65536) */
 	uint32_t fail_slots;     /* failed-attempt table entries (4096) */
+	uint32_t rate_slots;     /* challenge-rate table entries (4096) */
 	auth_clock_fn *clock;    /* NULL: CLOCK_REALTIME seconds */
 	void *clock_arg;
 };
@@ -78,22 +91,40 @@ struct auth_settings {
 #define AUTH_DEFAULT_FAIL_PENALTY 300
 #define AUTH_DEFAULT_NC_SLOTS 65536
 #define AUTH_DEFAULT_FAIL_SLOTS 4096
+#define AUTH_DEFAULT_CHALLENGE_RATE 100
+#define AUTH_DEFAULT_RATE_SLOTS 4096
 
 /* Fill s with the defaults above. */
 void auth_settings_init(struct auth_settings *s);
 
 /*
+ * The state several struct auth share: the nonce-count, failed-attempt
+ * and challenge-rate tables, sized by s's *_slots (s NULL: the defaults),
+ * rounded up to a power of two, and locked inside.  Returns NULL on
+ * allocation failure or when no random bytes could be read.  It must
+ * outlive every struct auth made on it.
+ */
+struct auth_state;
+struct auth_state *auth_state_new(const struct auth_settings *s);
+void auth_state_free(struct auth_state *st);
+
+/*
  * A worker's authentication state, with a nonce key of 32 random bytes
- * (getrandom).  s NULL: the defaults.  Table sizes are rounded up to a
- * power of two.  Returns NULL on allocation failure, when no random bytes
+ * (getrandom), keeping its tables in st (shared with the other workers;
+ * not taken), or in tables of its own when st is NULL.  s NULL: the
+ * defaults.  Returns NULL on allocation failure, when no random bytes
  * could be read, or when s offers no algorithm this OpenSSL provides.
  */
+struct auth *auth_new_shared(const struct auth_settings *s,
+    struct auth_state *st);
+/* auth_new_shared(s, NULL). */
 struct auth *auth_new(const struct auth_settings *s);
 void auth_free(struct auth *a);
 
 /*
  * Change the policy of a running instance: everything in s except the
- * table sizes, which stay.  Returns 0, or -EINVAL when s offers no
+ * table sizes, which stay.  Instances sharing a state should be given the
+ * same settings.  Returns 0, or -EINVAL when s offers no
  * usable algorithm (a left unchanged).
  */
 int auth_configure(struct auth *a, const struct auth_settings *s);
@@ -133,9 +164,12 @@ bool auth_equal(const void *x, const void *y, size_t n);
 /*
  * The challenge values for realm, for a 401 (id HDR_WWW_AUTHENTICATE) or
  * a 407 (HDR_PROXY_AUTHENTICATE): one Digest challenge per offered
- * algorithm, SHA-256 first (RFC 8760 2.4), each with a fresh nonce bound
- * to src's address, qop="auth" when offered and stale=true when stale
- * (RFC 7616 3.3); then "NTLM realm=..." when advertised.  Each value is a
+ * algorithm, SHA-256 first when sha256_first (RFC 8760 2.4: the preferred
+ * first), else MD5 first, each with a fresh nonce bound to src's address,
+ * qop="auth" when offered and stale=true when stale (RFC 7616 3.3); then
+ * "NTLM realm=..." when advertised.  Without advertise_digest the Digest
+ * challenges are left out, unless nothing else would be offered (a 401
+ * or 407 carries at least one challenge, RFC 3261 20.27, 20.44).  Each value is a
  * separate header line: they are written one after the other into out,
  * each NUL-terminated.  Returns the number of values, -ENOSPC when cap
  * is too small (AUTH_CHALLENGE_SIZE is enough for realms up to 128
@@ -217,6 +251,13 @@ struct auth_result {
 int auth_check(struct auth *a, struct msg *m, enum hdr_id id,
     const char *method, const struct sockaddr *src, const char *realm,
     auth_lookup_fn *lookup, void *arg, struct auth_result *res);
+
+/*
+ * May src be sent one more challenge this second (challenge_rate)?  True
+ * counts it; false: src is over the rate, and the request that would have
+ * been challenged is to be dropped.
+ */
+bool auth_challenge_allowed(struct auth *a, const struct sockaddr *src);
 
 /* --------------------------------------------------- failed-attempt limit */
 

@@ -1,11 +1,13 @@
 /*
  * auth_int: what the files of sipd/auth share and nothing outside sees:
- * the instance structure, the nonce layout, the two bounded tables
- * (nonce counts, failed attempts) and the hashing helpers.
+ * the instance structure, the nonce layout, the shared state with its
+ * three bounded tables (nonce counts, failed attempts, challenge rates)
+ * and the hashing helpers.
  */
 #ifndef SIPD_AUTH_INT_H
 #define SIPD_AUTH_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +34,8 @@
 
 /* Entries per set of the set-associative tables. */
 #define AUTH_WAYS 8
+/* Mutexes of a shared state: set i is under lock i % AUTH_LOCKS. */
+#define AUTH_LOCKS 64
 
 /* Address key: family byte, then 4 (IPv4) or 16 (IPv6) bytes. */
 #define AUTH_ADDR_KEY 17
@@ -54,22 +58,49 @@ struct auth_fail {
 	int64_t last;
 };
 
+/* Challenges sent to one source (IPv4 address, IPv6 /64) in a second. */
+struct auth_rate {
+	uint8_t key[AUTH_ADDR_KEY];
+	bool used;
+	uint32_t count;
+	int64_t second;
+};
+
+/*
+ * The tables every worker's struct auth shares, so that a nonce's count
+ * and a source's failures and challenges are one whatever the worker
+ * (requests are spread by Call-ID, which the peer chooses).  Each table
+ * is split by set; set i of every table is under locks[i % AUTH_LOCKS],
+ * held for one set's lookup and update, never across a call out.
+ */
+struct auth_state {
+	pthread_mutex_t locks[AUTH_LOCKS];
+	uint8_t hash_key[16]; /* siphash key for the table indexes */
+
+	struct auth_nc *nc;
+	uint32_t nc_sets; /* power of two */
+	/*
+	 * Nonces issued up to this time whose set is under lock i may have
+	 * lost their entry.
+	 */
+	int64_t nc_forgot[AUTH_LOCKS];
+
+	struct auth_fail *fail;
+	uint32_t fail_sets; /* power of two */
+
+	struct auth_rate *rate;
+	uint32_t rate_sets; /* power of two */
+};
+
 struct auth {
 	struct auth_settings set;
 	uint8_t secret[AUTH_SECRET_MAX];
 	size_t secret_len;
-	uint8_t hash_key[16]; /* siphash key for the table indexes */
 	uint32_t instance;    /* random, first half of every salt */
 	uint32_t counter;     /* second half */
 	char dummy_ha1[AUTH__ALG_COUNT][AUTH_HEX_SIZE];
-
-	struct auth_nc *nc;
-	uint32_t nc_sets; /* power of two */
-	/* Nonces issued up to this time may have lost their entry. */
-	int64_t nc_forgot;
-
-	struct auth_fail *fail;
-	uint32_t fail_sets; /* power of two */
+	struct auth_state *st;
+	bool own_st;          /* st made by auth_new_shared(), freed with a */
 };
 
 /* digest.c */
@@ -88,8 +119,6 @@ int auth_nonce_verify(const struct auth *a, struct sv nonce,
     uint8_t id[AUTH_NONCE_ID]);
 
 /* table.c */
-int auth_tables_init(struct auth *a, uint32_t nc_slots, uint32_t fail_slots);
-void auth_tables_fini(struct auth *a);
 /*
  * Record count nc for the nonce id issued at issued.  Returns 0 when nc is
  * above the last count seen (recorded), -EALREADY for a replay, -ESTALE
@@ -107,5 +136,7 @@ bool auth_fail_add(struct auth *a, const struct sockaddr *src, int64_t now,
     uint32_t *count);
 bool auth_fail_blocked(struct auth *a, const struct sockaddr *src,
     int64_t now, uint32_t *remaining);
+/* Count a challenge to src; false when src is over the rate. */
+bool auth_rate_take(struct auth *a, const struct sockaddr *src, int64_t now);
 
 #endif

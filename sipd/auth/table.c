@@ -1,5 +1,6 @@
 /*
- * table: the two bounded tables of a struct auth.
+ * table: the state the workers' struct auth share, and its three bounded
+ * tables.
  *
  * The nonce-count table holds, per nonce that authenticated a request,
  * the highest nonce count accepted (RFC 7616 3.3: a count not above it is
@@ -11,9 +12,19 @@
  *
  * The failed-attempt table counts failures per source (IPv4 address, IPv6
  * /64) within a window, and blocks a source that reaches the limit for a
- * penalty period.  Peers choose their addresses, so both tables are
- * set-associative with SipHash-keyed indexes: a full set evicts its
- * least useful entry, and nothing grows.
+ * penalty period.  The challenge-rate table counts the challenges sent to
+ * a source in the current second.  Peers choose their addresses, so the
+ * tables are set-associative with SipHash-keyed indexes: a full set
+ * evicts its least useful entry, and nothing grows.
+ *
+ * Requests are spread over the workers by Call-ID, which the peer
+ * chooses, so every worker must see the same count for a nonce and the
+ * same failures for a source: one state serves them all.  Each set is
+ * under one of AUTH_LOCKS mutexes, taken for the few compares and stores
+ * of one lookup; no lock is held while hashing, logging or calling out,
+ * so workers rarely meet on one.  (Handing each request to a worker that
+ * owns its nonce would add a queue hop to every authenticated request and
+ * could not serve the per-source tables, whose key is not the nonce.)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +33,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 
 #include "sipd/auth/auth_int.h"
 
@@ -37,37 +49,83 @@ sets_for(uint32_t slots)
 	return sets;
 }
 
-int
-auth_tables_init(struct auth *a, uint32_t nc_slots, uint32_t fail_slots)
+struct auth_state *
+auth_state_new(const struct auth_settings *s)
 {
-	a->nc_sets = sets_for(nc_slots);
-	a->fail_sets = sets_for(fail_slots);
-	a->nc = calloc((size_t)a->nc_sets * AUTH_WAYS, sizeof(*a->nc));
-	a->fail = calloc((size_t)a->fail_sets * AUTH_WAYS, sizeof(*a->fail));
-	if (a->nc == NULL || a->fail == NULL) {
-		auth_tables_fini(a);
-		return -ENOMEM;
+	struct auth_settings def;
+	struct auth_state *st;
+	size_t got = 0;
+	int i;
+
+	if (s == NULL) {
+		auth_settings_init(&def);
+		s = &def;
 	}
-	return 0;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < AUTH_LOCKS; i++) {
+		pthread_mutex_init(&st->locks[i], NULL);
+	}
+	st->nc_sets = sets_for(s->nc_slots);
+	st->fail_sets = sets_for(s->fail_slots);
+	st->rate_sets = sets_for(s->rate_slots);
+	st->nc = calloc((size_t)st->nc_sets * AUTH_WAYS, sizeof(*st->nc));
+	st->fail = calloc((size_t)st->fail_sets * AUTH_WAYS,
+	    sizeof(*st->fail));
+	st->rate = calloc((size_t)st->rate_sets * AUTH_WAYS,
+	    sizeof(*st->rate));
+	if (st->nc == NULL || st->fail == NULL || st->rate == NULL) {
+		goto fail;
+	}
+	while (got < sizeof(st->hash_key)) {
+		ssize_t n = getrandom(st->hash_key + got,
+		    sizeof(st->hash_key) - got, 0);
+
+		if (n < 0 && errno != EINTR) {
+			goto fail;
+		}
+		got += n > 0 ? (size_t)n : 0;
+	}
+	return st;
+fail:
+	auth_state_free(st);
+	return NULL;
 }
 
 void
-auth_tables_fini(struct auth *a)
+auth_state_free(struct auth_state *st)
 {
-	free(a->nc);
-	free(a->fail);
-	a->nc = NULL;
-	a->fail = NULL;
+	int i;
+
+	if (st == NULL) {
+		return;
+	}
+	for (i = 0; i < AUTH_LOCKS; i++) {
+		pthread_mutex_destroy(&st->locks[i]);
+	}
+	free(st->nc);
+	free(st->fail);
+	free(st->rate);
+	free(st);
+}
+
+/* The lock of set number set. */
+static pthread_mutex_t *
+set_lock(struct auth_state *st, size_t set)
+{
+	return &st->locks[set % AUTH_LOCKS];
 }
 
 /* ------------------------------------------------------- nonce counts */
 
-int
-auth_nc_use(struct auth *a, const uint8_t id[AUTH_NONCE_ID],
-    int64_t issued, uint32_t nc, int64_t now)
+/* The lock held: record nc for id in its set (auth_nc_use()). */
+static int
+nc_use_locked(struct auth *a, struct auth_nc *set, int64_t *forgot,
+    const uint8_t id[AUTH_NONCE_ID], int64_t issued, uint32_t nc,
+    int64_t now)
 {
-	uint64_t h = auth_siphash(a->hash_key, id, AUTH_NONCE_ID);
-	struct auth_nc *set = a->nc + (h & (a->nc_sets - 1)) * AUTH_WAYS;
 	struct auth_nc *slot = NULL, *victim = NULL;
 	int w;
 
@@ -90,7 +148,7 @@ auth_nc_use(struct auth *a, const uint8_t id[AUTH_NONCE_ID],
 			slot = e;
 		}
 	}
-	if (issued <= a->nc_forgot) {
+	if (issued <= *forgot) {
 		return -ESTALE;
 	}
 	if (nc == 0) {
@@ -99,8 +157,8 @@ auth_nc_use(struct auth *a, const uint8_t id[AUTH_NONCE_ID],
 	}
 	if (slot == NULL) {
 		slot = victim;
-		if (slot->issued > a->nc_forgot) {
-			a->nc_forgot = slot->issued;
+		if (slot->issued > *forgot) {
+			*forgot = slot->issued;
 		}
 	}
 	memcpy(slot->id, id, AUTH_NONCE_ID);
@@ -114,23 +172,52 @@ auth_nc_use(struct auth *a, const uint8_t id[AUTH_NONCE_ID],
 	return 0;
 }
 
+int
+auth_nc_use(struct auth *a, const uint8_t id[AUTH_NONCE_ID],
+    int64_t issued, uint32_t nc, int64_t now)
+{
+	struct auth_state *st = a->st;
+	uint64_t h = auth_siphash(st->hash_key, id, AUTH_NONCE_ID);
+	size_t si = (size_t)(h & (st->nc_sets - 1));
+	pthread_mutex_t *lk = set_lock(st, si);
+	int rc;
+
+	pthread_mutex_lock(lk);
+	rc = nc_use_locked(a, st->nc + si * AUTH_WAYS,
+	    &st->nc_forgot[si % AUTH_LOCKS], id, issued, nc, now);
+	pthread_mutex_unlock(lk);
+	return rc;
+}
+
 void
 auth_nc_relife(struct auth *a, uint32_t lifetime, int64_t now)
 {
-	size_t i, n = (size_t)a->nc_sets * AUTH_WAYS;
+	struct auth_state *st = a->st;
 	int64_t dead = now - (int64_t)a->set.nonce_lifetime;
+	size_t si;
+	int i, w;
 
 	/* Called before a->set.nonce_lifetime takes the new value. */
-	for (i = 0; i < n; i++) {
-		struct auth_nc *e = &a->nc[i];
+	for (si = 0; si < st->nc_sets; si++) {
+		struct auth_nc *set = st->nc + si * AUTH_WAYS;
+		pthread_mutex_t *lk = set_lock(st, si);
 
-		if (e->expires > now) {
-			e->expires = e->issued + (int64_t)lifetime;
+		pthread_mutex_lock(lk);
+		for (w = 0; w < AUTH_WAYS; w++) {
+			if (set[w].expires > now) {
+				set[w].expires = set[w].issued +
+				    (int64_t)lifetime;
+			}
 		}
+		pthread_mutex_unlock(lk);
 	}
 	/* Entries of nonces issued up to then may have died already. */
-	if (dead > a->nc_forgot) {
-		a->nc_forgot = dead;
+	for (i = 0; i < AUTH_LOCKS; i++) {
+		pthread_mutex_lock(&st->locks[i]);
+		if (dead > st->nc_forgot[i]) {
+			st->nc_forgot[i] = dead;
+		}
+		pthread_mutex_unlock(&st->locks[i]);
 	}
 }
 
@@ -149,27 +236,35 @@ fail_idle(const struct auth *a, const struct auth_fail *e, int64_t now)
 	return now - e->window_start >= (int64_t)a->set.fail_window;
 }
 
-/*
- * src's entry, or NULL.  With create, a new entry when there is none,
- * taking an idle way of the set, else the least recently failed
- * unblocked one, else the block that ends first.
- */
+/* The set of src's key in the failed-attempt table, and its index. */
 static struct auth_fail *
-fail_find(struct auth *a, const struct sockaddr *src, int64_t now,
-    bool create)
+fail_set(struct auth *a, const struct sockaddr *src,
+    uint8_t key[AUTH_ADDR_KEY], size_t *si)
 {
-	uint8_t key[AUTH_ADDR_KEY];
-	struct auth_fail *set, *idle = NULL, *old = NULL, *blk = NULL;
-	uint64_t h;
-	int w;
+	struct auth_state *st = a->st;
 
 	auth_addr_key(src, true, key);
-	h = auth_siphash(a->hash_key, key, sizeof(key));
-	set = a->fail + (h & (a->fail_sets - 1)) * AUTH_WAYS;
+	*si = (size_t)(auth_siphash(st->hash_key, key, AUTH_ADDR_KEY) &
+	    (st->fail_sets - 1));
+	return st->fail + *si * AUTH_WAYS;
+}
+
+/*
+ * The lock of set held: key's entry, or NULL.  With create, a new entry
+ * when there is none, taking an idle way of the set, else the least
+ * recently failed unblocked one, else the block that ends first.
+ */
+static struct auth_fail *
+fail_find(struct auth *a, struct auth_fail *set,
+    const uint8_t key[AUTH_ADDR_KEY], int64_t now, bool create)
+{
+	struct auth_fail *idle = NULL, *old = NULL, *blk = NULL;
+	int w;
+
 	for (w = 0; w < AUTH_WAYS; w++) {
 		struct auth_fail *e = &set[w];
 
-		if (e->used && memcmp(e->key, key, sizeof(key)) == 0) {
+		if (e->used && memcmp(e->key, key, AUTH_ADDR_KEY) == 0) {
 			return e;
 		}
 		if (fail_idle(a, e, now)) {
@@ -191,7 +286,7 @@ fail_find(struct auth *a, const struct sockaddr *src, int64_t now,
 		idle = old != NULL ? old : blk;
 	}
 	memset(idle, 0, sizeof(*idle));
-	memcpy(idle->key, key, sizeof(key));
+	memcpy(idle->key, key, AUTH_ADDR_KEY);
 	idle->used = true;
 	return idle;
 }
@@ -200,13 +295,20 @@ bool
 auth_fail_add(struct auth *a, const struct sockaddr *src, int64_t now,
     uint32_t *count)
 {
-	struct auth_fail *e;
+	uint8_t key[AUTH_ADDR_KEY];
+	struct auth_fail *set, *e;
+	pthread_mutex_t *lk;
+	bool blocks = false;
+	size_t si;
 
 	*count = 0;
 	if (a->set.fail_limit == 0) {
 		return false;
 	}
-	e = fail_find(a, src, now, true);
+	set = fail_set(a, src, key, &si);
+	lk = set_lock(a->st, si);
+	pthread_mutex_lock(lk);
+	e = fail_find(a, set, key, now, true);
 	if (e->blocked_until != 0 && e->blocked_until <= now) {
 		/* The penalty is served: start afresh. */
 		e->blocked_until = 0;
@@ -225,16 +327,21 @@ auth_fail_add(struct auth *a, const struct sockaddr *src, int64_t now,
 		if (e->blocked_until <= now) {
 			e->blocked_until = now + 1;
 		}
-		return true;
+		blocks = true;
 	}
-	return false;
+	pthread_mutex_unlock(lk);
+	return blocks;
 }
 
 bool
 auth_fail_blocked(struct auth *a, const struct sockaddr *src, int64_t now,
     uint32_t *remaining)
 {
-	struct auth_fail *e;
+	uint8_t key[AUTH_ADDR_KEY];
+	struct auth_fail *set, *e;
+	pthread_mutex_t *lk;
+	int64_t until = 0;
+	size_t si;
 
 	if (remaining != NULL) {
 		*remaining = 0;
@@ -242,12 +349,19 @@ auth_fail_blocked(struct auth *a, const struct sockaddr *src, int64_t now,
 	if (a->set.fail_limit == 0) {
 		return false;
 	}
-	e = fail_find(a, src, now, false);
-	if (e == NULL || e->blocked_until <= now) {
+	set = fail_set(a, src, key, &si);
+	lk = set_lock(a->st, si);
+	pthread_mutex_lock(lk);
+	e = fail_find(a, set, key, now, false);
+	if (e != NULL) {
+		until = e->blocked_until;
+	}
+	pthread_mutex_unlock(lk);
+	if (until <= now) {
 		return false;
 	}
 	if (remaining != NULL) {
-		int64_t left = e->blocked_until - now;
+		int64_t left = until - now;
 
 		*remaining = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
 	}
@@ -263,23 +377,36 @@ auth_blocked(struct auth *a, const struct sockaddr *src, uint32_t *remaining)
 int
 auth_unblock(struct auth *a, const struct sockaddr *src)
 {
-	size_t i, n = (size_t)a->fail_sets * AUTH_WAYS;
-	struct auth_fail *e;
-	int count = 0;
+	struct auth_state *st = a->st;
+	uint8_t key[AUTH_ADDR_KEY];
+	struct auth_fail *set, *e;
+	pthread_mutex_t *lk;
+	size_t si;
+	int count = 0, w;
 
 	if (src != NULL) {
-		e = fail_find(a, src, auth_now(a), false);
-		if (e == NULL) {
-			return 0;
+		set = fail_set(a, src, key, &si);
+		lk = set_lock(st, si);
+		pthread_mutex_lock(lk);
+		e = fail_find(a, set, key, auth_now(a), false);
+		if (e != NULL) {
+			memset(e, 0, sizeof(*e));
+			count = 1;
 		}
-		memset(e, 0, sizeof(*e));
-		return 1;
+		pthread_mutex_unlock(lk);
+		return count;
 	}
-	for (i = 0; i < n; i++) {
-		if (a->fail[i].used) {
-			memset(&a->fail[i], 0, sizeof(a->fail[i]));
-			count++;
+	for (si = 0; si < st->fail_sets; si++) {
+		set = st->fail + si * AUTH_WAYS;
+		lk = set_lock(st, si);
+		pthread_mutex_lock(lk);
+		for (w = 0; w < AUTH_WAYS; w++) {
+			if (set[w].used) {
+				memset(&set[w], 0, sizeof(set[w]));
+				count++;
+			}
 		}
+		pthread_mutex_unlock(lk);
 	}
 	return count;
 }
@@ -287,38 +414,43 @@ auth_unblock(struct auth *a, const struct sockaddr *src)
 int
 auth_blocks(struct auth *a, auth_block_fn *fn, void *arg)
 {
-	size_t i, n = (size_t)a->fail_sets * AUTH_WAYS;
+	struct auth_state *st = a->st;
+	size_t i, n = (size_t)st->fail_sets * AUTH_WAYS;
 	int64_t now = auth_now(a);
 	struct auth_block b;
+	struct auth_fail e;
 	int calls = 0, rc;
 
 	for (i = 0; i < n; i++) {
-		const struct auth_fail *e = &a->fail[i];
 		int64_t left;
 
-		if (!e->used || e->blocked_until <= now) {
+		/* a copy, so that fn runs without the lock */
+		pthread_mutex_lock(set_lock(st, i / AUTH_WAYS));
+		e = st->fail[i];
+		pthread_mutex_unlock(set_lock(st, i / AUTH_WAYS));
+		if (!e.used || e.blocked_until <= now) {
 			continue;
 		}
 		memset(&b, 0, sizeof(b));
-		if (e->key[0] == 4) {
+		if (e.key[0] == 4) {
 			struct sockaddr_in *s4 = (struct sockaddr_in *)&b.addr;
 
 			s4->sin_family = AF_INET;
-			memcpy(&s4->sin_addr, e->key + 1, 4);
+			memcpy(&s4->sin_addr, e.key + 1, 4);
 			b.prefix = 32;
-		} else if (e->key[0] == 6) {
+		} else if (e.key[0] == 6) {
 			struct sockaddr_in6 *s6 =
 			    (struct sockaddr_in6 *)&b.addr;
 
 			s6->sin6_family = AF_INET6;
-			memcpy(&s6->sin6_addr, e->key + 1, 16);
+			memcpy(&s6->sin6_addr, e.key + 1, 16);
 			b.prefix = 64;
 		} else {
 			b.addr.ss_family = AF_UNSPEC;
 		}
-		left = e->blocked_until - now;
+		left = e.blocked_until - now;
 		b.remaining = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
-		b.failures = e->count;
+		b.failures = e.count;
 		rc = fn(arg, &b);
 		if (rc != 0) {
 			return rc;
@@ -326,6 +458,56 @@ auth_blocks(struct auth *a, auth_block_fn *fn, void *arg)
 		calls++;
 	}
 	return calls;
+}
+
+/* ------------------------------------------------------ challenge rate */
+
+bool
+auth_rate_take(struct auth *a, const struct sockaddr *src, int64_t now)
+{
+	struct auth_state *st = a->st;
+	struct auth_rate *set, *e = NULL, *old = NULL;
+	uint8_t key[AUTH_ADDR_KEY];
+	pthread_mutex_t *lk;
+	bool ok = true;
+	size_t si;
+	int w;
+
+	if (a->set.challenge_rate == 0) {
+		return true;
+	}
+	auth_addr_key(src, true, key);
+	si = (size_t)(auth_siphash(st->hash_key, key, AUTH_ADDR_KEY) &
+	    (st->rate_sets - 1));
+	set = st->rate + si * AUTH_WAYS;
+	lk = set_lock(st, si);
+	pthread_mutex_lock(lk);
+	for (w = 0; w < AUTH_WAYS && e == NULL; w++) {
+		if (set[w].used && memcmp(set[w].key, key, AUTH_ADDR_KEY) == 0) {
+			e = &set[w];
+		} else if (old == NULL || !set[w].used ||
+		    (old->used && set[w].second < old->second)) {
+			/* a free way, else the one counting the oldest second */
+			old = &set[w];
+		}
+	}
+	if (e == NULL) {
+		e = old;
+		memset(e, 0, sizeof(*e));
+		memcpy(e->key, key, AUTH_ADDR_KEY);
+		e->used = true;
+	}
+	if (e->second != now) {
+		e->second = now;
+		e->count = 0;
+	}
+	if (e->count >= a->set.challenge_rate) {
+		ok = false;
+	} else {
+		e->count++;
+	}
+	pthread_mutex_unlock(lk);
+	return ok;
 }
 
 const char *

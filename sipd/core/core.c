@@ -32,7 +32,8 @@ on_tp_error(void *arg, const struct tp_src *dst, int err)
 
 struct core *
 core_new(const struct conf *conf, struct tp *tp, unsigned shard,
-    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN])
+    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN],
+    struct auth_state *auth_state)
 {
 	struct core *c = calloc(1, sizeof(*c));
 
@@ -52,7 +53,8 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard,
 		c->rand = 0x9e3779b97f4a7c15ULL;
 	}
 	c->txn = txn_table_new(&conf->txn, &proxy_txn_ops, c, shard);
-	c->auth = auth_new(NULL);
+	/* one replay, failure and rate state for every worker */
+	c->auth = auth_new_shared(NULL, auth_state);
 	c->mac = core_mac_new(secret, CORE_SECRET_LEN);
 	if (c->txn == NULL || c->auth == NULL || c->mac == NULL ||
 	    auth_set_secret(c->auth, secret, CORE_SECRET_LEN) != 0) {
@@ -98,12 +100,19 @@ core_configure(struct core *c, const struct conf *conf)
 	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));
 	auth_settings_init(&as);
 	as.nonce_lifetime = conf->auth.nonce_lifetime_s;
-	as.advertise_auth = conf->auth.advertise_digest;
+	/* SHA-256 only when asked: some user agents give up on a response
+	 * that holds a challenge they cannot compute, wherever it is */
+	as.algs = AUTH_ALG_BIT(AUTH_ALG_MD5) |
+	    (conf->auth.sha256 ? AUTH_ALG_BIT(AUTH_ALG_SHA256) : 0);
+	as.advertise_digest = conf->auth.advertise_digest;
+	as.advertise_auth = true;
 	as.advertise_ntlm = conf->auth.advertise_ntlm;
 	as.sha256_first = conf->auth.sha256_first;
+	as.rfc2069 = conf->auth.rfc2069;
 	as.fail_limit = conf->auth.fail_limit;
 	as.fail_window = conf->auth.fail_window_s;
 	as.fail_penalty = conf->auth.fail_penalty_s;
+	as.challenge_rate = conf->auth.challenge_rate;
 	auth_configure(c->auth, &as);
 }
 

@@ -35,6 +35,7 @@ struct core_stats {
 	uint64_t parse_errors;
 	uint64_t handed_off;              /* messages passed to another shard */
 	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
+	uint64_t auth_limited;            /* dropped over auth-challenge-rate */
 };
 
 struct reg;
@@ -42,15 +43,19 @@ struct auth;
 
 /*
  * A core for shard number shard, sending through tp, configured from c,
- * with the registrar reg (shared by the workers; may be NULL) and the
- * key secret (CORE_SECRET_LEN bytes, the same for every worker so each
+ * with the registrar reg (shared by the workers; may be NULL), the key
+ * secret (CORE_SECRET_LEN bytes, the same for every worker so each
  * accepts the others' nonces and signatures: the nonce key, and the
- * Record-Route and branch key derived from it).  Returns NULL on
- * allocation failure.
+ * Record-Route and branch key derived from it) and the authentication
+ * tables auth_state (shared by the workers, so a nonce count or a
+ * source's failures are one whatever worker a request lands on; not
+ * taken; NULL: the core's own).  Returns NULL on allocation failure.
  */
 #define CORE_SECRET_LEN 32
+struct auth_state;
 struct core *core_new(const struct conf *c, struct tp *tp, unsigned shard,
-    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN]);
+    struct reg *reg, const uint8_t secret[CORE_SECRET_LEN],
+    struct auth_state *auth_state);
 
 /* This worker's authentication state (failed-attempt blocks). */
 struct auth *core_auth(struct core *c);

@@ -58,13 +58,30 @@ respond(struct core *c, struct msg *req, const struct tp_src *src,
 	msg_free(resp);
 }
 
-/* A 401 or 407 with the challenges for realm. */
+/*
+ * A 401 or 407 with the challenges for realm, sent statelessly: RFC 3261
+ * 26.3.2.4 recommends that a server keep no state for a challenge, since
+ * a transaction held for Timer H per unauthenticated INVITE lets one host
+ * fill the transaction table.  A retransmission gets a fresh challenge,
+ * and the ACK of the 401/407 is known by sipd's To tag and absorbed
+ * (core.c).  A source over auth-challenge-rate gets nothing: an answer
+ * would only feed a flood, or reflect it to a forged source address.
+ */
 static void
 challenge(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, bool stale, bool proxy)
 {
-	struct msg *resp = core_response(c, req, proxy ? 407 : 401, NULL);
+	char peer[TP_ADDRSTRLEN];
+	struct msg *resp;
 
+	if (!auth_challenge_allowed(c->auth,
+		(const struct sockaddr *)&src->addr)) {
+		c->stats.auth_limited++;
+		log_info(LOG_SERVER, "dropped request from %s (over the "
+		    "challenge rate)", core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	resp = core_response(c, req, proxy ? 407 : 401, NULL);
 	if (resp == NULL) {
 		return;
 	}
@@ -75,7 +92,7 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 		core_answer(c, src, req, 500, NULL, "cannot challenge");
 		return;
 	}
-	respond(c, req, src, resp);
+	core_answer_msg(c, src, req, resp);
 }
 
 enum verdict {

@@ -11,14 +11,11 @@ import hashlib
 import json
 import os
 import re
-import select
-import socket
-import threading
 import time
 
 import sipdtest
 from sipdtest import Fail, check, new_tag
-from sipua import UA, Msg, ProxySipd, param, split_list
+from sipua import UA, Msg, ProxySipd, param, processors, split_list
 
 DOMAIN = "example.com"
 HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
@@ -101,11 +98,13 @@ class RegSipd(ProxySipd):
     registration store in its directory (self.store).  client_ip: the
     Client IP ranges in place of the test library's default (None: keep
     it).  port_range: where sipd's port is drawn from (sipsak needs four
-    digits)."""
+    digits).  workers: the worker threads (set processors; None: the
+    run's, SIPD_TEST_PROCESSORS)."""
 
     def __init__(self, binary, conf="", client_ip=None, store=True,
-                 port_range=None):
+                 port_range=None, workers=None):
         super().__init__(binary, conf=lambda s: conf)
+        self.workers = workers
         self.port_range = port_range or (None, None)
         self.client_ip = client_ip
         self.store = (os.path.join(self.dir.name, "reg.db")
@@ -121,8 +120,17 @@ class RegSipd(ProxySipd):
             lines += ["client-ip add %s" % r for r in self.client_ip]
         if self.store:
             lines.append("set reg-store %s" % self.store)
+        if self.workers is not None:
+            lines.append("set processors %d" % self.workers)
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        sipdtest.Sipd.start(self)
+        n = self.workers if self.workers is not None else processors()
+        check(self.wait_log("%d workers)" % n, 2.0),
+              "sipd did not start %d workers" % n)
+        return self
 
 
 def start(binary, started, **kw):
@@ -210,14 +218,20 @@ class RegClient:
         """A REGISTER without credentials; its answer (a 401)."""
         return self.ask(self.message(contacts, expires, **kw))
 
-    def register(self, contacts=(), expires=None, alg="SHA-256",
+    def register(self, contacts=(), expires=None, alg=None,
                  password=None, extra=(), to=None, timeout=3.0):
-        """REGISTER, answer the 401's alg challenge, return the final
+        """REGISTER, answer the 401's alg challenge (None: the first
+        Digest challenge, as a client that reads one), return the final
         answer to the authenticated REGISTER."""
         first = self.ask(self.message(contacts, expires, extra=extra,
                                       to=to), timeout)
         if first.status != 401:
             return first
+        if alg is None:
+            algs = challenge_algs(first)
+            check(algs, "401 without a Digest challenge: %s" % (
+                first.get("WWW-Authenticate"),))
+            alg = algs[0]
         ch = pick(first, alg)
         auth = credentials(ch, self.user, password or self.password,
                            "REGISTER", self.uri, alg,
@@ -253,53 +267,109 @@ def wait_for(what, fn, timeout=5.0, step=0.1):
     return v
 
 
-class MD5Only:
-    """A UDP relay on 127.0.0.1 between an MD5-only client and sipd that
-    drops the SHA-256 challenges from sipd's responses: sipp 3.6.1 reads
-    only the first WWW-Authenticate and gives up on its algorithm.  The
-    client sends to self.port; sipd sees the relay's one socket as the
-    source; the relay's address in what the client sends becomes sipd's
-    (a Route to an outbound proxy).  port: the client's side (0: any).  Runs in a thread until
-    close() (each wait 0.1 s)."""
+def shard_of(call_id, workers):
+    """The worker a request with call_id lands on in a sipd of workers
+    threads (FNV-1a 64 of the Call-ID, as sipd/worker.c spreads them)."""
+    if workers <= 1:
+        return 0
+    h = 0xcbf29ce484222325
+    for c in call_id.encode():
+        h ^= c
+        h = (h * 0x100000001b3) & 0xffffffffffffffff
+    return h % workers
 
-    SHA = re.compile(rb"\r\n(?:WWW|Proxy)-Authenticate:[^\r]*"
-                     rb"algorithm=\"?SHA-256[^\r]*", re.IGNORECASE)
 
-    def __init__(self, sipd_port, port=0):
-        self.sipd = ("127.0.0.1", sipd_port)
-        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.front.bind(("127.0.0.1", port))
-        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.back.bind(("127.0.0.1", 0))
-        self.port = self.front.getsockname()[1]
-        self.back_port = self.back.getsockname()[1]
-        self.client = None
-        self.stopping = False
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
+def call_id_on(shard, workers, prefix):
+    """A new Call-ID (prefix-N) that lands on worker shard (bounded)."""
+    for _ in range(10000):
+        cid = "%s-%s@sipreg" % (prefix, new_tag())
+        if shard_of(cid, workers) == shard:
+            return cid
+    raise Fail("no Call-ID found for worker %d of %d" % (shard, workers))
 
-    def loop(self):
-        while not self.stopping:
-            ready, _, _ = select.select([self.front, self.back], [], [], 0.1)
-            for s in ready:
-                data, src = s.recvfrom(65536)
-                if s is self.front:
-                    self.client = src
-                    # a Route to the relay (an outbound proxy) names sipd
-                    data = data.replace(b"127.0.0.1:%d" % self.port,
-                                        b"127.0.0.1:%d" % self.sipd[1])
-                    self.back.sendto(data, self.sipd)
-                elif self.client is not None:
-                    self.front.sendto(self.SHA.sub(b"", data), self.client)
 
-    def close(self):
-        self.stopping = True
-        self.thread.join(5)
-        self.front.close()
-        self.back.close()
+# ------------------------------------------------------------ the wire
+
+class Wire:
+    """A message a peer sent or received, as the peer itself recorded it:
+    way ("in": the peer received it, "out": the peer sent it), peer (the
+    other end, "host:port") and msg (a Msg)."""
+
+    def __init__(self, way, peer, msg):
+        self.way, self.peer, self.msg = way, peer, msg
+
+    def __repr__(self):
+        return "%s %s %s" % (self.way, self.peer, self.msg.start)
+
+
+def _msg(raw, where):
+    """raw (text of one SIP message) as a Msg; fails loudly, never drops
+    it: a message a peer recorded that does not parse is a finding."""
+    raw = raw.lstrip("\r\n")
+    head, sep, body = raw.partition("\n\n") if "\r\n\r\n" not in raw \
+        else raw.partition("\r\n\r\n")
+    head = head.replace("\r\n", "\n").replace("\n", "\r\n")
+    try:
+        return Msg((head + "\r\n\r\n" + body).encode())
+    except Fail as e:
+        raise Fail("%s: a message that does not parse (%s): %r" % (
+            where, e, raw[:300]))
+
+
+SIPP_SEP = re.compile(r"^-{20,} [0-9: .-]+\n", re.MULTILINE)
+SIPP_HEAD = re.compile(r"^(UDP|TCP|TLS) message (received|sent) "
+                       r"(?:\[\d+\] bytes|\(\d+ bytes\)) ?:\n\n",
+                       re.IGNORECASE)
+
+
+def sipp_trace(path):
+    """What a sipp run with -trace_msg -message_file PATH sent ("out") and
+    received ("in"): [Wire] in order (peer "": sipp does not say).  Every
+    entry must parse."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    out = []
+    for chunk in SIPP_SEP.split(text):
+        if not chunk.strip():
+            continue
+        m = SIPP_HEAD.match(chunk)
+        check(m is not None, "%s: an entry sipp_trace() cannot read: %r" % (
+            path, chunk[:200]))
+        way = "in" if m.group(2).lower() == "received" else "out"
+        out.append(Wire(way, "", _msg(chunk[m.end():], path)))
+    return out
+
+
+BARESIP_TRACE = re.compile(
+    r"#\n(UDP|TCP|TLS) (\S+) -> (\S+)\n(.*?)\x1b\[;m", re.DOTALL)
+
+
+def baresip_trace(text, own):
+    """What baresip (run with -s, its SIP trace) sent and received, from
+    its output text: [Wire] in order.  own: baresip's own "host:port";
+    a message to it is "in", from it "out"."""
+    out = []
+    for m in BARESIP_TRACE.finditer(text):
+        src, dst, raw = m.group(2), m.group(3), m.group(4)
+        if dst == own:
+            out.append(Wire("in", src, _msg(raw, "baresip " + own)))
+        elif src == own:
+            out.append(Wire("out", dst, _msg(raw, "baresip " + own)))
+        else:
+            raise Fail("baresip %s traced a message between %s and %s" % (
+                own, src, dst))
+    return out
+
+
+def challenge_algs(resp, header="WWW-Authenticate"):
+    """The algorithms of resp's Digest challenges, in the order sent."""
+    return [p.get("algorithm", "MD5").upper()
+            for scheme, p in challenges(resp, header)
+            if scheme.lower() == "digest"]
 
 
 __all__ = ["DOMAIN", "RegSipd", "RegClient", "UA", "Msg", "start", "ctl",
            "registrations", "contacts_of", "credentials", "pick",
            "challenges", "digest_response", "expires_of", "wait_for",
-           "MD5Only"]
+           "Wire", "sipp_trace", "baresip_trace", "challenge_algs",
+           "shard_of", "call_id_on"]

@@ -3,8 +3,11 @@
  * challenges (parsed back with msg_auths()), and auth_check() on requests
  * written here: success with each algorithm, wrong password and unknown
  * user (alike on the wire, distinct in the log), stale, forged and
- * misdirected nonces, nonce-count replay, malformed credentials, and the
- * failed-attempt limiter.  Time comes from a clock the tests move.
+ * misdirected nonces, nonce-count replay, malformed credentials, digests
+ * without qop (refused unless RFC 2069 compatibility is on), the
+ * failed-attempt limiter, and two instances sharing one state as two
+ * workers do (one nonce count, one failure count, one challenge rate).
+ * Time comes from a clock the tests move.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -463,6 +466,19 @@ md5_only(struct auth_settings *s)
 }
 
 static void
+sha_first(struct auth_settings *s)
+{
+	s->sha256_first = true;
+}
+
+static void
+ntlm_only(struct auth_settings *s)
+{
+	s->advertise_ntlm = true;
+	s->advertise_digest = false;
+}
+
+static void
 ntlm_no_qop(struct auth_settings *s)
 {
 	s->advertise_ntlm = true;
@@ -482,15 +498,15 @@ test_challenge_format(void **state)
 	n = auth_challenge(a, REALM, false, SRC, HDR_WWW_AUTHENTICATE, buf,
 	    sizeof(buf));
 	assert_int_equal(n, 2);
-	/* RFC 8760 2.4: SHA-256 first, then MD5 */
+	/* By default MD5 first: user agents that read one challenge */
 	p = buf;
-	assert_non_null(strstr(p, "algorithm=SHA-256"));
+	assert_non_null(strstr(p, "algorithm=MD5"));
 	assert_true(strncmp(p, "Digest realm=\"example.com\", nonce=\"", 35) ==
 	    0);
 	assert_non_null(strstr(p, ", qop=\"auth\""));
 	assert_null(strstr(p, "stale"));
 	p += strlen(p) + 1;
-	assert_non_null(strstr(p, "algorithm=MD5"));
+	assert_non_null(strstr(p, "algorithm=SHA-256"));
 	/* Both name the same nonce. */
 	assert_true(memcmp(buf + 35, p + 35, 43) == 0);
 
@@ -540,6 +556,23 @@ test_challenge_format(void **state)
 			     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
 	    1);
 	assert_non_null(strstr(buf, "algorithm=MD5"));
+	auth_free(a);
+
+	/* RFC 8760 2.4: the preferred algorithm first, when asked */
+	a = new_auth(sha_first);
+	assert_int_equal(auth_challenge(a, REALM, false, SRC,
+			     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+	    2);
+	assert_non_null(strstr(buf, "algorithm=SHA-256"));
+	assert_non_null(strstr(buf + strlen(buf) + 1, "algorithm=MD5"));
+	auth_free(a);
+
+	/* Digest not advertised: NTLM only, unless nothing would be left */
+	a = new_auth(ntlm_only);
+	assert_int_equal(auth_challenge(a, REALM, false, SRC,
+			     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+	    1);
+	assert_string_equal(buf, "NTLM realm=\"example.com\"");
 	auth_free(a);
 
 	a = new_auth(ntlm_no_qop);
@@ -1154,6 +1187,13 @@ qop_off(struct auth_settings *s)
 }
 
 static void
+rfc2069_on(struct auth_settings *s)
+{
+	s->advertise_auth = false;
+	s->rfc2069 = true;
+}
+
+static void
 test_no_qop(void **state)
 {
 	struct auth *a = new_auth(qop_off);
@@ -1165,16 +1205,119 @@ test_no_qop(void **state)
 		.qop = "" };
 
 	(void)state;
-	/* RFC 2069 credentials when qop is not offered */
+	/*
+	 * RFC 2069 credentials carry no nonce count: refused, even when
+	 * qop is not offered, unless the compatibility is asked for.
+	 */
+	challenge_nonce(a, SRC, false, AUTH_ALG_MD5, nonce);
+	c.nonce = nonce;
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_QOP);
+	auth_free(a);
+
+	a = new_auth(rfc2069_on);
 	challenge_nonce(a, SRC, false, AUTH_ALG_MD5, nonce);
 	c.nonce = nonce;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+	/* what the compatibility costs: the same digest again is taken */
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
 	c.password = "bad";
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
-	/* qop=auth is still welcome */
+	assert_int_equal(res.reason, AUTH_R_BAD_PASSWORD);
+	/* qop=auth is still welcome, and still counted */
 	c.password = "secret";
 	c.qop = NULL;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_REPLAY);
+	auth_free(a);
+}
+
+/*
+ * Two instances on one state, as two workers: a nonce count used on one
+ * is used on the other, failures on both add up to one limit, a block
+ * lifted on one is lifted for both, and the challenge rate is one.
+ */
+static void
+test_shared_state(void **state)
+{
+	static const uint8_t key[32] = { 1, 2, 3 };
+	struct auth_settings s;
+	struct auth_state *st;
+	struct auth *a, *b;
+	struct auth_result res;
+	char nonce[64];
+	struct cred c = { .alg = AUTH_ALG_MD5,
+		.user = "alice",
+		.password = "secret" };
+	int i;
+
+	(void)state;
+	auth_settings_init(&s);
+	s.clock = test_clock;
+	s.fail_limit = 4;
+	s.challenge_rate = 3;
+	st = auth_state_new(&s);
+	assert_non_null(st);
+	a = auth_new_shared(&s, st);
+	b = auth_new_shared(&s, st);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(auth_set_secret(a, key, sizeof(key)), 0);
+	assert_int_equal(auth_set_secret(b, key, sizeof(key)), 0);
+
+	challenge_nonce(a, SRC, false, AUTH_ALG_MD5, nonce);
+	c.nonce = nonce;
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+	assert_int_equal(check_cred(b, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_REPLAY);
+	c.nc = "00000002";
+	assert_int_equal(check_cred(b, &c, SRC, &res), AUTH_OK);
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_REPLAY);
+
+	/* two replays above, two bad passwords here: four, blocked */
+	c.nc = "00000003";
+	c.password = "bad";
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
+	assert_false(auth_blocked(b, SRC, NULL));
+	assert_int_equal(check_cred(b, &c, SRC, &res), AUTH_FAILED);
+	assert_true(auth_blocked(a, SRC, NULL));
+	assert_true(auth_blocked(b, SRC, NULL));
+	c.password = "secret";
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_BLOCKED);
+	assert_int_equal(auth_unblock(b, SRC), 1);
+	assert_int_equal(auth_unblock(a, SRC), 0);
+	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
+
+	/* three challenges a second for a source, whichever instance */
+	for (i = 0; i < 3; i++) {
+		assert_true(auth_challenge_allowed(i % 2 ? a : b, SRC));
+	}
+	assert_false(auth_challenge_allowed(a, SRC));
+	assert_false(auth_challenge_allowed(b, SRC));
+	/* the same /64, or the same address with another port: one source */
+	assert_true(auth_challenge_allowed(a, SRC_B));
+	assert_false(auth_challenge_allowed(a, SRC_PORT));
+	for (i = 0; i < 3; i++) {
+		assert_true(auth_challenge_allowed(a, SRC6_A));
+	}
+	assert_false(auth_challenge_allowed(b, SRC6_B));
+	assert_true(auth_challenge_allowed(b, SRC6_C));
+	/* the next second starts afresh */
+	test_now++;
+	assert_true(auth_challenge_allowed(b, SRC));
+	auth_free(a);
+	auth_free(b);
+	auth_state_free(st);
+
+	/* 0: no limit */
+	s.challenge_rate = 0;
+	a = auth_new(&s);
+	assert_non_null(a);
+	for (i = 0; i < 1000; i++) {
+		assert_true(auth_challenge_allowed(a, SRC));
+	}
 	auth_free(a);
 }
 
@@ -1420,9 +1563,28 @@ test_configure(void **state)
 	c.nonce = nb;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
 
-	/* MD5 no longer offered: refused */
+	/* the challenge order follows the settings in force */
 	auth_settings_init(&s);
 	s.clock = test_clock;
+	s.sha256_first = true;
+	assert_int_equal(auth_configure(a, &s), 0);
+	{
+		char buf[AUTH_CHALLENGE_SIZE];
+
+		assert_int_equal(auth_challenge(a, REALM, false, SRC,
+				     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+		    2);
+		assert_non_null(strstr(buf, "algorithm=SHA-256"));
+		s.sha256_first = false;
+		assert_int_equal(auth_configure(a, &s), 0);
+		assert_int_equal(auth_challenge(a, REALM, false, SRC,
+				     HDR_WWW_AUTHENTICATE, buf, sizeof(buf)),
+		    2);
+		assert_non_null(strstr(buf, "algorithm=MD5"));
+		assert_null(strstr(buf, "algorithm=SHA-256"));
+	}
+
+	/* MD5 no longer offered: refused */
 	s.algs = AUTH_ALG_BIT(AUTH_ALG_SHA256);
 	assert_int_equal(auth_configure(a, &s), 0);
 	c.nc = "00000002";
@@ -1476,6 +1638,7 @@ main(void)
 	    cmocka_unit_test_setup(test_nc_eviction, setup),
 	    cmocka_unit_test_setup(test_malformed, setup),
 	    cmocka_unit_test_setup(test_no_qop, setup),
+	    cmocka_unit_test_setup(test_shared_state, setup),
 	    cmocka_unit_test_setup(test_limiter, setup),
 	    cmocka_unit_test_setup(test_limiter_bounded, setup),
 	    cmocka_unit_test_setup(test_log_lines, setup),

@@ -24,6 +24,7 @@ from sipdtest import check
 from sipua import UA
 
 CONF = """domain add example.com
+set auth-sha256 on
 account add alice@example.com password secret
 account add bob@example.com password b0b-pw
 set auth-fail-limit 3

@@ -18,6 +18,7 @@ from sipdtest import check, request
 from sipua import UA
 
 CONF = """domain add example.com
+set auth-sha256 on
 account add alice@example.com password secret
 set auth-fail-limit 0
 """

@@ -45,6 +45,7 @@ from sipdtest import Fail, check
 from sipua import UA, Call
 
 CONF = """domain add example.com
+set auth-sha256 on
 account add alice@example.com password secret
 account add bob@example.com password b0b-pw
 """

@@ -66,9 +66,9 @@ def dialog(sipd, caller, callee):
     check(resp.status == 407, "%s: the stranger's INVITE got %d, not 407"
           % (caller.transport, resp.status))
     caller.send(call.ack(resp), sipd.port)
-    ch = sipreg.pick(resp, "SHA-256", "Proxy-Authenticate")
+    ch = sipreg.pick(resp, "MD5", "Proxy-Authenticate")
     auth = sipreg.credentials(ch, "alice", "secret", "INVITE", bob,
-                              "SHA-256")
+                              "MD5")
     caller.send(call.request("INVITE", extra=[("Proxy-Authorization",
                                                auth)]), sipd.port)
     inv = callee.expect_request("INVITE", call.call_id)

@@ -94,9 +94,9 @@ def expect_status(sipd, sender, uri, status, dests, what, extra=()):
 
 
 def with_credentials(sipd, sender, uri, dests, challenge):
-    ch = sipreg.pick(challenge, "SHA-256", "Proxy-Authenticate")
+    ch = sipreg.pick(challenge, "MD5", "Proxy-Authenticate")
     auth = sipreg.credentials(ch, "alice", "secret", "INVITE", uri,
-                              "SHA-256")
+                              "MD5")
     return [("Proxy-Authorization", auth)]
 
 
