@@ -423,6 +423,63 @@ class Call:
                             extra=extra)
 
 
+def digest_authorization(challenge, user, password, method, uri, nc=1):
+    """The Authorization value answering challenge (a WWW- or
+    Proxy-Authenticate value, Digest with MD5 or SHA-256 and qop=auth,
+    RFC 7616) for user's password."""
+    import hashlib
+    fields = dict((k.lower(), v.strip('"')) for k, v in re.findall(
+        r'(\w+)\s*=\s*("[^"]*"|[^\s,]+)', challenge))
+    alg = fields.get("algorithm", "MD5")
+    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[alg.upper()]
+
+    def hx(text):
+        return h(text.encode()).hexdigest()
+    cnonce = new_tag()
+    ha1 = hx("%s:%s:%s" % (user, fields["realm"], password))
+    ha2 = hx("%s:%s" % (method, uri))
+    resp = hx("%s:%s:%08x:%s:auth:%s" % (ha1, fields["nonce"], nc, cnonce,
+                                         ha2))
+    out = ('Digest username="%s", realm="%s", nonce="%s", uri="%s", '
+           'response="%s", algorithm=%s, qop=auth, nc=%08x, cnonce="%s"' % (
+               user, fields["realm"], fields["nonce"], uri, resp, alg, nc,
+               cnonce))
+    if "opaque" in fields:
+        out += ', opaque="%s"' % fields["opaque"]
+    return out
+
+
+def register(ua, sipd_port, user, domain, password, params="",
+             expires=300):
+    """Register ua (its address, with params such as ";q=0.5") as a
+    contact of user@domain at sipd over UDP, answering the 401 with
+    the MD5 challenge; returns the final response (a Msg)."""
+    call = Call(ua, "sip:%s" % domain)
+    aor = "<sip:%s@%s>" % (user, domain)
+    contact = [("Contact", "<%s%s>" % (ua.uri(user), params)),
+               ("Expires", str(expires))]
+    auth = []
+    for _ in range(2):
+        data = call.request("REGISTER", to=aor, extra=contact + auth)
+        data = data.replace(b"From: <sip:uac@%s>" % ua.host.encode(),
+                            b"From: " + aor.encode(), 1)
+        ua.send(data, sipd_port)
+        resp = ua.expect("a final response to REGISTER",
+                         lambda m: (not m.is_request() and
+                                    m.status >= 200 and
+                                    m.call_id() == call.call_id and
+                                    m.cseq()[0] == call.cseq))
+        if resp.status != 401:
+            return resp
+        chs = [v for v in resp.get("WWW-Authenticate")
+               if re.search(r"algorithm=\"?MD5\b", v, re.IGNORECASE)]
+        check(chs, "401 without an MD5 challenge: %s" %
+              resp.get("WWW-Authenticate"))
+        auth = [("Authorization", digest_authorization(
+            chs[0], user, password, "REGISTER", call.uri))]
+    return resp
+
+
 class RawConn:
     """A TCP connection to sipd (port) for feeding it bytes as they come:
     whole, in pieces, or never finished."""
