@@ -273,11 +273,12 @@ def frame(buf):
 class StreamUA(UA):
     """A user agent over TCP or TLS (ctx: an ssl.SSLContext): listening
     on host (a UAS, connections accepted as they come), or with connect=
-    (host, port) one connection to there (a UAC).  Messages are read
+    (host, port) one connection to there (a UAC); port: the port to
+    listen on (default the kernel's pick).  Messages are read
     from every connection; a response goes back on the connection its
     request came on (RFC 3261 18.2.2)."""
 
-    def __init__(self, host="127.0.0.1", ctx=None, connect=None):
+    def __init__(self, host="127.0.0.1", ctx=None, connect=None, port=0):
         self.host = host
         self.ctx = ctx
         self.transport = "TLS" if ctx else "TCP"
@@ -287,7 +288,7 @@ class StreamUA(UA):
         self.sock = None
         if connect is None:
             self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.listener.bind((host, 0))
+            self.listener.bind((host, port))
             self.listener.listen(8)
             self.port = self.listener.getsockname()[1]
         else:
