@@ -200,6 +200,9 @@ class Sipd:
         self.port_range = port_range or (None, None)
         self.clients = clients
         self.listing = False  # started from a file start_from() wrote
+        # a command sipd's command line is given to, which must exec it
+        # (so that the process signalled is sipd): unshare, setpriv
+        self.wrapper = []
 
     @property
     def port(self):
@@ -248,8 +251,8 @@ class Sipd:
         err = open(self.err_path, "w")
         try:
             self.proc = subprocess.Popen(
-                [self.binary, "-f", "-c", self.conf_path,
-                 "-s", self.sock_path],
+                self.wrapper + [self.binary, "-f", "-c", self.conf_path,
+                                "-s", self.sock_path],
                 stdin=subprocess.DEVNULL, stdout=err, stderr=err)
         finally:
             err.close()
