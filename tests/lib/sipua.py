@@ -20,6 +20,17 @@ import time
 from sipdtest import Fail, Sipd, Skip, check, new_tag
 
 MAX_READS = 1000  # datagrams read by one wait, at most
+T1 = 0.5          # RFC 3261 T1, sipd's default (set t1)
+# A timer fires within its wheel slot (8 ms) and the worker's tick (10
+# ms): no sooner than its value less this.
+GRAIN = 0.02
+
+
+def silence(timer=T1):
+    """How long to listen to be sure that a message timer would send
+    (a retransmission: first after T1) did not come: twice the timer,
+    so that even a late first firing falls inside."""
+    return 2 * timer
 
 # RFC 3261 7.3.3: compact header names
 COMPACT = {"v": "Via", "f": "From", "t": "To", "i": "Call-ID",
