@@ -91,11 +91,16 @@ def via_sent_by(via):
 class Msg:
     """A parsed SIP message: a request (method, uri) or a response (status,
     reason), its headers in order as (name, value), its body, and src (the
-    address it came from, when received)."""
+    address it came from, when received).  strict (the default, for
+    what a peer received): the headers must end with an empty line and
+    the body be as long as Content-Length says (RFC 3261 7.5, 18.3)."""
 
-    def __init__(self, data, src=None):
+    def __init__(self, data, src=None, strict=True):
         self.raw = data
         self.src = src
+        check(not strict or b"\r\n\r\n" in data,
+              "a message without the empty line that ends the headers: "
+              "%r" % data[-200:])
         head, _, self.body = data.partition(b"\r\n\r\n")
         lines = head.decode("utf-8", "replace").split("\r\n")
         self.start = lines[0]
@@ -113,6 +118,11 @@ class Msg:
             name = name.strip()
             self.headers.append((COMPACT.get(name.lower(), name),
                                  value.strip()))
+        size = self.first("Content-Length")
+        check(not strict or size is None or
+              (size.strip().isdigit() and int(size) == len(self.body)),
+              "Content-Length %s with a body of %d bytes: %r" % (
+                  size, len(self.body), data[-200:]))
 
     def is_request(self):
         return self.method is not None
@@ -693,7 +703,8 @@ def sipdata(log, garbage=None):
             continue
         way = "in" if m.group(1) == "received from" else "out"
         try:
-            out.append(Logged(way, m.group(2), Msg(unescape(m.group(4)))))
+            out.append(Logged(way, m.group(2),
+                              Msg(unescape(m.group(4)), strict=False)))
         except Fail:
             check(way == "in", "sipd logged sending a message that does "
                   "not parse: %r" % line)
