@@ -24,7 +24,7 @@ import time
 
 import sipdtest
 import sipua
-from sipdtest import Fail, Peer, Sipd, Skip, check, request, sipctl
+from sipdtest import Peer, Sipd, Skip, check, request, sipctl
 
 CONF = """domain add example.com
 account add alice@example.com password alice-pw"""

@@ -21,7 +21,7 @@ import subprocess
 import time
 
 import sipdtest
-from sipdtest import Fail, Sipd, Skip, check, sipctl
+from sipdtest import Sipd, Skip, check, sipctl
 
 
 def show_config(sipd):

@@ -4,6 +4,7 @@ transport choice), checked on the UAS's sockets:
 - a strict router before sipd (RFC 3261 16.4): Request-URI sipd's own
   address, Route <sip:uas>: the last Route entry becomes the
   Request-URI and the request reaches the UAS without that Route;
+- a request with Proxy-Require: 420 with Unsupported, nothing sent;
 - a host name with no rule: 404 Not Found, nothing sent;
 - with `route add * UAS`, the same request reaches the UAS;
 - a sips: Request-URI goes over TLS (RFC 3261 26.2.2), with sipd's TLS
@@ -42,6 +43,22 @@ def strict_router(sipd, uac, uas):
     sipua.check_top_via(msg, sipd, [call.branch])
     uas.respond(msg, 200)
     uac.expect_response(200, call)
+
+
+def proxy_require(sipd, uac, uas):
+    """sipd.8: a request to forward with a Proxy-Require header gets 420
+    Bad Extension, listing the option in Unsupported (RFC 3261 16.3
+    step 5); it is not forwarded."""
+    call = sipua.Call(uac, uas.uri("bob"))
+    uac.send(call.request("MESSAGE", extra=[("Proxy-Require", "x-frob")]),
+             sipd.port)
+    resp = final(uac, call, "a MESSAGE with Proxy-Require")
+    check(resp.status == 420, "MESSAGE with Proxy-Require got %d, not 420"
+          % resp.status)
+    check(resp.get("Unsupported") == ["x-frob"],
+          "420 with Unsupported %s" % resp.get("Unsupported"))
+    stray = [m for m in uas.collect(sipua.silence()) if m.is_request()]
+    check(stray == [], "forwarded anyway: %s" % stray)
 
 
 def host_name(sipd, uac, uas):
@@ -128,6 +145,7 @@ def test(binary, started):
                 conf=lambda s: "set tls-client-ca %s\n"
                 "set size-limit-lan 1300\nset size-limit-wan 1300" % cert)
             strict_router(sipd, uac, uas)
+            proxy_require(sipd, uac, uas)
             host_name(sipd, uac, uas)
             sips_tls(sipd, uac, tls_uas)
             big_over_tcp(sipd, uac, uas, tcp_uas)
