@@ -34,7 +34,7 @@ def test(binary, started):
               "Allow: %s" % resp.first("Allow"))
         # a request forwarded at once would reach the UAS within Timer
         # T1 (500 ms): sipd forwards before it answers anything else
-        stray = uas.collect(0.5)
+        stray = uas.collect(sipua.silence())
         check(stray == [], "requests with Max-Forwards 0 were forwarded: "
               "%s" % stray)
 

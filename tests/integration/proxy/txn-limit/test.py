@@ -41,7 +41,8 @@ def test(binary, started):
               "%d INVITEs ringing with set max-server 2 (%d workers): %s" %
               (len(ringing), sipua.processors(),
                [c.call_id for c, _ in ringing]))
-        stray = [m for m in uas.collect(0.3) if m.method == "INVITE" and
+        stray = [m for m in uas.collect(sipua.silence()) if
+                 m.method == "INVITE" and
                  m.call_id() not in [c.call_id for c, _ in ringing]]
         check(stray == [], "refused INVITEs reached the UAS: %s" % stray)
 
