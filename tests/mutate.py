@@ -65,6 +65,12 @@ MUTATIONS = [
      "\treturn msg_hdr_replace(fwd, i, (struct sv){ num, "
      "sv_utoa(mf, num) });",
      r"integration/proxy/(max-forwards|call-udp)$"),
+    ("options-483", "an OPTIONS with Max-Forwards 0 refused 483, not "
+     "answered",
+     "sipd/core/core.c",
+     "\t\tif (method == MSG_OPTIONS) {",
+     "\t\tif (0) {",
+     r"integration/proxy/max-forwards$"),
     ("strict-router", "a strict router's Route not made the Request-URI",
      "sipd/core/proxy.c",
      "\tif (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), "
