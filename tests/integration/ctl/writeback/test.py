@@ -10,6 +10,7 @@ file, fsync and rename, with the previous file kept as sipd.conf.bak.
   namespace): the change is refused with an error naming the file
   (sipd-control(7): internal, "a change applied but not saved"), the
   file stays as it was, no .bak is made and no temporary file is left.
+  The same on a full file system (ENOSPC).
 strace and the read-only mount need root; skipped otherwise (failed
 under CI)."""
 
@@ -146,6 +147,41 @@ def read_only(binary, started, workdir):
     sipdtest.stop_clean(sipd)
 
 
+def full_disk(binary, started, workdir):
+    """sipd whose configuration lives on a full file system (a small
+    tmpfs filled up, in sipd's own mount namespace; the test sees it
+    through /proc/PID/root)."""
+    confdir = os.path.join(workdir, "full")
+    os.mkdir(confdir)
+    sipd = Sipd(binary)
+    started.append(sipd)
+    sipd.write_conf()
+    seed = sipd.conf_path
+    sipd.conf_path = os.path.join(confdir, "sipd.conf")
+    sipd.write_conf = lambda: None
+    sipd.wrapper = ["unshare", "--mount", "--propagation", "private",
+                    "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$0" && '
+                    'cp "$1" "$0/sipd.conf" && shift && '
+                    '{ dd if=/dev/zero of="$0/fill" bs=1k 2>/dev/null; '
+                    'exec "$@"; }', confdir, seed]
+    sipd.start()
+    seen = "/proc/%d/root%s" % (sipd.proc.pid, confdir)
+    with open(os.path.join(seen, "sipd.conf")) as f:
+        before = f.read()
+    p = sipctl(sipd, "set", "t1", "700")
+    check(p.returncode != 0, "a change on a full disk succeeded")
+    check("not saved" in p.stderr and "(internal)" in p.stderr and
+          "No space left on device" in p.stderr,
+          "the error does not say the file was not saved: %r" % p.stderr)
+    with open(os.path.join(seen, "sipd.conf")) as f:
+        check(f.read() == before, "the file changed on a full disk")
+    check(sorted(os.listdir(seen)) == ["fill", "sipd.conf"],
+          "left on the full disk: %s" % os.listdir(seen))
+    check("set t1 700" in show_config(sipd), "the change was not applied")
+    check(sipd.alive(), "sipd died")
+    sipdtest.stop_clean(sipd)
+
+
 def test(binary, started):
     if os.geteuid() != 0:
         raise Skip("not root: strace -p and a read-only mount need it")
@@ -158,6 +194,7 @@ def test(binary, started):
     traced(sipd, sipd.dir.name)
     sipdtest.stop_clean(sipd)
     read_only(binary, started, sipd.dir.name)
+    full_disk(binary, started, sipd.dir.name)
 
 
 sipdtest.run(test)
