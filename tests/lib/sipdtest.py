@@ -4,11 +4,14 @@ Used by the integration tests (tests/integration/<area>/<case>/test.py),
 each run as: /usr/bin/python3 test.py PATH-TO-SIPD.  Every wait here is
 bounded in time and in count.  A test passes by returning from main(),
 is skipped by raising Skip (exit 77), and fails on any other exception
-(exit 1), after printing the tail of sipd's stderr.
+(exit 1), after printing the tail of sipd's stderr.  Under CI=true a
+Skip fails too: CI has every tool and ::1, so a missing one is a fault
+of the machine that must show, never a quiet pass.
 """
 
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -31,6 +34,11 @@ class Fail(Exception):
     """A check failed."""
 
 
+def in_ci():
+    """Whether this run is CI's (CI=true): nothing may be skipped."""
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
 def check(cond, what):
     if not cond:
         raise Fail(what)
@@ -48,6 +56,19 @@ def free_udp_port(host="127.0.0.1", low=None, high=None):
                 continue
             return s.getsockname()[1]
     raise Fail("no free UDP port in %d..%d" % (low, high))
+
+
+def free_tcp_port(host="127.0.0.1"):
+    """A TCP port free on host right now (the kernel's pick)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+# a listener line of a configuration: its protocol, host and port
+LISTENER = re.compile(r"^listener add (\w+) (\[[^\]]+\]|[^\s:]+):(\d+)",
+                      re.MULTILINE)
 
 
 def ipv6_available():
@@ -178,6 +199,10 @@ class Sipd:
         self.returncode = None
         self.port_range = port_range or (None, None)
         self.clients = clients
+        self.listing = False  # started from a file start_from() wrote
+        # a command sipd's command line is given to, which must exec it
+        # (so that the process signalled is sipd): unshare, setpriv
+        self.wrapper = []
 
     @property
     def port(self):
@@ -220,22 +245,66 @@ class Sipd:
             time.sleep(0.05)
         return text in self.log()
 
+    def launch(self):
+        """One start on the file as written: True once sipd answers, else
+        False with sipd stopped (see log() for why)."""
+        err = open(self.err_path, "w")
+        try:
+            self.proc = subprocess.Popen(
+                self.wrapper + [self.binary, "-f", "-c", self.conf_path,
+                                "-s", self.sock_path],
+                stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+        finally:
+            err.close()
+        if self.wait_ready():
+            return True
+        self.stop()
+        return False
+
+    def port_taken(self):
+        """Whether the last start failed on a port taken meanwhile."""
+        return "Address already in use" in self.log()
+
     def start(self):
+        if self.listing:
+            # started from a listing before: that file again, as it is now
+            with open(self.conf_path) as f:
+                self.start_from(f.read())
+            return self
         for _ in range(START_TRIES):
             self.write_conf()
-            err = open(self.err_path, "w")
-            try:
-                self.proc = subprocess.Popen(
-                    [self.binary, "-f", "-c", self.conf_path,
-                     "-s", self.sock_path],
-                    stdin=subprocess.DEVNULL, stdout=err, stderr=err)
-            finally:
-                err.close()
-            if self.wait_ready():
+            if self.launch():
                 return self
-            self.stop()
-            if "Address already in use" not in self.log():
+            if not self.port_taken():
                 break
+        raise Fail("sipd did not start:\n" + self.log())
+
+    def start_from(self, text):
+        """Start on text, a configuration another sipd wrote (its
+        listing), on the same listener ports; when one was taken
+        meanwhile (EADDRINUSE), every listener of text moves to a new
+        free port and sipd starts again (at most START_TRIES times).
+        Returns the text sipd runs on, to compare with its listing.
+        Later start()s start from the file as it is then."""
+        self.listing = True
+        for _ in range(START_TRIES):
+            with open(self.conf_path, "w") as f:
+                f.write(text)
+            udp = [(m.group(2).strip("[]"), int(m.group(3)))
+                   for m in LISTENER.finditer(text) if m.group(1) == "udp"]
+            self.hosts = [h for h, _ in udp]
+            self.ports = [p for _, p in udp]
+            if self.launch():
+                return text
+            if not self.port_taken():
+                break
+
+            def move(m):
+                host = m.group(2).strip("[]")
+                port = (free_udp_port(host) if m.group(1) == "udp"
+                        else free_tcp_port(host))
+                return "%s%d" % (m.group(0)[:-len(m.group(3))], port)
+            text = LISTENER.sub(move, text)
         raise Fail("sipd did not start:\n" + self.log())
 
     def wait_ready(self):
@@ -333,6 +402,9 @@ def run(test):
     try:
         test(binary, started)
     except Skip as e:
+        if in_ci():
+            print("failed: %s (CI=true: a skip is a failure)" % e)
+            sys.exit(1)
         print("skipped: %s" % e)
         sys.exit(SKIP)
     except Exception:  # any failure, including a broken assumption

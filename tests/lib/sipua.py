@@ -20,6 +20,17 @@ import time
 from sipdtest import Fail, Sipd, Skip, check, new_tag
 
 MAX_READS = 1000  # datagrams read by one wait, at most
+T1 = 0.5          # RFC 3261 T1, sipd's default (set t1)
+# A timer fires within its wheel slot (8 ms) and the worker's tick (10
+# ms): no sooner than its value less this.
+GRAIN = 0.02
+
+
+def silence(timer=T1):
+    """How long to listen to be sure that a message timer would send
+    (a retransmission: first after T1) did not come: twice the timer,
+    so that even a late first firing falls inside."""
+    return 2 * timer
 
 # RFC 3261 7.3.3: compact header names
 COMPACT = {"v": "Via", "f": "From", "t": "To", "i": "Call-ID",
@@ -88,11 +99,16 @@ def via_sent_by(via):
 class Msg:
     """A parsed SIP message: a request (method, uri) or a response (status,
     reason), its headers in order as (name, value), its body, and src (the
-    address it came from, when received)."""
+    address it came from, when received).  strict (the default, for
+    what a peer received): the headers must end with an empty line and
+    the body be as long as Content-Length says (RFC 3261 7.5, 18.3)."""
 
-    def __init__(self, data, src=None):
+    def __init__(self, data, src=None, strict=True):
         self.raw = data
         self.src = src
+        check(not strict or b"\r\n\r\n" in data,
+              "a message without the empty line that ends the headers: "
+              "%r" % data[-200:])
         head, _, self.body = data.partition(b"\r\n\r\n")
         lines = head.decode("utf-8", "replace").split("\r\n")
         self.start = lines[0]
@@ -110,6 +126,11 @@ class Msg:
             name = name.strip()
             self.headers.append((COMPACT.get(name.lower(), name),
                                  value.strip()))
+        size = self.first("Content-Length")
+        check(not strict or size is None or
+              (size.strip().isdigit() and int(size) == len(self.body)),
+              "Content-Length %s with a body of %d bytes: %r" % (
+                  size, len(self.body), data[-200:]))
 
     def is_request(self):
         return self.method is not None
@@ -281,11 +302,12 @@ def frame(buf):
 class StreamUA(UA):
     """A user agent over TCP or TLS (ctx: an ssl.SSLContext): listening
     on host (a UAS, connections accepted as they come), or with connect=
-    (host, port) one connection to there (a UAC).  Messages are read
+    (host, port) one connection to there (a UAC); port: the port to
+    listen on (default the kernel's pick).  Messages are read
     from every connection; a response goes back on the connection its
     request came on (RFC 3261 18.2.2)."""
 
-    def __init__(self, host="127.0.0.1", ctx=None, connect=None):
+    def __init__(self, host="127.0.0.1", ctx=None, connect=None, port=0):
         self.host = host
         self.ctx = ctx
         self.transport = "TLS" if ctx else "TCP"
@@ -295,7 +317,7 @@ class StreamUA(UA):
         self.sock = None
         if connect is None:
             self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.listener.bind((host, 0))
+            self.listener.bind((host, port))
             self.listener.listen(8)
             self.port = self.listener.getsockname()[1]
         else:
@@ -429,6 +451,63 @@ class Call:
         extra = [("Route", r) for r in routes]
         return self.request("ACK", uri=contact, cseq=self.cseq, to=to,
                             extra=extra)
+
+
+def digest_authorization(challenge, user, password, method, uri, nc=1):
+    """The Authorization value answering challenge (a WWW- or
+    Proxy-Authenticate value, Digest with MD5 or SHA-256 and qop=auth,
+    RFC 7616) for user's password."""
+    import hashlib
+    fields = dict((k.lower(), v.strip('"')) for k, v in re.findall(
+        r'(\w+)\s*=\s*("[^"]*"|[^\s,]+)', challenge))
+    alg = fields.get("algorithm", "MD5")
+    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[alg.upper()]
+
+    def hx(text):
+        return h(text.encode()).hexdigest()
+    cnonce = new_tag()
+    ha1 = hx("%s:%s:%s" % (user, fields["realm"], password))
+    ha2 = hx("%s:%s" % (method, uri))
+    resp = hx("%s:%s:%08x:%s:auth:%s" % (ha1, fields["nonce"], nc, cnonce,
+                                         ha2))
+    out = ('Digest username="%s", realm="%s", nonce="%s", uri="%s", '
+           'response="%s", algorithm=%s, qop=auth, nc=%08x, cnonce="%s"' % (
+               user, fields["realm"], fields["nonce"], uri, resp, alg, nc,
+               cnonce))
+    if "opaque" in fields:
+        out += ', opaque="%s"' % fields["opaque"]
+    return out
+
+
+def register(ua, sipd_port, user, domain, password, params="",
+             expires=300):
+    """Register ua (its address, with params such as ";q=0.5") as a
+    contact of user@domain at sipd over UDP, answering the 401 with
+    the MD5 challenge; returns the final response (a Msg)."""
+    call = Call(ua, "sip:%s" % domain)
+    aor = "<sip:%s@%s>" % (user, domain)
+    contact = [("Contact", "<%s%s>" % (ua.uri(user), params)),
+               ("Expires", str(expires))]
+    auth = []
+    for _ in range(2):
+        data = call.request("REGISTER", to=aor, extra=contact + auth)
+        data = data.replace(b"From: <sip:uac@%s>" % ua.host.encode(),
+                            b"From: " + aor.encode(), 1)
+        ua.send(data, sipd_port)
+        resp = ua.expect("a final response to REGISTER",
+                         lambda m: (not m.is_request() and
+                                    m.status >= 200 and
+                                    m.call_id() == call.call_id and
+                                    m.cseq()[0] == call.cseq))
+        if resp.status != 401:
+            return resp
+        chs = [v for v in resp.get("WWW-Authenticate")
+               if re.search(r"algorithm=\"?MD5\b", v, re.IGNORECASE)]
+        check(chs, "401 without an MD5 challenge: %s" %
+              resp.get("WWW-Authenticate"))
+        auth = [("Authorization", digest_authorization(
+            chs[0], user, password, "REGISTER", call.uri))]
+    return resp
 
 
 class RawConn:
@@ -618,8 +697,13 @@ class Logged:
         return "%s %s %s" % (self.way, self.peer, self.msg.start)
 
 
-def sipdata(log):
-    """Every SIP message sipd received or sent, from its SIPDATA lines."""
+def sipdata(log, garbage=None):
+    """Every SIP message sipd received or sent, from its SIPDATA lines.
+    This is what sipd says it did, not what a peer got: a check of the
+    wire reads the peer's socket or sipp's trace (SippCall) instead.
+    A line whose message does not parse (a fragment or garbage a test
+    sent on purpose) is left out; with garbage (a list) it is appended
+    there, and a line sipd sent that does not parse always fails."""
     out = []
     for line in log.splitlines():
         m = SIPDATA.search(line)
@@ -627,9 +711,13 @@ def sipdata(log):
             continue
         way = "in" if m.group(1) == "received from" else "out"
         try:
-            out.append(Logged(way, m.group(2), Msg(unescape(m.group(4)))))
+            out.append(Logged(way, m.group(2),
+                              Msg(unescape(m.group(4)), strict=False)))
         except Fail:
-            continue  # a fragment or garbage the test sent on purpose
+            check(way == "in", "sipd logged sending a message that does "
+                  "not parse: %r" % line)
+            if garbage is not None:
+                garbage.append(line)
     return out
 
 
@@ -714,6 +802,125 @@ def self_signed(workdir):
 
 SIPP_TRANSPORT = {"u1": "UDP", "t1": "TCP", "l1": "TLS"}
 
+# sipp -trace_msg: a separator line, then "UDP message sent (N bytes):" or
+# "TCP message received [N] bytes :", an empty line and the N bytes
+TRACE = re.compile(rb"^(UDP|TCP|TLS) message (sent|received) "
+                   rb"(?:\((\d+) bytes\)|\[(\d+)\] bytes) ?:\n\n",
+                   re.MULTILINE)
+
+
+def sipp_trace(path):
+    """What a sipp with -trace_msg -message_file path sent and received,
+    in order: [(way, Msg)], way "sent" or "received", each message
+    exactly the bytes sipp counted.  A message that does not parse
+    fails: it is what a peer got on the wire."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    out = []
+    for m in TRACE.finditer(data):
+        size = int(m.group(3) or m.group(4))
+        raw = data[m.end():m.end() + size]
+        check(len(raw) == size, "%s: message cut short at %d" % (
+            path, m.start()))
+        out.append((m.group(2).decode(), Msg(raw)))
+    return out
+
+
+# The calls: the UAC sends the ACK and the BYE by the route set of the
+# 200 (RFC 3261 12.1.2, 12.2.1.1: [routes] from its Record-Route,
+# reversed, and the Request-URI [next_url] its Contact), so what sipd
+# Record-Routes is used and must come off again; the UAS copies the
+# Record-Route of the INVITE into its 180 and 200 (12.1.1).
+SIPP_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac">
+<send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<recv response="100" optional="true"/>
+<recv response="180" optional="true"/>
+<recv response="200" rrs="true"/>
+<send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[routes]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[routes]
+From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<recv response="200" crlf="true"/>
+</scenario>
+"""
+
+SIPP_UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uas">
+<recv request="INVITE" crlf="true"/>
+<send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_Record-Route:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+<send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_Record-Route:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+]]></send>
+<recv request="ACK" crlf="true"/>
+<recv request="BYE"/>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
 
 def wait_bound(port, host, proto, timeout=5.0):
     """True once something listens on host:port (proto "UDP", "TCP" or
@@ -732,13 +939,20 @@ def wait_bound(port, host, proto, timeout=5.0):
     return False
 
 
+class PortTaken(Exception):
+    """A sipp could not bind its port: taken meanwhile."""
+
+
 class SippCall:
     """calls sipp calls from a sipp UAC on 127.0.0.1 through sipd to a
     sipp UAS on 127.0.0.2: the UAC addresses the UAS in its Request-URI
     and sends everything to sipd (-rsa).  uac, uas: sipp's -t ("u1", "t1",
     "l1").  A rule sends 127.0.0.2 to the UAS over TCP or TLS when the
-    UAS uses it; conf: further configuration lines.  After run(): sipd,
-    the ports, and logged (sipdata())."""
+    UAS uses it; conf: further configuration lines.  The checks read
+    what the two sipps sent and received (-trace_msg), never sipd's log.
+    After run(): sipd, the ports, uac_trace and uas_trace (sipp_trace()),
+    and logged (sipd's SIPDATA lines, sipdata(), for a test that wants
+    to look at sipd's side too)."""
 
     def __init__(self, binary, started, workdir, uac, uas, force_rr=False,
                  calls=2, conf=()):
@@ -754,21 +968,34 @@ class SippCall:
             os.environ["SSL_CERT_FILE"] = self.tls[0]
         self.uas_port = free_port("127.0.0.2")
         self.uac_port = free_port("127.0.0.1")
+        self.rules = []
+        if force_rr:
+            self.rules.append("set force-rr on")
+        self.rules += list(conf)
+        self.sipd = start_proxy(
+            binary, started, conf=self.conf,
+            tcp="t1" in (uac, uas), tls=self.tls)
+        self.logged = []
+        self.uac_trace, self.uas_trace = [], []
+        for name, scenario in (("uac", SIPP_UAC), ("uas", SIPP_UAS)):
+            with open(os.path.join(workdir, name + ".xml"), "w") as f:
+                f.write(scenario)
+
+    def conf(self, sipd):
+        """sipd's rules; the UAS's port is read at each (re)start."""
         rules = []
         if self.out_proto != "UDP":
             rules.append("route add 127.0.0.2 127.0.0.2:%d transport %s" % (
                 self.uas_port, self.out_proto.lower()))
-        if force_rr:
-            rules.append("set force-rr on")
-        rules += list(conf)
-        self.sipd = start_proxy(
-            binary, started, conf=lambda s: "\n".join(rules),
-            tcp="t1" in (uac, uas), tls=self.tls)
-        self.sipd_in_port = (self.sipd.tls_port if uac == "l1"
-                             else self.sipd.port)
-        self.sipd_out_port = (self.sipd.tls_port if uas == "l1"
-                              else self.sipd.port)
-        self.logged = []
+        return "\n".join(rules + self.rules)
+
+    @property
+    def sipd_in_port(self):
+        return self.sipd.tls_port if self.uac == "l1" else self.sipd.port
+
+    @property
+    def sipd_out_port(self):
+        return self.sipd.tls_port if self.uas == "l1" else self.sipd.port
 
     def tls_args(self, t):
         if t != "l1":
@@ -776,15 +1003,46 @@ class SippCall:
         return ["-tls_cert", self.tls[0], "-tls_key", self.tls[1]]
 
     def run(self):
-        uas = Sipp(self.workdir, "uas", [
-            "-sn", "uas", "-i", "127.0.0.2", "-p", str(self.uas_port),
+        """The calls; a sipp port taken meanwhile is picked again (and
+        sipd restarted on the UAS's new port when a rule names it), at
+        most 3 times."""
+        for _ in range(3):
+            try:
+                return self.run_once()
+            except PortTaken:
+                self.uas_port = free_port("127.0.0.2")
+                self.uac_port = free_port("127.0.0.1")
+                if self.out_proto != "UDP":
+                    self.sipd.stop()
+                    self.sipd.start()
+        raise Fail("sipp ports taken three times")
+
+    def sipp(self, name, args):
+        trace = os.path.join(self.workdir, name + ".msg")
+        if os.path.exists(trace):
+            os.unlink(trace)
+        return Sipp(self.workdir, name, [
+            "-sf", os.path.join(self.workdir, name + ".xml"),
+            "-trace_msg", "-message_file", trace] + args)
+
+    @staticmethod
+    def bind_failed(sipp):
+        out = sipp.output()
+        return "already in use" in out or "bind" in out.lower()
+
+    def run_once(self):
+        uas = self.sipp("uas", [
+            "-i", "127.0.0.2", "-p", str(self.uas_port),
             "-t", self.uas, "-m", str(self.calls), "-timeout", "20s"] +
             self.tls_args(self.uas))
         try:
-            check(wait_bound(self.uas_port, "127.0.0.2", self.out_proto),
-                  "sipp uas did not start:\n" + uas.output())
-            uac = Sipp(self.workdir, "uac", [
-                "-sn", "uac", "127.0.0.2:%d" % self.uas_port,
+            bound = wait_bound(self.uas_port, "127.0.0.2", self.out_proto)
+            time.sleep(0.05)
+            if uas.proc.poll() is not None and self.bind_failed(uas):
+                raise PortTaken()
+            check(bound, "sipp uas did not start:\n" + uas.output())
+            uac = self.sipp("uac", [
+                "127.0.0.2:%d" % self.uas_port,
                 "-rsa", "127.0.0.1:%d" % self.sipd_in_port,
                 "-i", "127.0.0.1", "-p", str(self.uac_port),
                 "-t", self.uac, "-m", str(self.calls), "-r", "10",
@@ -793,10 +1051,15 @@ class SippCall:
                 rc_uac = uac.wait(30)
             finally:
                 uac.kill()
+            if rc_uac != 0 and self.bind_failed(uac) and \
+                    uac.successful_calls() == 0:
+                raise PortTaken()
             rc_uas = uas.wait(30)
         finally:
             uas.kill()
         self.logged = sipdata(self.sipd.log())
+        self.uac_trace = sipp_trace(os.path.join(self.workdir, "uac.msg"))
+        self.uas_trace = sipp_trace(os.path.join(self.workdir, "uas.msg"))
         check(rc_uac == 0, "sipp uac exited %d:\n%s" % (
             rc_uac, uac.output()[-3000:]))
         check(rc_uas == 0, "sipp uas exited %d:\n%s" % (
@@ -809,7 +1072,7 @@ class SippCall:
                   uas.successful_calls(), self.calls))
         return self
 
-    # what sipd's log shows
+    # what the peers sent and received
 
     @property
     def uac_peer(self):
@@ -820,22 +1083,30 @@ class SippCall:
         return "127.0.0.2:%d" % self.uas_port
 
     def messages(self, way, peer, start):
-        """The logged messages of way and peer whose start line begins
-        with start ("INVITE", "SIP/2.0 200")."""
-        return [lm.msg for lm in self.logged
-                if lm.way == way and lm.peer == peer and
-                lm.msg.start.startswith(start)]
+        """The messages between sipd and peer (uac_peer or uas_peer),
+        way "in" (the peer sent them to sipd) or "out" (sipd sent them
+        and the peer received them), whose start line begins with start
+        ("INVITE", "SIP/2.0 200"), as the peer's trace has them."""
+        trace = self.uac_trace if peer == self.uac_peer else self.uas_trace
+        want = "sent" if way == "in" else "received"
+        return [m for w, m in trace
+                if w == want and m.start.startswith(start)]
 
     def forwarded(self, method):
-        """[(received from the UAC, sent to the UAS)] for each request of
-        method, matched by Call-ID; fails when one was not forwarded."""
-        pairs = []
-        sent = self.messages("out", self.uas_peer, method + " ")
+        """[(sent by the UAC, received by the UAS)] for each request of
+        method, matched by Call-ID and CSeq (the first of
+        retransmissions); fails when one did not arrive."""
+        pairs, seen = [], set()
+        got = self.messages("out", self.uas_peer, method + " ")
         for req in self.messages("in", self.uac_peer, method + " "):
-            out = [m for m in sent if m.call_id() == req.call_id() and
+            key = (req.call_id(), req.cseq())
+            if key in seen:
+                continue  # a retransmission
+            seen.add(key)
+            out = [m for m in got if m.call_id() == req.call_id() and
                    m.cseq() == req.cseq()]
-            check(out, "%s of call %s from the UAC not forwarded to the "
-                  "UAS (sipd sent it: %s)" % (method, req.call_id(), sent))
+            check(out, "%s of call %s from the UAC never reached the UAS "
+                  "(it received: %s)" % (method, req.call_id(), got))
             pairs.append((req, out[0]))
         check(len(pairs) == self.calls, "%d %s from the UAC, not %d" % (
             len(pairs), method, self.calls))
@@ -847,12 +1118,12 @@ class SippCall:
                                              self.sipd_out_port)
 
     def check_via(self, method="INVITE"):
-        """Each request of method went to the UAS with sipd's Via on top of
-        the UAC's, and Max-Forwards one less."""
+        """Each request of method reached the UAS with sipd's Via on top
+        of the UAC's, and Max-Forwards one less."""
         for req, out in self.forwarded(method):
             vias = out.get("Via")
             check(len(vias) == len(req.get("Via")) + 1,
-                  "%s forwarded with Vias %s (received with %s)" % (
+                  "%s forwarded with Vias %s (sent with %s)" % (
                       method, vias, req.get("Via")))
             check(vias[0].startswith(self.sipd_via()),
                   "%s forwarded with top Via %r, not sipd's %s" % (
@@ -881,18 +1152,44 @@ class SippCall:
         return rr
 
     def check_record_route(self):
-        """The INVITEs went to the UAS with sipd's Record-Route entries.
-        (sipp's own UAS does not copy them into its 200, so whether they
-        come back is for the Python tests.)"""
+        """The INVITEs reached the UAS with sipd's Record-Route entries
+        (and no others: the UAC sends none), and the 200 the UAS sent
+        back with them reached the UAC with the same set."""
         want = self.record_routes()
         for req, out in self.forwarded("INVITE"):
             got = [unsigned_rr(v) for v in out.get("Record-Route")]
-            check(got[:len(want)] == want,
-                  "INVITE forwarded with Record-Route %s, not %s" % (
+            check(got == want,
+                  "INVITE reached the UAS with Record-Route %s, not %s" % (
                       got, want))
+            oks = [m for m in self.messages("out", self.uac_peer,
+                                            "SIP/2.0 200")
+                   if m.call_id() == req.call_id() and
+                   m.cseq()[1] == "INVITE"]
+            check(oks, "no 200 to INVITE reached the UAC")
+            back = [unsigned_rr(v) for v in oks[0].get("Record-Route")]
+            check(back == want,
+                  "200 reached the UAC with Record-Route %s, not %s" % (
+                      oks[0].get("Record-Route"), want))
+
+    def check_routes_used(self):
+        """The ACK and BYE the UAC sent by the route set (sipd's entries
+        as Route) reached the UAS with every entry of sipd's taken off
+        (RFC 3261 16.4) and the UAS's Contact as Request-URI."""
+        for method in ("ACK", "BYE"):
+            for req, out in self.forwarded(method):
+                check([unsigned_rr(v) for v in req.get("Route")] ==
+                      list(reversed(self.record_routes())),
+                      "the UAC sent its %s with Route %s" % (
+                          method, req.get("Route")))
+                check(out.get("Route") == [],
+                      "%s reached the UAS with Route %s: sipd's entry not "
+                      "removed" % (method, out.get("Route")))
+                check(out.uri == req.uri,
+                      "%s reached the UAS for %s, sent for %s" % (
+                          method, out.uri, req.uri))
 
     def check_responses(self):
-        """The 200s to INVITE and BYE went back to the UAC with sipd's Via
+        """The 200s to INVITE and BYE reached the UAC with sipd's Via
         taken off."""
         for method in ("INVITE", "BYE"):
             for req, _ in self.forwarded(method):
@@ -900,7 +1197,7 @@ class SippCall:
                                                 "SIP/2.0 200")
                        if m.call_id() == req.call_id() and
                        m.cseq()[1] == method]
-                check(oks, "no 200 to %s relayed to the UAC" % method)
+                check(oks, "no 200 to %s reached the UAC" % method)
                 check(branches(oks[0]) == branches(req),
-                      "200 to %s relayed with Vias %s, not %s" % (
+                      "200 to %s reached the UAC with Vias %s, not %s" % (
                           method, oks[0].get("Via"), req.get("Via")))

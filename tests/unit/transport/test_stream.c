@@ -746,8 +746,9 @@ test_ipv6(void **state)
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_addr = in6addr_loopback;
 	rc = tp_tcp_listen(h->tp, (struct sockaddr *)&sin6, sizeof(sin6), &l);
-	if (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT) {
-		skip();
+	if ((rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT) &&
+	    (getenv("CI") == NULL || strcmp(getenv("CI"), "true") != 0)) {
+		skip(); /* no ::1 here; under CI=true a failure */
 	}
 	assert_int_equal(rc, 0);
 	sin6.sin6_port = htons(h_port(l));

@@ -247,11 +247,7 @@ def test(binary, started):
     # a new sipd on the listing: the same accounts and settings
     second = Sipd(binary, clients=False)
     started.append(second)
-    second.write_conf = lambda: None
-    second.ports = sipd.ports
-    with open(second.conf_path, "w") as f:
-        f.write(conf)
-    second.start()
+    conf = second.start_from(conf)
     check(ok(second, "show", "config") == conf, "round trip differs")
     check(j(second, "account", "list") == accts, "accounts differ")
     check(j(second, "account", "show", "robert@alias.example")["digests"] ==

@@ -48,7 +48,6 @@ def test(binary, started):
     for opts in ((), ("-j",)):
         proc = follow(sipd, *opts)
         try:
-            time.sleep(0.3)
             peer = Peer()
             try:
                 # bounded: a few tries while the stream starts

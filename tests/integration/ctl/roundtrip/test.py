@@ -71,11 +71,7 @@ def test(binary, started):
     # a new sipd on the listing: the same configuration
     second = Sipd(binary)
     started.append(second)
-    second.write_conf = lambda: None
-    second.ports = sipd.ports
-    with open(second.conf_path, "w") as f:
-        f.write(first)
-    second.start()
+    first = second.start_from(first)
     check(config(second) == first, "round trip differs:\n%s\n---\n%s" %
           (first, config(second)))
 

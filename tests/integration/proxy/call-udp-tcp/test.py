@@ -17,6 +17,7 @@ def test(binary, started):
         for method in ("INVITE", "ACK", "BYE"):
             call.check_via(method)
         call.check_record_route()
+        call.check_routes_used()
         call.check_responses()
         sipdtest.stop_clean(call.sipd)
 

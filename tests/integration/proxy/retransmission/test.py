@@ -29,7 +29,8 @@ def test(binary, started):
                 m.call_id() == call.call_id)
             check(again.status == 180, "retransmission %d answered %d, not "
                   "the last provisional (180)" % (n + 1, again.status))
-        invites = [m for m in uas.collect(1.0) if m.method == "INVITE"]
+        invites = [m for m in uas.collect(sipua.silence()) if
+                   m.method == "INVITE"]
         check(invites == [], "the UAS got the INVITE %d more times" %
               len(invites))
         uas.respond(inv, 486, to_tag="uas1")
@@ -39,7 +40,8 @@ def test(binary, started):
         uac.send(invite, sipd.port)
         again = uac.expect_response(486, call)
         check(again.raw == busy.raw, "the 486 came back changed")
-        invites = [m for m in uas.collect(0.5) if m.method == "INVITE"]
+        invites = [m for m in uas.collect(sipua.silence()) if
+                   m.method == "INVITE"]
         check(invites == [], "a late retransmission reached the UAS")
         uac.send(call.ack(busy), sipd.port)
         uac.collect(0.2)  # a retransmission (Timer G) sent meanwhile

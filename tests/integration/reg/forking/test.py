@@ -11,7 +11,7 @@ request to that user goes to the contact.  Python user agents only."""
 import sipdtest
 import sipreg
 from sipdtest import Fail, check
-from sipua import UA, Call, sipdata
+from sipua import UA, Call, sipdata, silence
 
 CONF = """domain add example.com
 account add carol@example.com password c4rol-pw
@@ -42,7 +42,7 @@ def ringing_parallel(sipd, uac, a, b, c):
     call = invite(uac, sipd)
     ia = a.expect_request("INVITE", call.call_id, 3)
     ib = b.expect_request("INVITE", call.call_id, 3)
-    no_request(c, "INVITE", 0.5, "the q=0.5 contact (before A and B "
+    no_request(c, "INVITE", silence(), "the q=0.5 contact (before A and B "
                "answered)")
     a.respond(ia, 486)
     b.respond(ib, 486)
@@ -76,8 +76,8 @@ def cancel_others(sipd, uac, a, b, c):
         lambda m: (not m.is_request() and m.status == 200 and
                    m.call_id() == call.call_id), 5)
     uac.send(call.ack(ok), sipd.port)
-    no_request(c, "INVITE", 0.5, "the q=0.5 contact (A answered 200)")
-    others = [m for m in uac.collect(0.5) if not m.is_request() and
+    no_request(c, "INVITE", silence(), "the q=0.5 contact (A answered 200)")
+    others = [m for m in uac.collect(silence()) if not m.is_request() and
               m.call_id() == call.call_id and m.status >= 300]
     check(not others, "caller got %s after the 200" % others)
 
