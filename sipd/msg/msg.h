@@ -206,8 +206,8 @@ struct msg_hdr {
 /*
  * Parse len bytes.  The bytes are copied into the message, so data may be
  * reused at once.  Returns NULL when the bytes cannot be a SIP message at
- * all (no start line, no end of headers, over a limit, NUL in the headers):
- * *err says why.  Otherwise returns a message that may still fail
+ * all (no start line, no end of headers, over a limit, a NUL in the start
+ * line or headers other than a quoted-pair's octet): *err says why.  Otherwise returns a message that may still fail
  * msg_check().  lim may be NULL for the defaults.
  *
  * A datagram's body is what follows the headers; with a Content-Length the

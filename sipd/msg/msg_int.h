@@ -117,6 +117,13 @@ int msg_append(struct msg *m, const char *p, size_t len, uint32_t *off);
  */
 const char *msg_find_comma(const char *p, const char *e);
 
+/*
+ * The first NUL in [p, e) that is not the escaped octet of a quoted-pair
+ * inside a quoted string (RFC 3261 25.1), or NULL when there is none.
+ * Quoted strings end with their line unless a fold continues it.
+ */
+const char *msg_stray_nul(const char *p, const char *e);
+
 /* Parse the Content-Length digits of value; -EINVAL when bad. */
 int msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out);
 
@@ -150,14 +157,16 @@ skip_token(const char *p, const char *e)
 
 /*
  * Skip a quoted string starting at the opening quote.  Returns the position
- * after the closing quote, or NULL when unterminated.
+ * after the closing quote, or NULL when unterminated.  RFC 3261 25.1: a
+ * quoted-pair escapes any octet but CR and LF, NUL included; a backslash
+ * before a line break (a fold) is no quoted-pair and fails.
  */
 static inline const char *
 skip_quoted(const char *p, const char *e)
 {
 	for (p++; p < e; p++) {
 		if (*p == '\\') {
-			if (++p == e) {
+			if (++p == e || *p == '\r' || *p == '\n') {
 				return NULL;
 			}
 		} else if (*p == '"') {

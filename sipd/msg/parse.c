@@ -464,11 +464,14 @@ parse_sized(const char *data, size_t len, const struct msg_limits *lim,
 	    parse_headers(m, nl + 1, err) != 0) {
 		goto fail;
 	}
+	/* RFC 3261 25.1: a NUL only as a quoted-pair's octet; the scan
+	 * for one costs a pass only when a NUL is there */
 	if (memchr(m->buf, '\0', m->eoh.off) != NULL) {
-		fail(err, 0, "NUL in Headers",
-		    (uint32_t)((const char *)memchr(m->buf, '\0', m->eoh.off) -
-		    m->buf));
-		goto fail;
+		const char *z = msg_stray_nul(m->buf, m->buf + m->eoh.off);
+		if (z != NULL) {
+			fail(err, 0, "NUL in Headers", (uint32_t)(z - m->buf));
+			goto fail;
+		}
 	}
 	parse_body_length(m);
 	return m;
@@ -902,6 +905,39 @@ msg_hdr_values(const struct msg *m, enum hdr_id id, struct span *out,
 		}
 	}
 	return n;
+}
+
+const char *
+msg_stray_nul(const char *p, const char *e)
+{
+	bool quoted = false;
+
+	for (; p < e; p++) {
+		switch (*p) {
+		case '\0':
+			return p;
+		case '"':
+			quoted = !quoted;
+			break;
+		case '\\':
+			/* quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F) */
+			if (quoted && e - p > 1 && p[1] != '\r' &&
+			    p[1] != '\n') {
+				p++;
+			}
+			break;
+		case '\n':
+			/* a quoted string ends with its header, which ends
+			 * with a line break not followed by SP or HT */
+			if (e - p == 1 || (p[1] != ' ' && p[1] != '\t')) {
+				quoted = false;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
 }
 
 /* One header of a kind that must appear exactly once. */
