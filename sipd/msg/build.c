@@ -62,11 +62,38 @@ name_ok(const char *name)
 }
 
 /*
- * No CR, LF or NUL in v.  Every header sipd writes is checked: the
- * library's scans cost less than a loop over the bytes.
+ * Whether v may be written as a header value: CR and LF only in folds
+ * (RFC 3261 7.3.1: a line break followed by SP or HT), as a received value
+ * may hold them, and NUL only as the octet of a quoted-pair (25.1).  Every
+ * header sipd writes is checked: the library's scans cost less than a loop
+ * over the bytes, and a value without CR, LF and NUL costs three of them.
  */
 static bool
 value_ok(struct sv v)
+{
+	const char *e = v.p + v.len;
+
+	if (v.len == 0) {
+		return true;
+	}
+	for (const char *p = v.p; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;
+	    p++) {
+		if (e - p == 1 || (p[1] != ' ' && p[1] != '\t')) {
+			return false;
+		}
+	}
+	for (const char *p = v.p; (p = memchr(p, '\r', (size_t)(e - p))) != NULL;
+	    p++) {
+		if (e - p == 1 || p[1] != '\n') {
+			return false;
+		}
+	}
+	return memchr(v.p, '\0', v.len) == NULL || msg_stray_nul(v.p, e) == NULL;
+}
+
+/* No CR, LF or NUL in v: for what must be one line (a Request-URI). */
+static bool
+bytes_ok(struct sv v)
 {
 	return v.len == 0 || (memchr(v.p, '\r', v.len) == NULL &&
 	    memchr(v.p, '\n', v.len) == NULL &&
@@ -74,13 +101,49 @@ value_ok(struct sv v)
 }
 
 /*
- * Append the line "name: value CRLF" to the buffer and describe it in h.
- * value may point into m->buf: it is copied before the buffer can move.
+ * Copy a value value_ok() accepts to out, each fold written as the white
+ * space after its line break (RFC 3261 7.3.1: a fold is LWS), so every
+ * line sipd writes is one physical line.  Returns the length written.
+ */
+static size_t
+unfold(struct sv v, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] != '\r' && v.p[i] != '\n') {
+			out[n++] = v.p[i];
+		}
+	}
+	return n;
+}
+
+/* Bytes unfold() writes for v. */
+static size_t
+unfolded_len(struct sv v)
+{
+	size_t n = v.len;
+
+	if (v.len == 0 || (memchr(v.p, '\n', v.len) == NULL &&
+	    memchr(v.p, '\r', v.len) == NULL)) {
+		return n;
+	}
+	for (size_t i = 0; i < v.len; i++) {
+		n -= v.p[i] == '\r' || v.p[i] == '\n';
+	}
+	return n;
+}
+
+/*
+ * Append the line "name: value CRLF" to the buffer and describe it in h;
+ * the value's folds are unfolded.  value may point into m->buf: it is
+ * copied before the buffer can move.
  */
 static int
 line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 {
-	size_t n = name.len + 2 + value.len + 2;
+	size_t vlen = unfolded_len(value);
+	size_t n = name.len + 2 + vlen + 2;
 	char stackbuf[512];
 	char *tmp = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
 	uint32_t off;
@@ -91,7 +154,11 @@ line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 	}
 	memcpy(tmp, name.p, name.len);
 	memcpy(tmp + name.len, ": ", 2);
-	memcpy(tmp + name.len + 2, value.p, value.len);
+	if (vlen == value.len) {
+		memcpy(tmp + name.len + 2, value.p, value.len);
+	} else {
+		unfold(value, tmp + name.len + 2);
+	}
 	memcpy(tmp + n - 2, "\r\n", 2);
 	rc = msg_append(m, tmp, n, &off);
 	if (tmp != stackbuf) {
@@ -101,8 +168,7 @@ line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 		return rc;
 	}
 	h->name = (struct span){ off, (uint32_t)name.len };
-	h->value = (struct span){ off + (uint32_t)name.len + 2,
-		(uint32_t)value.len };
+	h->value = (struct span){ off + (uint32_t)name.len + 2, (uint32_t)vlen };
 	h->line = (struct span){ off, (uint32_t)n };
 	h->flags |= MSG_HDR_ADDED;
 	h->cache = NULL;
@@ -336,7 +402,7 @@ msg_set_ruri(struct msg *m, struct sv uri)
 	struct uri u;
 	int rc;
 
-	if (!m->is_request || !value_ok(uri) || uri.len == 0 ||
+	if (!m->is_request || !bytes_ok(uri) || uri.len == 0 ||
 	    memchr(uri.p, ' ', uri.len) != NULL) {
 		return -EINVAL;
 	}
@@ -484,7 +550,7 @@ msg_response(struct msg *req, int status, const char *reason,
 		reason = msg_reason_phrase(status);
 	}
 	reason_len = strlen(reason);
-	if (!value_ok((struct sv){ reason, reason_len }) || !value_ok(to_tag)) {
+	if (!bytes_ok((struct sv){ reason, reason_len }) || !bytes_ok(to_tag)) {
 		return NULL;
 	}
 	cap = 32 + reason_len + lines_len(req, HDR_VIA) +

@@ -370,9 +370,11 @@ int msg_auths(struct msg *m, enum hdr_id id, const struct msg_auth **out);
 /* ----------------------------------------------------------------- edits */
 
 /*
- * Append a header line "name: value" after the last header.  Returns the
- * new header's index, or -ENOMEM / -EINVAL (name not a token, CR or LF in
- * value).
+ * Append a header line "name: value" after the last header.  value may
+ * hold folds (CRLF followed by SP or HT) as received values do: the line
+ * is written unfolded.  Returns the new header's index, or -ENOMEM /
+ * -EINVAL (name not a token, CR or LF in value other than in a fold, NUL
+ * other than a quoted-pair's).
  */
 int msg_hdr_append(struct msg *m, const char *name, struct sv value);
 /* Insert before header index before (-1: append).  Returns the index. */

@@ -846,6 +846,111 @@ test_via_set_received(void **state)
 	msg_free(m);
 }
 
+/*
+ * RFC 3261 7.3.1: a folded value is LWS wherever it is; edits that copy
+ * it write it unfolded, one physical line, and never write a bare line
+ * break.
+ */
+static void
+test_edit_folded(void **state)
+{
+	struct msg *m, *again, *resp;
+	const struct msg_via *v;
+
+	(void)state;
+	/* received and rport on a top Via folded three times */
+	m = request_with_via("Via: SIP/2.0/UDP\r\n 10.0.0.1:5060\r\n"
+	                     "\t;branch=z9hG4bK1\r\n ;rport\r\n");
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->host, "10.0.0.1");
+	assert_true(v->rport);
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.33"), 5099),
+	                 0);
+	assert_true(written_contains(
+	    m, "Via: SIP/2.0/UDP 10.0.0.1:5060\t;branch=z9hG4bK1 "
+	       ";received=192.0.2.33;rport=5099\r\nMax-Forwards"));
+	again = reparse(m);
+	v = msg_via_top(again);
+	assert_non_null(v);
+	assert_span_equal(again, v->host, "10.0.0.1");
+	assert_int_equal(v->port, 5060);
+	assert_span_equal(again, v->branch, "z9hG4bK1");
+	assert_span_equal(again, v->received, "192.0.2.33");
+	assert_int_equal(v->rport_value, 5099);
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+
+	/* a fold between two values of the top line: set and pop */
+	m = request_with_via("Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa,"
+	                     "\r\n SIP/2.0/UDP\r\n b.example.com;branch=z9hG4bKb"
+	                     "\r\n");
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.1"), 5060),
+	                 0);
+	assert_true(written_contains(
+	    m, "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;received="
+	       "192.0.2.1, SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n"));
+	assert_int_equal(msg_via_pop(m), 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->host, "b.example.com");
+	assert_true(written_contains(
+	    m, "\r\nVia: SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n"));
+	msg_free(m);
+
+	m = request_with_via("Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa,"
+	                     "\r\n\tSIP/2.0/UDP b.example.com;branch=z9hG4bKb"
+	                     "\r\n");
+	assert_int_equal(msg_via_pop(m), 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->branch, "z9hG4bKb");
+	again = reparse(m);
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+
+	/* a folded value replaced and appended as it stands */
+	m = request_with_via("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1"
+	                     "\r\n");
+	assert_true(msg_hdr_append(m, "Subject", SV_LIT("one\r\n two")) >= 0);
+	assert_true(written_contains(m, "\r\nSubject: one two\r\n"));
+	assert_sv_equal(msg_hdr_value(m, HDR_SUBJECT), "one two");
+	/* a line break that is no fold would start a header: refused */
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\r\nX: 1")),
+	                 -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\r\n")),
+	                 -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\r two")),
+	                 -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\n\n two")),
+	                 -EINVAL);
+	assert_int_equal(
+	    msg_hdr_append(m, "Subject", (struct sv){ "a\0b", 3 }), -EINVAL);
+	assert_true(msg_hdr_append(m, "Subject",
+	                           (struct sv){ "\"a\\\0b\"", 6 }) >= 0);
+	msg_free(m);
+
+	/* a folded To gets its tag in the response */
+	m = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	              "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	              "To: Bob\r\n <sip:bob@biloxi.example.com>\r\n"
+	              "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	              "Call-ID: nv@example.com\r\n"
+	              "CSeq: 1\r\n OPTIONS\r\n\r\n");
+	assert_check_ok(m);
+	resp = msg_response(m, 200, NULL, SV_LIT("x"));
+	assert_non_null(resp);
+	assert_non_null(msg_to(resp));
+	assert_span_equal(resp, msg_to(resp)->tag, "x");
+	assert_span_equal(resp, msg_to(resp)->uri_s,
+	                  "sip:bob@biloxi.example.com");
+	assert_check_ok(resp);
+	msg_free(resp);
+	msg_free(m);
+}
+
 static void
 test_via_set_received_long(void **state)
 {
@@ -1417,6 +1522,7 @@ main(void)
 	    cmocka_unit_test(test_response_to_tag),
 	    cmocka_unit_test(test_response_reason),
 	    cmocka_unit_test(test_response_needs),
+	    cmocka_unit_test(test_edit_folded),
 	    cmocka_unit_test(test_list_cache_edits),
 	    cmocka_unit_test(test_hdr_append),
 	    cmocka_unit_test(test_hdr_insert),
