@@ -531,21 +531,74 @@ lines_len(const struct msg *m, enum hdr_id id)
 	return n;
 }
 
+/*
+ * The header of id, when the request has exactly one and it is usable
+ * in a response (it parses); else -1.
+ */
+static int
+usable(struct msg *req, enum hdr_id id)
+{
+	int i = req->first[id];
+	bool ok;
+
+	if (i < 0 || req->hdrs[i].next >= 0) {
+		return -1;
+	}
+	switch (id) {
+	case HDR_FROM:
+		ok = msg_from(req) != NULL;
+		break;
+	case HDR_TO:
+		ok = msg_to(req) != NULL;
+		break;
+	case HDR_CALL_ID:
+		ok = msg_callid_ok(msg_sv(req, req->hdrs[i].value));
+		break;
+	default: /* HDR_CSEQ */
+		ok = msg_cseq(req) != NULL;
+		break;
+	}
+	return ok ? i : -1;
+}
+
+/* Append header line i of m to out, if i >= 0. */
+static size_t
+copy_line(const struct msg *m, int i, char *out)
+{
+	if (i < 0) {
+		return 0;
+	}
+	memcpy(out, m->buf + m->hdrs[i].line.off, m->hdrs[i].line.len);
+	return m->hdrs[i].line.len;
+}
+
+static size_t
+line_len(const struct msg *m, int i)
+{
+	return i < 0 ? 0 : m->hdrs[i].line.len;
+}
+
 struct msg *
 msg_response(struct msg *req, int status, const char *reason,
     struct sv to_tag)
 {
-	const struct msg_naddr *to = msg_to(req);
 	struct msg_limits lim = req->lim;
 	struct msg *r = NULL;
 	char *buf;
 	size_t cap, n, reason_len;
+	int from, to, callid, cseq;
 
-	if (!req->is_request || status < 100 || status > 699 || to == NULL ||
-	    req->first[HDR_VIA] < 0 || req->first[HDR_FROM] < 0 ||
-	    req->first[HDR_CALL_ID] < 0 || req->first[HDR_CSEQ] < 0) {
+	/* RFC 3261 18.2.2: the top Via says where the response goes */
+	if (!req->is_request || status < 100 || status > 699 ||
+	    msg_via_top(req) == NULL) {
 		return NULL;
 	}
+	/* 8.2.6.2: the others are copied; of a malformed request (a 400,
+	 * 8.2.6.1), those that are there once and parse */
+	from = usable(req, HDR_FROM);
+	to = usable(req, HDR_TO);
+	callid = usable(req, HDR_CALL_ID);
+	cseq = usable(req, HDR_CSEQ);
 	if (reason == NULL) {
 		reason = msg_reason_phrase(status);
 	}
@@ -553,10 +606,9 @@ msg_response(struct msg *req, int status, const char *reason,
 	if (!bytes_ok((struct sv){ reason, reason_len }) || !bytes_ok(to_tag)) {
 		return NULL;
 	}
-	cap = 32 + reason_len + lines_len(req, HDR_VIA) +
-	    lines_len(req, HDR_FROM) + lines_len(req, HDR_TO) +
-	    lines_len(req, HDR_CALL_ID) + lines_len(req, HDR_CSEQ) +
-	    req->hdrs[to->hdr].value.len + to_tag.len + 32;
+	cap = 32 + reason_len + lines_len(req, HDR_VIA) + line_len(req, from) +
+	    line_len(req, to) + line_len(req, callid) + line_len(req, cseq) +
+	    (to >= 0 ? req->hdrs[to].value.len : 0) + to_tag.len + 32;
 	buf = malloc(cap);
 	if (buf == NULL) {
 		return NULL;
@@ -572,10 +624,11 @@ msg_response(struct msg *req, int status, const char *reason,
 	memcpy(buf + 12 + reason_len, "\r\n", 2);
 	n = 12 + reason_len + 2;
 	n += copy_lines(req, HDR_VIA, buf + n);
-	n += copy_lines(req, HDR_FROM, buf + n);
-	if (status > 100 && to->tag.len == 0 && to_tag.len > 0) {
+	n += copy_line(req, from, buf + n);
+	if (to >= 0 && status > 100 && msg_to(req)->tag.len == 0 &&
+	    to_tag.len > 0) {
 		/* RFC 3261 8.2.6.2: the UAS adds a tag to To */
-		struct sv tv = msg_sv(req, req->hdrs[to->hdr].value);
+		struct sv tv = msg_sv(req, req->hdrs[to].value);
 		memcpy(buf + n, "To: ", 4);
 		n += 4;
 		memcpy(buf + n, tv.p, tv.len);
@@ -587,10 +640,10 @@ msg_response(struct msg *req, int status, const char *reason,
 		memcpy(buf + n, "\r\n", 2);
 		n += 2;
 	} else {
-		n += copy_lines(req, HDR_TO, buf + n);
+		n += copy_line(req, to, buf + n);
 	}
-	n += copy_lines(req, HDR_CALL_ID, buf + n);
-	n += copy_lines(req, HDR_CSEQ, buf + n);
+	n += copy_line(req, callid, buf + n);
+	n += copy_line(req, cseq, buf + n);
 	memcpy(buf + n, "Content-Length: 0\r\n\r\n", 21);
 	n += 21;
 	if (lim.max_size < n) {

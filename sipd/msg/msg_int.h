@@ -57,6 +57,8 @@ struct msg {
 	bool ruri_ok;
 	bool cl_bad;      /* Content-Length malformed or over the bytes given */
 	bool cl_present;
+	struct span bad_line; /* the first line that is no header, len 0 if
+			       * none (fails msg_check(): Bad Header Line) */
 	uint8_t method;   /* enum msg_method */
 	uint16_t status;
 	uint32_t cl;      /* Content-Length value when present and good */
@@ -123,6 +125,9 @@ const char *msg_find_comma(const char *p, const char *e);
  * Quoted strings end with their line unless a fold continues it.
  */
 const char *msg_stray_nul(const char *p, const char *e);
+
+/* RFC 3261 25.1: callid = word [ "@" word ]; no white space. */
+bool msg_callid_ok(struct sv v);
 
 /* Parse the Content-Length digits of value; -EINVAL when bad. */
 int msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out);

@@ -330,10 +330,14 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		const char *le = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
 		if (*p == ' ' || *p == '\t') {
 			/* RFC 3261 7.3.1: a line starting with white space
-			 * continues the previous header's value */
+			 * continues the previous header's value (or the
+			 * previous bad line, or makes the first one) */
 			if (last < 0) {
-				fail(err, 0, "Bad Folding", (uint32_t)(p - m->buf));
-				return -EINVAL;
+				if (m->bad_line.len == 0) {
+					m->bad_line = mkspan(m, p, nl + 1);
+				}
+				p = nl + 1;
+				continue;
 			}
 			struct msg_hdr *h = &m->hdrs[last];
 			const char *ve = rtrim_ws(p, le);
@@ -355,8 +359,15 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			c++;
 		}
 		if (ne == p || c == le || *c != ':') {
-			fail(err, 0, "Bad Header", (uint32_t)(p - m->buf));
-			return -EINVAL;
+			/* not "name: value": the message is still indexed,
+			 * so that a 400 can be built from its other headers
+			 * (RFC 3261 8.2.6.1); msg_check() refuses it */
+			if (m->bad_line.len == 0) {
+				m->bad_line = mkspan(m, p, nl + 1);
+			}
+			last = -1;
+			p = nl + 1;
+			continue;
 		}
 		if (m->nhdrs >= m->lim.max_headers) {
 			fail(err, 0, "Too Many Headers", (uint32_t)(p - m->buf));
@@ -958,10 +969,9 @@ single(struct msg *m, enum hdr_id id, int st, const char *missing,
 	return 0;
 }
 
-static bool
-callid_ok(struct sv v)
+bool
+msg_callid_ok(struct sv v)
 {
-	/* RFC 3261 25.1: callid = word [ "@" word ]; no white space */
 	const char *at = memchr(v.p, '@', v.len);
 
 	if (v.len == 0 || (at != NULL && (at == v.p || at == v.p + v.len - 1 ||
@@ -1013,6 +1023,10 @@ msg_check(struct msg *m, struct msg_err *err)
 		fail(err, st, "Bad Via", m->hdrs[m->first[HDR_VIA]].line.off);
 		return -EINVAL;
 	}
+	if (m->bad_line.len != 0) {
+		fail(err, st, "Bad Header Line", m->bad_line.off);
+		return -EINVAL;
+	}
 	if (single(m, HDR_FROM, st, "Missing From", "Bad From", err) != 0 ||
 	    single(m, HDR_TO, st, "Missing To", "Bad To", err) != 0 ||
 	    single(m, HDR_CALL_ID, st, "Missing Call-ID", "Bad Call-ID",
@@ -1028,7 +1042,7 @@ msg_check(struct msg *m, struct msg_err *err)
 		fail(err, st, "Bad To", m->hdrs[m->first[HDR_TO]].line.off);
 		return -EINVAL;
 	}
-	if (!callid_ok(msg_callid(m))) {
+	if (!msg_callid_ok(msg_callid(m))) {
 		fail(err, st, "Bad Call-ID",
 		    m->hdrs[m->first[HDR_CALL_ID]].line.off);
 		return -EINVAL;

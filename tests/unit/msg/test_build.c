@@ -405,23 +405,150 @@ test_response_needs(void **state)
 	struct msg *req;
 
 	(void)state;
+	/* RFC 3261 18.2.2: without a top Via nothing says where to answer */
 	req = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
 	                "Max-Forwards: 70\r\n"
 	                "To: <sip:bob@biloxi.example.com>\r\n"
 	                "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
 	                "Call-ID: nv@example.com\r\n"
 	                "CSeq: 1 OPTIONS\r\n\r\n");
-	assert_null(msg_response(req, 200, NULL, SV_LIT("x")));
+	assert_null(msg_response(req, 400, "Missing Via", SV_LIT("x")));
 	msg_free(req);
 
 	req = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
-	                "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
-	                "Max-Forwards: 70\r\n"
+	                "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1;"
+	                "branch\r\n"
 	                "To: <sip:bob@biloxi.example.com>\r\n"
 	                "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	                "Call-ID: nv@example.com\r\n"
 	                "CSeq: 1 OPTIONS\r\n\r\n");
-	assert_null(msg_response(req, 200, NULL, SV_LIT("x")));
+	assert_null(msg_response(req, 400, "Bad Via", SV_LIT("x")));
 	msg_free(req);
+}
+
+/*
+ * A response to a request msg_check() refused (RFC 3261 8.2.6.1): the
+ * Vias, and each of From, To, Call-ID and CSeq that is there once and
+ * parses; the rest is left out, so the 400 itself parses.
+ */
+static void
+test_response_malformed(void **state)
+{
+	static const char via[] =
+	    "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n";
+	static const struct {
+		const char *hdrs;   /* after the Via line */
+		const char *reason; /* msg_check()'s */
+		const char *want;   /* the response's headers after Via */
+	} cases[] = {
+	    /* nothing missing: everything copied, To tagged */
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      NULL,
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "CSeq: 1 OPTIONS\r\n",
+	      "Missing Call-ID",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "CSeq: 1 OPTIONS\r\n" },
+	    { "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Missing To",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Missing From",
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\n",
+	      "Missing CSeq",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\n" },
+	    /* an unterminated quote in the display name */
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: \"Alice <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad From",
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    /* a display name with characters no token holds, unquoted */
+	    { "To: Bob (home) <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad To",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "From: <sip:carol@atlanta.example.com>;tag=2\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad From",
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad Call-ID",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "CSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: one OPTIONS\r\n",
+	      "Bad CSeq",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\n" },
+	    /* a line without a colon: the index holds everything else */
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "No colon here\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad Header Line",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	};
+	char in[1024], want[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msg_err err;
+		struct msg *req, *resp;
+		int rc;
+
+		snprintf(in, sizeof(in),
+		         "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n%s%s\r\n",
+		         via, cases[i].hdrs);
+		req = parse_str(in);
+		memset(&err, 0, sizeof(err));
+		rc = msg_check(req, &err);
+		if (cases[i].reason == NULL) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_int_equal(rc, -EINVAL);
+			assert_int_equal(err.status, 400);
+			assert_string_equal(err.reason, cases[i].reason);
+		}
+		resp = msg_response(req, 400, err.reason, SV_LIT("x"));
+		assert_non_null(resp);
+		snprintf(want, sizeof(want), "SIP/2.0 400 %s\r\n%s%s"
+		         "Content-Length: 0\r\n\r\n",
+		         err.reason != NULL ? err.reason : "Bad Request", via,
+		         cases[i].want);
+		assert_written(resp, want);
+		msg_free(resp);
+		msg_free(req);
+	}
 }
 
 /* -------------------------------------------------------- header edits */
@@ -1522,6 +1649,7 @@ main(void)
 	    cmocka_unit_test(test_response_to_tag),
 	    cmocka_unit_test(test_response_reason),
 	    cmocka_unit_test(test_response_needs),
+	    cmocka_unit_test(test_response_malformed),
 	    cmocka_unit_test(test_edit_folded),
 	    cmocka_unit_test(test_list_cache_edits),
 	    cmocka_unit_test(test_hdr_append),

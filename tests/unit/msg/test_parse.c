@@ -2057,6 +2057,56 @@ test_check_max_forwards_zero(void **state)
 	msg_free(m);
 }
 
+/* ------------------------------------------------------ bad header lines */
+
+/*
+ * A line that is no "name: value" header leaves the message parsed and
+ * indexed without it, so that a 400 can be built (RFC 3261 8.2.6.1), and
+ * fails msg_check() with Bad Header Line.
+ */
+static void
+test_bad_header_lines(void **state)
+{
+	static const char *const bad[] = {
+		"No colon here\r\n",
+		": no name\r\n",
+		"Bad Name: x\r\n",
+		"X-\x7fY: x\r\n",
+		"Subject\r\n",
+	};
+	struct msg *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char hdrs[512];
+
+		snprintf(hdrs, sizeof(hdrs), "%s%s%s%s%s%s%s%s", VIA_1, MAXF,
+		         bad[i], TO_1, FROM_1, CALLID_1, CSEQ_1, CL_0);
+		m = request_with(REQ_LINE, hdrs);
+		assert_int_equal(msg_hdr_total(m), 7);
+		assert_non_null(msg_via_top(m));
+		assert_non_null(msg_from(m));
+		assert_check_fails(m, 400, "Bad Header Line");
+		msg_free(m);
+	}
+
+	/* a fold before any header; and one after a bad line belongs to
+	 * it: the next header is still found */
+	m = request_with(REQ_LINE, " folded first\r\n" VIA_1 MAXF
+	                 "garbage\r\n more garbage: x\r\n" TO_1 FROM_1
+	                 CALLID_1 CSEQ_1 CL_0);
+	assert_int_equal(msg_hdr_total(m), 7);
+	assert_sv_equal(msg_hdr_value(m, HDR_MAX_FORWARDS), "70");
+	assert_non_null(msg_to(m));
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+
+	/* the Via is checked first: no answer is possible without it */
+	m = request_with(REQ_LINE, "garbage\r\n" TO_1 FROM_1 CALLID_1 CSEQ_1);
+	assert_check_fails(m, 400, "Missing Via");
+	msg_free(m);
+}
+
 /*
  * RFC 3261 25.1: quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F): NUL
  * may be escaped in a quoted string, CR and LF may not; a NUL anywhere
@@ -2094,6 +2144,7 @@ test_nul_quoted_pair(void **state)
 		"From: \"A\0B\" <sip:alice@atlanta.example.com>;tag=1\r\n",
 		"From: A\\\0B <sip:alice@atlanta.example.com>;tag=1\r\n",
 		"From: <sip:alice@atlanta.example.com>;tag=1\0\r\n",
+		"Fr\0m: <sip:alice@atlanta.example.com>;tag=1\r\n",
 		/* the quote closed before: the escape is outside */
 		"From: \"A\" \\\0 <sip:alice@atlanta.example.com>;tag=1\r\n",
 		/* a quote left open on a line closes with it */
@@ -2194,6 +2245,7 @@ main(void)
 	    cmocka_unit_test(test_user_agent_server),
 	    cmocka_unit_test(test_check_ruri),
 	    cmocka_unit_test(test_check_max_forwards_zero),
+	    cmocka_unit_test(test_bad_header_lines),
 	    cmocka_unit_test(test_nul_quoted_pair),
 	};
 
