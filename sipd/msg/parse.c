@@ -204,12 +204,18 @@ static int
 parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
 {
 	const char *le = (nl > b && nl[-1] == '\r') ? nl - 1 : nl;
+	/* CR only before LF (RFC 3261 7): see parse_headers() */
+	bool bare_cr = memchr(b, '\r', (size_t)(le - b)) != NULL;
 	const char *p;
 
 	m->start = mkspan(m, b, nl + 1);
 	if (le - b >= 4 && caseeq_n(b, "SIP/", 4)) {
 		/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
 		p = memchr(b, ' ', (size_t)(le - b));
+		if (bare_cr) {
+			fail(err, 0, "Bad Status Line", 0);
+			return -EINVAL;
+		}
 		if (p == NULL || !is_sip_version(b, p)) {
 			fail(err, 0, "Version Not Supported", 0);
 			return -EINVAL;
@@ -252,8 +258,8 @@ parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
 	while (v > p && v[-1] != ' ') {
 		v--;
 	}
-	if (v == p || v - 1 == p) {
-		/* no second SP, or an empty Request-URI */
+	if (v == p || v - 1 == p || bare_cr) {
+		/* no second SP, an empty Request-URI, or a bare CR */
 		m->start_bad = true;
 		m->ruri_s = mkspan(m, p, le);
 		return 0;
@@ -328,6 +334,17 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			return -EINVAL;
 		}
 		const char *le = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
+		if (memchr(p, '\r', (size_t)(le - p)) != NULL) {
+			/* RFC 3261 7: CR only before LF.  A bare CR, which
+			 * another parser may take for a line end, would
+			 * smuggle a header past sipd: the line is bad */
+			if (m->bad_line.len == 0) {
+				m->bad_line = mkspan(m, p, nl + 1);
+			}
+			last = -1;
+			p = nl + 1;
+			continue;
+		}
 		if (*p == ' ' || *p == '\t') {
 			/* RFC 3261 7.3.1: a line starting with white space
 			 * continues the previous header's value (or the

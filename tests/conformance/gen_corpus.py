@@ -719,6 +719,14 @@ invalid("header-name-with-space", build(
      CL0]),
     "check 400 Bad Header Line")
 
+# RFC 3261 7: CR only before LF; another parser may end a line at a bare
+# CR, so the Route behind it would pass sipd unseen
+invalid("bare-cr-in-header", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, TO, FROM, "Subject: hi\rRoute: <sip:evil.example.com;lr>",
+     CALLID, "CSeq: 1 OPTIONS", CL0]),
+    "check 400 Bad Header Line")
+
 invalid("fold-before-first-header", build(
     "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
     [" folded onto nothing", VIA, MAXF, TO, FROM, CALLID,

@@ -2101,6 +2101,35 @@ test_bad_header_lines(void **state)
 	assert_check_fails(m, 400, "Bad Header Line");
 	msg_free(m);
 
+	/* RFC 3261 7: a CR stands only before LF; a bare one, which
+	 * another parser may take for a line end, makes its line bad, so
+	 * no header hides behind it */
+	m = request_with(REQ_LINE, VIA_1 MAXF
+	                 "Subject: hi\rRoute: <sip:evil.example.com;lr>\r\n"
+	                 TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_int_equal(msg_hdr_total(m), 7);
+	assert_int_equal(msg_hdr_first(m, HDR_SUBJECT), -1);
+	assert_int_equal(msg_hdr_first(m, HDR_ROUTE), -1);
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1 FROM_1 CALLID_1
+	                 "CSeq: 314159\r\r\n INVITE\r\n" CL_0);
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+	m = request_with("INVITE sip:bob@biloxi.example.com\r SIP/2.0\r\n",
+	                 VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_check_fails(m, 400, "Bad Request Line");
+	msg_free(m);
+	{
+		struct msg_err err;
+
+		memset(&err, 0, sizeof(err));
+		m = parse_lim("SIP/2.0 200 O\rK\r\n" VIA_1 TO_1 FROM_1 CALLID_1
+		              CSEQ_1 CL_0 "\r\n", NULL, &err);
+		assert_null(m);
+		assert_string_equal(err.reason, "Bad Status Line");
+	}
+
 	/* the Via is checked first: no answer is possible without it */
 	m = request_with(REQ_LINE, "garbage\r\n" TO_1 FROM_1 CALLID_1 CSEQ_1);
 	assert_check_fails(m, 400, "Missing Via");
