@@ -115,6 +115,10 @@ def test(binary, started):
         hdrs = base()
         hdrs.insert(2, "This line has no colon")
         refused(peer, sipd, hdrs, "Bad Header Line", (), "line without colon")
+        # a bare CR, where another parser could end the line
+        hdrs = base()
+        hdrs.insert(2, "Subject: hi\rRoute: <sip:127.0.0.2;lr>")
+        refused(peer, sipd, hdrs, "Bad Header Line", (), "bare CR")
 
         # start line faults keep their own status
         peer.send(request("OPTIONS", sipd.port, uri="foo:bar@example"),
