@@ -95,6 +95,14 @@ struct msg {
 	_Alignas(max_align_t) char tail[];
 };
 
+/*
+ * hdr_lookup() in two steps, for the parser: hdr_tables_init() once per
+ * message, then hdr_lookup_ready() for each header line, which spares
+ * every line a pthread_once() call.
+ */
+void hdr_tables_init(void);
+enum hdr_id hdr_lookup_ready(const char *name, size_t len);
+
 /* Whether values of this header id form a comma-separated list. */
 bool hdr_is_list(enum hdr_id id);
 

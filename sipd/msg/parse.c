@@ -301,6 +301,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 	int last = -1;
 
 	memset(tails, 0xff, sizeof(tails));
+	hdr_tables_init();
 	for (;;) {
 		if (p < e && *p == '\n') {
 			m->eoh = mkspan(m, p, p + 1);
@@ -402,7 +403,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		while (vs < le && (*vs == ' ' || *vs == '\t')) {
 			vs++;
 		}
-		h->id = (uint16_t)hdr_lookup(p, (size_t)(ne - p));
+		h->id = (uint16_t)hdr_lookup_ready(p, (size_t)(ne - p));
 		h->flags = 0;
 		h->name = mkspan(m, p, ne);
 		h->value = mkspan(m, vs, rtrim_ws(vs, le));
