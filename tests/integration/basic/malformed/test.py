@@ -194,6 +194,71 @@ def test(binary, started):
         peer.close()
     check(sipd.alive(), "sipd died")
     sipdtest.stop_clean(sipd)
+    escaped_nul_proxied(binary, started)
+
+
+def header(raw, name):
+    """The first header line called name of raw bytes, as bytes."""
+    for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        if line.lower().startswith(name.lower() + b":"):
+            return line
+    return None
+
+
+def escaped_nul_proxied(binary, started):
+    """A request whose From escapes a NUL is proxied, and the CANCEL
+    sipd builds for it carries that From byte for byte (RFC 3261 9.1)."""
+    sipd = Sipd(binary)
+    started.append(sipd)
+    sipd.start()
+    caller, device = Peer(), Peer()
+    try:
+        from_nul = b'From: "A\\\x00B" <sip:a@example.invalid>;tag=n2'
+        cid = ("%s@nul" % new_tag()).encode()
+        branch = ("z9hG4bK" + new_tag()).encode()
+
+        def req(method):
+            return (b"%s sip:dev@127.0.0.1:%d SIP/2.0\r\n"
+                    b"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport\r\n"
+                    b"Max-Forwards: 70\r\n%s\r\n"
+                    b"To: <sip:dev@127.0.0.1>\r\nCall-ID: %s\r\n"
+                    b"CSeq: 1 %s\r\nContent-Length: 0\r\n\r\n" % (
+                        method, device.port, caller.port, branch, from_nul,
+                        cid, method))
+        caller.send(req(b"INVITE"), sipd.port)
+        inv = recv_raw(device)
+        check(inv is not None and inv.startswith(b"INVITE "),
+              "escaped NUL: INVITE not forwarded: %r" % inv)
+        check(header(inv, b"From") == from_nul,
+              "escaped NUL: forwarded From %r" % header(inv, b"From"))
+        # the device rings: 180 back through sipd
+        vias = [ln for ln in inv.split(b"\r\n") if ln.startswith(b"Via:")]
+        ring = b"SIP/2.0 180 Ringing\r\n" + b"\r\n".join(vias) + (
+            b"\r\n%s\r\nTo: <sip:dev@127.0.0.1>;tag=d1\r\n"
+            b"Call-ID: %s\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+            % (from_nul, cid))
+        device.send(ring, sipd.port)
+        got = []
+        for _ in range(3):
+            r = recv_raw(caller)
+            check(r is not None, "escaped NUL: no 180 (got %r)" % got)
+            got.append(r[:12])
+            if r.startswith(b"SIP/2.0 180"):
+                break
+        caller.send(req(b"CANCEL"), sipd.port)
+        can = None
+        for _ in range(3):
+            can = recv_raw(device)
+            if can is None or can.startswith(b"CANCEL "):
+                break
+        check(can is not None and can.startswith(b"CANCEL "),
+              "escaped NUL: no CANCEL reached the device: %r" % can)
+        check(header(can, b"From") == from_nul,
+              "escaped NUL: CANCEL's From %r" % header(can, b"From"))
+    finally:
+        caller.close()
+        device.close()
+    sipdtest.stop_clean(sipd)
 
 
 def recv_raw(peer, timeout=2.0):
