@@ -1002,7 +1002,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	struct core_policy_in in;
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
-	bool proto_set, by_rule, routed;
+	bool proto_set, by_rule, routed, lookup;
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
@@ -1023,9 +1023,18 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
 		return false;
 	}
+	/* 16.3 step 5 comes before routing: a request sipd forwards, or
+	 * looks up in the location service, and that needs an extension
+	 * sipd lacks, gets 420 before anything is looked up, challenged or
+	 * sent; a request to sipd itself checks Require instead (8.2.2.3) */
+	lookup = !routed && local_domain(c, req);
+	if ((rc != 1 || lookup) &&
+	    core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
+		return false;
+	}
 	core_policy_init(c, req, src, &in);
 	in.in_dialog = own;
-	if (!routed && local_domain(c, req)) {
+	if (lookup) {
 		/* 16.5: a user of a local domain: the policy before the
 		 * location service, which asks it again for each target */
 		core_policy_dst(c, req, &in, CORE_SEND_LOCAL, NULL, false);
@@ -1060,9 +1069,6 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	hash = loop_hash(req);
 	if (looped(c, req, hash)) {
 		core_answer(c, src, req, 482, NULL, "loop");
-		goto drop;
-	}
-	if (core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
 		goto drop;
 	}
 	p = pctx_new(c, ntg);

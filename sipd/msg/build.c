@@ -62,11 +62,38 @@ name_ok(const char *name)
 }
 
 /*
- * No CR, LF or NUL in v.  Every header sipd writes is checked: the
- * library's scans cost less than a loop over the bytes.
+ * Whether v may be written as a header value: CR and LF only in folds
+ * (RFC 3261 7.3.1: a line break followed by SP or HT), as a received value
+ * may hold them, and NUL only as the octet of a quoted-pair (25.1).  Every
+ * header sipd writes is checked: the library's scans cost less than a loop
+ * over the bytes, and a value without CR, LF and NUL costs three of them.
  */
 static bool
 value_ok(struct sv v)
+{
+	const char *e = v.p + v.len;
+
+	if (v.len == 0) {
+		return true;
+	}
+	for (const char *p = v.p; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;
+	    p++) {
+		if (e - p == 1 || (p[1] != ' ' && p[1] != '\t')) {
+			return false;
+		}
+	}
+	for (const char *p = v.p; (p = memchr(p, '\r', (size_t)(e - p))) != NULL;
+	    p++) {
+		if (e - p == 1 || p[1] != '\n') {
+			return false;
+		}
+	}
+	return memchr(v.p, '\0', v.len) == NULL || msg_stray_nul(v.p, e) == NULL;
+}
+
+/* No CR, LF or NUL in v: for what must be one line (a Request-URI). */
+static bool
+bytes_ok(struct sv v)
 {
 	return v.len == 0 || (memchr(v.p, '\r', v.len) == NULL &&
 	    memchr(v.p, '\n', v.len) == NULL &&
@@ -74,13 +101,49 @@ value_ok(struct sv v)
 }
 
 /*
- * Append the line "name: value CRLF" to the buffer and describe it in h.
- * value may point into m->buf: it is copied before the buffer can move.
+ * Copy a value value_ok() accepts to out, each fold written as the white
+ * space after its line break (RFC 3261 7.3.1: a fold is LWS), so every
+ * line sipd writes is one physical line.  Returns the length written.
+ */
+static size_t
+unfold(struct sv v, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] != '\r' && v.p[i] != '\n') {
+			out[n++] = v.p[i];
+		}
+	}
+	return n;
+}
+
+/* Bytes unfold() writes for v. */
+static size_t
+unfolded_len(struct sv v)
+{
+	size_t n = v.len;
+
+	if (v.len == 0 || (memchr(v.p, '\n', v.len) == NULL &&
+	    memchr(v.p, '\r', v.len) == NULL)) {
+		return n;
+	}
+	for (size_t i = 0; i < v.len; i++) {
+		n -= v.p[i] == '\r' || v.p[i] == '\n';
+	}
+	return n;
+}
+
+/*
+ * Append the line "name: value CRLF" to the buffer and describe it in h;
+ * the value's folds are unfolded.  value may point into m->buf: it is
+ * copied before the buffer can move.
  */
 static int
 line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 {
-	size_t n = name.len + 2 + value.len + 2;
+	size_t vlen = unfolded_len(value);
+	size_t n = name.len + 2 + vlen + 2;
 	char stackbuf[512];
 	char *tmp = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
 	uint32_t off;
@@ -91,7 +154,11 @@ line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 	}
 	memcpy(tmp, name.p, name.len);
 	memcpy(tmp + name.len, ": ", 2);
-	memcpy(tmp + name.len + 2, value.p, value.len);
+	if (vlen == value.len) {
+		memcpy(tmp + name.len + 2, value.p, value.len);
+	} else {
+		unfold(value, tmp + name.len + 2);
+	}
 	memcpy(tmp + n - 2, "\r\n", 2);
 	rc = msg_append(m, tmp, n, &off);
 	if (tmp != stackbuf) {
@@ -101,8 +168,7 @@ line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 		return rc;
 	}
 	h->name = (struct span){ off, (uint32_t)name.len };
-	h->value = (struct span){ off + (uint32_t)name.len + 2,
-		(uint32_t)value.len };
+	h->value = (struct span){ off + (uint32_t)name.len + 2, (uint32_t)vlen };
 	h->line = (struct span){ off, (uint32_t)n };
 	h->flags |= MSG_HDR_ADDED;
 	h->cache = NULL;
@@ -336,7 +402,7 @@ msg_set_ruri(struct msg *m, struct sv uri)
 	struct uri u;
 	int rc;
 
-	if (!m->is_request || !value_ok(uri) || uri.len == 0 ||
+	if (!m->is_request || !bytes_ok(uri) || uri.len == 0 ||
 	    memchr(uri.p, ' ', uri.len) != NULL) {
 		return -EINVAL;
 	}
@@ -465,32 +531,84 @@ lines_len(const struct msg *m, enum hdr_id id)
 	return n;
 }
 
+/*
+ * The header of id, when the request has exactly one and it is usable
+ * in a response (it parses); else -1.
+ */
+static int
+usable(struct msg *req, enum hdr_id id)
+{
+	int i = req->first[id];
+	bool ok;
+
+	if (i < 0 || req->hdrs[i].next >= 0) {
+		return -1;
+	}
+	switch (id) {
+	case HDR_FROM:
+		ok = msg_from(req) != NULL;
+		break;
+	case HDR_TO:
+		ok = msg_to(req) != NULL;
+		break;
+	case HDR_CALL_ID:
+		ok = msg_callid_ok(msg_sv(req, req->hdrs[i].value));
+		break;
+	default: /* HDR_CSEQ */
+		ok = msg_cseq(req) != NULL;
+		break;
+	}
+	return ok ? i : -1;
+}
+
+/* Append header line i of m to out, if i >= 0. */
+static size_t
+copy_line(const struct msg *m, int i, char *out)
+{
+	if (i < 0) {
+		return 0;
+	}
+	memcpy(out, m->buf + m->hdrs[i].line.off, m->hdrs[i].line.len);
+	return m->hdrs[i].line.len;
+}
+
+static size_t
+line_len(const struct msg *m, int i)
+{
+	return i < 0 ? 0 : m->hdrs[i].line.len;
+}
+
 struct msg *
 msg_response(struct msg *req, int status, const char *reason,
     struct sv to_tag)
 {
-	const struct msg_naddr *to = msg_to(req);
 	struct msg_limits lim = req->lim;
 	struct msg *r = NULL;
 	char *buf;
 	size_t cap, n, reason_len;
+	int from, to, callid, cseq;
 
-	if (!req->is_request || status < 100 || status > 699 || to == NULL ||
-	    req->first[HDR_VIA] < 0 || req->first[HDR_FROM] < 0 ||
-	    req->first[HDR_CALL_ID] < 0 || req->first[HDR_CSEQ] < 0) {
+	/* RFC 3261 18.2.2: the top Via says where the response goes */
+	if (!req->is_request || status < 100 || status > 699 ||
+	    msg_via_top(req) == NULL) {
 		return NULL;
 	}
+	/* 8.2.6.2: the others are copied; of a malformed request (a 400,
+	 * 8.2.6.1), those that are there once and parse */
+	from = usable(req, HDR_FROM);
+	to = usable(req, HDR_TO);
+	callid = usable(req, HDR_CALL_ID);
+	cseq = usable(req, HDR_CSEQ);
 	if (reason == NULL) {
 		reason = msg_reason_phrase(status);
 	}
 	reason_len = strlen(reason);
-	if (!value_ok((struct sv){ reason, reason_len }) || !value_ok(to_tag)) {
+	if (!bytes_ok((struct sv){ reason, reason_len }) || !bytes_ok(to_tag)) {
 		return NULL;
 	}
-	cap = 32 + reason_len + lines_len(req, HDR_VIA) +
-	    lines_len(req, HDR_FROM) + lines_len(req, HDR_TO) +
-	    lines_len(req, HDR_CALL_ID) + lines_len(req, HDR_CSEQ) +
-	    req->hdrs[to->hdr].value.len + to_tag.len + 32;
+	cap = 32 + reason_len + lines_len(req, HDR_VIA) + line_len(req, from) +
+	    line_len(req, to) + line_len(req, callid) + line_len(req, cseq) +
+	    (to >= 0 ? req->hdrs[to].value.len : 0) + to_tag.len + 32;
 	buf = malloc(cap);
 	if (buf == NULL) {
 		return NULL;
@@ -506,10 +624,11 @@ msg_response(struct msg *req, int status, const char *reason,
 	memcpy(buf + 12 + reason_len, "\r\n", 2);
 	n = 12 + reason_len + 2;
 	n += copy_lines(req, HDR_VIA, buf + n);
-	n += copy_lines(req, HDR_FROM, buf + n);
-	if (status > 100 && to->tag.len == 0 && to_tag.len > 0) {
+	n += copy_line(req, from, buf + n);
+	if (to >= 0 && status > 100 && msg_to(req)->tag.len == 0 &&
+	    to_tag.len > 0) {
 		/* RFC 3261 8.2.6.2: the UAS adds a tag to To */
-		struct sv tv = msg_sv(req, req->hdrs[to->hdr].value);
+		struct sv tv = msg_sv(req, req->hdrs[to].value);
 		memcpy(buf + n, "To: ", 4);
 		n += 4;
 		memcpy(buf + n, tv.p, tv.len);
@@ -521,10 +640,10 @@ msg_response(struct msg *req, int status, const char *reason,
 		memcpy(buf + n, "\r\n", 2);
 		n += 2;
 	} else {
-		n += copy_lines(req, HDR_TO, buf + n);
+		n += copy_line(req, to, buf + n);
 	}
-	n += copy_lines(req, HDR_CALL_ID, buf + n);
-	n += copy_lines(req, HDR_CSEQ, buf + n);
+	n += copy_line(req, callid, buf + n);
+	n += copy_line(req, cseq, buf + n);
 	memcpy(buf + n, "Content-Length: 0\r\n\r\n", 21);
 	n += 21;
 	if (lim.max_size < n) {

@@ -233,13 +233,25 @@ hdr_slots_init(void)
 	}
 }
 
+void
+hdr_tables_init(void)
+{
+	pthread_once(&hdr_slots_once, hdr_slots_init);
+}
+
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
+{
+	hdr_tables_init();
+	return hdr_lookup_ready(name, len);
+}
+
+enum hdr_id
+hdr_lookup_ready(const char *name, size_t len)
 {
 	if (len == 0 || len > 255) {
 		return HDR_UNKNOWN;
 	}
-	pthread_once(&hdr_slots_once, hdr_slots_init);
 	if (len == 1) {
 		unsigned char c = ch_lower((unsigned char)name[0]);
 		return (enum hdr_id)hdr_compact[c];

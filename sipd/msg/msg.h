@@ -206,9 +206,13 @@ struct msg_hdr {
 /*
  * Parse len bytes.  The bytes are copied into the message, so data may be
  * reused at once.  Returns NULL when the bytes cannot be a SIP message at
- * all (no start line, no end of headers, over a limit, NUL in the headers):
- * *err says why.  Otherwise returns a message that may still fail
- * msg_check().  lim may be NULL for the defaults.
+ * all (no start line, no end of headers, over a limit, a NUL in the start
+ * line or headers other than a quoted-pair's octet): *err says why.
+ * Otherwise returns a message that may still fail msg_check().  A line
+ * that is no header ("name: value", or a fold with no header before it)
+ * is left out of the index and fails msg_check() with "Bad Header Line",
+ * so that the other headers can still build the 400.  lim may be NULL for
+ * the defaults.
  *
  * A datagram's body is what follows the headers; with a Content-Length the
  * body is cut to it (RFC 3261 18.3), and a Content-Length larger than the
@@ -370,9 +374,11 @@ int msg_auths(struct msg *m, enum hdr_id id, const struct msg_auth **out);
 /* ----------------------------------------------------------------- edits */
 
 /*
- * Append a header line "name: value" after the last header.  Returns the
- * new header's index, or -ENOMEM / -EINVAL (name not a token, CR or LF in
- * value).
+ * Append a header line "name: value" after the last header.  value may
+ * hold folds (CRLF followed by SP or HT) as received values do: the line
+ * is written unfolded.  Returns the new header's index, or -ENOMEM /
+ * -EINVAL (name not a token, CR or LF in value other than in a fold, NUL
+ * other than a quoted-pair's).
  */
 int msg_hdr_append(struct msg *m, const char *name, struct sv value);
 /* Insert before header index before (-1: append).  Returns the index. */
@@ -418,9 +424,12 @@ const char *msg_reason_phrase(int status);
 /*
  * A response to req per RFC 3261 8.2.6: the Via lines, From, To (with
  * to_tag added when the status is over 100 and To has no tag; to_tag may
- * have len 0), Call-ID and CSeq copied, Content-Length 0.  reason NULL takes
- * the default phrase.  Further headers may then be appended.  Returns NULL
- * on allocation failure or when req lacks what a response needs.
+ * have len 0), Call-ID and CSeq copied, Content-Length 0.  Of a request
+ * that failed msg_check() (a 400, 8.2.6.1), only those of From, To,
+ * Call-ID and CSeq that it holds once and that parse are copied.  reason
+ * NULL takes the default phrase.  Further headers may then be appended.
+ * Returns NULL on allocation failure or when req has no well-formed top
+ * Via to answer by.
  */
 struct msg *msg_response(struct msg *req, int status, const char *reason,
     struct sv to_tag);

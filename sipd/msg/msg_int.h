@@ -57,6 +57,8 @@ struct msg {
 	bool ruri_ok;
 	bool cl_bad;      /* Content-Length malformed or over the bytes given */
 	bool cl_present;
+	struct span bad_line; /* the first line that is no header, len 0 if
+			       * none (fails msg_check(): Bad Header Line) */
 	uint8_t method;   /* enum msg_method */
 	uint16_t status;
 	uint32_t cl;      /* Content-Length value when present and good */
@@ -93,6 +95,14 @@ struct msg {
 	_Alignas(max_align_t) char tail[];
 };
 
+/*
+ * hdr_lookup() in two steps, for the parser: hdr_tables_init() once per
+ * message, then hdr_lookup_ready() for each header line, which spares
+ * every line a pthread_once() call.
+ */
+void hdr_tables_init(void);
+enum hdr_id hdr_lookup_ready(const char *name, size_t len);
+
 /* Whether values of this header id form a comma-separated list. */
 bool hdr_is_list(enum hdr_id id);
 
@@ -116,6 +126,16 @@ int msg_append(struct msg *m, const char *p, size_t len, uint32_t *off);
  * unterminated quoted string.
  */
 const char *msg_find_comma(const char *p, const char *e);
+
+/*
+ * The first NUL in [p, e) that is not the escaped octet of a quoted-pair
+ * inside a quoted string (RFC 3261 25.1), or NULL when there is none.
+ * Quoted strings end with their line unless a fold continues it.
+ */
+const char *msg_stray_nul(const char *p, const char *e);
+
+/* RFC 3261 25.1: callid = word [ "@" word ]; no white space. */
+bool msg_callid_ok(struct sv v);
 
 /* Parse the Content-Length digits of value; -EINVAL when bad. */
 int msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out);
@@ -150,14 +170,16 @@ skip_token(const char *p, const char *e)
 
 /*
  * Skip a quoted string starting at the opening quote.  Returns the position
- * after the closing quote, or NULL when unterminated.
+ * after the closing quote, or NULL when unterminated.  RFC 3261 25.1: a
+ * quoted-pair escapes any octet but CR and LF, NUL included; a backslash
+ * before a line break (a fold) is no quoted-pair and fails.
  */
 static inline const char *
 skip_quoted(const char *p, const char *e)
 {
 	for (p++; p < e; p++) {
 		if (*p == '\\') {
-			if (++p == e) {
+			if (++p == e || *p == '\r' || *p == '\n') {
 				return NULL;
 			}
 		} else if (*p == '"') {

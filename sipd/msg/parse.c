@@ -204,12 +204,18 @@ static int
 parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
 {
 	const char *le = (nl > b && nl[-1] == '\r') ? nl - 1 : nl;
+	/* CR only before LF (RFC 3261 7): see parse_headers() */
+	bool bare_cr = memchr(b, '\r', (size_t)(le - b)) != NULL;
 	const char *p;
 
 	m->start = mkspan(m, b, nl + 1);
 	if (le - b >= 4 && caseeq_n(b, "SIP/", 4)) {
 		/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
 		p = memchr(b, ' ', (size_t)(le - b));
+		if (bare_cr) {
+			fail(err, 0, "Bad Status Line", 0);
+			return -EINVAL;
+		}
 		if (p == NULL || !is_sip_version(b, p)) {
 			fail(err, 0, "Version Not Supported", 0);
 			return -EINVAL;
@@ -252,8 +258,8 @@ parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
 	while (v > p && v[-1] != ' ') {
 		v--;
 	}
-	if (v == p || v - 1 == p) {
-		/* no second SP, or an empty Request-URI */
+	if (v == p || v - 1 == p || bare_cr) {
+		/* no second SP, an empty Request-URI, or a bare CR */
 		m->start_bad = true;
 		m->ruri_s = mkspan(m, p, le);
 		return 0;
@@ -295,6 +301,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 	int last = -1;
 
 	memset(tails, 0xff, sizeof(tails));
+	hdr_tables_init();
 	for (;;) {
 		if (p < e && *p == '\n') {
 			m->eoh = mkspan(m, p, p + 1);
@@ -328,12 +335,27 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			return -EINVAL;
 		}
 		const char *le = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
+		if (memchr(p, '\r', (size_t)(le - p)) != NULL) {
+			/* RFC 3261 7: CR only before LF.  A bare CR, which
+			 * another parser may take for a line end, would
+			 * smuggle a header past sipd: the line is bad */
+			if (m->bad_line.len == 0) {
+				m->bad_line = mkspan(m, p, nl + 1);
+			}
+			last = -1;
+			p = nl + 1;
+			continue;
+		}
 		if (*p == ' ' || *p == '\t') {
 			/* RFC 3261 7.3.1: a line starting with white space
-			 * continues the previous header's value */
+			 * continues the previous header's value (or the
+			 * previous bad line, or makes the first one) */
 			if (last < 0) {
-				fail(err, 0, "Bad Folding", (uint32_t)(p - m->buf));
-				return -EINVAL;
+				if (m->bad_line.len == 0) {
+					m->bad_line = mkspan(m, p, nl + 1);
+				}
+				p = nl + 1;
+				continue;
 			}
 			struct msg_hdr *h = &m->hdrs[last];
 			const char *ve = rtrim_ws(p, le);
@@ -355,8 +377,15 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			c++;
 		}
 		if (ne == p || c == le || *c != ':') {
-			fail(err, 0, "Bad Header", (uint32_t)(p - m->buf));
-			return -EINVAL;
+			/* not "name: value": the message is still indexed,
+			 * so that a 400 can be built from its other headers
+			 * (RFC 3261 8.2.6.1); msg_check() refuses it */
+			if (m->bad_line.len == 0) {
+				m->bad_line = mkspan(m, p, nl + 1);
+			}
+			last = -1;
+			p = nl + 1;
+			continue;
 		}
 		if (m->nhdrs >= m->lim.max_headers) {
 			fail(err, 0, "Too Many Headers", (uint32_t)(p - m->buf));
@@ -374,7 +403,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		while (vs < le && (*vs == ' ' || *vs == '\t')) {
 			vs++;
 		}
-		h->id = (uint16_t)hdr_lookup(p, (size_t)(ne - p));
+		h->id = (uint16_t)hdr_lookup_ready(p, (size_t)(ne - p));
 		h->flags = 0;
 		h->name = mkspan(m, p, ne);
 		h->value = mkspan(m, vs, rtrim_ws(vs, le));
@@ -464,11 +493,14 @@ parse_sized(const char *data, size_t len, const struct msg_limits *lim,
 	    parse_headers(m, nl + 1, err) != 0) {
 		goto fail;
 	}
+	/* RFC 3261 25.1: a NUL only as a quoted-pair's octet; the scan
+	 * for one costs a pass only when a NUL is there */
 	if (memchr(m->buf, '\0', m->eoh.off) != NULL) {
-		fail(err, 0, "NUL in Headers",
-		    (uint32_t)((const char *)memchr(m->buf, '\0', m->eoh.off) -
-		    m->buf));
-		goto fail;
+		const char *z = msg_stray_nul(m->buf, m->buf + m->eoh.off);
+		if (z != NULL) {
+			fail(err, 0, "NUL in Headers", (uint32_t)(z - m->buf));
+			goto fail;
+		}
 	}
 	parse_body_length(m);
 	return m;
@@ -904,6 +936,39 @@ msg_hdr_values(const struct msg *m, enum hdr_id id, struct span *out,
 	return n;
 }
 
+const char *
+msg_stray_nul(const char *p, const char *e)
+{
+	bool quoted = false;
+
+	for (; p < e; p++) {
+		switch (*p) {
+		case '\0':
+			return p;
+		case '"':
+			quoted = !quoted;
+			break;
+		case '\\':
+			/* quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F) */
+			if (quoted && e - p > 1 && p[1] != '\r' &&
+			    p[1] != '\n') {
+				p++;
+			}
+			break;
+		case '\n':
+			/* a quoted string ends with its header, which ends
+			 * with a line break not followed by SP or HT */
+			if (e - p == 1 || (p[1] != ' ' && p[1] != '\t')) {
+				quoted = false;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
 /* One header of a kind that must appear exactly once. */
 static int
 single(struct msg *m, enum hdr_id id, int st, const char *missing,
@@ -922,10 +987,9 @@ single(struct msg *m, enum hdr_id id, int st, const char *missing,
 	return 0;
 }
 
-static bool
-callid_ok(struct sv v)
+bool
+msg_callid_ok(struct sv v)
 {
-	/* RFC 3261 25.1: callid = word [ "@" word ]; no white space */
 	const char *at = memchr(v.p, '@', v.len);
 
 	if (v.len == 0 || (at != NULL && (at == v.p || at == v.p + v.len - 1 ||
@@ -977,6 +1041,10 @@ msg_check(struct msg *m, struct msg_err *err)
 		fail(err, st, "Bad Via", m->hdrs[m->first[HDR_VIA]].line.off);
 		return -EINVAL;
 	}
+	if (m->bad_line.len != 0) {
+		fail(err, st, "Bad Header Line", m->bad_line.off);
+		return -EINVAL;
+	}
 	if (single(m, HDR_FROM, st, "Missing From", "Bad From", err) != 0 ||
 	    single(m, HDR_TO, st, "Missing To", "Bad To", err) != 0 ||
 	    single(m, HDR_CALL_ID, st, "Missing Call-ID", "Bad Call-ID",
@@ -992,7 +1060,7 @@ msg_check(struct msg *m, struct msg_err *err)
 		fail(err, st, "Bad To", m->hdrs[m->first[HDR_TO]].line.off);
 		return -EINVAL;
 	}
-	if (!callid_ok(msg_callid(m))) {
+	if (!msg_callid_ok(msg_callid(m))) {
 		fail(err, st, "Bad Call-ID",
 		    m->hdrs[m->first[HDR_CALL_ID]].line.off);
 		return -EINVAL;

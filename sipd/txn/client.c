@@ -97,6 +97,15 @@ fail:
 	return NULL;
 }
 
+static void
+put(char *b, size_t *n, const char *p, size_t len)
+{
+	memcpy(b + *n, p, len);
+	*n += len;
+}
+
+#define PUT_LIT(b, n, lit) put((b), (n), (lit), sizeof(lit) - 1)
+
 /*
  * A hop-by-hop request built from the transaction's request: the ACK of a
  * non-2xx final response (17.1.1.3, with the response's To) or a CANCEL
@@ -120,9 +129,8 @@ hop_request(struct txn *x, const char *method, struct sv to, uint32_t *len)
 	const struct msg_naddr *routes;
 	int nr = msg_naddrs(req, HDR_ROUTE, &routes);
 	struct sv via;
-	size_t cap;
+	size_t cap, n;
 	char *b;
-	int n;
 
 	if (cs == NULL || v == NULL) {
 		return NULL;
@@ -136,18 +144,35 @@ hop_request(struct txn *x, const char *method, struct sv to, uint32_t *len)
 	if (b == NULL) {
 		return NULL;
 	}
-	n = snprintf(b, cap,
-	    "%s %.*s SIP/2.0\r\nVia: %.*s\r\nMax-Forwards: 70\r\n"
-	    "From: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\nCSeq: %u %s\r\n",
-	    method, (int)ruri.len, ruri.p, (int)via.len, via.p, (int)from.len,
-	    from.p, (int)to.len, to.p, (int)cid.len, cid.p, cs->num, method);
+	/* copied by length, not printed: a quoted-pair may escape a NUL
+	 * (RFC 3261 25.1) */
+	n = 0;
+	put(b, &n, method, strlen(method));
+	PUT_LIT(b, &n, " ");
+	put(b, &n, ruri.p, ruri.len);
+	PUT_LIT(b, &n, " SIP/2.0\r\nVia: ");
+	put(b, &n, via.p, via.len);
+	PUT_LIT(b, &n, "\r\nMax-Forwards: 70\r\nFrom: ");
+	put(b, &n, from.p, from.len);
+	PUT_LIT(b, &n, "\r\nTo: ");
+	put(b, &n, to.p, to.len);
+	PUT_LIT(b, &n, "\r\nCall-ID: ");
+	put(b, &n, cid.p, cid.len);
+	n += (size_t)snprintf(b + n, cap - n, "\r\nCSeq: %u %s\r\n", cs->num,
+	    method);
 	for (int i = 0; i < nr; i++) {
 		struct sv r = msg_sv(req, routes[i].value);
-		n += snprintf(b + n, cap - (size_t)n, "%s%.*s%s",
-		    i ? ", " : "Route: ", (int)r.len, r.p,
-		    i == nr - 1 ? "\r\n" : "");
+		if (i > 0) {
+			PUT_LIT(b, &n, ", ");
+		} else {
+			PUT_LIT(b, &n, "Route: ");
+		}
+		put(b, &n, r.p, r.len);
+		if (i == nr - 1) {
+			PUT_LIT(b, &n, "\r\n");
+		}
 	}
-	n += snprintf(b + n, cap - (size_t)n, "Content-Length: 0\r\n\r\n");
+	PUT_LIT(b, &n, "Content-Length: 0\r\n\r\n");
 	*len = (uint32_t)n;
 	return b;
 }

@@ -662,6 +662,89 @@ invalid("content-length-disagree", std(
     "check 400 Bad Content-Length")
 
 
+# ------------------------------------------------ folds, quoted-pairs, 400s
+
+# RFC 3261 7.3.1: a fold is legal inside every header, the top Via too
+valid("folded-top-via", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    ["Via: SIP/2.0/UDP\r\n client.atlanta.example.com:5060\r\n"
+     "\t;branch=z9hG4bKf0ld\r\n ;rport,\r\n"
+     " SIP/2.0/UDP\r\n\t192.0.2.4;branch=z9hG4bKf1ld",
+     MAXF, TO, FROM, CALLID, "CSeq: 1 OPTIONS", CL0]))
+
+valid("folded-value-start", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    ["Via:\r\n SIP/2.0/UDP client.atlanta.example.com;branch=z9hG4bKv",
+     "Max-Forwards:\r\n\t70", "To:\r\n <sip:bob@biloxi.example.com>",
+     "From:\r\n <sip:alice@atlanta.example.com>\r\n ;tag=fv1",
+     "Call-ID:\r\n fv.9@atlanta.example.com", "CSeq:\r\n 1\r\n OPTIONS",
+     "Content-Length:\r\n 0"]))
+
+# RFC 3261 25.1: a quoted-pair escapes any octet but CR and LF, NUL too
+valid("escaped-nul-display-name", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, b"To: \"B\\\x00b\" <sip:bob@biloxi.example.com>",
+     b"From: \"\\\x00\" <sip:alice@atlanta.example.com>;tag=n0",
+     CALLID, "CSeq: 1 OPTIONS", b"Subject: \"\\\x00\\\x01\\\x7f\"", CL0]))
+
+invalid("nul-in-quoted-string", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, TO, b"From: \"A\x00\" <sip:alice@atlanta.example.com>;tag=1",
+     CALLID, "CSeq: 1 OPTIONS", CL0]),
+    "reject")
+
+invalid("nul-escaped-outside-quotes", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, TO, b"From: A\\\x00 <sip:alice@atlanta.example.com>;tag=1",
+     CALLID, "CSeq: 1 OPTIONS", CL0]),
+    "reject")
+
+invalid("backslash-before-fold", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, TO,
+     "From: \"A\\\r\n B\" <sip:alice@atlanta.example.com>;tag=1",
+     CALLID, "CSeq: 1 OPTIONS", CL0]),
+    "check 400 Bad From")
+
+# RFC 3261 8.2.6.1: these parse far enough for a 400 naming the fault
+invalid("header-without-colon", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, TO, FROM, "This line has no colon", CALLID,
+     "CSeq: 1 OPTIONS", CL0]),
+    "check 400 Bad Header Line")
+
+invalid("header-name-with-space", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, TO, FROM, "Bad Name: value", CALLID, "CSeq: 1 OPTIONS",
+     CL0]),
+    "check 400 Bad Header Line")
+
+# RFC 3261 7: CR only before LF; another parser may end a line at a bare
+# CR, so the Route behind it would pass sipd unseen
+invalid("bare-cr-in-header", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, TO, FROM, "Subject: hi\rRoute: <sip:evil.example.com;lr>",
+     CALLID, "CSeq: 1 OPTIONS", CL0]),
+    "check 400 Bad Header Line")
+
+invalid("fold-before-first-header", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [" folded onto nothing", VIA, MAXF, TO, FROM, CALLID,
+     "CSeq: 1 OPTIONS", CL0]),
+    "check 400 Bad Header Line")
+
+invalid("display-name-not-token", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    [VIA, MAXF, "To: Bob (home) <sip:bob@biloxi.example.com>", FROM,
+     CALLID, "CSeq: 1 OPTIONS", CL0]),
+    "check 400 Bad To")
+
+invalid("missing-call-id-folded-via", build(
+    "OPTIONS sip:bob@biloxi.example.com SIP/2.0",
+    ["Via: SIP/2.0/UDP\r\n client.atlanta.example.com;branch=z9hG4bKm",
+     MAXF, TO, FROM, "CSeq: 1 OPTIONS", CL0]),
+    "check 400 Missing Call-ID")
+
 def write_set(folder, entries):
     path = os.path.join(HERE, folder)
     os.makedirs(path, exist_ok=True)

@@ -6,7 +6,9 @@
  *
  * EXPECTATION is the one line of FILE's sidecar .expect:
  *   ok                   msg_parse() succeeds, msg_check() returns 0, and
- *                        msg_write() gives the input back byte for byte
+ *                        msg_write() gives the input back byte for byte;
+ *                        a request's response and the request with
+ *                        received set on its top Via parse and check
  *   check STATUS REASON  msg_parse() succeeds, msg_check() fails with this
  *                        status and exactly this reason
  *   reject               msg_parse() returns NULL
@@ -67,6 +69,60 @@ str_or_null(const char *s)
 	return s != NULL ? s : "(null)";
 }
 
+/* msg_write() m and parse and check the bytes again. */
+static int
+reparse_ok(const struct msg *m, const char *what)
+{
+	struct msg_err err;
+	struct msg *again;
+	size_t sz = msg_size(m);
+	char *out = malloc(sz + 1);
+	int rc = 1;
+
+	if (out == NULL || msg_write(m, out, sz) != (int)sz) {
+		free(out);
+		return 2;
+	}
+	memset(&err, 0, sizeof(err));
+	again = msg_parse(out, sz, NULL, &err);
+	if (again == NULL || msg_check(again, &err) != 0) {
+		printf("FAIL: %s: %d %s\n", what, err.status,
+		       str_or_null(err.reason));
+	} else {
+		rc = 0;
+	}
+	msg_free(again);
+	free(out);
+	return rc;
+}
+
+/*
+ * What a server does to every valid request must work on it too: its
+ * response (RFC 3261 8.2.6) and received/rport on its top Via (18.2.1,
+ * RFC 3581), each of which must give a message that parses and checks.
+ */
+static int
+expect_edits(struct msg *m)
+{
+	struct msg *resp = msg_response(m, 200, NULL, SV_LIT("t0"));
+	int rc;
+
+	if (resp == NULL) {
+		printf("FAIL: msg_response refused the request\n");
+		return 1;
+	}
+	rc = reparse_ok(resp, "its response does not parse");
+	msg_free(resp);
+	if (rc != 0) {
+		return rc;
+	}
+	if (msg_via_set_received(m, SV_LIT("192.0.2.254"), 5999) != 0) {
+		printf("FAIL: msg_via_set_received refused the request\n");
+		return 1;
+	}
+	return reparse_ok(m, "with received set it does not parse");
+}
+
 static int
 expect_ok(struct msg *m, const char *data, size_t len)
 {
@@ -95,6 +151,9 @@ expect_ok(struct msg *m, const char *data, size_t len)
 		rc = 1;
 	}
 	free(out);
+	if (rc == 0 && msg_is_request(m)) {
+		rc = expect_edits(m);
+	}
 	if (rc == 0) {
 		printf("ok: parsed, checked, serialized identically\n");
 	}

@@ -2,11 +2,14 @@
  * fuzz_msg: the message parser and everything a server does with a parsed
  * message.  msg_parse() with the default limits, msg_check(), every typed
  * accessor, and for a request that passes the checks: a 200 response built
- * and written, and the request written again after a Via push and a header
- * append.  Besides the sanitizers, it checks promises of msg.h: every span of
- * an unedited message lies inside the received bytes, msg_write() writes
- * exactly msg_size() bytes, an edited message reads back its edits, and what
- * sipd writes parses again.
+ * and written, received and rport set on its top Via, and the request
+ * written again after a Via push and a header append; for a request the
+ * checks refuse with a status, the response built from its raw headers.
+ * Besides the sanitizers, it checks promises of msg.h: every span of an
+ * unedited message lies inside the received bytes, msg_write() writes
+ * exactly msg_size() bytes, an edited message reads back its edits, what
+ * sipd writes parses again, and a refused request with a well-formed top
+ * Via gets an answer by it holding only headers that parse.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -309,6 +312,92 @@ edit(struct msg *m)
 	free(out);
 }
 
+/*
+ * RFC 3261 18.2.1 / RFC 3581: received and rport on the top Via, folded
+ * or not; what sipd writes then parses, checks, and keeps the branch.
+ */
+static void
+set_received(struct msg *m)
+{
+	const struct msg_via *top = msg_via_top(m);
+	struct msg *back;
+	struct sv branch;
+	char *copy;
+	size_t len;
+	char *out;
+	int rc;
+
+	FUZZ_CHECK(top != NULL);
+	branch = msg_sv(m, top->branch);
+	copy = malloc(branch.len + 1);
+	if (copy == NULL) {
+		return;
+	}
+	memcpy(copy, branch.p, branch.len);
+	rc = msg_via_set_received(m, SV_LIT("192.0.2.9"), 5070);
+	FUZZ_CHECK(rc == 0 || rc == -ENOMEM);
+	out = rc == 0 ? write_msg(m, &len) : NULL;
+	if (out != NULL) {
+		back = reparse(out, len);
+		top = msg_via_top(back);
+		FUZZ_CHECK(top != NULL);
+		FUZZ_CHECK(sv_eq(msg_sv(back, top->branch),
+		    (struct sv){ copy, branch.len }));
+		msg_free(back);
+		free(out);
+	}
+	free(copy);
+}
+
+/*
+ * RFC 3261 8.2.6.1: a request msg_check() refuses with a status is
+ * answered whenever its top Via parses; the answer parses, goes by the
+ * same top Via, and holds only From, To, Call-ID and CSeq that parse.
+ */
+static void
+refuse(struct msg *req, const struct msg_err *err)
+{
+	const struct msg_via *top = msg_via_top(req), *rtop;
+	struct msg_limits lim;
+	struct msg_err perr;
+	struct msg *resp, *back;
+	size_t len;
+	char *out;
+
+	resp = msg_response(req, err->status, err->reason, SV_LIT("abc"));
+	if (top == NULL) {
+		FUZZ_CHECK(resp == NULL);
+		return;
+	}
+	if (resp == NULL) {
+		return; /* out of memory */
+	}
+	out = write_msg(resp, &len);
+	if (out != NULL) {
+		msg_limits_init(&lim);
+		lim.max_size = (uint32_t)len + 1;
+		lim.max_headers += 8;
+		lim.max_line += 64;
+		back = msg_parse(out, len, &lim, &perr);
+		FUZZ_CHECK(back != NULL);
+		FUZZ_CHECK(msg_status(back) == err->status);
+		rtop = msg_via_top(back);
+		FUZZ_CHECK(rtop != NULL);
+		FUZZ_CHECK(sv_eq(msg_sv(back, rtop->value),
+		    msg_sv(req, top->value)));
+		FUZZ_CHECK(msg_hdr_first(back, HDR_FROM) < 0 ||
+		    msg_from(back) != NULL);
+		FUZZ_CHECK(msg_hdr_first(back, HDR_TO) < 0 ||
+		    msg_to(back) != NULL);
+		FUZZ_CHECK(msg_hdr_first(back, HDR_CSEQ) < 0 ||
+		    msg_cseq(back) != NULL);
+		FUZZ_CHECK(msg_hdr_count(back, HDR_CALL_ID) <= 1);
+		msg_free(back);
+		free(out);
+	}
+	msg_free(resp);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -325,8 +414,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&err, 0, sizeof(err));
 	if (msg_check(m, &err) != 0) {
 		FUZZ_CHECK(err.reason != NULL);
+		if (msg_is_request(m) && err.status != 0) {
+			refuse(m, &err);
+		}
 	} else if (msg_is_request(m)) {
 		respond(m);
+		set_received(m);
 		edit(m);
 	}
 	msg_free(m);

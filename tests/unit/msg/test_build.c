@@ -405,23 +405,150 @@ test_response_needs(void **state)
 	struct msg *req;
 
 	(void)state;
+	/* RFC 3261 18.2.2: without a top Via nothing says where to answer */
 	req = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
 	                "Max-Forwards: 70\r\n"
 	                "To: <sip:bob@biloxi.example.com>\r\n"
 	                "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
 	                "Call-ID: nv@example.com\r\n"
 	                "CSeq: 1 OPTIONS\r\n\r\n");
-	assert_null(msg_response(req, 200, NULL, SV_LIT("x")));
+	assert_null(msg_response(req, 400, "Missing Via", SV_LIT("x")));
 	msg_free(req);
 
 	req = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
-	                "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
-	                "Max-Forwards: 70\r\n"
+	                "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1;"
+	                "branch\r\n"
 	                "To: <sip:bob@biloxi.example.com>\r\n"
 	                "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	                "Call-ID: nv@example.com\r\n"
 	                "CSeq: 1 OPTIONS\r\n\r\n");
-	assert_null(msg_response(req, 200, NULL, SV_LIT("x")));
+	assert_null(msg_response(req, 400, "Bad Via", SV_LIT("x")));
 	msg_free(req);
+}
+
+/*
+ * A response to a request msg_check() refused (RFC 3261 8.2.6.1): the
+ * Vias, and each of From, To, Call-ID and CSeq that is there once and
+ * parses; the rest is left out, so the 400 itself parses.
+ */
+static void
+test_response_malformed(void **state)
+{
+	static const char via[] =
+	    "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n";
+	static const struct {
+		const char *hdrs;   /* after the Via line */
+		const char *reason; /* msg_check()'s */
+		const char *want;   /* the response's headers after Via */
+	} cases[] = {
+	    /* nothing missing: everything copied, To tagged */
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      NULL,
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "CSeq: 1 OPTIONS\r\n",
+	      "Missing Call-ID",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "CSeq: 1 OPTIONS\r\n" },
+	    { "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Missing To",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Missing From",
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\n",
+	      "Missing CSeq",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\n" },
+	    /* an unterminated quote in the display name */
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: \"Alice <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad From",
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    /* a display name with characters no token holds, unquoted */
+	    { "To: Bob (home) <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad To",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "From: <sip:carol@atlanta.example.com>;tag=2\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad From",
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad Call-ID",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "CSeq: 1 OPTIONS\r\n" },
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: one OPTIONS\r\n",
+	      "Bad CSeq",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\n" },
+	    /* a line without a colon: the index holds everything else */
+	    { "To: <sip:bob@biloxi.example.com>\r\n"
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "No colon here\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n",
+	      "Bad Header Line",
+	      "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	      "To: <sip:bob@biloxi.example.com>;tag=x\r\n"
+	      "Call-ID: nv@example.com\r\nCSeq: 1 OPTIONS\r\n" },
+	};
+	char in[1024], want[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msg_err err;
+		struct msg *req, *resp;
+		int rc;
+
+		snprintf(in, sizeof(in),
+		         "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n%s%s\r\n",
+		         via, cases[i].hdrs);
+		req = parse_str(in);
+		memset(&err, 0, sizeof(err));
+		rc = msg_check(req, &err);
+		if (cases[i].reason == NULL) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_int_equal(rc, -EINVAL);
+			assert_int_equal(err.status, 400);
+			assert_string_equal(err.reason, cases[i].reason);
+		}
+		resp = msg_response(req, 400, err.reason, SV_LIT("x"));
+		assert_non_null(resp);
+		snprintf(want, sizeof(want), "SIP/2.0 400 %s\r\n%s%s"
+		         "Content-Length: 0\r\n\r\n",
+		         err.reason != NULL ? err.reason : "Bad Request", via,
+		         cases[i].want);
+		assert_written(resp, want);
+		msg_free(resp);
+		msg_free(req);
+	}
 }
 
 /* -------------------------------------------------------- header edits */
@@ -843,6 +970,111 @@ test_via_set_received(void **state)
 	assert_span_equal(again, v[1].value,
 	                  "SIP/2.0/UDP b.example.com;branch=z9hG4bKb");
 	msg_free(again);
+	msg_free(m);
+}
+
+/*
+ * RFC 3261 7.3.1: a folded value is LWS wherever it is; edits that copy
+ * it write it unfolded, one physical line, and never write a bare line
+ * break.
+ */
+static void
+test_edit_folded(void **state)
+{
+	struct msg *m, *again, *resp;
+	const struct msg_via *v;
+
+	(void)state;
+	/* received and rport on a top Via folded three times */
+	m = request_with_via("Via: SIP/2.0/UDP\r\n 10.0.0.1:5060\r\n"
+	                     "\t;branch=z9hG4bK1\r\n ;rport\r\n");
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->host, "10.0.0.1");
+	assert_true(v->rport);
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.33"), 5099),
+	                 0);
+	assert_true(written_contains(
+	    m, "Via: SIP/2.0/UDP 10.0.0.1:5060\t;branch=z9hG4bK1 "
+	       ";received=192.0.2.33;rport=5099\r\nMax-Forwards"));
+	again = reparse(m);
+	v = msg_via_top(again);
+	assert_non_null(v);
+	assert_span_equal(again, v->host, "10.0.0.1");
+	assert_int_equal(v->port, 5060);
+	assert_span_equal(again, v->branch, "z9hG4bK1");
+	assert_span_equal(again, v->received, "192.0.2.33");
+	assert_int_equal(v->rport_value, 5099);
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+
+	/* a fold between two values of the top line: set and pop */
+	m = request_with_via("Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa,"
+	                     "\r\n SIP/2.0/UDP\r\n b.example.com;branch=z9hG4bKb"
+	                     "\r\n");
+	assert_int_equal(msg_via_set_received(m, SV_LIT("192.0.2.1"), 5060),
+	                 0);
+	assert_true(written_contains(
+	    m, "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;received="
+	       "192.0.2.1, SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n"));
+	assert_int_equal(msg_via_pop(m), 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->host, "b.example.com");
+	assert_true(written_contains(
+	    m, "\r\nVia: SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n"));
+	msg_free(m);
+
+	m = request_with_via("Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa,"
+	                     "\r\n\tSIP/2.0/UDP b.example.com;branch=z9hG4bKb"
+	                     "\r\n");
+	assert_int_equal(msg_via_pop(m), 0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->branch, "z9hG4bKb");
+	again = reparse(m);
+	assert_check_ok(again);
+	msg_free(again);
+	msg_free(m);
+
+	/* a folded value replaced and appended as it stands */
+	m = request_with_via("Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1"
+	                     "\r\n");
+	assert_true(msg_hdr_append(m, "Subject", SV_LIT("one\r\n two")) >= 0);
+	assert_true(written_contains(m, "\r\nSubject: one two\r\n"));
+	assert_sv_equal(msg_hdr_value(m, HDR_SUBJECT), "one two");
+	/* a line break that is no fold would start a header: refused */
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\r\nX: 1")),
+	                 -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\r\n")),
+	                 -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\r two")),
+	                 -EINVAL);
+	assert_int_equal(msg_hdr_append(m, "Subject", SV_LIT("one\n\n two")),
+	                 -EINVAL);
+	assert_int_equal(
+	    msg_hdr_append(m, "Subject", (struct sv){ "a\0b", 3 }), -EINVAL);
+	assert_true(msg_hdr_append(m, "Subject",
+	                           (struct sv){ "\"a\\\0b\"", 6 }) >= 0);
+	msg_free(m);
+
+	/* a folded To gets its tag in the response */
+	m = parse_str("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	              "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	              "To: Bob\r\n <sip:bob@biloxi.example.com>\r\n"
+	              "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	              "Call-ID: nv@example.com\r\n"
+	              "CSeq: 1\r\n OPTIONS\r\n\r\n");
+	assert_check_ok(m);
+	resp = msg_response(m, 200, NULL, SV_LIT("x"));
+	assert_non_null(resp);
+	assert_non_null(msg_to(resp));
+	assert_span_equal(resp, msg_to(resp)->tag, "x");
+	assert_span_equal(resp, msg_to(resp)->uri_s,
+	                  "sip:bob@biloxi.example.com");
+	assert_check_ok(resp);
+	msg_free(resp);
 	msg_free(m);
 }
 
@@ -1417,6 +1649,8 @@ main(void)
 	    cmocka_unit_test(test_response_to_tag),
 	    cmocka_unit_test(test_response_reason),
 	    cmocka_unit_test(test_response_needs),
+	    cmocka_unit_test(test_response_malformed),
+	    cmocka_unit_test(test_edit_folded),
 	    cmocka_unit_test(test_list_cache_edits),
 	    cmocka_unit_test(test_hdr_append),
 	    cmocka_unit_test(test_hdr_insert),

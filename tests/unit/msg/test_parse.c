@@ -2057,6 +2057,165 @@ test_check_max_forwards_zero(void **state)
 	msg_free(m);
 }
 
+/* ------------------------------------------------------ bad header lines */
+
+/*
+ * A line that is no "name: value" header leaves the message parsed and
+ * indexed without it, so that a 400 can be built (RFC 3261 8.2.6.1), and
+ * fails msg_check() with Bad Header Line.
+ */
+static void
+test_bad_header_lines(void **state)
+{
+	static const char *const bad[] = {
+		"No colon here\r\n",
+		": no name\r\n",
+		"Bad Name: x\r\n",
+		"X-\x7fY: x\r\n",
+		"Subject\r\n",
+	};
+	struct msg *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char hdrs[512];
+
+		snprintf(hdrs, sizeof(hdrs), "%s%s%s%s%s%s%s%s", VIA_1, MAXF,
+		         bad[i], TO_1, FROM_1, CALLID_1, CSEQ_1, CL_0);
+		m = request_with(REQ_LINE, hdrs);
+		assert_int_equal(msg_hdr_total(m), 7);
+		assert_non_null(msg_via_top(m));
+		assert_non_null(msg_from(m));
+		assert_check_fails(m, 400, "Bad Header Line");
+		msg_free(m);
+	}
+
+	/* a fold before any header; and one after a bad line belongs to
+	 * it: the next header is still found */
+	m = request_with(REQ_LINE, " folded first\r\n" VIA_1 MAXF
+	                 "garbage\r\n more garbage: x\r\n" TO_1 FROM_1
+	                 CALLID_1 CSEQ_1 CL_0);
+	assert_int_equal(msg_hdr_total(m), 7);
+	assert_sv_equal(msg_hdr_value(m, HDR_MAX_FORWARDS), "70");
+	assert_non_null(msg_to(m));
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+
+	/* RFC 3261 7: a CR stands only before LF; a bare one, which
+	 * another parser may take for a line end, makes its line bad, so
+	 * no header hides behind it */
+	m = request_with(REQ_LINE, VIA_1 MAXF
+	                 "Subject: hi\rRoute: <sip:evil.example.com;lr>\r\n"
+	                 TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_int_equal(msg_hdr_total(m), 7);
+	assert_int_equal(msg_hdr_first(m, HDR_SUBJECT), -1);
+	assert_int_equal(msg_hdr_first(m, HDR_ROUTE), -1);
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1 FROM_1 CALLID_1
+	                 "CSeq: 314159\r\r\n INVITE\r\n" CL_0);
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+	m = request_with("INVITE sip:bob@biloxi.example.com\r SIP/2.0\r\n",
+	                 VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_check_fails(m, 400, "Bad Request Line");
+	msg_free(m);
+	{
+		struct msg_err err;
+
+		memset(&err, 0, sizeof(err));
+		m = parse_lim("SIP/2.0 200 O\rK\r\n" VIA_1 TO_1 FROM_1 CALLID_1
+		              CSEQ_1 CL_0 "\r\n", NULL, &err);
+		assert_null(m);
+		assert_string_equal(err.reason, "Bad Status Line");
+	}
+
+	/* the Via is checked first: no answer is possible without it */
+	m = request_with(REQ_LINE, "garbage\r\n" TO_1 FROM_1 CALLID_1 CSEQ_1);
+	assert_check_fails(m, 400, "Missing Via");
+	msg_free(m);
+}
+
+/*
+ * RFC 3261 25.1: quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F): NUL
+ * may be escaped in a quoted string, CR and LF may not; a NUL anywhere
+ * else in the start line or the headers is no SIP.
+ */
+static void
+test_nul_quoted_pair(void **state)
+{
+	static const char from_esc[] =
+	    "From: \"A\\\0B\" <sip:alice@atlanta.example.com>;tag=1\r\n";
+	char buf[1024];
+	size_t n;
+	struct msg_err err;
+	struct msg *m;
+
+	(void)state;
+	n = (size_t)snprintf(buf, sizeof(buf), "%s%s%s%s", REQ_LINE, VIA_1,
+	                     MAXF, TO_1);
+	memcpy(buf + n, from_esc, sizeof(from_esc) - 1);
+	n += sizeof(from_esc) - 1;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s%s\r\n",
+	                      CALLID_1, CSEQ_1, CL_0);
+	memset(&err, 0, sizeof(err));
+	m = msg_parse(buf, n, NULL, &err);
+	assert_non_null(m);
+	assert_check_ok(m);
+	assert_non_null(msg_from(m));
+	assert_int_equal(msg_from(m)->display.len, 6);
+	assert_memory_equal(msg_sv(m, msg_from(m)->display).p, "\"A\\\0B\"",
+	                    6);
+	msg_free(m);
+
+	/* a NUL where no quoted-pair holds it: refused by msg_parse() */
+	static const char *const raw[] = {
+		"From: \"A\0B\" <sip:alice@atlanta.example.com>;tag=1\r\n",
+		"From: A\\\0B <sip:alice@atlanta.example.com>;tag=1\r\n",
+		"From: <sip:alice@atlanta.example.com>;tag=1\0\r\n",
+		"Fr\0m: <sip:alice@atlanta.example.com>;tag=1\r\n",
+		/* the quote closed before: the escape is outside */
+		"From: \"A\" \\\0 <sip:alice@atlanta.example.com>;tag=1\r\n",
+		/* a quote left open on a line closes with it */
+		"Subject: \"open\r\nFrom: \\\0 <sip:a@b.example.com>;tag=1\r\n",
+	};
+	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+		/* each literal holds exactly one NUL, before its CRLF */
+		size_t len = strlen(raw[i]);
+		len += 1 + strlen(raw[i] + len + 1);
+		n = (size_t)snprintf(buf, sizeof(buf), "%s%s%s%s", REQ_LINE,
+		                     VIA_1, MAXF, TO_1);
+		memcpy(buf + n, raw[i], len);
+		n += len;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s%s\r\n",
+		                      CALLID_1, CSEQ_1, CL_0);
+		memset(&err, 0, sizeof(err));
+		m = msg_parse(buf, n, NULL, &err);
+		assert_null(m);
+		assert_string_equal(err.reason, "NUL in Headers");
+	}
+
+	/* in the body a NUL is data */
+	n = (size_t)snprintf(buf, sizeof(buf), "%s%s%s%s%s%s%s"
+	                     "Content-Length: 3\r\n\r\n",
+	                     REQ_LINE, VIA_1, MAXF, TO_1, FROM_1, CALLID_1,
+	                     CSEQ_1);
+	memcpy(buf + n, "a\0b", 3);
+	m = msg_parse(buf, n + 3, NULL, &err);
+	assert_non_null(m);
+	assert_check_ok(m);
+	assert_int_equal(msg_body(m).len, 3);
+	msg_free(m);
+
+	/* a backslash before a fold is no quoted-pair: the quote never
+	 * closes */
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1
+	                 "From: \"A\\\r\n B\" <sip:a@b.example.com>;tag=1\r\n"
+	                 CALLID_1 CSEQ_1 CL_0);
+	assert_check_fails(m, 400, "Bad From");
+	msg_free(m);
+}
+
 int
 main(void)
 {
@@ -2115,6 +2274,8 @@ main(void)
 	    cmocka_unit_test(test_user_agent_server),
 	    cmocka_unit_test(test_check_ruri),
 	    cmocka_unit_test(test_check_max_forwards_zero),
+	    cmocka_unit_test(test_bad_header_lines),
+	    cmocka_unit_test(test_nul_quoted_pair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
