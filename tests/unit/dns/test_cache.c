@@ -377,6 +377,17 @@ unexpected(void *arg, int rc, struct dns_targets *t)
 }
 
 static void
+on_failed(void *arg, const struct dns_target *t, unsigned ms_left)
+{
+	char b[DNS_TARGET_TEXT];
+
+	assert_string_equal(dns_target_format(t, b, sizeof(b)),
+	    "tcp 127.0.0.1:5071");
+	assert_int_equal(ms_left, DNS_DEFAULT_BLACKLIST_MS);
+	(*(unsigned *)arg)++;
+}
+
+static void
 plan_naptr_srv_a(void **state)
 {
 	struct rig *r = *state;
@@ -393,11 +404,14 @@ plan_naptr_srv_a(void **state)
 	    "_sip._tcp.example.test");
 	seed(r, "example.test", DNS_T_NAPTR, &w);
 	wb_begin(&w, 0, "_sip._tcp.example.test", DNS_T_SRV, 2, 0);
-	wb_srv(&w, "_sip._tcp.example.test", 120, 20, 0, 5072, "b.example.test");
-	wb_srv(&w, "_sip._tcp.example.test", 120, 10, 0, 5071, "a.example.test");
+	wb_srv(&w, "_sip._tcp.example.test", 120, 20, 0, 5072,
+	    "b.example.test");
+	wb_srv(&w, "_sip._tcp.example.test", 120, 10, 0, 5071,
+	    "a.example.test");
 	seed(r, "_sip._tcp.example.test", DNS_T_SRV, &w);
 	wb_begin(&w, 0, "_sip._udp.example.test", DNS_T_SRV, 1, 0);
-	wb_srv(&w, "_sip._udp.example.test", 120, 10, 0, 5070, "a.example.test");
+	wb_srv(&w, "_sip._udp.example.test", 120, 10, 0, 5070,
+	    "a.example.test");
 	seed(r, "_sip._udp.example.test", DNS_T_SRV, &w);
 	seed_a(r, "a.example.test", 120, 1);
 	seed_a(r, "b.example.test", 120, 2);
@@ -421,6 +435,10 @@ plan_naptr_srv_a(void **state)
 	assert_string_equal(fmt(ts2, 0, b), "tcp 127.0.0.2:5072");
 	assert_string_equal(fmt(ts2, 2, b), "tcp 127.0.0.1:5071");
 	dns_targets_free(ts2);
+	/* the failed list, as `show dns` will list it */
+	unsigned failed = 0;
+	dns_failed_foreach(r->d, on_failed, &failed);
+	assert_int_equal(failed, 1);
 	assert_non_null(dns_targets_next(ts));
 	assert_null(dns_targets_next(ts));
 	dns_targets_free(ts);

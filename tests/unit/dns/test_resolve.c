@@ -104,7 +104,8 @@ static const char *
 find_dnsmasq(void)
 {
 	static const char *const paths[] = { "/usr/sbin/dnsmasq",
-		"/sbin/dnsmasq", "/usr/local/sbin/dnsmasq", "/usr/bin/dnsmasq" };
+		"/sbin/dnsmasq", "/usr/local/sbin/dnsmasq",
+		"/usr/bin/dnsmasq" };
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (access(paths[i], X_OK) == 0) {
