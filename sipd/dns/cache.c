@@ -197,14 +197,14 @@ dns_cache_add(struct dns_cache *c, struct dns *d, const char *name,
 }
 
 void
-dns_cache_flush(struct dns_cache *c)
+dns_cache_flush(struct dns_cache *c, bool pending)
 {
 	struct dns_entry *e = c->lru_head;
 
 	while (e != NULL) {
 		struct dns_entry *next = e->lnext;
 
-		if (e->state != DNS_E_PENDING) {
+		if (pending || e->state != DNS_E_PENDING) {
 			dns_cache_remove(c, e);
 		}
 		e = next;

@@ -103,8 +103,21 @@ struct dns_conf {
 #define DNS_DEFAULT_TTL_MAX_S 86400
 #define DNS_DEFAULT_BLACKLIST_MS 60000
 
+#define DNS_TIMEOUT_MS_MAX 60000
+#define DNS_TRIES_MAX 10
+#define DNS_CACHE_SIZE_MAX (1u << 22)
+#define DNS_TTL_MAX_S 604800
+
 /* Fill c with the defaults above (servers from /etc/resolv.conf). */
 void dns_conf_default(struct dns_conf *c);
+
+/*
+ * 0 when c is usable (ranges above, a server list c-ares accepts:
+ * addresses with optional ports, IPv6 in brackets), or -EINVAL with a
+ * message in err[0..cap): "dns, timeout 0 ms out of range (1-60000)".
+ * For `sipd -t` and the settings, before anything is applied.
+ */
+int dns_conf_check(const struct dns_conf *c, char *err, size_t cap);
 
 /*
  * A resolver on base.  Returns NULL with a message in err[0..cap)
@@ -112,6 +125,16 @@ void dns_conf_default(struct dns_conf *c);
  */
 struct dns *dns_new(struct event_base *base, const struct dns_conf *c,
     char *err, size_t cap);
+
+/*
+ * Apply c to a running resolver.  New servers, timeout or tries take a new
+ * c-ares channel for every lookup from now on, while the old one finishes
+ * the lookups it has on the wire (no request is failed by the change), and
+ * empty the cache.  The cache bound and the TTL caps apply to entries added
+ * from now on.  Returns 0, or -EINVAL with a message and nothing changed.
+ */
+int dns_configure(struct dns *d, const struct dns_conf *c, char *err,
+    size_t cap);
 
 /*
  * Close the resolver: outstanding queries are dropped without their

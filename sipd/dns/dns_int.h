@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ares.h>
+
 #include "sipd/dns/dns.h"
 
 /* RR types (RFC 1035, 3596, 2782, 3403) */
@@ -123,6 +125,33 @@ int dns_tp_fixed(const struct dns_req *rq, bool is_ip, enum dns_tp *tp);
  * no UDP), TLS for sips:; -EPROTONOSUPPORT when not in tps. */
 int dns_tp_default(bool sips, unsigned tps, enum dns_tp *tp);
 
+/* ---- c-ares on libevent (chan.c) ---- */
+
+struct dns_chan;
+
+/*
+ * A c-ares channel on base with conf's servers, timeout and tries; idle(arg)
+ * is called when a draining channel has no lookup left on the wire (from
+ * inside c-ares: free it later, from the loop).  NULL with a message.
+ */
+struct dns_chan *dns_chan_new(struct event_base *base,
+    const struct dns_conf *conf, void (*idle)(void *arg), void *arg,
+    char *err, size_t cap);
+/* Ends every lookup on the wire (ARES_EDESTRUCTION).  Accepts NULL. */
+void dns_chan_free(struct dns_chan *c);
+/* Send the lookup (name, type); fn(arg, ...) when it ends, perhaps at
+ * once. */
+void dns_chan_query(struct dns_chan *c, const char *name, uint16_t type,
+    ares_callback fn, void *arg);
+/* Mark c as replaced; true when nothing of it is on the wire. */
+bool dns_chan_drain(struct dns_chan *c);
+bool dns_chan_idle(const struct dns_chan *c);
+/* The link of the owner's list of draining channels. */
+struct dns_chan **dns_chan_next(struct dns_chan *c);
+/* 0 when servers ("" or "addr:port,...") is a list c-ares takes, or
+ * -EINVAL with a message. */
+int dns_chan_check_servers(const char *servers, char *err, size_t cap);
+
 /* ---- the cache (cache.c) ---- */
 
 enum dns_estate {
@@ -181,8 +210,9 @@ void dns_cache_remove(struct dns_cache *c, struct dns_entry *e);
 /* Move e to the front of the LRU list. */
 void dns_cache_touch(struct dns_cache *c, struct dns_entry *e);
 
-/* Drop every entry that is not pending. */
-void dns_cache_flush(struct dns_cache *c);
+/* Drop every entry, or every one that is not pending (a pending one
+ * taken out still serves the requests waiting for it). */
+void dns_cache_flush(struct dns_cache *c, bool pending);
 
 void dns_entry_ref(struct dns_entry *e);
 void dns_entry_unref(struct dns_entry *e);

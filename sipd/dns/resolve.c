@@ -15,23 +15,17 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-#include <ares.h>
 #include <event2/event.h>
 
 #include "sipd/dns/dns_int.h"
 #include "sipd/log.h"
-
-struct dns_sock {
-	ares_socket_t fd;
-	struct event *ev;
-	struct dns_sock *next;
-};
 
 /* An entry a query reads, and its place in the entry's waiters. */
 struct dns_slot {
@@ -63,10 +57,10 @@ struct dns_failed {
 
 struct dns {
 	struct event_base *base;
-	ares_channel ch;
-	struct event *timer;
+	struct dns_chan *chan;     /* where lookups go */
+	struct dns_chan *draining; /* replaced, finishing their lookups */
+	bool closing;
 	struct event *wake;
-	struct dns_sock *socks;
 	struct dns_conf conf;
 	struct dns_cache cache;
 	uint64_t (*now)(void *);
@@ -125,84 +119,18 @@ xorshift(void *arg)
 	return (uint32_t)((*s * 2685821657736338717ull) >> 32);
 }
 
-/* ---- c-ares on libevent ---- */
-
-static void
-timer_update(struct dns *d)
+/* Write the message to err and return -EINVAL. */
+static int __attribute__((format(printf, 3, 4)))
+dns_err(char *err, size_t cap, const char *fmt, ...)
 {
-	struct timeval tv, *tvp = ares_timeout(d->ch, NULL, &tv);
+	va_list ap;
 
-	if (tvp != NULL) {
-		evtimer_add(d->timer, tvp);
-	} else {
-		evtimer_del(d->timer);
+	if (err != NULL && cap > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
 	}
-}
-
-static void
-on_sock(evutil_socket_t fd, short what, void *arg)
-{
-	struct dns *d = arg;
-
-	ares_process_fd(d->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	timer_update(d);
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct dns *d = arg;
-
-	(void)fd;
-	(void)what;
-	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	timer_update(d);
-}
-
-/* c-ares says which of its sockets to watch, and for what. */
-static void
-on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
-{
-	struct dns *d = data;
-	struct dns_sock **pp = &d->socks, *s;
-
-	while (*pp != NULL && (*pp)->fd != fd) {
-		pp = &(*pp)->next;
-	}
-	s = *pp;
-	if (!readable && !writable) {
-		if (s != NULL) {
-			*pp = s->next;
-			event_free(s->ev);
-			free(s);
-		}
-		return;
-	}
-	short what = EV_PERSIST | (readable ? EV_READ : 0) |
-	    (writable ? EV_WRITE : 0);
-	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL) {
-			goto fail;
-		}
-		s->ev = event_new(d->base, fd, what, on_sock, d);
-		if (s->ev == NULL) {
-			free(s);
-			goto fail;
-		}
-		s->fd = fd;
-		s->next = d->socks;
-		d->socks = s;
-	} else {
-		event_del(s->ev);
-		event_assign(s->ev, d->base, fd, what, on_sock, d);
-	}
-	event_add(s->ev, NULL);
-	return;
-fail:
-	/* the query still ends: c-ares's timeout runs on the timer */
-	log_err(LOG_CLIENT, "dns, cannot watch a socket (out of memory)");
+	return -EINVAL;
 }
 
 /* ---- queries ---- */
@@ -310,7 +238,7 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 	int err;
 
 	(void)timeouts;
-	if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
+	if (d->closing) {
 		/* dns_free(): nobody waits any more */
 		e->state = DNS_E_FAILED;
 		e->err = -ECANCELED;
@@ -434,7 +362,7 @@ get(struct eval *ev, const char *name, size_t len, uint16_t type)
 		d->st.queries++;
 		/* may answer at once (a bad name): on_answer() then marks
 		 * the query ready, as it would later */
-		ares_query(d->ch, e->name, 1 /* IN */, type, on_answer, e);
+		dns_chan_query(d->chan, e->name, type, on_answer, e);
 	}
 	return NULL;
 }
@@ -810,6 +738,32 @@ dns_target_format(const struct dns_target *t, char *buf, size_t cap)
 
 /* ---- the resolver ---- */
 
+/* A draining channel has nothing left on the wire: free it from the loop. */
+static void
+on_chan_idle(void *arg)
+{
+	struct dns *d = arg;
+
+	event_active(d->wake, EV_TIMEOUT, 1);
+}
+
+static void
+reap_channels(struct dns *d)
+{
+	struct dns_chan **pp = &d->draining;
+
+	while (*pp != NULL) {
+		struct dns_chan *c = *pp;
+
+		if (dns_chan_idle(c)) {
+			*pp = *dns_chan_next(c);
+			dns_chan_free(c);
+		} else {
+			pp = dns_chan_next(c);
+		}
+	}
+}
+
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -843,7 +797,7 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 		query_free(q);
 		fn(fn_arg, rc, ts);
 	}
-	timer_update(d);
+	reap_channels(d);
 }
 
 /*
@@ -1010,7 +964,6 @@ dns_resolve(struct dns *d, const struct dns_req *rq, dns_done_fn *fn,
 	if (eval(&ev, q->host, q->host_len) != 1) {
 		mark_ready(q); /* answered meanwhile: say so from the loop */
 	}
-	timer_update(d);
 	if (qp != NULL) {
 		*qp = q;
 	}
@@ -1025,13 +978,37 @@ dns_cancel(struct dns_query *q)
 	}
 }
 
+int
+dns_conf_check(const struct dns_conf *c, char *err, size_t cap)
+{
+	if (c->timeout_ms < 1 || c->timeout_ms > DNS_TIMEOUT_MS_MAX) {
+		return dns_err(err, cap, "dns, timeout %u ms out of range "
+		    "(1-%u)", c->timeout_ms, DNS_TIMEOUT_MS_MAX);
+	}
+	if (c->tries < 1 || c->tries > DNS_TRIES_MAX) {
+		return dns_err(err, cap, "dns, tries %u out of range (1-%u)",
+		    c->tries, DNS_TRIES_MAX);
+	}
+	if (c->cache_size < 1 || c->cache_size > DNS_CACHE_SIZE_MAX) {
+		return dns_err(err, cap, "dns, cache size %u out of range "
+		    "(1-%u)", c->cache_size, DNS_CACHE_SIZE_MAX);
+	}
+	if (c->neg_ttl_max_s > DNS_TTL_MAX_S || c->ttl_max_s >
+	    DNS_TTL_MAX_S) {
+		return dns_err(err, cap, "dns, TTL cap over %u s",
+		    DNS_TTL_MAX_S);
+	}
+	if (memchr(c->servers, '\0', sizeof(c->servers)) == NULL) {
+		return dns_err(err, cap, "dns, server list too long");
+	}
+	return dns_chan_check_servers(c->servers, err, cap);
+}
+
 struct dns *
 dns_new(struct event_base *base, const struct dns_conf *c, char *err,
     size_t cap)
 {
-	struct ares_options opt;
 	struct dns *d = calloc(1, sizeof(*d));
-	int st;
 
 	if (d == NULL) {
 		snprintf(err, cap, "dns, out of memory");
@@ -1046,48 +1023,62 @@ dns_new(struct event_base *base, const struct dns_conf *c, char *err,
 	    d->rng == 0) {
 		d->rng = (uint64_t)clock_ms(NULL) * 2654435761u + 1;
 	}
+	if (dns_conf_check(c, err, cap) < 0) {
+		goto fail;
+	}
 	if (dns_cache_init(&d->cache, c->cache_size) < 0) {
 		snprintf(err, cap, "dns, out of memory");
 		goto fail;
 	}
-	d->timer = evtimer_new(base, on_timer, d);
 	d->wake = event_new(base, -1, 0, on_wake, d);
-	if (d->timer == NULL || d->wake == NULL) {
+	if (d->wake == NULL) {
 		snprintf(err, cap, "dns, out of memory");
 		goto fail;
 	}
-
-	/* c-ares's own defaults, with our socket watcher, timeout and
-	 * tries; EDNS so that NAPTR sets fit in UDP (it retries over TCP
-	 * when the answer is truncated all the same) */
-	memset(&opt, 0, sizeof(opt));
-	opt.sock_state_cb = on_sock_state;
-	opt.sock_state_cb_data = d;
-	opt.timeout = c->timeout_ms > 0 ? (int)c->timeout_ms : 1;
-	opt.tries = c->tries > 0 ? (int)c->tries : 1;
-	opt.flags = ARES_FLAG_EDNS;
-	opt.ednspsz = 1232;
-	st = ares_init_options(&d->ch, &opt, ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |
-	    ARES_OPT_EDNSPSZ);
-	if (st != ARES_SUCCESS) {
-		d->ch = NULL;
-		snprintf(err, cap, "dns, cannot start the resolver (%s)",
-		    ares_strerror(st));
+	d->chan = dns_chan_new(base, c, on_chan_idle, d, err, cap);
+	if (d->chan == NULL) {
 		goto fail;
-	}
-	if (c->servers[0] != '\0') {
-		st = ares_set_servers_ports_csv(d->ch, c->servers);
-		if (st != ARES_SUCCESS) {
-			snprintf(err, cap, "dns, bad server list '%.100s' (%s)",
-			    c->servers, ares_strerror(st));
-			goto fail;
-		}
 	}
 	return d;
 fail:
 	dns_free(d);
 	return NULL;
+}
+
+int
+dns_configure(struct dns *d, const struct dns_conf *c, char *err,
+    size_t cap)
+{
+	int rc = dns_conf_check(c, err, cap);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (strcmp(c->servers, d->conf.servers) != 0 ||
+	    c->timeout_ms != d->conf.timeout_ms ||
+	    c->tries != d->conf.tries) {
+		struct dns_chan *n = dns_chan_new(d->base, c, on_chan_idle, d,
+		    err, cap);
+		if (n == NULL) {
+			return -EINVAL;
+		}
+		/* the old channel finishes the lookups it has on the wire,
+		 * then goes; new lookups take the new one */
+		struct dns_chan *old = d->chan;
+		d->chan = n;
+		if (dns_chan_drain(old)) {
+			dns_chan_free(old);
+		} else {
+			*dns_chan_next(old) = d->draining;
+			d->draining = old;
+		}
+		/* what the old servers say is not what the new ones say:
+		 * their answers, given or coming, are not kept */
+		dns_cache_flush(&d->cache, true);
+	}
+	d->conf = *c;
+	d->cache.max = c->cache_size;
+	return 0;
 }
 
 void
@@ -1096,21 +1087,17 @@ dns_free(struct dns *d)
 	if (d == NULL) {
 		return;
 	}
+	d->closing = true;
 	while (d->queries != NULL) {
 		query_free(d->queries);
 	}
-	if (d->ch != NULL) {
-		ares_destroy(d->ch); /* each lookup ends, ARES_EDESTRUCTION */
-	}
-	while (d->socks != NULL) {
-		struct dns_sock *s = d->socks;
+	/* each lookup on the wire ends (on_answer(), closing) */
+	dns_chan_free(d->chan);
+	while (d->draining != NULL) {
+		struct dns_chan *c = d->draining;
 
-		d->socks = s->next;
-		event_free(s->ev);
-		free(s);
-	}
-	if (d->timer != NULL) {
-		event_free(d->timer);
+		d->draining = *dns_chan_next(c);
+		dns_chan_free(c);
 	}
 	if (d->wake != NULL) {
 		event_free(d->wake);
@@ -1150,7 +1137,7 @@ dns_now(struct dns *d)
 void
 dns_flush(struct dns *d)
 {
-	dns_cache_flush(&d->cache);
+	dns_cache_flush(&d->cache, false);
 	d->nfailed = 0;
 }
 

@@ -251,15 +251,49 @@ cache_lru_eviction(void **state)
 	assert_non_null(dns_cache_find(&c, "c.test", 6, DNS_T_A));
 	assert_null(dns_cache_find(&c, "a.test", 6, DNS_T_A));
 	/* a held entry outlives its removal */
-	dns_cache_flush(&c);
+	dns_cache_flush(&c, false);
 	assert_int_equal(c.count, 0);
 	assert_string_equal(held->name, "c.test");
 	dns_entry_unref(held);
-	/* pending entries stay through a flush */
+	/* pending entries stay through a flush, unless told */
 	dns_cache_add(&c, NULL, "p.test", 6, DNS_T_A);
-	dns_cache_flush(&c);
+	dns_cache_flush(&c, false);
 	assert_int_equal(c.count, 1);
+	dns_cache_flush(&c, true);
+	assert_int_equal(c.count, 0);
 	dns_cache_fini(&c);
+}
+
+static void
+conf_check(void **state)
+{
+	struct dns_conf c;
+	char err[200];
+
+	(void)state;
+	dns_conf_default(&c);
+	assert_int_equal(dns_conf_check(&c, err, sizeof(err)), 0);
+	strcpy(c.servers, "127.0.0.1:5353,[::1]:53,192.0.2.1");
+	assert_int_equal(dns_conf_check(&c, err, sizeof(err)), 0);
+	strcpy(c.servers, "not-an-address:53");
+	assert_int_equal(dns_conf_check(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "bad server list 'not-an-address:53'"));
+	dns_conf_default(&c);
+	c.timeout_ms = 0;
+	assert_int_equal(dns_conf_check(&c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "dns, timeout 0 ms out of range (1-60000)");
+	dns_conf_default(&c);
+	c.tries = 11;
+	assert_int_equal(dns_conf_check(&c, err, sizeof(err)), -EINVAL);
+	dns_conf_default(&c);
+	c.cache_size = 0;
+	assert_int_equal(dns_conf_check(&c, err, sizeof(err)), -EINVAL);
+	/* dns_new() refuses what the check refuses */
+	struct event_base *base = event_base_new();
+	c.cache_size = 10;
+	c.timeout_ms = 70000;
+	assert_null(dns_new(base, &c, err, sizeof(err)));
+	event_base_free(base);
 }
 
 /* ---- the plan on a seeded cache ---- */
@@ -583,6 +617,7 @@ main(void)
 		cmocka_unit_test(parse_bad_input),
 		cmocka_unit_test(cache_ttl),
 		cmocka_unit_test(cache_lru_eviction),
+		cmocka_unit_test(conf_check),
 		cmocka_unit_test_setup_teardown(plan_naptr_srv_a, rig_setup,
 		    rig_teardown),
 		cmocka_unit_test_setup_teardown(plan_srv_probe_and_a,

@@ -12,6 +12,8 @@
  *   a silent server (a UDP socket that never answers): the request fails
  *   with -ETIMEDOUT after the configured timeout, while another request on
  *   the same event loop completes meanwhile;
+ *   new servers while a lookup is on the wire: new requests go to them,
+ *   the old lookup still ends;
  *   requests for one name at once share one lookup; a cancelled request
  *   gets no callback.
  *
@@ -486,6 +488,57 @@ silent_server(void **state)
 }
 
 static void
+reconfigure_live(void **state)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct res r[2];
+	struct dns_query *q;
+	struct dns_targets *ts = NULL;
+	struct dns_conf c;
+	char err[256];
+
+	(void)state;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	struct dns *d = new_resolver(ntohs(sa.sin_port), 500, 1);
+	assert_non_null(d);
+
+	/* a lookup on the wire to the silent server, then the servers
+	 * change: the new request goes to dnsmasq and is answered; the
+	 * old one still ends (from the old channel), none hangs */
+	memset(r, 0, sizeof(r));
+	struct dns_req rq = req("example.test", 0, false, DNS_AF_INET);
+	assert_int_equal(dns_resolve(d, &rq, on_done, &r[0], &ts, &q), 1);
+	dns_conf_default(&c);
+	snprintf(c.servers, sizeof(c.servers), "127.0.0.1:%u", g.port);
+	c.timeout_ms = 1000;
+	strcpy(c.servers + strlen(c.servers), ",bad");
+	assert_int_equal(dns_configure(d, &c, err, sizeof(err)), -EINVAL);
+	snprintf(c.servers, sizeof(c.servers), "127.0.0.1:%u", g.port);
+	assert_int_equal(dns_configure(d, &c, err, sizeof(err)), 0);
+	struct dns_req rq2 = req("srv.example.test", 0, false, 0);
+	assert_int_equal(dns_resolve(d, &rq2, on_done, &r[1], &ts, &q), 1);
+	run(r, 2, WAIT_MS);
+	assert_true(r[1].done);
+	assert_int_equal(r[1].rc, 0);
+	assert_true(r[1].at < r[0].at);
+	dns_targets_free(r[1].ts);
+	assert_true(r[0].done);
+	assert_int_equal(r[0].rc, -ETIMEDOUT);
+	/* and the same name now resolves through the new server */
+	assert_int_equal(resolve(d, &rq, &ts, NULL), 0);
+	assert_int_equal(dns_targets_count(ts), 4);
+	dns_targets_free(ts);
+	dns_free(d);
+	close(s);
+}
+
+static void
 shared_and_cancelled(void **state)
 {
 	struct res r[3];
@@ -577,6 +630,7 @@ main(void)
 		cmocka_unit_test(nxdomain_cached),
 		cmocka_unit_test(ttl_expiry),
 		cmocka_unit_test(silent_server),
+		cmocka_unit_test(reconfigure_live),
 		cmocka_unit_test(shared_and_cancelled),
 	};
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
