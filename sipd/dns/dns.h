@@ -17,9 +17,13 @@
  *   regexp, and only transports the caller can use (it has listeners for
  *   them); of those, the lowest order is kept (RFC 3403 4.1), sorted by
  *   preference, and each replacement's SRV records are followed.  With no
- *   usable NAPTR record the SRV names are probed: _sip._udp, _sip._tcp
- *   and _sips._tcp (_sips._tcp only for sips:).  With no SRV record
- *   either, the host's A and AAAA records are used.
+ *   usable NAPTR record (or none whose SRV name has records) the SRV
+ *   names are probed: _sip._udp, _sip._tcp and _sips._tcp (_sips._tcp
+ *   only for sips:).  With no SRV record either, the host's A and AAAA
+ *   records are used.  An NXDOMAIN for the host's NAPTR ends it there:
+ *   the name has no SRV or A record either.  A server that fails or does
+ *   not answer the host's first lookup ends it too (-ETIMEDOUT, -EIO),
+ *   rather than waiting out every later step.
  *
  *   RFC 3263 4.2, the port: an explicit port with A/AAAA only; the SRV
  *   record's port; otherwise 5060, or 5061 for TLS.
@@ -190,9 +194,12 @@ typedef void dns_done_fn(void *arg, int rc, struct dns_targets *t);
  *      them), fn is not called;
  *   1: on its way; *q is the query (for dns_cancel()) and fn is called
  *      later from the event loop, never from inside dns_resolve();
+ *   -EAGAIN: fn is NULL (from the cache only, nothing sent) and the
+ *      cache does not hold the answer;
  *   < 0: -EINVAL (not a host name), -EPROTONOSUPPORT (no usable
- *      transport, sips: over UDP), -ENOENT (the name does not exist,
- *      cached), -ENODATA (no SIP target, cached), -ENOMEM.
+ *      transport, sips: over UDP), -EAFNOSUPPORT (an IP of a family not
+ *      asked for), -ENOENT (the name does not exist, cached), -ENODATA
+ *      (no SIP target, cached), -ENOMEM.
  * The same errors, and -ETIMEDOUT (no answer) or -EIO (the server
  * failed), reach fn.  Nothing of rq is kept after the call.
  */

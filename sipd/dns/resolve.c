@@ -930,6 +930,9 @@ dns_resolve(struct dns *d, const struct dns_req *rq, dns_done_fn *fn,
 		return rc;
 	}
 
+	if (fn == NULL) {
+		return -EAGAIN; /* from the cache only */
+	}
 	/* on its way: keep the request and run the plan with lookups */
 	struct dns_query *q = calloc(1, sizeof(*q));
 	if (q == NULL) {

@@ -483,8 +483,11 @@ plan_naptr_srv_a(void **state)
 	assert_string_equal(fmt(ts, 0, b), "tcp 127.0.0.1:5071");
 	dns_targets_free(ts);
 
-	/* the TTL (120 s) runs out: to the wire */
+	/* the TTL (120 s) runs out: to the wire, or nothing from the
+	 * cache alone */
 	r->now += DNS_DEFAULT_BLACKLIST_MS;
+	assert_int_equal(dns_resolve(r->d, &rq, NULL, NULL, &ts, &q),
+	    -EAGAIN);
 	assert_int_equal(dns_resolve(r->d, &rq, unexpected, NULL, &ts, &q), 1);
 	assert_non_null(q);
 	dns_cancel(q);
