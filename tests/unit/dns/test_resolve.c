@@ -5,6 +5,8 @@
  * resolver on a libevent loop, bounded in time:
  *
  *   NAPTR -> SRV -> A, SRV only, A/AAAA only, an explicit port, sips:;
+ *   SRV priorities and weights over 4000 requests (the weighted order is
+ *   drawn for each request, the records are looked up once);
  *   NXDOMAIN, cached from its SOA: the second request sends nothing (the
  *   resolver's query counter and dnsmasq's log agree);
  *   TTL expiry (dnsmasq's --auth-ttl of 2 s): the same request goes to the
@@ -57,6 +59,9 @@ static const char *const records[] = {
 	"--srv-host=_sip._tcp.example.test,a.example.test,5071,10,0",
 	"--srv-host=_sips._tcp.example.test,a.example.test,5081,10,0",
 	"--srv-host=_sip._tcp.srv.example.test,h.example.test,6000,1,1",
+	"--srv-host=_sip._udp.w.example.test,a.example.test,5070,10,60",
+	"--srv-host=_sip._udp.w.example.test,b.example.test,5072,10,40",
+	"--srv-host=_sip._udp.w.example.test,h.example.test,5074,20,0",
 	"--host-record=a.example.test,127.0.0.2",
 	"--host-record=b.example.test,127.0.0.3",
 	"--host-record=h.example.test,127.0.0.4",
@@ -440,6 +445,44 @@ ttl_expiry(void **state)
 	assert_int_equal(logged("A", "h.example.test"), first + 1);
 }
 
+static uint32_t
+lcg(void *arg)
+{
+	uint64_t *st = arg;
+
+	*st = *st * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(*st >> 33);
+}
+
+static void
+srv_weights(void **state)
+{
+	struct dns_targets *ts = NULL;
+	struct dns_req rq = req("w.example.test", 0, false, DNS_AF_INET);
+	uint64_t seed = 1;
+	unsigned first_a = 0, n = 4000;
+
+	(void)state;
+	/* RFC 2782 over many requests: priority 10 holds a (60) and b
+	 * (40), priority 20 holds h; the first target follows the weights,
+	 * h is always last.  The draw includes 0 and the sum, so a is
+	 * first with odds 61/101: 2416 of 4000, within 5 sigma (155) */
+	dns_set_random(g.d, lcg, &seed);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(resolve(g.d, &rq, &ts, NULL), 0);
+		assert_int_equal(dns_targets_count(ts), 3);
+		const char *l = list(ts);
+		first_a += strncmp(l, "udp 127.0.0.2:5070,", 19) == 0;
+		assert_non_null(strstr(l, ",udp 127.0.0.4:5074"));
+		dns_targets_free(ts);
+	}
+	print_message("srv weights 60/40: first %u and %u of %u\n", first_a,
+	    n - first_a, n);
+	assert_in_range(first_a, 2416 - 155, 2416 + 155);
+	/* one lookup per name for all of them */
+	assert_int_equal(logged("SRV", "_sip._udp.w.example.test"), 1);
+}
+
 static void
 silent_server(void **state)
 {
@@ -629,6 +672,7 @@ main(void)
 		cmocka_unit_test(a_only_and_port),
 		cmocka_unit_test(nxdomain_cached),
 		cmocka_unit_test(ttl_expiry),
+		cmocka_unit_test(srv_weights),
 		cmocka_unit_test(silent_server),
 		cmocka_unit_test(reconfigure_live),
 		cmocka_unit_test(shared_and_cancelled),
