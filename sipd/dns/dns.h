@@ -2,9 +2,11 @@
  * dns: where a SIP URI's host leads, by RFC 3263.
  *
  * One resolver (struct dns) per worker, driven by that worker's event_base:
- * c-ares sends the queries and parses nothing we keep; its sockets are
- * watched with libevent events and its timeouts with one timer, so a
- * lookup never blocks the worker.  Nothing is shared between resolvers.
+ * c-ares sends the queries and matches the answers, which the resolver
+ * reads itself (TTLs, CNAME chains, the SOA of negative answers); c-ares's
+ * sockets are watched with libevent events and its timeouts with a timer,
+ * so a lookup never blocks the worker.  Nothing is shared between
+ * resolvers.
  *
  * Given a URI's host, port, transport parameter and scheme, dns_resolve()
  * returns the ordered list of targets (transport, address, port):
@@ -45,7 +47,8 @@
  * attempt and again after a transport error, a Timer B/F expiry or a 503,
  * and reports the target that failed with dns_target_failed(): it is then
  * avoided (placed after the others in new lists) for
- * dns_conf.blacklist_ms.
+ * dns_conf.blacklist_ms.  Each new attempt is a new client transaction
+ * (RFC 3263 4.3: the same request with a new Via branch).
  *
  * The design rule of the layers holds: the resolver knows no SIP message
  * and no transport; enum dns_tp has the order of the transport's
@@ -170,7 +173,9 @@ struct dns_target {
 
 /* What to resolve: the parts of a sip: or sips: URI. */
 struct dns_req {
-	const char *host;  /* a name or IP, IPv6 in brackets or not */
+	/* RFC 3263 4: the TARGET, the maddr parameter when there is one,
+	 * else the host; a name or IP, IPv6 in brackets or not */
+	const char *host;
 	size_t host_len;
 	uint16_t port;     /* 0: none in the URI */
 	const char *transport; /* the transport parameter, NULL if none */
