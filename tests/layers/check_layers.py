@@ -19,7 +19,7 @@ import sys
 FOLDER_LIB = {
     "msg": "sipd_msg", "transport": "sipd_tp", "txn": "sipd_txn",
     "core": "sipd_core", "ctl": "sipd_ctl", "reg": "sipd_reg",
-    "auth": "sipd_auth", "acct": "sipd_acct",
+    "auth": "sipd_auth", "acct": "sipd_acct", "dns": "sipd_dns",
 }
 HEADER_LIB = {
     "sipd/log.h": "sipd_log",
