@@ -43,36 +43,8 @@ static const char *const kind_names[] = {
 bool
 core_in_range(const struct conf_range *r, const struct sockaddr_storage *ss)
 {
-	const uint8_t *a, *b;
-	size_t len;
-
-	if (r->addr.ss_family != ss->ss_family) {
-		return false;
-	}
-	if (ss->ss_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
-				ss)->sin_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in *)(const void *)
-				&r->addr)->sin_addr;
-		len = 4;
-	} else if (ss->ss_family == AF_INET6) {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)
-				ss)->sin6_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)
-				&r->addr)->sin6_addr;
-		len = 16;
-	} else {
-		return false;
-	}
-	unsigned bits = r->prefix;
-	for (size_t i = 0; i < len && bits > 0; i++) {
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-		if ((a[i] & mask) != (b[i] & mask)) {
-			return false;
-		}
-		bits = bits >= 8 ? bits - 8 : 0;
-	}
-	return true;
+	return tp_addr_in_prefix((const struct sockaddr *)ss,
+	    (const struct sockaddr *)&r->addr, r->prefix);
 }
 
 bool

@@ -523,14 +523,23 @@ addr_bytes(const struct sockaddr *sa, uint8_t out[16])
 	return 0;
 }
 
-static bool
-range_has(const struct tp_range *r, const struct sockaddr *sa)
+bool
+tp_addr_in_prefix(const struct sockaddr *sa, const struct sockaddr *net,
+    unsigned prefix)
 {
 	uint8_t a[16], b[16];
 	int fa = addr_bytes(sa, a);
-	int fb = addr_bytes((const struct sockaddr *)&r->addr, b);
-	unsigned bits = r->prefix, i;
+	int fb = addr_bytes(net, b);
+	unsigned bits = prefix, i;
 
+	/* a v4-mapped network counts as IPv4: its prefix loses the 96 bits
+	 * of the mapping */
+	if (fb == AF_INET && net->sa_family == AF_INET6) {
+		if (bits < 96) {
+			return false;
+		}
+		bits -= 96;
+	}
 	if (fa == 0 || fa != fb || bits > (fa == AF_INET ? 32u : 128u)) {
 		return false;
 	}
@@ -554,7 +563,9 @@ tp_choose_proto(const struct tp *tp, const struct sockaddr *dst, size_t len)
 	uint32_t limit = tp->size_wan;
 
 	for (size_t i = 0; i < tp->nlan; i++) {
-		if (range_has(&tp->lan[i], dst)) {
+		if (tp_addr_in_prefix(dst,
+			(const struct sockaddr *)&tp->lan[i].addr,
+			tp->lan[i].prefix)) {
 			limit = tp->size_lan;
 			break;
 		}

@@ -275,6 +275,13 @@ void tp_set_size_limits(struct tp *tp, uint32_t lan, uint32_t wan);
  */
 int tp_set_lan(struct tp *tp, const struct tp_range *ranges, size_t n);
 /*
+ * Is sa inside net/prefix?  The one rule for every address list (LAN,
+ * client-ip): a v4-mapped IPv6 address (::ffff:192.0.2.1) counts as its
+ * IPv4 address, on either side; otherwise families must agree.
+ */
+bool tp_addr_in_prefix(const struct sockaddr *sa, const struct sockaddr *net,
+    unsigned prefix);
+/*
  * TLS settings of outgoing connections (copied; NULL restores the
  * default: verify the server against the system's CA store).  Returns 0,
  * or -EINVAL when a file cannot be loaded.

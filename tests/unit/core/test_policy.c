@@ -236,13 +236,26 @@ test_ranges(void **state)
 	assert_true(core_in_range(&v6, &ss));
 	ss = addr("2001:db9::1");
 	assert_false(core_in_range(&v6, &ss));
-	/* families never mix: an IPv4-mapped address is not in an IPv4
-	 * range (the sender writes the address; the family is the
-	 * socket's) */
+	/* one rule for every address list (tp_addr_in_prefix()): an
+	 * IPv4-mapped address is its IPv4 address, on either side, as the
+	 * LAN list and the check for sipd's own addresses have it */
 	ss = addr("::ffff:192.0.2.77");
+	assert_true(core_in_range(&r, &ss));
+	ss = addr("::ffff:192.0.3.77");
 	assert_false(core_in_range(&r, &ss));
+	{
+		struct conf_range m = range("::ffff:192.0.2.0", 120);
+
+		ss = addr("192.0.2.9");
+		assert_true(core_in_range(&m, &ss));
+		ss = addr("192.0.3.9");
+		assert_false(core_in_range(&m, &ss));
+	}
+	/* otherwise families never mix */
 	ss = addr("192.0.2.77");
 	assert_false(core_in_range(&v6, &ss));
+	ss = addr("2001:db8::1");
+	assert_false(core_in_range(&r, &ss));
 }
 
 int
