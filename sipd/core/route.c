@@ -21,14 +21,13 @@ int
 route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
     socklen_t *len)
 {
-	char tmp[INET6_ADDRSTRLEN + 2];
 	uint8_t quad[4];
 
 	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']') {
 		host.p++;
 		host.len -= 2;
 	}
-	if (host.len == 0 || host.len >= sizeof(tmp)) {
+	if (host.len == 0) {
 		return -EINVAL;
 	}
 	memset(ss, 0, sizeof(*ss));
@@ -44,9 +43,7 @@ route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
 		*len = sizeof(*s4);
 		return 0;
 	}
-	memcpy(tmp, host.p, host.len);
-	tmp[host.len] = '\0';
-	if (inet_pton(AF_INET6, tmp, &s6->sin6_addr) == 1) {
+	if (uri_ipv6(host.p, host.len, s6->sin6_addr.s6_addr)) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(port);
 		*len = sizeof(*s6);

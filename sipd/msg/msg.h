@@ -173,6 +173,12 @@ bool uri_equal(const char *abase, const struct uri *a, const char *bbase,
  * zeros; else RFC 3261 25.1 dec-octets of 1 to 3 digits ("010" too).
  */
 bool uri_ipv4(const char *p, size_t n, bool strict, uint8_t out[4]);
+/*
+ * An IPv6 address as RFC 3261 25.1 writes it (corrected by RFC 5954 3),
+ * the text between the brackets, into out: the one parser of IPv6
+ * literals in URIs, Vias and routes.
+ */
+bool uri_ipv6(const char *p, size_t n, uint8_t out[16]);
 
 /*
  * Decode %-escapes of in into out (at most cap bytes).  Returns the decoded

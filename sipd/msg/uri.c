@@ -353,8 +353,8 @@ uri_ipv4(const char *p, size_t n, bool strict, uint8_t out[4])
  * IPv4 address in place of the last two groups.  Without "::" there are
  * exactly eight groups; with it at most seven.  Fills the 16 bytes.
  */
-static bool
-parse_ipv6(const char *p, size_t n, uint8_t out[16])
+bool
+uri_ipv6(const char *p, size_t n, uint8_t out[16])
 {
 	unsigned words[8];
 	int nw = 0, gap = -1, k;
@@ -478,7 +478,7 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 			return -EINVAL;
 		}
 		i = (size_t)(close - r);
-		if (!parse_ipv6(r + start + 1, i - start - 1, addr)) {
+		if (!uri_ipv6(r + start + 1, i - start - 1, addr)) {
 			return -EINVAL;
 		}
 		i++;
@@ -853,8 +853,8 @@ host_equal(struct sv a, struct sv b, int type)
 		    memcmp(x, y, 4) == 0;
 	}
 	/* the brackets are part of the span */
-	return a.len >= 2 && b.len >= 2 && parse_ipv6(a.p + 1, a.len - 2, x) &&
-	    parse_ipv6(b.p + 1, b.len - 2, y) && memcmp(x, y, 16) == 0;
+	return a.len >= 2 && b.len >= 2 && uri_ipv6(a.p + 1, a.len - 2, x) &&
+	    uri_ipv6(b.p + 1, b.len - 2, y) && memcmp(x, y, 16) == 0;
 }
 
 /*

@@ -24,20 +24,17 @@ ipv4_ok(const char *p, const char *e)
 static int
 host_type(const char *p, const char *e)
 {
-	char tmp[64];
-	unsigned char a[16];
+	uint8_t a[16];
 	size_t n = (size_t)(e - p);
 
 	if (n == 0) {
 		return -1;
 	}
 	if (*p == '[') {
-		if (n < 4 || e[-1] != ']' || n - 2 >= sizeof(tmp)) {
+		if (n < 4 || e[-1] != ']') {
 			return -1;
 		}
-		memcpy(tmp, p + 1, n - 2);
-		tmp[n - 2] = '\0';
-		return inet_pton(AF_INET6, tmp, a) == 1 ? URI_HOST_IPV6 : -1;
+		return uri_ipv6(p + 1, n - 2, a) ? URI_HOST_IPV6 : -1;
 	}
 	bool digits_dots = true;
 	for (const char *q = p; q < e; q++) {
