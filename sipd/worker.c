@@ -83,16 +83,11 @@ workers_count(const struct workers *ws)
 unsigned
 workers_shard(const struct workers *ws, struct sv callid)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
 	if (ws->n <= 1) {
 		return 0;
 	}
-	for (size_t i = 0; i < callid.len; i++) {
-		h ^= (unsigned char)callid.p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return (unsigned)(h % ws->n);
+	return (unsigned)(msg_fnv1a(MSG_FNV_INIT, callid.p, callid.len) %
+	    ws->n);
 }
 
 /* Which worker owns m: the branch sipd made, else the Call-ID. */

@@ -312,7 +312,7 @@ loop_hash(struct msg *req)
 	const struct msg_cseq *cs = msg_cseq(req);
 	const struct msg_naddr *routes;
 	struct sv parts[6];
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = MSG_FNV_INIT;
 	int n = 0;
 
 	parts[n++] = msg_sv(req, msg_ruri_span(req));
@@ -324,12 +324,9 @@ loop_hash(struct msg *req)
 	    ? msg_sv(req, routes[0].value)
 	    : (struct sv){ "", 0 };
 	for (int i = 0; i < n; i++) {
-		for (size_t j = 0; j < parts[i].len; j++) {
-			h ^= (unsigned char)parts[i].p[j];
-			h *= 0x100000001b3ULL;
-		}
-		h ^= 0xff;
-		h *= 0x100000001b3ULL;
+		/* each part ends with a byte no part holds at its end */
+		h = msg_fnv1a(h, parts[i].p, parts[i].len);
+		h = msg_fnv1a(h, "\xff", 1);
 	}
 	return (uint32_t)(h ^ (h >> 32));
 }

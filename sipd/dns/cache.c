@@ -12,21 +12,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "sipd/dns/dns_int.h"
+#include "sipd/msg/msg.h"
 
 static uint32_t
-hash_name(const char *name, size_t len, uint16_t type)
+hash_name(const struct dns_cache *c, const char *name, size_t len,
+    uint16_t type)
 {
-	/* FNV-1a */
-	uint32_t h = 2166136261u;
+	/* names come from Request-URIs a peer writes: a secret start, so
+	 * the buckets they land in cannot be chosen */
+	uint64_t h = msg_fnv1a(c->seed, name, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ (uint8_t)name[i]) * 16777619u;
-	}
-	h = (h ^ (type & 0xff)) * 16777619u;
-	h = (h ^ (type >> 8)) * 16777619u;
-	return h;
+	h = msg_fnv1a(h, &type, sizeof(type));
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 int
@@ -47,6 +47,9 @@ dns_cache_init(struct dns_cache *c, size_t max)
 	}
 	c->nbuckets = nb;
 	c->max = max;
+	if (getrandom(&c->seed, sizeof(c->seed), 0) != sizeof(c->seed)) {
+		c->seed = MSG_FNV_INIT ^ (uint64_t)(uintptr_t)c;
+	}
 	return 0;
 }
 
@@ -116,7 +119,7 @@ struct dns_entry *
 dns_cache_find(struct dns_cache *c, const char *name, size_t len,
     uint16_t type)
 {
-	uint32_t h = hash_name(name, len, type);
+	uint32_t h = hash_name(c, name, len, type);
 
 	for (struct dns_entry *e = c->buckets[h & (c->nbuckets - 1)];
 	    e != NULL; e = e->hnext) {
@@ -177,7 +180,7 @@ dns_cache_add(struct dns_cache *c, struct dns *d, const char *name,
 	e->name[len] = '\0';
 	e->name_len = len;
 	e->type = type;
-	e->hash = hash_name(name, len, type);
+	e->hash = hash_name(c, name, len, type);
 	e->state = DNS_E_PENDING;
 	e->refs = 1;
 	e->in_cache = true;

@@ -187,6 +187,7 @@ struct dns_cache {
 	size_t count;
 	size_t max;
 	struct dns_entry *lru_head, *lru_tail;
+	uint64_t seed;     /* of the bucket hash */
 };
 
 int dns_cache_init(struct dns_cache *c, size_t max);

@@ -181,6 +181,25 @@ bool uri_ipv4(const char *p, size_t n, bool strict, uint8_t out[4]);
 bool uri_ipv6(const char *p, size_t n, uint8_t out[16]);
 
 /*
+ * FNV-1a: bytes p[0..n) folded into h, which starts as MSG_FNV_INIT or a
+ * seed; the one hash of the tables keyed by peer-chosen bytes (shards,
+ * transactions, registrations, loop detection).  A table whose keys a
+ * peer chooses starts from a secret seed and mixes the result.
+ */
+#define MSG_FNV_INIT 0xcbf29ce484222325ULL
+static inline uint64_t
+msg_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
  * Decode %-escapes of in into out (at most cap bytes).  Returns the decoded
  * length, or -EINVAL for a bad escape, -ENOSPC when out is too small.
  */

@@ -173,14 +173,10 @@ reg_qvalue(uint16_t q, char *out)
 static uint32_t
 aor_hash(const struct reg *r, const char *s)
 {
-	/* FNV-1a, seeded per registrar */
-	uint32_t h = 2166136261u ^ r->seed;
+	/* seeded per registrar: the names are the peers' */
+	uint64_t h = msg_fnv1a(MSG_FNV_INIT ^ r->seed, s, strlen(s));
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 struct reg_aor *

@@ -46,31 +46,19 @@
 /* ----------------------------------------------------------------- table */
 
 static uint64_t
-hash_bytes(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-static uint64_t
 addr_hash(enum tp_proto proto, const struct sockaddr *sa)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t h = MSG_FNV_INIT;
 	uint16_t port = tp_addr_port(sa);
 
-	h = hash_bytes(h, &proto, sizeof(proto));
-	h = hash_bytes(h, &port, sizeof(port));
+	h = msg_fnv1a(h, &proto, sizeof(proto));
+	h = msg_fnv1a(h, &port, sizeof(port));
 	if (sa->sa_family == AF_INET) {
-		h = hash_bytes(h,
+		h = msg_fnv1a(h,
 		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 		    4);
 	} else if (sa->sa_family == AF_INET6) {
-		h = hash_bytes(h,
+		h = msg_fnv1a(h,
 		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 		    16);
 	}
@@ -279,9 +267,9 @@ static struct tp_peer **
 peer_find(struct tp_peers *p, int fam, const uint8_t key[16])
 {
 	struct tp_peer **pp;
-	uint64_t h = hash_bytes(UINT64_C(0xcbf29ce484222325), key, 16);
+	uint64_t h = msg_fnv1a(UINT64_C(0xcbf29ce484222325), key, 16);
 
-	h = hash_bytes(h, &fam, sizeof(fam));
+	h = msg_fnv1a(h, &fam, sizeof(fam));
 	pp = &p->tab[h % TP_PEER_BUCKETS];
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if ((*pp)->family == fam && memcmp((*pp)->addr, key, 16) == 0) {

@@ -65,13 +65,7 @@ txn_hash(const struct txn_table *t, const char *key, size_t len)
 {
 	/* FNV-1a over the key from a secret start, then mixed: the key holds
 	 * peer-chosen bytes, so the bucket must not be predictable */
-	uint64_t h = t->seed;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 0x100000001b3ULL;
-	}
-	return mix64(h);
+	return mix64(msg_fnv1a(t->seed, key, len));
 }
 
 struct txn_table *
