@@ -23,10 +23,12 @@ test waits for it, so nothing is still pending when the canary is read):
   127.0.0.4, then a call to alice (it goes where the registration came
   from, never to the canary);
 - sip:x%127.0.0.2@example.com (the % form).
+- Route entries naming sipd that sipd did not sign: a loose route in
+  front of the canary, a strict route (Request-URI sipd, the canary in
+  the Route), a forged ;sig=, five of sipd's own in a row, and sipd's
+  then the canary's in front of alice.
 sipd 0.1.0 relayed the "*" rule's domain, bob's forwarder (and then
-aborted), the Path and the spoofed From.  A Route entry naming sipd
-itself is the subject of the Record-Route signature and is not tried
-here.
+aborted), the Path, the spoofed From and the self-Route tricks.
 """
 
 import select
@@ -165,6 +167,27 @@ route add * 127.0.0.2:%d
                 extra=[("Route", "<sip:127.0.0.2:%d;lr>" % c)])))
             results.append((method, "bob", None, trick(
                 sipd, canary, stranger, method, "sip:bob@example.com")))
+
+        # Route entries naming sipd, which it did not sign: a loose
+        # route in front of the canary's URI, a strict route (the
+        # Request-URI sipd, the canary in the Route), a forged ;sig=,
+        # and several of sipd's own in a row
+        me = "127.0.0.1:%d" % sipd.port
+        forged = [
+            ("sip:x@127.0.0.2:%d" % c, ["<sip:%s;lr>" % me]),
+            ("sip:%s" % me, ["<sip:x@127.0.0.2:%d>" % c]),
+            ("sip:x@127.0.0.2:%d" % c,
+             ["<sip:%s;lr;sig=000000000000000000000000>" % me]),
+            ("sip:x@127.0.0.2:%d" % c, ["<sip:%s;lr>" % me] * 5),
+            ("sip:alice@example.com",
+             ["<sip:%s;lr>" % me, "<sip:127.0.0.2:%d;lr>" % c]),
+        ]
+        for uri, routes in forged:
+            for method in ("INVITE", "MESSAGE", "BYE", "ACK"):
+                results.append((method, "self-Route", None, trick(
+                    sipd, canary, stranger, method, uri,
+                    to_tag=method in ("BYE", "ACK"),
+                    extra=[("Route", r) for r in routes])))
 
         # alice's own registrations: a Path and a Contact on the canary
         reg = sipreg.RegClient(alice_ua, sipd.port, "alice", "secret")
