@@ -145,7 +145,10 @@ tp_stream_listen(struct tp *tp, enum tp_proto proto,
 	}
 	evconnlistener_set_error_cb(l->lev, accept_error_cb);
 	tp_listener_link(tp, l);
-	log_warn(LOG_TRANSPORT, "listening on %s", l->name);
+	if (tp->index == 0) {
+		/* once, not once a worker */
+		log_warn(LOG_TRANSPORT, "listening on %s", l->name);
+	}
 	if (out != NULL) {
 		*out = l;
 	}

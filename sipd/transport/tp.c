@@ -266,7 +266,9 @@ tp_listener_close(struct tp_listener *l)
 			break;
 		}
 	}
-	log_warn(LOG_TRANSPORT, "stopped listening on %s", l->name);
+	if (l->tp->index == 0) {
+		log_warn(LOG_TRANSPORT, "stopped listening on %s", l->name);
+	}
 	tp_listener_free(l);
 }
 

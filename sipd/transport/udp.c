@@ -240,7 +240,10 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 		goto fail;
 	}
 	tp_listener_link(tp, l);
-	log_warn(LOG_TRANSPORT, "listening on %s", l->name);
+	if (tp->index == 0) {
+		/* once, not once a worker */
+		log_warn(LOG_TRANSPORT, "listening on %s", l->name);
+	}
 	if (out != NULL) {
 		*out = l;
 	}
