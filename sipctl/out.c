@@ -331,35 +331,3 @@ out_data(FILE *f, const msgpack_object *data)
 	}
 	fflush(f);
 }
-
-void
-out_log_line(FILE *f, const char *line, size_t len)
-{
-	static const char crlf[] = "\\x0d\\x0a";
-	const char *tag = memmem(line, len, " SIPDATA, ", 10), *body, *end;
-	const char *p;
-
-	/* the packet starts after "(N bytes) " */
-	body = tag != NULL ? memmem(tag, len - (size_t)(tag - line),
-				 " bytes) ", 8)
-			   : NULL;
-	if (body == NULL) {
-		fprintf(f, "%.*s\n", (int)len, line);
-		return;
-	}
-	body += 8;
-	end = line + len;
-	fprintf(f, "%.*s\n", (int)(body - 1 - line), line);
-	for (p = body; p < end;) {
-		const char *nl = memmem(p, (size_t)(end - p), crlf,
-		    sizeof(crlf) - 1);
-		const char *stop = nl != NULL ? nl : end;
-
-		/* the blank line between header and body shows as "    " */
-		fprintf(f, "    %.*s\n", (int)(stop - p), p);
-		if (nl == NULL) {
-			break;
-		}
-		p = nl + sizeof(crlf) - 1;
-	}
-}

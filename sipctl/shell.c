@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "proto/logline.h"
 #include "sipctl/sipctl.h"
 
 #define SH_REPLY_TIMEOUT_MS 60000
@@ -285,7 +286,7 @@ sh_print(struct sh *sh, const struct proto_msg *m)
 		if (m->ev_len == 3 && memcmp(m->ev, "log", 3) == 0 &&
 		    (v = proto_get(m->data, "line")) != NULL &&
 		    v->type == MSGPACK_OBJECT_STR) {
-			out_log_line(stdout, v->via.str.ptr, v->via.str.size);
+			proto_log_line(stdout, v->via.str.ptr, v->via.str.size);
 			fflush(stdout);
 		} else if (m->ev_len == 7 && memcmp(m->ev, "dropped", 7) == 0) {
 			v = proto_get(m->data, "lines");

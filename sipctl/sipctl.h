@@ -92,12 +92,7 @@ void sh_describe(struct sh *sh, const char *line, size_t len, FILE *f);
 
 /* A JSON line for a whole frame. */
 void out_json(FILE *f, const msgpack_object *o);
-/*
- * A log line for people: a SIPDATA packet dump (one line, CR LF escaped
- * as \x0d\x0a) as its header and then the packet's lines, indented;
- * any other line as it is.
- */
-void out_log_line(FILE *f, const char *line, size_t len);
+
 /* A reply's data for people: tables, key-value lists, text. */
 void out_data(FILE *f, const msgpack_object *data);
 

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/logline.h"
+
 static struct {
 	enum log_level level[LOG__COMP_COUNT];
 	enum log_out out;
@@ -389,6 +391,19 @@ log_emit(enum log_level level, const char *line)
 	pthread_rwlock_rdlock(&log_state.out_lock);
 	if (log_state.out == LOG_OUT_SYSLOG) {
 		syslog(log_syslog_prio[level], "%s", line);
+	} else if (log_state.out == LOG_OUT_FILE && log_state.file != NULL &&
+	    strncmp(line, "SIPDATA, ", 9) == 0) {
+		/* a packet in the file as its lines; flockfile() keeps the
+		 * lines of one record together */
+		char head[48];
+		int n = snprintf(head, sizeof(head), "%s.%03ld ", stamp,
+		    ts.tv_nsec / 1000000L);
+		FILE *f = log_state.file;
+
+		flockfile(f);
+		fwrite(head, 1, (size_t)n, f);
+		proto_log_line(f, line, strlen(line));
+		funlockfile(f);
 	} else {
 		/* One fprintf per line, so lines of threads do not mix. */
 		fprintf(log_state.out == LOG_OUT_FILE && log_state.file != NULL

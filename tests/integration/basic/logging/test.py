@@ -6,7 +6,8 @@
   none` not even the refusal; with `log level transport all` the
   packets (SIPDATA) do;
 - `log output file PATH`: lines go to the file from then on, and no
-  longer to the standard error output;
+  longer to the standard error output; a packet (SIPDATA) is written
+  there as its header line and then its lines, indented;
 - the fail2ban line: a REGISTER with a wrong password and one for an
   unknown user give lines that the failregex printed in sipd.8 matches,
   with the source address as <HOST>;
@@ -110,6 +111,28 @@ def output_file(sipd, workdir):
           "the refusal is not in the log file")
     check(mark not in sipd.log()[before:],
           "the refusal went to stderr as well")
+    # a packet in the file: its header line, then its lines, indented
+    ctl(sipd, "log", "level", "transport", "all")
+    refused(sipd.port)
+    deadline = time.monotonic() + 5
+    for _ in range(100):
+        text = open(path).read()
+        if "    Call-ID: " in text and "SIPDATA, received from" in text:
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    lines = open(path).read().splitlines()
+    heads = [i for i, l in enumerate(lines) if "SIPDATA, received from" in l]
+    check(heads, "no packet in the log file")
+    i = heads[-1]
+    check(lines[i].endswith(" bytes)") and
+          lines[i + 1].startswith("    MESSAGE sip:") and
+          any(l.startswith("    Call-ID: ") for l in lines[i + 1:i + 12]),
+          "a packet is not its lines in the file: %r" % lines[i:i + 4])
+    check("\\x0d\\x0a" not in "\n".join(lines[i:i + 12]),
+          "escaped line ends in the file: %r" % lines[i:i + 3])
+    ctl(sipd, "log", "level", "all", "problems")
     ctl(sipd, "log", "output", "stderr")
     return path
 
