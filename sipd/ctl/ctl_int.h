@@ -66,6 +66,8 @@ struct ctl {
 	struct event *retry;   /* re-enables accepting after EMFILE */
 	struct event *log_ev;  /* the live log queue has lines */
 	struct event *sighup;
+	ctl_reload_fn *on_reload; /* told of SIGHUP's reloads, or NULL */
+	void *on_reload_arg;
 	struct event *stop;    /* stops sipd after "shutdown" */
 	struct event *reap;    /* frees the connections marked dead */
 	struct ctl_conn *conns;

@@ -851,17 +851,32 @@ ctl_on_sighup(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl *ctl = arg;
 	char err[1024];
+	int rc;
 
 	(void)fd;
 	(void)what;
 	log_warn(LOG_TRANSPORT, "SIGHUP: reading %s again", ctl->conf_path);
-	if (ctl_reload(ctl, err, sizeof(err)) < 0) {
+	if (ctl->on_reload != NULL) {
+		ctl->on_reload(ctl->on_reload_arg, true, 0);
+	}
+	rc = ctl_reload(ctl, err, sizeof(err));
+	if (rc < 0) {
 		log_err(LOG_TRANSPORT, "reload failed, configuration unchanged "
 		    "(%s)", err);
-		return;
+	} else {
+		log_warn(LOG_TRANSPORT, "configuration reloaded from %s",
+		    ctl->conf_path);
 	}
-	log_warn(LOG_TRANSPORT, "configuration reloaded from %s",
-	    ctl->conf_path);
+	if (ctl->on_reload != NULL) {
+		ctl->on_reload(ctl->on_reload_arg, false, rc);
+	}
+}
+
+void
+ctl_set_reload_hook(struct ctl *ctl, ctl_reload_fn *fn, void *arg)
+{
+	ctl->on_reload = fn;
+	ctl->on_reload_arg = arg;
 }
 
 /* ------------------------------------------------------------- socket */
