@@ -446,8 +446,8 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	rc = workers_alive(wd->ws, SIPD_STUCK_MS);
 	if (rc < 0 && wd->stuck == 0) {
-		log_err(LOG_TRANSPORT, "watchdog, worker %d is stuck (no turn of "
-		    "its loop for %u ms): no more pings", -rc - 1,
+		log_err(LOG_TRANSPORT, "watchdog, worker %d is stuck (no "
+		    "turn of its loop for %u ms): no more pings", -rc - 1,
 		    SIPD_STUCK_MS);
 	} else if (rc == 0 && wd->stuck != 0) {
 		log_warn(LOG_TRANSPORT, "watchdog, every worker turns again");

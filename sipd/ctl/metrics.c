@@ -186,6 +186,8 @@ metrics_write(struct ctl *ctl, struct evbuffer *b)
 		sum.txn.final_sum_ms += w[i].txn.final_sum_ms;
 		sum.tp.conns_in += w[i].tp.conns_in;
 		sum.tp.conns_out += w[i].tp.conns_out;
+		sum.tp.tls_now[0] += w[i].tp.tls_now[0];
+		sum.tp.tls_now[1] += w[i].tp.tls_now[1];
 		sum.tp.accepted += w[i].tp.accepted;
 		sum.tp.refused += w[i].tp.refused;
 		sum.tp.connected += w[i].tp.connected;
@@ -265,10 +267,17 @@ metrics_write(struct ctl *ctl, struct evbuffer *b)
 
 	metrics_head(b, "sipd_connections", "gauge",
 	    "Open TCP and TLS connections");
-	metrics_put(b, "sipd_connections{direction=\"in\"} %llu\n",
-	    (unsigned long long)sum.tp.conns_in);
-	metrics_put(b, "sipd_connections{direction=\"out\"} %llu\n",
-	    (unsigned long long)sum.tp.conns_out);
+	for (int d = 0; d < 2; d++) {
+		uint64_t all = d == 0 ? sum.tp.conns_in : sum.tp.conns_out;
+		const char *dir = d == 0 ? "in" : "out";
+
+		metrics_put(b, "sipd_connections{transport=\"tcp\","
+		    "direction=\"%s\"} %llu\n", dir,
+		    (unsigned long long)(all - sum.tp.tls_now[d]));
+		metrics_put(b, "sipd_connections{transport=\"tls\","
+		    "direction=\"%s\"} %llu\n", dir,
+		    (unsigned long long)sum.tp.tls_now[d]);
+	}
 	metrics_one_value(b, "sipd_connections_accepted_total", "counter",
 	    "Inbound TCP and TLS connections accepted", sum.tp.accepted);
 	metrics_one_value(b, "sipd_connections_refused_total", "counter",

@@ -12,7 +12,9 @@ loopback before and after some traffic, and checks:
   which are contiguous; names and labels well formed; no series twice;
   counters named _total; a histogram's buckets cumulative, in
   ascending le order, ending with +Inf, equal to _count; values numbers;
-- the figures move as the traffic says: 3 OPTIONS; alice registers
+- the figures move as the traffic says: 3 OPTIONS over UDP and one over
+  a TCP connection held open (open connections by transport: tcp 1,
+  tls 0; accepted 1); alice registers
   (401, then 200) and mallory answers the challenge with a wrong
   password (401, 401): requests by method, responses sent per class,
   the bindings (1), REGISTERs processed, auth failures (1); a MESSAGE
@@ -37,7 +39,7 @@ import time
 import sipdtest
 import sipreg
 from sipdtest import Peer, check, request
-from sipua import Call, UA
+from sipua import Call, RawConn, UA
 
 DELAY = 0.08  # the UAS's answer to the MESSAGE, in seconds
 
@@ -186,12 +188,13 @@ def closed(port):
 
 
 def test(binary, started):
-    port = free_tcp()
-    conf = """domain add example.com
+    port, sip_tcp = free_tcp(), free_tcp()
+    conf = """listener add tcp 127.0.0.1:%d
+domain add example.com
 account add alice@example.com password secret
 account add mallory@example.com password right
 metrics listen 127.0.0.1:%d
-""" % port
+""" % (sip_tcp, port)
     sipd = sipreg.start(binary, started, conf=conf)
     before = metrics(port)
     check(val(before, "sipd_registrations") == 0, "bindings before")
@@ -227,23 +230,35 @@ metrics listen 127.0.0.1:%d
     finally:
         ua.close()
 
+    # an inbound TCP connection, held open over the scrape
+    tcp = RawConn(sip_tcp)
+    check(tcp.send(tcp.options(sip_tcp)), "TCP send failed")
+    got = tcp.read(1, 3.0)
+    check(len(got) == 1 and got[0].status == 200, "OPTIONS over TCP: %r"
+          % got)
     held = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     held.connect(sipd.sock_path)
     held.recv(4096)  # the greeting: sipd has taken the connection
     after = metrics(port)
     held.close()
+    tcp.close()
 
     def moved(name, want, **labels):
         d = val(after, name, **labels) - val(before, name, **labels)
         check(d == want, "%s%r moved by %g, want %g" % (name, labels, d,
                                                         want))
 
-    moved("sipd_requests_received_total", 3, method="OPTIONS")
+    moved("sipd_requests_received_total", 4, method="OPTIONS")
     moved("sipd_requests_received_total", 4, method="REGISTER")
     moved("sipd_requests_received_total", 1, method="MESSAGE")
     moved("sipd_requests_sent_total", 1, method="MESSAGE")
     moved("sipd_responses_received_total", 1, **{"class": "2xx"})
-    moved("sipd_responses_sent_total", 5, **{"class": "2xx"})
+    moved("sipd_responses_sent_total", 6, **{"class": "2xx"})
+    check(val(after, "sipd_connections", transport="tcp",
+              direction="in") == 1, "the TCP connection is not counted")
+    check(val(after, "sipd_connections", transport="tls",
+              direction="in") == 0, "a TLS connection counted")
+    moved("sipd_connections_accepted_total", 1)
     moved("sipd_responses_sent_total", 3, **{"class": "4xx"})
     moved("sipd_auth_failures_total", 1)
     moved("sipd_register_requests_total", 1)  # authenticated ones
