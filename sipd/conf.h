@@ -38,6 +38,7 @@
 #define CONF_HOST_MAX 256
 #define CONF_MAX_USERS 32
 #define CONF_NAME_MAX 64    /* a user or group name */
+#define CONF_METRICS_MAX 64 /* "[v6 address]:port" */
 #define CONF_SERVER_MAX 128 /* the Server header's value */
 #define CONF_DEFAULT_SERVER "sipd"
 
@@ -234,6 +235,9 @@ struct conf {
 	char run_user[CONF_NAME_MAX];
 	char run_group[CONF_NAME_MAX];
 	char server_header[CONF_SERVER_MAX + 1];
+	/* the Prometheus endpoint's "address:port" (sipd/ctl/metrics.c),
+	 * "" for none */
+	char metrics_listen[CONF_METRICS_MAX];
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
@@ -398,6 +402,15 @@ int conf_save(const struct conf *c, const char *path, char *err, size_t cap);
 int conf_proc_check_user(const char *v, char *err, size_t cap);
 int conf_proc_check_group(const char *v, char *err, size_t cap);
 int conf_proc_check_server(const char *v, char *err, size_t cap);
+int conf_proc_check_metrics(const char *v, char *err, size_t cap);
+
+/*
+ * "192.0.2.1:9100" or "[2001:db8::1]:9100" (an IP literal and a port,
+ * 1 to 65535): the address into host[0..cap) without brackets, the port
+ * into *port.  Returns 0 or -EINVAL.
+ */
+int conf_proc_hostport(const char *v, char *host, size_t cap,
+    uint16_t *port);
 unsigned conf_ctl_mode_bits(const struct conf *c);
 int conf_proc_ids(const char *user, uid_t *uid, gid_t *gid);
 int conf_proc_gid(const char *group, gid_t *gid);

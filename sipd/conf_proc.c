@@ -9,6 +9,7 @@
  * against the user and group databases when a command is read, so
  * "sipd -t" finds a typing error.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -121,6 +122,60 @@ conf_proc_check_server(const char *v, char *err, size_t cap)
 	if (!conf_proc_server_ok(v)) {
 		return err_fmt(err, cap, -EINVAL, "bad Server header "
 		    "(1 to %d printable characters, or none)", CONF_SERVER_MAX);
+	}
+	return 0;
+}
+
+int
+conf_proc_hostport(const char *v, char *host, size_t cap, uint16_t *port)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *colon, *h = v;
+	size_t hl;
+	unsigned long p;
+	char *end;
+	int af = AF_INET;
+
+	colon = strrchr(v, ':');
+	if (colon == NULL) {
+		return -EINVAL;
+	}
+	hl = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (hl < 2 || v[hl - 1] != ']') {
+			return -EINVAL;
+		}
+		h = v + 1;
+		hl -= 2;
+		af = AF_INET6;
+	}
+	if (hl == 0 || hl >= cap || colon[1] < '0' || colon[1] > '9') {
+		return -EINVAL;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (inet_pton(af, host, bin) != 1) {
+		return -EINVAL;
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || p == 0 || p > 65535) {
+		return -EINVAL;
+	}
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int
+conf_proc_check_metrics(const char *v, char *err, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN], clip[LOG_CLIP_SIZE];
+	uint16_t port;
+
+	if (conf_proc_hostport(v, host, sizeof(host), &port) < 0) {
+		return err_fmt(err, cap, -EINVAL, "bad metrics address '%s' "
+		    "(address:port, as 127.0.0.1:9100 or [::1]:9100, or off)",
+		    log_clip(clip, sizeof(clip), v, strlen(v)));
 	}
 	return 0;
 }

@@ -14,6 +14,10 @@
  * keeps writing to that user, then drops root for good (setgroups,
  * setgid, setuid, checked) before a worker thread starts, so that no
  * SIP message is ever parsed as root.
+ *
+ * Under systemd (sipd/dist/sipd.service, Type=notify) it tells the
+ * manager when it is ready, reloading and stopping, and pings the
+ * watchdog while every worker's loop turns (sipd/service.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +42,7 @@
 #include "sipd/conf.h"
 #include "sipd/ctl/ctl.h"
 #include "sipd/log.h"
+#include "sipd/service.h"
 #include "sipd/worker.h"
 
 #ifndef SIPD_CONF_PATH
@@ -46,6 +51,10 @@
 #define SIPD_RUN_DIR "/run/sipd"
 #define SIPD_PID_NAME "sipd.pid"
 #define SIPD_STORE_NAME "registrations.db"
+
+/* A worker whose loop has not turned for this long is stuck: the
+ * watchdog pings stop (its tick runs at least once a second). */
+#define SIPD_STUCK_MS 3000
 
 #define EXIT_OK 0
 #define EXIT_CONF 1
@@ -334,16 +343,22 @@ static int
 user_files(struct start *st, const struct conf *c, struct ctl *ctl)
 {
 	static const char *const sfx[] = { "", "-journal", "-wal", "-shm" };
-	char store[PATH_MAX + 16], err[512];
+	char store[PATH_MAX + 32], dir[PATH_MAX], err[512];
 
+	dir[0] = '\0';
 	if (c->reg.store[0] == '\0') {
-		if (give(st, SIPD_RUN_DIR) < 0) {
+		if (svc_state_dir(dir, sizeof(dir)) < 0 || give(st, dir) < 0) {
 			return -1;
 		}
 	}
 	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(store, sizeof(store), "%s%s", c->reg.store[0] != '\0'
-		    ? c->reg.store : SIPD_RUN_DIR "/" SIPD_STORE_NAME, sfx[i]);
+		if (c->reg.store[0] != '\0') {
+			snprintf(store, sizeof(store), "%s%s", c->reg.store,
+			    sfx[i]);
+		} else {
+			snprintf(store, sizeof(store), "%s/%s%s", dir,
+			    SIPD_STORE_NAME, sfx[i]);
+		}
 		if (give(st, store) < 0) {
 			return -1;
 		}
@@ -411,6 +426,49 @@ user_check_conf(const char *path)
 	}
 }
 
+struct watchdog {
+	struct workers *ws;
+	int stuck; /* the worker last found stuck, -(i + 1); else 0 */
+};
+
+/*
+ * Ping the service manager's watchdog while every worker's loop turns
+ * (and this one, which runs the timer): a stuck worker stops the pings,
+ * and systemd restarts sipd after WatchdogSec.
+ */
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct watchdog *wd = arg;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	rc = workers_alive(wd->ws, SIPD_STUCK_MS);
+	if (rc < 0 && wd->stuck == 0) {
+		log_err(LOG_TRANSPORT, "watchdog, worker %d is stuck (no "
+		    "turn of its loop for %u ms): no more pings", -rc - 1,
+		    SIPD_STUCK_MS);
+	} else if (rc == 0 && wd->stuck != 0) {
+		log_warn(LOG_TRANSPORT, "watchdog, every worker turns again");
+	}
+	wd->stuck = rc;
+	if (rc == 0) {
+		svc_watchdog();
+	}
+}
+
+static void
+on_reload(void *arg, bool begin, int rc)
+{
+	(void)arg;
+	if (begin) {
+		svc_reloading();
+	} else {
+		svc_reloaded(rc);
+	}
+}
+
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -431,7 +489,8 @@ main(int argc, char **argv)
 	struct start st = { .notify = -1, .pid_fd = -1 };
 	struct workers *ws = NULL;
 	struct event_base *base = NULL;
-	struct event *sig_term = NULL, *sig_int = NULL;
+	struct event *sig_term = NULL, *sig_int = NULL, *dog = NULL;
+	struct watchdog wd = { 0 };
 	struct conf conf;
 	char err[1024];
 	bool check = false;
@@ -554,19 +613,39 @@ main(int argc, char **argv)
 		start_fail(&st, "cannot start the worker threads");
 		goto out;
 	}
+	ctl_set_reload_hook(ctl, on_reload, NULL);
+	if (svc_watchdog_usec() > 0) {
+		/* half the interval, as sd_watchdog_enabled(3) advises */
+		uint64_t half = svc_watchdog_usec() / 2;
+		struct timeval tv = { (time_t)(half / 1000000),
+			(suseconds_t)(half % 1000000) };
+		wd.ws = ws;
+		dog = event_new(base, -1, EV_PERSIST, on_watchdog, &wd);
+		if (dog == NULL || event_add(dog, &tv) < 0) {
+			start_fail(&st, "cannot set up the watchdog");
+			goto out;
+		}
+		svc_watchdog();
+	}
 	if (!st.foreground) {
 		daemon_ready(&st);
 	}
 	log_warn(LOG_TRANSPORT, "sipd %s started (pid %ld, %u workers)",
 	    SIPD_VERSION, (long)getpid(), workers_count(ws));
+	/* the listeners and the control socket are open: ready */
+	svc_ready(workers_count(ws));
 	rc = event_base_dispatch(base) < 0 ? EXIT_CONF : EXIT_OK;
 	if (rc != EXIT_OK) {
 		log_err(LOG_TRANSPORT, "event loop failed");
 	}
+	svc_stopping();
 	workers_stop(ws, SIPD_STOP_GRACE_MS);
 out:
 	ctl_free(ctl);
 	workers_free(ws);
+	if (dog != NULL) {
+		event_free(dog);
+	}
 	if (sig_term != NULL) {
 		event_free(sig_term);
 	}

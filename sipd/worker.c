@@ -26,6 +26,7 @@
 #include "sipd/core/core.h"
 #include "sipd/log.h"
 #include "sipd/reg/reg.h"
+#include "sipd/service.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
 
@@ -35,7 +36,6 @@
 #define WORKER_IDLE_TICK_MS 1000
 /* How often expired registrations are purged. */
 #define WORKER_PURGE_MS 1000
-#define WORKER_RUN_DIR "/run/sipd"
 
 enum wmsg_kind {
 	WMSG_SIP,  /* a parsed message for this shard */
@@ -72,6 +72,21 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+workers_alive(const struct workers *ws, uint64_t max_ms)
+{
+	uint64_t now = now_ms();
+
+	for (unsigned i = 0; i < ws->n; i++) {
+		uint64_t beat = atomic_load_explicit(&ws->w[i]->beat,
+		    memory_order_relaxed);
+		if (now > beat && now - beat > max_ms) {
+			return -(int)i - 1;
+		}
+	}
+	return 0;
 }
 
 unsigned
@@ -212,6 +227,8 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* the watchdog's proof that this worker's loop turns */
+	atomic_store_explicit(&w->beat, now, memory_order_relaxed);
 	txn_table_advance(w->txn, now);
 	/* the first worker purges the registrar for all */
 	if (w->id == 0 && w->pool->reg != NULL &&
@@ -241,28 +258,22 @@ reg_settings_from(const struct conf *c, struct reg_settings *rs)
 
 /*
  * The store's file: the configured path, else CONF_REG_STORE_NAME in the
- * run directory (made when missing).
+ * state directory (svc_state_dir(): /var/lib/sipd as root or under
+ * systemd, made when missing).
  */
 static int
 reg_store_path(const struct conf *c, char *buf, size_t cap)
 {
-	const char *dir = WORKER_RUN_DIR;
-	char sub[CONF_PATH_MAX];
+	char dir[CONF_PATH_MAX];
+	int rc;
 
 	if (c->reg.store[0] != '\0') {
 		snprintf(buf, cap, "%s", c->reg.store);
 		return 0;
 	}
-	if (geteuid() != 0) {
-		const char *x = getenv("XDG_RUNTIME_DIR");
-		if (x == NULL || x[0] != '/') {
-			return -ENOENT;
-		}
-		snprintf(sub, sizeof(sub), "%s/sipd", x);
-		dir = sub;
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		return -errno;
+	rc = svc_state_dir(dir, sizeof(dir));
+	if (rc < 0) {
+		return rc;
 	}
 	snprintf(buf, cap, "%s/%s", dir, CONF_REG_STORE_NAME);
 	return 0;
@@ -499,6 +510,9 @@ worker_main(void *arg)
 int
 workers_start(struct workers *ws)
 {
+	for (unsigned i = 0; i < ws->n; i++) {
+		atomic_store(&ws->w[i]->beat, now_ms());
+	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		int rc = pthread_create(&ws->w[i]->thread, NULL, worker_main,
 		    ws->w[i]);

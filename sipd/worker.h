@@ -14,6 +14,7 @@
 #define SIPD_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ struct worker {
 	struct core *core;
 	struct event *tick;   /* drives the transaction timers */
 	bool tick_fast;       /* every WORKER_TICK_MS, not once a second */
+	/* when the tick last ran (ms, CLOCK_MONOTONIC): read by the
+	 * watchdog on the main thread (workers_alive()) */
+	_Atomic uint64_t beat;
 	struct event *inbox;  /* hand-offs and calls from other threads */
 	pthread_t thread;
 	uint64_t next_purge;  /* worker 0: when the registrar is purged */
@@ -69,6 +73,13 @@ void workers_stop(struct workers *ws, unsigned grace_ms);
 void workers_free(struct workers *ws);
 
 unsigned workers_count(const struct workers *ws);
+
+/*
+ * Whether every worker's loop has turned in the last max_ms (the tick runs
+ * at least once a second): 0, or -(i + 1) for the first worker i that has
+ * not, stuck in something that does not return.  From any thread.
+ */
+int workers_alive(const struct workers *ws, uint64_t max_ms);
 
 /* The registrar the workers share (its calls are locked inside). */
 struct reg *workers_reg(const struct workers *ws);

@@ -36,6 +36,8 @@ struct core_stats {
 	uint64_t handed_off;              /* messages passed to another shard */
 	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
 	uint64_t auth_limited;            /* dropped over auth-challenge-rate */
+	uint64_t auth_failures;           /* credentials refused: a wrong
+	                                   * digest, malformed, or blocked */
 };
 
 struct reg;

@@ -126,10 +126,16 @@ authenticate(struct core *c, struct msg *req, const struct tp_src *src,
 		challenge(c, req, src, realm, true, proxy);
 		return V_ANSWERED;
 	case AUTH_MALFORMED:
+		c->stats.auth_failures++;
 		core_answer(c, src, req, 400, res.phrase, "bad credentials");
 		return V_ANSWERED;
 	case AUTH_BLOCKED:
+		c->stats.auth_failures++;
 		core_answer(c, src, req, 403, NULL, "too many failures");
+		return V_ANSWERED;
+	case AUTH_FAILED:
+		c->stats.auth_failures++;
+		challenge(c, req, src, realm, false, proxy);
 		return V_ANSWERED;
 	default:
 		challenge(c, req, src, realm, false, proxy);

@@ -13,6 +13,7 @@
 #ifndef SIPD_CTL_H
 #define SIPD_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -48,6 +49,16 @@ void ctl_free(struct ctl *ctl);
  * err[0..cap) and nothing changed.
  */
 int ctl_reload(struct ctl *ctl, char *err, size_t cap);
+
+/*
+ * Told of a reload by SIGHUP: before it with begin true, after it with
+ * begin false and its result rc (0, or a negative errno and nothing
+ * changed).  main.c tells the service manager (RELOADING=1, READY=1).
+ */
+typedef void ctl_reload_fn(void *arg, bool begin, int rc);
+
+/* Call fn(arg, ...) around every reload by SIGHUP; fn NULL: none. */
+void ctl_set_reload_hook(struct ctl *ctl, ctl_reload_fn *fn, void *arg);
 
 /* The socket's path. */
 const char *ctl_socket_path(const struct ctl *ctl);

@@ -66,6 +66,10 @@ struct ctl {
 	struct event *retry;   /* re-enables accepting after EMFILE */
 	struct event *log_ev;  /* the live log queue has lines */
 	struct event *sighup;
+	ctl_reload_fn *on_reload; /* told of SIGHUP's reloads, or NULL */
+	struct evhttp *metrics;   /* the Prometheus endpoint, or NULL */
+	char metrics_at[CONF_METRICS_MAX]; /* its address, "" for none */
+	void *on_reload_arg;
 	struct event *stop;    /* stops sipd after "shutdown" */
 	struct event *reap;    /* frees the connections marked dead */
 	struct ctl_conn *conns;
@@ -114,5 +118,16 @@ int ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 
 /* Stop sipd once c's output is written (the shutdown command). */
 void ctl_shutdown_after(struct ctl_conn *c);
+
+/*
+ * The Prometheus endpoint (metrics.c): listen on addr ("192.0.2.1:9100";
+ * "" closes it), replacing the endpoint in force only once the new one
+ * is bound.  Returns 0, or a negative errno with a message in err[0..cap)
+ * and the old endpoint kept.
+ */
+struct evhttp;
+int ctl_metrics_listen(struct ctl *ctl, const char *addr, char *err,
+    size_t cap);
+void ctl_metrics_close(struct ctl *ctl);
 
 #endif

@@ -771,6 +771,10 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 			return rc;
 		}
 	}
+	rc = ctl_metrics_listen(ctl, next->metrics_listen, err, cap);
+	if (rc < 0) {
+		goto fail;
+	}
 	if (out_changed) {
 		rc = ctl_log_output(ctl, next, err, cap);
 		if (rc < 0) {
@@ -819,6 +823,8 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	}
 	return 0;
 fail:
+	(void)ctl_metrics_listen(ctl, cur->metrics_listen, ignore,
+	    sizeof(ignore));
 	if (perms_changed) {
 		(void)ctl_socket_perms(ctl->sock_path, cur, ignore,
 		    sizeof(ignore));
@@ -851,17 +857,32 @@ ctl_on_sighup(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl *ctl = arg;
 	char err[1024];
+	int rc;
 
 	(void)fd;
 	(void)what;
 	log_warn(LOG_TRANSPORT, "SIGHUP: reading %s again", ctl->conf_path);
-	if (ctl_reload(ctl, err, sizeof(err)) < 0) {
+	if (ctl->on_reload != NULL) {
+		ctl->on_reload(ctl->on_reload_arg, true, 0);
+	}
+	rc = ctl_reload(ctl, err, sizeof(err));
+	if (rc < 0) {
 		log_err(LOG_TRANSPORT, "reload failed, configuration unchanged "
 		    "(%s)", err);
-		return;
+	} else {
+		log_warn(LOG_TRANSPORT, "configuration reloaded from %s",
+		    ctl->conf_path);
 	}
-	log_warn(LOG_TRANSPORT, "configuration reloaded from %s",
-	    ctl->conf_path);
+	if (ctl->on_reload != NULL) {
+		ctl->on_reload(ctl->on_reload_arg, false, rc);
+	}
+}
+
+void
+ctl_set_reload_hook(struct ctl *ctl, ctl_reload_fn *fn, void *arg)
+{
+	ctl->on_reload = fn;
+	ctl->on_reload_arg = arg;
 }
 
 /* ------------------------------------------------------------- socket */
@@ -1021,6 +1042,9 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 		goto fail;
 	}
 	log_warn(LOG_TRANSPORT, "control, listening on %s", ctl->sock_path);
+	if (ctl_metrics_listen(ctl, conf->metrics_listen, err, cap) < 0) {
+		goto fail;
+	}
 	if (conf->relay_non_clients == CONF_RELAY_ANYBODY) {
 		ctl_warn_open_relay();
 	}
@@ -1038,6 +1062,7 @@ ctl_free(struct ctl *ctl)
 	if (ctl == NULL) {
 		return;
 	}
+	ctl_metrics_close(ctl);
 	while (ctl->conns != NULL) {
 		ctl_conn_free(ctl->conns);
 	}

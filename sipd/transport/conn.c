@@ -428,6 +428,9 @@ conn_close(struct tp_conn *c, int err)
 	}
 	c->dead = true;
 	table_del(tp, c);
+	if (c->proto == TP_TLS) {
+		tp->stats.tls_now[c->inbound ? 0 : 1]--;
+	}
 	if (c->inbound) {
 		tp->stats.conns_in--;
 		atomic_fetch_sub(&tp->in_now, 1);
@@ -1054,6 +1057,9 @@ tp_conn_accept(struct tp_listener *l, int fd, const struct sockaddr *sa,
 	table_add(tp, c);
 	tp->stats.accepted++;
 	tp->stats.conns_in++;
+	if (c->proto == TP_TLS) {
+		tp->stats.tls_now[0]++;
+	}
 	atomic_fetch_add(&tp->in_now, 1);
 	conn_arm(c, c->t_start);
 	log_info(LOG_TRANSPORT, "%s, accepted %s on %s", pn, c->peer_str,
@@ -1121,6 +1127,9 @@ conn_connect(struct tp *tp, const struct tp_src *dst, struct tp_conn **out)
 	}
 	table_add(tp, c);
 	tp->stats.conns_out++;
+	if (c->proto == TP_TLS) {
+		tp->stats.tls_now[1]++;
+	}
 	conn_arm(c, c->t_start);
 	log_info(LOG_TRANSPORT, "%s, connecting to %s", pn, c->peer_str);
 	*out = c;

@@ -100,6 +100,7 @@ struct tp_range {
 struct tp_stats {
 	uint64_t conns_in;       /* open inbound connections now */
 	uint64_t conns_out;      /* open outbound connections now */
+	uint64_t tls_now[2];     /* of which TLS: inbound, outbound */
 	uint64_t accepted;       /* inbound connections accepted */
 	uint64_t refused;        /* inbound: over Input Channels, per source */
 	uint64_t connected;      /* outbound connections opened */

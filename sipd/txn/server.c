@@ -171,6 +171,23 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 	return x;
 }
 
+/* The time from x's request to its final response, in its bucket. */
+static void
+final_count(struct txn_table *t, const struct txn *x)
+{
+	static const uint32_t bounds[] = TXN_FINAL_BOUNDS_MS;
+	uint64_t ms = t->now > x->created_ms ? t->now - x->created_ms : 0;
+	size_t i = 0;
+
+	_Static_assert(sizeof(bounds) / sizeof(bounds[0]) + 1 ==
+	    TXN_FINAL_BUCKETS, "a bucket per bound and +Inf");
+	while (i < sizeof(bounds) / sizeof(bounds[0]) && ms > bounds[i]) {
+		i++;
+	}
+	t->stats.final_ms[i]++;
+	t->stats.final_sum_ms += ms;
+}
+
 int
 txn_server_respond(struct txn *x, struct msg *resp)
 {
@@ -211,6 +228,9 @@ txn_server_respond(struct txn *x, struct msg *resp)
 		x->status = (uint16_t)status;
 	}
 
+	if (status >= 200) {
+		final_count(t, x);
+	}
 	txn_enter(t);
 	if (status < 200) {
 		x->state = TXN_PROCEEDING;

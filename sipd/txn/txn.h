@@ -257,8 +257,20 @@ struct txn_info {
 void txn_foreach(struct txn_table *t, enum txn_kind kind,
     int (*fn)(void *arg, const struct txn_info *info), void *arg);
 
+/*
+ * The upper bounds, in ms, of the buckets of the time from a request to
+ * its final response (server transactions); the last bucket is +Inf.
+ */
+#define TXN_FINAL_BOUNDS_MS \
+	{ 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 32000 }
+#define TXN_FINAL_BUCKETS 13
+
 struct txn_stats {
 	uint64_t server_created, client_created;
+	/* server transactions by the time to their final response: counts
+	 * per bucket (not cumulative), their sum in ms */
+	uint64_t final_ms[TXN_FINAL_BUCKETS];
+	uint64_t final_sum_ms;
 	uint64_t retransmissions;   /* requests or responses we resent */
 	uint64_t absorbed;          /* received retransmissions absorbed */
 	uint64_t timeouts;
