@@ -336,18 +336,20 @@ test_idle_timeout(void **state)
 	int quiet, busy;
 	struct tp_stats st;
 
-	tp_set_idle_timeout(h->tp, 1);
+	tp_set_idle_timeout(h->tp, 2);
 	quiet = cli_connect(h_port(l));
 	busy = cli_connect(h_port(l));
 	assert_true(quiet >= 0 && busy >= 0);
 	cli_send(quiet, m, n);
 	assert_true(h_wait_rx(h, 1, 3000));
-	/* busy keeps talking every 300 ms; quiet says nothing */
-	for (int i = 0; i < 8; i++) {
+	/* busy keeps talking every 300 ms, well inside the 2 s timeout
+	 * even when a pump runs late on a loaded machine; quiet says
+	 * nothing for 3 s */
+	for (int i = 0; i < 10; i++) {
 		cli_send(busy, "\r\n\r\n", 4);
 		h_pump(h, 300);
 	}
-	assert_true(cli_wait_closed(h, quiet, 500));
+	assert_true(cli_wait_closed(h, quiet, 2000));
 	tp_stats(h->tp, &st);
 	assert_int_equal(st.closed_idle, 1);
 	assert_int_equal(st.conns_in, 1);
