@@ -23,18 +23,14 @@ commands over its ctrl_tcp module (netstrings of JSON) on 127.0.0.1.
 Skipped without baresip (apt-get install baresip-core); a failure when
 CI=true."""
 
-import json
 import re
 import os
 import shutil
-import socket
-import subprocess
-import time
 
 import sipdtest
 import sipreg
-from sipdtest import Fail, Skip, check, free_udp_port
-from sipua import free_port
+from sipphone import Baresip
+from sipdtest import Fail, Skip, check
 
 CONF = """domain add example.com
 account add alice@example.com password alice-pw
@@ -42,113 +38,6 @@ account add bob@example.com password bob-pw
 set force-rr on
 """
 
-CONFIG = """poll_method epoll
-sip_listen {host}:{port}
-call_local_timeout 30
-call_max_calls 2
-audio_player aubridge,{name}
-audio_source aubridge,{name}
-audio_alert aubridge,{name}
-module_path /usr/lib/baresip/modules
-module g711.so
-module aubridge.so
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen 127.0.0.1:{ctrl}
-"""
-
-
-class Baresip:
-    def __init__(self, workdir, name, host, password, sipd_port,
-                 answer=False):
-        self.name = name
-        self.host = host
-        self.dir = os.path.join(workdir, name)
-        os.mkdir(self.dir)
-        self.port = free_udp_port(host)
-        self.ctrl = free_port()
-        with open(os.path.join(self.dir, "config"), "w") as f:
-            f.write(CONFIG.format(host=host, port=self.port, name=name,
-                                  ctrl=self.ctrl))
-        with open(os.path.join(self.dir, "accounts"), "w") as f:
-            f.write("<sip:%s@example.com;transport=udp>;auth_pass=%s;"
-                    "outbound=\"sip:127.0.0.1:%d;transport=udp\";"
-                    "regint=300;answermode=%s;medianat=;mwi=no\n" % (
-                        name, password, sipd_port,
-                        "auto" if answer else "manual"))
-        with open(os.path.join(self.dir, "contacts"), "w") as f:
-            f.write("")
-        self.out_path = os.path.join(self.dir, "out.txt")
-        with open(self.out_path, "w") as out:
-            self.proc = subprocess.Popen(
-                [shutil.which("baresip"), "-s", "-f", self.dir, "-t", "40"],
-                stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, cwd=self.dir)
-
-    def output(self):
-        with open(self.out_path, errors="replace") as f:
-            return f.read()
-
-    @property
-    def addr(self):
-        return "%s:%d" % (self.host, self.port)
-
-    def wire(self):
-        """What this phone sent and received (its SIP trace)."""
-        return sipreg.baresip_trace(self.output(), self.addr)
-
-    def received(self, start, peer=None, call_id=None):
-        """Messages this phone received whose start line begins with
-        start, from peer ("host:port", None: anyone), of call_id."""
-        return [w.msg for w in self.wire() if w.way == "in" and
-                w.msg.start.startswith(start) and
-                (peer is None or w.peer == peer) and
-                (call_id is None or w.msg.call_id() == call_id)]
-
-    def command(self, cmd, params=""):
-        """One ctrl_tcp command; its JSON response (bounded waits)."""
-        req = json.dumps({"command": cmd, "params": params,
-                          "token": "t"}).encode()
-        data = b"%d:%s," % (len(req), req)
-        with socket.create_connection(("127.0.0.1", self.ctrl),
-                                      timeout=5) as s:
-            s.sendall(data)
-            buf = b""
-            deadline = time.monotonic() + 5
-            for _ in range(1000):
-                if time.monotonic() > deadline:
-                    break
-                try:
-                    chunk = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
-                # responses and events: stop at our response
-                if b'"response"' in buf and buf.endswith(b","):
-                    break
-        return buf.decode("utf-8", "replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.command("quit")
-            except OSError:
-                pass
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-def wait_ctrl(b):
-    def up():
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", b.ctrl)) == 0
-    sipreg.wait_for("baresip %s's control port" % b.name, up, 10.0)
 
 
 def check_registered(sipd, b):
@@ -199,7 +88,6 @@ def test(binary, started):
                 lambda: [m for m in b.received("SIP/2.0 200", sipd_addr)
                          if m.cseq()[1] == "REGISTER"], 10.0, 0.2)
         contact = {b.name: check_registered(sipd, b) for b in agents}
-        wait_ctrl(alice)
         alice.command("dial", "sip:bob@example.com")
         oks = sipreg.wait_for("the call's 200 at alice", lambda: [
             m for m in alice.received("SIP/2.0 200", sipd_addr)

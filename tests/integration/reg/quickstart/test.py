@@ -13,39 +13,21 @@ The control socket is a private one (-s), the only departure from the
 README's command: the default path may belong to a sipd already
 running here.  Skipped (failed under CI) without baresip."""
 
-import json
 import os
-import re
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 
 import sipdtest
 from sipdtest import Fail, Skip, check, free_udp_port
-from sipua import free_port
+from sipphone import Baresip
 
 SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                        "..", "..", "..", "..", "sipd", "sipd.conf")
 ACCOUNTS = (("alice", "alice-demo", "127.0.0.3"),
             ("bob", "bob-demo", "127.0.0.4"))
 
-CONFIG = """poll_method epoll
-sip_listen {host}:{port}
-call_local_timeout 30
-call_max_calls 2
-audio_player aubridge,{name}
-audio_source aubridge,{name}
-audio_alert aubridge,{name}
-module_path /usr/lib/baresip/modules
-module g711.so
-module aubridge.so
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen 127.0.0.1:{ctrl}
-"""
 
 
 def wait_for(what, fn, timeout):
@@ -59,77 +41,6 @@ def wait_for(what, fn, timeout):
             break
         time.sleep(0.1)
     raise Fail("no %s within %.0f s" % (what, timeout))
-
-
-class Baresip:
-    """baresip as name@example.com on host, its outbound proxy sipd."""
-
-    def __init__(self, workdir, name, password, host, sipd_port,
-                 answer=False):
-        self.name = name
-        self.dir = os.path.join(workdir, name)
-        os.mkdir(self.dir)
-        self.port = free_udp_port(host)
-        self.ctrl = free_port()
-        with open(os.path.join(self.dir, "config"), "w") as f:
-            f.write(CONFIG.format(host=host, port=self.port, name=name,
-                                  ctrl=self.ctrl))
-        with open(os.path.join(self.dir, "accounts"), "w") as f:
-            f.write("<sip:%s@example.com;transport=udp>;auth_pass=%s;"
-                    "outbound=\"sip:127.0.0.1:%d;transport=udp\";"
-                    "regint=300;answermode=%s;medianat=;mwi=no\n" % (
-                        name, password, sipd_port,
-                        "auto" if answer else "manual"))
-        with open(os.path.join(self.dir, "contacts"), "w") as f:
-            f.write("")
-        self.out_path = os.path.join(self.dir, "out.txt")
-        with open(self.out_path, "w") as out:
-            self.proc = subprocess.Popen(
-                [shutil.which("baresip"), "-f", self.dir, "-t", "40"],
-                stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, cwd=self.dir)
-
-    def output(self):
-        with open(self.out_path, errors="replace") as f:
-            return f.read()
-
-    def saw(self, pattern):
-        return re.search(pattern, self.output(), re.IGNORECASE)
-
-    def command(self, cmd, params=""):
-        """One ctrl_tcp command (a netstring of JSON), bounded waits."""
-        req = json.dumps({"command": cmd, "params": params,
-                          "token": "t"}).encode()
-        with socket.create_connection(("127.0.0.1", self.ctrl),
-                                      timeout=5) as s:
-            s.sendall(b"%d:%s," % (len(req), req))
-            buf = b""
-            deadline = time.monotonic() + 5
-            for _ in range(1000):
-                if time.monotonic() > deadline:
-                    break
-                try:
-                    chunk = s.recv(65536)
-                except socket.timeout:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
-                if b'"response"' in buf and buf.endswith(b","):
-                    break
-        return buf.decode("utf-8", "replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.command("quit")
-            except OSError:
-                pass
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 def ports_free():
@@ -185,7 +96,7 @@ def test(binary, started):
     with tempfile.TemporaryDirectory(prefix="sipdtest-") as workdir:
         try:
             for name, password, host in ACCOUNTS:
-                agents.append(Baresip(workdir, name, password, host,
+                agents.append(Baresip(workdir, name, host, password,
                                       sipd.port, answer=(name == "bob")))
             alice, bob = agents
             for b in agents:
