@@ -481,6 +481,9 @@ binding_targets(struct core *c, const char *aor, const struct tp_src *src,
 		}
 		t->ruri = dup_str(b->contact);
 		t->route = b->path ? dup_str(b->path) : NULL;
+		t->wk = wk_empty(&c->wk) || b->user_agent == NULL ? 0
+		    : wk_lookup(&c->wk, WK_PRODUCT, b->user_agent,
+			  strlen(b->user_agent), NULL);
 		if (t->ruri == NULL || (b->path != NULL && t->route == NULL)) {
 			free(t->ruri);
 			free(t->route);

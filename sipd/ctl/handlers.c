@@ -851,6 +851,29 @@ q_str(unsigned q, char *buf, size_t cap)
 	return buf;
 }
 
+/* The workarounds in force for a binding: its product's (the User-Agent
+ * of its REGISTER) and its contact's site's. */
+static const char *
+binding_wk(const struct wk *w, const struct reg_binding *b, char *buf,
+    size_t cap)
+{
+	unsigned m = 0;
+	struct uri u;
+
+	if (b->user_agent != NULL) {
+		m |= wk_lookup(w, WK_PRODUCT, b->user_agent,
+		    strlen(b->user_agent), NULL);
+	}
+	if (b->contact != NULL &&
+	    uri_parse(b->contact, (struct span){ 0,
+				      (uint32_t)strlen(b->contact) },
+		&u) == 0) {
+		m |= wk_lookup(w, WK_SITE, b->contact + u.host.off,
+		    u.host.len, NULL);
+	}
+	return wk_methods_text(m, buf, cap);
+}
+
 static int
 ctl_h_show_registrations(struct ctl_req *r)
 {
@@ -876,7 +899,7 @@ ctl_h_show_registrations(struct ctl_req *r)
 	msgpack_pack_array(pk, rows);
 	for (size_t i = 0; i < rows; i++) {
 		const struct reg_binding *b = &snap->b[i];
-		char src[TP_ADDRSTRLEN], q[16];
+		char src[TP_ADDRSTRLEN], q[16], wkm[128];
 
 		if (b->addrlen > 0) {
 			tp_addr_str((const struct sockaddr *)&b->addr, src,
@@ -884,7 +907,7 @@ ctl_h_show_registrations(struct ctl_req *r)
 		} else {
 			src[0] = '\0';
 		}
-		msgpack_pack_map(pk, 11);
+		msgpack_pack_map(pk, 12);
 		proto_kv_str(pk, "aor", b->aor);
 		proto_kv_str(pk, "contact", b->contact);
 		proto_kv_str(pk, "source", src);
@@ -900,6 +923,8 @@ ctl_h_show_registrations(struct ctl_req *r)
 		proto_kv_uint(pk, "cseq", b->cseq);
 		proto_kv_uint(pk, "age",
 		    now > b->registered ? (uint64_t)(now - b->registered) : 0);
+		proto_kv_str(pk, "workarounds", binding_wk(&r->ctl->conf->wk,
+						     b, wkm, sizeof(wkm)));
 	}
 	if ((size_t)n > rows) {
 		log_notice(LOG_TRANSPORT, "control, registration list cut at "

@@ -327,6 +327,69 @@ wk_lookup(const struct wk *w, enum wk_table t, const char *s, size_t len,
 	return m;
 }
 
+/* Whether the URI parameter at p[0..n) (after its ';') is one m drops. */
+static bool
+wk_drop_param(const char *p, size_t n, unsigned m)
+{
+	size_t name = 0;
+
+	while (name < n && p[name] != '=') {
+		name++;
+	}
+	return ((m & WK_NOTCP) != 0 && name == 9 &&
+		   strncasecmp(p, "transport", 9) == 0) ||
+	    ((m & WK_NOMADDR) != 0 && name == 5 &&
+		strncasecmp(p, "maddr", 5) == 0);
+}
+
+int
+wk_strip_params(const char *in, size_t len, unsigned m, char *out,
+    size_t cap, bool *changed)
+{
+	bool quoted = false, angle = false;
+	size_t o = 0, i = 0;
+
+	*changed = false;
+	while (i < len) {
+		char ch = in[i];
+
+		if (quoted) {
+			if (ch == '\\' && i + 1 < len) {
+				if (o + 2 > cap) {
+					return -ENOSPC;
+				}
+				out[o++] = in[i++];
+			} else if (ch == '"') {
+				quoted = false;
+			}
+		} else if (ch == '"' && !angle) {
+			quoted = true;
+		} else if (ch == '<') {
+			angle = true;
+		} else if (ch == '>') {
+			angle = false;
+		} else if (ch == ';' && angle) {
+			size_t n = 0;
+
+			/* a parameter runs to the next ';', '?' or '>' */
+			while (i + 1 + n < len && in[i + 1 + n] != ';' &&
+			    in[i + 1 + n] != '?' && in[i + 1 + n] != '>') {
+				n++;
+			}
+			if (wk_drop_param(in + i + 1, n, m)) {
+				*changed = true;
+				i += 1 + n;
+				continue;
+			}
+		}
+		if (o + 1 > cap) {
+			return -ENOSPC;
+		}
+		out[o++] = in[i++];
+	}
+	return (int)o;
+}
+
 int
 wk_dump(const struct wk *w, FILE *f)
 {

@@ -102,6 +102,17 @@ bool wk_site_match(const char *domain, const char *host, size_t len);
 unsigned wk_lookup(const struct wk *w, enum wk_table t, const char *s,
     size_t len, bool *match);
 
+/*
+ * Copy the header value in[0..len) (name-addrs a comma apart: Contact,
+ * Record-Route, Path) into out[0..cap) without the URI parameters the
+ * methods m remove: transport (WK_NOTCP) and maddr (WK_NOMADDR), inside
+ * <> only (outside they are header parameters, RFC 3261 20).  Quoted
+ * display names are left alone.  Returns the length written, or -ENOSPC.
+ * *changed gets whether anything was removed.
+ */
+int wk_strip_params(const char *in, size_t len, unsigned m, char *out,
+    size_t cap, bool *changed);
+
 /* Write the tables as configuration commands ("workaround product add
  * ..."), one a line.  Returns 0 or -EIO. */
 int wk_dump(const struct wk *w, FILE *f);

@@ -204,6 +204,50 @@ test_dump(void **state)
 	free(w);
 }
 
+static void
+expect_strip(const char *in, unsigned m, const char *want)
+{
+	char out[256];
+	bool changed;
+	int n = wk_strip_params(in, strlen(in), m, out, sizeof(out),
+	    &changed);
+
+	assert_true(n >= 0);
+	out[n] = '\0';
+	assert_string_equal(out, want);
+	assert_int_equal(changed, strcmp(in, want) != 0);
+}
+
+static void
+test_strip(void **state)
+{
+	char small[8];
+	bool changed;
+
+	(void)state;
+	expect_strip("<sip:a@h;transport=tcp>;expires=60", WK_NOTCP,
+	    "<sip:a@h>;expires=60");
+	expect_strip("<sip:h;Transport=TCP;lr;maddr=1.2.3.4>, <sip:x;maddr=y>",
+	    WK_NOTCP | WK_NOMADDR, "<sip:h;lr>, <sip:x>");
+	expect_strip("<sip:h;transport=tcp;maddr=m>", WK_NOMADDR,
+	    "<sip:h;transport=tcp>");
+	/* a header parameter, and a name that only starts the same */
+	expect_strip("sip:a@h;transport=tcp", WK_NOTCP,
+	    "sip:a@h;transport=tcp");
+	expect_strip("<sip:h;transports=x;maddrx>", WK_NOTCP | WK_NOMADDR,
+	    "<sip:h;transports=x;maddrx>");
+	/* URI headers end a parameter; display names are left alone */
+	expect_strip("<sip:h;transport=tcp?subject=x>", WK_NOTCP,
+	    "<sip:h?subject=x>");
+	expect_strip("\"<;transport=x>\" <sip:h;transport=udp>", WK_NOTCP,
+	    "\"<;transport=x>\" <sip:h>");
+	expect_strip("\"a\\\"<\" <sip:h;maddr=x>", WK_NOMADDR,
+	    "\"a\\\"<\" <sip:h>");
+	expect_strip("<sip:h;transport=tcp", WK_NOTCP, "<sip:h");
+	assert_int_equal(wk_strip_params("<sip:abcdefghij>", 16, WK_NOTCP,
+				 small, sizeof(small), &changed), -ENOSPC);
+}
+
 /* The completion of the commands offers exactly the methods accepted. */
 static void
 test_grammar(void **state)
@@ -241,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_grammar),
+		cmocka_unit_test(test_strip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
