@@ -336,6 +336,18 @@ core_wk_response(struct core *c, struct msg *req, struct msg *resp,
 	}
 }
 
+/* The badByeAuth variants (auth_check_alt()) an in-dialog BYE, NOTIFY
+ * or REFER from a device with that workaround may use: true with alt
+ * filled, else false. */
+bool core_wk_auth_alt_slow(struct core *c, struct msg *req,
+    struct auth_alt *alt);
+
+static inline bool
+core_wk_auth_alt(struct core *c, struct msg *req, struct auth_alt *alt)
+{
+	return !wk_empty(&c->wk) && core_wk_auth_alt_slow(c, req, alt);
+}
+
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;
 /*

@@ -4,8 +4,10 @@
  * its top Route, the product of a registered target) or to a response
  * sipd relays back (the product in the request's User-Agent), and what
  * they change in the message: the transport it goes over, and the URI
- * parameters of its Contact, Record-Route and Path.  With empty tables
- * the proxy calls none of this (core_wk_request(), core_wk_response()).
+ * parameters of its Contact, Record-Route and Path; and which wrong
+ * digests an in-dialog request may carry (badByeAuth).  With empty tables
+ * the proxy calls none of this (core_wk_request(), core_wk_response(),
+ * core_wk_auth_alt()).
  * Owns nothing: the tables are the core's copy of the configuration's.
  */
 #include <errno.h>
@@ -126,4 +128,31 @@ core_wk_response_slow(struct core *c, struct msg *req, struct msg *resp,
 
 	wk_strip(resp, m, what, sizeof(what));
 	wk_log(dst, "response to", m, what);
+}
+
+bool
+core_wk_auth_alt_slow(struct core *c, struct msg *req, struct auth_alt *alt)
+{
+	enum msg_method mt = msg_method(req);
+	const struct msg_naddr *to;
+	struct sv ua;
+
+	/* in-dialog BYE, NOTIFY and REFER only (a To tag: RFC 3261 12.2) */
+	if (mt != MSG_BYE && mt != MSG_NOTIFY && mt != MSG_REFER) {
+		return false;
+	}
+	to = msg_to(req);
+	if (to == NULL || to->tag.len == 0) {
+		return false;
+	}
+	ua = msg_hdr_value(req, HDR_USER_AGENT);
+	if ((wk_lookup(&c->wk, WK_PRODUCT, ua.p, ua.len, NULL) &
+		WK_BADBYEAUTH) == 0) {
+		return false;
+	}
+	/* the dialog's initial Request-URI, as the To of its requests
+	 * carries it (RFC 3261 8.1.1.2, 12.2.1.1) */
+	alt->invite = true;
+	alt->uri = msg_sv(req, to->uri_s);
+	return true;
 }
