@@ -21,7 +21,9 @@ static const struct {
 	{ "noMaddr", WK_NOMADDR, NULL },
 	{ "noPath", WK_NOPATH, "not available in this version" },
 	{ "badByeAuth", WK_BADBYEAUTH, NULL },
-	{ "needsEpid", WK_NEEDSEPID, NULL },
+	{ "needsEpid", WK_NEEDSEPID,
+	    "has nothing to keep yet: sipd writes From and To only as "
+	    "received" },
 	{ "NoSubMWI", WK_NOSUBMWI, "not available in this version" },
 	{ "Microsoft", 0, "comes with the presence agent" },
 	{ "SubPresence", 0, "comes with the presence agent" },

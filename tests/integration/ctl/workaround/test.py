@@ -23,7 +23,7 @@ from sipdtest import Sipd, check, sipctl
 CONF = """# phones from Acme need help
 workaround product add "Acme Phone*" notcp NOMADDR
 # the PBX of example.com, not its subdomains
-workaround site add =example.com needsEpid
+workaround site add =example.com badByeAuth
 workaround site add other.org badbyeauth
 """
 
@@ -52,13 +52,13 @@ def test(binary, started):
     check(listed == [
         {"table": "product", "entry": "Acme Phone*",
          "methods": "noTCP noMaddr"},
-        {"table": "site", "entry": "=example.com", "methods": "needsEpid"},
+        {"table": "site", "entry": "=example.com", "methods": "badByeAuth"},
         {"table": "site", "entry": "other.org", "methods": "badByeAuth"},
     ], "list: %r" % listed)
 
     t = j(sipd, "workaround", "test", "ua", "ACME phone 2.1", "domain",
           "example.com")
-    check(t["methods"] == "noTCP noMaddr needsEpid", "test: %r" % t)
+    check(t["methods"] == "noTCP noMaddr badByeAuth", "test: %r" % t)
     check([m["entry"] for m in t["matches"]] == ["Acme Phone*",
                                                  "=example.com"], repr(t))
     t = j(sipd, "workaround", "test", "domain", "pbx.example.com")
@@ -69,10 +69,12 @@ def test(binary, started):
     check(t["methods"] == "", "pattern anchored: %r" % t)
 
     refused(sipd, "unknown method 'noUDP' (expected noTCP, noMaddr, "
-            "badByeAuth, needsEpid)", "workaround", "site", "add",
+            "badByeAuth)", "workaround", "site", "add",
             "x.org", "noTCP", "noUDP")
     refused(sipd, "Microsoft comes with the presence agent",
             "workaround", "product", "add", "X*", "microsoft")
+    refused(sipd, "needsEpid has nothing to keep yet",
+            "workaround", "product", "add", "X*", "NEEDSEPID")
     refused(sipd, "usage", "workaround", "product", "add", "X*")
     refused(sipd, "empty pattern", "workaround", "product", "add", "",
             "noTCP")
@@ -93,7 +95,7 @@ def test(binary, started):
         saved = f.read()
     check("# phones from Acme need help\n" in saved and
           "# the PBX of example.com, not its subdomains\n"
-          "workaround site add =example.com needsEpid\n" in saved,
+          "workaround site add =example.com badByeAuth\n" in saved,
           "comments lost:\n" + saved)
     check("Acme Phone" not in saved.replace("# phones from Acme", ""),
           "removed entry still saved:\n" + saved)
