@@ -14,6 +14,9 @@ and has UDP and TCP on one port, with a size limit of 1000 bytes.
   plain gets nothing over UDP (sipd chose TCP, RFC 3261 18.1.1).
 - "show registrations" shows the methods in force per binding; at
   low-level sipd logs which workaround changed which header.
+- Sites: a request to sip:dev@127.0.0.2 (sites table: 127.0.0.2
+  noMaddr) arrives without maddr= but with transport=; one to
+  127.0.0.3 (no entry) with both.
 - Removing the entry restores the parameters for acme."""
 
 import json
@@ -30,6 +33,7 @@ set force-rr on
 set size-limit-lan 1000
 set size-limit-wan 1000
 workaround product add "acme phone*" nomaddr notcp
+workaround site add 127.0.0.2 noMaddr
 """
 
 
@@ -92,6 +96,23 @@ def response_contact(sipd, uac, callee, user, product):
     return contacts[-1] if contacts else None
 
 
+def site_contact(sipd, uac, host):
+    """The Contact a device on host gets in an INVITE to its address."""
+    dev = UA(host)
+    try:
+        call = Call(uac, "sip:dev@%s:%d" % (host, dev.port))
+        data = call.request("INVITE").replace(
+            ("Contact: <%s>" % uac.uri("uac")).encode(),
+            ("Contact: <sip:uac@127.0.0.1:%d;transport=tcp;maddr=127.0.0.1>"
+             % uac.port).encode())
+        uac.send(data, sipd.port)
+        req = dev.expect_request("INVITE", call.call_id, 3)
+        finish(sipd, uac, dev, call, req)
+        return req.first("Contact")
+    finally:
+        dev.close()
+
+
 def test(binary, started):
     sipd = ProxySipd(binary, tcp=True, conf=lambda s: CONF +
                      "log level client low-level")
@@ -136,6 +157,13 @@ def test(binary, started):
         got = [m for m in plain.collect(silence())
                if m.is_request() and m.call_id() == call.call_id]
         check(not got, "plain got a big INVITE over UDP")
+
+        c = site_contact(sipd, uac, "127.0.0.2")
+        check("maddr=" not in c and "transport=tcp" in c,
+              "the 127.0.0.2 site got Contact %r" % c)
+        c = site_contact(sipd, uac, "127.0.0.3")
+        check("maddr=127.0.0.1" in c and "transport=tcp" in c,
+              "127.0.0.3 got Contact %r" % c)
 
         ctl(sipd, "workaround", "product", "remove", "Acme Phone*")
         c, rr = contact_and_rr(sipd, uac, acme, "acme")
