@@ -60,9 +60,11 @@ wk_strip(struct msg *m, unsigned methods, char *what, size_t cap)
 						      (size_t)n }) != 0) {
 				continue;
 			}
-			o += (size_t)snprintf(what + o, o < cap ? cap - o : 0,
-			    "%s%s", o > 0 ? ", " : "",
-			    hdr_name(wk_hdrs[k]));
+			if (o + 1 < cap) {
+				o += (size_t)snprintf(what + o, cap - o,
+				    "%s%s", o > 0 ? ", " : "",
+				    hdr_name(wk_hdrs[k]));
+			}
 		}
 	}
 }
