@@ -219,6 +219,15 @@ wk_add(struct wk *w, enum wk_table t, const char *key, unsigned methods,
 	if (methods == 0) {
 		return wk_err(err, cap, -EINVAL, "no method");
 	}
+	if (t == WK_SITE && (methods & ~WK_SITE_METHODS) != 0) {
+		char names[128];
+
+		return wk_err(err, cap, -EINVAL,
+		    "%s: a product's, not a site's (a site names where "
+		    "requests go)",
+		    wk_methods_text(methods & ~WK_SITE_METHODS, names,
+			sizeof(names)));
+	}
 	if (wk_find(e, *n, key) >= 0) {
 		return wk_err(err, cap, -EEXIST,
 		    "%s '%s' has workarounds already", what, key);

@@ -30,6 +30,10 @@
 #define WK_NEEDSEPID 0x10U   /* keep epid= in From/To */
 #define WK_NOSUBMWI 0x20U    /* implicit message-summary subscription */
 
+/* The methods a site may have: those about where requests go.  The
+ * others are about what a device sends, known by its product. */
+#define WK_SITE_METHODS (WK_NOTCP | WK_NOMADDR)
+
 #define WK_MAX_ENTRIES 64 /* per table */
 #define WK_KEY_MAX 128    /* a pattern or domain, with its NUL */
 
@@ -79,7 +83,8 @@ const char *wk_method_name(int i);
 /*
  * Add an entry (key: a pattern or a domain) with its methods, or remove
  * one (compared ignoring ASCII case).  Returns 0, -EINVAL (a bad key,
- * message in err), -EEXIST, -ENOENT or -EBUSY (the table is full).
+ * or a site given a method outside WK_SITE_METHODS; message in err),
+ * -EEXIST, -ENOENT or -EBUSY (the table is full).
  */
 int wk_add(struct wk *w, enum wk_table t, const char *key, unsigned methods,
     char *err, size_t cap);

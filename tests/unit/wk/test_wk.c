@@ -154,6 +154,10 @@ test_table(void **state)
 	    -EINVAL);
 	assert_int_equal(wk_add(w, WK_SITE, "[::1]", WK_NOTCP, err,
 				 sizeof(err)), 0);
+	/* badByeAuth is about what a device sends: products only */
+	assert_int_equal(wk_add(w, WK_SITE, "b.org", WK_NOTCP | WK_BADBYEAUTH,
+				 err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "badByeAuth: a product's"));
 	assert_false(wk_empty(w));
 
 	assert_int_equal(wk_lookup(w, WK_PRODUCT, "acme phone 1.0", 14,
@@ -267,17 +271,27 @@ test_grammar(void **state)
 		int n = cmd_spec(&cmd_table[ids[i]], spec, CMD_MAX_ARGS);
 		const char *c, *name;
 		size_t len;
-		int k;
+		int k = 0;
 
 		assert_int_equal(n, 2);
 		assert_int_equal(spec[1].type, CMD_T_WORDS);
-		for (k = 0; (c = cmd_choice(&spec[1], k, &len)) != NULL; k++) {
-			name = wk_method_name(k);
-			assert_non_null(name);
+		/* products: every method; sites: WK_SITE_METHODS */
+		c = cmd_choice(&spec[1], 0, &len);
+		for (int j = 0; (name = wk_method_name(j)) != NULL; j++) {
+			unsigned m;
+
+			assert_int_equal(wk_methods_parse(name, &m, err,
+						 sizeof(err)), 0);
+			if (ids[i] == CMD_WORKAROUND_SITE_ADD &&
+			    (m & WK_SITE_METHODS) == 0) {
+				continue;
+			}
+			assert_non_null(c);
 			assert_int_equal(strlen(name), len);
 			assert_memory_equal(name, c, len);
+			c = cmd_choice(&spec[1], ++k, &len);
 		}
-		assert_null(wk_method_name(k));
+		assert_null(c);
 	}
 }
 

@@ -23,8 +23,8 @@ from sipdtest import Sipd, check, sipctl
 CONF = """# phones from Acme need help
 workaround product add "Acme Phone*" notcp NOMADDR
 # the PBX of example.com, not its subdomains
-workaround site add =example.com badByeAuth
-workaround site add other.org badbyeauth
+workaround site add =example.com noTCP
+workaround site add other.org nomaddr
 """
 
 
@@ -52,19 +52,19 @@ def test(binary, started):
     check(listed == [
         {"table": "product", "entry": "Acme Phone*",
          "methods": "noTCP noMaddr"},
-        {"table": "site", "entry": "=example.com", "methods": "badByeAuth"},
-        {"table": "site", "entry": "other.org", "methods": "badByeAuth"},
+        {"table": "site", "entry": "=example.com", "methods": "noTCP"},
+        {"table": "site", "entry": "other.org", "methods": "noMaddr"},
     ], "list: %r" % listed)
 
     t = j(sipd, "workaround", "test", "ua", "ACME phone 2.1", "domain",
           "example.com")
-    check(t["methods"] == "noTCP noMaddr badByeAuth", "test: %r" % t)
+    check(t["methods"] == "noTCP noMaddr", "test: %r" % t)
     check([m["entry"] for m in t["matches"]] == ["Acme Phone*",
                                                  "=example.com"], repr(t))
     t = j(sipd, "workaround", "test", "domain", "pbx.example.com")
     check(t == {"methods": "", "matches": []}, "exact site: %r" % t)
     t = j(sipd, "workaround", "test", "domain", "a.b.Other.ORG")
-    check(t["methods"] == "badByeAuth", "subdomain: %r" % t)
+    check(t["methods"] == "noMaddr", "subdomain: %r" % t)
     t = j(sipd, "workaround", "test", "ua", "The Acme Phone")
     check(t["methods"] == "", "pattern anchored: %r" % t)
 
@@ -73,6 +73,8 @@ def test(binary, started):
             "x.org", "noTCP", "noUDP")
     refused(sipd, "Microsoft comes with the presence agent",
             "workaround", "product", "add", "X*", "microsoft")
+    refused(sipd, "badByeAuth: a product's, not a site's",
+            "workaround", "site", "add", "x.org", "badbyeauth")
     refused(sipd, "needsEpid has nothing to keep yet",
             "workaround", "product", "add", "X*", "NEEDSEPID")
     refused(sipd, "usage", "workaround", "product", "add", "X*")
@@ -95,7 +97,7 @@ def test(binary, started):
         saved = f.read()
     check("# phones from Acme need help\n" in saved and
           "# the PBX of example.com, not its subdomains\n"
-          "workaround site add =example.com badByeAuth\n" in saved,
+          "workaround site add =example.com noTCP\n" in saved,
           "comments lost:\n" + saved)
     check("Acme Phone" not in saved.replace("# phones from Acme", ""),
           "removed entry still saved:\n" + saved)
