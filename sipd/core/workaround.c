@@ -4,7 +4,8 @@
  * its top Route, the product of a registered target) or to a response
  * sipd relays back (the product in the request's User-Agent), and what
  * they change in the message: the transport it goes over, and the URI
- * parameters of its Contact, Record-Route and Path; and which wrong
+ * parameters of its Contact, Record-Route and Path (and its
+ * Request-URI's maddr); and which wrong
  * digests an in-dialog request may carry (badByeAuth).  With empty tables
  * the proxy calls none of this (core_wk_request(), core_wk_response(),
  * core_wk_auth_alt()).
@@ -116,6 +117,22 @@ core_wk_request_slow(struct core *c, struct msg *fwd, struct tp_src *dst,
 		dst->conn_id = 0;
 	}
 	wk_strip(fwd, m, what, sizeof(what));
+	if ((m & WK_NOMADDR) != 0) {
+		/* noMaddr: the Request-URI's too (routing is done) */
+		struct sv ru = msg_sv(fwd, msg_ruri_span(fwd));
+		char val[1024];
+		bool changed;
+		int n = wk_strip_uri(ru.p, ru.len, WK_NOMADDR, val,
+		    sizeof(val), &changed);
+
+		if (n > 0 && changed &&
+		    msg_set_ruri(fwd, (struct sv){ val, (size_t)n }) == 0) {
+			size_t o = strlen(what);
+
+			snprintf(what + o, sizeof(what) - o, "%sRequest-URI",
+			    o > 0 ? ", " : "");
+		}
+	}
 	wk_log(dst, "to", m, what);
 	return m;
 }

@@ -353,11 +353,11 @@ wk_drop_param(const char *p, size_t n, unsigned m)
 		strncasecmp(p, "maddr", 5) == 0);
 }
 
-int
-wk_strip_params(const char *in, size_t len, unsigned m, char *out,
-    size_t cap, bool *changed)
+static int
+wk_strip(const char *in, size_t len, unsigned m, char *out, size_t cap,
+    bool *changed, bool angle)
 {
-	bool quoted = false, angle = false;
+	bool quoted = false;
 	size_t o = 0, i = 0;
 
 	*changed = false;
@@ -399,6 +399,20 @@ wk_strip_params(const char *in, size_t len, unsigned m, char *out,
 		out[o++] = in[i++];
 	}
 	return (int)o;
+}
+
+int
+wk_strip_params(const char *in, size_t len, unsigned m, char *out,
+    size_t cap, bool *changed)
+{
+	return wk_strip(in, len, m, out, cap, changed, false);
+}
+
+int
+wk_strip_uri(const char *in, size_t len, unsigned m, char *out, size_t cap,
+    bool *changed)
+{
+	return wk_strip(in, len, m, out, cap, changed, true);
 }
 
 int

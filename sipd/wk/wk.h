@@ -118,6 +118,10 @@ unsigned wk_lookup(const struct wk *w, enum wk_table t, const char *s,
 int wk_strip_params(const char *in, size_t len, unsigned m, char *out,
     size_t cap, bool *changed);
 
+/* The same for one bare URI (a Request-URI): its parameters run to '?'. */
+int wk_strip_uri(const char *in, size_t len, unsigned m, char *out,
+    size_t cap, bool *changed);
+
 /* Write the tables as configuration commands ("workaround product add
  * ..."), one a line.  Returns 0 or -EIO. */
 int wk_dump(const struct wk *w, FILE *f);

@@ -256,6 +256,15 @@ test_strip(void **state)
 	expect_strip("<sip:h;transport=tcp", WK_NOTCP, "<sip:h");
 	assert_int_equal(wk_strip_params("<sip:abcdefghij>", 16, WK_NOTCP,
 				 small, sizeof(small), &changed), -ENOSPC);
+	{
+		const char *ruri = "sip:a@h;maddr=10.0.0.1;user=phone?x=y";
+		char out[64];
+		int n = wk_strip_uri(ruri, strlen(ruri), WK_NOMADDR, out,
+		    sizeof(out), &changed);
+
+		assert_true(n > 0 && changed);
+		assert_memory_equal(out, "sip:a@h;user=phone?x=y", (size_t)n);
+	}
 }
 
 /* The completion of the commands offers exactly the methods accepted. */

@@ -14,9 +14,9 @@ and has UDP and TCP on one port, with a size limit of 1000 bytes.
   plain gets nothing over UDP (sipd chose TCP, RFC 3261 18.1.1).
 - "show registrations" shows the methods in force per binding; at
   low-level sipd logs which workaround changed which header.
-- Sites: a request to sip:dev@127.0.0.2 (sites table: 127.0.0.2
-  noMaddr) arrives without maddr= but with transport=; one to
-  127.0.0.3 (no entry) with both.
+- Sites: a request to sip:dev@127.0.0.2;maddr=127.0.0.2 (sites table:
+  127.0.0.2 noMaddr) arrives without maddr= in its Request-URI and
+  Contact, but with transport=; one to 127.0.0.3 (no entry) with both.
 - Removing the entry restores the parameters for acme."""
 
 import json
@@ -97,10 +97,11 @@ def response_contact(sipd, uac, callee, user, product):
 
 
 def site_contact(sipd, uac, host):
-    """The Contact a device on host gets in an INVITE to its address."""
+    """The Request-URI and Contact a device on host gets in an INVITE to
+    its address (with maddr= in the Request-URI)."""
     dev = UA(host)
     try:
-        call = Call(uac, "sip:dev@%s:%d" % (host, dev.port))
+        call = Call(uac, "sip:dev@%s:%d;maddr=%s" % (host, dev.port, host))
         data = call.request("INVITE").replace(
             ("Contact: <%s>" % uac.uri("uac")).encode(),
             ("Contact: <sip:uac@127.0.0.1:%d;transport=tcp;maddr=127.0.0.1>"
@@ -108,7 +109,7 @@ def site_contact(sipd, uac, host):
         uac.send(data, sipd.port)
         req = dev.expect_request("INVITE", call.call_id, 3)
         finish(sipd, uac, dev, call, req)
-        return req.first("Contact")
+        return req.uri, req.first("Contact")
     finally:
         dev.close()
 
@@ -158,12 +159,14 @@ def test(binary, started):
                if m.is_request() and m.call_id() == call.call_id]
         check(not got, "plain got a big INVITE over UDP")
 
-        c = site_contact(sipd, uac, "127.0.0.2")
+        u, c = site_contact(sipd, uac, "127.0.0.2")
         check("maddr=" not in c and "transport=tcp" in c,
               "the 127.0.0.2 site got Contact %r" % c)
-        c = site_contact(sipd, uac, "127.0.0.3")
+        check("maddr=" not in u, "the 127.0.0.2 site got %r" % u)
+        u, c = site_contact(sipd, uac, "127.0.0.3")
         check("maddr=127.0.0.1" in c and "transport=tcp" in c,
               "127.0.0.3 got Contact %r" % c)
+        check("maddr=127.0.0.3" in u, "127.0.0.3 got %r" % u)
 
         ctl(sipd, "workaround", "product", "remove", "Acme Phone*")
         c, rr = contact_and_rr(sipd, uac, acme, "acme")
