@@ -147,7 +147,13 @@ cmd_spec_one(const char *s, size_t len, struct cmd_argspec *sp)
 	if (TYPE_IS("str")) {
 		sp->type = CMD_T_STR;
 	} else if (TYPE_IS("words")) {
+		/* words(a|b): the words' usual values, for completion */
 		sp->type = CMD_T_WORDS;
+		if (inner != NULL) {
+			sp->choices = inner;
+			sp->choices_len = il;
+			inner = NULL;
+		}
 	} else if (TYPE_IS("path")) {
 		sp->type = CMD_T_PATH;
 	} else if (TYPE_IS("bool")) {
@@ -280,7 +286,7 @@ cmd_choice(const struct cmd_argspec *s, int i, size_t *len)
 {
 	const char *p = s->choices, *end = s->choices + s->choices_len;
 
-	if (s->type != CMD_T_ENUM || p == NULL) {
+	if ((s->type != CMD_T_ENUM && s->type != CMD_T_WORDS) || p == NULL) {
 		return NULL;
 	}
 	for (; i > 0; i--) {
@@ -1229,7 +1235,8 @@ cmd_next_value(struct cmd_next *out, const struct cmd_argspec *s)
 	size_t len;
 	const char *c;
 
-	if (s->type == CMD_T_ENUM) {
+	if (s->type == CMD_T_ENUM ||
+	    (s->type == CMD_T_WORDS && s->choices != NULL)) {
 		for (int k = 0; (c = cmd_choice(s, k, &len)) != NULL; k++) {
 			cmd_next_add(out, c, len, NULL);
 		}
@@ -1317,6 +1324,11 @@ cmd_next(const struct lex_word *w, int n, unsigned exclude,
 	}
 	for (k = 0; k < a->n; k++) {
 		if (a->val[k].set) {
+			/* words(a|b) take any number of their values */
+			if (a->spec[k].type == CMD_T_WORDS &&
+			    a->spec[k].choices != NULL) {
+				cmd_next_value(out, &a->spec[k]);
+			}
 			continue;
 		}
 		if (a->spec[k].kw[0] != '\0') {

@@ -9,9 +9,9 @@
  *   <name:type>        a required argument, in order
  *   [<name:type>]      an optional one, after the required ones
  *   [kw <name:type>]   an optional keyword with its value, in any order
- * Types: str, words (the rest of the line: last, sipctl's own commands
- * only), path, uint(MIN-MAX), enum(a|b|c), bool, hostport, host, range,
- * ref(KIND).  On the wire (sipd-control(7)) arguments are a map
+ * Types: str, words (the rest of the line, last; words(a|b) completes
+ * a and b, sipd checks the words), path, uint(MIN-MAX), enum(a|b|c),
+ * bool, hostport, host, range, ref(KIND).  On the wire (sipd-control(7)) arguments are a map
  * from name to value: uint as an integer, bool as a boolean, the others
  * as strings.
  */

@@ -4,8 +4,8 @@
  * next (command words, keywords, enum choices); a value of type ref(KIND)
  * is completed from live names asked of sipd (listener addresses, LAN
  * ranges, route domains, allowed users, client ranges, domains, accounts,
- * registered addresses-of-record, blocked sources) and a path from the
- * file system.
+ * registered addresses-of-record, blocked sources, workaround patterns
+ * and domains) and a path from the file system.
  * Owns nothing beyond the candidate strings it returns.
  */
 #include <dirent.h>
@@ -30,6 +30,8 @@ static const struct {
 	{ "account", CMD_ACCOUNT_LIST, "account" },
 	{ "registration", CMD_SHOW_REGISTRATIONS, "aor" },
 	{ "auth-block", CMD_SHOW_AUTH_BLOCKS, "address" },
+	{ "wk-product", CMD_WORKAROUND_LIST, "entry" },
+	{ "wk-site", CMD_WORKAROUND_LIST, "entry" },
 };
 
 static int

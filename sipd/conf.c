@@ -659,6 +659,28 @@ conf_route_remove(struct conf *c, const struct cmd_args *a, char *err,
 	return 0;
 }
 
+/* workaround product|site add|remove */
+static int
+conf_wk(struct wk *w, const struct cmd_args *a, char *err, size_t cap)
+{
+	enum cmd_id id = a->cmd->id;
+	enum wk_table t = id == CMD_WORKAROUND_PRODUCT_ADD ||
+		id == CMD_WORKAROUND_PRODUCT_REMOVE
+	    ? WK_PRODUCT
+	    : WK_SITE;
+	const char *key = cmd_arg_str(a, t == WK_PRODUCT ? "pattern"
+							 : "domain");
+	unsigned m;
+	int rc;
+
+	if (id == CMD_WORKAROUND_PRODUCT_REMOVE ||
+	    id == CMD_WORKAROUND_SITE_REMOVE) {
+		return wk_remove(w, t, key, err, cap);
+	}
+	rc = wk_methods_parse(cmd_arg_str(a, "methods"), &m, err, cap);
+	return rc < 0 ? rc : wk_add(w, t, key, m, err, cap);
+}
+
 static int
 conf_log_level(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
@@ -890,6 +912,11 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return conf_route_add(c, a, err, cap);
 	case CMD_ROUTE_REMOVE:
 		return conf_route_remove(c, a, err, cap);
+	case CMD_WORKAROUND_PRODUCT_ADD:
+	case CMD_WORKAROUND_PRODUCT_REMOVE:
+	case CMD_WORKAROUND_SITE_ADD:
+	case CMD_WORKAROUND_SITE_REMOVE:
+		return conf_wk(&c->wk, a, err, cap);
 	case CMD_LOG_LEVEL:
 		return conf_log_level(c, a, err, cap);
 	case CMD_LOG_OUTPUT:
@@ -1186,5 +1213,6 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 		fputc('\n', f);
 	}
 	conf_dump_acct(c->acct, secrets, f);
+	wk_dump(&c->wk, f);
 	return ferror(f) ? -EIO : 0;
 }

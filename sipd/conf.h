@@ -20,6 +20,7 @@
 #include "sipd/msg/msg.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
+#include "sipd/wk/wk.h"
 
 #define CONF_MAX_LISTENERS 16
 #define CONF_DEFAULT_PORT 5060
@@ -206,6 +207,9 @@ struct conf {
 	 * after every worker has been given the new one.
 	 */
 	struct acct *acct;
+
+	/* the device workarounds (workaround product/site ...) */
+	struct wk wk;
 
 	/* where log lines go (log output); file: log_file */
 	enum conf_log_out log_out;

@@ -65,9 +65,9 @@ key_add(char *key, size_t cap, const char *word)
 
 /*
  * The key of a parsed command: a setting is its command's name; an entry
- * (listener, range, domain, account, alias, route, user) is the name of
- * the command that adds it and the values that name it, whatever the
- * command (remove, enable, password...) that touches it.
+ * (listener, range, domain, account, alias, route, user, workaround) is
+ * the name of the command that adds it and the values that name it,
+ * whatever the command (remove, enable, password...) that touches it.
  */
 static void
 key_of(const struct cmd_args *a, char *key, size_t cap)
@@ -114,6 +114,12 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	case CMD_CONTROL_DISALLOW:
 		name = "control allow";
 		break;
+	case CMD_WORKAROUND_PRODUCT_REMOVE:
+		name = "workaround product add";
+		break;
+	case CMD_WORKAROUND_SITE_REMOVE:
+		name = "workaround site add";
+		break;
 	default:
 		break;
 	}
@@ -130,7 +136,9 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	/* the last word of these is the value, not the name */
 	take = npos;
 	if (a->cmd->id == CMD_LOG_LEVEL || a->cmd->id == CMD_ACCOUNT_FORWARD ||
-	    a->cmd->id == CMD_ACCOUNT_PASSWORD) {
+	    a->cmd->id == CMD_ACCOUNT_PASSWORD ||
+	    a->cmd->id == CMD_WORKAROUND_PRODUCT_ADD ||
+	    a->cmd->id == CMD_WORKAROUND_SITE_ADD) {
 		take--;
 	}
 	for (int i = 0; i < a->n && take > 0; i++) {

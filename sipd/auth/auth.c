@@ -599,12 +599,63 @@ auth_check(struct auth *a, struct msg *m, enum hdr_id id, const char *method,
     const struct sockaddr *src, const char *realm, auth_lookup_fn *lookup,
     void *arg, struct auth_result *res)
 {
+	return auth_check_alt(a, m, id, method, src, realm, lookup, arg, NULL,
+	    res);
+}
+
+/* The credentials' uri is alt's initial Request-URI. */
+static bool
+alt_uri_is(const struct auth_alt *alt, struct sv cu)
+{
+	return alt != NULL && alt->uri.len > 0 && sv_eq(cu, alt->uri);
+}
+
+/*
+ * Does the digest got[0..hl) verify as one of alt's variants?  Returns
+ * the variant's name, or NULL.  ha1 etc. as auth_digest_response().
+ */
+static const char *
+alt_match(const struct auth_alt *alt, enum auth_alg alg, bool sess,
+    struct sv ha1, struct sv nonce, struct sv nc, struct sv cnonce,
+    struct sv qop, struct sv method, struct sv cu, const char *got)
+{
+	static const struct sv invite = { "INVITE", 6 };
+	const struct {
+		bool use;
+		struct sv method, uri;
+		const char *name;
+	} v[] = {
+		{ alt->invite, invite, cu, "method INVITE" },
+		{ alt->uri.len > 0, method, alt->uri, "initial Request-URI" },
+		{ alt->invite && alt->uri.len > 0, invite, alt->uri,
+		    "method INVITE and initial Request-URI" },
+	};
+	char want[AUTH_HEX_SIZE];
+	size_t hl = auth_alg_hexlen(alg);
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (v[i].use &&
+		    auth_digest_response(alg, sess, ha1, nonce, nc, cnonce, qop,
+			v[i].method, v[i].uri, want) == 0 &&
+		    auth_equal(got, want, hl)) {
+			return v[i].name;
+		}
+	}
+	return NULL;
+}
+
+int
+auth_check_alt(struct auth *a, struct msg *m, enum hdr_id id,
+    const char *method, const struct sockaddr *src, const char *realm,
+    auth_lookup_fn *lookup, void *arg, const struct auth_alt *alt,
+    struct auth_result *res)
+{
 	char ha1[AUTH_HEX_SIZE], want[AUTH_HEX_SIZE], got[AUTH_HEX_SIZE];
 	uint8_t nid[AUTH_NONCE_ID];
 	const struct msg_auth *cr, *c;
 	struct sv nonce, nc, cnonce, qop, resp, rs;
 	int64_t now, issued;
-	bool sess, unknown = false, match;
+	bool sess, unknown = false, match, uri_alt;
 	size_t hl;
 	int n, rc;
 
@@ -671,7 +722,8 @@ auth_check(struct auth *a, struct msg *m, enum hdr_id id, const char *method,
 	if (!auth_is_hex(resp, hl)) {
 		return malformed(res, "Bad Credentials Response", src);
 	}
-	if (!uri_matches(m, c->uri)) {
+	uri_alt = !uri_matches(m, c->uri);
+	if (uri_alt && !alt_uri_is(alt, msg_sv(m, c->uri))) {
 		/* RFC 2617 3.2.2.5: a uri that is not the request's: 400 */
 		return malformed(res, "Credentials URI Mismatch", src);
 	}
@@ -708,13 +760,12 @@ auth_check(struct auth *a, struct msg *m, enum hdr_id id, const char *method,
 		    realm);
 		return -EINVAL;
 	}
+	rs = method != NULL ? (struct sv){ method, strlen(method) }
+			    : msg_method_name(m);
 	rc = auth_digest_response(res->alg, sess, (struct sv){ ha1, hl },
-	    nonce, nc, cnonce, qop,
-	    method != NULL ? (struct sv){ method, strlen(method) }
-			   : msg_method_name(m),
-	    msg_sv(m, c->uri), want);
-	OPENSSL_cleanse(ha1, sizeof(ha1));
+	    nonce, nc, cnonce, qop, rs, msg_sv(m, c->uri), want);
 	if (rc != 0) {
+		OPENSSL_cleanse(ha1, sizeof(ha1));
 		return rc;
 	}
 	for (size_t i = 0; i < hl; i++) {
@@ -723,6 +774,19 @@ auth_check(struct auth *a, struct msg *m, enum hdr_id id, const char *method,
 		got[i] = (ch >= 'A' && ch <= 'F') ? (char)(ch - 'A' + 'a') : ch;
 	}
 	match = auth_equal(got, want, hl);
+	if (!match && !unknown && alt != NULL) {
+		res->variant = alt_match(alt, res->alg, sess,
+		    (struct sv){ ha1, hl }, nonce, nc, cnonce, qop, rs,
+		    msg_sv(m, c->uri), got);
+		match = res->variant != NULL;
+	}
+	if (match && uri_alt) {
+		/* the credentials named the initial Request-URI */
+		res->variant = res->variant != NULL
+		    ? "method INVITE and initial Request-URI"
+		    : "initial Request-URI";
+	}
+	OPENSSL_cleanse(ha1, sizeof(ha1));
 	if (unknown || !match) {
 		failed(a, res,
 		    unknown ? AUTH_R_UNKNOWN_USER : AUTH_R_BAD_PASSWORD, src,
@@ -755,5 +819,16 @@ auth_check(struct auth *a, struct msg *m, enum hdr_id id, const char *method,
 	}
 	res->status = AUTH_OK;
 	res->reason = AUTH_R_NONE;
+	if (res->variant != NULL) {
+		/* a security event too: the form is in sipd.8 */
+		char user[CLIP_Q_SIZE], rlm[CLIP_Q_SIZE];
+		char from[INET6_ADDRSTRLEN + 16];
+
+		log_notice(LOG_SERVER, "auth, accepted user='%s' src=%s "
+		    "realm='%s' (badByeAuth: %s)",
+		    clip_quoted(user, res->user, strlen(res->user)),
+		    addr_str(src, from, sizeof(from)),
+		    clip_quoted(rlm, realm, strlen(realm)), res->variant);
+	}
 	return 0;
 }

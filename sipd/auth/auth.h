@@ -233,6 +233,23 @@ struct auth_result {
 	char user[AUTH_USER_MAX + 1];
 	/* AUTH_MALFORMED: a reason phrase for the 400 (static). */
 	const char *phrase;
+	/* AUTH_OK by a variant of struct auth_alt: its name (static), for
+	 * the log; NULL when the digest was right */
+	const char *variant;
+};
+
+/*
+ * The wrong digests some devices compute for in-dialog non-INVITE
+ * requests (the badByeAuth workaround): when the digest does not verify,
+ * also the one computed with the method INVITE (invite), with the
+ * dialog's initial Request-URI (uri, len 0: none; the credentials' uri
+ * may then name it instead of the request's), or with both.  Nothing
+ * else changes: nonce, realm, user, nonce count (replays) and the
+ * failed-attempt limit are checked as for any digest.
+ */
+struct auth_alt {
+	bool invite;
+	struct sv uri;
 };
 
 /*
@@ -251,6 +268,12 @@ struct auth_result {
 int auth_check(struct auth *a, struct msg *m, enum hdr_id id,
     const char *method, const struct sockaddr *src, const char *realm,
     auth_lookup_fn *lookup, void *arg, struct auth_result *res);
+
+/* auth_check() that also accepts the variants of alt (NULL: none). */
+int auth_check_alt(struct auth *a, struct msg *m, enum hdr_id id,
+    const char *method, const struct sockaddr *src, const char *realm,
+    auth_lookup_fn *lookup, void *arg, const struct auth_alt *alt,
+    struct auth_result *res);
 
 /*
  * May src be sent one more challenge this second (challenge_rate)?  True

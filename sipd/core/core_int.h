@@ -12,6 +12,7 @@
 #include "sipd/core/core.h"
 #include "sipd/log.h"
 #include "sipd/reg/reg.h"
+#include "sipd/wk/wk.h"
 
 /* Methods sipd handles as a UAS, for Allow (RFC 3261 20.5). */
 #define CORE_ALLOW "OPTIONS"
@@ -65,6 +66,7 @@ struct core {
 	 * never the version unless configured so */
 	char server[CONF_SERVER_MAX + 1];
 	size_t server_len;
+	struct wk wk;             /* the device workarounds */
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -98,6 +100,7 @@ struct proxy_target {
 	int16_t q;   /* thousandths; equal q go in parallel, lower after */
 	char *ruri;  /* owned */
 	char *route; /* owned */
+	unsigned wk; /* workarounds of the target's product (a binding's) */
 };
 
 /*
@@ -305,6 +308,45 @@ bool local_maybe_register(struct core *c, struct msg *req,
     const struct tp_src *src, bool ruri_is_sipd);
 /* Is the Request-URI's host a local domain? */
 bool local_domain(struct core *c, struct msg *req);
+
+/* workaround.c: the methods of the device workarounds that apply to a
+ * request forwarded to dst (product: those of its registered target),
+ * applied to it and to dst (noTCP: UDP); returns them.  And those of the
+ * device that sent req, applied to a response relayed to it at dst.  Free
+ * when the tables are empty. */
+unsigned core_wk_request_slow(struct core *c, struct msg *fwd,
+    struct tp_src *dst, unsigned product);
+void core_wk_response_slow(struct core *c, struct msg *req, struct msg *resp,
+    const struct tp_src *dst);
+
+static inline unsigned
+core_wk_request(struct core *c, struct msg *fwd, struct tp_src *dst,
+    unsigned product)
+{
+	return wk_empty(&c->wk) ? 0
+				: core_wk_request_slow(c, fwd, dst, product);
+}
+
+static inline void
+core_wk_response(struct core *c, struct msg *req, struct msg *resp,
+    const struct tp_src *dst)
+{
+	if (!wk_empty(&c->wk)) {
+		core_wk_response_slow(c, req, resp, dst);
+	}
+}
+
+/* The badByeAuth variants (auth_check_alt()) an in-dialog BYE, NOTIFY
+ * or REFER from a device with that workaround may use: true with alt
+ * filled, else false. */
+bool core_wk_auth_alt_slow(struct core *c, struct msg *req,
+    struct auth_alt *alt);
+
+static inline bool
+core_wk_auth_alt(struct core *c, struct msg *req, struct auth_alt *alt)
+{
+	return !wk_empty(&c->wk) && core_wk_auth_alt_slow(c, req, alt);
+}
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;

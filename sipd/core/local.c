@@ -109,11 +109,13 @@ authenticate(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, enum hdr_id id, char *user, size_t cap)
 {
 	struct auth_result res;
+	struct auth_alt alt;
 	bool proxy = id == HDR_PROXY_AUTHORIZATION;
 	int rc;
 
-	rc = auth_check(c->auth, req, id, NULL,
-	    (const struct sockaddr *)&src->addr, realm, ha1_lookup, c, &res);
+	rc = auth_check_alt(c->auth, req, id, NULL,
+	    (const struct sockaddr *)&src->addr, realm, ha1_lookup, c,
+	    core_wk_auth_alt(c, req, &alt) ? &alt : NULL, &res);
 	if (rc < 0) {
 		core_answer(c, src, req, 500, NULL, "authentication failed");
 		return V_ANSWERED;
@@ -487,6 +489,9 @@ binding_targets(struct core *c, const char *aor, const struct tp_src *src,
 		}
 		t->ruri = dup_str(b->contact);
 		t->route = b->path ? dup_str(b->path) : NULL;
+		t->wk = wk_empty(&c->wk) || b->user_agent == NULL ? 0
+		    : wk_lookup(&c->wk, WK_PRODUCT, b->user_agent,
+			  strlen(b->user_agent), NULL);
 		if (t->ruri == NULL || (b->path != NULL && t->route == NULL)) {
 			free(t->ruri);
 			free(t->route);

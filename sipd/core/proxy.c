@@ -412,7 +412,7 @@ transport_param(enum tp_proto p)
  */
 static int
 record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
-    const struct tp_src *out)
+    const struct tp_src *out, bool no_tp)
 {
 	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + CORE_MAC_HEX + 64];
 	char sig[CORE_MAC_HEX];
@@ -435,7 +435,7 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 			return -EADDRNOTAVAIL;
 		}
 		/* "<sip:addr;transport=tcp;lr;sig=...>", without printf */
-		const char *tp = transport_param(s->proto);
+		const char *tp = no_tp ? "" : transport_param(s->proto);
 		size_t alen = strlen(addr), tlen = strlen(tp), n = 0;
 		memcpy(val, "<sip:", 5);
 		n = 5;
@@ -638,6 +638,7 @@ respond_forward(struct pctx *p, struct msg *resp)
 	if (status >= 200) {
 		p->final_sent = true;
 	}
+	core_wk_response(p->c, txn_request(p->st), resp, &p->src);
 	core_count_out(p->c, resp);
 	txn_server_respond(p->st, resp);
 }
@@ -892,6 +893,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	struct tp_src *dst = &t->dst;
 	char peer[TP_ADDRSTRLEN];
 	struct txn *ct;
+	unsigned wk;
 	int err = -ENOMEM;
 
 	if (route_dst_local(c, dst)) {
@@ -917,8 +919,9 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		dst->proto = tp_choose_proto(c->tp,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
+	wk = core_wk_request(c, fwd, dst, t->wk);
 	if ((c->force_rr || dst->proto != p->src.proto) &&
-	    record_route(c, fwd, &p->src, dst) != 0) {
+	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
 		goto fail;
 	}
 	if (push_via(c, fwd, dst, p->hash) != 0) {

@@ -390,6 +390,79 @@ ctl_h_route_list(struct ctl_req *r)
 	return 0;
 }
 
+/* One workaround entry: its table, pattern or domain, methods. */
+static void
+pack_wk_entry(msgpack_packer *pk, enum wk_table t, const struct wk_entry *e)
+{
+	char buf[128];
+
+	msgpack_pack_map(pk, 3);
+	proto_kv_str(pk, "table", t == WK_PRODUCT ? "product" : "site");
+	proto_kv_str(pk, "entry", e->key);
+	proto_kv_str(pk, "methods", wk_methods_text(e->methods, buf,
+					  sizeof(buf)));
+}
+
+static int
+ctl_h_workaround_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct wk *w = &r->ctl->conf->wk;
+
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, (size_t)(w->nproduct + w->nsite));
+	for (int i = 0; i < w->nproduct; i++) {
+		pack_wk_entry(pk, WK_PRODUCT, &w->product[i]);
+	}
+	for (int i = 0; i < w->nsite; i++) {
+		pack_wk_entry(pk, WK_SITE, &w->site[i]);
+	}
+	return 0;
+}
+
+/* The entries matching a product string and a domain, and their union. */
+static int
+ctl_h_workaround_test(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct wk *w = &r->ctl->conf->wk;
+	const char *ua = cmd_arg_str(r->args, "ua");
+	const char *dom = cmd_arg_str(r->args, "domain");
+	bool pm[WK_MAX_ENTRIES], sm[WK_MAX_ENTRIES];
+	unsigned m = 0;
+	size_t n = 0;
+	char buf[128];
+
+	if (ua == NULL && dom == NULL) {
+		return ctl_fail(r, -EINVAL, "give ua STRING, domain NAME or "
+		    "both");
+	}
+	m |= wk_lookup(w, WK_PRODUCT, ua, ua != NULL ? strlen(ua) : 0, pm);
+	m |= wk_lookup(w, WK_SITE, dom, dom != NULL ? strlen(dom) : 0, sm);
+	for (int i = 0; i < w->nproduct; i++) {
+		n += pm[i];
+	}
+	for (int i = 0; i < w->nsite; i++) {
+		n += sm[i];
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_map(pk, 2);
+	proto_kv_str(pk, "methods", wk_methods_text(m, buf, sizeof(buf)));
+	proto_str(pk, "matches");
+	msgpack_pack_array(pk, n);
+	for (int i = 0; i < w->nproduct; i++) {
+		if (pm[i]) {
+			pack_wk_entry(pk, WK_PRODUCT, &w->product[i]);
+		}
+	}
+	for (int i = 0; i < w->nsite; i++) {
+		if (sm[i]) {
+			pack_wk_entry(pk, WK_SITE, &w->site[i]);
+		}
+	}
+	return 0;
+}
+
 /* A setting's value (or default) as its own type on the wire. */
 static void
 ctl_setting_value(msgpack_packer *pk, const struct conf_setting *s,
@@ -778,6 +851,29 @@ q_str(unsigned q, char *buf, size_t cap)
 	return buf;
 }
 
+/* The workarounds in force for a binding: its product's (the User-Agent
+ * of its REGISTER) and its contact's site's. */
+static const char *
+binding_wk(const struct wk *w, const struct reg_binding *b, char *buf,
+    size_t cap)
+{
+	unsigned m = 0;
+	struct uri u;
+
+	if (b->user_agent != NULL) {
+		m |= wk_lookup(w, WK_PRODUCT, b->user_agent,
+		    strlen(b->user_agent), NULL);
+	}
+	if (b->contact != NULL &&
+	    uri_parse(b->contact, (struct span){ 0,
+				      (uint32_t)strlen(b->contact) },
+		&u) == 0) {
+		m |= wk_lookup(w, WK_SITE, b->contact + u.host.off,
+		    u.host.len, NULL);
+	}
+	return wk_methods_text(m, buf, cap);
+}
+
 static int
 ctl_h_show_registrations(struct ctl_req *r)
 {
@@ -803,7 +899,7 @@ ctl_h_show_registrations(struct ctl_req *r)
 	msgpack_pack_array(pk, rows);
 	for (size_t i = 0; i < rows; i++) {
 		const struct reg_binding *b = &snap->b[i];
-		char src[TP_ADDRSTRLEN], q[16];
+		char src[TP_ADDRSTRLEN], q[16], wkm[128];
 
 		if (b->addrlen > 0) {
 			tp_addr_str((const struct sockaddr *)&b->addr, src,
@@ -811,7 +907,7 @@ ctl_h_show_registrations(struct ctl_req *r)
 		} else {
 			src[0] = '\0';
 		}
-		msgpack_pack_map(pk, 11);
+		msgpack_pack_map(pk, 12);
 		proto_kv_str(pk, "aor", b->aor);
 		proto_kv_str(pk, "contact", b->contact);
 		proto_kv_str(pk, "source", src);
@@ -827,6 +923,8 @@ ctl_h_show_registrations(struct ctl_req *r)
 		proto_kv_uint(pk, "cseq", b->cseq);
 		proto_kv_uint(pk, "age",
 		    now > b->registered ? (uint64_t)(now - b->registered) : 0);
+		proto_kv_str(pk, "workarounds", binding_wk(&r->ctl->conf->wk,
+						     b, wkm, sizeof(wkm)));
 	}
 	if ((size_t)n > rows) {
 		log_notice(LOG_TRANSPORT, "control, registration list cut at "

@@ -646,6 +646,79 @@ test_success(void **state)
 	auth_free(a);
 }
 
+/* auth_check_alt(): the badByeAuth variants, and nothing else. */
+static enum auth_status
+check_bye(struct auth *a, const struct cred *c, const char *digest_method,
+    const struct auth_alt *alt, struct auth_result *res)
+{
+	char value[2048];
+	struct msg *m;
+
+	cred_value(c, digest_method, value, sizeof(value));
+	m = request("BYE", "sip:bob@192.0.2.9:5070", "Proxy-Authorization",
+	    value);
+	assert_int_equal(auth_check_alt(a, m, HDR_PROXY_AUTHORIZATION, NULL,
+			     SRC, REALM, test_lookup, NULL, alt, res),
+	    0);
+	msg_free(m);
+	return res->status;
+}
+
+static void
+test_alt(void **state)
+{
+	struct auth *a = new_auth(NULL);
+	struct auth_result res;
+	char nonce[64];
+	struct auth_alt both = { true, SV_LIT("sip:bob@example.com") };
+	struct auth_alt inv = { true, { NULL, 0 } };
+	struct cred c = { .alg = AUTH_ALG_MD5,
+		.user = "bob",
+		.password = "hunter2",
+		.uri = "sip:bob@192.0.2.9:5070" };
+
+	(void)state;
+	challenge_nonce(a, SRC, false, AUTH_ALG_MD5, nonce);
+	c.nonce = nonce;
+	/* right: no variant */
+	c.nc = "00000001";
+	assert_int_equal(check_bye(a, &c, "BYE", &both, &res), AUTH_OK);
+	assert_null(res.variant);
+	/* computed with INVITE: refused without alt, accepted with it */
+	c.nc = "00000002";
+	assert_int_equal(check_bye(a, &c, "INVITE", NULL, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_BAD_PASSWORD);
+	c.nc = "00000003";
+	assert_int_equal(check_bye(a, &c, "INVITE", &inv, &res), AUTH_OK);
+	assert_string_equal(res.variant, "method INVITE");
+	/* the same nonce count again: a replay, variant or not */
+	assert_int_equal(check_bye(a, &c, "INVITE", &inv, &res), AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_REPLAY);
+	/* a wrong password is wrong in every variant */
+	c.nc = "00000004";
+	c.password = "wrong";
+	assert_int_equal(check_bye(a, &c, "INVITE", &both, &res),
+	    AUTH_FAILED);
+	assert_int_equal(res.reason, AUTH_R_BAD_PASSWORD);
+	c.password = "hunter2";
+	/* the credentials name the initial Request-URI */
+	c.uri = "sip:bob@example.com";
+	c.nc = "00000005";
+	assert_int_equal(check_bye(a, &c, "BYE", &both, &res), AUTH_OK);
+	assert_string_equal(res.variant, "initial Request-URI");
+	c.nc = "00000006";
+	assert_int_equal(check_bye(a, &c, "INVITE", &both, &res), AUTH_OK);
+	assert_string_equal(res.variant,
+	    "method INVITE and initial Request-URI");
+	/* without alt, or naming a third URI: 400 as before */
+	c.nc = "00000007";
+	assert_int_equal(check_bye(a, &c, "BYE", &inv, &res), AUTH_MALFORMED);
+	c.uri = "sip:carol@example.com";
+	assert_int_equal(check_bye(a, &c, "BYE", &both, &res),
+	    AUTH_MALFORMED);
+	auth_free(a);
+}
+
 static void
 test_proxy_and_uri(void **state)
 {
@@ -1630,6 +1703,7 @@ main(void)
 	    cmocka_unit_test_setup(test_challenge_format, setup),
 	    cmocka_unit_test_setup(test_success, setup),
 	    cmocka_unit_test_setup(test_proxy_and_uri, setup),
+	    cmocka_unit_test_setup(test_alt, setup),
 	    cmocka_unit_test_setup(test_wrong_password_unknown_user, setup),
 	    cmocka_unit_test_setup(test_stale, setup),
 	    cmocka_unit_test_setup(test_forged_nonce, setup),

@@ -320,6 +320,11 @@ test_next(void **state)
 	expect_next("listener add udp 1.2.3.4:5 verify", "on off", false);
 	expect_next("listener add udp 1.2.3.4:5 cert", "", true);
 	expect_next("status", "", false);
+	/* words(a|b): the values again after each one */
+	expect_next("workaround product add Acme*",
+	    "noTCP noMaddr badByeAuth", false);
+	expect_next("workaround product add Acme* notcp",
+	    "noTCP noMaddr badByeAuth", false);
 
 	assert_non_null(n);
 	assert_int_equal(lex_split(&l, "listener remove udp", 19, 0, NULL), 0);
