@@ -22,6 +22,7 @@
 struct event;
 struct event_base;
 struct core;
+struct dns;
 struct tp;
 struct reg;
 struct txn_table;
@@ -29,7 +30,8 @@ struct workers;
 
 /*
  * A worker.  Its counters are read on its own thread (workers_call()):
- * core_stats(w->core), txn_table_stats(w->txn) and the transport's.
+ * core_stats(w->core), txn_table_stats(w->txn), the transport's and
+ * the resolver's (w->dns).
  */
 struct worker {
 	unsigned id;
@@ -38,6 +40,7 @@ struct worker {
 	struct tp *tp;
 	struct txn_table *txn;
 	struct core *core;
+	struct dns *dns;      /* its resolver (RFC 3263), on base */
 	struct event *tick;   /* drives the transaction timers */
 	bool tick_fast;       /* every WORKER_TICK_MS, not once a second */
 	struct event *inbox;  /* hand-offs and calls from other threads */

@@ -30,6 +30,8 @@ static const char *const proto_names[] = {
 static void relay_by_via(struct core *c, struct msg *resp);
 static int via_target(struct msg *resp, struct tp_src *dst);
 static void fork_next(struct pctx *p, struct msg *own);
+static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
+    struct msg *own);
 
 /* -------------------------------------------------------- Route edits */
 
@@ -575,6 +577,7 @@ pctx_unref(struct pctx *p)
 			free(p->tg[i].route);
 		}
 		msg_free(p->best);
+		resolve_free(p);
 		free(p);
 	}
 }
@@ -694,19 +697,12 @@ rank(int status)
 	return status >= 600 ? 0 : status / 100;
 }
 
-/* A branch ended with a final non-2xx status (resp NULL: local). */
+/* Keep status (resp NULL: local) when it is the best so far (16.7). */
 static void
-branch_final(struct pctx *p, int i, int status, struct msg *resp)
+keep_best(struct pctx *p, int status, struct msg *resp)
 {
 	int best = p->best ? msg_status(p->best) : 0;
 
-	if (i >= 0) {
-		p->br[i].status = status;
-	}
-	if (p->st == NULL || p->final_sent) {
-		/* a late branch after the answer: nothing left to choose */
-		return;
-	}
 	if (best == 0 || rank(status) < rank(best)) {
 		msg_free(p->best);
 		p->best = resp ? msg_compact(resp) : NULL;
@@ -716,6 +712,49 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 			    NULL);
 		}
 	}
+}
+
+/*
+ * RFC 3263 4.3: a target found in DNS that failed (a transport error,
+ * Timer B or F: a local 503 or 408; a 503 received) gives way to the next
+ * one of its list, the same request in a new client transaction with a
+ * new branch, in the same slot.  True when one started.
+ */
+static bool
+failover(struct pctx *p, int i, int status, struct msg *resp)
+{
+	if (p->dns == NULL || i < 0 || i != p->nbr - 1 || p->cancelled ||
+	    !(status == 503 || (status == 408 && resp == NULL))) {
+		return false;
+	}
+	resolve_failed(p);
+	keep_best(p, status, resp);
+	while (resolve_next(p, &p->tg[0])) {
+		p->nbr = i;
+		if (forward(p->c, p, &p->tg[0], NULL) == 0) {
+			return true;
+		}
+		resolve_failed(p);
+	}
+	p->nbr = i + 1;
+	return false;
+}
+
+/* A branch ended with a final non-2xx status (resp NULL: local). */
+static void
+branch_final(struct pctx *p, int i, int status, struct msg *resp)
+{
+	if (i >= 0) {
+		p->br[i].status = status;
+	}
+	if (p->st == NULL || p->final_sent) {
+		/* a late branch after the answer: nothing left to choose */
+		return;
+	}
+	if (failover(p, i, status, resp)) {
+		return;
+	}
+	keep_best(p, status, resp);
 	if (status >= 600) {
 		cancel_others(p, i);
 	}
@@ -842,6 +881,9 @@ on_terminated(void *arg, struct txn *t)
 	}
 	if (t == p->st) {
 		p->st = NULL;
+		if (resolve_cancel(p)) {
+			pctx_unref(p); /* the lookup's reference */
+		}
 	} else {
 		for (int i = 0; i < p->nbr; i++) {
 			if (p->br[i].ct == t) {
@@ -995,6 +1037,45 @@ free_targets(struct proxy_target *tg, int n)
 	}
 }
 
+/*
+ * RFC 3263: p's one target is a host name; the policy has allowed it.
+ * From the cache the request goes at once (the first branch takes req);
+ * otherwise it waits in its server transaction for proxy_resolved().
+ */
+static bool
+forward_by_name(struct core *c, struct pctx *p, struct msg *req)
+{
+	const char *reason;
+	int rc = resolve_begin(c, p, req);
+
+	if (rc == 0 && resolve_next(p, &p->tg[0])) {
+		fork_next(p, req);
+		return true;
+	}
+	if (rc != 1) {
+		int status = resolve_status(rc == 0 ? -ENODATA : rc, &reason);
+		respond_from(p, req, status, reason);
+	}
+	return false;
+}
+
+void
+proxy_resolved(struct pctx *p, int err)
+{
+	const char *reason;
+
+	if (p->st != NULL && !p->final_sent) {
+		if (err == 0 && resolve_next(p, &p->tg[0])) {
+			fork_next(p, NULL);
+		} else {
+			int status = resolve_status(err == 0 ? -ENODATA : err,
+			    &reason);
+			respond_local(p, status, reason);
+		}
+	}
+	pctx_unref(p);
+}
+
 bool
 proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
@@ -1002,7 +1083,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	struct core_policy_in in;
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
-	bool proto_set, by_rule, routed, lookup;
+	bool proto_set, by_rule, routed, lookup, by_name;
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
@@ -1050,11 +1131,13 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			core_local_request(c, req, src);
 			return false;
 		}
-		/* the policy, before anything is sent, and before a
-		 * stranger learns which destinations sipd can reach */
+		/* the policy, before anything is sent or looked up in DNS,
+		 * and before a stranger learns which destinations sipd can
+		 * reach: a host name is not known yet */
 		core_policy_dst(c, req, &in, CORE_SEND_RELAY,
-		    rc < 0 ? NULL : &dst, by_rule);
-		if (!core_policy_apply(c, req, src, rc < 0 ? NULL : &dst, &in)) {
+		    rc != 0 ? NULL : &dst, by_rule);
+		if (!core_policy_apply(c, req, src, rc != 0 ? NULL : &dst,
+			&in)) {
 			return false;
 		}
 		if (rc < 0) {
@@ -1066,6 +1149,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			.proto_set = proto_set, .q = 1000 };
 		ntg = 1;
 	}
+	by_name = !lookup && rc == ROUTE_NAME;
 	hash = loop_hash(req);
 	if (looped(c, req, hash)) {
 		core_answer(c, src, req, 482, NULL, "loop");
@@ -1098,6 +1182,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	if (msg_method(req) == MSG_INVITE) {
 		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
 		respond_from(p, req, 100, NULL);
+	}
+	if (by_name) {
+		return forward_by_name(c, p, req);
 	}
 	/* the first branch takes req: no copy for one target */
 	fork_next(p, req);
@@ -1142,6 +1229,11 @@ proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 	if (ip != NULL && !ip->final_sent) {
 		ip->cancelled = true;
 		cancel_others(ip, -1);
+		if (resolve_cancel(ip)) {
+			/* still in DNS: no branch will answer 487 (9.2) */
+			respond_local(ip, 487, NULL);
+			pctx_unref(ip);
+		}
 	}
 }
 

@@ -1,0 +1,57 @@
+"""RFC 3263 end to end: sipd resolves sip:bob@example.test through a real
+dnsmasq (NAPTR SIP+D2U -> SRV _sip._udp -> A of a.example.test, which is
+127.0.0.2) and the INVITE reaches the UAS listening there on the SRV's
+port; its 200 comes back to the UAC by Via.  A second call to the same
+name is answered from the cache: it reaches the UAS and no query more
+reaches dnsmasq.  Without the resolver wired in, sipd answers 404 and the
+UAS sees nothing."""
+
+import dnsmasq
+import sipdtest
+import sipua
+from sipdtest import check
+
+
+def call(uac, uas, sipd):
+    c = sipua.Call(uac, "sip:bob@example.test")
+    uac.send(c.request("INVITE"), sipd.port)
+    uac.expect_response(100, c, timeout=2.0)
+    inv = uas.expect_request("INVITE", c.call_id, timeout=5.0)
+    check(inv.uri == "sip:bob@example.test",
+          "the Request-URI changed to %s" % inv.uri)
+    sipua.check_top_via(inv, sipd, [c.branch])
+    uas.respond(inv, 200)
+    ok = uac.expect_response(200, c, timeout=3.0)
+    check(sipua.branches(ok) == [c.branch],
+          "200 came with Vias %s" % ok.get("Via"))
+    return c
+
+
+def test(binary, started):
+    uac, uas = sipua.UA(), sipua.UA("127.0.0.2")
+    records = [
+        "--naptr-record=example.test,10,10,S,SIP+D2U,,_sip._udp.example.test",
+        "--srv-host=_sip._udp.example.test,a.example.test,%d,10,0" %
+        uas.port,
+        "--host-record=a.example.test,127.0.0.2",
+    ]
+    try:
+        with dnsmasq.Dnsmasq(records) as dns:
+            sipd = sipua.start_proxy(
+                binary, started,
+                conf=lambda s: "dns server %s" % dns.addr)
+            call(uac, uas, sipd)
+            check(dns.queries("example.test", "NAPTR") == 1,
+                  "NAPTR queries: %d" % dns.queries("example.test", "NAPTR"))
+            before = dns.queries()
+            call(uac, uas, sipd)
+            check(dns.queries() == before,
+                  "the second call sent %d queries, not none (cache)" %
+                  (dns.queries() - before))
+    finally:
+        uac.close()
+        uas.close()
+    sipdtest.stop_clean(sipd)
+
+
+sipdtest.run(test)
