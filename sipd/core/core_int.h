@@ -331,6 +331,12 @@ bool local_domain(struct core *c, struct msg *req);
  * a negative errno (resolve_status() says the answer).
  */
 int resolve_begin(struct core *c, struct pctx *p, struct msg *req);
+/*
+ * The first target of m's next hop from the cache alone, nothing sent
+ * (a 2xx ACK, relayed statelessly): 0 with dst filled, -EAGAIN when the
+ * cache does not hold it, or another negative errno.
+ */
+int resolve_cached(struct core *c, struct msg *m, struct tp_src *dst);
 /* The next target of p's list into t (RFC 3263 4.3); false when none. */
 bool resolve_next(struct pctx *p, struct proxy_target *t);
 /* The target tried now failed: avoided for a while (dns blacklist). */

@@ -1339,14 +1339,22 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 	char peer[TP_ADDRSTRLEN];
 	struct rr_seen seen;
 	struct tp_src dst;
-	bool proto_set, by_rule, own;
+	bool proto_set, by_rule, own, dst_named = false;
 	int rc;
 
 	if (route_preprocess(c, ack, &seen) < 0) {
 		return;
 	}
 	rc = route_target(c, ack, &dst, &proto_set, &by_rule);
-	own = rc == 0 && rr_signed(c, ack, &seen, src, &dst);
+	if (rc == ROUTE_NAME) {
+		/* RFC 3263: its INVITE went there a moment ago, so the cache
+		 * holds the name; an ACK waits for no lookup.  The policy
+		 * judges it below as for a name: before the address counts */
+		dst_named = true;
+		rc = resolve_cached(c, ack, &dst) == 0 ? 0 : -EHOSTUNREACH;
+		proto_set = true;
+	}
+	own = rc == 0 && !dst_named && rr_signed(c, ack, &seen, src, &dst);
 	if (rc == 0 && route_dst_local(c, &dst)) {
 		log_notice(LOG_SERVER, "absorbed ACK from %s (next hop is sipd "
 		    "itself, a loop)", core_peer(src, peer, sizeof(peer)));
@@ -1358,7 +1366,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 
 		core_policy_init(c, ack, src, &in);
 		in.in_dialog = own;
-		core_policy_dst(c, ack, &in, CORE_SEND_ACK, &dst, by_rule);
+		core_policy_dst(c, ack, &in, CORE_SEND_ACK,
+		    dst_named ? NULL : &dst, by_rule);
 		if (!core_policy_apply(c, ack, src, &dst, &in)) {
 			log_info(LOG_SERVER, "absorbed ACK from %s (relay "
 			    "denied)", core_peer(src, peer, sizeof(peer)));

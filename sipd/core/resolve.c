@@ -51,13 +51,47 @@ resolved(void *arg, int rc, struct dns_targets *ts)
 	}
 }
 
+/* RFC 3263 4: what to resolve for the next hop u of m. */
+static void
+fill_req(struct core *c, const char *base, const struct uri *u,
+    struct dns_req *rq)
+{
+	struct sv maddr, t;
+
+	memset(rq, 0, sizeof(*rq));
+	/* the TARGET is maddr when there is one */
+	if (uri_param(base, u, "maddr", &maddr) && maddr.len > 0) {
+		rq->host = maddr.p;
+		rq->host_len = maddr.len;
+	} else {
+		rq->host = base + u->host.off;
+		rq->host_len = u->host.len;
+	}
+	rq->port = u->port;
+	if (uri_param(base, u, "transport", &t)) {
+		rq->transport = t.p;
+		rq->transport_len = t.len;
+	}
+	rq->sips = u->scheme == URI_SIPS;
+	rq->tps = c->dns_tps;
+}
+
+/* Target d as a destination. */
+static void
+target_dst(const struct dns_target *d, struct tp_src *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	memcpy(&dst->addr, &d->addr, d->addr_len);
+	dst->addrlen = d->addr_len;
+	/* enum dns_tp has enum tp_proto's order (dns.h) */
+	dst->proto = (enum tp_proto)d->tp;
+}
+
 int
 resolve_begin(struct core *c, struct pctx *p, struct msg *req)
 {
 	const struct uri *u = next_hop(req);
-	const char *base = msg_buf(req);
 	struct dns_req rq;
-	struct sv maddr, t;
 	int rc;
 
 	if (c->dns == NULL || u == NULL) {
@@ -67,26 +101,36 @@ resolve_begin(struct core *c, struct pctx *p, struct msg *req)
 	if (p->dns == NULL) {
 		return -ENOMEM;
 	}
-	memset(&rq, 0, sizeof(rq));
-	/* RFC 3263 4: the TARGET is maddr when there is one */
-	if (uri_param(base, u, "maddr", &maddr) && maddr.len > 0) {
-		rq.host = maddr.p;
-		rq.host_len = maddr.len;
-	} else {
-		rq.host = base + u->host.off;
-		rq.host_len = u->host.len;
-	}
-	rq.port = u->port;
-	if (uri_param(base, u, "transport", &t)) {
-		rq.transport = t.p;
-		rq.transport_len = t.len;
-	}
-	rq.sips = u->scheme == URI_SIPS;
-	rq.tps = c->dns_tps;
+	fill_req(c, msg_buf(req), u, &rq);
 	rc = dns_resolve(c->dns, &rq, resolved, p, &p->dns->ts, &p->dns->q);
 	if (rc == 1) {
 		p->refs++; /* the lookup's, dropped by proxy_resolved() */
 	}
+	return rc;
+}
+
+int
+resolve_cached(struct core *c, struct msg *m, struct tp_src *dst)
+{
+	const struct uri *u = next_hop(m);
+	struct dns_targets *ts = NULL;
+	const struct dns_target *d;
+	struct dns_req rq;
+	int rc;
+
+	if (c->dns == NULL || u == NULL) {
+		return -ENOENT;
+	}
+	fill_req(c, msg_buf(m), u, &rq);
+	rc = dns_resolve(c->dns, &rq, NULL, NULL, &ts, NULL);
+	if (rc == 0) {
+		d = dns_targets_next(ts);
+		if (d != NULL) {
+			target_dst(d, dst);
+		}
+		rc = d != NULL ? 0 : -ENODATA;
+	}
+	dns_targets_free(ts);
 	return rc;
 }
 
@@ -101,11 +145,7 @@ resolve_next(struct pctx *p, struct proxy_target *t)
 		return false;
 	}
 	p->dns->cur = d;
-	memset(&t->dst, 0, sizeof(t->dst));
-	memcpy(&t->dst.addr, &d->addr, d->addr_len);
-	t->dst.addrlen = d->addr_len;
-	/* enum dns_tp has enum tp_proto's order (dns.h) */
-	t->dst.proto = (enum tp_proto)d->tp;
+	target_dst(d, &t->dst);
 	t->proto_set = true;
 	log_info(LOG_CLIENT, "dns, trying %s",
 	    dns_target_format(d, text, sizeof(text)));

@@ -1,7 +1,8 @@
 """RFC 3263 end to end: sipd resolves sip:bob@example.test through a real
 dnsmasq (NAPTR SIP+D2U -> SRV _sip._udp -> A of a.example.test, which is
 127.0.0.2) and the INVITE reaches the UAS listening there on the SRV's
-port; its 200 comes back to the UAC by Via.  A second call to the same
+port; its 200 comes back to the UAC by Via, and the ACK of the 200, sent
+to the name, reaches the UAS too (from the cache, stateless).  A second call to the same
 name is answered from the cache: it reaches the UAS and no query more
 reaches dnsmasq.  Without the resolver wired in, sipd answers 404 and the
 UAS sees nothing."""
@@ -24,6 +25,10 @@ def call(uac, uas, sipd):
     ok = uac.expect_response(200, c, timeout=3.0)
     check(sipua.branches(ok) == [c.branch],
           "200 came with Vias %s" % ok.get("Via"))
+    # the ACK of the 2xx, to the name: relayed from the cache
+    uac.send(c.request("ACK", uri="sip:bob@example.test", cseq=c.cseq,
+                       to=ok.first("To")), sipd.port)
+    uas.expect_request("ACK", c.call_id, timeout=3.0)
     return c
 
 
