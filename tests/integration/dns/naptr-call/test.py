@@ -3,8 +3,8 @@ dnsmasq (NAPTR SIP+D2U -> SRV _sip._udp -> A of a.example.test, which is
 127.0.0.2) and the INVITE reaches the UAS listening there on the SRV's
 port; its 200 comes back to the UAC by Via, and the ACK of the 200, sent
 to the name, reaches the UAS too (from the cache, stateless).  A second call to the same
-name is answered from the cache: it reaches the UAS and no query more
-reaches dnsmasq.  Without the resolver wired in, sipd answers 404 and the
+name (on the same worker: each has its own cache) is answered from the
+cache: it reaches the UAS and no query more reaches dnsmasq.  Without the resolver wired in, sipd answers 404 and the
 UAS sees nothing."""
 
 import dnsmasq
@@ -13,8 +13,8 @@ import sipua
 from sipdtest import check
 
 
-def call(uac, uas, sipd):
-    c = sipua.Call(uac, "sip:bob@example.test")
+def call(uac, uas, sipd, call_id=None):
+    c = sipua.Call(uac, "sip:bob@example.test", call_id)
     uac.send(c.request("INVITE"), sipd.port)
     uac.expect_response(100, c, timeout=2.0)
     inv = uas.expect_request("INVITE", c.call_id, timeout=5.0)
@@ -45,11 +45,12 @@ def test(binary, started):
             sipd = sipua.start_proxy(
                 binary, started,
                 conf=lambda s: "dns server %s" % dns.addr)
-            call(uac, uas, sipd)
+            first = call(uac, uas, sipd)
             check(dns.queries("example.test", "NAPTR") == 1,
                   "NAPTR queries: %d" % dns.queries("example.test", "NAPTR"))
             before = dns.queries()
-            call(uac, uas, sipd)
+            # the same Call-ID: the same worker, whose cache it is
+            call(uac, uas, sipd, first.call_id)
             check(dns.queries() == before,
                   "the second call sent %d queries, not none (cache)" %
                   (dns.queries() - before))
