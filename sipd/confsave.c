@@ -490,7 +490,10 @@ conf_render(const struct conf *c, const char *path, char **out, char *err,
 	}
 	for (int i = 0; i < o.n; i++) {
 		fwrite(o.v[i].text, 1, o.v[i].len, f);
-		fwrite(o.v[i].tail, 1, o.v[i].tail_len, f);
+		/* a line added by a command has no tail (NULL) */
+		if (o.v[i].tail_len > 0) {
+			fwrite(o.v[i].tail, 1, o.v[i].tail_len, f);
+		}
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0) {
