@@ -16,10 +16,16 @@
 
 #include "sipd/core/core_int.h"
 
+#define DNS_NAME_BUF 256
+
 struct proxy_dns {
 	struct dns_query *q;           /* on its way, NULL once ended */
 	struct dns_targets *ts;        /* the list, once resolved */
 	const struct dns_target *cur;  /* the one tried now, in ts */
+	/* RFC 5922 4: the domain a TLS server's certificate must name, the
+	 * URI's host (the targets' client transactions hold p, so it lives
+	 * as long as they do) */
+	char host[DNS_NAME_BUF];
 };
 
 /* The next hop's URI of req, as route_target() reads it. */
@@ -102,6 +108,10 @@ resolve_begin(struct core *c, struct pctx *p, struct msg *req)
 		return -ENOMEM;
 	}
 	fill_req(c, msg_buf(req), u, &rq);
+	if (u->host.len < sizeof(p->dns->host)) {
+		memcpy(p->dns->host, msg_buf(req) + u->host.off, u->host.len);
+		p->dns->host[u->host.len] = '\0';
+	}
 	rc = dns_resolve(c->dns, &rq, resolved, p, &p->dns->ts, &p->dns->q);
 	if (rc == 1) {
 		p->refs++; /* the lookup's, dropped by proxy_resolved() */
@@ -147,6 +157,9 @@ resolve_next(struct pctx *p, struct proxy_target *t)
 	p->dns->cur = d;
 	target_dst(d, &t->dst);
 	t->proto_set = true;
+	if (d->tp == DNS_TP_TLS && p->dns->host[0] != '\0') {
+		t->dst.host = p->dns->host;
+	}
 	log_info(LOG_CLIENT, "dns, trying %s",
 	    dns_target_format(d, text, sizeof(text)));
 	return true;
