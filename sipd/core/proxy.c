@@ -723,8 +723,14 @@ keep_best(struct pctx *p, int status, struct msg *resp)
 static bool
 failover(struct pctx *p, int i, int status, struct msg *resp)
 {
+	struct txn *ct = i >= 0 ? p->br[i].ct : NULL;
+
 	if (p->dns == NULL || i < 0 || i != p->nbr - 1 || p->cancelled ||
 	    !(status == 503 || (status == 408 && resp == NULL))) {
+		return false;
+	}
+	/* a target that rang has alerted its user: not called twice */
+	if (resp == NULL && ct != NULL && txn_status(ct) > 100) {
 		return false;
 	}
 	resolve_failed(p);
