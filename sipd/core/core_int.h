@@ -66,11 +66,12 @@ struct core {
 	 * never the version unless configured so */
 	char server[CONF_SERVER_MAX + 1];
 	size_t server_len;
-	/* the worker's resolver (RFC 3263), NULL: names are not routed; the
-	 * transports it may choose (DNS_TP_BIT); the owner's hook around a
-	 * DNS answer handled outside core_handle() */
+	/* the worker's resolver (RFC 3263), NULL: names are not routed;
+	 * the transports (DNS_TP_BIT) and families it may choose; the
+	 * owner's hook around a DNS answer handled outside core_handle() */
 	struct dns *dns;
 	unsigned dns_tps;
+	unsigned dns_families; /* DNS_AF_*, of the listeners */
 	void (*loop)(void *arg, bool done);
 	void *loop_arg;
 };

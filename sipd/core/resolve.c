@@ -80,6 +80,7 @@ fill_req(struct core *c, const char *base, const struct uri *u,
 	}
 	rq->sips = u->scheme == URI_SIPS;
 	rq->tps = c->dns_tps;
+	rq->families = c->dns_families;
 }
 
 /* Target d as a destination. */

@@ -380,10 +380,15 @@ route_configure(struct core *c, const struct conf *conf)
 			    c->listener_text[i], sizeof(c->listener_text[i]));
 		}
 	}
-	/* RFC 3263 4.1: only transports sipd can send on */
+	/* RFC 3263 4.1: only transports, and address families, sipd can
+	 * send on */
 	c->dns_tps = 0;
+	c->dns_families = 0;
 	for (int i = 0; i < c->nlisteners; i++) {
 		c->dns_tps |= DNS_TP_BIT((enum dns_tp)c->listeners[i].proto);
+		c->dns_families |= c->listeners[i].addr.ss_family == AF_INET6
+		    ? DNS_AF_INET6
+		    : DNS_AF_INET;
 	}
 	c->nroutes = 0;
 	for (int i = 0; i < conf->nroutes; i++) {

@@ -2,10 +2,16 @@
 dnsmasq (NAPTR SIP+D2U -> SRV _sip._udp -> A of a.example.test, which is
 127.0.0.2) and the INVITE reaches the UAS listening there on the SRV's
 port; its 200 comes back to the UAC by Via, and the ACK of the 200, sent
-to the name, reaches the UAS too (from the cache, stateless).  A second call to the same
-name (on the same worker: each has its own cache) is answered from the
-cache: it reaches the UAS and no query more reaches dnsmasq.  Without the resolver wired in, sipd answers 404 and the
-UAS sees nothing."""
+to the name, reaches the UAS too (from the cache, stateless).  A second
+call to the same name (on the same worker: each has its own cache) is
+answered from the cache: it reaches the UAS and no query more reaches
+dnsmasq.  A name whose first SRV target has only an IPv6 address
+(h6.example.test, ::1) goes to its IPv4 target without trying the other:
+sipd listens on IPv4 only, so it does not ask for what it cannot reach,
+and show dns lists no failed target.  Without the resolver wired in,
+sipd answers 404 and the UAS sees nothing."""
+
+import json
 
 import dnsmasq
 import sipdtest
@@ -39,6 +45,12 @@ def test(binary, started):
         "--srv-host=_sip._udp.example.test,a.example.test,%d,10,0" %
         uas.port,
         "--host-record=a.example.test,127.0.0.2",
+        # an IPv6 target first: sipd listens on IPv4 only
+        "--srv-host=_sip._udp.six.example.test,h6.example.test,%d,10,0" %
+        uas.port,
+        "--srv-host=_sip._udp.six.example.test,a.example.test,%d,20,0" %
+        uas.port,
+        "--host-record=h6.example.test,::1",
     ]
     try:
         with dnsmasq.Dnsmasq(records) as dns:
@@ -54,6 +66,16 @@ def test(binary, started):
             check(dns.queries() == before,
                   "the second call sent %d queries, not none (cache)" %
                   (dns.queries() - before))
+            c = sipua.Call(uac, "sip:bob@six.example.test")
+            uac.send(c.request("MESSAGE"), sipd.port)
+            msg = uas.expect_request("MESSAGE", c.call_id, timeout=5.0)
+            uas.respond(msg, 200)
+            uac.expect_response(200, c, timeout=3.0)
+            p = sipdtest.sipctl(sipd, "-j", "show", "dns")
+            failed = [r for r in json.loads(p.stdout)["data"]
+                      if r["kind"] == "failed"]
+            check(failed == [], "a target sipd cannot send to was tried "
+                  "and failed: %s" % failed)
     finally:
         uac.close()
         uas.close()
