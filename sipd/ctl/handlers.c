@@ -563,6 +563,7 @@ struct stats_sum {
 	struct core_stats core;
 	struct txn_stats txn;
 	struct tp_stats tp;
+	struct dns_stats dns;
 };
 
 static void
@@ -604,6 +605,16 @@ stats_one(struct worker *w, void *arg)
 	s->tp.connect_failed += ps.connect_failed;
 	s->tp.bytes_in += ps.bytes_in;
 	s->tp.bytes_out += ps.bytes_out;
+	if (w->dns != NULL) {
+		struct dns_stats ds;
+
+		dns_stats(w->dns, &ds);
+		s->dns.resolves += ds.resolves;
+		s->dns.cache_hits += ds.cache_hits;
+		s->dns.queries += ds.queries;
+		s->dns.failures += ds.failures;
+		s->dns.cache_entries += ds.cache_entries;
+	}
 }
 
 static void
@@ -651,7 +662,7 @@ ctl_h_show_stats(struct ctl_req *r)
 		workers_call(r->ctl->ws, i, stats_one, s);
 	}
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 23);
+	msgpack_pack_map(pk, 28);
 	proto_kv_uint(pk, "workers", n);
 	pack_methods(pk, "requests-in", s->core.req_in);
 	pack_methods(pk, "requests-out", s->core.req_out);
@@ -675,6 +686,11 @@ ctl_h_show_stats(struct ctl_req *r)
 	proto_kv_uint(pk, "connections-refused", s->tp.refused);
 	proto_kv_uint(pk, "bytes-in", s->tp.bytes_in);
 	proto_kv_uint(pk, "bytes-out", s->tp.bytes_out);
+	proto_kv_uint(pk, "dns-resolves", s->dns.resolves);
+	proto_kv_uint(pk, "dns-cache-hits", s->dns.cache_hits);
+	proto_kv_uint(pk, "dns-queries", s->dns.queries);
+	proto_kv_uint(pk, "dns-failures", s->dns.failures);
+	proto_kv_uint(pk, "dns-cache-entries", s->dns.cache_entries);
 	free(s);
 	return 0;
 }

@@ -4,7 +4,8 @@ A 127.0.0.2, the UAS there), `sipctl -j show dns` lists the SRV and A
 entries with their records and a TTL left of at most the records' 60 s;
 `dns flush` reports the entries it dropped and `show dns` is then empty;
 the next MESSAGE to the name queries dnsmasq again (the cache really was
-emptied).  `show dns 7` on a sipd with fewer workers is an error."""
+emptied).  `show stats` counts the two lookups and the queries they
+sent.  `show dns 7` on a sipd with fewer workers is an error."""
 
 import json
 
@@ -61,6 +62,12 @@ def test(binary, started):
             message(uac, uas, sipd)
             check(dns.queries("a.example.test", "A") == before + 1,
                   "after dns flush the A record was not asked again")
+            p = sipdtest.sipctl(sipd, "-j", "show", "stats")
+            st = json.loads(p.stdout)["data"]
+            check(st["dns-resolves"] == 2 and st["dns-queries"] >= 3 and
+                  st["dns-cache-entries"] >= 2,
+                  "show stats: %s" % {k: v for k, v in st.items()
+                                      if k.startswith("dns-")})
             p = sipdtest.sipctl(sipd, "show", "dns", "7")
             check(p.returncode == 1 and "no worker 7" in p.stderr,
                   "show dns 7: %d %s" % (p.returncode, p.stderr))
