@@ -16,6 +16,7 @@
 
 #include "proto/cmd.h"
 #include "sipd/acct/acct.h"
+#include "sipd/dns/dns.h"
 #include "sipd/log.h"
 #include "sipd/msg/msg.h"
 #include "sipd/transport/tp.h"
@@ -177,6 +178,19 @@ struct conf {
 	bool force_rr;            /* "Force Dialog Relaying" */
 	struct conf_route routes[CONF_MAX_ROUTES];
 	int nroutes;
+
+	/* the resolver (RFC 3263, "dns ..."), per worker: the servers
+	 * ("addr[:port],..."; "" for /etc/resolv.conf), the wait for one
+	 * try, the tries, the cache's entries, the cap on negative caching
+	 * (RFC 2308 5) and how long a failed target is avoided */
+	struct conf_dns {
+		char servers[DNS_SERVERS_MAX];
+		uint32_t timeout_ms;
+		uint32_t tries;
+		uint32_t cache_size;
+		uint32_t neg_ttl_s;
+		uint32_t blacklist_s;
+	} dns;
 
 	/* relay policy: "relay to-non-clients" (default CONF_RELAY_CLIENTS)
 	 * and the "Client IP" ranges (client-ip add), none by default */
@@ -418,6 +432,14 @@ int conf_proc_hostport(const char *v, char *host, size_t cap,
 unsigned conf_ctl_mode_bits(const struct conf *c);
 int conf_proc_ids(const char *user, uid_t *uid, gid_t *gid);
 int conf_proc_gid(const char *group, gid_t *gid);
+
+/*
+ * The resolver's settings (conf_dns.c): the check of "dns server" (a list
+ * c-ares accepts, as dns_conf_check() says), and c's settings as the
+ * resolver's parameters.
+ */
+int conf_dns_check_servers(const char *v, char *err, size_t cap);
+void conf_dns_resolver(const struct conf *c, struct dns_conf *out);
 
 /* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */
 const char *conf_listener_str(const struct conf_listener *l, char *buf,

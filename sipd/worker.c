@@ -24,6 +24,7 @@
 
 #include "sipd/auth/auth.h"
 #include "sipd/core/core.h"
+#include "sipd/dns/dns.h"
 #include "sipd/log.h"
 #include "sipd/reg/reg.h"
 #include "sipd/service.h"
@@ -239,6 +240,40 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	tick_arm(w, true);
 }
 
+/*
+ * The core's work outside core_handle() (a DNS answer that sends a held
+ * request): the clock before, the tick after, as worker_recv() does.
+ */
+static void
+worker_loop(void *arg, bool done)
+{
+	struct worker *w = arg;
+
+	if (done) {
+		tick_arm(w, false);
+	} else {
+		txn_table_set_now(w->txn, now_ms());
+	}
+}
+
+/* The resolver of w for c: made on the first call, configured after. */
+static int
+worker_dns(struct worker *w, const struct conf *c, char *err, size_t cap)
+{
+	struct dns_conf dc;
+
+	conf_dns_resolver(c, &dc);
+	if (w->dns == NULL) {
+		w->dns = dns_new(w->base, &dc, err, cap);
+		if (w->dns == NULL) {
+			return -EINVAL;
+		}
+		core_set_dns(w->core, w->dns, worker_loop, w);
+		return 0;
+	}
+	return dns_configure(w->dns, &dc, err, cap);
+}
+
 struct reg *
 workers_reg(const struct workers *ws)
 {
@@ -373,6 +408,7 @@ worker_free(struct worker *w)
 		event_free(w->inbox);
 	}
 	core_free(w->core); /* and its transaction table */
+	dns_free(w->dns);   /* after the core: its lookups are cancelled */
 	tp_free(w->tp);
 	if (w->base != NULL) {
 		event_base_free(w->base);
@@ -407,6 +443,9 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	if (w->tp == NULL || w->core == NULL || w->inbox == NULL ||
 	    w->tick == NULL) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	if (worker_dns(w, c, err, cap) < 0) {
 		goto fail;
 	}
 	tick_arm(w, true);
@@ -680,6 +719,11 @@ configure_one(struct worker *w, void *arg)
 	memcpy(w->listeners, next, sizeof(next));
 	worker_tp_settings(w, c);
 	core_configure(w->core, c);
+	char derr[256];
+	if (worker_dns(w, c, derr, sizeof(derr)) < 0) {
+		/* checked when set (conf_dns_check_servers()) */
+		log_warn(LOG_TRANSPORT, "%s", derr);
+	}
 }
 
 int

@@ -23,6 +23,7 @@
 struct event;
 struct event_base;
 struct core;
+struct dns;
 struct tp;
 struct reg;
 struct txn_table;
@@ -30,7 +31,8 @@ struct workers;
 
 /*
  * A worker.  Its counters are read on its own thread (workers_call()):
- * core_stats(w->core), txn_table_stats(w->txn) and the transport's.
+ * core_stats(w->core), txn_table_stats(w->txn), the transport's and
+ * the resolver's (w->dns).
  */
 struct worker {
 	unsigned id;
@@ -39,6 +41,7 @@ struct worker {
 	struct tp *tp;
 	struct txn_table *txn;
 	struct core *core;
+	struct dns *dns;      /* its resolver (RFC 3263), on base */
 	struct event *tick;   /* drives the transaction timers */
 	bool tick_fast;       /* every WORKER_TICK_MS, not once a second */
 	/* when the tick last ran (ms, CLOCK_MONOTONIC): read by the

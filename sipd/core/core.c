@@ -117,6 +117,15 @@ core_configure(struct core *c, const struct conf *conf)
 	auth_configure(c->auth, &as);
 }
 
+void
+core_set_dns(struct core *c, struct dns *d,
+    void (*loop)(void *arg, bool done), void *arg)
+{
+	c->dns = d;
+	c->loop = loop;
+	c->loop_arg = arg;
+}
+
 struct auth *
 core_auth(struct core *c)
 {

@@ -16,6 +16,7 @@
 #ifndef SIPD_CORE_H
 #define SIPD_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,18 @@ struct auth_state;
 struct core *core_new(const struct conf *c, struct tp *tp, unsigned shard,
     struct reg *reg, const uint8_t secret[CORE_SECRET_LEN],
     struct auth_state *auth_state);
+
+struct dns;
+/*
+ * The resolver that turns a destination's host name into addresses (RFC
+ * 3263): the worker's, not taken, freed after the core.  loop(arg, false)
+ * runs before and loop(arg, true) after the work the core does outside
+ * core_handle() (a DNS answer that sends a held request), so that the
+ * owner sets the transactions' clock and arms its tick.  Without a
+ * resolver a name is not routed (404).
+ */
+void core_set_dns(struct core *c, struct dns *d,
+    void (*loop)(void *arg, bool done), void *arg);
 
 /* This worker's authentication state (failed-attempt blocks). */
 struct auth *core_auth(struct core *c);

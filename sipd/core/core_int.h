@@ -10,6 +10,7 @@
 #include "sipd/acct/acct.h"
 #include "sipd/auth/auth.h"
 #include "sipd/core/core.h"
+#include "sipd/dns/dns.h"
 #include "sipd/log.h"
 #include "sipd/reg/reg.h"
 #include "sipd/wk/wk.h"
@@ -67,6 +68,14 @@ struct core {
 	char server[CONF_SERVER_MAX + 1];
 	size_t server_len;
 	struct wk wk;             /* the device workarounds */
+	/* the worker's resolver (RFC 3263), NULL: names are not routed;
+	 * the transports (DNS_TP_BIT) and families it may choose; the
+	 * owner's hook around a DNS answer handled outside core_handle() */
+	struct dns *dns;
+	unsigned dns_tps;
+	unsigned dns_families; /* DNS_AF_*, of the listeners */
+	void (*loop)(void *arg, bool done);
+	void *loop_arg;
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -103,6 +112,8 @@ struct proxy_target {
 	unsigned wk; /* workarounds of the target's product (a binding's) */
 };
 
+struct proxy_dns;
+
 /*
  * The response context of a request being proxied (16.2): the server
  * transaction, its targets and the branches it forked into.  Each
@@ -120,6 +131,9 @@ struct pctx {
 	bool final_sent;
 	bool cancelled;
 	int refs;
+	/* its one target is a host name: the lookup and the targets it gave
+	 * (RFC 3263), NULL for an IP literal */
+	struct proxy_dns *dns;
 	/* sized to the targets: a ringing call keeps this for its length */
 	struct proxy_target tg[];
 };
@@ -202,11 +216,15 @@ bool route_uri_local(struct core *c, const char *base,
 /*
  * Where req goes: its first Route, a static rule for the Request-URI's
  * domain, or the Request-URI itself.  Returns 0 with dst filled, 1 when
- * req is addressed to sipd itself, or a negative errno (no route).
+ * req is addressed to sipd itself, ROUTE_NAME when the destination is a
+ * host name to resolve (dst has the transport only), or a negative errno
+ * (no route).
  */
+#define ROUTE_NAME 2
 int route_target(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set, bool *by_rule);
-/* The destination a SIP URI names (an IP address for now). */
+/* The destination a SIP URI names: 0 for an IP address, ROUTE_NAME for a
+ * host name, or a negative errno. */
 int route_uri_target(const char *base, const struct uri *u,
     struct tp_src *dst, bool *proto_set);
 /*
@@ -347,9 +365,38 @@ core_wk_auth_alt(struct core *c, struct msg *req, struct auth_alt *alt)
 {
 	return !wk_empty(&c->wk) && core_wk_auth_alt_slow(c, req, alt);
 }
+/* resolve.c */
+/*
+ * Look up req's next hop (a host name, RFC 3263) for p.  Returns 0 when
+ * the cache answered (resolve_next() has the targets), 1 when the lookup
+ * is on its way (it holds a reference to p; proxy_resolved() follows), or
+ * a negative errno (resolve_status() says the answer).
+ */
+int resolve_begin(struct core *c, struct pctx *p, struct msg *req);
+/*
+ * The first target of m's next hop from the cache alone, nothing sent
+ * (a 2xx ACK, relayed statelessly): 0 with dst filled, -EAGAIN when the
+ * cache does not hold it, or another negative errno.
+ */
+int resolve_cached(struct core *c, struct msg *m, struct tp_src *dst);
+/* The next target of p's list into t (RFC 3263 4.3); false when none. */
+bool resolve_next(struct pctx *p, struct proxy_target *t);
+/* The target tried now failed: avoided for a while (dns blacklist). */
+void resolve_failed(struct pctx *p);
+/* Cancel p's lookup; true when one was on its way (drop its reference). */
+bool resolve_cancel(struct pctx *p);
+/* Release p's lookup and list.  Accepts a p without. */
+void resolve_free(struct pctx *p);
+/* The status (and reason) answering a failed lookup. */
+int resolve_status(int err, const char **reason);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;
+/*
+ * p's lookup ended (err 0: resolve_next() has the targets): forward to
+ * the first target, or answer.  Drops the lookup's reference to p.
+ */
+void proxy_resolved(struct pctx *p, int err);
 /*
  * Handle a request to forward or for a local domain.  Returns true when
  * it took req (forwarded it: the first branch sends req itself), false

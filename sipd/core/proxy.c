@@ -30,6 +30,8 @@ static const char *const proto_names[] = {
 static void relay_by_via(struct core *c, struct msg *resp);
 static int via_target(struct msg *resp, struct tp_src *dst);
 static void fork_next(struct pctx *p, struct msg *own);
+static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
+    struct msg *own);
 
 /* -------------------------------------------------------- Route edits */
 
@@ -572,6 +574,7 @@ pctx_unref(struct pctx *p)
 			free(p->tg[i].route);
 		}
 		msg_free(p->best);
+		resolve_free(p);
 		free(p);
 	}
 }
@@ -692,19 +695,12 @@ rank(int status)
 	return status >= 600 ? 0 : status / 100;
 }
 
-/* A branch ended with a final non-2xx status (resp NULL: local). */
+/* Keep status (resp NULL: local) when it is the best so far (16.7). */
 static void
-branch_final(struct pctx *p, int i, int status, struct msg *resp)
+keep_best(struct pctx *p, int status, struct msg *resp)
 {
 	int best = p->best ? msg_status(p->best) : 0;
 
-	if (i >= 0) {
-		p->br[i].status = status;
-	}
-	if (p->st == NULL || p->final_sent) {
-		/* a late branch after the answer: nothing left to choose */
-		return;
-	}
 	if (best == 0 || rank(status) < rank(best)) {
 		msg_free(p->best);
 		p->best = resp ? msg_compact(resp) : NULL;
@@ -714,6 +710,55 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 			    NULL);
 		}
 	}
+}
+
+/*
+ * RFC 3263 4.3: a target found in DNS that failed (a transport error,
+ * Timer B or F: a local 503 or 408; a 503 received) gives way to the next
+ * one of its list, the same request in a new client transaction with a
+ * new branch, in the same slot.  True when one started.
+ */
+static bool
+failover(struct pctx *p, int i, int status, struct msg *resp)
+{
+	struct txn *ct = i >= 0 ? p->br[i].ct : NULL;
+
+	if (p->dns == NULL || i < 0 || i != p->nbr - 1 || p->cancelled ||
+	    !(status == 503 || (status == 408 && resp == NULL))) {
+		return false;
+	}
+	/* a target that rang has alerted its user: not called twice */
+	if (resp == NULL && ct != NULL && txn_status(ct) > 100) {
+		return false;
+	}
+	resolve_failed(p);
+	keep_best(p, status, resp);
+	while (resolve_next(p, &p->tg[0])) {
+		p->nbr = i;
+		if (forward(p->c, p, &p->tg[0], NULL) == 0) {
+			return true;
+		}
+		resolve_failed(p);
+	}
+	p->nbr = i + 1;
+	return false;
+}
+
+/* A branch ended with a final non-2xx status (resp NULL: local). */
+static void
+branch_final(struct pctx *p, int i, int status, struct msg *resp)
+{
+	if (i >= 0) {
+		p->br[i].status = status;
+	}
+	if (p->st == NULL || p->final_sent) {
+		/* a late branch after the answer: nothing left to choose */
+		return;
+	}
+	if (failover(p, i, status, resp)) {
+		return;
+	}
+	keep_best(p, status, resp);
 	if (status >= 600) {
 		cancel_others(p, i);
 	}
@@ -840,6 +885,9 @@ on_terminated(void *arg, struct txn *t)
 	}
 	if (t == p->st) {
 		p->st = NULL;
+		if (resolve_cancel(p)) {
+			pctx_unref(p); /* the lookup's reference */
+		}
 	} else {
 		for (int i = 0; i < p->nbr; i++) {
 			if (p->br[i].ct == t) {
@@ -995,6 +1043,45 @@ free_targets(struct proxy_target *tg, int n)
 	}
 }
 
+/*
+ * RFC 3263: p's one target is a host name; the policy has allowed it.
+ * From the cache the request goes at once (the first branch takes req);
+ * otherwise it waits in its server transaction for proxy_resolved().
+ */
+static bool
+forward_by_name(struct core *c, struct pctx *p, struct msg *req)
+{
+	const char *reason;
+	int rc = resolve_begin(c, p, req);
+
+	if (rc == 0 && resolve_next(p, &p->tg[0])) {
+		fork_next(p, req);
+		return true;
+	}
+	if (rc != 1) {
+		int status = resolve_status(rc == 0 ? -ENODATA : rc, &reason);
+		respond_from(p, req, status, reason);
+	}
+	return false;
+}
+
+void
+proxy_resolved(struct pctx *p, int err)
+{
+	const char *reason;
+
+	if (p->st != NULL && !p->final_sent) {
+		if (err == 0 && resolve_next(p, &p->tg[0])) {
+			fork_next(p, NULL);
+		} else {
+			int status = resolve_status(err == 0 ? -ENODATA : err,
+			    &reason);
+			respond_local(p, status, reason);
+		}
+	}
+	pctx_unref(p);
+}
+
 bool
 proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
@@ -1002,7 +1089,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	struct core_policy_in in;
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
-	bool proto_set, by_rule, routed, lookup;
+	bool proto_set, by_rule, routed, lookup, by_name;
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
@@ -1050,11 +1137,13 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			core_local_request(c, req, src);
 			return false;
 		}
-		/* the policy, before anything is sent, and before a
-		 * stranger learns which destinations sipd can reach */
+		/* the policy, before anything is sent or looked up in DNS,
+		 * and before a stranger learns which destinations sipd can
+		 * reach: a host name is not known yet */
 		core_policy_dst(c, req, &in, CORE_SEND_RELAY,
-		    rc < 0 ? NULL : &dst, by_rule);
-		if (!core_policy_apply(c, req, src, rc < 0 ? NULL : &dst, &in)) {
+		    rc != 0 ? NULL : &dst, by_rule);
+		if (!core_policy_apply(c, req, src, rc != 0 ? NULL : &dst,
+			&in)) {
 			return false;
 		}
 		if (rc < 0) {
@@ -1066,6 +1155,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			.proto_set = proto_set, .q = 1000 };
 		ntg = 1;
 	}
+	by_name = !lookup && rc == ROUTE_NAME;
 	hash = loop_hash(req);
 	if (looped(c, req, hash)) {
 		core_answer(c, src, req, 482, NULL, "loop");
@@ -1098,6 +1188,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	if (msg_method(req) == MSG_INVITE) {
 		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
 		respond_from(p, req, 100, NULL);
+	}
+	if (by_name) {
+		return forward_by_name(c, p, req);
 	}
 	/* the first branch takes req: no copy for one target */
 	fork_next(p, req);
@@ -1142,6 +1235,11 @@ proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 	if (ip != NULL && !ip->final_sent) {
 		ip->cancelled = true;
 		cancel_others(ip, -1);
+		if (resolve_cancel(ip)) {
+			/* still in DNS: no branch will answer 487 (9.2) */
+			respond_local(ip, 487, NULL);
+			pctx_unref(ip);
+		}
 	}
 }
 
@@ -1247,14 +1345,22 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 	char peer[TP_ADDRSTRLEN];
 	struct rr_seen seen;
 	struct tp_src dst;
-	bool proto_set, by_rule, own;
+	bool proto_set, by_rule, own, dst_named = false;
 	int rc;
 
 	if (route_preprocess(c, ack, &seen) < 0) {
 		return;
 	}
 	rc = route_target(c, ack, &dst, &proto_set, &by_rule);
-	own = rc == 0 && rr_signed(c, ack, &seen, src, &dst);
+	if (rc == ROUTE_NAME) {
+		/* RFC 3263: its INVITE went there a moment ago, so the cache
+		 * holds the name; an ACK waits for no lookup.  The policy
+		 * judges it below as for a name: before the address counts */
+		dst_named = true;
+		rc = resolve_cached(c, ack, &dst) == 0 ? 0 : -EHOSTUNREACH;
+		proto_set = true;
+	}
+	own = rc == 0 && !dst_named && rr_signed(c, ack, &seen, src, &dst);
 	if (rc == 0 && route_dst_local(c, &dst)) {
 		log_notice(LOG_SERVER, "absorbed ACK from %s (next hop is sipd "
 		    "itself, a loop)", core_peer(src, peer, sizeof(peer)));
@@ -1266,7 +1372,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 
 		core_policy_init(c, ack, src, &in);
 		in.in_dialog = own;
-		core_policy_dst(c, ack, &in, CORE_SEND_ACK, &dst, by_rule);
+		core_policy_dst(c, ack, &in, CORE_SEND_ACK,
+		    dst_named ? NULL : &dst, by_rule);
 		if (!core_policy_apply(c, ack, src, &dst, &in)) {
 			log_info(LOG_SERVER, "absorbed ACK from %s (relay "
 			    "denied)", core_peer(src, peer, sizeof(peer)));

@@ -4,7 +4,9 @@
  * else the Request-URI itself; and which addresses are sipd's own, to
  * recognise requests addressed to sipd and Route and Via entries sipd put
  * there.  This is the one place that decides; the Router table and DNS
- * (RFC 3263) will plug in here.
+ * (RFC 3263) will plug in here.  A destination named by a host name is
+ * handed to the resolver by the caller (proxy.c), which keeps the IP
+ * literal path free of it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -232,10 +234,13 @@ route_uri_target(const char *base, const struct uri *u, struct tp_src *dst,
 		*proto_set = true;
 	}
 	port = u->port ? u->port : (dst->proto == TP_TLS ? 5061 : 5060);
-	return route_addr((struct sv){ base + u->host.off, u->host.len }, port,
-	    &dst->addr, &dst->addrlen) == 0
-	    ? 0
-	    : -EHOSTUNREACH;
+	if (route_addr((struct sv){ base + u->host.off, u->host.len }, port,
+		&dst->addr, &dst->addrlen) == 0) {
+		return 0;
+	}
+	/* RFC 3263: a host name (or an maddr) is resolved, by the caller */
+	return u->host.len > 0 && base[u->host.off] != '[' ? ROUTE_NAME
+							   : -EHOSTUNREACH;
 }
 
 int
@@ -371,6 +376,16 @@ route_configure(struct core *c, const struct conf *conf)
 			tp_addr_str((const struct sockaddr *)a,
 			    c->listener_text[i], sizeof(c->listener_text[i]));
 		}
+	}
+	/* RFC 3263 4.1: only transports, and address families, sipd can
+	 * send on */
+	c->dns_tps = 0;
+	c->dns_families = 0;
+	for (int i = 0; i < c->nlisteners; i++) {
+		c->dns_tps |= DNS_TP_BIT((enum dns_tp)c->listeners[i].proto);
+		c->dns_families |= c->listeners[i].addr.ss_family == AF_INET6
+		    ? DNS_AF_INET6
+		    : DNS_AF_INET;
 	}
 	c->nroutes = 0;
 	for (int i = 0; i < conf->nroutes; i++) {

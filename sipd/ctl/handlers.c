@@ -22,6 +22,7 @@
 #include "sipd/auth/auth.h"
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
+#include "sipd/dns/dns.h"
 #include "sipd/reg/reg.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
@@ -635,6 +636,7 @@ struct stats_sum {
 	struct core_stats core;
 	struct txn_stats txn;
 	struct tp_stats tp;
+	struct dns_stats dns;
 };
 
 static void
@@ -676,6 +678,16 @@ stats_one(struct worker *w, void *arg)
 	s->tp.connect_failed += ps.connect_failed;
 	s->tp.bytes_in += ps.bytes_in;
 	s->tp.bytes_out += ps.bytes_out;
+	if (w->dns != NULL) {
+		struct dns_stats ds;
+
+		dns_stats(w->dns, &ds);
+		s->dns.resolves += ds.resolves;
+		s->dns.cache_hits += ds.cache_hits;
+		s->dns.queries += ds.queries;
+		s->dns.failures += ds.failures;
+		s->dns.cache_entries += ds.cache_entries;
+	}
 }
 
 static void
@@ -723,7 +735,7 @@ ctl_h_show_stats(struct ctl_req *r)
 		workers_call(r->ctl->ws, i, stats_one, s);
 	}
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 23);
+	msgpack_pack_map(pk, 28);
 	proto_kv_uint(pk, "workers", n);
 	pack_methods(pk, "requests-in", s->core.req_in);
 	pack_methods(pk, "requests-out", s->core.req_out);
@@ -747,6 +759,11 @@ ctl_h_show_stats(struct ctl_req *r)
 	proto_kv_uint(pk, "connections-refused", s->tp.refused);
 	proto_kv_uint(pk, "bytes-in", s->tp.bytes_in);
 	proto_kv_uint(pk, "bytes-out", s->tp.bytes_out);
+	proto_kv_uint(pk, "dns-resolves", s->dns.resolves);
+	proto_kv_uint(pk, "dns-cache-hits", s->dns.cache_hits);
+	proto_kv_uint(pk, "dns-queries", s->dns.queries);
+	proto_kv_uint(pk, "dns-failures", s->dns.failures);
+	proto_kv_uint(pk, "dns-cache-entries", s->dns.cache_entries);
 	free(s);
 	return 0;
 }
@@ -829,6 +846,176 @@ ctl_h_show_txn(struct ctl_req *r)
 		    "%zu rows", t.n);
 	}
 	free(t.row);
+	return 0;
+}
+
+/* ----------------------------------------------------------- resolver */
+
+/* Rows of "show dns": each worker's cache entries and failed targets. */
+#define CTL_DNS_MAX 10000
+#define CTL_DNS_RECORDS 1024
+
+struct dns_row {
+	unsigned worker;
+	bool failed;            /* a failed target, not a cache entry */
+	char name[DNS_TARGET_TEXT + 256];
+	char type[8];
+	char state[12];
+	unsigned ttl_s;         /* left */
+	size_t count;
+	char records[CTL_DNS_RECORDS];
+};
+
+struct dns_rows {
+	unsigned worker;
+	struct dns_row *row;
+	size_t n, cap;
+	bool truncated;
+	size_t flushed;
+};
+
+static struct dns_row *
+dns_row_new(struct dns_rows *t)
+{
+	if (t->n == CTL_DNS_MAX) {
+		t->truncated = true;
+		return NULL;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 32;
+		struct dns_row *p = realloc(t->row, cap * sizeof(*p));
+
+		if (p == NULL) {
+			t->truncated = true;
+			return NULL;
+		}
+		t->row = p;
+		t->cap = cap;
+	}
+	memset(&t->row[t->n], 0, sizeof(t->row[0]));
+	t->row[t->n].worker = t->worker;
+	return &t->row[t->n++];
+}
+
+static void
+dns_cache_row(void *arg, const struct dns_cache_info *ci)
+{
+	struct dns_row *r = dns_row_new(arg);
+	char rec[DNS_RECORD_TEXT];
+	size_t len = 0;
+
+	if (r == NULL) {
+		return;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", ci->name);
+	snprintf(r->type, sizeof(r->type), "%s", ci->type);
+	snprintf(r->state, sizeof(r->state), "%s", ci->state);
+	r->ttl_s = ci->ttl_left_s;
+	r->count = ci->count;
+	for (size_t i = 0; i < ci->count && len + 1 < sizeof(r->records);
+	    i++) {
+		int n = snprintf(r->records + len, sizeof(r->records) - len,
+		    "%s%s", i > 0 ? ", " : "",
+		    dns_cache_record(ci, i, rec, sizeof(rec)));
+		if (n < 0) {
+			break;
+		}
+		len += (size_t)n;
+	}
+}
+
+static void
+dns_failed_row(void *arg, const struct dns_target *t, unsigned ms_left)
+{
+	struct dns_row *r = dns_row_new(arg);
+
+	if (r == NULL) {
+		return;
+	}
+	r->failed = true;
+	dns_target_format(t, r->name, sizeof(r->name));
+	snprintf(r->type, sizeof(r->type), "-");
+	snprintf(r->state, sizeof(r->state), "avoided");
+	r->ttl_s = (ms_left + 999) / 1000;
+}
+
+static void
+dns_collect(struct worker *w, void *arg)
+{
+	struct dns_rows *t = arg;
+
+	t->worker = w->id;
+	if (w->dns != NULL && !t->truncated) {
+		dns_cache_foreach(w->dns, dns_cache_row, t);
+		dns_failed_foreach(w->dns, dns_failed_row, t);
+	}
+}
+
+static int
+ctl_h_show_dns(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	struct dns_rows t = { 0 };
+	unsigned n = workers_count(r->ctl->ws);
+	bool one = cmd_arg_has(r->args, "worker");
+	unsigned w = (unsigned)cmd_arg_uint(r->args, "worker", 0);
+
+	if (one && w >= n) {
+		return ctl_fail(r, -ENOENT, "no worker %u (%u running)", w, n);
+	}
+	for (unsigned i = one ? w : 0; i < (one ? w + 1 : n); i++) {
+		workers_call(r->ctl->ws, i, dns_collect, &t);
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, t.n);
+	for (size_t i = 0; i < t.n; i++) {
+		const struct dns_row *x = &t.row[i];
+
+		msgpack_pack_map(pk, 8);
+		proto_kv_uint(pk, "worker", x->worker);
+		proto_kv_str(pk, "kind", x->failed ? "failed" : "cache");
+		proto_kv_str(pk, "name", x->name);
+		proto_kv_str(pk, "type", x->type);
+		proto_kv_str(pk, "state", x->state);
+		proto_kv_uint(pk, "ttl", x->ttl_s);
+		proto_kv_uint(pk, "count", x->count);
+		proto_kv_str(pk, "records", x->records);
+	}
+	if (t.truncated) {
+		log_notice(LOG_TRANSPORT, "control, dns list cut at %zu rows",
+		    t.n);
+	}
+	free(t.row);
+	return 0;
+}
+
+static void
+dns_flush_one(struct worker *w, void *arg)
+{
+	struct dns_rows *t = arg;
+	struct dns_stats st;
+
+	if (w->dns != NULL) {
+		dns_stats(w->dns, &st);
+		t->flushed += st.cache_entries;
+		dns_flush(w->dns);
+	}
+}
+
+static int
+ctl_h_dns_flush(struct ctl_req *r)
+{
+	struct dns_rows t = { 0 };
+	unsigned n = workers_count(r->ctl->ws);
+
+	for (unsigned i = 0; i < n; i++) {
+		workers_call(r->ctl->ws, i, dns_flush_one, &t);
+	}
+	log_info(LOG_TRANSPORT, "control, %s flushed the DNS cache (%zu "
+	    "entries)", r->conn->name, t.flushed);
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_map(&r->out->pk, 1);
+	proto_kv_uint(&r->out->pk, "flushed", t.flushed);
 	return 0;
 }
 

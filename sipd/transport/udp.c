@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,79 @@ tp_udp_resize(struct tp_listener *l, uint32_t max_size)
 	udp_area_init(l);
 }
 
+/* An ICMP error that means the destination is gone, not a PMTU update. */
+static bool
+udp_fatal_icmp(int e)
+{
+	return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH;
+}
+
+/*
+ * The ICMP errors queued for datagrams sent (IP_RECVERR): a port or host
+ * unreachable is a transport error for the transactions sending there
+ * (RFC 3261 17.1.4, RFC 3263 4.3), given to the error callback with the
+ * destination the datagram had.  At most a batch a wakeup.
+ */
+static void
+udp_errors(struct tp_listener *l)
+{
+	struct tp *tp = l->tp;
+
+	for (int i = 0; i < TP_UDP_BATCH; i++) {
+		struct sockaddr_storage ss;
+		union {
+			char buf[512];
+			struct cmsghdr align;
+		} ctrl;
+		char byte;
+		struct iovec iov = { &byte, 1 };
+		struct msghdr mh = {
+			.msg_name = &ss,
+			.msg_namelen = sizeof(ss),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctrl.buf,
+			.msg_controllen = sizeof(ctrl.buf),
+		};
+
+		if (recvmsg(l->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			return;
+		}
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm)) {
+			const struct sock_extended_err *ee;
+			struct tp_src dst;
+			char peer[TP_ADDRSTRLEN];
+
+			if (!((cm->cmsg_level == SOL_IP &&
+				  cm->cmsg_type == IP_RECVERR) ||
+				(cm->cmsg_level == SOL_IPV6 &&
+				    cm->cmsg_type == IPV6_RECVERR))) {
+				continue;
+			}
+			ee = (const struct sock_extended_err *)(const void *)
+			    CMSG_DATA(cm);
+			if ((ee->ee_origin != SO_EE_ORIGIN_ICMP &&
+				ee->ee_origin != SO_EE_ORIGIN_ICMP6) ||
+			    !udp_fatal_icmp((int)ee->ee_errno) ||
+			    mh.msg_namelen > sizeof(ss)) {
+				continue;
+			}
+			memset(&dst, 0, sizeof(dst));
+			memcpy(&dst.addr, &ss, mh.msg_namelen);
+			dst.addrlen = mh.msg_namelen;
+			dst.proto = TP_UDP;
+			log_notice(LOG_TRANSPORT, "send to %s from %s failed (%s)",
+			    tp_addr_str((struct sockaddr *)&dst.addr, peer,
+				sizeof(peer)),
+			    l->name, strerror((int)ee->ee_errno));
+			if (tp->error != NULL) {
+				tp->error(tp->error_arg, &dst, -(int)ee->ee_errno);
+			}
+		}
+	}
+}
+
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -126,12 +200,14 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	n = recvmmsg(fd, l->msgs, TP_UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
-		/* ECONNREFUSED: an ICMP error for an earlier send */
+		/* an ICMP error for an earlier send, or a wakeup for one
+		 * whose error was taken by a send: its queue says where */
 		if (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR && errno != ECONNREFUSED) {
+		    errno != EINTR && !udp_fatal_icmp(errno)) {
 			log_err(LOG_TRANSPORT, "receive on %s failed (%s)",
 			    l->name, strerror(errno));
 		}
+		udp_errors(l);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -223,6 +299,11 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 		rc = -errno;
 		goto fail;
 	}
+	/* ICMP errors for what is sent from it, read by udp_errors() */
+	(void)setsockopt(l->fd, addr->sa_family == AF_INET6 ? SOL_IPV6
+							   : SOL_IP,
+	    addr->sa_family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR, &one,
+	    sizeof(one));
 	/* A smaller buffer than asked for only costs drops under load. */
 	(void)setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof(rcvbuf));
@@ -307,6 +388,13 @@ tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 		    bytes, len);
 	}
 	n = sendto(l->fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL, dest, dlen);
+	if (n < 0 && udp_fatal_icmp(errno)) {
+		/* the socket's pending error, an ICMP for another datagram
+		 * (IP_RECVERR): this one was not sent; its queue keeps the
+		 * error for udp_errors() */
+		n = sendto(l->fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL, dest,
+		    dlen);
+	}
 	if (n < 0) {
 		int e = errno;
 
