@@ -20,6 +20,7 @@ FOLDER_LIB = {
     "msg": "sipd_msg", "transport": "sipd_tp", "txn": "sipd_txn",
     "core": "sipd_core", "ctl": "sipd_ctl", "reg": "sipd_reg",
     "auth": "sipd_auth", "acct": "sipd_acct", "dns": "sipd_dns",
+    "media": "sipd_media",
 }
 HEADER_LIB = {
     "sipd/log.h": "sipd_log",
