@@ -277,16 +277,16 @@ sdp_parse(struct sdp *s, const char *buf, size_t len, const char **reason,
 
 		at = l.off;
 		pos = l.next;
-		if (l.len == 0) {
+		if (l.len == 0 && l.off != 0) {
 			continue; /* a blank line, often at the end */
-		}
-		if (l.len < 2 || p[1] != '=' || p[0] < 'a' || p[0] > 'z') {
-			why = "SDP line is not type=value";
-			rc = -SIPD_EPARSE;
-			goto fail;
 		}
 		if (l.off == 0 && (l.len != 3 || memcmp(p, "v=0", 3) != 0)) {
 			why = "SDP does not start with v=0";
+			rc = -SIPD_EPARSE;
+			goto fail;
+		}
+		if (l.len < 2 || p[1] != '=' || p[0] < 'a' || p[0] > 'z') {
+			why = "SDP line is not type=value";
 			rc = -SIPD_EPARSE;
 			goto fail;
 		}
