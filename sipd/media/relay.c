@@ -32,7 +32,7 @@
 #define MEDIA_PKT_MAX 2048
 #define MEDIA_SLOT_BITS 14
 #define MEDIA_SLOT_MASK ((1u << MEDIA_SLOT_BITS) - 1)
-#define MEDIA_EVENTS 64
+#define MEDIA_EVENTS 256
 /* Rounds of recvmmsg() per readable socket before the next one's turn. */
 #define MEDIA_ROUNDS 4
 /* How often the timeouts are checked. */
