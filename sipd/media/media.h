@@ -24,6 +24,21 @@
  * lookups from any thread: the engine locks inside.  The engine's id of a
  * relay is what "show media" shows and "media close ID" takes.
  *
+ * One call through the relay (RFC 3264 offer/answer), leg A toward the
+ * caller and leg B toward the callee, one relay per media line relayed:
+ *   offer:  sdp_parse(); per UDP media line, sdp_media_peer() gives the
+ *           caller's address; media_relay_new() with A = { sipd's address
+ *           toward the caller, that peer } and B = { sipd's address
+ *           toward the callee, NULL }; sdp_rewrite() with B's address and
+ *           ports goes to the callee.  -ENOSPC: 503 or unrelayed.
+ *   answer: sdp_parse(); media_relay_update(id, MEDIA_LEG_B, { peer from
+ *           the answer }); sdp_rewrite() with A's address and ports goes
+ *           to the caller.
+ *   re-INVITE or UPDATE: media_relay_update() of the leg whose endpoint
+ *           sent the new SDP; BYE, CANCEL or a final non-2xx:
+ *           media_relay_free().  The timeout (expired callback) frees
+ *           what the dialog did not.
+ *
  * sdp_*: the SDP parser and rewriter.  It reads a body (never writes it),
  * records where each c=, m= and a=rtcp value lies, and writes a new body
  * with the relay's address and ports.  It knows no socket.
@@ -125,8 +140,9 @@ struct media_alloc {
  * A relay between legs a and b.  Fills *out.  Returns 0; -ENOSPC when
  * the port pool has no free pair for a leg ("media ports exhausted");
  * -EBUSY at MEDIA_MAX_RELAYS; -EAFNOSUPPORT for a local address that is
- * not IPv4 or IPv6; another negative errno when a socket fails.  Nothing
- * is left open on failure.
+ * not IPv4 or IPv6, or a peer of another family than its leg's local
+ * address; another negative errno when a socket fails.  Nothing is left
+ * open on failure.
  */
 int media_relay_new(struct media *m, const struct media_leg_conf *a,
     const struct media_leg_conf *b, struct media_alloc *out);
@@ -134,8 +150,9 @@ int media_relay_new(struct media *m, const struct media_leg_conf *a,
 /*
  * Move leg's endpoint (a re-INVITE or UPDATE with new SDP): the latch is
  * forgotten and packets go to peer until the endpoint's next packet
- * latches again.  Only peer and peer_rtcp of conf are read.  Returns 0
- * or -ENOENT.
+ * latches again.  Only peer and peer_rtcp of conf are read (the leg
+ * keeps its local address and ports).  Returns 0, -ENOENT, or
+ * -EAFNOSUPPORT for a peer of another family than the leg.
  */
 int media_relay_update(struct media *m, uint32_t id, enum media_leg_id leg,
     const struct media_leg_conf *conf);

@@ -492,6 +492,14 @@ addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
 	return buf;
 }
 
+/* A leg sends from its local address: its peers must be of its family. */
+static bool
+peer_fits(sa_family_t family, const struct media_leg_conf *c)
+{
+	return (c->peer == NULL || c->peer->sa_family == family) &&
+	    (c->peer_rtcp == NULL || c->peer_rtcp->sa_family == family);
+}
+
 int
 media_relay_new(struct media *m, const struct media_leg_conf *a,
     const struct media_leg_conf *b, struct media_alloc *out)
@@ -499,12 +507,14 @@ media_relay_new(struct media *m, const struct media_leg_conf *a,
 	const struct media_leg_conf *conf[2] = { a, b };
 	struct media_relay *r;
 	uint32_t slot = 0;
+	unsigned lo, hi;
 	int rc;
 
 	for (int l = 0; l < 2; l++) {
 		if (conf[l] == NULL || conf[l]->local == NULL ||
 		    (conf[l]->local->sa_family != AF_INET &&
-		    conf[l]->local->sa_family != AF_INET6)) {
+		    conf[l]->local->sa_family != AF_INET6) ||
+		    !peer_fits(conf[l]->local->sa_family, conf[l])) {
 			return -EAFNOSUPPORT;
 		}
 	}
@@ -566,11 +576,13 @@ media_relay_new(struct media *m, const struct media_leg_conf *a,
 	}
 	return 0;
 fail:
+	lo = m->set.port_min;
+	hi = m->set.port_max;
 	pthread_mutex_unlock(&m->lock);
 	free(r);
 	if (rc == -ENOSPC) {
 		log_err(LOG_TRANSPORT, "media, no relay (media ports %u-%u "
-		    "exhausted)", m->set.port_min, m->set.port_max);
+		    "exhausted)", lo, hi);
 	}
 	return rc;
 }
@@ -589,6 +601,10 @@ media_relay_update(struct media *m, uint32_t id, enum media_leg_id leg,
 	if (r == NULL) {
 		pthread_mutex_unlock(&m->lock);
 		return -ENOENT;
+	}
+	if (!peer_fits(r->leg[leg].local.ss_family, conf)) {
+		pthread_mutex_unlock(&m->lock);
+		return -EAFNOSUPPORT;
 	}
 	peer_copy(&r->leg[leg].peer[SOCK_RTP], conf->peer);
 	peer_copy(&r->leg[leg].peer[SOCK_RTCP], conf->peer_rtcp);

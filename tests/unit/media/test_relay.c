@@ -337,6 +337,17 @@ sdp_peer_then_update(void **state)
 	assert_int_equal(drain(eb, NULL, NULL), 0);
 	assert_int_equal(media_relay_update(m, al.id + 1, MEDIA_LEG_B,
 	    &moved), -ENOENT);
+	/* a leg on IPv4 cannot send to an IPv6 endpoint */
+	struct sockaddr_in6 p6 = { .sin6_family = AF_INET6,
+	    .sin6_port = htons(4000), .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct media_leg_conf wrong = { NULL, (struct sockaddr *)&p6, NULL };
+	assert_int_equal(media_relay_update(m, al.id, MEDIA_LEG_B, &wrong),
+	    -EAFNOSUPPORT);
+	struct sockaddr_in la = v4("127.0.0.1", 0);
+	wrong.local = (struct sockaddr *)&la;
+	struct media_alloc al2;
+	assert_int_equal(media_relay_new(m, &wrong, &wrong, &al2),
+	    -EAFNOSUPPORT);
 	close(ea);
 	close(eb);
 	close(eb2);
