@@ -382,7 +382,8 @@ main(void)
 	struct media_settings s;
 	struct media *m;
 	char err[256];
-	uint16_t base = (uint16_t)(33000 + (getpid() % 300) * 100);
+	/* below the ephemeral ports (32768 and up), above unit/media/relay's */
+	uint16_t base = (uint16_t)(26000 + (getpid() % 59) * 100);
 
 	media_settings_default(&s);
 	s.port_min = base;
