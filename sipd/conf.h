@@ -42,6 +42,9 @@
 #define CONF_NAME_MAX 64    /* a user or group name */
 #define CONF_METRICS_MAX 64 /* "[v6 address]:port" */
 #define CONF_SERVER_MAX 128 /* the Server header's value */
+#define CONF_MEDIA_PORTS_MAX 12 /* "20000-29999" */
+#define CONF_DEFAULT_MEDIA_PORTS "20000-29999"
+#define CONF_DEFAULT_MEDIA_TIMEOUT 60
 #define CONF_DEFAULT_SERVER "sipd"
 
 /* "control socket-mode": the choices of its enum, in order */
@@ -256,6 +259,13 @@ struct conf {
 	/* the Prometheus endpoint's "address:port" (sipd/ctl/metrics.c),
 	 * "" for none */
 	char metrics_listen[CONF_METRICS_MAX];
+
+	/* the media relay (set media-...): its UDP ports "MIN-MAX", the
+	 * seconds a relay may carry no packet, whether a new SSRC from
+	 * another source moves a leg's latch (sipd/media/media.h) */
+	char media_ports[CONF_MEDIA_PORTS_MAX];
+	uint32_t media_timeout_s;
+	bool media_relatch;
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
@@ -440,6 +450,15 @@ int conf_proc_gid(const char *group, gid_t *gid);
  */
 int conf_dns_check_servers(const char *v, char *err, size_t cap);
 void conf_dns_resolver(const struct conf *c, struct dns_conf *out);
+
+/*
+ * The media relay's port range (conf_media.c): conf_media_ports() reads
+ * "MIN-MAX" (1024 to 65535, room for an even RTP port and the RTCP port
+ * after it) into *min and *max: 0 or -EINVAL.  conf_media_check_ports()
+ * is the check of "set media-ports" (settings.def).
+ */
+int conf_media_ports(const char *v, uint16_t *min, uint16_t *max);
+int conf_media_check_ports(const char *v, char *err, size_t cap);
 
 /* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */
 const char *conf_listener_str(const struct conf_listener *l, char *buf,

@@ -26,6 +26,7 @@
 #include "sipd/core/core.h"
 #include "sipd/dns/dns.h"
 #include "sipd/log.h"
+#include "sipd/media/media.h"
 #include "sipd/reg/reg.h"
 #include "sipd/service.h"
 #include "sipd/transport/tp.h"
@@ -57,6 +58,7 @@ struct workers {
 	unsigned n;
 	bool started;
 	struct reg *reg;            /* shared: locked inside */
+	struct media *media;        /* the relay: its own thread and lock */
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
 	/* nonce counts, failures and challenge rates of every worker */
 	struct auth_state *auth;
@@ -278,6 +280,22 @@ struct reg *
 workers_reg(const struct workers *ws)
 {
 	return ws->reg;
+}
+
+struct media *
+workers_media(const struct workers *ws)
+{
+	return ws->media;
+}
+
+/* The relay's settings of configuration c (checked by its commands). */
+static void
+media_settings_from(const struct conf *c, struct media_settings *ms)
+{
+	media_settings_default(ms);
+	(void)conf_media_ports(c->media_ports, &ms->port_min, &ms->port_max);
+	ms->timeout_s = c->media_timeout_s;
+	ms->relatch_ssrc = c->media_relatch;
 }
 
 /* The registrar's settings from the configuration's. */
@@ -506,6 +524,13 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	}
 	pthread_mutex_init(&ws->call_lock, NULL);
 	pthread_cond_init(&ws->call_done, NULL);
+	struct media_settings ms;
+	media_settings_from(c, &ms);
+	ws->media = media_new(&ms, err, cap);
+	if (ws->media == NULL) {
+		workers_free(ws);
+		return NULL;
+	}
 	/* requests are spread by Call-ID, which the peer picks: a nonce's
 	 * count and a source's failures must be the same on every worker */
 	ws->auth = auth_state_new(NULL);
@@ -563,6 +588,14 @@ workers_start(struct workers *ws)
 			return -rc;
 		}
 	}
+	int rc = media_start(ws->media);
+	if (rc < 0) {
+		for (unsigned j = 0; j < ws->n; j++) {
+			event_base_loopbreak(ws->w[j]->base);
+			pthread_join(ws->w[j]->thread, NULL);
+		}
+		return rc;
+	}
 	ws->started = true;
 	return 0;
 }
@@ -617,6 +650,7 @@ workers_stop(struct workers *ws, unsigned grace_ms)
 		event_base_loopbreak(ws->w[i]->base);
 		pthread_join(ws->w[i]->thread, NULL);
 	}
+	media_stop(ws->media);
 	ws->started = false;
 }
 
@@ -634,6 +668,7 @@ workers_free(struct workers *ws)
 		worker_free(ws->w[i]);
 	}
 	reg_free(ws->reg);
+	media_free(ws->media);
 	auth_state_free(ws->auth); /* after the workers that use it */
 	pthread_mutex_destroy(&ws->call_lock);
 	pthread_cond_destroy(&ws->call_done);
@@ -733,7 +768,13 @@ workers_configure(struct workers *ws, const struct conf *c, char *err,
 	struct configure cf = { &ws->conf, c, 0, err, cap };
 
 	struct reg_settings rs;
+	struct media_settings ms;
 
+	/* the range was checked by its command: this cannot fail */
+	media_settings_from(c, &ms);
+	if (media_configure(ws->media, &ms, err, cap) < 0) {
+		return -EINVAL;
+	}
 	reg_settings_from(c, &rs);
 	reg_set_settings(ws->reg, &rs);
 	for (unsigned i = 0; i < ws->n; i++) {

@@ -26,6 +26,7 @@ struct core;
 struct dns;
 struct tp;
 struct reg;
+struct media;
 struct txn_table;
 struct workers;
 
@@ -86,6 +87,9 @@ int workers_alive(const struct workers *ws, uint64_t max_ms);
 
 /* The registrar the workers share (its calls are locked inside). */
 struct reg *workers_reg(const struct workers *ws);
+
+/* The media relay engine (its own thread; its calls lock inside). */
+struct media *workers_media(const struct workers *ws);
 
 /*
  * Run fn(w, arg) on worker i's thread and wait for it to return.  From the

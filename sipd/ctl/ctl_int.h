@@ -39,6 +39,8 @@ struct event;
 /* Rows of "show registrations" and "show auth-blocks" at most. */
 #define CTL_REG_MAX 10000
 #define CTL_BLOCK_MAX 10000
+/* Rows of "show media" at most. */
+#define CTL_MEDIA_MAX 10000
 
 struct ctl_conn {
 	struct ctl *ctl;

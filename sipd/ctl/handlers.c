@@ -21,6 +21,7 @@
 #include "sipd/acct/acct.h"
 #include "sipd/auth/auth.h"
 #include "sipd/core/core.h"
+#include "sipd/media/media.h"
 #include "sipd/ctl/ctl_int.h"
 #include "sipd/dns/dns.h"
 #include "sipd/reg/reg.h"
@@ -1321,6 +1322,92 @@ ctl_h_auth_unblock(struct ctl_req *r)
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_map(&r->out->pk, 1);
 	proto_kv_uint(&r->out->pk, "forgotten", (uint64_t)u.forgotten);
+	return 0;
+}
+
+/* -------------------------------------------------------- media relay */
+
+static const char *
+media_addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6) {
+		buf[0] = '\0';
+		return buf;
+	}
+	tp_addr_str((const struct sockaddr *)ss, buf, cap);
+	return buf;
+}
+
+static void
+pack_media_leg(msgpack_packer *pk, char side, const struct media_leg_info *l)
+{
+	char key[16], addr[TP_ADDRSTRLEN];
+
+	snprintf(key, sizeof(key), "%c-local", side);
+	proto_kv_str(pk, key, media_addr_str(&l->local, addr, sizeof(addr)));
+	snprintf(key, sizeof(key), "%c-peer", side);
+	proto_kv_str(pk, key, media_addr_str(&l->peer, addr, sizeof(addr)));
+	snprintf(key, sizeof(key), "%c-latched", side);
+	proto_kv_bool(pk, key, l->latched);
+	snprintf(key, sizeof(key), "%c-packets", side);
+	proto_kv_uint(pk, key, l->packets);
+	snprintf(key, sizeof(key), "%c-bytes", side);
+	proto_kv_uint(pk, key, l->bytes);
+	snprintf(key, sizeof(key), "%c-ignored", side);
+	proto_kv_uint(pk, key, l->ignored);
+}
+
+static int
+ctl_h_show_media(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	struct media *m = workers_media(r->ctl->ws);
+	struct media_relay_info *v = NULL;
+	int n;
+
+	if (m == NULL) {
+		return ctl_fail(r, -ENOENT, "no media relay");
+	}
+	n = media_relay_list(m, CTL_MEDIA_MAX, &v);
+	if (n < 0) {
+		return ctl_fail(r, n, "cannot list the media relays");
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 3 + 12);
+		proto_kv_uint(pk, "id", v[i].id);
+		pack_media_leg(pk, 'a', &v[i].leg[0]);
+		pack_media_leg(pk, 'b', &v[i].leg[1]);
+		proto_kv_uint(pk, "age", v[i].age_ms / 1000);
+		proto_kv_uint(pk, "idle", v[i].idle_ms / 1000);
+	}
+	free(v);
+	return 0;
+}
+
+static int
+ctl_h_media_close(struct ctl_req *r)
+{
+	struct media *m = workers_media(r->ctl->ws);
+	uint64_t id = cmd_arg_uint(r->args, "id", 0);
+	int rc;
+
+	if (m == NULL) {
+		return ctl_fail(r, -ENOENT, "no media relay");
+	}
+	rc = media_relay_free(m, (uint32_t)id);
+	if (rc == -ENOENT) {
+		return ctl_fail(r, rc, "no media relay %llu",
+		    (unsigned long long)id);
+	}
+	if (rc < 0) {
+		return ctl_fail(r, rc, "cannot close: %s", strerror(-rc));
+	}
+	log_info(LOG_TRANSPORT, "control, %s closed media relay %llu",
+	    r->conn->name, (unsigned long long)id);
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_nil(&r->out->pk);
 	return 0;
 }
 

@@ -1,0 +1,980 @@
+/*
+ * relay: the media relay engine.  It owns the port pool (a bitmap of the
+ * ports its relays hold), the relays (a table of slots; a relay's id is
+ * its slot and the slot's generation, so a stale id or a stale epoll
+ * event finds nothing), one epoll set with every relay socket, and the
+ * thread that moves packets.  One mutex guards all of it: the thread
+ * holds it while it relays one batch of events, the SIP side while it
+ * creates, moves, frees or reads a relay.
+ *
+ * Packets: a readable socket is drained with recvmmsg() in batches of
+ * MEDIA_BATCH; each packet is checked against the socket's latch and sent
+ * on with one sendmmsg() per batch out of the other leg's socket of the
+ * same kind (RTP to RTP, RTCP to RTCP), so the far endpoint sees the
+ * relay's port it was given in its SDP.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "sipd/log.h"
+#include "sipd/media/media.h"
+
+#define MEDIA_BATCH 32
+#define MEDIA_PKT_MAX 2048
+#define MEDIA_SLOT_BITS 14
+#define MEDIA_SLOT_MASK ((1u << MEDIA_SLOT_BITS) - 1)
+#define MEDIA_EVENTS 256
+/* Rounds of recvmmsg() per readable socket before the next one's turn. */
+#define MEDIA_ROUNDS 4
+/* How often the timeouts are checked. */
+#define MEDIA_CHECK_MS 1000
+/* Relays freed by timeout whose owners one round tells at most. */
+#define MEDIA_EXPIRE_MAX 256
+
+_Static_assert(MEDIA_MAX_RELAYS == 1u << MEDIA_SLOT_BITS,
+    "a relay id's slot bits cover the table");
+
+enum { SOCK_RTP, SOCK_RTCP };
+
+struct media_sock {
+	int fd;
+	bool latched;
+	bool have_ssrc;
+	bool have_prev;
+	uint32_t ssrc;      /* the latched stream's */
+	uint32_t prev_ssrc; /* the stream the latch moved away from */
+	struct sockaddr_storage latch;
+};
+
+struct media_leg {
+	struct media_sock s[2];            /* RTP, RTCP */
+	struct sockaddr_storage local;     /* the RTP port's address */
+	struct sockaddr_storage peer[2];   /* from SDP: RTP, RTCP */
+	uint64_t packets, bytes, ignored;
+};
+
+struct media_relay {
+	uint32_t id;
+	uint64_t created_ms, last_ms;
+	struct media_leg leg[2];
+};
+
+struct media {
+	pthread_mutex_t lock;
+	struct media_settings set;
+	int epfd;
+	int wakefd;
+	pthread_t thread;
+	bool running;
+	atomic_bool stopping;
+	uint16_t cursor;                     /* the next even port to try */
+	uint8_t used[65536 / 8];             /* ports our relays hold */
+	struct media_relay *slot[MEDIA_MAX_RELAYS];
+	uint32_t gen[MEDIA_MAX_RELAYS];
+	uint32_t nrelays;
+	uint32_t next_slot;
+	uint64_t next_check_ms;
+	uint64_t created, freed, expired, exhausted, packets, bytes;
+	/* the batch buffers of media_poll(): one caller at a time */
+	struct mmsghdr rx[MEDIA_BATCH], tx[MEDIA_BATCH];
+	struct iovec rxiov[MEDIA_BATCH], txiov[MEDIA_BATCH];
+	struct sockaddr_storage rxaddr[MEDIA_BATCH], txaddr[MEDIA_BATCH];
+	uint8_t rxbuf[MEDIA_BATCH][MEDIA_PKT_MAX];
+};
+
+static uint64_t
+media_now(const struct media *m)
+{
+	struct timespec ts;
+
+	if (m->set.clock_ms != NULL) {
+		return m->set.clock_ms(m->set.clock_arg);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+media_settings_default(struct media_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->port_min = MEDIA_DEFAULT_PORT_MIN;
+	s->port_max = MEDIA_DEFAULT_PORT_MAX;
+	s->timeout_s = MEDIA_DEFAULT_TIMEOUT_S;
+	s->relatch_ssrc = true;
+}
+
+/* The first even port of the range, or 0 when no pair fits in it. */
+static uint32_t
+range_first(const struct media_settings *s)
+{
+	uint32_t first = (s->port_min + 1u) & ~1u;
+
+	if (first == 0) {
+		first = 2;
+	}
+	return first + 1 <= s->port_max ? first : 0;
+}
+
+static int
+check_settings(const struct media_settings *s, char *err, size_t cap)
+{
+	if (range_first(s) == 0) {
+		snprintf(err, cap, "media ports %u-%u hold no even RTP port "
+		    "with its RTCP port", s->port_min, s->port_max);
+		return -EINVAL;
+	}
+	if (s->timeout_s == 0) {
+		snprintf(err, cap, "media timeout 0");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct media *
+media_new(const struct media_settings *s, char *err, size_t cap)
+{
+	struct media *m;
+
+	if (check_settings(s, err, cap) < 0) {
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		snprintf(err, cap, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	m->set = *s;
+	m->cursor = (uint16_t)range_first(s);
+	m->wakefd = -1;
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0) {
+		snprintf(err, cap, "media, epoll (%s)", strerror(errno));
+		goto fail;
+	}
+	m->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->wakefd < 0) {
+		snprintf(err, cap, "media, eventfd (%s)", strerror(errno));
+		goto fail;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = UINT64_MAX };
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->wakefd, &ev) < 0) {
+		snprintf(err, cap, "media, epoll (%s)", strerror(errno));
+		goto fail;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	atomic_init(&m->stopping, false);
+	m->next_check_ms = media_now(m) + MEDIA_CHECK_MS;
+	for (size_t i = 0; i < MEDIA_BATCH; i++) {
+		m->rxiov[i].iov_base = m->rxbuf[i];
+		m->rxiov[i].iov_len = sizeof(m->rxbuf[i]);
+		m->rx[i].msg_hdr.msg_iov = &m->rxiov[i];
+		m->rx[i].msg_hdr.msg_iovlen = 1;
+		m->rx[i].msg_hdr.msg_name = &m->rxaddr[i];
+		m->tx[i].msg_hdr.msg_iov = &m->txiov[i];
+		m->tx[i].msg_hdr.msg_iovlen = 1;
+		m->tx[i].msg_hdr.msg_name = &m->txaddr[i];
+	}
+	return m;
+fail:
+	if (m->wakefd >= 0) {
+		close(m->wakefd);
+	}
+	if (m->epfd >= 0) {
+		close(m->epfd);
+	}
+	free(m);
+	return NULL;
+}
+
+static void *
+media_main(void *arg)
+{
+	struct media *m = arg;
+
+	while (!atomic_load(&m->stopping)) {
+		if (media_poll(m, MEDIA_CHECK_MS) < 0) {
+			struct timespec ts = { 0, 10 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+int
+media_start(struct media *m)
+{
+	int rc;
+
+	if (m->running) {
+		return 0;
+	}
+	atomic_store(&m->stopping, false);
+	rc = pthread_create(&m->thread, NULL, media_main, m);
+	if (rc != 0) {
+		return -rc;
+	}
+	m->running = true;
+	return 0;
+}
+
+void
+media_stop(struct media *m)
+{
+	uint64_t one = 1;
+
+	if (m == NULL || !m->running) {
+		return;
+	}
+	atomic_store(&m->stopping, true);
+	if (write(m->wakefd, &one, sizeof(one)) < 0) {
+		/* the thread wakes by its poll timeout instead */
+	}
+	pthread_join(m->thread, NULL);
+	m->running = false;
+}
+
+static void
+relay_close(struct media *m, struct media_relay *r)
+{
+	for (int l = 0; l < 2; l++) {
+		for (int k = 0; k < 2; k++) {
+			int fd = r->leg[l].s[k].fd;
+
+			if (fd >= 0) {
+				epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+				close(fd);
+				r->leg[l].s[k].fd = -1;
+			}
+		}
+		uint16_t port = ntohs(r->leg[l].local.ss_family == AF_INET6
+		    ? ((struct sockaddr_in6 *)&r->leg[l].local)->sin6_port
+		    : ((struct sockaddr_in *)&r->leg[l].local)->sin_port);
+		if (port != 0) {
+			m->used[port / 8] &= (uint8_t)~(1u << (port % 8));
+			m->used[(port + 1) / 8] &=
+			    (uint8_t)~(1u << ((port + 1) % 8));
+		}
+	}
+}
+
+/* Take relay r out of the table and close it.  Under the lock. */
+static void
+relay_drop(struct media *m, struct media_relay *r)
+{
+	uint32_t slot = r->id & MEDIA_SLOT_MASK;
+
+	relay_close(m, r);
+	m->slot[slot] = NULL;
+	m->nrelays--;
+	m->freed++;
+	free(r);
+}
+
+void
+media_free(struct media *m)
+{
+	if (m == NULL) {
+		return;
+	}
+	media_stop(m);
+	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS; i++) {
+		if (m->slot[i] != NULL) {
+			relay_drop(m, m->slot[i]);
+		}
+	}
+	close(m->wakefd);
+	close(m->epfd);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+int
+media_configure(struct media *m, const struct media_settings *s, char *err,
+    size_t cap)
+{
+	int rc = check_settings(s, err, cap);
+
+	if (rc < 0) {
+		return rc;
+	}
+	pthread_mutex_lock(&m->lock);
+	if (s->port_min != m->set.port_min || s->port_max != m->set.port_max) {
+		m->cursor = (uint16_t)range_first(s);
+	}
+	m->set = *s;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+static struct media_relay *
+relay_find(struct media *m, uint32_t id)
+{
+	struct media_relay *r = m->slot[id & MEDIA_SLOT_MASK];
+
+	return r != NULL && r->id == id ? r : NULL;
+}
+
+static uint16_t
+sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6) {
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	if (ss->ss_family == AF_INET) {
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	}
+	return 0;
+}
+
+static void
+sa_set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	} else if (ss->ss_family == AF_INET) {
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	}
+}
+
+static socklen_t
+sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	    : sizeof(struct sockaddr_in);
+}
+
+static bool
+sa_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port &&
+	    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* Copy sa (IPv4 or IPv6) into *ss, or family 0 for NULL or port 0. */
+static void
+peer_copy(struct sockaddr_storage *ss, const struct sockaddr *sa)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sa == NULL) {
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		memcpy(ss, sa, sizeof(struct sockaddr_in));
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(ss, sa, sizeof(struct sockaddr_in6));
+	}
+	if (sa_port(ss) == 0) {
+		ss->ss_family = 0;
+	}
+}
+
+static int
+open_one(const struct sockaddr_storage *local, uint16_t port, int *fd)
+{
+	struct sockaddr_storage a = *local;
+	int one = 1;
+	int s;
+
+	s = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		return -errno;
+	}
+	if (a.ss_family == AF_INET6 &&
+	    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
+		int rc = -errno;
+		close(s);
+		return rc;
+	}
+	sa_set_port(&a, port);
+	if (bind(s, (struct sockaddr *)&a, sa_len(&a)) < 0) {
+		int rc = -errno;
+		close(s);
+		return rc;
+	}
+	*fd = s;
+	return 0;
+}
+
+/*
+ * Open leg l's RTP and RTCP sockets on a free pair of the range and add
+ * them to the epoll set.  Under the lock.  -ENOSPC when no pair is free.
+ */
+static int
+leg_open(struct media *m, struct media_relay *r, int l)
+{
+	struct media_leg *leg = &r->leg[l];
+	uint32_t first = range_first(&m->set);
+	uint32_t pairs = (m->set.port_max - first + 1) / 2;
+	int rc;
+
+	for (uint32_t tries = 0; tries < pairs; tries++) {
+		uint32_t p = m->cursor;
+
+		if (p < first || p + 1 > m->set.port_max) {
+			p = first;
+		}
+		m->cursor = (uint16_t)(p + 2 + 1 > m->set.port_max
+		    ? first : p + 2);
+		if ((m->used[p / 8] & (1u << (p % 8))) != 0 ||
+		    (m->used[(p + 1) / 8] & (1u << ((p + 1) % 8))) != 0) {
+			continue;
+		}
+		rc = open_one(&leg->local, (uint16_t)p, &leg->s[SOCK_RTP].fd);
+		if (rc == 0) {
+			rc = open_one(&leg->local, (uint16_t)(p + 1),
+			    &leg->s[SOCK_RTCP].fd);
+			if (rc < 0) {
+				close(leg->s[SOCK_RTP].fd);
+				leg->s[SOCK_RTP].fd = -1;
+			}
+		}
+		if (rc == -EADDRINUSE) {
+			continue; /* another program's port: the next pair */
+		}
+		if (rc < 0) {
+			return rc;
+		}
+		sa_set_port(&leg->local, (uint16_t)p);
+		m->used[p / 8] |= (uint8_t)(1u << (p % 8));
+		m->used[(p + 1) / 8] |= (uint8_t)(1u << ((p + 1) % 8));
+		for (int k = 0; k < 2; k++) {
+			struct epoll_event ev = {
+				.events = EPOLLIN,
+				.data.u64 = (uint64_t)r->id << 2 |
+				    (uint64_t)(l * 2 + k),
+			};
+			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, leg->s[k].fd,
+			    &ev) < 0) {
+				return -errno; /* relay_close() releases */
+			}
+		}
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static const char *
+addr_str(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const void *src = ss->ss_family == AF_INET6
+	    ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+	    : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6) {
+		snprintf(buf, cap, "-");
+		return buf;
+	}
+	inet_ntop(ss->ss_family, src, ip, sizeof(ip));
+	snprintf(buf, cap, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    ip, sa_port(ss));
+	return buf;
+}
+
+/* A leg sends from its local address: its peers must be of its family. */
+static bool
+peer_fits(sa_family_t family, const struct media_leg_conf *c)
+{
+	return (c->peer == NULL || c->peer->sa_family == family) &&
+	    (c->peer_rtcp == NULL || c->peer_rtcp->sa_family == family);
+}
+
+int
+media_relay_new(struct media *m, const struct media_leg_conf *a,
+    const struct media_leg_conf *b, struct media_alloc *out)
+{
+	const struct media_leg_conf *conf[2] = { a, b };
+	struct media_relay *r;
+	uint32_t slot = 0;
+	unsigned lo, hi;
+	int rc;
+
+	for (int l = 0; l < 2; l++) {
+		if (conf[l] == NULL || conf[l]->local == NULL ||
+		    (conf[l]->local->sa_family != AF_INET &&
+		    conf[l]->local->sa_family != AF_INET6) ||
+		    !peer_fits(conf[l]->local->sa_family, conf[l])) {
+			return -EAFNOSUPPORT;
+		}
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		return -ENOMEM;
+	}
+	for (int l = 0; l < 2; l++) {
+		for (int k = 0; k < 2; k++) {
+			r->leg[l].s[k].fd = -1;
+		}
+		peer_copy(&r->leg[l].local, conf[l]->local);
+		r->leg[l].local.ss_family = conf[l]->local->sa_family;
+		sa_set_port(&r->leg[l].local, 0);
+		peer_copy(&r->leg[l].peer[SOCK_RTP], conf[l]->peer);
+		peer_copy(&r->leg[l].peer[SOCK_RTCP], conf[l]->peer_rtcp);
+	}
+	pthread_mutex_lock(&m->lock);
+	if (m->nrelays >= MEDIA_MAX_RELAYS) {
+		rc = -EBUSY;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS; i++) {
+		slot = (m->next_slot + i) & MEDIA_SLOT_MASK;
+		if (m->slot[slot] == NULL) {
+			break;
+		}
+	}
+	m->next_slot = (slot + 1) & MEDIA_SLOT_MASK;
+	/* a generation of 0 would make slot 0's first id 0: none */
+	if (++m->gen[slot] >= 1u << (32 - MEDIA_SLOT_BITS)) {
+		m->gen[slot] = 1;
+	}
+	r->id = m->gen[slot] << MEDIA_SLOT_BITS | slot;
+	for (int l = 0; l < 2; l++) {
+		rc = leg_open(m, r, l);
+		if (rc < 0) {
+			relay_close(m, r);
+			if (rc == -ENOSPC) {
+				m->exhausted++;
+			}
+			goto fail;
+		}
+	}
+	r->created_ms = r->last_ms = media_now(m);
+	m->slot[slot] = r;
+	m->nrelays++;
+	m->created++;
+	out->id = r->id;
+	out->local[0] = r->leg[0].local;
+	out->local[1] = r->leg[1].local;
+	pthread_mutex_unlock(&m->lock);
+	if (log_enabled(LOG_TRANSPORT, LOG_LEVEL_MAJOR)) {
+		char x[64], y[64];
+
+		log_warn(LOG_TRANSPORT, "media, relay %u created on %s and %s",
+		    out->id, addr_str(&out->local[0], x, sizeof(x)),
+		    addr_str(&out->local[1], y, sizeof(y)));
+	}
+	return 0;
+fail:
+	lo = m->set.port_min;
+	hi = m->set.port_max;
+	pthread_mutex_unlock(&m->lock);
+	free(r);
+	if (rc == -ENOSPC) {
+		log_err(LOG_TRANSPORT, "media, no relay (media ports %u-%u "
+		    "exhausted)", lo, hi);
+	}
+	return rc;
+}
+
+int
+media_relay_update(struct media *m, uint32_t id, enum media_leg_id leg,
+    const struct media_leg_conf *conf)
+{
+	struct media_relay *r;
+
+	if ((unsigned)leg > MEDIA_LEG_B || conf == NULL) {
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&m->lock);
+	r = relay_find(m, id);
+	if (r == NULL) {
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
+	}
+	if (!peer_fits(r->leg[leg].local.ss_family, conf)) {
+		pthread_mutex_unlock(&m->lock);
+		return -EAFNOSUPPORT;
+	}
+	peer_copy(&r->leg[leg].peer[SOCK_RTP], conf->peer);
+	peer_copy(&r->leg[leg].peer[SOCK_RTCP], conf->peer_rtcp);
+	for (int k = 0; k < 2; k++) {
+		struct media_sock *s = &r->leg[leg].s[k];
+
+		s->latched = s->have_ssrc = s->have_prev = false;
+	}
+	pthread_mutex_unlock(&m->lock);
+	log_info(LOG_TRANSPORT, "media, relay %u leg %c moved", id,
+	    leg == MEDIA_LEG_A ? 'A' : 'B');
+	return 0;
+}
+
+int
+media_relay_free(struct media *m, uint32_t id)
+{
+	struct media_relay *r;
+
+	pthread_mutex_lock(&m->lock);
+	r = relay_find(m, id);
+	if (r == NULL) {
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
+	}
+	relay_drop(m, r);
+	pthread_mutex_unlock(&m->lock);
+	log_warn(LOG_TRANSPORT, "media, relay %u freed", id);
+	return 0;
+}
+
+static void
+info_of(const struct media *m, const struct media_relay *r, uint64_t now,
+    struct media_relay_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->id = r->id;
+	info->age_ms = now > r->created_ms ? now - r->created_ms : 0;
+	info->idle_ms = now > r->last_ms ? now - r->last_ms : 0;
+	(void)m;
+	for (int l = 0; l < 2; l++) {
+		const struct media_leg *leg = &r->leg[l];
+		const struct media_sock *s = &leg->s[SOCK_RTP];
+		struct media_leg_info *li = &info->leg[l];
+
+		li->local = leg->local;
+		li->latched = s->latched;
+		li->peer = s->latched ? s->latch : leg->peer[SOCK_RTP];
+		li->ssrc = s->have_ssrc ? s->ssrc : 0;
+		li->packets = leg->packets;
+		li->bytes = leg->bytes;
+		li->ignored = leg->ignored;
+	}
+}
+
+int
+media_relay_get(struct media *m, uint32_t id, struct media_relay_info *info)
+{
+	struct media_relay *r;
+
+	pthread_mutex_lock(&m->lock);
+	r = relay_find(m, id);
+	if (r != NULL) {
+		info_of(m, r, media_now(m), info);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r != NULL ? 0 : -ENOENT;
+}
+
+static int
+info_cmp(const void *x, const void *y)
+{
+	const struct media_relay_info *a = x, *b = y;
+
+	/* oldest first: the one with the longest age */
+	if (a->age_ms != b->age_ms) {
+		return a->age_ms > b->age_ms ? -1 : 1;
+	}
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+int
+media_relay_list(struct media *m, size_t max, struct media_relay_info **out)
+{
+	struct media_relay_info *v;
+	size_t n = 0;
+	uint64_t now;
+
+	pthread_mutex_lock(&m->lock);
+	size_t cap = m->nrelays < max ? m->nrelays : max;
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (v == NULL) {
+		pthread_mutex_unlock(&m->lock);
+		return -ENOMEM;
+	}
+	now = media_now(m);
+	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && n < cap; i++) {
+		if (m->slot[i] != NULL) {
+			info_of(m, m->slot[i], now, &v[n++]);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	qsort(v, n, sizeof(*v), info_cmp);
+	*out = v;
+	return (int)n;
+}
+
+void
+media_stats(struct media *m, struct media_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&m->lock);
+	uint32_t first = range_first(&m->set);
+	for (uint32_t p = first; p + 1 <= m->set.port_max; p += 2) {
+		if ((m->used[p / 8] & (1u << (p % 8))) == 0 &&
+		    (m->used[(p + 1) / 8] & (1u << ((p + 1) % 8))) == 0) {
+			st->ports_free++;
+		}
+	}
+	st->relays = m->nrelays;
+	st->created = m->created;
+	st->freed = m->freed;
+	st->expired = m->expired;
+	st->exhausted = m->exhausted;
+	st->packets = m->packets;
+	st->bytes = m->bytes;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/*
+ * The SSRC of an RTP packet (RFC 3550 5.1), or of an RTCP packet's
+ * sender (6.4; told apart by its packet type, RFC 5761 4).  False for
+ * what is neither.
+ */
+static bool
+pkt_ssrc(const uint8_t *p, size_t len, uint32_t *ssrc)
+{
+	size_t off;
+
+	if (len < 8 || p[0] >> 6 != 2) {
+		return false;
+	}
+	off = (p[1] & 0x7f) >= 64 && (p[1] & 0x7f) <= 95 ? 4 : 8;
+	if (len < off + 4) {
+		return false;
+	}
+	*ssrc = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+	    (uint32_t)p[off + 2] << 8 | p[off + 3];
+	return true;
+}
+
+/*
+ * Whether socket s takes a packet from src: the first source latches;
+ * a packet of another source is taken (and moves the latch) only when it
+ * carries another SSRC than the latched stream and than the one before
+ * it, so late packets of the old stream do not move it back.
+ */
+static bool
+latch_accept(struct media *m, struct media_relay *r, struct media_sock *s,
+    const struct sockaddr_storage *src, const uint8_t *p, size_t len)
+{
+	uint32_t ssrc = 0;
+	bool valid = pkt_ssrc(p, len, &ssrc);
+
+	if (!s->latched) {
+		s->latch = *src;
+		s->latched = true;
+		s->have_ssrc = valid;
+		s->ssrc = ssrc;
+		return true;
+	}
+	if (sa_same(src, &s->latch)) {
+		if (valid && (!s->have_ssrc || ssrc != s->ssrc)) {
+			s->ssrc = ssrc;
+			s->have_ssrc = true;
+		}
+		return true;
+	}
+	if (!m->set.relatch_ssrc || !valid ||
+	    (s->have_ssrc && ssrc == s->ssrc) ||
+	    (s->have_prev && ssrc == s->prev_ssrc)) {
+		return false;
+	}
+	if (log_enabled(LOG_TRANSPORT, LOG_LEVEL_LOWLEVEL)) {
+		char x[64], y[64];
+
+		log_info(LOG_TRANSPORT, "media, relay %u latch moved from %s "
+		    "to %s (ssrc %08x)", r->id, addr_str(&s->latch, x,
+		    sizeof(x)), addr_str(src, y, sizeof(y)), ssrc);
+	}
+	s->prev_ssrc = s->ssrc;
+	s->have_prev = s->have_ssrc;
+	s->latch = *src;
+	s->ssrc = ssrc;
+	s->have_ssrc = true;
+	return true;
+}
+
+/*
+ * Where a packet of kind k leaving through leg o goes: the latch, else
+ * the SDP's address; RTCP falls back on the RTP address's port + 1
+ * (RFC 3550 11).  False: nowhere yet.
+ */
+static bool
+leg_dest(const struct media_leg *o, int k, struct sockaddr_storage *dst)
+{
+	if (o->s[k].latched) {
+		*dst = o->s[k].latch;
+		return true;
+	}
+	if (o->peer[k].ss_family != 0) {
+		*dst = o->peer[k];
+		return true;
+	}
+	if (k == SOCK_RTCP) {
+		if (o->s[SOCK_RTP].latched) {
+			*dst = o->s[SOCK_RTP].latch;
+		} else if (o->peer[SOCK_RTP].ss_family != 0) {
+			*dst = o->peer[SOCK_RTP];
+		} else {
+			return false;
+		}
+		sa_set_port(dst, (uint16_t)(sa_port(dst) + 1));
+		return true;
+	}
+	return false;
+}
+
+/* Drain socket k of leg l and relay what it read.  Under the lock. */
+static int
+relay_sock(struct media *m, struct media_relay *r, int l, int k,
+    uint64_t now)
+{
+	struct media_leg *in = &r->leg[l], *o = &r->leg[l ^ 1];
+	struct media_sock *s = &in->s[k];
+	int total = 0;
+
+	for (int round = 0; round < MEDIA_ROUNDS; round++) {
+		int n, ntx = 0;
+
+		for (int i = 0; i < MEDIA_BATCH; i++) {
+			m->rx[i].msg_hdr.msg_namelen = sizeof(m->rxaddr[i]);
+			m->rx[i].msg_hdr.msg_flags = 0;
+		}
+		n = recvmmsg(s->fd, m->rx, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			size_t len = m->rx[i].msg_len;
+
+			if ((m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
+			    !latch_accept(m, r, s, &m->rxaddr[i], m->rxbuf[i],
+				len)) {
+				in->ignored++;
+				continue;
+			}
+			/* the endpoint is there, even with nowhere to send
+			 * yet: the relay is not idle */
+			r->last_ms = now;
+			if (!leg_dest(o, k, &m->txaddr[ntx])) {
+				in->ignored++;
+				continue;
+			}
+			m->txiov[ntx].iov_base = m->rxbuf[i];
+			m->txiov[ntx].iov_len = len;
+			m->tx[ntx].msg_hdr.msg_namelen =
+			    sa_len(&m->txaddr[ntx]);
+			in->packets++;
+			in->bytes += len;
+			m->bytes += len;
+			ntx++;
+		}
+		if (ntx > 0) {
+			int sent = 0;
+
+			while (sent < ntx) {
+				int rc = sendmmsg(o->s[k].fd, m->tx + sent,
+				    (unsigned)(ntx - sent), MSG_DONTWAIT);
+				if (rc <= 0) {
+					break;
+				}
+				sent += rc;
+			}
+			/* what the kernel would not take is lost, as on a
+			 * congested link: RTP does not wait */
+			if (sent < ntx) {
+				in->ignored += (uint64_t)(ntx - sent);
+				in->packets -= (uint64_t)(ntx - sent);
+			}
+			m->packets += (uint64_t)sent;
+			total += sent;
+		}
+		if (n < MEDIA_BATCH) {
+			break;
+		}
+	}
+	return total;
+}
+
+/* Free the relays idle past the timeout; their ids into ids[]. */
+static size_t
+expire(struct media *m, uint64_t now, uint32_t *ids, size_t max)
+{
+	uint64_t limit = (uint64_t)m->set.timeout_s * 1000;
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && n < max; i++) {
+		struct media_relay *r = m->slot[i];
+
+		if (r != NULL && now >= r->last_ms &&
+		    now - r->last_ms >= limit) {
+			ids[n++] = r->id;
+			relay_drop(m, r);
+			m->expired++;
+		}
+	}
+	return n;
+}
+
+int
+media_poll(struct media *m, int timeout_ms)
+{
+	struct epoll_event ev[MEDIA_EVENTS];
+	uint32_t ids[MEDIA_EXPIRE_MAX];
+	size_t nexp = 0;
+	int n, total = 0;
+	uint64_t now;
+
+	n = epoll_wait(m->epfd, ev, MEDIA_EVENTS, timeout_ms);
+	if (n < 0) {
+		return errno == EINTR ? 0 : -errno;
+	}
+	pthread_mutex_lock(&m->lock);
+	now = media_now(m);
+	for (int i = 0; i < n; i++) {
+		uint64_t d = ev[i].data.u64;
+		struct media_relay *r;
+
+		if (d == UINT64_MAX) {
+			uint64_t v;
+
+			if (read(m->wakefd, &v, sizeof(v)) < 0) {
+				/* nothing to read: woken already */
+			}
+			continue;
+		}
+		/* a relay freed since epoll_wait() returned is not found */
+		r = relay_find(m, (uint32_t)(d >> 2));
+		if (r != NULL) {
+			total += relay_sock(m, r, (int)(d >> 1 & 1),
+			    (int)(d & 1), now);
+		}
+	}
+	if (now >= m->next_check_ms) {
+		nexp = expire(m, now, ids, MEDIA_EXPIRE_MAX);
+		/* more to free: check again at once */
+		m->next_check_ms = nexp == MEDIA_EXPIRE_MAX ? now
+		    : now + MEDIA_CHECK_MS;
+	}
+	void (*cb)(void *, uint32_t) = m->set.expired;
+	void *cb_arg = m->set.expired_arg;
+	uint32_t timeout_s = m->set.timeout_s;
+	pthread_mutex_unlock(&m->lock);
+	for (size_t i = 0; i < nexp; i++) {
+		log_warn(LOG_TRANSPORT, "media, relay %u freed (no packet "
+		    "for %u s)", ids[i], timeout_s);
+		if (cb != NULL) {
+			cb(cb_arg, ids[i]);
+		}
+	}
+	return total;
+}

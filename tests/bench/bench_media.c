@@ -1,0 +1,382 @@
+/*
+ * bench_media: the media relay's cost per packet and the delay it adds, at
+ * a call load: R relays (default 500), each carrying 50 packets a second
+ * per direction of 172 bytes (G.711, 20 ms), over loopback.
+ *
+ * Endpoint A (127.0.0.2) and endpoint B (127.0.0.3) are one socket each:
+ * each sends one packet per relay every 20 ms with sendmmsg(), stamped
+ * with the send time; a receiver thread per endpoint reads with
+ * recvmmsg() and records the delay.  The relay runs media_poll() in a loop
+ * on a thread of its own, as sipd's relay thread does, and that thread's
+ * CPU time (CLOCK_THREAD_CPUTIME_ID) is what "per CPU-second" divides by.
+ * The added delay is the relayed delay less the delay of the same
+ * endpoints sending to each other directly, measured in a first phase.
+ *
+ * Usage: bench_media [-r relays] [-s seconds] [-p pps]
+ * Prints what it measured; the last line is the figure to compare.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sipd/media/media.h"
+
+#define PKT_LEN 172
+#define MAX_RELAYS 4000
+#define HIST_US 2000000 /* delays up to 2 s, 1 us buckets */
+
+struct side {
+	int fd;
+	struct sockaddr_in addr;
+	pthread_t thread;
+	uint64_t *hist; /* delay histogram, microseconds */
+	uint64_t received, late;
+};
+
+static atomic_bool stop_rx, stop_relay;
+static struct media *engine;
+static double relay_cpu_s;
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double
+thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct sockaddr_in
+v4(const char *ip, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+	    .sin_port = htons(port) };
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	return a;
+}
+
+static void
+side_open(struct side *s, const char *ip)
+{
+	socklen_t len = sizeof(s->addr);
+	int buf = 8 << 20;
+
+	memset(s, 0, sizeof(*s));
+	s->addr = v4(ip, 0);
+	s->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&s->addr,
+	    sizeof(s->addr)) < 0 || getsockname(s->fd,
+	    (struct sockaddr *)&s->addr, &len) < 0) {
+		fprintf(stderr, "bench_media: endpoint %s: %s\n", ip,
+		    strerror(errno));
+		exit(1);
+	}
+	s->hist = calloc(HIST_US + 1, sizeof(uint64_t));
+}
+
+static void *
+rx_main(void *arg)
+{
+	struct side *s = arg;
+	enum { B = 64 };
+	static _Thread_local uint8_t buf[B][2048];
+	struct mmsghdr mm[B];
+	struct iovec iov[B];
+
+	for (int i = 0; i < B; i++) {
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i],
+		    .msg_iovlen = 1 };
+	}
+	struct timeval tv = { 0, 100000 };
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (!atomic_load(&stop_rx)) {
+		int n = recvmmsg(s->fd, mm, B, MSG_WAITFORONE, NULL);
+		uint64_t t = now_ns();
+
+		for (int i = 0; i < n; i++) {
+			uint64_t sent;
+
+			if (mm[i].msg_len < 20) {
+				continue;
+			}
+			memcpy(&sent, buf[i] + 12, sizeof(sent));
+			uint64_t us = t > sent ? (t - sent) / 1000 : 0;
+			s->hist[us < HIST_US ? us : HIST_US]++;
+			s->late += us >= HIST_US;
+			s->received++;
+		}
+	}
+	return NULL;
+}
+
+static void *
+relay_main(void *arg)
+{
+	double t0 = thread_cpu_s();
+
+	(void)arg;
+	while (!atomic_load(&stop_relay)) {
+		media_poll(engine, 50);
+	}
+	relay_cpu_s = thread_cpu_s() - t0;
+	return NULL;
+}
+
+/* One packet per destination every 1/pps s for seconds; from fd. */
+static uint64_t
+pump(int fd, struct sockaddr_in *dst, int n, int pps, int seconds,
+    uint32_t ssrc_base)
+{
+	struct mmsghdr *mm = calloc((size_t)n, sizeof(*mm));
+	struct iovec *iov = calloc((size_t)n, sizeof(*iov));
+	uint8_t (*pkt)[PKT_LEN] = calloc((size_t)n, PKT_LEN);
+	uint64_t period = 1000000000u / (uint64_t)pps, next = now_ns(),
+	    end = next + (uint64_t)seconds * 1000000000u, sent = 0;
+	uint16_t seq = 0;
+
+	for (int i = 0; i < n; i++) {
+		uint32_t ssrc = ssrc_base + (uint32_t)i;
+
+		pkt[i][0] = 0x80;
+		pkt[i][8] = (uint8_t)(ssrc >> 24);
+		pkt[i][9] = (uint8_t)(ssrc >> 16);
+		pkt[i][10] = (uint8_t)(ssrc >> 8);
+		pkt[i][11] = (uint8_t)ssrc;
+		iov[i] = (struct iovec){ pkt[i], PKT_LEN };
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &dst[i],
+		    .msg_namelen = sizeof(dst[i]), .msg_iov = &iov[i],
+		    .msg_iovlen = 1 };
+	}
+	while (next < end) {
+		uint64_t t = now_ns();
+
+		if (t < next) {
+			struct timespec ts = { 0, (long)(next - t) };
+			nanosleep(&ts, NULL);
+		}
+		seq++;
+		for (int i = 0; i < n; i++) {
+			uint64_t stamp = now_ns();
+
+			pkt[i][2] = (uint8_t)(seq >> 8);
+			pkt[i][3] = (uint8_t)seq;
+			memcpy(pkt[i] + 12, &stamp, sizeof(stamp));
+		}
+		for (int off = 0; off < n;) {
+			int rc = sendmmsg(fd, mm + off, (unsigned)(n - off), 0);
+			if (rc <= 0) {
+				break;
+			}
+			off += rc;
+			sent += (uint64_t)rc;
+		}
+		next += period;
+	}
+	free(pkt);
+	free(iov);
+	free(mm);
+	return sent;
+}
+
+struct pump_arg {
+	int fd, n, pps, seconds;
+	struct sockaddr_in *dst;
+	uint32_t ssrc;
+	uint64_t sent;
+};
+
+static void *
+pump_main(void *arg)
+{
+	struct pump_arg *p = arg;
+
+	p->sent = pump(p->fd, p->dst, p->n, p->pps, p->seconds, p->ssrc);
+	return NULL;
+}
+
+static double
+percentile(const struct side *x, const struct side *y, double q)
+{
+	uint64_t total = x->received + y->received, want, acc = 0;
+
+	if (total == 0) {
+		return 0;
+	}
+	want = (uint64_t)(q * (double)total);
+	for (uint32_t us = 0; us <= HIST_US; us++) {
+		acc += x->hist[us] + y->hist[us];
+		if (acc > want) {
+			return us;
+		}
+	}
+	return HIST_US;
+}
+
+static void
+reset(struct side *s)
+{
+	memset(s->hist, 0, (HIST_US + 1) * sizeof(uint64_t));
+	s->received = s->late = 0;
+}
+
+/* Both sides send to dsts for seconds; returns packets sent. */
+static uint64_t
+run_phase(struct side *a, struct side *b, struct sockaddr_in *to_a,
+    struct sockaddr_in *to_b, int n, int pps, int seconds)
+{
+	struct pump_arg pa = { a->fd, n, pps, seconds, to_b, 0xa0000, 0 };
+	struct pump_arg pb = { b->fd, n, pps, seconds, to_a, 0xb0000, 0 };
+	pthread_t ta, tb;
+
+	atomic_store(&stop_rx, false);
+	pthread_create(&a->thread, NULL, rx_main, a);
+	pthread_create(&b->thread, NULL, rx_main, b);
+	pthread_create(&ta, NULL, pump_main, &pa);
+	pthread_create(&tb, NULL, pump_main, &pb);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	struct timespec ts = { 0, 300 * 1000000L };
+	nanosleep(&ts, NULL);
+	atomic_store(&stop_rx, true);
+	pthread_join(a->thread, NULL);
+	pthread_join(b->thread, NULL);
+	return pa.sent + pb.sent;
+}
+
+int
+main(int argc, char **argv)
+{
+	int relays = 500, seconds = 10, pps = 50, opt;
+	struct side a, b;
+	struct media_settings ms;
+	char err[256];
+
+	while ((opt = getopt(argc, argv, "r:s:p:")) != -1) {
+		switch (opt) {
+		case 'r':
+			relays = atoi(optarg);
+			break;
+		case 's':
+			seconds = atoi(optarg);
+			break;
+		case 'p':
+			pps = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: bench_media [-r relays] "
+			    "[-s seconds] [-p pps]\n");
+			return 2;
+		}
+	}
+	if (relays < 1 || relays > MAX_RELAYS || seconds < 1 || pps < 1 ||
+	    pps > 1000) {
+		fprintf(stderr, "bench_media: bad arguments\n");
+		return 2;
+	}
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < (rlim_t)relays * 4 + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	side_open(&a, "127.0.0.2");
+	side_open(&b, "127.0.0.3");
+
+	/* phase 1: the endpoints straight to each other, the floor */
+	struct sockaddr_in *to_a = calloc((size_t)relays, sizeof(*to_a));
+	struct sockaddr_in *to_b = calloc((size_t)relays, sizeof(*to_b));
+	for (int i = 0; i < relays; i++) {
+		to_a[i] = a.addr;
+		to_b[i] = b.addr;
+	}
+	uint64_t sent0 = run_phase(&a, &b, to_a, to_b, relays, pps, 3);
+	double d50 = percentile(&a, &b, 0.5), d99 = percentile(&a, &b, 0.99);
+	printf("direct:  %llu packets sent, %llu received, delay p50 %.0f us "
+	    "p99 %.0f us\n", (unsigned long long)sent0,
+	    (unsigned long long)(a.received + b.received), d50, d99);
+	reset(&a);
+	reset(&b);
+
+	/* phase 2: through relays, each leg given its endpoint's address
+	 * as its SDP would */
+	media_settings_default(&ms);
+	ms.port_min = 20000;
+	ms.port_max = 29999;
+	engine = media_new(&ms, err, sizeof(err));
+	if (engine == NULL) {
+		fprintf(stderr, "bench_media: %s\n", err);
+		return 1;
+	}
+	struct sockaddr_in la = v4("127.0.0.1", 0);
+	for (int i = 0; i < relays; i++) {
+		struct media_leg_conf ca = { (struct sockaddr *)&la,
+		    (struct sockaddr *)&a.addr, NULL };
+		struct media_leg_conf cb = { (struct sockaddr *)&la,
+		    (struct sockaddr *)&b.addr, NULL };
+		struct media_alloc al;
+		int rc = media_relay_new(engine, &ca, &cb, &al);
+
+		if (rc < 0) {
+			fprintf(stderr, "bench_media: relay %d: %s\n", i,
+			    strerror(-rc));
+			return 1;
+		}
+		memcpy(&to_a[i], &al.local[0], sizeof(to_a[i]));
+		memcpy(&to_b[i], &al.local[1], sizeof(to_b[i]));
+	}
+	pthread_t rt;
+	struct media_stats st0, st1;
+	media_stats(engine, &st0);
+	atomic_store(&stop_relay, false);
+	pthread_create(&rt, NULL, relay_main, NULL);
+	uint64_t t0 = now_ns();
+	uint64_t sent = run_phase(&a, &b, to_a, to_b, relays, pps, seconds);
+	atomic_store(&stop_relay, true);
+	pthread_join(rt, NULL);
+	double wall = (double)(now_ns() - t0) / 1e9;
+	media_stats(engine, &st1);
+	uint64_t relayed = st1.packets - st0.packets;
+	double r50 = percentile(&a, &b, 0.5), r99 = percentile(&a, &b, 0.99);
+	uint64_t got = a.received + b.received;
+
+	printf("relayed: %d relays x %d pps x 2 directions, %d s: %llu sent, "
+	    "%llu relayed, %llu received (%.2f%% lost)\n", relays, pps,
+	    seconds, (unsigned long long)sent, (unsigned long long)relayed,
+	    (unsigned long long)got,
+	    sent ? 100.0 * (double)(sent - (got < sent ? got : sent)) /
+	    (double)sent : 0.0);
+	printf("relay thread: %.3f CPU-s over %.1f s wall (%.1f%% of a "
+	    "core)\n", relay_cpu_s, wall, 100.0 * relay_cpu_s / wall);
+	printf("delay through the relay: p50 %.0f us p99 %.0f us; added: "
+	    "p50 %.0f us p99 %.0f us\n", r50, r99, r50 - d50, r99 - d99);
+	printf("media packets per CPU-second: %.0f\n",
+	    relay_cpu_s > 0 ? (double)relayed / relay_cpu_s : 0.0);
+	media_free(engine);
+	close(a.fd);
+	close(b.fd);
+	free(a.hist);
+	free(b.hist);
+	free(to_a);
+	free(to_b);
+	return 0;
+}
