@@ -53,6 +53,10 @@ struct ctl_conn {
 	struct event *frame_ev; /* a frame begun: its deadline */
 	uint32_t follow_id; /* the "log follow" request's id, 0: none */
 	unsigned long long dropped; /* follower lines dropped, unreported */
+	uint32_t trace_id;  /* the "trace" request's id, 0: none */
+	struct ctl_trace *trace; /* its filter (trace.c) */
+	unsigned long long trace_dropped;   /* messages lost, unreported */
+	unsigned long long trace_lost_seen; /* trace_dropped() last seen */
 	char name[64];      /* "uid 0 pid 1234", for log lines */
 };
 
@@ -75,6 +79,8 @@ struct ctl {
 	struct ctl_conn *conns;
 	unsigned nconns;
 	unsigned nfollowers;
+	unsigned ntracers;
+	struct event *trace_ev; /* the trace queue has messages */
 	enum log_out log_auto; /* what "log output auto" means */
 	time_t started;
 };
@@ -106,6 +112,15 @@ int ctl_conn_send(struct ctl_conn *c, struct proto_out *o);
 /* Start or end c's "log follow" stream. */
 void ctl_follow_start(struct ctl_conn *c, uint32_t id);
 void ctl_follow_end(struct ctl_conn *c);
+
+/* The live message trace (trace.c): set up and free its event, end c's
+ * "trace" stream, the command's handler. */
+struct ctl_trace;
+int ctl_trace_init(struct ctl *ctl);
+void ctl_trace_fini(struct ctl *ctl);
+void ctl_trace_end(struct ctl_conn *c);
+void ctl_trace_free(struct ctl_trace *t);
+int ctl_h_trace(struct ctl_req *r);
 
 /*
  * Apply next (a changed copy of ctl->conf) to the running sipd: log

@@ -296,6 +296,7 @@ ctl_conn_free(struct ctl_conn *c)
 	}
 	ctl = c->ctl;
 	ctl_follow_end(c);
+	ctl_trace_end(c);
 	if (c->shutdown && ctl->stop != NULL) {
 		event_active(ctl->stop, EV_TIMEOUT, 0);
 	}
@@ -1041,6 +1042,10 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 		snprintf(err, cap, "cannot set up the control socket's events");
 		goto fail;
 	}
+	if (ctl_trace_init(ctl) < 0) {
+		snprintf(err, cap, "cannot set up the message trace");
+		goto fail;
+	}
 	log_warn(LOG_TRANSPORT, "control, listening on %s", ctl->sock_path);
 	if (ctl_metrics_listen(ctl, conf->metrics_listen, err, cap) < 0) {
 		goto fail;
@@ -1086,6 +1091,7 @@ ctl_free(struct ctl *ctl)
 		event_free(ctl->log_ev);
 	}
 	log_live_fini();
+	ctl_trace_fini(ctl);
 	/* the workers are stopped: nobody reads the accounts any more */
 	conf_fini(ctl->conf);
 	free(ctl);
