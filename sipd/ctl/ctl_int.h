@@ -81,6 +81,10 @@ struct ctl {
 	unsigned nfollowers;
 	unsigned ntracers;
 	struct event *trace_ev; /* the trace queue has messages */
+	int hep_fd;             /* to the HEP collector, or -1 (hep.c) */
+	uint32_t hep_id;
+	unsigned long long hep_lost; /* copies the socket refused */
+	char hep_at[CONF_METRICS_MAX]; /* its address, "" for none */
 	enum log_out log_auto; /* what "log output auto" means */
 	time_t started;
 };
@@ -121,6 +125,19 @@ void ctl_trace_fini(struct ctl *ctl);
 void ctl_trace_end(struct ctl_conn *c);
 void ctl_trace_free(struct ctl_trace *t);
 int ctl_h_trace(struct ctl_req *r);
+/* Copy messages into the trace queue while there are tracers or a HEP
+ * collector, and only then. */
+void ctl_trace_update(struct ctl *ctl);
+
+/* HEP v3 mirroring (hep.c): send to the collector at addr ("" for none)
+ * with capture agent id; a new address is connected before the old one
+ * is closed.  Returns 0 or a negative errno with a message, the old
+ * collector kept.  ctl_hep_send() mirrors one message. */
+struct trace_ev;
+int ctl_hep_set(struct ctl *ctl, const char *addr, uint32_t id, char *err,
+    size_t cap);
+void ctl_hep_close(struct ctl *ctl);
+void ctl_hep_send(struct ctl *ctl, const struct trace_ev *ev);
 
 /*
  * Apply next (a changed copy of ctl->conf) to the running sipd: log

@@ -250,6 +250,7 @@ ctl_trace_one(void *arg, const struct trace_ev *ev)
 	unsigned long long lost = trace_dropped();
 	struct proto_out o;
 
+	ctl_hep_send(ctl, ev);
 	proto_out_init(&o);
 	for (struct ctl_conn *c = ctl->conns; c != NULL; c = c->next) {
 		size_t waiting;
@@ -329,6 +330,12 @@ ctl_trace_fini(struct ctl *ctl)
 }
 
 void
+ctl_trace_update(struct ctl *ctl)
+{
+	trace_enable(ctl->ntracers > 0 || ctl->hep_fd >= 0);
+}
+
+void
 ctl_trace_end(struct ctl_conn *c)
 {
 	if (c->trace_id == 0) {
@@ -337,9 +344,8 @@ ctl_trace_end(struct ctl_conn *c)
 	c->trace_id = 0;
 	ctl_trace_free(c->trace);
 	c->trace = NULL;
-	if (--c->ctl->ntracers == 0) {
-		trace_enable(false);
-	}
+	c->ctl->ntracers--;
+	ctl_trace_update(c->ctl);
 }
 
 int
@@ -367,7 +373,7 @@ ctl_h_trace(struct ctl_req *r)
 	r->conn->trace_dropped = 0;
 	r->conn->trace_lost_seen = trace_dropped();
 	r->ctl->ntracers++;
-	trace_enable(true);
+	ctl_trace_update(r->ctl);
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_map(&r->out->pk, 1);
 	proto_kv_bool(&r->out->pk, "stream", true);
