@@ -23,6 +23,7 @@
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
 #include "sipd/reg/reg.h"
+#include "sipd/trace.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
 #include "sipd/worker.h"
@@ -97,7 +98,7 @@ ctl_h_status(struct ctl_req *r)
 	struct ctl *ctl = r->ctl;
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 13);
 	proto_kv_str(pk, "version", SIPD_VERSION);
 	proto_kv_uint(pk, "proto", PROTO_VERSION);
 	proto_kv_uint(pk, "pid", (uint64_t)getpid());
@@ -109,6 +110,8 @@ ctl_h_status(struct ctl_req *r)
 	proto_kv_uint(pk, "connections", ctl->nconns);
 	proto_kv_uint(pk, "followers", ctl->nfollowers);
 	proto_kv_uint(pk, "tracers", ctl->ntracers);
+	proto_kv_uint(pk, "trace-dropped", trace_dropped());
+	proto_kv_uint(pk, "hep-lost", ctl->hep_lost);
 	return 0;
 }
 
