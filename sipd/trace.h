@@ -9,7 +9,6 @@
 #ifndef SIPD_TRACE_H
 #define SIPD_TRACE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

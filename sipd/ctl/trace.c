@@ -54,8 +54,9 @@ ctl_trace_dup(char **to, const char *s)
 
 /* ------------------------------------------------------------ matching */
 
-/* The value of header name (or its compact form c) in the message, the
- * first one; NULL when missing.  Raw text: the message is a copy. */
+/* The value of header name (or its compact form c, '\0' for none) in
+ * the message, the first one; NULL when missing.  Raw text: the message
+ * is a copy, and a filter is a convenience, not a SIP decision. */
 static const char *
 ctl_trace_hdr(const char *p, size_t len, const char *name, char c,
     size_t *vlen)
@@ -75,7 +76,8 @@ ctl_trace_hdr(const char *p, size_t len, const char *name, char c,
 		}
 		if (l > nlen && strncasecmp(line, name, nlen) == 0) {
 			q = line + nlen;
-		} else if (l > 1 && (line[0] == c || line[0] == (c ^ 0x20)) &&
+		} else if (c != '\0' && l > 1 &&
+		    (line[0] == c || line[0] == (c ^ 0x20)) &&
 		    (line[1] == ':' || line[1] == ' ' || line[1] == '\t')) {
 			q = line + 1;
 		}
