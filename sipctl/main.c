@@ -18,7 +18,7 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sipctl [-hjV] [-s socket] [-f file | command "
+	fprintf(f, "usage: sipctl [-hjrV] [-s socket] [-f file | command "
 	    "[argument ...]]\n");
 }
 
@@ -40,7 +40,7 @@ main(int argc, char **argv)
 
 	sh_default_socket(sock, sizeof(sock));
 	sh.sock_path = sock;
-	while ((ch = getopt(argc, argv, "+f:hjs:V")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:hjrs:V")) != -1) {
 		switch (ch) {
 		case 'f':
 			file = optarg;
@@ -50,6 +50,9 @@ main(int argc, char **argv)
 			return SH_OK;
 		case 'j':
 			sh.json = true;
+			break;
+		case 'r':
+			sh.raw = true;
 			break;
 		case 's':
 			sh.sock_path = optarg;

@@ -276,6 +276,9 @@ sh_query(struct sh *sh, enum cmd_id id, struct proto_msg *m)
 static void
 sh_print(struct sh *sh, const struct proto_msg *m)
 {
+	if (m->kind == PROTO_EVENT && sh_trace_event(sh, m)) {
+		return;
+	}
 	if (sh->json) {
 		out_json(stdout, &m->up.data);
 		return;
@@ -357,8 +360,29 @@ sh_stream(struct sh *sh, uint32_t id)
 	}
 }
 
+static int sh_run1(struct sh *sh, const struct cmd_args *a, char *err,
+    size_t cap);
+
 int
 sh_run(struct sh *sh, const struct cmd_args *a, char *err, size_t cap)
+{
+	int rc;
+
+	if (a->cmd->id != CMD_TRACE) {
+		return sh_run1(sh, a, err, cap);
+	}
+	/* the pcap file opens before the stream starts */
+	err[0] = '\0';
+	rc = sh_trace_begin(sh, a, err, cap);
+	if (rc == SH_OK) {
+		rc = sh_run1(sh, a, err, cap);
+	}
+	sh_trace_end(sh);
+	return rc;
+}
+
+static int
+sh_run1(struct sh *sh, const struct cmd_args *a, char *err, size_t cap)
 {
 	struct proto_msg m;
 	uint32_t id;

@@ -25,10 +25,27 @@
 /* Largest frame sipctl reads. */
 #define SH_MAX_FRAME (64u * 1024 * 1024)
 
+/* Columns of the trace's ladder at most. */
+#define SH_TRACE_COLS 8
+
+/* A TCP flow of a pcap file: its next sequence number. */
+struct sh_flow {
+	struct sh_flow *next;
+	uint8_t key[36];
+	size_t klen;
+	uint32_t seq;
+};
+
 struct sh {
 	const char *sock_path;
 	int fd;             /* -1 when not connected */
 	bool json;          /* -j */
+	bool raw;           /* -r: trace messages as they are */
+	FILE *tr_pcap;      /* trace pcap FILE, or NULL */
+	struct sh_flow *tr_flows;
+	char tr_cols[SH_TRACE_COLS][72]; /* the ladder's peers */
+	int tr_ncols;
+	bool tr_new;        /* a column was added: print the heads */
 	bool interactive;
 	bool quit;          /* the quit command ran */
 	uint32_t next_id;
@@ -72,6 +89,19 @@ int sh_interactive(struct sh *sh);
 
 /* help [words]: into f.  Returns an exit status. */
 int sh_help(FILE *f, const struct lex_word *w, int n);
+
+/* ------------------------------------------------------------- trace.c */
+
+/*
+ * Before and after a "trace" stream: open (and close) the pcapng file a
+ * names, if any.  sh_trace_event() prints or writes an event of the
+ * stream and returns true, or returns false for events it leaves to the
+ * caller.
+ */
+int sh_trace_begin(struct sh *sh, const struct cmd_args *a, char *err,
+    size_t cap);
+void sh_trace_end(struct sh *sh);
+bool sh_trace_event(struct sh *sh, const struct proto_msg *m);
 
 /* ---------------------------------------------------------- complete.c */
 

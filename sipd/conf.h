@@ -266,6 +266,10 @@ struct conf {
 	char media_ports[CONF_MEDIA_PORTS_MAX];
 	uint32_t media_timeout_s;
 	bool media_relatch;
+	/* the HEP collector's "address:port" (sipd/ctl/hep.c), "" for
+	 * none, and the capture agent id sent to it */
+	char hep_server[CONF_METRICS_MAX];
+	uint32_t hep_id;
 };
 
 #define CONF_DEFAULT_INPUT_CHANNELS 1024
@@ -431,6 +435,7 @@ int conf_proc_check_user(const char *v, char *err, size_t cap);
 int conf_proc_check_group(const char *v, char *err, size_t cap);
 int conf_proc_check_server(const char *v, char *err, size_t cap);
 int conf_proc_check_metrics(const char *v, char *err, size_t cap);
+int conf_proc_check_hep(const char *v, char *err, size_t cap);
 
 /*
  * "192.0.2.1:9100" or "[2001:db8::1]:9100" (an IP literal and a port,

@@ -181,6 +181,20 @@ conf_proc_check_metrics(const char *v, char *err, size_t cap)
 }
 
 int
+conf_proc_check_hep(const char *v, char *err, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN], clip[LOG_CLIP_SIZE];
+	uint16_t port;
+
+	if (conf_proc_hostport(v, host, sizeof(host), &port) < 0) {
+		return err_fmt(err, cap, -EINVAL, "bad HEP collector '%s' "
+		    "(address:port, as 127.0.0.1:9060 or [::1]:9060, or off)",
+		    log_clip(clip, sizeof(clip), v, strlen(v)));
+	}
+	return 0;
+}
+
+int
 conf_proc_check_user(const char *v, char *err, size_t cap)
 {
 	char clip[LOG_CLIP_SIZE];

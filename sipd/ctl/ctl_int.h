@@ -55,6 +55,10 @@ struct ctl_conn {
 	struct event *frame_ev; /* a frame begun: its deadline */
 	uint32_t follow_id; /* the "log follow" request's id, 0: none */
 	unsigned long long dropped; /* follower lines dropped, unreported */
+	uint32_t trace_id;  /* the "trace" request's id, 0: none */
+	struct ctl_trace *trace; /* its filter (trace.c) */
+	unsigned long long trace_dropped;   /* messages lost, unreported */
+	unsigned long long trace_lost_seen; /* trace_dropped() last seen */
 	char name[64];      /* "uid 0 pid 1234", for log lines */
 };
 
@@ -77,6 +81,12 @@ struct ctl {
 	struct ctl_conn *conns;
 	unsigned nconns;
 	unsigned nfollowers;
+	unsigned ntracers;
+	struct event *trace_ev; /* the trace queue has messages */
+	int hep_fd;             /* to the HEP collector, or -1 (hep.c) */
+	uint32_t hep_id;
+	unsigned long long hep_lost; /* copies the socket refused */
+	char hep_at[CONF_METRICS_MAX]; /* its address, "" for none */
 	enum log_out log_auto; /* what "log output auto" means */
 	time_t started;
 };
@@ -108,6 +118,28 @@ int ctl_conn_send(struct ctl_conn *c, struct proto_out *o);
 /* Start or end c's "log follow" stream. */
 void ctl_follow_start(struct ctl_conn *c, uint32_t id);
 void ctl_follow_end(struct ctl_conn *c);
+
+/* The live message trace (trace.c): set up and free its event, end c's
+ * "trace" stream, the command's handler. */
+struct ctl_trace;
+int ctl_trace_init(struct ctl *ctl);
+void ctl_trace_fini(struct ctl *ctl);
+void ctl_trace_end(struct ctl_conn *c);
+void ctl_trace_free(struct ctl_trace *t);
+int ctl_h_trace(struct ctl_req *r);
+/* Copy messages into the trace queue while there are tracers or a HEP
+ * collector, and only then. */
+void ctl_trace_update(struct ctl *ctl);
+
+/* HEP v3 mirroring (hep.c): send to the collector at addr ("" for none)
+ * with capture agent id; a new address is connected before the old one
+ * is closed.  Returns 0 or a negative errno with a message, the old
+ * collector kept.  ctl_hep_send() mirrors one message. */
+struct trace_ev;
+int ctl_hep_set(struct ctl *ctl, const char *addr, uint32_t id, char *err,
+    size_t cap);
+void ctl_hep_close(struct ctl *ctl);
+void ctl_hep_send(struct ctl *ctl, const struct trace_ev *ev);
 
 /*
  * Apply next (a changed copy of ctl->conf) to the running sipd: log

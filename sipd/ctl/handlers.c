@@ -25,6 +25,7 @@
 #include "sipd/ctl/ctl_int.h"
 #include "sipd/dns/dns.h"
 #include "sipd/reg/reg.h"
+#include "sipd/trace.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
 #include "sipd/worker.h"
@@ -99,7 +100,7 @@ ctl_h_status(struct ctl_req *r)
 	struct ctl *ctl = r->ctl;
 
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 13);
 	proto_kv_str(pk, "version", SIPD_VERSION);
 	proto_kv_uint(pk, "proto", PROTO_VERSION);
 	proto_kv_uint(pk, "pid", (uint64_t)getpid());
@@ -110,6 +111,9 @@ ctl_h_status(struct ctl_req *r)
 	proto_kv_str(pk, "socket", ctl->sock_path);
 	proto_kv_uint(pk, "connections", ctl->nconns);
 	proto_kv_uint(pk, "followers", ctl->nfollowers);
+	proto_kv_uint(pk, "tracers", ctl->ntracers);
+	proto_kv_uint(pk, "trace-dropped", trace_dropped());
+	proto_kv_uint(pk, "hep-lost", ctl->hep_lost);
 	return 0;
 }
 
@@ -140,7 +144,8 @@ ctl_h_cancel(struct ctl_req *r)
 	uint32_t id = (uint32_t)cmd_arg_uint(r->args, "request", 0);
 	struct proto_out o;
 
-	if (r->conn->follow_id == 0 || r->conn->follow_id != id) {
+	if (id == 0 || (r->conn->follow_id != id &&
+	    r->conn->trace_id != id)) {
 		return ctl_fail(r, -ENOENT, "no stream with id %u", id);
 	}
 	/* The stream's last event, then the reply to the cancel. */
@@ -149,7 +154,11 @@ ctl_h_cancel(struct ctl_req *r)
 	msgpack_pack_nil(&o.pk);
 	(void)ctl_conn_send(r->conn, &o);
 	proto_out_fini(&o);
-	ctl_follow_end(r->conn);
+	if (r->conn->trace_id == id) {
+		ctl_trace_end(r->conn);
+	} else {
+		ctl_follow_end(r->conn);
+	}
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_nil(&r->out->pk);
 	return 0;

@@ -296,6 +296,7 @@ ctl_conn_free(struct ctl_conn *c)
 	}
 	ctl = c->ctl;
 	ctl_follow_end(c);
+	ctl_trace_end(c);
 	if (c->shutdown && ctl->stop != NULL) {
 		event_active(ctl->stop, EV_TIMEOUT, 0);
 	}
@@ -775,6 +776,10 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	if (rc < 0) {
 		goto fail;
 	}
+	rc = ctl_hep_set(ctl, next->hep_server, next->hep_id, err, cap);
+	if (rc < 0) {
+		goto fail;
+	}
 	if (out_changed) {
 		rc = ctl_log_output(ctl, next, err, cap);
 		if (rc < 0) {
@@ -824,6 +829,8 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 	return 0;
 fail:
 	(void)ctl_metrics_listen(ctl, cur->metrics_listen, ignore,
+	    sizeof(ignore));
+	(void)ctl_hep_set(ctl, cur->hep_server, cur->hep_id, ignore,
 	    sizeof(ignore));
 	if (perms_changed) {
 		(void)ctl_socket_perms(ctl->sock_path, cur, ignore,
@@ -991,6 +998,7 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 	}
 	ctl->base = base;
 	ctl->ws = ws;
+	ctl->hep_fd = -1;
 	ctl->conf = conf;
 	ctl->started = time(NULL);
 	ctl->log_auto = log_get_out();
@@ -1041,8 +1049,13 @@ ctl_new(struct event_base *base, struct workers *ws, struct conf *conf,
 		snprintf(err, cap, "cannot set up the control socket's events");
 		goto fail;
 	}
+	if (ctl_trace_init(ctl) < 0) {
+		snprintf(err, cap, "cannot set up the message trace");
+		goto fail;
+	}
 	log_warn(LOG_TRANSPORT, "control, listening on %s", ctl->sock_path);
-	if (ctl_metrics_listen(ctl, conf->metrics_listen, err, cap) < 0) {
+	if (ctl_metrics_listen(ctl, conf->metrics_listen, err, cap) < 0 ||
+	    ctl_hep_set(ctl, conf->hep_server, conf->hep_id, err, cap) < 0) {
 		goto fail;
 	}
 	if (conf->relay_non_clients == CONF_RELAY_ANYBODY) {
@@ -1063,6 +1076,7 @@ ctl_free(struct ctl *ctl)
 		return;
 	}
 	ctl_metrics_close(ctl);
+	ctl_hep_close(ctl);
 	while (ctl->conns != NULL) {
 		ctl_conn_free(ctl->conns);
 	}
@@ -1086,6 +1100,7 @@ ctl_free(struct ctl *ctl)
 		event_free(ctl->log_ev);
 	}
 	log_live_fini();
+	ctl_trace_fini(ctl);
 	/* the workers are stopped: nobody reads the accounts any more */
 	conf_fini(ctl->conf);
 	free(ctl);

@@ -40,6 +40,7 @@
 #include <event2/event.h>
 
 #include "sipd/log.h"
+#include "sipd/trace.h"
 
 #define TP_CONN_BUCKETS_MIN 64
 
@@ -683,6 +684,23 @@ crlf_only(const char *p, size_t n)
 	return true;
 }
 
+/* A copy of a message on c for the live trace (trace.h). */
+static void
+conn_trace(struct tp_conn *c, enum trace_dir dir, const void *data,
+    size_t len)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+
+	memset(&local, 0, sizeof(local));
+	if (c->bev != NULL) {
+		(void)getsockname(bufferevent_getfd(c->bev),
+		    (struct sockaddr *)&local, &llen);
+	}
+	trace_msg(dir, tp_proto_name(c->proto), (struct sockaddr *)&local,
+	    (struct sockaddr *)&c->peer, data, len);
+}
+
 static void
 conn_deliver(struct tp_conn *c, const char *data, size_t len)
 {
@@ -692,6 +710,9 @@ conn_deliver(struct tp_conn *c, const char *data, size_t len)
 	conn_src(c, &src);
 	if (log_enabled(LOG_TRANSPORT, LOG_LEVEL_ALL)) {
 		log_data("received from", c->peer_str, data, len);
+	}
+	if (trace_enabled()) {
+		conn_trace(c, TRACE_IN, data, len);
 	}
 	tp->recv(tp->arg, &src, data, len);
 }
@@ -1173,6 +1194,9 @@ tp_conn_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 	}
 	if (log_enabled(LOG_TRANSPORT, LOG_LEVEL_ALL)) {
 		log_data("sent to", c->peer_str, bytes, len);
+	}
+	if (trace_enabled()) {
+		conn_trace(c, TRACE_OUT, bytes, len);
 	}
 	return conn_write(c, bytes, len);
 }

@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "sipd/log.h"
+#include "sipd/trace.h"
 
 /* Kernel receive buffer asked for: room for bursts between wakeups. */
 #define TP_UDP_RCVBUF (1024 * 1024)
@@ -238,6 +239,11 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 				sizeof(peer)),
 			    l->iov[i].iov_base, mm->msg_len);
 		}
+		if (trace_enabled()) {
+			trace_msg(TRACE_IN, "udp", (struct sockaddr *)&l->addr,
+			    (struct sockaddr *)&src.addr, l->iov[i].iov_base,
+			    mm->msg_len);
+		}
 		tp->stats.bytes_in += mm->msg_len;
 		tp->recv(tp->arg, &src, l->iov[i].iov_base, mm->msg_len);
 	}
@@ -385,6 +391,10 @@ tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 	}
 	if (log_enabled(LOG_TRANSPORT, LOG_LEVEL_ALL)) {
 		log_data("sent to", tp_addr_str(dest, peer, sizeof(peer)),
+		    bytes, len);
+	}
+	if (trace_enabled()) {
+		trace_msg(TRACE_OUT, "udp", (struct sockaddr *)&l->addr, dest,
 		    bytes, len);
 	}
 	n = sendto(l->fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL, dest, dlen);
