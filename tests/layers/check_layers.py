@@ -21,6 +21,7 @@ FOLDER_LIB = {
     "core": "sipd_core", "ctl": "sipd_ctl", "reg": "sipd_reg",
     "auth": "sipd_auth", "acct": "sipd_acct", "dns": "sipd_dns",
     "wk": "sipd_wk",
+    "router": "sipd_rtr",
 }
 HEADER_LIB = {
     "sipd/log.h": "sipd_log",
