@@ -40,12 +40,13 @@ blank(char ch)
 }
 
 /* An address's characters: no blanks, no controls, none of the record's
- * own syntax. */
+ * own syntax, nothing the command line quotes or comments with. */
 static bool
 addr_char(char ch)
 {
 	return (unsigned char)ch > ' ' && (unsigned char)ch < 0x7f &&
-	    ch != '=' && ch != ';' && ch != '<' && ch != '>' && ch != '"';
+	    ch != '=' && ch != ';' && ch != '<' && ch != '>' && ch != '"' &&
+	    ch != '\'' && ch != '\\' && ch != '#';
 }
 
 /* Check text[b..e) as one side of a record; col0 is text's column 1. */
@@ -369,25 +370,37 @@ classify(struct rtr_result *out)
 		return;
 	}
 	n = strlen(d);
+	/* "address:port": a record may name a port with an IP literal */
+	const char *colon = strrchr(d, ':');
+	if (colon != NULL && colon[1] != '\0' &&
+	    strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+	    strlen(colon + 1) <= 5 &&
+	    (d[0] == '[' ? colon[-1] == ']' : strchr(d, ':') == colon)) {
+		n = (size_t)(colon - d);
+	}
 	tmp[0] = '\0';
 	if (n >= 2 && d[0] == '[' && d[n - 1] == ']' && n - 2 < sizeof(tmp)) {
 		memcpy(tmp, d + 1, n - 2);
 		tmp[n - 2] = '\0';
 	} else if (n < sizeof(tmp)) {
-		memcpy(tmp, d, n + 1);
+		memcpy(tmp, d, n);
+		tmp[n] = '\0';
 	}
+	char port[8];
+	snprintf(port, sizeof(port), "%s", d + n);
 	if (inet_pton(AF_INET, tmp, &a4) == 1) {
 		/* an IPv4 literal is written without brackets in a SIP URI
 		 * (RFC 3261 25.1) */
-		snprintf(d, RTR_ADDR_MAX, "%s", tmp);
+		snprintf(d, RTR_ADDR_MAX, "%s%s", tmp, port);
 		out->kind = RTR_IP;
 		return;
 	}
 	if (inet_pton(AF_INET6, tmp, &a6) == 1) {
-		snprintf(d, RTR_ADDR_MAX, "[%s]", tmp);
+		snprintf(d, RTR_ADDR_MAX, "[%s]%s", tmp, port);
 		out->kind = RTR_IP;
 		return;
 	}
+	n = strlen(d);
 	out->kind = RTR_HOST;
 	out->dotted = strchr(d, '.') != NULL;
 }

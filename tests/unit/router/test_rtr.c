@@ -203,6 +203,16 @@ test_reference_examples(void **state)
 	assert_int_equal(res.kind, RTR_IP);
 	assert_string_equal(res.domain, "[2001:db8::1]");
 
+	/* a port with an IP literal */
+	assert_int_equal(route(tab, n, true, "bob", "127.0.0.9:5070"), 0);
+	assert_int_equal(res.kind, RTR_IP);
+	assert_string_equal(res.domain, "127.0.0.9:5070");
+	assert_int_equal(route(tab, n, true, "bob", "[::1]:5070"), 0);
+	assert_int_equal(res.kind, RTR_IP);
+	assert_string_equal(res.domain, "[::1]:5070");
+	assert_int_equal(route(tab, n, true, "bob", "host.net:5070"), 0);
+	assert_int_equal(res.kind, RTR_HOST);
+
 	assert_int_equal(route(tab, n, true, "bob", "partner.net.tcp"), 0);
 	assert_int_equal(res.proto, RTR_PROTO_TCP);
 	assert_string_equal(res.domain, "partner.net");
