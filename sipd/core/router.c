@@ -86,9 +86,25 @@ rewrite(struct msg *req, const struct uri *u, const struct rtr_result *res,
 	char out[1024];
 	size_t o;
 
-	o = (size_t)snprintf(out, sizeof(out), "%.*s:%s%s%s", (int)scheme.len,
-	    scheme.p, res->local, res->local[0] != '\0' ? "@" : "",
-	    res->domain);
+	o = (size_t)snprintf(out, sizeof(out), "%.*s:", (int)scheme.len,
+	    scheme.p);
+	/* RFC 3261 25.1: the user part's own characters, the others
+	 * escaped */
+	for (const char *p = res->local; *p != '\0' && o + 3 < sizeof(out);
+	     p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') ||
+		    strchr("-_.!~*'()&=+$,;?/", *p) != NULL) {
+			out[o++] = *p;
+		} else {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%%%02X",
+			    (unsigned char)*p);
+		}
+	}
+	if (o < sizeof(out)) {
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s",
+		    res->local[0] != '\0' ? "@" : "", res->domain);
+	}
 	if (same_host && u->port != 0 && o < sizeof(out)) {
 		o += (size_t)snprintf(out + o, sizeof(out) - o, ":%u", u->port);
 	}
@@ -136,11 +152,14 @@ core_router(struct core *c, struct msg *req, const struct tp_src *src,
 	}
 	user = msg_sv(req, u->user);
 	host = msg_sv(req, u->host);
-	if (user.len >= sizeof(local) || host.len >= sizeof(domain)) {
+	/* the Router sees the user part unescaped: "bob%25partner.net" is
+	 * the address bob%partner.net */
+	rc = uri_unescape(user, local, sizeof(local) - 1);
+	if (rc < 0 || memchr(local, '\0', (size_t)rc) != NULL ||
+	    host.len >= sizeof(domain)) {
 		return 0;
 	}
-	memcpy(local, user.p, user.len);
-	local[user.len] = '\0';
+	local[rc] = '\0';
 	memcpy(domain, host.p, host.len);
 	domain[host.len] = '\0';
 	rin.main_domain = core_main_domain(c->acct);
