@@ -1111,9 +1111,11 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	rc = rt.gateway ? -EHOSTUNREACH
 			: route_target(c, req, &dst, &proto_set, &by_rule);
-	if (rc == 0 && rt.via) {
+	if (rt.via && rc != 1 && !by_rule) {
+		/* set relay-via: a host name goes to the outbound proxy */
 		dst = rt.dst;
 		proto_set = false;
+		rc = 0;
 	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
