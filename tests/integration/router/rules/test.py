@@ -5,6 +5,8 @@ on the UAs' sockets:
   bob%partner.test, main domain example.com) is
   bob@partner.test, which `partner.test = 127.0.0.2:PORT` sends to the
   UAS as sip:bob@127.0.0.2:PORT;
+- the size limit on the final pass: a 2000-byte MESSAGE to
+  big@partner.test goes over TCP to the same port;
 - `.tcp`: sip:bob@127.0.0.2.tcp:PORT reaches the TCP UAS over TCP as
   sip:bob@127.0.0.2:PORT;transport=tcp, with sipd's TCP Via; nothing
   comes over UDP;
@@ -47,7 +49,8 @@ def test(binary, started):
             "router add partner.test = 127.0.0.2:%d\n"
             "router add NoRelay:Signal:<1*> = *@Provider1.sipgw\n"
             "router add <a> = b\nrouter add <b> = a\n"
-            "router add <x*> = x**\n" % uas.port))
+            "router add <x*> = x**\n"
+            "set size-limit-lan 1300\nset size-limit-wan 1300\n" % uas.port))
 
         call = sipua.Call(uac, "sip:bob%25partner.test@example.com")
         uac.send(call.request("MESSAGE"), sipd.port)
@@ -56,6 +59,21 @@ def test(binary, started):
         check(msg.uri == want, "bob%%partner.test@example.com reached the "
               "UAS as %s, not %s" % (msg.uri, want))
         uas.respond(msg, 200)
+        uac.expect_response(200, call)
+
+        # the size limit holds on the final pass: a 2000-byte MESSAGE
+        # routed by a record to a UDP target goes over TCP (RFC 3261
+        # 18.1.1, set size-limit-lan/wan 1300)
+        call = sipua.Call(uac, "sip:big@partner.test")
+        body = b"x" * 2000
+        data = call.request("MESSAGE").replace(
+            b"Content-Length: 0\r\n\r\n",
+            b"Content-Type: text/plain\r\nContent-Length: 2000\r\n\r\n")
+        uac.send(data + body, sipd.port)
+        msg = tcp_uas.expect_request("MESSAGE", call.call_id)
+        check(msg.body == body, "the big MESSAGE's body changed")
+        sipua.check_top_via(msg, sipd, [call.branch], "TCP")
+        tcp_uas.respond(msg, 200)
         uac.expect_response(200, call)
 
         call = sipua.Call(uac, "sip:bob@127.0.0.2.tcp:%d" % tcp_uas.port)
