@@ -10,7 +10,8 @@
 - bad records get an error naming the column (unknown prefix, a second
   '*', no '=') and add nothing;
 - `router remove N` and `router remove RECORD`; the file keeps its
-  comments and holds the records in order after changes.
+  comments and holds the records in order after changes;
+- Tab after `router remove` in sipctl's shell offers the numbers.
 Without the Router table sipd refuses the configuration (router add is
 unknown)."""
 
@@ -143,6 +144,61 @@ def saved(sipd):
           "records saved: %s" % lines)
 
 
+def completion(sipd):
+    """Tab after "router remove" offers the records' numbers."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import time
+
+    home = os.path.join(sipd.dir.name, "home")
+    os.mkdir(home)
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "..", "ctl", "interactive", "lsan.supp")
+    env = dict(os.environ, HOME=home, TERM="vt100",
+               LSAN_OPTIONS="suppressions=%s" % supp)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sipdtest.sipctl_binary(), "-s", sipd.sock_path],
+                            stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    out = [b""]
+
+    def read(want, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while want.encode() not in out[0]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            r, _, _ = select.select([master], [], [], left)
+            if not r:
+                continue
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return False
+            if not data:
+                return False
+            out[0] += data
+        return True
+
+    try:
+        check(read("sipctl> "), "no prompt: %r" % out[0])
+        out[0] = b""
+        os.write(master, b"router remove \t\t")
+        check(read("5"), "Tab after router remove: %r" % out[0])
+        check(all(n in out[0] for n in (b"1", b"2", b"3", b"4")),
+              "Tab after router remove offered %r, not 1 to 5" % out[0])
+        os.write(master, b"\x15quit\n")
+        proc.wait(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        os.close(master)
+
+
 def test(binary, started):
     sipd = sipua.start_proxy(binary, started, conf=lambda s: SAMPLE1)
     check(records(sipd) == [
@@ -154,6 +210,7 @@ def test(binary, started):
     bad_records(sipd)
     loop(sipd)
     saved(sipd)
+    completion(sipd)
     sipdtest.stop_clean(sipd)
 
 
