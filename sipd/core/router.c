@@ -191,6 +191,23 @@ again:
 		    res.steps[i].record + 1, c->router[res.steps[i].record].text,
 		    res.steps[i].addr);
 	}
+	/* an address of sipd's with the name of an account of the main
+	 * domain names that account; other names stay sipd's own */
+	if (res.kind == RTR_IP && res.nsteps == 0 && res.local[0] != '\0' &&
+	    rin.main_domain != NULL &&
+	    route_is_local(c, (struct sv){ res.domain, strlen(res.domain) },
+		u->port, u->scheme == URI_SIPS)) {
+		struct acct_target t;
+		enum acct_kind k = acct_resolve(c->acct, res.local,
+		    strlen(res.local), rin.main_domain,
+		    strlen(rin.main_domain), &t);
+
+		if (k == ACCT_LOCAL || k == ACCT_FORWARD) {
+			snprintf(res.domain, sizeof(res.domain), "%s",
+			    rin.main_domain);
+			res.changed = true;
+		}
+	}
 	if (res.changed) {
 		/* the port stays with its host, suffix or not */
 		size_t dl = strlen(domain), rl = strlen(res.domain);

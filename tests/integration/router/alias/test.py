@@ -5,6 +5,9 @@ sockets:
   registered device, its Request-URI the device's contact;
 - `oldco.com = example.com`: a MESSAGE to alice@oldco.com reaches the
   same device (the domain moved, the local part kept);
+- alice@SIPD-ADDRESS (sipd's own address and port) reaches alice: an
+  address of sipd's is the main domain for an account's name; OPTIONS
+  to nobody@SIPD-ADDRESS is still answered by sipd itself;
 - `Mail:<info> = alice` never applies to SIP: info@example.com gets 404
   and nothing reaches the device.
 Without the Router table the configuration is refused; with the records
@@ -46,6 +49,19 @@ def test(binary, started):
                   % (uri, msg.uri, alice.uri("alice")))
             alice.respond(msg, 200)
             uac.expect_response(200, call)
+        # sipd's own address with an account's name: that account; any
+        # other name stays sipd's own (OPTIONS answered by sipd)
+        call = sipua.Call(uac, "sip:alice@127.0.0.1:%d" % sipd.port)
+        uac.send(call.request("MESSAGE"), sipd.port)
+        msg = alice.expect_request("MESSAGE", call.call_id)
+        check(msg.uri == alice.uri("alice"), "alice@sipd reached alice as "
+              "%s" % msg.uri)
+        alice.respond(msg, 200)
+        uac.expect_response(200, call)
+        call = sipua.Call(uac, "sip:nobody@127.0.0.1:%d" % sipd.port)
+        uac.send(call.request("OPTIONS"), sipd.port)
+        uac.expect_response(200, call)
+
         call = sipua.Call(uac, "sip:info@example.com")
         uac.send(call.request("MESSAGE"), sipd.port)
         resp = final(uac, call)
