@@ -5,7 +5,7 @@
  * is completed from live names asked of sipd (listener addresses, LAN
  * ranges, route domains, allowed users, client ranges, domains, accounts,
  * registered addresses-of-record, blocked sources, workaround patterns
- * and domains) and a path from the file system.
+ * and domains, Router record numbers) and a path from the file system.
  * Owns nothing beyond the candidate strings it returns.
  */
 #include <dirent.h>
@@ -32,6 +32,7 @@ static const struct {
 	{ "auth-block", CMD_SHOW_AUTH_BLOCKS, "address" },
 	{ "wk-product", CMD_WORKAROUND_LIST, "entry" },
 	{ "wk-site", CMD_WORKAROUND_LIST, "entry" },
+	{ "router", CMD_ROUTER_LIST, "number" },
 };
 
 static int
@@ -89,6 +90,15 @@ sh_live(struct sh *sh, const char *ref, char **out, int n, int cap,
 				if (v != NULL && v->type == MSGPACK_OBJECT_STR) {
 					n = sh_add(out, n, cap, v->via.str.ptr,
 					    v->via.str.size, partial, plen);
+				} else if (v != NULL && v->type ==
+					   MSGPACK_OBJECT_POSITIVE_INTEGER) {
+					char num[24];
+					int len = snprintf(num, sizeof(num),
+					    "%llu", (unsigned long long)
+					    v->via.u64);
+
+					n = sh_add(out, n, cap, num,
+					    (size_t)len, partial, plen);
 				}
 			}
 		}
@@ -195,6 +205,11 @@ sh_candidates(struct sh *sh, const char *line, size_t len, char **out,
 		n = sh_live(sh, next->spec.ref, out, n, cap, partial, plen);
 	} else if (next->value && next->spec.type == CMD_T_PATH) {
 		n = sh_paths(out, n, cap, partial, plen);
+	} else if (next->value && next->cmd != NULL &&
+	    next->cmd->id == CMD_ROUTER_REMOVE &&
+	    ncomplete - skip == cmd_nwords(next->cmd)) {
+		/* a record's number, the first word of the rest */
+		n = sh_live(sh, "router", out, n, cap, partial, plen);
 	}
 	*partial_len = plen;
 	free(next);

@@ -181,8 +181,7 @@ conf_hostname_ok(const char *s, size_t len)
 	return true;
 }
 
-/* "host", "host:port", "[v6]" or "[v6]:port" into a route. */
-static int
+int
 conf_route_host(const char *s, struct conf_route *r)
 {
 	const char *colon;
@@ -908,8 +907,17 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_ACCOUNT_ENABLE:
 	case CMD_ACCOUNT_DISABLE:
 		return conf_acct(c, a, err, cap);
-	case CMD_ROUTE_ADD:
-		return conf_route_add(c, a, err, cap);
+	case CMD_ROUTE_ADD: {
+		int rc = conf_route_add(c, a, err, cap);
+		if (rc == 0) {
+			conf_router_route_deprecated();
+		}
+		return rc;
+	}
+	case CMD_ROUTER_ADD:
+		return conf_router_add(c, a, err, cap);
+	case CMD_ROUTER_REMOVE:
+		return conf_router_remove(c, a, err, cap);
 	case CMD_ROUTE_REMOVE:
 		return conf_route_remove(c, a, err, cap);
 	case CMD_WORKAROUND_PRODUCT_ADD:
@@ -1211,6 +1219,11 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 			fprintf(f, " transport %s", tp_proto_name(r->proto));
 		}
 		fputc('\n', f);
+	}
+	/* the canonical text: blanks single, no quote, '#' or ';' in it,
+	 * so it reads back as the same record */
+	for (int i = 0; i < c->nrouter; i++) {
+		fprintf(f, "router add %s\n", c->router[i].text);
 	}
 	conf_dump_acct(c->acct, secrets, f);
 	wk_dump(&c->wk, f);

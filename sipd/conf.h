@@ -19,6 +19,7 @@
 #include "sipd/dns/dns.h"
 #include "sipd/log.h"
 #include "sipd/msg/msg.h"
+#include "sipd/router/rtr.h"
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
 #include "sipd/wk/wk.h"
@@ -181,6 +182,12 @@ struct conf {
 	bool force_rr;            /* "Force Dialog Relaying" */
 	struct conf_route routes[CONF_MAX_ROUTES];
 	int nroutes;
+	/* the Router table ("router add"), applied top to bottom */
+	struct rtr_record router[RTR_MAX_RECORDS];
+	int nrouter;
+	/* "set relay-via": "host[:port]" the final pass sends host names
+	 * to instead, "" for none */
+	char relay_via[CONF_HOST_MAX + 8];
 
 	/* the resolver (RFC 3263, "dns ..."), per worker: the servers
 	 * ("addr[:port],..."; "" for /etc/resolv.conf), the wait for one
@@ -444,6 +451,20 @@ int conf_proc_check_hep(const char *v, char *err, size_t cap);
  */
 int conf_proc_hostport(const char *v, char *host, size_t cap,
     uint16_t *port);
+
+/* conf_router.c: "router add" and "router remove" on c; "set relay-via"
+ * refusing what is not "address[:port]".  0 or a negative errno with a
+ * message in err. */
+int conf_router_add(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+int conf_router_remove(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+int conf_router_check_via(const char *v, char *err, size_t cap);
+/* Log, once a process, that "route add" gives way to "router add". */
+void conf_router_route_deprecated(void);
+/* "host", "host:port", "[v6]" or "[v6]:port" (an IP address) into r:
+ * 0, -EDESTADDRREQ for a name, -EINVAL. */
+int conf_route_host(const char *s, struct conf_route *r);
 unsigned conf_ctl_mode_bits(const struct conf *c);
 int conf_proc_ids(const char *user, uid_t *uid, gid_t *gid);
 int conf_proc_gid(const char *group, gid_t *gid);

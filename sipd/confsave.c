@@ -111,6 +111,9 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	case CMD_ROUTE_REMOVE:
 		name = "route add";
 		break;
+	case CMD_ROUTER_REMOVE:
+		name = "router add";
+		break;
 	case CMD_CONTROL_DISALLOW:
 		name = "control allow";
 		break;
@@ -153,6 +156,15 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 		conf_canon_arg(CMD_T_HOSTPORT, v, canon, sizeof(canon));
 		if (strcmp(canon, v) == 0) {
 			conf_canon_arg(CMD_T_RANGE, v, canon, sizeof(canon));
+		}
+		if (a->cmd->id == CMD_ROUTER_ADD ||
+		    a->cmd->id == CMD_ROUTER_REMOVE) {
+			/* a record is its canonical text, whatever its
+			 * blanks and comment */
+			struct rtr_record r;
+			if (rtr_parse(v, &r, NULL, 0) == 0) {
+				snprintf(canon, sizeof(canon), "%s", r.text);
+			}
 		}
 		key_add(key, cap, canon);
 		take--;

@@ -91,6 +91,7 @@ core_configure(struct core *c, const struct conf *conf)
 	txn_table_configure(c->txn, &conf->txn);
 	route_configure(c, conf);
 	c->wk = conf->wk;
+	core_router_configure(c, conf);
 	/* the accounts snapshot is immutable: hold a reference to it */
 	acct_unref(c->acct);
 	c->acct = acct_ref(conf->acct);

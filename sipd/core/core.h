@@ -107,4 +107,10 @@ struct msg *core_parse(struct core *c, const struct tp_src *src,
  */
 void core_handle(struct core *c, struct msg *m, const struct tp_src *src);
 
+/*
+ * The main domain of the Router's "<name>" records: the first local
+ * domain in name order, NULL for none.  Lives in a's snapshot.
+ */
+const char *core_main_domain(const struct acct *a);
+
 #endif

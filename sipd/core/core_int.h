@@ -46,6 +46,10 @@ struct core {
 	int nlisteners;
 	struct core_route routes[CONF_MAX_ROUTES];
 	int nroutes;
+	struct rtr_record router[RTR_MAX_RECORDS]; /* the Router table */
+	int nrouter;
+	struct tp_src relay_via; /* "set relay-via", when relay_via_set */
+	bool relay_via_set;
 	struct core_stats stats;
 	struct auth *auth;        /* this worker's authentication state */
 	struct core_mac *mac;     /* signs Record-Route and branches */
@@ -306,6 +310,32 @@ enum core_verdict core_policy(struct core *c, const struct core_policy_in *in,
 bool core_policy_apply(struct core *c, struct msg *req,
     const struct tp_src *src, const struct tp_src *dst,
     struct core_policy_in *in);
+
+/* router.c */
+/* What core_router() decided beside rewriting the Request-URI. */
+struct core_router_out {
+	bool gateway;     /* a name.sipgw address: gw_name's */
+	char gw_name[RTR_ADDR_MAX];
+	bool via;         /* "set relay-via" applies: send to dst */
+	struct tp_src dst;
+};
+/* Copy conf's Router records and relay-via into c. */
+void core_router_configure(struct core *c, const struct conf *conf);
+/*
+ * Apply the Router table and the SIP routing rules to req's Request-URI
+ * (rewritten in place when they change it).  in: the policy's facts about
+ * the sender (src_client, authenticated; a NoRelay record may prove the
+ * sender).  Returns 0 with *out, or -1 when req was answered (a loop, a
+ * challenge).
+ */
+int core_router(struct core *c, struct msg *req, const struct tp_src *src,
+    struct core_policy_in *in, struct core_router_out *out);
+/*
+ * The External Gateway name takes req: today a 404 "no gateway NAME",
+ * answered to src; the gateways take over here.
+ */
+void core_route_gateway(struct core *c, struct msg *req,
+    const struct tp_src *src, const char *name);
 
 /* local.c */
 /*

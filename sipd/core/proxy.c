@@ -1087,9 +1087,10 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	struct proxy_target tg[CORE_MAX_BRANCHES];
 	struct core_policy_in in;
+	struct core_router_out rt = { 0 };
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
-	bool proto_set, by_rule, routed, lookup, by_name;
+	bool proto_set = false, by_rule = false, routed, lookup, by_name;
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
@@ -1103,7 +1104,19 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		return false;
 	}
 	routed = msg_hdr_first(req, HDR_ROUTE) >= 0;
-	rc = route_target(c, req, &dst, &proto_set, &by_rule);
+	core_policy_init(c, req, src, &in);
+	/* the Router table, before the account lookup and the target */
+	if (!routed && core_router(c, req, src, &in, &rt) < 0) {
+		return false;
+	}
+	rc = rt.gateway ? -EHOSTUNREACH
+			: route_target(c, req, &dst, &proto_set, &by_rule);
+	if (rt.via && rc != 1 && !by_rule) {
+		/* set relay-via: a host name goes to the outbound proxy */
+		dst = rt.dst;
+		proto_set = false;
+		rc = 0;
+	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
 	own = rc == 0 && rr_signed(c, req, &seen, src, &dst);
@@ -1114,12 +1127,11 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	 * looks up in the location service, and that needs an extension
 	 * sipd lacks, gets 420 before anything is looked up, challenged or
 	 * sent; a request to sipd itself checks Require instead (8.2.2.3) */
-	lookup = !routed && local_domain(c, req);
+	lookup = !routed && !rt.gateway && local_domain(c, req);
 	if ((rc != 1 || lookup) &&
 	    core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
 		return false;
 	}
-	core_policy_init(c, req, src, &in);
 	in.in_dialog = own;
 	if (lookup) {
 		/* 16.5: a user of a local domain: the policy before the
@@ -1144,6 +1156,10 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		    rc != 0 ? NULL : &dst, by_rule);
 		if (!core_policy_apply(c, req, src, rc != 0 ? NULL : &dst,
 			&in)) {
+			return false;
+		}
+		if (rt.gateway) {
+			core_route_gateway(c, req, src, rt.gw_name);
 			return false;
 		}
 		if (rc < 0) {

@@ -108,6 +108,10 @@ struct ctl_req {
  */
 typedef int ctl_handler(struct ctl_req *r);
 
+/* "router list" and "router test" (router.c). */
+int ctl_h_router_list(struct ctl_req *r);
+int ctl_h_router_test(struct ctl_req *r);
+
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);
 

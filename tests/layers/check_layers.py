@@ -22,6 +22,7 @@ FOLDER_LIB = {
     "auth": "sipd_auth", "acct": "sipd_acct", "dns": "sipd_dns",
     "wk": "sipd_wk",
     "media": "sipd_media",
+    "router": "sipd_rtr",
 }
 HEADER_LIB = {
     "sipd/log.h": "sipd_log",

@@ -1,0 +1,124 @@
+/*
+ * The configuration's Router table: "router add RECORD" appends a record
+ * (sipd/router/rtr.h checks it), "router remove N|RECORD" takes one out by
+ * its number in "router list" or its text; "set relay-via" is checked
+ * here too.  The old static rules ("route add") still load, with a note
+ * that they are deprecated.  Owns nothing: the records live in struct
+ * conf.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/err.h"
+#include "sipd/conf.h"
+
+static int
+find(const struct conf *c, const char *text)
+{
+	for (int i = 0; i < c->nrouter; i++) {
+		if (strcasecmp(c->router[i].text, text) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+int
+conf_router_add(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
+{
+	const char *text = cmd_arg_str(a, "record");
+	char why[160];
+	struct rtr_record r;
+
+	if (text == NULL) {
+		return err_fmt(err, cap, -EINVAL, "missing record");
+	}
+	if (rtr_parse(text, &r, why, sizeof(why)) < 0) {
+		return err_fmt(err, cap, -EINVAL, "bad record (%s)", why);
+	}
+	if (find(c, r.text) >= 0) {
+		return err_fmt(err, cap, -EEXIST, "the record '%s' exists "
+		    "already", r.text);
+	}
+	if (c->nrouter == RTR_MAX_RECORDS) {
+		return err_fmt(err, cap, -EBUSY,
+		    "too many Router records (at most %d)", RTR_MAX_RECORDS);
+	}
+	c->router[c->nrouter++] = r;
+	return 0;
+}
+
+int
+conf_router_remove(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap)
+{
+	const char *text = cmd_arg_str(a, "record");
+	struct rtr_record r;
+	char *end;
+	int i = -1;
+
+	if (text == NULL) {
+		return err_fmt(err, cap, -EINVAL, "missing record");
+	}
+	if (text[0] >= '1' && text[0] <= '9') {
+		long n = strtol(text, &end, 10);
+		if (*end == '\0') {
+			if (n > c->nrouter) {
+				return err_fmt(err, cap, -ENOENT,
+				    "no record %ld (%d in the table)", n,
+				    c->nrouter);
+			}
+			i = (int)n - 1;
+		}
+	}
+	if (i < 0) {
+		if (rtr_parse(text, &r, err, cap) < 0) {
+			return err_fmt(err, cap, -EINVAL, "expected a record's "
+			    "number or text");
+		}
+		i = find(c, r.text);
+		if (i < 0) {
+			return err_fmt(err, cap, -ENOENT, "no record '%s'",
+			    r.text);
+		}
+	}
+	memmove(&c->router[i], &c->router[i + 1],
+	    (size_t)(c->nrouter - i - 1) * sizeof(c->router[0]));
+	c->nrouter--;
+	return 0;
+}
+
+int
+conf_router_check_via(const char *v, char *err, size_t cap)
+{
+	struct conf_route r;
+	int rc = conf_route_host(v, &r);
+
+	if (rc == -EDESTADDRREQ) {
+		return err_fmt(err, cap, -EINVAL, "bad relay-via '%.100s' (an "
+		    "IP address: names are not looked up yet)", v);
+	}
+	if (rc < 0) {
+		return err_fmt(err, cap, -EINVAL, "bad relay-via '%.100s' "
+		    "(expected address, address:port or [IPv6]:port)", v);
+	}
+	return 0;
+}
+
+void
+conf_router_route_deprecated(void)
+{
+	/* the configuration is read and changed by one thread */
+	static bool said;
+
+	if (!said) {
+		said = true;
+		log_notice(LOG_TRANSPORT, "conf, 'route add' is deprecated: "
+		    "use Router records ('router add DOMAIN = HOST')");
+	}
+}
