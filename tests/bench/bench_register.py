@@ -79,9 +79,9 @@ KAM_DB_MODE = 1  # usrloc write-through
 
 PROFILES = {
     "default": dict(users=10000, rate=500, reps=3, mem_users=20000,
-                    mem_rate=500, grace_s=20, budget_s=8 * 60 - 20),
+                    mem_rate=500, grace_s=20, budget_s=11 * 60),
     "quick": dict(users=2000, rate=500, reps=3, mem_users=2000,
-                  mem_rate=500, grace_s=10, budget_s=2 * 60 - 15),
+                  mem_rate=500, grace_s=10, budget_s=3 * 60),
 }
 # sipd in the memory probe: T1 = 10 ms, so a finished REGISTER
 # transaction goes after 64*T1 = 0.64 s instead of 32 s and the RSS

@@ -14,7 +14,7 @@
  * (17.1.1.2 Timer A and B for the INVITE, 17.1.2.2 Timer E and F for the
  * BYE, 13.3.1.4 for the callee's 2xx until the ACK).  Over TCP the caller
  * uses one connection to the proxy, the callee accepts the proxy's
- * connections; no retransmissions but the 2xx's, and the same timeouts.
+ * connections; no retransmissions (as sipp), the same timeouts.
  * A call fails on a final response other than 200, or when Timer B or F
  * fires, or when the run's deadline passes first.
  *
@@ -97,7 +97,7 @@ struct lg_call {
 
 struct lg_conn {
 	int fd;
-	size_t in_len, out_len;
+	size_t in_len, out_len, out_cap;
 	char *in, *out;
 };
 
@@ -341,12 +341,21 @@ lg_send(struct lg *g, int uac, int fd, const struct sockaddr_in *to,
 			g->st.conn_errors++;
 			return;
 		}
-		if (c->out_len + len > LG_STREAM) {
+		if (c->out_len + len > c->out_cap) {
 			lg_conn_flush(g, c);
 		}
-		if (c->out_len + len > LG_STREAM) {
-			g->st.send_errors++;
-			return;
+		if (c->out_len + len > c->out_cap) {
+			/* the proxy reads slower than we write: queue, never
+			 * drop, as TCP has no retransmission to recover */
+			size_t cap = 2 * (c->out_len + len);
+			char *p = realloc(c->out, cap);
+
+			if (p == NULL) {
+				g->st.send_errors++;
+				return;
+			}
+			c->out = p;
+			c->out_cap = cap;
 		}
 		memcpy(c->out + c->out_len, msg, len);
 		c->out_len += len;
@@ -842,7 +851,10 @@ lg_timers(struct lg *g, uint64_t now)
 			lg_uas_send_ok(g, c, n, inv, l, now);
 			free(inv);
 		} else if (c->uas == UAS_ANSWERED && now >= c->uas_next) {
-			if (now - c->uas_start >= LG_TIMEOUT_MS) {
+			/* RFC 3261 13.3.1.4 retransmits the 2xx over every
+			 * transport; uas.xml's sipp only over UDP, and so do
+			 * we, to make the same calls */
+			if (g->tcp || now - c->uas_start >= LG_TIMEOUT_MS) {
 				/* RFC 3261 13.3.1.4: no ACK, give up */
 				g->st.ack_timeouts++;
 				c->uas = UAS_CONFIRMED;
@@ -1064,6 +1076,7 @@ lg_setup(struct lg *g)
 		g->conns[i].fd = -1;
 		g->conns[i].in = malloc(LG_STREAM);
 		g->conns[i].out = malloc(LG_STREAM);
+		g->conns[i].out_cap = LG_STREAM;
 		if (g->conns[i].in == NULL || g->conns[i].out == NULL) {
 			return -1;
 		}
