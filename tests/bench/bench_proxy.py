@@ -1287,6 +1287,9 @@ class Bench:
             flags.append("sipp-bound")
         if rec.get("error"):
             flags.append("ERROR")
+        if rec.get("server_cpu_deferred_s") is not None:
+            flags.append("%.2fs of it after the calls" %
+                         rec["server_cpu_deferred_s"])
         if rec.get("why"):
             flags.append("(%s)" % rec["why"])
         d = rec.get("udp_drops")
