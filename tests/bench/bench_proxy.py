@@ -1420,10 +1420,11 @@ def lg_report(runs, p):
     return out
 
 
-def cross_check(summ):
-    """loadgen against sipp where both drive (500 calls/s): each server's
-    CPU per call with either generator, and how far apart."""
-    pairs = (("udp", "udp-500"), ("tcp", "tcp-500"))
+def cross_check(summ, rate):
+    """loadgen against sipp where both drive (the sipp phases' rate, 500
+    calls/s unless --rate): each server's CPU per call with either
+    generator, and how far apart."""
+    pairs = (("udp", "udp-%d" % rate), ("tcp", "tcp-%d" % rate))
     printed = False
     for sipp_key, lg_key in pairs:
         for name in ("sipd", "kamailio"):
@@ -1434,8 +1435,9 @@ def cross_check(summ):
             if not a or not b or not a[0] or not b[0]:
                 continue
             if not printed:
-                print("\nCross-check at 500 calls/s: server CPU per call "
-                      "driven by sipp and by loadgen (target: within 10 %)")
+                print("\nCross-check at %d calls/s: server CPU per call "
+                      "driven by sipp and by loadgen (target: within 10 %%)"
+                      % rate)
                 printed = True
             us_a, us_b = 1e6 / a[0], 1e6 / b[0]
             diff = 100.0 * (us_b - us_a) / us_a
@@ -1702,7 +1704,7 @@ def main():
                 t["kamailio"]["calls_per_cpu_s"][0]))
     if res.get("lg"):
         summ["lg"] = lg_report(res["lg"], p)
-        cross_check(summ)
+        cross_check(summ, p["rate"])
     if res.get("instr"):
         print("\nUser-space instructions per call (callgrind, UDP, 1 worker,"
               " deferred work included)")
@@ -1772,21 +1774,28 @@ def main():
                         for r in bad)))
     if args.only:
         partial.append("--only: not a full run")
-    res["partial"] = partial
-    res["summary"] = summ
-    with open(json_path, "w") as f:
-        json.dump(res, f, indent=1, default=str)
+    notes = []
     for key, table in (res.get("lg") or {}).items():
         for name, recs in table.items():
             bad = [r for r in recs if r["failed"]]
+            # 8000 calls/s may be past a server's capacity on one core:
+            # its failures are a finding, printed, not a broken run
+            into = notes if key.endswith("-8000") else partial
             if bad:
-                partial.append("loadgen %s %s: %d run(s) with failed calls "
-                               "(%s)" % (key, name, len(bad), ", ".join(
-                                   "#%d: %d failed %s" % (
-                                       r["seq"], r["failed"],
-                                       r.get("failed_detail"))
-                                   for r in bad)))
+                into.append("loadgen %s %s: %d run(s) with failed calls "
+                            "(%s)" % (key, name, len(bad), ", ".join(
+                                "#%d: %d failed %s" % (
+                                    r["seq"], r["failed"],
+                                    r.get("failed_detail"))
+                                for r in bad)))
+    res["partial"] = partial
+    res["notes"] = notes
+    res["summary"] = summ
+    with open(json_path, "w") as f:
+        json.dump(res, f, indent=1, default=str)
     print("\nevery probe: %s" % json_path)
+    for m in notes:
+        print("NOTE: " + m)
     lg = summ.get("lg", {})
 
     def cps(key, name):
