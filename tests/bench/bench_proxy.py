@@ -71,6 +71,12 @@ SERVER_RCVBUF = 1024 * 1024
 # wait), so the sipp runs and the loadgen runs at the same rate make the
 # same number of calls, and the 500/s runs are 30 s long.
 LINGER_S = {"sipd": 34.0, "kamailio": 8.0}
+# --charge steady: the CPU of a window of calls that starts after a
+# warm-up, both longer than sipd's 64*T1, while the calls go on: every
+# server is then paying for earlier calls' deferred work at the rate it
+# makes more, and nothing of the run's end is counted.
+STEADY_WARM_S = 36.0
+STEADY_WINDOW_S = 36.0
 # The rates of the side-by-side table, and Kamailio's children tried in
 # the highest-rate search (the best is kept).
 RATES = (500, 3000, 8000)
@@ -102,6 +108,46 @@ KAM_PKG_MB = 8  # -M: private memory per process (Debian's default)
 # about 3.5 times the CPU per call of tlsf or fm here.  Anyone tuning
 # Kamailio for throughput picks tlsf (pkg memory follows -x without -X).
 KAM_MEM_MANAGER = "tlsf"
+
+
+class SteadyWindow:
+    """The server's CPU and sleeps over [warm, warm + window) of a run,
+    read while the calls go on (--charge steady)."""
+
+    def __init__(self, pid, t_start, warm, window, rate):
+        self.pid = pid
+        self.t_open = t_start + warm
+        self.t_close = t_start + warm + window
+        self.rate = rate
+        self.a = self.b = None
+        self.ta = self.tb = None
+
+    def poll(self):
+        now = time.monotonic()
+        if self.a is None and now >= self.t_open:
+            self.a, self.ta = snapshot(self.pid, pss=False), now
+        elif self.a is not None and self.b is None and now >= self.t_close:
+            self.b, self.tb = snapshot(self.pid, pss=False), now
+
+    def charge(self, rec):
+        """Replaces the run's CPU and sleeps by the window's; the calls
+        counted are those offered in it (the generator is paced)."""
+        if self.b is None:
+            rec["error"] = rec.get("error") or "steady window not reached"
+            return
+        rec["server_cpu_window_s"] = rec["server_cpu_s"]
+        rec["server_cpu_s"] = round(
+            (self.b["cpu_ticks"] - self.a["cpu_ticks"]) / TICK, 3)
+        rec["server_sleeps"] = self.b["sleeps"] - self.a["sleeps"]
+        rec["steady_window_s"] = round(self.tb - self.ta, 3)
+        rec["calls_counted"] = int(round(self.rate * (self.tb - self.ta)))
+
+
+def steady_calls(rate, seconds):
+    """Calls for a steady run: the warm-up, the window (at least the
+    profile's seconds) and 2 s to spare."""
+    window = max(STEADY_WINDOW_S, seconds)
+    return int(rate * (STEADY_WARM_S + window + 2)), window
 
 
 class Abort(Exception):
@@ -610,6 +656,9 @@ class Bench:
         self.prof = PROFILES["quick" if args.quick else "default"]
         if args.rate:
             self.prof["rate"] = args.rate
+        if getattr(args, "charge", None) == "steady":
+            # some 75 s a run instead of 10-70
+            self.prof["budget_s"] *= 2
         self.workdir = args.workdir
         self.ports = Ports()
         self.server_cpus, self.load_cpus = self.pinning()
@@ -695,7 +744,7 @@ class Bench:
 
     def run(self, server, transport, workers, rate, calls, kind,
             hold_ms=0, sample=False, grace=25.0, recv_timeout=10000,
-            charge_all=False):
+            charge_all=False, steady=None):
         """One UAC run against a fresh server; returns the run's record.
 
         The UAC is stopped (SIGINT: sipp writes its last statistics) grace
@@ -758,7 +807,11 @@ class Bench:
             deadline = nominal + hold_ms / 1000 + grace
             samples = []
             rec["cut_at_deadline"] = False
+            win = (SteadyWindow(server.proc.pid, t_start, STEADY_WARM_S,
+                                steady, rate) if steady else None)
             while uac.poll() is None:
+                if win is not None:
+                    win.poll()
                 if time.monotonic() - t_start > deadline:
                     rec["cut_at_deadline"] = True
                     uac.send_signal(signal.SIGINT)
@@ -796,7 +849,9 @@ class Bench:
             settled = snapshot(server.proc.pid) if server.alive() else None
             rec.update(self._account(before, after, settled, wall,
                                      lg_after - lg_before, nominal))
-            if charge_all:
+            if win is not None:
+                win.charge(rec)
+            elif charge_all:
                 self._quiesce(server, rec, before)
             rec.update(self._sipp_stats(stat_path, calls, nominal))
             rec["server_alive"] = alive and server.alive()
@@ -820,7 +875,7 @@ class Bench:
         return rec
 
     def run_lg(self, server, transport, workers, rate, calls, kind,
-               grace=25.0, charge_all=False):
+               grace=25.0, charge_all=False, steady=None):
         """One run of loadgen (caller and callee in one process) against a
         fresh server; the same record as run()."""
         if self.time_left() < 0:
@@ -857,7 +912,11 @@ class Bench:
             lg_ticks = 0
             drops = dict.fromkeys((port, uas_port, uac_port), 0)
             polled = 0.0
+            win = (SteadyWindow(server.proc.pid, t_start, STEADY_WARM_S,
+                                steady, rate) if steady else None)
             while lg.poll() is None:
+                if win is not None:
+                    win.poll()
                 if transport == "udp" and time.monotonic() - polled > 0.5:
                     # loadgen's sockets go when it exits: read them live
                     polled = time.monotonic()
@@ -890,7 +949,9 @@ class Bench:
             settled = snapshot(server.proc.pid) if server.alive() else None
             rec.update(self._account(before, after, settled, wall,
                                      lg_ticks, nominal))
-            if charge_all:
+            if win is not None:
+                win.charge(rec)
+            elif charge_all:
                 self._quiesce(server, rec, before)
             rec.update(self._lg_stats(out_path, calls, nominal))
             rec["server_alive"] = alive and server.alive()
@@ -1068,6 +1129,9 @@ class Bench:
         """The same rate and calls for each server, alternating."""
         rate = self.prof["rate"]
         calls = int(rate * seconds)
+        steady = None
+        if self.args.charge == "steady":
+            calls, steady = steady_calls(rate, seconds)
         out = {name: [] for name in names}
         for rep in range(self.prof["reps"]):
             order = names if rep % 2 == 0 else tuple(reversed(names))
@@ -1075,7 +1139,7 @@ class Bench:
                 rec = self.run(self.servers[name], transport, 1, rate, calls,
                                "fixed-%s" % transport,
                                charge_all=self.args.charge == "quiescence"
-                               and name in LINGER_S)
+                               and name in LINGER_S, steady=steady)
                 rec["rep"] = rep
                 self._per_call(rec)
                 out[name].append(rec)
@@ -1086,6 +1150,9 @@ class Bench:
         """loadgen at rate against each of names, alternating, every run
         charged to quiescence; calls per CPU-second and sleeps per call."""
         calls = int(rate * self.prof["lg_s"][rate])
+        steady = None
+        if self.args.charge == "steady":
+            calls, steady = steady_calls(rate, self.prof["lg_s"][rate])
         out = {name: [] for name in names}
         for rep in range(self.prof["lg_reps"]):
             k = rep % len(names)
@@ -1094,7 +1161,7 @@ class Bench:
                 rec = self.run_lg(self.servers[name], transport, 1, rate,
                                   calls, "lg-%s" % transport,
                                   charge_all=self.args.charge ==
-                                  "quiescence")
+                                  "quiescence", steady=steady)
                 rec["rep"] = rep
                 self._per_call(rec)
                 out[name].append(rec)
@@ -1103,12 +1170,14 @@ class Bench:
 
     @staticmethod
     def _per_call(rec):
+        # steady: the calls offered in the window, if every call succeeded
+        n = rec["successful"]
+        if rec.get("calls_counted") is not None and not rec["failed"]:
+            n = rec["calls_counted"]
         if rec["server_cpu_s"] > 0:
-            rec["calls_per_cpu_s"] = round(
-                rec["successful"] / rec["server_cpu_s"], 1)
-        if rec["successful"]:
-            rec["sleeps_per_call"] = round(
-                rec["server_sleeps"] / rec["successful"], 2)
+            rec["calls_per_cpu_s"] = round(n / rec["server_cpu_s"], 1)
+        if n:
+            rec["sleeps_per_call"] = round(rec["server_sleeps"] / n, 2)
 
     def probe(self, name, workers, rate):
         calls = int(rate * self.prof["probe_s"])
@@ -1508,11 +1577,13 @@ def main():
                     choices=("none", "failure", "major", "problems",
                              "low-level", "all"),
                     help="sipd's log level (default none, as measured)")
-    ap.add_argument("--charge", choices=("quiescence", "window"),
+    ap.add_argument("--charge", choices=("quiescence", "steady", "window"),
                     default="quiescence",
                     help="fixed-rate runs: keep each server up until the "
                     "work its calls left is done and charge it all "
-                    "(default), or only the calls' window (faster, "
+                    "(default), or a window after a warm-up, both over "
+                    "64*T1, while calls go on (steady: no run's end, "
+                    "some 75 s a run), or only the calls' window (faster, "
                     "favours the server that defers more)")
     ap.add_argument("--loadgen", help="the loadgen binary (default: "
                     "built from loadgen.c into the run's directory)")
@@ -1607,6 +1678,10 @@ def main():
         "last call, Kamailio %g s: all deferred work counted)" % (
             LINGER_S["sipd"], LINGER_S["kamailio"])
         if args.charge == "quiescence" else
+        "steady state: the CPU of a %g s window of calls after a %g s "
+        "warm-up, both longer than 64*T1 (sipd's 32 s), calls going on "
+        "throughout" % (STEADY_WINDOW_S, STEADY_WARM_S)
+        if args.charge == "steady" else
         "the calls' window only (--charge window: deferred work not "
         "counted)"), flush=True)
     try:
