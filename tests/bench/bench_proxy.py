@@ -19,9 +19,21 @@ another (taskset).  Measured, per server:
     duration);
   * memory per ringing call: N calls held at 180, RSS and PSS growth / N.
 
-Every probe goes to a JSON file; the last line is the ratio of sipd's
-median calls per CPU-second over Kamailio's (UDP, 1 worker), printed only
-when every run completed and no fixed-rate call failed.
+  * the same side by side driven by loadgen.c (caller and callee in one
+    process, paced, recvmmsg/sendmmsg) at 500, 3000 and 8000 calls/s, UDP
+    and TCP, with the floor (bench_floor.c) and each server's share of
+    it, sleeps per call, and sipp's figures as the cross-check;
+  * user-space instructions per call under callgrind, both servers.
+
+Both servers get the same UDP receive buffer; Kamailio is searched with
+1, 2, 4 and 8 children.  Every fixed-rate run is charged until the
+server is quiescent (sipd keeps finished transactions 32 s, Kamailio
+5 s), or over a steady-state window (--charge steady).
+
+Every probe goes to a JSON file; the last three lines are sipd's median
+calls per CPU-second over Kamailio's at 500 and at 3000 calls/s and
+sipd's share of the floor at 3000 (loadgen, UDP, 1 worker), printed only
+when every run completed and no call failed at those rates.
 
 Usage: /usr/bin/python3 tests/bench/bench_proxy.py [--quick] [--sipd PATH]
 See tests/bench/README.md.
