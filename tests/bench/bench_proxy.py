@@ -917,6 +917,8 @@ class Bench:
                     "-n", str(calls), "-T", str(int(nominal + grace)),
                     "-i", HOST, "-s", str(port), "-p", str(uac_port),
                     "-u", str(uas_port)]
+            if self.args.lg_burst:
+                argv += ["-B", str(self.args.lg_burst)]
             out_path = os.path.join(rundir, "loadgen.out")
             t_start = time.monotonic()
             lg = PROCS.start("loadgen", argv, out_path, self.load_cpus)
@@ -1599,6 +1601,9 @@ def main():
                     "favours the server that defers more)")
     ap.add_argument("--loadgen", help="the loadgen binary (default: "
                     "built from loadgen.c into the run's directory)")
+    ap.add_argument("--lg-burst", type=int, default=0, metavar="MS",
+                    help="loadgen releases the calls due every MS ms "
+                    "instead of one by one (default 0: evenly paced)")
     ap.add_argument("--only", choices=("fixed", "floor", "tcp", "lg",
                                        "instr", "search", "hold"),
                     action="append", help="run only these phases "

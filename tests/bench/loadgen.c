@@ -19,11 +19,13 @@
  * fires, or when the run's deadline passes first.
  *
  *	loadgen [-t udp|tcp] [-r rate] [-n calls] [-d hold_ms] [-T seconds]
- *	    [-b rcvbuf] [-i addr] [-v] -s port -p uac_port -u uas_port
+ *	    [-b rcvbuf] [-B burst_ms] [-i addr] [-v] -s port -p uac_port
+ *	    -u uas_port
  *
  * -s is the proxy's port, -p and -u the ports the caller and the callee
  * bind (the proxy routes bench.invalid to the callee's), -T the deadline
- * counted from the first call, -v names the first calls that did not
+ * counted from the first call, -B releases the calls due in bursts every
+ * burst_ms instead of one by one, -v names the first calls that did not
  * succeed, with their states, on stderr.  At the end (or on SIGINT, SIGTERM) it
  * prints one line of key=value counts on stdout; exit status 0 when every
  * call succeeded, 1 otherwise, 2 on a usage or set-up error.
@@ -112,7 +114,7 @@ struct lg {
 	int tcp, ep, tfd;
 	struct sockaddr_in server, uac_addr, uas_addr;
 	int uac_fd, uas_fd; /* UDP sockets, or the TCP connection/listener */
-	unsigned rate, hold_ms, deadline_s;
+	unsigned rate, hold_ms, deadline_s, burst_ms;
 	unsigned long ncalls;
 	int rcvbuf;
 	struct lg_call *calls;
@@ -1128,6 +1130,11 @@ lg_setup(struct lg *g)
 	if (ns < 100000u) {
 		ns = 100000u;
 	}
+	/* -B: the calls due are released every burst_ms, as a generator
+	 * with a coarse scheduler (sipp) does */
+	if (g->burst_ms > 0 && ns < (uint64_t)g->burst_ms * 1000000u) {
+		ns = (uint64_t)g->burst_ms * 1000000u;
+	}
 	its.it_value.tv_nsec = 1;
 	its.it_interval.tv_sec = (time_t)(ns / 1000000000u);
 	its.it_interval.tv_nsec = (long)(ns % 1000000000u);
@@ -1179,8 +1186,8 @@ static int
 lg_usage(void)
 {
 	fprintf(stderr, "usage: loadgen [-t udp|tcp] [-r rate] [-n calls] "
-	    "[-d hold_ms] [-T seconds] [-b rcvbuf] [-i addr] [-v] -s port "
-	    "-p uac_port -u uas_port\n");
+	    "[-d hold_ms] [-T seconds] [-b rcvbuf] [-B burst_ms] [-i addr] "
+	    "[-v] -s port -p uac_port -u uas_port\n");
 	return 2;
 }
 
@@ -1198,7 +1205,7 @@ main(int argc, char **argv)
 	g.ncalls = 10000;
 	g.deadline_s = 0;
 	g.rcvbuf = 2 * 1024 * 1024;
-	while ((opt = getopt(argc, argv, "t:r:n:d:T:b:i:s:p:u:v")) != -1) {
+	while ((opt = getopt(argc, argv, "t:r:n:d:T:b:B:i:s:p:u:v")) != -1) {
 		switch (opt) {
 		case 't':
 			g.tcp = strcmp(optarg, "tcp") == 0;
@@ -1220,6 +1227,9 @@ main(int argc, char **argv)
 			break;
 		case 'b':
 			g.rcvbuf = atoi(optarg);
+			break;
+		case 'B':
+			g.burst_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'i':
 			host = optarg;
