@@ -39,6 +39,7 @@
 
 #define FLOOR_BATCH 32
 #define FLOOR_MAX 65536
+#define FLOOR_RCVBUF (1024 * 1024)
 /* room for a 100 or 200 built from a request's five copied lines */
 #define FLOOR_REPLY_MAX 8192
 
@@ -199,6 +200,13 @@ main(int argc, char **argv)
 	f.bufs = malloc((size_t)FLOOR_BATCH * FLOOR_MAX);
 	f.replies = malloc((size_t)FLOOR_BATCH * FLOOR_REPLY_MAX);
 	f.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* the receive buffer bench_proxy.py's servers get (SERVER_RCVBUF) */
+	if (f.fd >= 0) {
+		int rcvbuf = FLOOR_RCVBUF;
+
+		(void)setsockopt(f.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
+	}
 	if (f.bufs == NULL || f.replies == NULL || f.fd < 0 ||
 	    bind(f.fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
 		perror("bench_floor");
