@@ -36,44 +36,30 @@ static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
 /* -------------------------------------------------------- Route edits */
 
 /*
- * Remove element k of the header list id (Route) from req, rewriting the
- * header line it shares with others.
+ * Write header line hdr again with the elements of list[from..n) that
+ * stand on it, but for element skip (-1: none), ", " between them.
  */
 static int
-remove_element(struct msg *req, enum hdr_id id, int k)
+rewrite_line(struct msg *req, const struct msg_naddr *list, int n, int from,
+    int hdr, int skip)
 {
-	const struct msg_naddr *list;
-	int n = msg_naddrs(req, id, &list);
-	int hdr, first = -1, count = 0;
+	size_t cap = 0, len = 0;
 	char *buf;
-	size_t len = 0, cap = 0;
 	int rc;
 
-	if (k < 0 || k >= n) {
-		return -ENOENT;
+	for (int i = from; i < n && list[i].hdr == hdr; i++) {
+		cap += list[i].value.len + 2;
 	}
-	hdr = list[k].hdr;
-	for (int i = 0; i < n; i++) {
-		if (list[i].hdr == hdr) {
-			cap += list[i].value.len + 2;
-			count++;
-			if (first < 0) {
-				first = i;
-			}
-		}
-	}
-	if (count == 1) {
-		return msg_hdr_remove(req, hdr);
-	}
-	buf = malloc(cap);
+	buf = malloc(cap + 1);
 	if (buf == NULL) {
 		return -ENOMEM;
 	}
-	for (int i = first; i < n && list[i].hdr == hdr; i++) {
-		if (i == k) {
+	for (int i = from; i < n && list[i].hdr == hdr; i++) {
+		struct sv v = msg_sv(req, list[i].value);
+
+		if (i == skip) {
 			continue;
 		}
-		struct sv v = msg_sv(req, list[i].value);
 		if (len > 0) {
 			memcpy(buf + len, ", ", 2);
 			len += 2;
@@ -84,6 +70,35 @@ remove_element(struct msg *req, enum hdr_id id, int k)
 	rc = msg_hdr_replace(req, hdr, (struct sv){ buf, len });
 	free(buf);
 	return rc;
+}
+
+/*
+ * Remove element k of the list header id (Route, Record-Route): its whole
+ * line when it stands alone, else the line written again without it,
+ * keeping the others of the header line it shares with others.
+ */
+static int
+remove_element(struct msg *req, enum hdr_id id, int k)
+{
+	const struct msg_naddr *list;
+	int n = msg_naddrs(req, id, &list);
+	int first = -1, count = 0;
+
+	if (k < 0 || k >= n) {
+		return -ENOENT;
+	}
+	for (int i = 0; i < n; i++) {
+		if (list[i].hdr == list[k].hdr) {
+			count++;
+			if (first < 0) {
+				first = i;
+			}
+		}
+	}
+	if (count == 1) {
+		return msg_hdr_remove(req, list[k].hdr);
+	}
+	return rewrite_line(req, list, n, first, list[k].hdr, k);
 }
 
 /*
@@ -98,26 +113,7 @@ remove_top(struct msg *req, const struct msg_naddr *list, int n, int k)
 	int rc;
 
 	if (keep >= 0) {
-		size_t cap = 0, len = 0;
-		char *buf;
-		for (int i = k; i < n && list[i].hdr == keep; i++) {
-			cap += list[i].value.len + 2;
-		}
-		buf = malloc(cap);
-		if (buf == NULL) {
-			return -ENOMEM;
-		}
-		for (int i = k; i < n && list[i].hdr == keep; i++) {
-			struct sv v = msg_sv(req, list[i].value);
-			if (len > 0) {
-				memcpy(buf + len, ", ", 2);
-				len += 2;
-			}
-			memcpy(buf + len, v.p, v.len);
-			len += v.len;
-		}
-		rc = msg_hdr_replace(req, keep, (struct sv){ buf, len });
-		free(buf);
+		rc = rewrite_line(req, list, n, k, keep, -1);
 		if (rc != 0) {
 			return rc;
 		}
