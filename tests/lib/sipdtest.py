@@ -311,14 +311,25 @@ class Sipd:
         """True once sipd answers an OPTIONS on every listener."""
         deadline = time.monotonic() + START_TIMEOUT
         for host, port in zip(self.hosts, self.ports):
+            # the kernel may hand the asking socket the very port sipd is
+            # about to bind (it was free a moment ago): then it would
+            # read its own OPTIONS; take another
             peer = Peer(host)
+            for _ in range(10):
+                if peer.port != port:
+                    break
+                peer.close()
+                peer = Peer(host)
             try:
                 ok = False
                 for _ in range(int(START_TIMEOUT / 0.1) + 1):
                     if self.proc.poll() is not None:
                         return False
-                    resp = peer.ask(request("OPTIONS", port, host), port,
-                                    timeout=0.1)
+                    try:
+                        resp = peer.ask(request("OPTIONS", port, host),
+                                        port, timeout=0.1)
+                    except Fail:
+                        resp = None  # not an answer: ask again
                     if resp is not None:
                         ok = True
                         break
