@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "sipd/core/core_int.h"
 
 #define CORE_MAX_REQUIRE 16
@@ -178,22 +180,39 @@ core_tag(struct core *c, char tag[CORE_TAG_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	uint64_t r = core_random(c);
+	char sig[CORE_MAC_HEX];
+	size_t i, n = sizeof(CORE_TAG_MARK) - 1;
 
-	/* a fixed start marks the tags sipd makes: the ACK of a final
-	 * response sipd sent itself is recognised by it and absorbed */
-	memcpy(tag, CORE_TAG_MARK, sizeof(CORE_TAG_MARK) - 1);
-	for (size_t i = sizeof(CORE_TAG_MARK) - 1; i < CORE_TAG_LEN; i++) {
+	/* the mark, random hex, then a signature of both: the ACK of a
+	 * final response sipd sent itself is recognised by it and absorbed,
+	 * and no peer's tag passes for one (a mark alone is two hex
+	 * digits: one peer tag in 256 had it) */
+	memcpy(tag, CORE_TAG_MARK, n);
+	for (i = n; i < CORE_TAG_LEN - CORE_TAG_SIG; i++) {
 		tag[i] = hex[r & 0xf];
 		r >>= 4;
 	}
+	if (core_mac_sign(c->mac, 't',
+		&(struct sv){ tag, CORE_TAG_LEN - CORE_TAG_SIG }, 1, sig) < 0) {
+		memset(sig, '0', sizeof(sig));
+	}
+	memcpy(tag + i, sig, CORE_TAG_SIG);
 	tag[CORE_TAG_LEN] = '\0';
 }
 
 bool
-core_own_tag(struct sv tag)
+core_own_tag(struct core *c, struct sv tag)
 {
-	return tag.len == CORE_TAG_LEN &&
-	    memcmp(tag.p, CORE_TAG_MARK, sizeof(CORE_TAG_MARK) - 1) == 0;
+	char sig[CORE_MAC_HEX];
+
+	if (tag.len != CORE_TAG_LEN ||
+	    memcmp(tag.p, CORE_TAG_MARK, sizeof(CORE_TAG_MARK) - 1) != 0 ||
+	    core_mac_sign(c->mac, 't',
+		&(struct sv){ tag.p, CORE_TAG_LEN - CORE_TAG_SIG }, 1, sig) < 0) {
+		return false;
+	}
+	return CRYPTO_memcmp(sig, tag.p + CORE_TAG_LEN - CORE_TAG_SIG,
+	    CORE_TAG_SIG) == 0;
 }
 
 const char *
@@ -466,7 +485,7 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		/* the ACK of a final response sipd answered itself (16.3:
 		 * sipd was the UAS) ends here; others go on */
 		const struct msg_naddr *to = msg_to(req);
-		if (to != NULL && core_own_tag(msg_sv(req, to->tag))) {
+		if (to != NULL && core_own_tag(c, msg_sv(req, to->tag))) {
 			log_info(LOG_SERVER, "absorbed ACK from %s (sipd's own "
 			    "answer)", core_peer(src, peer, sizeof(peer)));
 			return false;

@@ -18,8 +18,10 @@
 /* Methods sipd handles as a UAS, for Allow (RFC 3261 20.5). */
 #define CORE_ALLOW "OPTIONS"
 #define CORE_ACCEPT "application/sdp"
-#define CORE_TAG_LEN 16
+/* sipd's To tags: the mark, 10 random hex digits, 12 of a signature */
+#define CORE_TAG_LEN 24
 #define CORE_TAG_MARK "5d"
+#define CORE_TAG_SIG 12
 #define CORE_MAX_BRANCHES 8
 /* Largest message written: a UDP datagram, or a stream's message. */
 #define CORE_OUT_SIZE 65535
@@ -145,8 +147,8 @@ struct pctx {
 /* core.c */
 uint64_t core_random(struct core *c);
 void core_tag(struct core *c, char tag[CORE_TAG_LEN + 1]);
-/* Was tag made by core_tag()? */
-bool core_own_tag(struct sv tag);
+/* Was tag made by core_tag() (its signature checked)? */
+bool core_own_tag(struct core *c, struct sv tag);
 const char *core_peer(const struct tp_src *src, char *buf, size_t cap);
 int core_send(struct core *c, const struct tp_src *dst, const char *buf,
     size_t len);

@@ -2,7 +2,9 @@
 knows it, so sipd relays it statelessly by its Route set and Request-URI:
 it reaches the UAS named in the Request-URI with sipd's Via on top of the
 UAC's, Max-Forwards one less; a Route entry naming sipd is removed (16.4)
-and a Route beyond sipd is followed."""
+and a Route beyond sipd is followed.  A To tag that merely looks like
+sipd's own (its mark) does not make sipd absorb the ACK: sipd's tags
+carry its signature."""
 
 import sipdtest
 import sipua
@@ -43,6 +45,16 @@ def test(binary, started):
               "ACK relayed with Route %s, not [%s]" % (
                   ack.get("Route"), beyond))
         check(ack.uri == uas.uri("uas"), "ACK relayed to %s" % ack.uri)
+        # a peer's To tag that looks like sipd's (its mark, "5d", and
+        # its old length): relayed, not taken for the ACK of sipd's own
+        # answer (one baresip tag in 256 was absorbed so)
+        for look_alike in ("5d0165761a864c6d", "5d" + "0" * 22):
+            call2 = sipua.Call(uac, uas.uri("uas"))
+            uac.send(call2.request("ACK", to="<%s>;tag=%s" % (
+                uas.uri("uas"), look_alike)), sipd.port)
+            ack = uas.expect_request("ACK", call2.call_id)
+            check(ack.uri == uas.uri("uas"),
+                  "ACK with To tag %s relayed to %s" % (look_alike, ack.uri))
         stray = [m for m in uas.collect(sipua.silence()) if
                  m.method == "ACK"]
         check(stray == [], "the UAS got the ACK routed elsewhere: %s" % stray)
