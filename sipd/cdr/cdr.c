@@ -1,0 +1,492 @@
+/*
+ * The call table (cdr.h): the INVITE dialogs sipd Record-Routed, from the
+ * initial INVITE to their end, keyed by Call-ID and the caller's From
+ * tag, which every request of the dialog carries in From or in To (RFC
+ * 3261 12: the dialog's identifiers).
+ *
+ * Ownership: one table for the process, locked (shared table with a
+ * lock, not ownership by shard).  Requests reach the worker their
+ * Call-ID hashes to, so one call's messages normally meet on one worker;
+ * but a response comes to the worker named in sipd's branch, the control
+ * thread lists the calls, and the first worker ends the idle ones.  With
+ * one lock held for a lookup, there is nothing to hand over and no
+ * ordering between queues to get wrong; a call event costs one lock,
+ * which is far less than the message that caused it.
+ *
+ * Owns: the entries, the settings in force and, through out.c, the CSV
+ * file and the journal of calls in progress.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sipd/cdr/cdr_int.h"
+#include "sipd/log.h"
+
+static const char *const end_names[] = {
+	[CDR_END_NONE] = "",
+	[CDR_END_CALLER] = "caller-bye",
+	[CDR_END_CALLEE] = "callee-bye",
+	[CDR_END_CANCEL] = "cancel",
+	[CDR_END_REJECTED] = "rejected",
+	[CDR_END_TIMEOUT] = "timeout",
+	[CDR_END_INTERRUPTED] = "interrupted",
+};
+
+const char *
+cdr_end_name(enum cdr_end e)
+{
+	return (unsigned)e < sizeof(end_names) / sizeof(end_names[0])
+	    ? end_names[e]
+	    : "";
+}
+
+/* FNV-1a over the Call-ID, a NUL, and the tag. */
+uint32_t
+cdr_hash(const char *call_id, const char *tag)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = call_id; *p != '\0'; p++) {
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	}
+	h = (h ^ 0) * 16777619u;
+	for (const char *p = tag; *p != '\0'; p++) {
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	}
+	return h;
+}
+
+void
+cdr_copy(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t n = len < cap - 1 ? len : cap - 1;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	out[n] = '\0';
+}
+
+struct cdr_call *
+cdr_find(struct cdr *d, const char *call_id, const char *tag)
+{
+	uint32_t h = cdr_hash(call_id, tag);
+
+	for (struct cdr_call *k = d->buckets[h % CDR_BUCKETS]; k != NULL;
+	     k = k->next) {
+		if (k->hash == h && strcmp(k->call_id, call_id) == 0 &&
+		    strcmp(k->from_tag, tag) == 0) {
+			return k;
+		}
+	}
+	return NULL;
+}
+
+void
+cdr_link(struct cdr *d, struct cdr_call *k)
+{
+	struct cdr_call **b;
+
+	k->hash = cdr_hash(k->call_id, k->from_tag);
+	b = &d->buckets[k->hash % CDR_BUCKETS];
+	k->next = *b;
+	*b = k;
+	k->older = d->newest;
+	k->newer = NULL;
+	if (d->newest != NULL) {
+		d->newest->newer = k;
+	} else {
+		d->oldest = k;
+	}
+	d->newest = k;
+	d->ncalls++;
+}
+
+void
+cdr_unlink(struct cdr *d, struct cdr_call *k)
+{
+	struct cdr_call **pp = &d->buckets[k->hash % CDR_BUCKETS];
+
+	while (*pp != NULL && *pp != k) {
+		pp = &(*pp)->next;
+	}
+	if (*pp == k) {
+		*pp = k->next;
+	}
+	if (k->older != NULL) {
+		k->older->newer = k->newer;
+	} else {
+		d->oldest = k->newer;
+	}
+	if (k->newer != NULL) {
+		k->newer->older = k->older;
+	} else {
+		d->newest = k->older;
+	}
+	d->ncalls--;
+}
+
+struct cdr *
+cdr_new(void)
+{
+	struct cdr *d = calloc(1, sizeof(*d));
+
+	if (d == NULL) {
+		return NULL;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	atomic_init(&d->tracking, false);
+	d->fd = -1;
+	d->jfd = -1;
+	return d;
+}
+
+static void
+drop_all(struct cdr *d)
+{
+	while (d->oldest != NULL) {
+		struct cdr_call *k = d->oldest;
+		cdr_unlink(d, k);
+		free(k);
+	}
+}
+
+void
+cdr_free(struct cdr *d)
+{
+	if (d == NULL) {
+		return;
+	}
+	/* the calls still up stay in the journal: the next start closes
+	 * them as interrupted */
+	drop_all(d);
+	if (d->fd >= 0) {
+		close(d->fd);
+	}
+	if (d->jfd >= 0) {
+		close(d->jfd);
+	}
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+int
+cdr_check_path(const char *path, char *err, size_t cap)
+{
+	char dir[CDR_PATH_MAX];
+	const char *slash;
+	int fd, e;
+
+	if (path[0] != '/') {
+		snprintf(err, cap, "the call records file must be an absolute "
+		    "path (%s)", path);
+		return -EINVAL;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	e = errno;
+	if (e == ENOENT) {
+		/* made when records start: its directory must allow it */
+		slash = strrchr(path, '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1
+		    : (int)(slash - path), path);
+		if (access(dir, W_OK | X_OK) == 0) {
+			return 0;
+		}
+		e = errno;
+	}
+	snprintf(err, cap, "cannot open the call records file %s (%s)", path,
+	    strerror(e));
+	return -e;
+}
+
+int
+cdr_configure(struct cdr *d, const struct cdr_settings *s, char *err,
+    size_t cap)
+{
+	bool reopen = s->on && (d->fd < 0 || strcmp(s->path, d->set.path) != 0);
+	int fd = -1, jfd = -1, rc;
+	uint64_t size = 0;
+	struct cdr_stats st = { 0 };
+
+	if (!s->on && d->configured && strcmp(s->path, d->set.path) != 0) {
+		rc = cdr_check_path(s->path, err, cap);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	if (reopen) {
+		rc = cdr_out_open(s->path, &fd, &jfd, &size, err, cap);
+		if (rc < 0) {
+			return rc;
+		}
+		/* a previous run's calls: closed before any new one is
+		 * journaled; the file is not in use by anyone yet */
+		int n = cdr_out_recover(fd, jfd, &size, cdr_now_ms(), &st);
+		if (n > 0) {
+			log_warn(LOG_TRANSPORT, "cdr, %d calls in progress at the "
+			    "last stop recorded as interrupted", n);
+		}
+	}
+	pthread_mutex_lock(&d->lock);
+	d->stats.records += st.records;
+	d->stats.errors += st.errors;
+	if (reopen || !s->on) {
+		if (d->fd >= 0) {
+			close(d->fd);
+		}
+		if (d->jfd >= 0) {
+			/* its calls are the new journal's now, or no longer
+			 * recorded: not a previous run's to close */
+			if (ftruncate(d->jfd, 0) < 0) {
+				d->stats.errors++;
+			}
+			close(d->jfd);
+		}
+		d->fd = fd;
+		d->jfd = jfd;
+		d->size = size;
+		d->jlines = 0;
+		if (reopen) {
+			/* the calls up now, in the new journal */
+			for (struct cdr_call *k = d->oldest; k != NULL;
+			     k = k->newer) {
+				if (k->record) {
+					cdr_out_started(d, k);
+					if (k->answered) {
+						cdr_out_answered(d, k);
+					}
+				}
+			}
+		}
+	}
+	d->set = *s;
+	d->configured = true;
+	atomic_store(&d->tracking, s->on || s->track);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+bool
+cdr_tracking(const struct cdr *d)
+{
+	return d != NULL && atomic_load_explicit(&d->tracking,
+	    memory_order_relaxed);
+}
+
+int
+cdr_rotate(struct cdr *d, char *err, size_t cap)
+{
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->fd < 0) {
+		snprintf(err, cap, "call records are off (set cdr on)");
+		rc = -ENOENT;
+	} else {
+		rc = cdr_out_rotate(d, err, cap);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+int
+cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
+{
+	char call_id[CDR_FIELD_MAX], tag[CDR_TAG_MAX];
+	struct cdr_call *k;
+	int rc = 0;
+
+	if (!cdr_tracking(d)) {
+		return -ENOENT;
+	}
+	cdr_copy(call_id, sizeof(call_id), s->call_id.p, s->call_id.len);
+	cdr_copy(tag, sizeof(tag), s->from_tag.p, s->from_tag.len);
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(k->call_id, call_id, sizeof(call_id));
+	memcpy(k->from_tag, tag, sizeof(tag));
+	cdr_copy(k->from, sizeof(k->from), s->from.p, s->from.len);
+	cdr_copy(k->to, sizeof(k->to), s->to.p, s->to.len);
+	cdr_copy(k->ruri, sizeof(k->ruri), s->ruri.p, s->ruri.len);
+	cdr_copy(k->source, sizeof(k->source), s->source, strlen(s->source));
+	cdr_copy(k->user, sizeof(k->user), s->user, strlen(s->user));
+	cdr_copy(k->gateway, sizeof(k->gateway), s->gateway,
+	    strlen(s->gateway));
+	k->invite_ms = now_ms;
+	k->last_ms = now_ms;
+	pthread_mutex_lock(&d->lock);
+	if (cdr_find(d, call_id, tag) != NULL) {
+		rc = -EEXIST;
+	} else if (d->ncalls >= CDR_MAX_CALLS) {
+		d->stats.untracked++;
+		rc = -EBUSY;
+	} else {
+		k->record = d->fd >= 0;
+		cdr_link(d, k);
+		d->stats.calls = d->ncalls;
+		if (k->record) {
+			cdr_out_started(d, k);
+		}
+		k = NULL;
+	}
+	pthread_mutex_unlock(&d->lock);
+	free(k);
+	return rc;
+}
+
+/* k ends by e at now_ms: its record, out of the journal, freed. */
+static void
+end_call(struct cdr *d, struct cdr_call *k, enum cdr_end e, uint64_t now_ms)
+{
+	cdr_unlink(d, k);
+	d->stats.calls = d->ncalls;
+	if (k->record && d->fd >= 0) {
+		cdr_out_record(d, k, e, now_ms);
+		cdr_out_ended(d, k);
+		if (d->jlines > 2 * (uint64_t)d->ncalls + 1024) {
+			cdr_out_compact(d);
+		}
+	}
+	free(k);
+}
+
+void
+cdr_final(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
+    struct cdr_sv to_tag, int status, bool cancelled, uint64_t now_ms)
+{
+	char cid[CDR_FIELD_MAX], tag[CDR_TAG_MAX];
+	struct cdr_call *k;
+
+	if (!cdr_tracking(d) || status < 200) {
+		return;
+	}
+	cdr_copy(cid, sizeof(cid), call_id.p, call_id.len);
+	cdr_copy(tag, sizeof(tag), from_tag.p, from_tag.len);
+	pthread_mutex_lock(&d->lock);
+	k = cdr_find(d, cid, tag);
+	if (k != NULL && !k->answered) {
+		k->status = status;
+		k->last_ms = now_ms;
+		if (status < 300) {
+			/* the first 2xx answers; later ones (forks) are the
+			 * callers' affair, their BYE comes through here */
+			k->answered = true;
+			k->answer_ms = now_ms;
+			cdr_copy(k->to_tag, sizeof(k->to_tag), to_tag.p,
+			    to_tag.len);
+			if (k->record && d->fd >= 0) {
+				cdr_out_answered(d, k);
+			}
+		} else {
+			end_call(d, k, cancelled ? CDR_END_CANCEL
+						 : CDR_END_REJECTED, now_ms);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void
+cdr_in_dialog(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
+    struct cdr_sv to_tag, bool bye, uint64_t now_ms)
+{
+	char cid[CDR_FIELD_MAX], ftag[CDR_TAG_MAX], ttag[CDR_TAG_MAX];
+	struct cdr_call *k;
+	enum cdr_end e = CDR_END_CALLER;
+
+	if (!cdr_tracking(d)) {
+		return;
+	}
+	cdr_copy(cid, sizeof(cid), call_id.p, call_id.len);
+	cdr_copy(ftag, sizeof(ftag), from_tag.p, from_tag.len);
+	cdr_copy(ttag, sizeof(ttag), to_tag.p, to_tag.len);
+	pthread_mutex_lock(&d->lock);
+	/* RFC 3261 12.2.1.1: the caller's requests carry its tag in From,
+	 * the callee's in To */
+	k = cdr_find(d, cid, ftag);
+	if (k == NULL) {
+		k = cdr_find(d, cid, ttag);
+		e = CDR_END_CALLEE;
+	}
+	if (k != NULL && k->answered) {
+		k->last_ms = now_ms;
+		if (bye) {
+			end_call(d, k, e, now_ms);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void
+cdr_tick(struct cdr *d, uint64_t now_ms)
+{
+	uint64_t limit;
+
+	if (!cdr_tracking(d)) {
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	limit = (uint64_t)d->set.dialog_timeout_s * 1000;
+	for (struct cdr_call *k = d->oldest, *next; k != NULL; k = next) {
+		next = k->newer;
+		if (now_ms >= k->last_ms + limit) {
+			end_call(d, k, CDR_END_TIMEOUT, now_ms);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int
+cdr_list(struct cdr *d, bool dialogs, size_t max, struct cdr_info **out)
+{
+	struct cdr_info *v;
+	size_t n = 0;
+
+	pthread_mutex_lock(&d->lock);
+	size_t want = d->ncalls < max ? d->ncalls : max;
+	v = calloc(want ? want : 1, sizeof(*v));
+	if (v == NULL) {
+		pthread_mutex_unlock(&d->lock);
+		return -ENOMEM;
+	}
+	for (struct cdr_call *k = d->oldest; k != NULL && n < want;
+	     k = k->newer) {
+		if (dialogs && !k->answered) {
+			continue;
+		}
+		struct cdr_info *i = &v[n++];
+		memcpy(i->call_id, k->call_id, sizeof(i->call_id));
+		memcpy(i->from_tag, k->from_tag, sizeof(i->from_tag));
+		memcpy(i->to_tag, k->to_tag, sizeof(i->to_tag));
+		memcpy(i->from, k->from, sizeof(i->from));
+		memcpy(i->to, k->to, sizeof(i->to));
+		memcpy(i->ruri, k->ruri, sizeof(i->ruri));
+		memcpy(i->source, k->source, sizeof(i->source));
+		memcpy(i->user, k->user, sizeof(i->user));
+		i->answered = k->answered;
+		i->invite_ms = k->invite_ms;
+		i->answer_ms = k->answer_ms;
+		i->last_ms = k->last_ms;
+	}
+	pthread_mutex_unlock(&d->lock);
+	*out = v;
+	return (int)n;
+}
+
+void
+cdr_get_stats(struct cdr *d, struct cdr_stats *out)
+{
+	pthread_mutex_lock(&d->lock);
+	*out = d->stats;
+	pthread_mutex_unlock(&d->lock);
+}

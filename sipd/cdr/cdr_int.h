@@ -1,0 +1,78 @@
+/*
+ * Private to sipd/cdr: the table's entries and the functions the table
+ * (cdr.c) and the files (out.c) share.  Every function here runs with
+ * d->lock held, or on a table no other thread sees yet.
+ */
+#ifndef SIPD_CDR_INT_H
+#define SIPD_CDR_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "sipd/cdr/cdr.h"
+
+#define CDR_BUCKETS 4096
+
+/* One call in progress. */
+struct cdr_call {
+	struct cdr_call *next;             /* in its bucket */
+	struct cdr_call *older, *newer;    /* in INVITE order */
+	uint32_t hash;
+	bool answered;
+	bool record; /* records were on at its INVITE */
+	int status;  /* the final status, 0 before */
+	uint64_t invite_ms, answer_ms, last_ms;
+	char call_id[CDR_FIELD_MAX];
+	char from_tag[CDR_TAG_MAX], to_tag[CDR_TAG_MAX];
+	char from[CDR_FIELD_MAX], to[CDR_FIELD_MAX], ruri[CDR_FIELD_MAX];
+	char source[64];
+	char user[CDR_FIELD_MAX];
+	char gateway[CDR_FIELD_MAX];
+};
+
+struct cdr {
+	pthread_mutex_t lock;
+	atomic_bool tracking;
+	struct cdr_settings set;
+	bool configured; /* cdr_configure() ran once */
+	int fd;          /* the CSV file, -1 when records are off */
+	int jfd;         /* its journal of calls in progress, -1 */
+	uint64_t size;   /* of the CSV file */
+	uint64_t jlines; /* lines in the journal */
+	struct cdr_call *buckets[CDR_BUCKETS];
+	struct cdr_call *oldest, *newest;
+	size_t ncalls;
+	struct cdr_stats stats;
+};
+
+/* cdr.c: the table */
+uint32_t cdr_hash(const char *call_id, const char *tag);
+struct cdr_call *cdr_find(struct cdr *d, const char *call_id,
+    const char *tag);
+void cdr_link(struct cdr *d, struct cdr_call *k);
+void cdr_unlink(struct cdr *d, struct cdr_call *k);
+/* Copy s[0..len) into out[0..cap) as text: clipped, NUL-terminated,
+ * control bytes as '?' (a record is one line). */
+void cdr_copy(char *out, size_t cap, const char *s, size_t len);
+
+/* out.c: the files */
+/* Open path and its journal into *fd and *jfd.  0 or -errno with err. */
+int cdr_out_open(const char *path, int *fd, int *jfd, uint64_t *size,
+    char *err, size_t cap);
+/* Close the calls journal jfd holds as interrupted at now_ms, into fd;
+ * then empty the journal.  Returns the number closed. */
+int cdr_out_recover(int fd, int jfd, uint64_t *size, uint64_t now_ms,
+    struct cdr_stats *st);
+/* Write k's record, ended by e at end_ms. */
+void cdr_out_record(struct cdr *d, const struct cdr_call *k, enum cdr_end e,
+    uint64_t end_ms);
+/* Journal events: a call started, answered, ended. */
+void cdr_out_started(struct cdr *d, const struct cdr_call *k);
+void cdr_out_answered(struct cdr *d, const struct cdr_call *k);
+void cdr_out_ended(struct cdr *d, const struct cdr_call *k);
+/* Rewrite the journal with the calls of the table alone. */
+void cdr_out_compact(struct cdr *d);
+/* PATH to PATH.1 and so on; a new PATH. */
+int cdr_out_rotate(struct cdr *d, char *err, size_t cap);
+
+#endif
