@@ -47,6 +47,8 @@
 #define CONF_DEFAULT_MEDIA_PORTS "20000-29999"
 #define CONF_DEFAULT_MEDIA_TIMEOUT 60
 #define CONF_DEFAULT_SERVER "sipd"
+#define CONF_DEFAULT_DIALOG_TIMEOUT 7200
+#define CONF_CDR_FILE_NAME "cdr.csv"
 
 /* "control socket-mode": the choices of its enum, in order */
 enum conf_ctl_mode {
@@ -180,6 +182,15 @@ struct conf {
 
 	/* proxy (RFC 3261 16) */
 	bool force_rr;            /* "Force Dialog Relaying" */
+	/* call records (sipd/cdr/cdr.h): on, the CSV file ("" for the
+	 * state directory's CONF_CDR_FILE_NAME), its rotation size in
+	 * bytes (0: never), the seconds a call lives without a request */
+	struct conf_cdr {
+		bool on;
+		char file[CONF_PATH_MAX];
+		uint32_t rotate_size;
+		uint32_t dialog_timeout_s;
+	} cdr;
 	struct conf_route routes[CONF_MAX_ROUTES];
 	int nroutes;
 	/* the Router table ("router add"), applied top to bottom */

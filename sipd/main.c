@@ -39,6 +39,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "sipd/cdr/cdr.h"
 #include "sipd/conf.h"
 #include "sipd/ctl/ctl.h"
 #include "sipd/log.h"
@@ -458,15 +459,23 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* SIGHUP: the service manager told, and a new call records file. */
 static void
 on_reload(void *arg, bool begin, int rc)
 {
-	(void)arg;
+	struct workers *ws = arg;
+	char err[512];
+
 	if (begin) {
 		svc_reloading();
-	} else {
-		svc_reloaded(rc);
+		return;
 	}
+	/* -ENOENT: records are off, nothing to rotate */
+	int r = cdr_rotate(workers_cdr(ws), err, sizeof(err));
+	if (r < 0 && r != -ENOENT) {
+		log_err(LOG_TRANSPORT, "cdr, %s", err);
+	}
+	svc_reloaded(rc);
 }
 
 static void
@@ -613,7 +622,7 @@ main(int argc, char **argv)
 		start_fail(&st, "cannot start the worker threads");
 		goto out;
 	}
-	ctl_set_reload_hook(ctl, on_reload, NULL);
+	ctl_set_reload_hook(ctl, on_reload, ws);
 	if (svc_watchdog_usec() > 0) {
 		/* half the interval, as sd_watchdog_enabled(3) advises */
 		uint64_t half = svc_watchdog_usec() / 2;

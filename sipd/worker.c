@@ -23,6 +23,7 @@
 #include <event2/thread.h>
 
 #include "sipd/auth/auth.h"
+#include "sipd/cdr/cdr.h"
 #include "sipd/core/core.h"
 #include "sipd/dns/dns.h"
 #include "sipd/log.h"
@@ -59,6 +60,7 @@ struct workers {
 	bool started;
 	struct reg *reg;            /* shared: locked inside */
 	struct media *media;        /* the relay: its own thread and lock */
+	struct cdr *cdr;            /* the call table: locked inside */
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
 	/* nonce counts, failures and challenge rates of every worker */
 	struct auth_state *auth;
@@ -233,11 +235,14 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	/* the watchdog's proof that this worker's loop turns */
 	atomic_store_explicit(&w->beat, now, memory_order_relaxed);
 	txn_table_advance(w->txn, now);
-	/* the first worker purges the registrar for all */
-	if (w->id == 0 && w->pool->reg != NULL &&
-	    now >= w->next_purge) {
+	/* the first worker purges the registrar and ends idle calls for
+	 * all */
+	if (w->id == 0 && now >= w->next_purge) {
 		w->next_purge = now + WORKER_PURGE_MS;
-		reg_purge(w->pool->reg, time(NULL));
+		if (w->pool->reg != NULL) {
+			reg_purge(w->pool->reg, time(NULL));
+		}
+		cdr_tick(w->pool->cdr, cdr_now_ms());
 	}
 	tick_arm(w, true);
 }
@@ -286,6 +291,59 @@ struct media *
 workers_media(const struct workers *ws)
 {
 	return ws->media;
+}
+
+struct cdr *
+workers_cdr(const struct workers *ws)
+{
+	return ws->cdr;
+}
+
+/*
+ * The call table's settings of configuration c: the CSV file is the
+ * configured path, else CONF_CDR_FILE_NAME in the state directory.
+ */
+static int
+cdr_settings_from(const struct conf *c, struct cdr_settings *s, char *err,
+    size_t cap)
+{
+	char dir[CONF_PATH_MAX];
+
+	memset(s, 0, sizeof(*s));
+	s->on = c->cdr.on;
+	s->track = c->force_rr;
+	s->rotate_size = c->cdr.rotate_size;
+	s->dialog_timeout_s = c->cdr.dialog_timeout_s;
+	if (c->cdr.file[0] != '\0') {
+		snprintf(s->path, sizeof(s->path), "%s", c->cdr.file);
+	} else if (svc_state_dir(dir, sizeof(dir)) == 0) {
+		snprintf(s->path, sizeof(s->path), "%s/%s", dir,
+		    CONF_CDR_FILE_NAME);
+	} else if (s->on) {
+		snprintf(err, cap, "no directory for the call records (set "
+		    "cdr-file)");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Apply c's call record settings.  0, or -errno with err. */
+static int
+cdr_apply(struct workers *ws, const struct conf *c, char *err, size_t cap)
+{
+	struct cdr_settings *s = malloc(sizeof(*s));
+	int rc;
+
+	if (s == NULL) {
+		snprintf(err, cap, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	rc = cdr_settings_from(c, s, err, cap);
+	if (rc == 0) {
+		rc = cdr_configure(ws->cdr, s, err, cap);
+	}
+	free(s);
+	return rc;
 }
 
 /* The relay's settings of configuration c (checked by its commands). */
@@ -455,6 +513,9 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
 	w->core = core_new(c, w->tp, id, ws->reg, ws->secret, ws->auth);
+	if (w->core != NULL) {
+		core_set_cdr(w->core, ws->cdr);
+	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
 	w->tick = event_new(w->base, -1, 0, worker_tick, w);
@@ -528,6 +589,16 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	media_settings_from(c, &ms);
 	ws->media = media_new(&ms, err, cap);
 	if (ws->media == NULL) {
+		workers_free(ws);
+		return NULL;
+	}
+	ws->cdr = cdr_new();
+	if (ws->cdr == NULL) {
+		snprintf(err, cap, "%s", strerror(ENOMEM));
+		workers_free(ws);
+		return NULL;
+	}
+	if (cdr_apply(ws, c, err, cap) < 0) {
 		workers_free(ws);
 		return NULL;
 	}
@@ -670,6 +741,7 @@ workers_free(struct workers *ws)
 	reg_free(ws->reg);
 	media_free(ws->media);
 	auth_state_free(ws->auth); /* after the workers that use it */
+	cdr_free(ws->cdr);
 	pthread_mutex_destroy(&ws->call_lock);
 	pthread_cond_destroy(&ws->call_done);
 	free(ws);
@@ -770,9 +842,15 @@ workers_configure(struct workers *ws, const struct conf *c, char *err,
 	struct reg_settings rs;
 	struct media_settings ms;
 
+	/* first: a call records file that cannot be opened changes
+	 * nothing */
+	if (cdr_apply(ws, c, err, cap) < 0) {
+		return -EINVAL;
+	}
 	/* the range was checked by its command: this cannot fail */
 	media_settings_from(c, &ms);
 	if (media_configure(ws->media, &ms, err, cap) < 0) {
+		(void)cdr_apply(ws, &ws->conf, NULL, 0);
 		return -EINVAL;
 	}
 	reg_settings_from(c, &rs);
@@ -785,6 +863,7 @@ workers_configure(struct workers *ws, const struct conf *c, char *err,
 			for (unsigned j = 0; j < i; j++) {
 				workers_call(ws, j, configure_one, &back);
 			}
+			(void)cdr_apply(ws, &ws->conf, NULL, 0);
 			return cf.rc;
 		}
 	}

@@ -88,6 +88,10 @@ int workers_alive(const struct workers *ws, uint64_t max_ms);
 /* The registrar the workers share (its calls are locked inside). */
 struct reg *workers_reg(const struct workers *ws);
 
+/* The call table (sipd/cdr; its calls lock inside). */
+struct cdr;
+struct cdr *workers_cdr(const struct workers *ws);
+
 /* The media relay engine (its own thread; its calls lock inside). */
 struct media *workers_media(const struct workers *ws);
 

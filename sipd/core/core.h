@@ -72,6 +72,10 @@ struct dns;
 void core_set_dns(struct core *c, struct dns *d,
     void (*loop)(void *arg, bool done), void *arg);
 
+struct cdr;
+/* The call table (sipd/cdr), shared by the workers; not taken. */
+void core_set_cdr(struct core *c, struct cdr *d);
+
 /* This worker's authentication state (failed-attempt blocks). */
 struct auth *core_auth(struct core *c);
 

@@ -9,6 +9,7 @@
 
 #include "sipd/acct/acct.h"
 #include "sipd/auth/auth.h"
+#include "sipd/cdr/cdr.h"
 #include "sipd/core/core.h"
 #include "sipd/dns/dns.h"
 #include "sipd/log.h"
@@ -82,6 +83,7 @@ struct core {
 	unsigned dns_families; /* DNS_AF_*, of the listeners */
 	void (*loop)(void *arg, bool done);
 	void *loop_arg;
+	struct cdr *cdr; /* the call table, shared; NULL: none */
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -136,6 +138,7 @@ struct pctx {
 	struct msg *best;    /* the best final response so far (16.7) */
 	bool final_sent;
 	bool cancelled;
+	bool cdr; /* an INVITE dialog in the call table: Record-Routed */
 	int refs;
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
@@ -271,6 +274,8 @@ struct core_policy_in {
 	bool by_rule;         /* a route rule names the Request-URI's domain */
 	bool dst_known;       /* a destination was found */
 	bool dst_client;      /* it is a client-ip */
+	/* the account proved, "user@realm", for the call records */
+	char auth_user[CDR_FIELD_MAX];
 };
 
 /* The settings the policy reads. */
@@ -421,6 +426,23 @@ bool resolve_cancel(struct pctx *p);
 void resolve_free(struct pctx *p);
 /* The status (and reason) answering a failed lookup. */
 int resolve_status(int err, const char **reason);
+
+/* calls.c: the call table's view of the proxy (sipd/cdr) */
+/* p forwards req, an initial INVITE from src (in: its policy facts):
+ * into the table when it tracks calls, p->cdr set (Record-Route it). */
+void calls_invite(struct core *c, struct pctx *p, struct msg *req,
+    const struct tp_src *src, const struct core_policy_in *in);
+/* p's final response upstream (resp NULL: made by sipd). */
+void calls_final_slow(struct pctx *p, int status, struct msg *resp);
+static inline void
+calls_final(struct pctx *p, int status, struct msg *resp)
+{
+	if (p->cdr && status >= 200) {
+		calls_final_slow(p, status, resp);
+	}
+}
+/* req, a request inside a dialog sipd Record-Routed, is forwarded. */
+void calls_in_dialog(struct core *c, struct msg *req);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;

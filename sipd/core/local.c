@@ -201,6 +201,7 @@ prove(struct core *c, struct msg *req, const struct tp_src *src,
 		return 0;
 	}
 	in->authenticated = true;
+	snprintf(in->auth_user, sizeof(in->auth_user), "%s@%s", user, realm);
 	/* the account the credentials belong to, against the From's */
 	if (in->from_local && from != NULL &&
 	    resolve_at(c, msg_buf(req), &from->uri, &claimed) != ACCT_FOREIGN) {

@@ -620,6 +620,7 @@ respond_from(struct pctx *p, struct msg *req, int status, const char *reason)
 	if (status >= 200) {
 		p->final_sent = true;
 	}
+	calls_final(p, status, resp);
 	core_count_out(p->c, resp);
 	txn_server_respond(p->st, resp);
 	msg_free(resp);
@@ -637,6 +638,7 @@ respond_forward(struct pctx *p, struct msg *resp)
 	if (status >= 200) {
 		p->final_sent = true;
 	}
+	calls_final(p, status, resp);
 	core_wk_response(p->c, txn_request(p->st), resp, &p->src);
 	core_count_out(p->c, resp);
 	txn_server_respond(p->st, resp);
@@ -964,7 +966,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
-	if ((c->force_rr || dst->proto != p->src.proto) &&
+	if ((c->force_rr || p->cdr || dst->proto != p->src.proto) &&
 	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
 		goto fail;
 	}
@@ -1167,6 +1169,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			.proto_set = proto_set, .q = 1000 };
 		ntg = 1;
 	}
+	if (own) {
+		calls_in_dialog(c, req);
+	}
 	by_name = !lookup && rc == ROUTE_NAME;
 	hash = loop_hash(req);
 	if (looped(c, req, hash)) {
@@ -1195,6 +1200,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
 	p->ntg = ntg;
 	sort_targets(p->tg, p->ntg);
+	calls_invite(c, p, req, src, &in);
 	log_info(LOG_SERVER, "request %.*s from %s", (int)msg_method_name(req).len,
 	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
 	if (msg_method(req) == MSG_INVITE) {

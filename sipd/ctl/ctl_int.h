@@ -112,6 +112,11 @@ typedef int ctl_handler(struct ctl_req *r);
 int ctl_h_router_list(struct ctl_req *r);
 int ctl_h_router_test(struct ctl_req *r);
 
+/* "show calls", "show dialogs" and "cdr rotate" (calls.c). */
+int ctl_h_show_calls(struct ctl_req *r);
+int ctl_h_show_dialogs(struct ctl_req *r);
+int ctl_h_cdr_rotate(struct ctl_req *r);
+
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);
 

@@ -1,0 +1,104 @@
+/*
+ * The proxy's side of the call table (sipd/cdr): what an initial INVITE,
+ * its final response and the requests inside its dialog tell the table.
+ * While the table tracks calls ("set cdr on", "set force-rr on") every
+ * INVITE dialog sipd forwards is Record-Routed (RFC 3261 16.6 step 4),
+ * so that its BYE comes through sipd whichever side sends it.  Owns
+ * nothing: the table is the workers', shared (cdr.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sipd/core/core_int.h"
+
+static const char *const proto_names[] = {
+	[TP_UDP] = "udp",
+	[TP_TCP] = "tcp",
+	[TP_TLS] = "tls",
+};
+
+void
+core_set_cdr(struct core *c, struct cdr *d)
+{
+	c->cdr = d;
+}
+
+static struct cdr_sv
+csv_of(struct sv v)
+{
+	return (struct cdr_sv){ v.p, v.len };
+}
+
+static struct cdr_sv
+span_of(struct msg *m, struct span s)
+{
+	return csv_of(msg_sv(m, s));
+}
+
+void
+calls_invite(struct core *c, struct pctx *p, struct msg *req,
+    const struct tp_src *src, const struct core_policy_in *in)
+{
+	char peer[TP_ADDRSTRLEN], source[TP_ADDRSTRLEN + 8];
+	const struct msg_naddr *from, *to;
+	struct cdr_start s;
+
+	if (!cdr_tracking(c->cdr) || msg_method(req) != MSG_INVITE) {
+		return;
+	}
+	from = msg_from(req);
+	to = msg_to(req);
+	/* RFC 3261 12.1: an INVITE without a To tag starts a dialog */
+	if (from == NULL || to == NULL || to->tag.len != 0) {
+		return;
+	}
+	p->cdr = true;
+	snprintf(source, sizeof(source), "%s:%s",
+	    (unsigned)src->proto < 3 ? proto_names[src->proto] : "?",
+	    core_peer(src, peer, sizeof(peer)));
+	s = (struct cdr_start){
+		.call_id = csv_of(msg_callid(req)),
+		.from_tag = span_of(req, from->tag),
+		.from = csv_of(msg_hdr_value(req, HDR_FROM)),
+		.to = csv_of(msg_hdr_value(req, HDR_TO)),
+		.ruri = span_of(req, msg_ruri_span(req)),
+		.source = source,
+		.user = in->authenticated ? in->auth_user : "",
+		.gateway = "",
+	};
+	(void)cdr_invite(c->cdr, &s, cdr_now_ms());
+}
+
+void
+calls_final_slow(struct pctx *p, int status, struct msg *resp)
+{
+	struct msg *req = p->st != NULL ? txn_request(p->st) : NULL;
+	const struct msg_naddr *from, *to = NULL;
+
+	if (req == NULL || (from = msg_from(req)) == NULL) {
+		return;
+	}
+	if (resp != NULL) {
+		to = msg_to(resp);
+	}
+	cdr_final(p->c->cdr, csv_of(msg_callid(req)), span_of(req, from->tag),
+	    to != NULL ? span_of(resp, to->tag) : (struct cdr_sv){ "", 0 },
+	    status, p->cancelled, cdr_now_ms());
+}
+
+void
+calls_in_dialog(struct core *c, struct msg *req)
+{
+	const struct msg_naddr *from, *to;
+
+	if (!cdr_tracking(c->cdr)) {
+		return;
+	}
+	from = msg_from(req);
+	to = msg_to(req);
+	if (from == NULL || to == NULL || to->tag.len == 0) {
+		return;
+	}
+	cdr_in_dialog(c->cdr, csv_of(msg_callid(req)), span_of(req, from->tag),
+	    span_of(req, to->tag), msg_method(req) == MSG_BYE, cdr_now_ms());
+}
