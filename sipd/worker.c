@@ -61,6 +61,9 @@ struct workers {
 	struct reg *reg;            /* shared: locked inside */
 	struct media *media;        /* the relay: its own thread and lock */
 	struct cdr *cdr;            /* the call table: locked inside */
+	/* the default call records file, found once: after a change of
+	 * user the state directory would be another one */
+	char cdr_default[CONF_PATH_MAX];
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
 	/* nonce counts, failures and challenge rates of every worker */
 	struct auth_state *auth;
@@ -301,11 +304,12 @@ workers_cdr(const struct workers *ws)
 
 /*
  * The call table's settings of configuration c: the CSV file is the
- * configured path, else CONF_CDR_FILE_NAME in the state directory.
+ * configured path, else, with records on, CONF_CDR_FILE_NAME in the state
+ * directory (looked up, and made, only then), else none.
  */
 static int
-cdr_settings_from(const struct conf *c, struct cdr_settings *s, char *err,
-    size_t cap)
+cdr_settings_from(struct workers *ws, const struct conf *c,
+    struct cdr_settings *s, char *err, size_t cap)
 {
 	char dir[CONF_PATH_MAX];
 
@@ -316,14 +320,23 @@ cdr_settings_from(const struct conf *c, struct cdr_settings *s, char *err,
 	s->dialog_timeout_s = c->cdr.dialog_timeout_s;
 	if (c->cdr.file[0] != '\0') {
 		snprintf(s->path, sizeof(s->path), "%s", c->cdr.file);
-	} else if (svc_state_dir(dir, sizeof(dir)) == 0) {
-		snprintf(s->path, sizeof(s->path), "%s/%s", dir,
-		    CONF_CDR_FILE_NAME);
-	} else if (s->on) {
-		snprintf(err, cap, "no directory for the call records (set "
-		    "cdr-file)");
-		return -ENOENT;
+		return 0;
 	}
+	if (!s->on) {
+		return 0;
+	}
+	if (ws->cdr_default[0] == '\0') {
+		if (svc_state_dir(dir, sizeof(dir)) < 0 ||
+		    strlen(dir) + sizeof(CONF_CDR_FILE_NAME) + 1 >
+			sizeof(ws->cdr_default)) {
+			snprintf(err, cap, "no directory for the call records "
+			    "(set cdr-file)");
+			return -ENOENT;
+		}
+		snprintf(ws->cdr_default, sizeof(ws->cdr_default), "%s/%s",
+		    dir, CONF_CDR_FILE_NAME);
+	}
+	snprintf(s->path, sizeof(s->path), "%s", ws->cdr_default);
 	return 0;
 }
 
@@ -338,7 +351,7 @@ cdr_apply(struct workers *ws, const struct conf *c, char *err, size_t cap)
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	rc = cdr_settings_from(c, s, err, cap);
+	rc = cdr_settings_from(ws, c, s, err, cap);
 	if (rc == 0) {
 		rc = cdr_configure(ws->cdr, s, err, cap);
 	}

@@ -217,7 +217,8 @@ cdr_configure(struct cdr *d, const struct cdr_settings *s, char *err,
 	uint64_t size = 0;
 	struct cdr_stats st = { 0 };
 
-	if (!s->on && d->configured && strcmp(s->path, d->set.path) != 0) {
+	if (!s->on && d->configured && s->path[0] != '\0' &&
+	    strcmp(s->path, d->set.path) != 0) {
 		rc = cdr_check_path(s->path, err, cap);
 		if (rc < 0) {
 			return rc;

@@ -55,7 +55,8 @@ enum cdr_end {
 struct cdr_settings {
 	bool on;                 /* write records */
 	bool track;              /* keep the table even without records */
-	char path[CDR_PATH_MAX]; /* the CSV file (absolute) */
+	char path[CDR_PATH_MAX]; /* the CSV file (absolute); "" for none
+	                          * while off */
 	uint64_t rotate_size;    /* bytes; 0: never by size */
 	uint32_t dialog_timeout_s;
 };
