@@ -122,11 +122,12 @@ Via: [$via2]
 %sFrom: [$caller]
 To: [$callee];tag=[pid]SIPpTag01[call_number]
 [last_Call-ID:]
-CSeq: 1 INVITE
+%s
 %sContent-Length: 0
 
 ]]></send>
 """ % (status, reason, "[last_Record-Route:]\n" if rr else "",
+       "[last_CSeq:]" if rr else "CSeq: 1 INVITE",
        "Contact: <sip:[local_ip]:[local_port];"
        "transport=[transport]>\n" if contact else "")
 
@@ -193,6 +194,31 @@ BUSY = (
     scenario("uac", INVITE + '<recv response="486"/>\n' + ACK_ERR),
     scenario("uas", UAS_INVITE + uas_reply(486, "Busy Here") +
              '<recv request="ACK"/>\n'))
+# the caller is alice@example.com: challenged (407), it sends the INVITE
+# again with her credentials, and hangs up after the answer
+AUTH_INVITE = INVITE.replace(
+    "From: sipp <sip:sipp@[local_ip]:[local_port]>",
+    "From: alice <sip:alice@example.com>")
+AUTHENTICATED = (
+    scenario("uac", AUTH_INVITE +
+             '<recv response="407" auth="true"/>\n' +
+             ACK_ERR.replace("From: sipp <sip:sipp@[local_ip]:[local_port]>",
+                             "From: alice <sip:alice@example.com>") +
+             AUTH_INVITE.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+             .replace("i[call_number]", "j[call_number]")
+             .replace("Max-Forwards: 70\n",
+                      "Max-Forwards: 70\n[authentication username=alice "
+                      "password=secret]\n") +
+             '<recv response="180" optional="true"/>\n'
+             '<recv response="200" rrs="true"/>\n' +
+             ACK_2XX.replace("CSeq: 1 ACK", "CSeq: 2 ACK").replace(
+                 "From: sipp <sip:sipp@[local_ip]:[local_port]>",
+                 "From: alice <sip:alice@example.com>") +
+             UAC_BYE.replace("CSeq: 2 BYE", "CSeq: 3 BYE").replace(
+                 "From: sipp <sip:sipp@[local_ip]:[local_port]>",
+                 "From: alice <sip:alice@example.com>")),
+    CALLER_BYE[1])
+
 # answered, then both sides go quiet: the BYE never comes
 NO_BYE = (
     scenario("uac", INVITE + '<recv response="180" optional="true"/>\n'
@@ -201,11 +227,11 @@ NO_BYE = (
 
 
 class CdrCall:
-    """sipd with call records on (conf: further lines), and sipp calls
-    through it; workdir holds the CSV file (csv_path), the scenarios and
+    """sipd with call records on (conf: further lines; clients: whether
+    the loopback is a client-ip), and sipp calls through it; workdir holds the CSV file (csv_path), the scenarios and
     sipp's traces."""
 
-    def __init__(self, binary, started, workdir, conf=()):
+    def __init__(self, binary, started, workdir, conf=(), clients=True):
         sipua.sipp_binary()
         self.workdir = workdir
         self.csv_path = os.path.join(workdir, "cdr.csv")
@@ -213,13 +239,18 @@ class CdrCall:
         self.uac_port = free_port("127.0.0.1")
         lines = ["set cdr on", "set cdr-file %s" % self.csv_path]
         lines += list(conf)
-        self.sipd = sipua.start_proxy(binary, started,
-                                      conf=lambda s: "\n".join(lines))
+        self.sipd = sipua.ProxySipd(binary, conf=lambda s: "\n".join(lines))
+        # clients=False: the loopback is not a client-ip (the relay
+        # policy asks for credentials)
+        self.sipd.clients = clients
+        started.append(self.sipd)
+        self.sipd.start()
         self.uac_trace, self.uas_trace = [], []
 
-    def start(self, pair, calls=1):
-        """Start the UAS and the UAC of pair (their scenarios); returns
-        (uac, uas), the Sipp processes."""
+    def start(self, pair, calls=1, uac_args=()):
+        """Start the UAS and the UAC of pair (their scenarios; uac_args:
+        more of the UAC's options); returns (uac, uas), the Sipp
+        processes."""
         for name, text in zip(("uac", "uas"), pair):
             with open(os.path.join(self.workdir, name + ".xml"), "w") as f:
                 f.write(text)
@@ -231,7 +262,8 @@ class CdrCall:
             "127.0.0.2:%d" % self.uas_port, "-s", "bob",
             "-rsa", "127.0.0.1:%d" % self.sipd.port,
             "-i", "127.0.0.1", "-p", str(self.uac_port),
-            "-m", str(calls), "-r", "10", "-timeout", "20s"])
+            "-m", str(calls), "-r", "10", "-timeout", "20s"] +
+            list(uac_args))
         return uac, uas
 
     def finish(self, uac, uas):
@@ -250,8 +282,8 @@ class CdrCall:
         check(rc_uas == 0, "sipp uas exited %d:\n%s" % (
             rc_uas, uas.output()[-3000:]))
 
-    def run(self, pair, calls=1):
-        uac, uas = self.start(pair, calls)
+    def run(self, pair, calls=1, uac_args=()):
+        uac, uas = self.start(pair, calls, uac_args)
         self.finish(uac, uas)
         return self
 
@@ -311,7 +343,8 @@ def parse_time(text):
     return t.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-def check_record(call, rec, status, hangup, answered, t0, t1, invite=None):
+def check_record(call, rec, status, hangup, answered, t0, t1, invite=None,
+                 user=""):
     """rec is the record of the call the UAC placed (its INVITE as sent,
     invite; default the first), field by field; t0, t1: the wall clock
     before and after the call."""
@@ -325,7 +358,7 @@ def check_record(call, rec, status, hangup, answered, t0, t1, invite=None):
         "to": invite.first("To"),
         "request_uri": invite.uri,
         "source": "udp:127.0.0.1:%d" % call.uac_port,
-        "user": "",
+        "user": user,
         "gateway": "",
         "status": str(status),
         "hangup": hangup,
