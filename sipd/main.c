@@ -337,7 +337,8 @@ give(struct start *st, const char *path)
 /*
  * Hand what sipd keeps writing to st's user: the registration store and
  * its journals (and the run directory when the store is there, for the
- * journals it creates), the log file, the control socket.  The pid file
+ * journals it creates), the log file, the call records file and its
+ * calls in progress, the control socket.  The pid file
  * stays root's; its directory decides whether it can be removed.
  */
 static int
@@ -366,6 +367,25 @@ user_files(struct start *st, const struct conf *c, struct ctl *ctl)
 	}
 	if (c->log_out == CONF_LOG_FILE && give(st, c->log_file) < 0) {
 		return -1;
+	}
+	/* the call records and the calls in progress beside them */
+	if (c->cdr.on) {
+		if (c->cdr.file[0] != '\0') {
+			snprintf(store, sizeof(store), "%s", c->cdr.file);
+		} else if (svc_state_dir(dir, sizeof(dir)) < 0 ||
+		    give(st, dir) < 0) {
+			return -1;
+		} else {
+			snprintf(store, sizeof(store), "%s/%s", dir,
+			    CONF_CDR_FILE_NAME);
+		}
+		if (give(st, store) < 0) {
+			return -1;
+		}
+		strncat(store, ".open", sizeof(store) - strlen(store) - 1);
+		if (give(st, store) < 0) {
+			return -1;
+		}
 	}
 	if (ctl_socket_owner(ctl, st->uid, st->gid, err, sizeof(err)) < 0) {
 		start_fail(st, "%s", err);

@@ -385,8 +385,10 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 	fmt_time(k->answered ? k->answer_ms : 0, ans);
 	fmt_time(end_ms, end);
 #ifdef SIPD_HAVE_SYSTEMD
-	if (getenv("JOURNAL_STREAM") != NULL) {
-		sd_journal_send("MESSAGE=cdr, call-id='%s' status=%d hangup=%s",
+	/* stderr goes to the journal: the record too, with its fields;
+	 * syslog when the journal cannot take it */
+	if (getenv("JOURNAL_STREAM") != NULL &&
+	    sd_journal_send("MESSAGE=cdr, call-id='%s' status=%d hangup=%s",
 		    k->call_id, k->status, cdr_end_name(e), "PRIORITY=6",
 		    "SIPD_COMPONENT=CDR", "SIPD_CALL_ID=%s", k->call_id,
 		    "SIPD_FROM=%s", k->from, "SIPD_TO=%s", k->to,
@@ -395,7 +397,7 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 		    "SIPD_INVITE_TIME=%s", inv, "SIPD_ANSWER_TIME=%s", ans,
 		    "SIPD_END_TIME=%s", end, "SIPD_DURATION=%" PRIu64 ".%03u",
 		    d / 1000, (unsigned)(d % 1000), "SIPD_STATUS=%d", k->status,
-		    "SIPD_HANGUP=%s", cdr_end_name(e), NULL);
+		    "SIPD_HANGUP=%s", cdr_end_name(e), NULL) >= 0) {
 		return;
 	}
 #endif
