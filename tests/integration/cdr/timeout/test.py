@@ -8,6 +8,9 @@ callee's (as the UAC saw them in the 200), and no record is written yet.
 Then, within 5 s, the CSV file holds one record: the INVITE's fields,
 status 200, hangup "timeout", ended 2 s (at most 1 s more, the tick)
 after the answer; the call and the dialog are gone from both lists.
+Then with "set cdr off" and "set force-rr on", a second such call is
+Record-Routed and listed by "show calls", leaves the list at the dialog
+timeout, and adds no record.
 sipd without call records refuses "set cdr": a failure.  sipp missing:
 a skip (a failure under CI=true)."""
 
@@ -63,6 +66,24 @@ def test(binary, started):
         sipdtest.check(call.ctl_json("show", "calls") == [] and
                        call.ctl_json("show", "dialogs") == [],
                        "the call is still listed")
+
+        # records off, force-rr on: the call is listed, never recorded
+        for cmd in (("set", "cdr", "off"), ("set", "force-rr", "on")):
+            r = sipdtest.sipctl(call.sipd, *cmd)
+            sipdtest.check(r.returncode == 0, "%s: %s" % (cmd, r.stderr))
+        call.run(cdrcall.NO_BYE)
+        cdrcall.check_rr(call)
+        invite = call.sent(call.uac_trace, "INVITE")[0]
+        calls = call.ctl_json("show", "calls")
+        sipdtest.check([c["call-id"] for c in calls] == [invite.call_id()],
+                       "show calls with force-rr: %r" % calls)
+        deadline = time.monotonic() + 5
+        while call.ctl_json("show", "calls") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sipdtest.check(call.ctl_json("show", "calls") == [],
+                       "the call outlived the dialog timeout")
+        sipdtest.check(len(call.records()) == 1, "a record with records "
+                       "off: %r" % call.records())
         sipdtest.stop_clean(call.sipd)
 
 
