@@ -105,6 +105,7 @@ cdr_link(struct cdr *d, struct cdr_call *k)
 	}
 	d->newest = k;
 	d->ncalls++;
+	atomic_store_explicit(&d->live, d->ncalls, memory_order_relaxed);
 }
 
 void
@@ -129,6 +130,16 @@ cdr_unlink(struct cdr *d, struct cdr_call *k)
 		d->newest = k->older;
 	}
 	d->ncalls--;
+	atomic_store_explicit(&d->live, d->ncalls, memory_order_relaxed);
+}
+
+/* Is there anything for a call event to find?  Lock-free. */
+static bool
+busy(const struct cdr *d)
+{
+	return cdr_tracking(d) ||
+	    (d != NULL &&
+		atomic_load_explicit(&d->live, memory_order_relaxed) > 0);
 }
 
 struct cdr *
@@ -141,6 +152,7 @@ cdr_new(void)
 	}
 	pthread_mutex_init(&d->lock, NULL);
 	atomic_init(&d->tracking, false);
+	atomic_init(&d->live, 0);
 	d->fd = -1;
 	d->jfd = -1;
 	return d;
@@ -306,7 +318,7 @@ cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 	struct cdr_call *k;
 	int rc = 0;
 
-	if (!cdr_tracking(d)) {
+	if (d == NULL || (!cdr_tracking(d) && !s->routed)) {
 		return -ENOENT;
 	}
 	cdr_copy(call_id, sizeof(call_id), s->call_id.p, s->call_id.len);
@@ -369,7 +381,7 @@ cdr_final(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
 	char cid[CDR_FIELD_MAX], tag[CDR_TAG_MAX];
 	struct cdr_call *k;
 
-	if (!cdr_tracking(d) || status < 200) {
+	if (!busy(d) || status < 200) {
 		return;
 	}
 	cdr_copy(cid, sizeof(cid), call_id.p, call_id.len);
@@ -405,7 +417,7 @@ cdr_in_dialog(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
 	struct cdr_call *k;
 	enum cdr_end e = CDR_END_CALLER;
 
-	if (!cdr_tracking(d)) {
+	if (!busy(d)) {
 		return;
 	}
 	cdr_copy(cid, sizeof(cid), call_id.p, call_id.len);
@@ -433,7 +445,7 @@ cdr_tick(struct cdr *d, uint64_t now_ms)
 {
 	uint64_t limit;
 
-	if (!cdr_tracking(d)) {
+	if (!busy(d)) {
 		return;
 	}
 	pthread_mutex_lock(&d->lock);

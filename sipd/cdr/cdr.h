@@ -74,6 +74,7 @@ struct cdr_start {
 	const char *source;              /* "udp:192.0.2.1:5060" */
 	const char *user;                /* authenticated; "" for none */
 	const char *gateway;             /* the gateway used; "" for none */
+	bool routed; /* Record-Routed anyway: taken while not tracking */
 };
 
 /* A call as listed ("show calls", "show dialogs"). */
@@ -123,7 +124,8 @@ int cdr_rotate(struct cdr *d, char *err, size_t cap);
 /*
  * The initial INVITE of a call sipd forwards and Record-Routes, now_ms
  * its time.  0, -EEXIST (a call with this key is in progress), -EBUSY
- * (the table is full), -ENOENT (not tracking) or -ENOMEM.
+ * (the table is full), -ENOENT (not tracking, and s->routed false) or
+ * -ENOMEM.  A call taken while records are off is never recorded.
  */
 int cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms);
 

@@ -42,6 +42,7 @@ struct cdr {
 	struct cdr_call *buckets[CDR_BUCKETS];
 	struct cdr_call *oldest, *newest;
 	size_t ncalls;
+	atomic_size_t live; /* ncalls, for a look without the lock */
 	struct cdr_stats stats;
 };
 

@@ -3,8 +3,10 @@
  * its final response and the requests inside its dialog tell the table.
  * While the table tracks calls ("set cdr on", "set force-rr on") every
  * INVITE dialog sipd forwards is Record-Routed (RFC 3261 16.6 step 4),
- * so that its BYE comes through sipd whichever side sends it.  Owns
- * nothing: the table is the workers', shared (cdr.h).
+ * so that its BYE comes through sipd whichever side sends it; a dialog
+ * Record-Routed only because the transport changes (RFC 5658) is listed
+ * as well, never recorded.  Owns nothing: the table is the workers',
+ * shared (cdr.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,24 +37,26 @@ span_of(struct msg *m, struct span s)
 	return csv_of(msg_sv(m, s));
 }
 
-void
-calls_invite(struct core *c, struct pctx *p, struct msg *req,
-    const struct tp_src *src, const struct core_policy_in *in)
+/* Into the table: req, p's initial INVITE from src (user: who proved
+ * it, "" for none; routed: taken even while the table does not track
+ * calls).  False when req starts no dialog. */
+static bool
+add(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *user, bool routed)
 {
 	char peer[TP_ADDRSTRLEN], source[TP_ADDRSTRLEN + 8];
 	const struct msg_naddr *from, *to;
 	struct cdr_start s;
 
-	if (!cdr_tracking(c->cdr) || msg_method(req) != MSG_INVITE) {
-		return;
+	if (msg_method(req) != MSG_INVITE) {
+		return false;
 	}
 	from = msg_from(req);
 	to = msg_to(req);
 	/* RFC 3261 12.1: an INVITE without a To tag starts a dialog */
 	if (from == NULL || to == NULL || to->tag.len != 0) {
-		return;
+		return false;
 	}
-	p->cdr = true;
 	snprintf(source, sizeof(source), "%s:%s",
 	    (unsigned)src->proto < 3 ? proto_names[src->proto] : "?",
 	    core_peer(src, peer, sizeof(peer)));
@@ -63,10 +67,33 @@ calls_invite(struct core *c, struct pctx *p, struct msg *req,
 		.to = csv_of(msg_hdr_value(req, HDR_TO)),
 		.ruri = span_of(req, msg_ruri_span(req)),
 		.source = source,
-		.user = in->authenticated ? in->auth_user : "",
+		.user = user,
 		.gateway = "",
+		.routed = routed,
 	};
 	(void)cdr_invite(c->cdr, &s, cdr_now_ms());
+	return true;
+}
+
+void
+calls_invite(struct core *c, struct pctx *p, struct msg *req,
+    const struct tp_src *src, const struct core_policy_in *in)
+{
+	if (cdr_tracking(c->cdr)) {
+		p->cdr = add(c, req, src, in->authenticated ? in->auth_user : "",
+		    false);
+	}
+}
+
+void
+calls_routed(struct core *c, struct pctx *p, const struct tp_src *dst)
+{
+	/* with records or force-rr on, calls_invite() took it already */
+	if (p->cdr || p->listed || c->cdr == NULL || p->st == NULL ||
+	    dst->proto == p->src.proto) {
+		return;
+	}
+	p->listed = add(c, txn_request(p->st), &p->src, "", true);
 }
 
 void
@@ -91,7 +118,7 @@ calls_in_dialog(struct core *c, struct msg *req)
 {
 	const struct msg_naddr *from, *to;
 
-	if (!cdr_tracking(c->cdr)) {
+	if (c->cdr == NULL) {
 		return;
 	}
 	from = msg_from(req);

@@ -139,6 +139,7 @@ struct pctx {
 	bool final_sent;
 	bool cancelled;
 	bool cdr; /* an INVITE dialog in the call table: Record-Routed */
+	bool listed; /* in the call table for a transport change alone */
 	int refs;
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
@@ -432,12 +433,15 @@ int resolve_status(int err, const char **reason);
  * into the table when it tracks calls, p->cdr set (Record-Route it). */
 void calls_invite(struct core *c, struct pctx *p, struct msg *req,
     const struct tp_src *src, const struct core_policy_in *in);
+/* A branch of p goes to dst: when sipd Record-Routed an initial INVITE
+ * only because the transport changes, the dialog is listed too. */
+void calls_routed(struct core *c, struct pctx *p, const struct tp_src *dst);
 /* p's final response upstream (resp NULL: made by sipd). */
 void calls_final_slow(struct pctx *p, int status, struct msg *resp);
 static inline void
 calls_final(struct pctx *p, int status, struct msg *resp)
 {
-	if (p->cdr && status >= 200) {
+	if ((p->cdr || p->listed) && status >= 200) {
 		calls_final_slow(p, status, resp);
 	}
 }

@@ -970,6 +970,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
 		goto fail;
 	}
+	calls_routed(c, p, dst);
 	if (push_via(c, fwd, dst, p->hash) != 0) {
 		goto fail;
 	}

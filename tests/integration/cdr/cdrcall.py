@@ -219,6 +219,11 @@ AUTHENTICATED = (
                  "From: alice <sip:alice@example.com>")),
     CALLER_BYE[1])
 
+# answered, up for a while, hung up by the caller
+LONG_CALL = (CALLER_BYE[0].replace('<pause milliseconds="300"/>',
+                                   '<pause milliseconds="1500"/>'),
+             CALLER_BYE[1])
+
 # answered, then both sides go quiet: the BYE never comes
 NO_BYE = (
     scenario("uac", INVITE + '<recv response="180" optional="true"/>\n'
@@ -228,18 +233,25 @@ NO_BYE = (
 
 class CdrCall:
     """sipd with call records on (conf: further lines; clients: whether
-    the loopback is a client-ip), and sipp calls through it; workdir holds the CSV file (csv_path), the scenarios and
+    the loopback is a client-ip; uas: the UAS's sipp -t, "t1" for TCP,
+    routed there by a rule), and sipp calls through it; workdir holds the CSV file (csv_path), the scenarios and
     sipp's traces."""
 
-    def __init__(self, binary, started, workdir, conf=(), clients=True):
+    def __init__(self, binary, started, workdir, conf=(), clients=True,
+                 uas="u1"):
         sipua.sipp_binary()
         self.workdir = workdir
         self.csv_path = os.path.join(workdir, "cdr.csv")
         self.uas_port = free_port("127.0.0.2")
         self.uac_port = free_port("127.0.0.1")
+        self.uas = uas
         lines = ["set cdr on", "set cdr-file %s" % self.csv_path]
+        if uas == "t1":
+            lines.append("route add 127.0.0.2 127.0.0.2:%d transport tcp" %
+                         self.uas_port)
         lines += list(conf)
-        self.sipd = sipua.ProxySipd(binary, conf=lambda s: "\n".join(lines))
+        self.sipd = sipua.ProxySipd(binary, conf=lambda s: "\n".join(lines),
+                                    tcp=uas == "t1")
         # clients=False: the loopback is not a client-ip (the relay
         # policy asks for credentials)
         self.sipd.clients = clients
@@ -255,8 +267,10 @@ class CdrCall:
             with open(os.path.join(self.workdir, name + ".xml"), "w") as f:
                 f.write(text)
         uas = self.sipp("uas", ["-i", "127.0.0.2", "-p", str(self.uas_port),
-                                "-m", str(calls), "-timeout", "20s"])
-        check(wait_bound(self.uas_port, "127.0.0.2", "UDP"),
+                                "-t", self.uas, "-m", str(calls),
+                                "-timeout", "20s"])
+        check(wait_bound(self.uas_port, "127.0.0.2",
+                         "TCP" if self.uas == "t1" else "UDP"),
               "sipp uas did not start:\n" + uas.output())
         uac = self.sipp("uac", [
             "127.0.0.2:%d" % self.uas_port, "-s", "bob",
