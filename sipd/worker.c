@@ -785,6 +785,13 @@ workers_configure(struct workers *ws, const struct conf *c, char *err,
 			for (unsigned j = 0; j < i; j++) {
 				workers_call(ws, j, configure_one, &back);
 			}
+			/* and the shared parts: nothing changed */
+			char ignore[128];
+			media_settings_from(&ws->conf, &ms);
+			(void)media_configure(ws->media, &ms, ignore,
+			    sizeof(ignore));
+			reg_settings_from(&ws->conf, &rs);
+			reg_set_settings(ws->reg, &rs);
 			return cf.rc;
 		}
 	}
