@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <event2/util.h>
+
 #include "proto/proto.h"
 #include "sipd/ctl/ctl.h"
 #include "sipd/log.h"
@@ -111,6 +113,11 @@ typedef int ctl_handler(struct ctl_req *r);
 /* "router list" and "router test" (router.c). */
 int ctl_h_router_list(struct ctl_req *r);
 int ctl_h_router_test(struct ctl_req *r);
+
+/* Reloading (reload.c): SIGHUP's callback, "reload" and "tls reload". */
+void ctl_on_sighup(evutil_socket_t fd, short what, void *arg);
+int ctl_h_reload(struct ctl_req *r);
+int ctl_h_tls_reload(struct ctl_req *r);
 
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);

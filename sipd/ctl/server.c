@@ -12,8 +12,8 @@
  * CTL_ROOT_CONNS, which are root's.  Bad input costs the connection at
  * most, never sipd.  The socket's mode and group ("control socket-mode",
  * "control socket-group") decide who may connect at all.  It also owns
- * the live configuration step (ctl_conf_apply()), SIGHUP and the "log
- * follow" fan-out.
+ * the live configuration step (ctl_conf_apply()) and the "log follow"
+ * fan-out; reload.c owns SIGHUP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -837,59 +837,6 @@ fail:
 		    sizeof(ignore));
 	}
 	return rc;
-}
-
-int
-ctl_reload(struct ctl *ctl, char *err, size_t cap)
-{
-	struct conf *next;
-	int rc;
-
-	next = malloc(sizeof(*next));
-	if (next == NULL) {
-		snprintf(err, cap, "out of memory");
-		return -ENOMEM;
-	}
-	rc = conf_load(next, ctl->conf_path, err, cap);
-	if (rc == 0) {
-		rc = ctl_conf_apply(ctl, next, err, cap);
-		conf_fini(next);
-	}
-	free(next);
-	return rc;
-}
-
-static void
-ctl_on_sighup(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctl *ctl = arg;
-	char err[1024];
-	int rc;
-
-	(void)fd;
-	(void)what;
-	log_warn(LOG_TRANSPORT, "SIGHUP: reading %s again", ctl->conf_path);
-	if (ctl->on_reload != NULL) {
-		ctl->on_reload(ctl->on_reload_arg, true, 0);
-	}
-	rc = ctl_reload(ctl, err, sizeof(err));
-	if (rc < 0) {
-		log_err(LOG_TRANSPORT, "reload failed, configuration unchanged "
-		    "(%s)", err);
-	} else {
-		log_warn(LOG_TRANSPORT, "configuration reloaded from %s",
-		    ctl->conf_path);
-	}
-	if (ctl->on_reload != NULL) {
-		ctl->on_reload(ctl->on_reload_arg, false, rc);
-	}
-}
-
-void
-ctl_set_reload_hook(struct ctl *ctl, ctl_reload_fn *fn, void *arg)
-{
-	ctl->on_reload = fn;
-	ctl->on_reload_arg = arg;
 }
 
 /* ------------------------------------------------------------- socket */
