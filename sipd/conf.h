@@ -177,6 +177,9 @@ struct conf {
 	 * server and client transaction limits */
 	struct txn_settings txn;
 	uint32_t processors;      /* worker threads */
+	/* how long SIGTERM and "shutdown" let running transactions finish
+	 * ("set stop-grace"), CONF_DEFAULT_STOP_GRACE */
+	uint32_t stop_grace_s;
 
 	/* proxy (RFC 3261 16) */
 	bool force_rr;            /* "Force Dialog Relaying" */
@@ -290,6 +293,8 @@ uint32_t conf_source_channels(const struct conf *c);
 /* RFC 3261 18.1.1: 200 bytes under a 1500-byte path MTU */
 #define CONF_DEFAULT_SIZE_LIMIT 1300
 #define CONF_MAX_PROCESSORS 64
+/* 64*T1: the time a non-INVITE transaction may take (RFC 3261 17.1.2.2) */
+#define CONF_DEFAULT_STOP_GRACE 32
 #define CONF_DEFAULT_MAX_FRAME (1024 * 1024)
 #define CONF_DEFAULT_REG_EXPIRES 3600
 #define CONF_DEFAULT_REG_MIN_EXPIRES 60

@@ -626,6 +626,20 @@ count_live(struct worker *w, void *arg)
 	txn_foreach(w->txn, TXN_CLIENT, count_pending, arg);
 }
 
+size_t
+workers_drain(struct workers *ws)
+{
+	struct drain d = { 0 };
+
+	if (!ws->started) {
+		return 0;
+	}
+	for (unsigned i = 0; i < ws->n; i++) {
+		workers_call(ws, i, count_live, &d);
+	}
+	return d.live;
+}
+
 void
 workers_stop(struct workers *ws, unsigned grace_ms)
 {

@@ -79,6 +79,9 @@ struct ctl {
 	char metrics_at[CONF_METRICS_MAX]; /* its address, "" for none */
 	void *on_reload_arg;
 	struct event *stop;    /* stops sipd after "shutdown" */
+	bool stop_now;         /* "shutdown now" */
+	ctl_stop_fn *on_stop;  /* told of "shutdown", or NULL */
+	void *on_stop_arg;
 	struct event *reap;    /* frees the connections marked dead */
 	struct ctl_conn *conns;
 	unsigned nconns;

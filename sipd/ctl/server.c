@@ -442,8 +442,20 @@ ctl_on_stop(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (ctl->on_stop != NULL) {
+		ctl->on_stop(ctl->on_stop_arg, "shutdown command",
+		    ctl->stop_now);
+		return;
+	}
 	log_warn(LOG_TRANSPORT, "stopping (shutdown command)");
 	event_base_loopbreak(ctl->base);
+}
+
+void
+ctl_set_stop_hook(struct ctl *ctl, ctl_stop_fn *fn, void *arg)
+{
+	ctl->on_stop = fn;
+	ctl->on_stop_arg = arg;
 }
 
 static bool
