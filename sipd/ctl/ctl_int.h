@@ -32,6 +32,13 @@ struct event;
 /* Seconds a connection may keep sipd waiting: a reply it does not read,
  * or a frame it does not finish.  Then it is dropped. */
 #define CTL_STUCK_S 10
+/* Frames of one connection handled in a turn of the loop: then the
+ * others' turn, so that one client pipelining requests without end
+ * cannot keep another waiting. */
+#define CTL_FRAMES_TURN 16
+/* Bytes read ahead of the frames being handled: reading pauses past
+ * this (or past the frame begun, when it is longer). */
+#define CTL_IN_HIGH (64 * 1024)
 /* Bytes a connection may leave unread before it is dropped. */
 #define CTL_OUT_MAX (4 * 1024 * 1024)
 /* Bytes waiting past which a follower's log lines are dropped. */

@@ -323,12 +323,22 @@ ctl_on_read(struct bufferevent *bev, void *arg)
 	struct ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint32_t max = c->ctl->conf->ctl_max_frame;
+	unsigned turn = 0;
 
 	while (!c->closing) {
 		unsigned char hdr[PROTO_HDR];
 		uint32_t len;
 		unsigned char *frame;
 		int rc;
+
+		if (turn++ == CTL_FRAMES_TURN) {
+			/* the rest later, after the other connections' turn
+			 * (a deferred callback runs in the loop's next pass) */
+			bufferevent_trigger(bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS |
+				BEV_TRIG_IGNORE_WATERMARKS);
+			break;
+		}
 
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) <
 		    (ev_ssize_t)sizeof(hdr)) {
@@ -355,6 +365,10 @@ ctl_on_read(struct bufferevent *bev, void *arg)
 			continue;
 		}
 		if (evbuffer_get_length(in) < sizeof(hdr) + len) {
+			/* room for the frame begun, whatever the mark */
+			bufferevent_setwatermark(bev, EV_READ, 0,
+			    sizeof(hdr) + len > CTL_IN_HIGH ? sizeof(hdr) + len
+							    : CTL_IN_HIGH);
 			break;
 		}
 		frame = evbuffer_pullup(in, (ev_ssize_t)(sizeof(hdr) + len));
@@ -563,6 +577,7 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	ctl->conns = c;
 	ctl->nconns++;
 	bufferevent_setcb(c->bev, ctl_on_read, ctl_on_write, ctl_on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_IN_HIGH);
 	/* a reply unread for CTL_STUCK_S (the write timeout runs only while
 	 * output waits) */
 	bufferevent_set_timeouts(c->bev, NULL, &stuck);
