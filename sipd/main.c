@@ -1,7 +1,8 @@
 /*
  * sipd's entry point: options, the configuration, start-up as a daemon or
  * in the foreground, the pid file, and the main event loop until a stop
- * (SIGTERM, SIGINT, "shutdown") has let the running transactions finish.  It owns the process-wide things: the log output,
+ * (SIGTERM, SIGINT, "shutdown") has let the running transactions
+ * finish.  It owns the process-wide things: the log output,
  * the pid file and the daemon's start-up report to its parent.
  *
  * As a daemon, the first process waits on a pipe until the daemon (the

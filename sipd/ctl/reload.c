@@ -115,7 +115,8 @@ tls_fail_msg(const struct conf *c, int i, const char *why, char *err,
 {
 	char name[TP_ADDRSTRLEN + 8];
 
-	snprintf(err, cap, "listener %s: %.300s; the certificates in force stay",
+	snprintf(err, cap,
+	    "listener %s: %.300s; the certificates in force stay",
 	    conf_listener_str(&c->listeners[i], name, sizeof(name)), why);
 }
 
