@@ -293,8 +293,9 @@ uint32_t conf_source_channels(const struct conf *c);
 /* RFC 3261 18.1.1: 200 bytes under a 1500-byte path MTU */
 #define CONF_DEFAULT_SIZE_LIMIT 1300
 #define CONF_MAX_PROCESSORS 64
-/* 64*T1: the time a non-INVITE transaction may take (RFC 3261 17.1.2.2) */
-#define CONF_DEFAULT_STOP_GRACE 32
+/* a short stop by default; 32 (64*T1, RFC 3261 17.1.2.2) lets every
+ * non-INVITE transaction run its course */
+#define CONF_DEFAULT_STOP_GRACE 2
 #define CONF_DEFAULT_MAX_FRAME (1024 * 1024)
 #define CONF_DEFAULT_REG_EXPIRES 3600
 #define CONF_DEFAULT_REG_MIN_EXPIRES 60
