@@ -179,6 +179,9 @@ struct conf {
 	 * server and client transaction limits */
 	struct txn_settings txn;
 	uint32_t processors;      /* worker threads */
+	/* how long SIGTERM and "shutdown" let running transactions finish
+	 * ("set stop-grace"), CONF_DEFAULT_STOP_GRACE */
+	uint32_t stop_grace_s;
 
 	/* proxy (RFC 3261 16) */
 	bool force_rr;            /* "Force Dialog Relaying" */
@@ -301,6 +304,9 @@ uint32_t conf_source_channels(const struct conf *c);
 /* RFC 3261 18.1.1: 200 bytes under a 1500-byte path MTU */
 #define CONF_DEFAULT_SIZE_LIMIT 1300
 #define CONF_MAX_PROCESSORS 64
+/* a short stop by default; 32 (64*T1, RFC 3261 17.1.2.2) lets every
+ * non-INVITE transaction run its course */
+#define CONF_DEFAULT_STOP_GRACE 2
 #define CONF_DEFAULT_MAX_FRAME (1024 * 1024)
 #define CONF_DEFAULT_REG_EXPIRES 3600
 #define CONF_DEFAULT_REG_MIN_EXPIRES 60
@@ -530,6 +536,31 @@ int conf_render(const struct conf *c, const char *path, char **out,
  */
 int conf_diff(const struct conf *c, const char *path, char **out,
     char *err, size_t cap);
+
+/*
+ * The key of one command line: what it sets ("set t1", "listener add udp
+ * 127.0.0.1:5060"), whatever command touches it ("listener remove" keys
+ * as the entry it removes).  Returns 0, or -EINVAL ("" in key) for a
+ * blank, comment or bad line, or -ENOMEM.
+ */
+int conf_line_key(const char *line, size_t len, char *key, size_t cap);
+
+/*
+ * A reload (conf_reload.c).  conf_reload_diff(): the commands that turn
+ * cur into next, one a line ("" when they agree): the entries next
+ * lacks as the commands that remove them (last first), then next's
+ * listing lines that cur's lacks, in order, password digests hidden.
+ * Returns 0 with malloc'ed text in *out, or a negative errno.
+ * conf_reload_line(): the line of the file at path that gives the command
+ * cmd[0..len) (the last one with its key), or 0.  conf_reload_blame():
+ * that line for the first of changes whose value msg names (an error met
+ * while applying them), or 0.
+ */
+int conf_reload_diff(const struct conf *cur, const struct conf *next,
+    char **out);
+unsigned conf_reload_line(const char *path, const char *cmd, size_t len);
+unsigned conf_reload_blame(const char *path, const char *changes,
+    const char *msg);
 
 /* "host:port" of a route, "host" when the port is 0. */
 const char *conf_route_target(const struct conf_route *r, char *buf,

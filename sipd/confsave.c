@@ -171,6 +171,27 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	}
 }
 
+int
+conf_line_key(const char *line, size_t len, char *key, size_t cap)
+{
+	struct cmd_args *a = malloc(sizeof(*a));
+	struct lex_line lx;
+	int rc = -EINVAL;
+
+	if (a == NULL) {
+		return -ENOMEM;
+	}
+	key[0] = '\0';
+	if (lex_split(&lx, line, len, 0, NULL) == 0 && lx.count > 0 &&
+	    cmd_parse(a, lx.words, lx.count, CF_LOCAL, NULL, 0) == 0) {
+		key_of(a, key, cap);
+		rc = 0;
+	}
+	lex_fini(&lx);
+	free(a);
+	return rc;
+}
+
 /* Split text into lines and key each one. */
 static int
 clines_split(struct clines *l, const char *text, size_t len)

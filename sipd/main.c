@@ -1,7 +1,8 @@
 /*
  * sipd's entry point: options, the configuration, start-up as a daemon or
- * in the foreground, the pid file, and the one worker's event loop until
- * SIGTERM or SIGINT.  It owns the process-wide things: the log output,
+ * in the foreground, the pid file, and the main event loop until a stop
+ * (SIGTERM, SIGINT, "shutdown") has let the running transactions
+ * finish.  It owns the process-wide things: the log output,
  * the pid file and the daemon's start-up report to its parent.
  *
  * As a daemon, the first process waits on a pipe until the daemon (the
@@ -34,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -61,8 +63,8 @@
 #define EXIT_CONF 1
 #define EXIT_USAGE 2
 
-/* How long SIGTERM lets running transactions finish. */
-#define SIPD_STOP_GRACE_MS 2000
+/* While stopping, how often the running transactions are counted. */
+#define SIPD_STOP_POLL_MS 50
 
 struct start {
 	bool foreground;
@@ -498,15 +500,93 @@ on_reload(void *arg, bool begin, int rc)
 	svc_reloaded(rc);
 }
 
+/*
+ * A graceful stop: the workers refuse what would begin a dialog or a
+ * transaction (503 with Retry-After, so that a client or a load balancer
+ * turns to another server) while the transactions running finish, for
+ * at most "set stop-grace"; then the loop ends.  The listeners stay
+ * open meanwhile: the answers and in-dialog requests of what runs come
+ * in on them.  A second request to stop, or "shutdown now", ends the
+ * loop at once.
+ */
+struct stopper {
+	struct event_base *base;
+	struct workers *ws;
+	const struct conf *conf; /* the running one: its stop-grace */
+	struct event *poll;
+	uint64_t until;          /* ms, CLOCK_MONOTONIC */
+	bool draining;
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+on_stop_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct stopper *s = arg;
+	size_t live;
+
+	(void)fd;
+	(void)what;
+	live = workers_drain(s->ws);
+	if (live == 0) {
+		log_warn(LOG_TRANSPORT, "stopping, no transaction left "
+		    "running");
+	} else if (mono_ms() >= s->until) {
+		log_warn(LOG_TRANSPORT, "stopping, %zu transaction%s still "
+		    "running after %u s (set stop-grace): ended", live,
+		    live == 1 ? "" : "s", s->conf->stop_grace_s);
+	} else {
+		return;
+	}
+	event_del(s->poll);
+	event_base_loopbreak(s->base);
+}
+
+static void
+stop_begin(struct stopper *s, const char *why, bool now)
+{
+	struct timeval tv = { 0, SIPD_STOP_POLL_MS * 1000 };
+
+	if (s->draining || now) {
+		log_warn(LOG_TRANSPORT, "stopping at once (%s)", why);
+		if (!s->draining) {
+			svc_stopping();
+		}
+		event_base_loopbreak(s->base);
+		return;
+	}
+	s->draining = true;
+	svc_stopping();
+	log_warn(LOG_TRANSPORT, "stopping (%s): new requests get 503, the "
+	    "transactions running have %u s to finish", why,
+	    s->conf->stop_grace_s);
+	s->until = mono_ms() + (uint64_t)s->conf->stop_grace_s * 1000;
+	if (event_add(s->poll, &tv) < 0) {
+		event_base_loopbreak(s->base);
+		return;
+	}
+	on_stop_poll(-1, 0, s);
+}
+
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
-
 	(void)what;
-	log_warn(LOG_TRANSPORT, "stopping (%s)", sig == SIGTERM ? "SIGTERM"
-						  : "SIGINT");
-	event_base_loopbreak(base);
+	stop_begin(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT", false);
+}
+
+static void
+on_stop_command(void *arg, const char *why, bool now)
+{
+	stop_begin(arg, why, now);
 }
 
 int
@@ -520,6 +600,7 @@ main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct event *sig_term = NULL, *sig_int = NULL, *dog = NULL;
 	struct watchdog wd = { 0 };
+	struct stopper stopper = { 0 };
 	struct conf conf;
 	char err[1024];
 	bool check = false;
@@ -604,9 +685,12 @@ main(int argc, char **argv)
 		start_fail(&st, "cannot create the event loop");
 		goto out;
 	}
-	sig_term = evsignal_new(base, SIGTERM, on_stop_signal, base);
-	sig_int = evsignal_new(base, SIGINT, on_stop_signal, base);
-	if (sig_term == NULL || sig_int == NULL ||
+	stopper.base = base;
+	stopper.conf = &conf;
+	stopper.poll = event_new(base, -1, EV_PERSIST, on_stop_poll, &stopper);
+	sig_term = evsignal_new(base, SIGTERM, on_stop_signal, &stopper);
+	sig_int = evsignal_new(base, SIGINT, on_stop_signal, &stopper);
+	if (stopper.poll == NULL || sig_term == NULL || sig_int == NULL ||
 	    evsignal_add(sig_term, NULL) < 0 ||
 	    evsignal_add(sig_int, NULL) < 0) {
 		start_fail(&st, "cannot catch signals");
@@ -617,6 +701,7 @@ main(int argc, char **argv)
 		start_fail(&st, "%s", err);
 		goto out;
 	}
+	stopper.ws = ws;
 	if (st.pid_path[0] != '\0' && pid_file_write(&st) < 0) {
 		goto out;
 	}
@@ -643,6 +728,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ctl_set_reload_hook(ctl, on_reload, ws);
+	ctl_set_stop_hook(ctl, on_stop_command, &stopper);
 	if (svc_watchdog_usec() > 0) {
 		/* half the interval, as sd_watchdog_enabled(3) advises */
 		uint64_t half = svc_watchdog_usec() / 2;
@@ -667,13 +753,19 @@ main(int argc, char **argv)
 	if (rc != EXIT_OK) {
 		log_err(LOG_TRANSPORT, "event loop failed");
 	}
-	svc_stopping();
-	workers_stop(ws, SIPD_STOP_GRACE_MS);
+	if (!stopper.draining) {
+		svc_stopping();
+	}
+	/* drained already (stop_begin()), or stopping at once */
+	workers_stop(ws, 0);
 out:
 	ctl_free(ctl);
 	workers_free(ws);
 	if (dog != NULL) {
 		event_free(dog);
+	}
+	if (stopper.poll != NULL) {
+		event_free(stopper.poll);
 	}
 	if (sig_term != NULL) {
 		event_free(sig_term);

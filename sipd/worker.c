@@ -710,6 +710,20 @@ count_live(struct worker *w, void *arg)
 	txn_foreach(w->txn, TXN_CLIENT, count_pending, arg);
 }
 
+size_t
+workers_drain(struct workers *ws)
+{
+	struct drain d = { 0 };
+
+	if (!ws->started) {
+		return 0;
+	}
+	for (unsigned i = 0; i < ws->n; i++) {
+		workers_call(ws, i, count_live, &d);
+	}
+	return d.live;
+}
+
 void
 workers_stop(struct workers *ws, unsigned grace_ms)
 {
@@ -877,6 +891,13 @@ workers_configure(struct workers *ws, const struct conf *c, char *err,
 				workers_call(ws, j, configure_one, &back);
 			}
 			(void)cdr_apply(ws, &ws->conf, NULL, 0);
+			/* and the shared parts: nothing changed */
+			char ignore[128];
+			media_settings_from(&ws->conf, &ms);
+			(void)media_configure(ws->media, &ms, ignore,
+			    sizeof(ignore));
+			reg_settings_from(&ws->conf, &rs);
+			reg_set_settings(ws->reg, &rs);
 			return cf.rc;
 		}
 	}

@@ -68,6 +68,15 @@ struct workers *workers_new(const struct conf *c, char *err, size_t cap);
 int workers_start(struct workers *ws);
 
 /*
+ * Stop accepting new work: from now on every worker answers a request
+ * that would begin a dialog or transaction with 503 (a request within a
+ * dialog and a CANCEL still pass).  Returns how many transactions are
+ * still running (not yet final).  From the main thread; call it again to
+ * watch them end.
+ */
+size_t workers_drain(struct workers *ws);
+
+/*
  * Stop accepting new work, let running transactions finish for at most
  * grace_ms, then stop the threads and join them.
  */

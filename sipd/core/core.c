@@ -493,7 +493,11 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		proxy_relay_ack(c, req, src);
 		return false;
 	}
-	if (c->draining) {
+	/* stopping: a new dialog or transaction gets 503 and Retry-After
+	 * (RFC 3261 21.5.4; RFC 3263 4.3 sends it to the next server), a
+	 * request within a dialog or a CANCEL still ends what runs */
+	if (c->draining && method != MSG_CANCEL &&
+	    (msg_to(req) == NULL || msg_to(req)->tag.len == 0)) {
 		core_answer(c, src, req, 503, NULL, "shutting down");
 		return false;
 	}

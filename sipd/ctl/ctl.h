@@ -60,6 +60,16 @@ typedef void ctl_reload_fn(void *arg, bool begin, int rc);
 /* Call fn(arg, ...) around every reload by SIGHUP; fn NULL: none. */
 void ctl_set_reload_hook(struct ctl *ctl, ctl_reload_fn *fn, void *arg);
 
+/*
+ * Asked to stop by the shutdown command: why names it, now is true for
+ * "shutdown now" (no time for the transactions running).  main.c drains
+ * the workers (as on SIGTERM).
+ */
+typedef void ctl_stop_fn(void *arg, const char *why, bool now);
+
+/* Call fn(arg, ...) on "shutdown"; fn NULL: the loop just ends. */
+void ctl_set_stop_hook(struct ctl *ctl, ctl_stop_fn *fn, void *arg);
+
 /* The socket's path. */
 const char *ctl_socket_path(const struct ctl *ctl);
 

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <event2/util.h>
+
 #include "proto/proto.h"
 #include "sipd/ctl/ctl.h"
 #include "sipd/log.h"
@@ -30,6 +32,13 @@ struct event;
 /* Seconds a connection may keep sipd waiting: a reply it does not read,
  * or a frame it does not finish.  Then it is dropped. */
 #define CTL_STUCK_S 10
+/* Frames of one connection handled in a turn of the loop: then the
+ * others' turn, so that one client pipelining requests without end
+ * cannot keep another waiting. */
+#define CTL_FRAMES_TURN 16
+/* Bytes read ahead of the frames being handled: reading pauses past
+ * this (or past the frame begun, when it is longer). */
+#define CTL_IN_HIGH (64 * 1024)
 /* Bytes a connection may leave unread before it is dropped. */
 #define CTL_OUT_MAX (4 * 1024 * 1024)
 /* Bytes waiting past which a follower's log lines are dropped. */
@@ -77,6 +86,9 @@ struct ctl {
 	char metrics_at[CONF_METRICS_MAX]; /* its address, "" for none */
 	void *on_reload_arg;
 	struct event *stop;    /* stops sipd after "shutdown" */
+	bool stop_now;         /* "shutdown now" */
+	ctl_stop_fn *on_stop;  /* told of "shutdown", or NULL */
+	void *on_stop_arg;
 	struct event *reap;    /* frees the connections marked dead */
 	struct ctl_conn *conns;
 	unsigned nconns;
@@ -116,6 +128,10 @@ int ctl_h_router_test(struct ctl_req *r);
 int ctl_h_show_calls(struct ctl_req *r);
 int ctl_h_show_dialogs(struct ctl_req *r);
 int ctl_h_cdr_rotate(struct ctl_req *r);
+/* Reloading (reload.c): SIGHUP's callback, "reload" and "tls reload". */
+void ctl_on_sighup(evutil_socket_t fd, short what, void *arg);
+int ctl_h_reload(struct ctl_req *r);
+int ctl_h_tls_reload(struct ctl_req *r);
 
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);

@@ -134,6 +134,7 @@ ctl_h_shutdown(struct ctl_req *r)
 {
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_nil(&r->out->pk);
+	r->ctl->stop_now = cmd_arg_enum(r->args, "when") == 0;
 	ctl_shutdown_after(r->conn);
 	return 0;
 }

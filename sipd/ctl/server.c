@@ -12,8 +12,8 @@
  * CTL_ROOT_CONNS, which are root's.  Bad input costs the connection at
  * most, never sipd.  The socket's mode and group ("control socket-mode",
  * "control socket-group") decide who may connect at all.  It also owns
- * the live configuration step (ctl_conf_apply()), SIGHUP and the "log
- * follow" fan-out.
+ * the live configuration step (ctl_conf_apply()) and the "log follow"
+ * fan-out; reload.c owns SIGHUP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -323,12 +323,22 @@ ctl_on_read(struct bufferevent *bev, void *arg)
 	struct ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint32_t max = c->ctl->conf->ctl_max_frame;
+	unsigned turn = 0;
 
 	while (!c->closing) {
 		unsigned char hdr[PROTO_HDR];
 		uint32_t len;
 		unsigned char *frame;
 		int rc;
+
+		if (turn++ == CTL_FRAMES_TURN) {
+			/* the rest later, after the other connections' turn
+			 * (a deferred callback runs in the loop's next pass) */
+			bufferevent_trigger(bev, EV_READ,
+			    BEV_TRIG_DEFER_CALLBACKS |
+				BEV_TRIG_IGNORE_WATERMARKS);
+			break;
+		}
 
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) <
 		    (ev_ssize_t)sizeof(hdr)) {
@@ -355,6 +365,10 @@ ctl_on_read(struct bufferevent *bev, void *arg)
 			continue;
 		}
 		if (evbuffer_get_length(in) < sizeof(hdr) + len) {
+			/* room for the frame begun, whatever the mark */
+			bufferevent_setwatermark(bev, EV_READ, 0,
+			    sizeof(hdr) + len > CTL_IN_HIGH ? sizeof(hdr) + len
+							    : CTL_IN_HIGH);
 			break;
 		}
 		frame = evbuffer_pullup(in, (ev_ssize_t)(sizeof(hdr) + len));
@@ -442,8 +456,20 @@ ctl_on_stop(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (ctl->on_stop != NULL) {
+		ctl->on_stop(ctl->on_stop_arg, "shutdown command",
+		    ctl->stop_now);
+		return;
+	}
 	log_warn(LOG_TRANSPORT, "stopping (shutdown command)");
 	event_base_loopbreak(ctl->base);
+}
+
+void
+ctl_set_stop_hook(struct ctl *ctl, ctl_stop_fn *fn, void *arg)
+{
+	ctl->on_stop = fn;
+	ctl->on_stop_arg = arg;
 }
 
 static bool
@@ -551,6 +577,7 @@ ctl_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	ctl->conns = c;
 	ctl->nconns++;
 	bufferevent_setcb(c->bev, ctl_on_read, ctl_on_write, ctl_on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_IN_HIGH);
 	/* a reply unread for CTL_STUCK_S (the write timeout runs only while
 	 * output waits) */
 	bufferevent_set_timeouts(c->bev, NULL, &stuck);
@@ -837,59 +864,6 @@ fail:
 		    sizeof(ignore));
 	}
 	return rc;
-}
-
-int
-ctl_reload(struct ctl *ctl, char *err, size_t cap)
-{
-	struct conf *next;
-	int rc;
-
-	next = malloc(sizeof(*next));
-	if (next == NULL) {
-		snprintf(err, cap, "out of memory");
-		return -ENOMEM;
-	}
-	rc = conf_load(next, ctl->conf_path, err, cap);
-	if (rc == 0) {
-		rc = ctl_conf_apply(ctl, next, err, cap);
-		conf_fini(next);
-	}
-	free(next);
-	return rc;
-}
-
-static void
-ctl_on_sighup(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctl *ctl = arg;
-	char err[1024];
-	int rc;
-
-	(void)fd;
-	(void)what;
-	log_warn(LOG_TRANSPORT, "SIGHUP: reading %s again", ctl->conf_path);
-	if (ctl->on_reload != NULL) {
-		ctl->on_reload(ctl->on_reload_arg, true, 0);
-	}
-	rc = ctl_reload(ctl, err, sizeof(err));
-	if (rc < 0) {
-		log_err(LOG_TRANSPORT, "reload failed, configuration unchanged "
-		    "(%s)", err);
-	} else {
-		log_warn(LOG_TRANSPORT, "configuration reloaded from %s",
-		    ctl->conf_path);
-	}
-	if (ctl->on_reload != NULL) {
-		ctl->on_reload(ctl->on_reload_arg, false, rc);
-	}
-}
-
-void
-ctl_set_reload_hook(struct ctl *ctl, ctl_reload_fn *fn, void *arg)
-{
-	ctl->on_reload = fn;
-	ctl->on_reload_arg = arg;
 }
 
 /* ------------------------------------------------------------- socket */

@@ -736,6 +736,7 @@ reg_new(const struct reg_settings *set, const struct reg_store_ops *ops,
 			    "%s (%s)", r->ops->name, where, strerror(-rc));
 			goto fail_store;
 		}
+		reg_store_note(r);
 		lc.r = r;
 		rc = r->ops->load(r->st, load_one, &lc);
 		if (rc == 0) {

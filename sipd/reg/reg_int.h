@@ -7,6 +7,7 @@
 #define SIPD_REG_INT_H
 
 #include <pthread.h>
+#include <sys/types.h>
 
 #include "sipd/reg/reg.h"
 
@@ -67,6 +68,10 @@ struct reg {
 	const struct reg_store_ops *ops;
 	struct reg_store *st; /* NULL: memory only */
 	char *where;          /* the store's name, as opened */
+	/* a file store: the file opened (device and inode), so that the
+	 * writer sees it deleted or replaced under sipd; 0, 0 otherwise */
+	dev_t st_dev;
+	ino_t st_ino;
 	struct reg_aor **tab;
 	size_t nbuckets;
 	size_t naors;
@@ -122,6 +127,8 @@ struct reg_rec *reg_rec_new(enum reg_rec_kind kind,
     const struct reg_binding *b, const char *aor, const char *contact,
     time_t now);
 void reg_rec_free_list(struct reg_rec *rec);
+/* Note which file r's store is (a path: its device and inode). */
+void reg_store_note(struct reg *r);
 /* Start the writer thread on r's open store / stop it, writing the rest. */
 int reg_wq_start(struct reg *r);
 void reg_wq_stop(struct reg *r);

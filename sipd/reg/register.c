@@ -706,6 +706,7 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	struct change *ch = NULL;
 	struct verdict v = { 0 };
 	bool has_hexp, star = false, use_path = false, no_path = false;
+	bool detached;
 	uint32_t hexp = 0;
 	int nc, rc;
 
@@ -782,13 +783,16 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 			path = NULL;
 		}
 	}
+	/* read before the lock goes: a detached ch may be settled and freed
+	 * by the writer from then on (at once when the write fails) */
+	detached = recs != NULL && ch->w.detached;
 	if (recs != NULL) {
 		/* queued under the lock: the store sees the index's order */
 		reg_wq_push(r, recs, &ch->w);
 	}
 	pthread_mutex_unlock(&r->lock);
 
-	if (recs != NULL && ch->w.detached) {
+	if (detached) {
 		free(path);
 		return REG_PENDING; /* ch belongs to change_settle() */
 	}

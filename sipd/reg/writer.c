@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "sipd/log.h"
@@ -236,6 +237,91 @@ fail:
 	return rc;
 }
 
+void
+reg_store_note(struct reg *r)
+{
+	struct stat st;
+
+	r->st_dev = 0;
+	r->st_ino = 0;
+	if (r->where != NULL && r->where[0] == '/' &&
+	    stat(r->where, &st) == 0 && S_ISREG(st.st_mode)) {
+		r->st_dev = st.st_dev;
+		r->st_ino = st.st_ino;
+	}
+}
+
+/*
+ * The store's file deleted or replaced under sipd (an administrator's rm,
+ * a clean-up): what sipd writes would go to a file nobody can open, and
+ * be lost at the next start.  Close it, open the path anew and write
+ * every binding of the index into it (the committed state: what is queued
+ * comes after).  On the writer thread, which alone uses r->st.  Returns 0
+ * (nothing to do, or done) or a negative errno (logged; the old store
+ * kept when the new one cannot be opened, and tried again next batch).
+ */
+static int
+store_renew(struct reg *r)
+{
+	struct reg_rec *head = NULL, *tail = NULL;
+	struct reg_store *st = NULL;
+	struct stat sb;
+	size_t n = 0;
+	int rc;
+
+	if (r->st_ino == 0 || (stat(r->where, &sb) == 0 &&
+	    sb.st_dev == r->st_dev && sb.st_ino == r->st_ino)) {
+		return 0;
+	}
+	log_err(LOG_SERVER, "registrar, store %s was deleted or replaced "
+	    "under sipd: writing it anew from the bindings held", r->where);
+	/* closed first: SQLite then checkpoints and removes its journal,
+	 * which a new file of the same name must not find */
+	if (r->st != NULL) {
+		r->ops->close(r->st);
+		r->st = NULL;
+	}
+	rc = r->ops->open(r->where, &r->set, &st);
+	if (rc < 0) {
+		log_err(LOG_SERVER, "registrar, cannot open store %s %s (%s)",
+		    r->ops->name, r->where, strerror(-rc));
+		return rc;
+	}
+	r->st = st;
+	reg_store_note(r);
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->nbuckets && rc == 0; i++) {
+		for (struct reg_aor *a = r->tab[i]; a != NULL && rc == 0;
+		     a = a->next) {
+			for (struct reg_bind *b = a->binds; b != NULL;
+			     b = b->next) {
+				struct reg_rec *rec = reg_rec_new(REG_REC_PUT,
+				    &b->b, NULL, NULL, 0);
+
+				if (rec == NULL) {
+					rc = -ENOMEM;
+					break;
+				}
+				reg_rec_append(&head, &tail, rec);
+				n++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc == 0) {
+		rc = batch_write(r, head);
+	}
+	reg_rec_free_list(head);
+	if (rc < 0) {
+		log_err(LOG_SERVER, "registrar, store %s: cannot write the %zu "
+		    "bindings held (%s)", r->where, n, strerror(-rc));
+		return rc;
+	}
+	log_warn(LOG_SERVER, "registrar, store %s written anew with %zu "
+	    "bindings", r->where, n);
+	return 0;
+}
+
 /*
  * Tell the waiters of batch that it is durable (err 0) or failed: settle
  * runs without the queue's mutex; a blocked caller is marked under it
@@ -291,7 +377,14 @@ writer_main(void *arg)
 		q->busy = n;
 		pthread_mutex_unlock(&q->mu);
 
-		rc = batch_write(r, batch);
+		/* without a store (it could not be opened anew) every
+		 * change fails: answered 500 until it can */
+		rc = store_renew(r);
+		if (r->st != NULL) {
+			rc = batch_write(r, batch);
+		} else if (rc == 0) {
+			rc = -EIO;
+		}
 		if (rc < 0) {
 			bool purge = false;
 

@@ -3,7 +3,8 @@
  * and of outgoing connections, and the per-connection setup of an outgoing
  * one (SNI, RFC 6066 3, and the name or address its certificate must
  * match, RFC 5922).  TLS 1.2 is the minimum everywhere.  A listener owns
- * its SSL_CTX; the tp owns the client one.  Connections themselves run
+ * its SSL_CTX (replaced by tp_listener_set_tls() on a reload); the tp owns
+ * the client one.  Connections themselves run
  * over libevent's OpenSSL bufferevents (conn.c).
  */
 #include "sipd/transport/tp_int.h"
@@ -41,35 +42,36 @@ ssl_reason(char *buf, size_t cap)
 	return buf;
 }
 
-/* Certificate, key and CA of conf into ctx.  Returns 0 or -1 (logged). */
+/* Certificate, key and CA of conf into ctx.  Returns 0 or -1 with the
+ * cause in err[0..cap). */
 static int
-ctx_load(SSL_CTX *ctx, const struct tp_tls_conf *conf, bool server)
+ctx_load(SSL_CTX *ctx, const struct tp_tls_conf *conf, bool server,
+    char *err, size_t cap)
 {
 	char why[160];
 
 	if (conf->cert_file != NULL || conf->key_file != NULL || server) {
 		if (conf->cert_file == NULL || conf->key_file == NULL) {
-			log_err(LOG_TRANSPORT,
-			    "tls, configuration refused (%s)",
+			snprintf(err, cap, "tls, configuration refused (%s)",
 			    "a certificate needs its key and a key its "
 			    "certificate");
 			return -1;
 		}
 		if (SSL_CTX_use_certificate_chain_file(ctx, conf->cert_file) !=
 		    1) {
-			log_err(LOG_TRANSPORT,
+			snprintf(err, cap,
 			    "tls, cannot load certificate %s (%s)",
 			    conf->cert_file, ssl_reason(why, sizeof(why)));
 			return -1;
 		}
 		if (SSL_CTX_use_PrivateKey_file(ctx, conf->key_file,
 			SSL_FILETYPE_PEM) != 1) {
-			log_err(LOG_TRANSPORT, "tls, cannot load key %s (%s)",
+			snprintf(err, cap, "tls, cannot load key %s (%s)",
 			    conf->key_file, ssl_reason(why, sizeof(why)));
 			return -1;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1) {
-			log_err(LOG_TRANSPORT,
+			snprintf(err, cap,
 			    "tls, key %s does not match certificate %s (%s)",
 			    conf->key_file, conf->cert_file,
 			    ssl_reason(why, sizeof(why)));
@@ -79,9 +81,8 @@ ctx_load(SSL_CTX *ctx, const struct tp_tls_conf *conf, bool server)
 	if (conf->ca_file != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, conf->ca_file, NULL) !=
 		    1) {
-			log_err(LOG_TRANSPORT,
-			    "tls, cannot load CA file %s (%s)", conf->ca_file,
-			    ssl_reason(why, sizeof(why)));
+			snprintf(err, cap, "tls, cannot load CA file %s (%s)",
+			    conf->ca_file, ssl_reason(why, sizeof(why)));
 			return -1;
 		}
 		if (server) {
@@ -93,7 +94,7 @@ ctx_load(SSL_CTX *ctx, const struct tp_tls_conf *conf, bool server)
 		}
 	} else if (conf->verify_peer &&
 	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		log_err(LOG_TRANSPORT, "tls, cannot load the system CAs (%s)",
+		snprintf(err, cap, "tls, cannot load the system CAs (%s)",
 		    ssl_reason(why, sizeof(why)));
 		return -1;
 	}
@@ -101,7 +102,7 @@ ctx_load(SSL_CTX *ctx, const struct tp_tls_conf *conf, bool server)
 }
 
 static SSL_CTX *
-ctx_new(const struct tp_tls_conf *conf, bool server)
+ctx_new(const struct tp_tls_conf *conf, bool server, char *err, size_t cap)
 {
 	static const unsigned char sid[] = "sipd";
 	SSL_CTX *ctx;
@@ -109,10 +110,11 @@ ctx_new(const struct tp_tls_conf *conf, bool server)
 
 	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (ctx == NULL) {
-		log_err(LOG_TRANSPORT, "tls, cannot create a context (%s)",
+		snprintf(err, cap, "tls, cannot create a context (%s)",
 		    ssl_reason(why, sizeof(why)));
 		return NULL;
 	}
+	snprintf(err, cap, "tls, cannot set up a context");
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
 		goto fail;
 	}
@@ -120,7 +122,7 @@ ctx_new(const struct tp_tls_conf *conf, bool server)
 	 * frames by Content-Length, so a cut is seen without TLS's help */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (ctx_load(ctx, conf, server) < 0) {
+	if (ctx_load(ctx, conf, server, err, cap) < 0) {
 		goto fail;
 	}
 	if (conf->verify_peer) {
@@ -142,16 +144,60 @@ fail:
 	return NULL;
 }
 
+/* ctx_new(), the cause logged. */
+static SSL_CTX *
+ctx_new_logged(const struct tp_tls_conf *conf, bool server)
+{
+	char err[512];
+	SSL_CTX *ctx = ctx_new(conf, server, err, sizeof(err));
+
+	if (ctx == NULL) {
+		log_err(LOG_TRANSPORT, "%s", err);
+	}
+	return ctx;
+}
+
 SSL_CTX *
 tp_tls_ctx_server(const struct tp_tls_conf *conf)
 {
-	return ctx_new(conf, true);
+	return ctx_new_logged(conf, true);
 }
 
 SSL_CTX *
 tp_tls_ctx_client(const struct tp_tls_conf *conf)
 {
-	return ctx_new(conf, false);
+	return ctx_new_logged(conf, false);
+}
+
+/*
+ * A server context is an SSL_CTX under another name: OpenSSL counts its
+ * references, and each SSL made from it holds one, so a listener given a
+ * new context leaves every connection it accepted on the old one.
+ */
+struct tp_tls_ctx *
+tp_tls_ctx_load(const struct tp_tls_conf *tls, char *err, size_t cap)
+{
+	return (struct tp_tls_ctx *)ctx_new(tls, true, err, cap);
+}
+
+void
+tp_tls_ctx_free(struct tp_tls_ctx *ctx)
+{
+	SSL_CTX_free((SSL_CTX *)ctx);
+}
+
+int
+tp_listener_set_tls(struct tp_listener *l, struct tp_tls_ctx *ctx)
+{
+	SSL_CTX *ssl = (SSL_CTX *)ctx;
+
+	if (l == NULL || l->proto != TP_TLS || ssl == NULL ||
+	    SSL_CTX_up_ref(ssl) != 1) {
+		return -EINVAL;
+	}
+	SSL_CTX_free(l->ssl_ctx);
+	l->ssl_ctx = ssl;
+	return 0;
 }
 
 int

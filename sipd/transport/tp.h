@@ -174,6 +174,22 @@ int tp_tls_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
     const struct tp_tls_conf *tls, struct tp_listener **out);
 
 /*
+ * A TLS listener's certificate, key and CA made ahead of their use, so
+ * that a reload checks every file before it changes anything.
+ * tp_tls_ctx_load() returns one or NULL with the cause in err[0..cap)
+ * ("tls, cannot load certificate /etc/sipd/cert.pem (no start line)").
+ * tp_listener_set_tls() gives l ctx for its next handshakes (l takes its
+ * own reference); connections accepted before keep what they had.  From
+ * l's worker thread; returns 0 or -EINVAL when l is not TLS.
+ * tp_tls_ctx_free() drops the caller's reference and accepts NULL.
+ */
+struct tp_tls_ctx;
+struct tp_tls_ctx *tp_tls_ctx_load(const struct tp_tls_conf *tls,
+    char *err, size_t cap);
+void tp_tls_ctx_free(struct tp_tls_ctx *ctx);
+int tp_listener_set_tls(struct tp_listener *l, struct tp_tls_ctx *ctx);
+
+/*
  * Close a listener of any transport and free it.  The connections it
  * accepted stay open.  Accepts NULL.
  */

@@ -19,7 +19,7 @@ import sipdtest
 import sipua
 from sipdtest import Peer, check, free_udp_port, request
 
-GRACE = 2.0  # SIPD_STOP_GRACE_MS in sipd/main.c
+GRACE = 2.0  # bounds the waits below (set stop-grace is longer)
 
 
 def answers(port, timeout=0.3):
