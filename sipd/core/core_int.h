@@ -377,10 +377,28 @@ core_wk_request(struct core *c, struct msg *fwd, struct tp_src *dst,
 				: core_wk_request_slow(c, fwd, dst, product);
 }
 
+/* nopath.c: Path on a REGISTER forwarded to dst (from src) while sipd
+ * stays on the path, or with noPath among wk the Contacts written as
+ * sipd's own, signed; 0 or a negative errno.  The registrar's answer
+ * with the Contacts restored.  A request for such a Contact: 0 with the
+ * Request-URI restored and dst the device, 1 when it is not one,
+ * negative when sipd did not sign it. */
+int core_path_add(struct core *c, struct msg *fwd, const struct tp_src *src,
+    const struct tp_src *dst, unsigned wk);
+void core_path_restore(struct core *c, struct msg *resp);
+int core_path_request(struct core *c, struct msg *req, struct tp_src *dst,
+    bool *proto_set);
+
 static inline void
 core_wk_response(struct core *c, struct msg *req, struct msg *resp,
     const struct tp_src *dst)
 {
+	const struct msg_cseq *cs = msg_cseq(resp);
+
+	/* by the response's CSeq: the request may be gone (RFC 6026) */
+	if (cs != NULL && cs->method == MSG_REGISTER) {
+		core_path_restore(c, resp);
+	}
 	if (!wk_empty(&c->wk)) {
 		core_wk_response_slow(c, req, resp, dst);
 	}

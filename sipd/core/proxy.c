@@ -964,8 +964,12 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
+	/* a REGISTER records the path instead (RFC 3327, nopath.c) */
 	if ((c->force_rr || dst->proto != p->src.proto) &&
-	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
+	    (msg_method(fwd) == MSG_REGISTER
+		    ? core_path_add(c, fwd, &p->src, dst, wk)
+		    : record_route(c, fwd, &p->src, dst,
+			  (wk & WK_NOTCP) != 0)) != 0) {
 		goto fail;
 	}
 	if (push_via(c, fwd, dst, p->hash) != 0) {
@@ -1087,6 +1091,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
 	bool proto_set = false, by_rule = false, routed, lookup, by_name;
+	bool np = false;
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
@@ -1111,6 +1116,12 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		/* set relay-via: a host name goes to the outbound proxy */
 		dst = rt.dst;
 		proto_set = false;
+		rc = 0;
+	}
+	/* a Contact sipd wrote for a device (noPath): to the device */
+	if (rc == 1 && !routed && core_path_request(c, req, &dst,
+				      &proto_set) == 0) {
+		np = true;
 		rc = 0;
 	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
@@ -1148,7 +1159,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		/* the policy, before anything is sent or looked up in DNS,
 		 * and before a stranger learns which destinations sipd can
 		 * reach: a host name is not known yet */
-		core_policy_dst(c, req, &in, CORE_SEND_RELAY,
+		core_policy_dst(c, req, &in,
+		    np ? CORE_SEND_BINDING : CORE_SEND_RELAY,
 		    rc != 0 ? NULL : &dst, by_rule);
 		if (!core_policy_apply(c, req, src, rc != 0 ? NULL : &dst,
 			&in)) {

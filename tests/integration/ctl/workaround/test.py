@@ -69,10 +69,14 @@ def test(binary, started):
     check(t["methods"] == "", "pattern anchored: %r" % t)
 
     refused(sipd, "unknown method 'noUDP' (expected noTCP, noMaddr, "
-            "badByeAuth)", "workaround", "site", "add",
+            "noPath, badByeAuth)", "workaround", "site", "add",
             "x.org", "noTCP", "noUDP")
     refused(sipd, "Microsoft comes with the presence agent",
             "workaround", "product", "add", "X*", "microsoft")
+    refused(sipd, "SubPresence comes with the presence agent",
+            "workaround", "site", "add", "x.org", "SUBPRESENCE")
+    refused(sipd, "noPath: a site's, not a product's",
+            "workaround", "product", "add", "X*", "nopath")
     refused(sipd, "badByeAuth: a product's, not a site's",
             "workaround", "site", "add", "x.org", "badbyeauth")
     refused(sipd, "needsEpid has nothing to keep yet",
