@@ -366,12 +366,17 @@ build(struct core_uac *u, int *err)
 		memcpy(text + n, u->body, u->body_len);
 	}
 	m = msg_parse(text, (size_t)n + u->body_len, &c->limits, &merr);
-	if (m == NULL || msg_check(m, &merr) < 0) {
+	if (m == NULL) {
 		*err = -EINVAL;
 		goto fail;
 	}
+	/* checked with its Via: a request without one is not valid */
 	*err = proxy_push_via(c, m, &u->dst, (uint32_t)core_random(c));
 	if (*err != 0) {
+		goto fail;
+	}
+	if (msg_check(m, &merr) < 0) {
+		*err = -EINVAL;
 		goto fail;
 	}
 	free(text);
