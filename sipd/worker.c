@@ -27,6 +27,7 @@
 #include "sipd/dns/dns.h"
 #include "sipd/log.h"
 #include "sipd/media/media.h"
+#include "sipd/mwi/mwi.h"
 #include "sipd/reg/reg.h"
 #include "sipd/service.h"
 #include "sipd/transport/tp.h"
@@ -58,6 +59,7 @@ struct workers {
 	unsigned n;
 	bool started;
 	struct reg *reg;            /* shared: locked inside */
+	struct mwi *mwi;            /* message waiting, shared: likewise */
 	struct media *media;        /* the relay: its own thread and lock */
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
 	/* nonce counts, failures and challenge rates of every worker */
@@ -282,6 +284,12 @@ workers_reg(const struct workers *ws)
 	return ws->reg;
 }
 
+struct mwi *
+workers_mwi(const struct workers *ws)
+{
+	return ws->mwi;
+}
+
 struct media *
 workers_media(const struct workers *ws)
 {
@@ -455,6 +463,9 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
 	w->core = core_new(c, w->tp, id, ws->reg, ws->secret, ws->auth);
+	if (w->core != NULL) {
+		core_set_mwi(w->core, ws->mwi);
+	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
 	w->tick = event_new(w->base, -1, 0, worker_tick, w);
@@ -519,6 +530,15 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	if (ws->reg == NULL) {
 		snprintf(err, cap, "cannot open the registrations in %s (%s)",
 		    path, strerror(-rerr));
+		free(ws);
+		return NULL;
+	}
+	/* the message-waiting counts live in the registrations' file */
+	ws->mwi = mwi_new(reg_store_where(ws->reg), &rerr);
+	if (ws->mwi == NULL) {
+		snprintf(err, cap, "cannot open the message-waiting counts in "
+		    "%s (%s)", path, strerror(-rerr));
+		reg_free(ws->reg);
 		free(ws);
 		return NULL;
 	}
@@ -668,6 +688,7 @@ workers_free(struct workers *ws)
 		worker_free(ws->w[i]);
 	}
 	reg_free(ws->reg);
+	mwi_free(ws->mwi);
 	media_free(ws->media);
 	auth_state_free(ws->auth); /* after the workers that use it */
 	pthread_mutex_destroy(&ws->call_lock);

@@ -88,6 +88,9 @@ int workers_alive(const struct workers *ws, uint64_t max_ms);
 /* The registrar the workers share (its calls are locked inside). */
 struct reg *workers_reg(const struct workers *ws);
 
+/* The message-waiting state (sipd/mwi; its calls lock inside). */
+struct mwi *workers_mwi(const struct workers *ws);
+
 /* The media relay engine (its own thread; its calls lock inside). */
 struct media *workers_media(const struct workers *ws);
 

@@ -83,6 +83,7 @@ struct core {
 	void (*loop)(void *arg, bool done);
 	void *loop_arg;
 	struct core_uac *uacs; /* the requests sipd originated, in flight */
+	struct mwi *mwi;       /* message waiting, shared; NULL: none */
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -450,6 +451,20 @@ bool local_maybe_register(struct core *c, struct msg *req,
     const struct tp_src *src, bool ruri_is_sipd);
 /* Is the Request-URI's host a local domain? */
 bool local_domain(struct core *c, struct msg *req);
+/*
+ * Authenticate req as a UAS for realm (401, RFC 3261 22.2): 1 with the
+ * user name in user, or 0 when req was answered (a challenge, 400, 403).
+ */
+int local_auth(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, char *user, size_t cap);
+
+/* mwi.c: sipd the notifier of message-summary (RFC 3842).  A SUBSCRIBE
+ * for it (to an account, or to sipd when for_sipd) is handled: true.
+ * After a REGISTER sipd answered 200: a NoSubMWI device's implicit
+ * subscription and its first NOTIFY. */
+bool core_mwi_request(struct core *c, struct msg *req,
+    const struct tp_src *src, bool for_sipd);
+void core_mwi_registered(struct core *c, struct msg *req);
 
 /* workaround.c: the methods of the device workarounds that apply to a
  * request forwarded to dst (product: those of its registered target),

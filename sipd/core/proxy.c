@@ -1137,6 +1137,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
 		return false;
 	}
+	if (!routed && core_mwi_request(c, req, src, rc == 1)) {
+		return false;
+	}
 	/* 16.3 step 5 comes before routing: a request sipd forwards, or
 	 * looks up in the location service, and that needs an extension
 	 * sipd lacks, gets 420 before anything is looked up, challenged or

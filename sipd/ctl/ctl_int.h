@@ -112,6 +112,10 @@ typedef int ctl_handler(struct ctl_req *r);
 int ctl_h_router_list(struct ctl_req *r);
 int ctl_h_router_test(struct ctl_req *r);
 
+/* "mwi set" and "mwi show" (mwi.c). */
+int ctl_h_mwi_set(struct ctl_req *r);
+int ctl_h_mwi_show(struct ctl_req *r);
+
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);
 

@@ -21,10 +21,8 @@ static const struct {
 	{ "noMaddr", WK_NOMADDR, NULL },
 	{ "noPath", WK_NOPATH, NULL },
 	{ "badByeAuth", WK_BADBYEAUTH, NULL },
-	{ "needsEpid", WK_NEEDSEPID,
-	    "has nothing to keep yet: sipd writes From and To only as "
-	    "received" },
-	{ "NoSubMWI", WK_NOSUBMWI, "not available in this version" },
+	{ "needsEpid", WK_NEEDSEPID, NULL },
+	{ "NoSubMWI", WK_NOSUBMWI, NULL },
 	{ "Microsoft", 0, "comes with the presence agent" },
 	{ "SubPresence", 0, "comes with the presence agent" },
 };

@@ -23,6 +23,7 @@ FOLDER_LIB = {
     "wk": "sipd_wk",
     "media": "sipd_media",
     "router": "sipd_rtr",
+    "mwi": "sipd_mwi",
 }
 HEADER_LIB = {
     "sipd/log.h": "sipd_log",

@@ -48,10 +48,9 @@ test_methods(void **state)
 	assert_int_equal(wk_methods_parse("  badByeAuth\tnomaddr ", &m, err,
 				 sizeof(err)), 0);
 	assert_int_equal(m, WK_BADBYEAUTH | WK_NOMADDR);
-	/* known, but with nothing to do in this version: says why */
-	assert_int_equal(wk_methods_parse("needsepid", &m, err, sizeof(err)),
-	    -ENOTSUP);
-	assert_non_null(strstr(err, "needsEpid has nothing to keep"));
+	assert_int_equal(wk_methods_parse("needsepid NOSUBMWI", &m, err,
+				 sizeof(err)), 0);
+	assert_int_equal(m, WK_NEEDSEPID | WK_NOSUBMWI);
 	assert_int_equal(wk_methods_parse("noPath", &m, err, sizeof(err)),
 	    0);
 	assert_int_equal(m, WK_NOPATH);
