@@ -17,15 +17,21 @@ to nobody.
   through.
 - The same Contact with one character of its encoded part changed, or
   its signature changed, is refused (no 2xx; the device gets nothing).
+- The same through Kamailio (on 127.0.0.2, registrar without Path):
+  sipp registers there through sipd, gets its own Contact back, and a
+  call that Kamailio routes by its location table (sipd's Contact)
+  reaches sipp with its own Contact as Request-URI; the ACK follows.
 - After "workaround site remove 127.0.0.2" the REGISTER to 127.0.0.2
   carries Path and the device's Contact again."""
 
 import os
+import shutil
 import socket
+import subprocess
 
 import sipdtest
 import sipreg
-from sipdtest import check
+from sipdtest import Skip, check
 from sipua import UA, Call, ProxySipd, Sipp, free_port, silence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,6 +67,98 @@ def register(sipd, registrar, dev_port, name):
            if w.way == "in" and w.msg.status == 200]
     check(len(oks) == 1, "sipp received %d 200s" % len(oks))
     return req, oks[0]
+
+
+def start_kamailio(sipd, name):
+    """Kamailio (kamailio.cfg) on 127.0.0.2, answering; its port."""
+    kam = shutil.which("kamailio")
+    if kam is None:
+        raise Skip("kamailio not installed")
+    port = free_port("127.0.0.2")
+    rundir = os.path.join(sipd.dir.name, name)
+    os.mkdir(rundir)
+    out = open(os.path.join(rundir, "out"), "w")
+    proc = subprocess.Popen([kam, "-DD", "-E", "-f",
+                             os.path.join(HERE, "kamailio.cfg"),
+                             "-l", "udp:127.0.0.2:%d" % port, "-Y", rundir,
+                             "-m", "32", "-M", "4"],
+                            stdin=subprocess.DEVNULL, stdout=out,
+                            stderr=subprocess.STDOUT)
+    probe = UA("127.0.0.3")
+    try:
+        for _ in range(50):
+            probe.send(Call(probe, "sip:127.0.0.2:%d" % port).request(
+                "OPTIONS"), port, "127.0.0.2")
+            if any(not m.is_request() and m.status == 200
+                   for m in probe.collect(0.1)):
+                return proc, port
+        proc.kill()
+        proc.wait(5)
+        raise sipdtest.Fail("kamailio did not answer on 127.0.0.2:%d" % port)
+    finally:
+        probe.close()
+
+
+def through_kamailio(sipd, dev_port, own):
+    """The device registers at Kamailio (127.0.0.2, noPath) through sipd;
+    a caller calls it there: Kamailio's lookup() gives sipd's Contact,
+    sipd the device's.  Returns the INVITE the device got."""
+    proc, port = start_kamailio(sipd, "kamailio")
+    caller = UA("127.0.0.2")
+    try:
+        trace = os.path.join(sipd.dir.name, "kam-reg.log")
+        run = Sipp(sipd.dir.name, "kam-reg", [
+            "-sf", os.path.join(HERE, "register.xml"),
+            "127.0.0.1:%d" % sipd.port, "-i", "127.0.0.1",
+            "-p", str(dev_port), "-key", "registrar",
+            "127.0.0.2:%d" % port, "-m", "1", "-timeout", "10s",
+            "-trace_msg", "-message_file", trace])
+        try:
+            rc = run.wait(15)
+        finally:
+            run.kill()
+        check(rc == 0, "sipp REGISTER at Kamailio exited %d:\n%s" % (
+            rc, run.output()[-2000:]))
+        oks = [w.msg for w in sipreg.sipp_trace(trace)
+               if w.way == "in" and w.msg.status == 200]
+        check(len(oks) == 1 and oks[0].get("Contact") and
+              oks[0].get("Contact")[0].startswith(own.split(";")[0]),
+              "Kamailio's 200 reached the device with Contact %r" % (
+                  oks[0].get("Contact") if oks else None))
+        trace = os.path.join(sipd.dir.name, "kam-answer.log")
+        dev = Sipp(sipd.dir.name, "kam-answer", [
+            "-sf", os.path.join(HERE, "answer.xml"), "-i", "127.0.0.1",
+            "-p", str(dev_port), "-m", "1", "-timeout", "10s",
+            "-trace_msg", "-message_file", trace])
+        try:
+            final = None
+            for _ in range(20):
+                c = Call(caller, "sip:dev@127.0.0.2:%d" % port)
+                caller.send(c.request("INVITE"), port, "127.0.0.2")
+                final = next((m for m in caller.collect(silence())
+                              if not m.is_request() and m.status >= 200 and
+                              m.call_id() == c.call_id), None)
+                if final is not None and final.status == 200:
+                    break
+            check(final is not None and final.status == 200,
+                  "the call through Kamailio got %r" % final)
+            caller.send(c.ack(final), sipd.port)
+            rc = dev.wait(15)
+        finally:
+            dev.kill()
+        check(rc == 0, "sipp answer exited %d:\n%s" % (
+            rc, dev.output()[-2000:]))
+        invites = [w.msg for w in sipreg.sipp_trace(trace)
+                   if w.way == "in" and w.msg.method == "INVITE"]
+        return invites[-1] if invites else None
+    finally:
+        caller.close()
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def uri_of(contact):
@@ -159,6 +257,12 @@ def test(binary, started):
                   (data or b"")[:200])
         finally:
             dev.close()
+
+        # a real registrar without Path: Kamailio routes a call to the
+        # Contact it holds, sipd's, and the call reaches the device
+        inv = through_kamailio(sipd, dev_port, own)
+        check(inv is not None and inv.uri == "sip:dev@127.0.0.1:%d" %
+              dev_port, "the device got %r through Kamailio" % inv)
 
         sipdtest.sipctl(sipd, "workaround", "site", "remove", "127.0.0.2")
         req, ok = register(sipd, reg2, dev_port, "reg2b")
