@@ -401,7 +401,10 @@ core_mwi_request(struct core *c, struct msg *req, const struct tp_src *src,
 			    "no such subscription");
 			return true;
 		}
-		mwi_refresh(c, req, src);
+		/* RFC 3261 8.2.2.3: sipd is the UAS */
+		if (!core_refuse_extensions(c, req, src, HDR_REQUIRE)) {
+			mwi_refresh(c, req, src);
+		}
 		return true;
 	}
 	if (!mwi_event(req)) {
@@ -414,7 +417,9 @@ core_mwi_request(struct core *c, struct msg *req, const struct tp_src *src,
 	if (!for_sipd && !local_domain(c, req)) {
 		return false;
 	}
-	mwi_subscribe(c, req, src, for_sipd);
+	if (!core_refuse_extensions(c, req, src, HDR_REQUIRE)) {
+		mwi_subscribe(c, req, src, for_sipd);
+	}
 	return true;
 }
 

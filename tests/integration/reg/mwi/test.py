@@ -16,7 +16,8 @@ sipd trusts 127.0.0.1 (client-ip) and no other address.
   the NOTIFYs' To); authenticated as bob for alice, 403; for
   nobody@example.com (no account), 404 after authentication; to sipd's
   address with Event: presence, 489 with Allow-Events: message-summary;
-  an in-dialog SUBSCRIBE with a To tag sipd never gave, 481.  Nothing of
+  one requiring an extension, 420; an in-dialog SUBSCRIBE with a To tag
+  sipd never gave, 481.  Nothing of
   these is stored ("mwi show").
 - A subscription of 2 s: NOTIFY at once, none after it expired.
 - NoSubMWI: a device with "User-Agent: Acme Phone 1.0" (products table:
@@ -79,7 +80,7 @@ class Sub:
         self.epid = None
         self.cseq = 0
 
-    def send(self, auth=None, expires=None, uri=None):
+    def send(self, auth=None, expires=None, uri=None, extra=()):
         self.cseq += 1
         hdrs = [("Via", self.ua.via("z9hG4bK%s%s" % (new_tag(), new_tag()))),
                 ("Max-Forwards", "70"),
@@ -97,6 +98,7 @@ class Sub:
                                 else expires))]
         if auth:
             hdrs.append(("Authorization", auth))
+        hdrs += list(extra)
         hdrs.append(("Content-Length", "0"))
         text = "SUBSCRIBE %s SIP/2.0\r\n" % (uri or self.ruri)
         text += "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n"
@@ -228,6 +230,9 @@ def strangers(sipd):
               r.first("Allow-Events") == "message-summary",
               "presence to sipd: %d %r" % (r.status,
                                            r.first("Allow-Events")))
+        r = Sub(ua, sipd, "alice").send(extra=[("Require", "x-foo")])
+        check(r.status == 420 and r.first("Unsupported") == "x-foo",
+              "Require: x-foo: %d %r" % (r.status, r.first("Unsupported")))
         s = Sub(ua, sipd, "alice")
         s.to_tag = "5d" + "0" * 22
         r = s.send(uri="sip:127.0.0.1:%d" % sipd.port)
