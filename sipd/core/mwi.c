@@ -134,7 +134,7 @@ static void
 mwi_notify(struct core *c, const struct mwi_sub *s, const char *state)
 {
 	struct mwi_counts counts;
-	char body[MWI_BODY_MAX], dest[TP_ADDRSTRLEN + 32], hdrs[256];
+	char body[MWI_BODY_MAX], dest[TP_ADDRSTRLEN + 32], hdrs[384];
 	struct mwi_sent *ms = calloc(1, sizeof(*ms));
 	size_t blen;
 	int rc;
@@ -145,8 +145,10 @@ mwi_notify(struct core *c, const struct mwi_sub *s, const char *state)
 	mwi_get(c->mwi, s->aor, &counts);
 	blen = mwi_body(s->aor, &counts, body, sizeof(body));
 	mwi_dest(s, dest, sizeof(dest));
-	snprintf(hdrs, sizeof(hdrs), "Event: " MWI_EVENT "\r\n"
-	    "Subscription-State: %s\r\n", state);
+	/* RFC 6665 8.2.1: the Event as subscribed, its id included */
+	snprintf(hdrs, sizeof(hdrs), "Event: %s\r\n"
+	    "Subscription-State: %s\r\n",
+	    s->event[0] != '\0' ? s->event : MWI_EVENT, state);
 	ms->c = c;
 	ms->id = s->id;
 	ms->implicit = s->implicit;
@@ -353,7 +355,9 @@ mwi_subscribe(struct core *c, struct msg *req, const struct tp_src *src,
 	    !sv_copy(msg_sv(req, from->tag), s.remote_tag,
 		sizeof(s.remote_tag)) ||
 	    !sv_copy(msg_sv(req, contact[0].uri_s), s.target,
-		sizeof(s.target))) {
+		sizeof(s.target)) ||
+	    !sv_copy(msg_hdr_value(req, HDR_EVENT), s.event,
+		sizeof(s.event))) {
 		core_answer(c, src, req, 400, "Header Too Long", "too long");
 		return;
 	}

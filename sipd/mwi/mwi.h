@@ -53,6 +53,8 @@ struct mwi_sub {
 	char target[MWI_URI_MAX];     /* Request-URI of the NOTIFYs */
 	char route[MWI_ROUTE_MAX];    /* Route values, "" for none */
 	char contact[MWI_URI_MAX];    /* implicit: the binding's contact */
+	char event[MWI_TAG_MAX];      /* the SUBSCRIBE's Event, id and all;
+	                               * "" for message-summary alone */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int proto;                    /* enum tp_proto */

@@ -13,7 +13,7 @@ sipd trusts 127.0.0.1 (client-ip) and no other address.
   terminated.  After it, "mwi set" sends nothing there.
 - From 127.0.0.2 (not a client): SUBSCRIBE gets 401; authenticated as
   alice, 200 and NOTIFYs (the From's epid= kept in the 200's From and
-  the NOTIFYs' To); authenticated as bob for alice, 403; for
+  the NOTIFYs' To, the Event's id= in theirs); authenticated as bob for alice, 403; for
   nobody@example.com (no account), 404 after authentication; to sipd's
   address with Event: presence, 489 with Allow-Events: message-summary;
   one requiring an extension, 420; an in-dialog SUBSCRIBE with a To tag
@@ -135,8 +135,8 @@ def summary(m):
     return m.body.decode()
 
 
-def check_notify(m, sub_state, waiting, voice):
-    check(m.first("Event") == "message-summary",
+def check_notify(m, sub_state, waiting, voice, event="message-summary"):
+    check(m.first("Event") == event,
           "NOTIFY Event %r" % m.first("Event"))
     check((m.first("Subscription-State") or "").startswith(sub_state),
           "NOTIFY Subscription-State %r, not %s" % (
@@ -200,7 +200,7 @@ def sipp_subscriber(sipd):
 def strangers(sipd):
     ua = UA("127.0.0.2")
     try:
-        s = Sub(ua, sipd, "alice")
+        s = Sub(ua, sipd, "alice", event="message-summary;id=7")
         s.epid = "c0ffee"
         r = s.authenticated("alice", "al1ce-pw")
         check(r.status == 200, "alice's SUBSCRIBE as alice: %d" % r.status)
@@ -208,16 +208,19 @@ def strangers(sipd):
               "the 200's From %r lost the epid" % r.first("From"))
         s.to_tag = param(r.first("To"), "tag")
         m = notify(ua, s.call_id)
-        check_notify(m, "active;expires=", "yes", "4/5 (0/0)")
+        check_notify(m, "active;expires=", "yes", "4/5 (0/0)",
+                     "message-summary;id=7")
         check(param(m.first("To"), "epid") == "c0ffee" and
               param(m.first("To"), "tag") == s.from_tag,
               "the NOTIFY's To %r is not the SUBSCRIBE's From" %
               m.first("To"))
         ctl(sipd, "mwi", "set", "alice@example.com", "0", "6")
-        check_notify(notify(ua, s.call_id), "active", "no", "0/6 (0/0)")
+        check_notify(notify(ua, s.call_id), "active", "no", "0/6 (0/0)",
+                     "message-summary;id=7")
         r = s.send(expires=0, uri="sip:127.0.0.1:%d" % sipd.port)
         check(r.status == 200, "unsubscribe: %d" % r.status)
-        check_notify(notify(ua, s.call_id), "terminated", "no", "0/6")
+        check_notify(notify(ua, s.call_id), "terminated", "no", "0/6",
+                     "message-summary;id=7")
 
         before = show(sipd)
         r = Sub(ua, sipd, "alice").authenticated("bob", "b0b-pw")
