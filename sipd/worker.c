@@ -240,6 +240,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	    now >= w->next_purge) {
 		w->next_purge = now + WORKER_PURGE_MS;
 		reg_purge(w->pool->reg, time(NULL));
+		core_mwi_expire(w->core);
 	}
 	tick_arm(w, true);
 }

@@ -114,6 +114,9 @@ void core_set_mwi(struct core *c, struct mwi *m);
 /* The counts of aor ("user@domain") changed: NOTIFY every live
  * subscription of it, explicit or implicit, from this core. */
 void core_mwi_changed(struct core *c, const char *aor);
+/* End the subscriptions expired by now, each with a last NOTIFY; from
+ * one worker's tick, once a second. */
+void core_mwi_expire(struct core *c);
 
 /*
  * The main domain of the Router's "<name>" records: the first local

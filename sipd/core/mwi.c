@@ -498,7 +498,28 @@ core_mwi_registered(struct core *c, struct msg *req)
 	reg_snap_free(snap);
 }
 
-/* ------------------------------------------------------------ changes */
+/* ----------------------------------------------------------- changes */
+
+void
+core_mwi_expire(struct core *c)
+{
+	struct mwi_sub *subs = NULL;
+	time_t now = time(NULL);
+	int n;
+
+	if (c->mwi == NULL) {
+		return;
+	}
+	/* RFC 6665 4.2.2: a last NOTIFY, terminated, when one expires; an
+	 * implicit one ends with its binding, silently */
+	n = mwi_sub_expired(c->mwi, now, &subs);
+	for (int i = 0; i < n; i++) {
+		log_info(LOG_SERVER, "mwi, subscription of %s expired",
+		    subs[i].aor);
+		mwi_notify_state(c, &subs[i], now);
+	}
+	free(subs);
+}
 
 /* Is the binding of aor with contact still registered? */
 static bool

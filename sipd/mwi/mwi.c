@@ -416,6 +416,37 @@ mwi_sub_take(struct mwi *m, const char *aor, time_t now,
 	return n;
 }
 
+int
+mwi_sub_expired(struct mwi *m, time_t now, struct mwi_sub **out)
+{
+	struct mwi_sub *r = NULL;
+	int n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = m->nsub; i-- > 0;) {
+		struct mwi_sub *s = &m->sub[i];
+
+		if (s->expires > now) {
+			continue;
+		}
+		if (!s->implicit) {
+			if (r == NULL) {
+				r = malloc(m->nsub * sizeof(*r));
+				if (r == NULL) {
+					pthread_mutex_unlock(&m->lock);
+					return -ENOMEM;
+				}
+			}
+			s->cseq++;
+			r[n++] = *s;
+		}
+		sub_remove_at(m, i);
+	}
+	pthread_mutex_unlock(&m->lock);
+	*out = r;
+	return n;
+}
+
 size_t
 mwi_body(const char *aor, const struct mwi_counts *c, char *buf, size_t cap)
 {

@@ -129,6 +129,13 @@ int mwi_sub_take(struct mwi *m, const char *aor, time_t now,
     struct mwi_sub **out);
 
 /*
+ * Remove every subscription expired at now; the explicit ones go into
+ * *out (the caller frees it), each with its CSeq one up for the last
+ * NOTIFY the caller sends.  Returns their count or -ENOMEM.
+ */
+int mwi_sub_expired(struct mwi *m, time_t now, struct mwi_sub **out);
+
+/*
  * The application/simple-message-summary body (RFC 3842 5.2) for aor's
  * counts c into buf: Messages-Waiting, Message-Account and
  * Voice-Message "new/old (urgent-new/urgent-old)".  Returns its length.

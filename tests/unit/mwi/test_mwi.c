@@ -1,7 +1,8 @@
 /*
  * sipd/mwi: the summary body (RFC 3842 5.2), the counts and their file,
  * and the subscriptions: an implicit one replaced in place, a dialog
- * refreshed and ended, expired ones dropped when taken.
+ * refreshed and ended, expired ones dropped when taken or ended for
+ * their last NOTIFY.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -142,6 +143,23 @@ test_subs(void **state)
 	assert_int_equal(mwi_sub_add(m, &i1), 0);
 	assert_int_equal(mwi_sub_drop_implicit(m, "alice@x", "sip:c@h"), 0);
 	assert_int_equal(mwi_sub_drop_implicit(m, "alice@x", NULL), 1);
+	/* expired: explicit ones returned for their last NOTIFY, implicit
+	 * ones dropped silently, live ones kept */
+	a = sub("alice@x", "e1", false, "", 10);
+	i1 = sub("alice@x", "e2", true, "sip:d@h", 10);
+	i2 = sub("alice@x", "e3", false, "", 500);
+	assert_int_equal(mwi_sub_add(m, &a), 0);
+	assert_int_equal(mwi_sub_add(m, &i1), 0);
+	assert_int_equal(mwi_sub_add(m, &i2), 0);
+	assert_int_equal(mwi_sub_expired(m, 20, &out), 1);
+	assert_string_equal(out[0].callid, "e1");
+	assert_int_equal(out[0].cseq, 2);
+	free(out);
+	assert_int_equal(mwi_sub_expired(m, 20, &out), 0);
+	free(out);
+	assert_int_equal(mwi_sub_take(m, "alice@x", 20, &out), 1);
+	assert_string_equal(out[0].callid, "e3");
+	free(out);
 	mwi_free(m);
 	mwi_free(NULL);
 }

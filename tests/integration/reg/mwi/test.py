@@ -19,7 +19,8 @@ sipd trusts 127.0.0.1 (client-ip) and no other address.
   one requiring an extension, 420; an in-dialog SUBSCRIBE with a To tag
   sipd never gave, 481.  Nothing of
   these is stored ("mwi show").
-- A subscription of 2 s: NOTIFY at once, none after it expired.
+- A subscription of 2 s: NOTIFY at once, a last one when it expires
+  (terminated;reason=timeout), none after.
 - NoSubMWI: a device with "User-Agent: Acme Phone 1.0" (products table:
   NoSubMWI needsEpid) registers with ";epid=f00d" in its From and
   receives a NOTIFY without subscribing, its To carrying epid=f00d; one
@@ -244,13 +245,19 @@ def strangers(sipd):
         check(show(sipd) == before, "refused SUBSCRIBEs changed %r" %
               show(sipd))
 
-        # a subscription of 2 s: nothing once it expired
+        # a subscription of 2 s: a last NOTIFY when it expires (within
+        # the second sipd checks them), then nothing
         s = Sub(ua, sipd, "alice", expires=2)
         r = s.authenticated("alice", "al1ce-pw")
         check(r.status == 200 and r.first("Expires") == "2",
               "short subscription: %d %r" % (r.status, r.first("Expires")))
         notify(ua, s.call_id)
-        time.sleep(2.5)
+        t0 = time.monotonic()
+        m = notify(ua, s.call_id, 4)
+        check(m.first("Subscription-State") == "terminated;reason=timeout"
+              and time.monotonic() - t0 >= 1.0,
+              "at expiry: %r after %.1f s" % (
+                  m.first("Subscription-State"), time.monotonic() - t0))
         ctl(sipd, "mwi", "set", "alice@example.com", "1", "6")
         quiet(ua, "after the subscription expired")
     finally:
