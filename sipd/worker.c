@@ -28,6 +28,7 @@
 #include "sipd/dns/dns.h"
 #include "sipd/log.h"
 #include "sipd/media/media.h"
+#include "sipd/mwi/mwi.h"
 #include "sipd/reg/reg.h"
 #include "sipd/service.h"
 #include "sipd/transport/tp.h"
@@ -59,6 +60,7 @@ struct workers {
 	unsigned n;
 	bool started;
 	struct reg *reg;            /* shared: locked inside */
+	struct mwi *mwi;            /* message waiting, shared: likewise */
 	struct media *media;        /* the relay: its own thread and lock */
 	struct cdr *cdr;            /* the call table: locked inside */
 	/* the default call records file, found once: after a change of
@@ -246,6 +248,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 			reg_purge(w->pool->reg, time(NULL));
 		}
 		cdr_tick(w->pool->cdr, cdr_now_ms());
+		core_mwi_expire(w->core);
 	}
 	tick_arm(w, true);
 }
@@ -288,6 +291,12 @@ struct reg *
 workers_reg(const struct workers *ws)
 {
 	return ws->reg;
+}
+
+struct mwi *
+workers_mwi(const struct workers *ws)
+{
+	return ws->mwi;
 }
 
 struct media *
@@ -528,6 +537,7 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	w->core = core_new(c, w->tp, id, ws->reg, ws->secret, ws->auth);
 	if (w->core != NULL) {
 		core_set_cdr(w->core, ws->cdr);
+		core_set_mwi(w->core, ws->mwi);
 	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
@@ -593,6 +603,15 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	if (ws->reg == NULL) {
 		snprintf(err, cap, "cannot open the registrations in %s (%s)",
 		    path, strerror(-rerr));
+		free(ws);
+		return NULL;
+	}
+	/* the message-waiting counts live in the registrations' file */
+	ws->mwi = mwi_new(reg_store_where(ws->reg), &rerr);
+	if (ws->mwi == NULL) {
+		snprintf(err, cap, "cannot open the message-waiting counts in "
+		    "%s (%s)", path, strerror(-rerr));
+		reg_free(ws->reg);
 		free(ws);
 		return NULL;
 	}
@@ -766,6 +785,7 @@ workers_free(struct workers *ws)
 		worker_free(ws->w[i]);
 	}
 	reg_free(ws->reg);
+	mwi_free(ws->mwi);
 	media_free(ws->media);
 	auth_state_free(ws->auth); /* after the workers that use it */
 	cdr_free(ws->cdr);

@@ -100,6 +100,8 @@ struct reg *workers_reg(const struct workers *ws);
 /* The call table (sipd/cdr; its calls lock inside). */
 struct cdr;
 struct cdr *workers_cdr(const struct workers *ws);
+/* The message-waiting state (sipd/mwi; its calls lock inside). */
+struct mwi *workers_mwi(const struct workers *ws);
 
 /* The media relay engine (its own thread; its calls lock inside). */
 struct media *workers_media(const struct workers *ws);

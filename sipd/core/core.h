@@ -111,6 +111,17 @@ struct msg *core_parse(struct core *c, const struct tp_src *src,
  */
 void core_handle(struct core *c, struct msg *m, const struct tp_src *src);
 
+struct mwi;
+/* The message-waiting state the workers share (not taken; NULL: sipd
+ * is no notifier). */
+void core_set_mwi(struct core *c, struct mwi *m);
+/* The counts of aor ("user@domain") changed: NOTIFY every live
+ * subscription of it, explicit or implicit, from this core. */
+void core_mwi_changed(struct core *c, const char *aor);
+/* End the subscriptions expired by now, each with a last NOTIFY; from
+ * one worker's tick, once a second. */
+void core_mwi_expire(struct core *c);
+
 /*
  * The main domain of the Router's "<name>" records: the first local
  * domain in name order, NULL for none.  Lives in a's snapshot.

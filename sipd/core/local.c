@@ -145,6 +145,16 @@ authenticate(struct core *c, struct msg *req, const struct tp_src *src,
 	}
 }
 
+int
+local_auth(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, char *user, size_t cap)
+{
+	return authenticate(c, req, src, realm, HDR_AUTHORIZATION, user, cap) ==
+		V_OK
+	    ? 1
+	    : 0;
+}
+
 /* ---------------------------------------------------------- the policy */
 
 /* The realm to challenge a relay with: the From domain if it is ours,
@@ -271,9 +281,19 @@ register_finish(void *arg, bool cancelled)
 			resp = NULL;
 		}
 		if (resp != NULL) {
+			/* the transaction lets its request go once answered */
+			struct msg *req = msg_status(resp) == 200
+			    ? msg_compact(txn_request(rp->st))
+			    : NULL;
+
 			log_info(LOG_SERVER, "register: %d", msg_status(resp));
 			core_count_out(c, resp);
 			txn_server_respond(rp->st, resp);
+			if (req != NULL) {
+				/* NoSubMWI: the device's implicit subscription */
+				core_mwi_registered(c, req);
+				msg_free(req);
+			}
 		}
 	}
 	msg_free(resp);
@@ -376,13 +396,18 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 		return;
 	}
 	log_info(LOG_SERVER, "register %s: %d", aor, msg_status(resp));
+	rc = msg_status(resp);
 	if (st == NULL) {
 		respond(c, req, src, resp);
-		return;
+	} else {
+		core_count_out(c, resp);
+		txn_server_respond(st, resp);
+		msg_free(resp);
 	}
-	core_count_out(c, resp);
-	txn_server_respond(st, resp);
-	msg_free(resp);
+	if (rc == 200) {
+		/* NoSubMWI: the device's implicit subscription */
+		core_mwi_registered(c, req);
+	}
 }
 
 /* -------------------------------------------------------------- location */

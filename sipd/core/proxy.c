@@ -545,6 +545,13 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	return msg_via_push(fwd, (struct sv){ val, n }) < 0 ? -ENOMEM : 0;
 }
 
+int
+proxy_push_via(struct core *c, struct msg *m, const struct tp_src *dst,
+    uint32_t hash)
+{
+	return push_via(c, m, dst, hash);
+}
+
 /* ------------------------------------------------- response context */
 
 /* A response context for n targets (n may be 0: a CANCEL's). */
@@ -966,8 +973,12 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
+	/* a REGISTER records the path instead (RFC 3327, nopath.c) */
 	if ((c->force_rr || p->cdr || dst->proto != p->src.proto) &&
-	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
+	    (msg_method(fwd) == MSG_REGISTER
+		    ? core_path_add(c, fwd, &p->src, dst, wk)
+		    : record_route(c, fwd, &p->src, dst,
+			  (wk & WK_NOTCP) != 0)) != 0) {
 		goto fail;
 	}
 	calls_routed(c, p, dst);
@@ -1090,6 +1101,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
 	bool proto_set = false, by_rule = false, routed, lookup, by_name;
+	bool np = false;
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
@@ -1116,10 +1128,19 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		proto_set = false;
 		rc = 0;
 	}
+	/* a Contact sipd wrote for a device (noPath): to the device */
+	if (rc == 1 && !routed && core_path_request(c, req, &dst,
+				      &proto_set) == 0) {
+		np = true;
+		rc = 0;
+	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
 	own = rc == 0 && rr_signed(c, req, &seen, src, &dst);
 	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
+		return false;
+	}
+	if (!routed && core_mwi_request(c, req, src, rc == 1)) {
 		return false;
 	}
 	/* 16.3 step 5 comes before routing: a request sipd forwards, or
@@ -1151,7 +1172,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		/* the policy, before anything is sent or looked up in DNS,
 		 * and before a stranger learns which destinations sipd can
 		 * reach: a host name is not known yet */
-		core_policy_dst(c, req, &in, CORE_SEND_RELAY,
+		core_policy_dst(c, req, &in,
+		    np ? CORE_SEND_BINDING : CORE_SEND_RELAY,
 		    rc != 0 ? NULL : &dst, by_rule);
 		if (!core_policy_apply(c, req, src, rc != 0 ? NULL : &dst,
 			&in)) {

@@ -141,10 +141,15 @@ void
 core_wk_response_slow(struct core *c, struct msg *req, struct msg *resp,
     const struct tp_src *dst)
 {
-	struct sv ua = msg_hdr_value(req, HDR_USER_AGENT);
-	unsigned m = wk_lookup(&c->wk, WK_PRODUCT, ua.p, ua.len, NULL);
+	struct sv ua;
+	unsigned m;
 	char what[256] = "";
 
+	if (req == NULL) {
+		return; /* the request is gone (RFC 6026): no product known */
+	}
+	ua = msg_hdr_value(req, HDR_USER_AGENT);
+	m = wk_lookup(&c->wk, WK_PRODUCT, ua.p, ua.len, NULL);
 	wk_strip(resp, m, what, sizeof(what));
 	wk_log(dst, "response to", m, what);
 }

@@ -132,6 +132,9 @@ int ctl_h_cdr_rotate(struct ctl_req *r);
 void ctl_on_sighup(evutil_socket_t fd, short what, void *arg);
 int ctl_h_reload(struct ctl_req *r);
 int ctl_h_tls_reload(struct ctl_req *r);
+/* "mwi set" and "mwi show" (mwi.c). */
+int ctl_h_mwi_set(struct ctl_req *r);
+int ctl_h_mwi_show(struct ctl_req *r);
 
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);

@@ -19,12 +19,10 @@ static const struct {
 } wk_methods[] = {
 	{ "noTCP", WK_NOTCP, NULL },
 	{ "noMaddr", WK_NOMADDR, NULL },
-	{ "noPath", WK_NOPATH, "not available in this version" },
+	{ "noPath", WK_NOPATH, NULL },
 	{ "badByeAuth", WK_BADBYEAUTH, NULL },
-	{ "needsEpid", WK_NEEDSEPID,
-	    "has nothing to keep yet: sipd writes From and To only as "
-	    "received" },
-	{ "NoSubMWI", WK_NOSUBMWI, "not available in this version" },
+	{ "needsEpid", WK_NEEDSEPID, NULL },
+	{ "NoSubMWI", WK_NOSUBMWI, NULL },
 	{ "Microsoft", 0, "comes with the presence agent" },
 	{ "SubPresence", 0, "comes with the presence agent" },
 };
@@ -226,6 +224,15 @@ wk_add(struct wk *w, enum wk_table t, const char *key, unsigned methods,
 		    "%s: a product's, not a site's (a site names where "
 		    "requests go)",
 		    wk_methods_text(methods & ~WK_SITE_METHODS, names,
+			sizeof(names)));
+	}
+	if (t == WK_PRODUCT && (methods & ~WK_PRODUCT_METHODS) != 0) {
+		char names[128];
+
+		return wk_err(err, cap, -EINVAL,
+		    "%s: a site's, not a product's (sipd forwards a REGISTER "
+		    "before it hears the registrar's Server)",
+		    wk_methods_text(methods & ~WK_PRODUCT_METHODS, names,
 			sizeof(names)));
 	}
 	if (wk_find(e, *n, key) >= 0) {

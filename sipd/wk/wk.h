@@ -32,7 +32,9 @@
 
 /* The methods a site may have: those about where requests go.  The
  * others are about what a device sends, known by its product. */
-#define WK_SITE_METHODS (WK_NOTCP | WK_NOMADDR)
+#define WK_SITE_METHODS (WK_NOTCP | WK_NOMADDR | WK_NOPATH)
+/* noPath is about a registrar, known by where the REGISTER goes. */
+#define WK_PRODUCT_METHODS (~WK_NOPATH)
 
 #define WK_MAX_ENTRIES 64 /* per table */
 #define WK_KEY_MAX 128    /* a pattern or domain, with its NUL */

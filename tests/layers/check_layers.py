@@ -24,6 +24,7 @@ FOLDER_LIB = {
     "media": "sipd_media",
     "router": "sipd_rtr",
     "cdr": "sipd_cdr",
+    "mwi": "sipd_mwi",
 }
 HEADER_LIB = {
     "sipd/log.h": "sipd_log",

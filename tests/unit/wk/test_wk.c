@@ -48,12 +48,12 @@ test_methods(void **state)
 	assert_int_equal(wk_methods_parse("  badByeAuth\tnomaddr ", &m, err,
 				 sizeof(err)), 0);
 	assert_int_equal(m, WK_BADBYEAUTH | WK_NOMADDR);
-	/* known, but with nothing to do in this version: says why */
-	assert_int_equal(wk_methods_parse("needsepid", &m, err, sizeof(err)),
-	    -ENOTSUP);
-	assert_non_null(strstr(err, "needsEpid has nothing to keep"));
+	assert_int_equal(wk_methods_parse("needsepid NOSUBMWI", &m, err,
+				 sizeof(err)), 0);
+	assert_int_equal(m, WK_NEEDSEPID | WK_NOSUBMWI);
 	assert_int_equal(wk_methods_parse("noPath", &m, err, sizeof(err)),
-	    -ENOTSUP);
+	    0);
+	assert_int_equal(m, WK_NOPATH);
 	/* an unknown name: the valid ones listed */
 	assert_int_equal(wk_methods_parse("noTCP noUDP", &m, err,
 				 sizeof(err)), -EINVAL);
@@ -158,6 +158,10 @@ test_table(void **state)
 	assert_int_equal(wk_add(w, WK_SITE, "b.org", WK_NOTCP | WK_BADBYEAUTH,
 				 err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "badByeAuth: a product's"));
+	/* noPath is about a registrar: sites only */
+	assert_int_equal(wk_add(w, WK_PRODUCT, "Reg*", WK_NOPATH, err,
+				 sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "noPath: a site's"));
 	assert_false(wk_empty(w));
 
 	assert_int_equal(wk_lookup(w, WK_PRODUCT, "acme phone 1.0", 14,
@@ -284,15 +288,17 @@ test_grammar(void **state)
 
 		assert_int_equal(n, 2);
 		assert_int_equal(spec[1].type, CMD_T_WORDS);
-		/* products: every method; sites: WK_SITE_METHODS */
+		/* products: WK_PRODUCT_METHODS; sites: WK_SITE_METHODS */
 		c = cmd_choice(&spec[1], 0, &len);
 		for (int j = 0; (name = wk_method_name(j)) != NULL; j++) {
 			unsigned m;
 
 			assert_int_equal(wk_methods_parse(name, &m, err,
 						 sizeof(err)), 0);
-			if (ids[i] == CMD_WORKAROUND_SITE_ADD &&
-			    (m & WK_SITE_METHODS) == 0) {
+			if ((ids[i] == CMD_WORKAROUND_SITE_ADD &&
+				(m & WK_SITE_METHODS) == 0) ||
+			    (ids[i] == CMD_WORKAROUND_PRODUCT_ADD &&
+				(m & WK_PRODUCT_METHODS) == 0)) {
 				continue;
 			}
 			assert_non_null(c);

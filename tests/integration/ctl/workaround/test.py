@@ -7,9 +7,11 @@
   written "=domain"), and the union of their methods; nothing matches
   other strings.
 - Bad input is refused and changes nothing: an unknown method (the error
-  lists the valid ones), a reserved one (Microsoft: it says why), no
-  method, an empty pattern, a bad domain, a duplicate entry, removing an
-  entry that is not there, "workaround test" with nothing to test.
+  lists the valid ones), a reserved one (Microsoft, SubPresence: it says
+  why), a method a table cannot take (noPath for a product; badByeAuth,
+  NoSubMWI for a site), no method, an empty pattern, a bad domain, a
+  duplicate entry, removing an entry that is not there, "workaround
+  test" with nothing to test.
 - Changes are written back under each entry's key (its pattern or
   domain): the administrator's comments stay, a removed entry's line
   goes, a new one is added; a new sipd started on "show config" lists
@@ -69,14 +71,18 @@ def test(binary, started):
     check(t["methods"] == "", "pattern anchored: %r" % t)
 
     refused(sipd, "unknown method 'noUDP' (expected noTCP, noMaddr, "
-            "badByeAuth)", "workaround", "site", "add",
-            "x.org", "noTCP", "noUDP")
+            "noPath, badByeAuth, needsEpid, NoSubMWI)", "workaround",
+            "site", "add", "x.org", "noTCP", "noUDP")
     refused(sipd, "Microsoft comes with the presence agent",
             "workaround", "product", "add", "X*", "microsoft")
+    refused(sipd, "SubPresence comes with the presence agent",
+            "workaround", "site", "add", "x.org", "SUBPRESENCE")
+    refused(sipd, "noPath: a site's, not a product's",
+            "workaround", "product", "add", "X*", "nopath")
     refused(sipd, "badByeAuth: a product's, not a site's",
             "workaround", "site", "add", "x.org", "badbyeauth")
-    refused(sipd, "needsEpid has nothing to keep yet",
-            "workaround", "product", "add", "X*", "NEEDSEPID")
+    refused(sipd, "NoSubMWI: a product's, not a site's",
+            "workaround", "site", "add", "x.org", "nosubmwi")
     refused(sipd, "usage", "workaround", "product", "add", "X*")
     refused(sipd, "empty pattern", "workaround", "product", "add", "",
             "noTCP")
