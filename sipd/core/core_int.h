@@ -249,14 +249,24 @@ enum core_verdict {
 	CORE_V_DENY,      /* never (403; an ACK is absorbed) */
 };
 
-/* Where a request is about to go. */
+/* Where a request, or a response relayed by Via, is about to go. */
 enum core_send {
-	CORE_SEND_LOCAL,   /* a local account, before its location lookup */
-	CORE_SEND_BINDING, /* a registered device of a local account */
-	CORE_SEND_PATH,    /* the same, through its Path's first hop */
-	CORE_SEND_FORWARD, /* an account's forwarder, outside the domains */
-	CORE_SEND_RELAY,   /* a destination outside the local domains */
-	CORE_SEND_ACK,     /* a 2xx ACK relayed statelessly: no challenge */
+	CORE_SEND_LOCAL,    /* a local account, before its location lookup */
+	CORE_SEND_BINDING,  /* a registered device of a local account */
+	CORE_SEND_PATH,     /* the same, through its Path's first hop */
+	CORE_SEND_FORWARD,  /* an account's forwarder, outside the domains */
+	CORE_SEND_RELAY,    /* a destination outside the local domains */
+	CORE_SEND_ACK,      /* a 2xx ACK relayed statelessly: no challenge */
+	CORE_SEND_RESPONSE, /* a response relayed by its Via (16.7, 18.2.1) */
+};
+
+/* What sipd verified of the top Via of a response it is to relay by its
+ * next Via (CORE_SEND_RESPONSE). */
+enum core_branch {
+	CORE_BRANCH_NONE,     /* the top Via is not sipd's */
+	CORE_BRANCH_FOREIGN,  /* sipd's, but the branch is not of its shape */
+	CORE_BRANCH_UNSIGNED, /* of its shape, not signed for the next Via */
+	CORE_BRANCH_SIGNED,   /* the branch sipd signed for the next Via */
 };
 
 /* What the policy judges: facts sipd verified, never a peer's claims. */
@@ -271,6 +281,7 @@ struct core_policy_in {
 	bool by_rule;         /* a route rule names the Request-URI's domain */
 	bool dst_known;       /* a destination was found */
 	bool dst_client;      /* it is a client-ip */
+	enum core_branch branch; /* RESPONSE: what its top Via's branch is */
 };
 
 /* The settings the policy reads. */
