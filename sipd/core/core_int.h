@@ -325,7 +325,7 @@ bool core_policy_apply(struct core *c, struct msg *req,
     struct core_policy_in *in);
 
 /* router.c */
-/* What core_router() decided beside rewriting the Request-URI. */
+/* What core_router() decided beside rewriting the address. */
 struct core_router_out {
 	bool gateway;     /* a name.sipgw address: gw_name's */
 	char gw_name[RTR_ADDR_MAX];
@@ -335,8 +335,10 @@ struct core_router_out {
 /* Copy conf's Router records and relay-via into c. */
 void core_router_configure(struct core *c, const struct conf *conf);
 /*
- * Apply the Router table and the SIP routing rules to req's Request-URI
- * (rewritten in place when they change it).  in: the policy's facts about
+ * Apply the Router table and the SIP routing rules to the address req is
+ * for: its first Route entry (sipd's own removed) outside a dialog, else
+ * its Request-URI, rewritten in place when they change it; a REGISTER's
+ * Request-URI is left alone.  in: the policy's facts about
  * the sender (src_client, authenticated; a NoRelay record may prove the
  * sender).  Returns 0 with *out, or -1 when req was answered (a loop, a
  * challenge).

@@ -1103,8 +1103,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	routed = msg_hdr_first(req, HDR_ROUTE) >= 0;
 	core_policy_init(c, req, src, &in);
-	/* the Router table, before the account lookup and the target */
-	if (!routed && core_router(c, req, src, &in, &rt) < 0) {
+	/* the Router table, before the account lookup and the target: to
+	 * the first Route entry left, else the Request-URI */
+	if (core_router(c, req, src, &in, &rt) < 0) {
 		return false;
 	}
 	rc = rt.gateway ? -EHOSTUNREACH
