@@ -99,13 +99,10 @@ conf_router_check_via(const char *v, char *err, size_t cap)
 	struct conf_route r;
 	int rc = conf_route_host(v, &r);
 
-	if (rc == -EDESTADDRREQ) {
-		return err_fmt(err, cap, -EINVAL, "bad relay-via '%.100s' (an "
-		    "IP address: names are not looked up yet)", v);
-	}
-	if (rc < 0) {
+	/* -EDESTADDRREQ: a host name, resolved by RFC 3263 when used */
+	if (rc < 0 && rc != -EDESTADDRREQ) {
 		return err_fmt(err, cap, -EINVAL, "bad relay-via '%.100s' "
-		    "(expected address, address:port or [IPv6]:port)", v);
+		    "(expected host, host:port or [IPv6]:port)", v);
 	}
 	return 0;
 }

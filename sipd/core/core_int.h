@@ -52,6 +52,11 @@ struct core {
 	int nrouter;
 	struct tp_src relay_via; /* "set relay-via", when relay_via_set */
 	bool relay_via_set;
+	/* ... a host name: resolved by RFC 3263 as the URI "sip:name[:port]"
+	 * (its spans into relay_via_text) instead of the request's */
+	bool relay_via_name;
+	char relay_via_text[CONF_HOST_MAX + 16];
+	struct uri relay_via_uri;
 	struct core_stats stats;
 	struct auth *auth;        /* this worker's authentication state */
 	struct core_mac *mac;     /* signs Record-Route and branches */
@@ -330,6 +335,7 @@ struct core_router_out {
 	bool gateway;     /* a name.sipgw address: gw_name's */
 	char gw_name[RTR_ADDR_MAX];
 	bool via;         /* "set relay-via" applies: send to dst */
+	bool via_name;    /* ... a host name: resolve it (dst: UDP alone) */
 	struct tp_src dst;
 };
 /* Copy conf's Router records and relay-via into c. */
@@ -412,12 +418,14 @@ core_wk_auth_alt(struct core *c, struct msg *req, struct auth_alt *alt)
 }
 /* resolve.c */
 /*
- * Look up req's next hop (a host name, RFC 3263) for p.  Returns 0 when
+ * Look up req's next hop (a host name, RFC 3263) for p, or with via the
+ * "set relay-via" host name instead.  Returns 0 when
  * the cache answered (resolve_next() has the targets), 1 when the lookup
  * is on its way (it holds a reference to p; proxy_resolved() follows), or
  * a negative errno (resolve_status() says the answer).
  */
-int resolve_begin(struct core *c, struct pctx *p, struct msg *req);
+int resolve_begin(struct core *c, struct pctx *p, struct msg *req,
+    bool via);
 /*
  * The first target of m's next hop from the cache alone, nothing sent
  * (a 2xx ACK, relayed statelessly): 0 with dst filled, -EAGAIN when the

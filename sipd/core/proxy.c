@@ -1047,10 +1047,10 @@ free_targets(struct proxy_target *tg, int n)
  * otherwise it waits in its server transaction for proxy_resolved().
  */
 static bool
-forward_by_name(struct core *c, struct pctx *p, struct msg *req)
+forward_by_name(struct core *c, struct pctx *p, struct msg *req, bool via)
 {
 	const char *reason;
-	int rc = resolve_begin(c, p, req);
+	int rc = resolve_begin(c, p, req, via);
 
 	if (rc == 0 && resolve_next(p, &p->tg[0])) {
 		fork_next(p, req);
@@ -1111,10 +1111,11 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	rc = rt.gateway ? -EHOSTUNREACH
 			: route_target(c, req, &dst, &proto_set, &by_rule);
 	if (rt.via && rc != 1 && !by_rule) {
-		/* set relay-via: a host name goes to the outbound proxy */
+		/* set relay-via: a host name goes to the outbound proxy (a
+		 * name of its own resolved in its stead) */
 		dst = rt.dst;
 		proto_set = false;
-		rc = 0;
+		rc = rt.via_name ? ROUTE_NAME : 0;
 	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
@@ -1205,7 +1206,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		respond_from(p, req, 100, NULL);
 	}
 	if (by_name) {
-		return forward_by_name(c, p, req);
+		return forward_by_name(c, p, req, rt.via_name);
 	}
 	/* the first branch takes req: no copy for one target */
 	fork_next(p, req);

@@ -1,7 +1,7 @@
 /*
  * Destinations named by a host name (RFC 3263): the request's next hop
- * (its first Route once sipd's own are gone, else its Request-URI) is
- * looked up with the worker's resolver once the relay policy has allowed
+ * (its first Route once sipd's own are gone, else its Request-URI), or
+ * the host name "set relay-via" names, is looked up with the worker's resolver once the relay policy has allowed
  * the request, never before.  An answer from the cache is used at once;
  * otherwise the request waits in its server transaction (which absorbs
  * retransmissions) until the lookup ends, and the lookup is cancelled if
@@ -95,9 +95,12 @@ target_dst(const struct dns_target *d, struct tp_src *dst)
 }
 
 int
-resolve_begin(struct core *c, struct pctx *p, struct msg *req)
+resolve_begin(struct core *c, struct pctx *p, struct msg *req, bool via)
 {
-	const struct uri *u = next_hop(req);
+	/* relay-via: the outbound proxy's name, the request's own next hop
+	 * left for that proxy to route (the certificate names the proxy) */
+	const struct uri *u = via ? &c->relay_via_uri : next_hop(req);
+	const char *base = via ? c->relay_via_text : msg_buf(req);
 	struct dns_req rq;
 	int rc;
 
@@ -108,9 +111,9 @@ resolve_begin(struct core *c, struct pctx *p, struct msg *req)
 	if (p->dns == NULL) {
 		return -ENOMEM;
 	}
-	fill_req(c, msg_buf(req), u, &rq);
+	fill_req(c, base, u, &rq);
 	if (u->host.len < sizeof(p->dns->host)) {
-		memcpy(p->dns->host, msg_buf(req) + u->host.off, u->host.len);
+		memcpy(p->dns->host, base + u->host.off, u->host.len);
 		p->dns->host[u->host.len] = '\0';
 	}
 	rc = dns_resolve(c->dns, &rq, resolved, p, &p->dns->ts, &p->dns->q);

@@ -17,6 +17,31 @@
 
 #include "sipd/core/core_int.h"
 
+/*
+ * "set relay-via" naming a host: the URI "sip:name[:port]" resolved by
+ * RFC 3263 (SRV without a port, 4.2), as an outbound proxy's is.  True
+ * when v parses as one.
+ */
+static bool
+relay_via_name(struct core *c, const char *v)
+{
+	int n = snprintf(c->relay_via_text, sizeof(c->relay_via_text),
+	    "sip:%s", v);
+
+	c->relay_via_name = false;
+	if (n < 0 || (size_t)n >= sizeof(c->relay_via_text) ||
+	    uri_parse(c->relay_via_text, (struct span){ 0, (uint32_t)n },
+		&c->relay_via_uri) != 0 ||
+	    c->relay_via_uri.host.len == 0 ||
+	    c->relay_via_text[c->relay_via_uri.host.off] == '[') {
+		return false;
+	}
+	memset(&c->relay_via, 0, sizeof(c->relay_via));
+	c->relay_via.proto = TP_UDP;
+	c->relay_via_name = true;
+	return true;
+}
+
 void
 core_router_configure(struct core *c, const struct conf *conf)
 {
@@ -24,6 +49,7 @@ core_router_configure(struct core *c, const struct conf *conf)
 	memcpy(c->router, conf->router,
 	    (size_t)conf->nrouter * sizeof(conf->router[0]));
 	c->relay_via_set = false;
+	c->relay_via_name = false;
 	if (conf->relay_via[0] != '\0') {
 		/* checked when set: "address", "address:port", "[v6]:port" */
 		const char *v = conf->relay_via, *end = strrchr(v, ']');
@@ -40,6 +66,8 @@ core_router_configure(struct core *c, const struct conf *conf)
 			(uint16_t)port, &c->relay_via.addr,
 			&c->relay_via.addrlen) == 0) {
 			c->relay_via.proto = TP_UDP;
+			c->relay_via_set = true;
+		} else if (relay_via_name(c, v)) {
 			c->relay_via_set = true;
 		}
 	}
@@ -306,6 +334,7 @@ again:
 	    !res.by_record && res.proto == RTR_PROTO_ANY &&
 	    !acct_domain_is_local(c->acct, res.domain, strlen(res.domain))) {
 		out->via = true;
+		out->via_name = c->relay_via_name;
 		out->dst = c->relay_via;
 	}
 	return 0;
