@@ -108,9 +108,12 @@ struct msg *core_parse(struct core *c, const struct tp_src *src,
 void core_handle(struct core *c, struct msg *m, const struct tp_src *src);
 
 /*
- * The main domain of the Router's "<name>" records: the first local
- * domain in name order, NULL for none.  Lives in a's snapshot.
+ * The main domain ("set main-domain", given as main; "" for none set):
+ * the name of the local domain main names (its name or an alias), else
+ * the first local domain in name order, NULL when there is none.  Used by
+ * the Router's "<name>" records and as the realm of relay challenges.
+ * Lives in a's snapshot.
  */
-const char *core_main_domain(const struct acct *a);
+const char *core_main_domain(const struct acct *a, const char *main);
 
 #endif

@@ -57,6 +57,7 @@ struct core {
 	bool relay_via_name;
 	char relay_via_text[CONF_HOST_MAX + 16];
 	struct uri relay_via_uri;
+	char main_domain[CONF_HOST_MAX]; /* "set main-domain", "" for none */
 	struct core_stats stats;
 	struct auth *auth;        /* this worker's authentication state */
 	struct core_mac *mac;     /* signs Record-Route and branches */
@@ -338,7 +339,7 @@ struct core_router_out {
 	bool via_name;    /* ... a host name: resolve it (dst: UDP alone) */
 	struct tp_src dst;
 };
-/* Copy conf's Router records and relay-via into c. */
+/* Copy conf's Router records, relay-via and main-domain into c. */
 void core_router_configure(struct core *c, const struct conf *conf);
 /*
  * Apply the Router table and the SIP routing rules to the address req is

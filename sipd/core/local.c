@@ -148,13 +148,12 @@ authenticate(struct core *c, struct msg *req, const struct tp_src *src,
 /* ---------------------------------------------------------- the policy */
 
 /* The realm to challenge a relay with: the From domain if it is ours,
- * else the first local domain; NULL when there is none. */
+ * else the main domain; NULL when there is none. */
 static const char *
 relay_realm(struct core *c, struct msg *req)
 {
 	const struct msg_naddr *from = msg_from(req);
 	struct acct_target t;
-	struct acct_domain_info info;
 
 	if (c->acct == NULL || acct_domain_count(c->acct) == 0) {
 		return NULL;
@@ -166,8 +165,7 @@ relay_realm(struct core *c, struct msg *req)
 			return t.domain;
 		}
 	}
-	acct_domain_get(c->acct, 0, &info);
-	return info.name;
+	return core_main_domain(c->acct, c->main_domain);
 }
 
 static enum acct_kind resolve_at(struct core *c, const char *base,

@@ -48,6 +48,8 @@ core_router_configure(struct core *c, const struct conf *conf)
 	c->nrouter = conf->nrouter;
 	memcpy(c->router, conf->router,
 	    (size_t)conf->nrouter * sizeof(conf->router[0]));
+	snprintf(c->main_domain, sizeof(c->main_domain), "%s",
+	    conf->main_domain);
 	c->relay_via_set = false;
 	c->relay_via_name = false;
 	if (conf->relay_via[0] != '\0') {
@@ -74,12 +76,19 @@ core_router_configure(struct core *c, const struct conf *conf)
 }
 
 const char *
-core_main_domain(const struct acct *a)
+core_main_domain(const struct acct *a, const char *main)
 {
 	struct acct_domain_info d;
+	struct acct_target t;
 
 	if (a == NULL || acct_domain_count(a) == 0) {
 		return NULL;
+	}
+	/* a domain set that is not (or no longer) local gives way to the
+	 * first, as with none set */
+	if (main != NULL && main[0] != '\0' &&
+	    acct_resolve(a, "", 0, main, strlen(main), &t) != ACCT_FOREIGN) {
+		return t.domain;
 	}
 	acct_domain_get(a, 0, &d);
 	return d.name;
@@ -252,7 +261,7 @@ core_router(struct core *c, struct msg *req, const struct tp_src *src,
 	local[rc] = '\0';
 	memcpy(domain, host.p, host.len);
 	domain[host.len] = '\0';
-	rin.main_domain = core_main_domain(c->acct);
+	rin.main_domain = core_main_domain(c->acct, c->main_domain);
 	rin.client = in->src_client || in->authenticated;
 again:
 	rc = rtr_route(c->router, c->nrouter, &rin, local, domain, &res);
