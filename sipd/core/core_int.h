@@ -353,6 +353,17 @@ void core_router_configure(struct core *c, const struct conf *conf);
 int core_router(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in, struct core_router_out *out);
 /*
+ * The account the Router sends user@host to (user as in a URI, escaped):
+ * the address through the records for SIP (NoRelay ones skipped) and the
+ * SIP routing rules, then the accounts.  What acct_resolve() says of the
+ * address it ends at, with *t filled; ACCT_FOREIGN when no record applies
+ * or it ends at a gateway or an IP address.  The seed: aliases work in
+ * the addresses sipd authenticates (a REGISTER's To, a From the
+ * credentials must back).
+ */
+enum acct_kind core_router_account(struct core *c, struct sv user,
+    struct sv host, struct acct_target *t);
+/*
  * The External Gateway name takes req: today a 404 "no gateway NAME",
  * answered to src; the gateways take over here.
  */

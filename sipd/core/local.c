@@ -168,7 +168,7 @@ relay_realm(struct core *c, struct msg *req)
 	return core_main_domain(c->acct, c->main_domain);
 }
 
-static enum acct_kind resolve_at(struct core *c, const char *base,
+static enum acct_kind resolve_id(struct core *c, const char *base,
     const struct uri *u, struct acct_target *t);
 
 /*
@@ -201,7 +201,7 @@ prove(struct core *c, struct msg *req, const struct tp_src *src,
 	in->authenticated = true;
 	/* the account the credentials belong to, against the From's */
 	if (in->from_local && from != NULL &&
-	    resolve_at(c, msg_buf(req), &from->uri, &claimed) != ACCT_FOREIGN) {
+	    resolve_id(c, msg_buf(req), &from->uri, &claimed) != ACCT_FOREIGN) {
 		bool same = claimed.user != NULL &&
 		    acct_resolve(c->acct, user, strlen(user), realm,
 			strlen(realm), &who) != ACCT_UNKNOWN &&
@@ -292,6 +292,33 @@ register_done(void *arg, struct msg *resp)
 	}
 }
 
+/*
+ * The account an address sipd authenticates names (a REGISTER's To, a
+ * From the credentials must back): its own, else the one the Router
+ * sends it to (the seed: aliases work in these names too).
+ */
+static enum acct_kind
+resolve_id(struct core *c, const char *base, const struct uri *u,
+    struct acct_target *t)
+{
+	enum acct_kind k = resolve_at(c, base, u, t);
+	struct acct_target rt;
+	enum acct_kind rk;
+
+	if (k == ACCT_LOCAL || k == ACCT_FORWARD || c->nrouter == 0 ||
+	    (u->scheme != URI_SIP && u->scheme != URI_SIPS)) {
+		return k;
+	}
+	rk = core_router_account(c, (struct sv){ base + u->user.off,
+					u->user.len },
+	    (struct sv){ base + u->host.off, u->host.len }, &rt);
+	if (rk != ACCT_LOCAL && rk != ACCT_FORWARD) {
+		return k;
+	}
+	*t = rt;
+	return rk;
+}
+
 /* The canonical account of a To or Request-URI: "user@domain". */
 static enum acct_kind
 resolve_uri(struct core *c, struct msg *m, const struct uri *u,
@@ -316,7 +343,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	int rc;
 
 	/* step 1: the domain; steps 2 and 3: Require (done by the caller) */
-	k = to ? resolve_uri(c, req, &to->uri, &t) : ACCT_FOREIGN;
+	k = to ? resolve_id(c, msg_buf(req), &to->uri, &t) : ACCT_FOREIGN;
 	if (k == ACCT_FOREIGN) {
 		core_answer(c, src, req, 404, NULL, "not a local domain");
 		return;

@@ -219,6 +219,37 @@ set_first_route(struct msg *req, struct sv uri)
 	return rc;
 }
 
+enum acct_kind
+core_router_account(struct core *c, struct sv user, struct sv host,
+    struct acct_target *t)
+{
+	char local[RTR_ADDR_MAX], domain[RTR_ADDR_MAX];
+	struct rtr_result res;
+	struct rtr_in rin;
+	int n;
+
+	if (c->acct == NULL || c->nrouter == 0 || host.len >= sizeof(domain)) {
+		return ACCT_FOREIGN;
+	}
+	n = uri_unescape(user, local, sizeof(local) - 1);
+	if (n < 0 || memchr(local, '\0', (size_t)n) != NULL) {
+		return ACCT_FOREIGN;
+	}
+	local[n] = '\0';
+	memcpy(domain, host.p, host.len);
+	domain[host.len] = '\0';
+	memset(&rin, 0, sizeof(rin));
+	rin.main_domain = core_main_domain(c->acct, c->main_domain);
+	/* a NoRelay record is about relaying, not about who one is */
+	rin.client = false;
+	if (rtr_route(c->router, c->nrouter, &rin, local, domain, &res) != 0 ||
+	    res.nsteps == 0 || res.kind != RTR_HOST) {
+		return ACCT_FOREIGN;
+	}
+	return acct_resolve(c->acct, res.local, strlen(res.local), res.domain,
+	    strlen(res.domain), t);
+}
+
 int
 core_router(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in, struct core_router_out *out)
