@@ -202,6 +202,9 @@ struct conf {
 	/* "set relay-via": "host[:port]" the final pass sends host names
 	 * to instead, "" for none */
 	char relay_via[CONF_HOST_MAX + 8];
+	/* "set main-domain": a local domain's name or alias, "" for the
+	 * first local domain (core_main_domain()) */
+	char main_domain[CONF_HOST_MAX];
 
 	/* the resolver (RFC 3263, "dns ..."), per worker: the servers
 	 * ("addr[:port],..."; "" for /etc/resolv.conf), the wait for one
@@ -477,6 +480,8 @@ int conf_router_add(struct conf *c, const struct cmd_args *a, char *err,
 int conf_router_remove(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
 int conf_router_check_via(const char *v, char *err, size_t cap);
+/* "set main-domain": refuses what is not a domain name. */
+int conf_router_check_domain(const char *v, char *err, size_t cap);
 /* Log, once a process, that "route add" gives way to "router add". */
 void conf_router_route_deprecated(void);
 /* "host", "host:port", "[v6]" or "[v6]:port" (an IP address) into r:

@@ -1,11 +1,12 @@
 /*
  * The configuration's Router table: "router add RECORD" appends a record
  * (sipd/router/rtr.h checks it), "router remove N|RECORD" takes one out by
- * its number in "router list" or its text; "set relay-via" is checked
- * here too.  The old static rules ("route add") still load, with a note
- * that they are deprecated.  Owns nothing: the records live in struct
- * conf.
+ * its number in "router list" or its text; "set relay-via" and "set
+ * main-domain" are checked here too.  The old static rules ("route add")
+ * still load, with a note that they are deprecated.  Owns nothing: the
+ * records live in struct conf.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -99,13 +100,31 @@ conf_router_check_via(const char *v, char *err, size_t cap)
 	struct conf_route r;
 	int rc = conf_route_host(v, &r);
 
-	if (rc == -EDESTADDRREQ) {
-		return err_fmt(err, cap, -EINVAL, "bad relay-via '%.100s' (an "
-		    "IP address: names are not looked up yet)", v);
-	}
-	if (rc < 0) {
+	/* -EDESTADDRREQ: a host name, resolved by RFC 3263 when used */
+	if (rc < 0 && rc != -EDESTADDRREQ) {
 		return err_fmt(err, cap, -EINVAL, "bad relay-via '%.100s' "
-		    "(expected address, address:port or [IPv6]:port)", v);
+		    "(expected host, host:port or [IPv6]:port)", v);
+	}
+	return 0;
+}
+
+int
+conf_router_check_domain(const char *v, char *err, size_t cap)
+{
+	size_t n = strlen(v);
+	bool ok = n > 0 && n < CONF_HOST_MAX && v[0] != '.' && v[0] != '-' &&
+	    strstr(v, "..") == NULL;
+
+	/* a name, not an address: the domain may be added later in the
+	 * file, so whether it is local is asked when it is used */
+	for (size_t i = 0; ok && i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		ok = isalnum(ch) || ch == '-' || ch == '.' || ch == '_';
+	}
+	if (!ok) {
+		return err_fmt(err, cap, -EINVAL, "bad main-domain '%.100s' "
+		    "(expected a domain name)", v);
 	}
 	return 0;
 }

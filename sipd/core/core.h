@@ -123,9 +123,12 @@ void core_mwi_changed(struct core *c, const char *aor);
 void core_mwi_expire(struct core *c);
 
 /*
- * The main domain of the Router's "<name>" records: the first local
- * domain in name order, NULL for none.  Lives in a's snapshot.
+ * The main domain ("set main-domain", given as main; "" for none set):
+ * the name of the local domain main names (its name or an alias), else
+ * the first local domain in name order, NULL when there is none.  Used by
+ * the Router's "<name>" records and as the realm of relay challenges.
+ * Lives in a's snapshot.
  */
-const char *core_main_domain(const struct acct *a);
+const char *core_main_domain(const struct acct *a, const char *main);
 
 #endif

@@ -53,6 +53,12 @@ struct core {
 	int nrouter;
 	struct tp_src relay_via; /* "set relay-via", when relay_via_set */
 	bool relay_via_set;
+	/* ... a host name: resolved by RFC 3263 as the URI "sip:name[:port]"
+	 * (its spans into relay_via_text) instead of the request's */
+	bool relay_via_name;
+	char relay_via_text[CONF_HOST_MAX + 16];
+	struct uri relay_via_uri;
+	char main_domain[CONF_HOST_MAX]; /* "set main-domain", "" for none */
 	struct core_stats stats;
 	struct auth *auth;        /* this worker's authentication state */
 	struct core_mac *mac;     /* signs Record-Route and branches */
@@ -345,15 +351,25 @@ enum core_verdict {
 	CORE_V_DENY,      /* never (403; an ACK is absorbed) */
 };
 
-/* Where a request is about to go. */
+/* Where a request, or a response relayed by Via, is about to go. */
 enum core_send {
-	CORE_SEND_LOCAL,   /* a local account, before its location lookup */
-	CORE_SEND_BINDING, /* a registered device of a local account */
-	CORE_SEND_PATH,    /* the same, through its Path's first hop */
-	CORE_SEND_FORWARD, /* an account's forwarder, outside the domains */
-	CORE_SEND_RELAY,   /* a destination outside the local domains */
-	CORE_SEND_ACK,     /* a 2xx ACK relayed statelessly: no challenge */
-	CORE_SEND_OWN,     /* a request sipd originates (uac.c) */
+	CORE_SEND_LOCAL,    /* a local account, before its location lookup */
+	CORE_SEND_BINDING,  /* a registered device of a local account */
+	CORE_SEND_PATH,     /* the same, through its Path's first hop */
+	CORE_SEND_FORWARD,  /* an account's forwarder, outside the domains */
+	CORE_SEND_RELAY,    /* a destination outside the local domains */
+	CORE_SEND_ACK,      /* a 2xx ACK relayed statelessly: no challenge */
+	CORE_SEND_OWN,      /* a request sipd originates (uac.c) */
+	CORE_SEND_RESPONSE, /* a response relayed by its Via (16.7, 18.2.1) */
+};
+
+/* What sipd verified of the top Via of a response it is to relay by its
+ * next Via (CORE_SEND_RESPONSE). */
+enum core_branch {
+	CORE_BRANCH_NONE,     /* the top Via is not sipd's */
+	CORE_BRANCH_FOREIGN,  /* sipd's, but the branch is not of its shape */
+	CORE_BRANCH_UNSIGNED, /* of its shape, not signed for the next Via */
+	CORE_BRANCH_SIGNED,   /* the branch sipd signed for the next Via */
 };
 
 /* What the policy judges: facts sipd verified, never a peer's claims. */
@@ -370,6 +386,7 @@ struct core_policy_in {
 	bool dst_client;      /* it is a client-ip */
 	/* the account proved, "user@realm", for the call records */
 	char auth_user[CDR_FIELD_MAX];
+	enum core_branch branch; /* RESPONSE: what its top Via's branch is */
 };
 
 /* The settings the policy reads. */
@@ -413,24 +430,38 @@ bool core_policy_apply(struct core *c, struct msg *req,
     struct core_policy_in *in);
 
 /* router.c */
-/* What core_router() decided beside rewriting the Request-URI. */
+/* What core_router() decided beside rewriting the address. */
 struct core_router_out {
 	bool gateway;     /* a name.sipgw address: gw_name's */
 	char gw_name[RTR_ADDR_MAX];
 	bool via;         /* "set relay-via" applies: send to dst */
+	bool via_name;    /* ... a host name: resolve it (dst: UDP alone) */
 	struct tp_src dst;
 };
-/* Copy conf's Router records and relay-via into c. */
+/* Copy conf's Router records, relay-via and main-domain into c. */
 void core_router_configure(struct core *c, const struct conf *conf);
 /*
- * Apply the Router table and the SIP routing rules to req's Request-URI
- * (rewritten in place when they change it).  in: the policy's facts about
+ * Apply the Router table and the SIP routing rules to the address req is
+ * for: its first Route entry (sipd's own removed) outside a dialog, else
+ * its Request-URI, rewritten in place when they change it; a REGISTER's
+ * Request-URI is left alone.  in: the policy's facts about
  * the sender (src_client, authenticated; a NoRelay record may prove the
  * sender).  Returns 0 with *out, or -1 when req was answered (a loop, a
  * challenge).
  */
 int core_router(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in, struct core_router_out *out);
+/*
+ * The account the Router sends user@host to (user as in a URI, escaped):
+ * the address through the records for SIP (NoRelay ones skipped) and the
+ * SIP routing rules, then the accounts.  What acct_resolve() says of the
+ * address it ends at, with *t filled; ACCT_FOREIGN when no record applies
+ * or it ends at a gateway or an IP address.  The seed: aliases work in
+ * the addresses sipd authenticates (a REGISTER's To, a From the
+ * credentials must back).
+ */
+enum acct_kind core_router_account(struct core *c, struct sv user,
+    struct sv host, struct acct_target *t);
 /*
  * The External Gateway name takes req: today a 404 "no gateway NAME",
  * answered to src; the gateways take over here.
@@ -530,12 +561,14 @@ core_wk_auth_alt(struct core *c, struct msg *req, struct auth_alt *alt)
 }
 /* resolve.c */
 /*
- * Look up req's next hop (a host name, RFC 3263) for p.  Returns 0 when
+ * Look up req's next hop (a host name, RFC 3263) for p, or with via the
+ * "set relay-via" host name instead.  Returns 0 when
  * the cache answered (resolve_next() has the targets), 1 when the lookup
  * is on its way (it holds a reference to p; proxy_resolved() follows), or
  * a negative errno (resolve_status() says the answer).
  */
-int resolve_begin(struct core *c, struct pctx *p, struct msg *req);
+int resolve_begin(struct core *c, struct pctx *p, struct msg *req,
+    bool via);
 /*
  * The first target of m's next hop from the cache alone, nothing sent
  * (a 2xx ACK, relayed statelessly): 0 with dst filled, -EAGAIN when the

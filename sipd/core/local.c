@@ -158,13 +158,12 @@ local_auth(struct core *c, struct msg *req, const struct tp_src *src,
 /* ---------------------------------------------------------- the policy */
 
 /* The realm to challenge a relay with: the From domain if it is ours,
- * else the first local domain; NULL when there is none. */
+ * else the main domain; NULL when there is none. */
 static const char *
 relay_realm(struct core *c, struct msg *req)
 {
 	const struct msg_naddr *from = msg_from(req);
 	struct acct_target t;
-	struct acct_domain_info info;
 
 	if (c->acct == NULL || acct_domain_count(c->acct) == 0) {
 		return NULL;
@@ -176,11 +175,10 @@ relay_realm(struct core *c, struct msg *req)
 			return t.domain;
 		}
 	}
-	acct_domain_get(c->acct, 0, &info);
-	return info.name;
+	return core_main_domain(c->acct, c->main_domain);
 }
 
-static enum acct_kind resolve_at(struct core *c, const char *base,
+static enum acct_kind resolve_id(struct core *c, const char *base,
     const struct uri *u, struct acct_target *t);
 
 /*
@@ -214,7 +212,7 @@ prove(struct core *c, struct msg *req, const struct tp_src *src,
 	snprintf(in->auth_user, sizeof(in->auth_user), "%s@%s", user, realm);
 	/* the account the credentials belong to, against the From's */
 	if (in->from_local && from != NULL &&
-	    resolve_at(c, msg_buf(req), &from->uri, &claimed) != ACCT_FOREIGN) {
+	    resolve_id(c, msg_buf(req), &from->uri, &claimed) != ACCT_FOREIGN) {
 		bool same = claimed.user != NULL &&
 		    acct_resolve(c->acct, user, strlen(user), realm,
 			strlen(realm), &who) != ACCT_UNKNOWN &&
@@ -315,6 +313,33 @@ register_done(void *arg, struct msg *resp)
 	}
 }
 
+/*
+ * The account an address sipd authenticates names (a REGISTER's To, a
+ * From the credentials must back): its own, else the one the Router
+ * sends it to (the seed: aliases work in these names too).
+ */
+static enum acct_kind
+resolve_id(struct core *c, const char *base, const struct uri *u,
+    struct acct_target *t)
+{
+	enum acct_kind k = resolve_at(c, base, u, t);
+	struct acct_target rt;
+	enum acct_kind rk;
+
+	if (k == ACCT_LOCAL || k == ACCT_FORWARD || c->nrouter == 0 ||
+	    (u->scheme != URI_SIP && u->scheme != URI_SIPS)) {
+		return k;
+	}
+	rk = core_router_account(c, (struct sv){ base + u->user.off,
+					u->user.len },
+	    (struct sv){ base + u->host.off, u->host.len }, &rt);
+	if (rk != ACCT_LOCAL && rk != ACCT_FORWARD) {
+		return k;
+	}
+	*t = rt;
+	return rk;
+}
+
 /* The canonical account of a To or Request-URI: "user@domain". */
 static enum acct_kind
 resolve_uri(struct core *c, struct msg *m, const struct uri *u,
@@ -339,7 +364,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	int rc;
 
 	/* step 1: the domain; steps 2 and 3: Require (done by the caller) */
-	k = to ? resolve_uri(c, req, &to->uri, &t) : ACCT_FOREIGN;
+	k = to ? resolve_id(c, msg_buf(req), &to->uri, &t) : ACCT_FOREIGN;
 	if (k == ACCT_FOREIGN) {
 		core_answer(c, src, req, 404, NULL, "not a local domain");
 		return;

@@ -2,8 +2,9 @@
  * The policy: whether sipd may send a request where it is about to send
  * it, and why.  Every path that sends a request on (a proxy target, a
  * registered device, its Path, an account's forwarder, a 2xx ACK relayed
- * statelessly) asks core_policy() first, before any lookup or send, and
- * acts on its verdict: send, challenge the sender (407), or refuse.
+ * statelessly, a response relayed by its Via) asks core_policy() first,
+ * before any lookup or send, and acts on its verdict: send, challenge the
+ * sender (407), or refuse.
  *
  * The rules, in order (sipd.conf(5), "Relay policy"):
  *  1. a request from a non-client whose From names a local domain must
@@ -24,6 +25,9 @@
  * A request sipd originates itself (a REGISTER to a gateway, a NOTIFY)
  * has no sender to judge: it goes, as the seed's third condition of
  * relaying says, and the log says so like any other decision.
+ *
+ * A response relayed by its Via is judged before all of these, on one
+ * fact: the branch sipd signed for the next Via verifies.
  * Owns the client-ip membership test as well: the policy's one input that
  * is about addresses.
  */
@@ -40,6 +44,7 @@ static const char *const kind_names[] = {
 	[CORE_SEND_RELAY] = "relay",
 	[CORE_SEND_ACK] = "ack",
 	[CORE_SEND_OWN] = "own",
+	[CORE_SEND_RESPONSE] = "response",
 };
 
 /* -------------------------------------------------------------- ranges */
@@ -77,6 +82,27 @@ core_policy_decide(const struct core_policy_set *set,
 	if (in->kind == CORE_SEND_OWN) {
 		*why = "sipd's own request";
 		return CORE_V_ALLOW;
+	}
+	/* RFC 3261 16.7, 18.2.1: a response no server transaction takes goes
+	 * on by the Via below sipd's only when sipd's signature says sipd
+	 * sent the request with that Via below its own; whoever sends it,
+	 * a client included, the peer's word counts for nothing */
+	if (in->kind == CORE_SEND_RESPONSE) {
+		switch (in->branch) {
+		case CORE_BRANCH_SIGNED:
+			*why = "branch signed by sipd for its next Via";
+			return CORE_V_ALLOW;
+		case CORE_BRANCH_UNSIGNED:
+			*why = "no client transaction, branch not signed by "
+			       "sipd for its next Via";
+			return CORE_V_DENY;
+		case CORE_BRANCH_FOREIGN:
+			*why = "no client transaction, branch not sipd's";
+			return CORE_V_DENY;
+		default:
+			*why = "no client transaction, top Via not sipd's";
+			return CORE_V_DENY;
+		}
 	}
 
 	/* rule 1: a local From is a claim only an account can back (the
@@ -251,7 +277,8 @@ core_policy_apply(struct core *c, struct msg *req, const struct tp_src *src,
 	if (v == CORE_V_ALLOW) {
 		return true;
 	}
-	if (v == CORE_V_DENY && in->kind != CORE_SEND_ACK) {
+	if (v == CORE_V_DENY && in->kind != CORE_SEND_ACK &&
+	    in->kind != CORE_SEND_RESPONSE) {
 		core_answer(c, src, req, 403, NULL, why);
 	}
 	return false;

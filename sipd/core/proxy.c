@@ -27,7 +27,8 @@ static const char *const proto_names[] = {
 	[TP_TLS] = "TLS",
 };
 
-static void relay_by_via(struct core *c, struct msg *resp);
+static void relay_by_via(struct core *c, struct msg *resp,
+    const struct tp_src *src);
 static int via_target(struct msg *resp, struct tp_src *dst);
 static void fork_next(struct pctx *p, struct msg *own);
 static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
@@ -811,14 +812,15 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 	if (status == 100) {
 		return; /* 16.7 step 5: 100 is not forwarded */
 	}
-	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
+	if (p->st == NULL) {
+		/* the server transaction is gone: 2xx go on by Via, as an
+		 * orphan would (the next Via is the peer's word too) */
+		if (status >= 200 && status < 300) {
+			relay_by_via(c, resp, txn_peer(ct));
+		}
 		return;
 	}
-	if (p->st == NULL) {
-		/* the server transaction is gone: 2xx go on by Via */
-		if (status >= 200 && status < 300) {
-			relay_by_via(c, resp);
-		}
+	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
 		return;
 	}
 	if (status < 200) {
@@ -1059,10 +1061,10 @@ free_targets(struct proxy_target *tg, int n)
  * otherwise it waits in its server transaction for proxy_resolved().
  */
 static bool
-forward_by_name(struct core *c, struct pctx *p, struct msg *req)
+forward_by_name(struct core *c, struct pctx *p, struct msg *req, bool via)
 {
 	const char *reason;
-	int rc = resolve_begin(c, p, req);
+	int rc = resolve_begin(c, p, req, via);
 
 	if (rc == 0 && resolve_next(p, &p->tg[0])) {
 		fork_next(p, req);
@@ -1116,17 +1118,19 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	routed = msg_hdr_first(req, HDR_ROUTE) >= 0;
 	core_policy_init(c, req, src, &in);
-	/* the Router table, before the account lookup and the target */
-	if (!routed && core_router(c, req, src, &in, &rt) < 0) {
+	/* the Router table, before the account lookup and the target: to
+	 * the first Route entry left, else the Request-URI */
+	if (core_router(c, req, src, &in, &rt) < 0) {
 		return false;
 	}
 	rc = rt.gateway ? -EHOSTUNREACH
 			: route_target(c, req, &dst, &proto_set, &by_rule);
 	if (rt.via && rc != 1 && !by_rule) {
-		/* set relay-via: a host name goes to the outbound proxy */
+		/* set relay-via: a host name goes to the outbound proxy (a
+		 * name of its own resolved in its stead) */
 		dst = rt.dst;
 		proto_set = false;
-		rc = 0;
+		rc = rt.via_name ? ROUTE_NAME : 0;
 	}
 	/* a Contact sipd wrote for a device (noPath): to the device */
 	if (rc == 1 && !routed && core_path_request(c, req, &dst,
@@ -1231,7 +1235,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		respond_from(p, req, 100, NULL);
 	}
 	if (by_name) {
-		return forward_by_name(c, p, req);
+		return forward_by_name(c, p, req, rt.via_name);
 	}
 	/* the first branch takes req: no copy for one target */
 	fork_next(p, req);
@@ -1314,14 +1318,57 @@ via_target(struct msg *resp, struct tp_src *dst)
 	    : -EHOSTUNREACH;
 }
 
-/* Send resp to where its (new) top Via says. */
+/*
+ * RFC 3261 16.7, 18.2.1: relay resp, which no server transaction takes,
+ * statelessly by the Via below sipd's, when the policy says so: what it
+ * judges is whether the top Via is sipd's with a branch sipd signed for
+ * that next Via (anything else would make sipd send whatever a peer
+ * likes wherever it likes).  src: where resp came from.
+ */
 static void
-relay_by_via(struct core *c, struct msg *resp)
+relay_by_via(struct core *c, struct msg *resp, const struct tp_src *src)
 {
-	char peer[TP_ADDRSTRLEN];
+	const struct msg_via *v = msg_via_top(resp);
+	char peer[TP_ADDRSTRLEN], branch[BRANCH_MAX], want[CORE_MAC_HEX];
+	struct core_policy_in in;
 	struct tp_src dst;
+	struct sv body, sig;
+	const char *why;
 
-	if (via_target(resp, &dst) != 0) {
+	memset(&in, 0, sizeof(in));
+	in.kind = CORE_SEND_RESPONSE;
+	in.branch = CORE_BRANCH_NONE;
+	if (v != NULL &&
+	    route_is_local(c, msg_sv(resp, v->host), v->port, false)) {
+		in.branch = CORE_BRANCH_FOREIGN;
+	}
+	if (in.branch == CORE_BRANCH_FOREIGN &&
+	    branch_split(msg_sv(resp, v->branch), &body, &sig)) {
+		/* the pop below may move the bytes */
+		memcpy(branch, body.p, body.len + 1 + CORE_MAC_HEX);
+		body.p = branch;
+		sig.p = branch + body.len + 1;
+		if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
+			log_notice(LOG_CLIENT, "dropped %d response from %s (no "
+			    "Via to relay it by)", msg_status(resp),
+			    core_peer(src, peer, sizeof(peer)));
+			return;
+		}
+		in.branch = CORE_BRANCH_UNSIGNED;
+		if (branch_sign(c, resp, body, want) == 0 &&
+		    core_mac_equal(want, sig)) {
+			in.branch = CORE_BRANCH_SIGNED;
+		}
+		in.dst_known = via_target(resp, &dst) == 0;
+	}
+	if (core_policy(c, &in, src, in.dst_known ? &dst : NULL, &why) !=
+	    CORE_V_ALLOW) {
+		log_info(LOG_CLIENT, "dropped %d response from %s (relay "
+		    "denied)", msg_status(resp),
+		    core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	if (!in.dst_known) {
 		log_notice(LOG_CLIENT, "dropped %d response (no Via to relay "
 		    "it by)", msg_status(resp));
 		return;
@@ -1337,47 +1384,8 @@ void
 proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src)
 {
-	const struct msg_via *v = msg_via_top(resp);
-	char peer[TP_ADDRSTRLEN], branch[BRANCH_MAX];
-	struct sv body, sig;
-
-	/* 16.11 / 18.1.2: only a response to a request sipd sent is ours;
-	 * its top Via is sipd's, and the next one says where it goes */
-	if (v == NULL || !route_is_local(c, msg_sv(resp, v->host), v->port,
-			     false)) {
-		log_info(LOG_CLIENT, "dropped %d response from %s (no client "
-		    "transaction, top Via not sipd's)", msg_status(resp),
-		    core_peer(src, peer, sizeof(peer)));
-		return;
-	}
-	/* and only sipd's signed branch says sipd sent that request, to be
-	 * answered at that next Via: anything else would make sipd send
-	 * whatever a peer likes wherever it likes */
-	if (!branch_split(msg_sv(resp, v->branch), &body, &sig)) {
-		log_notice(LOG_CLIENT, "dropped %d response from %s (no client "
-		    "transaction, branch not sipd's)", msg_status(resp),
-		    core_peer(src, peer, sizeof(peer)));
-		return;
-	}
-	/* the pop below may move the bytes */
-	memcpy(branch, body.p, body.len + 1 + CORE_MAC_HEX);
-	body.p = branch;
-	sig.p = branch + body.len + 1;
-	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
-		log_notice(LOG_CLIENT, "dropped %d response from %s (no Via "
-		    "to relay it by)", msg_status(resp),
-		    core_peer(src, peer, sizeof(peer)));
-		return;
-	}
-	char want[CORE_MAC_HEX];
-	if (branch_sign(c, resp, body, want) != 0 ||
-	    !core_mac_equal(want, sig)) {
-		log_notice(LOG_CLIENT, "dropped %d response from %s (no client "
-		    "transaction, branch not signed by sipd for its next Via)",
-		    msg_status(resp), core_peer(src, peer, sizeof(peer)));
-		return;
-	}
-	relay_by_via(c, resp);
+	/* 16.11 / 18.1.2: only a response to a request sipd sent is ours */
+	relay_by_via(c, resp, src);
 }
 
 void

@@ -1,14 +1,16 @@
 /*
  * Destinations named by a host name (RFC 3263): the request's next hop
- * (its first Route once sipd's own are gone, else its Request-URI) is
- * looked up with the worker's resolver once the relay policy has allowed
- * the request, never before.  An answer from the cache is used at once;
- * otherwise the request waits in its server transaction (which absorbs
- * retransmissions) until the lookup ends, and the lookup is cancelled if
- * the transaction ends first.  The list of targets it gives is the retry
- * order of the whole transaction (4.3): proxy.c takes the next one after
- * a transport error, Timer B or F, or a 503.  Owns the lookup and the
- * list of one response context (struct proxy_dns).
+ * (its first Route once sipd's own are gone, else its Request-URI), or
+ * the host name "set relay-via" names, is looked up with the worker's
+ * resolver once the relay policy has allowed the request, never before.
+ * An answer from the cache is used at once; otherwise the request waits
+ * in its server transaction (which absorbs retransmissions) until the
+ * lookup ends, and the lookup is cancelled if the transaction ends
+ * first.  A UDP target the URI did not ask for is subject to the size
+ * limit (RFC 3261 18.1.1) like any other.  The list of targets it gives
+ * is the retry order of the whole transaction (4.3): proxy.c takes the
+ * next one after a transport error, Timer B or F, or a 503.  Owns the
+ * lookup and the list of one response context (struct proxy_dns).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ struct proxy_dns {
 	struct dns_query *q;           /* on its way, NULL once ended */
 	struct dns_targets *ts;        /* the list, once resolved */
 	const struct dns_target *cur;  /* the one tried now, in ts */
+	bool tp_explicit;              /* the URI named its transport */
 	/* RFC 5922 4: the domain a TLS server's certificate must name, the
 	 * URI's host (the targets' client transactions hold p, so it lives
 	 * as long as they do) */
@@ -95,9 +98,12 @@ target_dst(const struct dns_target *d, struct tp_src *dst)
 }
 
 int
-resolve_begin(struct core *c, struct pctx *p, struct msg *req)
+resolve_begin(struct core *c, struct pctx *p, struct msg *req, bool via)
 {
-	const struct uri *u = next_hop(req);
+	/* relay-via: the outbound proxy's name, the request's own next hop
+	 * left for that proxy to route (the certificate names the proxy) */
+	const struct uri *u = via ? &c->relay_via_uri : next_hop(req);
+	const char *base = via ? c->relay_via_text : msg_buf(req);
 	struct dns_req rq;
 	int rc;
 
@@ -108,9 +114,10 @@ resolve_begin(struct core *c, struct pctx *p, struct msg *req)
 	if (p->dns == NULL) {
 		return -ENOMEM;
 	}
-	fill_req(c, msg_buf(req), u, &rq);
+	fill_req(c, base, u, &rq);
+	p->dns->tp_explicit = rq.sips || rq.transport_len > 0;
 	if (u->host.len < sizeof(p->dns->host)) {
-		memcpy(p->dns->host, msg_buf(req) + u->host.off, u->host.len);
+		memcpy(p->dns->host, base + u->host.off, u->host.len);
 		p->dns->host[u->host.len] = '\0';
 	}
 	rc = dns_resolve(c->dns, &rq, resolved, p, &p->dns->ts, &p->dns->q);
@@ -157,7 +164,11 @@ resolve_next(struct pctx *p, struct proxy_target *t)
 	}
 	p->dns->cur = d;
 	target_dst(d, &t->dst);
-	t->proto_set = true;
+	/* RFC 3261 18.1.1: UDP that DNS chose (NAPTR, SRV or the default of
+	 * RFC 3263 4.1), not the URI, gives way to TCP on the same address
+	 * for a request over the size limit, as an IP literal's does; the
+	 * noTCP workaround may still hold it to UDP */
+	t->proto_set = p->dns->tp_explicit || d->tp != DNS_TP_UDP;
 	if (d->tp == DNS_TP_TLS && p->dns->host[0] != '\0') {
 		t->dst.host = p->dns->host;
 	}

@@ -134,7 +134,7 @@ ctl_h_router_test(struct ctl_req *r)
 		local[at - local] = '\0';
 		domain = at + 1;
 	}
-	in.main_domain = core_main_domain(c->acct);
+	in.main_domain = core_main_domain(c->acct, c->main_domain);
 	in.client = client;
 	rc = rtr_route(c->router, c->nrouter, &in, local, domain, &res);
 	if (rc == -ELOOP) {

@@ -25,6 +25,12 @@ another (taskset).  Measured, per server:
     it, sleeps per call, and sipp's figures as the cross-check;
   * user-space instructions per call under callgrind, both servers.
 
+  * the DNS-routed case: sipd alone, the calls' domain resolved by SRV
+    through a local dnsmasq (tests/lib/dnsmasq.py, TTLs of an hour, so
+    every call after the first is a cache hit) against the same calls to
+    a Router record naming the UAS's IP address; what a cache hit costs,
+    as a share of a call's CPU.
+
 Both servers get the same UDP receive buffer; Kamailio is searched with
 1, 2, 4 and 8 children.  Every fixed-rate run is charged until the
 server is quiescent (sipd keeps finished transactions 32 s, Kamailio
@@ -82,7 +88,7 @@ SERVER_RCVBUF = 1024 * 1024
 # that tail is time, not calls (a timer that ticks while transactions
 # wait), so the sipp runs and the loadgen runs at the same rate make the
 # same number of calls, and the 500/s runs are 30 s long.
-LINGER_S = {"sipd": 34.0, "kamailio": 8.0}
+LINGER_S = {"sipd": 34.0, "sipd-dns": 34.0, "kamailio": 8.0}
 # --charge steady: the CPU of a window of calls that starts after a
 # warm-up, both longer than sipd's 64*T1, while the calls go on: every
 # server is then paying for earlier calls' deferred work at the rate it
@@ -579,6 +585,63 @@ class Sipd(Server):
         return argv
 
 
+class SipdDns(Sipd):
+    """sipd with no route for the calls' domain: bench.invalid is resolved
+    (RFC 3263) through a dnsmasq started with the server, authoritative
+    for it with SRV _sip._udp.bench.invalid -> uas.bench.invalid:PORT and
+    uas.bench.invalid -> 127.0.0.1, TTL an hour: the first INVITE fills
+    the cache, every later one is a hit.  The UAC's address is a
+    client-ip: without a Router record naming the domain (the IP-literal
+    case's leave to relay) the relay policy wants a client."""
+
+    name = "sipd-dns"
+    DNS_TTL = 3600
+
+    def __init__(self, args, workdir, cpus):
+        super().__init__(args, workdir, cpus)
+        self.dns = None
+
+    def label(self, workers):
+        return "sipd-dns %dw" % workers
+
+    def argv(self, rundir, transport, workers, port, uas_port):
+        sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+        import dnsmasq  # tests/lib: Debian's dnsmasq on a free port
+        tp = "tcp" if transport == "tcp" else "udp"
+        self.dns = dnsmasq.Dnsmasq([
+            "--srv-host=_sip._%s.%s,uas.%s,%d,10,0" % (tp, DOMAIN, DOMAIN,
+                                                       uas_port),
+            "--host-record=uas.%s,%s" % (DOMAIN, HOST)],
+            zone=DOMAIN, ttl=self.DNS_TTL)
+        try:
+            self.dns.start()
+        except Exception as e:  # sipdtest's Fail or Skip
+            self.dns = None
+            raise Abort("dnsmasq did not start: %s" % e)
+        conf = os.path.join(rundir, "sipd.conf")
+        with open(conf, "w") as f:
+            f.write("# written by bench_proxy.py\n"
+                    "listener add %s %s:%d\n"
+                    "dns server %s\n"
+                    "dns negative-ttl %d\n"
+                    "client-ip add %s/32\n"
+                    "set force-rr on\n"
+                    "set processors %d\n"
+                    "log level all %s\n" %
+                    (transport, HOST, port, self.dns.addr, self.DNS_TTL,
+                     HOST, workers, self.args.sipd_log))
+        return [self.args.sipd, "-f", "-c", conf,
+                "-s", os.path.join(rundir, "sipd.sock")]
+
+    def stop(self):
+        status = super().stop()
+        if self.dns is not None:
+            self.dns.stop()
+            self.dns.dir.cleanup()
+            self.dns = None
+        return status
+
+
 class Kamailio(Server):
     name = "kamailio"
 
@@ -676,6 +739,7 @@ class Bench:
         self.server_cpus, self.load_cpus = self.pinning()
         self.servers = {
             "sipd": Sipd(args, self.workdir, self.server_cpus),
+            "sipd-dns": SipdDns(args, self.workdir, self.server_cpus),
             "kamailio": Kamailio(args, self.workdir, self.server_cpus),
             "floor": Floor(args, self.workdir, self.server_cpus, False),
             "floor-epoll": Floor(args, self.workdir, self.server_cpus, True),
@@ -1533,6 +1597,22 @@ def cross_check(summ, rate):
                                    else "(APART: more than 10 %)"))
 
 
+def dns_report(table):
+    """The DNS-routed case against the IP-literal one: calls per
+    CPU-second of each, and what a cache hit costs as a share of a call's
+    CPU (1 - literal's CPU per call over DNS's)."""
+    ip = (table.get("sipd") or {}).get("calls_per_cpu_s", (None,))[0]
+    dns = (table.get("sipd-dns") or {}).get("calls_per_cpu_s", (None,))[0]
+    if not ip or not dns:
+        print("  DNS-routed vs IP literal: no figure (a run failed)")
+        return None
+    share = (ip / dns - 1.0) * 100.0
+    print("  DNS-routed (cache hit) %.0f calls/CPU-s vs IP literal %.0f: "
+          "a hit costs %.1f %% of a call's CPU (target: under 5 %%)" % (
+              dns, ip, share))
+    return share
+
+
 def floor_report(udp, floor):
     """How far each server is from the floor, and where twice Kamailio's
     figure would sit."""
@@ -1605,7 +1685,7 @@ def main():
                     help="loadgen releases the calls due every MS ms "
                     "instead of one by one (default 0: evenly paced)")
     ap.add_argument("--only", choices=("fixed", "floor", "tcp", "lg",
-                                       "instr", "search", "hold"),
+                                       "instr", "search", "hold", "dns"),
                     action="append", help="run only these phases "
                     "(no ratio line)")
     ap.add_argument("--callgrind", action="store_true",
@@ -1675,7 +1755,13 @@ def main():
     print("load average at start: %s (shared machine: figures are noisy)" %
           " ".join(bench.results["environment"]["loadavg_start"] or []))
     print("logs and per-run files: %s" % args.workdir, flush=True)
-    phases = args.only or ["fixed", "tcp", "lg", "instr", "search", "hold"]
+    phases = args.only or ["fixed", "dns", "tcp", "lg", "instr", "search",
+                           "hold"]
+    if "dns" in phases and not (shutil.which("dnsmasq") or
+                                os.access("/usr/sbin/dnsmasq", os.X_OK)):
+        print("dns: not run (no dnsmasq: `apt-get install -y "
+              "dnsmasq-base`)", flush=True)
+        phases = [ph for ph in phases if ph != "dns"]
     res = bench.results
     partial = []
     args.floor = None
@@ -1708,6 +1794,15 @@ def main():
                                                p["udp_s"], p["reps"]),
                   flush=True)
             res["fixed_udp"] = bench.fixed("udp", p["udp_s"])
+        if "dns" in phases:
+            print("\n[1d] DNS-routed: sipd, UDP, 1 worker, %d calls/s, the "
+                  "domain resolved by SRV through dnsmasq (cache warm after "
+                  "the first call) vs a Router record naming the UAS's "
+                  "address; %d calls per run, %d runs each, alternating" % (
+                      p["rate"], p["rate"] * p["udp_s"], p["reps"]),
+                  flush=True)
+            res["dns_udp"] = bench.fixed("udp", p["udp_s"],
+                                         ("sipd", "sipd-dns"))
         if "floor" in phases and args.floor:
             print("\n[1b] the floor: a UDP relay that does no SIP work "
                   "(bench_floor.c), blocking and event-loop I/O, the same "
@@ -1781,6 +1876,11 @@ def main():
         summ["udp"] = fixed_table(
             "UDP, 1 worker, %d calls/s: median (min-max) of %d runs" %
             (p["rate"], p["reps"]), res["fixed_udp"])
+    if res.get("dns_udp"):
+        summ["dns"] = fixed_table(
+            "DNS-routed vs IP literal, UDP, 1 worker, %d calls/s: median "
+            "(min-max) of %d runs" % (p["rate"], p["reps"]), res["dns_udp"])
+        summ["dns_hit_share_pct"] = dns_report(summ["dns"])
     if res.get("floor_udp"):
         summ["floor"] = fixed_table(
             "The floor, UDP, %d calls/s: median (min-max) of %d runs" %
@@ -1858,7 +1958,7 @@ def main():
     for r in errors:
         partial.append("run #%d (%s %s): %s" % (r["seq"], r["label"],
                                                  r["kind"], r["error"]))
-    for phase in ("fixed_udp", "fixed_tcp"):
+    for phase in ("fixed_udp", "fixed_tcp", "dns_udp"):
         for name, recs in (res.get(phase) or {}).items():
             bad = [r for r in recs if r["failed"]]
             if bad:

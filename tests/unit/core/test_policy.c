@@ -2,8 +2,9 @@
  * The policy's decision table (sipd/core/policy.c): for each setting of
  * "relay to-non-clients" and "set auth-local-from", what a request gets
  * for each kind of target and each thing sipd verified about it, and
- * that every verdict comes with its reason.  Also the client-ip range
- * test the policy reads.
+ * that every verdict comes with its reason; a response relayed by its
+ * Via, on what sipd verified of its branch alone.  Also the client-ip
+ * range test the policy reads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +26,9 @@ enum { ALLOW = CORE_V_ALLOW, CHAL = CORE_V_CHALLENGE, DENY = CORE_V_DENY };
 
 /* The facts, one letter each: c client-ip source, a authenticated, o From
  * names another account, f local From, d in a signed dialog, r named
- * route rule, k destination known, t destination a client-ip. */
+ * route rule, k destination known, t destination a client-ip; and of a
+ * response's top Via: v sipd's, b a branch of sipd's shape, s signed for
+ * its next Via (each implies the ones before). */
 struct row {
 	int line;
 	enum conf_relay relay;
@@ -87,6 +90,21 @@ static const struct row rows[] = {
 	{ __LINE__, ANY, true, CORE_SEND_ACK, "fk", DENY, "local domain" },
 	{ __LINE__, NOB, true, CORE_SEND_ACK, "ck", ALLOW, "client-ip" },
 	{ __LINE__, CLI, true, CORE_SEND_ACK, "kt", ALLOW, "client-ip" },
+	/* a response goes on by its next Via on sipd's signature alone */
+	{ __LINE__, NOB, true, CORE_SEND_RESPONSE, "vbsk", ALLOW, "signed" },
+	{ __LINE__, NOB, true, CORE_SEND_RESPONSE, "fvbsk", ALLOW, "signed" },
+	{ __LINE__, ANY, true, CORE_SEND_RESPONSE, "vbk", DENY,
+	    "not signed by sipd for its next Via" },
+	{ __LINE__, ANY, true, CORE_SEND_RESPONSE, "v", DENY,
+	    "branch not sipd's" },
+	{ __LINE__, ANY, true, CORE_SEND_RESPONSE, "k", DENY,
+	    "top Via not sipd's" },
+	/* ... and not on anything else: a client, an authenticated sender,
+	 * a client-ip destination, a dialog, a rule, relaying to anybody */
+	{ __LINE__, ANY, false, CORE_SEND_RESPONSE, "cadrkt", DENY,
+	    "top Via not sipd's" },
+	{ __LINE__, ANY, false, CORE_SEND_RESPONSE, "cadrktvb", DENY,
+	    "not signed" },
 };
 
 static struct core_policy_in
@@ -104,6 +122,14 @@ facts(enum core_send kind, const char *f)
 	in.by_rule = strchr(f, 'r') != NULL;
 	in.dst_known = strchr(f, 'k') != NULL;
 	in.dst_client = strchr(f, 't') != NULL;
+	in.branch = CORE_BRANCH_NONE;
+	if (strchr(f, 's') != NULL) {
+		in.branch = CORE_BRANCH_SIGNED;
+	} else if (strchr(f, 'b') != NULL) {
+		in.branch = CORE_BRANCH_UNSIGNED;
+	} else if (strchr(f, 'v') != NULL) {
+		in.branch = CORE_BRANCH_FOREIGN;
+	}
 	return in;
 }
 
@@ -138,8 +164,8 @@ static void
 test_exhaustive(void **state)
 {
 	(void)state;
-	for (int kind = CORE_SEND_LOCAL; kind <= CORE_SEND_ACK; kind++) {
-		for (unsigned bits = 0; bits < 256; bits++) {
+	for (int kind = CORE_SEND_LOCAL; kind <= CORE_SEND_RESPONSE; kind++) {
+		for (unsigned bits = 0; bits < 1024; bits++) {
 			for (int relay = ANY; relay <= NOB; relay++) {
 				for (int alf = 0; alf < 2; alf++) {
 					struct core_policy_set set = {
@@ -154,14 +180,26 @@ test_exhaustive(void **state)
 						.in_dialog = bits & 16,
 						.by_rule = bits & 32,
 						.dst_known = bits & 64,
-						.dst_client = bits & 128 };
+						.dst_client = bits & 128,
+						.branch = (enum core_branch)(
+						    bits >> 8) };
 					const char *why = NULL;
 					enum core_verdict v =
 					    core_policy_decide(&set, &in, &why);
 					assert_non_null(why);
-					if (kind == CORE_SEND_ACK) {
+					if (kind == CORE_SEND_ACK ||
+					    kind == CORE_SEND_RESPONSE) {
 						assert_int_not_equal(v,
 						    CORE_V_CHALLENGE);
+					}
+					/* a response: the signature decides,
+					 * nothing else */
+					if (kind == CORE_SEND_RESPONSE) {
+						assert_int_equal(
+						    v == CORE_V_ALLOW,
+						    in.branch ==
+							CORE_BRANCH_SIGNED);
+						continue;
 					}
 					if (v == CORE_V_ALLOW &&
 					    (kind == CORE_SEND_RELAY ||

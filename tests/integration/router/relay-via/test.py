@@ -10,8 +10,9 @@
   127.0.0.2:PORT`) too: explicitly routed addresses skip relay-via;
 - a local domain never goes to relay-via (alice@example.com: 404, no
   such account);
-- set back to none, far.example fails again; a bad value (a host name)
-  is refused.
+- set back to none, far.example fails again; a bad value (a bad host
+  name, port 0, IPv4 in brackets) is refused (a host name is taken:
+  tests/integration/dns/relay-via).
 Without relay-via the setting is unknown and sipd refuses it."""
 
 import sipdtest
@@ -63,10 +64,10 @@ def test(binary, started):
         reaches(sipd, uac, "sip:bob@named.example", uas,
                 "sip:bob@127.0.0.2:%d" % uas.port)
         refused(sipd, uac, "sip:alice@example.com", relay)
-        p = sipdtest.sipctl(sipd, "set", "relay-via", "proxy.example")
-        check(p.returncode == 1 and "bad relay-via" in p.stderr,
-              "set relay-via proxy.example: %d %s" % (p.returncode,
-                                                      p.stderr))
+        for bad in ("bad!host", "proxy.example:0", "[127.0.0.4]"):
+            p = sipdtest.sipctl(sipd, "set", "relay-via", bad)
+            check(p.returncode == 1 and "bad relay-via" in p.stderr,
+                  "set relay-via %s: %d %s" % (bad, p.returncode, p.stderr))
         p = sipdtest.sipctl(sipd, "set", "relay-via", "none")
         check(p.returncode == 0, "set relay-via none: %s" % p.stderr)
         refused(sipd, uac, "sip:bob@far.example", relay, None)
