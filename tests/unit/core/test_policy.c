@@ -192,6 +192,13 @@ test_exhaustive(void **state)
 						assert_int_not_equal(v,
 						    CORE_V_CHALLENGE);
 					}
+					/* sipd's own request: no peer to
+					 * judge, it always goes */
+					if (kind == CORE_SEND_OWN) {
+						assert_int_equal(v,
+						    CORE_V_ALLOW);
+						continue;
+					}
 					/* a response: the signature decides,
 					 * nothing else */
 					if (kind == CORE_SEND_RESPONSE) {
