@@ -188,6 +188,71 @@ int media_relay_get(struct media *m, uint32_t id,
 int media_relay_list(struct media *m, size_t max,
     struct media_relay_info **out);
 
+/*
+ * The call a relay serves, so that the SIP side finds a call's relays
+ * whichever worker a request of it lands on (RFC 3261 12: a dialog is
+ * its Call-ID and two tags).  Leg A's endpoint is the one whose tag is
+ * tag_a (the caller's From tag), leg B's tag_b (the callee's To tag,
+ * empty while the answer has not come).  A group is the relays made for
+ * one offer on one branch, one per media line; its id is its first
+ * relay's.  Values are copied; each at most MEDIA_KEY_MAX bytes.
+ */
+#define MEDIA_KEY_MAX 256
+struct media_call {
+	const char *callid;
+	size_t callid_len;
+	const char *tag_a;
+	size_t tag_a_len;
+	const char *tag_b;
+	size_t tag_b_len;
+};
+
+/* What a lookup found of one relay. */
+struct media_ref {
+	uint32_t id, group;
+	uint8_t line;          /* the media line it serves */
+	bool swapped;          /* the call's tag_a is the relay's leg B tag */
+	bool looped;           /* its offer came back to sipd (a loop) */
+	enum media_leg_id leg; /* media_relay_by_local(): the leg found */
+	/* media_relay_by_local(): the other leg's SDP address */
+	struct sockaddr_storage peer, peer_rtcp;
+};
+
+/*
+ * Bind relay id to call c, media line line, in group (0: a new group,
+ * the relay's own id).  Returns 0, -ENOENT, -EINVAL (a value too long)
+ * or -ENOMEM.
+ */
+int media_relay_bind(struct media *m, uint32_t id, const struct media_call *c,
+    uint32_t group, unsigned line);
+
+/*
+ * The relays of c: with group nonzero that group's (c not read, may be
+ * NULL), else those of the dialog of c's two tags, in either order.  At most max
+ * into out.  Returns the count.
+ */
+int media_call_find(struct media *m, const struct media_call *c,
+    uint32_t group, struct media_ref *out, size_t max);
+
+/* The answer came: group's relays take c's tags.  Returns the count. */
+int media_call_confirm(struct media *m, const struct media_call *c,
+    uint32_t group);
+
+/*
+ * Free what media_call_find() would find, closing the ports, with a log
+ * line at major each.  Returns the count.
+ */
+int media_call_free(struct media *m, const struct media_call *c,
+    uint32_t group);
+
+/*
+ * The relay with a leg on sa (sipd's address and RTP port, as an SDP
+ * names it): 0 with *out, or -ENOENT.  mark: note that an offer naming
+ * it came back to sipd (media_ref.looped from then on).
+ */
+int media_relay_by_local(struct media *m, const struct sockaddr *sa,
+    bool mark, struct media_ref *out);
+
 /* Engine-wide figures. */
 struct media_stats {
 	uint32_t relays;                  /* open now */
