@@ -98,6 +98,13 @@ enum conf_relay {
 	CONF_RELAY_NOBODY,  /* nobody: non-clients reach local accounts only */
 };
 
+/* "set media-relay": which calls get a media relay. */
+enum conf_media_relay {
+	CONF_MEDIA_RELAY_NEVER,
+	CONF_MEDIA_RELAY_AUTO,   /* when a condition calls for one */
+	CONF_MEDIA_RELAY_ALWAYS,
+};
+
 /* The registrar (RFC 3261 10.3), read by sipd/reg. */
 struct conf_reg {
 	/* Expires given to a binding when the REGISTER names none (10.3
@@ -273,6 +280,11 @@ struct conf {
 	char media_ports[CONF_MEDIA_PORTS_MAX];
 	uint32_t media_timeout_s;
 	bool media_relatch;
+	/* which calls get a relay (sipd/core/media.c): never, those the
+	 * conditions below (or a routing decision) call for, or all; and
+	 * the conditions: LAN<->WAN, a side behind a remote NAT, IPv4<->IPv6 */
+	enum conf_media_relay media_relay;
+	bool media_relay_lan, media_relay_nat, media_relay_family;
 	/* the HEP collector's "address:port" (sipd/ctl/hep.c), "" for
 	 * none, and the capture agent id sent to it */
 	char hep_server[CONF_METRICS_MAX];

@@ -455,6 +455,9 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
 	w->core = core_new(c, w->tp, id, ws->reg, ws->secret, ws->auth);
+	if (w->core != NULL) {
+		core_set_media(w->core, ws->media);
+	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
 	w->tick = event_new(w->base, -1, 0, worker_tick, w);

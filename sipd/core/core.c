@@ -94,6 +94,7 @@ core_configure(struct core *c, const struct conf *conf)
 	route_configure(c, conf);
 	c->wk = conf->wk;
 	core_router_configure(c, conf);
+	core_media_configure(c, conf);
 	/* the accounts snapshot is immutable: hold a reference to it */
 	acct_unref(c->acct);
 	c->acct = acct_ref(conf->acct);

@@ -72,6 +72,11 @@ struct dns;
 void core_set_dns(struct core *c, struct dns *d,
     void (*loop)(void *arg, bool done), void *arg);
 
+struct media;
+/* The media relay engine the core's calls use (shared by the workers,
+ * not taken; NULL: calls are never relayed). */
+void core_set_media(struct core *c, struct media *m);
+
 /* This worker's authentication state (failed-attempt blocks). */
 struct auth *core_auth(struct core *c);
 

@@ -33,6 +33,16 @@ struct core_route {
 	bool proto_set;
 };
 
+/* Which calls get a media relay (media.c; set media-relay...). */
+struct core_media_set {
+	enum conf_media_relay mode;
+	bool lan, nat, family;        /* the conditions that call for one */
+	struct conf_range lan_r[CONF_MAX_RANGES]; /* the LAN (lan add) */
+	int nlan;
+};
+
+struct media;
+
 struct core {
 	struct msg_limits limits;
 	struct tp *tp;
@@ -82,6 +92,10 @@ struct core {
 	unsigned dns_families; /* DNS_AF_*, of the listeners */
 	void (*loop)(void *arg, bool done);
 	void *loop_arg;
+	/* the media relay engine, shared by the workers (NULL: none), and
+	 * when a call gets a relay */
+	struct media *media;
+	struct core_media_set media_set;
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -102,6 +116,7 @@ struct branch {
 	struct txn *cancel;  /* the CANCEL's client transaction */
 	int status;          /* the final status it gave, 0 while pending */
 	bool cancel_pending; /* cancel once a provisional arrives (9.1) */
+	uint32_t media;      /* its offer's media relays (a group), or 0 */
 };
 
 /*
@@ -421,6 +436,39 @@ bool resolve_cancel(struct pctx *p);
 void resolve_free(struct pctx *p);
 /* The status (and reason) answering a failed lookup. */
 int resolve_status(int err, const char **reason);
+
+/* media.c */
+/* The two endpoints of a call, as sipd knows them. */
+struct core_media_in {
+	struct sockaddr_storage a, b; /* caller's source, callee's address */
+	int a_media;                  /* the family of the caller's SDP */
+	bool a_nat, b_nat;            /* behind a remote NAT */
+	bool forced;                  /* a routing decision asks for one */
+};
+/*
+ * Does a call between in's endpoints get a media relay under s?  The
+ * answer, and in *why a static string saying why (for the log).  Never
+ * for two endpoints that reach each other directly (both on the LAN, both
+ * outside it, both behind the same NAT) unless s or in->forced says so.
+ */
+bool core_media_decide(const struct core_media_set *s,
+    const struct core_media_in *in, const char **why);
+void core_media_configure(struct core *c, const struct conf *conf);
+/*
+ * fwd is about to go to dst on a new branch of p: an INVITE offer that
+ * needs a relay gets one (its group into *group, nonzero: Record-Route),
+ * a re-INVITE or UPDATE offer in a relayed dialog is rewritten, a BYE
+ * frees the dialog's relays.  Returns 0, or -ENOSPC when the port range
+ * is exhausted (the branch is refused with 488).
+ */
+int core_media_request(struct core *c, struct pctx *p, struct msg *fwd,
+    const struct tp_src *dst, uint32_t *group);
+/* A response resp to ct, branch i of p, before it goes upstream: the
+ * answer (18x, 2xx) of a relayed offer is rewritten. */
+void core_media_response(struct core *c, struct pctx *p, int i,
+    struct txn *ct, struct msg *resp);
+/* A branch ended without a dialog: its relays (*group) go; 0 after. */
+void core_media_end(struct core *c, uint32_t *group);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;

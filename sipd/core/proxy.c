@@ -565,6 +565,11 @@ static void
 pctx_unref(struct pctx *p)
 {
 	if (p != NULL && --p->refs == 0) {
+		for (int i = 0; i < p->nbr; i++) {
+			if (p->br[i].status / 100 != 2) {
+				core_media_end(p->c, &p->br[i].media);
+			}
+		}
 		for (int i = 0; i < p->ntg; i++) {
 			free(p->tg[i].ruri);
 			free(p->tg[i].route);
@@ -746,6 +751,7 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 {
 	if (i >= 0) {
 		p->br[i].status = status;
+		core_media_end(p->c, &p->br[i].media);
 	}
 	if (p->st == NULL || p->final_sent) {
 		/* a late branch after the answer: nothing left to choose */
@@ -805,6 +811,7 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
 		return;
 	}
+	core_media_response(c, p, i, ct, resp);
 	if (p->st == NULL) {
 		/* the server transaction is gone: 2xx go on by Via */
 		if (status >= 200 && status < 300) {
@@ -938,6 +945,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	char peer[TP_ADDRSTRLEN];
 	struct txn *ct;
 	unsigned wk;
+	uint32_t media = 0;
 	int err = -ENOMEM;
 
 	if (route_dst_local(c, dst)) {
@@ -964,7 +972,13 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
-	if ((c->force_rr || dst->proto != p->src.proto) &&
+	/* a relayed call: sipd must see its re-INVITE and BYE */
+	err = core_media_request(c, p, fwd, dst, &media);
+	if (err != 0) {
+		goto fail;
+	}
+	err = -ENOMEM;
+	if ((c->force_rr || media != 0 || dst->proto != p->src.proto) &&
 	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
 		goto fail;
 	}
@@ -977,10 +991,11 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	if (ct == NULL) {
 		goto fail;
 	}
-	p->br[p->nbr++] = (struct branch){ .ct = ct };
+	p->br[p->nbr++] = (struct branch){ .ct = ct, .media = media };
 	p->refs++;
 	return 0;
 fail:
+	core_media_end(c, &media);
 	msg_free(fwd);
 	log_notice(LOG_CLIENT, "cannot forward to %s (%s)",
 	    core_peer(dst, peer, sizeof(peer)), strerror(-err));
@@ -1005,7 +1020,7 @@ fork_next(struct pctx *p, struct msg *own)
 		if (rc != 0) {
 			/* a branch that cannot start is a 503 branch, or a 482
 			 * when it would have looped */
-			int st = rc == -ELOOP ? 482 : 503;
+			int st = rc == -ELOOP ? 482 : rc == -ENOSPC ? 488 : 503;
 			p->br[p->nbr++] = (struct branch){ .status = st };
 			branch_final(p, p->nbr - 1, st, NULL);
 			if (p->final_sent) {

@@ -1,0 +1,703 @@
+/*
+ * core media: whether a call gets a media relay, and its offers and
+ * answers (RFC 3264) rewritten so that both endpoints send their RTP and
+ * RTCP to sipd's relay (sipd/media).  It owns the decision
+ * (core_media_decide(), the one place that says why a call is relayed or
+ * not) and the hooks the proxy calls: an INVITE or UPDATE sent on
+ * (core_media_request()), a response with SDP (core_media_response()), a
+ * branch that ended without a dialog (core_media_end()).
+ *
+ * Leg A of a relay faces the caller (the endpoint whose tag is the
+ * INVITE's From tag), leg B the callee.  Each branch of a forked INVITE
+ * gets its own relays (a group, one relay per media line), so each early
+ * dialog has its own ports; a branch that ends with a final non-2xx
+ * frees its group, a 2xx binds it to the dialog's tags, and the dialog's
+ * BYE frees it.  The relays and their keys live in the media engine,
+ * under its lock, so whichever worker sees a request of the call finds
+ * them.
+ *
+ * Decisions documented in sipd.conf(5): SDP that sipd cannot follow
+ * (sdp_parse() refuses it) leaves the call unrelayed, with a log line;
+ * a port range with no free pair refuses the branch with 488; ICE
+ * attributes of relayed media lines are removed (the candidates name
+ * addresses the relay hides); an offer in a 2xx (an INVITE without SDP)
+ * is not relayed.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sipd/core/core_int.h"
+#include "sipd/media/media.h"
+
+/* Bodies sipd writes back: the SDP limit, and room for multipart. */
+#define MEDIA_BODY_MAX (SDP_MAX_SIZE + 4096)
+
+/* ------------------------------------------------------------ decision */
+
+void
+core_media_configure(struct core *c, const struct conf *conf)
+{
+	struct core_media_set *s = &c->media_set;
+
+	s->mode = conf->media_relay;
+	s->lan = conf->media_relay_lan;
+	s->nat = conf->media_relay_nat;
+	s->family = conf->media_relay_family;
+	s->nlan = conf->nlan;
+	memcpy(s->lan_r, conf->lan, (size_t)conf->nlan * sizeof(conf->lan[0]));
+}
+
+void
+core_set_media(struct core *c, struct media *m)
+{
+	c->media = m;
+}
+
+/* IPv4 written as IPv6 (::ffff:a.b.c.d) counts as IPv4. */
+static int
+family_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			return AF_INET;
+		}
+	}
+	return ss->ss_family;
+}
+
+static bool
+in_lan(const struct core_media_set *s, const struct sockaddr_storage *ss)
+{
+	for (int i = 0; i < s->nlan; i++) {
+		if (core_in_range(&s->lan_r[i], ss)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		return ((const struct sockaddr_in *)(const void *)a)->
+		    sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)(const void *)b)->
+		    sin_addr.s_addr;
+	}
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->
+	    sin6_addr, &((const struct sockaddr_in6 *)(const void *)b)->
+	    sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+bool
+core_media_decide(const struct core_media_set *s,
+    const struct core_media_in *in, const char **why)
+{
+	bool la, lb;
+
+	if (s->mode == CONF_MEDIA_RELAY_NEVER) {
+		*why = "media-relay never";
+		return false;
+	}
+	if (s->mode == CONF_MEDIA_RELAY_ALWAYS) {
+		*why = "media-relay always";
+		return true;
+	}
+	if (in->forced) {
+		*why = "asked for by routing";
+		return true;
+	}
+	if (s->family && (family_of(&in->a) != family_of(&in->b) ||
+	    (in->a_media != 0 && in->a_media != family_of(&in->b)))) {
+		*why = "IPv4 and IPv6";
+		return true;
+	}
+	/* CGP-style far-end NAT: one side behind a remote NAT, the other not
+	 * behind that same NAT (the same public address) */
+	if (s->nat && (in->a_nat || in->b_nat) &&
+	    !(in->a_nat && in->b_nat && same_host(&in->a, &in->b))) {
+		*why = "a side behind a remote NAT";
+		return true;
+	}
+	la = in_lan(s, &in->a);
+	lb = in_lan(s, &in->b);
+	if (s->lan && la != lb) {
+		*why = "between the LAN and the WAN";
+		return true;
+	}
+	*why = la && lb ? "both on the LAN" : "the endpoints reach each other";
+	return false;
+}
+
+/* ------------------------------------------------------------- bodies */
+
+/* Where the SDP lies in m's body: [*off, *off + *len). */
+static bool
+find_sdp(struct msg *m, struct sv body, size_t *off, size_t *len)
+{
+	const struct msg_ctype *ct = msg_content_type(m);
+	struct sv type, sub, params, b;
+	const char *p;
+
+	if (ct == NULL || body.len == 0) {
+		return false;
+	}
+	type = msg_sv(m, ct->type);
+	sub = msg_sv(m, ct->subtype);
+	if (sv_caseeq_str(type, "application") && sv_caseeq_str(sub, "sdp")) {
+		*off = 0;
+		*len = body.len;
+		return true;
+	}
+	if (!sv_caseeq_str(type, "multipart")) {
+		return false;
+	}
+	/* RFC 2046 5.1.1: the parts between "--boundary" lines */
+	params = msg_sv(m, ct->params);
+	p = memmem(params.p, params.len, "boundary=", 9);
+	if (p == NULL) {
+		return false;
+	}
+	b.p = p + 9;
+	b.len = (size_t)(params.p + params.len - b.p);
+	if (b.len > 0 && b.p[0] == '"') {
+		const char *q = memchr(b.p + 1, '"', b.len - 1);
+		if (q == NULL) {
+			return false;
+		}
+		b.p++;
+		b.len = (size_t)(q - b.p);
+	} else {
+		for (size_t i = 0; i < b.len; i++) {
+			if (b.p[i] == ';' || b.p[i] == ' ' || b.p[i] == '\t') {
+				b.len = i;
+				break;
+			}
+		}
+	}
+	if (b.len == 0 || b.len > 70) {
+		return false;
+	}
+	char delim[76];
+	delim[0] = delim[1] = '-';
+	memcpy(delim + 2, b.p, b.len);
+	size_t dlen = b.len + 2;
+	const char *end = body.p + body.len;
+	const char *cur = memmem(body.p, body.len, delim, dlen);
+	while (cur != NULL) {
+		const char *hs = cur + dlen;
+		if (end - hs >= 2 && hs[0] == '-' && hs[1] == '-') {
+			return false; /* the close delimiter */
+		}
+		const char *he = memmem(hs, (size_t)(end - hs), "\r\n\r\n", 4);
+		if (he == NULL) {
+			return false;
+		}
+		const char *ps = he + 4;
+		const char *next = memmem(ps, (size_t)(end - ps), delim, dlen);
+		if (next == NULL) {
+			return false;
+		}
+		/* the CRLF before a delimiter is the delimiter's */
+		const char *pe = next;
+		if (pe - ps >= 2 && pe[-2] == '\r' && pe[-1] == '\n') {
+			pe -= 2;
+		}
+		/* the part's headers: is it application/sdp? */
+		for (const char *h = hs; h + 12 <= he; h++) {
+			if (strncasecmp(h, "content-type", 12) == 0) {
+				const char *v = h + 12;
+				while (v < he && (*v == ' ' || *v == '\t' ||
+				    *v == ':')) {
+					v++;
+				}
+				if (he - v >= 15 &&
+				    strncasecmp(v, "application/sdp", 15) == 0) {
+					*off = (size_t)(ps - body.p);
+					*len = (size_t)(pe - ps);
+					return true;
+				}
+				break;
+			}
+		}
+		cur = next;
+	}
+	return false;
+}
+
+/* m's body with its SDP [off, off + olen) replaced by sdp[0..len). */
+static int
+put_sdp(struct msg *m, struct sv body, size_t off, size_t olen,
+    const char *sdp, size_t len)
+{
+	size_t n = body.len - olen + len;
+	char *buf = malloc(n ? n : 1);
+	int rc;
+
+	if (buf == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(buf, body.p, off);
+	memcpy(buf + off, sdp, len);
+	memcpy(buf + off + len, body.p + off + olen, body.len - off - olen);
+	rc = msg_set_body(m, NULL, (struct sv){ buf, n });
+	free(buf);
+	return rc;
+}
+
+/* ---------------------------------------------------------- addresses */
+
+/*
+ * sipd's address toward ss (port 0): a listener's of its family, or for
+ * a wildcard listener the source address the kernel picks.
+ */
+static int
+local_toward(struct core *c, const struct sockaddr_storage *ss,
+    struct sockaddr_storage *out)
+{
+	int family = ss->ss_family;
+
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct sockaddr_storage *a = &c->listeners[i].addr;
+		if (a->ss_family != family || c->listener_text[i][0] == '\0') {
+			continue;
+		}
+		*out = *a;
+		tp_addr_set_port((struct sockaddr *)out, 0);
+		return 0;
+	}
+	socklen_t len = sizeof(*out);
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc = -EADDRNOTAVAIL;
+
+	if (fd < 0) {
+		return rc;
+	}
+	if (connect(fd, (const struct sockaddr *)ss,
+		tp_addr_len((const struct sockaddr *)ss)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)out, &len) == 0) {
+		tp_addr_set_port((struct sockaddr *)out, 0);
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Media line i's RTP and RTCP destinations from s (family 0: none). */
+static void
+line_peers(const struct sdp *s, unsigned i, struct sockaddr_storage *rtp,
+    struct sockaddr_storage *rtcp)
+{
+	const struct sdp_media *md = &s->m[i];
+
+	memset(rtcp, 0, sizeof(*rtcp));
+	if (sdp_media_peer(s, i, rtp) != 0) {
+		memset(rtp, 0, sizeof(*rtp));
+		return;
+	}
+	if (md->rtcp.len != 0 && md->rtcp_port != 0) {
+		/* RFC 3605: the port; its address is the RTP one's */
+		*rtcp = *rtp;
+		tp_addr_set_port((struct sockaddr *)rtcp, md->rtcp_port);
+	}
+}
+
+/* Can line i of s go through a relay (a UDP stream, not multicast)? */
+static bool
+line_relayable(const struct sdp *s, unsigned i)
+{
+	const struct sdp_media *md = &s->m[i];
+	const struct sdp_conn *cn = sdp_media_conn(s, i);
+
+	return md->udp && md->rtp_port != 0 && cn != NULL &&
+	    cn->family != 0 && !cn->multicast;
+}
+
+static struct media_call
+call_of(struct msg *m, bool with_to)
+{
+	const struct msg_naddr *f = msg_from(m), *t = msg_to(m);
+	struct sv id = msg_callid(m);
+	struct sv ft = f ? msg_sv(m, f->tag) : (struct sv){ "", 0 };
+	struct sv tt = with_to && t ? msg_sv(m, t->tag) : (struct sv){ "", 0 };
+
+	return (struct media_call){ id.p, id.len, ft.p, ft.len, tt.p, tt.len };
+}
+
+static bool
+has_to_tag(struct msg *m)
+{
+	const struct msg_naddr *t = msg_to(m);
+
+	return t != NULL && t->tag.len > 0;
+}
+
+/* Write s changed by rw into m's body at [off, off + olen). */
+static int
+rewrite_into(struct msg *m, struct sv body, size_t off, size_t olen,
+    const struct sdp *s, const struct sdp_rewrite *rw)
+{
+	char *out = malloc(MEDIA_BODY_MAX);
+	size_t n;
+	int rc;
+
+	if (out == NULL) {
+		return -ENOMEM;
+	}
+	rc = sdp_rewrite(s, rw, out, MEDIA_BODY_MAX, &n);
+	if (rc == 0) {
+		rc = put_sdp(m, body, off, olen, out, n);
+	}
+	free(out);
+	return rc;
+}
+
+static void
+log_bad_sdp(struct msg *m, const char *what, const char *reason)
+{
+	struct sv id = msg_callid(m);
+	char clip[LOG_CLIP_SIZE];
+
+	log_notice(LOG_CLIENT, "media, %s not relayed, call '%s' (bad SDP: "
+	    "%s)", what, log_clip(clip, sizeof(clip), id.p, id.len),
+	    reason != NULL ? reason : "cannot parse");
+}
+
+/* ---------------------------------------------------------- the offer */
+
+/*
+ * An offer that names one of sipd's relay legs came back to sipd: the
+ * call left through the relay and returns.  When its first endpoint and
+ * the new destination reach each other (CGP: a LAN call that leaves and
+ * returns to the same LAN), the offer goes on with that endpoint's own
+ * addresses, the first relay is marked looped (its answer passes
+ * unchanged and frees it) and the endpoints talk directly.  True when it
+ * did so.
+ */
+static bool
+offer_looped(struct core *c, struct msg *fwd, struct sv body, size_t off,
+    size_t olen, const struct sdp *s, const struct tp_src *dst)
+{
+	struct sdp_rewrite rw = { 0 };
+	struct media_ref ref;
+	struct sockaddr_storage peer, first = { 0 };
+	struct core_media_in in = { 0 };
+	const char *why;
+	bool any = false;
+
+	for (unsigned i = 0; i < s->nmedia; i++) {
+		if (sdp_media_peer(s, i, &peer) != 0 ||
+		    media_relay_by_local(c->media, (struct sockaddr *)&peer,
+			false, &ref) != 0 || ref.peer.ss_family == 0) {
+			continue;
+		}
+		in.a = ref.peer;
+		in.b = dst->addr;
+		if (core_media_decide(&c->media_set, &in, &why) &&
+		    c->media_set.mode != CONF_MEDIA_RELAY_ALWAYS) {
+			return false;
+		}
+		if (first.ss_family == 0) {
+			first = ref.peer;
+		} else if (!same_host(&first, &ref.peer)) {
+			return false;
+		}
+		rw.port[i] = tp_addr_port((struct sockaddr *)&ref.peer);
+		any = true;
+	}
+	if (!any || c->media_set.mode == CONF_MEDIA_RELAY_ALWAYS) {
+		return false;
+	}
+	for (unsigned i = 0; i < s->nmedia; i++) {
+		if (rw.port[i] != 0 && sdp_media_peer(s, i, &peer) == 0) {
+			media_relay_by_local(c->media, (struct sockaddr *)&peer,
+			    true, &ref);
+		}
+	}
+	rw.addr = (struct sockaddr *)&first;
+	if (rewrite_into(fwd, body, off, olen, s, &rw) != 0) {
+		return false;
+	}
+	log_warn(LOG_CLIENT, "media, the offer came back to sipd (a loop): "
+	    "relay dropped, the endpoints talk directly");
+	return true;
+}
+
+/* A first offer (an INVITE without To tag) going to dst. */
+static int
+offer_new(struct core *c, struct pctx *p, struct msg *fwd,
+    const struct tp_src *dst, uint32_t *group)
+{
+	struct sv body = msg_body(fwd);
+	struct sockaddr_storage rtp, rtcp, la, lb;
+	struct media_call call = call_of(fwd, false);
+	struct core_media_in in = { 0 };
+	struct sdp_rewrite rw = { 0 };
+	struct sdp *s;
+	const char *why, *reason = NULL;
+	char peer[TP_ADDRSTRLEN];
+	size_t off, olen;
+	uint32_t first = 0;
+	int rc = 0;
+
+	if (!find_sdp(fwd, body, &off, &olen)) {
+		return 0;
+	}
+	s = malloc(sizeof(*s));
+	if (s == NULL) {
+		return -ENOMEM;
+	}
+	if (sdp_parse(s, body.p + off, olen, &reason, NULL) != 0) {
+		log_bad_sdp(fwd, "call", reason);
+		goto done;
+	}
+	if (offer_looped(c, fwd, body, off, olen, s, dst)) {
+		goto done;
+	}
+	in.a = p->src.addr;
+	in.b = dst->addr;
+	for (unsigned i = 0; i < s->nmedia && in.a_media == 0; i++) {
+		const struct sdp_conn *cn = sdp_media_conn(s, i);
+		if (line_relayable(s, i) && cn != NULL) {
+			in.a_media = cn->family;
+		}
+	}
+	if (!core_media_decide(&c->media_set, &in, &why)) {
+		log_debug(LOG_CLIENT, "media, call to %s not relayed (%s)",
+		    core_peer(dst, peer, sizeof(peer)), why);
+		goto done;
+	}
+	if (local_toward(c, &dst->addr, &lb) != 0) {
+		log_notice(LOG_CLIENT, "media, call to %s not relayed (no "
+		    "local address toward it)", core_peer(dst, peer,
+		    sizeof(peer)));
+		goto done;
+	}
+	for (unsigned i = 0; i < s->nmedia; i++) {
+		struct media_alloc al;
+
+		if (!line_relayable(s, i)) {
+			continue;
+		}
+		line_peers(s, i, &rtp, &rtcp);
+		const struct sdp_conn *cn = sdp_media_conn(s, i);
+		struct sockaddr_storage toward = rtp;
+		if (toward.ss_family == 0) {
+			/* on hold (0.0.0.0): the caller's side by its family */
+			toward = p->src.addr;
+			if (family_of(&toward) != cn->family) {
+				continue;
+			}
+		}
+		if (local_toward(c, &toward, &la) != 0) {
+			continue;
+		}
+		struct media_leg_conf a = {
+			(struct sockaddr *)&la,
+			rtp.ss_family ? (struct sockaddr *)&rtp : NULL,
+			rtcp.ss_family ? (struct sockaddr *)&rtcp : NULL,
+		};
+		struct media_leg_conf b = { (struct sockaddr *)&lb, NULL, NULL };
+		rc = media_relay_new(c->media, &a, &b, &al);
+		if (rc == 0) {
+			rc = media_relay_bind(c->media, al.id, &call, first, i);
+			if (rc != 0) {
+				media_relay_free(c->media, al.id);
+			}
+		}
+		if (rc != 0) {
+			break;
+		}
+		if (first == 0) {
+			first = al.id;
+		}
+		rw.port[i] = tp_addr_port((struct sockaddr *)&al.local[1]);
+	}
+	if (rc == 0 && first != 0) {
+		rw.addr = (struct sockaddr *)&lb;
+		rw.drop_ice = true;
+		rc = rewrite_into(fwd, body, off, olen, s, &rw);
+	}
+	if (rc != 0 && first != 0) {
+		media_call_free(c->media, NULL, first);
+		first = 0;
+	}
+	if (rc == 0 && first != 0) {
+		log_info(LOG_CLIENT, "media, call to %s relayed (%s)",
+		    core_peer(dst, peer, sizeof(peer)), why);
+	}
+	*group = first;
+done:
+	free(s);
+	/* the port range exhausted: the branch is refused (488); another
+	 * failure leaves the call unrelayed */
+	return rc == -ENOSPC || rc == -EBUSY ? -ENOSPC : 0;
+}
+
+/*
+ * Rewrite m's SDP (an offer or an answer in a dialog with relays refs)
+ * sent by the endpoint of leg from: that leg moves to the SDP's
+ * addresses, and the other endpoint is given the other leg's.
+ */
+static void
+sdp_through(struct core *c, struct msg *m, const struct media_ref *refs,
+    int n, const char *what)
+{
+	struct sv body = msg_body(m);
+	struct sdp_rewrite rw = { 0 };
+	struct sockaddr_storage rtp, rtcp, other = { 0 };
+	struct sdp *s;
+	const char *reason = NULL;
+	size_t off, olen;
+
+	if (n <= 0 || !find_sdp(m, body, &off, &olen)) {
+		return;
+	}
+	s = malloc(sizeof(*s));
+	if (s == NULL) {
+		return;
+	}
+	if (sdp_parse(s, body.p + off, olen, &reason, NULL) != 0) {
+		log_bad_sdp(m, what, reason);
+		goto done;
+	}
+	for (int k = 0; k < n; k++) {
+		enum media_leg_id from = refs[k].swapped ? MEDIA_LEG_B
+							 : MEDIA_LEG_A;
+		struct media_relay_info info;
+		unsigned i = refs[k].line;
+
+		if (refs[k].leg == MEDIA_LEG_B) {
+			/* an answer: from the callee's side */
+			from = refs[k].swapped ? MEDIA_LEG_A : MEDIA_LEG_B;
+		}
+		if (i >= s->nmedia || media_relay_get(c->media, refs[k].id,
+			&info) != 0) {
+			continue;
+		}
+		if (s->m[i].rtp_port == 0) {
+			/* RFC 3264 6: the stream was refused; its relay goes */
+			media_relay_free(c->media, refs[k].id);
+			continue;
+		}
+		line_peers(s, i, &rtp, &rtcp);
+		struct media_leg_conf conf = { NULL,
+			rtp.ss_family ? (struct sockaddr *)&rtp : NULL,
+			rtcp.ss_family ? (struct sockaddr *)&rtcp : NULL };
+		if (rtp.ss_family != 0 &&
+		    media_relay_update(c->media, refs[k].id, from, &conf) != 0) {
+			log_notice(LOG_CLIENT, "media, relay %u: %s names "
+			    "another address family than its leg", refs[k].id,
+			    what);
+		}
+		other = info.leg[from == MEDIA_LEG_A ? 1 : 0].local;
+		rw.port[i] = tp_addr_port((struct sockaddr *)&other);
+	}
+	if (other.ss_family != 0) {
+		rw.addr = (struct sockaddr *)&other;
+		rw.drop_ice = true;
+		if (rewrite_into(m, body, off, olen, s, &rw) != 0) {
+			log_notice(LOG_CLIENT, "media, cannot rewrite the %s",
+			    what);
+		}
+	}
+done:
+	free(s);
+}
+
+int
+core_media_request(struct core *c, struct pctx *p, struct msg *fwd,
+    const struct tp_src *dst, uint32_t *group)
+{
+	enum msg_method mt = msg_method(fwd);
+	struct media_ref refs[SDP_MAX_MEDIA];
+	struct media_call call;
+	int n;
+
+	*group = 0;
+	if (c->media == NULL) {
+		return 0;
+	}
+	if (mt == MSG_BYE && has_to_tag(fwd)) {
+		/* the dialog ends: its relays go, whoever sent the BYE */
+		call = call_of(fwd, true);
+		media_call_free(c->media, &call, 0);
+		return 0;
+	}
+	if (mt != MSG_INVITE && mt != MSG_UPDATE) {
+		return 0;
+	}
+	if (!has_to_tag(fwd)) {
+		return mt == MSG_INVITE ? offer_new(c, p, fwd, dst, group) : 0;
+	}
+	/* RFC 3264 8: a new offer in the dialog (re-INVITE, UPDATE) */
+	call = call_of(fwd, true);
+	n = media_call_find(c->media, &call, 0, refs, SDP_MAX_MEDIA);
+	for (int k = 0; k < n; k++) {
+		refs[k].leg = MEDIA_LEG_A; /* an offer: from the sender */
+	}
+	sdp_through(c, fwd, refs, n, "offer");
+	return 0;
+}
+
+/* ------------------------------------------------------- the answer */
+
+void
+core_media_response(struct core *c, struct pctx *p, int i, struct txn *ct,
+    struct msg *resp)
+{
+	int status = msg_status(resp);
+	enum msg_method mt = txn_method(ct);
+	struct msg *req = txn_request(ct);
+	struct media_ref refs[SDP_MAX_MEDIA];
+	struct media_call call;
+	uint32_t group = i >= 0 ? p->br[i].media : 0;
+	int n;
+
+	if (c->media == NULL || req == NULL || status <= 100 || status >= 300 ||
+	    (mt != MSG_INVITE && mt != MSG_UPDATE)) {
+		return;
+	}
+	if (!has_to_tag(req)) {
+		if (group == 0) {
+			return;
+		}
+		n = media_call_find(c->media, NULL, group, refs,
+		    SDP_MAX_MEDIA);
+		if (n > 0 && refs[0].looped) {
+			/* the call came back: the endpoints talk directly */
+			media_call_free(c->media, NULL, group);
+			return;
+		}
+		/* the answer names the dialog (RFC 3261 12.1): its To tag */
+		call = call_of(resp, true);
+		if (call.tag_b_len > 0) {
+			media_call_confirm(c->media, &call, group);
+		}
+	} else {
+		call = call_of(req, true);
+		n = media_call_find(c->media, &call, 0, refs, SDP_MAX_MEDIA);
+	}
+	for (int k = 0; k < n; k++) {
+		refs[k].leg = MEDIA_LEG_B; /* an answer: from the receiver */
+	}
+	sdp_through(c, resp, refs, n, "answer");
+}
+
+void
+core_media_end(struct core *c, uint32_t *group)
+{
+	if (c->media != NULL && *group != 0) {
+		media_call_free(c->media, NULL, *group);
+	}
+	*group = 0;
+}

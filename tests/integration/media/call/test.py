@@ -1,0 +1,127 @@
+"""A call through sipd's media relay, forced by "set media-relay always":
+a caller on 127.0.0.2 calls a callee on 127.0.0.3 through sipd.
+
+- The INVITE the callee receives names sipd's address and a relay port
+  (c=, m=, a=rtcp at port + 1), carries no ICE candidate any more, and
+  sipd's Record-Route; the 200 the caller receives names sipd and
+  another relay port.
+- RTP flows both ways through the relay: each phone receives what the
+  other sent, from the relay's port it was given (symmetric RTP), and
+  "show media" counts it.
+- A re-INVITE from the caller with a new RTP port moves the media: the
+  callee sees the same relay port, and what the callee sends reaches the
+  caller's new socket, not the old one.
+- BYE (sent by the route set, through sipd) frees the relay: "show media"
+  lists nothing and none of its ports is bound any more (/proc/net/udp).
+Against a sipd that does not relay calls, the INVITE reaches the callee
+with the caller's own address and the first check fails."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+import mediaua  # noqa: E402
+import sipdtest  # noqa: E402
+import sipua  # noqa: E402
+from sipdtest import Sipd, check  # noqa: E402
+
+PACKETS = 40
+
+
+def flow(a, a_dst, b, b_dst):
+    """a sends PACKETS to a_dst, b to b_dst; each counts what came."""
+    a.send_rtp("127.0.0.1", a_dst, PACKETS)
+    got_b, src_b = b.count_rtp(0.5)
+    b.send_rtp("127.0.0.1", b_dst, PACKETS)
+    got_a, src_a = a.count_rtp(0.5)
+    return got_a, src_a, got_b, src_b
+
+
+def test(binary, started):
+    sipd = Sipd(binary, conf="set media-relay always\n"
+                "set media-ports 41000-41999\n"
+                "set processors %d" % sipua.processors())
+    started.append(sipd)
+    sipd.start()
+    caller = mediaua.Phone("127.0.0.2")
+    callee = mediaua.Phone("127.0.0.3")
+    call = sipua.Call(caller, callee.uri("bob"))
+
+    caller.send(mediaua.invite(call, None, caller.offer()
+                               + "a=ice-ufrag:abcd\r\n"), sipd.port)
+    inv = callee.expect_request("INVITE", call.call_id)
+    addr, ports, rtcp = mediaua.sdp_media(inv.body)
+    check(addr == "127.0.0.1",
+          "the callee's offer names %r, not sipd (127.0.0.1): %r" % (
+              addr, inv.body))
+    check(len(ports) == 1 and 41000 <= ports[0] <= 41999 and
+          ports[0] != caller.rtp_port, "offer port %r" % ports)
+    check(rtcp == [ports[0] + 1], "a=rtcp %r for port %r" % (rtcp, ports))
+    check(b"a=candidate" not in inv.body and b"a=ice-" not in inv.body,
+          "ICE attributes passed on: %r" % inv.body)
+    check(inv.get("Record-Route"), "no Record-Route on a relayed INVITE")
+    relay_b = ports[0]
+
+    to = mediaua.respond_sdp(callee, inv, 200, callee.offer())
+    ok = caller.expect_response(200, call, "INVITE")
+    addr, ports, _ = mediaua.sdp_media(ok.body)
+    check(addr == "127.0.0.1" and len(ports) == 1 and
+          41000 <= ports[0] <= 41999 and ports[0] != relay_b,
+          "the caller's answer: %r" % ok.body)
+    relay_a = ports[0]
+    caller.send(call.ack(ok), sipd.port)
+    callee.expect_request("ACK", call.call_id)
+
+    got_a, src_a, got_b, src_b = flow(caller, relay_a, callee, relay_b)
+    check(got_b == PACKETS and src_b == {("127.0.0.1", relay_b)},
+          "callee received %d of %d from %r" % (got_b, PACKETS, src_b))
+    check(got_a == PACKETS and src_a == {("127.0.0.1", relay_a)},
+          "caller received %d of %d from %r" % (got_a, PACKETS, src_a))
+    rows = mediaua.relays(sipd)
+    check(len(rows) == 1 and rows[0]["a-packets"] == PACKETS and
+          rows[0]["b-packets"] == PACKETS and rows[0]["a-latched"] and
+          rows[0]["b-latched"], "show media: %r" % rows)
+
+    # the caller moves its media: a re-INVITE with a new port
+    old = caller.rtp
+    caller.rtp = None
+    caller.rtcp.close()
+    caller.rtp, caller.rtcp = mediaua.rtp_pair("127.0.0.2")
+    reinv = mediaua.in_dialog(call, "INVITE", ok, to, caller.offer())
+    caller.send(reinv, sipd.port)
+    inv2 = callee.expect_request("INVITE", call.call_id)
+    _, ports, _ = mediaua.sdp_media(inv2.body)
+    check(ports == [relay_b], "re-INVITE offer port %r, relay %d" % (
+        ports, relay_b))
+    mediaua.respond_sdp(callee, inv2, 200, callee.offer())
+    ok2 = caller.expect_response(200, call, "INVITE")
+    _, ports, _ = mediaua.sdp_media(ok2.body)
+    check(ports == [relay_a], "re-INVITE answer port %r" % ports)
+    caller.send(call.ack(ok2), sipd.port)
+    callee.send_rtp("127.0.0.1", relay_b, PACKETS)
+    got_new, _ = caller.count_rtp(0.5)
+    got_old, _ = caller.count_rtp(0.2, sock=old)
+    old.close()
+    check(got_new == PACKETS and got_old == 0,
+          "after the re-INVITE: new socket %d, old %d" % (got_new, got_old))
+
+    rows = mediaua.relays(sipd)
+    ports = [relay_a, relay_a + 1, relay_b, relay_b + 1]
+    check(all(mediaua.udp_bound(p) for p in ports),
+          "relay ports not bound during the call")
+    caller.send(mediaua.in_dialog(call, "BYE", ok, to), sipd.port)
+    bye = callee.expect_request("BYE", call.call_id)
+    callee.respond(bye, 200)
+    caller.expect_response(200, call, "BYE")
+    mediaua.wait_no_relays(sipd, ports)
+    check("media, relay %d freed" % rows[0]["id"] in sipd.log(),
+          "no log line for the freed relay")
+
+    caller.close()
+    callee.close()
+    sipdtest.stop_clean(sipd)
+
+
+sipdtest.run(test)
