@@ -18,14 +18,18 @@ from sipdtest import Fail, check, new_tag, sipctl
 MAX_PACKETS = 2000  # datagrams one count reads, at most
 
 
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def rtp_pair(host):
     """An RTP socket on an even port and an RTCP one on the next."""
     for _ in range(200):
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp = socket.socket(family(host), socket.SOCK_DGRAM)
         rtp.bind((host, 0))
         port = rtp.getsockname()[1]
         if port % 2 == 0 and port < 65535:
-            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            rtcp = socket.socket(family(host), socket.SOCK_DGRAM)
             try:
                 rtcp.bind((host, port + 1))
                 return rtp, rtcp
@@ -38,16 +42,17 @@ def rtp_pair(host):
 def sdp(host, port, extra=""):
     """An audio offer or answer: c= host, m= port, a=rtcp port + 1, and
     an ICE candidate (which a relayed call must not carry on)."""
+    ip = "IP6" if ":" in host else "IP4"
     return ("v=0\r\n"
-            "o=- 1 1 IN IP4 %s\r\n"
+            "o=- 1 1 IN %s %s\r\n"
             "s=-\r\n"
-            "c=IN IP4 %s\r\n"
+            "c=IN %s %s\r\n"
             "t=0 0\r\n"
             "m=audio %d RTP/AVP 0\r\n"
             "a=rtpmap:0 PCMU/8000\r\n"
             "a=rtcp:%d\r\n"
             "a=candidate:1 1 UDP 2130706431 %s %d typ host\r\n"
-            "%s" % (host, host, port, port + 1, host, port, extra))
+            "%s" % (ip, host, ip, host, port, port + 1, host, port, extra))
 
 
 def sdp_media(body):
@@ -63,7 +68,11 @@ class Phone(sipua.UA):
     """A UA on host with RTP sockets; builds requests with SDP bodies."""
 
     def __init__(self, host):
-        super().__init__(host)
+        self.host = host
+        self.sock = socket.socket(family(host), socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
         self.rtp, self.rtcp = rtp_pair(host)
         self.ssrc = int.from_bytes(os.urandom(4), "big")
         self.seq = 0
@@ -72,6 +81,16 @@ class Phone(sipua.UA):
         super().close()
         self.rtp.close()
         self.rtcp.close()
+
+    def hostport(self):
+        h = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s:%d" % (h, self.port)
+
+    def uri(self, user="ua"):
+        return "sip:%s@%s" % (user, self.hostport())
+
+    def via(self, branch):
+        return "SIP/2.0/UDP %s;branch=%s;rport" % (self.hostport(), branch)
 
     @property
     def rtp_port(self):
@@ -112,6 +131,17 @@ class Phone(sipua.UA):
             n += 1
             srcs.add(src)
         return n, srcs
+
+
+class Call(sipua.Call):
+    """sipua.Call with an IPv6 caller's From host in brackets."""
+
+    def request(self, *args, **kw):
+        data = super().request(*args, **kw)
+        if ":" in self.ua.host:
+            data = data.replace(b"<sip:uac@%s>" % self.ua.host.encode(),
+                                b"<sip:uac@[%s]>" % self.ua.host.encode())
+        return data
 
 
 def with_body(data, body, ctype="application/sdp"):
@@ -190,6 +220,17 @@ def udp_bound(port):
             if int(local.rsplit(":", 1)[1], 16) == port:
                 return True
     return False
+
+
+def free_range(pairs):
+    """A "MIN-MAX" range of pairs even/odd UDP port pairs that nothing on
+    this host has bound right now (other tests run beside this one)."""
+    import random
+    for _ in range(200):
+        lo = random.randrange(30000, 60000, 2)
+        if not any(udp_bound(p) for p in range(lo, lo + 2 * pairs)):
+            return lo, lo + 2 * pairs - 1
+    raise Fail("no free range of %d UDP port pairs" % pairs)
 
 
 def wait_no_relays(sipd, ports, timeout=3.0):

@@ -48,9 +48,10 @@ def offer(sipd, caller, callee):
 
 
 def test(binary, started):
+    lo, hi = mediaua.free_range(500)
     sipd = Sipd(binary, conf="set media-relay always\n"
-                "set media-ports 42000-42999\n"
-                "set processors %d" % sipua.processors())
+                "set media-ports %d-%d\n"
+                "set processors %d" % (lo, hi, sipua.processors()))
     started.append(sipd)
     sipd.start()
     caller = mediaua.Phone("127.0.0.2")
