@@ -134,7 +134,9 @@ core_media_decide(const struct core_media_set *s,
 		*why = "between the LAN and the WAN";
 		return true;
 	}
-	*why = la && lb ? "both on the LAN" : "the endpoints reach each other";
+	*why = la != lb ? "between the LAN and the WAN, media-relay-lan off"
+	    : la	   ? "both on the LAN"
+			   : "the endpoints reach each other";
 	return false;
 }
 
@@ -372,6 +374,22 @@ log_bad_sdp(struct msg *m, const char *what, const char *reason)
 	    reason != NULL ? reason : "cannot parse");
 }
 
+/*
+ * Is the callee behind a remote NAT: its Request-URI (the Contact it
+ * registered) an address the nated list holds, and where the request
+ * goes (its NAT's public side) not?
+ */
+static bool
+callee_nat(struct core *c, struct msg *fwd, const struct tp_src *dst)
+{
+	const struct uri *u = msg_ruri(fwd);
+	struct sockaddr_storage own;
+	socklen_t len;
+
+	return u != NULL && route_addr(msg_sv(fwd, u->host), 0, &own,
+	    &len) == 0 && core_nated(c, &own) && !core_nated(c, &dst->addr);
+}
+
 /* ---------------------------------------------------------- the offer */
 
 /*
@@ -465,6 +483,10 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	}
 	in.a = p->src.addr;
 	in.b = dst->addr;
+	/* far-end NAT (CGP): the caller by its request, the callee by the
+	 * Request-URI (its Contact) against where the request goes */
+	in.a_nat = core_nat_far(c, fwd, &p->src);
+	in.b_nat = callee_nat(c, fwd, dst);
 	for (unsigned i = 0; i < s->nmedia && in.a_media == 0; i++) {
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		if (line_relayable(s, i) && cn != NULL) {

@@ -67,8 +67,11 @@ def sdp_media(body):
 class Phone(sipua.UA):
     """A UA on host with RTP sockets; builds requests with SDP bodies."""
 
-    def __init__(self, host):
+    def __init__(self, host, advertise=None):
+        """advertise: the address the phone writes for itself in Via,
+        Contact and SDP (a phone behind a NAT writes its private one)."""
         self.host = host
+        self.advertise = advertise
         self.sock = socket.socket(family(host), socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
         self.port = self.sock.getsockname()[1]
@@ -83,7 +86,8 @@ class Phone(sipua.UA):
         self.rtcp.close()
 
     def hostport(self):
-        h = "[%s]" % self.host if ":" in self.host else self.host
+        h = self.advertise or self.host
+        h = "[%s]" % h if ":" in h else h
         return "%s:%d" % (h, self.port)
 
     def uri(self, user="ua"):
@@ -103,7 +107,7 @@ class Phone(sipua.UA):
         self.rtp, self.rtcp = rtp_pair(self.host)
 
     def offer(self):
-        return sdp(self.host, self.rtp_port)
+        return sdp(self.advertise or self.host, self.rtp_port)
 
     def send_rtp(self, host, port, count, gap=0.002):
         for _ in range(count):
