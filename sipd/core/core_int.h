@@ -135,6 +135,7 @@ struct proxy_target {
 	char *ruri;  /* owned */
 	char *route; /* owned */
 	unsigned wk; /* workarounds of the target's product (a binding's) */
+	bool media;  /* a routing decision asks for a media relay (media.c) */
 };
 
 struct proxy_dns;
@@ -459,14 +460,14 @@ bool core_media_decide(const struct core_media_set *s,
     const struct core_media_in *in, const char **why);
 void core_media_configure(struct core *c, const struct conf *conf);
 /*
- * fwd is about to go to dst on a new branch of p: an INVITE offer that
+ * fwd is about to go to target t on a new branch of p: an INVITE offer that
  * needs a relay gets one (its group into *group, nonzero: Record-Route),
  * a re-INVITE or UPDATE offer in a relayed dialog is rewritten, a BYE
  * frees the dialog's relays.  Returns 0, or -ENOSPC when the port range
  * is exhausted (the branch is refused with 488).
  */
-int core_media_request(struct core *c, struct pctx *p, struct msg *fwd,
-    const struct tp_src *dst, uint32_t *group);
+int core_media_request(struct core *c, struct pctx *p,
+    const struct proxy_target *t, struct msg *fwd, uint32_t *group);
 /* A response resp to ct, branch i of p, before it goes upstream: the
  * answer (18x, 2xx) of a relayed offer is rewritten. */
 void core_media_response(struct core *c, struct pctx *p, int i,

@@ -450,10 +450,11 @@ offer_looped(struct core *c, struct msg *fwd, struct sv body, size_t off,
 	return true;
 }
 
-/* A first offer (an INVITE without To tag) going to dst. */
+/* A first offer (an INVITE without To tag) going to dst; forced: a
+ * routing decision (the target's media flag) asks for a relay. */
 static int
 offer_new(struct core *c, struct pctx *p, struct msg *fwd,
-    const struct tp_src *dst, uint32_t *group)
+    const struct tp_src *dst, bool forced, uint32_t *group)
 {
 	struct sv body = msg_body(fwd);
 	struct sockaddr_storage rtp, rtcp, la, lb;
@@ -487,6 +488,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	 * Request-URI (its Contact) against where the request goes */
 	in.a_nat = core_nat_far(c, fwd, &p->src);
 	in.b_nat = callee_nat(c, fwd, dst);
+	in.forced = forced;
 	for (unsigned i = 0; i < s->nmedia && in.a_media == 0; i++) {
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		if (line_relayable(s, i) && cn != NULL) {
@@ -637,8 +639,8 @@ done:
 }
 
 int
-core_media_request(struct core *c, struct pctx *p, struct msg *fwd,
-    const struct tp_src *dst, uint32_t *group)
+core_media_request(struct core *c, struct pctx *p,
+    const struct proxy_target *t, struct msg *fwd, uint32_t *group)
 {
 	enum msg_method mt = msg_method(fwd);
 	struct media_ref refs[SDP_MAX_MEDIA];
@@ -659,7 +661,9 @@ core_media_request(struct core *c, struct pctx *p, struct msg *fwd,
 		return 0;
 	}
 	if (!has_to_tag(fwd)) {
-		return mt == MSG_INVITE ? offer_new(c, p, fwd, dst, group) : 0;
+		return mt == MSG_INVITE ? offer_new(c, p, fwd, &t->dst, t->media,
+					      group)
+					: 0;
 	}
 	/* RFC 3264 8: a new offer in the dialog (re-INVITE, UPDATE) */
 	call = call_of(fwd, true);

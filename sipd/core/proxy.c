@@ -973,7 +973,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
 	/* a relayed call: sipd must see its re-INVITE and BYE */
-	err = core_media_request(c, p, fwd, dst, &media);
+	err = core_media_request(c, p, t, fwd, &media);
 	if (err != 0) {
 		goto fail;
 	}

@@ -11,6 +11,9 @@ a caller on 127.0.0.2 calls a callee on 127.0.0.3 through sipd.
 - A re-INVITE from the caller with a new RTP port moves the media: the
   callee sees the same relay port, and what the callee sends reaches the
   caller's new socket, not the old one.
+- an UPDATE from the callee (RFC 3311) with a new port moves its side:
+  the caller sees the relay's caller-side port, the callee's new socket
+  receives what the caller sends.
 - BYE (sent by the route set, through sipd) frees the relay: "show media"
   lists nothing and none of its ports is bound any more (/proc/net/udp).
 Against a sipd that does not relay calls, the INVITE reaches the callee
@@ -107,6 +110,30 @@ def test(binary, started):
     old.close()
     check(got_new == PACKETS and got_old == 0,
           "after the re-INVITE: new socket %d, old %d" % (got_new, got_old))
+
+    # the callee moves its media: an UPDATE (RFC 3311) the other way
+    old = callee.rtp
+    callee.rtcp.close()
+    callee.rtp, callee.rtcp = mediaua.rtp_pair("127.0.0.3")
+    tag = sipua.param(to, "tag")
+    upd = mediaua.callee_request(callee, inv, "UPDATE",
+                                 inv.first("Contact").strip("<>"), tag)
+    callee.send(mediaua.with_body(upd, callee.offer()), sipd.port)
+    got = caller.expect_request("UPDATE", call.call_id)
+    _, ports, _ = mediaua.sdp_media(got.body)
+    check(ports == [relay_a], "UPDATE offer port %r, relay %d" % (
+        ports, relay_a))
+    mediaua.respond_sdp(caller, got, 200, caller.offer())
+    ok3 = callee.expect("200 to UPDATE", lambda m: m.status == 200 and
+                        m.cseq()[1] == "UPDATE")
+    _, ports, _ = mediaua.sdp_media(ok3.body)
+    check(ports == [relay_b], "UPDATE answer port %r" % ports)
+    caller.send_rtp("127.0.0.1", relay_a, PACKETS)
+    got_new, _ = callee.count_rtp(0.5)
+    got_old, _ = callee.count_rtp(0.2, sock=old)
+    old.close()
+    check(got_new == PACKETS and got_old == 0,
+          "after the UPDATE: new socket %d, old %d" % (got_new, got_old))
 
     rows = mediaua.relays(sipd)
     ports = [relay_a, relay_a + 1, relay_b, relay_b + 1]
