@@ -171,8 +171,15 @@ struct media_leg_info {
 	uint64_t packets, bytes, ignored;
 };
 
+/* The part of a Call-ID "show media" gives. */
+#define MEDIA_INFO_CALLID 64
+
 struct media_relay_info {
 	uint32_t id;
+	/* the call it serves (media_relay_bind()), clipped; "" for none,
+	 * and its media line */
+	char callid[MEDIA_INFO_CALLID];
+	uint8_t line;
 	uint64_t age_ms, idle_ms;        /* since created, since a packet */
 	struct media_leg_info leg[2];
 };

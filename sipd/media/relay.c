@@ -663,6 +663,14 @@ info_of(const struct media *m, const struct media_relay *r, uint64_t now,
 	info->age_ms = now > r->created_ms ? now - r->created_ms : 0;
 	info->idle_ms = now > r->last_ms ? now - r->last_ms : 0;
 	(void)m;
+	if (r->key != NULL) {
+		size_t n = r->callid_len < sizeof(info->callid) - 1
+		    ? r->callid_len
+		    : sizeof(info->callid) - 1;
+		memcpy(info->callid, r->key, n);
+		info->callid[n] = '\0';
+		info->line = r->line;
+	}
 	for (int l = 0; l < 2; l++) {
 		const struct media_leg *leg = &r->leg[l];
 		const struct media_sock *s = &leg->s[SOCK_RTP];

@@ -7,7 +7,7 @@ a caller on 127.0.0.2 calls a callee on 127.0.0.3 through sipd.
   another relay port.
 - RTP flows both ways through the relay: each phone receives what the
   other sent, from the relay's port it was given (symmetric RTP), and
-  "show media" counts it.
+  "show media" counts it under the call's Call-ID.
 - A re-INVITE from the caller with a new RTP port moves the media: the
   callee sees the same relay port, and what the callee sends reaches the
   caller's new socket, not the old one.
@@ -84,7 +84,8 @@ def test(binary, started):
     check(got_a == PACKETS and src_a == {("127.0.0.1", relay_a)},
           "caller received %d of %d from %r" % (got_a, PACKETS, src_a))
     rows = mediaua.relays(sipd)
-    check(len(rows) == 1 and rows[0]["a-packets"] == PACKETS and
+    check(len(rows) == 1 and rows[0]["call-id"] == call.call_id and
+          rows[0]["line"] == 0 and rows[0]["a-packets"] == PACKETS and
           rows[0]["b-packets"] == PACKETS and rows[0]["a-latched"] and
           rows[0]["b-latched"], "show media: %r" % rows)
 
