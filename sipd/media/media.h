@@ -30,14 +30,16 @@
  *           caller's address; media_relay_new() with A = { sipd's address
  *           toward the caller, that peer } and B = { sipd's address
  *           toward the callee, NULL }; sdp_rewrite() with B's address and
- *           ports goes to the callee.  -ENOSPC: 503 or unrelayed.
+ *           ports goes to the callee (sipd/core/media.c: the relays are
+ *           bound to the call, media_relay_bind()).  -ENOSPC: the
+ *           branch is refused with 488.
  *   answer: sdp_parse(); media_relay_update(id, MEDIA_LEG_B, { peer from
  *           the answer }); sdp_rewrite() with A's address and ports goes
  *           to the caller.
  *   re-INVITE or UPDATE: media_relay_update() of the leg whose endpoint
  *           sent the new SDP; BYE, CANCEL or a final non-2xx:
- *           media_relay_free().  The timeout (expired callback) frees
- *           what the dialog did not.
+ *           media_call_free().  The timeout frees what the dialog did
+ *           not.
  *
  * sdp_*: the SDP parser and rewriter.  It reads a body (never writes it),
  * records where each c=, m= and a=rtcp value lies, and writes a new body

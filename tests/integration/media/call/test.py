@@ -36,9 +36,9 @@ PACKETS = 40
 def flow(a, a_dst, b, b_dst):
     """a sends PACKETS to a_dst, b to b_dst; each counts what came."""
     a.send_rtp("127.0.0.1", a_dst, PACKETS)
-    got_b, src_b = b.count_rtp(0.5)
+    got_b, src_b = b.count_rtp(5, want=PACKETS)
     b.send_rtp("127.0.0.1", b_dst, PACKETS)
-    got_a, src_a = a.count_rtp(0.5)
+    got_a, src_a = a.count_rtp(5, want=PACKETS)
     return got_a, src_a, got_b, src_b
 
 
@@ -106,7 +106,7 @@ def test(binary, started):
     check(ports == [relay_a], "re-INVITE answer port %r" % ports)
     caller.send(call.ack(ok2), sipd.port)
     callee.send_rtp("127.0.0.1", relay_b, PACKETS)
-    got_new, _ = caller.count_rtp(0.5)
+    got_new, _ = caller.count_rtp(5, want=PACKETS)
     got_old, _ = caller.count_rtp(0.2, sock=old)
     old.close()
     check(got_new == PACKETS and got_old == 0,
@@ -130,7 +130,7 @@ def test(binary, started):
     _, ports, _ = mediaua.sdp_media(ok3.body)
     check(ports == [relay_b], "UPDATE answer port %r" % ports)
     caller.send_rtp("127.0.0.1", relay_a, PACKETS)
-    got_new, _ = callee.count_rtp(0.5)
+    got_new, _ = callee.count_rtp(5, want=PACKETS)
     got_old, _ = callee.count_rtp(0.2, sock=old)
     old.close()
     check(got_new == PACKETS and got_old == 0,

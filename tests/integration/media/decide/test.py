@@ -108,9 +108,9 @@ def test(binary, started):
     relay_b = mediaua.sdp_media(inv.body)[1][0]
     relay_a = mediaua.sdp_media(ok.body)[1][0]
     lan.send_rtp("127.0.0.1", relay_a, 20)
-    got_wan, _ = wan.count_rtp(0.5)
+    got_wan, _ = wan.count_rtp(5, want=20)
     wan.send_rtp("127.0.0.1", relay_b, 20)
-    got_lan, _ = lan.count_rtp(0.5)
+    got_lan, _ = lan.count_rtp(5, want=20)
     check(got_wan == 20 and got_lan == 20,
           "through the relay: WAN got %d, LAN got %d of 20" % (
               got_wan, got_lan))

@@ -58,7 +58,7 @@ def test(binary, started):
           "the two early dialogs' answers: %r" % relay_a)
     for ph, rb, tag in zip(phones, relay_b, tags):
         ph.send_rtp("127.0.0.1", rb, 10)
-        got, srcs = caller.count_rtp(0.4)
+        got, srcs = caller.count_rtp(5, want=10)
         check(got == 10 and srcs == {("127.0.0.1", relay_a[tag])},
               "early media of %s: %d of 10 from %r" % (ph.host, got, srcs))
 

@@ -60,7 +60,7 @@ def test(binary, started):
     mediaua.wait_no_relays(sipd, [])
 
     a.send_rtp("127.0.0.2", c.rtp_port, 10)
-    got, srcs = c.count_rtp(0.5)
+    got, srcs = c.count_rtp(5, want=10)
     check(got == 10 and srcs == {("127.0.0.2", a.rtp_port)},
           "direct media: %d of 10 from %r" % (got, srcs))
     sipdtest.stop_clean(sipd)

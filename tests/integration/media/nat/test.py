@@ -66,9 +66,9 @@ def test(binary, started):
     relay_b = mediaua.sdp_media(inv.body)[1][0]
     relay_a = mediaua.sdp_media(ok.body)[1][0]
     nated.send_rtp("127.0.0.1", relay_a, 20)
-    got_wan, _ = wan.count_rtp(0.5)
+    got_wan, _ = wan.count_rtp(5, want=20)
     wan.send_rtp("127.0.0.1", relay_b, 20)
-    got_nated, _ = nated.count_rtp(0.5)
+    got_nated, _ = nated.count_rtp(5, want=20)
     check(got_wan == 20 and got_nated == 20,
           "through the NAT: WAN got %d, NATed phone got %d of 20" % (
               got_wan, got_nated))
