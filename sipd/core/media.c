@@ -21,7 +21,7 @@
  * a port range with no free pair refuses the branch with 488; ICE
  * attributes of relayed media lines are removed (the candidates name
  * addresses the relay hides); an offer in a 2xx (an INVITE without SDP)
- * is not relayed.
+ * is not relayed, nor a media line a re-INVITE or UPDATE adds.
  */
 #include <errno.h>
 #include <netinet/in.h>
