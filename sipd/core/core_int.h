@@ -461,13 +461,18 @@ bool core_media_decide(const struct core_media_set *s,
 void core_media_configure(struct core *c, const struct conf *conf);
 /*
  * fwd is about to go to target t on a new branch of p: an INVITE offer that
- * needs a relay gets one (its group into *group, nonzero: Record-Route),
+ * needs a relay gets one (its group into *group; *rr: Record-Route, also
+ * for an INVITE without SDP whose call will need one),
  * a re-INVITE or UPDATE offer in a relayed dialog is rewritten, a BYE
  * frees the dialog's relays.  Returns 0, or -ENOSPC when the port range
  * is exhausted (the branch is refused with 488).
  */
 int core_media_request(struct core *c, struct pctx *p,
-    const struct proxy_target *t, struct msg *fwd, uint32_t *group);
+    const struct proxy_target *t, struct msg *fwd, uint32_t *group,
+    bool *rr);
+/* A 2xx ACK relayed statelessly: its SDP (the answer to an offer in the
+ * 2xx) completes the dialog's relays and is rewritten. */
+void core_media_ack(struct core *c, struct msg *ack);
 /* A response resp to ct, branch i of p, before it goes upstream: the
  * answer (18x, 2xx) of a relayed offer is rewritten. */
 void core_media_response(struct core *c, struct pctx *p, int i,

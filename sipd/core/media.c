@@ -21,7 +21,8 @@
  * a port range with no free pair refuses the branch with 488; ICE
  * attributes of relayed media lines are removed (the candidates name
  * addresses the relay hides); an offer in a 2xx (an INVITE without SDP)
- * is not relayed, nor a media line a re-INVITE or UPDATE adds.
+ * gets its relay with the 2xx and is completed by the ACK's answer; a
+ * media line a re-INVITE or UPDATE adds is not relayed.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -450,11 +451,29 @@ offer_looped(struct core *c, struct msg *fwd, struct sv body, size_t off,
 	return true;
 }
 
+/*
+ * What the decision knows of a call whose INVITE req goes from p's source
+ * to dst: far-end NAT (CGP) judges the caller by its request, the callee
+ * by the Request-URI (its Contact) against where the request goes.
+ */
+static void
+in_of(struct core *c, struct pctx *p, struct msg *req,
+    const struct tp_src *dst, bool forced, struct core_media_in *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->a = p->src.addr;
+	in->b = dst->addr;
+	in->a_nat = core_nat_far(c, req, &p->src);
+	in->b_nat = callee_nat(c, req, dst);
+	in->forced = forced;
+}
+
 /* A first offer (an INVITE without To tag) going to dst; forced: a
- * routing decision (the target's media flag) asks for a relay. */
+ * routing decision (the target's media flag) asks for a relay.  An
+ * INVITE without SDP that will need one sets *late. */
 static int
 offer_new(struct core *c, struct pctx *p, struct msg *fwd,
-    const struct tp_src *dst, bool forced, uint32_t *group)
+    const struct tp_src *dst, bool forced, uint32_t *group, bool *late)
 {
 	struct sv body = msg_body(fwd);
 	struct sockaddr_storage rtp, rtcp, la, lb;
@@ -469,6 +488,10 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	int rc = 0;
 
 	if (!find_sdp(fwd, body, &off, &olen)) {
+		/* RFC 3264 offer in the 2xx, answer in the ACK: no relay yet,
+		 * but sipd must stay on the path to make one then */
+		in_of(c, p, fwd, dst, forced, &in);
+		*late = core_media_decide(&c->media_set, &in, &why);
 		return 0;
 	}
 	s = malloc(sizeof(*s));
@@ -482,13 +505,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	if (offer_looped(c, fwd, body, off, olen, s, dst)) {
 		goto done;
 	}
-	in.a = p->src.addr;
-	in.b = dst->addr;
-	/* far-end NAT (CGP): the caller by its request, the callee by the
-	 * Request-URI (its Contact) against where the request goes */
-	in.a_nat = core_nat_far(c, fwd, &p->src);
-	in.b_nat = callee_nat(c, fwd, dst);
-	in.forced = forced;
+	in_of(c, p, fwd, dst, forced, &in);
 	for (unsigned i = 0; i < s->nmedia && in.a_media == 0; i++) {
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		if (line_relayable(s, i) && cn != NULL) {
@@ -640,7 +657,8 @@ done:
 
 int
 core_media_request(struct core *c, struct pctx *p,
-    const struct proxy_target *t, struct msg *fwd, uint32_t *group)
+    const struct proxy_target *t, struct msg *fwd, uint32_t *group,
+    bool *rr)
 {
 	enum msg_method mt = msg_method(fwd);
 	struct media_ref refs[SDP_MAX_MEDIA];
@@ -648,6 +666,7 @@ core_media_request(struct core *c, struct pctx *p,
 	int n;
 
 	*group = 0;
+	*rr = false;
 	if (c->media == NULL) {
 		return 0;
 	}
@@ -661,9 +680,11 @@ core_media_request(struct core *c, struct pctx *p,
 		return 0;
 	}
 	if (!has_to_tag(fwd)) {
-		return mt == MSG_INVITE ? offer_new(c, p, fwd, &t->dst, t->media,
-					      group)
-					: 0;
+		int rc = mt == MSG_INVITE ? offer_new(c, p, fwd, &t->dst,
+						t->media, group, rr)
+					  : 0;
+		*rr = *rr || *group != 0;
+		return rc;
 	}
 	/* RFC 3264 8: a new offer in the dialog (re-INVITE, UPDATE) */
 	call = call_of(fwd, true);
@@ -676,6 +697,92 @@ core_media_request(struct core *c, struct pctx *p,
 }
 
 /* ------------------------------------------------------- the answer */
+
+/*
+ * The 2xx resp to an INVITE req that had no SDP carries the offer (RFC
+ * 3264 5, RFC 3261 13.2.1): when the call needs a relay, make it now, leg
+ * B facing the callee that offered; the ACK's answer completes it
+ * (core_media_ack()).  Returns the group, or 0.
+ */
+static uint32_t
+late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
+    struct msg *resp)
+{
+	struct sv body = msg_body(resp), rbody = msg_body(req);
+	struct media_call call = call_of(resp, true);
+	const struct tp_src *dst = txn_peer(ct);
+	struct sockaddr_storage rtp, rtcp, la, lb;
+	struct core_media_in in;
+	struct sdp *s = NULL;
+	const char *why, *reason = NULL;
+	size_t off, olen;
+	uint32_t first = 0;
+
+	if (dst == NULL || find_sdp(req, rbody, &off, &olen) ||
+	    !find_sdp(resp, body, &off, &olen) || call.tag_b_len == 0) {
+		return 0;
+	}
+	in_of(c, p, req, dst, false, &in);
+	if (!core_media_decide(&c->media_set, &in, &why) ||
+	    local_toward(c, &p->src.addr, &la) != 0 ||
+	    local_toward(c, &dst->addr, &lb) != 0) {
+		return 0;
+	}
+	s = malloc(sizeof(*s));
+	if (s == NULL) {
+		return 0;
+	}
+	if (sdp_parse(s, body.p + off, olen, &reason, NULL) != 0) {
+		log_bad_sdp(resp, "offer in a 2xx", reason);
+		free(s);
+		return 0;
+	}
+	for (unsigned i = 0; i < s->nmedia; i++) {
+		struct media_alloc al;
+
+		if (!line_relayable(s, i)) {
+			continue;
+		}
+		line_peers(s, i, &rtp, &rtcp);
+		struct media_leg_conf a = { (struct sockaddr *)&la, NULL, NULL };
+		struct media_leg_conf b = { (struct sockaddr *)&lb,
+			rtp.ss_family ? (struct sockaddr *)&rtp : NULL,
+			rtcp.ss_family ? (struct sockaddr *)&rtcp : NULL };
+		if (media_relay_new(c->media, &a, &b, &al) != 0) {
+			break;
+		}
+		if (media_relay_bind(c->media, al.id, &call, first, i) != 0) {
+			media_relay_free(c->media, al.id);
+			break;
+		}
+		if (first == 0) {
+			first = al.id;
+		}
+	}
+	free(s);
+	if (first != 0) {
+		log_info(LOG_CLIENT, "media, offer in a 2xx relayed (%s)", why);
+	}
+	return first;
+}
+
+void
+core_media_ack(struct core *c, struct msg *ack)
+{
+	struct media_ref refs[SDP_MAX_MEDIA];
+	struct media_call call;
+	int n;
+
+	if (c->media == NULL || !has_to_tag(ack)) {
+		return;
+	}
+	call = call_of(ack, true);
+	n = media_call_find(c->media, &call, 0, refs, SDP_MAX_MEDIA);
+	for (int k = 0; k < n; k++) {
+		refs[k].leg = MEDIA_LEG_A; /* from its sender */
+	}
+	sdp_through(c, ack, refs, n, "answer in an ACK");
+}
 
 void
 core_media_response(struct core *c, struct pctx *p, int i, struct txn *ct,
@@ -694,6 +801,10 @@ core_media_response(struct core *c, struct pctx *p, int i, struct txn *ct,
 		return;
 	}
 	if (!has_to_tag(req)) {
+		if (group == 0 && status >= 200) {
+			group = late_offer(c, p, ct, req, resp);
+			p->br[i].media = group;
+		}
 		if (group == 0) {
 			return;
 		}

@@ -946,6 +946,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	struct txn *ct;
 	unsigned wk;
 	uint32_t media = 0;
+	bool media_rr;
 	int err = -ENOMEM;
 
 	if (route_dst_local(c, dst)) {
@@ -973,12 +974,12 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
 	/* a relayed call: sipd must see its re-INVITE and BYE */
-	err = core_media_request(c, p, t, fwd, &media);
+	err = core_media_request(c, p, t, fwd, &media, &media_rr);
 	if (err != 0) {
 		goto fail;
 	}
 	err = -ENOMEM;
-	if ((c->force_rr || media != 0 || dst->proto != p->src.proto) &&
+	if ((c->force_rr || media_rr || dst->proto != p->src.proto) &&
 	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
 		goto fail;
 	}
@@ -1416,6 +1417,7 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 	if (max_forwards(ack) != 0) {
 		return;
 	}
+	core_media_ack(c, ack);
 	if (!proto_set) {
 		dst.proto = tp_choose_proto(c->tp,
 		    (const struct sockaddr *)&dst.addr, msg_size(ack) + 128);
