@@ -9,13 +9,14 @@ is left and sipd keeps serving:
 - 100 media lines (more than the 16 a relay follows),
 - a body that is not SDP at all.
 Bodies it must look into:
-- an audio and a video line: each its own relay and ports;
+- audio, video, text and T.38 (udptl) lines: each its own relay and
+  ports;
 - a=rtcp-mux with a=rtcp on the RTP port (RFC 5761): a=rtcp names the
   relay's RTP port;
 - a multipart/mixed body: the SDP part is rewritten, the other part
   arrives unchanged.
-Exhausted ports (set media-ports to four free pairs, two relays):
-the audio and video call takes them all; the next call is refused with
+Exhausted ports (set media-ports to eight free pairs, four relays):
+the four-line call takes them all; the next call is refused with
 488 and a log line naming the range, the first call's media still
 flows, and once it ends a new call is relayed again.
 On the landed sipd the first relayed case fails (nothing is relayed);
@@ -50,7 +51,7 @@ def refuse(sipd, caller, callee, call):
 
 
 def test(binary, started):
-    lo, hi = mediaua.free_range(4)
+    lo, hi = mediaua.free_range(8)
     sipd = Sipd(binary, conf="set media-relay always\n"
                 "set media-ports %d-%d\n"
                 # the 100 media lines go over UDP all the same
@@ -104,15 +105,16 @@ def test(binary, started):
                             .encode()), "multipart: %r" % inv.body)
     mediaua.wait_no_relays(sipd, [])
 
-    # audio and video take every port of the range
-    body = mediaua.sdp("127.0.0.2", p) + "m=video %d RTP/AVP 96\r\n" % (
-        p + 2)
+    # audio, video, text and T.38 take every port of the range
+    body = mediaua.sdp("127.0.0.2", p) + (
+        "m=video %d RTP/AVP 96\r\nm=text %d RTP/AVP 98\r\n"
+        "m=image %d udptl t38\r\n" % (p + 2, p + 4, p + 6))
     call = offer(sipd, caller, callee, body)
     inv = callee.expect_request("INVITE", call.call_id)
     addr, ports, _ = mediaua.sdp_media(inv.body)
-    check(len(ports) == 2 and ports[0] != ports[1] and
+    check(len(ports) == 4 and len(set(ports)) == 4 and
           all(lo <= x <= hi for x in ports),
-          "audio and video: %r" % inv.body)
+          "audio, video, text, T.38: %r" % inv.body)
     to = mediaua.respond_sdp(callee, inv, 200, callee.offer())
     ok = caller.expect_response(200, call, "INVITE")
     caller.send(call.ack(ok), sipd.port)
