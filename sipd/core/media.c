@@ -22,7 +22,7 @@
  * attributes of relayed media lines are removed (the candidates name
  * addresses the relay hides); an offer in a 2xx (an INVITE without SDP)
  * gets its relay with the 2xx and is completed by the ACK's answer; a
- * media line a re-INVITE or UPDATE adds is not relayed.
+ * media line a re-INVITE or UPDATE adds gets a relay of its own.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -655,6 +655,81 @@ done:
 	free(s);
 }
 
+/*
+ * RFC 3264 8.2: a new offer in a relayed dialog that adds media lines
+ * (video to an audio call): each relayable line without a relay gets
+ * one in the dialog's group, on the addresses its relays use, the
+ * sender's leg given the offer's address.  refs[0..n) are the dialog's
+ * relays; returns their count with the new ones.
+ */
+static int
+add_lines(struct core *c, struct msg *fwd, const struct media_call *call,
+    struct media_ref *refs, int n)
+{
+	struct sv body = msg_body(fwd);
+	struct media_relay_info info;
+	struct sockaddr_storage rtp, rtcp;
+	bool have[SDP_MAX_MEDIA] = { false };
+	struct media_call key = *call;
+	struct sdp *s;
+	size_t off, olen;
+
+	if (!find_sdp(fwd, body, &off, &olen) ||
+	    media_relay_get(c->media, refs[0].id, &info) != 0) {
+		return n;
+	}
+	s = malloc(sizeof(*s));
+	if (s == NULL) {
+		return n;
+	}
+	if (sdp_parse(s, body.p + off, olen, NULL, NULL) != 0) {
+		free(s);
+		return n;
+	}
+	for (int k = 0; k < n; k++) {
+		if (refs[k].line < SDP_MAX_MEDIA) {
+			have[refs[k].line] = true;
+		}
+	}
+	/* the relays' key: the caller's tag first, whoever sends this */
+	if (refs[0].swapped) {
+		key.tag_a = call->tag_b;
+		key.tag_a_len = call->tag_b_len;
+		key.tag_b = call->tag_a;
+		key.tag_b_len = call->tag_a_len;
+	}
+	int from = refs[0].swapped ? 1 : 0;
+	for (unsigned i = 0; i < s->nmedia && n < SDP_MAX_MEDIA; i++) {
+		struct media_alloc al;
+		struct media_leg_conf leg[2];
+
+		if (have[i] || !line_relayable(s, i)) {
+			continue;
+		}
+		line_peers(s, i, &rtp, &rtcp);
+		for (int l = 0; l < 2; l++) {
+			leg[l] = (struct media_leg_conf){
+				(struct sockaddr *)&info.leg[l].local, NULL, NULL };
+		}
+		leg[from].peer = rtp.ss_family ? (struct sockaddr *)&rtp : NULL;
+		leg[from].peer_rtcp = rtcp.ss_family ? (struct sockaddr *)&rtcp
+						     : NULL;
+		if (media_relay_new(c->media, &leg[0], &leg[1], &al) != 0) {
+			break;
+		}
+		if (media_relay_bind(c->media, al.id, &key, refs[0].group,
+			i) != 0) {
+			media_relay_free(c->media, al.id);
+			break;
+		}
+		refs[n++] = (struct media_ref){ .id = al.id,
+			.group = refs[0].group, .line = (uint8_t)i,
+			.swapped = refs[0].swapped };
+	}
+	free(s);
+	return n;
+}
+
 int
 core_media_request(struct core *c, struct pctx *p,
     const struct proxy_target *t, struct msg *fwd, uint32_t *group,
@@ -689,6 +764,9 @@ core_media_request(struct core *c, struct pctx *p,
 	/* RFC 3264 8: a new offer in the dialog (re-INVITE, UPDATE) */
 	call = call_of(fwd, true);
 	n = media_call_find(c->media, &call, 0, refs, SDP_MAX_MEDIA);
+	if (n > 0) {
+		n = add_lines(c, fwd, &call, refs, n);
+	}
 	for (int k = 0; k < n; k++) {
 		refs[k].leg = MEDIA_LEG_A; /* an offer: from the sender */
 	}

@@ -14,7 +14,9 @@ a caller on 127.0.0.2 calls a callee on 127.0.0.3 through sipd.
 - an UPDATE from the callee (RFC 3311) with a new port moves its side:
   the caller sees the relay's caller-side port, the callee's new socket
   receives what the caller sends.
-- BYE (sent by the route set, through sipd) frees the relay: "show media"
+- a re-INVITE that adds a video line gets a relay for it, named in both
+  the offer and the answer, and video packets pass.
+- BYE (sent by the route set, through sipd) frees the relays: "show media"
   lists nothing and none of its ports is bound any more (/proc/net/udp).
 Against a sipd that does not relay calls, the INVITE reaches the callee
 with the caller's own address and the first check fails."""
@@ -136,8 +138,48 @@ def test(binary, started):
     check(got_new == PACKETS and got_old == 0,
           "after the UPDATE: new socket %d, old %d" % (got_new, got_old))
 
+    # the caller adds video (RFC 3264 8.2): the new line gets a relay
+    va, _ = mediaua.rtp_pair("127.0.0.2")
+    vb, _ = mediaua.rtp_pair("127.0.0.3")
+    video = "m=video %d RTP/AVP 96\r\n"
+    reinv = mediaua.in_dialog(call, "INVITE", ok, to, caller.offer() +
+                              video % va.getsockname()[1])
+    caller.send(reinv, sipd.port)
+    inv3 = callee.expect_request("INVITE", call.call_id)
+    _, ports, _ = mediaua.sdp_media(inv3.body)
+    check(len(ports) == 2 and ports[0] == relay_b and lo <= ports[1] <= hi
+          and ports[1] not in (relay_a, relay_b),
+          "re-INVITE adding video: %r" % inv3.body)
+    video_b = ports[1]
+    mediaua.respond_sdp(callee, inv3, 200, callee.offer() +
+                        video % vb.getsockname()[1])
+    ok4 = caller.expect_response(200, call, "INVITE")
+    _, ports, _ = mediaua.sdp_media(ok4.body)
+    check(len(ports) == 2 and ports[0] == relay_a and
+          ports[1] not in (relay_a, relay_b, video_b),
+          "answer adding video: %r" % ok4.body)
+    video_a = ports[1]
+    caller.send(call.ack(ok4), sipd.port)
+    for _ in range(10):
+        va.sendto(b"\x80\x60" + b"\0" * 10 + b"v" * 100,
+                  ("127.0.0.1", video_a))
+    vb.settimeout(3)
+    got = 0
+    for _ in range(10):
+        try:
+            vb.recvfrom(2048)
+            got += 1
+        except OSError:
+            break
+    check(got == 10, "video through its relay: %d of 10" % got)
+    va.close()
+    vb.close()
+
     rows = mediaua.relays(sipd)
-    ports = [relay_a, relay_a + 1, relay_b, relay_b + 1]
+    check(len(rows) == 2, "relays of the call: %r" % rows)
+    rows = [r for r in rows if r["line"] == 0]
+    ports = [relay_a, relay_a + 1, relay_b, relay_b + 1, video_a,
+             video_b]
     check(all(mediaua.udp_bound(p) for p in ports),
           "relay ports not bound during the call")
     caller.send(mediaua.in_dialog(call, "BYE", ok, to), sipd.port)
