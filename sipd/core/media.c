@@ -584,6 +584,19 @@ done:
 	return rc == -ENOSPC || rc == -EBUSY ? -ENOSPC : 0;
 }
 
+/* Is c the unspecified address (0.0.0.0, ::): a call put on hold? */
+static bool
+on_hold(const struct sdp_conn *c)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (c->family == AF_INET) {
+		return c->ip.v4.s_addr == htonl(INADDR_ANY);
+	}
+	return c->family == AF_INET6 &&
+	    memcmp(&c->ip.v6, &any6, sizeof(any6)) == 0;
+}
+
 /*
  * Rewrite m's SDP (an offer or an answer in a dialog with relays refs)
  * sent by the endpoint of leg from: that leg moves to the SDP's
@@ -646,6 +659,14 @@ sdp_through(struct core *c, struct msg *m, const struct media_ref *refs,
 	if (other.ss_family != 0) {
 		rw.addr = (struct sockaddr *)&other;
 		rw.drop_ice = true;
+		if (on_hold(&s->c)) {
+			/* RFC 3264 8.4, RFC 2543 hold: the other side is told
+			 * not to send, as the endpoint said */
+			struct sockaddr_storage none = { 0 };
+			none.ss_family = s->c.family == AF_INET6 ? AF_INET6
+								 : AF_INET;
+			other = none;
+		}
 		if (rewrite_into(m, body, off, olen, s, &rw) != 0) {
 			log_notice(LOG_CLIENT, "media, cannot rewrite the %s",
 			    what);

@@ -14,6 +14,8 @@ a caller on 127.0.0.2 calls a callee on 127.0.0.3 through sipd.
 - an UPDATE from the callee (RFC 3311) with a new port moves its side:
   the caller sees the relay's caller-side port, the callee's new socket
   receives what the caller sends.
+- a re-INVITE putting the call on hold with c=0.0.0.0 reaches the
+  callee with 0.0.0.0 (on the relay's port), not sipd's address.
 - a re-INVITE that adds a video line gets a relay for it, named in both
   the offer and the answer, and video packets pass.
 - BYE (sent by the route set, through sipd) frees the relays: "show media"
@@ -137,6 +139,20 @@ def test(binary, started):
     old.close()
     check(got_new == PACKETS and got_old == 0,
           "after the UPDATE: new socket %d, old %d" % (got_new, got_old))
+
+    # the caller puts the call on hold the old way (c=0.0.0.0, RFC 3264
+    # 8.4): the callee is told 0.0.0.0, on the relay's port
+    held = caller.offer().replace("c=IN IP4 127.0.0.2", "c=IN IP4 0.0.0.0")
+    caller.send(mediaua.in_dialog(call, "INVITE", ok, to, held), sipd.port)
+    inv_h = callee.expect_request("INVITE", call.call_id)
+    addr, ports, _ = mediaua.sdp_media(inv_h.body)
+    check(addr == "0.0.0.0" and ports == [relay_b],
+          "hold: %r" % inv_h.body)
+    mediaua.respond_sdp(callee, inv_h, 200, callee.offer())
+    ok_h = caller.expect_response(200, call, "INVITE")
+    check(mediaua.sdp_media(ok_h.body)[1] == [relay_a],
+          "hold answer: %r" % ok_h.body)
+    caller.send(call.ack(ok_h), sipd.port)
 
     # the caller adds video (RFC 3264 8.2): the new line gets a relay
     va, _ = mediaua.rtp_pair("127.0.0.2")
