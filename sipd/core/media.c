@@ -414,9 +414,13 @@ offer_looped(struct core *c, struct msg *fwd, struct sv body, size_t off,
 	bool any = false;
 
 	for (unsigned i = 0; i < s->nmedia; i++) {
+		/* only the leg sipd offered toward the callee, of a call that
+		 * is still waiting for its answer: a port a stranger names
+		 * cannot undo an established call's relay */
 		if (sdp_media_peer(s, i, &peer) != 0 ||
 		    media_relay_by_local(c->media, (struct sockaddr *)&peer,
-			false, &ref) != 0 || ref.peer.ss_family == 0) {
+			false, &ref) != 0 || ref.peer.ss_family == 0 ||
+		    ref.leg != MEDIA_LEG_B || ref.answered) {
 			continue;
 		}
 		in.a = ref.peer;

@@ -222,6 +222,7 @@ struct media_ref {
 	uint8_t line;          /* the media line it serves */
 	bool swapped;          /* the call's tag_a is the relay's leg B tag */
 	bool looped;           /* its offer came back to sipd (a loop) */
+	bool answered;         /* leg B has its endpoint's SDP address */
 	enum media_leg_id leg; /* media_relay_by_local(): the leg found */
 	/* media_relay_by_local(): the other leg's SDP address */
 	struct sockaddr_storage peer, peer_rtcp;

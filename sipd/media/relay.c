@@ -1195,7 +1195,9 @@ media_relay_by_local(struct media *m, const struct sockaddr *sa, bool mark,
 			*out = (struct media_ref){ .id = r->id,
 				.group = r->group, .line = r->line,
 				.leg = l == 0 ? MEDIA_LEG_A : MEDIA_LEG_B,
-				.looped = r->looped };
+				.looped = r->looped,
+				.answered =
+				    r->leg[1].peer[SOCK_RTP].ss_family != 0 };
 			out->peer = r->leg[1 - l].peer[SOCK_RTP];
 			out->peer_rtcp = r->leg[1 - l].peer[SOCK_RTCP];
 			rc = 0;

@@ -9,7 +9,9 @@ relay legs, and A and C reach each other, so C receives A's own address
 and port.  C's answer goes back through W to A unchanged (C's own
 address), the first relay is freed with it, "show media" lists nothing,
 and A's RTP reaches C directly.  Without the loop rule C would get a
-second relay's port (and the media would hairpin through sipd twice)."""
+second relay's port (and the media would hairpin through sipd twice).
+A relay whose call has its answer is no loop: a stranger's offer naming
+its port gets a relay of its own, and the first relay stays."""
 
 import os
 import sys
@@ -63,6 +65,24 @@ def test(binary, started):
     got, srcs = c.count_rtp(5, want=10)
     check(got == 10 and srcs == {("127.0.0.2", a.rtp_port)},
           "direct media: %d of 10 from %r" % (got, srcs))
+
+    # a relay that has its answer is no loop: a stranger who names its
+    # port in an offer neither learns A's address nor undoes the relay
+    call3 = mediaua.Call(a, w.uri("w"))
+    a.send(mediaua.invite(call3, None, a.offer()), sipd.port)
+    inv3 = w.expect_request("INVITE", call3.call_id)
+    mediaua.respond_sdp(w, inv3, 200, w.offer())
+    ok3 = a.expect_response(200, call3, "INVITE")
+    a.send(call3.ack(ok3), sipd.port)
+    stranger = mediaua.Phone("127.0.0.4")
+    call4 = mediaua.Call(stranger, c.uri("c"))
+    stranger.send(mediaua.invite(call4, None, inv3.body), sipd.port)
+    inv4 = c.expect_request("INVITE", call4.call_id)
+    addr, ports, _ = mediaua.sdp_media(inv4.body)
+    check(addr == "127.0.0.1" and ports != [a.rtp_port],
+          "a stranger naming an answered relay's port: %r" % inv4.body)
+    check(len(mediaua.relays(sipd)) == 2, "the first relay went: %r" %
+          mediaua.relays(sipd))
     sipdtest.stop_clean(sipd)
 
 
