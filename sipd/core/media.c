@@ -491,6 +491,9 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	uint32_t first = 0;
 	int rc = 0;
 
+	if (c->media_set.mode == CONF_MEDIA_RELAY_NEVER) {
+		return 0; /* not even a loop to look for */
+	}
 	if (!find_sdp(fwd, body, &off, &olen)) {
 		/* RFC 3264 offer in the 2xx, answer in the ACK: no relay yet,
 		 * but sipd must stay on the path to make one then */

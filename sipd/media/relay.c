@@ -1110,9 +1110,13 @@ media_call_find(struct media *m, const struct media_call *c, uint32_t group,
 	bool swapped;
 
 	pthread_mutex_lock(&m->lock);
-	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && n < max; i++) {
+	/* the scan ends at the last relay there is: a BYE of a call sipd
+	 * does not relay costs nothing when none are open */
+	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS && n < max &&
+	    seen < m->nrelays; i++) {
 		const struct media_relay *r = m->slot[i];
 
+		seen += r != NULL;
 		if (r != NULL && call_match(r, c, group, &swapped)) {
 			out[n++] = (struct media_ref){ .id = r->id,
 				.group = r->group, .line = r->line,
@@ -1131,9 +1135,11 @@ media_call_confirm(struct media *m, const struct media_call *c,
 	int n = 0;
 
 	pthread_mutex_lock(&m->lock);
-	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS; i++) {
+	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS &&
+	    seen < m->nrelays; i++) {
 		struct media_relay *r = m->slot[i];
 
+		seen += r != NULL;
 		if (r != NULL && group != 0 && call_match(r, NULL, group,
 			&swapped) && key_set(r, c) == 0) {
 			n++;
@@ -1151,9 +1157,12 @@ media_call_free(struct media *m, const struct media_call *c, uint32_t group)
 	size_t n = 0;
 
 	pthread_mutex_lock(&m->lock);
-	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS; i++) {
+	/* relays freed here leave nrelays: count the slots still to see */
+	uint32_t left = m->nrelays;
+	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && left > 0; i++) {
 		struct media_relay *r = m->slot[i];
 
+		left -= r != NULL;
 		if (r != NULL && call_match(r, c, group, &swapped)) {
 			if (n < sizeof(ids) / sizeof(ids[0])) {
 				ids[n] = r->id;
@@ -1182,9 +1191,11 @@ media_relay_by_local(struct media *m, const struct sockaddr *sa, bool mark,
 		return -ENOENT;
 	}
 	pthread_mutex_lock(&m->lock);
-	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && rc != 0; i++) {
+	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS && rc != 0 &&
+	    seen < m->nrelays; i++) {
 		struct media_relay *r = m->slot[i];
 
+		seen += r != NULL;
 		for (int l = 0; r != NULL && l < 2; l++) {
 			if (!sa_same(&r->leg[l].local, &want)) {
 				continue;
