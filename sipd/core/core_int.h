@@ -473,6 +473,10 @@ int core_media_request(struct core *c, struct pctx *p,
 /* A 2xx ACK relayed statelessly: its SDP (the answer to an offer in the
  * 2xx) completes the dialog's relays and is rewritten. */
 void core_media_ack(struct core *c, struct msg *ack);
+/* A 2xx or 18x relayed by its Via with no client transaction left (a
+ * 2xx retransmitted after Timer M): its SDP is rewritten as the dialog's
+ * answer was. */
+void core_media_stray(struct core *c, struct msg *resp);
 /* A response resp to ct, branch i of p, before it goes upstream: the
  * answer (18x, 2xx) of a relayed offer is rewritten. */
 void core_media_response(struct core *c, struct pctx *p, int i,

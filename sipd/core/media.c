@@ -873,6 +873,27 @@ late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
 }
 
 void
+core_media_stray(struct core *c, struct msg *resp)
+{
+	const struct msg_cseq *cs = msg_cseq(resp);
+	struct media_ref refs[SDP_MAX_MEDIA];
+	struct media_call call;
+	int status = msg_status(resp), n;
+
+	if (c->media == NULL || cs == NULL || status <= 100 || status >= 300 ||
+	    (cs->method != MSG_INVITE && cs->method != MSG_UPDATE) ||
+	    !has_to_tag(resp)) {
+		return;
+	}
+	call = call_of(resp, true);
+	n = media_call_find(c->media, &call, 0, refs, SDP_MAX_MEDIA);
+	for (int k = 0; k < n; k++) {
+		refs[k].leg = MEDIA_LEG_B; /* an answer: from the receiver */
+	}
+	sdp_through(c, resp, refs, n, "answer");
+}
+
+void
 core_media_ack(struct core *c, struct msg *ack)
 {
 	struct media_ref refs[SDP_MAX_MEDIA];

@@ -1364,6 +1364,7 @@ proxy_relay_response(struct core *c, struct msg *resp,
 		    msg_status(resp), core_peer(src, peer, sizeof(peer)));
 		return;
 	}
+	core_media_stray(c, resp);
 	relay_by_via(c, resp);
 }
 
