@@ -71,6 +71,15 @@ struct conf_listener {
 	bool verify;
 };
 
+/*
+ * The ranges that head the nated list while "set nated-defaults" is on:
+ * RFC 1918, RFC 6598 (shared address space, carrier-grade NAT) and the
+ * RFC 4193 local addresses in use (fd00::/8).
+ */
+#define CONF_NATED_DEFAULTS                                                \
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",  \
+	    "fd00::/8"
+
 /* An address range, "192.0.2.0/24" or "2001:db8::/32". */
 struct conf_range {
 	struct sockaddr_storage addr;
@@ -98,6 +107,13 @@ enum conf_relay {
 	CONF_RELAY_ANYBODY, /* an open relay: warned about at start */
 	CONF_RELAY_CLIENTS, /* only clients may relay (the default) */
 	CONF_RELAY_NOBODY,  /* nobody: non-clients reach local accounts only */
+};
+
+/* "set media-relay": which calls get a media relay. */
+enum conf_media_relay {
+	CONF_MEDIA_RELAY_NEVER,
+	CONF_MEDIA_RELAY_AUTO,   /* when a condition calls for one */
+	CONF_MEDIA_RELAY_ALWAYS,
 };
 
 /* The registrar (RFC 3261 10.3), read by sipd/reg. */
@@ -227,6 +243,12 @@ struct conf {
 	bool auth_local_from;
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
+	/* far-end NAT: the ranges remote clients use behind their NATs
+	 * ("nated add"), after the private ranges while "set
+	 * nated-defaults" is on (the default) */
+	struct conf_range nated[CONF_MAX_RANGES];
+	int nnated;
+	bool nated_defaults;
 
 	/* outgoing TLS: the CA file servers are checked against ("" for the
 	 * system's store) and whether they are checked at all (default on) */
@@ -290,6 +312,11 @@ struct conf {
 	char media_ports[CONF_MEDIA_PORTS_MAX];
 	uint32_t media_timeout_s;
 	bool media_relatch;
+	/* which calls get a relay (sipd/core/media.c): never, those the
+	 * conditions below (or a routing decision) call for, or all; and
+	 * the conditions: LAN<->WAN, a side behind a remote NAT, IPv4<->IPv6 */
+	enum conf_media_relay media_relay;
+	bool media_relay_lan, media_relay_nat, media_relay_family;
 	/* the HEP collector's "address:port" (sipd/ctl/hep.c), "" for
 	 * none, and the capture agent id sent to it */
 	char hep_server[CONF_METRICS_MAX];

@@ -538,6 +538,7 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	if (w->core != NULL) {
 		core_set_cdr(w->core, ws->cdr);
 		core_set_mwi(w->core, ws->mwi);
+		core_set_media(w->core, ws->media);
 	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);

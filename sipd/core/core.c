@@ -95,6 +95,7 @@ core_configure(struct core *c, const struct conf *conf)
 	route_configure(c, conf);
 	c->wk = conf->wk;
 	core_router_configure(c, conf);
+	core_media_configure(c, conf);
 	/* the accounts snapshot is immutable: hold a reference to it */
 	acct_unref(c->acct);
 	c->acct = acct_ref(conf->acct);
@@ -103,6 +104,7 @@ core_configure(struct core *c, const struct conf *conf)
 	c->nclient_ip = conf->nclient_ip;
 	memcpy(c->client_ip, conf->client_ip,
 	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));
+	core_nat_configure(c, conf);
 	auth_settings_init(&as);
 	as.nonce_lifetime = conf->auth.nonce_lifetime_s;
 	/* SHA-256 only when asked: some user agents give up on a response

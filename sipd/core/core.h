@@ -75,6 +75,10 @@ void core_set_dns(struct core *c, struct dns *d,
 struct cdr;
 /* The call table (sipd/cdr), shared by the workers; not taken. */
 void core_set_cdr(struct core *c, struct cdr *d);
+struct media;
+/* The media relay engine the core's calls use (shared by the workers,
+ * not taken; NULL: calls are never relayed). */
+void core_set_media(struct core *c, struct media *m);
 
 /* This worker's authentication state (failed-attempt blocks). */
 struct auth *core_auth(struct core *c);
@@ -130,5 +134,12 @@ void core_mwi_expire(struct core *c);
  * Lives in a's snapshot.
  */
 const char *core_main_domain(const struct acct *a, const char *main);
+
+/*
+ * The ranges that head the nated list while "set nated-defaults" is on,
+ * NULL-terminated: RFC 1918, RFC 6598 (shared address space) and the
+ * RFC 4193 local addresses in use (fd00::/8).
+ */
+extern const char *const core_nat_defaults[];
 
 #endif

@@ -34,6 +34,16 @@ struct core_route {
 	bool proto_set;
 };
 
+/* Which calls get a media relay (media.c; set media-relay...). */
+struct core_media_set {
+	enum conf_media_relay mode;
+	bool lan, nat, family;        /* the conditions that call for one */
+	struct conf_range lan_r[CONF_MAX_RANGES]; /* the LAN (lan add) */
+	int nlan;
+};
+
+struct media;
+
 struct core {
 	struct msg_limits limits;
 	struct tp *tp;
@@ -68,6 +78,10 @@ struct core {
 	bool auth_local_from;     /* a local From must authenticate */
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
+	/* the nated list: the private ranges first while nated_defaults */
+	struct conf_range nated[CONF_MAX_RANGES];
+	int nnated;
+	bool nated_defaults;
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
 	struct host_addr_seen {
@@ -92,6 +106,10 @@ struct core {
 	struct cdr *cdr; /* the call table, shared; NULL: none */
 	struct core_uac *uacs; /* the requests sipd originated, in flight */
 	struct mwi *mwi;       /* message waiting, shared; NULL: none */
+	/* the media relay engine, shared by the workers (NULL: none), and
+	 * when a call gets a relay */
+	struct media *media;
+	struct core_media_set media_set;
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -112,6 +130,7 @@ struct branch {
 	struct txn *cancel;  /* the CANCEL's client transaction */
 	int status;          /* the final status it gave, 0 while pending */
 	bool cancel_pending; /* cancel once a provisional arrives (9.1) */
+	uint32_t media;      /* its offer's media relays (a group), or 0 */
 };
 
 /*
@@ -126,6 +145,7 @@ struct proxy_target {
 	char *ruri;  /* owned */
 	char *route; /* owned */
 	unsigned wk; /* workarounds of the target's product (a binding's) */
+	bool media;  /* a routing decision asks for a media relay (media.c) */
 };
 
 struct proxy_dns;
@@ -605,6 +625,47 @@ calls_final(struct pctx *p, int status, struct msg *resp)
 }
 /* req, a request inside a dialog sipd Record-Routed, is forwarded. */
 void calls_in_dialog(struct core *c, struct msg *req);
+/* media.c */
+/* The two endpoints of a call, as sipd knows them. */
+struct core_media_in {
+	struct sockaddr_storage a, b; /* caller's source, callee's address */
+	int a_media;                  /* the family of the caller's SDP */
+	bool a_nat, b_nat;            /* behind a remote NAT */
+	bool forced;                  /* a routing decision asks for one */
+};
+/*
+ * Does a call between in's endpoints get a media relay under s?  The
+ * answer, and in *why a static string saying why (for the log).  Never
+ * for two endpoints that reach each other directly (both on the LAN, both
+ * outside it, both behind the same NAT) unless s or in->forced says so.
+ */
+bool core_media_decide(const struct core_media_set *s,
+    const struct core_media_in *in, const char **why);
+void core_media_configure(struct core *c, const struct conf *conf);
+/*
+ * fwd is about to go to target t on a new branch of p: an INVITE offer that
+ * needs a relay gets one (its group into *group; *rr: Record-Route, also
+ * for an INVITE without SDP whose call will need one),
+ * a re-INVITE or UPDATE offer in a relayed dialog is rewritten, a BYE
+ * frees the dialog's relays.  Returns 0, or -ENOSPC when the port range
+ * is exhausted (the branch is refused with 488).
+ */
+int core_media_request(struct core *c, struct pctx *p,
+    const struct proxy_target *t, struct msg *fwd, uint32_t *group,
+    bool *rr);
+/* A 2xx ACK relayed statelessly: its SDP (the answer to an offer in the
+ * 2xx) completes the dialog's relays and is rewritten. */
+void core_media_ack(struct core *c, struct msg *ack);
+/* A 2xx or 18x relayed by its Via with no client transaction left (a
+ * 2xx retransmitted after Timer M): its SDP is rewritten as the dialog's
+ * answer was. */
+void core_media_stray(struct core *c, struct msg *resp);
+/* A response resp to ct, branch i of p, before it goes upstream: the
+ * answer (18x, 2xx) of a relayed offer is rewritten. */
+void core_media_response(struct core *c, struct pctx *p, int i,
+    struct txn *ct, struct msg *resp);
+/* A branch ended without a dialog: its relays (*group) go; 0 after. */
+void core_media_end(struct core *c, uint32_t *group);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;
@@ -627,5 +688,19 @@ void proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src);
 void proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src);
 void proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src);
+
+/* nat.c */
+/*
+ * Far-end NAT (RFC 3581): is req's sender behind a NAT?  True when the
+ * address it writes for itself (the top Via's sent-by, or when that is
+ * a name, its first Contact's host) is in the nated list and src's
+ * address is not.  Reads req's top Via and Contact; a malformed one, or
+ * a host name in both, counts as no NAT.
+ */
+bool core_nat_far(struct core *c, struct msg *req, const struct tp_src *src);
+/* Is ss in the nated list (the defaults, then the entries)? */
+bool core_nated(const struct core *c, const struct sockaddr_storage *ss);
+/* Copy conf's nated list into c. */
+void core_nat_configure(struct core *c, const struct conf *conf);
 
 #endif

@@ -28,7 +28,7 @@ static const char *const proto_names[] = {
 };
 
 static void relay_by_via(struct core *c, struct msg *resp,
-    const struct tp_src *src);
+    const struct tp_src *src, bool stray);
 static int via_target(struct msg *resp, struct tp_src *dst);
 static void fork_next(struct pctx *p, struct msg *own);
 static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
@@ -573,6 +573,11 @@ static void
 pctx_unref(struct pctx *p)
 {
 	if (p != NULL && --p->refs == 0) {
+		for (int i = 0; i < p->nbr; i++) {
+			if (p->br[i].status / 100 != 2) {
+				core_media_end(p->c, &p->br[i].media);
+			}
+		}
 		for (int i = 0; i < p->ntg; i++) {
 			free(p->tg[i].ruri);
 			free(p->tg[i].route);
@@ -756,6 +761,7 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 {
 	if (i >= 0) {
 		p->br[i].status = status;
+		core_media_end(p->c, &p->br[i].media);
 	}
 	if (p->st == NULL || p->final_sent) {
 		/* a late branch after the answer: nothing left to choose */
@@ -816,13 +822,15 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 		/* the server transaction is gone: 2xx go on by Via, as an
 		 * orphan would (the next Via is the peer's word too) */
 		if (status >= 200 && status < 300) {
-			relay_by_via(c, resp, txn_peer(ct));
+			core_media_response(c, p, i, ct, resp);
+			relay_by_via(c, resp, txn_peer(ct), false);
 		}
 		return;
 	}
 	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
 		return;
 	}
+	core_media_response(c, p, i, ct, resp);
 	if (status < 200) {
 		respond_forward(p, resp);
 	} else if (status < 300) {
@@ -949,6 +957,8 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	char peer[TP_ADDRSTRLEN];
 	struct txn *ct;
 	unsigned wk;
+	uint32_t media = 0;
+	bool media_rr;
 	int err = -ENOMEM;
 
 	if (route_dst_local(c, dst)) {
@@ -975,8 +985,15 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
+	/* a relayed call: sipd must see its re-INVITE and BYE */
+	err = core_media_request(c, p, t, fwd, &media, &media_rr);
+	if (err != 0) {
+		goto fail;
+	}
+	err = -ENOMEM;
 	/* a REGISTER records the path instead (RFC 3327, nopath.c) */
-	if ((c->force_rr || p->cdr || dst->proto != p->src.proto) &&
+	if ((c->force_rr || p->cdr || media_rr ||
+		dst->proto != p->src.proto) &&
 	    (msg_method(fwd) == MSG_REGISTER
 		    ? core_path_add(c, fwd, &p->src, dst, wk)
 		    : record_route(c, fwd, &p->src, dst,
@@ -993,10 +1010,11 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	if (ct == NULL) {
 		goto fail;
 	}
-	p->br[p->nbr++] = (struct branch){ .ct = ct };
+	p->br[p->nbr++] = (struct branch){ .ct = ct, .media = media };
 	p->refs++;
 	return 0;
 fail:
+	core_media_end(c, &media);
 	msg_free(fwd);
 	log_notice(LOG_CLIENT, "cannot forward to %s (%s)",
 	    core_peer(dst, peer, sizeof(peer)), strerror(-err));
@@ -1021,7 +1039,7 @@ fork_next(struct pctx *p, struct msg *own)
 		if (rc != 0) {
 			/* a branch that cannot start is a 503 branch, or a 482
 			 * when it would have looped */
-			int st = rc == -ELOOP ? 482 : 503;
+			int st = rc == -ELOOP ? 482 : rc == -ENOSPC ? 488 : 503;
 			p->br[p->nbr++] = (struct branch){ .status = st };
 			branch_final(p, p->nbr - 1, st, NULL);
 			if (p->final_sent) {
@@ -1323,10 +1341,12 @@ via_target(struct msg *resp, struct tp_src *dst)
  * statelessly by the Via below sipd's, when the policy says so: what it
  * judges is whether the top Via is sipd's with a branch sipd signed for
  * that next Via (anything else would make sipd send whatever a peer
- * likes wherever it likes).  src: where resp came from.
+ * likes wherever it likes).  src: where resp came from; stray: no client
+ * transaction took it either (its SDP is rewritten as its dialog's was).
  */
 static void
-relay_by_via(struct core *c, struct msg *resp, const struct tp_src *src)
+relay_by_via(struct core *c, struct msg *resp, const struct tp_src *src,
+    bool stray)
 {
 	const struct msg_via *v = msg_via_top(resp);
 	char peer[TP_ADDRSTRLEN], branch[BRANCH_MAX], want[CORE_MAC_HEX];
@@ -1373,6 +1393,10 @@ relay_by_via(struct core *c, struct msg *resp, const struct tp_src *src)
 		    "it by)", msg_status(resp));
 		return;
 	}
+	if (stray) {
+		/* no client transaction: a 2xx retransmitted after Timer M */
+		core_media_stray(c, resp);
+	}
 	c->stats.relayed_stateless++;
 	if (core_send_msg(c, &dst, resp) == 0) {
 		log_info(LOG_CLIENT, "relayed %d response to %s by Via",
@@ -1385,7 +1409,7 @@ proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src)
 {
 	/* 16.11 / 18.1.2: only a response to a request sipd sent is ours */
-	relay_by_via(c, resp, src);
+	relay_by_via(c, resp, src, true);
 }
 
 void
@@ -1438,6 +1462,7 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 	if (max_forwards(ack) != 0) {
 		return;
 	}
+	core_media_ack(c, ack);
 	if (!proto_set) {
 		dst.proto = tp_choose_proto(c->tp,
 		    (const struct sockaddr *)&dst.addr, msg_size(ack) + 128);

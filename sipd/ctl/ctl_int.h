@@ -135,6 +135,8 @@ int ctl_h_tls_reload(struct ctl_req *r);
 /* "mwi set" and "mwi show" (mwi.c). */
 int ctl_h_mwi_set(struct ctl_req *r);
 int ctl_h_mwi_show(struct ctl_req *r);
+/* "lan list", "client-ip list" and "nated list" (net.c). */
+int ctl_h_nated_list(struct ctl_req *r);
 
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);

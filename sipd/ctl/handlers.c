@@ -1385,8 +1385,10 @@ ctl_h_show_media(struct ctl_req *r)
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_array(pk, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		msgpack_pack_map(pk, 3 + 12);
+		msgpack_pack_map(pk, 5 + 12);
 		proto_kv_uint(pk, "id", v[i].id);
+		proto_kv_str(pk, "call-id", v[i].callid);
+		proto_kv_uint(pk, "line", v[i].line);
 		pack_media_leg(pk, 'a', &v[i].leg[0]);
 		pack_media_leg(pk, 'b', &v[i].leg[1]);
 		proto_kv_uint(pk, "age", v[i].age_ms / 1000);

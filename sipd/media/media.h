@@ -30,14 +30,16 @@
  *           caller's address; media_relay_new() with A = { sipd's address
  *           toward the caller, that peer } and B = { sipd's address
  *           toward the callee, NULL }; sdp_rewrite() with B's address and
- *           ports goes to the callee.  -ENOSPC: 503 or unrelayed.
+ *           ports goes to the callee (sipd/core/media.c: the relays are
+ *           bound to the call, media_relay_bind()).  -ENOSPC: the
+ *           branch is refused with 488.
  *   answer: sdp_parse(); media_relay_update(id, MEDIA_LEG_B, { peer from
  *           the answer }); sdp_rewrite() with A's address and ports goes
  *           to the caller.
  *   re-INVITE or UPDATE: media_relay_update() of the leg whose endpoint
  *           sent the new SDP; BYE, CANCEL or a final non-2xx:
- *           media_relay_free().  The timeout (expired callback) frees
- *           what the dialog did not.
+ *           media_call_free().  The timeout frees what the dialog did
+ *           not.
  *
  * sdp_*: the SDP parser and rewriter.  It reads a body (never writes it),
  * records where each c=, m= and a=rtcp value lies, and writes a new body
@@ -171,8 +173,15 @@ struct media_leg_info {
 	uint64_t packets, bytes, ignored;
 };
 
+/* The part of a Call-ID "show media" gives. */
+#define MEDIA_INFO_CALLID 64
+
 struct media_relay_info {
 	uint32_t id;
+	/* the call it serves (media_relay_bind()), clipped; "" for none,
+	 * and its media line */
+	char callid[MEDIA_INFO_CALLID];
+	uint8_t line;
 	uint64_t age_ms, idle_ms;        /* since created, since a packet */
 	struct media_leg_info leg[2];
 };
@@ -187,6 +196,72 @@ int media_relay_get(struct media *m, uint32_t id,
  */
 int media_relay_list(struct media *m, size_t max,
     struct media_relay_info **out);
+
+/*
+ * The call a relay serves, so that the SIP side finds a call's relays
+ * whichever worker a request of it lands on (RFC 3261 12: a dialog is
+ * its Call-ID and two tags).  Leg A's endpoint is the one whose tag is
+ * tag_a (the caller's From tag), leg B's tag_b (the callee's To tag,
+ * empty while the answer has not come).  A group is the relays made for
+ * one offer on one branch, one per media line; its id is its first
+ * relay's.  Values are copied; each at most MEDIA_KEY_MAX bytes.
+ */
+#define MEDIA_KEY_MAX 256
+struct media_call {
+	const char *callid;
+	size_t callid_len;
+	const char *tag_a;
+	size_t tag_a_len;
+	const char *tag_b;
+	size_t tag_b_len;
+};
+
+/* What a lookup found of one relay. */
+struct media_ref {
+	uint32_t id, group;
+	uint8_t line;          /* the media line it serves */
+	bool swapped;          /* the call's tag_a is the relay's leg B tag */
+	bool looped;           /* its offer came back to sipd (a loop) */
+	bool answered;         /* leg B has its endpoint's SDP address */
+	enum media_leg_id leg; /* media_relay_by_local(): the leg found */
+	/* media_relay_by_local(): the other leg's SDP address */
+	struct sockaddr_storage peer, peer_rtcp;
+};
+
+/*
+ * Bind relay id to call c, media line line, in group (0: a new group,
+ * the relay's own id).  Returns 0, -ENOENT, -EINVAL (a value too long)
+ * or -ENOMEM.
+ */
+int media_relay_bind(struct media *m, uint32_t id, const struct media_call *c,
+    uint32_t group, unsigned line);
+
+/*
+ * The relays of c: with group nonzero that group's (c not read, may be
+ * NULL), else those of the dialog of c's two tags, in either order.  At most max
+ * into out.  Returns the count.
+ */
+int media_call_find(struct media *m, const struct media_call *c,
+    uint32_t group, struct media_ref *out, size_t max);
+
+/* The answer came: group's relays take c's tags.  Returns the count. */
+int media_call_confirm(struct media *m, const struct media_call *c,
+    uint32_t group);
+
+/*
+ * Free what media_call_find() would find, closing the ports, with a log
+ * line at major each.  Returns the count.
+ */
+int media_call_free(struct media *m, const struct media_call *c,
+    uint32_t group);
+
+/*
+ * The relay with a leg on sa (sipd's address and RTP port, as an SDP
+ * names it): 0 with *out, or -ENOENT.  mark: note that an offer naming
+ * it came back to sipd (media_ref.looped from then on).
+ */
+int media_relay_by_local(struct media *m, const struct sockaddr *sa,
+    bool mark, struct media_ref *out);
 
 /* Engine-wide figures. */
 struct media_stats {

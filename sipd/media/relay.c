@@ -66,6 +66,13 @@ struct media_relay {
 	uint32_t id;
 	uint64_t created_ms, last_ms;
 	struct media_leg leg[2];
+	/* the call it serves (media_relay_bind()): Call-ID, leg A's tag
+	 * and leg B's, one allocation; NULL when bound to none */
+	char *key;
+	uint32_t callid_len, tag_a_len, tag_b_len;
+	uint32_t group;
+	uint8_t line;
+	bool looped;
 };
 
 struct media {
@@ -277,6 +284,7 @@ relay_drop(struct media *m, struct media_relay *r)
 	m->slot[slot] = NULL;
 	m->nrelays--;
 	m->freed++;
+	free(r->key);
 	free(r);
 }
 
@@ -606,8 +614,18 @@ media_relay_update(struct media *m, uint32_t id, enum media_leg_id leg,
 		pthread_mutex_unlock(&m->lock);
 		return -EAFNOSUPPORT;
 	}
-	peer_copy(&r->leg[leg].peer[SOCK_RTP], conf->peer);
-	peer_copy(&r->leg[leg].peer[SOCK_RTCP], conf->peer_rtcp);
+	struct sockaddr_storage rtp, rtcp;
+	peer_copy(&rtp, conf->peer);
+	peer_copy(&rtcp, conf->peer_rtcp);
+	if (sa_same(&rtp, &r->leg[leg].peer[SOCK_RTP]) &&
+	    sa_same(&rtcp, &r->leg[leg].peer[SOCK_RTCP])) {
+		/* the same SDP again (a 200 after a 183, a retransmission, a
+		 * session refresh): the latch stays */
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	r->leg[leg].peer[SOCK_RTP] = rtp;
+	r->leg[leg].peer[SOCK_RTCP] = rtcp;
 	for (int k = 0; k < 2; k++) {
 		struct media_sock *s = &r->leg[leg].s[k];
 
@@ -645,6 +663,14 @@ info_of(const struct media *m, const struct media_relay *r, uint64_t now,
 	info->age_ms = now > r->created_ms ? now - r->created_ms : 0;
 	info->idle_ms = now > r->last_ms ? now - r->last_ms : 0;
 	(void)m;
+	if (r->key != NULL) {
+		size_t n = r->callid_len < sizeof(info->callid) - 1
+		    ? r->callid_len
+		    : sizeof(info->callid) - 1;
+		memcpy(info->callid, r->key, n);
+		info->callid[n] = '\0';
+		info->line = r->line;
+	}
 	for (int l = 0; l < 2; l++) {
 		const struct media_leg *leg = &r->leg[l];
 		const struct media_sock *s = &leg->s[SOCK_RTP];
@@ -977,4 +1003,218 @@ media_poll(struct media *m, int timeout_ms)
 		}
 	}
 	return total;
+}
+
+/* ------------------------------------------------------------ calls */
+
+static bool
+key_eq(const char *k, uint32_t klen, const char *p, size_t len)
+{
+	return klen == len && (len == 0 || memcmp(k, p, len) == 0);
+}
+
+static bool
+call_is(const struct media_relay *r, const struct media_call *c)
+{
+	return r->key != NULL &&
+	    key_eq(r->key, r->callid_len, c->callid, c->callid_len);
+}
+
+/*
+ * Does r belong to what c and group name: group's relays, or with group
+ * 0 the dialog of c's two tags, in either order (*swapped: c's tag_a is
+ * the relay's leg B tag)?
+ */
+static bool
+call_match(const struct media_relay *r, const struct media_call *c,
+    uint32_t group, bool *swapped)
+{
+	const char *a, *b;
+
+	*swapped = false;
+	if (group != 0) {
+		/* a group's id is a relay id: unique, the call not needed */
+		return r->key != NULL && r->group == group;
+	}
+	if (!call_is(r, c)) {
+		return false;
+	}
+	if (r->tag_b_len == 0 || c->tag_b_len == 0) {
+		return false;
+	}
+	a = r->key + r->callid_len;
+	b = a + r->tag_a_len;
+	if (key_eq(a, r->tag_a_len, c->tag_a, c->tag_a_len) &&
+	    key_eq(b, r->tag_b_len, c->tag_b, c->tag_b_len)) {
+		return true;
+	}
+	if (key_eq(a, r->tag_a_len, c->tag_b, c->tag_b_len) &&
+	    key_eq(b, r->tag_b_len, c->tag_a, c->tag_a_len)) {
+		*swapped = true;
+		return true;
+	}
+	return false;
+}
+
+/* r's key: c's Call-ID and tags (tag_b empty while early). */
+static int
+key_set(struct media_relay *r, const struct media_call *c)
+{
+	size_t n = c->callid_len + c->tag_a_len + c->tag_b_len;
+	char *k;
+
+	if (c->callid_len > MEDIA_KEY_MAX || c->tag_a_len > MEDIA_KEY_MAX ||
+	    c->tag_b_len > MEDIA_KEY_MAX) {
+		return -EINVAL;
+	}
+	k = malloc(n ? n : 1);
+	if (k == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(k, c->callid, c->callid_len);
+	memcpy(k + c->callid_len, c->tag_a, c->tag_a_len);
+	memcpy(k + c->callid_len + c->tag_a_len, c->tag_b, c->tag_b_len);
+	free(r->key);
+	r->key = k;
+	r->callid_len = (uint32_t)c->callid_len;
+	r->tag_a_len = (uint32_t)c->tag_a_len;
+	r->tag_b_len = (uint32_t)c->tag_b_len;
+	return 0;
+}
+
+int
+media_relay_bind(struct media *m, uint32_t id, const struct media_call *c,
+    uint32_t group, unsigned line)
+{
+	struct media_relay *r;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&m->lock);
+	r = relay_find(m, id);
+	if (r != NULL) {
+		rc = key_set(r, c);
+		if (rc == 0) {
+			r->group = group != 0 ? group : id;
+			r->line = (uint8_t)line;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int
+media_call_find(struct media *m, const struct media_call *c, uint32_t group,
+    struct media_ref *out, size_t max)
+{
+	size_t n = 0;
+	bool swapped;
+
+	pthread_mutex_lock(&m->lock);
+	/* the scan ends at the last relay there is: a BYE of a call sipd
+	 * does not relay costs nothing when none are open */
+	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS && n < max &&
+	    seen < m->nrelays; i++) {
+		const struct media_relay *r = m->slot[i];
+
+		seen += r != NULL;
+		if (r != NULL && call_match(r, c, group, &swapped)) {
+			out[n++] = (struct media_ref){ .id = r->id,
+				.group = r->group, .line = r->line,
+				.swapped = swapped, .looped = r->looped };
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return (int)n;
+}
+
+int
+media_call_confirm(struct media *m, const struct media_call *c,
+    uint32_t group)
+{
+	bool swapped;
+	int n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS &&
+	    seen < m->nrelays; i++) {
+		struct media_relay *r = m->slot[i];
+
+		seen += r != NULL;
+		if (r != NULL && group != 0 && call_match(r, NULL, group,
+			&swapped) && key_set(r, c) == 0) {
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+int
+media_call_free(struct media *m, const struct media_call *c, uint32_t group)
+{
+	uint32_t ids[SDP_MAX_MEDIA * 8];
+	bool swapped;
+	size_t n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	/* relays freed here leave nrelays: count the slots still to see */
+	uint32_t left = m->nrelays;
+	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && left > 0; i++) {
+		struct media_relay *r = m->slot[i];
+
+		left -= r != NULL;
+		if (r != NULL && call_match(r, c, group, &swapped)) {
+			if (n < sizeof(ids) / sizeof(ids[0])) {
+				ids[n] = r->id;
+			}
+			n++;
+			relay_drop(m, r);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	for (size_t i = 0; i < n && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		log_warn(LOG_TRANSPORT, "media, relay %u freed (%s)", ids[i],
+		    group != 0 ? "the branch ended" : "the dialog ended");
+	}
+	return (int)n;
+}
+
+int
+media_relay_by_local(struct media *m, const struct sockaddr *sa, bool mark,
+    struct media_ref *out)
+{
+	struct sockaddr_storage want;
+	int rc = -ENOENT;
+
+	peer_copy(&want, sa);
+	if (want.ss_family == 0) {
+		return -ENOENT;
+	}
+	pthread_mutex_lock(&m->lock);
+	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS && rc != 0 &&
+	    seen < m->nrelays; i++) {
+		struct media_relay *r = m->slot[i];
+
+		seen += r != NULL;
+		for (int l = 0; r != NULL && l < 2; l++) {
+			if (!sa_same(&r->leg[l].local, &want)) {
+				continue;
+			}
+			if (mark) {
+				r->looped = true;
+			}
+			*out = (struct media_ref){ .id = r->id,
+				.group = r->group, .line = r->line,
+				.leg = l == 0 ? MEDIA_LEG_A : MEDIA_LEG_B,
+				.looped = r->looped,
+				.answered =
+				    r->leg[1].peer[SOCK_RTP].ss_family != 0 };
+			out->peer = r->leg[1 - l].peer[SOCK_RTP];
+			out->peer_rtcp = r->leg[1 - l].peer[SOCK_RTCP];
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }

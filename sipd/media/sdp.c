@@ -539,8 +539,12 @@ sdp_rewrite(const struct sdp *s, const struct sdp_rewrite *rw, char *out,
 		}
 		if (relayed && s->m[cur].rtcp.len != 0 &&
 		    l.off == s->m[cur].rtcp.off) {
+			/* RFC 5761 5.1.3: multiplexed, a=rtcp names the RTP
+			 * port, which the relay's RTP socket carries both on */
+			bool mux = s->m[cur].rtcp_mux &&
+			    s->m[cur].rtcp_port == s->m[cur].rtp_port;
 			snprintf(num, sizeof(num), "%u",
-			    (unsigned)rw->port[cur] + 1);
+			    (unsigned)rw->port[cur] + (mux ? 0 : 1));
 			puts_(&o, "a=rtcp:");
 			puts_(&o, num);
 			put(&o, " ", 1);

@@ -13,7 +13,16 @@
  * endpoints sending to each other directly, measured in a first phase.
  *
  * Usage: bench_media [-r relays] [-s seconds] [-p pps]
+ *        bench_media -x FILE -P PID [-a PORT] [-b PORT] [-s seconds] [-p pps]
  * Prints what it measured; the last line is the figure to compare.
+ *
+ * With -x the relay is another process (sipd, rtpengine: set up by
+ * bench_media.py): FILE has a line per call, "A-IP A-PORT B-IP B-PORT",
+ * where endpoint A sends (the port in the answer A received) and where B
+ * sends (the port in the offer B received); the endpoints bind ports -a
+ * and -b (what their SDP named), and the CPU time of process PID, every
+ * thread, user and system (/proc/PID/stat), divides the packets the
+ * endpoints received.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +62,31 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Process pid's CPU time (every thread, user and system), seconds. */
+static double
+proc_cpu_s(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		return -1;
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after the command's closing parenthesis: fields 3 on */
+	char *p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %llu %llu", &ut, &st) != 2) {
+		return -1;
+	}
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double
 thread_cpu_s(void)
 {
@@ -73,13 +107,13 @@ v4(const char *ip, uint16_t port)
 }
 
 static void
-side_open(struct side *s, const char *ip)
+side_open(struct side *s, const char *ip, uint16_t port)
 {
 	socklen_t len = sizeof(s->addr);
 	int buf = 8 << 20;
 
 	memset(s, 0, sizeof(*s));
-	s->addr = v4(ip, 0);
+	s->addr = v4(ip, port);
 	s->fd = socket(AF_INET, SOCK_DGRAM, 0);
 	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
@@ -263,16 +297,91 @@ run_phase(struct side *a, struct side *b, struct sockaddr_in *to_a,
 	return pa.sent + pb.sent;
 }
 
+/* -x: the relay is process pid; the calls' addresses are in file. */
+static int
+external(const char *file, int pid, uint16_t pa, uint16_t pb, int pps,
+    int seconds)
+{
+	struct sockaddr_in *to_a = calloc(MAX_RELAYS, sizeof(*to_a));
+	struct sockaddr_in *to_b = calloc(MAX_RELAYS, sizeof(*to_b));
+	char ipa[64], ipb[64];
+	unsigned porta, portb;
+	struct side a, b;
+	int n = 0;
+	FILE *f = fopen(file, "r");
+
+	if (f == NULL || to_a == NULL || to_b == NULL) {
+		fprintf(stderr, "bench_media: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	while (n < MAX_RELAYS && fscanf(f, "%63s %u %63s %u", ipa, &porta,
+	    ipb, &portb) == 4) {
+		/* run_phase() sends a's packets to its to_b list */
+		to_b[n] = v4(ipa, (uint16_t)porta);
+		to_a[n] = v4(ipb, (uint16_t)portb);
+		n++;
+	}
+	fclose(f);
+	side_open(&a, "127.0.0.2", pa);
+	side_open(&b, "127.0.0.3", pb);
+	/* the floor: the same load from endpoint to endpoint */
+	struct sockaddr_in *da = calloc((size_t)n, sizeof(*da));
+	struct sockaddr_in *db = calloc((size_t)n, sizeof(*db));
+	for (int i = 0; i < n; i++) {
+		da[i] = a.addr;
+		db[i] = b.addr;
+	}
+	run_phase(&a, &b, da, db, n, pps, 3);
+	double d50 = percentile(&a, &b, 0.5), d99 = percentile(&a, &b, 0.99);
+	free(da);
+	free(db);
+	reset(&a);
+	reset(&b);
+	double c0 = proc_cpu_s(pid);
+	uint64_t t0 = now_ns();
+	uint64_t sent = run_phase(&a, &b, to_a, to_b, n, pps, seconds);
+	double wall = (double)(now_ns() - t0) / 1e9;
+	double cpu = proc_cpu_s(pid) - c0;
+	double r50 = percentile(&a, &b, 0.5), r99 = percentile(&a, &b, 0.99);
+	uint64_t got = a.received + b.received;
+
+	printf("calls %d, sent %llu, received %llu, lost %.2f%%\n", n,
+	    (unsigned long long)sent, (unsigned long long)got,
+	    sent ? 100.0 * (double)(sent - (got < sent ? got : sent)) /
+	    (double)sent : 0.0);
+	printf("relay process: %.3f CPU-s over %.1f s wall (%.1f%% of a "
+	    "core); delay p50 %.0f us p99 %.0f us, added p50 %.0f us p99 "
+	    "%.0f us\n", cpu, wall, 100.0 * cpu / wall, r50, r99, r50 - d50,
+	    r99 - d99);
+	printf("packets per CPU-second: %.0f\n",
+	    cpu > 0 ? (double)got / cpu : 0.0);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	int relays = 500, seconds = 10, pps = 50, opt;
+	int relays = 500, seconds = 10, pps = 50, opt, pid = 0;
+	unsigned pa = 0, pb = 0;
+	const char *xfile = NULL;
 	struct side a, b;
 	struct media_settings ms;
 	char err[256];
 
-	while ((opt = getopt(argc, argv, "r:s:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:s:p:x:P:a:b:")) != -1) {
 		switch (opt) {
+		case 'x':
+			xfile = optarg;
+			break;
+		case 'P':
+			pid = atoi(optarg);
+			break;
+		case 'a':
+			pa = (unsigned)atoi(optarg);
+			break;
+		case 'b':
+			pb = (unsigned)atoi(optarg);
+			break;
 		case 'r':
 			relays = atoi(optarg);
 			break;
@@ -284,7 +393,9 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: bench_media [-r relays] "
-			    "[-s seconds] [-p pps]\n");
+			    "[-s seconds] [-p pps]\n"
+			    "       bench_media -x FILE -P PID [-a PORT] "
+			    "[-b PORT] [-s seconds] [-p pps]\n");
 			return 2;
 		}
 	}
@@ -293,14 +404,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_media: bad arguments\n");
 		return 2;
 	}
+	if (xfile != NULL) {
+		return external(xfile, pid, (uint16_t)pa, (uint16_t)pb, pps,
+		    seconds);
+	}
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < (rlim_t)relays * 4 + 64) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	side_open(&a, "127.0.0.2");
-	side_open(&b, "127.0.0.3");
+	side_open(&a, "127.0.0.2", 0);
+	side_open(&b, "127.0.0.3", 0);
 
 	/* phase 1: the endpoints straight to each other, the floor */
 	struct sockaddr_in *to_a = calloc((size_t)relays, sizeof(*to_a));
