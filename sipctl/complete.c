@@ -26,6 +26,7 @@ static const struct {
 	{ "route", CMD_ROUTE_LIST, "domain" },
 	{ "user", CMD_SHOW_SETTINGS, "control-allow" },
 	{ "client-ip", CMD_CLIENT_IP_LIST, "range" },
+	{ "nated", CMD_NATED_LIST, "range" },
 	{ "domain", CMD_DOMAIN_LIST, "domain" },
 	{ "account", CMD_ACCOUNT_LIST, "account" },
 	{ "registration", CMD_SHOW_REGISTRATIONS, "aor" },

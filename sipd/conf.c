@@ -530,15 +530,23 @@ conf_listener_remove(struct conf *c, const struct cmd_args *a, char *err,
 	return 0;
 }
 
-/* lan add|remove, and client-ip add|remove (client true). */
+/* lan, client-ip and nated add|remove. */
 static int
-conf_lan(struct conf *c, const struct cmd_args *a, bool add, bool client,
-    char *err, size_t cap)
+conf_lan(struct conf *c, const struct cmd_args *a, bool add, char *err,
+    size_t cap)
 {
 	const char *s = cmd_arg_str(a, "range");
-	const char *what = client ? "client-ip list" : "lan";
-	struct conf_range r, *set = client ? c->client_ip : c->lan;
-	int *n = client ? &c->nclient_ip : &c->nlan;
+	bool client = a->cmd->id == CMD_CLIENT_IP_ADD ||
+	    a->cmd->id == CMD_CLIENT_IP_REMOVE;
+	bool nated = a->cmd->id == CMD_NATED_ADD ||
+	    a->cmd->id == CMD_NATED_REMOVE;
+	const char *what = client ? "client-ip list"
+	    : nated		  ? "nated list"
+				  : "lan";
+	struct conf_range r, *set = client ? c->client_ip
+	    : nated			   ? c->nated
+					   : c->lan;
+	int *n = client ? &c->nclient_ip : nated ? &c->nnated : &c->nlan;
 	char clip[LOG_CLIP_SIZE], name[INET6_ADDRSTRLEN + 8];
 	int i;
 
@@ -567,6 +575,17 @@ conf_lan(struct conf *c, const struct cmd_args *a, bool add, bool client,
 		return 0;
 	}
 	if (i == *n) {
+		static const char *const defaults[] = { CONF_NATED_DEFAULTS };
+
+		for (size_t k = 0; nated && k < sizeof(defaults) /
+			 sizeof(defaults[0]); k++) {
+			if (strcmp(defaults[k], name) == 0) {
+				return err_fmt(err, cap, -ENOENT,
+				    "%s is one of the defaults (set "
+				    "nated-defaults off drops them)",
+				    name);
+			}
+		}
 		return err_fmt(err, cap, -ENOENT, "no range %s in the %s", name,
 		    what);
 	}
@@ -885,13 +904,13 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_LISTENER_REMOVE:
 		return conf_listener_remove(c, a, err, cap);
 	case CMD_LAN_ADD:
-		return conf_lan(c, a, true, false, err, cap);
-	case CMD_LAN_REMOVE:
-		return conf_lan(c, a, false, false, err, cap);
 	case CMD_CLIENT_IP_ADD:
-		return conf_lan(c, a, true, true, err, cap);
+	case CMD_NATED_ADD:
+		return conf_lan(c, a, true, err, cap);
+	case CMD_LAN_REMOVE:
 	case CMD_CLIENT_IP_REMOVE:
-		return conf_lan(c, a, false, true, err, cap);
+	case CMD_NATED_REMOVE:
+		return conf_lan(c, a, false, err, cap);
 	case CMD_DOMAIN_ADD:
 	case CMD_DOMAIN_REMOVE:
 	case CMD_DOMAIN_ALIAS_ADD:
@@ -1186,6 +1205,10 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 	for (int i = 0; i < c->nclient_ip; i++) {
 		fprintf(f, "client-ip add %s\n",
 		    conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
+	}
+	for (int i = 0; i < c->nnated; i++) {
+		fprintf(f, "nated add %s\n",
+		    conf_range_str(&c->nated[i], buf, sizeof(buf)));
 	}
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct conf_listener *l = &c->listeners[i];

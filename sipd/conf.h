@@ -69,6 +69,15 @@ struct conf_listener {
 	bool verify;
 };
 
+/*
+ * The ranges that head the nated list while "set nated-defaults" is on:
+ * RFC 1918, RFC 6598 (shared address space, carrier-grade NAT) and the
+ * RFC 4193 local addresses in use (fd00::/8).
+ */
+#define CONF_NATED_DEFAULTS                                                \
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",  \
+	    "fd00::/8"
+
 /* An address range, "192.0.2.0/24" or "2001:db8::/32". */
 struct conf_range {
 	struct sockaddr_storage addr;
@@ -210,6 +219,12 @@ struct conf {
 	bool auth_local_from;
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
+	/* far-end NAT: the ranges remote clients use behind their NATs
+	 * ("nated add"), after the private ranges while "set
+	 * nated-defaults" is on (the default) */
+	struct conf_range nated[CONF_MAX_RANGES];
+	int nnated;
+	bool nated_defaults;
 
 	/* outgoing TLS: the CA file servers are checked against ("" for the
 	 * system's store) and whether they are checked at all (default on) */

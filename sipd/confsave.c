@@ -108,6 +108,9 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	case CMD_CLIENT_IP_REMOVE:
 		name = "client-ip add";
 		break;
+	case CMD_NATED_REMOVE:
+		name = "nated add";
+		break;
 	case CMD_ROUTE_REMOVE:
 		name = "route add";
 		break;

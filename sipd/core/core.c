@@ -102,6 +102,7 @@ core_configure(struct core *c, const struct conf *conf)
 	c->nclient_ip = conf->nclient_ip;
 	memcpy(c->client_ip, conf->client_ip,
 	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));
+	core_nat_configure(c, conf);
 	auth_settings_init(&as);
 	as.nonce_lifetime = conf->auth.nonce_lifetime_s;
 	/* SHA-256 only when asked: some user agents give up on a response

@@ -113,4 +113,11 @@ void core_handle(struct core *c, struct msg *m, const struct tp_src *src);
  */
 const char *core_main_domain(const struct acct *a);
 
+/*
+ * The ranges that head the nated list while "set nated-defaults" is on,
+ * NULL-terminated: RFC 1918, RFC 6598 (shared address space) and the
+ * RFC 4193 local addresses in use (fd00::/8).
+ */
+extern const char *const core_nat_defaults[];
+
 #endif

@@ -61,6 +61,10 @@ struct core {
 	bool auth_local_from;     /* a local From must authenticate */
 	struct conf_range client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
+	/* the nated list: the private ranges first while nated_defaults */
+	struct conf_range nated[CONF_MAX_RANGES];
+	int nnated;
+	bool nated_defaults;
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
 	struct host_addr_seen {
@@ -439,5 +443,19 @@ void proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src);
 void proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src);
 void proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src);
+
+/* nat.c */
+/*
+ * Far-end NAT (RFC 3581): is req's sender behind a NAT?  True when the
+ * address it writes for itself (the top Via's sent-by, or when that is
+ * a name, its first Contact's host) is in the nated list and src's
+ * address is not.  Reads req's top Via and Contact; a malformed one, or
+ * a host name in both, counts as no NAT.
+ */
+bool core_nat_far(struct core *c, struct msg *req, const struct tp_src *src);
+/* Is ss in the nated list (the defaults, then the entries)? */
+bool core_nated(const struct core *c, const struct sockaddr_storage *ss);
+/* Copy conf's nated list into c. */
+void core_nat_configure(struct core *c, const struct conf *conf);
 
 #endif

@@ -112,6 +112,9 @@ typedef int ctl_handler(struct ctl_req *r);
 int ctl_h_router_list(struct ctl_req *r);
 int ctl_h_router_test(struct ctl_req *r);
 
+/* "lan list", "client-ip list" and "nated list" (net.c). */
+int ctl_h_nated_list(struct ctl_req *r);
+
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);
 
