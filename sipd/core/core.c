@@ -100,8 +100,9 @@ core_configure(struct core *c, const struct conf *conf)
 	c->relay = conf->relay_non_clients;
 	c->auth_local_from = conf->auth_local_from;
 	c->nclient_ip = conf->nclient_ip;
-	memcpy(c->client_ip, conf->client_ip,
-	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));
+	for (int i = 0; i < conf->nclient_ip; i++) {
+		c->client_ip[i] = conf->client_ip[i].net;
+	}
 	core_nat_configure(c, conf);
 	auth_settings_init(&as);
 	as.nonce_lifetime = conf->auth.nonce_lifetime_s;

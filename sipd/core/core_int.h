@@ -59,10 +59,10 @@ struct core {
 	struct acct *acct;        /* the accounts snapshot in force */
 	enum conf_relay relay;    /* "Relay to Non-Clients" */
 	bool auth_local_from;     /* a local From must authenticate */
-	struct conf_range client_ip[CONF_MAX_RANGES];
+	struct tp_net client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
 	/* the nated list: the private ranges first while nated_defaults */
-	struct conf_range nated[CONF_MAX_RANGES];
+	struct tp_net nated[CONF_MAX_RANGES + 8];
 	int nnated;
 	bool nated_defaults;
 	/* whether an address is this host's, for wildcard listeners: the
@@ -283,10 +283,7 @@ struct core_policy_set {
 	bool auth_local_from;
 };
 
-/* Is ss in range r (same family; the prefix's bits compared)? */
-bool core_in_range(const struct conf_range *r,
-    const struct sockaddr_storage *ss);
-/* Is ss in one of the client-ip ranges? */
+/* Is ss in the client-ip list? */
 bool core_client_ip(const struct core *c, const struct sockaddr_storage *ss);
 /*
  * The decision alone, from set and in: the verdict, and in *why a static

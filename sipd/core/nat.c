@@ -17,30 +17,31 @@ const char *const core_nat_defaults[] = { CONF_NATED_DEFAULTS, NULL };
 
 /* "addr/n" of core_nat_defaults[] into r: 0, or -EINVAL. */
 static int
-nat_range(const char *s, struct conf_range *r)
+nat_range(const char *s, struct tp_net *r)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
-	size_t hl = (size_t)(slash - s);
+	struct sockaddr_storage ss;
+	size_t hl;
 
-	memset(r, 0, sizeof(*r));
-	if (slash == NULL || hl >= sizeof(host)) {
+	memset(&ss, 0, sizeof(ss));
+	if (slash == NULL || (hl = (size_t)(slash - s)) >= sizeof(host)) {
 		return -EINVAL;
 	}
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	r->prefix = (uint8_t)atoi(slash + 1);
 	if (inet_pton(AF_INET, host,
-		&((struct sockaddr_in *)(void *)&r->addr)->sin_addr) == 1) {
-		r->addr.ss_family = AF_INET;
-		return 0;
+		&((struct sockaddr_in *)(void *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+	} else if (inet_pton(AF_INET6, host,
+		       &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr) ==
+	    1) {
+		ss.ss_family = AF_INET6;
+	} else {
+		return -EINVAL;
 	}
-	if (inet_pton(AF_INET6, host,
-		&((struct sockaddr_in6 *)(void *)&r->addr)->sin6_addr) == 1) {
-		r->addr.ss_family = AF_INET6;
-		return 0;
-	}
-	return -EINVAL;
+	return tp_net_prefix(r, (const struct sockaddr *)&ss,
+	    (unsigned)atoi(slash + 1));
 }
 
 void
@@ -48,29 +49,24 @@ core_nat_configure(struct core *c, const struct conf *conf)
 {
 	c->nated_defaults = conf->nated_defaults;
 	c->nnated = 0;
-	if (c->nated_defaults) {
-		for (int i = 0; core_nat_defaults[i] != NULL &&
-		     c->nnated < CONF_MAX_RANGES; i++) {
-			if (nat_range(core_nat_defaults[i],
-				&c->nated[c->nnated]) == 0) {
-				c->nnated++;
-			}
+	/* the defaults first: a "!" entry may take some of them out */
+	for (int i = 0; c->nated_defaults && core_nat_defaults[i] != NULL;
+	     i++) {
+		if (nat_range(core_nat_defaults[i], &c->nated[c->nnated]) ==
+		    0) {
+			c->nnated++;
 		}
 	}
-	for (int i = 0; i < conf->nnated && c->nnated < CONF_MAX_RANGES; i++) {
-		c->nated[c->nnated++] = conf->nated[i];
+	for (int i = 0; i < conf->nnated; i++) {
+		c->nated[c->nnated++] = conf->nated[i].net;
 	}
 }
 
 bool
 core_nated(const struct core *c, const struct sockaddr_storage *ss)
 {
-	for (int i = 0; i < c->nnated; i++) {
-		if (core_in_range(&c->nated[i], ss)) {
-			return true;
-		}
-	}
-	return false;
+	return tp_net_match(c->nated, (size_t)c->nnated,
+	    (const struct sockaddr *)ss);
 }
 
 /* The address req's sender writes for itself into ss: 0, or -EINVAL. */

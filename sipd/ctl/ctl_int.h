@@ -113,6 +113,8 @@ int ctl_h_router_list(struct ctl_req *r);
 int ctl_h_router_test(struct ctl_req *r);
 
 /* "lan list", "client-ip list" and "nated list" (net.c). */
+int ctl_h_lan_list(struct ctl_req *r);
+int ctl_h_client_ip_list(struct ctl_req *r);
 int ctl_h_nated_list(struct ctl_req *r);
 
 /* The handler of command id (handlers.c). */

@@ -206,42 +206,6 @@ ctl_h_listener_list(struct ctl_req *r)
 	return 0;
 }
 
-static int
-ctl_h_lan_list(struct ctl_req *r)
-{
-	msgpack_packer *pk = &r->out->pk;
-	const struct conf *c = r->ctl->conf;
-
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->nlan);
-	for (int i = 0; i < c->nlan; i++) {
-		char buf[INET6_ADDRSTRLEN + 8];
-
-		msgpack_pack_map(pk, 1);
-		proto_kv_str(pk, "range",
-		    conf_range_str(&c->lan[i], buf, sizeof(buf)));
-	}
-	return 0;
-}
-
-static int
-ctl_h_client_ip_list(struct ctl_req *r)
-{
-	msgpack_packer *pk = &r->out->pk;
-	const struct conf *c = r->ctl->conf;
-
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->nclient_ip);
-	for (int i = 0; i < c->nclient_ip; i++) {
-		char buf[INET6_ADDRSTRLEN + 8];
-
-		msgpack_pack_map(pk, 1);
-		proto_kv_str(pk, "range",
-		    conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
-	}
-	return 0;
-}
-
 static void
 pack_strs(msgpack_packer *pk, const char *key, const char *const *v,
     size_t n)

@@ -142,8 +142,14 @@ test_configured(void **state)
 	core_nat_configure(c, conf);
 	assert_false(far(c, &r));
 	assert_false(far(c, &pub));
-	addr("192.0.2.0", &conf->nated[0].addr);
-	conf->nated[0].prefix = 24;
+	{
+		struct sockaddr_storage net;
+
+		addr("192.0.2.0", &net);
+		assert_int_equal(tp_net_prefix(&conf->nated[0].net,
+				     (struct sockaddr *)&net, 24),
+		    0);
+	}
 	conf->nnated = 1;
 	core_nat_configure(c, conf);
 	assert_true(far(c, &pub));
@@ -152,6 +158,21 @@ test_configured(void **state)
 	core_nat_configure(c, conf);
 	assert_true(far(c, &pub));
 	r.want = true;
+	assert_true(far(c, &r));
+	/* a "!" line after the defaults takes its addresses out */
+	{
+		struct sockaddr_storage net;
+
+		addr("192.168.1.0", &net);
+		assert_int_equal(tp_net_prefix(&conf->nated[1].net,
+				     (struct sockaddr *)&net, 24),
+		    0);
+		conf->nated[1].net.exclude = true;
+		conf->nnated = 2;
+	}
+	core_nat_configure(c, conf);
+	assert_false(far(c, &r));
+	r.via = "192.168.2.20";
 	assert_true(far(c, &r));
 	free(c);
 	free(conf);
