@@ -85,6 +85,7 @@ struct conf_listener {
  */
 #define CONF_NET_TEXT (2 * 46 + 4)
 #define CONF_NET_COMMENT 96
+#define CONF_NET_ADDR 46 /* INET6_ADDRSTRLEN */
 struct conf_net {
 	struct tp_net net;
 	char text[CONF_NET_TEXT];
@@ -232,6 +233,11 @@ struct conf {
 	struct conf_net nated[CONF_MAX_RANGES];
 	int nnated;
 	bool nated_defaults;
+	/* the addresses sipd writes for itself (Via, Record-Route, SDP)
+	 * toward peers in the LAN and outside it, "" for its own: a server
+	 * behind a NAT that forwards its ports gives the NAT's */
+	char lan_address[CONF_NET_ADDR];
+	char wan_address[CONF_NET_ADDR];
 
 	/* outgoing TLS: the CA file servers are checked against ("" for the
 	 * system's store) and whether they are checked at all (default on) */
@@ -526,6 +532,9 @@ int conf_net_canon(const char *s, char *buf, size_t cap);
 int conf_net_cmd(struct conf *c, const struct cmd_args *a, bool add,
     char *err, size_t cap);
 void conf_net_dump(const struct conf *c, FILE *f);
+/* The check of "set lan-address" and "set wan-address": an IPv4 or IPv6
+ * address (no brackets, no port), not a wildcard. */
+int conf_net_check_addr(const char *v, char *err, size_t cap);
 /*
  * An argument's value as the configuration writes it back: an address
  * and port or a range in its canonical form ("[::1]:5060",

@@ -374,3 +374,24 @@ conf_net_dump(const struct conf *c, FILE *f)
 	dump(f, "client-ip", c->client_ip, c->nclient_ip);
 	dump(f, "nated", c->nated, c->nnated);
 }
+
+int
+conf_net_check_addr(const char *v, char *err, size_t cap)
+{
+	char clip[LOG_CLIP_SIZE];
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, v, &a4) == 1) {
+		if (a4.s_addr != htonl(INADDR_ANY)) {
+			return 0;
+		}
+	} else if (inet_pton(AF_INET6, v, &a6) == 1) {
+		if (!IN6_IS_ADDR_UNSPECIFIED(&a6)) {
+			return 0;
+		}
+	}
+	return err_fmt(err, cap, -EINVAL,
+	    "bad address '%s' (expected an IPv4 or IPv6 address, or none)",
+	    log_clip(clip, sizeof(clip), v, strlen(v)));
+}

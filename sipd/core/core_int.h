@@ -65,6 +65,12 @@ struct core {
 	struct tp_net nated[CONF_MAX_RANGES + 8];
 	int nnated;
 	bool nated_defaults;
+	/* the LAN, and the addresses sipd gives for itself inside it and
+	 * outside it ("set lan-address", "set wan-address"; family 0: its
+	 * own) */
+	struct tp_net lan[CONF_MAX_RANGES];
+	int nlan;
+	struct sockaddr_storage lan_addr, wan_addr;
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
 	struct host_addr_seen {
@@ -244,6 +250,9 @@ int route_uri_target(const char *base, const struct uri *u,
  */
 int route_local_addr(struct core *c, enum tp_proto proto,
     const struct sockaddr_storage *towards, char *buf, size_t cap);
+/* The source address the kernel picks towards dst: 0, or -1. */
+int route_source_for(const struct sockaddr_storage *dst,
+    struct sockaddr_storage *out);
 void route_configure(struct core *c, const struct conf *conf);
 
 /* policy.c */
@@ -452,7 +461,34 @@ void proxy_relay_response(struct core *c, struct msg *resp,
 bool core_nat_far(struct core *c, struct msg *req, const struct tp_src *src);
 /* Is ss in the nated list (the defaults, then the entries)? */
 bool core_nated(const struct core *c, const struct sockaddr_storage *ss);
-/* Copy conf's nated list into c. */
+/* Copy conf's nated list, LAN and LAN and WAN addresses into c. */
 void core_nat_configure(struct core *c, const struct conf *conf);
+/* Is ss in the LAN list? */
+bool core_nat_lan(const struct core *c, const struct sockaddr_storage *ss);
+/*
+ * The address sipd gives peer for itself, when one is configured: the
+ * LAN address for a peer in the LAN, the WAN address for any other, if
+ * set and of the peer's family (a v4-mapped peer counts as IPv4).  True
+ * with *out filled (port 0), false to use sipd's own address.
+ */
+bool core_nat_public(const struct core *c, const struct sockaddr_storage *peer,
+    struct sockaddr_storage *out);
+/*
+ * The address to advertise toward peer (an SDP c= line, a Via host): the
+ * configured one of core_nat_public(), else the address the kernel sends
+ * from toward peer.  Bare text (IPv6 without brackets) into buf, at
+ * least INET6_ADDRSTRLEN bytes.  Returns 0 or -EADDRNOTAVAIL.
+ */
+int core_nat_advertise(struct core *c, const struct sockaddr_storage *peer,
+    char *buf, size_t cap);
+/*
+ * Does sipd give a and b different addresses for itself (one in the LAN,
+ * the other not, with a LAN or WAN address set)?  Then its Record-Route
+ * takes two entries, one for each side (RFC 5658).
+ */
+bool core_nat_two_faces(const struct core *c,
+    const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* Is ss (any port) the LAN or WAN address? */
+bool core_nat_own(const struct core *c, const struct sockaddr_storage *ss);
 
 #endif

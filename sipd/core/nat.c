@@ -3,7 +3,10 @@
  * remote NAT when the address it writes for itself is one that NATs hide
  * (the nated list: by default the private ranges) and the address its
  * packets come from is not: the NAT rewrote the source, not the headers.
- * Owns the worker's copy of the nated list.
+ * Also the addresses sipd gives for itself: behind a NAT that forwards
+ * its ports, peers outside the LAN must be told the NAT's address ("set
+ * wan-address"), in Via, Record-Route and SDP.  Owns the worker's copy of
+ * the nated list, the LAN list and those addresses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +47,20 @@ nat_range(const char *s, struct tp_net *r)
 	    (unsigned)atoi(slash + 1));
 }
 
+/* An address setting ("" for none) into ss (family 0 for none). */
+static void
+nat_addr(const char *text, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text,
+		&((struct sockaddr_in *)(void *)ss)->sin_addr) == 1) {
+		ss->ss_family = AF_INET;
+	} else if (inet_pton(AF_INET6, text,
+		       &((struct sockaddr_in6 *)(void *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+	}
+}
+
 void
 core_nat_configure(struct core *c, const struct conf *conf)
 {
@@ -60,6 +77,100 @@ core_nat_configure(struct core *c, const struct conf *conf)
 	for (int i = 0; i < conf->nnated; i++) {
 		c->nated[c->nnated++] = conf->nated[i].net;
 	}
+	c->nlan = conf->nlan;
+	for (int i = 0; i < conf->nlan; i++) {
+		c->lan[i] = conf->lan[i].net;
+	}
+	nat_addr(conf->lan_address, &c->lan_addr);
+	nat_addr(conf->wan_address, &c->wan_addr);
+}
+
+bool
+core_nat_lan(const struct core *c, const struct sockaddr_storage *ss)
+{
+	return tp_net_match(c->lan, (size_t)c->nlan,
+	    (const struct sockaddr *)ss);
+}
+
+/* The family ss counts as: a v4-mapped IPv6 address is IPv4. */
+static int
+nat_family(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(
+		&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr)) {
+		return AF_INET;
+	}
+	return ss->ss_family;
+}
+
+bool
+core_nat_public(const struct core *c, const struct sockaddr_storage *peer,
+    struct sockaddr_storage *out)
+{
+	const struct sockaddr_storage *a;
+
+	/* the common case, nothing configured, costs two tests */
+	if (c->lan_addr.ss_family == 0 && c->wan_addr.ss_family == 0) {
+		return false;
+	}
+	a = core_nat_lan(c, peer) ? &c->lan_addr : &c->wan_addr;
+	if (a->ss_family == 0 || a->ss_family != nat_family(peer)) {
+		return false;
+	}
+	*out = *a;
+	return true;
+}
+
+int
+core_nat_advertise(struct core *c, const struct sockaddr_storage *peer,
+    char *buf, size_t cap)
+{
+	struct sockaddr_storage a;
+
+	if (!core_nat_public(c, peer, &a) && route_source_for(peer, &a) != 0) {
+		return -EADDRNOTAVAIL;
+	}
+	tp_addr_host((const struct sockaddr *)&a, buf, cap);
+	return 0;
+}
+
+/* Same address (any port)? */
+static bool
+nat_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family || a->ss_family == 0) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		return ((const struct sockaddr_in *)(const void *)a)
+			   ->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	}
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		   &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+		   sizeof(struct in6_addr)) == 0;
+}
+
+bool
+core_nat_two_faces(const struct core *c, const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	struct sockaddr_storage pa, pb;
+	bool ha, hb;
+
+	if (c->lan_addr.ss_family == 0 && c->wan_addr.ss_family == 0) {
+		return false;
+	}
+	ha = core_nat_public(c, a, &pa);
+	hb = core_nat_public(c, b, &pb);
+	return ha != hb || (ha && !nat_same(&pa, &pb));
+}
+
+bool
+core_nat_own(const struct core *c, const struct sockaddr_storage *ss)
+{
+	return nat_same(&c->lan_addr, ss) || nat_same(&c->wan_addr, ss);
 }
 
 bool

@@ -404,9 +404,9 @@ transport_param(enum tp_proto p)
 
 /*
  * 16.6 step 4: Record-Route, so in-dialog requests come through sipd,
- * signed so that sipd knows them when they do.  Over a transport change
- * two entries, one per side (RFC 5658), the one facing the next hop on
- * top.
+ * signed so that sipd knows them when they do.  Over a transport change,
+ * or between the LAN and the WAN when sipd has an address for each, two
+ * entries, one per side (RFC 5658), the one facing the next hop on top.
  */
 static int
 record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
@@ -417,7 +417,8 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	const struct tp_src *sides[2] = { in, out };
 	const struct msg_naddr *from = msg_from(fwd);
 	int nsides = in->proto == out->proto &&
-		in->addr.ss_family == out->addr.ss_family
+		in->addr.ss_family == out->addr.ss_family &&
+		!core_nat_two_faces(c, &in->addr, &out->addr)
 	    ? 1
 	    : 2;
 
