@@ -126,6 +126,7 @@ struct proxy_target {
 	char *ruri;  /* owned */
 	char *route; /* owned */
 	unsigned wk; /* workarounds of the target's product (a binding's) */
+	bool nat;    /* a binding behind a remote NAT: Record-Route */
 };
 
 struct proxy_dns;

@@ -965,7 +965,10 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
-	if ((c->force_rr || dst->proto != p->src.proto) &&
+	/* a client behind a remote NAT is reached only through sipd: its
+	 * dialogs must stay on sipd's path */
+	if ((c->force_rr || dst->proto != p->src.proto || t->nat ||
+		core_nat_far(c, fwd, &p->src)) &&
 	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
 		goto fail;
 	}

@@ -1068,10 +1068,12 @@ ctl_h_show_registrations(struct ctl_req *r)
 		} else {
 			src[0] = '\0';
 		}
-		msgpack_pack_map(pk, 12);
+		msgpack_pack_map(pk, 13);
 		proto_kv_str(pk, "aor", b->aor);
 		proto_kv_str(pk, "contact", b->contact);
 		proto_kv_str(pk, "source", src);
+		/* behind a remote NAT: reached at source, not contact */
+		proto_kv_bool(pk, "nat", b->nat);
 		proto_kv_str(pk, "transport",
 		    tp_proto_name((enum tp_proto)b->proto));
 		proto_kv_uint(pk, "expires",

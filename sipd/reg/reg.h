@@ -103,6 +103,9 @@ struct reg_src {
 	 * registrar trusts; the core says a client-ip); otherwise a Path
 	 * the request would have stored gets 403 */
 	bool path_trusted;
+	/* the sender is behind a remote NAT (far-end NAT, said by the
+	 * core): its bindings are reached at addr, whatever their Contact */
+	bool nat;
 };
 
 /*
@@ -112,7 +115,8 @@ struct reg_src {
  * registered are absolute (seconds); registered is when this contact was
  * first bound to the AOR, kept across refreshes.  q in thousandths.
  * conn_id is 0 for bindings loaded from the store: connections do not
- * survive a restart.
+ * survive a restart.  nat: registered from behind a remote NAT (struct
+ * reg_src), so reached at addr over proto, not at the Contact.
  */
 struct reg_binding {
 	const char *aor;
@@ -128,6 +132,7 @@ struct reg_binding {
 	uint64_t conn_id;
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
+	bool nat;
 };
 
 /*

@@ -565,6 +565,7 @@ update(struct reg *r, struct msg *req, const char *name,
 			vals.conn_id = src->conn_id;
 			vals.addrlen = src->addrlen;
 			vals.addr = src->addr;
+			vals.nat = src->nat;
 		}
 		contact = naddr_uri(req, o->c);
 		o->nb = reg_bind_new(r, a, &vals, contact, callid,
