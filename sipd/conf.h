@@ -86,6 +86,8 @@ struct conf_listener {
 #define CONF_NET_TEXT (2 * 46 + 4)
 #define CONF_NET_COMMENT 96
 #define CONF_NET_ADDR 46 /* INET6_ADDRSTRLEN */
+/* NAT bindings of UDP are commonly dropped after 30 s of silence */
+#define CONF_DEFAULT_NAT_KEEPALIVE 25
 struct conf_net {
 	struct tp_net net;
 	char text[CONF_NET_TEXT];
@@ -238,6 +240,10 @@ struct conf {
 	 * behind a NAT that forwards its ports gives the NAT's */
 	char lan_address[CONF_NET_ADDR];
 	char wan_address[CONF_NET_ADDR];
+	/* every this many seconds a UDP binding registered from behind a
+	 * remote NAT gets a CRLF CRLF datagram that keeps the NAT's mapping
+	 * open, CONF_DEFAULT_NAT_KEEPALIVE; 0: none */
+	uint32_t nat_keepalive_s;
 
 	/* outgoing TLS: the CA file servers are checked against ("" for the
 	 * system's store) and whether they are checked at all (default on) */

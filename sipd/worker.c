@@ -238,6 +238,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	    now >= w->next_purge) {
 		w->next_purge = now + WORKER_PURGE_MS;
 		reg_purge(w->pool->reg, time(NULL));
+		core_nat_tick(w->core, time(NULL));
 	}
 	tick_arm(w, true);
 }

@@ -71,6 +71,8 @@ struct core {
 	struct tp_net lan[CONF_MAX_RANGES];
 	int nlan;
 	struct sockaddr_storage lan_addr, wan_addr;
+	uint32_t nat_keepalive_s; /* "set nat-keepalive", 0: none */
+	time_t nat_next;          /* when the next keep-alives go */
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
 	struct host_addr_seen {

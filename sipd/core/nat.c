@@ -83,6 +83,46 @@ core_nat_configure(struct core *c, const struct conf *conf)
 	}
 	nat_addr(conf->lan_address, &c->lan_addr);
 	nat_addr(conf->wan_address, &c->wan_addr);
+	if (conf->nat_keepalive_s != c->nat_keepalive_s) {
+		c->nat_keepalive_s = conf->nat_keepalive_s;
+		c->nat_next = 0; /* a new interval starts now */
+	}
+}
+
+void
+core_nat_tick(struct core *c, time_t now)
+{
+	static const char ping[] = "\r\n\r\n";
+	struct reg_snap *snap = NULL;
+	unsigned sent = 0;
+	int n;
+
+	if (c->reg == NULL || c->nat_keepalive_s == 0 || now < c->nat_next) {
+		return;
+	}
+	c->nat_next = now + (time_t)c->nat_keepalive_s;
+	n = reg_list(c->reg, NULL, now, &snap);
+	for (int i = 0; i < n; i++) {
+		const struct reg_binding *b = &snap->b[i];
+		struct tp_src dst;
+
+		/* over TCP and TLS the client keeps its flow (RFC 5626
+		 * 4.4.1): sipd answers its pings */
+		if (!b->nat || b->proto != TP_UDP || b->addrlen == 0) {
+			continue;
+		}
+		memset(&dst, 0, sizeof(dst));
+		dst.addr = b->addr;
+		dst.addrlen = b->addrlen;
+		dst.proto = TP_UDP;
+		if (tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0) {
+			sent++;
+		}
+	}
+	reg_snap_free(snap);
+	if (sent > 0) {
+		log_debug(LOG_SERVER, "nat, %u keep-alives sent", sent);
+	}
 }
 
 bool
