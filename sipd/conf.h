@@ -88,6 +88,13 @@ struct conf_listener {
 #define CONF_NET_ADDR 46 /* INET6_ADDRSTRLEN */
 /* NAT bindings of UDP are commonly dropped after 30 s of silence */
 #define CONF_DEFAULT_NAT_KEEPALIVE 25
+#define CONF_DEFAULT_NAT_KEEPALIVE_DROP 3
+
+/* "set nat-keepalive-method": the choices of its enum, in order */
+enum conf_nat_ka {
+	CONF_NAT_KA_CRLF,
+	CONF_NAT_KA_OPTIONS,
+};
 struct conf_net {
 	struct tp_net net;
 	char text[CONF_NET_TEXT];
@@ -244,6 +251,11 @@ struct conf {
 	 * remote NAT gets a CRLF CRLF datagram that keeps the NAT's mapping
 	 * open, CONF_DEFAULT_NAT_KEEPALIVE; 0: none */
 	uint32_t nat_keepalive_s;
+	/* "set nat-keepalive-method": a CRLF CRLF datagram, or an OPTIONS
+	 * request whose answers are counted; "set nat-keepalive-drop": the
+	 * OPTIONS unanswered in a row that drop the binding (0: never) */
+	enum conf_nat_ka nat_keepalive_method;
+	uint32_t nat_keepalive_drop;
 
 	/* outgoing TLS: the CA file servers are checked against ("" for the
 	 * system's store) and whether they are checked at all (default on) */

@@ -529,7 +529,8 @@ handle_response(struct core *c, struct msg *resp, const struct tp_src *src)
 		    err.reason ? err.reason : "invalid");
 		return;
 	}
-	if (txn_client_absorb(c->txn, resp, src)) {
+	if (core_nat_ka_response(c, resp, src) ||
+	    txn_client_absorb(c->txn, resp, src)) {
 		return;
 	}
 	proxy_relay_response(c, resp, src);

@@ -72,6 +72,8 @@ struct core {
 	int nlan;
 	struct sockaddr_storage lan_addr, wan_addr;
 	uint32_t nat_keepalive_s; /* "set nat-keepalive", 0: none */
+	enum conf_nat_ka nat_ka_method;
+	uint32_t nat_ka_drop;     /* unanswered OPTIONS that drop, 0: never */
 	time_t nat_next;          /* when the next keep-alives go */
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
@@ -491,6 +493,14 @@ int core_nat_advertise(struct core *c, const struct sockaddr_storage *peer,
  */
 bool core_nat_two_faces(const struct core *c,
     const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/*
+ * Is resp the answer to one of sipd's OPTIONS keep-alives (its branch
+ * signed by sipd for the To's AOR and src)?  Then it is counted (the
+ * binding is alive) and true is returned: nothing else is to be done with
+ * it.  False for any other response.
+ */
+bool core_nat_ka_response(struct core *c, struct msg *resp,
+    const struct tp_src *src);
 /* Is ss (any port) the LAN or WAN address? */
 bool core_nat_own(const struct core *c, const struct sockaddr_storage *ss);
 

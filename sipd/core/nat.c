@@ -83,10 +83,65 @@ core_nat_configure(struct core *c, const struct conf *conf)
 	}
 	nat_addr(conf->lan_address, &c->lan_addr);
 	nat_addr(conf->wan_address, &c->wan_addr);
+	c->nat_ka_method = conf->nat_keepalive_method;
+	c->nat_ka_drop = conf->nat_keepalive_drop;
 	if (conf->nat_keepalive_s != c->nat_keepalive_s) {
 		c->nat_keepalive_s = conf->nat_keepalive_s;
 		c->nat_next = 0; /* a new interval starts now */
 	}
+}
+
+/* The mark of sipd's keep-alive branches, and the signature's label. */
+#define NAT_KA_BRANCH "z9hG4bKk."
+#define NAT_KA_LABEL 'K'
+
+/* The signature of a keep-alive to aor at addr, CORE_MAC_HEX digits. */
+static int
+nat_ka_sign(struct core *c, const char *aor, size_t aor_len,
+    const struct sockaddr_storage *addr, char sig[CORE_MAC_HEX])
+{
+	char where[TP_ADDRSTRLEN];
+	struct sv parts[2];
+
+	tp_addr_str((const struct sockaddr *)addr, where, sizeof(where));
+	parts[0] = (struct sv){ aor, aor_len };
+	parts[1] = (struct sv){ where, strlen(where) };
+	return core_mac_sign(c->mac, NAT_KA_LABEL, parts, 2, sig);
+}
+
+/*
+ * An OPTIONS to binding b (RFC 3261 11: any UA answers it), out of any
+ * transaction: its answer is matched by its signed branch, and the next
+ * keep-alive finds out whether one came.
+ */
+static int
+nat_ka_options(struct core *c, const struct reg_binding *b,
+    const struct tp_src *dst)
+{
+	char via[TP_ADDRSTRLEN], sig[CORE_MAC_HEX + 1], out[3 * 1024];
+	uint64_t r = core_random(c);
+	int n;
+
+	if (route_local_addr(c, TP_UDP, &b->addr, via, sizeof(via)) != 0 ||
+	    nat_ka_sign(c, b->aor, strlen(b->aor), &b->addr, sig) != 0) {
+		return -EADDRNOTAVAIL;
+	}
+	sig[CORE_MAC_HEX] = '\0';
+	n = snprintf(out, sizeof(out),
+	    "OPTIONS %s SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP %s;branch=" NAT_KA_BRANCH "%s.%08x;rport\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <sip:keepalive@%s>;tag=%08x\r\n"
+	    "To: <sip:%s>\r\n"
+	    "Call-ID: ka.%016llx\r\n"
+	    "CSeq: 1 OPTIONS\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    b->contact, via, sig, (unsigned)(r >> 32), via, (unsigned)r,
+	    b->aor, (unsigned long long)r);
+	if (n < 0 || (size_t)n >= sizeof(out)) {
+		return -ENOSPC;
+	}
+	return core_send(c, dst, out, (size_t)n);
 }
 
 void
@@ -105,6 +160,7 @@ core_nat_tick(struct core *c, time_t now)
 	for (int i = 0; i < n; i++) {
 		const struct reg_binding *b = &snap->b[i];
 		struct tp_src dst;
+		uint32_t fails = 0;
 
 		/* over TCP and TLS the client keeps its flow (RFC 5626
 		 * 4.4.1): sipd answers its pings */
@@ -115,14 +171,67 @@ core_nat_tick(struct core *c, time_t now)
 		dst.addr = b->addr;
 		dst.addrlen = b->addrlen;
 		dst.proto = TP_UDP;
-		if (tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0) {
-			sent++;
+		if (c->nat_ka_method == CONF_NAT_KA_CRLF) {
+			sent += tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0;
+			continue;
 		}
+		if (reg_keepalive_sent(c->reg, b->aor, b->contact, now,
+			&fails) != 0) {
+			continue; /* gone meanwhile */
+		}
+		if (c->nat_ka_drop > 0 && fails >= c->nat_ka_drop) {
+			char peer[TP_ADDRSTRLEN];
+
+			log_warn(LOG_SERVER, "nat, dropped %s at %s (%u "
+			    "keep-alives unanswered)", b->aor,
+			    core_peer(&dst, peer, sizeof(peer)), fails);
+			reg_remove(c->reg, b->aor, b->contact);
+			continue;
+		}
+		sent += nat_ka_options(c, b, &dst) == 0;
 	}
 	reg_snap_free(snap);
 	if (sent > 0) {
 		log_debug(LOG_SERVER, "nat, %u keep-alives sent", sent);
 	}
+}
+
+bool
+core_nat_ka_response(struct core *c, struct msg *resp,
+    const struct tp_src *src)
+{
+	static const size_t mark = sizeof(NAT_KA_BRANCH) - 1;
+	const struct msg_via *v = msg_via_top(resp);
+	const struct msg_naddr *to;
+	char aor[REG_AOR_MAX + 1];
+	struct sv br;
+	int n;
+
+	if (v == NULL) {
+		return false;
+	}
+	br = msg_sv(resp, v->branch);
+	if (br.len < mark + CORE_MAC_HEX ||
+	    strncmp(br.p, NAT_KA_BRANCH, mark) != 0) {
+		return false;
+	}
+	/* sipd's mark: never relayed on, whatever the signature says */
+	to = msg_to(resp);
+	if (c->reg == NULL || to == NULL ||
+	    (n = reg_aor(msg_buf(resp), &to->uri, aor, sizeof(aor))) < 0) {
+		return true;
+	}
+	{
+		char want[CORE_MAC_HEX];
+
+		if (nat_ka_sign(c, aor, (size_t)n, &src->addr, want) != 0 ||
+		    !core_mac_equal(want,
+			(struct sv){ br.p + mark, CORE_MAC_HEX })) {
+			return true; /* not for this AOR from there */
+		}
+	}
+	reg_keepalive_answered(c->reg, aor, &src->addr);
+	return true;
 }
 
 bool

@@ -1068,12 +1068,13 @@ ctl_h_show_registrations(struct ctl_req *r)
 		} else {
 			src[0] = '\0';
 		}
-		msgpack_pack_map(pk, 13);
+		msgpack_pack_map(pk, 14);
 		proto_kv_str(pk, "aor", b->aor);
 		proto_kv_str(pk, "contact", b->contact);
 		proto_kv_str(pk, "source", src);
 		/* behind a remote NAT: reached at source, not contact */
 		proto_kv_bool(pk, "nat", b->nat);
+		proto_kv_uint(pk, "keepalive-failures", b->ka_fails);
 		proto_kv_str(pk, "transport",
 		    tp_proto_name((enum tp_proto)b->proto));
 		proto_kv_uint(pk, "expires",

@@ -133,6 +133,11 @@ struct reg_binding {
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
 	bool nat;
+	/* keep-alives (OPTIONS) sent since the last answer, less one: the
+	 * failures in a row; ka_pending: when the unanswered one went, 0
+	 * for none.  In memory only: a REGISTER starts them anew */
+	uint32_t ka_fails;
+	time_t ka_pending;
 };
 
 /*
@@ -302,6 +307,21 @@ int reg_remove(struct reg *r, const char *aor, const char *contact);
  * Returns how many were removed from memory.
  */
 int reg_purge(struct reg *r, time_t now);
+
+/*
+ * A keep-alive goes to the binding (aor, contact) at now: when the one
+ * before is still unanswered it counts as a failure.  *fails: the
+ * failures in a row.  Returns 0, or -ENOENT (no such live binding).
+ */
+int reg_keepalive_sent(struct reg *r, const char *aor, const char *contact,
+    time_t now, uint32_t *fails);
+/*
+ * A keep-alive was answered from addr (address and port) for aor: every
+ * binding of aor registered from addr counts as alive again.  Returns the
+ * number of bindings concerned.
+ */
+int reg_keepalive_answered(struct reg *r, const char *aor,
+    const struct sockaddr_storage *addr);
 
 struct reg_stats {
 	size_t aors;

@@ -7,6 +7,12 @@ mapping open).
   "set nat-keepalive" seconds (1 here: at least 2 within 3.5 s) at the
   address it registered from; bob, not behind a NAT, gets none; with
   "set nat-keepalive 0" alice gets none either.
+- With "set nat-keepalive-method options" alice gets OPTIONS instead;
+  while she answers them show registrations counts no failure; an
+  answer from another address (bob's socket, alice's To) counts for
+  nothing; once she stops answering the count rises, and at "set
+  nat-keepalive-drop 3" unanswered her binding is removed with a log
+  line, while bob's stays.
 - Over TCP a CRLF CRLF ping is answered with a CRLF pong (RFC 5626
   4.4.1), twice on one connection, and a REGISTER after it on the same
   connection is answered as usual (the ping does not break framing).
@@ -80,6 +86,51 @@ def tcp_ping(port):
         s.close()
 
 
+def failures(sipd):
+    return {r["aor"]: r["keepalive-failures"]
+            for r in sipreg.registrations(sipd)}
+
+
+def options(sipd, alice, bob):
+    sipreg.ctl(sipd, "set", "nat-keepalive-method", "options")
+    sipreg.ctl(sipd, "set", "nat-keepalive-drop", "3")
+    sipreg.ctl(sipd, "set", "nat-keepalive", "1")
+    answered = 0
+    deadline = time.monotonic() + 2.6
+    for _ in range(100):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        m = alice.recv(left)
+        if m is None:
+            break
+        if m.is_request() and m.method == "OPTIONS":
+            alice.respond(m, 200)
+            answered += 1
+    check(answered >= 2, "OPTIONS answered: %d" % answered)
+    check(failures(sipd) == {"alice@example.com": 0, "bob@example.com": 0},
+          "failures while answering: %r" % failures(sipd))
+    # alice silent, her OPTIONS answered from bob's address only (a
+    # forged answer, signed for alice's): the count rises, the binding
+    # goes
+    seen = set()
+    for _ in range(80):
+        f = failures(sipd)
+        seen.add(f.get("alice@example.com"))
+        if "alice@example.com" not in f:
+            break
+        m = alice.recv(0.1)
+        if m is not None and m.is_request() and m.method == "OPTIONS":
+            bob.respond(m, 200)
+    check("alice@example.com" not in failures(sipd),
+          "alice not dropped: %r" % failures(sipd))
+    check(1 in seen or 2 in seen, "failures never shown: %r" % seen)
+    check(list(failures(sipd)) == ["bob@example.com"], "bob dropped too")
+    check(sipd.wait_log("nat, dropped alice@example.com at 127.0.0.5:", 1),
+          "no log line for the drop")
+    sipreg.ctl(sipd, "set", "nat-keepalive", "0")
+
+
 def test(binary, started):
     tcp = free_tcp_port()
     sipd = sipreg.start(binary, started, conf=CONF % tcp)
@@ -97,6 +148,7 @@ def test(binary, started):
         sipreg.ctl(sipd, "set", "nat-keepalive", "0")
         pings(alice, 1.2)  # one may have been on its way
         check(pings(alice, 2.5) == 0, "keep-alives with nat-keepalive 0")
+        options(sipd, alice, bob)
         tcp_ping(tcp)
         sipdtest.stop_clean(sipd)
     finally:
