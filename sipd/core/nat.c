@@ -155,6 +155,12 @@ core_nat_tick(struct core *c, time_t now)
 	if (c->reg == NULL || c->nat_keepalive_s == 0 || now < c->nat_next) {
 		return;
 	}
+	if (c->nat_next == 0) {
+		/* the first round one interval after start or a change: a
+		 * binding just registered needs none yet */
+		c->nat_next = now + (time_t)c->nat_keepalive_s;
+		return;
+	}
 	c->nat_next = now + (time_t)c->nat_keepalive_s;
 	n = reg_list(c->reg, NULL, now, &snap);
 	for (int i = 0; i < n; i++) {

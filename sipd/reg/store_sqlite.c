@@ -67,11 +67,14 @@ static const char schema[] =
     " addr BLOB,"
     " nat INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (aor, contact)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS binding_expires ON binding (expires);";
+    "CREATE INDEX IF NOT EXISTS binding_expires ON binding (expires);"
+    "PRAGMA user_version = 1;";
 
-/* Version 2 added the column nat (a client behind a remote NAT): a
- * version 1 file gets it, its bindings counted as not behind one. */
-static const char schema_v2[] =
+/* The column nat (a client behind a remote NAT) came later: a file
+ * without it gets it, its bindings counted as not behind one.  Asked of
+ * the table itself, not of user_version, so that a file another version
+ * of sipd opened meanwhile is still read right. */
+static const char add_nat[] =
     "ALTER TABLE binding ADD COLUMN nat INTEGER NOT NULL DEFAULT 0";
 
 struct reg_store {
@@ -151,29 +154,28 @@ make_private(const char *path)
 	return rc;
 }
 
-/* Bring a file of an older version to this one. */
+/* Bring a file an older sipd wrote to this one's columns. */
 static int
 sq_upgrade(sqlite3 *db, char **msg)
 {
 	sqlite3_stmt *s = NULL;
-	int version = 0, rc;
+	bool has_nat = false;
+	int rc;
 
-	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
-		version = sqlite3_column_int(s, 0);
+	rc = sqlite3_prepare_v2(db, "PRAGMA table_info(binding)", -1, &s,
+	    NULL);
+	while (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(s, 1);
+
+		if (name != NULL && strcmp((const char *)name, "nat") == 0) {
+			has_nat = true;
+		}
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_OK) {
+	if (rc != SQLITE_OK || has_nat) {
 		return rc;
 	}
-	if (version == 1) {
-		rc = sqlite3_exec(db, schema_v2, NULL, NULL, msg);
-	}
-	if (rc == SQLITE_OK && version < 2) {
-		rc = sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL,
-		    msg);
-	}
-	return rc;
+	return sqlite3_exec(db, add_nat, NULL, NULL, msg);
 }
 
 static int
