@@ -255,6 +255,15 @@ int route_uri_target(const char *base, const struct uri *u,
  */
 int route_local_addr(struct core *c, enum tp_proto proto,
     const struct sockaddr_storage *towards, char *buf, size_t cap);
+/*
+ * route_local_addr() for dst, but from dst->listener when it names one
+ * bound to an address (the socket the request leaves from).
+ */
+int route_local_addr_src(struct core *c, const struct tp_src *dst,
+    char *buf, size_t cap);
+/* Do a and b come to or leave from listeners bound to different
+ * addresses (a LAN side and a WAN side: RFC 5658, two Record-Routes)? */
+bool route_two_sides(const struct tp_src *a, const struct tp_src *b);
 /* The source address the kernel picks towards dst: 0, or -1. */
 int route_source_for(const struct sockaddr_storage *dst,
     struct sockaddr_storage *out);
@@ -501,6 +510,12 @@ bool core_nat_two_faces(const struct core *c,
  */
 bool core_nat_ka_response(struct core *c, struct msg *resp,
     const struct tp_src *src);
+/*
+ * This worker's listener that binding b's REGISTER came to, to send to
+ * it from (NULL: the transport's choice).
+ */
+struct tp_listener *core_nat_listener(struct core *c,
+    const struct reg_binding *b);
 /* Is ss (any port) the LAN or WAN address? */
 bool core_nat_own(const struct core *c, const struct sockaddr_storage *ss);
 

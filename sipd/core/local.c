@@ -351,6 +351,9 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	/* RFC 3581: a client behind a remote NAT is reached where its
 	 * packets come from (the NAT's mapping), not at its Contact */
 	rs.nat = core_nat_far(c, req, src);
+	if (src->listener != NULL) {
+		tp_listener_addr(src->listener, &rs.local, NULL);
+	}
 	core_tag(c, tag);
 	/* the answer may wait for the store: the transaction first */
 	kept = msg_compact(req);
@@ -486,6 +489,7 @@ binding_targets(struct core *c, const char *aor, const struct tp_src *src,
 				t->dst.addrlen = b->addrlen;
 				t->dst.proto = (enum tp_proto)b->proto;
 				t->dst.conn_id = b->conn_id;
+				t->dst.listener = core_nat_listener(c, b);
 				t->proto_set = true;
 			}
 			core_policy_dst(c, NULL, in, CORE_SEND_BINDING, &t->dst,

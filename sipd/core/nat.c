@@ -177,6 +177,7 @@ core_nat_tick(struct core *c, time_t now)
 		dst.addr = b->addr;
 		dst.addrlen = b->addrlen;
 		dst.proto = TP_UDP;
+		dst.listener = core_nat_listener(c, b);
 		if (c->nat_ka_method == CONF_NAT_KA_CRLF) {
 			sent += tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0;
 			continue;
@@ -238,6 +239,15 @@ core_nat_ka_response(struct core *c, struct msg *resp,
 	}
 	reg_keepalive_answered(c->reg, aor, &src->addr);
 	return true;
+}
+
+struct tp_listener *
+core_nat_listener(struct core *c, const struct reg_binding *b)
+{
+	if (b->local.ss_family == 0) {
+		return NULL;
+	}
+	return tp_listener_find(c->tp, (enum tp_proto)b->proto, &b->local);
 }
 
 bool

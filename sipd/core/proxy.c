@@ -418,7 +418,8 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	const struct msg_naddr *from = msg_from(fwd);
 	int nsides = in->proto == out->proto &&
 		in->addr.ss_family == out->addr.ss_family &&
-		!core_nat_two_faces(c, &in->addr, &out->addr)
+		!core_nat_two_faces(c, &in->addr, &out->addr) &&
+		!route_two_sides(in, out)
 	    ? 1
 	    : 2;
 
@@ -429,7 +430,7 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	}
 	for (int i = 0; i < nsides; i++) {
 		const struct tp_src *s = sides[i];
-		if (route_local_addr(c, s->proto, &s->addr, addr,
+		if (route_local_addr_src(c, s, addr,
 			sizeof(addr)) != 0) {
 			return -EADDRNOTAVAIL;
 		}
@@ -516,7 +517,7 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	const char *proto = proto_names[dst->proto];
 	size_t n = 0, alen, b;
 
-	if (route_local_addr(c, dst->proto, &dst->addr, addr,
+	if (route_local_addr_src(c, dst, addr,
 		sizeof(addr)) != 0) {
 		return -EADDRNOTAVAIL;
 	}

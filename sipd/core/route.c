@@ -373,6 +373,47 @@ route_local_addr(struct core *c, enum tp_proto proto,
 	return 0;
 }
 
+int
+route_local_addr_src(struct core *c, const struct tp_src *dst, char *buf,
+    size_t cap)
+{
+	struct sockaddr_storage a;
+
+	if (dst->listener == NULL ||
+	    tp_listener_proto(dst->listener) != dst->proto) {
+		return route_local_addr(c, dst->proto, &dst->addr, buf, cap);
+	}
+	tp_listener_addr(dst->listener, &a, NULL);
+	if (is_wildcard(&a) || a.ss_family != dst->addr.ss_family) {
+		return route_local_addr(c, dst->proto, &dst->addr, buf, cap);
+	}
+	{
+		/* behind a NAT that forwards sipd's ports: as above */
+		struct sockaddr_storage pub;
+		if (core_nat_public(c, &dst->addr, &pub)) {
+			tp_addr_set_port((struct sockaddr *)&pub,
+			    tp_addr_port((const struct sockaddr *)&a));
+			a = pub;
+		}
+	}
+	tp_addr_str((const struct sockaddr *)&a, buf, cap);
+	return 0;
+}
+
+bool
+route_two_sides(const struct tp_src *a, const struct tp_src *b)
+{
+	struct sockaddr_storage x, y;
+
+	if (a->listener == NULL || b->listener == NULL ||
+	    a->listener == b->listener) {
+		return false;
+	}
+	tp_listener_addr(a->listener, &x, NULL);
+	tp_listener_addr(b->listener, &y, NULL);
+	return !same_ip(&x, &y);
+}
+
 void
 route_configure(struct core *c, const struct conf *conf)
 {

@@ -103,6 +103,8 @@ struct reg_src {
 	 * registrar trusts; the core says a client-ip); otherwise a Path
 	 * the request would have stored gets 403 */
 	bool path_trusted;
+	/* the listener's address it came to (family 0: unknown) */
+	struct sockaddr_storage local;
 	/* the sender is behind a remote NAT (far-end NAT, said by the
 	 * core): its bindings are reached at addr, whatever their Contact */
 	bool nat;
@@ -138,6 +140,10 @@ struct reg_binding {
 	 * for none.  In memory only: a REGISTER starts them anew */
 	uint32_t ka_fails;
 	time_t ka_pending;
+	/* the listener's address the REGISTER came to, so that requests
+	 * leave from the socket the client's NAT knows; family 0: unknown
+	 * (loaded from the store) */
+	struct sockaddr_storage local;
 };
 
 /*

@@ -168,6 +168,20 @@ tp_listener_addr(const struct tp_listener *l, struct sockaddr_storage *out,
 	}
 }
 
+struct tp_listener *
+tp_listener_find(struct tp *tp, enum tp_proto proto,
+    const struct sockaddr_storage *addr)
+{
+	for (struct tp_listener *l = tp->listeners; l != NULL; l = l->next) {
+		if (l->proto == proto && l->addrlen > 0 &&
+		    l->addr.ss_family == addr->ss_family &&
+		    memcmp(&l->addr, addr, l->addrlen) == 0) {
+			return l;
+		}
+	}
+	return NULL;
+}
+
 void
 tp_listener_set_name(struct tp_listener *l)
 {

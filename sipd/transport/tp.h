@@ -191,6 +191,12 @@ enum tp_proto tp_listener_proto(const struct tp_listener *l);
 /* The bound address (with the port the kernel chose for port 0). */
 void tp_listener_addr(const struct tp_listener *l,
     struct sockaddr_storage *out, socklen_t *len);
+/*
+ * tp's listener of proto bound to addr (address and port), or NULL: the
+ * socket to send from so that a NAT sees the flow its client opened.
+ */
+struct tp_listener *tp_listener_find(struct tp *tp, enum tp_proto proto,
+    const struct sockaddr_storage *addr);
 
 /*
  * The bound address of a listener of proto and family (AF_INET,

@@ -32,6 +32,9 @@ from sipdtest import Sipd, Skip, check, sipctl, stop_clean
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UA = os.path.join(HERE, "ua.py")
+# the LAN side first: the oldest listener, where sends went by default
+LISTENERS = ("listener add udp %s:5060\nlistener add udp %s:5060\n" %
+             (netns.SIPD_LAN, netns.SIPD_WAN))
 CONF = """domain add example.com
 account add alice@example.com password a-pw
 lan add 10.20.0.0/24
@@ -52,7 +55,7 @@ class NsSipd(Sipd):
     def write_conf(self):
         self.hosts, self.ports = [netns.SIPD_WAN], [5060]
         with open(self.conf_path, "w") as f:
-            f.write("listener add udp 0.0.0.0:5060\n"
+            f.write(LISTENERS +
                     "set reg-store %s\n" %
                     os.path.join(self.dir.name, "registrations.db") + CONF)
 
