@@ -511,6 +511,14 @@ bool core_nat_two_faces(const struct core *c,
 bool core_nat_ka_response(struct core *c, struct msg *resp,
     const struct tp_src *src);
 /*
+ * A request whose Request-URI names a NATed client's own address (an
+ * in-dialog request to the Contact of a phone behind a NAT, which sipd
+ * cannot reach): when the To's AOR has a binding from behind a remote NAT
+ * with that host and port, dst becomes where that binding is reached (its
+ * source, transport, connection, listener) and true is returned.
+ */
+bool core_nat_redirect(struct core *c, struct msg *m, struct tp_src *dst);
+/*
  * This worker's listener that binding b's REGISTER came to, to send to
  * it from (NULL: the transport's choice).
  */

@@ -250,6 +250,66 @@ core_nat_listener(struct core *c, const struct reg_binding *b)
 	return tp_listener_find(c->tp, (enum tp_proto)b->proto, &b->local);
 }
 
+/* Does the SIP URI text contact name host:port (port 0: 5060)? */
+static bool
+nat_same_hostport(const char *contact, const char *base, const struct uri *u)
+{
+	struct sockaddr_storage a, b;
+	struct uri cu;
+	socklen_t len;
+
+	if (uri_parse(contact, (struct span){ 0, (uint32_t)strlen(contact) },
+		&cu) != 0 ||
+	    route_addr((struct sv){ contact + cu.host.off, cu.host.len },
+		cu.port != 0 ? cu.port : 5060, &a, &len) != 0 ||
+	    route_addr((struct sv){ base + u->host.off, u->host.len },
+		u->port != 0 ? u->port : 5060, &b, &len) != 0) {
+		return false;
+	}
+	return tp_addr_len((const struct sockaddr *)&a) ==
+	    tp_addr_len((const struct sockaddr *)&b) &&
+	    memcmp(&a, &b, tp_addr_len((const struct sockaddr *)&a)) == 0;
+}
+
+bool
+core_nat_redirect(struct core *c, struct msg *m, struct tp_src *dst)
+{
+	const struct uri *ru = msg_ruri(m);
+	const struct msg_naddr *to;
+	char aor[REG_AOR_MAX + 1];
+	struct reg_snap *snap = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool found = false;
+	int n;
+
+	/* the common case costs a look at the Request-URI's host */
+	if (c->reg == NULL || ru == NULL ||
+	    route_addr(msg_sv(m, ru->host), 0, &ss, &len) != 0 ||
+	    !core_nated(c, &ss) || (to = msg_to(m)) == NULL ||
+	    reg_aor(msg_buf(m), &to->uri, aor, sizeof(aor)) < 0) {
+		return false;
+	}
+	n = reg_lookup(c->reg, aor, time(NULL), &snap);
+	for (int i = 0; i < n && !found; i++) {
+		const struct reg_binding *b = &snap->b[i];
+
+		if (!b->nat || b->addrlen == 0 || b->path != NULL ||
+		    !nat_same_hostport(b->contact, msg_buf(m), ru)) {
+			continue;
+		}
+		memset(dst, 0, sizeof(*dst));
+		dst->addr = b->addr;
+		dst->addrlen = b->addrlen;
+		dst->proto = (enum tp_proto)b->proto;
+		dst->conn_id = b->conn_id;
+		dst->listener = core_nat_listener(c, b);
+		found = true;
+	}
+	reg_snap_free(snap);
+	return found;
+}
+
 bool
 core_nat_lan(const struct core *c, const struct sockaddr_storage *ss)
 {

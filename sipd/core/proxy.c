@@ -1118,6 +1118,10 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		proto_set = false;
 		rc = 0;
 	}
+	/* the Contact of a phone behind a NAT: where its NAT reaches it */
+	if (rc == 0 && core_nat_redirect(c, req, &dst)) {
+		proto_set = true;
+	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
 	own = rc == 0 && rr_signed(c, req, &seen, src, &dst);
@@ -1375,6 +1379,10 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		 * judges it below as for a name: before the address counts */
 		dst_named = true;
 		rc = resolve_cached(c, ack, &dst) == 0 ? 0 : -EHOSTUNREACH;
+		proto_set = true;
+	}
+	/* the Contact of a phone behind a NAT: where its NAT reaches it */
+	if (rc == 0 && !dst_named && core_nat_redirect(c, ack, &dst)) {
 		proto_set = true;
 	}
 	own = rc == 0 && !dst_named && rr_signed(c, ack, &seen, src, &dst);

@@ -4,11 +4,14 @@ reporting what it sees as JSON lines on stdout.  Every wait is bounded.
 
   ua.py phone SIPD_HOST PORT LOCAL_IP USER PASSWORD SECONDS
       REGISTER USER@example.com from LOCAL_IP (digest), then for SECONDS
-      report each CRLF CRLF keep-alive ("keepalive") and each INVITE
-      ("invite", with the address it came from), answered 486.
+      report each CRLF CRLF keep-alive ("keepalive"), each INVITE
+      ("invite", with the address it came from), answered 200 with its
+      own (private) address as Contact, each ACK ("ack") and each BYE
+      ("bye"), answered 200.
   ua.py call SIPD_HOST PORT LOCAL_IP URI SECONDS
       INVITE URI through sipd; report the final status ("final", 0 for
-      none within SECONDS) and ACK it."""
+      none within SECONDS) and ACK it; after a 200, BYE the call through
+      its route set and report the BYE's final status ("bye")."""
 
 import json
 import socket
@@ -44,7 +47,12 @@ def phone(host, port, local, user, password, seconds):
         m = Msg(data, src)
         if m.is_request() and m.method == "INVITE":
             say(ev="invite", src="%s:%d" % src, call_id=m.call_id())
-            ua.respond(m, 486)
+            ua.respond(m, 200)
+        elif m.is_request() and m.method == "ACK":
+            say(ev="ack", src="%s:%d" % src)
+        elif m.is_request() and m.method == "BYE":
+            say(ev="bye", src="%s:%d" % src)
+            ua.respond(m, 200)
     ua.close()
 
 
@@ -67,6 +75,17 @@ def call(host, port, local, uri, seconds):
             ua.send(c.ack(m), port, host)
             break
     say(ev="final", status=status)
+    if status == 200:
+        # the dialog's route set: sipd's Record-Route, reversed
+        to = m.first("To")
+        contact = m.first("Contact").strip("<>")
+        routes = [("Route", r) for r in reversed(m.get("Record-Route"))]
+        ua.send(c.request("BYE", uri=contact, to=to, extra=routes), port,
+                host)
+        r = ua.expect("BYE's answer",
+                      lambda x: not x.is_request() and
+                      x.cseq()[1] == "BYE" and x.status >= 200, seconds)
+        say(ev="bye", status=r.status)
     ua.close()
 
 
