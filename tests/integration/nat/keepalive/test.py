@@ -4,7 +4,7 @@ mapping open).
 
 - A UDP binding registered from behind a remote NAT (alice: Via
   10.0.0.5, packets from 127.0.0.5) gets a CRLF CRLF datagram every
-  "set nat-keepalive" seconds (1 here: at least 2 within 3.5 s) at the
+  "set nat-keepalive" seconds (1 here: at least 2 within 4.5 s) at the
   address it registered from; bob, not behind a NAT, gets none; with
   "set nat-keepalive 0" alice gets none either.
 - With "set nat-keepalive-method options" alice gets OPTIONS instead;
@@ -96,7 +96,7 @@ def options(sipd, alice, bob):
     sipreg.ctl(sipd, "set", "nat-keepalive-drop", "3")
     sipreg.ctl(sipd, "set", "nat-keepalive", "1")
     answered = 0
-    deadline = time.monotonic() + 2.6
+    deadline = time.monotonic() + 4.5
     for _ in range(100):
         left = deadline - time.monotonic()
         if left <= 0:
@@ -142,8 +142,10 @@ def test(binary, started):
             r = c.register(["<sip:%s@%s:%d>" % (user, ua.host, ua.port)],
                            expires=600)
             check(r.status == 200, "%s: %s" % (user, r.start))
-        got = pings(alice, 3.5)
-        check(got >= 2, "alice got %d keep-alives in 3.5 s" % got)
+        # the first one interval after start, then every second; a
+        # loaded machine may make a tick late
+        got = pings(alice, 4.5)
+        check(got >= 2, "alice got %d keep-alives in 4.5 s" % got)
         check(pings(bob, 0.5) == 0, "bob, not behind a NAT, got pings")
         sipreg.ctl(sipd, "set", "nat-keepalive", "0")
         pings(alice, 1.2)  # one may have been on its way
