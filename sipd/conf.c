@@ -238,82 +238,6 @@ conf_route_host(const char *s, struct conf_route *r)
 	return 0;
 }
 
-/* "a.b.c.d/n", "v6/n", or an address alone (a host range). */
-static int
-conf_range_parse(const char *s, struct conf_range *r)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t hl = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	unsigned long prefix, max;
-	socklen_t len;
-	char *end;
-
-	if (hl == 0 || hl >= sizeof(host)) {
-		return -EINVAL;
-	}
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	memset(r, 0, sizeof(*r));
-	if (conf_ip(host, 0, &r->addr, &len) < 0) {
-		return -EINVAL;
-	}
-	max = r->addr.ss_family == AF_INET6 ? 128 : 32;
-	prefix = max;
-	if (slash != NULL) {
-		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3) {
-			return -EINVAL;
-		}
-		prefix = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || prefix > max) {
-			return -EINVAL;
-		}
-	}
-	r->prefix = (uint8_t)prefix;
-	/* Clear the host bits, so equal ranges compare equal. */
-	{
-		unsigned char *b;
-		unsigned nbytes = (unsigned)max / 8;
-
-		if (r->addr.ss_family == AF_INET6) {
-			b = ((struct sockaddr_in6 *)(void *)&r->addr)
-				->sin6_addr.s6_addr;
-		} else {
-			b = (unsigned char *)&((struct sockaddr_in *)(void *)&r
-						   ->addr)
-				->sin_addr.s_addr;
-		}
-		for (unsigned i = 0; i < nbytes; i++) {
-			unsigned keep = prefix >= (i + 1) * 8 ? 8
-			    : prefix > i * 8		 ? (unsigned)prefix - i * 8
-							 : 0;
-
-			b[i] &= (unsigned char)(0xff00u >> keep);
-		}
-	}
-	return 0;
-}
-
-static bool
-conf_range_eq(const struct conf_range *a, const struct conf_range *b)
-{
-	if (a->addr.ss_family != b->addr.ss_family || a->prefix != b->prefix) {
-		return false;
-	}
-	if (a->addr.ss_family == AF_INET6) {
-		return memcmp(&((const struct sockaddr_in6 *)(const void *)&a
-				     ->addr)
-				   ->sin6_addr,
-		    &((const struct sockaddr_in6 *)(const void *)&b->addr)
-			 ->sin6_addr,
-		    16) == 0;
-	}
-	return ((const struct sockaddr_in *)(const void *)&a->addr)
-		   ->sin_addr.s_addr ==
-	    ((const struct sockaddr_in *)(const void *)&b->addr)
-		->sin_addr.s_addr;
-}
-
 /* A user name or a uid. */
 static int
 conf_user(const char *s, uid_t *out)
@@ -349,39 +273,17 @@ conf_listener_str(const struct conf_listener *l, char *buf, size_t cap)
 }
 
 const char *
-conf_range_str(const struct conf_range *r, char *buf, size_t cap)
-{
-	char host[INET6_ADDRSTRLEN];
-	const void *a;
-
-	if (r->addr.ss_family == AF_INET6) {
-		a = &((const struct sockaddr_in6 *)(const void *)&r->addr)
-			 ->sin6_addr;
-	} else {
-		a = &((const struct sockaddr_in *)(const void *)&r->addr)
-			 ->sin_addr;
-	}
-	if (inet_ntop(r->addr.ss_family, a, host, sizeof(host)) == NULL) {
-		snprintf(buf, cap, "?");
-		return buf;
-	}
-	snprintf(buf, cap, "%s/%u", host, (unsigned)r->prefix);
-	return buf;
-}
-
-const char *
 conf_canon_arg(enum cmd_type type, const char *val, char *buf, size_t cap)
 {
 	struct sockaddr_storage ss;
-	struct conf_range r;
 	socklen_t len;
 
 	if (type == CMD_T_HOSTPORT && conf_hostport(val, &ss, &len) == 0) {
 		tp_addr_str((const struct sockaddr *)&ss, buf, cap);
 		return buf;
 	}
-	if (type == CMD_T_RANGE && conf_range_parse(val, &r) == 0) {
-		return conf_range_str(&r, buf, cap);
+	if (type == CMD_T_RANGE && conf_net_canon(val, buf, cap) == 0) {
+		return buf;
 	}
 	snprintf(buf, cap, "%s", val);
 	return buf;
@@ -527,70 +429,6 @@ conf_listener_remove(struct conf *c, const struct cmd_args *a, char *err,
 	memmove(&c->listeners[i], &c->listeners[i + 1],
 	    (size_t)(c->nlisteners - i - 1) * sizeof(c->listeners[0]));
 	c->nlisteners--;
-	return 0;
-}
-
-/* lan, client-ip and nated add|remove. */
-static int
-conf_lan(struct conf *c, const struct cmd_args *a, bool add, char *err,
-    size_t cap)
-{
-	const char *s = cmd_arg_str(a, "range");
-	bool client = a->cmd->id == CMD_CLIENT_IP_ADD ||
-	    a->cmd->id == CMD_CLIENT_IP_REMOVE;
-	bool nated = a->cmd->id == CMD_NATED_ADD ||
-	    a->cmd->id == CMD_NATED_REMOVE;
-	const char *what = client ? "client-ip list"
-	    : nated		  ? "nated list"
-				  : "lan";
-	struct conf_range r, *set = client ? c->client_ip
-	    : nated			   ? c->nated
-					   : c->lan;
-	int *n = client ? &c->nclient_ip : nated ? &c->nnated : &c->nlan;
-	char clip[LOG_CLIP_SIZE], name[INET6_ADDRSTRLEN + 8];
-	int i;
-
-	if (s == NULL || conf_range_parse(s, &r) < 0) {
-		return err_fmt(err, cap, -EINVAL,
-		    "bad range '%s' (expected a.b.c.d/n or IPv6/n)",
-		    s != NULL ? log_clip(clip, sizeof(clip), s, strlen(s))
-			      : "");
-	}
-	conf_range_str(&r, name, sizeof(name));
-	for (i = 0; i < *n; i++) {
-		if (conf_range_eq(&set[i], &r)) {
-			break;
-		}
-	}
-	if (add) {
-		if (i < *n) {
-			return err_fmt(err, cap, -EEXIST,
-			    "range %s already in the %s", name, what);
-		}
-		if (*n == CONF_MAX_RANGES) {
-			return err_fmt(err, cap, -EBUSY,
-			    "too many ranges (at most %d)", CONF_MAX_RANGES);
-		}
-		set[(*n)++] = r;
-		return 0;
-	}
-	if (i == *n) {
-		static const char *const defaults[] = { CONF_NATED_DEFAULTS };
-
-		for (size_t k = 0; nated && k < sizeof(defaults) /
-			 sizeof(defaults[0]); k++) {
-			if (strcmp(defaults[k], name) == 0) {
-				return err_fmt(err, cap, -ENOENT,
-				    "%s is one of the defaults (set "
-				    "nated-defaults off drops them)",
-				    name);
-			}
-		}
-		return err_fmt(err, cap, -ENOENT, "no range %s in the %s", name,
-		    what);
-	}
-	memmove(&set[i], &set[i + 1], (size_t)(*n - i - 1) * sizeof(set[0]));
-	(*n)--;
 	return 0;
 }
 
@@ -906,11 +744,11 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_LAN_ADD:
 	case CMD_CLIENT_IP_ADD:
 	case CMD_NATED_ADD:
-		return conf_lan(c, a, true, err, cap);
+		return conf_net_cmd(c, a, true, err, cap);
 	case CMD_LAN_REMOVE:
 	case CMD_CLIENT_IP_REMOVE:
 	case CMD_NATED_REMOVE:
-		return conf_lan(c, a, false, err, cap);
+		return conf_net_cmd(c, a, false, err, cap);
 	case CMD_DOMAIN_ADD:
 	case CMD_DOMAIN_REMOVE:
 	case CMD_DOMAIN_ALIAS_ADD:
@@ -1198,18 +1036,7 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 		}
 	}
 	conf_settings_dump(c, f, all);
-	for (int i = 0; i < c->nlan; i++) {
-		fprintf(f, "lan add %s\n",
-		    conf_range_str(&c->lan[i], buf, sizeof(buf)));
-	}
-	for (int i = 0; i < c->nclient_ip; i++) {
-		fprintf(f, "client-ip add %s\n",
-		    conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
-	}
-	for (int i = 0; i < c->nnated; i++) {
-		fprintf(f, "nated add %s\n",
-		    conf_range_str(&c->nated[i], buf, sizeof(buf)));
-	}
+	conf_net_dump(c, f);
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct conf_listener *l = &c->listeners[i];
 

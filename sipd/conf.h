@@ -80,10 +80,27 @@ struct conf_listener {
 	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",  \
 	    "fd00::/8"
 
-/* An address range, "192.0.2.0/24" or "2001:db8::/32". */
-struct conf_range {
-	struct sockaddr_storage addr;
-	uint8_t prefix;
+/*
+ * A line of a Network Address List (lan, client-ip, nated; conf_net.c):
+ * its addresses, its canonical text ("!10.0.0.1-10.0.0.9", "10.0.0.0/8",
+ * "2001:db8::1") and its comment (after ";").
+ */
+#define CONF_NET_TEXT (2 * 46 + 4)
+#define CONF_NET_COMMENT 96
+#define CONF_NET_ADDR 46 /* INET6_ADDRSTRLEN */
+/* NAT bindings of UDP are commonly dropped after 30 s of silence */
+#define CONF_DEFAULT_NAT_KEEPALIVE 25
+#define CONF_DEFAULT_NAT_KEEPALIVE_DROP 3
+
+/* "set nat-keepalive-method": the choices of its enum, in order */
+enum conf_nat_ka {
+	CONF_NAT_KA_CRLF,
+	CONF_NAT_KA_OPTIONS,
+};
+struct conf_net {
+	struct tp_net net;
+	char text[CONF_NET_TEXT];
+	char comment[CONF_NET_COMMENT];
 };
 
 /*
@@ -188,7 +205,7 @@ struct conf {
 	uint32_t first_msg_s;     /* a first message within this, or closed */
 	uint32_t size_limit_lan;  /* "Request Size Limit" inside the LAN */
 	uint32_t size_limit_wan;  /* and outside it (RFC 3261 18.1.1) */
-	struct conf_range lan[CONF_MAX_RANGES];
+	struct conf_net lan[CONF_MAX_RANGES];
 	int nlan;
 
 	/* transactions (RFC 3261 17): T1, T2, T4, Timer B, Timer C, the
@@ -241,14 +258,28 @@ struct conf {
 	/* "set auth-local-from": a request from a non-client whose From is
 	 * in a local domain must authenticate (default on) */
 	bool auth_local_from;
-	struct conf_range client_ip[CONF_MAX_RANGES];
+	struct conf_net client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
 	/* far-end NAT: the ranges remote clients use behind their NATs
 	 * ("nated add"), after the private ranges while "set
 	 * nated-defaults" is on (the default) */
-	struct conf_range nated[CONF_MAX_RANGES];
+	struct conf_net nated[CONF_MAX_RANGES];
 	int nnated;
 	bool nated_defaults;
+	/* the addresses sipd writes for itself (Via, Record-Route, SDP)
+	 * toward peers in the LAN and outside it, "" for its own: a server
+	 * behind a NAT that forwards its ports gives the NAT's */
+	char lan_address[CONF_NET_ADDR];
+	char wan_address[CONF_NET_ADDR];
+	/* every this many seconds a UDP binding registered from behind a
+	 * remote NAT gets a CRLF CRLF datagram that keeps the NAT's mapping
+	 * open, CONF_DEFAULT_NAT_KEEPALIVE; 0: none */
+	uint32_t nat_keepalive_s;
+	/* "set nat-keepalive-method": a CRLF CRLF datagram, or an OPTIONS
+	 * request whose answers are counted; "set nat-keepalive-drop": the
+	 * OPTIONS unanswered in a row that drop the binding (0: never) */
+	enum conf_nat_ka nat_keepalive_method;
+	uint32_t nat_keepalive_drop;
 
 	/* outgoing TLS: the CA file servers are checked against ("" for the
 	 * system's store) and whether they are checked at all (default on) */
@@ -538,9 +569,24 @@ int conf_media_check_ports(const char *v, char *err, size_t cap);
 /* "udp 127.0.0.1:5060" into buf (TP_ADDRSTRLEN + 8 bytes). */
 const char *conf_listener_str(const struct conf_listener *l, char *buf,
     size_t cap);
-/* "192.0.2.0/24" into buf (INET6_ADDRSTRLEN + 8 bytes). */
-const char *conf_range_str(const struct conf_range *r, char *buf,
+/*
+ * The Network Address Lists (conf_net.c).  conf_net_parse() reads one
+ * line, "[!]address|a-b|addr/n [; comment]", into out: 0, or -EINVAL with
+ * a message in err (host bits set, ends out of order, a bad address).
+ * conf_net_canon() writes a line's canonical text into buf: 0 or
+ * -EINVAL.  conf_net_cmd() runs "lan|client-ip|nated add|remove" (add:
+ * at the end; remove: the line that holds the same addresses).
+ * conf_net_dump() writes the three lists as commands, in order.
+ */
+int conf_net_parse(const char *line, struct conf_net *out, char *err,
     size_t cap);
+int conf_net_canon(const char *s, char *buf, size_t cap);
+int conf_net_cmd(struct conf *c, const struct cmd_args *a, bool add,
+    char *err, size_t cap);
+void conf_net_dump(const struct conf *c, FILE *f);
+/* The check of "set lan-address" and "set wan-address": an IPv4 or IPv6
+ * address (no brackets, no port), not a wildcard. */
+int conf_net_check_addr(const char *v, char *err, size_t cap);
 /*
  * An argument's value as the configuration writes it back: an address
  * and port or a range in its canonical form ("[::1]:5060",

@@ -249,6 +249,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 		}
 		cdr_tick(w->pool->cdr, cdr_now_ms());
 		core_mwi_expire(w->core);
+		core_nat_tick(w->core, time(NULL));
 	}
 	tick_arm(w, true);
 }
@@ -460,7 +461,7 @@ listen_one(struct worker *w, const struct conf_listener *cl,
 static void
 worker_tp_settings(struct worker *w, const struct conf *c)
 {
-	struct tp_range lan[CONF_MAX_RANGES];
+	struct tp_net lan[CONF_MAX_RANGES];
 
 	tp_set_idle_timeout(w->tp, c->idle_timeout_s);
 	tp_set_input_channels(w->tp, c->input_channels);
@@ -470,8 +471,7 @@ worker_tp_settings(struct worker *w, const struct conf *c)
 	tp_set_size_limits(w->tp, c->size_limit_lan, c->size_limit_wan);
 	tp_set_limits(w->tp, &c->limits);
 	for (int i = 0; i < c->nlan; i++) {
-		lan[i].addr = c->lan[i].addr;
-		lan[i].prefix = c->lan[i].prefix;
+		lan[i] = c->lan[i].net;
 	}
 	tp_set_lan(w->tp, lan, (size_t)c->nlan);
 	/* outgoing TLS: the system's CAs unless a file is named */

@@ -102,8 +102,9 @@ core_configure(struct core *c, const struct conf *conf)
 	c->relay = conf->relay_non_clients;
 	c->auth_local_from = conf->auth_local_from;
 	c->nclient_ip = conf->nclient_ip;
-	memcpy(c->client_ip, conf->client_ip,
-	    (size_t)conf->nclient_ip * sizeof(conf->client_ip[0]));
+	for (int i = 0; i < conf->nclient_ip; i++) {
+		c->client_ip[i] = conf->client_ip[i].net;
+	}
 	core_nat_configure(c, conf);
 	auth_settings_init(&as);
 	as.nonce_lifetime = conf->auth.nonce_lifetime_s;
@@ -534,7 +535,8 @@ handle_response(struct core *c, struct msg *resp, const struct tp_src *src)
 		    err.reason ? err.reason : "invalid");
 		return;
 	}
-	if (txn_client_absorb(c->txn, resp, src)) {
+	if (core_nat_ka_response(c, resp, src) ||
+	    txn_client_absorb(c->txn, resp, src)) {
 		return;
 	}
 	proxy_relay_response(c, resp, src);

@@ -38,7 +38,7 @@ struct core_route {
 struct core_media_set {
 	enum conf_media_relay mode;
 	bool lan, nat, family;        /* the conditions that call for one */
-	struct conf_range lan_r[CONF_MAX_RANGES]; /* the LAN (lan add) */
+	struct tp_net lan_r[CONF_MAX_RANGES]; /* the LAN (lan add) */
 	int nlan;
 };
 
@@ -76,12 +76,22 @@ struct core {
 	struct acct *acct;        /* the accounts snapshot in force */
 	enum conf_relay relay;    /* "Relay to Non-Clients" */
 	bool auth_local_from;     /* a local From must authenticate */
-	struct conf_range client_ip[CONF_MAX_RANGES];
+	struct tp_net client_ip[CONF_MAX_RANGES];
 	int nclient_ip;
 	/* the nated list: the private ranges first while nated_defaults */
-	struct conf_range nated[CONF_MAX_RANGES];
+	struct tp_net nated[CONF_MAX_RANGES + 8];
 	int nnated;
 	bool nated_defaults;
+	/* the LAN, and the addresses sipd gives for itself inside it and
+	 * outside it ("set lan-address", "set wan-address"; family 0: its
+	 * own) */
+	struct tp_net lan[CONF_MAX_RANGES];
+	int nlan;
+	struct sockaddr_storage lan_addr, wan_addr;
+	uint32_t nat_keepalive_s; /* "set nat-keepalive", 0: none */
+	enum conf_nat_ka nat_ka_method;
+	uint32_t nat_ka_drop;     /* unanswered OPTIONS that drop, 0: never */
+	time_t nat_next;          /* when the next keep-alives go */
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
 	struct host_addr_seen {
@@ -146,6 +156,7 @@ struct proxy_target {
 	char *route; /* owned */
 	unsigned wk; /* workarounds of the target's product (a binding's) */
 	bool media;  /* a routing decision asks for a media relay (media.c) */
+	bool nat;    /* a binding behind a remote NAT: Record-Route */
 };
 
 struct proxy_dns;
@@ -362,6 +373,18 @@ int route_uri_target(const char *base, const struct uri *u,
  */
 int route_local_addr(struct core *c, enum tp_proto proto,
     const struct sockaddr_storage *towards, char *buf, size_t cap);
+/*
+ * route_local_addr() for dst, but from dst->listener when it names one
+ * bound to an address (the socket the request leaves from).
+ */
+int route_local_addr_src(struct core *c, const struct tp_src *dst,
+    char *buf, size_t cap);
+/* Do a and b come to or leave from listeners bound to different
+ * addresses (a LAN side and a WAN side: RFC 5658, two Record-Routes)? */
+bool route_two_sides(const struct tp_src *a, const struct tp_src *b);
+/* The source address the kernel picks towards dst: 0, or -1. */
+int route_source_for(const struct sockaddr_storage *dst,
+    struct sockaddr_storage *out);
 void route_configure(struct core *c, const struct conf *conf);
 
 /* policy.c */
@@ -415,10 +438,7 @@ struct core_policy_set {
 	bool auth_local_from;
 };
 
-/* Is ss in range r (same family; the prefix's bits compared)? */
-bool core_in_range(const struct conf_range *r,
-    const struct sockaddr_storage *ss);
-/* Is ss in one of the client-ip ranges? */
+/* Is ss in the client-ip list? */
 bool core_client_ip(const struct core *c, const struct sockaddr_storage *ss);
 /*
  * The decision alone, from set and in: the verdict, and in *why a static
@@ -700,7 +720,56 @@ void proxy_relay_response(struct core *c, struct msg *resp,
 bool core_nat_far(struct core *c, struct msg *req, const struct tp_src *src);
 /* Is ss in the nated list (the defaults, then the entries)? */
 bool core_nated(const struct core *c, const struct sockaddr_storage *ss);
-/* Copy conf's nated list into c. */
+/* Copy conf's nated list, LAN and LAN and WAN addresses into c. */
 void core_nat_configure(struct core *c, const struct conf *conf);
+/* Is ss in the LAN list? */
+bool core_nat_lan(const struct core *c, const struct sockaddr_storage *ss);
+/*
+ * The address sipd gives peer for itself, when one is configured: the
+ * LAN address for a peer in the LAN, the WAN address for any other, if
+ * set and of the peer's family (a v4-mapped peer counts as IPv4).  True
+ * with *out filled (port 0), false to use sipd's own address.
+ */
+bool core_nat_public(const struct core *c, const struct sockaddr_storage *peer,
+    struct sockaddr_storage *out);
+/*
+ * The address to advertise toward peer (an SDP c= line, a Via host): the
+ * configured one of core_nat_public(), else the address the kernel sends
+ * from toward peer.  Bare text (IPv6 without brackets) into buf, at
+ * least INET6_ADDRSTRLEN bytes.  Returns 0 or -EADDRNOTAVAIL.
+ */
+int core_nat_advertise(struct core *c, const struct sockaddr_storage *peer,
+    char *buf, size_t cap);
+/*
+ * Does sipd give a and b different addresses for itself (one in the LAN,
+ * the other not, with a LAN or WAN address set)?  Then its Record-Route
+ * takes two entries, one for each side (RFC 5658).
+ */
+bool core_nat_two_faces(const struct core *c,
+    const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/*
+ * Is resp the answer to one of sipd's OPTIONS keep-alives (its branch
+ * signed by sipd for the To's AOR and src)?  Then it is counted (the
+ * binding is alive) and true is returned: nothing else is to be done with
+ * it.  False for any other response.
+ */
+bool core_nat_ka_response(struct core *c, struct msg *resp,
+    const struct tp_src *src);
+/*
+ * A request whose Request-URI names a NATed client's own address (an
+ * in-dialog request to the Contact of a phone behind a NAT, which sipd
+ * cannot reach): when the To's AOR has a binding from behind a remote NAT
+ * with that host and port, dst becomes where that binding is reached (its
+ * source, transport, connection, listener) and true is returned.
+ */
+bool core_nat_redirect(struct core *c, struct msg *m, struct tp_src *dst);
+/*
+ * This worker's listener that binding b's REGISTER came to, to send to
+ * it from (NULL: the transport's choice).
+ */
+struct tp_listener *core_nat_listener(struct core *c,
+    const struct reg_binding *b);
+/* Is ss (any port) the LAN or WAN address? */
+bool core_nat_own(const struct core *c, const struct sockaddr_storage *ss);
 
 #endif

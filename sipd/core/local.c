@@ -394,6 +394,12 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	/* RFC 3327 5.3: a Path decides where the AOR's calls go; it is
 	 * taken only from a client-ip (an edge proxy sipd trusts) */
 	rs.path_trusted = core_client_ip(c, &src->addr);
+	/* RFC 3581: a client behind a remote NAT is reached where its
+	 * packets come from (the NAT's mapping), not at its Contact */
+	rs.nat = core_nat_far(c, req, src);
+	if (src->listener != NULL) {
+		tp_listener_addr(src->listener, &rs.local, NULL);
+	}
 	core_tag(c, tag);
 	/* the answer may wait for the store: the transaction first */
 	kept = msg_compact(req);
@@ -516,6 +522,7 @@ binding_targets(struct core *c, const char *aor, const struct tp_src *src,
 
 		memset(t, 0, sizeof(*t));
 		t->q = (int16_t)b->q;
+		t->nat = b->nat;
 		if (b->path != NULL) {
 			if (path_target(b->path, &t->dst, &t->proto_set) != 0) {
 				continue;
@@ -523,13 +530,17 @@ binding_targets(struct core *c, const char *aor, const struct tp_src *src,
 			core_policy_dst(c, NULL, in, CORE_SEND_PATH, &t->dst,
 			    false);
 		} else {
-			if (!contact_direct(b, &t->dst, &t->proto_set)) {
+			if (b->nat ||
+			    !contact_direct(b, &t->dst, &t->proto_set)) {
 				/* behind NAT, or a flow it keeps open:
-				 * where the registration came from */
+				 * where the registration came from (RFC
+				 * 5626 5.3: the flow), whatever the Contact
+				 * says */
 				t->dst.addr = b->addr;
 				t->dst.addrlen = b->addrlen;
 				t->dst.proto = (enum tp_proto)b->proto;
 				t->dst.conn_id = b->conn_id;
+				t->dst.listener = core_nat_listener(c, b);
 				t->proto_set = true;
 			}
 			core_policy_dst(c, NULL, in, CORE_SEND_BINDING, &t->dst,

@@ -49,7 +49,9 @@ core_media_configure(struct core *c, const struct conf *conf)
 	s->nat = conf->media_relay_nat;
 	s->family = conf->media_relay_family;
 	s->nlan = conf->nlan;
-	memcpy(s->lan_r, conf->lan, (size_t)conf->nlan * sizeof(conf->lan[0]));
+	for (int i = 0; i < conf->nlan; i++) {
+		s->lan_r[i] = conf->lan[i].net;
+	}
 }
 
 void
@@ -74,12 +76,8 @@ family_of(const struct sockaddr_storage *ss)
 static bool
 in_lan(const struct core_media_set *s, const struct sockaddr_storage *ss)
 {
-	for (int i = 0; i < s->nlan; i++) {
-		if (core_in_range(&s->lan_r[i], ss)) {
-			return true;
-		}
-	}
-	return false;
+	return tp_net_match(s->lan_r, (size_t)s->nlan,
+	    (const struct sockaddr *)ss);
 }
 
 static bool

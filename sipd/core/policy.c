@@ -50,21 +50,10 @@ static const char *const kind_names[] = {
 /* -------------------------------------------------------------- ranges */
 
 bool
-core_in_range(const struct conf_range *r, const struct sockaddr_storage *ss)
-{
-	return tp_addr_in_prefix((const struct sockaddr *)ss,
-	    (const struct sockaddr *)&r->addr, r->prefix);
-}
-
-bool
 core_client_ip(const struct core *c, const struct sockaddr_storage *ss)
 {
-	for (int i = 0; i < c->nclient_ip; i++) {
-		if (core_in_range(&c->client_ip[i], ss)) {
-			return true;
-		}
-	}
-	return false;
+	return tp_net_match(c->client_ip, (size_t)c->nclient_ip,
+	    (const struct sockaddr *)ss);
 }
 
 /* ------------------------------------------------------------ decision */

@@ -405,9 +405,9 @@ transport_param(enum tp_proto p)
 
 /*
  * 16.6 step 4: Record-Route, so in-dialog requests come through sipd,
- * signed so that sipd knows them when they do.  Over a transport change
- * two entries, one per side (RFC 5658), the one facing the next hop on
- * top.
+ * signed so that sipd knows them when they do.  Over a transport change,
+ * or between the LAN and the WAN when sipd has an address for each, two
+ * entries, one per side (RFC 5658), the one facing the next hop on top.
  */
 static int
 record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
@@ -418,7 +418,9 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	const struct tp_src *sides[2] = { in, out };
 	const struct msg_naddr *from = msg_from(fwd);
 	int nsides = in->proto == out->proto &&
-		in->addr.ss_family == out->addr.ss_family
+		in->addr.ss_family == out->addr.ss_family &&
+		!core_nat_two_faces(c, &in->addr, &out->addr) &&
+		!route_two_sides(in, out)
 	    ? 1
 	    : 2;
 
@@ -429,7 +431,7 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	}
 	for (int i = 0; i < nsides; i++) {
 		const struct tp_src *s = sides[i];
-		if (route_local_addr(c, s->proto, &s->addr, addr,
+		if (route_local_addr_src(c, s, addr,
 			sizeof(addr)) != 0) {
 			return -EADDRNOTAVAIL;
 		}
@@ -516,7 +518,7 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	const char *proto = proto_names[dst->proto];
 	size_t n = 0, alen, b;
 
-	if (route_local_addr(c, dst->proto, &dst->addr, addr,
+	if (route_local_addr_src(c, dst, addr,
 		sizeof(addr)) != 0) {
 		return -EADDRNOTAVAIL;
 	}
@@ -991,9 +993,12 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		goto fail;
 	}
 	err = -ENOMEM;
-	/* a REGISTER records the path instead (RFC 3327, nopath.c) */
+	/* a client behind a remote NAT is reached only through sipd: its
+	 * dialogs must stay on sipd's path; a REGISTER records the path
+	 * instead (RFC 3327, nopath.c) */
 	if ((c->force_rr || p->cdr || media_rr ||
-		dst->proto != p->src.proto) &&
+		dst->proto != p->src.proto || t->nat ||
+		core_nat_far(c, fwd, &p->src)) &&
 	    (msg_method(fwd) == MSG_REGISTER
 		    ? core_path_add(c, fwd, &p->src, dst, wk)
 		    : record_route(c, fwd, &p->src, dst,
@@ -1155,6 +1160,10 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 				      &proto_set) == 0) {
 		np = true;
 		rc = 0;
+	}
+	/* the Contact of a phone behind a NAT: where its NAT reaches it */
+	if (rc == 0 && core_nat_redirect(c, req, &dst)) {
+		proto_set = true;
 	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
@@ -1431,6 +1440,10 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		 * judges it below as for a name: before the address counts */
 		dst_named = true;
 		rc = resolve_cached(c, ack, &dst) == 0 ? 0 : -EHOSTUNREACH;
+		proto_set = true;
+	}
+	/* the Contact of a phone behind a NAT: where its NAT reaches it */
+	if (rc == 0 && !dst_named && core_nat_redirect(c, ack, &dst)) {
 		proto_set = true;
 	}
 	own = rc == 0 && !dst_named && rr_signed(c, ack, &seen, src, &dst);

@@ -116,7 +116,7 @@ addr_is_local(struct core *c, const struct sockaddr_storage *ss,
 		if (tp_addr_port((const struct sockaddr *)&l->addr) != port) {
 			continue;
 		}
-		if (same_ip(&l->addr, ss)) {
+		if (same_ip(&l->addr, ss) || core_nat_own(c, ss)) {
 			return true;
 		}
 		/* a wildcard listener: any address of this host */
@@ -303,8 +303,9 @@ is_wildcard(const struct sockaddr_storage *ss)
  * The source address the kernel picks towards dst: what a listener bound
  * to the wildcard address puts in Via and Record-Route.
  */
-static int
-source_for(const struct sockaddr_storage *dst, struct sockaddr_storage *out)
+int
+route_source_for(const struct sockaddr_storage *dst,
+    struct sockaddr_storage *out)
 {
 	socklen_t len = sizeof(*out);
 	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -346,9 +347,18 @@ route_local_addr(struct core *c, enum tp_proto proto,
 		return -EADDRNOTAVAIL;
 	}
 	const char *text = c->listener_text[pick - c->listeners];
+	struct sockaddr_storage pub;
+	/* behind a NAT that forwards sipd's ports: the address peers on
+	 * that side reach it at, with the listener's port */
+	if (core_nat_public(c, towards, &pub)) {
+		tp_addr_set_port((struct sockaddr *)&pub,
+		    tp_addr_port((const struct sockaddr *)&pick->addr));
+		tp_addr_str((const struct sockaddr *)&pub, buf, cap);
+		return 0;
+	}
 	if (text[0] == '\0') {
 		struct sockaddr_storage src;
-		if (source_for(towards, &src) != 0) {
+		if (route_source_for(towards, &src) != 0) {
 			return -EADDRNOTAVAIL;
 		}
 		tp_addr_set_port((struct sockaddr *)&src,
@@ -361,6 +371,47 @@ route_local_addr(struct core *c, enum tp_proto proto,
 	memcpy(buf, text, n);
 	buf[n] = '\0';
 	return 0;
+}
+
+int
+route_local_addr_src(struct core *c, const struct tp_src *dst, char *buf,
+    size_t cap)
+{
+	struct sockaddr_storage a;
+
+	if (dst->listener == NULL ||
+	    tp_listener_proto(dst->listener) != dst->proto) {
+		return route_local_addr(c, dst->proto, &dst->addr, buf, cap);
+	}
+	tp_listener_addr(dst->listener, &a, NULL);
+	if (is_wildcard(&a) || a.ss_family != dst->addr.ss_family) {
+		return route_local_addr(c, dst->proto, &dst->addr, buf, cap);
+	}
+	{
+		/* behind a NAT that forwards sipd's ports: as above */
+		struct sockaddr_storage pub;
+		if (core_nat_public(c, &dst->addr, &pub)) {
+			tp_addr_set_port((struct sockaddr *)&pub,
+			    tp_addr_port((const struct sockaddr *)&a));
+			a = pub;
+		}
+	}
+	tp_addr_str((const struct sockaddr *)&a, buf, cap);
+	return 0;
+}
+
+bool
+route_two_sides(const struct tp_src *a, const struct tp_src *b)
+{
+	struct sockaddr_storage x, y;
+
+	if (a->listener == NULL || b->listener == NULL ||
+	    a->listener == b->listener) {
+		return false;
+	}
+	tp_listener_addr(a->listener, &x, NULL);
+	tp_listener_addr(b->listener, &y, NULL);
+	return !same_ip(&x, &y);
 }
 
 void

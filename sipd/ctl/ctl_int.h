@@ -136,6 +136,8 @@ int ctl_h_tls_reload(struct ctl_req *r);
 int ctl_h_mwi_set(struct ctl_req *r);
 int ctl_h_mwi_show(struct ctl_req *r);
 /* "lan list", "client-ip list" and "nated list" (net.c). */
+int ctl_h_lan_list(struct ctl_req *r);
+int ctl_h_client_ip_list(struct ctl_req *r);
 int ctl_h_nated_list(struct ctl_req *r);
 
 /* The handler of command id (handlers.c). */

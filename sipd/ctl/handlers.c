@@ -207,42 +207,6 @@ ctl_h_listener_list(struct ctl_req *r)
 	return 0;
 }
 
-static int
-ctl_h_lan_list(struct ctl_req *r)
-{
-	msgpack_packer *pk = &r->out->pk;
-	const struct conf *c = r->ctl->conf;
-
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->nlan);
-	for (int i = 0; i < c->nlan; i++) {
-		char buf[INET6_ADDRSTRLEN + 8];
-
-		msgpack_pack_map(pk, 1);
-		proto_kv_str(pk, "range",
-		    conf_range_str(&c->lan[i], buf, sizeof(buf)));
-	}
-	return 0;
-}
-
-static int
-ctl_h_client_ip_list(struct ctl_req *r)
-{
-	msgpack_packer *pk = &r->out->pk;
-	const struct conf *c = r->ctl->conf;
-
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->nclient_ip);
-	for (int i = 0; i < c->nclient_ip; i++) {
-		char buf[INET6_ADDRSTRLEN + 8];
-
-		msgpack_pack_map(pk, 1);
-		proto_kv_str(pk, "range",
-		    conf_range_str(&c->client_ip[i], buf, sizeof(buf)));
-	}
-	return 0;
-}
-
 static void
 pack_strs(msgpack_packer *pk, const char *key, const char *const *v,
     size_t n)
@@ -1105,10 +1069,13 @@ ctl_h_show_registrations(struct ctl_req *r)
 		} else {
 			src[0] = '\0';
 		}
-		msgpack_pack_map(pk, 12);
+		msgpack_pack_map(pk, 14);
 		proto_kv_str(pk, "aor", b->aor);
 		proto_kv_str(pk, "contact", b->contact);
 		proto_kv_str(pk, "source", src);
+		/* behind a remote NAT: reached at source, not contact */
+		proto_kv_bool(pk, "nat", b->nat);
+		proto_kv_uint(pk, "keepalive-failures", b->ka_fails);
 		proto_kv_str(pk, "transport",
 		    tp_proto_name((enum tp_proto)b->proto));
 		proto_kv_uint(pk, "expires",

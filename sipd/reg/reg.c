@@ -13,6 +13,7 @@
  * to it under the mutex, in the index's order, and written outside it.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,82 @@ reg_lookup(struct reg *r, const char *aor, time_t now, struct reg_snap **out)
 	rc = reg_snap_aor(reg_aor_find(r, name), now, out);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+int
+reg_keepalive_sent(struct reg *r, const char *aor, const char *contact,
+    time_t now, uint32_t *fails)
+{
+	char name[REG_AOR_MAX + 1];
+	struct reg_aor *a;
+	int rc = -ENOENT;
+
+	if (reg_aor_norm(aor, name) < 0) {
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&r->lock);
+	a = reg_aor_find(r, name);
+	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
+	     b = b->next) {
+		if (b->b.expires <= now || strcmp(b->b.contact, contact) != 0) {
+			continue;
+		}
+		if (b->b.ka_pending != 0) {
+			b->b.ka_fails++;
+		}
+		b->b.ka_pending = now;
+		*fails = b->b.ka_fails;
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* Same address and port? */
+static bool
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port &&
+		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a;
+		const struct sockaddr_in6 *y = (const void *)b;
+		return x->sin6_port == y->sin6_port &&
+		    memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return false;
+}
+
+int
+reg_keepalive_answered(struct reg *r, const char *aor,
+    const struct sockaddr_storage *addr)
+{
+	char name[REG_AOR_MAX + 1];
+	struct reg_aor *a;
+	int n = 0;
+
+	if (reg_aor_norm(aor, name) < 0) {
+		return 0;
+	}
+	pthread_mutex_lock(&r->lock);
+	a = reg_aor_find(r, name);
+	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
+	     b = b->next) {
+		if (same_addr(&b->b.addr, addr)) {
+			b->b.ka_pending = 0;
+			b->b.ka_fails = 0;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
 
 int

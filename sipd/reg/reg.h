@@ -103,6 +103,11 @@ struct reg_src {
 	 * registrar trusts; the core says a client-ip); otherwise a Path
 	 * the request would have stored gets 403 */
 	bool path_trusted;
+	/* the listener's address it came to (family 0: unknown) */
+	struct sockaddr_storage local;
+	/* the sender is behind a remote NAT (far-end NAT, said by the
+	 * core): its bindings are reached at addr, whatever their Contact */
+	bool nat;
 };
 
 /*
@@ -112,7 +117,8 @@ struct reg_src {
  * registered are absolute (seconds); registered is when this contact was
  * first bound to the AOR, kept across refreshes.  q in thousandths.
  * conn_id is 0 for bindings loaded from the store: connections do not
- * survive a restart.
+ * survive a restart.  nat: registered from behind a remote NAT (struct
+ * reg_src), so reached at addr over proto, not at the Contact.
  */
 struct reg_binding {
 	const char *aor;
@@ -128,6 +134,16 @@ struct reg_binding {
 	uint64_t conn_id;
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
+	bool nat;
+	/* keep-alives (OPTIONS) sent since the last answer, less one: the
+	 * failures in a row; ka_pending: when the unanswered one went, 0
+	 * for none.  In memory only: a REGISTER starts them anew */
+	uint32_t ka_fails;
+	time_t ka_pending;
+	/* the listener's address the REGISTER came to, so that requests
+	 * leave from the socket the client's NAT knows; family 0: unknown
+	 * (loaded from the store) */
+	struct sockaddr_storage local;
 };
 
 /*
@@ -297,6 +313,21 @@ int reg_remove(struct reg *r, const char *aor, const char *contact);
  * Returns how many were removed from memory.
  */
 int reg_purge(struct reg *r, time_t now);
+
+/*
+ * A keep-alive goes to the binding (aor, contact) at now: when the one
+ * before is still unanswered it counts as a failure.  *fails: the
+ * failures in a row.  Returns 0, or -ENOENT (no such live binding).
+ */
+int reg_keepalive_sent(struct reg *r, const char *aor, const char *contact,
+    time_t now, uint32_t *fails);
+/*
+ * A keep-alive was answered from addr (address and port) for aor: every
+ * binding of aor registered from addr counts as alive again.  Returns the
+ * number of bindings concerned.
+ */
+int reg_keepalive_answered(struct reg *r, const char *aor,
+    const struct sockaddr_storage *addr);
 
 struct reg_stats {
 	size_t aors;

@@ -565,6 +565,8 @@ update(struct reg *r, struct msg *req, const char *name,
 			vals.conn_id = src->conn_id;
 			vals.addrlen = src->addrlen;
 			vals.addr = src->addr;
+			vals.nat = src->nat;
+			vals.local = src->local;
 		}
 		contact = naddr_uri(req, o->c);
 		o->nb = reg_bind_new(r, a, &vals, contact, callid,

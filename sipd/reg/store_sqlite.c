@@ -41,13 +41,13 @@ static const char *const st_sql[ST__COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_PUT] = "INSERT OR REPLACE INTO binding (aor, contact, expires, "
 		   "registered, q, callid, cseq, path, user_agent, proto, "
-		   "conn_id, addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-		   "?10, ?11, ?12)",
+		   "conn_id, addr, nat) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+		   "?9, ?10, ?11, ?12, ?13)",
 	[ST_DEL] = "DELETE FROM binding WHERE aor = ?1 AND contact = ?2",
 	[ST_DEL_AOR] = "DELETE FROM binding WHERE aor = ?1",
 	[ST_LOAD] = "SELECT aor, contact, expires, registered, q, callid, "
-		    "cseq, path, user_agent, proto, conn_id, addr FROM binding "
-		    "ORDER BY registered",
+		    "cseq, path, user_agent, proto, conn_id, addr, nat FROM "
+		    "binding ORDER BY registered",
 	[ST_PURGE] = "DELETE FROM binding WHERE expires <= ?1",
 };
 
@@ -65,9 +65,17 @@ static const char schema[] =
     " proto INTEGER NOT NULL,"
     " conn_id INTEGER NOT NULL,"
     " addr BLOB,"
+    " nat INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (aor, contact)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS binding_expires ON binding (expires);"
     "PRAGMA user_version = 1;";
+
+/* The column nat (a client behind a remote NAT) came later: a file
+ * without it gets it, its bindings counted as not behind one.  Asked of
+ * the table itself, not of user_version, so that a file another version
+ * of sipd opened meanwhile is still read right. */
+static const char add_nat[] =
+    "ALTER TABLE binding ADD COLUMN nat INTEGER NOT NULL DEFAULT 0";
 
 struct reg_store {
 	sqlite3 *db;
@@ -146,6 +154,30 @@ make_private(const char *path)
 	return rc;
 }
 
+/* Bring a file an older sipd wrote to this one's columns. */
+static int
+sq_upgrade(sqlite3 *db, char **msg)
+{
+	sqlite3_stmt *s = NULL;
+	bool has_nat = false;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA table_info(binding)", -1, &s,
+	    NULL);
+	while (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(s, 1);
+
+		if (name != NULL && strcmp((const char *)name, "nat") == 0) {
+			has_nat = true;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK || has_nat) {
+		return rc;
+	}
+	return sqlite3_exec(db, add_nat, NULL, NULL, msg);
+}
+
 static int
 sq_open(const char *where, const struct reg_settings *set,
     struct reg_store **out)
@@ -175,6 +207,9 @@ sq_open(const char *where, const struct reg_settings *set,
 	    NULL, NULL, &msg);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_exec(st->db, schema, NULL, NULL, &msg);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sq_upgrade(st->db, &msg);
 	}
 	if (rc != SQLITE_OK) {
 		log_err(LOG_SERVER, "registrar, sqlite %s (%s)", where,
@@ -249,6 +284,7 @@ sq_put(struct reg_store *st, const struct reg_binding *b)
 	rc |= sqlite3_bind_int64(s, 11, (sqlite3_int64)b->conn_id);
 	rc |= sqlite3_bind_blob(s, 12, &b->addr, (int)b->addrlen,
 	    SQLITE_STATIC);
+	rc |= sqlite3_bind_int(s, 13, b->nat ? 1 : 0);
 	if (rc != SQLITE_OK) {
 		sqlite3_reset(s);
 		sqlite3_clear_bindings(s);
@@ -310,6 +346,7 @@ sq_load(struct reg_store *st, reg_load_fn *fn, void *arg)
 		b.user_agent = col_text(s, 8);
 		b.proto = sqlite3_column_int(s, 9);
 		b.conn_id = (uint64_t)sqlite3_column_int64(s, 10);
+		b.nat = sqlite3_column_int(s, 12) != 0;
 		addr = sqlite3_column_blob(s, 11);
 		alen = sqlite3_column_bytes(s, 11);
 		if (addr != NULL && alen > 0 &&

@@ -168,6 +168,20 @@ tp_listener_addr(const struct tp_listener *l, struct sockaddr_storage *out,
 	}
 }
 
+struct tp_listener *
+tp_listener_find(struct tp *tp, enum tp_proto proto,
+    const struct sockaddr_storage *addr)
+{
+	for (struct tp_listener *l = tp->listeners; l != NULL; l = l->next) {
+		if (l->proto == proto && l->addrlen > 0 &&
+		    l->addr.ss_family == addr->ss_family &&
+		    memcmp(&l->addr, addr, l->addrlen) == 0) {
+			return l;
+		}
+	}
+	return NULL;
+}
+
 void
 tp_listener_set_name(struct tp_listener *l)
 {
@@ -451,14 +465,15 @@ tp_set_size_limits(struct tp *tp, uint32_t lan, uint32_t wan)
 }
 
 int
-tp_set_lan(struct tp *tp, const struct tp_range *ranges, size_t n)
+tp_set_lan(struct tp *tp, const struct tp_net *v, size_t n)
 {
-	struct tp_range *copy = NULL;
+	struct tp_net *copy = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		int fam = ranges[i].addr.ss_family;
-		if ((fam != AF_INET || ranges[i].prefix > 32) &&
-		    (fam != AF_INET6 || ranges[i].prefix > 128)) {
+		size_t len = v[i].family == AF_INET ? 4 : 16;
+
+		if ((v[i].family != AF_INET && v[i].family != AF_INET6) ||
+		    memcmp(v[i].lo, v[i].hi, len) > 0) {
 			return -EINVAL;
 		}
 	}
@@ -467,7 +482,7 @@ tp_set_lan(struct tp *tp, const struct tp_range *ranges, size_t n)
 		if (copy == NULL) {
 			return -ENOMEM;
 		}
-		memcpy(copy, ranges, n * sizeof(*copy));
+		memcpy(copy, v, n * sizeof(*copy));
 	}
 	free(tp->lan);
 	tp->lan = copy;
@@ -559,18 +574,68 @@ tp_addr_in_prefix(const struct sockaddr *sa, const struct sockaddr *net,
 	return true;
 }
 
+bool
+tp_net_match(const struct tp_net *v, size_t n, const struct sockaddr *sa)
+{
+	uint8_t a[16];
+	int fa = addr_bytes(sa, a);
+	size_t len = fa == AF_INET ? 4 : 16;
+
+	if (fa == 0) {
+		return false;
+	}
+	/* the last line that holds the address decides */
+	for (size_t i = n; i-- > 0;) {
+		if (v[i].family == fa && memcmp(a, v[i].lo, len) >= 0 &&
+		    memcmp(a, v[i].hi, len) <= 0) {
+			return !v[i].exclude;
+		}
+	}
+	return false;
+}
+
+int
+tp_net_prefix(struct tp_net *out, const struct sockaddr *net,
+    unsigned prefix)
+{
+	uint8_t b[16];
+	int fb = addr_bytes(net, b);
+	unsigned bits = prefix;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	/* a v4-mapped network counts as IPv4: its prefix loses the 96 bits
+	 * of the mapping */
+	if (fb == AF_INET && net->sa_family == AF_INET6) {
+		if (bits < 96) {
+			return -EINVAL;
+		}
+		bits -= 96;
+	}
+	if (fb == 0 || bits > (fb == AF_INET ? 32u : 128u)) {
+		return -EINVAL;
+	}
+	len = fb == AF_INET ? 4 : 16;
+	out->family = (uint8_t)fb;
+	for (size_t i = 0; i < len; i++) {
+		unsigned keep = bits >= (i + 1) * 8 ? 8
+		    : bits > i * 8		 ? bits - (unsigned)i * 8
+						 : 0;
+		uint8_t mask = (uint8_t)(0xff00u >> keep);
+
+		out->lo[i] = b[i] & mask;
+		out->hi[i] = (uint8_t)(b[i] | (uint8_t)~mask);
+	}
+	return 0;
+}
+
 enum tp_proto
 tp_choose_proto(const struct tp *tp, const struct sockaddr *dst, size_t len)
 {
 	uint32_t limit = tp->size_wan;
 
-	for (size_t i = 0; i < tp->nlan; i++) {
-		if (tp_addr_in_prefix(dst,
-			(const struct sockaddr *)&tp->lan[i].addr,
-			tp->lan[i].prefix)) {
-			limit = tp->size_lan;
-			break;
-		}
+	if (tp_net_match(tp->lan, tp->nlan, dst)) {
+		limit = tp->size_lan;
 	}
 	return limit > 0 && len > limit ? TP_TCP : TP_UDP;
 }

@@ -90,10 +90,16 @@ struct tp_tls_conf {
 	bool verify_peer;      /* require and verify the peer's certificate */
 };
 
-/* An address range: addr (AF_INET or AF_INET6) and a prefix length. */
-struct tp_range {
-	struct sockaddr_storage addr;
-	unsigned prefix;
+/*
+ * One line of a Network Address List (LAN, client-ip, nated): the
+ * addresses lo to hi of one family (an address alone, a range, or a
+ * prefix's addresses), or when exclude, those addresses taken out of what
+ * the lines above put in.
+ */
+struct tp_net {
+	uint8_t family;         /* AF_INET or AF_INET6 */
+	bool exclude;           /* a "!" line */
+	uint8_t lo[16], hi[16]; /* network order; IPv4 in the first 4 */
 };
 
 /* Counters of one tp (tp_stats()). */
@@ -201,6 +207,12 @@ enum tp_proto tp_listener_proto(const struct tp_listener *l);
 /* The bound address (with the port the kernel chose for port 0). */
 void tp_listener_addr(const struct tp_listener *l,
     struct sockaddr_storage *out, socklen_t *len);
+/*
+ * tp's listener of proto bound to addr (address and port), or NULL: the
+ * socket to send from so that a NAT sees the flow its client opened.
+ */
+struct tp_listener *tp_listener_find(struct tp *tp, enum tp_proto proto,
+    const struct sockaddr_storage *addr);
 
 /*
  * The bound address of a listener of proto and family (AF_INET,
@@ -287,10 +299,24 @@ int tp_set_udp_tos(struct tp *tp, int tos);
 /* Request Size Limit (bytes, 0: none) within the LAN and outside it. */
 void tp_set_size_limits(struct tp *tp, uint32_t lan, uint32_t wan);
 /*
- * The LAN: n ranges, copied.  Returns 0, -EINVAL for a bad family or
- * prefix, -ENOMEM.
+ * The LAN: the list v[0..n), copied.  Returns 0, -EINVAL for a bad family
+ * or a range whose ends are out of order, -ENOMEM.
  */
-int tp_set_lan(struct tp *tp, const struct tp_range *ranges, size_t n);
+int tp_set_lan(struct tp *tp, const struct tp_net *v, size_t n);
+/*
+ * Is sa in the list v[0..n)?  The list is built top to bottom, so the
+ * last line that holds sa decides: in for a plain line, out for a "!"
+ * one; no line holds it: out.  A v4-mapped IPv6 address (::ffff:a.b.c.d)
+ * counts as its IPv4 address.
+ */
+bool tp_net_match(const struct tp_net *v, size_t n, const struct sockaddr *sa);
+/*
+ * net/prefix as a list line into out (host bits of net ignored; a
+ * v4-mapped net with a prefix of 96 or more counts as IPv4).  Returns 0,
+ * or -EINVAL for a bad family or prefix.
+ */
+int tp_net_prefix(struct tp_net *out, const struct sockaddr *net,
+    unsigned prefix);
 /*
  * Is sa inside net/prefix?  The one rule for every address list (LAN,
  * client-ip): a v4-mapped IPv6 address (::ffff:192.0.2.1) counts as its

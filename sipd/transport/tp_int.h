@@ -134,7 +134,7 @@ struct tp {
 	size_t out_max;
 	int udp_tos; /* -1: untouched */
 	uint32_t size_lan, size_wan;
-	struct tp_range *lan;
+	struct tp_net *lan;
 	size_t nlan;
 	SSL_CTX *client_ctx; /* NULL until first needed */
 	bool client_custom;  /* client_ctx from tp_set_tls_client() */

@@ -6,7 +6,9 @@
  * a key spread over several lines, a name written as a uid, no file or a
  * broken one) and conf_diff().
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,6 +225,130 @@ test_dump(void **state)
 	"client-ip add 10.0.0.0/8\n"                                        \
 	"log level all problems\n"
 
+/*
+ * The Network Address List lines: what each form reads as (its canonical
+ * text and comment), and what each bad one gets.  Then membership, built
+ * top to bottom: the last line that holds an address decides.
+ */
+static void
+test_net(void **state)
+{
+	static const struct {
+		const char *in, *text, *comment; /* text NULL: refused */
+		const char *why;
+	} rows[] = {
+		{ "192.0.2.7", "192.0.2.7", "", NULL },
+		{ " 192.0.2.7 ", "192.0.2.7", "", NULL },
+		{ "2001:DB8:0::1", "2001:db8::1", "", NULL },
+		{ "10.0.0.1-10.0.0.9", "10.0.0.1-10.0.0.9", "", NULL },
+		{ "10.0.0.1 - 10.0.0.9", "10.0.0.1-10.0.0.9", "", NULL },
+		{ "10.0.0.5-10.0.0.5", "10.0.0.5-10.0.0.5", "", NULL },
+		{ "fd00::1-fd00::ff", "fd00::1-fd00::ff", "", NULL },
+		{ "10.0.0.0/8", "10.0.0.0/8", "", NULL },
+		{ "0.0.0.0/0", "0.0.0.0/0", "", NULL },
+		{ "::1/128", "::1/128", "", NULL },
+		{ "!10.1.0.0/16", "!10.1.0.0/16", "", NULL },
+		{ "! 10.1.0.0/16", "!10.1.0.0/16", "", NULL },
+		{ "10.0.0.0/8;office", "10.0.0.0/8", "office", NULL },
+		{ "10.0.0.0/8 ;  the   office ", "10.0.0.0/8", "the office",
+		    NULL },
+		{ "::ffff:10.0.0.0/104", "::ffff:10.0.0.0/104", "", NULL },
+		/* bad lines */
+		{ "10.0.0.1/8", NULL, NULL, "host bits set" },
+		{ "fd00::1/8", NULL, NULL, "host bits set" },
+		{ "10.0.0.0/33", NULL, NULL, "0 to 32" },
+		{ "fd00::/129", NULL, NULL, "0 to 128" },
+		{ "::ffff:10.0.0.0/8", NULL, NULL, "96 to 128" },
+		{ "10.0.0.9-10.0.0.1", NULL, NULL, "comes first" },
+		{ "10.0.0.1-fd00::1", NULL, NULL, "one family" },
+		{ "10.0.0.0/8-10.0.0.9", NULL, NULL, "bad range" },
+		{ "10.0.0.0/", NULL, NULL, "bad range" },
+		{ "10.0.0.0/x", NULL, NULL, "bad range" },
+		{ "10.0.0.0/0008", NULL, NULL, "bad range" },
+		{ "example.com", NULL, NULL, "bad range" },
+		{ "256.0.0.1", NULL, NULL, "bad range" },
+		{ "!", NULL, NULL, "bad range" },
+		{ "", NULL, NULL, "bad range" },
+		{ "; only a comment", NULL, NULL, "bad range" },
+		{ "10.0.0.1-", NULL, NULL, "bad range" },
+	};
+	struct conf_net e;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int rc = conf_net_parse(rows[i].in, &e, err, sizeof(err));
+
+		if (rows[i].text == NULL) {
+			if (rc != -EINVAL || strstr(err, rows[i].why) == NULL) {
+				fail_msg("'%s': %d '%s', want '%s'", rows[i].in,
+				    rc, rc < 0 ? err : "", rows[i].why);
+			}
+			continue;
+		}
+		if (rc != 0 || strcmp(e.text, rows[i].text) != 0 ||
+		    strcmp(e.comment, rows[i].comment) != 0) {
+			fail_msg("'%s': %d '%s' '%s' '%s'", rows[i].in, rc,
+			    rc < 0 ? err : "", rc == 0 ? e.text : "",
+			    rc == 0 ? e.comment : "");
+		}
+	}
+	/* membership: the last line that holds the address decides */
+	{
+		static const char *const lines[] = { "10.0.0.0/8",
+			"!10.1.0.0/16", "10.1.2.3", "10.1.9.1-10.1.9.3",
+			"!10.1.9.2", "::ffff:192.0.2.0/120" };
+		static const struct {
+			const char *a;
+			bool in;
+		} probes[] = {
+			{ "10.200.0.1", true }, { "10.1.0.1", false },
+			{ "10.1.2.3", true }, { "10.1.2.4", false },
+			{ "10.1.9.1", true }, { "10.1.9.2", false },
+			{ "10.1.9.3", true }, { "10.1.9.4", false },
+			{ "11.0.0.1", false }, { "::ffff:10.2.0.1", true },
+			{ "::ffff:10.1.0.1", false }, { "192.0.2.77", true },
+			{ "fd00::1", false },
+		};
+		struct tp_net v[6];
+
+		for (size_t i = 0; i < 6; i++) {
+			assert_int_equal(conf_net_parse(lines[i], &e, err,
+					     sizeof(err)),
+			    0);
+			v[i] = e.net;
+		}
+		for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]);
+		     i++) {
+			struct sockaddr_storage ss;
+
+			memset(&ss, 0, sizeof(ss));
+			if (strchr(probes[i].a, ':') != NULL) {
+				ss.ss_family = AF_INET6;
+				assert_int_equal(inet_pton(AF_INET6,
+						     probes[i].a,
+						     &((struct sockaddr_in6 *)
+							     &ss)
+							  ->sin6_addr),
+				    1);
+			} else {
+				ss.ss_family = AF_INET;
+				assert_int_equal(inet_pton(AF_INET,
+						     probes[i].a,
+						     &((struct sockaddr_in *)
+							     &ss)
+							  ->sin_addr),
+				    1);
+			}
+			if (tp_net_match(v, 6, (struct sockaddr *)&ss) !=
+			    probes[i].in) {
+				fail_msg("%s: want %s", probes[i].a,
+				    probes[i].in ? "in" : "out");
+			}
+		}
+	}
+}
+
 static void
 test_render_keep(void **state)
 {
@@ -267,10 +393,16 @@ test_render_add_remove(void **state)
 	    "log level server low-level\n"
 	    "lan add 192.168.0.0/16\n");
 	/* the same entry written another way names the same key */
-	expect_render("client-ip add 10.0.0.1/8   # odd\n", "",
-	    "client-ip add 10.0.0.1/8   # odd\n");
-	expect_render("client-ip add 10.0.0.1/8   # odd\n",
-	    "client-ip remove 10.0.0.0/8", "");
+	expect_render("client-ip add 2001:DB8:0::/32   # odd\n", "",
+	    "client-ip add 2001:DB8:0::/32   # odd\n");
+	expect_render("client-ip add 2001:DB8:0::/32   # odd\n",
+	    "client-ip remove 2001:db8::/32", "");
+	/* a line's comment after ";" is part of it; the order is kept */
+	expect_render("lan add 10.0.0.0/8 ; office\n",
+	    "lan add !10.9.0.0/16 ; lab\nlan add 10.9.9.1-10.9.9.9",
+	    "lan add 10.0.0.0/8 ; office\n"
+	    "lan add !10.9.0.0/16 ; lab\n"
+	    "lan add 10.9.9.1-10.9.9.9\n");
 	/* no listener in the file: the default stays implied, until a
 	 * second one is added, when both are written */
 	expect_render("set t1 600\n", "set t1 700", "set t1 700\n");
@@ -348,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_render_keep),
 		cmocka_unit_test(test_render_add_remove),
 		cmocka_unit_test(test_render_secrets),

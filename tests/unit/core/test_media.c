@@ -87,8 +87,10 @@ test_table(void **state)
 		s.lan = strchr(r->conds, 'l') != NULL;
 		s.nat = strchr(r->conds, 'n') != NULL;
 		s.family = strchr(r->conds, 'f') != NULL;
-		addr("10.1.0.0", &s.lan_r[0].addr);
-		s.lan_r[0].prefix = 16;
+		struct sockaddr_storage lan;
+		addr("10.1.0.0", &lan);
+		assert_int_equal(tp_net_prefix(&s.lan_r[0],
+		    (const struct sockaddr *)&lan, 16), 0);
 		s.nlan = 1;
 		addr(r->a, &in.a);
 		addr(r->b, &in.b);

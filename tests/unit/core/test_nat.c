@@ -72,6 +72,17 @@ addr(const char *s, struct sockaddr_storage *ss)
 	ss->ss_family = AF_INET6;
 }
 
+/* The LAN: 10.0.0.0/8. */
+static int
+conf_net_parse_stub(struct conf *conf)
+{
+	struct sockaddr_storage net;
+
+	addr("10.0.0.0", &net);
+	conf->nlan = 1;
+	return tp_net_prefix(&conf->lan[0].net, (struct sockaddr *)&net, 8);
+}
+
 static bool
 far(struct core *c, const struct row *r)
 {
@@ -142,8 +153,14 @@ test_configured(void **state)
 	core_nat_configure(c, conf);
 	assert_false(far(c, &r));
 	assert_false(far(c, &pub));
-	addr("192.0.2.0", &conf->nated[0].addr);
-	conf->nated[0].prefix = 24;
+	{
+		struct sockaddr_storage net;
+
+		addr("192.0.2.0", &net);
+		assert_int_equal(tp_net_prefix(&conf->nated[0].net,
+				     (struct sockaddr *)&net, 24),
+		    0);
+	}
 	conf->nnated = 1;
 	core_nat_configure(c, conf);
 	assert_true(far(c, &pub));
@@ -153,6 +170,77 @@ test_configured(void **state)
 	assert_true(far(c, &pub));
 	r.want = true;
 	assert_true(far(c, &r));
+	/* a "!" line after the defaults takes its addresses out */
+	{
+		struct sockaddr_storage net;
+
+		addr("192.168.1.0", &net);
+		assert_int_equal(tp_net_prefix(&conf->nated[1].net,
+				     (struct sockaddr *)&net, 24),
+		    0);
+		conf->nated[1].net.exclude = true;
+		conf->nnated = 2;
+	}
+	core_nat_configure(c, conf);
+	assert_false(far(c, &r));
+	r.via = "192.168.2.20";
+	assert_true(far(c, &r));
+	free(c);
+	free(conf);
+}
+
+/* The address sipd gives a peer for itself: the LAN address inside the
+ * LAN, the WAN address outside it, each only for its own family. */
+static void
+test_advertise(void **state)
+{
+	struct conf *conf = calloc(1, sizeof(*conf));
+	struct core *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage peer, out;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(conf_net_parse_stub(conf), 0);
+	snprintf(conf->wan_address, sizeof(conf->wan_address), "198.51.100.1");
+	snprintf(conf->lan_address, sizeof(conf->lan_address), "10.0.0.1");
+	core_nat_configure(c, conf);
+	addr("203.0.113.9", &peer);
+	assert_true(core_nat_public(c, &peer, &out));
+	assert_int_equal(core_nat_advertise(c, &peer, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "198.51.100.1");
+	addr("10.9.9.9", &peer);
+	assert_int_equal(core_nat_advertise(c, &peer, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "10.0.0.1");
+	addr("::ffff:10.9.9.9", &peer);
+	assert_int_equal(core_nat_advertise(c, &peer, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "10.0.0.1");
+	/* no IPv6 address set: the host's own, found by the kernel */
+	addr("::1", &peer);
+	assert_false(core_nat_public(c, &peer, &out));
+	assert_int_equal(core_nat_advertise(c, &peer, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "::1");
+	/* two faces: LAN against WAN; WAN against WAN is one */
+	{
+		struct sockaddr_storage a, b;
+
+		addr("10.1.1.1", &a);
+		addr("203.0.113.9", &b);
+		assert_true(core_nat_two_faces(c, &a, &b));
+		addr("203.0.113.10", &a);
+		assert_false(core_nat_two_faces(c, &a, &b));
+	}
+	/* the addresses are sipd's own */
+	addr("198.51.100.1", &peer);
+	assert_true(core_nat_own(c, &peer));
+	addr("198.51.100.2", &peer);
+	assert_false(core_nat_own(c, &peer));
+	/* nothing set: sipd's own address toward everyone */
+	conf->wan_address[0] = conf->lan_address[0] = '\0';
+	core_nat_configure(c, conf);
+	addr("127.0.0.1", &peer);
+	assert_false(core_nat_public(c, &peer, &out));
+	assert_int_equal(core_nat_advertise(c, &peer, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "127.0.0.1");
 	free(c);
 	free(conf);
 }
@@ -163,6 +251,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_configured),
+		cmocka_unit_test(test_advertise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -235,37 +235,47 @@ test_exhaustive(void **state)
 	}
 }
 
-static struct conf_range
-range(const char *addr, unsigned prefix)
-{
-	struct conf_range r;
-
-	memset(&r, 0, sizeof(r));
-	if (strchr(addr, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&r.addr;
-		s6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, addr, &s6->sin6_addr);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&r.addr;
-		s4->sin_family = AF_INET;
-		inet_pton(AF_INET, addr, &s4->sin_addr);
-	}
-	r.prefix = prefix;
-	return r;
-}
-
 static struct sockaddr_storage
 addr(const char *a)
 {
-	return range(a, 0).addr;
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(a, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, a, &s6->sin6_addr);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		inet_pton(AF_INET, a, &s4->sin_addr);
+	}
+	return ss;
+}
+
+static struct tp_net
+range(const char *a, unsigned prefix)
+{
+	struct sockaddr_storage ss = addr(a);
+	struct tp_net r;
+
+	assert_int_equal(tp_net_prefix(&r, (struct sockaddr *)&ss, prefix), 0);
+	return r;
+}
+
+/* Is ss in the one-line list r? */
+static bool
+core_in_range(const struct tp_net *r, const struct sockaddr_storage *ss)
+{
+	return tp_net_match(r, 1, (const struct sockaddr *)ss);
 }
 
 static void
 test_ranges(void **state)
 {
-	struct conf_range r = range("192.0.2.0", 24);
-	struct conf_range one = range("127.0.0.5", 32);
-	struct conf_range v6 = range("2001:db8::", 32);
+	struct tp_net r = range("192.0.2.0", 24);
+	struct tp_net one = range("127.0.0.5", 32);
+	struct tp_net v6 = range("2001:db8::", 32);
 	struct sockaddr_storage ss;
 
 	(void)state;
@@ -281,7 +291,7 @@ test_ranges(void **state)
 	assert_true(core_in_range(&v6, &ss));
 	ss = addr("2001:db9::1");
 	assert_false(core_in_range(&v6, &ss));
-	/* one rule for every address list (tp_addr_in_prefix()): an
+	/* one rule for every address list (tp_net_match()): an
 	 * IPv4-mapped address is its IPv4 address, on either side, as the
 	 * LAN list and the check for sipd's own addresses have it */
 	ss = addr("::ffff:192.0.2.77");
@@ -289,7 +299,7 @@ test_ranges(void **state)
 	ss = addr("::ffff:192.0.3.77");
 	assert_false(core_in_range(&r, &ss));
 	{
-		struct conf_range m = range("::ffff:192.0.2.0", 120);
+		struct tp_net m = range("::ffff:192.0.2.0", 120);
 
 		ss = addr("192.0.2.9");
 		assert_true(core_in_range(&m, &ss));

@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "sipd/reg/reg.h"
 
 #define AOR "alice@example.com"
@@ -661,6 +663,56 @@ test_persistence(void **state)
 	rm_store(path);
 }
 
+/*
+ * A file written before the column nat existed (a binding of the old
+ * schema): it loads, its binding not behind a NAT, and a binding from
+ * behind one is stored and read back as such.  Opened again after an
+ * older sipd set user_version back: still read right.
+ */
+static void
+test_old_file(void **state)
+{
+	char *path = tmp_path();
+	struct reg_snap *s = NULL;
+	struct reg *r;
+	sqlite3 *db;
+	int err = 0;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+			     "CREATE TABLE binding (aor TEXT NOT NULL,"
+			     " contact TEXT NOT NULL, expires INTEGER NOT NULL,"
+			     " registered INTEGER NOT NULL, q INTEGER NOT NULL,"
+			     " callid TEXT NOT NULL, cseq INTEGER NOT NULL,"
+			     " path TEXT, user_agent TEXT,"
+			     " proto INTEGER NOT NULL, conn_id INTEGER NOT NULL,"
+			     " addr BLOB, PRIMARY KEY (aor, contact))"
+			     " WITHOUT ROWID;"
+			     "INSERT INTO binding VALUES ('alice@example.com',"
+			     " 'sip:a@192.0.2.1', 999999999999, 1, 1000, 'c0',"
+			     " 1, NULL, NULL, 0, 0, NULL);"
+			     "PRAGMA user_version = 1;",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	for (int round = 0; round < 2; round++) {
+		r = reg_new(NULL, NULL, path, T0, &err);
+		assert_non_null(r);
+		assert_int_equal(reg_list(r, NULL, T0, &s), 1);
+		assert_false(s->b[0].nat);
+		reg_snap_free(s);
+		reg_free(r);
+		/* an older sipd's schema sets user_version 1 again */
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1",
+				     NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+	}
+	rm_store(path);
+}
+
 static void
 test_file_mode(void **state)
 {
@@ -1251,6 +1303,7 @@ main(void)
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_ok_lists_all),
 		cmocka_unit_test(test_persistence),
+		cmocka_unit_test(test_old_file),
 		cmocka_unit_test(test_file_mode),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_malformed),

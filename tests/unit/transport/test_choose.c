@@ -60,7 +60,7 @@ test_choose(void **state)
 {
 	struct event_base *base = event_base_new();
 	struct tp *tp = tp_new(base, 65535, recv_none, NULL);
-	struct tp_range r[3];
+	struct tp_net r[3];
 
 	(void)state;
 	assert_non_null(tp);
@@ -68,12 +68,24 @@ test_choose(void **state)
 	assert_int_equal(choose(tp, "192.0.2.1", 1300), TP_UDP);
 	assert_int_equal(choose(tp, "192.0.2.1", 1301), TP_TCP);
 
-	r[0].addr = addr("10.0.0.0");
-	r[0].prefix = 8;
-	r[1].addr = addr("192.168.16.0");
-	r[1].prefix = 20;
-	r[2].addr = addr("fd00::");
-	r[2].prefix = 8;
+	{
+		struct sockaddr_storage a = addr("10.0.0.0");
+		assert_int_equal(tp_net_prefix(&r[0],
+				     (struct sockaddr *)&a, 8),
+		    0);
+	}
+	{
+		struct sockaddr_storage a = addr("192.168.16.0");
+		assert_int_equal(tp_net_prefix(&r[1],
+				     (struct sockaddr *)&a, 20),
+		    0);
+	}
+	{
+		struct sockaddr_storage a = addr("fd00::");
+		assert_int_equal(tp_net_prefix(&r[2],
+				     (struct sockaddr *)&a, 8),
+		    0);
+	}
 	assert_int_equal(tp_set_lan(tp, r, 3), 0);
 	tp_set_size_limits(tp, 8000, 1300);
 
@@ -98,10 +110,18 @@ test_choose(void **state)
 	assert_int_equal(choose(tp, "11.0.0.1", 60000), TP_UDP);
 
 	/* /0 takes everything of its family, /32 one address */
-	r[0].addr = addr("0.0.0.0");
-	r[0].prefix = 0;
-	r[1].addr = addr("2001:db8::5");
-	r[1].prefix = 128;
+	{
+		struct sockaddr_storage a = addr("0.0.0.0");
+		assert_int_equal(tp_net_prefix(&r[0],
+				     (struct sockaddr *)&a, 0),
+		    0);
+	}
+	{
+		struct sockaddr_storage a = addr("2001:db8::5");
+		assert_int_equal(tp_net_prefix(&r[1],
+				     (struct sockaddr *)&a, 128),
+		    0);
+	}
 	assert_int_equal(tp_set_lan(tp, r, 2), 0);
 	tp_set_size_limits(tp, 100, 10);
 	assert_int_equal(choose(tp, "203.0.113.9", 50), TP_UDP);
@@ -109,11 +129,21 @@ test_choose(void **state)
 	assert_int_equal(choose(tp, "2001:db8::6", 50), TP_TCP);
 
 	/* bad ranges are refused, the old ones kept */
-	r[0].prefix = 33;
-	assert_int_equal(tp_set_lan(tp, r, 1), -EINVAL);
-	r[0].addr.ss_family = AF_UNIX;
-	r[0].prefix = 0;
-	assert_int_equal(tp_set_lan(tp, r, 1), -EINVAL);
+	{
+		struct sockaddr_storage a = addr("10.0.0.0");
+		struct tp_net bad = r[0];
+
+		assert_int_equal(tp_net_prefix(&bad, (struct sockaddr *)&a,
+				     33),
+		    -EINVAL);
+		bad = r[0];
+		bad.lo[0] = 11;
+		bad.hi[0] = 10;
+		assert_int_equal(tp_set_lan(tp, &bad, 1), -EINVAL);
+		bad = r[0];
+		bad.family = AF_UNIX;
+		assert_int_equal(tp_set_lan(tp, &bad, 1), -EINVAL);
+	}
 	assert_int_equal(choose(tp, "203.0.113.9", 50), TP_UDP);
 	/* an empty LAN */
 	assert_int_equal(tp_set_lan(tp, NULL, 0), 0);
