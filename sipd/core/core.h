@@ -144,13 +144,6 @@ const char *core_main_domain(const struct acct *a, const char *main);
 extern const char *const core_nat_defaults[];
 
 /*
- * The ranges that head the nated list while "set nated-defaults" is on,
- * NULL-terminated: RFC 1918, RFC 6598 (shared address space) and the
- * RFC 4193 local addresses in use (fd00::/8).
- */
-extern const char *const core_nat_defaults[];
-
-/*
  * Send the keep-alives that are due (RFC 5626 4.4.1 sends them from the
  * client; a NAT's mapping stays open when either side talks): a CRLF
  * CRLF datagram to every UDP binding registered from behind a remote
