@@ -54,7 +54,7 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard,
 	if (c->rand == 0) {
 		c->rand = 0x9e3779b97f4a7c15ULL;
 	}
-	c->txn = txn_table_new(&conf->txn, &proxy_txn_ops, c, shard);
+	c->txn = txn_table_new(&conf->txn, &core_txn_ops, c, shard);
 	/* one replay, failure and rate state for every worker */
 	c->auth = auth_new_shared(NULL, auth_state);
 	c->mac = core_mac_new(secret, CORE_SECRET_LEN);
@@ -75,6 +75,7 @@ core_free(struct core *c)
 		return;
 	}
 	txn_table_free(c->txn);
+	core_uac_fini(c);
 	auth_free(c->auth);
 	core_mac_free(c->mac);
 	acct_unref(c->acct);

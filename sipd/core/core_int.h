@@ -82,6 +82,7 @@ struct core {
 	unsigned dns_families; /* DNS_AF_*, of the listeners */
 	void (*loop)(void *arg, bool done);
 	void *loop_arg;
+	struct core_uac *uacs; /* the requests sipd originated, in flight */
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -143,6 +144,96 @@ struct pctx {
 	/* sized to the targets: a ringing call keeps this for its length */
 	struct proxy_target tg[];
 };
+
+/* uac.c: requests sipd originates (RFC 3261 8.1), sent in client
+ * transactions of the worker's table. */
+
+/* Credentials for a server, and the last challenge answered with them
+ * (kept by the caller across requests: a next request may reuse the
+ * nonce with the next nonce count, RFC 7616 3.4.5). */
+#define CORE_UAC_STR 256
+struct core_uac_auth {
+	char user[CORE_UAC_STR];     /* the name authenticated (username=) */
+	char password[CORE_UAC_STR];
+	bool have;                   /* a challenge below is known */
+	bool stale;                  /* the last one said stale=true */
+	enum hdr_id hdr;  /* HDR_AUTHORIZATION or HDR_PROXY_AUTHORIZATION */
+	enum auth_alg alg;
+	bool sess, qop, has_opaque;
+	uint32_t nc;                 /* the last nonce count sent */
+	char realm[CORE_UAC_STR], nonce[CORE_UAC_STR], opaque[CORE_UAC_STR];
+};
+
+/* What to send.  Strings are copied; NULL where optional. */
+struct core_uac_req {
+	const char *method_name; /* "REGISTER", "NOTIFY"; not INVITE/ACK */
+	const char *ruri;        /* the Request-URI */
+	const char *dest;        /* a URI to resolve instead (outbound) */
+	const char *from;        /* name-addr, without tag */
+	const char *from_tag;    /* NULL: a new one of sipd's */
+	const char *to;          /* name-addr, with a tag in a dialog */
+	const char *callid;      /* NULL: a new one */
+	uint32_t cseq;           /* 0: 1 */
+	/* the Contact's user part: "<sip:USER@sipd's address toward the
+	 * target>" is written (""; no user); NULL: no Contact */
+	const char *contact_user;
+	const char *headers;     /* more lines, each "Name: value\r\n" */
+	const char *ctype;       /* the body's Content-Type */
+	const char *body;
+	size_t body_len;
+	struct core_uac_auth *auth; /* answers 401/407 with it; NULL none */
+	bool auth_first;         /* send credentials from auth's last
+	                          * challenge with the first request */
+};
+
+/* How it ended: status (a local 408 for no answer, 503 for a transport
+ * or DNS failure, with why), the response (NULL when local; borrowed),
+ * the target tried last (NULL if none), the last CSeq sent and the
+ * Contact value sent. */
+struct core_uac_result {
+	int status;
+	struct msg *resp;
+	const char *why;
+	const struct tp_src *dst;
+	uint32_t cseq;
+	const char *contact;
+};
+typedef void core_uac_done_fn(void *arg, const struct core_uac_result *r);
+struct core_uac;
+
+/*
+ * Send r: resolved by RFC 3263 (r->dest or the Request-URI), allowed by
+ * core_policy() as CORE_SEND_OWN, in a client transaction; a challenge is
+ * answered from r->auth (once, and again when stale), and a 503, timeout
+ * or transport error moves to the next target.  fn(arg) runs once with
+ * the final result, from the worker's loop (possibly before this
+ * returns; *out is then NULL).  Returns 0 with *out (for
+ * core_uac_cancel(); out may be NULL), or a negative errno and fn never
+ * runs: -EINVAL (bad arguments, not a SIP URI), -ENOTSUP (INVITE, ACK,
+ * CANCEL), -ENOENT/-ENODATA (no such domain, cached), -ENOMEM.
+ */
+int core_uac_send(struct core *c, const struct core_uac_req *r,
+    core_uac_done_fn *fn, void *arg, struct core_uac **out);
+/* The caller is no longer interested: fn will not run.  Accepts NULL. */
+void core_uac_cancel(struct core_uac *u);
+/* Free what is left (the core is going away, after its table). */
+void core_uac_fini(struct core *c);
+/*
+ * Take the first Digest challenge of a 401 or 407 that sipd can answer
+ * into a (its nonce count restarts).  0, -ENOTSUP (auth-int only),
+ * -ENOENT (none usable), -EINVAL (not a challenge, or too long).
+ */
+int core_uac_challenge(struct core_uac_auth *a, struct msg *resp);
+/*
+ * The credentials answering a's challenge for method and uri, with the
+ * next nonce count, into out (the value of a->hdr).  Returns the length,
+ * -ENOENT (no challenge known), -ENOSPC, -EINVAL (a value that cannot be
+ * quoted).
+ */
+int core_uac_authorize(struct core *c, struct core_uac_auth *a,
+    const char *method, const char *uri, char *out, size_t cap);
+/* Every transaction event: the UAC's own, else the proxy's. */
+extern const struct txn_ops core_txn_ops;
 
 /* core.c */
 uint64_t core_random(struct core *c);
@@ -257,6 +348,7 @@ enum core_send {
 	CORE_SEND_FORWARD, /* an account's forwarder, outside the domains */
 	CORE_SEND_RELAY,   /* a destination outside the local domains */
 	CORE_SEND_ACK,     /* a 2xx ACK relayed statelessly: no challenge */
+	CORE_SEND_OWN,     /* a request sipd originates (uac.c) */
 };
 
 /* What the policy judges: facts sipd verified, never a peer's claims. */
@@ -424,6 +516,10 @@ int resolve_status(int err, const char **reason);
 
 /* proxy.c */
 extern const struct txn_ops proxy_txn_ops;
+/* Push sipd's Via on m for dst, its branch signed as the proxy's are
+ * (hash: the loop hash part).  0 or a negative errno. */
+int proxy_push_via(struct core *c, struct msg *m, const struct tp_src *dst,
+    uint32_t hash);
 /*
  * p's lookup ended (err 0: resolve_next() has the targets): forward to
  * the first target, or answer.  Drops the lookup's reference to p.

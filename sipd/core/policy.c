@@ -21,6 +21,9 @@
  *     "relay to-non-clients" says: anybody, clients (a client-ip
  *     destination) or nobody.  A route rule naming the request's domain
  *     counts as the administrator's leave; the "*" rule does not.
+ * A request sipd originates itself (a REGISTER to a gateway, a NOTIFY)
+ * has no sender to judge: it goes, as the seed's third condition of
+ * relaying says, and the log says so like any other decision.
  * Owns the client-ip membership test as well: the policy's one input that
  * is about addresses.
  */
@@ -36,6 +39,7 @@ static const char *const kind_names[] = {
 	[CORE_SEND_FORWARD] = "forwarder",
 	[CORE_SEND_RELAY] = "relay",
 	[CORE_SEND_ACK] = "ack",
+	[CORE_SEND_OWN] = "own",
 };
 
 /* -------------------------------------------------------------- ranges */
@@ -68,6 +72,12 @@ core_policy_decide(const struct core_policy_set *set,
 	 * ends at a local account, or goes on to a forwarder, starts one */
 	bool dialog = in->in_dialog &&
 	    (in->kind == CORE_SEND_RELAY || in->kind == CORE_SEND_ACK);
+
+	/* no peer sent it: the administrator configured it */
+	if (in->kind == CORE_SEND_OWN) {
+		*why = "sipd's own request";
+		return CORE_V_ALLOW;
+	}
 
 	/* rule 1: a local From is a claim only an account can back (the
 	 * rule of the Kamailio and OpenSIPS default configurations) */
@@ -199,24 +209,24 @@ core_policy(struct core *c, const struct core_policy_in *in,
 {
 	struct core_policy_set set = { .relay = c->relay,
 		.auth_local_from = c->auth_local_from };
-	char from[TP_ADDRSTRLEN], to[TP_ADDRSTRLEN];
+	char from[TP_ADDRSTRLEN] = "sipd", to[TP_ADDRSTRLEN];
 	enum core_verdict v = core_policy_decide(&set, in, why);
 
 	/* one fixed form, documented in sipd.8 for log watchers */
 	switch (v) {
 	case CORE_V_ALLOW:
 		log_debug(LOG_SERVER, "policy, allowed %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], core_peer(src, from, sizeof(from)),
+		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	case CORE_V_CHALLENGE:
 		log_info(LOG_SERVER, "policy, challenged %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], core_peer(src, from, sizeof(from)),
+		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	default:
 		log_notice(LOG_SERVER, "policy, denied %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], core_peer(src, from, sizeof(from)),
+		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	}

@@ -545,6 +545,13 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	return msg_via_push(fwd, (struct sv){ val, n }) < 0 ? -ENOMEM : 0;
 }
 
+int
+proxy_push_via(struct core *c, struct msg *m, const struct tp_src *dst,
+    uint32_t hash)
+{
+	return push_via(c, m, dst, hash);
+}
+
 /* ------------------------------------------------- response context */
 
 /* A response context for n targets (n may be 0: a CANCEL's). */
