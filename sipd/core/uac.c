@@ -366,12 +366,19 @@ build(struct core_uac *u, int *err)
 		memcpy(text + n, u->body, u->body_len);
 	}
 	m = msg_parse(text, (size_t)n + u->body_len, &c->limits, &merr);
-	if (m == NULL || msg_check(m, &merr) < 0) {
+	if (m == NULL) {
 		*err = -EINVAL;
 		goto fail;
 	}
 	*err = proxy_push_via(c, m, &u->dst, (uint32_t)core_random(c));
 	if (*err != 0) {
+		goto fail;
+	}
+	/* what the caller gave must make a valid request (8.1.1) */
+	if (msg_check(m, &merr) < 0) {
+		log_notice(LOG_CLIENT, "uac, %s not sent (%s)", u->method_name,
+		    merr.reason ? merr.reason : "invalid");
+		*err = -EINVAL;
 		goto fail;
 	}
 	free(text);
@@ -458,6 +465,7 @@ target_failed(struct core_uac *u)
 static void
 send_next(struct core_uac *u, int status, const char *why)
 {
+	char peer[TP_ADDRSTRLEN];
 	int err;
 
 	while (next_target(u)) {
@@ -470,6 +478,9 @@ send_next(struct core_uac *u, int status, const char *why)
 			return;
 		}
 		target_failed(u);
+		log_notice(LOG_CLIENT, "uac, cannot send %s to %s (%s)",
+		    u->method_name, core_peer(&u->dst, peer, sizeof(peer)),
+		    err == -ELOOP ? "sipd itself" : strerror(-err));
 		why = err == -ELOOP ? "the target is sipd itself"
 				    : "cannot send";
 		status = 503;
