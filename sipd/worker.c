@@ -233,6 +233,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	/* the watchdog's proof that this worker's loop turns */
 	atomic_store_explicit(&w->beat, now, memory_order_relaxed);
 	txn_table_advance(w->txn, now);
+	core_tick(w->core);
 	/* the first worker purges the registrar for all */
 	if (w->id == 0 && w->pool->reg != NULL &&
 	    now >= w->next_purge) {

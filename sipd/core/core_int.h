@@ -83,6 +83,7 @@ struct core {
 	void (*loop)(void *arg, bool done);
 	void *loop_arg;
 	struct core_uac *uacs; /* the requests sipd originated, in flight */
+	struct core_gws *gws;  /* the gateways' registrations (shard 0) */
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -232,6 +233,15 @@ int core_uac_challenge(struct core_uac_auth *a, struct msg *resp);
  */
 int core_uac_authorize(struct core *c, struct core_uac_auth *a,
     const char *method, const char *uri, char *out, size_t cap);
+/* gateway.c: the gateways' registrations, on the first worker. */
+struct core_gws;
+struct core_gws *core_gws_new(void);
+void core_gws_free(struct core *c);
+void core_gws_configure(struct core *c, const struct conf *conf);
+void core_gws_tick(struct core *c);
+/* Shutting down: every registration removed (Expires 0). */
+void core_gws_drain(struct core *c);
+
 /* Every transaction event: the UAC's own, else the proxy's. */
 extern const struct txn_ops core_txn_ops;
 

@@ -122,9 +122,8 @@ test_errors(void **state)
 				    "10");
 	expect_err("frob", "unknown command 'frob' (expected account, ");
 	expect_err("show", "incomplete command 'show' (expected auth-blocks, "
-			   "config, dns, media, registrations, settings, "
-			   "stats or "
-			   "transactions)");
+			   "config, dns, gateways, media, registrations, "
+			   "settings, stats or transactions)");
 	expect_err("set t 5", "ambiguous command 't'");
 	expect_err("show transactions", "incomplete command 'show "
 					"transactions' (expected client or "
