@@ -18,7 +18,8 @@ gwpass, register-every 2, contact alice):
 - `gateway remove P1` sends a REGISTER with Expires 0 (answered through
   the challenge too) and the gateway leaves the list;
 - with a wrong password the registrar's 403 stops it: state failed,
-  last status 403, no REGISTER after.
+  last status 403, no REGISTER after;
+- stopping sipd sends a REGISTER with Expires 0.
 The old sipd has no gateway command: the configuration does not load."""
 
 import os
@@ -111,6 +112,18 @@ def test(binary, started):
         check(sipd.wait_log("gateway P1, failed"), "no log line saying "
               "P1 failed")
         sipdtest.stop_clean(sipd)
+        started.remove(sipd)
+
+        # shutting down removes the registration
+        sipd = sipdtest.Sipd(binary, conf=conf(prov))
+        started.append(sipd)
+        sipd.start()
+        gwlib.wait_state(sipd, "P1", ("registered",), 5)
+        n = len(prov.received("REGISTER"))
+        sipdtest.stop_clean(sipd)
+        unreg = [r for r in prov.received("REGISTER")[n:]
+                 if r.first("Expires") == "0"]
+        check(unreg, "no REGISTER with Expires 0 when sipd stopped")
     finally:
         prov.stop()
 
