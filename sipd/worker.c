@@ -62,6 +62,7 @@ struct workers {
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
 	/* nonce counts, failures and challenge rates of every worker */
 	struct auth_state *auth;
+	struct core_gw_shared *gwsh; /* the gateways' nonces and counters */
 	struct conf conf;           /* as last applied */
 	pthread_mutex_t call_lock;  /* one workers_call() at a time */
 	pthread_cond_t call_done;
@@ -456,6 +457,9 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
 	w->core = core_new(c, w->tp, id, ws->reg, ws->secret, ws->auth);
+	if (w->core != NULL) {
+		core_set_gw_shared(w->core, ws->gwsh);
+	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
 	w->tick = event_new(w->base, -1, 0, worker_tick, w);
@@ -535,7 +539,8 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	/* requests are spread by Call-ID, which the peer picks: a nonce's
 	 * count and a source's failures must be the same on every worker */
 	ws->auth = auth_state_new(NULL);
-	if (ws->auth == NULL) {
+	ws->gwsh = core_gw_shared_new();
+	if (ws->auth == NULL || ws->gwsh == NULL) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		workers_free(ws);
 		return NULL;
@@ -671,6 +676,7 @@ workers_free(struct workers *ws)
 	reg_free(ws->reg);
 	media_free(ws->media);
 	auth_state_free(ws->auth); /* after the workers that use it */
+	core_gw_shared_free(ws->gwsh);
 	pthread_mutex_destroy(&ws->call_lock);
 	pthread_cond_destroy(&ws->call_done);
 	free(ws);

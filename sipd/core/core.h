@@ -113,6 +113,13 @@ void core_handle(struct core *c, struct msg *m, const struct tp_src *src);
  */
 const char *core_main_domain(const struct acct *a);
 
+/* What the workers share of the gateways: one for the process, made
+ * before the workers and freed after them; each core is given it. */
+struct core_gw_shared;
+struct core_gw_shared *core_gw_shared_new(void);
+void core_gw_shared_free(struct core_gw_shared *sh);
+void core_set_gw_shared(struct core *c, struct core_gw_shared *sh);
+
 /* Work done on the worker's tick (about once a second or more often):
  * the gateways' registrations. */
 void core_tick(struct core *c);

@@ -84,6 +84,11 @@ struct core {
 	void *loop_arg;
 	struct core_uac *uacs; /* the requests sipd originated, in flight */
 	struct core_gws *gws;  /* the gateways' registrations (shard 0) */
+	/* every worker's copy of the gateways, and what the workers share
+	 * of them (nonces, counters, addresses) */
+	struct conf_gw gwc[CONF_MAX_GW];
+	int ngwc;
+	struct core_gw_shared *gwsh;
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -142,6 +147,10 @@ struct pctx {
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
 	struct proxy_dns *dns;
+	/* a call through an External Gateway: its index in c->gwc plus one
+	 * (0: none), and whether its challenge was answered (gwcall.c) */
+	int gw1;
+	bool gw_answered;
 	/* sized to the targets: a ringing call keeps this for its length */
 	struct proxy_target tg[];
 };
@@ -359,6 +368,7 @@ enum core_send {
 	CORE_SEND_RELAY,   /* a destination outside the local domains */
 	CORE_SEND_ACK,     /* a 2xx ACK relayed statelessly: no challenge */
 	CORE_SEND_OWN,     /* a request sipd originates (uac.c) */
+	CORE_SEND_GATEWAY, /* an External Gateway: clients only */
 };
 
 /* What the policy judges: facts sipd verified, never a peer's claims. */
@@ -435,11 +445,48 @@ void core_router_configure(struct core *c, const struct conf *conf);
 int core_router(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in, struct core_router_out *out);
 /*
- * The External Gateway name takes req: today a 404 "no gateway NAME",
- * answered to src; the gateways take over here.
+ * The External Gateway name takes req (gwcall.c): only from a client
+ * (in: the policy's facts; a stranger is challenged), its Request-URI
+ * becomes number@Domain, a Route to its Via when it has one, its
+ * credentials, From and To as its settings say.  Returns what
+ * route_target() returns for the result (0 with *dst, ROUTE_NAME), with
+ * *gw1 the gateway's index plus one, or -1 when req was answered (no
+ * such gateway: 404).
  */
-void core_route_gateway(struct core *c, struct msg *req,
-    const struct tp_src *src, const char *name);
+int core_route_gateway(struct core *c, struct msg *req,
+    const struct tp_src *src, const char *name, struct core_policy_in *in,
+    struct tp_src *dst, bool *proto_set, int *gw1);
+/*
+ * A final response >= 300 on branch i of a gateway call: the gateway's
+ * own 401 or 407 is answered once with its credentials (the same
+ * request, a new branch, in the slot): true; else false (counted as a
+ * failed call) and the proxy goes on.
+ */
+bool core_gw_response(struct pctx *p, int i, struct txn *ct,
+    struct msg *resp);
+/* The copy of a gateway call about to be sent: From and To substituted
+ * as the gateway says.  0 or -EINVAL. */
+int core_gw_outgoing(struct pctx *p, struct msg *fwd);
+/* A response of a gateway call about to go back to the caller: the From
+ * and To the caller sent, the To tag kept (Substitute From/To). */
+void core_gw_restore(struct pctx *p, struct msg *resp);
+/* Is req's next hop (its first Route, else its Request-URI) one of the
+ * gateways' hosts (domain or Via), or dst one of their addresses? */
+bool core_gw_host(struct core *c, struct msg *req, const struct tp_src *dst);
+
+/* gateway.c: what the workers share of the gateways, under a lock: the
+ * last challenge of each one's REGISTER, its counters, the addresses it
+ * was reached at. */
+struct core_gw_shared;
+/* Credentials for a request to gateway name with its last nonce (the
+ * next count) into out; the header's name in *hdr.  0 or -ENOENT. */
+int core_gw_shared_authorize(struct core *c, const char *name,
+    const char *method, const char *uri, char *out, size_t cap,
+    const char **hdr);
+void core_gw_shared_count(struct core *c, const char *name, bool failed);
+/* Is addr one of the addresses gateway name was reached at? */
+bool core_gw_shared_addr(struct core *c, const char *name,
+    const struct sockaddr_storage *addr);
 
 /* local.c */
 /*

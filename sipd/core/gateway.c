@@ -14,9 +14,13 @@
  * (SIPC) with the gateway's name and the reason.
  *
  * Owns struct core_gws: the gateways' settings copied from the
- * configuration and their registration state.
+ * configuration and their registration state; and struct
+ * core_gw_shared, what every worker reads of them under its lock (the
+ * last challenge, for calls that carry credentials; the counters; the
+ * addresses each gateway was reached at).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +80,21 @@ struct gw {
 	struct tp_src dst;
 	bool have_dst;
 	struct core *c;
+};
+
+#define GW_ADDRS 4
+
+struct gw_shared_one {
+	char name[CONF_GW_NAME_MAX];
+	struct core_uac_auth auth;
+	uint64_t calls, calls_failed;
+	struct sockaddr_storage addr[GW_ADDRS];
+	int naddr;
+};
+
+struct core_gw_shared {
+	pthread_mutex_t lock;
+	struct gw_shared_one g[2 * CONF_MAX_GW];
 };
 
 struct core_gws {
@@ -139,6 +158,11 @@ contact_user(const struct core_gws *gs, const struct gw *g, char *out,
 }
 
 static void on_register(void *arg, const struct core_uac_result *r);
+static void shared_sync(struct gw *g);
+static void shared_publish(struct gw *g);
+static void shared_forget(struct core *c, const char *name);
+static struct gw_shared_one *shared_of(struct core_gw_shared *sh,
+    const char *name, bool make);
 
 /* Send a REGISTER for g (expires 0: remove the binding). */
 static int
@@ -174,6 +198,7 @@ send_register(struct gw *g, uint32_t expires)
 	rq.cseq = ++g->cseq;
 	rq.contact_user = cuser;
 	rq.headers = hdrs;
+	shared_sync(g);
 	rq.auth = &g->auth;
 	rq.auth_first = g->auth.have;
 	g->u_unreg = expires == 0;
@@ -281,6 +306,7 @@ on_register(void *arg, const struct core_uac_result *r)
 		d.tp = (enum dns_tp)r->dst->proto;
 		dns_target_format(&d, g->target, sizeof(g->target));
 	}
+	shared_publish(g);
 	if (g->auth.have && strcmp(g->nonce_seen, g->auth.nonce) != 0) {
 		/* a new challenge was answered: its age starts now */
 		snprintf(g->nonce_seen, sizeof(g->nonce_seen), "%s",
@@ -436,6 +462,8 @@ core_gws_configure(struct core *c, const struct conf *conf)
 	struct core_gws *gs = c->gws;
 	const char *md = core_main_domain(conf->acct);
 
+	c->ngwc = conf->ngw;
+	memcpy(c->gwc, conf->gw, (size_t)conf->ngw * sizeof(conf->gw[0]));
 	if (gs == NULL) {
 		return;
 	}
@@ -448,6 +476,7 @@ core_gws_configure(struct core *c, const struct conf *conf)
 		    conf_gw_find(conf, g->conf.name) == NULL) {
 			g->gone = true;
 			g->want = false;
+			shared_forget(c, g->conf.name);
 			leave(g, "removed");
 		}
 	}
@@ -625,9 +654,211 @@ core_gw_foreach(struct core *c,
 		    : -1;
 		gi.calls = g->calls;
 		gi.calls_failed = g->calls_failed;
+		if (c->gwsh != NULL) {
+			struct gw_shared_one *o;
+			pthread_mutex_lock(&c->gwsh->lock);
+			o = shared_of(c->gwsh, g->conf.name, false);
+			if (o != NULL) {
+				gi.calls = o->calls;
+				gi.calls_failed = o->calls_failed;
+			}
+			pthread_mutex_unlock(&c->gwsh->lock);
+		}
 		gi.target = g->target;
 		gi.expires = g->expires;
 		gi.cseq = g->cseq;
 		fn(arg, &gi);
 	}
+}
+
+/* ------------------------------------------------------------- shared */
+
+struct core_gw_shared *
+core_gw_shared_new(void)
+{
+	struct core_gw_shared *sh = calloc(1, sizeof(*sh));
+
+	if (sh != NULL) {
+		pthread_mutex_init(&sh->lock, NULL);
+	}
+	return sh;
+}
+
+void
+core_gw_shared_free(struct core_gw_shared *sh)
+{
+	if (sh != NULL) {
+		pthread_mutex_destroy(&sh->lock);
+		free(sh);
+	}
+}
+
+void
+core_set_gw_shared(struct core *c, struct core_gw_shared *sh)
+{
+	c->gwsh = sh;
+}
+
+/* The entry of name (made when make); the lock held. */
+static struct gw_shared_one *
+shared_of(struct core_gw_shared *sh, const char *name, bool make)
+{
+	struct gw_shared_one *free_one = NULL;
+
+	for (size_t i = 0; i < sizeof(sh->g) / sizeof(sh->g[0]); i++) {
+		if (sh->g[i].name[0] == '\0') {
+			free_one = free_one ? free_one : &sh->g[i];
+		} else if (strcasecmp(sh->g[i].name, name) == 0) {
+			return &sh->g[i];
+		}
+	}
+	if (make && free_one != NULL) {
+		memset(free_one, 0, sizeof(*free_one));
+		snprintf(free_one->name, sizeof(free_one->name), "%s", name);
+		return free_one;
+	}
+	return NULL;
+}
+
+/* After a REGISTER: its challenge and the address it reached. */
+static void
+shared_publish(struct gw *g)
+{
+	struct core_gw_shared *sh = g->c->gwsh;
+	struct gw_shared_one *o;
+
+	if (sh == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&sh->lock);
+	o = shared_of(sh, g->conf.name, true);
+	if (o != NULL) {
+		/* a new nonce restarts the count; the same one keeps the
+		 * higher count, calls having used it meanwhile */
+		if (strcmp(o->auth.nonce, g->auth.nonce) != 0 ||
+		    o->auth.nc < g->auth.nc) {
+			o->auth = g->auth;
+		} else {
+			g->auth.nc = o->auth.nc;
+		}
+		if (g->have_dst) {
+			bool seen = false;
+			for (int i = 0; i < o->naddr; i++) {
+				seen |= memcmp(&o->addr[i], &g->dst.addr,
+				    sizeof(o->addr[i])) == 0;
+			}
+			if (!seen) {
+				o->addr[o->naddr < GW_ADDRS ? o->naddr++
+							    : GW_ADDRS - 1] =
+				    g->dst.addr;
+			}
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* Before a REGISTER: the nonce count calls took meanwhile. */
+static void
+shared_sync(struct gw *g)
+{
+	struct core_gw_shared *sh = g->c->gwsh;
+	struct gw_shared_one *o;
+
+	if (sh == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&sh->lock);
+	o = shared_of(sh, g->conf.name, false);
+	if (o != NULL && strcmp(o->auth.nonce, g->auth.nonce) == 0 &&
+	    o->auth.nc > g->auth.nc) {
+		g->auth.nc = o->auth.nc;
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static void
+shared_forget(struct core *c, const char *name)
+{
+	struct core_gw_shared *sh = c->gwsh;
+	struct gw_shared_one *o;
+
+	if (sh == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&sh->lock);
+	o = shared_of(sh, name, false);
+	if (o != NULL) {
+		memset(o, 0, sizeof(*o));
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+int
+core_gw_shared_authorize(struct core *c, const char *name,
+    const char *method, const char *uri, char *out, size_t cap,
+    const char **hdr)
+{
+	struct core_gw_shared *sh = c->gwsh;
+	struct gw_shared_one *o;
+	int rc = -ENOENT;
+
+	if (sh == NULL) {
+		return -ENOENT;
+	}
+	pthread_mutex_lock(&sh->lock);
+	o = shared_of(sh, name, false);
+	if (o != NULL && o->auth.have) {
+		/* RFC 7616 3.4.5: the nonce of the last REGISTER, the next
+		 * count, whichever worker sends it */
+		rc = core_uac_authorize(c, &o->auth, method, uri, out, cap);
+		*hdr = o->auth.hdr == HDR_PROXY_AUTHORIZATION
+		    ? "Proxy-Authorization"
+		    : "Authorization";
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return rc < 0 ? rc : 0;
+}
+
+void
+core_gw_shared_count(struct core *c, const char *name, bool failed)
+{
+	struct core_gw_shared *sh = c->gwsh;
+	struct gw_shared_one *o;
+
+	if (sh == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&sh->lock);
+	o = shared_of(sh, name, true);
+	if (o != NULL) {
+		if (failed) {
+			o->calls_failed++;
+		} else {
+			o->calls++;
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+bool
+core_gw_shared_addr(struct core *c, const char *name,
+    const struct sockaddr_storage *addr)
+{
+	struct core_gw_shared *sh = c->gwsh;
+	struct gw_shared_one *o;
+	bool found = false;
+
+	if (sh == NULL) {
+		return false;
+	}
+	pthread_mutex_lock(&sh->lock);
+	o = shared_of(sh, name, false);
+	for (int i = 0; o != NULL && i < o->naddr; i++) {
+		/* the address, whatever port the gateway sends from */
+		found |= tp_addr_in_prefix((const struct sockaddr *)addr,
+		    (const struct sockaddr *)&o->addr[i],
+		    addr->ss_family == AF_INET ? 32 : 128);
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return found;
 }

@@ -644,6 +644,9 @@ respond_forward(struct pctx *p, struct msg *resp)
 	if (status >= 200) {
 		p->final_sent = true;
 	}
+	if (p->gw1 != 0) {
+		core_gw_restore(p, resp);
+	}
 	core_wk_response(p->c, txn_request(p->st), resp, &p->src);
 	core_count_out(p->c, resp);
 	txn_server_respond(p->st, resp);
@@ -828,7 +831,7 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 		if (txn_method(ct) == MSG_INVITE) {
 			cancel_others(p, i);
 		}
-	} else {
+	} else if (p->gw1 == 0 || !core_gw_response(p, i, ct, resp)) {
 		branch_final(p, i, status, resp);
 	}
 }
@@ -965,6 +968,9 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	if (t->route != NULL && push_route(fwd, t->route) != 0) {
 		goto fail;
 	}
+	if (p->gw1 != 0 && core_gw_outgoing(p, fwd) != 0) {
+		goto fail;
+	}
 	if (!t->proto_set) {
 		/* RFC 3261 18.1.1: UDP unless it is too big for it */
 		dst->proto = tp_choose_proto(c->tp,
@@ -1097,7 +1103,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
-	int rc, ntg = 0;
+	int rc, ntg = 0, gw1 = 0;
 	bool own;
 
 	/* every target starts empty: free_targets() frees what is set */
@@ -1162,8 +1168,11 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			return false;
 		}
 		if (rt.gateway) {
-			core_route_gateway(c, req, src, rt.gw_name);
-			return false;
+			rc = core_route_gateway(c, req, src, rt.gw_name, &in,
+			    &dst, &proto_set, &gw1);
+			if (rc < 0) {
+				return false; /* answered */
+			}
 		}
 		if (rc < 0) {
 			core_answer(c, src, req,
@@ -1199,6 +1208,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	p->refs = 1;
 	p->src = *src;
 	p->hash = hash;
+	p->gw1 = gw1;
 	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
 	p->ntg = ntg;
 	sort_targets(p->tg, p->ntg);

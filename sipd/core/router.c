@@ -5,8 +5,8 @@
  * records and the SIP routing rules; a rewritten address replaces the
  * Request-URI, so the account lookup and route_target() see the result.
  * Also the hand-over points of what comes after the rules: the External
- * Gateways (core_route_gateway()) and "set relay-via".  Owns the worker's
- * copy of the records.
+ * Gateways (core_route_gateway(), in gwcall.c) and "set relay-via".  Owns
+ * the worker's copy of the records.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,18 +54,6 @@ core_main_domain(const struct acct *a)
 	}
 	acct_domain_get(a, 0, &d);
 	return d.name;
-}
-
-void
-core_route_gateway(struct core *c, struct msg *req, const struct tp_src *src,
-    const char *name)
-{
-	char reason[96];
-
-	/* the External Gateways take over here; until one exists by that
-	 * name there is nowhere to send to */
-	snprintf(reason, sizeof(reason), "no gateway %.64s", name);
-	core_answer(c, src, req, 404, reason, "no such gateway");
 }
 
 static const char *const proto_params[] = {

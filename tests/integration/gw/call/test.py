@@ -1,0 +1,173 @@
+"""Calls through External Gateways, checked on both sides: a provider
+stand-in (sipp, provider.xml, on 127.0.0.2) that requires Digest for
+REGISTER and INVITE, and Python UAs calling through sipd.  Only
+127.0.0.1 is a client-ip, and relaying is open to anybody, so that the
+gateway rules alone keep strangers out.  Router records:
+NoRelay:Signal:<9*> = *@A.sipgw and NoRelay:Signal:<8*> = *@B.sipgw.
+
+- Gateway A (calls-authenticate, substitute-from, substitute-to,
+  registered): the provider's first INVITE for 95551234@example.com is
+  sip:5551234@provider.test and carries Authorization with the nonce of
+  the last REGISTER's challenge and its next nonce count; From is
+  <sip:gwuser@provider.test> with the caller's tag, To
+  <sip:5551234@provider.test>.  The caller gets 180 and 200 with its own
+  From and To back (the gateway's To tag kept); ACK and BYE go through.
+- Gateway B (no calls-authenticate, no substitution): the first INVITE
+  carries no credentials; the provider's 401 is answered by sipd itself
+  (a second INVITE with Authorization, same CSeq) and never reaches the
+  caller, who gets 200; From and To are the caller's.
+- A stranger (127.0.0.3) reaches the provider by no route: through the
+  Router (the record is skipped: 404 or 407), a Request-URI
+  x@A.sipgw, a Route to the provider, a Request-URI naming the
+  provider's domain or its address: each gets 407 (it may prove an
+  account) and the provider receives nothing more.
+- `show gateways` counts the calls.
+The old sipd answers 404 "no gateway" to the calls."""
+
+import os
+import sys
+import tempfile
+import time
+
+import sipdtest
+import sipua
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import gwlib  # noqa: E402
+from sipdtest import check  # noqa: E402
+
+
+def final(ua, call, timeout=5.0):
+    return ua.expect("a final response", lambda m: (
+        not m.is_request() and m.status >= 200 and
+        m.call_id() == call.call_id), timeout)
+
+
+def place(ua, sipd, uri):
+    """INVITE uri from ua; returns (call, every response received)."""
+    call = sipua.Call(ua, uri)
+    ua.send(call.request("INVITE"), sipd.port)
+    resp = final(ua, call, 8.0)
+    return call, resp
+
+
+def hang_up(ua, sipd, call, resp):
+    ua.send(call.ack(resp), sipd.port)
+    to = resp.first("To")
+    rr = list(reversed(resp.get("Record-Route")))
+    contact = resp.first("Contact").strip("<>")
+    ua.send(call.request("BYE", uri=contact, to=to,
+                         extra=[("Route", r) for r in rr]), sipd.port)
+    ua.expect_response(200, call, "BYE", 5.0)
+
+
+def test(binary, started):
+    work = tempfile.TemporaryDirectory(prefix="gw-call-")
+    prov = gwlib.Provider(work.name, "provider", "provider.xml", 30,
+                          sets=(("gwuser", "gwuser"),
+                                ("gwpass", "gwpass"), ("expires", 60)))
+    caller = sipua.UA("127.0.0.1")
+    stranger = sipua.UA("127.0.0.3")
+    try:
+        sipd = sipdtest.Sipd(binary, clients=False, conf=(
+            "client-ip add 127.0.0.1/32\n"
+            "relay to-non-clients anybody\n"
+            "domain add example.com\n"
+            "account add alice@example.com password alice-pw\n"
+            "gateway add A domain provider.test via 127.0.0.2:%d "
+            "username gwuser password gwpass register-every 60 "
+            "contact alice calls-authenticate on substitute-from on "
+            "substitute-to on\n"
+            "gateway add B domain provider.test via 127.0.0.2:%d "
+            "username gwuser password gwpass\n"
+            "router add NoRelay:Signal:<9*> = *@A.sipgw\n"
+            "router add NoRelay:Signal:<8*> = *@B.sipgw\n"
+            % (prov.port, prov.port)))
+        started.append(sipd)
+        sipd.start()
+        gwlib.wait_state(sipd, "A", ("registered",), 5)
+        regs = prov.received("REGISTER")
+        reg_nonce = gwlib.auth_params(
+            regs[-1].first("Authorization") or "").get("nonce")
+        check(reg_nonce, "the REGISTER carried no credentials")
+
+        # A: credentials on the first INVITE, From and To substituted
+        call, resp = place(caller, sipd, "sip:95551234@example.com")
+        check(resp.status == 200, "the call through A got %d" %
+              resp.status)
+        invs = prov.received("INVITE")
+        check(len(invs) == 1, "the provider got %d INVITEs for one call "
+              "through A" % len(invs))
+        inv = invs[0]
+        check(inv.uri == "sip:5551234@provider.test", "Request-URI %s" %
+              inv.uri)
+        a = gwlib.auth_params(inv.first("Authorization") or "")
+        check(a.get("nonce") == reg_nonce and a.get("username") ==
+              "gwuser" and a.get("uri") == "sip:5551234@provider.test",
+              "the first INVITE's credentials: %s (REGISTER nonce %s)" %
+              (inv.first("Authorization"), reg_nonce))
+        check(int(a.get("nc", "0"), 16) >= 2, "the nonce count did not go "
+              "on from the REGISTER's: %s" % a.get("nc"))
+        check(inv.first("From") == "<sip:gwuser@provider.test>;tag=%s" %
+              call.from_tag, "From toward the gateway: %s" %
+              inv.first("From"))
+        check(inv.first("To") == "<sip:5551234@provider.test>",
+              "To toward the gateway: %s" % inv.first("To"))
+        check(inv.first("Proxy-Authorization") is None,
+              "the caller's credentials went on")
+        check(resp.first("From") == "<sip:uac@127.0.0.1>;tag=%s" %
+              call.from_tag, "From back to the caller: %s" %
+              resp.first("From"))
+        check(resp.first("To").startswith("<sip:95551234@example.com>;"
+                                          "tag="),
+              "To back to the caller: %s" % resp.first("To"))
+        hang_up(caller, sipd, call, resp)
+
+        # B: sipd answers the provider's own challenge
+        call, resp = place(caller, sipd, "sip:85551234@example.com")
+        check(resp.status == 200, "the call through B got %d" %
+              resp.status)
+        got = [m for m in caller.seen if not m.is_request() and
+               m.call_id() == call.call_id and m.status in (401, 407)]
+        check(got == [], "the caller saw the gateway's challenge")
+        invs = [m for m in prov.received("INVITE")
+                if m.call_id() == call.call_id]
+        check(len(invs) == 2 and invs[0].first("Authorization") is None
+              and invs[1].first("Authorization") is not None and
+              invs[0].cseq() == invs[1].cseq() and
+              invs[0].branch() != invs[1].branch(),
+              "B's INVITEs: %s" % [(m.cseq(), m.first("Authorization"))
+                                   for m in invs])
+        check(invs[0].first("From").startswith("<sip:uac@127.0.0.1>"),
+              "B substituted From: %s" % invs[0].first("From"))
+        hang_up(caller, sipd, call, resp)
+        n = len(prov.received("INVITE"))
+
+        # strangers: by no route
+        for uri, extra in (
+                ("sip:95551234@example.com", []),
+                ("sip:95551234@A.sipgw", []),
+                ("sip:5551234@example.com",
+                 [("Route", "<sip:127.0.0.2:%d;lr>" % prov.port)]),
+                ("sip:5551234@provider.test", []),
+                ("sip:5551234@127.0.0.2:%d" % prov.port, [])):
+            c = sipua.Call(stranger, uri)
+            stranger.send(c.request("INVITE", extra=extra), sipd.port)
+            r = final(stranger, c)
+            check(r.status in (403, 404, 407), "a stranger's INVITE to %s "
+                  "%s got %d" % (uri, extra, r.status))
+            stranger.send(c.ack(r), sipd.port)
+        time.sleep(0.5)
+        check(len(prov.received("INVITE")) == n,
+              "a stranger's INVITE reached the provider")
+        row = gwlib.show(sipd)
+        check(row["A"]["calls"] >= 1 and row["B"]["calls"] >= 1,
+              "show gateways counts: %s" % row)
+        sipdtest.stop_clean(sipd)
+    finally:
+        prov.stop()
+        caller.close()
+        stranger.close()
+
+
+sipdtest.run(test)
