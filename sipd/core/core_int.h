@@ -474,6 +474,20 @@ void core_gw_restore(struct pctx *p, struct msg *resp);
  * gateways' hosts (domain or Via), or dst one of their addresses? */
 bool core_gw_host(struct core *c, struct msg *req, const struct tp_src *dst);
 
+/* The user part of the Contact sipd registers for g: the account's
+ * name, "user%25domain" outside the main domain, the gateway's name by
+ * default. */
+void core_gw_contact_user(const struct conf_gw *g, const char *main_domain,
+    char *out, size_t cap);
+/*
+ * RFC 3261 10: a request to a Contact a gateway registered, from one of
+ * the addresses that gateway was reached at, is for the Contact's local
+ * account: the Request-URI becomes that account (true).  From anywhere
+ * else nothing changes (false).
+ */
+bool core_gw_inbound(struct core *c, struct msg *req,
+    const struct tp_src *src);
+
 /* gateway.c: what the workers share of the gateways, under a lock: the
  * last challenge of each one's REGISTER, its counters, the addresses it
  * was reached at. */

@@ -137,23 +137,31 @@ gw_reset_dialog(struct gw *g)
 	g->nonce_seen[0] = '\0';
 }
 
-/* The contact's user part: the account's name, "user%domain" for an
- * account outside the main domain (the Router reads it back). */
+/* The contact's user part (core_gw_contact_user()). */
 static void
 contact_user(const struct core_gws *gs, const struct gw *g, char *out,
     size_t cap)
 {
-	const char *at = strchr(g->conf.contact, '@');
+	core_gw_contact_user(&g->conf, gs->main_domain, out, cap);
+}
 
-	if (g->conf.contact[0] == '\0') {
-		snprintf(out, cap, "%s", g->conf.name);
-	} else if (at == NULL || strcasecmp(at + 1, gs->main_domain) == 0) {
+void
+core_gw_contact_user(const struct conf_gw *g, const char *main_domain,
+    char *out, size_t cap)
+{
+	const char *at = strchr(g->contact, '@');
+
+	if (g->contact[0] == '\0') {
+		snprintf(out, cap, "%s", g->name);
+	} else if (at == NULL || (main_domain != NULL &&
+				     strcasecmp(at + 1, main_domain) == 0)) {
 		snprintf(out, cap, "%.*s",
-		    at ? (int)(at - g->conf.contact) : (int)strlen(g->conf.contact),
-		    g->conf.contact);
+		    at ? (int)(at - g->contact) : (int)strlen(g->contact),
+		    g->contact);
 	} else {
-		snprintf(out, cap, "%.*s%%25%s", (int)(at - g->conf.contact),
-		    g->conf.contact, at + 1);
+		/* "user%domain", escaped: the Router reads it back */
+		snprintf(out, cap, "%.*s%%25%s", (int)(at - g->contact),
+		    g->contact, at + 1);
 	}
 }
 

@@ -333,3 +333,54 @@ core_gw_host(struct core *c, struct msg *req, const struct tp_src *dst)
 	}
 	return false;
 }
+
+bool
+core_gw_inbound(struct core *c, struct msg *req, const struct tp_src *src)
+{
+	const struct uri *u = msg_ruri(req);
+	const char *md = core_main_domain(c->acct);
+	char cuser[CONF_GW_STR * 2], acct[CONF_GW_STR + CONF_HOST_MAX + 8];
+	struct sv user;
+
+	if (c->ngwc == 0 || u == NULL || u->user.len == 0 ||
+	    msg_method(req) == MSG_REGISTER ||
+	    (u->scheme != URI_SIP && u->scheme != URI_SIPS) ||
+	    !route_is_local(c, msg_sv(req, u->host), u->port,
+		u->scheme == URI_SIPS)) {
+		return false;
+	}
+	user = msg_sv(req, u->user);
+	for (int i = 0; i < c->ngwc; i++) {
+		const struct conf_gw *g = &c->gwc[i];
+		int n;
+
+		if (g->register_every == 0) {
+			continue;
+		}
+		core_gw_contact_user(g, md, cuser, sizeof(cuser));
+		/* the Contact matched as RFC 3261 10.3 compares URIs (the
+		 * user part case-sensitive), and the sender the gateway */
+		if (user.len != strlen(cuser) ||
+		    memcmp(user.p, cuser, user.len) != 0 ||
+		    !core_gw_shared_addr(c, g->name, &src->addr)) {
+			continue;
+		}
+		if (g->contact[0] == '\0') {
+			n = snprintf(acct, sizeof(acct), "sip:%s@%s", g->name,
+			    md ? md : "");
+		} else if (strchr(g->contact, '@') != NULL) {
+			n = snprintf(acct, sizeof(acct), "sip:%s", g->contact);
+		} else {
+			n = snprintf(acct, sizeof(acct), "sip:%s@%s",
+			    g->contact, md ? md : "");
+		}
+		if (n < 0 || (size_t)n >= sizeof(acct) ||
+		    msg_set_ruri(req, (struct sv){ acct, (size_t)n }) != 0) {
+			return false;
+		}
+		log_info(LOG_SERVER, "gateway %s, call for its contact: %s",
+		    g->name, acct);
+		return true;
+	}
+	return false;
+}

@@ -133,6 +133,9 @@ core_router(struct core *c, struct msg *req, const struct tp_src *src,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* a gateway calling the Contact it registered: that account */
+	core_gw_inbound(c, req, src);
+	u = msg_ruri(req);
 	/* a REGISTER names the registrar, not a user (RFC 3261 10.2) */
 	if (u == NULL || (u->scheme != URI_SIP && u->scheme != URI_SIPS) ||
 	    msg_method(req) == MSG_REGISTER) {
