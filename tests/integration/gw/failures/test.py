@@ -10,12 +10,17 @@
   status 408, the next REGISTER comes 3.75 to 5 s later (5 s less up to
   a quarter of jitter), and after its own timeout the wait has doubled
   (backing off until at least 7.5 s ahead);
+- a registrar answering garbage (G3: a UDP socket sending bytes that
+  are no SIP back to every datagram): backing-off with 408 like one that
+  never answers; sipd keeps running;
 - every change of state is one log line at major naming the gateway.
 The old sipd knows no gateways: the configuration does not load."""
 
 import os
+import socket
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -31,6 +36,38 @@ def until_s(row):
     return t.replace(tzinfo=timezone.utc).timestamp() - time.time()
 
 
+class Garbage:
+    """A UDP socket on 127.0.0.2 answering each datagram with garbage,
+    until stopped (at most 200 answers)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.2", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.got = 0
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        for _ in range(2000):
+            if self.done or self.got >= 200:
+                return
+            try:
+                _, peer = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            self.got += 1
+            self.sock.sendto(b"SIP/2.0 2x0 \x00\xffgarbage\r\n\r\n", peer)
+            self.sock.sendto(b"\x16\x03\x01 not sip at all", peer)
+
+    def stop(self):
+        self.done = True
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
 def test(binary, started):
     work = tempfile.TemporaryDirectory(prefix="gw-failures-")
     brief = gwlib.Provider(work.name, "brief", "brief.xml", 5,
@@ -39,6 +76,7 @@ def test(binary, started):
                           sets=(("ra", 3),))
     silent = gwlib.Provider(work.name, "silent", "silent.xml", 100)
     provs = (brief, busy, silent)
+    garbage = Garbage()
     try:
         sipd = sipdtest.Sipd(binary, conf=(
             "set t1 50\n"
@@ -46,7 +84,7 @@ def test(binary, started):
             "".join("gateway add G%d domain provider%d.test via "
                     "127.0.0.2:%d username u%d password p "
                     "register-every 3\n" % (i, i, p.port, i)
-                    for i, p in enumerate(provs))))
+                    for i, p in enumerate(provs + (garbage,)))))
         started.append(sipd)
         sipd.start()
         t0 = time.monotonic()
@@ -96,6 +134,13 @@ def test(binary, started):
         check(6.5 <= left <= 10.5, "second backoff %.1f s, not 7.5-10" %
               left)
         check(time.monotonic() - t0 < 25, "took too long")
+        row = gwlib.show(sipd)["G3"]
+        check(row["state"] in ("backing-off", "registering") and
+              garbage.got > 0, "the garbage registrar: %s (%d datagrams)"
+              % (row, garbage.got))
+        check(row["state"] == "registering" or row["last-status"] == 408,
+              "after garbage: %s" % row)
+        check(sipd.alive(), "sipd died on the garbage")
         log = sipd.log()
         for g, s in (("G0", "registered"), ("G1", "backing-off"),
                      ("G2", "backing-off")):
@@ -104,6 +149,7 @@ def test(binary, started):
 
         sipdtest.stop_clean(sipd)
     finally:
+        garbage.stop()
         for p in provs:
             p.stop()
 
