@@ -23,7 +23,10 @@ class Provider:
         self.host = host
         self.port = port or free_port(host)
         self.trace_path = os.path.join(workdir, name + ".msgs")
-        args = ["-sf", os.path.join(HERE, scenario), "-i", host,
+        # a scenario of this folder, or sipp's own ("sn:uas")
+        where = (["-sn", scenario[3:]] if scenario.startswith("sn:")
+                 else ["-sf", os.path.join(HERE, scenario)])
+        args = where + ["-i", host,
                 "-p", str(self.port), "-m", str(calls), "-trace_msg",
                 "-message_file", self.trace_path,
                 # a refresh has the Call-ID of the call before: a new
