@@ -459,10 +459,12 @@ int core_route_gateway(struct core *c, struct msg *req,
 /*
  * A final response >= 300 on branch i of a gateway call: the gateway's
  * own 401 or 407 is answered once with its credentials (the same
- * request, a new branch, in the slot): true; else false (counted as a
- * failed call) and the proxy goes on.
+ * request, a new branch, in the slot): -1.  A challenge it cannot answer
+ * (a second one, no credentials) never reaches the caller: the status to
+ * end the branch with locally (403, 500).  Else 0: the proxy goes on
+ * with resp (a failed call, counted).
  */
-bool core_gw_response(struct pctx *p, int i, struct txn *ct,
+int core_gw_response(struct pctx *p, int i, struct txn *ct,
     struct msg *resp);
 /* The copy of a gateway call about to be sent: From and To substituted
  * as the gateway says.  0 or -EINVAL. */

@@ -175,7 +175,7 @@ core_gw_outgoing(struct pctx *p, struct msg *fwd)
 	return 0;
 }
 
-bool
+int
 core_gw_response(struct pctx *p, int i, struct txn *ct, struct msg *resp)
 {
 	struct core *c = p->c;
@@ -190,22 +190,31 @@ core_gw_response(struct pctx *p, int i, struct txn *ct, struct msg *resp)
 	int err;
 
 	if (p->gw1 <= 0 || p->gw1 > c->ngwc) {
-		return false;
+		return 0;
 	}
 	g = &c->gwc[p->gw1 - 1];
-	if ((status != 401 && status != 407) || p->gw_answered ||
-	    g->username[0] == '\0' || p->cancelled || p->st == NULL ||
-	    (req = txn_request(ct)) == NULL) {
+	if (status != 401 && status != 407) {
 		core_gw_shared_count(c, g->name, true);
-		return false;
+		return 0;
+	}
+	/* the gateway's challenge is for sipd, never for the caller: a
+	 * second one (or one sipd cannot answer) is a refusal */
+	if (p->gw_answered || g->username[0] == '\0' || p->cancelled ||
+	    p->st == NULL || (req = txn_request(ct)) == NULL) {
+		log_notice(LOG_CLIENT, "gateway %s, refused its credentials "
+		    "(%d)", g->name, status);
+		core_gw_shared_count(c, g->name, true);
+		return 403;
 	}
 	/* RFC 3261 22.2: the same request with credentials for the
 	 * gateway's challenge, answered once: a second one is the caller's
 	 * to see */
 	memset(&a, 0, sizeof(a));
 	if (core_uac_challenge(&a, resp) != 0) {
+		log_notice(LOG_CLIENT, "gateway %s, a challenge sipd cannot "
+		    "answer (%d)", g->name, status);
 		core_gw_shared_count(c, g->name, true);
-		return false;
+		return 403;
 	}
 	conf_gw_authuser(g, a.user, sizeof(a.user));
 	snprintf(a.password, sizeof(a.password), "%s", g->password);
@@ -234,11 +243,11 @@ core_gw_response(struct pctx *p, int i, struct txn *ct, struct msg *resp)
 	p->br[i] = (struct branch){ .ct = nct };
 	p->refs++;
 	log_info(LOG_CLIENT, "gateway %s, answered its %d", g->name, status);
-	return true;
+	return -1;
 fail:
 	msg_free(fwd);
 	core_gw_shared_count(c, g->name, true);
-	return false;
+	return 500;
 }
 
 void

@@ -831,8 +831,13 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 		if (txn_method(ct) == MSG_INVITE) {
 			cancel_others(p, i);
 		}
-	} else if (p->gw1 == 0 || !core_gw_response(p, i, ct, resp)) {
-		branch_final(p, i, status, resp);
+	} else {
+		/* a gateway's challenge is sipd's to answer (gwcall.c) */
+		int gs = p->gw1 != 0 ? core_gw_response(p, i, ct, resp) : 0;
+		if (gs >= 0) {
+			branch_final(p, i, gs > 0 ? gs : status,
+			    gs > 0 ? NULL : resp);
+		}
 	}
 }
 
@@ -977,7 +982,8 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		    (const struct sockaddr *)&dst->addr, msg_size(fwd) + 128);
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
-	if ((c->force_rr || dst->proto != p->src.proto) &&
+	/* a gateway call: its dialog stays with sipd, the gateway's door */
+	if ((c->force_rr || p->gw1 != 0 || dst->proto != p->src.proto) &&
 	    record_route(c, fwd, &p->src, dst, (wk & WK_NOTCP) != 0) != 0) {
 		goto fail;
 	}

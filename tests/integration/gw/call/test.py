@@ -11,11 +11,15 @@ NoRelay:Signal:<9*> = *@A.sipgw and NoRelay:Signal:<8*> = *@B.sipgw.
   the last REGISTER's challenge and its next nonce count; From is
   <sip:gwuser@provider.test> with the caller's tag, To
   <sip:5551234@provider.test>.  The caller gets 180 and 200 with its own
-  From and To back (the gateway's To tag kept); ACK and BYE go through.
+  From and To back (the gateway's To tag kept); sipd Record-Routes the
+  call, and the caller's ACK and BYE reach the provider through sipd.
 - Gateway B (no calls-authenticate, no substitution): the first INVITE
   carries no credentials; the provider's 401 is answered by sipd itself
   (a second INVITE with Authorization, same CSeq) and never reaches the
   caller, who gets 200; From and To are the caller's.
+- Gateway D (a Python UA on 127.0.0.4 that challenges every INVITE):
+  sipd answers the first 401 once, the second is not passed on either:
+  the caller gets 403 and no challenge, D got exactly two INVITEs.
 - A stranger (127.0.0.3) reaches the provider by no route: through the
   Router (the record is skipped: 404 or 407), a Request-URI
   x@A.sipgw, a Route to the provider, a Request-URI naming the
@@ -68,6 +72,7 @@ def test(binary, started):
                                 ("gwpass", "gwpass"), ("expires", 60)))
     caller = sipua.UA("127.0.0.1")
     stranger = sipua.UA("127.0.0.3")
+    always = sipua.UA("127.0.0.4")
     try:
         sipd = sipdtest.Sipd(binary, clients=False, conf=(
             "client-ip add 127.0.0.1/32\n"
@@ -82,7 +87,10 @@ def test(binary, started):
             "username gwuser password gwpass\n"
             "router add NoRelay:Signal:<9*> = *@A.sipgw\n"
             "router add NoRelay:Signal:<8*> = *@B.sipgw\n"
-            % (prov.port, prov.port)))
+            "gateway add D domain d.test via 127.0.0.4:%d username u "
+            "password p\n"
+            "router add NoRelay:Signal:<7*> = *@D.sipgw\n"
+            % (prov.port, prov.port, always.port)))
         started.append(sipd)
         sipd.start()
         gwlib.wait_state(sipd, "A", ("registered",), 5)
@@ -121,7 +129,16 @@ def test(binary, started):
         check(resp.first("To").startswith("<sip:95551234@example.com>;"
                                           "tag="),
               "To back to the caller: %s" % resp.first("To"))
+        # the dialog stays with sipd: its Record-Route, and the BYE
+        # reaches the provider from sipd
+        check(any("127.0.0.1:%d" % sipd.port in r
+                  for r in resp.get("Record-Route")),
+              "no Record-Route of sipd: %s" % resp.get("Record-Route"))
         hang_up(caller, sipd, call, resp)
+        byes = [m for m in prov.received("BYE")
+                if m.call_id() == call.call_id]
+        check(byes and "127.0.0.1:%d" % sipd.port in byes[0].first("Via"),
+              "the BYE did not come through sipd: %s" % byes)
 
         # B: sipd answers the provider's own challenge
         call, resp = place(caller, sipd, "sip:85551234@example.com")
@@ -141,6 +158,30 @@ def test(binary, started):
         check(invs[0].first("From").startswith("<sip:uac@127.0.0.1>"),
               "B substituted From: %s" % invs[0].first("From"))
         hang_up(caller, sipd, call, resp)
+
+        # D challenges again: the caller gets 403, never the challenge
+        call = sipua.Call(caller, "sip:75551234@example.com")
+        caller.send(call.request("INVITE"), sipd.port)
+        invs = []
+        for _ in range(2):
+            inv = always.expect_request("INVITE", call.call_id, 5.0)
+            invs.append(inv)
+            always.respond(inv, 401, extra=[(
+                "WWW-Authenticate", 'Digest realm="d.test", nonce="n%d", '
+                'qop="auth", algorithm=MD5' % len(invs))])
+        resp = final(caller, call)
+        check(resp.status == 403, "after two challenges the caller got %d"
+              % resp.status)
+        check(invs[0].first("Authorization") is None and
+              invs[1].first("Authorization") is not None,
+              "D's INVITEs: %s" % [m.first("Authorization") for m in invs])
+        caller.send(call.ack(resp), sipd.port)
+        extra = [m for m in always.collect(0.5)
+                 if m.is_request() and m.method == "INVITE"]
+        check(extra == [], "D got a third INVITE")
+        got = [m for m in caller.seen if not m.is_request() and
+               m.call_id() == call.call_id and m.status in (401, 407)]
+        check(got == [], "the caller saw D's challenge")
         n = len(prov.received("INVITE"))
 
         # strangers: by no route
@@ -168,6 +209,7 @@ def test(binary, started):
         prov.stop()
         caller.close()
         stranger.close()
+        always.close()
 
 
 sipdtest.run(test)
