@@ -117,7 +117,8 @@ set_state(struct gw *g, enum gw_state s, const char *why)
 		struct tm tm;
 		time_t t = (time_t)g->until;
 		gmtime_r(&t, &tm);
-		strftime(until, sizeof(until), " until %Y-%m-%dT%H:%M:%SZ", &tm);
+		strftime(until, sizeof(until), " until %Y-%m-%dT%H:%M:%SZ",
+		    &tm);
 	}
 	if (g->state != s) {
 		log_warn(LOG_CLIENT, "gateway %s, %s%s (%s)", g->conf.name,
@@ -350,7 +351,8 @@ on_register(void *arg, const struct core_uac_result *r)
 		g->until = (int64_t)time(NULL) + e;
 		/* before the granted expiry, or every register-every
 		 * seconds, whichever is sooner */
-		uint32_t in = e > 10 ? e - (e / 10 > 5 ? e / 10 : 5) : e / 2 + 1;
+		uint32_t margin = e / 10 > 5 ? e / 10 : 5;
+		uint32_t in = e > 10 ? e - margin : e / 2 + 1;
 		if (g->conf.register_every < in) {
 			in = g->conf.register_every;
 		}
@@ -365,8 +367,8 @@ on_register(void *arg, const struct core_uac_result *r)
 	if (r->status == 423 && r->resp != NULL && g->n423 < GW_MAX_423) {
 		struct sv v = msg_hdr_value(r->resp, HDR_MIN_EXPIRES);
 		unsigned long me = 0;
-		for (size_t i = 0; i < v.len && v.p[i] >= '0' && v.p[i] <= '9' &&
-		     me < 10000000; i++) {
+		for (size_t i = 0; i < v.len && v.p[i] >= '0' &&
+		     v.p[i] <= '9' && me < 10000000; i++) {
 			me = me * 10 + (unsigned long)(v.p[i] - '0');
 		}
 		if (me > g->expires && me <= 10000000) {

@@ -223,30 +223,37 @@ core_policy_dst(struct core *c, struct msg *req, struct core_policy_in *in,
 	in->by_rule = by_rule && named_rule(c, req);
 }
 
+/* The source for the log: sipd for its own requests. */
+static const char *
+sender(const struct tp_src *src, char *buf, size_t cap)
+{
+	return src != NULL ? core_peer(src, buf, cap) : "sipd";
+}
+
 enum core_verdict
 core_policy(struct core *c, const struct core_policy_in *in,
     const struct tp_src *src, const struct tp_src *dst, const char **why)
 {
 	struct core_policy_set set = { .relay = c->relay,
 		.auth_local_from = c->auth_local_from };
-	char from[TP_ADDRSTRLEN] = "sipd", to[TP_ADDRSTRLEN];
+	char from[TP_ADDRSTRLEN], to[TP_ADDRSTRLEN];
 	enum core_verdict v = core_policy_decide(&set, in, why);
 
 	/* one fixed form, documented in sipd.8 for log watchers */
 	switch (v) {
 	case CORE_V_ALLOW:
 		log_debug(LOG_SERVER, "policy, allowed %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
+		    kind_names[in->kind], sender(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	case CORE_V_CHALLENGE:
 		log_info(LOG_SERVER, "policy, challenged %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
+		    kind_names[in->kind], sender(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	default:
 		log_notice(LOG_SERVER, "policy, denied %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
+		    kind_names[in->kind], sender(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	}

@@ -574,7 +574,8 @@ core_uac_send(struct core *c, const struct core_uac_req *r,
 		*out = NULL;
 	}
 	if (r->method_name == NULL || r->ruri == NULL || r->from == NULL ||
-	    r->to == NULL || fn == NULL || (r->body_len > 0 && r->body == NULL)) {
+	    r->to == NULL || fn == NULL ||
+	    (r->body_len > 0 && r->body == NULL)) {
 		return -EINVAL;
 	}
 	u = calloc(1, sizeof(*u));

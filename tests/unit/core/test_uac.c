@@ -90,7 +90,8 @@ check(struct auth *a, const char *v)
 	    "Authorization: %s\r\nContent-Length: 0\r\n\r\n", v);
 	m = parse(text);
 	assert_int_equal(auth_check(a, m, HDR_AUTHORIZATION, NULL,
-			     (struct sockaddr *)&sin, REALM, lookup, NULL, &res),
+			     (struct sockaddr *)&sin, REALM, lookup, NULL,
+			     &res),
 	    0);
 	msg_free(m);
 	return res.status;
@@ -207,7 +208,8 @@ test_refused(void **state)
 			     "WWW-Authenticate: Basic realm=\"r\"\r\n");
 	assert_int_equal(core_uac_challenge(&ua, resp), -ENOENT);
 	msg_free(resp);
-	resp = parse("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1"
+	resp = parse("SIP/2.0 200 OK\r\n"
+		     "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1"
 		     "\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x"
 		     "\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
 	assert_int_equal(core_uac_challenge(&ua, resp), -EINVAL);
