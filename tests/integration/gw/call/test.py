@@ -20,6 +20,10 @@ NoRelay:Signal:<9*> = *@A.sipgw and NoRelay:Signal:<8*> = *@B.sipgw.
 - Gateway D (a Python UA on 127.0.0.4 that challenges every INVITE):
   sipd answers the first 401 once, the second is not passed on either:
   the caller gets 403 and no challenge, D got exactly two INVITEs.
+- Gateway E (a Python UA on 127.0.0.5, substitute-from and -to) answers
+  and then hangs up itself: its BYE, sent by the Record-Route to sipd
+  with the From and To the gateway saw, reaches the caller through
+  sipd, and the caller's 200 goes back to E.
 - A stranger (127.0.0.3) reaches the provider by no route: through the
   Router (the record is skipped: 404 or 407), a Request-URI
   x@A.sipgw, a Route to the provider, a Request-URI naming the
@@ -73,6 +77,7 @@ def test(binary, started):
     caller = sipua.UA("127.0.0.1")
     stranger = sipua.UA("127.0.0.3")
     always = sipua.UA("127.0.0.4")
+    gw_e = sipua.UA("127.0.0.5")
     try:
         sipd = sipdtest.Sipd(binary, clients=False, conf=(
             "client-ip add 127.0.0.1/32\n"
@@ -90,7 +95,10 @@ def test(binary, started):
             "gateway add D domain d.test via 127.0.0.4:%d username u "
             "password p\n"
             "router add NoRelay:Signal:<7*> = *@D.sipgw\n"
-            % (prov.port, prov.port, always.port)))
+            "gateway add E domain e.test via 127.0.0.5:%d username eu "
+            "password p substitute-from on substitute-to on\n"
+            "router add NoRelay:Signal:<6*> = *@E.sipgw\n"
+            % (prov.port, prov.port, always.port, gw_e.port)))
         started.append(sipd)
         sipd.start()
         gwlib.wait_state(sipd, "A", ("registered",), 5)
@@ -182,6 +190,42 @@ def test(binary, started):
         got = [m for m in caller.seen if not m.is_request() and
                m.call_id() == call.call_id and m.status in (401, 407)]
         check(got == [], "the caller saw D's challenge")
+
+        # E hangs up: its BYE reaches the caller through sipd
+        call = sipua.Call(caller, "sip:65551234@example.com")
+        caller.send(call.request("INVITE"), sipd.port)
+        inv = gw_e.expect_request("INVITE", call.call_id, 5.0)
+        check(inv.first("From").startswith("<sip:eu@e.test>;tag=") and
+              inv.first("To") == "<sip:5551234@e.test>",
+              "E got From %s To %s" % (inv.first("From"), inv.first("To")))
+        e_tag = sipdtest.new_tag()
+        gw_e.respond(inv, 200, to_tag=e_tag)
+        resp = final(caller, call)
+        check(resp.status == 200, "the call through E got %d" %
+              resp.status)
+        caller.send(call.ack(resp), sipd.port)
+        gw_e.expect_request("ACK", call.call_id, 5.0)
+        routes = inv.get("Record-Route")
+        check(routes, "E's INVITE had no Record-Route")
+        bye = ("BYE %s SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.5:%d;branch=z9hG4bKe%s;rport\r\n"
+               "Max-Forwards: 70\r\n%s"
+               "From: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\n"
+               "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n" % (
+                   inv.first("Contact").strip("<>"), gw_e.port,
+                   sipdtest.new_tag(),
+                   "".join("Route: %s\r\n" % r for r in routes),
+                   inv.first("To"), e_tag, inv.first("From"),
+                   call.call_id)).encode()
+        gw_e.send(bye, sipd.port)
+        got = caller.expect_request("BYE", call.call_id, 5.0)
+        check("127.0.0.1:%d" % sipd.port in got.first("Via"),
+              "E's BYE did not come through sipd: %s" % got.get("Via"))
+        caller.respond(got, 200)
+        ok = gw_e.expect_response(200, sipua.Call(gw_e, "x",
+                                                  call.call_id), "BYE",
+                                  5.0)
+        check(ok.status == 200, "E got %s for its BYE" % ok)
         n = len(prov.received("INVITE"))
 
         # strangers: by no route
@@ -210,6 +254,7 @@ def test(binary, started):
         caller.close()
         stranger.close()
         always.close()
+        gw_e.close()
 
 
 sipdtest.run(test)
