@@ -620,11 +620,12 @@ core_uac_send(struct core *c, const struct core_uac_req *r,
 	    (r->body_len > 0 && u->body == NULL) || u->method == MSG_ACK ||
 	    u->method == MSG_INVITE || u->method == MSG_CANCEL) {
 		/* an INVITE needs a dialog and its ACK: not a UAC's job here */
-		uac_free(u);
-		return u->method == MSG_ACK || u->method == MSG_INVITE ||
+		rc = u->method == MSG_ACK || u->method == MSG_INVITE ||
 			u->method == MSG_CANCEL
 		    ? -ENOTSUP
 		    : -ENOMEM;
+		uac_free(u);
+		return rc;
 	}
 	rc = lookup(u, u->dest != NULL ? u->dest : u->ruri);
 	if (rc == 1) {
