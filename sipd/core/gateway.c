@@ -466,6 +466,34 @@ leave(struct gw *g, const char *why)
 	}
 }
 
+/* The Contact must name something local: say so once when it does
+ * not (the accounts may come later in the file, so it is no error). */
+static void
+contact_check(struct core *c, const struct gw *g, const struct conf *conf)
+{
+	const char *md = core_main_domain(conf->acct);
+	const char *user = g->conf.contact[0] ? g->conf.contact : g->conf.name;
+	const char *at = strchr(user, '@');
+	const char *dom = at ? at + 1 : md;
+	struct acct_target t;
+	enum acct_kind k;
+
+	(void)c;
+	if (dom == NULL) {
+		k = ACCT_FOREIGN;
+	} else {
+		k = acct_resolve(conf->acct, user,
+		    at ? (size_t)(at - user) : strlen(user), dom, strlen(dom),
+		    &t);
+	}
+	if (k != ACCT_LOCAL && k != ACCT_FORWARD) {
+		log_warn(LOG_CLIENT, "gateway %s, contact %.*s@%s is no local "
+		    "account: calls from the gateway will not find it",
+		    g->conf.name, at ? (int)(at - user) : (int)strlen(user),
+		    user, dom ? dom : "(no main domain)");
+	}
+}
+
 void
 core_gws_configure(struct core *c, const struct conf *conf)
 {
@@ -525,6 +553,9 @@ core_gws_configure(struct core *c, const struct conf *conf)
 		g->conf = *cg;
 		if (new_aor && g->u == NULL) {
 			gw_reset_dialog(g);
+		}
+		if ((fresh || changed) && cg->register_every > 0) {
+			contact_check(c, g, conf);
 		}
 		if (fresh || changed) {
 			g->expires = cg->register_every;

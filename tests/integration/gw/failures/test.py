@@ -13,7 +13,9 @@
 - a registrar answering garbage (G3: a UDP socket sending bytes that
   are no SIP back to every datagram): backing-off with 408 like one that
   never answers; sipd keeps running;
-- every change of state is one log line at major naming the gateway.
+- every change of state is one log line at major naming the gateway;
+- a Contact that names no local account (the default, the gateway's
+  name, here) is said in the log.
 The old sipd knows no gateways: the configuration does not load."""
 
 import os
@@ -141,6 +143,11 @@ def test(binary, started):
         check(row["state"] == "registering" or row["last-status"] == 408,
               "after garbage: %s" % row)
         check(sipd.alive(), "sipd died on the garbage")
+        # their contacts (the default: the gateway's name) are no
+        # accounts: said once, at major
+        check(sipd.wait_log("gateway G0, contact G0@example.com is no "
+                            "local account"), "no line for a contact that "
+              "names no account")
         log = sipd.log()
         for g, s in (("G0", "registered"), ("G1", "backing-off"),
                      ("G2", "backing-off")):
