@@ -246,7 +246,9 @@ def test(binary, started):
         check(len(prov.received("INVITE")) == n,
               "a stranger's INVITE reached the provider")
         row = gwlib.show(sipd)
-        check(row["A"]["calls"] >= 1 and row["B"]["calls"] >= 1,
+        check(row["A"]["calls"] >= 1 and row["B"]["calls"] >= 1 and
+              row["D"]["calls"] == 1 and row["D"]["calls-failed"] == 1 and
+              row["A"]["calls-failed"] == 0,
               "show gateways counts: %s" % row)
         sipdtest.stop_clean(sipd)
     finally:
