@@ -19,14 +19,14 @@ class Provider:
     calls calls, with -set NAME VALUE for each of sets."""
 
     def __init__(self, workdir, name, scenario, calls, sets=(),
-                 host="127.0.0.2", port=None):
+                 host="127.0.0.2", port=None, transport="u1"):
         self.host = host
         self.port = port or free_port(host)
         self.trace_path = os.path.join(workdir, name + ".msgs")
         # a scenario of this folder, or sipp's own ("sn:uas")
         where = (["-sn", scenario[3:]] if scenario.startswith("sn:")
                  else ["-sf", os.path.join(HERE, scenario)])
-        args = where + ["-i", host,
+        args = where + ["-t", transport, "-i", host,
                 "-p", str(self.port), "-m", str(calls), "-trace_msg",
                 "-message_file", self.trace_path,
                 # a refresh has the Call-ID of the call before: a new
