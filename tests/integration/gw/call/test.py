@@ -24,6 +24,10 @@ NoRelay:Signal:<9*> = *@A.sipgw and NoRelay:Signal:<8*> = *@B.sipgw.
   and then hangs up itself: its BYE, sent by the Record-Route to sipd
   with the From and To the gateway saw, reaches the caller through
   sipd, and the caller's 200 goes back to E.
+- CANCEL after sipd answered a challenge (gateway D again, ringing
+  after the second INVITE): the CANCEL D gets has the branch and CSeq
+  of the INVITE with credentials (RFC 3261 9.1), and the caller gets
+  487.
 - A stranger (127.0.0.3) reaches the provider by no route: through the
   Router (the record is skipped: 404 or 407), a Request-URI
   x@A.sipgw, a Route to the provider, a Request-URI naming the
@@ -226,6 +230,35 @@ def test(binary, started):
                                                   call.call_id), "BYE",
                                   5.0)
         check(ok.status == 200, "E got %s for its BYE" % ok)
+
+        # CANCEL of the INVITE sipd sent with credentials
+        call = sipua.Call(caller, "sip:75550000@example.com")
+        caller.send(call.request("INVITE"), sipd.port)
+        inv = always.expect_request("INVITE", call.call_id, 5.0)
+        always.respond(inv, 401, extra=[(
+            "WWW-Authenticate", 'Digest realm="d.test", nonce="nc1", '
+            'qop="auth", algorithm=MD5')])
+        inv2 = always.expect_request("INVITE", call.call_id, 5.0)
+        tag = sipdtest.new_tag()
+        always.respond(inv2, 180, to_tag=tag)
+        caller.expect_response(180, call, "INVITE", 5.0)
+        caller.send(call.cancel(), sipd.port)
+        can = always.expect_request("CANCEL", call.call_id, 5.0)
+        check(can.branch() == inv2.branch() and
+              can.cseq()[0] == inv2.cseq()[0],
+              "the CANCEL (%s %s) is not of the INVITE with credentials "
+              "(%s %s)" % (can.branch(), can.cseq(), inv2.branch(),
+                           inv2.cseq()))
+        always.respond(can, 200)
+        always.respond(inv2, 487, to_tag=tag)
+        caller.expect_response(200, call, "CANCEL", 5.0)
+        resp = caller.expect("the INVITE's final response", lambda m: (
+            not m.is_request() and m.status >= 200 and
+            m.call_id() == call.call_id and m.cseq()[1] == "INVITE"), 5.0)
+        check(resp.status == 487, "the cancelled call got %d" %
+              resp.status)
+        call.method = "INVITE"
+        caller.send(call.ack(resp), sipd.port)
         n = len(prov.received("INVITE"))
 
         # strangers: by no route
@@ -247,7 +280,7 @@ def test(binary, started):
               "a stranger's INVITE reached the provider")
         row = gwlib.show(sipd)
         check(row["A"]["calls"] >= 1 and row["B"]["calls"] >= 1 and
-              row["D"]["calls"] == 1 and row["D"]["calls-failed"] == 1 and
+              row["D"]["calls"] == 2 and row["D"]["calls-failed"] == 2 and
               row["A"]["calls-failed"] == 0,
               "show gateways counts: %s" % row)
         sipdtest.stop_clean(sipd)
