@@ -151,6 +151,7 @@ struct pctx {
 	 * (0: none), and whether its challenge was answered (gwcall.c) */
 	int gw1;
 	bool gw_answered;
+	bool gw_dialog; /* in the dialog: no From/To substitution */
 	/* sized to the targets: a ringing call keeps this for its length */
 	struct proxy_target tg[];
 };
@@ -472,6 +473,11 @@ int core_gw_outgoing(struct pctx *p, struct msg *fwd);
 /* A response of a gateway call about to go back to the caller: the From
  * and To the caller sent, the To tag kept (Substitute From/To). */
 void core_gw_restore(struct pctx *p, struct msg *resp);
+/* The gateway (its index plus one, 0: none) an in-dialog request goes
+ * to: its next hop names the gateway's host, or dst is an address the
+ * gateway was reached at. */
+int core_gw_dialog(struct core *c, struct msg *req,
+    const struct tp_src *dst);
 /* Is req's next hop (its first Route, else its Request-URI) one of the
  * gateways' hosts (domain or Via), or dst one of their addresses? */
 bool core_gw_host(struct core *c, struct msg *req, const struct tp_src *dst);

@@ -143,7 +143,7 @@ core_gw_outgoing(struct pctx *p, struct msg *fwd)
 	const struct uri *u;
 	struct sv number;
 
-	if (p->gw1 <= 0 || p->gw1 > p->c->ngwc) {
+	if (p->gw1 <= 0 || p->gw1 > p->c->ngwc || p->gw_dialog) {
 		return 0;
 	}
 	g = &c->gwc[p->gw1 - 1];
@@ -194,7 +194,9 @@ core_gw_response(struct pctx *p, int i, struct txn *ct, struct msg *resp)
 	}
 	g = &c->gwc[p->gw1 - 1];
 	if (status != 401 && status != 407) {
-		core_gw_shared_count(c, g->name, true);
+		if (!p->gw_dialog) {
+			core_gw_shared_count(c, g->name, true);
+		}
 		return 0;
 	}
 	/* the gateway's challenge is for sipd, never for the caller: a
@@ -260,7 +262,8 @@ core_gw_restore(struct pctx *p, struct msg *resp)
 	char uri[GW_HDR_MAX];
 	struct sv v;
 
-	if (p->gw1 <= 0 || p->gw1 > c->ngwc || p->st == NULL) {
+	if (p->gw1 <= 0 || p->gw1 > c->ngwc || p->st == NULL ||
+	    p->gw_dialog) {
 		return;
 	}
 	g = &c->gwc[p->gw1 - 1];
@@ -290,8 +293,9 @@ core_gw_restore(struct pctx *p, struct msg *resp)
 	}
 }
 
-/* Is host (with port) one of the gateways' domain or Via hosts? */
-static bool
+/* The gateway whose domain or Via host is host: its index plus one, or
+ * 0. */
+static int
 gw_named(struct core *c, struct sv host)
 {
 	for (int i = 0; i < c->ngwc; i++) {
@@ -300,7 +304,7 @@ gw_named(struct core *c, struct sv host)
 		struct uri u;
 
 		if (sv_caseeq_str(host, g->domain)) {
-			return true;
+			return i + 1;
 		}
 		if (g->via[0] == '\0') {
 			continue;
@@ -310,37 +314,44 @@ gw_named(struct core *c, struct sv host)
 			0 &&
 		    u.host.len == host.len &&
 		    strncasecmp(t + u.host.off, host.p, host.len) == 0) {
-			return true;
+			return i + 1;
 		}
 	}
-	return false;
+	return 0;
 }
 
-bool
-core_gw_host(struct core *c, struct msg *req, const struct tp_src *dst)
+int
+core_gw_dialog(struct core *c, struct msg *req, const struct tp_src *dst)
 {
 	const struct msg_naddr *routes;
 	const struct uri *u;
 	const char *base = msg_buf(req);
+	int i;
 
 	if (c->ngwc == 0) {
-		return false;
+		return 0;
 	}
 	if (msg_naddrs(req, HDR_ROUTE, &routes) > 0) {
 		u = &routes[0].uri;
 	} else {
 		u = msg_ruri(req);
 	}
-	if (u != NULL && gw_named(c, (struct sv){ base + u->host.off,
-				       u->host.len })) {
-		return true;
+	if (u != NULL && (i = gw_named(c, (struct sv){ base + u->host.off,
+				       u->host.len })) != 0) {
+		return i;
 	}
-	for (int i = 0; dst != NULL && i < c->ngwc; i++) {
+	for (i = 0; dst != NULL && i < c->ngwc; i++) {
 		if (core_gw_shared_addr(c, c->gwc[i].name, &dst->addr)) {
-			return true;
+			return i + 1;
 		}
 	}
-	return false;
+	return 0;
+}
+
+bool
+core_gw_host(struct core *c, struct msg *req, const struct tp_src *dst)
+{
+	return core_gw_dialog(c, req, dst) != 0;
 }
 
 bool

@@ -1215,6 +1215,12 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	p->src = *src;
 	p->hash = hash;
 	p->gw1 = gw1;
+	if (gw1 == 0 && own) {
+		/* a request of a gateway call's dialog: its challenge too is
+		 * sipd's to answer */
+		p->gw1 = core_gw_dialog(c, req, &dst);
+		p->gw_dialog = p->gw1 != 0;
+	}
 	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
 	p->ntg = ntg;
 	sort_targets(p->tg, p->ntg);

@@ -28,6 +28,10 @@ NoRelay:Signal:<9*> = *@A.sipgw and NoRelay:Signal:<8*> = *@B.sipgw.
   after the second INVITE): the CANCEL D gets has the branch and CSeq
   of the INVITE with credentials (RFC 3261 9.1), and the caller gets
   487.
+- Gateway G (a Python UA on 127.0.0.6) answers the INVITE and then
+  challenges the caller's BYE: sipd answers that challenge too (a BYE
+  with Authorization), the caller gets 200 for its BYE and never the
+  401.
 - A stranger (127.0.0.3) reaches the provider by no route: through the
   Router (the record is skipped: 404 or 407), a Request-URI
   x@A.sipgw, a Route to the provider, a Request-URI naming the
@@ -82,6 +86,7 @@ def test(binary, started):
     stranger = sipua.UA("127.0.0.3")
     always = sipua.UA("127.0.0.4")
     gw_e = sipua.UA("127.0.0.5")
+    gw_g = sipua.UA("127.0.0.6")
     try:
         sipd = sipdtest.Sipd(binary, clients=False, conf=(
             "client-ip add 127.0.0.1/32\n"
@@ -102,7 +107,10 @@ def test(binary, started):
             "gateway add E domain e.test via 127.0.0.5:%d username eu "
             "password p substitute-from on substitute-to on\n"
             "router add NoRelay:Signal:<6*> = *@E.sipgw\n"
-            % (prov.port, prov.port, always.port, gw_e.port)))
+            "gateway add G domain g.test via 127.0.0.6:%d username gu "
+            "password gp\n"
+            "router add NoRelay:Signal:<5*> = *@G.sipgw\n"
+            % (prov.port, prov.port, always.port, gw_e.port, gw_g.port)))
         started.append(sipd)
         sipd.start()
         gwlib.wait_state(sipd, "A", ("registered",), 5)
@@ -259,6 +267,37 @@ def test(binary, started):
               resp.status)
         call.method = "INVITE"
         caller.send(call.ack(resp), sipd.port)
+
+        # G challenges the BYE of its dialog: sipd answers it
+        call = sipua.Call(caller, "sip:55551234@example.com")
+        caller.send(call.request("INVITE"), sipd.port)
+        inv = gw_g.expect_request("INVITE", call.call_id, 5.0)
+        gw_g.respond(inv, 200, to_tag=sipdtest.new_tag())
+        resp = final(caller, call)
+        check(resp.status == 200, "the call through G got %d" %
+              resp.status)
+        caller.send(call.ack(resp), sipd.port)
+        gw_g.expect_request("ACK", call.call_id, 5.0)
+        rr = list(reversed(resp.get("Record-Route")))
+        caller.send(call.request(
+            "BYE", uri=resp.first("Contact").strip("<>"),
+            to=resp.first("To"), extra=[("Route", r) for r in rr]),
+            sipd.port)
+        bye = gw_g.expect_request("BYE", call.call_id, 5.0)
+        check(bye.first("Authorization") is None, "the first BYE carried "
+              "credentials")
+        gw_g.respond(bye, 401, extra=[(
+            "WWW-Authenticate", 'Digest realm="g.test", nonce="nb1", '
+            'qop="auth", algorithm=MD5')])
+        bye2 = gw_g.expect_request("BYE", call.call_id, 5.0)
+        a = gwlib.auth_params(bye2.first("Authorization") or "")
+        check(a.get("username") == "gu" and a.get("nonce") == "nb1",
+              "the BYE's answer: %s" % bye2.first("Authorization"))
+        gw_g.respond(bye2, 200)
+        caller.expect_response(200, call, "BYE", 5.0)
+        got = [m for m in caller.seen if not m.is_request() and
+               m.call_id() == call.call_id and m.status in (401, 407)]
+        check(got == [], "the caller saw G's challenge of the BYE")
         n = len(prov.received("INVITE"))
 
         # strangers: by no route
@@ -290,6 +329,7 @@ def test(binary, started):
         stranger.close()
         always.close()
         gw_e.close()
+        gw_g.close()
 
 
 sipdtest.run(test)
