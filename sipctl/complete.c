@@ -5,7 +5,7 @@
  * is completed from live names asked of sipd (listener addresses, LAN
  * ranges, route domains, allowed users, client ranges, domains, accounts,
  * registered addresses-of-record, blocked sources, workaround patterns
- * and domains, Router record numbers) and a path from the file system.
+ * and domains, Router record numbers, gateway names) and a path from the file system.
  * Owns nothing beyond the candidate strings it returns.
  */
 #include <dirent.h>
@@ -34,6 +34,7 @@ static const struct {
 	{ "wk-product", CMD_WORKAROUND_LIST, "entry" },
 	{ "wk-site", CMD_WORKAROUND_LIST, "entry" },
 	{ "router", CMD_ROUTER_LIST, "number" },
+	{ "gateway", CMD_GATEWAY_LIST, "name" },
 };
 
 static int

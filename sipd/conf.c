@@ -71,7 +71,7 @@ conf_copy(struct conf *dst, const struct conf *src)
 bool
 conf_has_secrets(const struct conf *c)
 {
-	return acct_has_accounts(c->acct);
+	return acct_has_accounts(c->acct) || conf_gw_has_secrets(c);
 }
 
 /* ------------------------------------------------------------ values */
@@ -773,6 +773,12 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	}
 	case CMD_ROUTER_ADD:
 		return conf_router_add(c, a, err, cap);
+	case CMD_GATEWAY_ADD:
+		return conf_gw_add(c, a, err, cap);
+	case CMD_GATEWAY_SET:
+		return conf_gw_set(c, a, err, cap);
+	case CMD_GATEWAY_REMOVE:
+		return conf_gw_remove(c, a, err, cap);
 	case CMD_ROUTER_REMOVE:
 		return conf_router_remove(c, a, err, cap);
 	case CMD_ROUTE_REMOVE:
@@ -1076,6 +1082,7 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 		fprintf(f, "router add %s\n", c->router[i].text);
 	}
 	conf_dump_acct(c->acct, secrets, f);
+	conf_gw_dump(c, f, secrets);
 	wk_dump(&c->wk, f);
 	return ferror(f) ? -EIO : 0;
 }

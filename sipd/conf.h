@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -58,6 +60,30 @@ enum conf_ctl_mode {
 };
 
 struct cmd_args;
+
+/*
+ * An External Gateway (conf_gw.c): a SIP provider sipd registers with
+ * and sends "number@NAME.sipgw" calls to.  Strings are "" when unset.
+ */
+#define CONF_MAX_GW 32
+#define CONF_GW_NAME_MAX 64
+#define CONF_GW_STR 256
+#define CONF_GW_EVERY_MAX 86400
+struct conf_gw {
+	char name[CONF_GW_NAME_MAX];   /* letters and digits, unique */
+	char domain[CONF_HOST_MAX];    /* the provider's SIP domain */
+	char via[CONF_GW_STR];         /* a name, an IP or a SIP URI to
+	                                * send to instead of the domain */
+	char username[CONF_GW_STR];    /* "@domain" added when it has none */
+	char password[CONF_GW_STR];    /* a secret: in the clear */
+	char authname[CONF_GW_STR];    /* the Digest user, if not username */
+	uint32_t register_every;       /* seconds; 0: do not register */
+	char contact[CONF_GW_STR];     /* the local account registered;
+	                                * "": name at the main domain */
+	bool calls_auth;               /* Calls: Authenticate */
+	bool subst_from;               /* Calls: Substitute From */
+	bool subst_to;                 /* Calls: Substitute To */
+};
 
 struct conf_listener {
 	enum tp_proto proto;
@@ -238,6 +264,9 @@ struct conf {
 	/* "set main-domain": a local domain's name or alias, "" for the
 	 * first local domain (core_main_domain()) */
 	char main_domain[CONF_HOST_MAX];
+	/* the External Gateways ("gateway add"), by name */
+	struct conf_gw gw[CONF_MAX_GW];
+	int ngw;
 
 	/* the resolver (RFC 3263, "dns ..."), per worker: the servers
 	 * ("addr[:port],..."; "" for /etc/resolv.conf), the wait for one
@@ -542,6 +571,72 @@ int conf_router_check_via(const char *v, char *err, size_t cap);
 int conf_router_check_domain(const char *v, char *err, size_t cap);
 /* Log, once a process, that "route add" gives way to "router add". */
 void conf_router_route_deprecated(void);
+
+/* conf_gw.c: "gateway add", "gateway set" and "gateway remove" on c, each
+ * checking every value (nothing changes on an error: 0 or a negative
+ * errno with a message in err); the listing; lookups. */
+int conf_gw_add(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+int conf_gw_set(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+int conf_gw_remove(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+/* "gateway add ..." lines, the password CONF_HIDDEN without secrets. */
+void conf_gw_dump(const struct conf *c, FILE *f, bool secrets);
+/* Does a gateway hold a password? */
+bool conf_gw_has_secrets(const struct conf *c);
+/* The gateway named name (any case), or NULL.  Inline, as the helpers
+ * below: the core reads gateways without linking the configuration. */
+static inline const struct conf_gw *
+conf_gw_find(const struct conf *c, const char *name)
+{
+	for (int i = 0; i < c->ngw; i++) {
+		if (strcasecmp(c->gw[i].name, name) == 0) {
+			return &c->gw[i];
+		}
+	}
+	return NULL;
+}
+
+/* The username with "@domain" when it has no "@" ("" when unset). */
+static inline void
+conf_gw_user(const struct conf_gw *g, char *out, size_t cap)
+{
+	if (g->username[0] == '\0' || strchr(g->username, '@') != NULL) {
+		snprintf(out, cap, "%s", g->username);
+	} else {
+		snprintf(out, cap, "%s@%s", g->username, g->domain);
+	}
+}
+
+/* The Digest user: the authname, else the username's user part. */
+static inline void
+conf_gw_authuser(const struct conf_gw *g, char *out, size_t cap)
+{
+	const char *at = strchr(g->username, '@');
+
+	if (g->authname[0] != '\0') {
+		snprintf(out, cap, "%s", g->authname);
+		return;
+	}
+	snprintf(out, cap, "%.*s",
+	    at ? (int)(at - g->username) : (int)strlen(g->username),
+	    g->username);
+}
+
+/* The URI requests to the gateway are resolved from: Via itself when a
+ * SIP URI, else "sip:VIA", else "sip:DOMAIN". */
+static inline void
+conf_gw_target(const struct conf_gw *g, char *out, size_t cap)
+{
+	if (strncasecmp(g->via, "sip:", 4) == 0 ||
+	    strncasecmp(g->via, "sips:", 5) == 0) {
+		snprintf(out, cap, "%s", g->via);
+	} else {
+		snprintf(out, cap, "sip:%s",
+		    g->via[0] != '\0' ? g->via : g->domain);
+	}
+}
 /* "host", "host:port", "[v6]" or "[v6]:port" (an IP address) into r:
  * 0, -EDESTADDRREQ for a name, -EINVAL. */
 int conf_route_host(const char *s, struct conf_route *r);

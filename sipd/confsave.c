@@ -117,6 +117,10 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	case CMD_ROUTER_REMOVE:
 		name = "router add";
 		break;
+	case CMD_GATEWAY_SET:
+	case CMD_GATEWAY_REMOVE:
+		name = "gateway add";
+		break;
 	case CMD_CONTROL_DISALLOW:
 		name = "control allow";
 		break;
@@ -146,6 +150,9 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	    a->cmd->id == CMD_WORKAROUND_PRODUCT_ADD ||
 	    a->cmd->id == CMD_WORKAROUND_SITE_ADD) {
 		take--;
+	}
+	if (a->cmd->id == CMD_GATEWAY_SET) {
+		take = 1; /* the name; the field and value follow */
 	}
 	for (int i = 0; i < a->n && take > 0; i++) {
 		const char *v = a->val[i].s;

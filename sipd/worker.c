@@ -69,6 +69,7 @@ struct workers {
 	uint8_t secret[CORE_SECRET_LEN]; /* the nonce key of every worker */
 	/* nonce counts, failures and challenge rates of every worker */
 	struct auth_state *auth;
+	struct core_gw_shared *gwsh; /* the gateways' nonces and counters */
 	struct conf conf;           /* as last applied */
 	pthread_mutex_t call_lock;  /* one workers_call() at a time */
 	pthread_cond_t call_done;
@@ -240,6 +241,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	/* the watchdog's proof that this worker's loop turns */
 	atomic_store_explicit(&w->beat, now, memory_order_relaxed);
 	txn_table_advance(w->txn, now);
+	core_tick(w->core);
 	/* the first worker purges the registrar and ends idle calls for
 	 * all */
 	if (w->id == 0 && now >= w->next_purge) {
@@ -539,6 +541,7 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 		core_set_cdr(w->core, ws->cdr);
 		core_set_mwi(w->core, ws->mwi);
 		core_set_media(w->core, ws->media);
+		core_set_gw_shared(w->core, ws->gwsh);
 	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
 	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
@@ -638,7 +641,8 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	/* requests are spread by Call-ID, which the peer picks: a nonce's
 	 * count and a source's failures must be the same on every worker */
 	ws->auth = auth_state_new(NULL);
-	if (ws->auth == NULL) {
+	ws->gwsh = core_gw_shared_new();
+	if (ws->auth == NULL || ws->gwsh == NULL) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		workers_free(ws);
 		return NULL;
@@ -790,6 +794,7 @@ workers_free(struct workers *ws)
 	media_free(ws->media);
 	auth_state_free(ws->auth); /* after the workers that use it */
 	cdr_free(ws->cdr);
+	core_gw_shared_free(ws->gwsh);
 	pthread_mutex_destroy(&ws->call_lock);
 	pthread_cond_destroy(&ws->call_done);
 	free(ws);

@@ -38,11 +38,12 @@ span_of(struct msg *m, struct span s)
 }
 
 /* Into the table: req, p's initial INVITE from src (user: who proved
- * it, "" for none; routed: taken even while the table does not track
- * calls).  False when req starts no dialog. */
+ * it, "" for none; gateway: the External Gateway it goes through, "" for
+ * none; routed: taken even while the table does not track calls).  False
+ * when req starts no dialog. */
 static bool
 add(struct core *c, struct msg *req, const struct tp_src *src,
-    const char *user, bool routed)
+    const char *user, const char *gateway, bool routed)
 {
 	char peer[TP_ADDRSTRLEN], source[TP_ADDRSTRLEN + 8];
 	const struct msg_naddr *from, *to;
@@ -68,7 +69,7 @@ add(struct core *c, struct msg *req, const struct tp_src *src,
 		.ruri = span_of(req, msg_ruri_span(req)),
 		.source = source,
 		.user = user,
-		.gateway = "",
+		.gateway = gateway,
 		.routed = routed,
 	};
 	(void)cdr_invite(c->cdr, &s, cdr_now_ms());
@@ -80,8 +81,11 @@ calls_invite(struct core *c, struct pctx *p, struct msg *req,
     const struct tp_src *src, const struct core_policy_in *in)
 {
 	if (cdr_tracking(c->cdr)) {
+		const char *gw = p->gw1 > 0 && p->gw1 <= c->ngwc
+		    ? c->gwc[p->gw1 - 1].name
+		    : "";
 		p->cdr = add(c, req, src, in->authenticated ? in->auth_user : "",
-		    false);
+		    gw, false);
 	}
 }
 
@@ -93,7 +97,7 @@ calls_routed(struct core *c, struct pctx *p, const struct tp_src *dst)
 	    dst->proto == p->src.proto) {
 		return;
 	}
-	p->listed = add(c, txn_request(p->st), &p->src, "", true);
+	p->listed = add(c, txn_request(p->st), &p->src, "", "", true);
 }
 
 void

@@ -58,7 +58,10 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard,
 	/* one replay, failure and rate state for every worker */
 	c->auth = auth_new_shared(NULL, auth_state);
 	c->mac = core_mac_new(secret, CORE_SECRET_LEN);
+	/* the first worker registers with the gateways */
+	c->gws = shard == 0 ? core_gws_new() : NULL;
 	if (c->txn == NULL || c->auth == NULL || c->mac == NULL ||
+	    (shard == 0 && c->gws == NULL) ||
 	    auth_set_secret(c->auth, secret, CORE_SECRET_LEN) != 0) {
 		core_free(c);
 		return NULL;
@@ -74,6 +77,7 @@ core_free(struct core *c)
 	if (c == NULL) {
 		return;
 	}
+	core_gws_free(c);
 	txn_table_free(c->txn);
 	core_uac_fini(c);
 	auth_free(c->auth);
@@ -122,6 +126,7 @@ core_configure(struct core *c, const struct conf *conf)
 	as.fail_penalty = conf->auth.fail_penalty_s;
 	as.challenge_rate = conf->auth.challenge_rate;
 	auth_configure(c->auth, &as);
+	core_gws_configure(c, conf);
 }
 
 void
@@ -166,7 +171,16 @@ core_count_handoff(struct core *c)
 void
 core_drain(struct core *c)
 {
+	if (!c->draining) {
+		core_gws_drain(c);
+	}
 	c->draining = true;
+}
+
+void
+core_tick(struct core *c)
+{
+	core_gws_tick(c);
 }
 
 uint64_t

@@ -152,4 +152,36 @@ extern const char *const core_nat_defaults[];
  */
 void core_nat_tick(struct core *c, time_t now);
 
+/* What the workers share of the gateways: one for the process, made
+ * before the workers and freed after them; each core is given it. */
+struct core_gw_shared;
+struct core_gw_shared *core_gw_shared_new(void);
+void core_gw_shared_free(struct core_gw_shared *sh);
+void core_set_gw_shared(struct core *c, struct core_gw_shared *sh);
+
+/* Work done on the worker's tick (about once a second or more often):
+ * the gateways' registrations. */
+void core_tick(struct core *c);
+
+/* The External Gateways' state (core/gateway.c, the first worker's). */
+struct core_gw_info {
+	const char *name;
+	const char *state;       /* unregistered, registering, registered,
+	                          * failed, backing-off, unregistering */
+	int64_t until;           /* registered or backing off until (Unix
+	                          * seconds), 0 */
+	int last_status;         /* the last REGISTER's, 0 none */
+	const char *last_reason; /* its reason phrase, or why it failed */
+	int64_t nonce_age;       /* seconds, -1: no nonce */
+	uint64_t calls, calls_failed;
+	const char *target;      /* "udp 192.0.2.1:5060", "" */
+	uint32_t expires;        /* the interval asked */
+	uint32_t cseq;
+};
+void core_gw_foreach(struct core *c,
+    void (*fn)(void *arg, const struct core_gw_info *gi), void *arg);
+/* "gateway register" (on) or "gateway unregister" NAME: 0, -ENOENT,
+ * -EINVAL (no username). */
+int core_gw_register(struct core *c, const char *name, bool on);
+
 #endif

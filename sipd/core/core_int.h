@@ -120,6 +120,12 @@ struct core {
 	 * when a call gets a relay */
 	struct media *media;
 	struct core_media_set media_set;
+	struct core_gws *gws;  /* the gateways' registrations (shard 0) */
+	/* every worker's copy of the gateways, and what the workers share
+	 * of them (nonces, counters, addresses) */
+	struct conf_gw gwc[CONF_MAX_GW];
+	int ngwc;
+	struct core_gw_shared *gwsh;
 };
 
 /* Add the Server header (RFC 3261 20.35) to resp, unless configured
@@ -183,6 +189,11 @@ struct pctx {
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
 	struct proxy_dns *dns;
+	/* a call through an External Gateway: its index in c->gwc plus one
+	 * (0: none), and whether its challenge was answered (gwcall.c) */
+	int gw1;
+	bool gw_answered;
+	bool gw_dialog; /* in the dialog: no From/To substitution */
 	/* sized to the targets: a ringing call keeps this for its length */
 	struct proxy_target tg[];
 };
@@ -274,6 +285,15 @@ int core_uac_challenge(struct core_uac_auth *a, struct msg *resp);
  */
 int core_uac_authorize(struct core *c, struct core_uac_auth *a,
     const char *method, const char *uri, char *out, size_t cap);
+/* gateway.c: the gateways' registrations, on the first worker. */
+struct core_gws;
+struct core_gws *core_gws_new(void);
+void core_gws_free(struct core *c);
+void core_gws_configure(struct core *c, const struct conf *conf);
+void core_gws_tick(struct core *c);
+/* Shutting down: every registration removed (Expires 0). */
+void core_gws_drain(struct core *c);
+
 /* Every transaction event: the UAC's own, else the proxy's. */
 extern const struct txn_ops core_txn_ops;
 
@@ -403,6 +423,7 @@ enum core_send {
 	CORE_SEND_RELAY,    /* a destination outside the local domains */
 	CORE_SEND_ACK,      /* a 2xx ACK relayed statelessly: no challenge */
 	CORE_SEND_OWN,      /* a request sipd originates (uac.c) */
+	CORE_SEND_GATEWAY,  /* an External Gateway: clients only */
 	CORE_SEND_RESPONSE, /* a response relayed by its Via (16.7, 18.2.1) */
 };
 
@@ -503,11 +524,69 @@ int core_router(struct core *c, struct msg *req, const struct tp_src *src,
 enum acct_kind core_router_account(struct core *c, struct sv user,
     struct sv host, struct acct_target *t);
 /*
- * The External Gateway name takes req: today a 404 "no gateway NAME",
- * answered to src; the gateways take over here.
+ * The External Gateway name takes req (gwcall.c): only from a client
+ * (in: the policy's facts; a stranger is challenged), its Request-URI
+ * becomes number@Domain, a Route to its Via when it has one, its
+ * credentials, From and To as its settings say.  Returns what
+ * route_target() returns for the result (0 with *dst, ROUTE_NAME), with
+ * *gw1 the gateway's index plus one, or -1 when req was answered (no
+ * such gateway: 404).
  */
-void core_route_gateway(struct core *c, struct msg *req,
-    const struct tp_src *src, const char *name);
+int core_route_gateway(struct core *c, struct msg *req,
+    const struct tp_src *src, const char *name, struct core_policy_in *in,
+    struct tp_src *dst, bool *proto_set, int *gw1);
+/*
+ * A final response >= 300 on branch i of a gateway call: the gateway's
+ * own 401 or 407 is answered once with its credentials (the same
+ * request, a new branch, in the slot): -1.  A challenge it cannot answer
+ * (a second one, no credentials) never reaches the caller: the status to
+ * end the branch with locally (403, 500).  Else 0: the proxy goes on
+ * with resp (a failed call, counted).
+ */
+int core_gw_response(struct pctx *p, int i, struct txn *ct,
+    struct msg *resp);
+/* The copy of a gateway call about to be sent: From and To substituted
+ * as the gateway says.  0 or -EINVAL. */
+int core_gw_outgoing(struct pctx *p, struct msg *fwd);
+/* A response of a gateway call about to go back to the caller: the From
+ * and To the caller sent, the To tag kept (Substitute From/To). */
+void core_gw_restore(struct pctx *p, struct msg *resp);
+/* The gateway (its index plus one, 0: none) an in-dialog request goes
+ * to: its next hop names the gateway's host, or dst is an address the
+ * gateway was reached at. */
+int core_gw_dialog(struct core *c, struct msg *req,
+    const struct tp_src *dst);
+/* Is req's next hop (its first Route, else its Request-URI) one of the
+ * gateways' hosts (domain or Via), or dst one of their addresses? */
+bool core_gw_host(struct core *c, struct msg *req, const struct tp_src *dst);
+
+/* The user part of the Contact sipd registers for g: the account's
+ * name, "user%25domain" outside the main domain, the gateway's name by
+ * default. */
+void core_gw_contact_user(const struct conf_gw *g, const char *main_domain,
+    char *out, size_t cap);
+/*
+ * RFC 3261 10: a request to a Contact a gateway registered, from one of
+ * the addresses that gateway was reached at, is for the Contact's local
+ * account: the Request-URI becomes that account (true).  From anywhere
+ * else nothing changes (false).
+ */
+bool core_gw_inbound(struct core *c, struct msg *req,
+    const struct tp_src *src);
+
+/* gateway.c: what the workers share of the gateways, under a lock: the
+ * last challenge of each one's REGISTER, its counters, the addresses it
+ * was reached at. */
+struct core_gw_shared;
+/* Credentials for a request to gateway name with its last nonce (the
+ * next count) into out; the header's name in *hdr.  0 or -ENOENT. */
+int core_gw_shared_authorize(struct core *c, const char *name,
+    const char *method, const char *uri, char *out, size_t cap,
+    const char **hdr);
+void core_gw_shared_count(struct core *c, const char *name, bool failed);
+/* Is addr one of the addresses gateway name was reached at? */
+bool core_gw_shared_addr(struct core *c, const char *name,
+    const struct sockaddr_storage *addr);
 
 /* local.c */
 /*

@@ -22,6 +22,8 @@
  *     "relay to-non-clients" says: anybody, clients (a client-ip
  *     destination) or nobody.  A route rule naming the request's domain
  *     counts as the administrator's leave; the "*" rule does not.
+ * A request for an External Gateway (by the Router, or naming its host
+ * or address) goes from clients only, whatever rule 6 says.
  * A request sipd originates itself (a REGISTER to a gateway, a NOTIFY)
  * has no sender to judge: it goes, as the seed's third condition of
  * relaying says, and the log says so like any other decision.
@@ -45,6 +47,7 @@ static const char *const kind_names[] = {
 	[CORE_SEND_ACK] = "ack",
 	[CORE_SEND_OWN] = "own",
 	[CORE_SEND_RESPONSE] = "response",
+	[CORE_SEND_GATEWAY] = "gateway",
 };
 
 /* -------------------------------------------------------------- ranges */
@@ -65,7 +68,8 @@ core_policy_decide(const struct core_policy_set *set,
 	/* a dialog's requests go to the remote target: a request that
 	 * ends at a local account, or goes on to a forwarder, starts one */
 	bool dialog = in->in_dialog &&
-	    (in->kind == CORE_SEND_RELAY || in->kind == CORE_SEND_ACK);
+	    (in->kind == CORE_SEND_RELAY || in->kind == CORE_SEND_ACK ||
+		in->kind == CORE_SEND_GATEWAY);
 
 	/* no peer sent it: the administrator configured it */
 	if (in->kind == CORE_SEND_OWN) {
@@ -117,6 +121,18 @@ core_policy_decide(const struct core_policy_set *set,
 		/* rule 5: a local account is reached by anyone */
 		*why = "to a local account";
 		return CORE_V_ALLOW;
+	case CORE_SEND_GATEWAY:
+		/* a gateway is paid for: clients only, whatever "relay
+		 * to-non-clients" says; a stranger may prove an account */
+		if (in->src_client || in->authenticated) {
+			*why = in->src_client ? "to a gateway, sender is a "
+						"client-ip"
+					      : "to a gateway, sender "
+						"authenticated";
+			return CORE_V_ALLOW;
+		}
+		*why = "to a gateway, sender not a client";
+		return CORE_V_CHALLENGE;
 	case CORE_SEND_PATH:
 		/* RFC 3327 5.3: the registrar took the Path from a client;
 		 * a first hop that is no longer one is not trusted */
@@ -212,10 +228,21 @@ void
 core_policy_dst(struct core *c, struct msg *req, struct core_policy_in *in,
     enum core_send kind, const struct tp_src *dst, bool by_rule)
 {
+	/* naming a gateway's host is reaching the gateway */
+	if (kind == CORE_SEND_RELAY && core_gw_host(c, req, dst)) {
+		kind = CORE_SEND_GATEWAY;
+	}
 	in->kind = kind;
 	in->dst_known = dst != NULL;
 	in->dst_client = dst != NULL && core_client_ip(c, &dst->addr);
 	in->by_rule = by_rule && named_rule(c, req);
+}
+
+/* The source for the log: sipd for its own requests. */
+static const char *
+sender(const struct tp_src *src, char *buf, size_t cap)
+{
+	return src != NULL ? core_peer(src, buf, cap) : "sipd";
 }
 
 enum core_verdict
@@ -224,24 +251,24 @@ core_policy(struct core *c, const struct core_policy_in *in,
 {
 	struct core_policy_set set = { .relay = c->relay,
 		.auth_local_from = c->auth_local_from };
-	char from[TP_ADDRSTRLEN] = "sipd", to[TP_ADDRSTRLEN];
+	char from[TP_ADDRSTRLEN], to[TP_ADDRSTRLEN];
 	enum core_verdict v = core_policy_decide(&set, in, why);
 
 	/* one fixed form, documented in sipd.8 for log watchers */
 	switch (v) {
 	case CORE_V_ALLOW:
 		log_debug(LOG_SERVER, "policy, allowed %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
+		    kind_names[in->kind], sender(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	case CORE_V_CHALLENGE:
 		log_info(LOG_SERVER, "policy, challenged %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
+		    kind_names[in->kind], sender(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	default:
 		log_notice(LOG_SERVER, "policy, denied %s src=%s dst=%s (%s)",
-		    kind_names[in->kind], (src ? core_peer(src, from, sizeof(from)) : from),
+		    kind_names[in->kind], sender(src, from, sizeof(from)),
 		    dst ? core_peer(dst, to, sizeof(to)) : "-", *why);
 		break;
 	}

@@ -653,6 +653,9 @@ respond_forward(struct pctx *p, struct msg *resp)
 	if (status >= 200) {
 		p->final_sent = true;
 	}
+	if (p->gw1 != 0) {
+		core_gw_restore(p, resp);
+	}
 	calls_final(p, status, resp);
 	core_wk_response(p->c, txn_request(p->st), resp, &p->src);
 	core_count_out(p->c, resp);
@@ -843,7 +846,12 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 			cancel_others(p, i);
 		}
 	} else {
-		branch_final(p, i, status, resp);
+		/* a gateway's challenge is sipd's to answer (gwcall.c) */
+		int gs = p->gw1 != 0 ? core_gw_response(p, i, ct, resp) : 0;
+		if (gs >= 0) {
+			branch_final(p, i, gs > 0 ? gs : status,
+			    gs > 0 ? NULL : resp);
+		}
 	}
 }
 
@@ -981,6 +989,9 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	if (t->route != NULL && push_route(fwd, t->route) != 0) {
 		goto fail;
 	}
+	if (p->gw1 != 0 && core_gw_outgoing(p, fwd) != 0) {
+		goto fail;
+	}
 	if (!t->proto_set) {
 		/* RFC 3261 18.1.1: UDP unless it is too big for it */
 		dst->proto = tp_choose_proto(c->tp,
@@ -993,11 +1004,12 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		goto fail;
 	}
 	err = -ENOMEM;
-	/* a client behind a remote NAT is reached only through sipd: its
+	/* a gateway call: its dialog stays with sipd, the gateway's door;
+	 * a client behind a remote NAT is reached only through sipd: its
 	 * dialogs must stay on sipd's path; a REGISTER records the path
 	 * instead (RFC 3327, nopath.c) */
 	if ((c->force_rr || p->cdr || media_rr ||
-		dst->proto != p->src.proto || t->nat ||
+		p->gw1 != 0 || dst->proto != p->src.proto || t->nat ||
 		core_nat_far(c, fwd, &p->src)) &&
 	    (msg_method(fwd) == MSG_REGISTER
 		    ? core_path_add(c, fwd, &p->src, dst, wk)
@@ -1130,7 +1142,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	struct pctx *p;
 	struct rr_seen seen;
 	uint32_t hash;
-	int rc, ntg = 0;
+	int rc, ntg = 0, gw1 = 0;
 	bool own;
 
 	/* every target starts empty: free_targets() frees what is set */
@@ -1211,8 +1223,11 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 			return false;
 		}
 		if (rt.gateway) {
-			core_route_gateway(c, req, src, rt.gw_name);
-			return false;
+			rc = core_route_gateway(c, req, src, rt.gw_name, &in,
+			    &dst, &proto_set, &gw1);
+			if (rc < 0) {
+				return false; /* answered */
+			}
 		}
 		if (rc < 0) {
 			core_answer(c, src, req,
@@ -1251,6 +1266,13 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	p->refs = 1;
 	p->src = *src;
 	p->hash = hash;
+	p->gw1 = gw1;
+	if (gw1 == 0 && own) {
+		/* a request of a gateway call's dialog: its challenge too is
+		 * sipd's to answer */
+		p->gw1 = core_gw_dialog(c, req, &dst);
+		p->gw_dialog = p->gw1 != 0;
+	}
 	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
 	p->ntg = ntg;
 	sort_targets(p->tg, p->ntg);

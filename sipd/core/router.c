@@ -6,8 +6,8 @@
  * Request-URI.  A rewritten address replaces that entry or the
  * Request-URI, so the account lookup and route_target() see the result.
  * Also the hand-over points of what comes after the rules: the External
- * Gateways (core_route_gateway()) and "set relay-via".  Owns the worker's
- * copy of the records.
+ * Gateways (core_route_gateway(), in gwcall.c) and "set relay-via".  Owns
+ * the worker's copy of the records.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -92,18 +92,6 @@ core_main_domain(const struct acct *a, const char *main)
 	}
 	acct_domain_get(a, 0, &d);
 	return d.name;
-}
-
-void
-core_route_gateway(struct core *c, struct msg *req, const struct tp_src *src,
-    const char *name)
-{
-	char reason[96];
-
-	/* the External Gateways take over here; until one exists by that
-	 * name there is nowhere to send to */
-	snprintf(reason, sizeof(reason), "no gateway %.64s", name);
-	core_answer(c, src, req, 404, reason, "no such gateway");
 }
 
 static const char *const proto_params[] = {
@@ -264,6 +252,9 @@ core_router(struct core *c, struct msg *req, const struct tp_src *src,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* a gateway calling the Contact it registered: that account */
+	core_gw_inbound(c, req, src);
+	u = msg_ruri(req);
 	/* the address of the request is its first Route, sipd's own gone,
 	 * when there is one (RFC 3261 16.6 step 6, loose routing); not in
 	 * a dialog, whose route set is fixed (12.2.1.1) */

@@ -370,12 +370,14 @@ build(struct core_uac *u, int *err)
 		*err = -EINVAL;
 		goto fail;
 	}
-	/* checked with its Via: a request without one is not valid */
 	*err = proxy_push_via(c, m, &u->dst, (uint32_t)core_random(c));
 	if (*err != 0) {
 		goto fail;
 	}
+	/* what the caller gave must make a valid request (8.1.1) */
 	if (msg_check(m, &merr) < 0) {
+		log_notice(LOG_CLIENT, "uac, %s not sent (%s)", u->method_name,
+		    merr.reason ? merr.reason : "invalid");
 		*err = -EINVAL;
 		goto fail;
 	}
@@ -463,6 +465,7 @@ target_failed(struct core_uac *u)
 static void
 send_next(struct core_uac *u, int status, const char *why)
 {
+	char peer[TP_ADDRSTRLEN];
 	int err;
 
 	while (next_target(u)) {
@@ -475,6 +478,9 @@ send_next(struct core_uac *u, int status, const char *why)
 			return;
 		}
 		target_failed(u);
+		log_notice(LOG_CLIENT, "uac, cannot send %s to %s (%s)",
+		    u->method_name, core_peer(&u->dst, peer, sizeof(peer)),
+		    err == -ELOOP ? "sipd itself" : strerror(-err));
 		why = err == -ELOOP ? "the target is sipd itself"
 				    : "cannot send";
 		status = 503;
@@ -568,7 +574,8 @@ core_uac_send(struct core *c, const struct core_uac_req *r,
 		*out = NULL;
 	}
 	if (r->method_name == NULL || r->ruri == NULL || r->from == NULL ||
-	    r->to == NULL || fn == NULL || (r->body_len > 0 && r->body == NULL)) {
+	    r->to == NULL || fn == NULL ||
+	    (r->body_len > 0 && r->body == NULL)) {
 		return -EINVAL;
 	}
 	u = calloc(1, sizeof(*u));
@@ -613,11 +620,12 @@ core_uac_send(struct core *c, const struct core_uac_req *r,
 	    (r->body_len > 0 && u->body == NULL) || u->method == MSG_ACK ||
 	    u->method == MSG_INVITE || u->method == MSG_CANCEL) {
 		/* an INVITE needs a dialog and its ACK: not a UAC's job here */
-		uac_free(u);
-		return u->method == MSG_ACK || u->method == MSG_INVITE ||
+		rc = u->method == MSG_ACK || u->method == MSG_INVITE ||
 			u->method == MSG_CANCEL
 		    ? -ENOTSUP
 		    : -ENOMEM;
+		uac_free(u);
+		return rc;
 	}
 	rc = lookup(u, u->dest != NULL ? u->dest : u->ruri);
 	if (rc == 1) {

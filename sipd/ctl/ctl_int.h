@@ -139,6 +139,12 @@ int ctl_h_mwi_show(struct ctl_req *r);
 int ctl_h_lan_list(struct ctl_req *r);
 int ctl_h_client_ip_list(struct ctl_req *r);
 int ctl_h_nated_list(struct ctl_req *r);
+/* "gateway list", "show gateways", "gateway register" and "gateway
+ * unregister" (gateway.c). */
+int ctl_h_gateway_list(struct ctl_req *r);
+int ctl_h_show_gateways(struct ctl_req *r);
+int ctl_h_gateway_register(struct ctl_req *r);
+int ctl_h_gateway_unregister(struct ctl_req *r);
 
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);

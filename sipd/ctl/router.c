@@ -58,11 +58,24 @@ decide(const struct conf *c, const struct rtr_result *res, bool client,
 	rtr_addr_str(res->local, res->domain, addr, sizeof(addr));
 	snprintf(target, tcap, "%s", addr);
 	switch (res->kind) {
-	case RTR_GATEWAY:
+	case RTR_GATEWAY: {
+		const struct conf_gw *g = conf_gw_find(c, res->gateway);
+		char to[CONF_GW_STR + 8];
 		snprintf(decision, dcap, "gateway");
-		snprintf(target, tcap, "%.100s (number '%.100s'; no gateway %.100s: 404)",
-		    res->gateway, res->local, res->gateway);
+		if (g == NULL) {
+			snprintf(target, tcap, "%.100s (number '%.100s'; no "
+			    "gateway %.100s: 404)", res->gateway, res->local,
+			    res->gateway);
+			return;
+		}
+		conf_gw_target(g, to, sizeof(to));
+		/* a stranger is challenged there: clients only */
+		snprintf(target, tcap, "%.100s (number '%.100s'; sip:%.100s@"
+		    "%.100s to %.100s%s)", g->name, res->local, res->local,
+		    g->domain, to + (strncmp(to, "sip:", 4) == 0 ? 4 : 0),
+		    client ? "" : "; a stranger gets 407");
 		return;
+	}
 	case RTR_IP:
 		snprintf(decision, dcap, "ip");
 		return;

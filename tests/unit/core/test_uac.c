@@ -5,7 +5,7 @@
  * the answer passes auth_check() for MD5 and SHA-256, with the nonce
  * count going up on each use; a server offering only auth-int is
  * refused; a wrong password fails.  And the policy lets sipd's own
- * requests go, saying so.
+ * requests go, saying so, and lets only clients reach a gateway.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,7 +90,8 @@ check(struct auth *a, const char *v)
 	    "Authorization: %s\r\nContent-Length: 0\r\n\r\n", v);
 	m = parse(text);
 	assert_int_equal(auth_check(a, m, HDR_AUTHORIZATION, NULL,
-			     (struct sockaddr *)&sin, REALM, lookup, NULL, &res),
+			     (struct sockaddr *)&sin, REALM, lookup, NULL,
+			     &res),
 	    0);
 	msg_free(m);
 	return res.status;
@@ -207,7 +208,8 @@ test_refused(void **state)
 			     "WWW-Authenticate: Basic realm=\"r\"\r\n");
 	assert_int_equal(core_uac_challenge(&ua, resp), -ENOENT);
 	msg_free(resp);
-	resp = parse("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1"
+	resp = parse("SIP/2.0 200 OK\r\n"
+		     "Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1"
 		     "\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x"
 		     "\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
 	assert_int_equal(core_uac_challenge(&ua, resp), -EINVAL);
@@ -256,6 +258,29 @@ test_policy_own(void **state)
 	assert_non_null(strstr(why, "own"));
 }
 
+/* A gateway is for clients only, even with relaying open to anybody;
+ * a dialog sipd record-routed goes on. */
+static void
+test_policy_gateway(void **state)
+{
+	struct core_policy_set set = { .relay = CONF_RELAY_ANYBODY };
+	struct core_policy_in in = { .kind = CORE_SEND_GATEWAY };
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(core_policy_decide(&set, &in, &why),
+	    CORE_V_CHALLENGE);
+	assert_non_null(strstr(why, "gateway"));
+	in.src_client = true;
+	assert_int_equal(core_policy_decide(&set, &in, &why), CORE_V_ALLOW);
+	in.src_client = false;
+	in.authenticated = true;
+	assert_int_equal(core_policy_decide(&set, &in, &why), CORE_V_ALLOW);
+	in.authenticated = false;
+	in.in_dialog = true;
+	assert_int_equal(core_policy_decide(&set, &in, &why), CORE_V_ALLOW);
+}
+
 int
 main(void)
 {
@@ -266,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_no_qop),
 		cmocka_unit_test(test_policy_own),
+		cmocka_unit_test(test_policy_gateway),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

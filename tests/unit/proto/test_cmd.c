@@ -122,7 +122,7 @@ test_errors(void **state)
 				    "10");
 	expect_err("frob", "unknown command 'frob' (expected account, ");
 	expect_err("show", "incomplete command 'show' (expected auth-blocks, "
-			   "calls, config, dialogs, dns, media, "
+			   "calls, config, dialogs, dns, gateways, media, "
 			   "registrations, settings, stats or "
 			   "transactions)");
 	expect_err("set t 5", "ambiguous command 't'");
