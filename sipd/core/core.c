@@ -160,6 +160,15 @@ core_count_handoff(struct core *c)
 }
 
 void
+core_refuse_busy(struct core *c, struct msg *m, const struct tp_src *src)
+{
+	c->stats.busy_refused++;
+	if (msg_is_request(m) && msg_method(m) != MSG_ACK) {
+		core_answer(c, src, m, 503, NULL, "worker queue full");
+	}
+}
+
+void
 core_drain(struct core *c)
 {
 	c->draining = true;

@@ -35,6 +35,7 @@ struct core_stats {
 	uint64_t resp_out[7];
 	uint64_t parse_errors;
 	uint64_t handed_off;              /* messages passed to another shard */
+	uint64_t busy_refused;            /* not passed: its inbox was full */
 	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
 	uint64_t auth_limited;            /* dropped over auth-challenge-rate */
 	uint64_t auth_failures;           /* credentials refused: a wrong
@@ -90,6 +91,13 @@ struct txn_table *core_txn(struct core *c);
 
 const struct core_stats *core_stats(const struct core *c);
 void core_count_handoff(struct core *c);
+/*
+ * m (borrowed), received from src, cannot be handed to its shard, whose
+ * inbox is full: a request other than ACK is answered 503 with
+ * Retry-After, anything else dropped; counted in busy_refused.
+ */
+void core_refuse_busy(struct core *c, struct msg *m,
+    const struct tp_src *src);
 
 /* From now on refuse new requests with 503 (a graceful stop). */
 void core_drain(struct core *c);
