@@ -35,7 +35,9 @@ struct core_stats {
 	uint64_t resp_out[7];
 	uint64_t parse_errors;
 	uint64_t handed_off;              /* messages passed to another shard */
-	uint64_t busy_refused;            /* not passed: its inbox was full */
+	uint64_t busy_refused;            /* refused as sipd was behind: the
+	                                   * shard's inbox full, or the UDP
+	                                   * socket's buffer half full */
 	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
 	uint64_t auth_limited;            /* dropped over auth-challenge-rate */
 	uint64_t auth_failures;           /* credentials refused: a wrong

@@ -223,7 +223,7 @@ metrics_write(struct ctl *ctl, struct evbuffer *b)
 	    "Messages passed to the worker of their shard",
 	    sum.core.handed_off);
 	metrics_one_value(b, "sipd_busy_refused_total", "counter",
-	    "Messages not passed on: their worker's inbox was full",
+	    "Requests refused 503 while sipd was behind",
 	    sum.core.busy_refused);
 	metrics_one_value(b, "sipd_relayed_stateless_total", "counter",
 	    "Responses relayed by Via and 2xx ACKs, without a transaction",
