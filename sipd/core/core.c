@@ -171,9 +171,19 @@ core_in_dialog(struct msg *req)
 void
 core_refuse_busy(struct core *c, struct msg *m, const struct tp_src *src)
 {
+	uint64_t now = txn_table_now(c->txn);
+
 	c->stats.busy_refused++;
+	/* one line a second at most: a line per refusal would cost what
+	 * the refusals save */
+	if (now - c->behind_logged_ms >= 1000) {
+		c->behind_logged_ms = now;
+		log_notice(LOG_SERVER, "overloaded, new requests refused with "
+		    "503 (%llu so far)",
+		    (unsigned long long)c->stats.busy_refused);
+	}
 	if (msg_is_request(m) && msg_method(m) != MSG_ACK) {
-		core_answer(c, src, m, 503, NULL, "worker queue full");
+		core_answer(c, src, m, 503, NULL, NULL);
 	}
 }
 
@@ -535,18 +545,7 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		 * 21.5.4) instead of letting the kernel drop it unanswered;
 		 * requests in a dialog, OPTIONS (the peers' keep-alives),
 		 * CANCEL, ACK and retransmissions still go through */
-		uint64_t now = txn_table_now(c->txn);
-
-		c->stats.busy_refused++;
-		/* one line a second at most: a line per refusal would
-		 * cost what the refusals save */
-		if (now - c->behind_logged_ms >= 1000) {
-			c->behind_logged_ms = now;
-			log_notice(LOG_SERVER, "overloaded, new requests refused "
-			    "with 503 (%llu so far)",
-			    (unsigned long long)c->stats.busy_refused);
-		}
-		core_answer(c, src, req, 503, NULL, NULL);
+		core_refuse_busy(c, req, src);
 		return false;
 	}
 	return proxy_request(c, req, src);

@@ -94,9 +94,10 @@ struct txn_table *core_txn(struct core *c);
 const struct core_stats *core_stats(const struct core *c);
 void core_count_handoff(struct core *c);
 /*
- * m (borrowed), received from src, cannot be handed to its shard, whose
- * inbox is full: a request other than ACK is answered 503 with
- * Retry-After, anything else dropped; counted in busy_refused.
+ * sipd is behind (m's shard has its inbox full, or m came from a UDP
+ * socket whose buffer is half full): m (borrowed), received from src, is
+ * answered 503 with Retry-After when it is a request other than ACK, and
+ * dropped otherwise; counted in busy_refused, logged once a second.
  */
 void core_refuse_busy(struct core *c, struct msg *m,
     const struct tp_src *src);
