@@ -37,7 +37,7 @@ struct core_stats {
 	uint64_t handed_off;              /* messages passed to another shard */
 	uint64_t busy_refused;            /* refused as sipd was behind: the
 	                                   * shard's inbox full, or the UDP
-	                                   * socket's buffer half full */
+	                                   * socket's buffer 90% full */
 	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
 	uint64_t auth_limited;            /* dropped over auth-challenge-rate */
 	uint64_t auth_failures;           /* credentials refused: a wrong
@@ -95,7 +95,7 @@ const struct core_stats *core_stats(const struct core *c);
 void core_count_handoff(struct core *c);
 /*
  * sipd is behind (m's shard has its inbox full, or m came from a UDP
- * socket whose buffer is half full): m (borrowed), received from src, is
+ * socket whose buffer is 90% full): m (borrowed), received from src, is
  * answered 503 with Retry-After when it is a request other than ACK, and
  * dropped otherwise; counted in busy_refused, logged once a second.
  */

@@ -66,7 +66,7 @@ struct tp_src {
 	bool behind;
 };
 
-#define TP_UDP_BUSY_PERCENT 50
+#define TP_UDP_BUSY_PERCENT 90
 
 /*
  * Receive callback: data[0..len) is one datagram or one framed message,
