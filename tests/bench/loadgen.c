@@ -24,10 +24,10 @@
  *
  * -s is the proxy's port, -p and -u the ports the caller and the callee
  * bind (the proxy routes bench.invalid, or -D's domain, to the callee's),
- * -T the deadline counted from the first call, -B releases the calls due in bursts every
- * burst_ms instead of one by one, -v names the first calls that did not
- * succeed, with their states, on stderr.  At the end (or on SIGINT, SIGTERM) it
- * prints one line of key=value counts on stdout; exit status 0 when every
+ * -T the deadline counted from the first call, -B releases the calls due
+ * in bursts every burst_ms instead of one by one, -v names the first calls
+ * that did not succeed, with their states, on stderr.  At the end (or on
+ * SIGINT, SIGTERM) it prints one line of key=value counts on stdout; exit status 0 when every
  * call succeeded, 1 otherwise, 2 on a usage or set-up error.
  *
  * bench_proxy.py builds it with cc; with SIPD_BENCH CMake builds it too,

@@ -61,8 +61,8 @@ replay(struct conf *c, const char *text, size_t len)
 		err[0] = '\0';
 		rc = conf_exec(c, p, (size_t)(nl - p), err, sizeof(err));
 		if (rc != 0 && rc != -ENOMEM) {
-			fprintf(stderr, "listing line does not load: %.*s (%s)\n",
-			    (int)(nl - p), p, err);
+			fprintf(stderr, "listing line does not load: "
+			    "%.*s (%s)\n", (int)(nl - p), p, err);
 		}
 		FUZZ_CHECK(rc == 0 || rc == -ENOMEM);
 		p = nl + 1;

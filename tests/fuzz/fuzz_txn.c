@@ -578,8 +578,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct msg *c = txn_client_cancel_new(x);
 
 				if (c != NULL) {
-					cx = txn_client_new(f->t, c, txn_peer(x),
-					    NULL, NULL);
+					cx = txn_client_new(f->t, c,
+					    txn_peer(x), NULL, NULL);
 					if (cx != NULL) {
 						f->cli[f->ncli++] = cx;
 					} else {
