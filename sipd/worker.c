@@ -133,10 +133,22 @@ shard_of(struct workers *ws, struct msg *m)
 	return workers_shard(ws, msg_callid(m));
 }
 
-static void
+/*
+ * Queue wm for w.  A SIP message finds room only while the inbox holds
+ * fewer than WORKER_INBOX_MAX (false: wm is still the caller's); a call
+ * from the main thread always does, since its caller waits for it.
+ */
+static bool
 inbox_push(struct worker *w, struct worker_msg *wm)
 {
 	pthread_mutex_lock(&w->lock);
+	if (wm->kind == WMSG_SIP) {
+		if (w->queued >= WORKER_INBOX_MAX) {
+			pthread_mutex_unlock(&w->lock);
+			return false;
+		}
+		w->queued++;
+	}
 	wm->next = NULL;
 	if (w->queue_tail != NULL) {
 		w->queue_tail->next = wm;
@@ -146,6 +158,7 @@ inbox_push(struct worker *w, struct worker_msg *wm)
 	w->queue_tail = wm;
 	pthread_mutex_unlock(&w->lock);
 	event_active(w->inbox, EV_READ, 0);
+	return true;
 }
 
 /*
@@ -179,6 +192,7 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&w->lock);
 	q = w->queue_head;
 	w->queue_head = w->queue_tail = NULL;
+	w->queued = 0;
 	pthread_mutex_unlock(&w->lock);
 
 	txn_table_set_now(w->txn, now_ms());
@@ -226,8 +240,15 @@ worker_recv(void *arg, const struct tp_src *src, const char *data, size_t len)
 	wm->kind = WMSG_SIP;
 	wm->m = m;
 	wm->src = *src;
+	if (!inbox_push(w->pool->w[to], wm)) {
+		/* the owner is that far behind: shed the load here, where
+		 * the request costs the least (RFC 3261 21.5.4) */
+		core_refuse_busy(w->core, m, src);
+		msg_free(m);
+		free(wm);
+		return;
+	}
 	core_count_handoff(w->core);
-	inbox_push(w->pool->w[to], wm);
 }
 
 static void
@@ -816,7 +837,7 @@ workers_call(struct workers *ws, unsigned i,
 	wm.kind = WMSG_CALL;
 	wm.fn = fn;
 	wm.arg = arg;
-	inbox_push(ws->w[i], &wm);
+	(void)inbox_push(ws->w[i], &wm);
 	pthread_mutex_lock(&ws->call_lock);
 	while (!wm.done) {
 		pthread_cond_wait(&ws->call_done, &ws->call_lock);

@@ -55,7 +55,16 @@ struct worker {
 	struct tp_listener *listeners[CONF_MAX_LISTENERS];
 	pthread_mutex_t lock; /* guards the inbox queue only */
 	struct worker_msg *queue_head, *queue_tail;
+	unsigned queued;      /* SIP messages in the inbox, at most
+	                       * WORKER_INBOX_MAX */
 };
+
+/*
+ * The most parsed messages waiting in one worker's inbox for their shard
+ * (sipd(8), Queues).  Past it the worker that read a request answers it
+ * 503 with Retry-After itself, and drops a response or an ACK.
+ */
+#define WORKER_INBOX_MAX 4096
 
 /*
  * A pool of c->processors workers for configuration c, every listener of

@@ -168,6 +168,34 @@ core_count_handoff(struct core *c)
 	c->stats.handed_off++;
 }
 
+/* Whether req belongs to a dialog: its To has a tag (RFC 3261 12.2). */
+static bool
+core_in_dialog(struct msg *req)
+{
+	const struct msg_naddr *to = msg_to(req);
+
+	return to != NULL && to->tag.len > 0;
+}
+
+void
+core_refuse_busy(struct core *c, struct msg *m, const struct tp_src *src)
+{
+	uint64_t now = txn_table_now(c->txn);
+
+	c->stats.busy_refused++;
+	/* one line a second at most: a line per refusal would cost what
+	 * the refusals save */
+	if (now - c->behind_logged_ms >= 1000) {
+		c->behind_logged_ms = now;
+		log_notice(LOG_SERVER, "overloaded, new requests refused with "
+		    "503 (%llu so far)",
+		    (unsigned long long)c->stats.busy_refused);
+	}
+	if (msg_is_request(m) && msg_method(m) != MSG_ACK) {
+		core_answer(c, src, m, 503, NULL, NULL);
+	}
+}
+
 void
 core_drain(struct core *c)
 {
@@ -531,6 +559,15 @@ handle_request(struct core *c, struct msg *req, const struct tp_src *src)
 		} else {
 			core_answer(c, src, req, 483, NULL, "Max-Forwards 0");
 		}
+		return false;
+	}
+	if (src->behind && method != MSG_OPTIONS && !core_in_dialog(req)) {
+		/* the socket's buffer fills faster than this worker reads
+		 * it: refuse what would start new work at once (RFC 3261
+		 * 21.5.4) instead of letting the kernel drop it unanswered;
+		 * requests in a dialog, OPTIONS (the peers' keep-alives),
+		 * CANCEL, ACK and retransmissions still go through */
+		core_refuse_busy(c, req, src);
 		return false;
 	}
 	return proxy_request(c, req, src);

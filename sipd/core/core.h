@@ -36,6 +36,9 @@ struct core_stats {
 	uint64_t resp_out[7];
 	uint64_t parse_errors;
 	uint64_t handed_off;              /* messages passed to another shard */
+	uint64_t busy_refused;            /* refused as sipd was behind: the
+	                                   * shard's inbox full, or the UDP
+	                                   * socket's buffer 90% full */
 	uint64_t relayed_stateless;       /* responses by Via, 2xx ACKs */
 	uint64_t auth_limited;            /* dropped over auth-challenge-rate */
 	uint64_t auth_failures;           /* credentials refused: a wrong
@@ -99,6 +102,14 @@ struct txn_table *core_txn(struct core *c);
 
 const struct core_stats *core_stats(const struct core *c);
 void core_count_handoff(struct core *c);
+/*
+ * sipd is behind (m's shard has its inbox full, or m came from a UDP
+ * socket whose buffer is 90% full): m (borrowed), received from src, is
+ * answered 503 with Retry-After when it is a request other than ACK, and
+ * dropped otherwise; counted in busy_refused, logged once a second.
+ */
+void core_refuse_busy(struct core *c, struct msg *m,
+    const struct tp_src *src);
 
 /* From now on refuse new requests with 503 (a graceful stop). */
 void core_drain(struct core *c);

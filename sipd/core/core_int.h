@@ -51,6 +51,7 @@ struct core {
 	unsigned shard;
 	uint64_t rand;
 	bool draining;
+	uint64_t behind_logged_ms; /* when "overloaded" was last logged */
 	bool force_rr;
 	struct conf_listener listeners[CONF_MAX_LISTENERS];
 	/* each listener's "address:port", for Via and Record-Route; empty

@@ -632,6 +632,7 @@ stats_one(struct worker *w, void *arg)
 	}
 	s->core.parse_errors += cs->parse_errors;
 	s->core.handed_off += cs->handed_off;
+	s->core.busy_refused += cs->busy_refused;
 	s->core.relayed_stateless += cs->relayed_stateless;
 	s->core.auth_limited += cs->auth_limited;
 	txn_table_stats(w->txn, &ts);
@@ -710,7 +711,7 @@ ctl_h_show_stats(struct ctl_req *r)
 		workers_call(r->ctl->ws, i, stats_one, s);
 	}
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 28);
+	msgpack_pack_map(pk, 29);
 	proto_kv_uint(pk, "workers", n);
 	pack_methods(pk, "requests-in", s->core.req_in);
 	pack_methods(pk, "requests-out", s->core.req_out);
@@ -718,6 +719,7 @@ ctl_h_show_stats(struct ctl_req *r)
 	pack_classes(pk, "responses-out", s->core.resp_out);
 	proto_kv_uint(pk, "parse-errors", s->core.parse_errors);
 	proto_kv_uint(pk, "handed-off", s->core.handed_off);
+	proto_kv_uint(pk, "busy-refused", s->core.busy_refused);
 	proto_kv_uint(pk, "relayed-stateless", s->core.relayed_stateless);
 	proto_kv_uint(pk, "auth-limited", s->core.auth_limited);
 	proto_kv_uint(pk, "server-transactions", s->txn.server_live);

@@ -168,6 +168,7 @@ metrics_write(struct ctl *ctl, struct evbuffer *b)
 		}
 		sum.core.parse_errors += w[i].core.parse_errors;
 		sum.core.handed_off += w[i].core.handed_off;
+		sum.core.busy_refused += w[i].core.busy_refused;
 		sum.core.relayed_stateless += w[i].core.relayed_stateless;
 		sum.core.auth_limited += w[i].core.auth_limited;
 		sum.core.auth_failures += w[i].core.auth_failures;
@@ -221,6 +222,9 @@ metrics_write(struct ctl *ctl, struct evbuffer *b)
 	metrics_one_value(b, "sipd_handed_off_total", "counter",
 	    "Messages passed to the worker of their shard",
 	    sum.core.handed_off);
+	metrics_one_value(b, "sipd_busy_refused_total", "counter",
+	    "Requests refused 503 while sipd was behind",
+	    sum.core.busy_refused);
 	metrics_one_value(b, "sipd_relayed_stateless_total", "counter",
 	    "Responses relayed by Via and 2xx ACKs, without a transaction",
 	    sum.core.relayed_stateless);

@@ -61,7 +61,12 @@ struct tp_src {
 	struct tp_listener *listener;
 	uint64_t conn_id; /* 0 for UDP */
 	const char *host;
+	/* received over UDP while the socket's receive buffer was at least
+	 * TP_UDP_BUSY_PERCENT full: sipd is behind (sipd(8), Queues) */
+	bool behind;
 };
+
+#define TP_UDP_BUSY_PERCENT 90
 
 /*
  * Receive callback: data[0..len) is one datagram or one framed message,

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/errqueue.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,11 +192,33 @@ udp_errors(struct tp_listener *l)
 	}
 }
 
+/*
+ * Whether the receive buffer of fd is at least TP_UDP_BUSY_PERCENT full
+ * after a full batch was read: datagrams wait, and past the buffer the
+ * kernel drops them unanswered, so new requests are better refused 503
+ * while it lasts (RFC 3261 21.5.4).
+ */
+static bool
+udp_behind(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+	    len < sizeof(uint32_t) * (SK_MEMINFO_RCVBUF + 1) ||
+	    mem[SK_MEMINFO_RCVBUF] == 0) {
+		return false;
+	}
+	return (uint64_t)mem[SK_MEMINFO_RMEM_ALLOC] * 100 >=
+	    (uint64_t)mem[SK_MEMINFO_RCVBUF] * TP_UDP_BUSY_PERCENT;
+}
+
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct tp_listener *l = arg;
 	struct tp *tp = l->tp;
+	bool behind;
 	int n;
 
 	(void)what;
@@ -211,6 +234,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		udp_errors(l);
 		return;
 	}
+	behind = n == TP_UDP_BATCH && udp_behind(fd);
 	for (int i = 0; i < n; i++) {
 		struct mmsghdr *mm = &l->msgs[i];
 		struct tp_src src;
@@ -220,6 +244,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		src.addrlen = mm->msg_hdr.msg_namelen;
 		src.proto = TP_UDP;
 		src.listener = l;
+		src.behind = behind;
 		if (mm->msg_len > tp->max_size ||
 		    (mm->msg_hdr.msg_flags & MSG_TRUNC) != 0) {
 			char peer[TP_ADDRSTRLEN];

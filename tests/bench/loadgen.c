@@ -18,16 +18,16 @@
  * A call fails on a final response other than 200, or when Timer B or F
  * fires, or when the run's deadline passes first.
  *
- *	loadgen [-t udp|tcp] [-r rate] [-n calls] [-d hold_ms] [-T seconds]
- *	    [-b rcvbuf] [-B burst_ms] [-i addr] [-v] -s port -p uac_port
- *	    -u uas_port
+ *	loadgen [-t udp|tcp] [-r rate] [-n calls] [-d hold_ms] [-D domain]
+ *	    [-T seconds] [-b rcvbuf] [-B burst_ms] [-i addr] [-v] -s port
+ *	    -p uac_port -u uas_port
  *
  * -s is the proxy's port, -p and -u the ports the caller and the callee
- * bind (the proxy routes bench.invalid to the callee's), -T the deadline
- * counted from the first call, -B releases the calls due in bursts every
- * burst_ms instead of one by one, -v names the first calls that did not
- * succeed, with their states, on stderr.  At the end (or on SIGINT, SIGTERM) it
- * prints one line of key=value counts on stdout; exit status 0 when every
+ * bind (the proxy routes bench.invalid, or -D's domain, to the callee's),
+ * -T the deadline counted from the first call, -B releases the calls due
+ * in bursts every burst_ms instead of one by one, -v names the first calls
+ * that did not succeed, with their states, on stderr.  At the end (or on
+ * SIGINT, SIGTERM) it prints one line of key=value counts on stdout; exit status 0 when every
  * call succeeded, 1 otherwise, 2 on a usage or set-up error.
  *
  * bench_proxy.py builds it with cc; with SIPD_BENCH CMake builds it too,
@@ -132,6 +132,7 @@ struct lg {
 	struct lg_conn conns[LG_MAXCONN];
 	unsigned pid;
 	char uac_host[64], uas_host[64];
+	const char *domain; /* of the Request-URI and To (-D) */
 };
 
 static volatile sig_atomic_t lg_stop;
@@ -466,18 +467,19 @@ lg_uac_invite(struct lg *g, unsigned long n, uint64_t now)
 	sl = snprintf(sdp, sizeof(sdp), lg_sdp_fmt, "bench", g->uac_host,
 	    g->uac_host, 6000u);
 	ml = snprintf(msg, sizeof(msg),
-	    "INVITE sip:service@bench.invalid SIP/2.0\r\n"
+	    "INVITE sip:service@%s SIP/2.0\r\n"
 	    "Via: SIP/2.0/%s %s;branch=z9hG4bK-lg%u.%lui\r\n"
 	    "Max-Forwards: 70\r\n"
 	    "From: <sip:bench@%s>;tag=%lu\r\n"
-	    "To: <sip:service@bench.invalid>\r\n"
+	    "To: <sip:service@%s>\r\n"
 	    "Call-ID: lg%lu.%u@%s\r\n"
 	    "CSeq: 1 INVITE\r\n"
 	    "Contact: <sip:bench@%s;transport=%s>\r\n"
 	    "Content-Type: application/sdp\r\n"
 	    "Content-Length: %d\r\n\r\n%s",
-	    tp, g->uac_host, g->pid, n, g->uac_host, n, n, g->pid, g->uac_host,
-	    g->uac_host, g->tcp ? "tcp" : "udp", sl, sdp);
+	    g->domain, tp, g->uac_host, g->pid, n, g->uac_host, n, g->domain,
+	    n, g->pid, g->uac_host, g->uac_host, g->tcp ? "tcp" : "udp", sl,
+	    sdp);
 	c->req = lg_dup(msg, (size_t)ml);
 	c->req_len = (size_t)ml;
 	c->uac = UAC_INVITE;
@@ -1186,7 +1188,8 @@ static int
 lg_usage(void)
 {
 	fprintf(stderr, "usage: loadgen [-t udp|tcp] [-r rate] [-n calls] "
-	    "[-d hold_ms] [-T seconds] [-b rcvbuf] [-B burst_ms] [-i addr] "
+	    "[-d hold_ms] [-D domain] [-T seconds] [-b rcvbuf] [-B burst_ms] "
+	    "[-i addr] "
 	    "[-v] -s port -p uac_port -u uas_port\n");
 	return 2;
 }
@@ -1205,7 +1208,8 @@ main(int argc, char **argv)
 	g.ncalls = 10000;
 	g.deadline_s = 0;
 	g.rcvbuf = 2 * 1024 * 1024;
-	while ((opt = getopt(argc, argv, "t:r:n:d:T:b:B:i:s:p:u:v")) != -1) {
+	g.domain = "bench.invalid";
+	while ((opt = getopt(argc, argv, "t:r:n:d:D:T:b:B:i:s:p:u:v")) != -1) {
 		switch (opt) {
 		case 't':
 			g.tcp = strcmp(optarg, "tcp") == 0;
@@ -1233,6 +1237,9 @@ main(int argc, char **argv)
 			break;
 		case 'i':
 			host = optarg;
+			break;
+		case 'D':
+			g.domain = optarg;
 			break;
 		case 's':
 			sport = optarg;

@@ -4,8 +4,10 @@
  * KiB here), each body decoded by proto_decode() and, for a request of a
  * known command, its arguments checked by proto_args().  What decodes is
  * written back (proto_pack_args()) and must decode to the same values.
- * A first byte of 'L' makes the rest one command line instead: lexed,
- * parsed against the table, and asked what may come next.
+ * Arguments refused have a message and one of the documented error codes
+ * (what sipd/ctl replies).  A first byte of 'L' makes the rest one command
+ * line instead: lexed, parsed against the table, and asked what may come
+ * next.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 
 #include "fuzz_check.h"
 #include "proto/cmd.h"
+#include "proto/err.h"
 #include "proto/proto.h"
 
 #define FUZZ_PROTO_MAX (64 * 1024)
@@ -73,9 +76,22 @@ one_frame(const char *body, size_t len)
 	if (m.kind == PROTO_REQUEST &&
 	    (c = cmd_by_name(m.cmd, m.cmd_len)) != NULL) {
 		a = malloc(sizeof(*a));
-		if (a != NULL && cmd_args_init(a, c) == 0 &&
-		    proto_args(m.args, a, err, sizeof(err)) == 0) {
-			roundtrip(a);
+		if (a != NULL && cmd_args_init(a, c) == 0) {
+			int rc;
+
+			err[0] = '\0';
+			rc = proto_args(m.args, a, err, sizeof(err));
+			if (rc == 0) {
+				roundtrip(a);
+			} else {
+				/* what sipd/ctl replies: a documented code and
+				 * a message (ctl_request()) */
+				FUZZ_CHECK(rc < 0);
+				FUZZ_CHECK(err[0] != '\0');
+				FUZZ_CHECK(err_code_of(rc) < ERR__COUNT);
+				FUZZ_CHECK(err_code_name(err_code_of(rc)) !=
+				    NULL);
+			}
 		}
 		free(a);
 	}
