@@ -226,8 +226,18 @@ test_exhaustive(void **state)
 					    !in.src_client &&
 					    (!in.in_dialog ||
 						(kind != CORE_SEND_RELAY &&
-						    kind != CORE_SEND_ACK))) {
+						    kind != CORE_SEND_ACK &&
+						    kind != CORE_SEND_GATEWAY))) {
 						assert_true(in.authenticated);
+					}
+					/* a gateway is paid for: outside a
+					 * dialog sipd sent it into, clients
+					 * only, whatever the relay setting */
+					if (v == CORE_V_ALLOW &&
+					    kind == CORE_SEND_GATEWAY &&
+					    !in.in_dialog) {
+						assert_true(in.src_client ||
+						    in.authenticated);
 					}
 				}
 			}
