@@ -469,7 +469,7 @@ enum acct_kind core_router_account(struct core *c, struct sv user,
 void core_route_gateway(struct core *c, struct msg *req,
     const struct tp_src *src, const char *name);
 
-/* local.c */
+/* auth_glue.c */
 /*
  * Check req's Proxy-Authorization for the relay realm: 1 with
  * in->authenticated (and in->from_other_user) set, or 0 when req was
@@ -478,22 +478,42 @@ void core_route_gateway(struct core *c, struct msg *req,
 int local_prove(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in);
 /*
- * Targets of a request for a local user, each one passed by the policy
- * (in: the request's facts); 0 when it was answered.
+ * The same for realm (NULL: the relay realm, the From's domain when it
+ * is local, else the main domain; a 403 when there is none).
  */
-int local_targets(struct core *c, struct msg *req, const struct tp_src *src,
-    struct core_policy_in *in, struct proxy_target *tg, int max);
-/* A REGISTER for sipd: handled (true), or for another registrar. */
-bool local_maybe_register(struct core *c, struct msg *req,
-    const struct tp_src *src, bool ruri_is_sipd);
-/* Is the Request-URI's host a local domain? */
-bool local_domain(struct core *c, struct msg *req);
+int core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, struct core_policy_in *in);
 /*
  * Authenticate req as a UAS for realm (401, RFC 3261 22.2): 1 with the
  * user name in user, or 0 when req was answered (a challenge, 400, 403).
  */
 int local_auth(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap);
+
+/* location.c */
+/*
+ * The account an address sipd authenticates names (a REGISTER's To, a
+ * From the credentials must back): its own, else the one the Router
+ * sends it to.  u's spans are into base.
+ */
+enum acct_kind core_acct_id(struct core *c, const char *base,
+    const struct uri *u, struct acct_target *t);
+/* The account a URI of m names (a To, a Request-URI): its own. */
+enum acct_kind core_acct_uri(struct core *c, struct msg *m,
+    const struct uri *u, struct acct_target *t);
+/*
+ * Targets of a request for a local user, each one passed by the policy
+ * (in: the request's facts); 0 when it was answered.
+ */
+int local_targets(struct core *c, struct msg *req, const struct tp_src *src,
+    struct core_policy_in *in, struct proxy_target *tg, int max);
+/* Is the Request-URI's host a local domain? */
+bool local_domain(struct core *c, struct msg *req);
+
+/* local.c */
+/* A REGISTER for sipd: handled (true), or for another registrar. */
+bool local_maybe_register(struct core *c, struct msg *req,
+    const struct tp_src *src, bool ruri_is_sipd);
 
 /* mwi.c: sipd the notifier of message-summary (RFC 3842).  A SUBSCRIBE
  * for it (to an account, or to sipd when for_sipd) is handled: true.
