@@ -117,7 +117,7 @@ authenticate(struct core *c, struct msg *req, const struct tp_src *src,
 }
 
 int
-local_auth(struct core *c, struct msg *req, const struct tp_src *src,
+core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap)
 {
 	return authenticate(c, req, src, realm, HDR_AUTHORIZATION, user, cap) ==
@@ -180,7 +180,8 @@ core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
 	snprintf(in->auth_user, sizeof(in->auth_user), "%s@%s", user, realm);
 	/* the account the credentials belong to, against the From's */
 	if (in->from_local && from != NULL &&
-	    core_acct_id(c, msg_buf(req), &from->uri, &claimed) != ACCT_FOREIGN) {
+	    core_acct_id(c, msg_buf(req), &from->uri, &claimed) !=
+	    ACCT_FOREIGN) {
 		bool same = claimed.user != NULL &&
 		    acct_resolve(c->acct, user, strlen(user), realm,
 			strlen(realm), &who) != ACCT_UNKNOWN &&
@@ -192,7 +193,7 @@ core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
 }
 
 int
-local_prove(struct core *c, struct msg *req, const struct tp_src *src,
+core_auth_relay(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in)
 {
 	return core_auth_prove(c, req, src, NULL, in);

@@ -475,7 +475,7 @@ void core_route_gateway(struct core *c, struct msg *req,
  * in->authenticated (and in->from_other_user) set, or 0 when req was
  * answered (a challenge, 400, 403, 500).
  */
-int local_prove(struct core *c, struct msg *req, const struct tp_src *src,
+int core_auth_relay(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in);
 /*
  * The same for realm (NULL: the relay realm, the From's domain when it
@@ -487,7 +487,7 @@ int core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
  * Authenticate req as a UAS for realm (401, RFC 3261 22.2): 1 with the
  * user name in user, or 0 when req was answered (a challenge, 400, 403).
  */
-int local_auth(struct core *c, struct msg *req, const struct tp_src *src,
+int core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap);
 
 /* location.c */
@@ -505,14 +505,34 @@ enum acct_kind core_acct_uri(struct core *c, struct msg *m,
  * Targets of a request for a local user, each one passed by the policy
  * (in: the request's facts); 0 when it was answered.
  */
-int local_targets(struct core *c, struct msg *req, const struct tp_src *src,
-    struct core_policy_in *in, struct proxy_target *tg, int max);
+int core_location_targets(struct core *c, struct msg *req,
+    const struct tp_src *src, struct core_policy_in *in,
+    struct proxy_target *tg, int max);
 /* Is the Request-URI's host a local domain? */
-bool local_domain(struct core *c, struct msg *req);
+bool core_location_domain(struct core *c, struct msg *req);
+/*
+ * The first URI of a Path list (RFC 3327), where a request for its
+ * binding goes: as route_uri_target() for that URI (0 with dst for an
+ * IP address, ROUTE_NAME for a host name, which the location service
+ * does not resolve), or -EINVAL when path holds no URI in <>.
+ */
+int core_location_path(const char *path, struct tp_src *dst,
+    bool *proto_set);
+/*
+ * Is the binding's Contact directly reachable?  Over UDP, when it names
+ * the address the registration came from (only the port may differ: a
+ * device that sends from one socket and listens on another, or registers
+ * for a third party on the same host), dst is the Contact.  A Contact
+ * with another address (the device is behind NAT) or a registration over
+ * a connection is reached where the registration came from: false, dst
+ * untouched (*proto_set may have changed).
+ */
+bool core_location_direct(const struct reg_binding *b, struct tp_src *dst,
+    bool *proto_set);
 
-/* local.c */
+/* registrar.c */
 /* A REGISTER for sipd: handled (true), or for another registrar. */
-bool local_maybe_register(struct core *c, struct msg *req,
+bool core_registrar_request(struct core *c, struct msg *req,
     const struct tp_src *src, bool ruri_is_sipd);
 
 /* mwi.c: sipd the notifier of message-summary (RFC 3842).  A SUBSCRIBE

@@ -76,9 +76,8 @@ dup_str(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* The first URI of a Path list (RFC 3327): where the request goes. */
-static int
-path_target(const char *path, struct tp_src *dst, bool *proto_set)
+int
+core_location_path(const char *path, struct tp_src *dst, bool *proto_set)
 {
 	const char *lt = strchr(path, '<'), *gt = lt ? strchr(lt, '>') : NULL;
 	struct uri u;
@@ -94,16 +93,8 @@ path_target(const char *path, struct tp_src *dst, bool *proto_set)
 	return route_uri_target(path, &u, dst, proto_set);
 }
 
-/*
- * Is the binding's Contact directly reachable?  Over UDP, when it names
- * the address the registration came from (only the port may differ: a
- * device that sends from one socket and listens on another, or registers
- * for a third party on the same host), dst is the Contact.  A Contact
- * with another address (the device is behind NAT) or a registration over
- * a connection is reached where the registration came from.
- */
-static bool
-contact_direct(const struct reg_binding *b, struct tp_src *dst,
+bool
+core_location_direct(const struct reg_binding *b, struct tp_src *dst,
     bool *proto_set)
 {
 	struct tp_src d;
@@ -150,13 +141,14 @@ binding_targets(struct core *c, const char *aor, const struct tp_src *src,
 		memset(t, 0, sizeof(*t));
 		t->q = (int16_t)b->q;
 		if (b->path != NULL) {
-			if (path_target(b->path, &t->dst, &t->proto_set) != 0) {
+			if (core_location_path(b->path, &t->dst,
+				&t->proto_set) != 0) {
 				continue;
 			}
 			core_policy_dst(c, NULL, in, CORE_SEND_PATH, &t->dst,
 			    false);
 		} else {
-			if (!contact_direct(b, &t->dst, &t->proto_set)) {
+			if (!core_location_direct(b, &t->dst, &t->proto_set)) {
 				/* behind NAT, or a flow it keeps open:
 				 * where the registration came from */
 				t->dst.addr = b->addr;
@@ -229,8 +221,9 @@ forward_target(struct core *c, struct msg *req, const struct tp_src *src,
 }
 
 int
-local_targets(struct core *c, struct msg *req, const struct tp_src *src,
-    struct core_policy_in *in, struct proxy_target *tg, int max)
+core_location_targets(struct core *c, struct msg *req,
+    const struct tp_src *src, struct core_policy_in *in,
+    struct proxy_target *tg, int max)
 {
 	const struct uri *ruri = msg_ruri(req);
 	char aor[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
@@ -282,7 +275,7 @@ local_targets(struct core *c, struct msg *req, const struct tp_src *src,
 
 /* Is the Request-URI's host one of sipd's local domains? */
 bool
-local_domain(struct core *c, struct msg *req)
+core_location_domain(struct core *c, struct msg *req)
 {
 	const struct uri *ruri = msg_ruri(req);
 	struct sv h;

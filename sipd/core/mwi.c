@@ -322,7 +322,8 @@ mwi_subscribe(struct core *c, struct msg *req, const struct tp_src *src,
 	/* from a client-ip, or authenticated: then as the account itself,
 	 * and only then does the sender learn whether it exists */
 	if (!core_client_ip(c, &src->addr)) {
-		if (local_auth(c, req, src, t.domain, user, sizeof(user)) == 0) {
+		if (core_auth_uas(c, req, src, t.domain, user, sizeof(user)) ==
+		    0) {
 			return;
 		}
 		if ((k == ACCT_LOCAL || k == ACCT_FORWARD) &&
@@ -418,7 +419,7 @@ core_mwi_request(struct core *c, struct msg *req, const struct tp_src *src,
 		mwi_bad_event(c, req, src);
 		return true;
 	}
-	if (!for_sipd && !local_domain(c, req)) {
+	if (!for_sipd && !core_location_domain(c, req)) {
 		return false;
 	}
 	if (!core_refuse_extensions(c, req, src, HDR_REQUIRE)) {

@@ -117,7 +117,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 		return;
 	}
 	/* step 4: authenticate, the same way for unknown users */
-	if (local_auth(c, req, src, t.domain, user, sizeof(user)) == 0) {
+	if (core_auth_uas(c, req, src, t.domain, user, sizeof(user)) == 0) {
 		return;
 	}
 	/* step 5: the authenticated user may change this address only */
@@ -186,8 +186,8 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
  * address with a local domain in To)?  Handles it and returns true.
  */
 bool
-local_maybe_register(struct core *c, struct msg *req, const struct tp_src *src,
-    bool ruri_is_sipd)
+core_registrar_request(struct core *c, struct msg *req,
+    const struct tp_src *src, bool ruri_is_sipd)
 {
 	const struct uri *ruri = msg_ruri(req);
 	struct acct_target t;
