@@ -270,6 +270,13 @@ void core_count_out(struct core *c, struct msg *m);
 void core_answer_msg(struct core *c, const struct tp_src *src,
     struct msg *req, struct msg *resp);
 /*
+ * Send resp, built for req, in a server transaction, so that
+ * retransmissions of req get it again; statelessly when no transaction
+ * can be made.  Takes resp.
+ */
+void core_answer_txn(struct core *c, const struct tp_src *src,
+    struct msg *req, struct msg *resp);
+/*
  * RFC 3261 8.2.2.3 and 16.3 step 5: answer 420 when the request requires
  * an extension (id: HDR_REQUIRE or HDR_PROXY_REQUIRE).  True if it did.
  */

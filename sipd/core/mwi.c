@@ -200,8 +200,6 @@ mwi_answer(struct core *c, struct msg *req, const struct tp_src *src,
 	struct msg *resp = msg_response(req, status, NULL,
 	    (struct sv){ tag, tag != NULL ? strlen(tag) : 0 });
 	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + 32], num[20];
-	struct msg *kept;
-	struct txn *st;
 
 	if (resp == NULL || core_server_hdr(c, resp) < 0) {
 		msg_free(resp);
@@ -220,16 +218,7 @@ mwi_answer(struct core *c, struct msg *req, const struct tp_src *src,
 		msg_hdr_append(resp, "Expires",
 		    (struct sv){ num, sv_utoa(expires, num) });
 	}
-	kept = msg_compact(req);
-	st = kept != NULL ? txn_server_new(c->txn, kept, src, NULL) : NULL;
-	if (st == NULL) {
-		msg_free(kept);
-		core_answer_msg(c, src, req, resp);
-		return;
-	}
-	core_count_out(c, resp);
-	txn_server_respond(st, resp);
-	msg_free(resp);
+	core_answer_txn(c, src, req, resp);
 }
 
 /*

@@ -13,28 +13,6 @@
 #include "sipd/core/core_int.h"
 
 /*
- * Send a response built for req in a server transaction (so
- * retransmissions of req are absorbed), or statelessly when no
- * transaction can be made.  Takes resp.
- */
-static void
-respond(struct core *c, struct msg *req, const struct tp_src *src,
-    struct msg *resp)
-{
-	struct msg *kept = msg_compact(req);
-	struct txn *st = kept ? txn_server_new(c->txn, kept, src, NULL) : NULL;
-
-	if (st == NULL) {
-		msg_free(kept);
-		core_answer_msg(c, src, req, resp);
-		return;
-	}
-	core_count_out(c, resp);
-	txn_server_respond(st, resp);
-	msg_free(resp);
-}
-
-/*
  * A REGISTER whose answer waits for the registrar's store (reg.h): its
  * server transaction absorbs retransmissions meanwhile.
  */
@@ -169,7 +147,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	log_info(LOG_SERVER, "register %s: %d", aor, msg_status(resp));
 	rc = msg_status(resp);
 	if (st == NULL) {
-		respond(c, req, src, resp);
+		core_answer_txn(c, src, req, resp);
 	} else {
 		core_count_out(c, resp);
 		txn_server_respond(st, resp);
