@@ -161,6 +161,11 @@ int ctl_decode(struct ctl_decoded *d, const char *body, size_t len,
     bool writer, const char *who);
 void ctl_decoded_fini(struct ctl_decoded *d);
 
+/* A handler's failure: the message from fmt in r->err, and rc returned
+ * (server.c). */
+int ctl_fail(struct ctl_req *r, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);
 

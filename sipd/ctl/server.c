@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,17 @@ ctl_on_log(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ----------------------------------------------------------- requests */
+
+int
+ctl_fail(struct ctl_req *r, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
 
 /* "listener add transport=udp address=..." for the log (no secrets). */
 static void
