@@ -346,6 +346,23 @@ core_answer_msg(struct core *c, const struct tp_src *src, struct msg *req,
 }
 
 void
+core_answer_txn(struct core *c, const struct tp_src *src, struct msg *req,
+    struct msg *resp)
+{
+	struct msg *kept = msg_compact(req);
+	struct txn *st = kept ? txn_server_new(c->txn, kept, src, NULL) : NULL;
+
+	if (st == NULL) {
+		msg_free(kept);
+		core_answer_msg(c, src, req, resp);
+		return;
+	}
+	core_count_out(c, resp);
+	txn_server_respond(st, resp);
+	msg_free(resp);
+}
+
+void
 core_answer(struct core *c, const struct tp_src *src, struct msg *req,
     int status, const char *reason, const char *why)
 {

@@ -322,6 +322,13 @@ void core_count_out(struct core *c, struct msg *m);
 void core_answer_msg(struct core *c, const struct tp_src *src,
     struct msg *req, struct msg *resp);
 /*
+ * Send resp, built for req, in a server transaction, so that
+ * retransmissions of req get it again; statelessly when no transaction
+ * can be made.  Takes resp.
+ */
+void core_answer_txn(struct core *c, const struct tp_src *src,
+    struct msg *req, struct msg *resp);
+/*
  * RFC 3261 8.2.2.3 and 16.3 step 5: answer 420 when the request requires
  * an extension (id: HDR_REQUIRE or HDR_PROXY_REQUIRE).  True if it did.
  */
@@ -589,31 +596,71 @@ void core_gw_shared_count(struct core *c, const char *name, bool failed);
 bool core_gw_shared_addr(struct core *c, const char *name,
     const struct sockaddr_storage *addr);
 
-/* local.c */
+/* auth_glue.c */
 /*
  * Check req's Proxy-Authorization for the relay realm: 1 with
  * in->authenticated (and in->from_other_user) set, or 0 when req was
  * answered (a challenge, 400, 403, 500).
  */
-int local_prove(struct core *c, struct msg *req, const struct tp_src *src,
+int core_auth_relay(struct core *c, struct msg *req, const struct tp_src *src,
     struct core_policy_in *in);
 /*
- * Targets of a request for a local user, each one passed by the policy
- * (in: the request's facts); 0 when it was answered.
+ * The same for realm (NULL: the relay realm, the From's domain when it
+ * is local, else the main domain; a 403 when there is none).
  */
-int local_targets(struct core *c, struct msg *req, const struct tp_src *src,
-    struct core_policy_in *in, struct proxy_target *tg, int max);
-/* A REGISTER for sipd: handled (true), or for another registrar. */
-bool local_maybe_register(struct core *c, struct msg *req,
-    const struct tp_src *src, bool ruri_is_sipd);
-/* Is the Request-URI's host a local domain? */
-bool local_domain(struct core *c, struct msg *req);
+int core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, struct core_policy_in *in);
 /*
  * Authenticate req as a UAS for realm (401, RFC 3261 22.2): 1 with the
  * user name in user, or 0 when req was answered (a challenge, 400, 403).
  */
-int local_auth(struct core *c, struct msg *req, const struct tp_src *src,
+int core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap);
+
+/* location.c */
+/*
+ * The account an address sipd authenticates names (a REGISTER's To, a
+ * From the credentials must back): its own, else the one the Router
+ * sends it to.  u's spans are into base.
+ */
+enum acct_kind core_acct_id(struct core *c, const char *base,
+    const struct uri *u, struct acct_target *t);
+/* The account a URI of m names (a To, a Request-URI): its own. */
+enum acct_kind core_acct_uri(struct core *c, struct msg *m,
+    const struct uri *u, struct acct_target *t);
+/*
+ * Targets of a request for a local user, each one passed by the policy
+ * (in: the request's facts); 0 when it was answered.
+ */
+int core_location_targets(struct core *c, struct msg *req,
+    const struct tp_src *src, struct core_policy_in *in,
+    struct proxy_target *tg, int max);
+/* Is the Request-URI's host a local domain? */
+bool core_location_domain(struct core *c, struct msg *req);
+/*
+ * The first URI of a Path list (RFC 3327), where a request for its
+ * binding goes: as route_uri_target() for that URI (0 with dst for an
+ * IP address, ROUTE_NAME for a host name, which the location service
+ * does not resolve), or -EINVAL when path holds no URI in <>.
+ */
+int core_location_path(const char *path, struct tp_src *dst,
+    bool *proto_set);
+/*
+ * Is the binding's Contact directly reachable?  Over UDP, when it names
+ * the address the registration came from (only the port may differ: a
+ * device that sends from one socket and listens on another, or registers
+ * for a third party on the same host), dst is the Contact.  A Contact
+ * with another address (the device is behind NAT) or a registration over
+ * a connection is reached where the registration came from: false, dst
+ * untouched (*proto_set may have changed).
+ */
+bool core_location_direct(const struct reg_binding *b, struct tp_src *dst,
+    bool *proto_set);
+
+/* registrar.c */
+/* A REGISTER for sipd: handled (true), or for another registrar. */
+bool core_registrar_request(struct core *c, struct msg *req,
+    const struct tp_src *src, bool ruri_is_sipd);
 
 /* mwi.c: sipd the notifier of message-summary (RFC 3842).  A SUBSCRIBE
  * for it (to an account, or to sipd when for_sipd) is handled: true.

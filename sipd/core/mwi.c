@@ -200,8 +200,6 @@ mwi_answer(struct core *c, struct msg *req, const struct tp_src *src,
 	struct msg *resp = msg_response(req, status, NULL,
 	    (struct sv){ tag, tag != NULL ? strlen(tag) : 0 });
 	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + 32], num[20];
-	struct msg *kept;
-	struct txn *st;
 
 	if (resp == NULL || core_server_hdr(c, resp) < 0) {
 		msg_free(resp);
@@ -220,16 +218,7 @@ mwi_answer(struct core *c, struct msg *req, const struct tp_src *src,
 		msg_hdr_append(resp, "Expires",
 		    (struct sv){ num, sv_utoa(expires, num) });
 	}
-	kept = msg_compact(req);
-	st = kept != NULL ? txn_server_new(c->txn, kept, src, NULL) : NULL;
-	if (st == NULL) {
-		msg_free(kept);
-		core_answer_msg(c, src, req, resp);
-		return;
-	}
-	core_count_out(c, resp);
-	txn_server_respond(st, resp);
-	msg_free(resp);
+	core_answer_txn(c, src, req, resp);
 }
 
 /*
@@ -322,7 +311,8 @@ mwi_subscribe(struct core *c, struct msg *req, const struct tp_src *src,
 	/* from a client-ip, or authenticated: then as the account itself,
 	 * and only then does the sender learn whether it exists */
 	if (!core_client_ip(c, &src->addr)) {
-		if (local_auth(c, req, src, t.domain, user, sizeof(user)) == 0) {
+		if (core_auth_uas(c, req, src, t.domain, user, sizeof(user)) ==
+		    0) {
 			return;
 		}
 		if ((k == ACCT_LOCAL || k == ACCT_FORWARD) &&
@@ -418,7 +408,7 @@ core_mwi_request(struct core *c, struct msg *req, const struct tp_src *src,
 		mwi_bad_event(c, req, src);
 		return true;
 	}
-	if (!for_sipd && !local_domain(c, req)) {
+	if (!for_sipd && !core_location_domain(c, req)) {
 		return false;
 	}
 	if (!core_refuse_extensions(c, req, src, HDR_REQUIRE)) {

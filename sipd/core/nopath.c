@@ -428,7 +428,7 @@ core_path_request(struct core *c, struct msg *req, struct tp_src *dst,
 	    msg_set_ruri(req, (struct sv){ uri, strlen(uri) }) != 0) {
 		return -EINVAL;
 	}
-	/* the device as for a binding of sipd's own (local.c): its Contact
+	/* the device as for a binding of sipd's own (location.c): its Contact
 	 * when it names the address the REGISTER came from, over UDP;
 	 * otherwise that address (a NAT, or a connection it opened) */
 	*dst = hop;

@@ -284,7 +284,7 @@ core_policy_apply(struct core *c, struct msg *req, const struct tp_src *src,
 
 	if (v == CORE_V_CHALLENGE) {
 		/* the sender may prove an account: then it is a client */
-		int rc = local_prove(c, req, src, in);
+		int rc = core_auth_relay(c, req, src, in);
 		if (rc <= 0) {
 			return false; /* answered: a challenge, 400, 403 */
 		}

@@ -1180,7 +1180,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
 	own = rc == 0 && rr_signed(c, req, &seen, src, &dst);
-	if (!routed && local_maybe_register(c, req, src, rc == 1)) {
+	if (!routed && core_registrar_request(c, req, src, rc == 1)) {
 		return false;
 	}
 	if (!routed && core_mwi_request(c, req, src, rc == 1)) {
@@ -1190,7 +1190,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	 * looks up in the location service, and that needs an extension
 	 * sipd lacks, gets 420 before anything is looked up, challenged or
 	 * sent; a request to sipd itself checks Require instead (8.2.2.3) */
-	lookup = !routed && !rt.gateway && local_domain(c, req);
+	lookup = !routed && !rt.gateway && core_location_domain(c, req);
 	if ((rc != 1 || lookup) &&
 	    core_refuse_extensions(c, req, src, HDR_PROXY_REQUIRE)) {
 		return false;
@@ -1203,7 +1203,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		if (!core_policy_apply(c, req, src, NULL, &in)) {
 			return false;
 		}
-		ntg = local_targets(c, req, src, &in, tg, CORE_MAX_BRANCHES);
+		ntg = core_location_targets(c, req, src, &in, tg,
+		    CORE_MAX_BRANCHES);
 		if (ntg == 0) {
 			return false;
 		}

@@ -301,7 +301,7 @@ again:
 		/* a NoRelay record is for clients: the sender may prove it
 		 * is one (a 407 it answers with credentials); a stranger
 		 * never gets past it */
-		if (local_prove(c, req, src, in) <= 0) {
+		if (core_auth_relay(c, req, src, in) <= 0) {
 			return -1;
 		}
 		rin.client = true;

@@ -146,6 +146,36 @@ int ctl_h_show_gateways(struct ctl_req *r);
 int ctl_h_gateway_register(struct ctl_req *r);
 int ctl_h_gateway_unregister(struct ctl_req *r);
 
+/*
+ * A request frame decoded and checked as sipd checks every request,
+ * whatever client sent it (the table is shared, trust is not).
+ */
+struct ctl_decoded {
+	struct proto_msg m;     /* the frame, its id when one was read */
+	const struct cmd *cmd;  /* the command, on success */
+	struct cmd_args *args;  /* its arguments, on success; owned */
+	enum err_code code;     /* on failure: the reply's error code, */
+	char err[512];          /* its message, */
+	char log[1024];         /* and the log line's text ("" for none) */
+};
+
+/*
+ * Decode the frame body[0..len) from who (a name for the log) into d:
+ * one msgpack request with an id other than 0, a command of the table
+ * that is not sipctl's alone (whole words: abbreviations are sipctl's),
+ * CF_WRITE only for a writer, every argument known and of its type.
+ * Returns 0, or a negative errno or project code with d's code, err and
+ * log filled.  ctl_decoded_fini(d) after any return.
+ */
+int ctl_decode(struct ctl_decoded *d, const char *body, size_t len,
+    bool writer, const char *who);
+void ctl_decoded_fini(struct ctl_decoded *d);
+
+/* A handler's failure: the message from fmt in r->err, and rc returned
+ * (server.c). */
+int ctl_fail(struct ctl_req *r, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The handler of command id (handlers.c). */
 ctl_handler *ctl_handler_of(enum cmd_id id);
 

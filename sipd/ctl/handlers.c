@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +28,6 @@
 #include "sipd/transport/tp.h"
 #include "sipd/txn/txn.h"
 #include "sipd/worker.h"
-
-static int
-ctl_fail(struct ctl_req *r, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-ctl_fail(struct ctl_req *r, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* Commands of sipctl alone never reach a handler (server.c refuses). */
 static int

@@ -6,7 +6,6 @@
  * sipd/mwi's.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +18,6 @@
 #include "sipd/mwi/mwi.h"
 #include "sipd/worker.h"
 
-static int
-fail(struct ctl_req *r, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct ctl_req *r, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* The canonical "user@domain" of an account given by name or alias. */
 static int
 canonical(struct ctl_req *r, const char *account, char *aor, size_t cap)
@@ -42,7 +26,7 @@ canonical(struct ctl_req *r, const char *account, char *aor, size_t cap)
 	int rc = -ENOENT;
 
 	if (ai == NULL) {
-		return fail(r, -ENOMEM, "out of memory");
+		return ctl_fail(r, -ENOMEM, "out of memory");
 	}
 	if (account != NULL &&
 	    acct_account_find(r->ctl->conf->acct, account, ai) == 0) {
@@ -50,7 +34,7 @@ canonical(struct ctl_req *r, const char *account, char *aor, size_t cap)
 		rc = 0;
 	}
 	free(ai);
-	return rc == 0 ? 0 : fail(r, rc, "no account %.300s",
+	return rc == 0 ? 0 : ctl_fail(r, rc, "no account %.300s",
 				 account != NULL ? account : "");
 }
 
@@ -69,11 +53,12 @@ ctl_h_mwi_set(struct ctl_req *r)
 	int rc;
 
 	if (m == NULL) {
-		return fail(r, -ENOENT, "no message-waiting state");
+		return ctl_fail(r, -ENOENT, "no message-waiting state");
 	}
 	if (cmd_arg_has(r->args, "urgent-new") !=
 	    cmd_arg_has(r->args, "urgent-old")) {
-		return fail(r, -EINVAL, "give both urgent counts, or neither");
+		return ctl_fail(r, -EINVAL,
+		    "give both urgent counts, or neither");
 	}
 	rc = canonical(r, cmd_arg_str(r->args, "account"), aor, sizeof(aor));
 	if (rc != 0) {
@@ -84,15 +69,17 @@ ctl_h_mwi_set(struct ctl_req *r)
 	c.urgent_new = (uint32_t)cmd_arg_uint(r->args, "urgent-new", 0);
 	c.urgent_old = (uint32_t)cmd_arg_uint(r->args, "urgent-old", 0);
 	if (c.urgent_new > c.new_msgs || c.urgent_old > c.old_msgs) {
-		return fail(r, -EINVAL, "more urgent messages than messages");
+		return ctl_fail(r, -EINVAL,
+		    "more urgent messages than messages");
 	}
 	rc = mwi_set(m, aor, &c);
 	if (rc == -ENOSPC) {
-		return fail(r, rc, "too many accounts with counts (at most %d)",
+		return ctl_fail(r, rc,
+		    "too many accounts with counts (at most %d)",
 		    MWI_MAX_ACCOUNTS);
 	}
 	if (rc != 0) {
-		return fail(r, rc, "counts of %s set but not stored", aor);
+		return ctl_fail(r, rc, "counts of %s set but not stored", aor);
 	}
 	log_info(LOG_TRANSPORT, "control, %s set the messages of %s to "
 	    "%u/%u (%u/%u)", r->conn->name, aor, c.new_msgs, c.old_msgs,
@@ -115,7 +102,7 @@ ctl_h_mwi_show(struct ctl_req *r)
 	int n, rc;
 
 	if (m == NULL) {
-		return fail(r, -ENOENT, "no message-waiting state");
+		return ctl_fail(r, -ENOENT, "no message-waiting state");
 	}
 	if (account != NULL) {
 		rc = canonical(r, account, aor, sizeof(aor));
@@ -125,7 +112,7 @@ ctl_h_mwi_show(struct ctl_req *r)
 	}
 	n = mwi_list(m, account != NULL ? aor : NULL, time(NULL), &rows);
 	if (n < 0) {
-		return fail(r, n, "out of memory");
+		return ctl_fail(r, n, "out of memory");
 	}
 	if (n == 0 && account != NULL) {
 		/* an account without counts: all zero */

@@ -5,7 +5,6 @@
  * each step and the decision, sending nothing.  Owns nothing.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,21 +12,6 @@
 #include "sipd/acct/acct.h"
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
-
-static int
-fail(struct ctl_req *r, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct ctl_req *r, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 int
 ctl_h_router_list(struct ctl_req *r)
@@ -130,7 +114,7 @@ ctl_h_router_test(struct ctl_req *r)
 	int rc;
 
 	if (addr == NULL || addr[0] == '\0') {
-		return fail(r, -EINVAL, "missing address");
+		return ctl_fail(r, -EINVAL, "missing address");
 	}
 	/* "sip:" and "sips:" are taken off: the Router sees addresses */
 	if (strncasecmp(addr, "sip:", 4) == 0) {
@@ -139,7 +123,7 @@ ctl_h_router_test(struct ctl_req *r)
 		addr += 5;
 	}
 	if (strlen(addr) >= sizeof(local)) {
-		return fail(r, -EINVAL, "address too long");
+		return ctl_fail(r, -EINVAL, "address too long");
 	}
 	snprintf(local, sizeof(local), "%s", addr);
 	at = strrchr(local, '@');

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,17 @@ ctl_on_log(evutil_socket_t fd, short what, void *arg)
 
 /* ----------------------------------------------------------- requests */
 
+int
+ctl_fail(struct ctl_req *r, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 /* "listener add transport=udp address=..." for the log (no secrets). */
 static void
 ctl_log_request(struct ctl_conn *c, const struct cmd_args *a)
@@ -198,71 +210,27 @@ static void
 ctl_request(struct ctl_conn *c, const char *body, size_t len)
 {
 	struct ctl *ctl = c->ctl;
-	struct proto_msg m;
-	struct cmd_args *a = NULL;
+	struct ctl_decoded d;
 	const struct cmd *cmd;
 	struct proto_out o;
 	struct ctl_req r;
-	char err[512];
 	int rc;
 
 	proto_out_init(&o);
-	rc = proto_decode(&m, body, len, err, sizeof(err));
-	if (rc < 0) {
-		log_notice(LOG_TRANSPORT, "control, bad frame from %s (%s)",
-		    c->name, err);
-		ctl_send_error(c, m.id, ERR_INVALID, err);
+	if (ctl_decode(&d, body, len, c->writer, c->name) < 0) {
+		if (d.log[0] != '\0') {
+			log_notice(LOG_TRANSPORT, "control, %s", d.log);
+		}
+		ctl_send_error(c, d.m.id, d.code, d.err);
 		goto out;
 	}
-	if (m.kind != PROTO_REQUEST) {
-		log_notice(LOG_TRANSPORT, "control, bad frame from %s "
-		    "(not a request)", c->name);
-		ctl_send_error(c, m.id, ERR_INVALID, "not a request");
-		goto out;
-	}
-	if (m.id == 0) {
-		log_notice(LOG_TRANSPORT, "control, bad frame from %s (id 0)",
-		    c->name);
-		ctl_send_error(c, 0, ERR_INVALID, "id 0 is reserved");
-		goto out;
-	}
-	cmd = cmd_by_name(m.cmd, m.cmd_len);
-	if (cmd == NULL || (cmd->flags & CF_LOCAL) != 0) {
-		char clip[LOG_CLIP_SIZE];
-
-		log_clip(clip, sizeof(clip), m.cmd, m.cmd_len);
-		log_notice(LOG_TRANSPORT, "control, unknown command '%s' from "
-		    "%s", clip, c->name);
-		snprintf(err, sizeof(err), "unknown command '%s'", clip);
-		ctl_send_error(c, m.id, ERR_INVALID, err);
-		goto out;
-	}
-	if ((cmd->flags & CF_WRITE) != 0 && !c->writer) {
-		log_notice(LOG_TRANSPORT, "control, refused '%s' to %s (read "
-		    "only)", cmd->name, c->name);
-		snprintf(err, sizeof(err), "'%s' needs root or sipd's user",
-		    cmd->name);
-		ctl_send_error(c, m.id, ERR_DENIED, err);
-		goto out;
-	}
-	a = malloc(sizeof(*a));
-	if (a == NULL || cmd_args_init(a, cmd) < 0) {
-		ctl_send_error(c, m.id, ERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	rc = proto_args(m.args, a, err, sizeof(err));
-	if (rc < 0) {
-		log_notice(LOG_TRANSPORT, "control, bad arguments for '%s' "
-		    "from %s (%s)", cmd->name, c->name, err);
-		ctl_send_error(c, m.id, err_code_of(rc), err);
-		goto out;
-	}
-	ctl_log_request(c, a);
+	cmd = d.cmd;
+	ctl_log_request(c, d.args);
 	memset(&r, 0, sizeof(r));
 	r.conn = c;
 	r.ctl = ctl;
-	r.id = m.id;
-	r.args = a;
+	r.id = d.m.id;
+	r.args = d.args;
 	r.out = &o;
 	rc = ctl_handler_of(cmd->id)(&r);
 	if (rc < 0) {
@@ -274,13 +242,12 @@ ctl_request(struct ctl_conn *c, const char *body, size_t len)
 			    "(%s)", cmd->name, c->name, r.err);
 		}
 		proto_out_reset(&o);
-		ctl_send_error(c, m.id, err_code_of(rc), r.err);
+		ctl_send_error(c, d.m.id, err_code_of(rc), r.err);
 		goto out;
 	}
 	(void)ctl_conn_send(c, &o);
 out:
-	free(a);
-	proto_msg_fini(&m);
+	ctl_decoded_fini(&d);
 	proto_out_fini(&o);
 }
 

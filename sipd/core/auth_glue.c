@@ -1,0 +1,200 @@
+/*
+ * The Digest glue of the core (RFC 3261 22, RFC 7616): challenges, the
+ * check of a request's credentials against the accounts of the
+ * configuration's snapshot (sipd/acct), and the proof of an account the
+ * policy (policy.c) asks of a sender before it relays.  The nonces, the
+ * failure counts and the challenge rate are this worker's authentication
+ * state (sipd/auth); nothing here is kept between requests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sipd/core/core_int.h"
+
+static int
+ha1_lookup(void *arg, const char *user, const char *realm, enum auth_alg alg,
+    char *ha1)
+{
+	struct core *c = arg;
+	struct acct_cred cred;
+	enum acct_alg a = alg == AUTH_ALG_SHA256 ? ACCT_SHA256 : ACCT_MD5;
+
+	if (c->acct == NULL ||
+	    acct_ha1(c->acct, user, strlen(user), realm, strlen(realm), a,
+		&cred) != 0) {
+		return -ENOENT;
+	}
+	snprintf(ha1, AUTH_HEX_SIZE, "%s", cred.ha1);
+	return 0;
+}
+
+/*
+ * A 401 or 407 with the challenges for realm, sent statelessly: RFC 3261
+ * 26.3.2.4 recommends that a server keep no state for a challenge, since
+ * a transaction held for Timer H per unauthenticated INVITE lets one host
+ * fill the transaction table.  A retransmission gets a fresh challenge,
+ * and the ACK of the 401/407 is known by sipd's To tag and absorbed
+ * (core.c).  A source over auth-challenge-rate gets nothing: an answer
+ * would only feed a flood, or reflect it to a forged source address.
+ */
+static void
+challenge(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, bool stale, bool proxy)
+{
+	char peer[TP_ADDRSTRLEN];
+	struct msg *resp;
+
+	if (!auth_challenge_allowed(c->auth,
+		(const struct sockaddr *)&src->addr)) {
+		c->stats.auth_limited++;
+		log_info(LOG_SERVER, "dropped request from %s (over the "
+		    "challenge rate)", core_peer(src, peer, sizeof(peer)));
+		return;
+	}
+	resp = core_response(c, req, proxy ? 407 : 401, NULL);
+	if (resp == NULL) {
+		return;
+	}
+	if (auth_challenge_append(c->auth, resp, realm, stale,
+		(const struct sockaddr *)&src->addr,
+		proxy ? HDR_PROXY_AUTHENTICATE : HDR_WWW_AUTHENTICATE) < 0) {
+		msg_free(resp);
+		core_answer(c, src, req, 500, NULL, "cannot challenge");
+		return;
+	}
+	core_answer_msg(c, src, req, resp);
+}
+
+enum verdict {
+	V_OK,       /* authenticated: user filled */
+	V_ANSWERED, /* a challenge, 400, 403 or 500 went out */
+};
+
+/*
+ * Authenticate req for realm with the credentials of id; on anything but
+ * success answer it (challenge, 400, 403) and return V_ANSWERED.
+ */
+static enum verdict
+authenticate(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, enum hdr_id id, char *user, size_t cap)
+{
+	struct auth_result res;
+	struct auth_alt alt;
+	bool proxy = id == HDR_PROXY_AUTHORIZATION;
+	int rc;
+
+	rc = auth_check_alt(c->auth, req, id, NULL,
+	    (const struct sockaddr *)&src->addr, realm, ha1_lookup, c,
+	    core_wk_auth_alt(c, req, &alt) ? &alt : NULL, &res);
+	if (rc < 0) {
+		core_answer(c, src, req, 500, NULL, "authentication failed");
+		return V_ANSWERED;
+	}
+	switch (res.status) {
+	case AUTH_OK:
+		snprintf(user, cap, "%s", res.user);
+		return V_OK;
+	case AUTH_STALE:
+		challenge(c, req, src, realm, true, proxy);
+		return V_ANSWERED;
+	case AUTH_MALFORMED:
+		c->stats.auth_failures++;
+		core_answer(c, src, req, 400, res.phrase, "bad credentials");
+		return V_ANSWERED;
+	case AUTH_BLOCKED:
+		c->stats.auth_failures++;
+		core_answer(c, src, req, 403, NULL, "too many failures");
+		return V_ANSWERED;
+	case AUTH_FAILED:
+		c->stats.auth_failures++;
+		challenge(c, req, src, realm, false, proxy);
+		return V_ANSWERED;
+	default:
+		challenge(c, req, src, realm, false, proxy);
+		return V_ANSWERED;
+	}
+}
+
+int
+core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, char *user, size_t cap)
+{
+	return authenticate(c, req, src, realm, HDR_AUTHORIZATION, user, cap) ==
+		V_OK
+	    ? 1
+	    : 0;
+}
+
+
+/* The realm to challenge a relay with: the From domain if it is ours,
+ * else the main domain; NULL when there is none. */
+static const char *
+relay_realm(struct core *c, struct msg *req)
+{
+	const struct msg_naddr *from = msg_from(req);
+	struct acct_target t;
+
+	if (c->acct == NULL || acct_domain_count(c->acct) == 0) {
+		return NULL;
+	}
+	if (from != NULL && from->uri.scheme != URI_OTHER) {
+		struct sv h = msg_sv(req, from->uri.host);
+		if (acct_resolve(c->acct, "", 0, h.p, h.len, &t) !=
+		    ACCT_FOREIGN) {
+			return t.domain;
+		}
+	}
+	return core_main_domain(c->acct, c->main_domain);
+}
+
+
+/*
+ * Check the sender's Proxy-Authorization for realm (NULL: the relay
+ * realm), answering when it does not prove an account.  On success the
+ * policy learns who: whether the From, when local, names someone else.
+ */
+int
+core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, struct core_policy_in *in)
+{
+	char user[AUTH_USER_MAX + 1];
+	const struct msg_naddr *from = msg_from(req);
+	struct acct_target who, claimed;
+
+	if (in->authenticated) {
+		return 1;
+	}
+	if (realm == NULL) {
+		realm = relay_realm(c, req);
+	}
+	if (realm == NULL) {
+		core_answer(c, src, req, 403, "Relaying Denied", "relay denied");
+		return 0;
+	}
+	if (authenticate(c, req, src, realm, HDR_PROXY_AUTHORIZATION, user,
+		sizeof(user)) != V_OK) {
+		return 0;
+	}
+	in->authenticated = true;
+	snprintf(in->auth_user, sizeof(in->auth_user), "%s@%s", user, realm);
+	/* the account the credentials belong to, against the From's */
+	if (in->from_local && from != NULL &&
+	    core_acct_id(c, msg_buf(req), &from->uri, &claimed) !=
+	    ACCT_FOREIGN) {
+		bool same = claimed.user != NULL &&
+		    acct_resolve(c->acct, user, strlen(user), realm,
+			strlen(realm), &who) != ACCT_UNKNOWN &&
+		    who.user != NULL && strcmp(who.user, claimed.user) == 0 &&
+		    strcmp(who.domain, claimed.domain) == 0;
+		in->from_other_user = !same;
+	}
+	return 1;
+}
+
+int
+core_auth_relay(struct core *c, struct msg *req, const struct tp_src *src,
+    struct core_policy_in *in)
+{
+	return core_auth_prove(c, req, src, NULL, in);
+}

@@ -1,0 +1,188 @@
+/*
+ * The registrar of sipd's local domains (RFC 3261 10.3): a REGISTER for
+ * a local domain is authenticated (auth_glue.c), checked against the
+ * account its To names (location.c), and handed to the shared registrar
+ * (sipd/reg), whose answer may wait for its store.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sipd/core/core_int.h"
+
+/*
+ * A REGISTER whose answer waits for the registrar's store (reg.h): its
+ * server transaction absorbs retransmissions meanwhile.
+ */
+struct reg_pending {
+	struct core *c;
+	struct txn *st;
+	struct msg *resp; /* NULL: the store failed */
+};
+
+/* On the worker's thread: send the answer the store released. */
+static void
+register_finish(void *arg, bool cancelled)
+{
+	struct reg_pending *rp = arg;
+	struct core *c = rp->c;
+	struct msg *resp = rp->resp;
+
+	if (!cancelled) {
+		if (resp == NULL) {
+			resp = core_response(c, txn_request(rp->st), 500,
+			    "Store Failure");
+		} else if (core_server_hdr(c, resp) < 0) {
+			msg_free(resp);
+			resp = NULL;
+		}
+		if (resp != NULL) {
+			/* the transaction lets its request go once answered */
+			struct msg *req = msg_status(resp) == 200
+			    ? msg_compact(txn_request(rp->st))
+			    : NULL;
+
+			log_info(LOG_SERVER, "register: %d", msg_status(resp));
+			core_count_out(c, resp);
+			txn_server_respond(rp->st, resp);
+			if (req != NULL) {
+				/* NoSubMWI: the device's implicit subscription */
+				core_mwi_registered(c, req);
+				msg_free(req);
+			}
+		}
+	}
+	msg_free(resp);
+	free(rp);
+}
+
+/* On the store writer's thread: hand the answer to the worker. */
+static void
+register_done(void *arg, struct msg *resp)
+{
+	struct reg_pending *rp = arg;
+
+	rp->resp = resp;
+	if (tp_call(rp->c->tp, register_finish, rp) < 0) {
+		log_err(LOG_SERVER, "register: answer lost (%s)",
+		    strerror(ENOMEM));
+		msg_free(resp);
+		free(rp);
+	}
+}
+
+/* RFC 3261 10.3: REGISTER for a local domain. */
+static void
+local_register(struct core *c, struct msg *req, const struct tp_src *src)
+{
+	const struct msg_naddr *to = msg_to(req);
+	char user[AUTH_USER_MAX + 1], aor[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
+	char tag[CORE_TAG_LEN + 1];
+	struct acct_target t, who;
+	enum acct_kind k;
+	struct msg *resp = NULL, *kept;
+	struct reg_src rs;
+	struct reg_pending *rp = NULL;
+	struct txn *st;
+	int rc;
+
+	/* step 1: the domain; steps 2 and 3: Require (done by the caller) */
+	k = to ? core_acct_id(c, msg_buf(req), &to->uri, &t) : ACCT_FOREIGN;
+	if (k == ACCT_FOREIGN) {
+		core_answer(c, src, req, 404, NULL, "not a local domain");
+		return;
+	}
+	/* step 4: authenticate, the same way for unknown users */
+	if (core_auth_uas(c, req, src, t.domain, user, sizeof(user)) == 0) {
+		return;
+	}
+	/* step 5: the authenticated user may change this address only */
+	if (k != ACCT_LOCAL && k != ACCT_FORWARD) {
+		core_answer(c, src, req, 404, NULL, "unknown user");
+		return;
+	}
+	if (acct_resolve(c->acct, user, strlen(user), t.domain,
+		strlen(t.domain), &who) == ACCT_UNKNOWN ||
+	    who.user == NULL || strcmp(who.user, t.user) != 0) {
+		core_answer(c, src, req, 403, NULL, "not the user's address");
+		return;
+	}
+	snprintf(aor, sizeof(aor), "%s@%s", t.user, t.domain);
+	memset(&rs, 0, sizeof(rs));
+	rs.addr = src->addr;
+	rs.addrlen = src->addrlen;
+	rs.proto = src->proto;
+	rs.conn_id = src->conn_id;
+	/* RFC 3327 5.3: a Path decides where the AOR's calls go; it is
+	 * taken only from a client-ip (an edge proxy sipd trusts) */
+	rs.path_trusted = core_client_ip(c, &src->addr);
+	/* RFC 3581: a client behind a remote NAT is reached where its
+	 * packets come from (the NAT's mapping), not at its Contact */
+	rs.nat = core_nat_far(c, req, src);
+	if (src->listener != NULL) {
+		tp_listener_addr(src->listener, &rs.local, NULL);
+	}
+	core_tag(c, tag);
+	/* the answer may wait for the store: the transaction first */
+	kept = msg_compact(req);
+	st = kept != NULL ? txn_server_new(c->txn, kept, src, NULL) : NULL;
+	if (st == NULL) {
+		msg_free(kept);
+	} else if ((rp = calloc(1, sizeof(*rp))) != NULL) {
+		rp->c = c;
+		rp->st = st;
+	}
+	rc = reg_register_async(c->reg, req, aor, &rs, time(NULL),
+	    (struct sv){ tag, CORE_TAG_LEN }, rp != NULL ? register_done : NULL,
+	    rp, &resp);
+	if (rc == REG_PENDING) {
+		return;
+	}
+	free(rp);
+	if (rc != 0 || resp == NULL) {
+		msg_free(resp);
+		resp = core_response(c, req, 500, "registrar failed");
+	} else {
+		core_server_hdr(c, resp);
+	}
+	if (resp == NULL) {
+		return;
+	}
+	log_info(LOG_SERVER, "register %s: %d", aor, msg_status(resp));
+	rc = msg_status(resp);
+	if (st == NULL) {
+		core_answer_txn(c, src, req, resp);
+	} else {
+		core_count_out(c, resp);
+		txn_server_respond(st, resp);
+		msg_free(resp);
+	}
+	if (rc == 200) {
+		/* NoSubMWI: the device's implicit subscription */
+		core_mwi_registered(c, req);
+	}
+}
+
+/*
+ * Is req a REGISTER for sipd (its Request-URI a local domain, or sipd's
+ * address with a local domain in To)?  Handles it and returns true.
+ */
+bool
+core_registrar_request(struct core *c, struct msg *req,
+    const struct tp_src *src, bool ruri_is_sipd)
+{
+	const struct uri *ruri = msg_ruri(req);
+	struct acct_target t;
+
+	if (msg_method(req) != MSG_REGISTER || c->acct == NULL) {
+		return false;
+	}
+	if (!ruri_is_sipd &&
+	    core_acct_uri(c, req, ruri, &t) == ACCT_FOREIGN) {
+		return false; /* for another registrar: proxied (10.3 step 1) */
+	}
+	local_register(c, req, src);
+	return true;
+}
