@@ -155,6 +155,10 @@ void ctl_trace_fini(struct ctl *ctl);
 void ctl_trace_end(struct ctl_conn *c);
 void ctl_trace_free(struct ctl_trace *t);
 int ctl_h_trace(struct ctl_req *r);
+/* Whether ss is the address want names, as the filters of "trace" and
+ * "show transactions" take it: "192.0.2.1", "192.0.2.1:5060",
+ * "2001:db8::1", "[2001:db8::1]:5060". */
+bool ctl_addr_is(const struct sockaddr_storage *ss, const char *want);
 /* Copy messages into the trace queue while there are tracers or a HEP
  * collector, and only then. */
 void ctl_trace_update(struct ctl *ctl);

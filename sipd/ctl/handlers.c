@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -785,13 +786,29 @@ struct txn_rows {
 	struct txn_info *row;
 	size_t n, cap;
 	bool truncated;
+	/* the filter, as trace's (NULL matches all) and the state */
+	const char *callid, *method, *address, *state;
 };
+
+/* Does the transaction pass the filter? */
+static bool
+txn_match(const struct txn_rows *t, const struct txn_info *x)
+{
+	return (t->callid == NULL || strcmp(x->callid, t->callid) == 0) &&
+	    (t->method == NULL || strcasecmp(x->method, t->method) == 0) &&
+	    (t->state == NULL ||
+		strcasecmp(txn_state_str(x->state), t->state) == 0) &&
+	    (t->address == NULL || ctl_addr_is(&x->peer.addr, t->address));
+}
 
 static int
 txn_row(void *arg, const struct txn_info *info)
 {
 	struct txn_rows *t = arg;
 
+	if (!txn_match(t, info)) {
+		return 0;
+	}
 	if (t->n == CTL_TXN_MAX) {
 		t->truncated = true;
 		return 1;
@@ -830,6 +847,10 @@ ctl_h_show_txn(struct ctl_req *r)
 
 	t.kind = r->args->cmd->id == CMD_SHOW_TXN_SERVER ? TXN_SERVER
 							  : TXN_CLIENT;
+	t.callid = cmd_arg_str(r->args, "callid");
+	t.method = cmd_arg_str(r->args, "method");
+	t.address = cmd_arg_str(r->args, "address");
+	t.state = cmd_arg_str(r->args, "state");
 	for (unsigned i = 0; i < n; i++) {
 		workers_call(r->ctl->ws, i, txn_collect, &t);
 	}
