@@ -14,8 +14,10 @@
 #include <event2/util.h>
 
 #include "proto/proto.h"
+#include "sipd/cdr/cdr.h"
 #include "sipd/ctl/ctl.h"
 #include "sipd/log.h"
+#include "sipd/media/media.h"
 
 struct bufferevent;
 struct evconnlistener;
@@ -195,5 +197,23 @@ struct evhttp;
 int ctl_metrics_listen(struct ctl *ctl, const char *addr, char *err,
     size_t cap);
 void ctl_metrics_close(struct ctl *ctl);
+
+/*
+ * The figures of the services the workers share (svcstats.c): call
+ * records, message waiting, the media relay; zeros for one not running.
+ * ctl_svc_stats() reads them, ctl_svc_pack() packs them as
+ * CTL_SVC_STATS_KEYS pairs of "show stats", ctl_svc_metrics() writes
+ * them as Prometheus families.
+ */
+struct ctl_svc_stats {
+	struct cdr_stats cdr;
+	struct media_stats media;
+	unsigned mwi_subs, mwi_implicit;
+};
+#define CTL_SVC_STATS_KEYS 14
+struct evbuffer;
+void ctl_svc_stats(struct ctl *ctl, struct ctl_svc_stats *s);
+void ctl_svc_pack(msgpack_packer *pk, const struct ctl_svc_stats *s);
+void ctl_svc_metrics(struct evbuffer *b, const struct ctl_svc_stats *s);
 
 #endif

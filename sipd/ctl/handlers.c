@@ -736,6 +736,7 @@ static int
 ctl_h_show_stats(struct ctl_req *r)
 {
 	msgpack_packer *pk = &r->out->pk;
+	struct ctl_svc_stats svc;
 	struct stats_sum *s;
 	unsigned n = workers_count(r->ctl->ws);
 
@@ -746,8 +747,9 @@ ctl_h_show_stats(struct ctl_req *r)
 	for (unsigned i = 0; i < n; i++) {
 		workers_call(r->ctl->ws, i, stats_one, s);
 	}
+	ctl_svc_stats(r->ctl, &svc);
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 28);
+	msgpack_pack_map(pk, 28 + CTL_SVC_STATS_KEYS);
 	proto_kv_uint(pk, "workers", n);
 	pack_methods(pk, "requests-in", s->core.req_in);
 	pack_methods(pk, "requests-out", s->core.req_out);
@@ -776,6 +778,7 @@ ctl_h_show_stats(struct ctl_req *r)
 	proto_kv_uint(pk, "dns-queries", s->dns.queries);
 	proto_kv_uint(pk, "dns-failures", s->dns.failures);
 	proto_kv_uint(pk, "dns-cache-entries", s->dns.cache_entries);
+	ctl_svc_pack(pk, &svc);
 	free(s);
 	return 0;
 }
