@@ -113,7 +113,9 @@ log_open(enum log_out out, const char *ident)
 {
 	pthread_rwlock_wrlock(&log_state.out_lock);
 	log_close_locked();
-	log_state.out = out == LOG_OUT_FILE ? LOG_OUT_STDERR : out;
+	log_state.out = out == LOG_OUT_FILE ||
+	    (out == LOG_OUT_JOURNAL && !log_journal_built()) ? LOG_OUT_STDERR
+							     : out;
 	if (out == LOG_OUT_SYSLOG) {
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log_state.opened = true;
@@ -133,6 +135,16 @@ enum log_out
 log_get_out(void)
 {
 	return log_state.out;
+}
+
+bool
+log_journal_built(void)
+{
+#ifdef SIPD_HAVE_SYSTEMD
+	return true;
+#else
+	return false;
+#endif
 }
 
 bool

@@ -64,7 +64,8 @@ enum log_out {
 
 /*
  * Send lines to out from now on.  For LOG_OUT_SYSLOG, opens syslog with
- * ident (facility daemon).  Levels are untouched.
+ * ident (facility daemon); LOG_OUT_JOURNAL is LOG_OUT_STDERR when sipd
+ * was built without libsystemd.  Levels are untouched.
  */
 void log_open(enum log_out out, const char *ident);
 void log_close(void);
@@ -77,6 +78,9 @@ enum log_out log_get_out(void);
  * libsystemd.  Then "stderr" means LOG_OUT_JOURNAL.
  */
 bool log_journal_stream(void);
+/* Whether sipd was built with libsystemd, so that it can write to the
+ * journal at all. */
+bool log_journal_built(void);
 
 /* One field of a journal entry: NAME (upper case) and its value. */
 struct log_field {

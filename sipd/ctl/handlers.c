@@ -527,7 +527,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	msgpack_packer *pk = &r->out->pk;
 	const struct conf *c = r->ctl->conf;
 	static const char *const outs[] = { "auto", "stderr", "syslog",
-		"file" };
+		"file", "journal" };
 	const char *store = reg_store_where(workers_reg(r->ctl->ws));
 	char buf[CONF_PATH_MAX + 16], dbuf[64];
 

@@ -11,10 +11,15 @@ with 200" naming the test's peer; one with SIPD_COMPONENT=SIPC; one
 with SIPD_COMPONENT=SIP and PRIORITY=5 (notice, a major line: the
 start); the lines not on stderr too.  Then with JOURNAL_STREAM naming
 another stream (stderr redirected since systemd started sipd): the
-lines stay on stderr and nothing reaches the socket.  sipd built
+lines stay on stderr and nothing reaches the socket.  With "log output
+journal" in the file (and JOURNAL_STREAM another stream): entries with
+fields again, none on stderr, "show settings" says journal; "sipctl log
+output stderr" moves the lines to stderr (no entry), "log output
+journal" back to the journal.  sipd built
 without libsystemd: a skip (a failure under CI=true); unshare missing
 or no right to mount: a skip too."""
 
+import json
 import os
 import socket
 import tempfile
@@ -22,7 +27,7 @@ import time
 
 import journald
 import sipdtest
-from sipdtest import Peer, Sipd, check, request
+from sipdtest import Peer, Sipd, check, request, sipctl
 
 CONF = "log level server low-level\nlog level client low-level\n"
 
@@ -94,6 +99,37 @@ def test(binary, started):
                   "the lines are not on stderr:\n" + sipd.log())
             check(len(journal.entries()) == before, "entries reached the "
                   "socket: %r" % journal.entries()[before:])
+            sipdtest.stop_clean(sipd)
+            started.remove(sipd)
+            sipd.cleanup()
+
+            # "log output journal": the journal whatever stderr is; set
+            # back to stderr and to the journal again by sipctl
+            sipd = Sipd(binary, conf=CONF + "log output journal\n")
+            started.append(sipd)
+            sipd.wrapper = journal.wrapper("8:8")
+            sipd.start()
+            line = exchange(sipd)
+            check(journal.wait(lambda e: e.get("MESSAGE") == "SIPS, " +
+                               line and e.get("PRIORITY") == "6"),
+                  "log output journal: no entry %r" % line)
+            check(line not in sipd.log(), "log output journal: on stderr")
+            p = sipctl(sipd, "-j", "show", "settings")
+            rows = json.loads(p.stdout)["data"]
+            out = [r["value"] for r in rows if r["setting"] == "log-output"]
+            check(out == ["journal"], "show settings log-output %r" % out)
+            p = sipctl(sipd, "log", "output", "stderr")
+            check(p.returncode == 0, "log output stderr: %r" % p.stderr)
+            line = exchange(sipd)
+            check(sipd.wait_log(line), "log output stderr: not on stderr")
+            check(not journal.entries(lambda e: line in
+                                      e.get("MESSAGE", "")),
+                  "log output stderr: an entry")
+            p = sipctl(sipd, "log", "output", "journal")
+            check(p.returncode == 0, "log output journal: %r" % p.stderr)
+            line = exchange(sipd)
+            check(journal.wait(lambda e: line in e.get("MESSAGE", "")),
+                  "log output journal again: no entry")
             sipdtest.stop_clean(sipd)
         finally:
             journal.close()
