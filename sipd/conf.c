@@ -40,6 +40,7 @@ static const char *const conf_log_outs[] = {
 	[CONF_LOG_STDERR] = "stderr",
 	[CONF_LOG_SYSLOG] = "syslog",
 	[CONF_LOG_FILE] = "file",
+	[CONF_LOG_JOURNAL] = "journal",
 };
 
 void
@@ -576,7 +577,7 @@ conf_log_output(struct conf *c, const struct cmd_args *a, char *err,
 	const char *file = cmd_arg_str(a, "file");
 	int rc;
 
-	if (t < 0 || t > CONF_LOG_FILE) {
+	if (t < 0 || t > CONF_LOG_JOURNAL) {
 		return err_fmt(err, cap, -EINVAL, "missing target");
 	}
 	if ((t == CONF_LOG_FILE) != (file != NULL)) {

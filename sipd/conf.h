@@ -215,6 +215,7 @@ enum conf_log_out {
 	CONF_LOG_STDERR,
 	CONF_LOG_SYSLOG,
 	CONF_LOG_FILE,
+	CONF_LOG_JOURNAL, /* systemd's journal, with fields */
 };
 
 struct conf {

@@ -1,7 +1,8 @@
 /*
  * Log lines for every part of sipd.  This file owns the per-process log
  * state: the level of each component, where lines go (stderr in the
- * foreground, syslog as a daemon, or a file) and the live queue that
+ * foreground, syslog as a daemon, a file, or systemd's journal when stderr
+ * is the journal's stream) and the live queue that
  * carries lines to "log follow" on the main thread.  Logging is not a SIP
  * layer, so that state is a static table here; it is written at start-up
  * (and later by control commands on the main thread) and only read on the
@@ -20,11 +21,23 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#ifdef SIPD_HAVE_SYSTEMD
+/* CODE_FILE would always name this file: left out */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+#endif
+
 #include "proto/logline.h"
+
+/* A journal entry's fields besides PRIORITY, SIPD_COMPONENT, MESSAGE. */
+#define LOG_JOURNAL_FIELDS 24
+#define LOG_JOURNAL_BYTES 16384
 
 static struct {
 	enum log_level level[LOG__COMP_COUNT];
@@ -100,7 +113,9 @@ log_open(enum log_out out, const char *ident)
 {
 	pthread_rwlock_wrlock(&log_state.out_lock);
 	log_close_locked();
-	log_state.out = out == LOG_OUT_FILE ? LOG_OUT_STDERR : out;
+	log_state.out = out == LOG_OUT_FILE ||
+	    (out == LOG_OUT_JOURNAL && !log_journal_built()) ? LOG_OUT_STDERR
+							     : out;
 	if (out == LOG_OUT_SYSLOG) {
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log_state.opened = true;
@@ -120,6 +135,97 @@ enum log_out
 log_get_out(void)
 {
 	return log_state.out;
+}
+
+bool
+log_journal_built(void)
+{
+#ifdef SIPD_HAVE_SYSTEMD
+	return true;
+#else
+	return false;
+#endif
+}
+
+bool
+log_journal_stream(void)
+{
+#ifdef SIPD_HAVE_SYSTEMD
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+	int end = 0;
+
+	/* systemd.exec(5): "DEVICE:INODE" of the stream stdout and stderr
+	 * were connected to; stderr redirected since is not the journal */
+	if (e == NULL || sscanf(e, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	    e[end] != '\0' || fstat(STDERR_FILENO, &sb) < 0) {
+		return false;
+	}
+	return (unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino;
+#else
+	return false;
+#endif
+}
+
+#ifdef SIPD_HAVE_SYSTEMD
+/* "NAME=value" at buf + *used into iov, cut to what is left of cap. */
+static bool
+log_journal_field(struct iovec *iov, char *buf, size_t cap, size_t *used,
+    const char *name, const char *value)
+{
+	size_t room = cap - *used;
+	int n;
+
+	if (strlen(name) + 2 > room) {
+		return false;
+	}
+	n = snprintf(buf + *used, room, "%s=%s", name, value);
+	if (n < 0) {
+		return false;
+	}
+	iov->iov_base = buf + *used;
+	iov->iov_len = (size_t)n < room ? (size_t)n : room - 1;
+	*used += iov->iov_len + 1;
+	return true;
+}
+#endif
+
+int
+log_journal(enum log_level level, const char *comp, const char *msg,
+    const struct log_field *f, size_t n)
+{
+#ifdef SIPD_HAVE_SYSTEMD
+	struct iovec iov[LOG_JOURNAL_FIELDS + 3];
+	char buf[LOG_JOURNAL_BYTES], prio[4];
+	size_t used = 0;
+	int k = 0, rc;
+
+	if ((unsigned)level >= LOG__LEVEL_COUNT || n > LOG_JOURNAL_FIELDS) {
+		return -EINVAL;
+	}
+	snprintf(prio, sizeof(prio), "%d", log_syslog_prio[level]);
+	k += log_journal_field(&iov[k], buf, sizeof(buf), &used, "PRIORITY",
+	    prio);
+	k += log_journal_field(&iov[k], buf, sizeof(buf), &used,
+	    "SIPD_COMPONENT", comp);
+	k += log_journal_field(&iov[k], buf, sizeof(buf), &used, "MESSAGE",
+	    msg);
+	for (size_t i = 0; i < n; i++) {
+		k += log_journal_field(&iov[k], buf, sizeof(buf), &used,
+		    f[i].name, f[i].value);
+	}
+	rc = sd_journal_sendv(iov, k);
+	return rc < 0 ? rc : 0;
+#else
+	(void)level;
+	(void)comp;
+	(void)msg;
+	(void)f;
+	(void)n;
+	return -ENOTSUP;
+#endif
 }
 
 int
@@ -374,15 +480,17 @@ log_clip(char *out, size_t cap, const void *data, size_t len)
 	return out;
 }
 
-/* Emit one finished line (without its newline). */
+/* Emit one finished line (without its newline), tag its component's. */
 static void
-log_emit(enum log_level level, const char *line)
+log_emit(enum log_level level, const char *tag, const char *line)
 {
 	bool live = atomic_load_explicit(&log_live.on, memory_order_relaxed);
 	char stamp[40] = "";
 	struct timespec ts;
 	struct tm tm;
 
+	/* the stamp for stderr, a file, the live queue, and stderr again
+	 * when the journal fails */
 	if (log_state.out != LOG_OUT_SYSLOG || live) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
@@ -391,6 +499,9 @@ log_emit(enum log_level level, const char *line)
 	pthread_rwlock_rdlock(&log_state.out_lock);
 	if (log_state.out == LOG_OUT_SYSLOG) {
 		syslog(log_syslog_prio[level], "%s", line);
+	} else if (log_state.out == LOG_OUT_JOURNAL &&
+	    log_journal(level, tag, line, NULL, 0) == 0) {
+		/* the journal stamps the entry; stderr below when it fails */
 	} else if (log_state.out == LOG_OUT_FILE && log_state.file != NULL &&
 	    strncmp(line, "SIPDATA, ", 9) == 0) {
 		/* a packet in the file as its lines; flockfile() keeps the
@@ -436,7 +547,7 @@ log_write(enum log_comp comp, enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	log_emit(level, line);
+	log_emit(level, log_comp_tags[comp], line);
 }
 
 void
@@ -455,5 +566,5 @@ log_data(const char *what, const char *peer, const void *data, size_t len)
 	}
 	log_escape(line + n, sizeof(line) - (size_t)n, data, len,
 	    LOG_DATA_BYTES);
-	log_emit(LOG_LEVEL_ALL, line);
+	log_emit(LOG_LEVEL_ALL, "SIPDATA", line);
 }

@@ -15,7 +15,8 @@
  *   LOWLEVEL  log_info():   one line per message handled
  *   ALL       log_debug():  everything, packet contents included
  *
- * Lines go to stderr (with a timestamp), to syslog or to a file, and,
+ * Lines go to stderr (with a timestamp), to syslog, to a file or to
+ * systemd's journal (with fields: PRIORITY, SIPD_COMPONENT the tag), and,
  * while someone follows the log ("sipctl log follow"), into the live
  * queue: lines are written on worker threads too, so they wait there
  * (bounded; a full queue drops lines and counts them) until the main
@@ -50,6 +51,7 @@ enum log_out {
 	LOG_OUT_STDERR,
 	LOG_OUT_SYSLOG,
 	LOG_OUT_FILE,
+	LOG_OUT_JOURNAL,
 };
 
 #define LOG_DEFAULT_LEVEL LOG_LEVEL_PROBLEMS
@@ -62,12 +64,38 @@ enum log_out {
 
 /*
  * Send lines to out from now on.  For LOG_OUT_SYSLOG, opens syslog with
- * ident (facility daemon).  Levels are untouched.
+ * ident (facility daemon); LOG_OUT_JOURNAL is LOG_OUT_STDERR when sipd
+ * was built without libsystemd.  Levels are untouched.
  */
 void log_open(enum log_out out, const char *ident);
 void log_close(void);
 /* Where lines go now. */
 enum log_out log_get_out(void);
+
+/*
+ * True when stderr is a stream to systemd's journal: JOURNAL_STREAM holds
+ * stderr's device and inode (systemd.exec(5)), and sipd was built with
+ * libsystemd.  Then "stderr" means LOG_OUT_JOURNAL.
+ */
+bool log_journal_stream(void);
+/* Whether sipd was built with libsystemd, so that it can write to the
+ * journal at all. */
+bool log_journal_built(void);
+
+/* One field of a journal entry: NAME (upper case) and its value. */
+struct log_field {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * Send one entry to the journal with sd_journal_sendv(): MESSAGE=msg,
+ * PRIORITY as syslog's for level, SIPD_COMPONENT=comp and the n fields f.
+ * Fields too long for the entry (16 KiB in all) are cut.  Returns 0, or a
+ * negative errno (-ENOTSUP: built without libsystemd).
+ */
+int log_journal(enum log_level level, const char *comp, const char *msg,
+    const struct log_field *f, size_t n);
 
 /*
  * Send lines to the file at path (appended, created 0640) from now on, in

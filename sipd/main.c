@@ -671,7 +671,11 @@ main(int argc, char **argv)
 	if (!st.foreground) {
 		daemon_start(&st);
 	}
-	log_open(st.foreground ? LOG_OUT_STDERR : LOG_OUT_SYSLOG, "sipd");
+	/* under systemd, stderr is the journal's stream: entries with
+	 * fields go there directly */
+	log_open(!st.foreground ? LOG_OUT_SYSLOG
+	    : log_journal_stream() ? LOG_OUT_JOURNAL
+	    : LOG_OUT_STDERR, "sipd");
 	/* Writes to a closed stream must fail with EPIPE, not kill sipd. */
 	signal(SIGPIPE, SIG_IGN);
 	/* workers hand messages to each other and the main thread calls

@@ -24,10 +24,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#ifdef SIPD_HAVE_SYSTEMD
-#include <systemd/sd-journal.h>
-#endif
-
 #include "sipd/cdr/cdr_int.h"
 #include "sipd/log.h"
 
@@ -372,11 +368,13 @@ record_line(struct line *l, const struct cdr_call *k, enum cdr_end e,
 	put(l, "\n", 1);
 }
 
-/* The record to the journal with fields, or to syslog as one line. */
+/* The record to the journal with fields, or to syslog as one line:
+ * wherever the log lines go (log.h). */
 static void
 record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 {
-	char inv[32], ans[32], end[32];
+	char inv[32], ans[32], end[32], dur[32], status[16];
+	char msg[CDR_FIELD_MAX + 64];
 	uint64_t d = k->answered && end_ms > k->answer_ms
 	    ? end_ms - k->answer_ms
 	    : 0;
@@ -384,30 +382,36 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 	fmt_time(k->invite_ms, inv);
 	fmt_time(k->answered ? k->answer_ms : 0, ans);
 	fmt_time(end_ms, end);
-#ifdef SIPD_HAVE_SYSTEMD
-	/* stderr goes to the journal: the record too, with its fields;
-	 * syslog when the journal cannot take it */
-	if (getenv("JOURNAL_STREAM") != NULL &&
-	    sd_journal_send("MESSAGE=cdr, call-id='%s' status=%d hangup=%s",
-		    k->call_id, k->status, cdr_end_name(e), "PRIORITY=6",
-		    "SIPD_COMPONENT=CDR", "SIPD_CALL_ID=%s", k->call_id,
-		    "SIPD_FROM=%s", k->from, "SIPD_TO=%s", k->to,
-		    "SIPD_REQUEST_URI=%s", k->ruri, "SIPD_SOURCE=%s", k->source,
-		    "SIPD_USER=%s", k->user, "SIPD_GATEWAY=%s", k->gateway,
-		    "SIPD_INVITE_TIME=%s", inv, "SIPD_ANSWER_TIME=%s", ans,
-		    "SIPD_END_TIME=%s", end, "SIPD_DURATION=%" PRIu64 ".%03u",
-		    d / 1000, (unsigned)(d % 1000), "SIPD_STATUS=%d", k->status,
-		    "SIPD_HANGUP=%s", cdr_end_name(e), NULL) >= 0) {
-		return;
-	}
-#endif
-	if (log_get_out() == LOG_OUT_SYSLOG) {
+	snprintf(dur, sizeof(dur), "%" PRIu64 ".%03u", d / 1000,
+	    (unsigned)(d % 1000));
+	if (log_get_out() == LOG_OUT_JOURNAL) {
+		const struct log_field f[] = {
+			{ "SIPD_CALL_ID", k->call_id },
+			{ "SIPD_FROM", k->from },
+			{ "SIPD_TO", k->to },
+			{ "SIPD_REQUEST_URI", k->ruri },
+			{ "SIPD_SOURCE", k->source },
+			{ "SIPD_USER", k->user },
+			{ "SIPD_GATEWAY", k->gateway },
+			{ "SIPD_INVITE_TIME", inv },
+			{ "SIPD_ANSWER_TIME", ans },
+			{ "SIPD_END_TIME", end },
+			{ "SIPD_DURATION", dur },
+			{ "SIPD_STATUS", status },
+			{ "SIPD_HANGUP", cdr_end_name(e) },
+		};
+
+		snprintf(status, sizeof(status), "%d", k->status);
+		snprintf(msg, sizeof(msg), "cdr, call-id='%s' status=%d "
+		    "hangup=%s", k->call_id, k->status, cdr_end_name(e));
+		(void)log_journal(LOG_LEVEL_LOWLEVEL, "CDR", msg, f,
+		    sizeof(f) / sizeof(f[0]));
+	} else if (log_get_out() == LOG_OUT_SYSLOG) {
 		syslog(LOG_INFO, "cdr, call-id='%s' from='%s' to='%s' "
 		    "ruri='%s' src=%s user='%s' gateway='%s' invite=%s "
-		    "answer=%s end=%s duration=%" PRIu64 ".%03u status=%d "
-		    "hangup=%s", k->call_id, k->from, k->to, k->ruri, k->source,
-		    k->user, k->gateway, inv, ans[0] ? ans : "-", end,
-		    d / 1000, (unsigned)(d % 1000), k->status,
+		    "answer=%s end=%s duration=%s status=%d hangup=%s",
+		    k->call_id, k->from, k->to, k->ruri, k->source, k->user,
+		    k->gateway, inv, ans[0] ? ans : "-", end, dur, k->status,
 		    cdr_end_name(e));
 	}
 }

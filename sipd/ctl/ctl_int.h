@@ -14,8 +14,10 @@
 #include <event2/util.h>
 
 #include "proto/proto.h"
+#include "sipd/cdr/cdr.h"
 #include "sipd/ctl/ctl.h"
 #include "sipd/log.h"
+#include "sipd/media/media.h"
 
 struct bufferevent;
 struct evconnlistener;
@@ -195,6 +197,10 @@ void ctl_trace_fini(struct ctl *ctl);
 void ctl_trace_end(struct ctl_conn *c);
 void ctl_trace_free(struct ctl_trace *t);
 int ctl_h_trace(struct ctl_req *r);
+/* Whether ss is the address want names, as the filters of "trace" and
+ * "show transactions" take it: "192.0.2.1", "192.0.2.1:5060",
+ * "2001:db8::1", "[2001:db8::1]:5060". */
+bool ctl_addr_is(const struct sockaddr_storage *ss, const char *want);
 /* Copy messages into the trace queue while there are tracers or a HEP
  * collector, and only then. */
 void ctl_trace_update(struct ctl *ctl);
@@ -231,5 +237,23 @@ struct evhttp;
 int ctl_metrics_listen(struct ctl *ctl, const char *addr, char *err,
     size_t cap);
 void ctl_metrics_close(struct ctl *ctl);
+
+/*
+ * The figures of the services the workers share (svcstats.c): call
+ * records, message waiting, the media relay; zeros for one not running.
+ * ctl_svc_stats() reads them, ctl_svc_pack() packs them as
+ * CTL_SVC_STATS_KEYS pairs of "show stats", ctl_svc_metrics() writes
+ * them as Prometheus families.
+ */
+struct ctl_svc_stats {
+	struct cdr_stats cdr;
+	struct media_stats media;
+	unsigned mwi_subs, mwi_implicit;
+};
+#define CTL_SVC_STATS_KEYS 14
+struct evbuffer;
+void ctl_svc_stats(struct ctl *ctl, struct ctl_svc_stats *s);
+void ctl_svc_pack(msgpack_packer *pk, const struct ctl_svc_stats *s);
+void ctl_svc_metrics(struct evbuffer *b, const struct ctl_svc_stats *s);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -474,7 +475,7 @@ ctl_h_show_settings(struct ctl_req *r)
 	msgpack_packer *pk = &r->out->pk;
 	const struct conf *c = r->ctl->conf;
 	static const char *const outs[] = { "auto", "stderr", "syslog",
-		"file" };
+		"file", "journal" };
 	const char *store = reg_store_where(workers_reg(r->ctl->ws));
 	char buf[CONF_PATH_MAX + 16], dbuf[64];
 
@@ -684,6 +685,7 @@ static int
 ctl_h_show_stats(struct ctl_req *r)
 {
 	msgpack_packer *pk = &r->out->pk;
+	struct ctl_svc_stats svc;
 	struct stats_sum *s;
 	unsigned n = workers_count(r->ctl->ws);
 
@@ -694,8 +696,9 @@ ctl_h_show_stats(struct ctl_req *r)
 	for (unsigned i = 0; i < n; i++) {
 		workers_call(r->ctl->ws, i, stats_one, s);
 	}
+	ctl_svc_stats(r->ctl, &svc);
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 29);
+	msgpack_pack_map(pk, 29 + CTL_SVC_STATS_KEYS);
 	proto_kv_uint(pk, "workers", n);
 	pack_methods(pk, "requests-in", s->core.req_in);
 	pack_methods(pk, "requests-out", s->core.req_out);
@@ -725,6 +728,7 @@ ctl_h_show_stats(struct ctl_req *r)
 	proto_kv_uint(pk, "dns-queries", s->dns.queries);
 	proto_kv_uint(pk, "dns-failures", s->dns.failures);
 	proto_kv_uint(pk, "dns-cache-entries", s->dns.cache_entries);
+	ctl_svc_pack(pk, &svc);
 	free(s);
 	return 0;
 }
@@ -735,13 +739,29 @@ struct txn_rows {
 	struct txn_info *row;
 	size_t n, cap;
 	bool truncated;
+	/* the filter, as trace's (NULL matches all) and the state */
+	const char *callid, *method, *address, *state;
 };
+
+/* Does the transaction pass the filter? */
+static bool
+txn_match(const struct txn_rows *t, const struct txn_info *x)
+{
+	return (t->callid == NULL || strcmp(x->callid, t->callid) == 0) &&
+	    (t->method == NULL || strcasecmp(x->method, t->method) == 0) &&
+	    (t->state == NULL ||
+		strcasecmp(txn_state_str(x->state), t->state) == 0) &&
+	    (t->address == NULL || ctl_addr_is(&x->peer.addr, t->address));
+}
 
 static int
 txn_row(void *arg, const struct txn_info *info)
 {
 	struct txn_rows *t = arg;
 
+	if (!txn_match(t, info)) {
+		return 0;
+	}
 	if (t->n == CTL_TXN_MAX) {
 		t->truncated = true;
 		return 1;
@@ -780,6 +800,10 @@ ctl_h_show_txn(struct ctl_req *r)
 
 	t.kind = r->args->cmd->id == CMD_SHOW_TXN_SERVER ? TXN_SERVER
 							  : TXN_CLIENT;
+	t.callid = cmd_arg_str(r->args, "callid");
+	t.method = cmd_arg_str(r->args, "method");
+	t.address = cmd_arg_str(r->args, "address");
+	t.state = cmd_arg_str(r->args, "state");
 	for (unsigned i = 0; i < n; i++) {
 		workers_call(r->ctl->ws, i, txn_collect, &t);
 	}

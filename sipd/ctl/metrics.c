@@ -148,6 +148,7 @@ metrics_write(struct ctl *ctl, struct evbuffer *b)
 {
 	unsigned n = workers_count(ctl->ws);
 	struct metrics_one *w, sum;
+	struct ctl_svc_stats svc;
 	struct reg_stats rs = { 0 };
 	struct reg *reg = workers_reg(ctl->ws);
 
@@ -329,6 +330,8 @@ metrics_write(struct ctl *ctl, struct evbuffer *b)
 	}
 	metrics_one_value(b, "sipd_control_connections", "gauge",
 	    "Open control socket connections", ctl->nconns);
+	ctl_svc_stats(ctl, &svc);
+	ctl_svc_metrics(b, &svc);
 	free(w);
 	return 0;
 }

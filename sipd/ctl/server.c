@@ -690,6 +690,14 @@ ctl_log_output(struct ctl *ctl, const struct conf *c, char *err, size_t cap)
 	case CONF_LOG_SYSLOG:
 		log_open(LOG_OUT_SYSLOG, "sipd");
 		return 0;
+	case CONF_LOG_JOURNAL:
+		if (!log_journal_built()) {
+			snprintf(err, cap, "no journal: sipd was built without "
+			    "libsystemd");
+			return -ENOTSUP;
+		}
+		log_open(LOG_OUT_JOURNAL, "sipd");
+		return 0;
 	default:
 		log_open(ctl->log_auto, "sipd");
 		return 0;

@@ -149,8 +149,8 @@ ctl_trace_addr(const struct sockaddr_storage *ss, char *host, size_t hcap,
 	}
 }
 
-static bool
-ctl_trace_addr_is(const struct sockaddr_storage *ss, const char *want)
+bool
+ctl_addr_is(const struct sockaddr_storage *ss, const char *want)
 {
 	char host[INET6_ADDRSTRLEN], hp[INET6_ADDRSTRLEN + 16];
 	unsigned port;
@@ -207,8 +207,8 @@ ctl_trace_match(const struct ctl_trace *t, const struct trace_ev *ev)
 	if (t->method != NULL && !ctl_trace_method_is(ev, t->method)) {
 		return false;
 	}
-	if (t->address != NULL && !ctl_trace_addr_is(&ev->remote,
-	    t->address) && !ctl_trace_addr_is(&ev->local, t->address)) {
+	if (t->address != NULL && !ctl_addr_is(&ev->remote, t->address) &&
+	    !ctl_addr_is(&ev->local, t->address)) {
 		return false;
 	}
 	if (t->user != NULL) {

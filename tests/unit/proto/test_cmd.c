@@ -277,7 +277,7 @@ test_usage(void **state)
 	    "[ca <ca>] [verify on|off]");
 	assert_string_equal(cmd_usage(&cmd_table[CMD_LOG_OUTPUT], buf,
 				sizeof(buf)),
-	    "log output auto|stderr|syslog|file [<file>]");
+	    "log output auto|stderr|syslog|file|journal [<file>]");
 	assert_string_equal(cmd_usage(&cmd_table[CMD_STATUS], buf,
 				sizeof(buf)),
 	    "status");

@@ -1,6 +1,6 @@
 """Under systemd each call record goes to the journal too, with its
-fields.  sipd runs with call records on, JOURNAL_STREAM set (its
-output is the journal's, as systemd starts it) and, in a mount
+fields.  sipd runs with call records on, JOURNAL_STREAM naming
+its stderr (its output is the journal's, as systemd starts it) and, in a mount
 namespace of its own, the test's datagram socket where journald's is
 (/run/systemd/journal/socket, on a tmpfs /run).  A sipp call answered
 and hung up by the caller goes through it.  Checked: the socket
@@ -14,9 +14,6 @@ failure under CI=true); unshare or sipp missing, or no right to mount:
 a skip too."""
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,9 +22,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 
 import cdrcall  # noqa: E402
+import journald  # noqa: E402
 import sipdtest  # noqa: E402
 import sipua  # noqa: E402
-from sipdtest import Skip, check  # noqa: E402
+from sipdtest import check  # noqa: E402
 
 FIELDS = {"call_id": "SIPD_CALL_ID", "from": "SIPD_FROM", "to": "SIPD_TO",
           "request_uri": "SIPD_REQUEST_URI", "source": "SIPD_SOURCE",
@@ -38,43 +36,17 @@ FIELDS = {"call_id": "SIPD_CALL_ID", "from": "SIPD_FROM", "to": "SIPD_TO",
           "hangup": "SIPD_HANGUP"}
 
 
-def entries(sock, timeout):
-    """The journal entries received within timeout: dicts of fields."""
-    out = []
-    deadline = time.monotonic() + timeout
-    for _ in range(100):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        sock.settimeout(left)
-        try:
-            data = sock.recv(65536)
-        except socket.timeout:
-            break
-        fields = {}
-        for line in data.decode("utf-8", "replace").split("\n"):
-            key, eq, value = line.partition("=")
-            if eq:
-                fields[key] = value
-        out.append(fields)
-    return out
-
-
 class JournalCall(cdrcall.CdrCall):
-    """CdrCall whose sipd starts in a mount namespace with jdir where
-    journald's socket directory is, and JOURNAL_STREAM set."""
+    """CdrCall whose sipd starts in a mount namespace with the journal's
+    socket where journald's is and stderr the journal's stream: its log
+    lines are entries then, so waiting for a line reads them."""
 
-    def __init__(self, binary, started, workdir, jdir):
-        self.jdir = jdir
+    def __init__(self, binary, started, workdir, journal):
         orig = sipua.ProxySipd.start
 
         def start(sipd):
-            sipd.wrapper = [
-                "unshare", "--mount", "--propagation", "private",
-                "sh", "-c", 'mount -t tmpfs none /run && '
-                'mkdir -p /run/systemd/journal && '
-                'mount --bind "$0" /run/systemd/journal && '
-                'exec env JOURNAL_STREAM=8:8 "$@"', jdir]
+            sipd.wrapper = journal.wrapper()
+            sipd.wait_log = journal.wait_log
             return orig(sipd)
         sipua.ProxySipd.start = start
         try:
@@ -84,29 +56,21 @@ class JournalCall(cdrcall.CdrCall):
 
 
 def test(binary, started):
-    if shutil.which("unshare") is None:
-        raise Skip("unshare not installed")
-    with open(binary, "rb") as f:
-        if b"sd_journal_send" not in f.read():
-            raise Skip("sipd built without libsystemd")
-    if os.geteuid() != 0 or subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             "mount -t tmpfs none /run"], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, timeout=10).returncode != 0:
-        raise Skip("no right to make a mount namespace")
+    journald.check_usable(binary)
     with tempfile.TemporaryDirectory(prefix="sipdtest-") as workdir:
-        jdir = os.path.join(workdir, "journal")
-        os.mkdir(jdir)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(os.path.join(jdir, "socket"))
+        journal = journald.Journal(os.path.join(workdir, "journal"))
         try:
-            call = JournalCall(binary, started, workdir, jdir)
+            call = JournalCall(binary, started, workdir, journal)
             call.run(cdrcall.CALLER_BYE)
             rec = call.wait_records(1)[0]
-            got = [e for e in entries(sock, 3.0)
-                   if e.get("SIPD_COMPONENT") == "CDR"]
+            cdr = journal.wait(lambda e: e.get("SIPD_COMPONENT") == "CDR",
+                               3.0)
+            time.sleep(0.3)  # a second record would be there by now
+            got = journal.entries(lambda e: e.get("SIPD_COMPONENT") ==
+                                  "CDR")
+            check(cdr, "no entry of a record")
         finally:
-            sock.close()
+            journal.close()
         check(len(got) == 1, "%d journal entries of records: %r" % (
             len(got), got))
         e = got[0]

@@ -23,7 +23,9 @@ loopback before and after some traffic, and checks:
   accepted REGISTER, whose store write is a transaction; challenges and
   OPTIONS, answered at once without one, are not in it), one above the
   50 ms bucket, its sum 80 ms more; control connections (a client held
-  open during the scrape);
+  open during the scrape); the call records, message waiting and media
+  relay families there, idle (no record, no subscription, 5000 port
+  pairs free);
 - another path gets 404, a POST no 200;
 - "sipctl metrics listen off" closes the port; setting an address opens
   it there; a bad address is refused with the old one kept.
@@ -284,6 +286,15 @@ metrics listen 127.0.0.1:%d
           >= 0, "no per-worker series")
     check(val(after, "sipd_transactions_by_state", kind="server",
               state="Trying") >= 0, "no transactions by state")
+    # the shared services, idle here (metrics-services moves them):
+    # no call records (off), no subscription, the default media range's
+    # 5000 port pairs free
+    check(val(after, "sipd_cdr_records_total") == 0, "call records")
+    check(val(after, "sipd_mwi_subscriptions", kind="explicit") == 0,
+          "message-waiting subscriptions")
+    check(val(after, "sipd_media_port_pairs_free") == 5000,
+          "media port pairs free: %g" % val(after,
+                                            "sipd_media_port_pairs_free"))
 
     status, _, _ = scrape(port, "/other")
     check(status == 404, "GET /other: %d, want 404" % status)
