@@ -21,10 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sipd/cdr/cdr_int.h"
 #include "sipd/log.h"
+#include "sipd/msg/msg.h"
 
 static const char *const end_names[] = {
 	[CDR_END_NONE] = "",
@@ -44,20 +47,14 @@ cdr_end_name(enum cdr_end e)
 	    : "";
 }
 
-/* FNV-1a over the Call-ID, a NUL, and the tag. */
+/* FNV-1a over the Call-ID, its NUL and the tag, from d's secret seed and
+ * mixed: a peer chooses both and must not choose the bucket too. */
 uint32_t
-cdr_hash(const char *call_id, const char *tag)
+cdr_hash(const struct cdr *d, const char *call_id, const char *tag)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = msg_fnv1a(d->seed, call_id, strlen(call_id) + 1);
 
-	for (const char *p = call_id; *p != '\0'; p++) {
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	}
-	h = (h ^ 0) * 16777619u;
-	for (const char *p = tag; *p != '\0'; p++) {
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	}
-	return h;
+	return (uint32_t)msg_mix64(msg_fnv1a(h, tag, strlen(tag)));
 }
 
 void
@@ -75,7 +72,7 @@ cdr_copy(char *out, size_t cap, const char *s, size_t len)
 struct cdr_call *
 cdr_find(struct cdr *d, const char *call_id, const char *tag)
 {
-	uint32_t h = cdr_hash(call_id, tag);
+	uint32_t h = cdr_hash(d, call_id, tag);
 
 	for (struct cdr_call *k = d->buckets[h % CDR_BUCKETS]; k != NULL;
 	     k = k->next) {
@@ -92,7 +89,7 @@ cdr_link(struct cdr *d, struct cdr_call *k)
 {
 	struct cdr_call **b;
 
-	k->hash = cdr_hash(k->call_id, k->from_tag);
+	k->hash = cdr_hash(d, k->call_id, k->from_tag);
 	b = &d->buckets[k->hash % CDR_BUCKETS];
 	k->next = *b;
 	*b = k;
@@ -155,6 +152,13 @@ cdr_new(void)
 	atomic_init(&d->live, 0);
 	d->fd = -1;
 	d->jfd = -1;
+	if (getrandom(&d->seed, sizeof(d->seed), GRND_NONBLOCK) !=
+	    sizeof(d->seed)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		d->seed = msg_mix64((uint64_t)ts.tv_nsec ^
+		    ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)d);
+	}
 	return d;
 }
 

@@ -39,6 +39,7 @@ struct cdr {
 	int jfd;         /* its journal of calls in progress, -1 */
 	uint64_t size;   /* of the CSV file */
 	uint64_t jlines; /* lines in the journal */
+	uint64_t seed; /* of the buckets' hash: peers choose the keys */
 	struct cdr_call *buckets[CDR_BUCKETS];
 	struct cdr_call *oldest, *newest;
 	size_t ncalls;
@@ -47,7 +48,7 @@ struct cdr {
 };
 
 /* cdr.c: the table */
-uint32_t cdr_hash(const char *call_id, const char *tag);
+uint32_t cdr_hash(const struct cdr *d, const char *call_id, const char *tag);
 struct cdr_call *cdr_find(struct cdr *d, const char *call_id,
     const char *tag);
 void cdr_link(struct cdr *d, struct cdr_call *k);

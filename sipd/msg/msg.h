@@ -199,6 +199,19 @@ msg_fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* The splitmix64 finalizer: every bit of x moves every bit of the result
+ * (a seeded FNV-1a's low bits, taken modulo a table size, need it). */
+static inline uint64_t
+msg_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
 /*
  * Decode %-escapes of in into out (at most cap bytes).  Returns the decoded
  * length, or -EINVAL for a bad escape, -ENOSPC when out is too small.

@@ -48,24 +48,12 @@ txn_settings_init(struct txn_settings *s)
 	s->max_client = TXN_DEFAULT_MAX;
 }
 
-static uint64_t
-mix64(uint64_t x)
-{
-	/* splitmix64 finalizer */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 uint64_t
 txn_hash(const struct txn_table *t, const char *key, size_t len)
 {
 	/* FNV-1a over the key from a secret start, then mixed: the key holds
 	 * peer-chosen bytes, so the bucket must not be predictable */
-	return mix64(msg_fnv1a(t->seed, key, len));
+	return msg_mix64(msg_fnv1a(t->seed, key, len));
 }
 
 struct txn_table *
@@ -91,10 +79,10 @@ txn_table_new(const struct txn_settings *s, const struct txn_ops *ops,
 	    sizeof(t->seed)) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		t->seed = mix64((uint64_t)ts.tv_nsec ^
+		t->seed = msg_mix64((uint64_t)ts.tv_nsec ^
 		    ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)t);
 	}
-	t->branch_ctr = mix64(t->seed ^ 0x5bd1e995);
+	t->branch_ctr = msg_mix64(t->seed ^ 0x5bd1e995);
 	t->next_id = 1;
 	wheel_init(&t->wheel, 0);
 	return t;
@@ -201,7 +189,7 @@ txn_branch_new(struct txn_table *t, char *buf)
 	static const char hex[] = "0123456789abcdef";
 	/* RFC 3261 8.1.1.7: the magic cookie, then a part unique in space
 	 * and time; the shard comes first so responses find their worker */
-	uint64_t v = mix64(++t->branch_ctr ^ t->seed);
+	uint64_t v = msg_mix64(++t->branch_ctr ^ t->seed);
 	char *p = buf;
 	int shift = 28;
 
