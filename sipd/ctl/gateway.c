@@ -6,7 +6,6 @@
  * and "gateway unregister" (run there too).  Owns nothing.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +15,6 @@
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
 #include "sipd/worker.h"
-
-static int
-fail(struct ctl_req *r, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct ctl_req *r, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->err, sizeof(r->err), fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 int
 ctl_h_gateway_list(struct ctl_req *r)
@@ -132,7 +116,7 @@ ctl_h_show_gateways(struct ctl_req *r)
 	struct gw_rows *t = calloc(1, sizeof(*t));
 
 	if (t == NULL) {
-		return fail(r, -ENOMEM, "out of memory");
+		return ctl_fail(r, -ENOMEM, "out of memory");
 	}
 	workers_call(r->ctl->ws, 0, gw_collect, t);
 	proto_begin_reply(r->out, r->id);
@@ -178,16 +162,16 @@ ctl_h_gateway_register(struct ctl_req *r)
 		r->args->cmd->id == CMD_GATEWAY_REGISTER, 0 };
 
 	if (g.name == NULL || conf_gw_find(r->ctl->conf, g.name) == NULL) {
-		return fail(r, -ENOENT, "no gateway '%.64s'",
+		return ctl_fail(r, -ENOENT, "no gateway '%.64s'",
 		    g.name ? g.name : "");
 	}
 	workers_call(r->ctl->ws, 0, gw_register_one, &g);
 	if (g.rc == -EINVAL) {
-		return fail(r, -EINVAL, "gateway %s has no username to "
+		return ctl_fail(r, -EINVAL, "gateway %s has no username to "
 		    "register", g.name);
 	}
 	if (g.rc < 0) {
-		return fail(r, g.rc, "gateway %s: %s", g.name,
+		return ctl_fail(r, g.rc, "gateway %s: %s", g.name,
 		    strerror(-g.rc));
 	}
 	proto_begin_reply(r->out, r->id);
