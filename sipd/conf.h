@@ -50,6 +50,8 @@
 #define CONF_DEFAULT_MEDIA_TIMEOUT 60
 #define CONF_DEFAULT_SERVER "sipd"
 #define CONF_DEFAULT_DIALOG_TIMEOUT 7200
+#define CONF_DEFAULT_GW_BACKOFF 5
+#define CONF_DEFAULT_GW_BACKOFF_MAX 900
 #define CONF_CDR_FILE_NAME "cdr.csv"
 
 /* "control socket-mode": the choices of its enum, in order */
@@ -268,6 +270,9 @@ struct conf {
 	/* the External Gateways ("gateway add"), by name */
 	struct conf_gw gw[CONF_MAX_GW];
 	int ngw;
+	/* their registration's backoff: the first wait, and the cap */
+	uint32_t gw_backoff_s;
+	uint32_t gw_backoff_max_s;
 
 	/* the resolver (RFC 3263, "dns ..."), per worker: the servers
 	 * ("addr[:port],..."; "" for /etc/resolv.conf), the wait for one

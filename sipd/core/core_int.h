@@ -194,7 +194,10 @@ struct pctx {
 	 * (0: none), and whether its challenge was answered (gwcall.c) */
 	int gw1;
 	bool gw_answered;
-	bool gw_dialog; /* in the dialog: no From/To substitution */
+	bool gw_dialog; /* a request inside a gateway call's dialog */
+	/* its From and To as the dialog's INVITE had them on each side
+	 * (Substitute From/To, gwcall.c), NULL when nothing changes */
+	struct core_gwd *gwd;
 	/* sized to the targets: a ringing call keeps this for its length */
 	struct proxy_target tg[];
 };
@@ -559,6 +562,51 @@ int core_gw_outgoing(struct pctx *p, struct msg *fwd);
 /* A response of a gateway call about to go back to the caller: the From
  * and To the caller sent, the To tag kept (Substitute From/To). */
 void core_gw_restore(struct pctx *p, struct msg *resp);
+/*
+ * The dialog of a gateway call with Substitute From or To: the
+ * Record-Route parameter CORE_GWD_PARAM says, signed, what the INVITE
+ * changed (RFC 3261 12.2.1.1: each side's requests carry the From and
+ * To URIs its side of the INVITE had).
+ */
+#define CORE_GWD_PARAM "gwd"
+#define CORE_GWD_URI_MAX 256
+#define CORE_GWD_NUM_MAX 64
+#define CORE_GWD_PARAM_MAX                                             \
+	(CONF_GW_NAME_MAX + 2 * (CORE_GWD_NUM_MAX + 2 * CORE_GWD_URI_MAX) + \
+	    CORE_MAC_HEX + 16)
+struct core_gwd {
+	bool to_gw;      /* from the caller, toward the gateway */
+	unsigned what;   /* CORE_GWD_FROM | CORE_GWD_TO: substituted */
+	char name[CONF_GW_NAME_MAX];
+	char number[CORE_GWD_NUM_MAX];  /* the To's user toward the gateway */
+	char from[CORE_GWD_URI_MAX];    /* the caller's From URI */
+	char to[CORE_GWD_URI_MAX];      /* the caller's To URI */
+};
+#define CORE_GWD_FROM 1U
+#define CORE_GWD_TO 2U
+/* Into out (cap bytes): ";gwd=..." for the Record-Route of fwd, the
+ * initial INVITE of p's gateway call, when its From or To was
+ * substituted; "" otherwise or when it does not fit (logged). */
+void core_gwd_rr_param(struct pctx *p, struct msg *fwd, char *out,
+    size_t cap);
+/* Read val, the CORE_GWD_PARAM value of the signed Route entry req
+ * carried, into *d: 0 when sipd signed it for req's dialog (d->to_gw
+ * from the caller's tag being req's From tag), else -EINVAL. */
+int core_gwd_read(struct core *c, struct msg *req, struct sv val,
+    struct core_gwd *d);
+/* A request of a gateway call's dialog, with val its CORE_GWD_PARAM:
+ * p keeps what to substitute (p->gwd), and toward the gateway p->gw1
+ * names it. */
+void core_gw_in_dialog(struct pctx *p, struct msg *req, struct sv val);
+/* The From and To URIs of m, a request of the dialog d, as the side it
+ * goes to saw them in the INVITE.  0 or a negative errno. */
+int core_gwd_rewrite(struct core *c, const struct core_gwd *d,
+    struct msg *m);
+/* The same for ack, an ACK of a gateway call's dialog with val its
+ * CORE_GWD_PARAM: 0 (kept as it is when sipd did not sign val), or a
+ * negative errno when it cannot be rewritten (dropped). */
+int core_gw_ack(struct core *c, struct msg *ack, struct sv val);
+
 /* The gateway (its index plus one, 0: none) an in-dialog request goes
  * to: its next hop names the gateway's host, or dst is an address the
  * gateway was reached at. */

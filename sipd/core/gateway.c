@@ -29,10 +29,8 @@
 
 #include "sipd/core/core_int.h"
 
-/* Backoff after a failure: 5 s doubled each time, at most 15 minutes;
- * Retry-After at most a day. */
-#define GW_BACKOFF_MS 5000u
-#define GW_BACKOFF_CAP_MS 900000u
+/* Backoff after a failure: "set gateway-backoff" doubled each time, at
+ * most "set gateway-backoff-max"; Retry-After at most a day. */
 #define GW_RETRY_AFTER_MAX 86400u
 /* 423s in a row before giving up (a registrar raising forever) */
 #define GW_MAX_423 3
@@ -100,6 +98,7 @@ struct core_gw_shared {
 struct core_gws {
 	struct gw g[2 * CONF_MAX_GW]; /* room for those leaving */
 	char main_domain[CONF_HOST_MAX];
+	uint64_t backoff_ms, backoff_cap_ms;
 };
 
 static uint64_t
@@ -221,11 +220,11 @@ send_register(struct gw *g, uint32_t expires)
 static uint32_t
 backoff_ms(struct gw *g)
 {
-	uint64_t d = (uint64_t)GW_BACKOFF_MS << (g->failures < 10 ? g->failures
-								   : 10);
+	const struct core_gws *gs = g->c->gws;
+	uint64_t d = gs->backoff_ms << (g->failures < 20 ? g->failures : 20);
 
-	if (d > GW_BACKOFF_CAP_MS) {
-		d = GW_BACKOFF_CAP_MS;
+	if (d > gs->backoff_cap_ms) {
+		d = gs->backoff_cap_ms;
 	}
 	/* jitter: up to a quarter less, so gateways failing together do
 	 * not retry together */
@@ -399,7 +398,13 @@ on_register(void *arg, const struct core_uac_result *r)
 struct core_gws *
 core_gws_new(void)
 {
-	return calloc(1, sizeof(struct core_gws));
+	struct core_gws *gs = calloc(1, sizeof(*gs));
+
+	if (gs != NULL) {
+		gs->backoff_ms = CONF_DEFAULT_GW_BACKOFF * 1000u;
+		gs->backoff_cap_ms = CONF_DEFAULT_GW_BACKOFF_MAX * 1000u;
+	}
+	return gs;
 }
 
 void
@@ -507,6 +512,12 @@ core_gws_configure(struct core *c, const struct conf *conf)
 	}
 	snprintf(gs->main_domain, sizeof(gs->main_domain), "%s",
 	    md ? md : "");
+	/* a cap below the first wait is the first wait */
+	gs->backoff_ms = (uint64_t)conf->gw_backoff_s * 1000;
+	gs->backoff_cap_ms = (uint64_t)conf->gw_backoff_max_s * 1000;
+	if (gs->backoff_cap_ms < gs->backoff_ms) {
+		gs->backoff_cap_ms = gs->backoff_ms;
+	}
 	/* removed ones leave */
 	for (size_t i = 0; i < sizeof(gs->g) / sizeof(gs->g[0]); i++) {
 		struct gw *g = &gs->g[i];

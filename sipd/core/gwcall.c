@@ -8,8 +8,11 @@
  * from the gateway is answered once by sipd with the gateway's
  * credentials and never reaches the caller.  Substitute From and To
  * rewrite those headers toward the gateway (tags and other parameters
- * kept) and the responses get the caller's values back.  Owns nothing:
- * the proxy's response context carries the gateway's index.
+ * kept) and the responses get the caller's values back; so do the
+ * requests of the call's dialog, each side seeing the URIs of its side
+ * of the INVITE, kept in a signed Record-Route parameter.  Owns nothing:
+ * the proxy's response context carries the gateway's index and the
+ * dialog's URIs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -143,6 +146,9 @@ core_gw_outgoing(struct pctx *p, struct msg *fwd)
 	const struct uri *u;
 	struct sv number;
 
+	if (p->gwd != NULL) {
+		return core_gwd_rewrite(c, p->gwd, fwd);
+	}
 	if (p->gw1 <= 0 || p->gw1 > p->c->ngwc || p->gw_dialog) {
 		return 0;
 	}
@@ -262,6 +268,22 @@ core_gw_restore(struct pctx *p, struct msg *resp)
 	char uri[GW_HDR_MAX];
 	struct sv v;
 
+	if (p->gwd != NULL && p->st != NULL &&
+	    (req = txn_request(p->st)) != NULL) {
+		/* RFC 3261 8.2.6.2: a response of the dialog carries the
+		 * From and To its sender wrote, both tags included */
+		if ((ro = msg_from(req)) != NULL &&
+		    msg_hdr_first(resp, HDR_FROM) >= 0) {
+			msg_hdr_replace(resp, msg_hdr_first(resp, HDR_FROM),
+			    msg_sv(req, ro->value));
+		}
+		if ((ro = msg_to(req)) != NULL &&
+		    msg_hdr_first(resp, HDR_TO) >= 0) {
+			msg_hdr_replace(resp, msg_hdr_first(resp, HDR_TO),
+			    msg_sv(req, ro->value));
+		}
+		return;
+	}
 	if (p->gw1 <= 0 || p->gw1 > c->ngwc || p->st == NULL ||
 	    p->gw_dialog) {
 		return;
@@ -403,4 +425,274 @@ core_gw_inbound(struct core *c, struct msg *req, const struct tp_src *src)
 		return true;
 	}
 	return false;
+}
+
+/* ------------------------------------------- the dialog of a gateway call */
+
+/*
+ * RFC 3261 12.2.1.1: every request of a dialog carries the From and To
+ * URIs of its INVITE, and the gateway saw other ones than the caller.
+ * sipd keeps no state per dialog: the Record-Route entry of a call whose
+ * From or To it substituted carries
+ *   ;gwd=NAME.W.NUMBER.FROM.TO.SIG
+ * the gateway's name, what was substituted (W: CORE_GWD_FROM |
+ * CORE_GWD_TO as a digit), the number, the caller's From and To URIs
+ * (those three in hex: a URI parameter takes neither '@' nor ':' as
+ * they are), and a signature over them, the Call-ID and the caller's
+ * tag.  A peer can copy it but neither make nor change it.
+ */
+#define GWD_LABEL 'G'
+
+static size_t
+gwd_hex(char *out, size_t cap, struct sv v)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (size_t i = 0; i < v.len && n + 2 < cap; i++) {
+		out[n++] = hex[(unsigned char)v.p[i] >> 4];
+		out[n++] = hex[(unsigned char)v.p[i] & 0xf];
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static int
+gwd_nibble(char ch)
+{
+	if (ch >= '0' && ch <= '9') {
+		return ch - '0';
+	}
+	if (ch >= 'a' && ch <= 'f') {
+		return ch - 'a' + 10;
+	}
+	if (ch >= 'A' && ch <= 'F') {
+		return ch - 'A' + 10;
+	}
+	return -1;
+}
+
+/* The hex text v into out as a string; -EINVAL when v is not hex, holds
+ * a NUL or does not fit. */
+static int
+gwd_unhex(struct sv v, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (v.len % 2 != 0 || v.len / 2 >= cap) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < v.len; i += 2) {
+		int hi = gwd_nibble(v.p[i]), lo = gwd_nibble(v.p[i + 1]);
+		if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+			return -EINVAL;
+		}
+		out[n++] = (char)(hi << 4 | lo);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+gwd_sign(struct core *c, struct msg *m, struct sv tag, struct sv text,
+    char sig[CORE_MAC_HEX])
+{
+	const struct sv parts[3] = { msg_callid(m), tag, text };
+
+	return core_mac_sign(c->mac, GWD_LABEL, parts, 3, sig);
+}
+
+void
+core_gwd_rr_param(struct pctx *p, struct msg *fwd, char *out, size_t cap)
+{
+	struct core *c = p->c;
+	const struct msg_naddr *from, *to, *ofrom, *oto;
+	const struct conf_gw *g;
+	const struct uri *u;
+	struct msg *req;
+	struct sv number, fu, tu;
+	char sig[CORE_MAC_HEX];
+	size_t n;
+	unsigned what;
+	int rc;
+
+	out[0] = '\0';
+	if (p->gw1 <= 0 || p->gw1 > c->ngwc || p->gw_dialog ||
+	    p->st == NULL || (req = txn_request(p->st)) == NULL) {
+		return;
+	}
+	g = &c->gwc[p->gw1 - 1];
+	what = (g->subst_from && g->username[0] != '\0' ? CORE_GWD_FROM : 0) |
+	    (g->subst_to ? CORE_GWD_TO : 0);
+	from = msg_from(fwd);
+	to = msg_to(fwd);
+	if (what == 0 || msg_method(fwd) != MSG_INVITE || from == NULL ||
+	    to == NULL || to->tag.len != 0 || (u = msg_ruri(fwd)) == NULL ||
+	    (ofrom = msg_from(req)) == NULL || (oto = msg_to(req)) == NULL) {
+		return;
+	}
+	number = msg_sv(fwd, u->user);
+	fu = msg_sv(req, ofrom->uri_s);
+	tu = msg_sv(req, oto->uri_s);
+	if (number.len >= CORE_GWD_NUM_MAX || fu.len >= CORE_GWD_URI_MAX ||
+	    tu.len >= CORE_GWD_URI_MAX ||
+	    cap < CORE_GWD_PARAM_MAX + sizeof(CORE_GWD_PARAM) + 2) {
+		log_notice(LOG_SERVER, "gateway %s, From or To too long to "
+		    "keep: the dialog's requests keep their own", g->name);
+		return;
+	}
+	rc = snprintf(out, cap, ";" CORE_GWD_PARAM "=%s.%u.", g->name, what);
+	if (rc < 0 || (size_t)rc >= cap) {
+		out[0] = '\0';
+		return;
+	}
+	n = (size_t)rc;
+	n += gwd_hex(out + n, cap - n, number);
+	out[n++] = '.';
+	n += gwd_hex(out + n, cap - n, fu);
+	out[n++] = '.';
+	n += gwd_hex(out + n, cap - n, tu);
+	/* signed from the name on: what comes back is the same text */
+	rc = (int)(sizeof(CORE_GWD_PARAM) + 1);
+	if (gwd_sign(c, fwd, msg_sv(fwd, from->tag),
+		(struct sv){ out + rc, n - (size_t)rc }, sig) != 0 ||
+	    n + 2 + CORE_MAC_HEX > cap) {
+		out[0] = '\0';
+		return;
+	}
+	out[n++] = '.';
+	memcpy(out + n, sig, CORE_MAC_HEX);
+	out[n + CORE_MAC_HEX] = '\0';
+}
+
+int
+core_gwd_read(struct core *c, struct msg *req, struct sv val,
+    struct core_gwd *d)
+{
+	const struct msg_naddr *f = msg_from(req), *t = msg_to(req);
+	struct sv field[6];
+	char want[CORE_MAC_HEX];
+	size_t at = 0;
+	int nf = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (f == NULL || t == NULL || t->tag.len == 0) {
+		return -EINVAL;
+	}
+	/* NAME.W.NUMBER.FROM.TO.SIG */
+	for (size_t i = 0; i <= val.len && nf < 6; i++) {
+		if (i == val.len || val.p[i] == '.') {
+			field[nf++] = (struct sv){ val.p + at, i - at };
+			at = i + 1;
+		}
+	}
+	if (nf != 6 || at != val.len + 1 || field[0].len == 0 ||
+	    field[0].len >= sizeof(d->name) || field[1].len != 1 ||
+	    field[1].p[0] < '1' || field[1].p[0] > '3') {
+		return -EINVAL;
+	}
+	struct sv text = { val.p, (size_t)(field[5].p - 1 - val.p) };
+	/* the caller's requests carry its tag as From tag, the gateway's
+	 * as To tag */
+	if (gwd_sign(c, req, msg_sv(req, f->tag), text, want) == 0 &&
+	    core_mac_equal(want, field[5])) {
+		d->to_gw = true;
+	} else if (!(gwd_sign(c, req, msg_sv(req, t->tag), text, want) == 0 &&
+		       core_mac_equal(want, field[5]))) {
+		return -EINVAL;
+	}
+	memcpy(d->name, field[0].p, field[0].len);
+	d->what = (unsigned)(field[1].p[0] - '0');
+	if ((field[2].len > 0 &&
+		gwd_unhex(field[2], d->number, sizeof(d->number)) != 0) ||
+	    gwd_unhex(field[3], d->from, sizeof(d->from)) != 0 ||
+	    gwd_unhex(field[4], d->to, sizeof(d->to)) != 0 ||
+	    d->from[0] == '\0' || d->to[0] == '\0') {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void
+core_gw_in_dialog(struct pctx *p, struct msg *req, struct sv val)
+{
+	struct core *c = p->c;
+	struct core_gwd *d = malloc(sizeof(*d));
+	int idx;
+
+	if (d == NULL) {
+		return;
+	}
+	if (core_gwd_read(c, req, val, d) != 0) {
+		log_notice(LOG_SERVER, "gateway dialog, a Record-Route "
+		    "parameter sipd did not sign: From and To kept");
+		free(d);
+		return;
+	}
+	free(p->gwd);
+	p->gwd = d;
+	if (d->to_gw && p->gw1 == 0 && gw_find(c, d->name, &idx) != NULL) {
+		p->gw1 = idx + 1;
+		p->gw_dialog = true;
+	}
+}
+
+int
+core_gwd_rewrite(struct core *c, const struct core_gwd *d, struct msg *m)
+{
+	const struct msg_naddr *na;
+	char uri[CONF_GW_STR * 2 + 8];
+	const struct conf_gw *g;
+	int idx, rc = 0;
+
+	if (!d->to_gw) {
+		/* from the gateway: its From is the To it was given, its
+		 * To the From; the caller's own come back */
+		if ((d->what & CORE_GWD_TO) != 0) {
+			rc = (na = msg_from(m)) == NULL
+			    ? -EINVAL
+			    : replace_naddr(m, HDR_FROM, na, d->to);
+		}
+		if (rc == 0 && (d->what & CORE_GWD_FROM) != 0) {
+			rc = (na = msg_to(m)) == NULL
+			    ? -EINVAL
+			    : replace_naddr(m, HDR_TO, na, d->from);
+		}
+		return rc;
+	}
+	/* toward the gateway: what its INVITE had, from its settings */
+	if ((g = gw_find(c, d->name, &idx)) == NULL) {
+		log_notice(LOG_SERVER, "gateway %s, gone: a request of its "
+		    "dialog keeps its From and To", d->name);
+		return 0;
+	}
+	if ((d->what & CORE_GWD_FROM) != 0 && g->username[0] != '\0') {
+		char user[CONF_GW_STR * 2];
+		conf_gw_user(g, user, sizeof(user));
+		snprintf(uri, sizeof(uri), "sip:%s", user);
+		rc = (na = msg_from(m)) == NULL
+		    ? -EINVAL
+		    : replace_naddr(m, HDR_FROM, na, uri);
+	}
+	if (rc == 0 && (d->what & CORE_GWD_TO) != 0) {
+		snprintf(uri, sizeof(uri), "sip:%s%s%s", d->number,
+		    d->number[0] != '\0' ? "@" : "", g->domain);
+		rc = (na = msg_to(m)) == NULL
+		    ? -EINVAL
+		    : replace_naddr(m, HDR_TO, na, uri);
+	}
+	return rc;
+}
+
+int
+core_gw_ack(struct core *c, struct msg *ack, struct sv val)
+{
+	struct core_gwd d;
+
+	if (core_gwd_read(c, ack, val, &d) != 0) {
+		log_notice(LOG_SERVER, "gateway dialog, a Record-Route "
+		    "parameter sipd did not sign: From and To kept");
+		return 0;
+	}
+	return core_gwd_rewrite(c, &d, ack);
 }

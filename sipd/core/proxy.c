@@ -192,6 +192,9 @@ rr_sign(struct core *c, struct msg *m, struct sv tag,
 struct rr_seen {
 	bool any;
 	char sig[CORE_MAC_HEX];
+	/* that entry's gateway dialog parameter (gwcall.c), if any */
+	size_t gwd_len;
+	char gwd[CORE_GWD_PARAM_MAX];
 };
 
 static void
@@ -203,6 +206,11 @@ rr_note(struct rr_seen *seen, const char *base, const struct uri *u)
 	    sig.len == CORE_MAC_HEX) {
 		memcpy(seen->sig, sig.p, CORE_MAC_HEX);
 		seen->any = true;
+		if (uri_param(base, u, CORE_GWD_PARAM, &sig) &&
+		    sig.len <= sizeof(seen->gwd)) {
+			memcpy(seen->gwd, sig.p, sig.len);
+			seen->gwd_len = sig.len;
+		}
 	}
 }
 
@@ -256,6 +264,7 @@ route_preprocess(struct core *c, struct msg *req, struct rr_seen *seen)
 	int rc, own = 0, strip = 0;
 
 	seen->any = false;
+	seen->gwd_len = 0;
 	if (n < 0) {
 		return -EINVAL;
 	}
@@ -411,9 +420,11 @@ transport_param(enum tp_proto p)
  */
 static int
 record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
-    const struct tp_src *out, bool no_tp)
+    const struct tp_src *out, bool no_tp, const char *extra)
 {
-	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + CORE_MAC_HEX + 64];
+	char addr[TP_ADDRSTRLEN];
+	char val[TP_ADDRSTRLEN + CORE_MAC_HEX + CORE_GWD_PARAM_MAX + 64];
+	size_t xlen = strlen(extra);
 	char sig[CORE_MAC_HEX];
 	const struct tp_src *sides[2] = { in, out };
 	const struct msg_naddr *from = msg_from(fwd);
@@ -448,6 +459,11 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 		n += sizeof(RR_SIG) + 4;
 		memcpy(val + n, sig, CORE_MAC_HEX);
 		n += CORE_MAC_HEX;
+		if (xlen > CORE_GWD_PARAM_MAX + 8) {
+			return -EINVAL;
+		}
+		memcpy(val + n, extra, xlen);
+		n += xlen;
 		val[n++] = '>';
 		int at = msg_hdr_first(fwd, HDR_RECORD_ROUTE);
 		if (msg_hdr_insert(fwd, at, "Record-Route",
@@ -586,6 +602,7 @@ pctx_unref(struct pctx *p)
 		}
 		msg_free(p->best);
 		resolve_free(p);
+		free(p->gwd);
 		free(p);
 	}
 }
@@ -653,7 +670,7 @@ respond_forward(struct pctx *p, struct msg *resp)
 	if (status >= 200) {
 		p->final_sent = true;
 	}
-	if (p->gw1 != 0) {
+	if (p->gw1 != 0 || p->gwd != NULL) {
 		core_gw_restore(p, resp);
 	}
 	calls_final(p, status, resp);
@@ -968,8 +985,11 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	struct txn *ct;
 	unsigned wk;
 	uint32_t media = 0;
+	char gwd[CORE_GWD_PARAM_MAX + 8];
 	bool media_rr;
 	int err = -ENOMEM;
+
+	gwd[0] = '\0';
 
 	if (route_dst_local(c, dst)) {
 		/* 16.3 step 4: whatever the Route set or the rules say, a
@@ -989,8 +1009,12 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	if (t->route != NULL && push_route(fwd, t->route) != 0) {
 		goto fail;
 	}
-	if (p->gw1 != 0 && core_gw_outgoing(p, fwd) != 0) {
+	if ((p->gw1 != 0 || p->gwd != NULL) &&
+	    core_gw_outgoing(p, fwd) != 0) {
 		goto fail;
+	}
+	if (p->gw1 != 0) {
+		core_gwd_rr_param(p, fwd, gwd, sizeof(gwd));
 	}
 	if (!t->proto_set) {
 		/* RFC 3261 18.1.1: UDP unless it is too big for it */
@@ -1014,7 +1038,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	    (msg_method(fwd) == MSG_REGISTER
 		    ? core_path_add(c, fwd, &p->src, dst, wk)
 		    : record_route(c, fwd, &p->src, dst,
-			  (wk & WK_NOTCP) != 0)) != 0) {
+			  (wk & WK_NOTCP) != 0, gwd)) != 0) {
 		goto fail;
 	}
 	calls_routed(c, p, dst);
@@ -1274,6 +1298,10 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		p->gw1 = core_gw_dialog(c, req, &dst);
 		p->gw_dialog = p->gw1 != 0;
 	}
+	if (own && seen.gwd_len > 0) {
+		core_gw_in_dialog(p, req, (struct sv){ seen.gwd,
+		    seen.gwd_len });
+	}
 	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
 	p->ntg = ntg;
 	sort_targets(p->tg, p->ntg);
@@ -1499,6 +1527,10 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		return;
 	}
 	core_media_ack(c, ack);
+	if (own && seen.gwd_len > 0 &&
+	    core_gw_ack(c, ack, (struct sv){ seen.gwd, seen.gwd_len }) != 0) {
+		return;
+	}
 	if (!proto_set) {
 		dst.proto = tp_choose_proto(c->tp,
 		    (const struct sockaddr *)&dst.addr, msg_size(ack) + 128);
