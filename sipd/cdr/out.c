@@ -380,14 +380,21 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 	uint64_t d = k->answered && end_ms > k->answer_ms
 	    ? end_ms - k->answer_ms
 	    : 0;
+	bool journal = false;
 
+#ifdef SIPD_HAVE_SYSTEMD
+	journal = getenv("JOURNAL_STREAM") != NULL;
+#endif
+	if (!journal && log_get_out() != LOG_OUT_SYSLOG) {
+		return; /* neither takes it: nothing to format */
+	}
 	fmt_time(k->invite_ms, inv);
 	fmt_time(k->answered ? k->answer_ms : 0, ans);
 	fmt_time(end_ms, end);
 #ifdef SIPD_HAVE_SYSTEMD
 	/* stderr goes to the journal: the record too, with its fields;
 	 * syslog when the journal cannot take it */
-	if (getenv("JOURNAL_STREAM") != NULL &&
+	if (journal &&
 	    sd_journal_send("MESSAGE=cdr, call-id='%s' status=%d hangup=%s",
 		    k->call_id, k->status, cdr_end_name(e), "PRIORITY=6",
 		    "SIPD_COMPONENT=CDR", "SIPD_CALL_ID=%s", k->call_id,
