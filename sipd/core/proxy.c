@@ -819,6 +819,19 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 	respond_forward(p, p->best);
 }
 
+/* Is resp one core_media_response() reads: a provisional or 2xx to an
+ * INVITE or UPDATE, with the media relay running?  Asked first because
+ * it reads the request a client transaction keeps as bytes, parsed on
+ * demand (txn_request()). */
+static bool
+media_reads(const struct core *c, const struct txn *ct, int status)
+{
+	enum msg_method mt = txn_method(ct);
+
+	return c->media != NULL && status > 100 && status < 300 &&
+	    (mt == MSG_INVITE || mt == MSG_UPDATE);
+}
+
 static void
 on_response(void *arg, struct txn *ct, struct msg *resp)
 {
@@ -844,7 +857,9 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 		/* the server transaction is gone: 2xx go on by Via, as an
 		 * orphan would (the next Via is the peer's word too) */
 		if (status >= 200 && status < 300) {
-			core_media_response(c, p, i, ct, resp);
+			if (media_reads(c, ct, status)) {
+				core_media_response(c, p, i, ct, resp);
+			}
 			relay_by_via(c, resp, txn_peer(ct), false);
 		}
 		return;
@@ -852,7 +867,9 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
 		return;
 	}
-	core_media_response(c, p, i, ct, resp);
+	if (media_reads(c, ct, status)) {
+		core_media_response(c, p, i, ct, resp);
+	}
 	if (status < 200) {
 		respond_forward(p, resp);
 	} else if (status < 300) {

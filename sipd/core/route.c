@@ -393,7 +393,21 @@ route_local_addr_src(struct core *c, const struct tp_src *dst, char *buf,
 		if (core_nat_public(c, &dst->addr, &pub)) {
 			tp_addr_set_port((struct sockaddr *)&pub,
 			    tp_addr_port((const struct sockaddr *)&a));
-			a = pub;
+			tp_addr_str((const struct sockaddr *)&pub, buf, cap);
+			return 0;
+		}
+	}
+	/* runs for every Via and Record-Route sipd writes: the listener's
+	 * text made at configuration, no printf */
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct sockaddr_storage *l = &c->listeners[i].addr;
+		if (c->listener_text[i][0] != '\0' && same_ip(l, &a) &&
+		    tp_addr_port((const struct sockaddr *)l) ==
+			tp_addr_port((const struct sockaddr *)&a)) {
+			size_t n = strnlen(c->listener_text[i], cap - 1);
+			memcpy(buf, c->listener_text[i], n);
+			buf[n] = '\0';
+			return 0;
 		}
 	}
 	tp_addr_str((const struct sockaddr *)&a, buf, cap);

@@ -89,6 +89,9 @@ struct media {
 	uint32_t gen[MEDIA_MAX_RELAYS];
 	uint32_t nrelays;
 	uint32_t next_slot;
+	/* every open relay lies in the win_len slots from win_start, on
+	 * round: lookups by call look there, not at the whole table */
+	uint32_t win_start, win_len;
 	uint64_t next_check_ms;
 	uint64_t created, freed, expired, exhausted, packets, bytes;
 	/* the batch buffers of media_poll(): one caller at a time */
@@ -284,6 +287,17 @@ relay_drop(struct media *m, struct media_relay *r)
 	m->slot[slot] = NULL;
 	m->nrelays--;
 	m->freed++;
+	if (m->nrelays == 0) {
+		m->win_len = 0;
+	}
+	while (m->win_len > 0 && m->slot[m->win_start] == NULL) {
+		m->win_start = (m->win_start + 1) & MEDIA_SLOT_MASK;
+		m->win_len--;
+	}
+	while (m->win_len > 0 && m->slot[(m->win_start + m->win_len - 1) &
+				      MEDIA_SLOT_MASK] == NULL) {
+		m->win_len--;
+	}
 	free(r->key);
 	free(r);
 }
@@ -569,6 +583,12 @@ media_relay_new(struct media *m, const struct media_leg_conf *a,
 	}
 	r->created_ms = r->last_ms = media_now(m);
 	m->slot[slot] = r;
+	if (m->nrelays == 0) {
+		m->win_start = slot;
+		m->win_len = 1;
+	} else if (((slot - m->win_start) & MEDIA_SLOT_MASK) >= m->win_len) {
+		m->win_len = ((slot - m->win_start) & MEDIA_SLOT_MASK) + 1;
+	}
 	m->nrelays++;
 	m->created++;
 	out->id = r->id;
@@ -1112,9 +1132,9 @@ media_call_find(struct media *m, const struct media_call *c, uint32_t group,
 	pthread_mutex_lock(&m->lock);
 	/* the scan ends at the last relay there is: a BYE of a call sipd
 	 * does not relay costs nothing when none are open */
-	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS && n < max &&
-	    seen < m->nrelays; i++) {
-		const struct media_relay *r = m->slot[i];
+	for (uint32_t k = 0, w = m->win_start, len = m->win_len, seen = 0;
+	     k < len && n < max && seen < m->nrelays; k++) {
+		const struct media_relay *r = m->slot[(w + k) & MEDIA_SLOT_MASK];
 
 		seen += r != NULL;
 		if (r != NULL && call_match(r, c, group, &swapped)) {
@@ -1135,9 +1155,9 @@ media_call_confirm(struct media *m, const struct media_call *c,
 	int n = 0;
 
 	pthread_mutex_lock(&m->lock);
-	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS &&
-	    seen < m->nrelays; i++) {
-		struct media_relay *r = m->slot[i];
+	for (uint32_t k = 0, w = m->win_start, len = m->win_len, seen = 0;
+	     k < len && seen < m->nrelays; k++) {
+		struct media_relay *r = m->slot[(w + k) & MEDIA_SLOT_MASK];
 
 		seen += r != NULL;
 		if (r != NULL && group != 0 && call_match(r, NULL, group,
@@ -1159,8 +1179,9 @@ media_call_free(struct media *m, const struct media_call *c, uint32_t group)
 	pthread_mutex_lock(&m->lock);
 	/* relays freed here leave nrelays: count the slots still to see */
 	uint32_t left = m->nrelays;
-	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && left > 0; i++) {
-		struct media_relay *r = m->slot[i];
+	for (uint32_t k = 0, w = m->win_start, len = m->win_len;
+	     k < len && left > 0; k++) {
+		struct media_relay *r = m->slot[(w + k) & MEDIA_SLOT_MASK];
 
 		left -= r != NULL;
 		if (r != NULL && call_match(r, c, group, &swapped)) {
@@ -1191,9 +1212,9 @@ media_relay_by_local(struct media *m, const struct sockaddr *sa, bool mark,
 		return -ENOENT;
 	}
 	pthread_mutex_lock(&m->lock);
-	for (uint32_t i = 0, seen = 0; i < MEDIA_MAX_RELAYS && rc != 0 &&
-	    seen < m->nrelays; i++) {
-		struct media_relay *r = m->slot[i];
+	for (uint32_t k = 0, w = m->win_start, len = m->win_len, seen = 0;
+	     k < len && rc != 0 && seen < m->nrelays; k++) {
+		struct media_relay *r = m->slot[(w + k) & MEDIA_SLOT_MASK];
 
 		seen += r != NULL;
 		for (int l = 0; r != NULL && l < 2; l++) {

@@ -132,6 +132,7 @@ struct lg {
 	struct lg_conn conns[LG_MAXCONN];
 	unsigned pid;
 	char uac_host[64], uas_host[64];
+	const char *ip; /* -i: the address in the SDP bodies */
 	const char *domain; /* of the Request-URI and To (-D) */
 };
 
@@ -464,8 +465,8 @@ lg_uac_invite(struct lg *g, unsigned long n, uint64_t now)
 	char sdp[512], msg[LG_MSG];
 	int sl, ml;
 
-	sl = snprintf(sdp, sizeof(sdp), lg_sdp_fmt, "bench", g->uac_host,
-	    g->uac_host, 6000u);
+	sl = snprintf(sdp, sizeof(sdp), lg_sdp_fmt, "bench", g->ip, g->ip,
+	    6000u);
 	ml = snprintf(msg, sizeof(msg),
 	    "INVITE sip:service@%s SIP/2.0\r\n"
 	    "Via: SIP/2.0/%s %s;branch=z9hG4bK-lg%u.%lui\r\n"
@@ -715,8 +716,8 @@ lg_uas_send_ok(struct lg *g, struct lg_call *c, unsigned long n,
 	int sl;
 	size_t o;
 
-	sl = snprintf(sdp, sizeof(sdp), lg_sdp_fmt, "callee", g->uas_host,
-	    g->uas_host, 6002u);
+	sl = snprintf(sdp, sizeof(sdp), lg_sdp_fmt, "callee", g->ip, g->ip,
+	    6002u);
 	snprintf(extra, sizeof(extra),
 	    "Contact: <sip:callee@%s;transport=%s>\r\n"
 	    "Content-Type: application/sdp\r\n"
@@ -1267,6 +1268,7 @@ main(int argc, char **argv)
 		g.deadline_s = (unsigned)(g.ncalls / g.rate) + g.hold_ms / 1000 +
 		    LG_TIMEOUT_MS / 1000 + 5;
 	}
+	g.ip = host;
 	snprintf(g.uac_host, sizeof(g.uac_host), "%s:%s", host, pport);
 	snprintf(g.uas_host, sizeof(g.uas_host), "%s:%s", host, uport);
 	g.pid = (unsigned)getpid();

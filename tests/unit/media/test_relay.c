@@ -549,6 +549,54 @@ list_and_bad_local(void **state)
 	media_free(m);
 }
 
+/* Lookups by call across the end of the table: a relay opened before
+ * the slots came round, one after, both found by their calls, and
+ * found again when the other goes. */
+static void
+lookups_round_the_table(void **state)
+{
+	uint16_t base = base_port() + 30; /* even; two relays' pairs */
+	struct media *m = engine(base, base + 7, true);
+	struct sockaddr_in la = v4("127.0.0.1", 0);
+	struct media_leg_conf c = { (struct sockaddr *)&la, NULL, NULL };
+	struct media_call ca = { "round-a", 7, "ta", 2, "", 0 };
+	struct media_call cb = { "round-b", 7, "tb", 2, "", 0 };
+	/* the dialogs, once answered (RFC 3261 12.1: the To tag) */
+	struct media_call da = { "round-a", 7, "ta", 2, "ua", 2 };
+	struct media_alloc al, old, young;
+	struct media_ref refs[4];
+
+	(void)state;
+	/* open and free until the next slot is near the end */
+	for (unsigned i = 0; i < MEDIA_MAX_RELAYS - 3; i++) {
+		assert_int_equal(media_relay_new(m, &c, &c, &al), 0);
+		assert_int_equal(media_relay_free(m, al.id), 0);
+	}
+	assert_int_equal(media_relay_new(m, &c, &c, &old), 0);
+	assert_int_equal(media_relay_bind(m, old.id, &ca, old.id, 0), 0);
+	/* on past the end of the table, old held */
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(media_relay_new(m, &c, &c, &al), 0);
+		assert_int_equal(media_relay_free(m, al.id), 0);
+	}
+	assert_int_equal(media_relay_new(m, &c, &c, &young), 0);
+	assert_int_equal(media_relay_bind(m, young.id, &cb, young.id, 0), 0);
+	assert_true((young.id & (MEDIA_MAX_RELAYS - 1)) <
+	    (old.id & (MEDIA_MAX_RELAYS - 1)));
+	assert_int_equal(media_call_confirm(m, &da, old.id), 1);
+	assert_int_equal(media_call_find(m, &da, 0, refs, 4), 1);
+	assert_int_equal(refs[0].id, old.id);
+	assert_int_equal(media_call_find(m, NULL, young.id, refs, 4), 1);
+	assert_int_equal(refs[0].id, young.id);
+	assert_int_equal(media_call_free(m, &da, 0), 1);
+	assert_int_equal(media_call_find(m, &da, 0, refs, 4), 0);
+	assert_int_equal(media_call_find(m, NULL, young.id, refs, 4), 1);
+	assert_int_equal(refs[0].id, young.id);
+	assert_int_equal(media_call_free(m, NULL, young.id), 1);
+	assert_int_equal(media_call_find(m, NULL, young.id, refs, 4), 0);
+	media_free(m);
+}
+
 int
 main(void)
 {
@@ -564,6 +612,7 @@ main(void)
 		cmocka_unit_test(bad_settings),
 		cmocka_unit_test(ipv4_to_ipv6),
 		cmocka_unit_test(list_and_bad_local),
+		cmocka_unit_test(lookups_round_the_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
