@@ -881,6 +881,32 @@ void proxy_resolved(struct pctx *p, int err);
 bool proxy_request(struct core *c, struct msg *req, const struct tp_src *src);
 void proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src);
 void proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src);
+
+/* branch.c */
+/*
+ * sipd's branch: "z9hG4bKs<shard>.<unique>" from the transaction layer,
+ * ".<loop hash>", and ".<signature>" (CORE_MAC_HEX) over all that and the
+ * address the Via below it sends responses to.
+ */
+#define CORE_BRANCH_PREFIX "z9hG4bKs"
+/* The longest branch sipd makes: with its loop hash and signature. */
+#define CORE_BRANCH_MAX (TXN_BRANCH_MAX + 10 + CORE_MAC_HEX)
+#define CORE_BRANCH_LABEL 'B'
+/* Split b into the signed part and the signature; false when b is not of
+ * sipd's shape. */
+bool core_branch_split(struct sv b, struct sv *body, struct sv *sig);
+/* The signature of sipd's branch body for m, whose top Via is the one
+ * below sipd's.  0 or a negative errno. */
+int core_branch_sign(struct core *c, struct msg *m, struct sv body,
+    char out[CORE_MAC_HEX]);
+/* RFC 3261 18.2.2 / RFC 3581: where a response goes by its top Via: 0
+ * with *dst, or -EINVAL (no Via), -EHOSTUNREACH (not an address). */
+int core_via_target(struct msg *resp, struct tp_src *dst);
+/* Relay resp, which no server transaction takes, by the Via below sipd's
+ * when the policy says so (src: where it came from; stray: no client
+ * transaction took it either). */
+void core_relay_by_via(struct core *c, struct msg *resp,
+    const struct tp_src *src, bool stray);
 void proxy_relay_response(struct core *c, struct msg *resp,
     const struct tp_src *src);
 
