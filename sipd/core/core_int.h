@@ -93,6 +93,9 @@ struct core {
 	enum conf_nat_ka nat_ka_method;
 	uint32_t nat_ka_drop;     /* unanswered OPTIONS that drop, 0: never */
 	time_t nat_next;          /* when the next keep-alives go */
+	time_t nat_start;         /* when the round started */
+	struct reg_snap *nat_snap; /* the round's bindings, NULL: none */
+	size_t nat_pos;           /* the next one to send to */
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
 	struct host_addr_seen {
@@ -833,6 +836,9 @@ bool core_nat_two_faces(const struct core *c,
  * binding is alive) and true is returned: nothing else is to be done with
  * it.  False for any other response.
  */
+/* Frees what the keep-alive rounds hold (at core_free()). */
+void core_nat_fini(struct core *c);
+
 bool core_nat_ka_response(struct core *c, struct msg *resp,
     const struct tp_src *src);
 /*
