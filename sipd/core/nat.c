@@ -177,7 +177,9 @@ nat_ka_send(struct core *c, time_t now, size_t upto)
 		dst.proto = TP_UDP;
 		dst.listener = core_nat_listener(c, b);
 		if (c->nat_ka_method == CONF_NAT_KA_CRLF) {
-			sent += tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0;
+			if (tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0) {
+				sent++;
+			}
 			continue;
 		}
 		if (reg_keepalive_sent(c->reg, b->aor, b->contact, now,

@@ -25,9 +25,11 @@ relay ports from a range of its own.
 Needs root, iproute2 and nftables: where it cannot build the namespaces
 it is skipped, and under CI=true it fails."""
 
+import json
 import os
 import subprocess
 import sys
+import time
 
 import netns
 import sipdtest
@@ -65,7 +67,6 @@ def bound(net, ports):
 def media_rows(sipd):
     p = sipdtest.sipctl(sipd, "-j", "show", "media")
     check(p.returncode == 0, "show media: %r" % p.stderr)
-    import json
     return json.loads(p.stdout)["data"]
 
 
@@ -141,7 +142,7 @@ def test(binary, started):
         for _ in range(40):
             if not media_rows(sipd) and not bound(net, ports):
                 break
-            sipdtest.time.sleep(0.05)
+            time.sleep(0.05)
         check(not media_rows(sipd), "relays after BYE: %r" %
               media_rows(sipd))
         check(not bound(net, ports), "ports bound after BYE: %r" %
