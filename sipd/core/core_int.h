@@ -655,6 +655,11 @@ int core_path_add(struct core *c, struct msg *fwd, const struct tp_src *src,
 void core_path_restore(struct core *c, struct msg *resp);
 int core_path_request(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set);
+/* A Route entry u (in base) that is sipd's Path for a client behind a
+ * NAT: 0 with dst its flow (address, transport, listener), 1 when it is
+ * not one, negative when sipd did not sign it. */
+int core_path_flow(struct core *c, const char *base, const struct uri *u,
+    struct tp_src *dst);
 
 static inline void
 core_wk_response(struct core *c, struct msg *req, struct msg *resp,
