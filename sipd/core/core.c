@@ -77,6 +77,7 @@ core_free(struct core *c)
 	if (c == NULL) {
 		return;
 	}
+	core_nat_fini(c);
 	core_gws_free(c);
 	txn_table_free(c->txn);
 	core_uac_fini(c);

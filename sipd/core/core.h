@@ -158,8 +158,8 @@ extern const char *const core_nat_defaults[];
  * Send the keep-alives that are due (RFC 5626 4.4.1 sends them from the
  * client; a NAT's mapping stays open when either side talks): a CRLF
  * CRLF datagram to every UDP binding registered from behind a remote
- * NAT, every "set nat-keepalive" seconds.  Call it about once a second
- * from one worker.
+ * NAT, every "set nat-keepalive" seconds, spread over the interval.
+ * Call it about once a second from one worker.
  */
 void core_nat_tick(struct core *c, time_t now);
 

@@ -93,6 +93,9 @@ struct core {
 	enum conf_nat_ka nat_ka_method;
 	uint32_t nat_ka_drop;     /* unanswered OPTIONS that drop, 0: never */
 	time_t nat_next;          /* when the next keep-alives go */
+	time_t nat_start;         /* when the round started */
+	struct reg_snap *nat_snap; /* the round's bindings, NULL: none */
+	size_t nat_pos;           /* the next one to send to */
 	/* whether an address is this host's, for wildcard listeners: the
 	 * answer costs three syscalls, so it is kept a few seconds */
 	struct host_addr_seen {
@@ -747,6 +750,11 @@ int core_path_add(struct core *c, struct msg *fwd, const struct tp_src *src,
 void core_path_restore(struct core *c, struct msg *resp);
 int core_path_request(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set);
+/* A Route entry u (in base) that is sipd's Path for a client behind a
+ * NAT: 0 with dst its flow (address, transport, listener), 1 when it is
+ * not one, negative when sipd did not sign it. */
+int core_path_flow(struct core *c, const char *base, const struct uri *u,
+    struct tp_src *dst);
 
 static inline void
 core_wk_response(struct core *c, struct msg *req, struct msg *resp,
@@ -954,6 +962,9 @@ bool core_nat_two_faces(const struct core *c,
  * binding is alive) and true is returned: nothing else is to be done with
  * it.  False for any other response.
  */
+/* Frees what the keep-alive rounds hold (at core_free()). */
+void core_nat_fini(struct core *c);
+
 bool core_nat_ka_response(struct core *c, struct msg *resp,
     const struct tp_src *src);
 /*

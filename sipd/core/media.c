@@ -258,39 +258,59 @@ put_sdp(struct msg *m, struct sv body, size_t off, size_t olen,
 /* ---------------------------------------------------------- addresses */
 
 /*
- * sipd's address toward ss (port 0): a listener's of its family, or for
- * a wildcard listener the source address the kernel picks.
+ * sipd's relay addresses toward ss (port 0): *bind, the one a relay leg
+ * binds, is the address the kernel sends to ss from (the interface that
+ * faces it: with a LAN side and a WAN side, a listener's address may be
+ * one ss cannot reach), else a listener's of its family; *adv, the one
+ * written into SDP for ss, is the same, or behind a NAT that forwards
+ * sipd's ports the address configured for ss's side ("set lan-address",
+ * "set wan-address": core_nat_public()).
  */
 static int
 local_toward(struct core *c, const struct sockaddr_storage *ss,
-    struct sockaddr_storage *out)
+    struct sockaddr_storage *bind, struct sockaddr_storage *adv)
 {
-	int family = ss->ss_family;
-
-	for (int i = 0; i < c->nlisteners; i++) {
-		const struct sockaddr_storage *a = &c->listeners[i].addr;
-		if (a->ss_family != family || c->listener_text[i][0] == '\0') {
-			continue;
-		}
-		*out = *a;
-		tp_addr_set_port((struct sockaddr *)out, 0);
-		return 0;
-	}
-	socklen_t len = sizeof(*out);
-	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int rc = -EADDRNOTAVAIL;
 
-	if (fd < 0) {
-		return rc;
-	}
-	if (connect(fd, (const struct sockaddr *)ss,
-		tp_addr_len((const struct sockaddr *)ss)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)out, &len) == 0) {
-		tp_addr_set_port((struct sockaddr *)out, 0);
+	if (route_source_for(ss, bind) == 0) {
 		rc = 0;
 	}
-	close(fd);
-	return rc;
+	for (int i = 0; rc != 0 && i < c->nlisteners; i++) {
+		const struct sockaddr_storage *a = &c->listeners[i].addr;
+		if (a->ss_family == ss->ss_family &&
+		    c->listener_text[i][0] != '\0') {
+			*bind = *a;
+			rc = 0;
+		}
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	tp_addr_set_port((struct sockaddr *)bind, 0);
+	if (adv != NULL && !core_nat_public(c, ss, adv)) {
+		*adv = *bind;
+	}
+	return 0;
+}
+
+/*
+ * The address SDP names for relay leg l of info to its endpoint: the
+ * configured public one (core_nat_public()) toward toward, where the
+ * message goes (NULL: unknown), else toward the leg's peer, else the
+ * leg's own.
+ */
+static void
+leg_advertised(struct core *c, const struct media_relay_info *info, int l,
+    const struct sockaddr_storage *toward, struct sockaddr_storage *out)
+{
+	const struct media_leg_info *leg = &info->leg[l];
+
+	if (toward == NULL || toward->ss_family == 0) {
+		toward = &leg->peer;
+	}
+	if (toward->ss_family == 0 || !core_nat_public(c, toward, out)) {
+		*out = leg->local;
+	}
 }
 
 /* Media line i's RTP and RTCP destinations from s (family 0: none). */
@@ -478,7 +498,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
     const struct tp_src *dst, bool forced, uint32_t *group, bool *late)
 {
 	struct sv body = msg_body(fwd);
-	struct sockaddr_storage rtp, rtcp, la, lb;
+	struct sockaddr_storage rtp, rtcp, la, lb, adv;
 	struct media_call call = call_of(fwd, false);
 	struct core_media_in in = { 0 };
 	struct sdp_rewrite rw = { 0 };
@@ -522,7 +542,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 		    core_peer(dst, peer, sizeof(peer)), why);
 		goto done;
 	}
-	if (local_toward(c, &dst->addr, &lb) != 0) {
+	if (local_toward(c, &dst->addr, &lb, &adv) != 0) {
 		log_notice(LOG_CLIENT, "media, call to %s not relayed (no "
 		    "local address toward it)", core_peer(dst, peer,
 		    sizeof(peer)));
@@ -537,14 +557,17 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 		line_peers(s, i, &rtp, &rtcp);
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		struct sockaddr_storage toward = rtp;
-		if (toward.ss_family == 0) {
-			/* on hold (0.0.0.0): the caller's side by its family */
+		if (toward.ss_family == 0 || (core_nated(c, &rtp) &&
+		    family_of(&rtp) == family_of(&p->src.addr))) {
+			/* on hold (0.0.0.0), or an address a NAT may hide:
+			 * the side the caller's requests come from, by its
+			 * family */
 			toward = p->src.addr;
 			if (family_of(&toward) != cn->family) {
 				continue;
 			}
 		}
-		if (local_toward(c, &toward, &la) != 0) {
+		if (local_toward(c, &toward, &la, NULL) != 0) {
 			continue;
 		}
 		struct media_leg_conf a = {
@@ -569,7 +592,8 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 		rw.port[i] = tp_addr_port((struct sockaddr *)&al.local[1]);
 	}
 	if (rc == 0 && first != 0) {
-		rw.addr = (struct sockaddr *)&lb;
+		/* the relay binds lb; the callee is told adv */
+		rw.addr = (struct sockaddr *)&adv;
 		rw.drop_ice = true;
 		rc = rewrite_into(fwd, body, off, olen, s, &rw);
 	}
@@ -605,11 +629,12 @@ on_hold(const struct sdp_conn *c)
 /*
  * Rewrite m's SDP (an offer or an answer in a dialog with relays refs)
  * sent by the endpoint of leg from: that leg moves to the SDP's
- * addresses, and the other endpoint is given the other leg's.
+ * addresses, and the other endpoint, at toward (NULL: unknown), is given
+ * the other leg's (its port, and the address advertised toward it).
  */
 static void
 sdp_through(struct core *c, struct msg *m, const struct media_ref *refs,
-    int n, const char *what)
+    int n, const struct sockaddr_storage *toward, const char *what)
 {
 	struct sv body = msg_body(m);
 	struct sdp_rewrite rw = { 0 };
@@ -658,8 +683,10 @@ sdp_through(struct core *c, struct msg *m, const struct media_ref *refs,
 			    "another address family than its leg", refs[k].id,
 			    what);
 		}
-		other = info.leg[from == MEDIA_LEG_A ? 1 : 0].local;
-		rw.port[i] = tp_addr_port((struct sockaddr *)&other);
+		int to = from == MEDIA_LEG_A ? 1 : 0;
+		rw.port[i] = tp_addr_port(
+		    (const struct sockaddr *)&info.leg[to].local);
+		leg_advertised(c, &info, to, toward, &other);
 	}
 	if (other.ss_family != 0) {
 		rw.addr = (struct sockaddr *)&other;
@@ -796,7 +823,7 @@ core_media_request(struct core *c, struct pctx *p,
 	for (int k = 0; k < n; k++) {
 		refs[k].leg = MEDIA_LEG_A; /* an offer: from the sender */
 	}
-	sdp_through(c, fwd, refs, n, "offer");
+	sdp_through(c, fwd, refs, n, &t->dst.addr, "offer");
 	return 0;
 }
 
@@ -828,8 +855,8 @@ late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
 	}
 	in_of(c, p, req, dst, false, &in);
 	if (!core_media_decide(&c->media_set, &in, &why) ||
-	    local_toward(c, &p->src.addr, &la) != 0 ||
-	    local_toward(c, &dst->addr, &lb) != 0) {
+	    local_toward(c, &p->src.addr, &la, NULL) != 0 ||
+	    local_toward(c, &dst->addr, &lb, NULL) != 0) {
 		return 0;
 	}
 	s = malloc(sizeof(*s));
@@ -888,7 +915,7 @@ core_media_stray(struct core *c, struct msg *resp)
 	for (int k = 0; k < n; k++) {
 		refs[k].leg = MEDIA_LEG_B; /* an answer: from the receiver */
 	}
-	sdp_through(c, resp, refs, n, "answer");
+	sdp_through(c, resp, refs, n, NULL, "answer");
 }
 
 void
@@ -906,7 +933,7 @@ core_media_ack(struct core *c, struct msg *ack)
 	for (int k = 0; k < n; k++) {
 		refs[k].leg = MEDIA_LEG_A; /* from its sender */
 	}
-	sdp_through(c, ack, refs, n, "answer in an ACK");
+	sdp_through(c, ack, refs, n, NULL, "answer in an ACK");
 }
 
 void
@@ -952,7 +979,7 @@ core_media_response(struct core *c, struct pctx *p, int i, struct txn *ct,
 	for (int k = 0; k < n; k++) {
 		refs[k].leg = MEDIA_LEG_B; /* an answer: from the receiver */
 	}
-	sdp_through(c, resp, refs, n, "answer");
+	sdp_through(c, resp, refs, n, &p->src.addr, "answer");
 }
 
 void

@@ -144,42 +144,42 @@ nat_ka_options(struct core *c, const struct reg_binding *b,
 	return core_send(c, dst, out, (size_t)n);
 }
 
+/* The round's snapshot goes. */
+static void
+nat_round_end(struct core *c)
+{
+	reg_snap_free(c->nat_snap);
+	c->nat_snap = NULL;
+	c->nat_pos = 0;
+}
+
 void
-core_nat_tick(struct core *c, time_t now)
+core_nat_fini(struct core *c)
+{
+	nat_round_end(c);
+}
+
+/* Keep-alives to the round's bindings [c->nat_pos, upto); how many. */
+static unsigned
+nat_ka_send(struct core *c, time_t now, size_t upto)
 {
 	static const char ping[] = "\r\n\r\n";
-	struct reg_snap *snap = NULL;
 	unsigned sent = 0;
-	int n;
 
-	if (c->reg == NULL || c->nat_keepalive_s == 0 || now < c->nat_next) {
-		return;
-	}
-	if (c->nat_next == 0) {
-		/* the first round one interval after start or a change: a
-		 * binding just registered needs none yet */
-		c->nat_next = now + (time_t)c->nat_keepalive_s;
-		return;
-	}
-	c->nat_next = now + (time_t)c->nat_keepalive_s;
-	n = reg_list(c->reg, NULL, now, &snap);
-	for (int i = 0; i < n; i++) {
-		const struct reg_binding *b = &snap->b[i];
+	for (; c->nat_pos < upto; c->nat_pos++) {
+		const struct reg_binding *b = &c->nat_snap->b[c->nat_pos];
 		struct tp_src dst;
 		uint32_t fails = 0;
 
-		/* over TCP and TLS the client keeps its flow (RFC 5626
-		 * 4.4.1): sipd answers its pings */
-		if (!b->nat || b->proto != TP_UDP || b->addrlen == 0) {
-			continue;
-		}
 		memset(&dst, 0, sizeof(dst));
 		dst.addr = b->addr;
 		dst.addrlen = b->addrlen;
 		dst.proto = TP_UDP;
 		dst.listener = core_nat_listener(c, b);
 		if (c->nat_ka_method == CONF_NAT_KA_CRLF) {
-			sent += tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0;
+			if (tp_send(c->tp, &dst, ping, sizeof(ping) - 1) == 0) {
+				sent++;
+			}
 			continue;
 		}
 		if (reg_keepalive_sent(c->reg, b->aor, b->contact, now,
@@ -197,7 +197,69 @@ core_nat_tick(struct core *c, time_t now)
 		}
 		sent += nat_ka_options(c, b, &dst) == 0;
 	}
-	reg_snap_free(snap);
+	return sent;
+}
+
+/*
+ * Each interval a round: the NATed UDP bindings of that moment, sent
+ * their keep-alives spread over the interval (a share each second, the
+ * whole by its last second) rather than all at once, which would load
+ * sipd and the network in bursts.  What a round has not sent when the
+ * next one starts goes first.
+ */
+void
+core_nat_tick(struct core *c, time_t now)
+{
+	uint64_t iv = c->nat_keepalive_s, e, upto;
+	unsigned sent = 0;
+
+	if (c->reg == NULL || iv == 0) {
+		nat_round_end(c);
+		return;
+	}
+	if (c->nat_next == 0) {
+		/* the first round one interval after start or a change: a
+		 * binding just registered needs none yet */
+		c->nat_next = now + (time_t)iv;
+		return;
+	}
+	if (now >= c->nat_next) {
+		struct reg_snap *snap = NULL;
+		int n;
+
+		if (c->nat_snap != NULL) {
+			sent += nat_ka_send(c, now, c->nat_snap->n);
+		}
+		nat_round_end(c);
+		c->nat_start = now;
+		c->nat_next = now + (time_t)iv;
+		n = reg_list(c->reg, NULL, now, &snap);
+		if (n > 0) {
+			/* over TCP and TLS the client keeps its flow (RFC 5626
+			 * 4.4.1): sipd answers its pings */
+			size_t k = 0;
+			for (int i = 0; i < n; i++) {
+				const struct reg_binding *b = &snap->b[i];
+				if (b->nat && b->proto == TP_UDP &&
+				    b->addrlen != 0) {
+					snap->b[k++] = *b;
+				}
+			}
+			snap->n = k;
+			c->nat_snap = snap;
+		} else {
+			reg_snap_free(snap);
+		}
+	}
+	if (c->nat_snap != NULL) {
+		e = now > c->nat_start ? (uint64_t)(now - c->nat_start) : 0;
+		upto = (c->nat_snap->n * (e + 1) + iv - 1) / iv;
+		sent += nat_ka_send(c, now, upto < c->nat_snap->n
+			? (size_t)upto : c->nat_snap->n);
+		if (c->nat_pos >= c->nat_snap->n) {
+			nat_round_end(c);
+		}
+	}
 	if (sent > 0) {
 		log_debug(LOG_SERVER, "nat, %u keep-alives sent", sent);
 	}

@@ -4,7 +4,8 @@
  * When sipd stays in the dialogs of the requests it forwards (it would
  * Record-Route them: force-rr, or a change of transport), it stays on
  * the path of the registrations too: a REGISTER with "Supported: path"
- * gets sipd's Path entry.  A registrar under a noPath site gets no Path;
+ * gets sipd's Path entry, for a client behind a remote NAT with the
+ * client's flow signed in its user part (flow_user()).  A registrar under a noPath site gets no Path;
  * instead each Contact becomes an address of sipd's whose user part
  * carries the original Contact and where the REGISTER came from, signed
  * (mac.c), so that no peer can make one:
@@ -29,6 +30,9 @@
 #define NP_HOP 20          /* proto, family, port, address */
 #define NP_URI_MAX 512     /* the longest Contact URI carried */
 #define NP_VALUE_MAX 8192  /* the Contact header value written */
+#define FLOW_PREFIX "fl"
+#define FLOW_LABEL 'F'
+#define FLOW_USER_MAX 160  /* "fl", 80 base64url, ".", the signature */
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -354,11 +358,86 @@ np_supports_path(struct msg *req)
 	return false;
 }
 
+/*
+ * A client behind a remote NAT is reached only where its NAT maps it: its
+ * Contact names an address nobody else reaches.  So sipd's Path entry
+ * for its REGISTER carries that flow in its user part (RFC 5626 5.2 does
+ * the same with a flow token), signed, with the listener it came to:
+ *
+ *   sip:fl<base64url(source hop, listener hop)>.<signature>@<sipd>;lr
+ *
+ * and a request that comes back through that Path goes to the flow
+ * (core_path_flow()).  user gets "" for a client that is not behind a
+ * NAT; 0, or a negative errno.
+ */
+static int
+flow_user(struct core *c, struct msg *req, const struct tp_src *src,
+    char user[FLOW_USER_MAX])
+{
+	uint8_t blob[2 * NP_HOP];
+	struct tp_src local;
+	char sig[CORE_MAC_HEX];
+	size_t o;
+
+	user[0] = '\0';
+	if (!core_nat_far(c, req, src) || src->listener == NULL) {
+		return 0;
+	}
+	memset(&local, 0, sizeof(local));
+	local.proto = src->proto;
+	tp_listener_addr(src->listener, &local.addr, NULL);
+	hop_pack(src, blob);
+	hop_pack(&local, blob + NP_HOP);
+	const struct sv parts[1] = { { (const char *)blob, sizeof(blob) } };
+	if (core_mac_sign(c->mac, FLOW_LABEL, parts, 1, sig) != 0) {
+		return -EIO;
+	}
+	o = (size_t)snprintf(user, FLOW_USER_MAX, FLOW_PREFIX);
+	o += b64_enc(blob, sizeof(blob), user + o);
+	user[o++] = '.';
+	memcpy(user + o, sig, CORE_MAC_HEX);
+	user[o + CORE_MAC_HEX] = '\0';
+	return 0;
+}
+
+int
+core_path_flow(struct core *c, const char *base, const struct uri *u,
+    struct tp_src *dst)
+{
+	uint8_t blob[2 * NP_HOP + 3];
+	struct sv user = { base + u->user.off, u->user.len }, enc, sig;
+	struct tp_src local;
+	const char *dot;
+
+	if (user.len < sizeof(FLOW_PREFIX) + CORE_MAC_HEX ||
+	    memcmp(user.p, FLOW_PREFIX, sizeof(FLOW_PREFIX) - 1) != 0 ||
+	    (dot = memchr(user.p, '.', user.len)) == NULL) {
+		return 1;
+	}
+	enc = (struct sv){ user.p + 2, (size_t)(dot - user.p) - 2 };
+	sig = (struct sv){ dot + 1, user.len - (size_t)(dot + 1 - user.p) };
+	if (b64_dec(enc, blob, sizeof(blob)) != 2 * NP_HOP) {
+		return 1;
+	}
+	const struct sv parts[1] = { { (const char *)blob, 2 * NP_HOP } };
+	if (!core_mac_verify(c->mac, FLOW_LABEL, parts, 1, sig)) {
+		return -EPERM;
+	}
+	if (hop_unpack(blob, dst) != 0 ||
+	    hop_unpack(blob + NP_HOP, &local) != 0) {
+		return -EINVAL;
+	}
+	/* RFC 3261 18.2.2 and 5626 5.3: from the socket the flow uses */
+	dst->listener = tp_listener_find(c->tp, dst->proto, &local.addr);
+	return 0;
+}
+
 int
 core_path_add(struct core *c, struct msg *fwd, const struct tp_src *src,
     const struct tp_src *dst, unsigned wk)
 {
-	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + 32], peer[TP_ADDRSTRLEN];
+	char addr[TP_ADDRSTRLEN], val[TP_ADDRSTRLEN + FLOW_USER_MAX + 32];
+	char peer[TP_ADDRSTRLEN], user[FLOW_USER_MAX];
 	int rc;
 
 	if ((wk & WK_NOPATH) != 0) {
@@ -376,11 +455,13 @@ core_path_add(struct core *c, struct msg *fwd, const struct tp_src *src,
 		return 0; /* RFC 3327 5.1: not without the UA's support */
 	}
 	if (route_local_addr(c, dst->proto, &dst->addr, addr, sizeof(addr)) !=
-	    0) {
+	    0 ||
+	    flow_user(c, fwd, src, user) != 0) {
 		return -EADDRNOTAVAIL;
 	}
 	/* RFC 3327 4.3: sipd's entry on top of the Path list */
-	rc = snprintf(val, sizeof(val), "<sip:%s%s;lr>", addr,
+	rc = snprintf(val, sizeof(val), "<sip:%s%s%s%s;lr>", user,
+	    user[0] != '\0' ? "@" : "", addr,
 	    (wk & WK_NOTCP) != 0 ? ""
 		: dst->proto == TP_TCP ? ";transport=tcp"
 		: dst->proto == TP_TLS ? ";transport=tls"

@@ -188,6 +188,8 @@ struct rr_seen {
 	/* that entry's gateway dialog parameter (gwcall.c), if any */
 	size_t gwd_len;
 	char gwd[CORE_GWD_PARAM_MAX];
+	bool flow;           /* sipd's Path entry for a NATed client */
+	struct tp_src to;    /* its flow */
 };
 
 static void
@@ -285,9 +287,14 @@ route_preprocess(struct core *c, struct msg *req, struct rr_seen *seen)
 	}
 	/* one pass, not one forward to ourselves per entry: a request with
 	 * a thousand entries naming sipd costs one edit */
+	seen->flow = false;
 	while (strip < n &&
 	    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {
 		rr_note(seen, msg_buf(req), &routes[strip].uri);
+		if (!seen->flow) {
+			seen->flow = core_path_flow(c, msg_buf(req),
+			    &routes[strip].uri, &seen->to) == 0;
+		}
 		strip++;
 	}
 	if (strip > 0) {
@@ -1138,8 +1145,12 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		np = true;
 		rc = 0;
 	}
-	/* the Contact of a phone behind a NAT: where its NAT reaches it */
+	/* the Contact of a phone behind a NAT: where its NAT reaches it,
+	 * for a registrar of sipd's or another's through sipd's Path */
 	if (rc == 0 && core_nat_redirect(c, req, &dst)) {
+		proto_set = true;
+	} else if (rc == 0 && seen.flow && !routed) {
+		dst = seen.to;
 		proto_set = true;
 	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry

@@ -18,15 +18,23 @@ available() says why not.  The addresses exist only inside the
 namespaces: nothing is reachable from or leaks to the host's network.
 """
 
+import json
 import os
 import random
+import select
 import shutil
 import subprocess
+import time
+
+import sipdtest
 
 HOME, ROUTER_HOME = "192.168.77.2", "192.168.77.1"
 ROUTER_WAN, SIPD_WAN = "203.0.113.2", "203.0.113.1"
 OFFICE, SIPD_LAN = "10.20.0.2", "10.20.0.1"
 CMD_TIMEOUT = 10  # seconds, for each ip, nft or sysctl run
+# sipd on both sides, the LAN side first (the oldest listener)
+LISTENERS = ("listener add udp %s:5060\nlistener add udp %s:5060\n" %
+             (SIPD_LAN, SIPD_WAN))
 
 
 def available():
@@ -165,3 +173,79 @@ class Topology:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+class NsSipd(sipdtest.Sipd):
+    """sipd in topology net's sipd namespace, listening on SIPD_LAN:5060
+    and SIPD_WAN:5060, configured with conf after the listeners; ready
+    once its control socket (on the shared file system) answers."""
+
+    def __init__(self, binary, net, conf):
+        super().__init__(binary)
+        self.net = net
+        self.extra = conf
+        self.wrapper = ["ip", "netns", "exec", net.ns["sipd"]]
+
+    def write_conf(self):
+        self.hosts, self.ports = [SIPD_WAN], [5060]
+        with open(self.conf_path, "w") as f:
+            f.write(LISTENERS + "set reg-store %s\n" % os.path.join(
+                self.dir.name, "registrations.db") + self.extra)
+
+    def wait_ready(self):
+        for _ in range(50):
+            if self.proc.poll() is not None:
+                return False
+            if sipdtest.sipctl(self, "status").returncode == 0:
+                return True
+            time.sleep(0.1)
+        return False
+
+
+class Events:
+    """The JSON lines a process run in a namespace prints on its stdout,
+    read with deadlines."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.buf = b""
+        self.pending = []  # read, not yet returned
+
+    def read(self, seconds):
+        """Every event within seconds (or until the process ends)."""
+        out, self.pending = self.pending, []
+        deadline = time.monotonic() + seconds
+        fd = self.proc.stdout.fileno()
+        for _ in range(10000):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            self.buf += chunk
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                out.append(json.loads(line))
+        return out
+
+    def wait(self, ev, seconds):
+        """The first event ev within seconds, and those before it; the
+        ones after it stay for the next read."""
+        got = []
+        deadline = time.monotonic() + seconds
+        for _ in range(1000):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            evs = self.read(min(left, 0.2))
+            for i, e in enumerate(evs):
+                got.append(e)
+                if e["ev"] == ev:
+                    self.pending = evs[i + 1:]
+                    return e, got
+        raise sipdtest.Fail("no %s within %.1f s (got %r)" % (
+            ev, seconds, got))

@@ -24,100 +24,21 @@ it is skipped, and under CI=true it fails."""
 
 import json
 import os
-import select
 import subprocess
 import sys
-import time
 
 import netns
 import sipdtest
-from sipdtest import Sipd, Skip, check, sipctl, stop_clean
+from sipdtest import Skip, check, sipctl, stop_clean
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UA = os.path.join(HERE, "ua.py")
-# the LAN side first: the oldest listener, where sends went by default
-LISTENERS = ("listener add udp %s:5060\nlistener add udp %s:5060\n" %
-             (netns.SIPD_LAN, netns.SIPD_WAN))
 CONF = """domain add example.com
 account add alice@example.com password a-pw
 lan add 10.20.0.0/24
 set nat-keepalive 1
 set timer-b 2500
 """
-
-
-class NsSipd(Sipd):
-    """sipd in the topology's sipd namespace, on 0.0.0.0:5060, ready
-    once its control socket (on the shared file system) answers."""
-
-    def __init__(self, binary, net):
-        super().__init__(binary)
-        self.net = net
-        self.wrapper = ["ip", "netns", "exec", net.ns["sipd"]]
-
-    def write_conf(self):
-        self.hosts, self.ports = [netns.SIPD_WAN], [5060]
-        with open(self.conf_path, "w") as f:
-            f.write(LISTENERS +
-                    "set reg-store %s\n" %
-                    os.path.join(self.dir.name, "registrations.db") + CONF)
-
-    def wait_ready(self):
-        for _ in range(50):
-            if self.proc.poll() is not None:
-                return False
-            if sipctl(self, "status").returncode == 0:
-                return True
-            time.sleep(0.1)
-        return False
-
-
-class Events:
-    """The JSON lines a ua.py process prints, read with deadlines."""
-
-    def __init__(self, proc):
-        self.proc = proc
-        self.buf = b""
-        self.pending = []  # read, not yet returned
-
-    def read(self, seconds):
-        """Every event within seconds (or until the process ends)."""
-        out, self.pending = self.pending, []
-        deadline = time.monotonic() + seconds
-        fd = self.proc.stdout.fileno()
-        for _ in range(10000):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            r, _, _ = select.select([fd], [], [], left)
-            if not r:
-                break
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            self.buf += chunk
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                out.append(json.loads(line))
-        return out
-
-    def wait(self, ev, seconds):
-        """The first event ev within seconds, and those before it; the
-        ones after it stay for the next read."""
-        got = []
-        deadline = time.monotonic() + seconds
-        for _ in range(1000):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            evs = self.read(min(left, 0.2))
-            for i, e in enumerate(evs):
-                got.append(e)
-                if e["ev"] == ev:
-                    self.pending = evs[i + 1:]
-                    return e, got
-        raise sipdtest.Fail("no %s within %.1f s (got %r)" % (ev, seconds,
-                                                                got))
 
 
 def ua(net, ns, *args):
@@ -132,7 +53,7 @@ def office_call(net):
     when not answered 200)."""
     p = ua(net, "office", "call", netns.SIPD_LAN, 5060, netns.OFFICE,
            "sip:alice@example.com", 5)
-    ev = Events(p)
+    ev = netns.Events(p)
     e, _ = ev.wait("final", 8)
     bye = ev.wait("bye", 8)[0]["status"] if e["status"] == 200 else None
     p.wait(timeout=5)
@@ -149,12 +70,12 @@ def test(binary, started):
             net.build()
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             raise Skip("cannot build namespaces: %s" % e)
-        sipd = NsSipd(binary, net)
+        sipd = netns.NsSipd(binary, net, CONF)
         started.append(sipd)
         sipd.start()
         phone = ua(net, "home", "phone", netns.SIPD_WAN, 5060, netns.HOME,
                    "alice", "a-pw", 40)
-        events = Events(phone)
+        events = netns.Events(phone)
         e, _ = events.wait("register", 5)
         check(e["status"] == 200, "REGISTER through the NAT: %r" % e)
         p = sipctl(sipd, "-j", "show", "registrations")
