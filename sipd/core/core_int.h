@@ -643,6 +643,10 @@ void core_gw_shared_count(struct core *c, const char *name, bool failed);
 /* Is addr one of the addresses gateway name was reached at? */
 bool core_gw_shared_addr(struct core *c, const char *name,
     const struct sockaddr_storage *addr);
+/* Which of the n gateways of gwc was reached at addr: its index plus
+ * one (the first of gwc when several were), or 0. */
+int core_gw_shared_which(struct core *c, const struct conf_gw *gwc, int n,
+    const struct sockaddr_storage *addr);
 
 /* auth_glue.c */
 /*

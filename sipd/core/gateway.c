@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,9 @@ struct gw_shared_one {
 struct core_gw_shared {
 	pthread_mutex_t lock;
 	struct gw_shared_one g[2 * CONF_MAX_GW];
+	/* the addresses learnt, all gateways together, changed under the
+	 * lock: with none, a request's lookup takes no lock */
+	atomic_int naddr;
 };
 
 struct core_gws {
@@ -772,6 +776,22 @@ shared_of(struct core_gw_shared *sh, const char *name, bool make)
 	return NULL;
 }
 
+/* Is addr one of o's addresses (whatever port the gateway sends from)?
+ * The lock held. */
+static bool
+shared_has_addr(const struct gw_shared_one *o,
+    const struct sockaddr_storage *addr)
+{
+	bool found = false;
+
+	for (int i = 0; i < o->naddr; i++) {
+		found |= tp_addr_in_prefix((const struct sockaddr *)addr,
+		    (const struct sockaddr *)&o->addr[i],
+		    addr->ss_family == AF_INET ? 32 : 128);
+	}
+	return found;
+}
+
 /* After a REGISTER: its challenge and the address it reached. */
 static void
 shared_publish(struct gw *g)
@@ -799,10 +819,11 @@ shared_publish(struct gw *g)
 				seen |= memcmp(&o->addr[i], &g->dst.addr,
 				    sizeof(o->addr[i])) == 0;
 			}
-			if (!seen) {
-				o->addr[o->naddr < GW_ADDRS ? o->naddr++
-							    : GW_ADDRS - 1] =
-				    g->dst.addr;
+			if (!seen && o->naddr < GW_ADDRS) {
+				atomic_fetch_add(&sh->naddr, 1);
+				o->addr[o->naddr++] = g->dst.addr;
+			} else if (!seen) {
+				o->addr[GW_ADDRS - 1] = g->dst.addr;
 			}
 		}
 	}
@@ -840,6 +861,7 @@ shared_forget(struct core *c, const char *name)
 	pthread_mutex_lock(&sh->lock);
 	o = shared_of(sh, name, false);
 	if (o != NULL) {
+		atomic_fetch_sub(&sh->naddr, o->naddr);
 		memset(o, 0, sizeof(*o));
 	}
 	pthread_mutex_unlock(&sh->lock);
@@ -900,17 +922,44 @@ core_gw_shared_addr(struct core *c, const char *name,
 	struct gw_shared_one *o;
 	bool found = false;
 
-	if (sh == NULL) {
+	if (sh == NULL || atomic_load(&sh->naddr) == 0) {
 		return false;
 	}
 	pthread_mutex_lock(&sh->lock);
 	o = shared_of(sh, name, false);
-	for (int i = 0; o != NULL && i < o->naddr; i++) {
-		/* the address, whatever port the gateway sends from */
-		found |= tp_addr_in_prefix((const struct sockaddr *)addr,
-		    (const struct sockaddr *)&o->addr[i],
-		    addr->ss_family == AF_INET ? 32 : 128);
-	}
+	found = o != NULL && shared_has_addr(o, addr);
 	pthread_mutex_unlock(&sh->lock);
 	return found;
+}
+
+int
+core_gw_shared_which(struct core *c, const struct conf_gw *gwc, int n,
+    const struct sockaddr_storage *addr)
+{
+	struct core_gw_shared *sh = c->gwsh;
+	int which = 0;
+
+	if (sh == NULL || n == 0 || atomic_load(&sh->naddr) == 0) {
+		return 0;
+	}
+	/* one lock for all: the address first, the name only when it
+	 * matches; the first gateway of gwc wins, as one lookup each
+	 * in gwc's order would find */
+	pthread_mutex_lock(&sh->lock);
+	for (size_t k = 0; k < sizeof(sh->g) / sizeof(sh->g[0]); k++) {
+		const struct gw_shared_one *o = &sh->g[k];
+
+		if (o->name[0] == '\0' || o->naddr == 0 ||
+		    !shared_has_addr(o, addr)) {
+			continue;
+		}
+		for (int i = 0; i < n && (which == 0 || i + 1 < which); i++) {
+			if (strcasecmp(gwc[i].name, o->name) == 0) {
+				which = i + 1;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return which;
 }

@@ -362,12 +362,9 @@ core_gw_dialog(struct core *c, struct msg *req, const struct tp_src *dst)
 				       u->host.len })) != 0) {
 		return i;
 	}
-	for (i = 0; dst != NULL && i < c->ngwc; i++) {
-		if (core_gw_shared_addr(c, c->gwc[i].name, &dst->addr)) {
-			return i + 1;
-		}
-	}
-	return 0;
+	return dst != NULL
+	    ? core_gw_shared_which(c, c->gwc, c->ngwc, &dst->addr)
+	    : 0;
 }
 
 bool
