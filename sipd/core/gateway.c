@@ -511,6 +511,7 @@ core_gws_configure(struct core *c, const struct conf *conf)
 
 	c->ngwc = conf->ngw;
 	memcpy(c->gwc, conf->gw, (size_t)conf->ngw * sizeof(conf->gw[0]));
+	core_gw_via_parse(c);
 	if (gs == NULL) {
 		return;
 	}
