@@ -103,7 +103,18 @@ struct core_gws {
 	struct gw g[2 * CONF_MAX_GW]; /* room for those leaving */
 	char main_domain[CONF_HOST_MAX];
 	uint64_t backoff_ms, backoff_cap_ms;
+	int nused; /* the slots used: with none, a tick has nothing to do */
 };
+
+/* g's slot free again, once its unregistration is done. */
+static void
+gw_release(struct gw *g)
+{
+	if (g->used) {
+		g->used = false;
+		g->c->gws->nused--;
+	}
+}
 
 static uint64_t
 mono_ms(struct core *c)
@@ -331,7 +342,7 @@ on_register(void *arg, const struct core_uac_result *r)
 		set_state(g, GW_UNREGISTERED, r->status >= 200 &&
 			r->status < 300 ? "unregistered" : why);
 		if (g->gone) {
-			g->used = false;
+			gw_release(g);
 		} else if (g->want && g->conf.register_every > 0) {
 			/* settings changed while leaving: register again */
 			g->next_ms = mono_ms(c) + 1;
@@ -471,7 +482,7 @@ leave(struct gw *g, const char *why)
 		set_state(g, GW_UNREGISTERED, why);
 	}
 	if (g->gone) {
-		g->used = false;
+		gw_release(g);
 	}
 }
 
@@ -552,6 +563,7 @@ core_gws_configure(struct core *c, const struct conf *conf)
 			}
 			memset(g, 0, sizeof(*g));
 			g->used = true;
+			gs->nused++;
 			g->c = c;
 			g->want = true;
 			g->conf = *cg;
@@ -592,7 +604,7 @@ core_gws_tick(struct core *c)
 	struct core_gws *gs = c->gws;
 	uint64_t now;
 
-	if (gs == NULL || c->draining) {
+	if (gs == NULL || gs->nused == 0 || c->draining) {
 		return;
 	}
 	now = mono_ms(c);
