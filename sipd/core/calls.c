@@ -8,7 +8,7 @@
  * as well, never recorded.  Owns nothing: the table is the workers',
  * shared (cdr.h).
  */
-#include <stdio.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "sipd/core/core_int.h"
@@ -37,6 +37,47 @@ span_of(struct msg *m, struct span s)
 	return csv_of(msg_sv(m, s));
 }
 
+/* "proto:address" of src into out (TP_ADDRSTRLEN + 8 bytes), as
+ * tp_addr_str() writes the address, built by hand: once per INVITE while
+ * the table tracks calls. */
+static void
+source_of(const struct tp_src *src, char *out)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&src->addr;
+	const char *proto =
+	    (unsigned)src->proto < 3 ? proto_names[src->proto] : "?";
+	char host[INET6_ADDRSTRLEN], digits[8];
+	size_t n = strlen(proto), hl, dl = 0;
+	unsigned port;
+
+	memcpy(out, proto, n);
+	out[n++] = ':';
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) {
+		memcpy(out + n, "?", 2);
+		return;
+	}
+	tp_addr_host(sa, host, sizeof(host));
+	hl = strlen(host);
+	if (sa->sa_family == AF_INET6) {
+		out[n++] = '[';
+	}
+	memcpy(out + n, host, hl);
+	n += hl;
+	if (sa->sa_family == AF_INET6) {
+		out[n++] = ']';
+	}
+	out[n++] = ':';
+	port = tp_addr_port(sa);
+	do {
+		digits[dl++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port != 0 && dl < sizeof(digits));
+	while (dl > 0) {
+		out[n++] = digits[--dl];
+	}
+	out[n] = '\0';
+}
+
 /* Into the table: req, p's initial INVITE from src (user: who proved
  * it, "" for none; gateway: the External Gateway it goes through, "" for
  * none; routed: taken even while the table does not track calls).  False
@@ -45,7 +86,7 @@ static bool
 add(struct core *c, struct msg *req, const struct tp_src *src,
     const char *user, const char *gateway, bool routed)
 {
-	char peer[TP_ADDRSTRLEN], source[TP_ADDRSTRLEN + 8];
+	char source[TP_ADDRSTRLEN + 8];
 	const struct msg_naddr *from, *to;
 	struct cdr_start s;
 
@@ -58,9 +99,7 @@ add(struct core *c, struct msg *req, const struct tp_src *src,
 	if (from == NULL || to == NULL || to->tag.len != 0) {
 		return false;
 	}
-	snprintf(source, sizeof(source), "%s:%s",
-	    (unsigned)src->proto < 3 ? proto_names[src->proto] : "?",
-	    core_peer(src, peer, sizeof(peer)));
+	source_of(src, source);
 	s = (struct cdr_start){
 		.call_id = csv_of(msg_callid(req)),
 		.from_tag = span_of(req, from->tag),

@@ -129,6 +129,12 @@ struct core {
 	 * of them (nonces, counters, addresses) */
 	struct conf_gw gwc[CONF_MAX_GW];
 	int ngwc;
+	/* the host of each gateway's Via, parsed when configured: len -1
+	 * for none (no Via, or one that is no URI) */
+	struct core_gw_via {
+		char host[CONF_GW_STR + 8];
+		int len;
+	} gwvia[CONF_MAX_GW];
 	struct core_gw_shared *gwsh;
 };
 
@@ -645,6 +651,12 @@ int core_gw_shared_authorize(struct core *c, const char *name,
 void core_gw_shared_count(struct core *c, const char *name, bool failed);
 /* Is addr one of the addresses gateway name was reached at? */
 bool core_gw_shared_addr(struct core *c, const char *name,
+    const struct sockaddr_storage *addr);
+/* gwcall.c: c->gwvia from c->gwc, after each change of c->gwc. */
+void core_gw_via_parse(struct core *c);
+/* Which of the n gateways of gwc was reached at addr: its index plus
+ * one (the first of gwc when several were), or 0. */
+int core_gw_shared_which(struct core *c, const struct conf_gw *gwc, int n,
     const struct sockaddr_storage *addr);
 
 /* auth_glue.c */

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,13 +94,27 @@ struct gw_shared_one {
 struct core_gw_shared {
 	pthread_mutex_t lock;
 	struct gw_shared_one g[2 * CONF_MAX_GW];
+	/* the addresses learnt, all gateways together, changed under the
+	 * lock: with none, a request's lookup takes no lock */
+	atomic_int naddr;
 };
 
 struct core_gws {
 	struct gw g[2 * CONF_MAX_GW]; /* room for those leaving */
 	char main_domain[CONF_HOST_MAX];
 	uint64_t backoff_ms, backoff_cap_ms;
+	int nused; /* the slots used: with none, a tick has nothing to do */
 };
+
+/* g's slot free again, once its unregistration is done. */
+static void
+gw_release(struct gw *g)
+{
+	if (g->used) {
+		g->used = false;
+		g->c->gws->nused--;
+	}
+}
 
 static uint64_t
 mono_ms(struct core *c)
@@ -327,7 +342,7 @@ on_register(void *arg, const struct core_uac_result *r)
 		set_state(g, GW_UNREGISTERED, r->status >= 200 &&
 			r->status < 300 ? "unregistered" : why);
 		if (g->gone) {
-			g->used = false;
+			gw_release(g);
 		} else if (g->want && g->conf.register_every > 0) {
 			/* settings changed while leaving: register again */
 			g->next_ms = mono_ms(c) + 1;
@@ -467,7 +482,7 @@ leave(struct gw *g, const char *why)
 		set_state(g, GW_UNREGISTERED, why);
 	}
 	if (g->gone) {
-		g->used = false;
+		gw_release(g);
 	}
 }
 
@@ -507,6 +522,7 @@ core_gws_configure(struct core *c, const struct conf *conf)
 
 	c->ngwc = conf->ngw;
 	memcpy(c->gwc, conf->gw, (size_t)conf->ngw * sizeof(conf->gw[0]));
+	core_gw_via_parse(c);
 	if (gs == NULL) {
 		return;
 	}
@@ -547,6 +563,7 @@ core_gws_configure(struct core *c, const struct conf *conf)
 			}
 			memset(g, 0, sizeof(*g));
 			g->used = true;
+			gs->nused++;
 			g->c = c;
 			g->want = true;
 			g->conf = *cg;
@@ -587,7 +604,7 @@ core_gws_tick(struct core *c)
 	struct core_gws *gs = c->gws;
 	uint64_t now;
 
-	if (gs == NULL || c->draining) {
+	if (gs == NULL || gs->nused == 0 || c->draining) {
 		return;
 	}
 	now = mono_ms(c);
@@ -772,6 +789,22 @@ shared_of(struct core_gw_shared *sh, const char *name, bool make)
 	return NULL;
 }
 
+/* Is addr one of o's addresses (whatever port the gateway sends from)?
+ * The lock held. */
+static bool
+shared_has_addr(const struct gw_shared_one *o,
+    const struct sockaddr_storage *addr)
+{
+	bool found = false;
+
+	for (int i = 0; i < o->naddr; i++) {
+		found |= tp_addr_in_prefix((const struct sockaddr *)addr,
+		    (const struct sockaddr *)&o->addr[i],
+		    addr->ss_family == AF_INET ? 32 : 128);
+	}
+	return found;
+}
+
 /* After a REGISTER: its challenge and the address it reached. */
 static void
 shared_publish(struct gw *g)
@@ -799,10 +832,11 @@ shared_publish(struct gw *g)
 				seen |= memcmp(&o->addr[i], &g->dst.addr,
 				    sizeof(o->addr[i])) == 0;
 			}
-			if (!seen) {
-				o->addr[o->naddr < GW_ADDRS ? o->naddr++
-							    : GW_ADDRS - 1] =
-				    g->dst.addr;
+			if (!seen && o->naddr < GW_ADDRS) {
+				atomic_fetch_add(&sh->naddr, 1);
+				o->addr[o->naddr++] = g->dst.addr;
+			} else if (!seen) {
+				o->addr[GW_ADDRS - 1] = g->dst.addr;
 			}
 		}
 	}
@@ -840,6 +874,7 @@ shared_forget(struct core *c, const char *name)
 	pthread_mutex_lock(&sh->lock);
 	o = shared_of(sh, name, false);
 	if (o != NULL) {
+		atomic_fetch_sub(&sh->naddr, o->naddr);
 		memset(o, 0, sizeof(*o));
 	}
 	pthread_mutex_unlock(&sh->lock);
@@ -900,17 +935,44 @@ core_gw_shared_addr(struct core *c, const char *name,
 	struct gw_shared_one *o;
 	bool found = false;
 
-	if (sh == NULL) {
+	if (sh == NULL || atomic_load(&sh->naddr) == 0) {
 		return false;
 	}
 	pthread_mutex_lock(&sh->lock);
 	o = shared_of(sh, name, false);
-	for (int i = 0; o != NULL && i < o->naddr; i++) {
-		/* the address, whatever port the gateway sends from */
-		found |= tp_addr_in_prefix((const struct sockaddr *)addr,
-		    (const struct sockaddr *)&o->addr[i],
-		    addr->ss_family == AF_INET ? 32 : 128);
-	}
+	found = o != NULL && shared_has_addr(o, addr);
 	pthread_mutex_unlock(&sh->lock);
 	return found;
+}
+
+int
+core_gw_shared_which(struct core *c, const struct conf_gw *gwc, int n,
+    const struct sockaddr_storage *addr)
+{
+	struct core_gw_shared *sh = c->gwsh;
+	int which = 0;
+
+	if (sh == NULL || n == 0 || atomic_load(&sh->naddr) == 0) {
+		return 0;
+	}
+	/* one lock for all: the address first, the name only when it
+	 * matches; the first gateway of gwc wins, as one lookup each
+	 * in gwc's order would find */
+	pthread_mutex_lock(&sh->lock);
+	for (size_t k = 0; k < sizeof(sh->g) / sizeof(sh->g[0]); k++) {
+		const struct gw_shared_one *o = &sh->g[k];
+
+		if (o->name[0] == '\0' || o->naddr == 0 ||
+		    !shared_has_addr(o, addr)) {
+			continue;
+		}
+		for (int i = 0; i < n && (which == 0 || i + 1 < which); i++) {
+			if (strcasecmp(gwc[i].name, o->name) == 0) {
+				which = i + 1;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return which;
 }

@@ -315,27 +315,43 @@ core_gw_restore(struct pctx *p, struct msg *resp)
 	}
 }
 
-/* The gateway whose domain or Via host is host: its index plus one, or
- * 0. */
-static int
-gw_named(struct core *c, struct sv host)
+void
+core_gw_via_parse(struct core *c)
 {
 	for (int i = 0; i < c->ngwc; i++) {
 		const struct conf_gw *g = &c->gwc[i];
+		struct core_gw_via *v = &c->gwvia[i];
 		char t[CONF_GW_STR + 8];
 		struct uri u;
 
-		if (sv_caseeq_str(host, g->domain)) {
-			return i + 1;
-		}
+		v->len = -1;
 		if (g->via[0] == '\0') {
 			continue;
 		}
 		conf_gw_target(g, t, sizeof(t));
 		if (uri_parse(t, (struct span){ 0, (uint32_t)strlen(t) }, &u) ==
 			0 &&
-		    u.host.len == host.len &&
-		    strncasecmp(t + u.host.off, host.p, host.len) == 0) {
+		    u.host.len < sizeof(v->host)) {
+			memcpy(v->host, t + u.host.off, u.host.len);
+			v->host[u.host.len] = '\0';
+			v->len = (int)u.host.len;
+		}
+	}
+}
+
+/* The gateway whose domain or Via host is host: its index plus one, or
+ * 0.  The Via host was parsed when configured (core_gw_via_parse()). */
+static int
+gw_named(struct core *c, struct sv host)
+{
+	for (int i = 0; i < c->ngwc; i++) {
+		const struct core_gw_via *v = &c->gwvia[i];
+
+		if (sv_caseeq_str(host, c->gwc[i].domain)) {
+			return i + 1;
+		}
+		if (v->len >= 0 && (size_t)v->len == host.len &&
+		    strncasecmp(v->host, host.p, host.len) == 0) {
 			return i + 1;
 		}
 	}
@@ -362,12 +378,9 @@ core_gw_dialog(struct core *c, struct msg *req, const struct tp_src *dst)
 				       u->host.len })) != 0) {
 		return i;
 	}
-	for (i = 0; dst != NULL && i < c->ngwc; i++) {
-		if (core_gw_shared_addr(c, c->gwc[i].name, &dst->addr)) {
-			return i + 1;
-		}
-	}
-	return 0;
+	return dst != NULL
+	    ? core_gw_shared_which(c, c->gwc, c->ngwc, &dst->addr)
+	    : 0;
 }
 
 bool
