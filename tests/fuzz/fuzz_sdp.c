@@ -50,9 +50,13 @@ rewrite(const struct sdp *s, const struct sockaddr *addr, unsigned odd)
 			}
 			FUZZ_CHECK(again->m[i].rtp_port == rw.port[i]);
 			FUZZ_CHECK(c->family == addr->sa_family);
+			/* RFC 5761 5.1.3: multiplexed on the RTP port, a=rtcp
+			 * names that port; else the one above it */
 			if (s->m[i].rtcp.len != 0) {
+				bool mux = s->m[i].rtcp_mux &&
+				    s->m[i].rtcp_port == s->m[i].rtp_port;
 				FUZZ_CHECK(again->m[i].rtcp_port ==
-				    rw.port[i] + 1);
+				    rw.port[i] + (mux ? 0 : 1));
 			}
 		}
 	}
