@@ -379,6 +379,10 @@ bool core_mac_verify(struct core_mac *m, char label, const struct sv *parts,
  * -EINVAL when host is not an address. */
 int route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
     socklen_t *len);
+/* Do a and b name the same IP address (any port)?  False for different
+ * families; the one such comparison of the core. */
+bool route_same_host(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b);
 /* Is host:port (as in a URI or Via) one of sipd's listeners? */
 bool route_is_local(struct core *c, struct sv host, uint16_t port,
     bool tls);

@@ -80,23 +80,6 @@ in_lan(const struct core_media_set *s, const struct sockaddr_storage *ss)
 	    (const struct sockaddr *)ss);
 }
 
-static bool
-same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family) {
-		return false;
-	}
-	if (a->ss_family == AF_INET) {
-		return ((const struct sockaddr_in *)(const void *)a)->
-		    sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)(const void *)b)->
-		    sin_addr.s_addr;
-	}
-	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->
-	    sin6_addr, &((const struct sockaddr_in6 *)(const void *)b)->
-	    sin6_addr, sizeof(struct in6_addr)) == 0;
-}
-
 bool
 core_media_decide(const struct core_media_set *s,
     const struct core_media_in *in, const char **why)
@@ -123,7 +106,7 @@ core_media_decide(const struct core_media_set *s,
 	/* CGP-style far-end NAT: one side behind a remote NAT, the other not
 	 * behind that same NAT (the same public address) */
 	if (s->nat && (in->a_nat || in->b_nat) &&
-	    !(in->a_nat && in->b_nat && same_host(&in->a, &in->b))) {
+	    !(in->a_nat && in->b_nat && route_same_host(&in->a, &in->b))) {
 		*why = "a side behind a remote NAT";
 		return true;
 	}
@@ -449,7 +432,7 @@ offer_looped(struct core *c, struct msg *fwd, struct sv body, size_t off,
 		}
 		if (first.ss_family == 0) {
 			first = ref.peer;
-		} else if (!same_host(&first, &ref.peer)) {
+		} else if (!route_same_host(&first, &ref.peer)) {
 			return false;
 		}
 		rw.port[i] = tp_addr_port((struct sockaddr *)&ref.peer);

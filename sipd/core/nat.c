@@ -422,23 +422,6 @@ core_nat_advertise(struct core *c, const struct sockaddr_storage *peer,
 	return 0;
 }
 
-/* Same address (any port)? */
-static bool
-nat_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family || a->ss_family == 0) {
-		return false;
-	}
-	if (a->ss_family == AF_INET) {
-		return ((const struct sockaddr_in *)(const void *)a)
-			   ->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
-	}
-	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
-		   &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
-		   sizeof(struct in6_addr)) == 0;
-}
-
 bool
 core_nat_two_faces(const struct core *c, const struct sockaddr_storage *a,
     const struct sockaddr_storage *b)
@@ -451,13 +434,14 @@ core_nat_two_faces(const struct core *c, const struct sockaddr_storage *a,
 	}
 	ha = core_nat_public(c, a, &pa);
 	hb = core_nat_public(c, b, &pb);
-	return ha != hb || (ha && !nat_same(&pa, &pb));
+	return ha != hb || (ha && !route_same_host(&pa, &pb));
 }
 
 bool
 core_nat_own(const struct core *c, const struct sockaddr_storage *ss)
 {
-	return nat_same(&c->lan_addr, ss) || nat_same(&c->wan_addr, ss);
+	return route_same_host(&c->lan_addr, ss) ||
+	    route_same_host(&c->wan_addr, ss);
 }
 
 bool

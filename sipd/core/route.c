@@ -54,8 +54,9 @@ route_addr(struct sv host, uint16_t port, struct sockaddr_storage *ss,
 	return -EINVAL;
 }
 
-static bool
-same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool
+route_same_host(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family) {
 		return false;
@@ -84,7 +85,8 @@ host_address(struct core *c, const struct sockaddr_storage *addr)
 	bool local;
 
 	for (size_t i = 0; i < sizeof(c->seen) / sizeof(c->seen[0]); i++) {
-		if (c->seen[i].until_ms > now && same_ip(&c->seen[i].addr, addr)) {
+		if (c->seen[i].until_ms > now &&
+		    route_same_host(&c->seen[i].addr, addr)) {
 			return c->seen[i].local;
 		}
 	}
@@ -116,7 +118,7 @@ addr_is_local(struct core *c, const struct sockaddr_storage *ss,
 		if (tp_addr_port((const struct sockaddr *)&l->addr) != port) {
 			continue;
 		}
-		if (same_ip(&l->addr, ss) || core_nat_own(c, ss)) {
+		if (route_same_host(&l->addr, ss) || core_nat_own(c, ss)) {
 			return true;
 		}
 		/* a wildcard listener: any address of this host */
@@ -401,7 +403,7 @@ route_local_addr_src(struct core *c, const struct tp_src *dst, char *buf,
 	 * text made at configuration, no printf */
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct sockaddr_storage *l = &c->listeners[i].addr;
-		if (c->listener_text[i][0] != '\0' && same_ip(l, &a) &&
+		if (c->listener_text[i][0] != '\0' && route_same_host(l, &a) &&
 		    tp_addr_port((const struct sockaddr *)l) ==
 			tp_addr_port((const struct sockaddr *)&a)) {
 			size_t n = strnlen(c->listener_text[i], cap - 1);
@@ -425,7 +427,7 @@ route_two_sides(const struct tp_src *a, const struct tp_src *b)
 	}
 	tp_listener_addr(a->listener, &x, NULL);
 	tp_listener_addr(b->listener, &y, NULL);
-	return !same_ip(&x, &y);
+	return !route_same_host(&x, &y);
 }
 
 void
