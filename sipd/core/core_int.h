@@ -351,14 +351,19 @@ void core_local_request(struct core *c, struct msg *req,
     const struct tp_src *src);
 
 /* mac.c */
-/* Hex digits of a signature: HMAC-SHA256 truncated to 96 bits. */
+/* Hex digits of a signature: SipHash-2-4-128 truncated to 96 bits. */
 #define CORE_MAC_HEX 24
+/* Bytes of its key. */
+#define CORE_MAC_KEY 16
 struct core_mac;
 /*
  * A signer keyed from secret (the key every worker shares), so that each
  * worker verifies what the others signed.  NULL on failure.
  */
 struct core_mac *core_mac_new(const uint8_t *secret, size_t len);
+/* A signer with that key itself (for tests: known vectors).  NULL on
+ * failure. */
+struct core_mac *core_mac_new_key(const uint8_t key[CORE_MAC_KEY]);
 /* Accepts NULL. */
 void core_mac_free(struct core_mac *m);
 /*
