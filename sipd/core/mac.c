@@ -14,6 +14,7 @@
  * than it guesses one.  The key is state enough: signing allocates
  * nothing and takes no lock.
  */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,45 +43,44 @@ struct mac_state {
 static uint64_t
 mac_load64(const uint8_t *p)
 {
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
-	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-	    (uint64_t)p[7] << 56;
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
-static uint64_t
+static inline uint64_t
 mac_rotl(uint64_t x, int b)
 {
 	return (x << b) | (x >> (64 - b));
 }
 
-static void
-mac_rounds(struct mac_state *s, int n)
+static inline void
+mac_round(struct mac_state *s)
 {
-	for (int i = 0; i < n; i++) {
-		s->v0 += s->v1;
-		s->v1 = mac_rotl(s->v1, 13);
-		s->v1 ^= s->v0;
-		s->v0 = mac_rotl(s->v0, 32);
-		s->v2 += s->v3;
-		s->v3 = mac_rotl(s->v3, 16);
-		s->v3 ^= s->v2;
-		s->v0 += s->v3;
-		s->v3 = mac_rotl(s->v3, 21);
-		s->v3 ^= s->v0;
-		s->v2 += s->v1;
-		s->v1 = mac_rotl(s->v1, 17);
-		s->v1 ^= s->v2;
-		s->v2 = mac_rotl(s->v2, 32);
-	}
+	s->v0 += s->v1;
+	s->v1 = mac_rotl(s->v1, 13);
+	s->v1 ^= s->v0;
+	s->v0 = mac_rotl(s->v0, 32);
+	s->v2 += s->v3;
+	s->v3 = mac_rotl(s->v3, 16);
+	s->v3 ^= s->v2;
+	s->v0 += s->v3;
+	s->v3 = mac_rotl(s->v3, 21);
+	s->v3 ^= s->v0;
+	s->v2 += s->v1;
+	s->v1 = mac_rotl(s->v1, 17);
+	s->v1 ^= s->v2;
+	s->v2 = mac_rotl(s->v2, 32);
 }
 
 /* SipHash-2-4: two rounds per word */
-static void
+static inline void
 mac_word(struct mac_state *s, uint64_t m)
 {
 	s->v3 ^= m;
-	mac_rounds(s, 2);
+	mac_round(s);
+	mac_round(s);
 	s->v0 ^= m;
 }
 
@@ -105,7 +105,9 @@ mac_flush(struct mac_state *s)
 	for (i = 0; i + 8 <= s->nbuf; i += 8) {
 		mac_word(s, mac_load64(s->buf + i));
 	}
-	memmove(s->buf, s->buf + i, s->nbuf - i);
+	for (size_t k = 0; i + k < s->nbuf; k++) {
+		s->buf[k] = s->buf[i + k];
+	}
 	s->nbuf -= i;
 }
 
@@ -129,6 +131,21 @@ mac_update(struct mac_state *s, const uint8_t *p, size_t n)
 	}
 }
 
+/* A part's length, 4 bytes big-endian: copied by hand, it is that short */
+static void
+mac_update_len(struct mac_state *s, size_t len)
+{
+	if (s->nbuf + 4 > sizeof(s->buf)) {
+		mac_flush(s);
+	}
+	s->buf[s->nbuf] = (uint8_t)(len >> 24);
+	s->buf[s->nbuf + 1] = (uint8_t)(len >> 16);
+	s->buf[s->nbuf + 2] = (uint8_t)(len >> 8);
+	s->buf[s->nbuf + 3] = (uint8_t)len;
+	s->nbuf += 4;
+	s->len += 4;
+}
+
 static void
 mac_final(struct mac_state *s, uint8_t out[16])
 {
@@ -142,14 +159,20 @@ mac_final(struct mac_state *s, uint8_t out[16])
 	}
 	mac_word(s, last);
 	s->v2 ^= 0xee;
-	mac_rounds(s, 4);
+	mac_round(s);
+	mac_round(s);
+	mac_round(s);
+	mac_round(s);
 	h[0] = s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 	s->v1 ^= 0xdd;
-	mac_rounds(s, 4);
+	mac_round(s);
+	mac_round(s);
+	mac_round(s);
+	mac_round(s);
 	h[1] = s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
-	for (int i = 0; i < 16; i++) {
-		out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
-	}
+	h[0] = htole64(h[0]);
+	h[1] = htole64(h[1]);
+	memcpy(out, h, 16);
 }
 
 struct core_mac *
@@ -202,13 +225,11 @@ core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
 	uint8_t full[16];
 
 	mac_start(m, &s);
-	mac_update(&s, (const uint8_t *)&label, 1);
+	s.buf[0] = (uint8_t)label;
+	s.nbuf = s.len = 1;
 	for (int i = 0; i < n; i++) {
 		/* each part with its length: no two lists hash alike */
-		uint8_t len[4] = { (uint8_t)(parts[i].len >> 24),
-			(uint8_t)(parts[i].len >> 16),
-			(uint8_t)(parts[i].len >> 8), (uint8_t)parts[i].len };
-		mac_update(&s, len, sizeof(len));
+		mac_update_len(&s, parts[i].len);
 		if (parts[i].len > 0) {
 			mac_update(&s, (const uint8_t *)parts[i].p,
 			    parts[i].len);
