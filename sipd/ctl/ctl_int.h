@@ -141,6 +141,16 @@ int ctl_h_mwi_show(struct ctl_req *r);
 int ctl_h_lan_list(struct ctl_req *r);
 int ctl_h_client_ip_list(struct ctl_req *r);
 int ctl_h_nated_list(struct ctl_req *r);
+/*
+ * The tables of proto/tables.def kept as rows of one structure (table.c):
+ * a row as the map its table declares (a secret "hidden" for a reader),
+ * and the reply of "T list": every row of rows[0..n), each size bytes.
+ */
+struct tbl;
+void ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t,
+    const void *row, bool writer);
+int ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
+    int n, size_t size);
 /* "gateway list", "show gateways", "gateway register" and "gateway
  * unregister" (gateway.c). */
 int ctl_h_gateway_list(struct ctl_req *r);
