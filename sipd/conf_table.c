@@ -386,12 +386,13 @@ conf_rows_remove(const struct tbl *t, void *rows, int *n, size_t size,
     const struct cmd_args *a, char *err, size_t cap)
 {
 	int i = conf_rows_find(t, rows, *n, size, a);
-	char *at = (char *)rows + (size_t)i * size;
+	char *at;
 
 	if (i < 0) {
 		return err_fmt(err, cap, -ENOENT, "no %s '%.64s'", t->words,
 		    key_text(t, a));
 	}
+	at = (char *)rows + (size_t)i * size;
 	memmove(at, at + size, (size_t)(*n - i - 1) * size);
 	(*n)--;
 	return 0;
