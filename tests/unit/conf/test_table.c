@@ -5,8 +5,10 @@
  * and each "T remove" the keys; each field a row keeps is of its
  * declared type's size; a bad value of each field of each such table is
  * refused with a message naming the field, adding nothing; a remove or
- * change of a missing key says there is none; and every table, saved
- * (conf_dump()) and loaded again, comes back the same.
+ * change of a missing key says there is none; every table, saved
+ * (conf_dump()) and loaded again, comes back the same; and a row's add,
+ * remove and set lines have one key when saved into the administrator's
+ * file.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "proto/lex.h"
 #include "proto/table.h"
 #include "sipd/conf.h"
 
@@ -389,6 +392,56 @@ test_round_trip(void **state)
 	free(b);
 }
 
+/* A row's add line and the remove and set of it share one key, so that
+ * saving changes the administrator's line in place (confsave.c). */
+static void
+test_save_keys(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		const struct tbl *t = &tbl_table[samples[i].t];
+		const char *line = samples[i].line;
+		char key[600], other[600], rm[512];
+		struct lex_line lx;
+		int nkeys = 0, w = cmd_nwords(cmd_of(t, "add"));
+
+		for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+		     f = tbl_next(t, f)) {
+			nkeys += (f->flags & TF_KEY) != 0;
+		}
+		assert_int_equal(conf_line_key(line, strlen(line), key,
+				     sizeof(key)),
+		    0);
+		/* "T remove" and the words of the keys, as written */
+		assert_int_equal(lex_split(&lx, line, strlen(line), 0, NULL),
+		    0);
+		snprintf(rm, sizeof(rm), "%s remove", t->words);
+		for (int k = 0; k < nkeys; k++) {
+			size_t o = strlen(rm);
+
+			snprintf(rm + o, sizeof(rm) - o, " '%s'",
+			    lx.words[w + k].text);
+		}
+		lex_fini(&lx);
+		assert_int_equal(conf_line_key(rm, strlen(rm), other,
+				     sizeof(other)),
+		    0);
+		if (strcmp(key, other) != 0) {
+			fail_msg("'%s' is '%s', '%s' is '%s'", line, key, rm,
+			    other);
+		}
+	}
+	{
+		const char *set = "gateway set P1 via x.test";
+		char key[600];
+
+		assert_int_equal(conf_line_key(set, strlen(set), key,
+				     sizeof(key)),
+		    0);
+		assert_string_equal(key, "gateway add p1");
+	}
+}
+
 int
 main(void)
 {
@@ -400,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_save_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
