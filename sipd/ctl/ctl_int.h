@@ -151,6 +151,14 @@ void ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t,
     const void *row, bool writer);
 int ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
     int n, size_t size);
+/* The other tables' listings (lists.c). */
+int ctl_h_listener_list(struct ctl_req *r);
+int ctl_h_domain_list(struct ctl_req *r);
+int ctl_h_account_list(struct ctl_req *r);
+int ctl_h_account_show(struct ctl_req *r);
+int ctl_h_route_list(struct ctl_req *r);
+int ctl_h_workaround_list(struct ctl_req *r);
+int ctl_h_workaround_test(struct ctl_req *r);
 /* "gateway list", "show gateways", "gateway register" and "gateway
  * unregister" (gateway.c). */
 int ctl_h_gateway_list(struct ctl_req *r);
