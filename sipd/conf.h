@@ -586,10 +586,13 @@ void conf_router_route_deprecated(void);
  */
 typedef int conf_tcheck_fn(const char *v, char *err, size_t cap);
 typedef void conf_tview_fn(const void *row, char *buf, size_t cap);
+typedef int conf_tparse_fn(void *row, const char *v, char *err, size_t cap);
 struct tbl;
 struct tbl_field;
 struct conf_tfield {
 	size_t off, size;
+	conf_tparse_fn *parse; /* a codec (CODEC column): its text into row, */
+	conf_tview_fn *text;   /* and back */
 	conf_tcheck_fn *check;
 	conf_tview_fn *view;
 };
@@ -634,6 +637,21 @@ int conf_gw_set(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
 int conf_gw_remove(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
+/* conf_router.c: the forwarding rules' (tables.def) domain check and
+ * the codecs of their target and transport; "route add" and "route
+ * remove" on c; the "route add" lines. */
+conf_tcheck_fn conf_route_check_domain;
+conf_tparse_fn conf_route_parse_target, conf_route_parse_transport;
+conf_tview_fn conf_route_text_target, conf_route_text_transport;
+int conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+int conf_route_remove(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+void conf_route_dump(const struct conf *c, FILE *f);
+/* Is s[0..len) a host name (letters, digits, '-', '.') or an IP
+ * literal? */
+bool conf_hostname_ok(const char *s, size_t len);
+
 /* The checks and view of the gateway fields (tables.def). */
 conf_tcheck_fn conf_gw_check_name, conf_gw_check_host, conf_gw_check_via,
     conf_gw_check_user, conf_gw_check_password, conf_gw_check_contact;

@@ -4,7 +4,9 @@
  * saved from their declaration alone.  A field's type is its argument
  * type: str (a char array; "" for none), uint(MIN-MAX) (a uint32_t), bool
  * (a bool); a str field's check function refuses what its type cannot.
- * Every error names the field.  Owns only the constant table.
+ * A field kept in several members, or not as its text, has a codec that
+ * parses its text into the row and writes it back.  Every error names
+ * the field.  Owns only the constant table.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,8 +22,9 @@
 #include "sipd/conf.h"
 
 #define AT(type, member)                                                   \
-	offsetof(struct type, member), sizeof(((struct type *)0)->member)
-#define NOWHERE 0, 0
+	offsetof(struct type, member), sizeof(((struct type *)0)->member), 0, 0
+#define CODEC(parse, text) 0, 0, parse, text
+#define NOWHERE 0, 0, 0, 0
 
 /* Index for index with tbl_fields[]: the same lines, the same order. */
 static const struct conf_tfield tfields[] = {
@@ -39,12 +42,15 @@ conf_tfield(const struct tbl_field *f)
 	return &tfields[f - tbl_fields];
 }
 
-/* The field's type, from its argument type. */
-enum ftype { FT_STR, FT_U32, FT_BOOL, FT_OTHER };
+/* The field's type: its codec's, else from its argument type. */
+enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_OTHER };
 
 static enum ftype
 ftype(const struct tbl_field *f)
 {
+	if (conf_tfield(f)->parse != NULL) {
+		return FT_CODEC;
+	}
 	if (strcmp(f->arg, "str") == 0) {
 		return FT_STR;
 	}
@@ -98,9 +104,24 @@ conf_tfield_stored(const struct tbl_field *f)
 		return x->size == sizeof(uint32_t);
 	case FT_BOOL:
 		return x->size == sizeof(bool);
+	case FT_CODEC:
+		return x->text != NULL;
 	default:
 		return false;
 	}
+}
+
+/* Make sure the message of a refused value names the field. */
+static int
+named(const struct tbl_field *f, int rc, char *err, size_t cap)
+{
+	if (err != NULL && cap > 0 && strstr(err, f->name) == NULL) {
+		char was[256];
+
+		snprintf(was, sizeof(was), "%s", err);
+		err_fmt(err, cap, rc, "bad %s %s", f->name, was);
+	}
+	return rc;
 }
 
 int
@@ -132,15 +153,7 @@ conf_row_set(const struct tbl *t, void *row, const char *name,
 			    x->size - 1);
 		}
 		if (x->check != NULL && (rc = x->check(v, err, cap)) < 0) {
-			/* the message names the field */
-			if (err != NULL && cap > 0 &&
-			    strstr(err, f->name) == NULL) {
-				char was[256];
-
-				snprintf(was, sizeof(was), "%s", err);
-				err_fmt(err, cap, rc, "bad %s %s", f->name, was);
-			}
-			return rc;
+			return named(f, rc, err, cap);
 		}
 		memcpy(at, v, n + 1);
 		return 0;
@@ -170,6 +183,11 @@ conf_row_set(const struct tbl *t, void *row, const char *name,
 		*(bool *)(void *)at = b;
 		return 0;
 	}
+	case FT_CODEC: {
+		int rc = x->parse(row, v, err, cap);
+
+		return rc < 0 ? named(f, rc, err, cap) : 0;
+	}
 	default:
 		return err_fmt(err, cap, -EINVAL, "unknown field '%.60s'",
 		    name);
@@ -193,6 +211,9 @@ conf_row_text(const struct tbl_field *f, const void *row, char *buf,
 	case FT_BOOL:
 		snprintf(buf, cap, "%s",
 		    *(const bool *)(const void *)at ? "on" : "off");
+		break;
+	case FT_CODEC:
+		x->text(row, buf, cap);
 		break;
 	default:
 		snprintf(buf, cap, "%s", "");

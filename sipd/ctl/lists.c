@@ -1,8 +1,8 @@
 /*
- * The listings of the configuration's tables kept outside the table
- * engine (table.c): the listeners, the local domains and accounts
- * ("account show" too), the forwarding rules and the workarounds (and
- * "workaround test").  Each map's keys are the fields proto/tables.def
+ * The listings of the configuration's tables: the listeners, the local
+ * domains and accounts ("account show" too) and the workarounds (and
+ * "workaround test"), kept outside the table engine, and the forwarding
+ * rules, listed by it (table.c).  Each map's keys are the fields proto/tables.def
  * declares listed (tests/integration/ctl/tables checks the replies, the
  * man/tables test the pages).  Owns nothing.
  */
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto/cmd.h"
+#include "proto/table.h"
 #include "sipd/acct/acct.h"
 #include "sipd/ctl/ctl_int.h"
 #include "sipd/transport/tp.h"
@@ -185,23 +186,10 @@ ctl_h_account_show(struct ctl_req *r)
 int
 ctl_h_route_list(struct ctl_req *r)
 {
-	msgpack_packer *pk = &r->out->pk;
 	const struct conf *c = r->ctl->conf;
 
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->nroutes);
-	for (int i = 0; i < c->nroutes; i++) {
-		const struct conf_route *rt = &c->routes[i];
-		char buf[CONF_HOST_MAX + 16];
-
-		msgpack_pack_map(pk, 3);
-		proto_kv_str(pk, "domain", rt->domain);
-		proto_kv_str(pk, "target",
-		    conf_route_target(rt, buf, sizeof(buf)));
-		proto_kv_str(pk, "transport",
-		    rt->proto_set ? tp_proto_name(rt->proto) : "auto");
-	}
-	return 0;
+	return ctl_table_list(r, &tbl_table[TBL_ROUTE], c->routes, c->nroutes,
+	    sizeof(c->routes[0]));
 }
 
 /* One workaround entry: its table, pattern or domain, methods. */

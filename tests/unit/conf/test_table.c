@@ -158,8 +158,29 @@ good(const struct tbl_field *f)
 	if (f->table == TBL_GATEWAY && strcmp(f->name, "domain") == 0) {
 		return "prov.test";
 	}
+	if (f->table == TBL_ROUTE && strcmp(f->name, "domain") == 0) {
+		return "example.org";
+	}
+	if (f->table == TBL_ROUTE && strcmp(f->name, "target") == 0) {
+		return "192.0.2.7:5080";
+	}
 	fail_msg("no good value of %s %s", tbl_table[f->table].words, f->name);
 	return NULL;
+}
+
+/* The rows of table t in c. */
+static int
+rows_of(const struct conf *c, enum tbl_id t)
+{
+	switch (t) {
+	case TBL_GATEWAY:
+		return c->ngw;
+	case TBL_ROUTE:
+		return c->nroutes;
+	default:
+		fail_msg("no count of the %s table", tbl_table[t].words);
+		return -1;
+	}
 }
 
 /* Run "T add" on c with good keys and required fields, and field bad set
@@ -212,7 +233,12 @@ test_bad_values(void **state)
 		if (!conf_tfield_stored(f) || !tbl_field_given(f)) {
 			continue;
 		}
-		if (strcmp(f->arg, "str") == 0) {
+		if (conf_tfield(f)->parse != NULL) {
+			/* a codec: a quote is in no address or name, and
+			 * nothing is no value */
+			bad[0] = "a\"b";
+			bad[1] = "";
+		} else if (strcmp(f->arg, "str") == 0) {
 			size_t n = conf_tfield(f)->size;
 
 			assert_true(n < CMD_VALUE_MAX);
@@ -242,10 +268,12 @@ test_bad_values(void **state)
 				    f->name, bad[k], rc, rc < 0 ? err : "");
 			}
 		}
-		assert_int_equal(c->ngw, 0);
+		assert_int_equal(rows_of(c, t->id), 0);
 		/* and good values are taken */
-		assert_int_equal(add_with(c, t, NULL, NULL, err, sizeof(err)),
-		    0);
+		if (add_with(c, t, NULL, NULL, err, sizeof(err)) != 0) {
+			fail_msg("%s add: %s", t->words, err);
+		}
+		assert_int_equal(rows_of(c, t->id), 1);
 		conf_fini(c);
 		free(c);
 	}
@@ -290,6 +318,10 @@ test_missing(void **state)
 	assert_int_equal(c.ngw, 0);
 	assert_int_equal(exec(&c, "gateway remove P1", err, sizeof(err)),
 	    -ENOENT);
+	assert_int_equal(exec(&c, "route remove example.org", err,
+			     sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "no route 'example.org'"));
 	conf_fini(&c);
 }
 
