@@ -39,6 +39,36 @@ tbl_by_words(const char *words)
 	return NULL;
 }
 
+const struct tbl *
+tbl_of_cmd(const struct cmd *c)
+{
+	static const char *const verbs[] = { " add", " remove", " set" };
+	size_t len = strlen(c->name);
+
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
+		size_t vl = strlen(verbs[v]);
+		char words[CMD_NAME_MAX * CMD_MAX_WORDS];
+
+		if (len <= vl || len - vl >= sizeof(words) ||
+		    strcmp(c->name + len - vl, verbs[v]) != 0) {
+			continue;
+		}
+		memcpy(words, c->name, len - vl);
+		words[len - vl] = '\0';
+		return tbl_by_words(words);
+	}
+	return NULL;
+}
+
+const char *
+tbl_field_help(const struct cmd *c, const char *name)
+{
+	const struct tbl *t = c != NULL ? tbl_of_cmd(c) : NULL;
+	const struct tbl_field *f = t != NULL ? tbl_field(t, name) : NULL;
+
+	return f != NULL ? f->summary : NULL;
+}
+
 const struct tbl_field *
 tbl_next(const struct tbl *t, const struct tbl_field *f)
 {

@@ -53,6 +53,13 @@ extern const int tbl_nfields;
 /* The table called words, or NULL. */
 const struct tbl *tbl_by_words(const char *words);
 
+/* The table a command adds to, removes from or changes ("T add",
+ * "T remove", "T set"), or NULL. */
+const struct tbl *tbl_of_cmd(const struct cmd *c);
+
+/* The one-line help of field name of the table c works on, or NULL. */
+const char *tbl_field_help(const struct cmd *c, const char *name);
+
 /* Field name of t, or NULL. */
 const struct tbl_field *tbl_field(const struct tbl *t, const char *name);
 

@@ -259,7 +259,7 @@ sh_describe(struct sh *sh, const char *line, size_t len, FILE *f)
 	struct lex_line l;
 	struct cmd_next *next;
 	char usage[512];
-	const char *partial = "";
+	const char *partial = "", *help;
 	size_t plen = 0;
 	int ncomplete, shown = 0, skip;
 
@@ -294,12 +294,23 @@ sh_describe(struct sh *sh, const char *line, size_t len, FILE *f)
 			next->word[i].len)) {
 			continue;
 		}
+		/* a table's field: its help from tables.def */
+		help = next->word[i].help != NULL ? next->word[i].help
+		    : tbl_field_help(next->cmd, next->word[i].text);
 		fprintf(f, "  %-24s %s\n", next->word[i].text,
-		    next->word[i].help != NULL ? next->word[i].help : "");
+		    help != NULL ? help : "");
 		shown++;
 	}
 	if (next->value) {
-		fprintf(f, "  <%s>\n", next->spec.name);
+		char name[CMD_NAME_MAX + 2];
+
+		help = tbl_field_help(next->cmd, next->spec.name);
+		snprintf(name, sizeof(name), "<%s>", next->spec.name);
+		if (help != NULL) {
+			fprintf(f, "  %-24s %s\n", name, help);
+		} else {
+			fprintf(f, "  %s\n", name);
+		}
 		shown++;
 	}
 	if (next->cmd != NULL && next->n == 0 && !next->value && plen == 0) {

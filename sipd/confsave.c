@@ -65,31 +65,6 @@ key_add(char *key, size_t cap, const char *word)
 }
 
 /*
- * The table of tables.def a command adds to, removes from or changes
- * ("T add", "T remove", "T set"), or NULL.
- */
-static const struct tbl *
-table_of(const struct cmd *c)
-{
-	static const char *const verbs[] = { " add", " remove", " set" };
-	size_t len = strlen(c->name);
-
-	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
-		size_t vl = strlen(verbs[v]);
-		char words[CMD_NAME_MAX * CMD_MAX_WORDS];
-
-		if (len <= vl || len - vl >= sizeof(words) ||
-		    strcmp(c->name + len - vl, verbs[v]) != 0) {
-			continue;
-		}
-		memcpy(words, c->name, len - vl);
-		words[len - vl] = '\0';
-		return tbl_by_words(words);
-	}
-	return NULL;
-}
-
-/*
  * The key of a parsed command: a setting is its command's name; a row of
  * a table of tables.def is "T add" and the values of its keys, whatever
  * the command (add, remove, set) that touches it; the other entries
@@ -99,7 +74,7 @@ table_of(const struct cmd *c)
 static void
 key_of(const struct cmd_args *a, char *key, size_t cap)
 {
-	const struct tbl *t = table_of(a->cmd);
+	const struct tbl *t = tbl_of_cmd(a->cmd);
 	const char *name = a->cmd->name;
 	char canon[CMD_VALUE_MAX + 8], add[CMD_NAME_MAX * CMD_MAX_WORDS];
 	int npos = 0, take;

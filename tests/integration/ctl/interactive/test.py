@@ -4,7 +4,8 @@ before it ("sh tr" + Tab + "s" + Tab gives "show transactions server"),
 and live values asked of sipd (the address of "listener remove udp";
 a table's keys from its list, by the names tables.def declares: a
 gateway's name, a LAN range, a domain);
-"?" lists what may come next; commands run and print; the history is
+"?" lists what may come next, a table's fields with their help from
+tables.def; commands run and print; the history is
 written to ~/.sipctl_history."""
 
 import os
@@ -56,6 +57,15 @@ def test(binary, started):
             t.type(typed)
             check(t.read(want), "Tab after %r: %r" % (typed, t.out))
             t.type("\x15")
+        # "?" gives a table's fields their help from tables.def
+        t.mark()
+        t.type("gateway add P2 ?")
+        check(t.read("The provider's SIP domain"), "?: %r" % t.out)
+        t.type("\x15")
+        t.mark()
+        t.type("route add example.net ?")
+        check(t.read("The host[:port] requests go to"), "?: %r" % t.out)
+        t.type("\x15")
         t.mark()
         t.type("set t?")
         check(t.read("timer-b") and t.read("t1"), "?: %r" % t.out)
