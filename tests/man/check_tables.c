@@ -7,7 +7,9 @@
  *                    lists ("as for .Li "X"" takes X's names);
  *   sipd.conf(5)     the keywords of ".It Ic T add" ("Oo Cm kw", "Op Cm
  *                    kw", "Cm kw Ar"), with the ".It Cm kw" entries of the
- *                    list under it, are the optional "name value" fields.
+ *                    list under it, are the optional "name value" fields;
+ *                    each such entry says whether the field is required,
+ *                    its default, its range, and that a secret is one.
  * A name documented but not declared fails, as does one declared but not
  * documented.  Reads the declaration itself (proto/table.c).
  */
@@ -294,13 +296,39 @@ line_keywords(const char *line, struct names *out)
 	}
 }
 
+/* The text of the ".It Cm" entries under a table's add, by name. */
+struct kwtext {
+	struct names n;
+	char text[MAX_NAMES][1024];
+};
+
+static void
+kwtext_add(struct kwtext *k, int i, const char *line)
+{
+	size_t o = strlen(k->text[i]);
+	const char *p = line;
+
+	if (p[0] == '.') {
+		while (*p != '\0' && *p != ' ' && *p != '\n') {
+			p++;
+		}
+	}
+	for (; *p != '\0' && *p != '\n' && o + 2 < sizeof(k->text[i]); p++) {
+		k->text[i][o++] = *p;
+	}
+	k->text[i][o++] = ' ';
+	k->text[i][o] = '\0';
+}
+
 /* sipd.conf(5): the keywords of ".It Ic words" and of the ".It Cm"
- * entries of the list right under it.  -1 when there is no entry. */
+ * entries of the list right under it, with those entries' text in kt.
+ * -1 when there is no entry. */
 static int
-conf_keywords(const char *path, const char *words, struct names *out)
+conf_keywords(const char *path, const char *words, struct names *out,
+    struct kwtext *kt)
 {
 	char line[1024], want[200];
-	int depth = 0, at = -1;
+	int depth = 0, at = -1, cur = -1;
 	bool found = false;
 	FILE *f = fopen(path, "r");
 
@@ -326,16 +354,84 @@ conf_keywords(const char *path, const char *words, struct names *out)
 			size_t len = strcspn(line + 7, " \n");
 
 			names_add(out, line + 7, len);
+			names_add(&kt->n, line + 7, len);
+			cur = -1;
+			for (int i = 0; i < kt->n.n; i++) {
+				if (strlen(kt->n.v[i]) == len &&
+				    memcmp(kt->n.v[i], line + 7, len) == 0) {
+					cur = i;
+				}
+			}
+			continue;
+		} else if (at >= 0 && depth == at + 1 && cur >= 0) {
+			kwtext_add(kt, cur, line);
+			continue;
+		}
+		if (strncmp(line, ".It", 3) == 0 || strncmp(line, ".El", 3) == 0) {
+			cur = -1;
 		}
 	}
 	fclose(f);
 	return found ? 0 : -1;
 }
 
+/*
+ * A field's own entry (".It Cm name" under the add) says what the
+ * declaration says: "Required." for a required one, its range "MIN to
+ * MAX" for a number, "Default X" for a default X (any "Default" when the
+ * default is none), and that a secret is one.
+ */
+static int
+entries(const char *where, const struct tbl *t, const struct kwtext *kt)
+{
+	int bad = 0;
+
+	for (int i = 0; i < kt->n.n; i++) {
+		const struct tbl_field *f = tbl_field(t, kt->n.v[i]);
+		const char *text = kt->text[i];
+		char want[96];
+
+		if (f == NULL) {
+			continue; /* compare() said so */
+		}
+		if ((f->flags & TF_REQ) != 0) {
+			snprintf(want, sizeof(want), "Required.");
+		} else if ((f->flags & TF_SECRET) != 0) {
+			snprintf(want, sizeof(want), "secret");
+		} else if (f->dflt[0] != '\0') {
+			snprintf(want, sizeof(want), "Default %s.", f->dflt);
+		} else {
+			snprintf(want, sizeof(want), "Default ");
+		}
+		if (strstr(text, want) == NULL) {
+			printf("%s: the entry of %s does not say '%s': %s\n",
+			    where, f->name, want, text);
+			bad++;
+		}
+		if (strncmp(f->arg, "uint(", 5) == 0) {
+			unsigned long lo, hi;
+			char *end;
+
+			lo = strtoul(f->arg + 5, &end, 10);
+			hi = strtoul(end + 1, NULL, 10);
+			snprintf(want, sizeof(want), "%lu to %lu", lo, hi);
+			if (strstr(text, want) == NULL) {
+				printf("%s: the entry of %s does not give its "
+				       "range '%s'\n",
+				    where, f->name, want);
+				bad++;
+			}
+		}
+	}
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct entry e[MAX_ENTRIES];
+	static struct kwtext kts;
+	struct kwtext *kt = &kts;
 	int n, bad = 0;
 
 	if (argc != 3 || (n = read_control(argv[2], e)) < 0) {
@@ -385,11 +481,13 @@ main(int argc, char **argv)
 			}
 		}
 		snprintf(where, sizeof(where), "sipd.conf.5 \"%s\"", words);
-		if (conf_keywords(argv[1], words, &doc_kw) < 0) {
+		memset(kt, 0, sizeof(*kt));
+		if (conf_keywords(argv[1], words, &doc_kw, kt) < 0) {
 			printf("%s: no .It Ic entry\n", where);
 			bad++;
 		} else {
 			bad += compare(where, &doc_kw, &kw);
+			bad += entries(where, t, kt);
 		}
 	}
 	if (bad > 0) {
