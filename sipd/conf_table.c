@@ -319,7 +319,7 @@ conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
 	}
 	if (conf_row_init(t, tmp, size) < 0) {
 		rc = err_fmt(err, cap, -EINVAL, "%s: bad default", t->words);
-		goto done;
+		goto out;
 	}
 	/* every value checked before anything changes: the keys first */
 	for (int pass = 0; pass < 2; pass++) {
@@ -339,27 +339,27 @@ conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
 				    t->words, key_text(t, a), f->name, t->words,
 				    upper(key_name(t), kn, sizeof(kn)), f->name,
 				    upper(f->name, fn, sizeof(fn)));
-				goto done;
+				goto out;
 			}
 			if (v != NULL && (rc = conf_row_set(t, tmp, f->name, v,
 					      err, cap)) < 0) {
-				goto done;
+				goto out;
 			}
 		}
 		if (pass == 0 && conf_rows_find(t, rows, *n, size, a) >= 0) {
 			rc = err_fmt(err, cap, -EEXIST, "%s %s exists already",
 			    t->words, key_text(t, a));
-			goto done;
+			goto out;
 		}
 	}
 	if (*n >= max) {
 		rc = err_fmt(err, cap, -EBUSY,
 		    "too many in the %s table (at most %d)", t->words, max);
-		goto done;
+		goto out;
 	}
 	memcpy(row, tmp, size);
 	(*n)++;
-done:
+out:
 	free(tmp);
 	return rc;
 }
