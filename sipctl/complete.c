@@ -13,29 +13,62 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/table.h"
 #include "sipctl/sipctl.h"
 
-/* Where live names come from: a listing command and the field to take. */
+/* Where live names come from when they are no table's keys: a listing
+ * command and the field to take.  A table's (proto/tables.def) come from
+ * its list command, by the field the argument is named after. */
 static const struct {
 	const char *ref;
 	enum cmd_id cmd;
 	const char *field;
 } sh_refs[] = {
-	{ "listener", CMD_LISTENER_LIST, "address" },
-	{ "lan", CMD_LAN_LIST, "range" },
-	{ "route", CMD_ROUTE_LIST, "domain" },
 	{ "user", CMD_SHOW_SETTINGS, "control-allow" },
-	{ "client-ip", CMD_CLIENT_IP_LIST, "range" },
-	{ "nated", CMD_NATED_LIST, "range" },
-	{ "domain", CMD_DOMAIN_LIST, "domain" },
-	{ "account", CMD_ACCOUNT_LIST, "account" },
 	{ "registration", CMD_SHOW_REGISTRATIONS, "aor" },
 	{ "auth-block", CMD_SHOW_AUTH_BLOCKS, "address" },
 	{ "wk-product", CMD_WORKAROUND_LIST, "entry" },
 	{ "wk-site", CMD_WORKAROUND_LIST, "entry" },
 	{ "router", CMD_ROUTER_LIST, "number" },
-	{ "gateway", CMD_GATEWAY_LIST, "name" },
 };
+
+/*
+ * The listing and field that give the names of kind ref for the argument
+ * called arg: an entry of sh_refs, or a table's list and its listed field
+ * of that name (else its first key).  0 or -1.
+ */
+static int
+sh_ref_source(const char *ref, const char *arg, enum cmd_id *cmd,
+    const char **field)
+{
+	const struct tbl *t = tbl_by_words(ref);
+	const struct tbl_field *f;
+	const struct cmd *c;
+
+	for (size_t i = 0; i < sizeof(sh_refs) / sizeof(sh_refs[0]); i++) {
+		if (strcmp(sh_refs[i].ref, ref) == 0) {
+			*cmd = sh_refs[i].cmd;
+			*field = sh_refs[i].field;
+			return 0;
+		}
+	}
+	if (t == NULL || t->list[0] == '\0' ||
+	    (c = cmd_by_name(t->list, strlen(t->list))) == NULL) {
+		return -1;
+	}
+	f = tbl_field(t, arg);
+	if (f == NULL || !tbl_field_listed(f)) {
+		for (f = tbl_next(t, NULL);
+		     f != NULL && (f->flags & TF_KEY) == 0; f = tbl_next(t, f)) {
+		}
+	}
+	if (f == NULL) {
+		return -1;
+	}
+	*cmd = c->id;
+	*field = f->name;
+	return 0;
+}
 
 static int
 sh_add(char **out, int n, int cap, const char *text, size_t len,
@@ -53,26 +86,25 @@ sh_add(char **out, int n, int cap, const char *text, size_t len,
 	return out[n] != NULL ? n + 1 : n;
 }
 
-/* Live names of kind ref from sipd. */
+/* Live names of kind ref from sipd, for the argument called arg. */
 static int
-sh_live(struct sh *sh, const char *ref, char **out, int n, int cap,
-    const char *partial, size_t plen)
+sh_live(struct sh *sh, const char *ref, const char *arg, char **out, int n,
+    int cap, const char *partial, size_t plen)
 {
 	struct proto_msg m;
+	enum cmd_id cmd;
+	const char *field;
 
-	for (size_t i = 0; i < sizeof(sh_refs) / sizeof(sh_refs[0]); i++) {
+	if (sh_ref_source(ref, arg, &cmd, &field) == 0) {
 		const msgpack_object *d, *v;
 
-		if (strcmp(sh_refs[i].ref, ref) != 0) {
-			continue;
-		}
-		if (sh_query(sh, sh_refs[i].cmd, &m) < 0) {
+		if (sh_query(sh, cmd, &m) < 0) {
 			proto_msg_fini(&m);
 			return n;
 		}
 		d = m.data;
 		if (d != NULL && d->type == MSGPACK_OBJECT_MAP) {
-			v = proto_get(d, sh_refs[i].field);
+			v = proto_get(d, field);
 			for (uint32_t k = 0; v != NULL &&
 			     v->type == MSGPACK_OBJECT_ARRAY &&
 			     k < v->via.array.size;
@@ -88,7 +120,7 @@ sh_live(struct sh *sh, const char *ref, char **out, int n, int cap,
 		} else if (d != NULL && d->type == MSGPACK_OBJECT_ARRAY) {
 			for (uint32_t k = 0; k < d->via.array.size; k++) {
 				v = proto_get(&d->via.array.ptr[k],
-				    sh_refs[i].field);
+				    field);
 				if (v != NULL && v->type == MSGPACK_OBJECT_STR) {
 					n = sh_add(out, n, cap, v->via.str.ptr,
 					    v->via.str.size, partial, plen);
@@ -204,14 +236,16 @@ sh_candidates(struct sh *sh, const char *line, size_t len, char **out,
 		    partial, plen);
 	}
 	if (next->value && next->spec.type == CMD_T_REF) {
-		n = sh_live(sh, next->spec.ref, out, n, cap, partial, plen);
+		n = sh_live(sh, next->spec.ref, next->spec.name, out, n,
+		    cap, partial, plen);
 	} else if (next->value && next->spec.type == CMD_T_PATH) {
 		n = sh_paths(out, n, cap, partial, plen);
 	} else if (next->value && next->cmd != NULL &&
 	    next->cmd->id == CMD_ROUTER_REMOVE &&
 	    ncomplete - skip == cmd_nwords(next->cmd)) {
 		/* a record's number, the first word of the rest */
-		n = sh_live(sh, "router", out, n, cap, partial, plen);
+		n = sh_live(sh, "router", "number", out, n, cap, partial,
+		    plen);
 	}
 	*partial_len = plen;
 	free(next);
@@ -225,7 +259,7 @@ sh_describe(struct sh *sh, const char *line, size_t len, FILE *f)
 	struct lex_line l;
 	struct cmd_next *next;
 	char usage[512];
-	const char *partial = "";
+	const char *partial = "", *help;
 	size_t plen = 0;
 	int ncomplete, shown = 0, skip;
 
@@ -260,12 +294,23 @@ sh_describe(struct sh *sh, const char *line, size_t len, FILE *f)
 			next->word[i].len)) {
 			continue;
 		}
+		/* a table's field: its help from tables.def */
+		help = next->word[i].help != NULL ? next->word[i].help
+		    : tbl_field_help(next->cmd, next->word[i].text);
 		fprintf(f, "  %-24s %s\n", next->word[i].text,
-		    next->word[i].help != NULL ? next->word[i].help : "");
+		    help != NULL ? help : "");
 		shown++;
 	}
 	if (next->value) {
-		fprintf(f, "  <%s>\n", next->spec.name);
+		char name[CMD_NAME_MAX + 2];
+
+		help = tbl_field_help(next->cmd, next->spec.name);
+		snprintf(name, sizeof(name), "<%s>", next->spec.name);
+		if (help != NULL) {
+			fprintf(f, "  %-24s %s\n", name, help);
+		} else {
+			fprintf(f, "  %s\n", name);
+		}
 		shown++;
 	}
 	if (next->cmd != NULL && next->n == 0 && !next->value && plen == 0) {

@@ -166,7 +166,7 @@ conf_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 
 /* A host name or IP literal: letters, digits, '-', '.', '_' (and ':'
  * inside brackets). */
-static bool
+bool
 conf_hostname_ok(const char *s, size_t len)
 {
 	if (len == 0 || len >= CONF_HOST_MAX) {
@@ -430,89 +430,6 @@ conf_listener_remove(struct conf *c, const struct cmd_args *a, char *err,
 	memmove(&c->listeners[i], &c->listeners[i + 1],
 	    (size_t)(c->nlisteners - i - 1) * sizeof(c->listeners[0]));
 	c->nlisteners--;
-	return 0;
-}
-
-static int
-conf_route_find(const struct conf *c, const char *domain)
-{
-	for (int i = 0; i < c->nroutes; i++) {
-		if (strcasecmp(c->routes[i].domain, domain) == 0) {
-			return i;
-		}
-	}
-	return -1;
-}
-
-static int
-conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
-    size_t cap)
-{
-	const char *domain = cmd_arg_str(a, "domain");
-	const char *target = cmd_arg_str(a, "target");
-	char clip[LOG_CLIP_SIZE];
-	struct conf_route r;
-	int t, rc;
-
-	memset(&r, 0, sizeof(r));
-	if (domain == NULL || target == NULL) {
-		return err_fmt(err, cap, -EINVAL, "missing domain or target");
-	}
-	if (strcmp(domain, "*") != 0 &&
-	    !conf_hostname_ok(domain, strlen(domain))) {
-		return err_fmt(err, cap, -EINVAL,
-		    "bad domain '%s' (expected a host name or *)",
-		    log_clip(clip, sizeof(clip), domain, strlen(domain)));
-	}
-	rc = conf_route_host(target, &r);
-	if (rc == -EDESTADDRREQ) {
-		return err_fmt(err, cap, -EINVAL,
-		    "bad target '%s' (a route's target is an IP address: "
-		    "names are not looked up)",
-		    log_clip(clip, sizeof(clip), target, strlen(target)));
-	}
-	if (rc < 0) {
-		return err_fmt(err, cap, -EINVAL,
-		    "bad target '%s' (expected address, address:port or "
-		    "[IPv6]:port)",
-		    log_clip(clip, sizeof(clip), target, strlen(target)));
-	}
-	snprintf(r.domain, sizeof(r.domain), "%s", domain);
-	t = cmd_arg_enum(a, "transport");
-	if (t >= 0 && t <= 2) {
-		r.proto = conf_protos[t];
-		r.proto_set = true;
-	}
-	if (conf_route_find(c, domain) >= 0) {
-		return err_fmt(err, cap, -EEXIST,
-		    "a route for %s exists already", r.domain);
-	}
-	if (c->nroutes == CONF_MAX_ROUTES) {
-		return err_fmt(err, cap, -EBUSY,
-		    "too many routes (at most %d)", CONF_MAX_ROUTES);
-	}
-	c->routes[c->nroutes++] = r;
-	return 0;
-}
-
-static int
-conf_route_remove(struct conf *c, const struct cmd_args *a, char *err,
-    size_t cap)
-{
-	const char *domain = cmd_arg_str(a, "domain");
-	char clip[LOG_CLIP_SIZE];
-	int i;
-
-	i = domain != NULL ? conf_route_find(c, domain) : -1;
-	if (i < 0) {
-		return err_fmt(err, cap, -ENOENT, "no route for '%s'",
-		    domain != NULL
-			? log_clip(clip, sizeof(clip), domain, strlen(domain))
-			: "");
-	}
-	memmove(&c->routes[i], &c->routes[i + 1],
-	    (size_t)(c->nroutes - i - 1) * sizeof(c->routes[0]));
-	c->nroutes--;
 	return 0;
 }
 
@@ -1066,17 +983,7 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 		}
 		fputc('\n', f);
 	}
-	for (int i = 0; i < c->nroutes; i++) {
-		const struct conf_route *r = &c->routes[i];
-
-		fputs("route add ", f);
-		lex_word_out(f, r->domain);
-		fprintf(f, " %s", conf_route_target(r, buf, sizeof(buf)));
-		if (r->proto_set) {
-			fprintf(f, " transport %s", tp_proto_name(r->proto));
-		}
-		fputc('\n', f);
-	}
+	conf_route_dump(c, f);
 	/* the canonical text: blanks single, no quote, '#' or ';' in it,
 	 * so it reads back as the same record */
 	for (int i = 0; i < c->nrouter; i++) {

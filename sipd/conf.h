@@ -578,6 +578,56 @@ int conf_router_check_domain(const char *v, char *err, size_t cap);
 /* Log, once a process, that "route add" gives way to "router add". */
 void conf_router_route_deprecated(void);
 
+/*
+ * The table engine (conf_table.c): the tables of proto/tables.def whose
+ * rows are one structure, handled from their declaration.  For each field
+ * of tbl_fields[], where a row keeps it (off, size; size 0: the table's
+ * own code keeps it), the check of a str value and the view listing it.
+ */
+typedef int conf_tcheck_fn(const char *v, char *err, size_t cap);
+typedef void conf_tview_fn(const void *row, char *buf, size_t cap);
+typedef int conf_tparse_fn(void *row, const char *v, char *err, size_t cap);
+struct tbl;
+struct tbl_field;
+struct conf_tfield {
+	size_t off, size;
+	conf_tparse_fn *parse; /* a codec (CODEC column): its text into row, */
+	conf_tview_fn *text;   /* and back */
+	conf_tcheck_fn *check;
+	conf_tview_fn *view;
+};
+const struct conf_tfield *conf_tfield(const struct tbl_field *f);
+/* Does a row keep f, in a member of its type's size? */
+bool conf_tfield_stored(const struct tbl_field *f);
+/* Fill row[0..size) with the declared defaults.  0 or -EINVAL. */
+int conf_row_init(const struct tbl *t, void *row, size_t size);
+/* Set field name of row from its text v, checked; nothing changes on an
+ * error.  0, or -EINVAL with a message naming the field. */
+int conf_row_set(const struct tbl *t, void *row, const char *name,
+    const char *v, char *err, size_t cap);
+/* Field f of row as text: a str as it is, a uint in decimal, on or off. */
+void conf_row_text(const struct tbl_field *f, const void *row, char *buf,
+    size_t cap);
+/* The row of rows[0..n) (each size bytes) with the keys of a (any case),
+ * or -1. */
+int conf_rows_find(const struct tbl *t, const void *rows, int n,
+    size_t size, const struct cmd_args *a);
+/* "T add", "T set KEY field value" and "T remove KEY" on rows[0..*n) of
+ * at most max: every value checked first (nothing changes on an error:
+ * 0, or -EINVAL, -EEXIST, -ENOENT, -EBUSY with a message). */
+int conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
+    size_t size, const struct cmd_args *a, char *err, size_t cap);
+int conf_rows_set(const struct tbl *t, void *rows, int n, size_t size,
+    const struct cmd_args *a, char *err, size_t cap);
+int conf_rows_remove(const struct tbl *t, void *rows, int *n, size_t size,
+    const struct cmd_args *a, char *err, size_t cap);
+/* The "T add" line of row: the positional fields, then each other that
+ * is not its default; a secret CONF_HIDDEN without secrets. */
+void conf_row_dump(const struct tbl *t, const void *row, bool secrets,
+    FILE *f);
+/* Does row hold a secret? */
+bool conf_row_has_secrets(const struct tbl *t, const void *row);
+
 /* conf_gw.c: "gateway add", "gateway set" and "gateway remove" on c, each
  * checking every value (nothing changes on an error: 0 or a negative
  * errno with a message in err); the listing; lookups. */
@@ -587,6 +637,25 @@ int conf_gw_set(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
 int conf_gw_remove(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
+/* conf_router.c: the forwarding rules' (tables.def) domain check and
+ * the codecs of their target and transport; "route add" and "route
+ * remove" on c; the "route add" lines. */
+conf_tcheck_fn conf_route_check_domain;
+conf_tparse_fn conf_route_parse_target, conf_route_parse_transport;
+conf_tview_fn conf_route_text_target, conf_route_text_transport;
+int conf_route_add(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+int conf_route_remove(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+void conf_route_dump(const struct conf *c, FILE *f);
+/* Is s[0..len) a host name (letters, digits, '-', '.') or an IP
+ * literal? */
+bool conf_hostname_ok(const char *s, size_t len);
+
+/* The checks and view of the gateway fields (tables.def). */
+conf_tcheck_fn conf_gw_check_name, conf_gw_check_host, conf_gw_check_via,
+    conf_gw_check_user, conf_gw_check_password, conf_gw_check_contact;
+conf_tview_fn conf_gw_view_user;
 /* "gateway add ..." lines, the password CONF_HIDDEN without secrets. */
 void conf_gw_dump(const struct conf *c, FILE *f, bool secrets);
 /* Does a gateway hold a password? */

@@ -22,6 +22,7 @@
 #include "proto/cmd.h"
 #include "proto/err.h"
 #include "proto/lex.h"
+#include "proto/table.h"
 #include "sipd/conf.h"
 
 #define KEY_MAX 600
@@ -64,22 +65,23 @@ key_add(char *key, size_t cap, const char *word)
 }
 
 /*
- * The key of a parsed command: a setting is its command's name; an entry
- * (listener, range, domain, account, alias, route, user, workaround) is
- * the name of the command that adds it and the values that name it,
- * whatever the command (remove, enable, password...) that touches it.
+ * The key of a parsed command: a setting is its command's name; a row of
+ * a table of tables.def is "T add" and the values of its keys, whatever
+ * the command (add, remove, set) that touches it; the other entries
+ * (alias, user, and an account's password and state) the name of the
+ * command that adds them and the values that name them.
  */
 static void
 key_of(const struct cmd_args *a, char *key, size_t cap)
 {
+	const struct tbl *t = tbl_of_cmd(a->cmd);
 	const char *name = a->cmd->name;
-	char canon[CMD_VALUE_MAX + 8];
+	char canon[CMD_VALUE_MAX + 8], add[CMD_NAME_MAX * CMD_MAX_WORDS];
 	int npos = 0, take;
 
 	key[0] = '\0';
 	switch (a->cmd->id) {
 	case CMD_ACCOUNT_PASSWORD:
-	case CMD_ACCOUNT_REMOVE:
 		name = "account add";
 		break;
 	case CMD_ACCOUNT_ENABLE:
@@ -90,48 +92,21 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	case CMD_DOMAIN_DISABLE:
 		name = "domain state";
 		break;
-	case CMD_DOMAIN_REMOVE:
-		name = "domain add";
-		break;
 	case CMD_DOMAIN_ALIAS_REMOVE:
 		name = "domain alias add";
 		break;
 	case CMD_ACCOUNT_ALIAS_REMOVE:
 		name = "account alias add";
 		break;
-	case CMD_LISTENER_REMOVE:
-		name = "listener add";
-		break;
-	case CMD_LAN_REMOVE:
-		name = "lan add";
-		break;
-	case CMD_CLIENT_IP_REMOVE:
-		name = "client-ip add";
-		break;
-	case CMD_NATED_REMOVE:
-		name = "nated add";
-		break;
-	case CMD_ROUTE_REMOVE:
-		name = "route add";
-		break;
-	case CMD_ROUTER_REMOVE:
-		name = "router add";
-		break;
-	case CMD_GATEWAY_SET:
-	case CMD_GATEWAY_REMOVE:
-		name = "gateway add";
-		break;
 	case CMD_CONTROL_DISALLOW:
 		name = "control allow";
 		break;
-	case CMD_WORKAROUND_PRODUCT_REMOVE:
-		name = "workaround product add";
-		break;
-	case CMD_WORKAROUND_SITE_REMOVE:
-		name = "workaround site add";
-		break;
 	default:
 		break;
+	}
+	if (t != NULL) {
+		snprintf(add, sizeof(add), "%s add", t->words);
+		name = add;
 	}
 	key_add(key, cap, name);
 	if (conf_setting_of(a->cmd->id) != NULL ||
@@ -146,13 +121,16 @@ key_of(const struct cmd_args *a, char *key, size_t cap)
 	/* the last word of these is the value, not the name */
 	take = npos;
 	if (a->cmd->id == CMD_LOG_LEVEL || a->cmd->id == CMD_ACCOUNT_FORWARD ||
-	    a->cmd->id == CMD_ACCOUNT_PASSWORD ||
-	    a->cmd->id == CMD_WORKAROUND_PRODUCT_ADD ||
-	    a->cmd->id == CMD_WORKAROUND_SITE_ADD) {
+	    a->cmd->id == CMD_ACCOUNT_PASSWORD) {
 		take--;
 	}
-	if (a->cmd->id == CMD_GATEWAY_SET) {
-		take = 1; /* the name; the field and value follow */
+	if (t != NULL) {
+		/* a row is named by its keys, the first positional words */
+		take = 0;
+		for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+		     f = tbl_next(t, f)) {
+			take += (f->flags & TF_KEY) != 0;
+		}
 	}
 	for (int i = 0; i < a->n && take > 0; i++) {
 		const char *v = a->val[i].s;

@@ -141,6 +141,24 @@ int ctl_h_mwi_show(struct ctl_req *r);
 int ctl_h_lan_list(struct ctl_req *r);
 int ctl_h_client_ip_list(struct ctl_req *r);
 int ctl_h_nated_list(struct ctl_req *r);
+/*
+ * The tables of proto/tables.def kept as rows of one structure (table.c):
+ * a row as the map its table declares (a secret "hidden" for a reader),
+ * and the reply of "T list": every row of rows[0..n), each size bytes.
+ */
+struct tbl;
+void ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t,
+    const void *row, bool writer);
+int ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
+    int n, size_t size);
+/* The other tables' listings (lists.c). */
+int ctl_h_listener_list(struct ctl_req *r);
+int ctl_h_domain_list(struct ctl_req *r);
+int ctl_h_account_list(struct ctl_req *r);
+int ctl_h_account_show(struct ctl_req *r);
+int ctl_h_route_list(struct ctl_req *r);
+int ctl_h_workaround_list(struct ctl_req *r);
+int ctl_h_workaround_test(struct ctl_req *r);
 /* "gateway list", "show gateways", "gateway register" and "gateway
  * unregister" (gateway.c). */
 int ctl_h_gateway_list(struct ctl_req *r);

@@ -1,9 +1,10 @@
 /*
  * The control commands of the External Gateways that are not
- * configuration changes: "gateway list" (the settings; the password only
- * for users allowed to write), "show gateways" (each one's registration
- * state, read on the first worker, which registers), "gateway register"
- * and "gateway unregister" (run there too).  Owns nothing.
+ * configuration changes: "gateway list" (the fields tables.def declares;
+ * the password only for users allowed to write), "show gateways" (each
+ * one's registration state, read on the first worker, which registers),
+ * "gateway register" and "gateway unregister" (run there too).  Owns
+ * nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "proto/cmd.h"
+#include "proto/table.h"
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
 #include "sipd/worker.h"
@@ -19,33 +21,10 @@
 int
 ctl_h_gateway_list(struct ctl_req *r)
 {
-	msgpack_packer *pk = &r->out->pk;
 	const struct conf *c = r->ctl->conf;
 
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->ngw);
-	for (int i = 0; i < c->ngw; i++) {
-		const struct conf_gw *g = &c->gw[i];
-		char user[CONF_GW_STR + CONF_HOST_MAX];
-
-		conf_gw_user(g, user, sizeof(user));
-		msgpack_pack_map(pk, 11);
-		proto_kv_str(pk, "name", g->name);
-		proto_kv_str(pk, "domain", g->domain);
-		proto_kv_str(pk, "via", g->via);
-		proto_kv_str(pk, "username", user);
-		/* a secret: for those allowed to change it only */
-		proto_kv_str(pk, "password", g->password[0] == '\0' ? ""
-			: r->conn->writer                   ? g->password
-							    : CONF_HIDDEN);
-		proto_kv_str(pk, "authname", g->authname);
-		proto_kv_uint(pk, "register-every", g->register_every);
-		proto_kv_str(pk, "contact", g->contact);
-		proto_kv_bool(pk, "calls-authenticate", g->calls_auth);
-		proto_kv_bool(pk, "substitute-from", g->subst_from);
-		proto_kv_bool(pk, "substitute-to", g->subst_to);
-	}
-	return 0;
+	return ctl_table_list(r, &tbl_table[TBL_GATEWAY], c->gw, c->ngw,
+	    sizeof(c->gw[0]));
 }
 
 /* One gateway's state, copied on the first worker. */

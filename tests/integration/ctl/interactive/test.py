@@ -1,8 +1,11 @@
 """The interactive shell under a pseudo-terminal: Tab completes command
 words ("listener l" + Tab gives "listener list"), abbreviated words
 before it ("sh tr" + Tab + "s" + Tab gives "show transactions server"),
-and live values asked of sipd (the address of "listener remove udp");
-"?" lists what may come next; commands run and print; the history is
+and live values asked of sipd (the address of "listener remove udp";
+a table's keys from its list, by the names tables.def declares: a
+gateway's name, a LAN range, a domain);
+"?" lists what may come next, a table's fields with their help from
+tables.def; commands run and print; the history is
 written to ~/.sipctl_history."""
 
 import os
@@ -13,7 +16,8 @@ from sipterm import Term
 
 
 def test(binary, started):
-    sipd = Sipd(binary)
+    sipd = Sipd(binary, conf="gateway add Provider1 domain prov.test\n"
+                "lan add 10.1.0.0/16\ndomain add example.com\n")
     started.append(sipd)
     sipd.start()
     home = os.path.join(sipd.dir.name, "home")
@@ -46,6 +50,22 @@ def test(binary, started):
         t.type("listener remove udp 127\t")
         check(t.read(".0.0.1:%d " % sipd.port), "live Tab: %r" % t.out)
         t.type("\x15")   # Ctrl-U: drop the line
+        for typed, want in (("gateway set Prov\t", "ider1 "),
+                            ("lan remove 10.1\t", ".0.0/16 "),
+                            ("domain remove exa\t", "mple.com ")):
+            t.mark()
+            t.type(typed)
+            check(t.read(want), "Tab after %r: %r" % (typed, t.out))
+            t.type("\x15")
+        # "?" gives a table's fields their help from tables.def
+        t.mark()
+        t.type("gateway add P2 ?")
+        check(t.read("The provider's SIP domain"), "?: %r" % t.out)
+        t.type("\x15")
+        t.mark()
+        t.type("route add example.net ?")
+        check(t.read("The host[:port] requests go to"), "?: %r" % t.out)
+        t.type("\x15")
         t.mark()
         t.type("set t?")
         check(t.read("timer-b") and t.read("t1"), "?: %r" % t.out)

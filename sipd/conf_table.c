@@ -1,0 +1,471 @@
+/*
+ * The table engine: the tables of proto/tables.def whose rows are one
+ * structure (the AT column) parsed, checked, found, added, removed and
+ * saved from their declaration alone.  A field's type is its argument
+ * type: str (a char array; "" for none), uint(MIN-MAX) (a uint32_t), bool
+ * (a bool); a str field's check function refuses what its type cannot.
+ * A field kept in several members, or not as its text, has a codec that
+ * parses its text into the row and writes it back.  Every error names
+ * the field.  Owns only the constant table.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/err.h"
+#include "proto/lex.h"
+#include "proto/table.h"
+#include "sipd/conf.h"
+
+#define AT(type, member)                                                   \
+	offsetof(struct type, member), sizeof(((struct type *)0)->member), 0, 0
+#define CODEC(parse, text) 0, 0, parse, text
+#define NOWHERE 0, 0, 0, 0
+
+/* Index for index with tbl_fields[]: the same lines, the same order. */
+static const struct conf_tfield tfields[] = {
+#define TABLE(id, words, list, summary)
+#define FIELD(table, name, arg, flags, dflt, summary, at, check, view)     \
+	{ at, check, view },
+#include "proto/tables.def"
+#undef TABLE
+#undef FIELD
+};
+
+const struct conf_tfield *
+conf_tfield(const struct tbl_field *f)
+{
+	return &tfields[f - tbl_fields];
+}
+
+/* The field's type: its codec's, else from its argument type. */
+enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_OTHER };
+
+static enum ftype
+ftype(const struct tbl_field *f)
+{
+	if (conf_tfield(f)->parse != NULL) {
+		return FT_CODEC;
+	}
+	if (strcmp(f->arg, "str") == 0) {
+		return FT_STR;
+	}
+	if (strncmp(f->arg, "uint(", 5) == 0) {
+		return FT_U32;
+	}
+	if (strcmp(f->arg, "bool") == 0) {
+		return FT_BOOL;
+	}
+	return FT_OTHER;
+}
+
+/* A uint field's range, from "uint(MIN-MAX)". */
+static void
+urange(const struct tbl_field *f, unsigned long *lo, unsigned long *hi)
+{
+	char *end;
+
+	*lo = strtoul(f->arg + 5, &end, 10);
+	*hi = *end == '-' ? strtoul(end + 1, NULL, 10) : *lo;
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+	static const char *const on[] = { "on", "yes", "true", "1" };
+	static const char *const off[] = { "off", "no", "false", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, on[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, off[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool
+conf_tfield_stored(const struct tbl_field *f)
+{
+	const struct conf_tfield *x = conf_tfield(f);
+
+	switch (ftype(f)) {
+	case FT_STR:
+		return x->size > 0;
+	case FT_U32:
+		return x->size == sizeof(uint32_t);
+	case FT_BOOL:
+		return x->size == sizeof(bool);
+	case FT_CODEC:
+		return x->text != NULL;
+	default:
+		return false;
+	}
+}
+
+/* Make sure the message of a refused value names the field. */
+static int
+named(const struct tbl_field *f, int rc, char *err, size_t cap)
+{
+	if (err != NULL && cap > 0 && strstr(err, f->name) == NULL) {
+		char was[256];
+
+		snprintf(was, sizeof(was), "%s", err);
+		err_fmt(err, cap, rc, "bad %s %s", f->name, was);
+	}
+	return rc;
+}
+
+int
+conf_row_set(const struct tbl *t, void *row, const char *name,
+    const char *v, char *err, size_t cap)
+{
+	const struct tbl_field *f = tbl_field(t, name);
+	const struct conf_tfield *x;
+	char *at;
+
+	if (f == NULL || !tbl_field_given(f) || !conf_tfield_stored(f)) {
+		char names[256];
+
+		return err_fmt(err, cap, -EINVAL,
+		    "unknown field '%.60s' (one of %s)", name,
+		    tbl_field_names(t, names, sizeof(names)) != NULL ? names
+								     : "?");
+	}
+	x = conf_tfield(f);
+	at = (char *)row + x->off;
+	switch (ftype(f)) {
+	case FT_STR: {
+		size_t n = strlen(v);
+		int rc;
+
+		if (n >= x->size) {
+			return err_fmt(err, cap, -EINVAL,
+			    "bad %s (too long: at most %zu bytes)", f->name,
+			    x->size - 1);
+		}
+		if (x->check != NULL && (rc = x->check(v, err, cap)) < 0) {
+			return named(f, rc, err, cap);
+		}
+		memcpy(at, v, n + 1);
+		return 0;
+	}
+	case FT_U32: {
+		unsigned long lo, hi, u;
+		char *end;
+
+		urange(f, &lo, &hi);
+		u = strtoul(v, &end, 10);
+		if (v[0] < '0' || v[0] > '9' || *end != '\0' || u < lo ||
+		    u > hi) {
+			return err_fmt(err, cap, -EINVAL,
+			    "bad %s '%.100s' (%s; %lu to %lu)", f->name, v,
+			    f->summary, lo, hi);
+		}
+		*(uint32_t *)(void *)at = (uint32_t)u;
+		return 0;
+	}
+	case FT_BOOL: {
+		bool b;
+
+		if (parse_bool(v, &b) < 0) {
+			return err_fmt(err, cap, -EINVAL,
+			    "bad %s '%.100s' (expected on or off)", f->name, v);
+		}
+		*(bool *)(void *)at = b;
+		return 0;
+	}
+	case FT_CODEC: {
+		int rc = x->parse(row, v, err, cap);
+
+		return rc < 0 ? named(f, rc, err, cap) : 0;
+	}
+	default:
+		return err_fmt(err, cap, -EINVAL, "unknown field '%.60s'",
+		    name);
+	}
+}
+
+void
+conf_row_text(const struct tbl_field *f, const void *row, char *buf,
+    size_t cap)
+{
+	const struct conf_tfield *x = conf_tfield(f);
+	const char *at = (const char *)row + x->off;
+
+	switch (ftype(f)) {
+	case FT_STR:
+		snprintf(buf, cap, "%s", at);
+		break;
+	case FT_U32:
+		snprintf(buf, cap, "%u", *(const uint32_t *)(const void *)at);
+		break;
+	case FT_BOOL:
+		snprintf(buf, cap, "%s",
+		    *(const bool *)(const void *)at ? "on" : "off");
+		break;
+	case FT_CODEC:
+		x->text(row, buf, cap);
+		break;
+	default:
+		snprintf(buf, cap, "%s", "");
+		break;
+	}
+}
+
+int
+conf_row_init(const struct tbl *t, void *row, size_t size)
+{
+	char err[8];
+
+	memset(row, 0, size);
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		if (conf_tfield_stored(f) && f->dflt[0] != '\0' &&
+		    conf_row_set(t, row, f->name, f->dflt, err,
+			sizeof(err)) < 0) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+conf_rows_find(const struct tbl *t, const void *rows, int n, size_t size,
+    const struct cmd_args *a)
+{
+	for (int i = 0; i < n; i++) {
+		const char *row = (const char *)rows + (size_t)i * size;
+		bool same = true;
+
+		for (const struct tbl_field *f = tbl_next(t, NULL);
+		     f != NULL && same; f = tbl_next(t, f)) {
+			const char *v = cmd_arg_str(a, f->name);
+			char text[CMD_VALUE_MAX];
+
+			if ((f->flags & TF_KEY) == 0) {
+				continue;
+			}
+			conf_row_text(f, row, text, sizeof(text));
+			/* names are compared in any case */
+			same = v != NULL && strcasecmp(v, text) == 0;
+		}
+		if (same) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* The first key's name. */
+static const char *
+key_name(const struct tbl *t)
+{
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		if ((f->flags & TF_KEY) != 0) {
+			return f->name;
+		}
+	}
+	return "";
+}
+
+/* s in upper case into buf, for usage in messages ("NAME"). */
+static const char *
+upper(const char *s, char *buf, size_t cap)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0' && i + 1 < cap; i++) {
+		buf[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A')
+						       : s[i];
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* The first key's value in a, for messages. */
+static const char *
+key_text(const struct tbl *t, const struct cmd_args *a)
+{
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		if ((f->flags & TF_KEY) != 0) {
+			const char *v = cmd_arg_str(a, f->name);
+			return v != NULL ? v : "";
+		}
+	}
+	return "";
+}
+
+int
+conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
+    size_t size, const struct cmd_args *a, char *err, size_t cap)
+{
+	char *row = (char *)rows + (size_t)*n * size;
+	char *tmp = malloc(size);
+	int rc = 0;
+
+	if (tmp == NULL) {
+		return -ENOMEM;
+	}
+	if (conf_row_init(t, tmp, size) < 0) {
+		rc = err_fmt(err, cap, -EINVAL, "%s: bad default", t->words);
+		goto out;
+	}
+	/* every value checked before anything changes: the keys first */
+	for (int pass = 0; pass < 2; pass++) {
+		for (const struct tbl_field *f = tbl_next(t, NULL);
+		     f != NULL; f = tbl_next(t, f)) {
+			const char *v = cmd_arg_str(a, f->name);
+
+			if (((f->flags & TF_KEY) != 0) != (pass == 0) ||
+			    !tbl_field_given(f)) {
+				continue;
+			}
+			if (v == NULL && (f->flags & (TF_KEY | TF_REQ)) != 0) {
+				char kn[CMD_NAME_MAX], fn[CMD_NAME_MAX];
+
+				rc = err_fmt(err, cap, -EINVAL,
+				    "%s %s: missing %s (%s add %s %s %s ...)",
+				    t->words, key_text(t, a), f->name, t->words,
+				    upper(key_name(t), kn, sizeof(kn)), f->name,
+				    upper(f->name, fn, sizeof(fn)));
+				goto out;
+			}
+			if (v != NULL && (rc = conf_row_set(t, tmp, f->name, v,
+					      err, cap)) < 0) {
+				goto out;
+			}
+		}
+		if (pass == 0 && conf_rows_find(t, rows, *n, size, a) >= 0) {
+			rc = err_fmt(err, cap, -EEXIST, "%s %s exists already",
+			    t->words, key_text(t, a));
+			goto out;
+		}
+	}
+	if (*n >= max) {
+		rc = err_fmt(err, cap, -EBUSY,
+		    "too many in the %s table (at most %d)", t->words, max);
+		goto out;
+	}
+	memcpy(row, tmp, size);
+	(*n)++;
+out:
+	free(tmp);
+	return rc;
+}
+
+int
+conf_rows_set(const struct tbl *t, void *rows, int n, size_t size,
+    const struct cmd_args *a, char *err, size_t cap)
+{
+	const char *f = cmd_arg_str(a, "field");
+	const char *v = cmd_arg_str(a, "value");
+	const struct tbl_field *tf;
+	int i = conf_rows_find(t, rows, n, size, a), rc;
+	char *tmp;
+
+	if (i < 0) {
+		return err_fmt(err, cap, -ENOENT, "no %s '%.64s'", t->words,
+		    key_text(t, a));
+	}
+	if (f == NULL || v == NULL) {
+		return err_fmt(err, cap, -EINVAL, "missing field or value");
+	}
+	tf = tbl_field(t, f);
+	if (tf != NULL && (tf->flags & (TF_KEY | TF_REQ)) != 0 &&
+	    v[0] == '\0') {
+		return err_fmt(err, cap, -EINVAL, "a %s needs a %s", t->words,
+		    f);
+	}
+	if (tf != NULL && (tf->flags & TF_KEY) != 0) {
+		return err_fmt(err, cap, -EINVAL,
+		    "%s names the %s: remove and add it again", f, t->words);
+	}
+	if ((tmp = malloc(size)) == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(tmp, (char *)rows + (size_t)i * size, size);
+	if ((rc = conf_row_set(t, tmp, f, v, err, cap)) == 0) {
+		memcpy((char *)rows + (size_t)i * size, tmp, size);
+	}
+	free(tmp);
+	return rc;
+}
+
+int
+conf_rows_remove(const struct tbl *t, void *rows, int *n, size_t size,
+    const struct cmd_args *a, char *err, size_t cap)
+{
+	int i = conf_rows_find(t, rows, *n, size, a);
+	char *at;
+
+	if (i < 0) {
+		return err_fmt(err, cap, -ENOENT, "no %s '%.64s'", t->words,
+		    key_text(t, a));
+	}
+	at = (char *)rows + (size_t)i * size;
+	memmove(at, at + size, (size_t)(*n - i - 1) * size);
+	(*n)--;
+	return 0;
+}
+
+void
+conf_row_dump(const struct tbl *t, const void *row, bool secrets, FILE *f)
+{
+	char text[CMD_VALUE_MAX];
+
+	fputs(t->words, f);
+	fputs(" add", f);
+	/* the keys and positional fields in order, then what differs from
+	 * the default, by name */
+	for (int pass = 0; pass < 2; pass++) {
+		for (const struct tbl_field *x = tbl_next(t, NULL);
+		     x != NULL; x = tbl_next(t, x)) {
+			if (!conf_tfield_stored(x) || !tbl_field_given(x) ||
+			    tbl_field_positional(x) != (pass == 0)) {
+				continue;
+			}
+			conf_row_text(x, row, text, sizeof(text));
+			if (pass == 1 && (strcmp(text, x->dflt) == 0 ||
+					     text[0] == '\0')) {
+				continue;
+			}
+			if ((x->flags & TF_SECRET) != 0 && !secrets) {
+				snprintf(text, sizeof(text), "%s", CONF_HIDDEN);
+			}
+			fputc(' ', f);
+			if (pass == 1) {
+				fprintf(f, "%s ", x->name);
+			}
+			lex_word_out(f, text);
+		}
+	}
+	fputc('\n', f);
+}
+
+bool
+conf_row_has_secrets(const struct tbl *t, const void *row)
+{
+	char text[CMD_VALUE_MAX];
+
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		if ((f->flags & TF_SECRET) != 0 && conf_tfield_stored(f)) {
+			conf_row_text(f, row, text, sizeof(text));
+			if (text[0] != '\0') {
+				return true;
+			}
+		}
+	}
+	return false;
+}

@@ -1,0 +1,266 @@
+/*
+ * The listings of the configuration's tables: the listeners, the local
+ * domains and accounts ("account show" too) and the workarounds (and
+ * "workaround test"), kept outside the table engine, and the forwarding
+ * rules, listed by it (table.c).  Each map's keys are the fields proto/tables.def
+ * declares listed (tests/integration/ctl/tables checks the replies, the
+ * man/tables test the pages).  Owns nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/cmd.h"
+#include "proto/table.h"
+#include "sipd/acct/acct.h"
+#include "sipd/ctl/ctl_int.h"
+#include "sipd/transport/tp.h"
+#include "sipd/wk/wk.h"
+
+int
+ctl_h_listener_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct conf *c = r->ctl->conf;
+
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, (size_t)c->nlisteners);
+	for (int i = 0; i < c->nlisteners; i++) {
+		const struct conf_listener *l = &c->listeners[i];
+		char addr[TP_ADDRSTRLEN];
+		bool tls = l->proto == TP_TLS;
+
+		msgpack_pack_map(pk, tls ? 6 : 2);
+		proto_kv_str(pk, "transport", tp_proto_name(l->proto));
+		proto_kv_str(pk, "address",
+		    tp_addr_str((const struct sockaddr *)&l->addr, addr,
+			sizeof(addr)));
+		if (tls) {
+			proto_kv_str(pk, "cert", l->cert);
+			proto_kv_str(pk, "key", l->key);
+			proto_kv_str(pk, "ca", l->ca);
+			proto_kv_bool(pk, "verify", l->verify);
+		}
+	}
+	return 0;
+}
+
+static void
+pack_strs(msgpack_packer *pk, const char *key, const char *const *v,
+    size_t n)
+{
+	proto_str(pk, key);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		proto_str(pk, v[i]);
+	}
+}
+
+int
+ctl_h_domain_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct acct *a = r->ctl->conf->acct;
+	struct acct_domain_info di;
+	size_t n = acct_domain_count(a);
+
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		acct_domain_get(a, i, &di);
+		msgpack_pack_map(pk, 4);
+		proto_kv_str(pk, "domain", di.name);
+		proto_kv_bool(pk, "enabled", di.enabled);
+		proto_kv_uint(pk, "accounts", di.naccounts);
+		pack_strs(pk, "aliases", di.aliases, di.naliases);
+	}
+	return 0;
+}
+
+/*
+ * One account as a map: what it is, never its digests (only whether it
+ * has them).  full: also its parts and which digests it and its aliases
+ * have.
+ */
+static void
+pack_account(msgpack_packer *pk, const struct acct_account_info *ai,
+    bool full)
+{
+	char addr[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
+
+	snprintf(addr, sizeof(addr), "%s@%s", ai->user, ai->domain);
+	msgpack_pack_map(pk, full ? 9 : 5);
+	proto_kv_str(pk, "account", addr);
+	proto_kv_bool(pk, "enabled", ai->enabled);
+	pack_strs(pk, "aliases", ai->aliases, ai->naliases);
+	proto_kv_str(pk, "forward", ai->forward != NULL ? ai->forward : "");
+	proto_kv_bool(pk, "password", ai->ha1[ACCT_MD5][0] != '\0' ||
+	    ai->ha1[ACCT_SHA256][0] != '\0');
+	if (full) {
+		const char *algs[ACCT__ALG_COUNT];
+		size_t nalg = 0, nauth = 0;
+		const char *auth[ACCT_MAX_ALIASES];
+
+		proto_kv_str(pk, "user", ai->user);
+		proto_kv_str(pk, "domain", ai->domain);
+		for (int k = 0; k < ACCT__ALG_COUNT; k++) {
+			if (ai->ha1[k][0] != '\0') {
+				algs[nalg++] = acct_alg_name((enum acct_alg)k);
+			}
+		}
+		for (size_t i = 0; i < ai->naliases; i++) {
+			if (ai->alias_ha1[i][ACCT_MD5][0] != '\0' ||
+			    ai->alias_ha1[i][ACCT_SHA256][0] != '\0') {
+				auth[nauth++] = ai->aliases[i];
+			}
+		}
+		pack_strs(pk, "digests", algs, nalg);
+		/* the aliases a client may authenticate as */
+		pack_strs(pk, "alias-digests", auth, nauth);
+	}
+}
+
+int
+ctl_h_account_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct acct *a = r->ctl->conf->acct;
+	const char *domain = cmd_arg_str(r->args, "domain");
+	struct acct_account_info *ai;
+	struct acct_domain_info di;
+	size_t n = 0, from = 0, to = acct_domain_count(a);
+
+	if (domain != NULL) {
+		int i = acct_domain_find(a, domain);
+
+		if (i < 0) {
+			return ctl_fail(r, -ENOENT, "no domain %s", domain);
+		}
+		from = (size_t)i;
+		to = from + 1;
+	}
+	ai = malloc(sizeof(*ai));
+	if (ai == NULL) {
+		return ctl_fail(r, -ENOMEM, "out of memory");
+	}
+	for (size_t i = from; i < to; i++) {
+		acct_domain_get(a, i, &di);
+		n += di.naccounts;
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, n);
+	for (size_t i = from; i < to; i++) {
+		acct_domain_get(a, i, &di);
+		for (size_t j = 0; j < di.naccounts; j++) {
+			acct_account_get(a, i, j, ai);
+			pack_account(pk, ai, false);
+		}
+	}
+	free(ai);
+	return 0;
+}
+
+int
+ctl_h_account_show(struct ctl_req *r)
+{
+	const char *account = cmd_arg_str(r->args, "account");
+	struct acct_account_info *ai;
+
+	ai = malloc(sizeof(*ai));
+	if (ai == NULL) {
+		return ctl_fail(r, -ENOMEM, "out of memory");
+	}
+	if (account == NULL ||
+	    acct_account_find(r->ctl->conf->acct, account, ai) < 0) {
+		free(ai);
+		return ctl_fail(r, -ENOENT, "no account %s",
+		    account != NULL ? account : "");
+	}
+	proto_begin_reply(r->out, r->id);
+	pack_account(&r->out->pk, ai, true);
+	free(ai);
+	return 0;
+}
+
+int
+ctl_h_route_list(struct ctl_req *r)
+{
+	const struct conf *c = r->ctl->conf;
+
+	return ctl_table_list(r, &tbl_table[TBL_ROUTE], c->routes, c->nroutes,
+	    sizeof(c->routes[0]));
+}
+
+/* One workaround entry: its table, pattern or domain, methods. */
+static void
+pack_wk_entry(msgpack_packer *pk, enum wk_table t, const struct wk_entry *e)
+{
+	char buf[128];
+
+	msgpack_pack_map(pk, 3);
+	proto_kv_str(pk, "table", t == WK_PRODUCT ? "product" : "site");
+	proto_kv_str(pk, "entry", e->key);
+	proto_kv_str(pk, "methods", wk_methods_text(e->methods, buf,
+					  sizeof(buf)));
+}
+
+int
+ctl_h_workaround_list(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct wk *w = &r->ctl->conf->wk;
+
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, (size_t)(w->nproduct + w->nsite));
+	for (int i = 0; i < w->nproduct; i++) {
+		pack_wk_entry(pk, WK_PRODUCT, &w->product[i]);
+	}
+	for (int i = 0; i < w->nsite; i++) {
+		pack_wk_entry(pk, WK_SITE, &w->site[i]);
+	}
+	return 0;
+}
+
+/* The entries matching a product string and a domain, and their union. */
+int
+ctl_h_workaround_test(struct ctl_req *r)
+{
+	msgpack_packer *pk = &r->out->pk;
+	const struct wk *w = &r->ctl->conf->wk;
+	const char *ua = cmd_arg_str(r->args, "ua");
+	const char *dom = cmd_arg_str(r->args, "domain");
+	bool pm[WK_MAX_ENTRIES], sm[WK_MAX_ENTRIES];
+	unsigned m = 0;
+	size_t n = 0;
+	char buf[128];
+
+	if (ua == NULL && dom == NULL) {
+		return ctl_fail(r, -EINVAL, "give ua STRING, domain NAME or "
+		    "both");
+	}
+	m |= wk_lookup(w, WK_PRODUCT, ua, ua != NULL ? strlen(ua) : 0, pm);
+	m |= wk_lookup(w, WK_SITE, dom, dom != NULL ? strlen(dom) : 0, sm);
+	for (int i = 0; i < w->nproduct; i++) {
+		n += pm[i];
+	}
+	for (int i = 0; i < w->nsite; i++) {
+		n += sm[i];
+	}
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_map(pk, 2);
+	proto_kv_str(pk, "methods", wk_methods_text(m, buf, sizeof(buf)));
+	proto_str(pk, "matches");
+	msgpack_pack_array(pk, n);
+	for (int i = 0; i < w->nproduct; i++) {
+		if (pm[i]) {
+			pack_wk_entry(pk, WK_PRODUCT, &w->product[i]);
+		}
+	}
+	for (int i = 0; i < w->nsite; i++) {
+		if (sm[i]) {
+			pack_wk_entry(pk, WK_SITE, &w->site[i]);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * The listing of the tables of proto/tables.def whose rows are one
+ * structure: each row a map of its listed fields, in their declared
+ * order, typed as declared (str a string, uint an integer, bool a
+ * boolean); a secret is "" when unset, else itself for a writer and
+ * "hidden" for a reader.  Owns nothing.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/table.h"
+#include "sipd/conf.h"
+#include "sipd/ctl/ctl_int.h"
+
+void
+ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
+    bool writer)
+{
+	const struct tbl_field *f;
+	size_t n = 0;
+
+	for (f = tbl_next(t, NULL); f != NULL; f = tbl_next(t, f)) {
+		n += tbl_field_listed(f) && conf_tfield_stored(f);
+	}
+	msgpack_pack_map(pk, n);
+	for (f = tbl_next(t, NULL); f != NULL; f = tbl_next(t, f)) {
+		const struct conf_tfield *x = conf_tfield(f);
+		char text[CMD_VALUE_MAX];
+
+		if (!tbl_field_listed(f) || !conf_tfield_stored(f)) {
+			continue;
+		}
+		if (x->view != NULL) {
+			x->view(row, text, sizeof(text));
+		} else {
+			conf_row_text(f, row, text, sizeof(text));
+		}
+		if (strncmp(f->arg, "uint(", 5) == 0) {
+			proto_kv_uint(pk, f->name, strtoull(text, NULL, 10));
+		} else if (strcmp(f->arg, "bool") == 0) {
+			proto_kv_bool(pk, f->name, strcmp(text, "on") == 0);
+		} else if ((f->flags & TF_SECRET) != 0 && text[0] != '\0' &&
+		    !writer) {
+			/* a secret: for those allowed to change it only */
+			proto_kv_str(pk, f->name, CONF_HIDDEN);
+		} else {
+			proto_kv_str(pk, f->name, text);
+		}
+	}
+}
+
+int
+ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
+    int n, size_t size)
+{
+	msgpack_packer *pk = &r->out->pk;
+
+	proto_begin_reply(r->out, r->id);
+	msgpack_pack_array(pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		ctl_table_pack_row(pk, t, (const char *)rows + (size_t)i * size,
+		    r->conn->writer);
+	}
+	return 0;
+}

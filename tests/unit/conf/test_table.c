@@ -1,0 +1,492 @@
+/*
+ * Unit tests of the tables of proto/tables.def and of the code derived
+ * from them (proto/table.c, sipd/conf_table.c): each "T add" command of
+ * commands.def takes exactly the fields declared, in the declared way,
+ * and each "T remove" the keys; each field a row keeps is of its
+ * declared type's size; a bad value of each field of each such table is
+ * refused with a message naming the field, adding nothing; a remove or
+ * change of a missing key says there is none; every table, saved
+ * (conf_dump()) and loaded again, comes back the same; and a row's add,
+ * remove and set lines have one key when saved into the administrator's
+ * file.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/lex.h"
+#include "proto/table.h"
+#include "sipd/conf.h"
+
+/* words with their blanks as one space, for comparing specs */
+static void
+squeeze(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 1 < cap; s++) {
+		if (*s == ' ' && (o == 0 || out[o - 1] == ' ')) {
+			continue;
+		}
+		out[o++] = *s;
+	}
+	while (o > 0 && out[o - 1] == ' ') {
+		o--;
+	}
+	out[o] = '\0';
+}
+
+static const struct cmd *
+cmd_of(const struct tbl *t, const char *verb)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s %s", t->words, verb);
+	return cmd_by_name(name, strlen(name));
+}
+
+/* "T add" takes what the table declares, and nothing else. */
+static void
+test_add_args(void **state)
+{
+	(void)state;
+	for (int i = 0; i < TBL__COUNT; i++) {
+		const struct tbl *t = &tbl_table[i];
+		const struct cmd *add = cmd_of(t, "add");
+		char want[1024], got[1024];
+
+		if (add == NULL) {
+			fail_msg("no command '%s add'", t->words);
+		}
+		assert_non_null(tbl_add_args(t, want, sizeof(want)));
+		squeeze(add->args, got, sizeof(got));
+		if (strcmp(want, got) != 0) {
+			fail_msg("'%s add' takes '%s'; tables.def declares "
+				 "'%s'",
+			    t->words, got, want);
+		}
+		if (t->list[0] != '\0' &&
+		    cmd_by_name(t->list, strlen(t->list)) == NULL) {
+			fail_msg("no command '%s'", t->list);
+		}
+	}
+}
+
+/* "T remove" takes the keys, by name, in order. */
+static void
+test_remove_keys(void **state)
+{
+	(void)state;
+	for (int i = 0; i < TBL__COUNT; i++) {
+		const struct tbl *t = &tbl_table[i];
+		const struct cmd *rm = cmd_of(t, "remove");
+		struct cmd_argspec spec[CMD_MAX_ARGS];
+		const struct tbl_field *f = tbl_next(t, NULL);
+		int n, k = 0;
+
+		if (rm == NULL) {
+			fail_msg("no command '%s remove'", t->words);
+		}
+		n = cmd_spec(rm, spec, CMD_MAX_ARGS);
+		for (; f != NULL; f = tbl_next(t, f)) {
+			if ((f->flags & TF_KEY) == 0) {
+				continue;
+			}
+			if (k >= n || strcmp(spec[k].name, f->name) != 0) {
+				fail_msg("'%s remove': argument %d is not the "
+					 "key %s",
+				    t->words, k + 1, f->name);
+			}
+			k++;
+		}
+		if (k != n) {
+			fail_msg("'%s remove' takes %d arguments, %d keys", t->words,
+			    n, k);
+		}
+	}
+}
+
+/* "gateway set" changes any field but the name. */
+static void
+test_set_fields(void **state)
+{
+	const struct tbl *t = &tbl_table[TBL_GATEWAY];
+	const struct cmd *set = cmd_of(t, "set");
+	struct cmd_argspec spec[CMD_MAX_ARGS];
+	char want[512];
+	int n;
+
+	(void)state;
+	assert_non_null(set);
+	n = cmd_spec(set, spec, CMD_MAX_ARGS);
+	assert_true(n >= 2);
+	assert_string_equal(spec[1].name, "field");
+	assert_non_null(tbl_field_names(t, want, sizeof(want)));
+	assert_int_equal(spec[1].choices_len, strlen(want));
+	assert_memory_equal(spec[1].choices, want, strlen(want));
+}
+
+/* A field a row keeps has its type's size. */
+static void
+test_stored(void **state)
+{
+	(void)state;
+	for (int i = 0; i < tbl_nfields; i++) {
+		const struct tbl_field *f = &tbl_fields[i];
+
+		if (conf_tfield(f)->size != 0 && !conf_tfield_stored(f)) {
+			fail_msg("%s %s: the member is not a %s",
+			    tbl_table[f->table].words, f->name, f->arg);
+		}
+	}
+}
+
+/* Values of the keys and required fields that are good. */
+static const char *
+good(const struct tbl_field *f)
+{
+	if (f->table == TBL_GATEWAY && strcmp(f->name, "name") == 0) {
+		return "P1";
+	}
+	if (f->table == TBL_GATEWAY && strcmp(f->name, "domain") == 0) {
+		return "prov.test";
+	}
+	if (f->table == TBL_ROUTE && strcmp(f->name, "domain") == 0) {
+		return "example.org";
+	}
+	if (f->table == TBL_ROUTE && strcmp(f->name, "target") == 0) {
+		return "192.0.2.7:5080";
+	}
+	fail_msg("no good value of %s %s", tbl_table[f->table].words, f->name);
+	return NULL;
+}
+
+/* The rows of table t in c. */
+static int
+rows_of(const struct conf *c, enum tbl_id t)
+{
+	switch (t) {
+	case TBL_GATEWAY:
+		return c->ngw;
+	case TBL_ROUTE:
+		return c->nroutes;
+	default:
+		fail_msg("no count of the %s table", tbl_table[t].words);
+		return -1;
+	}
+}
+
+/* Run "T add" on c with good keys and required fields, and field bad set
+ * to v. */
+static int
+add_with(struct conf *c, const struct tbl *t, const struct tbl_field *bad,
+    const char *v, char *err, size_t cap)
+{
+	struct cmd_args *a = malloc(sizeof(*a));
+	int rc;
+
+	assert_non_null(a);
+	assert_int_equal(cmd_args_init(a, cmd_of(t, "add")), 0);
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		const char *x = f == bad ? v
+		    : (f->flags & (TF_KEY | TF_REQ)) != 0 ? good(f)
+							  : NULL;
+		int i = cmd_args_index(a, f->name, strlen(f->name));
+
+		if (x == NULL) {
+			continue;
+		}
+		assert_true(i >= 0);
+		/* the text as sipd gets it; the grammar's own checks are
+		 * cmd's, tested in tests/unit/proto */
+		a->val[i].set = true;
+		a->val[i].s = x;
+	}
+	rc = conf_apply(c, a, err, cap);
+	free(a);
+	return rc;
+}
+
+/* Each field of each table kept in rows: bad values of its type are
+ * refused naming it, and add nothing. */
+static void
+test_bad_values(void **state)
+{
+	char err[512], *longstr = malloc(CMD_VALUE_MAX);
+
+	(void)state;
+	assert_non_null(longstr);
+	for (int i = 0; i < tbl_nfields; i++) {
+		const struct tbl_field *f = &tbl_fields[i];
+		const struct tbl *t = &tbl_table[f->table];
+		const char *bad[3] = { NULL, NULL, NULL };
+		struct conf *c;
+
+		if (!conf_tfield_stored(f) || !tbl_field_given(f)) {
+			continue;
+		}
+		if (conf_tfield(f)->parse != NULL) {
+			/* a codec: a quote is in no address or name, and
+			 * nothing is no value */
+			bad[0] = "a\"b";
+			bad[1] = "";
+		} else if (strcmp(f->arg, "str") == 0) {
+			size_t n = conf_tfield(f)->size;
+
+			assert_true(n < CMD_VALUE_MAX);
+			memset(longstr, 'a', n);
+			longstr[n] = '\0';
+			bad[0] = longstr;
+			/* a quote: in no name, address or password */
+			bad[1] = conf_tfield(f)->check != NULL ? "a\"b" : NULL;
+		} else if (strncmp(f->arg, "uint(", 5) == 0) {
+			bad[0] = "x";
+			bad[1] = "-1";
+			bad[2] = "99999999999";
+		} else if (strcmp(f->arg, "bool") == 0) {
+			bad[0] = "maybe";
+		} else {
+			fail_msg("%s %s: a type the engine has no check of",
+			    t->words, f->name);
+		}
+		c = malloc(sizeof(*c));
+		assert_non_null(c);
+		conf_init(c);
+		for (int k = 0; k < 3 && bad[k] != NULL; k++) {
+			int rc = add_with(c, t, f, bad[k], err, sizeof(err));
+
+			if (rc != -EINVAL || strstr(err, f->name) == NULL) {
+				fail_msg("%s add, %s '%.20s': %d '%s'", t->words,
+				    f->name, bad[k], rc, rc < 0 ? err : "");
+			}
+		}
+		assert_int_equal(rows_of(c, t->id), 0);
+		/* and good values are taken */
+		if (add_with(c, t, NULL, NULL, err, sizeof(err)) != 0) {
+			fail_msg("%s add: %s", t->words, err);
+		}
+		assert_int_equal(rows_of(c, t->id), 1);
+		conf_fini(c);
+		free(c);
+	}
+	free(longstr);
+}
+
+static int
+exec(struct conf *c, const char *line, char *err, size_t cap)
+{
+	return conf_exec(c, line, strlen(line), err, cap);
+}
+
+/* A remove or change of a key that is not there says so. */
+static void
+test_missing(void **state)
+{
+	struct conf c;
+	char err[512];
+
+	(void)state;
+	conf_init(&c);
+	assert_int_equal(exec(&c, "gateway remove Nope", err, sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "no gateway 'Nope'"));
+	assert_int_equal(exec(&c, "gateway set Nope via x.test", err,
+			     sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "no gateway 'Nope'"));
+	assert_int_equal(exec(&c, "gateway add P1 domain a.test", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(exec(&c, "gateway add p1 domain b.test", err,
+			     sizeof(err)),
+	    -EEXIST);
+	assert_int_equal(exec(&c, "gateway add P2", err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "missing domain"));
+	assert_int_equal(exec(&c, "gateway set P1 domain ''", err,
+			     sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(exec(&c, "gateway remove p1", err, sizeof(err)), 0);
+	assert_int_equal(c.ngw, 0);
+	assert_int_equal(exec(&c, "gateway remove P1", err, sizeof(err)),
+	    -ENOENT);
+	assert_int_equal(exec(&c, "route remove example.org", err,
+			     sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "no route 'example.org'"));
+	conf_fini(&c);
+}
+
+/* A line adding a row of each table, each field given that may be. */
+static const struct sample {
+	enum tbl_id t;
+	const char *line;
+} samples[] = {
+	{ TBL_LISTENER, "listener add tcp 127.0.0.1:5070" },
+	{ TBL_LAN, "lan add 10.0.0.0/8 ; the office" },
+	{ TBL_CLIENT_IP, "client-ip add !192.0.2.1-192.0.2.9 ; a b" },
+	{ TBL_NATED, "nated add 198.51.100.0/24" },
+	{ TBL_ROUTE, "route add example.org 192.0.2.7:5080 transport tcp" },
+	{ TBL_ROUTER, "router add 'NoRelay:<1*> = *@P1.sipgw'" },
+	{ TBL_GATEWAY, "gateway add P1 domain prov.test via "
+		       "'sip:192.0.2.9:5070;transport=tcp' username 4930 "
+		       "password 'a secret' authname auth1 register-every "
+		       "600 contact alice calls-authenticate on "
+		       "substitute-from on substitute-to on" },
+	{ TBL_DOMAIN, "domain add example.com" },
+	{ TBL_ACCOUNT, "account add alice@example.com password pw" },
+	{ TBL_WK_PRODUCT, "workaround product add 'Acme*' noTCP noMaddr" },
+	{ TBL_WK_SITE, "workaround site add example.net noPath" },
+};
+
+static char *
+dump(const struct conf *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(conf_dump(c, f, true), 0);
+	fclose(f);
+	return text;
+}
+
+/* Every table saved and loaded again comes back the same. */
+static void
+test_round_trip(void **state)
+{
+	struct conf *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	char err[512], *one, *two;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	conf_init(a);
+	conf_init(b);
+	for (int t = 0; t < TBL__COUNT; t++) {
+		bool have = false;
+
+		for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]);
+		     i++) {
+			have = have || samples[i].t == (enum tbl_id)t;
+		}
+		if (!have) {
+			fail_msg("no sample line of the %s table",
+			    tbl_table[t].words);
+		}
+	}
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		if (exec(a, samples[i].line, err, sizeof(err)) < 0) {
+			fail_msg("'%s': %s", samples[i].line, err);
+		}
+	}
+	one = dump(a);
+	for (char *p = one, *nl; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		if (conf_exec(b, p, (size_t)(nl - p), err, sizeof(err)) < 0) {
+			fail_msg("'%.*s': %s", (int)(nl - p), p, err);
+		}
+	}
+	two = dump(b);
+	assert_string_equal(one, two);
+	/* and each table's row is in it, as its add line */
+	for (int t = 0; t < TBL__COUNT; t++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "\n%s add ", tbl_table[t].words);
+		if (strncmp(one, want + 1, strlen(want + 1)) != 0 &&
+		    strstr(one, want) == NULL) {
+			fail_msg("the %s table is not saved:\n%s",
+			    tbl_table[t].words, one);
+		}
+	}
+	assert_non_null(strstr(one, "gateway add P1 domain prov.test via "
+				    "sip:192.0.2.9:5070;transport=tcp "
+				    "username 4930 password \"a secret\" "
+				    "authname auth1 register-every 600 contact "
+				    "alice calls-authenticate on substitute-from "
+				    "on substitute-to on\n"));
+	free(one);
+	free(two);
+	conf_fini(a);
+	conf_fini(b);
+	free(a);
+	free(b);
+}
+
+/* A row's add line and the remove and set of it share one key, so that
+ * saving changes the administrator's line in place (confsave.c). */
+static void
+test_save_keys(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		const struct tbl *t = &tbl_table[samples[i].t];
+		const char *line = samples[i].line;
+		char key[600], other[600], rm[512];
+		struct lex_line lx;
+		int nkeys = 0, w = cmd_nwords(cmd_of(t, "add"));
+
+		for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+		     f = tbl_next(t, f)) {
+			nkeys += (f->flags & TF_KEY) != 0;
+		}
+		assert_int_equal(conf_line_key(line, strlen(line), key,
+				     sizeof(key)),
+		    0);
+		/* "T remove" and the words of the keys, as written */
+		assert_int_equal(lex_split(&lx, line, strlen(line), 0, NULL),
+		    0);
+		snprintf(rm, sizeof(rm), "%s remove", t->words);
+		for (int k = 0; k < nkeys; k++) {
+			size_t o = strlen(rm);
+
+			snprintf(rm + o, sizeof(rm) - o, " '%s'",
+			    lx.words[w + k].text);
+		}
+		lex_fini(&lx);
+		assert_int_equal(conf_line_key(rm, strlen(rm), other,
+				     sizeof(other)),
+		    0);
+		if (strcmp(key, other) != 0) {
+			fail_msg("'%s' is '%s', '%s' is '%s'", line, key, rm,
+			    other);
+		}
+	}
+	{
+		const char *set = "gateway set P1 via x.test";
+		char key[600];
+
+		assert_int_equal(conf_line_key(set, strlen(set), key,
+				     sizeof(key)),
+		    0);
+		assert_string_equal(key, "gateway add p1");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_args),
+		cmocka_unit_test(test_remove_keys),
+		cmocka_unit_test(test_set_fields),
+		cmocka_unit_test(test_stored),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_save_keys),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
