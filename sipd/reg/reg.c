@@ -307,7 +307,7 @@ reg_bind_new(struct reg *r, struct reg_aor *a, const struct reg_binding *vals,
 	struct reg_bind *b;
 	size_t off = 0;
 
-	if (need > UINT32_MAX || vals->proto < 0 || vals->proto > UINT8_MAX) {
+	if (need > UINT32_MAX) {
 		return NULL;
 	}
 	b = malloc(sizeof(*b) + need);
@@ -324,7 +324,7 @@ reg_bind_new(struct reg *r, struct reg_aor *a, const struct reg_binding *vals,
 	b->cseq = vals->cseq;
 	b->ka_fails = vals->ka_fails;
 	b->q = vals->q;
-	b->proto = (uint8_t)vals->proto;
+	b->proto = vals->proto;
 	b->nat = vals->nat;
 	b->addrlen = vals->addrlen > sizeof(vals->addr) ? 0 :
 	    sa_put(&b->addr, &vals->addr, vals->addrlen);

@@ -43,9 +43,9 @@ struct reg_bind {
 	uint32_t ka_fails;
 	uint32_t callid_off, path_off, ua_off;
 	uint16_t q;
-	uint8_t proto;
 	uint8_t addrlen;
 	bool nat;
+	int proto; /* as the store gave it, whatever it is */
 	union reg_sa addr;
 	union reg_sa local;
 	char data[];
