@@ -99,6 +99,7 @@ struct auth {
 	uint32_t instance;    /* random, first half of every salt */
 	uint32_t counter;     /* second half */
 	char dummy_ha1[AUTH__ALG_COUNT][AUTH_HEX_SIZE];
+	uint8_t nonce_key[16]; /* the nonces' MAC key, from the secret */
 	struct auth_state *st;
 	bool own_st;          /* st made by auth_new_shared(), freed with a */
 };
@@ -106,6 +107,9 @@ struct auth {
 /* digest.c */
 int64_t auth_now(const struct auth *a);
 uint64_t auth_siphash(const uint8_t key[16], const void *data, size_t len);
+/* SipHash-2-4 with its 128-bit output, as the reference code's bytes. */
+void auth_siphash128(const uint8_t key[16], const void *data, size_t len,
+    uint8_t out[16]);
 int auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n,
     char *out);
 bool auth_is_hex(struct sv s, size_t len);

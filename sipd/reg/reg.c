@@ -259,15 +259,43 @@ reg_aor_drop(struct reg *r, struct reg_aor *a)
 	}
 }
 
-static char *
-put_str(char **p, struct sv s)
+static uint32_t
+put_str(char *base, size_t *off, struct sv s)
 {
-	char *d = *p;
+	uint32_t at = (uint32_t)*off;
 
-	memcpy(d, s.p, s.len);
-	d[s.len] = '\0';
-	*p += s.len + 1;
-	return d;
+	memcpy(base + at, s.p, s.len);
+	base[at + s.len] = '\0';
+	*off += s.len + 1;
+	return at;
+}
+
+/* A sockaddr into a binding's compact form; 0 when it does not fit. */
+static uint8_t
+sa_put(union reg_sa *to, const struct sockaddr_storage *from, size_t len)
+{
+	memset(to, 0, sizeof(*to));
+	if ((from->ss_family != AF_INET && from->ss_family != AF_INET6) ||
+	    len > sizeof(*to)) {
+		return 0;
+	}
+	if (len == 0) {
+		len = from->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+	}
+	memcpy(to, from, len);
+	return (uint8_t)len;
+}
+
+static void
+sa_get(struct sockaddr_storage *to, const union reg_sa *from)
+{
+	memset(to, 0, sizeof(*to));
+	if (from->sa.sa_family == AF_INET) {
+		memcpy(to, &from->in, sizeof(from->in));
+	} else if (from->sa.sa_family == AF_INET6) {
+		memcpy(to, &from->in6, sizeof(from->in6));
+	}
 }
 
 struct reg_bind *
@@ -276,25 +304,62 @@ reg_bind_new(struct reg *r, struct reg_aor *a, const struct reg_binding *vals,
 {
 	size_t need = contact.len + 1 + callid.len + 1 +
 	    (path.len ? path.len + 1 : 0) + (ua.len ? ua.len + 1 : 0);
-	struct reg_bind *b = malloc(sizeof(*b) + need);
-	char *p;
+	struct reg_bind *b;
+	size_t off = 0;
 
+	if (need > UINT32_MAX) {
+		return NULL;
+	}
+	b = malloc(sizeof(*b) + need);
 	if (b == NULL) {
 		return NULL;
 	}
 	b->next = NULL;
+	b->aor = a->name;
 	b->seq = r->seq++;
-	b->b = *vals;
-	p = b->data;
-	b->b.aor = a->name;
-	b->b.contact = put_str(&p, contact);
-	b->b.callid = put_str(&p, callid);
-	b->b.path = path.len ? put_str(&p, path) : NULL;
-	b->b.user_agent = ua.len ? put_str(&p, ua) : NULL;
-	if (b->b.addrlen > sizeof(b->b.addr)) {
-		b->b.addrlen = 0;
+	b->conn_id = vals->conn_id;
+	b->expires = vals->expires;
+	b->registered = vals->registered;
+	b->ka_pending = vals->ka_pending;
+	b->cseq = vals->cseq;
+	b->ka_fails = vals->ka_fails;
+	b->q = vals->q;
+	b->proto = vals->proto;
+	b->nat = vals->nat;
+	b->addrlen = vals->addrlen > sizeof(vals->addr) ? 0 :
+	    sa_put(&b->addr, &vals->addr, vals->addrlen);
+	if (b->addrlen == 0) {
+		memset(&b->addr, 0, sizeof(b->addr));
 	}
+	(void)sa_put(&b->local, &vals->local, 0);
+	(void)put_str(b->data, &off, contact);
+	b->callid_off = put_str(b->data, &off, callid);
+	b->path_off = path.len ? put_str(b->data, &off, path) : 0;
+	b->ua_off = ua.len ? put_str(b->data, &off, ua) : 0;
 	return b;
+}
+
+void
+reg_bind_get(const struct reg_bind *b, struct reg_binding *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->aor = b->aor;
+	out->contact = reg_bind_contact(b);
+	out->callid = reg_bind_callid(b);
+	out->path = b->path_off != 0 ? b->data + b->path_off : NULL;
+	out->user_agent = b->ua_off != 0 ? b->data + b->ua_off : NULL;
+	out->expires = b->expires;
+	out->registered = b->registered;
+	out->cseq = b->cseq;
+	out->q = b->q;
+	out->proto = b->proto;
+	out->conn_id = b->conn_id;
+	out->addrlen = b->addrlen;
+	sa_get(&out->addr, &b->addr);
+	out->nat = b->nat;
+	out->ka_fails = b->ka_fails;
+	out->ka_pending = b->ka_pending;
+	sa_get(&out->local, &b->local);
 }
 
 void
@@ -309,8 +374,8 @@ reg_bind_link(struct reg *r, struct reg_aor *a, struct reg_bind *b)
 	*pp = b;
 	a->n++;
 	r->nbinds++;
-	if (b->b.expires < r->next_expiry) {
-		r->next_expiry = b->b.expires;
+	if (b->expires < r->next_expiry) {
+		r->next_expiry = b->expires;
 	}
 }
 
@@ -337,7 +402,8 @@ reg_bind_drop(struct reg *r, struct reg_aor *a, struct reg_bind *b,
 	char cbuf[LOG_CLIP_SIZE];
 
 	log_info(LOG_SERVER, "registrar, %s %s -> %s%s", what, a->name,
-	    log_clip(cbuf, sizeof(cbuf), b->b.contact, strlen(b->b.contact)),
+	    log_clip(cbuf, sizeof(cbuf), reg_bind_contact(b),
+		strlen(reg_bind_contact(b))),
 	    why);
 	reg_bind_unlink(r, a, b);
 }
@@ -372,16 +438,16 @@ bind_cmp(const void *x, const void *y)
 {
 	const struct reg_bind *a = *(const struct reg_bind *const *)x;
 	const struct reg_bind *b = *(const struct reg_bind *const *)y;
-	int c = strcmp(a->b.aor, b->b.aor);
+	int c = strcmp(a->aor, b->aor);
 
 	if (c != 0) {
 		return c;
 	}
-	if (a->b.q != b->b.q) {
-		return a->b.q > b->b.q ? -1 : 1;
+	if (a->q != b->q) {
+		return a->q > b->q ? -1 : 1;
 	}
-	if (a->b.registered != b->b.registered) {
-		return a->b.registered < b->b.registered ? -1 : 1;
+	if (a->registered != b->registered) {
+		return a->registered < b->registered ? -1 : 1;
 	}
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
@@ -406,7 +472,10 @@ snap_build(struct reg_bind **v, size_t n, struct reg_snap **out)
 	}
 	qsort(v, n, sizeof(*v), bind_cmp);
 	for (size_t i = 0; i < n; i++) {
-		strs += bind_strlen(&v[i]->b);
+		struct reg_binding tmp;
+
+		reg_bind_get(v[i], &tmp);
+		strs += bind_strlen(&tmp);
 	}
 	s = malloc(sizeof(*s) + n * sizeof(s->b[0]) + strs);
 	if (s == NULL) {
@@ -416,12 +485,13 @@ snap_build(struct reg_bind **v, size_t n, struct reg_snap **out)
 	p = (char *)&s->b[n];
 	for (size_t i = 0; i < n; i++) {
 		struct reg_binding *d = &s->b[i];
-		*d = v[i]->b;
-		d->aor = copy_str(&p, v[i]->b.aor);
-		d->contact = copy_str(&p, v[i]->b.contact);
-		d->callid = copy_str(&p, v[i]->b.callid);
-		d->path = copy_str(&p, v[i]->b.path);
-		d->user_agent = copy_str(&p, v[i]->b.user_agent);
+
+		reg_bind_get(v[i], d);
+		d->aor = copy_str(&p, d->aor);
+		d->contact = copy_str(&p, d->contact);
+		d->callid = copy_str(&p, d->callid);
+		d->path = copy_str(&p, d->path);
+		d->user_agent = copy_str(&p, d->user_agent);
 	}
 	*out = s;
 	return (int)n;
@@ -445,7 +515,7 @@ reg_snap_aor(struct reg_aor *a, time_t now, struct reg_snap **out)
 		}
 	}
 	for (struct reg_bind *b = a->binds; b != NULL; b = b->next) {
-		if (b->b.expires > now) {
+		if (b->expires > now) {
 			vp[n++] = b;
 		}
 	}
@@ -487,14 +557,15 @@ reg_keepalive_sent(struct reg *r, const char *aor, const char *contact,
 	a = reg_aor_find(r, name);
 	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
 	     b = b->next) {
-		if (b->b.expires <= now || strcmp(b->b.contact, contact) != 0) {
+		if (b->expires <= now ||
+		    strcmp(reg_bind_contact(b), contact) != 0) {
 			continue;
 		}
-		if (b->b.ka_pending != 0) {
-			b->b.ka_fails++;
+		if (b->ka_pending != 0) {
+			b->ka_fails++;
 		}
-		b->b.ka_pending = now;
-		*fails = b->b.ka_fails;
+		b->ka_pending = now;
+		*fails = b->ka_fails;
 		rc = 0;
 		break;
 	}
@@ -504,21 +575,20 @@ reg_keepalive_sent(struct reg *r, const char *aor, const char *contact,
 
 /* Same address and port? */
 static bool
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+same_addr(const union reg_sa *a, const struct sockaddr_storage *b)
 {
-	if (a->ss_family != b->ss_family) {
+	if (a->sa.sa_family != b->ss_family) {
 		return false;
 	}
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port &&
-		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET) {
+		const struct sockaddr_in *y = (const void *)b;
+		return a->in.sin_port == y->sin_port &&
+		    a->in.sin_addr.s_addr == y->sin_addr.s_addr;
 	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a;
+	if (a->sa.sa_family == AF_INET6) {
 		const struct sockaddr_in6 *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		    memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+		return a->in6.sin6_port == y->sin6_port &&
+		    memcmp(&a->in6.sin6_addr, &y->sin6_addr, 16) == 0;
 	}
 	return false;
 }
@@ -538,9 +608,9 @@ reg_keepalive_answered(struct reg *r, const char *aor,
 	a = reg_aor_find(r, name);
 	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
 	     b = b->next) {
-		if (same_addr(&b->b.addr, addr)) {
-			b->b.ka_pending = 0;
-			b->b.ka_fails = 0;
+		if (same_addr(&b->addr, addr)) {
+			b->ka_pending = 0;
+			b->ka_fails = 0;
 			n++;
 		}
 	}
@@ -571,7 +641,7 @@ reg_list(struct reg *r, const char *aor, time_t now, struct reg_snap **out)
 		for (struct reg_aor *a = r->tab[i]; a != NULL; a = a->next) {
 			for (struct reg_bind *b = a->binds; b != NULL;
 			     b = b->next) {
-				if (b->b.expires > now) {
+				if (b->expires > now) {
 					v[n++] = b;
 				}
 			}
@@ -608,7 +678,8 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 	}
 	for (b = a->binds; b != NULL; b = b->next) {
 		if (contact == NULL ||
-		    reg_contact_equal(b->b.contact, strlen(b->b.contact),
+		    reg_contact_equal(reg_bind_contact(b),
+			strlen(reg_bind_contact(b)),
 			contact, strlen(contact))) {
 			n++;
 		}
@@ -624,13 +695,14 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 
 		for (b = a->binds; b != NULL; b = b->next) {
 			if (contact != NULL &&
-			    !reg_contact_equal(b->b.contact,
-				strlen(b->b.contact), contact,
+			    !reg_contact_equal(reg_bind_contact(b),
+				strlen(reg_bind_contact(b)), contact,
 				strlen(contact))) {
 				continue;
 			}
 			rec = reg_rec_new(contact != NULL ? REG_REC_DEL :
-			    REG_REC_DEL_AOR, NULL, name, b->b.contact, 0);
+			    REG_REC_DEL_AOR, NULL, name, reg_bind_contact(b),
+			    0);
 			if (rec == NULL) {
 				reg_rec_free_list(head);
 				rc = -ENOMEM;
@@ -661,7 +733,8 @@ reg_remove(struct reg *r, const char *aor, const char *contact)
 	for (b = a->binds; b != NULL; b = next) {
 		next = b->next;
 		if (contact == NULL ||
-		    reg_contact_equal(b->b.contact, strlen(b->b.contact),
+		    reg_contact_equal(reg_bind_contact(b),
+			strlen(reg_bind_contact(b)),
 			contact, strlen(contact))) {
 			reg_bind_drop(r, a, b, "removed", " (administrator)");
 			n++;
@@ -696,9 +769,9 @@ reg_purge(struct reg *r, time_t now)
 			}
 			for (; b != NULL; b = bnext) {
 				bnext = b->next;
-				if (b->b.expires > now) {
-					if (b->b.expires < next) {
-						next = b->b.expires;
+				if (b->expires > now) {
+					if (b->expires < next) {
+						next = b->expires;
 					}
 					continue;
 				}

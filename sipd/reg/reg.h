@@ -16,15 +16,18 @@
  * thread.  Nothing returned points into the index: lookups and listings
  * return a snapshot (struct reg_snap) that the caller owns and frees.
  *
- * Durability: the index changes at once; the store is written by one
- * writer thread, which commits every change queued in one transaction
- * (group commit).  A REGISTER's 200 is released only once its change is
- * committed, so a binding that was acknowledged is on disk (with
- * REG_SYNC_FULL: fsync'd; with REG_SYNC_NORMAL: in the WAL, safe from a
- * crash of sipd but not of the machine).  If the commit fails the answer
- * is 500 (RFC 3261 10.3 step 7) and the change, kept in the index, is
- * written again until the store takes it.  No store call is made under
- * the registrar's lock.
+ * Durability: a REGISTER's 200 means its change is committed.  The
+ * store is written by one writer thread (writer.c), which commits every
+ * change queued in one transaction (group commit); the change reaches the
+ * index only once committed, and the 200 is built then, on the writer
+ * thread, and handed to the worker (reg_register_async()), so no worker
+ * waits on the disk.  With REG_SYNC_FULL the commit is fsync'd: an
+ * acknowledged binding survives a crash of sipd or of the machine; with
+ * REG_SYNC_NORMAL it is in the WAL, safe from a crash of sipd only.  If
+ * the commit fails the answer is 500 (RFC 3261 10.3 step 7) and store and
+ * index stay as they were.  While the writer's queue is full a REGISTER
+ * that would change bindings gets 503.  No store call is made under the
+ * registrar's lock.
  *
  * Times are wall-clock seconds (time(NULL)), since expiries are absolute
  * and outlive the process.

@@ -6,23 +6,65 @@
 #ifndef SIPD_REG_INT_H
 #define SIPD_REG_INT_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/types.h>
 
 #include "sipd/reg/reg.h"
 
 /*
- * One binding in the index.  b's strings point into data[] (contact,
- * callid, path, user_agent, each NUL-terminated) and b.aor at the AOR
+ * An address kept with a binding: what an IPv4 or IPv6 peer needs (28
+ * bytes where a sockaddr_storage takes 128).  Family 0: none.
+ */
+union reg_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/*
+ * One binding in the index, in one allocation: the numbers of struct
+ * reg_binding in their smallest fields, and the strings in data[] (the
+ * contact first, then the Call-ID, Path and User-Agent at their offsets,
+ * each NUL-terminated; an offset of 0 means none).  aor points at the AOR
  * record's name.  seq orders bindings of equal q and registration time by
- * their arrival, so that sorting is stable.
+ * their arrival, so that sorting is stable.  reg_bind_get() gives the
+ * public form.
  */
 struct reg_bind {
 	struct reg_bind *next;
+	const char *aor;
 	uint64_t seq;
-	struct reg_binding b;
+	uint64_t conn_id;
+	time_t expires;
+	time_t registered;
+	time_t ka_pending;
+	uint32_t cseq;
+	uint32_t ka_fails;
+	uint32_t callid_off, path_off, ua_off;
+	uint16_t q;
+	uint8_t addrlen;
+	bool nat;
+	int proto; /* as the store gave it, whatever it is */
+	union reg_sa addr;
+	union reg_sa local;
 	char data[];
 };
+
+static inline const char *
+reg_bind_contact(const struct reg_bind *b)
+{
+	return b->data;
+}
+
+static inline const char *
+reg_bind_callid(const struct reg_bind *b)
+{
+	return b->data + b->callid_off;
+}
+
+/* The public form of b; its strings point into b. */
+void reg_bind_get(const struct reg_bind *b, struct reg_binding *out);
 
 /* An AOR and its bindings (arrival order), in a hash chain. */
 struct reg_aor {

@@ -111,6 +111,15 @@ same_uri(struct msg *req, const struct msg_naddr *c, const char *contact)
 	return reg_contact_equal(u.p, u.len, contact, strlen(contact));
 }
 
+/* Is callid the Call-ID b was registered with? */
+static bool
+same_callid(const struct reg_bind *b, struct sv callid)
+{
+	const char *c = reg_bind_callid(b);
+
+	return strlen(c) == callid.len && memcmp(c, callid.p, callid.len) == 0;
+}
+
 /* RFC 3261 20.17 / RFC 1123 date, in the C locale whatever the process's. */
 static void
 http_date(time_t now, char *out, size_t cap)
@@ -297,32 +306,30 @@ plan(struct reg *r, struct msg *req, struct reg_aor *a,
 	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
 	     b = b->next) {
 		bool matched = false;
-		if (b->b.expires > now) {
+		if (b->expires > now) {
 			live++;
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (ops[i].skip || ops[i].old != NULL ||
-			    !same_uri(req, ops[i].c, b->b.contact)) {
+			    !same_uri(req, ops[i].c, reg_bind_contact(b))) {
 				continue;
 			}
 			matched = true;
 			ops[i].old = b;
-			if (b->b.expires <= now) {
+			if (b->expires <= now) {
 				break; /* stale: replaced as if new */
 			}
 			/*
 			 * RFC 3261 10.3 step 7: same Call-ID and a CSeq not
 			 * higher: out of order, the request fails
 			 */
-			if (strlen(b->b.callid) == callid.len &&
-			    memcmp(b->b.callid, callid.p, callid.len) == 0 &&
-			    cseq <= b->b.cseq) {
+			if (same_callid(b, callid) && cseq <= b->cseq) {
 				refuse(v, 500, "Out Of Order CSeq");
 				return 0;
 			}
 			break;
 		}
-		if (!matched && b->b.expires <= now) {
+		if (!matched && b->expires <= now) {
 			/* a stale binding goes with this transaction */
 			struct op *o = &ops[n++];
 			memset(o, 0, sizeof(*o));
@@ -331,7 +338,7 @@ plan(struct reg *r, struct msg *req, struct reg_aor *a,
 	}
 	before = live;
 	for (size_t i = 0; i < n; i++) {
-		bool old_live = ops[i].old != NULL && ops[i].old->b.expires > now;
+		bool old_live = ops[i].old != NULL && ops[i].old->expires > now;
 		if (ops[i].skip) {
 			continue;
 		}
@@ -373,9 +380,8 @@ plan_star(struct reg_aor *a, struct sv callid, uint32_t cseq, time_t now,
 	for (struct reg_bind *b = a != NULL ? a->binds : NULL; b != NULL;
 	     b = b->next) {
 		/* RFC 3261 10.3 step 6: remove only if the CSeq is higher */
-		if (b->b.expires > now && strlen(b->b.callid) == callid.len &&
-		    memcmp(b->b.callid, callid.p, callid.len) == 0 &&
-		    cseq <= b->b.cseq) {
+		if (b->expires > now && same_callid(b, callid) &&
+		    cseq <= b->cseq) {
 			refuse(v, 500, "Out Of Order CSeq");
 			return 0;
 		}
@@ -405,17 +411,20 @@ store_recs(struct reg *r, const char *name, struct op *ops, size_t n,
 			continue;
 		}
 		if (o->old != NULL && (o->nb == NULL ||
-		    strcmp(o->old->b.contact, o->nb->b.contact) != 0)) {
+		    strcmp(reg_bind_contact(o->old),
+			reg_bind_contact(o->nb)) != 0)) {
 			rec = reg_rec_new(REG_REC_DEL, NULL, name,
-			    o->old->b.contact, 0);
+			    reg_bind_contact(o->old), 0);
 			if (rec == NULL) {
 				goto fail;
 			}
 			reg_rec_append(&head, &tail, rec);
 		}
 		if (o->nb != NULL) {
-			rec = reg_rec_new(REG_REC_PUT, &o->nb->b, NULL, NULL,
-			    0);
+			struct reg_binding nb;
+
+			reg_bind_get(o->nb, &nb);
+			rec = reg_rec_new(REG_REC_PUT, &nb, NULL, NULL, 0);
 			if (rec == NULL) {
 				goto fail;
 			}
@@ -471,13 +480,15 @@ apply_ops(struct reg *r, struct reg_aor *a, const char *name, struct op *ops,
 		if (o->old != NULL) {
 			if (o->nb == NULL && o->c != NULL) {
 				log_info(LOG_SERVER, "registrar, removed %s -> "
-				    "%s", name, clip(o->old->b.contact, cbuf));
+				    "%s", name,
+				    clip(reg_bind_contact(o->old), cbuf));
 			}
 			reg_bind_unlink(r, a, o->old);
 		}
 		if (o->nb != NULL) {
 			log_info(LOG_SERVER, "registrar, bound %s -> %s for "
-			    "%us", name, clip(o->nb->b.contact, cbuf),
+			    "%us", name,
+			    clip(reg_bind_contact(o->nb), cbuf),
 			    o->expires);
 			reg_bind_link(r, a, o->nb);
 			o->nb = NULL;
@@ -556,8 +567,8 @@ update(struct reg *r, struct msg *req, const char *name,
 		}
 		memset(&vals, 0, sizeof(vals));
 		vals.expires = now + (time_t)o->expires;
-		vals.registered = o->old != NULL && o->old->b.expires > now ?
-		    o->old->b.registered : now;
+		vals.registered = o->old != NULL && o->old->expires > now ?
+		    o->old->registered : now;
 		vals.cseq = cseq->num;
 		vals.q = o->c->q >= 0 ? (uint16_t)o->c->q : REG_DEFAULT_Q;
 		if (src != NULL) {
@@ -575,7 +586,7 @@ update(struct reg *r, struct msg *req, const char *name,
 			refuse(v, 500, NULL);
 			goto undo;
 		}
-		if (o->old != NULL && o->old->b.expires > now) {
+		if (o->old != NULL && o->old->expires > now) {
 			o->nb->seq = o->old->seq; /* a refresh keeps its place */
 		}
 	}

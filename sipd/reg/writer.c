@@ -295,8 +295,12 @@ store_renew(struct reg *r)
 		     a = a->next) {
 			for (struct reg_bind *b = a->binds; b != NULL;
 			     b = b->next) {
-				struct reg_rec *rec = reg_rec_new(REG_REC_PUT,
-				    &b->b, NULL, NULL, 0);
+				struct reg_binding v;
+				struct reg_rec *rec;
+
+				reg_bind_get(b, &v);
+				rec = reg_rec_new(REG_REC_PUT, &v, NULL, NULL,
+				    0);
 
 				if (rec == NULL) {
 					rc = -ENOMEM;

@@ -236,8 +236,9 @@ class KamailioRegistrar(bp.Server):
                  "nonce_count off)")
         return ("%s: %s, registrar + usrloc db_mode=%d (write-through), "
                 "use_domain=1, db_sqlite (WAL, synchronous FULL: SQLite's "
-                "default), children=1, -x %s, -m %d -M %d, debug=-1, no "
+                "default), children=%d, -x %s, -m %d -M %d, debug=-1, no "
                 "DNS" % (self.name, creds, KAM_DB_MODE,
+                          self.args.kamailio_children,
                           self.args.kamailio_mem, bp.KAM_SHM_MB,
                           bp.KAM_PKG_MB))
 
@@ -251,7 +252,8 @@ class KamailioRegistrar(bp.Server):
                 "-w", rundir, "-Y", rundir,
                 "-A", 'BENCH_DB_URL="sqlite:///%s"' % self.db,
                 "-A", 'BENCH_DB_JOURNAL="%s=WAL;"' % self.db,
-                "-A", "BENCH_USRLOC_DB_MODE=%d" % KAM_DB_MODE
+                "-A", "BENCH_USRLOC_DB_MODE=%d" % KAM_DB_MODE,
+                "-A", "BENCH_CHILDREN=%d" % self.args.kamailio_children
                 ] + (["-A", "BENCH_CREDS_HTABLE"] if self.creds == "htable"
                      else []) + self.args.kamailio_arg
 
@@ -774,6 +776,10 @@ def main():
                     choices=("tlsf", "fm", "qm"),
                     help="Kamailio's memory manager, -x (default %s)" %
                     bp.KAM_MEM_MANAGER)
+    ap.add_argument("--kamailio-children", type=int, default=1,
+                    choices=(1, 2, 4, 8),
+                    help="Kamailio's UDP receivers, children= (default 1; "
+                    "run 1, 2 and 4 and keep the best)")
     ap.add_argument("--kamailio-arg", action="append", default=[],
                     help="one more kamailio argument (repeat the option)")
     ap.add_argument("--bench-reg", help="the bench_reg binary (default: "

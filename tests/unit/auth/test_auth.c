@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 
 #include "sipd/auth/auth.h"
+#include "sipd/auth/auth_int.h"
 #include "sipd/log.h"
 #include "sipd/msg/msg.h"
 
@@ -344,6 +345,39 @@ static void
 no_limit(struct auth_settings *s)
 {
 	s->fail_limit = 0;
+}
+
+/*
+ * The nonces' MAC is SipHash-2-4-128: the reference implementation's
+ * vectors (key 00 01 .. 0f, message 00 01 .. of 0, 1, 8 and 15 bytes),
+ * and the 64-bit hash of the tables unchanged (its first vector).
+ */
+static void
+test_siphash_vectors(void **state)
+{
+	static const uint8_t want[][16] = {
+		{ 0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6,
+		    0x72, 0x14, 0xc7, 0x55, 0x02, 0x93 },
+		{ 0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76,
+		    0x59, 0x11, 0x9b, 0x22, 0xfc, 0x45 },
+		{ 0x3b, 0x62, 0xa9, 0xba, 0x62, 0x58, 0xf5, 0x61, 0x0f, 0x83,
+		    0xe2, 0x64, 0xf3, 0x14, 0x97, 0xb4 },
+		{ 0x54, 0x93, 0xe9, 0x99, 0x33, 0xb0, 0xa8, 0x11, 0x7e, 0x08,
+		    0xec, 0x0f, 0x97, 0xcf, 0xc3, 0xd9 },
+	};
+	static const size_t lens[] = { 0, 1, 8, 15 };
+	uint8_t key[16], msg[16], out[16];
+
+	(void)state;
+	for (int i = 0; i < 16; i++) {
+		key[i] = (uint8_t)i;
+		msg[i] = (uint8_t)i;
+	}
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		auth_siphash128(key, msg, lens[i], out);
+		assert_memory_equal(out, want[i], 16);
+	}
+	assert_true(auth_siphash(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
 }
 
 /* --------------------------------------------------------------- tests */
@@ -1717,6 +1751,7 @@ main(void)
 	    cmocka_unit_test_setup(test_limiter_bounded, setup),
 	    cmocka_unit_test_setup(test_log_lines, setup),
 	    cmocka_unit_test_setup(test_configure, setup),
+	    cmocka_unit_test(test_siphash_vectors),
 	};
 
 	/* Quiet: test_log_lines turns the lines on where it reads them. */

@@ -991,6 +991,67 @@ static const struct reg_store_ops fake_ops = {
 	.purge = fk_purge,
 };
 
+/*
+ * A binding loaded from the store keeps every field as the store gave
+ * it, even a transport number this sipd does not know (a newer sipd's,
+ * or a damaged file): the index's small fields neither cut it nor refuse
+ * the load.  The addresses come back as they went in.
+ */
+static int
+odd_load(struct reg_store *st, reg_load_fn *fn, void *arg)
+{
+	struct reg_binding b;
+	struct sockaddr_in *in = (struct sockaddr_in *)&b.addr;
+
+	(void)st;
+	memset(&b, 0, sizeof(b));
+	b.aor = "alice@example.com";
+	b.callid = "c1";
+	b.expires = T0 + 600;
+	b.registered = T0;
+	b.cseq = 7;
+	b.q = 500;
+	b.contact = "sip:alice@192.0.2.1";
+	b.proto = 300;
+	b.nat = true;
+	in->sin_family = AF_INET;
+	in->sin_port = htons(5062);
+	in->sin_addr.s_addr = htonl(0xc0000201);
+	b.addrlen = sizeof(*in);
+	(void)fn(arg, &b);
+	return 0;
+}
+
+static void
+test_load_keeps_fields(void **state)
+{
+	struct reg_store_ops ops = fake_ops;
+	struct reg_snap *s = NULL;
+	const struct sockaddr_in *in;
+	struct reg *r;
+	int err = 0;
+
+	(void)state;
+	ops.load = odd_load;
+	r = reg_new(NULL, &ops, "fake", T0, &err);
+	assert_non_null(r);
+	assert_int_equal(reg_lookup(r, "alice@example.com", T0, &s), 1);
+	assert_string_equal(s->b[0].contact, "sip:alice@192.0.2.1");
+	assert_int_equal(s->b[0].proto, 300);
+	assert_int_equal(s->b[0].cseq, 7);
+	assert_int_equal(s->b[0].q, 500);
+	assert_true(s->b[0].nat);
+	assert_int_equal(s->b[0].addrlen, sizeof(*in));
+	in = (const struct sockaddr_in *)&s->b[0].addr;
+	assert_int_equal(in->sin_family, AF_INET);
+	assert_int_equal(ntohs(in->sin_port), 5062);
+	assert_int_equal(ntohl(in->sin_addr.s_addr), 0xc0000201);
+	assert_null(s->b[0].path);
+	assert_null(s->b[0].user_agent);
+	reg_snap_free(s);
+	reg_free(r);
+}
+
 static void
 test_store_failure(void **state)
 {
@@ -1308,6 +1369,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_admin),
+		cmocka_unit_test(test_load_keeps_fields),
 		cmocka_unit_test(test_store_failure),
 		cmocka_unit_test(test_store_off_lock),
 		cmocka_unit_test(test_threads),
