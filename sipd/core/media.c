@@ -90,12 +90,19 @@ core_media_decide(const struct core_media_set *s,
 		*why = "media-relay never";
 		return false;
 	}
+	/* a record or workaround that forbids a relay is about this call
+	 * (a device or provider that breaks behind one): it outweighs the
+	 * settings and one that asks for a relay */
+	if (in->forbidden != NULL) {
+		*why = in->forbidden;
+		return false;
+	}
 	if (s->mode == CONF_MEDIA_RELAY_ALWAYS) {
 		*why = "media-relay always";
 		return true;
 	}
-	if (in->forced) {
-		*why = "asked for by routing";
+	if (in->forced != NULL) {
+		*why = in->forced;
 		return true;
 	}
 	if (s->family && (family_of(&in->a) != family_of(&in->b) ||
@@ -458,28 +465,46 @@ offer_looped(struct core *c, struct msg *fwd, struct sv body, size_t off,
 
 /*
  * What the decision knows of a call whose INVITE req goes from p's source
- * to dst: far-end NAT (CGP) judges the caller by its request, the callee
- * by the Request-URI (its Contact) against where the request goes.
+ * to dst, for target t (NULL: unknown): far-end NAT (CGP) judges the
+ * caller by its request, the callee by the Request-URI (its Contact)
+ * against where the request goes; a Router record (t's MediaRelay:,
+ * NoMediaRelay:) or a workaround (mediaRelay, noMediaRelay of the
+ * caller's product, the callee's, the site the request goes to) may ask
+ * for a relay or forbid one.
  */
 static void
 in_of(struct core *c, struct pctx *p, struct msg *req,
-    const struct tp_src *dst, bool forced, struct core_media_in *in)
+    const struct tp_src *dst, const struct proxy_target *t,
+    struct core_media_in *in)
 {
+	unsigned rtr = t != NULL ? t->media : 0;
+	unsigned wk = core_wk_media(c, req, t != NULL ? t->wk : 0);
+
 	memset(in, 0, sizeof(*in));
 	in->a = p->src.addr;
 	in->b = dst->addr;
 	in->a_nat = core_nat_far(c, req, &p->src);
 	in->b_nat = callee_nat(c, req, dst);
-	in->forced = forced;
+	if ((rtr & RTR_F_NOMEDIA) != 0) {
+		in->forbidden = "a NoMediaRelay: Router record";
+	} else if ((wk & WK_NOMEDIARELAY) != 0) {
+		in->forbidden = "workaround noMediaRelay";
+	}
+	if ((rtr & RTR_F_MEDIA) != 0) {
+		in->forced = "a MediaRelay: Router record";
+	} else if ((wk & WK_MEDIARELAY) != 0) {
+		in->forced = "workaround mediaRelay";
+	}
 }
 
-/* A first offer (an INVITE without To tag) going to dst; forced: a
- * routing decision (the target's media flag) asks for a relay.  An
- * INVITE without SDP that will need one sets *late. */
+/* A first offer (an INVITE without To tag) going to target t (its
+ * Router choice, its binding's product) at dst.  An INVITE without SDP
+ * that will need one sets *late. */
 static int
 offer_new(struct core *c, struct pctx *p, struct msg *fwd,
-    const struct tp_src *dst, bool forced, uint32_t *group, bool *late)
+    const struct proxy_target *t, uint32_t *group, bool *late)
 {
+	const struct tp_src *dst = &t->dst;
 	struct sv body = msg_body(fwd);
 	struct sockaddr_storage rtp, rtcp, la, lb, adv;
 	struct media_call call = call_of(fwd, false);
@@ -498,7 +523,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	if (!find_sdp(fwd, body, &off, &olen)) {
 		/* RFC 3264 offer in the 2xx, answer in the ACK: no relay yet,
 		 * but sipd must stay on the path to make one then */
-		in_of(c, p, fwd, dst, forced, &in);
+		in_of(c, p, fwd, dst, t, &in);
 		*late = core_media_decide(&c->media_set, &in, &why);
 		return 0;
 	}
@@ -513,7 +538,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	if (offer_looped(c, fwd, body, off, olen, s, dst)) {
 		goto done;
 	}
-	in_of(c, p, fwd, dst, forced, &in);
+	in_of(c, p, fwd, dst, t, &in);
 	for (unsigned i = 0; i < s->nmedia && in.a_media == 0; i++) {
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		if (line_relayable(s, i) && cn != NULL) {
@@ -791,8 +816,7 @@ core_media_request(struct core *c, struct pctx *p,
 		return 0;
 	}
 	if (!has_to_tag(fwd)) {
-		int rc = mt == MSG_INVITE ? offer_new(c, p, fwd, &t->dst,
-						t->media, group, rr)
+		int rc = mt == MSG_INVITE ? offer_new(c, p, fwd, t, group, rr)
 					  : 0;
 		*rr = *rr || *group != 0;
 		return rc;
@@ -811,6 +835,23 @@ core_media_request(struct core *c, struct pctx *p,
 }
 
 /* ------------------------------------------------------- the answer */
+
+/* The target of p whose branch went to dst (its Router choice and its
+ * binding's product), NULL when none matches. */
+static const struct proxy_target *
+target_to(const struct pctx *p, const struct tp_src *dst)
+{
+	for (int k = 0; k < p->ntg; k++) {
+		const struct proxy_target *t = &p->tg[k];
+
+		if (route_same_host(&t->dst.addr, &dst->addr) &&
+		    tp_addr_port((const struct sockaddr *)&t->dst.addr) ==
+			tp_addr_port((const struct sockaddr *)&dst->addr)) {
+			return t;
+		}
+	}
+	return NULL;
+}
 
 /*
  * The 2xx resp to an INVITE req that had no SDP carries the offer (RFC
@@ -836,7 +877,7 @@ late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
 	    !find_sdp(resp, body, &off, &olen) || call.tag_b_len == 0) {
 		return 0;
 	}
-	in_of(c, p, req, dst, false, &in);
+	in_of(c, p, req, dst, target_to(p, dst), &in);
 	if (!core_media_decide(&c->media_set, &in, &why) ||
 	    local_toward(c, &p->src.addr, &la, NULL) != 0 ||
 	    local_toward(c, &dst->addr, &lb, NULL) != 0) {

@@ -1254,6 +1254,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		core_gw_in_dialog(p, req, (struct sv){ seen.gwd,
 		    seen.gwd_len });
 	}
+	for (int k = 0; k < ntg; k++) {
+		tg[k].media = rt.media; /* a Router record's, for media.c */
+	}
 	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
 	p->ntg = ntg;
 	sort_targets(p->tg, p->ntg);
