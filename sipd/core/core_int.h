@@ -40,6 +40,10 @@ struct core_media_set {
 	bool lan, nat, family;        /* the conditions that call for one */
 	struct tp_net lan_r[CONF_MAX_RANGES]; /* the LAN (lan add) */
 	int nlan;
+	/* every media-ports range since start, widened (a relay keeps its
+	 * ports across a change): an offer naming none of these ports
+	 * cannot name a relay of sipd's */
+	uint16_t port_lo, port_hi;
 };
 
 struct media;

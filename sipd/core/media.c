@@ -52,6 +52,20 @@ core_media_configure(struct core *c, const struct conf *conf)
 	for (int i = 0; i < conf->nlan; i++) {
 		s->lan_r[i] = conf->lan[i].net;
 	}
+	/* "MIN-MAX", checked when set (conf_media.c) */
+	char *end;
+	unsigned long lo = strtoul(conf->media_ports, &end, 10);
+	unsigned long hi = *end == '-' ? strtoul(end + 1, NULL, 10) : 0;
+	if (lo == 0 || hi > 65535 || hi < lo) {
+		lo = 1; /* unreadable: every port may be a relay's */
+		hi = 65535;
+	}
+	if (s->port_hi == 0 || lo < s->port_lo) {
+		s->port_lo = (uint16_t)lo;
+	}
+	if (hi > s->port_hi) {
+		s->port_hi = (uint16_t)hi;
+	}
 }
 
 void
@@ -497,9 +511,70 @@ in_of(struct core *c, struct pctx *p, struct msg *req,
 	}
 }
 
+/*
+ * Can the SDP sdp[0..len) change a decision taken without it (no relay,
+ * in)?  Only through the loop (an m= port in a range relays take: it
+ * may name one of sipd's, offer_looped()) or the caller's media family
+ * (c= of another family than the callee's address, with
+ * media-relay-family on).  A scan of the text, before any parse: most
+ * calls that need no relay need no parse either.  Errs toward true.
+ */
+static bool
+sdp_may_matter(const struct core_media_set *s, const struct core_media_in *in,
+    const char *sdp, size_t len)
+{
+	bool v4 = false, v6 = false;
+
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (i > 0 && sdp[i - 1] != '\n') {
+			continue;
+		}
+		if (sdp[i] == 'm' && sdp[i + 1] == '=') {
+			/* "m=<media> <port>[/<number>] ..." (RFC 8866 5.14) */
+			size_t k = i + 2;
+			unsigned long port = 0;
+			int digits = 0;
+
+			while (k < len && sdp[k] != ' ' && sdp[k] != '\n') {
+				k++;
+			}
+			while (k < len && sdp[k] == ' ') {
+				k++;
+			}
+			while (k < len && sdp[k] >= '0' && sdp[k] <= '9' &&
+			    digits < 6) {
+				port = port * 10 + (unsigned long)(sdp[k++] - '0');
+				digits++;
+			}
+			if (digits == 0 || digits == 6 ||
+			    (port >= s->port_lo && port <= s->port_hi)) {
+				return true;
+			}
+		} else if (sdp[i] == 'c' && sdp[i + 1] == '=') {
+			/* "c=IN IP4 ..." (5.7); any case, to be safe */
+			for (size_t k = i + 2; k + 2 < len && sdp[k] != '\n';
+			     k++) {
+				if ((sdp[k] == 'I' || sdp[k] == 'i') &&
+				    (sdp[k + 1] == 'P' || sdp[k + 1] == 'p')) {
+					v4 = v4 || sdp[k + 2] == '4';
+					v6 = v6 || sdp[k + 2] == '6';
+				}
+			}
+		}
+	}
+	if (!s->family || in->forbidden != NULL) {
+		return false;
+	}
+	/* no c= line of the other family: the caller's media family is the
+	 * callee's, or the decision already saw the signalling differ */
+	return family_of(&in->b) == AF_INET ? v6 : v4;
+}
+
 /* A first offer (an INVITE without To tag) going to target t (its
  * Router choice, its binding's product) at dst.  An INVITE without SDP
- * that will need one sets *late. */
+ * that will need one sets *late.  The cheap questions come first
+ * (settings, routing, addresses); the SDP is parsed only when it may
+ * need a relay. */
 static int
 offer_new(struct core *c, struct pctx *p, struct msg *fwd,
     const struct proxy_target *t, uint32_t *group, bool *late)
@@ -527,6 +602,13 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 		*late = core_media_decide(&c->media_set, &in, &why);
 		return 0;
 	}
+	in_of(c, p, fwd, dst, t, &in);
+	if (!core_media_decide(&c->media_set, &in, &why) &&
+	    !sdp_may_matter(&c->media_set, &in, body.p + off, olen)) {
+		log_debug(LOG_CLIENT, "media, call to %s not relayed (%s)",
+		    core_peer(dst, peer, sizeof(peer)), why);
+		return 0;
+	}
 	s = malloc(sizeof(*s));
 	if (s == NULL) {
 		return -ENOMEM;
@@ -538,7 +620,6 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	if (offer_looped(c, fwd, body, off, olen, s, dst)) {
 		goto done;
 	}
-	in_of(c, p, fwd, dst, t, &in);
 	for (unsigned i = 0; i < s->nmedia && in.a_media == 0; i++) {
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		if (line_relayable(s, i) && cn != NULL) {
