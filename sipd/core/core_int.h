@@ -786,7 +786,8 @@ void core_path_restore(struct core *c, struct msg *resp);
 int core_path_request(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set);
 /* A Route entry u (in base) that is sipd's Path for a client behind a
- * NAT: 0 with dst its flow (address, transport, listener), 1 when it is
+ * NAT: 0 with dst its flow (address, transport, listener; over TCP and
+ * TLS its connection, dst->flow set: that one or none), 1 when it is
  * not one, negative when sipd did not sign it. */
 int core_path_flow(struct core *c, const char *base, const struct uri *u,
     struct tp_src *dst);

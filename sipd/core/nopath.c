@@ -32,7 +32,11 @@
 #define NP_VALUE_MAX 8192  /* the Contact header value written */
 #define FLOW_PREFIX "fl"
 #define FLOW_LABEL 'F'
-#define FLOW_USER_MAX 160  /* "fl", 80 base64url, ".", the signature */
+/* a flow: where the REGISTER came from, the listener it came to, and
+ * over TCP and TLS its connection (8 bytes; a token without them, made
+ * before, is a UDP flow) */
+#define FLOW_BLOB (2 * NP_HOP + 8)
+#define FLOW_USER_MAX 160  /* "fl", 64 base64url, ".", the signature */
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -362,9 +366,10 @@ np_supports_path(struct msg *req)
  * A client behind a remote NAT is reached only where its NAT maps it: its
  * Contact names an address nobody else reaches.  So sipd's Path entry
  * for its REGISTER carries that flow in its user part (RFC 5626 5.2 does
- * the same with a flow token), signed, with the listener it came to:
+ * the same with a flow token), signed, with the listener it came to and
+ * over TCP and TLS the connection:
  *
- *   sip:fl<base64url(source hop, listener hop)>.<signature>@<sipd>;lr
+ *   sip:fl<base64url(source hop, listener hop, conn)>.<signature>@<sipd>;lr
  *
  * and a request that comes back through that Path goes to the flow
  * (core_path_flow()).  user gets "" for a client that is not behind a
@@ -374,7 +379,7 @@ static int
 flow_user(struct core *c, struct msg *req, const struct tp_src *src,
     char user[FLOW_USER_MAX])
 {
-	uint8_t blob[2 * NP_HOP];
+	uint8_t blob[FLOW_BLOB];
 	struct tp_src local;
 	char sig[CORE_MAC_HEX];
 	size_t o;
@@ -388,6 +393,10 @@ flow_user(struct core *c, struct msg *req, const struct tp_src *src,
 	tp_listener_addr(src->listener, &local.addr, NULL);
 	hop_pack(src, blob);
 	hop_pack(&local, blob + NP_HOP);
+	for (int i = 0; i < 8; i++) {
+		blob[2 * NP_HOP + i] = src->proto == TP_UDP ? 0
+		    : (uint8_t)(src->conn_id >> (56 - 8 * i));
+	}
 	const struct sv parts[1] = { { (const char *)blob, sizeof(blob) } };
 	if (core_mac_sign(c->mac, FLOW_LABEL, parts, 1, sig) != 0) {
 		return -EIO;
@@ -404,10 +413,12 @@ int
 core_path_flow(struct core *c, const char *base, const struct uri *u,
     struct tp_src *dst)
 {
-	uint8_t blob[2 * NP_HOP + 3];
+	uint8_t blob[FLOW_BLOB + 3];
 	struct sv user = { base + u->user.off, u->user.len }, enc, sig;
 	struct tp_src local;
 	const char *dot;
+	uint64_t conn = 0;
+	int n;
 
 	if (user.len < sizeof(FLOW_PREFIX) + CORE_MAC_HEX ||
 	    memcmp(user.p, FLOW_PREFIX, sizeof(FLOW_PREFIX) - 1) != 0 ||
@@ -416,16 +427,30 @@ core_path_flow(struct core *c, const char *base, const struct uri *u,
 	}
 	enc = (struct sv){ user.p + 2, (size_t)(dot - user.p) - 2 };
 	sig = (struct sv){ dot + 1, user.len - (size_t)(dot + 1 - user.p) };
-	if (b64_dec(enc, blob, sizeof(blob)) != 2 * NP_HOP) {
+	n = b64_dec(enc, blob, sizeof(blob));
+	if (n != FLOW_BLOB && n != 2 * NP_HOP) {
 		return 1;
 	}
-	const struct sv parts[1] = { { (const char *)blob, 2 * NP_HOP } };
+	const struct sv parts[1] = { { (const char *)blob, (size_t)n } };
 	if (!core_mac_verify(c->mac, FLOW_LABEL, parts, 1, sig)) {
 		return -EPERM;
 	}
 	if (hop_unpack(blob, dst) != 0 ||
 	    hop_unpack(blob + NP_HOP, &local) != 0) {
 		return -EINVAL;
+	}
+	for (int i = 0; n == FLOW_BLOB && i < 8; i++) {
+		conn = conn << 8 | blob[2 * NP_HOP + i];
+	}
+	if (dst->proto != TP_UDP && n == FLOW_BLOB) {
+		/* RFC 5626 5.3: over the client's own connection, or not at
+		 * all (430); a shorter token, made before connections were
+		 * carried, leaves the transport its choice as it did */
+		if (conn == 0) {
+			return -EINVAL;
+		}
+		dst->conn_id = conn;
+		dst->flow = true;
 	}
 	/* RFC 3261 18.2.2 and 5626 5.3: from the socket the flow uses */
 	dst->listener = tp_listener_find(c->tp, dst->proto, &local.addr);
