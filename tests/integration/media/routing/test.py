@@ -9,7 +9,9 @@ Router records (the caller dials a name at sipd's address):
   caller wrote it, no Record-Route.
 - "MediaRelay:" to the same callee: the offer names sipd's address and a
   relay port, sipd Record-Routes, the answer is rewritten too, and RTP
-  sent by each Python endpoint to the relay reaches the other.
+  sent by each Python endpoint to the relay reaches the other; an
+  INVITE without SDP through it gets its relay with the offer in the
+  200 and the answer in the ACK.
 - "NoMediaRelay:" from the LAN caller to the WAN callee (a call the LAN
   condition relays: shown by "plain" from the LAN): the original SDP.
 - "router test" says the record's choice ("relay", "no relay", "auto").
@@ -154,6 +156,25 @@ def test(binary, started):
           "RTP not from the relay: %r / %r" % (src_bob, src_wan))
     hang_up(sipd, wan, bob, bye)
     mediaua.wait_no_relays(sipd, [relay_a, relay_b])
+
+    # an INVITE without SDP: the record's choice holds for the offer in
+    # the 200 (RFC 3264 5), answered in the ACK
+    c = mediaua.Call(wan, bob.uri("bob"))
+    wan.send(c.request("INVITE", uri=to("relayed")), sipd.port)
+    inv = bob.expect_request("INVITE", c.call_id)
+    check(inv.body == b"" and inv.get("Record-Route"),
+          "late offer: the INVITE %r" % inv)
+    to_tag = mediaua.respond_sdp(bob, inv, 200, bob.offer())
+    ok = wan.expect_response(200, c, "INVITE")
+    addr, ports, _ = mediaua.sdp_media(ok.body)
+    check(addr == "127.0.0.1" and len(ports) == 1 and lo <= ports[0] <= hi,
+          "a MediaRelay: record's offer in a 200 not relayed: %r" % ok.body)
+    wan.send(mediaua.with_body(c.ack(ok), wan.offer()), sipd.port)
+    ack = bob.expect_request("ACK", c.call_id)
+    check(mediaua.sdp_media(ack.body)[0] == "127.0.0.1",
+          "the answer in the ACK: %r" % ack.body)
+    hang_up(sipd, wan, bob, mediaua.in_dialog(c, "BYE", ok, to_tag))
+    mediaua.wait_no_relays(sipd, [])
 
     check(call(sipd, "plain LAN to WAN", lan, bob, to("plain")),
           "plain LAN to WAN not relayed (the LAN condition)")
