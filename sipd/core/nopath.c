@@ -5,12 +5,13 @@
  * Record-Route them: force-rr, or a change of transport), it stays on
  * the path of the registrations too: a REGISTER with "Supported: path"
  * gets sipd's Path entry, for a client behind a remote NAT with the
- * client's flow signed in its user part (flow_user()).  A registrar under a noPath site gets no Path;
- * instead each Contact becomes an address of sipd's whose user part
- * carries the original Contact and where the REGISTER came from, signed
- * (mac.c), so that no peer can make one:
+ * client's flow signed in its user part (flow_user()).  A registrar under
+ * a noPath site gets no Path; instead each Contact becomes an address of
+ * sipd's whose user part carries the original Contact and where the
+ * REGISTER came from (over TCP and TLS with its connection: the flow,
+ * RFC 5626 5.3), signed (mac.c), so that no peer can make one:
  *
- *   sip:np<base64url(hop, contact)>.<signature>@<sipd's address>
+ *   sip:np<base64url(hop, [connection,] contact)>.<signature>@<address>
  *
  * The registrar's answer gets the original Contacts back before it goes
  * to the device, and a request that arrives for such an address goes to
@@ -28,6 +29,9 @@
 #define NP_PREFIX "np"
 #define NP_LABEL 'N'
 #define NP_HOP 20          /* proto, family, port, address */
+/* in a noPath hop's family byte: 8 bytes of connection follow the hop
+ * (a device on TCP or TLS: its flow, RFC 5626 5.3) */
+#define NP_CONN 0x80
 #define NP_URI_MAX 512     /* the longest Contact URI carried */
 #define NP_VALUE_MAX 8192  /* the Contact header value written */
 #define FLOW_PREFIX "fl"
@@ -138,13 +142,13 @@ hop_unpack(const uint8_t in[NP_HOP], struct tp_src *dst)
 		return -EINVAL;
 	}
 	dst->proto = (enum tp_proto)in[0];
-	if (in[1] == 6) {
+	if ((in[1] & ~NP_CONN) == 6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&dst->addr;
 
 		s6->sin6_family = AF_INET6;
 		memcpy(&s6->sin6_addr, in + 4, 16);
 		dst->addrlen = sizeof(*s6);
-	} else if (in[1] == 4) {
+	} else if ((in[1] & ~NP_CONN) == 4) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&dst->addr;
 
 		s4->sin_family = AF_INET;
@@ -167,18 +171,25 @@ static int
 np_encode(struct core *c, struct sv uri, const struct tp_src *src,
     const struct tp_src *dst, char *out, size_t cap)
 {
-	uint8_t blob[NP_HOP + NP_URI_MAX];
+	uint8_t blob[NP_HOP + 8 + NP_URI_MAX];
 	char addr[TP_ADDRSTRLEN], sig[CORE_MAC_HEX];
 	size_t n, o;
 
 	if (uri.len > NP_URI_MAX ||
-	    cap < 16 + (NP_HOP + uri.len) * 4 / 3 + CORE_MAC_HEX +
+	    cap < 16 + (NP_HOP + 8 + uri.len) * 4 / 3 + CORE_MAC_HEX +
 		    sizeof(addr)) {
 		return -ENOSPC;
 	}
 	hop_pack(src, blob);
-	memcpy(blob + NP_HOP, uri.p, uri.len);
-	n = NP_HOP + uri.len;
+	n = NP_HOP;
+	if (src->proto != TP_UDP && src->conn_id != 0) {
+		blob[1] |= NP_CONN;
+		for (int i = 0; i < 8; i++) {
+			blob[n++] = (uint8_t)(src->conn_id >> (56 - 8 * i));
+		}
+	}
+	memcpy(blob + n, uri.p, uri.len);
+	n += uri.len;
 	const struct sv parts[1] = { { (const char *)blob, n } };
 	if (core_mac_sign(c->mac, NP_LABEL, parts, 1, sig) != 0 ||
 	    route_local_addr(c, dst->proto, &dst->addr, addr, sizeof(addr)) !=
@@ -199,16 +210,19 @@ np_encode(struct core *c, struct sv uri, const struct tp_src *src,
 
 /*
  * Is the URI u (in base) one sipd wrote?  Then its Contact goes into uri
- * (cap bytes, NUL-terminated) and the device's address into hop; 0.
+ * (cap bytes, NUL-terminated) and the device's address into hop (over
+ * TCP and TLS its connection, a flow); 0.
  * 1 when it is not of that shape, -EPERM when the signature fails.
  */
 static int
 np_decode(struct core *c, const char *base, const struct uri *u, char *uri,
     size_t cap, struct tp_src *hop)
 {
-	uint8_t blob[NP_HOP + NP_URI_MAX];
+	uint8_t blob[NP_HOP + 8 + NP_URI_MAX];
 	struct sv user = { base + u->user.off, u->user.len }, enc, sig;
 	const char *dot;
+	size_t h = NP_HOP;
+	uint64_t conn = 0;
 	int n;
 
 	if (user.len < sizeof(NP_PREFIX) + CORE_MAC_HEX ||
@@ -230,11 +244,22 @@ np_decode(struct core *c, const char *base, const struct uri *u, char *uri,
 	if (!core_mac_verify(c->mac, NP_LABEL, parts, 1, sig)) {
 		return -EPERM;
 	}
-	if ((size_t)n - NP_HOP >= cap || hop_unpack(blob, hop) != 0) {
+	if ((blob[1] & NP_CONN) != 0) {
+		for (int i = 0; i < 8 && h < (size_t)n; i++) {
+			conn = conn << 8 | blob[h++];
+		}
+	}
+	if ((size_t)n < h + 4 || (size_t)n - h >= cap ||
+	    hop_unpack(blob, hop) != 0) {
 		return -EINVAL;
 	}
-	memcpy(uri, blob + NP_HOP, (size_t)n - NP_HOP);
-	uri[n - NP_HOP] = '\0';
+	if (conn != 0 && hop->proto != TP_UDP) {
+		/* RFC 5626 5.3: that connection, or none (430) */
+		hop->conn_id = conn;
+		hop->flow = true;
+	}
+	memcpy(uri, blob + h, (size_t)n - h);
+	uri[n - h] = '\0';
 	return 0;
 }
 

@@ -20,10 +20,17 @@ listens.  The registrar stand-in on 127.0.0.5 talks UDP.
   gets 430 Flow Failed (RFC 5626 5.3), and sipd opens no connection of
   its own toward the client's old address (the stand-in listening there
   accepts none).
-Against the landed sipd the Path's flow names no connection: with the
-client connected the INVITE still arrives (sipd finds the connection by
-address), but once it is gone sipd tries a new connection to that
-address and the registrar gets no 430 (the last check fails)."""
+The same with a registrar that lacks Path (127.0.0.6, "workaround site
+add =127.0.0.6 noPath"): the REGISTER reaches it with no Path and a
+Contact of sipd's (sip:np...@127.0.0.1:PORT); an INVITE to that Contact
+arrives on the client's connection with the client's own Contact as
+Request-URI; once the connection is gone it gets 430, and sipd opens no
+connection toward the client's old address.
+Against the landed sipd neither the Path's flow nor the noPath Contact
+names a connection: with the client connected the INVITE still arrives
+(sipd finds the connection by address), but once it is gone sipd tries
+a new connection to that address and the registrar gets no 430 (the
+430 check fails)."""
 
 import re
 import socket
@@ -53,9 +60,9 @@ class NatTcpUA(StreamUA):
 
 
 def register(client, registrar):
-    """client REGISTERs alice@127.0.0.5 through sipd; the REGISTER the
-    registrar receives, answered 200 (its Path echoed)."""
-    domain = "127.0.0.5:%d" % registrar.port
+    """client REGISTERs alice@REGISTRAR through sipd; the REGISTER the
+    registrar receives, answered 200 (its Path and Contact echoed)."""
+    domain = "%s:%d" % (registrar.host, registrar.port)
     hdrs = [("Via", client.via("z9hG4bK" + new_tag())),
             ("Max-Forwards", "70"),
             ("From", "<sip:alice@%s>;tag=%s" % (domain, new_tag())),
@@ -70,7 +77,8 @@ def register(client, registrar):
     client.send(text.encode() + b"Content-Length: 0\r\n\r\n")
     got = registrar.expect_request("REGISTER")
     registrar.respond(got, 200, extra=[("Path", p)
-                                       for p in got.get("Path")])
+                                       for p in got.get("Path")] +
+                      [("Contact", c) for c in got.get("Contact")])
     ok = client.expect("the registrar's 200",
                        lambda m: not m.is_request() and m.status == 200)
     check(ok.cseq()[1] == "REGISTER", "answer: %r" % ok)
@@ -85,15 +93,94 @@ def invite(sipd, registrar, contact, route):
     return c
 
 
+def gone(sipd, nated, registrar, contact, route):
+    """The client's connection reset: the INVITE to contact (through
+    route, None for none) gets 430, and no connection is opened toward
+    the client's old address (a listener there now, to see one)."""
+    port = nated.port
+    # a reset, as a NAT that dropped its mapping answers: no TIME_WAIT
+    # keeps the port from the stand-in
+    nated.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          struct.pack("ii", 1, 0))
+    nated.close()
+    stand_in = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        stand_in.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        deadline = time.monotonic() + 3
+        for _ in range(60):
+            try:
+                stand_in.bind(("127.0.0.2", port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        stand_in.listen(4)
+        stand_in.settimeout(0.5)
+        time.sleep(0.2)  # sipd sees the reset
+        c = Call(registrar, contact)
+        registrar.send(c.request("INVITE", extra=[("Route", route)]
+                                 if route else []), sipd.port)
+        r = registrar.expect("a final response to the INVITE",
+                             lambda x: not x.is_request() and
+                             x.call_id() == c.call_id and
+                             x.status >= 200)
+        check(r.status == 430 and r.reason == "Flow Failed",
+              "the flow's connection gone: got %d %s, want 430 Flow "
+              "Failed" % (r.status, r.reason))
+        registrar.send(c.ack(r), sipd.port)
+        try:
+            conn, _ = stand_in.accept()
+            conn.close()
+            check(False, "sipd opened a new connection toward the "
+                  "client's old address")
+        except socket.timeout:
+            pass
+    finally:
+        stand_in.close()
+
+
+def nopath(sipd, tcp):
+    """The noPath registrar on 127.0.0.6: sipd's Contact, then the flow."""
+    registrar = UA("127.0.0.6")
+    nated = NatTcpUA("127.0.0.2", "127.0.0.200", ("127.0.0.1", tcp))
+    try:
+        got = register(nated, registrar)
+        check(got.get("Path") == [], "Path to a noPath registrar: %r" %
+              got.get("Path"))
+        contact = got.first("Contact").strip("<>")
+        check(re.fullmatch(r"sip:np[-_A-Za-z0-9]+\.[0-9a-f]+@127\.0\.0\.1:"
+                           r"%d;transport=udp|sip:np[-_A-Za-z0-9]+\."
+                           r"[0-9a-f]+@127\.0\.0\.1:%d" % (sipd.port,
+                                                             sipd.port),
+                           contact),
+              "Contact at the noPath registrar: %r" % contact)
+        own = nated.uri("alice")
+        c = Call(registrar, contact)
+        registrar.send(c.request("INVITE"), sipd.port)
+        m = nated.expect_request("INVITE", c.call_id)
+        check(m.conn is nated.sock, "noPath: the INVITE came on another "
+              "connection")
+        check(m.start.split()[1] == own, "noPath: Request-URI %r, want %r"
+              % (m.start, own))
+        nated.respond(m, 486)
+        r = registrar.expect_response(486, c, "INVITE")
+        registrar.send(c.ack(r), sipd.port)
+        gone(sipd, nated, registrar, contact, None)
+    finally:
+        registrar.close()
+        nated.close()
+
+
 def test(binary, started):
     tcp = free_tcp_port()
     sipd = Sipd(binary, conf="nated add 127.0.0.128/25\n"
-                "listener add tcp 127.0.0.1:%d\n" % tcp)
+                "listener add tcp 127.0.0.1:%d\n"
+                "workaround site add =127.0.0.6 noPath\n" % tcp)
     started.append(sipd)
     sipd.start()
     registrar = UA("127.0.0.5")
     nated = NatTcpUA("127.0.0.2", "127.0.0.200", ("127.0.0.1", tcp))
-    stand_in = None
     try:
         conn = nated.sock
         got = register(nated, registrar)
@@ -123,49 +210,12 @@ def test(binary, started):
                    x.call_id() == inv.call_id],
               "a forged flow reached the client: %r" % got)
 
-        # the connection is gone: 430, and no new connection to where it
-        # came from (a listener there now, to see one)
-        port = nated.port
-        # a reset, as a NAT that dropped its mapping answers: no
-        # TIME_WAIT keeps the port from the stand-in
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                        struct.pack("ii", 1, 0))
-        nated.close()
-        stand_in = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        stand_in.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        deadline = time.monotonic() + 3
-        for _ in range(60):
-            try:
-                stand_in.bind(("127.0.0.2", port))
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        stand_in.listen(4)
-        stand_in.settimeout(0.5)
-        time.sleep(0.2)  # sipd sees the close
-        inv = invite(sipd, registrar, contact, path[0])
-        r = registrar.expect("a final response to the INVITE",
-                             lambda x: not x.is_request() and
-                             x.call_id() == inv.call_id and
-                             x.status >= 200)
-        check(r.status == 430 and r.reason == "Flow Failed",
-              "the flow's connection gone: got %d %s, want 430 Flow "
-              "Failed" % (r.status, r.reason))
-        registrar.send(inv.ack(r), sipd.port)
-        try:
-            c, _ = stand_in.accept()
-            c.close()
-            check(False, "sipd opened a new connection toward the "
-                  "client's old address")
-        except socket.timeout:
-            pass
+        # the connection is gone: 430
+        gone(sipd, nated, registrar, contact, path[0])
     finally:
         registrar.close()
         nated.close()
-        if stand_in is not None:
-            stand_in.close()
+    nopath(sipd, tcp)
     sipdtest.stop_clean(sipd)
 
 
