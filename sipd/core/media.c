@@ -523,51 +523,46 @@ static bool
 sdp_may_matter(const struct core_media_set *s, const struct core_media_in *in,
     const char *sdp, size_t len)
 {
-	bool v4 = false, v6 = false;
+	const char *p = sdp, *end = sdp + len;
+	bool fam = s->family && in->forbidden == NULL;
+	char own = family_of(&in->b) == AF_INET6 ? '6' : '4';
 
-	for (size_t i = 0; i + 2 < len; i++) {
-		if (i > 0 && sdp[i - 1] != '\n') {
-			continue;
-		}
-		if (sdp[i] == 'm' && sdp[i + 1] == '=') {
+	/* line by line (memchr), looking at two kinds of line only */
+	while (end - p > 2) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+
+		if (p[0] == 'm' && p[1] == '=') {
 			/* "m=<media> <port>[/<number>] ..." (RFC 8866 5.14) */
-			size_t k = i + 2;
+			const char *k = memchr(p + 2, ' ', (size_t)(le - p - 2));
 			unsigned long port = 0;
 			int digits = 0;
 
-			while (k < len && sdp[k] != ' ' && sdp[k] != '\n') {
+			if (k != NULL) {
 				k++;
 			}
-			while (k < len && sdp[k] == ' ') {
-				k++;
-			}
-			while (k < len && sdp[k] >= '0' && sdp[k] <= '9' &&
+			while (k != NULL && k < le && *k >= '0' && *k <= '9' &&
 			    digits < 6) {
-				port = port * 10 + (unsigned long)(sdp[k++] - '0');
+				port = port * 10 + (unsigned long)(*k++ - '0');
 				digits++;
 			}
 			if (digits == 0 || digits == 6 ||
 			    (port >= s->port_lo && port <= s->port_hi)) {
 				return true;
 			}
-		} else if (sdp[i] == 'c' && sdp[i + 1] == '=') {
-			/* "c=IN IP4 ..." (5.7); any case, to be safe */
-			for (size_t k = i + 2; k + 2 < len && sdp[k] != '\n';
-			     k++) {
-				if ((sdp[k] == 'I' || sdp[k] == 'i') &&
-				    (sdp[k + 1] == 'P' || sdp[k + 1] == 'p')) {
-					v4 = v4 || sdp[k + 2] == '4';
-					v6 = v6 || sdp[k + 2] == '6';
-				}
+		} else if (fam && p[0] == 'c' && p[1] == '=') {
+			/* "c=<nettype> <addrtype> <address>" (5.7): an addrtype
+			 * other than the callee's IP4 or IP6 may matter */
+			const char *q = memchr(p + 2, ' ', (size_t)(le - p - 2));
+
+			if (q == NULL || le - q < 4 || (q[1] | 0x20) != 'i' ||
+			    (q[2] | 0x20) != 'p' || q[3] != own) {
+				return true;
 			}
 		}
+		p = le + 1;
 	}
-	if (!s->family || in->forbidden != NULL) {
-		return false;
-	}
-	/* no c= line of the other family: the caller's media family is the
-	 * callee's, or the decision already saw the signalling differ */
-	return family_of(&in->b) == AF_INET ? v6 : v4;
+	return false;
 }
 
 /* A first offer (an INVITE without To tag) going to target t (its
