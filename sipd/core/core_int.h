@@ -40,6 +40,10 @@ struct core_media_set {
 	bool lan, nat, family;        /* the conditions that call for one */
 	struct tp_net lan_r[CONF_MAX_RANGES]; /* the LAN (lan add) */
 	int nlan;
+	/* every media-ports range since start, widened (a relay keeps its
+	 * ports across a change): an offer naming none of these ports
+	 * cannot name a relay of sipd's */
+	uint16_t port_lo, port_hi;
 };
 
 struct media;
@@ -171,7 +175,9 @@ struct proxy_target {
 	char *ruri;  /* owned */
 	char *route; /* owned */
 	unsigned wk; /* workarounds of the target's product (a binding's) */
-	bool media;  /* a routing decision asks for a media relay (media.c) */
+	/* a Router record's choice of a media relay (media.c): RTR_F_MEDIA,
+	 * RTR_F_NOMEDIA, or 0 for the settings' */
+	unsigned media;
 	bool nat;    /* a binding behind a remote NAT: Record-Route */
 };
 
@@ -527,6 +533,7 @@ struct core_router_out {
 	bool via;         /* "set relay-via" applies: send to dst */
 	bool via_name;    /* ... a host name: resolve it (dst: UDP alone) */
 	struct tp_src dst;
+	unsigned media;   /* RTR_F_MEDIA, RTR_F_NOMEDIA of the records */
 };
 /* Copy conf's Router records, relay-via and main-domain into c. */
 void core_router_configure(struct core *c, const struct conf *conf);
@@ -760,6 +767,18 @@ core_wk_request(struct core *c, struct msg *fwd, struct tp_src *dst,
 				: core_wk_request_slow(c, fwd, dst, product);
 }
 
+/* The media methods (WK_MEDIARELAY, WK_NOMEDIARELAY) of a request fwd
+ * sipd forwards: its caller's product (User-Agent), the callee's
+ * (product: a binding's methods), the sites of its Request-URI and top
+ * Route. */
+unsigned core_wk_media_slow(struct core *c, struct msg *fwd,
+    unsigned product);
+static inline unsigned
+core_wk_media(struct core *c, struct msg *fwd, unsigned product)
+{
+	return wk_empty(&c->wk) ? 0 : core_wk_media_slow(c, fwd, product);
+}
+
 /* nopath.c: Path on a REGISTER forwarded to dst (from src) while sipd
  * stays on the path, or with noPath among wk the Contacts written as
  * sipd's own, signed; 0 or a negative errno.  The registrar's answer
@@ -772,7 +791,8 @@ void core_path_restore(struct core *c, struct msg *resp);
 int core_path_request(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set);
 /* A Route entry u (in base) that is sipd's Path for a client behind a
- * NAT: 0 with dst its flow (address, transport, listener), 1 when it is
+ * NAT: 0 with dst its flow (address, transport, listener; over TCP and
+ * TLS its connection, dst->flow set: that one or none), 1 when it is
  * not one, negative when sipd did not sign it. */
 int core_path_flow(struct core *c, const char *base, const struct uri *u,
     struct tp_src *dst);
@@ -855,13 +875,17 @@ struct core_media_in {
 	struct sockaddr_storage a, b; /* caller's source, callee's address */
 	int a_media;                  /* the family of the caller's SDP */
 	bool a_nat, b_nat;            /* behind a remote NAT */
-	bool forced;                  /* a routing decision asks for one */
+	/* a Router record or a workaround asks for one, or forbids one: why,
+	 * or NULL */
+	const char *forced, *forbidden;
 };
 /*
  * Does a call between in's endpoints get a media relay under s?  The
  * answer, and in *why a static string saying why (for the log).  Never
- * for two endpoints that reach each other directly (both on the LAN, both
- * outside it, both behind the same NAT) unless s or in->forced says so.
+ * with media-relay never, or when in->forbidden says so (which outweighs
+ * media-relay always and in->forced); never for two endpoints that reach
+ * each other directly (both on the LAN, both outside it, both behind the
+ * same NAT) unless media-relay always or in->forced says so.
  */
 bool core_media_decide(const struct core_media_set *s,
     const struct core_media_in *in, const char **why);

@@ -52,6 +52,20 @@ core_media_configure(struct core *c, const struct conf *conf)
 	for (int i = 0; i < conf->nlan; i++) {
 		s->lan_r[i] = conf->lan[i].net;
 	}
+	/* "MIN-MAX", checked when set (conf_media.c) */
+	char *end;
+	unsigned long lo = strtoul(conf->media_ports, &end, 10);
+	unsigned long hi = *end == '-' ? strtoul(end + 1, NULL, 10) : 0;
+	if (lo == 0 || hi > 65535 || hi < lo) {
+		lo = 1; /* unreadable: every port may be a relay's */
+		hi = 65535;
+	}
+	if (s->port_hi == 0 || lo < s->port_lo) {
+		s->port_lo = (uint16_t)lo;
+	}
+	if (hi > s->port_hi) {
+		s->port_hi = (uint16_t)hi;
+	}
 }
 
 void
@@ -90,12 +104,19 @@ core_media_decide(const struct core_media_set *s,
 		*why = "media-relay never";
 		return false;
 	}
+	/* a record or workaround that forbids a relay is about this call
+	 * (a device or provider that breaks behind one): it outweighs the
+	 * settings and one that asks for a relay */
+	if (in->forbidden != NULL) {
+		*why = in->forbidden;
+		return false;
+	}
 	if (s->mode == CONF_MEDIA_RELAY_ALWAYS) {
 		*why = "media-relay always";
 		return true;
 	}
-	if (in->forced) {
-		*why = "asked for by routing";
+	if (in->forced != NULL) {
+		*why = in->forced;
 		return true;
 	}
 	if (s->family && (family_of(&in->a) != family_of(&in->b) ||
@@ -458,28 +479,102 @@ offer_looped(struct core *c, struct msg *fwd, struct sv body, size_t off,
 
 /*
  * What the decision knows of a call whose INVITE req goes from p's source
- * to dst: far-end NAT (CGP) judges the caller by its request, the callee
- * by the Request-URI (its Contact) against where the request goes.
+ * to dst, for target t (NULL: unknown): far-end NAT (CGP) judges the
+ * caller by its request, the callee by the Request-URI (its Contact)
+ * against where the request goes; a Router record (t's MediaRelay:,
+ * NoMediaRelay:) or a workaround (mediaRelay, noMediaRelay of the
+ * caller's product, the callee's, the site the request goes to) may ask
+ * for a relay or forbid one.
  */
 static void
 in_of(struct core *c, struct pctx *p, struct msg *req,
-    const struct tp_src *dst, bool forced, struct core_media_in *in)
+    const struct tp_src *dst, const struct proxy_target *t,
+    struct core_media_in *in)
 {
+	unsigned rtr = t != NULL ? t->media : 0;
+	unsigned wk = core_wk_media(c, req, t != NULL ? t->wk : 0);
+
 	memset(in, 0, sizeof(*in));
 	in->a = p->src.addr;
 	in->b = dst->addr;
 	in->a_nat = core_nat_far(c, req, &p->src);
 	in->b_nat = callee_nat(c, req, dst);
-	in->forced = forced;
+	if ((rtr & RTR_F_NOMEDIA) != 0) {
+		in->forbidden = "a NoMediaRelay: Router record";
+	} else if ((wk & WK_NOMEDIARELAY) != 0) {
+		in->forbidden = "workaround noMediaRelay";
+	}
+	if ((rtr & RTR_F_MEDIA) != 0) {
+		in->forced = "a MediaRelay: Router record";
+	} else if ((wk & WK_MEDIARELAY) != 0) {
+		in->forced = "workaround mediaRelay";
+	}
 }
 
-/* A first offer (an INVITE without To tag) going to dst; forced: a
- * routing decision (the target's media flag) asks for a relay.  An
- * INVITE without SDP that will need one sets *late. */
+/*
+ * Can the SDP sdp[0..len) change a decision taken without it (no relay,
+ * in)?  Only through the loop (an m= port in a range relays take: it
+ * may name one of sipd's, offer_looped()) or the caller's media family
+ * (c= of another family than the callee's address, with
+ * media-relay-family on).  A scan of the text, before any parse: most
+ * calls that need no relay need no parse either.  Errs toward true.
+ */
+static bool
+sdp_may_matter(const struct core_media_set *s, const struct core_media_in *in,
+    const char *sdp, size_t len)
+{
+	const char *p = sdp, *end = sdp + len;
+	bool fam = s->family && in->forbidden == NULL;
+	char own = family_of(&in->b) == AF_INET6 ? '6' : '4';
+
+	/* line by line (memchr), looking at two kinds of line only */
+	while (end - p > 2) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+
+		if (p[0] == 'm' && p[1] == '=') {
+			/* "m=<media> <port>[/<number>] ..." (RFC 8866 5.14) */
+			const char *k = memchr(p + 2, ' ', (size_t)(le - p - 2));
+			unsigned long port = 0;
+			int digits = 0;
+
+			if (k != NULL) {
+				k++;
+			}
+			while (k != NULL && k < le && *k >= '0' && *k <= '9' &&
+			    digits < 6) {
+				port = port * 10 + (unsigned long)(*k++ - '0');
+				digits++;
+			}
+			if (digits == 0 || digits == 6 ||
+			    (port >= s->port_lo && port <= s->port_hi)) {
+				return true;
+			}
+		} else if (fam && p[0] == 'c' && p[1] == '=') {
+			/* "c=<nettype> <addrtype> <address>" (5.7): an addrtype
+			 * other than the callee's IP4 or IP6 may matter */
+			const char *q = memchr(p + 2, ' ', (size_t)(le - p - 2));
+
+			if (q == NULL || le - q < 4 || (q[1] | 0x20) != 'i' ||
+			    (q[2] | 0x20) != 'p' || q[3] != own) {
+				return true;
+			}
+		}
+		p = le + 1;
+	}
+	return false;
+}
+
+/* A first offer (an INVITE without To tag) going to target t (its
+ * Router choice, its binding's product) at dst.  An INVITE without SDP
+ * that will need one sets *late.  The cheap questions come first
+ * (settings, routing, addresses); the SDP is parsed only when it may
+ * need a relay. */
 static int
 offer_new(struct core *c, struct pctx *p, struct msg *fwd,
-    const struct tp_src *dst, bool forced, uint32_t *group, bool *late)
+    const struct proxy_target *t, uint32_t *group, bool *late)
 {
+	const struct tp_src *dst = &t->dst;
 	struct sv body = msg_body(fwd);
 	struct sockaddr_storage rtp, rtcp, la, lb, adv;
 	struct media_call call = call_of(fwd, false);
@@ -498,8 +593,15 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	if (!find_sdp(fwd, body, &off, &olen)) {
 		/* RFC 3264 offer in the 2xx, answer in the ACK: no relay yet,
 		 * but sipd must stay on the path to make one then */
-		in_of(c, p, fwd, dst, forced, &in);
+		in_of(c, p, fwd, dst, t, &in);
 		*late = core_media_decide(&c->media_set, &in, &why);
+		return 0;
+	}
+	in_of(c, p, fwd, dst, t, &in);
+	if (!core_media_decide(&c->media_set, &in, &why) &&
+	    !sdp_may_matter(&c->media_set, &in, body.p + off, olen)) {
+		log_debug(LOG_CLIENT, "media, call to %s not relayed (%s)",
+		    core_peer(dst, peer, sizeof(peer)), why);
 		return 0;
 	}
 	s = malloc(sizeof(*s));
@@ -513,7 +615,6 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	if (offer_looped(c, fwd, body, off, olen, s, dst)) {
 		goto done;
 	}
-	in_of(c, p, fwd, dst, forced, &in);
 	for (unsigned i = 0; i < s->nmedia && in.a_media == 0; i++) {
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		if (line_relayable(s, i) && cn != NULL) {
@@ -791,8 +892,7 @@ core_media_request(struct core *c, struct pctx *p,
 		return 0;
 	}
 	if (!has_to_tag(fwd)) {
-		int rc = mt == MSG_INVITE ? offer_new(c, p, fwd, &t->dst,
-						t->media, group, rr)
+		int rc = mt == MSG_INVITE ? offer_new(c, p, fwd, t, group, rr)
 					  : 0;
 		*rr = *rr || *group != 0;
 		return rc;
@@ -811,6 +911,23 @@ core_media_request(struct core *c, struct pctx *p,
 }
 
 /* ------------------------------------------------------- the answer */
+
+/* The target of p whose branch went to dst (its Router choice and its
+ * binding's product), NULL when none matches. */
+static const struct proxy_target *
+target_to(const struct pctx *p, const struct tp_src *dst)
+{
+	for (int k = 0; k < p->ntg; k++) {
+		const struct proxy_target *t = &p->tg[k];
+
+		if (route_same_host(&t->dst.addr, &dst->addr) &&
+		    tp_addr_port((const struct sockaddr *)&t->dst.addr) ==
+			tp_addr_port((const struct sockaddr *)&dst->addr)) {
+			return t;
+		}
+	}
+	return NULL;
+}
 
 /*
  * The 2xx resp to an INVITE req that had no SDP carries the offer (RFC
@@ -836,7 +953,7 @@ late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
 	    !find_sdp(resp, body, &off, &olen) || call.tag_b_len == 0) {
 		return 0;
 	}
-	in_of(c, p, req, dst, false, &in);
+	in_of(c, p, req, dst, target_to(p, dst), &in);
 	if (!core_media_decide(&c->media_set, &in, &why) ||
 	    local_toward(c, &p->src.addr, &la, NULL) != 0 ||
 	    local_toward(c, &dst->addr, &lb, NULL) != 0) {

@@ -5,12 +5,13 @@
  * Record-Route them: force-rr, or a change of transport), it stays on
  * the path of the registrations too: a REGISTER with "Supported: path"
  * gets sipd's Path entry, for a client behind a remote NAT with the
- * client's flow signed in its user part (flow_user()).  A registrar under a noPath site gets no Path;
- * instead each Contact becomes an address of sipd's whose user part
- * carries the original Contact and where the REGISTER came from, signed
- * (mac.c), so that no peer can make one:
+ * client's flow signed in its user part (flow_user()).  A registrar under
+ * a noPath site gets no Path; instead each Contact becomes an address of
+ * sipd's whose user part carries the original Contact and where the
+ * REGISTER came from (over TCP and TLS with its connection: the flow,
+ * RFC 5626 5.3), signed (mac.c), so that no peer can make one:
  *
- *   sip:np<base64url(hop, contact)>.<signature>@<sipd's address>
+ *   sip:np<base64url(hop, [connection,] contact)>.<signature>@<address>
  *
  * The registrar's answer gets the original Contacts back before it goes
  * to the device, and a request that arrives for such an address goes to
@@ -28,11 +29,18 @@
 #define NP_PREFIX "np"
 #define NP_LABEL 'N'
 #define NP_HOP 20          /* proto, family, port, address */
+/* in a noPath hop's family byte: 8 bytes of connection follow the hop
+ * (a device on TCP or TLS: its flow, RFC 5626 5.3) */
+#define NP_CONN 0x80
 #define NP_URI_MAX 512     /* the longest Contact URI carried */
 #define NP_VALUE_MAX 8192  /* the Contact header value written */
 #define FLOW_PREFIX "fl"
 #define FLOW_LABEL 'F'
-#define FLOW_USER_MAX 160  /* "fl", 80 base64url, ".", the signature */
+/* a flow: where the REGISTER came from, the listener it came to, and
+ * over TCP and TLS its connection (8 bytes; a token without them, made
+ * before, is a UDP flow) */
+#define FLOW_BLOB (2 * NP_HOP + 8)
+#define FLOW_USER_MAX 160  /* "fl", 64 base64url, ".", the signature */
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -134,13 +142,13 @@ hop_unpack(const uint8_t in[NP_HOP], struct tp_src *dst)
 		return -EINVAL;
 	}
 	dst->proto = (enum tp_proto)in[0];
-	if (in[1] == 6) {
+	if ((in[1] & ~NP_CONN) == 6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&dst->addr;
 
 		s6->sin6_family = AF_INET6;
 		memcpy(&s6->sin6_addr, in + 4, 16);
 		dst->addrlen = sizeof(*s6);
-	} else if (in[1] == 4) {
+	} else if ((in[1] & ~NP_CONN) == 4) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&dst->addr;
 
 		s4->sin_family = AF_INET;
@@ -163,18 +171,25 @@ static int
 np_encode(struct core *c, struct sv uri, const struct tp_src *src,
     const struct tp_src *dst, char *out, size_t cap)
 {
-	uint8_t blob[NP_HOP + NP_URI_MAX];
+	uint8_t blob[NP_HOP + 8 + NP_URI_MAX];
 	char addr[TP_ADDRSTRLEN], sig[CORE_MAC_HEX];
 	size_t n, o;
 
 	if (uri.len > NP_URI_MAX ||
-	    cap < 16 + (NP_HOP + uri.len) * 4 / 3 + CORE_MAC_HEX +
+	    cap < 16 + (NP_HOP + 8 + uri.len) * 4 / 3 + CORE_MAC_HEX +
 		    sizeof(addr)) {
 		return -ENOSPC;
 	}
 	hop_pack(src, blob);
-	memcpy(blob + NP_HOP, uri.p, uri.len);
-	n = NP_HOP + uri.len;
+	n = NP_HOP;
+	if (src->proto != TP_UDP && src->conn_id != 0) {
+		blob[1] |= NP_CONN;
+		for (int i = 0; i < 8; i++) {
+			blob[n++] = (uint8_t)(src->conn_id >> (56 - 8 * i));
+		}
+	}
+	memcpy(blob + n, uri.p, uri.len);
+	n += uri.len;
 	const struct sv parts[1] = { { (const char *)blob, n } };
 	if (core_mac_sign(c->mac, NP_LABEL, parts, 1, sig) != 0 ||
 	    route_local_addr(c, dst->proto, &dst->addr, addr, sizeof(addr)) !=
@@ -195,16 +210,19 @@ np_encode(struct core *c, struct sv uri, const struct tp_src *src,
 
 /*
  * Is the URI u (in base) one sipd wrote?  Then its Contact goes into uri
- * (cap bytes, NUL-terminated) and the device's address into hop; 0.
+ * (cap bytes, NUL-terminated) and the device's address into hop (over
+ * TCP and TLS its connection, a flow); 0.
  * 1 when it is not of that shape, -EPERM when the signature fails.
  */
 static int
 np_decode(struct core *c, const char *base, const struct uri *u, char *uri,
     size_t cap, struct tp_src *hop)
 {
-	uint8_t blob[NP_HOP + NP_URI_MAX];
+	uint8_t blob[NP_HOP + 8 + NP_URI_MAX];
 	struct sv user = { base + u->user.off, u->user.len }, enc, sig;
 	const char *dot;
+	size_t h = NP_HOP;
+	uint64_t conn = 0;
 	int n;
 
 	if (user.len < sizeof(NP_PREFIX) + CORE_MAC_HEX ||
@@ -226,11 +244,22 @@ np_decode(struct core *c, const char *base, const struct uri *u, char *uri,
 	if (!core_mac_verify(c->mac, NP_LABEL, parts, 1, sig)) {
 		return -EPERM;
 	}
-	if ((size_t)n - NP_HOP >= cap || hop_unpack(blob, hop) != 0) {
+	if ((blob[1] & NP_CONN) != 0) {
+		for (int i = 0; i < 8 && h < (size_t)n; i++) {
+			conn = conn << 8 | blob[h++];
+		}
+	}
+	if ((size_t)n < h + 4 || (size_t)n - h >= cap ||
+	    hop_unpack(blob, hop) != 0) {
 		return -EINVAL;
 	}
-	memcpy(uri, blob + NP_HOP, (size_t)n - NP_HOP);
-	uri[n - NP_HOP] = '\0';
+	if (conn != 0 && hop->proto != TP_UDP) {
+		/* RFC 5626 5.3: that connection, or none (430) */
+		hop->conn_id = conn;
+		hop->flow = true;
+	}
+	memcpy(uri, blob + h, (size_t)n - h);
+	uri[n - h] = '\0';
 	return 0;
 }
 
@@ -362,9 +391,10 @@ np_supports_path(struct msg *req)
  * A client behind a remote NAT is reached only where its NAT maps it: its
  * Contact names an address nobody else reaches.  So sipd's Path entry
  * for its REGISTER carries that flow in its user part (RFC 5626 5.2 does
- * the same with a flow token), signed, with the listener it came to:
+ * the same with a flow token), signed, with the listener it came to and
+ * over TCP and TLS the connection:
  *
- *   sip:fl<base64url(source hop, listener hop)>.<signature>@<sipd>;lr
+ *   sip:fl<base64url(source hop, listener hop, conn)>.<signature>@<sipd>;lr
  *
  * and a request that comes back through that Path goes to the flow
  * (core_path_flow()).  user gets "" for a client that is not behind a
@@ -374,7 +404,7 @@ static int
 flow_user(struct core *c, struct msg *req, const struct tp_src *src,
     char user[FLOW_USER_MAX])
 {
-	uint8_t blob[2 * NP_HOP];
+	uint8_t blob[FLOW_BLOB];
 	struct tp_src local;
 	char sig[CORE_MAC_HEX];
 	size_t o;
@@ -388,6 +418,10 @@ flow_user(struct core *c, struct msg *req, const struct tp_src *src,
 	tp_listener_addr(src->listener, &local.addr, NULL);
 	hop_pack(src, blob);
 	hop_pack(&local, blob + NP_HOP);
+	for (int i = 0; i < 8; i++) {
+		blob[2 * NP_HOP + i] = src->proto == TP_UDP ? 0
+		    : (uint8_t)(src->conn_id >> (56 - 8 * i));
+	}
 	const struct sv parts[1] = { { (const char *)blob, sizeof(blob) } };
 	if (core_mac_sign(c->mac, FLOW_LABEL, parts, 1, sig) != 0) {
 		return -EIO;
@@ -404,10 +438,12 @@ int
 core_path_flow(struct core *c, const char *base, const struct uri *u,
     struct tp_src *dst)
 {
-	uint8_t blob[2 * NP_HOP + 3];
+	uint8_t blob[FLOW_BLOB + 3];
 	struct sv user = { base + u->user.off, u->user.len }, enc, sig;
 	struct tp_src local;
 	const char *dot;
+	uint64_t conn = 0;
+	int n;
 
 	if (user.len < sizeof(FLOW_PREFIX) + CORE_MAC_HEX ||
 	    memcmp(user.p, FLOW_PREFIX, sizeof(FLOW_PREFIX) - 1) != 0 ||
@@ -416,16 +452,30 @@ core_path_flow(struct core *c, const char *base, const struct uri *u,
 	}
 	enc = (struct sv){ user.p + 2, (size_t)(dot - user.p) - 2 };
 	sig = (struct sv){ dot + 1, user.len - (size_t)(dot + 1 - user.p) };
-	if (b64_dec(enc, blob, sizeof(blob)) != 2 * NP_HOP) {
+	n = b64_dec(enc, blob, sizeof(blob));
+	if (n != FLOW_BLOB && n != 2 * NP_HOP) {
 		return 1;
 	}
-	const struct sv parts[1] = { { (const char *)blob, 2 * NP_HOP } };
+	const struct sv parts[1] = { { (const char *)blob, (size_t)n } };
 	if (!core_mac_verify(c->mac, FLOW_LABEL, parts, 1, sig)) {
 		return -EPERM;
 	}
 	if (hop_unpack(blob, dst) != 0 ||
 	    hop_unpack(blob + NP_HOP, &local) != 0) {
 		return -EINVAL;
+	}
+	for (int i = 0; n == FLOW_BLOB && i < 8; i++) {
+		conn = conn << 8 | blob[2 * NP_HOP + i];
+	}
+	if (dst->proto != TP_UDP && n == FLOW_BLOB) {
+		/* RFC 5626 5.3: over the client's own connection, or not at
+		 * all (430); a shorter token, made before connections were
+		 * carried, leaves the transport its choice as it did */
+		if (conn == 0) {
+			return -EINVAL;
+		}
+		dst->conn_id = conn;
+		dst->flow = true;
 	}
 	/* RFC 3261 18.2.2 and 5626 5.3: from the socket the flow uses */
 	dst->listener = tp_listener_find(c->tp, dst->proto, &local.addr);

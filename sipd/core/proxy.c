@@ -859,8 +859,9 @@ on_error(void *arg, struct txn *t, int err)
 	}
 	i = branch_of(p, t);
 	if (i >= 0 && p->br[i].status == 0) {
-		/* RFC 3261 8.1.3.1: a transport error is a 503 */
-		branch_final(p, i, 503, NULL);
+		/* RFC 3261 8.1.3.1: a transport error is a 503; RFC 5626 5.3:
+		 * a flow whose connection is gone, 430 */
+		branch_final(p, i, err == -ENOTCONN ? 430 : 503, NULL);
 	}
 }
 
@@ -1028,7 +1029,8 @@ fork_next(struct pctx *p, struct msg *own)
 		if (rc != 0) {
 			/* a branch that cannot start is a 503 branch, or a 482
 			 * when it would have looped */
-			int st = rc == -ELOOP ? 482 : rc == -ENOSPC ? 488 : 503;
+			int st = rc == -ELOOP ? 482 : rc == -ENOSPC ? 488
+			    : rc == -ENOTCONN ? 430 : 503;
 			p->br[p->nbr++] = (struct branch){ .status = st };
 			branch_final(p, p->nbr - 1, st, NULL);
 			if (p->final_sent) {
@@ -1253,6 +1255,9 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	if (own && seen.gwd_len > 0) {
 		core_gw_in_dialog(p, req, (struct sv){ seen.gwd,
 		    seen.gwd_len });
+	}
+	for (int k = 0; k < ntg; k++) {
+		tg[k].media = rt.media; /* a Router record's, for media.c */
 	}
 	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
 	p->ntg = ntg;

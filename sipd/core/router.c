@@ -6,7 +6,8 @@
  * Request-URI.  A rewritten address replaces that entry or the
  * Request-URI, so the account lookup and route_target() see the result.
  * Also the hand-over points of what comes after the rules: the External
- * Gateways (core_route_gateway(), in gwcall.c) and "set relay-via".  Owns
+ * Gateways (core_route_gateway(), in gwcall.c), "set relay-via", and
+ * the media relay a record asks for or forbids (media.c).  Owns
  * the worker's copy of the records.
  */
 #include <errno.h>
@@ -312,6 +313,8 @@ again:
 		    res.steps[i].record + 1, c->router[res.steps[i].record].text,
 		    res.steps[i].addr);
 	}
+	/* MediaRelay:, NoMediaRelay: the call's media relay (media.c) */
+	out->media = res.media;
 	/* an address of sipd's with the name of an account of the main
 	 * domain names that account; other names stay sipd's own (a Route
 	 * entry of sipd's is gone by now) */

@@ -5,7 +5,8 @@
  * sipd relays back (the product in the request's User-Agent), and what
  * they change in the message: the transport it goes over, and the URI
  * parameters of its Contact, Record-Route and Path (and its
- * Request-URI's maddr); and which wrong
+ * Request-URI's maddr); whether its call gets a media relay (mediaRelay,
+ * noMediaRelay, for media.c); and which wrong
  * digests an in-dialog request may carry (badByeAuth).  With empty tables
  * the proxy calls none of this (core_wk_request(), core_wk_response(),
  * core_wk_auth_alt()).
@@ -135,6 +136,22 @@ core_wk_request_slow(struct core *c, struct msg *fwd, struct tp_src *dst,
 	}
 	wk_log(dst, "to", m, what);
 	return m;
+}
+
+unsigned
+core_wk_media_slow(struct core *c, struct msg *fwd, unsigned product)
+{
+	struct sv ua = msg_hdr_value(fwd, HDR_USER_AGENT);
+	const struct msg_naddr *routes;
+	unsigned m = product;
+
+	/* the caller's device, the callee's, and where the call goes */
+	m |= wk_lookup(&c->wk, WK_PRODUCT, ua.p, ua.len, NULL);
+	m |= wk_uri_site(c, msg_buf(fwd), msg_ruri_span(fwd));
+	if (msg_naddrs(fwd, HDR_ROUTE, &routes) > 0) {
+		m |= wk_uri_site(c, msg_buf(fwd), routes[0].uri_s);
+	}
+	return m & (WK_MEDIARELAY | WK_NOMEDIARELAY);
 }
 
 void

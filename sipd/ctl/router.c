@@ -146,7 +146,7 @@ ctl_h_router_test(struct ctl_req *r)
 		    sizeof(target));
 	}
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7);
 	proto_kv_str(pk, "source", client ? "client" : "stranger");
 	msgpack_pack_str(pk, 5);
 	msgpack_pack_str_body(pk, "steps", 5);
@@ -162,5 +162,10 @@ ctl_h_router_test(struct ctl_req *r)
 	proto_kv_str(pk, "target", target);
 	proto_kv_str(pk, "transport", rc == 0 ? proto_names[res.proto]
 					      : "auto");
+	/* MediaRelay:, NoMediaRelay: (the refusal wins, as in the core) */
+	proto_kv_str(pk, "media", rc != 0 ? "auto"
+	    : (res.media & RTR_F_NOMEDIA) ? "no relay"
+	    : (res.media & RTR_F_MEDIA)   ? "relay"
+					  : "auto");
 	return 0;
 }

@@ -22,6 +22,8 @@ static const struct {
 	{ "Mail", RTR_F_MAIL },
 	{ "Access", RTR_F_ACCESS },
 	{ "NoRelay", RTR_F_NORELAY },
+	{ "MediaRelay", RTR_F_MEDIA },
+	{ "NoMediaRelay", RTR_F_NOMEDIA },
 };
 
 static int
@@ -128,13 +130,18 @@ rtr_parse(const char *text, struct rtr_record *r, char *err, size_t cap)
 			}
 		}
 		if (!known) {
-			char what[96];
+			char what[128];
 			snprintf(what, sizeof(what), "unknown prefix '%.*s:' "
-			    "(Signal, NoRelay, Mail or Access)", (int)(w - p > 32 ?
+			    "(Signal, NoRelay, MediaRelay, NoMediaRelay, Mail "
+			    "or Access)", (int)(w - p > 32 ?
 			    32 : w - p), text + p);
 			return fail(err, cap, p + 1, what);
 		}
 		p = w + 1;
+	}
+	if ((r->flags & RTR_F_MEDIA) && (r->flags & RTR_F_NOMEDIA)) {
+		return fail(err, cap, 1, "MediaRelay: and NoMediaRelay: "
+		    "together");
 	}
 	const char *e = memchr(text + p, '=', n - p);
 	if (e == NULL) {
@@ -473,6 +480,7 @@ rtr_route(const struct rtr_record *tab, int n, const struct rtr_in *in,
 		snprintf(out->local, sizeof(out->local), "%s", nl);
 		snprintf(out->domain, sizeof(out->domain), "%s", nd);
 		out->changed = true;
+		out->media |= tab[i].flags & (RTR_F_MEDIA | RTR_F_NOMEDIA);
 		struct rtr_step *s = &out->steps[out->nsteps++];
 		size_t ll = strlen(nl), dl = strlen(nd);
 		if (ll + 1 + dl >= sizeof(s->addr)) {

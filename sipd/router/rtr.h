@@ -23,6 +23,8 @@
 #define RTR_F_MAIL 0x2    /* "Mail:": never SIP */
 #define RTR_F_ACCESS 0x4  /* "Access:": never SIP */
 #define RTR_F_NORELAY 0x8 /* "NoRelay:": only for requests from clients */
+#define RTR_F_MEDIA 0x10  /* "MediaRelay:": the call gets a media relay */
+#define RTR_F_NOMEDIA 0x20 /* "NoMediaRelay:": the call gets none */
 
 /* What the left side names. */
 enum rtr_left {
@@ -78,6 +80,8 @@ struct rtr_result {
 	bool by_record;    /* a record named the final domain */
 	bool dotted;       /* RTR_HOST: the name holds a dot */
 	bool norelay_skipped; /* a NoRelay record matched a non-client */
+	/* RTR_F_MEDIA and RTR_F_NOMEDIA of the records that applied */
+	unsigned media;
 	int nsteps;
 	struct rtr_step steps[RTR_LOOP_LIMIT];
 };

@@ -1183,6 +1183,17 @@ tp_conn_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 			return -EPROTO;
 		}
 	}
+	if (c == NULL && dst->flow) {
+		char peer[TP_ADDRSTRLEN];
+
+		/* RFC 5626 5.3: a flow's connection is gone, and another
+		 * would not reach the client (its NAT maps only that one) */
+		log_notice(LOG_TRANSPORT, "%s, flow to %s failed (connection "
+		    "%llx closed)", tp_proto_name(dst->proto),
+		    tp_addr_str(sa, peer, sizeof(peer)),
+		    (unsigned long long)dst->conn_id);
+		return -ENOTCONN;
+	}
 	if (c == NULL && tp_addr_len(sa) != 0) {
 		c = find_addr(tp, dst->proto, sa);
 	}

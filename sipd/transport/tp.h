@@ -49,7 +49,8 @@ const char *tp_proto_name(enum tp_proto proto);
  *
  * For a destination: addr, addrlen and proto are required; listener (UDP:
  * the socket to send from) and conn_id (streams: the connection to use)
- * are hints, 0/NULL when none; host is the target's host name for an
+ * are hints, 0/NULL when none (with flow set, conn_id is no hint: the
+ * connection or nothing); host is the target's host name for an
  * outgoing TLS connection (sent as SNI and checked against the server's
  * certificate; NULL: the address is checked).  host is not owned: it is
  * read during tp_send() only.
@@ -60,6 +61,9 @@ struct tp_src {
 	enum tp_proto proto;
 	struct tp_listener *listener;
 	uint64_t conn_id; /* 0 for UDP */
+	/* a destination's conn_id is a flow (RFC 5626 5.3): that connection
+	 * or none, never another one to addr */
+	bool flow;
 	const char *host;
 	/* received over UDP while the socket's receive buffer was at least
 	 * TP_UDP_BUSY_PERCENT full: sipd is behind (sipd(8), Queues) */
@@ -248,7 +252,8 @@ int tp_local_addr(struct tp *tp, enum tp_proto proto, int family,
  * -ENOBUFS when the connection's output bound is exceeded: the connection
  * is then closed and the bytes it still held go to the error callback,
  * -EPROTO when conn_id names a connection of another transport, -ENOENT
- * when tp has no UDP listener of dst's family).
+ * when tp has no UDP listener of dst's family, -ENOTCONN when dst is a
+ * flow whose connection is gone).
  * Failures after the return go to the error callback.  Failures are
  * logged here.
  */

@@ -23,6 +23,8 @@ static const struct {
 	{ "badByeAuth", WK_BADBYEAUTH, NULL },
 	{ "needsEpid", WK_NEEDSEPID, NULL },
 	{ "NoSubMWI", WK_NOSUBMWI, NULL },
+	{ "mediaRelay", WK_MEDIARELAY, NULL },
+	{ "noMediaRelay", WK_NOMEDIARELAY, NULL },
 	{ "Microsoft", 0, "comes with the presence agent" },
 	{ "SubPresence", 0, "comes with the presence agent" },
 };
@@ -110,6 +112,10 @@ wk_methods_parse(const char *text, unsigned *methods, char *err, size_t cap)
 	if (m == 0) {
 		return wk_err(err, cap, -EINVAL, "no method (expected %s)",
 		    wk_valid_text(valid, sizeof(valid)));
+	}
+	if ((m & WK_MEDIARELAY) != 0 && (m & WK_NOMEDIARELAY) != 0) {
+		return wk_err(err, cap, -EINVAL,
+		    "mediaRelay and noMediaRelay together");
 	}
 	*methods = m;
 	return 0;

@@ -29,10 +29,14 @@
 #define WK_BADBYEAUTH 0x08U  /* its in-dialog non-INVITE digests */
 #define WK_NEEDSEPID 0x10U   /* keep epid= in From/To */
 #define WK_NOSUBMWI 0x20U    /* implicit message-summary subscription */
+#define WK_MEDIARELAY 0x40U  /* its calls get a media relay */
+#define WK_NOMEDIARELAY 0x80U /* its calls get none */
 
-/* The methods a site may have: those about where requests go.  The
- * others are about what a device sends, known by its product. */
-#define WK_SITE_METHODS (WK_NOTCP | WK_NOMADDR | WK_NOPATH)
+/* The methods a site may have: those about where requests go (a media
+ * relay too: a provider whose media must come from sipd, or must not).
+ * The others are about what a device sends, known by its product. */
+#define WK_SITE_METHODS (WK_NOTCP | WK_NOMADDR | WK_NOPATH | \
+	WK_MEDIARELAY | WK_NOMEDIARELAY)
 /* noPath is about a registrar, known by where the REGISTER goes. */
 #define WK_PRODUCT_METHODS (~WK_NOPATH)
 
@@ -69,8 +73,8 @@ wk_empty(const struct wk *w)
 /*
  * Read method names (any ASCII case, blank-separated) into *methods.
  * Returns 0, or -EINVAL with a message in err listing the valid names
- * (an unknown name, none at all) or saying why a known name cannot be
- * used (-ENOTSUP: Microsoft and SubPresence, and methods this version
+ * (an unknown name, none at all, mediaRelay with noMediaRelay) or saying
+ * why a known name cannot be used (-ENOTSUP: Microsoft and SubPresence, and methods this version
  * does not implement).
  */
 int wk_methods_parse(const char *text, unsigned *methods, char *err,

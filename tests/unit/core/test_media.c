@@ -20,7 +20,8 @@
 #define ALW CONF_MEDIA_RELAY_ALWAYS
 
 /* conds: l LAN condition on, n NAT on, f family on.  facts: A caller
- * behind a NAT, B callee behind one, F forced by routing. */
+ * behind a NAT, B callee behind one, F a relay asked for by routing, X
+ * one forbidden by routing. */
 struct row {
 	int line;
 	int mode;
@@ -57,6 +58,15 @@ static const struct row rows[] = {
 	{ __LINE__, NEV, "lnf", "10.1.2.3", "192.0.2.1", "AF", false, "never" },
 	{ __LINE__, ALW, "", "10.1.2.3", "10.1.2.4", "", true, "always" },
 	{ __LINE__, AUT, "", "10.1.2.3", "10.1.2.4", "F", true, "routing" },
+	/* a refusal outweighs every condition, media-relay always and a
+	 * routing decision that asks for one; never outweighs it */
+	{ __LINE__, AUT, "lnf", "10.1.2.3", "192.0.2.1", "AX", false,
+	    "forbids" },
+	{ __LINE__, AUT, "lnf", "192.0.2.1", "2001:db8::1", "X", false,
+	    "forbids" },
+	{ __LINE__, ALW, "", "10.1.2.3", "10.1.2.4", "X", false, "forbids" },
+	{ __LINE__, AUT, "", "10.1.2.3", "10.1.2.4", "FX", false, "forbids" },
+	{ __LINE__, NEV, "", "10.1.2.3", "10.1.2.4", "FX", false, "never" },
 };
 
 static void
@@ -96,7 +106,11 @@ test_table(void **state)
 		addr(r->b, &in.b);
 		in.a_nat = strchr(r->facts, 'A') != NULL;
 		in.b_nat = strchr(r->facts, 'B') != NULL;
-		in.forced = strchr(r->facts, 'F') != NULL;
+		in.forced = strchr(r->facts, 'F') != NULL ? "routing asks"
+							  : NULL;
+		in.forbidden = strchr(r->facts, 'X') != NULL
+		    ? "routing forbids"
+		    : NULL;
 		bool got = core_media_decide(&s, &in, &why);
 		if (got != r->want || why == NULL || strstr(why, r->why) == NULL) {
 			fail_msg("row at line %d: %d (%s), want %d (%s)", r->line,

@@ -323,9 +323,11 @@ test_next(void **state)
 	expect_next("status", "", false);
 	/* words(a|b): the values again after each one */
 	expect_next("workaround product add Acme*",
-	    "noTCP noMaddr badByeAuth needsEpid NoSubMWI", false);
+	    "noTCP noMaddr badByeAuth needsEpid NoSubMWI mediaRelay "
+	    "noMediaRelay", false);
 	expect_next("workaround product add Acme* notcp",
-	    "noTCP noMaddr badByeAuth needsEpid NoSubMWI", false);
+	    "noTCP noMaddr badByeAuth needsEpid NoSubMWI mediaRelay "
+	    "noMediaRelay", false);
 
 	assert_non_null(n);
 	assert_int_equal(lex_split(&l, "listener remove udp", 19, 0, NULL), 0);

@@ -79,6 +79,45 @@ test_parse(void **state)
 	assert_int_equal(rtr_parse("Mail:Signal:<x> = y", &r, err, sizeof(err)),
 	    0);
 	assert_true(rtr_applies_sip(&r));
+	/* the media relay a record asks for or forbids */
+	assert_int_equal(rtr_parse("mediarelay:Signal:<1*> = *@p.sipgw", &r,
+			     err, sizeof(err)), 0);
+	assert_int_equal(r.flags, RTR_F_MEDIA | RTR_F_SIGNAL);
+	assert_string_equal(r.text, "MediaRelay:Signal:<1*> = *@p.sipgw");
+	assert_true(rtr_applies_sip(&r));
+	assert_int_equal(rtr_parse("NoMediaRelay:x.org = y.org", &r, err,
+			     sizeof(err)), 0);
+	assert_int_equal(r.flags, RTR_F_NOMEDIA);
+}
+
+/* A record's media choice goes into the result of the routes it
+ * applied to, and a NoRelay record skipped for a stranger gives none. */
+static void
+test_media(void **state)
+{
+	static const char *recs[] = {
+		"NoRelay:MediaRelay:<1*> = *@Provider1.sipgw",
+		"NoMediaRelay:<help> = alice",
+		"MediaRelay:<alice> = bob",
+		"<carol> = dave",
+	};
+	struct rtr_record tab[4];
+	int n = table(tab, recs, 4);
+
+	(void)state;
+	assert_int_equal(route(tab, n, true, "12125551234", "example.com"), 0);
+	assert_int_equal(res.media, RTR_F_MEDIA);
+	assert_int_equal(route(tab, n, false, "12125551234", "example.com"),
+	    0);
+	assert_int_equal(res.media, 0);
+	/* both along the way: both kept (the core lets the refusal win) */
+	assert_int_equal(route(tab, n, true, "help", "example.com"), 0);
+	assert_int_equal(res.media, RTR_F_MEDIA | RTR_F_NOMEDIA);
+	assert_string_equal(res.local, "bob");
+	assert_int_equal(route(tab, n, true, "carol", "example.com"), 0);
+	assert_int_equal(res.media, 0);
+	assert_int_equal(route(tab, n, true, "erin", "example.com"), 0);
+	assert_int_equal(res.media, 0);
 }
 
 static void
@@ -99,6 +138,8 @@ test_parse_errors(void **state)
 	bad("Call:<1*> = x", "column 1: unknown prefix 'Call:'");
 	bad("Signal:Foo:<1*> = x", "column 8: unknown prefix 'Foo:'");
 	bad("Signal:Signal:<1> = x", "column 8: prefix given twice");
+	bad("MediaRelay:NoMediaRelay:<1> = x",
+	    "column 1: MediaRelay: and NoMediaRelay: together");
 	bad("<1**> = x", "column 4: a second '*'");
 	bad("<1*> x", "column 7: missing '= target'");
 	bad("<1*> = ", "column 7: empty target");
@@ -312,6 +353,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_media),
 		cmocka_unit_test(test_sample1),
 		cmocka_unit_test(test_reference_examples),
 		cmocka_unit_test(test_star_and_addr),

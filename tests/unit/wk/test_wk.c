@@ -54,6 +54,18 @@ test_methods(void **state)
 	assert_int_equal(wk_methods_parse("noPath", &m, err, sizeof(err)),
 	    0);
 	assert_int_equal(m, WK_NOPATH);
+	assert_int_equal(wk_methods_parse("MediaRelay", &m, err, sizeof(err)),
+	    0);
+	assert_int_equal(m, WK_MEDIARELAY);
+	assert_int_equal(wk_methods_parse("nomediarelay notcp", &m, err,
+				 sizeof(err)), 0);
+	assert_int_equal(m, WK_NOMEDIARELAY | WK_NOTCP);
+	assert_string_equal(wk_methods_text(m, buf, sizeof(buf)),
+	    "noTCP noMediaRelay");
+	/* asking for a relay and forbidding one: a contradiction */
+	assert_int_equal(wk_methods_parse("mediaRelay noMediaRelay", &m, err,
+				 sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "together"));
 	/* an unknown name: the valid ones listed */
 	assert_int_equal(wk_methods_parse("noTCP noUDP", &m, err,
 				 sizeof(err)), -EINVAL);
@@ -162,6 +174,15 @@ test_table(void **state)
 	assert_int_equal(wk_add(w, WK_PRODUCT, "Reg*", WK_NOPATH, err,
 				 sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "noPath: a site's"));
+	/* a media relay: a device's need, or a provider's */
+	assert_int_equal(wk_add(w, WK_SITE, "=trunk.example.net",
+				 WK_MEDIARELAY, err, sizeof(err)), 0);
+	assert_int_equal(wk_remove(w, WK_SITE, "=trunk.example.net", err,
+				 sizeof(err)), 0);
+	assert_int_equal(wk_add(w, WK_PRODUCT, "Nat*", WK_NOMEDIARELAY, err,
+				 sizeof(err)), 0);
+	assert_int_equal(wk_remove(w, WK_PRODUCT, "Nat*", err, sizeof(err)),
+	    0);
 	assert_false(wk_empty(w));
 
 	assert_int_equal(wk_lookup(w, WK_PRODUCT, "acme phone 1.0", 14,

@@ -71,7 +71,8 @@ def test(binary, started):
     check(t["methods"] == "", "pattern anchored: %r" % t)
 
     refused(sipd, "unknown method 'noUDP' (expected noTCP, noMaddr, "
-            "noPath, badByeAuth, needsEpid, NoSubMWI)", "workaround",
+            "noPath, badByeAuth, needsEpid, NoSubMWI, mediaRelay, "
+            "noMediaRelay)", "workaround",
             "site", "add", "x.org", "noTCP", "noUDP")
     refused(sipd, "Microsoft comes with the presence agent",
             "workaround", "product", "add", "X*", "microsoft")
