@@ -215,15 +215,17 @@ tick_run(struct worker *w, uint64_t now)
 }
 
 /*
- * After a message: run the tick if it is due, on this wakeup rather than
- * one of its own; else start the fast tick if the message armed the
- * first timer.
+ * After a message: when the tick is due, make its event active, so that
+ * it runs on this wakeup, once the loop is back from the transport's
+ * callback (never inside it: the timers may close the connection being
+ * read), rather than on a wakeup of its own; else start the fast tick if
+ * the message armed the first timer.
  */
 static void
 worker_due(struct worker *w, uint64_t now)
 {
 	if (now >= w->tick_due) {
-		tick_run(w, now);
+		event_active(w->tick, EV_TIMEOUT, 0);
 	} else {
 		tick_arm(w, false);
 	}
