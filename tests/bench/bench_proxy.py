@@ -732,6 +732,8 @@ class Bench:
         self.prof = PROFILES["quick" if args.quick else "default"]
         if args.rate:
             self.prof["rate"] = args.rate
+        if getattr(args, "workers", None):
+            self.prof["kam_children"] = tuple(args.workers)
         if getattr(args, "charge", None) == "steady":
             # some 75 s a run instead of 10-70
             self.prof["budget_s"] *= 2
@@ -1591,14 +1593,18 @@ def xcheck_table(runs):
         print("\nloadgen -S (sipp's pacing), %s: median (min-max)" % key)
         out[key] = {}
         for name, recs in table.items():
+            # a run that broke (the server died, calls failed) measures
+            # that, not the CPU per call
+            good = [r for r in recs if not r.get("error")
+                    and not r["failed"]] or recs
             sm = out[key][name] = dict(
                 calls_per_cpu_s=med([r.get("calls_per_cpu_s")
-                                     for r in recs]),
+                                     for r in good]),
                 sleeps_per_call=med([r.get("sleeps_per_call")
-                                     for r in recs]),
+                                     for r in good]),
                 failed=sum(r["failed"] for r in recs),
                 calls=sum(r["calls"] for r in recs),
-                runs=[r["seq"] for r in recs])
+                runs=[r["seq"] for r in good])
             print("  %-10s calls/CPU-s %-24s sleeps/call %-18s failed %d/%d"
                   % (name, fmt(sm["calls_per_cpu_s"]),
                      fmt(sm["sleeps_per_call"], 1, 2), sm["failed"],
@@ -1740,6 +1746,11 @@ def main():
     ap.add_argument("--lg-burst", type=int, default=0, metavar="MS",
                     help="loadgen releases the calls due every MS ms "
                     "instead of one by one (default 0: evenly paced)")
+    ap.add_argument("--workers", type=lambda v: [int(x) for x in
+                                                 v.split(",")],
+                    help="the highest-rate search: sipd's workers and "
+                    "Kamailio's children to try, e.g. 1,2,4,8,16 on a "
+                    "larger machine (default: sipd 1,2; Kamailio 1,2,4,8)")
     ap.add_argument("--only", choices=("fixed", "floor", "tcp", "lg",
                                        "xcheck", "instr", "search", "hold",
                                        "dns"),
@@ -1754,6 +1765,8 @@ def main():
                     "goes (user space, send, receive, epoll, page faults)")
     args = ap.parse_args()
     args.valgrind = None
+    if args.workers and any(w < 1 or w > 64 for w in args.workers):
+        ap.error("--workers: each from 1 to 64")
 
     missing = []
     if not os.path.exists(args.kamailio) or not os.access(args.kamailio,
@@ -1929,7 +1942,7 @@ def main():
             res["search"] = []
             for w in p["kam_children"]:
                 res["search"].append(bench.search("kamailio", w))
-            for w in (1, 2):
+            for w in args.workers or (1, 2):
                 res["search"].append(bench.search("sipd", w))
         if "hold" in phases:
             print("\n[4] memory: %d calls held ringing (UDP, 1 worker)" %
