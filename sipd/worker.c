@@ -40,7 +40,7 @@
 #define WORKER_IDLE_TICK_MS 1000
 /*
  * How long past its due time the tick's own timer waits.  A worker woken
- * by a message runs a due tick there and then (worker_due()), so while
+ * by a message runs a due tick on that wakeup (worker_due()), so while
  * messages come at least this often the tick needs no wakeup of its own;
  * a quiet worker's timers fire at most this much later.
  */
