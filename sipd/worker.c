@@ -38,6 +38,13 @@
 #define WORKER_TICK_MS 10
 /* The tick while no transaction timer is armed (the registrar purge). */
 #define WORKER_IDLE_TICK_MS 1000
+/*
+ * How long past its due time the tick's own timer waits.  A worker woken
+ * by a message runs a due tick on that wakeup (worker_due()), so while
+ * messages come at least this often the tick needs no wakeup of its own;
+ * a quiet worker's timers fire at most this much later.
+ */
+#define WORKER_TICK_SLACK_MS 10
 /* How often expired registrations are purged. */
 #define WORKER_PURGE_MS 1000
 
@@ -162,23 +169,66 @@ inbox_push(struct worker *w, struct worker_msg *wm)
 }
 
 /*
- * The tick runs every WORKER_TICK_MS while transaction timers are armed
+ * The tick is due every WORKER_TICK_MS while transaction timers are armed
  * and once a second otherwise, so an idle sipd does not wake a hundred
- * times a second.  Called after anything that may arm a timer; always
- * when force (the tick itself, which is not persistent).
+ * times a second.  Its event fires WORKER_TICK_SLACK_MS after that, only
+ * when no message came in between to run it (worker_due()).  Called after
+ * anything that may arm a timer; always when force (after the tick ran,
+ * since the event is not persistent).
  */
 static void
 tick_arm(struct worker *w, bool force)
 {
 	bool fast = txn_table_timers(w->txn) > 0;
 	unsigned ms = fast ? WORKER_TICK_MS : WORKER_IDLE_TICK_MS;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	unsigned wait = ms + WORKER_TICK_SLACK_MS;
+	struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
 
 	if (!force && (w->tick_fast || !fast)) {
 		return;
 	}
 	w->tick_fast = fast;
+	w->tick_due = now_ms() + ms;
 	event_add(w->tick, &tv);
+}
+
+/* The tick's work: the transaction timers, then the periodic chores. */
+static void
+tick_run(struct worker *w, uint64_t now)
+{
+	/* the watchdog's proof that this worker's loop turns */
+	atomic_store_explicit(&w->beat, now, memory_order_relaxed);
+	txn_table_advance(w->txn, now);
+	core_tick(w->core);
+	/* the first worker purges the registrar and ends idle calls for
+	 * all */
+	if (w->id == 0 && now >= w->next_purge) {
+		w->next_purge = now + WORKER_PURGE_MS;
+		if (w->pool->reg != NULL) {
+			reg_purge(w->pool->reg, time(NULL));
+		}
+		cdr_tick(w->pool->cdr, cdr_now_ms());
+		core_mwi_expire(w->core);
+		core_nat_tick(w->core, time(NULL));
+	}
+	tick_arm(w, true);
+}
+
+/*
+ * After a message: when the tick is due, make its event active, so that
+ * it runs on this wakeup, once the loop is back from the transport's
+ * callback (never inside it: the timers may close the connection being
+ * read), rather than on a wakeup of its own; else start the fast tick if
+ * the message armed the first timer.
+ */
+static void
+worker_due(struct worker *w, uint64_t now)
+{
+	if (now >= w->tick_due) {
+		event_active(w->tick, EV_TIMEOUT, 0);
+	} else {
+		tick_arm(w, false);
+	}
 }
 
 static void
@@ -210,7 +260,7 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 		}
 		q = next;
 	}
-	tick_arm(w, false);
+	worker_due(w, txn_table_now(w->txn));
 }
 
 static void
@@ -220,18 +270,21 @@ worker_recv(void *arg, const struct tp_src *src, const char *data, size_t len)
 	struct msg_err err;
 	struct msg *m;
 	unsigned to;
+	uint64_t now = now_ms();
 
-	txn_table_set_now(w->txn, now_ms());
+	txn_table_set_now(w->txn, now);
 	m = core_parse(w->core, src, data, len, &err);
 	if (m == NULL) {
+		worker_due(w, now);
 		return; /* counted and logged by core */
 	}
 	to = shard_of(w->pool, m);
 	if (to == w->id) {
 		core_handle(w->core, m, src);
-		tick_arm(w, false);
+		worker_due(w, now);
 		return;
 	}
+	worker_due(w, now);
 	struct worker_msg *wm = calloc(1, sizeof(*wm));
 	if (wm == NULL) {
 		msg_free(m);
@@ -255,26 +308,10 @@ static void
 worker_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	uint64_t now = now_ms();
 
 	(void)fd;
 	(void)what;
-	/* the watchdog's proof that this worker's loop turns */
-	atomic_store_explicit(&w->beat, now, memory_order_relaxed);
-	txn_table_advance(w->txn, now);
-	core_tick(w->core);
-	/* the first worker purges the registrar and ends idle calls for
-	 * all */
-	if (w->id == 0 && now >= w->next_purge) {
-		w->next_purge = now + WORKER_PURGE_MS;
-		if (w->pool->reg != NULL) {
-			reg_purge(w->pool->reg, time(NULL));
-		}
-		cdr_tick(w->pool->cdr, cdr_now_ms());
-		core_mwi_expire(w->core);
-		core_nat_tick(w->core, time(NULL));
-	}
-	tick_arm(w, true);
+	tick_run(w, now_ms());
 }
 
 /*

@@ -15,9 +15,17 @@
  * batch produced.  At a low rate that is one receive and one send per
  * wakeup, like a blocking recvfrom() server; under load the batches grow.
  * With -e it waits in epoll_wait() first and then reads without blocking,
- * as an event-loop server (sipd, with libevent) does.
+ * as an event-loop server (sipd, with libevent) does.  With -u (built
+ * with -DFLOOR_URING and -luring: Debian's liburing-dev) it uses io_uring:
+ * one multishot recvmsg with provided buffers keeps receiving, every
+ * datagram a batch produces is one sendmsg entry, and one
+ * io_uring_enter() submits them all and waits for the next datagram, so
+ * a wakeup costs one system call instead of two.  With -p US (blocking
+ * or -e) it busy-polls: after a batch it keeps reading without blocking
+ * for up to US microseconds from the last datagram before it sleeps
+ * again, trading CPU for fewer wakeups.
  *
- *	bench_floor [-e] ADDR PORT UAS_PORT
+ *	bench_floor [-e | -u] [-p US] ADDR PORT UAS_PORT
  *
  * Runs until killed.  bench_proxy.py builds it with cc; with SIPD_BENCH
  * CMake builds it too, with the project's warnings.
@@ -35,7 +43,13 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifdef FLOOR_URING
+#include <liburing.h>
+#include <sys/mman.h>
+#endif
 
 #define FLOOR_BATCH 32
 #define FLOOR_MAX 65536
@@ -167,14 +181,213 @@ floor_batch(struct floor *f, int n)
 	}
 }
 
+#ifdef FLOOR_URING
+/* provided receive buffers: a datagram, its source and io_uring's header */
+#define FU_NBUF 512
+#define FU_BUFSZ 4096
+#define FU_BGID 1
+/* send slots: header, address and reply storage, reused in turn */
+#define FU_NSEND 1024
+#define FU_RECV_UD 1u
+
+struct fu_send {
+	struct msghdr mh;
+	struct iovec iov;
+	struct sockaddr_in to;
+	char reply[FLOOR_REPLY_MAX];
+};
+
+struct fu {
+	struct io_uring ring;
+	struct io_uring_buf_ring *br;
+	char *bufs;
+	struct msghdr tmpl; /* what the multishot receive fills */
+	struct fu_send *sends;
+	unsigned next_send;
+};
+
+static void
+fu_give(struct fu *u, unsigned bid)
+{
+	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * FU_BUFSZ,
+	    FU_BUFSZ, (unsigned short)bid, io_uring_buf_ring_mask(FU_NBUF), 0);
+	io_uring_buf_ring_advance(u->br, 1);
+}
+
+static void
+fu_arm(struct fu *u, int fd)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	io_uring_prep_recvmsg_multishot(sqe, fd, &u->tmpl, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = FU_BGID;
+	io_uring_sqe_set_data64(sqe, FU_RECV_UD);
+}
+
+/* Queue one datagram; the buffer bid (or none, -1) returns when sent. */
+static void
+fu_send(struct fu *u, int fd, const void *bytes, size_t len,
+    const struct sockaddr_in *to, int bid, int copy)
+{
+	struct fu_send *s = &u->sends[u->next_send++ % FU_NSEND];
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (sqe == NULL) {
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	s->to = *to;
+	s->iov.iov_base = copy ? s->reply : (void *)(uintptr_t)bytes;
+	if (copy) {
+		memcpy(s->reply, bytes, len);
+	}
+	s->iov.iov_len = len;
+	memset(&s->mh, 0, sizeof(s->mh));
+	s->mh.msg_name = &s->to;
+	s->mh.msg_namelen = sizeof(s->to);
+	s->mh.msg_iov = &s->iov;
+	s->mh.msg_iovlen = 1;
+	io_uring_prep_sendmsg(sqe, fd, &s->mh, 0);
+	io_uring_sqe_set_data64(sqe, 2u | ((uint64_t)(bid + 1) << 8));
+}
+
+static int
+floor_uring(struct floor *f)
+{
+	static struct fu u;
+	struct io_uring_params p = { 0 };
+	int rc;
+
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	rc = io_uring_queue_init_params(2048, &u.ring, &p);
+	if (rc < 0) {
+		fprintf(stderr, "bench_floor: io_uring (%s)\n", strerror(-rc));
+		return 1;
+	}
+	u.br = mmap(NULL, FU_NBUF * sizeof(struct io_uring_buf),
+	    PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	u.bufs = malloc((size_t)FU_NBUF * FU_BUFSZ);
+	u.sends = calloc(FU_NSEND, sizeof(*u.sends));
+	if (u.br == MAP_FAILED || u.bufs == NULL || u.sends == NULL) {
+		perror("bench_floor");
+		return 1;
+	}
+	struct io_uring_buf_reg reg = {
+		.ring_addr = (unsigned long)u.br,
+		.ring_entries = FU_NBUF,
+		.bgid = FU_BGID,
+	};
+	rc = io_uring_register_buf_ring(&u.ring, &reg, 0);
+	if (rc < 0) {
+		fprintf(stderr, "bench_floor: provided buffers (%s)\n",
+		    strerror(-rc));
+		return 1;
+	}
+	io_uring_buf_ring_init(u.br);
+	for (unsigned i = 0; i < FU_NBUF; i++) {
+		fu_give(&u, i);
+	}
+	u.tmpl.msg_namelen = sizeof(struct sockaddr_in);
+	fu_arm(&u, f->fd);
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+
+		rc = io_uring_submit_and_wait(&u.ring, 1);
+		if (rc < 0 && rc != -EINTR) {
+			fprintf(stderr, "bench_floor: io_uring_enter (%s)\n",
+			    strerror(-rc));
+			return 1;
+		}
+		io_uring_for_each_cqe(&u.ring, head, cqe) {
+			uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+			seen++;
+			if (ud != FU_RECV_UD) {
+				if ((ud >> 8) != 0) {
+					fu_give(&u, (unsigned)(ud >> 8) - 1);
+				}
+				continue;
+			}
+			if (!(cqe->flags & IORING_CQE_F_MORE)) {
+				fu_arm(&u, f->fd); /* ended: buffers ran out */
+			}
+			if (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_BUFFER)) {
+				continue;
+			}
+			unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+			char *buf = u.bufs + (size_t)bid * FU_BUFSZ;
+			struct io_uring_recvmsg_out *o =
+			    io_uring_recvmsg_validate(buf, cqe->res, &u.tmpl);
+			if (o == NULL) {
+				fu_give(&u, bid);
+				continue;
+			}
+			struct sockaddr_in *from = io_uring_recvmsg_name(o);
+			char *b = io_uring_recvmsg_payload(o, &u.tmpl);
+			size_t len = io_uring_recvmsg_payload_length(o, cqe->res,
+			    &u.tmpl);
+			const char *status = NULL;
+
+			if (from->sin_port == f->uas.sin_port &&
+			    from->sin_addr.s_addr == f->uas.sin_addr.s_addr) {
+				if (f->have_uac) {
+					fu_send(&u, f->fd, b, len, &f->uac,
+					    (int)bid, 0);
+				} else {
+					fu_give(&u, bid);
+				}
+				continue;
+			}
+			if (has_prefix(b, len, "INVITE ")) {
+				status = "100 Trying";
+			} else if (has_prefix(b, len, "OPTIONS ")) {
+				status = "200 OK";
+			}
+			if (status != NULL) {
+				char r[FLOOR_REPLY_MAX];
+
+				fu_send(&u, f->fd, r,
+				    floor_reply(b, len, status, r), from, -1,
+				    1);
+				if (status[0] == '2') {
+					fu_give(&u, bid);
+					continue;
+				}
+			}
+			f->uac = *from;
+			f->have_uac = 1;
+			fu_send(&u, f->fd, b, len, &f->uas, (int)bid, 0);
+		}
+		io_uring_cq_advance(&u.ring, seen);
+	}
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
 	static struct floor f;
 	struct sockaddr_in me;
-	int ep = -1, flags = MSG_WAITFORONE;
+	int ep = -1, flags = MSG_WAITFORONE, uring = 0;
+	long poll_us = 0;
 
-	if (argc == 5 && strcmp(argv[1], "-e") == 0) {
+	if (argc >= 6 && strcmp(argv[argc - 5], "-p") == 0) {
+		poll_us = atol(argv[argc - 4]);
+		memmove(&argv[argc - 5], &argv[argc - 3], 4 * sizeof(*argv));
+		argc -= 2;
+	}
+	if (argc == 5 && strcmp(argv[1], "-u") == 0) {
+#ifndef FLOOR_URING
+		fprintf(stderr, "bench_floor: built without io_uring "
+		    "(-DFLOOR_URING -luring)\n");
+		return 2;
+#endif
+		uring = 1;
+		argc--;
+		argv++;
+	} else if (argc == 5 && strcmp(argv[1], "-e") == 0) {
 		ep = epoll_create1(EPOLL_CLOEXEC);
 		if (ep < 0) {
 			perror("bench_floor: epoll");
@@ -185,7 +398,8 @@ main(int argc, char **argv)
 		argv++;
 	}
 	if (argc != 4) {
-		fprintf(stderr, "usage: bench_floor [-e] ADDR PORT UAS_PORT\n");
+		fprintf(stderr, "usage: bench_floor [-e | -u] [-p US] ADDR PORT "
+		    "UAS_PORT\n");
 		return 2;
 	}
 	memset(&me, 0, sizeof(me));
@@ -212,6 +426,12 @@ main(int argc, char **argv)
 		perror("bench_floor");
 		return 1;
 	}
+#ifdef FLOOR_URING
+	if (uring) {
+		return floor_uring(&f);
+	}
+#endif
+	(void)uring;
 	if (ep >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
@@ -248,5 +468,23 @@ main(int argc, char **argv)
 			return 1;
 		}
 		floor_batch(&f, n);
+		/* -p: read on without sleeping while datagrams keep coming */
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (poll_us > 0) {
+			for (int i = 0; i < FLOOR_BATCH; i++) {
+				f.in[i].msg_hdr.msg_namelen = sizeof(f.from[i]);
+			}
+			n = recvmmsg(f.fd, f.in, FLOOR_BATCH, MSG_DONTWAIT, NULL);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if (n > 0) {
+				floor_batch(&f, n);
+				t0 = t1;
+			} else if ((t1.tv_sec - t0.tv_sec) * 1000000L +
+			    (t1.tv_nsec - t0.tv_nsec) / 1000 >= poll_us) {
+				break;
+			}
+		}
 	}
 }

@@ -667,27 +667,28 @@ class Kamailio(Server):
 class Floor(Server):
     """bench_floor.c: a UDP relay that does no SIP work (see README.md)."""
 
-    def __init__(self, args, workdir, cpus, epoll):
+    MODES = {"floor": [], "floor-epoll": ["-e"], "floor-uring": ["-u"]}
+
+    def __init__(self, args, workdir, cpus, name):
         super().__init__(args, workdir, cpus)
-        self.epoll = epoll
-        self.name = "floor-epoll" if epoll else "floor"
+        self.name = name
 
     def label(self, workers):
         return self.name
 
     def argv(self, rundir, transport, workers, port, uas_port):
-        return ([self.args.floor] + (["-e"] if self.epoll else []) +
+        return ([self.args.floor] + self.MODES[self.name] +
                 [HOST, str(port), str(uas_port)])
 
 
-def build_floor(workdir, src=FLOOR_C, name="bench_floor"):
+def build_floor(workdir, src=FLOOR_C, name="bench_floor", extra=()):
     """Compiles bench_floor.c (or src) into workdir; its path, or None and
-    why."""
+    why.  extra: more arguments for cc (after the source)."""
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if cc is None:
         return None, "no C compiler (cc)"
     out = os.path.join(workdir, name)
-    r = subprocess.run([cc, "-O2", "-o", out, src],
+    r = subprocess.run([cc, "-O2", "-o", out, src] + list(extra),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True)
     if r.returncode != 0:
@@ -731,6 +732,8 @@ class Bench:
         self.prof = PROFILES["quick" if args.quick else "default"]
         if args.rate:
             self.prof["rate"] = args.rate
+        if getattr(args, "workers", None):
+            self.prof["kam_children"] = tuple(args.workers)
         if getattr(args, "charge", None) == "steady":
             # some 75 s a run instead of 10-70
             self.prof["budget_s"] *= 2
@@ -741,8 +744,11 @@ class Bench:
             "sipd": Sipd(args, self.workdir, self.server_cpus),
             "sipd-dns": SipdDns(args, self.workdir, self.server_cpus),
             "kamailio": Kamailio(args, self.workdir, self.server_cpus),
-            "floor": Floor(args, self.workdir, self.server_cpus, False),
-            "floor-epoll": Floor(args, self.workdir, self.server_cpus, True),
+            "floor": Floor(args, self.workdir, self.server_cpus, "floor"),
+            "floor-epoll": Floor(args, self.workdir, self.server_cpus,
+                                 "floor-epoll"),
+            "floor-uring": Floor(args, self.workdir, self.server_cpus,
+                                 "floor-uring"),
         }
         self.results = dict(
             started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -951,9 +957,10 @@ class Bench:
         return rec
 
     def run_lg(self, server, transport, workers, rate, calls, kind,
-               grace=25.0, charge_all=False, steady=None):
+               grace=25.0, charge_all=False, steady=None, sched=None):
         """One run of loadgen (caller and callee in one process) against a
-        fresh server; the same record as run()."""
+        fresh server; the same record as run().  sched "sipp": the calls
+        leave as sipp's scheduler releases them (loadgen -S)."""
         if self.time_left() < 0:
             raise Abort("time budget (%d s) spent" % self.prof["budget_s"])
         self.seq += 1
@@ -966,7 +973,10 @@ class Bench:
         rec = dict(seq=self.seq, kind=kind, server=server.name,
                    label=server.label(workers), transport=transport,
                    workers=workers, rate=rate, calls=calls, hold_ms=0,
-                   driver="loadgen", server_cpus=self.server_cpus,
+                   driver="loadgen", lg_sched=sched or (
+                       "burst %d ms" % self.args.lg_burst
+                       if self.args.lg_burst else "even"),
+                   server_cpus=self.server_cpus,
                    load_cpus=self.load_cpus, dir=rundir)
         lg = None
         status = None
@@ -981,7 +991,9 @@ class Bench:
                     "-n", str(calls), "-T", str(int(nominal + grace)),
                     "-i", HOST, "-s", str(port), "-p", str(uac_port),
                     "-u", str(uas_port)]
-            if self.args.lg_burst:
+            if sched == "sipp":
+                argv += ["-S"]
+            elif self.args.lg_burst:
                 argv += ["-B", str(self.args.lg_burst)]
             out_path = os.path.join(rundir, "loadgen.out")
             t_start = time.monotonic()
@@ -1224,22 +1236,26 @@ class Bench:
                 self.line(rec)
         return out
 
-    def fixed_lg(self, transport, rate, names):
+    def fixed_lg(self, transport, rate, names, sched=None, seconds=None,
+                 reps=None):
         """loadgen at rate against each of names, alternating, every run
-        charged to quiescence; calls per CPU-second and sleeps per call."""
-        calls = int(rate * self.prof["lg_s"][rate])
+        charged to quiescence; calls per CPU-second and sleeps per call.
+        sched "sipp": loadgen paced as sipp (-S), for the cross-check."""
+        seconds = seconds or self.prof["lg_s"][rate]
+        calls = int(rate * seconds)
         steady = None
         if self.args.charge == "steady":
-            calls, steady = steady_calls(rate, self.prof["lg_s"][rate])
+            calls, steady = steady_calls(rate, seconds)
         out = {name: [] for name in names}
-        for rep in range(self.prof["lg_reps"]):
+        for rep in range(reps or self.prof["lg_reps"]):
             k = rep % len(names)
             order = names[k:] + names[:k]
             for name in order:
                 rec = self.run_lg(self.servers[name], transport, 1, rate,
-                                  calls, "lg-%s" % transport,
+                                  calls, "lg%s-%s" % (
+                                      "-sipp" if sched else "", transport),
                                   charge_all=self.args.charge ==
-                                  "quiescence", steady=steady)
+                                  "quiescence", steady=steady, sched=sched)
                 rec["rep"] = rep
                 self._per_call(rec)
                 out[name].append(rec)
@@ -1570,31 +1586,75 @@ def lg_report(runs, p):
     return out
 
 
+def xcheck_table(runs):
+    """The loadgen -S runs: per transport, each server's medians."""
+    out = {}
+    for key, table in runs.items():
+        print("\nloadgen -S (sipp's pacing), %s: median (min-max)" % key)
+        out[key] = {}
+        for name, recs in table.items():
+            # a run that broke (the server died, calls failed) measures
+            # that, not the CPU per call
+            good = [r for r in recs if not r.get("error")
+                    and not r["failed"]] or recs
+            sm = out[key][name] = dict(
+                calls_per_cpu_s=med([r.get("calls_per_cpu_s")
+                                     for r in good]),
+                sleeps_per_call=med([r.get("sleeps_per_call")
+                                     for r in good]),
+                failed=sum(r["failed"] for r in recs),
+                calls=sum(r["calls"] for r in recs),
+                runs=[r["seq"] for r in good])
+            print("  %-10s calls/CPU-s %-24s sleeps/call %-18s failed %d/%d"
+                  % (name, fmt(sm["calls_per_cpu_s"]),
+                     fmt(sm["sleeps_per_call"], 1, 2), sm["failed"],
+                     sm["calls"]))
+    return out
+
+
 def cross_check(summ, rate):
     """loadgen against sipp where both drive (the sipp phases' rate, 500
-    calls/s unless --rate): each server's CPU per call with either
-    generator, and how far apart."""
+    calls/s unless --rate): each server's CPU per call with sipp, with
+    loadgen paced as sipp's scheduler releases calls (-S: the agreement
+    that counts) and evenly paced (for comparison), and how far apart."""
     pairs = (("udp", "udp-%d" % rate), ("tcp", "tcp-%d" % rate))
     printed = False
+    verdicts = []
     for sipp_key, lg_key in pairs:
         for name in ("sipd", "kamailio"):
             a = ((summ.get(sipp_key) or {}).get(name) or {}).get(
                 "calls_per_cpu_s")
-            b = ((summ.get("lg", {}).get(lg_key) or {}).get(name) or {}
-                 ).get("calls_per_cpu_s")
-            if not a or not b or not a[0] or not b[0]:
+            if not a or not a[0]:
+                continue
+            figs = []
+            for label, src in (("loadgen -S (sipp's pacing)", "lg_sipp"),
+                               ("loadgen evenly paced", "lg")):
+                b = ((summ.get(src, {}).get(lg_key) or {}).get(name) or {}
+                     ).get("calls_per_cpu_s")
+                if b and b[0]:
+                    figs.append((label, src, b))
+            if not figs:
                 continue
             if not printed:
                 print("\nCross-check at %d calls/s: server CPU per call "
-                      "driven by sipp and by loadgen (target: within 10 %%)"
-                      % rate)
+                      "driven by sipp and by loadgen (medians; target: "
+                      "within 10 %%)" % rate)
                 printed = True
-            us_a, us_b = 1e6 / a[0], 1e6 / b[0]
-            diff = 100.0 * (us_b - us_a) / us_a
-            print("  %-4s %-9s sipp %.1f us/call, loadgen %.1f us/call: "
-                  "%+.1f %% %s" % (sipp_key.upper(), name, us_a, us_b, diff,
-                                   "(within 10 %)" if abs(diff) <= 10
-                                   else "(APART: more than 10 %)"))
+            us_a = 1e6 / a[0]
+            for label, src, b in figs:
+                us_b = 1e6 / b[0]
+                diff = 100.0 * (us_b - us_a) / us_a
+                ok = abs(diff) <= 10
+                if src == "lg_sipp":
+                    verdicts.append(ok)
+                print("  %-4s %-9s sipp %.1f us/call, %s %.1f us/call: "
+                      "%+.1f %% %s" % (sipp_key.upper(), name, us_a, label,
+                                       us_b, diff, "(agree: within 10 %)"
+                                       if ok else "(APART: more than 10 %)"))
+    if verdicts:
+        print("  cross-check (sipp against loadgen -S): %s" % (
+            "agrees" if all(verdicts) else "does NOT agree"))
+    return all(verdicts) if verdicts else None
 
 
 def dns_report(table):
@@ -1622,7 +1682,9 @@ def floor_report(udp, floor):
 
     kam = cps(udp, "kamailio")
     for fname, what in (("floor", "blocking recvmmsg/sendmmsg"),
-                        ("floor-epoll", "epoll_wait, then recvmmsg")):
+                        ("floor-epoll", "epoll_wait, then recvmmsg"),
+                        ("floor-uring", "io_uring: multishot recvmsg, "
+                         "sends and wait in one io_uring_enter")):
         f = cps(floor, fname)
         if f is None:
             continue
@@ -1684,8 +1746,14 @@ def main():
     ap.add_argument("--lg-burst", type=int, default=0, metavar="MS",
                     help="loadgen releases the calls due every MS ms "
                     "instead of one by one (default 0: evenly paced)")
+    ap.add_argument("--workers", type=lambda v: [int(x) for x in
+                                                 v.split(",")],
+                    help="the highest-rate search: sipd's workers and "
+                    "Kamailio's children to try, e.g. 1,2,4,8,16 on a "
+                    "larger machine (default: sipd 1,2; Kamailio 1,2,4,8)")
     ap.add_argument("--only", choices=("fixed", "floor", "tcp", "lg",
-                                       "instr", "search", "hold", "dns"),
+                                       "xcheck", "instr", "search", "hold",
+                                       "dns"),
                     action="append", help="run only these phases "
                     "(no ratio line)")
     ap.add_argument("--callgrind", action="store_true",
@@ -1697,6 +1765,8 @@ def main():
                     "goes (user space, send, receive, epoll, page faults)")
     args = ap.parse_args()
     args.valgrind = None
+    if args.workers and any(w < 1 or w > 64 for w in args.workers):
+        ap.error("--workers: each from 1 to 64")
 
     missing = []
     if not os.path.exists(args.kamailio) or not os.access(args.kamailio,
@@ -1755,8 +1825,8 @@ def main():
     print("load average at start: %s (shared machine: figures are noisy)" %
           " ".join(bench.results["environment"]["loadavg_start"] or []))
     print("logs and per-run files: %s" % args.workdir, flush=True)
-    phases = args.only or ["fixed", "dns", "tcp", "lg", "instr", "search",
-                           "hold"]
+    phases = args.only or ["fixed", "dns", "tcp", "lg", "xcheck", "instr",
+                           "search", "hold"]
     if "dns" in phases and not (shutil.which("dnsmasq") or
                                 os.access("/usr/sbin/dnsmasq", os.X_OK)):
         print("dns: not run (no dnsmasq: `apt-get install -y "
@@ -1765,12 +1835,22 @@ def main():
     res = bench.results
     partial = []
     args.floor = None
+    args.floor_uring = False
     if "floor" in phases or "lg" in phases:
-        args.floor, why = build_floor(args.workdir)
+        # with Debian's liburing-dev the floor has its io_uring mode too
+        args.floor, why = build_floor(args.workdir, extra=(
+            "-DFLOOR_URING", "-luring"))
+        args.floor_uring = args.floor is not None
+        if args.floor is None:
+            args.floor, why = build_floor(args.workdir)
+        if args.floor is not None and not args.floor_uring:
+            print("floor: without its io_uring mode (no liburing: "
+                  "`apt-get install -y liburing-dev`)", flush=True)
         if args.floor is None:
             print("floor: not run (%s)" % why, flush=True)
             res["floor_skipped"] = why
-    if args.loadgen is None and ({"lg", "instr", "search"} & set(phases)):
+    if args.loadgen is None and ({"lg", "xcheck", "instr", "search"} &
+                                 set(phases)):
         args.loadgen, why = build_floor(args.workdir, LOADGEN_C, "loadgen")
         if args.loadgen is None:
             print("loadgen: not built (%s); the search uses sipp" % why,
@@ -1808,7 +1888,9 @@ def main():
                   "(bench_floor.c), blocking and event-loop I/O, the same "
                   "calls", flush=True)
             res["floor_udp"] = bench.fixed("udp", p["udp_s"],
-                                           ("floor", "floor-epoll"))
+                                           ("floor", "floor-epoll") + (
+                                               ("floor-uring",)
+                                               if args.floor_uring else ()))
         if "tcp" in phases:
             print("\n[2] TCP (sipp -t t1), 1 worker, %d calls/s, %d calls "
                   "per run, %d runs per server" % (
@@ -1829,6 +1911,20 @@ def main():
                               ", ".join(names)), flush=True)
                     res["lg"]["%s-%d" % (transport, rate)] = \
                         bench.fixed_lg(transport, rate, names)
+        if "xcheck" in phases and args.loadgen:
+            res["lg_sipp"] = {}
+            for transport in ("udp", "tcp"):
+                print("\n[X] loadgen paced as sipp (-S: the calls due by a "
+                      "1 ms clock opened per loop turn), %s, %d calls/s, "
+                      "%d calls per run, %d run(s) each, alternating: the "
+                      "cross-check against phases 1 and 2" % (
+                          transport.upper(), p["rate"],
+                          int(p["rate"] * p["udp_s"]), p["reps"]),
+                      flush=True)
+                res["lg_sipp"]["%s-%d" % (transport, p["rate"])] = \
+                    bench.fixed_lg(transport, p["rate"],
+                                   ("sipd", "kamailio"), sched="sipp",
+                                   seconds=p["udp_s"], reps=p["reps"])
         if "instr" in phases and args.loadgen:
             print("\n[I] user-space instructions per call: callgrind, UDP, "
                   "%d and %d calls at %d/s, each server kept up until "
@@ -1846,7 +1942,7 @@ def main():
             res["search"] = []
             for w in p["kam_children"]:
                 res["search"].append(bench.search("kamailio", w))
-            for w in (1, 2):
+            for w in args.workers or (1, 2):
                 res["search"].append(bench.search("sipd", w))
         if "hold" in phases:
             print("\n[4] memory: %d calls held ringing (UDP, 1 worker)" %
@@ -1899,7 +1995,10 @@ def main():
                 t["kamailio"]["calls_per_cpu_s"][0]))
     if res.get("lg"):
         summ["lg"] = lg_report(res["lg"], p)
-        cross_check(summ, p["rate"])
+    if res.get("lg_sipp"):
+        summ["lg_sipp"] = xcheck_table(res["lg_sipp"])
+    if summ.get("lg") or summ.get("lg_sipp"):
+        summ["cross_check_agrees"] = cross_check(summ, p["rate"])
     if res.get("instr"):
         print("\nUser-space instructions per call (callgrind, UDP, 1 worker,"
               " deferred work included)")

@@ -25,10 +25,20 @@
  * -s is the proxy's port, -p and -u the ports the caller and the callee
  * bind (the proxy routes bench.invalid, or -D's domain, to the callee's),
  * -T the deadline counted from the first call, -B releases the calls due
- * in bursts every burst_ms instead of one by one, -v names the first calls
+ * in bursts every burst_ms instead of one by one, -S paces the calls as
+ * sipp does (below), -v names the first calls
  * that did not succeed, with their states, on stderr.  At the end (or on
  * SIGINT, SIGTERM) it prints one line of key=value counts on stdout; exit status 0 when every
  * call succeeded, 1 otherwise, 2 on a usage or set-up error.
+ *
+ * -S: sipp's scheduler (SIPp 3.6, call_generation_task.cpp and
+ * pollset_process()).  sipp's loop turns when a message arrives or when
+ * epoll_wait()'s 1 ms timeout passes; each turn opens the calls due by its
+ * millisecond clock, (unsigned)(ms since start * rate / 1000) minus those
+ * opened, all at once.  So the calls leave in the clumps the turns make
+ * (a turn is late whenever the generator is busy or descheduled), not
+ * one every 1/rate s: that is what a server driven by sipp sees, and how
+ * many datagrams each of its wakeups finds depends on it.
  *
  * bench_proxy.py builds it with cc; with SIPD_BENCH CMake builds it too,
  * with the project's warnings.  It is not a SIP implementation: it trusts
@@ -115,6 +125,7 @@ struct lg {
 	struct sockaddr_in server, uac_addr, uas_addr;
 	int uac_fd, uas_fd; /* UDP sockets, or the TCP connection/listener */
 	unsigned rate, hold_ms, deadline_s, burst_ms;
+	int sipp_sched; /* -S: calls opened per loop turn, as sipp does */
 	unsigned long ncalls;
 	int rcvbuf;
 	struct lg_call *calls;
@@ -1138,6 +1149,9 @@ lg_setup(struct lg *g)
 	if (g->burst_ms > 0 && ns < (uint64_t)g->burst_ms * 1000000u) {
 		ns = (uint64_t)g->burst_ms * 1000000u;
 	}
+	if (g->sipp_sched) {
+		return 0; /* the loop's turns open the calls */
+	}
 	its.it_value.tv_nsec = 1;
 	its.it_interval.tv_sec = (time_t)(ns / 1000000000u);
 	its.it_interval.tv_nsec = (long)(ns % 1000000000u);
@@ -1185,12 +1199,37 @@ lg_addr(struct sockaddr_in *a, const char *host, const char *port)
 	    inet_pton(AF_INET, host, &a->sin_addr) == 1) ? 0 : -1;
 }
 
+/*
+ * -S: one turn of sipp's loop opens every call due by its millisecond
+ * clock, truncated as CallGenerationTask::run() does.
+ */
+static void
+lg_sipp_turn(struct lg *g, uint64_t now)
+{
+	uint64_t due = (now - g->t0) * g->rate / 1000u;
+
+	if (due > g->ncalls) {
+		due = g->ncalls;
+	}
+	if (g->st.created + 1 < due) {
+		uint64_t lag = (due - g->st.created - 1) * 1000u / g->rate;
+
+		if (lag > g->st.max_lag_ms) {
+			g->st.max_lag_ms = lag;
+		}
+	}
+	while (g->st.created < due && (!g->tcp || g->uac_fd >= 0)) {
+		lg_uac_invite(g, g->st.created, now);
+		g->st.last_created_ms = now - g->t0;
+	}
+}
+
 static int
 lg_usage(void)
 {
 	fprintf(stderr, "usage: loadgen [-t udp|tcp] [-r rate] [-n calls] "
 	    "[-d hold_ms] [-D domain] [-T seconds] [-b rcvbuf] [-B burst_ms] "
-	    "[-i addr] "
+	    "[-S] [-i addr] "
 	    "[-v] -s port -p uac_port -u uas_port\n");
 	return 2;
 }
@@ -1210,7 +1249,7 @@ main(int argc, char **argv)
 	g.deadline_s = 0;
 	g.rcvbuf = 2 * 1024 * 1024;
 	g.domain = "bench.invalid";
-	while ((opt = getopt(argc, argv, "t:r:n:d:D:T:b:B:i:s:p:u:v")) != -1) {
+	while ((opt = getopt(argc, argv, "t:r:n:d:D:T:b:B:Si:s:p:u:v")) != -1) {
 		switch (opt) {
 		case 't':
 			g.tcp = strcmp(optarg, "tcp") == 0;
@@ -1235,6 +1274,9 @@ main(int argc, char **argv)
 			break;
 		case 'B':
 			g.burst_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'S':
+			g.sipp_sched = 1;
 			break;
 		case 'i':
 			host = optarg;
@@ -1286,7 +1328,9 @@ main(int argc, char **argv)
 	while (!lg_stop) {
 		struct epoll_event evs[LG_MAXCONN + 4];
 		uint64_t now;
-		int n = epoll_wait(g.ep, evs, LG_MAXCONN + 4, 100);
+		/* sipp waits at most 1 ms a turn (pollset_process()) */
+		int n = epoll_wait(g.ep, evs, LG_MAXCONN + 4,
+		    g.sipp_sched ? 1 : 100);
 
 		if (n < 0 && errno != EINTR) {
 			perror("loadgen: epoll_wait");
@@ -1349,6 +1393,9 @@ main(int argc, char **argv)
 					lg_read_tcp(&g, c, now);
 				}
 			}
+		}
+		if (g.sipp_sched) {
+			lg_sipp_turn(&g, now);
 		}
 		if (now - g.last_scan >= LG_SCAN_MS) {
 			g.last_scan = now;
