@@ -393,6 +393,29 @@ sa_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
 }
 
+/* Same address, whatever the ports; false for family 0. */
+static bool
+sa_same_host(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a,
+		    *y = (const void *)b;
+
+		return memcmp(&x->sin6_addr, &y->sin6_addr,
+		    sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
 /* Copy sa (IPv4 or IPv6) into *ss, or family 0 for NULL or port 0. */
 static void
 peer_copy(struct sockaddr_storage *ss, const struct sockaddr *sa)
@@ -806,15 +829,23 @@ pkt_ssrc(const uint8_t *p, size_t len, uint32_t *ssrc)
  * Whether socket s takes a packet from src: the first source latches;
  * a packet of another source is taken (and moves the latch) only when it
  * carries another SSRC than the latched stream and than the one before
- * it, so late packets of the old stream do not move it back.
+ * it, so late packets of the old stream do not move it back.  With
+ * strict latching a source latches only at sdp's address (the leg's
+ * SDP address for this socket's kind; family 0: none yet).
  */
 static bool
 latch_accept(struct media *m, struct media_relay *r, struct media_sock *s,
-    const struct sockaddr_storage *src, const uint8_t *p, size_t len)
+    const struct sockaddr_storage *sdp, const struct sockaddr_storage *src,
+    const uint8_t *p, size_t len)
 {
 	uint32_t ssrc = 0;
 	bool valid = pkt_ssrc(p, len, &ssrc);
 
+	/* strict: only the SDP's address latches, and moves a latch; a leg
+	 * whose endpoint gave no address yet latches nothing */
+	if (m->set.strict_latch && !sa_same_host(src, sdp)) {
+		return false;
+	}
 	if (!s->latched) {
 		s->latch = *src;
 		s->latched = true;
@@ -852,14 +883,26 @@ latch_accept(struct media *m, struct media_relay *r, struct media_sock *s,
 /*
  * Where a packet of kind k leaving through leg o goes: the latch, else
  * the SDP's address; RTCP falls back on the RTP address's port + 1
- * (RFC 3550 11).  False: nowhere yet.
+ * (RFC 3550 11).  strict: the latch only (RTCP: or the RTP latch's port
+ * + 1).  False: nowhere yet.
  */
 static bool
-leg_dest(const struct media_leg *o, int k, struct sockaddr_storage *dst)
+leg_dest(const struct media_leg *o, int k, bool strict,
+    struct sockaddr_storage *dst)
 {
 	if (o->s[k].latched) {
 		*dst = o->s[k].latch;
 		return true;
+	}
+	if (strict) {
+		/* RTCP may follow the latched RTP source (RFC 3550 11): its
+		 * address is proven */
+		if (k == SOCK_RTCP && o->s[SOCK_RTP].latched) {
+			*dst = o->s[SOCK_RTP].latch;
+			sa_set_port(dst, (uint16_t)(sa_port(dst) + 1));
+			return true;
+		}
+		return false;
 	}
 	if (o->peer[k].ss_family != 0) {
 		*dst = o->peer[k];
@@ -886,6 +929,9 @@ relay_sock(struct media *m, struct media_relay *r, int l, int k,
 {
 	struct media_leg *in = &r->leg[l], *o = &r->leg[l ^ 1];
 	struct media_sock *s = &in->s[k];
+	/* the address this socket's endpoint gave: RTCP's own, else RTP's */
+	const struct sockaddr_storage *sdp =
+	    in->peer[k].ss_family != 0 ? &in->peer[k] : &in->peer[SOCK_RTP];
 	int total = 0;
 
 	for (int round = 0; round < MEDIA_ROUNDS; round++) {
@@ -903,15 +949,16 @@ relay_sock(struct media *m, struct media_relay *r, int l, int k,
 			size_t len = m->rx[i].msg_len;
 
 			if ((m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
-			    !latch_accept(m, r, s, &m->rxaddr[i], m->rxbuf[i],
-				len)) {
+			    !latch_accept(m, r, s, sdp, &m->rxaddr[i],
+				m->rxbuf[i], len)) {
 				in->ignored++;
 				continue;
 			}
 			/* the endpoint is there, even with nowhere to send
 			 * yet: the relay is not idle */
 			r->last_ms = now;
-			if (!leg_dest(o, k, &m->txaddr[ntx])) {
+			if (!leg_dest(o, k, m->set.strict_latch,
+			    &m->txaddr[ntx])) {
 				in->ignored++;
 				continue;
 			}
