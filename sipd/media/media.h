@@ -7,8 +7,9 @@
  * sockets on one of sipd's addresses (IPv4 or IPv6), RTP on an even port
  * and RTCP on the next.  What endpoint A sends to leg A goes out of leg B
  * to endpoint B, and the other way round.  The engine runs on a thread of
- * its own (never a SIP worker) and moves packets with recvmmsg() and
- * sendmmsg().
+ * its own (never a SIP worker) and moves packets over io_uring where the
+ * build and the kernel have it (a multishot read per socket, the sends of
+ * a round in one call: uring.c), else with recvmmsg() and sendmmsg().
  *
  * Latching: each leg sends to the source of the first packet it received
  * from its endpoint (before that, to the address the endpoint's SDP gave,
