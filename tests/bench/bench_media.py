@@ -236,7 +236,7 @@ def pump(args, lines, pid, pa, pb, workdir, name):
 
 
 def run_sipd(args, workdir, pa, pb):
-    port = free_udp(HOST)
+    port = args.sip_port or free_udp(HOST)
     conf = os.path.join(workdir, "sipd.conf")
     with open(conf, "w") as f:
         f.write("listener add udp %s:%d\nclient-ip add 127.0.0.0/8\n"
@@ -261,7 +261,7 @@ def run_sipd(args, workdir, pa, pb):
 
 
 def run_rtpengine(args, workdir, pa, pb):
-    port = free_udp(HOST)
+    port = args.sip_port + 1 if args.sip_port else free_udp(HOST)
     # its own configuration alone: not the packaged file's (which adds
     # listeners and settings of its own)
     argv = [args.rtpengine, "--config-file=none", "--foreground",
@@ -300,6 +300,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                     help="rtpengine's worker threads (default: cores)")
+    ap.add_argument("--sip-port", type=int, default=0,
+                    help="sipd's SIP port, rtpengine's ng port the next "
+                    "(default: free ports)")
     ap.add_argument("--port-min", type=int, default=30000)
     ap.add_argument("--port-max", type=int, default=39999)
     args = ap.parse_args()
