@@ -309,6 +309,7 @@ media_uring_run(struct media *m, uint64_t now)
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
 	uint64_t closes = m->close_req;
+	bool woken = false;
 	int total = 0;
 
 	for (uint32_t i = 0; i < u->nclose; i++) {
@@ -344,10 +345,13 @@ media_uring_run(struct media *m, uint64_t now)
 			if (d != UR_TAG(UR_CTL)) {
 				break; /* a cancel's */
 			}
+			/* once a round: events posted before the read
+			 * find it read */
 			uint64_t v;
-			if (read(m->wakefd, &v, sizeof(v)) < 0) {
-				/* read by an earlier event */
+			if (!woken && read(m->wakefd, &v, sizeof(v)) < 0) {
+				/* read by an earlier round */
 			}
+			woken = true;
 			if ((cqe->flags & IORING_CQE_F_MORE) == 0) {
 				ur_arm_wake(m);
 			}
