@@ -494,6 +494,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_media: %s\n", err);
 		return 1;
 	}
+	/* the engine's own thread, as in sipd (media_start()), started
+	 * before the relays as there (it picks its loop when it starts) */
+	if (media_start(engine) < 0 || (tid = media_tid()) == 0) {
+		fprintf(stderr, "bench_media: no engine thread\n");
+		return 1;
+	}
 	struct sockaddr_in la = v4("127.0.0.1", 0);
 	for (int i = 0; i < relays; i++) {
 		struct media_leg_conf ca = { (struct sockaddr *)&la,
@@ -514,11 +520,6 @@ main(int argc, char **argv)
 	struct media_stats st0, st1;
 	double cpu0, cpu1;
 	long sleeps0, sleeps1;
-	/* the engine's own thread, as in sipd (media_start()) */
-	if (media_start(engine) < 0 || (tid = media_tid()) == 0) {
-		fprintf(stderr, "bench_media: no engine thread\n");
-		return 1;
-	}
 	media_stats(engine, &st0);
 	task_usage(tid, &cpu0, &sleeps0);
 	uint64_t t0 = now_ns();
