@@ -378,6 +378,7 @@ struct conf {
 	char media_ports[CONF_MEDIA_PORTS_MAX];
 	uint32_t media_timeout_s;
 	bool media_relatch;
+	bool media_strict_latch;
 	/* which calls get a relay (sipd/core/media.c): never, those the
 	 * conditions below (or a routing decision) call for, or all; and
 	 * the conditions: LAN<->WAN, a side behind a remote NAT, IPv4<->IPv6 */

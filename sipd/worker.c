@@ -437,6 +437,7 @@ media_settings_from(const struct conf *c, struct media_settings *ms)
 	(void)conf_media_ports(c->media_ports, &ms->port_min, &ms->port_max);
 	ms->timeout_s = c->media_timeout_s;
 	ms->relatch_ssrc = c->media_relatch;
+	ms->strict_latch = c->media_strict_latch;
 }
 
 /* The registrar's settings from the configuration's. */

@@ -7,8 +7,9 @@
  * sockets on one of sipd's addresses (IPv4 or IPv6), RTP on an even port
  * and RTCP on the next.  What endpoint A sends to leg A goes out of leg B
  * to endpoint B, and the other way round.  The engine runs on a thread of
- * its own (never a SIP worker) and moves packets with recvmmsg() and
- * sendmmsg().
+ * its own (never a SIP worker) and moves packets over io_uring where the
+ * build and the kernel have it (a multishot read per socket, the sends of
+ * a round in one call: uring.c), else with recvmmsg() and sendmmsg().
  *
  * Latching: each leg sends to the source of the first packet it received
  * from its endpoint (before that, to the address the endpoint's SDP gave,
@@ -16,6 +17,11 @@
  * another SSRC than the latched stream, which moves the latch (a phone
  * that changed its NAT binding restarts its stream).  A re-INVITE that
  * moves an endpoint calls media_relay_update(), which forgets the latch.
+ * Strict latching (media_settings.strict_latch) sends nothing to a leg's
+ * endpoint before a packet from its SDP address latched the leg, and
+ * latches (or moves the latch to) only sources at that address, whatever
+ * their port: an SDP that names somebody else's address gets that
+ * address no packet.
  *
  * A relay that carries no packet, in either direction, for the timeout is
  * freed by the engine; freeing closes its ports at once.
@@ -68,6 +74,9 @@ struct media_settings {
 	uint16_t port_min, port_max; /* the pool, both included */
 	uint32_t timeout_s;          /* no packet for this long: freed */
 	bool relatch_ssrc;           /* another SSRC moves the latch */
+	/* strict latching: a leg latches only a source at the address its
+	 * endpoint's SDP gave (any port), and sends nothing before */
+	bool strict_latch;
 	/* the clock, in milliseconds (tests); NULL: CLOCK_MONOTONIC */
 	uint64_t (*clock_ms)(void *arg);
 	void *clock_arg;

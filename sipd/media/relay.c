@@ -8,14 +8,14 @@
  * creates, moves, frees or reads a relay.
  *
  * Packets: a readable socket is drained with recvmmsg() in batches of
- * MEDIA_BATCH; each packet is checked against the socket's latch and sent
- * on with one sendmmsg() per batch out of the other leg's socket of the
- * same kind (RTP to RTP, RTCP to RTCP), so the far endpoint sees the
- * relay's port it was given in its SDP.
+ * MEDIA_BATCH; each packet is checked against the socket's latch
+ * (media_packet()) and sent on with one sendmmsg() per batch out of the
+ * other leg's socket of the same kind (RTP to RTP, RTCP to RTCP), so the
+ * far endpoint sees the relay's port it was given in its SDP.  Where
+ * io_uring serves (uring.c, chosen when the thread starts), it reads and
+ * sends instead, and this file's epoll set stays empty.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +26,8 @@
 #include <arpa/inet.h>
 
 #include "sipd/log.h"
-#include "sipd/media/media.h"
+#include "sipd/media/media_int.h"
 
-#define MEDIA_BATCH 32
-#define MEDIA_PKT_MAX 2048
-#define MEDIA_SLOT_BITS 14
-#define MEDIA_SLOT_MASK ((1u << MEDIA_SLOT_BITS) - 1)
 #define MEDIA_EVENTS 256
 /* Rounds of recvmmsg() per readable socket before the next one's turn. */
 #define MEDIA_ROUNDS 4
@@ -39,67 +35,6 @@
 #define MEDIA_CHECK_MS 1000
 /* Relays freed by timeout whose owners one round tells at most. */
 #define MEDIA_EXPIRE_MAX 256
-
-_Static_assert(MEDIA_MAX_RELAYS == 1u << MEDIA_SLOT_BITS,
-    "a relay id's slot bits cover the table");
-
-enum { SOCK_RTP, SOCK_RTCP };
-
-struct media_sock {
-	int fd;
-	bool latched;
-	bool have_ssrc;
-	bool have_prev;
-	uint32_t ssrc;      /* the latched stream's */
-	uint32_t prev_ssrc; /* the stream the latch moved away from */
-	struct sockaddr_storage latch;
-};
-
-struct media_leg {
-	struct media_sock s[2];            /* RTP, RTCP */
-	struct sockaddr_storage local;     /* the RTP port's address */
-	struct sockaddr_storage peer[2];   /* from SDP: RTP, RTCP */
-	uint64_t packets, bytes, ignored;
-};
-
-struct media_relay {
-	uint32_t id;
-	uint64_t created_ms, last_ms;
-	struct media_leg leg[2];
-	/* the call it serves (media_relay_bind()): Call-ID, leg A's tag
-	 * and leg B's, one allocation; NULL when bound to none */
-	char *key;
-	uint32_t callid_len, tag_a_len, tag_b_len;
-	uint32_t group;
-	uint8_t line;
-	bool looped;
-};
-
-struct media {
-	pthread_mutex_t lock;
-	struct media_settings set;
-	int epfd;
-	int wakefd;
-	pthread_t thread;
-	bool running;
-	atomic_bool stopping;
-	uint16_t cursor;                     /* the next even port to try */
-	uint8_t used[65536 / 8];             /* ports our relays hold */
-	struct media_relay *slot[MEDIA_MAX_RELAYS];
-	uint32_t gen[MEDIA_MAX_RELAYS];
-	uint32_t nrelays;
-	uint32_t next_slot;
-	/* every open relay lies in the win_len slots from win_start, on
-	 * round: lookups by call look there, not at the whole table */
-	uint32_t win_start, win_len;
-	uint64_t next_check_ms;
-	uint64_t created, freed, expired, exhausted, packets, bytes;
-	/* the batch buffers of media_poll(): one caller at a time */
-	struct mmsghdr rx[MEDIA_BATCH], tx[MEDIA_BATCH];
-	struct iovec rxiov[MEDIA_BATCH], txiov[MEDIA_BATCH];
-	struct sockaddr_storage rxaddr[MEDIA_BATCH], txaddr[MEDIA_BATCH];
-	uint8_t rxbuf[MEDIA_BATCH][MEDIA_PKT_MAX];
-};
 
 static uint64_t
 media_now(const struct media *m)
@@ -184,6 +119,7 @@ media_new(const struct media_settings *s, char *err, size_t cap)
 	pthread_mutex_init(&m->lock, NULL);
 	atomic_init(&m->stopping, false);
 	m->next_check_ms = media_now(m) + MEDIA_CHECK_MS;
+	pthread_cond_init(&m->closed, NULL);
 	for (size_t i = 0; i < MEDIA_BATCH; i++) {
 		m->rxiov[i].iov_base = m->rxbuf[i];
 		m->rxiov[i].iov_len = sizeof(m->rxbuf[i]);
@@ -211,6 +147,8 @@ media_main(void *arg)
 {
 	struct media *m = arg;
 
+	/* "top -H" and the benchmark tell it apart */
+	pthread_setname_np(pthread_self(), "media");
 	while (!atomic_load(&m->stopping)) {
 		if (media_poll(m, MEDIA_CHECK_MS) < 0) {
 			struct timespec ts = { 0, 10 * 1000000L };
@@ -229,6 +167,16 @@ media_start(struct media *m)
 		return 0;
 	}
 	atomic_store(&m->stopping, false);
+#ifdef SIPD_HAVE_URING
+	/* the thread's loop: io_uring, where there is one (not an old
+	 * kernel, not a sandbox that forbids it), else epoll; relays made
+	 * before stay on epoll */
+	pthread_mutex_lock(&m->lock);
+	if (m->ur == NULL && m->nrelays == 0) {
+		(void)media_uring_new(m);
+	}
+	pthread_mutex_unlock(&m->lock);
+#endif
 	rc = pthread_create(&m->thread, NULL, media_main, m);
 	if (rc != 0) {
 		return -rc;
@@ -253,15 +201,40 @@ media_stop(struct media *m)
 	m->running = false;
 }
 
+/* Wake the thread: the io_uring loop has sockets to start or stop. */
+static void
+engine_kick(struct media *m)
+{
+	uint64_t one = 1;
+
+	if (m->ur != NULL && write(m->wakefd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the thread is woken already */
+	}
+}
+
 static void
 relay_close(struct media *m, struct media_relay *r)
 {
+	if (m->ur != NULL) {
+		m->close_req++;
+	}
 	for (int l = 0; l < 2; l++) {
 		for (int k = 0; k < 2; k++) {
 			int fd = r->leg[l].s[k].fd;
 
 			if (fd >= 0) {
-				epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
+#ifdef SIPD_HAVE_URING
+				if (m->ur != NULL) {
+					/* its read holds the socket (and
+					 * the port) until cancelled */
+					media_uring_close(m, r->id, l, k);
+					engine_kick(m);
+				}
+#endif
+				if (m->ur == NULL) {
+					epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd,
+					    NULL);
+				}
 				close(fd);
 				r->leg[l].s[k].fd = -1;
 			}
@@ -314,8 +287,12 @@ media_free(struct media *m)
 			relay_drop(m, m->slot[i]);
 		}
 	}
+#ifdef SIPD_HAVE_URING
+	media_uring_free(m);
+#endif
 	close(m->wakefd);
 	close(m->epfd);
+	pthread_cond_destroy(&m->closed);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -338,8 +315,8 @@ media_configure(struct media *m, const struct media_settings *s, char *err,
 	return 0;
 }
 
-static struct media_relay *
-relay_find(struct media *m, uint32_t id)
+struct media_relay *
+media_relay_find(struct media *m, uint32_t id)
 {
 	struct media_relay *r = m->slot[id & MEDIA_SLOT_MASK];
 
@@ -391,6 +368,29 @@ sa_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 
 	return x->sin6_port == y->sin6_port &&
 	    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* Same address, whatever the ports; false for family 0. */
+static bool
+sa_same_host(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a,
+		    *y = (const void *)b;
+
+		return memcmp(&x->sin6_addr, &y->sin6_addr,
+		    sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
 }
 
 /* Copy sa (IPv4 or IPv6) into *ss, or family 0 for NULL or port 0. */
@@ -480,7 +480,12 @@ leg_open(struct media *m, struct media_relay *r, int l)
 		sa_set_port(&leg->local, (uint16_t)p);
 		m->used[p / 8] |= (uint8_t)(1u << (p % 8));
 		m->used[(p + 1) / 8] |= (uint8_t)(1u << ((p + 1) % 8));
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < 2 && m->ur != NULL; k++) {
+#ifdef SIPD_HAVE_URING
+			media_uring_open(m, r->id, l, k);
+#endif
+		}
+		for (int k = 0; k < 2 && m->ur == NULL; k++) {
 			struct epoll_event ev = {
 				.events = EPOLLIN,
 				.data.u64 = (uint64_t)r->id << 2 |
@@ -594,6 +599,7 @@ media_relay_new(struct media *m, const struct media_leg_conf *a,
 	out->id = r->id;
 	out->local[0] = r->leg[0].local;
 	out->local[1] = r->leg[1].local;
+	engine_kick(m);
 	pthread_mutex_unlock(&m->lock);
 	if (log_enabled(LOG_TRANSPORT, LOG_LEVEL_MAJOR)) {
 		char x[64], y[64];
@@ -625,7 +631,7 @@ media_relay_update(struct media *m, uint32_t id, enum media_leg_id leg,
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&m->lock);
-	r = relay_find(m, id);
+	r = media_relay_find(m, id);
 	if (r == NULL) {
 		pthread_mutex_unlock(&m->lock);
 		return -ENOENT;
@@ -657,19 +663,49 @@ media_relay_update(struct media *m, uint32_t id, enum media_leg_id leg,
 	return 0;
 }
 
+/*
+ * Wait, at most a second, until the io_uring loop has stopped reading
+ * the sockets of the relays closed so far (target: m->close_req then):
+ * their ports are free when it returns.  Not on the engine's thread,
+ * whose own closes are done at the end of its round, nor with no thread.
+ */
+static void
+close_wait(struct media *m, uint64_t target)
+{
+	struct timespec ts;
+
+	if (m->ur == NULL || !m->running ||
+	    pthread_equal(pthread_self(), m->thread)) {
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 1;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < 100 && m->close_done < target; i++) {
+		if (pthread_cond_timedwait(&m->closed, &m->lock, &ts) ==
+		    ETIMEDOUT) {
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 int
 media_relay_free(struct media *m, uint32_t id)
 {
 	struct media_relay *r;
+	uint64_t target;
 
 	pthread_mutex_lock(&m->lock);
-	r = relay_find(m, id);
+	r = media_relay_find(m, id);
 	if (r == NULL) {
 		pthread_mutex_unlock(&m->lock);
 		return -ENOENT;
 	}
 	relay_drop(m, r);
+	target = m->close_req;
 	pthread_mutex_unlock(&m->lock);
+	close_wait(m, target);
 	log_warn(LOG_TRANSPORT, "media, relay %u freed", id);
 	return 0;
 }
@@ -712,7 +748,7 @@ media_relay_get(struct media *m, uint32_t id, struct media_relay_info *info)
 	struct media_relay *r;
 
 	pthread_mutex_lock(&m->lock);
-	r = relay_find(m, id);
+	r = media_relay_find(m, id);
 	if (r != NULL) {
 		info_of(m, r, media_now(m), info);
 	}
@@ -806,15 +842,23 @@ pkt_ssrc(const uint8_t *p, size_t len, uint32_t *ssrc)
  * Whether socket s takes a packet from src: the first source latches;
  * a packet of another source is taken (and moves the latch) only when it
  * carries another SSRC than the latched stream and than the one before
- * it, so late packets of the old stream do not move it back.
+ * it, so late packets of the old stream do not move it back.  With
+ * strict latching a source latches only at sdp's address (the leg's
+ * SDP address for this socket's kind; family 0: none yet).
  */
 static bool
 latch_accept(struct media *m, struct media_relay *r, struct media_sock *s,
-    const struct sockaddr_storage *src, const uint8_t *p, size_t len)
+    const struct sockaddr_storage *sdp, const struct sockaddr_storage *src,
+    const uint8_t *p, size_t len)
 {
 	uint32_t ssrc = 0;
 	bool valid = pkt_ssrc(p, len, &ssrc);
 
+	/* strict: only the SDP's address latches, and moves a latch; a leg
+	 * whose endpoint gave no address yet latches nothing */
+	if (m->set.strict_latch && !sa_same_host(src, sdp)) {
+		return false;
+	}
 	if (!s->latched) {
 		s->latch = *src;
 		s->latched = true;
@@ -852,14 +896,26 @@ latch_accept(struct media *m, struct media_relay *r, struct media_sock *s,
 /*
  * Where a packet of kind k leaving through leg o goes: the latch, else
  * the SDP's address; RTCP falls back on the RTP address's port + 1
- * (RFC 3550 11).  False: nowhere yet.
+ * (RFC 3550 11).  strict: the latch only (RTCP: or the RTP latch's port
+ * + 1).  False: nowhere yet.
  */
 static bool
-leg_dest(const struct media_leg *o, int k, struct sockaddr_storage *dst)
+leg_dest(const struct media_leg *o, int k, bool strict,
+    struct sockaddr_storage *dst)
 {
 	if (o->s[k].latched) {
 		*dst = o->s[k].latch;
 		return true;
+	}
+	if (strict) {
+		/* RTCP may follow the latched RTP source (RFC 3550 11): its
+		 * address is proven */
+		if (k == SOCK_RTCP && o->s[SOCK_RTP].latched) {
+			*dst = o->s[SOCK_RTP].latch;
+			sa_set_port(dst, (uint16_t)(sa_port(dst) + 1));
+			return true;
+		}
+		return false;
 	}
 	if (o->peer[k].ss_family != 0) {
 		*dst = o->peer[k];
@@ -879,13 +935,56 @@ leg_dest(const struct media_leg *o, int k, struct sockaddr_storage *dst)
 	return false;
 }
 
+bool
+media_packet(struct media *m, struct media_relay *r, int l, int k,
+    const struct sockaddr_storage *src, const uint8_t *p, size_t len,
+    bool trunc, uint64_t now, struct sockaddr_storage *dst)
+{
+	struct media_leg *in = &r->leg[l];
+	/* the address this socket's endpoint gave: RTCP's own, else RTP's */
+	const struct sockaddr_storage *sdp =
+	    in->peer[k].ss_family != 0 ? &in->peer[k] : &in->peer[SOCK_RTP];
+
+	if (trunc || !latch_accept(m, r, &in->s[k], sdp, src, p, len)) {
+		in->ignored++;
+		return false;
+	}
+	/* the endpoint is there, even with nowhere to send yet: the relay
+	 * is not idle */
+	r->last_ms = now;
+	if (!leg_dest(&r->leg[l ^ 1], k, m->set.strict_latch, dst)) {
+		in->ignored++;
+		return false;
+	}
+	in->packets++;
+	in->bytes += len;
+	m->packets++;
+	m->bytes += len;
+	return true;
+}
+
+void
+media_packet_lost(struct media *m, uint32_t id, int l, size_t len)
+{
+	struct media_relay *r = media_relay_find(m, id);
+
+	/* what the kernel would not take is lost, as on a congested link:
+	 * RTP does not wait */
+	m->packets--;
+	m->bytes -= len;
+	if (r != NULL) {
+		r->leg[l].packets--;
+		r->leg[l].bytes -= len;
+		r->leg[l].ignored++;
+	}
+}
+
 /* Drain socket k of leg l and relay what it read.  Under the lock. */
 static int
 relay_sock(struct media *m, struct media_relay *r, int l, int k,
     uint64_t now)
 {
-	struct media_leg *in = &r->leg[l], *o = &r->leg[l ^ 1];
-	struct media_sock *s = &in->s[k];
+	int fd = r->leg[l].s[k].fd, out = r->leg[l ^ 1].s[k].fd;
 	int total = 0;
 
 	for (int round = 0; round < MEDIA_ROUNDS; round++) {
@@ -895,55 +994,38 @@ relay_sock(struct media *m, struct media_relay *r, int l, int k,
 			m->rx[i].msg_hdr.msg_namelen = sizeof(m->rxaddr[i]);
 			m->rx[i].msg_hdr.msg_flags = 0;
 		}
-		n = recvmmsg(s->fd, m->rx, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, m->rx, MEDIA_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
 			break;
 		}
 		for (int i = 0; i < n; i++) {
 			size_t len = m->rx[i].msg_len;
 
-			if ((m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
-			    !latch_accept(m, r, s, &m->rxaddr[i], m->rxbuf[i],
-				len)) {
-				in->ignored++;
-				continue;
-			}
-			/* the endpoint is there, even with nowhere to send
-			 * yet: the relay is not idle */
-			r->last_ms = now;
-			if (!leg_dest(o, k, &m->txaddr[ntx])) {
-				in->ignored++;
+			if (!media_packet(m, r, l, k, &m->rxaddr[i],
+			    m->rxbuf[i], len,
+			    (m->rx[i].msg_hdr.msg_flags & MSG_TRUNC) != 0, now,
+			    &m->txaddr[ntx])) {
 				continue;
 			}
 			m->txiov[ntx].iov_base = m->rxbuf[i];
 			m->txiov[ntx].iov_len = len;
 			m->tx[ntx].msg_hdr.msg_namelen =
 			    sa_len(&m->txaddr[ntx]);
-			in->packets++;
-			in->bytes += len;
-			m->bytes += len;
 			ntx++;
 		}
-		if (ntx > 0) {
-			int sent = 0;
-
-			while (sent < ntx) {
-				int rc = sendmmsg(o->s[k].fd, m->tx + sent,
-				    (unsigned)(ntx - sent), MSG_DONTWAIT);
-				if (rc <= 0) {
-					break;
-				}
-				sent += rc;
+		int sent = 0;
+		while (sent < ntx) {
+			int rc = sendmmsg(out, m->tx + sent,
+			    (unsigned)(ntx - sent), MSG_DONTWAIT);
+			if (rc <= 0) {
+				break;
 			}
-			/* what the kernel would not take is lost, as on a
-			 * congested link: RTP does not wait */
-			if (sent < ntx) {
-				in->ignored += (uint64_t)(ntx - sent);
-				in->packets -= (uint64_t)(ntx - sent);
-			}
-			m->packets += (uint64_t)sent;
-			total += sent;
+			sent += rc;
 		}
+		for (int i = sent; i < ntx; i++) {
+			media_packet_lost(m, r->id, l, m->txiov[i].iov_len);
+		}
+		total += sent;
 		if (n < MEDIA_BATCH) {
 			break;
 		}
@@ -980,6 +1062,19 @@ media_poll(struct media *m, int timeout_ms)
 	int n, total = 0;
 	uint64_t now;
 
+#ifdef SIPD_HAVE_URING
+	if (m->ur != NULL) {
+		n = media_uring_wait(m, timeout_ms);
+		if (n < 0) {
+			return n;
+		}
+		pthread_mutex_lock(&m->lock);
+		now = media_now(m);
+		total = media_uring_run(m, now);
+		n = 0;
+		goto expire;
+	}
+#endif
 	n = epoll_wait(m->epfd, ev, MEDIA_EVENTS, timeout_ms);
 	if (n < 0) {
 		return errno == EINTR ? 0 : -errno;
@@ -999,12 +1094,15 @@ media_poll(struct media *m, int timeout_ms)
 			continue;
 		}
 		/* a relay freed since epoll_wait() returned is not found */
-		r = relay_find(m, (uint32_t)(d >> 2));
+		r = media_relay_find(m, (uint32_t)(d >> 2));
 		if (r != NULL) {
 			total += relay_sock(m, r, (int)(d >> 1 & 1),
 			    (int)(d & 1), now);
 		}
 	}
+#ifdef SIPD_HAVE_URING
+expire:
+#endif
 	if (now >= m->next_check_ms) {
 		nexp = expire(m, now, ids, MEDIA_EXPIRE_MAX);
 		/* more to free: check again at once */
@@ -1110,7 +1208,7 @@ media_relay_bind(struct media *m, uint32_t id, const struct media_call *c,
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&m->lock);
-	r = relay_find(m, id);
+	r = media_relay_find(m, id);
 	if (r != NULL) {
 		rc = key_set(r, c);
 		if (rc == 0) {
@@ -1192,7 +1290,9 @@ media_call_free(struct media *m, const struct media_call *c, uint32_t group)
 			relay_drop(m, r);
 		}
 	}
+	uint64_t target = m->close_req;
 	pthread_mutex_unlock(&m->lock);
+	close_wait(m, target);
 	for (size_t i = 0; i < n && i < sizeof(ids) / sizeof(ids[0]); i++) {
 		log_warn(LOG_TRANSPORT, "media, relay %u freed (%s)", ids[i],
 		    group != 0 ? "the branch ended" : "the dialog ended");

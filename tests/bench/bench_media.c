@@ -6,9 +6,10 @@
  * Endpoint A (127.0.0.2) and endpoint B (127.0.0.3) are one socket each:
  * each sends one packet per relay every 20 ms with sendmmsg(), stamped
  * with the send time; a receiver thread per endpoint reads with
- * recvmmsg() and records the delay.  The relay runs media_poll() in a loop
- * on a thread of its own, as sipd's relay thread does, and that thread's
- * CPU time (CLOCK_THREAD_CPUTIME_ID) is what "per CPU-second" divides by.
+ * recvmmsg() and records the delay.  The relay runs on the engine's own
+ * thread (media_start()), as in sipd, and that thread's CPU time (user
+ * and system, /proc/self/task/TID/stat) is what "per CPU-second" divides
+ * by; its sleeps (voluntary context switches) are counted too.
  * The added delay is the relayed delay less the delay of the same
  * endpoints sending to each other directly, measured in a first phase.
  *
@@ -25,6 +26,7 @@
  * endpoints received.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -49,9 +51,8 @@ struct side {
 	uint64_t received, late;
 };
 
-static atomic_bool stop_rx, stop_relay;
+static atomic_bool stop_rx;
 static struct media *engine;
-static double relay_cpu_s;
 
 static uint64_t
 now_ns(void)
@@ -85,15 +86,6 @@ proc_cpu_s(int pid)
 		return -1;
 	}
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double
-thread_cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static struct sockaddr_in
@@ -163,17 +155,76 @@ rx_main(void *arg)
 	return NULL;
 }
 
-static void *
-relay_main(void *arg)
+/*
+ * The engine's thread ("media", media_start()): its id in this process,
+ * or 0.
+ */
+static int
+media_tid(void)
 {
-	double t0 = thread_cpu_s();
+	char path[300], comm[32];
 
-	(void)arg;
-	while (!atomic_load(&stop_relay)) {
-		media_poll(engine, 50);
+	for (int tries = 0; tries < 100; tries++) {
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		int tid = 0;
+
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			    e->d_name);
+			f = fopen(path, "r");
+			if (f == NULL) {
+				continue;
+			}
+			if (fgets(comm, sizeof(comm), f) != NULL &&
+			    strcmp(comm, "media\n") == 0) {
+				tid = atoi(e->d_name);
+			}
+			fclose(f);
+		}
+		if (d != NULL) {
+			closedir(d);
+		}
+		if (tid != 0) {
+			return tid;
+		}
+		usleep(10000);
 	}
-	relay_cpu_s = thread_cpu_s() - t0;
-	return NULL;
+	return 0;
+}
+
+/* Thread tid's CPU time (user and system, s) and its sleeps. */
+static void
+task_usage(int tid, double *cpu, long *sleeps)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	*cpu = 0;
+	*sleeps = 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		char *p = strrchr(buf, ')');
+		if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u "
+		    "%*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
+			*cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	while (f != NULL && fgets(buf, sizeof(buf), f) != NULL) {
+		sscanf(buf, "voluntary_ctxt_switches: %ld", sleeps);
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
 }
 
 /* One packet per destination every 1/pps s for seconds; from fd. */
@@ -367,6 +418,7 @@ main(int argc, char **argv)
 	struct side a, b;
 	struct media_settings ms;
 	char err[256];
+	int tid;
 
 	while ((opt = getopt(argc, argv, "r:s:p:x:P:a:b:")) != -1) {
 		switch (opt) {
@@ -442,6 +494,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_media: %s\n", err);
 		return 1;
 	}
+	/* the engine's own thread, as in sipd (media_start()), started
+	 * before the relays as there (it picks its loop when it starts) */
+	if (media_start(engine) < 0 || (tid = media_tid()) == 0) {
+		fprintf(stderr, "bench_media: no engine thread\n");
+		return 1;
+	}
 	struct sockaddr_in la = v4("127.0.0.1", 0);
 	for (int i = 0; i < relays; i++) {
 		struct media_leg_conf ca = { (struct sockaddr *)&la,
@@ -459,17 +517,18 @@ main(int argc, char **argv)
 		memcpy(&to_a[i], &al.local[0], sizeof(to_a[i]));
 		memcpy(&to_b[i], &al.local[1], sizeof(to_b[i]));
 	}
-	pthread_t rt;
 	struct media_stats st0, st1;
+	double cpu0, cpu1;
+	long sleeps0, sleeps1;
 	media_stats(engine, &st0);
-	atomic_store(&stop_relay, false);
-	pthread_create(&rt, NULL, relay_main, NULL);
+	task_usage(tid, &cpu0, &sleeps0);
 	uint64_t t0 = now_ns();
 	uint64_t sent = run_phase(&a, &b, to_a, to_b, relays, pps, seconds);
-	atomic_store(&stop_relay, true);
-	pthread_join(rt, NULL);
 	double wall = (double)(now_ns() - t0) / 1e9;
+	task_usage(tid, &cpu1, &sleeps1);
 	media_stats(engine, &st1);
+	double relay_cpu_s = cpu1 - cpu0;
+	long relay_wakeups = sleeps1 - sleeps0;
 	uint64_t relayed = st1.packets - st0.packets;
 	double r50 = percentile(&a, &b, 0.5), r99 = percentile(&a, &b, 0.99);
 	uint64_t got = a.received + b.received;
@@ -481,7 +540,9 @@ main(int argc, char **argv)
 	    sent ? 100.0 * (double)(sent - (got < sent ? got : sent)) /
 	    (double)sent : 0.0);
 	printf("relay thread: %.3f CPU-s over %.1f s wall (%.1f%% of a "
-	    "core)\n", relay_cpu_s, wall, 100.0 * relay_cpu_s / wall);
+	    "core), %ld sleeps (%.3f a packet)\n", relay_cpu_s, wall,
+	    100.0 * relay_cpu_s / wall, relay_wakeups,
+	    relayed ? (double)relay_wakeups / (double)relayed : 0.0);
 	printf("delay through the relay: p50 %.0f us p99 %.0f us; added: "
 	    "p50 %.0f us p99 %.0f us\n", r50, r99, r50 - d50, r99 - d99);
 	printf("media packets per CPU-second: %.0f\n",

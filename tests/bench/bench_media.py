@@ -235,8 +235,8 @@ def pump(args, lines, pid, pa, pb, workdir, name):
     return float(m.group(1))
 
 
-def run_sipd(args, workdir, pa, pb):
-    port = free_udp(HOST)
+def run_sipd(args, workdir, pa, pb, binary=None, name="sipd"):
+    port = args.sip_port or free_udp(HOST)
     conf = os.path.join(workdir, "sipd.conf")
     with open(conf, "w") as f:
         f.write("listener add udp %s:%d\nclient-ip add 127.0.0.0/8\n"
@@ -245,7 +245,7 @@ def run_sipd(args, workdir, pa, pb):
                 "log level all none\n" % (
                     HOST, port, os.path.join(workdir, "reg.db"),
                     args.port_min, args.port_max))
-    proc = subprocess.Popen([args.sipd, "-f", "-c", conf, "-s",
+    proc = subprocess.Popen([binary or args.sipd, "-f", "-c", conf, "-s",
                              os.path.join(workdir, "sipd.sock")],
                             stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL,
@@ -254,14 +254,14 @@ def run_sipd(args, workdir, pa, pb):
     try:
         wait_udp(port)
         lines = sipd_calls(port, args.calls, pa, pb)
-        return pump(args, lines, proc.pid, pa, pb, workdir, "sipd")
+        return pump(args, lines, proc.pid, pa, pb, workdir, name)
     finally:
         proc.terminate()
         proc.wait(10)
 
 
 def run_rtpengine(args, workdir, pa, pb):
-    port = free_udp(HOST)
+    port = args.sip_port + 1 if args.sip_port else free_udp(HOST)
     # its own configuration alone: not the packaged file's (which adds
     # listeners and settings of its own)
     argv = [args.rtpengine, "--config-file=none", "--foreground",
@@ -290,6 +290,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sipd", default=os.path.join(
         top, "build-bench/sipd/sipd"))
+    ap.add_argument("--sipd-also", metavar="SIPD",
+                    help="another sipd (another build) measured in the "
+                    "same rounds, as \"sipd-also\" (the last line stays "
+                    "--sipd's)")
     ap.add_argument("--bench", default=os.path.join(
         top, "build-bench/tests/bench/bench_media"))
     ap.add_argument("--rtpengine", default=shutil.which("rtpengine") or
@@ -300,23 +304,36 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                     help="rtpengine's worker threads (default: cores)")
+    ap.add_argument("--sip-port", type=int, default=0,
+                    help="sipd's SIP port, rtpengine's ng port the next "
+                    "(default: free ports)")
     ap.add_argument("--port-min", type=int, default=30000)
     ap.add_argument("--port-max", type=int, default=39999)
     args = ap.parse_args()
-    for tool in (args.sipd, args.bench, args.rtpengine):
+    for tool in (args.sipd, args.bench, args.rtpengine) + (
+            (args.sipd_also,) if args.sipd_also else ()):
         if not os.access(tool, os.X_OK):
             sys.exit("bench_media.py: %s is missing" % tool)
     pa, pb = free_udp(A), free_udp(B)
     figures = {"sipd": [], "rtpengine": []}
+    if args.sipd_also:
+        figures["sipd-also"] = []
     with tempfile.TemporaryDirectory(prefix="bench-media-") as workdir:
         for _ in range(args.runs):
             figures["sipd"].append(run_sipd(args, workdir, pa, pb))
             figures["rtpengine"].append(run_rtpengine(args, workdir, pa,
                                                       pb))
+            if args.sipd_also:
+                figures["sipd-also"].append(run_sipd(
+                    args, workdir, pa, pb, args.sipd_also, "sipd-also"))
     med = {k: sorted(v)[len(v) // 2] for k, v in figures.items()}
     for k, v in figures.items():
         print("%s packets per CPU-second: %s (median %.0f)" % (
             k, ", ".join("%.0f" % x for x in v), med[k]))
+    if args.sipd_also:
+        print("sipd-also packets per CPU-second ratio vs rtpengine: %.2f" % (
+            med["sipd-also"] / med["rtpengine"] if med["rtpengine"]
+            else 0.0))
     print("media packets per CPU-second ratio vs rtpengine: %.2f" % (
         med["sipd"] / med["rtpengine"] if med["rtpengine"] else 0.0))
 
