@@ -48,8 +48,8 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 		rc = -errno;
 		goto fail;
 	}
-	x->bytes = txn_serialize(req, &x->nbytes);
-	if (x->bytes == NULL) {
+	x->rq = txn_serialize(req, &x->nrq);
+	if (x->rq == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -63,7 +63,7 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 	x->state = m == MSG_INVITE ? TXN_CALLING : TXN_TRYING;
 
 	txn_enter(t);
-	rc = txn_send(x, dst, x->bytes, x->nbytes);
+	rc = txn_send(x, dst, x->rq, x->nrq);
 	if (rc != 0) {
 		/* the TU never had it: no callback; req stays the caller's */
 		txn_discard(x);
@@ -237,11 +237,11 @@ invite_response(struct txn *x, struct msg *resp, int status)
 		} else {
 			x->state = TXN_COMPLETED;
 			wheel_cancel(&t->wheel, &x->retx);
-			x->ack = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
-			    &x->nack);
+			x->rs = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
+			    &x->nrs);
 			txn_arm(x, &x->end, x->reliable ? 0 : 32000);
-			rc = x->ack != NULL
-			    ? txn_send(x, &x->peer, x->ack, x->nack)
+			rc = x->rs != NULL
+			    ? txn_send(x, &x->peer, x->rs, x->nrs)
 			    : 0;
 			if (rc != 0) {
 				client_failed(x, rc);
@@ -255,8 +255,8 @@ invite_response(struct txn *x, struct msg *resp, int status)
 	case TXN_COMPLETED:
 		/* a retransmitted final response: ACK it again (17.1.1.2);
 		 * a transport error here is one too (17.1.4) */
-		if (status >= 300 && x->ack != NULL &&
-		    (rc = txn_send(x, &x->peer, x->ack, x->nack)) != 0) {
+		if (status >= 300 && x->rs != NULL &&
+		    (rc = txn_send(x, &x->peer, x->rs, x->nrs)) != 0) {
 			client_failed(x, rc);
 		}
 		break;
@@ -348,7 +348,7 @@ txn_client_fire(struct txn *x, enum txn_timer_id which)
 		x->retx_count++;
 		t->stats.retransmissions++;
 		txn_arm(x, &x->retx, x->retx_ms);
-		rc = txn_send(x, &x->peer, x->bytes, x->nbytes);
+		rc = txn_send(x, &x->peer, x->rq, x->nrq);
 		if (rc != 0) {
 			client_failed(x, rc);
 		}

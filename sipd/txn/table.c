@@ -92,8 +92,8 @@ static void
 txn_release(struct txn *x)
 {
 	msg_free(x->req);
-	free(x->bytes);
-	free(x->ack);
+	free(x->rq);
+	free(x->rs);
 	free(x);
 }
 
@@ -511,6 +511,17 @@ txn_leave(struct txn_table *t)
 	if (--t->depth > 0) {
 		return;
 	}
+	/* the parses made for the event just handled: first, as a dead
+	 * transaction below may be one of them */
+	for (unsigned i = 0; i < t->ntmp; i++) {
+		struct txn *x = t->tmp[i];
+
+		if (x->rq != NULL) {
+			msg_free(x->req);
+			x->req = NULL;
+		}
+	}
+	t->ntmp = 0;
 	while (t->dead != NULL) {
 		struct txn *x = t->dead;
 		t->dead = x->hnext;
@@ -565,10 +576,19 @@ struct msg *
 txn_request(const struct txn *cx)
 {
 	struct txn *x = (struct txn *)(uintptr_t)cx;
+	struct txn_table *t = x->tbl;
+	/* the bytes met the limits once, or were built here: no others */
+	struct msg_limits lim = { .max_size = x->nrq,
+		.max_headers = UINT32_MAX, .max_line = x->nrq };
 
-	/* a client transaction keeps the bytes it sends: parse on demand */
-	if (x->req == NULL && x->kind == TXN_CLIENT && x->bytes != NULL) {
-		x->req = msg_parse(x->bytes, x->nbytes, NULL, NULL);
+	/* a transaction keeps its request as bytes: parse on demand, for
+	 * the current entry into the table (a TU callback), else until the
+	 * transaction ends */
+	if (x->req == NULL && x->rq != NULL) {
+		x->req = msg_parse(x->rq, x->nrq, &lim, NULL);
+		if (x->req != NULL && t->depth > 0 && t->ntmp < TXN_TMP_MAX) {
+			t->tmp[t->ntmp++] = x;
+		}
 	}
 	return x->req;
 }
@@ -637,16 +657,19 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 void
 txn_shed(struct txn *x)
 {
-	bool keep_resp = x->kind == TXN_SERVER && x->state == TXN_COMPLETED;
-
 	if (x->kind == TXN_CLIENT || !txn_key_2543(x)) {
 		msg_free(x->req);
 		x->req = NULL;
+		free(x->rq);
+		x->rq = NULL;
+		x->nrq = 0;
 	}
-	if (!keep_resp) {
-		free(x->bytes);
-		x->bytes = NULL;
-		x->nbytes = 0;
+	/* an INVITE server transaction's non-2xx final is resent until the
+	 * ACK; a client's ACK for one is kept for the final's resends */
+	if (x->kind == TXN_SERVER && x->state != TXN_COMPLETED) {
+		free(x->rs);
+		x->rs = NULL;
+		x->nrs = 0;
 	}
 }
 

@@ -76,17 +76,27 @@ struct txn {
 	struct tp_src peer;        /* request source, or request destination */
 	uint16_t resp_port;        /* server: responses go to the peer's
 	                            * address at this port; 0: its port */
+	/* the request parsed: a server's RFC 2543 transaction keeps it (its
+	 * matching reads it); otherwise parsed again from rq on demand and
+	 * kept as long as txn_request() says */
 	struct msg *req;
-	char *bytes;               /* request (client) or last response */
-	uint32_t nbytes;
-	char *ack;                 /* client INVITE: the ACK for a non-2xx */
-	uint32_t nack;
+	char *rq;                  /* the request's bytes, as sent (client)
+	                            * or received (server) */
+	uint32_t nrq;
+	char *rs;                  /* what absorbs a retransmission: the last
+	                            * response (server), the ACK for a
+	                            * non-2xx (client INVITE) */
+	uint32_t nrs;
 	void *tu;
 	uint16_t keylen;
 	uint8_t mlen, clen;        /* method name and Call-ID after the key,
 	                            * for the live view */
 	char key[];
 };
+
+/* Parses txn_request() frees on leaving the table, per entry; more are
+ * kept until their transaction ends. */
+#define TXN_TMP_MAX 8
 
 struct txn_list {
 	struct txn *head, *tail;
@@ -118,6 +128,10 @@ struct txn_table {
 	struct txn_table **group;
 	unsigned ngroup;
 	int depth;                /* nested entry into the table */
+	/* requests txn_request() parsed inside this entry into the table,
+	 * freed when control leaves it: a ringing call keeps only bytes */
+	struct txn *tmp[TXN_TMP_MAX];
+	unsigned ntmp;
 };
 
 /* Keys (RFC 3261 17.1.3, 17.2.3); written to buf, length returned, 0 when

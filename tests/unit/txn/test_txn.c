@@ -514,14 +514,13 @@ srv_new(struct env *e, struct msg *req, enum tp_proto proto)
 {
 	struct tp_src src = uac_src(proto);
 	struct txn *st = txn_server_new(e->tbl, req, &src, e);
-	if (st != NULL) {
-		keep_req(e, st, txn_request(st));
-	}
 
+	/* req is the transaction's now: it keeps the bytes, and reads them
+	 * again for txn_request() */
 	assert_non_null(st);
 	assert_int_equal(txn_kind(st), TXN_SERVER);
-	assert_ptr_equal(txn_request(st), req);
-	keep_req(e, st, req);
+	assert_non_null(txn_request(st));
+	keep_req(e, st, txn_request(st));
 	return st;
 }
 
