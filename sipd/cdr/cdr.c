@@ -70,6 +70,38 @@ cdr_copy(char *out, size_t cap, const char *s, size_t len)
 }
 
 struct cdr_call *
+cdr_call_new(const struct cdr_sv f[CDR_NFIELDS])
+{
+	static const size_t caps[CDR_NFIELDS] = {
+		[CDR_F_CALL_ID] = CDR_FIELD_MAX, [CDR_F_FROM_TAG] = CDR_TAG_MAX,
+		[CDR_F_FROM] = CDR_FIELD_MAX, [CDR_F_TO] = CDR_FIELD_MAX,
+		[CDR_F_RURI] = CDR_FIELD_MAX, [CDR_F_SOURCE] = 64,
+		[CDR_F_USER] = CDR_FIELD_MAX, [CDR_F_GATEWAY] = CDR_FIELD_MAX,
+	};
+	size_t len[CDR_NFIELDS], total = 0;
+	struct cdr_call *k;
+	char *p;
+
+	for (int i = 0; i < CDR_NFIELDS; i++) {
+		len[i] = f[i].len < caps[i] - 1 ? f[i].len : caps[i] - 1;
+		total += len[i] + 1;
+	}
+	k = calloc(1, sizeof(*k) + total);
+	if (k == NULL) {
+		return NULL;
+	}
+	p = k->text;
+	const char **out[CDR_NFIELDS] = { &k->call_id, &k->from_tag, &k->from,
+		&k->to, &k->ruri, &k->source, &k->user, &k->gateway };
+	for (int i = 0; i < CDR_NFIELDS; i++) {
+		cdr_copy(p, len[i] + 1, f[i].p, len[i]);
+		*out[i] = p;
+		p += len[i] + 1;
+	}
+	return k;
+}
+
+struct cdr_call *
 cdr_find(struct cdr *d, const char *call_id, const char *tag)
 {
 	uint32_t h = cdr_hash(d, call_id, tag);
@@ -318,32 +350,23 @@ cdr_rotate(struct cdr *d, char *err, size_t cap)
 int
 cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 {
-	char call_id[CDR_FIELD_MAX], tag[CDR_TAG_MAX];
 	struct cdr_call *k;
 	int rc = 0;
 
 	if (d == NULL || (!cdr_tracking(d) && !s->routed)) {
 		return -ENOENT;
 	}
-	cdr_copy(call_id, sizeof(call_id), s->call_id.p, s->call_id.len);
-	cdr_copy(tag, sizeof(tag), s->from_tag.p, s->from_tag.len);
-	k = calloc(1, sizeof(*k));
+	k = cdr_call_new((const struct cdr_sv[CDR_NFIELDS]){ s->call_id,
+	    s->from_tag, s->from, s->to, s->ruri,
+	    { s->source, strlen(s->source) }, { s->user, strlen(s->user) },
+	    { s->gateway, strlen(s->gateway) } });
 	if (k == NULL) {
 		return -ENOMEM;
 	}
-	memcpy(k->call_id, call_id, sizeof(call_id));
-	memcpy(k->from_tag, tag, sizeof(tag));
-	cdr_copy(k->from, sizeof(k->from), s->from.p, s->from.len);
-	cdr_copy(k->to, sizeof(k->to), s->to.p, s->to.len);
-	cdr_copy(k->ruri, sizeof(k->ruri), s->ruri.p, s->ruri.len);
-	cdr_copy(k->source, sizeof(k->source), s->source, strlen(s->source));
-	cdr_copy(k->user, sizeof(k->user), s->user, strlen(s->user));
-	cdr_copy(k->gateway, sizeof(k->gateway), s->gateway,
-	    strlen(s->gateway));
 	k->invite_ms = now_ms;
 	k->last_ms = now_ms;
 	pthread_mutex_lock(&d->lock);
-	if (cdr_find(d, call_id, tag) != NULL) {
+	if (cdr_find(d, k->call_id, k->from_tag) != NULL) {
 		rc = -EEXIST;
 	} else if (d->ncalls >= CDR_MAX_CALLS) {
 		d->stats.untracked++;
@@ -482,14 +505,15 @@ cdr_list(struct cdr *d, bool dialogs, size_t max, struct cdr_info **out)
 			continue;
 		}
 		struct cdr_info *i = &v[n++];
-		memcpy(i->call_id, k->call_id, sizeof(i->call_id));
-		memcpy(i->from_tag, k->from_tag, sizeof(i->from_tag));
+		/* each fits: a record's fields are clipped to these sizes */
+		strcpy(i->call_id, k->call_id);
+		strcpy(i->from_tag, k->from_tag);
 		memcpy(i->to_tag, k->to_tag, sizeof(i->to_tag));
-		memcpy(i->from, k->from, sizeof(i->from));
-		memcpy(i->to, k->to, sizeof(i->to));
-		memcpy(i->ruri, k->ruri, sizeof(i->ruri));
-		memcpy(i->source, k->source, sizeof(i->source));
-		memcpy(i->user, k->user, sizeof(i->user));
+		strcpy(i->from, k->from);
+		strcpy(i->to, k->to);
+		strcpy(i->ruri, k->ruri);
+		strcpy(i->source, k->source);
+		strcpy(i->user, k->user);
 		i->answered = k->answered;
 		i->invite_ms = k->invite_ms;
 		i->answer_ms = k->answer_ms;
