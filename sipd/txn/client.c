@@ -53,9 +53,12 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	rc = txn_addr_set(&x->peer, dst);
+	if (rc != 0) {
+		goto fail;
+	}
 	x->method = (uint8_t)m;
 	x->reliable = dst->proto != TP_UDP;
-	x->peer = *dst;
 	x->tu = tu;
 	/* complete before the send, whose callback may look at the table;
 	 * the request is kept as the bytes sent, parsed again on demand
@@ -204,6 +207,7 @@ static void
 invite_response(struct txn *x, struct msg *resp, int status)
 {
 	struct txn_table *t = x->tbl;
+	struct tp_src d;
 	int rc;
 
 	switch (x->state) {
@@ -241,7 +245,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 			    &x->nrs);
 			txn_arm(x, &x->end, x->reliable ? 0 : 32000);
 			rc = x->rs != NULL
-			    ? txn_send(x, &x->peer, x->rs, x->nrs)
+			    ? txn_send(x, txn_peer(x, &d), x->rs, x->nrs)
 			    : 0;
 			if (rc != 0) {
 				client_failed(x, rc);
@@ -256,7 +260,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 		/* a retransmitted final response: ACK it again (17.1.1.2);
 		 * a transport error here is one too (17.1.4) */
 		if (status >= 300 && x->rs != NULL &&
-		    (rc = txn_send(x, &x->peer, x->rs, x->nrs)) != 0) {
+		    (rc = txn_send(x, txn_peer(x, &d), x->rs, x->nrs)) != 0) {
 			client_failed(x, rc);
 		}
 		break;
@@ -327,6 +331,7 @@ void
 txn_client_fire(struct txn *x, enum txn_timer_id which)
 {
 	struct txn_table *t = x->tbl;
+	struct tp_src d;
 	int rc;
 
 	if (which == TM_RETX) {
@@ -348,7 +353,7 @@ txn_client_fire(struct txn *x, enum txn_timer_id which)
 		x->retx_count++;
 		t->stats.retransmissions++;
 		txn_arm(x, &x->retx, x->retx_ms);
-		rc = txn_send(x, &x->peer, x->rq, x->nrq);
+		rc = txn_send(x, txn_peer(x, &d), x->rq, x->nrq);
 		if (rc != 0) {
 			client_failed(x, rc);
 		}

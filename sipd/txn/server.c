@@ -49,12 +49,12 @@ txn_response_dst(struct msg *req, const struct tp_src *src,
 
 /* Where a response of x goes (txn_response_dst(), kept as a port). */
 static void
-response_dst(struct txn *x, struct msg *req)
+response_dst(struct txn *x, struct msg *req, const struct tp_src *src)
 {
 	struct tp_src d;
 
-	txn_response_dst(req, &x->peer, &d);
-	x->resp_port = memcmp(&d.addr, &x->peer.addr, sizeof(d.addr)) == 0
+	txn_response_dst(req, src, &d);
+	x->resp_port = tp_port_of(&d.addr) == tp_port_of(&src->addr)
 	    ? 0
 	    : tp_port_of(&d.addr);
 }
@@ -62,8 +62,9 @@ response_dst(struct txn *x, struct msg *req)
 static struct tp_src
 resp_dst(const struct txn *x)
 {
-	struct tp_src d = x->peer;
+	struct tp_src d;
 
+	txn_peer(x, &d);
 	if (x->resp_port != 0) {
 		set_port(&d.addr, x->resp_port);
 	}
@@ -161,12 +162,18 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 	if (x == NULL) {
 		return NULL;
 	}
+	if (txn_addr_set(&x->peer, src) != 0) {
+		txn_enter(t);
+		txn_discard(x);
+		txn_leave(t);
+		errno = EAFNOSUPPORT;
+		return NULL;
+	}
 	x->method = (uint8_t)m;
 	x->state = m == MSG_INVITE ? TXN_PROCEEDING : TXN_TRYING;
 	x->reliable = src->proto != TP_UDP;
-	x->peer = *src;
 	x->tu = tu;
-	response_dst(x, req);
+	response_dst(x, req, src);
 	if (txn_key_2543(x)) {
 		/* its matching reads the request: kept parsed */
 		x->req = req;

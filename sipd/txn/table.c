@@ -599,10 +599,41 @@ txn_method(const struct txn *x)
 	return (enum msg_method)x->method;
 }
 
-const struct tp_src *
-txn_peer(const struct txn *x)
+int
+txn_addr_set(struct txn_addr *a, const struct tp_src *s)
 {
-	return &x->peer;
+	if (s->addrlen > sizeof(a->addr)) {
+		return -EAFNOSUPPORT;
+	}
+	memset(&a->addr, 0, sizeof(a->addr));
+	memcpy(&a->addr, &s->addr, s->addrlen);
+	a->addrlen = (uint8_t)s->addrlen;
+	a->proto = (uint8_t)s->proto;
+	a->behind = s->behind;
+	a->listener = s->listener;
+	a->conn_id = s->conn_id;
+	a->host = s->host;
+	return 0;
+}
+
+struct tp_src *
+txn_addr_get(const struct txn_addr *a, struct tp_src *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->addr, &a->addr, a->addrlen);
+	out->addrlen = a->addrlen;
+	out->proto = (enum tp_proto)a->proto;
+	out->behind = a->behind;
+	out->listener = a->listener;
+	out->conn_id = a->conn_id;
+	out->host = a->host;
+	return out;
+}
+
+const struct tp_src *
+txn_peer(const struct txn *x, struct tp_src *buf)
+{
+	return txn_addr_get(&x->peer, buf);
 }
 
 void *
@@ -644,7 +675,7 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 		info.state = (enum txn_state)x->state;
 		memcpy(info.method, label, x->mlen);
 		memcpy(info.callid, label + x->mlen, x->clen);
-		info.peer = x->peer;
+		txn_addr_get(&x->peer, &info.peer);
 		info.age_ms = t->now - x->created_ms;
 		info.retransmissions = x->retx_count;
 		info.status = x->status;
@@ -674,7 +705,7 @@ txn_shed(struct txn *x)
 }
 
 static bool
-same_peer(const struct tp_src *a, const struct tp_src *b)
+same_peer(const struct txn_addr *a, const struct tp_src *b)
 {
 	return a->proto == b->proto && a->addrlen == b->addrlen &&
 	    memcmp(&a->addr, &b->addr, a->addrlen) == 0;
@@ -688,7 +719,7 @@ txn_transport_error(struct txn_table *t, const struct tp_src *dst, int err)
 		struct txn *x = t->lists[k].head;
 		while (x != NULL) {
 			struct txn *next = x->all.next;
-			const struct tp_src *p = &x->peer;
+			const struct txn_addr *p = &x->peer;
 			if (!x->dead && x->state != TXN_TERMINATED &&
 			    same_peer(p, dst)) {
 				if (t->ops.error != NULL) {

@@ -233,7 +233,9 @@ enum msg_method txn_method(const struct txn *t);
  * has gone through (the request is then dropped).
  */
 struct msg *txn_request(const struct txn *t);
-const struct tp_src *txn_peer(const struct txn *t);
+/* Where t's request came from (server) or went (client), written to buf,
+ * which is returned. */
+const struct tp_src *txn_peer(const struct txn *t, struct tp_src *buf);
 void *txn_tu(const struct txn *t);
 void txn_set_tu(struct txn *t, void *tu);
 /* Highest final (or provisional) status sent or received so far, 0 if

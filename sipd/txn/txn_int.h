@@ -5,6 +5,7 @@
 #ifndef SIPD_TXN_INT_H
 #define SIPD_TXN_INT_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 
 #include "sipd/txn/txn.h"
@@ -49,6 +50,27 @@ enum txn_timer_id {
 	TM_END,  /* B, C, D, F, H, I, J, K, L, M */
 };
 
+/* A peer in less room than struct tp_src, whose sockaddr_storage is
+ * 128 bytes: the transports give IPv4 and IPv6 addresses. */
+struct txn_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr;
+	uint8_t addrlen;
+	uint8_t proto;  /* enum tp_proto */
+	bool behind;
+	struct tp_listener *listener;
+	uint64_t conn_id;
+	const char *host;
+};
+
+/* Keep s in a; -EAFNOSUPPORT for an address that does not fit. */
+int txn_addr_set(struct txn_addr *a, const struct tp_src *s);
+/* a as a struct tp_src, written to out, which is returned. */
+struct tp_src *txn_addr_get(const struct txn_addr *a, struct tp_src *out);
+
 struct txn_link {
 	struct txn *prev, *next;
 };
@@ -73,7 +95,7 @@ struct txn {
 	uint16_t status;
 	uint32_t retx_ms;          /* current retransmission interval */
 	uint32_t retx_count;
-	struct tp_src peer;        /* request source, or request destination */
+	struct txn_addr peer;      /* request source, or request destination */
 	uint16_t resp_port;        /* server: responses go to the peer's
 	                            * address at this port; 0: its port */
 	/* the request parsed: a server's RFC 2543 transaction keeps it (its
