@@ -5,16 +5,17 @@ Runs sipd as bench_proxy.py's `hold` phase does (one UDP worker, a static
 route for bench.invalid, force-rr on) with memprobe.c preloaded, and plays
 caller and callee itself: each INVITE (bench_proxy.py's uac.xml, SDP
 included) is answered 180 by the callee and the caller sees the 180, so
-sipd holds one INVITE server transaction in Proceeding and one client
-transaction in Proceeding per call, and the call table's entry.  The
+sipd holds per call one INVITE server and one INVITE client transaction
+in Proceeding, the response context and the call table's entry.  The
 heap in use (mallinfo2(), every arena) and the allocations live are read
-before and after N such calls; the difference over N is the figure, the
-same on every run on the same build, whatever the machine's load.  The
-calls are then cancelled and the heap read again once the transactions
-have ended, to show nothing stays behind but what waits out 64*T1.
+before and after N such calls, over a warm-up of calls rung and
+cancelled first; the difference over N is the figure, the same on every
+run of the same build, whatever the machine's load.  The calls are then
+cancelled (the callee answers 487, the caller ACKs).
 
 usage: bench_ringmem.py PATH-TO-SIPD [--calls N] [--warm N] [--json PATH]
-The last line: `heap per ringing call: B bytes`.
+The last line: `heap per ringing call: B bytes`.  Needs cc and glibc.
+tests/integration/proxy/ring-memory runs it as a regression test.
 """
 
 import argparse
@@ -137,10 +138,17 @@ def recv_all(sock, want, timeout):
     return got
 
 
+def call_of(data):
+    """The call number in a datagram's Call-ID."""
+    return data.split(b"Call-ID: ", 1)[1].split(b"-", 1)[0]
+
+
 def ring(first, n, uac, uas, sipd_port, invites):
     """Calls first..first+n-1 ringing: INVITE, the callee's 180, the
-    caller's 180 seen.  Returns how many rang."""
+    caller's 180 seen.  Returns how many rang and the 180 each caller
+    got, by number; ring.invites keeps each INVITE the callee got."""
     rang = 0
+    got = {}
     for b in range(first, first + n, BATCH):
         ids = list(range(b, min(b + BATCH, first + n)))
         for i in ids:
@@ -149,9 +157,10 @@ def ring(first, n, uac, uas, sipd_port, invites):
 
         def at_uas(data):
             if data.startswith(b"INVITE "):
-                cid = data.split(b"Call-ID: ", 1)[1].split(b"-", 1)[0]
+                cid = call_of(data)
                 if cid not in seen:
                     seen.add(cid)
+                    ring.invites[cid] = data
                     uas.sendto(answer(data, 180, "Ringing", cid.decode()),
                                (HOST, sipd_port))
             return len(seen) == len(ids)
@@ -160,23 +169,73 @@ def ring(first, n, uac, uas, sipd_port, invites):
 
         def at_uac(data):
             if data.startswith(b"SIP/2.0 180"):
-                ringing.add(data.split(b"Call-ID: ", 1)[1].split(b"-", 1)[0])
+                ringing.add(call_of(data))
+                got[int(call_of(data))] = data
             return len(ringing) == len(ids)
         recv_all(uac, at_uac, WAIT_S)
         rang += len(ringing)
-    return rang
+    return rang, got
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("sipd")
-    ap.add_argument("--calls", type=int, default=1000)
-    ap.add_argument("--warm", type=int, default=200,
-                    help="calls rung and cancelled first, so that what "
-                    "sipd makes once (buffers, tables) is not counted")
-    ap.add_argument("--json")
-    args = ap.parse_args()
+ring.invites = {}
 
+
+def ack(resp, uac_port):
+    """The caller's ACK of a 487 (RFC 3261 17.1.1.3: the INVITE's
+    branch, the 487's To)."""
+    head = resp.split(b"\r\n\r\n", 1)[0].decode()
+    to = [line for line in head.split("\r\n")
+          if line.lower().startswith("to:")][0]
+    i = int(call_of(resp))
+    return ("ACK sip:service@%s SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK-%d-1-0\r\n"
+            "Max-Forwards: 70\r\n"
+            "From: <sip:bench@%s:%d>;tag=%d\r\n"
+            "%s\r\n"
+            "Call-ID: %d-ringmem@%s\r\n"
+            "CSeq: 1 ACK\r\n"
+            "Content-Length: 0\r\n\r\n" %
+            (DOMAIN, HOST, uac_port, i, HOST, uac_port, i, to, i,
+             HOST)).encode()
+
+
+def cancel_all(ids, uac, uas, sipd_port, uac_port):
+    """CANCEL each ringing call of ids; the callee answers each CANCEL
+    200 and its INVITE 487, the caller ACKs each 487.  Returns how many
+    487s the caller got (bounded by time)."""
+    ended = set()
+    want = set(ids)
+    for i in ids:
+        uac.sendto(cancel(i, uac_port), (HOST, sipd_port))
+
+    def at_uas(data):
+        if data.startswith(b"CANCEL "):
+            cid = call_of(data)
+            uas.sendto(answer(data, 200, "OK", "c"), (HOST, sipd_port))
+            uas.sendto(answer(ring.invites[cid], 487, "Request Terminated",
+                              cid.decode()), (HOST, sipd_port))
+        return False
+
+    def at_uac(data):
+        if data.startswith(b"SIP/2.0 487") and b"1 INVITE" in data:
+            uac.sendto(ack(data, uac_port), (HOST, sipd_port))
+            ended.add(int(call_of(data)))
+        return want <= ended
+    deadline = time.monotonic() + 4 * WAIT_S
+    while not want <= ended and time.monotonic() < deadline:
+        recv_all(uas, at_uas, 0.05)
+        recv_all(uac, at_uac, 0.05)
+    return len(want & ended)
+
+
+def measure(binary, calls=1000, warm=200, started=None):
+    """Ring warm calls and cancel them, then ring calls more and read the
+    heap: a dict with heap_bytes_per_call, allocs_live_per_call and the
+    raw readings.  Checks on the way, as the caller received them: every
+    call rang; a retransmitted INVITE of a ringing call gets its 180
+    again, the same bytes (RFC 3261 17.2.1); each CANCEL of one gets a
+    487 for the INVITE (built from the request kept as bytes).  started,
+    a list, receives the Sipd (for sipdtest.run()'s logs)."""
     with tempfile.TemporaryDirectory(prefix="bench_ringmem-") as d:
         lib = os.path.join(d, "memprobe.so")
         subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-pthread", "-o",
@@ -189,11 +248,12 @@ def main():
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         uac_port = uac.getsockname()[1]
         uas_port = uas.getsockname()[1]
-        sipd = sipdtest.Sipd(args.sipd, clients=True, conf=(
+        sipd = sipdtest.Sipd(binary, clients=True, conf=(
             "route add %s %s:%d\nset force-rr on\nset processors 1\n"
             "log level all none\n" % (DOMAIN, HOST, uas_port)))
         sipd.wrapper = probe.env(lib)
-        res = {}
+        if started is not None:
+            started.append(sipd)
         with sipd:
             port = sipd.port
 
@@ -201,32 +261,54 @@ def main():
                 return invite(i, uac_port, port)
             # warm-up: ring and cancel, then wait for the CANCELs' and
             # 487s' transactions to be through (they wait 64*T1 on little)
-            warm = ring(1, args.warm, uac, uas, port, inv)
-            for i in range(1, args.warm + 1):
-                uac.sendto(cancel(i, uac_port), (HOST, port))
+            warm_rang, _ = ring(1, warm, uac, uas, port, inv)
+            cancel_all(range(1, warm + 1), uac, uas, port, uac_port)
             time.sleep(1.0)
             before = probe.read()
-            first = args.warm + 1
-            rang = ring(first, args.calls, uac, uas, port, inv)
+            first = warm + 1
+            rang, ringing = ring(first, calls, uac, uas, port, inv)
             time.sleep(0.5)
             held = probe.read()
-            sipdtest.check(rang == args.calls,
-                           "%d of %d calls rang" % (rang, args.calls))
+            sipdtest.check(rang == calls,
+                           "%d of %d calls rang" % (rang, calls))
             sipdtest.check(sipd.alive(), "sipd stopped")
             res = dict(
-                calls=args.calls, warm=warm, before=before, held=held,
+                calls=calls, warm=warm_rang, before=before, held=held,
                 heap_bytes_per_call=round(
                     (held["inuse"] + held["mmap"] - before["inuse"] -
-                     before["mmap"]) / args.calls, 1),
+                     before["mmap"]) / calls, 1),
                 allocs_live_per_call=round(
                     ((held["allocs"] - held["frees"]) -
-                     (before["allocs"] - before["frees"])) / args.calls, 2),
+                     (before["allocs"] - before["frees"])) / calls, 2),
                 allocs_per_call=round(
-                    (held["allocs"] - before["allocs"]) / args.calls, 2))
-            for i in range(first, first + args.calls):
-                uac.sendto(cancel(i, uac_port), (HOST, port))
-            time.sleep(1.0)
+                    (held["allocs"] - before["allocs"]) / calls, 2))
+            # RFC 3261 17.2.1: a retransmission gets the last provisional
+            uac.sendto(inv(first), (HOST, port))
+            again = recv_all(uac, lambda data: True, WAIT_S)
+            sipdtest.check(again == [ringing[first]],
+                           "the INVITE sent again got %r, not its 180 %r" %
+                           (again, ringing[first]))
+            ended = cancel_all(range(first, first + calls), uac, uas, port,
+                               uac_port)
+            sipdtest.check(ended == calls,
+                           "%d of %d cancelled calls got a 487" %
+                           (ended, calls))
+            time.sleep(0.5)
             res["after_cancel"] = probe.read()
+            sipdtest.check(sipd.alive(), "sipd stopped")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("sipd")
+    ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--warm", type=int, default=200,
+                    help="calls rung and cancelled first, so that what "
+                    "sipd makes once (buffers, tables) is not counted")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    res = measure(args.sipd, args.calls, args.warm)
     print("sipd %s: %d calls ringing over %d warm-up calls" %
           (args.sipd, args.calls, args.warm))
     print("  heap in use %d -> %d B (mmap %d -> %d); allocations live "
