@@ -85,6 +85,7 @@ struct txn {
 	uint64_t id;
 	uint64_t hash;
 	uint64_t created_ms;
+	/* the small fields together: a ringing call holds two of these */
 	uint8_t kind;  /* enum txn_kind */
 	uint8_t state; /* enum txn_state */
 	uint8_t method; /* enum msg_method of the request (ACK never) */
@@ -92,27 +93,26 @@ struct txn {
 	bool dead;     /* terminated, freed once the current event is done */
 	bool c_fired;  /* client INVITE: Timer C fired, the TU cancelled */
 	bool waiting;  /* on the waiting list: may give way (txn_wait()) */
+	uint8_t mlen, clen;        /* method name and Call-ID after the key,
+	                            * for the live view */
 	uint16_t status;
+	uint16_t resp_port;        /* server: responses go to the peer's
+	                            * address at this port; 0: its port */
+	uint16_t keylen;
 	uint32_t retx_ms;          /* current retransmission interval */
 	uint32_t retx_count;
 	struct txn_addr peer;      /* request source, or request destination */
-	uint16_t resp_port;        /* server: responses go to the peer's
-	                            * address at this port; 0: its port */
 	/* the request parsed: a server's RFC 2543 transaction keeps it (its
 	 * matching reads it); otherwise parsed again from rq on demand and
 	 * kept as long as txn_request() says */
 	struct msg *req;
 	char *rq;                  /* the request's bytes, as sent (client)
 	                            * or received (server) */
-	uint32_t nrq;
 	char *rs;                  /* what absorbs a retransmission: the last
 	                            * response (server), the ACK for a
 	                            * non-2xx (client INVITE) */
-	uint32_t nrs;
+	uint32_t nrq, nrs;
 	void *tu;
-	uint16_t keylen;
-	uint8_t mlen, clen;        /* method name and Call-ID after the key,
-	                            * for the live view */
 	char key[];
 };
 
