@@ -101,6 +101,36 @@ cdr_call_new(const struct cdr_sv f[CDR_NFIELDS])
 	return k;
 }
 
+void
+cdr_call_answered(struct cdr_call *k, struct cdr_sv to_tag)
+{
+	size_t n = to_tag.len < CDR_TAG_MAX - 1 ? to_tag.len : CDR_TAG_MAX - 1;
+	char *t = malloc(n + 1);
+
+	if (t == NULL) {
+		return;
+	}
+	cdr_copy(t, n + 1, to_tag.p, n);
+	free(k->to_tag);
+	k->to_tag = t;
+}
+
+const char *
+cdr_call_to_tag(const struct cdr_call *k)
+{
+	return k->to_tag != NULL ? k->to_tag : "";
+}
+
+void
+cdr_call_free(struct cdr_call *k)
+{
+	if (k == NULL) {
+		return;
+	}
+	free(k->to_tag);
+	free(k);
+}
+
 struct cdr_call *
 cdr_find(struct cdr *d, const char *call_id, const char *tag)
 {
@@ -200,7 +230,7 @@ drop_all(struct cdr *d)
 	while (d->oldest != NULL) {
 		struct cdr_call *k = d->oldest;
 		cdr_unlink(d, k);
-		free(k);
+		cdr_call_free(k);
 	}
 }
 
@@ -381,7 +411,7 @@ cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 		k = NULL;
 	}
 	pthread_mutex_unlock(&d->lock);
-	free(k);
+	cdr_call_free(k);
 	return rc;
 }
 
@@ -398,7 +428,7 @@ end_call(struct cdr *d, struct cdr_call *k, enum cdr_end e, uint64_t now_ms)
 			cdr_out_compact(d);
 		}
 	}
-	free(k);
+	cdr_call_free(k);
 }
 
 void
@@ -423,8 +453,7 @@ cdr_final(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
 			 * callers' affair, their BYE comes through here */
 			k->answered = true;
 			k->answer_ms = now_ms;
-			cdr_copy(k->to_tag, sizeof(k->to_tag), to_tag.p,
-			    to_tag.len);
+			cdr_call_answered(k, to_tag);
 			if (k->record && d->fd >= 0) {
 				cdr_out_answered(d, k);
 			}
@@ -508,7 +537,7 @@ cdr_list(struct cdr *d, bool dialogs, size_t max, struct cdr_info **out)
 		/* each fits: a record's fields are clipped to these sizes */
 		strcpy(i->call_id, k->call_id);
 		strcpy(i->from_tag, k->from_tag);
-		memcpy(i->to_tag, k->to_tag, sizeof(i->to_tag));
+		strcpy(i->to_tag, cdr_call_to_tag(k));
 		strcpy(i->from, k->from);
 		strcpy(i->to, k->to);
 		strcpy(i->ruri, k->ruri);

@@ -289,7 +289,7 @@ answered_line(struct line *l, const struct cdr_call *k)
 	field(l, "a", true);
 	field(l, k->call_id, false);
 	field(l, k->from_tag, false);
-	field(l, k->to_tag, false);
+	field(l, cdr_call_to_tag(k), false);
 	field_u64(l, k->answer_ms);
 	put(l, "\n", 1);
 }
@@ -544,11 +544,15 @@ replay(struct cdr *t, const char *line)
 	if (strcmp(kind, "-") == 0) {
 		if (k != NULL) {
 			cdr_unlink(t, k);
-			free(k);
+			cdr_call_free(k);
 		}
 	} else if (strcmp(kind, "a") == 0 && k != NULL) {
-		if (next_field(&p, k->to_tag, sizeof(k->to_tag)) &&
+		char ttag[CDR_TAG_MAX];
+
+		if (next_field(&p, ttag, sizeof(ttag)) &&
 		    next_field(&p, num, sizeof(num))) {
+			cdr_call_answered(k, (struct cdr_sv){ ttag,
+			    strlen(ttag) });
 			k->answered = true;
 			k->status = 200;
 			k->answer_ms = strtoull(num, NULL, 10);
