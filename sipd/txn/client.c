@@ -394,11 +394,15 @@ txn_client_cancel_new(struct txn *x)
 	uint32_t len;
 	char *b;
 
-	if (x->kind != TXN_CLIENT || x->method != MSG_INVITE ||
-	    txn_request(x) == NULL) {
+	if (x->kind != TXN_CLIENT || x->method != MSG_INVITE) {
 		return NULL;
 	}
-	b = hop_request(x, "CANCEL", msg_hdr_value(x->req, HDR_TO), &len);
+	/* inside the table, so the request parsed for it goes at the end */
+	txn_enter(x->tbl);
+	b = txn_request(x) != NULL
+	    ? hop_request(x, "CANCEL", msg_hdr_value(x->req, HDR_TO), &len)
+	    : NULL;
+	txn_leave(x->tbl);
 	if (b == NULL) {
 		return NULL;
 	}
