@@ -70,6 +70,68 @@ cdr_copy(char *out, size_t cap, const char *s, size_t len)
 }
 
 struct cdr_call *
+cdr_call_new(const struct cdr_sv f[CDR_NFIELDS])
+{
+	static const size_t caps[CDR_NFIELDS] = {
+		[CDR_F_CALL_ID] = CDR_FIELD_MAX, [CDR_F_FROM_TAG] = CDR_TAG_MAX,
+		[CDR_F_FROM] = CDR_FIELD_MAX, [CDR_F_TO] = CDR_FIELD_MAX,
+		[CDR_F_RURI] = CDR_FIELD_MAX, [CDR_F_SOURCE] = 64,
+		[CDR_F_USER] = CDR_FIELD_MAX, [CDR_F_GATEWAY] = CDR_FIELD_MAX,
+	};
+	size_t len[CDR_NFIELDS], total = 0;
+	struct cdr_call *k;
+	char *p;
+
+	for (int i = 0; i < CDR_NFIELDS; i++) {
+		len[i] = f[i].len < caps[i] - 1 ? f[i].len : caps[i] - 1;
+		total += len[i] + 1;
+	}
+	k = calloc(1, sizeof(*k) + total);
+	if (k == NULL) {
+		return NULL;
+	}
+	p = k->text;
+	const char **out[CDR_NFIELDS] = { &k->call_id, &k->from_tag, &k->from,
+		&k->to, &k->ruri, &k->source, &k->user, &k->gateway };
+	for (int i = 0; i < CDR_NFIELDS; i++) {
+		cdr_copy(p, len[i] + 1, f[i].p, len[i]);
+		*out[i] = p;
+		p += len[i] + 1;
+	}
+	return k;
+}
+
+void
+cdr_call_answered(struct cdr_call *k, struct cdr_sv to_tag)
+{
+	size_t n = to_tag.len < CDR_TAG_MAX - 1 ? to_tag.len : CDR_TAG_MAX - 1;
+	char *t = malloc(n + 1);
+
+	if (t == NULL) {
+		return;
+	}
+	cdr_copy(t, n + 1, to_tag.p, n);
+	free(k->to_tag);
+	k->to_tag = t;
+}
+
+const char *
+cdr_call_to_tag(const struct cdr_call *k)
+{
+	return k->to_tag != NULL ? k->to_tag : "";
+}
+
+void
+cdr_call_free(struct cdr_call *k)
+{
+	if (k == NULL) {
+		return;
+	}
+	free(k->to_tag);
+	free(k);
+}
+
+struct cdr_call *
 cdr_find(struct cdr *d, const char *call_id, const char *tag)
 {
 	uint32_t h = cdr_hash(d, call_id, tag);
@@ -168,7 +230,7 @@ drop_all(struct cdr *d)
 	while (d->oldest != NULL) {
 		struct cdr_call *k = d->oldest;
 		cdr_unlink(d, k);
-		free(k);
+		cdr_call_free(k);
 	}
 }
 
@@ -318,32 +380,23 @@ cdr_rotate(struct cdr *d, char *err, size_t cap)
 int
 cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 {
-	char call_id[CDR_FIELD_MAX], tag[CDR_TAG_MAX];
 	struct cdr_call *k;
 	int rc = 0;
 
 	if (d == NULL || (!cdr_tracking(d) && !s->routed)) {
 		return -ENOENT;
 	}
-	cdr_copy(call_id, sizeof(call_id), s->call_id.p, s->call_id.len);
-	cdr_copy(tag, sizeof(tag), s->from_tag.p, s->from_tag.len);
-	k = calloc(1, sizeof(*k));
+	k = cdr_call_new((const struct cdr_sv[CDR_NFIELDS]){ s->call_id,
+	    s->from_tag, s->from, s->to, s->ruri,
+	    { s->source, strlen(s->source) }, { s->user, strlen(s->user) },
+	    { s->gateway, strlen(s->gateway) } });
 	if (k == NULL) {
 		return -ENOMEM;
 	}
-	memcpy(k->call_id, call_id, sizeof(call_id));
-	memcpy(k->from_tag, tag, sizeof(tag));
-	cdr_copy(k->from, sizeof(k->from), s->from.p, s->from.len);
-	cdr_copy(k->to, sizeof(k->to), s->to.p, s->to.len);
-	cdr_copy(k->ruri, sizeof(k->ruri), s->ruri.p, s->ruri.len);
-	cdr_copy(k->source, sizeof(k->source), s->source, strlen(s->source));
-	cdr_copy(k->user, sizeof(k->user), s->user, strlen(s->user));
-	cdr_copy(k->gateway, sizeof(k->gateway), s->gateway,
-	    strlen(s->gateway));
 	k->invite_ms = now_ms;
 	k->last_ms = now_ms;
 	pthread_mutex_lock(&d->lock);
-	if (cdr_find(d, call_id, tag) != NULL) {
+	if (cdr_find(d, k->call_id, k->from_tag) != NULL) {
 		rc = -EEXIST;
 	} else if (d->ncalls >= CDR_MAX_CALLS) {
 		d->stats.untracked++;
@@ -358,7 +411,7 @@ cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 		k = NULL;
 	}
 	pthread_mutex_unlock(&d->lock);
-	free(k);
+	cdr_call_free(k);
 	return rc;
 }
 
@@ -375,7 +428,7 @@ end_call(struct cdr *d, struct cdr_call *k, enum cdr_end e, uint64_t now_ms)
 			cdr_out_compact(d);
 		}
 	}
-	free(k);
+	cdr_call_free(k);
 }
 
 void
@@ -400,8 +453,7 @@ cdr_final(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
 			 * callers' affair, their BYE comes through here */
 			k->answered = true;
 			k->answer_ms = now_ms;
-			cdr_copy(k->to_tag, sizeof(k->to_tag), to_tag.p,
-			    to_tag.len);
+			cdr_call_answered(k, to_tag);
 			if (k->record && d->fd >= 0) {
 				cdr_out_answered(d, k);
 			}
@@ -482,14 +534,15 @@ cdr_list(struct cdr *d, bool dialogs, size_t max, struct cdr_info **out)
 			continue;
 		}
 		struct cdr_info *i = &v[n++];
-		memcpy(i->call_id, k->call_id, sizeof(i->call_id));
-		memcpy(i->from_tag, k->from_tag, sizeof(i->from_tag));
-		memcpy(i->to_tag, k->to_tag, sizeof(i->to_tag));
-		memcpy(i->from, k->from, sizeof(i->from));
-		memcpy(i->to, k->to, sizeof(i->to));
-		memcpy(i->ruri, k->ruri, sizeof(i->ruri));
-		memcpy(i->source, k->source, sizeof(i->source));
-		memcpy(i->user, k->user, sizeof(i->user));
+		/* each fits: a record's fields are clipped to these sizes */
+		strcpy(i->call_id, k->call_id);
+		strcpy(i->from_tag, k->from_tag);
+		strcpy(i->to_tag, cdr_call_to_tag(k));
+		strcpy(i->from, k->from);
+		strcpy(i->to, k->to);
+		strcpy(i->ruri, k->ruri);
+		strcpy(i->source, k->source);
+		strcpy(i->user, k->user);
 		i->answered = k->answered;
 		i->invite_ms = k->invite_ms;
 		i->answer_ms = k->answer_ms;

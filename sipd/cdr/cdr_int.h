@@ -22,13 +22,37 @@ struct cdr_call {
 	bool record; /* records were on at its INVITE */
 	int status;  /* the final status, 0 before */
 	uint64_t invite_ms, answer_ms, last_ms;
-	char call_id[CDR_FIELD_MAX];
-	char from_tag[CDR_TAG_MAX], to_tag[CDR_TAG_MAX];
-	char from[CDR_FIELD_MAX], to[CDR_FIELD_MAX], ruri[CDR_FIELD_MAX];
-	char source[64];
-	char user[CDR_FIELD_MAX];
-	char gateway[CDR_FIELD_MAX];
+	char *to_tag; /* the 2xx's, NULL before (and without memory) */
+	/* the INVITE's fields, each NUL-terminated in text: a record is
+	 * sized to its call, not to the longest one allowed */
+	const char *call_id, *from_tag, *from, *to, *ruri, *source, *user,
+	    *gateway;
+	char text[];
 };
+
+/* The INVITE's fields of a record, in the order of struct cdr_call. */
+enum {
+	CDR_F_CALL_ID,
+	CDR_F_FROM_TAG,
+	CDR_F_FROM,
+	CDR_F_TO,
+	CDR_F_RURI,
+	CDR_F_SOURCE,
+	CDR_F_USER,
+	CDR_F_GATEWAY,
+	CDR_NFIELDS,
+};
+
+/* A zeroed record holding f[] (cdr_copy()'d, each clipped to its limit:
+ * CDR_FIELD_MAX, CDR_TAG_MAX for the From tag, 64 for the source), not
+ * linked; cdr_call_free() frees it.  NULL when out of memory. */
+struct cdr_call *cdr_call_new(const struct cdr_sv f[CDR_NFIELDS]);
+/* Set k's To tag (clipped to CDR_TAG_MAX); left unset without memory. */
+void cdr_call_answered(struct cdr_call *k, struct cdr_sv to_tag);
+/* k's To tag, "" before its 2xx. */
+const char *cdr_call_to_tag(const struct cdr_call *k);
+/* Free k (unlinked) and what it holds.  Accepts NULL. */
+void cdr_call_free(struct cdr_call *k);
 
 struct cdr {
 	pthread_mutex_t lock;

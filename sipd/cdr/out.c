@@ -289,7 +289,7 @@ answered_line(struct line *l, const struct cdr_call *k)
 	field(l, "a", true);
 	field(l, k->call_id, false);
 	field(l, k->from_tag, false);
-	field(l, k->to_tag, false);
+	field(l, cdr_call_to_tag(k), false);
 	field_u64(l, k->answer_ms);
 	put(l, "\n", 1);
 }
@@ -544,31 +544,40 @@ replay(struct cdr *t, const char *line)
 	if (strcmp(kind, "-") == 0) {
 		if (k != NULL) {
 			cdr_unlink(t, k);
-			free(k);
+			cdr_call_free(k);
 		}
 	} else if (strcmp(kind, "a") == 0 && k != NULL) {
-		if (next_field(&p, k->to_tag, sizeof(k->to_tag)) &&
+		char ttag[CDR_TAG_MAX];
+
+		if (next_field(&p, ttag, sizeof(ttag)) &&
 		    next_field(&p, num, sizeof(num))) {
+			cdr_call_answered(k, (struct cdr_sv){ ttag,
+			    strlen(ttag) });
 			k->answered = true;
 			k->status = 200;
 			k->answer_ms = strtoull(num, NULL, 10);
 		}
 	} else if (strcmp(kind, "+") == 0 && k == NULL &&
 	    t->ncalls < CDR_MAX_CALLS) {
-		k = calloc(1, sizeof(*k));
-		if (k == NULL) {
+		char from[CDR_FIELD_MAX], to[CDR_FIELD_MAX];
+		char ruri[CDR_FIELD_MAX], source[64], user[CDR_FIELD_MAX];
+		char gateway[CDR_FIELD_MAX];
+
+		if (!next_field(&p, from, sizeof(from)) ||
+		    !next_field(&p, to, sizeof(to)) ||
+		    !next_field(&p, ruri, sizeof(ruri)) ||
+		    !next_field(&p, source, sizeof(source)) ||
+		    !next_field(&p, user, sizeof(user)) ||
+		    !next_field(&p, gateway, sizeof(gateway)) ||
+		    !next_field(&p, num, sizeof(num))) {
 			return;
 		}
-		memcpy(k->call_id, cid, sizeof(cid));
-		memcpy(k->from_tag, tag, sizeof(tag));
-		if (!next_field(&p, k->from, sizeof(k->from)) ||
-		    !next_field(&p, k->to, sizeof(k->to)) ||
-		    !next_field(&p, k->ruri, sizeof(k->ruri)) ||
-		    !next_field(&p, k->source, sizeof(k->source)) ||
-		    !next_field(&p, k->user, sizeof(k->user)) ||
-		    !next_field(&p, k->gateway, sizeof(k->gateway)) ||
-		    !next_field(&p, num, sizeof(num))) {
-			free(k);
+		k = cdr_call_new((const struct cdr_sv[CDR_NFIELDS]){
+		    { cid, strlen(cid) }, { tag, strlen(tag) },
+		    { from, strlen(from) }, { to, strlen(to) },
+		    { ruri, strlen(ruri) }, { source, strlen(source) },
+		    { user, strlen(user) }, { gateway, strlen(gateway) } });
+		if (k == NULL) {
 			return;
 		}
 		k->invite_ms = strtoull(num, NULL, 10);

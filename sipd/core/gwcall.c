@@ -192,6 +192,7 @@ core_gw_response(struct pctx *p, int i, struct txn *ct, struct msg *resp)
 	struct msg *req, *fwd = NULL;
 	struct sv m, ru;
 	char meth[32];
+	struct tp_src dst;
 	struct txn *nct;
 	int err;
 
@@ -239,11 +240,11 @@ core_gw_response(struct pctx *p, int i, struct txn *ct, struct msg *resp)
 		    ? "Proxy-Authorization"
 		    : "Authorization",
 		(struct sv){ authz, strlen(authz) }) < 0 ||
-	    proxy_push_via(c, fwd, txn_peer(ct), p->hash) != 0) {
+	    proxy_push_via(c, fwd, txn_peer(ct, &dst), p->hash) != 0) {
 		goto fail;
 	}
 	core_count_out(c, fwd);
-	nct = txn_client_new(c->txn, fwd, txn_peer(ct), p, &err);
+	nct = txn_client_new(c->txn, fwd, &dst, p, &err);
 	if (nct == NULL) {
 		goto fail;
 	}

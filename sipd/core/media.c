@@ -941,7 +941,8 @@ late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
 {
 	struct sv body = msg_body(resp), rbody = msg_body(req);
 	struct media_call call = call_of(resp, true);
-	const struct tp_src *dst = txn_peer(ct);
+	struct tp_src peer;
+	const struct tp_src *dst = txn_peer(ct, &peer);
 	struct sockaddr_storage rtp, rtcp, la, lb;
 	struct core_media_in in;
 	struct sdp *s = NULL;

@@ -633,7 +633,8 @@ cancel_branch(struct pctx *p, int i)
 	}
 	/* counted first: the transaction takes cm and frees it */
 	core_count_out(p->c, cm);
-	ct = txn_client_new(p->c->txn, cm, txn_peer(b->ct), p, &err);
+	ct = txn_client_new(p->c->txn, cm, txn_peer(b->ct, &(struct tp_src){ 0 }),
+	    p, &err);
 	if (ct == NULL) {
 		msg_free(cm);
 		return;
@@ -791,7 +792,8 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 			if (media_reads(c, ct, status)) {
 				core_media_response(c, p, i, ct, resp);
 			}
-			core_relay_by_via(c, resp, txn_peer(ct), false);
+			core_relay_by_via(c, resp,
+			    txn_peer(ct, &(struct tp_src){ 0 }), false);
 		}
 		return;
 	}
@@ -853,7 +855,7 @@ on_error(void *arg, struct txn *t, int err)
 	(void)arg;
 	log_notice(txn_kind(t) == TXN_SERVER ? LOG_SERVER : LOG_CLIENT,
 	    "transport error with %s (%s)",
-	    core_peer(txn_peer(t), peer, sizeof(peer)), strerror(-err));
+	    core_peer(txn_peer(t, &(struct tp_src){ 0 }), peer, sizeof(peer)), strerror(-err));
 	if (p == NULL || txn_kind(t) == TXN_SERVER) {
 		return;
 	}

@@ -48,14 +48,17 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 		rc = -errno;
 		goto fail;
 	}
-	x->bytes = txn_serialize(req, &x->nbytes);
-	if (x->bytes == NULL) {
+	x->rq = txn_serialize(req, &x->nrq);
+	if (x->rq == NULL) {
 		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = txn_addr_set(&x->peer, dst);
+	if (rc != 0) {
 		goto fail;
 	}
 	x->method = (uint8_t)m;
 	x->reliable = dst->proto != TP_UDP;
-	x->peer = *dst;
 	x->tu = tu;
 	/* complete before the send, whose callback may look at the table;
 	 * the request is kept as the bytes sent, parsed again on demand
@@ -63,7 +66,7 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 	x->state = m == MSG_INVITE ? TXN_CALLING : TXN_TRYING;
 
 	txn_enter(t);
-	rc = txn_send(x, dst, x->bytes, x->nbytes);
+	rc = txn_send(x, dst, x->rq, x->nrq);
 	if (rc != 0) {
 		/* the TU never had it: no callback; req stays the caller's */
 		txn_discard(x);
@@ -204,6 +207,7 @@ static void
 invite_response(struct txn *x, struct msg *resp, int status)
 {
 	struct txn_table *t = x->tbl;
+	struct tp_src d;
 	int rc;
 
 	switch (x->state) {
@@ -237,11 +241,11 @@ invite_response(struct txn *x, struct msg *resp, int status)
 		} else {
 			x->state = TXN_COMPLETED;
 			wheel_cancel(&t->wheel, &x->retx);
-			x->ack = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
-			    &x->nack);
+			x->rs = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
+			    &x->nrs);
 			txn_arm(x, &x->end, x->reliable ? 0 : 32000);
-			rc = x->ack != NULL
-			    ? txn_send(x, &x->peer, x->ack, x->nack)
+			rc = x->rs != NULL
+			    ? txn_send(x, txn_peer(x, &d), x->rs, x->nrs)
 			    : 0;
 			if (rc != 0) {
 				client_failed(x, rc);
@@ -255,8 +259,8 @@ invite_response(struct txn *x, struct msg *resp, int status)
 	case TXN_COMPLETED:
 		/* a retransmitted final response: ACK it again (17.1.1.2);
 		 * a transport error here is one too (17.1.4) */
-		if (status >= 300 && x->ack != NULL &&
-		    (rc = txn_send(x, &x->peer, x->ack, x->nack)) != 0) {
+		if (status >= 300 && x->rs != NULL &&
+		    (rc = txn_send(x, txn_peer(x, &d), x->rs, x->nrs)) != 0) {
 			client_failed(x, rc);
 		}
 		break;
@@ -327,6 +331,7 @@ void
 txn_client_fire(struct txn *x, enum txn_timer_id which)
 {
 	struct txn_table *t = x->tbl;
+	struct tp_src d;
 	int rc;
 
 	if (which == TM_RETX) {
@@ -348,7 +353,7 @@ txn_client_fire(struct txn *x, enum txn_timer_id which)
 		x->retx_count++;
 		t->stats.retransmissions++;
 		txn_arm(x, &x->retx, x->retx_ms);
-		rc = txn_send(x, &x->peer, x->bytes, x->nbytes);
+		rc = txn_send(x, txn_peer(x, &d), x->rq, x->nrq);
 		if (rc != 0) {
 			client_failed(x, rc);
 		}
@@ -389,11 +394,15 @@ txn_client_cancel_new(struct txn *x)
 	uint32_t len;
 	char *b;
 
-	if (x->kind != TXN_CLIENT || x->method != MSG_INVITE ||
-	    txn_request(x) == NULL) {
+	if (x->kind != TXN_CLIENT || x->method != MSG_INVITE) {
 		return NULL;
 	}
-	b = hop_request(x, "CANCEL", msg_hdr_value(x->req, HDR_TO), &len);
+	/* inside the table, so the request parsed for it goes at the end */
+	txn_enter(x->tbl);
+	b = txn_request(x) != NULL
+	    ? hop_request(x, "CANCEL", msg_hdr_value(x->req, HDR_TO), &len)
+	    : NULL;
+	txn_leave(x->tbl);
 	if (b == NULL) {
 		return NULL;
 	}

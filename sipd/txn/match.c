@@ -163,10 +163,10 @@ txn_server_to_tag_ok(struct txn *x, struct msg *req)
 	/* 17.2.3: "the To tag of the ACK matches the To tag of the
 	 * response sent by the server transaction"; an RFC 2543 peer is
 	 * rare, so the response is parsed again rather than kept */
-	if (x->bytes == NULL) {
+	if (x->rs == NULL) {
 		return false;
 	}
-	resp = msg_parse(x->bytes, x->nbytes, NULL, NULL);
+	resp = msg_parse(x->rs, x->nrs, NULL, NULL);
 	if (resp == NULL) {
 		return false;
 	}

@@ -49,12 +49,12 @@ txn_response_dst(struct msg *req, const struct tp_src *src,
 
 /* Where a response of x goes (txn_response_dst(), kept as a port). */
 static void
-response_dst(struct txn *x, struct msg *req)
+response_dst(struct txn *x, struct msg *req, const struct tp_src *src)
 {
 	struct tp_src d;
 
-	txn_response_dst(req, &x->peer, &d);
-	x->resp_port = memcmp(&d.addr, &x->peer.addr, sizeof(d.addr)) == 0
+	txn_response_dst(req, src, &d);
+	x->resp_port = tp_port_of(&d.addr) == tp_port_of(&src->addr)
 	    ? 0
 	    : tp_port_of(&d.addr);
 }
@@ -62,8 +62,9 @@ response_dst(struct txn *x, struct msg *req)
 static struct tp_src
 resp_dst(const struct txn *x)
 {
-	struct tp_src d = x->peer;
+	struct tp_src d;
 
+	txn_peer(x, &d);
 	if (x->resp_port != 0) {
 		set_port(&d.addr, x->resp_port);
 	}
@@ -123,10 +124,10 @@ txn_server_absorb(struct txn_table *t, struct msg *req,
 	case TXN_PROCEEDING:
 	case TXN_COMPLETED:
 		/* 17.2.1, 17.2.2: resend the last response */
-		if (x->bytes != NULL) {
+		if (x->rs != NULL) {
 			t->stats.retransmissions++;
 			x->retx_count++;
-			send_or_fail(x, x->bytes, x->nbytes);
+			send_or_fail(x, x->rs, x->nrs);
 		}
 		break;
 	default:
@@ -161,13 +162,34 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 	if (x == NULL) {
 		return NULL;
 	}
+	if (txn_addr_set(&x->peer, src) != 0) {
+		txn_enter(t);
+		txn_discard(x);
+		txn_leave(t);
+		errno = EAFNOSUPPORT;
+		return NULL;
+	}
 	x->method = (uint8_t)m;
 	x->state = m == MSG_INVITE ? TXN_PROCEEDING : TXN_TRYING;
 	x->reliable = src->proto != TP_UDP;
-	x->peer = *src;
-	x->req = req;
 	x->tu = tu;
-	response_dst(x, req);
+	response_dst(x, req, src);
+	if (txn_key_2543(x)) {
+		/* its matching reads the request: kept parsed */
+		x->req = req;
+		return x;
+	}
+	/* kept as the bytes received, parsed again on demand (txn_request())
+	 * when a response is built from it: a ringing call's least memory */
+	x->rq = txn_serialize(req, &x->nrq);
+	if (x->rq == NULL) {
+		txn_enter(t);
+		txn_discard(x);
+		txn_leave(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	msg_free(req);
 	return x;
 }
 
@@ -219,10 +241,10 @@ txn_server_respond(struct txn *x, struct msg *resp)
 	if (b == NULL) {
 		return -ENOMEM;
 	}
-	free(x->bytes);
-	x->bytes = b;
-	x->nbytes = len;
-	/* the highest provisional, then the final; x->bytes keeps the most
+	free(x->rs);
+	x->rs = b;
+	x->nrs = len;
+	/* the highest provisional, then the final; x->rs keeps the most
 	 * recent, which is what a retransmission gets (17.2.1) */
 	if (status >= 200 || status > x->status) {
 		x->status = (uint16_t)status;
@@ -271,7 +293,7 @@ txn_server_fire(struct txn *x, enum txn_timer_id which)
 
 	if (which == TM_RETX) {
 		/* Timer G: resend the final response, doubling up to T2 */
-		if (x->state != TXN_COMPLETED || x->bytes == NULL) {
+		if (x->state != TXN_COMPLETED || x->rs == NULL) {
 			return;
 		}
 		x->retx_count++;
@@ -279,7 +301,7 @@ txn_server_fire(struct txn *x, enum txn_timer_id which)
 		x->retx_ms = x->retx_ms * 2 < t->set.t2_ms ? x->retx_ms * 2
 							   : t->set.t2_ms;
 		txn_arm(x, &x->retx, x->retx_ms);
-		send_or_fail(x, x->bytes, x->nbytes);
+		send_or_fail(x, x->rs, x->nrs);
 		return;
 	}
 	if (x->state == TXN_COMPLETED && x->method == MSG_INVITE) {

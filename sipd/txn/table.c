@@ -92,8 +92,8 @@ static void
 txn_release(struct txn *x)
 {
 	msg_free(x->req);
-	free(x->bytes);
-	free(x->ack);
+	free(x->rq);
+	free(x->rs);
 	free(x);
 }
 
@@ -511,6 +511,17 @@ txn_leave(struct txn_table *t)
 	if (--t->depth > 0) {
 		return;
 	}
+	/* the parses made for the event just handled: first, as a dead
+	 * transaction below may be one of them */
+	for (unsigned i = 0; i < t->ntmp; i++) {
+		struct txn *x = t->tmp[i];
+
+		if (x->rq != NULL) {
+			msg_free(x->req);
+			x->req = NULL;
+		}
+	}
+	t->ntmp = 0;
 	while (t->dead != NULL) {
 		struct txn *x = t->dead;
 		t->dead = x->hnext;
@@ -565,10 +576,19 @@ struct msg *
 txn_request(const struct txn *cx)
 {
 	struct txn *x = (struct txn *)(uintptr_t)cx;
+	struct txn_table *t = x->tbl;
+	/* the bytes met the limits once, or were built here: no others */
+	struct msg_limits lim = { .max_size = x->nrq,
+		.max_headers = UINT32_MAX, .max_line = x->nrq };
 
-	/* a client transaction keeps the bytes it sends: parse on demand */
-	if (x->req == NULL && x->kind == TXN_CLIENT && x->bytes != NULL) {
-		x->req = msg_parse(x->bytes, x->nbytes, NULL, NULL);
+	/* a transaction keeps its request as bytes: parse on demand, for
+	 * the current entry into the table (a TU callback), else until the
+	 * transaction ends */
+	if (x->req == NULL && x->rq != NULL) {
+		x->req = msg_parse(x->rq, x->nrq, &lim, NULL);
+		if (x->req != NULL && t->depth > 0 && t->ntmp < TXN_TMP_MAX) {
+			t->tmp[t->ntmp++] = x;
+		}
 	}
 	return x->req;
 }
@@ -579,10 +599,41 @@ txn_method(const struct txn *x)
 	return (enum msg_method)x->method;
 }
 
-const struct tp_src *
-txn_peer(const struct txn *x)
+int
+txn_addr_set(struct txn_addr *a, const struct tp_src *s)
 {
-	return &x->peer;
+	if (s->addrlen > sizeof(a->addr)) {
+		return -EAFNOSUPPORT;
+	}
+	memset(&a->addr, 0, sizeof(a->addr));
+	memcpy(&a->addr, &s->addr, s->addrlen);
+	a->addrlen = (uint8_t)s->addrlen;
+	a->proto = (uint8_t)s->proto;
+	a->behind = s->behind;
+	a->listener = s->listener;
+	a->conn_id = s->conn_id;
+	a->host = s->host;
+	return 0;
+}
+
+struct tp_src *
+txn_addr_get(const struct txn_addr *a, struct tp_src *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->addr, &a->addr, a->addrlen);
+	out->addrlen = a->addrlen;
+	out->proto = (enum tp_proto)a->proto;
+	out->behind = a->behind;
+	out->listener = a->listener;
+	out->conn_id = a->conn_id;
+	out->host = a->host;
+	return out;
+}
+
+const struct tp_src *
+txn_peer(const struct txn *x, struct tp_src *buf)
+{
+	return txn_addr_get(&x->peer, buf);
 }
 
 void *
@@ -624,7 +675,7 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 		info.state = (enum txn_state)x->state;
 		memcpy(info.method, label, x->mlen);
 		memcpy(info.callid, label + x->mlen, x->clen);
-		info.peer = x->peer;
+		txn_addr_get(&x->peer, &info.peer);
 		info.age_ms = t->now - x->created_ms;
 		info.retransmissions = x->retx_count;
 		info.status = x->status;
@@ -637,21 +688,24 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 void
 txn_shed(struct txn *x)
 {
-	bool keep_resp = x->kind == TXN_SERVER && x->state == TXN_COMPLETED;
-
 	if (x->kind == TXN_CLIENT || !txn_key_2543(x)) {
 		msg_free(x->req);
 		x->req = NULL;
+		free(x->rq);
+		x->rq = NULL;
+		x->nrq = 0;
 	}
-	if (!keep_resp) {
-		free(x->bytes);
-		x->bytes = NULL;
-		x->nbytes = 0;
+	/* an INVITE server transaction's non-2xx final is resent until the
+	 * ACK; a client's ACK for one is kept for the final's resends */
+	if (x->kind == TXN_SERVER && x->state != TXN_COMPLETED) {
+		free(x->rs);
+		x->rs = NULL;
+		x->nrs = 0;
 	}
 }
 
 static bool
-same_peer(const struct tp_src *a, const struct tp_src *b)
+same_peer(const struct txn_addr *a, const struct tp_src *b)
 {
 	return a->proto == b->proto && a->addrlen == b->addrlen &&
 	    memcmp(&a->addr, &b->addr, a->addrlen) == 0;
@@ -665,7 +719,7 @@ txn_transport_error(struct txn_table *t, const struct tp_src *dst, int err)
 		struct txn *x = t->lists[k].head;
 		while (x != NULL) {
 			struct txn *next = x->all.next;
-			const struct tp_src *p = &x->peer;
+			const struct txn_addr *p = &x->peer;
 			if (!x->dead && x->state != TXN_TERMINATED &&
 			    same_peer(p, dst)) {
 				if (t->ops.error != NULL) {

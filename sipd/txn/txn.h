@@ -224,12 +224,18 @@ enum txn_kind txn_kind(const struct txn *t);
 enum txn_state txn_state(const struct txn *t);
 enum msg_method txn_method(const struct txn *t);
 /*
- * The transaction's request.  A client transaction keeps only the bytes
- * it sends and parses them again here on first use (the result is kept
- * until the transaction ends); NULL when that fails.
+ * The transaction's request.  A transaction keeps only the request's
+ * bytes (sent, or received; a server transaction matched by the RFC 2543
+ * fields keeps its parse) and parses them again here on first use.
+ * Inside a txn_* call (a TU callback) the result lasts until that call
+ * returns, so a ringing call holds bytes only; outside one, until the
+ * transaction ends.  NULL when that fails, and once the final response
+ * has gone through (the request is then dropped).
  */
 struct msg *txn_request(const struct txn *t);
-const struct tp_src *txn_peer(const struct txn *t);
+/* Where t's request came from (server) or went (client), written to buf,
+ * which is returned. */
+const struct tp_src *txn_peer(const struct txn *t, struct tp_src *buf);
 void *txn_tu(const struct txn *t);
 void txn_set_tu(struct txn *t, void *tu);
 /* Highest final (or provisional) status sent or received so far, 0 if

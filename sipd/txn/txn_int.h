@@ -5,6 +5,7 @@
 #ifndef SIPD_TXN_INT_H
 #define SIPD_TXN_INT_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 
 #include "sipd/txn/txn.h"
@@ -49,6 +50,27 @@ enum txn_timer_id {
 	TM_END,  /* B, C, D, F, H, I, J, K, L, M */
 };
 
+/* A peer in less room than struct tp_src, whose sockaddr_storage is
+ * 128 bytes: the transports give IPv4 and IPv6 addresses. */
+struct txn_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr;
+	uint8_t addrlen;
+	uint8_t proto;  /* enum tp_proto */
+	bool behind;
+	struct tp_listener *listener;
+	uint64_t conn_id;
+	const char *host;
+};
+
+/* Keep s in a; -EAFNOSUPPORT for an address that does not fit. */
+int txn_addr_set(struct txn_addr *a, const struct tp_src *s);
+/* a as a struct tp_src, written to out, which is returned. */
+struct tp_src *txn_addr_get(const struct txn_addr *a, struct tp_src *out);
+
 struct txn_link {
 	struct txn *prev, *next;
 };
@@ -63,6 +85,7 @@ struct txn {
 	uint64_t id;
 	uint64_t hash;
 	uint64_t created_ms;
+	/* the small fields together: a ringing call holds two of these */
 	uint8_t kind;  /* enum txn_kind */
 	uint8_t state; /* enum txn_state */
 	uint8_t method; /* enum msg_method of the request (ACK never) */
@@ -70,23 +93,32 @@ struct txn {
 	bool dead;     /* terminated, freed once the current event is done */
 	bool c_fired;  /* client INVITE: Timer C fired, the TU cancelled */
 	bool waiting;  /* on the waiting list: may give way (txn_wait()) */
-	uint16_t status;
-	uint32_t retx_ms;          /* current retransmission interval */
-	uint32_t retx_count;
-	struct tp_src peer;        /* request source, or request destination */
-	uint16_t resp_port;        /* server: responses go to the peer's
-	                            * address at this port; 0: its port */
-	struct msg *req;
-	char *bytes;               /* request (client) or last response */
-	uint32_t nbytes;
-	char *ack;                 /* client INVITE: the ACK for a non-2xx */
-	uint32_t nack;
-	void *tu;
-	uint16_t keylen;
 	uint8_t mlen, clen;        /* method name and Call-ID after the key,
 	                            * for the live view */
+	uint16_t status;
+	uint16_t resp_port;        /* server: responses go to the peer's
+	                            * address at this port; 0: its port */
+	uint16_t keylen;
+	uint32_t retx_ms;          /* current retransmission interval */
+	uint32_t retx_count;
+	struct txn_addr peer;      /* request source, or request destination */
+	/* the request parsed: a server's RFC 2543 transaction keeps it (its
+	 * matching reads it); otherwise parsed again from rq on demand and
+	 * kept as long as txn_request() says */
+	struct msg *req;
+	char *rq;                  /* the request's bytes, as sent (client)
+	                            * or received (server) */
+	char *rs;                  /* what absorbs a retransmission: the last
+	                            * response (server), the ACK for a
+	                            * non-2xx (client INVITE) */
+	uint32_t nrq, nrs;
+	void *tu;
 	char key[];
 };
+
+/* Parses txn_request() frees on leaving the table, per entry; more are
+ * kept until their transaction ends. */
+#define TXN_TMP_MAX 8
 
 struct txn_list {
 	struct txn *head, *tail;
@@ -118,6 +150,10 @@ struct txn_table {
 	struct txn_table **group;
 	unsigned ngroup;
 	int depth;                /* nested entry into the table */
+	/* requests txn_request() parsed inside this entry into the table,
+	 * freed when control leaves it: a ringing call keeps only bytes */
+	struct txn *tmp[TXN_TMP_MAX];
+	unsigned ntmp;
 };
 
 /* Keys (RFC 3261 17.1.3, 17.2.3); written to buf, length returned, 0 when

@@ -1441,6 +1441,21 @@ class Bench:
                   res.get("rss_bytes_per_call"),
                   res.get("pss_bytes_per_call"), rec["successful"], n),
               flush=True)
+        if name == "sipd":
+            # the exact figure behind the pages: the allocator's
+            # (bench_ringmem.py, see README.md)
+            import bench_ringmem
+            try:
+                heap = bench_ringmem.measure(self.args.sipd, calls=n,
+                                             warm=200)
+                res["heap_bytes_per_call"] = heap["heap_bytes_per_call"]
+                print("  hold %-12s heap +%.0f B per call "
+                      "(bench_ringmem.py, %d calls)" % (
+                          name, heap["heap_bytes_per_call"], n), flush=True)
+            except Exception as e:  # reported, the run goes on
+                res["heap_error"] = str(e)
+                print("  hold %-12s heap not measured (%s)" % (name, e),
+                      flush=True)
         return res
 
     @staticmethod
@@ -2048,6 +2063,10 @@ def main():
                       h["pss_bytes_per_call"], h["pss_base_kb"] / 1024,
                       h["pss_held_kb"] / 1024, h["ringing"], h["completed"],
                       h["calls"]))
+            if "heap_bytes_per_call" in h:
+                print("  %-12s heap +%.0f B/call (the allocator's, exact: "
+                      "bench_ringmem.py)" % (h["server"],
+                                             h["heap_bytes_per_call"]))
     print("\nRSS and VmHWM are summed over the process tree; Kamailio's "
           "shared memory is counted once per process that touched it, PSS "
           "counts it once.")

@@ -159,7 +159,8 @@ fz_timeout(void *arg, struct txn *x)
 			msg_free(cancel);
 			return;
 		}
-		cx = txn_client_new(f->t, cancel, txn_peer(x), NULL, NULL);
+		cx = txn_client_new(f->t, cancel,
+		    txn_peer(x, &(struct tp_src){ 0 }), NULL, NULL);
 		if (cx == NULL) {
 			msg_free(cancel);
 			return;
@@ -384,7 +385,8 @@ fz_op_response(struct fz *f, struct rd *r)
 			return;
 		}
 		if (msg_check(in, &err) == 0) {
-			(void)txn_client_absorb(f->t, in, txn_peer(ct));
+			(void)txn_client_absorb(f->t, in,
+			    txn_peer(ct, &(struct tp_src){ 0 }));
 		}
 		msg_free(in);
 		if (f->ncli == 0) {
@@ -578,8 +580,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				struct msg *c = txn_client_cancel_new(x);
 
 				if (c != NULL) {
+					struct tp_src d;
+
 					cx = txn_client_new(f->t, c,
-					    txn_peer(x), NULL, NULL);
+					    txn_peer(x, &d), NULL, NULL);
 					if (cx != NULL) {
 						f->cli[f->ncli++] = cx;
 					} else {

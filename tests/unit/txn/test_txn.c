@@ -177,7 +177,8 @@ rig_timeout(void *arg, struct txn *t)
 	/* a TU calling back into the table from inside a timer */
 	cancel = txn_client_cancel_new(t);
 	assert_non_null(cancel);
-	e->cancel_ct = txn_client_new(e->tbl, cancel, txn_peer(t), e, &err);
+	e->cancel_ct = txn_client_new(e->tbl, cancel,
+	    txn_peer(t, &(struct tp_src){ 0 }), e, &err);
 	if (e->cancel_ct != NULL) {
 		keep_req(e, e->cancel_ct, txn_request(e->cancel_ct));
 	}
@@ -514,14 +515,13 @@ srv_new(struct env *e, struct msg *req, enum tp_proto proto)
 {
 	struct tp_src src = uac_src(proto);
 	struct txn *st = txn_server_new(e->tbl, req, &src, e);
-	if (st != NULL) {
-		keep_req(e, st, txn_request(st));
-	}
 
+	/* req is the transaction's now: it keeps the bytes, and reads them
+	 * again for txn_request() */
 	assert_non_null(st);
 	assert_int_equal(txn_kind(st), TXN_SERVER);
-	assert_ptr_equal(txn_request(st), req);
-	keep_req(e, st, req);
+	assert_non_null(txn_request(st));
+	keep_req(e, st, txn_request(st));
 	return st;
 }
 
@@ -953,8 +953,10 @@ test_ist_response_destination(void **state)
 	    &from, NULL);
 	assert_non_null(c);
 	assert_ptr_equal(txn_tu(a), NULL);
-	assert_int_equal(txn_peer(a)->proto, TP_UDP);
-	assert_int_equal(dst_port(txn_peer(a)), 40000);
+	assert_int_equal(txn_peer(a, &(struct tp_src){ 0 })->proto,
+	    TP_UDP);
+	assert_int_equal(dst_port(txn_peer(a, &(struct tp_src){ 0 })),
+	    40000);
 
 	assert_int_equal(srv_respond(a, 180), 0);
 	assert_int_equal(srv_respond(b, 180), 0);
@@ -2479,8 +2481,10 @@ test_accessors_and_clock(void **state)
 	assert_ptr_equal(txn_tu(st), e);
 	txn_set_tu(st, &tu);
 	assert_ptr_equal(txn_tu(st), &tu);
-	assert_int_equal(dst_port(txn_peer(st)), 5070);
-	assert_int_equal(txn_peer(st)->proto, TP_UDP);
+	assert_int_equal(dst_port(txn_peer(st, &(struct tp_src){ 0 })),
+	    5070);
+	assert_int_equal(txn_peer(st, &(struct tp_src){ 0 })->proto,
+	    TP_UDP);
 	assert_int_equal(msg_method(txn_request(st)), MSG_INVITE);
 	assert_true(txn_id(st) > 0);
 
