@@ -984,11 +984,7 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 		fputc('\n', f);
 	}
 	conf_route_dump(c, f);
-	/* the canonical text: blanks single, no quote, '#' or ';' in it,
-	 * so it reads back as the same record */
-	for (int i = 0; i < c->nrouter; i++) {
-		fprintf(f, "router add %s\n", c->router[i].text);
-	}
+	conf_router_dump(c, f);
 	conf_dump_acct(c->acct, secrets, f);
 	conf_gw_dump(c, f, secrets);
 	wk_dump(&c->wk, f);

@@ -566,13 +566,18 @@ int conf_proc_check_hep(const char *v, char *err, size_t cap);
 int conf_proc_hostport(const char *v, char *host, size_t cap,
     uint16_t *port);
 
-/* conf_router.c: "router add" and "router remove" on c; "set relay-via"
- * refusing what is not "address[:port]".  0 or a negative errno with a
- * message in err. */
+/* conf_router.c: "router add" and "router remove" on c, by the table
+ * engine; "set relay-via" refusing what is not "address[:port]".  0 or a
+ * negative errno with a message in err.  The codec of a record (its text,
+ * by rtr_parse()) and the "router add" lines of the table. */
 int conf_router_add(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
 int conf_router_remove(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap);
+int conf_router_parse_record(void *row, const char *v, char *err,
+    size_t cap);
+void conf_router_text_record(const void *row, char *buf, size_t cap);
+void conf_router_dump(const struct conf *c, FILE *f);
 int conf_router_check_via(const char *v, char *err, size_t cap);
 /* "set main-domain": refuses what is not a domain name. */
 int conf_router_check_domain(const char *v, char *err, size_t cap);
@@ -594,6 +599,7 @@ struct conf_tfield {
 	size_t off, size;
 	conf_tparse_fn *parse; /* a codec (CODEC column): its text into row, */
 	conf_tview_fn *text;   /* and back */
+	bool place;            /* PLACE: the row's place in the table, from 1 */
 	conf_tcheck_fn *check;
 	conf_tview_fn *view;
 };
@@ -609,8 +615,9 @@ int conf_row_set(const struct tbl *t, void *row, const char *name,
 /* Field f of row as text: a str as it is, a uint in decimal, on or off. */
 void conf_row_text(const struct tbl_field *f, const void *row, char *buf,
     size_t cap);
-/* The row of rows[0..n) (each size bytes) with the keys of a (any case),
- * or -1. */
+/* The row of rows[0..n) (each size bytes) with the keys of a (any case;
+ * a key kept by a codec compared as the codec writes it back; in a table
+ * with a PLACE field, a first key of digits alone is a place), or -1. */
 int conf_rows_find(const struct tbl *t, const void *rows, int n,
     size_t size, const struct cmd_args *a);
 /* "T add", "T set KEY field value" and "T remove KEY" on rows[0..*n) of

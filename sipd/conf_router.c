@@ -1,8 +1,9 @@
 /*
- * The configuration's Router table: "router add RECORD" appends a record
- * (sipd/router/rtr.h checks it), "router remove N|RECORD" takes one out by
- * its number in "router list" or its text; "set relay-via" and "set
- * main-domain" are checked here too.  The old static rules ("route add")
+ * The configuration's Router table, declared in proto/tables.def and
+ * handled by the table engine (conf_table.c): "router add RECORD" appends
+ * a record (sipd/router/rtr.h parses it), "router remove N|RECORD" takes
+ * one out by its number in "router list" or its text; "set relay-via" and
+ * "set main-domain" are checked here too.  The old static rules ("route add")
  * still load, with a note that they are deprecated, handled by the table
  * engine (conf_table.c) from their declaration.  Owns nothing: the
  * records and rules live in struct conf.
@@ -19,81 +20,52 @@
 #include "proto/table.h"
 #include "sipd/conf.h"
 
-static int
-find(const struct conf *c, const char *text)
+/*
+ * A Router record is a row of the table engine (conf_table.c): its text
+ * parsed by rtr_parse() and written back canonical, found by that text or
+ * by its number in "router list".
+ */
+int
+conf_router_parse_record(void *row, const char *v, char *err, size_t cap)
 {
-	for (int i = 0; i < c->nrouter; i++) {
-		if (strcasecmp(c->router[i].text, text) == 0) {
-			return i;
-		}
+	char why[160];
+
+	if (rtr_parse(v, row, why, sizeof(why)) < 0) {
+		return err_fmt(err, cap, -EINVAL, "bad record (%s)", why);
 	}
-	return -1;
+	return 0;
+}
+
+void
+conf_router_text_record(const void *row, char *buf, size_t cap)
+{
+	const struct rtr_record *r = row;
+
+	snprintf(buf, cap, "%s", r->text);
 }
 
 int
 conf_router_add(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
 {
-	const char *text = cmd_arg_str(a, "record");
-	char why[160];
-	struct rtr_record r;
-
-	if (text == NULL) {
-		return err_fmt(err, cap, -EINVAL, "missing record");
-	}
-	if (rtr_parse(text, &r, why, sizeof(why)) < 0) {
-		return err_fmt(err, cap, -EINVAL, "bad record (%s)", why);
-	}
-	if (find(c, r.text) >= 0) {
-		return err_fmt(err, cap, -EEXIST, "the record '%s' exists "
-		    "already", r.text);
-	}
-	if (c->nrouter == RTR_MAX_RECORDS) {
-		return err_fmt(err, cap, -EBUSY,
-		    "too many Router records (at most %d)", RTR_MAX_RECORDS);
-	}
-	c->router[c->nrouter++] = r;
-	return 0;
+	return conf_rows_add(&tbl_table[TBL_ROUTER], c->router, &c->nrouter,
+	    RTR_MAX_RECORDS, sizeof(c->router[0]), a, err, cap);
 }
 
 int
 conf_router_remove(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
 {
-	const char *text = cmd_arg_str(a, "record");
-	struct rtr_record r;
-	char *end;
-	int i = -1;
+	return conf_rows_remove(&tbl_table[TBL_ROUTER], c->router,
+	    &c->nrouter, sizeof(c->router[0]), a, err, cap);
+}
 
-	if (text == NULL) {
-		return err_fmt(err, cap, -EINVAL, "missing record");
+void
+conf_router_dump(const struct conf *c, FILE *f)
+{
+	for (int i = 0; i < c->nrouter; i++) {
+		conf_row_dump(&tbl_table[TBL_ROUTER], &c->router[i], true, f);
 	}
-	if (text[0] >= '1' && text[0] <= '9') {
-		long n = strtol(text, &end, 10);
-		if (*end == '\0') {
-			if (n > c->nrouter) {
-				return err_fmt(err, cap, -ENOENT,
-				    "no record %ld (%d in the table)", n,
-				    c->nrouter);
-			}
-			i = (int)n - 1;
-		}
-	}
-	if (i < 0) {
-		if (rtr_parse(text, &r, err, cap) < 0) {
-			return err_fmt(err, cap, -EINVAL, "expected a record's "
-			    "number or text");
-		}
-		i = find(c, r.text);
-		if (i < 0) {
-			return err_fmt(err, cap, -ENOENT, "no record '%s'",
-			    r.text);
-		}
-	}
-	memmove(&c->router[i], &c->router[i + 1],
-	    (size_t)(c->nrouter - i - 1) * sizeof(c->router[0]));
-	c->nrouter--;
-	return 0;
 }
 
 int

@@ -5,8 +5,10 @@
  * type: str (a char array; "" for none), uint(MIN-MAX) (a uint32_t), bool
  * (a bool); a str field's check function refuses what its type cannot.
  * A field kept in several members, or not as its text, has a codec that
- * parses its text into the row and writes it back.  Every error names
- * the field.  Owns only the constant table.
+ * parses its text into the row and writes it back.  A PLACE field is
+ * the row's place in the table, from 1: listed, never stored, and remove
+ * and set take it for the first key.  Every error names the field.  Owns
+ * only the constant table.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,9 +24,11 @@
 #include "sipd/conf.h"
 
 #define AT(type, member)                                                   \
-	offsetof(struct type, member), sizeof(((struct type *)0)->member), 0, 0
-#define CODEC(parse, text) 0, 0, parse, text
-#define NOWHERE 0, 0, 0, 0
+	offsetof(struct type, member), sizeof(((struct type *)0)->member), 0,  \
+	    0, false
+#define CODEC(parse, text) 0, 0, parse, text, false
+#define PLACE 0, 0, 0, 0, true
+#define NOWHERE 0, 0, 0, 0, false
 
 /* Index for index with tbl_fields[]: the same lines, the same order. */
 static const struct conf_tfield tfields[] = {
@@ -43,13 +47,16 @@ conf_tfield(const struct tbl_field *f)
 }
 
 /* The field's type: its codec's, else from its argument type. */
-enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_OTHER };
+enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_PLACE, FT_OTHER };
 
 static enum ftype
 ftype(const struct tbl_field *f)
 {
 	if (conf_tfield(f)->parse != NULL) {
 		return FT_CODEC;
+	}
+	if (conf_tfield(f)->place) {
+		return FT_PLACE;
 	}
 	if (strcmp(f->arg, "str") == 0) {
 		return FT_STR;
@@ -106,6 +113,8 @@ conf_tfield_stored(const struct tbl_field *f)
 		return x->size == sizeof(bool);
 	case FT_CODEC:
 		return x->text != NULL;
+	case FT_PLACE:
+		return true;
 	default:
 		return false;
 	}
@@ -238,10 +247,77 @@ conf_row_init(const struct tbl *t, void *row, size_t size)
 	return 0;
 }
 
-int
-conf_rows_find(const struct tbl *t, const void *rows, int n, size_t size,
-    const struct cmd_args *a)
+/* The place field of t, or NULL. */
+static const struct tbl_field *
+place_field(const struct tbl *t)
 {
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		if (conf_tfield(f)->place) {
+			return f;
+		}
+	}
+	return NULL;
+}
+
+/* The first key's value in a, when a place: 1 and up, else 0. */
+static long
+key_place(const struct tbl *t, const struct cmd_args *a)
+{
+	const char *v = NULL;
+	char *end;
+	long n;
+
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		if ((f->flags & TF_KEY) != 0) {
+			v = cmd_arg_str(a, f->name);
+			break;
+		}
+	}
+	if (place_field(t) == NULL || v == NULL || v[0] < '1' || v[0] > '9') {
+		return 0;
+	}
+	n = strtol(v, &end, 10);
+	return *end == '\0' && n <= 1000000 ? n : 0;
+}
+
+/* Key value v of f as the row would keep it (a codec's text), into buf;
+ * 0, or the codec's error. */
+static int
+key_canon(const struct tbl *t, const struct tbl_field *f, const char *v,
+    size_t size, char *buf, size_t bcap, char *err, size_t cap)
+{
+	const struct conf_tfield *x = conf_tfield(f);
+	void *tmp;
+	int rc;
+
+	if (x->parse == NULL) {
+		snprintf(buf, bcap, "%s", v);
+		return 0;
+	}
+	if ((tmp = calloc(1, size)) == NULL) {
+		return -ENOMEM;
+	}
+	if ((rc = x->parse(tmp, v, err, cap)) < 0) {
+		rc = named(f, rc, err, cap);
+	} else {
+		x->text(tmp, buf, bcap);
+	}
+	free(tmp);
+	(void)t;
+	return rc;
+}
+
+static int
+find_rows(const struct tbl *t, const void *rows, int n, size_t size,
+    const struct cmd_args *a, bool by_place)
+{
+	long place = by_place ? key_place(t, a) : 0;
+
+	if (place > 0) {
+		return place <= n ? (int)place - 1 : -1;
+	}
 	for (int i = 0; i < n; i++) {
 		const char *row = (const char *)rows + (size_t)i * size;
 		bool same = true;
@@ -249,20 +325,29 @@ conf_rows_find(const struct tbl *t, const void *rows, int n, size_t size,
 		for (const struct tbl_field *f = tbl_next(t, NULL);
 		     f != NULL && same; f = tbl_next(t, f)) {
 			const char *v = cmd_arg_str(a, f->name);
-			char text[CMD_VALUE_MAX];
+			char text[CMD_VALUE_MAX], want[CMD_VALUE_MAX];
 
 			if ((f->flags & TF_KEY) == 0) {
 				continue;
 			}
 			conf_row_text(f, row, text, sizeof(text));
 			/* names are compared in any case */
-			same = v != NULL && strcasecmp(v, text) == 0;
+			same = v != NULL && key_canon(t, f, v, size, want,
+						sizeof(want), NULL, 0) == 0 &&
+			    strcasecmp(want, text) == 0;
 		}
 		if (same) {
 			return i;
 		}
 	}
 	return -1;
+}
+
+int
+conf_rows_find(const struct tbl *t, const void *rows, int n, size_t size,
+    const struct cmd_args *a)
+{
+	return find_rows(t, rows, n, size, a, true);
 }
 
 /* The first key's name. */
@@ -306,6 +391,39 @@ key_text(const struct tbl *t, const struct cmd_args *a)
 	return "";
 }
 
+/* The row of a for set and remove, or -ENOENT or a key's error with a
+ * message: a place past the last, a key its codec refuses, no such
+ * row. */
+static int
+find_named(const struct tbl *t, const void *rows, int n, size_t size,
+    const struct cmd_args *a, char *err, size_t cap)
+{
+	long place = key_place(t, a);
+	int i = find_rows(t, rows, n, size, a, true);
+	char buf[CMD_VALUE_MAX];
+
+	if (i >= 0) {
+		return i;
+	}
+	if (place > 0) {
+		return err_fmt(err, cap, -ENOENT, "no %s %ld (%d in the table)",
+		    key_name(t), place, n);
+	}
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		const char *v = cmd_arg_str(a, f->name);
+		int rc;
+
+		if ((f->flags & TF_KEY) != 0 && v != NULL &&
+		    (rc = key_canon(t, f, v, size, buf, sizeof(buf), err,
+			 cap)) < 0) {
+			return rc;
+		}
+	}
+	return err_fmt(err, cap, -ENOENT, "no %s '%.64s'", t->words,
+	    key_text(t, a));
+}
+
 int
 conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
     size_t size, const struct cmd_args *a, char *err, size_t cap)
@@ -346,7 +464,8 @@ conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
 				goto out;
 			}
 		}
-		if (pass == 0 && conf_rows_find(t, rows, *n, size, a) >= 0) {
+		if (pass == 0 &&
+		    find_rows(t, rows, *n, size, a, false) >= 0) {
 			rc = err_fmt(err, cap, -EEXIST, "%s %s exists already",
 			    t->words, key_text(t, a));
 			goto out;
@@ -371,12 +490,11 @@ conf_rows_set(const struct tbl *t, void *rows, int n, size_t size,
 	const char *f = cmd_arg_str(a, "field");
 	const char *v = cmd_arg_str(a, "value");
 	const struct tbl_field *tf;
-	int i = conf_rows_find(t, rows, n, size, a), rc;
+	int i = find_named(t, rows, n, size, a, err, cap), rc;
 	char *tmp;
 
 	if (i < 0) {
-		return err_fmt(err, cap, -ENOENT, "no %s '%.64s'", t->words,
-		    key_text(t, a));
+		return i;
 	}
 	if (f == NULL || v == NULL) {
 		return err_fmt(err, cap, -EINVAL, "missing field or value");
@@ -406,12 +524,11 @@ int
 conf_rows_remove(const struct tbl *t, void *rows, int *n, size_t size,
     const struct cmd_args *a, char *err, size_t cap)
 {
-	int i = conf_rows_find(t, rows, *n, size, a);
+	int i = find_named(t, rows, *n, size, a, err, cap);
 	char *at;
 
 	if (i < 0) {
-		return err_fmt(err, cap, -ENOENT, "no %s '%.64s'", t->words,
-		    key_text(t, a));
+		return i;
 	}
 	at = (char *)rows + (size_t)i * size;
 	memmove(at, at + size, (size_t)(*n - i - 1) * size);
@@ -447,7 +564,14 @@ conf_row_dump(const struct tbl *t, const void *row, bool secrets, FILE *f)
 			if (pass == 1) {
 				fprintf(f, "%s ", x->name);
 			}
-			lex_word_out(f, text);
+			if (strncmp(x->arg, "words", 5) == 0 &&
+			    conf_tfield(x)->parse != NULL) {
+				/* the rest of the line, as its codec writes
+				 * it: blanks single, no quote, '#' or ';' */
+				fputs(text, f);
+			} else {
+				lex_word_out(f, text);
+			}
 		}
 	}
 	fputc('\n', f);

@@ -143,12 +143,13 @@ int ctl_h_client_ip_list(struct ctl_req *r);
 int ctl_h_nated_list(struct ctl_req *r);
 /*
  * The tables of proto/tables.def kept as rows of one structure (table.c):
- * a row as the map its table declares (a secret "hidden" for a reader),
+ * a row as the map its table declares (a secret "hidden" for a reader, a
+ * PLACE field place),
  * and the reply of "T list": every row of rows[0..n), each size bytes.
  */
 struct tbl;
 void ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t,
-    const void *row, bool writer);
+    const void *row, int place, bool writer);
 int ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
     int n, size_t size);
 /* The other tables' listings (lists.c). */

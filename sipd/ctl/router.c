@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/cmd.h"
+#include "proto/table.h"
 #include "sipd/acct/acct.h"
 #include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
@@ -16,17 +17,10 @@
 int
 ctl_h_router_list(struct ctl_req *r)
 {
-	msgpack_packer *pk = &r->out->pk;
 	const struct conf *c = r->ctl->conf;
 
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->nrouter);
-	for (int i = 0; i < c->nrouter; i++) {
-		msgpack_pack_map(pk, 2);
-		proto_kv_uint(pk, "number", (uint64_t)i + 1);
-		proto_kv_str(pk, "record", c->router[i].text);
-	}
-	return 0;
+	return ctl_table_list(r, &tbl_table[TBL_ROUTER], c->router,
+	    c->nrouter, sizeof(c->router[0]));
 }
 
 static const char *const proto_names[] = { "auto", "udp", "tcp", "tls" };

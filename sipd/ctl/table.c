@@ -2,11 +2,12 @@
  * The listing of the tables of proto/tables.def whose rows are one
  * structure: each row a map of its listed fields, in their declared
  * order, typed as declared (str a string, uint an integer, bool a
- * boolean); a secret is "" when unset, else itself for a writer and
+ * boolean; a PLACE field the row's place, from 1); a secret is "" when unset, else itself for a writer and
  * "hidden" for a reader.  Owns nothing.
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@
 
 void
 ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
-    bool writer)
+    int place, bool writer)
 {
 	const struct tbl_field *f;
 	size_t n = 0;
@@ -32,7 +33,9 @@ ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
 		if (!tbl_field_listed(f) || !conf_tfield_stored(f)) {
 			continue;
 		}
-		if (x->view != NULL) {
+		if (x->place) {
+			snprintf(text, sizeof(text), "%d", place);
+		} else if (x->view != NULL) {
 			x->view(row, text, sizeof(text));
 		} else {
 			conf_row_text(f, row, text, sizeof(text));
@@ -61,7 +64,7 @@ ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
 	msgpack_pack_array(pk, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		ctl_table_pack_row(pk, t, (const char *)rows + (size_t)i * size,
-		    r->conn->writer);
+		    i + 1, r->conn->writer);
 	}
 	return 0;
 }

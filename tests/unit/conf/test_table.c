@@ -164,6 +164,9 @@ good(const struct tbl_field *f)
 	if (f->table == TBL_ROUTE && strcmp(f->name, "target") == 0) {
 		return "192.0.2.7:5080";
 	}
+	if (f->table == TBL_ROUTER && strcmp(f->name, "record") == 0) {
+		return "Signal:<1*> = *@P1.sipgw";
+	}
 	fail_msg("no good value of %s %s", tbl_table[f->table].words, f->name);
 	return NULL;
 }
@@ -177,6 +180,8 @@ rows_of(const struct conf *c, enum tbl_id t)
 		return c->ngw;
 	case TBL_ROUTE:
 		return c->nroutes;
+	case TBL_ROUTER:
+		return c->nrouter;
 	default:
 		fail_msg("no count of the %s table", tbl_table[t].words);
 		return -1;
@@ -322,6 +327,30 @@ test_missing(void **state)
 			     sizeof(err)),
 	    -ENOENT);
 	assert_non_null(strstr(err, "no route 'example.org'"));
+	/* a Router record by its number or its text, whatever its blanks */
+	assert_int_equal(exec(&c, "router add '<a> = b'", err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(&c, "router add '<b>  =  c ; x'", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(exec(&c, "router add '<a>=b'", err, sizeof(err)),
+	    -EEXIST);
+	assert_int_equal(exec(&c, "router remove 3", err, sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "no record 3 (2 in the table)"));
+	assert_int_equal(exec(&c, "router remove '<c> ='", err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "bad record"));
+	assert_int_equal(exec(&c, "router remove '<c> = d'", err,
+			     sizeof(err)),
+	    -ENOENT);
+	assert_int_equal(exec(&c, "router remove 1", err, sizeof(err)), 0);
+	assert_int_equal(c.nrouter, 1);
+	assert_string_equal(c.router[0].text, "<b> = c");
+	assert_int_equal(exec(&c, "router remove '<B> = c'", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(c.nrouter, 0);
 	conf_fini(&c);
 }
 
@@ -416,6 +445,8 @@ test_round_trip(void **state)
 				    "authname auth1 register-every 600 contact "
 				    "alice calls-authenticate on substitute-from "
 				    "on substitute-to on\n"));
+	/* a record as the rest of the line, canonical, unquoted */
+	assert_non_null(strstr(one, "\nrouter add NoRelay:<1*> = *@P1.sipgw\n"));
 	free(one);
 	free(two);
 	conf_fini(a);

@@ -21,21 +21,28 @@
 
 /* The map ctl_table_pack_row() writes for row, unpacked into up. */
 static const msgpack_object_map *
-pack(msgpack_unpacked *up, msgpack_sbuffer *sb, const struct tbl *t,
-    const void *row, bool writer)
+pack_at(msgpack_unpacked *up, msgpack_sbuffer *sb, const struct tbl *t,
+    const void *row, int place, bool writer)
 {
 	msgpack_packer pk;
 	size_t off = 0;
 
 	msgpack_sbuffer_init(sb);
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	ctl_table_pack_row(&pk, t, row, writer);
+	ctl_table_pack_row(&pk, t, row, place, writer);
 	msgpack_unpacked_init(up);
 	assert_int_equal(msgpack_unpack_next(up, sb->data, sb->size, &off),
 	    MSGPACK_UNPACK_SUCCESS);
 	assert_int_equal(off, sb->size);
 	assert_int_equal(up->data.type, MSGPACK_OBJECT_MAP);
 	return &up->data.via.map;
+}
+
+static const msgpack_object_map *
+pack(msgpack_unpacked *up, msgpack_sbuffer *sb, const struct tbl *t,
+    const void *row, bool writer)
+{
+	return pack_at(up, sb, t, row, 1, writer);
 }
 
 static bool
@@ -162,11 +169,58 @@ test_list_shows_add(void **state)
 	free(c);
 }
 
+/* "router list": each record's number, its place from 1, and its text
+ * as "router add" made it canonical. */
+static void
+test_router_list(void **state)
+{
+	const struct tbl *t = &tbl_table[TBL_ROUTER];
+	static const char *const lines[] = {
+		"router add '<a>   =  b ; first'",
+		"router add 'NoRelay:Signal:<1*>=*@P1.sipgw'",
+	};
+	static const char *const want[] = {
+		"<a> = b",
+		"NoRelay:Signal:<1*> = *@P1.sipgw",
+	};
+	struct conf *c = malloc(sizeof(*c));
+	msgpack_unpacked up;
+	msgpack_sbuffer sb;
+	const msgpack_object_map *m;
+	char err[512];
+
+	(void)state;
+	assert_non_null(c);
+	conf_init(c);
+	for (int i = 0; i < 2; i++) {
+		if (conf_exec(c, lines[i], strlen(lines[i]), err,
+			sizeof(err)) < 0) {
+			fail_msg("%s: %s", lines[i], err);
+		}
+	}
+	assert_int_equal(c->nrouter, 2);
+	for (int i = 0; i < 2; i++) {
+		m = pack_at(&up, &sb, t, &c->router[i], i + 1, false);
+		assert_int_equal(m->size, 2);
+		assert_true(key_is(&m->ptr[0], "number"));
+		assert_int_equal(m->ptr[0].val.type,
+		    MSGPACK_OBJECT_POSITIVE_INTEGER);
+		assert_int_equal(m->ptr[0].val.via.u64, (uint64_t)i + 1);
+		assert_true(key_is(&m->ptr[1], "record"));
+		expect_str(&m->ptr[1].val, "record", want[i]);
+		msgpack_unpacked_destroy(&up);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	conf_fini(c);
+	free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_shows_add),
+		cmocka_unit_test(test_router_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
