@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "sipd/auth/auth.h"
+#include "sipd/msg/siphash.h"
 
 /*
  * Nonce layout before base64url: issue time (8 bytes, big-endian), salt
@@ -106,10 +107,6 @@ struct auth {
 
 /* digest.c */
 int64_t auth_now(const struct auth *a);
-uint64_t auth_siphash(const uint8_t key[16], const void *data, size_t len);
-/* SipHash-2-4 with its 128-bit output, as the reference code's bytes. */
-void auth_siphash128(const uint8_t key[16], const void *data, size_t len,
-    uint8_t out[16]);
 int auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n,
     char *out);
 bool auth_is_hex(struct sv s, size_t len);

@@ -2,10 +2,9 @@
  * digest: the cryptography of sipd/auth.  HA1 and the request-digest of
  * RFC 7616 3.4 (MD5 and SHA-256, RFC 8760), the stateless nonces (issue
  * time, salt and a SipHash-2-4-128 MAC over them, the source address and
- * the realm, in base64url), the constant-time comparison, and SipHash-2-4
- * for the indexes of the bounded tables, whose keys a peer partly chooses.
- * OpenSSL does the hashing; nothing here keeps state beyond what the
- * caller passes.
+ * the realm, in base64url) and the constant-time comparison.  OpenSSL
+ * does the Digest hashing, sipd/msg/siphash.c the nonces' MAC; nothing
+ * here keeps state beyond what the caller passes.
  */
 #include <errno.h>
 #include <string.h>
@@ -264,119 +263,6 @@ auth_derive_dummy(struct auth *a)
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
 
-/* ------------------------------------------------------------ SipHash */
-
-static uint64_t
-rotl64(uint64_t x, unsigned b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static uint64_t
-load_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
-
-#define SIPROUND                                                               \
-	do {                                                                   \
-		v0 += v1;                                                      \
-		v1 = rotl64(v1, 13);                                           \
-		v1 ^= v0;                                                      \
-		v0 = rotl64(v0, 32);                                           \
-		v2 += v3;                                                      \
-		v3 = rotl64(v3, 16);                                           \
-		v3 ^= v2;                                                      \
-		v0 += v3;                                                      \
-		v3 = rotl64(v3, 21);                                           \
-		v3 ^= v0;                                                      \
-		v2 += v1;                                                      \
-		v1 = rotl64(v1, 17);                                           \
-		v1 ^= v2;                                                      \
-		v2 = rotl64(v2, 32);                                           \
-	} while (0)
-
-/*
- * SipHash-2-4 (Aumasson and Bernstein, 2012) of data under key, 8 bytes
- * into out (the 64-bit hash, as auth_siphash() returns it) or, with
- * outlen 16, its 128-bit variant.
- */
-static void
-siphash(const uint8_t key[16], const void *data, size_t len, uint8_t *out,
-    size_t outlen)
-{
-	const uint8_t *p = data;
-	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
-	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
-	uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
-	uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
-	uint64_t v3 = k1 ^ 0x7465646279746573ULL;
-	uint64_t m, b = (uint64_t)len << 56;
-	size_t i, left = len & 7;
-
-	if (outlen == 16) {
-		v1 ^= 0xee;
-	}
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = load_le64(p + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (m = 0; left > 0; left--) {
-		m |= (uint64_t)p[i + left - 1] << (8 * (left - 1));
-	}
-	b |= m;
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= outlen == 16 ? 0xee : 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	b = v0 ^ v1 ^ v2 ^ v3;
-	for (i = 0; i < 8; i++) {
-		out[i] = (uint8_t)(b >> (8 * i));
-	}
-	if (outlen != 16) {
-		return;
-	}
-	v1 ^= 0xdd;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	b = v0 ^ v1 ^ v2 ^ v3;
-	for (i = 0; i < 8; i++) {
-		out[8 + i] = (uint8_t)(b >> (8 * i));
-	}
-}
-
-uint64_t
-auth_siphash(const uint8_t key[16], const void *data, size_t len)
-{
-	uint8_t out[8];
-
-	siphash(key, data, len, out, sizeof(out));
-	return load_le64(out);
-}
-
-void
-auth_siphash128(const uint8_t key[16], const void *data, size_t len,
-    uint8_t out[16])
-{
-	siphash(key, data, len, out, 16);
-}
-
 /* ------------------------------------------------------------ addresses */
 
 /*
@@ -531,7 +417,7 @@ nonce_mac(const struct auth *a, const uint8_t id[AUTH_NONCE_ID],
 		memcpy(buf + n, realm.p, realm.len);
 	}
 	n += realm.len;
-	auth_siphash128(a->nonce_key, buf, n, mac);
+	msg_siphash(a->nonce_key, buf, n, mac, AUTH_NONCE_MAC);
 	return 0;
 }
 

@@ -177,7 +177,7 @@ auth_nc_use(struct auth *a, const uint8_t id[AUTH_NONCE_ID],
     int64_t issued, uint32_t nc, int64_t now)
 {
 	struct auth_state *st = a->st;
-	uint64_t h = auth_siphash(st->hash_key, id, AUTH_NONCE_ID);
+	uint64_t h = msg_siphash64(st->hash_key, id, AUTH_NONCE_ID);
 	size_t si = (size_t)(h & (st->nc_sets - 1));
 	pthread_mutex_t *lk = set_lock(st, si);
 	int rc;
@@ -244,7 +244,7 @@ fail_set(struct auth *a, const struct sockaddr *src,
 	struct auth_state *st = a->st;
 
 	auth_addr_key(src, true, key);
-	*si = (size_t)(auth_siphash(st->hash_key, key, AUTH_ADDR_KEY) &
+	*si = (size_t)(msg_siphash64(st->hash_key, key, AUTH_ADDR_KEY) &
 	    (st->fail_sets - 1));
 	return st->fail + *si * AUTH_WAYS;
 }
@@ -477,7 +477,7 @@ auth_rate_take(struct auth *a, const struct sockaddr *src, int64_t now)
 		return true;
 	}
 	auth_addr_key(src, true, key);
-	si = (size_t)(auth_siphash(st->hash_key, key, AUTH_ADDR_KEY) &
+	si = (size_t)(msg_siphash64(st->hash_key, key, AUTH_ADDR_KEY) &
 	    (st->rate_sets - 1));
 	set = st->rate + si * AUTH_WAYS;
 	lk = set_lock(st, si);
