@@ -211,12 +211,8 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 	} else {
 		/* host_type() of what this scan accepts, in the same pass:
 		 * digits and dots first, then the rest of a name */
-		bool digits_dots;
-		q = p;
-		while (q < e && (ch_is((unsigned char)*q, CH_DIGIT) ||
-		    *q == '.')) {
-			q++;
-		}
+		bool digits_dots, quad;
+		q = ch_ipv4_run(p, e, true, &quad);
 		digits_dots = q == e ||
 		    !(ch_is((unsigned char)*q, CH_ALPHA) || *q == '-');
 		while (q < e && (ch_is((unsigned char)*q, CH_ALPHA | CH_DIGIT) ||
@@ -226,7 +222,7 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		if (q == p) {
 			t = -1;
 		} else if (digits_dots) {
-			t = ipv4_ok(p, q) ? URI_HOST_IPV4 : -1;
+			t = quad ? URI_HOST_IPV4 : -1;
 		} else {
 			t = *p == '-' || *p == '.' ? -1 : URI_HOST_NAME;
 		}
