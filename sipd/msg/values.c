@@ -84,10 +84,11 @@ next_param(const char *p, const char *e, const char **ns, const char **ne,
 			*ve = q - 1;
 			p = q;
 		} else {
-			const char *q = p;
-			while (q < e && (ch_is((unsigned char)*q, CH_TOKEN) ||
-			    *q == ':' || *q == '[' || *q == ']')) {
-				q++;
+			const char *q = skip_token(p, e);
+			/* the bytes of an address beyond a token are rare:
+			 * the token's class alone tests most bytes */
+			while (q < e && (*q == ':' || *q == '[' || *q == ']')) {
+				q = skip_token(q + 1, e);
 			}
 			if (q == p) {
 				return NULL;
