@@ -79,4 +79,41 @@ ch_graph_span(const char *p, size_t n)
 	return true;
 }
 
+/*
+ * The run of digits and dots at p (before e), judged as an IPv4 dotted
+ * quad in the same pass: returns where the run ends; *ok is true when it
+ * is four parts of one to three digits, each at most 255, and, when
+ * strict, without a leading zero (what uri_ipv4() accepts).  For hosts,
+ * whose scan would otherwise read the digits twice.
+ */
+static inline const char *
+ch_ipv4_run(const char *p, const char *e, bool strict, bool *ok)
+{
+	unsigned v = 0, nd = 0, dots = 0;
+	bool good = true;
+
+	for (; p < e; p++) {
+		unsigned d = (unsigned)(unsigned char)*p - '0';
+
+		if (d <= 9) {
+			if (nd == 3 || (strict && nd > 0 && v == 0)) {
+				good = false;
+			}
+			v = v * 10 + d;
+			nd++;
+		} else if (*p == '.') {
+			if (nd == 0 || v > 255) {
+				good = false;
+			}
+			dots++;
+			nd = 0;
+			v = 0;
+		} else {
+			break;
+		}
+	}
+	*ok = good && dots == 3 && nd > 0 && v <= 255;
+	return p;
+}
+
 #endif

@@ -484,14 +484,12 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 		i++;
 		u->host_type = URI_HOST_IPV6;
 	} else {
-		bool dotted_digits;
+		bool dotted_digits, quad;
 
-		/* digits and dots first, then the rest of a name: one test
-		 * per byte instead of two */
-		while (i < n && (ch_is((unsigned char)r[i], CH_DIGIT) ||
-		    r[i] == '.')) {
-			i++;
-		}
+		/* digits and dots first, judged as an IPv4 address as they
+		 * are read, then the rest of a name: one test per byte
+		 * instead of two */
+		i = (size_t)(ch_ipv4_run(r + i, r + n, false, &quad) - r);
 		dotted_digits = i == n ||
 		    !(ch_is((unsigned char)r[i], CH_ALPHA) || r[i] == '-');
 		while (i < n &&
@@ -507,7 +505,7 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 		 * alone can only be an IPv4 address.
 		 */
 		if (dotted_digits) {
-			if (!uri_ipv4(r + start, i - start, false, addr)) {
+			if (!quad) {
 				return -EINVAL;
 			}
 			u->host_type = URI_HOST_IPV4;

@@ -84,10 +84,11 @@ next_param(const char *p, const char *e, const char **ns, const char **ne,
 			*ve = q - 1;
 			p = q;
 		} else {
-			const char *q = p;
-			while (q < e && (ch_is((unsigned char)*q, CH_TOKEN) ||
-			    *q == ':' || *q == '[' || *q == ']')) {
-				q++;
+			const char *q = skip_token(p, e);
+			/* the bytes of an address beyond a token are rare:
+			 * the token's class alone tests most bytes */
+			while (q < e && (*q == ':' || *q == '[' || *q == ']')) {
+				q = skip_token(q + 1, e);
 			}
 			if (q == p) {
 				return NULL;
@@ -211,12 +212,8 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 	} else {
 		/* host_type() of what this scan accepts, in the same pass:
 		 * digits and dots first, then the rest of a name */
-		bool digits_dots;
-		q = p;
-		while (q < e && (ch_is((unsigned char)*q, CH_DIGIT) ||
-		    *q == '.')) {
-			q++;
-		}
+		bool digits_dots, quad;
+		q = ch_ipv4_run(p, e, true, &quad);
 		digits_dots = q == e ||
 		    !(ch_is((unsigned char)*q, CH_ALPHA) || *q == '-');
 		while (q < e && (ch_is((unsigned char)*q, CH_ALPHA | CH_DIGIT) ||
@@ -226,7 +223,7 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		if (q == p) {
 			t = -1;
 		} else if (digits_dots) {
-			t = ipv4_ok(p, q) ? URI_HOST_IPV4 : -1;
+			t = quad ? URI_HOST_IPV4 : -1;
 		} else {
 			t = *p == '-' || *p == '.' ? -1 : URI_HOST_NAME;
 		}

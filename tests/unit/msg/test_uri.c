@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "sipd/msg/chars.h"
 #include "sipd/msg/msg.h"
 
 struct turi {
@@ -936,6 +937,66 @@ test_equal_tel(void **state)
 	assert_uri_ne("tel:+1", "sip:+1@h;user=phone");
 }
 
+/* ch_ipv4_run(), the host scans' one-pass check, judges a run of digits
+ * and dots as uri_ipv4() does, strict or not: every string of up to nine
+ * bytes over "0256.", then random runs of up to 17 digits and dots. */
+static void
+check_run(const char *s, size_t n)
+{
+	uint8_t b[4];
+	bool ok;
+
+	for (int strict = 0; strict < 2; strict++) {
+		const char *end = ch_ipv4_run(s, s + n, strict, &ok);
+		assert_ptr_equal(end, s + n);
+		assert_int_equal(ok, uri_ipv4(s, n, strict, b));
+	}
+}
+
+static void
+test_ipv4_run(void **state)
+{
+	static const char abc[] = "0256.";
+	static const char *const more[] = { "255.255.255.255",
+		"256.255.255.255", "255.255.255.256", "1.2.3.4.5", "001.2.3.4",
+		"1.2.3.0400", "192.168.100.199", "0.0.0.0", "10.0.0.255" };
+	const char *hp = "1.2.3.4:5060";
+	char s[18];
+	bool ok;
+	unsigned seed = 12345;
+
+	(void)state;
+	for (size_t n = 1; n <= 9; n++) {
+		size_t total = 1;
+		for (size_t i = 0; i < n; i++) {
+			total *= 5;
+		}
+		for (size_t k = 0; k < total; k++) {
+			size_t x = k;
+			for (size_t i = 0; i < n; i++, x /= 5) {
+				s[i] = abc[x % 5];
+			}
+			check_run(s, n);
+		}
+	}
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		check_run(more[i], strlen(more[i]));
+	}
+	for (int k = 0; k < 200000; k++) {
+		size_t n;
+		seed = seed * 1103515245u + 12345u;
+		n = 1 + (seed >> 16) % 17;
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			s[i] = "0123456789...."[(seed >> 16) % 14];
+		}
+		check_run(s, n);
+	}
+	/* the run stops at the first other byte */
+	assert_ptr_equal(ch_ipv4_run(hp, hp + strlen(hp), false, &ok), hp + 7);
+	assert_true(ok);
+}
+
 static void
 test_equal_other(void **state)
 {
@@ -959,6 +1020,7 @@ main(void)
 		cmocka_unit_test(test_parse_user_reserved),
 		cmocka_unit_test(test_parse_no_user),
 		cmocka_unit_test(test_parse_ipv4),
+		cmocka_unit_test(test_ipv4_run),
 		cmocka_unit_test(test_parse_ipv6),
 		cmocka_unit_test(test_parse_port),
 		cmocka_unit_test(test_parse_hostname),
