@@ -111,6 +111,26 @@ b64_dec(struct sv in, uint8_t *out, size_t cap)
 }
 
 /* Where the REGISTER came from, as NP_HOP bytes. */
+/* A connection id in 8 bytes, big-endian (a flow's, RFC 5626 5.3). */
+static void
+conn_pack(uint64_t id, uint8_t out[8])
+{
+	for (int i = 0; i < 8; i++) {
+		out[i] = (uint8_t)(id >> (56 - 8 * i));
+	}
+}
+
+static uint64_t
+conn_unpack(const uint8_t in[8])
+{
+	uint64_t id = 0;
+
+	for (int i = 0; i < 8; i++) {
+		id = id << 8 | in[i];
+	}
+	return id;
+}
+
 static void
 hop_pack(const struct tp_src *src, uint8_t out[NP_HOP])
 {
@@ -184,9 +204,8 @@ np_encode(struct core *c, struct sv uri, const struct tp_src *src,
 	n = NP_HOP;
 	if (src->proto != TP_UDP && src->conn_id != 0) {
 		blob[1] |= NP_CONN;
-		for (int i = 0; i < 8; i++) {
-			blob[n++] = (uint8_t)(src->conn_id >> (56 - 8 * i));
-		}
+		conn_pack(src->conn_id, blob + n);
+		n += 8;
 	}
 	memcpy(blob + n, uri.p, uri.len);
 	n += uri.len;
@@ -245,9 +264,11 @@ np_decode(struct core *c, const char *base, const struct uri *u, char *uri,
 		return -EPERM;
 	}
 	if ((blob[1] & NP_CONN) != 0) {
-		for (int i = 0; i < 8 && h < (size_t)n; i++) {
-			conn = conn << 8 | blob[h++];
+		if ((size_t)n < h + 8) {
+			return -EINVAL;
 		}
+		conn = conn_unpack(blob + h);
+		h += 8;
 	}
 	if ((size_t)n < h + 4 || (size_t)n - h >= cap ||
 	    hop_unpack(blob, hop) != 0) {
@@ -418,10 +439,7 @@ flow_user(struct core *c, struct msg *req, const struct tp_src *src,
 	tp_listener_addr(src->listener, &local.addr, NULL);
 	hop_pack(src, blob);
 	hop_pack(&local, blob + NP_HOP);
-	for (int i = 0; i < 8; i++) {
-		blob[2 * NP_HOP + i] = src->proto == TP_UDP ? 0
-		    : (uint8_t)(src->conn_id >> (56 - 8 * i));
-	}
+	conn_pack(src->proto == TP_UDP ? 0 : src->conn_id, blob + 2 * NP_HOP);
 	const struct sv parts[1] = { { (const char *)blob, sizeof(blob) } };
 	if (core_mac_sign(c->mac, FLOW_LABEL, parts, 1, sig) != 0) {
 		return -EIO;
@@ -464,8 +482,8 @@ core_path_flow(struct core *c, const char *base, const struct uri *u,
 	    hop_unpack(blob + NP_HOP, &local) != 0) {
 		return -EINVAL;
 	}
-	for (int i = 0; n == FLOW_BLOB && i < 8; i++) {
-		conn = conn << 8 | blob[2 * NP_HOP + i];
+	if (n == FLOW_BLOB) {
+		conn = conn_unpack(blob + 2 * NP_HOP);
 	}
 	if (dst->proto != TP_UDP && n == FLOW_BLOB) {
 		/* RFC 5626 5.3: over the client's own connection, or not at

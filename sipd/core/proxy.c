@@ -855,7 +855,8 @@ on_error(void *arg, struct txn *t, int err)
 	(void)arg;
 	log_notice(txn_kind(t) == TXN_SERVER ? LOG_SERVER : LOG_CLIENT,
 	    "transport error with %s (%s)",
-	    core_peer(txn_peer(t, &(struct tp_src){ 0 }), peer, sizeof(peer)), strerror(-err));
+	    core_peer(txn_peer(t, &(struct tp_src){ 0 }), peer, sizeof(peer)),
+	    strerror(-err));
 	if (p == NULL || txn_kind(t) == TXN_SERVER) {
 		return;
 	}
