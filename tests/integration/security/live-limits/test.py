@@ -111,7 +111,7 @@ def expect(port, tcp_port, size, line, want):
 
 
 def test(binary, started):
-    tcp_port = sipdtest.free_udp_port()
+    tcp_port = sipdtest.free_tcp_port()
     sipd = Sipd(binary, clients=False,
                 conf="limits message-size 2000\nlimits line 1000\n"
                 "listener add tcp 127.0.0.1:%d" % tcp_port)
