@@ -33,8 +33,6 @@
 #include "proto/err.h"
 #include "proto/lex.h"
 
-static const enum tp_proto conf_protos[] = { TP_UDP, TP_TCP, TP_TLS };
-
 static const char *const conf_log_outs[] = {
 	[CONF_LOG_AUTO] = "auto",
 	[CONF_LOG_STDERR] = "stderr",
@@ -128,7 +126,7 @@ conf_ip(const char *host, uint16_t port, struct sockaddr_storage *ss,
 }
 
 /* "a.b.c.d:port" or "[v6]:port" into a socket address. */
-static int
+int
 conf_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[INET6_ADDRSTRLEN + 1];
@@ -307,44 +305,6 @@ conf_route_target(const struct conf_route *r, char *buf, size_t cap)
 /* ---------------------------------------------------------- commands */
 
 static int
-conf_listener_find(const struct conf *c, const struct conf_listener *l)
-{
-	for (int i = 0; i < c->nlisteners; i++) {
-		if (c->listeners[i].proto == l->proto &&
-		    c->listeners[i].addrlen == l->addrlen &&
-		    memcmp(&c->listeners[i].addr, &l->addr, l->addrlen) == 0) {
-			return i;
-		}
-	}
-	return -1;
-}
-
-/* The listener named by transport and address arguments. */
-static int
-conf_listener_args(const struct cmd_args *a, struct conf_listener *l,
-    char *err, size_t cap)
-{
-	const char *addr = cmd_arg_str(a, "address");
-	int t = cmd_arg_enum(a, "transport");
-
-	memset(l, 0, sizeof(*l));
-	if (t < 0 || t > 2 || addr == NULL) {
-		return err_fmt(err, cap, -EINVAL, "missing transport or "
-		    "address");
-	}
-	l->proto = conf_protos[t];
-	if (conf_hostport(addr, &l->addr, &l->addrlen) < 0) {
-		char clip[LOG_CLIP_SIZE];
-
-		return err_fmt(err, cap, -EINVAL,
-		    "bad address '%s' (expected a.b.c.d:port or "
-		    "[IPv6]:port)", log_clip(clip, sizeof(clip), addr,
-					strlen(addr)));
-	}
-	return 0;
-}
-
-static int
 conf_path_copy(char *dst, const char *src, const char *what, char *err,
     size_t cap)
 {
@@ -358,78 +318,6 @@ conf_path_copy(char *dst, const char *src, const char *what, char *err,
 		    CONF_PATH_MAX - 1);
 	}
 	snprintf(dst, CONF_PATH_MAX, "%s", src);
-	return 0;
-}
-
-static int
-conf_listener_add(struct conf *c, const struct cmd_args *a, char *err,
-    size_t cap)
-{
-	struct conf_listener l;
-	char name[TP_ADDRSTRLEN + 8];
-	int rc;
-
-	rc = conf_listener_args(a, &l, err, cap);
-	if (rc < 0) {
-		return rc;
-	}
-	if (l.proto != TP_TLS &&
-	    (cmd_arg_has(a, "cert") || cmd_arg_has(a, "key") ||
-		cmd_arg_has(a, "ca") || cmd_arg_has(a, "verify"))) {
-		return err_fmt(err, cap, -EINVAL,
-		    "cert, key, ca and verify are for tls listeners only");
-	}
-	if (l.proto == TP_TLS &&
-	    (!cmd_arg_has(a, "cert") || !cmd_arg_has(a, "key"))) {
-		return err_fmt(err, cap, -EINVAL,
-		    "a tls listener needs cert and key");
-	}
-	if ((rc = conf_path_copy(l.cert, cmd_arg_str(a, "cert"), "cert", err,
-		 cap)) < 0 ||
-	    (rc = conf_path_copy(l.key, cmd_arg_str(a, "key"), "key", err,
-		 cap)) < 0 ||
-	    (rc = conf_path_copy(l.ca, cmd_arg_str(a, "ca"), "ca", err, cap)) <
-		0) {
-		return rc;
-	}
-	l.verify = cmd_arg_bool(a, "verify", false);
-	conf_listener_str(&l, name, sizeof(name));
-	if (conf_listener_find(c, &l) >= 0) {
-		return err_fmt(err, cap, -EEXIST,
-		    "listener %s already configured", name);
-	}
-	if (c->nlisteners == CONF_MAX_LISTENERS) {
-		return err_fmt(err, cap, -EBUSY,
-		    "too many listeners (at most %d)", CONF_MAX_LISTENERS);
-	}
-	c->listeners[c->nlisteners++] = l;
-	return 0;
-}
-
-static int
-conf_listener_remove(struct conf *c, const struct cmd_args *a, char *err,
-    size_t cap)
-{
-	struct conf_listener l;
-	char name[TP_ADDRSTRLEN + 8];
-	int rc, i;
-
-	rc = conf_listener_args(a, &l, err, cap);
-	if (rc < 0) {
-		return rc;
-	}
-	conf_listener_str(&l, name, sizeof(name));
-	i = conf_listener_find(c, &l);
-	if (i < 0) {
-		return err_fmt(err, cap, -ENOENT, "no listener %s", name);
-	}
-	if (c->nlisteners == 1) {
-		return err_fmt(err, cap, -EBUSY,
-		    "cannot remove the last listener (add another first)");
-	}
-	memmove(&c->listeners[i], &c->listeners[i + 1],
-	    (size_t)(c->nlisteners - i - 1) * sizeof(c->listeners[0]));
-	c->nlisteners--;
 	return 0;
 }
 
@@ -917,7 +805,6 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 {
 	enum log_level common = c->levels[0];
 	int best = 0;
-	char buf[CONF_HOST_MAX + 16];
 
 	if (c->ctl_socket[0] != '\0') {
 		fputs("control socket ", f);
@@ -961,28 +848,7 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 	}
 	conf_settings_dump(c, f, all);
 	conf_net_dump(c, f);
-	for (int i = 0; i < c->nlisteners; i++) {
-		const struct conf_listener *l = &c->listeners[i];
-
-		fprintf(f, "listener add %s", conf_listener_str(l, buf,
-						  sizeof(buf)));
-		if (l->cert[0] != '\0') {
-			fputs(" cert ", f);
-			lex_word_out(f, l->cert);
-		}
-		if (l->key[0] != '\0') {
-			fputs(" key ", f);
-			lex_word_out(f, l->key);
-		}
-		if (l->ca[0] != '\0') {
-			fputs(" ca ", f);
-			lex_word_out(f, l->ca);
-		}
-		if (l->verify) {
-			fputs(" verify on", f);
-		}
-		fputc('\n', f);
-	}
+	conf_listener_dump(c, f);
 	conf_route_dump(c, f);
 	conf_router_dump(c, f);
 	conf_dump_acct(c->acct, secrets, f);

@@ -635,6 +635,38 @@ void conf_row_dump(const struct tbl *t, const void *row, bool secrets,
     FILE *f);
 /* Does row hold a secret? */
 bool conf_row_has_secrets(const struct tbl *t, const void *row);
+/*
+ * A table's own rules beyond its fields' (conf_table.c's thooks[], one
+ * line a table): check is given the row as "T add" or "T set" would
+ * leave it, every field set, and refuses it with a message naming the
+ * field at fault; remove is asked before rows[i] of rows[0..n) goes.
+ * Either 0 or a negative errno with a message; NULL: none.  What a
+ * change does to the running daemon (a listener's socket) follows from
+ * the new configuration (ctl_conf_apply()), not from a hook.
+ */
+typedef int conf_trow_fn(const void *row, char *err, size_t cap);
+typedef int conf_tremove_fn(const void *rows, int n, int i, char *err,
+    size_t cap);
+struct conf_thooks {
+	conf_trow_fn *check;
+	conf_tremove_fn *remove;
+};
+
+/* conf_listener.c: the listeners' (tables.def) transport and address
+ * codecs and their rules (struct conf_thooks); "listener add" and
+ * "listener remove" on c; the "listener add" lines; "a.b.c.d:port" or
+ * "[v6]:port" into a socket address (0 or -EINVAL). */
+conf_tparse_fn conf_listener_parse_transport, conf_listener_parse_address;
+conf_tview_fn conf_listener_text_transport, conf_listener_text_address;
+conf_trow_fn conf_listener_check;
+conf_tremove_fn conf_listener_removable;
+int conf_listener_add(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+int conf_listener_remove(struct conf *c, const struct cmd_args *a,
+    char *err, size_t cap);
+void conf_listener_dump(const struct conf *c, FILE *f);
+int conf_hostport(const char *s, struct sockaddr_storage *ss,
+    socklen_t *len);
 
 /* conf_gw.c: "gateway add", "gateway set" and "gateway remove" on c, each
  * checking every value (nothing changes on an error: 0 or a negative

@@ -2,13 +2,16 @@
  * The table engine: the tables of proto/tables.def whose rows are one
  * structure (the AT column) parsed, checked, found, added, removed and
  * saved from their declaration alone.  A field's type is its argument
- * type: str (a char array; "" for none), uint(MIN-MAX) (a uint32_t), bool
- * (a bool); a str field's check function refuses what its type cannot.
+ * type: str or path (a char array; "" for none), uint(MIN-MAX) (a
+ * uint32_t), bool (a bool); a str field's check function refuses what its
+ * type cannot.
  * A field kept in several members, or not as its text, has a codec that
  * parses its text into the row and writes it back.  A PLACE field is
  * the row's place in the table, from 1: listed, never stored, and remove
- * and set take it for the first key.  Every error names the field.  Owns
- * only the constant table.
+ * and set take it for the first key.  A table's rules across its fields
+ * are its hooks (thooks[]: a whole row checked after add or set, a
+ * remove allowed or not).  Every error names the field.  Owns only the
+ * constant tables.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -46,6 +49,25 @@ conf_tfield(const struct tbl_field *f)
 	return &tfields[f - tbl_fields];
 }
 
+/* Each table's own rules beyond its fields' (conf.h, struct
+ * conf_thooks): one line a table, none for most. */
+static const struct conf_thooks thooks[TBL__COUNT] = {
+	[TBL_LISTENER] = { conf_listener_check, conf_listener_removable },
+};
+
+static const struct conf_thooks *
+hooks(const struct tbl *t)
+{
+	return &thooks[t->id];
+}
+
+/* The table's check of a whole row, after its fields are set. */
+static int
+row_check(const struct tbl *t, const void *row, char *err, size_t cap)
+{
+	return hooks(t)->check != NULL ? hooks(t)->check(row, err, cap) : 0;
+}
+
 /* The field's type: its codec's, else from its argument type. */
 enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_PLACE, FT_OTHER };
 
@@ -58,7 +80,7 @@ ftype(const struct tbl_field *f)
 	if (conf_tfield(f)->place) {
 		return FT_PLACE;
 	}
-	if (strcmp(f->arg, "str") == 0) {
+	if (strcmp(f->arg, "str") == 0 || strcmp(f->arg, "path") == 0) {
 		return FT_STR;
 	}
 	if (strncmp(f->arg, "uint(", 5) == 0) {
@@ -377,18 +399,37 @@ upper(const char *s, char *buf, size_t cap)
 	return buf;
 }
 
-/* The first key's value in a, for messages. */
+/* The keys' values in a, for messages: "udp 127.0.0.1:5060". */
 static const char *
-key_text(const struct tbl *t, const struct cmd_args *a)
+key_text(const struct tbl *t, const struct cmd_args *a, char *buf,
+    size_t cap)
 {
+	size_t o = 0;
+
+	buf[0] = '\0';
 	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
 	     f = tbl_next(t, f)) {
-		if ((f->flags & TF_KEY) != 0) {
-			const char *v = cmd_arg_str(a, f->name);
-			return v != NULL ? v : "";
+		const char *v = cmd_arg_str(a, f->name);
+
+		if ((f->flags & TF_KEY) != 0 && v != NULL && o < cap) {
+			o += (size_t)snprintf(buf + o, cap - o, "%s%s",
+			    o > 0 ? " " : "", v);
 		}
 	}
-	return "";
+	return buf;
+}
+
+/* The number of keys of t. */
+static int
+nkeys(const struct tbl *t)
+{
+	int n = 0;
+
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		n += (f->flags & TF_KEY) != 0;
+	}
+	return n;
 }
 
 /* The row of a for set and remove, or -ENOENT or a key's error with a
@@ -420,8 +461,10 @@ find_named(const struct tbl *t, const void *rows, int n, size_t size,
 			return rc;
 		}
 	}
-	return err_fmt(err, cap, -ENOENT, "no %s '%.64s'", t->words,
-	    key_text(t, a));
+	/* one key quoted (a name); several as the words they are */
+	return err_fmt(err, cap, -ENOENT,
+	    nkeys(t) > 1 ? "no %s %.100s" : "no %s '%.64s'", t->words,
+	    key_text(t, a, buf, sizeof(buf)));
 }
 
 int
@@ -451,10 +494,12 @@ conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
 			}
 			if (v == NULL && (f->flags & (TF_KEY | TF_REQ)) != 0) {
 				char kn[CMD_NAME_MAX], fn[CMD_NAME_MAX];
+				char keys[CMD_VALUE_MAX];
 
 				rc = err_fmt(err, cap, -EINVAL,
 				    "%s %s: missing %s (%s add %s %s %s ...)",
-				    t->words, key_text(t, a), f->name, t->words,
+				    t->words, key_text(t, a, keys, sizeof(keys)),
+				    f->name, t->words,
 				    upper(key_name(t), kn, sizeof(kn)), f->name,
 				    upper(f->name, fn, sizeof(fn)));
 				goto out;
@@ -466,10 +511,16 @@ conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
 		}
 		if (pass == 0 &&
 		    find_rows(t, rows, *n, size, a, false) >= 0) {
-			rc = err_fmt(err, cap, -EEXIST, "%s %s exists already",
-			    t->words, key_text(t, a));
+			char keys[CMD_VALUE_MAX];
+
+			rc = err_fmt(err, cap, -EEXIST,
+			    "%s %s already configured", t->words,
+			    key_text(t, a, keys, sizeof(keys)));
 			goto out;
 		}
+	}
+	if ((rc = row_check(t, tmp, err, cap)) < 0) {
+		goto out;
 	}
 	if (*n >= max) {
 		rc = err_fmt(err, cap, -EBUSY,
@@ -513,7 +564,8 @@ conf_rows_set(const struct tbl *t, void *rows, int n, size_t size,
 		return -ENOMEM;
 	}
 	memcpy(tmp, (char *)rows + (size_t)i * size, size);
-	if ((rc = conf_row_set(t, tmp, f, v, err, cap)) == 0) {
+	if ((rc = conf_row_set(t, tmp, f, v, err, cap)) == 0 &&
+	    (rc = row_check(t, tmp, err, cap)) == 0) {
 		memcpy((char *)rows + (size_t)i * size, tmp, size);
 	}
 	free(tmp);
@@ -524,11 +576,15 @@ int
 conf_rows_remove(const struct tbl *t, void *rows, int *n, size_t size,
     const struct cmd_args *a, char *err, size_t cap)
 {
-	int i = find_named(t, rows, *n, size, a, err, cap);
+	int i = find_named(t, rows, *n, size, a, err, cap), rc;
 	char *at;
 
 	if (i < 0) {
 		return i;
+	}
+	if (hooks(t)->remove != NULL &&
+	    (rc = hooks(t)->remove(rows, *n, i, err, cap)) < 0) {
+		return rc;
 	}
 	at = (char *)rows + (size_t)i * size;
 	memmove(at, at + size, (size_t)(*n - i - 1) * size);

@@ -1,8 +1,8 @@
 /*
- * The listings of the configuration's tables: the listeners, the local
- * domains and accounts ("account show" too) and the workarounds (and
- * "workaround test"), kept outside the table engine, and the forwarding
- * rules, listed by it (table.c).  Each map's keys are the fields proto/tables.def
+ * The listings of the configuration's tables: the local domains and
+ * accounts ("account show" too) and the workarounds (and "workaround
+ * test"), kept outside the table engine, and the listeners and the
+ * forwarding rules, listed by it (table.c).  Each map's keys are the fields proto/tables.def
  * declares listed (tests/integration/ctl/tables checks the replies, the
  * man/tables test the pages).  Owns nothing.
  */
@@ -15,35 +15,15 @@
 #include "proto/table.h"
 #include "sipd/acct/acct.h"
 #include "sipd/ctl/ctl_int.h"
-#include "sipd/transport/tp.h"
 #include "sipd/wk/wk.h"
 
 int
 ctl_h_listener_list(struct ctl_req *r)
 {
-	msgpack_packer *pk = &r->out->pk;
 	const struct conf *c = r->ctl->conf;
 
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)c->nlisteners);
-	for (int i = 0; i < c->nlisteners; i++) {
-		const struct conf_listener *l = &c->listeners[i];
-		char addr[TP_ADDRSTRLEN];
-		bool tls = l->proto == TP_TLS;
-
-		msgpack_pack_map(pk, tls ? 6 : 2);
-		proto_kv_str(pk, "transport", tp_proto_name(l->proto));
-		proto_kv_str(pk, "address",
-		    tp_addr_str((const struct sockaddr *)&l->addr, addr,
-			sizeof(addr)));
-		if (tls) {
-			proto_kv_str(pk, "cert", l->cert);
-			proto_kv_str(pk, "key", l->key);
-			proto_kv_str(pk, "ca", l->ca);
-			proto_kv_bool(pk, "verify", l->verify);
-		}
-	}
-	return 0;
+	return ctl_table_list(r, &tbl_table[TBL_LISTENER], c->listeners,
+	    c->nlisteners, sizeof(c->listeners[0]));
 }
 
 static void

@@ -430,6 +430,67 @@ test_render_secrets(void **state)
 	    "eef687b084922918251d703de73c826a  # a\n");
 }
 
+/* An account's alias added and removed lands in the file as its own
+ * line, after the account's lines, and goes with its comment; the rest
+ * stays byte for byte, and the file saved loads as what was saved. */
+#define FILE_ALIAS                                                         \
+	"# the accounts\n"                                                 \
+	"domain add example.com\n"                                         \
+	"account add a@example.com ha1-md5 "                               \
+	"4453cafd819deb326b1dc3a415e92cac  # a\n"                          \
+	"account alias add a@example.com desk  # the front desk\n"          \
+	"\n"                                                               \
+	"# the end\n"
+
+static void
+test_render_alias(void **state)
+{
+	struct conf *a, *b;
+	char *one = NULL, *two = NULL, *out = NULL, err[256];
+	size_t n1 = 0, n2 = 0;
+	FILE *f;
+
+	(void)state;
+	expect_render(FILE_ALIAS, "", FILE_ALIAS);
+	expect_render(FILE_ALIAS, "account alias add a@example.com bob",
+	    "# the accounts\n"
+	    "domain add example.com\n"
+	    "account add a@example.com ha1-md5 "
+	    "4453cafd819deb326b1dc3a415e92cac  # a\n"
+	    "account alias add a@example.com desk  # the front desk\n"
+	    "account alias add a@example.com bob\n"
+	    "\n"
+	    "# the end\n");
+	expect_render(FILE_ALIAS, "account alias remove a@example.com desk",
+	    "# the accounts\n"
+	    "domain add example.com\n"
+	    "account add a@example.com ha1-md5 "
+	    "4453cafd819deb326b1dc3a415e92cac  # a\n"
+	    "\n"
+	    "# the end\n");
+	/* both, saved, and loaded again: the same accounts */
+	write_file(FILE_ALIAS);
+	a = load_edit("account alias add a@example.com bob\n"
+		      "account alias remove a@example.com desk");
+	assert_int_equal(conf_render(a, path, &out, err, sizeof(err)), 0);
+	write_file(out);
+	b = load_edit("");
+	f = open_memstream(&one, &n1);
+	assert_int_equal(conf_dump(a, f, true), 0);
+	fclose(f);
+	f = open_memstream(&two, &n2);
+	assert_int_equal(conf_dump(b, f, true), 0);
+	fclose(f);
+	assert_string_equal(one, two);
+	assert_non_null(strstr(two, "account alias add a@example.com bob\n"));
+	assert_null(strstr(two, "desk"));
+	free(one);
+	free(two);
+	free(out);
+	free_conf(a);
+	free_conf(b);
+}
+
 static void
 test_render_new(void **state)
 {
@@ -484,6 +545,7 @@ main(void)
 		cmocka_unit_test(test_render_keep),
 		cmocka_unit_test(test_render_add_remove),
 		cmocka_unit_test(test_render_secrets),
+		cmocka_unit_test(test_render_alias),
 		cmocka_unit_test(test_render_new),
 		cmocka_unit_test(test_diff),
 	};

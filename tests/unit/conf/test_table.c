@@ -164,6 +164,12 @@ good(const struct tbl_field *f)
 	if (f->table == TBL_ROUTE && strcmp(f->name, "target") == 0) {
 		return "192.0.2.7:5080";
 	}
+	if (f->table == TBL_LISTENER && strcmp(f->name, "transport") == 0) {
+		return "udp";
+	}
+	if (f->table == TBL_LISTENER && strcmp(f->name, "address") == 0) {
+		return "127.0.0.1:5070";
+	}
 	if (f->table == TBL_ROUTER && strcmp(f->name, "record") == 0) {
 		return "Signal:<1*> = *@P1.sipgw";
 	}
@@ -178,6 +184,8 @@ rows_of(const struct conf *c, enum tbl_id t)
 	switch (t) {
 	case TBL_GATEWAY:
 		return c->ngw;
+	case TBL_LISTENER:
+		return c->nlisteners;
 	case TBL_ROUTE:
 		return c->nroutes;
 	case TBL_ROUTER:
@@ -243,7 +251,8 @@ test_bad_values(void **state)
 			 * nothing is no value */
 			bad[0] = "a\"b";
 			bad[1] = "";
-		} else if (strcmp(f->arg, "str") == 0) {
+		} else if (strcmp(f->arg, "str") == 0 ||
+		    strcmp(f->arg, "path") == 0) {
 			size_t n = conf_tfield(f)->size;
 
 			assert_true(n < CMD_VALUE_MAX);
@@ -352,6 +361,64 @@ test_missing(void **state)
 	    0);
 	assert_int_equal(c.nrouter, 0);
 	conf_fini(&c);
+}
+
+/* A listener's own rules (conf_listener.c, through the engine's hooks):
+ * a TLS field on a udp or tcp listener is refused naming the field, a
+ * tls listener without its key is refused naming the key, the last
+ * listener is not removed; each refusal changes nothing. */
+static void
+test_listener_rules(void **state)
+{
+	struct conf *c = malloc(sizeof(*c));
+	char err[512];
+
+	(void)state;
+	assert_non_null(c);
+	conf_init(c);
+	assert_int_equal(exec(c, "listener add udp 127.0.0.1:5070 cert "
+				 "/etc/c.pem",
+			     err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "cert is for tls listeners only"));
+	assert_int_equal(exec(c, "listener add tcp 127.0.0.1:5070 verify on",
+			     err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "verify is for tls listeners only"));
+	assert_int_equal(exec(c, "listener add tls 127.0.0.1:5071 cert "
+				 "/etc/c.pem",
+			     err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "a tls listener needs cert and key "
+				    "(no key)"));
+	assert_int_equal(c->nlisteners, 0);
+	assert_int_equal(exec(c, "listener add tls 127.0.0.1:5071 cert "
+				 "/etc/c.pem key /etc/k.pem",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "listener add udp 127.0.0.1:5070", err,
+			     sizeof(err)),
+	    0);
+	/* the same socket, however written, is there already */
+	assert_int_equal(exec(c, "listener add UDP 127.0.0.1:5070", err,
+			     sizeof(err)),
+	    -EEXIST);
+	assert_non_null(strstr(err, "already configured"));
+	assert_int_equal(exec(c, "listener remove udp 127.0.0.2:5070", err,
+			     sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "no listener udp 127.0.0.2:5070"));
+	assert_int_equal(exec(c, "listener remove tls 127.0.0.1:5071", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "listener remove udp 127.0.0.1:5070", err,
+			     sizeof(err)),
+	    -EBUSY);
+	assert_non_null(strstr(err, "last listener"));
+	assert_int_equal(c->nlisteners, 1);
+	assert_int_equal(c->listeners[0].proto, TP_UDP);
+	conf_fini(c);
+	free(c);
 }
 
 /* A line adding a row of each table, each field given that may be. */
@@ -515,6 +582,7 @@ main(void)
 		cmocka_unit_test(test_stored),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_listener_rules),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_save_keys),
 	};

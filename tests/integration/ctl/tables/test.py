@@ -6,7 +6,9 @@ keys are exactly the fields the declaration lists, each holding what
 add put in (a secret as the table says: a gateway's password itself for
 a writer, an account's password only as whether it is set); "T remove"
 of the row's keys takes it out of the list, and a second remove of the
-same keys fails with not-found, naming nothing that exists.  Reads the
+same keys fails with not-found, naming nothing that exists.  A
+listener's own rules (TLS fields on a TLS listener only, which needs
+cert and key) refuse a row naming the field.  Reads the
 declaration itself, so a field declared but not listed, or listed but
 not declared, fails here."""
 
@@ -137,6 +139,22 @@ def test(binary, started):
         check(p.returncode != 0 and "not-found" in p.stdout + p.stderr,
               "a second %s remove: exit %d %r %r" %
               (words, p.returncode, p.stdout, p.stderr))
+
+    # a table's own rules, over the socket: each refusal exits 1 naming
+    # the field at fault, and the list is as it was
+    before = rows(sipd, "listener list")
+    udp = "127.0.0.1:%d" % free_tcp_port()
+    for args, want in (
+            (["udp", udp, "cert", cert], "cert is for tls listeners only"),
+            (["tcp", udp, "verify", "on"],
+             "verify is for tls listeners only"),
+            (["tls", tls, "cert", cert],
+             "a tls listener needs cert and key (no key)")):
+        p = sipctl(sipd, "listener", "add", *args)
+        check(p.returncode == 1 and want in p.stderr,
+              "listener add %r: %d %r" % (args, p.returncode, p.stderr))
+    check(rows(sipd, "listener list") == before,
+          "a refused listener is listed: %r" % rows(sipd, "listener list"))
     sipdtest.stop_clean(sipd)
 
 
