@@ -129,6 +129,7 @@ struct conf_net {
 	struct tp_net net;
 	char text[CONF_NET_TEXT];
 	char comment[CONF_NET_COMMENT];
+	bool dflt; /* listed: one of the ranges of "set nated-defaults" */
 };
 
 /*
@@ -752,15 +753,21 @@ const char *conf_listener_str(const struct conf_listener *l, char *buf,
  * line, "[!]address|a-b|addr/n [; comment]", into out: 0, or -EINVAL with
  * a message in err (host bits set, ends out of order, a bad address).
  * conf_net_canon() writes a line's canonical text into buf: 0 or
- * -EINVAL.  conf_net_cmd() runs "lan|client-ip|nated add|remove" (add:
- * at the end; remove: the line that holds the same addresses).
- * conf_net_dump() writes the three lists as commands, in order.
+ * -EINVAL.  conf_net_cmd() runs "lan|client-ip|nated add|remove" by the
+ * table engine (add: at the end; remove: the line of the same canonical
+ * range).  conf_net_dump() writes the three lists as commands, in order.
+ * The codecs of the tables' fields (tables.def): a range is a whole line,
+ * its comment after ';' kept with it; a comment is given after ';' and
+ * listed without it.
  */
 int conf_net_parse(const char *line, struct conf_net *out, char *err,
     size_t cap);
 int conf_net_canon(const char *s, char *buf, size_t cap);
 int conf_net_cmd(struct conf *c, const struct cmd_args *a, bool add,
     char *err, size_t cap);
+conf_tparse_fn conf_net_parse_range, conf_net_parse_comment;
+conf_tview_fn conf_net_text_range, conf_net_text_comment,
+    conf_net_view_comment;
 void conf_net_dump(const struct conf *c, FILE *f);
 /* The check of "set lan-address" and "set wan-address": an IPv4 or IPv6
  * address (no brackets, no port), not a wildcard. */

@@ -133,24 +133,14 @@ named(const struct tbl_field *f, int rc, char *err, size_t cap)
 	return rc;
 }
 
-int
-conf_row_set(const struct tbl *t, void *row, const char *name,
-    const char *v, char *err, size_t cap)
+/* Set f of row from its text v, given or not. */
+static int
+row_set(const struct tbl_field *f, void *row, const char *v, char *err,
+    size_t cap)
 {
-	const struct tbl_field *f = tbl_field(t, name);
-	const struct conf_tfield *x;
-	char *at;
+	const struct conf_tfield *x = conf_tfield(f);
+	char *at = (char *)row + x->off;
 
-	if (f == NULL || !tbl_field_given(f) || !conf_tfield_stored(f)) {
-		char names[256];
-
-		return err_fmt(err, cap, -EINVAL,
-		    "unknown field '%.60s' (one of %s)", name,
-		    tbl_field_names(t, names, sizeof(names)) != NULL ? names
-								     : "?");
-	}
-	x = conf_tfield(f);
-	at = (char *)row + x->off;
 	switch (ftype(f)) {
 	case FT_STR: {
 		size_t n = strlen(v);
@@ -199,8 +189,25 @@ conf_row_set(const struct tbl *t, void *row, const char *name,
 	}
 	default:
 		return err_fmt(err, cap, -EINVAL, "unknown field '%.60s'",
-		    name);
+		    f->name);
 	}
+}
+
+int
+conf_row_set(const struct tbl *t, void *row, const char *name,
+    const char *v, char *err, size_t cap)
+{
+	const struct tbl_field *f = tbl_field(t, name);
+
+	if (f == NULL || !tbl_field_given(f) || !conf_tfield_stored(f)) {
+		char names[256];
+
+		return err_fmt(err, cap, -EINVAL,
+		    "unknown field '%.60s' (one of %s)", name,
+		    tbl_field_names(t, names, sizeof(names)) != NULL ? names
+								     : "?");
+	}
+	return row_set(f, row, v, err, cap);
 }
 
 void
@@ -238,9 +245,10 @@ conf_row_init(const struct tbl *t, void *row, size_t size)
 	memset(row, 0, size);
 	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
 	     f = tbl_next(t, f)) {
-		if (conf_tfield_stored(f) && f->dflt[0] != '\0' &&
-		    conf_row_set(t, row, f->name, f->dflt, err,
-			sizeof(err)) < 0) {
+		/* a listed field too: "T list" shows its default */
+		if (conf_tfield_stored(f) && !conf_tfield(f)->place &&
+		    f->dflt[0] != '\0' &&
+		    row_set(f, row, f->dflt, err, sizeof(err)) < 0) {
 			return -EINVAL;
 		}
 	}
@@ -555,6 +563,11 @@ conf_row_dump(const struct tbl *t, const void *row, bool secrets, FILE *f)
 			conf_row_text(x, row, text, sizeof(text));
 			if (pass == 1 && (strcmp(text, x->dflt) == 0 ||
 					     text[0] == '\0')) {
+				continue;
+			}
+			/* an optional positional field left empty: the last */
+			if (text[0] == '\0' &&
+			    (x->flags & (TF_KEY | TF_REQ)) == 0) {
 				continue;
 			}
 			if ((x->flags & TF_SECRET) != 0 && !secrets) {

@@ -167,6 +167,9 @@ good(const struct tbl_field *f)
 	if (f->table == TBL_ROUTER && strcmp(f->name, "record") == 0) {
 		return "Signal:<1*> = *@P1.sipgw";
 	}
+	if (strcmp(f->name, "range") == 0) {
+		return "!10.0.0.0/8";
+	}
 	fail_msg("no good value of %s %s", tbl_table[f->table].words, f->name);
 	return NULL;
 }
@@ -182,6 +185,12 @@ rows_of(const struct conf *c, enum tbl_id t)
 		return c->nroutes;
 	case TBL_ROUTER:
 		return c->nrouter;
+	case TBL_LAN:
+		return c->nlan;
+	case TBL_CLIENT_IP:
+		return c->nclient_ip;
+	case TBL_NATED:
+		return c->nnated;
 	default:
 		fail_msg("no count of the %s table", tbl_table[t].words);
 		return -1;
