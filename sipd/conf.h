@@ -603,6 +603,7 @@ struct conf_tfield {
 	bool place;            /* PLACE: the row's place in the table, from 1 */
 	conf_tcheck_fn *check;
 	conf_tview_fn *view;
+	bool kind; /* KIND: the last of the table's words */
 };
 const struct conf_tfield *conf_tfield(const struct tbl_field *f);
 /* Does a row keep f, in a member of its type's size? */
@@ -660,6 +661,16 @@ void conf_route_dump(const struct conf *c, FILE *f);
 /* Is s[0..len) a host name (letters, digits, '-', '.') or an IP
  * literal? */
 bool conf_hostname_ok(const char *s, size_t len);
+
+/* conf_wk.c: the checks and codecs of the workaround tables' fields
+ * (tables.def), "workaround product|site add|remove" on c by the table
+ * engine (0 or a negative errno with a message in err), their lines. */
+conf_tcheck_fn conf_wk_check_pattern, conf_wk_check_site;
+conf_tparse_fn conf_wk_parse_product, conf_wk_parse_site;
+conf_tview_fn conf_wk_text_methods;
+int conf_wk_cmd(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+void conf_wk_dump(const struct conf *c, FILE *f);
 
 /* The checks and view of the gateway fields (tables.def). */
 conf_tcheck_fn conf_gw_check_name, conf_gw_check_host, conf_gw_check_via,

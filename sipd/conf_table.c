@@ -7,7 +7,9 @@
  * A field kept in several members, or not as its text, has a codec that
  * parses its text into the row and writes it back.  A PLACE field is
  * the row's place in the table, from 1: listed, never stored, and remove
- * and set take it for the first key.  Every error names the field.  Owns
+ * and set take it for the first key.  A KIND field is the last of the
+ * table's words, listed: which of the tables behind one list a row is
+ * of.  Every error names the field.  Owns
  * only the constant table.
  */
 #include <errno.h>
@@ -24,17 +26,18 @@
 #include "sipd/conf.h"
 
 #define AT(type, member)                                                   \
-	offsetof(struct type, member), sizeof(((struct type *)0)->member), 0,  \
-	    0, false
-#define CODEC(parse, text) 0, 0, parse, text, false
-#define PLACE 0, 0, 0, 0, true
-#define NOWHERE 0, 0, 0, 0, false
+	.off = offsetof(struct type, member),                                  \
+	.size = sizeof(((struct type *)0)->member)
+#define CODEC(parse_, text_) .parse = parse_, .text = text_
+#define PLACE .place = true
+#define KIND .kind = true
+#define NOWHERE .off = 0
 
 /* Index for index with tbl_fields[]: the same lines, the same order. */
 static const struct conf_tfield tfields[] = {
 #define TABLE(id, words, list, summary)
-#define FIELD(table, name, arg, flags, dflt, summary, at, check, view)     \
-	{ at, check, view },
+#define FIELD(table, name, arg, flags, dflt, summary, at, check_, view_)   \
+	{ at, .check = check_, .view = view_ },
 #include "proto/tables.def"
 #undef TABLE
 #undef FIELD
@@ -47,7 +50,8 @@ conf_tfield(const struct tbl_field *f)
 }
 
 /* The field's type: its codec's, else from its argument type. */
-enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_PLACE, FT_OTHER };
+enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_PLACE, FT_OTHER,
+	FT_KIND };
 
 static enum ftype
 ftype(const struct tbl_field *f)
@@ -57,6 +61,9 @@ ftype(const struct tbl_field *f)
 	}
 	if (conf_tfield(f)->place) {
 		return FT_PLACE;
+	}
+	if (conf_tfield(f)->kind) {
+		return FT_KIND;
 	}
 	if (strcmp(f->arg, "str") == 0) {
 		return FT_STR;
@@ -114,6 +121,7 @@ conf_tfield_stored(const struct tbl_field *f)
 	case FT_CODEC:
 		return x->text != NULL;
 	case FT_PLACE:
+	case FT_KIND:
 		return true;
 	default:
 		return false;
@@ -231,6 +239,13 @@ conf_row_text(const struct tbl_field *f, const void *row, char *buf,
 	case FT_CODEC:
 		x->text(row, buf, cap);
 		break;
+	case FT_KIND: {
+		const char *w = strrchr(tbl_table[f->table].words, ' ');
+
+		snprintf(buf, cap, "%s",
+		    w != NULL ? w + 1 : tbl_table[f->table].words);
+		break;
+	}
 	default:
 		snprintf(buf, cap, "%s", "");
 		break;
