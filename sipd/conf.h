@@ -608,7 +608,8 @@ struct conf_tfield {
 const struct conf_tfield *conf_tfield(const struct tbl_field *f);
 /* Does a row keep f, in a member of its type's size? */
 bool conf_tfield_stored(const struct tbl_field *f);
-/* Fill row[0..size) with the declared defaults.  0 or -EINVAL. */
+/* Fill row[0..size) with the declared defaults of the fields add takes,
+ * the others zero.  0 or -EINVAL. */
 int conf_row_init(const struct tbl *t, void *row, size_t size);
 /* Set field name of row from its text v, checked; nothing changes on an
  * error.  0, or -EINVAL with a message naming the field. */

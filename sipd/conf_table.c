@@ -9,8 +9,7 @@
  * the row's place in the table, from 1: listed, never stored, and remove
  * and set take it for the first key.  A KIND field is the last of the
  * table's words, listed: which of the tables behind one list a row is
- * of.  Every error names the field.  Owns
- * only the constant table.
+ * of.  Every error names the field.  Owns only the constant table.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -141,14 +140,24 @@ named(const struct tbl_field *f, int rc, char *err, size_t cap)
 	return rc;
 }
 
-/* Set f of row from its text v, given or not. */
-static int
-row_set(const struct tbl_field *f, void *row, const char *v, char *err,
-    size_t cap)
+int
+conf_row_set(const struct tbl *t, void *row, const char *name,
+    const char *v, char *err, size_t cap)
 {
-	const struct conf_tfield *x = conf_tfield(f);
-	char *at = (char *)row + x->off;
+	const struct tbl_field *f = tbl_field(t, name);
+	const struct conf_tfield *x;
+	char *at;
 
+	if (f == NULL || !tbl_field_given(f) || !conf_tfield_stored(f)) {
+		char names[256];
+
+		return err_fmt(err, cap, -EINVAL,
+		    "unknown field '%.60s' (one of %s)", name,
+		    tbl_field_names(t, names, sizeof(names)) != NULL ? names
+								     : "?");
+	}
+	x = conf_tfield(f);
+	at = (char *)row + x->off;
 	switch (ftype(f)) {
 	case FT_STR: {
 		size_t n = strlen(v);
@@ -197,25 +206,8 @@ row_set(const struct tbl_field *f, void *row, const char *v, char *err,
 	}
 	default:
 		return err_fmt(err, cap, -EINVAL, "unknown field '%.60s'",
-		    f->name);
+		    name);
 	}
-}
-
-int
-conf_row_set(const struct tbl *t, void *row, const char *name,
-    const char *v, char *err, size_t cap)
-{
-	const struct tbl_field *f = tbl_field(t, name);
-
-	if (f == NULL || !tbl_field_given(f) || !conf_tfield_stored(f)) {
-		char names[256];
-
-		return err_fmt(err, cap, -EINVAL,
-		    "unknown field '%.60s' (one of %s)", name,
-		    tbl_field_names(t, names, sizeof(names)) != NULL ? names
-								     : "?");
-	}
-	return row_set(f, row, v, err, cap);
 }
 
 void
@@ -260,10 +252,11 @@ conf_row_init(const struct tbl *t, void *row, size_t size)
 	memset(row, 0, size);
 	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
 	     f = tbl_next(t, f)) {
-		/* a listed field too: "T list" shows its default */
-		if (conf_tfield_stored(f) && !conf_tfield(f)->place &&
+		/* a listed field is never given: it starts at zero */
+		if (conf_tfield_stored(f) && tbl_field_given(f) &&
 		    f->dflt[0] != '\0' &&
-		    row_set(f, row, f->dflt, err, sizeof(err)) < 0) {
+		    conf_row_set(t, row, f->name, f->dflt, err,
+			sizeof(err)) < 0) {
 			return -EINVAL;
 		}
 	}
