@@ -36,7 +36,12 @@ parse_methods(enum wk_table t, void *row, const char *v, char *err,
 
 	if ((rc = wk_methods_parse(v, &m, err, cap)) < 0 ||
 	    (rc = wk_methods_check(t, m, err, cap)) < 0) {
-		return rc;
+		char why[256];
+
+		/* the field named, as the table engine names it */
+		snprintf(why, sizeof(why), "%s",
+		    err != NULL && cap > 0 ? err : "");
+		return err_fmt(err, cap, rc, "bad methods: %s", why);
 	}
 	((struct wk_entry *)row)->methods = m;
 	return 0;
