@@ -321,28 +321,6 @@ conf_path_copy(char *dst, const char *src, const char *what, char *err,
 	return 0;
 }
 
-/* workaround product|site add|remove */
-static int
-conf_wk(struct wk *w, const struct cmd_args *a, char *err, size_t cap)
-{
-	enum cmd_id id = a->cmd->id;
-	enum wk_table t = id == CMD_WORKAROUND_PRODUCT_ADD ||
-		id == CMD_WORKAROUND_PRODUCT_REMOVE
-	    ? WK_PRODUCT
-	    : WK_SITE;
-	const char *key = cmd_arg_str(a, t == WK_PRODUCT ? "pattern"
-							 : "domain");
-	unsigned m;
-	int rc;
-
-	if (id == CMD_WORKAROUND_PRODUCT_REMOVE ||
-	    id == CMD_WORKAROUND_SITE_REMOVE) {
-		return wk_remove(w, t, key, err, cap);
-	}
-	rc = wk_methods_parse(cmd_arg_str(a, "methods"), &m, err, cap);
-	return rc < 0 ? rc : wk_add(w, t, key, m, err, cap);
-}
-
 static int
 conf_log_level(struct conf *c, const struct cmd_args *a, char *err,
     size_t cap)
@@ -593,7 +571,7 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_WORKAROUND_PRODUCT_REMOVE:
 	case CMD_WORKAROUND_SITE_ADD:
 	case CMD_WORKAROUND_SITE_REMOVE:
-		return conf_wk(&c->wk, a, err, cap);
+		return conf_wk_cmd(c, a, err, cap);
 	case CMD_LOG_LEVEL:
 		return conf_log_level(c, a, err, cap);
 	case CMD_LOG_OUTPUT:
@@ -853,6 +831,6 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 	conf_router_dump(c, f);
 	conf_dump_acct(c->acct, secrets, f);
 	conf_gw_dump(c, f, secrets);
-	wk_dump(&c->wk, f);
+	conf_wk_dump(c, f);
 	return ferror(f) ? -EIO : 0;
 }

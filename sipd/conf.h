@@ -129,6 +129,7 @@ struct conf_net {
 	struct tp_net net;
 	char text[CONF_NET_TEXT];
 	char comment[CONF_NET_COMMENT];
+	bool dflt; /* listed: one of the ranges of "set nated-defaults" */
 };
 
 /*
@@ -602,11 +603,13 @@ struct conf_tfield {
 	bool place;            /* PLACE: the row's place in the table, from 1 */
 	conf_tcheck_fn *check;
 	conf_tview_fn *view;
+	bool kind; /* KIND: the last of the table's words */
 };
 const struct conf_tfield *conf_tfield(const struct tbl_field *f);
 /* Does a row keep f, in a member of its type's size? */
 bool conf_tfield_stored(const struct tbl_field *f);
-/* Fill row[0..size) with the declared defaults.  0 or -EINVAL. */
+/* Fill row[0..size) with the declared defaults of the fields add takes,
+ * the others zero.  0 or -EINVAL. */
 int conf_row_init(const struct tbl *t, void *row, size_t size);
 /* Set field name of row from its text v, checked; nothing changes on an
  * error.  0, or -EINVAL with a message naming the field. */
@@ -691,6 +694,16 @@ void conf_route_dump(const struct conf *c, FILE *f);
 /* Is s[0..len) a host name (letters, digits, '-', '.') or an IP
  * literal? */
 bool conf_hostname_ok(const char *s, size_t len);
+
+/* conf_wk.c: the checks and codecs of the workaround tables' fields
+ * (tables.def), "workaround product|site add|remove" on c by the table
+ * engine (0 or a negative errno with a message in err), their lines. */
+conf_tcheck_fn conf_wk_check_pattern, conf_wk_check_site;
+conf_tparse_fn conf_wk_parse_product, conf_wk_parse_site;
+conf_tview_fn conf_wk_text_methods;
+int conf_wk_cmd(struct conf *c, const struct cmd_args *a, char *err,
+    size_t cap);
+void conf_wk_dump(const struct conf *c, FILE *f);
 
 /* The checks and view of the gateway fields (tables.def). */
 conf_tcheck_fn conf_gw_check_name, conf_gw_check_host, conf_gw_check_via,
@@ -784,15 +797,21 @@ const char *conf_listener_str(const struct conf_listener *l, char *buf,
  * line, "[!]address|a-b|addr/n [; comment]", into out: 0, or -EINVAL with
  * a message in err (host bits set, ends out of order, a bad address).
  * conf_net_canon() writes a line's canonical text into buf: 0 or
- * -EINVAL.  conf_net_cmd() runs "lan|client-ip|nated add|remove" (add:
- * at the end; remove: the line that holds the same addresses).
- * conf_net_dump() writes the three lists as commands, in order.
+ * -EINVAL.  conf_net_cmd() runs "lan|client-ip|nated add|remove" by the
+ * table engine (add: at the end; remove: the line of the same canonical
+ * range).  conf_net_dump() writes the three lists as commands, in order.
+ * The codecs of the tables' fields (tables.def): a range is a whole line,
+ * its comment after ';' kept with it; a comment is given after ';' and
+ * listed without it.
  */
 int conf_net_parse(const char *line, struct conf_net *out, char *err,
     size_t cap);
 int conf_net_canon(const char *s, char *buf, size_t cap);
 int conf_net_cmd(struct conf *c, const struct cmd_args *a, bool add,
     char *err, size_t cap);
+conf_tparse_fn conf_net_parse_range, conf_net_parse_comment;
+conf_tview_fn conf_net_text_range, conf_net_text_comment,
+    conf_net_view_comment;
 void conf_net_dump(const struct conf *c, FILE *f);
 /* The check of "set lan-address" and "set wan-address": an IPv4 or IPv6
  * address (no brackets, no port), not a wildcard. */

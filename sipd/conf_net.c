@@ -19,6 +19,7 @@
 #include "proto/cmd.h"
 #include "proto/err.h"
 #include "proto/lex.h"
+#include "proto/table.h"
 #include "sipd/conf.h"
 #include "sipd/log.h"
 
@@ -87,6 +88,32 @@ trim(const char *s, size_t *n)
 	return s;
 }
 
+/* The comment c (after ";") into out[CONF_NET_COMMENT]: trimmed, blanks
+ * inside as one space, as the listing writes it.  0 or -EINVAL. */
+static int
+net_comment(const char *c, char *out, char *err, size_t cap)
+{
+	size_t cn = strlen(c);
+
+	c = trim(c, &cn);
+	if (cn >= CONF_NET_COMMENT) {
+		return err_fmt(err, cap, -EINVAL,
+		    "comment too long (at most %d bytes)", CONF_NET_COMMENT - 1);
+	}
+	for (size_t i = 0, o = 0; i <= cn; i++) {
+		char ch = i < cn ? c[i] : '\0';
+
+		if (ch == '\t' || ch == '\r' || ch == '\n') {
+			ch = ' ';
+		}
+		if (ch == ' ' && o > 0 && out[o - 1] == ' ') {
+			continue;
+		}
+		out[o++] = ch;
+	}
+	return 0;
+}
+
 int
 conf_net_parse(const char *line, struct conf_net *out, char *err,
     size_t cap)
@@ -101,27 +128,9 @@ conf_net_parse(const char *line, struct conf_net *out, char *err,
 	size_t len;
 
 	memset(out, 0, sizeof(*out));
-	if (semi != NULL) {
-		size_t cn = strlen(semi + 1);
-		const char *c = trim(semi + 1, &cn);
-
-		if (cn >= sizeof(out->comment)) {
-			return err_fmt(err, cap, -EINVAL,
-			    "comment too long (at most %zu bytes)",
-			    sizeof(out->comment) - 1);
-		}
-		/* blanks inside as one space, as the listing writes it */
-		for (size_t i = 0, o = 0; i <= cn; i++) {
-			char ch = i < cn ? c[i] : '\0';
-
-			if (ch == '\t' || ch == '\r' || ch == '\n') {
-				ch = ' ';
-			}
-			if (ch == ' ' && o > 0 && out->comment[o - 1] == ' ') {
-				continue;
-			}
-			out->comment[o++] = ch;
-		}
+	if (semi != NULL &&
+	    net_comment(semi + 1, out->comment, err, cap) < 0) {
+		return -EINVAL;
 	}
 	if (n > 0 && *s == '!') {
 		out->net.exclude = true;
@@ -245,35 +254,93 @@ conf_net_canon(const char *s, char *buf, size_t cap)
 	return 0;
 }
 
-/* Do a and b hold the same addresses, the same way (in or out)? */
-static bool
-same(const struct conf_net *a, const struct conf_net *b)
+int
+conf_net_parse_range(void *row, const char *v, char *err, size_t cap)
 {
-	return a->net.family == b->net.family &&
-	    a->net.exclude == b->net.exclude &&
-	    memcmp(a->net.lo, b->net.lo, sizeof(a->net.lo)) == 0 &&
-	    memcmp(a->net.hi, b->net.hi, sizeof(a->net.hi)) == 0;
+	struct conf_net *e = row, line;
+	int rc;
+
+	/* the whole line: a comment after ';' comes with it */
+	if ((rc = conf_net_parse(v, &line, err, cap)) < 0) {
+		return rc;
+	}
+	e->net = line.net;
+	memcpy(e->text, line.text, sizeof(e->text));
+	if (line.comment[0] != '\0') {
+		memcpy(e->comment, line.comment, sizeof(e->comment));
+	}
+	return 0;
 }
 
-/* The list a command works on, its count and its name. */
-static struct conf_net *
-list_of(struct conf *c, enum cmd_id id, int **n, const char **what)
+void
+conf_net_text_range(const void *row, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", ((const struct conf_net *)row)->text);
+}
+
+int
+conf_net_parse_comment(void *row, const char *v, char *err, size_t cap)
+{
+	struct conf_net *e = row;
+
+	if (v[0] != ';') {
+		return err_fmt(err, cap, -EINVAL,
+		    "a comment after the address starts with ';'");
+	}
+	return net_comment(v + 1, e->comment, err, cap);
+}
+
+/* "; " and the comment's words, each quoted when it needs it, as "lan
+ * add" reads them back; "" for none. */
+void
+conf_net_text_comment(const void *row, char *buf, size_t cap)
+{
+	const char *p = ((const struct conf_net *)row)->comment;
+	FILE *f;
+
+	snprintf(buf, cap, "%s", "");
+	if (*p == '\0' || (f = fmemopen(buf, cap, "w")) == NULL) {
+		return;
+	}
+	fputs(";", f);
+	while (*p != '\0') {
+		char word[CONF_NET_COMMENT];
+		size_t w = strcspn(p, " ");
+
+		memcpy(word, p, w);
+		word[w] = '\0';
+		fputc(' ', f);
+		lex_word_out(f, word);
+		p += w + (p[w] == ' ');
+	}
+	fclose(f);
+}
+
+void
+conf_net_view_comment(const void *row, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", ((const struct conf_net *)row)->comment);
+}
+
+/* The table of a command and its list. */
+static const struct tbl *
+list_of(struct conf *c, enum cmd_id id, struct conf_net **set, int **n)
 {
 	switch (id) {
 	case CMD_CLIENT_IP_ADD:
 	case CMD_CLIENT_IP_REMOVE:
+		*set = c->client_ip;
 		*n = &c->nclient_ip;
-		*what = "client-ip list";
-		return c->client_ip;
+		return &tbl_table[TBL_CLIENT_IP];
 	case CMD_NATED_ADD:
 	case CMD_NATED_REMOVE:
+		*set = c->nated;
 		*n = &c->nnated;
-		*what = "nated list";
-		return c->nated;
+		return &tbl_table[TBL_NATED];
 	default:
+		*set = c->lan;
 		*n = &c->nlan;
-		*what = "lan";
-		return c->lan;
+		return &tbl_table[TBL_LAN];
 	}
 }
 
@@ -283,96 +350,48 @@ conf_net_cmd(struct conf *c, const struct cmd_args *a, bool add, char *err,
 {
 	static const char *const defaults[] = { CONF_NATED_DEFAULTS };
 	const char *s = cmd_arg_str(a, "range");
-	const char *comment = cmd_arg_str(a, "comment");
-	char line[CONF_NET_TEXT + CONF_NET_COMMENT + 8];
-	const char *what;
-	struct conf_net e;
 	struct conf_net *set;
-	int *n, i, rc;
+	int *n, rc;
+	const struct tbl *t = list_of(c, a->cmd->id, &set, &n);
+	const char *what = set == c->lan ? "lan"
+	    : set == c->nated		 ? "nated list"
+					 : "client-ip list";
+	char text[CONF_NET_TEXT];
 
-	if (s == NULL) {
-		return err_fmt(err, cap, -EINVAL, "missing address");
-	}
-	if (comment != NULL && comment[0] != ';') {
-		return err_fmt(err, cap, -EINVAL,
-		    "a comment after the address starts with ';'");
-	}
-	if (snprintf(line, sizeof(line), "%s%s", s,
-		comment != NULL ? comment : "") >= (int)sizeof(line)) {
-		return err_fmt(err, cap, -EINVAL, "line too long");
-	}
-	if ((rc = conf_net_parse(line, &e, err, cap)) < 0) {
+	rc = add ? conf_rows_add(t, set, n, CONF_MAX_RANGES, sizeof(*set), a,
+		       err, cap)
+		 : conf_rows_remove(t, set, n, sizeof(*set), a, err, cap);
+	if ((rc != -EEXIST && rc != -ENOENT) || s == NULL ||
+	    conf_net_canon(s, text, sizeof(text)) < 0) {
 		return rc;
 	}
-	set = list_of(c, a->cmd->id, &n, &what);
-	for (i = 0; i < *n; i++) {
-		if (same(&set[i], &e)) {
-			break;
+	for (size_t k = 0; rc == -ENOENT && set == c->nated &&
+	     k < sizeof(defaults) / sizeof(defaults[0]); k++) {
+		if (strcmp(defaults[k], text) == 0) {
+			return err_fmt(err, cap, -ENOENT,
+			    "%s is one of the defaults (set nated-defaults "
+			    "off, or nated add !%s)", text, text);
 		}
 	}
-	if (add) {
-		if (i < *n) {
-			return err_fmt(err, cap, -EEXIST,
-			    "range %s already in the %s",
-			    e.text, what);
-		}
-		if (*n == CONF_MAX_RANGES) {
-			return err_fmt(err, cap, -EBUSY,
-			    "too many ranges (at most %d)", CONF_MAX_RANGES);
-		}
-		set[(*n)++] = e;
-		return 0;
-	}
-	if (i == *n) {
-		for (size_t k = 0; set == c->nated &&
-		     k < sizeof(defaults) / sizeof(defaults[0]); k++) {
-			if (strcmp(defaults[k], e.text) == 0) {
-				return err_fmt(err, cap, -ENOENT,
-				    "%s is one of the defaults (set "
-				    "nated-defaults off, or nated add !%s)",
-				    e.text, e.text);
-			}
-		}
-		return err_fmt(err, cap, -ENOENT, "no range %s in the %s",
-		    e.text, what);
-	}
-	memmove(&set[i], &set[i + 1], (size_t)(*n - i - 1) * sizeof(set[0]));
-	(*n)--;
-	return 0;
-}
-
-/* One list's lines as commands: the comment's words after ";", each
- * quoted when it needs it. */
-static void
-dump(FILE *f, const char *cmd, const struct conf_net *v, int n)
-{
-	for (int i = 0; i < n; i++) {
-		char word[CONF_NET_COMMENT];
-		const char *p = v[i].comment;
-
-		fprintf(f, "%s add %s", cmd, v[i].text);
-		if (*p != '\0') {
-			fputs(" ;", f);
-		}
-		while (*p != '\0') {
-			size_t w = strcspn(p, " ");
-
-			memcpy(word, p, w);
-			word[w] = '\0';
-			fputc(' ', f);
-			lex_word_out(f, word);
-			p += w + (p[w] == ' ');
-		}
-		fputc('\n', f);
-	}
+	/* the lists' own words, which scripts have seen */
+	return rc == -EEXIST
+	    ? err_fmt(err, cap, rc, "range %s already in the %s", text, what)
+	    : err_fmt(err, cap, rc, "no range %s in the %s", text, what);
 }
 
 void
 conf_net_dump(const struct conf *c, FILE *f)
 {
-	dump(f, "lan", c->lan, c->nlan);
-	dump(f, "client-ip", c->client_ip, c->nclient_ip);
-	dump(f, "nated", c->nated, c->nnated);
+	for (int i = 0; i < c->nlan; i++) {
+		conf_row_dump(&tbl_table[TBL_LAN], &c->lan[i], false, f);
+	}
+	for (int i = 0; i < c->nclient_ip; i++) {
+		conf_row_dump(&tbl_table[TBL_CLIENT_IP], &c->client_ip[i],
+		    false, f);
+	}
+	for (int i = 0; i < c->nnated; i++) {
+		conf_row_dump(&tbl_table[TBL_NATED], &c->nated[i], false, f);
+	}
 }
 
 int

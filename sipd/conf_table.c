@@ -8,10 +8,11 @@
  * A field kept in several members, or not as its text, has a codec that
  * parses its text into the row and writes it back.  A PLACE field is
  * the row's place in the table, from 1: listed, never stored, and remove
- * and set take it for the first key.  A table's rules across its fields
- * are its hooks (thooks[]: a whole row checked after add or set, a
- * remove allowed or not).  Every error names the field.  Owns only the
- * constant tables.
+ * and set take it for the first key.  A KIND field is the last of the
+ * table's words, listed: which of the tables behind one list a row is
+ * of.  A table's rules across its fields are its hooks (thooks[]: a
+ * whole row checked after add or set, a remove allowed or not).  Every
+ * error names the field.  Owns only the constant tables.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,17 +28,18 @@
 #include "sipd/conf.h"
 
 #define AT(type, member)                                                   \
-	offsetof(struct type, member), sizeof(((struct type *)0)->member), 0,  \
-	    0, false
-#define CODEC(parse, text) 0, 0, parse, text, false
-#define PLACE 0, 0, 0, 0, true
-#define NOWHERE 0, 0, 0, 0, false
+	.off = offsetof(struct type, member),                                  \
+	.size = sizeof(((struct type *)0)->member)
+#define CODEC(parse_, text_) .parse = parse_, .text = text_
+#define PLACE .place = true
+#define KIND .kind = true
+#define NOWHERE .off = 0
 
 /* Index for index with tbl_fields[]: the same lines, the same order. */
 static const struct conf_tfield tfields[] = {
 #define TABLE(id, words, list, summary)
-#define FIELD(table, name, arg, flags, dflt, summary, at, check, view)     \
-	{ at, check, view },
+#define FIELD(table, name, arg, flags, dflt, summary, at, check_, view_)   \
+	{ at, .check = check_, .view = view_ },
 #include "proto/tables.def"
 #undef TABLE
 #undef FIELD
@@ -69,7 +71,8 @@ row_check(const struct tbl *t, const void *row, char *err, size_t cap)
 }
 
 /* The field's type: its codec's, else from its argument type. */
-enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_PLACE, FT_OTHER };
+enum ftype { FT_STR, FT_U32, FT_BOOL, FT_CODEC, FT_PLACE, FT_OTHER,
+	FT_KIND };
 
 static enum ftype
 ftype(const struct tbl_field *f)
@@ -79,6 +82,9 @@ ftype(const struct tbl_field *f)
 	}
 	if (conf_tfield(f)->place) {
 		return FT_PLACE;
+	}
+	if (conf_tfield(f)->kind) {
+		return FT_KIND;
 	}
 	if (strcmp(f->arg, "str") == 0 || strcmp(f->arg, "path") == 0) {
 		return FT_STR;
@@ -136,6 +142,7 @@ conf_tfield_stored(const struct tbl_field *f)
 	case FT_CODEC:
 		return x->text != NULL;
 	case FT_PLACE:
+	case FT_KIND:
 		return true;
 	default:
 		return false;
@@ -246,6 +253,13 @@ conf_row_text(const struct tbl_field *f, const void *row, char *buf,
 	case FT_CODEC:
 		x->text(row, buf, cap);
 		break;
+	case FT_KIND: {
+		const char *w = strrchr(tbl_table[f->table].words, ' ');
+
+		snprintf(buf, cap, "%s",
+		    w != NULL ? w + 1 : tbl_table[f->table].words);
+		break;
+	}
 	default:
 		snprintf(buf, cap, "%s", "");
 		break;
@@ -260,7 +274,9 @@ conf_row_init(const struct tbl *t, void *row, size_t size)
 	memset(row, 0, size);
 	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
 	     f = tbl_next(t, f)) {
-		if (conf_tfield_stored(f) && f->dflt[0] != '\0' &&
+		/* a listed field is never given: it starts at zero */
+		if (conf_tfield_stored(f) && tbl_field_given(f) &&
+		    f->dflt[0] != '\0' &&
 		    conf_row_set(t, row, f->name, f->dflt, err,
 			sizeof(err)) < 0) {
 			return -EINVAL;
@@ -611,6 +627,11 @@ conf_row_dump(const struct tbl *t, const void *row, bool secrets, FILE *f)
 			conf_row_text(x, row, text, sizeof(text));
 			if (pass == 1 && (strcmp(text, x->dflt) == 0 ||
 					     text[0] == '\0')) {
+				continue;
+			}
+			/* an optional positional field left empty: the last */
+			if (text[0] == '\0' &&
+			    (x->flags & (TF_KEY | TF_REQ)) == 0) {
 				continue;
 			}
 			if ((x->flags & TF_SECRET) != 0 && !secrets) {

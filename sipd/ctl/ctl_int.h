@@ -152,6 +152,16 @@ void ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t,
     const void *row, int place, bool writer);
 int ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
     int n, size_t size);
+/* The reply of a list several tables share ("workaround list"): the rows
+ * of each of parts[0..n) in turn, in one array. */
+struct ctl_rows {
+	const struct tbl *t;
+	const void *rows;
+	int n;
+	size_t size;
+};
+int ctl_table_list_shared(struct ctl_req *r, const struct ctl_rows *parts,
+    int n);
 /* The other tables' listings (lists.c). */
 int ctl_h_listener_list(struct ctl_req *r);
 int ctl_h_domain_list(struct ctl_req *r);

@@ -1,8 +1,8 @@
 /*
  * The listings of the configuration's tables: the local domains and
- * accounts ("account show" too) and the workarounds (and "workaround
- * test"), kept outside the table engine, and the listeners and the
- * forwarding rules, listed by it (table.c).  Each map's keys are the fields proto/tables.def
+ * accounts ("account show" too), kept outside the table engine, and the
+ * listeners, the forwarding rules and the workarounds (both tables in
+ * one list, and "workaround test"), listed by it (table.c).  Each map's keys are the fields proto/tables.def
  * declares listed (tests/integration/ctl/tables checks the replies, the
  * man/tables test the pages).  Owns nothing.
  */
@@ -172,34 +172,23 @@ ctl_h_route_list(struct ctl_req *r)
 	    sizeof(c->routes[0]));
 }
 
-/* One workaround entry: its table, pattern or domain, methods. */
+/* The rows of both workaround tables, products first. */
 static void
-pack_wk_entry(msgpack_packer *pk, enum wk_table t, const struct wk_entry *e)
+wk_parts(const struct wk *w, struct ctl_rows parts[2])
 {
-	char buf[128];
-
-	msgpack_pack_map(pk, 3);
-	proto_kv_str(pk, "table", t == WK_PRODUCT ? "product" : "site");
-	proto_kv_str(pk, "entry", e->key);
-	proto_kv_str(pk, "methods", wk_methods_text(e->methods, buf,
-					  sizeof(buf)));
+	parts[0] = (struct ctl_rows){ &tbl_table[TBL_WK_PRODUCT], w->product,
+		w->nproduct, sizeof(w->product[0]) };
+	parts[1] = (struct ctl_rows){ &tbl_table[TBL_WK_SITE], w->site,
+		w->nsite, sizeof(w->site[0]) };
 }
 
 int
 ctl_h_workaround_list(struct ctl_req *r)
 {
-	msgpack_packer *pk = &r->out->pk;
-	const struct wk *w = &r->ctl->conf->wk;
+	struct ctl_rows parts[2];
 
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)(w->nproduct + w->nsite));
-	for (int i = 0; i < w->nproduct; i++) {
-		pack_wk_entry(pk, WK_PRODUCT, &w->product[i]);
-	}
-	for (int i = 0; i < w->nsite; i++) {
-		pack_wk_entry(pk, WK_SITE, &w->site[i]);
-	}
-	return 0;
+	wk_parts(&r->ctl->conf->wk, parts);
+	return ctl_table_list_shared(r, parts, 2);
 }
 
 /* The entries matching a product string and a domain, and their union. */
@@ -234,12 +223,14 @@ ctl_h_workaround_test(struct ctl_req *r)
 	msgpack_pack_array(pk, n);
 	for (int i = 0; i < w->nproduct; i++) {
 		if (pm[i]) {
-			pack_wk_entry(pk, WK_PRODUCT, &w->product[i]);
+			ctl_table_pack_row(pk, &tbl_table[TBL_WK_PRODUCT],
+			    &w->product[i], i + 1, r->conn->writer);
 		}
 	}
 	for (int i = 0; i < w->nsite; i++) {
 		if (sm[i]) {
-			pack_wk_entry(pk, WK_SITE, &w->site[i]);
+			ctl_table_pack_row(pk, &tbl_table[TBL_WK_SITE],
+			    &w->site[i], i + 1, r->conn->writer);
 		}
 	}
 	return 0;

@@ -1,77 +1,55 @@
 /*
  * The control commands that list sipd's Network Address Lists (lan,
- * client-ip, nated): each line in order, its canonical text and its
- * comment; the nated list starts with the private ranges while "set
- * nated-defaults" is on.  Owns nothing.
+ * client-ip, nated) by the table engine (table.c): each line in order,
+ * its canonical range and its comment; the nated list starts with the
+ * private ranges while "set nated-defaults" is on.  Owns nothing.
  */
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "proto/cmd.h"
+#include "proto/table.h"
 #include "sipd/conf.h"
-#include "sipd/core/core.h"
 #include "sipd/ctl/ctl_int.h"
-
-static void
-pack_line(msgpack_packer *pk, const char *text, const char *comment,
-    int dflt)
-{
-	bool has = comment[0] != '\0';
-
-	msgpack_pack_map(pk, 1 + (has ? 1 : 0) + (dflt >= 0 ? 1 : 0));
-	proto_kv_str(pk, "range", text);
-	if (has) {
-		proto_kv_str(pk, "comment", comment);
-	}
-	if (dflt >= 0) {
-		proto_kv_bool(pk, "default", dflt > 0);
-	}
-}
-
-static int
-list(struct ctl_req *r, const struct conf_net *v, int n)
-{
-	msgpack_packer *pk = &r->out->pk;
-
-	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		pack_line(pk, v[i].text, v[i].comment, -1);
-	}
-	return 0;
-}
 
 int
 ctl_h_lan_list(struct ctl_req *r)
 {
-	return list(r, r->ctl->conf->lan, r->ctl->conf->nlan);
+	const struct conf *c = r->ctl->conf;
+
+	return ctl_table_list(r, &tbl_table[TBL_LAN], c->lan, c->nlan,
+	    sizeof(c->lan[0]));
 }
 
 int
 ctl_h_client_ip_list(struct ctl_req *r)
 {
-	return list(r, r->ctl->conf->client_ip, r->ctl->conf->nclient_ip);
+	const struct conf *c = r->ctl->conf;
+
+	return ctl_table_list(r, &tbl_table[TBL_CLIENT_IP], c->client_ip,
+	    c->nclient_ip, sizeof(c->client_ip[0]));
 }
 
 int
 ctl_h_nated_list(struct ctl_req *r)
 {
-	msgpack_packer *pk = &r->out->pk;
+	static const char *const defaults[] = { CONF_NATED_DEFAULTS };
+	const struct tbl *t = &tbl_table[TBL_NATED];
 	const struct conf *c = r->ctl->conf;
-	size_t ndef = 0;
+	size_t ndef = c->nated_defaults ? sizeof(defaults) / sizeof(defaults[0])
+					: 0;
+	msgpack_packer *pk = &r->out->pk;
+	struct conf_net d;
 
-	if (c->nated_defaults) {
-		while (core_nat_defaults[ndef] != NULL) {
-			ndef++;
-		}
-	}
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_array(pk, ndef + (size_t)c->nnated);
 	for (size_t i = 0; i < ndef; i++) {
-		pack_line(pk, core_nat_defaults[i], "", 1);
+		/* constants: a failure would list an empty range */
+		(void)conf_net_parse(defaults[i], &d, NULL, 0);
+		d.dflt = true;
+		ctl_table_pack_row(pk, t, &d, (int)i + 1, r->conn->writer);
 	}
 	for (int i = 0; i < c->nnated; i++) {
-		pack_line(pk, c->nated[i].text, c->nated[i].comment, 0);
+		ctl_table_pack_row(pk, t, &c->nated[i], i + 1, r->conn->writer);
 	}
 	return 0;
 }

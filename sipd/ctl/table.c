@@ -2,8 +2,10 @@
  * The listing of the tables of proto/tables.def whose rows are one
  * structure: each row a map of its listed fields, in their declared
  * order, typed as declared (str a string, uint an integer, bool a
- * boolean; a PLACE field the row's place, from 1); a secret is "" when unset, else itself for a writer and
- * "hidden" for a reader.  Owns nothing.
+ * boolean; a PLACE field the row's place, from 1; a KIND field the
+ * table's last word); a secret is "" when unset, else itself for a writer
+ * and "hidden" for a reader.  Several tables may share one list.  Owns
+ * nothing.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,13 +60,30 @@ int
 ctl_table_list(struct ctl_req *r, const struct tbl *t, const void *rows,
     int n, size_t size)
 {
-	msgpack_packer *pk = &r->out->pk;
+	const struct ctl_rows one = { t, rows, n, size };
 
+	return ctl_table_list_shared(r, &one, 1);
+}
+
+int
+ctl_table_list_shared(struct ctl_req *r, const struct ctl_rows *parts,
+    int n)
+{
+	msgpack_packer *pk = &r->out->pk;
+	size_t all = 0;
+
+	for (int k = 0; k < n; k++) {
+		all += (size_t)parts[k].n;
+	}
 	proto_begin_reply(r->out, r->id);
-	msgpack_pack_array(pk, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		ctl_table_pack_row(pk, t, (const char *)rows + (size_t)i * size,
-		    i + 1, r->conn->writer);
+	msgpack_pack_array(pk, all);
+	for (int k = 0; k < n; k++) {
+		for (int i = 0; i < parts[k].n; i++) {
+			ctl_table_pack_row(pk, parts[k].t,
+			    (const char *)parts[k].rows +
+				(size_t)i * parts[k].size,
+			    i + 1, r->conn->writer);
+		}
 	}
 	return 0;
 }

@@ -1,15 +1,16 @@
 /*
  * The workaround tables (wk.h): the methods' names, the products and
  * sites tables with their checks, the matching of a product string or a
- * host against them, and their listing as configuration commands.  Owns
- * nothing beyond the caller's struct wk.
+ * host against them.  The configuration's table engine adds, removes,
+ * lists and saves the entries (sipd/conf_wk.c).  Owns nothing beyond the
+ * caller's struct wk.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "proto/lex.h"
 #include "sipd/wk/wk.h"
 
 static const struct {
@@ -187,29 +188,9 @@ wk_domain_ok(const char *s)
 	return label > 0;
 }
 
-static int
-wk_find(const struct wk_entry *e, int n, const char *key)
-{
-	for (int i = 0; i < n; i++) {
-		if (strcasecmp(e[i].key, key) == 0) {
-			return i;
-		}
-	}
-	return -1;
-}
-
 int
-wk_add(struct wk *w, enum wk_table t, const char *key, unsigned methods,
-    char *err, size_t cap)
+wk_key_check(enum wk_table t, const char *key, char *err, size_t cap)
 {
-	struct wk_entry *e = t == WK_PRODUCT ? w->product : w->site;
-	int *n = t == WK_PRODUCT ? &w->nproduct : &w->nsite;
-	const char *what = t == WK_PRODUCT ? "product" : "site";
-
-	if (key == NULL || strlen(key) >= WK_KEY_MAX) {
-		return wk_err(err, cap, -EINVAL,
-		    "bad %s (at most %d characters)", what, WK_KEY_MAX - 1);
-	}
 	if (t == WK_PRODUCT && !wk_pattern_ok(key)) {
 		return wk_err(err, cap, -EINVAL,
 		    "bad product pattern (printable characters, '*' for any, "
@@ -220,12 +201,18 @@ wk_add(struct wk *w, enum wk_table t, const char *key, unsigned methods,
 		    "bad site '%.64s' (expected a domain, =domain for it "
 		    "alone, or an IP address)", key);
 	}
+	return 0;
+}
+
+int
+wk_methods_check(enum wk_table t, unsigned methods, char *err, size_t cap)
+{
+	char names[128];
+
 	if (methods == 0) {
 		return wk_err(err, cap, -EINVAL, "no method");
 	}
 	if (t == WK_SITE && (methods & ~WK_SITE_METHODS) != 0) {
-		char names[128];
-
 		return wk_err(err, cap, -EINVAL,
 		    "%s: a product's, not a site's (a site names where "
 		    "requests go)",
@@ -233,43 +220,12 @@ wk_add(struct wk *w, enum wk_table t, const char *key, unsigned methods,
 			sizeof(names)));
 	}
 	if (t == WK_PRODUCT && (methods & ~WK_PRODUCT_METHODS) != 0) {
-		char names[128];
-
 		return wk_err(err, cap, -EINVAL,
 		    "%s: a site's, not a product's (sipd forwards a REGISTER "
 		    "before it hears the registrar's Server)",
 		    wk_methods_text(methods & ~WK_PRODUCT_METHODS, names,
 			sizeof(names)));
 	}
-	if (wk_find(e, *n, key) >= 0) {
-		return wk_err(err, cap, -EEXIST,
-		    "%s '%s' has workarounds already", what, key);
-	}
-	if (*n == WK_MAX_ENTRIES) {
-		return wk_err(err, cap, -EBUSY, "too many %ss (at most %d)",
-		    what, WK_MAX_ENTRIES);
-	}
-	snprintf(e[*n].key, sizeof(e[*n].key), "%s", key);
-	e[*n].methods = methods;
-	(*n)++;
-	return 0;
-}
-
-int
-wk_remove(struct wk *w, enum wk_table t, const char *key, char *err,
-    size_t cap)
-{
-	struct wk_entry *e = t == WK_PRODUCT ? w->product : w->site;
-	int *n = t == WK_PRODUCT ? &w->nproduct : &w->nsite;
-	int i = key != NULL ? wk_find(e, *n, key) : -1;
-
-	if (i < 0) {
-		return wk_err(err, cap, -ENOENT, "no %s '%.64s'",
-		    t == WK_PRODUCT ? "product" : "site",
-		    key != NULL ? key : "");
-	}
-	memmove(&e[i], &e[i + 1], (size_t)(*n - i - 1) * sizeof(e[0]));
-	(*n)--;
 	return 0;
 }
 
@@ -426,24 +382,4 @@ wk_strip_uri(const char *in, size_t len, unsigned m, char *out, size_t cap,
     bool *changed)
 {
 	return wk_strip(in, len, m, out, cap, changed, true);
-}
-
-int
-wk_dump(const struct wk *w, FILE *f)
-{
-	char buf[128];
-
-	for (int i = 0; i < w->nproduct; i++) {
-		fputs("workaround product add ", f);
-		lex_word_out(f, w->product[i].key);
-		fprintf(f, " %s\n", wk_methods_text(w->product[i].methods, buf,
-					sizeof(buf)));
-	}
-	for (int i = 0; i < w->nsite; i++) {
-		fputs("workaround site add ", f);
-		lex_word_out(f, w->site[i].key);
-		fprintf(f, " %s\n", wk_methods_text(w->site[i].methods, buf,
-					sizeof(buf)));
-	}
-	return ferror(f) ? -EIO : 0;
 }

@@ -13,14 +13,13 @@
  *
  * A struct wk is plain data in the caller's storage (struct conf holds
  * one): copied with the configuration, read by the workers without a
- * lock.  Everything here is pure: no I/O but wk_dump(), no allocation.
+ * lock.  Everything here is pure: no I/O, no allocation.
  */
 #ifndef SIPD_WK_H
 #define SIPD_WK_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 /* The methods, a bit each. */
 #define WK_NOTCP 0x01U       /* no transport= in URIs sent to it, no TCP */
@@ -87,14 +86,13 @@ const char *wk_methods_text(unsigned m, char *buf, size_t cap);
 const char *wk_method_name(int i);
 
 /*
- * Add an entry (key: a pattern or a domain) with its methods, or remove
- * one (compared ignoring ASCII case).  Returns 0, -EINVAL (a bad key,
- * or a site given a method outside WK_SITE_METHODS; message in err),
- * -EEXIST, -ENOENT or -EBUSY (the table is full).
+ * Whether key may name an entry of table t (a pattern; a domain), and
+ * methods be the methods of one.  Returns 0, or -EINVAL with a message in
+ * err (a site given a method outside WK_SITE_METHODS, a product one
+ * outside WK_PRODUCT_METHODS, none at all).
  */
-int wk_add(struct wk *w, enum wk_table t, const char *key, unsigned methods,
-    char *err, size_t cap);
-int wk_remove(struct wk *w, enum wk_table t, const char *key, char *err,
+int wk_key_check(enum wk_table t, const char *key, char *err, size_t cap);
+int wk_methods_check(enum wk_table t, unsigned methods, char *err,
     size_t cap);
 
 /* Whether the product string s[0..len) matches pattern (ASCII case
@@ -127,9 +125,5 @@ int wk_strip_params(const char *in, size_t len, unsigned m, char *out,
 /* The same for one bare URI (a Request-URI): its parameters run to '?'. */
 int wk_strip_uri(const char *in, size_t len, unsigned m, char *out,
     size_t cap, bool *changed);
-
-/* Write the tables as configuration commands ("workaround product add
- * ..."), one a line.  Returns 0 or -EIO. */
-int wk_dump(const struct wk *w, FILE *f);
 
 #endif

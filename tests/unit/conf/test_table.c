@@ -173,6 +173,18 @@ good(const struct tbl_field *f)
 	if (f->table == TBL_ROUTER && strcmp(f->name, "record") == 0) {
 		return "Signal:<1*> = *@P1.sipgw";
 	}
+	if (strcmp(f->name, "range") == 0) {
+		return "!10.0.0.0/8";
+	}
+	if (f->table == TBL_WK_PRODUCT && strcmp(f->name, "pattern") == 0) {
+		return "Acme*";
+	}
+	if (f->table == TBL_WK_SITE && strcmp(f->name, "domain") == 0) {
+		return "=example.net";
+	}
+	if (strcmp(f->name, "methods") == 0) {
+		return "noTCP";
+	}
 	fail_msg("no good value of %s %s", tbl_table[f->table].words, f->name);
 	return NULL;
 }
@@ -190,6 +202,16 @@ rows_of(const struct conf *c, enum tbl_id t)
 		return c->nroutes;
 	case TBL_ROUTER:
 		return c->nrouter;
+	case TBL_LAN:
+		return c->nlan;
+	case TBL_CLIENT_IP:
+		return c->nclient_ip;
+	case TBL_NATED:
+		return c->nnated;
+	case TBL_WK_PRODUCT:
+		return c->wk.nproduct;
+	case TBL_WK_SITE:
+		return c->wk.nsite;
 	default:
 		fail_msg("no count of the %s table", tbl_table[t].words);
 		return -1;
@@ -259,8 +281,10 @@ test_bad_values(void **state)
 			memset(longstr, 'a', n);
 			longstr[n] = '\0';
 			bad[0] = longstr;
-			/* a quote: in no name, address or password */
-			bad[1] = conf_tfield(f)->check != NULL ? "a\"b" : NULL;
+			/* a quote and a control character: in no name,
+			 * address, password or product pattern */
+			bad[1] = conf_tfield(f)->check != NULL ? "a\"\x01b"
+							       : NULL;
 		} else if (strncmp(f->arg, "uint(", 5) == 0) {
 			bad[0] = "x";
 			bad[1] = "-1";
@@ -512,6 +536,13 @@ test_round_trip(void **state)
 				    "authname auth1 register-every 600 contact "
 				    "alice calls-authenticate on substitute-from "
 				    "on substitute-to on\n"));
+	/* an exclusion and its comment's words; the two workaround tables
+	 * each their own lines */
+	assert_non_null(strstr(one, "\nclient-ip add !192.0.2.1-192.0.2.9 ; a "
+				    "b\n"));
+	assert_non_null(strstr(one, "\nworkaround product add Acme* noTCP "
+				    "noMaddr\nworkaround site add example.net "
+				    "noPath\n"));
 	/* a record as the rest of the line, canonical, unquoted */
 	assert_non_null(strstr(one, "\nrouter add NoRelay:<1*> = *@P1.sipgw\n"));
 	free(one);

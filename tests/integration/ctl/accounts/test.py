@@ -186,8 +186,9 @@ def test(binary, started):
                       ("auth-advertise-digest", True),
                       ("auth-fail-limit", 4), ("auth-nonce-lifetime", 300)):
         check(settings.get(key) == want, "%s: %r" % (key, settings.get(key)))
-    check(j(sipd, "client-ip", "list") == [{"range": "192.0.2.0/24"}],
-          "client-ip list")
+    # every declared field, an empty comment too
+    check(j(sipd, "client-ip", "list") ==
+          [{"range": "192.0.2.0/24", "comment": ""}], "client-ip list")
 
     # refusals
     for args, code, text in (
