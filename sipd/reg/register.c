@@ -392,6 +392,30 @@ plan_star(struct reg_aor *a, struct sv callid, uint32_t cseq, time_t now,
 }
 
 /*
+ * Whether nb differs from old only in what a refresh changes (expiry,
+ * registration time, CSeq) among what the store keeps: then the store
+ * updates those columns instead of writing the binding anew.
+ */
+static bool
+refresh_only(const struct reg_bind *old, const struct reg_bind *nb)
+{
+	const char *op = old->path_off ? old->data + old->path_off : "";
+	const char *np = nb->path_off ? nb->data + nb->path_off : "";
+	const char *ou = old->ua_off ? old->data + old->ua_off : "";
+	const char *nu = nb->ua_off ? nb->data + nb->ua_off : "";
+
+	return old->q == nb->q && old->proto == nb->proto &&
+	    old->conn_id == nb->conn_id && old->nat == nb->nat &&
+	    old->addrlen == nb->addrlen &&
+	    (old->path_off != 0) == (nb->path_off != 0) &&
+	    (old->ua_off != 0) == (nb->ua_off != 0) &&
+	    memcmp(&old->addr, &nb->addr, old->addrlen) == 0 &&
+	    strcmp(reg_bind_contact(old), reg_bind_contact(nb)) == 0 &&
+	    strcmp(reg_bind_callid(old), reg_bind_callid(nb)) == 0 &&
+	    strcmp(op, np) == 0 && strcmp(ou, nu) == 0;
+}
+
+/*
  * The ops as records for the store writer, in order, into *out (NULL
  * without a store or without a change).  Returns 0 or -ENOMEM.
  */
@@ -424,7 +448,9 @@ store_recs(struct reg *r, const char *name, struct op *ops, size_t n,
 			struct reg_binding nb;
 
 			reg_bind_get(o->nb, &nb);
-			rec = reg_rec_new(REG_REC_PUT, &nb, NULL, NULL, 0);
+			rec = reg_rec_new(o->old != NULL &&
+				refresh_only(o->old, o->nb) ? REG_REC_REFRESH :
+				REG_REC_PUT, &nb, NULL, NULL, 0);
 			if (rec == NULL) {
 				goto fail;
 			}

@@ -32,6 +32,7 @@ enum {
 	ST_DEL_AOR,
 	ST_LOAD,
 	ST_PURGE,
+	ST_REFRESH,
 	ST__COUNT
 };
 
@@ -49,6 +50,8 @@ static const char *const st_sql[ST__COUNT] = {
 		    "cseq, path, user_agent, proto, conn_id, addr, nat FROM "
 		    "binding ORDER BY registered",
 	[ST_PURGE] = "DELETE FROM binding WHERE expires <= ?1",
+	[ST_REFRESH] = "UPDATE binding SET expires = ?3, registered = ?4, "
+		       "cseq = ?5 WHERE aor = ?1 AND contact = ?2",
 };
 
 static const char schema[] =
@@ -293,6 +296,33 @@ sq_put(struct reg_store *st, const struct reg_binding *b)
 	return step_done(s);
 }
 
+/*
+ * A refresh (RFC 3261 10.3 step 7: the same contact, Call-ID and the rest,
+ * a later CSeq) updates three columns in place: no new row, no text
+ * written again.  A row the file lacks is written whole.
+ */
+static int
+sq_refresh(struct reg_store *st, const struct reg_binding *b)
+{
+	sqlite3_stmt *s = st->st[ST_REFRESH];
+	int rc = SQLITE_OK;
+
+	rc |= bind_text(s, 1, b->aor);
+	rc |= bind_text(s, 2, b->contact);
+	rc |= sqlite3_bind_int64(s, 3, (sqlite3_int64)b->expires);
+	rc |= sqlite3_bind_int64(s, 4, (sqlite3_int64)b->registered);
+	rc |= sqlite3_bind_int64(s, 5, b->cseq);
+	if (rc != SQLITE_OK) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return -EIO;
+	}
+	if ((rc = step_done(s)) < 0) {
+		return rc;
+	}
+	return sqlite3_changes(st->db) > 0 ? 0 : sq_put(st, b);
+}
+
 static int
 sq_del(struct reg_store *st, const char *aor, const char *contact)
 {
@@ -393,4 +423,5 @@ const struct reg_store_ops reg_store_sqlite = {
 	.del_aor = sq_del_aor,
 	.load = sq_load,
 	.purge = sq_purge,
+	.refresh = sq_refresh,
 };
