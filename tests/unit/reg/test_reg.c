@@ -591,6 +591,42 @@ test_ok_lists_all(void **state)
 	reg_free(r);
 }
 
+/*
+ * The 200's Date (RFC 3261 20.17, RFC 1123 form in GMT) and its Contact
+ * values, put together without printf: the same text as before.
+ */
+static void
+test_ok_date(void **state)
+{
+	struct msg *resp = NULL;
+	const struct msg_naddr *c;
+	struct reg *r = mem_reg(NULL);
+	char out[2048];
+	struct sv v;
+	int len, n;
+
+	(void)state;
+	assert_int_equal(do_reg(r, "c1", 1,
+			     "Contact: <sip:a@192.0.2.1>;q=0.25;expires=90, "
+			     "<sip:b@192.0.2.2>;expires=3600\r\n",
+			     T0, &resp),
+	    200);
+	v = msg_hdr_value(resp, HDR_DATE);
+	assert_int_equal(v.len, 29);
+	assert_memory_equal(v.p, "Tue, 14 Nov 2023 22:13:20 GMT", 29);
+	n = msg_naddrs(resp, HDR_CONTACT, &c);
+	assert_int_equal(n, 2);
+	assert_int_equal(resp_expires(resp, "sip:a@192.0.2.1"), 90);
+	assert_int_equal(resp_expires(resp, "sip:b@192.0.2.2"), 3600);
+	len = msg_write(resp, out, sizeof(out) - 1);
+	assert_true(len > 0 && (size_t)len < sizeof(out));
+	out[len] = '\0';
+	assert_non_null(strstr(out,
+	    "Contact: <sip:a@192.0.2.1>;expires=90;q=0.25\r\n"));
+	msg_free(resp);
+	reg_free(r);
+}
+
 static void
 test_persistence(void **state)
 {
@@ -1489,6 +1525,7 @@ main(void)
 		cmocka_unit_test(test_q_order),
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_ok_lists_all),
+		cmocka_unit_test(test_ok_date),
 		cmocka_unit_test(test_persistence),
 		cmocka_unit_test(test_old_file),
 		cmocka_unit_test(test_file_mode),
