@@ -1187,6 +1187,13 @@ test_refresh_in_place(void **state)
 	assert_int_equal(sqlite3_column_int64(st, 2), T0);
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
+	/* a new file's pages are 2 KiB (what a commit writes and sums) */
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st,
+			     NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2048);
+	sqlite3_finalize(st);
 	/* the row deleted behind sipd's back: the refresh writes it whole */
 	assert_int_equal(sqlite3_exec(db, "DELETE FROM binding", NULL, NULL,
 			     NULL),
