@@ -140,7 +140,7 @@ int auth_set_secret(struct auth *a, const void *key, size_t len);
  * HA1 = H(user ":" realm ":" password) in lower-case hex (RFC 7616 3.4.2),
  * what an account stores in place of its password.  out needs
  * AUTH_HEX_SIZE bytes; it is NUL-terminated.  Returns 0, or -EINVAL for an
- * unknown algorithm, -ENOSYS when OpenSSL lacks it (MD5 under FIPS).
+ * unknown algorithm.
  */
 int auth_ha1(enum auth_alg alg, const char *user, const char *realm,
     const char *password, char *out);
@@ -152,7 +152,7 @@ int auth_ha1(enum auth_alg alg, const char *user, const char *realm,
  *   qop.len == 0: KD(HA1, nonce ":" HA2)   (RFC 2069 compatibility)
  * with HA2 = H(method ":" uri) and, when sess, HA1 replaced by
  * H(HA1 ":" nonce ":" cnonce).  For auth_check() and for clients (outbound
- * registration).  Returns 0, -EINVAL or -ENOSYS as auth_ha1().
+ * registration).  Returns 0 or -EINVAL as auth_ha1().
  */
 int auth_digest_response(enum auth_alg alg, bool sess, struct sv ha1,
     struct sv nonce, struct sv nc, struct sv cnonce, struct sv qop,

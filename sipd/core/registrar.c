@@ -20,7 +20,27 @@ struct reg_pending {
 	struct core *c;
 	struct txn *st;
 	struct msg *resp; /* NULL: the store failed */
+	bool mwi;         /* the device wants its implicit subscription */
 };
+
+/*
+ * Whether a 200 to req may start an implicit message-summary
+ * subscription (the NoSubMWI workaround, core_mwi_registered()): asked
+ * before the answer, while the request is parsed, so that a registrar
+ * without one does not keep a copy of every request for it.
+ */
+static bool
+mwi_wanted(struct core *c, struct msg *req)
+{
+	struct sv ua;
+
+	if (c->mwi == NULL || wk_empty(&c->wk)) {
+		return false;
+	}
+	ua = msg_hdr_value(req, HDR_USER_AGENT);
+	return (wk_lookup(&c->wk, WK_PRODUCT, ua.p, ua.len, NULL) &
+		   WK_NOSUBMWI) != 0;
+}
 
 /* On the worker's thread: send the answer the store released. */
 static void
@@ -40,7 +60,7 @@ register_finish(void *arg, bool cancelled)
 		}
 		if (resp != NULL) {
 			/* the transaction lets its request go once answered */
-			struct msg *req = msg_status(resp) == 200
+			struct msg *req = rp->mwi && msg_status(resp) == 200
 			    ? msg_compact(txn_request(rp->st))
 			    : NULL;
 
@@ -133,6 +153,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	} else if ((rp = calloc(1, sizeof(*rp))) != NULL) {
 		rp->c = c;
 		rp->st = st;
+		rp->mwi = mwi_wanted(c, req);
 	}
 	rc = reg_register_async(c->reg, req, aor, &rs, time(NULL),
 	    (struct sv){ tag, CORE_TAG_LEN }, rp != NULL ? register_done : NULL,
@@ -159,7 +180,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 		txn_server_respond(st, resp);
 		msg_free(resp);
 	}
-	if (rc == 200) {
+	if (rc == 200 && mwi_wanted(c, req)) {
 		/* NoSubMWI: the device's implicit subscription */
 		core_mwi_registered(c, req);
 	}

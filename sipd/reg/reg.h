@@ -176,6 +176,10 @@ typedef int reg_load_fn(void *arg, const struct reg_binding *b);
  *   close     close it (NULL is accepted)
  *   begin, commit, rollback    the transaction around changes
  *   put       insert or replace the binding (b->aor, b->contact)
+ *   refresh   (optional) the stored binding (b->aor, b->contact) gets
+ *             b's expires, registered and cseq; everything else of b is
+ *             what the store holds already.  A binding the store lacks
+ *             is put whole.  NULL: the registrar puts instead
  *   del       remove one binding (absent: 0)
  *   del_aor   remove every binding of an AOR
  *   load      call fn for every binding
@@ -194,6 +198,7 @@ struct reg_store_ops {
 	int (*del_aor)(struct reg_store *st, const char *aor);
 	int (*load)(struct reg_store *st, reg_load_fn *fn, void *arg);
 	int (*purge)(struct reg_store *st, time_t now);
+	int (*refresh)(struct reg_store *st, const struct reg_binding *b);
 };
 
 /*

@@ -84,6 +84,7 @@ enum reg_rec_kind {
 	REG_REC_DEL,
 	REG_REC_DEL_AOR,
 	REG_REC_PURGE,
+	REG_REC_REFRESH, /* a put where only the expiry and CSeq changed */
 };
 
 struct reg_rec;

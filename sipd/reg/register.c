@@ -120,7 +120,37 @@ same_callid(const struct reg_bind *b, struct sv callid)
 	return strlen(c) == callid.len && memcmp(c, callid.p, callid.len) == 0;
 }
 
-/* RFC 3261 20.17 / RFC 1123 date, in the C locale whatever the process's. */
+/* Two decimal digits of v (0 to 99) at p. */
+static char *
+put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/* The decimal digits of v at p; returns the end. */
+static char *
+put_ull(char *p, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (n > 0) {
+		*p++ = tmp[--n];
+	}
+	return p;
+}
+
+/*
+ * RFC 3261 20.17 / RFC 1123 date, in the C locale whatever the process's:
+ * "Sun, 06 Dec 2026 22:28:00 GMT", 29 bytes and a NUL (cap at least 30),
+ * put together by hand: snprintf cost as much as the rest of the 200.
+ */
 static void
 http_date(time_t now, char *out, size_t cap)
 {
@@ -135,11 +165,27 @@ http_date(time_t now, char *out, size_t cap)
 		tm.tm_mday = 1;
 		tm.tm_year = 70;
 	}
-	if (snprintf(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-		days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-		tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0) {
-		out[0] = '\0';
+	if (cap < 30 || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+		if (cap > 0) {
+			out[0] = '\0';
+		}
+		return;
 	}
+	memcpy(out, days[(unsigned)tm.tm_wday % 7], 3);
+	memcpy(out + 3, ", ", 2);
+	put2(out + 5, tm.tm_mday);
+	out[7] = ' ';
+	memcpy(out + 8, months[(unsigned)tm.tm_mon % 12], 3);
+	out[11] = ' ';
+	put2(out + 12, (tm.tm_year + 1900) / 100);
+	put2(out + 14, (tm.tm_year + 1900) % 100);
+	out[16] = ' ';
+	put2(out + 17, tm.tm_hour);
+	out[19] = ':';
+	put2(out + 20, tm.tm_min);
+	out[22] = ':';
+	put2(out + 23, tm.tm_sec);
+	memcpy(out + 25, " GMT", 5);
 }
 
 /* RFC 3261 10.3 step 8: the 200 lists every current binding. */
@@ -150,22 +196,31 @@ add_bindings(struct msg *resp, const struct reg_snap *s, time_t now)
 
 	for (size_t i = 0; s != NULL && i < s->n; i++) {
 		const struct reg_binding *b = &s->b[i];
-		long long left = (long long)(b->expires - now);
-		int n;
+		size_t clen = strlen(b->contact);
+		char *p = buf;
 
-		if (b->q != REG_DEFAULT_Q) {
-			reg_qvalue(b->q, q);
-			n = snprintf(buf, sizeof(buf), "<%s>;expires=%lld;q=%s",
-			    b->contact, left, q);
-		} else {
-			n = snprintf(buf, sizeof(buf), "<%s>;expires=%lld",
-			    b->contact, left);
-		}
-		if (n < 0 || (size_t)n >= sizeof(buf)) {
+		/* "<contact>;expires=N[;q=Q]", without printf */
+		if (clen > REG_CONTACT_MAX) {
 			return -ENOSPC;
 		}
+		*p++ = '<';
+		memcpy(p, b->contact, clen);
+		p += clen;
+		memcpy(p, ">;expires=", 10);
+		p += 10;
+		p = put_ull(p, b->expires > now ?
+		    (unsigned long long)(b->expires - now) : 0);
+		if (b->q != REG_DEFAULT_Q) {
+			size_t ql;
+
+			reg_qvalue(b->q, q);
+			ql = strlen(q);
+			memcpy(p, ";q=", 3);
+			memcpy(p + 3, q, ql);
+			p += 3 + ql;
+		}
 		if (msg_hdr_append(resp, "Contact",
-			(struct sv){ buf, (size_t)n }) < 0) {
+			(struct sv){ buf, (size_t)(p - buf) }) < 0) {
 			return -ENOMEM;
 		}
 	}
@@ -392,6 +447,30 @@ plan_star(struct reg_aor *a, struct sv callid, uint32_t cseq, time_t now,
 }
 
 /*
+ * Whether nb differs from old only in what a refresh changes (expiry,
+ * registration time, CSeq) among what the store keeps: then the store
+ * updates those columns instead of writing the binding anew.
+ */
+static bool
+refresh_only(const struct reg_bind *old, const struct reg_bind *nb)
+{
+	const char *op = old->path_off ? old->data + old->path_off : "";
+	const char *np = nb->path_off ? nb->data + nb->path_off : "";
+	const char *ou = old->ua_off ? old->data + old->ua_off : "";
+	const char *nu = nb->ua_off ? nb->data + nb->ua_off : "";
+
+	return old->q == nb->q && old->proto == nb->proto &&
+	    old->conn_id == nb->conn_id && old->nat == nb->nat &&
+	    old->addrlen == nb->addrlen &&
+	    (old->path_off != 0) == (nb->path_off != 0) &&
+	    (old->ua_off != 0) == (nb->ua_off != 0) &&
+	    memcmp(&old->addr, &nb->addr, old->addrlen) == 0 &&
+	    strcmp(reg_bind_contact(old), reg_bind_contact(nb)) == 0 &&
+	    strcmp(reg_bind_callid(old), reg_bind_callid(nb)) == 0 &&
+	    strcmp(op, np) == 0 && strcmp(ou, nu) == 0;
+}
+
+/*
  * The ops as records for the store writer, in order, into *out (NULL
  * without a store or without a change).  Returns 0 or -ENOMEM.
  */
@@ -424,7 +503,9 @@ store_recs(struct reg *r, const char *name, struct op *ops, size_t n,
 			struct reg_binding nb;
 
 			reg_bind_get(o->nb, &nb);
-			rec = reg_rec_new(REG_REC_PUT, &nb, NULL, NULL, 0);
+			rec = reg_rec_new(o->old != NULL &&
+				refresh_only(o->old, o->nb) ? REG_REC_REFRESH :
+				REG_REC_PUT, &nb, NULL, NULL, 0);
 			if (rec == NULL) {
 				goto fail;
 			}

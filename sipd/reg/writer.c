@@ -203,6 +203,11 @@ rec_write(struct reg *r, const struct reg_rec *rec)
 	switch (rec->kind) {
 	case REG_REC_PUT:
 		return r->ops->put(r->st, &rec->b);
+	case REG_REC_REFRESH:
+		if (r->ops->refresh != NULL) {
+			return r->ops->refresh(r->st, &rec->b);
+		}
+		return r->ops->put(r->st, &rec->b);
 	case REG_REC_DEL:
 		return r->ops->del(r->st, rec->b.aor, rec->b.contact);
 	case REG_REC_DEL_AOR:

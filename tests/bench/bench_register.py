@@ -10,12 +10,13 @@ digests and write every binding through to an SQLite file (WAL,
 synchronous FULL) before answering:
 
   * sipd: `domain add`, `account add ... password ...`, `set reg-store`;
-  * Kamailio (kamailio-registrar.cfg), registrar + usrloc with db_mode 1
-    (write-through), db_sqlite, twice: with the credentials in memory
-    (htable loaded from the database at start, pv_auth_check), the
-    headline, as sipd holds its accounts in memory; and with auth_db
-    reading the subscriber table on every REGISTER, the second line.
-    The tables are created here with the sqlite3 module for every run.
+  * Kamailio (kamailio-registrar.cfg), registrar + usrloc, twice: as its
+    experts run it for throughput, the headline: credentials in memory
+    (htable loaded from the database at start, pv_auth_check), bindings
+    in memory only (usrloc db_mode 0), tlsf; and with auth_db reading
+    the subscriber table on every REGISTER and usrloc writing through to
+    SQLite (db_mode 1), the second line.  The tables are created here
+    with the sqlite3 module for every run.
 
 sipd's configuration sets `auth-challenge-rate 0`: its default, 100
 challenges per source per second, would drop most of a benchmark's
@@ -25,6 +26,11 @@ Kamailio does: like is compared with like.
 Same offered rate, same users, same number of registrations, fresh server
 and fresh database for every run; servers on one CPU, sipp, the relay and
 this script on another (taskset).  Measured:
+
+  * instructions per REGISTER under callgrind (deterministic, the figure
+    for a shared machine): every thread and process, N1 and N2
+    registrations, (Ir(N2) - Ir(N1)) / (N2 - N1); Kamailio with 1, 2
+    and 4 children, the fewest kept;
 
   * registrations per server CPU-second (utime+stime of the server's
     process tree from /proc), median of 3 alternating runs, min-max;
@@ -75,7 +81,14 @@ TICK = bp.TICK
 REG_XML = os.path.join(HERE, "register.xml")
 KAMAILIO_CFG = os.path.join(HERE, "kamailio-registrar.cfg")
 DOMAIN = "example.com"
-KAM_DB_MODE = 1  # usrloc write-through
+# usrloc: the headline Kamailio keeps its bindings in memory only
+# (db_mode 0, as its experts run a registrar that needs no restart
+# durability); the SQLite variant writes them through (db_mode 1).
+KAM_DB_MODE = {"kamailio": 0, "kamailio-sqlite": 1}
+# The deterministic phase: callgrind, N registrations at CG_RATE, twice.
+CG_USERS = (200, 600)
+CG_RATE = 40
+CG_CHILDREN = (1, 2, 4)
 
 PROFILES = {
     "default": dict(users=10000, rate=500, reps=3, mem_users=20000,
@@ -177,6 +190,8 @@ class SipdRegistrar(bp.Server):
 
     def argv(self, rundir, transport, workers, port, uas_port):
         conf = os.path.join(rundir, "sipd.conf")
+        # always a store of the run's own: sipd has no registrar
+        # without one (the default is the state directory's)
         self.store = os.path.join(rundir, "sipd-reg.db")
         with open(conf, "w") as f:
             f.write("# written by bench_register.py\n"
@@ -195,8 +210,9 @@ class SipdRegistrar(bp.Server):
             for i in range(1, self.users + 1):
                 f.write("account add user%d@%s password %s\n" % (
                     i, DOMAIN, password(i)))
-        return [self.args.sipd, "-f", "-c", conf,
-                "-s", os.path.join(rundir, "sipd.sock")]
+        return (self.args.valgrind or []) + [
+            self.args.sipd, "-f", "-c", conf,
+            "-s", os.path.join(rundir, "sipd.sock")]
 
     def bindings(self):
         return count_rows(self.store, "binding")
@@ -220,6 +236,10 @@ class KamailioRegistrar(bp.Server):
         super().__init__(args, workdir, cpus)
         self.creds = creds
         self.name = "kamailio" if creds == "htable" else "kamailio-sqlite"
+        self.db_mode = KAM_DB_MODE[self.name]
+        if self.name == "kamailio" and args.kamailio_db_mode is not None:
+            self.db_mode = args.kamailio_db_mode
+        self.children = args.kamailio_children
         self.users = 0
         self.template = None
         self.db = None
@@ -234,30 +254,35 @@ class KamailioRegistrar(bp.Server):
                  "auth + auth_db (subscriber table read on every REGISTER, "
                  "HA1 precomputed, calculate_ha1=0, MD5, qop=auth, "
                  "nonce_count off)")
-        return ("%s: %s, registrar + usrloc db_mode=%d (write-through), "
+        return ("%s: %s, registrar + usrloc db_mode=%d (%s), "
                 "use_domain=1, db_sqlite (WAL, synchronous FULL: SQLite's "
                 "default), children=%d, -x %s, -m %d -M %d, debug=-1, no "
-                "DNS" % (self.name, creds, KAM_DB_MODE,
-                          self.args.kamailio_children,
+                "DNS" % (self.name, creds, self.db_mode,
+                          "bindings in memory only" if self.db_mode == 0
+                          else "write-through", self.children,
                           self.args.kamailio_mem, bp.KAM_SHM_MB,
                           bp.KAM_PKG_MB))
 
     def argv(self, rundir, transport, workers, port, uas_port):
         self.db = os.path.join(rundir, "kamailio.sqlite")
         shutil.copyfile(self.template, self.db)
-        return [self.args.kamailio, "-DD", "-E", "-f", KAMAILIO_CFG,
+        return ((self.args.valgrind or []) + [
+                self.args.kamailio, "-DD", "-E", "-f", KAMAILIO_CFG,
                 "-m", str(bp.KAM_SHM_MB), "-M", str(bp.KAM_PKG_MB),
                 "-x", self.args.kamailio_mem, "-b", str(bp.SERVER_RCVBUF),
                 "-l", "udp:%s:%d" % (HOST, port),
                 "-w", rundir, "-Y", rundir,
                 "-A", 'BENCH_DB_URL="sqlite:///%s"' % self.db,
                 "-A", 'BENCH_DB_JOURNAL="%s=WAL;"' % self.db,
-                "-A", "BENCH_USRLOC_DB_MODE=%d" % KAM_DB_MODE,
-                "-A", "BENCH_CHILDREN=%d" % self.args.kamailio_children
+                "-A", "BENCH_USRLOC_DB_MODE=%d" % self.db_mode,
+                "-A", "BENCH_CHILDREN=%d" % self.children
                 ] + (["-A", "BENCH_CREDS_HTABLE"] if self.creds == "htable"
-                     else []) + self.args.kamailio_arg
+                     else []) + self.args.kamailio_arg)
 
     def bindings(self):
+        """Bindings in the location table (None: db_mode 0 writes none)."""
+        if self.db_mode == 0:
+            return None
         return count_rows(self.db, "location")
 
 
@@ -364,6 +389,30 @@ def make_users_csv(path, users):
 
 # -------------------------------------------------------------------- runs
 
+class RangePorts(bp.Ports):
+    """bench_proxy's free ports, from a range given (--ports LO-HI)."""
+
+    def __init__(self, lo, hi):
+        super().__init__()
+        self.lo, self.hi = lo, hi
+        self.next = lo
+
+    def get(self, pair=False):
+        for _ in range(self.hi - self.lo):
+            p = self.next
+            self.next += 3
+            if self.next + 2 > self.hi:
+                self.next = self.lo
+            want = (p, p + 2) if pair else (p,)
+            if any(q in self.used for q in want):
+                continue
+            if all(self._free(q) for q in want):
+                self.used.update(want)
+                return p
+        raise bp.Abort("no free loopback port in %d-%d" % (self.lo,
+                                                           self.hi))
+
+
 class RegBench(bp.Bench):
     """bench_proxy's Bench for its /proc accounting and sipp statistics;
     runs of its own."""
@@ -377,7 +426,8 @@ class RegBench(bp.Bench):
         self.prof["mem_users"] = max(self.prof["mem_users"],
                                      self.prof["users"])
         self.workdir = args.workdir
-        self.ports = bp.Ports()
+        self.ports = (RangePorts(*args.ports) if args.ports
+                      else bp.Ports())
         self.server_cpus, self.load_cpus = self.pinning()
         self.servers = {
             "sipd": SipdRegistrar(args, self.workdir, self.server_cpus),
@@ -418,16 +468,19 @@ class RegBench(bp.Bench):
         self.prepared[users] = (csv, tmpl)
         return csv, tmpl
 
-    def reg_run(self, name, users, rate, kind, t1_ms=None, sample=False):
+    def reg_run(self, name, users, rate, kind, t1_ms=None, sample=False,
+                sipp_args=(), accounts=None):
         """One sipp run of N registrations against a fresh server and
-        database; returns its record."""
+        database; returns its record.  accounts: how many users the
+        server knows (default: users)."""
         if self.time_left() < 0:
             raise bp.Abort("time budget (%d s) spent" %
                            self.prof["budget_s"])
-        csv, tmpl = self.prepare(users)
+        accounts = max(accounts or users, users)
+        csv, tmpl = self.prepare(accounts)
         server = self.servers[name]
-        server.users = users
-        if name == "sipd":
+        server.users = accounts
+        if name.startswith("sipd"):
             server.t1_ms = t1_ms
         else:
             server.template = tmpl
@@ -470,6 +523,7 @@ class RegBench(bp.Bench):
                 os.path.join(rundir, "uac_errors.log"),
                 "-trace_screen", "-screen_file",
                 os.path.join(rundir, "uac_screen.log")]
+            argv += list(sipp_args)
             if self.args.trace_msg:
                 argv += ["-trace_msg", "-message_file",
                          os.path.join(rundir, "uac_messages.log")]
@@ -535,9 +589,11 @@ class RegBench(bp.Bench):
             self.ports.release(port, relay_port, uac_port, uac_cp, uac_mp)
         rec["server_status"] = status
         rec["relay"] = relay_counts(os.path.join(rundir, "relay.out"))
-        # every 200 must be a binding in the server's database
+        # every 200 must be a binding in the server's database (when it
+        # has one)
         rec["stored"] = server.bindings()
-        if rec.get("error") is None and rec["stored"] != rec["successful"]:
+        if rec.get("error") is None and rec["stored"] is not None and \
+                rec["stored"] != rec["successful"]:
             rec["error"] = ("%s 200s but %s bindings in %s's database" % (
                 rec["successful"], rec["stored"], name))
         if rec["server_cpu_s"] > 0:
@@ -582,7 +638,9 @@ class RegBench(bp.Bench):
                          rec.get("samples"), "rss_kb", rate, users),
                      pss_slope_bytes_per_binding=slope(
                          rec.get("samples"), "pss_kb", rate, users))
-            if rec.get("rss_after_kb") is not None and rec["stored"]:
+            if rec["stored"] is None:
+                r["stored"] = rec["successful"]  # no database to count
+            if rec.get("rss_after_kb") is not None and r["stored"]:
                 r.update(
                     rss_base_kb=rec["rss_start_kb"],
                     rss_after_kb=rec["rss_after_kb"],
@@ -590,11 +648,96 @@ class RegBench(bp.Bench):
                     pss_after_kb=rec["pss_after_kb"],
                     rss_bytes_per_binding=round(
                         (rec["rss_after_kb"] - rec["rss_start_kb"]) * 1024
-                        / rec["stored"]),
+                        / r["stored"]),
                     pss_bytes_per_binding=round(
                         (rec["pss_after_kb"] - rec["pss_start_kb"]) * 1024
-                        / rec["stored"]))
+                        / r["stored"]))
             out[name] = r
+        return out
+
+    def callgrind(self):
+        """Instructions per REGISTER (both requests), deterministic: each
+        server under callgrind (every thread, and every Kamailio process:
+        --trace-children, one file per process), N1 and N2 registrations
+        at a rate a server under valgrind holds, fresh each time, stopped
+        with SIGTERM; (Ir(N2) - Ir(N1)) / (N2 - N1) leaves out start-up
+        and shut-down.  Kamailio runs with each children count asked for
+        and the fewest instructions are kept (its experts would pick)."""
+        n1, n2 = self.args.cg_users
+        out = self.results["callgrind"] = {}
+        for name in self.args.cg_servers:
+            server = self.servers[name]
+            # Kamailio writing through to SQLite under valgrind does not
+            # hold 40/s on a loaded machine (sipp, without
+            # retransmissions, gives up on the late answers): half
+            rate = self.args.cg_rate
+            if name == "kamailio-sqlite":
+                rate = self.args.cg_rate_sqlite or max(1, rate // 2)
+            counts = self.args.cg_children if name.startswith(
+                "kamailio") else (1,)
+            per_children = {}
+            for ch in counts:
+                if name.startswith("kamailio"):
+                    server.children = ch
+                irs = []
+                for n in (n1, n2):
+                    self.args.valgrind = [
+                        "valgrind", "--tool=callgrind", "--trace-children=yes",
+                        "--callgrind-out-file=CGDIR/cg.%p"]
+                    seq = self.seq + 1
+                    rundir = os.path.join(self.workdir, "%03d-%s-%s-%d" % (
+                        seq, "callgrind", name, rate))
+                    self.args.valgrind[-1] = \
+                        "--callgrind-out-file=%s/cg.%%p" % rundir
+                    try:
+                        # -nr: no retransmissions (loopback loses
+                        # nothing), so a slow server under valgrind is
+                        # not sent the same REGISTER twice and every run
+                        # does the same work
+                        # both runs' servers know the same accounts, so
+                        # that loading them cancels out too
+                        rec = self.reg_run(name, n, rate, "callgrind",
+                                           sipp_args=("-nr",),
+                                           accounts=n2)
+                    finally:
+                        self.args.valgrind = None
+                    self.line(rec)
+                    if rec["failed"] or rec.get("error"):
+                        # that children count is out (Kamailio's
+                        # usrloc on SQLite answers 500 when two
+                        # processes write at once under valgrind)
+                        irs = "run #%d: %s" % (
+                            rec["seq"], rec.get("error") or
+                            "%d registrations failed" % rec["failed"])
+                        break
+                    files = [f for f in os.listdir(rundir)
+                             if f.startswith("cg.")]
+                    irs.append(sum(bp_callgrind_ir(os.path.join(rundir, f))
+                                   for f in files))
+                if isinstance(irs, str):
+                    per_children[ch] = dict(error=irs)
+                    print("  callgrind %-15s children=%d: %s" % (
+                        name, ch, irs), flush=True)
+                    continue
+                per = (irs[1] - irs[0]) / float(n2 - n1)
+                per_children[ch] = dict(ir=irs, per_register=round(per))
+                print("  callgrind %-15s %s%d regs: %d Ir, %d regs: %d Ir;"
+                      " %.0f instructions per REGISTER" % (
+                          name, "children=%d, " % ch if len(counts) > 1 or
+                          name.startswith("kamailio") else "", n1, irs[0],
+                          n2, irs[1], per), flush=True)
+            ok = [c for c in per_children if "error" not in per_children[c]]
+            if not ok:
+                out[name] = dict(error="; ".join(
+                    v["error"] for v in per_children.values()))
+                continue
+            best = min(ok, key=lambda c: per_children[c]["per_register"])
+            out[name] = dict(users=[n1, n2], rate=rate,
+                             runs={str(c): v for c, v in
+                                   per_children.items()},
+                             children=best if name.startswith("kamailio")
+                             else None,
+                             per_register=per_children[best]["per_register"])
         return out
 
     @staticmethod
@@ -646,6 +789,21 @@ def slope(samples, key, rate, users):
     if sxx <= 0:
         return None
     return round(sum((x - mx) * (y - my) for x, y in pts) / sxx)
+
+
+def bp_callgrind_ir(path):
+    """Instructions (Ir) in one callgrind output file (0: none yet)."""
+    total = 0
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if line.startswith(("totals:", "summary:")):
+                    total = int(line.split()[1])
+                    if line.startswith("totals:"):
+                        break
+    except (OSError, ValueError, IndexError):
+        return 0
+    return total
 
 
 def user_sys_ticks(pids):
@@ -780,6 +938,30 @@ def main():
                     choices=(1, 2, 4, 8),
                     help="Kamailio's UDP receivers, children= (default 1; "
                     "run 1, 2 and 4 and keep the best)")
+    ap.add_argument("--ports", type=lambda v: tuple(
+        int(x) for x in v.split("-")), help="loopback ports to use, LO-HI "
+                    "(default: free ones from 20000)")
+    ap.add_argument("--kamailio-db-mode", type=int, choices=(0, 1),
+                    help="usrloc db_mode of the headline Kamailio (default "
+                    "0: bindings in memory; 1: written through to SQLite)")
+    ap.add_argument("--cg-users", type=lambda v: tuple(
+        int(x) for x in v.split(",")), default=CG_USERS,
+                    help="the callgrind phase's two run sizes, N1,N2 "
+                    "(default %d,%d)" % CG_USERS)
+    ap.add_argument("--cg-rate", type=int, default=CG_RATE,
+                    help="registrations per second under callgrind "
+                    "(default %d)" % CG_RATE)
+    ap.add_argument("--cg-rate-sqlite", type=int,
+                    help="the same for kamailio-sqlite (default half of "
+                    "--cg-rate)")
+    ap.add_argument("--cg-children", type=lambda v: tuple(
+        int(x) for x in v.split(",")), default=CG_CHILDREN,
+                    help="Kamailio's children counts under callgrind, the "
+                    "fewest instructions kept (default 1,2,4)")
+    ap.add_argument("--cg-servers", type=lambda v: tuple(v.split(",")),
+                    default=("sipd", "kamailio", "kamailio-sqlite"),
+                    help="servers of the callgrind phase (default sipd,"
+                    "kamailio,kamailio-sqlite)")
     ap.add_argument("--kamailio-arg", action="append", default=[],
                     help="one more kamailio argument (repeat the option)")
     ap.add_argument("--bench-reg", help="the bench_reg binary (default: "
@@ -805,7 +987,8 @@ def main():
     ap.add_argument("--trace-msg", action="store_true",
                     help="sipp logs every message (uac_messages.log; costs "
                     "the load generator, to diagnose failures)")
-    ap.add_argument("--only", choices=("fixed", "memory", "bench_reg"),
+    ap.add_argument("--only", choices=("callgrind", "fixed", "memory",
+                                       "bench_reg"),
                     action="append", help="run only these phases (no ratio "
                     "line)")
     ap.add_argument("--json", help="where to write every run (default: "
@@ -844,6 +1027,7 @@ def main():
     args.sipd = os.path.abspath(args.sipd)
     bp.PROCS.nice = args.nice
     args.workdir = tempfile.mkdtemp(prefix="bench_register-")
+    args.valgrind = None  # set around the callgrind phase's runs
     json_path = args.json or os.path.join(args.workdir, "results.json")
     signal.signal(signal.SIGINT, bp._on_signal)
     signal.signal(signal.SIGTERM, bp._on_signal)
@@ -857,6 +1041,10 @@ def main():
             pass
     p = bench.prof
     res = bench.results
+    if "callgrind" in (args.only or ["callgrind"]):
+        # under valgrind: 2 sizes x (sipd, 2 Kamailios x 3
+        # children counts), about 20 s each
+        p["budget_s"] += 12 * 60
     bench_reg = find_bench_reg(args.bench_reg)
     print("bench_register: sipd %s vs %s" % (
         args.sipd, res["environment"]["kamailio"]))
@@ -869,9 +1057,20 @@ def main():
           "relay that deletes SHA-256 challenges -> server, for both "
           "servers")
     print("logs and per-run files: %s" % args.workdir, flush=True)
-    phases = args.only or ["fixed", "memory", "bench_reg"]
+    phases = args.only or ["callgrind", "fixed", "memory", "bench_reg"]
     partial = []
     try:
+        if "callgrind" in phases:
+            if shutil.which("valgrind") is None:
+                raise bp.Abort("valgrind not found: apt-get install -y "
+                               "valgrind")
+            print("\n[0] instructions per REGISTER under callgrind: %d and "
+                  "%d registrations at %d/s, every thread and process; "
+                  "Kamailio's children %s, the fewest kept" % (
+                      args.cg_users[0], args.cg_users[1], args.cg_rate,
+                      "/".join(str(c) for c in args.cg_children)),
+                  flush=True)
+            bench.callgrind()
         if "fixed" in phases:
             print("\n[1] REGISTER + Digest, %d users per run at %d/s, %d "
                   "runs per server, alternating" % (p["users"], p["rate"],
@@ -922,8 +1121,29 @@ def main():
         " ".join(res["environment"]["loadavg_start"] or []),
         " ".join(res["environment"]["loadavg_end"] or [])))
     print("pinning: " + bench.pin_text())
-    print("modes: usrloc db_mode=%d (write-through) on db_sqlite, WAL; sipd "
-          "reg-store SQLite, WAL, synchronous FULL" % KAM_DB_MODE)
+    print("modes: kamailio usrloc db_mode=%d, kamailio-sqlite db_mode=%d "
+          "(write-through) on db_sqlite, WAL; sipd reg-store SQLite, WAL, "
+          "synchronous FULL" % (
+              bench.servers["kamailio"].db_mode,
+              bench.servers["kamailio-sqlite"].db_mode))
+    cg = res.get("callgrind") or {}
+    if cg:
+        print("\nInstructions per REGISTER (callgrind, user space, every "
+              "thread and process; (Ir(%d) - Ir(%d)) / %d)" % (
+                  args.cg_users[1], args.cg_users[0],
+                  args.cg_users[1] - args.cg_users[0]))
+        for name, c in cg.items():
+            if c.get("error"):
+                print("  %-15s %s" % (name, c["error"]))
+                partial.append("callgrind %s: %s" % (name, c["error"]))
+                continue
+            print("  %-15s %8d%s" % (
+                name, c["per_register"], "  (children=%d; %s)" % (
+                    c["children"], ", ".join(
+                        "%s: %s" % (k, v.get("per_register",
+                                            v.get("error")))
+                        for k, v in c["runs"].items()))
+                if c.get("children") else ""))
     summ = {}
     if res.get("fixed"):
         summ = summary_table(p, res["fixed"])
@@ -984,6 +1204,17 @@ def main():
     with open(json_path, "w") as f:
         json.dump(res, f, indent=1, default=str)
     print("\nevery run: %s" % json_path)
+
+    def cg_per(name):
+        return (cg.get(name) or {}).get("per_register")
+    if cg_per("sipd"):
+        if cg_per("kamailio-sqlite"):
+            print("register+digest instructions ratio vs kamailio with "
+                  "credentials in SQLite (auth_db): %.2f" % (
+                      cg_per("kamailio-sqlite") / cg_per("sipd")))
+        if cg_per("kamailio"):
+            print("register+digest instructions ratio vs kamailio: %.2f" %
+                  (cg_per("kamailio") / cg_per("sipd")))
     ok = (not partial and summ.get("sipd") and summ.get("kamailio")
           and summ["sipd"]["regs_per_cpu_s"][0]
           and summ["kamailio"]["regs_per_cpu_s"][0])

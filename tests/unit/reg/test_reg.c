@@ -591,6 +591,42 @@ test_ok_lists_all(void **state)
 	reg_free(r);
 }
 
+/*
+ * The 200's Date (RFC 3261 20.17, RFC 1123 form in GMT) and its Contact
+ * values, put together without printf: the same text as before.
+ */
+static void
+test_ok_date(void **state)
+{
+	struct msg *resp = NULL;
+	const struct msg_naddr *c;
+	struct reg *r = mem_reg(NULL);
+	char out[2048];
+	struct sv v;
+	int len, n;
+
+	(void)state;
+	assert_int_equal(do_reg(r, "c1", 1,
+			     "Contact: <sip:a@192.0.2.1>;q=0.25;expires=90, "
+			     "<sip:b@192.0.2.2>;expires=3600\r\n",
+			     T0, &resp),
+	    200);
+	v = msg_hdr_value(resp, HDR_DATE);
+	assert_int_equal(v.len, 29);
+	assert_memory_equal(v.p, "Tue, 14 Nov 2023 22:13:20 GMT", 29);
+	n = msg_naddrs(resp, HDR_CONTACT, &c);
+	assert_int_equal(n, 2);
+	assert_int_equal(resp_expires(resp, "sip:a@192.0.2.1"), 90);
+	assert_int_equal(resp_expires(resp, "sip:b@192.0.2.2"), 3600);
+	len = msg_write(resp, out, sizeof(out) - 1);
+	assert_true(len > 0 && (size_t)len < sizeof(out));
+	out[len] = '\0';
+	assert_non_null(strstr(out,
+	    "Contact: <sip:a@192.0.2.1>;expires=90;q=0.25\r\n"));
+	msg_free(resp);
+	reg_free(r);
+}
+
 static void
 test_persistence(void **state)
 {
@@ -1052,6 +1088,139 @@ test_load_keeps_fields(void **state)
 	reg_free(r);
 }
 
+/*
+ * A refresh (same contact, Call-ID, User-Agent, source; a later CSeq)
+ * reaches the store as a refresh of the expiry, the registration time
+ * and the CSeq, not as the binding written anew; anything else changed
+ * is a put.  With the SQLite store the row has the refreshed values
+ * after a restart, and a row the file lost is written whole again.
+ */
+static int refresh_puts, refresh_refreshes;
+
+static int
+count_put(struct reg_store *st, const struct reg_binding *b)
+{
+	(void)st;
+	(void)b;
+	refresh_puts++;
+	return 0;
+}
+
+static int
+count_refresh(struct reg_store *st, const struct reg_binding *b)
+{
+	(void)st;
+	assert_string_equal(b->contact, "sip:a@192.0.2.1");
+	assert_string_equal(b->callid, "c1");
+	refresh_refreshes++;
+	return 0;
+}
+
+static void
+test_refresh_in_place(void **state)
+{
+	struct reg_store_ops ops = fake_ops;
+	struct reg_settings set;
+	struct reg_snap *s = NULL;
+	char *path = tmp_path();
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	struct reg *r;
+	int err = 0;
+
+	(void)state;
+	ops.put = count_put;
+	ops.refresh = count_refresh;
+	r = reg_new(NULL, &ops, "fake", T0, &err);
+	assert_non_null(r);
+	assert_int_equal(reg_status(r, "c1", 1,
+			     "Contact: <sip:a@192.0.2.1>;expires=600\r\n"
+			     "User-Agent: ua-one\r\n", T0),
+	    200);
+	assert_int_equal(refresh_puts, 1);
+	assert_int_equal(refresh_refreshes, 0);
+	/* the old code wrote a refresh as a put: 2 puts, 0 refreshes */
+	assert_int_equal(reg_status(r, "c1", 2,
+			     "Contact: <sip:a@192.0.2.1>;expires=900\r\n"
+			     "User-Agent: ua-one\r\n", T0 + 100),
+	    200);
+	assert_int_equal(refresh_puts, 1);
+	assert_int_equal(refresh_refreshes, 1);
+	/* a new User-Agent, a new Call-ID, a new q: written whole */
+	assert_int_equal(reg_status(r, "c1", 3,
+			     "Contact: <sip:a@192.0.2.1>;expires=900\r\n"
+			     "User-Agent: ua-two\r\n", T0 + 200),
+	    200);
+	assert_int_equal(reg_status(r, "c9", 1,
+			     "Contact: <sip:a@192.0.2.1>;expires=900\r\n"
+			     "User-Agent: ua-two\r\n", T0 + 300),
+	    200);
+	assert_int_equal(reg_status(r, "c9", 2,
+			     "Contact: <sip:a@192.0.2.1>;q=0.5\r\n"
+			     "User-Agent: ua-two\r\n", T0 + 400),
+	    200);
+	assert_int_equal(refresh_puts, 4);
+	assert_int_equal(refresh_refreshes, 1);
+	reg_free(r);
+
+	/* SQLite: the refreshed row, read back after a restart */
+	reg_settings_init(&set);
+	set.sync = REG_SYNC_NORMAL;
+	r = reg_new(&set, NULL, path, T0, &err);
+	assert_non_null(r);
+	assert_int_equal(reg_status(r, "c1", 1,
+			     "Contact: <sip:a@192.0.2.1>;expires=600\r\n",
+			     T0),
+	    200);
+	assert_int_equal(reg_status(r, "c1", 2,
+			     "Contact: <sip:a@192.0.2.1>;expires=900\r\n",
+			     T0 + 100),
+	    200);
+	/* the row holds the refresh */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT expires, cseq, "
+			     "registered FROM binding", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), T0 + 100 + 900);
+	assert_int_equal(sqlite3_column_int64(st, 1), 2);
+	assert_int_equal(sqlite3_column_int64(st, 2), T0);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	/* a new file's pages are 2 KiB (what a commit writes and sums) */
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st,
+			     NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2048);
+	sqlite3_finalize(st);
+	/* the row deleted behind sipd's back: the refresh writes it whole */
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM binding", NULL, NULL,
+			     NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(reg_status(r, "c1", 3,
+			     "Contact: <sip:a@192.0.2.1>;expires=1200\r\n",
+			     T0 + 200),
+	    200);
+	reg_free(r);
+	r = reg_new(&set, NULL, path, T0 + 300, &err);
+	assert_non_null(r);
+	assert_int_equal(reg_lookup(r, AOR, T0 + 300, &s), 1);
+	assert_int_equal(s->b[0].expires, T0 + 200 + 1200);
+	assert_int_equal(s->b[0].registered, T0);
+	assert_int_equal(s->b[0].cseq, 3);
+	assert_string_equal(s->b[0].callid, "c1");
+	assert_int_equal(s->b[0].proto, 1);
+	reg_snap_free(s);
+	/* the out-of-order rule holds against the refreshed CSeq */
+	assert_int_equal(reg_status(r, "c1", 3,
+			     "Contact: <sip:a@192.0.2.1>\r\n", T0 + 300),
+	    500);
+	reg_free(r);
+	rm_store(path);
+}
+
 static void
 test_store_failure(void **state)
 {
@@ -1363,6 +1532,7 @@ main(void)
 		cmocka_unit_test(test_q_order),
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_ok_lists_all),
+		cmocka_unit_test(test_ok_date),
 		cmocka_unit_test(test_persistence),
 		cmocka_unit_test(test_old_file),
 		cmocka_unit_test(test_file_mode),
@@ -1371,6 +1541,7 @@ main(void)
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_load_keeps_fields),
 		cmocka_unit_test(test_store_failure),
+		cmocka_unit_test(test_refresh_in_place),
 		cmocka_unit_test(test_store_off_lock),
 		cmocka_unit_test(test_threads),
 	};
