@@ -10,8 +10,11 @@
  * endpoint, from the port its SDP would name; a stranger (127.0.0.4)
  * sending the latched stream's SSRC reaches nobody; a relay whose
  * endpoints stop is freed by the timeout; a full pool refuses a relay and
- * the others keep relaying; and after each relay is freed none of its
- * ports is left in /proc/net/udp or /proc/net/udp6.
+ * the others keep relaying; after each relay is freed none of its ports
+ * is left in /proc/net/udp or /proc/net/udp6 (under io_uring, once the
+ * engine's thread has run); and a free does not wait for that thread,
+ * while a relay that needs the pool's last pairs, still held by it,
+ * waits for it instead of being refused.
  *
  * Exit status: 0 passed, 1 failed (with the reason on stderr).
  */
