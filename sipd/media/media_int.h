@@ -57,10 +57,10 @@ struct media {
 	pthread_mutex_t lock;
 	/* the io_uring loop (uring.c); NULL: the epoll loop */
 	struct media_uring *ur;
-	/* the io_uring loop's closes: asked for (relays whose sockets it
-	 * must stop reading before their ports are free), and done */
-	uint64_t close_req, close_done;
-	pthread_cond_t closed;
+	/* the io_uring loop's sockets closed since its last round, still
+	 * bound until it cancels their reads; the round signals drained */
+	uint32_t draining;
+	pthread_cond_t drained;
 	struct media_settings set;
 	int epfd;
 	int wakefd;
@@ -114,8 +114,8 @@ void media_uring_open(struct media *m, uint32_t id, int l, int k);
 void media_uring_close(struct media *m, uint32_t id, int l, int k);
 /* Wait at most timeout_ms for packets (no lock held). */
 int media_uring_wait(struct media *m, int timeout_ms);
-/* Relay what came; the packets relayed.  Under the lock; the closes
- * asked for before it are done when it returns (m->close_done). */
+/* Relay what came; the packets relayed.  Under the lock; the sockets
+ * closed before it are released when it returns (m->draining 0). */
 int media_uring_run(struct media *m, uint64_t now);
 #endif
 

@@ -33,6 +33,9 @@
 #define MEDIA_ROUNDS 4
 /* How often the timeouts are checked. */
 #define MEDIA_CHECK_MS 1000
+/* How long a relay that finds the pool full waits for the io_uring loop
+ * to release the ports of relays freed just before. */
+#define MEDIA_DRAIN_MS 2000
 /* Relays freed by timeout whose owners one round tells at most. */
 #define MEDIA_EXPIRE_MAX 256
 
@@ -117,9 +120,9 @@ media_new(const struct media_settings *s, char *err, size_t cap)
 		goto fail;
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->drained, NULL);
 	atomic_init(&m->stopping, false);
 	m->next_check_ms = media_now(m) + MEDIA_CHECK_MS;
-	pthread_cond_init(&m->closed, NULL);
 	for (size_t i = 0; i < MEDIA_BATCH; i++) {
 		m->rxiov[i].iov_base = m->rxbuf[i];
 		m->rxiov[i].iov_len = sizeof(m->rxbuf[i]);
@@ -212,12 +215,16 @@ engine_kick(struct media *m)
 	}
 }
 
+/*
+ * Close relay r's sockets and give their ports back to the pool.  Under
+ * io_uring a closed socket stays bound until the engine's thread has
+ * cancelled its read (at its next round, woken here): nobody waits for
+ * that, and until then a new relay's bind() of the port fails and it
+ * takes the next pair (leg_open()).
+ */
 static void
 relay_close(struct media *m, struct media_relay *r)
 {
-	if (m->ur != NULL) {
-		m->close_req++;
-	}
 	for (int l = 0; l < 2; l++) {
 		for (int k = 0; k < 2; k++) {
 			int fd = r->leg[l].s[k].fd;
@@ -225,9 +232,8 @@ relay_close(struct media *m, struct media_relay *r)
 			if (fd >= 0) {
 #ifdef SIPD_HAVE_URING
 				if (m->ur != NULL) {
-					/* its read holds the socket (and
-					 * the port) until cancelled */
 					media_uring_close(m, r->id, l, k);
+					m->draining++;
 					engine_kick(m);
 				}
 #endif
@@ -292,7 +298,7 @@ media_free(struct media *m)
 #endif
 	close(m->wakefd);
 	close(m->epfd);
-	pthread_cond_destroy(&m->closed);
+	pthread_cond_destroy(&m->drained);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -527,6 +533,39 @@ peer_fits(sa_family_t family, const struct media_leg_conf *c)
 	    (c->peer_rtcp == NULL || c->peer_rtcp->sa_family == family);
 }
 
+/*
+ * The pool had no free pair, and sockets of relays freed since the
+ * io_uring loop's last round may hold some (bound until it cancels their
+ * reads): wait for that round, at most MEDIA_DRAIN_MS.  Under the lock,
+ * which the wait lets go.  True when they are released.  Only the pool's
+ * last pairs wait: the end of a call never does.
+ */
+static bool
+drain_wait(struct media *m)
+{
+	struct timespec ts;
+
+	if (m->ur == NULL || m->draining == 0 || !m->running ||
+	    pthread_equal(pthread_self(), m->thread)) {
+		return false;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += MEDIA_DRAIN_MS / 1000;
+	ts.tv_nsec += (MEDIA_DRAIN_MS % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	engine_kick(m);
+	for (int i = 0; i < 100 && m->draining > 0; i++) {
+		if (pthread_cond_timedwait(&m->drained, &m->lock, &ts) ==
+		    ETIMEDOUT) {
+			break;
+		}
+	}
+	return m->draining == 0;
+}
+
 int
 media_relay_new(struct media *m, const struct media_leg_conf *a,
     const struct media_leg_conf *b, struct media_alloc *out)
@@ -535,6 +574,7 @@ media_relay_new(struct media *m, const struct media_leg_conf *a,
 	struct media_relay *r;
 	uint32_t slot = 0;
 	unsigned lo, hi;
+	bool waited = false;
 	int rc;
 
 	for (int l = 0; l < 2; l++) {
@@ -560,6 +600,7 @@ media_relay_new(struct media *m, const struct media_leg_conf *a,
 		peer_copy(&r->leg[l].peer[SOCK_RTCP], conf[l]->peer_rtcp);
 	}
 	pthread_mutex_lock(&m->lock);
+again:
 	if (m->nrelays >= MEDIA_MAX_RELAYS) {
 		rc = -EBUSY;
 		goto fail;
@@ -580,6 +621,14 @@ media_relay_new(struct media *m, const struct media_leg_conf *a,
 		rc = leg_open(m, r, l);
 		if (rc < 0) {
 			relay_close(m, r);
+			if (rc == -ENOSPC && !waited && drain_wait(m)) {
+				/* the ports of relays freed just before are
+				 * free now: once more, from the start */
+				waited = true;
+				sa_set_port(&r->leg[0].local, 0);
+				sa_set_port(&r->leg[1].local, 0);
+				goto again;
+			}
 			if (rc == -ENOSPC) {
 				m->exhausted++;
 			}
@@ -663,38 +712,10 @@ media_relay_update(struct media *m, uint32_t id, enum media_leg_id leg,
 	return 0;
 }
 
-/*
- * Wait, at most a second, until the io_uring loop has stopped reading
- * the sockets of the relays closed so far (target: m->close_req then):
- * their ports are free when it returns.  Not on the engine's thread,
- * whose own closes are done at the end of its round, nor with no thread.
- */
-static void
-close_wait(struct media *m, uint64_t target)
-{
-	struct timespec ts;
-
-	if (m->ur == NULL || !m->running ||
-	    pthread_equal(pthread_self(), m->thread)) {
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 1;
-	pthread_mutex_lock(&m->lock);
-	for (int i = 0; i < 100 && m->close_done < target; i++) {
-		if (pthread_cond_timedwait(&m->closed, &m->lock, &ts) ==
-		    ETIMEDOUT) {
-			break;
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
 int
 media_relay_free(struct media *m, uint32_t id)
 {
 	struct media_relay *r;
-	uint64_t target;
 
 	pthread_mutex_lock(&m->lock);
 	r = media_relay_find(m, id);
@@ -703,9 +724,7 @@ media_relay_free(struct media *m, uint32_t id)
 		return -ENOENT;
 	}
 	relay_drop(m, r);
-	target = m->close_req;
 	pthread_mutex_unlock(&m->lock);
-	close_wait(m, target);
 	log_warn(LOG_TRANSPORT, "media, relay %u freed", id);
 	return 0;
 }
@@ -1290,9 +1309,7 @@ media_call_free(struct media *m, const struct media_call *c, uint32_t group)
 			relay_drop(m, r);
 		}
 	}
-	uint64_t target = m->close_req;
 	pthread_mutex_unlock(&m->lock);
-	close_wait(m, target);
 	for (size_t i = 0; i < n && i < sizeof(ids) / sizeof(ids[0]); i++) {
 		log_warn(LOG_TRANSPORT, "media, relay %u freed (%s)", ids[i],
 		    group != 0 ? "the branch ended" : "the dialog ended");

@@ -13,9 +13,10 @@
  * wakes the thread (the ring watches the engine's eventfd).  A closed
  * socket's read is cancelled by its user data (the relay id and the
  * socket), never by fd: the fd may be another socket's by then.  Until
- * the cancel the read holds the socket, so its port stays bound for up
- * to a round after media_relay_free() (a new relay that finds it bound
- * takes the next pair).
+ * the cancel the read holds the socket, so its port stays bound until
+ * the thread's next round after media_relay_free(), which does not wait
+ * for it: a new relay that finds the port bound takes the next pair,
+ * and one that finds none waits for that round (relay.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -308,7 +309,6 @@ media_uring_run(struct media *m, uint64_t now)
 	struct media_uring *u = m->ur;
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
-	uint64_t closes = m->close_req;
 	bool woken = false;
 	int total = 0;
 
@@ -374,9 +374,9 @@ media_uring_run(struct media *m, uint64_t now)
 	io_uring_submit(&u->ring);
 	/* the cancels ran in that call, and the sockets they released
 	 * closed on its way back (task work, before it returned) */
-	if (m->close_done != closes) {
-		m->close_done = closes;
-		pthread_cond_broadcast(&m->closed);
+	if (m->draining > 0) {
+		m->draining = 0;
+		pthread_cond_broadcast(&m->drained);
 	}
 	return total > 0 ? total : 0;
 }

@@ -242,8 +242,9 @@ def free_range(pairs):
     raise Fail("no free range of %d UDP port pairs" % pairs)
 
 
-def wait_no_relays(sipd, ports, timeout=3.0):
-    """Wait until sipd lists no relay and none of ports is bound."""
+def wait_no_relays(sipd, ports, timeout=5.0):
+    """Wait until sipd lists no relay and none of ports is bound (a freed
+    relay's ports close at the relay thread's next round)."""
     deadline = time.monotonic() + timeout
     for _ in range(100):
         rows = relays(sipd)

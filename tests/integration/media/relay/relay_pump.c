@@ -10,14 +10,18 @@
  * endpoint, from the port its SDP would name; a stranger (127.0.0.4)
  * sending the latched stream's SSRC reaches nobody; a relay whose
  * endpoints stop is freed by the timeout; a full pool refuses a relay and
- * the others keep relaying; and after each relay is freed none of its
- * ports is left in /proc/net/udp or /proc/net/udp6.
+ * the others keep relaying; after each relay is freed none of its ports
+ * is left in /proc/net/udp or /proc/net/udp6 (under io_uring, once the
+ * engine's thread has run); and a free does not wait for that thread,
+ * while a relay that needs the pool's last pairs, still held by it,
+ * waits for it instead of being refused.
  *
  * Exit status: 0 passed, 1 failed (with the reason on stderr).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,9 @@
 
 static int failures;
 static atomic_uint expired;
+/* set: the timeout's callback holds the engine's thread until cleared */
+static atomic_bool stall;
+static atomic_bool stalled;
 
 #define CHECK(cond, ...)                                                   \
 	do {                                                               \
@@ -55,6 +62,11 @@ on_expired(void *arg, uint32_t id)
 	(void)arg;
 	(void)id;
 	atomic_fetch_add(&expired, 1);
+	atomic_store(&stalled, true);
+	for (int i = 0; i < 500 && atomic_load(&stall); i++) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
 }
 
 static void
@@ -221,6 +233,24 @@ relay_ports_open(const struct media_alloc *al, bool want)
 	return true;
 }
 
+/*
+ * Whether a freed relay's ports close within CLOSE_MS: at once with the
+ * epoll loop; with io_uring at the engine thread's next round, which
+ * media_relay_free() does not wait for.
+ */
+#define CLOSE_MS 10000
+static bool
+relay_ports_closed(const struct media_alloc *al)
+{
+	for (int i = 0; i < CLOSE_MS / 10; i++) {
+		if (relay_ports_open(al, false)) {
+			return true;
+		}
+		sleep_ms(10);
+	}
+	return relay_ports_open(al, false);
+}
+
 /* Relays both ways: every packet after the latch gets through. */
 static void
 both_ways(struct media *m, const char *ipa, const char *ipb,
@@ -304,7 +334,9 @@ both_ways(struct media *m, const char *ipa, const char *ipb,
 	    RELAYS, got_a, got_b, RELAYS * PACKETS);
 	for (int i = 0; i < RELAYS; i++) {
 		CHECK(media_relay_free(m, al[i].id) == 0, "free %u", al[i].id);
-		CHECK(relay_ports_open(&al[i], false), "relay %u freed, its "
+	}
+	for (int i = 0; i < RELAYS; i++) {
+		CHECK(relay_ports_closed(&al[i]), "relay %u freed, its "
 		    "ports still open", al[i].id);
 		close(a[i].fd);
 		close(b[i].fd);
@@ -339,7 +371,7 @@ timeout_frees(struct media *m, uint16_t base)
 	CHECK(media_relay_get(m, al.id, &info) == -ENOENT, "relay %u still "
 	    "there after its timeout", al.id);
 	CHECK(atomic_load(&expired) == before + 1, "expired not told");
-	CHECK(relay_ports_open(&al, false), "expired relay's ports open");
+	CHECK(relay_ports_closed(&al), "expired relay's ports open");
 	printf("timeout: relay %u freed, its ports closed\n", al.id);
 }
 
@@ -368,12 +400,89 @@ exhausted(struct media *m, uint16_t base)
 	rtp_send(&a, &al.local[0], 0xaa, 1);
 	CHECK(rtp_count(&b, 0xaa, port_of(&al.local[1]), 200) == 1,
 	    "the relay made before the pool filled does not relay");
+	/* freed, the pool's only two pairs make a relay again at once,
+	 * while their sockets may still be draining (io_uring) */
 	CHECK(media_relay_free(m, al.id) == 0, "free");
-	CHECK(relay_ports_open(&al, false), "ports open after free");
+	CHECK(media_relay_new(m, &c, &c, &al2) == 0, "a relay on the pairs "
+	    "freed just before");
+	CHECK(media_relay_free(m, al2.id) == 0, "free");
+	CHECK(relay_ports_closed(&al2), "ports open after free");
 	close(a.fd);
 	close(b.fd);
 	printf("exhausted: a pool of %u-%u refuses its second relay, the "
 	    "first relays\n", base, base + 3);
+}
+
+static void *
+unstall(void *arg)
+{
+	(void)arg;
+	sleep_ms(300);
+	atomic_store(&stall, false);
+	return NULL;
+}
+
+/*
+ * A relay freed while the engine's thread is held (here in a timeout's
+ * callback) leaves its ports to that thread's next round under io_uring:
+ * the free does not wait for it, and a relay that needs those ports, the
+ * pool's last, waits for that round instead of being refused.  With the
+ * thread held 0.3 s: freed at once, the next relay made in about 0.3 s.
+ */
+static void
+freed_while_held(struct media *m, uint16_t base)
+{
+	struct media_settings s;
+	struct sockaddr_storage l = addr_of("127.0.0.1");
+	struct media_leg_conf c = { (struct sockaddr *)&l, NULL, NULL };
+	struct media_alloc x, y, z;
+	pthread_t t;
+	char err[256];
+
+	media_settings_default(&s);
+	s.port_min = base;
+	s.port_max = (uint16_t)(base + 7);
+	s.timeout_s = 1;
+	s.expired = on_expired;
+	CHECK(media_configure(m, &s, err, sizeof(err)) == 0, "%s", err);
+	atomic_store(&stalled, false);
+	atomic_store(&stall, true);
+	CHECK(media_relay_new(m, &c, &c, &x) == 0, "relay to time out");
+	CHECK(media_relay_new(m, &c, &c, &y) == 0, "relay to free");
+	/* y's endpoint speaks, so only x times out; y's sockets are read */
+	struct ep a = ep_open("127.0.0.2");
+	for (int i = 0; i < 300 && !atomic_load(&stalled); i++) {
+		if (i % 10 == 0) {
+			rtp_send(&a, &y.local[0], 0xcc, (uint16_t)i);
+		}
+		sleep_ms(10);
+	}
+	close(a.fd);
+	CHECK(atomic_load(&stalled), "relay %u not timed out", x.id);
+	struct timespec t0, t1, t2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(media_relay_free(m, y.id) == 0, "free %u", y.id);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(pthread_create(&t, NULL, unstall, NULL) == 0, "thread");
+	int rc = media_relay_new(m, &c, &c, &z);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	CHECK(rc == 0, "no relay on the pairs freed while the engine was "
+	    "held: %s", strerror(-rc));
+	pthread_join(t, NULL);
+	long free_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	long new_ms = (t2.tv_sec - t1.tv_sec) * 1000 +
+	    (t2.tv_nsec - t1.tv_nsec) / 1000000;
+	CHECK(free_ms < 100, "the free waited %ld ms for the engine",
+	    free_ms);
+	if (rc == 0) {
+		CHECK(media_relay_free(m, z.id) == 0, "free %u", z.id);
+		CHECK(relay_ports_closed(&z), "ports open after free");
+	}
+	CHECK(relay_ports_closed(&x) && relay_ports_closed(&y),
+	    "ports open after free");
+	printf("freed while the engine was held: free %ld ms, next relay "
+	    "%ld ms\n", free_ms, new_ms);
 }
 
 int
@@ -404,6 +513,7 @@ main(void)
 	both_ways(m, "::1", "127.0.0.3", "::1", "127.0.0.1", false);
 	timeout_frees(m, base);
 	exhausted(m, (uint16_t)(base + 96));
+	freed_while_held(m, base);
 	media_free(m);
 	if (failures > 0) {
 		fprintf(stderr, "%d checks failed\n", failures);
