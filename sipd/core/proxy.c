@@ -999,7 +999,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	}
 	/* counted first: the transaction takes fwd and frees it */
 	core_count_out(c, fwd);
-	ct = txn_client_new(c->txn, fwd, dst, p, &err);
+	ct = txn_client_forward(c->txn, p->st, fwd, dst, p, &err);
 	if (ct == NULL) {
 		goto fail;
 	}
@@ -1234,12 +1234,10 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		core_answer(c, src, req, 500, NULL, "out of memory");
 		goto drop;
 	}
-	/* the transaction keeps a compact copy; req is the caller's */
-	struct msg *kept = msg_compact(req);
-	p->st = kept ? txn_server_new(c->txn, kept, src, p) : NULL;
+	/* the transaction keeps req's bytes; req stays the caller's */
+	p->st = txn_server_new(c->txn, req, src, p);
 	if (p->st == NULL) {
 		int e = errno;
-		msg_free(kept);
 		free(p);
 		core_answer(c, src, req, 503, NULL,
 		    e == EBUSY ? "server transaction limit" : "no memory");
@@ -1299,10 +1297,8 @@ proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 	if (cp == NULL) {
 		return;
 	}
-	struct msg *kept = msg_compact(req);
-	cp->st = kept ? txn_server_new(c->txn, kept, src, cp) : NULL;
+	cp->st = txn_server_new(c->txn, req, src, cp);
 	if (cp->st == NULL) {
-		msg_free(kept);
 		free(cp);
 		core_answer(c, src, req, 503, NULL, "server transaction limit");
 		return;

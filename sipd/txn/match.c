@@ -6,6 +6,7 @@
  * method of the response (17.1.3).  ACK takes INVITE's place in both.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sipd/txn/txn_int.h"
@@ -163,10 +164,14 @@ txn_server_to_tag_ok(struct txn *x, struct msg *req)
 	/* 17.2.3: "the To tag of the ACK matches the To tag of the
 	 * response sent by the server transaction"; an RFC 2543 peer is
 	 * rare, so the response is parsed again rather than kept */
-	if (x->rs == NULL) {
+	const char *b;
+	char *tmp;
+
+	if (x->rs == NULL || (b = txn_text_bytes(x->rs, &tmp)) == NULL) {
 		return false;
 	}
-	resp = msg_parse(x->rs, x->nrs, NULL, NULL);
+	resp = msg_parse(b, x->rs->len, NULL, NULL);
+	free(tmp);
 	if (resp == NULL) {
 		return false;
 	}

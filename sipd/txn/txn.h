@@ -149,10 +149,12 @@ bool txn_server_absorb(struct txn_table *t, struct msg *req,
     const struct tp_src *src);
 
 /*
- * A server transaction for req, received from src.  Takes ownership of
- * req.  tu is the TU's context, kept with the transaction.  Returns NULL
- * when the server limit is reached (the caller answers 503; req is then
- * still the caller's) or on allocation failure.  Not for ACK.
+ * A server transaction for req, received from src.  req is borrowed: the
+ * transaction keeps its bytes (edits applied), written from it directly,
+ * and the caller goes on with req (to forward it).  tu is the TU's
+ * context, kept with the transaction.  Returns NULL with errno EBUSY when
+ * the server limit is reached (the caller answers 503), or on allocation
+ * failure.  Not for ACK.
  */
 struct txn *txn_server_new(struct txn_table *t, struct msg *req,
     const struct tp_src *src, void *tu);
@@ -192,6 +194,16 @@ struct txn *txn_server_find_invite(struct txn_table *t, struct msg *cancel,
  */
 struct txn *txn_client_new(struct txn_table *t, struct msg *req,
     const struct tp_src *dst, void *tu, int *err);
+
+/*
+ * The same for a proxy: req is a copy of server transaction st's request
+ * with the proxy's edits (16.6), and is kept as what changed against
+ * st's, whose bytes it shares: the forwarded INVITE of a ringing call
+ * costs its new lines alone.  st NULL (or a transaction without the
+ * request's bytes): as txn_client_new().
+ */
+struct txn *txn_client_forward(struct txn_table *t, struct txn *st,
+    struct msg *req, const struct tp_src *dst, void *tu, int *err);
 
 /*
  * Offer a received response to the client transactions.  Returns true

@@ -75,6 +75,31 @@ struct txn_link {
 	struct txn *prev, *next;
 };
 
+/*
+ * Bytes a transaction keeps (text.c): the bytes themselves (base NULL),
+ * or an edit script over base's bytes, which it holds a reference to.
+ * Shared by reference count: a forwarded request's script holds the
+ * received request's text.
+ */
+struct txn_text {
+	struct txn_text *base;
+	uint32_t refs;
+	uint32_t len; /* the bytes' length */
+	uint32_t nd;  /* d's length: len, or the script's */
+	char d[];
+};
+
+/* m serialized into a new text.  NULL on allocation failure. */
+struct txn_text *txn_text_new(struct msg *m);
+/* p[0..len) as a script over base, which must hold bytes; NULL when
+ * that is no smaller (keep the bytes) or on allocation failure. */
+struct txn_text *txn_text_delta(struct txn_text *base, const char *p,
+    uint32_t len);
+void txn_text_unref(struct txn_text *x);
+/* x's bytes (x->len of them): x's own, or written to a new allocation
+ * *tmp, which the caller frees.  NULL on failure. */
+const char *txn_text_bytes(const struct txn_text *x, char **tmp);
+
 struct txn {
 	struct txn *hnext;        /* hash chain */
 	struct txn_link all;       /* table list of this kind, oldest first */
@@ -106,12 +131,13 @@ struct txn {
 	 * matching reads it); otherwise parsed again from rq on demand and
 	 * kept as long as txn_request() says */
 	struct msg *req;
-	char *rq;                  /* the request's bytes, as sent (client)
-	                            * or received (server) */
-	char *rs;                  /* what absorbs a retransmission: the last
-	                            * response (server), the ACK for a
+	struct txn_text *rq;       /* the request, as sent (client: a script
+	                            * over its server transaction's, when it
+	                            * forwards one) or received (server) */
+	struct txn_text *rs;       /* what absorbs a retransmission: the last
+	                            * response (server; a provisional one as
+	                            * a script over rq), the ACK for a
 	                            * non-2xx (client INVITE) */
-	uint32_t nrq, nrs;
 	void *tu;
 	char key[];
 };
@@ -196,8 +222,9 @@ void txn_leave(struct txn_table *t);
 void txn_arm(struct txn *x, struct txn_timer *tm, uint32_t ms);
 int txn_send(struct txn *x, const struct tp_src *dst, const char *buf,
     size_t len);
-/* Serialize m into a fresh allocation. */
-char *txn_serialize(struct msg *m, uint32_t *len);
+/* Send text to dst. */
+int txn_send_text(struct txn *x, const struct tp_src *dst,
+    const struct txn_text *text);
 
 void txn_server_fire(struct txn *x, enum txn_timer_id which);
 void txn_client_fire(struct txn *x, enum txn_timer_id which);
