@@ -79,9 +79,10 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 		goto fail;
 	}
 	msg_free(req);
-	if (base != NULL) {
-		/* a forwarded request: what the proxy changed, over the
-		 * request it received */
+	if (base != NULL && m == MSG_INVITE) {
+		/* a forwarded INVITE, which may ring for minutes: what the
+		 * proxy changed, over the request it received.  Other
+		 * requests are answered soon: not worth the work */
 		struct txn_text *d = txn_text_delta(base, x->rq->d, x->rq->len);
 
 		if (d != NULL) {
@@ -224,7 +225,6 @@ text_of(const char *b, uint32_t len)
 		x->base = NULL;
 		x->refs = 1;
 		x->len = len;
-		x->nd = len;
 	}
 	return x;
 }

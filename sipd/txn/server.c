@@ -287,10 +287,13 @@ txn_server_respond(struct txn *x, struct msg *resp)
 		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
 	}
 	rc = send_or_fail(x, b->d, b->len);
-	if (status < 200 && x->rs == b && x->rq != NULL) {
-		/* a provisional response is resent while the request is
-		 * kept: as a script over it, it costs its own lines alone
-		 * (its Via, From, Call-ID and CSeq are the request's) */
+	if (status > 100 && status < 200 && x->method == MSG_INVITE &&
+	    x->rs == b && x->rq != NULL) {
+		/* a ringing INVITE's provisional response is resent while
+		 * the request is kept: as a script over it, it costs its own
+		 * lines alone (its Via, From, Call-ID and CSeq are the
+		 * request's).  A 100 gives way soon, as does a non-INVITE's
+		 * provisional: not worth the work */
 		struct txn_text *d = txn_text_delta(x->rq, b->d, b->len);
 
 		if (d != NULL) {

@@ -21,6 +21,9 @@
 #define TEXT_LINES_MAX 256
 /* A script longer than this is not worth it: the text stays whole. */
 #define TEXT_SCRIPT_MAX 1024
+/* A changed line copies its start from a line of the base when they
+ * share this much: a copy costs some 4 bytes of script. */
+#define TEXT_PREFIX_MIN 8
 
 struct txn_text *
 txn_text_new(struct msg *m)
@@ -44,7 +47,6 @@ txn_text_new(struct msg *m)
 	x->base = NULL;
 	x->refs = 1;
 	x->len = (uint32_t)w;
-	x->nd = (uint32_t)w;
 	return x;
 }
 
@@ -73,21 +75,21 @@ put_varint(uint8_t *out, uint32_t v)
 	return n;
 }
 
-static bool
-get_varint(const uint8_t **p, const uint8_t *e, uint32_t *v)
+/* A varint written by put_varint(): at most 5 bytes. */
+static void
+get_varint(const uint8_t **p, uint32_t *v)
 {
 	uint32_t r = 0;
 
-	for (int shift = 0; *p < e && shift < 35; shift += 7) {
+	for (int shift = 0; shift < 35; shift += 7) {
 		uint8_t b = *(*p)++;
 
 		r |= (uint32_t)(b & 0x7f) << shift;
 		if ((b & 0x80) == 0) {
-			*v = r;
-			return true;
+			break;
 		}
 	}
-	return false;
+	*v = r;
 }
 
 struct script {
@@ -134,13 +136,48 @@ line_end(const char *p, const char *e)
 	return lf != NULL ? lf + 1 : e;
 }
 
+/* The script being written: a copy or an insert waits to be merged
+ * with the next one of its kind that continues it. */
+struct delta {
+	struct script s;
+	const char *p;
+	uint32_t coff, clen, ioff, ilen;
+};
+
+static void
+add_copy(struct delta *d, uint32_t off, uint32_t len)
+{
+	emit_insert(&d->s, d->p + d->ioff, d->ilen);
+	d->ilen = 0;
+	if (d->clen > 0 && d->coff + d->clen == off) {
+		d->clen += len;
+		return;
+	}
+	emit_copy(&d->s, d->coff, d->clen);
+	d->coff = off;
+	d->clen = len;
+}
+
+static void
+add_insert(struct delta *d, uint32_t off, uint32_t len)
+{
+	emit_copy(&d->s, d->coff, d->clen);
+	d->clen = 0;
+	if (d->ilen > 0 && d->ioff + d->ilen == off) {
+		d->ilen += len;
+		return;
+	}
+	emit_insert(&d->s, d->p + d->ioff, d->ilen);
+	d->ioff = off;
+	d->ilen = len;
+}
+
 struct txn_text *
 txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 {
 	uint32_t bl[TEXT_LINES_MAX + 1];
-	struct script s;
+	struct delta d = { .p = p };
 	const char *bp, *be, *q = p, *e = p + len;
-	uint32_t coff = 0, clen = 0, ioff = 0, ilen = 0;
 	int nb = 0, cur = 0;
 	struct txn_text *x;
 
@@ -154,11 +191,9 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 		l = nb + 1 < TEXT_LINES_MAX ? line_end(l, be) : be;
 	}
 	bl[nb] = base->len;
-	s.n = 0;
-	s.full = false;
-	while (q < e && !s.full) {
+	while (q < e && !d.s.full) {
 		const char *le = line_end(q, e);
-		uint32_t ll = (uint32_t)(le - q);
+		uint32_t ll = (uint32_t)(le - q), best = 0, boff = 0;
 		int j = cur;
 
 		/* the next line of the base that is the same, if any: the
@@ -168,76 +203,82 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 			j++;
 		}
 		if (j < nb) {
-			emit_insert(&s, p + ioff, ilen);
-			ilen = 0;
-			if (clen > 0 && coff + clen == bl[j]) {
-				clen += ll;
-			} else {
-				emit_copy(&s, coff, clen);
-				coff = bl[j];
-				clen = ll;
-			}
+			add_copy(&d, bl[j], ll);
 			cur = j + 1;
-		} else {
-			emit_copy(&s, coff, clen);
-			clen = 0;
-			if (ilen == 0) {
-				ioff = (uint32_t)(q - p);
-			}
-			ilen += ll;
+			q = le;
+			continue;
 		}
+		/* a new or changed line: the longest start it shares with a
+		 * line still ahead in the base (a header's name, a Via's
+		 * protocol and host, a To before its tag) */
+		for (int k = cur; k < nb; k++) {
+			const char *b = bp + bl[k];
+			uint32_t m = bl[k + 1] - bl[k], i = 0;
+
+			m = m < ll ? m : ll;
+			while (i < m && b[i] == q[i]) {
+				i++;
+			}
+			if (i > best) {
+				best = i;
+				boff = bl[k];
+			}
+		}
+		if (best < TEXT_PREFIX_MIN) {
+			best = 0;
+		}
+		if (best > 0) {
+			add_copy(&d, boff, best);
+		}
+		add_insert(&d, (uint32_t)(q - p) + best, ll - best);
 		q = le;
 	}
-	emit_copy(&s, coff, clen);
-	emit_insert(&s, p + ioff, ilen);
-	if (s.full || s.n + sizeof(*base) >= len) {
+	/* at most one of them waits */
+	emit_copy(&d.s, d.coff, d.clen);
+	emit_insert(&d.s, p + d.ioff, d.ilen);
+	if (d.s.full || d.s.n + sizeof(*base) >= len) {
 		return NULL; /* no smaller than the bytes */
 	}
-	x = malloc(sizeof(*x) + s.n);
+	x = malloc(sizeof(*x) + d.s.n);
 	if (x == NULL) {
 		return NULL;
 	}
-	memcpy(x->d, s.b, s.n);
+	memcpy(x->d, d.s.b, d.s.n);
 	x->base = base;
 	base->refs++;
 	x->refs = 1;
 	x->len = len;
-	x->nd = (uint32_t)s.n;
 	return x;
 }
 
-/* Write x's bytes to out (x->len bytes); false for a bad script. */
+/* Write x's bytes to out (x->len bytes); false for a bad script.  A
+ * script ends where its bytes are complete. */
 static bool
 expand(const struct txn_text *x, char *out)
 {
-	const uint8_t *p = (const uint8_t *)x->d, *e = p + x->nd;
+	const uint8_t *p = (const uint8_t *)x->d;
 	const struct txn_text *b = x->base;
 	uint32_t n = 0, v, off;
 
-	while (p < e) {
-		if (!get_varint(&p, e, &v)) {
-			return false;
-		}
+	while (n < x->len) {
+		get_varint(&p, &v);
 		uint32_t l = v >> 1;
-		if (l > x->len - n) {
+		if (l == 0 || l > x->len - n) {
 			return false;
 		}
 		if (v & 1) {
-			if (!get_varint(&p, e, &off) || off > b->len ||
-			    l > b->len - off) {
+			get_varint(&p, &off);
+			if (off > b->len || l > b->len - off) {
 				return false;
 			}
 			memcpy(out + n, b->d + off, l);
 		} else {
-			if (l > (size_t)(e - p)) {
-				return false;
-			}
 			memcpy(out + n, p, l);
 			p += l;
 		}
 		n += l;
 	}
-	return n == x->len;
+	return true;
 }
 
 const char *

@@ -20,6 +20,7 @@
 #ifndef SIPD_TXN_H
 #define SIPD_TXN_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -231,6 +232,31 @@ void txn_transport_error(struct txn_table *t, const struct tp_src *dst,
     int err);
 
 /* ------------------------------------------------------------- access */
+
+/*
+ * A peer in less room than struct tp_src, whose sockaddr_storage is 128
+ * bytes: the transports give IPv4 and IPv6 addresses.  What a
+ * transaction keeps of its peer, and a TU of an address it keeps long.
+ */
+struct txn_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr;
+	uint8_t addrlen;
+	uint8_t proto;  /* enum tp_proto */
+	bool behind;
+	struct tp_listener *listener;
+	uint64_t conn_id;
+	const char *host;
+};
+
+/* Keep s in a; -EAFNOSUPPORT for an address that does not fit. */
+int txn_addr_set(struct txn_addr *a, const struct tp_src *s);
+/* a as a struct tp_src (flow false), written to out, which is
+ * returned. */
+struct tp_src *txn_addr_get(const struct txn_addr *a, struct tp_src *out);
 
 enum txn_kind txn_kind(const struct txn *t);
 enum txn_state txn_state(const struct txn *t);

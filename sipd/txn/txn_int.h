@@ -50,27 +50,6 @@ enum txn_timer_id {
 	TM_END,  /* B, C, D, F, H, I, J, K, L, M */
 };
 
-/* A peer in less room than struct tp_src, whose sockaddr_storage is
- * 128 bytes: the transports give IPv4 and IPv6 addresses. */
-struct txn_addr {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} addr;
-	uint8_t addrlen;
-	uint8_t proto;  /* enum tp_proto */
-	bool behind;
-	struct tp_listener *listener;
-	uint64_t conn_id;
-	const char *host;
-};
-
-/* Keep s in a; -EAFNOSUPPORT for an address that does not fit. */
-int txn_addr_set(struct txn_addr *a, const struct tp_src *s);
-/* a as a struct tp_src, written to out, which is returned. */
-struct tp_src *txn_addr_get(const struct txn_addr *a, struct tp_src *out);
-
 struct txn_link {
 	struct txn *prev, *next;
 };
@@ -84,8 +63,7 @@ struct txn_link {
 struct txn_text {
 	struct txn_text *base;
 	uint32_t refs;
-	uint32_t len; /* the bytes' length */
-	uint32_t nd;  /* d's length: len, or the script's */
+	uint32_t len; /* the bytes' length; a script ends where they do */
 	char d[];
 };
 
