@@ -241,8 +241,16 @@ struct pctx {
 	struct txn *st;
 	struct txn_addr src; /* where the request came from (pctx_src()) */
 	uint32_t hash;       /* loop hash, for sipd's branches */
-	int ntg, next_tg;    /* targets, and the first one not tried */
-	int nbr;             /* branches started (at most one a target) */
+	/* targets, the first one not tried, and the branches started (at
+	 * most one a target): at most CORE_MAX_BRANCHES; small fields, as a
+	 * ringing call holds this */
+	int16_t ntg, next_tg;
+	int16_t nbr;
+	/* a call through an External Gateway: its index in c->gwc plus one
+	 * (0: none), and whether its challenge was answered (gwcall.c) */
+	int16_t gw1;
+	bool gw_answered;
+	bool gw_dialog; /* a request inside a gateway call's dialog */
 	struct branch *br;   /* in the same allocation, after tg */
 	struct msg *best;    /* the best final response so far (16.7) */
 	bool final_sent;
@@ -253,11 +261,6 @@ struct pctx {
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
 	struct proxy_dns *dns;
-	/* a call through an External Gateway: its index in c->gwc plus one
-	 * (0: none), and whether its challenge was answered (gwcall.c) */
-	int gw1;
-	bool gw_answered;
-	bool gw_dialog; /* a request inside a gateway call's dialog */
 	/* its From and To as the dialog's INVITE had them on each side
 	 * (Substitute From/To, gwcall.c), NULL when nothing changes */
 	struct core_gwd *gwd;
