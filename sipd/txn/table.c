@@ -240,7 +240,7 @@ txn_lookup(struct txn_table *t, const char *key, size_t len)
 
 	for (struct txn *x = t->buckets[h & (t->nbuckets - 1)]; x != NULL;
 	    x = x->hnext) {
-		if (x->hash == h && x->keylen == len &&
+		if (x->hash == (uint32_t)h && x->keylen == len &&
 		    memcmp(x->key, key, len) == 0 && !x->dead) {
 			return x;
 		}
@@ -373,6 +373,9 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 		errno = EBUSY;
 		return NULL;
 	}
+	if (msg_method(req) != MSG_METHOD_OTHER) {
+		meth.len = 0; /* named by x->method */
+	}
 	if (meth.len >= sizeof(((struct txn_info *)0)->method)) {
 		meth.len = sizeof(((struct txn_info *)0)->method) - 1;
 	}
@@ -403,7 +406,7 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	if (cid.len > 0) {
 		memcpy(x->key + len + meth.len, cid.p, cid.len);
 	}
-	x->hash = txn_hash(t, key, len);
+	x->hash = (uint32_t)txn_hash(t, key, len);
 	x->hnext = t->buckets[x->hash & (t->nbuckets - 1)];
 	t->buckets[x->hash & (t->nbuckets - 1)] = x;
 	t->nlive++;
@@ -676,7 +679,12 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 		info.id = x->id;
 		info.kind = (enum txn_kind)x->kind;
 		info.state = (enum txn_state)x->state;
-		memcpy(info.method, label, x->mlen);
+		if (x->mlen > 0) {
+			memcpy(info.method, label, x->mlen);
+		} else {
+			snprintf(info.method, sizeof(info.method), "%s",
+			    msg_method_str((enum msg_method)x->method));
+		}
 		memcpy(info.callid, label + x->mlen, x->clen);
 		txn_addr_get(&x->peer, &info.peer);
 		info.age_ms = t->now - x->created_ms;

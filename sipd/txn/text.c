@@ -21,8 +21,8 @@
 #define TEXT_LINES_MAX 256
 /* A script longer than this is not worth it: the text stays whole. */
 #define TEXT_SCRIPT_MAX 1024
-/* A changed line copies its start from a line of the base when they
- * share this much: a copy costs some 4 bytes of script. */
+/* A changed line copies its start or its end from a line of the base
+ * when they share this much: a copy costs some 4 bytes of script. */
 #define TEXT_PREFIX_MIN 8
 
 struct txn_text *
@@ -193,7 +193,8 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 	bl[nb] = base->len;
 	while (q < e && !d.s.full) {
 		const char *le = line_end(q, e);
-		uint32_t ll = (uint32_t)(le - q), best = 0, boff = 0;
+		uint32_t ll = (uint32_t)(le - q), best = 0, bend = 0;
+		uint32_t boff = 0, bfoff = 0;
 		int j = cur;
 
 		/* the next line of the base that is the same, if any: the
@@ -208,29 +209,37 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 			q = le;
 			continue;
 		}
-		/* a new or changed line: the longest start it shares with a
-		 * line still ahead in the base (a header's name, a Via's
-		 * protocol and host, a To before its tag) */
+		/* a new or changed line: the start and the end it shares
+		 * with a line still ahead in the base (a header's name, a
+		 * Via's protocol and host, a To before its tag, a Contact's
+		 * parameters) */
 		for (int k = cur; k < nb; k++) {
 			const char *b = bp + bl[k];
-			uint32_t m = bl[k + 1] - bl[k], i = 0;
+			uint32_t bn = bl[k + 1] - bl[k];
+			uint32_t m = bn < ll ? bn : ll, i = 0, f = 0;
 
-			m = m < ll ? m : ll;
 			while (i < m && b[i] == q[i]) {
 				i++;
 			}
-			if (i > best) {
-				best = i;
-				boff = bl[k];
+			while (f < m - i && b[bn - 1 - f] == q[ll - 1 - f]) {
+				f++;
 			}
-		}
-		if (best < TEXT_PREFIX_MIN) {
-			best = 0;
+			i = i >= TEXT_PREFIX_MIN ? i : 0;
+			f = f >= TEXT_PREFIX_MIN ? f : 0;
+			if (i + f > best + bend) {
+				best = i;
+				bend = f;
+				boff = bl[k];
+				bfoff = bl[k + 1] - f;
+			}
 		}
 		if (best > 0) {
 			add_copy(&d, boff, best);
 		}
-		add_insert(&d, (uint32_t)(q - p) + best, ll - best);
+		add_insert(&d, (uint32_t)(q - p) + best, ll - best - bend);
+		if (bend > 0) {
+			add_copy(&d, bfoff, bend);
+		}
 		q = le;
 	}
 	/* at most one of them waits */

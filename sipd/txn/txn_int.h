@@ -19,8 +19,9 @@
 
 struct txn_timer {
 	struct txn_timer *prev, *next; /* in its slot; NULL when idle */
-	uint64_t due;
-	uint8_t which; /* enum txn_timer_id */
+	/* in one word: a ringing call holds four of these */
+	uint64_t due : 63;
+	uint64_t which : 1; /* enum txn_timer_id */
 };
 
 struct txn_wheel {
@@ -86,24 +87,27 @@ struct txn {
 	struct txn_timer retx;     /* A, E or G */
 	struct txn_timer end;      /* the timer that ends a state */
 	uint64_t id;
-	uint64_t hash;
 	uint64_t created_ms;
+	uint32_t hash;             /* the key's (low half): its low bits pick
+	                            * the bucket */
+	uint32_t retx_ms;          /* current retransmission interval */
+	uint32_t retx_count;
 	/* the small fields together: a ringing call holds two of these */
-	uint8_t kind;  /* enum txn_kind */
-	uint8_t state; /* enum txn_state */
-	uint8_t method; /* enum msg_method of the request (ACK never) */
-	bool reliable;
-	bool dead;     /* terminated, freed once the current event is done */
-	bool c_fired;  /* client INVITE: Timer C fired, the TU cancelled */
-	bool waiting;  /* on the waiting list: may give way (txn_wait()) */
-	uint8_t mlen, clen;        /* method name and Call-ID after the key,
-	                            * for the live view */
+	uint8_t kind : 1;  /* enum txn_kind */
+	uint8_t state : 3; /* enum txn_state */
+	bool reliable : 1;
+	bool dead : 1;     /* terminated, freed once the current event is
+	                    * done */
+	bool c_fired : 1;  /* client INVITE: Timer C fired, the TU cancelled */
+	bool waiting : 1;  /* on the waiting list: may give way (txn_wait()) */
+	uint8_t method;    /* enum msg_method of the request (ACK never) */
+	uint8_t mlen, clen;        /* method name (an extension's; 0: the
+	                            * name of method) and Call-ID after the
+	                            * key, for the live view */
 	uint16_t status;
 	uint16_t resp_port;        /* server: responses go to the peer's
 	                            * address at this port; 0: its port */
 	uint16_t keylen;
-	uint32_t retx_ms;          /* current retransmission interval */
-	uint32_t retx_count;
 	struct txn_addr peer;      /* request source, or request destination */
 	/* the request parsed: a server's RFC 2543 transaction keeps it (its
 	 * matching reads it); otherwise parsed again from rq on demand and
