@@ -21,9 +21,11 @@
 #define TEXT_LINES_MAX 256
 /* A script longer than this is not worth it: the text stays whole. */
 #define TEXT_SCRIPT_MAX 1024
-/* A changed line copies its start or its end from a line of the base
- * when they share this much: a copy costs some 4 bytes of script. */
+/* A changed line copies its start, and then its end, from one of the
+ * next TEXT_NEAR lines of the base when they share this much: a copy
+ * costs some 4 bytes of script. */
 #define TEXT_PREFIX_MIN 8
+#define TEXT_NEAR 8
 
 struct txn_text *
 txn_text_new(struct msg *m)
@@ -209,11 +211,11 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 			q = le;
 			continue;
 		}
-		/* a new or changed line: the start and the end it shares
-		 * with a line still ahead in the base (a header's name, a
-		 * Via's protocol and host, a To before its tag, a Contact's
-		 * parameters) */
-		for (int k = cur; k < nb; k++) {
+		/* a new or changed line: the start it shares with one of the
+		 * next lines of the base (a header's name, a Via's protocol
+		 * and host, a To before its tag), and then the end (a
+		 * Contact's parameters) */
+		for (int k = cur; k < nb && k < cur + TEXT_NEAR; k++) {
 			const char *b = bp + bl[k];
 			uint32_t bn = bl[k + 1] - bl[k];
 			uint32_t m = bn < ll ? bn : ll, i = 0, f = 0;
@@ -221,10 +223,12 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 			while (i < m && b[i] == q[i]) {
 				i++;
 			}
+			if (i < TEXT_PREFIX_MIN || i + m - i <= best + bend) {
+				continue;
+			}
 			while (f < m - i && b[bn - 1 - f] == q[ll - 1 - f]) {
 				f++;
 			}
-			i = i >= TEXT_PREFIX_MIN ? i : 0;
 			f = f >= TEXT_PREFIX_MIN ? f : 0;
 			if (i + f > best + bend) {
 				best = i;
