@@ -10,7 +10,8 @@
  * A script is a run of operations, each a varint (length << 1 | copy),
  * then for a copy a varint offset into the base, for an insert the bytes.
  * Lines are matched whole, in order, so a script is found in one pass
- * over each side's lines.
+ * over each side's lines; a line matched by none copies its start and
+ * its end from a line just ahead in the base when they are long enough.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -223,8 +224,8 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 			while (i < m && b[i] == q[i]) {
 				i++;
 			}
-			if (i < TEXT_PREFIX_MIN || i + m - i <= best + bend) {
-				continue;
+			if (i < TEXT_PREFIX_MIN || m <= best + bend) {
+				continue; /* no start, or no better at best */
 			}
 			while (f < m - i && b[bn - 1 - f] == q[ll - 1 - f]) {
 				f++;
