@@ -91,11 +91,14 @@ cdr_call_new(const struct cdr_sv f[CDR_NFIELDS])
 		return NULL;
 	}
 	p = k->text;
+	/* user and gateway are found after source */
 	const char **out[CDR_NFIELDS] = { &k->call_id, &k->from_tag, &k->from,
-		&k->to, &k->ruri, &k->source, &k->user, &k->gateway };
+		&k->to, &k->ruri, &k->source, NULL, NULL };
 	for (int i = 0; i < CDR_NFIELDS; i++) {
 		cdr_copy(p, len[i] + 1, f[i].p, len[i]);
-		*out[i] = p;
+		if (out[i] != NULL) {
+			*out[i] = p;
+		}
 		p += len[i] + 1;
 	}
 	return k;
@@ -542,7 +545,7 @@ cdr_list(struct cdr *d, bool dialogs, size_t max, struct cdr_info **out)
 		strcpy(i->to, k->to);
 		strcpy(i->ruri, k->ruri);
 		strcpy(i->source, k->source);
-		strcpy(i->user, k->user);
+		strcpy(i->user, cdr_call_user(k));
 		i->answered = k->answered;
 		i->invite_ms = k->invite_ms;
 		i->answer_ms = k->answer_ms;

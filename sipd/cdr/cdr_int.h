@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "sipd/cdr/cdr.h"
 
@@ -20,15 +21,30 @@ struct cdr_call {
 	uint32_t hash;
 	bool answered;
 	bool record; /* records were on at its INVITE */
-	int status;  /* the final status, 0 before */
+	int16_t status; /* the final status, 0 before */
 	uint64_t invite_ms, answer_ms, last_ms;
 	char *to_tag; /* the 2xx's, NULL before (and without memory) */
-	/* the INVITE's fields, each NUL-terminated in text: a record is
-	 * sized to its call, not to the longest one allowed */
-	const char *call_id, *from_tag, *from, *to, *ruri, *source, *user,
-	    *gateway;
+	/* the INVITE's fields, each NUL-terminated in text, in the order of
+	 * CDR_F_*: a record is sized to its call, not to the longest one
+	 * allowed.  The user and the gateway, mostly empty, follow the
+	 * source (cdr_call_user(), cdr_call_gateway()) */
+	const char *call_id, *from_tag, *from, *to, *ruri, *source;
 	char text[];
 };
+
+static inline const char *
+cdr_call_user(const struct cdr_call *k)
+{
+	return k->source + strlen(k->source) + 1;
+}
+
+static inline const char *
+cdr_call_gateway(const struct cdr_call *k)
+{
+	const char *u = cdr_call_user(k);
+
+	return u + strlen(u) + 1;
+}
 
 /* The INVITE's fields of a record, in the order of struct cdr_call. */
 enum {

@@ -277,8 +277,8 @@ started_line(struct line *l, const struct cdr_call *k)
 	field(l, k->to, false);
 	field(l, k->ruri, false);
 	field(l, k->source, false);
-	field(l, k->user, false);
-	field(l, k->gateway, false);
+	field(l, cdr_call_user(k), false);
+	field(l, cdr_call_gateway(k), false);
 	field_u64(l, k->invite_ms);
 	put(l, "\n", 1);
 }
@@ -386,8 +386,8 @@ record_line(struct line *l, const struct cdr_call *k, enum cdr_end e,
 	field(l, k->to, false);
 	field(l, k->ruri, false);
 	field(l, k->source, false);
-	field(l, k->user, false);
-	field(l, k->gateway, false);
+	field(l, cdr_call_user(k), false);
+	field(l, cdr_call_gateway(k), false);
 	fmt_time(k->invite_ms, t);
 	field(l, t, false);
 	fmt_time(k->answered ? k->answer_ms : 0, t);
@@ -429,8 +429,8 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 			{ "SIPD_TO", k->to },
 			{ "SIPD_REQUEST_URI", k->ruri },
 			{ "SIPD_SOURCE", k->source },
-			{ "SIPD_USER", k->user },
-			{ "SIPD_GATEWAY", k->gateway },
+			{ "SIPD_USER", cdr_call_user(k) },
+			{ "SIPD_GATEWAY", cdr_call_gateway(k) },
 			{ "SIPD_INVITE_TIME", inv },
 			{ "SIPD_ANSWER_TIME", ans },
 			{ "SIPD_END_TIME", end },
@@ -448,8 +448,8 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 		syslog(LOG_INFO, "cdr, call-id='%s' from='%s' to='%s' "
 		    "ruri='%s' src=%s user='%s' gateway='%s' invite=%s "
 		    "answer=%s end=%s duration=%s status=%d hangup=%s",
-		    k->call_id, k->from, k->to, k->ruri, k->source, k->user,
-		    k->gateway, inv, ans[0] ? ans : "-", end, dur, k->status,
+		    k->call_id, k->from, k->to, k->ruri, k->source,
+		    cdr_call_user(k), cdr_call_gateway(k), inv, ans[0] ? ans : "-", end, dur, k->status,
 		    cdr_end_name(e));
 	}
 }

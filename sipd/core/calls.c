@@ -131,12 +131,15 @@ calls_invite(struct core *c, struct pctx *p, struct msg *req,
 void
 calls_routed(struct core *c, struct pctx *p, const struct tp_src *dst)
 {
+	struct tp_src src;
+
 	/* with records or force-rr on, calls_invite() took it already */
 	if (p->cdr || p->listed || c->cdr == NULL || p->st == NULL ||
 	    dst->proto == p->src.proto) {
 		return;
 	}
-	p->listed = add(c, txn_request(p->st), &p->src, "", "", true);
+	p->listed = add(c, txn_request(p->st), pctx_src(p, &src), "", "",
+	    true);
 }
 
 void

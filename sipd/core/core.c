@@ -350,11 +350,9 @@ void
 core_answer_txn(struct core *c, const struct tp_src *src, struct msg *req,
     struct msg *resp)
 {
-	struct msg *kept = msg_compact(req);
-	struct txn *st = kept ? txn_server_new(c->txn, kept, src, NULL) : NULL;
+	struct txn *st = txn_server_new(c->txn, req, src, NULL);
 
 	if (st == NULL) {
-		msg_free(kept);
 		core_answer_msg(c, src, req, resp);
 		return;
 	}

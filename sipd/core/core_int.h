@@ -6,6 +6,7 @@
 #define SIPD_CORE_INT_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "sipd/acct/acct.h"
 #include "sipd/auth/auth.h"
@@ -181,6 +182,53 @@ struct proxy_target {
 	bool nat;    /* a binding behind a remote NAT: Record-Route */
 };
 
+/* A target as the response context keeps it, in less room: it lasts as
+ * long as the call rings (pctx_target_get() and _set() convert). */
+struct pctx_target {
+	struct txn_addr dst;
+	bool flow;   /* dst's: a flow (RFC 5626 5.3) */
+	bool proto_set;
+	bool nat;
+	int16_t q;
+	unsigned wk;
+	unsigned media;
+	char *ruri;  /* owned */
+	char *route; /* owned */
+};
+
+static inline void
+pctx_target_set(struct pctx_target *k, const struct proxy_target *t)
+{
+	if (txn_addr_set(&k->dst, &t->dst) != 0) {
+		/* no such address comes from the transports or DNS: one that
+		 * did would find no one at family 0 */
+		memset(&k->dst, 0, sizeof(k->dst));
+	}
+	k->flow = t->dst.flow;
+	k->proto_set = t->proto_set;
+	k->nat = t->nat;
+	k->q = t->q;
+	k->wk = t->wk;
+	k->media = t->media;
+	k->ruri = t->ruri;
+	k->route = t->route;
+}
+
+static inline struct proxy_target *
+pctx_target_get(const struct pctx_target *k, struct proxy_target *t)
+{
+	txn_addr_get(&k->dst, &t->dst);
+	t->dst.flow = k->flow;
+	t->proto_set = k->proto_set;
+	t->nat = k->nat;
+	t->q = k->q;
+	t->wk = k->wk;
+	t->media = k->media;
+	t->ruri = k->ruri;
+	t->route = k->route;
+	return t;
+}
+
 struct proxy_dns;
 
 /*
@@ -191,10 +239,18 @@ struct proxy_dns;
 struct pctx {
 	struct core *c;
 	struct txn *st;
-	struct tp_src src;   /* where the request came from */
+	struct txn_addr src; /* where the request came from (pctx_src()) */
 	uint32_t hash;       /* loop hash, for sipd's branches */
-	int ntg, next_tg;    /* targets, and the first one not tried */
-	int nbr;             /* branches started (at most one a target) */
+	/* targets, the first one not tried, and the branches started (at
+	 * most one a target): at most CORE_MAX_BRANCHES; small fields, as a
+	 * ringing call holds this */
+	int16_t ntg, next_tg;
+	int16_t nbr;
+	/* a call through an External Gateway: its index in c->gwc plus one
+	 * (0: none), and whether its challenge was answered (gwcall.c) */
+	int16_t gw1;
+	bool gw_answered;
+	bool gw_dialog; /* a request inside a gateway call's dialog */
 	struct branch *br;   /* in the same allocation, after tg */
 	struct msg *best;    /* the best final response so far (16.7) */
 	bool final_sent;
@@ -205,17 +261,19 @@ struct pctx {
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
 	struct proxy_dns *dns;
-	/* a call through an External Gateway: its index in c->gwc plus one
-	 * (0: none), and whether its challenge was answered (gwcall.c) */
-	int gw1;
-	bool gw_answered;
-	bool gw_dialog; /* a request inside a gateway call's dialog */
 	/* its From and To as the dialog's INVITE had them on each side
 	 * (Substitute From/To, gwcall.c), NULL when nothing changes */
 	struct core_gwd *gwd;
 	/* sized to the targets: a ringing call keeps this for its length */
-	struct proxy_target tg[];
+	struct pctx_target tg[];
 };
+
+/* Where p's request came from, written to buf, which is returned. */
+static inline const struct tp_src *
+pctx_src(const struct pctx *p, struct tp_src *buf)
+{
+	return txn_addr_get(&p->src, buf);
+}
 
 /* uac.c: requests sipd originates (RFC 3261 8.1), sent in client
  * transactions of the worker's table. */
@@ -797,18 +855,22 @@ int core_path_request(struct core *c, struct msg *req, struct tp_src *dst,
 int core_path_flow(struct core *c, const char *base, const struct uri *u,
     struct tp_src *dst);
 
+/* resp, to p's request, goes back to where it came from; p's request
+ * is parsed again only when a workaround may apply. */
 static inline void
-core_wk_response(struct core *c, struct msg *req, struct msg *resp,
-    const struct tp_src *dst)
+core_wk_response(struct core *c, struct pctx *p, struct msg *resp)
 {
 	const struct msg_cseq *cs = msg_cseq(resp);
+	struct tp_src src;
 
 	/* by the response's CSeq: the request may be gone (RFC 6026) */
 	if (cs != NULL && cs->method == MSG_REGISTER) {
 		core_path_restore(c, resp);
 	}
 	if (!wk_empty(&c->wk)) {
-		core_wk_response_slow(c, req, resp, dst);
+		core_wk_response_slow(c, p->st != NULL ? txn_request(p->st)
+							: NULL,
+		    resp, pctx_src(p, &src));
 	}
 }
 

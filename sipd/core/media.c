@@ -493,11 +493,13 @@ in_of(struct core *c, struct pctx *p, struct msg *req,
 {
 	unsigned rtr = t != NULL ? t->media : 0;
 	unsigned wk = core_wk_media(c, req, t != NULL ? t->wk : 0);
+	struct tp_src src;
 
+	pctx_src(p, &src);
 	memset(in, 0, sizeof(*in));
-	in->a = p->src.addr;
+	in->a = src.addr;
 	in->b = dst->addr;
-	in->a_nat = core_nat_far(c, req, &p->src);
+	in->a_nat = core_nat_far(c, req, &src);
 	in->b_nat = callee_nat(c, req, dst);
 	if ((rtr & RTR_F_NOMEDIA) != 0) {
 		in->forbidden = "a NoMediaRelay: Router record";
@@ -577,6 +579,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 	const struct tp_src *dst = &t->dst;
 	struct sv body = msg_body(fwd);
 	struct sockaddr_storage rtp, rtcp, la, lb, adv;
+	struct tp_src src;
 	struct media_call call = call_of(fwd, false);
 	struct core_media_in in = { 0 };
 	struct sdp_rewrite rw = { 0 };
@@ -632,6 +635,7 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 		    sizeof(peer)));
 		goto done;
 	}
+	pctx_src(p, &src);
 	for (unsigned i = 0; i < s->nmedia; i++) {
 		struct media_alloc al;
 
@@ -642,11 +646,11 @@ offer_new(struct core *c, struct pctx *p, struct msg *fwd,
 		const struct sdp_conn *cn = sdp_media_conn(s, i);
 		struct sockaddr_storage toward = rtp;
 		if (toward.ss_family == 0 || (core_nated(c, &rtp) &&
-		    family_of(&rtp) == family_of(&p->src.addr))) {
+		    family_of(&rtp) == family_of(&src.addr))) {
 			/* on hold (0.0.0.0), or an address a NAT may hide:
 			 * the side the caller's requests come from, by its
 			 * family */
-			toward = p->src.addr;
+			toward = src.addr;
 			if (family_of(&toward) != cn->family) {
 				continue;
 			}
@@ -915,10 +919,11 @@ core_media_request(struct core *c, struct pctx *p,
 /* The target of p whose branch went to dst (its Router choice and its
  * binding's product), NULL when none matches. */
 static const struct proxy_target *
-target_to(const struct pctx *p, const struct tp_src *dst)
+target_to(const struct pctx *p, const struct tp_src *dst,
+    struct proxy_target *buf)
 {
 	for (int k = 0; k < p->ntg; k++) {
-		const struct proxy_target *t = &p->tg[k];
+		const struct proxy_target *t = pctx_target_get(&p->tg[k], buf);
 
 		if (route_same_host(&t->dst.addr, &dst->addr) &&
 		    tp_addr_port((const struct sockaddr *)&t->dst.addr) ==
@@ -941,7 +946,8 @@ late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
 {
 	struct sv body = msg_body(resp), rbody = msg_body(req);
 	struct media_call call = call_of(resp, true);
-	struct tp_src peer;
+	struct tp_src peer, src;
+	struct proxy_target tb;
 	const struct tp_src *dst = txn_peer(ct, &peer);
 	struct sockaddr_storage rtp, rtcp, la, lb;
 	struct core_media_in in;
@@ -954,9 +960,9 @@ late_offer(struct core *c, struct pctx *p, struct txn *ct, struct msg *req,
 	    !find_sdp(resp, body, &off, &olen) || call.tag_b_len == 0) {
 		return 0;
 	}
-	in_of(c, p, req, dst, target_to(p, dst), &in);
+	in_of(c, p, req, dst, target_to(p, dst, &tb), &in);
 	if (!core_media_decide(&c->media_set, &in, &why) ||
-	    local_toward(c, &p->src.addr, &la, NULL) != 0 ||
+	    local_toward(c, &pctx_src(p, &src)->addr, &la, NULL) != 0 ||
 	    local_toward(c, &dst->addr, &lb, NULL) != 0) {
 		return 0;
 	}
@@ -1047,6 +1053,7 @@ core_media_response(struct core *c, struct pctx *p, int i, struct txn *ct,
 	struct media_ref refs[SDP_MAX_MEDIA];
 	struct media_call call;
 	uint32_t group = i >= 0 ? p->br[i].media : 0;
+	struct tp_src src;
 	int n;
 
 	if (c->media == NULL || req == NULL || status <= 100 || status >= 300 ||
@@ -1080,7 +1087,7 @@ core_media_response(struct core *c, struct pctx *p, int i, struct txn *ct,
 	for (int k = 0; k < n; k++) {
 		refs[k].leg = MEDIA_LEG_B; /* an answer: from the receiver */
 	}
-	sdp_through(c, resp, refs, n, &p->src.addr, "answer");
+	sdp_through(c, resp, refs, n, &pctx_src(p, &src)->addr, "answer");
 }
 
 void

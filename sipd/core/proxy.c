@@ -605,7 +605,7 @@ respond_forward(struct pctx *p, struct msg *resp)
 		core_gw_restore(p, resp);
 	}
 	calls_final(p, status, resp);
-	core_wk_response(p->c, txn_request(p->st), resp, &p->src);
+	core_wk_response(p->c, p, resp);
 	core_count_out(p->c, resp);
 	txn_server_respond(p->st, resp);
 }
@@ -677,6 +677,18 @@ keep_best(struct pctx *p, int status, struct msg *resp)
 	}
 }
 
+/* The next target DNS gave for p's one target, into t and p's. */
+static bool
+next_by_dns(struct pctx *p, struct proxy_target *t)
+{
+	pctx_target_get(&p->tg[0], t);
+	if (!resolve_next(p, t)) {
+		return false;
+	}
+	pctx_target_set(&p->tg[0], t);
+	return true;
+}
+
 /*
  * RFC 3263 4.3: a target found in DNS that failed (a transport error,
  * Timer B or F: a local 503 or 408; a 503 received) gives way to the next
@@ -687,6 +699,7 @@ static bool
 failover(struct pctx *p, int i, int status, struct msg *resp)
 {
 	struct txn *ct = i >= 0 ? p->br[i].ct : NULL;
+	struct proxy_target t;
 
 	if (p->dns == NULL || i < 0 || i != p->nbr - 1 || p->cancelled ||
 	    !(status == 503 || (status == 408 && resp == NULL))) {
@@ -698,9 +711,9 @@ failover(struct pctx *p, int i, int status, struct msg *resp)
 	}
 	resolve_failed(p);
 	keep_best(p, status, resp);
-	while (resolve_next(p, &p->tg[0])) {
+	while (next_by_dns(p, &t)) {
 		p->nbr = i;
-		if (forward(p->c, p, &p->tg[0], NULL) == 0) {
+		if (forward(p->c, p, &t, NULL) == 0) {
 			return true;
 		}
 		resolve_failed(p);
@@ -932,7 +945,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
     struct msg *own)
 {
 	struct msg *fwd = own ? own : msg_compact(txn_request(p->st));
-	struct tp_src *dst = &t->dst;
+	struct tp_src *dst = &t->dst, src;
 	char peer[TP_ADDRSTRLEN];
 	struct txn *ct;
 	unsigned wk;
@@ -984,12 +997,13 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	 * a client behind a remote NAT is reached only through sipd: its
 	 * dialogs must stay on sipd's path; a REGISTER records the path
 	 * instead (RFC 3327, nopath.c) */
+	pctx_src(p, &src);
 	if ((c->force_rr || p->cdr || media_rr ||
-		p->gw1 != 0 || dst->proto != p->src.proto || t->nat ||
-		core_nat_far(c, fwd, &p->src)) &&
+		p->gw1 != 0 || dst->proto != src.proto || t->nat ||
+		core_nat_far(c, fwd, &src)) &&
 	    (msg_method(fwd) == MSG_REGISTER
-		    ? core_path_add(c, fwd, &p->src, dst, wk)
-		    : record_route(c, fwd, &p->src, dst,
+		    ? core_path_add(c, fwd, &src, dst, wk)
+		    : record_route(c, fwd, &src, dst,
 			  (wk & WK_NOTCP) != 0, gwd)) != 0) {
 		goto fail;
 	}
@@ -999,7 +1013,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	}
 	/* counted first: the transaction takes fwd and frees it */
 	core_count_out(c, fwd);
-	ct = txn_client_new(c->txn, fwd, dst, p, &err);
+	ct = txn_client_forward(c->txn, p->st, fwd, dst, p, &err);
 	if (ct == NULL) {
 		goto fail;
 	}
@@ -1026,8 +1040,9 @@ fork_next(struct pctx *p, struct msg *own)
 	int q = p->tg[p->next_tg].q;
 
 	while (p->next_tg < p->ntg && p->tg[p->next_tg].q == q) {
-		struct proxy_target *t = &p->tg[p->next_tg++];
-		int rc = forward(p->c, p, t, own);
+		struct proxy_target t;
+		int rc = forward(p->c, p,
+		    pctx_target_get(&p->tg[p->next_tg++], &t), own);
 		own = NULL;
 		if (rc != 0) {
 			/* a branch that cannot start is a 503 branch, or a 482
@@ -1076,9 +1091,10 @@ static bool
 forward_by_name(struct core *c, struct pctx *p, struct msg *req, bool via)
 {
 	const char *reason;
+	struct proxy_target t;
 	int rc = resolve_begin(c, p, req, via);
 
-	if (rc == 0 && resolve_next(p, &p->tg[0])) {
+	if (rc == 0 && next_by_dns(p, &t)) {
 		fork_next(p, req);
 		return true;
 	}
@@ -1093,9 +1109,10 @@ void
 proxy_resolved(struct pctx *p, int err)
 {
 	const char *reason;
+	struct proxy_target t;
 
 	if (p->st != NULL && !p->final_sent) {
-		if (err == 0 && resolve_next(p, &p->tg[0])) {
+		if (err == 0 && next_by_dns(p, &t)) {
 			fork_next(p, NULL);
 		} else {
 			int status = resolve_status(err == 0 ? -ENODATA : err,
@@ -1234,19 +1251,19 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		core_answer(c, src, req, 500, NULL, "out of memory");
 		goto drop;
 	}
-	/* the transaction keeps a compact copy; req is the caller's */
-	struct msg *kept = msg_compact(req);
-	p->st = kept ? txn_server_new(c->txn, kept, src, p) : NULL;
+	/* the transaction keeps req's bytes; req stays the caller's */
+	p->st = txn_server_new(c->txn, req, src, p);
 	if (p->st == NULL) {
 		int e = errno;
-		msg_free(kept);
 		free(p);
 		core_answer(c, src, req, 503, NULL,
 		    e == EBUSY ? "server transaction limit" : "no memory");
 		goto drop;
 	}
 	p->refs = 1;
-	p->src = *src;
+	if (txn_addr_set(&p->src, src) != 0) {
+		memset(&p->src, 0, sizeof(p->src)); /* the transaction's failed */
+	}
 	p->hash = hash;
 	p->gw1 = gw1;
 	if (gw1 == 0 && own) {
@@ -1262,9 +1279,11 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	for (int k = 0; k < ntg; k++) {
 		tg[k].media = rt.media; /* a Router record's, for media.c */
 	}
-	memcpy(p->tg, tg, (size_t)ntg * sizeof(tg[0]));
+	sort_targets(tg, ntg);
+	for (int k = 0; k < ntg; k++) {
+		pctx_target_set(&p->tg[k], &tg[k]);
+	}
 	p->ntg = ntg;
-	sort_targets(p->tg, p->ntg);
 	calls_invite(c, p, req, src, &in);
 	log_info(LOG_SERVER, "request %.*s from %s", (int)msg_method_name(req).len,
 	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
@@ -1299,10 +1318,8 @@ proxy_cancel(struct core *c, struct msg *req, const struct tp_src *src)
 	if (cp == NULL) {
 		return;
 	}
-	struct msg *kept = msg_compact(req);
-	cp->st = kept ? txn_server_new(c->txn, kept, src, cp) : NULL;
+	cp->st = txn_server_new(c->txn, req, src, cp);
 	if (cp->st == NULL) {
-		msg_free(kept);
 		free(cp);
 		core_answer(c, src, req, 503, NULL, "server transaction limit");
 		return;

@@ -102,7 +102,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	char tag[CORE_TAG_LEN + 1];
 	struct acct_target t, who;
 	enum acct_kind k;
-	struct msg *resp = NULL, *kept;
+	struct msg *resp = NULL;
 	struct reg_src rs;
 	struct reg_pending *rp = NULL;
 	struct txn *st;
@@ -146,11 +146,8 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	core_tag(c, tag);
 	/* the answer may wait for the store: the transaction first */
-	kept = msg_compact(req);
-	st = kept != NULL ? txn_server_new(c->txn, kept, src, NULL) : NULL;
-	if (st == NULL) {
-		msg_free(kept);
-	} else if ((rp = calloc(1, sizeof(*rp))) != NULL) {
+	st = txn_server_new(c->txn, req, src, NULL);
+	if (st != NULL && (rp = calloc(1, sizeof(*rp))) != NULL) {
 		rp->c = c;
 		rp->st = st;
 		rp->mwi = mwi_wanted(c, req);

@@ -23,9 +23,13 @@ client_failed(struct txn *x, int err)
 	txn_terminate(x);
 }
 
-struct txn *
-txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
-    void *tu, int *err)
+/*
+ * txn_client_new(), and with base the text of the request req was made
+ * from: req is then kept as a script over it.
+ */
+static struct txn *
+client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
+    const struct tp_src *dst, void *tu, int *err)
 {
 	char key[TXN_KEY_MAX];
 	const struct msg_via *v = msg_via_top(req);
@@ -48,7 +52,7 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 		rc = -errno;
 		goto fail;
 	}
-	x->rq = txn_serialize(req, &x->nrq);
+	x->rq = txn_text_new(req);
 	if (x->rq == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -66,7 +70,7 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 	x->state = m == MSG_INVITE ? TXN_CALLING : TXN_TRYING;
 
 	txn_enter(t);
-	rc = txn_send(x, dst, x->rq, x->nrq);
+	rc = txn_send(x, dst, x->rq->d, x->rq->len);
 	if (rc != 0) {
 		/* the TU never had it: no callback; req stays the caller's */
 		txn_discard(x);
@@ -75,6 +79,17 @@ txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
 		goto fail;
 	}
 	msg_free(req);
+	if (base != NULL && m == MSG_INVITE) {
+		/* a forwarded INVITE, which may ring for minutes: what the
+		 * proxy changed, over the request it received.  Other
+		 * requests are answered soon: not worth the work */
+		struct txn_text *d = txn_text_delta(base, x->rq->d, x->rq->len);
+
+		if (d != NULL) {
+			txn_text_unref(x->rq);
+			x->rq = d;
+		}
+	}
 	x->retx_ms = t->set.t1_ms;
 	if (m == MSG_INVITE) {
 		/* 17.1.1.2: Timer A retransmits, Timer B gives up */
@@ -98,6 +113,25 @@ fail:
 		*err = rc;
 	}
 	return NULL;
+}
+
+struct txn *
+txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
+    void *tu, int *err)
+{
+	return client_new(t, NULL, req, dst, tu, err);
+}
+
+struct txn *
+txn_client_forward(struct txn_table *t, struct txn *st, struct msg *req,
+    const struct tp_src *dst, void *tu, int *err)
+{
+	struct txn_text *base = st != NULL && st->kind == TXN_SERVER &&
+		st->tbl == t && !st->dead
+	    ? st->rq
+	    : NULL;
+
+	return client_new(t, base, req, dst, tu, err);
 }
 
 static void
@@ -180,6 +214,21 @@ hop_request(struct txn *x, const char *method, struct sv to, uint32_t *len)
 	return b;
 }
 
+/* b[0..len) as a text of its own. */
+static struct txn_text *
+text_of(const char *b, uint32_t len)
+{
+	struct txn_text *x = malloc(sizeof(*x) + len);
+
+	if (x != NULL) {
+		memcpy(x->d, b, len);
+		x->base = NULL;
+		x->refs = 1;
+		x->len = len;
+	}
+	return x;
+}
+
 /* Pass resp, which the state machine took, to the TU. */
 static void
 to_response(struct txn *x, struct msg *resp, int status)
@@ -208,6 +257,8 @@ invite_response(struct txn *x, struct msg *resp, int status)
 {
 	struct txn_table *t = x->tbl;
 	struct tp_src d;
+	uint32_t len;
+	char *ack;
 	int rc;
 
 	switch (x->state) {
@@ -241,11 +292,13 @@ invite_response(struct txn *x, struct msg *resp, int status)
 		} else {
 			x->state = TXN_COMPLETED;
 			wheel_cancel(&t->wheel, &x->retx);
-			x->rs = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
-			    &x->nrs);
+			ack = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
+			    &len);
+			x->rs = ack != NULL ? text_of(ack, len) : NULL;
+			free(ack);
 			txn_arm(x, &x->end, x->reliable ? 0 : 32000);
 			rc = x->rs != NULL
-			    ? txn_send(x, txn_peer(x, &d), x->rs, x->nrs)
+			    ? txn_send_text(x, txn_peer(x, &d), x->rs)
 			    : 0;
 			if (rc != 0) {
 				client_failed(x, rc);
@@ -260,7 +313,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 		/* a retransmitted final response: ACK it again (17.1.1.2);
 		 * a transport error here is one too (17.1.4) */
 		if (status >= 300 && x->rs != NULL &&
-		    (rc = txn_send(x, txn_peer(x, &d), x->rs, x->nrs)) != 0) {
+		    (rc = txn_send_text(x, txn_peer(x, &d), x->rs)) != 0) {
 			client_failed(x, rc);
 		}
 		break;
@@ -353,7 +406,7 @@ txn_client_fire(struct txn *x, enum txn_timer_id which)
 		x->retx_count++;
 		t->stats.retransmissions++;
 		txn_arm(x, &x->retx, x->retx_ms);
-		rc = txn_send(x, txn_peer(x, &d), x->rq, x->nrq);
+		rc = txn_send_text(x, txn_peer(x, &d), x->rq);
 		if (rc != 0) {
 			client_failed(x, rc);
 		}

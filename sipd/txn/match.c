@@ -6,6 +6,7 @@
  * method of the response (17.1.3).  ACK takes INVITE's place in both.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sipd/txn/txn_int.h"
@@ -60,8 +61,16 @@ method_sv(enum msg_method method, struct sv name)
 		method = MSG_INVITE;
 	}
 	if (method != MSG_METHOD_OTHER) {
-		const char *s = msg_method_str(method);
-		return (struct sv){ s, strlen(s) };
+		/* a known method by its id, after a byte no method name holds
+		 * (names are tokens): a key a ringing call keeps, shorter */
+		static const char ids[][2] = {
+			{ 1, 0 }, { 1, 1 }, { 1, 2 }, { 1, 3 }, { 1, 4 },
+			{ 1, 5 }, { 1, 6 }, { 1, 7 }, { 1, 8 }, { 1, 9 },
+			{ 1, 10 }, { 1, 11 }, { 1, 12 }, { 1, 13 }, { 1, 14 },
+			{ 1, 15 },
+		};
+		_Static_assert(MSG_PUBLISH < 16, "a key byte per method");
+		return (struct sv){ ids[method], 2 };
 	}
 	return name;
 }
@@ -113,7 +122,7 @@ size_t
 txn_client_key(struct sv branch, enum msg_method method, char *buf)
 {
 	struct keybuf k = { buf, 0, false };
-	const char *s;
+	char s;
 
 	if (branch.len == 0) {
 		return 0;
@@ -124,9 +133,10 @@ txn_client_key(struct sv branch, enum msg_method method, char *buf)
 	put(&k, "c|", 2);
 	put_sv(&k, branch);
 	/* the client side only sends methods it knows by id, and CANCEL's
-	 * key differs from its INVITE's by the method alone */
-	s = method == MSG_METHOD_OTHER ? "?" : msg_method_str(method);
-	put(&k, s, strlen(s));
+	 * key differs from its INVITE's by the method alone: one byte,
+	 * which no branch (a token) holds */
+	s = (char)(method == MSG_METHOD_OTHER ? 1 : 2 + (int)method);
+	put(&k, &s, 1);
 	return k.over ? 0 : k.len;
 }
 
@@ -163,10 +173,14 @@ txn_server_to_tag_ok(struct txn *x, struct msg *req)
 	/* 17.2.3: "the To tag of the ACK matches the To tag of the
 	 * response sent by the server transaction"; an RFC 2543 peer is
 	 * rare, so the response is parsed again rather than kept */
-	if (x->rs == NULL) {
+	const char *b;
+	char *tmp;
+
+	if (x->rs == NULL || (b = txn_text_bytes(x->rs, &tmp)) == NULL) {
 		return false;
 	}
-	resp = msg_parse(x->rs, x->nrs, NULL, NULL);
+	resp = msg_parse(b, x->rs->len, NULL, NULL);
+	free(tmp);
 	if (resp == NULL) {
 		return false;
 	}

@@ -87,6 +87,19 @@ send_or_fail(struct txn *x, const char *buf, size_t len)
 	return rc;
 }
 
+/* Send the last response again (17.2.1, 17.2.2). */
+static void
+resend(struct txn *x)
+{
+	char *tmp;
+	const char *b = txn_text_bytes(x->rs, &tmp);
+
+	if (b != NULL) {
+		send_or_fail(x, b, x->rs->len);
+		free(tmp);
+	}
+}
+
 bool
 txn_server_absorb(struct txn_table *t, struct msg *req,
     const struct tp_src *src)
@@ -127,7 +140,7 @@ txn_server_absorb(struct txn_table *t, struct msg *req,
 		if (x->rs != NULL) {
 			t->stats.retransmissions++;
 			x->retx_count++;
-			send_or_fail(x, x->rs, x->nrs);
+			resend(x);
 		}
 		break;
 	default:
@@ -176,20 +189,21 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 	response_dst(x, req, src);
 	if (txn_key_2543(x)) {
 		/* its matching reads the request: kept parsed */
-		x->req = req;
-		return x;
+		x->req = msg_compact(req);
+	} else {
+		/* kept as the bytes received (edits applied), parsed again on
+		 * demand (txn_request()) when a response is built from it: a
+		 * ringing call's least memory.  Written from the caller's
+		 * message: no copy of it is made first */
+		x->rq = txn_text_new(req);
 	}
-	/* kept as the bytes received, parsed again on demand (txn_request())
-	 * when a response is built from it: a ringing call's least memory */
-	x->rq = txn_serialize(req, &x->nrq);
-	if (x->rq == NULL) {
+	if (x->req == NULL && x->rq == NULL) {
 		txn_enter(t);
 		txn_discard(x);
 		txn_leave(t);
 		errno = ENOMEM;
 		return NULL;
 	}
-	msg_free(req);
 	return x;
 }
 
@@ -215,8 +229,7 @@ txn_server_respond(struct txn *x, struct msg *resp)
 {
 	struct txn_table *t = x->tbl;
 	int status = msg_status(resp);
-	uint32_t len;
-	char *b;
+	struct txn_text *b;
 	int rc = 0;
 
 	if (x->dead || status < 100 || status > 699) {
@@ -224,26 +237,25 @@ txn_server_respond(struct txn *x, struct msg *resp)
 	}
 	if (x->state == TXN_ACCEPTED && status >= 200 && status < 300) {
 		/* RFC 6026 7.1: a retransmitted 2xx from the TU goes out */
-		b = txn_serialize(resp, &len);
+		b = txn_text_new(resp);
 		if (b == NULL) {
 			return -ENOMEM;
 		}
 		txn_enter(t);
-		rc = send_or_fail(x, b, len);
+		rc = send_or_fail(x, b->d, b->len);
 		txn_leave(t);
-		free(b);
+		txn_text_unref(b);
 		return rc;
 	}
 	if (x->state != TXN_TRYING && x->state != TXN_PROCEEDING) {
 		return -EINVAL;
 	}
-	b = txn_serialize(resp, &len);
+	b = txn_text_new(resp);
 	if (b == NULL) {
 		return -ENOMEM;
 	}
-	free(x->rs);
+	txn_text_unref(x->rs);
 	x->rs = b;
-	x->nrs = len;
 	/* the highest provisional, then the final; x->rs keeps the most
 	 * recent, which is what a retransmission gets (17.2.1) */
 	if (status >= 200 || status > x->status) {
@@ -274,7 +286,21 @@ txn_server_respond(struct txn *x, struct msg *resp)
 		x->state = TXN_COMPLETED;
 		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
 	}
-	rc = send_or_fail(x, b, len);
+	rc = send_or_fail(x, b->d, b->len);
+	if (status > 100 && status < 200 && x->method == MSG_INVITE &&
+	    x->rs == b && x->rq != NULL) {
+		/* a ringing INVITE's provisional response is resent while
+		 * the request is kept: as a script over it, it costs its own
+		 * lines alone (its Via, From, Call-ID and CSeq are the
+		 * request's).  A 100 gives way soon, as does a non-INVITE's
+		 * provisional: not worth the work */
+		struct txn_text *d = txn_text_delta(x->rq, b->d, b->len);
+
+		if (d != NULL) {
+			txn_text_unref(b);
+			x->rs = d;
+		}
+	}
 	if (status >= 200) {
 		txn_shed(x);
 		/* an INVITE's non-2xx still retransmits until the ACK */
@@ -301,7 +327,7 @@ txn_server_fire(struct txn *x, enum txn_timer_id which)
 		x->retx_ms = x->retx_ms * 2 < t->set.t2_ms ? x->retx_ms * 2
 							   : t->set.t2_ms;
 		txn_arm(x, &x->retx, x->retx_ms);
-		send_or_fail(x, x->rs, x->nrs);
+		resend(x);
 		return;
 	}
 	if (x->state == TXN_COMPLETED && x->method == MSG_INVITE) {

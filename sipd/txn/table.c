@@ -92,8 +92,8 @@ static void
 txn_release(struct txn *x)
 {
 	msg_free(x->req);
-	free(x->rq);
-	free(x->rs);
+	txn_text_unref(x->rq);
+	txn_text_unref(x->rs);
 	free(x);
 }
 
@@ -240,7 +240,7 @@ txn_lookup(struct txn_table *t, const char *key, size_t len)
 
 	for (struct txn *x = t->buckets[h & (t->nbuckets - 1)]; x != NULL;
 	    x = x->hnext) {
-		if (x->hash == h && x->keylen == len &&
+		if (x->hash == (uint32_t)h && x->keylen == len &&
 		    memcmp(x->key, key, len) == 0 && !x->dead) {
 			return x;
 		}
@@ -373,6 +373,9 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 		errno = EBUSY;
 		return NULL;
 	}
+	if (msg_method(req) != MSG_METHOD_OTHER) {
+		meth.len = 0; /* named by x->method */
+	}
 	if (meth.len >= sizeof(((struct txn_info *)0)->method)) {
 		meth.len = sizeof(((struct txn_info *)0)->method) - 1;
 	}
@@ -403,7 +406,7 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	if (cid.len > 0) {
 		memcpy(x->key + len + meth.len, cid.p, cid.len);
 	}
-	x->hash = txn_hash(t, key, len);
+	x->hash = (uint32_t)txn_hash(t, key, len);
 	x->hnext = t->buckets[x->hash & (t->nbuckets - 1)];
 	t->buckets[x->hash & (t->nbuckets - 1)] = x;
 	t->nlive++;
@@ -542,22 +545,20 @@ txn_send(struct txn *x, const struct tp_src *dst, const char *buf,
 	return x->tbl->ops.send(x->tbl->arg, dst, buf, len);
 }
 
-char *
-txn_serialize(struct msg *m, uint32_t *len)
+int
+txn_send_text(struct txn *x, const struct tp_src *dst,
+    const struct txn_text *text)
 {
-	size_t n = msg_size(m);
-	char *b = malloc(n ? n : 1);
+	char *tmp;
+	const char *b = txn_text_bytes(text, &tmp);
+	int rc;
 
 	if (b == NULL) {
-		return NULL;
+		return -ENOMEM;
 	}
-	int w = msg_write(m, b, n);
-	if (w < 0) {
-		free(b);
-		return NULL;
-	}
-	*len = (uint32_t)w;
-	return b;
+	rc = txn_send(x, dst, b, text->len);
+	free(tmp);
+	return rc;
 }
 
 enum txn_kind
@@ -578,14 +579,19 @@ txn_request(const struct txn *cx)
 	struct txn *x = (struct txn *)(uintptr_t)cx;
 	struct txn_table *t = x->tbl;
 	/* the bytes met the limits once, or were built here: no others */
-	struct msg_limits lim = { .max_size = x->nrq,
-		.max_headers = UINT32_MAX, .max_line = x->nrq };
+	struct msg_limits lim = { .max_size = x->rq ? x->rq->len : 0,
+		.max_headers = UINT32_MAX,
+		.max_line = x->rq ? x->rq->len : 0 };
+	const char *b;
+	char *tmp;
 
 	/* a transaction keeps its request as bytes: parse on demand, for
 	 * the current entry into the table (a TU callback), else until the
 	 * transaction ends */
-	if (x->req == NULL && x->rq != NULL) {
-		x->req = msg_parse(x->rq, x->nrq, &lim, NULL);
+	if (x->req == NULL && x->rq != NULL &&
+	    (b = txn_text_bytes(x->rq, &tmp)) != NULL) {
+		x->req = msg_parse(b, x->rq->len, &lim, NULL);
+		free(tmp);
 		if (x->req != NULL && t->depth > 0 && t->ntmp < TXN_TMP_MAX) {
 			t->tmp[t->ntmp++] = x;
 		}
@@ -673,7 +679,12 @@ txn_foreach(struct txn_table *t, enum txn_kind kind,
 		info.id = x->id;
 		info.kind = (enum txn_kind)x->kind;
 		info.state = (enum txn_state)x->state;
-		memcpy(info.method, label, x->mlen);
+		if (x->mlen > 0) {
+			memcpy(info.method, label, x->mlen);
+		} else {
+			snprintf(info.method, sizeof(info.method), "%s",
+			    msg_method_str((enum msg_method)x->method));
+		}
 		memcpy(info.callid, label + x->mlen, x->clen);
 		txn_addr_get(&x->peer, &info.peer);
 		info.age_ms = t->now - x->created_ms;
@@ -691,16 +702,14 @@ txn_shed(struct txn *x)
 	if (x->kind == TXN_CLIENT || !txn_key_2543(x)) {
 		msg_free(x->req);
 		x->req = NULL;
-		free(x->rq);
+		txn_text_unref(x->rq);
 		x->rq = NULL;
-		x->nrq = 0;
 	}
 	/* an INVITE server transaction's non-2xx final is resent until the
 	 * ACK; a client's ACK for one is kept for the final's resends */
 	if (x->kind == TXN_SERVER && x->state != TXN_COMPLETED) {
-		free(x->rs);
+		txn_text_unref(x->rs);
 		x->rs = NULL;
-		x->nrs = 0;
 	}
 }
 

@@ -20,6 +20,7 @@
 #ifndef SIPD_TXN_H
 #define SIPD_TXN_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -149,10 +150,12 @@ bool txn_server_absorb(struct txn_table *t, struct msg *req,
     const struct tp_src *src);
 
 /*
- * A server transaction for req, received from src.  Takes ownership of
- * req.  tu is the TU's context, kept with the transaction.  Returns NULL
- * when the server limit is reached (the caller answers 503; req is then
- * still the caller's) or on allocation failure.  Not for ACK.
+ * A server transaction for req, received from src.  req is borrowed: the
+ * transaction keeps its bytes (edits applied), written from it directly,
+ * and the caller goes on with req (to forward it).  tu is the TU's
+ * context, kept with the transaction.  Returns NULL with errno EBUSY when
+ * the server limit is reached (the caller answers 503), or on allocation
+ * failure.  Not for ACK.
  */
 struct txn *txn_server_new(struct txn_table *t, struct msg *req,
     const struct tp_src *src, void *tu);
@@ -194,6 +197,16 @@ struct txn *txn_client_new(struct txn_table *t, struct msg *req,
     const struct tp_src *dst, void *tu, int *err);
 
 /*
+ * The same for a proxy: req is a copy of server transaction st's request
+ * with the proxy's edits (16.6), and is kept as what changed against
+ * st's, whose bytes it shares: the forwarded INVITE of a ringing call
+ * costs its new lines alone.  st NULL (or a transaction without the
+ * request's bytes): as txn_client_new().
+ */
+struct txn *txn_client_forward(struct txn_table *t, struct txn *st,
+    struct msg *req, const struct tp_src *dst, void *tu, int *err);
+
+/*
  * Offer a received response to the client transactions.  Returns true
  * when one matched (branch and CSeq method, 17.1.3); the TU's response()
  * ran.  False: no match; the caller relays it statelessly or drops it.
@@ -219,6 +232,31 @@ void txn_transport_error(struct txn_table *t, const struct tp_src *dst,
     int err);
 
 /* ------------------------------------------------------------- access */
+
+/*
+ * A peer in less room than struct tp_src, whose sockaddr_storage is 128
+ * bytes: the transports give IPv4 and IPv6 addresses.  What a
+ * transaction keeps of its peer, and a TU of an address it keeps long.
+ */
+struct txn_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr;
+	uint8_t addrlen;
+	uint8_t proto;  /* enum tp_proto */
+	bool behind;
+	struct tp_listener *listener;
+	uint64_t conn_id;
+	const char *host;
+};
+
+/* Keep s in a; -EAFNOSUPPORT for an address that does not fit. */
+int txn_addr_set(struct txn_addr *a, const struct tp_src *s);
+/* a as a struct tp_src (flow false), written to out, which is
+ * returned. */
+struct tp_src *txn_addr_get(const struct txn_addr *a, struct tp_src *out);
 
 enum txn_kind txn_kind(const struct txn *t);
 enum txn_state txn_state(const struct txn *t);

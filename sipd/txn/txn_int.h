@@ -19,8 +19,9 @@
 
 struct txn_timer {
 	struct txn_timer *prev, *next; /* in its slot; NULL when idle */
-	uint64_t due;
-	uint8_t which; /* enum txn_timer_id */
+	/* in one word: a ringing call holds four of these */
+	uint64_t due : 63;
+	uint64_t which : 1; /* enum txn_timer_id */
 };
 
 struct txn_wheel {
@@ -50,30 +51,33 @@ enum txn_timer_id {
 	TM_END,  /* B, C, D, F, H, I, J, K, L, M */
 };
 
-/* A peer in less room than struct tp_src, whose sockaddr_storage is
- * 128 bytes: the transports give IPv4 and IPv6 addresses. */
-struct txn_addr {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} addr;
-	uint8_t addrlen;
-	uint8_t proto;  /* enum tp_proto */
-	bool behind;
-	struct tp_listener *listener;
-	uint64_t conn_id;
-	const char *host;
-};
-
-/* Keep s in a; -EAFNOSUPPORT for an address that does not fit. */
-int txn_addr_set(struct txn_addr *a, const struct tp_src *s);
-/* a as a struct tp_src, written to out, which is returned. */
-struct tp_src *txn_addr_get(const struct txn_addr *a, struct tp_src *out);
-
 struct txn_link {
 	struct txn *prev, *next;
 };
+
+/*
+ * Bytes a transaction keeps (text.c): the bytes themselves (base NULL),
+ * or an edit script over base's bytes, which it holds a reference to.
+ * Shared by reference count: a forwarded request's script holds the
+ * received request's text.
+ */
+struct txn_text {
+	struct txn_text *base;
+	uint32_t refs;
+	uint32_t len; /* the bytes' length; a script ends where they do */
+	char d[];
+};
+
+/* m serialized into a new text.  NULL on allocation failure. */
+struct txn_text *txn_text_new(struct msg *m);
+/* p[0..len) as a script over base, which must hold bytes; NULL when
+ * that is no smaller (keep the bytes) or on allocation failure. */
+struct txn_text *txn_text_delta(struct txn_text *base, const char *p,
+    uint32_t len);
+void txn_text_unref(struct txn_text *x);
+/* x's bytes (x->len of them): x's own, or written to a new allocation
+ * *tmp, which the caller frees.  NULL on failure. */
+const char *txn_text_bytes(const struct txn_text *x, char **tmp);
 
 struct txn {
 	struct txn *hnext;        /* hash chain */
@@ -83,35 +87,39 @@ struct txn {
 	struct txn_timer retx;     /* A, E or G */
 	struct txn_timer end;      /* the timer that ends a state */
 	uint64_t id;
-	uint64_t hash;
 	uint64_t created_ms;
+	uint32_t hash;             /* the key's (low half): its low bits pick
+	                            * the bucket */
+	uint32_t retx_ms;          /* current retransmission interval */
+	uint32_t retx_count;
 	/* the small fields together: a ringing call holds two of these */
-	uint8_t kind;  /* enum txn_kind */
-	uint8_t state; /* enum txn_state */
-	uint8_t method; /* enum msg_method of the request (ACK never) */
-	bool reliable;
-	bool dead;     /* terminated, freed once the current event is done */
-	bool c_fired;  /* client INVITE: Timer C fired, the TU cancelled */
-	bool waiting;  /* on the waiting list: may give way (txn_wait()) */
-	uint8_t mlen, clen;        /* method name and Call-ID after the key,
-	                            * for the live view */
+	uint8_t kind : 1;  /* enum txn_kind */
+	uint8_t state : 3; /* enum txn_state */
+	bool reliable : 1;
+	bool dead : 1;     /* terminated, freed once the current event is
+	                    * done */
+	bool c_fired : 1;  /* client INVITE: Timer C fired, the TU cancelled */
+	bool waiting : 1;  /* on the waiting list: may give way (txn_wait()) */
+	uint8_t method;    /* enum msg_method of the request (ACK never) */
+	uint8_t mlen, clen;        /* method name (an extension's; 0: the
+	                            * name of method) and Call-ID after the
+	                            * key, for the live view */
 	uint16_t status;
 	uint16_t resp_port;        /* server: responses go to the peer's
 	                            * address at this port; 0: its port */
 	uint16_t keylen;
-	uint32_t retx_ms;          /* current retransmission interval */
-	uint32_t retx_count;
 	struct txn_addr peer;      /* request source, or request destination */
 	/* the request parsed: a server's RFC 2543 transaction keeps it (its
 	 * matching reads it); otherwise parsed again from rq on demand and
 	 * kept as long as txn_request() says */
 	struct msg *req;
-	char *rq;                  /* the request's bytes, as sent (client)
-	                            * or received (server) */
-	char *rs;                  /* what absorbs a retransmission: the last
-	                            * response (server), the ACK for a
+	struct txn_text *rq;       /* the request, as sent (client: a script
+	                            * over its server transaction's, when it
+	                            * forwards one) or received (server) */
+	struct txn_text *rs;       /* what absorbs a retransmission: the last
+	                            * response (server; a provisional one as
+	                            * a script over rq), the ACK for a
 	                            * non-2xx (client INVITE) */
-	uint32_t nrq, nrs;
 	void *tu;
 	char key[];
 };
@@ -196,8 +204,9 @@ void txn_leave(struct txn_table *t);
 void txn_arm(struct txn *x, struct txn_timer *tm, uint32_t ms);
 int txn_send(struct txn *x, const struct tp_src *dst, const char *buf,
     size_t len);
-/* Serialize m into a fresh allocation. */
-char *txn_serialize(struct msg *m, uint32_t *len);
+/* Send text to dst. */
+int txn_send_text(struct txn *x, const struct tp_src *dst,
+    const struct txn_text *text);
 
 void txn_server_fire(struct txn *x, enum txn_timer_id which);
 void txn_client_fire(struct txn *x, enum txn_timer_id which);

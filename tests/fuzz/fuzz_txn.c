@@ -233,7 +233,8 @@ fz_forward(struct fz *f, struct msg *req, struct txn *st, unsigned which)
 		msg_free(fwd);
 		return;
 	}
-	ct = txn_client_new(f->t, fwd, &f->dst[which & 1], st, NULL);
+	/* forwarded as a proxy does: kept as a script over st's request */
+	ct = txn_client_forward(f->t, st, fwd, &f->dst[which & 1], st, NULL);
 	if (ct == NULL) {
 		msg_free(fwd);
 		return;
@@ -280,10 +281,11 @@ fz_request(struct fz *f, const char *buf, size_t len, int s, unsigned how)
 		msg_free(req);
 		return;
 	}
+	/* the transaction keeps req's bytes; req stays ours */
 	st = txn_server_new(f->t, req, src, NULL);
+	msg_free(req);
 	if (st == NULL) {
-		msg_free(req); /* at the limit: core answers 503 */
-		return;
+		return; /* at the limit: core answers 503 */
 	}
 	f->srv[f->nsrv++] = st;
 	if (msg_method(txn_request(st)) == MSG_CANCEL) {

@@ -510,14 +510,26 @@ req_of(struct env *e, struct txn *t)
 
 /* -------------------------------------------------------- server side */
 
+/* txn_server_new(), the request freed after: the transaction borrows it
+ * and keeps its bytes. */
+static struct txn *
+srv_take(struct txn_table *t, struct msg *req, const struct tp_src *src,
+    void *tu)
+{
+	struct txn *x = txn_server_new(t, req, src, tu);
+
+	msg_free(req);
+	return x;
+}
+
 static struct txn *
 srv_new(struct env *e, struct msg *req, enum tp_proto proto)
 {
 	struct tp_src src = uac_src(proto);
-	struct txn *st = txn_server_new(e->tbl, req, &src, e);
+	struct txn *st = srv_take(e->tbl, req, &src, e);
 
-	/* req is the transaction's now: it keeps the bytes, and reads them
-	 * again for txn_request() */
+	/* the transaction kept req's bytes, and reads them again for
+	 * txn_request() */
 	assert_non_null(st);
 	assert_int_equal(txn_kind(st), TXN_SERVER);
 	assert_non_null(txn_request(st));
@@ -931,13 +943,13 @@ test_ist_response_destination(void **state)
 	struct txn *a, *b, *c;
 
 	/* behind a NAT: the source address with the sent-by port */
-	a = txn_server_new(e->tbl, REQ(.method = "INVITE"), &from, NULL);
+	a = srv_take(e->tbl, REQ(.method = "INVITE"), &from, NULL);
 	if (a != NULL) {
 		keep_req(e, a, txn_request(a));
 	}
 	assert_non_null(a);
 	/* RFC 3581: rport asks for the source port too */
-	b = txn_server_new(e->tbl,
+	b = srv_take(e->tbl,
 	                   REQ(.method = "INVITE",
 	                       .via = UAC_VIA ";rport;branch=z9hG4bKrport"),
 	                   &from, NULL);
@@ -946,7 +958,7 @@ test_ist_response_destination(void **state)
 	}
 	assert_non_null(b);
 	/* no port in sent-by: 5060 */
-	c = txn_server_new(
+	c = srv_take(
 	    e->tbl,
 	    REQ(.method = "INVITE",
 	        .via = "SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKc"),
@@ -1638,7 +1650,7 @@ test_match_server(void **state)
 	assert_false(txn_server_absorb(e->tbl, cancel, &src));
 	/* ... that finds the INVITE it cancels */
 	assert_ptr_equal(txn_server_find_invite(e->tbl, cancel, &src), st);
-	cst = txn_server_new(e->tbl, cancel, &src, e);
+	cst = srv_take(e->tbl, cancel, &src, e);
 	if (cst != NULL) {
 		keep_req(e, cst, txn_request(cst));
 	}
@@ -1883,6 +1895,64 @@ test_cancel_new(void **state)
 	assert_null(txn_client_cancel_new(st));
 }
 
+/*
+ * A proxy's forwarded request is kept as its edits over the server
+ * transaction's request (txn_client_forward()): resent, parsed, cancelled
+ * and ACKed as the bytes sent, also once the server transaction has let
+ * its request go.
+ */
+static void
+test_forward_kept_as_edits(void **state)
+{
+	struct env *e = *state;
+	struct tp_src dst = next_hop(TP_UDP);
+	struct txn *st = srv_new(e, REQ(.method = "INVITE"), TP_RELIABLE);
+	struct msg *fwd = msg_compact(txn_request(st));
+	char branch[TXN_BRANCH_MAX], via[256], buf[4096];
+	struct msg *m;
+	struct txn *ct;
+	size_t first = e->nsent;
+	int n;
+
+	assert_non_null(fwd);
+	txn_branch_new(e->tbl, branch);
+	snprintf(via, sizeof(via), OUR_VIA ";branch=%s", branch);
+	assert_true(msg_via_push(fwd, (struct sv){ via, strlen(via) }) >= 0);
+	assert_true(msg_hdr_append(fwd, "Record-Route",
+	    SV_LIT("<sip:proxy.example.com;lr>")) >= 0);
+	ct = txn_client_forward(e->tbl, st, fwd, &dst, e, NULL);
+	assert_non_null(ct);
+	keep_req(e, ct, txn_request(ct));
+	/* parsed again, it is the request sent */
+	n = msg_write(txn_request(ct), buf, sizeof(buf));
+	assert_int_equal(n, e->sent[first].len);
+	assert_memory_equal(buf, e->sent[first].buf, (size_t)n);
+	/* Timer A resends the same bytes */
+	run_to(e, 500);
+	assert_int_equal(e->nsent, first + 2);
+	assert_same_bytes(e, first, first + 1);
+	/* the server transaction answers and lets its request go; the
+	 * client transaction's still stands */
+	assert_int_equal(srv_respond(st, 486), 0);
+	assert_null(txn_request(st));
+	run_to(e, 1500);
+	assert_int_equal(sent_status(e, first + 2), 486);
+	assert_int_equal(e->nsent, first + 4);
+	assert_same_bytes(e, first, first + 3);
+	/* the CANCEL and the ACK are built from it (9.1, 17.1.1.3) */
+	assert_true(cli_resp(e, ct, 180));
+	m = txn_client_cancel_new(ct);
+	assert_non_null(m);
+	assert_sv_equal(msg_hdr_value(m, HDR_VIA), via);
+	assert_sv_equal(msg_callid(m), CALLID);
+	msg_free(m);
+	assert_true(cli_resp(e, ct, 486));
+	m = sent_msg(e, e->nsent - 1);
+	assert_int_equal(msg_method(m), MSG_ACK);
+	assert_sv_equal(msg_hdr_value(m, HDR_VIA), via);
+	msg_free(m);
+}
+
 /* ================================================ transport errors 17.x.4 */
 
 static void
@@ -2102,6 +2172,7 @@ test_limit_server(void **state)
 	txn_table_stats(e->tbl, &s);
 	assert_int_equal(s.server_live, 1);
 	assert_non_null(txn_server_new(e->tbl, m, &src, e));
+	msg_free(m);
 	txn_table_stats(e->tbl, &s);
 	assert_int_equal(s.server_live, 2);
 	assert_int_equal(s.server_created, 3);
@@ -2200,6 +2271,7 @@ test_limit_reclaim_server(void **state)
 	/* b's ACK: it only waits now (Timer I), and gives way to d */
 	assert_true(srv_absorb(e, ack_for_final()));
 	assert_non_null(txn_server_new(e->tbl, m, &src, e));
+	msg_free(m);
 	txn_table_stats(e->tbl, &s);
 	assert_int_equal(s.reclaimed, 2);
 	assert_int_equal(s.refused, 1);
@@ -2684,6 +2756,7 @@ main(void)
 	    T(test_match_rfc2543_accepted),
 	    T(test_match_client),
 	    T(test_cancel_new),
+	    T(test_forward_kept_as_edits),
 	    T(test_err_server_respond),
 	    T(test_err_server_retransmissions),
 	    T(test_err_client_new),

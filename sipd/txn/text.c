@@ -1,0 +1,315 @@
+/*
+ * The bytes a transaction keeps: its request, and the response or ACK it
+ * resends.  A text is the bytes themselves, or an edit script over
+ * another text it holds a reference to.  A proxy forwards the request it
+ * received with a few lines added or changed (its Via, Record-Route,
+ * Max-Forwards), and a provisional response repeats the request's Via,
+ * From, Call-ID and CSeq lines: kept as scripts over the server
+ * transaction's request, a ringing call holds the INVITE once.
+ *
+ * A script is a run of operations, each a varint (length << 1 | copy),
+ * then for a copy a varint offset into the base, for an insert the bytes.
+ * Lines are matched whole, in order, so a script is found in one pass
+ * over each side's lines; a line matched by none copies its start and
+ * its end from a line just ahead in the base when they are long enough.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipd/txn/txn_int.h"
+
+/* Lines of a base looked at; the rest of a longer one counts as one. */
+#define TEXT_LINES_MAX 256
+/* A script longer than this is not worth it: the text stays whole. */
+#define TEXT_SCRIPT_MAX 1024
+/* A changed line copies its start, and then its end, from one of the
+ * next TEXT_NEAR lines of the base when they share this much: a copy
+ * costs some 4 bytes of script. */
+#define TEXT_PREFIX_MIN 8
+#define TEXT_NEAR 8
+
+struct txn_text *
+txn_text_new(struct msg *m)
+{
+	size_t n = msg_size(m);
+	struct txn_text *x;
+	int w;
+
+	if (n > UINT32_MAX - sizeof(*x)) {
+		return NULL;
+	}
+	x = malloc(sizeof(*x) + (n ? n : 1));
+	if (x == NULL) {
+		return NULL;
+	}
+	w = msg_write(m, x->d, n);
+	if (w < 0) {
+		free(x);
+		return NULL;
+	}
+	x->base = NULL;
+	x->refs = 1;
+	x->len = (uint32_t)w;
+	return x;
+}
+
+void
+txn_text_unref(struct txn_text *x)
+{
+	while (x != NULL && --x->refs == 0) {
+		struct txn_text *b = x->base;
+
+		free(x);
+		x = b;
+	}
+}
+
+/* A varint, 7 bits a byte, low first. */
+static size_t
+put_varint(uint8_t *out, uint32_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		out[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[n++] = (uint8_t)v;
+	return n;
+}
+
+/* A varint written by put_varint(): at most 5 bytes. */
+static void
+get_varint(const uint8_t **p, uint32_t *v)
+{
+	uint32_t r = 0;
+
+	for (int shift = 0; shift < 35; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		r |= (uint32_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			break;
+		}
+	}
+	*v = r;
+}
+
+struct script {
+	uint8_t b[TEXT_SCRIPT_MAX];
+	size_t n;
+	bool full;
+};
+
+static void
+emit_copy(struct script *s, uint32_t off, uint32_t len)
+{
+	if (len == 0 || s->full) {
+		return;
+	}
+	if (s->n + 10 > sizeof(s->b)) {
+		s->full = true;
+		return;
+	}
+	s->n += put_varint(s->b + s->n, len << 1 | 1);
+	s->n += put_varint(s->b + s->n, off);
+}
+
+static void
+emit_insert(struct script *s, const char *p, uint32_t len)
+{
+	if (len == 0 || s->full) {
+		return;
+	}
+	if (s->n + 5 + len > sizeof(s->b)) {
+		s->full = true;
+		return;
+	}
+	s->n += put_varint(s->b + s->n, len << 1);
+	memcpy(s->b + s->n, p, len);
+	s->n += len;
+}
+
+/* The end of the line starting at p (after its LF), or e. */
+static const char *
+line_end(const char *p, const char *e)
+{
+	const char *lf = memchr(p, '\n', (size_t)(e - p));
+
+	return lf != NULL ? lf + 1 : e;
+}
+
+/* The script being written: a copy or an insert waits to be merged
+ * with the next one of its kind that continues it. */
+struct delta {
+	struct script s;
+	const char *p;
+	uint32_t coff, clen, ioff, ilen;
+};
+
+static void
+add_copy(struct delta *d, uint32_t off, uint32_t len)
+{
+	emit_insert(&d->s, d->p + d->ioff, d->ilen);
+	d->ilen = 0;
+	if (d->clen > 0 && d->coff + d->clen == off) {
+		d->clen += len;
+		return;
+	}
+	emit_copy(&d->s, d->coff, d->clen);
+	d->coff = off;
+	d->clen = len;
+}
+
+static void
+add_insert(struct delta *d, uint32_t off, uint32_t len)
+{
+	emit_copy(&d->s, d->coff, d->clen);
+	d->clen = 0;
+	if (d->ilen > 0 && d->ioff + d->ilen == off) {
+		d->ilen += len;
+		return;
+	}
+	emit_insert(&d->s, d->p + d->ioff, d->ilen);
+	d->ioff = off;
+	d->ilen = len;
+}
+
+struct txn_text *
+txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
+{
+	uint32_t bl[TEXT_LINES_MAX + 1];
+	struct delta d = { .p = p };
+	const char *bp, *be, *q = p, *e = p + len;
+	int nb = 0, cur = 0;
+	struct txn_text *x;
+
+	if (base == NULL || base->base != NULL || len >= UINT32_MAX >> 1) {
+		return NULL;
+	}
+	bp = base->d;
+	be = bp + base->len;
+	for (const char *l = bp; l < be && nb < TEXT_LINES_MAX; nb++) {
+		bl[nb] = (uint32_t)(l - bp);
+		l = nb + 1 < TEXT_LINES_MAX ? line_end(l, be) : be;
+	}
+	bl[nb] = base->len;
+	while (q < e && !d.s.full) {
+		const char *le = line_end(q, e);
+		uint32_t ll = (uint32_t)(le - q), best = 0, bend = 0;
+		uint32_t boff = 0, bfoff = 0;
+		int j = cur;
+
+		/* the next line of the base that is the same, if any: the
+		 * lines an edit kept stay in their order */
+		while (j < nb && (bl[j + 1] - bl[j] != ll ||
+		    memcmp(bp + bl[j], q, ll) != 0)) {
+			j++;
+		}
+		if (j < nb) {
+			add_copy(&d, bl[j], ll);
+			cur = j + 1;
+			q = le;
+			continue;
+		}
+		/* a new or changed line: the start it shares with one of the
+		 * next lines of the base (a header's name, a Via's protocol
+		 * and host, a To before its tag), and then the end (a
+		 * Contact's parameters) */
+		for (int k = cur; k < nb && k < cur + TEXT_NEAR; k++) {
+			const char *b = bp + bl[k];
+			uint32_t bn = bl[k + 1] - bl[k];
+			uint32_t m = bn < ll ? bn : ll, i = 0, f = 0;
+
+			while (i < m && b[i] == q[i]) {
+				i++;
+			}
+			if (i < TEXT_PREFIX_MIN || m <= best + bend) {
+				continue; /* no start, or no better at best */
+			}
+			while (f < m - i && b[bn - 1 - f] == q[ll - 1 - f]) {
+				f++;
+			}
+			f = f >= TEXT_PREFIX_MIN ? f : 0;
+			if (i + f > best + bend) {
+				best = i;
+				bend = f;
+				boff = bl[k];
+				bfoff = bl[k + 1] - f;
+			}
+		}
+		if (best > 0) {
+			add_copy(&d, boff, best);
+		}
+		add_insert(&d, (uint32_t)(q - p) + best, ll - best - bend);
+		if (bend > 0) {
+			add_copy(&d, bfoff, bend);
+		}
+		q = le;
+	}
+	/* at most one of them waits */
+	emit_copy(&d.s, d.coff, d.clen);
+	emit_insert(&d.s, p + d.ioff, d.ilen);
+	if (d.s.full || d.s.n + sizeof(*base) >= len) {
+		return NULL; /* no smaller than the bytes */
+	}
+	x = malloc(sizeof(*x) + d.s.n);
+	if (x == NULL) {
+		return NULL;
+	}
+	memcpy(x->d, d.s.b, d.s.n);
+	x->base = base;
+	base->refs++;
+	x->refs = 1;
+	x->len = len;
+	return x;
+}
+
+/* Write x's bytes to out (x->len bytes); false for a bad script.  A
+ * script ends where its bytes are complete. */
+static bool
+expand(const struct txn_text *x, char *out)
+{
+	const uint8_t *p = (const uint8_t *)x->d;
+	const struct txn_text *b = x->base;
+	uint32_t n = 0, v, off;
+
+	while (n < x->len) {
+		get_varint(&p, &v);
+		uint32_t l = v >> 1;
+		if (l == 0 || l > x->len - n) {
+			return false;
+		}
+		if (v & 1) {
+			get_varint(&p, &off);
+			if (off > b->len || l > b->len - off) {
+				return false;
+			}
+			memcpy(out + n, b->d + off, l);
+		} else {
+			memcpy(out + n, p, l);
+			p += l;
+		}
+		n += l;
+	}
+	return true;
+}
+
+const char *
+txn_text_bytes(const struct txn_text *x, char **tmp)
+{
+	*tmp = NULL;
+	if (x->base == NULL) {
+		return x->d;
+	}
+	*tmp = malloc(x->len ? x->len : 1);
+	if (*tmp == NULL) {
+		return NULL;
+	}
+	if (!expand(x, *tmp)) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	return *tmp;
+}
