@@ -45,6 +45,12 @@
  * a quiet worker's timers fire at most this much later.
  */
 #define WORKER_TICK_SLACK_MS 10
+/*
+ * The longest a quiet worker with armed timers sleeps (tick_sleep()): the
+ * tick also runs the gateways' registration timers (core_tick()), whose
+ * due times the worker does not see; they may run this much late.
+ */
+#define WORKER_QUIET_TICK_MS 100
 /* How often expired registrations are purged. */
 #define WORKER_PURGE_MS 1000
 
@@ -192,6 +198,35 @@ tick_arm(struct worker *w, bool force)
 	event_add(w->tick, &tv);
 }
 
+/*
+ * After a tick that ran on its own wakeup, no message having come for
+ * WORKER_TICK_MS or more: sleep until the first timer is due (at most
+ * WORKER_QUIET_TICK_MS) rather than wake every WORKER_TICK_MS to find
+ * none due.  A quiet worker whose transactions only wait out Timers D,
+ * J or K (32 s) then wakes ten times a second, not fifty; the next
+ * message brings the fast tick back (tick_arm()).
+ */
+static void
+tick_sleep(struct worker *w, uint64_t now)
+{
+	uint64_t next, ms;
+	struct timeval tv;
+
+	if (!w->tick_fast) {
+		return;
+	}
+	next = txn_table_next_due(w->txn, now + WORKER_QUIET_TICK_MS);
+	if (next <= now + WORKER_TICK_MS + WORKER_TICK_SLACK_MS) {
+		return;
+	}
+	ms = next - now;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	w->tick_fast = false;
+	w->tick_due = next;
+	event_add(w->tick, &tv);
+}
+
 /* The tick's work: the transaction timers, then the periodic chores. */
 static void
 tick_run(struct worker *w, uint64_t now)
@@ -225,7 +260,8 @@ static void
 worker_due(struct worker *w, uint64_t now)
 {
 	if (now >= w->tick_due) {
-		event_active(w->tick, EV_TIMEOUT, 0);
+		/* EV_READ: run by a message's wakeup, not its own timer */
+		event_active(w->tick, EV_READ, 0);
 	} else {
 		tick_arm(w, false);
 	}
@@ -308,10 +344,13 @@ static void
 worker_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t now = now_ms();
 
 	(void)fd;
-	(void)what;
-	tick_run(w, now_ms());
+	tick_run(w, now);
+	if ((what & EV_TIMEOUT) != 0) {
+		tick_sleep(w, now);
+	}
 }
 
 /*

@@ -368,6 +368,7 @@ tp_free(struct tp *tp)
 	tp_conns_fini(tp);
 	tp_group_fini(tp);
 	tp_peers_fini(tp);
+	tp_udp_out_free(tp);
 	pthread_mutex_destroy(&tp->inbox_mu);
 	SSL_CTX_free(tp->client_ctx);
 	free(tp->lan);

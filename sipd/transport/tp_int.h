@@ -156,6 +156,10 @@ struct tp {
 	struct tp_post *inbox_head, *inbox_tail;
 	struct event *inbox_ev;
 
+	/* UDP sends queued while a read batch is handled (udp.c) */
+	struct tp_udp_out *out;
+	bool udp_queue;
+
 	struct tp_stats stats;
 };
 
@@ -174,6 +178,8 @@ int tp_listen_probe(const struct tp *tp, enum tp_proto proto,
 
 /* udp.c */
 void tp_udp_listener_fini(struct tp_listener *l);
+/* Free tp's queue of UDP sends (there is none between wakeups). */
+void tp_udp_out_free(struct tp *tp);
 int tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
     size_t len);
 int tp_udp_apply_tos(struct tp_listener *l, int tos);

@@ -6,7 +6,11 @@
  * listeners; it belongs to one worker and runs on that worker's
  * event_base.  Replies leave by the socket the request came in on
  * (tp_udp_send(), reached through tp_send()); every socket carries the
- * UDP TOS Tag when one is set.  Sockets use SO_REUSEPORT so that each
+ * UDP TOS Tag when one is set.  What the handling of a read batch sends
+ * is queued and leaves with one sendmmsg() when the batch is done, so a
+ * wakeup costs one receive and one send however many datagrams it moves;
+ * a send that fails there is reported as a transport error, as an ICMP
+ * error for an earlier datagram is.  Sockets use SO_REUSEPORT so that each
  * worker binds the same address and the kernel spreads the load; the
  * first worker checks that no other process holds the address
  * (tp_listen_probe()), since SO_REUSEPORT would let it share.
@@ -29,8 +33,37 @@
 #include "sipd/log.h"
 #include "sipd/trace.h"
 
+static void udp_flush(struct tp *tp);
+
 /* Kernel receive buffer asked for: room for bursts between wakeups. */
 #define TP_UDP_RCVBUF (1024 * 1024)
+/*
+ * Datagrams handled before what they queued is sent: the first reply of a
+ * batch waits for the work of at most this many (some 0.2 ms at the
+ * rates one worker sustains), where a whole batch could take a
+ * millisecond or more.
+ */
+#define TP_UDP_FLUSH_EVERY 8
+/* Bytes of queued sends; a larger datagram leaves at once. */
+#define TP_UDP_OUT_BYTES (64 * 1024)
+
+/* The sends queued while a read batch is handled, flushed at its end. */
+struct tp_udp_out {
+	int n;
+	size_t used;
+	struct tp_listener *l[TP_UDP_BATCH];
+	struct mmsghdr msgs[TP_UDP_BATCH];
+	struct iovec iov[TP_UDP_BATCH];
+	struct sockaddr_storage to[TP_UDP_BATCH];
+	char buf[TP_UDP_OUT_BYTES];
+};
+
+void
+tp_udp_out_free(struct tp *tp)
+{
+	free(tp->out);
+	tp->out = NULL;
+}
 
 void
 tp_udp_listener_fini(struct tp_listener *l)
@@ -235,6 +268,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	behind = n == TP_UDP_BATCH && udp_behind(fd);
+	tp->udp_queue = true;
 	for (int i = 0; i < n; i++) {
 		struct mmsghdr *mm = &l->msgs[i];
 		struct tp_src src;
@@ -271,6 +305,14 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		}
 		tp->stats.bytes_in += mm->msg_len;
 		tp->recv(tp->arg, &src, l->iov[i].iov_base, mm->msg_len);
+		if ((i + 1) % TP_UDP_FLUSH_EVERY == 0 && tp->out != NULL &&
+		    tp->out->n > 0) {
+			udp_flush(tp);
+		}
+	}
+	tp->udp_queue = false;
+	if (tp->out != NULL && tp->out->n > 0) {
+		udp_flush(tp);
 	}
 	udp_arm(l, n);
 }
@@ -391,6 +433,122 @@ udp_pick(struct tp *tp, const struct tp_src *dst)
 	return any;
 }
 
+/* Send one datagram from l; 0 or a negative errno. */
+static int
+udp_sendto(struct tp_listener *l, const void *bytes, size_t len,
+    const struct sockaddr *dest, socklen_t dlen)
+{
+	ssize_t n;
+
+	n = sendto(l->fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL, dest, dlen);
+	if (n < 0 && udp_fatal_icmp(errno)) {
+		/* the socket's pending error, an ICMP for another datagram
+		 * (IP_RECVERR): this one was not sent; its queue keeps the
+		 * error for udp_errors() */
+		n = sendto(l->fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL, dest,
+		    dlen);
+	}
+	if (n < 0) {
+		int e = errno;
+		char peer[TP_ADDRSTRLEN];
+
+		log_err(LOG_TRANSPORT, "send to %s from %s failed (%s)",
+		    tp_addr_str(dest, peer, sizeof(peer)), l->name,
+		    strerror(e));
+		return -e;
+	}
+	l->tp->stats.bytes_out += len;
+	return 0;
+}
+
+/*
+ * Send what the batch queued, with one sendmmsg() for each run of
+ * datagrams from the same socket.  A datagram the kernel refuses is sent
+ * again alone (udp_sendto()), and when that fails too, its destination
+ * has a transport error (RFC 3261 17.1.4, 18.4), the same report an ICMP
+ * error gives.
+ */
+static void
+udp_flush(struct tp *tp)
+{
+	struct tp_udp_out *o = tp->out;
+	bool queue = tp->udp_queue;
+	int i = 0;
+
+	/* what the error callback sends leaves at once, not into the
+	 * queue being sent */
+	tp->udp_queue = false;
+	while (i < o->n) {
+		struct tp_listener *l = o->l[i];
+		int run = 1, sent, rc;
+
+		while (i + run < o->n && o->l[i + run] == l) {
+			run++;
+		}
+		sent = sendmmsg(l->fd, &o->msgs[i], (unsigned)run,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent > 0) {
+			for (int k = i; k < i + sent; k++) {
+				tp->stats.bytes_out += o->iov[k].iov_len;
+			}
+			i += sent;
+			continue;
+		}
+		rc = udp_sendto(l, o->iov[i].iov_base, o->iov[i].iov_len,
+		    (struct sockaddr *)&o->to[i],
+		    o->msgs[i].msg_hdr.msg_namelen);
+		if (rc < 0 && tp->error != NULL) {
+			struct tp_src dst;
+
+			memset(&dst, 0, sizeof(dst));
+			memcpy(&dst.addr, &o->to[i], sizeof(dst.addr));
+			dst.addrlen = o->msgs[i].msg_hdr.msg_namelen;
+			dst.proto = TP_UDP;
+			tp->error(tp->error_arg, &dst, rc);
+		}
+		i++;
+	}
+	o->n = 0;
+	o->used = 0;
+	tp->udp_queue = queue;
+}
+
+/* Queue a datagram for udp_flush(); false when it must leave now. */
+static bool
+udp_queue(struct tp *tp, struct tp_listener *l, const void *bytes,
+    size_t len, const struct sockaddr *dest, socklen_t dlen)
+{
+	struct tp_udp_out *o = tp->out;
+	struct mmsghdr *mm;
+
+	if (len > TP_UDP_OUT_BYTES) {
+		return false;
+	}
+	if (o == NULL) {
+		o = tp->out = calloc(1, sizeof(*o));
+		if (o == NULL) {
+			return false;
+		}
+	}
+	if (o->n == TP_UDP_BATCH || TP_UDP_OUT_BYTES - o->used < len) {
+		udp_flush(tp);
+	}
+	memcpy(o->buf + o->used, bytes, len);
+	memcpy(&o->to[o->n], dest, dlen);
+	o->iov[o->n].iov_base = o->buf + o->used;
+	o->iov[o->n].iov_len = len;
+	mm = &o->msgs[o->n];
+	memset(mm, 0, sizeof(*mm));
+	mm->msg_hdr.msg_name = &o->to[o->n];
+	mm->msg_hdr.msg_namelen = dlen;
+	mm->msg_hdr.msg_iov = &o->iov[o->n];
+	mm->msg_hdr.msg_iovlen = 1;
+	o->l[o->n] = l;
+	o->used += len;
+	o->n++;
+	return true;
+}
+
 int
 tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
     size_t len)
@@ -399,7 +557,6 @@ tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 	const struct sockaddr *dest = (const struct sockaddr *)&dst->addr;
 	socklen_t dlen = tp_addr_len(dest);
 	struct tp_listener *l;
-	ssize_t n;
 
 	if (dlen == 0) {
 		log_err(LOG_TRANSPORT, "send to %s failed (%s)",
@@ -422,22 +579,9 @@ tp_udp_send(struct tp *tp, const struct tp_src *dst, const void *bytes,
 		trace_msg(TRACE_OUT, "udp", (struct sockaddr *)&l->addr, dest,
 		    bytes, len);
 	}
-	n = sendto(l->fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL, dest, dlen);
-	if (n < 0 && udp_fatal_icmp(errno)) {
-		/* the socket's pending error, an ICMP for another datagram
-		 * (IP_RECVERR): this one was not sent; its queue keeps the
-		 * error for udp_errors() */
-		n = sendto(l->fd, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL, dest,
-		    dlen);
+	/* inside a read batch: one sendmmsg() at its end (udp_read()) */
+	if (tp->udp_queue && udp_queue(tp, l, bytes, len, dest, dlen)) {
+		return 0;
 	}
-	if (n < 0) {
-		int e = errno;
-
-		log_err(LOG_TRANSPORT, "send to %s from %s failed (%s)",
-		    tp_addr_str(dest, peer, sizeof(peer)), l->name,
-		    strerror(e));
-		return -e;
-	}
-	tp->stats.bytes_out += len;
-	return 0;
+	return udp_sendto(l, bytes, len, dest, dlen);
 }

@@ -153,6 +153,12 @@ txn_table_timers(const struct txn_table *t)
 	return t->wheel.count;
 }
 
+uint64_t
+txn_table_next_due(const struct txn_table *t, uint64_t limit)
+{
+	return wheel_next(&t->wheel, limit);
+}
+
 static void
 fire(void *arg, struct txn_timer *tm)
 {

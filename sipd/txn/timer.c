@@ -112,3 +112,29 @@ wheel_advance(struct txn_wheel *w, uint64_t now,
 		run_slot(w, &w->slots[s % WHEEL_SLOTS], now, fn, arg);
 	}
 }
+
+uint64_t
+wheel_next(const struct txn_wheel *w, uint64_t limit)
+{
+	/* a slot's timers are due at its start or later (a revolution
+	 * later for some): the first slot holding one bounds them all */
+	uint64_t s = w->done_ms / WHEEL_RES_MS;
+	uint64_t last = limit / WHEEL_RES_MS;
+
+	if (w->count == 0) {
+		return limit;
+	}
+	if (last - s >= WHEEL_SLOTS) {
+		last = s + WHEEL_SLOTS - 1;
+	}
+	for (; s <= last; s++) {
+		const struct txn_timer *head = &w->slots[s % WHEEL_SLOTS];
+
+		if (head->next != head) {
+			uint64_t at = s * WHEEL_RES_MS;
+
+			return at > w->done_ms ? at : w->done_ms + 1;
+		}
+	}
+	return limit;
+}

@@ -127,6 +127,11 @@ uint64_t txn_table_now(const struct txn_table *t);
 void txn_table_advance(struct txn_table *t, uint64_t now_ms);
 /* Number of armed timers (the owner ticks only while there are some). */
 size_t txn_table_timers(const struct txn_table *t);
+/*
+ * A time (ms, as txn_table_now()) before which no timer is due, at most
+ * limit: how long an owner with nothing else to do may sleep.
+ */
+uint64_t txn_table_next_due(const struct txn_table *t, uint64_t limit);
 
 /*
  * A fresh branch "z9hG4bK" + the shard + a unique part, written with a NUL

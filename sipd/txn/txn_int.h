@@ -33,6 +33,8 @@ struct txn_wheel {
 void wheel_init(struct txn_wheel *w, uint64_t now);
 void wheel_arm(struct txn_wheel *w, struct txn_timer *tm, uint64_t due);
 void wheel_cancel(struct txn_wheel *w, struct txn_timer *tm);
+/* No timer is due before the time returned, at most limit (ms). */
+uint64_t wheel_next(const struct txn_wheel *w, uint64_t limit);
 /* Fire (through fn) every timer due by now, in no particular order. */
 void wheel_advance(struct txn_wheel *w, uint64_t now,
     void (*fn)(void *arg, struct txn_timer *tm), void *arg);

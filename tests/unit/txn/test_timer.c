@@ -408,6 +408,44 @@ test_arm_in_past_and_rearm(void **state)
 	assert_int_equal(r.w.count, 0);
 }
 
+/* wheel_next(): never later than the first due timer, at most limit. */
+static void
+test_next_due(void **state)
+{
+	struct rig r = {0};
+	struct tmr a = {.id = 1}, far = {.id = 2}, lap = {.id = 3};
+
+	(void)state;
+	wheel_init(&r.w, 0);
+	assert_int_equal(wheel_next(&r.w, 1000), 1000);
+
+	wheel_arm(&r.w, &a.tm, 500);
+	assert_true(wheel_next(&r.w, 1000) <= 500);
+	assert_true(wheel_next(&r.w, 1000) > 500 - WHEEL_RES_MS);
+	assert_int_equal(wheel_next(&r.w, 100), 100);
+
+	/* in a.tm's slot, not yet due: the next is within that slot */
+	advance(&r, 497);
+	assert_int_equal(a.fired, 0);
+	assert_true(wheel_next(&r.w, 1000) > 497);
+	assert_true(wheel_next(&r.w, 1000) <= 500);
+	advance(&r, 500);
+	assert_int_equal(a.fired, 1);
+
+	/* far away: the limit */
+	wheel_arm(&r.w, &far.tm, 32500);
+	assert_int_equal(wheel_next(&r.w, 1500), 1500);
+	assert_true(wheel_next(&r.w, 40000) <= 32500);
+
+	/* a revolution later in a nearer slot: early, never late */
+	wheel_arm(&r.w, &lap.tm, 600 + REV_MS);
+	assert_true(wheel_next(&r.w, 1000) <= 600 + REV_MS);
+	assert_true(wheel_next(&r.w, 1000) >= 600 - WHEEL_RES_MS);
+	wheel_cancel(&r.w, &lap.tm);
+	wheel_cancel(&r.w, &far.tm);
+	assert_int_equal(wheel_next(&r.w, 2000), 2000);
+}
+
 int
 main(void)
 {
@@ -424,6 +462,7 @@ main(void)
 	    cmocka_unit_test(test_jump_several_revolutions),
 	    cmocka_unit_test(test_jump_from_late_origin),
 	    cmocka_unit_test(test_arm_in_past_and_rearm),
+	    cmocka_unit_test(test_next_due),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
