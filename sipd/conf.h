@@ -673,6 +673,28 @@ int conf_table_add(const struct tbl *t, struct conf *c,
 int conf_table_remove(const struct tbl *t, struct conf *c,
     const struct cmd_args *a, char *err, size_t cap);
 
+/* conf_acct.c: an account as a row of its table (tables.def), filled
+ * from the snapshot by conf_account_row(); its storage hooks (c->acct);
+ * the password listed as whether the account has digests; the domains'
+ * and accounts' lines, digests CONF_HIDDEN without secrets. */
+struct conf_account {
+	char account[ACCT_USER_MAX + 1 + ACCT_DOMAIN_MAX + 1];
+	bool enabled;
+	char aliases[ACCT_MAX_ALIASES * (ACCT_USER_MAX + 1)];
+	char forward[ACCT_URI_MAX + 1];
+	char password[ACCT_PASSWORD_MAX + 1];
+	char ha1_md5[ACCT_HA1_MAX + 1];
+	char ha1_sha256[ACCT_HA1_MAX + 1];
+};
+void conf_account_row(const struct acct_account_info *ai,
+    struct conf_account *row);
+int conf_account_put(struct conf *c, const void *row, char *err,
+    size_t cap);
+int conf_account_del(struct conf *c, const void *row, char *err,
+    size_t cap);
+conf_tview_fn conf_account_view_password;
+void conf_acct_dump(const struct acct *a, bool secrets, FILE *f);
+
 /* conf_listener.c: the listeners' (tables.def) transport and address
  * codecs and their rules (struct conf_thooks); "listener add" and
  * "listener remove" on c; the "listener add" lines; "a.b.c.d:port" or

@@ -58,6 +58,8 @@ conf_tfield(const struct tbl_field *f)
  * conf_thooks): one line a table, none for most. */
 static const struct conf_thooks thooks[TBL__COUNT] = {
 	[TBL_LISTENER] = { conf_listener_check, conf_listener_removable },
+	[TBL_ACCOUNT] = { .size = sizeof(struct conf_account),
+	    .put = conf_account_put, .del = conf_account_del },
 };
 
 static const struct conf_thooks *
