@@ -32,6 +32,7 @@
 #include "proto/cmd.h"
 #include "proto/err.h"
 #include "proto/lex.h"
+#include "proto/table.h"
 
 static const char *const conf_log_outs[] = {
 	[CONF_LOG_AUTO] = "auto",
@@ -472,11 +473,6 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return err_fmt(err, cap, -EINVAL, "missing account");
 	}
 	switch (a->cmd->id) {
-	case CMD_ACCOUNT_ADD:
-		return acct_account_add(&c->acct, account,
-		    cmd_arg_str(a, "password"), ha1, err, cap);
-	case CMD_ACCOUNT_REMOVE:
-		return acct_account_remove(&c->acct, account, err, cap);
 	case CMD_ACCOUNT_PASSWORD:
 		if (cmd_arg_str(a, "password") == NULL) {
 			return err_fmt(err, cap, -EINVAL, "missing password");
@@ -539,8 +535,12 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_DOMAIN_ALIAS_REMOVE:
 	case CMD_DOMAIN_ENABLE:
 	case CMD_DOMAIN_DISABLE:
+		return conf_acct(c, a, err, cap);
 	case CMD_ACCOUNT_ADD:
+		return conf_table_add(&tbl_table[TBL_ACCOUNT], c, a, err, cap);
 	case CMD_ACCOUNT_REMOVE:
+		return conf_table_remove(&tbl_table[TBL_ACCOUNT], c, a, err,
+		    cap);
 	case CMD_ACCOUNT_PASSWORD:
 	case CMD_ACCOUNT_ALIAS_ADD:
 	case CMD_ACCOUNT_ALIAS_REMOVE:
@@ -691,76 +691,6 @@ out:
 
 /* -------------------------------------------------------------- dump */
 
-/* " ha1-md5 HEX ha1-sha256 HEX" for the digests that are set. */
-static void
-conf_dump_ha1(const char *const ha1[ACCT__ALG_COUNT], bool secrets,
-    FILE *f)
-{
-	for (int k = 0; k < ACCT__ALG_COUNT; k++) {
-		if (ha1[k] != NULL && ha1[k][0] != '\0') {
-			fprintf(f, " ha1-%s %s", acct_alg_name((enum acct_alg)k),
-			    secrets ? ha1[k] : CONF_HIDDEN);
-		}
-	}
-}
-
-/* The domains and accounts, with digests only (never a password). */
-static void
-conf_dump_acct(const struct acct *a, bool secrets, FILE *f)
-{
-	struct acct_domain_info di;
-	struct acct_account_info *ai;
-
-	ai = malloc(sizeof(*ai));
-	if (ai == NULL) {
-		return;
-	}
-	for (size_t i = 0; i < acct_domain_count(a); i++) {
-		acct_domain_get(a, i, &di);
-		fprintf(f, "domain add %s\n", di.name);
-		for (size_t k = 0; k < di.naliases; k++) {
-			fprintf(f, "domain alias add %s %s\n", di.name,
-			    di.aliases[k]);
-		}
-		if (!di.enabled) {
-			fprintf(f, "domain disable %s\n", di.name);
-		}
-		for (size_t j = 0; j < di.naccounts; j++) {
-			char addr[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
-
-			acct_account_get(a, i, j, ai);
-			snprintf(addr, sizeof(addr), "%s@%s", ai->user,
-			    ai->domain);
-			fputs("account add ", f);
-			lex_word_out(f, addr);
-			conf_dump_ha1(ai->ha1, secrets, f);
-			fputc('\n', f);
-			for (size_t k = 0; k < ai->naliases; k++) {
-				fputs("account alias add ", f);
-				lex_word_out(f, addr);
-				fputc(' ', f);
-				lex_word_out(f, ai->aliases[k]);
-				conf_dump_ha1(ai->alias_ha1[k], secrets, f);
-				fputc('\n', f);
-			}
-			if (ai->forward != NULL) {
-				fputs("account forward ", f);
-				lex_word_out(f, addr);
-				fputc(' ', f);
-				lex_word_out(f, ai->forward);
-				fputc('\n', f);
-			}
-			if (!ai->enabled) {
-				fputs("account disable ", f);
-				lex_word_out(f, addr);
-				fputc('\n', f);
-			}
-		}
-	}
-	explicit_bzero(ai, sizeof(*ai));
-	free(ai);
-}
-
 uint32_t
 conf_source_channels(const struct conf *c)
 {
@@ -829,7 +759,7 @@ conf_dump_all(const struct conf *c, FILE *f, bool all, bool secrets)
 	conf_listener_dump(c, f);
 	conf_route_dump(c, f);
 	conf_router_dump(c, f);
-	conf_dump_acct(c->acct, secrets, f);
+	conf_acct_dump(c->acct, secrets, f);
 	conf_gw_dump(c, f, secrets);
 	conf_wk_dump(c, f);
 	return ferror(f) ? -EIO : 0;

@@ -596,11 +596,18 @@ typedef void conf_tview_fn(const void *row, char *buf, size_t cap);
 typedef int conf_tparse_fn(void *row, const char *v, char *err, size_t cap);
 struct tbl;
 struct tbl_field;
+/* How a field is listed: the AT column's macro (tables.def). */
+enum conf_tlist {
+	CONF_TL_TEXT,  /* AT, CODEC: as its type says */
+	CONF_TL_WORDS, /* AT_WORDS: an array of its blank-separated words */
+	CONF_TL_SET,   /* AT_SET: a boolean, whether its listed value is set */
+};
 struct conf_tfield {
 	size_t off, size;
 	conf_tparse_fn *parse; /* a codec (CODEC column): its text into row, */
 	conf_tview_fn *text;   /* and back */
 	bool place;            /* PLACE: the row's place in the table, from 1 */
+	enum conf_tlist list;  /* how the list shows it */
 	conf_tcheck_fn *check;
 	conf_tview_fn *view;
 	bool kind; /* KIND: the last of the table's words */
@@ -653,7 +660,43 @@ typedef int conf_tremove_fn(const void *rows, int n, int i, char *err,
 struct conf_thooks {
 	conf_trow_fn *check;
 	conf_tremove_fn *remove;
+	/* storage: for a table kept outside struct conf's arrays, its row
+	 * structure's size and how a row checked by the engine is stored
+	 * (put) and taken out (del: a row of the keys alone); each 0 or a
+	 * negative errno with a message */
+	size_t size;
+	int (*put)(struct conf *c, const void *row, char *err, size_t cap);
+	int (*del)(struct conf *c, const void *row, char *err, size_t cap);
 };
+/* "T add" and "T remove" on a table with storage hooks: every value of
+ * a set by its field (a refused one named), the row checked, then put or
+ * del.  0, or a negative errno with a message. */
+int conf_table_add(const struct tbl *t, struct conf *c,
+    const struct cmd_args *a, char *err, size_t cap);
+int conf_table_remove(const struct tbl *t, struct conf *c,
+    const struct cmd_args *a, char *err, size_t cap);
+
+/* conf_acct.c: an account as a row of its table (tables.def), filled
+ * from the snapshot by conf_account_row(); its storage hooks (c->acct);
+ * the password listed as whether the account has digests; the domains'
+ * and accounts' lines, digests CONF_HIDDEN without secrets. */
+struct conf_account {
+	char account[ACCT_USER_MAX + 1 + ACCT_DOMAIN_MAX + 1];
+	bool enabled;
+	char aliases[ACCT_MAX_ALIASES * (ACCT_USER_MAX + 1)];
+	char forward[ACCT_URI_MAX + 1];
+	char password[ACCT_PASSWORD_MAX + 1];
+	char ha1_md5[ACCT_HA1_MAX + 1];
+	char ha1_sha256[ACCT_HA1_MAX + 1];
+};
+void conf_account_row(const struct acct_account_info *ai,
+    struct conf_account *row);
+int conf_account_put(struct conf *c, const void *row, char *err,
+    size_t cap);
+int conf_account_del(struct conf *c, const void *row, char *err,
+    size_t cap);
+conf_tview_fn conf_account_view_password;
+void conf_acct_dump(const struct acct *a, bool secrets, FILE *f);
 
 /* conf_listener.c: the listeners' (tables.def) transport and address
  * codecs and their rules (struct conf_thooks); "listener add" and

@@ -11,8 +11,10 @@
  * and set take it for the first key.  A KIND field is the last of the
  * table's words, listed: which of the tables behind one list a row is
  * of.  A table's rules across its fields are its hooks (thooks[]: a
- * whole row checked after add or set, a remove allowed or not).  Every
- * error names the field.  Owns only the constant tables.
+ * whole row checked after add or set, a remove allowed or not) and, for
+ * a table kept outside struct conf's arrays (the accounts), its
+ * storage: a row checked here, then put or deleted by the table's code.
+ * Every error names the field.  Owns only the constant tables.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,9 +29,12 @@
 #include "proto/table.h"
 #include "sipd/conf.h"
 
-#define AT(type, member)                                                   \
+#define AT_AS(type, member, list_)                                         \
 	.off = offsetof(struct type, member),                                  \
-	.size = sizeof(((struct type *)0)->member)
+	.size = sizeof(((struct type *)0)->member), .list = list_
+#define AT(type, member) AT_AS(type, member, CONF_TL_TEXT)
+#define AT_WORDS(type, member) AT_AS(type, member, CONF_TL_WORDS)
+#define AT_SET(type, member) AT_AS(type, member, CONF_TL_SET)
 #define CODEC(parse_, text_) .parse = parse_, .text = text_
 #define PLACE .place = true
 #define KIND .kind = true
@@ -55,6 +60,8 @@ conf_tfield(const struct tbl_field *f)
  * conf_thooks): one line a table, none for most. */
 static const struct conf_thooks thooks[TBL__COUNT] = {
 	[TBL_LISTENER] = { conf_listener_check, conf_listener_removable },
+	[TBL_ACCOUNT] = { .size = sizeof(struct conf_account),
+	    .put = conf_account_put, .del = conf_account_del },
 };
 
 static const struct conf_thooks *
@@ -162,24 +169,14 @@ named(const struct tbl_field *f, int rc, char *err, size_t cap)
 	return rc;
 }
 
-int
-conf_row_set(const struct tbl *t, void *row, const char *name,
-    const char *v, char *err, size_t cap)
+/* Set f of row from its text v, checked, given or not. */
+static int
+field_set(const struct tbl_field *f, void *row, const char *v, char *err,
+    size_t cap)
 {
-	const struct tbl_field *f = tbl_field(t, name);
-	const struct conf_tfield *x;
-	char *at;
+	const struct conf_tfield *x = conf_tfield(f);
+	char *at = (char *)row + x->off;
 
-	if (f == NULL || !tbl_field_given(f) || !conf_tfield_stored(f)) {
-		char names[256];
-
-		return err_fmt(err, cap, -EINVAL,
-		    "unknown field '%.60s' (one of %s)", name,
-		    tbl_field_names(t, names, sizeof(names)) != NULL ? names
-								     : "?");
-	}
-	x = conf_tfield(f);
-	at = (char *)row + x->off;
 	switch (ftype(f)) {
 	case FT_STR: {
 		size_t n = strlen(v);
@@ -228,8 +225,25 @@ conf_row_set(const struct tbl *t, void *row, const char *name,
 	}
 	default:
 		return err_fmt(err, cap, -EINVAL, "unknown field '%.60s'",
-		    name);
+		    f->name);
 	}
+}
+
+int
+conf_row_set(const struct tbl *t, void *row, const char *name,
+    const char *v, char *err, size_t cap)
+{
+	const struct tbl_field *f = tbl_field(t, name);
+
+	if (f == NULL || !tbl_field_given(f) || !conf_tfield_stored(f)) {
+		char names[256];
+
+		return err_fmt(err, cap, -EINVAL,
+		    "unknown field '%.60s' (one of %s)", name,
+		    tbl_field_names(t, names, sizeof(names)) != NULL ? names
+								     : "?");
+	}
+	return field_set(f, row, v, err, cap);
 }
 
 void
@@ -274,11 +288,9 @@ conf_row_init(const struct tbl *t, void *row, size_t size)
 	memset(row, 0, size);
 	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
 	     f = tbl_next(t, f)) {
-		/* a listed field is never given: it starts at zero */
-		if (conf_tfield_stored(f) && tbl_field_given(f) &&
-		    f->dflt[0] != '\0' &&
-		    conf_row_set(t, row, f->name, f->dflt, err,
-			sizeof(err)) < 0) {
+		if (conf_tfield_stored(f) && f->dflt[0] != '\0' &&
+		    !conf_tfield(f)->place &&
+		    field_set(f, row, f->dflt, err, sizeof(err)) < 0) {
 			return -EINVAL;
 		}
 	}
@@ -483,6 +495,38 @@ find_named(const struct tbl *t, const void *rows, int n, size_t size,
 	    key_text(t, a, buf, sizeof(buf)));
 }
 
+/* Set the keys (keys) or the other given fields of row from a: a key or
+ * required field missing, or a value refused, is an error naming it. */
+static int
+row_fill(const struct tbl *t, void *row, const struct cmd_args *a,
+    bool keys, char *err, size_t cap)
+{
+	for (const struct tbl_field *f = tbl_next(t, NULL); f != NULL;
+	     f = tbl_next(t, f)) {
+		const char *v = cmd_arg_str(a, f->name);
+		int rc;
+
+		if (((f->flags & TF_KEY) != 0) != keys || !tbl_field_given(f)) {
+			continue;
+		}
+		if (v == NULL && (f->flags & (TF_KEY | TF_REQ)) != 0) {
+			char kn[CMD_NAME_MAX], fn[CMD_NAME_MAX];
+			char kt[CMD_VALUE_MAX];
+
+			return err_fmt(err, cap, -EINVAL,
+			    "%s %s: missing %s (%s add %s %s %s ...)",
+			    t->words, key_text(t, a, kt, sizeof(kt)), f->name,
+			    t->words, upper(key_name(t), kn, sizeof(kn)),
+			    f->name, upper(f->name, fn, sizeof(fn)));
+		}
+		if (v != NULL &&
+		    (rc = conf_row_set(t, row, f->name, v, err, cap)) < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int
 conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
     size_t size, const struct cmd_args *a, char *err, size_t cap)
@@ -500,30 +544,8 @@ conf_rows_add(const struct tbl *t, void *rows, int *n, int max,
 	}
 	/* every value checked before anything changes: the keys first */
 	for (int pass = 0; pass < 2; pass++) {
-		for (const struct tbl_field *f = tbl_next(t, NULL);
-		     f != NULL; f = tbl_next(t, f)) {
-			const char *v = cmd_arg_str(a, f->name);
-
-			if (((f->flags & TF_KEY) != 0) != (pass == 0) ||
-			    !tbl_field_given(f)) {
-				continue;
-			}
-			if (v == NULL && (f->flags & (TF_KEY | TF_REQ)) != 0) {
-				char kn[CMD_NAME_MAX], fn[CMD_NAME_MAX];
-				char keys[CMD_VALUE_MAX];
-
-				rc = err_fmt(err, cap, -EINVAL,
-				    "%s %s: missing %s (%s add %s %s %s ...)",
-				    t->words, key_text(t, a, keys, sizeof(keys)),
-				    f->name, t->words,
-				    upper(key_name(t), kn, sizeof(kn)), f->name,
-				    upper(f->name, fn, sizeof(fn)));
-				goto out;
-			}
-			if (v != NULL && (rc = conf_row_set(t, tmp, f->name, v,
-					      err, cap)) < 0) {
-				goto out;
-			}
+		if ((rc = row_fill(t, tmp, a, pass == 0, err, cap)) < 0) {
+			goto out;
 		}
 		if (pass == 0 &&
 		    find_rows(t, rows, *n, size, a, false) >= 0) {
@@ -669,4 +691,77 @@ conf_row_has_secrets(const struct tbl *t, const void *row)
 		}
 	}
 	return false;
+}
+
+/* A row of t from a (keys alone, or every given field), checked: 0 with
+ * *out (freed by row_free()), or an error naming the field. */
+static int
+row_of_args(const struct tbl *t, const struct cmd_args *a, bool all,
+    void **out, char *err, size_t cap)
+{
+	size_t size = hooks(t)->size;
+	void *row = malloc(size);
+	int rc;
+
+	*out = NULL;
+	if (row == NULL) {
+		return err_fmt(err, cap, -ENOMEM, "out of memory");
+	}
+	if (conf_row_init(t, row, size) < 0) {
+		rc = err_fmt(err, cap, -EINVAL, "%s: bad default", t->words);
+	} else if ((rc = row_fill(t, row, a, true, err, cap)) == 0 && all &&
+	    (rc = row_fill(t, row, a, false, err, cap)) == 0) {
+		rc = row_check(t, row, err, cap);
+	}
+	if (rc < 0) {
+		explicit_bzero(row, size);
+		free(row);
+		return rc;
+	}
+	*out = row;
+	return 0;
+}
+
+/* A row may hold a secret (a password): wiped before it goes. */
+static void
+row_free(const struct tbl *t, void *row)
+{
+	if (row != NULL) {
+		explicit_bzero(row, hooks(t)->size);
+		free(row);
+	}
+}
+
+int
+conf_table_add(const struct tbl *t, struct conf *c,
+    const struct cmd_args *a, char *err, size_t cap)
+{
+	void *row;
+	int rc;
+
+	if (hooks(t)->put == NULL) {
+		return err_fmt(err, cap, -ENOTSUP, "%s: not stored", t->words);
+	}
+	if ((rc = row_of_args(t, a, true, &row, err, cap)) == 0) {
+		rc = hooks(t)->put(c, row, err, cap);
+	}
+	row_free(t, row);
+	return rc;
+}
+
+int
+conf_table_remove(const struct tbl *t, struct conf *c,
+    const struct cmd_args *a, char *err, size_t cap)
+{
+	void *row;
+	int rc;
+
+	if (hooks(t)->del == NULL) {
+		return err_fmt(err, cap, -ENOTSUP, "%s: not stored", t->words);
+	}
+	if ((rc = row_of_args(t, a, false, &row, err, cap)) == 0) {
+		rc = hooks(t)->del(c, row, err, cap);
+	}
+	row_free(t, row);
+	return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * The listings of the configuration's tables: the local domains and
- * accounts ("account show" too), kept outside the table engine, and the
- * listeners, the forwarding rules and the workarounds (both tables in
- * one list, and "workaround test"), listed by it (table.c).  Each map's keys are the fields proto/tables.def
+ * "account show", kept outside the table engine, and the listeners, the
+ * forwarding rules, the accounts (rows made of the snapshot) and the
+ * workarounds (both tables in one list, and "workaround test"), listed
+ * by it (table.c).  Each map's keys are the fields proto/tables.def
  * declares listed (tests/integration/ctl/tables checks the replies, the
  * man/tables test the pages).  Owns nothing.
  */
@@ -59,46 +60,42 @@ ctl_h_domain_list(struct ctl_req *r)
 }
 
 /*
- * One account as a map: what it is, never its digests (only whether it
- * has them).  full: also its parts and which digests it and its aliases
- * have.
+ * One account as "account show" gives it: what it is, never its digests
+ * (only whether it has them), its parts and which digests it and its
+ * aliases have.
  */
 static void
-pack_account(msgpack_packer *pk, const struct acct_account_info *ai,
-    bool full)
+pack_account(msgpack_packer *pk, const struct acct_account_info *ai)
 {
 	char addr[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
+	const char *algs[ACCT__ALG_COUNT];
+	size_t nalg = 0, nauth = 0;
+	const char *auth[ACCT_MAX_ALIASES];
 
 	snprintf(addr, sizeof(addr), "%s@%s", ai->user, ai->domain);
-	msgpack_pack_map(pk, full ? 9 : 5);
+	msgpack_pack_map(pk, 9);
 	proto_kv_str(pk, "account", addr);
 	proto_kv_bool(pk, "enabled", ai->enabled);
 	pack_strs(pk, "aliases", ai->aliases, ai->naliases);
 	proto_kv_str(pk, "forward", ai->forward != NULL ? ai->forward : "");
 	proto_kv_bool(pk, "password", ai->ha1[ACCT_MD5][0] != '\0' ||
 	    ai->ha1[ACCT_SHA256][0] != '\0');
-	if (full) {
-		const char *algs[ACCT__ALG_COUNT];
-		size_t nalg = 0, nauth = 0;
-		const char *auth[ACCT_MAX_ALIASES];
-
-		proto_kv_str(pk, "user", ai->user);
-		proto_kv_str(pk, "domain", ai->domain);
-		for (int k = 0; k < ACCT__ALG_COUNT; k++) {
-			if (ai->ha1[k][0] != '\0') {
-				algs[nalg++] = acct_alg_name((enum acct_alg)k);
-			}
+	proto_kv_str(pk, "user", ai->user);
+	proto_kv_str(pk, "domain", ai->domain);
+	for (int k = 0; k < ACCT__ALG_COUNT; k++) {
+		if (ai->ha1[k][0] != '\0') {
+			algs[nalg++] = acct_alg_name((enum acct_alg)k);
 		}
-		for (size_t i = 0; i < ai->naliases; i++) {
-			if (ai->alias_ha1[i][ACCT_MD5][0] != '\0' ||
-			    ai->alias_ha1[i][ACCT_SHA256][0] != '\0') {
-				auth[nauth++] = ai->aliases[i];
-			}
-		}
-		pack_strs(pk, "digests", algs, nalg);
-		/* the aliases a client may authenticate as */
-		pack_strs(pk, "alias-digests", auth, nauth);
 	}
+	for (size_t i = 0; i < ai->naliases; i++) {
+		if (ai->alias_ha1[i][ACCT_MD5][0] != '\0' ||
+		    ai->alias_ha1[i][ACCT_SHA256][0] != '\0') {
+			auth[nauth++] = ai->aliases[i];
+		}
+	}
+	pack_strs(pk, "digests", algs, nalg);
+	/* the aliases a client may authenticate as */
+	pack_strs(pk, "alias-digests", auth, nauth);
 }
 
 int
@@ -108,8 +105,10 @@ ctl_h_account_list(struct ctl_req *r)
 	const struct acct *a = r->ctl->conf->acct;
 	const char *domain = cmd_arg_str(r->args, "domain");
 	struct acct_account_info *ai;
+	struct conf_account *row;
 	struct acct_domain_info di;
 	size_t n = 0, from = 0, to = acct_domain_count(a);
+	int place = 0;
 
 	if (domain != NULL) {
 		int i = acct_domain_find(a, domain);
@@ -121,7 +120,10 @@ ctl_h_account_list(struct ctl_req *r)
 		to = from + 1;
 	}
 	ai = malloc(sizeof(*ai));
-	if (ai == NULL) {
+	row = malloc(sizeof(*row));
+	if (ai == NULL || row == NULL) {
+		free(ai);
+		free(row);
 		return ctl_fail(r, -ENOMEM, "out of memory");
 	}
 	for (size_t i = from; i < to; i++) {
@@ -134,9 +136,13 @@ ctl_h_account_list(struct ctl_req *r)
 		acct_domain_get(a, i, &di);
 		for (size_t j = 0; j < di.naccounts; j++) {
 			acct_account_get(a, i, j, ai);
-			pack_account(pk, ai, false);
+			conf_account_row(ai, row);
+			ctl_table_pack_row(pk, &tbl_table[TBL_ACCOUNT], row,
+			    ++place, r->conn->writer);
 		}
 	}
+	explicit_bzero(row, sizeof(*row));
+	free(row);
 	free(ai);
 	return 0;
 }
@@ -158,7 +164,7 @@ ctl_h_account_show(struct ctl_req *r)
 		    account != NULL ? account : "");
 	}
 	proto_begin_reply(r->out, r->id);
-	pack_account(&r->out->pk, ai, true);
+	pack_account(&r->out->pk, ai);
 	free(ai);
 	return 0;
 }

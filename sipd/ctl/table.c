@@ -3,9 +3,10 @@
  * structure: each row a map of its listed fields, in their declared
  * order, typed as declared (str a string, uint an integer, bool a
  * boolean; a PLACE field the row's place, from 1; a KIND field the
- * table's last word); a secret is "" when unset, else itself for a writer
- * and "hidden" for a reader.  Several tables may share one list.  Owns
- * nothing.
+ * table's last word; an AT_WORDS field an array of its words; an AT_SET
+ * field a boolean, whether it is set); any other secret is "" when unset,
+ * else itself for a writer and "hidden" for a reader.  Several tables may
+ * share one list.  Owns nothing.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,29 @@
 #include "proto/table.h"
 #include "sipd/conf.h"
 #include "sipd/ctl/ctl_int.h"
+
+/* text's blank-separated words as an array under key. */
+static void
+pack_words(msgpack_packer *pk, const char *key, const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text + strspn(text, " "); *p != '\0';
+	     p += strspn(p, " ")) {
+		n++;
+		p += strcspn(p, " ");
+	}
+	proto_str(pk, key);
+	msgpack_pack_array(pk, n);
+	for (const char *p = text + strspn(text, " "); *p != '\0';
+	     p += strspn(p, " ")) {
+		size_t len = strcspn(p, " ");
+
+		msgpack_pack_str(pk, len);
+		msgpack_pack_str_body(pk, p, len);
+		p += len;
+	}
+}
 
 void
 ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
@@ -30,7 +54,8 @@ ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
 	msgpack_pack_map(pk, n);
 	for (f = tbl_next(t, NULL); f != NULL; f = tbl_next(t, f)) {
 		const struct conf_tfield *x = conf_tfield(f);
-		char text[CMD_VALUE_MAX];
+		/* room for a list of words: an account's 32 aliases */
+		char text[4 * CMD_VALUE_MAX];
 
 		if (!tbl_field_listed(f) || !conf_tfield_stored(f)) {
 			continue;
@@ -42,7 +67,11 @@ ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
 		} else {
 			conf_row_text(f, row, text, sizeof(text));
 		}
-		if (strncmp(f->arg, "uint(", 5) == 0) {
+		if (x->list == CONF_TL_SET) {
+			proto_kv_bool(pk, f->name, text[0] != '\0');
+		} else if (x->list == CONF_TL_WORDS) {
+			pack_words(pk, f->name, text);
+		} else if (strncmp(f->arg, "uint(", 5) == 0) {
 			proto_kv_uint(pk, f->name, strtoull(text, NULL, 10));
 		} else if (strcmp(f->arg, "bool") == 0) {
 			proto_kv_bool(pk, f->name, strcmp(text, "on") == 0);

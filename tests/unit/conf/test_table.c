@@ -185,6 +185,9 @@ good(const struct tbl_field *f)
 	if (strcmp(f->name, "methods") == 0) {
 		return "noTCP";
 	}
+	if (f->table == TBL_ACCOUNT && strcmp(f->name, "account") == 0) {
+		return "alice@example.com";
+	}
 	fail_msg("no good value of %s %s", tbl_table[f->table].words, f->name);
 	return NULL;
 }
@@ -212,6 +215,16 @@ rows_of(const struct conf *c, enum tbl_id t)
 		return c->wk.nproduct;
 	case TBL_WK_SITE:
 		return c->wk.nsite;
+	case TBL_ACCOUNT: {
+		struct acct_domain_info di;
+		int n = 0;
+
+		for (size_t i = 0; i < acct_domain_count(c->acct); i++) {
+			acct_domain_get(c->acct, i, &di);
+			n += (int)di.naccounts;
+		}
+		return n;
+	}
 	default:
 		fail_msg("no count of the %s table", tbl_table[t].words);
 		return -1;
@@ -234,6 +247,14 @@ add_with(struct conf *c, const struct tbl *t, const struct tbl_field *bad,
 		const char *x = f == bad ? v
 		    : (f->flags & (TF_KEY | TF_REQ)) != 0 ? good(f)
 							  : NULL;
+
+		/* an account needs its domain, and a password or digests:
+		 * the password when no digest is at fault */
+		if (t->id == TBL_ACCOUNT && f == tbl_field(t, "password") &&
+		    x == NULL && (bad == NULL ||
+				     strncmp(bad->name, "ha1-", 4) != 0)) {
+			x = "pw";
+		}
 		int i = cmd_args_index(a, f->name, strlen(f->name));
 
 		if (x == NULL) {
@@ -298,6 +319,11 @@ test_bad_values(void **state)
 		c = malloc(sizeof(*c));
 		assert_non_null(c);
 		conf_init(c);
+		if (t->id == TBL_ACCOUNT) {
+			assert_int_equal(acct_domain_add(&c->acct,
+					     "example.com", err, sizeof(err)),
+			    0);
+		}
 		for (int k = 0; k < 3 && bad[k] != NULL; k++) {
 			int rc = add_with(c, t, f, bad[k], err, sizeof(err));
 
@@ -480,6 +506,100 @@ dump(const struct conf *c)
 	return text;
 }
 
+/* An account goes through the engine: its row made of the snapshot
+ * holds what the commands left, its add line is the row's, with the
+ * other commands' lines after it; a bad value is refused naming the
+ * field; remove takes it out once. */
+static void
+test_account_rows(void **state)
+{
+	struct conf *c = malloc(sizeof(*c));
+	struct acct_account_info *ai = malloc(sizeof(*ai));
+	struct conf_account *row = malloc(sizeof(*row));
+	char err[512], view[16], *text;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(ai);
+	assert_non_null(row);
+	conf_init(c);
+	assert_int_equal(exec(c, "domain add example.com", err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account add alice@example.com password pw",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account alias add alice@example.com al1",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account alias add alice@example.com al2",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account forward alice@example.com "
+				 "sip:a@192.0.2.5",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account disable alice@example.com", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(acct_account_find(c->acct, "al2@example.com", ai), 0);
+	conf_account_row(ai, row);
+	assert_string_equal(row->account, "alice@example.com");
+	assert_string_equal(row->aliases, "al1 al2");
+	assert_string_equal(row->forward, "sip:a@192.0.2.5");
+	assert_false(row->enabled);
+	/* never the password: whether it is set, from the digests */
+	assert_string_equal(row->password, "");
+	assert_int_equal(strlen(row->ha1_md5), 32);
+	assert_int_equal(strlen(row->ha1_sha256), 64);
+	conf_account_view_password(row, view, sizeof(view));
+	assert_string_not_equal(view, "");
+	text = dump(c);
+	assert_non_null(strstr(text, "\naccount add alice@example.com "
+				     "ha1-md5 "));
+	assert_non_null(strstr(text, "\naccount alias add alice@example.com "
+				     "al1\naccount alias add "
+				     "alice@example.com al2\naccount forward "
+				     "alice@example.com sip:a@192.0.2.5\n"
+				     "account disable alice@example.com\n"));
+	assert_null(strstr(text, " pw"));
+	free(text);
+	/* bad values, each named; nothing added */
+	assert_int_equal(exec(c, "account add bob@example.com ha1-md5 xyz",
+			     err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "ha1-md5"));
+	assert_int_equal(exec(c, "account add bob@example.com ha1-md5 "
+				 "00000000000000000000000000000000000000000000"
+				 "000000000000000000000",
+			     err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "bad ha1-md5"));
+	assert_int_equal(exec(c, "account add bob@example.com", err,
+			     sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "password"));
+	assert_int_equal(exec(c, "account add bob@example.com password pw",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account add bob@example.com password pw",
+			     err, sizeof(err)),
+	    -EEXIST);
+	assert_int_equal(exec(c, "account remove bob@example.com", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account remove bob@example.com", err,
+			     sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "bob"));
+	assert_int_equal(acct_account_find(c->acct, "bob@example.com", ai),
+	    -ENOENT);
+	explicit_bzero(row, sizeof(*row));
+	free(row);
+	free(ai);
+	conf_fini(c);
+	free(c);
+}
+
 /* Every table saved and loaded again comes back the same. */
 static void
 test_round_trip(void **state)
@@ -614,6 +734,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_listener_rules),
+		cmocka_unit_test(test_account_rows),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_save_keys),
 	};
