@@ -324,7 +324,8 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		if (room > (size_t)m->lim.max_line + 1) {
 			room = (size_t)m->lim.max_line + 1;
 		}
-		const char *nl = memchr(p, '\n', room);
+		const char *cr;
+		const char *nl = ch_line_end(p, p + room, &cr);
 		if (nl == NULL) {
 			if ((size_t)(e - p) > m->lim.max_line) {
 				fail(err, 0, "Line Too Long", (uint32_t)(p - m->buf));
@@ -335,7 +336,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			return -EINVAL;
 		}
 		const char *le = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
-		if (memchr(p, '\r', (size_t)(le - p)) != NULL) {
+		if (cr != NULL && cr < le) {
 			/* RFC 3261 7: CR only before LF.  A bare CR, which
 			 * another parser may take for a line end, would
 			 * smuggle a header past sipd: the line is bad */
