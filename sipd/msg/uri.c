@@ -142,25 +142,33 @@ seg_ok(const char *p, size_t n, bool (*ok)(unsigned char))
 /*
  * seg_ok() for a class of chars.h, without a call per byte: for the
  * user part and the parameters, which every URI of a message may carry.
+ * seg_span_cls() gives the length of the good run at p, escapes included,
+ * so that one pass finds where a part ends and checks it.
  */
-static bool
-seg_ok_cls(const char *p, size_t n, uint8_t cls)
+static size_t
+seg_span_cls(const char *p, size_t n, uint8_t cls)
 {
 	size_t i = 0;
 
 	while (i < n) {
 		if (p[i] == '%') {
 			if (!is_escape(p, n, i)) {
-				return false;
+				return i;
 			}
 			i += 3;
 		} else if (ch_is((unsigned char)p[i], cls)) {
 			i++;
 		} else {
-			return false;
+			return i;
 		}
 	}
-	return true;
+	return n;
+}
+
+static bool
+seg_ok_cls(const char *p, size_t n, uint8_t cls)
+{
+	return seg_span_cls(p, n, cls) == n;
 }
 
 /*
@@ -558,17 +566,18 @@ parse_sip(const char *r, size_t n, uint32_t off, struct uri *u)
 	at = memchr(r, '@', n);
 	if (at != NULL) {
 		size_t ui = (size_t)(at - r);
-		const char *colon = memchr(r, ':', ui);
-		size_t ulen = colon != NULL ? (size_t)(colon - r) : ui;
+		/* ':' is no user character: the user's run ends at the
+		 * password's colon, or at the '@', or is bad */
+		size_t ulen = seg_span_cls(r, ui, URI_USERC);
 
-		if (ulen == 0 || !seg_ok_cls(r, ulen, URI_USERC)) {
+		if (ulen == 0 || (ulen < ui && r[ulen] != ':')) {
 			return -EINVAL;
 		}
 		u->user = mkspan(off, 0, ulen);
-		if (colon != NULL) {
+		if (ulen < ui) {
 			size_t plen = ui - ulen - 1;
 
-			if (!seg_ok(colon + 1, plen, is_passc)) {
+			if (!seg_ok(r + ulen + 1, plen, is_passc)) {
 				return -EINVAL;
 			}
 			u->password = mkspan(off, ulen + 1, plen);
@@ -648,7 +657,7 @@ parse_tel(const char *base, const char *r, size_t n, uint32_t off,
 int
 uri_parse(const char *base, struct span s, struct uri *u)
 {
-	const char *p, *colon;
+	const char *p;
 	struct sv name;
 	size_t i, slen, rlen;
 	uint32_t roff;
@@ -667,20 +676,23 @@ uri_parse(const char *base, struct span s, struct uri *u)
 	if (!ch_graph_span(p, s.len)) {
 		return -EINVAL;
 	}
-	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	colon = memchr(p, ':', s.len);
-	if (colon == NULL || !ch_is((unsigned char)p[0], CH_ALPHA)) {
+	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
+	 * ended by the colon, which is no scheme character */
+	if (!ch_is((unsigned char)p[0], CH_ALPHA)) {
 		return -EINVAL;
 	}
-	slen = (size_t)(colon - p);
-	for (i = 1; i < slen; i++) {
+	for (i = 1; i < s.len; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (!ch_is(c, CH_ALPHA | CH_DIGIT) && c != '+' && c != '-' &&
 		    c != '.') {
-			return -EINVAL;
+			break;
 		}
 	}
+	if (i == s.len || p[i] != ':') {
+		return -EINVAL;
+	}
+	slen = i;
 	u->scheme_s = mkspan(s.off, 0, slen);
 	name = span_sv(base, u->scheme_s);
 	/* what follows the colon, and its offset in base */
