@@ -97,11 +97,13 @@ struct msg {
 
 /*
  * hdr_lookup() in two steps, for the parser: hdr_tables_init() once per
- * message, then hdr_lookup_ready() for each header line, which spares
- * every line a pthread_once() call.
+ * message, then hdr_lookup_token() for each header line, which spares
+ * every line a pthread_once() call.  hdr_lookup_token() takes only an
+ * RFC 3261 token (what the parser takes for a name), which it folds to
+ * lower case with one OR a word.
  */
 void hdr_tables_init(void);
-enum hdr_id hdr_lookup_ready(const char *name, size_t len);
+enum hdr_id hdr_lookup_token(const char *name, size_t len);
 
 /* Whether values of this header id form a comma-separated list. */
 bool hdr_is_list(enum hdr_id id);

@@ -372,9 +372,14 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			p = nl + 1;
 			continue;
 		}
-		const char *ne = skip_token(p, le);
+		/* the line ends with CR or LF, neither a token character nor
+		 * SP or HT: the scans up to the value stop there unbounded */
+		const char *ne = p;
+		while (ch_is((unsigned char)*ne, CH_TOKEN)) {
+			ne++;
+		}
 		const char *c = ne;
-		while (c < le && (*c == ' ' || *c == '\t')) {
+		while (*c == ' ' || *c == '\t') {
 			c++;
 		}
 		if (ne == p || c == le || *c != ':') {
@@ -401,10 +406,10 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		}
 		struct msg_hdr *h = &m->hdrs[idx];
 		const char *vs = c + 1;
-		while (vs < le && (*vs == ' ' || *vs == '\t')) {
+		while (*vs == ' ' || *vs == '\t') {
 			vs++;
 		}
-		h->id = (uint16_t)hdr_lookup_ready(p, (size_t)(ne - p));
+		h->id = (uint16_t)hdr_lookup_token(p, (size_t)(ne - p));
 		h->flags = 0;
 		h->name = mkspan(m, p, ne);
 		h->value = mkspan(m, vs, rtrim_ws(vs, le));
