@@ -121,7 +121,8 @@ ch_ipv4_run(const char *p, const char *e, bool strict, bool *ok)
 }
 
 /*
- * The first LF in [p, e), or NULL; *cr is the first CR before it, or NULL.
+ * The first LF in [p, e), or NULL; *cr is the first CR before it, or NULL,
+ * or one past it in the same sixteen bytes (the caller compares).
  * One pass for the two bytes a header line's end is judged by, sixteen
  * bytes at a time where SSE2 is there (x86-64 always): memchr() twice a
  * line cost more in calls than in bytes, the lines being short.  Reads
@@ -144,10 +145,7 @@ ch_line_end(const char *p, const char *e, const char **cr)
 		if ((ml | mc) == 0) {
 			continue;
 		}
-		if (ml != 0) {
-			/* the CRs below the first LF */
-			mc &= (ml & (0u - ml)) - 1;
-		}
+		/* a CR past the LF is the next line's: the caller compares */
 		if (mc != 0 && fcr == NULL) {
 			fcr = p + __builtin_ctz(mc);
 		}
