@@ -433,38 +433,44 @@ uri_ipv6(const char *p, size_t n, uint8_t out[16])
 }
 
 /*
- * RFC 3261 25.1 hostname: domainlabels of alphanum and inner '-',
- * separated by dots, an optional final dot; the toplabel starts with a
- * letter.  p holds only alphanum, '-' and '.' (the caller's scan).
+ * RFC 3261 25.1 hostname at r[*pos..n): domainlabels of alphanum and
+ * inner '-', separated by dots, an optional final dot; the toplabel
+ * starts with a letter.  Scans alphanum, '-' and '.' and judges the
+ * labels in the same pass; leaves *pos where the scan stopped.
  */
 static bool
-hostname_ok(const char *p, size_t n)
+hostname_scan(const char *r, size_t n, size_t *pos)
 {
-	size_t i = 0, label = 0;
+	size_t i = *pos, label = i, top = i;
+	bool ok = true;
 
-	if (n > 0 && p[n - 1] == '.') {
-		n--;
-	}
-	while (i <= n) {
-		if (i == n || p[i] == '.') {
-			size_t len = i - label;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)r[i];
 
-			if (len == 0 ||
-			    !ch_is((unsigned char)p[label],
-				CH_ALPHA | CH_DIGIT) ||
-			    !ch_is((unsigned char)p[i - 1],
-				CH_ALPHA | CH_DIGIT)) {
-				return false;
-			}
-			if (i == n &&
-			    !ch_is((unsigned char)p[label], CH_ALPHA)) {
-				return false;
-			}
-			label = i + 1;
+		if (ch_is(c, CH_ALPHA | CH_DIGIT)) {
+			continue;
 		}
-		i++;
+		if (c == '-') {
+			/* not the first of a label */
+			ok &= i != label;
+			continue;
+		}
+		if (c != '.') {
+			break;
+		}
+		/* a label ends: not empty, not with '-' */
+		ok &= i != label && r[i - 1] != '-';
+		top = label;
+		label = i + 1;
 	}
-	return true;
+	*pos = i;
+	if (label < i) {
+		/* the last label is the toplabel; otherwise a final dot
+		 * follows it */
+		ok &= r[i - 1] != '-';
+		top = label;
+	}
+	return ok && i > top && ch_is((unsigned char)r[top], CH_ALPHA);
 }
 
 /*
@@ -495,30 +501,22 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 		bool dotted_digits, quad;
 
 		/* digits and dots first, judged as an IPv4 address as they
-		 * are read, then the rest of a name: one test per byte
-		 * instead of two */
+		 * are read; a name is scanned and judged from its start */
 		i = (size_t)(ch_ipv4_run(r + i, r + n, false, &quad) - r);
 		dotted_digits = i == n ||
 		    !(ch_is((unsigned char)r[i], CH_ALPHA) || r[i] == '-');
-		while (i < n &&
-		    (ch_is((unsigned char)r[i], CH_ALPHA | CH_DIGIT) ||
-			r[i] == '-' || r[i] == '.')) {
-			i++;
-		}
-		if (i == start) {
-			return -EINVAL;
-		}
 		/*
 		 * A toplabel cannot start with a digit, so digits and dots
 		 * alone can only be an IPv4 address.
 		 */
 		if (dotted_digits) {
-			if (!quad) {
+			if (i == start || !quad) {
 				return -EINVAL;
 			}
 			u->host_type = URI_HOST_IPV4;
 		} else {
-			if (!hostname_ok(r + start, i - start)) {
+			i = start;
+			if (!hostname_scan(r, n, &i)) {
 				return -EINVAL;
 			}
 			u->host_type = URI_HOST_NAME;
