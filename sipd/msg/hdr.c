@@ -20,17 +20,6 @@ struct hdr_def {
 	uint8_t flags;
 };
 
-/*
- * A cheap fingerprint of a header name, case-folded: its length, first,
- * second and last bytes.  Lookup compares fingerprints and only then the
- * whole name, so it costs a pass over the table of one compare per entry
- * instead of a case-folding string compare per step of a search.
- */
-#define HDR_FOLD(c) ((uint32_t)(unsigned char)(c) | 0x20)
-#define HDR_KEY(len, c0, c1, cl) \
-	(((uint32_t)(len) << 24) | (HDR_FOLD(c0) << 16) | (HDR_FOLD(c1) << 8) | \
-	    HDR_FOLD(cl))
-
 /* Indexed by enum hdr_id. */
 static const struct hdr_def hdr_defs[HDR__COUNT] = {
 	[HDR_UNKNOWN] = { NULL, 0, 0, 0, 0 },
@@ -113,12 +102,8 @@ hdr_name(enum hdr_id id)
  * forms get a table of their own.  They are written only under
  * pthread_once(), before any reader sees them.
  */
-#define HDR_SLOTS 256 /* a power of two, over twice the table */
 #define HDR_NAME_MAX 24 /* HDR_WORDS words */
-#define HDR_WORDS 3
-static uint8_t hdr_slots[HDR_SLOTS];
-static uint8_t hdr_compact[256];
-static uint64_t hdr_words[HDR__COUNT][HDR_WORDS];
+static struct hdr_names hdr_tab;
 static pthread_once_t hdr_slots_once = PTHREAD_ONCE_INIT;
 
 /*
@@ -207,120 +192,63 @@ name_words_eq(const char *p, size_t len, const uint64_t *w)
 	return true;
 }
 
-/*
- * name_words_eq() for a token.  The table's names hold only letters and
- * '-': setting 0x20 in every byte turns 'A'-'Z' to lower case and keeps
- * '-' and the lower-case letters.  The only other byte it turns into one
- * of those is CR, into '-', and CR is no token character: so a token
- * equals a name this way exactly when it does case-insensitively, for
- * one OR a word instead of fold8()'s dozen operations.
- */
-static inline bool
-token_words_eq(const char *p, size_t len, const uint64_t *w)
-{
-	const uint64_t k20 = 0x2020202020202020u;
-	uint64_t x;
-	uint32_t a, b;
-	uint16_t c, d;
-	size_t off;
-
-	if (len < 4) {
-		memcpy(&c, p, 2);
-		memcpy(&d, p + len - 2, 2);
-		return ((uint64_t)c | (uint64_t)d << 16 | 0x20202020u) == w[0];
-	}
-	if (len < 8) {
-		memcpy(&a, p, 4);
-		memcpy(&b, p + len - 4, 4);
-		return ((uint64_t)a | (uint64_t)b << 32 | k20) == w[0];
-	}
-	for (off = 0; off + 8 <= len; off += 8, w++) {
-		memcpy(&x, p + off, 8);
-		if ((x | k20) != *w) {
-			return false;
-		}
-	}
-	if (off < len) {
-		memcpy(&x, p + len - 8, 8);
-		return (x | k20) == *w;
-	}
-	return true;
-}
-
-static unsigned
-slot_of(uint32_t key)
-{
-	return (unsigned)((key * 2654435761u) >> 24) & (HDR_SLOTS - 1);
-}
-
 static void
 hdr_slots_init(void)
 {
 	for (int i = 1; i < HDR__COUNT; i++) {
 		unsigned char cf = (unsigned char)hdr_defs[i].compact;
-		unsigned k = slot_of(hdr_defs[i].key);
+		unsigned k = hdr_slot_of(hdr_defs[i].key);
 
 		assert(hdr_defs[i].len >= 2 && hdr_defs[i].len <= HDR_NAME_MAX);
-		/* token_words_eq() folds for letters, digits and '-' only */
+		/* hdr_token_words_eq() folds letters, digits and '-' only */
 		for (size_t j = 0; j < hdr_defs[i].len; j++) {
 			assert(ch_is((unsigned char)hdr_defs[i].name[j],
 			    CH_ALPHA | CH_DIGIT) || hdr_defs[i].name[j] == '-');
 		}
-		name_words(hdr_defs[i].name, hdr_defs[i].len, hdr_words[i]);
+		name_words(hdr_defs[i].name, hdr_defs[i].len,
+		    hdr_tab.words[i]);
+		hdr_tab.keys[i] = hdr_defs[i].key;
 		/* the first entry of a compact form wins, as in a scan */
-		if (cf != 0 && hdr_compact[cf] == 0) {
-			hdr_compact[cf] = (uint8_t)i;
+		if (cf != 0 && hdr_tab.compact[cf] == 0) {
+			hdr_tab.compact[cf] = (uint8_t)i;
 		}
-		while (hdr_slots[k] != 0) {
+		while (hdr_tab.slots[k] != 0) {
 			k = (k + 1) & (HDR_SLOTS - 1);
 		}
-		hdr_slots[k] = (uint8_t)i;
+		hdr_tab.slots[k] = (uint8_t)i;
 	}
 }
 
-void
-hdr_tables_init(void)
+const struct hdr_names *
+hdr_names(void)
 {
 	pthread_once(&hdr_slots_once, hdr_slots_init);
-}
-
-static inline enum hdr_id
-lookup(const char *name, size_t len, bool token)
-{
-	if (len == 0 || len > 255) {
-		return HDR_UNKNOWN;
-	}
-	if (len == 1) {
-		unsigned char c = ch_lower((unsigned char)name[0]);
-		return (enum hdr_id)hdr_compact[c];
-	}
-	/* RFC 3261 7.3.1: field names are case-insensitive */
-	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
-	for (unsigned k = slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
-		unsigned i = hdr_slots[k];
-		if (i == 0) {
-			return HDR_UNKNOWN;
-		}
-		/* the key holds the length: the entry's is the name's */
-		if (hdr_defs[i].key == key &&
-		    (token ? token_words_eq(name, len, hdr_words[i])
-			   : name_words_eq(name, len, hdr_words[i]))) {
-			return (enum hdr_id)i;
-		}
-	}
+	return &hdr_tab;
 }
 
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
 {
-	hdr_tables_init();
-	return lookup(name, len, false);
-}
+	const struct hdr_names *t = hdr_names();
 
-enum hdr_id
-hdr_lookup_token(const char *name, size_t len)
-{
-	return lookup(name, len, true);
+	if (len == 0 || len > 255) {
+		return HDR_UNKNOWN;
+	}
+	if (len == 1) {
+		return (enum hdr_id)t->compact[ch_lower((unsigned char)name[0])];
+	}
+	/* RFC 3261 7.3.1: field names are case-insensitive */
+	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
+	for (unsigned k = hdr_slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
+		unsigned i = t->slots[k];
+		if (i == 0) {
+			return HDR_UNKNOWN;
+		}
+		/* the key holds the length: the entry's is the name's */
+		if (t->keys[i] == key && name_words_eq(name, len, t->words[i])) {
+			return (enum hdr_id)i;
+		}
+	}
 }
 
 bool

@@ -300,8 +300,9 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 	int32_t otail = -1;
 	int last = -1;
 
+	const struct hdr_names *names = hdr_names();
+
 	memset(tails, 0xff, sizeof(tails));
-	hdr_tables_init();
 	for (;;) {
 		if (p < e && *p == '\n') {
 			m->eoh = mkspan(m, p, p + 1);
@@ -409,7 +410,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		while (*vs == ' ' || *vs == '\t') {
 			vs++;
 		}
-		h->id = (uint16_t)hdr_lookup_token(p, (size_t)(ne - p));
+		h->id = (uint16_t)hdr_lookup_token(names, p, (size_t)(ne - p));
 		h->flags = 0;
 		h->name = mkspan(m, p, ne);
 		h->value = mkspan(m, vs, rtrim_ws(vs, le));
