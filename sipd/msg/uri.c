@@ -67,12 +67,6 @@ is_passc(unsigned char c)
 	    c == '$' || c == ',';
 }
 
-static bool
-is_paramc(unsigned char c)
-{
-	return ch_is(c, URI_PARAMC);
-}
-
 /* RFC 3261 25.1 hname, hvalue: hnv-unreserved / unreserved / escaped */
 static bool
 is_hnvc(unsigned char c)
@@ -264,9 +258,10 @@ list_find(struct sv list, char sep, struct sv name, struct sv *val,
 }
 
 /*
- * RFC 3261 25.1 uri-parameters (RFC 3966 3 par for tel): each element is
- * a non-empty name and, after '=', a non-empty value of paramchar.  With
- * unique, a name may appear only once (RFC 3966 3).
+ * RFC 3966 3 par, a tel URI's parameters: each element is a non-empty
+ * name of namec and, after '=', a non-empty value of paramchar.  With
+ * unique, a name may appear only once.  A sip URI's take
+ * sip_params_scan().
  */
 static bool
 params_ok(struct sv list, bool (*namec)(unsigned char), bool unique)
@@ -281,10 +276,7 @@ params_ok(struct sv list, bool (*namec)(unsigned char), bool unique)
 	while (list_next(list, ';', &pos, &name, &val, &has_val)) {
 		struct sv before = { list.p, (size_t)(name.p - list.p) };
 
-		if (name.len == 0 ||
-		    !(namec == is_paramc
-			    ? seg_ok_cls(name.p, name.len, URI_PARAMC)
-			    : seg_ok(name.p, name.len, namec))) {
+		if (name.len == 0 || !seg_ok(name.p, name.len, namec)) {
 			return false;
 		}
 		if (unique && list_find(before, ';', name, &prev, &prev_val)) {
@@ -542,6 +534,43 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 }
 
 /*
+ * RFC 3261 25.1 uri-parameters at p[0..n), after their first ';': each
+ * pname [ "=" pvalue ], both non-empty runs of paramchar, separated by
+ * ';'.  None of ';', '=' and '?' is a paramchar, so one scan finds each
+ * part's end and checks it; *end is where the parameters end, at n or at
+ * the '?' of the headers.  params_ok() of the same text, in one pass.
+ */
+static bool
+sip_params_scan(const char *p, size_t n, size_t *end)
+{
+	size_t i = 0, k;
+
+	for (;;) {
+		k = seg_span_cls(p + i, n - i, URI_PARAMC);
+		if (k == 0) {
+			return false;
+		}
+		i += k;
+		if (i < n && p[i] == '=') {
+			i++;
+			k = seg_span_cls(p + i, n - i, URI_PARAMC);
+			if (k == 0) {
+				return false;
+			}
+			i += k;
+		}
+		if (i == n || p[i] == '?') {
+			*end = i;
+			return true;
+		}
+		if (p[i] != ';') {
+			return false;
+		}
+		i++;
+	}
+}
+
+/*
  * The part of a sip or sips URI after the colon, RFC 3261 25.1:
  * [ userinfo "@" ] hostport uri-parameters [ headers ].
  *
@@ -587,16 +616,12 @@ parse_sip(const char *r, size_t n, uint32_t off, struct uri *u)
 		return rc;
 	}
 	if (pos < n && r[pos] == ';') {
-		const char *q = memchr(r + pos, '?', n - pos);
-
 		pos++;
-		end = q != NULL ? (size_t)(q - r) : n;
-		if (!params_ok((struct sv){ r + pos, end - pos }, is_paramc,
-			false)) {
+		if (!sip_params_scan(r + pos, n - pos, &end)) {
 			return -EINVAL;
 		}
-		u->params = mkspan(off, pos, end - pos);
-		pos = end;
+		u->params = mkspan(off, pos, end);
+		pos += end;
 	}
 	if (pos < n && r[pos] == '?') {
 		pos++;

@@ -1219,6 +1219,101 @@ test_userinfo_every_short(void **state)
 	}
 }
 
+/* paramchar = param-unreserved / unreserved / escaped */
+static bool
+ref_paramc(char c)
+{
+	return ref_unreserved(c) || (c != '\0' && strchr("[]/:&+$", c) != NULL);
+}
+
+/* uri-parameters after the first ';': pname [ "=" pvalue ] by ';' */
+static bool
+ref_params(const char *p, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] != ';') {
+			continue;
+		}
+		const char *eq = memchr(p + start, '=', i - start);
+		size_t nl = eq != NULL ? (size_t)(eq - (p + start)) : i - start;
+
+		if (nl == 0 || !ref_seg(p + start, nl, ref_paramc)) {
+			return false;
+		}
+		if (eq != NULL && (i - start - nl - 1 == 0 ||
+		                   !ref_seg(eq + 1, i - start - nl - 1,
+		                            ref_paramc))) {
+			return false;
+		}
+		start = i + 1;
+	}
+	return true;
+}
+
+/*
+ * Every parameter list of up to six bytes over "a=;%4[" after a sip
+ * URI's host parses exactly when it is uri-parameters by the grammar,
+ * with those parameters; and the '?' of the headers ends them.
+ */
+static void
+test_params_every_short(void **state)
+{
+	static const char abc[] = "a=;%4[";
+	char pl[8], uri[40];
+	size_t len, k;
+	struct turi t;
+
+	(void)state;
+	for (len = 0; len <= 6; len++) {
+		size_t count = 1;
+
+		for (k = 0; k < len; k++) {
+			count *= 6;
+		}
+		for (size_t c = 0; c < count; c++) {
+			size_t x = c;
+			bool good;
+
+			for (k = 0; k < len; k++) {
+				pl[k] = abc[x % 6];
+				x /= 6;
+			}
+			pl[len] = '\0';
+			good = ref_params(pl, len);
+			snprintf(uri, sizeof(uri), "sip:h.example;%s", pl);
+			tparse(&t, uri);
+			if ((t.rc == 0) != good) {
+				fail_msg("params '%s': parse %d, grammar %s", pl,
+				         t.rc, good ? "good" : "bad");
+			}
+			if (t.rc == 0) {
+				assert_span(t.buf, t.u.params, pl);
+			}
+			tfree(&t);
+			/* the same before headers */
+			snprintf(uri, sizeof(uri), "sip:h.example;%s?a=b", pl);
+			tparse(&t, uri);
+			assert_int_equal(t.rc == 0, good);
+			if (t.rc == 0) {
+				assert_span(t.buf, t.u.params, pl);
+				assert_span(t.buf, t.u.headers, "a=b");
+			}
+			tfree(&t);
+		}
+	}
+	tparse(&t, "sip:h.example;a?");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+	tparse(&t, "sip:h.example;a=?b=c");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+	tparse(&t, "sip:h.example;?b=c");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+}
+
 int
 main(void)
 {
@@ -1237,6 +1332,7 @@ main(void)
 		cmocka_unit_test(test_parse_hostname),
 		cmocka_unit_test(test_hostname_every_short),
 		cmocka_unit_test(test_userinfo_every_short),
+		cmocka_unit_test(test_params_every_short),
 		cmocka_unit_test(test_parse_params),
 		cmocka_unit_test(test_parse_headers),
 		cmocka_unit_test(test_parse_reject),
