@@ -10,6 +10,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define CH_TOKEN 0x01    /* token: alphanum and -.!%*_+`'~ */
 #define CH_WS 0x02       /* SP HT CR LF: white space inside a value */
 #define CH_DIGIT 0x04
@@ -114,6 +118,54 @@ ch_ipv4_run(const char *p, const char *e, bool strict, bool *ok)
 	}
 	*ok = good && dots == 3 && nd > 0 && v <= 255;
 	return p;
+}
+
+/*
+ * The first LF in [p, e), or NULL; *cr is the first CR before it, or NULL,
+ * or one past it in the same sixteen bytes (the caller compares).
+ * One pass for the two bytes a header line's end is judged by, sixteen
+ * bytes at a time where SSE2 is there (x86-64 always): memchr() twice a
+ * line cost more in calls than in bytes, the lines being short.  Reads
+ * only inside [p, e).
+ */
+static inline const char *
+ch_line_end(const char *p, const char *e, const char **cr)
+{
+	const char *fcr = NULL;
+
+#ifdef __SSE2__
+	const __m128i vlf = _mm_set1_epi8('\n');
+	const __m128i vcr = _mm_set1_epi8('\r');
+
+	for (; e - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned ml = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vlf));
+		unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vcr));
+
+		if ((ml | mc) == 0) {
+			continue;
+		}
+		/* a CR past the LF is the next line's: the caller compares */
+		if (mc != 0 && fcr == NULL) {
+			fcr = p + __builtin_ctz(mc);
+		}
+		if (ml != 0) {
+			*cr = fcr;
+			return p + __builtin_ctz(ml);
+		}
+	}
+#endif
+	for (; p < e; p++) {
+		if (*p == '\n') {
+			*cr = fcr;
+			return p;
+		}
+		if (*p == '\r' && fcr == NULL) {
+			fcr = p;
+		}
+	}
+	*cr = fcr;
+	return NULL;
 }
 
 #endif

@@ -20,17 +20,6 @@ struct hdr_def {
 	uint8_t flags;
 };
 
-/*
- * A cheap fingerprint of a header name, case-folded: its length, first,
- * second and last bytes.  Lookup compares fingerprints and only then the
- * whole name, so it costs a pass over the table of one compare per entry
- * instead of a case-folding string compare per step of a search.
- */
-#define HDR_FOLD(c) ((uint32_t)(unsigned char)(c) | 0x20)
-#define HDR_KEY(len, c0, c1, cl) \
-	(((uint32_t)(len) << 24) | (HDR_FOLD(c0) << 16) | (HDR_FOLD(c1) << 8) | \
-	    HDR_FOLD(cl))
-
 /* Indexed by enum hdr_id. */
 static const struct hdr_def hdr_defs[HDR__COUNT] = {
 	[HDR_UNKNOWN] = { NULL, 0, 0, 0, 0 },
@@ -113,12 +102,8 @@ hdr_name(enum hdr_id id)
  * forms get a table of their own.  They are written only under
  * pthread_once(), before any reader sees them.
  */
-#define HDR_SLOTS 256 /* a power of two, over twice the table */
 #define HDR_NAME_MAX 24 /* HDR_WORDS words */
-#define HDR_WORDS 3
-static uint8_t hdr_slots[HDR_SLOTS];
-static uint8_t hdr_compact[256];
-static uint64_t hdr_words[HDR__COUNT][HDR_WORDS];
+static struct hdr_names hdr_tab;
 static pthread_once_t hdr_slots_once = PTHREAD_ONCE_INIT;
 
 /*
@@ -207,65 +192,60 @@ name_words_eq(const char *p, size_t len, const uint64_t *w)
 	return true;
 }
 
-static unsigned
-slot_of(uint32_t key)
-{
-	return (unsigned)((key * 2654435761u) >> 24) & (HDR_SLOTS - 1);
-}
-
 static void
 hdr_slots_init(void)
 {
 	for (int i = 1; i < HDR__COUNT; i++) {
 		unsigned char cf = (unsigned char)hdr_defs[i].compact;
-		unsigned k = slot_of(hdr_defs[i].key);
+		unsigned k = hdr_slot_of(hdr_defs[i].key);
 
 		assert(hdr_defs[i].len >= 2 && hdr_defs[i].len <= HDR_NAME_MAX);
-		name_words(hdr_defs[i].name, hdr_defs[i].len, hdr_words[i]);
-		/* the first entry of a compact form wins, as in a scan */
-		if (cf != 0 && hdr_compact[cf] == 0) {
-			hdr_compact[cf] = (uint8_t)i;
+		/* hdr_token_words_eq() folds letters, digits and '-' only */
+		for (size_t j = 0; j < hdr_defs[i].len; j++) {
+			assert(ch_is((unsigned char)hdr_defs[i].name[j],
+			    CH_ALPHA | CH_DIGIT) || hdr_defs[i].name[j] == '-');
 		}
-		while (hdr_slots[k] != 0) {
+		name_words(hdr_defs[i].name, hdr_defs[i].len,
+		    hdr_tab.words[i]);
+		hdr_tab.keys[i] = hdr_defs[i].key;
+		/* the first entry of a compact form wins, as in a scan */
+		if (cf != 0 && hdr_tab.compact[cf] == 0) {
+			hdr_tab.compact[cf] = (uint8_t)i;
+		}
+		while (hdr_tab.slots[k] != 0) {
 			k = (k + 1) & (HDR_SLOTS - 1);
 		}
-		hdr_slots[k] = (uint8_t)i;
+		hdr_tab.slots[k] = (uint8_t)i;
 	}
 }
 
-void
-hdr_tables_init(void)
+const struct hdr_names *
+hdr_names(void)
 {
 	pthread_once(&hdr_slots_once, hdr_slots_init);
+	return &hdr_tab;
 }
 
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
 {
-	hdr_tables_init();
-	return hdr_lookup_ready(name, len);
-}
+	const struct hdr_names *t = hdr_names();
 
-enum hdr_id
-hdr_lookup_ready(const char *name, size_t len)
-{
 	if (len == 0 || len > 255) {
 		return HDR_UNKNOWN;
 	}
 	if (len == 1) {
-		unsigned char c = ch_lower((unsigned char)name[0]);
-		return (enum hdr_id)hdr_compact[c];
+		return (enum hdr_id)t->compact[ch_lower((unsigned char)name[0])];
 	}
 	/* RFC 3261 7.3.1: field names are case-insensitive */
 	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
-	for (unsigned k = slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
-		unsigned i = hdr_slots[k];
+	for (unsigned k = hdr_slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
+		unsigned i = t->slots[k];
 		if (i == 0) {
 			return HDR_UNKNOWN;
 		}
 		/* the key holds the length: the entry's is the name's */
-		if (hdr_defs[i].key == key &&
-		    name_words_eq(name, len, hdr_words[i])) {
+		if (t->keys[i] == key && name_words_eq(name, len, t->words[i])) {
 			return (enum hdr_id)i;
 		}
 	}

@@ -96,12 +96,107 @@ struct msg {
 };
 
 /*
- * hdr_lookup() in two steps, for the parser: hdr_tables_init() once per
- * message, then hdr_lookup_ready() for each header line, which spares
- * every line a pthread_once() call.
+ * A cheap fingerprint of a header name, case-folded: its length, first,
+ * second and last bytes.  Lookup compares fingerprints and only then the
+ * whole name.
  */
-void hdr_tables_init(void);
-enum hdr_id hdr_lookup_ready(const char *name, size_t len);
+#define HDR_FOLD(c) ((uint32_t)(unsigned char)(c) | 0x20)
+#define HDR_KEY(len, c0, c1, cl) \
+	(((uint32_t)(len) << 24) | (HDR_FOLD(c0) << 16) | (HDR_FOLD(c1) << 8) | \
+	    HDR_FOLD(cl))
+#define HDR_SLOTS 256 /* a power of two, over twice the table */
+#define HDR_WORDS 3
+
+/*
+ * The header names' index (hdr.c): an open-addressing table over the
+ * fingerprints, each entry's fingerprint and name as folded words, and
+ * the compact forms.  hdr_names() builds it once (pthread_once()) and
+ * returns it, read-only from then on; the parser asks once a message and
+ * looks each line's name up inline with hdr_lookup_token().
+ */
+struct hdr_names {
+	uint8_t slots[HDR_SLOTS];     /* enum hdr_id, 0 for none */
+	uint8_t compact[256];         /* by lower-case letter */
+	uint32_t keys[HDR__COUNT];    /* HDR_KEY() of each name */
+	uint64_t words[HDR__COUNT][HDR_WORDS]; /* lower case, see hdr.c */
+};
+
+const struct hdr_names *hdr_names(void);
+
+static inline unsigned
+hdr_slot_of(uint32_t key)
+{
+	return (unsigned)((key * 2654435761u) >> 24) & (HDR_SLOTS - 1);
+}
+
+/*
+ * A token against an entry's folded words.  The table's names hold only
+ * letters, digits and '-': setting 0x20 in every byte turns 'A'-'Z' to
+ * lower case and keeps '-', digits and the lower-case letters.  The only
+ * other byte it turns into one of those is CR, into '-', and CR is no
+ * token character: so a token equals a name this way exactly when it
+ * does case-insensitively, for one OR a word instead of a full fold.
+ * The words are as hdr.c's name_words() lays them out.
+ */
+static inline bool
+hdr_token_words_eq(const char *p, size_t len, const uint64_t *w)
+{
+	const uint64_t k20 = 0x2020202020202020u;
+	uint64_t x;
+	uint32_t a, b;
+	uint16_t c, d;
+	size_t off;
+
+	if (len < 4) {
+		memcpy(&c, p, 2);
+		memcpy(&d, p + len - 2, 2);
+		return ((uint64_t)c | (uint64_t)d << 16 | 0x20202020u) == w[0];
+	}
+	if (len < 8) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + len - 4, 4);
+		return ((uint64_t)a | (uint64_t)b << 32 | k20) == w[0];
+	}
+	for (off = 0; off + 8 <= len; off += 8, w++) {
+		memcpy(&x, p + off, 8);
+		if ((x | k20) != *w) {
+			return false;
+		}
+	}
+	if (off < len) {
+		memcpy(&x, p + len - 8, 8);
+		return (x | k20) == *w;
+	}
+	return true;
+}
+
+/*
+ * hdr_lookup() of an RFC 3261 token, what the parser takes for a name,
+ * with the index from hdr_names(); inline, as it runs once a line.
+ */
+static inline enum hdr_id
+hdr_lookup_token(const struct hdr_names *t, const char *name, size_t len)
+{
+	if (len == 1) {
+		return (enum hdr_id)t->compact[ch_lower((unsigned char)name[0])];
+	}
+	if (len == 0 || len > 255) {
+		return HDR_UNKNOWN;
+	}
+	/* RFC 3261 7.3.1: field names are case-insensitive */
+	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
+	for (unsigned k = hdr_slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
+		unsigned i = t->slots[k];
+		if (i == 0) {
+			return HDR_UNKNOWN;
+		}
+		/* the key holds the length: the entry's is the name's */
+		if (t->keys[i] == key &&
+		    hdr_token_words_eq(name, len, t->words[i])) {
+			return (enum hdr_id)i;
+		}
+	}
+}
 
 /* Whether values of this header id form a comma-separated list. */
 bool hdr_is_list(enum hdr_id id);

@@ -300,8 +300,9 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 	int32_t otail = -1;
 	int last = -1;
 
+	const struct hdr_names *names = hdr_names();
+
 	memset(tails, 0xff, sizeof(tails));
-	hdr_tables_init();
 	for (;;) {
 		if (p < e && *p == '\n') {
 			m->eoh = mkspan(m, p, p + 1);
@@ -324,7 +325,8 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		if (room > (size_t)m->lim.max_line + 1) {
 			room = (size_t)m->lim.max_line + 1;
 		}
-		const char *nl = memchr(p, '\n', room);
+		const char *cr;
+		const char *nl = ch_line_end(p, p + room, &cr);
 		if (nl == NULL) {
 			if ((size_t)(e - p) > m->lim.max_line) {
 				fail(err, 0, "Line Too Long", (uint32_t)(p - m->buf));
@@ -335,7 +337,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			return -EINVAL;
 		}
 		const char *le = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
-		if (memchr(p, '\r', (size_t)(le - p)) != NULL) {
+		if (cr != NULL && cr < le) {
 			/* RFC 3261 7: CR only before LF.  A bare CR, which
 			 * another parser may take for a line end, would
 			 * smuggle a header past sipd: the line is bad */
@@ -371,9 +373,14 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			p = nl + 1;
 			continue;
 		}
-		const char *ne = skip_token(p, le);
+		/* the line ends with CR or LF, neither a token character nor
+		 * SP or HT: the scans up to the value stop there unbounded */
+		const char *ne = p;
+		while (ch_is((unsigned char)*ne, CH_TOKEN)) {
+			ne++;
+		}
 		const char *c = ne;
-		while (c < le && (*c == ' ' || *c == '\t')) {
+		while (*c == ' ' || *c == '\t') {
 			c++;
 		}
 		if (ne == p || c == le || *c != ':') {
@@ -400,10 +407,10 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		}
 		struct msg_hdr *h = &m->hdrs[idx];
 		const char *vs = c + 1;
-		while (vs < le && (*vs == ' ' || *vs == '\t')) {
+		while (*vs == ' ' || *vs == '\t') {
 			vs++;
 		}
-		h->id = (uint16_t)hdr_lookup_ready(p, (size_t)(ne - p));
+		h->id = (uint16_t)hdr_lookup_token(names, p, (size_t)(ne - p));
 		h->flags = 0;
 		h->name = mkspan(m, p, ne);
 		h->value = mkspan(m, vs, rtrim_ws(vs, le));

@@ -67,12 +67,6 @@ is_passc(unsigned char c)
 	    c == '$' || c == ',';
 }
 
-static bool
-is_paramc(unsigned char c)
-{
-	return ch_is(c, URI_PARAMC);
-}
-
 /* RFC 3261 25.1 hname, hvalue: hnv-unreserved / unreserved / escaped */
 static bool
 is_hnvc(unsigned char c)
@@ -142,25 +136,33 @@ seg_ok(const char *p, size_t n, bool (*ok)(unsigned char))
 /*
  * seg_ok() for a class of chars.h, without a call per byte: for the
  * user part and the parameters, which every URI of a message may carry.
+ * seg_span_cls() gives the length of the good run at p, escapes included,
+ * so that one pass finds where a part ends and checks it.
  */
-static bool
-seg_ok_cls(const char *p, size_t n, uint8_t cls)
+static size_t
+seg_span_cls(const char *p, size_t n, uint8_t cls)
 {
 	size_t i = 0;
 
 	while (i < n) {
 		if (p[i] == '%') {
 			if (!is_escape(p, n, i)) {
-				return false;
+				return i;
 			}
 			i += 3;
 		} else if (ch_is((unsigned char)p[i], cls)) {
 			i++;
 		} else {
-			return false;
+			return i;
 		}
 	}
-	return true;
+	return n;
+}
+
+static bool
+seg_ok_cls(const char *p, size_t n, uint8_t cls)
+{
+	return seg_span_cls(p, n, cls) == n;
 }
 
 /*
@@ -256,9 +258,10 @@ list_find(struct sv list, char sep, struct sv name, struct sv *val,
 }
 
 /*
- * RFC 3261 25.1 uri-parameters (RFC 3966 3 par for tel): each element is
- * a non-empty name and, after '=', a non-empty value of paramchar.  With
- * unique, a name may appear only once (RFC 3966 3).
+ * RFC 3966 3 par, a tel URI's parameters: each element is a non-empty
+ * name of namec and, after '=', a non-empty value of paramchar.  With
+ * unique, a name may appear only once.  A sip URI's take
+ * sip_params_scan().
  */
 static bool
 params_ok(struct sv list, bool (*namec)(unsigned char), bool unique)
@@ -273,10 +276,7 @@ params_ok(struct sv list, bool (*namec)(unsigned char), bool unique)
 	while (list_next(list, ';', &pos, &name, &val, &has_val)) {
 		struct sv before = { list.p, (size_t)(name.p - list.p) };
 
-		if (name.len == 0 ||
-		    !(namec == is_paramc
-			    ? seg_ok_cls(name.p, name.len, URI_PARAMC)
-			    : seg_ok(name.p, name.len, namec))) {
+		if (name.len == 0 || !seg_ok(name.p, name.len, namec)) {
 			return false;
 		}
 		if (unique && list_find(before, ';', name, &prev, &prev_val)) {
@@ -425,38 +425,44 @@ uri_ipv6(const char *p, size_t n, uint8_t out[16])
 }
 
 /*
- * RFC 3261 25.1 hostname: domainlabels of alphanum and inner '-',
- * separated by dots, an optional final dot; the toplabel starts with a
- * letter.  p holds only alphanum, '-' and '.' (the caller's scan).
+ * RFC 3261 25.1 hostname at r[*pos..n): domainlabels of alphanum and
+ * inner '-', separated by dots, an optional final dot; the toplabel
+ * starts with a letter.  Scans alphanum, '-' and '.' and judges the
+ * labels in the same pass; leaves *pos where the scan stopped.
  */
 static bool
-hostname_ok(const char *p, size_t n)
+hostname_scan(const char *r, size_t n, size_t *pos)
 {
-	size_t i = 0, label = 0;
+	size_t i = *pos, label = i, top = i;
+	bool ok = true;
 
-	if (n > 0 && p[n - 1] == '.') {
-		n--;
-	}
-	while (i <= n) {
-		if (i == n || p[i] == '.') {
-			size_t len = i - label;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)r[i];
 
-			if (len == 0 ||
-			    !ch_is((unsigned char)p[label],
-				CH_ALPHA | CH_DIGIT) ||
-			    !ch_is((unsigned char)p[i - 1],
-				CH_ALPHA | CH_DIGIT)) {
-				return false;
-			}
-			if (i == n &&
-			    !ch_is((unsigned char)p[label], CH_ALPHA)) {
-				return false;
-			}
-			label = i + 1;
+		if (ch_is(c, CH_ALPHA | CH_DIGIT)) {
+			continue;
 		}
-		i++;
+		if (c == '-') {
+			/* not the first of a label */
+			ok &= i != label;
+			continue;
+		}
+		if (c != '.') {
+			break;
+		}
+		/* a label ends: not empty, not with '-' */
+		ok &= i != label && r[i - 1] != '-';
+		top = label;
+		label = i + 1;
 	}
-	return true;
+	*pos = i;
+	if (label < i) {
+		/* the last label is the toplabel; otherwise a final dot
+		 * follows it */
+		ok &= r[i - 1] != '-';
+		top = label;
+	}
+	return ok && i > top && ch_is((unsigned char)r[top], CH_ALPHA);
 }
 
 /*
@@ -487,30 +493,22 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 		bool dotted_digits, quad;
 
 		/* digits and dots first, judged as an IPv4 address as they
-		 * are read, then the rest of a name: one test per byte
-		 * instead of two */
+		 * are read; a name is scanned and judged from its start */
 		i = (size_t)(ch_ipv4_run(r + i, r + n, false, &quad) - r);
 		dotted_digits = i == n ||
 		    !(ch_is((unsigned char)r[i], CH_ALPHA) || r[i] == '-');
-		while (i < n &&
-		    (ch_is((unsigned char)r[i], CH_ALPHA | CH_DIGIT) ||
-			r[i] == '-' || r[i] == '.')) {
-			i++;
-		}
-		if (i == start) {
-			return -EINVAL;
-		}
 		/*
 		 * A toplabel cannot start with a digit, so digits and dots
 		 * alone can only be an IPv4 address.
 		 */
 		if (dotted_digits) {
-			if (!quad) {
+			if (i == start || !quad) {
 				return -EINVAL;
 			}
 			u->host_type = URI_HOST_IPV4;
 		} else {
-			if (!hostname_ok(r + start, i - start)) {
+			i = start;
+			if (!hostname_scan(r, n, &i)) {
 				return -EINVAL;
 			}
 			u->host_type = URI_HOST_NAME;
@@ -536,6 +534,43 @@ parse_hostport(const char *r, size_t n, size_t *pos, uint32_t off,
 }
 
 /*
+ * RFC 3261 25.1 uri-parameters at p[0..n), after their first ';': each
+ * pname [ "=" pvalue ], both non-empty runs of paramchar, separated by
+ * ';'.  None of ';', '=' and '?' is a paramchar, so one scan finds each
+ * part's end and checks it; *end is where the parameters end, at n or at
+ * the '?' of the headers.  params_ok() of the same text, in one pass.
+ */
+static bool
+sip_params_scan(const char *p, size_t n, size_t *end)
+{
+	size_t i = 0, k;
+
+	for (;;) {
+		k = seg_span_cls(p + i, n - i, URI_PARAMC);
+		if (k == 0) {
+			return false;
+		}
+		i += k;
+		if (i < n && p[i] == '=') {
+			i++;
+			k = seg_span_cls(p + i, n - i, URI_PARAMC);
+			if (k == 0) {
+				return false;
+			}
+			i += k;
+		}
+		if (i == n || p[i] == '?') {
+			*end = i;
+			return true;
+		}
+		if (p[i] != ';') {
+			return false;
+		}
+		i++;
+	}
+}
+
+/*
  * The part of a sip or sips URI after the colon, RFC 3261 25.1:
  * [ userinfo "@" ] hostport uri-parameters [ headers ].
  *
@@ -558,17 +593,18 @@ parse_sip(const char *r, size_t n, uint32_t off, struct uri *u)
 	at = memchr(r, '@', n);
 	if (at != NULL) {
 		size_t ui = (size_t)(at - r);
-		const char *colon = memchr(r, ':', ui);
-		size_t ulen = colon != NULL ? (size_t)(colon - r) : ui;
+		/* ':' is no user character: the user's run ends at the
+		 * password's colon, or at the '@', or is bad */
+		size_t ulen = seg_span_cls(r, ui, URI_USERC);
 
-		if (ulen == 0 || !seg_ok_cls(r, ulen, URI_USERC)) {
+		if (ulen == 0 || (ulen < ui && r[ulen] != ':')) {
 			return -EINVAL;
 		}
 		u->user = mkspan(off, 0, ulen);
-		if (colon != NULL) {
+		if (ulen < ui) {
 			size_t plen = ui - ulen - 1;
 
-			if (!seg_ok(colon + 1, plen, is_passc)) {
+			if (!seg_ok(r + ulen + 1, plen, is_passc)) {
 				return -EINVAL;
 			}
 			u->password = mkspan(off, ulen + 1, plen);
@@ -580,16 +616,12 @@ parse_sip(const char *r, size_t n, uint32_t off, struct uri *u)
 		return rc;
 	}
 	if (pos < n && r[pos] == ';') {
-		const char *q = memchr(r + pos, '?', n - pos);
-
 		pos++;
-		end = q != NULL ? (size_t)(q - r) : n;
-		if (!params_ok((struct sv){ r + pos, end - pos }, is_paramc,
-			false)) {
+		if (!sip_params_scan(r + pos, n - pos, &end)) {
 			return -EINVAL;
 		}
-		u->params = mkspan(off, pos, end - pos);
-		pos = end;
+		u->params = mkspan(off, pos, end);
+		pos += end;
 	}
 	if (pos < n && r[pos] == '?') {
 		pos++;
@@ -648,7 +680,7 @@ parse_tel(const char *base, const char *r, size_t n, uint32_t off,
 int
 uri_parse(const char *base, struct span s, struct uri *u)
 {
-	const char *p, *colon;
+	const char *p;
 	struct sv name;
 	size_t i, slen, rlen;
 	uint32_t roff;
@@ -667,20 +699,23 @@ uri_parse(const char *base, struct span s, struct uri *u)
 	if (!ch_graph_span(p, s.len)) {
 		return -EINVAL;
 	}
-	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	colon = memchr(p, ':', s.len);
-	if (colon == NULL || !ch_is((unsigned char)p[0], CH_ALPHA)) {
+	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
+	 * ended by the colon, which is no scheme character */
+	if (!ch_is((unsigned char)p[0], CH_ALPHA)) {
 		return -EINVAL;
 	}
-	slen = (size_t)(colon - p);
-	for (i = 1; i < slen; i++) {
+	for (i = 1; i < s.len; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (!ch_is(c, CH_ALPHA | CH_DIGIT) && c != '+' && c != '-' &&
 		    c != '.') {
-			return -EINVAL;
+			break;
 		}
 	}
+	if (i == s.len || p[i] != ':') {
+		return -EINVAL;
+	}
+	slen = i;
 	u->scheme_s = mkspan(s.off, 0, slen);
 	name = span_sv(base, u->scheme_s);
 	/* what follows the colon, and its offset in base */

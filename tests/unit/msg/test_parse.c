@@ -456,6 +456,73 @@ test_hdr_lookup_names(void **state)
 	assert_int_equal(hdr_lookup("Viaduct", 3), HDR_VIA);
 }
 
+/* The id the parser gives the header line "NAME: x-mark" in an INVITE. */
+static enum hdr_id
+parsed_id(const char *name)
+{
+	char line[128];
+	enum hdr_id id = HDR__COUNT;
+	struct msg *m;
+	unsigned i;
+
+	assert_true(snprintf(line, sizeof(line), "%s: x-mark\r\n", name) <
+	            (int)sizeof(line));
+	m = invite_with(line);
+	for (i = 0; i < msg_hdr_total(m); i++) {
+		const struct msg_hdr *h = msg_hdr_at(m, (int)i);
+		struct sv v = msg_sv(m, h->value);
+
+		if (v.len == 6 && memcmp(v.p, "x-mark", 6) == 0) {
+			id = (enum hdr_id)h->id;
+		}
+	}
+	msg_free(m);
+	return id;
+}
+
+/*
+ * RFC 3261 7.3.1: the parser knows a header line by its name in any case,
+ * as hdr_lookup() does, and a token that differs from a name in a byte
+ * other than a letter's case is no known header ('_' for '-' differs from
+ * it only in 0x20, as a letter's case does).
+ */
+static void
+test_hdr_names_parsed(void **state)
+{
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < N_HDR_ROWS; i++) {
+		const char *name = hdr_rows[i].name;
+		size_t len = strlen(name);
+		char up[64], low[64], alt[64], under[64];
+
+		assert_true(len < sizeof(up));
+		for (j = 0; j <= len; j++) {
+			unsigned char c = (unsigned char)name[j];
+
+			up[j] = (char)((c >= 'a' && c <= 'z') ? c - 32 : c);
+			low[j] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+			alt[j] = (char)((j % 2) ? up[j] : low[j]);
+			under[j] = (char)(c == '-' ? '_' : c);
+		}
+		assert_int_equal(parsed_id(name), hdr_rows[i].id);
+		assert_int_equal(parsed_id(up), hdr_rows[i].id);
+		assert_int_equal(parsed_id(low), hdr_rows[i].id);
+		assert_int_equal(parsed_id(alt), hdr_rows[i].id);
+		if (strchr(name, '-') != NULL) {
+			assert_int_equal(parsed_id(under), HDR_UNKNOWN);
+		}
+		if (len > 2) {
+			low[len - 1] = '\0';
+			assert_int_not_equal(parsed_id(low), hdr_rows[i].id);
+		}
+	}
+	assert_int_equal(parsed_id("X-Unknown"), HDR_UNKNOWN);
+	assert_int_equal(parsed_id("Vias"), HDR_UNKNOWN);
+	assert_int_equal(parsed_id("V"), HDR_VIA);
+}
+
 static void
 test_hdr_lookup_compact(void **state)
 {
@@ -2137,6 +2204,67 @@ test_bad_header_lines(void **state)
 }
 
 /*
+ * RFC 3261 7: a bare CR makes its line bad wherever it stands: before or
+ * after the CRLF, in the same sixteen bytes as the LF or earlier ones,
+ * on a line in the middle of the headers or on the last one, where
+ * fewer than sixteen bytes are left.  The same lines without it are good.
+ */
+static void
+test_bare_cr_every_offset(void **state)
+{
+	char line[128];
+	struct msg *m;
+	int k, j, last;
+
+	(void)state;
+	for (last = 0; last < 2; last++) {
+		for (k = 0; k <= 40; k++) {
+			for (j = 0; j <= 20; j++) {
+				int n = snprintf(line, sizeof(line),
+				                 "Subject: %.*s\r%.*s\r\n", k,
+				                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				                 j, "bbbbbbbbbbbbbbbbbbbb");
+				char hdrs[1024];
+
+				assert_true(n > 0 && n < (int)sizeof(line));
+				snprintf(hdrs, sizeof(hdrs), "%s%s%s",
+				         last ? VIA_1 MAXF TO_1 FROM_1 CALLID_1
+				                  CSEQ_1 CL_0
+				              : "",
+				         line,
+				         last ? ""
+				              : VIA_1 MAXF TO_1 FROM_1 CALLID_1
+				                    CSEQ_1 CL_0);
+				m = request_with(REQ_LINE, hdrs);
+				assert_int_equal(msg_hdr_first(m, HDR_SUBJECT),
+				                 -1);
+				assert_check_fails(m, 400, "Bad Header Line");
+				msg_free(m);
+
+				/* the same line without its bare CR */
+				memmove(line + 9 + k, line + 10 + k,
+				        strlen(line + 10 + k) + 1);
+				snprintf(hdrs, sizeof(hdrs), "%s%s%s",
+				         last ? VIA_1 MAXF TO_1 FROM_1 CALLID_1
+				                  CSEQ_1 CL_0
+				              : "",
+				         line,
+				         last ? ""
+				              : VIA_1 MAXF TO_1 FROM_1 CALLID_1
+				                    CSEQ_1 CL_0);
+				m = request_with(REQ_LINE, hdrs);
+				assert_int_equal(
+				    msg_sv(m, msg_hdr_at(m, msg_hdr_first(
+				                  m, HDR_SUBJECT))->value).len,
+				    (size_t)(k + j));
+				assert_check_ok(m);
+				msg_free(m);
+			}
+		}
+	}
+}
+
+/*
  * RFC 3261 25.1: quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F): NUL
  * may be escaped in a quoted string, CR and LF may not; a NUL anywhere
  * else in the start line or the headers is no SIP.
@@ -2228,6 +2356,7 @@ main(void)
 	    cmocka_unit_test(test_status_codes),
 	    cmocka_unit_test(test_reason_phrase),
 	    cmocka_unit_test(test_hdr_lookup_names),
+	    cmocka_unit_test(test_hdr_names_parsed),
 	    cmocka_unit_test(test_hdr_lookup_compact),
 	    cmocka_unit_test(test_index_compact_forms),
 	    cmocka_unit_test(test_index_case_insensitive),
@@ -2276,6 +2405,7 @@ main(void)
 	    cmocka_unit_test(test_check_max_forwards_zero),
 	    cmocka_unit_test(test_bad_header_lines),
 	    cmocka_unit_test(test_nul_quoted_pair),
+	    cmocka_unit_test(test_bare_cr_every_offset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

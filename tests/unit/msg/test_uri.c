@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1008,6 +1010,310 @@ test_equal_other(void **state)
 	assert_uri_ne("mailto:a@b", "sip:a@b");
 }
 
+/* RFC 3261 25.1, written plainly: the reference for the scans below. */
+static bool
+ref_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/* IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT */
+static bool
+ref_ipv4(const char *h, size_t n)
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t d = 0;
+		unsigned v = 0;
+
+		while (i < n && h[i] >= '0' && h[i] <= '9') {
+			v = v * 10 + (unsigned)(h[i] - '0');
+			i++;
+			d++;
+		}
+		if (d == 0 || d > 3 || v > 255) {
+			return false;
+		}
+		if (part < 3) {
+			if (i == n || h[i] != '.') {
+				return false;
+			}
+			i++;
+		}
+	}
+	return i == n;
+}
+
+/* hostname = *( domainlabel "." ) toplabel [ "." ] */
+static bool
+ref_hostname(const char *h, size_t n)
+{
+	size_t start = 0, top = 0;
+
+	if (n > 0 && h[n - 1] == '.') {
+		n--;
+	}
+	if (n == 0) {
+		return false;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && h[i] != '.') {
+			if (!ref_alnum(h[i]) && h[i] != '-') {
+				return false;
+			}
+			continue;
+		}
+		if (i == start || !ref_alnum(h[start]) || !ref_alnum(h[i - 1])) {
+			return false;
+		}
+		top = start;
+		start = i + 1;
+	}
+	return (h[top] >= 'a' && h[top] <= 'z') ||
+	       (h[top] >= 'A' && h[top] <= 'Z');
+}
+
+/*
+ * Every host of up to seven bytes over "a1-." parses as a sip URI's host
+ * exactly when it is an IPv4 address or a hostname by the grammar, with
+ * the type it is: the scan that reads a name judges its labels as it goes.
+ */
+static void
+test_hostname_every_short(void **state)
+{
+	static const char abc[] = "a1-.";
+	char host[8], uri[16];
+	size_t len, k, total = 0;
+
+	(void)state;
+	for (len = 0; len <= 7; len++) {
+		size_t count = 1;
+
+		for (k = 0; k < len; k++) {
+			count *= 4;
+		}
+		for (size_t c = 0; c < count; c++) {
+			struct turi t;
+			size_t x = c;
+			bool v4, name;
+
+			for (k = 0; k < len; k++) {
+				host[k] = abc[x % 4];
+				x /= 4;
+			}
+			host[len] = '\0';
+			snprintf(uri, sizeof(uri), "sip:%s", host);
+			v4 = ref_ipv4(host, len);
+			name = !v4 && ref_hostname(host, len);
+			tparse(&t, uri);
+			if ((t.rc == 0) != (v4 || name)) {
+				fail_msg("host '%s': parse %d, grammar %s", host,
+				         t.rc, v4 ? "IPv4" : name ? "name" : "none");
+			}
+			if (t.rc == 0) {
+				assert_int_equal(t.u.host_type, v4 ? URI_HOST_IPV4
+				                                   : URI_HOST_NAME);
+				assert_span(t.buf, t.u.host, host);
+			}
+			tfree(&t);
+			total++;
+		}
+	}
+	assert_int_equal(total, 21845);
+}
+
+/* An escape is "%" HEXDIG HEXDIG; other bytes pass the class. */
+static bool
+ref_seg(const char *p, size_t n, bool (*cls)(char))
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '%') {
+			if (i + 2 >= n || !strchr("0123456789abcdefABCDEF", p[i + 1]) ||
+			    !strchr("0123456789abcdefABCDEF", p[i + 2]) ||
+			    p[i + 1] == '\0' || p[i + 2] == '\0') {
+				return false;
+			}
+			i += 2;
+		} else if (!cls(p[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* unreserved = alphanum / mark */
+static bool
+ref_unreserved(char c)
+{
+	return ref_alnum(c) || (c != '\0' && strchr("-_.!~*'()", c) != NULL);
+}
+
+/* user = 1*( unreserved / escaped / user-unreserved ) */
+static bool
+ref_userc(char c)
+{
+	return ref_unreserved(c) || (c != '\0' && strchr("&=+$,;?/", c) != NULL);
+}
+
+/* password = *( unreserved / escaped / "&" / "=" / "+" / "$" / "," ) */
+static bool
+ref_passc(char c)
+{
+	return ref_unreserved(c) || (c != '\0' && strchr("&=+$,", c) != NULL);
+}
+
+/*
+ * Every userinfo of up to six bytes over "a:%4[;" before "@h.example"
+ * parses exactly when it is user [ ":" password ] by the grammar, with
+ * that user and password: the user's scan finds the password's colon.
+ */
+static void
+test_userinfo_every_short(void **state)
+{
+	static const char abc[] = "a:%4[;";
+	char ui[8], uri[32];
+	size_t len, k;
+
+	(void)state;
+	for (len = 0; len <= 6; len++) {
+		size_t count = 1;
+
+		for (k = 0; k < len; k++) {
+			count *= 6;
+		}
+		for (size_t c = 0; c < count; c++) {
+			struct turi t;
+			size_t x = c, ulen;
+			const char *colon;
+			bool good;
+
+			for (k = 0; k < len; k++) {
+				ui[k] = abc[x % 6];
+				x /= 6;
+			}
+			ui[len] = '\0';
+			colon = strchr(ui, ':');
+			ulen = colon != NULL ? (size_t)(colon - ui) : len;
+			good = ulen > 0 && ref_seg(ui, ulen, ref_userc) &&
+			       (colon == NULL ||
+			        ref_seg(colon + 1, len - ulen - 1, ref_passc));
+			snprintf(uri, sizeof(uri), "sip:%s@h.example", ui);
+			tparse(&t, uri);
+			if ((t.rc == 0) != good) {
+				fail_msg("userinfo '%s': parse %d, grammar %s", ui,
+				         t.rc, good ? "good" : "bad");
+			}
+			if (t.rc == 0) {
+				char user[8];
+
+				memcpy(user, ui, ulen);
+				user[ulen] = '\0';
+				assert_span(t.buf, t.u.user, user);
+				assert_span(t.buf, t.u.password,
+				            colon != NULL ? colon + 1 : "");
+			}
+			tfree(&t);
+		}
+	}
+}
+
+/* paramchar = param-unreserved / unreserved / escaped */
+static bool
+ref_paramc(char c)
+{
+	return ref_unreserved(c) || (c != '\0' && strchr("[]/:&+$", c) != NULL);
+}
+
+/* uri-parameters after the first ';': pname [ "=" pvalue ] by ';' */
+static bool
+ref_params(const char *p, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] != ';') {
+			continue;
+		}
+		const char *eq = memchr(p + start, '=', i - start);
+		size_t nl = eq != NULL ? (size_t)(eq - (p + start)) : i - start;
+
+		if (nl == 0 || !ref_seg(p + start, nl, ref_paramc)) {
+			return false;
+		}
+		if (eq != NULL && (i - start - nl - 1 == 0 ||
+		                   !ref_seg(eq + 1, i - start - nl - 1,
+		                            ref_paramc))) {
+			return false;
+		}
+		start = i + 1;
+	}
+	return true;
+}
+
+/*
+ * Every parameter list of up to six bytes over "a=;%4[" after a sip
+ * URI's host parses exactly when it is uri-parameters by the grammar,
+ * with those parameters; and the '?' of the headers ends them.
+ */
+static void
+test_params_every_short(void **state)
+{
+	static const char abc[] = "a=;%4[";
+	char pl[8], uri[40];
+	size_t len, k;
+	struct turi t;
+
+	(void)state;
+	for (len = 0; len <= 6; len++) {
+		size_t count = 1;
+
+		for (k = 0; k < len; k++) {
+			count *= 6;
+		}
+		for (size_t c = 0; c < count; c++) {
+			size_t x = c;
+			bool good;
+
+			for (k = 0; k < len; k++) {
+				pl[k] = abc[x % 6];
+				x /= 6;
+			}
+			pl[len] = '\0';
+			good = ref_params(pl, len);
+			snprintf(uri, sizeof(uri), "sip:h.example;%s", pl);
+			tparse(&t, uri);
+			if ((t.rc == 0) != good) {
+				fail_msg("params '%s': parse %d, grammar %s", pl,
+				         t.rc, good ? "good" : "bad");
+			}
+			if (t.rc == 0) {
+				assert_span(t.buf, t.u.params, pl);
+			}
+			tfree(&t);
+			/* the same before headers */
+			snprintf(uri, sizeof(uri), "sip:h.example;%s?a=b", pl);
+			tparse(&t, uri);
+			assert_int_equal(t.rc == 0, good);
+			if (t.rc == 0) {
+				assert_span(t.buf, t.u.params, pl);
+				assert_span(t.buf, t.u.headers, "a=b");
+			}
+			tfree(&t);
+		}
+	}
+	tparse(&t, "sip:h.example;a?");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+	tparse(&t, "sip:h.example;a=?b=c");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+	tparse(&t, "sip:h.example;?b=c");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+}
+
 int
 main(void)
 {
@@ -1024,6 +1330,9 @@ main(void)
 		cmocka_unit_test(test_parse_ipv6),
 		cmocka_unit_test(test_parse_port),
 		cmocka_unit_test(test_parse_hostname),
+		cmocka_unit_test(test_hostname_every_short),
+		cmocka_unit_test(test_userinfo_every_short),
+		cmocka_unit_test(test_params_every_short),
 		cmocka_unit_test(test_parse_params),
 		cmocka_unit_test(test_parse_headers),
 		cmocka_unit_test(test_parse_reject),
