@@ -588,8 +588,8 @@ void conf_router_route_deprecated(void);
 /*
  * The table engine (conf_table.c): the tables of proto/tables.def whose
  * rows are one structure, handled from their declaration.  For each field
- * of tbl_fields[], where a row keeps it (off, size; size 0: the table's
- * own code keeps it), the check of a str value and the view listing it.
+ * of tbl_fields[], where a row keeps it (off, size; size 0: a codec, the
+ * place or the kind), the check of a str value and the view listing it.
  */
 typedef int conf_tcheck_fn(const char *v, char *err, size_t cap);
 typedef void conf_tview_fn(const void *row, char *buf, size_t cap);

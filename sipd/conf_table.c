@@ -38,7 +38,6 @@
 #define CODEC(parse_, text_) .parse = parse_, .text = text_
 #define PLACE .place = true
 #define KIND .kind = true
-#define NOWHERE .off = 0
 
 /* Index for index with tbl_fields[]: the same lines, the same order. */
 static const struct conf_tfield tfields[] = {
