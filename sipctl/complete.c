@@ -17,38 +17,45 @@
 #include "sipctl/sipctl.h"
 
 /* Where live names come from when they are no table's keys: a listing
- * command and the field to take.  A table's (proto/tables.def) come from
- * its list command, by the field the argument is named after. */
+ * command, the field to take and, for a list two tables share (the
+ * workarounds'), the value of the rows' "table" field (tables.def's KIND)
+ * to take them from, NULL for every row.  A table's (proto/tables.def)
+ * come from its list command, by the field the argument is named
+ * after. */
 static const struct {
 	const char *ref;
 	enum cmd_id cmd;
 	const char *field;
+	const char *table;
 } sh_refs[] = {
-	{ "user", CMD_SHOW_SETTINGS, "control-allow" },
-	{ "registration", CMD_SHOW_REGISTRATIONS, "aor" },
-	{ "auth-block", CMD_SHOW_AUTH_BLOCKS, "address" },
-	{ "wk-product", CMD_WORKAROUND_LIST, "entry" },
-	{ "wk-site", CMD_WORKAROUND_LIST, "entry" },
-	{ "router", CMD_ROUTER_LIST, "number" },
+	{ "user", CMD_SHOW_SETTINGS, "control-allow", NULL },
+	{ "registration", CMD_SHOW_REGISTRATIONS, "aor", NULL },
+	{ "auth-block", CMD_SHOW_AUTH_BLOCKS, "address", NULL },
+	{ "wk-product", CMD_WORKAROUND_LIST, "entry", "product" },
+	{ "wk-site", CMD_WORKAROUND_LIST, "entry", "site" },
+	{ "router", CMD_ROUTER_LIST, "number", NULL },
 };
 
 /*
  * The listing and field that give the names of kind ref for the argument
- * called arg: an entry of sh_refs, or a table's list and its listed field
- * of that name (else its first key).  0 or -1.
+ * called arg, and the "table" of the rows to take them from (NULL: all):
+ * an entry of sh_refs, or a table's list and its listed field of that
+ * name (else its first key).  0 or -1.
  */
 static int
 sh_ref_source(const char *ref, const char *arg, enum cmd_id *cmd,
-    const char **field)
+    const char **field, const char **table)
 {
 	const struct tbl *t = tbl_by_words(ref);
 	const struct tbl_field *f;
 	const struct cmd *c;
 
+	*table = NULL;
 	for (size_t i = 0; i < sizeof(sh_refs) / sizeof(sh_refs[0]); i++) {
 		if (strcmp(sh_refs[i].ref, ref) == 0) {
 			*cmd = sh_refs[i].cmd;
 			*field = sh_refs[i].field;
+			*table = sh_refs[i].table;
 			return 0;
 		}
 	}
@@ -86,6 +93,21 @@ sh_add(char **out, int n, int cap, const char *text, size_t len,
 	return out[n] != NULL ? n + 1 : n;
 }
 
+/* Is row of a table's list one of table's rows (NULL: any)? */
+static bool
+sh_row_of(const msgpack_object *row, const char *table)
+{
+	const msgpack_object *v;
+
+	if (table == NULL) {
+		return true;
+	}
+	v = proto_get(row, "table");
+	return v != NULL && v->type == MSGPACK_OBJECT_STR &&
+	    v->via.str.size == strlen(table) &&
+	    memcmp(v->via.str.ptr, table, v->via.str.size) == 0;
+}
+
 /* Live names of kind ref from sipd, for the argument called arg. */
 static int
 sh_live(struct sh *sh, const char *ref, const char *arg, char **out, int n,
@@ -93,9 +115,9 @@ sh_live(struct sh *sh, const char *ref, const char *arg, char **out, int n,
 {
 	struct proto_msg m;
 	enum cmd_id cmd;
-	const char *field;
+	const char *field, *table;
 
-	if (sh_ref_source(ref, arg, &cmd, &field) == 0) {
+	if (sh_ref_source(ref, arg, &cmd, &field, &table) == 0) {
 		const msgpack_object *d, *v;
 
 		if (sh_query(sh, cmd, &m) < 0) {
@@ -119,6 +141,9 @@ sh_live(struct sh *sh, const char *ref, const char *arg, char **out, int n,
 			}
 		} else if (d != NULL && d->type == MSGPACK_OBJECT_ARRAY) {
 			for (uint32_t k = 0; k < d->via.array.size; k++) {
+				if (!sh_row_of(&d->via.array.ptr[k], table)) {
+					continue;
+				}
 				v = proto_get(&d->via.array.ptr[k],
 				    field);
 				if (v != NULL && v->type == MSGPACK_OBJECT_STR) {

@@ -435,7 +435,8 @@ conf_control(struct conf *c, const struct cmd_args *a, char *err,
 	return 0;
 }
 
-/* The domain and account commands: an edit of c->acct (acct.h). */
+/* The domain and account commands beyond their tables' add and remove
+ * (aliases, state, password, forwarder): an edit of c->acct (acct.h). */
 static int
 conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 {
@@ -451,10 +452,6 @@ conf_acct(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 		return err_fmt(err, cap, -EINVAL, "missing argument");
 	}
 	switch (a->cmd->id) {
-	case CMD_DOMAIN_ADD:
-		return acct_domain_add(&c->acct, domain, err, cap);
-	case CMD_DOMAIN_REMOVE:
-		return acct_domain_remove(&c->acct, domain, err, cap);
 	case CMD_DOMAIN_ALIAS_ADD:
 	case CMD_DOMAIN_ALIAS_REMOVE:
 		if (alias == NULL) {
@@ -530,7 +527,10 @@ conf_apply(struct conf *c, const struct cmd_args *a, char *err, size_t cap)
 	case CMD_NATED_REMOVE:
 		return conf_net_cmd(c, a, false, err, cap);
 	case CMD_DOMAIN_ADD:
+		return conf_table_add(&tbl_table[TBL_DOMAIN], c, a, err, cap);
 	case CMD_DOMAIN_REMOVE:
+		return conf_table_remove(&tbl_table[TBL_DOMAIN], c, a, err,
+		    cap);
 	case CMD_DOMAIN_ALIAS_ADD:
 	case CMD_DOMAIN_ALIAS_REMOVE:
 	case CMD_DOMAIN_ENABLE:

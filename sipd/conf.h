@@ -588,8 +588,8 @@ void conf_router_route_deprecated(void);
 /*
  * The table engine (conf_table.c): the tables of proto/tables.def whose
  * rows are one structure, handled from their declaration.  For each field
- * of tbl_fields[], where a row keeps it (off, size; size 0: the table's
- * own code keeps it), the check of a str value and the view listing it.
+ * of tbl_fields[], where a row keeps it (off, size; size 0: a codec, the
+ * place or the kind), the check of a str value and the view listing it.
  */
 typedef int conf_tcheck_fn(const char *v, char *err, size_t cap);
 typedef void conf_tview_fn(const void *row, char *buf, size_t cap);
@@ -676,10 +676,23 @@ int conf_table_add(const struct tbl *t, struct conf *c,
 int conf_table_remove(const struct tbl *t, struct conf *c,
     const struct cmd_args *a, char *err, size_t cap);
 
-/* conf_acct.c: an account as a row of its table (tables.def), filled
- * from the snapshot by conf_account_row(); its storage hooks (c->acct);
- * the password listed as whether the account has digests; the domains'
- * and accounts' lines, digests CONF_HIDDEN without secrets. */
+/* conf_acct.c: a domain and an account as rows of their tables
+ * (tables.def), filled from the snapshot by conf_domain_row() and
+ * conf_account_row(); their storage hooks (c->acct); the password listed
+ * as whether the account has digests; the domains' and accounts' lines,
+ * digests CONF_HIDDEN without secrets. */
+struct conf_domain {
+	char domain[ACCT_DOMAIN_MAX + 1];
+	bool enabled;
+	uint32_t accounts;
+	char aliases[ACCT_MAX_ALIASES * (ACCT_DOMAIN_MAX + 1)];
+};
+void conf_domain_row(const struct acct_domain_info *di,
+    struct conf_domain *row);
+int conf_domain_put(struct conf *c, const void *row, char *err,
+    size_t cap);
+int conf_domain_del(struct conf *c, const void *row, char *err,
+    size_t cap);
 struct conf_account {
 	char account[ACCT_USER_MAX + 1 + ACCT_DOMAIN_MAX + 1];
 	bool enabled;

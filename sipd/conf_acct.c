@@ -1,13 +1,14 @@
 /*
- * The configuration's accounts as rows of their table (proto/tables.def):
- * "account add" and "account remove" are the table engine's
- * (conf_table.c), which sets and checks each field and hands the row to
- * the storage hooks here, which edit the accounts snapshot (sipd/acct);
- * "account list" and the saved "account add" lines are the engine's too,
- * from the rows conf_account_row() makes of the snapshot.  An account's
- * aliases, forwarder and state are changed by commands of their own and
- * saved as their lines after the account's.  Owns nothing: the accounts
- * live in c->acct.
+ * The configuration's domains and accounts as rows of their tables
+ * (proto/tables.def): "domain add", "domain remove", "account add" and
+ * "account remove" are the table engine's (conf_table.c), which sets and
+ * checks each field and hands the row to the storage hooks here, which
+ * edit the accounts snapshot (sipd/acct); "domain list", "account list"
+ * and the saved "domain add" and "account add" lines are the engine's
+ * too, from the rows conf_domain_row() and conf_account_row() make of the
+ * snapshot.  Aliases, forwarders and states are changed by commands of
+ * their own and saved as their lines after the row's.  Owns nothing: the
+ * domains and accounts live in c->acct.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,27 +18,63 @@
 #include "proto/table.h"
 #include "sipd/conf.h"
 
-void
-conf_account_row(const struct acct_account_info *ai,
-    struct conf_account *row)
+/* v[0..n) into buf, one blank between two: a host name and a user name
+ * hold no blank (RFC 3261 25.1).  buf holds them all when it is sized
+ * as the row's member is. */
+static void
+join_words(char *buf, size_t cap, const char *const *v, size_t n)
 {
 	size_t o = 0;
 
-	memset(row, 0, sizeof(*row));
-	snprintf(row->account, sizeof(row->account), "%s@%s", ai->user,
-	    ai->domain);
-	row->enabled = ai->enabled;
-	/* a user name holds no blank (RFC 3261 25.1): one between two */
-	for (size_t i = 0; i < ai->naliases; i++) {
-		size_t room = sizeof(row->aliases) - o;
-		int w = snprintf(row->aliases + o, room, "%s%s",
-		    i > 0 ? " " : "", ai->aliases[i]);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t room = cap - o;
+		int w = snprintf(buf + o, room, "%s%s", i > 0 ? " " : "", v[i]);
 
 		if (w < 0 || (size_t)w >= room) {
 			break;
 		}
 		o += (size_t)w;
 	}
+}
+
+void
+conf_domain_row(const struct acct_domain_info *di, struct conf_domain *row)
+{
+	memset(row, 0, sizeof(*row));
+	snprintf(row->domain, sizeof(row->domain), "%s", di->name);
+	row->enabled = di->enabled;
+	row->accounts = (uint32_t)di->naccounts;
+	join_words(row->aliases, sizeof(row->aliases), di->aliases,
+	    di->naliases);
+}
+
+int
+conf_domain_put(struct conf *c, const void *row, char *err, size_t cap)
+{
+	const struct conf_domain *r = row;
+
+	return acct_domain_add(&c->acct, r->domain, err, cap);
+}
+
+int
+conf_domain_del(struct conf *c, const void *row, char *err, size_t cap)
+{
+	const struct conf_domain *r = row;
+
+	return acct_domain_remove(&c->acct, r->domain, err, cap);
+}
+
+void
+conf_account_row(const struct acct_account_info *ai,
+    struct conf_account *row)
+{
+	memset(row, 0, sizeof(*row));
+	snprintf(row->account, sizeof(row->account), "%s@%s", ai->user,
+	    ai->domain);
+	row->enabled = ai->enabled;
+	join_words(row->aliases, sizeof(row->aliases), ai->aliases,
+	    ai->naliases);
 	snprintf(row->forward, sizeof(row->forward), "%s",
 	    ai->forward != NULL ? ai->forward : "");
 	snprintf(row->ha1_md5, sizeof(row->ha1_md5), "%s", ai->ha1[ACCT_MD5]);
@@ -118,19 +155,23 @@ dump_account(const struct acct_account_info *ai, struct conf_account *row,
 	}
 }
 
+/* Each domain's lines: its row's "domain add", its aliases and state,
+ * then its accounts'. */
 void
 conf_acct_dump(const struct acct *a, bool secrets, FILE *f)
 {
 	struct acct_domain_info di;
 	struct acct_account_info *ai = malloc(sizeof(*ai));
 	struct conf_account *row = malloc(sizeof(*row));
+	struct conf_domain *drow = malloc(sizeof(*drow));
 
-	if (ai == NULL || row == NULL) {
+	if (ai == NULL || row == NULL || drow == NULL) {
 		goto out;
 	}
 	for (size_t i = 0; i < acct_domain_count(a); i++) {
 		acct_domain_get(a, i, &di);
-		fprintf(f, "domain add %s\n", di.name);
+		conf_domain_row(&di, drow);
+		conf_row_dump(&tbl_table[TBL_DOMAIN], drow, secrets, f);
 		for (size_t k = 0; k < di.naliases; k++) {
 			fprintf(f, "domain alias add %s %s\n", di.name,
 			    di.aliases[k]);
@@ -150,6 +191,7 @@ out:
 	if (ai != NULL) {
 		explicit_bzero(ai, sizeof(*ai));
 	}
+	free(drow);
 	free(row);
 	free(ai);
 }

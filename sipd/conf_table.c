@@ -12,9 +12,9 @@
  * table's words, listed: which of the tables behind one list a row is
  * of.  A table's rules across its fields are its hooks (thooks[]: a
  * whole row checked after add or set, a remove allowed or not) and, for
- * a table kept outside struct conf's arrays (the accounts), its
- * storage: a row checked here, then put or deleted by the table's code.
- * Every error names the field.  Owns only the constant tables.
+ * a table kept outside struct conf's arrays (the domains and accounts),
+ * its storage: a row checked here, then put or deleted by the table's
+ * code.  Every error names the field.  Owns only the constant tables.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -38,7 +38,6 @@
 #define CODEC(parse_, text_) .parse = parse_, .text = text_
 #define PLACE .place = true
 #define KIND .kind = true
-#define NOWHERE .off = 0
 
 /* Index for index with tbl_fields[]: the same lines, the same order. */
 static const struct conf_tfield tfields[] = {
@@ -60,6 +59,8 @@ conf_tfield(const struct tbl_field *f)
  * conf_thooks): one line a table, none for most. */
 static const struct conf_thooks thooks[TBL__COUNT] = {
 	[TBL_LISTENER] = { conf_listener_check, conf_listener_removable },
+	[TBL_DOMAIN] = { .size = sizeof(struct conf_domain),
+	    .put = conf_domain_put, .del = conf_domain_del },
 	[TBL_ACCOUNT] = { .size = sizeof(struct conf_account),
 	    .put = conf_account_put, .del = conf_account_del },
 };

@@ -1,9 +1,9 @@
 /*
- * The listings of the configuration's tables: the local domains and
- * "account show", kept outside the table engine, and the listeners, the
- * forwarding rules, the accounts (rows made of the snapshot) and the
- * workarounds (both tables in one list, and "workaround test"), listed
- * by it (table.c).  Each map's keys are the fields proto/tables.def
+ * The listings of the configuration's tables: "account show", kept
+ * outside the table engine, and the listeners, the forwarding rules, the
+ * domains and accounts (rows made of the snapshot) and the workarounds
+ * (both tables in one list, and "workaround test"), listed by it
+ * (table.c).  Each map's keys are the fields proto/tables.def
  * declares listed (tests/integration/ctl/tables checks the replies, the
  * man/tables test the pages).  Owns nothing.
  */
@@ -44,18 +44,21 @@ ctl_h_domain_list(struct ctl_req *r)
 	msgpack_packer *pk = &r->out->pk;
 	const struct acct *a = r->ctl->conf->acct;
 	struct acct_domain_info di;
+	struct conf_domain *row = malloc(sizeof(*row));
 	size_t n = acct_domain_count(a);
 
+	if (row == NULL) {
+		return ctl_fail(r, -ENOMEM, "out of memory");
+	}
 	proto_begin_reply(r->out, r->id);
 	msgpack_pack_array(pk, n);
 	for (size_t i = 0; i < n; i++) {
 		acct_domain_get(a, i, &di);
-		msgpack_pack_map(pk, 4);
-		proto_kv_str(pk, "domain", di.name);
-		proto_kv_bool(pk, "enabled", di.enabled);
-		proto_kv_uint(pk, "accounts", di.naccounts);
-		pack_strs(pk, "aliases", di.aliases, di.naliases);
+		conf_domain_row(&di, row);
+		ctl_table_pack_row(pk, &tbl_table[TBL_DOMAIN], row, (int)i + 1,
+		    r->conn->writer);
 	}
+	free(row);
 	return 0;
 }
 

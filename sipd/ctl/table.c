@@ -54,10 +54,15 @@ ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
 	msgpack_pack_map(pk, n);
 	for (f = tbl_next(t, NULL); f != NULL; f = tbl_next(t, f)) {
 		const struct conf_tfield *x = conf_tfield(f);
-		/* room for a list of words: an account's 32 aliases */
-		char text[4 * CMD_VALUE_MAX];
+		char text[CMD_VALUE_MAX];
 
 		if (!tbl_field_listed(f) || !conf_tfield_stored(f)) {
+			continue;
+		}
+		if (x->list == CONF_TL_WORDS && x->view == NULL) {
+			/* in place: longer than any one value (a domain's
+			 * 32 aliases of 253 bytes) */
+			pack_words(pk, f->name, (const char *)row + x->off);
 			continue;
 		}
 		if (x->place) {
@@ -70,7 +75,7 @@ ctl_table_pack_row(msgpack_packer *pk, const struct tbl *t, const void *row,
 		if (x->list == CONF_TL_SET) {
 			proto_kv_bool(pk, f->name, text[0] != '\0');
 		} else if (x->list == CONF_TL_WORDS) {
-			pack_words(pk, f->name, text);
+			pack_words(pk, f->name, text); /* a view's words */
 		} else if (strncmp(f->arg, "uint(", 5) == 0) {
 			proto_kv_uint(pk, f->name, strtoull(text, NULL, 10));
 		} else if (strcmp(f->arg, "bool") == 0) {

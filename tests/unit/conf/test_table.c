@@ -5,7 +5,9 @@
  * and each "T remove" the keys; each field a row keeps is of its
  * declared type's size; a bad value of each field of each such table is
  * refused with a message naming the field, adding nothing; a remove or
- * change of a missing key says there is none; every table, saved
+ * change of a missing key says there is none; a domain's and an
+ * account's row is made of the accounts snapshot, put and taken out
+ * through the engine's storage hooks; every table, saved
  * (conf_dump()) and loaded again, comes back the same; and a row's add,
  * remove and set lines have one key when saved into the administrator's
  * file.
@@ -188,6 +190,9 @@ good(const struct tbl_field *f)
 	if (f->table == TBL_ACCOUNT && strcmp(f->name, "account") == 0) {
 		return "alice@example.com";
 	}
+	if (f->table == TBL_DOMAIN && strcmp(f->name, "domain") == 0) {
+		return "example.com";
+	}
 	fail_msg("no good value of %s %s", tbl_table[f->table].words, f->name);
 	return NULL;
 }
@@ -215,6 +220,8 @@ rows_of(const struct conf *c, enum tbl_id t)
 		return c->wk.nproduct;
 	case TBL_WK_SITE:
 		return c->wk.nsite;
+	case TBL_DOMAIN:
+		return (int)acct_domain_count(c->acct);
 	case TBL_ACCOUNT: {
 		struct acct_domain_info di;
 		int n = 0;
@@ -226,7 +233,7 @@ rows_of(const struct conf *c, enum tbl_id t)
 		return n;
 	}
 	default:
-		fail_msg("no count of the %s table", tbl_table[t].words);
+		fail_msg("no count of table %d", (int)t);
 		return -1;
 	}
 }
@@ -600,6 +607,99 @@ test_account_rows(void **state)
 	free(c);
 }
 
+/* A domain goes through the engine: its row made of the snapshot holds
+ * what the commands left (its aliases, state and number of accounts),
+ * its add line is the row's, with its aliases' and state's lines after
+ * it; a bad name is refused naming the field; one with accounts is not
+ * removed; remove takes it out once. */
+static void
+test_domain_rows(void **state)
+{
+	struct conf *c = malloc(sizeof(*c));
+	struct conf_domain *row = malloc(sizeof(*row));
+	struct acct_domain_info di;
+	char err[512], *text, *longname = malloc(ACCT_DOMAIN_MAX + 8);
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(row);
+	assert_non_null(longname);
+	conf_init(c);
+	assert_int_equal(exec(c, "domain add Example.COM", err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "domain alias add example.com a1.example",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "domain alias add example.com a2.example",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "account add bob@a2.example password pw",
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "domain disable example.com", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(acct_domain_count(c->acct), 1);
+	acct_domain_get(c->acct, 0, &di);
+	conf_domain_row(&di, row);
+	assert_string_equal(row->domain, "example.com");
+	assert_string_equal(row->aliases, "a1.example a2.example");
+	assert_false(row->enabled);
+	assert_int_equal(row->accounts, 1);
+	text = dump(c);
+	assert_non_null(strstr(text, "domain add example.com\n"
+				     "domain alias add example.com a1.example\n"
+				     "domain alias add example.com a2.example\n"
+				     "domain disable example.com\n"
+				     "account add bob@example.com ha1-md5 "));
+	free(text);
+	/* bad names, each named; nothing added */
+	memset(longname, 'a', ACCT_DOMAIN_MAX + 1);
+	snprintf(longname + ACCT_DOMAIN_MAX + 1, 7, ".test");
+	{
+		const char *bad[] = { "domain add 'bad name'",
+			"domain add bad_name.test" };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			int rc = exec(c, bad[i], err, sizeof(err));
+
+			if (rc != -EINVAL || strstr(err, "bad domain") == NULL) {
+				fail_msg("'%s': %d '%s'", bad[i], rc, err);
+			}
+		}
+	}
+	{
+		char line[ACCT_DOMAIN_MAX + 32];
+
+		snprintf(line, sizeof(line), "domain add %s", longname);
+		assert_int_equal(exec(c, line, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "bad domain (too long"));
+	}
+	assert_int_equal(exec(c, "domain add A1.example", err, sizeof(err)),
+	    -EEXIST);
+	assert_int_equal(acct_domain_count(c->acct), 1);
+	/* its accounts go first */
+	assert_int_equal(exec(c, "domain remove example.com", err,
+			     sizeof(err)),
+	    -EBUSY);
+	assert_non_null(strstr(err, "remove them first"));
+	assert_int_equal(exec(c, "account remove bob@example.com", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(exec(c, "domain remove EXAMPLE.com", err,
+			     sizeof(err)),
+	    0);
+	assert_int_equal(acct_domain_count(c->acct), 0);
+	assert_int_equal(exec(c, "domain remove example.com", err,
+			     sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "no domain example.com"));
+	free(longname);
+	free(row);
+	conf_fini(c);
+	free(c);
+}
+
 /* Every table saved and loaded again comes back the same. */
 static void
 test_round_trip(void **state)
@@ -734,6 +834,7 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_listener_rules),
+		cmocka_unit_test(test_domain_rows),
 		cmocka_unit_test(test_account_rows),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_save_keys),

@@ -3,7 +3,8 @@
  * ctl_table_pack_row()): "T list" shows what "T add" put in, each listed
  * field of the declaration under its name and of its declared type, in
  * the declared order, and nothing else; a secret is itself for a writer,
- * "hidden" for a reader, "" when unset.
+ * "hidden" for a reader, "" when unset; a domain's row lists every one
+ * of its aliases, at their longest.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,12 +216,76 @@ test_router_list(void **state)
 	free(c);
 }
 
+/* "domain list": a domain's row made of the snapshot, its 32 aliases of
+ * 253 bytes each an item of the aliases array, whole (8 KiB of words:
+ * more than any one value). */
+static void
+test_domain_list(void **state)
+{
+	const struct tbl *t = &tbl_table[TBL_DOMAIN];
+	struct conf *c = malloc(sizeof(*c));
+	struct conf_domain *row = malloc(sizeof(*row));
+	struct acct_domain_info di;
+	char line[512], alias[ACCT_MAX_ALIASES][ACCT_DOMAIN_MAX + 1], err[512];
+	const msgpack_object_map *m;
+	const msgpack_object *a;
+	msgpack_unpacked up;
+	msgpack_sbuffer sb;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(row);
+	conf_init(c);
+	assert_int_equal(conf_exec(c, "domain add example.com", 22, err,
+			     sizeof(err)),
+	    0);
+	for (int i = 0; i < ACCT_MAX_ALIASES; i++) {
+		/* four labels of 63, 63, 63 and 61 letters and digits,
+		 * the first two digits i */
+		memset(alias[i], 'a', ACCT_DOMAIN_MAX);
+		alias[i][0] = (char)('0' + i / 10);
+		alias[i][1] = (char)('0' + i % 10);
+		alias[i][63] = alias[i][127] = alias[i][191] = '.';
+		alias[i][ACCT_DOMAIN_MAX] = '\0';
+		snprintf(line, sizeof(line),
+		    "domain alias add example.com %.253s", alias[i]);
+		if (conf_exec(c, line, strlen(line), err, sizeof(err)) < 0) {
+			fail_msg("%s: %s", line, err);
+		}
+	}
+	acct_domain_get(c->acct, 0, &di);
+	conf_domain_row(&di, row);
+	m = pack(&up, &sb, t, row, false);
+	assert_int_equal(m->size, 4);
+	assert_true(key_is(&m->ptr[0], "domain"));
+	expect_str(&m->ptr[0].val, "domain", "example.com");
+	assert_true(key_is(&m->ptr[1], "enabled"));
+	assert_int_equal(m->ptr[1].val.type, MSGPACK_OBJECT_BOOLEAN);
+	assert_true(m->ptr[1].val.via.boolean);
+	assert_true(key_is(&m->ptr[2], "accounts"));
+	assert_int_equal(m->ptr[2].val.via.u64, 0);
+	assert_true(key_is(&m->ptr[3], "aliases"));
+	a = &m->ptr[3].val;
+	assert_int_equal(a->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(a->via.array.size, ACCT_MAX_ALIASES);
+	for (int i = 0; i < ACCT_MAX_ALIASES; i++) {
+		/* the snapshot's order: by name */
+		expect_str(&a->via.array.ptr[i], "aliases", alias[i]);
+	}
+	msgpack_unpacked_destroy(&up);
+	msgpack_sbuffer_destroy(&sb);
+	free(row);
+	conf_fini(c);
+	free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_shows_add),
 		cmocka_unit_test(test_router_list),
+		cmocka_unit_test(test_domain_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,9 +8,10 @@ a writer, an account's password only as whether it is set); "T remove"
 of the row's keys takes it out of the list, and a second remove of the
 same keys fails with not-found, naming nothing that exists.  A
 listener's own rules (TLS fields on a TLS listener only, which needs
-cert and key) refuse a row naming the field; so do an account's fields,
-and an account's row (aliases, forwarder, state) survives the saved
-file started again.  Reads the
+cert and key) refuse a row naming the field; so do a domain's and an
+account's fields, and a domain's row (aliases, state, accounts) and an
+account's (aliases, forwarder, state) survive the saved file started
+again.  Reads the
 declaration itself, so a field declared but not listed, or listed but
 not declared, fails here."""
 
@@ -158,12 +159,60 @@ def test(binary, started):
               "listener add %r: %d %r" % (args, p.returncode, p.stderr))
     check(rows(sipd, "listener list") == before,
           "a refused listener is listed: %r" % rows(sipd, "listener list"))
+    domains(sipd)
     accounts(binary, started, sipd)
 
 
 def ok(sipd, *args):
     p = sipctl(sipd, *args)
     check(p.returncode == 0, "%r: %d %r" % (args, p.returncode, p.stderr))
+
+
+def domains(sipd):
+    """The domains through the table engine: a domain's row lists its
+    aliases as an array, its state and its number of accounts as the
+    commands left them; a bad name is refused (exit 1) naming the field,
+    an existing name or alias with exists, a domain with accounts is
+    not removed, and nothing changes; the saved file holds its lines
+    (started again by accounts())."""
+    ok(sipd, "domain", "add", "Example.ORG")
+    ok(sipd, "domain", "alias", "add", "example.org", "a1.example")
+    ok(sipd, "domain", "alias", "add", "example.org", "a2.example")
+    ok(sipd, "account", "add", "carol@a1.example", "password", "pw")
+    ok(sipd, "domain", "disable", "example.org")
+    want = [{"domain": "example.org", "enabled": False, "accounts": 1,
+             "aliases": ["a1.example", "a2.example"]}]
+    check(rows(sipd, "domain list") == want,
+          "domain list: %r" % rows(sipd, "domain list"))
+    # each refusal: exit 1, its error code and words naming the field
+    for args, code, text in (
+            (["add", "bad name"], "invalid", "bad domain 'bad name'"),
+            (["add", "bad_name.test"], "invalid", "bad domain"),
+            (["add", "d" * 300 + ".test"], "invalid",
+             "bad domain (too long: at most 253 bytes)"),
+            (["add", "A2.example"], "exists", "A2.example exists already"),
+            (["remove", "example.org"], "busy", "remove them first"),
+            (["remove", "nowhere.test"], "not-found",
+             "no domain nowhere.test")):
+        p = sipctl(sipd, "domain", *args)
+        check(p.returncode == 1 and text in p.stderr,
+              "domain %r: %d %r" % (args, p.returncode, p.stderr))
+        p = sipctl(sipd, "-j", "domain", *args)
+        check(p.returncode == 1 and
+              json.loads(p.stdout)["err"]["code"] == code,
+              "domain %r: %d %r" % (args, p.returncode, p.stdout))
+    check(rows(sipd, "domain list") == want,
+          "a refused domain is listed: %r" % rows(sipd, "domain list"))
+    with open(sipd.conf_path) as f:
+        saved = f.read()
+    for line in ("domain add example.org\n",
+                 "domain alias add example.org a1.example\n"
+                 "domain alias add example.org a2.example\n"
+                 "domain disable example.org\n"
+                 "account add carol@example.org ha1-md5 "):
+        check(line in saved, "%r not saved:\n%s" % (line, saved))
+    # accounts() lists its own alone
+    ok(sipd, "account", "remove", "carol@example.org")
 
 
 def accounts(binary, started, sipd):
@@ -199,6 +248,7 @@ def accounts(binary, started, sipd):
     with open(sipd.conf_path) as f:
         saved = f.read()
     check(md5 in saved and sha in saved, "not saved:\n%s" % saved)
+    doms = rows(sipd, "domain list")
     # on the same ports: the first one stops
     sipdtest.stop_clean(sipd)
     again = Sipd(binary)
@@ -206,6 +256,9 @@ def accounts(binary, started, sipd):
     again.start_from(saved)
     check(rows(again, "account list") == want,
           "started on the saved file: %r" % rows(again, "account list"))
+    check(rows(again, "domain list") == doms,
+          "domains started on the saved file: %r, not %r" %
+          (rows(again, "domain list"), doms))
     sipdtest.stop_clean(again)
 
 
