@@ -161,8 +161,16 @@ struct branch {
 	struct txn *cancel;  /* the CANCEL's client transaction */
 	int status;          /* the final status it gave, 0 while pending */
 	bool cancel_pending; /* cancel once a provisional arrives (9.1) */
+	uint8_t mreq;        /* CORE_MREQ_*: its request, as media.c saw it */
 	uint32_t media;      /* its offer's media relays (a group), or 0 */
 };
+
+/* What core_media_request() saw of a branch's INVITE or UPDATE, so that
+ * core_media_response() need not parse the request the client
+ * transaction keeps as bytes (txn_request()) for each 18x and 2xx. */
+#define CORE_MREQ_SEEN 0x1 /* the bits below are known */
+#define CORE_MREQ_TAG 0x2  /* it had a To tag: inside a dialog */
+#define CORE_MREQ_SDP 0x4  /* it carried SDP: no offer in the 2xx */
 
 /*
  * A forwarding target (16.5): where the copy goes, and what it changes in
@@ -957,12 +965,14 @@ void core_media_configure(struct core *c, const struct conf *conf);
  * needs a relay gets one (its group into *group; *rr: Record-Route, also
  * for an INVITE without SDP whose call will need one),
  * a re-INVITE or UPDATE offer in a relayed dialog is rewritten, a BYE
- * frees the dialog's relays.  Returns 0, or -ENOSPC when the port range
- * is exhausted (the branch is refused with 488).
+ * frees the dialog's relays; *mreq gets the CORE_MREQ_* bits of an INVITE
+ * or UPDATE (0 for others, and with the relay off).  Returns 0, or
+ * -ENOSPC when the port range is exhausted (the branch is refused with
+ * 488).
  */
 int core_media_request(struct core *c, struct pctx *p,
     const struct proxy_target *t, struct msg *fwd, uint32_t *group,
-    bool *rr);
+    bool *rr, uint8_t *mreq);
 /* A 2xx ACK relayed statelessly: its SDP (the answer to an offer in the
  * 2xx) completes the dialog's relays and is rewritten. */
 void core_media_ack(struct core *c, struct msg *ack);

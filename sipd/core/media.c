@@ -874,15 +874,17 @@ add_lines(struct core *c, struct msg *fwd, const struct media_call *call,
 int
 core_media_request(struct core *c, struct pctx *p,
     const struct proxy_target *t, struct msg *fwd, uint32_t *group,
-    bool *rr)
+    bool *rr, uint8_t *mreq)
 {
 	enum msg_method mt = msg_method(fwd);
 	struct media_ref refs[SDP_MAX_MEDIA];
 	struct media_call call;
+	size_t off, olen;
 	int n;
 
 	*group = 0;
 	*rr = false;
+	*mreq = 0;
 	if (c->media == NULL) {
 		return 0;
 	}
@@ -896,12 +898,17 @@ core_media_request(struct core *c, struct pctx *p,
 		return 0;
 	}
 	if (!has_to_tag(fwd)) {
-		int rc = mt == MSG_INVITE ? offer_new(c, p, fwd, t, group, rr)
-					  : 0;
+		int rc;
+
+		*mreq = CORE_MREQ_SEEN |
+		    (find_sdp(fwd, msg_body(fwd), &off, &olen) ? CORE_MREQ_SDP
+							       : 0);
+		rc = mt == MSG_INVITE ? offer_new(c, p, fwd, t, group, rr) : 0;
 		*rr = *rr || *group != 0;
 		return rc;
 	}
 	/* RFC 3264 8: a new offer in the dialog (re-INVITE, UPDATE) */
+	*mreq = CORE_MREQ_SEEN | CORE_MREQ_TAG;
 	call = call_of(fwd, true);
 	n = media_call_find(c->media, &call, 0, refs, SDP_MAX_MEDIA);
 	if (n > 0) {
@@ -1049,19 +1056,29 @@ core_media_response(struct core *c, struct pctx *p, int i, struct txn *ct,
 {
 	int status = msg_status(resp);
 	enum msg_method mt = txn_method(ct);
-	struct msg *req = txn_request(ct);
+	uint8_t mreq = i >= 0 ? p->br[i].mreq : 0;
+	struct msg *req = NULL;
 	struct media_ref refs[SDP_MAX_MEDIA];
 	struct media_call call;
 	uint32_t group = i >= 0 ? p->br[i].media : 0;
 	struct tp_src src;
 	int n;
 
-	if (c->media == NULL || req == NULL || status <= 100 || status >= 300 ||
+	if (c->media == NULL || status <= 100 || status >= 300 ||
 	    (mt != MSG_INVITE && mt != MSG_UPDATE)) {
 		return;
 	}
-	if (!has_to_tag(req)) {
-		if (group == 0 && status >= 200) {
+	/* the request as sent, parsed again only when what the branch
+	 * noted of it (core_media_request()) does not say enough */
+	if ((mreq & CORE_MREQ_SEEN) == 0 || (mreq & CORE_MREQ_TAG) != 0 ||
+	    (group == 0 && status >= 200 && (mreq & CORE_MREQ_SDP) == 0)) {
+		req = txn_request(ct);
+		if (req == NULL) {
+			return;
+		}
+	}
+	if (req != NULL ? !has_to_tag(req) : (mreq & CORE_MREQ_TAG) == 0) {
+		if (group == 0 && status >= 200 && req != NULL) {
 			group = late_offer(c, p, ct, req, resp);
 			p->br[i].media = group;
 		}

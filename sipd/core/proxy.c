@@ -950,6 +950,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	struct txn *ct;
 	unsigned wk;
 	uint32_t media = 0;
+	uint8_t mreq = 0;
 	char gwd[CORE_GWD_PARAM_MAX + 8];
 	bool media_rr;
 	int err = -ENOMEM;
@@ -988,7 +989,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	}
 	wk = core_wk_request(c, fwd, dst, t->wk);
 	/* a relayed call: sipd must see its re-INVITE and BYE */
-	err = core_media_request(c, p, t, fwd, &media, &media_rr);
+	err = core_media_request(c, p, t, fwd, &media, &media_rr, &mreq);
 	if (err != 0) {
 		goto fail;
 	}
@@ -1017,7 +1018,8 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	if (ct == NULL) {
 		goto fail;
 	}
-	p->br[p->nbr++] = (struct branch){ .ct = ct, .media = media };
+	p->br[p->nbr++] =
+	    (struct branch){ .ct = ct, .media = media, .mreq = mreq };
 	p->refs++;
 	return 0;
 fail:

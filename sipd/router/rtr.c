@@ -344,6 +344,26 @@ ends_with(const char *s, const char *suf)
 	return n > k && strcasecmp(s + n - k, suf) == 0;
 }
 
+/* d (RTR_ADDR_MAX bytes) becomes the parts a to e one after the other,
+ * cut to fit as snprintf() would; without its formatting on every
+ * routed request. */
+static void
+addr_join(char *d, const char *a, const char *b, const char *c,
+    const char *e)
+{
+	const char *part[] = { a, b, c, e };
+	size_t o = 0;
+
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		size_t l = strlen(part[i]);
+
+		l = l < RTR_ADDR_MAX - 1 - o ? l : RTR_ADDR_MAX - 1 - o;
+		memcpy(d + o, part[i], l);
+		o += l;
+	}
+	d[o] = '\0';
+}
+
 /* The SIP routing rules on the final address (no record applies). */
 static void
 classify(struct rtr_result *out)
@@ -393,17 +413,21 @@ classify(struct rtr_result *out)
 		memcpy(tmp, d, n);
 		tmp[n] = '\0';
 	}
+	/* ":port" (at most 6 bytes, checked above) or "" */
 	char port[8];
-	snprintf(port, sizeof(port), "%s", d + n);
+	size_t pl = strlen(d + n);
+	pl = pl < sizeof(port) ? pl : sizeof(port) - 1;
+	memcpy(port, d + n, pl);
+	port[pl] = '\0';
 	if (inet_pton(AF_INET, tmp, &a4) == 1) {
 		/* an IPv4 literal is written without brackets in a SIP URI
 		 * (RFC 3261 25.1) */
-		snprintf(d, RTR_ADDR_MAX, "%s%s", tmp, port);
+		addr_join(d, "", tmp, "", port);
 		out->kind = RTR_IP;
 		return;
 	}
 	if (inet_pton(AF_INET6, tmp, &a6) == 1) {
-		snprintf(d, RTR_ADDR_MAX, "[%s]%s", tmp, port);
+		addr_join(d, "[", tmp, "]", port);
 		out->kind = RTR_IP;
 		return;
 	}

@@ -13,6 +13,8 @@
  * over each side's lines; a line matched by none copies its start and
  * its end from a line just ahead in the base when they are long enough.
  */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +141,45 @@ line_end(const char *p, const char *e)
 	return lf != NULL ? lf + 1 : e;
 }
 
+/* How many bytes a and b share from their start, at most m: eight at a
+ * time, then the word that differs byte by byte. */
+static uint32_t
+same_start(const char *a, const char *b, uint32_t m)
+{
+	uint32_t i = 0;
+
+	for (uint64_t x, y; m - i >= 8; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y) {
+			break;
+		}
+	}
+	while (i < m && a[i] == b[i]) {
+		i++;
+	}
+	return i;
+}
+
+/* How many bytes the m bytes ending at a and at b share from their end. */
+static uint32_t
+same_end(const char *a, const char *b, uint32_t m)
+{
+	uint32_t f = 0;
+
+	for (uint64_t x, y; m - f >= 8; f += 8) {
+		memcpy(&x, a - f - 8, 8);
+		memcpy(&y, b - f - 8, 8);
+		if (x != y) {
+			break;
+		}
+	}
+	while (f < m && a[-1 - (ptrdiff_t)f] == b[-1 - (ptrdiff_t)f]) {
+		f++;
+	}
+	return f;
+}
+
 /* The script being written: a copy or an insert waits to be merged
  * with the next one of its kind that continues it. */
 struct delta {
@@ -219,17 +260,13 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 		for (int k = cur; k < nb && k < cur + TEXT_NEAR; k++) {
 			const char *b = bp + bl[k];
 			uint32_t bn = bl[k + 1] - bl[k];
-			uint32_t m = bn < ll ? bn : ll, i = 0, f = 0;
+			uint32_t m = bn < ll ? bn : ll, i, f;
 
-			while (i < m && b[i] == q[i]) {
-				i++;
+			if (m <= best + bend ||
+			    (i = same_start(b, q, m)) < TEXT_PREFIX_MIN) {
+				continue; /* no better at best, or no start */
 			}
-			if (i < TEXT_PREFIX_MIN || m <= best + bend) {
-				continue; /* no start, or no better at best */
-			}
-			while (f < m - i && b[bn - 1 - f] == q[ll - 1 - f]) {
-				f++;
-			}
+			f = same_end(b + bn, q + ll, m - i);
 			f = f >= TEXT_PREFIX_MIN ? f : 0;
 			if (i + f > best + bend) {
 				best = i;

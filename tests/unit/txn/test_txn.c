@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "sipd/txn/txn.h"
+#include "sipd/txn/txn_int.h"
 
 /*
  * tp.h has only TP_UDP so far.  txn treats every other protocol as
@@ -2720,11 +2721,112 @@ test_clock_jump(void **state)
 	assert_int_equal(txn_table_timers(e->tbl), 0);
 }
 
+/* A text kept as a script over another (text.c) writes out the bytes it
+ * was made from: lines kept, inserted and changed, with starts and ends
+ * shared over every length around a word of eight bytes. */
+static void
+test_text_delta_round_trip(void **state)
+{
+	static const char base_s[] =
+	    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK77\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+	    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+	    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "Contact: <sip:alice@pc33.atlanta.example.com>;expires=3600\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	static const char *const edits[] = {
+	    /* a Via on top, Max-Forwards changed, a Record-Route */
+	    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKsipd1\r\n"
+	    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK77\r\n"
+	    "Max-Forwards: 69\r\n"
+	    "Record-Route: <sip:192.0.2.1;lr>\r\n"
+	    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+	    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+	    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "Contact: <sip:alice@pc33.atlanta.example.com>;expires=3600\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    /* a response: a status line, a To tag, a Contact changed in its
+	     * middle only */
+	    "SIP/2.0 180 Ringing\r\n"
+	    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK77\r\n"
+	    "To: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+	    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+	    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "Contact: <sip:alice@pc34.atlanta.example.com>;expires=3600\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	    /* changes at the first and the last byte of a line */
+	    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK78\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "to: Bob <sip:bob@biloxi.example.com>\r\n"
+	    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301775\r\n"
+	    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "Contact: <sip:alice@pc33.atlanta.example.com>;expires=3601\r\n"
+	    "Content-Length: 0\r\n\r\n",
+	};
+	struct msg *m = parse_ok(base_s, sizeof(base_s) - 1);
+	struct txn_text *base = txn_text_new(m);
+	char line[160], text[2048];
+
+	(void)state;
+	assert_non_null(base);
+	assert_memory_equal(base->d, base_s, sizeof(base_s) - 1);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		struct txn_text *x = txn_text_delta(base, edits[i],
+		    (uint32_t)strlen(edits[i]));
+		char *tmp;
+		const char *b;
+
+		assert_non_null(x);
+		assert_ptr_equal(x->base, base);
+		b = txn_text_bytes(x, &tmp);
+		assert_non_null(b);
+		assert_int_equal(x->len, strlen(edits[i]));
+		assert_memory_equal(b, edits[i], x->len);
+		free(tmp);
+		txn_text_unref(x);
+	}
+	/* a long line changed at each offset in turn: the word compares
+	 * stop at the right byte from either side */
+	for (int k = 0; k < 36; k++) {
+		struct txn_text *x;
+		char *tmp;
+		const char *b;
+		int n;
+
+		snprintf(line, sizeof(line), "%s",
+		    "Contact: <sip:alice@pc33.atlanta.example.com>");
+		line[9 + k] = '#';
+		n = snprintf(text, sizeof(text), "%.*s%s;expires=3600\r\n%s",
+		    (int)(strstr(base_s, "Contact:") - base_s), base_s, line,
+		    strstr(base_s, "Content-Length:"));
+		assert_true(n > 0 && (size_t)n < sizeof(text));
+		x = txn_text_delta(base, text, (uint32_t)n);
+		assert_non_null(x);
+		b = txn_text_bytes(x, &tmp);
+		assert_non_null(b);
+		assert_memory_equal(b, text, (size_t)n);
+		free(tmp);
+		txn_text_unref(x);
+	}
+	assert_int_equal(base->refs, 1);
+	txn_text_unref(base);
+	msg_free(m);
+}
+
 int
 main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_text_delta_round_trip),
 	    T(test_ist_retransmission_before_response),
 	    T(test_ist_retransmission_after_180),
 	    T(test_ist_2xx_accepted_timer_l),
