@@ -162,6 +162,12 @@ enum conf_media_relay {
 	CONF_MEDIA_RELAY_ALWAYS,
 };
 
+/* "set media-io": how the media relay's thread waits for packets. */
+enum conf_media_io {
+	CONF_MEDIA_IO_AUTO,  /* io_uring where built in and allowed, else epoll */
+	CONF_MEDIA_IO_EPOLL, /* epoll (recvmmsg/sendmmsg) */
+};
+
 /* The registrar (RFC 3261 10.3), read by sipd/reg. */
 struct conf_reg {
 	/* Expires given to a binding when the REGISTER names none (10.3
@@ -380,6 +386,7 @@ struct conf {
 	uint32_t media_timeout_s;
 	bool media_relatch;
 	bool media_strict_latch;
+	enum conf_media_io media_io;
 	/* which calls get a relay (sipd/core/media.c): never, those the
 	 * conditions below (or a routing decision) call for, or all; and
 	 * the conditions: LAN<->WAN, a side behind a remote NAT, IPv4<->IPv6 */

@@ -477,6 +477,7 @@ media_settings_from(const struct conf *c, struct media_settings *ms)
 	ms->timeout_s = c->media_timeout_s;
 	ms->relatch_ssrc = c->media_relatch;
 	ms->strict_latch = c->media_strict_latch;
+	ms->epoll_only = c->media_io == CONF_MEDIA_IO_EPOLL;
 }
 
 /* The registrar's settings from the configuration's. */
@@ -802,6 +803,8 @@ workers_start(struct workers *ws)
 		}
 		return rc;
 	}
+	log_warn(LOG_SERVER, "media relay, packets moved by %s",
+	    media_io(ws->media));
 	ws->started = true;
 	return 0;
 }

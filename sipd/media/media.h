@@ -77,6 +77,9 @@ struct media_settings {
 	/* strict latching: a leg latches only a source at the address its
 	 * endpoint's SDP gave (any port), and sends nothing before */
 	bool strict_latch;
+	/* the thread's loop is epoll even where io_uring is there (read
+	 * when the thread starts) */
+	bool epoll_only;
 	/* the clock, in milliseconds (tests); NULL: CLOCK_MONOTONIC */
 	uint64_t (*clock_ms)(void *arg);
 	void *clock_arg;
@@ -100,6 +103,9 @@ struct media *media_new(const struct media_settings *s, char *err,
 
 /* Start the engine's thread.  Returns 0 or a negative errno. */
 int media_start(struct media *m);
+
+/* How the started thread moves packets: "io_uring" or "epoll". */
+const char *media_io(const struct media *m);
 
 /* Stop and join the thread (relays stay).  Accepts a stopped engine. */
 void media_stop(struct media *m);

@@ -175,7 +175,7 @@ media_start(struct media *m)
 	 * kernel, not a sandbox that forbids it), else epoll; relays made
 	 * before stay on epoll */
 	pthread_mutex_lock(&m->lock);
-	if (m->ur == NULL && m->nrelays == 0) {
+	if (m->ur == NULL && m->nrelays == 0 && !m->set.epoll_only) {
 		(void)media_uring_new(m);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -186,6 +186,12 @@ media_start(struct media *m)
 	}
 	m->running = true;
 	return 0;
+}
+
+const char *
+media_io(const struct media *m)
+{
+	return m->ur != NULL ? "io_uring" : "epoll";
 }
 
 void
