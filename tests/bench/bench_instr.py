@@ -43,6 +43,8 @@ import sys
 import tempfile
 import time
 
+import under_valgrind
+
 HOST = "127.0.0.1"
 DOMAIN = "bench.invalid"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -124,6 +126,7 @@ def one_run(args, sipd, config, calls, rundir):
     conf = os.path.join(rundir, "sipd.conf")
     with open(conf, "w") as f:
         f.write(conf_text(config, rundir, port, uas_port))
+        f.write("".join(l + "\n" for l in under_valgrind.conf_lines(sipd)))
     out = os.path.join(rundir, "callgrind.out")
     argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
             sipd, "-f", "-c", conf, "-s", os.path.join(rundir, "sipd.sock")]

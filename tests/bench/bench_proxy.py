@@ -59,6 +59,8 @@ import sys
 import tempfile
 import time
 
+import under_valgrind
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 UAC_XML = os.path.join(HERE, "uac.xml")
@@ -578,6 +580,9 @@ class Sipd(Server):
                     "log level all %s\n" %
                     (transport, HOST, port, route, workers,
                      self.args.sipd_log))
+            if getattr(self.args, "valgrind", None):
+                f.write("".join(l + "\n" for l in
+                                under_valgrind.conf_lines(self.args.sipd)))
         argv = [self.args.sipd, "-f", "-c", conf,
                 "-s", os.path.join(rundir, "sipd.sock")]
         if getattr(self.args, "valgrind", None):

@@ -74,6 +74,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_proxy as bp  # noqa: E402  (its helpers: /proc, processes)
+import under_valgrind  # noqa: E402
 
 REPO = bp.REPO
 HOST = bp.HOST
@@ -210,6 +211,9 @@ class SipdRegistrar(bp.Server):
             for i in range(1, self.users + 1):
                 f.write("account add user%d@%s password %s\n" % (
                     i, DOMAIN, password(i)))
+            if self.args.valgrind:
+                f.write("".join(l + "\n" for l in
+                                under_valgrind.conf_lines(self.args.sipd)))
         return (self.args.valgrind or []) + [
             self.args.sipd, "-f", "-c", conf,
             "-s", os.path.join(rundir, "sipd.sock")]
