@@ -44,6 +44,7 @@ import tempfile
 import time
 
 import under_valgrind
+from bench_proxy import callgrind_ir
 
 HOST = "127.0.0.1"
 DOMAIN = "bench.invalid"
@@ -105,18 +106,6 @@ def conf_text(config, rundir, port, uas_port):
         lines += ["gateway add gw1 domain gw1.invalid via 127.0.0.2:5060",
                   "gateway add gw2 domain gw2.invalid via 127.0.0.3:5060"]
     return "\n".join(lines) + "\n"
-
-
-def callgrind_ir(path):
-    """Instructions (Ir) in a callgrind output file: its totals line."""
-    total = 0
-    with open(path, errors="replace") as f:
-        for line in f:
-            if line.startswith(("totals:", "summary:")):
-                total = int(line.split()[1])
-                if line.startswith("totals:"):
-                    break
-    return total
 
 
 def one_run(args, sipd, config, calls, rundir):

@@ -716,7 +716,7 @@ class RegBench(bp.Bench):
                         break
                     files = [f for f in os.listdir(rundir)
                              if f.startswith("cg.")]
-                    irs.append(sum(bp_callgrind_ir(os.path.join(rundir, f))
+                    irs.append(sum(bp.callgrind_ir(os.path.join(rundir, f))
                                    for f in files))
                 if isinstance(irs, str):
                     per_children[ch] = dict(error=irs)
@@ -793,21 +793,6 @@ def slope(samples, key, rate, users):
     if sxx <= 0:
         return None
     return round(sum((x - mx) * (y - my) for x, y in pts) / sxx)
-
-
-def bp_callgrind_ir(path):
-    """Instructions (Ir) in one callgrind output file (0: none yet)."""
-    total = 0
-    try:
-        with open(path, errors="replace") as f:
-            for line in f:
-                if line.startswith(("totals:", "summary:")):
-                    total = int(line.split()[1])
-                    if line.startswith("totals:"):
-                        break
-    except (OSError, ValueError, IndexError):
-        return 0
-    return total
 
 
 def user_sys_ticks(pids):
