@@ -17,6 +17,10 @@
 #define MSG_INLINE_ARENA 2048
 #define MSG_HEADROOM 512
 #define MSG_CHUNK_MIN 512
+/* The size of a cached message block (blocks.c): msg_parse()'s inline
+ * parts and a buffer for a message of up to about 1,700 bytes with its
+ * headroom.  A larger message is allocated to measure. */
+#define MSG_BLOCK_BYTES 6144
 /* Header lines a message may index: its indexes are int16_t, and edits
  * may add a few. */
 #define MSG_MAX_HEADERS_CAP 32000
@@ -91,6 +95,7 @@ struct msg {
 	char *arena;                /* inline arena */
 	uint32_t arena_used, arena_cap;
 	bool hdrs_inline;           /* hdrs and onext live in tail */
+	bool block;                 /* allocated by msg_block_get() */
 	/* inline header slots, arena and buffer, sized at creation */
 	_Alignas(max_align_t) char tail[];
 };
@@ -200,6 +205,14 @@ hdr_lookup_token(const struct hdr_names *t, const char *name, size_t len)
 
 /* Whether values of this header id form a comma-separated list. */
 bool hdr_is_list(enum hdr_id id);
+
+/*
+ * A block of MSG_BLOCK_BYTES from the calling thread's cache, or malloc()
+ * (NULL when that fails); and a block back to the cache, or free() when
+ * the cache is full.
+ */
+void *msg_block_get(void);
+void msg_block_put(void *p);
 
 /* A new header slot (index), growing the index; -ENOMEM. */
 int msg_hdr_slot(struct msg *m);

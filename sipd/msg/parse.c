@@ -59,11 +59,19 @@ msg_new(size_t len, const struct msg_limits *lim, uint32_t nhdrs,
 {
 	size_t hdrs_sz = align16(nhdrs * sizeof(struct msg_hdr));
 	size_t onext_sz = align16(nhdrs * sizeof(int32_t));
+	size_t fixed = sizeof(struct msg) + hdrs_sz + onext_sz + arena;
 	size_t cap = len + headroom;
-	struct msg *m = malloc(sizeof(*m) + hdrs_sz + onext_sz + arena + cap);
+	/* a received message takes a block of the usual size, which the
+	 * thread's cache reuses; the block's room beyond is headroom */
+	bool block = nhdrs == MSG_INLINE_HDRS && arena == MSG_INLINE_ARENA &&
+	    fixed + cap <= MSG_BLOCK_BYTES;
+	struct msg *m = block ? msg_block_get() : malloc(fixed + cap);
 
 	if (m == NULL) {
 		return NULL;
+	}
+	if (block) {
+		cap = MSG_BLOCK_BYTES - fixed;
 	}
 	/* the inline header slots and the arena need no clearing */
 	memset(m, 0, sizeof(*m));
@@ -76,6 +84,7 @@ msg_new(size_t len, const struct msg_limits *lim, uint32_t nhdrs,
 	m->arena_cap = arena;
 	m->buf = m->arena + arena;
 	m->buf_inline = true;
+	m->block = block;
 	m->cap = (uint32_t)cap;
 	m->lim = *lim;
 	m->ohead = -1;
@@ -100,7 +109,11 @@ msg_free(struct msg *m)
 		free(m->hdrs);
 		free(m->onext);
 	}
-	free(m);
+	if (m->block) {
+		msg_block_put(m);
+	} else {
+		free(m);
+	}
 }
 
 int
