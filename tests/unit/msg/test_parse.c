@@ -1484,6 +1484,89 @@ test_callid(void **state)
 	msg_free(m);
 }
 
+/* RFC 3261 25.1 callid = word [ "@" word ], the verdict written plainly */
+static bool
+callid_ref(const char *p, size_t n)
+{
+	const char *at = memchr(p, '@', n);
+
+	if (n == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 0x7f) {
+			return false;
+		}
+	}
+	return at == NULL || (at != p && at != p + n - 1 &&
+	    memchr(at + 1, '@', n - (size_t)(at + 1 - p)) == NULL);
+}
+
+static void
+test_callid_words(void **state)
+{
+	/* the check reads eight bytes a step: every place of one '@' or
+	 * two, a bad byte anywhere, lengths on both sides of a word */
+	static const char alpha[] = "a@~!\x7f\x80 \t";
+	uint32_t seed = 12345;
+	char v[40], line[80];
+	struct msg_err err;
+
+	(void)state;
+	for (int k = 0; k < 20000; k++) {
+		size_t n = 1 + (size_t)(k % 24);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly letters, so that whole words stay good */
+			unsigned r = (seed >> 16) % 24;
+			v[i] = r < sizeof(alpha) - 1 ? alpha[r] : 'a';
+		}
+		/* no white space at the ends: the index trims it */
+		v[0] = v[0] == ' ' || v[0] == '\t' ? 'b' : v[0];
+		v[n - 1] = v[n - 1] == ' ' || v[n - 1] == '\t' ? 'c' : v[n - 1];
+		snprintf(line, sizeof(line), "Call-ID: %.*s\r\n", (int)n, v);
+		char hdrs[512];
+		snprintf(hdrs, sizeof(hdrs), "%s%s%s%s%s%s%s", VIA_1, MAXF,
+		    TO_1, FROM_1, line, CSEQ_1, CL_0);
+		struct msg *m = request_with(REQ_LINE, hdrs);
+		int rc = msg_check(m, &err);
+		if ((rc == 0) != callid_ref(v, n)) {
+			fail_msg("Call-ID '%.*s': check %d", (int)n, v, rc);
+		}
+		if (rc != 0) {
+			assert_string_equal(err.reason, "Bad Call-ID");
+		}
+		msg_free(m);
+	}
+}
+
+/* msg_fnv1a(): every byte and the length count; reads stay inside */
+static void
+test_hash_bytes(void **state)
+{
+	uint64_t seen[41];
+
+	(void)state;
+	for (size_t n = 0; n <= 40; n++) {
+		/* exactly n bytes, so AddressSanitizer sees a read past them */
+		unsigned char *b = malloc(n ? n : 1);
+		assert_non_null(b);
+		memset(b, 0, n);
+		seen[n] = msg_fnv1a(MSG_FNV_INIT, b, n);
+		for (size_t j = 0; j < n; j++) {
+			assert_true(seen[j] != seen[n]);
+		}
+		for (size_t i = 0; i < n; i++) {
+			b[i] = 1;
+			assert_true(msg_fnv1a(MSG_FNV_INIT, b, n) != seen[n]);
+			/* a different seed, a different hash */
+			assert_true(msg_fnv1a(1, b, n) != msg_fnv1a(2, b, n));
+			b[i] = 0;
+		}
+		free(b);
+	}
+}
+
 static struct msg *
 invite_cseq(const char *cseq_line)
 {
@@ -2385,6 +2468,8 @@ main(void)
 	    cmocka_unit_test(test_from_to_tricky),
 	    cmocka_unit_test(test_from_to_bad),
 	    cmocka_unit_test(test_callid),
+	    cmocka_unit_test(test_callid_words),
+	    cmocka_unit_test(test_hash_bytes),
 	    cmocka_unit_test(test_cseq),
 	    cmocka_unit_test(test_cseq_bad),
 	    cmocka_unit_test(test_cseq_response_any_method),
