@@ -257,32 +257,40 @@ hdr_is_list(enum hdr_id id)
 	return (unsigned)id < HDR__COUNT && (hdr_defs[id].flags & HF_LIST);
 }
 
-static const char *const method_names[] = {
-	[MSG_METHOD_OTHER] = NULL,
-	[MSG_INVITE] = "INVITE",
-	[MSG_ACK] = "ACK",
-	[MSG_BYE] = "BYE",
-	[MSG_CANCEL] = "CANCEL",
-	[MSG_REGISTER] = "REGISTER",
-	[MSG_OPTIONS] = "OPTIONS",
-	[MSG_INFO] = "INFO",
-	[MSG_PRACK] = "PRACK",
-	[MSG_UPDATE] = "UPDATE",
-	[MSG_SUBSCRIBE] = "SUBSCRIBE",
-	[MSG_NOTIFY] = "NOTIFY",
-	[MSG_REFER] = "REFER",
-	[MSG_MESSAGE] = "MESSAGE",
-	[MSG_PUBLISH] = "PUBLISH",
+/* Each name with its length, so that a lookup compares few bytes. */
+#define METHOD(id, s) [id] = { s, sizeof(s) - 1 }
+static const struct {
+	const char *name;
+	uint8_t len;
+} method_names[] = {
+	[MSG_METHOD_OTHER] = { NULL, 0 },
+	METHOD(MSG_INVITE, "INVITE"),
+	METHOD(MSG_ACK, "ACK"),
+	METHOD(MSG_BYE, "BYE"),
+	METHOD(MSG_CANCEL, "CANCEL"),
+	METHOD(MSG_REGISTER, "REGISTER"),
+	METHOD(MSG_OPTIONS, "OPTIONS"),
+	METHOD(MSG_INFO, "INFO"),
+	METHOD(MSG_PRACK, "PRACK"),
+	METHOD(MSG_UPDATE, "UPDATE"),
+	METHOD(MSG_SUBSCRIBE, "SUBSCRIBE"),
+	METHOD(MSG_NOTIFY, "NOTIFY"),
+	METHOD(MSG_REFER, "REFER"),
+	METHOD(MSG_MESSAGE, "MESSAGE"),
+	METHOD(MSG_PUBLISH, "PUBLISH"),
 };
+#undef METHOD
 
 enum msg_method
 msg_method_lookup(const char *p, size_t len)
 {
-	/* RFC 3261 7.1: the method name is case-sensitive */
+	/* RFC 3261 7.1: the method name is case-sensitive.  The length and
+	 * the first byte rule out all but one candidate, mostly */
 	for (size_t i = 1; i < sizeof(method_names) / sizeof(*method_names);
 	    i++) {
-		if (strlen(method_names[i]) == len &&
-		    memcmp(method_names[i], p, len) == 0) {
+		if (method_names[i].len == len &&
+		    method_names[i].name[0] == p[0] &&
+		    memcmp(method_names[i].name, p, len) == 0) {
 			return (enum msg_method)i;
 		}
 	}
@@ -295,7 +303,7 @@ msg_method_str(enum msg_method m)
 	if ((size_t)m >= sizeof(method_names) / sizeof(*method_names)) {
 		return NULL;
 	}
-	return method_names[m];
+	return method_names[m].name;
 }
 
 struct reason {
