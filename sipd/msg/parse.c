@@ -305,25 +305,41 @@ hdr_link_tail(struct msg *m, int idx, int32_t *otail, int32_t *tails)
 	tails[h->id] = idx;
 }
 
+/*
+ * The header lines from p to the end of the received bytes.  The loop
+ * keeps the buffer, the limits, the slots and the tails in locals: the
+ * spans it stores are uint32_t, as the message's counts are, and the
+ * compiler would read those again after every store.
+ */
 static int
 parse_headers(struct msg *m, const char *p, struct msg_err *err)
 {
-	const char *e = m->buf + m->rx_len;
+	const char *const base = m->buf;
+	const char *e = base + m->rx_len;
+	const size_t max_line = m->lim.max_line;
+	const uint32_t max_headers = m->lim.max_headers;
+	struct msg_hdr *hdrs = m->hdrs;
+	int32_t *onext = m->onext;
+	uint32_t nhdrs = m->nhdrs, hdr_cap = m->hdr_cap;
 	int32_t tails[HDR__COUNT];
 	int32_t otail = -1;
 	int last = -1;
+	struct span bad = m->bad_line;
+	int rc = 0;
 
 	const struct hdr_names *names = hdr_names();
 
+#define SPAN(a, b) \
+	((struct span){ (uint32_t)((a) - base), (uint32_t)((b) - (a)) })
 	memset(tails, 0xff, sizeof(tails));
 	for (;;) {
 		if (p < e && *p == '\n') {
-			m->eoh = mkspan(m, p, p + 1);
+			m->eoh = SPAN(p, p + 1);
 			p++;
 			break;
 		}
 		if (e - p >= 2 && p[0] == '\r' && p[1] == '\n') {
-			m->eoh = mkspan(m, p, p + 2);
+			m->eoh = SPAN(p, p + 2);
 			p += 2;
 			break;
 		}
@@ -331,31 +347,33 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			/* RFC 3261 7: the empty line is required even without
 			 * a body; without it the datagram may be cut short */
 			fail(err, 0, "Missing End of Headers",
-			    (uint32_t)(p - m->buf));
-			return -EINVAL;
+			    (uint32_t)(p - base));
+			rc = -EINVAL;
+			goto out;
 		}
 		size_t room = (size_t)(e - p);
-		if (room > (size_t)m->lim.max_line + 1) {
-			room = (size_t)m->lim.max_line + 1;
+		if (room > max_line + 1) {
+			room = max_line + 1;
 		}
 		const char *cr;
 		const char *nl = ch_line_end(p, p + room, &cr);
 		if (nl == NULL) {
-			if ((size_t)(e - p) > m->lim.max_line) {
-				fail(err, 0, "Line Too Long", (uint32_t)(p - m->buf));
+			if ((size_t)(e - p) > max_line) {
+				fail(err, 0, "Line Too Long", (uint32_t)(p - base));
 			} else {
 				fail(err, 0, "Truncated Header",
-				    (uint32_t)(p - m->buf));
+				    (uint32_t)(p - base));
 			}
-			return -EINVAL;
+			rc = -EINVAL;
+			goto out;
 		}
 		const char *le = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
 		if (cr != NULL && cr < le) {
 			/* RFC 3261 7: CR only before LF.  A bare CR, which
 			 * another parser may take for a line end, would
 			 * smuggle a header past sipd: the line is bad */
-			if (m->bad_line.len == 0) {
-				m->bad_line = mkspan(m, p, nl + 1);
+			if (bad.len == 0) {
+				bad = SPAN(p, nl + 1);
 			}
 			last = -1;
 			p = nl + 1;
@@ -366,23 +384,23 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			 * continues the previous header's value (or the
 			 * previous bad line, or makes the first one) */
 			if (last < 0) {
-				if (m->bad_line.len == 0) {
-					m->bad_line = mkspan(m, p, nl + 1);
+				if (bad.len == 0) {
+					bad = SPAN(p, nl + 1);
 				}
 				p = nl + 1;
 				continue;
 			}
-			struct msg_hdr *h = &m->hdrs[last];
+			struct msg_hdr *h = &hdrs[last];
 			const char *ve = rtrim_ws(p, le);
 			if (ve > p) {
 				if (h->value.len == 0) {
-					h->value = mkspan(m, skip_ws(p, ve), ve);
+					h->value = SPAN(skip_ws(p, ve), ve);
 				} else {
 					h->value.len =
-					    (uint32_t)(ve - m->buf) - h->value.off;
+					    (uint32_t)(ve - base) - h->value.off;
 				}
 			}
-			h->line.len = (uint32_t)(nl + 1 - m->buf) - h->line.off;
+			h->line.len = (uint32_t)(nl + 1 - base) - h->line.off;
 			p = nl + 1;
 			continue;
 		}
@@ -400,41 +418,71 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			/* not "name: value": the message is still indexed,
 			 * so that a 400 can be built from its other headers
 			 * (RFC 3261 8.2.6.1); msg_check() refuses it */
-			if (m->bad_line.len == 0) {
-				m->bad_line = mkspan(m, p, nl + 1);
+			if (bad.len == 0) {
+				bad = SPAN(p, nl + 1);
 			}
 			last = -1;
 			p = nl + 1;
 			continue;
 		}
-		if (m->nhdrs >= m->lim.max_headers) {
-			fail(err, 0, "Too Many Headers", (uint32_t)(p - m->buf));
-			return -EINVAL;
+		if (nhdrs >= max_headers) {
+			fail(err, 0, "Too Many Headers", (uint32_t)(p - base));
+			rc = -EINVAL;
+			goto out;
 		}
 		/* the inline slots hold most messages: no call for them */
-		int idx = m->nhdrs < m->hdr_cap ? (int)m->nhdrs++
-						 : msg_hdr_slot(m);
-		if (idx < 0) {
-			fail(err, 0, "Out of Memory", 0);
-			return idx;
+		int idx;
+		if (nhdrs < hdr_cap) {
+			idx = (int)nhdrs++;
+		} else {
+			m->nhdrs = nhdrs;
+			idx = msg_hdr_slot(m);
+			if (idx < 0) {
+				fail(err, 0, "Out of Memory", 0);
+				rc = idx;
+				goto out;
+			}
+			hdrs = m->hdrs;
+			onext = m->onext;
+			nhdrs = m->nhdrs;
+			hdr_cap = m->hdr_cap;
 		}
-		struct msg_hdr *h = &m->hdrs[idx];
+		struct msg_hdr *h = &hdrs[idx];
 		const char *vs = c + 1;
 		while (*vs == ' ' || *vs == '\t') {
 			vs++;
 		}
-		h->id = (uint16_t)hdr_lookup_token(names, p, (size_t)(ne - p));
+		unsigned id = hdr_lookup_token(names, p, (size_t)(ne - p));
+		h->id = (uint16_t)id;
 		h->flags = 0;
-		h->name = mkspan(m, p, ne);
-		h->value = mkspan(m, vs, rtrim_ws(vs, le));
-		h->line = mkspan(m, p, nl + 1);
+		h->next = -1;
+		h->name = SPAN(p, ne);
+		h->value = SPAN(vs, rtrim_ws(vs, le));
+		h->line = SPAN(p, nl + 1);
 		h->cache = NULL;
-		hdr_link_tail(m, idx, &otail, tails);
+		/* at the end of the order list and of its id's chain */
+		onext[idx] = -1;
+		if (otail < 0) {
+			m->ohead = idx;
+		} else {
+			onext[otail] = idx;
+		}
+		otail = idx;
+		if (tails[id] < 0) {
+			m->first[id] = (int16_t)idx;
+		} else {
+			hdrs[tails[id]].next = idx;
+		}
+		tails[id] = idx;
 		last = idx;
 		p = nl + 1;
 	}
-	m->body = mkspan(m, p, e);
-	return 0;
+	m->body = SPAN(p, e);
+#undef SPAN
+out:
+	m->nhdrs = nhdrs;
+	m->bad_line = bad;
+	return rc;
 }
 
 /* Content-Length decides where a datagram's body ends (RFC 3261 18.3). */
