@@ -188,8 +188,17 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 	start = p;
 
 	/* sent-protocol = protocol-name SLASH protocol-version SLASH
-	 * transport, with LWS allowed around the slashes */
-	if ((q = token_span(m, p, e, &v->protocol)) == NULL ||
+	 * transport, with LWS allowed around the slashes.  Nearly every
+	 * Via starts "SIP/2.0/": one compare finds the two first parts
+	 * where the scans below would, and the transport is scanned */
+	if (e - p > 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
+		v->protocol = mkspan(m, p, p + 3);
+		v->version = mkspan(m, p + 4, p + 7);
+		q = skip_ws(p + 8, e);
+		if ((q = token_span(m, q, e, &v->transport)) == NULL) {
+			return -EINVAL;
+		}
+	} else if ((q = token_span(m, p, e, &v->protocol)) == NULL ||
 	    (p = expect_sep(q, e, '/')) == NULL ||
 	    (q = token_span(m, p, e, &v->version)) == NULL ||
 	    (p = expect_sep(q, e, '/')) == NULL ||

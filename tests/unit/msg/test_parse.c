@@ -1171,6 +1171,27 @@ test_via_whitespace(void **state)
 	assert_true(v->rport);
 	assert_check_ok(m);
 	msg_free(m);
+
+	/* the common "SIP/2.0/" start, white space after its last slash */
+	m = request_with(
+	    REQ_LINE, "Via: SIP/2.0/\r\n  TCP 192.0.2.2;branch=z9hG4bK7\r\n"
+	              MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	v = msg_via_top(m);
+	assert_non_null(v);
+	assert_span_equal(m, v->protocol, "SIP");
+	assert_span_equal(m, v->version, "2.0");
+	assert_span_equal(m, v->transport, "TCP");
+	assert_span_equal(m, v->host, "192.0.2.2");
+	assert_check_ok(m);
+	msg_free(m);
+
+	/* ... and with no transport after it: Bad Via */
+	m = request_with(
+	    REQ_LINE, "Via: SIP/2.0/ ;branch=z9hG4bK7\r\n"
+	              MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_null(msg_via_top(m));
+	assert_check_fails(m, 400, "Bad Via");
+	msg_free(m);
 }
 
 static void
