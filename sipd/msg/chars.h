@@ -121,6 +121,35 @@ ch_ipv4_run(const char *p, const char *e, bool strict, bool *ok)
 }
 
 /*
+ * Where a header name at p ends, for a name under sixteen bytes: the
+ * first ':', SP or HT among the sixteen bytes from p, or NULL when none
+ * is there or fewer than sixteen bytes are left before e.  Only a guess
+ * at the name: the caller proves it (see parse_headers()).
+ */
+static inline const char *
+ch_name_end16(const char *p, const char *e)
+{
+#ifdef __SSE2__
+	if (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i x = _mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+			_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+		unsigned mask = (unsigned)_mm_movemask_epi8(x);
+
+		if (mask != 0) {
+			return p + __builtin_ctz(mask);
+		}
+	}
+#else
+	(void)p;
+	(void)e;
+#endif
+	return NULL;
+}
+
+/*
  * The first LF in [p, e), or NULL; *cr is the first CR before it, or NULL,
  * or one past it in the same sixteen bytes (the caller compares).
  * One pass for the two bytes a header line's end is judged by, sixteen

@@ -404,11 +404,32 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			p = nl + 1;
 			continue;
 		}
-		/* the line ends with CR or LF, neither a token character nor
-		 * SP or HT: the scans up to the value stop there unbounded */
-		const char *ne = p;
-		while (ch_is((unsigned char)*ne, CH_TOKEN)) {
-			ne++;
+		/*
+		 * The name: most are known names under sixteen bytes, found
+		 * up to the first ':', SP or HT and looked up at once.  A
+		 * match proves the bytes a token: the table's names hold
+		 * letters and '-' only (a test keeps it so), and the lookup
+		 * matches a byte to those only when it is one of them or a
+		 * CR (hdr_token_words_eq()), and a CR before the line's end
+		 * made the line bad above.  Any other name is scanned for
+		 * its token characters.
+		 */
+		const char *ne = ch_name_end16(p, e);
+		unsigned id = HDR_UNKNOWN;
+		if (ne != NULL && ne > p && ne < le) {
+			id = hdr_lookup_token(names, p, (size_t)(ne - p));
+		}
+		if (id == HDR_UNKNOWN) {
+			/* the line ends with CR or LF, neither a token
+			 * character nor SP or HT: the scans up to the value
+			 * stop there unbounded */
+			ne = p;
+			while (ch_is((unsigned char)*ne, CH_TOKEN)) {
+				ne++;
+			}
+			if (ne > p) {
+				id = hdr_lookup_token(names, p, (size_t)(ne - p));
+			}
 		}
 		const char *c = ne;
 		while (*c == ' ' || *c == '\t') {
@@ -452,7 +473,6 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		while (*vs == ' ' || *vs == '\t') {
 			vs++;
 		}
-		unsigned id = hdr_lookup_token(names, p, (size_t)(ne - p));
 		h->id = (uint16_t)id;
 		h->flags = 0;
 		h->next = -1;

@@ -1561,6 +1561,52 @@ test_callid_words(void **state)
 	}
 }
 
+/* The parser takes a name its lookup matched for a token: the table's
+ * names must hold letters and '-' only (parse_headers()). */
+static void
+test_hdr_names_letters(void **state)
+{
+	(void)state;
+	for (int id = 1; id < HDR__COUNT; id++) {
+		const char *n = hdr_name((enum hdr_id)id);
+		assert_non_null(n);
+		for (const char *c = n; *c != '\0'; c++) {
+			if (!((*c >= 'A' && *c <= 'Z') ||
+			    (*c >= 'a' && *c <= 'z') || *c == '-')) {
+				fail_msg("header name %s: byte '%c'", n, *c);
+			}
+		}
+	}
+}
+
+/* Names the fast lookup must not take: a control byte that folds to a
+ * digit, a known name with a byte glued on, a name of sixteen bytes. */
+static void
+test_hdr_names_near(void **state)
+{
+	struct msg *m;
+	struct msg_err err;
+
+	(void)state;
+	m = invite_with("Via\x10: SIP/2.0/UDP h;branch=z9hG4bKx\r\n");
+	assert_int_equal(msg_hdr_count(m, HDR_VIA), 1);
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+
+	m = invite_with("Subject@x: hi\r\n");
+	assert_int_equal(msg_hdr_count(m, HDR_SUBJECT), 0);
+	assert_check_fails(m, 400, "Bad Header Line");
+	msg_free(m);
+
+	m = invite_with("X-Sixteen-Bytes1: a\r\nAccept-Encoding : gzip\r\n"
+	    "Content-Disposition:session\r\n");
+	assert_int_equal(msg_hdr_find(m, SV_LIT("x-sixteen-bytes1")) >= 0, 1);
+	assert_int_equal(msg_hdr_count(m, HDR_ACCEPT_ENCODING), 1);
+	assert_sv_equal(msg_hdr_value(m, HDR_CONTENT_DISPOSITION), "session");
+	assert_int_equal(msg_check(m, &err), 0);
+	msg_free(m);
+}
+
 /* msg_fnv1a(): every byte and the length count; reads stay inside */
 static void
 test_hash_bytes(void **state)
@@ -2491,6 +2537,8 @@ main(void)
 	    cmocka_unit_test(test_callid),
 	    cmocka_unit_test(test_callid_words),
 	    cmocka_unit_test(test_hash_bytes),
+	    cmocka_unit_test(test_hdr_names_letters),
+	    cmocka_unit_test(test_hdr_names_near),
 	    cmocka_unit_test(test_cseq),
 	    cmocka_unit_test(test_cseq_bad),
 	    cmocka_unit_test(test_cseq_response_any_method),
