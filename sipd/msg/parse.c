@@ -333,16 +333,6 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 	((struct span){ (uint32_t)((a) - base), (uint32_t)((b) - (a)) })
 	memset(tails, 0xff, sizeof(tails));
 	for (;;) {
-		if (p < e && *p == '\n') {
-			m->eoh = SPAN(p, p + 1);
-			p++;
-			break;
-		}
-		if (e - p >= 2 && p[0] == '\r' && p[1] == '\n') {
-			m->eoh = SPAN(p, p + 2);
-			p += 2;
-			break;
-		}
 		if (p == e) {
 			/* RFC 3261 7: the empty line is required even without
 			 * a body; without it the datagram may be cut short */
@@ -350,6 +340,19 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			    (uint32_t)(p - base));
 			rc = -EINVAL;
 			goto out;
+		}
+		/* a line starting with neither CR nor LF costs two compares */
+		if (*p <= '\r') {
+			if (*p == '\n') {
+				m->eoh = SPAN(p, p + 1);
+				p++;
+				break;
+			}
+			if (e - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+				m->eoh = SPAN(p, p + 2);
+				p += 2;
+				break;
+			}
 		}
 		size_t room = (size_t)(e - p);
 		if (room > max_line + 1) {
