@@ -677,6 +677,16 @@ parse_tel(const char *base, const char *r, size_t n, uint32_t off,
 	return 0;
 }
 
+/* "sip:" as the word memcpy() reads from the bytes, in any byte order */
+static inline uint32_t
+sip_colon_word(void)
+{
+	uint32_t w;
+
+	memcpy(&w, "sip:", 4);
+	return w;
+}
+
 int
 uri_parse(const char *base, struct span s, struct uri *u)
 {
@@ -698,6 +708,19 @@ uri_parse(const char *base, struct span s, struct uri *u)
 	 */
 	if (!ch_graph_span(p, s.len)) {
 		return -EINVAL;
+	}
+	/* most URIs are "sip:" in some case: one compare.  Setting 0x20
+	 * turns only 'S' and 's' into 's' (and so for 'i', 'p'), and only
+	 * ':' and a control, refused above, into ':' */
+	if (s.len >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		if ((w | 0x20202020u) == sip_colon_word()) {
+			u->scheme_s = mkspan(s.off, 0, 3);
+			u->scheme = URI_SIP;
+			return parse_sip(p + 4, s.len - 4, s.off + 4, u);
+		}
 	}
 	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
 	 * ended by the colon, which is no scheme character */

@@ -195,6 +195,20 @@ test_parse_scheme_case(void **state)
 	assert_int_equal(t.rc, 0);
 	assert_int_equal(t.u.scheme, URI_SIPS);
 	tfree(&t);
+	/* the bytes that fold to "sip:" and are no scheme: refused */
+	tparse(&t, "sip\x1a" "alice@h");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+	tparse(&t, "sip:");
+	assert_int_not_equal(t.rc, 0);
+	tfree(&t);
+	tparse(&t, "sIp:h:5070");
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.u.scheme, URI_SIP);
+	assert_span(t.buf, t.u.scheme_s, "sIp");
+	assert_span(t.buf, t.u.host, "h");
+	assert_int_equal(t.u.port, 5070);
+	tfree(&t);
 	tparse(&t, "TEL:+1");
 	assert_int_equal(t.rc, 0);
 	assert_int_equal(t.u.scheme, URI_TEL);
