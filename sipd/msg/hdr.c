@@ -418,10 +418,29 @@ msg_reason_phrase(int status)
 int
 msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out)
 {
+	size_t n = (size_t)(e - p);
 	uint64_t v = 0;
 
 	if (p == e) {
 		return -EINVAL;
+	}
+	if (n <= 19) {
+		/* nineteen digits stay under 2^64: the limit is tested once,
+		 * after the digits (a value both bad and over the limit
+		 * fails either way) */
+		for (size_t i = 0; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)p[i] - '0';
+
+			if (d > 9) {
+				return -EINVAL;
+			}
+			v = v * 10 + d;
+		}
+		if (v > max) {
+			return -ERANGE;
+		}
+		*out = v;
+		return 0;
 	}
 	for (; p < e; p++) {
 		if (!ch_is((unsigned char)*p, CH_DIGIT)) {
