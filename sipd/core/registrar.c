@@ -106,6 +106,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	struct reg_src rs;
 	struct reg_pending *rp = NULL;
 	struct txn *st;
+	size_t ulen, dlen;
 	int rc;
 
 	/* step 1: the domain; steps 2 and 3: Require (done by the caller) */
@@ -123,13 +124,27 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 		core_answer(c, src, req, 404, NULL, "unknown user");
 		return;
 	}
-	if (acct_resolve(c->acct, user, strlen(user), t.domain,
+	/*
+	 * The name authenticated is the To's account itself (the common
+	 * case): account and alias names are one namespace per domain, so
+	 * the credentials were that account's; else resolve it (an alias)
+	 */
+	if (strcmp(user, t.user) != 0 &&
+	    (acct_resolve(c->acct, user, strlen(user), t.domain,
 		strlen(t.domain), &who) == ACCT_UNKNOWN ||
-	    who.user == NULL || strcmp(who.user, t.user) != 0) {
+		who.user == NULL || strcmp(who.user, t.user) != 0)) {
 		core_answer(c, src, req, 403, NULL, "not the user's address");
 		return;
 	}
-	snprintf(aor, sizeof(aor), "%s@%s", t.user, t.domain);
+	ulen = strlen(t.user);
+	dlen = strlen(t.domain);
+	if (ulen + 1 + dlen >= sizeof(aor)) {
+		core_answer(c, src, req, 500, NULL, "address too long");
+		return;
+	}
+	memcpy(aor, t.user, ulen);
+	aor[ulen] = '@';
+	memcpy(aor + ulen + 1, t.domain, dlen + 1);
 	memset(&rs, 0, sizeof(rs));
 	rs.addr = src->addr;
 	rs.addrlen = src->addrlen;
@@ -147,7 +162,9 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	core_tag(c, tag);
 	/* the answer may wait for the store: the transaction first */
 	st = txn_server_new(c->txn, req, src, NULL);
-	if (st != NULL && (rp = calloc(1, sizeof(*rp))) != NULL) {
+	/* in memory only (reg-durable off) the answer never waits */
+	if (st != NULL && reg_store_where(c->reg) != NULL &&
+	    (rp = calloc(1, sizeof(*rp))) != NULL) {
 		rp->c = c;
 		rp->st = st;
 		rp->mwi = mwi_wanted(c, req);
