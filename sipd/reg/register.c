@@ -792,8 +792,8 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
     reg_done_fn *done, void *arg, struct msg **resp_out)
 {
-	char name[REG_AOR_MAX + 1];
-	char *path = NULL;
+	char name[REG_AOR_MAX + 1], pathbuf[REG_PATH_MAX + 1];
+	char *path = pathbuf;
 	const struct msg_naddr *cs = NULL;
 	struct reg_snap *snap = NULL;
 	struct reg_rec *recs = NULL;
@@ -809,15 +809,15 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	    reg_aor_norm(aor, name) < 0 || msg_callid(req).len == 0) {
 		return -EINVAL;
 	}
-	path = malloc(REG_PATH_MAX + 1);
-	ch = calloc(1, sizeof(*ch));
-	if (path == NULL || ch == NULL) {
-		free(path);
-		free(ch);
+	/* only a change that waits for the store needs ch (with a store,
+	 * r->wq is set once and for all by reg_new()) */
+	if (r->wq != NULL && (ch = calloc(1, sizeof(*ch))) == NULL) {
 		return -ENOMEM;
 	}
 	path[0] = '\0';
-	ch->w.settle = change_settle;
+	if (ch != NULL) {
+		ch->w.settle = change_settle;
+	}
 	nc = msg_naddrs(req, HDR_CONTACT, &cs);
 	rc = msg_expires(req, &hexp);
 	has_hexp = rc == 0;
@@ -864,6 +864,7 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 		r->stats.refused++;
 	}
 	if (recs != NULL && done != NULL &&
+	    (!use_path || (ch->path = strdup(path)) != NULL) &&
 	    (ch->req = msg_compact(req)) != NULL) {
 		/* else answered here, after waiting */
 		ch->done = done;
@@ -872,10 +873,6 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 		ch->tag_len = to_tag.len < sizeof(ch->tag) ? to_tag.len :
 							      sizeof(ch->tag);
 		memcpy(ch->tag, to_tag.p, ch->tag_len);
-		if (use_path) {
-			ch->path = path;
-			path = NULL;
-		}
 	}
 	/* read before the lock goes: a detached ch may be settled and freed
 	 * by the writer from then on (at once when the write fails) */
@@ -887,7 +884,6 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	pthread_mutex_unlock(&r->lock);
 
 	if (detached) {
-		free(path);
 		return REG_PENDING; /* ch belongs to change_settle() */
 	}
 	if (recs != NULL) {
@@ -906,7 +902,6 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	rc = build_response(req, &v, v.status == 200 ? snap : NULL,
 	    use_path ? path : NULL, now, to_tag, resp_out);
 	reg_snap_free(snap);
-	free(path);
 	change_free(ch);
 	return rc;
 }
