@@ -596,7 +596,8 @@ update(struct reg *r, struct msg *req, const char *name,
 	const struct msg_cseq *cseq = msg_cseq(req);
 	struct sv callid = msg_callid(req);
 	struct sv ua = msg_hdr_value(req, HDR_USER_AGENT);
-	struct reg_aor *a = reg_aor_find(r, name);
+	uint32_t hash;
+	struct reg_aor *a = reg_aor_lookup(r, name, &hash);
 	struct op *ops = NULL;
 	size_t n = 0, cap = (size_t)nc + (a != NULL ? a->n : 0);
 
@@ -642,7 +643,7 @@ update(struct reg *r, struct msg *req, const char *name,
 		if (o->skip || o->c == NULL || o->expires == 0) {
 			continue;
 		}
-		if (a == NULL && (a = reg_aor_get(r, name)) == NULL) {
+		if (a == NULL && (a = reg_aor_insert(r, name, hash)) == NULL) {
 			refuse(v, 500, NULL);
 			goto undo;
 		}
@@ -778,12 +779,19 @@ reg_register(struct reg *r, struct msg *req, const char *aor,
 	    resp_out);
 }
 
-/* Does an earlier change to AOR name still wait for the store? */
+/*
+ * Does an earlier change to AOR name still wait for the store?  Never
+ * without one: nothing waits.
+ */
 static bool
 in_flight(struct reg *r, const char *name)
 {
-	struct reg_aor *a = reg_aor_find(r, name);
+	struct reg_aor *a;
 
+	if (r->wq == NULL) {
+		return false;
+	}
+	a = reg_aor_find(r, name);
 	return a != NULL && a->inflight > 0;
 }
 
