@@ -201,6 +201,25 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 }
 
 /*
+ * Does a REGISTER's Request-URI name a local domain (RFC 3261 10.3 step
+ * 1)?  It names the domain alone (10.2): then only whether the domain is
+ * local counts, which core_acct_uri() would say after a user lookup.
+ */
+static bool
+ruri_local(struct core *c, struct msg *req, const struct uri *ruri)
+{
+	struct acct_target t;
+
+	if (ruri->user.len == 0 &&
+	    (ruri->scheme == URI_SIP || ruri->scheme == URI_SIPS)) {
+		struct sv host = msg_sv(req, ruri->host);
+
+		return acct_domain_is_local(c->acct, host.p, host.len);
+	}
+	return core_acct_uri(c, req, ruri, &t) != ACCT_FOREIGN;
+}
+
+/*
  * Is req a REGISTER for sipd (its Request-URI a local domain, or sipd's
  * address with a local domain in To)?  Handles it and returns true.
  */
@@ -209,13 +228,11 @@ core_registrar_request(struct core *c, struct msg *req,
     const struct tp_src *src, bool ruri_is_sipd)
 {
 	const struct uri *ruri = msg_ruri(req);
-	struct acct_target t;
 
 	if (msg_method(req) != MSG_REGISTER || c->acct == NULL) {
 		return false;
 	}
-	if (!ruri_is_sipd &&
-	    core_acct_uri(c, req, ruri, &t) == ACCT_FOREIGN) {
+	if (!ruri_is_sipd && !ruri_local(c, req, ruri)) {
 		return false; /* for another registrar: proxied (10.3 step 1) */
 	}
 	local_register(c, req, src);
