@@ -227,13 +227,40 @@ add_bindings(struct msg *resp, const struct reg_snap *s, time_t now)
 	return 0;
 }
 
+/*
+ * What a 200 adds to the response msg_response() made (RFC 3261 10.3
+ * step 8): the bindings, Date, Supported: path and the request's Path.
+ * Returns 0 or -ENOMEM.
+ */
+static int
+finish_200(struct msg *resp, const struct reg_snap *s, const char *path,
+    time_t now)
+{
+	char date[80];
+
+	http_date(now, date, sizeof(date));
+	if (add_bindings(resp, s, now) < 0 ||
+	    msg_hdr_append(resp, "Date", (struct sv){ date, strlen(date) }) <
+		0 ||
+	    /* RFC 3327 5.3: the registrar supports Path ... */
+	    msg_hdr_append(resp, "Supported", SV_LIT("path")) < 0) {
+		return -ENOMEM;
+	}
+	/* ... and copies the request's Path into its 200 */
+	if (path != NULL && path[0] != '\0' &&
+	    msg_hdr_append(resp, "Path", (struct sv){ path, strlen(path) }) <
+		0) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int
 build_response(struct msg *req, const struct verdict *v,
     const struct reg_snap *s, const char *path, time_t now, struct sv to_tag,
     struct msg **out)
 {
 	struct msg *resp = msg_response(req, v->status, v->reason, to_tag);
-	char date[80];
 
 	if (resp == NULL) {
 		return -ENOMEM;
@@ -243,21 +270,8 @@ build_response(struct msg *req, const struct verdict *v,
 		(struct sv){ v->extra, strlen(v->extra) }) < 0) {
 		goto fail;
 	}
-	if (v->status == 200) {
-		http_date(now, date, sizeof(date));
-		if (add_bindings(resp, s, now) < 0 ||
-		    msg_hdr_append(resp, "Date",
-			(struct sv){ date, strlen(date) }) < 0 ||
-		    /* RFC 3327 5.3: the registrar supports Path ... */
-		    msg_hdr_append(resp, "Supported", SV_LIT("path")) < 0) {
-			goto fail;
-		}
-		/* ... and copies the request's Path into its 200 */
-		if (path != NULL && path[0] != '\0' &&
-		    msg_hdr_append(resp, "Path",
-			(struct sv){ path, strlen(path) }) < 0) {
-			goto fail;
-		}
+	if (v->status == 200 && finish_200(resp, s, path, now) < 0) {
+		goto fail;
 	}
 	*out = resp;
 	return 0;
@@ -537,13 +551,15 @@ struct change {
 	time_t now;
 	int err;                 /* the store's answer */
 	struct reg_snap *snap;   /* the AOR's bindings once applied */
-	/* asynchronous: what the answer is built from, owned */
+	/*
+	 * asynchronous: the 200 begun on the worker from the parsed
+	 * request (msg_response()), finished once the change is applied
+	 * (finish_200()), and the Path it copies; owned
+	 */
 	reg_done_fn *done;
 	void *arg;
-	struct msg *req;
+	struct msg *resp;
 	char *path;
-	char tag[64];
-	size_t tag_len;
 };
 
 /* The committed ops into the index, where nothing can fail. */
@@ -715,7 +731,7 @@ change_free(struct change *ch)
 		return;
 	}
 	reg_snap_free(ch->snap);
-	msg_free(ch->req);
+	msg_free(ch->resp);
 	free(ch->path);
 	free(ch);
 }
@@ -730,7 +746,6 @@ change_settle(struct reg *r, struct reg_wait *w, int err)
 {
 	struct change *ch = (struct change *)w;
 	struct reg_aor *a = ch->a;
-	struct verdict v = { .status = 200 };
 	struct msg *resp = NULL;
 
 	pthread_mutex_lock(&r->lock);
@@ -756,15 +771,13 @@ change_settle(struct reg *r, struct reg_wait *w, int err)
 	if (ch->done == NULL) {
 		return; /* the caller blocked in reg_wq_wait() builds it */
 	}
+	/* NULL: the worker answers 500 (Store Failure), as reg.h says */
 	if (ch->err != 0) {
 		log_notice(LOG_SERVER, "registrar, refused register for %s "
 		    "with 500 (Store Failure)", ch->name);
-		refuse(&v, 500, "Store Failure");
-	}
-	if (build_response(ch->req, &v, ch->err == 0 ? ch->snap : NULL,
-		ch->err == 0 ? ch->path : NULL, ch->now,
-		(struct sv){ ch->tag, ch->tag_len }, &resp) < 0) {
-		resp = NULL;
+	} else if (finish_200(ch->resp, ch->snap, ch->path, ch->now) == 0) {
+		resp = ch->resp;
+		ch->resp = NULL;
 	}
 	ch->done(ch->arg, resp);
 	change_free(ch);
@@ -806,6 +819,7 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	struct reg_snap *snap = NULL;
 	struct reg_rec *recs = NULL;
 	struct change *ch = NULL;
+	struct msg *pre = NULL;
 	struct verdict v = { 0 };
 	bool has_hexp, star = false, use_path = false, no_path = false;
 	bool detached;
@@ -839,6 +853,15 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 		       &use_path, &no_path, &v)) {
 		star = nc == 1 && cs[0].star;
 	}
+	if (ch != NULL && done != NULL && v.status == 0 && nc > 0) {
+		/*
+		 * A change goes to the store, most likely: its 200 is begun
+		 * here, outside the lock and where the request is parsed
+		 * already (a copy for the writer would be parsed again), and
+		 * finished by change_settle(); dropped if unused
+		 */
+		pre = msg_response(req, 200, NULL, to_tag);
+	}
 	pthread_mutex_lock(&r->lock);
 	r->stats.registers++;
 	if (v.status == 0 && no_path && r->set.path_strict) {
@@ -871,16 +894,14 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	if (v.status != 200) {
 		r->stats.refused++;
 	}
-	if (recs != NULL && done != NULL &&
-	    (!use_path || (ch->path = strdup(path)) != NULL) &&
-	    (ch->req = msg_compact(req)) != NULL) {
-		/* else answered here, after waiting */
+	/* else answered here, after waiting */
+	if (recs != NULL && pre != NULL &&
+	    (!use_path || (ch->path = strdup(path)) != NULL)) {
+		ch->resp = pre;
+		pre = NULL;
 		ch->done = done;
 		ch->arg = arg;
 		ch->w.detached = true;
-		ch->tag_len = to_tag.len < sizeof(ch->tag) ? to_tag.len :
-							      sizeof(ch->tag);
-		memcpy(ch->tag, to_tag.p, ch->tag_len);
 	}
 	/* read before the lock goes: a detached ch may be settled and freed
 	 * by the writer from then on (at once when the write fails) */
@@ -891,6 +912,7 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	}
 	pthread_mutex_unlock(&r->lock);
 
+	msg_free(pre);
 	if (detached) {
 		return REG_PENDING; /* ch belongs to change_settle() */
 	}
