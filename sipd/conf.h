@@ -185,6 +185,10 @@ struct conf_reg {
 	 * CONF_REG_STORE_NAME in the run directory (/run/sipd as root, else
 	 * $XDG_RUNTIME_DIR/sipd) */
 	char store[CONF_PATH_MAX];
+	/* bindings (and message-waiting counts) kept in the store, default
+	 * true; false: in memory only, lost at a restart, and no store is
+	 * opened (usrloc's db_mode 0) */
+	bool durable;
 };
 
 /* Request authentication (RFC 7616 Digest), read by sipd/auth. */

@@ -702,7 +702,8 @@ workers_new(const struct conf *c, char *err, size_t cap)
 		free(ws);
 		return NULL;
 	}
-	ws->reg = reg_new(&rs, NULL, path, time(NULL), &rerr);
+	ws->reg = reg_new(&rs, NULL, c->reg.durable ? path : NULL,
+	    time(NULL), &rerr);
 	if (ws->reg == NULL) {
 		snprintf(err, cap, "cannot open the registrations in %s (%s)",
 		    path, strerror(-rerr));

@@ -261,6 +261,16 @@ fail_find(struct auth *a, struct auth_fail *set,
 	struct auth_fail *idle = NULL, *old = NULL, *blk = NULL;
 	int w;
 
+	if (!create) {
+		/* a look-up only (every request's): no way to choose */
+		for (w = 0; w < AUTH_WAYS; w++) {
+			if (set[w].used &&
+			    memcmp(set[w].key, key, AUTH_ADDR_KEY) == 0) {
+				return &set[w];
+			}
+		}
+		return NULL;
+	}
 	for (w = 0; w < AUTH_WAYS; w++) {
 		struct auth_fail *e = &set[w];
 
@@ -278,9 +288,6 @@ fail_find(struct auth *a, struct auth_fail *set,
 		} else if (blk == NULL || e->blocked_until < blk->blocked_until) {
 			blk = e;
 		}
-	}
-	if (!create) {
-		return NULL;
 	}
 	if (idle == NULL) {
 		idle = old != NULL ? old : blk;

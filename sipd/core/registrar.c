@@ -106,6 +106,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	struct reg_src rs;
 	struct reg_pending *rp = NULL;
 	struct txn *st;
+	size_t ulen, dlen;
 	int rc;
 
 	/* step 1: the domain; steps 2 and 3: Require (done by the caller) */
@@ -123,13 +124,27 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 		core_answer(c, src, req, 404, NULL, "unknown user");
 		return;
 	}
-	if (acct_resolve(c->acct, user, strlen(user), t.domain,
+	/*
+	 * The name authenticated is the To's account itself (the common
+	 * case): account and alias names are one namespace per domain, so
+	 * the credentials were that account's; else resolve it (an alias)
+	 */
+	if (strcmp(user, t.user) != 0 &&
+	    (acct_resolve(c->acct, user, strlen(user), t.domain,
 		strlen(t.domain), &who) == ACCT_UNKNOWN ||
-	    who.user == NULL || strcmp(who.user, t.user) != 0) {
+		who.user == NULL || strcmp(who.user, t.user) != 0)) {
 		core_answer(c, src, req, 403, NULL, "not the user's address");
 		return;
 	}
-	snprintf(aor, sizeof(aor), "%s@%s", t.user, t.domain);
+	ulen = strlen(t.user);
+	dlen = strlen(t.domain);
+	if (ulen + 1 + dlen >= sizeof(aor)) {
+		core_answer(c, src, req, 500, NULL, "address too long");
+		return;
+	}
+	memcpy(aor, t.user, ulen);
+	aor[ulen] = '@';
+	memcpy(aor + ulen + 1, t.domain, dlen + 1);
 	memset(&rs, 0, sizeof(rs));
 	rs.addr = src->addr;
 	rs.addrlen = src->addrlen;
@@ -147,7 +162,9 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	core_tag(c, tag);
 	/* the answer may wait for the store: the transaction first */
 	st = txn_server_new(c->txn, req, src, NULL);
-	if (st != NULL && (rp = calloc(1, sizeof(*rp))) != NULL) {
+	/* in memory only (reg-durable off) the answer never waits */
+	if (st != NULL && reg_store_where(c->reg) != NULL &&
+	    (rp = calloc(1, sizeof(*rp))) != NULL) {
 		rp->c = c;
 		rp->st = st;
 		rp->mwi = mwi_wanted(c, req);
@@ -184,6 +201,25 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 }
 
 /*
+ * Does a REGISTER's Request-URI name a local domain (RFC 3261 10.3 step
+ * 1)?  It names the domain alone (10.2): then only whether the domain is
+ * local counts, which core_acct_uri() would say after a user lookup.
+ */
+static bool
+ruri_local(struct core *c, struct msg *req, const struct uri *ruri)
+{
+	struct acct_target t;
+
+	if (ruri->user.len == 0 &&
+	    (ruri->scheme == URI_SIP || ruri->scheme == URI_SIPS)) {
+		struct sv host = msg_sv(req, ruri->host);
+
+		return acct_domain_is_local(c->acct, host.p, host.len);
+	}
+	return core_acct_uri(c, req, ruri, &t) != ACCT_FOREIGN;
+}
+
+/*
  * Is req a REGISTER for sipd (its Request-URI a local domain, or sipd's
  * address with a local domain in To)?  Handles it and returns true.
  */
@@ -192,13 +228,11 @@ core_registrar_request(struct core *c, struct msg *req,
     const struct tp_src *src, bool ruri_is_sipd)
 {
 	const struct uri *ruri = msg_ruri(req);
-	struct acct_target t;
 
 	if (msg_method(req) != MSG_REGISTER || c->acct == NULL) {
 		return false;
 	}
-	if (!ruri_is_sipd &&
-	    core_acct_uri(c, req, ruri, &t) == ACCT_FOREIGN) {
+	if (!ruri_is_sipd && !ruri_local(c, req, ruri)) {
 		return false; /* for another registrar: proxied (10.3 step 1) */
 	}
 	local_register(c, req, src);

@@ -181,10 +181,11 @@ aor_hash(const struct reg *r, const char *s)
 }
 
 struct reg_aor *
-reg_aor_find(struct reg *r, const char *name)
+reg_aor_lookup(struct reg *r, const char *name, uint32_t *hash)
 {
 	uint32_t h = aor_hash(r, name);
 
+	*hash = h;
 	for (struct reg_aor *a = r->tab[h & (r->nbuckets - 1)]; a != NULL;
 	     a = a->next) {
 		if (a->hash == h && strcmp(a->name, name) == 0) {
@@ -192,6 +193,14 @@ reg_aor_find(struct reg *r, const char *name)
 		}
 	}
 	return NULL;
+}
+
+struct reg_aor *
+reg_aor_find(struct reg *r, const char *name)
+{
+	uint32_t h;
+
+	return reg_aor_lookup(r, name, &h);
 }
 
 static void
@@ -219,12 +228,18 @@ grow(struct reg *r)
 struct reg_aor *
 reg_aor_get(struct reg *r, const char *name)
 {
-	struct reg_aor *a = reg_aor_find(r, name);
+	uint32_t h;
+	struct reg_aor *a = reg_aor_lookup(r, name, &h);
+
+	return a != NULL ? a : reg_aor_insert(r, name, h);
+}
+
+struct reg_aor *
+reg_aor_insert(struct reg *r, const char *name, uint32_t hash)
+{
+	struct reg_aor *a;
 	size_t len;
 
-	if (a != NULL) {
-		return a;
-	}
 	if (r->naors >= r->nbuckets) {
 		grow(r);
 	}
@@ -234,7 +249,7 @@ reg_aor_get(struct reg *r, const char *name)
 		return NULL;
 	}
 	memcpy(a->name, name, len + 1);
-	a->hash = aor_hash(r, name);
+	a->hash = hash;
 	a->next = r->tab[a->hash & (r->nbuckets - 1)];
 	r->tab[a->hash & (r->nbuckets - 1)] = a;
 	r->naors++;

@@ -29,6 +29,11 @@
  * that would change bindings gets 503.  No store call is made under the
  * registrar's lock.
  *
+ * Without a store (reg_new()'s where NULL: "set reg-durable off") the
+ * bindings live in memory only and are lost when the process ends; no
+ * writer thread runs, and a REGISTER is decided, applied and answered on
+ * the calling thread.
+ *
  * Times are wall-clock seconds (time(NULL)), since expiries are absolute
  * and outlive the process.
  */

@@ -133,8 +133,18 @@ struct reg {
 int reg_aor_norm(const char *in, char *out);
 
 struct reg_aor *reg_aor_find(struct reg *r, const char *name);
+/* reg_aor_find(), giving name's hash for reg_aor_insert() too. */
+struct reg_aor *reg_aor_lookup(struct reg *r, const char *name,
+    uint32_t *hash);
 /* Find or create.  NULL on allocation failure. */
 struct reg_aor *reg_aor_get(struct reg *r, const char *name);
+/*
+ * Create the record of name, absent from the index, whose hash
+ * reg_aor_lookup() gave (without the lock released between).  NULL on
+ * allocation failure.
+ */
+struct reg_aor *reg_aor_insert(struct reg *r, const char *name,
+    uint32_t hash);
 /* Free a record that has no bindings left. */
 void reg_aor_drop(struct reg *r, struct reg_aor *a);
 

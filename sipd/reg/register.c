@@ -227,13 +227,40 @@ add_bindings(struct msg *resp, const struct reg_snap *s, time_t now)
 	return 0;
 }
 
+/*
+ * What a 200 adds to the response msg_response() made (RFC 3261 10.3
+ * step 8): the bindings, Date, Supported: path and the request's Path.
+ * Returns 0 or -ENOMEM.
+ */
+static int
+finish_200(struct msg *resp, const struct reg_snap *s, const char *path,
+    time_t now)
+{
+	char date[80];
+
+	http_date(now, date, sizeof(date));
+	if (add_bindings(resp, s, now) < 0 ||
+	    msg_hdr_append(resp, "Date", (struct sv){ date, strlen(date) }) <
+		0 ||
+	    /* RFC 3327 5.3: the registrar supports Path ... */
+	    msg_hdr_append(resp, "Supported", SV_LIT("path")) < 0) {
+		return -ENOMEM;
+	}
+	/* ... and copies the request's Path into its 200 */
+	if (path != NULL && path[0] != '\0' &&
+	    msg_hdr_append(resp, "Path", (struct sv){ path, strlen(path) }) <
+		0) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int
 build_response(struct msg *req, const struct verdict *v,
     const struct reg_snap *s, const char *path, time_t now, struct sv to_tag,
     struct msg **out)
 {
 	struct msg *resp = msg_response(req, v->status, v->reason, to_tag);
-	char date[80];
 
 	if (resp == NULL) {
 		return -ENOMEM;
@@ -243,21 +270,8 @@ build_response(struct msg *req, const struct verdict *v,
 		(struct sv){ v->extra, strlen(v->extra) }) < 0) {
 		goto fail;
 	}
-	if (v->status == 200) {
-		http_date(now, date, sizeof(date));
-		if (add_bindings(resp, s, now) < 0 ||
-		    msg_hdr_append(resp, "Date",
-			(struct sv){ date, strlen(date) }) < 0 ||
-		    /* RFC 3327 5.3: the registrar supports Path ... */
-		    msg_hdr_append(resp, "Supported", SV_LIT("path")) < 0) {
-			goto fail;
-		}
-		/* ... and copies the request's Path into its 200 */
-		if (path != NULL && path[0] != '\0' &&
-		    msg_hdr_append(resp, "Path",
-			(struct sv){ path, strlen(path) }) < 0) {
-			goto fail;
-		}
+	if (v->status == 200 && finish_200(resp, s, path, now) < 0) {
+		goto fail;
 	}
 	*out = resp;
 	return 0;
@@ -537,13 +551,15 @@ struct change {
 	time_t now;
 	int err;                 /* the store's answer */
 	struct reg_snap *snap;   /* the AOR's bindings once applied */
-	/* asynchronous: what the answer is built from, owned */
+	/*
+	 * asynchronous: the 200 begun on the worker from the parsed
+	 * request (msg_response()), finished once the change is applied
+	 * (finish_200()), and the Path it copies; owned
+	 */
 	reg_done_fn *done;
 	void *arg;
-	struct msg *req;
+	struct msg *resp;
 	char *path;
-	char tag[64];
-	size_t tag_len;
 };
 
 /* The committed ops into the index, where nothing can fail. */
@@ -596,7 +612,8 @@ update(struct reg *r, struct msg *req, const char *name,
 	const struct msg_cseq *cseq = msg_cseq(req);
 	struct sv callid = msg_callid(req);
 	struct sv ua = msg_hdr_value(req, HDR_USER_AGENT);
-	struct reg_aor *a = reg_aor_find(r, name);
+	uint32_t hash;
+	struct reg_aor *a = reg_aor_lookup(r, name, &hash);
 	struct op *ops = NULL;
 	size_t n = 0, cap = (size_t)nc + (a != NULL ? a->n : 0);
 
@@ -642,7 +659,7 @@ update(struct reg *r, struct msg *req, const char *name,
 		if (o->skip || o->c == NULL || o->expires == 0) {
 			continue;
 		}
-		if (a == NULL && (a = reg_aor_get(r, name)) == NULL) {
+		if (a == NULL && (a = reg_aor_insert(r, name, hash)) == NULL) {
 			refuse(v, 500, NULL);
 			goto undo;
 		}
@@ -714,7 +731,7 @@ change_free(struct change *ch)
 		return;
 	}
 	reg_snap_free(ch->snap);
-	msg_free(ch->req);
+	msg_free(ch->resp);
 	free(ch->path);
 	free(ch);
 }
@@ -729,7 +746,6 @@ change_settle(struct reg *r, struct reg_wait *w, int err)
 {
 	struct change *ch = (struct change *)w;
 	struct reg_aor *a = ch->a;
-	struct verdict v = { .status = 200 };
 	struct msg *resp = NULL;
 
 	pthread_mutex_lock(&r->lock);
@@ -755,15 +771,13 @@ change_settle(struct reg *r, struct reg_wait *w, int err)
 	if (ch->done == NULL) {
 		return; /* the caller blocked in reg_wq_wait() builds it */
 	}
+	/* NULL: the worker answers 500 (Store Failure), as reg.h says */
 	if (ch->err != 0) {
 		log_notice(LOG_SERVER, "registrar, refused register for %s "
 		    "with 500 (Store Failure)", ch->name);
-		refuse(&v, 500, "Store Failure");
-	}
-	if (build_response(ch->req, &v, ch->err == 0 ? ch->snap : NULL,
-		ch->err == 0 ? ch->path : NULL, ch->now,
-		(struct sv){ ch->tag, ch->tag_len }, &resp) < 0) {
-		resp = NULL;
+	} else if (finish_200(ch->resp, ch->snap, ch->path, ch->now) == 0) {
+		resp = ch->resp;
+		ch->resp = NULL;
 	}
 	ch->done(ch->arg, resp);
 	change_free(ch);
@@ -778,12 +792,19 @@ reg_register(struct reg *r, struct msg *req, const char *aor,
 	    resp_out);
 }
 
-/* Does an earlier change to AOR name still wait for the store? */
+/*
+ * Does an earlier change to AOR name still wait for the store?  Never
+ * without one: nothing waits.
+ */
 static bool
 in_flight(struct reg *r, const char *name)
 {
-	struct reg_aor *a = reg_aor_find(r, name);
+	struct reg_aor *a;
 
+	if (r->wq == NULL) {
+		return false;
+	}
+	a = reg_aor_find(r, name);
 	return a != NULL && a->inflight > 0;
 }
 
@@ -792,12 +813,13 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
     reg_done_fn *done, void *arg, struct msg **resp_out)
 {
-	char name[REG_AOR_MAX + 1];
-	char *path = NULL;
+	char name[REG_AOR_MAX + 1], pathbuf[REG_PATH_MAX + 1];
+	char *path = pathbuf;
 	const struct msg_naddr *cs = NULL;
 	struct reg_snap *snap = NULL;
 	struct reg_rec *recs = NULL;
 	struct change *ch = NULL;
+	struct msg *pre = NULL;
 	struct verdict v = { 0 };
 	bool has_hexp, star = false, use_path = false, no_path = false;
 	bool detached;
@@ -809,15 +831,15 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	    reg_aor_norm(aor, name) < 0 || msg_callid(req).len == 0) {
 		return -EINVAL;
 	}
-	path = malloc(REG_PATH_MAX + 1);
-	ch = calloc(1, sizeof(*ch));
-	if (path == NULL || ch == NULL) {
-		free(path);
-		free(ch);
+	/* only a change that waits for the store needs ch (with a store,
+	 * r->wq is set once and for all by reg_new()) */
+	if (r->wq != NULL && (ch = calloc(1, sizeof(*ch))) == NULL) {
 		return -ENOMEM;
 	}
 	path[0] = '\0';
-	ch->w.settle = change_settle;
+	if (ch != NULL) {
+		ch->w.settle = change_settle;
+	}
 	nc = msg_naddrs(req, HDR_CONTACT, &cs);
 	rc = msg_expires(req, &hexp);
 	has_hexp = rc == 0;
@@ -830,6 +852,15 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	} else if (check_request(req, cs, nc, has_hexp, hexp, path,
 		       &use_path, &no_path, &v)) {
 		star = nc == 1 && cs[0].star;
+	}
+	if (ch != NULL && done != NULL && v.status == 0 && nc > 0) {
+		/*
+		 * A change goes to the store, most likely: its 200 is begun
+		 * here, outside the lock and where the request is parsed
+		 * already (a copy for the writer would be parsed again), and
+		 * finished by change_settle(); dropped if unused
+		 */
+		pre = msg_response(req, 200, NULL, to_tag);
 	}
 	pthread_mutex_lock(&r->lock);
 	r->stats.registers++;
@@ -863,19 +894,14 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	if (v.status != 200) {
 		r->stats.refused++;
 	}
-	if (recs != NULL && done != NULL &&
-	    (ch->req = msg_compact(req)) != NULL) {
-		/* else answered here, after waiting */
+	/* else answered here, after waiting */
+	if (recs != NULL && pre != NULL &&
+	    (!use_path || (ch->path = strdup(path)) != NULL)) {
+		ch->resp = pre;
+		pre = NULL;
 		ch->done = done;
 		ch->arg = arg;
 		ch->w.detached = true;
-		ch->tag_len = to_tag.len < sizeof(ch->tag) ? to_tag.len :
-							      sizeof(ch->tag);
-		memcpy(ch->tag, to_tag.p, ch->tag_len);
-		if (use_path) {
-			ch->path = path;
-			path = NULL;
-		}
 	}
 	/* read before the lock goes: a detached ch may be settled and freed
 	 * by the writer from then on (at once when the write fails) */
@@ -886,8 +912,8 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	}
 	pthread_mutex_unlock(&r->lock);
 
+	msg_free(pre);
 	if (detached) {
-		free(path);
 		return REG_PENDING; /* ch belongs to change_settle() */
 	}
 	if (recs != NULL) {
@@ -906,7 +932,6 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	rc = build_response(req, &v, v.status == 200 ? snap : NULL,
 	    use_path ? path : NULL, now, to_tag, resp_out);
 	reg_snap_free(snap);
-	free(path);
 	change_free(ch);
 	return rc;
 }

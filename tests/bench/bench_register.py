@@ -5,18 +5,27 @@ loopback.
 Not a test: it prints figures.  sipp registers N distinct users (user1 ..
 userN of example.com, one per call, from an injection file), each with
 Digest authentication: REGISTER, 401, REGISTER with credentials, 200
-(register.xml).  Both servers check the credentials against stored HA1
-digests and write every binding through to an SQLite file (WAL,
-synchronous FULL) before answering:
+(register.xml).  Every server checks the credentials against HA1 digests;
+each runs twice, once with its bindings in memory only and once writing
+every binding through to an SQLite file (WAL, synchronous FULL) before
+answering:
 
-  * sipd: `domain add`, `account add ... password ...`, `set reg-store`;
-  * Kamailio (kamailio-registrar.cfg), registrar + usrloc, twice: as its
-    experts run it for throughput, the headline: credentials in memory
-    (htable loaded from the database at start, pv_auth_check), bindings
-    in memory only (usrloc db_mode 0), tlsf; and with auth_db reading
-    the subscriber table on every REGISTER and usrloc writing through to
-    SQLite (db_mode 1), the second line.  The tables are created here
-    with the sqlite3 module for every run.
+  * sipd: `domain add`, `account add ... password ...`; "sipd-memory"
+    with `set reg-durable off` (bindings in memory only, lost at a
+    restart), "sipd" with `set reg-store` (the writer thread commits each
+    change before the 200);
+  * Kamailio (kamailio-registrar.cfg), registrar + usrloc: "kamailio" as
+    its experts run it for throughput: credentials in memory (htable
+    loaded from the database at start, pv_auth_check), bindings in
+    memory only (usrloc db_mode 0), tlsf; "kamailio-sqlite" with auth_db
+    reading the subscriber table on every REGISTER and usrloc writing
+    through to SQLite (db_mode 1).  The tables are created here with the
+    sqlite3 module for every run.
+
+The headline compares like with like: sipd-memory against kamailio (both
+in memory).  Second lines: sipd against kamailio-sqlite (both durable),
+and sipd (durable) against kamailio (in memory), which charges sipd a
+durable write Kamailio does not make.
 
 sipd's configuration sets `auth-challenge-rate 0`: its default, 100
 challenges per source per second, would drop most of a benchmark's
@@ -47,9 +56,10 @@ challenges from responses and forwards everything else unchanged; with
 MD5 only on both sides it only forwards.  Every server sees the same
 path.
 
-The last line is `register+digest per CPU-second ratio vs kamailio: X.XX`,
-printed only when every run completed, every registration succeeded and
-every binding was found in the server's database.
+The last line is `register+digest per CPU-second ratio vs kamailio: X.XX`
+(sipd-memory over kamailio, the headline), printed only when every run
+completed, every registration succeeded and every binding was found in
+the server's database.
 
 Usage: /usr/bin/python3 tests/bench/bench_register.py [--quick]
 See tests/bench/README.md.
@@ -90,6 +100,9 @@ KAM_DB_MODE = {"kamailio": 0, "kamailio-sqlite": 1}
 CG_USERS = (200, 600)
 CG_RATE = 40
 CG_CHILDREN = (1, 2, 4)
+# Every server measured: sipd in memory only and durable, Kamailio in
+# memory (htable, db_mode 0) and on SQLite (auth_db, db_mode 1).
+ALL_SERVERS = ("sipd-memory", "sipd", "kamailio", "kamailio-sqlite")
 
 PROFILES = {
     "default": dict(users=10000, rate=500, reps=3, mem_users=20000,
@@ -170,24 +183,41 @@ def md5_relay(front_port, server_port):
 # ------------------------------------------------------------------ servers
 
 class SipdRegistrar(bp.Server):
-    name = "sipd"
+    """sipd durable (its bindings committed to its SQLite store before
+    the 200) or, durable False, in memory only (set reg-durable off)."""
 
-    def __init__(self, args, workdir, cpus):
+    def __init__(self, args, workdir, cpus, durable=True):
         super().__init__(args, workdir, cpus)
+        self.durable = durable
+        self.name = "sipd" if durable else "sipd-memory"
         self.users = 0
         self.t1_ms = None
         self.store = None
 
     def label(self, workers=1):
-        return "sipd"
+        return self.name
 
     def modes(self):
-        return ("sipd: registrar, Digest (MD5 only, sipd's default, as "
+        return ("%s: registrar, Digest (MD5 only, sipd's default, as "
                 "Kamailio; qop=auth, nonce counts checked), accounts' HA1 "
-                "in the configuration; bindings in memory and written "
-                "through to SQLite (WAL, synchronous FULL) before the 200; "
-                "auth-challenge-rate 0 (no per-source cap on challenges); "
-                "1 processor; log level failure")
+                "in the configuration; %s; auth-challenge-rate 0 (no "
+                "per-source cap on challenges); 1 processor; log level "
+                "failure" % (self.name, "bindings in memory and written "
+                             "through to SQLite (WAL, synchronous FULL) "
+                             "before the 200" if self.durable else
+                             "bindings in memory only (set reg-durable "
+                             "off: lost at a restart, no store)"))
+
+    def available(self):
+        """Whether this sipd can run in this mode (builds before `set
+        reg-durable` have no memory-only registrar)."""
+        if self.durable:
+            return True
+        try:
+            with open(self.args.sipd, "rb") as f:
+                return b"reg-durable" in f.read()
+        except OSError:
+            return False
 
     def argv(self, rundir, transport, workers, port, uas_port):
         conf = os.path.join(rundir, "sipd.conf")
@@ -202,6 +232,8 @@ class SipdRegistrar(bp.Server):
                     "set reg-store %s\n"
                     "domain add %s\n" % (HOST, port, self.args.sipd_log,
                                          self.store, DOMAIN))
+            if not self.durable:
+                f.write("set reg-durable off\n")
             if self.t1_ms:
                 f.write("set t1 %d\n" % self.t1_ms)
             if self.challenge_rate_setting():
@@ -219,7 +251,17 @@ class SipdRegistrar(bp.Server):
             "-s", os.path.join(rundir, "sipd.sock")]
 
     def bindings(self):
+        """Bindings in the store (None: memory only, no store)."""
+        if not self.durable:
+            return None
         return count_rows(self.store, "binding")
+
+    def after_run(self):
+        """What is wrong once stopped, or None: in memory only, any file
+        of the store (set reg-store names it still) is."""
+        if not self.durable and os.path.exists(self.store):
+            return "sipd-memory wrote a store: %s" % self.store
+        return None
 
     def challenge_rate_setting(self):
         """Whether this sipd knows `set auth-challenge-rate` (older
@@ -434,6 +476,8 @@ class RegBench(bp.Bench):
                       else bp.Ports())
         self.server_cpus, self.load_cpus = self.pinning()
         self.servers = {
+            "sipd-memory": SipdRegistrar(args, self.workdir,
+                                         self.server_cpus, durable=False),
             "sipd": SipdRegistrar(args, self.workdir, self.server_cpus),
             "kamailio": KamailioRegistrar(args, self.workdir,
                                           self.server_cpus, "htable"),
@@ -449,6 +493,12 @@ class RegBench(bp.Bench):
         self.t0 = time.monotonic()
         self.seq = 0
         self.prepared = {}
+        # a sipd without `set reg-durable` has no memory-only registrar
+        self.usable = [n for n, srv in self.servers.items()
+                       if getattr(srv, "available", lambda: True)()]
+
+    def names(self, wanted):
+        return tuple(n for n in wanted if n in self.usable)
 
     def _pin_text(self):
         if self.server_cpus is None:
@@ -596,6 +646,9 @@ class RegBench(bp.Bench):
         # every 200 must be a binding in the server's database (when it
         # has one)
         rec["stored"] = server.bindings()
+        wrong = getattr(server, "after_run", lambda: None)()
+        if rec.get("error") is None and wrong:
+            rec["error"] = wrong
         if rec.get("error") is None and rec["stored"] is not None and \
                 rec["stored"] != rec["successful"]:
             rec["error"] = ("%s 200s but %s bindings in %s's database" % (
@@ -615,7 +668,7 @@ class RegBench(bp.Bench):
 
     def fixed(self):
         users, rate = self.prof["users"], self.prof["rate"]
-        names = ("sipd", "kamailio", "kamailio-sqlite")
+        names = self.names(ALL_SERVERS)
         out = self.results["fixed"] = {n: [] for n in names}
         for rep in range(self.prof["reps"]):
             k = rep % len(names)
@@ -630,9 +683,10 @@ class RegBench(bp.Bench):
     def memory(self):
         users, rate = self.prof["mem_users"], self.prof["mem_rate"]
         out = self.results["memory"] = {}
-        for name in ("sipd", "kamailio"):
+        for name in self.names(("sipd-memory", "sipd", "kamailio")):
             rec = self.reg_run(name, users, rate, "memory",
-                               t1_ms=MEM_T1_MS if name == "sipd" else None,
+                               t1_ms=MEM_T1_MS if name.startswith("sipd")
+                               else None,
                                sample=True)
             self.line(rec)
             r = dict(server=name, users=users, run=rec["seq"],
@@ -669,7 +723,7 @@ class RegBench(bp.Bench):
         and the fewest instructions are kept (its experts would pick)."""
         n1, n2 = self.args.cg_users
         out = self.results["callgrind"] = {}
-        for name in self.args.cg_servers:
+        for name in self.names(self.args.cg_servers):
             server = self.servers[name]
             # Kamailio writing through to SQLite under valgrind does not
             # hold 40/s on a loaded machine (sipp, without
@@ -875,7 +929,7 @@ def run_bench_reg(path, workdir, cpus, n=100000):
 def summary_table(p, runs):
     print("\nREGISTER + Digest, UDP, 1 worker, %d users at %d/s: median "
           "(min-max) of %d runs" % (p["users"], p["rate"], p["reps"]))
-    print("  %-10s %-24s %-12s %-20s %-22s %-22s" % (
+    print("  %-15s %-24s %-12s %-20s %-22s %-22s" % (
         "server", "registrations/CPU-s", "failed", "server CPU-s",
         "peak RSS MB (VmHWM)", "RSS after MB"))
     summ = {}
@@ -891,7 +945,7 @@ def summary_table(p, runs):
                  rss_after_kb=bp.med([r["rss_after_kb"] for r in recs]),
                  runs=[r["seq"] for r in recs])
         summ[name] = s
-        print("  %-10s %-24s %-12s %-20s %-22s %-22s" % (
+        print("  %-15s %-24s %-12s %-20s %-22s %-22s" % (
             name, bp.fmt(s["regs_per_cpu_s"]),
             "%d/%d" % (s["failed"], s["users"]), bp.fmt(s["cpu_s"], 1, 2),
             bp.fmt(s["hwm_kb"], 1024, 1), bp.fmt(s["rss_after_kb"], 1024, 1)))
@@ -899,7 +953,7 @@ def summary_table(p, runs):
         s["sys_s"] = bp.med([r.get("server_sys_s") for r in recs])
         m, lo, hi = s["regs_per_cpu_s"]
         if m:
-            print("  %-10s spread %.1f %% ((max-min)/median); CPU-s user %s,"
+            print("  %-15s spread %.1f %% ((max-min)/median); CPU-s user %s,"
                   " sys %s" % ("", 100.0 * (hi - lo) / m,
                                bp.fmt(s["user_s"], 1, 2),
                                bp.fmt(s["sys_s"], 1, 2)))
@@ -948,9 +1002,9 @@ def main():
                     help="Kamailio's children counts under callgrind, the "
                     "fewest instructions kept (default 1,2,4)")
     ap.add_argument("--cg-servers", type=lambda v: tuple(v.split(",")),
-                    default=("sipd", "kamailio", "kamailio-sqlite"),
-                    help="servers of the callgrind phase (default sipd,"
-                    "kamailio,kamailio-sqlite)")
+                    default=ALL_SERVERS,
+                    help="servers of the callgrind phase (default %s)" %
+                    ",".join(ALL_SERVERS))
     ap.add_argument("--kamailio-arg", action="append", default=[],
                     help="one more kamailio argument (repeat the option)")
     ap.add_argument("--bench-reg", help="the bench_reg binary (default: "
@@ -1040,8 +1094,11 @@ def main():
     print("pinning: " + bench.pin_text())
     print("load average at start: %s (shared machine: figures are noisy)" %
           " ".join(res["environment"]["loadavg_start"] or []))
-    print("modes:\n  %s\n  %s" % (res["modes"]["sipd"],
-                                  res["modes"]["kamailio"]))
+    print("modes:\n  " + "\n  ".join(res["modes"][n]
+                                      for n in ALL_SERVERS))
+    for n in ALL_SERVERS:
+        if n not in bench.usable:
+            print("%s: not run (this sipd has no `set reg-durable`)" % n)
     print("client path: sipp 3.6 (MD5 only, first challenge only) -> UDP "
           "relay that deletes SHA-256 challenges -> server, for both "
           "servers")
@@ -1112,7 +1169,7 @@ def main():
     print("pinning: " + bench.pin_text())
     print("modes: kamailio usrloc db_mode=%d, kamailio-sqlite db_mode=%d "
           "(write-through) on db_sqlite, WAL; sipd reg-store SQLite, WAL, "
-          "synchronous FULL" % (
+          "synchronous FULL; sipd-memory reg-durable off (no store)" % (
               bench.servers["kamailio"].db_mode,
               bench.servers["kamailio-sqlite"].db_mode))
     cg = res.get("callgrind") or {}
@@ -1140,7 +1197,7 @@ def main():
     if mem:
         print("\nMemory per binding (%d bindings, fresh server; RSS and PSS "
               "growth over the run / bindings stored)" % p["mem_users"])
-        for name in ("sipd", "kamailio"):
+        for name in ("sipd-memory", "sipd", "kamailio"):
             m = mem.get(name)
             if not m:
                 continue
@@ -1181,7 +1238,11 @@ def main():
                            " %s" % (r["seq"], r["server"], r["kind"],
                                     r["failed"], r["users"],
                                     r.get("failed_detail")))
-    for name in ("sipd", "kamailio", "kamailio-sqlite"):
+    for name in ALL_SERVERS:
+        if name not in bench.usable and "fixed" in phases:
+            partial.append("%s: not run (this sipd has no `set "
+                           "reg-durable`)" % name)
+    for name in bench.usable:
         got = len((res.get("fixed") or {}).get(name, []))
         if "fixed" in phases and got < p["reps"]:
             partial.append("%s: %d of %d fixed-rate runs" % (name, got,
@@ -1194,33 +1255,36 @@ def main():
         json.dump(res, f, indent=1, default=str)
     print("\nevery run: %s" % json_path)
 
+    # The ratios, Kamailio's figure over sipd's for instructions and
+    # sipd's over Kamailio's for registrations per CPU-second (above 1:
+    # sipd does better).  Second lines first: sipd durable against
+    # Kamailio durable (auth_db + db_mode 1) and against Kamailio in
+    # memory; last, the headline, like with like: sipd in memory only
+    # against Kamailio in memory (htable + db_mode 0).
+    pairs = (("sipd", "kamailio-sqlite", " with credentials in SQLite "
+              "(auth_db)"),
+             ("sipd", "kamailio", ", sipd durable, kamailio in memory"),
+             ("sipd-memory", "kamailio", ""))
+
     def cg_per(name):
         return (cg.get(name) or {}).get("per_register")
-    if cg_per("sipd"):
-        if cg_per("kamailio-sqlite"):
-            print("register+digest instructions ratio vs kamailio with "
-                  "credentials in SQLite (auth_db): %.2f" % (
-                      cg_per("kamailio-sqlite") / cg_per("sipd")))
-        if cg_per("kamailio"):
-            print("register+digest instructions ratio vs kamailio: %.2f" %
-                  (cg_per("kamailio") / cg_per("sipd")))
-    ok = (not partial and summ.get("sipd") and summ.get("kamailio")
-          and summ["sipd"]["regs_per_cpu_s"][0]
-          and summ["kamailio"]["regs_per_cpu_s"][0])
+    for mine, theirs, what in pairs:
+        if cg_per(mine) and cg_per(theirs):
+            print("register+digest instructions ratio vs kamailio%s: %.2f"
+                  % (what, cg_per(theirs) / cg_per(mine)))
+
+    def rps(name):
+        return ((summ.get(name) or {}).get("regs_per_cpu_s") or (None,))[0]
+    ok = not partial and rps("sipd-memory") and rps("kamailio")
     if not ok:
         for m in partial:
             print("PARTIAL: " + m)
         print("bench_register: failed or partial run: no ratio")
         return 1
-    if (summ.get("kamailio-sqlite") or {}).get("regs_per_cpu_s",
-                                                (None,))[0]:
-        print("register+digest per CPU-second ratio vs kamailio with "
-              "credentials in SQLite (auth_db): %.2f" % (
-                  summ["sipd"]["regs_per_cpu_s"][0] /
-                  summ["kamailio-sqlite"]["regs_per_cpu_s"][0]))
-    print("register+digest per CPU-second ratio vs kamailio: %.2f" % (
-        summ["sipd"]["regs_per_cpu_s"][0] /
-        summ["kamailio"]["regs_per_cpu_s"][0]))
+    for mine, theirs, what in pairs:
+        if rps(mine) and rps(theirs):
+            print("register+digest per CPU-second ratio vs kamailio%s: %.2f"
+                  % (what, rps(mine) / rps(theirs)))
     return 0
 
 
