@@ -1065,8 +1065,12 @@ expire(struct media *m, uint64_t now, uint32_t *ids, size_t max)
 	uint64_t limit = (uint64_t)m->set.timeout_s * 1000;
 	size_t n = 0;
 
-	for (uint32_t i = 0; i < MEDIA_MAX_RELAYS && n < max; i++) {
-		struct media_relay *r = m->slot[i];
+	/* only the window holds relays: with none open the check is free,
+	 * not a pass over every slot each second; relay_drop() may shrink
+	 * the window, never past a relay not yet seen */
+	for (uint32_t k = 0, w = m->win_start, len = m->win_len;
+	     k < len && n < max && m->nrelays > 0; k++) {
+		struct media_relay *r = m->slot[(w + k) & MEDIA_SLOT_MASK];
 
 		if (r != NULL && now >= r->last_ms &&
 		    now - r->last_ms >= limit) {
