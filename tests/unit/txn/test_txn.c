@@ -2816,6 +2816,24 @@ test_text_delta_round_trip(void **state)
 		free(tmp);
 		txn_text_unref(x);
 	}
+	/* a byte put in at every offset, a line's end included: the runs
+	 * of lines copied at once stop at the line it falls in */
+	for (size_t k = 0; k < sizeof(base_s); k++) {
+		struct txn_text *x;
+		char *tmp;
+		const char *b;
+		int n = snprintf(text, sizeof(text), "%.*s#%s", (int)k, base_s,
+		    base_s + k);
+
+		assert_true(n > 0 && (size_t)n < sizeof(text));
+		x = txn_text_delta(base, text, (uint32_t)n);
+		assert_non_null(x);
+		b = txn_text_bytes(x, &tmp);
+		assert_non_null(b);
+		assert_memory_equal(b, text, (size_t)n);
+		free(tmp);
+		txn_text_unref(x);
+	}
 	assert_int_equal(base->refs, 1);
 	txn_text_unref(base);
 	msg_free(m);
