@@ -138,6 +138,15 @@ core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
 	return 0;
 }
 
+uint64_t
+core_mac_hash64(struct core_mac *m, char label, const struct sv *parts, int n)
+{
+	uint8_t buf[256];
+	size_t len = mac_gather(label, parts, n, buf, sizeof(buf));
+
+	return len > 0 ? msg_siphash64(m->key, buf, len) : 0;
+}
+
 bool
 core_mac_equal(const char want[CORE_MAC_HEX], struct sv given)
 {
