@@ -589,6 +589,34 @@ respond_from(struct pctx *p, struct msg *req, int status, const char *reason)
 	msg_free(resp);
 }
 
+/*
+ * 16.2: the 100 to an INVITE, sent as it is written: nothing reads it
+ * back, so it is not parsed as a message (the way respond_from() takes,
+ * and this one when the bytes do not fit).  The same bytes: the request's
+ * Via, From, To, Call-ID and CSeq, no To tag (8.2.6.2), Content-Length,
+ * then Server.
+ */
+static void
+respond_trying(struct pctx *p, struct msg *req)
+{
+	struct core *c = p->c;
+	char out[2048];
+	int n;
+
+	if (p->st == NULL || p->final_sent) {
+		return;
+	}
+	n = msg_response_write(req, 100, NULL, (struct sv){ "", 0 },
+	    c->server_len > 0 ? "Server" : NULL,
+	    (struct sv){ c->server, c->server_len }, out, sizeof(out));
+	if (n < 0) {
+		respond_from(p, req, 100, NULL);
+		return;
+	}
+	c->stats.resp_out[1]++; /* as core_count_out() counts a 1xx */
+	txn_server_respond_bytes(p->st, 100, out, (size_t)n);
+}
+
 /* Forward a response received on a branch (our Via already popped). */
 static void
 respond_forward(struct pctx *p, struct msg *resp)
@@ -1291,7 +1319,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
 	if (msg_method(req) == MSG_INVITE) {
 		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
-		respond_from(p, req, 100, NULL);
+		respond_trying(p, req);
 	}
 	if (by_name) {
 		return forward_by_name(c, p, req, rt.via_name);

@@ -55,6 +55,25 @@ txn_text_new(struct msg *m)
 	return x;
 }
 
+struct txn_text *
+txn_text_copy(const char *p, size_t n)
+{
+	struct txn_text *x;
+
+	if (n > UINT32_MAX - sizeof(*x)) {
+		return NULL;
+	}
+	x = malloc(sizeof(*x) + (n ? n : 1));
+	if (x == NULL) {
+		return NULL;
+	}
+	memcpy(x->d, p, n);
+	x->base = NULL;
+	x->refs = 1;
+	x->len = (uint32_t)n;
+	return x;
+}
+
 void
 txn_text_unref(struct txn_text *x)
 {

@@ -172,6 +172,10 @@ struct txn *txn_server_new(struct txn_table *t, struct msg *req,
  * response (already final), or a send error.
  */
 int txn_server_respond(struct txn *st, struct msg *resp);
+/* The same for a response of status already written as the len bytes at p
+ * (borrowed): one sipd built and sends as it is (msg_response_write()). */
+int txn_server_respond_bytes(struct txn *st, int status, const char *p,
+    size_t len);
 
 /*
  * Where responses to req, received from src, go (RFC 3261 18.2.2, RFC
