@@ -455,10 +455,12 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 }
 
 /* 16.6 step 8: sipd's Via, with a branch naming the shard and the loop
- * hash, signed. */
+ * hash, signed; the branch also into branch (CORE_BRANCH_MAX bytes, its
+ * length in *blen) when it is not NULL, for the client transaction's
+ * key. */
 static int
 push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
-    uint32_t hash)
+    uint32_t hash, char *branch, size_t *blen)
 {
 	char addr[TP_ADDRSTRLEN];
 	char val[TP_ADDRSTRLEN + CORE_BRANCH_MAX + 32];
@@ -492,6 +494,10 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	}
 	val[n] = '.';
 	n += 1 + CORE_MAC_HEX;
+	if (branch != NULL) {
+		memcpy(branch, val + b, n - b);
+		*blen = n - b;
+	}
 	return msg_via_push(fwd, (struct sv){ val, n }) < 0 ? -ENOMEM : 0;
 }
 
@@ -499,7 +505,7 @@ int
 proxy_push_via(struct core *c, struct msg *m, const struct tp_src *dst,
     uint32_t hash)
 {
-	return push_via(c, m, dst, hash);
+	return push_via(c, m, dst, hash, NULL, NULL);
 }
 
 /* ------------------------------------------------- response context */
@@ -980,6 +986,8 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	uint32_t media = 0;
 	uint8_t mreq = 0;
 	char gwd[CORE_GWD_PARAM_MAX + 8];
+	char branch[CORE_BRANCH_MAX];
+	size_t blen = 0;
 	bool media_rr;
 	int err = -ENOMEM;
 
@@ -1037,12 +1045,14 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		goto fail;
 	}
 	calls_routed(c, p, dst);
-	if (push_via(c, fwd, dst, p->hash) != 0) {
+	if (push_via(c, fwd, dst, p->hash, branch, &blen) != 0) {
 		goto fail;
 	}
 	/* counted first: the transaction takes fwd and frees it */
 	core_count_out(c, fwd);
-	ct = txn_client_forward(c->txn, p->st, fwd, dst, p, &err);
+	/* its key from the branch just written: the Via not parsed back */
+	ct = txn_client_forward(c->txn, p->st, fwd, (struct sv){ branch, blen },
+	    dst, p, &err);
 	if (ct == NULL) {
 		goto fail;
 	}
@@ -1436,7 +1446,7 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		dst.proto = tp_choose_proto(c->tp,
 		    (const struct sockaddr *)&dst.addr, msg_size(ack) + 128);
 	}
-	if (push_via(c, ack, &dst, loop_hash(ack)) != 0) {
+	if (push_via(c, ack, &dst, loop_hash(ack), NULL, NULL) != 0) {
 		return;
 	}
 	c->stats.relayed_stateless++;

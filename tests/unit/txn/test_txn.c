@@ -1921,7 +1921,8 @@ test_forward_kept_as_edits(void **state)
 	assert_true(msg_via_push(fwd, (struct sv){ via, strlen(via) }) >= 0);
 	assert_true(msg_hdr_append(fwd, "Record-Route",
 	    SV_LIT("<sip:proxy.example.com;lr>")) >= 0);
-	ct = txn_client_forward(e->tbl, st, fwd, &dst, e, NULL);
+	ct = txn_client_forward(e->tbl, st, fwd, (struct sv){ "", 0 }, &dst,
+	    e, NULL);
 	assert_non_null(ct);
 	keep_req(e, ct, txn_request(ct));
 	/* parsed again, it is the request sent */
