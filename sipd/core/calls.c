@@ -13,6 +13,9 @@
 
 #include "sipd/core/core_int.h"
 
+/* The call table key's label for core_mac_hash64(): no signature's */
+#define CALL_LABEL 'C'
+
 static const char *const proto_names[] = {
 	[TP_UDP] = "udp",
 	[TP_TCP] = "tcp",
@@ -115,6 +118,21 @@ add(struct core *c, struct msg *req, const struct tp_src *src,
 	return true;
 }
 
+/*
+ * The key of a call's entry, its Call-ID and From tag, as a keyed hash
+ * (mac.c): the final response names its call by its own Call-ID and From
+ * tag, which a UAS copies from the request (RFC 3261 8.2.6.2), when they
+ * hash to the key the INVITE gave; a peer that changes them to name
+ * another call cannot make them hash alike.  0: none.
+ */
+static uint64_t
+call_key(struct core *c, struct msg *m, const struct msg_naddr *from)
+{
+	const struct sv parts[2] = { msg_callid(m), msg_sv(m, from->tag) };
+
+	return core_mac_hash64(c->mac, CALL_LABEL, parts, 2);
+}
+
 void
 calls_invite(struct core *c, struct pctx *p, struct msg *req,
     const struct tp_src *src, const struct core_policy_in *in)
@@ -125,6 +143,9 @@ calls_invite(struct core *c, struct pctx *p, struct msg *req,
 		    : "";
 		p->cdr = add(c, req, src, in->authenticated ? in->auth_user : "",
 		    gw, false);
+		if (p->cdr) {
+			p->cdr_key = call_key(c, req, msg_from(req));
+		}
 	}
 }
 
@@ -138,21 +159,34 @@ calls_routed(struct core *c, struct pctx *p, const struct tp_src *dst)
 	    dst->proto == p->src.proto) {
 		return;
 	}
-	p->listed = add(c, txn_request(p->st), pctx_src(p, &src), "", "",
-	    true);
+	struct msg *req = txn_request(p->st);
+
+	p->listed = add(c, req, pctx_src(p, &src), "", "", true);
+	if (p->listed) {
+		p->cdr_key = call_key(c, req, msg_from(req));
+	}
 }
 
 void
 calls_final_slow(struct pctx *p, int status, struct msg *resp)
 {
-	struct msg *req = p->st != NULL ? txn_request(p->st) : NULL;
-	const struct msg_naddr *from, *to = NULL;
+	struct msg *req = NULL;
+	const struct msg_naddr *from = NULL, *to = NULL;
 
-	if (req == NULL || (from = msg_from(req)) == NULL) {
-		return;
-	}
 	if (resp != NULL) {
 		to = msg_to(resp);
+		/* the response's own Call-ID and From tag, when they are the
+		 * INVITE's: not the request parsed again */
+		from = p->cdr_key != 0 ? msg_from(resp) : NULL;
+		if (from != NULL && call_key(p->c, resp, from) == p->cdr_key) {
+			req = resp;
+		}
+	}
+	if (req == NULL) {
+		req = p->st != NULL ? txn_request(p->st) : NULL;
+		if (req == NULL || (from = msg_from(req)) == NULL) {
+			return;
+		}
 	}
 	cdr_final(p->c->cdr, csv_of(msg_callid(req)), span_of(req, from->tag),
 	    to != NULL ? span_of(resp, to->tag) : (struct cdr_sv){ "", 0 },

@@ -310,10 +310,15 @@ core_response(struct core *c, struct msg *req, int status, const char *reason)
 {
 	char tag[CORE_TAG_LEN + 1];
 	struct msg *resp;
+	struct sv to_tag = { tag, 0 };
 
-	core_tag(c, tag);
-	resp = msg_response(req, status, reason,
-	    (struct sv){ tag, CORE_TAG_LEN });
+	/* RFC 3261 8.2.6.2: a 100 carries no To tag sipd adds (msg_response()
+	 * adds none): not made, nor signed, for the 100 of every INVITE */
+	if (status > 100) {
+		core_tag(c, tag);
+		to_tag.len = CORE_TAG_LEN;
+	}
+	resp = msg_response(req, status, reason, to_tag);
 	if (resp != NULL &&
 	    core_server_hdr(c, resp) < 0) {
 		msg_free(resp);

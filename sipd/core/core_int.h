@@ -159,7 +159,7 @@ core_server_hdr(const struct core *c, struct msg *resp)
 struct branch {
 	struct txn *ct;      /* its client transaction, NULL once ended */
 	struct txn *cancel;  /* the CANCEL's client transaction */
-	int status;          /* the final status it gave, 0 while pending */
+	int16_t status;      /* the final status it gave, 0 while pending */
 	bool cancel_pending; /* cancel once a provisional arrives (9.1) */
 	uint8_t mreq;        /* CORE_MREQ_*: its request, as media.c saw it */
 	uint32_t media;      /* its offer's media relays (a group), or 0 */
@@ -266,6 +266,12 @@ struct pctx {
 	bool cdr; /* an INVITE dialog in the call table: Record-Routed */
 	bool listed; /* in the call table for a transport change alone */
 	int refs;
+	/* its entry's key in the call table, Call-ID and From tag, as a
+	 * keyed hash (calls.c), 0 for none: what the final response's own
+	 * are checked against instead of the request parsed again.  Held
+	 * in the 8 bytes struct branch gave up, as a ringing call keeps
+	 * this */
+	uint64_t cdr_key;
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
 	struct proxy_dns *dns;
@@ -445,6 +451,13 @@ void core_mac_free(struct core_mac *m);
  */
 int core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX]);
+/*
+ * The same bytes under label as a 64-bit keyed hash, never shown to a
+ * peer: a key for sipd's own tables that a peer cannot aim at.  0 when
+ * the parts are too long for it (the caller does without).
+ */
+uint64_t core_mac_hash64(struct core_mac *m, char label,
+    const struct sv *parts, int n);
 /* Is given the signature want (hex in any case)?  Constant time. */
 bool core_mac_equal(const char want[CORE_MAC_HEX], struct sv given);
 /* Is given the signature of the parts under label (hex in any case)? */

@@ -309,6 +309,35 @@ route_preprocess(struct core *c, struct msg *req, struct rr_seen *seen)
 /* ----------------------------------------------------- loop detection */
 
 /*
+ * One part into the loop hash h, eight bytes a step, its length last so
+ * that no two lists of parts run together alike; a multiply and a shift
+ * a word where FNV-1a took a multiply a byte.  Peers choose these bytes,
+ * but a collision only makes a request of theirs look like a loop.
+ */
+static uint64_t
+loop_mix(uint64_t h, struct sv v)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	const char *p = v.p;
+	size_t n = v.len;
+	uint64_t w = 0;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	w = 0;
+	if (n > 0) {
+		memcpy(&w, p, n);
+	}
+	h = (h ^ w) * k;
+	h ^= h >> 29;
+	h = (h ^ v.len) * k;
+	return h ^ (h >> 32);
+}
+
+/*
  * RFC 3261 16.6 step 8: the part of sipd's branch that stays the same for
  * the same request, so a request that comes back unchanged is seen as a
  * loop (16.3 step 4) and one retargeted in between as a spiral.
@@ -332,9 +361,7 @@ loop_hash(struct msg *req)
 	    ? msg_sv(req, routes[0].value)
 	    : (struct sv){ "", 0 };
 	for (int i = 0; i < n; i++) {
-		/* each part ends with a byte no part holds at its end */
-		h = msg_fnv1a(h, parts[i].p, parts[i].len);
-		h = msg_fnv1a(h, "\xff", 1);
+		h = loop_mix(h, parts[i]);
 	}
 	return (uint32_t)(h ^ (h >> 32));
 }
@@ -455,10 +482,12 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 }
 
 /* 16.6 step 8: sipd's Via, with a branch naming the shard and the loop
- * hash, signed. */
+ * hash, signed; the branch also into branch (CORE_BRANCH_MAX bytes, its
+ * length in *blen) when it is not NULL, for the client transaction's
+ * key. */
 static int
 push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
-    uint32_t hash)
+    uint32_t hash, char *branch, size_t *blen)
 {
 	char addr[TP_ADDRSTRLEN];
 	char val[TP_ADDRSTRLEN + CORE_BRANCH_MAX + 32];
@@ -492,6 +521,10 @@ push_via(struct core *c, struct msg *fwd, const struct tp_src *dst,
 	}
 	val[n] = '.';
 	n += 1 + CORE_MAC_HEX;
+	if (branch != NULL) {
+		memcpy(branch, val + b, n - b);
+		*blen = n - b;
+	}
 	return msg_via_push(fwd, (struct sv){ val, n }) < 0 ? -ENOMEM : 0;
 }
 
@@ -499,7 +532,7 @@ int
 proxy_push_via(struct core *c, struct msg *m, const struct tp_src *dst,
     uint32_t hash)
 {
-	return push_via(c, m, dst, hash);
+	return push_via(c, m, dst, hash, NULL, NULL);
 }
 
 /* ------------------------------------------------- response context */
@@ -587,6 +620,34 @@ respond_from(struct pctx *p, struct msg *req, int status, const char *reason)
 	core_count_out(p->c, resp);
 	txn_server_respond(p->st, resp);
 	msg_free(resp);
+}
+
+/*
+ * 16.2: the 100 to an INVITE, sent as it is written: nothing reads it
+ * back, so it is not parsed as a message (the way respond_from() takes,
+ * and this one when the bytes do not fit).  The same bytes: the request's
+ * Via, From, To, Call-ID and CSeq, no To tag (8.2.6.2), Content-Length,
+ * then Server.
+ */
+static void
+respond_trying(struct pctx *p, struct msg *req)
+{
+	struct core *c = p->c;
+	char out[2048];
+	int n;
+
+	if (p->st == NULL || p->final_sent) {
+		return;
+	}
+	n = msg_response_write(req, 100, NULL, (struct sv){ "", 0 },
+	    c->server_len > 0 ? "Server" : NULL,
+	    (struct sv){ c->server, c->server_len }, out, sizeof(out));
+	if (n < 0) {
+		respond_from(p, req, 100, NULL);
+		return;
+	}
+	c->stats.resp_out[1]++; /* as core_count_out() counts a 1xx */
+	txn_server_respond_bytes(p->st, 100, out, (size_t)n);
 }
 
 /* Forward a response received on a branch (our Via already popped). */
@@ -952,6 +1013,8 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	uint32_t media = 0;
 	uint8_t mreq = 0;
 	char gwd[CORE_GWD_PARAM_MAX + 8];
+	char branch[CORE_BRANCH_MAX];
+	size_t blen = 0;
 	bool media_rr;
 	int err = -ENOMEM;
 
@@ -1009,12 +1072,14 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		goto fail;
 	}
 	calls_routed(c, p, dst);
-	if (push_via(c, fwd, dst, p->hash) != 0) {
+	if (push_via(c, fwd, dst, p->hash, branch, &blen) != 0) {
 		goto fail;
 	}
 	/* counted first: the transaction takes fwd and frees it */
 	core_count_out(c, fwd);
-	ct = txn_client_forward(c->txn, p->st, fwd, dst, p, &err);
+	/* its key from the branch just written: the Via not parsed back */
+	ct = txn_client_forward(c->txn, p->st, fwd, (struct sv){ branch, blen },
+	    dst, p, &err);
 	if (ct == NULL) {
 		goto fail;
 	}
@@ -1291,7 +1356,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	    msg_method_name(req).p, core_peer(src, peer, sizeof(peer)));
 	if (msg_method(req) == MSG_INVITE) {
 		/* 16.2: a stateful proxy answers an INVITE with 100 at once */
-		respond_from(p, req, 100, NULL);
+		respond_trying(p, req);
 	}
 	if (by_name) {
 		return forward_by_name(c, p, req, rt.via_name);
@@ -1408,7 +1473,7 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		dst.proto = tp_choose_proto(c->tp,
 		    (const struct sockaddr *)&dst.addr, msg_size(ack) + 128);
 	}
-	if (push_via(c, ack, &dst, loop_hash(ack)) != 0) {
+	if (push_via(c, ack, &dst, loop_hash(ack), NULL, NULL) != 0) {
 		return;
 	}
 	c->stats.relayed_stateless++;

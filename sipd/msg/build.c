@@ -578,20 +578,23 @@ line_len(const struct msg *m, int i)
 	return i < 0 ? 0 : m->hdrs[i].line.len;
 }
 
-struct msg *
-msg_response(struct msg *req, int status, const char *reason,
-    struct sv to_tag)
+/*
+ * msg_response()'s bytes into out (cap bytes), with the line "xname:
+ * xvalue" after Content-Length when xname is not NULL.  The length
+ * written, or -EINVAL (see msg_response()), -ENOSPC.
+ */
+static int
+response_write(struct msg *req, int status, const char *reason,
+    struct sv to_tag, const char *xname, struct sv xvalue, char *out,
+    size_t cap)
 {
-	struct msg_limits lim = req->lim;
-	struct msg *r = NULL;
-	char *buf;
-	size_t cap, n, reason_len;
+	size_t need, n, reason_len, xlen = xname != NULL ? strlen(xname) : 0;
 	int from, to, callid, cseq;
 
 	/* RFC 3261 18.2.2: the top Via says where the response goes */
 	if (!req->is_request || status < 100 || status > 699 ||
 	    msg_via_top(req) == NULL) {
-		return NULL;
+		return -EINVAL;
 	}
 	/* 8.2.6.2: the others are copied; of a malformed request (a 400,
 	 * 8.2.6.1), those that are there once and parse */
@@ -603,56 +606,113 @@ msg_response(struct msg *req, int status, const char *reason,
 		reason = msg_reason_phrase(status);
 	}
 	reason_len = strlen(reason);
-	if (!bytes_ok((struct sv){ reason, reason_len }) || !bytes_ok(to_tag)) {
-		return NULL;
+	if (!bytes_ok((struct sv){ reason, reason_len }) || !bytes_ok(to_tag) ||
+	    (xname != NULL && !bytes_ok(xvalue))) {
+		return -EINVAL;
 	}
-	cap = 32 + reason_len + lines_len(req, HDR_VIA) + line_len(req, from) +
-	    line_len(req, to) + line_len(req, callid) + line_len(req, cseq) +
-	    (to >= 0 ? req->hdrs[to].value.len : 0) + to_tag.len + 32;
-	buf = malloc(cap);
-	if (buf == NULL) {
-		return NULL;
+	need = 32 + reason_len + lines_len(req, HDR_VIA) +
+	    line_len(req, from) + line_len(req, to) + line_len(req, callid) +
+	    line_len(req, cseq) + (to >= 0 ? req->hdrs[to].value.len : 0) +
+	    to_tag.len + 32 + (xname != NULL ? xlen + 4 + xvalue.len : 0);
+	if (need > cap) {
+		return -ENOSPC;
 	}
 	/* "SIP/2.0 %03d %s\r\n" without printf, which costs more than the
 	 * rest of the response: status has three digits (checked above) */
-	memcpy(buf, "SIP/2.0 ", 8);
-	buf[8] = (char)('0' + status / 100);
-	buf[9] = (char)('0' + status / 10 % 10);
-	buf[10] = (char)('0' + status % 10);
-	buf[11] = ' ';
-	memcpy(buf + 12, reason, reason_len);
-	memcpy(buf + 12 + reason_len, "\r\n", 2);
+	memcpy(out, "SIP/2.0 ", 8);
+	out[8] = (char)('0' + status / 100);
+	out[9] = (char)('0' + status / 10 % 10);
+	out[10] = (char)('0' + status % 10);
+	out[11] = ' ';
+	memcpy(out + 12, reason, reason_len);
+	memcpy(out + 12 + reason_len, "\r\n", 2);
 	n = 12 + reason_len + 2;
-	n += copy_lines(req, HDR_VIA, buf + n);
-	n += copy_line(req, from, buf + n);
+	n += copy_lines(req, HDR_VIA, out + n);
+	n += copy_line(req, from, out + n);
 	if (to >= 0 && status > 100 && msg_to(req)->tag.len == 0 &&
 	    to_tag.len > 0) {
 		/* RFC 3261 8.2.6.2: the UAS adds a tag to To */
 		struct sv tv = msg_sv(req, req->hdrs[to].value);
-		memcpy(buf + n, "To: ", 4);
+		memcpy(out + n, "To: ", 4);
 		n += 4;
-		memcpy(buf + n, tv.p, tv.len);
+		memcpy(out + n, tv.p, tv.len);
 		n += tv.len;
-		memcpy(buf + n, ";tag=", 5);
+		memcpy(out + n, ";tag=", 5);
 		n += 5;
-		memcpy(buf + n, to_tag.p, to_tag.len);
+		memcpy(out + n, to_tag.p, to_tag.len);
 		n += to_tag.len;
-		memcpy(buf + n, "\r\n", 2);
+		memcpy(out + n, "\r\n", 2);
 		n += 2;
 	} else {
-		n += copy_line(req, to, buf + n);
+		n += copy_line(req, to, out + n);
 	}
-	n += copy_line(req, callid, buf + n);
-	n += copy_line(req, cseq, buf + n);
-	memcpy(buf + n, "Content-Length: 0\r\n\r\n", 21);
-	n += 21;
-	if (lim.max_size < n) {
-		lim.max_size = (uint32_t)n;
+	n += copy_line(req, callid, out + n);
+	n += copy_line(req, cseq, out + n);
+	memcpy(out + n, "Content-Length: 0\r\n", 19);
+	n += 19;
+	if (xname != NULL) {
+		/* as msg_hdr_append() would write it */
+		memcpy(out + n, xname, xlen);
+		n += xlen;
+		memcpy(out + n, ": ", 2);
+		n += 2;
+		memcpy(out + n, xvalue.p, xvalue.len);
+		n += xvalue.len;
+		memcpy(out + n, "\r\n", 2);
+		n += 2;
 	}
-	if (lim.max_headers < req->nhdrs + 2) {
-		lim.max_headers = req->nhdrs + 2;
+	memcpy(out + n, "\r\n", 2);
+	n += 2;
+	return n > INT32_MAX ? -ENOSPC : (int)n;
+}
+
+struct msg *
+msg_response(struct msg *req, int status, const char *reason,
+    struct sv to_tag)
+{
+	struct msg_limits lim = req->lim;
+	struct msg *r = NULL;
+	size_t cap;
+	char *buf;
+	int n;
+
+	if (!req->is_request) {
+		return NULL;
 	}
-	r = msg_parse(buf, n, &lim, NULL);
+	/* at least what response_write() asks for: every line it may copy */
+	cap = 64 + (reason != NULL ? strlen(reason)
+				   : strlen(msg_reason_phrase(status))) +
+	    lines_len(req, HDR_VIA) + line_len(req, req->first[HDR_FROM]) +
+	    2 * line_len(req, req->first[HDR_TO]) +
+	    line_len(req, req->first[HDR_CALL_ID]) +
+	    line_len(req, req->first[HDR_CSEQ]) + to_tag.len;
+	buf = malloc(cap);
+	if (buf == NULL) {
+		return NULL;
+	}
+	n = response_write(req, status, reason, to_tag, NULL, (struct sv){ 0 },
+	    buf, cap);
+	if (n > 0) {
+		if (lim.max_size < (uint32_t)n) {
+			lim.max_size = (uint32_t)n;
+		}
+		if (lim.max_headers < req->nhdrs + 2) {
+			lim.max_headers = req->nhdrs + 2;
+		}
+		r = msg_parse(buf, (size_t)n, &lim, NULL);
+	}
 	free(buf);
 	return r;
+}
+
+int
+msg_response_write(struct msg *req, int status, const char *reason,
+    struct sv to_tag, const char *xname, struct sv xvalue, char *out,
+    size_t cap)
+{
+	if (xname != NULL && !name_ok(xname)) {
+		return -EINVAL;
+	}
+	return response_write(req, status, reason, to_tag, xname, xvalue, out,
+	    cap);
 }

@@ -501,6 +501,16 @@ const char *msg_reason_phrase(int status);
  */
 struct msg *msg_response(struct msg *req, int status, const char *reason,
     struct sv to_tag);
+/*
+ * The bytes msg_response() would parse, into out (cap bytes), with the
+ * line "xname: xvalue" after Content-Length when xname is not NULL (as
+ * msg_hdr_append() would add it): for a response sent as it is built.
+ * The length written, -EINVAL (as msg_response() gives NULL, or a bad
+ * xname or xvalue) or -ENOSPC.
+ */
+int msg_response_write(struct msg *req, int status, const char *reason,
+    struct sv to_tag, const char *xname, struct sv xvalue, char *out,
+    size_t cap);
 
 /* ---------------------------------------------------------------- framing */
 

@@ -29,20 +29,28 @@ client_failed(struct txn *x, int err)
  */
 static struct txn *
 client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
-    const struct tp_src *dst, void *tu, int *err)
+    struct sv branch, const struct tp_src *dst, void *tu, int *err)
 {
 	char key[TXN_KEY_MAX];
-	const struct msg_via *v = msg_via_top(req);
 	enum msg_method m = msg_method(req);
 	struct txn *x = NULL;
 	size_t n;
 	int rc;
 
-	if (v == NULL || m == MSG_ACK) {
+	if (branch.len == 0) {
+		const struct msg_via *v = msg_via_top(req);
+
+		if (v == NULL) {
+			rc = -EINVAL;
+			goto fail;
+		}
+		branch = msg_sv(req, v->branch);
+	}
+	if (m == MSG_ACK) {
 		rc = -EINVAL;
 		goto fail;
 	}
-	n = txn_client_key(msg_sv(req, v->branch), m, key);
+	n = txn_client_key(branch, m, key);
 	if (n == 0 || txn_lookup(t, key, n) != NULL) {
 		rc = -EINVAL;
 		goto fail;
@@ -119,19 +127,19 @@ struct txn *
 txn_client_new(struct txn_table *t, struct msg *req, const struct tp_src *dst,
     void *tu, int *err)
 {
-	return client_new(t, NULL, req, dst, tu, err);
+	return client_new(t, NULL, req, (struct sv){ "", 0 }, dst, tu, err);
 }
 
 struct txn *
 txn_client_forward(struct txn_table *t, struct txn *st, struct msg *req,
-    const struct tp_src *dst, void *tu, int *err)
+    struct sv branch, const struct tp_src *dst, void *tu, int *err)
 {
 	struct txn_text *base = st != NULL && st->kind == TXN_SERVER &&
 		st->tbl == t && !st->dead
 	    ? st->rq
 	    : NULL;
 
-	return client_new(t, base, req, dst, tu, err);
+	return client_new(t, base, req, branch, dst, tu, err);
 }
 
 static void

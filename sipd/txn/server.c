@@ -224,11 +224,18 @@ final_count(struct txn_table *t, const struct txn *x)
 	t->stats.final_sum_ms += ms;
 }
 
-int
-txn_server_respond(struct txn *x, struct msg *resp)
+/* The response of status, resp or the bytes p (len), as a new text. */
+static struct txn_text *
+response_text(struct msg *resp, const char *p, size_t len)
+{
+	return resp != NULL ? txn_text_new(resp) : txn_text_copy(p, len);
+}
+
+static int
+respond(struct txn *x, int status, struct msg *resp, const char *p,
+    size_t len)
 {
 	struct txn_table *t = x->tbl;
-	int status = msg_status(resp);
 	struct txn_text *b;
 	int rc = 0;
 
@@ -237,7 +244,7 @@ txn_server_respond(struct txn *x, struct msg *resp)
 	}
 	if (x->state == TXN_ACCEPTED && status >= 200 && status < 300) {
 		/* RFC 6026 7.1: a retransmitted 2xx from the TU goes out */
-		b = txn_text_new(resp);
+		b = response_text(resp, p, len);
 		if (b == NULL) {
 			return -ENOMEM;
 		}
@@ -250,7 +257,7 @@ txn_server_respond(struct txn *x, struct msg *resp)
 	if (x->state != TXN_TRYING && x->state != TXN_PROCEEDING) {
 		return -EINVAL;
 	}
-	b = txn_text_new(resp);
+	b = response_text(resp, p, len);
 	if (b == NULL) {
 		return -ENOMEM;
 	}
@@ -310,6 +317,18 @@ txn_server_respond(struct txn *x, struct msg *resp)
 	}
 	txn_leave(t);
 	return rc;
+}
+
+int
+txn_server_respond(struct txn *x, struct msg *resp)
+{
+	return respond(x, msg_status(resp), resp, NULL, 0);
+}
+
+int
+txn_server_respond_bytes(struct txn *x, int status, const char *p, size_t len)
+{
+	return respond(x, status, NULL, p, len);
 }
 
 void

@@ -55,6 +55,25 @@ txn_text_new(struct msg *m)
 	return x;
 }
 
+struct txn_text *
+txn_text_copy(const char *p, size_t n)
+{
+	struct txn_text *x;
+
+	if (n > UINT32_MAX - sizeof(*x)) {
+		return NULL;
+	}
+	x = malloc(sizeof(*x) + (n ? n : 1));
+	if (x == NULL) {
+		return NULL;
+	}
+	memcpy(x->d, p, n);
+	x->base = NULL;
+	x->refs = 1;
+	x->len = (uint32_t)n;
+	return x;
+}
+
 void
 txn_text_unref(struct txn_text *x)
 {
@@ -220,7 +239,7 @@ struct txn_text *
 txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 {
 	uint32_t bl[TEXT_LINES_MAX + 1];
-	struct delta d = { .p = p };
+	struct delta d;
 	const char *bp, *be, *q = p, *e = p + len;
 	int nb = 0, cur = 0;
 	struct txn_text *x;
@@ -228,6 +247,12 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 	if (base == NULL || base->base != NULL || len >= UINT32_MAX >> 1) {
 		return NULL;
 	}
+	/* the script's bytes are written before they are read: only its
+	 * state starts at zero */
+	d.s.n = 0;
+	d.s.full = false;
+	d.p = p;
+	d.coff = d.clen = d.ioff = d.ilen = 0;
 	bp = base->d;
 	be = bp + base->len;
 	for (const char *l = bp; l < be && nb < TEXT_LINES_MAX; nb++) {
@@ -236,6 +261,29 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 	}
 	bl[nb] = base->len;
 	while (q < e && !d.s.full) {
+		if (cur < nb) {
+			/* the lines an edit kept come in runs: the bytes shared
+			 * with the base from its next line on, compared eight
+			 * at a time, and every whole line of the base in them
+			 * copied at once, as the loop below would one by one */
+			uint32_t room = (uint32_t)(e - q), same;
+			int j = cur;
+
+			if (room > base->len - bl[cur]) {
+				room = base->len - bl[cur];
+			}
+			same = same_start(bp + bl[cur], q, room);
+			while (j < nb && bl[j + 1] - bl[cur] <= same &&
+			    bp[bl[j + 1] - 1] == '\n') {
+				j++;
+			}
+			if (j > cur) {
+				add_copy(&d, bl[cur], bl[j] - bl[cur]);
+				q += bl[j] - bl[cur];
+				cur = j;
+				continue;
+			}
+		}
 		const char *le = line_end(q, e);
 		uint32_t ll = (uint32_t)(le - q), best = 0, bend = 0;
 		uint32_t boff = 0, bfoff = 0;

@@ -172,6 +172,10 @@ struct txn *txn_server_new(struct txn_table *t, struct msg *req,
  * response (already final), or a send error.
  */
 int txn_server_respond(struct txn *st, struct msg *resp);
+/* The same for a response of status already written as the len bytes at p
+ * (borrowed): one sipd built and sends as it is (msg_response_write()). */
+int txn_server_respond_bytes(struct txn *st, int status, const char *p,
+    size_t len);
 
 /*
  * Where responses to req, received from src, go (RFC 3261 18.2.2, RFC
@@ -206,10 +210,13 @@ struct txn *txn_client_new(struct txn_table *t, struct msg *req,
  * with the proxy's edits (16.6), and is kept as what changed against
  * st's, whose bytes it shares: the forwarded INVITE of a ringing call
  * costs its new lines alone.  st NULL (or a transaction without the
- * request's bytes): as txn_client_new().
+ * request's bytes): as txn_client_new().  branch: the branch of req's top
+ * Via when the caller has just written it, so that it is not parsed
+ * again for the key; len 0: read from req.
  */
 struct txn *txn_client_forward(struct txn_table *t, struct txn *st,
-    struct msg *req, const struct tp_src *dst, void *tu, int *err);
+    struct msg *req, struct sv branch, const struct tp_src *dst, void *tu,
+    int *err);
 
 /*
  * Offer a received response to the client transactions.  Returns true

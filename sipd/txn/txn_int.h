@@ -72,6 +72,9 @@ struct txn_text {
 
 /* m serialized into a new text.  NULL on allocation failure. */
 struct txn_text *txn_text_new(struct msg *m);
+/* A copy of the n bytes at p as a new text.  NULL on allocation
+ * failure. */
+struct txn_text *txn_text_copy(const char *p, size_t n);
 /* p[0..len) as a script over base, which must hold bytes; NULL when
  * that is no smaller (keep the bytes) or on allocation failure. */
 struct txn_text *txn_text_delta(struct txn_text *base, const char *p,

@@ -218,6 +218,7 @@ fz_forward(struct fz *f, struct msg *req, struct txn *st, unsigned which)
 	char branch[TXN_BRANCH_MAX], via[128];
 	struct msg *fwd;
 	struct txn *ct;
+	size_t blen;
 
 	if (f->ncli >= FZ_MAX_TXN) {
 		return;
@@ -226,7 +227,7 @@ fz_forward(struct fz *f, struct msg *req, struct txn *st, unsigned which)
 	if (fwd == NULL) {
 		return;
 	}
-	txn_branch_new(f->t, branch);
+	blen = txn_branch_new(f->t, branch);
 	snprintf(via, sizeof(via), "SIP/2.0/%s 192.0.2.100;branch=%s",
 	    f->dst[which & 1].proto == TP_UDP ? "UDP" : "TCP", branch);
 	if (msg_via_push(fwd, (struct sv){ via, strlen(via) }) < 0) {
@@ -234,7 +235,10 @@ fz_forward(struct fz *f, struct msg *req, struct txn *st, unsigned which)
 		return;
 	}
 	/* forwarded as a proxy does: kept as a script over st's request */
-	ct = txn_client_forward(f->t, st, fwd, &f->dst[which & 1], st, NULL);
+	/* the branch given, as a proxy that just wrote it, or read back */
+	ct = txn_client_forward(f->t, st, fwd,
+	    (struct sv){ branch, which & 2 ? blen : 0 }, &f->dst[which & 1], st,
+	    NULL);
 	if (ct == NULL) {
 		msg_free(fwd);
 		return;

@@ -551,6 +551,76 @@ test_response_malformed(void **state)
 	}
 }
 
+/* msg_response_write() writes the bytes of msg_response() with the extra
+ * line msg_hdr_append() would add, for every status class, with and
+ * without a To tag, of well-formed and malformed requests; it refuses
+ * what msg_response() refuses, a value that is no single line, and a
+ * buffer too small. */
+static void
+test_response_write_same_bytes(void **state)
+{
+	static const char *const reqs[] = {
+	    req_text,
+	    "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	    "To: <sip:bob@biloxi.example.com>;tag=9\r\n"
+	    "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	    "From: <sip:carol@atlanta.example.com>;tag=2\r\n"
+	    "Call-ID: nv example.com\r\nCSeq: 1 OPTIONS\r\n\r\n",
+	    "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\r\n"
+	    "To: Bob\r\n <sip:bob@biloxi.example.com>\r\n"
+	    "From: <sip:alice@atlanta.example.com>;tag=1\r\n"
+	    "Call-ID: nv@example.com\r\n\r\n",
+	};
+	static const int statuses[] = { 100, 180, 200, 404, 699 };
+	const size_t nk = sizeof(statuses) / sizeof(statuses[0]) * 4;
+	char got[2048], want[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		struct msg *req = parse_str(reqs[i]);
+
+		for (size_t k = 0; k < nk; k++) {
+			int status = statuses[k / 4];
+			struct sv tag = k & 1 ? SV_LIT("t1")
+					      : (struct sv){ "", 0 };
+			bool extra = (k & 2) != 0;
+			struct msg *resp = msg_response(req, status,
+			    k & 1 ? "Why Not" : NULL, tag);
+			int n, w;
+
+			assert_non_null(resp);
+			if (extra) {
+				assert_true(msg_hdr_append(resp, "Server",
+				    SV_LIT("sipd 0.1")) >= 0);
+			}
+			w = msg_write(resp, want, sizeof(want));
+			assert_true(w > 0);
+			n = msg_response_write(req, status,
+			    k & 1 ? "Why Not" : NULL, tag,
+			    extra ? "Server" : NULL, SV_LIT("sipd 0.1"), got,
+			    sizeof(got));
+			assert_int_equal(n, w);
+			assert_memory_equal(got, want, (size_t)w);
+			/* one byte short of what it checks for: refused */
+			assert_int_equal(msg_response_write(req, status, NULL,
+			    tag, NULL, (struct sv){ "", 0 }, got, 16), -ENOSPC);
+			msg_free(resp);
+		}
+		assert_int_equal(msg_response_write(req, 100, NULL,
+		    (struct sv){ "", 0 }, "Server", SV_LIT("a\r\nb"), got,
+		    sizeof(got)), -EINVAL);
+		assert_int_equal(msg_response_write(req, 100, NULL,
+		    (struct sv){ "", 0 }, "Ser ver", SV_LIT("a"), got,
+		    sizeof(got)), -EINVAL);
+		assert_int_equal(msg_response_write(req, 99, NULL,
+		    (struct sv){ "", 0 }, NULL, (struct sv){ "", 0 }, got,
+		    sizeof(got)), -EINVAL);
+		msg_free(req);
+	}
+}
+
 /* -------------------------------------------------------- header edits */
 
 static void
@@ -1650,6 +1720,7 @@ main(void)
 	    cmocka_unit_test(test_response_reason),
 	    cmocka_unit_test(test_response_needs),
 	    cmocka_unit_test(test_response_malformed),
+	    cmocka_unit_test(test_response_write_same_bytes),
 	    cmocka_unit_test(test_edit_folded),
 	    cmocka_unit_test(test_list_cache_edits),
 	    cmocka_unit_test(test_hdr_append),

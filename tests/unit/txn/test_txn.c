@@ -1921,7 +1921,8 @@ test_forward_kept_as_edits(void **state)
 	assert_true(msg_via_push(fwd, (struct sv){ via, strlen(via) }) >= 0);
 	assert_true(msg_hdr_append(fwd, "Record-Route",
 	    SV_LIT("<sip:proxy.example.com;lr>")) >= 0);
-	ct = txn_client_forward(e->tbl, st, fwd, &dst, e, NULL);
+	ct = txn_client_forward(e->tbl, st, fwd, (struct sv){ "", 0 }, &dst,
+	    e, NULL);
 	assert_non_null(ct);
 	keep_req(e, ct, txn_request(ct));
 	/* parsed again, it is the request sent */
@@ -2807,6 +2808,24 @@ test_text_delta_round_trip(void **state)
 		n = snprintf(text, sizeof(text), "%.*s%s;expires=3600\r\n%s",
 		    (int)(strstr(base_s, "Contact:") - base_s), base_s, line,
 		    strstr(base_s, "Content-Length:"));
+		assert_true(n > 0 && (size_t)n < sizeof(text));
+		x = txn_text_delta(base, text, (uint32_t)n);
+		assert_non_null(x);
+		b = txn_text_bytes(x, &tmp);
+		assert_non_null(b);
+		assert_memory_equal(b, text, (size_t)n);
+		free(tmp);
+		txn_text_unref(x);
+	}
+	/* a byte put in at every offset, a line's end included: the runs
+	 * of lines copied at once stop at the line it falls in */
+	for (size_t k = 0; k < sizeof(base_s); k++) {
+		struct txn_text *x;
+		char *tmp;
+		const char *b;
+		int n = snprintf(text, sizeof(text), "%.*s#%s", (int)k, base_s,
+		    base_s + k);
+
 		assert_true(n > 0 && (size_t)n < sizeof(text));
 		x = txn_text_delta(base, text, (uint32_t)n);
 		assert_non_null(x);
