@@ -239,6 +239,11 @@ ctl_h_show_settings(struct ctl_req *r)
 			text = store;
 		} else if (s->cmd == CMD_SET_REG_STORE && store != NULL) {
 			text = store;
+		} else if (s->cmd == CMD_SET_REG_DURABLE &&
+		    (store != NULL) != (v != 0)) {
+			/* the store opened or not at the start decides */
+			pending = text;
+			v = store != NULL;
 		} else if (s->cmd == CMD_SET_SOURCE_CHANNELS) {
 			/* 0 is "automatic": the share in force */
 			v = conf_source_channels(c);

@@ -807,6 +807,11 @@ ctl_conf_apply(struct ctl *ctl, const struct conf *next, char *err,
 		log_warn(LOG_TRANSPORT, "control, the registration store "
 		    "changes at the next start");
 	}
+	if (cur->reg.durable != next->reg.durable) {
+		log_warn(LOG_TRANSPORT, "control, the registrar %s at the "
+		    "next start", next->reg.durable ? "keeps its bindings in "
+		    "the store" : "keeps its bindings in memory only");
+	}
 	if (next->relay_non_clients == CONF_RELAY_ANYBODY &&
 	    cur->relay_non_clients != CONF_RELAY_ANYBODY) {
 		ctl_warn_open_relay();

@@ -10,8 +10,10 @@ reg-store) nor its journals exist in sipd's directory: nothing was
 written.  sipd is stopped and started again on the same configuration:
 "show registrations" is empty, an OPTIONS to alice gets a final
 response that is not 2xx and her old contact receives nothing; still no
-store file.  A sipd without the setting refuses the configuration and
-does not start (the test fails there)."""
+store file.  "set reg-durable on" at run time is listed by "show
+settings" as pending, the registrar still in memory.  A sipd without
+the setting refuses the configuration and does not start (the test
+fails there)."""
 
 import os
 
@@ -82,6 +84,18 @@ def test(binary, started):
               resp.status)
         check(store_files(sipd) == [], "a memory-only registrar wrote %s" %
               store_files(sipd))
+
+        # set at run time, reg-durable waits for the next start: "show
+        # settings" gives what is in force and what is pending
+        for want, value, pending in (("on", False, "on"),
+                                     ("off", False, "")):
+            sipreg.ctl(sipd, "set", "reg-durable", want)
+            row = [s for s in sipreg.ctl(sipd, "show", "settings")
+                   if s["setting"] == "reg-durable"][0]
+            check(row["value"] is value and row["pending"] == pending,
+                  "after set reg-durable %s: value %r pending %r, not %r "
+                  "pending %r" % (want, row["value"], row["pending"], value,
+                                  pending))
 
         sipdtest.stop_clean(sipd)
         sipd.start()
