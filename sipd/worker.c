@@ -84,6 +84,9 @@ struct workers {
 	struct auth_state *auth;
 	struct core_gw_shared *gwsh; /* the gateways' nonces and counters */
 	struct conf conf;           /* as last applied */
+	/* set worker-ports as at the start (conf_worker_ports()): -1 off,
+	 * 0 auto, else the first worker's port */
+	int wports;
 	pthread_mutex_t call_lock;  /* one workers_call() at a time */
 	pthread_cond_t call_done;
 	struct worker *w[];
@@ -523,12 +526,52 @@ same_listener(const struct conf_listener *a, const struct conf_listener *b)
 	    strcmp(a->ca, b->ca) == 0 && a->verify == b->verify;
 }
 
+/*
+ * set worker-ports: w's own socket beside UDP listener l, on port + 1 +
+ * w->id (auto) or first + w->id.  A listener on port 0 (a port the kernel
+ * picks) gets none with auto.  On failure l is closed and *sa points at
+ * the address tried, in *at, for the message.
+ */
+static int
+listen_own(struct worker *w, struct tp_listener *l,
+    struct sockaddr_storage *at, const struct sockaddr **sa)
+{
+	int first = w->pool->wports;
+	uint32_t base, hi;
+	int rc;
+
+	if (first < 0) {
+		return 0;
+	}
+	tp_listener_addr(l, at, NULL);
+	base = first > 0 ? (uint32_t)first
+			 : tp_addr_port((const struct sockaddr *)at) + 1u;
+	if (first == 0 && base == 1) {
+		return 0;
+	}
+	hi = base + w->pool->n - 1;
+	tp_addr_set_port((struct sockaddr *)at,
+	    (uint16_t)(base + w->id > 65535 ? 0 : base + w->id));
+	*sa = (const struct sockaddr *)at;
+	if (hi > 65535) {
+		rc = -ERANGE;
+	} else {
+		rc = tp_udp_own(l, (uint16_t)(base + w->id), (uint16_t)base,
+		    (uint16_t)hi);
+	}
+	if (rc < 0) {
+		tp_listener_close(l);
+	}
+	return rc;
+}
+
 /* Open one listener of the configuration on w's transport. */
 static int
 listen_one(struct worker *w, const struct conf_listener *cl,
     struct tp_listener **out, char *err, size_t cap)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&cl->addr;
+	struct sockaddr_storage own_at;
 	char name[TP_ADDRSTRLEN];
 	int rc;
 
@@ -548,6 +591,9 @@ listen_one(struct worker *w, const struct conf_listener *cl,
 	}
 	default:
 		rc = tp_udp_listen(w->tp, sa, cl->addrlen, out);
+		if (rc == 0 && (rc = listen_own(w, *out, &own_at, &sa)) < 0) {
+			*out = NULL; /* closed */
+		}
 		break;
 	}
 	if (rc < 0) {
@@ -685,6 +731,9 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	}
 	ws->n = n;
 	ws->conf = *c;
+	if (conf_worker_ports(c->worker_ports, &ws->wports) < 0) {
+		ws->wports = -1;
+	}
 	/* every worker accepts the nonces of the others */
 	if (getrandom(ws->secret, sizeof(ws->secret), 0) !=
 	    (ssize_t)sizeof(ws->secret)) {
