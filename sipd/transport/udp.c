@@ -589,52 +589,88 @@ udp_sendto(struct tp_listener *l, const void *bytes, size_t len,
 	return 0;
 }
 
+/* Whether queued datagrams a and b go to the same address and port. */
+static bool
+udp_out_same_dest(const struct tp_udp_out *o, int a, int b)
+{
+	return o->msgs[a].msg_hdr.msg_namelen ==
+		o->msgs[b].msg_hdr.msg_namelen &&
+	    memcmp(&o->to[a], &o->to[b], o->msgs[a].msg_hdr.msg_namelen) == 0;
+}
+
 /*
- * Send what the batch queued, with one sendmmsg() for each run of
- * datagrams from the same socket.  A datagram the kernel refuses is sent
- * again alone (udp_sendto()), and when that fails too, its destination
- * has a transport error (RFC 3261 17.1.4, 18.4), the same report an ICMP
- * error gives.
+ * Send what the batch queued, with one sendmmsg() for each socket: a
+ * worker with a socket of its own (tp_udp_own()) answers from the
+ * listener and forwards from its own, and the two alternate in the
+ * queue.  A datagram is sent ahead of one queued before it on another
+ * socket only when they go to different peers, so that a peer gets what
+ * sipd sends it in order.  A datagram the kernel refuses is sent again
+ * alone (udp_sendto()), and when that fails too, its destination has a
+ * transport error (RFC 3261 17.1.4, 18.4), the same report an ICMP error
+ * gives.
  */
 static void
 udp_flush(struct tp *tp)
 {
 	struct tp_udp_out *o = tp->out;
 	bool queue = tp->udp_queue;
-	int i = 0;
+	bool done[TP_UDP_BATCH] = { false };
+	struct mmsghdr run[TP_UDP_BATCH];
+	int pick[TP_UDP_BATCH];
+	int first = 0;
 
 	/* what the error callback sends leaves at once, not into the
 	 * queue being sent */
 	tp->udp_queue = false;
-	while (i < o->n) {
-		struct tp_listener *l = o->l[i];
-		int run = 1, sent, rc;
+	while (first < o->n) {
+		struct tp_listener *l = o->l[first];
+		int n = 0, sent, k, rc;
 
-		while (i + run < o->n && o->l[i + run] == l) {
-			run++;
-		}
-		sent = sendmmsg(l->fd, &o->msgs[i], (unsigned)run,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (sent > 0) {
-			for (int k = i; k < i + sent; k++) {
-				tp->stats.bytes_out += o->iov[k].iov_len;
+		for (k = first; k < o->n; k++) {
+			bool held = false;
+
+			if (done[k] || o->l[k] != l) {
+				continue;
 			}
-			i += sent;
-			continue;
+			for (int j = first; j < k && !held; j++) {
+				held = !done[j] && o->l[j] != l &&
+				    udp_out_same_dest(o, j, k);
+			}
+			if (!held) {
+				pick[n] = k;
+				run[n++] = o->msgs[k];
+			}
 		}
-		rc = udp_sendto(l, o->iov[i].iov_base, o->iov[i].iov_len,
-		    (struct sockaddr *)&o->to[i],
-		    o->msgs[i].msg_hdr.msg_namelen);
-		if (rc < 0 && tp->error != NULL) {
-			struct tp_src dst;
+		sent = sendmmsg(l->fd, run, (unsigned)n,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		for (k = 0; k < sent; k++) {
+			tp->stats.bytes_out += o->iov[pick[k]].iov_len;
+			done[pick[k]] = true;
+		}
+		if (sent < 0) {
+			sent = 0;
+		}
+		if (sent < n) {
+			/* the first one refused: alone, then the rest */
+			int i = pick[sent];
 
-			memset(&dst, 0, sizeof(dst));
-			memcpy(&dst.addr, &o->to[i], sizeof(dst.addr));
-			dst.addrlen = o->msgs[i].msg_hdr.msg_namelen;
-			dst.proto = TP_UDP;
-			tp->error(tp->error_arg, &dst, rc);
+			rc = udp_sendto(l, o->iov[i].iov_base, o->iov[i].iov_len,
+			    (struct sockaddr *)&o->to[i],
+			    o->msgs[i].msg_hdr.msg_namelen);
+			done[i] = true;
+			if (rc < 0 && tp->error != NULL) {
+				struct tp_src dst;
+
+				memset(&dst, 0, sizeof(dst));
+				memcpy(&dst.addr, &o->to[i], sizeof(dst.addr));
+				dst.addrlen = o->msgs[i].msg_hdr.msg_namelen;
+				dst.proto = TP_UDP;
+				tp->error(tp->error_arg, &dst, rc);
+			}
 		}
-		i++;
+		while (first < o->n && done[first]) {
+			first++;
+		}
 	}
 	o->n = 0;
 	o->used = 0;
