@@ -4,9 +4,13 @@
  * message read by one worker is parsed there, and when its Call-ID (or,
  * for a response, the shard named in sipd's own branch) belongs to
  * another worker, the parsed message moves to that worker's inbox; the
- * message is self-contained, so moving it moves its ownership.  The inbox
- * also carries calls from the main thread (workers_call()), which is how
- * the control plane reads a worker's state without locks around it.
+ * message is self-contained, so moving it moves its ownership.  With set
+ * worker-ports (steering) a request that came to a worker's own port is
+ * that worker's, and a new call read on a shared UDP listener belongs to
+ * its reader, noted in its Call-ID's worker for the messages read
+ * elsewhere (steer()).  The inbox also carries calls from the main thread
+ * (workers_call()), which is how the control plane reads a worker's
+ * state without locks around it.
  */
 #include "sipd/worker.h"
 
