@@ -47,6 +47,7 @@
 #define CONF_SERVER_MAX 128 /* the Server header's value */
 #define CONF_MEDIA_PORTS_MAX 12 /* "20000-29999" */
 #define CONF_DEFAULT_MEDIA_PORTS "20000-29999"
+#define CONF_WORKER_PORTS_MAX 8 /* "off", "auto", "65535" */
 #define CONF_DEFAULT_MEDIA_TIMEOUT 60
 #define CONF_DEFAULT_SERVER "sipd"
 #define CONF_DEFAULT_DIALOG_TIMEOUT 7200
@@ -245,6 +246,9 @@ struct conf {
 	uint32_t first_msg_s;     /* a first message within this, or closed */
 	uint32_t size_limit_lan;  /* "Request Size Limit" inside the LAN */
 	uint32_t size_limit_wan;  /* and outside it (RFC 3261 18.1.1) */
+	/* "set worker-ports": "off", "auto" or a worker's first port
+	 * (conf_worker_ports()) */
+	char worker_ports[CONF_WORKER_PORTS_MAX];
 	struct conf_net lan[CONF_MAX_RANGES];
 	int nlan;
 
@@ -735,6 +739,15 @@ int conf_listener_add(struct conf *c, const struct cmd_args *a, char *err,
 int conf_listener_remove(struct conf *c, const struct cmd_args *a,
     char *err, size_t cap);
 void conf_listener_dump(const struct conf *c, FILE *f);
+/*
+ * "set worker-ports" (conf_listener.c): conf_worker_ports() reads v,
+ * "off", "auto" or a port from 1024 to 65535, into *first: -1 for off,
+ * 0 for auto (worker i on a UDP listener's port + 1 + i), else worker i
+ * on first + i; returns 0 or -EINVAL.  The check of the setting
+ * (settings.def) says why a value is refused.
+ */
+int conf_worker_ports(const char *v, int *first);
+int conf_listener_check_worker_ports(const char *v, char *err, size_t cap);
 int conf_hostport(const char *s, struct sockaddr_storage *ss,
     socklen_t *len);
 

@@ -7,11 +7,13 @@
  * (struct conf_thooks): the TLS fields belong to a tls listener, which
  * needs a cert and a key, and the last listener stays.  Opening and
  * closing the sockets follows from the new configuration (the workers
- * compare it with the old).  Owns nothing: the listeners live in struct
- * conf.
+ * compare it with the old).  Also "set worker-ports", which gives each
+ * worker a UDP socket of its own beside every UDP listener.  Owns
+ * nothing: the listeners live in struct conf.
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -134,4 +136,48 @@ conf_listener_dump(const struct conf *c, FILE *f)
 		conf_row_dump(&tbl_table[TBL_LISTENER], &c->listeners[i], true,
 		    f);
 	}
+}
+
+int
+conf_worker_ports(const char *v, int *first)
+{
+	uint32_t port = 0;
+	size_t n = strlen(v);
+
+	if (strcasecmp(v, "off") == 0) {
+		*first = -1;
+		return 0;
+	}
+	if (strcasecmp(v, "auto") == 0) {
+		*first = 0;
+		return 0;
+	}
+	if (n == 0 || n > 5) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9') {
+			return -EINVAL;
+		}
+		port = port * 10 + (uint32_t)(v[i] - '0');
+	}
+	if (port < 1024 || port > 65535) {
+		return -EINVAL;
+	}
+	*first = (int)port;
+	return 0;
+}
+
+int
+conf_listener_check_worker_ports(const char *v, char *err, size_t cap)
+{
+	char clip[LOG_CLIP_SIZE];
+	int first;
+
+	if (conf_worker_ports(v, &first) < 0) {
+		return err_fmt(err, cap, -EINVAL, "bad worker ports '%s' (off, "
+		    "auto, or the first port, 1024 to 65535)",
+		    log_clip(clip, sizeof(clip), v, strlen(v)));
+	}
+	return 0;
 }

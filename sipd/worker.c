@@ -4,9 +4,13 @@
  * message read by one worker is parsed there, and when its Call-ID (or,
  * for a response, the shard named in sipd's own branch) belongs to
  * another worker, the parsed message moves to that worker's inbox; the
- * message is self-contained, so moving it moves its ownership.  The inbox
- * also carries calls from the main thread (workers_call()), which is how
- * the control plane reads a worker's state without locks around it.
+ * message is self-contained, so moving it moves its ownership.  With set
+ * worker-ports (steering) a request that came to a worker's own port is
+ * that worker's, and a new call read on a shared UDP listener belongs to
+ * its reader, noted in its Call-ID's worker for the messages read
+ * elsewhere (steer()).  The inbox also carries calls from the main thread
+ * (workers_call()), which is how the control plane reads a worker's
+ * state without locks around it.
  */
 #include "sipd/worker.h"
 
@@ -54,6 +58,33 @@
 /* How often expired registrations are purged. */
 #define WORKER_PURGE_MS 1000
 
+/*
+ * Steering's notes: which worker owns a call that another worker may read
+ * a message of (steer()), kept by the call's home worker (the Call-ID's
+ * hash), each for note_ms, under the home's lock.
+ */
+#define NOTE_BUCKETS 32768
+/* The most notes one worker keeps (some 10 MB): past it a call is not
+ * noted, and is as it was before steering for a peer that changes its
+ * source port. */
+#define NOTE_MAX (256 * 1024)
+
+struct note {
+	struct note *next;  /* in its bucket */
+	struct note *later; /* the next noted, oldest first */
+	uint64_t key;
+	uint64_t until;
+	unsigned owner;
+};
+
+struct note_dir {
+	pthread_mutex_t mu;
+	struct note *old, *young; /* in the order noted (and expiring) */
+	struct note *spare;       /* expired, for the next notes */
+	size_t n;
+	struct note *tab[NOTE_BUCKETS];
+};
+
 enum wmsg_kind {
 	WMSG_SIP,  /* a parsed message for this shard */
 	WMSG_CALL, /* run a function for the main thread */
@@ -64,6 +95,8 @@ struct worker_msg {
 	enum wmsg_kind kind;
 	struct msg *m;
 	struct tp_src src;
+	/* a CANCEL looking for its INVITE: the workers that had it not */
+	unsigned hops;
 	void (*fn)(struct worker *w, void *arg);
 	void *arg;
 	bool done;
@@ -84,6 +117,13 @@ struct workers {
 	struct auth_state *auth;
 	struct core_gw_shared *gwsh; /* the gateways' nonces and counters */
 	struct conf conf;           /* as last applied */
+	/* set worker-ports as at the start (conf_worker_ports()): -1 off,
+	 * 0 auto, else the first worker's port */
+	int wports;
+	/* steering: how long a note of a call's owner lives (ms), and the
+	 * seed of its Call-ID's key */
+	_Atomic uint64_t note_ms;
+	uint64_t note_seed;
 	pthread_mutex_t call_lock;  /* one workers_call() at a time */
 	pthread_cond_t call_done;
 	struct worker *w[];
@@ -129,10 +169,197 @@ workers_shard(const struct workers *ws, struct sv callid)
 	    ws->n);
 }
 
+/* ------------------------------------------------------------ steering */
+
+/* Whether requests read on w's own sockets and new calls stay on w. */
+static bool
+steering(const struct workers *ws)
+{
+	return ws->n > 1 && ws->wports >= 0;
+}
+
+/* Whether req belongs to a dialog: its To has a tag (RFC 3261 12.2). */
+static bool
+in_dialog(struct msg *req)
+{
+	const struct msg_naddr *to = msg_to(req);
+
+	return to != NULL && to->tag.len > 0;
+}
+
+/* Drop the notes of dir whose time is over (dir locked). */
+static void
+note_expire(struct note_dir *dir, uint64_t now)
+{
+	while (dir->old != NULL && dir->old->until <= now) {
+		struct note *e = dir->old;
+		struct note **pp = &dir->tab[e->key % NOTE_BUCKETS];
+
+		while (*pp != e) {
+			pp = &(*pp)->next;
+		}
+		*pp = e->next;
+		dir->old = e->later;
+		if (dir->old == NULL) {
+			dir->young = NULL;
+		}
+		e->next = dir->spare;
+		dir->spare = e;
+		dir->n--;
+	}
+}
+
+/*
+ * The owner of the call named key in home's notes, or -1 when none; when
+ * none and take >= 0, take becomes its owner, noted until now + the
+ * notes' life.  From any worker's thread: the notes are locked.
+ */
+static int
+note_owner(struct workers *ws, unsigned home, uint64_t key, int take,
+    uint64_t now)
+{
+	struct note_dir *dir = ws->w[home]->notes;
+	int owner = -1;
+
+	pthread_mutex_lock(&dir->mu);
+	note_expire(dir, now);
+	for (struct note *e = dir->tab[key % NOTE_BUCKETS]; e != NULL;
+	     e = e->next) {
+		if (e->key == key) {
+			owner = (int)e->owner;
+			break;
+		}
+	}
+	if (owner < 0 && take >= 0 && dir->n < NOTE_MAX) {
+		struct note *e = dir->spare;
+
+		if (e != NULL) {
+			dir->spare = e->next;
+		} else {
+			e = malloc(sizeof(*e));
+		}
+		if (e != NULL) {
+			e->key = key;
+			e->owner = (unsigned)take;
+			e->until = now + atomic_load_explicit(&ws->note_ms,
+			    memory_order_relaxed);
+			e->next = dir->tab[key % NOTE_BUCKETS];
+			dir->tab[key % NOTE_BUCKETS] = e;
+			e->later = NULL;
+			if (dir->young != NULL) {
+				dir->young->later = e;
+			} else {
+				dir->old = e;
+			}
+			dir->young = e;
+			dir->n++;
+		}
+	}
+	if (owner < 0) {
+		owner = take;
+	}
+	pthread_mutex_unlock(&dir->mu);
+	return owner;
+}
+
+static void
+note_dir_free(struct note_dir *dir)
+{
+	for (size_t i = 0; i < NOTE_BUCKETS; i++) {
+		while (dir->tab[i] != NULL) {
+			struct note *e = dir->tab[i];
+			dir->tab[i] = e->next;
+			free(e);
+		}
+	}
+	while (dir->spare != NULL) {
+		struct note *e = dir->spare;
+		dir->spare = e->next;
+		free(e);
+	}
+	pthread_mutex_destroy(&dir->mu);
+	free(dir);
+}
+
+/* How long a note lives: a client transaction's retransmissions stop
+ * after 64*T1 (Timers B and F; T1 as sipd's), and T4 more for the
+ * network. */
+static uint64_t
+note_life(const struct conf *c)
+{
+	return 64 * (uint64_t)c->txn.t1_ms + c->txn.t4_ms;
+}
+
+/*
+ * Which worker owns request m, read by w from src, when steering: a
+ * request that came to w's own port (a Via or a Record-Route of w's sent
+ * it there) is w's; on a shared UDP listener, a request that starts
+ * something (no To tag) belongs to the worker noted for its Call-ID, else
+ * to w, noted so in the Call-ID's home worker for as long as its
+ * retransmissions may come (64*T1 and T4: RFC 3261 17.1.1.2, 17.1.2.2):
+ * the same peer's 4-tuple reaches the same socket (SO_REUSEPORT), but a
+ * retransmission from another source port must find the transaction
+ * where it is.  A request within a dialog goes to the noted worker, else
+ * to the home, as without steering.  -1: not decided here;
+ * STEER_ROUND: a CANCEL to hand round (cancel_next()).
+ */
+#define STEER_ROUND (-2)
+static int
+steer(struct worker *w, struct msg *m, const struct tp_src *src)
+{
+	struct workers *ws = w->pool;
+	struct sv callid;
+	unsigned home;
+	uint64_t key;
+	bool fresh;
+
+	if (src->proto != TP_UDP || src->listener == NULL) {
+		return -1;
+	}
+	if (tp_listener_is_own(src->listener)) {
+		return (int)w->id;
+	}
+	callid = msg_callid(m);
+	home = workers_shard(ws, callid);
+	key = msg_fnv1a(ws->note_seed, callid.p, callid.len);
+	/* a CANCEL never starts a call: it follows its INVITE (below) */
+	fresh = !in_dialog(m) && msg_method(m) != MSG_CANCEL;
+	int owner = note_owner(ws, home, key, fresh ? (int)w->id : -1,
+	    txn_table_now(w->txn));
+	if (owner >= 0 && (unsigned)owner < ws->n) {
+		return owner;
+	}
+	if (msg_method(m) == MSG_CANCEL && !in_dialog(m)) {
+		/* no note (a long ringing): the INVITE is on some worker,
+		 * which the CANCEL goes round to find (cancel_next()) */
+		return STEER_ROUND;
+	}
+	return (int)home;
+}
+
+/*
+ * A CANCEL handed round (steer()): w handles it when it has its INVITE,
+ * or when every worker has been asked (the core then answers 481);
+ * else the next worker.
+ */
+static unsigned
+cancel_next(struct worker *w, struct msg *m, const struct tp_src *src,
+    unsigned hops)
+{
+	if (hops + 1 >= w->pool->n ||
+	    txn_server_find_invite(w->txn, m, src) != NULL) {
+		return w->id;
+	}
+	return (w->id + 1) % w->pool->n;
+}
+
 /* Which worker owns m: the branch sipd made, else the Call-ID. */
 static unsigned
-shard_of(struct workers *ws, struct msg *m)
+shard_of(struct worker *w, struct msg *m, const struct tp_src *src,
+    bool *round)
 {
+	struct workers *ws = w->pool;
+
 	if (ws->n <= 1) {
 		return 0;
 	}
@@ -140,6 +367,15 @@ shard_of(struct workers *ws, struct msg *m)
 		const struct msg_via *v = msg_via_top(m);
 		int s = v ? txn_branch_shard(msg_sv(m, v->branch)) : -1;
 		if (s >= 0 && (unsigned)s < ws->n) {
+			return (unsigned)s;
+		}
+	} else if (steering(ws)) {
+		int s = steer(w, m, src);
+		if (s == STEER_ROUND) {
+			*round = true;
+			return w->id;
+		}
+		if (s >= 0) {
 			return (unsigned)s;
 		}
 	}
@@ -267,6 +503,35 @@ worker_due(struct worker *w, uint64_t now)
 	}
 }
 
+/*
+ * Give m, read by w from src, to worker to (hops: for a CANCEL going
+ * round, the workers it has been to).  m is the callee's from now on.
+ */
+static void
+hand_off(struct worker *w, unsigned to, struct msg *m,
+    const struct tp_src *src, unsigned hops)
+{
+	struct worker_msg *wm = calloc(1, sizeof(*wm));
+
+	if (wm == NULL) {
+		msg_free(m);
+		return;
+	}
+	wm->kind = WMSG_SIP;
+	wm->m = m;
+	wm->src = *src;
+	wm->hops = hops;
+	if (!inbox_push(w->pool->w[to], wm)) {
+		/* the owner is that far behind: shed the load here, where
+		 * the request costs the least (RFC 3261 21.5.4) */
+		core_refuse_busy(w->core, m, src);
+		msg_free(m);
+		free(wm);
+		return;
+	}
+	core_count_handoff(w->core);
+}
+
 static void
 worker_inbox(evutil_socket_t fd, short what, void *arg)
 {
@@ -284,7 +549,15 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 	txn_table_set_now(w->txn, now_ms());
 	while (q != NULL) {
 		struct worker_msg *next = q->next;
-		if (q->kind == WMSG_SIP) {
+		unsigned to = w->id;
+		if (q->kind == WMSG_SIP && q->hops > 0) {
+			to = cancel_next(w, q->m, &q->src, q->hops);
+		}
+		if (to != w->id) {
+			/* a CANCEL going round, whose INVITE is not here */
+			hand_off(w, to, q->m, &q->src, q->hops + 1);
+			free(q);
+		} else if (q->kind == WMSG_SIP) {
 			core_handle(w->core, q->m, &q->src);
 			free(q);
 		} else {
@@ -314,30 +587,18 @@ worker_recv(void *arg, const struct tp_src *src, const char *data, size_t len)
 		worker_due(w, now);
 		return; /* counted and logged by core */
 	}
-	to = shard_of(w->pool, m);
+	bool round = false;
+	to = shard_of(w, m, src, &round);
+	if (round) {
+		to = cancel_next(w, m, src, 0);
+	}
 	if (to == w->id) {
 		core_handle(w->core, m, src);
 		worker_due(w, now);
 		return;
 	}
 	worker_due(w, now);
-	struct worker_msg *wm = calloc(1, sizeof(*wm));
-	if (wm == NULL) {
-		msg_free(m);
-		return;
-	}
-	wm->kind = WMSG_SIP;
-	wm->m = m;
-	wm->src = *src;
-	if (!inbox_push(w->pool->w[to], wm)) {
-		/* the owner is that far behind: shed the load here, where
-		 * the request costs the least (RFC 3261 21.5.4) */
-		core_refuse_busy(w->core, m, src);
-		msg_free(m);
-		free(wm);
-		return;
-	}
-	core_count_handoff(w->core);
+	hand_off(w, to, m, src, round ? 1 : 0);
 }
 
 static void
@@ -523,12 +784,52 @@ same_listener(const struct conf_listener *a, const struct conf_listener *b)
 	    strcmp(a->ca, b->ca) == 0 && a->verify == b->verify;
 }
 
+/*
+ * set worker-ports: w's own socket beside UDP listener l, on port + 1 +
+ * w->id (auto) or first + w->id.  A listener on port 0 (a port the kernel
+ * picks) gets none with auto.  On failure l is closed and *sa points at
+ * the address tried, in *at, for the message.
+ */
+static int
+listen_own(struct worker *w, struct tp_listener *l,
+    struct sockaddr_storage *at, const struct sockaddr **sa)
+{
+	int first = w->pool->wports;
+	uint32_t base, hi;
+	int rc;
+
+	if (first < 0) {
+		return 0;
+	}
+	tp_listener_addr(l, at, NULL);
+	base = first > 0 ? (uint32_t)first
+			 : tp_addr_port((const struct sockaddr *)at) + 1u;
+	if (first == 0 && base == 1) {
+		return 0;
+	}
+	hi = base + w->pool->n - 1;
+	tp_addr_set_port((struct sockaddr *)at,
+	    (uint16_t)(base + w->id > 65535 ? 0 : base + w->id));
+	*sa = (const struct sockaddr *)at;
+	if (hi > 65535) {
+		rc = -ERANGE;
+	} else {
+		rc = tp_udp_own(l, (uint16_t)(base + w->id), (uint16_t)base,
+		    (uint16_t)hi);
+	}
+	if (rc < 0) {
+		tp_listener_close(l);
+	}
+	return rc;
+}
+
 /* Open one listener of the configuration on w's transport. */
 static int
 listen_one(struct worker *w, const struct conf_listener *cl,
     struct tp_listener **out, char *err, size_t cap)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&cl->addr;
+	struct sockaddr_storage own_at;
 	char name[TP_ADDRSTRLEN];
 	int rc;
 
@@ -548,6 +849,9 @@ listen_one(struct worker *w, const struct conf_listener *cl,
 	}
 	default:
 		rc = tp_udp_listen(w->tp, sa, cl->addrlen, out);
+		if (rc == 0 && (rc = listen_own(w, *out, &own_at, &sa)) < 0) {
+			*out = NULL; /* closed */
+		}
 		break;
 	}
 	if (rc < 0) {
@@ -600,6 +904,9 @@ worker_free(struct worker *w)
 			free(q);
 		}
 	}
+	if (w->notes != NULL) {
+		note_dir_free(w->notes);
+	}
 	if (w->tick != NULL) {
 		event_free(w->tick);
 	}
@@ -629,6 +936,14 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	pthread_mutex_init(&w->lock, NULL);
 	w->id = id;
 	w->pool = ws;
+	if (steering(ws)) {
+		w->notes = calloc(1, sizeof(*w->notes));
+		if (w->notes == NULL) {
+			snprintf(err, cap, "%s", strerror(ENOMEM));
+			goto fail;
+		}
+		pthread_mutex_init(&w->notes->mu, NULL);
+	}
 	w->base = event_base_new();
 	if (w->base == NULL) {
 		snprintf(err, cap, "cannot create an event loop");
@@ -685,6 +1000,10 @@ workers_new(const struct conf *c, char *err, size_t cap)
 	}
 	ws->n = n;
 	ws->conf = *c;
+	if (conf_worker_ports(c->worker_ports, &ws->wports) < 0) {
+		ws->wports = -1;
+	}
+	atomic_store(&ws->note_ms, note_life(c));
 	/* every worker accepts the nonces of the others */
 	if (getrandom(ws->secret, sizeof(ws->secret), 0) !=
 	    (ssize_t)sizeof(ws->secret)) {
@@ -692,6 +1011,8 @@ workers_new(const struct conf *c, char *err, size_t cap)
 		free(ws);
 		return NULL;
 	}
+	/* a Call-ID's note key: not one a peer can aim at another's */
+	ws->note_seed = msg_fnv1a(MSG_FNV_INIT, ws->secret, sizeof(ws->secret));
 	char path[CONF_PATH_MAX + 32];
 	struct reg_settings rs;
 	int rerr = 0;
@@ -1030,5 +1351,6 @@ workers_configure(struct workers *ws, const struct conf *c, char *err,
 		}
 	}
 	ws->conf = *c;
+	atomic_store(&ws->note_ms, note_life(c));
 	return 0;
 }

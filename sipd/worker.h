@@ -4,7 +4,11 @@
  * its transaction table and its core.  A request belongs to the shard its
  * Call-ID hashes to, so every transaction of a call lives on one worker
  * and needs no lock; a message read by another worker is handed over on a
- * queue (DESIGN.md, "Threads and ownership").
+ * queue (DESIGN.md, "Threads and ownership").  With set worker-ports,
+ * each worker also has UDP ports of its own that its Via and
+ * Record-Route name, and a call read first on a shared UDP listener
+ * belongs to the worker that read it (steering): then nearly nothing is
+ * handed over.
  *
  * The pool (struct workers) is driven from the main thread: it starts and
  * stops the threads, applies configuration changes, and runs functions on
@@ -54,6 +58,10 @@ struct worker {
 	uint64_t next_purge;  /* worker 0: when the registrar is purged */
 	/* the listeners of the configuration in force, in its order */
 	struct tp_listener *listeners[CONF_MAX_LISTENERS];
+	/* steering (set worker-ports): the owners of calls whose Call-ID
+	 * hashes to this worker, when another worker read them; locked
+	 * inside; NULL without steering */
+	struct note_dir *notes;
 	pthread_mutex_t lock; /* guards the inbox queue only */
 	struct worker_msg *queue_head, *queue_tail;
 	unsigned queued;      /* SIP messages in the inbox, at most

@@ -115,7 +115,9 @@ addr_is_local(struct core *c, const struct sockaddr_storage *ss,
 {
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct conf_listener *l = &c->listeners[i];
-		if (tp_addr_port((const struct sockaddr *)&l->addr) != port) {
+		/* or a worker's own port beside it (set worker-ports) */
+		if (tp_addr_port((const struct sockaddr *)&l->addr) != port &&
+		    !tp_listener_worker_port(c->tp, l->proto, &l->addr, port)) {
 			continue;
 		}
 		if (route_same_host(&l->addr, ss) || core_nat_own(c, ss)) {
@@ -380,14 +382,27 @@ route_local_addr_src(struct core *c, const struct tp_src *dst, char *buf,
     size_t cap)
 {
 	struct sockaddr_storage a;
+	/* over UDP, the worker's own socket (set worker-ports) */
+	struct tp_listener *from = tp_listener_advertised(c->tp, dst);
 
-	if (dst->listener == NULL ||
-	    tp_listener_proto(dst->listener) != dst->proto) {
+	if (from == NULL || tp_listener_proto(from) != dst->proto) {
 		return route_local_addr(c, dst->proto, &dst->addr, buf, cap);
 	}
-	tp_listener_addr(dst->listener, &a, NULL);
-	if (is_wildcard(&a) || a.ss_family != dst->addr.ss_family) {
+	tp_listener_addr(from, &a, NULL);
+	if (a.ss_family != dst->addr.ss_family ||
+	    (is_wildcard(&a) && from == dst->listener)) {
 		return route_local_addr(c, dst->proto, &dst->addr, buf, cap);
+	}
+	if (is_wildcard(&a)) {
+		/* a worker's socket beside a wildcard listener: the source
+		 * address towards dst, with the worker's port */
+		struct sockaddr_storage s;
+		if (route_source_for(&dst->addr, &s) != 0) {
+			return -EADDRNOTAVAIL;
+		}
+		tp_addr_set_port((struct sockaddr *)&s,
+		    tp_addr_port((const struct sockaddr *)&a));
+		a = s;
 	}
 	{
 		/* behind a NAT that forwards sipd's ports: as above */

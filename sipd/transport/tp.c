@@ -274,13 +274,19 @@ tp_listener_close(struct tp_listener *l)
 	if (l == NULL) {
 		return;
 	}
+	if (l->own != NULL) {
+		tp_listener_close(l->own);
+	}
+	if (l->parent != NULL) {
+		l->parent->own = NULL;
+	}
 	for (pp = &l->tp->listeners; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == l) {
 			*pp = l->next;
 			break;
 		}
 	}
-	if (l->tp->index == 0) {
+	if (l->tp->index == 0 && l->parent == NULL) {
 		log_warn(LOG_TRANSPORT, "stopped listening on %s", l->name);
 	}
 	tp_listener_free(l);
@@ -295,7 +301,8 @@ tp_local_addr(struct tp *tp, enum tp_proto proto, int family,
 	/* the list is newest first: the oldest listener is the stable one */
 	for (const struct tp_listener *l = tp->listeners; l != NULL;
 	     l = l->next) {
-		if (l->proto == proto && l->addr.ss_family == family) {
+		if (l->proto == proto && l->addr.ss_family == family &&
+		    l->parent == NULL) {
 			found = l;
 		}
 	}

@@ -224,6 +224,39 @@ struct tp_listener *tp_listener_find(struct tp *tp, enum tp_proto proto,
     const struct sockaddr_storage *addr);
 
 /*
+ * A worker's own socket beside UDP listener l (set worker-ports): bound
+ * to l's address with port (no SO_REUSEPORT: no other socket may share
+ * it), read like l.  tp sends from it what tp_send() is given with no
+ * listener (the requests the worker forwards or makes), and
+ * tp_listener_advertised() names it, so that what comes back reaches
+ * this worker.  [lo, hi] are the ports of the group's worker sockets of
+ * l (tp_listener_worker_port()).  Port 0 closes the socket.  Returns 0,
+ * -EINVAL when l is not a UDP listener of its own, or a negative errno
+ * from socket() or bind() (-EADDRINUSE).
+ */
+int tp_udp_own(struct tp_listener *l, uint16_t port, uint16_t lo,
+    uint16_t hi);
+/* Whether l is a worker's own socket (tp_udp_own()). */
+bool tp_listener_is_own(const struct tp_listener *l);
+/*
+ * The listener whose address and port sipd writes in the Via and the
+ * Record-Route it puts on a message leaving to dst (or, for a
+ * Record-Route, that came from dst): over UDP the worker socket beside
+ * dst->listener, or when dst names none, beside the listener tp_send()
+ * would use; else dst->listener (also when it is another tp's).  NULL
+ * when dst names none and tp has no worker socket.
+ */
+struct tp_listener *tp_listener_advertised(struct tp *tp,
+    const struct tp_src *dst);
+/*
+ * Whether port is the port of a worker socket of the group beside tp's
+ * listener of proto bound to addr: an address of sipd's own (a Route
+ * entry sipd wrote).
+ */
+bool tp_listener_worker_port(struct tp *tp, enum tp_proto proto,
+    const struct sockaddr_storage *addr, uint16_t port);
+
+/*
  * The bound address of a listener of proto and family (AF_INET,
  * AF_INET6) into *out, for Via and Record-Route.  Returns 0, or -ENOENT
  * when tp has no such listener.
@@ -237,8 +270,8 @@ int tp_local_addr(struct tp *tp, enum tp_proto proto, int family,
  * Send len bytes (one whole message) to dst.
  *
  * UDP: sendto() from dst->listener when it is one of tp's UDP listeners
- * of dst's family, else from one of those with the same local address,
- * else from any of tp's UDP listeners of that family.
+ * of dst's family, else from the worker socket (tp_udp_own()) of tp's
+ * oldest UDP listener of that family, else from that listener.
  *
  * TCP and TLS: over connection dst->conn_id while it is open (handed to
  * the owning worker when that is another member of the group), else over

@@ -40,6 +40,13 @@ struct tp_listener {
 	char name[TP_ADDRSTRLEN + 8];
 	/* UDP */
 	struct event *ev;
+	/* a shared listener: this tp's worker socket on its address
+	 * (tp_udp_own()), or NULL; and the ports [own_lo, own_hi] the
+	 * group's worker sockets of this listener take.  A worker socket:
+	 * parent, the shared listener it stands beside. */
+	struct tp_listener *own;
+	struct tp_listener *parent;
+	uint16_t own_lo, own_hi;
 	size_t bufsize; /* max_size + 1, to see an oversized datagram */
 	char *bufs;     /* TP_UDP_BATCH buffers of bufsize */
 	struct mmsghdr *msgs;

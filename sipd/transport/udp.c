@@ -13,7 +13,11 @@
  * error for an earlier datagram is.  Sockets use SO_REUSEPORT so that each
  * worker binds the same address and the kernel spreads the load; the
  * first worker checks that no other process holds the address
- * (tp_listen_probe()), since SO_REUSEPORT would let it share.
+ * (tp_listen_probe()), since SO_REUSEPORT would let it share.  A worker
+ * may also have a socket of its own beside a listener (tp_udp_own(),
+ * set worker-ports): the requests it sends leave from there and name
+ * its port, so their answers come back to it, not to whichever worker
+ * the kernel picks.
  */
 #include "sipd/transport/tp_int.h"
 
@@ -317,9 +321,14 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	udp_arm(l, n);
 }
 
-int
-tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
-    struct tp_listener **out)
+/*
+ * Open a UDP socket on addr and read it: shared, the listener every
+ * worker binds with SO_REUSEPORT (the first checks that no other process
+ * holds addr); else a worker's own socket, bound alone.
+ */
+static int
+udp_open(struct tp *tp, const struct sockaddr *addr, socklen_t len,
+    bool shared, struct tp_listener **out)
 {
 	struct tp_listener *l;
 	int one = 1, rcvbuf = TP_UDP_RCVBUF;
@@ -350,7 +359,7 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 		goto fail;
 	}
 	udp_area_init(l);
-	if ((rc = tp_listen_probe(tp, TP_UDP, addr, len)) < 0) {
+	if (shared && (rc = tp_listen_probe(tp, TP_UDP, addr, len)) < 0) {
 		goto fail;
 	}
 	l->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -367,8 +376,9 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 	}
 	/* every worker binds the same address; the kernel spreads the
 	 * datagrams over their sockets */
-	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) <
-	    0) {
+	if (shared &&
+	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) <
+		0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -394,7 +404,10 @@ tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
 		goto fail;
 	}
 	tp_listener_link(tp, l);
-	if (tp->index == 0) {
+	if (!shared) {
+		log_notice(LOG_TRANSPORT, "listening on %s (worker %u)", l->name,
+		    tp->index);
+	} else if (tp->index == 0) {
 		/* once, not once a worker */
 		log_warn(LOG_TRANSPORT, "listening on %s", l->name);
 	}
@@ -406,6 +419,114 @@ fail:
 	tp_udp_listener_fini(l);
 	free(l);
 	return rc;
+}
+
+int
+tp_udp_listen(struct tp *tp, const struct sockaddr *addr, socklen_t len,
+    struct tp_listener **out)
+{
+	return udp_open(tp, addr, len, true, out);
+}
+
+int
+tp_udp_own(struct tp_listener *l, uint16_t port, uint16_t lo, uint16_t hi)
+{
+	struct sockaddr_storage a;
+	struct tp_listener *own;
+	int rc;
+
+	if (l->proto != TP_UDP || l->parent != NULL) {
+		return -EINVAL;
+	}
+	if (l->own != NULL) {
+		tp_listener_close(l->own); /* clears l->own */
+	}
+	l->own_lo = l->own_hi = 0;
+	if (port == 0) {
+		return 0;
+	}
+	memcpy(&a, &l->addr, sizeof(a));
+	tp_addr_set_port((struct sockaddr *)&a, port);
+	rc = udp_open(l->tp, (struct sockaddr *)&a, l->addrlen, false, &own);
+	if (rc < 0) {
+		return rc;
+	}
+	own->parent = l;
+	l->own = own;
+	l->own_lo = lo;
+	l->own_hi = hi;
+	return 0;
+}
+
+bool
+tp_listener_is_own(const struct tp_listener *l)
+{
+	return l->parent != NULL;
+}
+
+struct tp_listener *
+tp_listener_advertised(struct tp *tp, const struct tp_src *dst)
+{
+	struct tp_listener *any = NULL;
+
+	if (dst->proto != TP_UDP) {
+		return dst->listener;
+	}
+	for (struct tp_listener *l = tp->listeners; l != NULL; l = l->next) {
+		if (l->proto != TP_UDP) {
+			continue;
+		}
+		if (l == dst->listener) {
+			return l->own != NULL ? l->own : l;
+		}
+		/* the list is newest first: keep the oldest, as udp_pick() */
+		if (l->parent == NULL &&
+		    l->addr.ss_family == dst->addr.ss_family) {
+			any = l;
+		}
+	}
+	if (dst->listener != NULL || any == NULL) {
+		return dst->listener;
+	}
+	return any->own;
+}
+
+/* Same family, address and port. */
+static bool
+udp_same_addr(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family ||
+	    tp_addr_port((const struct sockaddr *)a) !=
+		tp_addr_port((const struct sockaddr *)b)) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		return ((const struct sockaddr_in *)(const void *)a)
+			   ->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)(const void *)b)
+			->sin_addr.s_addr;
+	}
+	return a->ss_family == AF_INET6 &&
+	    memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		&((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+		sizeof(struct in6_addr)) == 0;
+}
+
+bool
+tp_listener_worker_port(struct tp *tp, enum tp_proto proto,
+    const struct sockaddr_storage *addr, uint16_t port)
+{
+	if (proto != TP_UDP) {
+		return false;
+	}
+	for (struct tp_listener *l = tp->listeners; l != NULL; l = l->next) {
+		if (l->proto == TP_UDP && l->own_hi != 0 && port >= l->own_lo &&
+		    port <= l->own_hi && udp_same_addr(&l->addr, addr)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
@@ -428,7 +549,14 @@ udp_pick(struct tp *tp, const struct tp_src *dst)
 			return l;
 		}
 		/* the list is newest first: keep the oldest */
-		any = l;
+		if (l->parent == NULL) {
+			any = l;
+		}
+	}
+	/* a request of this worker's (no listener named): from its own
+	 * socket, whose port its Via names (tp_listener_advertised()) */
+	if (dst->listener == NULL && any != NULL && any->own != NULL) {
+		return any->own;
 	}
 	return any;
 }
@@ -461,52 +589,88 @@ udp_sendto(struct tp_listener *l, const void *bytes, size_t len,
 	return 0;
 }
 
+/* Whether queued datagrams a and b go to the same address and port. */
+static bool
+udp_out_same_dest(const struct tp_udp_out *o, int a, int b)
+{
+	return o->msgs[a].msg_hdr.msg_namelen ==
+		o->msgs[b].msg_hdr.msg_namelen &&
+	    memcmp(&o->to[a], &o->to[b], o->msgs[a].msg_hdr.msg_namelen) == 0;
+}
+
 /*
- * Send what the batch queued, with one sendmmsg() for each run of
- * datagrams from the same socket.  A datagram the kernel refuses is sent
- * again alone (udp_sendto()), and when that fails too, its destination
- * has a transport error (RFC 3261 17.1.4, 18.4), the same report an ICMP
- * error gives.
+ * Send what the batch queued, with one sendmmsg() for each socket: a
+ * worker with a socket of its own (tp_udp_own()) answers from the
+ * listener and forwards from its own, and the two alternate in the
+ * queue.  A datagram is sent ahead of one queued before it on another
+ * socket only when they go to different peers, so that a peer gets what
+ * sipd sends it in order.  A datagram the kernel refuses is sent again
+ * alone (udp_sendto()), and when that fails too, its destination has a
+ * transport error (RFC 3261 17.1.4, 18.4), the same report an ICMP error
+ * gives.
  */
 static void
 udp_flush(struct tp *tp)
 {
 	struct tp_udp_out *o = tp->out;
 	bool queue = tp->udp_queue;
-	int i = 0;
+	bool done[TP_UDP_BATCH] = { false };
+	struct mmsghdr run[TP_UDP_BATCH];
+	int pick[TP_UDP_BATCH];
+	int first = 0;
 
 	/* what the error callback sends leaves at once, not into the
 	 * queue being sent */
 	tp->udp_queue = false;
-	while (i < o->n) {
-		struct tp_listener *l = o->l[i];
-		int run = 1, sent, rc;
+	while (first < o->n) {
+		struct tp_listener *l = o->l[first];
+		int n = 0, sent, k, rc;
 
-		while (i + run < o->n && o->l[i + run] == l) {
-			run++;
-		}
-		sent = sendmmsg(l->fd, &o->msgs[i], (unsigned)run,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (sent > 0) {
-			for (int k = i; k < i + sent; k++) {
-				tp->stats.bytes_out += o->iov[k].iov_len;
+		for (k = first; k < o->n; k++) {
+			bool held = false;
+
+			if (done[k] || o->l[k] != l) {
+				continue;
 			}
-			i += sent;
-			continue;
+			for (int j = first; j < k && !held; j++) {
+				held = !done[j] && o->l[j] != l &&
+				    udp_out_same_dest(o, j, k);
+			}
+			if (!held) {
+				pick[n] = k;
+				run[n++] = o->msgs[k];
+			}
 		}
-		rc = udp_sendto(l, o->iov[i].iov_base, o->iov[i].iov_len,
-		    (struct sockaddr *)&o->to[i],
-		    o->msgs[i].msg_hdr.msg_namelen);
-		if (rc < 0 && tp->error != NULL) {
-			struct tp_src dst;
+		sent = sendmmsg(l->fd, run, (unsigned)n,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		for (k = 0; k < sent; k++) {
+			tp->stats.bytes_out += o->iov[pick[k]].iov_len;
+			done[pick[k]] = true;
+		}
+		if (sent < 0) {
+			sent = 0;
+		}
+		if (sent < n) {
+			/* the first one refused: alone, then the rest */
+			int i = pick[sent];
 
-			memset(&dst, 0, sizeof(dst));
-			memcpy(&dst.addr, &o->to[i], sizeof(dst.addr));
-			dst.addrlen = o->msgs[i].msg_hdr.msg_namelen;
-			dst.proto = TP_UDP;
-			tp->error(tp->error_arg, &dst, rc);
+			rc = udp_sendto(l, o->iov[i].iov_base, o->iov[i].iov_len,
+			    (struct sockaddr *)&o->to[i],
+			    o->msgs[i].msg_hdr.msg_namelen);
+			done[i] = true;
+			if (rc < 0 && tp->error != NULL) {
+				struct tp_src dst;
+
+				memset(&dst, 0, sizeof(dst));
+				memcpy(&dst.addr, &o->to[i], sizeof(dst.addr));
+				dst.addrlen = o->msgs[i].msg_hdr.msg_namelen;
+				dst.proto = TP_UDP;
+				tp->error(tp->error_arg, &dst, rc);
+			}
 		}
-		i++;
+		while (first < o->n && done[first]) {
+			first++;
+		}
 	}
 	o->n = 0;
 	o->used = 0;
