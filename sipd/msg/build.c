@@ -578,6 +578,14 @@ line_len(const struct msg *m, int i)
 	return i < 0 ? 0 : m->hdrs[i].line.len;
 }
 
+/* p[0..len) at out + *n, *n moved past it (room checked by the caller) */
+static void
+put(char *out, size_t *n, const char *p, size_t len)
+{
+	memcpy(out + *n, p, len);
+	*n += len;
+}
+
 /*
  * msg_response()'s bytes into out (cap bytes), with the line "xname:
  * xvalue" after Content-Length when xname is not NULL.  The length
@@ -633,36 +641,25 @@ response_write(struct msg *req, int status, const char *reason,
 	    to_tag.len > 0) {
 		/* RFC 3261 8.2.6.2: the UAS adds a tag to To */
 		struct sv tv = msg_sv(req, req->hdrs[to].value);
-		memcpy(out + n, "To: ", 4);
-		n += 4;
-		memcpy(out + n, tv.p, tv.len);
-		n += tv.len;
-		memcpy(out + n, ";tag=", 5);
-		n += 5;
-		memcpy(out + n, to_tag.p, to_tag.len);
-		n += to_tag.len;
-		memcpy(out + n, "\r\n", 2);
-		n += 2;
+		put(out, &n, "To: ", 4);
+		put(out, &n, tv.p, tv.len);
+		put(out, &n, ";tag=", 5);
+		put(out, &n, to_tag.p, to_tag.len);
+		put(out, &n, "\r\n", 2);
 	} else {
 		n += copy_line(req, to, out + n);
 	}
 	n += copy_line(req, callid, out + n);
 	n += copy_line(req, cseq, out + n);
-	memcpy(out + n, "Content-Length: 0\r\n", 19);
-	n += 19;
+	put(out, &n, "Content-Length: 0\r\n", 19);
 	if (xname != NULL) {
 		/* as msg_hdr_append() would write it */
-		memcpy(out + n, xname, xlen);
-		n += xlen;
-		memcpy(out + n, ": ", 2);
-		n += 2;
-		memcpy(out + n, xvalue.p, xvalue.len);
-		n += xvalue.len;
-		memcpy(out + n, "\r\n", 2);
-		n += 2;
+		put(out, &n, xname, xlen);
+		put(out, &n, ": ", 2);
+		put(out, &n, xvalue.p, xvalue.len);
+		put(out, &n, "\r\n", 2);
 	}
-	memcpy(out + n, "\r\n", 2);
-	n += 2;
+	put(out, &n, "\r\n", 2);
 	return n > INT32_MAX ? -ENOSPC : (int)n;
 }
 
