@@ -107,23 +107,6 @@ static struct hdr_names hdr_tab;
 static pthread_once_t hdr_slots_once = PTHREAD_ONCE_INIT;
 
 /*
- * Eight bytes with 'A'-'Z' turned to lower case and every other byte
- * kept, as ch_lower() does one byte at a time.  On the low seven bits of
- * each byte, adding 0x3f sets the top bit from 'A' up and adding 0x25
- * from past 'Z'; neither carries out of the byte.
- */
-static uint64_t
-fold8(uint64_t x)
-{
-	const uint64_t k01 = 0x0101010101010101u;
-	const uint64_t k80 = 0x8080808080808080u;
-	uint64_t t = x & ~k80;
-	uint64_t upper = (t + 0x3f * k01) & ~(t + 0x25 * k01) & ~x & k80;
-
-	return x | (upper >> 2);
-}
-
-/*
  * A name of 2 to HDR_NAME_MAX bytes as at most HDR_WORDS folded words:
  * whole words, then one overlapping the end; a short name as two
  * overlapping halves of one word.  Names equal but for case give equal
@@ -140,56 +123,24 @@ name_words(const char *p, size_t len, uint64_t *w)
 	if (len < 4) {
 		memcpy(&c, p, 2);
 		memcpy(&d, p + len - 2, 2);
-		w[0] = fold8((uint64_t)c | (uint64_t)d << 16);
+		w[0] = hdr_fold8((uint64_t)c | (uint64_t)d << 16);
 		return;
 	}
 	if (len < 8) {
 		memcpy(&a, p, 4);
 		memcpy(&b, p + len - 4, 4);
-		w[0] = fold8((uint64_t)a | (uint64_t)b << 32);
+		w[0] = hdr_fold8((uint64_t)a | (uint64_t)b << 32);
 		return;
 	}
 	for (off = 0; off + 8 <= len; off += 8) {
 		memcpy(&w[n], p + off, 8);
-		w[n] = fold8(w[n]);
+		w[n] = hdr_fold8(w[n]);
 		n++;
 	}
 	if (off < len) {
 		memcpy(&w[n], p + len - 8, 8);
-		w[n] = fold8(w[n]);
+		w[n] = hdr_fold8(w[n]);
 	}
-}
-
-/* name_words() of p equal to w, word by word, without storing them. */
-static inline bool
-name_words_eq(const char *p, size_t len, const uint64_t *w)
-{
-	uint64_t x;
-	uint32_t a, b;
-	uint16_t c, d;
-	size_t off;
-
-	if (len < 4) {
-		memcpy(&c, p, 2);
-		memcpy(&d, p + len - 2, 2);
-		return fold8((uint64_t)c | (uint64_t)d << 16) == w[0];
-	}
-	if (len < 8) {
-		memcpy(&a, p, 4);
-		memcpy(&b, p + len - 4, 4);
-		return fold8((uint64_t)a | (uint64_t)b << 32) == w[0];
-	}
-	for (off = 0; off + 8 <= len; off += 8, w++) {
-		memcpy(&x, p + off, 8);
-		if (fold8(x) != *w) {
-			return false;
-		}
-	}
-	if (off < len) {
-		memcpy(&x, p + len - 8, 8);
-		return fold8(x) == *w;
-	}
-	return true;
 }
 
 static void
@@ -200,7 +151,7 @@ hdr_slots_init(void)
 		unsigned k = hdr_slot_of(hdr_defs[i].key);
 
 		assert(hdr_defs[i].len >= 2 && hdr_defs[i].len <= HDR_NAME_MAX);
-		/* hdr_token_words_eq() folds letters, digits and '-' only */
+		/* hdr_words_eq() of a token folds letters, digits and '-' only */
 		for (size_t j = 0; j < hdr_defs[i].len; j++) {
 			assert(ch_is((unsigned char)hdr_defs[i].name[j],
 			    CH_ALPHA | CH_DIGIT) || hdr_defs[i].name[j] == '-');
@@ -245,7 +196,7 @@ hdr_lookup(const char *name, size_t len)
 			return HDR_UNKNOWN;
 		}
 		/* the key holds the length: the entry's is the name's */
-		if (t->keys[i] == key && name_words_eq(name, len, t->words[i])) {
+		if (t->keys[i] == key && hdr_words_eq(name, len, t->words[i], false)) {
 			return (enum hdr_id)i;
 		}
 	}

@@ -135,18 +135,50 @@ hdr_slot_of(uint32_t key)
 }
 
 /*
- * A token against an entry's folded words.  The table's names hold only
- * letters, digits and '-': setting 0x20 in every byte turns 'A'-'Z' to
- * lower case and keeps '-', digits and the lower-case letters.  The only
- * other byte it turns into one of those is CR, into '-', and CR is no
- * token character: so a token equals a name this way exactly when it
- * does case-insensitively, for one OR a word instead of a full fold.
- * The words are as hdr.c's name_words() lays them out.
+ * Eight bytes with 'A'-'Z' turned to lower case and every other byte
+ * kept, as ch_lower() does one byte at a time.  On the low seven bits of
+ * each byte, adding 0x3f sets the top bit from 'A' up and adding 0x25
+ * from past 'Z'; neither carries out of the byte.
+ */
+static inline uint64_t
+hdr_fold8(uint64_t x)
+{
+	const uint64_t k01 = 0x0101010101010101u;
+	const uint64_t k80 = 0x8080808080808080u;
+	uint64_t t = x & ~k80;
+	uint64_t upper = (t + 0x3f * k01) & ~(t + 0x25 * k01) & ~x & k80;
+
+	return x | (upper >> 2);
+}
+
+/*
+ * A word of n bytes (4 or 8) of a name, folded as hdr.c's name_words()
+ * folds the table's names.  Any text takes hdr_fold8().  For a token
+ * (token true: what the parser takes for a name) one OR does: the
+ * table's names hold only letters, digits and '-', and setting 0x20 in
+ * every byte turns 'A'-'Z' to lower case and keeps '-', digits and the
+ * lower-case letters.  The only other byte it turns into one of those is
+ * CR, into '-', and CR is no token character: so a token equals a name
+ * this way exactly when it does case-insensitively.
+ */
+static inline uint64_t
+hdr_fold_word(uint64_t x, unsigned n, bool token)
+{
+	if (token) {
+		return x | 0x2020202020202020u >> (64 - 8 * n);
+	}
+	return hdr_fold8(x);
+}
+
+/*
+ * The name p[0..len), 2 to 24 bytes, against an entry's folded words
+ * (laid out as name_words() lays them), word by word, without storing
+ * them; token as for hdr_fold_word().  Inline with token a constant, so
+ * each caller gets its own fold.
  */
 static inline bool
-hdr_token_words_eq(const char *p, size_t len, const uint64_t *w)
+hdr_words_eq(const char *p, size_t len, const uint64_t *w, bool token)
 {
-	const uint64_t k20 = 0x2020202020202020u;
 	uint64_t x;
 	uint32_t a, b;
 	uint16_t c, d;
@@ -155,22 +187,24 @@ hdr_token_words_eq(const char *p, size_t len, const uint64_t *w)
 	if (len < 4) {
 		memcpy(&c, p, 2);
 		memcpy(&d, p + len - 2, 2);
-		return ((uint64_t)c | (uint64_t)d << 16 | 0x20202020u) == w[0];
+		return hdr_fold_word((uint64_t)c | (uint64_t)d << 16, 4,
+		    token) == w[0];
 	}
 	if (len < 8) {
 		memcpy(&a, p, 4);
 		memcpy(&b, p + len - 4, 4);
-		return ((uint64_t)a | (uint64_t)b << 32 | k20) == w[0];
+		return hdr_fold_word((uint64_t)a | (uint64_t)b << 32, 8,
+		    token) == w[0];
 	}
 	for (off = 0; off + 8 <= len; off += 8, w++) {
 		memcpy(&x, p + off, 8);
-		if ((x | k20) != *w) {
+		if (hdr_fold_word(x, 8, token) != *w) {
 			return false;
 		}
 	}
 	if (off < len) {
 		memcpy(&x, p + len - 8, 8);
-		return (x | k20) == *w;
+		return hdr_fold_word(x, 8, token) == *w;
 	}
 	return true;
 }
@@ -197,7 +231,7 @@ hdr_lookup_token(const struct hdr_names *t, const char *name, size_t len)
 		}
 		/* the key holds the length: the entry's is the name's */
 		if (t->keys[i] == key &&
-		    hdr_token_words_eq(name, len, t->words[i])) {
+		    hdr_words_eq(name, len, t->words[i], true)) {
 			return (enum hdr_id)i;
 		}
 	}

@@ -413,9 +413,9 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		 * match proves the bytes a token: the table's names hold
 		 * letters and '-' only (a test keeps it so), and the lookup
 		 * matches a byte to those only when it is one of them or a
-		 * CR (hdr_token_words_eq()), and a CR before the line's end
-		 * made the line bad above.  Any other name is scanned for
-		 * its token characters.
+		 * CR (hdr_words_eq() of a token), and a CR before the line's
+		 * end made the line bad above.  Any other name is scanned
+		 * for its token characters.
 		 */
 		const char *ne = ch_name_end16(p, e);
 		unsigned id = HDR_UNKNOWN;
