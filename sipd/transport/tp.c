@@ -582,6 +582,20 @@ tp_addr_in_prefix(const struct sockaddr *sa, const struct sockaddr *net,
 	return true;
 }
 
+/* memcmp() of two addresses in network order, inline: a range's bounds
+ * mostly differ from an address in the first byte, and the lists are
+ * asked on every request */
+static int
+net_cmp(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (a[i] != b[i]) {
+			return a[i] < b[i] ? -1 : 1;
+		}
+	}
+	return 0;
+}
+
 bool
 tp_net_match(const struct tp_net *v, size_t n, const struct sockaddr *sa)
 {
@@ -594,8 +608,8 @@ tp_net_match(const struct tp_net *v, size_t n, const struct sockaddr *sa)
 	}
 	/* the last line that holds the address decides */
 	for (size_t i = n; i-- > 0;) {
-		if (v[i].family == fa && memcmp(a, v[i].lo, len) >= 0 &&
-		    memcmp(a, v[i].hi, len) <= 0) {
+		if (v[i].family == fa && net_cmp(a, v[i].lo, len) >= 0 &&
+		    net_cmp(a, v[i].hi, len) <= 0) {
 			return !v[i].exclude;
 		}
 	}
