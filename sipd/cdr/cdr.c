@@ -57,11 +57,59 @@ cdr_hash(const struct cdr *d, const char *call_id, const char *tag)
 	return (uint32_t)msg_mix64(msg_fnv1a(h, tag, strlen(tag)));
 }
 
+/* Whether s[0..8) holds no control byte (below 0x20, or 0x7f): a byte
+ * below 0x20 borrows into its top bit when 0x20 is taken from it, which
+ * a byte with its top bit set never does (the "hasless" test); 0x7f is a
+ * zero byte once xored with it. */
+static bool
+word_clean(const char *s)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t x, y;
+
+	memcpy(&x, s, 8);
+	y = x ^ (0x7f * ones);
+	return ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & high) == 0;
+}
+
+/* Whether s[0..n) holds no control byte, eight bytes a step. */
+static bool
+text_clean(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			if (!word_clean(s + i)) {
+				return false;
+			}
+		}
+		/* the tail: the last eight bytes, some seen already */
+		return i == n || word_clean(s + n - 8);
+	}
+	for (; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch == 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
 void
 cdr_copy(char *out, size_t cap, const char *s, size_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
 
+	/* what peers send is nearly always clean: one look, one copy */
+	if (text_clean(s, n)) {
+		if (n > 0) {
+			memcpy(out, s, n);
+		}
+		out[n] = '\0';
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
@@ -86,10 +134,12 @@ cdr_call_new(const struct cdr_sv f[CDR_NFIELDS])
 		len[i] = f[i].len < caps[i] - 1 ? f[i].len : caps[i] - 1;
 		total += len[i] + 1;
 	}
-	k = calloc(1, sizeof(*k) + total);
+	/* every byte of the text is written below: zero the rest alone */
+	k = malloc(sizeof(*k) + total);
 	if (k == NULL) {
 		return NULL;
 	}
+	memset(k, 0, sizeof(*k));
 	p = k->text;
 	/* user and gateway are found after source */
 	const char **out[CDR_NFIELDS] = { &k->call_id, &k->from_tag, &k->from,
@@ -134,11 +184,10 @@ cdr_call_free(struct cdr_call *k)
 	free(k);
 }
 
-struct cdr_call *
-cdr_find(struct cdr *d, const char *call_id, const char *tag)
+/* cdr_find() of the key whose cdr_hash() is h. */
+static struct cdr_call *
+find_hashed(struct cdr *d, uint32_t h, const char *call_id, const char *tag)
 {
-	uint32_t h = cdr_hash(d, call_id, tag);
-
 	for (struct cdr_call *k = d->buckets[h % CDR_BUCKETS]; k != NULL;
 	     k = k->next) {
 		if (k->hash == h && strcmp(k->call_id, call_id) == 0 &&
@@ -149,13 +198,18 @@ cdr_find(struct cdr *d, const char *call_id, const char *tag)
 	return NULL;
 }
 
-void
-cdr_link(struct cdr *d, struct cdr_call *k)
+struct cdr_call *
+cdr_find(struct cdr *d, const char *call_id, const char *tag)
 {
-	struct cdr_call **b;
+	return find_hashed(d, cdr_hash(d, call_id, tag), call_id, tag);
+}
 
-	k->hash = cdr_hash(d, k->call_id, k->from_tag);
-	b = &d->buckets[k->hash % CDR_BUCKETS];
+/* cdr_link() of k, whose hash is set. */
+static void
+link_hashed(struct cdr *d, struct cdr_call *k)
+{
+	struct cdr_call **b = &d->buckets[k->hash % CDR_BUCKETS];
+
 	k->next = *b;
 	*b = k;
 	k->older = d->newest;
@@ -168,6 +222,13 @@ cdr_link(struct cdr *d, struct cdr_call *k)
 	d->newest = k;
 	d->ncalls++;
 	atomic_store_explicit(&d->live, d->ncalls, memory_order_relaxed);
+}
+
+void
+cdr_link(struct cdr *d, struct cdr_call *k)
+{
+	k->hash = cdr_hash(d, k->call_id, k->from_tag);
+	link_hashed(d, k);
 }
 
 void
@@ -398,15 +459,18 @@ cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 	}
 	k->invite_ms = now_ms;
 	k->last_ms = now_ms;
+	/* the seed never changes: hashed once, outside the lock, for the
+	 * look-up and the link */
+	k->hash = cdr_hash(d, k->call_id, k->from_tag);
 	pthread_mutex_lock(&d->lock);
-	if (cdr_find(d, k->call_id, k->from_tag) != NULL) {
+	if (find_hashed(d, k->hash, k->call_id, k->from_tag) != NULL) {
 		rc = -EEXIST;
 	} else if (d->ncalls >= CDR_MAX_CALLS) {
 		d->stats.untracked++;
 		rc = -EBUSY;
 	} else {
 		k->record = d->fd >= 0;
-		cdr_link(d, k);
+		link_hashed(d, k);
 		d->stats.calls = d->ncalls;
 		if (k->record) {
 			cdr_out_started(d, k);

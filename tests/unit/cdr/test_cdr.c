@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "sipd/cdr/cdr.h"
+#include "sipd/cdr/cdr_int.h"
 
 #define SV(s) ((struct cdr_sv){ (s), sizeof(s) - 1 })
 #define SVS(s) ((struct cdr_sv){ (s), strlen(s) })
@@ -158,6 +159,43 @@ test_quoting(void **state)
 	    "udp:192.0.2.1:5060,,,1970-01-01T00:00:01.000Z,,"
 	    "1970-01-01T00:00:03.000Z,0.000,486,rejected\n");
 	free(text);
+}
+
+/*
+ * cdr_copy() looks at eight bytes a step: every byte value, at every
+ * place of texts of 0 to 40 bytes, clipped or not, gives what a byte by
+ * byte copy gives (a control byte, or 0x7f, as '?', the rest as it is).
+ */
+static void
+test_copy_bytes(void **state)
+{
+	char in[48], out[48], want[48];
+
+	(void)state;
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t at = 0; at < len || (len == 0 && at == 0); at++) {
+			for (int b = 0; b < 256; b++) {
+				size_t cap = (len + b) % 3 == 0 ? len / 2 + 1
+								: sizeof(out);
+				size_t n = len < cap - 1 ? len : cap - 1;
+
+				memset(in, 'a', sizeof(in));
+				if (len > 0) {
+					in[at] = (char)b;
+				}
+				for (size_t i = 0; i < n; i++) {
+					unsigned char ch = (unsigned char)in[i];
+					want[i] = ch < 0x20 || ch == 0x7f
+					    ? '?'
+					    : (char)ch;
+				}
+				want[n] = '\0';
+				memset(out, 'x', sizeof(out));
+				cdr_copy(out, cap, in, len);
+				assert_memory_equal(out, want, n + 1);
+			}
+		}
+	}
 }
 
 static void
@@ -398,6 +436,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_quoting, setup, teardown),
+		cmocka_unit_test(test_copy_bytes),
 		cmocka_unit_test_setup_teardown(test_clip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupted, setup,
 		    teardown),
