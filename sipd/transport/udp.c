@@ -614,19 +614,33 @@ udp_flush(struct tp *tp)
 {
 	struct tp_udp_out *o = tp->out;
 	bool queue = tp->udp_queue;
-	bool done[TP_UDP_BATCH] = { false };
+	bool done[TP_UDP_BATCH];
 	struct mmsghdr run[TP_UDP_BATCH];
 	int pick[TP_UDP_BATCH];
+	bool one = true;
 	int first = 0;
 
 	/* what the error callback sends leaves at once, not into the
 	 * queue being sent */
 	tp->udp_queue = false;
+	for (int k = 0; k < o->n; k++) {
+		done[k] = false;
+		one = one && o->l[k] == o->l[0];
+	}
 	while (first < o->n) {
 		struct tp_listener *l = o->l[first];
+		struct mmsghdr *batch = run;
 		int n = 0, sent, k, rc;
 
-		for (k = first; k < o->n; k++) {
+		if (one) {
+			/* one socket (the common case): what is left of the
+			 * queue, in order, as it stands */
+			for (k = first; k < o->n; k++) {
+				pick[n++] = k;
+			}
+			batch = &o->msgs[first];
+		}
+		for (k = first; k < o->n && !one; k++) {
 			bool held = false;
 
 			if (done[k] || o->l[k] != l) {
@@ -641,7 +655,7 @@ udp_flush(struct tp *tp)
 				run[n++] = o->msgs[k];
 			}
 		}
-		sent = sendmmsg(l->fd, run, (unsigned)n,
+		sent = sendmmsg(l->fd, batch, (unsigned)n,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		for (k = 0; k < sent; k++) {
 			tp->stats.bytes_out += o->iov[pick[k]].iov_len;
