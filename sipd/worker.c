@@ -440,20 +440,21 @@ tick_arm(struct worker *w, bool force)
  * WORKER_QUIET_TICK_MS) rather than wake every WORKER_TICK_MS to find
  * none due.  A quiet worker whose transactions only wait out Timers D,
  * J or K (32 s) then wakes ten times a second, not fifty; the next
- * message brings the fast tick back (tick_arm()).
+ * message brings the fast tick back (tick_arm()).  False when the tick
+ * is not to sleep: the caller arms it as usual, once.
  */
-static void
+static bool
 tick_sleep(struct worker *w, uint64_t now)
 {
 	uint64_t next, ms;
 	struct timeval tv;
 
-	if (!w->tick_fast) {
-		return;
+	if (txn_table_timers(w->txn) == 0) {
+		return false; /* the idle tick */
 	}
 	next = txn_table_next_due(w->txn, now + WORKER_QUIET_TICK_MS);
 	if (next <= now + WORKER_TICK_MS + WORKER_TICK_SLACK_MS) {
-		return;
+		return false;
 	}
 	ms = next - now;
 	tv.tv_sec = (time_t)(ms / 1000);
@@ -461,9 +462,11 @@ tick_sleep(struct worker *w, uint64_t now)
 	w->tick_fast = false;
 	w->tick_due = next;
 	event_add(w->tick, &tv);
+	return true;
 }
 
-/* The tick's work: the transaction timers, then the periodic chores. */
+/* The tick's work: the transaction timers, then the periodic chores; the
+ * caller arms the next tick. */
 static void
 tick_run(struct worker *w, uint64_t now)
 {
@@ -482,7 +485,6 @@ tick_run(struct worker *w, uint64_t now)
 		core_mwi_expire(w->core);
 		core_nat_tick(w->core, time(NULL));
 	}
-	tick_arm(w, true);
 }
 
 /*
@@ -609,8 +611,9 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	tick_run(w, now);
-	if ((what & EV_TIMEOUT) != 0) {
-		tick_sleep(w, now);
+	/* the event is not persistent: armed again, with one event_add() */
+	if ((what & EV_TIMEOUT) == 0 || !tick_sleep(w, now)) {
+		tick_arm(w, true);
 	}
 }
 
