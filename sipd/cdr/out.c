@@ -25,6 +25,7 @@
 
 #include "sipd/cdr/cdr_int.h"
 #include "sipd/log.h"
+#include "sipd/msg/msg.h"
 
 #define CDR_HEADER "call_id,from,to,request_uri,source,user,gateway," \
 	"invite_time,answer_time,end_time,duration,status,hangup\n"
@@ -46,6 +47,15 @@ struct line {
 	size_t n;
 	bool full;
 };
+
+/* An empty line: its buffer is left as it is (LINE_MAX_BYTES: zeroing
+ * it would cost more than what goes into it). */
+static void
+line_init(struct line *l)
+{
+	l->n = 0;
+	l->full = false;
+}
 
 static void
 put(struct line *l, const char *s, size_t len)
@@ -79,13 +89,15 @@ field(struct line *l, const char *s, bool first)
 	put(l, "\"", 1);
 }
 
+/* A number as a field: digits alone, never quoted (field()), written
+ * without snprintf(), three to four times a call. */
 static void
 field_u64(struct line *l, uint64_t v)
 {
 	char b[24];
 
-	snprintf(b, sizeof(b), "%" PRIu64, v);
-	field(l, b, false);
+	put(l, ",", 1);
+	put(l, b, sv_utoa(v, b));
 }
 
 /* ISO 8601 in UTC with milliseconds; "" for 0.  Three a record, twice
@@ -297,8 +309,9 @@ answered_line(struct line *l, const struct cdr_call *k)
 void
 cdr_out_started(struct cdr *d, const struct cdr_call *k)
 {
-	struct line l = { .n = 0 };
+	struct line l;
 
+	line_init(&l);
 	started_line(&l, k);
 	l.n--; /* journal_put() ends the line */
 	journal_put(d, &l);
@@ -307,8 +320,9 @@ cdr_out_started(struct cdr *d, const struct cdr_call *k)
 void
 cdr_out_answered(struct cdr *d, const struct cdr_call *k)
 {
-	struct line l = { .n = 0 };
+	struct line l;
 
+	line_init(&l);
 	answered_line(&l, k);
 	l.n--;
 	journal_put(d, &l);
@@ -317,8 +331,9 @@ cdr_out_answered(struct cdr *d, const struct cdr_call *k)
 void
 cdr_out_ended(struct cdr *d, const struct cdr_call *k)
 {
-	struct line l = { .n = 0 };
+	struct line l;
 
+	line_init(&l);
 	field(&l, "-", true);
 	field(&l, k->call_id, false);
 	field(&l, k->from_tag, false);
@@ -343,8 +358,7 @@ cdr_out_compact(struct cdr *d)
 		if (!k->record) {
 			continue;
 		}
-		l.n = 0;
-		l.full = false;
+		line_init(&l);
 		started_line(&l, k);
 		if (k->answered) {
 			answered_line(&l, k);
@@ -372,6 +386,21 @@ fail:
 
 /* -------------------------------------------------------- records */
 
+/* A duration of d ms as seconds with three decimals ("12.345"), as
+ * "%" PRIu64 ".%03u" writes it, without snprintf(). */
+static void
+fmt_dur(uint64_t d, char out[32])
+{
+	unsigned ms = (unsigned)(d % 1000);
+	size_t n = sv_utoa(d / 1000, out);
+
+	out[n++] = '.';
+	out[n++] = (char)('0' + ms / 100);
+	out[n++] = (char)('0' + ms / 10 % 10);
+	out[n++] = (char)('0' + ms % 10);
+	out[n] = '\0';
+}
+
 static void
 record_line(struct line *l, const struct cdr_call *k, enum cdr_end e,
     uint64_t end_ms)
@@ -394,8 +423,7 @@ record_line(struct line *l, const struct cdr_call *k, enum cdr_end e,
 	field(l, t, false);
 	fmt_time(end_ms, t);
 	field(l, t, false);
-	snprintf(dur, sizeof(dur), "%" PRIu64 ".%03u", d / 1000,
-	    (unsigned)(d % 1000));
+	fmt_dur(d, dur);
 	field(l, dur, false);
 	field_u64(l, (uint64_t)k->status);
 	field(l, cdr_end_name(e), false);
@@ -420,8 +448,7 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 	fmt_time(k->invite_ms, inv);
 	fmt_time(k->answered ? k->answer_ms : 0, ans);
 	fmt_time(end_ms, end);
-	snprintf(dur, sizeof(dur), "%" PRIu64 ".%03u", d / 1000,
-	    (unsigned)(d % 1000));
+	fmt_dur(d, dur);
 	if (out == LOG_OUT_JOURNAL) {
 		const struct log_field f[] = {
 			{ "SIPD_CALL_ID", k->call_id },
@@ -459,9 +486,10 @@ static void
 record_write(int fd, uint64_t *size, const struct cdr_call *k,
     enum cdr_end e, uint64_t end_ms, struct cdr_stats *st)
 {
-	struct line l = { .n = 0 };
+	struct line l;
 	int rc;
 
+	line_init(&l);
 	record_line(&l, k, e, end_ms);
 	if (l.full) {
 		st->errors++;
