@@ -242,26 +242,6 @@ find_sdp(struct msg *m, struct sv body, size_t *off, size_t *len)
 	return false;
 }
 
-/* m's body with its SDP [off, off + olen) replaced by sdp[0..len). */
-static int
-put_sdp(struct msg *m, struct sv body, size_t off, size_t olen,
-    const char *sdp, size_t len)
-{
-	size_t n = body.len - olen + len;
-	char *buf = malloc(n ? n : 1);
-	int rc;
-
-	if (buf == NULL) {
-		return -ENOMEM;
-	}
-	memcpy(buf, body.p, off);
-	memcpy(buf + off, sdp, len);
-	memcpy(buf + off + len, body.p + off + olen, body.len - off - olen);
-	rc = msg_set_body(m, NULL, (struct sv){ buf, n });
-	free(buf);
-	return rc;
-}
-
 /* ---------------------------------------------------------- addresses */
 
 /*
@@ -369,23 +349,27 @@ has_to_tag(struct msg *m)
 	return t != NULL && t->tag.len > 0;
 }
 
-/* Write s changed by rw into m's body at [off, off + olen). */
+/* Write s changed by rw into m's body at [off, off + olen): the new SDP
+ * is written in its place in one buffer with what surrounds it (a
+ * multipart body's other parts), which becomes the body. */
 static int
 rewrite_into(struct msg *m, struct sv body, size_t off, size_t olen,
     const struct sdp *s, const struct sdp_rewrite *rw)
 {
-	char *out = malloc(MEDIA_BODY_MAX);
-	size_t n;
+	size_t rest = body.len - off - olen, n;
+	char *buf = malloc(off + MEDIA_BODY_MAX + rest);
 	int rc;
 
-	if (out == NULL) {
+	if (buf == NULL) {
 		return -ENOMEM;
 	}
-	rc = sdp_rewrite(s, rw, out, MEDIA_BODY_MAX, &n);
+	rc = sdp_rewrite(s, rw, buf + off, MEDIA_BODY_MAX, &n);
 	if (rc == 0) {
-		rc = put_sdp(m, body, off, olen, out, n);
+		memcpy(buf, body.p, off);
+		memcpy(buf + off + n, body.p + off + olen, rest);
+		rc = msg_set_body(m, NULL, (struct sv){ buf, off + n + rest });
 	}
-	free(out);
+	free(buf);
 	return rc;
 }
 
