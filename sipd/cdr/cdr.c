@@ -545,12 +545,12 @@ cdr_in_dialog(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
 	}
 	cdr_copy(cid, sizeof(cid), call_id.p, call_id.len);
 	cdr_copy(ftag, sizeof(ftag), from_tag.p, from_tag.len);
-	cdr_copy(ttag, sizeof(ttag), to_tag.p, to_tag.len);
 	pthread_mutex_lock(&d->lock);
 	/* RFC 3261 12.2.1.1: the caller's requests carry its tag in From,
-	 * the callee's in To */
+	 * the callee's in To (copied only then) */
 	k = cdr_find(d, cid, ftag);
 	if (k == NULL) {
+		cdr_copy(ttag, sizeof(ttag), to_tag.p, to_tag.len);
 		k = cdr_find(d, cid, ttag);
 		e = CDR_END_CALLEE;
 	}
