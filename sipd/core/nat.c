@@ -280,8 +280,10 @@ core_nat_ka_response(struct core *c, struct msg *resp,
 		return false;
 	}
 	br = msg_sv(resp, v->branch);
+	/* every response comes here: the length decides first, then a
+	 * memcmp() of the mark (its bytes are there) */
 	if (br.len < mark + CORE_MAC_HEX ||
-	    strncmp(br.p, NAT_KA_BRANCH, mark) != 0) {
+	    memcmp(br.p, NAT_KA_BRANCH, mark) != 0) {
 		return false;
 	}
 	/* sipd's mark: never relayed on, whatever the signature says */
