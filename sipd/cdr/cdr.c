@@ -73,26 +73,37 @@ word_clean(const char *s)
 	return ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & high) == 0;
 }
 
-/* Whether s[0..n) holds no control byte, eight bytes a step. */
+/*
+ * s[0..n) into out, eight bytes a step, while no control byte shows
+ * (the last step overlaps the one before); false at the first word that
+ * holds one, out then partly written.  Shorter texts go byte by byte.
+ */
 static bool
-text_clean(const char *s, size_t n)
+copy_clean(char *out, const char *s, size_t n)
 {
 	size_t i = 0;
 
-	if (n >= 8) {
-		for (; i + 8 <= n; i += 8) {
-			if (!word_clean(s + i)) {
+	if (n < 8) {
+		for (; i < n; i++) {
+			unsigned char ch = (unsigned char)s[i];
+			if (ch < 0x20 || ch == 0x7f) {
 				return false;
 			}
+			out[i] = (char)ch;
 		}
-		/* the tail: the last eight bytes, some seen already */
-		return i == n || word_clean(s + n - 8);
+		return true;
 	}
-	for (; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch < 0x20 || ch == 0x7f) {
+	for (; i + 8 <= n; i += 8) {
+		if (!word_clean(s + i)) {
 			return false;
 		}
+		memcpy(out + i, s + i, 8);
+	}
+	if (i < n) {
+		if (!word_clean(s + n - 8)) {
+			return false;
+		}
+		memcpy(out + n - 8, s + n - 8, 8);
 	}
 	return true;
 }
@@ -102,17 +113,12 @@ cdr_copy(char *out, size_t cap, const char *s, size_t len)
 {
 	size_t n = len < cap - 1 ? len : cap - 1;
 
-	/* what peers send is nearly always clean: one look, one copy */
-	if (text_clean(s, n)) {
-		if (n > 0) {
-			memcpy(out, s, n);
+	/* what peers send is nearly always clean: one pass */
+	if (!copy_clean(out, s, n)) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)s[i];
+			out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
 		}
-		out[n] = '\0';
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
 	}
 	out[n] = '\0';
 }
