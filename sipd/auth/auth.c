@@ -276,6 +276,8 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
 	size_t i;
 	int count = 0;
 
+	_Static_assert(AUTH__ALG_COUNT + 1 <= AUTH_CHALLENGES_MAX,
+	    "a Digest challenge per algorithm and NTLM");
 	if ((id != HDR_WWW_AUTHENTICATE && id != HDR_PROXY_AUTHENTICATE) ||
 	    !realm_ok(realm) || out == NULL) {
 		return -EINVAL;
