@@ -80,13 +80,10 @@ to_hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/*
- * H(parts[0] ":" parts[1] ":" ...) in lower-case hex (RFC 7616 3.4: the
- * hash's output as lower-case hex digits).  Returns 0 or -EINVAL (an
- * algorithm sipd does not know).
- */
-int
-auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n, char *out)
+/* auth_hash_hex() a part at a time: for inputs longer than its buffer */
+static int
+hash_hex_parts(enum auth_alg alg, const struct sv *parts, size_t n,
+    char *out)
 {
 	uint8_t dig[SHA256_DIGEST_LENGTH];
 	size_t i;
@@ -125,6 +122,71 @@ auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n, char *out)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Room for a hash's input put together in one piece: a request-digest's
+ * (RFC 7616 3.4.1) with the longest cnonce auth.c takes */
+#define AUTH_HASH_JOIN 640
+
+/*
+ * H(parts[0] ":" parts[1] ":" ...) in lower-case hex (RFC 7616 3.4: the
+ * hash's output as lower-case hex digits).  Returns 0 or -EINVAL (an
+ * algorithm sipd does not know).
+ *
+ * The parts are put together first and hashed in one call: a call per
+ * part and per colon cost a third of the hashing of a request-digest's
+ * three blocks.  The joined copy holds secrets (HA1) and is wiped.
+ */
+int
+auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n, char *out)
+{
+	uint8_t dig[SHA256_DIGEST_LENGTH];
+	char join[AUTH_HASH_JOIN];
+	size_t i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		len += parts[i].len + (i > 0);
+	}
+	if (len > sizeof(join)) {
+		return hash_hex_parts(alg, parts, n, out);
+	}
+	len = 0;
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			join[len++] = ':';
+		}
+		if (parts[i].len > 0) {
+			memcpy(join + len, parts[i].p, parts[i].len);
+		}
+		len += parts[i].len;
+	}
+	/* the one-shot MD5() and SHA256() go through EVP in OpenSSL 3 */
+	switch (alg) {
+	case AUTH_ALG_MD5: {
+		MD5_CTX c;
+
+		MD5_Init(&c);
+		MD5_Update(&c, join, len);
+		MD5_Final(dig, &c);
+		OPENSSL_cleanse(&c, sizeof(c));
+		to_hex(dig, MD5_DIGEST_LENGTH, out);
+		break;
+	}
+	case AUTH_ALG_SHA256: {
+		SHA256_CTX c;
+
+		SHA256_Init(&c);
+		SHA256_Update(&c, join, len);
+		SHA256_Final(dig, &c);
+		OPENSSL_cleanse(&c, sizeof(c));
+		to_hex(dig, SHA256_DIGEST_LENGTH, out);
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
+	OPENSSL_cleanse(join, len);
+	return 0;
 }
 
 int

@@ -24,6 +24,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <openssl/evp.h>
+
 #include "sipd/auth/auth.h"
 #include "sipd/auth/auth_int.h"
 #include "sipd/log.h"
@@ -491,6 +493,45 @@ test_ha1(void **state)
 	assert_int_equal(auth_ha1(AUTH_ALG_MD5, NULL, "b", "c", ha1), -EINVAL);
 	assert_string_equal(auth_alg_name(AUTH_ALG_MD5), "MD5");
 	assert_string_equal(auth_alg_name(AUTH_ALG_SHA256), "SHA-256");
+}
+
+/* auth_hash_hex() hashes its parts joined by colons whether they fit its
+ * buffer (one piece) or not (a part at a time): the same digest as
+ * OpenSSL's EVP over the joined text, at lengths around the buffer's. */
+static void
+test_hash_hex_join(void **state)
+{
+	static const size_t lens[] = { 0, 1, 600, 628, 629, 630, 640, 641,
+		2000 };
+	static char big[2048], joined[4096];
+	char got[AUTH_HEX_SIZE], want[AUTH_HEX_SIZE];
+	unsigned char dig[EVP_MAX_MD_SIZE];
+	unsigned dl;
+
+	(void)state;
+	memset(big, 'u', sizeof(big));
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (int alg = 0; alg < AUTH__ALG_COUNT; alg++) {
+			struct sv p[3] = { SV_LIT("REGISTER"),
+				{ big, lens[i] }, SV_LIT("x") };
+			int n = snprintf(joined, sizeof(joined), "REGISTER:%.*s:x",
+			    (int)lens[i], big);
+
+			assert_int_equal(auth_hash_hex((enum auth_alg)alg, p, 3,
+			    got), 0);
+			assert_int_equal(EVP_Digest(joined, (size_t)n, dig, &dl,
+			    alg == AUTH_ALG_MD5 ? EVP_md5() : EVP_sha256(),
+			    NULL), 1);
+			for (unsigned k = 0; k < dl; k++) {
+				snprintf(want + 2 * k, 3, "%02x", dig[k]);
+			}
+			assert_string_equal(got, want);
+		}
+	}
+	assert_int_equal(auth_hash_hex((enum auth_alg)7,
+	    &(struct sv){ "a", 1 }, 1, got), -EINVAL);
+	assert_int_equal(auth_hash_hex((enum auth_alg)7,
+	    &(struct sv){ big, sizeof(big) }, 1, got), -EINVAL);
 }
 
 static void
@@ -1744,6 +1785,7 @@ main(void)
 	    cmocka_unit_test_setup(test_rfc7616_vectors, setup),
 	    cmocka_unit_test_setup(test_ha1, setup),
 	    cmocka_unit_test_setup(test_equal, setup),
+	    cmocka_unit_test_setup(test_hash_hex_join, setup),
 	    cmocka_unit_test_setup(test_challenge_format, setup),
 	    cmocka_unit_test_setup(test_success, setup),
 	    cmocka_unit_test_setup(test_proxy_and_uri, setup),
