@@ -188,9 +188,10 @@ http_date(time_t now, char *out, size_t cap)
 	memcpy(out + 25, " GMT", 5);
 }
 
-/* Room for a response's first lines; a request with longer ones gets
- * what they need (head_new()) */
-#define REG_HEAD_ROOM 4096
+/* Room for a response's first lines: within what malloc() serves from
+ * its per-thread cache (about 1 KiB); a request with longer ones gets
+ * what they need (head_new()), and lines added grow it (answer_add()) */
+#define REG_HEAD_ROOM 1000
 
 /*
  * Add the line "name: value" to a's bytes (msg_response_add_lines()),
