@@ -8,6 +8,7 @@
 #define SIPD_AUTH_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,12 @@ struct auth_state {
 
 	struct auth_fail *fail;
 	uint32_t fail_sets; /* power of two */
+	/*
+	 * The latest end of a block ever set (blocked_until): from then on
+	 * no source is blocked, and a look-up needs neither hash nor lock.
+	 * Raised before the entry is written, under the entry's lock.
+	 */
+	_Atomic int64_t block_end;
 
 	struct auth_rate *rate;
 	uint32_t rate_sets; /* power of two */
