@@ -398,26 +398,21 @@ b64u_encode(const uint8_t *in, size_t n, char *out)
 	return o;
 }
 
-static int
-b64u_val(char c)
-{
-	if (c >= 'A' && c <= 'Z') {
-		return c - 'A';
-	}
-	if (c >= 'a' && c <= 'z') {
-		return c - 'a' + 26;
-	}
-	if (c >= '0' && c <= '9') {
-		return c - '0' + 52;
-	}
-	if (c == '-') {
-		return 62;
-	}
-	if (c == '_') {
-		return 63;
-	}
-	return -1;
-}
+/* The value in b64u[] of each ASCII character, 255 (bit 7 set) for
+ * none: a load per character where comparisons took a dozen */
+static const uint8_t b64u_rev[128] = {
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255,  62, 255, 255,
+	 52,  53,  54,  55,  56,  57,  58,  59,  60,  61, 255, 255,
+	255, 255, 255, 255, 255,   0,   1,   2,   3,   4,   5,   6,
+	  7,   8,   9,  10,  11,  12,  13,  14,  15,  16,  17,  18,
+	 19,  20,  21,  22,  23,  24,  25, 255, 255, 255, 255,  63,
+	255,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,
+	 37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,
+	 49,  50,  51, 255, 255, 255, 255, 255,
+};
 
 /*
  * Decode exactly AUTH_NONCE_LEN characters into AUTH_NONCE_RAW bytes.
@@ -427,27 +422,41 @@ b64u_val(char c)
 static int
 b64u_decode_nonce(struct sv s, uint8_t out[AUTH_NONCE_RAW])
 {
-	uint32_t acc = 0;
+	const unsigned char *p = (const unsigned char *)s.p;
+	uint32_t bad = 0, v;
 	size_t i, o = 0;
-	int bits = 0, v;
 
+	/* 10 groups of four characters (three bytes each), then three
+	 * characters for the last two bytes and two zero bits */
+	_Static_assert(AUTH_NONCE_RAW == 32 && AUTH_NONCE_LEN == 43,
+	    "the nonce's groups");
 	if (s.len != AUTH_NONCE_LEN) {
 		return -EINVAL;
 	}
-	for (i = 0; i < s.len; i++) {
-		v = b64u_val(s.p[i]);
-		if (v < 0) {
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
+	for (i = 0; i < 40; i += 4) {
+		uint32_t a = b64u_rev[p[i] & 127] | (p[i] & 128);
+		uint32_t b = b64u_rev[p[i + 1] & 127] | (p[i + 1] & 128);
+		uint32_t c = b64u_rev[p[i + 2] & 127] | (p[i + 2] & 128);
+		uint32_t d = b64u_rev[p[i + 3] & 127] | (p[i + 3] & 128);
+
+		/* a character that is none has its value's bit 7 set */
+		bad |= a | b | c | d;
+		v = (a << 18) | (b << 12) | (c << 6) | d;
+		out[o++] = (uint8_t)(v >> 16);
+		out[o++] = (uint8_t)(v >> 8);
+		out[o++] = (uint8_t)v;
 	}
-	return (o == AUTH_NONCE_RAW && acc == 0) ? 0 : -EINVAL;
+	{
+		uint32_t a = b64u_rev[p[40] & 127] | (p[40] & 128);
+		uint32_t b = b64u_rev[p[41] & 127] | (p[41] & 128);
+		uint32_t c = b64u_rev[p[42] & 127] | (p[42] & 128);
+
+		bad |= a | b | c;
+		v = (a << 12) | (b << 6) | c;
+		out[o++] = (uint8_t)(v >> 10);
+		out[o++] = (uint8_t)(v >> 2);
+	}
+	return (bad & 128) == 0 && (v & 3) == 0 ? 0 : -EINVAL;
 }
 
 /* -------------------------------------------------------------- nonces */
