@@ -764,8 +764,9 @@ auth_check_alt(struct auth *a, struct msg *m, enum hdr_id id,
 	}
 	rs = method != NULL ? (struct sv){ method, strlen(method) }
 			    : msg_method_name(m);
-	rc = auth_digest_response(res->alg, sess, (struct sv){ ha1, hl },
-	    nonce, nc, cnonce, qop, rs, msg_sv(m, c->uri), want);
+	rc = auth_digest_response_kept(a, res->alg, sess,
+	    (struct sv){ ha1, hl }, nonce, nc, cnonce, qop, rs,
+	    msg_sv(m, c->uri), want);
 	if (rc != 0) {
 		OPENSSL_cleanse(ha1, sizeof(ha1));
 		return rc;

@@ -238,19 +238,17 @@ hex_lower(struct sv s, char *out)
 	out[s.len] = '\0';
 }
 
-int
-auth_digest_response(enum auth_alg alg, bool sess, struct sv ha1,
-    struct sv nonce, struct sv nc, struct sv cnonce, struct sv qop,
-    struct sv method, struct sv uri, char *out)
+/* The request-digest from HA1 (ha1, checked) and HA2 (h2, hl digits). */
+static int
+digest_from_h2(enum auth_alg alg, bool sess, struct sv ha1, struct sv nonce,
+    struct sv nc, struct sv cnonce, struct sv qop, const char *h2,
+    char *out)
 {
-	char h1[AUTH_HEX_SIZE], h1s[AUTH_HEX_SIZE], h2[AUTH_HEX_SIZE];
+	char h1[AUTH_HEX_SIZE], h1s[AUTH_HEX_SIZE];
 	size_t hl = auth_alg_hexlen(alg);
 	struct sv p[6];
 	int rc;
 
-	if (hl == 0 || !auth_is_hex(ha1, hl)) {
-		return -EINVAL;
-	}
 	hex_lower(ha1, h1);
 	if (sess) {
 		/* RFC 7616 3.4.2: A1 = H(...) ":" unq(nonce) ":" unq(cnonce) */
@@ -259,16 +257,10 @@ auth_digest_response(enum auth_alg alg, bool sess, struct sv ha1,
 		p[2] = cnonce;
 		rc = auth_hash_hex(alg, p, 3, h1s);
 		if (rc != 0) {
+			OPENSSL_cleanse(h1, sizeof(h1));
 			return rc;
 		}
 		memcpy(h1, h1s, hl + 1);
-	}
-	/* RFC 7616 3.4.3: A2 = Method ":" request-uri (qop=auth) */
-	p[0] = method;
-	p[1] = uri;
-	rc = auth_hash_hex(alg, p, 2, h2);
-	if (rc != 0) {
-		return rc;
 	}
 	/* RFC 7616 3.4.1: KD(secret, data) = H(concat(secret, ":", data)) */
 	p[0] = (struct sv){ h1, hl };
@@ -287,6 +279,62 @@ auth_digest_response(enum auth_alg alg, bool sess, struct sv ha1,
 	OPENSSL_cleanse(h1, sizeof(h1));
 	OPENSSL_cleanse(h1s, sizeof(h1s));
 	return rc;
+}
+
+int
+auth_digest_response(enum auth_alg alg, bool sess, struct sv ha1,
+    struct sv nonce, struct sv nc, struct sv cnonce, struct sv qop,
+    struct sv method, struct sv uri, char *out)
+{
+	char h2[AUTH_HEX_SIZE];
+	size_t hl = auth_alg_hexlen(alg);
+	struct sv p[2] = { method, uri };
+	int rc;
+
+	if (hl == 0 || !auth_is_hex(ha1, hl)) {
+		return -EINVAL;
+	}
+	/* RFC 7616 3.4.3: A2 = Method ":" request-uri (qop=auth) */
+	rc = auth_hash_hex(alg, p, 2, h2);
+	if (rc != 0) {
+		return rc;
+	}
+	return digest_from_h2(alg, sess, ha1, nonce, nc, cnonce, qop, h2, out);
+}
+
+int
+auth_digest_response_kept(struct auth *a, enum auth_alg alg, bool sess,
+    struct sv ha1, struct sv nonce, struct sv nc, struct sv cnonce,
+    struct sv qop, struct sv method, struct sv uri, char *out)
+{
+	size_t hl = auth_alg_hexlen(alg);
+	struct sv p[2] = { method, uri };
+	int rc;
+
+	if (hl == 0 || !auth_is_hex(ha1, hl)) {
+		return -EINVAL;
+	}
+	if (!a->ha2.valid || a->ha2.alg != alg || a->ha2.mlen != method.len ||
+	    a->ha2.ulen != uri.len ||
+	    memcmp(a->ha2.text, method.p, method.len) != 0 ||
+	    memcmp(a->ha2.text + method.len, uri.p, uri.len) != 0) {
+		/* RFC 7616 3.4.3: A2 = Method ":" request-uri (qop=auth) */
+		a->ha2.valid = false;
+		rc = auth_hash_hex(alg, p, 2, a->ha2.hex);
+		if (rc != 0) {
+			return rc;
+		}
+		if (method.len + uri.len <= sizeof(a->ha2.text)) {
+			memcpy(a->ha2.text, method.p, method.len);
+			memcpy(a->ha2.text + method.len, uri.p, uri.len);
+			a->ha2.alg = alg;
+			a->ha2.mlen = (uint16_t)method.len;
+			a->ha2.ulen = (uint16_t)uri.len;
+			a->ha2.valid = true;
+		}
+	}
+	return digest_from_h2(alg, sess, ha1, nonce, nc, cnonce, qop,
+	    a->ha2.hex, out);
 }
 
 bool

@@ -514,8 +514,8 @@ test_hash_hex_join(void **state)
 		for (int alg = 0; alg < AUTH__ALG_COUNT; alg++) {
 			struct sv p[3] = { SV_LIT("REGISTER"),
 				{ big, lens[i] }, SV_LIT("x") };
-			int n = snprintf(joined, sizeof(joined), "REGISTER:%.*s:x",
-			    (int)lens[i], big);
+			int n = snprintf(joined, sizeof(joined),
+			    "REGISTER:%.*s:x", (int)lens[i], big);
 
 			assert_int_equal(auth_hash_hex((enum auth_alg)alg, p, 3,
 			    got), 0);
@@ -970,6 +970,90 @@ test_stale(void **state)
 	challenge_nonce(a, SRC, false, AUTH_ALG_SHA256, nonce);
 	test_now = T0;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_STALE);
+	auth_free(a);
+}
+
+/*
+ * method ruri carrying alice's credentials (uri=ruri) whose response was
+ * computed over dmethod and duri with alg, under a fresh nonce; the
+ * status of auth_check().
+ */
+static enum auth_status
+check_over(struct auth *a, const char *method, const char *ruri,
+    const char *dmethod, const char *duri, enum auth_alg alg)
+{
+	char ha1[AUTH_HEX_SIZE], resp[AUTH_HEX_SIZE], nonce[64], value[2048];
+	struct auth_result res;
+	struct msg *m;
+
+	challenge_nonce(a, SRC, false, alg, nonce);
+	assert_int_equal(auth_ha1(alg, "alice", REALM, "secret", ha1), 0);
+	assert_int_equal(auth_digest_response(alg, false,
+	    (struct sv){ ha1, strlen(ha1) },
+	    (struct sv){ nonce, strlen(nonce) },
+	    SV_LIT("00000001"), SV_LIT("0a4f113b"), SV_LIT("auth"),
+	    (struct sv){ dmethod, strlen(dmethod) },
+	    (struct sv){ duri, strlen(duri) }, resp), 0);
+	snprintf(value, sizeof(value), "Digest username=\"alice\", "
+	    "realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", "
+	    "algorithm=%s, qop=auth, nc=00000001, cnonce=\"0a4f113b\"",
+	    REALM, nonce, ruri, resp, auth_alg_name(alg));
+	m = request(method, ruri, "Authorization", value);
+	assert_int_equal(auth_check(a, m, HDR_AUTHORIZATION, NULL, SRC, REALM,
+	    test_lookup, NULL, &res), 0);
+	msg_free(m);
+	return res.status;
+}
+
+/*
+ * A worker keeps the last HA2 (method and Request-URI): it is used only
+ * for the same method, Request-URI and algorithm.  A response computed
+ * over another method or URI than the request's fails whatever came
+ * before; one over the request's passes whatever came before, and so on
+ * back and forth, with a URI too long to be kept too.
+ */
+static void
+test_ha2_kept(void **state)
+{
+	struct auth *a = new_auth(no_limit);
+	char longuri[600];
+
+	(void)state;
+	snprintf(longuri, sizeof(longuri), "sip:%0*d@example.com", 500, 7);
+	for (int round = 0; round < 2; round++) {
+		for (int alg = 0; alg < AUTH__ALG_COUNT; alg++) {
+			enum auth_alg g = (enum auth_alg)alg;
+
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.com", "REGISTER", "sip:example.com",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.org", "REGISTER", "sip:example.com",
+			    g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.org", "REGISTER", "sip:example.org",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.org", "REGISTER", "sip:example.org",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "INVITE",
+			    "sip:example.org", "REGISTER", "sip:example.org",
+			    g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "INVITE",
+			    "sip:example.org", "INVITE", "sip:example.org",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.orgx", "REGISTER",
+			    "sip:example.org", g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "REGISTER", longuri,
+			    "REGISTER", longuri, g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER", longuri,
+			    "REGISTER", "sip:example.com", g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.com", "REGISTER", longuri, g),
+			    AUTH_FAILED);
+		}
+	}
 	auth_free(a);
 }
 
@@ -1841,6 +1925,7 @@ main(void)
 	    cmocka_unit_test_setup(test_wrong_password_unknown_user, setup),
 	    cmocka_unit_test_setup(test_stale, setup),
 	    cmocka_unit_test_setup(test_forged_nonce, setup),
+	    cmocka_unit_test_setup(test_ha2_kept, setup),
 	    cmocka_unit_test_setup(test_nonce_binding, setup),
 	    cmocka_unit_test_setup(test_nc_replay, setup),
 	    cmocka_unit_test_setup(test_nc_eviction, setup),
