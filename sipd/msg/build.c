@@ -610,12 +610,18 @@ response_write(struct msg *req, int status, const char *reason,
 	to = usable(req, HDR_TO);
 	callid = usable(req, HDR_CALL_ID);
 	cseq = usable(req, HDR_CSEQ);
+	/* the default phrases are one line each: only the caller's is
+	 * checked */
 	if (reason == NULL) {
 		reason = msg_reason_phrase(status);
+		reason_len = strlen(reason);
+	} else {
+		reason_len = strlen(reason);
+		if (!bytes_ok((struct sv){ reason, reason_len })) {
+			return -EINVAL;
+		}
 	}
-	reason_len = strlen(reason);
-	if (!bytes_ok((struct sv){ reason, reason_len }) || !bytes_ok(to_tag) ||
-	    (xname != NULL && !bytes_ok(xvalue))) {
+	if (!bytes_ok(to_tag) || (xname != NULL && !bytes_ok(xvalue))) {
 		return -EINVAL;
 	}
 	need = 32 + reason_len + lines_len(req, HDR_VIA) +

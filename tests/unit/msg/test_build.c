@@ -688,6 +688,14 @@ test_response_add_lines_same_bytes(void **state)
 			assert_memory_equal(got, keep, (size_t)base);
 		}
 	}
+	/* the default phrases, which response_write() does not check, are
+	 * one line each */
+	for (int st = 100; st <= 699; st++) {
+		const char *r = msg_reason_phrase(st);
+
+		assert_true(r[0] != '\0');
+		assert_null(strpbrk(r, "\r\n"));
+	}
 	/* bytes that do not end with the empty line */
 	assert_int_equal(msg_response_add_lines(got, (size_t)base - 2,
 	    sizeof(got), lines, 1), -EINVAL);
