@@ -219,6 +219,12 @@ static void
 out_quoted(struct out *o, const char *s)
 {
 	out_mem(o, "\"", 1);
+	if (strpbrk(s, "\"\\") == NULL) {
+		/* the usual realm: nothing to escape, one copy */
+		out_str(o, s);
+		out_mem(o, "\"", 1);
+		return;
+	}
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\') {
 			out_mem(o, "\\", 1);
