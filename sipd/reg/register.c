@@ -148,43 +148,57 @@ put_ull(char *p, unsigned long long v)
 
 /*
  * RFC 3261 20.17 / RFC 1123 date, in the C locale whatever the process's:
- * "Sun, 06 Dec 2026 22:28:00 GMT", 29 bytes and a NUL (cap at least 30),
- * put together by hand: snprintf cost as much as the rest of the 200.
+ * "Sun, 06 Dec 2026 22:28:00 GMT", 29 bytes and a NUL (cap at least 30;
+ * "" for a year outside 0 to 9999), put together by hand: snprintf cost
+ * as much as the rest of the 200, and gmtime_r() as much as the line.
+ * The calendar date of a day count is H. Hinnant's civil_from_days().
  */
-static void
-http_date(time_t now, char *out, size_t cap)
+void
+reg_http_date(time_t now, char *out, size_t cap)
 {
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
 		"Fri", "Sat" };
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
 		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
+	int64_t t = (int64_t)now, z, era, y;
+	int64_t sec = t % 86400;
+	unsigned doe, yoe, doy, mp, d, m;
 
-	if (gmtime_r(&now, &tm) == NULL) {
-		memset(&tm, 0, sizeof(tm));
-		tm.tm_mday = 1;
-		tm.tm_year = 70;
+	if (sec < 0) {
+		sec += 86400;
 	}
-	if (cap < 30 || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+	z = (t - sec) / 86400; /* days since 1970-01-01, a Thursday */
+	/* the proleptic Gregorian calendar in eras of 400 years from
+	 * 0000-03-01 */
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (int64_t)yoe + era * 400 + (m <= 2);
+	if (cap < 30 || y < 0 || y > 9999) {
 		if (cap > 0) {
 			out[0] = '\0';
 		}
 		return;
 	}
-	memcpy(out, days[(unsigned)tm.tm_wday % 7], 3);
+	memcpy(out, days[(unsigned)(((z - 719468) % 7 + 11) % 7)], 3);
 	memcpy(out + 3, ", ", 2);
-	put2(out + 5, tm.tm_mday);
+	put2(out + 5, (int)d);
 	out[7] = ' ';
-	memcpy(out + 8, months[(unsigned)tm.tm_mon % 12], 3);
+	memcpy(out + 8, months[m - 1], 3);
 	out[11] = ' ';
-	put2(out + 12, (tm.tm_year + 1900) / 100);
-	put2(out + 14, (tm.tm_year + 1900) % 100);
+	put2(out + 12, (int)(y / 100));
+	put2(out + 14, (int)(y % 100));
 	out[16] = ' ';
-	put2(out + 17, tm.tm_hour);
+	put2(out + 17, (int)(sec / 3600));
 	out[19] = ':';
-	put2(out + 20, tm.tm_min);
+	put2(out + 20, (int)(sec / 60 % 60));
 	out[22] = ':';
-	put2(out + 23, tm.tm_sec);
+	put2(out + 23, (int)(sec % 60));
 	memcpy(out + 25, " GMT", 5);
 }
 
@@ -273,7 +287,7 @@ finish_200(struct reg_answer *resp, const struct reg_snap *s,
 {
 	char date[80];
 
-	http_date(now, date, sizeof(date));
+	reg_http_date(now, date, sizeof(date));
 	if (add_bindings(resp, s, now) < 0 ||
 	    answer_add(resp, "Date", (struct sv){ date, strlen(date) }) < 0 ||
 	    /* RFC 3327 5.3: the registrar supports Path ... */
