@@ -2,9 +2,10 @@
  * The local domains and accounts (acct.h).  A snapshot is a sorted array
  * of domains and, per domain, a sorted array of its accounts and a sorted
  * index of every user name (accounts and account aliases) pointing at its
- * account; one more sorted index maps every domain name and alias to its
- * domain.  Lookups are binary searches over these with the key as given
- * (a slice of a message), so they neither allocate nor copy.
+ * account, with a hash table over it; one more sorted index maps every
+ * domain name and alias to its domain.  Lookups hash the user name and
+ * search the domain names with the key as given (a slice of a message),
+ * so they neither allocate nor copy.
  *
  * A snapshot shared by several holders is never changed: an edit copies
  * it (acct_dup()), changes the copy and swaps the caller's pointer.  An
@@ -58,6 +59,10 @@ struct acct_domain {
 	size_t nacc;
 	struct acct_uname *names; /* by name */
 	size_t nnames;
+	/* names by hash, open addressing: index + 1, 0 for none; a power
+	 * of two of them, at least twice nnames (0 without names) */
+	uint32_t *slots;
+	size_t nslots;
 };
 
 /* A domain name or alias and its domain. */
@@ -102,14 +107,17 @@ acct_cmp(const char *key, const char *p, size_t len)
 	return key[i] != '\0' ? 1 : 0;
 }
 
-/* The same with p folded to lower case (keys are lower case). */
+/* The same with p folded to lower case (keys are lower case), ASCII's
+ * folding as tolower() in the C locale, inline */
 static int
 acct_cmp_fold(const char *key, const char *p, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len && key[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)tolower((unsigned char)p[i]);
+		unsigned char c = (unsigned char)p[i];
+
+		c = c >= 'A' && c <= 'Z' ? (unsigned char)(c + 'a' - 'A') : c;
 
 		if ((unsigned char)key[i] != c) {
 			return (unsigned char)key[i] < c ? -1 : 1;
@@ -150,25 +158,41 @@ acct_dname_find(const struct acct *a, const char *p, size_t len)
 	return NULL;
 }
 
+/*
+ * FNV-1a of p[0..len): the user names are the configuration's, so the
+ * table's clusters are too, whatever name a peer looks up
+ */
+static uint32_t
+acct_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	}
+	return h;
+}
+
 static const struct acct_uname *
 acct_uname_find(const struct acct_domain *d, const char *p, size_t len)
 {
-	size_t lo = 0, hi = d->nnames;
+	size_t mask = d->nslots - 1;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = acct_cmp(d->names[mid].name, p, len);
+	if (d->nslots == 0) {
+		return NULL;
+	}
+	/* the table is at most half full: the probe ends at a free slot */
+	for (size_t i = acct_hash(p, len) & mask;; i = (i + 1) & mask) {
+		const struct acct_uname *un;
 
-		if (c == 0) {
-			return &d->names[mid];
+		if (d->slots[i] == 0) {
+			return NULL;
 		}
-		if (c < 0) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
+		un = &d->names[d->slots[i] - 1];
+		if (acct_cmp(un->name, p, len) == 0) {
+			return un;
 		}
 	}
-	return NULL;
 }
 
 /* ------------------------------------------------------------ lookups */
@@ -421,6 +445,7 @@ acct_domain_free(struct acct_domain *d)
 	}
 	free(d->acc);
 	free(d->names);
+	free(d->slots);
 	free(d->name);
 	free(d);
 }
@@ -485,13 +510,20 @@ static int
 acct_domain_index(struct acct_domain *d)
 {
 	struct acct_uname *names;
-	size_t n = 0;
+	uint32_t *slots;
+	size_t n = 0, ns = 0;
 
 	for (size_t i = 0; i < d->nacc; i++) {
 		n += 1 + d->acc[i]->naliases;
 	}
+	while (n > 0 && ns < 2 * n) {
+		ns = ns > 0 ? 2 * ns : 4;
+	}
 	names = calloc(n > 0 ? n : 1, sizeof(*names));
-	if (names == NULL) {
+	slots = calloc(ns > 0 ? ns : 1, sizeof(*slots));
+	if (names == NULL || slots == NULL || n >= UINT32_MAX) {
+		free(names);
+		free(slots);
 		return -ENOMEM;
 	}
 	n = 0;
@@ -505,9 +537,21 @@ acct_domain_index(struct acct_domain *d)
 		}
 	}
 	qsort(names, n, sizeof(*names), acct_uname_order);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = acct_hash(names[k].name, strlen(names[k].name)) &
+		    (ns - 1);
+
+		while (slots[i] != 0) {
+			i = (i + 1) & (ns - 1);
+		}
+		slots[i] = (uint32_t)k + 1;
+	}
 	free(d->names);
+	free(d->slots);
 	d->names = names;
 	d->nnames = n;
+	d->slots = slots;
+	d->nslots = ns;
 	return 0;
 }
 

@@ -219,6 +219,12 @@ static void
 out_quoted(struct out *o, const char *s)
 {
 	out_mem(o, "\"", 1);
+	if (strpbrk(s, "\"\\") == NULL) {
+		/* the usual realm: nothing to escape, one copy */
+		out_str(o, s);
+		out_mem(o, "\"", 1);
+		return;
+	}
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\') {
 			out_mem(o, "\\", 1);
@@ -276,6 +282,8 @@ auth_challenge(struct auth *a, const char *realm, bool stale,
 	size_t i;
 	int count = 0;
 
+	_Static_assert(AUTH__ALG_COUNT + 1 <= AUTH_CHALLENGES_MAX,
+	    "a Digest challenge per algorithm and NTLM");
 	if ((id != HDR_WWW_AUTHENTICATE && id != HDR_PROXY_AUTHENTICATE) ||
 	    !realm_ok(realm) || out == NULL) {
 		return -EINVAL;
@@ -762,8 +770,9 @@ auth_check_alt(struct auth *a, struct msg *m, enum hdr_id id,
 	}
 	rs = method != NULL ? (struct sv){ method, strlen(method) }
 			    : msg_method_name(m);
-	rc = auth_digest_response(res->alg, sess, (struct sv){ ha1, hl },
-	    nonce, nc, cnonce, qop, rs, msg_sv(m, c->uri), want);
+	rc = auth_digest_response_kept(a, res->alg, sess,
+	    (struct sv){ ha1, hl }, nonce, nc, cnonce, qop, rs,
+	    msg_sv(m, c->uri), want);
 	if (rc != 0) {
 		OPENSSL_cleanse(ha1, sizeof(ha1));
 		return rc;

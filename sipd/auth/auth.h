@@ -58,6 +58,8 @@ const char *auth_alg_name(enum auth_alg alg);
 #define AUTH_USER_MAX 128
 /* Room auth_challenge() needs for all challenges of one realm. */
 #define AUTH_CHALLENGE_SIZE 1536
+/* Most values auth_challenge() gives: a Digest one per algorithm, NTLM. */
+#define AUTH_CHALLENGES_MAX 3
 
 /* Clock: seconds since any fixed origin, the same for every call. */
 typedef int64_t auth_clock_fn(void *arg);

@@ -8,6 +8,7 @@
 #define SIPD_AUTH_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,9 @@
 #define AUTH_WAYS 8
 /* Mutexes of a shared state: set i is under lock i % AUTH_LOCKS. */
 #define AUTH_LOCKS 64
+
+/* Longest method and uri whose HA2 struct auth keeps (bytes). */
+#define AUTH_HA2_TEXT 240
 
 /* Address key: family byte, then 4 (IPv4) or 16 (IPv6) bytes. */
 #define AUTH_ADDR_KEY 17
@@ -88,6 +92,12 @@ struct auth_state {
 
 	struct auth_fail *fail;
 	uint32_t fail_sets; /* power of two */
+	/*
+	 * The latest end of a block ever set (blocked_until): from then on
+	 * no source is blocked, and a look-up needs neither hash nor lock.
+	 * Raised before the entry is written, under the entry's lock.
+	 */
+	_Atomic int64_t block_end;
 
 	struct auth_rate *rate;
 	uint32_t rate_sets; /* power of two */
@@ -103,12 +113,31 @@ struct auth {
 	uint8_t nonce_key[16]; /* the nonces' MAC key, from the secret */
 	struct auth_state *st;
 	bool own_st;          /* st made by auth_new_shared(), freed with a */
+	/*
+	 * The last HA2 (RFC 7616 3.4.3: H(method ":" uri)) and what it
+	 * hashed: the REGISTERs to one registrar all hash the same Method
+	 * and Request-URI.  Nothing secret; this worker's own.
+	 */
+	struct {
+		bool valid;
+		enum auth_alg alg;
+		uint16_t mlen, ulen;
+		char text[AUTH_HA2_TEXT]; /* the method, then the uri */
+		char hex[AUTH_HEX_SIZE];
+	} ha2;
 };
 
 /* digest.c */
 int64_t auth_now(const struct auth *a);
 int auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n,
     char *out);
+/*
+ * auth_digest_response() with HA2 from a's last one when method and uri
+ * are the ones it hashed, else hashed and kept.
+ */
+int auth_digest_response_kept(struct auth *a, enum auth_alg alg, bool sess,
+    struct sv ha1, struct sv nonce, struct sv nc, struct sv cnonce,
+    struct sv qop, struct sv method, struct sv uri, char *out);
 bool auth_is_hex(struct sv s, size_t len);
 void auth_derive_dummy(struct auth *a);
 size_t auth_addr_key(const struct sockaddr *sa, bool prefix64,

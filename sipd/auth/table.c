@@ -68,6 +68,7 @@ auth_state_new(const struct auth_settings *s)
 	for (i = 0; i < AUTH_LOCKS; i++) {
 		pthread_mutex_init(&st->locks[i], NULL);
 	}
+	atomic_init(&st->block_end, 0);
 	st->nc_sets = sets_for(s->nc_slots);
 	st->fail_sets = sets_for(s->fail_slots);
 	st->rate_sets = sets_for(s->rate_slots);
@@ -298,6 +299,17 @@ fail_find(struct auth *a, struct auth_fail *set,
 	return idle;
 }
 
+/* No block set from now on ends after until: block_end at least until. */
+static void
+block_end_raise(struct auth_state *st, int64_t until)
+{
+	int64_t cur = atomic_load(&st->block_end);
+
+	while (cur < until &&
+	    !atomic_compare_exchange_weak(&st->block_end, &cur, until)) {
+	}
+}
+
 bool
 auth_fail_add(struct auth *a, const struct sockaddr *src, int64_t now,
     uint32_t *count)
@@ -330,10 +342,17 @@ auth_fail_add(struct auth *a, const struct sockaddr *src, int64_t now,
 	e->last = now;
 	*count = e->count;
 	if (e->blocked_until == 0 && e->count >= a->set.fail_limit) {
-		e->blocked_until = now + (int64_t)a->set.fail_penalty;
-		if (e->blocked_until <= now) {
-			e->blocked_until = now + 1;
+		int64_t until = now + (int64_t)a->set.fail_penalty;
+
+		if (until <= now) {
+			until = now + 1;
 		}
+		/*
+		 * the end first: a look-up that reads the old one comes
+		 * before this block (auth_fail_blocked())
+		 */
+		block_end_raise(a->st, until);
+		e->blocked_until = until;
 		blocks = true;
 	}
 	pthread_mutex_unlock(lk);
@@ -354,6 +373,14 @@ auth_fail_blocked(struct auth *a, const struct sockaddr *src, int64_t now,
 		*remaining = 0;
 	}
 	if (a->set.fail_limit == 0) {
+		return false;
+	}
+	/*
+	 * Every block ends by block_end (a source is blocked while now is
+	 * before its end): after it, none is in force, as in the common
+	 * case where no source ever was, and every request asks
+	 */
+	if (atomic_load(&a->st->block_end) <= now) {
 		return false;
 	}
 	set = fail_set(a, src, key, &si);

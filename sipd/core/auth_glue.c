@@ -34,6 +34,33 @@ ha1_lookup(void *arg, const char *user, const char *realm, enum auth_alg alg,
 }
 
 /*
+ * challenge() as a parsed response, then written: for what its bytes
+ * cannot hold (msg_response_add_lines() refuses it, or it is too long).
+ */
+static void
+challenge_msg(struct core *c, struct msg *req, const struct tp_src *src,
+    const char *realm, bool stale, enum hdr_id id)
+{
+	struct msg *resp;
+
+	resp = core_response(c, req, id == HDR_PROXY_AUTHENTICATE ? 407 : 401,
+	    NULL);
+	if (resp == NULL) {
+		return;
+	}
+	if (auth_challenge_append(c->auth, resp, realm, stale,
+		(const struct sockaddr *)&src->addr, id) < 0) {
+		msg_free(resp);
+		core_answer(c, src, req, 500, NULL, "cannot challenge");
+		return;
+	}
+	core_answer_msg(c, src, req, resp);
+}
+
+/* Room for a challenge written as bytes; a longer one goes the parsed way */
+#define CHALLENGE_OUT 4096
+
+/*
  * A 401 or 407 with the challenges for realm, sent statelessly: RFC 3261
  * 26.3.2.4 recommends that a server keep no state for a challenge, since
  * a transaction held for Timer H per unauthenticated INVITE lets one host
@@ -41,13 +68,24 @@ ha1_lookup(void *arg, const char *user, const char *realm, enum auth_alg alg,
  * and the ACK of the 401/407 is known by sipd's To tag and absorbed
  * (core.c).  A source over auth-challenge-rate gets nothing: an answer
  * would only feed a flood, or reflect it to a forged source address.
+ *
+ * Nothing reads the response back: it is written as the bytes
+ * core_response(), auth_challenge_append() and msg_write() would give
+ * (Server, then one line per challenge), without parsing them as a
+ * message.
  */
 static void
 challenge(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, bool stale, bool proxy)
 {
-	char peer[TP_ADDRSTRLEN];
-	struct msg *resp;
+	enum hdr_id id = proxy ? HDR_PROXY_AUTHENTICATE : HDR_WWW_AUTHENTICATE;
+	char peer[TP_ADDRSTRLEN], tag[CORE_TAG_LEN + 1];
+	char vals[AUTH_CHALLENGE_SIZE], out[CHALLENGE_OUT];
+	struct msg_line lines[AUTH_CHALLENGES_MAX + 1];
+	const char *v = vals;
+	struct tp_src dst;
+	size_t nl = 0;
+	int n, len, status = proxy ? 407 : 401;
 
 	if (!auth_challenge_allowed(c->auth,
 		(const struct sockaddr *)&src->addr)) {
@@ -56,18 +94,42 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 		    "challenge rate)", core_peer(src, peer, sizeof(peer)));
 		return;
 	}
-	resp = core_response(c, req, proxy ? 407 : 401, NULL);
-	if (resp == NULL) {
+	/* as core_response(): a To tag of sipd's, then the copied lines */
+	core_tag(c, tag);
+	len = msg_response_write(req, status, NULL,
+	    (struct sv){ tag, CORE_TAG_LEN }, NULL, (struct sv){ 0 }, out,
+	    sizeof(out));
+	if (len == -EINVAL) {
+		return; /* no response possible, as core_response() says */
+	}
+	if (len < 0) {
+		challenge_msg(c, req, src, realm, stale, id);
 		return;
 	}
-	if (auth_challenge_append(c->auth, resp, realm, stale,
-		(const struct sockaddr *)&src->addr,
-		proxy ? HDR_PROXY_AUTHENTICATE : HDR_WWW_AUTHENTICATE) < 0) {
-		msg_free(resp);
+	n = auth_challenge(c->auth, realm, stale,
+	    (const struct sockaddr *)&src->addr, id, vals, sizeof(vals));
+	if (n < 0) {
 		core_answer(c, src, req, 500, NULL, "cannot challenge");
 		return;
 	}
-	core_answer_msg(c, src, req, resp);
+	if (c->server_len > 0) {
+		lines[nl++] = (struct msg_line){ "Server",
+			{ c->server, c->server_len } };
+	}
+	for (int i = 0; i < n && i < AUTH_CHALLENGES_MAX; i++) {
+		size_t vl = strlen(v);
+
+		lines[nl++] = (struct msg_line){ hdr_name(id), { v, vl } };
+		v += vl + 1;
+	}
+	len = msg_response_add_lines(out, (size_t)len, sizeof(out), lines, nl);
+	if (len < 0) {
+		challenge_msg(c, req, src, realm, stale, id);
+		return;
+	}
+	txn_response_dst(req, src, &dst);
+	c->stats.resp_out[4]++; /* as core_count_out() counts a 4xx */
+	core_send(c, &dst, out, (size_t)len);
 }
 
 enum verdict {

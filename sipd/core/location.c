@@ -28,6 +28,11 @@ resolve_at(struct core *c, const char *base, const struct uri *u,
 	if (c->acct == NULL || (u->scheme != URI_SIP && u->scheme != URI_SIPS)) {
 		return ACCT_FOREIGN;
 	}
+	if (user.len < sizeof(dec) && memchr(user.p, '%', user.len) == NULL) {
+		/* nothing escaped: the user part is its own unescaped form */
+		return acct_resolve(c->acct, user.p, user.len, host.p, host.len,
+		    t);
+	}
 	n = uri_unescape(user, dec, sizeof(dec) - 1);
 	if (n < 0) {
 		return ACCT_UNKNOWN;

@@ -19,8 +19,8 @@
 struct reg_pending {
 	struct core *c;
 	struct txn *st;
-	struct msg *resp; /* NULL: the store failed */
-	bool mwi;         /* the device wants its implicit subscription */
+	struct reg_answer resp; /* resp.p NULL: the store failed */
+	bool mwi;               /* the device wants its implicit subscription */
 };
 
 /*
@@ -42,45 +42,109 @@ mwi_wanted(struct core *c, struct msg *req)
 		   WK_NOSUBMWI) != 0;
 }
 
+/*
+ * The Server line at the end of a registrar's answer, as core_server_hdr()
+ * adds it to a parsed response.  Returns 0 or a negative errno (the bytes
+ * as they were).
+ */
+static int
+server_line(struct core *c, struct reg_answer *a)
+{
+	size_t need = a->len + sizeof("Server: \r\n") - 1 + c->server_len;
+	int n;
+
+	if (c->server_len == 0) {
+		return 0;
+	}
+	if (need > a->cap) {
+		char *p = realloc(a->p, need);
+
+		if (p == NULL) {
+			return -ENOMEM;
+		}
+		a->p = p;
+		a->cap = need;
+	}
+	n = msg_response_add_lines(a->p, a->len, a->cap,
+	    &(const struct msg_line){ "Server",
+		{ c->server, c->server_len } },
+	    1);
+	if (n < 0) {
+		return n;
+	}
+	a->len = (size_t)n;
+	return 0;
+}
+
+/*
+ * Send a registrar's answer in st, as core_answer_txn() sends a parsed
+ * response: statelessly when no transaction can be had.
+ */
+static void
+answer_bytes(struct core *c, const struct tp_src *src, struct msg *req,
+    struct txn *st, const struct reg_answer *a)
+{
+	if (st == NULL) {
+		st = txn_server_new(c->txn, req, src, NULL);
+	}
+	/* as core_count_out() counts a response */
+	c->stats.resp_out[a->status / 100]++;
+	if (st == NULL) {
+		struct tp_src dst;
+
+		txn_response_dst(req, src, &dst);
+		core_send(c, &dst, a->p, a->len);
+		return;
+	}
+	txn_server_respond_bytes(st, a->status, a->p, a->len);
+}
+
 /* On the worker's thread: send the answer the store released. */
 static void
 register_finish(void *arg, bool cancelled)
 {
 	struct reg_pending *rp = arg;
 	struct core *c = rp->c;
-	struct msg *resp = rp->resp;
+	struct msg *resp = NULL;
 
-	if (!cancelled) {
-		if (resp == NULL) {
-			resp = core_response(c, txn_request(rp->st), 500,
-			    "Store Failure");
-		} else if (core_server_hdr(c, resp) < 0) {
-			msg_free(resp);
-			resp = NULL;
-		}
+	if (cancelled) {
+		goto out;
+	}
+	if (rp->resp.p == NULL) {
+		resp = core_response(c, txn_request(rp->st), 500,
+		    "Store Failure");
 		if (resp != NULL) {
-			/* the transaction lets its request go once answered */
-			struct msg *req = rp->mwi && msg_status(resp) == 200
-			    ? msg_compact(txn_request(rp->st))
-			    : NULL;
-
 			log_info(LOG_SERVER, "register: %d", msg_status(resp));
 			core_count_out(c, resp);
 			txn_server_respond(rp->st, resp);
-			if (req != NULL) {
-				/* NoSubMWI: the device's implicit subscription */
-				core_mwi_registered(c, req);
-				msg_free(req);
-			}
+		}
+		goto out;
+	}
+	if (server_line(c, &rp->resp) == 0) {
+		/* the transaction lets its request go once answered */
+		struct msg *req = rp->mwi && rp->resp.status == 200
+		    ? msg_compact(txn_request(rp->st))
+		    : NULL;
+
+		log_info(LOG_SERVER, "register: %d", rp->resp.status);
+		c->stats.resp_out[rp->resp.status / 100]++;
+		txn_server_respond_bytes(rp->st, rp->resp.status, rp->resp.p,
+		    rp->resp.len);
+		if (req != NULL) {
+			/* NoSubMWI: the device's implicit subscription */
+			core_mwi_registered(c, req);
+			msg_free(req);
 		}
 	}
+out:
 	msg_free(resp);
+	free(rp->resp.p);
 	free(rp);
 }
 
 /* On the store writer's thread: hand the answer to the worker. */
 static void
-register_done(void *arg, struct msg *resp)
+register_done(void *arg, struct reg_answer resp)
 {
 	struct reg_pending *rp = arg;
 
@@ -88,7 +152,7 @@ register_done(void *arg, struct msg *resp)
 	if (tp_call(rp->c->tp, register_finish, rp) < 0) {
 		log_err(LOG_SERVER, "register: answer lost (%s)",
 		    strerror(ENOMEM));
-		msg_free(resp);
+		free(resp.p);
 		free(rp);
 	}
 }
@@ -102,7 +166,8 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	char tag[CORE_TAG_LEN + 1];
 	struct acct_target t, who;
 	enum acct_kind k;
-	struct msg *resp = NULL;
+	struct reg_answer ans;
+	struct msg *resp;
 	struct reg_src rs;
 	struct reg_pending *rp = NULL;
 	struct txn *st;
@@ -171,30 +236,33 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	rc = reg_register_async(c->reg, req, aor, &rs, time(NULL),
 	    (struct sv){ tag, CORE_TAG_LEN }, rp != NULL ? register_done : NULL,
-	    rp, &resp);
+	    rp, &ans);
 	if (rc == REG_PENDING) {
 		return;
 	}
 	free(rp);
-	if (rc != 0 || resp == NULL) {
-		msg_free(resp);
+	if (rc != 0 || ans.p == NULL) {
+		free(ans.p);
 		resp = core_response(c, req, 500, "registrar failed");
-	} else {
-		core_server_hdr(c, resp);
-	}
-	if (resp == NULL) {
+		if (resp == NULL) {
+			return;
+		}
+		log_info(LOG_SERVER, "register %s: %d", aor, 500);
+		if (st == NULL) {
+			core_answer_txn(c, src, req, resp);
+		} else {
+			core_count_out(c, resp);
+			txn_server_respond(st, resp);
+			msg_free(resp);
+		}
 		return;
 	}
-	log_info(LOG_SERVER, "register %s: %d", aor, msg_status(resp));
-	rc = msg_status(resp);
-	if (st == NULL) {
-		core_answer_txn(c, src, req, resp);
-	} else {
-		core_count_out(c, resp);
-		txn_server_respond(st, resp);
-		msg_free(resp);
-	}
-	if (rc == 200 && mwi_wanted(c, req)) {
+	/* a Server line that cannot be added is left out */
+	(void)server_line(c, &ans);
+	log_info(LOG_SERVER, "register %s: %d", aor, ans.status);
+	answer_bytes(c, src, req, st, &ans);
+	free(ans.p);
+	if (ans.status == 200 && mwi_wanted(c, req)) {
 		/* NoSubMWI: the device's implicit subscription */
 		core_mwi_registered(c, req);
 	}

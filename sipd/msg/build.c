@@ -610,12 +610,18 @@ response_write(struct msg *req, int status, const char *reason,
 	to = usable(req, HDR_TO);
 	callid = usable(req, HDR_CALL_ID);
 	cseq = usable(req, HDR_CSEQ);
+	/* the default phrases are one line each: only the caller's is
+	 * checked */
 	if (reason == NULL) {
 		reason = msg_reason_phrase(status);
+		reason_len = strlen(reason);
+	} else {
+		reason_len = strlen(reason);
+		if (!bytes_ok((struct sv){ reason, reason_len })) {
+			return -EINVAL;
+		}
 	}
-	reason_len = strlen(reason);
-	if (!bytes_ok((struct sv){ reason, reason_len }) || !bytes_ok(to_tag) ||
-	    (xname != NULL && !bytes_ok(xvalue))) {
+	if (!bytes_ok(to_tag) || (xname != NULL && !bytes_ok(xvalue))) {
 		return -EINVAL;
 	}
 	need = 32 + reason_len + lines_len(req, HDR_VIA) +
@@ -712,4 +718,68 @@ msg_response_write(struct msg *req, int status, const char *reason,
 	}
 	return response_write(req, status, reason, to_tag, xname, xvalue, out,
 	    cap);
+}
+
+/* value_ok() and unfolded_len() in one: the length unfold() writes for
+ * v, or -1 when msg_hdr_append() would refuse it */
+static long
+value_len(struct sv v)
+{
+	if (v.len == 0) {
+		return 0;
+	}
+	if (memchr(v.p, '\n', v.len) == NULL &&
+	    memchr(v.p, '\r', v.len) == NULL) {
+		return memchr(v.p, '\0', v.len) == NULL ||
+			msg_stray_nul(v.p, v.p + v.len) == NULL
+		    ? (long)v.len
+		    : -1;
+	}
+	return value_ok(v) ? (long)unfolded_len(v) : -1;
+}
+
+int
+msg_response_add_lines(char *buf, size_t len, size_t cap,
+    const struct msg_line *x, size_t n)
+{
+	size_t at, nl;
+	long vl;
+	int rc;
+
+	if (len < 4 || len > cap ||
+	    memcmp(buf + len - 4, "\r\n\r\n", 4) != 0) {
+		return -EINVAL;
+	}
+	/* over the empty line, which comes back last */
+	at = len - 2;
+	for (size_t i = 0; i < n; i++) {
+		if (!name_ok(x[i].name) || (vl = value_len(x[i].value)) < 0) {
+			rc = -EINVAL;
+			goto fail;
+		}
+		nl = strlen(x[i].name);
+		if (cap - at < nl + 2 + (size_t)vl + 2 + 2) {
+			rc = -ENOSPC;
+			goto fail;
+		}
+		put(buf, &at, x[i].name, nl);
+		put(buf, &at, ": ", 2);
+		if ((size_t)vl == x[i].value.len) {
+			put(buf, &at, x[i].value.p, x[i].value.len);
+		} else {
+			at += unfold(x[i].value, buf + at);
+		}
+		put(buf, &at, "\r\n", 2);
+	}
+	if (cap - at < 2 || at + 2 > INT32_MAX) {
+		rc = -ENOSPC;
+		goto fail;
+	}
+	put(buf, &at, "\r\n", 2);
+	return (int)at;
+fail:
+	/* the lines before the failed one are beyond len: only the empty
+	 * line they wrote over needs to come back */
+	memcpy(buf + len - 2, "\r\n", 2);
+	return rc;
 }

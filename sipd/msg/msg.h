@@ -512,6 +512,25 @@ int msg_response_write(struct msg *req, int status, const char *reason,
     struct sv to_tag, const char *xname, struct sv xvalue, char *out,
     size_t cap);
 
+/* A header line of a response written as bytes: "name: value". */
+struct msg_line {
+	const char *name;
+	struct sv value;
+};
+
+/*
+ * Add the lines x[0..n) to a response's bytes: buf holds len bytes
+ * ending with the empty line (as msg_response_write() writes them) and
+ * has room for cap.  The lines go in order before the empty line, each as
+ * msg_hdr_append() would add it (folds unfolded), so the bytes are those
+ * msg_write() gives for msg_response() and n msg_hdr_append() calls.
+ * Returns the new length, -EINVAL (bytes without the empty line, a name
+ * not a token, a value msg_hdr_append() refuses) or -ENOSPC; buf is left
+ * as it was on error.  The values must not point into buf.
+ */
+int msg_response_add_lines(char *buf, size_t len, size_t cap,
+    const struct msg_line *x, size_t n);
+
 /* ---------------------------------------------------------------- framing */
 
 enum msg_frame_kind {

@@ -246,11 +246,23 @@ void reg_get_settings(struct reg *r, struct reg_settings *out);
 int reg_aor(const char *base, const struct uri *u, char *out, size_t cap);
 
 /*
- * A REGISTER's answer once its change is durable (reg_register_async()):
- * called on the writer thread with the response (the callee owns it), or
- * NULL when the store failed (the callee answers 500).
+ * A REGISTER's answer as the bytes sent: nothing reads a response back,
+ * so it is written (msg_response_write(), msg_response_add_lines()), not
+ * parsed as a message.  p holds len bytes, malloc()ed, with room for cap
+ * (more lines may be added: Server); the holder frees p.
  */
-typedef void reg_done_fn(void *arg, struct msg *resp);
+struct reg_answer {
+	int status;
+	char *p;
+	size_t len, cap;
+};
+
+/*
+ * A REGISTER's answer once its change is durable (reg_register_async()):
+ * called on the writer thread with the response (the callee owns ans.p),
+ * or with ans.p NULL when the store failed (the callee answers 500).
+ */
+typedef void reg_done_fn(void *arg, struct reg_answer ans);
 
 /* reg_register_async(): the answer comes through the callback. */
 #define REG_PENDING 1
@@ -278,15 +290,15 @@ int reg_register(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
     struct msg **resp_out);
 /*
- * As reg_register(), but when the answer must wait for the store, returns
- * REG_PENDING at once: done(arg, resp) gives it later, on the writer
- * thread.  Otherwise returns as reg_register() and done is not called.
- * A 503 with Retry-After answers a change while the writer's queue is
- * full.
+ * As reg_register(), the answer as bytes in *out (out->p NULL on an
+ * error return), but when the answer must wait for the store, returns
+ * REG_PENDING at once: done(arg, ans) gives it later, on the writer
+ * thread.  Otherwise done is not called.  A 503 with Retry-After answers
+ * a change while the writer's queue is full.
  */
 int reg_register_async(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
-    reg_done_fn *done, void *arg, struct msg **resp_out);
+    reg_done_fn *done, void *arg, struct reg_answer *out);
 
 /*
  * Wait until every change queued for the store is written (or has

@@ -201,5 +201,10 @@ void reg_rec_append(struct reg_rec **head, struct reg_rec **tail,
 
 /* q in thousandths as a SIP qvalue ("1", "0.5", "0.125") into out[6]. */
 void reg_qvalue(uint16_t q, char *out);
+/*
+ * The 200's Date for now (RFC 3261 20.17, RFC 1123 form in GMT) into out
+ * (cap at least 30: 29 bytes and a NUL); "" for a year outside 0 to 9999.
+ */
+void reg_http_date(time_t now, char *out, size_t cap);
 
 #endif

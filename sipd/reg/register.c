@@ -148,49 +148,98 @@ put_ull(char *p, unsigned long long v)
 
 /*
  * RFC 3261 20.17 / RFC 1123 date, in the C locale whatever the process's:
- * "Sun, 06 Dec 2026 22:28:00 GMT", 29 bytes and a NUL (cap at least 30),
- * put together by hand: snprintf cost as much as the rest of the 200.
+ * "Sun, 06 Dec 2026 22:28:00 GMT", 29 bytes and a NUL (cap at least 30;
+ * "" for a year outside 0 to 9999), put together by hand: snprintf cost
+ * as much as the rest of the 200, and gmtime_r() as much as the line.
+ * The calendar date of a day count is H. Hinnant's civil_from_days().
  */
-static void
-http_date(time_t now, char *out, size_t cap)
+void
+reg_http_date(time_t now, char *out, size_t cap)
 {
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
 		"Fri", "Sat" };
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
 		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
+	int64_t t = (int64_t)now, z, era, y;
+	int64_t sec = t % 86400;
+	unsigned doe, yoe, doy, mp, d, m;
 
-	if (gmtime_r(&now, &tm) == NULL) {
-		memset(&tm, 0, sizeof(tm));
-		tm.tm_mday = 1;
-		tm.tm_year = 70;
+	if (sec < 0) {
+		sec += 86400;
 	}
-	if (cap < 30 || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+	z = (t - sec) / 86400; /* days since 1970-01-01, a Thursday */
+	/* the proleptic Gregorian calendar in eras of 400 years from
+	 * 0000-03-01 */
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (int64_t)yoe + era * 400 + (m <= 2);
+	if (cap < 30 || y < 0 || y > 9999) {
 		if (cap > 0) {
 			out[0] = '\0';
 		}
 		return;
 	}
-	memcpy(out, days[(unsigned)tm.tm_wday % 7], 3);
+	memcpy(out, days[(unsigned)(((z - 719468) % 7 + 11) % 7)], 3);
 	memcpy(out + 3, ", ", 2);
-	put2(out + 5, tm.tm_mday);
+	put2(out + 5, (int)d);
 	out[7] = ' ';
-	memcpy(out + 8, months[(unsigned)tm.tm_mon % 12], 3);
+	memcpy(out + 8, months[m - 1], 3);
 	out[11] = ' ';
-	put2(out + 12, (tm.tm_year + 1900) / 100);
-	put2(out + 14, (tm.tm_year + 1900) % 100);
+	put2(out + 12, (int)(y / 100));
+	put2(out + 14, (int)(y % 100));
 	out[16] = ' ';
-	put2(out + 17, tm.tm_hour);
+	put2(out + 17, (int)(sec / 3600));
 	out[19] = ':';
-	put2(out + 20, tm.tm_min);
+	put2(out + 20, (int)(sec / 60 % 60));
 	out[22] = ':';
-	put2(out + 23, tm.tm_sec);
+	put2(out + 23, (int)(sec % 60));
 	memcpy(out + 25, " GMT", 5);
+}
+
+/* Room for a response's first lines: within what malloc() serves from
+ * its per-thread cache (about 1 KiB); a request with longer ones gets
+ * what they need (head_new()), and lines added grow it (answer_add()) */
+#define REG_HEAD_ROOM 1000
+
+/*
+ * Add the line "name: value" to a's bytes (msg_response_add_lines()),
+ * growing them as needed.  Returns 0, -ENOMEM or -EINVAL.
+ */
+static int
+answer_add(struct reg_answer *a, const char *name, struct sv value)
+{
+	/* unfolding only shortens a value */
+	size_t need = a->len + strlen(name) + 4 + value.len;
+	int n;
+
+	if (need > a->cap) {
+		size_t cap = need + REG_HEAD_ROOM / 2;
+		char *p = realloc(a->p, cap);
+
+		if (p == NULL) {
+			return -ENOMEM;
+		}
+		a->p = p;
+		a->cap = cap;
+	}
+	n = msg_response_add_lines(a->p, a->len, a->cap,
+	    &(const struct msg_line){ name, value }, 1);
+	if (n < 0) {
+		return n == -ENOSPC ? -ENOMEM : n;
+	}
+	a->len = (size_t)n;
+	return 0;
 }
 
 /* RFC 3261 10.3 step 8: the 200 lists every current binding. */
 static int
-add_bindings(struct msg *resp, const struct reg_snap *s, time_t now)
+add_bindings(struct reg_answer *resp, const struct reg_snap *s, time_t now)
 {
 	char buf[REG_CONTACT_MAX + 64], q[6];
 
@@ -219,7 +268,7 @@ add_bindings(struct msg *resp, const struct reg_snap *s, time_t now)
 			memcpy(p + 3, q, ql);
 			p += 3 + ql;
 		}
-		if (msg_hdr_append(resp, "Contact",
+		if (answer_add(resp, "Contact",
 			(struct sv){ buf, (size_t)(p - buf) }) < 0) {
 			return -ENOMEM;
 		}
@@ -228,56 +277,93 @@ add_bindings(struct msg *resp, const struct reg_snap *s, time_t now)
 }
 
 /*
- * What a 200 adds to the response msg_response() made (RFC 3261 10.3
+ * What a 200 adds to the lines msg_response_write() wrote (RFC 3261 10.3
  * step 8): the bindings, Date, Supported: path and the request's Path.
  * Returns 0 or -ENOMEM.
  */
 static int
-finish_200(struct msg *resp, const struct reg_snap *s, const char *path,
-    time_t now)
+finish_200(struct reg_answer *resp, const struct reg_snap *s,
+    const char *path, time_t now)
 {
 	char date[80];
 
-	http_date(now, date, sizeof(date));
+	reg_http_date(now, date, sizeof(date));
 	if (add_bindings(resp, s, now) < 0 ||
-	    msg_hdr_append(resp, "Date", (struct sv){ date, strlen(date) }) <
-		0 ||
+	    answer_add(resp, "Date", (struct sv){ date, strlen(date) }) < 0 ||
 	    /* RFC 3327 5.3: the registrar supports Path ... */
-	    msg_hdr_append(resp, "Supported", SV_LIT("path")) < 0) {
+	    answer_add(resp, "Supported", SV_LIT("path")) < 0) {
 		return -ENOMEM;
 	}
 	/* ... and copies the request's Path into its 200 */
 	if (path != NULL && path[0] != '\0' &&
-	    msg_hdr_append(resp, "Path", (struct sv){ path, strlen(path) }) <
-		0) {
+	    answer_add(resp, "Path", (struct sv){ path, strlen(path) }) < 0) {
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+/*
+ * The response's first lines for status (msg_response_write(): the
+ * request's Via, From, To with to_tag, Call-ID, CSeq, Content-Length),
+ * with the line "xname: xvalue" when xname is not NULL, as new bytes in
+ * *out.  Returns 0, -ENOMEM, or -EINVAL (no response possible).
+ */
+static int
+head_new(struct msg *req, int status, const char *reason, struct sv to_tag,
+    const char *xname, struct sv xvalue, struct reg_answer *out)
+{
+	size_t cap = REG_HEAD_ROOM;
+	char *p = malloc(cap);
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	n = msg_response_write(req, status, reason, to_tag, xname, xvalue, p,
+	    cap);
+	if (n == -ENOSPC) {
+		/* every line it copies is the request's, To twice at most */
+		char *q;
+
+		cap = 2 * msg_size(req) + to_tag.len + REG_HEAD_ROOM;
+		if ((q = realloc(p, cap)) == NULL) {
+			free(p);
+			return -ENOMEM;
+		}
+		p = q;
+		n = msg_response_write(req, status, reason, to_tag, xname,
+		    xvalue, p, cap);
+	}
+	if (n < 0) {
+		free(p);
+		return n == -ENOSPC ? -ENOMEM : n;
+	}
+	*out = (struct reg_answer){ status, p, (size_t)n, cap };
 	return 0;
 }
 
 static int
 build_response(struct msg *req, const struct verdict *v,
     const struct reg_snap *s, const char *path, time_t now, struct sv to_tag,
-    struct msg **out)
+    struct reg_answer *out)
 {
-	struct msg *resp = msg_response(req, v->status, v->reason, to_tag);
+	int rc = head_new(req, v->status, v->reason, to_tag, v->extra_name,
+	    (struct sv){ v->extra, v->extra_name != NULL ? strlen(v->extra)
+							 : 0 },
+	    out);
 
-	if (resp == NULL) {
+	if (rc != 0) {
+		/* no response possible (msg_response_write()), or no
+		 * memory: the caller answers 500 itself */
 		return -ENOMEM;
 	}
-	if (v->extra_name != NULL &&
-	    msg_hdr_append(resp, v->extra_name,
-		(struct sv){ v->extra, strlen(v->extra) }) < 0) {
-		goto fail;
+	if (v->status == 200 && finish_200(out, s, path, now) < 0) {
+		free(out->p);
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
 	}
-	if (v->status == 200 && finish_200(resp, s, path, now) < 0) {
-		goto fail;
-	}
-	*out = resp;
 	return 0;
-fail:
-	msg_free(resp);
-	return -ENOMEM;
 }
 
 /*
@@ -553,12 +639,12 @@ struct change {
 	struct reg_snap *snap;   /* the AOR's bindings once applied */
 	/*
 	 * asynchronous: the 200 begun on the worker from the parsed
-	 * request (msg_response()), finished once the change is applied
+	 * request (head_new()), finished once the change is applied
 	 * (finish_200()), and the Path it copies; owned
 	 */
 	reg_done_fn *done;
 	void *arg;
-	struct msg *resp;
+	struct reg_answer resp;
 	char *path;
 };
 
@@ -731,7 +817,7 @@ change_free(struct change *ch)
 		return;
 	}
 	reg_snap_free(ch->snap);
-	msg_free(ch->resp);
+	free(ch->resp.p);
 	free(ch->path);
 	free(ch);
 }
@@ -746,7 +832,7 @@ change_settle(struct reg *r, struct reg_wait *w, int err)
 {
 	struct change *ch = (struct change *)w;
 	struct reg_aor *a = ch->a;
-	struct msg *resp = NULL;
+	struct reg_answer resp = { 0 };
 
 	pthread_mutex_lock(&r->lock);
 	ch->err = err;
@@ -775,9 +861,9 @@ change_settle(struct reg *r, struct reg_wait *w, int err)
 	if (ch->err != 0) {
 		log_notice(LOG_SERVER, "registrar, refused register for %s "
 		    "with 500 (Store Failure)", ch->name);
-	} else if (finish_200(ch->resp, ch->snap, ch->path, ch->now) == 0) {
+	} else if (finish_200(&ch->resp, ch->snap, ch->path, ch->now) == 0) {
 		resp = ch->resp;
-		ch->resp = NULL;
+		ch->resp.p = NULL;
 	}
 	ch->done(ch->arg, resp);
 	change_free(ch);
@@ -788,8 +874,26 @@ reg_register(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
     struct msg **resp_out)
 {
-	return reg_register_async(r, req, aor, src, now, to_tag, NULL, NULL,
-	    resp_out);
+	struct reg_answer ans;
+	struct msg_limits lim;
+	int rc;
+
+	*resp_out = NULL;
+	rc = reg_register_async(r, req, aor, src, now, to_tag, NULL, NULL,
+	    &ans);
+	if (rc != 0) {
+		return rc;
+	}
+	/* the bytes as a message, whatever their size */
+	msg_limits_init(&lim);
+	if (lim.max_size < ans.len) {
+		lim.max_size = (uint32_t)ans.len;
+	}
+	lim.max_headers = (uint32_t)ans.len / 2;
+	lim.max_line = (uint32_t)ans.len;
+	*resp_out = msg_parse(ans.p, ans.len, &lim, NULL);
+	free(ans.p);
+	return *resp_out != NULL ? 0 : -ENOMEM;
 }
 
 /*
@@ -811,7 +915,7 @@ in_flight(struct reg *r, const char *name)
 int
 reg_register_async(struct reg *r, struct msg *req, const char *aor,
     const struct reg_src *src, time_t now, struct sv to_tag,
-    reg_done_fn *done, void *arg, struct msg **resp_out)
+    reg_done_fn *done, void *arg, struct reg_answer *resp_out)
 {
 	char name[REG_AOR_MAX + 1], pathbuf[REG_PATH_MAX + 1];
 	char *path = pathbuf;
@@ -819,14 +923,14 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	struct reg_snap *snap = NULL;
 	struct reg_rec *recs = NULL;
 	struct change *ch = NULL;
-	struct msg *pre = NULL;
+	struct reg_answer pre = { 0 };
 	struct verdict v = { 0 };
 	bool has_hexp, star = false, use_path = false, no_path = false;
 	bool detached;
 	uint32_t hexp = 0;
 	int nc, rc;
 
-	*resp_out = NULL;
+	memset(resp_out, 0, sizeof(*resp_out));
 	if (!msg_is_request(req) || msg_method(req) != MSG_REGISTER ||
 	    reg_aor_norm(aor, name) < 0 || msg_callid(req).len == 0) {
 		return -EINVAL;
@@ -860,7 +964,8 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 		 * already (a copy for the writer would be parsed again), and
 		 * finished by change_settle(); dropped if unused
 		 */
-		pre = msg_response(req, 200, NULL, to_tag);
+		(void)head_new(req, 200, NULL, to_tag, NULL, (struct sv){ 0 },
+		    &pre);
 	}
 	pthread_mutex_lock(&r->lock);
 	r->stats.registers++;
@@ -895,10 +1000,10 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 		r->stats.refused++;
 	}
 	/* else answered here, after waiting */
-	if (recs != NULL && pre != NULL &&
+	if (recs != NULL && pre.p != NULL &&
 	    (!use_path || (ch->path = strdup(path)) != NULL)) {
 		ch->resp = pre;
-		pre = NULL;
+		pre.p = NULL;
 		ch->done = done;
 		ch->arg = arg;
 		ch->w.detached = true;
@@ -912,7 +1017,7 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	}
 	pthread_mutex_unlock(&r->lock);
 
-	msg_free(pre);
+	free(pre.p);
 	if (detached) {
 		return REG_PENDING; /* ch belongs to change_settle() */
 	}

@@ -100,16 +100,18 @@ run(struct reg *r, unsigned n, unsigned base)
 	for (unsigned i = base; i < base + n; i++) {
 		char aor[64];
 		struct reg_src src = mksrc(i);
-		struct msg *req = mkreq(i, 1), *resp = NULL;
+		struct msg *req = mkreq(i, 1);
+		struct reg_answer ans = { 0 };
 		snprintf(aor, sizeof(aor), "user%u@example.com", i);
+		/* the answer as sipd sends it: bytes, not parsed back */
 		if (req == NULL ||
-		    reg_register(r, req, aor, &src, T0, SV_LIT("t1"), &resp) !=
-			0 ||
-		    msg_status(resp) != 200) {
+		    reg_register_async(r, req, aor, &src, T0, SV_LIT("t1"),
+			NULL, NULL, &ans) != 0 ||
+		    ans.status != 200) {
 			fprintf(stderr, "bench_reg: REGISTER %u failed\n", i);
 			return -1;
 		}
-		msg_free(resp);
+		free(ans.p);
 		msg_free(req);
 	}
 	return now_s() - t;

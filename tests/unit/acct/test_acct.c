@@ -445,6 +445,87 @@ test_many(void **state)
 	acct_unref(a);
 }
 
+/*
+ * The user names' hash table against every size it goes through: each
+ * account and alias added so far is found, with its HA1, and nothing
+ * else is: a prefix, a longer name, another case, a NUL inside; then the
+ * same after half the accounts are removed.
+ */
+static void
+test_lookup_every_size(void **state)
+{
+	struct acct *a = NULL;
+	struct acct_target t;
+	struct acct_cred cred;
+	char name[64], alias[64];
+	const int n = 300;
+
+	(void)state;
+	assert_int_equal(acct_domain_add(&a, "example.com", err, sizeof(err)),
+	                 0);
+	assert_int_equal(resolve(a, "u1", "example.com", &t), ACCT_UNKNOWN);
+	for (int i = 0; i < n; i++) {
+		const char *ha1[ACCT__ALG_COUNT] = {BOB_MD5, NULL};
+
+		snprintf(name, sizeof(name), "u%d@example.com", i);
+		assert_int_equal(
+		    acct_account_add(&a, name, NULL, ha1, err, sizeof(err)), 0);
+		if (i % 3 == 0) {
+			snprintf(alias, sizeof(alias), "alias%d", i);
+			assert_int_equal(acct_account_alias(&a, name, alias,
+			                 true, ha1, err, sizeof(err)), 0);
+		}
+		if (i % 29 != 0 && i != n - 1) {
+			continue;
+		}
+		for (int k = 0; k <= i; k++) {
+			snprintf(name, sizeof(name), "u%d", k);
+			assert_int_equal(resolve(a, name, "example.com", &t),
+			                 ACCT_LOCAL);
+			assert_string_equal(t.user, name);
+			assert_int_equal(acct_ha1(a, name, strlen(name),
+			                 "example.com", 11, ACCT_MD5, &cred),
+			                 0);
+			assert_string_equal(cred.ha1, BOB_MD5);
+			snprintf(alias, sizeof(alias), "alias%d", k);
+			assert_int_equal(resolve(a, alias, "example.com", &t),
+			                 k % 3 == 0 ? ACCT_LOCAL
+			                            : ACCT_UNKNOWN);
+			if (k % 3 == 0) {
+				assert_string_equal(t.user, name);
+			}
+		}
+		snprintf(name, sizeof(name), "u%d", i + 1);
+		assert_int_equal(resolve(a, name, "example.com", &t),
+		                 ACCT_UNKNOWN);
+	}
+	assert_int_equal(resolve(a, "u", "example.com", &t), ACCT_UNKNOWN);
+	assert_int_equal(resolve(a, "u10x", "example.com", &t), ACCT_UNKNOWN);
+	assert_int_equal(resolve(a, "U10", "example.com", &t), ACCT_UNKNOWN);
+	assert_int_equal(acct_resolve(a, "u1\0", 3, "example.com", 11, &t),
+	                 ACCT_UNKNOWN);
+	assert_int_equal(acct_resolve(a, "u1", 1, "example.com", 11, &t),
+	                 ACCT_UNKNOWN);
+	assert_int_equal(acct_resolve(a, "u12", 2, "example.com", 11, &t),
+	                 ACCT_LOCAL);
+	assert_string_equal(t.user, "u1");
+	assert_int_equal(resolve(a, "u10", "EXAMPLE.com", &t), ACCT_LOCAL);
+	for (int i = 0; i < n; i += 2) {
+		snprintf(name, sizeof(name), "u%d@example.com", i);
+		assert_int_equal(acct_account_remove(&a, name, err,
+		                 sizeof(err)), 0);
+	}
+	for (int k = 0; k < n; k++) {
+		snprintf(name, sizeof(name), "u%d", k);
+		assert_int_equal(resolve(a, name, "example.com", &t),
+		                 k % 2 == 0 ? ACCT_UNKNOWN : ACCT_LOCAL);
+		snprintf(alias, sizeof(alias), "alias%d", k);
+		assert_int_equal(resolve(a, alias, "example.com", &t),
+		                 k % 6 == 3 ? ACCT_LOCAL : ACCT_UNKNOWN);
+	}
+	acct_unref(a);
+}
+
 int
 main(void)
 {
@@ -458,6 +539,7 @@ main(void)
 	    cmocka_unit_test(test_no_password_in_messages),
 	    cmocka_unit_test(test_copy_on_write),
 	    cmocka_unit_test(test_many),
+	    cmocka_unit_test(test_lookup_every_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

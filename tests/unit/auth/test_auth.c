@@ -24,6 +24,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <openssl/evp.h>
+
 #include "sipd/auth/auth.h"
 #include "sipd/auth/auth_int.h"
 #include "sipd/log.h"
@@ -493,6 +495,45 @@ test_ha1(void **state)
 	assert_string_equal(auth_alg_name(AUTH_ALG_SHA256), "SHA-256");
 }
 
+/* auth_hash_hex() hashes its parts joined by colons whether they fit its
+ * buffer (one piece) or not (a part at a time): the same digest as
+ * OpenSSL's EVP over the joined text, at lengths around the buffer's. */
+static void
+test_hash_hex_join(void **state)
+{
+	static const size_t lens[] = { 0, 1, 600, 628, 629, 630, 640, 641,
+		2000 };
+	static char big[2048], joined[4096];
+	char got[AUTH_HEX_SIZE], want[AUTH_HEX_SIZE];
+	unsigned char dig[EVP_MAX_MD_SIZE];
+	unsigned dl;
+
+	(void)state;
+	memset(big, 'u', sizeof(big));
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (int alg = 0; alg < AUTH__ALG_COUNT; alg++) {
+			struct sv p[3] = { SV_LIT("REGISTER"),
+				{ big, lens[i] }, SV_LIT("x") };
+			int n = snprintf(joined, sizeof(joined),
+			    "REGISTER:%.*s:x", (int)lens[i], big);
+
+			assert_int_equal(auth_hash_hex((enum auth_alg)alg, p, 3,
+			    got), 0);
+			assert_int_equal(EVP_Digest(joined, (size_t)n, dig, &dl,
+			    alg == AUTH_ALG_MD5 ? EVP_md5() : EVP_sha256(),
+			    NULL), 1);
+			for (unsigned k = 0; k < dl; k++) {
+				snprintf(want + 2 * k, 3, "%02x", dig[k]);
+			}
+			assert_string_equal(got, want);
+		}
+	}
+	assert_int_equal(auth_hash_hex((enum auth_alg)7,
+	    &(struct sv){ "a", 1 }, 1, got), -EINVAL);
+	assert_int_equal(auth_hash_hex((enum auth_alg)7,
+	    &(struct sv){ big, sizeof(big) }, 1, got), -EINVAL);
+}
+
 static void
 test_equal(void **state)
 {
@@ -932,6 +973,90 @@ test_stale(void **state)
 	auth_free(a);
 }
 
+/*
+ * method ruri carrying alice's credentials (uri=ruri) whose response was
+ * computed over dmethod and duri with alg, under a fresh nonce; the
+ * status of auth_check().
+ */
+static enum auth_status
+check_over(struct auth *a, const char *method, const char *ruri,
+    const char *dmethod, const char *duri, enum auth_alg alg)
+{
+	char ha1[AUTH_HEX_SIZE], resp[AUTH_HEX_SIZE], nonce[64], value[2048];
+	struct auth_result res;
+	struct msg *m;
+
+	challenge_nonce(a, SRC, false, alg, nonce);
+	assert_int_equal(auth_ha1(alg, "alice", REALM, "secret", ha1), 0);
+	assert_int_equal(auth_digest_response(alg, false,
+	    (struct sv){ ha1, strlen(ha1) },
+	    (struct sv){ nonce, strlen(nonce) },
+	    SV_LIT("00000001"), SV_LIT("0a4f113b"), SV_LIT("auth"),
+	    (struct sv){ dmethod, strlen(dmethod) },
+	    (struct sv){ duri, strlen(duri) }, resp), 0);
+	snprintf(value, sizeof(value), "Digest username=\"alice\", "
+	    "realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", "
+	    "algorithm=%s, qop=auth, nc=00000001, cnonce=\"0a4f113b\"",
+	    REALM, nonce, ruri, resp, auth_alg_name(alg));
+	m = request(method, ruri, "Authorization", value);
+	assert_int_equal(auth_check(a, m, HDR_AUTHORIZATION, NULL, SRC, REALM,
+	    test_lookup, NULL, &res), 0);
+	msg_free(m);
+	return res.status;
+}
+
+/*
+ * A worker keeps the last HA2 (method and Request-URI): it is used only
+ * for the same method, Request-URI and algorithm.  A response computed
+ * over another method or URI than the request's fails whatever came
+ * before; one over the request's passes whatever came before, and so on
+ * back and forth, with a URI too long to be kept too.
+ */
+static void
+test_ha2_kept(void **state)
+{
+	struct auth *a = new_auth(no_limit);
+	char longuri[600];
+
+	(void)state;
+	snprintf(longuri, sizeof(longuri), "sip:%0*d@example.com", 500, 7);
+	for (int round = 0; round < 2; round++) {
+		for (int alg = 0; alg < AUTH__ALG_COUNT; alg++) {
+			enum auth_alg g = (enum auth_alg)alg;
+
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.com", "REGISTER", "sip:example.com",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.org", "REGISTER", "sip:example.com",
+			    g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.org", "REGISTER", "sip:example.org",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.org", "REGISTER", "sip:example.org",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "INVITE",
+			    "sip:example.org", "REGISTER", "sip:example.org",
+			    g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "INVITE",
+			    "sip:example.org", "INVITE", "sip:example.org",
+			    g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.orgx", "REGISTER",
+			    "sip:example.org", g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "REGISTER", longuri,
+			    "REGISTER", longuri, g), AUTH_OK);
+			assert_int_equal(check_over(a, "REGISTER", longuri,
+			    "REGISTER", "sip:example.com", g), AUTH_FAILED);
+			assert_int_equal(check_over(a, "REGISTER",
+			    "sip:example.com", "REGISTER", longuri, g),
+			    AUTH_FAILED);
+		}
+	}
+	auth_free(a);
+}
+
 static void
 test_forged_nonce(void **state)
 {
@@ -971,6 +1096,54 @@ test_forged_nonce(void **state)
 	strcpy(forged, "x");
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_FAILED);
 	assert_int_equal(res.reason, AUTH_R_BAD_NONCE);
+	/*
+	 * One nonce, one spelling: every byte outside the alphabet, in
+	 * place of every value a character takes (nonces are made until
+	 * each of the places tried, the four of a group and the last
+	 * three, took every value), is refused by the decoder, not read as
+	 * some character's value, which the MAC would then pass
+	 */
+	{
+		static const size_t at[] = { 28, 29, 30, 31, 40, 41, 42 };
+		const size_t nat = sizeof(at) / sizeof(at[0]);
+		bool seen[sizeof(at) / sizeof(at[0])][64] = { { false } };
+		/* the last character's low two bits are zero */
+		size_t nseen = 0, want = (nat - 1) * 64 + 16;
+		uint8_t id[AUTH_NONCE_ID];
+		int64_t issued;
+		char made[AUTH_NONCE_LEN + 1];
+
+		for (int tries = 0; tries < 20000 && nseen < want; tries++) {
+			auth_nonce_make(a, T0, SRC, REALM, made);
+			assert_int_equal(auth_nonce_verify(a,
+			    (struct sv){ made, AUTH_NONCE_LEN }, SRC,
+			    SV_LIT(REALM), &issued, id), 0);
+			for (size_t k = 0; k < nat; k++) {
+				const char *v = strchr(alphabet, made[at[k]]);
+
+				assert_non_null(v);
+				if (seen[k][v - alphabet]) {
+					continue;
+				}
+				seen[k][v - alphabet] = true;
+				nseen++;
+				for (int ch = 0; ch < 256; ch++) {
+					if (ch != 0 &&
+					    strchr(alphabet, ch) != NULL) {
+						continue;
+					}
+					memcpy(forged, made, sizeof(made));
+					forged[at[k]] = (char)ch;
+					assert_int_equal(auth_nonce_verify(a,
+					    (struct sv){ forged,
+						AUTH_NONCE_LEN },
+					    SRC, SV_LIT(REALM), &issued, id),
+					    -EINVAL);
+				}
+			}
+		}
+		assert_int_equal(nseen, want);
+	}
 	/* The genuine one passes. */
 	c.nonce = nonce;
 	assert_int_equal(check_cred(a, &c, SRC, &res), AUTH_OK);
@@ -1744,6 +1917,7 @@ main(void)
 	    cmocka_unit_test_setup(test_rfc7616_vectors, setup),
 	    cmocka_unit_test_setup(test_ha1, setup),
 	    cmocka_unit_test_setup(test_equal, setup),
+	    cmocka_unit_test_setup(test_hash_hex_join, setup),
 	    cmocka_unit_test_setup(test_challenge_format, setup),
 	    cmocka_unit_test_setup(test_success, setup),
 	    cmocka_unit_test_setup(test_proxy_and_uri, setup),
@@ -1751,6 +1925,7 @@ main(void)
 	    cmocka_unit_test_setup(test_wrong_password_unknown_user, setup),
 	    cmocka_unit_test_setup(test_stale, setup),
 	    cmocka_unit_test_setup(test_forged_nonce, setup),
+	    cmocka_unit_test_setup(test_ha2_kept, setup),
 	    cmocka_unit_test_setup(test_nonce_binding, setup),
 	    cmocka_unit_test_setup(test_nc_replay, setup),
 	    cmocka_unit_test_setup(test_nc_eviction, setup),

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -147,12 +148,74 @@ test_direct(void **state)
 	assert_false(core_location_direct(&b, &d, &ps));
 }
 
+/* The account of uri under acct (a core with no Router seeds). */
+static enum acct_kind
+acct_of(struct acct *acct, const char *uri, struct acct_target *t)
+{
+	struct core c;
+	struct uri u;
+
+	memset(&c, 0, sizeof(c));
+	c.acct = acct;
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(uri_parse(uri, (struct span){ 0,
+	    (uint32_t)strlen(uri) }, &u), 0);
+	return core_acct_id(&c, uri, &u, t);
+}
+
+/*
+ * The user part of a To names its account unescaped (RFC 3261 19.1.4),
+ * whether anything in it is escaped or not, up to the longest user name
+ * an account has; a longer one is no account of ours.
+ */
+static void
+test_acct_id(void **state)
+{
+	struct acct *a = NULL;
+	struct acct_target t;
+	char err[256], u64[65], uri[200];
+
+	(void)state;
+	memset(u64, 'u', 64);
+	u64[64] = '\0';
+	assert_int_equal(acct_domain_add(&a, "example.com", err, sizeof(err)),
+	    0);
+	assert_int_equal(acct_account_add(&a, "alice@example.com", "pw", NULL,
+	    err, sizeof(err)), 0);
+	snprintf(uri, sizeof(uri), "%s@example.com", u64);
+	assert_int_equal(acct_account_add(&a, uri, "pw", NULL, err,
+	    sizeof(err)), 0);
+
+	assert_int_equal(acct_of(a, "sip:alice@example.com", &t), ACCT_LOCAL);
+	assert_string_equal(t.user, "alice");
+	assert_int_equal(acct_of(a, "sip:%61lice@Example.COM", &t),
+	    ACCT_LOCAL);
+	assert_string_equal(t.user, "alice");
+	assert_int_equal(acct_of(a, "sips:alic%65@example.com", &t),
+	    ACCT_LOCAL);
+	assert_int_equal(acct_of(a, "sip:bob@example.com", &t), ACCT_UNKNOWN);
+	assert_int_equal(acct_of(a, "sip:alice@example.org", &t),
+	    ACCT_FOREIGN);
+	assert_int_equal(acct_of(a, "tel:+15551234", &t), ACCT_FOREIGN);
+	snprintf(uri, sizeof(uri), "sip:%s@example.com", u64);
+	assert_int_equal(acct_of(a, uri, &t), ACCT_LOCAL);
+	assert_string_equal(t.user, u64);
+	snprintf(uri, sizeof(uri), "sip:%%75%s@example.com", u64 + 1);
+	assert_int_equal(acct_of(a, uri, &t), ACCT_LOCAL);
+	snprintf(uri, sizeof(uri), "sip:u%s@example.com", u64);
+	assert_int_equal(acct_of(a, uri, &t), ACCT_UNKNOWN);
+	snprintf(uri, sizeof(uri), "sip:%%75%s@example.com", u64);
+	assert_int_equal(acct_of(a, uri, &t), ACCT_UNKNOWN);
+	acct_unref(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_direct),
+		cmocka_unit_test(test_acct_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

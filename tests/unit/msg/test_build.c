@@ -621,6 +621,89 @@ test_response_write_same_bytes(void **state)
 	}
 }
 
+/* msg_response_add_lines() gives the bytes of msg_response() and one
+ * msg_hdr_append() per line, in order, a folded value unfolded; it
+ * refuses what msg_hdr_append() refuses and a buffer too small, and then
+ * leaves the bytes as they were. */
+static void
+test_response_add_lines_same_bytes(void **state)
+{
+	const struct msg_line lines[] = {
+		{ "Server", SV_LIT("sipd 0.1") },
+		{ "WWW-Authenticate",
+		    SV_LIT("Digest realm=\"a\", nonce=\"n\"") },
+		{ "Contact", SV_LIT("<sip:a@h>;expires=60") },
+		{ "X-Folded", SV_LIT("one,\r\n two") },
+		{ "Date", SV_LIT("") },
+	};
+	const size_t nl = sizeof(lines) / sizeof(lines[0]);
+	struct msg *req = parse_str(req_text);
+	char got[2048], want[2048], keep[2048];
+	int n, w, base;
+
+	(void)state;
+	for (size_t k = 0; k <= nl; k++) {
+		struct msg *resp = msg_response(req, 401, NULL, SV_LIT("t1"));
+
+		assert_non_null(resp);
+		for (size_t i = 0; i < k; i++) {
+			assert_true(msg_hdr_append(resp, lines[i].name,
+			    lines[i].value) >= 0);
+		}
+		w = msg_write(resp, want, sizeof(want));
+		assert_true(w > 0);
+		base = msg_response_write(req, 401, NULL, SV_LIT("t1"), NULL,
+		    (struct sv)SV_LIT(""), got, sizeof(got));
+		assert_true(base > 0);
+		n = msg_response_add_lines(got, (size_t)base, sizeof(got),
+		    lines, k);
+		assert_int_equal(n, w);
+		assert_memory_equal(got, want, (size_t)w);
+		/* one byte short: refused, the bytes as they were */
+		base = msg_response_write(req, 401, NULL, SV_LIT("t1"), NULL,
+		    (struct sv)SV_LIT(""), got, sizeof(got));
+		memcpy(keep, got, (size_t)base);
+		if (k > 0) {
+			assert_int_equal(msg_response_add_lines(got,
+			    (size_t)base, (size_t)w - 1, lines, k), -ENOSPC);
+			assert_memory_equal(got, keep, (size_t)base);
+		}
+		msg_free(resp);
+	}
+	base = msg_response_write(req, 401, NULL, SV_LIT("t1"), NULL,
+	    (struct sv)SV_LIT(""), got, sizeof(got));
+	memcpy(keep, got, (size_t)base);
+	{
+		/* a good line, then one msg_hdr_append() refuses */
+		const struct msg_line bad[][2] = {
+			{ lines[0], { "Server", SV_LIT("a\r\nb") } },
+			{ lines[0], { "Ser ver", SV_LIT("a") } },
+			{ lines[0], { "X", SV_LIT("a\rb") } },
+			{ lines[0], { "X", SV_LIT("a\0b") } },
+			{ lines[0], { "", SV_LIT("a") } },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			assert_int_equal(msg_response_add_lines(got,
+			    (size_t)base, sizeof(got), bad[i], 2), -EINVAL);
+			assert_memory_equal(got, keep, (size_t)base);
+		}
+	}
+	/* the default phrases, which response_write() does not check, are
+	 * one line each */
+	for (int st = 100; st <= 699; st++) {
+		const char *r = msg_reason_phrase(st);
+
+		assert_true(r[0] != '\0');
+		assert_null(strpbrk(r, "\r\n"));
+	}
+	/* bytes that do not end with the empty line */
+	assert_int_equal(msg_response_add_lines(got, (size_t)base - 2,
+	    sizeof(got), lines, 1), -EINVAL);
+	assert_int_equal(msg_response_add_lines(got, (size_t)base,
+	    (size_t)base - 1, lines, 1), -EINVAL);
+	msg_free(req);
+}
+
 /* -------------------------------------------------------- header edits */
 
 static void
@@ -1735,6 +1818,7 @@ main(void)
 	    cmocka_unit_test(test_set_ruri),
 	    cmocka_unit_test(test_set_body),
 	    cmocka_unit_test(test_write_identity),
+	    cmocka_unit_test(test_response_add_lines_same_bytes),
 	    cmocka_unit_test(test_write_enospc),
 	    cmocka_unit_test(test_compact_is_reparse),
 	    cmocka_unit_test(test_compact_line_limit),

@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "sipd/reg/reg.h"
+#include "sipd/reg/reg_int.h"
 
 #define AOR "alice@example.com"
 #define T0 ((time_t)1700000000)
@@ -1519,6 +1520,55 @@ test_threads(void **state)
 	reg_free(r);
 }
 
+/* What reg_http_date() must write: gmtime_r() and strftime() in the C
+ * locale (the test runs in it), or "" outside years 0 to 9999. */
+static void
+want_date(time_t t, char *out, size_t cap)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 ||
+	    tm.tm_year + 1900 > 9999) {
+		out[0] = '\0';
+		return;
+	}
+	strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (tm.tm_year + 1900 < 1000) {
+		/* strftime's %Y has no leading zeros */
+		snprintf(out + 12, cap - 12, "%04d %02d:%02d:%02d GMT",
+		    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	}
+}
+
+/*
+ * The 200's Date, computed without gmtime_r(), against it: every day
+ * (and a time of day moving through each) from before 1970 to past 2100,
+ * the ends of leap years and centuries, the years 0 and 9999 and beyond.
+ */
+static void
+test_http_date(void **state)
+{
+	static const int64_t edges[] = { 0, -1, 1, 86399, 86400, -86400,
+		-86401, 951782400, 951868799, 4107542400, 4107628799,
+		-62167219200, -62167219201, 253402300799, 253402300800,
+		1700000000, -2208988800, 32503680000 };
+	char got[64], want[64];
+
+	(void)state;
+	for (int64_t t = -2208988800; t < 4200000000; t += 86400 + 3607) {
+		reg_http_date((time_t)t, got, sizeof(got));
+		want_date((time_t)t, want, sizeof(want));
+		assert_string_equal(got, want);
+	}
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		reg_http_date((time_t)edges[i], got, sizeof(got));
+		want_date((time_t)edges[i], want, sizeof(want));
+		assert_string_equal(got, want);
+	}
+	reg_http_date(1700000000, got, 29);
+	assert_string_equal(got, "");
+}
+
 int
 main(void)
 {
@@ -1544,6 +1594,7 @@ main(void)
 		cmocka_unit_test(test_refresh_in_place),
 		cmocka_unit_test(test_store_off_lock),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_http_date),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
