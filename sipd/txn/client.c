@@ -75,7 +75,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	/* complete before the send, whose callback may look at the table;
 	 * the request is kept as the bytes sent, parsed again on demand
 	 * (txn_request()), which is what a ringing call costs least with */
-	x->state = m == MSG_INVITE ? TXN_CALLING : TXN_TRYING;
+	txn_set_state(x, m == MSG_INVITE ? TXN_CALLING : TXN_TRYING);
 
 	txn_enter(t);
 	rc = txn_send(x, dst, x->rq->d, x->rq->len);
@@ -277,7 +277,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 				/* no more retransmissions; Timer B gives way
 				 * to the proxy's Timer C, which runs from the
 				 * request (16.6 step 11) */
-				x->state = TXN_PROCEEDING;
+				txn_set_state(x, TXN_PROCEEDING);
 				wheel_cancel(&t->wheel, &x->retx);
 				arm_timer_c(x, status == 100 ? x->created_ms
 							     : t->now);
@@ -291,14 +291,14 @@ invite_response(struct txn *x, struct msg *resp, int status)
 		} else if (status < 300) {
 			/* RFC 6026 7.2: Accepted passes 2xx retransmissions
 			 * up until Timer M */
-			x->state = TXN_ACCEPTED;
+			txn_set_state(x, TXN_ACCEPTED);
 			wheel_cancel(&t->wheel, &x->retx);
 			txn_arm(x, &x->end, 64 * t->set.t1_ms);
 			to_response(x, resp, status);
 			txn_shed(x);
 			txn_wait(x);
 		} else {
-			x->state = TXN_COMPLETED;
+			txn_set_state(x, TXN_COMPLETED);
 			wheel_cancel(&t->wheel, &x->retx);
 			ack = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
 			    &len);
@@ -344,10 +344,10 @@ noninvite_response(struct txn *x, struct msg *resp, int status)
 		return; /* Completed absorbs retransmissions */
 	}
 	if (status < 200) {
-		x->state = TXN_PROCEEDING;
+		txn_set_state(x, TXN_PROCEEDING);
 	} else {
 		/* 17.1.2.2: Timer K absorbs response retransmissions */
-		x->state = TXN_COMPLETED;
+		txn_set_state(x, TXN_COMPLETED);
 		wheel_cancel(&t->wheel, &x->retx);
 		txn_arm(x, &x->end, x->reliable ? 0 : t->set.t4_ms);
 	}

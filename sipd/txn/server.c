@@ -120,7 +120,7 @@ txn_server_absorb(struct txn_table *t, struct msg *req,
 		}
 		if (x->state == TXN_COMPLETED) {
 			/* 17.2.1: ACK of our non-2xx final response */
-			x->state = TXN_CONFIRMED;
+			txn_set_state(x, TXN_CONFIRMED);
 			wheel_cancel(&t->wheel, &x->retx);
 			txn_arm(x, &x->end, x->reliable ? 0 : t->set.t4_ms);
 			txn_wait(x);
@@ -183,7 +183,7 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 		return NULL;
 	}
 	x->method = (uint8_t)m;
-	x->state = m == MSG_INVITE ? TXN_PROCEEDING : TXN_TRYING;
+	txn_set_state(x, m == MSG_INVITE ? TXN_PROCEEDING : TXN_TRYING);
 	x->reliable = src->proto != TP_UDP;
 	x->tu = tu;
 	response_dst(x, req, src);
@@ -274,15 +274,15 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 	}
 	txn_enter(t);
 	if (status < 200) {
-		x->state = TXN_PROCEEDING;
+		txn_set_state(x, TXN_PROCEEDING);
 	} else if (x->method == MSG_INVITE && status < 300) {
 		/* RFC 6026 7.1: Accepted absorbs INVITE retransmissions and
 		 * lets the TU send 2xx retransmissions for Timer L */
-		x->state = TXN_ACCEPTED;
+		txn_set_state(x, TXN_ACCEPTED);
 		txn_arm(x, &x->end, 64 * t->set.t1_ms);
 	} else if (x->method == MSG_INVITE) {
 		/* 17.2.1: Timer G retransmits, Timer H waits for the ACK */
-		x->state = TXN_COMPLETED;
+		txn_set_state(x, TXN_COMPLETED);
 		if (!x->reliable) {
 			x->retx_ms = t->set.t1_ms;
 			txn_arm(x, &x->retx, x->retx_ms);
@@ -290,7 +290,7 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 		txn_arm(x, &x->end, 64 * t->set.t1_ms);
 	} else {
 		/* 17.2.2: Timer J absorbs request retransmissions */
-		x->state = TXN_COMPLETED;
+		txn_set_state(x, TXN_COMPLETED);
 		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
 	}
 	rc = send_or_fail(x, b->d, b->len);

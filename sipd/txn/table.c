@@ -418,6 +418,8 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	t->nlive++;
 	list_append(l, x, offsetof(struct txn, all));
 	atomic_fetch_add(&t->live[kind], 1);
+	/* calloc made it Calling: pending until its final response */
+	t->pending[kind]++;
 	if (kind == TXN_SERVER) {
 		t->stats.server_created++;
 	} else {
@@ -481,7 +483,7 @@ retire(struct txn *x, bool tell)
 		return;
 	}
 	x->dead = true;
-	x->state = TXN_TERMINATED;
+	txn_set_state(x, TXN_TERMINATED);
 	wheel_cancel(&t->wheel, &x->retx);
 	wheel_cancel(&t->wheel, &x->end);
 	unlink_txn(t, x);
@@ -506,6 +508,12 @@ void
 txn_discard(struct txn *x)
 {
 	retire(x, false);
+}
+
+uint32_t
+txn_table_pending(const struct txn_table *t, enum txn_kind kind)
+{
+	return t->pending[kind];
 }
 
 void

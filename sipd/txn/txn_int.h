@@ -160,6 +160,10 @@ struct txn_table {
 	 * the limits cap the group's total */
 	_Atomic uint32_t live[2];
 	_Atomic uint32_t nwaiting[2]; /* of live, those on waiting[] */
+	/* of live, by kind, those without a final response yet (Calling,
+	 * Trying, Proceeding): kept by txn_set_state(), read by the drain
+	 * at shutdown without a walk */
+	uint32_t pending[2];
 	struct txn_table **group;
 	unsigned ngroup;
 	int depth;                /* nested entry into the table */
@@ -203,6 +207,24 @@ void txn_terminate(struct txn *x);
 /* The same without telling the TU: for a transaction it never received
  * (txn_client_new() failed). */
 void txn_discard(struct txn *x);
+/* Move x to state s, counting it among the pending ones or not. */
+static inline void
+txn_set_state(struct txn *x, enum txn_state s)
+{
+	bool was = x->state <= TXN_PROCEEDING, now = s <= TXN_PROCEEDING;
+
+	_Static_assert(TXN_CALLING == 0 && TXN_TRYING == 1 &&
+	    TXN_PROCEEDING == 2, "the pending states come first");
+	if (was != now) {
+		if (was) {
+			x->tbl->pending[x->kind]--;
+		} else {
+			x->tbl->pending[x->kind]++;
+		}
+	}
+	x->state = (uint8_t)s;
+}
+
 void txn_enter(struct txn_table *t);
 void txn_leave(struct txn_table *t);
 

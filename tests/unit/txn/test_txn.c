@@ -94,6 +94,7 @@ struct env {
 	 * own once the final response is through (txn_shed()) */
 	struct kept { const struct txn *t; struct msg *m; } *kept;
 	size_t nkept, capkept;
+	bool freeing; /* in txn_table_free(): no live view to check */
 };
 
 static void keep_req(struct env *e, const struct txn *t, struct msg *req);
@@ -107,6 +108,29 @@ view_last(void *arg, const struct txn_info *info)
 	memcpy(e->view_method, info->method, sizeof(e->view_method));
 	e->view_state = info->state;
 	return 0;
+}
+
+static int
+walk_pending(void *arg, const struct txn_info *info)
+{
+	uint32_t *n = arg;
+
+	*n += info->state == TXN_CALLING || info->state == TXN_TRYING ||
+	    info->state == TXN_PROCEEDING;
+	return 0;
+}
+
+/* The table's count of transactions without a final response is what a
+ * walk of the live view finds, for each kind. */
+static void
+check_pending(struct txn_table *t)
+{
+	for (int k = TXN_SERVER; k <= TXN_CLIENT; k++) {
+		uint32_t n = 0;
+
+		txn_foreach(t, (enum txn_kind)k, walk_pending, &n);
+		assert_int_equal(txn_table_pending(t, (enum txn_kind)k), n);
+	}
 }
 
 static int
@@ -126,6 +150,7 @@ rig_send(void *arg, const struct tp_src *dst, const char *buf, size_t len)
 	s->len = len;
 	s->rc = e->nsent >= e->fail_from ? -EIO : 0;
 	e->nsent++;
+	check_pending(e->tbl);
 	if (e->view_in_send) {
 		e->view_n = 0;
 		txn_foreach(e->tbl, TXN_CLIENT, view_last, e);
@@ -154,6 +179,9 @@ rig_ev(struct env *e, enum ev_kind kind, struct txn *t)
 	v->status = txn_status(t);
 	v->tu = txn_tu(t);
 	v->has_req = txn_request(t) != NULL;
+	if (!e->freeing) {
+		check_pending(e->tbl);
+	}
 	return v;
 }
 
@@ -239,6 +267,8 @@ teardown(void **state)
 {
 	struct env *e = *state;
 
+	check_pending(e->tbl);
+	e->freeing = true;
 	txn_table_free(e->tbl);
 	for (size_t i = 0; i < e->nsent; i++) {
 		free(e->sent[i].buf);
@@ -264,6 +294,7 @@ run_to(struct env *e, uint64_t until)
 {
 	for (uint64_t t = txn_table_now(e->tbl) + 1; t <= until; t++) {
 		txn_table_advance(e->tbl, t);
+		check_pending(e->tbl);
 	}
 	assert_int_equal(txn_table_now(e->tbl), until);
 }
@@ -2508,6 +2539,70 @@ test_foreach_and_stats(void **state)
 	assert_int_equal(s.timeouts, 1);
 }
 
+
+/* The drain at shutdown waits for the transactions without a final
+ * response; the table counts them as they change state, so the count is
+ * read, not walked.  It follows every kind of transition: a provisional,
+ * a 2xx, a non-2xx and its ACK, a timeout, a failed send. */
+static void
+test_pending_counts(void **state)
+{
+	struct env *e = *state;
+	struct txn *inv, *opt, *ict, *nict;
+
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 0);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 0);
+	inv = srv_new(e, REQ(.method = "INVITE"), TP_UDP);
+	opt = srv_new(e,
+	    REQ(.method = "OPTIONS", .via = UAC_VIA ";branch=z9hG4bKo",
+	        .callid = "opt-call"),
+	    TP_UDP);
+	ict = cli_new(e, "INVITE", TP_UDP);
+	nict = cli_new(e, "OPTIONS", TP_UDP);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 2);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 2);
+
+	/* provisionals keep them pending */
+	assert_int_equal(srv_respond(inv, 180), 0);
+	assert_true(cli_resp(e, ict, 180));
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 2);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 2);
+	check_pending(e->tbl);
+
+	/* finals do not: a 486 waiting for its ACK, a 200 in Completed */
+	assert_int_equal(srv_respond(inv, 486), 0);
+	assert_int_equal(txn_state(inv), TXN_COMPLETED);
+	assert_int_equal(srv_respond(opt, 200), 0);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 0);
+	assert_true(srv_absorb(e, ack_for_final()));
+	assert_int_equal(txn_state(inv), TXN_CONFIRMED);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 0);
+	assert_true(cli_resp(e, ict, 200));
+	assert_int_equal(txn_state(ict), TXN_ACCEPTED);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 1);
+	check_pending(e->tbl);
+
+	/* Timer F ends the OPTIONS without a response */
+	run_to(e, 64 * 500);
+	assert_int_equal(count_ev(e, EV_TIMEOUT), 1);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 0);
+	(void)nict;
+
+	/* a request whose first send fails never counts */
+	e->fail_from = e->nsent;
+	{
+		struct tp_src dst = next_hop(TP_UDP);
+		struct msg *req = fwd_req(e, "INVITE", NULL);
+		int err = 0;
+
+		assert_null(txn_client_new(e->tbl, req, &dst, e, &err));
+		assert_int_equal(err, -EIO);
+		msg_free(req);
+	}
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 0);
+	check_pending(e->tbl);
+}
+
 /* ================================================================ misc */
 
 static void
@@ -2890,6 +2985,7 @@ main(void)
 	    T(test_branch_new_unique),
 	    T(test_branch_shard),
 	    T(test_foreach_and_stats),
+	    T(test_pending_counts),
 	    T(test_settings_and_names),
 	    T(test_accessors_and_clock),
 	    T(test_many_transactions),
