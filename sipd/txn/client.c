@@ -34,6 +34,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	char key[TXN_KEY_MAX];
 	enum msg_method m = msg_method(req);
 	struct txn *x = NULL;
+	uint64_t h;
 	size_t n;
 	int rc;
 
@@ -51,11 +52,17 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 		goto fail;
 	}
 	n = txn_client_key(branch, m, key);
-	if (n == 0 || txn_lookup(t, key, n) != NULL) {
+	if (n == 0) {
 		rc = -EINVAL;
 		goto fail;
 	}
-	x = txn_alloc(t, TXN_CLIENT, key, n, req);
+	/* hashed once, for the look-up and the table */
+	h = txn_hash(t, key, n);
+	if (txn_lookup_hash(t, key, n, h) != NULL) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	x = txn_alloc(t, TXN_CLIENT, key, n, h, req);
 	if (x == NULL) {
 		rc = -errno;
 		goto fail;

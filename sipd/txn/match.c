@@ -87,12 +87,14 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 	}
 	struct sv br = msg_sv(req, v->branch);
 	if (br.len > 7 && memcmp(br.p, COOKIE, 7) == 0) {
-		char port[20];
+		uint16_t port = v->port ? v->port : 5060;
 		put(&k, (const char[]){ KEY_3261, '|' }, 2);
 		put_sv(&k, br);
 		put_lower(&k, msg_sv(req, v->host));
-		put(&k, port, sv_utoa(v->port ? v->port : 5060, port));
-		put(&k, "|", 1);
+		/* the port as two bytes, not digits: fixed in length, so the
+		 * fields stay apart, and not written out for each look-up */
+		put(&k, (const char[]){ (char)(port >> 8), (char)(port & 0xff),
+		    '|' }, 3);
 		put_sv(&k, m);
 	} else {
 		/* RFC 3261 17.2.3, RFC 2543 fallback: Request-URI, From tag,

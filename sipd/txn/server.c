@@ -171,7 +171,7 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 		errno = EINVAL;
 		return NULL;
 	}
-	x = txn_alloc(t, TXN_SERVER, key, n, req);
+	x = txn_alloc(t, TXN_SERVER, key, n, txn_hash(t, key, n), req);
 	if (x == NULL) {
 		return NULL;
 	}

@@ -242,8 +242,13 @@ txn_branch_shard(struct sv b)
 struct txn *
 txn_lookup(struct txn_table *t, const char *key, size_t len)
 {
-	uint64_t h = txn_hash(t, key, len);
+	return txn_lookup_hash(t, key, len, txn_hash(t, key, len));
+}
 
+struct txn *
+txn_lookup_hash(struct txn_table *t, const char *key, size_t len,
+    uint64_t h)
+{
 	for (struct txn *x = t->buckets[h & (t->nbuckets - 1)]; x != NULL;
 	    x = x->hnext) {
 		if (x->hash == (uint32_t)h && x->keylen == len &&
@@ -354,30 +359,34 @@ txn_table_group(struct txn_table **all, unsigned n)
 
 struct txn *
 txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
-    size_t len, struct msg *req)
+    size_t len, uint64_t hash, struct msg *req)
 {
 	struct sv meth = msg_method_name(req), cid = msg_callid(req);
 	struct txn_list *l = &t->lists[kind];
 	uint32_t max = kind == TXN_SERVER ? t->set.max_server
 					  : t->set.max_client;
+	uint32_t live = group_live(t, kind, false);
 	struct txn *x;
 
 	/* the limit bounds memory: this table's transactions that only
 	 * wait give way first.  Another worker's make room when that worker
 	 * next reaches the limit, so a request is refused only when those
 	 * at work fill it. */
-	while (group_live(t, kind, false) >= max &&
-	    t->waiting[kind].head != NULL) {
+	while (live >= max && t->waiting[kind].head != NULL) {
 		t->stats.reclaimed++;
 		txn_terminate(t->waiting[kind].head);
+		live = group_live(t, kind, false);
 	}
-	uint32_t live = group_live(t, kind, false);
-	uint32_t waiting = group_live(t, kind, true);
-	/* read apart while other workers run: waiting may pass live */
-	if (live > waiting && live - waiting >= max) {
-		t->stats.refused++;
-		errno = EBUSY;
-		return NULL;
+	if (live >= max) {
+		uint32_t waiting = group_live(t, kind, true);
+
+		/* read apart while other workers run: waiting may pass
+		 * live */
+		if (live > waiting && live - waiting >= max) {
+			t->stats.refused++;
+			errno = EBUSY;
+			return NULL;
+		}
 	}
 	if (msg_method(req) != MSG_METHOD_OTHER) {
 		meth.len = 0; /* named by x->method */
@@ -412,7 +421,7 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	if (cid.len > 0) {
 		memcpy(x->key + len + meth.len, cid.p, cid.len);
 	}
-	x->hash = (uint32_t)txn_hash(t, key, len);
+	x->hash = (uint32_t)hash;
 	x->hnext = t->buckets[x->hash & (t->nbuckets - 1)];
 	t->buckets[x->hash & (t->nbuckets - 1)] = x;
 	t->nlive++;

@@ -187,10 +187,14 @@ bool txn_key_2543(const struct txn *x);
 
 uint64_t txn_hash(const struct txn_table *t, const char *key, size_t len);
 struct txn *txn_lookup(struct txn_table *t, const char *key, size_t len);
-/* A new transaction with this key, linked into the table; req gives the
- * method name and Call-ID the live view shows. */
+/* The same with the key's txn_hash() already computed. */
+struct txn *txn_lookup_hash(struct txn_table *t, const char *key, size_t len,
+    uint64_t hash);
+/* A new transaction with this key, whose txn_hash() is hash, linked into
+ * the table; req gives the method name and Call-ID the live view
+ * shows. */
 struct txn *txn_alloc(struct txn_table *t, enum txn_kind kind,
-    const char *key, size_t len, struct msg *req);
+    const char *key, size_t len, uint64_t hash, struct msg *req);
 /* Once the final response is through, drop what the remaining state no
  * longer needs: the request (kept for an RFC 2543 server transaction,
  * whose matching reads it) and, where nothing will be resent, the
