@@ -31,9 +31,10 @@ static struct txn *
 client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
     struct sv branch, const struct tp_src *dst, void *tu, int *err)
 {
-	char key[TXN_KEY_MAX];
+	char key[TXN_KEY_MAX], buf[TXN_TEXT_BUF];
 	enum msg_method m = msg_method(req);
 	struct txn *x = NULL;
+	const char *bytes;
 	uint64_t h;
 	size_t n;
 	int rc;
@@ -67,7 +68,11 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 		rc = -errno;
 		goto fail;
 	}
-	x->rq = txn_text_new(req);
+	/* a forwarded INVITE, which may ring for minutes: kept as what the
+	 * proxy changed, over the request it received.  Other requests are
+	 * answered soon: not worth the work */
+	x->rq = txn_text_over(base != NULL && m == MSG_INVITE ? base : NULL,
+	    req, buf, sizeof(buf), &bytes);
 	if (x->rq == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -85,7 +90,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	txn_set_state(x, m == MSG_INVITE ? TXN_CALLING : TXN_TRYING);
 
 	txn_enter(t);
-	rc = txn_send(x, dst, x->rq->d, x->rq->len);
+	rc = txn_send(x, dst, bytes, x->rq->len);
 	if (rc != 0) {
 		/* the TU never had it: no callback; req stays the caller's */
 		txn_discard(x);
@@ -94,17 +99,6 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 		goto fail;
 	}
 	msg_free(req);
-	if (base != NULL && m == MSG_INVITE) {
-		/* a forwarded INVITE, which may ring for minutes: what the
-		 * proxy changed, over the request it received.  Other
-		 * requests are answered soon: not worth the work */
-		struct txn_text *d = txn_text_delta(base, x->rq->d, x->rq->len);
-
-		if (d != NULL) {
-			txn_text_unref(x->rq);
-			x->rq = d;
-		}
-	}
 	x->retx_ms = t->set.t1_ms;
 	if (m == MSG_INVITE) {
 		/* 17.1.1.2: Timer A retransmits, Timer B gives up */

@@ -231,13 +231,39 @@ response_text(struct msg *resp, const char *p, size_t len)
 	return resp != NULL ? txn_text_new(resp) : txn_text_copy(p, len);
 }
 
+/*
+ * The text a provisional response of INVITE transaction x keeps: a
+ * script over the request when it is smaller; *bytes as
+ * txn_text_over() sets it.
+ */
+static struct txn_text *
+provisional_text(struct txn *x, struct msg *resp, const char *p, size_t len,
+    char *buf, size_t cap, const char **bytes)
+{
+	struct txn_text *b;
+
+	if (resp != NULL) {
+		return txn_text_over(x->rq, resp, buf, cap, bytes);
+	}
+	b = x->rq != NULL && len <= UINT32_MAX
+	    ? txn_text_delta(x->rq, p, (uint32_t)len)
+	    : NULL;
+	if (b == NULL) {
+		b = txn_text_copy(p, len);
+	}
+	*bytes = b != NULL ? p : NULL;
+	return b;
+}
+
 static int
 respond(struct txn *x, int status, struct msg *resp, const char *p,
     size_t len)
 {
 	struct txn_table *t = x->tbl;
+	char buf[TXN_TEXT_BUF];
 	struct txn_text *b;
-	int rc = 0;
+	const char *bytes;
+	int rc = 0, w;
 
 	if (x->dead || status < 100 || status > 699) {
 		return -EINVAL;
@@ -257,9 +283,29 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 	if (x->state != TXN_TRYING && x->state != TXN_PROCEEDING) {
 		return -EINVAL;
 	}
-	b = response_text(resp, p, len);
-	if (b == NULL) {
+	if (x->method == MSG_INVITE && status > 100 && status < 200) {
+		/* a ringing INVITE's provisional response is resent while
+		 * the request is kept: as a script over it, it costs its own
+		 * lines alone (its Via, From, Call-ID and CSeq are the
+		 * request's).  A 100 gives way soon, as does a non-INVITE's
+		 * provisional: not worth the work */
+		b = provisional_text(x, resp, p, len, buf, sizeof(buf), &bytes);
+	} else if (resp != NULL && x->method == MSG_INVITE && status >= 200 &&
+	    status < 300 && (w = msg_write(resp, buf, sizeof(buf))) >= 0) {
+		/* a 2xx ends the INVITE's resends (RFC 6026 7.1): sent from
+		 * here, never kept */
+		b = NULL;
+		bytes = buf;
+		len = (size_t)w;
+	} else {
+		b = response_text(resp, p, len);
+		bytes = b != NULL ? b->d : NULL;
+	}
+	if (bytes == NULL) {
 		return -ENOMEM;
+	}
+	if (b != NULL) {
+		len = b->len;
 	}
 	txn_text_unref(x->rs);
 	x->rs = b;
@@ -293,21 +339,7 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 		txn_set_state(x, TXN_COMPLETED);
 		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
 	}
-	rc = send_or_fail(x, b->d, b->len);
-	if (status > 100 && status < 200 && x->method == MSG_INVITE &&
-	    x->rs == b && x->rq != NULL) {
-		/* a ringing INVITE's provisional response is resent while
-		 * the request is kept: as a script over it, it costs its own
-		 * lines alone (its Via, From, Call-ID and CSeq are the
-		 * request's).  A 100 gives way soon, as does a non-INVITE's
-		 * provisional: not worth the work */
-		struct txn_text *d = txn_text_delta(x->rq, b->d, b->len);
-
-		if (d != NULL) {
-			txn_text_unref(b);
-			x->rs = d;
-		}
-	}
+	rc = send_or_fail(x, bytes, len);
 	if (status >= 200) {
 		txn_shed(x);
 		/* an INVITE's non-2xx still retransmits until the ACK */

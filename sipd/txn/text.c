@@ -13,6 +13,7 @@
  * over each side's lines; a line matched by none copies its start and
  * its end from a line just ahead in the base when they are long enough.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +72,26 @@ txn_text_copy(const char *p, size_t n)
 	x->base = NULL;
 	x->refs = 1;
 	x->len = (uint32_t)n;
+	return x;
+}
+
+struct txn_text *
+txn_text_over(struct txn_text *base, struct msg *m, char *buf, size_t cap,
+    const char **bytes)
+{
+	int w = base != NULL ? msg_write(m, buf, cap) : -ENOSPC;
+	struct txn_text *x;
+
+	if (w < 0) {
+		x = txn_text_new(m);
+		*bytes = x != NULL ? x->d : NULL;
+		return x;
+	}
+	x = txn_text_delta(base, buf, (uint32_t)w);
+	if (x == NULL) {
+		x = txn_text_copy(buf, (size_t)w);
+	}
+	*bytes = buf;
 	return x;
 }
 

@@ -79,6 +79,17 @@ struct txn_text *txn_text_copy(const char *p, size_t n);
  * that is no smaller (keep the bytes) or on allocation failure. */
 struct txn_text *txn_text_delta(struct txn_text *base, const char *p,
     uint32_t len);
+/*
+ * m as a script over base, when that is smaller, else as bytes: m is
+ * written to buf (cap bytes) for it, and *bytes points at what was
+ * written (x->len of them), sent from there; when it does not fit (or
+ * base is NULL), at the new text's own bytes.  NULL on allocation
+ * failure.  The bytes of a forwarded INVITE or a ringing response are
+ * written once, and the full text is never allocated.
+ */
+#define TXN_TEXT_BUF 4096
+struct txn_text *txn_text_over(struct txn_text *base, struct msg *m,
+    char *buf, size_t cap, const char **bytes);
 void txn_text_unref(struct txn_text *x);
 /* x's bytes (x->len of them): x's own, or written to a new allocation
  * *tmp, which the caller frees.  NULL on failure. */
