@@ -296,8 +296,10 @@ struct txn_text *
 txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 {
 	/* the base's lines: where each starts, and its length (one more
-	 * slot, where a search puts what it looks for) */
+	 * slot, where a search puts what it looks for), and the first word
+	 * of those a word long */
 	uint32_t bl[TEXT_LINES_MAX + 1], bn[TEXT_LINES_MAX + 1];
+	uint64_t bw[TEXT_LINES_MAX];
 	struct delta d;
 	const char *bp, *be, *q = p, *e = p + len;
 	int nb = 0, cur = 0;
@@ -318,6 +320,10 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 		bl[nb] = (uint32_t)(l - bp);
 		l = nb + 1 < TEXT_LINES_MAX ? line_end(l, be) : be;
 		bn[nb] = (uint32_t)(l - bp) - bl[nb];
+		bw[nb] = 0;
+		if (bn[nb] >= sizeof(bw[nb])) {
+			memcpy(&bw[nb], bp + bl[nb], sizeof(bw[nb]));
+		}
 	}
 	bl[nb] = base->len;
 	while (q < e && !d.s.full) {
@@ -378,20 +384,20 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 		if (ll >= sizeof(qw)) {
 			memcpy(&qw, q, sizeof(qw));
 		}
-		for (int k = cur; k < nb && k < cur + TEXT_NEAR; k++) {
+		for (int k = cur, kn = nb < cur + TEXT_NEAR ? nb : cur + TEXT_NEAR;
+		    ll >= sizeof(qw) && k < kn; k++) {
 			const char *b = bp + bl[k];
-			uint32_t m = bn[k] < ll ? bn[k] : ll, i, f;
-			uint64_t bw;
+			uint32_t m, i, f;
 
-			if (m <= best + bend || m < sizeof(bw)) {
-				continue; /* no better at best, or no start */
-			}
 			/* no start worth a copy unless the first word is the
 			 * same: one compare rejects most lines */
-			memcpy(&bw, b, sizeof(bw));
-			if (bw != qw ||
-			    (i = same_start(b, q, m)) < TEXT_PREFIX_MIN) {
+			if (bw[k] != qw) {
 				continue;
+			}
+			m = bn[k] < ll ? bn[k] : ll;
+			if (m <= best + bend || m < sizeof(qw) ||
+			    (i = same_start(b, q, m)) < TEXT_PREFIX_MIN) {
+				continue; /* no better at best, or no start */
 			}
 			f = same_end(b + bn[k], q + ll, m - i);
 			f = f >= TEXT_PREFIX_MIN ? f : 0;
