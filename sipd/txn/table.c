@@ -56,6 +56,26 @@ txn_hash(const struct txn_table *t, const char *key, size_t len)
 	return msg_mix64(msg_fnv1a(t->seed, key, len));
 }
 
+/* The start of every branch of shard: RFC 3261 8.1.1.7's magic cookie,
+ * then the shard first, so responses find their worker. */
+static void
+branch_prefix(struct txn_table *t)
+{
+	char *p = t->bprefix;
+	int shift = 28;
+
+	memcpy(p, "z9hG4bKs", 8);
+	p += 8;
+	while (shift > 0 && ((t->shard >> shift) & 0xf) == 0) {
+		shift -= 4;
+	}
+	for (; shift >= 0; shift -= 4) {
+		*p++ = "0123456789abcdef"[(t->shard >> shift) & 0xf];
+	}
+	*p++ = '.';
+	t->bprefix_len = (uint8_t)(p - t->bprefix);
+}
+
 struct txn_table *
 txn_table_new(const struct txn_settings *s, const struct txn_ops *ops,
     void *arg, unsigned shard)
@@ -75,6 +95,7 @@ txn_table_new(const struct txn_settings *s, const struct txn_ops *ops,
 	t->ops = *ops;
 	t->arg = arg;
 	t->shard = shard;
+	branch_prefix(t);
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 	    sizeof(t->seed)) {
 		struct timespec ts;
@@ -192,24 +213,28 @@ txn_table_advance(struct txn_table *t, uint64_t now_ms)
 size_t
 txn_branch_new(struct txn_table *t, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
-	/* RFC 3261 8.1.1.7: the magic cookie, then a part unique in space
-	 * and time; the shard comes first so responses find their worker */
+	/* two hex digits a byte */
+	static const char hex2[256][2] = {
+#define H2(n) { "0123456789abcdef"[(n) >> 4], "0123456789abcdef"[(n) & 15] }
+#define H2x4(n) H2(n), H2((n) + 1), H2((n) + 2), H2((n) + 3)
+#define H2x16(n) H2x4(n), H2x4((n) + 4), H2x4((n) + 8), H2x4((n) + 12)
+		H2x16(0), H2x16(16), H2x16(32), H2x16(48), H2x16(64),
+		H2x16(80), H2x16(96), H2x16(112), H2x16(128), H2x16(144),
+		H2x16(160), H2x16(176), H2x16(192), H2x16(208), H2x16(224),
+		H2x16(240),
+#undef H2x16
+#undef H2x4
+#undef H2
+	};
+	/* RFC 3261 8.1.1.7: after the prefix, a part unique in space and
+	 * time */
 	uint64_t v = msg_mix64(++t->branch_ctr ^ t->seed);
-	char *p = buf;
-	int shift = 28;
+	char *p = buf + t->bprefix_len;
 
-	memcpy(p, "z9hG4bKs", 8);
-	p += 8;
-	while (shift > 0 && ((t->shard >> shift) & 0xf) == 0) {
-		shift -= 4;
-	}
-	for (; shift >= 0; shift -= 4) {
-		*p++ = hex[(t->shard >> shift) & 0xf];
-	}
-	*p++ = '.';
-	for (int i = 60; i >= 0; i -= 4) {
-		*p++ = hex[(v >> i) & 0xf];
+	memcpy(buf, t->bprefix, t->bprefix_len);
+	for (int i = 56; i >= 0; i -= 8) {
+		memcpy(p, hex2[(v >> i) & 0xff], 2);
+		p += 2;
 	}
 	*p = '\0';
 	return (size_t)(p - buf);

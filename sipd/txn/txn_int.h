@@ -154,6 +154,10 @@ struct txn_table {
 	struct txn_ops ops;
 	void *arg;
 	unsigned shard;
+	/* what every branch made here starts with: "z9hG4bKs", the shard
+	 * in hex, "." (txn_branch_new()) */
+	char bprefix[20];
+	uint8_t bprefix_len;
 	uint64_t now;
 	uint64_t seed;
 	uint64_t next_id;

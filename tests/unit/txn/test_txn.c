@@ -2369,6 +2369,10 @@ test_branch_new_unique(void **state)
 		/* RFC 3261 8.1.1.7: the magic cookie first */
 		assert_memory_equal(b[i], "z9hG4bK", 7);
 		assert_int_equal(txn_branch_shard((struct sv){b[i], n}), 3);
+		/* then the shard and sixteen lower-case hex digits */
+		assert_int_equal(n, 10 + 16);
+		assert_memory_equal(b[i], "z9hG4bKs3.", 10);
+		assert_int_equal(strspn(b[i] + 10, "0123456789abcdef"), 16);
 	}
 	qsort(b, N, sizeof(*b), cmp_branch);
 	for (size_t i = 1; i < N; i++) {
