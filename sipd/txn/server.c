@@ -47,36 +47,40 @@ txn_response_dst(struct msg *req, const struct tp_src *src,
 	}
 }
 
-/* Where a response of x goes (txn_response_dst(), kept as a port). */
+/* Where a response of x goes (txn_response_dst(), kept as a port: the
+ * one it puts in the source address, 0 when that is the source's). */
 static void
 response_dst(struct txn *x, struct msg *req, const struct tp_src *src)
 {
-	struct tp_src d;
+	const struct msg_via *v = msg_via_top(req);
+	uint16_t sport = tp_port_of(&src->addr), dport = sport;
 
-	txn_response_dst(req, src, &d);
-	x->resp_port = tp_port_of(&d.addr) == tp_port_of(&src->addr)
-	    ? 0
-	    : tp_port_of(&d.addr);
+	if (src->proto == TP_UDP && v != NULL && !v->rport &&
+	    (src->addr.ss_family == AF_INET ||
+		src->addr.ss_family == AF_INET6)) {
+		dport = v->port ? v->port : 5060;
+	}
+	x->resp_port = dport == sport ? 0 : dport;
 }
 
-static struct tp_src
-resp_dst(const struct txn *x)
+static void
+resp_dst(const struct txn *x, struct tp_src *d)
 {
-	struct tp_src d;
-
-	txn_peer(x, &d);
+	txn_peer(x, d);
 	if (x->resp_port != 0) {
-		set_port(&d.addr, x->resp_port);
+		set_port(&d->addr, x->resp_port);
 	}
-	return d;
 }
 
 /* Send a response; a transport error ends the transaction (17.2.4). */
 static int
 send_or_fail(struct txn *x, const char *buf, size_t len)
 {
-	struct tp_src d = resp_dst(x);
-	int rc = txn_send(x, &d, buf, len);
+	struct tp_src d;
+	int rc;
+
+	resp_dst(x, &d);
+	rc = txn_send(x, &d, buf, len);
 
 	if (rc != 0) {
 		if (x->tbl->ops.error != NULL) {
