@@ -422,11 +422,14 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	if (cid.len >= sizeof(((struct txn_info *)0)->callid)) {
 		cid.len = sizeof(((struct txn_info *)0)->callid) - 1;
 	}
-	x = calloc(1, sizeof(*x) + len + meth.len + cid.len);
+	/* the key and the labels are written below: only the structure
+	 * starts at zero */
+	x = malloc(sizeof(*x) + len + meth.len + cid.len);
 	if (x == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	memset(x, 0, sizeof(*x));
 	if (t->nlive >= t->nbuckets) {
 		grow(t);
 	}
