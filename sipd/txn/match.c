@@ -40,20 +40,6 @@ put_sv(struct keybuf *k, struct sv s)
 	put(k, "|", 1);
 }
 
-static void
-put_lower(struct keybuf *k, struct sv s)
-{
-	if (k->over || s.len > TXN_KEY_MAX - k->len) {
-		k->over = true;
-		return;
-	}
-	for (size_t i = 0; i < s.len; i++) {
-		char c = s.p[i];
-		k->p[k->len++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
-	}
-	put(k, "|", 1);
-}
-
 static struct sv
 method_sv(enum msg_method method, struct sv name)
 {
@@ -87,15 +73,38 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 	}
 	struct sv br = msg_sv(req, v->branch);
 	if (br.len > 7 && memcmp(br.p, COOKIE, 7) == 0) {
+		/* every request looks this key up: its length is known, so it
+		 * is checked once and written without a check per field */
+		struct sv host = msg_sv(req, v->host);
 		uint16_t port = v->port ? v->port : 5060;
-		put(&k, (const char[]){ KEY_3261, '|' }, 2);
-		put_sv(&k, br);
-		put_lower(&k, msg_sv(req, v->host));
+		char *p = buf;
+
+		if (2 + br.len + 1 + host.len + 1 + 3 + m.len + 1 >
+		    TXN_KEY_MAX) {
+			return 0;
+		}
+		*p++ = KEY_3261;
+		*p++ = '|';
+		memcpy(p, br.p, br.len);
+		p += br.len;
+		*p++ = '|';
+		for (size_t i = 0; i < host.len; i++) {
+			unsigned char c = (unsigned char)host.p[i];
+
+			p[i] = (char)(c | (unsigned)((unsigned char)(c - 'A') < 26)
+			    << 5);
+		}
+		p += host.len;
+		*p++ = '|';
 		/* the port as two bytes, not digits: fixed in length, so the
 		 * fields stay apart, and not written out for each look-up */
-		put(&k, (const char[]){ (char)(port >> 8), (char)(port & 0xff),
-		    '|' }, 3);
-		put_sv(&k, m);
+		*p++ = (char)(port >> 8);
+		*p++ = (char)(port & 0xff);
+		*p++ = '|';
+		memcpy(p, m.p, m.len);
+		p += m.len;
+		*p++ = '|';
+		return (size_t)(p - buf);
 	} else {
 		/* RFC 3261 17.2.3, RFC 2543 fallback: Request-URI, From tag,
 		 * Call-ID, CSeq number and the top Via.  The To tag is left
