@@ -132,23 +132,22 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 size_t
 txn_client_key(struct sv branch, enum msg_method method, char *buf)
 {
-	struct keybuf k = { buf, 0, false };
-	char s;
-
-	if (branch.len == 0) {
+	if (branch.len == 0 || branch.len > TXN_KEY_MAX - 4) {
 		return 0;
 	}
 	if (method == MSG_ACK) {
 		method = MSG_INVITE;
 	}
-	put(&k, "c|", 2);
-	put_sv(&k, branch);
+	buf[0] = 'c';
+	buf[1] = '|';
+	memcpy(buf + 2, branch.p, branch.len);
+	buf[2 + branch.len] = '|';
 	/* the client side only sends methods it knows by id, and CANCEL's
 	 * key differs from its INVITE's by the method alone: one byte,
 	 * which no branch (a token) holds */
-	s = (char)(method == MSG_METHOD_OTHER ? 1 : 2 + (int)method);
-	put(&k, &s, 1);
-	return k.over ? 0 : k.len;
+	buf[3 + branch.len] =
+	    (char)(method == MSG_METHOD_OTHER ? 1 : 2 + (int)method);
+	return 4 + branch.len;
 }
 
 static bool
