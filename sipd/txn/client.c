@@ -35,6 +35,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	enum msg_method m = msg_method(req);
 	struct txn *x = NULL;
 	const char *bytes;
+	char *tmp = NULL;
 	uint64_t h;
 	size_t n;
 	int rc;
@@ -72,7 +73,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	 * proxy changed, over the request it received.  Other requests are
 	 * answered soon: not worth the work */
 	x->rq = txn_text_over(base != NULL && m == MSG_INVITE ? base : NULL,
-	    req, buf, sizeof(buf), &bytes);
+	    req, buf, sizeof(buf), &bytes, &tmp);
 	if (x->rq == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -91,6 +92,8 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 
 	txn_enter(t);
 	rc = txn_send(x, dst, bytes, x->rq->len);
+	free(tmp);
+	tmp = NULL;
 	if (rc != 0) {
 		/* the TU never had it: no callback; req stays the caller's */
 		txn_discard(x);
@@ -113,6 +116,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	txn_leave(t);
 	return x;
 fail:
+	free(tmp);
 	if (x != NULL) {
 		txn_enter(t);
 		txn_discard(x);

@@ -237,17 +237,18 @@ response_text(struct msg *resp, const char *p, size_t len)
 
 /*
  * The text a provisional response of INVITE transaction x keeps: a
- * script over the request when it is smaller; *bytes as
- * txn_text_over() sets it.
+ * script over the request when it is smaller; *bytes and *tmp as
+ * txn_text_over() sets them.
  */
 static struct txn_text *
 provisional_text(struct txn *x, struct msg *resp, const char *p, size_t len,
-    char *buf, size_t cap, const char **bytes)
+    char *buf, size_t cap, const char **bytes, char **tmp)
 {
 	struct txn_text *b;
 
+	*tmp = NULL;
 	if (resp != NULL) {
-		return txn_text_over(x->rq, resp, buf, cap, bytes);
+		return txn_text_over(x->rq, resp, buf, cap, bytes, tmp);
 	}
 	b = x->rq != NULL && len <= UINT32_MAX
 	    ? txn_text_delta(x->rq, p, (uint32_t)len)
@@ -267,6 +268,7 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 	char buf[TXN_TEXT_BUF];
 	struct txn_text *b;
 	const char *bytes;
+	char *tmp = NULL;
 	int rc = 0, w;
 
 	if (x->dead || status < 100 || status > 699) {
@@ -293,7 +295,8 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 		 * lines alone (its Via, From, Call-ID and CSeq are the
 		 * request's).  A 100 gives way soon, as does a non-INVITE's
 		 * provisional: not worth the work */
-		b = provisional_text(x, resp, p, len, buf, sizeof(buf), &bytes);
+		b = provisional_text(x, resp, p, len, buf, sizeof(buf), &bytes,
+		    &tmp);
 	} else if (resp != NULL && x->method == MSG_INVITE && status >= 200 &&
 	    status < 300 && (w = msg_write(resp, buf, sizeof(buf))) >= 0) {
 		/* a 2xx ends the INVITE's resends (RFC 6026 7.1): sent from
@@ -344,6 +347,7 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
 	}
 	rc = send_or_fail(x, bytes, len);
+	free(tmp);
 	if (status >= 200) {
 		txn_shed(x);
 		/* an INVITE's non-2xx still retransmits until the ACK */

@@ -77,21 +77,46 @@ txn_text_copy(const char *p, size_t n)
 
 struct txn_text *
 txn_text_over(struct txn_text *base, struct msg *m, char *buf, size_t cap,
-    const char **bytes)
+    const char **bytes, char **tmp)
 {
-	int w = base != NULL ? msg_write(m, buf, cap) : -ENOSPC;
 	struct txn_text *x;
+	char *out = buf;
+	int w;
 
-	if (w < 0) {
+	*tmp = NULL;
+	*bytes = NULL;
+	if (base == NULL) {
 		x = txn_text_new(m);
 		*bytes = x != NULL ? x->d : NULL;
 		return x;
 	}
-	x = txn_text_delta(base, buf, (uint32_t)w);
-	if (x == NULL) {
-		x = txn_text_copy(buf, (size_t)w);
+	w = msg_write(m, out, cap);
+	if (w == -ENOSPC) {
+		/* larger than the buffer: written once all the same */
+		size_t n = msg_size(m);
+
+		*tmp = malloc(n ? n : 1);
+		if (*tmp == NULL) {
+			return NULL;
+		}
+		out = *tmp;
+		w = msg_write(m, out, n);
 	}
-	*bytes = buf;
+	if (w < 0) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	x = txn_text_delta(base, out, (uint32_t)w);
+	if (x == NULL) {
+		x = txn_text_copy(out, (size_t)w);
+	}
+	if (x == NULL) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	*bytes = out;
 	return x;
 }
 

@@ -81,15 +81,16 @@ struct txn_text *txn_text_delta(struct txn_text *base, const char *p,
     uint32_t len);
 /*
  * m as a script over base, when that is smaller, else as bytes: m is
- * written to buf (cap bytes) for it, and *bytes points at what was
- * written (x->len of them), sent from there; when it does not fit (or
- * base is NULL), at the new text's own bytes.  NULL on allocation
- * failure.  The bytes of a forwarded INVITE or a ringing response are
- * written once, and the full text is never allocated.
+ * written to buf (cap bytes) for it, or when it does not fit to a new
+ * allocation *tmp, which the caller frees once it has sent them; *bytes
+ * points at what was written (x->len of them).  base NULL: m as a text
+ * of its own, *bytes its bytes.  NULL on allocation failure.  The bytes
+ * of a forwarded INVITE or a ringing response are written once, and
+ * the full text is not kept.
  */
 #define TXN_TEXT_BUF 4096
 struct txn_text *txn_text_over(struct txn_text *base, struct msg *m,
-    char *buf, size_t cap, const char **bytes);
+    char *buf, size_t cap, const char **bytes, char **tmp);
 void txn_text_unref(struct txn_text *x);
 /* x's bytes (x->len of them): x's own, or written to a new allocation
  * *tmp, which the caller frees.  NULL on failure. */

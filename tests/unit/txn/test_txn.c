@@ -2607,6 +2607,100 @@ test_pending_counts(void **state)
 	check_pending(e->tbl);
 }
 
+
+/* The lines of a message over 4 KiB: padding headers. */
+static size_t
+pad_lines(char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 100; i++) {
+		int w = snprintf(out + n, cap - n,
+		    "X-Pad-%03d: %s\r\n", i,
+		    "0123456789012345678901234567890123456789012345");
+		assert_true(w > 0 && (size_t)w < cap - n);
+		n += (size_t)w;
+	}
+	return n;
+}
+
+/*
+ * A forwarded INVITE and a ringing response larger than the buffer
+ * they are written to for the send: still kept as scripts over the
+ * received request, and resent as sent.
+ */
+static void
+test_large_kept_as_edits(void **state)
+{
+	struct env *e = *state;
+	struct tp_src dst = next_hop(TP_UDP);
+	size_t cap = 16384, n, pn;
+	char *s = malloc(cap), *pad = malloc(cap);
+	char branch[TXN_BRANCH_MAX], via[256];
+	struct msg *req, *fwd, *r;
+	struct txn *st, *ct;
+	size_t first;
+
+	assert_non_null(s);
+	assert_non_null(pad);
+	pn = pad_lines(pad, cap);
+	assert_true(pn > TXN_TEXT_BUF);
+	n = (size_t)snprintf(s, cap,
+	    "INVITE " RURI " SIP/2.0\r\n"
+	    "Via: " UAC_VIA ";branch=" UAC_BRANCH "\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "To: " TO_V "\r\n"
+	    "From: " FROM_V "\r\n"
+	    "Call-ID: " CALLID "\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "%s"
+	    "Content-Length: 0\r\n\r\n", pad);
+	req = parse_ok(s, n);
+	st = srv_new(e, req, TP_UDP);
+
+	/* the INVITE forwarded with a Via of ours on top */
+	fwd = msg_compact(txn_request(st));
+	assert_non_null(fwd);
+	txn_branch_new(e->tbl, branch);
+	snprintf(via, sizeof(via), OUR_VIA ";branch=%s", branch);
+	assert_true(msg_via_push(fwd, (struct sv){ via, strlen(via) }) >= 0);
+	first = e->nsent;
+	ct = txn_client_forward(e->tbl, st, fwd, (struct sv){ "", 0 }, &dst,
+	    e, NULL);
+	assert_non_null(ct);
+	keep_req(e, ct, txn_request(ct));
+	assert_true(e->sent[first].len > TXN_TEXT_BUF);
+	assert_ptr_equal(ct->rq->base, st->rq);
+	/* Timer A resends the bytes sent */
+	run_to(e, 500);
+	assert_int_equal(e->nsent, first + 2);
+	assert_same_bytes(e, first, first + 1);
+
+	/* a 180 as large, its Via, From, Call-ID and CSeq the request's */
+	n = (size_t)snprintf(s, cap,
+	    "SIP/2.0 180 Ringing\r\n"
+	    "Via: " UAC_VIA ";branch=" UAC_BRANCH "\r\n"
+	    "To: " TO_V ";tag=" RESP_TAG "\r\n"
+	    "From: " FROM_V "\r\n"
+	    "Call-ID: " CALLID "\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "%s"
+	    "Content-Length: 0\r\n\r\n", pad);
+	r = parse_ok(s, n);
+	first = e->nsent;
+	assert_int_equal(txn_server_respond(st, r), 0);
+	msg_free(r);
+	assert_int_equal(e->sent[first].len, n);
+	assert_memory_equal(e->sent[first].buf, s, n);
+	assert_ptr_equal(st->rs->base, st->rq);
+	/* a retransmitted INVITE gets the same 180 (17.2.1) */
+	assert_true(srv_absorb(e, REQ(.method = "INVITE")));
+	assert_int_equal(e->nsent, first + 2);
+	assert_same_bytes(e, first, first + 1);
+	free(pad);
+	free(s);
+}
+
 /* ================================================================ misc */
 
 static void
@@ -2990,6 +3084,7 @@ main(void)
 	    T(test_branch_shard),
 	    T(test_foreach_and_stats),
 	    T(test_pending_counts),
+	    T(test_large_kept_as_edits),
 	    T(test_settings_and_names),
 	    T(test_accessors_and_clock),
 	    T(test_many_transactions),
