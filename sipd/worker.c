@@ -1138,26 +1138,17 @@ struct drain {
 	size_t live;
 };
 
-static int
-count_pending(void *arg, const struct txn_info *info)
-{
-	struct drain *d = arg;
-
-	/* a transaction that has its final response only absorbs
-	 * retransmissions now: no need to wait for it */
-	if (info->state == TXN_CALLING || info->state == TXN_TRYING ||
-	    info->state == TXN_PROCEEDING) {
-		d->live++;
-	}
-	return 0;
-}
-
 static void
 count_live(struct worker *w, void *arg)
 {
+	struct drain *d = arg;
+
 	core_drain(w->core);
-	txn_foreach(w->txn, TXN_SERVER, count_pending, arg);
-	txn_foreach(w->txn, TXN_CLIENT, count_pending, arg);
+	/* a transaction that has its final response only absorbs
+	 * retransmissions now: no need to wait for it.  The table counts
+	 * the others as they change state: no walk of every transaction */
+	d->live += txn_table_pending(w->txn, TXN_SERVER) +
+	    txn_table_pending(w->txn, TXN_CLIENT);
 }
 
 size_t

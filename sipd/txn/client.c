@@ -31,9 +31,12 @@ static struct txn *
 client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
     struct sv branch, const struct tp_src *dst, void *tu, int *err)
 {
-	char key[TXN_KEY_MAX];
+	char key[TXN_KEY_MAX], buf[TXN_TEXT_BUF];
 	enum msg_method m = msg_method(req);
 	struct txn *x = NULL;
+	const char *bytes;
+	char *tmp = NULL;
+	uint64_t h;
 	size_t n;
 	int rc;
 
@@ -51,16 +54,26 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 		goto fail;
 	}
 	n = txn_client_key(branch, m, key);
-	if (n == 0 || txn_lookup(t, key, n) != NULL) {
+	if (n == 0) {
 		rc = -EINVAL;
 		goto fail;
 	}
-	x = txn_alloc(t, TXN_CLIENT, key, n, req);
+	/* hashed once, for the look-up and the table */
+	h = txn_hash(t, key, n);
+	if (txn_lookup_hash(t, key, n, h) != NULL) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	x = txn_alloc(t, TXN_CLIENT, key, n, h, req);
 	if (x == NULL) {
 		rc = -errno;
 		goto fail;
 	}
-	x->rq = txn_text_new(req);
+	/* a forwarded INVITE, which may ring for minutes: kept as what the
+	 * proxy changed, over the request it received.  Other requests are
+	 * answered soon: not worth the work */
+	x->rq = txn_text_over(base != NULL && m == MSG_INVITE ? base : NULL,
+	    req, buf, sizeof(buf), &bytes, &tmp);
 	if (x->rq == NULL) {
 		rc = -ENOMEM;
 		goto fail;
@@ -75,10 +88,12 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	/* complete before the send, whose callback may look at the table;
 	 * the request is kept as the bytes sent, parsed again on demand
 	 * (txn_request()), which is what a ringing call costs least with */
-	x->state = m == MSG_INVITE ? TXN_CALLING : TXN_TRYING;
+	txn_set_state(x, m == MSG_INVITE ? TXN_CALLING : TXN_TRYING);
 
 	txn_enter(t);
-	rc = txn_send(x, dst, x->rq->d, x->rq->len);
+	rc = txn_send(x, dst, bytes, x->rq->len);
+	free(tmp);
+	tmp = NULL;
 	if (rc != 0) {
 		/* the TU never had it: no callback; req stays the caller's */
 		txn_discard(x);
@@ -87,17 +102,6 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 		goto fail;
 	}
 	msg_free(req);
-	if (base != NULL && m == MSG_INVITE) {
-		/* a forwarded INVITE, which may ring for minutes: what the
-		 * proxy changed, over the request it received.  Other
-		 * requests are answered soon: not worth the work */
-		struct txn_text *d = txn_text_delta(base, x->rq->d, x->rq->len);
-
-		if (d != NULL) {
-			txn_text_unref(x->rq);
-			x->rq = d;
-		}
-	}
 	x->retx_ms = t->set.t1_ms;
 	if (m == MSG_INVITE) {
 		/* 17.1.1.2: Timer A retransmits, Timer B gives up */
@@ -112,6 +116,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	txn_leave(t);
 	return x;
 fail:
+	free(tmp);
 	if (x != NULL) {
 		txn_enter(t);
 		txn_discard(x);
@@ -277,7 +282,7 @@ invite_response(struct txn *x, struct msg *resp, int status)
 				/* no more retransmissions; Timer B gives way
 				 * to the proxy's Timer C, which runs from the
 				 * request (16.6 step 11) */
-				x->state = TXN_PROCEEDING;
+				txn_set_state(x, TXN_PROCEEDING);
 				wheel_cancel(&t->wheel, &x->retx);
 				arm_timer_c(x, status == 100 ? x->created_ms
 							     : t->now);
@@ -291,14 +296,14 @@ invite_response(struct txn *x, struct msg *resp, int status)
 		} else if (status < 300) {
 			/* RFC 6026 7.2: Accepted passes 2xx retransmissions
 			 * up until Timer M */
-			x->state = TXN_ACCEPTED;
+			txn_set_state(x, TXN_ACCEPTED);
 			wheel_cancel(&t->wheel, &x->retx);
 			txn_arm(x, &x->end, 64 * t->set.t1_ms);
 			to_response(x, resp, status);
 			txn_shed(x);
 			txn_wait(x);
 		} else {
-			x->state = TXN_COMPLETED;
+			txn_set_state(x, TXN_COMPLETED);
 			wheel_cancel(&t->wheel, &x->retx);
 			ack = hop_request(x, "ACK", msg_hdr_value(resp, HDR_TO),
 			    &len);
@@ -344,10 +349,10 @@ noninvite_response(struct txn *x, struct msg *resp, int status)
 		return; /* Completed absorbs retransmissions */
 	}
 	if (status < 200) {
-		x->state = TXN_PROCEEDING;
+		txn_set_state(x, TXN_PROCEEDING);
 	} else {
 		/* 17.1.2.2: Timer K absorbs response retransmissions */
-		x->state = TXN_COMPLETED;
+		txn_set_state(x, TXN_COMPLETED);
 		wheel_cancel(&t->wheel, &x->retx);
 		txn_arm(x, &x->end, x->reliable ? 0 : t->set.t4_ms);
 	}

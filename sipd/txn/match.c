@@ -40,20 +40,6 @@ put_sv(struct keybuf *k, struct sv s)
 	put(k, "|", 1);
 }
 
-static void
-put_lower(struct keybuf *k, struct sv s)
-{
-	if (k->over || s.len > TXN_KEY_MAX - k->len) {
-		k->over = true;
-		return;
-	}
-	for (size_t i = 0; i < s.len; i++) {
-		char c = s.p[i];
-		k->p[k->len++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
-	}
-	put(k, "|", 1);
-}
-
 static struct sv
 method_sv(enum msg_method method, struct sv name)
 {
@@ -87,13 +73,38 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 	}
 	struct sv br = msg_sv(req, v->branch);
 	if (br.len > 7 && memcmp(br.p, COOKIE, 7) == 0) {
-		char port[20];
-		put(&k, (const char[]){ KEY_3261, '|' }, 2);
-		put_sv(&k, br);
-		put_lower(&k, msg_sv(req, v->host));
-		put(&k, port, sv_utoa(v->port ? v->port : 5060, port));
-		put(&k, "|", 1);
-		put_sv(&k, m);
+		/* every request looks this key up: its length is known, so it
+		 * is checked once and written without a check per field */
+		struct sv host = msg_sv(req, v->host);
+		uint16_t port = v->port ? v->port : 5060;
+		char *p = buf;
+
+		if (2 + br.len + 1 + host.len + 1 + 3 + m.len + 1 >
+		    TXN_KEY_MAX) {
+			return 0;
+		}
+		*p++ = KEY_3261;
+		*p++ = '|';
+		memcpy(p, br.p, br.len);
+		p += br.len;
+		*p++ = '|';
+		for (size_t i = 0; i < host.len; i++) {
+			unsigned char c = (unsigned char)host.p[i];
+
+			p[i] = (char)(c | (unsigned)((unsigned char)(c - 'A') < 26)
+			    << 5);
+		}
+		p += host.len;
+		*p++ = '|';
+		/* the port as two bytes, not digits: fixed in length, so the
+		 * fields stay apart, and not written out for each look-up */
+		*p++ = (char)(port >> 8);
+		*p++ = (char)(port & 0xff);
+		*p++ = '|';
+		memcpy(p, m.p, m.len);
+		p += m.len;
+		*p++ = '|';
+		return (size_t)(p - buf);
 	} else {
 		/* RFC 3261 17.2.3, RFC 2543 fallback: Request-URI, From tag,
 		 * Call-ID, CSeq number and the top Via.  The To tag is left
@@ -121,23 +132,22 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 size_t
 txn_client_key(struct sv branch, enum msg_method method, char *buf)
 {
-	struct keybuf k = { buf, 0, false };
-	char s;
-
-	if (branch.len == 0) {
+	if (branch.len == 0 || branch.len > TXN_KEY_MAX - 4) {
 		return 0;
 	}
 	if (method == MSG_ACK) {
 		method = MSG_INVITE;
 	}
-	put(&k, "c|", 2);
-	put_sv(&k, branch);
+	buf[0] = 'c';
+	buf[1] = '|';
+	memcpy(buf + 2, branch.p, branch.len);
+	buf[2 + branch.len] = '|';
 	/* the client side only sends methods it knows by id, and CANCEL's
 	 * key differs from its INVITE's by the method alone: one byte,
 	 * which no branch (a token) holds */
-	s = (char)(method == MSG_METHOD_OTHER ? 1 : 2 + (int)method);
-	put(&k, &s, 1);
-	return k.over ? 0 : k.len;
+	buf[3 + branch.len] =
+	    (char)(method == MSG_METHOD_OTHER ? 1 : 2 + (int)method);
+	return 4 + branch.len;
 }
 
 static bool

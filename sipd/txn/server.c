@@ -47,36 +47,40 @@ txn_response_dst(struct msg *req, const struct tp_src *src,
 	}
 }
 
-/* Where a response of x goes (txn_response_dst(), kept as a port). */
+/* Where a response of x goes (txn_response_dst(), kept as a port: the
+ * one it puts in the source address, 0 when that is the source's). */
 static void
 response_dst(struct txn *x, struct msg *req, const struct tp_src *src)
 {
-	struct tp_src d;
+	const struct msg_via *v = msg_via_top(req);
+	uint16_t sport = tp_port_of(&src->addr), dport = sport;
 
-	txn_response_dst(req, src, &d);
-	x->resp_port = tp_port_of(&d.addr) == tp_port_of(&src->addr)
-	    ? 0
-	    : tp_port_of(&d.addr);
+	if (src->proto == TP_UDP && v != NULL && !v->rport &&
+	    (src->addr.ss_family == AF_INET ||
+		src->addr.ss_family == AF_INET6)) {
+		dport = v->port ? v->port : 5060;
+	}
+	x->resp_port = dport == sport ? 0 : dport;
 }
 
-static struct tp_src
-resp_dst(const struct txn *x)
+static void
+resp_dst(const struct txn *x, struct tp_src *d)
 {
-	struct tp_src d;
-
-	txn_peer(x, &d);
+	txn_peer(x, d);
 	if (x->resp_port != 0) {
-		set_port(&d.addr, x->resp_port);
+		set_port(&d->addr, x->resp_port);
 	}
-	return d;
 }
 
 /* Send a response; a transport error ends the transaction (17.2.4). */
 static int
 send_or_fail(struct txn *x, const char *buf, size_t len)
 {
-	struct tp_src d = resp_dst(x);
-	int rc = txn_send(x, &d, buf, len);
+	struct tp_src d;
+	int rc;
+
+	resp_dst(x, &d);
+	rc = txn_send(x, &d, buf, len);
 
 	if (rc != 0) {
 		if (x->tbl->ops.error != NULL) {
@@ -120,7 +124,7 @@ txn_server_absorb(struct txn_table *t, struct msg *req,
 		}
 		if (x->state == TXN_COMPLETED) {
 			/* 17.2.1: ACK of our non-2xx final response */
-			x->state = TXN_CONFIRMED;
+			txn_set_state(x, TXN_CONFIRMED);
 			wheel_cancel(&t->wheel, &x->retx);
 			txn_arm(x, &x->end, x->reliable ? 0 : t->set.t4_ms);
 			txn_wait(x);
@@ -171,7 +175,7 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 		errno = EINVAL;
 		return NULL;
 	}
-	x = txn_alloc(t, TXN_SERVER, key, n, req);
+	x = txn_alloc(t, TXN_SERVER, key, n, txn_hash(t, key, n), req);
 	if (x == NULL) {
 		return NULL;
 	}
@@ -183,7 +187,7 @@ txn_server_new(struct txn_table *t, struct msg *req, const struct tp_src *src,
 		return NULL;
 	}
 	x->method = (uint8_t)m;
-	x->state = m == MSG_INVITE ? TXN_PROCEEDING : TXN_TRYING;
+	txn_set_state(x, m == MSG_INVITE ? TXN_PROCEEDING : TXN_TRYING);
 	x->reliable = src->proto != TP_UDP;
 	x->tu = tu;
 	response_dst(x, req, src);
@@ -231,13 +235,41 @@ response_text(struct msg *resp, const char *p, size_t len)
 	return resp != NULL ? txn_text_new(resp) : txn_text_copy(p, len);
 }
 
+/*
+ * The text a provisional response of INVITE transaction x keeps: a
+ * script over the request when it is smaller; *bytes and *tmp as
+ * txn_text_over() sets them.
+ */
+static struct txn_text *
+provisional_text(struct txn *x, struct msg *resp, const char *p, size_t len,
+    char *buf, size_t cap, const char **bytes, char **tmp)
+{
+	struct txn_text *b;
+
+	*tmp = NULL;
+	if (resp != NULL) {
+		return txn_text_over(x->rq, resp, buf, cap, bytes, tmp);
+	}
+	b = x->rq != NULL && len <= UINT32_MAX
+	    ? txn_text_delta(x->rq, p, (uint32_t)len)
+	    : NULL;
+	if (b == NULL) {
+		b = txn_text_copy(p, len);
+	}
+	*bytes = b != NULL ? p : NULL;
+	return b;
+}
+
 static int
 respond(struct txn *x, int status, struct msg *resp, const char *p,
     size_t len)
 {
 	struct txn_table *t = x->tbl;
+	char buf[TXN_TEXT_BUF];
 	struct txn_text *b;
-	int rc = 0;
+	const char *bytes;
+	char *tmp = NULL;
+	int rc = 0, w;
 
 	if (x->dead || status < 100 || status > 699) {
 		return -EINVAL;
@@ -257,9 +289,30 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 	if (x->state != TXN_TRYING && x->state != TXN_PROCEEDING) {
 		return -EINVAL;
 	}
-	b = response_text(resp, p, len);
-	if (b == NULL) {
+	if (x->method == MSG_INVITE && status > 100 && status < 200) {
+		/* a ringing INVITE's provisional response is resent while
+		 * the request is kept: as a script over it, it costs its own
+		 * lines alone (its Via, From, Call-ID and CSeq are the
+		 * request's).  A 100 gives way soon, as does a non-INVITE's
+		 * provisional: not worth the work */
+		b = provisional_text(x, resp, p, len, buf, sizeof(buf), &bytes,
+		    &tmp);
+	} else if (resp != NULL && x->method == MSG_INVITE && status >= 200 &&
+	    status < 300 && (w = msg_write(resp, buf, sizeof(buf))) >= 0) {
+		/* a 2xx ends the INVITE's resends (RFC 6026 7.1): sent from
+		 * here, never kept */
+		b = NULL;
+		bytes = buf;
+		len = (size_t)w;
+	} else {
+		b = response_text(resp, p, len);
+		bytes = b != NULL ? b->d : NULL;
+	}
+	if (bytes == NULL) {
 		return -ENOMEM;
+	}
+	if (b != NULL) {
+		len = b->len;
 	}
 	txn_text_unref(x->rs);
 	x->rs = b;
@@ -274,15 +327,15 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 	}
 	txn_enter(t);
 	if (status < 200) {
-		x->state = TXN_PROCEEDING;
+		txn_set_state(x, TXN_PROCEEDING);
 	} else if (x->method == MSG_INVITE && status < 300) {
 		/* RFC 6026 7.1: Accepted absorbs INVITE retransmissions and
 		 * lets the TU send 2xx retransmissions for Timer L */
-		x->state = TXN_ACCEPTED;
+		txn_set_state(x, TXN_ACCEPTED);
 		txn_arm(x, &x->end, 64 * t->set.t1_ms);
 	} else if (x->method == MSG_INVITE) {
 		/* 17.2.1: Timer G retransmits, Timer H waits for the ACK */
-		x->state = TXN_COMPLETED;
+		txn_set_state(x, TXN_COMPLETED);
 		if (!x->reliable) {
 			x->retx_ms = t->set.t1_ms;
 			txn_arm(x, &x->retx, x->retx_ms);
@@ -290,24 +343,11 @@ respond(struct txn *x, int status, struct msg *resp, const char *p,
 		txn_arm(x, &x->end, 64 * t->set.t1_ms);
 	} else {
 		/* 17.2.2: Timer J absorbs request retransmissions */
-		x->state = TXN_COMPLETED;
+		txn_set_state(x, TXN_COMPLETED);
 		txn_arm(x, &x->end, x->reliable ? 0 : 64 * t->set.t1_ms);
 	}
-	rc = send_or_fail(x, b->d, b->len);
-	if (status > 100 && status < 200 && x->method == MSG_INVITE &&
-	    x->rs == b && x->rq != NULL) {
-		/* a ringing INVITE's provisional response is resent while
-		 * the request is kept: as a script over it, it costs its own
-		 * lines alone (its Via, From, Call-ID and CSeq are the
-		 * request's).  A 100 gives way soon, as does a non-INVITE's
-		 * provisional: not worth the work */
-		struct txn_text *d = txn_text_delta(x->rq, b->d, b->len);
-
-		if (d != NULL) {
-			txn_text_unref(b);
-			x->rs = d;
-		}
-	}
+	rc = send_or_fail(x, bytes, len);
+	free(tmp);
 	if (status >= 200) {
 		txn_shed(x);
 		/* an INVITE's non-2xx still retransmits until the ACK */

@@ -56,6 +56,26 @@ txn_hash(const struct txn_table *t, const char *key, size_t len)
 	return msg_mix64(msg_fnv1a(t->seed, key, len));
 }
 
+/* The start of every branch of shard: RFC 3261 8.1.1.7's magic cookie,
+ * then the shard first, so responses find their worker. */
+static void
+branch_prefix(struct txn_table *t)
+{
+	char *p = t->bprefix;
+	int shift = 28;
+
+	memcpy(p, "z9hG4bKs", 8);
+	p += 8;
+	while (shift > 0 && ((t->shard >> shift) & 0xf) == 0) {
+		shift -= 4;
+	}
+	for (; shift >= 0; shift -= 4) {
+		*p++ = "0123456789abcdef"[(t->shard >> shift) & 0xf];
+	}
+	*p++ = '.';
+	t->bprefix_len = (uint8_t)(p - t->bprefix);
+}
+
 struct txn_table *
 txn_table_new(const struct txn_settings *s, const struct txn_ops *ops,
     void *arg, unsigned shard)
@@ -75,6 +95,7 @@ txn_table_new(const struct txn_settings *s, const struct txn_ops *ops,
 	t->ops = *ops;
 	t->arg = arg;
 	t->shard = shard;
+	branch_prefix(t);
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 	    sizeof(t->seed)) {
 		struct timespec ts;
@@ -192,24 +213,28 @@ txn_table_advance(struct txn_table *t, uint64_t now_ms)
 size_t
 txn_branch_new(struct txn_table *t, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
-	/* RFC 3261 8.1.1.7: the magic cookie, then a part unique in space
-	 * and time; the shard comes first so responses find their worker */
+	/* two hex digits a byte */
+	static const char hex2[256][2] = {
+#define H2(n) { "0123456789abcdef"[(n) >> 4], "0123456789abcdef"[(n) & 15] }
+#define H2x4(n) H2(n), H2((n) + 1), H2((n) + 2), H2((n) + 3)
+#define H2x16(n) H2x4(n), H2x4((n) + 4), H2x4((n) + 8), H2x4((n) + 12)
+		H2x16(0), H2x16(16), H2x16(32), H2x16(48), H2x16(64),
+		H2x16(80), H2x16(96), H2x16(112), H2x16(128), H2x16(144),
+		H2x16(160), H2x16(176), H2x16(192), H2x16(208), H2x16(224),
+		H2x16(240),
+#undef H2x16
+#undef H2x4
+#undef H2
+	};
+	/* RFC 3261 8.1.1.7: after the prefix, a part unique in space and
+	 * time */
 	uint64_t v = msg_mix64(++t->branch_ctr ^ t->seed);
-	char *p = buf;
-	int shift = 28;
+	char *p = buf + t->bprefix_len;
 
-	memcpy(p, "z9hG4bKs", 8);
-	p += 8;
-	while (shift > 0 && ((t->shard >> shift) & 0xf) == 0) {
-		shift -= 4;
-	}
-	for (; shift >= 0; shift -= 4) {
-		*p++ = hex[(t->shard >> shift) & 0xf];
-	}
-	*p++ = '.';
-	for (int i = 60; i >= 0; i -= 4) {
-		*p++ = hex[(v >> i) & 0xf];
+	memcpy(buf, t->bprefix, t->bprefix_len);
+	for (int i = 56; i >= 0; i -= 8) {
+		memcpy(p, hex2[(v >> i) & 0xff], 2);
+		p += 2;
 	}
 	*p = '\0';
 	return (size_t)(p - buf);
@@ -242,8 +267,13 @@ txn_branch_shard(struct sv b)
 struct txn *
 txn_lookup(struct txn_table *t, const char *key, size_t len)
 {
-	uint64_t h = txn_hash(t, key, len);
+	return txn_lookup_hash(t, key, len, txn_hash(t, key, len));
+}
 
+struct txn *
+txn_lookup_hash(struct txn_table *t, const char *key, size_t len,
+    uint64_t h)
+{
 	for (struct txn *x = t->buckets[h & (t->nbuckets - 1)]; x != NULL;
 	    x = x->hnext) {
 		if (x->hash == (uint32_t)h && x->keylen == len &&
@@ -354,30 +384,34 @@ txn_table_group(struct txn_table **all, unsigned n)
 
 struct txn *
 txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
-    size_t len, struct msg *req)
+    size_t len, uint64_t hash, struct msg *req)
 {
 	struct sv meth = msg_method_name(req), cid = msg_callid(req);
 	struct txn_list *l = &t->lists[kind];
 	uint32_t max = kind == TXN_SERVER ? t->set.max_server
 					  : t->set.max_client;
+	uint32_t live = group_live(t, kind, false);
 	struct txn *x;
 
 	/* the limit bounds memory: this table's transactions that only
 	 * wait give way first.  Another worker's make room when that worker
 	 * next reaches the limit, so a request is refused only when those
 	 * at work fill it. */
-	while (group_live(t, kind, false) >= max &&
-	    t->waiting[kind].head != NULL) {
+	while (live >= max && t->waiting[kind].head != NULL) {
 		t->stats.reclaimed++;
 		txn_terminate(t->waiting[kind].head);
+		live = group_live(t, kind, false);
 	}
-	uint32_t live = group_live(t, kind, false);
-	uint32_t waiting = group_live(t, kind, true);
-	/* read apart while other workers run: waiting may pass live */
-	if (live > waiting && live - waiting >= max) {
-		t->stats.refused++;
-		errno = EBUSY;
-		return NULL;
+	if (live >= max) {
+		uint32_t waiting = group_live(t, kind, true);
+
+		/* read apart while other workers run: waiting may pass
+		 * live */
+		if (live > waiting && live - waiting >= max) {
+			t->stats.refused++;
+			errno = EBUSY;
+			return NULL;
+		}
 	}
 	if (msg_method(req) != MSG_METHOD_OTHER) {
 		meth.len = 0; /* named by x->method */
@@ -388,11 +422,14 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	if (cid.len >= sizeof(((struct txn_info *)0)->callid)) {
 		cid.len = sizeof(((struct txn_info *)0)->callid) - 1;
 	}
-	x = calloc(1, sizeof(*x) + len + meth.len + cid.len);
+	/* the key and the labels are written below: only the structure
+	 * starts at zero */
+	x = malloc(sizeof(*x) + len + meth.len + cid.len);
 	if (x == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	memset(x, 0, sizeof(*x));
 	if (t->nlive >= t->nbuckets) {
 		grow(t);
 	}
@@ -412,12 +449,14 @@ txn_alloc(struct txn_table *t, enum txn_kind kind, const char *key,
 	if (cid.len > 0) {
 		memcpy(x->key + len + meth.len, cid.p, cid.len);
 	}
-	x->hash = (uint32_t)txn_hash(t, key, len);
+	x->hash = (uint32_t)hash;
 	x->hnext = t->buckets[x->hash & (t->nbuckets - 1)];
 	t->buckets[x->hash & (t->nbuckets - 1)] = x;
 	t->nlive++;
 	list_append(l, x, offsetof(struct txn, all));
 	atomic_fetch_add(&t->live[kind], 1);
+	/* calloc made it Calling: pending until its final response */
+	t->pending[kind]++;
 	if (kind == TXN_SERVER) {
 		t->stats.server_created++;
 	} else {
@@ -481,7 +520,7 @@ retire(struct txn *x, bool tell)
 		return;
 	}
 	x->dead = true;
-	x->state = TXN_TERMINATED;
+	txn_set_state(x, TXN_TERMINATED);
 	wheel_cancel(&t->wheel, &x->retx);
 	wheel_cancel(&t->wheel, &x->end);
 	unlink_txn(t, x);
@@ -506,6 +545,12 @@ void
 txn_discard(struct txn *x)
 {
 	retire(x, false);
+}
+
+uint32_t
+txn_table_pending(const struct txn_table *t, enum txn_kind kind)
+{
+	return t->pending[kind];
 }
 
 void

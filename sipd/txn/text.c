@@ -13,6 +13,7 @@
  * over each side's lines; a line matched by none copies its start and
  * its end from a line just ahead in the base when they are long enough.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,6 +72,51 @@ txn_text_copy(const char *p, size_t n)
 	x->base = NULL;
 	x->refs = 1;
 	x->len = (uint32_t)n;
+	return x;
+}
+
+struct txn_text *
+txn_text_over(struct txn_text *base, struct msg *m, char *buf, size_t cap,
+    const char **bytes, char **tmp)
+{
+	struct txn_text *x;
+	char *out = buf;
+	int w;
+
+	*tmp = NULL;
+	*bytes = NULL;
+	if (base == NULL) {
+		x = txn_text_new(m);
+		*bytes = x != NULL ? x->d : NULL;
+		return x;
+	}
+	w = msg_write(m, out, cap);
+	if (w == -ENOSPC) {
+		/* larger than the buffer: written once all the same */
+		size_t n = msg_size(m);
+
+		*tmp = malloc(n ? n : 1);
+		if (*tmp == NULL) {
+			return NULL;
+		}
+		out = *tmp;
+		w = msg_write(m, out, n);
+	}
+	if (w < 0) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	x = txn_text_delta(base, out, (uint32_t)w);
+	if (x == NULL) {
+		x = txn_text_copy(out, (size_t)w);
+	}
+	if (x == NULL) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	*bytes = out;
 	return x;
 }
 
@@ -160,39 +206,75 @@ line_end(const char *p, const char *e)
 	return lf != NULL ? lf + 1 : e;
 }
 
+/* The first of the eight bytes loaded into x and y (little-endian
+ * words) that differ, x != y: counted from the first byte, or from the
+ * last. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORD_FIRST_DIFF(x, y) ((uint32_t)__builtin_ctzll((x) ^ (y)) / 8)
+#define WORD_LAST_DIFF(x, y) ((uint32_t)__builtin_clzll((x) ^ (y)) / 8)
+#endif
+
 /* How many bytes a and b share from their start, at most m: eight at a
- * time, then the word that differs byte by byte. */
+ * time, the word that differs told apart by its lowest differing bit,
+ * the last bytes by one word ending at m. */
 static uint32_t
 same_start(const char *a, const char *b, uint32_t m)
 {
 	uint32_t i = 0;
+	uint64_t x, y;
 
-	for (uint64_t x, y; m - i >= 8; i += 8) {
+	for (; m - i >= 8; i += 8) {
 		memcpy(&x, a + i, 8);
 		memcpy(&y, b + i, 8);
 		if (x != y) {
+#ifdef WORD_FIRST_DIFF
+			return i + WORD_FIRST_DIFF(x, y);
+#else
 			break;
+#endif
 		}
 	}
+#ifdef WORD_FIRST_DIFF
+	if (i < m && m >= 8) {
+		/* the word ending at m: its bytes before i are known equal */
+		memcpy(&x, a + m - 8, 8);
+		memcpy(&y, b + m - 8, 8);
+		return x == y ? m : m - 8 + WORD_FIRST_DIFF(x, y);
+	}
+#endif
 	while (i < m && a[i] == b[i]) {
 		i++;
 	}
 	return i;
 }
 
-/* How many bytes the m bytes ending at a and at b share from their end. */
+/* How many bytes the m bytes ending at a and at b share from their end,
+ * the same way from the other side. */
 static uint32_t
 same_end(const char *a, const char *b, uint32_t m)
 {
 	uint32_t f = 0;
+	uint64_t x, y;
 
-	for (uint64_t x, y; m - f >= 8; f += 8) {
+	for (; m - f >= 8; f += 8) {
 		memcpy(&x, a - f - 8, 8);
 		memcpy(&y, b - f - 8, 8);
 		if (x != y) {
+#ifdef WORD_LAST_DIFF
+			return f + WORD_LAST_DIFF(x, y);
+#else
 			break;
+#endif
 		}
 	}
+#ifdef WORD_LAST_DIFF
+	if (f < m && m >= 8) {
+		/* the word starting m bytes back: its last f bytes equal */
+		memcpy(&x, a - m, 8);
+		memcpy(&y, b - m, 8);
+		return x == y ? m : m - 8 + WORD_LAST_DIFF(x, y);
+	}
+#endif
 	while (f < m && a[-1 - (ptrdiff_t)f] == b[-1 - (ptrdiff_t)f]) {
 		f++;
 	}
@@ -238,7 +320,11 @@ add_insert(struct delta *d, uint32_t off, uint32_t len)
 struct txn_text *
 txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 {
-	uint32_t bl[TEXT_LINES_MAX + 1];
+	/* the base's lines: where each starts, and its length (one more
+	 * slot, where a search puts what it looks for), and the first word
+	 * of those a word long */
+	uint32_t bl[TEXT_LINES_MAX + 1], bn[TEXT_LINES_MAX + 1];
+	uint64_t bw[TEXT_LINES_MAX];
 	struct delta d;
 	const char *bp, *be, *q = p, *e = p + len;
 	int nb = 0, cur = 0;
@@ -258,6 +344,11 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 	for (const char *l = bp; l < be && nb < TEXT_LINES_MAX; nb++) {
 		bl[nb] = (uint32_t)(l - bp);
 		l = nb + 1 < TEXT_LINES_MAX ? line_end(l, be) : be;
+		bn[nb] = (uint32_t)(l - bp) - bl[nb];
+		bw[nb] = 0;
+		if (bn[nb] >= sizeof(bw[nb])) {
+			memcpy(&bw[nb], bp + bl[nb], sizeof(bw[nb]));
+		}
 	}
 	bl[nb] = base->len;
 	while (q < e && !d.s.full) {
@@ -287,13 +378,21 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 		const char *le = line_end(q, e);
 		uint32_t ll = (uint32_t)(le - q), best = 0, bend = 0;
 		uint32_t boff = 0, bfoff = 0;
+		uint64_t qw = 0;
 		int j = cur;
 
 		/* the next line of the base that is the same, if any: the
-		 * lines an edit kept stay in their order */
-		while (j < nb && (bl[j + 1] - bl[j] != ll ||
-		    memcmp(bp + bl[j], q, ll) != 0)) {
-			j++;
+		 * lines an edit kept stay in their order.  By length first,
+		 * the slot after the last line holding it, so that the loop
+		 * stops there without a test of its own */
+		bn[nb] = ll;
+		for (;; j++) {
+			while (bn[j] != ll) {
+				j++;
+			}
+			if (j == nb || memcmp(bp + bl[j], q, ll) == 0) {
+				break;
+			}
 		}
 		if (j < nb) {
 			add_copy(&d, bl[j], ll);
@@ -305,16 +404,27 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 		 * next lines of the base (a header's name, a Via's protocol
 		 * and host, a To before its tag), and then the end (a
 		 * Contact's parameters) */
-		for (int k = cur; k < nb && k < cur + TEXT_NEAR; k++) {
+		_Static_assert(TEXT_PREFIX_MIN == sizeof(qw),
+		    "a start worth copying is one word");
+		if (ll >= sizeof(qw)) {
+			memcpy(&qw, q, sizeof(qw));
+		}
+		for (int k = cur, kn = nb < cur + TEXT_NEAR ? nb : cur + TEXT_NEAR;
+		    ll >= sizeof(qw) && k < kn; k++) {
 			const char *b = bp + bl[k];
-			uint32_t bn = bl[k + 1] - bl[k];
-			uint32_t m = bn < ll ? bn : ll, i, f;
+			uint32_t m, i, f;
 
-			if (m <= best + bend ||
+			/* no start worth a copy unless the first word is the
+			 * same: one compare rejects most lines */
+			if (bw[k] != qw) {
+				continue;
+			}
+			m = bn[k] < ll ? bn[k] : ll;
+			if (m <= best + bend || m < sizeof(qw) ||
 			    (i = same_start(b, q, m)) < TEXT_PREFIX_MIN) {
 				continue; /* no better at best, or no start */
 			}
-			f = same_end(b + bn, q + ll, m - i);
+			f = same_end(b + bn[k], q + ll, m - i);
 			f = f >= TEXT_PREFIX_MIN ? f : 0;
 			if (i + f > best + bend) {
 				best = i;

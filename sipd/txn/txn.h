@@ -337,4 +337,11 @@ struct txn_stats {
 
 void txn_table_stats(const struct txn_table *t, struct txn_stats *out);
 
+/*
+ * Live transactions of kind still waiting for their final response
+ * (Calling, Trying or Proceeding), counted as they change state: what
+ * txn_foreach() would find in those states, without the walk.
+ */
+uint32_t txn_table_pending(const struct txn_table *t, enum txn_kind kind);
+
 #endif

@@ -79,6 +79,18 @@ struct txn_text *txn_text_copy(const char *p, size_t n);
  * that is no smaller (keep the bytes) or on allocation failure. */
 struct txn_text *txn_text_delta(struct txn_text *base, const char *p,
     uint32_t len);
+/*
+ * m as a script over base, when that is smaller, else as bytes: m is
+ * written to buf (cap bytes) for it, or when it does not fit to a new
+ * allocation *tmp, which the caller frees once it has sent them; *bytes
+ * points at what was written (x->len of them).  base NULL: m as a text
+ * of its own, *bytes its bytes.  NULL on allocation failure.  The bytes
+ * of a forwarded INVITE or a ringing response are written once, and
+ * the full text is not kept.
+ */
+#define TXN_TEXT_BUF 4096
+struct txn_text *txn_text_over(struct txn_text *base, struct msg *m,
+    char *buf, size_t cap, const char **bytes, char **tmp);
 void txn_text_unref(struct txn_text *x);
 /* x's bytes (x->len of them): x's own, or written to a new allocation
  * *tmp, which the caller frees.  NULL on failure. */
@@ -143,6 +155,10 @@ struct txn_table {
 	struct txn_ops ops;
 	void *arg;
 	unsigned shard;
+	/* what every branch made here starts with: "z9hG4bKs", the shard
+	 * in hex, "." (txn_branch_new()) */
+	char bprefix[20];
+	uint8_t bprefix_len;
 	uint64_t now;
 	uint64_t seed;
 	uint64_t next_id;
@@ -160,6 +176,10 @@ struct txn_table {
 	 * the limits cap the group's total */
 	_Atomic uint32_t live[2];
 	_Atomic uint32_t nwaiting[2]; /* of live, those on waiting[] */
+	/* of live, by kind, those without a final response yet (Calling,
+	 * Trying, Proceeding): kept by txn_set_state(), read by the drain
+	 * at shutdown without a walk */
+	uint32_t pending[2];
 	struct txn_table **group;
 	unsigned ngroup;
 	int depth;                /* nested entry into the table */
@@ -183,10 +203,14 @@ bool txn_key_2543(const struct txn *x);
 
 uint64_t txn_hash(const struct txn_table *t, const char *key, size_t len);
 struct txn *txn_lookup(struct txn_table *t, const char *key, size_t len);
-/* A new transaction with this key, linked into the table; req gives the
- * method name and Call-ID the live view shows. */
+/* The same with the key's txn_hash() already computed. */
+struct txn *txn_lookup_hash(struct txn_table *t, const char *key, size_t len,
+    uint64_t hash);
+/* A new transaction with this key, whose txn_hash() is hash, linked into
+ * the table; req gives the method name and Call-ID the live view
+ * shows. */
 struct txn *txn_alloc(struct txn_table *t, enum txn_kind kind,
-    const char *key, size_t len, struct msg *req);
+    const char *key, size_t len, uint64_t hash, struct msg *req);
 /* Once the final response is through, drop what the remaining state no
  * longer needs: the request (kept for an RFC 2543 server transaction,
  * whose matching reads it) and, where nothing will be resent, the
@@ -203,6 +227,24 @@ void txn_terminate(struct txn *x);
 /* The same without telling the TU: for a transaction it never received
  * (txn_client_new() failed). */
 void txn_discard(struct txn *x);
+/* Move x to state s, counting it among the pending ones or not. */
+static inline void
+txn_set_state(struct txn *x, enum txn_state s)
+{
+	bool was = x->state <= TXN_PROCEEDING, now = s <= TXN_PROCEEDING;
+
+	_Static_assert(TXN_CALLING == 0 && TXN_TRYING == 1 &&
+	    TXN_PROCEEDING == 2, "the pending states come first");
+	if (was != now) {
+		if (was) {
+			x->tbl->pending[x->kind]--;
+		} else {
+			x->tbl->pending[x->kind]++;
+		}
+	}
+	x->state = (uint8_t)s;
+}
+
 void txn_enter(struct txn_table *t);
 void txn_leave(struct txn_table *t);
 

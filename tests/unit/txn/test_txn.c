@@ -94,6 +94,7 @@ struct env {
 	 * own once the final response is through (txn_shed()) */
 	struct kept { const struct txn *t; struct msg *m; } *kept;
 	size_t nkept, capkept;
+	bool freeing; /* in txn_table_free(): no live view to check */
 };
 
 static void keep_req(struct env *e, const struct txn *t, struct msg *req);
@@ -107,6 +108,29 @@ view_last(void *arg, const struct txn_info *info)
 	memcpy(e->view_method, info->method, sizeof(e->view_method));
 	e->view_state = info->state;
 	return 0;
+}
+
+static int
+walk_pending(void *arg, const struct txn_info *info)
+{
+	uint32_t *n = arg;
+
+	*n += info->state == TXN_CALLING || info->state == TXN_TRYING ||
+	    info->state == TXN_PROCEEDING;
+	return 0;
+}
+
+/* The table's count of transactions without a final response is what a
+ * walk of the live view finds, for each kind. */
+static void
+check_pending(struct txn_table *t)
+{
+	for (int k = TXN_SERVER; k <= TXN_CLIENT; k++) {
+		uint32_t n = 0;
+
+		txn_foreach(t, (enum txn_kind)k, walk_pending, &n);
+		assert_int_equal(txn_table_pending(t, (enum txn_kind)k), n);
+	}
 }
 
 static int
@@ -126,6 +150,7 @@ rig_send(void *arg, const struct tp_src *dst, const char *buf, size_t len)
 	s->len = len;
 	s->rc = e->nsent >= e->fail_from ? -EIO : 0;
 	e->nsent++;
+	check_pending(e->tbl);
 	if (e->view_in_send) {
 		e->view_n = 0;
 		txn_foreach(e->tbl, TXN_CLIENT, view_last, e);
@@ -154,6 +179,9 @@ rig_ev(struct env *e, enum ev_kind kind, struct txn *t)
 	v->status = txn_status(t);
 	v->tu = txn_tu(t);
 	v->has_req = txn_request(t) != NULL;
+	if (!e->freeing) {
+		check_pending(e->tbl);
+	}
 	return v;
 }
 
@@ -239,6 +267,8 @@ teardown(void **state)
 {
 	struct env *e = *state;
 
+	check_pending(e->tbl);
+	e->freeing = true;
 	txn_table_free(e->tbl);
 	for (size_t i = 0; i < e->nsent; i++) {
 		free(e->sent[i].buf);
@@ -264,6 +294,7 @@ run_to(struct env *e, uint64_t until)
 {
 	for (uint64_t t = txn_table_now(e->tbl) + 1; t <= until; t++) {
 		txn_table_advance(e->tbl, t);
+		check_pending(e->tbl);
 	}
 	assert_int_equal(txn_table_now(e->tbl), until);
 }
@@ -2338,6 +2369,10 @@ test_branch_new_unique(void **state)
 		/* RFC 3261 8.1.1.7: the magic cookie first */
 		assert_memory_equal(b[i], "z9hG4bK", 7);
 		assert_int_equal(txn_branch_shard((struct sv){b[i], n}), 3);
+		/* then the shard and sixteen lower-case hex digits */
+		assert_int_equal(n, 10 + 16);
+		assert_memory_equal(b[i], "z9hG4bKs3.", 10);
+		assert_int_equal(strspn(b[i] + 10, "0123456789abcdef"), 16);
 	}
 	qsort(b, N, sizeof(*b), cmp_branch);
 	for (size_t i = 1; i < N; i++) {
@@ -2506,6 +2541,164 @@ test_foreach_and_stats(void **state)
 	assert_int_equal(s.server_live, 1);
 	assert_int_equal(s.client_live, 0);
 	assert_int_equal(s.timeouts, 1);
+}
+
+
+/* The drain at shutdown waits for the transactions without a final
+ * response; the table counts them as they change state, so the count is
+ * read, not walked.  It follows every kind of transition: a provisional,
+ * a 2xx, a non-2xx and its ACK, a timeout, a failed send. */
+static void
+test_pending_counts(void **state)
+{
+	struct env *e = *state;
+	struct txn *inv, *opt, *ict, *nict;
+
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 0);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 0);
+	inv = srv_new(e, REQ(.method = "INVITE"), TP_UDP);
+	opt = srv_new(e,
+	    REQ(.method = "OPTIONS", .via = UAC_VIA ";branch=z9hG4bKo",
+	        .callid = "opt-call"),
+	    TP_UDP);
+	ict = cli_new(e, "INVITE", TP_UDP);
+	nict = cli_new(e, "OPTIONS", TP_UDP);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 2);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 2);
+
+	/* provisionals keep them pending */
+	assert_int_equal(srv_respond(inv, 180), 0);
+	assert_true(cli_resp(e, ict, 180));
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 2);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 2);
+	check_pending(e->tbl);
+
+	/* finals do not: a 486 waiting for its ACK, a 200 in Completed */
+	assert_int_equal(srv_respond(inv, 486), 0);
+	assert_int_equal(txn_state(inv), TXN_COMPLETED);
+	assert_int_equal(srv_respond(opt, 200), 0);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 0);
+	assert_true(srv_absorb(e, ack_for_final()));
+	assert_int_equal(txn_state(inv), TXN_CONFIRMED);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_SERVER), 0);
+	assert_true(cli_resp(e, ict, 200));
+	assert_int_equal(txn_state(ict), TXN_ACCEPTED);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 1);
+	check_pending(e->tbl);
+
+	/* Timer F ends the OPTIONS without a response */
+	run_to(e, 64 * 500);
+	assert_int_equal(count_ev(e, EV_TIMEOUT), 1);
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 0);
+	(void)nict;
+
+	/* a request whose first send fails never counts */
+	e->fail_from = e->nsent;
+	{
+		struct tp_src dst = next_hop(TP_UDP);
+		struct msg *req = fwd_req(e, "INVITE", NULL);
+		int err = 0;
+
+		assert_null(txn_client_new(e->tbl, req, &dst, e, &err));
+		assert_int_equal(err, -EIO);
+		msg_free(req);
+	}
+	assert_int_equal(txn_table_pending(e->tbl, TXN_CLIENT), 0);
+	check_pending(e->tbl);
+}
+
+
+/* The lines of a message over 4 KiB: padding headers. */
+static size_t
+pad_lines(char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 100; i++) {
+		int w = snprintf(out + n, cap - n,
+		    "X-Pad-%03d: %s\r\n", i,
+		    "0123456789012345678901234567890123456789012345");
+		assert_true(w > 0 && (size_t)w < cap - n);
+		n += (size_t)w;
+	}
+	return n;
+}
+
+/*
+ * A forwarded INVITE and a ringing response larger than the buffer
+ * they are written to for the send: still kept as scripts over the
+ * received request, and resent as sent.
+ */
+static void
+test_large_kept_as_edits(void **state)
+{
+	struct env *e = *state;
+	struct tp_src dst = next_hop(TP_UDP);
+	size_t cap = 16384, n, pn;
+	char *s = malloc(cap), *pad = malloc(cap);
+	char branch[TXN_BRANCH_MAX], via[256];
+	struct msg *req, *fwd, *r;
+	struct txn *st, *ct;
+	size_t first;
+
+	assert_non_null(s);
+	assert_non_null(pad);
+	pn = pad_lines(pad, cap);
+	assert_true(pn > TXN_TEXT_BUF);
+	n = (size_t)snprintf(s, cap,
+	    "INVITE " RURI " SIP/2.0\r\n"
+	    "Via: " UAC_VIA ";branch=" UAC_BRANCH "\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "To: " TO_V "\r\n"
+	    "From: " FROM_V "\r\n"
+	    "Call-ID: " CALLID "\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "%s"
+	    "Content-Length: 0\r\n\r\n", pad);
+	req = parse_ok(s, n);
+	st = srv_new(e, req, TP_UDP);
+
+	/* the INVITE forwarded with a Via of ours on top */
+	fwd = msg_compact(txn_request(st));
+	assert_non_null(fwd);
+	txn_branch_new(e->tbl, branch);
+	snprintf(via, sizeof(via), OUR_VIA ";branch=%s", branch);
+	assert_true(msg_via_push(fwd, (struct sv){ via, strlen(via) }) >= 0);
+	first = e->nsent;
+	ct = txn_client_forward(e->tbl, st, fwd, (struct sv){ "", 0 }, &dst,
+	    e, NULL);
+	assert_non_null(ct);
+	keep_req(e, ct, txn_request(ct));
+	assert_true(e->sent[first].len > TXN_TEXT_BUF);
+	assert_ptr_equal(ct->rq->base, st->rq);
+	/* Timer A resends the bytes sent */
+	run_to(e, 500);
+	assert_int_equal(e->nsent, first + 2);
+	assert_same_bytes(e, first, first + 1);
+
+	/* a 180 as large, its Via, From, Call-ID and CSeq the request's */
+	n = (size_t)snprintf(s, cap,
+	    "SIP/2.0 180 Ringing\r\n"
+	    "Via: " UAC_VIA ";branch=" UAC_BRANCH "\r\n"
+	    "To: " TO_V ";tag=" RESP_TAG "\r\n"
+	    "From: " FROM_V "\r\n"
+	    "Call-ID: " CALLID "\r\n"
+	    "CSeq: 314159 INVITE\r\n"
+	    "%s"
+	    "Content-Length: 0\r\n\r\n", pad);
+	r = parse_ok(s, n);
+	first = e->nsent;
+	assert_int_equal(txn_server_respond(st, r), 0);
+	msg_free(r);
+	assert_int_equal(e->sent[first].len, n);
+	assert_memory_equal(e->sent[first].buf, s, n);
+	assert_ptr_equal(st->rs->base, st->rq);
+	/* a retransmitted INVITE gets the same 180 (17.2.1) */
+	assert_true(srv_absorb(e, REQ(.method = "INVITE")));
+	assert_int_equal(e->nsent, first + 2);
+	assert_same_bytes(e, first, first + 1);
+	free(pad);
+	free(s);
 }
 
 /* ================================================================ misc */
@@ -2890,6 +3083,8 @@ main(void)
 	    T(test_branch_new_unique),
 	    T(test_branch_shard),
 	    T(test_foreach_and_stats),
+	    T(test_pending_counts),
+	    T(test_large_kept_as_edits),
 	    T(test_settings_and_names),
 	    T(test_accessors_and_clock),
 	    T(test_many_transactions),
