@@ -120,6 +120,55 @@ ch_ipv4_run(const char *p, const char *e, bool strict, bool *ok)
 	return p;
 }
 
+#ifdef __SSE2__
+/*
+ * The classes a host name is judged by, for the sixteen bytes at p: bit
+ * j of *good is set when p[j] is a letter, a digit, '-' or '.', of *sep
+ * when it is '-' or '.', of *dot when it is '.'.  Signed compares: a
+ * byte from 0x80 up is below every bound, and setting 0x20 turns exactly
+ * 'A'-'Z' into 'a'-'z'.
+ */
+static inline void
+ch_host_masks16(const char *p, unsigned *good, unsigned *sep, unsigned *dot)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i w = _mm_or_si128(v, _mm_set1_epi8(0x20));
+	__m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+	__m128i a = _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('a' - 1)),
+	    _mm_cmplt_epi8(w, _mm_set1_epi8('z' + 1)));
+	__m128i t = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+	__m128i s = _mm_or_si128(t, _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+
+	*good = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, d), s));
+	*sep = (unsigned)_mm_movemask_epi8(s);
+	*dot = (unsigned)_mm_movemask_epi8(t);
+}
+
+/*
+ * ch_host_masks16() of the bytes from p + at to p + n, at most sixteen,
+ * for n of at least sixteen: the last sixteen bytes are loaded from
+ * p + n - 16 and shifted, so nothing outside p[0..n) is read; bits past
+ * n are clear.
+ */
+static inline void
+ch_host_masks_at(const char *p, size_t n, size_t at, unsigned *good,
+    unsigned *sep, unsigned *dot)
+{
+	size_t from = at + 16 <= n ? at : n - 16;
+	unsigned sh = (unsigned)(at - from);
+
+	if (at >= n) {
+		*good = *sep = *dot = 0;
+		return;
+	}
+	ch_host_masks16(p + from, good, sep, dot);
+	*good >>= sh;
+	*sep >>= sh;
+	*dot >>= sh;
+}
+#endif
+
 /*
  * Where a header name at p ends, for a name under sixteen bytes: the
  * first ':', SP or HT among the sixteen bytes from p, or NULL when none

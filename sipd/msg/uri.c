@@ -436,6 +436,41 @@ hostname_scan(const char *r, size_t n, size_t *pos)
 	size_t i = *pos, label = i, top = i;
 	bool ok = true;
 
+#ifdef __SSE2__
+	/* up to 31 bytes as three masks of 32 bits, the labels judged on
+	 * the masks (bit j is byte i + j); a longer name, or a text under
+	 * sixteen bytes, is scanned below */
+	if (n >= 16) {
+		unsigned g0, s0, d0, g1, s1, d1;
+
+		ch_host_masks_at(r, n, i, &g0, &s0, &d0);
+		ch_host_masks_at(r, n, i + 16, &g1, &s1, &d1);
+		uint32_t good = g0 | g1 << 16, sep = s0 | s1 << 16;
+		uint32_t dot = d0 | d1 << 16;
+		if (good != UINT32_MAX) {
+			unsigned len = (unsigned)__builtin_ctz(~good);
+			uint32_t keep = ((uint32_t)1 << len) - 1, hy, bad, inner;
+
+			sep &= keep;
+			dot &= keep;
+			hy = sep & ~dot;
+			/* a label neither empty nor starting or ending
+			 * with '-': no separator first, no '.' after a
+			 * separator, no '-' after a '.' */
+			bad = (sep & 1) | (dot & (sep << 1)) | (hy & (dot << 1));
+			*pos = i + len;
+			if (len == 0 || bad != 0 || (hy >> (len - 1) & 1)) {
+				return false;
+			}
+			/* the toplabel follows the last dot but a final one */
+			inner = dot & ~((uint32_t)1 << (len - 1));
+			top = inner != 0 ? 32 - (size_t)__builtin_clz(inner) : 0;
+			return top < len && ch_is((unsigned char)r[i + top],
+			    CH_ALPHA);
+		}
+	}
+#endif
+
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)r[i];
 

@@ -1138,6 +1138,107 @@ test_hostname_every_short(void **state)
 	assert_int_equal(total, 21845);
 }
 
+/* One host in a URI as prefix host suffix, judged against the grammar. */
+static void
+check_host_in(const char *pre, const char *host, const char *suf)
+{
+	char uri[160];
+	size_t len = strlen(host);
+	struct turi t;
+	bool v4 = ref_ipv4(host, len);
+	bool name = !v4 && ref_hostname(host, len);
+
+	snprintf(uri, sizeof(uri), "%s%s%s", pre, host, suf);
+	tparse(&t, uri);
+	if ((t.rc == 0) != (v4 || name)) {
+		fail_msg("uri '%s': parse %d, grammar %s", uri, t.rc,
+		         v4 ? "IPv4" : name ? "name" : "none");
+	}
+	if (t.rc == 0) {
+		assert_int_equal(t.u.host_type,
+		                 v4 ? URI_HOST_IPV4 : URI_HOST_NAME);
+		assert_span(t.buf, t.u.host, host);
+	}
+	tfree(&t);
+}
+
+/*
+ * Hosts judged sixteen bytes at a time: every host of up to six bytes
+ * over "a1-." and long ones made of labels, one byte changed in half of
+ * them, at offsets that put them across the sixteen-byte loads and the
+ * end of the text, parse exactly when the grammar says (the URI buffer
+ * is allocated to measure, so a read past it is caught under ASan).
+ */
+static void
+test_hostname_long(void **state)
+{
+	static const char *const pre[] = { "sip:", "sip:alice@",
+		                           "sip:a-rather-long-user@" };
+	static const char *const suf[] = { "", ";lr", ":5060;transport=udp",
+		                           ";maddr=x" };
+	static const char abc[] = "a1-.";
+	static const char lab[] = "abzAZ019-";
+	static const char mut[] = "a1-.Z";
+	uint32_t seed = 12345;
+	char host[100];
+
+	(void)state;
+	for (size_t len = 1; len <= 6; len++) {
+		size_t count = (size_t)1 << (2 * len);
+
+		for (size_t c = 0; c < count; c++) {
+			size_t x = c;
+
+			for (size_t k = 0; k < len; k++) {
+				host[k] = abc[x % 4];
+				x /= 4;
+			}
+			host[len] = '\0';
+			for (size_t a = 0; a < 3; a++) {
+				for (size_t b = 0; b < 4; b++) {
+					check_host_in(pre[a], host, suf[b]);
+				}
+			}
+		}
+	}
+	for (int round = 0; round < 20000; round++) {
+		size_t want, len = 0;
+
+		seed = seed * 1103515245u + 12345u;
+		want = 1 + (seed >> 16) % 90;
+		while (len < want) {
+			size_t l;
+
+			seed = seed * 1103515245u + 12345u;
+			l = 1 + (seed >> 16) % 12;
+			if (len + l + 1 > want) {
+				l = want - len;
+			}
+			for (size_t k = 0; k < l; k++) {
+				seed = seed * 1103515245u + 12345u;
+				host[len + k] = lab[(seed >> 16) % 9];
+			}
+			if (host[len] == '-') {
+				host[len] = 'q';
+			}
+			if (host[len + l - 1] == '-') {
+				host[len + l - 1] = '7';
+			}
+			len += l;
+			if (len < want) {
+				host[len++] = '.';
+			}
+		}
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) & 1) {
+			seed = seed * 1103515245u + 12345u;
+			host[(seed >> 16) % len] = mut[(seed >> 8) % 5];
+		}
+		host[len] = '\0';
+		check_host_in(pre[round % 3], host, suf[(round / 3) % 4]);
+	}
+}
+
 /* An escape is "%" HEXDIG HEXDIG; other bytes pass the class. */
 static bool
 ref_seg(const char *p, size_t n, bool (*cls)(char))
@@ -1345,6 +1446,7 @@ main(void)
 		cmocka_unit_test(test_parse_port),
 		cmocka_unit_test(test_parse_hostname),
 		cmocka_unit_test(test_hostname_every_short),
+		cmocka_unit_test(test_hostname_long),
 		cmocka_unit_test(test_userinfo_every_short),
 		cmocka_unit_test(test_params_every_short),
 		cmocka_unit_test(test_parse_params),
