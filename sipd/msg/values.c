@@ -407,6 +407,30 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 		return lc->state > 0 ? lc->count : -EINVAL;
 	}
 	list = hdr_is_list(id);
+	if (!list && m->hdrs[f].next < 0) {
+		/* one header, one element (From, To, Content-Type): no
+		 * count, no ends */
+		const char *p = m->buf + m->hdrs[f].value.off;
+
+		lc = msg_alloc(m, lc_size + sz);
+		if (lc == NULL) {
+			return -ENOMEM;
+		}
+		lc->kind = (uint8_t)kind;
+		lc->count = 0;
+		lc->items = NULL;
+		m->hdrs[f].cache = lc;
+		if (fn(m, p, p + m->hdrs[f].value.len, f,
+		    (char *)lc + lc_size) != 0) {
+			lc->state = -1;
+			return -EINVAL;
+		}
+		lc->items = (char *)lc + lc_size;
+		lc->count = 1;
+		lc->state = 1;
+		*out = lc->items;
+		return 1;
+	}
 	int n = count_elements(m, f, list, ends);
 	lc = msg_alloc(m, lc_size + (n > 0 ? sz * (size_t)n : 0));
 	if (lc == NULL) {
@@ -663,11 +687,24 @@ msg_naddrs(struct msg *m, enum hdr_id id, const struct msg_naddr **out)
 	return n;
 }
 
-static const struct msg_naddr *
+/*
+ * From or To: the cached parse when there is one, at the cost of two
+ * loads and compares, as both are asked for many times a message.
+ */
+static inline const struct msg_naddr *
 single_naddr(struct msg *m, enum hdr_id id)
 {
 	const struct msg_naddr *na;
+	int f = m->first[id];
 
+	if (f >= 0) {
+		const struct list_cache *lc = m->hdrs[f].cache;
+
+		if (lc != NULL && lc->kind == LK_NADDR) {
+			return lc->state > 0 && lc->count > 0 ? lc->items
+							      : NULL;
+		}
+	}
 	return msg_naddrs(m, id, &na) > 0 ? na : NULL;
 }
 

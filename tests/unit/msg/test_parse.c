@@ -1484,6 +1484,72 @@ test_from_to_bad(void **state)
 	msg_free(m);
 }
 
+/*
+ * msg_from() and msg_to() answer from their first parse: the same
+ * element every time, equal to msg_naddrs()' of the header, malformed
+ * every time once malformed, and parsed again after an edit of the
+ * header.  Two From lines: the first, and NULL once either is bad.
+ */
+static void
+test_from_to_cached(void **state)
+{
+	struct msg *m;
+	const struct msg_naddr *f, *t, *na;
+	int idx;
+
+	(void)state;
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	f = msg_from(m);
+	t = msg_to(m);
+	assert_non_null(f);
+	assert_non_null(t);
+	assert_ptr_equal(msg_from(m), f);
+	assert_ptr_equal(msg_to(m), t);
+	assert_int_equal(msg_naddrs(m, HDR_FROM, &na), 1);
+	assert_ptr_equal(na, f);
+	assert_int_equal(msg_naddrs(m, HDR_TO, &na), 1);
+	assert_ptr_equal(na, t);
+	assert_span_equal(m, f->tag, "1928301774");
+	assert_span_equal(m, f->uri.host, "atlanta.example.com");
+	idx = msg_hdr_first(m, HDR_FROM);
+	assert_int_equal(msg_hdr_replace(m, idx,
+	                                 SV_LIT("<sip:carol@chicago.example.com>"
+	                                        ";tag=55")),
+	                 0);
+	f = msg_from(m);
+	assert_non_null(f);
+	assert_span_equal(m, f->tag, "55");
+	assert_span_equal(m, f->uri.host, "chicago.example.com");
+	assert_ptr_equal(msg_from(m), f);
+	idx = msg_hdr_first(m, HDR_TO);
+	assert_int_equal(msg_hdr_replace(m, idx, SV_LIT("<sip:bob@b")), 0);
+	assert_null(msg_to(m));
+	assert_null(msg_to(m));
+	assert_int_equal(msg_naddrs(m, HDR_TO, &na), -EINVAL);
+	msg_free(m);
+
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1
+	                 "From: <sip:a@example.com>;tag=1\r\n"
+	                 "From: <sip:b@example.com>;tag=2\r\n" CALLID_1
+	                     CSEQ_1 CL_0);
+	f = msg_from(m);
+	assert_non_null(f);
+	assert_span_equal(m, f->tag, "1");
+	assert_ptr_equal(msg_from(m), f);
+	assert_int_equal(msg_naddrs(m, HDR_FROM, &na), 2);
+	assert_ptr_equal(na, f);
+	assert_span_equal(m, na[1].tag, "2");
+	msg_free(m);
+
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1
+	                 "From: <sip:a@example.com>;tag=1\r\n"
+	                 "From: <sip:b@example.com;tag=2\r\n" CALLID_1
+	                     CSEQ_1 CL_0);
+	assert_null(msg_from(m));
+	assert_null(msg_from(m));
+	msg_free(m);
+}
+
 /* ------------------------------------------------------ Call-ID, CSeq */
 
 static void
@@ -2613,6 +2679,7 @@ main(void)
 	    cmocka_unit_test(test_from_to_addr_spec),
 	    cmocka_unit_test(test_from_to_tricky),
 	    cmocka_unit_test(test_from_to_bad),
+	    cmocka_unit_test(test_from_to_cached),
 	    cmocka_unit_test(test_callid),
 	    cmocka_unit_test(test_callid_words),
 	    cmocka_unit_test(test_hash_bytes),
