@@ -225,6 +225,19 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		q = ch_ipv4_run(p, e, true, &quad);
 		digits_dots = q == e ||
 		    !(ch_is((unsigned char)*q, CH_ALPHA) || *q == '-');
+#ifdef __SSE2__
+		/* a name's bytes, up to 31 of them, as one mask */
+		if (!digits_dots && e - q >= 16) {
+			size_t n = (size_t)(e - q);
+			unsigned g0, g1, s, d;
+			uint32_t good;
+
+			ch_host_masks_at(q, n, 0, &g0, &s, &d);
+			ch_host_masks_at(q, n, 16, &g1, &s, &d);
+			good = g0 | g1 << 16;
+			q += good != UINT32_MAX ? __builtin_ctz(~good) : 32;
+		}
+#endif
 		while (q < e && (ch_is((unsigned char)*q, CH_ALPHA | CH_DIGIT) ||
 		    *q == '-' || *q == '.')) {
 			q++;

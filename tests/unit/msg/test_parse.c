@@ -1323,6 +1323,60 @@ test_via_hosts(void **state)
 	}
 }
 
+/*
+ * Sent-by names read sixteen bytes at a time: names of 1 to 70 bytes of
+ * letters, digits, '-' and '.' (one letter at least, so never an
+ * address), a '_' put in half of them, alone in the value or before a
+ * port and parameters: accepted exactly when every byte is one of those
+ * and the first is neither '-' nor '.', with the whole name as host.
+ */
+static void
+test_via_hosts_long(void **state)
+{
+	static const char abc[] = "abXZ09-.";
+	uint32_t seed = 777;
+	char host[80], hdrs[1024];
+
+	(void)state;
+	for (int round = 0; round < 6000; round++) {
+		const struct msg_via *v;
+		struct msg *m;
+		size_t len;
+		bool ok;
+
+		seed = seed * 1103515245u + 12345u;
+		len = 1 + (seed >> 16) % 70;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			host[k] = abc[(seed >> 16) % 8];
+		}
+		seed = seed * 1103515245u + 12345u;
+		host[(seed >> 16) % len] = 'q';
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) & 1) {
+			host[(seed >> 17) % len] = '_';
+		}
+		host[len] = '\0';
+		ok = strchr(host, '_') == NULL && host[0] != '-' &&
+		     host[0] != '.';
+		snprintf(hdrs, sizeof(hdrs),
+		         "Via: SIP/2.0/UDP %s%s\r\n" MAXF TO_1 FROM_1 CALLID_1
+		             CSEQ_1 CL_0,
+		         host, round & 2 ? ":5060;branch=z9hG4bK1" : "");
+		m = request_with(REQ_LINE, hdrs);
+		v = msg_via_top(m);
+		if ((v != NULL) != ok) {
+			fail_msg("Via host %s: %s", host,
+			         v != NULL ? "accepted" : "refused");
+		}
+		if (v != NULL) {
+			assert_int_equal(v->host_type, URI_HOST_NAME);
+			assert_span_equal(m, v->host, host);
+		}
+		msg_free(m);
+	}
+}
+
 static void
 test_via_missing(void **state)
 {
@@ -2674,6 +2728,7 @@ main(void)
 	    cmocka_unit_test(test_via_list),
 	    cmocka_unit_test(test_via_bad),
 	    cmocka_unit_test(test_via_hosts),
+	    cmocka_unit_test(test_via_hosts_long),
 	    cmocka_unit_test(test_via_missing),
 	    cmocka_unit_test(test_from_to_name_addr),
 	    cmocka_unit_test(test_from_to_addr_spec),
