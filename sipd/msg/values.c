@@ -56,13 +56,46 @@ host_type(const char *p, const char *e)
 }
 
 /*
+ * skip_token() for a parameter's value, often long (a branch, a tag, an
+ * address): sixteen bytes at a time while they are letters, digits, '-'
+ * or '.', all token characters; the bytes from lo to e may be read (lo
+ * at most p), so that the last sixteen before e are loaded from e - 16
+ * and shifted when p is nearer e than that.  The byte loop goes on from
+ * where the masks stop, through the rarer token characters.
+ */
+static inline const char *
+skip_token_value(const char *lo, const char *p, const char *e)
+{
+#ifdef __SSE2__
+	unsigned g, s, d;
+
+	while (e - p >= 16) {
+		ch_host_masks16(p, &g, &s, &d);
+		if (g != 0xffff) {
+			return skip_token(p + __builtin_ctz(~g), e);
+		}
+		p += 16;
+	}
+	if (p < e && e - lo >= 16) {
+		ch_host_masks16(e - 16, &g, &s, &d);
+		g >>= 16 - (e - p);
+		p += __builtin_ctz(~g);
+	}
+#else
+	(void)lo;
+#endif
+	return skip_token(p, e);
+}
+
+/*
  * One generic parameter: ';' already consumed.  name is a token; the value
  * is a token, a quoted string or an address (with ':' and brackets).  The
  * returned value excludes quotes.  Returns the position after it, or NULL.
+ * The bytes from lo (at most p) to e may be read.
  */
 static const char *
-next_param(const char *p, const char *e, const char **ns, const char **ne,
-    const char **vs, const char **ve)
+next_param(const char *lo, const char *p, const char *e, const char **ns,
+    const char **ne, const char **vs, const char **ve)
 {
 	p = skip_ws(p, e);
 	*ns = p;
@@ -84,7 +117,7 @@ next_param(const char *p, const char *e, const char **ns, const char **ne,
 			*ve = q - 1;
 			p = q;
 		} else {
-			const char *q = skip_token(p, e);
+			const char *q = skip_token_value(lo, p, e);
 			/* the bytes of an address beyond a token are rare:
 			 * the token's class alone tests most bytes */
 			while (q < e && (*q == ':' || *q == '[' || *q == ']')) {
@@ -275,7 +308,7 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		if (*p != ';') {
 			return -EINVAL;
 		}
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(start, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL) {
 			return -EINVAL;
 		}
@@ -565,7 +598,7 @@ static int
 parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
     struct msg_naddr *na, bool contact)
 {
-	const char *q, *ns, *ne, *vs, *ve;
+	const char *q, *ns, *ne, *vs, *ve, *na_lo;
 
 	memset(na, 0, sizeof(*na));
 	na->expires = -1;
@@ -573,6 +606,7 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 	na->hdr = hdr;
 	p = skip_ws(p, e);
 	e = rtrim_ws(p, e);
+	na_lo = p;
 	na->value = mkspan(m, p, e);
 	if (p == e) {
 		return -EINVAL;
@@ -627,7 +661,7 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 		if (*p != ';') {
 			return -EINVAL;
 		}
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(na_lo, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL) {
 			return -EINVAL;
 		}
@@ -745,7 +779,7 @@ msg_naddr_param(const struct msg *m, const struct msg_naddr *na,
 		return false;
 	}
 	while (p < e && *p == ';') {
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(s.p, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL) {
 			return false;
 		}
@@ -854,12 +888,13 @@ static int
 ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 {
 	struct msg_ctype *ct = item;
-	const char *q, *ns, *ne, *vs, *ve;
+	const char *q, *ns, *ne, *vs, *ve, *ct_lo;
 
 	(void)hdr;
 	memset(ct, 0, sizeof(*ct));
 	p = skip_ws(p, e);
 	e = rtrim_ws(p, e);
+	ct_lo = p;
 	/* media-type = m-type SLASH m-subtype *(SEMI m-parameter) */
 	if ((q = token_span(m, p, e, &ct->type)) == NULL ||
 	    (p = expect_sep(q, e, '/')) == NULL ||
@@ -874,7 +909,7 @@ ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 		if (*p != ';') {
 			return -EINVAL;
 		}
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(ct_lo, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL || vs == NULL) {
 			return -EINVAL;
 		}
@@ -905,12 +940,13 @@ static int
 auth_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 {
 	struct msg_auth *a = item;
-	const char *q, *ns, *ne, *vs, *ve;
+	const char *q, *ns, *ne, *vs, *ve, *a_lo;
 
 	memset(a, 0, sizeof(*a));
 	a->hdr = hdr;
 	p = skip_ws(p, e);
 	e = rtrim_ws(p, e);
+	a_lo = p;
 	q = skip_token(p, e);
 	if (q == p) {
 		return -EINVAL;
@@ -925,7 +961,7 @@ auth_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 	}
 	a->params = mkspan(m, p, e);
 	for (;;) {
-		p = next_param(p, e, &ns, &ne, &vs, &ve);
+		p = next_param(a_lo, p, e, &ns, &ne, &vs, &ve);
 		if (p == NULL || vs == NULL) {
 			return -EINVAL;
 		}

@@ -1377,6 +1377,61 @@ test_via_hosts_long(void **state)
 	}
 }
 
+/*
+ * Parameter values read sixteen bytes at a time: a Via branch and a From
+ * tag of 1 to 60 token characters (the rarer ones among them), a '/' put
+ * in some, last on their line or before another parameter: read whole
+ * exactly when no '/' is in them.
+ */
+static void
+test_param_values_long(void **state)
+{
+	static const char abc[] = "aZ09-.aZ09-._!%*+`'~";
+	uint32_t seed = 4242;
+	char val[64], hdrs[1024];
+
+	(void)state;
+	for (int round = 0; round < 8000; round++) {
+		const struct msg_via *v;
+		const struct msg_naddr *f;
+		struct msg *m;
+		size_t len;
+		bool ok;
+
+		seed = seed * 1103515245u + 12345u;
+		len = 1 + (seed >> 16) % 60;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			val[k] = abc[(seed >> 16) % 20];
+		}
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 4 == 0) {
+			val[(seed >> 18) % len] = '/';
+		}
+		val[len] = '\0';
+		ok = strchr(val, '/') == NULL;
+		snprintf(hdrs, sizeof(hdrs),
+		         "Via: SIP/2.0/UDP h.example.com;branch=%s%s\r\n" MAXF
+		         TO_1 "From: <sip:a@b.example.com>;tag=%s%s\r\n"
+		         CALLID_1 CSEQ_1 CL_0,
+		         val, round & 1 ? ";rport" : "", val,
+		         round & 2 ? ";x=1" : "");
+		m = request_with(REQ_LINE, hdrs);
+		v = msg_via_top(m);
+		f = msg_from(m);
+		if ((v != NULL) != ok || (f != NULL) != ok) {
+			fail_msg("value %s: Via %s, From %s", val,
+			         v != NULL ? "accepted" : "refused",
+			         f != NULL ? "accepted" : "refused");
+		}
+		if (ok) {
+			assert_span_equal(m, v->branch, val);
+			assert_span_equal(m, f->tag, val);
+		}
+		msg_free(m);
+	}
+}
+
 static void
 test_via_missing(void **state)
 {
@@ -2729,6 +2784,7 @@ main(void)
 	    cmocka_unit_test(test_via_bad),
 	    cmocka_unit_test(test_via_hosts),
 	    cmocka_unit_test(test_via_hosts_long),
+	    cmocka_unit_test(test_param_values_long),
 	    cmocka_unit_test(test_via_missing),
 	    cmocka_unit_test(test_from_to_name_addr),
 	    cmocka_unit_test(test_from_to_addr_spec),
