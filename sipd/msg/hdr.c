@@ -14,7 +14,6 @@
 
 struct hdr_def {
 	const char *name;
-	uint32_t key; /* HDR_KEY() of the name */
 	uint8_t len;
 	char compact;
 	uint8_t flags;
@@ -22,12 +21,9 @@ struct hdr_def {
 
 /* Indexed by enum hdr_id. */
 static const struct hdr_def hdr_defs[HDR__COUNT] = {
-	[HDR_UNKNOWN] = { NULL, 0, 0, 0, 0 },
+	[HDR_UNKNOWN] = { NULL, 0, 0, 0 },
 #define HDR(id, name, compact, flags)                                   \
-	[HDR_##id] = { name,                                            \
-		HDR_KEY(sizeof(name) - 1, name[0], name[1],             \
-		    name[sizeof(name) - 2]),                            \
-		sizeof(name) - 1, compact, flags },
+	[HDR_##id] = { name, sizeof(name) - 1, compact, flags },
 #include "sipd/msg/hdrs.def"
 #undef HDR
 };
@@ -96,13 +92,13 @@ hdr_name(enum hdr_id id)
 }
 
 /*
- * An open-addressing table over the fingerprints, built once: a lookup
- * is then one or two probes and one compare of the name, folded to lower
- * case a word at a time, against the entry's folded words.  The compact
+ * An open-addressing table over a hash of each name's first folded word
+ * and its length, built once: a lookup is then one or two probes and one
+ * compare of the name, folded to lower case a word at a time, against
+ * the entry's folded words, the first of which the hash has read.  The compact
  * forms get a table of their own.  They are written only under
  * pthread_once(), before any reader sees them.
  */
-#define HDR_NAME_MAX 24 /* HDR_WORDS words */
 static struct hdr_names hdr_tab;
 static pthread_once_t hdr_slots_once = PTHREAD_ONCE_INIT;
 
@@ -148,17 +144,18 @@ hdr_slots_init(void)
 {
 	for (int i = 1; i < HDR__COUNT; i++) {
 		unsigned char cf = (unsigned char)hdr_defs[i].compact;
-		unsigned k = hdr_slot_of(hdr_defs[i].key);
+		unsigned k;
 
 		assert(hdr_defs[i].len >= 2 && hdr_defs[i].len <= HDR_NAME_MAX);
-		/* hdr_words_eq() of a token folds letters, digits and '-' only */
+		/* hdr_fold_word() of a token folds letters, digits and '-' only */
 		for (size_t j = 0; j < hdr_defs[i].len; j++) {
 			assert(ch_is((unsigned char)hdr_defs[i].name[j],
 			    CH_ALPHA | CH_DIGIT) || hdr_defs[i].name[j] == '-');
 		}
 		name_words(hdr_defs[i].name, hdr_defs[i].len,
 		    hdr_tab.words[i]);
-		hdr_tab.keys[i] = hdr_defs[i].key;
+		hdr_tab.lens[i] = hdr_defs[i].len;
+		k = hdr_slot_of(hdr_tab.words[i][0], hdr_defs[i].len);
 		/* the first entry of a compact form wins, as in a scan */
 		if (cf != 0 && hdr_tab.compact[cf] == 0) {
 			hdr_tab.compact[cf] = (uint8_t)i;
@@ -180,26 +177,7 @@ hdr_names(void)
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
 {
-	const struct hdr_names *t = hdr_names();
-
-	if (len == 0 || len > 255) {
-		return HDR_UNKNOWN;
-	}
-	if (len == 1) {
-		return (enum hdr_id)t->compact[ch_lower((unsigned char)name[0])];
-	}
-	/* RFC 3261 7.3.1: field names are case-insensitive */
-	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
-	for (unsigned k = hdr_slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
-		unsigned i = t->slots[k];
-		if (i == 0) {
-			return HDR_UNKNOWN;
-		}
-		/* the key holds the length: the entry's is the name's */
-		if (t->keys[i] == key && hdr_words_eq(name, len, t->words[i], false)) {
-			return (enum hdr_id)i;
-		}
-	}
+	return hdr_lookup_in(hdr_names(), name, len, false);
 }
 
 bool

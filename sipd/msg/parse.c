@@ -413,26 +413,29 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		 * match proves the bytes a token: the table's names hold
 		 * letters and '-' only (a test keeps it so), and the lookup
 		 * matches a byte to those only when it is one of them or a
-		 * CR (hdr_words_eq() of a token), and a CR before the line's
+		 * CR (hdr_fold_word() of a token), and a CR before the line's
 		 * end made the line bad above.  Any other name is scanned
 		 * for its token characters.
 		 */
 		const char *ne = ch_name_end16(p, e);
 		unsigned id = HDR_UNKNOWN;
-		if (ne != NULL && ne > p && ne < le) {
+		bool tried = ne != NULL && ne > p && ne < le;
+		if (tried) {
 			id = hdr_lookup_token(names, p, (size_t)(ne - p));
 		}
 		if (id == HDR_UNKNOWN) {
 			/* the line ends with CR or LF, neither a token
 			 * character nor SP or HT: the scans up to the value
-			 * stop there unbounded */
-			ne = p;
-			while (ch_is((unsigned char)*ne, CH_TOKEN)) {
-				ne++;
+			 * stop there unbounded.  A name looked up already is
+			 * not looked up again */
+			const char *te = p;
+			while (ch_is((unsigned char)*te, CH_TOKEN)) {
+				te++;
 			}
-			if (ne > p) {
-				id = hdr_lookup_token(names, p, (size_t)(ne - p));
+			if (te > p && (!tried || te != ne)) {
+				id = hdr_lookup_token(names, p, (size_t)(te - p));
 			}
+			ne = te;
 		}
 		const char *c = ne;
 		while (*c == ' ' || *c == '\t') {

@@ -458,6 +458,67 @@ test_hdr_lookup_names(void **state)
 	assert_int_equal(hdr_lookup("Viaduct", 3), HDR_VIA);
 }
 
+/*
+ * The id of the first row whose name (or compact form, for one byte) is
+ * n[0..len) in any case, or HDR_UNKNOWN.
+ */
+static enum hdr_id
+row_id(const char *n, size_t len)
+{
+	for (size_t i = 0; i < N_HDR_ROWS; i++) {
+		if (len == 1 && hdr_rows[i].compact != 0 &&
+		    (n[0] | 0x20) == hdr_rows[i].compact) {
+			return hdr_rows[i].id;
+		}
+		if (strlen(hdr_rows[i].name) == len &&
+		    strncasecmp(hdr_rows[i].name, n, len) == 0) {
+			return hdr_rows[i].id;
+		}
+	}
+	return HDR_UNKNOWN;
+}
+
+/*
+ * Every known name with one byte changed, at every position, to a byte
+ * of a set that folds near letters and '-' (0x20 apart, control bytes,
+ * the top bit), every prefix, and with one byte glued on or the first
+ * dropped: hdr_lookup() finds exactly the known name the text spells in
+ * any case, whatever word of the name the change falls in.  Names longer
+ * than any known one are unknown.
+ */
+static void
+test_hdr_lookup_changed(void **state)
+{
+	static const char subst[] = "aZz-_0.\r\x0d\x8d\xc1\x01 :@`{";
+	char n[64];
+
+	(void)state;
+	for (size_t i = 0; i < N_HDR_ROWS; i++) {
+		const char *name = hdr_rows[i].name;
+		size_t len = strlen(name);
+
+		for (size_t j = 0; j < len; j++) {
+			for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+				memcpy(n, name, len);
+				n[j] = subst[k];
+				assert_int_equal(hdr_lookup(n, len), row_id(n, len));
+			}
+		}
+		for (size_t j = 1; j < len; j++) {
+			assert_int_equal(hdr_lookup(name, j), row_id(name, j));
+		}
+		memcpy(n, name, len);
+		n[len] = 's';
+		assert_int_equal(hdr_lookup(n, len + 1), row_id(n, len + 1));
+		assert_int_equal(hdr_lookup(name + 1, len - 1),
+		                 row_id(name + 1, len - 1));
+	}
+	assert_int_equal(hdr_lookup("Proxy-Authorization-Extra", 25),
+	                 HDR_UNKNOWN);
+	assert_int_equal(hdr_lookup("Proxy-Authorization-Extra-Long", 30),
+	                 HDR_UNKNOWN);
+}
+
 /* The id the parser gives the header line "NAME: x-mark" in an INVITE. */
 static enum hdr_id
 parsed_id(const char *name)
@@ -2761,6 +2822,7 @@ main(void)
 	    cmocka_unit_test(test_reason_phrase),
 	    cmocka_unit_test(test_hdr_lookup_names),
 	    cmocka_unit_test(test_hdr_names_parsed),
+	    cmocka_unit_test(test_hdr_lookup_changed),
 	    cmocka_unit_test(test_hdr_lookup_compact),
 	    cmocka_unit_test(test_index_compact_forms),
 	    cmocka_unit_test(test_index_case_insensitive),
