@@ -37,6 +37,29 @@ ch_lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
 
+/*
+ * p[0..n) against the C string s, case-insensitively: s of exactly n
+ * bytes, each equal or the same letter in the other case.  One pass, no
+ * strlen(): a NUL of s before n bytes ends it unequal.
+ */
+static inline bool
+ch_caseeq_cstr(const char *p, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)p[i], b = (unsigned char)s[i];
+
+		if (b == '\0') {
+			return false;
+		}
+		/* equal, or 0x20 apart and a letter */
+		if (a != b && ((a ^ b) != 0x20 ||
+		    (unsigned)((b | 0x20) - 'a') > 'z' - 'a')) {
+			return false;
+		}
+	}
+	return s[n] == '\0';
+}
+
 static inline int
 ch_hexval(unsigned char c)
 {

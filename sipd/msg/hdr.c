@@ -71,15 +71,7 @@ sv_caseeq(struct sv a, struct sv b)
 bool
 sv_caseeq_str(struct sv a, const char *s)
 {
-	/* the string's length decides before its bytes are compared */
-	size_t i;
-
-	for (i = 0; i < a.len; i++) {
-		if (s[i] == '\0') {
-			return false;
-		}
-	}
-	return s[i] == '\0' && caseeq_n(a.p, s, a.len);
+	return ch_caseeq_cstr(a.p, a.len, s);
 }
 
 const char *

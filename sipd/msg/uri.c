@@ -809,18 +809,36 @@ bool
 uri_param(const char *base, const struct uri *u, const char *name,
     struct sv *val)
 {
-	struct sv list = span_sv(base, u->params), n, v;
-	size_t pos = 0;
-	bool has_val;
+	struct sv list = span_sv(base, u->params);
+	const char *p = list.p, *e = list.p + list.len;
 
-	/* names are matched as written: an escaped name is not decoded */
-	while (list_next(list, ';', &pos, &n, &v, &has_val)) {
-		if (sv_caseeq_str(n, name)) {
+	/* list_next()'s elements in one pass: each name ends at its first
+	 * '=' or at the ';' ending it, its value runs from that '=' to the
+	 * ';'; names are matched as written: an escaped name is not
+	 * decoded */
+	while (list.len > 0) {
+		const char *q = p, *end;
+
+		while (q < e && *q != ';' && *q != '=') {
+			q++;
+		}
+		end = q;
+		if (q < e && *q == '=') {
+			for (end = q + 1; end < e && *end != ';'; end++) {
+			}
+		}
+		if (ch_caseeq_cstr(p, (size_t)(q - p), name)) {
 			if (val != NULL) {
-				*val = v;
+				*val = end > q ? (struct sv){ q + 1,
+						      (size_t)(end - q - 1) }
+					       : (struct sv){ q, 0 };
 			}
 			return true;
 		}
+		if (end == e) {
+			break;
+		}
+		p = end + 1;
 	}
 	if (val != NULL) {
 		*val = (struct sv){ NULL, 0 };
