@@ -526,11 +526,54 @@ via_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 	return parse_via(m, p, e, hdr, item, false, NULL);
 }
 
+/*
+ * The cached list of kind on the first header of id, or NULL when there
+ * is none yet.
+ */
+static inline const struct list_cache *
+list_cached(const struct msg *m, enum hdr_id id, enum list_kind kind)
+{
+	int f = m->first[id];
+	const struct list_cache *lc;
+
+	if (f < 0) {
+		return NULL;
+	}
+	lc = m->hdrs[f].cache;
+	return lc != NULL && lc->kind == kind ? lc : NULL;
+}
+
 int
 msg_vias(struct msg *m, const struct msg_via **out)
 {
+	const size_t lc_size = (sizeof(struct list_cache) + 15) & ~(size_t)15;
+	int f = m->first[HDR_VIA];
+	struct list_cache *lc;
 	void *items;
-	int n = list_get(m, HDR_VIA, LK_VIA, sizeof(struct msg_via), via_elem,
+	int n;
+
+	/* one Via line holding one value, the top Via: the list is that
+	 * parse, as list_get() would find it (msg_find_comma() finds no
+	 * comma where the top Via's parse found none) */
+	if (f >= 0 && m->hdrs[f].next < 0 && m->hdrs[f].cache == NULL &&
+	    msg_via_top(m) != NULL && m->via_top_comma == 0) {
+		lc = msg_alloc(m, lc_size + sizeof(struct msg_via));
+		if (lc == NULL) {
+			return -ENOMEM;
+		}
+		items = (char *)lc + lc_size;
+		memcpy(items, &m->via_top, sizeof(m->via_top));
+		lc->kind = LK_VIA;
+		lc->state = 1;
+		lc->count = 1;
+		lc->items = items;
+		m->hdrs[f].cache = lc;
+		if (out != NULL) {
+			*out = items;
+		}
+		return 1;
+	}
+	n = list_get(m, HDR_VIA, LK_VIA, sizeof(struct msg_via), via_elem,
 	    &items);
 
 	if (out != NULL) {
@@ -742,15 +785,10 @@ static inline const struct msg_naddr *
 single_naddr(struct msg *m, enum hdr_id id)
 {
 	const struct msg_naddr *na;
-	int f = m->first[id];
+	const struct list_cache *lc = list_cached(m, id, LK_NADDR);
 
-	if (f >= 0) {
-		const struct list_cache *lc = m->hdrs[f].cache;
-
-		if (lc != NULL && lc->kind == LK_NADDR) {
-			return lc->state > 0 && lc->count > 0 ? lc->items
-							      : NULL;
-		}
+	if (lc != NULL) {
+		return lc->state > 0 && lc->count > 0 ? lc->items : NULL;
 	}
 	return msg_naddrs(m, id, &na) > 0 ? na : NULL;
 }
@@ -920,11 +958,16 @@ ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 const struct msg_ctype *
 msg_content_type(struct msg *m)
 {
+	const struct list_cache *lc;
 	void *items;
 
 	if (m->first[HDR_CONTENT_TYPE] < 0 ||
 	    m->hdrs[m->first[HDR_CONTENT_TYPE]].next >= 0) {
 		return NULL;
+	}
+	lc = list_cached(m, HDR_CONTENT_TYPE, LK_CTYPE);
+	if (lc != NULL) {
+		return lc->state > 0 ? lc->items : NULL;
 	}
 	return list_get(m, HDR_CONTENT_TYPE, LK_CTYPE, sizeof(struct msg_ctype),
 		   ctype_elem, &items) > 0

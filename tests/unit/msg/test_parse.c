@@ -1293,6 +1293,76 @@ test_via_list(void **state)
 	msg_free(m);
 }
 
+/*
+ * A message with one Via line holding one value: msg_vias() gives one
+ * element equal, byte for byte, to msg_via_top()'s parse, whether asked
+ * before or after it, and the same array again; a comma inside a quoted
+ * parameter value is no second value.  Two values on the line, or two
+ * lines, are two elements; a bad second value fails the list, not the
+ * top Via.
+ */
+static void
+test_vias_one_line(void **state)
+{
+	static const char *const one[] = {
+	    "Via: SIP/2.0/UDP h.example.com:5060;branch=z9hG4bK1\r\n",
+	    "Via:  SIP/2.0/TCP 192.0.2.1;rport;received=192.0.2.9;"
+	    "branch=z9hG4bK2 \r\n",
+	    "Via: SIP/2.0/UDP h.example.com;x=\"a, b\";branch=z9hG4bK3\r\n",
+	    "Via: SIP/2.0/UDP h.example.com\r\n ;branch=z9hG4bK4\r\n",
+	};
+	const struct msg_via *v, *w, *top;
+	struct msg *m;
+	char hdrs[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(one) / sizeof(*one); i++) {
+		for (int first = 0; first < 2; first++) {
+			snprintf(hdrs, sizeof(hdrs),
+			         "%s" MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0,
+			         one[i]);
+			m = request_with(REQ_LINE, hdrs);
+			top = first ? msg_via_top(m) : NULL;
+			assert_int_equal(msg_vias(m, &v), 1);
+			if (!first) {
+				top = msg_via_top(m);
+			}
+			assert_non_null(top);
+			assert_memory_equal(v, top, sizeof(*v));
+			assert_int_equal(msg_vias(m, &w), 1);
+			assert_ptr_equal(w, v);
+			assert_check_ok(m);
+			msg_free(m);
+		}
+	}
+
+	m = request_with(REQ_LINE,
+	                 "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1,"
+	                 "SIP/2.0/UDP b.example.com;branch=z9hG4bK2\r\n" MAXF
+	                 TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_int_equal(msg_vias(m, &v), 2);
+	assert_span_equal(m, v[1].host, "b.example.com");
+	msg_free(m);
+
+	m = request_with(REQ_LINE,
+	                 "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n"
+	                 "Via: SIP/2.0/UDP b.example.com;branch=z9hG4bK2\r\n"
+	                 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_non_null(msg_via_top(m));
+	assert_int_equal(msg_vias(m, &v), 2);
+	assert_span_equal(m, v[1].host, "b.example.com");
+	msg_free(m);
+
+	m = request_with(REQ_LINE,
+	                 "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1, "
+	                 "SIP/2.0/UDP ;branch=z9hG4bK2\r\n" MAXF TO_1 FROM_1
+	                 CALLID_1 CSEQ_1 CL_0);
+	assert_non_null(msg_via_top(m));
+	assert_int_equal(msg_vias(m, &v), -EINVAL);
+	assert_int_equal(msg_vias(m, &v), -EINVAL);
+	msg_free(m);
+}
+
 static void
 test_via_bad(void **state)
 {
@@ -2843,6 +2913,7 @@ main(void)
 	    cmocka_unit_test(test_via_minimal),
 	    cmocka_unit_test(test_via_whitespace),
 	    cmocka_unit_test(test_via_list),
+	    cmocka_unit_test(test_vias_one_line),
 	    cmocka_unit_test(test_via_bad),
 	    cmocka_unit_test(test_via_hosts),
 	    cmocka_unit_test(test_via_hosts_long),
