@@ -213,12 +213,17 @@ is_version_shape(const char *p, const char *e)
 	return p != d && p == e;
 }
 
+/*
+ * The start line from b to its LF at nl; cr is the first CR ch_line_end()
+ * found with it (NULL, or one past the LF's sixteen bytes, or before).
+ */
 static int
-parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
+parse_start(struct msg *m, const char *b, const char *nl, const char *cr,
+    struct msg_err *err)
 {
 	const char *le = (nl > b && nl[-1] == '\r') ? nl - 1 : nl;
 	/* CR only before LF (RFC 3261 7): see parse_headers() */
-	bool bare_cr = memchr(b, '\r', (size_t)(le - b)) != NULL;
+	bool bare_cr = cr != NULL && cr < le;
 	const char *p;
 
 	m->start = mkspan(m, b, nl + 1);
@@ -578,12 +583,13 @@ parse_sized(const char *data, size_t len, const struct msg_limits *lim,
 	if (room > (size_t)lim->max_line + 1) {
 		room = (size_t)lim->max_line + 1;
 	}
-	const char *nl = memchr(b, '\n', room);
+	const char *cr;
+	const char *nl = ch_line_end(b, b + room, &cr);
 	if (b == e || nl == NULL) {
 		fail(err, 0, b == e ? "Empty Message" : "Bad Start Line", 0);
 		goto fail;
 	}
-	if (parse_start(m, b, nl, err) != 0 ||
+	if (parse_start(m, b, nl, cr, err) != 0 ||
 	    parse_headers(m, nl + 1, err) != 0) {
 		goto fail;
 	}

@@ -2739,6 +2739,59 @@ test_bad_header_lines(void **state)
 }
 
 /*
+ * RFC 3261 7: a bare CR in the start line, at every offset of a request
+ * URI or a reason phrase, in the LF's sixteen bytes or earlier ones,
+ * makes a request's line bad and a response unparsable; the same line
+ * without it is good, and so is one ending in a bare LF.
+ */
+static void
+test_bare_cr_start_line(void **state)
+{
+	static const char a40[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char b20[] = "bbbbbbbbbbbbbbbbbbbb";
+	char start[128], msgb[1024];
+	struct msg_err err;
+	struct msg *m;
+
+	(void)state;
+	for (int k = 0; k <= 40; k++) {
+		for (int j = 0; j <= 20; j++) {
+			snprintf(start, sizeof(start),
+			         "OPTIONS sip:u%.*s\r%.*s@h.example.com SIP/2.0\r\n",
+			         k, a40, j, b20);
+			m = request_with(start, VIA_1 MAXF TO_1 FROM_1 CALLID_1
+			                 "CSeq: 1 OPTIONS\r\n" CL_0);
+			assert_check_fails(m, 400, "Bad Request Line");
+			msg_free(m);
+			snprintf(start, sizeof(start),
+			         "OPTIONS sip:u%.*s%.*s@h.example.com SIP/2.0%s",
+			         k, a40, j, b20, j & 1 ? "\n" : "\r\n");
+			m = request_with(start, VIA_1 MAXF TO_1 FROM_1 CALLID_1
+			                 "CSeq: 1 OPTIONS\r\n" CL_0);
+			assert_check_ok(m);
+			msg_free(m);
+
+			snprintf(msgb, sizeof(msgb),
+			         "SIP/2.0 200 %.*s\r%.*s\r\n" VIA_1 TO_1 FROM_1
+			         CALLID_1 CSEQ_1 CL_0 "\r\n",
+			         k, a40, j, b20);
+			memset(&err, 0, sizeof(err));
+			m = parse_lim(msgb, NULL, &err);
+			assert_null(m);
+			assert_string_equal(err.reason, "Bad Status Line");
+			snprintf(msgb, sizeof(msgb),
+			         "SIP/2.0 200 %.*s%.*s%s" VIA_1 TO_1 FROM_1
+			         CALLID_1 CSEQ_1 CL_0 "\r\n",
+			         k, a40, j, b20, j & 1 ? "\n" : "\r\n");
+			m = parse_ok(msgb);
+			assert_int_equal(msg_status(m), 200);
+			assert_int_equal(msg_reason(m).len, (size_t)(k + j));
+			msg_free(m);
+		}
+	}
+}
+
+/*
  * RFC 3261 7: a bare CR makes its line bad wherever it stands: before or
  * after the CRLF, in the same sixteen bytes as the LF or earlier ones,
  * on a line in the middle of the headers or on the last one, where
@@ -2952,6 +3005,7 @@ main(void)
 	    cmocka_unit_test(test_bad_header_lines),
 	    cmocka_unit_test(test_nul_quoted_pair),
 	    cmocka_unit_test(test_bare_cr_every_offset),
+	    cmocka_unit_test(test_bare_cr_start_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
