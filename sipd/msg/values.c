@@ -836,20 +836,26 @@ const struct msg_cseq *
 msg_cseq(struct msg *m)
 {
 	if (m->cseq_state == 0) {
-		struct sv s = msg_hdr_value(m, HDR_CSEQ);
-		const char *p = s.p, *e = s.p + s.len, *q;
-		uint64_t v;
+		int i = m->first[HDR_CSEQ];
+		const char *p, *e, *q;
+		uint64_t v = 0;
 
 		m->cseq_state = -1;
-		if (m->first[HDR_CSEQ] < 0) {
+		if (i < 0) {
 			return NULL;
 		}
-		/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16) */
-		q = p;
-		while (q < e && ch_is((unsigned char)*q, CH_DIGIT)) {
-			q++;
+		p = m->buf + m->hdrs[i].value.off;
+		e = p + m->hdrs[i].value.len;
+		/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16): one to ten
+		 * digits, read as they are scanned (ten stay under 2^64),
+		 * at most 2^32 - 1 */
+		for (q = p; q < e && ch_is((unsigned char)*q, CH_DIGIT); q++) {
+			v = v * 10 + (uint64_t)(*q - '0');
+			if (q - p == 10) {
+				return NULL;
+			}
 		}
-		if (q - p > 10 || msg_parse_uint(p, q, UINT32_MAX, &v) != 0) {
+		if (q == p || v > UINT32_MAX) {
 			return NULL;
 		}
 		p = skip_ws(q, e);
@@ -862,7 +868,16 @@ msg_cseq(struct msg *m)
 		}
 		m->cseq.num = (uint32_t)v;
 		m->cseq.method_s = mkspan(m, p, q);
-		m->cseq.method = (uint8_t)msg_method_lookup(p, (size_t)(q - p));
+		/* a request's CSeq names its own method (msg_check() holds
+		 * it to that): the request line's lookup, when the bytes
+		 * are the same */
+		if (m->is_request && m->method_s.len == (uint32_t)(q - p) &&
+		    memcmp(m->buf + m->method_s.off, p, (size_t)(q - p)) == 0) {
+			m->cseq.method = m->method;
+		} else {
+			m->cseq.method =
+			    (uint8_t)msg_method_lookup(p, (size_t)(q - p));
+		}
 		m->cseq_state = 1;
 	}
 	return m->cseq_state > 0 ? &m->cseq : NULL;

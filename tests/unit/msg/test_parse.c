@@ -2029,6 +2029,77 @@ invite_cseq(const char *cseq_line)
 	return request_with(REQ_LINE, hdrs);
 }
 
+/*
+ * The CSeq number read as its digits are scanned: one to ten digits
+ * (leading zeros count), at most 2^32 - 1, else no CSeq; and its method
+ * id, taken from the request line when the bytes are the request's
+ * method, else looked up (case-sensitive), as a response's is.
+ */
+static void
+test_cseq_digits_methods(void **state)
+{
+	static const struct {
+		const char *num;
+		bool ok;
+		uint32_t v;
+	} nums[] = {
+	    {"", false, 0},
+	    {"0", true, 0},
+	    {"7", true, 7},
+	    {"0000000001", true, 1},
+	    {"00000000001", false, 0},
+	    {"4294967295", true, 4294967295u},
+	    {"4294967296", false, 0},
+	    {"9999999999", false, 0},
+	    {"12345678901", false, 0},
+	    {"123456789012", false, 0},
+	    {"1a", false, 0},
+	};
+	char line[128], buf[1024];
+	const struct msg_cseq *c;
+	struct msg *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++) {
+		snprintf(line, sizeof(line), "CSeq: %s INVITE\r\n", nums[i].num);
+		m = invite_cseq(line);
+		c = msg_cseq(m);
+		if ((c != NULL) != nums[i].ok) {
+			fail_msg("CSeq '%s': %s", nums[i].num,
+			         c != NULL ? "accepted" : "refused");
+		}
+		if (c != NULL) {
+			assert_int_equal(c->num, nums[i].v);
+			assert_int_equal(c->method, MSG_INVITE);
+		}
+		msg_free(m);
+	}
+
+	m = invite_cseq("CSeq: 1 invite\r\n");
+	assert_int_equal(msg_cseq(m)->method, MSG_METHOD_OTHER);
+	assert_check_fails(m, 400, "CSeq Method Mismatch");
+	msg_free(m);
+	m = invite_cseq("CSeq: 1 BYE\r\n");
+	assert_int_equal(msg_cseq(m)->method, MSG_BYE);
+	msg_free(m);
+	m = request_with("FOO sip:bob@biloxi.example.com SIP/2.0\r\n",
+	                 VIA_1 MAXF TO_1 FROM_1 CALLID_1 "CSeq: 2 FOO\r\n" CL_0);
+	assert_int_equal(msg_cseq(m)->method, MSG_METHOD_OTHER);
+	assert_span_equal(m, msg_cseq(m)->method_s, "FOO");
+	assert_check_ok(m);
+	msg_free(m);
+	m = request_with("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n",
+	                 VIA_1 MAXF TO_1 FROM_1 CALLID_1
+	                 "CSeq: 2 OPTIONS\r\n" CL_0);
+	assert_int_equal(msg_cseq(m)->method, MSG_OPTIONS);
+	msg_free(m);
+	snprintf(buf, sizeof(buf), "SIP/2.0 200 OK\r\n" VIA_1 TO_1 FROM_1
+	         CALLID_1 "CSeq: 3 CANCEL\r\n" CL_0 "\r\n");
+	m = parse_ok(buf);
+	assert_int_equal(msg_cseq(m)->method, MSG_CANCEL);
+	msg_free(m);
+}
+
 static void
 test_cseq(void **state)
 {
@@ -2985,6 +3056,7 @@ main(void)
 	    cmocka_unit_test(test_hdr_names_letters),
 	    cmocka_unit_test(test_hdr_names_near),
 	    cmocka_unit_test(test_cseq),
+	    cmocka_unit_test(test_cseq_digits_methods),
 	    cmocka_unit_test(test_cseq_bad),
 	    cmocka_unit_test(test_cseq_response_any_method),
 	    cmocka_unit_test(test_max_forwards),
