@@ -139,7 +139,7 @@ seg_ok(const char *p, size_t n, bool (*ok)(unsigned char))
  * seg_span_cls() gives the length of the good run at p, escapes included,
  * so that one pass finds where a part ends and checks it.
  */
-static size_t
+static inline size_t
 seg_span_cls(const char *p, size_t n, uint8_t cls)
 {
 	size_t i = 0;
