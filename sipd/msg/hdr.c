@@ -202,20 +202,51 @@ static const struct {
 };
 #undef METHOD
 
+/* p[0..len) is the method id's name: len is a constant where it is
+ * inlined, so the compare is a few loads */
+static inline bool
+method_is(const char *p, size_t len, enum msg_method id)
+{
+	return method_names[id].len == len &&
+	    memcmp(method_names[id].name, p, len) == 0;
+}
+
 enum msg_method
 msg_method_lookup(const char *p, size_t len)
 {
-	/* RFC 3261 7.1: the method name is case-sensitive.  The length and
-	 * the first byte rule out all but one candidate, mostly */
-	for (size_t i = 1; i < sizeof(method_names) / sizeof(*method_names);
-	    i++) {
-		if (method_names[i].len == len &&
-		    method_names[i].name[0] == p[0] &&
-		    memcmp(method_names[i].name, p, len) == 0) {
-			return (enum msg_method)i;
-		}
+	/* RFC 3261 7.1: the method name is case-sensitive.  The length
+	 * picks at most four candidates, each compared whole */
+	switch (len) {
+	case 3:
+		return method_is(p, 3, MSG_ACK)   ? MSG_ACK
+		    : method_is(p, 3, MSG_BYE)    ? MSG_BYE
+						  : MSG_METHOD_OTHER;
+	case 4:
+		return method_is(p, 4, MSG_INFO) ? MSG_INFO : MSG_METHOD_OTHER;
+	case 5:
+		return method_is(p, 5, MSG_PRACK) ? MSG_PRACK
+		    : method_is(p, 5, MSG_REFER)  ? MSG_REFER
+						  : MSG_METHOD_OTHER;
+	case 6:
+		return method_is(p, 6, MSG_INVITE) ? MSG_INVITE
+		    : method_is(p, 6, MSG_CANCEL)  ? MSG_CANCEL
+		    : method_is(p, 6, MSG_UPDATE)  ? MSG_UPDATE
+		    : method_is(p, 6, MSG_NOTIFY)  ? MSG_NOTIFY
+						   : MSG_METHOD_OTHER;
+	case 7:
+		return method_is(p, 7, MSG_OPTIONS) ? MSG_OPTIONS
+		    : method_is(p, 7, MSG_MESSAGE)  ? MSG_MESSAGE
+		    : method_is(p, 7, MSG_PUBLISH)  ? MSG_PUBLISH
+						    : MSG_METHOD_OTHER;
+	case 8:
+		return method_is(p, 8, MSG_REGISTER) ? MSG_REGISTER
+						     : MSG_METHOD_OTHER;
+	case 9:
+		return method_is(p, 9, MSG_SUBSCRIBE) ? MSG_SUBSCRIBE
+						      : MSG_METHOD_OTHER;
+	default:
+		return MSG_METHOD_OTHER;
 	}
-	return MSG_METHOD_OTHER;
 }
 
 const char *

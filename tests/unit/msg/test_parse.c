@@ -519,6 +519,58 @@ test_hdr_lookup_changed(void **state)
 	                 HDR_UNKNOWN);
 }
 
+/* The method id whose name is exactly p[0..len), by a scan of them all. */
+static enum msg_method
+method_scan(const char *p, size_t len)
+{
+	for (int id = MSG_INVITE; id <= MSG_PUBLISH; id++) {
+		const char *n = msg_method_str((enum msg_method)id);
+
+		if (strlen(n) == len && memcmp(n, p, len) == 0) {
+			return (enum msg_method)id;
+		}
+	}
+	return MSG_METHOD_OTHER;
+}
+
+/*
+ * RFC 3261 7.1: methods are case-sensitive.  Every method name, each with
+ * one byte changed at every position (a letter's other case, a
+ * neighbour, a digit, NUL), every prefix, one byte glued on: the lookup
+ * finds exactly the method a scan of the names finds.
+ */
+static void
+test_method_lookup_changed(void **state)
+{
+	static const char subst[] = "aAZ@[0\x80";
+	char n[16];
+
+	(void)state;
+	for (int id = MSG_INVITE; id <= MSG_PUBLISH; id++) {
+		const char *name = msg_method_str((enum msg_method)id);
+		size_t len = strlen(name);
+
+		assert_int_equal(msg_method_lookup(name, len), id);
+		for (size_t j = 0; j < len; j++) {
+			for (size_t k = 0; k < sizeof(subst); k++) {
+				memcpy(n, name, len);
+				n[j] = k < sizeof(subst) - 1
+				           ? subst[k]
+				           : (char)(name[j] | 0x20);
+				assert_int_equal(msg_method_lookup(n, len),
+				                 method_scan(n, len));
+			}
+			assert_int_equal(msg_method_lookup(name, j),
+			                 method_scan(name, j));
+		}
+		memcpy(n, name, len);
+		n[len] = 'S';
+		assert_int_equal(msg_method_lookup(n, len + 1),
+		                 method_scan(n, len + 1));
+	}
+	assert_int_equal(msg_method_lookup("", 0), MSG_METHOD_OTHER);
+}
+
 /* The id the parser gives the header line "NAME: x-mark" in an INVITE. */
 static enum hdr_id
 parsed_id(const char *name)
@@ -3017,6 +3069,7 @@ main(void)
 	    cmocka_unit_test(test_hdr_lookup_names),
 	    cmocka_unit_test(test_hdr_names_parsed),
 	    cmocka_unit_test(test_hdr_lookup_changed),
+	    cmocka_unit_test(test_method_lookup_changed),
 	    cmocka_unit_test(test_hdr_lookup_compact),
 	    cmocka_unit_test(test_index_compact_forms),
 	    cmocka_unit_test(test_index_case_insensitive),
