@@ -300,8 +300,50 @@ const char *msg_stray_nul(const char *p, const char *e);
 /* RFC 3261 25.1: callid = word [ "@" word ]; no white space. */
 bool msg_callid_ok(struct sv v);
 
-/* Parse the Content-Length digits of value; -EINVAL when bad. */
-int msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out);
+/*
+ * The decimal digits p[0..e) as a number of at most max: -EINVAL when
+ * empty or not all digits, -ERANGE when over max.  Inline: the numbers a
+ * message carries (Content-Length, ports, Max-Forwards) are short.
+ */
+static inline int
+msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out)
+{
+	size_t n = (size_t)(e - p);
+	uint64_t v = 0;
+
+	if (p == e) {
+		return -EINVAL;
+	}
+	if (n <= 19) {
+		/* nineteen digits stay under 2^64: the limit is tested once,
+		 * after the digits (a value both bad and over the limit
+		 * fails either way) */
+		for (size_t i = 0; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)p[i] - '0';
+
+			if (d > 9) {
+				return -EINVAL;
+			}
+			v = v * 10 + d;
+		}
+		if (v > max) {
+			return -ERANGE;
+		}
+		*out = v;
+		return 0;
+	}
+	for (; p < e; p++) {
+		if (!ch_is((unsigned char)*p, CH_DIGIT)) {
+			return -EINVAL;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max) {
+			return -ERANGE;
+		}
+	}
+	*out = v;
+	return 0;
+}
 
 /* Skip SP, HT, CR, LF (LWS and folds inside a value). */
 static inline const char *
