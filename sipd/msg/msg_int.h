@@ -272,8 +272,25 @@ void msg_block_put(void *p);
 /* A new header slot (index), growing the index; -ENOMEM. */
 int msg_hdr_slot(struct msg *m);
 
-/* Bump allocation in the message arena; freed with the message. */
-void *msg_alloc(struct msg *m, size_t size);
+/* msg_alloc() past the inline arena: size rounded already. */
+void *msg_alloc_chunk(struct msg *m, size_t size);
+
+/*
+ * Bump allocation in the message arena, sixteen-byte aligned; freed with
+ * the message.  Inline: the values' caches take it a few times a
+ * message, nearly always from the inline arena.
+ */
+static inline void *
+msg_alloc(struct msg *m, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (m->arena_used + size <= m->arena_cap) {
+		void *p = m->arena + m->arena_used;
+		m->arena_used += (uint32_t)size;
+		return p;
+	}
+	return msg_alloc_chunk(m, size);
+}
 
 /* Drop every cached typed value that depends on headers of this id. */
 void msg_cache_drop(struct msg *m, enum hdr_id id);

@@ -18,14 +18,8 @@ msg_limits_init(struct msg_limits *lim)
 }
 
 void *
-msg_alloc(struct msg *m, size_t size)
+msg_alloc_chunk(struct msg *m, size_t size)
 {
-	size = (size + 15) & ~(size_t)15;
-	if (m->arena_used + size <= m->arena_cap) {
-		void *p = m->arena + m->arena_used;
-		m->arena_used += (uint32_t)size;
-		return p;
-	}
 	struct arena_chunk *c = m->chunks;
 	if (c == NULL || c->used + size > c->cap) {
 		size_t cap = size > MSG_CHUNK_MIN ? size : MSG_CHUNK_MIN;

@@ -1415,6 +1415,46 @@ test_vias_one_line(void **state)
 	msg_free(m);
 }
 
+/*
+ * Typed values beyond the message's inline arena (2 KiB): 40 Contact
+ * and 40 Route values, about 6 KiB each list, parse into arena chunks
+ * and read back whole; asked again, the same arrays.
+ */
+static void
+test_values_past_inline_arena(void **state)
+{
+	char hdrs[8192], *p = hdrs;
+	const struct msg_naddr *c, *r, *c2, *r2;
+	struct msg *m;
+	char want[64];
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		p += sprintf(p, "Contact: <sip:u%d@h%d.example.com>;expires=%d\r\n",
+		             i, i, i);
+	}
+	for (int i = 0; i < 40; i++) {
+		p += sprintf(p, "Route: <sip:r%d.example.com;lr>\r\n", i);
+	}
+	sprintf(p, VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	m = request_with(REQ_LINE, hdrs);
+	assert_int_equal(msg_naddrs(m, HDR_CONTACT, &c), 40);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 40);
+	for (int i = 0; i < 40; i++) {
+		snprintf(want, sizeof(want), "h%d.example.com", i);
+		assert_span_equal(m, c[i].uri.host, want);
+		assert_int_equal(c[i].expires, i);
+		snprintf(want, sizeof(want), "r%d.example.com", i);
+		assert_span_equal(m, r[i].uri.host, want);
+	}
+	assert_int_equal(msg_naddrs(m, HDR_CONTACT, &c2), 40);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r2), 40);
+	assert_ptr_equal(c2, c);
+	assert_ptr_equal(r2, r);
+	assert_check_ok(m);
+	msg_free(m);
+}
+
 static void
 test_via_bad(void **state)
 {
@@ -3091,6 +3131,7 @@ main(void)
 	    cmocka_unit_test(test_via_whitespace),
 	    cmocka_unit_test(test_via_list),
 	    cmocka_unit_test(test_vias_one_line),
+	    cmocka_unit_test(test_values_past_inline_arena),
 	    cmocka_unit_test(test_via_bad),
 	    cmocka_unit_test(test_via_hosts),
 	    cmocka_unit_test(test_via_hosts_long),
