@@ -37,6 +37,29 @@ ch_lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
 
+/*
+ * p[0..n) against the C string s, case-insensitively: s of exactly n
+ * bytes, each equal or the same letter in the other case.  One pass, no
+ * strlen(): a NUL of s before n bytes ends it unequal.
+ */
+static inline bool
+ch_caseeq_cstr(const char *p, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)p[i], b = (unsigned char)s[i];
+
+		if (b == '\0') {
+			return false;
+		}
+		/* equal, or 0x20 apart and a letter */
+		if (a != b && ((a ^ b) != 0x20 ||
+		    (unsigned)((b | 0x20) - 'a') > 'z' - 'a')) {
+			return false;
+		}
+	}
+	return s[n] == '\0';
+}
+
 static inline int
 ch_hexval(unsigned char c)
 {
@@ -119,6 +142,55 @@ ch_ipv4_run(const char *p, const char *e, bool strict, bool *ok)
 	*ok = good && dots == 3 && nd > 0 && v <= 255;
 	return p;
 }
+
+#ifdef __SSE2__
+/*
+ * The classes a host name is judged by, for the sixteen bytes at p: bit
+ * j of *good is set when p[j] is a letter, a digit, '-' or '.', of *sep
+ * when it is '-' or '.', of *dot when it is '.'.  Signed compares: a
+ * byte from 0x80 up is below every bound, and setting 0x20 turns exactly
+ * 'A'-'Z' into 'a'-'z'.
+ */
+static inline void
+ch_host_masks16(const char *p, unsigned *good, unsigned *sep, unsigned *dot)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i w = _mm_or_si128(v, _mm_set1_epi8(0x20));
+	__m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+	__m128i a = _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('a' - 1)),
+	    _mm_cmplt_epi8(w, _mm_set1_epi8('z' + 1)));
+	__m128i t = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+	__m128i s = _mm_or_si128(t, _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+
+	*good = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, d), s));
+	*sep = (unsigned)_mm_movemask_epi8(s);
+	*dot = (unsigned)_mm_movemask_epi8(t);
+}
+
+/*
+ * ch_host_masks16() of the bytes from p + at to p + n, at most sixteen,
+ * for n of at least sixteen: the last sixteen bytes are loaded from
+ * p + n - 16 and shifted, so nothing outside p[0..n) is read; bits past
+ * n are clear.
+ */
+static inline void
+ch_host_masks_at(const char *p, size_t n, size_t at, unsigned *good,
+    unsigned *sep, unsigned *dot)
+{
+	size_t from = at + 16 <= n ? at : n - 16;
+	unsigned sh = (unsigned)(at - from);
+
+	if (at >= n) {
+		*good = *sep = *dot = 0;
+		return;
+	}
+	ch_host_masks16(p + from, good, sep, dot);
+	*good >>= sh;
+	*sep >>= sh;
+	*dot >>= sh;
+}
+#endif
 
 /*
  * Where a header name at p ends, for a name under sixteen bytes: the

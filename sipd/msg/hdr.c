@@ -14,7 +14,6 @@
 
 struct hdr_def {
 	const char *name;
-	uint32_t key; /* HDR_KEY() of the name */
 	uint8_t len;
 	char compact;
 	uint8_t flags;
@@ -22,12 +21,9 @@ struct hdr_def {
 
 /* Indexed by enum hdr_id. */
 static const struct hdr_def hdr_defs[HDR__COUNT] = {
-	[HDR_UNKNOWN] = { NULL, 0, 0, 0, 0 },
+	[HDR_UNKNOWN] = { NULL, 0, 0, 0 },
 #define HDR(id, name, compact, flags)                                   \
-	[HDR_##id] = { name,                                            \
-		HDR_KEY(sizeof(name) - 1, name[0], name[1],             \
-		    name[sizeof(name) - 2]),                            \
-		sizeof(name) - 1, compact, flags },
+	[HDR_##id] = { name, sizeof(name) - 1, compact, flags },
 #include "sipd/msg/hdrs.def"
 #undef HDR
 };
@@ -75,15 +71,7 @@ sv_caseeq(struct sv a, struct sv b)
 bool
 sv_caseeq_str(struct sv a, const char *s)
 {
-	/* the string's length decides before its bytes are compared */
-	size_t i;
-
-	for (i = 0; i < a.len; i++) {
-		if (s[i] == '\0') {
-			return false;
-		}
-	}
-	return s[i] == '\0' && caseeq_n(a.p, s, a.len);
+	return ch_caseeq_cstr(a.p, a.len, s);
 }
 
 const char *
@@ -96,13 +84,13 @@ hdr_name(enum hdr_id id)
 }
 
 /*
- * An open-addressing table over the fingerprints, built once: a lookup
- * is then one or two probes and one compare of the name, folded to lower
- * case a word at a time, against the entry's folded words.  The compact
+ * An open-addressing table over a hash of each name's first folded word
+ * and its length, built once: a lookup is then one or two probes and one
+ * compare of the name, folded to lower case a word at a time, against
+ * the entry's folded words, the first of which the hash has read.  The compact
  * forms get a table of their own.  They are written only under
  * pthread_once(), before any reader sees them.
  */
-#define HDR_NAME_MAX 24 /* HDR_WORDS words */
 static struct hdr_names hdr_tab;
 static pthread_once_t hdr_slots_once = PTHREAD_ONCE_INIT;
 
@@ -148,17 +136,18 @@ hdr_slots_init(void)
 {
 	for (int i = 1; i < HDR__COUNT; i++) {
 		unsigned char cf = (unsigned char)hdr_defs[i].compact;
-		unsigned k = hdr_slot_of(hdr_defs[i].key);
+		unsigned k;
 
 		assert(hdr_defs[i].len >= 2 && hdr_defs[i].len <= HDR_NAME_MAX);
-		/* hdr_words_eq() of a token folds letters, digits and '-' only */
+		/* hdr_fold_word() of a token folds letters, digits and '-' only */
 		for (size_t j = 0; j < hdr_defs[i].len; j++) {
 			assert(ch_is((unsigned char)hdr_defs[i].name[j],
 			    CH_ALPHA | CH_DIGIT) || hdr_defs[i].name[j] == '-');
 		}
 		name_words(hdr_defs[i].name, hdr_defs[i].len,
 		    hdr_tab.words[i]);
-		hdr_tab.keys[i] = hdr_defs[i].key;
+		hdr_tab.lens[i] = hdr_defs[i].len;
+		k = hdr_slot_of(hdr_tab.words[i][0], hdr_defs[i].len);
 		/* the first entry of a compact form wins, as in a scan */
 		if (cf != 0 && hdr_tab.compact[cf] == 0) {
 			hdr_tab.compact[cf] = (uint8_t)i;
@@ -180,26 +169,7 @@ hdr_names(void)
 enum hdr_id
 hdr_lookup(const char *name, size_t len)
 {
-	const struct hdr_names *t = hdr_names();
-
-	if (len == 0 || len > 255) {
-		return HDR_UNKNOWN;
-	}
-	if (len == 1) {
-		return (enum hdr_id)t->compact[ch_lower((unsigned char)name[0])];
-	}
-	/* RFC 3261 7.3.1: field names are case-insensitive */
-	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
-	for (unsigned k = hdr_slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
-		unsigned i = t->slots[k];
-		if (i == 0) {
-			return HDR_UNKNOWN;
-		}
-		/* the key holds the length: the entry's is the name's */
-		if (t->keys[i] == key && hdr_words_eq(name, len, t->words[i], false)) {
-			return (enum hdr_id)i;
-		}
-	}
+	return hdr_lookup_in(hdr_names(), name, len, false);
 }
 
 bool
@@ -232,20 +202,51 @@ static const struct {
 };
 #undef METHOD
 
+/* p[0..len) is the method id's name: len is a constant where it is
+ * inlined, so the compare is a few loads */
+static inline bool
+method_is(const char *p, size_t len, enum msg_method id)
+{
+	return method_names[id].len == len &&
+	    memcmp(method_names[id].name, p, len) == 0;
+}
+
 enum msg_method
 msg_method_lookup(const char *p, size_t len)
 {
-	/* RFC 3261 7.1: the method name is case-sensitive.  The length and
-	 * the first byte rule out all but one candidate, mostly */
-	for (size_t i = 1; i < sizeof(method_names) / sizeof(*method_names);
-	    i++) {
-		if (method_names[i].len == len &&
-		    method_names[i].name[0] == p[0] &&
-		    memcmp(method_names[i].name, p, len) == 0) {
-			return (enum msg_method)i;
-		}
+	/* RFC 3261 7.1: the method name is case-sensitive.  The length
+	 * picks at most four candidates, each compared whole */
+	switch (len) {
+	case 3:
+		return method_is(p, 3, MSG_ACK)   ? MSG_ACK
+		    : method_is(p, 3, MSG_BYE)    ? MSG_BYE
+						  : MSG_METHOD_OTHER;
+	case 4:
+		return method_is(p, 4, MSG_INFO) ? MSG_INFO : MSG_METHOD_OTHER;
+	case 5:
+		return method_is(p, 5, MSG_PRACK) ? MSG_PRACK
+		    : method_is(p, 5, MSG_REFER)  ? MSG_REFER
+						  : MSG_METHOD_OTHER;
+	case 6:
+		return method_is(p, 6, MSG_INVITE) ? MSG_INVITE
+		    : method_is(p, 6, MSG_CANCEL)  ? MSG_CANCEL
+		    : method_is(p, 6, MSG_UPDATE)  ? MSG_UPDATE
+		    : method_is(p, 6, MSG_NOTIFY)  ? MSG_NOTIFY
+						   : MSG_METHOD_OTHER;
+	case 7:
+		return method_is(p, 7, MSG_OPTIONS) ? MSG_OPTIONS
+		    : method_is(p, 7, MSG_MESSAGE)  ? MSG_MESSAGE
+		    : method_is(p, 7, MSG_PUBLISH)  ? MSG_PUBLISH
+						    : MSG_METHOD_OTHER;
+	case 8:
+		return method_is(p, 8, MSG_REGISTER) ? MSG_REGISTER
+						     : MSG_METHOD_OTHER;
+	case 9:
+		return method_is(p, 9, MSG_SUBSCRIBE) ? MSG_SUBSCRIBE
+						      : MSG_METHOD_OTHER;
+	default:
+		return MSG_METHOD_OTHER;
 	}
-	return MSG_METHOD_OTHER;
 }
 
 const char *
@@ -364,44 +365,4 @@ msg_reason_phrase(int status)
 	default:
 		return "Unknown";
 	}
-}
-
-int
-msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out)
-{
-	size_t n = (size_t)(e - p);
-	uint64_t v = 0;
-
-	if (p == e) {
-		return -EINVAL;
-	}
-	if (n <= 19) {
-		/* nineteen digits stay under 2^64: the limit is tested once,
-		 * after the digits (a value both bad and over the limit
-		 * fails either way) */
-		for (size_t i = 0; i < n; i++) {
-			unsigned d = (unsigned)(unsigned char)p[i] - '0';
-
-			if (d > 9) {
-				return -EINVAL;
-			}
-			v = v * 10 + d;
-		}
-		if (v > max) {
-			return -ERANGE;
-		}
-		*out = v;
-		return 0;
-	}
-	for (; p < e; p++) {
-		if (!ch_is((unsigned char)*p, CH_DIGIT)) {
-			return -EINVAL;
-		}
-		v = v * 10 + (uint64_t)(*p - '0');
-		if (v > max) {
-			return -ERANGE;
-		}
-	}
-	*out = v;
-	return 0;
 }

@@ -100,38 +100,33 @@ struct msg {
 	_Alignas(max_align_t) char tail[];
 };
 
-/*
- * A cheap fingerprint of a header name, case-folded: its length, first,
- * second and last bytes.  Lookup compares fingerprints and only then the
- * whole name.
- */
-#define HDR_FOLD(c) ((uint32_t)(unsigned char)(c) | 0x20)
-#define HDR_KEY(len, c0, c1, cl) \
-	(((uint32_t)(len) << 24) | (HDR_FOLD(c0) << 16) | (HDR_FOLD(c1) << 8) | \
-	    HDR_FOLD(cl))
 #define HDR_SLOTS 256 /* a power of two, over twice the table */
 #define HDR_WORDS 3
+#define HDR_NAME_MAX 24 /* HDR_WORDS words */
 
 /*
- * The header names' index (hdr.c): an open-addressing table over the
- * fingerprints, each entry's fingerprint and name as folded words, and
- * the compact forms.  hdr_names() builds it once (pthread_once()) and
- * returns it, read-only from then on; the parser asks once a message and
- * looks each line's name up inline with hdr_lookup_token().
+ * The header names' index (hdr.c): an open-addressing table over a hash
+ * of each name's first folded word and length, each entry's length and
+ * name as folded words, and the compact forms.  hdr_names() builds it
+ * once (pthread_once()) and returns it, read-only from then on; the
+ * parser asks once a message and looks each line's name up inline with
+ * hdr_lookup_token().
  */
 struct hdr_names {
 	uint8_t slots[HDR_SLOTS];     /* enum hdr_id, 0 for none */
 	uint8_t compact[256];         /* by lower-case letter */
-	uint32_t keys[HDR__COUNT];    /* HDR_KEY() of each name */
+	uint8_t lens[HDR__COUNT];     /* each name's length */
 	uint64_t words[HDR__COUNT][HDR_WORDS]; /* lower case, see hdr.c */
 };
 
 const struct hdr_names *hdr_names(void);
 
+/* The slot of a name by its first folded word and its length. */
 static inline unsigned
-hdr_slot_of(uint32_t key)
+hdr_slot_of(uint64_t w0, size_t len)
 {
-	return (unsigned)((key * 2654435761u) >> 24) & (HDR_SLOTS - 1);
+	return (unsigned)(((w0 + len) * 0x9e3779b97f4a7c15u) >> 56) &
+	    (HDR_SLOTS - 1);
 }
 
 /*
@@ -171,32 +166,42 @@ hdr_fold_word(uint64_t x, unsigned n, bool token)
 }
 
 /*
- * The name p[0..len), 2 to 24 bytes, against an entry's folded words
- * (laid out as name_words() lays them), word by word, without storing
- * them; token as for hdr_fold_word().  Inline with token a constant, so
- * each caller gets its own fold.
+ * The first word of the name p[0..len), 2 to HDR_NAME_MAX bytes, as
+ * name_words() lays it out: a short name as two overlapping halves of
+ * one word, else its first eight bytes; token as for hdr_fold_word().
  */
-static inline bool
-hdr_words_eq(const char *p, size_t len, const uint64_t *w, bool token)
+static inline uint64_t
+hdr_first_word(const char *p, size_t len, bool token)
 {
 	uint64_t x;
 	uint32_t a, b;
 	uint16_t c, d;
-	size_t off;
 
 	if (len < 4) {
 		memcpy(&c, p, 2);
 		memcpy(&d, p + len - 2, 2);
-		return hdr_fold_word((uint64_t)c | (uint64_t)d << 16, 4,
-		    token) == w[0];
+		return hdr_fold_word((uint64_t)c | (uint64_t)d << 16, 4, token);
 	}
 	if (len < 8) {
 		memcpy(&a, p, 4);
 		memcpy(&b, p + len - 4, 4);
-		return hdr_fold_word((uint64_t)a | (uint64_t)b << 32, 8,
-		    token) == w[0];
+		return hdr_fold_word((uint64_t)a | (uint64_t)b << 32, 8, token);
 	}
-	for (off = 0; off + 8 <= len; off += 8, w++) {
+	memcpy(&x, p, 8);
+	return hdr_fold_word(x, 8, token);
+}
+
+/*
+ * The words after the first of a name of more than eight bytes against
+ * an entry's (whole words, then one overlapping the end).
+ */
+static inline bool
+hdr_words_eq_rest(const char *p, size_t len, const uint64_t *w, bool token)
+{
+	uint64_t x;
+	size_t off;
+
+	for (off = 8, w++; off + 8 <= len; off += 8, w++) {
 		memcpy(&x, p + off, 8);
 		if (hdr_fold_word(x, 8, token) != *w) {
 			return false;
@@ -210,31 +215,47 @@ hdr_words_eq(const char *p, size_t len, const uint64_t *w, bool token)
 }
 
 /*
+ * The id of the name p[0..len) in the index t, HDR_UNKNOWN when none;
+ * token as for hdr_fold_word().  RFC 3261 7.3.1: field names are
+ * case-insensitive.  One hash of the first word, which is also the
+ * first compare.
+ */
+static inline enum hdr_id
+hdr_lookup_in(const struct hdr_names *t, const char *p, size_t len,
+    bool token)
+{
+	uint64_t w0;
+
+	if (len < 2) {
+		return len == 1 ? (enum hdr_id)t->compact[ch_lower(
+				      (unsigned char)p[0])]
+				: HDR_UNKNOWN;
+	}
+	if (len > HDR_NAME_MAX) {
+		return HDR_UNKNOWN;
+	}
+	w0 = hdr_first_word(p, len, token);
+	for (unsigned k = hdr_slot_of(w0, len);; k = (k + 1) & (HDR_SLOTS - 1)) {
+		unsigned i = t->slots[k];
+
+		if (i == 0) {
+			return HDR_UNKNOWN;
+		}
+		if (t->words[i][0] == w0 && t->lens[i] == len &&
+		    (len <= 8 || hdr_words_eq_rest(p, len, t->words[i], token))) {
+			return (enum hdr_id)i;
+		}
+	}
+}
+
+/*
  * hdr_lookup() of an RFC 3261 token, what the parser takes for a name,
  * with the index from hdr_names(); inline, as it runs once a line.
  */
 static inline enum hdr_id
 hdr_lookup_token(const struct hdr_names *t, const char *name, size_t len)
 {
-	if (len == 1) {
-		return (enum hdr_id)t->compact[ch_lower((unsigned char)name[0])];
-	}
-	if (len == 0 || len > 255) {
-		return HDR_UNKNOWN;
-	}
-	/* RFC 3261 7.3.1: field names are case-insensitive */
-	uint32_t key = HDR_KEY(len, name[0], name[1], name[len - 1]);
-	for (unsigned k = hdr_slot_of(key);; k = (k + 1) & (HDR_SLOTS - 1)) {
-		unsigned i = t->slots[k];
-		if (i == 0) {
-			return HDR_UNKNOWN;
-		}
-		/* the key holds the length: the entry's is the name's */
-		if (t->keys[i] == key &&
-		    hdr_words_eq(name, len, t->words[i], true)) {
-			return (enum hdr_id)i;
-		}
-	}
+	return hdr_lookup_in(t, name, len, true);
 }
 
 /* Whether values of this header id form a comma-separated list. */
@@ -251,8 +272,25 @@ void msg_block_put(void *p);
 /* A new header slot (index), growing the index; -ENOMEM. */
 int msg_hdr_slot(struct msg *m);
 
-/* Bump allocation in the message arena; freed with the message. */
-void *msg_alloc(struct msg *m, size_t size);
+/* msg_alloc() past the inline arena: size rounded already. */
+void *msg_alloc_chunk(struct msg *m, size_t size);
+
+/*
+ * Bump allocation in the message arena, sixteen-byte aligned; freed with
+ * the message.  Inline: the values' caches take it a few times a
+ * message, nearly always from the inline arena.
+ */
+static inline void *
+msg_alloc(struct msg *m, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (m->arena_used + size <= m->arena_cap) {
+		void *p = m->arena + m->arena_used;
+		m->arena_used += (uint32_t)size;
+		return p;
+	}
+	return msg_alloc_chunk(m, size);
+}
 
 /* Drop every cached typed value that depends on headers of this id. */
 void msg_cache_drop(struct msg *m, enum hdr_id id);
@@ -279,8 +317,50 @@ const char *msg_stray_nul(const char *p, const char *e);
 /* RFC 3261 25.1: callid = word [ "@" word ]; no white space. */
 bool msg_callid_ok(struct sv v);
 
-/* Parse the Content-Length digits of value; -EINVAL when bad. */
-int msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out);
+/*
+ * The decimal digits p[0..e) as a number of at most max: -EINVAL when
+ * empty or not all digits, -ERANGE when over max.  Inline: the numbers a
+ * message carries (Content-Length, ports, Max-Forwards) are short.
+ */
+static inline int
+msg_parse_uint(const char *p, const char *e, uint64_t max, uint64_t *out)
+{
+	size_t n = (size_t)(e - p);
+	uint64_t v = 0;
+
+	if (p == e) {
+		return -EINVAL;
+	}
+	if (n <= 19) {
+		/* nineteen digits stay under 2^64: the limit is tested once,
+		 * after the digits (a value both bad and over the limit
+		 * fails either way) */
+		for (size_t i = 0; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)p[i] - '0';
+
+			if (d > 9) {
+				return -EINVAL;
+			}
+			v = v * 10 + d;
+		}
+		if (v > max) {
+			return -ERANGE;
+		}
+		*out = v;
+		return 0;
+	}
+	for (; p < e; p++) {
+		if (!ch_is((unsigned char)*p, CH_DIGIT)) {
+			return -EINVAL;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max) {
+			return -ERANGE;
+		}
+	}
+	*out = v;
+	return 0;
+}
 
 /* Skip SP, HT, CR, LF (LWS and folds inside a value). */
 static inline const char *

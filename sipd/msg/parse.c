@@ -18,14 +18,8 @@ msg_limits_init(struct msg_limits *lim)
 }
 
 void *
-msg_alloc(struct msg *m, size_t size)
+msg_alloc_chunk(struct msg *m, size_t size)
 {
-	size = (size + 15) & ~(size_t)15;
-	if (m->arena_used + size <= m->arena_cap) {
-		void *p = m->arena + m->arena_used;
-		m->arena_used += (uint32_t)size;
-		return p;
-	}
 	struct arena_chunk *c = m->chunks;
 	if (c == NULL || c->used + size > c->cap) {
 		size_t cap = size > MSG_CHUNK_MIN ? size : MSG_CHUNK_MIN;
@@ -213,12 +207,17 @@ is_version_shape(const char *p, const char *e)
 	return p != d && p == e;
 }
 
+/*
+ * The start line from b to its LF at nl; cr is the first CR ch_line_end()
+ * found with it (NULL, or one past the LF's sixteen bytes, or before).
+ */
 static int
-parse_start(struct msg *m, const char *b, const char *nl, struct msg_err *err)
+parse_start(struct msg *m, const char *b, const char *nl, const char *cr,
+    struct msg_err *err)
 {
 	const char *le = (nl > b && nl[-1] == '\r') ? nl - 1 : nl;
 	/* CR only before LF (RFC 3261 7): see parse_headers() */
-	bool bare_cr = memchr(b, '\r', (size_t)(le - b)) != NULL;
+	bool bare_cr = cr != NULL && cr < le;
 	const char *p;
 
 	m->start = mkspan(m, b, nl + 1);
@@ -413,26 +412,29 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 		 * match proves the bytes a token: the table's names hold
 		 * letters and '-' only (a test keeps it so), and the lookup
 		 * matches a byte to those only when it is one of them or a
-		 * CR (hdr_words_eq() of a token), and a CR before the line's
+		 * CR (hdr_fold_word() of a token), and a CR before the line's
 		 * end made the line bad above.  Any other name is scanned
 		 * for its token characters.
 		 */
 		const char *ne = ch_name_end16(p, e);
 		unsigned id = HDR_UNKNOWN;
-		if (ne != NULL && ne > p && ne < le) {
+		bool tried = ne != NULL && ne > p && ne < le;
+		if (tried) {
 			id = hdr_lookup_token(names, p, (size_t)(ne - p));
 		}
 		if (id == HDR_UNKNOWN) {
 			/* the line ends with CR or LF, neither a token
 			 * character nor SP or HT: the scans up to the value
-			 * stop there unbounded */
-			ne = p;
-			while (ch_is((unsigned char)*ne, CH_TOKEN)) {
-				ne++;
+			 * stop there unbounded.  A name looked up already is
+			 * not looked up again */
+			const char *te = p;
+			while (ch_is((unsigned char)*te, CH_TOKEN)) {
+				te++;
 			}
-			if (ne > p) {
-				id = hdr_lookup_token(names, p, (size_t)(ne - p));
+			if (te > p && (!tried || te != ne)) {
+				id = hdr_lookup_token(names, p, (size_t)(te - p));
 			}
+			ne = te;
 		}
 		const char *c = ne;
 		while (*c == ' ' || *c == '\t') {
@@ -575,12 +577,13 @@ parse_sized(const char *data, size_t len, const struct msg_limits *lim,
 	if (room > (size_t)lim->max_line + 1) {
 		room = (size_t)lim->max_line + 1;
 	}
-	const char *nl = memchr(b, '\n', room);
+	const char *cr;
+	const char *nl = ch_line_end(b, b + room, &cr);
 	if (b == e || nl == NULL) {
 		fail(err, 0, b == e ? "Empty Message" : "Bad Start Line", 0);
 		goto fail;
 	}
-	if (parse_start(m, b, nl, err) != 0 ||
+	if (parse_start(m, b, nl, cr, err) != 0 ||
 	    parse_headers(m, nl + 1, err) != 0) {
 		goto fail;
 	}

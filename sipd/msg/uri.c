@@ -139,7 +139,7 @@ seg_ok(const char *p, size_t n, bool (*ok)(unsigned char))
  * seg_span_cls() gives the length of the good run at p, escapes included,
  * so that one pass finds where a part ends and checks it.
  */
-static size_t
+static inline size_t
 seg_span_cls(const char *p, size_t n, uint8_t cls)
 {
 	size_t i = 0;
@@ -435,6 +435,41 @@ hostname_scan(const char *r, size_t n, size_t *pos)
 {
 	size_t i = *pos, label = i, top = i;
 	bool ok = true;
+
+#ifdef __SSE2__
+	/* up to 31 bytes as three masks of 32 bits, the labels judged on
+	 * the masks (bit j is byte i + j); a longer name, or a text under
+	 * sixteen bytes, is scanned below */
+	if (n >= 16) {
+		unsigned g0, s0, d0, g1, s1, d1;
+
+		ch_host_masks_at(r, n, i, &g0, &s0, &d0);
+		ch_host_masks_at(r, n, i + 16, &g1, &s1, &d1);
+		uint32_t good = g0 | g1 << 16, sep = s0 | s1 << 16;
+		uint32_t dot = d0 | d1 << 16;
+		if (good != UINT32_MAX) {
+			unsigned len = (unsigned)__builtin_ctz(~good);
+			uint32_t keep = ((uint32_t)1 << len) - 1, hy, bad, inner;
+
+			sep &= keep;
+			dot &= keep;
+			hy = sep & ~dot;
+			/* a label neither empty nor starting or ending
+			 * with '-': no separator first, no '.' after a
+			 * separator, no '-' after a '.' */
+			bad = (sep & 1) | (dot & (sep << 1)) | (hy & (dot << 1));
+			*pos = i + len;
+			if (len == 0 || bad != 0 || (hy >> (len - 1) & 1)) {
+				return false;
+			}
+			/* the toplabel follows the last dot but a final one */
+			inner = dot & ~((uint32_t)1 << (len - 1));
+			top = inner != 0 ? 32 - (size_t)__builtin_clz(inner) : 0;
+			return top < len && ch_is((unsigned char)r[i + top],
+			    CH_ALPHA);
+		}
+	}
+#endif
 
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)r[i];
@@ -774,18 +809,36 @@ bool
 uri_param(const char *base, const struct uri *u, const char *name,
     struct sv *val)
 {
-	struct sv list = span_sv(base, u->params), n, v;
-	size_t pos = 0;
-	bool has_val;
+	struct sv list = span_sv(base, u->params);
+	const char *p = list.p, *e = list.p + list.len;
 
-	/* names are matched as written: an escaped name is not decoded */
-	while (list_next(list, ';', &pos, &n, &v, &has_val)) {
-		if (sv_caseeq_str(n, name)) {
+	/* list_next()'s elements in one pass: each name ends at its first
+	 * '=' or at the ';' ending it, its value runs from that '=' to the
+	 * ';'; names are matched as written: an escaped name is not
+	 * decoded */
+	while (list.len > 0) {
+		const char *q = p, *end;
+
+		while (q < e && *q != ';' && *q != '=') {
+			q++;
+		}
+		end = q;
+		if (q < e && *q == '=') {
+			for (end = q + 1; end < e && *end != ';'; end++) {
+			}
+		}
+		if (ch_caseeq_cstr(p, (size_t)(q - p), name)) {
 			if (val != NULL) {
-				*val = v;
+				*val = end > q ? (struct sv){ q + 1,
+						      (size_t)(end - q - 1) }
+					       : (struct sv){ q, 0 };
 			}
 			return true;
 		}
+		if (end == e) {
+			break;
+		}
+		p = end + 1;
 	}
 	if (val != NULL) {
 		*val = (struct sv){ NULL, 0 };

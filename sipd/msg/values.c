@@ -56,13 +56,46 @@ host_type(const char *p, const char *e)
 }
 
 /*
+ * skip_token() for a parameter's value, often long (a branch, a tag, an
+ * address): sixteen bytes at a time while they are letters, digits, '-'
+ * or '.', all token characters; the bytes from lo to e may be read (lo
+ * at most p), so that the last sixteen before e are loaded from e - 16
+ * and shifted when p is nearer e than that.  The byte loop goes on from
+ * where the masks stop, through the rarer token characters.
+ */
+static inline const char *
+skip_token_value(const char *lo, const char *p, const char *e)
+{
+#ifdef __SSE2__
+	unsigned g, s, d;
+
+	while (e - p >= 16) {
+		ch_host_masks16(p, &g, &s, &d);
+		if (g != 0xffff) {
+			return skip_token(p + __builtin_ctz(~g), e);
+		}
+		p += 16;
+	}
+	if (p < e && e - lo >= 16) {
+		ch_host_masks16(e - 16, &g, &s, &d);
+		g >>= 16 - (e - p);
+		p += __builtin_ctz(~g);
+	}
+#else
+	(void)lo;
+#endif
+	return skip_token(p, e);
+}
+
+/*
  * One generic parameter: ';' already consumed.  name is a token; the value
  * is a token, a quoted string or an address (with ':' and brackets).  The
  * returned value excludes quotes.  Returns the position after it, or NULL.
+ * The bytes from lo (at most p) to e may be read.
  */
 static const char *
-next_param(const char *p, const char *e, const char **ns, const char **ne,
-    const char **vs, const char **ve)
+next_param(const char *lo, const char *p, const char *e, const char **ns,
+    const char **ne, const char **vs, const char **ve)
 {
 	p = skip_ws(p, e);
 	*ns = p;
@@ -84,7 +117,7 @@ next_param(const char *p, const char *e, const char **ns, const char **ne,
 			*ve = q - 1;
 			p = q;
 		} else {
-			const char *q = skip_token(p, e);
+			const char *q = skip_token_value(lo, p, e);
 			/* the bytes of an address beyond a token are rare:
 			 * the token's class alone tests most bytes */
 			while (q < e && (*q == ':' || *q == '[' || *q == ']')) {
@@ -225,6 +258,19 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		q = ch_ipv4_run(p, e, true, &quad);
 		digits_dots = q == e ||
 		    !(ch_is((unsigned char)*q, CH_ALPHA) || *q == '-');
+#ifdef __SSE2__
+		/* a name's bytes, up to 31 of them, as one mask */
+		if (!digits_dots && e - q >= 16) {
+			size_t n = (size_t)(e - q);
+			unsigned g0, g1, s, d;
+			uint32_t good;
+
+			ch_host_masks_at(q, n, 0, &g0, &s, &d);
+			ch_host_masks_at(q, n, 16, &g1, &s, &d);
+			good = g0 | g1 << 16;
+			q += good != UINT32_MAX ? __builtin_ctz(~good) : 32;
+		}
+#endif
 		while (q < e && (ch_is((unsigned char)*q, CH_ALPHA | CH_DIGIT) ||
 		    *q == '-' || *q == '.')) {
 			q++;
@@ -262,7 +308,7 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		if (*p != ';') {
 			return -EINVAL;
 		}
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(start, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL) {
 			return -EINVAL;
 		}
@@ -407,6 +453,30 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 		return lc->state > 0 ? lc->count : -EINVAL;
 	}
 	list = hdr_is_list(id);
+	if (!list && m->hdrs[f].next < 0) {
+		/* one header, one element (From, To, Content-Type): no
+		 * count, no ends */
+		const char *p = m->buf + m->hdrs[f].value.off;
+
+		lc = msg_alloc(m, lc_size + sz);
+		if (lc == NULL) {
+			return -ENOMEM;
+		}
+		lc->kind = (uint8_t)kind;
+		lc->count = 0;
+		lc->items = NULL;
+		m->hdrs[f].cache = lc;
+		if (fn(m, p, p + m->hdrs[f].value.len, f,
+		    (char *)lc + lc_size) != 0) {
+			lc->state = -1;
+			return -EINVAL;
+		}
+		lc->items = (char *)lc + lc_size;
+		lc->count = 1;
+		lc->state = 1;
+		*out = lc->items;
+		return 1;
+	}
 	int n = count_elements(m, f, list, ends);
 	lc = msg_alloc(m, lc_size + (n > 0 ? sz * (size_t)n : 0));
 	if (lc == NULL) {
@@ -456,11 +526,54 @@ via_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 	return parse_via(m, p, e, hdr, item, false, NULL);
 }
 
+/*
+ * The cached list of kind on the first header of id, or NULL when there
+ * is none yet.
+ */
+static inline const struct list_cache *
+list_cached(const struct msg *m, enum hdr_id id, enum list_kind kind)
+{
+	int f = m->first[id];
+	const struct list_cache *lc;
+
+	if (f < 0) {
+		return NULL;
+	}
+	lc = m->hdrs[f].cache;
+	return lc != NULL && lc->kind == kind ? lc : NULL;
+}
+
 int
 msg_vias(struct msg *m, const struct msg_via **out)
 {
+	const size_t lc_size = (sizeof(struct list_cache) + 15) & ~(size_t)15;
+	int f = m->first[HDR_VIA];
+	struct list_cache *lc;
 	void *items;
-	int n = list_get(m, HDR_VIA, LK_VIA, sizeof(struct msg_via), via_elem,
+	int n;
+
+	/* one Via line holding one value, the top Via: the list is that
+	 * parse, as list_get() would find it (msg_find_comma() finds no
+	 * comma where the top Via's parse found none) */
+	if (f >= 0 && m->hdrs[f].next < 0 && m->hdrs[f].cache == NULL &&
+	    msg_via_top(m) != NULL && m->via_top_comma == 0) {
+		lc = msg_alloc(m, lc_size + sizeof(struct msg_via));
+		if (lc == NULL) {
+			return -ENOMEM;
+		}
+		items = (char *)lc + lc_size;
+		memcpy(items, &m->via_top, sizeof(m->via_top));
+		lc->kind = LK_VIA;
+		lc->state = 1;
+		lc->count = 1;
+		lc->items = items;
+		m->hdrs[f].cache = lc;
+		if (out != NULL) {
+			*out = items;
+		}
+		return 1;
+	}
+	n = list_get(m, HDR_VIA, LK_VIA, sizeof(struct msg_via), via_elem,
 	    &items);
 
 	if (out != NULL) {
@@ -528,7 +641,7 @@ static int
 parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
     struct msg_naddr *na, bool contact)
 {
-	const char *q, *ns, *ne, *vs, *ve;
+	const char *q, *ns, *ne, *vs, *ve, *na_lo;
 
 	memset(na, 0, sizeof(*na));
 	na->expires = -1;
@@ -536,6 +649,7 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 	na->hdr = hdr;
 	p = skip_ws(p, e);
 	e = rtrim_ws(p, e);
+	na_lo = p;
 	na->value = mkspan(m, p, e);
 	if (p == e) {
 		return -EINVAL;
@@ -590,7 +704,7 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 		if (*p != ';') {
 			return -EINVAL;
 		}
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(na_lo, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL) {
 			return -EINVAL;
 		}
@@ -663,11 +777,19 @@ msg_naddrs(struct msg *m, enum hdr_id id, const struct msg_naddr **out)
 	return n;
 }
 
-static const struct msg_naddr *
+/*
+ * From or To: the cached parse when there is one, at the cost of two
+ * loads and compares, as both are asked for many times a message.
+ */
+static inline const struct msg_naddr *
 single_naddr(struct msg *m, enum hdr_id id)
 {
 	const struct msg_naddr *na;
+	const struct list_cache *lc = list_cached(m, id, LK_NADDR);
 
+	if (lc != NULL) {
+		return lc->state > 0 && lc->count > 0 ? lc->items : NULL;
+	}
 	return msg_naddrs(m, id, &na) > 0 ? na : NULL;
 }
 
@@ -695,7 +817,7 @@ msg_naddr_param(const struct msg *m, const struct msg_naddr *na,
 		return false;
 	}
 	while (p < e && *p == ';') {
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(s.p, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL) {
 			return false;
 		}
@@ -714,20 +836,26 @@ const struct msg_cseq *
 msg_cseq(struct msg *m)
 {
 	if (m->cseq_state == 0) {
-		struct sv s = msg_hdr_value(m, HDR_CSEQ);
-		const char *p = s.p, *e = s.p + s.len, *q;
-		uint64_t v;
+		int i = m->first[HDR_CSEQ];
+		const char *p, *e, *q;
+		uint64_t v = 0;
 
 		m->cseq_state = -1;
-		if (m->first[HDR_CSEQ] < 0) {
+		if (i < 0) {
 			return NULL;
 		}
-		/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16) */
-		q = p;
-		while (q < e && ch_is((unsigned char)*q, CH_DIGIT)) {
-			q++;
+		p = m->buf + m->hdrs[i].value.off;
+		e = p + m->hdrs[i].value.len;
+		/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16): one to ten
+		 * digits, read as they are scanned (ten stay under 2^64),
+		 * at most 2^32 - 1 */
+		for (q = p; q < e && ch_is((unsigned char)*q, CH_DIGIT); q++) {
+			v = v * 10 + (uint64_t)(*q - '0');
+			if (q - p == 10) {
+				return NULL;
+			}
 		}
-		if (q - p > 10 || msg_parse_uint(p, q, UINT32_MAX, &v) != 0) {
+		if (q == p || v > UINT32_MAX) {
 			return NULL;
 		}
 		p = skip_ws(q, e);
@@ -740,7 +868,16 @@ msg_cseq(struct msg *m)
 		}
 		m->cseq.num = (uint32_t)v;
 		m->cseq.method_s = mkspan(m, p, q);
-		m->cseq.method = (uint8_t)msg_method_lookup(p, (size_t)(q - p));
+		/* a request's CSeq names its own method (msg_check() holds
+		 * it to that): the request line's lookup, when the bytes
+		 * are the same */
+		if (m->is_request && m->method_s.len == (uint32_t)(q - p) &&
+		    memcmp(m->buf + m->method_s.off, p, (size_t)(q - p)) == 0) {
+			m->cseq.method = m->method;
+		} else {
+			m->cseq.method =
+			    (uint8_t)msg_method_lookup(p, (size_t)(q - p));
+		}
 		m->cseq_state = 1;
 	}
 	return m->cseq_state > 0 ? &m->cseq : NULL;
@@ -804,12 +941,13 @@ static int
 ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 {
 	struct msg_ctype *ct = item;
-	const char *q, *ns, *ne, *vs, *ve;
+	const char *q, *ns, *ne, *vs, *ve, *ct_lo;
 
 	(void)hdr;
 	memset(ct, 0, sizeof(*ct));
 	p = skip_ws(p, e);
 	e = rtrim_ws(p, e);
+	ct_lo = p;
 	/* media-type = m-type SLASH m-subtype *(SEMI m-parameter) */
 	if ((q = token_span(m, p, e, &ct->type)) == NULL ||
 	    (p = expect_sep(q, e, '/')) == NULL ||
@@ -824,7 +962,7 @@ ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 		if (*p != ';') {
 			return -EINVAL;
 		}
-		p = next_param(p + 1, e, &ns, &ne, &vs, &ve);
+		p = next_param(ct_lo, p + 1, e, &ns, &ne, &vs, &ve);
 		if (p == NULL || vs == NULL) {
 			return -EINVAL;
 		}
@@ -835,11 +973,16 @@ ctype_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 const struct msg_ctype *
 msg_content_type(struct msg *m)
 {
+	const struct list_cache *lc;
 	void *items;
 
 	if (m->first[HDR_CONTENT_TYPE] < 0 ||
 	    m->hdrs[m->first[HDR_CONTENT_TYPE]].next >= 0) {
 		return NULL;
+	}
+	lc = list_cached(m, HDR_CONTENT_TYPE, LK_CTYPE);
+	if (lc != NULL) {
+		return lc->state > 0 ? lc->items : NULL;
 	}
 	return list_get(m, HDR_CONTENT_TYPE, LK_CTYPE, sizeof(struct msg_ctype),
 		   ctype_elem, &items) > 0
@@ -855,12 +998,13 @@ static int
 auth_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 {
 	struct msg_auth *a = item;
-	const char *q, *ns, *ne, *vs, *ve;
+	const char *q, *ns, *ne, *vs, *ve, *a_lo;
 
 	memset(a, 0, sizeof(*a));
 	a->hdr = hdr;
 	p = skip_ws(p, e);
 	e = rtrim_ws(p, e);
+	a_lo = p;
 	q = skip_token(p, e);
 	if (q == p) {
 		return -EINVAL;
@@ -875,7 +1019,7 @@ auth_elem(struct msg *m, const char *p, const char *e, int hdr, void *item)
 	}
 	a->params = mkspan(m, p, e);
 	for (;;) {
-		p = next_param(p, e, &ns, &ne, &vs, &ve);
+		p = next_param(a_lo, p, e, &ns, &ne, &vs, &ve);
 		if (p == NULL || vs == NULL) {
 			return -EINVAL;
 		}

@@ -458,6 +458,119 @@ test_hdr_lookup_names(void **state)
 	assert_int_equal(hdr_lookup("Viaduct", 3), HDR_VIA);
 }
 
+/*
+ * The id of the first row whose name (or compact form, for one byte) is
+ * n[0..len) in any case, or HDR_UNKNOWN.
+ */
+static enum hdr_id
+row_id(const char *n, size_t len)
+{
+	for (size_t i = 0; i < N_HDR_ROWS; i++) {
+		if (len == 1 && hdr_rows[i].compact != 0 &&
+		    (n[0] | 0x20) == hdr_rows[i].compact) {
+			return hdr_rows[i].id;
+		}
+		if (strlen(hdr_rows[i].name) == len &&
+		    strncasecmp(hdr_rows[i].name, n, len) == 0) {
+			return hdr_rows[i].id;
+		}
+	}
+	return HDR_UNKNOWN;
+}
+
+/*
+ * Every known name with one byte changed, at every position, to a byte
+ * of a set that folds near letters and '-' (0x20 apart, control bytes,
+ * the top bit), every prefix, and with one byte glued on or the first
+ * dropped: hdr_lookup() finds exactly the known name the text spells in
+ * any case, whatever word of the name the change falls in.  Names longer
+ * than any known one are unknown.
+ */
+static void
+test_hdr_lookup_changed(void **state)
+{
+	static const char subst[] = "aZz-_0.\r\x0d\x8d\xc1\x01 :@`{";
+	char n[64];
+
+	(void)state;
+	for (size_t i = 0; i < N_HDR_ROWS; i++) {
+		const char *name = hdr_rows[i].name;
+		size_t len = strlen(name);
+
+		for (size_t j = 0; j < len; j++) {
+			for (size_t k = 0; k < sizeof(subst) - 1; k++) {
+				memcpy(n, name, len);
+				n[j] = subst[k];
+				assert_int_equal(hdr_lookup(n, len), row_id(n, len));
+			}
+		}
+		for (size_t j = 1; j < len; j++) {
+			assert_int_equal(hdr_lookup(name, j), row_id(name, j));
+		}
+		memcpy(n, name, len);
+		n[len] = 's';
+		assert_int_equal(hdr_lookup(n, len + 1), row_id(n, len + 1));
+		assert_int_equal(hdr_lookup(name + 1, len - 1),
+		                 row_id(name + 1, len - 1));
+	}
+	assert_int_equal(hdr_lookup("Proxy-Authorization-Extra", 25),
+	                 HDR_UNKNOWN);
+	assert_int_equal(hdr_lookup("Proxy-Authorization-Extra-Long", 30),
+	                 HDR_UNKNOWN);
+}
+
+/* The method id whose name is exactly p[0..len), by a scan of them all. */
+static enum msg_method
+method_scan(const char *p, size_t len)
+{
+	for (int id = MSG_INVITE; id <= MSG_PUBLISH; id++) {
+		const char *n = msg_method_str((enum msg_method)id);
+
+		if (strlen(n) == len && memcmp(n, p, len) == 0) {
+			return (enum msg_method)id;
+		}
+	}
+	return MSG_METHOD_OTHER;
+}
+
+/*
+ * RFC 3261 7.1: methods are case-sensitive.  Every method name, each with
+ * one byte changed at every position (a letter's other case, a
+ * neighbour, a digit, NUL), every prefix, one byte glued on: the lookup
+ * finds exactly the method a scan of the names finds.
+ */
+static void
+test_method_lookup_changed(void **state)
+{
+	static const char subst[] = "aAZ@[0\x80";
+	char n[16];
+
+	(void)state;
+	for (int id = MSG_INVITE; id <= MSG_PUBLISH; id++) {
+		const char *name = msg_method_str((enum msg_method)id);
+		size_t len = strlen(name);
+
+		assert_int_equal(msg_method_lookup(name, len), id);
+		for (size_t j = 0; j < len; j++) {
+			for (size_t k = 0; k < sizeof(subst); k++) {
+				memcpy(n, name, len);
+				n[j] = k < sizeof(subst) - 1
+				           ? subst[k]
+				           : (char)(name[j] | 0x20);
+				assert_int_equal(msg_method_lookup(n, len),
+				                 method_scan(n, len));
+			}
+			assert_int_equal(msg_method_lookup(name, j),
+			                 method_scan(name, j));
+		}
+		memcpy(n, name, len);
+		n[len] = 'S';
+		assert_int_equal(msg_method_lookup(n, len + 1),
+		                 method_scan(n, len + 1));
+	}
+	assert_int_equal(msg_method_lookup("", 0), MSG_METHOD_OTHER);
+}
+
 /* The id the parser gives the header line "NAME: x-mark" in an INVITE. */
 static enum hdr_id
 parsed_id(const char *name)
@@ -1232,6 +1345,116 @@ test_via_list(void **state)
 	msg_free(m);
 }
 
+/*
+ * A message with one Via line holding one value: msg_vias() gives one
+ * element equal, byte for byte, to msg_via_top()'s parse, whether asked
+ * before or after it, and the same array again; a comma inside a quoted
+ * parameter value is no second value.  Two values on the line, or two
+ * lines, are two elements; a bad second value fails the list, not the
+ * top Via.
+ */
+static void
+test_vias_one_line(void **state)
+{
+	static const char *const one[] = {
+	    "Via: SIP/2.0/UDP h.example.com:5060;branch=z9hG4bK1\r\n",
+	    "Via:  SIP/2.0/TCP 192.0.2.1;rport;received=192.0.2.9;"
+	    "branch=z9hG4bK2 \r\n",
+	    "Via: SIP/2.0/UDP h.example.com;x=\"a, b\";branch=z9hG4bK3\r\n",
+	    "Via: SIP/2.0/UDP h.example.com\r\n ;branch=z9hG4bK4\r\n",
+	};
+	const struct msg_via *v, *w, *top;
+	struct msg *m;
+	char hdrs[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(one) / sizeof(*one); i++) {
+		for (int first = 0; first < 2; first++) {
+			snprintf(hdrs, sizeof(hdrs),
+			         "%s" MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0,
+			         one[i]);
+			m = request_with(REQ_LINE, hdrs);
+			top = first ? msg_via_top(m) : NULL;
+			assert_int_equal(msg_vias(m, &v), 1);
+			if (!first) {
+				top = msg_via_top(m);
+			}
+			assert_non_null(top);
+			assert_memory_equal(v, top, sizeof(*v));
+			assert_int_equal(msg_vias(m, &w), 1);
+			assert_ptr_equal(w, v);
+			assert_check_ok(m);
+			msg_free(m);
+		}
+	}
+
+	m = request_with(REQ_LINE,
+	                 "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1,"
+	                 "SIP/2.0/UDP b.example.com;branch=z9hG4bK2\r\n" MAXF
+	                 TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_int_equal(msg_vias(m, &v), 2);
+	assert_span_equal(m, v[1].host, "b.example.com");
+	msg_free(m);
+
+	m = request_with(REQ_LINE,
+	                 "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n"
+	                 "Via: SIP/2.0/UDP b.example.com;branch=z9hG4bK2\r\n"
+	                 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	assert_non_null(msg_via_top(m));
+	assert_int_equal(msg_vias(m, &v), 2);
+	assert_span_equal(m, v[1].host, "b.example.com");
+	msg_free(m);
+
+	m = request_with(REQ_LINE,
+	                 "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1, "
+	                 "SIP/2.0/UDP ;branch=z9hG4bK2\r\n" MAXF TO_1 FROM_1
+	                 CALLID_1 CSEQ_1 CL_0);
+	assert_non_null(msg_via_top(m));
+	assert_int_equal(msg_vias(m, &v), -EINVAL);
+	assert_int_equal(msg_vias(m, &v), -EINVAL);
+	msg_free(m);
+}
+
+/*
+ * Typed values beyond the message's inline arena (2 KiB): 40 Contact
+ * and 40 Route values, about 6 KiB each list, parse into arena chunks
+ * and read back whole; asked again, the same arrays.
+ */
+static void
+test_values_past_inline_arena(void **state)
+{
+	char hdrs[8192], *p = hdrs;
+	const struct msg_naddr *c, *r, *c2, *r2;
+	struct msg *m;
+	char want[64];
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		p += sprintf(p, "Contact: <sip:u%d@h%d.example.com>;expires=%d\r\n",
+		             i, i, i);
+	}
+	for (int i = 0; i < 40; i++) {
+		p += sprintf(p, "Route: <sip:r%d.example.com;lr>\r\n", i);
+	}
+	sprintf(p, VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	m = request_with(REQ_LINE, hdrs);
+	assert_int_equal(msg_naddrs(m, HDR_CONTACT, &c), 40);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 40);
+	for (int i = 0; i < 40; i++) {
+		snprintf(want, sizeof(want), "h%d.example.com", i);
+		assert_span_equal(m, c[i].uri.host, want);
+		assert_int_equal(c[i].expires, i);
+		snprintf(want, sizeof(want), "r%d.example.com", i);
+		assert_span_equal(m, r[i].uri.host, want);
+	}
+	assert_int_equal(msg_naddrs(m, HDR_CONTACT, &c2), 40);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r2), 40);
+	assert_ptr_equal(c2, c);
+	assert_ptr_equal(r2, r);
+	assert_check_ok(m);
+	msg_free(m);
+}
+
 static void
 test_via_bad(void **state)
 {
@@ -1318,6 +1541,115 @@ test_via_hosts(void **state)
 			assert_int_equal(v->host_type, cases[i].type);
 			assert_span_equal(m, v->host, cases[i].host);
 			assert_int_equal(v->port, 5060);
+		}
+		msg_free(m);
+	}
+}
+
+/*
+ * Sent-by names read sixteen bytes at a time: names of 1 to 70 bytes of
+ * letters, digits, '-' and '.' (one letter at least, so never an
+ * address), a '_' put in half of them, alone in the value or before a
+ * port and parameters: accepted exactly when every byte is one of those
+ * and the first is neither '-' nor '.', with the whole name as host.
+ */
+static void
+test_via_hosts_long(void **state)
+{
+	static const char abc[] = "abXZ09-.";
+	uint32_t seed = 777;
+	char host[80], hdrs[1024];
+
+	(void)state;
+	for (int round = 0; round < 6000; round++) {
+		const struct msg_via *v;
+		struct msg *m;
+		size_t len;
+		bool ok;
+
+		seed = seed * 1103515245u + 12345u;
+		len = 1 + (seed >> 16) % 70;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			host[k] = abc[(seed >> 16) % 8];
+		}
+		seed = seed * 1103515245u + 12345u;
+		host[(seed >> 16) % len] = 'q';
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) & 1) {
+			host[(seed >> 17) % len] = '_';
+		}
+		host[len] = '\0';
+		ok = strchr(host, '_') == NULL && host[0] != '-' &&
+		     host[0] != '.';
+		snprintf(hdrs, sizeof(hdrs),
+		         "Via: SIP/2.0/UDP %s%s\r\n" MAXF TO_1 FROM_1 CALLID_1
+		             CSEQ_1 CL_0,
+		         host, round & 2 ? ":5060;branch=z9hG4bK1" : "");
+		m = request_with(REQ_LINE, hdrs);
+		v = msg_via_top(m);
+		if ((v != NULL) != ok) {
+			fail_msg("Via host %s: %s", host,
+			         v != NULL ? "accepted" : "refused");
+		}
+		if (v != NULL) {
+			assert_int_equal(v->host_type, URI_HOST_NAME);
+			assert_span_equal(m, v->host, host);
+		}
+		msg_free(m);
+	}
+}
+
+/*
+ * Parameter values read sixteen bytes at a time: a Via branch and a From
+ * tag of 1 to 60 token characters (the rarer ones among them), a '/' put
+ * in some, last on their line or before another parameter: read whole
+ * exactly when no '/' is in them.
+ */
+static void
+test_param_values_long(void **state)
+{
+	static const char abc[] = "aZ09-.aZ09-._!%*+`'~";
+	uint32_t seed = 4242;
+	char val[64], hdrs[1024];
+
+	(void)state;
+	for (int round = 0; round < 8000; round++) {
+		const struct msg_via *v;
+		const struct msg_naddr *f;
+		struct msg *m;
+		size_t len;
+		bool ok;
+
+		seed = seed * 1103515245u + 12345u;
+		len = 1 + (seed >> 16) % 60;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			val[k] = abc[(seed >> 16) % 20];
+		}
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 4 == 0) {
+			val[(seed >> 18) % len] = '/';
+		}
+		val[len] = '\0';
+		ok = strchr(val, '/') == NULL;
+		snprintf(hdrs, sizeof(hdrs),
+		         "Via: SIP/2.0/UDP h.example.com;branch=%s%s\r\n" MAXF
+		         TO_1 "From: <sip:a@b.example.com>;tag=%s%s\r\n"
+		         CALLID_1 CSEQ_1 CL_0,
+		         val, round & 1 ? ";rport" : "", val,
+		         round & 2 ? ";x=1" : "");
+		m = request_with(REQ_LINE, hdrs);
+		v = msg_via_top(m);
+		f = msg_from(m);
+		if ((v != NULL) != ok || (f != NULL) != ok) {
+			fail_msg("value %s: Via %s, From %s", val,
+			         v != NULL ? "accepted" : "refused",
+			         f != NULL ? "accepted" : "refused");
+		}
+		if (ok) {
+			assert_span_equal(m, v->branch, val);
+			assert_span_equal(m, f->tag, val);
 		}
 		msg_free(m);
 	}
@@ -1481,6 +1813,72 @@ test_from_to_bad(void **state)
 	m = request_with(REQ_LINE, VIA_1 MAXF FROM_1 CALLID_1 CSEQ_1 CL_0);
 	assert_null(msg_to(m));
 	assert_check_fails(m, 400, "Missing To");
+	msg_free(m);
+}
+
+/*
+ * msg_from() and msg_to() answer from their first parse: the same
+ * element every time, equal to msg_naddrs()' of the header, malformed
+ * every time once malformed, and parsed again after an edit of the
+ * header.  Two From lines: the first, and NULL once either is bad.
+ */
+static void
+test_from_to_cached(void **state)
+{
+	struct msg *m;
+	const struct msg_naddr *f, *t, *na;
+	int idx;
+
+	(void)state;
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0);
+	f = msg_from(m);
+	t = msg_to(m);
+	assert_non_null(f);
+	assert_non_null(t);
+	assert_ptr_equal(msg_from(m), f);
+	assert_ptr_equal(msg_to(m), t);
+	assert_int_equal(msg_naddrs(m, HDR_FROM, &na), 1);
+	assert_ptr_equal(na, f);
+	assert_int_equal(msg_naddrs(m, HDR_TO, &na), 1);
+	assert_ptr_equal(na, t);
+	assert_span_equal(m, f->tag, "1928301774");
+	assert_span_equal(m, f->uri.host, "atlanta.example.com");
+	idx = msg_hdr_first(m, HDR_FROM);
+	assert_int_equal(msg_hdr_replace(m, idx,
+	                                 SV_LIT("<sip:carol@chicago.example.com>"
+	                                        ";tag=55")),
+	                 0);
+	f = msg_from(m);
+	assert_non_null(f);
+	assert_span_equal(m, f->tag, "55");
+	assert_span_equal(m, f->uri.host, "chicago.example.com");
+	assert_ptr_equal(msg_from(m), f);
+	idx = msg_hdr_first(m, HDR_TO);
+	assert_int_equal(msg_hdr_replace(m, idx, SV_LIT("<sip:bob@b")), 0);
+	assert_null(msg_to(m));
+	assert_null(msg_to(m));
+	assert_int_equal(msg_naddrs(m, HDR_TO, &na), -EINVAL);
+	msg_free(m);
+
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1
+	                 "From: <sip:a@example.com>;tag=1\r\n"
+	                 "From: <sip:b@example.com>;tag=2\r\n" CALLID_1
+	                     CSEQ_1 CL_0);
+	f = msg_from(m);
+	assert_non_null(f);
+	assert_span_equal(m, f->tag, "1");
+	assert_ptr_equal(msg_from(m), f);
+	assert_int_equal(msg_naddrs(m, HDR_FROM, &na), 2);
+	assert_ptr_equal(na, f);
+	assert_span_equal(m, na[1].tag, "2");
+	msg_free(m);
+
+	m = request_with(REQ_LINE, VIA_1 MAXF TO_1
+	                 "From: <sip:a@example.com>;tag=1\r\n"
+	                 "From: <sip:b@example.com;tag=2\r\n" CALLID_1
+	                     CSEQ_1 CL_0);
+	assert_null(msg_from(m));
+	assert_null(msg_from(m));
 	msg_free(m);
 }
 
@@ -1721,6 +2119,77 @@ invite_cseq(const char *cseq_line)
 	snprintf(hdrs, sizeof(hdrs), "%s%s%s%s%s%s%s", VIA_1, MAXF, TO_1,
 	         FROM_1, CALLID_1, cseq_line, CL_0);
 	return request_with(REQ_LINE, hdrs);
+}
+
+/*
+ * The CSeq number read as its digits are scanned: one to ten digits
+ * (leading zeros count), at most 2^32 - 1, else no CSeq; and its method
+ * id, taken from the request line when the bytes are the request's
+ * method, else looked up (case-sensitive), as a response's is.
+ */
+static void
+test_cseq_digits_methods(void **state)
+{
+	static const struct {
+		const char *num;
+		bool ok;
+		uint32_t v;
+	} nums[] = {
+	    {"", false, 0},
+	    {"0", true, 0},
+	    {"7", true, 7},
+	    {"0000000001", true, 1},
+	    {"00000000001", false, 0},
+	    {"4294967295", true, 4294967295u},
+	    {"4294967296", false, 0},
+	    {"9999999999", false, 0},
+	    {"12345678901", false, 0},
+	    {"123456789012", false, 0},
+	    {"1a", false, 0},
+	};
+	char line[128], buf[1024];
+	const struct msg_cseq *c;
+	struct msg *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++) {
+		snprintf(line, sizeof(line), "CSeq: %s INVITE\r\n", nums[i].num);
+		m = invite_cseq(line);
+		c = msg_cseq(m);
+		if ((c != NULL) != nums[i].ok) {
+			fail_msg("CSeq '%s': %s", nums[i].num,
+			         c != NULL ? "accepted" : "refused");
+		}
+		if (c != NULL) {
+			assert_int_equal(c->num, nums[i].v);
+			assert_int_equal(c->method, MSG_INVITE);
+		}
+		msg_free(m);
+	}
+
+	m = invite_cseq("CSeq: 1 invite\r\n");
+	assert_int_equal(msg_cseq(m)->method, MSG_METHOD_OTHER);
+	assert_check_fails(m, 400, "CSeq Method Mismatch");
+	msg_free(m);
+	m = invite_cseq("CSeq: 1 BYE\r\n");
+	assert_int_equal(msg_cseq(m)->method, MSG_BYE);
+	msg_free(m);
+	m = request_with("FOO sip:bob@biloxi.example.com SIP/2.0\r\n",
+	                 VIA_1 MAXF TO_1 FROM_1 CALLID_1 "CSeq: 2 FOO\r\n" CL_0);
+	assert_int_equal(msg_cseq(m)->method, MSG_METHOD_OTHER);
+	assert_span_equal(m, msg_cseq(m)->method_s, "FOO");
+	assert_check_ok(m);
+	msg_free(m);
+	m = request_with("OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n",
+	                 VIA_1 MAXF TO_1 FROM_1 CALLID_1
+	                 "CSeq: 2 OPTIONS\r\n" CL_0);
+	assert_int_equal(msg_cseq(m)->method, MSG_OPTIONS);
+	msg_free(m);
+	snprintf(buf, sizeof(buf), "SIP/2.0 200 OK\r\n" VIA_1 TO_1 FROM_1
+	         CALLID_1 "CSeq: 3 CANCEL\r\n" CL_0 "\r\n");
+	m = parse_ok(buf);
+	assert_int_equal(msg_cseq(m)->method, MSG_CANCEL);
+	msg_free(m);
 }
 
 static void
@@ -2433,6 +2902,59 @@ test_bad_header_lines(void **state)
 }
 
 /*
+ * RFC 3261 7: a bare CR in the start line, at every offset of a request
+ * URI or a reason phrase, in the LF's sixteen bytes or earlier ones,
+ * makes a request's line bad and a response unparsable; the same line
+ * without it is good, and so is one ending in a bare LF.
+ */
+static void
+test_bare_cr_start_line(void **state)
+{
+	static const char a40[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char b20[] = "bbbbbbbbbbbbbbbbbbbb";
+	char start[128], msgb[1024];
+	struct msg_err err;
+	struct msg *m;
+
+	(void)state;
+	for (int k = 0; k <= 40; k++) {
+		for (int j = 0; j <= 20; j++) {
+			snprintf(start, sizeof(start),
+			         "OPTIONS sip:u%.*s\r%.*s@h.example.com SIP/2.0\r\n",
+			         k, a40, j, b20);
+			m = request_with(start, VIA_1 MAXF TO_1 FROM_1 CALLID_1
+			                 "CSeq: 1 OPTIONS\r\n" CL_0);
+			assert_check_fails(m, 400, "Bad Request Line");
+			msg_free(m);
+			snprintf(start, sizeof(start),
+			         "OPTIONS sip:u%.*s%.*s@h.example.com SIP/2.0%s",
+			         k, a40, j, b20, j & 1 ? "\n" : "\r\n");
+			m = request_with(start, VIA_1 MAXF TO_1 FROM_1 CALLID_1
+			                 "CSeq: 1 OPTIONS\r\n" CL_0);
+			assert_check_ok(m);
+			msg_free(m);
+
+			snprintf(msgb, sizeof(msgb),
+			         "SIP/2.0 200 %.*s\r%.*s\r\n" VIA_1 TO_1 FROM_1
+			         CALLID_1 CSEQ_1 CL_0 "\r\n",
+			         k, a40, j, b20);
+			memset(&err, 0, sizeof(err));
+			m = parse_lim(msgb, NULL, &err);
+			assert_null(m);
+			assert_string_equal(err.reason, "Bad Status Line");
+			snprintf(msgb, sizeof(msgb),
+			         "SIP/2.0 200 %.*s%.*s%s" VIA_1 TO_1 FROM_1
+			         CALLID_1 CSEQ_1 CL_0 "\r\n",
+			         k, a40, j, b20, j & 1 ? "\n" : "\r\n");
+			m = parse_ok(msgb);
+			assert_int_equal(msg_status(m), 200);
+			assert_int_equal(msg_reason(m).len, (size_t)(k + j));
+			msg_free(m);
+		}
+	}
+}
+
+/*
  * RFC 3261 7: a bare CR makes its line bad wherever it stands: before or
  * after the CRLF, in the same sixteen bytes as the LF or earlier ones,
  * on a line in the middle of the headers or on the last one, where
@@ -2586,6 +3108,8 @@ main(void)
 	    cmocka_unit_test(test_reason_phrase),
 	    cmocka_unit_test(test_hdr_lookup_names),
 	    cmocka_unit_test(test_hdr_names_parsed),
+	    cmocka_unit_test(test_hdr_lookup_changed),
+	    cmocka_unit_test(test_method_lookup_changed),
 	    cmocka_unit_test(test_hdr_lookup_compact),
 	    cmocka_unit_test(test_index_compact_forms),
 	    cmocka_unit_test(test_index_case_insensitive),
@@ -2606,13 +3130,18 @@ main(void)
 	    cmocka_unit_test(test_via_minimal),
 	    cmocka_unit_test(test_via_whitespace),
 	    cmocka_unit_test(test_via_list),
+	    cmocka_unit_test(test_vias_one_line),
+	    cmocka_unit_test(test_values_past_inline_arena),
 	    cmocka_unit_test(test_via_bad),
 	    cmocka_unit_test(test_via_hosts),
+	    cmocka_unit_test(test_via_hosts_long),
+	    cmocka_unit_test(test_param_values_long),
 	    cmocka_unit_test(test_via_missing),
 	    cmocka_unit_test(test_from_to_name_addr),
 	    cmocka_unit_test(test_from_to_addr_spec),
 	    cmocka_unit_test(test_from_to_tricky),
 	    cmocka_unit_test(test_from_to_bad),
+	    cmocka_unit_test(test_from_to_cached),
 	    cmocka_unit_test(test_callid),
 	    cmocka_unit_test(test_callid_words),
 	    cmocka_unit_test(test_hash_bytes),
@@ -2621,6 +3150,7 @@ main(void)
 	    cmocka_unit_test(test_hdr_names_letters),
 	    cmocka_unit_test(test_hdr_names_near),
 	    cmocka_unit_test(test_cseq),
+	    cmocka_unit_test(test_cseq_digits_methods),
 	    cmocka_unit_test(test_cseq_bad),
 	    cmocka_unit_test(test_cseq_response_any_method),
 	    cmocka_unit_test(test_max_forwards),
@@ -2641,6 +3171,7 @@ main(void)
 	    cmocka_unit_test(test_bad_header_lines),
 	    cmocka_unit_test(test_nul_quoted_pair),
 	    cmocka_unit_test(test_bare_cr_every_offset),
+	    cmocka_unit_test(test_bare_cr_start_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -1138,6 +1139,107 @@ test_hostname_every_short(void **state)
 	assert_int_equal(total, 21845);
 }
 
+/* One host in a URI as prefix host suffix, judged against the grammar. */
+static void
+check_host_in(const char *pre, const char *host, const char *suf)
+{
+	char uri[160];
+	size_t len = strlen(host);
+	struct turi t;
+	bool v4 = ref_ipv4(host, len);
+	bool name = !v4 && ref_hostname(host, len);
+
+	snprintf(uri, sizeof(uri), "%s%s%s", pre, host, suf);
+	tparse(&t, uri);
+	if ((t.rc == 0) != (v4 || name)) {
+		fail_msg("uri '%s': parse %d, grammar %s", uri, t.rc,
+		         v4 ? "IPv4" : name ? "name" : "none");
+	}
+	if (t.rc == 0) {
+		assert_int_equal(t.u.host_type,
+		                 v4 ? URI_HOST_IPV4 : URI_HOST_NAME);
+		assert_span(t.buf, t.u.host, host);
+	}
+	tfree(&t);
+}
+
+/*
+ * Hosts judged sixteen bytes at a time: every host of up to six bytes
+ * over "a1-." and long ones made of labels, one byte changed in half of
+ * them, at offsets that put them across the sixteen-byte loads and the
+ * end of the text, parse exactly when the grammar says (the URI buffer
+ * is allocated to measure, so a read past it is caught under ASan).
+ */
+static void
+test_hostname_long(void **state)
+{
+	static const char *const pre[] = { "sip:", "sip:alice@",
+		                           "sip:a-rather-long-user@" };
+	static const char *const suf[] = { "", ";lr", ":5060;transport=udp",
+		                           ";maddr=x" };
+	static const char abc[] = "a1-.";
+	static const char lab[] = "abzAZ019-";
+	static const char mut[] = "a1-.Z";
+	uint32_t seed = 12345;
+	char host[100];
+
+	(void)state;
+	for (size_t len = 1; len <= 6; len++) {
+		size_t count = (size_t)1 << (2 * len);
+
+		for (size_t c = 0; c < count; c++) {
+			size_t x = c;
+
+			for (size_t k = 0; k < len; k++) {
+				host[k] = abc[x % 4];
+				x /= 4;
+			}
+			host[len] = '\0';
+			for (size_t a = 0; a < 3; a++) {
+				for (size_t b = 0; b < 4; b++) {
+					check_host_in(pre[a], host, suf[b]);
+				}
+			}
+		}
+	}
+	for (int round = 0; round < 20000; round++) {
+		size_t want, len = 0;
+
+		seed = seed * 1103515245u + 12345u;
+		want = 1 + (seed >> 16) % 90;
+		while (len < want) {
+			size_t l;
+
+			seed = seed * 1103515245u + 12345u;
+			l = 1 + (seed >> 16) % 12;
+			if (len + l + 1 > want) {
+				l = want - len;
+			}
+			for (size_t k = 0; k < l; k++) {
+				seed = seed * 1103515245u + 12345u;
+				host[len + k] = lab[(seed >> 16) % 9];
+			}
+			if (host[len] == '-') {
+				host[len] = 'q';
+			}
+			if (host[len + l - 1] == '-') {
+				host[len + l - 1] = '7';
+			}
+			len += l;
+			if (len < want) {
+				host[len++] = '.';
+			}
+		}
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) & 1) {
+			seed = seed * 1103515245u + 12345u;
+			host[(seed >> 16) % len] = mut[(seed >> 8) % 5];
+		}
+		host[len] = '\0';
+		check_host_in(pre[round % 3], host, suf[(round / 3) % 4]);
+	}
+}
+
 /* An escape is "%" HEXDIG HEXDIG; other bytes pass the class. */
 static bool
 ref_seg(const char *p, size_t n, bool (*cls)(char))
@@ -1328,6 +1430,138 @@ test_params_every_short(void **state)
 	tfree(&t);
 }
 
+/* uri_param() as the grammar's list reads, written plainly. */
+static bool
+ref_param(const char *p, size_t n, const char *name, struct sv *val)
+{
+	size_t start = 0;
+
+	if (n == 0) {
+		return false;
+	}
+	while (start <= n) {
+		size_t end = start, eq;
+
+		while (end < n && p[end] != ';') {
+			end++;
+		}
+		for (eq = start; eq < end && p[eq] != '='; eq++) {
+		}
+		if (eq - start == strlen(name) &&
+		    strncasecmp(p + start, name, eq - start) == 0) {
+			*val = eq < end ? (struct sv){ p + eq + 1, end - eq - 1 }
+			                : (struct sv){ p + end, 0 };
+			return true;
+		}
+		start = end + 1;
+	}
+	return false;
+}
+
+/*
+ * uri_param() over every parameter text of up to six bytes over "a=;A"
+ * (empty names and values, flags, a name twice, '=' in a value), for
+ * names that match by case, by length only or not at all: found exactly
+ * when the plain reading finds it, with the same value, at the same
+ * place.  The text is allocated to measure.
+ */
+static void
+test_param_every_short(void **state)
+{
+	static const char abc[] = "a=;A";
+	static const char *const names[] = { "a", "A", "aa", "aAa", "b", "" };
+	size_t total = 0;
+
+	(void)state;
+	for (size_t len = 0; len <= 6; len++) {
+		size_t count = (size_t)1 << (2 * len);
+
+		for (size_t c = 0; c < count; c++) {
+			char *buf = malloc(len > 0 ? len : 1);
+			struct uri u;
+			size_t x = c;
+
+			assert_non_null(buf);
+			for (size_t k = 0; k < len; k++) {
+				buf[k] = abc[x % 4];
+				x /= 4;
+			}
+			memset(&u, 0, sizeof(u));
+			u.params = (struct span){ 0, (uint32_t)len };
+			for (size_t k = 0; k < sizeof(names) / sizeof(*names);
+			     k++) {
+				struct sv got, want;
+				bool g = uri_param(buf, &u, names[k], &got);
+				bool w = ref_param(buf, len, names[k], &want);
+
+				if (g != w || (g && (got.p != want.p ||
+				                     got.len != want.len))) {
+					fail_msg("params '%.*s' name '%s': %d, "
+					         "want %d",
+					         (int)len, buf, names[k], g, w);
+				}
+				if (!g) {
+					assert_null(got.p);
+				}
+				total++;
+			}
+			free(buf);
+		}
+	}
+	assert_int_equal(total, 5461 * 6);
+}
+
+/*
+ * sv_caseeq_str() over every pair of texts of up to three bytes over
+ * letters of both cases and the bytes 0x20 away from non-letters ('@'
+ * and '`', '[' and '{', '\x01' and '!'): equal exactly when they are of
+ * one length and strncasecmp() says so.
+ */
+static void
+test_caseeq_str_every_short(void **state)
+{
+	static const char abc[] = "aAzZ@`[{\x01!";
+	const size_t na = sizeof(abc) - 1;
+	char a[4], b[4];
+
+	(void)state;
+	for (size_t la = 0; la <= 3; la++) {
+		for (size_t lb = 0; lb <= 3; lb++) {
+			size_t ca = 1, cb = 1;
+
+			for (size_t k = 0; k < la; k++) {
+				ca *= na;
+			}
+			for (size_t k = 0; k < lb; k++) {
+				cb *= na;
+			}
+			for (size_t i = 0; i < ca; i++) {
+				for (size_t j = 0; j < cb; j++) {
+					size_t x = i, y = j;
+					bool want;
+
+					for (size_t k = 0; k < la; k++) {
+						a[k] = abc[x % na];
+						x /= na;
+					}
+					for (size_t k = 0; k < lb; k++) {
+						b[k] = abc[y % na];
+						y /= na;
+					}
+					a[la] = b[lb] = '\0';
+					want = la == lb &&
+					       strncasecmp(a, b, la) == 0;
+					if (sv_caseeq_str((struct sv){ a, la },
+					                  b) != want) {
+						fail_msg("'%s' '%s': want %d", a, b,
+						         want);
+					}
+				}
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -1345,9 +1579,12 @@ main(void)
 		cmocka_unit_test(test_parse_port),
 		cmocka_unit_test(test_parse_hostname),
 		cmocka_unit_test(test_hostname_every_short),
+		cmocka_unit_test(test_hostname_long),
 		cmocka_unit_test(test_userinfo_every_short),
 		cmocka_unit_test(test_params_every_short),
 		cmocka_unit_test(test_parse_params),
+		cmocka_unit_test(test_param_every_short),
+		cmocka_unit_test(test_caseeq_str_every_short),
 		cmocka_unit_test(test_parse_headers),
 		cmocka_unit_test(test_parse_reject),
 		cmocka_unit_test(test_parse_tel),
