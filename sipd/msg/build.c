@@ -479,31 +479,78 @@ msg_size(const struct msg *m)
 	return n + m->body.len;
 }
 
+/*
+ * Copy the run of buffer bytes [off, off + len) to out at *n; false when
+ * it would pass cap.
+ */
+static bool
+put_run(const struct msg *m, uint32_t off, uint32_t len, char *out,
+    size_t *n, size_t cap)
+{
+	if (len > cap - *n) {
+		return false;
+	}
+	memcpy(out + *n, m->buf + off, len);
+	*n += len;
+	return true;
+}
+
 int
 msg_write(const struct msg *m, char *out, size_t cap)
 {
-	size_t n = msg_size(m);
-	char *p = out;
+	size_t n = 0;
+	uint32_t off = m->start.off, len = m->start.len;
 
-	if (n > cap || n > INT32_MAX) {
+	if (cap > INT32_MAX) {
+		cap = INT32_MAX;
+	}
+	/* lines that follow one another in the buffer, as received ones do,
+	 * go in one copy: a forwarded request is a few runs, not a copy a
+	 * line; the bounds are checked per run, so msg_size()'s walk is not
+	 * needed first */
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		const struct span *l = &m->hdrs[i].line;
+
+		if (l->off == off + len) {
+			len += l->len;
+			continue;
+		}
+		if (!put_run(m, off, len, out, &n, cap)) {
+			return -ENOSPC;
+		}
+		off = l->off;
+		len = l->len;
+	}
+	if (m->eoh.len && m->eoh.off == off + len) {
+		len += m->eoh.len;
+	} else {
+		if (!put_run(m, off, len, out, &n, cap)) {
+			return -ENOSPC;
+		}
+		off = m->eoh.off;
+		len = m->eoh.len;
+		if (len == 0) {
+			if (cap - n < 2) {
+				return -ENOSPC;
+			}
+			memcpy(out + n, "\r\n", 2);
+			n += 2;
+			off = m->body.off;
+		}
+	}
+	if (m->body.len && m->body.off == off + len) {
+		len += m->body.len;
+	} else {
+		if (!put_run(m, off, len, out, &n, cap)) {
+			return -ENOSPC;
+		}
+		off = m->body.off;
+		len = m->body.len;
+	}
+	if (!put_run(m, off, len, out, &n, cap)) {
 		return -ENOSPC;
 	}
-	memcpy(p, m->buf + m->start.off, m->start.len);
-	p += m->start.len;
-	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
-		memcpy(p, m->buf + m->hdrs[i].line.off, m->hdrs[i].line.len);
-		p += m->hdrs[i].line.len;
-	}
-	if (m->eoh.len) {
-		memcpy(p, m->buf + m->eoh.off, m->eoh.len);
-		p += m->eoh.len;
-	} else {
-		memcpy(p, "\r\n", 2);
-		p += 2;
-	}
-	memcpy(p, m->buf + m->body.off, m->body.len);
-	p += m->body.len;
-	return (int)(p - out);
+	return (int)n;
 }
 
 /* Append a copy of every live line with this id to out. */

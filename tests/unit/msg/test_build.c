@@ -1347,6 +1347,49 @@ test_write_enospc(void **state)
 	msg_free(m);
 }
 
+/*
+ * msg_write() copies lines that follow one another in the buffer as one
+ * run: after edits in the middle, at the top and at the end, and with a
+ * Request-URI rewritten, every cap below the size is refused without a
+ * byte written past it, and the size itself gives the lines in order.
+ */
+static void
+test_write_runs(void **state)
+{
+	struct msg *m;
+	char *buf, *want;
+	size_t sz;
+
+	(void)state;
+	m = parse_str(req_text);
+	assert_true(msg_via_push(m, SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx")) >= 0);
+	assert_int_equal(msg_hdr_remove(m, msg_hdr_first(m, HDR_CALL_ID)), 0);
+	assert_true(msg_hdr_insert(m, msg_hdr_first(m, HDR_CSEQ), "X-Mid",
+	    SV_LIT("1")) >= 0);
+	assert_int_equal(msg_set_ruri(m, SV_LIT("sip:carol@192.0.2.7")), 0);
+	assert_true(msg_hdr_append(m, "X-End", SV_LIT("2")) >= 0);
+	want = write_all(m, &sz);
+	assert_non_null(strstr(want, "INVITE sip:carol@192.0.2.7 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx\r\n"));
+	assert_null(strstr(want, "Call-ID:"));
+	assert_non_null(strstr(want, "X-Mid: 1\r\nCSeq:"));
+	assert_non_null(strstr(want, "X-End: 2\r\n\r\n"));
+	buf = malloc(sz + 16);
+	assert_non_null(buf);
+	for (size_t cap = 0; cap < sz; cap++) {
+		memset(buf, 'Z', sz + 16);
+		assert_int_equal(msg_write(m, buf, cap), -ENOSPC);
+		for (size_t k = cap; k < sz + 16; k++) {
+			assert_int_equal(buf[k], 'Z');
+		}
+	}
+	assert_int_equal(msg_write(m, buf, sz), (int)sz);
+	assert_memory_equal(buf, want, sz);
+	free(buf);
+	free(want);
+	msg_free(m);
+}
+
 /* -------------------------------------------------------------- compact */
 
 static void
@@ -1736,6 +1779,7 @@ main(void)
 	    cmocka_unit_test(test_set_body),
 	    cmocka_unit_test(test_write_identity),
 	    cmocka_unit_test(test_write_enospc),
+	    cmocka_unit_test(test_write_runs),
 	    cmocka_unit_test(test_compact_is_reparse),
 	    cmocka_unit_test(test_compact_line_limit),
 	};
