@@ -473,7 +473,7 @@ record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 		n += xlen;
 		val[n++] = '>';
 		int at = msg_hdr_first(fwd, HDR_RECORD_ROUTE);
-		if (msg_hdr_insert(fwd, at, "Record-Route",
+		if (msg_hdr_insert_id(fwd, at, HDR_RECORD_ROUTE,
 			(struct sv){ val, n }) < 0) {
 			return -ENOMEM;
 		}
@@ -989,7 +989,7 @@ push_route(struct msg *fwd, const char *route)
 {
 	int at = msg_hdr_first(fwd, HDR_ROUTE);
 
-	return msg_hdr_insert(fwd, at, "Route",
+	return msg_hdr_insert_id(fwd, at, HDR_ROUTE,
 		   (struct sv){ route, strlen(route) }) < 0
 	    ? -ENOMEM
 	    : 0;

@@ -67,28 +67,39 @@ name_ok(const char *name)
  * may hold them, and NUL only as the octet of a quoted-pair (25.1).  Every
  * header sipd writes is checked: the library's scans cost less than a loop
  * over the bytes, and a value without CR, LF and NUL costs three of them.
+ * VALUE_PLAIN when it may and holds no line break (line_new() then need
+ * not look for folds again), VALUE_FOLDED when it may and does,
+ * VALUE_BAD when it may not.
  */
-static bool
-value_ok(struct sv v)
+enum value_kind { VALUE_BAD, VALUE_PLAIN, VALUE_FOLDED };
+
+static enum value_kind
+value_check(struct sv v)
 {
 	const char *e = v.p + v.len;
+	bool lf = false, cr = false;
 
 	if (v.len == 0) {
-		return true;
+		return VALUE_PLAIN;
 	}
 	for (const char *p = v.p; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;
 	    p++) {
 		if (e - p == 1 || (p[1] != ' ' && p[1] != '\t')) {
-			return false;
+			return VALUE_BAD;
 		}
+		lf = true;
 	}
 	for (const char *p = v.p; (p = memchr(p, '\r', (size_t)(e - p))) != NULL;
 	    p++) {
 		if (e - p == 1 || p[1] != '\n') {
-			return false;
+			return VALUE_BAD;
 		}
+		cr = true;
 	}
-	return memchr(v.p, '\0', v.len) == NULL || msg_stray_nul(v.p, e) == NULL;
+	if (memchr(v.p, '\0', v.len) != NULL && msg_stray_nul(v.p, e) != NULL) {
+		return VALUE_BAD;
+	}
+	return lf || cr ? VALUE_FOLDED : VALUE_PLAIN;
 }
 
 /* No CR, LF or NUL in v: for what must be one line (a Request-URI). */
@@ -118,16 +129,12 @@ unfold(struct sv v, char *out)
 	return n;
 }
 
-/* Bytes unfold() writes for v. */
+/* Bytes unfold() writes for v, which value_check() found folded. */
 static size_t
 unfolded_len(struct sv v)
 {
 	size_t n = v.len;
 
-	if (v.len == 0 || (memchr(v.p, '\n', v.len) == NULL &&
-	    memchr(v.p, '\r', v.len) == NULL)) {
-		return n;
-	}
 	for (size_t i = 0; i < v.len; i++) {
 		n -= v.p[i] == '\r' || v.p[i] == '\n';
 	}
@@ -136,13 +143,14 @@ unfolded_len(struct sv v)
 
 /*
  * Append the line "name: value CRLF" to the buffer and describe it in h;
- * the value's folds are unfolded.  value may point into m->buf: it is
- * copied before the buffer can move.
+ * the value's folds are unfolded (kind: value_check()'s word on it).
+ * value may point into m->buf: it is copied before the buffer can move.
  */
 static int
-line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
+line_new(struct msg *m, struct sv name, struct sv value, enum value_kind kind,
+    struct msg_hdr *h)
 {
-	size_t vlen = unfolded_len(value);
+	size_t vlen = kind == VALUE_FOLDED ? unfolded_len(value) : value.len;
 	size_t n = name.len + 2 + vlen + 2;
 	char stackbuf[512];
 	char *tmp = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
@@ -175,21 +183,24 @@ line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 	return 0;
 }
 
-int
-msg_hdr_insert(struct msg *m, int before, const char *name, struct sv value)
+/* msg_hdr_insert() for a name already checked and looked up as id. */
+static int
+hdr_insert(struct msg *m, int before, struct sv name, enum hdr_id id,
+    struct sv value)
 {
 	struct msg_hdr h = { 0 };
+	enum value_kind kind = value_check(value);
 	int idx, rc;
 
-	if (!name_ok(name) || !value_ok(value)) {
+	if (kind == VALUE_BAD) {
 		return -EINVAL;
 	}
 	if (before >= 0 && ((uint32_t)before >= m->nhdrs ||
 	    (m->hdrs[before].flags & MSG_HDR_REMOVED))) {
 		return -ENOENT;
 	}
-	h.id = (uint16_t)hdr_lookup(name, strlen(name));
-	rc = line_new(m, (struct sv){ name, strlen(name) }, value, &h);
+	h.id = (uint16_t)id;
+	rc = line_new(m, name, value, kind, &h);
 	if (rc != 0) {
 		return rc;
 	}
@@ -206,9 +217,45 @@ msg_hdr_insert(struct msg *m, int before, const char *name, struct sv value)
 	}
 	m->onext[idx] = *link;
 	*link = idx;
-	msg_chain_rebuild(m, (enum hdr_id)h.id);
-	msg_cache_drop(m, (enum hdr_id)h.id);
+	if (id != HDR_UNKNOWN && m->first[id] < 0) {
+		/* the only one of its name */
+		m->hdrs[idx].next = -1;
+		m->first[id] = idx;
+	} else if (id != HDR_UNKNOWN && before >= 0 && before == m->first[id]) {
+		/* on top of its name's lines (a Via, a Record-Route): the
+		 * chain in order is this one, then the others as they were */
+		m->hdrs[idx].next = m->first[id];
+		m->first[id] = idx;
+	} else {
+		msg_chain_rebuild(m, id);
+	}
+	msg_cache_drop(m, id);
 	return idx;
+}
+
+int
+msg_hdr_insert(struct msg *m, int before, const char *name, struct sv value)
+{
+	size_t len;
+
+	if (!name_ok(name)) {
+		return -EINVAL;
+	}
+	len = strlen(name);
+	return hdr_insert(m, before, (struct sv){ name, len }, hdr_lookup(name,
+	    len), value);
+}
+
+int
+msg_hdr_insert_id(struct msg *m, int before, enum hdr_id id, struct sv value)
+{
+	const char *name = hdr_name(id);
+
+	if (id == HDR_UNKNOWN || name == NULL) {
+		return -EINVAL;
+	}
+	return hdr_insert(m, before, (struct sv){ name, strlen(name) }, id,
+	    value);
 }
 
 int
@@ -261,13 +308,15 @@ msg_hdr_replace(struct msg *m, int idx, struct sv value)
 {
 	struct msg_hdr *h;
 	char name[128];
+	enum value_kind kind;
 	int rc;
 
 	if (idx < 0 || (uint32_t)idx >= m->nhdrs ||
 	    (m->hdrs[idx].flags & MSG_HDR_REMOVED)) {
 		return -ENOENT;
 	}
-	if (!value_ok(value)) {
+	kind = value_check(value);
+	if (kind == VALUE_BAD) {
 		return -EINVAL;
 	}
 	h = &m->hdrs[idx];
@@ -275,7 +324,7 @@ msg_hdr_replace(struct msg *m, int idx, struct sv value)
 		return -EINVAL;
 	}
 	memcpy(name, m->buf + h->name.off, h->name.len);
-	rc = line_new(m, (struct sv){ name, h->name.len }, value, h);
+	rc = line_new(m, (struct sv){ name, h->name.len }, value, kind, h);
 	if (rc != 0) {
 		return rc;
 	}
@@ -286,9 +335,9 @@ msg_hdr_replace(struct msg *m, int idx, struct sv value)
 int
 msg_via_push(struct msg *m, struct sv value)
 {
-	return msg_hdr_insert(m, m->first[HDR_VIA] >= 0 ? m->first[HDR_VIA]
-							 : m->ohead,
-	    "Via", value);
+	return msg_hdr_insert_id(m, m->first[HDR_VIA] >= 0 ? m->first[HDR_VIA]
+							    : m->ohead,
+	    HDR_VIA, value);
 }
 
 int

@@ -1390,6 +1390,74 @@ test_write_runs(void **state)
 	msg_free(m);
 }
 
+/* The values of id's chain, in its order, joined by '|'. */
+static void
+chain_is(const struct msg *m, enum hdr_id id, const char *want)
+{
+	char got[512];
+	size_t n = 0;
+
+	got[0] = '\0';
+	for (int i = msg_hdr_first(m, id); i >= 0; i = msg_hdr_next(m, i)) {
+		struct sv v = msg_sv(m, msg_hdr_at(m, i)->value);
+
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%.*s",
+		    n > 0 ? "|" : "", (int)v.len, v.p);
+	}
+	assert_string_equal(got, want);
+}
+
+/*
+ * msg_hdr_insert_id() writes the canonical name and links the new line
+ * into its name's chain without walking the message when it goes on top
+ * of the others or is the only one: the chains must be those a full
+ * rebuild gives, for each way in.
+ */
+static void
+test_insert_id(void **state)
+{
+	struct msg *m;
+	char *out;
+
+	(void)state;
+	m = parse_str(req_text);
+	/* on top of two Via lines */
+	assert_true(msg_via_push(m, SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKa")) >= 0);
+	chain_is(m, HDR_VIA, "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKa|"
+	    "SIP/2.0/UDP server10.biloxi.example.com;branch=z9hG4bK4b43c2ff8.1|"
+	    "SIP/2.0/UDP bigbox3.site3.atlanta.example.com"
+	    ";branch=z9hG4bK77ef4c2312983.1;received=192.0.2.2, "
+	    "SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds");
+	/* on top of the one Record-Route */
+	assert_true(msg_hdr_insert_id(m, msg_hdr_first(m, HDR_RECORD_ROUTE),
+	    HDR_RECORD_ROUTE, SV_LIT("<sip:192.0.2.9;lr>")) >= 0);
+	chain_is(m, HDR_RECORD_ROUTE,
+	    "<sip:192.0.2.9;lr>|<sip:server10.biloxi.example.com;lr>");
+	/* the first Route, at the end */
+	assert_true(msg_hdr_insert_id(m, -1, HDR_ROUTE,
+	    SV_LIT("<sip:192.0.2.1;lr>")) >= 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.1;lr>");
+	/* below the top one: the full rebuild */
+	assert_true(msg_hdr_insert_id(m, -1, HDR_ROUTE,
+	    SV_LIT("<sip:192.0.2.2;lr>")) >= 0);
+	assert_true(msg_hdr_insert_id(m, msg_hdr_first(m, HDR_ROUTE),
+	    HDR_ROUTE, SV_LIT("<sip:192.0.2.3;lr>")) >= 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.3;lr>|<sip:192.0.2.1;lr>|"
+	    "<sip:192.0.2.2;lr>");
+	assert_int_equal(msg_hdr_insert_id(m, -1, HDR_UNKNOWN, SV_LIT("x")),
+	    -EINVAL);
+	assert_int_equal(msg_hdr_insert_id(m, -1, HDR_ROUTE,
+	    SV_LIT("<sip:a>\r\nX: y")), -EINVAL);
+	out = write_all(m, NULL);
+	assert_non_null(strstr(out, "SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;"));
+	assert_non_null(strstr(out, "Record-Route: <sip:192.0.2.9;lr>\r\n"
+	    "Record-Route: <sip:server10"));
+	assert_non_null(strstr(out, "Route: <sip:192.0.2.3;lr>\r\n"
+	    "Route: <sip:192.0.2.1;lr>\r\nRoute: <sip:192.0.2.2;lr>\r\n\r\n"));
+	free(out);
+	msg_free(m);
+}
+
 /* -------------------------------------------------------------- compact */
 
 static void
@@ -1780,6 +1848,7 @@ main(void)
 	    cmocka_unit_test(test_write_identity),
 	    cmocka_unit_test(test_write_enospc),
 	    cmocka_unit_test(test_write_runs),
+	    cmocka_unit_test(test_insert_id),
 	    cmocka_unit_test(test_compact_is_reparse),
 	    cmocka_unit_test(test_compact_line_limit),
 	};
