@@ -29,7 +29,7 @@ import time
 #  the ctest regex of the tests that should fail)
 MUTATIONS = [
     ("rr-dropped", "Record-Route never added",
-     "sipd/core/proxy.c",
+     "sipd/core/rroute.c",
      "\tfor (int i = 0; i < nsides; i++) {",
      "\tfor (int i = 0; i < 0; i++) {",
      r"integration/proxy/(call-udp|call-udp-tcp|call-tcp-udp|lost-200)$"),
@@ -72,14 +72,14 @@ MUTATIONS = [
      "\t\tif (0) {",
      r"integration/proxy/max-forwards$"),
     ("strict-router", "a strict router's Route not made the Request-URI",
-     "sipd/core/proxy.c",
+     "sipd/core/rroute.c",
      "\tif (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), "
      "ruri)) {",
      "\tif (0 && ruri != NULL && route_uri_local(c, msg_buf(req), "
      "ruri)) {",
      r"integration/proxy/routing$"),
     ("route-kept", "sipd's own Route entry not removed",
-     "sipd/core/proxy.c",
+     "sipd/core/rroute.c",
      "\twhile (strip < n &&\n"
      "\t    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {",
      "\twhile (0 &&\n"

@@ -500,6 +500,7 @@ int route_target(struct core *c, struct msg *req, struct tp_src *dst,
  * host name, or a negative errno. */
 int route_uri_target(const char *base, const struct uri *u,
     struct tp_src *dst, bool *proto_set);
+
 /*
  * The address and port sipd puts in Via and Record-Route for proto when
  * talking to towards (a wildcard listener gives the source address the
@@ -688,6 +689,37 @@ struct core_gwd {
 };
 #define CORE_GWD_FROM 1U
 #define CORE_GWD_TO 2U
+
+/* The first signature on sipd's own entries of a request, if any. */
+struct route_seen {
+	bool any;
+	char sig[CORE_MAC_HEX];
+	/* that entry's gateway dialog parameter (gwcall.c), if any */
+	size_t gwd_len;
+	char gwd[CORE_GWD_PARAM_MAX];
+	bool flow;           /* sipd's Path entry for a NATed client */
+	struct tp_src to;    /* its flow */
+};
+/*
+ * RFC 3261 16.4: take the Route entries naming sipd off the top of req
+ * (and put the last entry back as the Request-URI when a strict router
+ * put sipd's there), noting in seen the first signature they carried.
+ * Returns how many went, or a negative errno (a Route that does not
+ * parse).
+ */
+int route_preprocess(struct core *c, struct msg *req, struct route_seen *seen);
+/* Did sipd sign the entries route_preprocess() took off req, for a
+ * request in a dialog from src to dst? */
+bool route_rr_signed(struct core *c, struct msg *req,
+    const struct route_seen *seen, const struct tp_src *src,
+    const struct tp_src *dst);
+/* 16.6 step 4: sipd's signed Record-Route on fwd, going from in to out
+ * (two entries across transports or sides); extra: parameters to add
+ * (a gateway dialog's).  0, or a negative errno. */
+int route_record_route(struct core *c, struct msg *fwd,
+    const struct tp_src *in, const struct tp_src *out, bool no_tp,
+    const char *extra);
+
 /* Into out (cap bytes): ";gwd=..." for the Record-Route of fwd, the
  * initial INVITE of p's gateway call, when its From or To was
  * substituted; "" otherwise or when it does not fit (logged). */
