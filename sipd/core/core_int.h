@@ -496,6 +496,10 @@ bool route_uri_local(struct core *c, const char *base,
 #define ROUTE_NAME 2
 int route_target(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set, bool *by_rule);
+/* The same, told that the Request-URI is not sipd's (ruri_foreign:
+ * route_ruri_foreign()), so its address is looked at once. */
+int route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
+    bool *proto_set, bool *by_rule, bool ruri_foreign);
 /* The destination a SIP URI names: 0 for an IP address, ROUTE_NAME for a
  * host name, or a negative errno. */
 int route_uri_target(const char *base, const struct uri *u,
@@ -699,6 +703,9 @@ struct route_seen {
 	char gwd[CORE_GWD_PARAM_MAX];
 	bool flow;           /* sipd's Path entry for a NATed client */
 	struct tp_src to;    /* its flow */
+	/* the Request-URI was found not sipd's, where it stood then */
+	bool ruri_foreign;
+	struct span ruri;
 };
 /*
  * RFC 3261 16.4: take the Route entries naming sipd off the top of req
@@ -708,6 +715,9 @@ struct route_seen {
  * parse).
  */
 int route_preprocess(struct core *c, struct msg *req, struct route_seen *seen);
+/* Is req's Request-URI the one route_preprocess() found not sipd's (no
+ * rewrite since)?  Then route_target_from() need not ask again. */
+bool route_ruri_foreign(struct msg *req, const struct route_seen *seen);
 /* Did sipd sign the entries route_preprocess() took off req, for a
  * request in a dialog from src to dst? */
 bool route_rr_signed(struct core *c, struct msg *req,

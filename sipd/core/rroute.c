@@ -215,6 +215,15 @@ route_rr_signed(struct core *c, struct msg *req, const struct route_seen *seen,
 	    core_mac_equal(want, sig);
 }
 
+bool
+route_ruri_foreign(struct msg *req, const struct route_seen *seen)
+{
+	struct span s = msg_ruri_span(req);
+
+	return seen->ruri_foreign && s.off == seen->ruri.off &&
+	    s.len == seen->ruri.len;
+}
+
 /*
  * RFC 3261 16.4: if the Request-URI is sipd's (a strict router before us
  * put our Record-Route there), the last Route entry becomes the
@@ -235,6 +244,7 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 
 	seen->any = false;
 	seen->gwd_len = 0;
+	seen->ruri_foreign = false;
 	if (n < 0) {
 		return -EINVAL;
 	}
@@ -259,6 +269,10 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 		if (n < 0) {
 			return -EINVAL;
 		}
+	} else if (n > 0 && ruri != NULL) {
+		/* not sipd's: route_target_from() need not ask again */
+		seen->ruri_foreign = true;
+		seen->ruri = msg_ruri_span(req);
 	}
 	/* one pass, not one forward to ourselves per entry: a request with
 	 * a thousand entries naming sipd costs one edit */
