@@ -706,6 +706,15 @@ struct route_seen {
 	/* the Request-URI was found not sipd's, where it stood then */
 	bool ruri_foreign;
 	struct span ruri;
+	/* the signature route_rr_signed() made with the From tag, and what
+	 * it signed: route_record_route() on the same request between the
+	 * same hops need not make it again */
+	bool made;
+	uint8_t made_pair[34];
+	size_t made_clen, made_tlen;
+	char made_callid[256];
+	char made_tag[128];
+	char made_sig[CORE_MAC_HEX];
 };
 /*
  * RFC 3261 16.4: take the Route entries naming sipd off the top of req
@@ -721,14 +730,15 @@ bool route_ruri_foreign(struct msg *req, const struct route_seen *seen);
 /* Did sipd sign the entries route_preprocess() took off req, for a
  * request in a dialog from src to dst? */
 bool route_rr_signed(struct core *c, struct msg *req,
-    const struct route_seen *seen, const struct tp_src *src,
+    struct route_seen *seen, const struct tp_src *src,
     const struct tp_src *dst);
 /* 16.6 step 4: sipd's signed Record-Route on fwd, going from in to out
  * (two entries across transports or sides); extra: parameters to add
- * (a gateway dialog's).  0, or a negative errno. */
+ * (a gateway dialog's); seen, when not NULL, what route_rr_signed() made
+ * for fwd.  0, or a negative errno. */
 int route_record_route(struct core *c, struct msg *fwd,
     const struct tp_src *in, const struct tp_src *out, bool no_tp,
-    const char *extra);
+    const char *extra, const struct route_seen *seen);
 
 /* Into out (cap bytes): ";gwd=..." for the Record-Route of fwd, the
  * initial INVITE of p's gateway call, when its From or To was

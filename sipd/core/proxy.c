@@ -23,9 +23,10 @@ static const char *const proto_names[] = {
 	[TP_TLS] = "TLS",
 };
 
-static void fork_next(struct pctx *p, struct msg *own);
+static void fork_next(struct pctx *p, struct msg *own,
+    const struct route_seen *seen);
 static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
-    struct msg *own);
+    struct msg *own, const struct route_seen *seen);
 
 /* ----------------------------------------------------- loop detection */
 
@@ -426,7 +427,7 @@ failover(struct pctx *p, int i, int status, struct msg *resp)
 	keep_best(p, status, resp);
 	while (next_by_dns(p, &t)) {
 		p->nbr = i;
-		if (forward(p->c, p, &t, NULL) == 0) {
+		if (forward(p->c, p, &t, NULL, NULL) == 0) {
 			return true;
 		}
 		resolve_failed(p);
@@ -466,7 +467,7 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 	 * a 6xx or a CANCEL ended the search */
 	if (p->next_tg < p->ntg && !p->cancelled &&
 	    msg_status(p->best) < 600) {
-		fork_next(p, NULL);
+		fork_next(p, NULL, NULL);
 		return;
 	}
 	if (msg_status(p->best) == 503) {
@@ -649,13 +650,14 @@ push_route(struct msg *fwd, const char *route)
 
 /*
  * Forward to target t (16.6) own, the received request, when given (it is
- * taken), else a copy of the server transaction's.  Returns 0, or a
- * negative errno when the branch could not start (the caller counts it as
- * a 503 branch).
+ * taken), else a copy of the server transaction's; seen, when not NULL,
+ * what route_preprocess() and route_rr_signed() found of own.  Returns 0,
+ * or a negative errno when the branch could not start (the caller counts
+ * it as a 503 branch).
  */
 static int
 forward(struct core *c, struct pctx *p, struct proxy_target *t,
-    struct msg *own)
+    struct msg *own, const struct route_seen *seen)
 {
 	struct msg *fwd = own ? own : msg_compact(txn_request(p->st));
 	struct tp_src *dst = &t->dst, src;
@@ -720,7 +722,7 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 	    (msg_method(fwd) == MSG_REGISTER
 		    ? core_path_add(c, fwd, &src, dst, wk)
 		    : route_record_route(c, fwd, &src, dst,
-			  (wk & WK_NOTCP) != 0, gwd)) != 0) {
+			  (wk & WK_NOTCP) != 0, gwd, seen)) != 0) {
 		goto fail;
 	}
 	calls_routed(c, p, dst);
@@ -751,18 +753,19 @@ fail:
  * Start the next group of targets: every target of the highest q not
  * tried yet, in parallel (16.6; RFC 3261 16.7 step 4 for serial search).
  * own, when given, is the received request: the first branch takes it,
- * which saves a copy in the common case of one target.
+ * which saves a copy in the common case of one target (and seen with it).
  */
 static void
-fork_next(struct pctx *p, struct msg *own)
+fork_next(struct pctx *p, struct msg *own, const struct route_seen *seen)
 {
 	int q = p->tg[p->next_tg].q;
 
 	while (p->next_tg < p->ntg && p->tg[p->next_tg].q == q) {
 		struct proxy_target t;
 		int rc = forward(p->c, p,
-		    pctx_target_get(&p->tg[p->next_tg++], &t), own);
+		    pctx_target_get(&p->tg[p->next_tg++], &t), own, seen);
 		own = NULL;
+		seen = NULL;
 		if (rc != 0) {
 			/* a branch that cannot start is a 503 branch, or a 482
 			 * when it would have looped */
@@ -814,7 +817,7 @@ forward_by_name(struct core *c, struct pctx *p, struct msg *req, bool via)
 	int rc = resolve_begin(c, p, req, via);
 
 	if (rc == 0 && next_by_dns(p, &t)) {
-		fork_next(p, req);
+		fork_next(p, req, NULL);
 		return true;
 	}
 	if (rc != 1) {
@@ -832,7 +835,7 @@ proxy_resolved(struct pctx *p, int err)
 
 	if (p->st != NULL && !p->final_sent) {
 		if (err == 0 && next_by_dns(p, &t)) {
-			fork_next(p, NULL);
+			fork_next(p, NULL, NULL);
 		} else {
 			int status = resolve_status(err == 0 ? -ENODATA : err,
 			    &reason);
@@ -1015,7 +1018,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		return forward_by_name(c, p, req, rt.via_name);
 	}
 	/* the first branch takes req: no copy for one target */
-	fork_next(p, req);
+	fork_next(p, req, &seen);
 	return true;
 drop:
 	free_targets(tg, ntg);

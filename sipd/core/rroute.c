@@ -149,22 +149,65 @@ rr_addr(const struct sockaddr_storage *ss, uint8_t out[17])
 	}
 }
 
-static int
-rr_sign(struct core *c, struct msg *m, struct sv tag,
-    const struct tp_src *a, const struct tp_src *b, char out[CORE_MAC_HEX])
+/* The two hops' addresses as signed: the lower first, so that either
+ * direction gives the same bytes. */
+static void
+rr_pair(const struct tp_src *a, const struct tp_src *b, uint8_t pair[34])
 {
 	uint8_t x[17], y[17];
 
 	rr_addr(&a->addr, x);
 	rr_addr(&b->addr, y);
 	bool swap = memcmp(x, y, sizeof(x)) > 0;
+	memcpy(pair, swap ? y : x, 17);
+	memcpy(pair + 17, swap ? x : y, 17);
+}
+
+static int
+rr_sign(struct core *c, struct sv callid, struct sv tag,
+    const uint8_t pair[34], char out[CORE_MAC_HEX])
+{
 	const struct sv parts[4] = {
-		msg_callid(m),
+		callid,
 		tag,
-		{ (const char *)(swap ? y : x), sizeof(x) },
-		{ (const char *)(swap ? x : y), sizeof(y) },
+		{ (const char *)pair, 17 },
+		{ (const char *)pair + 17, 17 },
 	};
 	return core_mac_sign(c->mac, RR_LABEL, parts, 4, out);
+}
+
+/* Keep what route_rr_signed() signed with the From tag in seen. */
+static void
+rr_keep(struct route_seen *seen, struct sv callid, struct sv tag,
+    const uint8_t pair[34], const char sig[CORE_MAC_HEX])
+{
+	seen->made = callid.len <= sizeof(seen->made_callid) &&
+	    tag.len <= sizeof(seen->made_tag);
+	if (!seen->made) {
+		return;
+	}
+	memcpy(seen->made_pair, pair, sizeof(seen->made_pair));
+	memcpy(seen->made_callid, callid.p, callid.len);
+	seen->made_clen = callid.len;
+	memcpy(seen->made_tag, tag.p, tag.len);
+	seen->made_tlen = tag.len;
+	memcpy(seen->made_sig, sig, CORE_MAC_HEX);
+}
+
+/* Did route_rr_signed() sign these very bytes?  Then its signature. */
+static bool
+rr_kept(const struct route_seen *seen, struct sv callid, struct sv tag,
+    const uint8_t pair[34], char out[CORE_MAC_HEX])
+{
+	if (seen == NULL || !seen->made || callid.len != seen->made_clen ||
+	    tag.len != seen->made_tlen ||
+	    memcmp(pair, seen->made_pair, sizeof(seen->made_pair)) != 0 ||
+	    memcmp(callid.p, seen->made_callid, callid.len) != 0 ||
+	    memcmp(tag.p, seen->made_tag, tag.len) != 0) {
+		return false;
+	}
+	memcpy(out, seen->made_sig, CORE_MAC_HEX);
+	return true;
 }
 
 static void
@@ -190,13 +233,15 @@ rr_note(struct route_seen *seen, const char *base, const struct uri *u)
  * sipd's Record-Route back.
  */
 bool
-route_rr_signed(struct core *c, struct msg *req, const struct route_seen *seen,
+route_rr_signed(struct core *c, struct msg *req, struct route_seen *seen,
     const struct tp_src *src, const struct tp_src *dst)
 {
 	const struct msg_naddr *f, *t;
 	char want[CORE_MAC_HEX];
-	struct sv sig = { seen->sig, CORE_MAC_HEX };
+	struct sv sig = { seen->sig, CORE_MAC_HEX }, callid, tag;
+	uint8_t pair[34];
 
+	seen->made = false;
 	if (!seen->any) {
 		return false;
 	}
@@ -205,13 +250,21 @@ route_rr_signed(struct core *c, struct msg *req, const struct route_seen *seen,
 	if (f == NULL || t == NULL || t->tag.len == 0) {
 		return false;
 	}
+	callid = msg_callid(req);
+	tag = msg_sv(req, f->tag);
+	rr_pair(src, dst, pair);
 	/* the caller's requests carry the tag as From tag; the callee's,
 	 * one MAC more, as To tag */
-	if (rr_sign(c, req, msg_sv(req, f->tag), src, dst, want) == 0 &&
-	    core_mac_equal(want, sig)) {
+	if (rr_sign(c, callid, tag, pair, want) != 0) {
+		return false;
+	}
+	/* the From tag's is the one sipd's Record-Route on this request
+	 * would carry, matched or not */
+	rr_keep(seen, callid, tag, pair, want);
+	if (core_mac_equal(want, sig)) {
 		return true;
 	}
-	return rr_sign(c, req, msg_sv(req, t->tag), src, dst, want) == 0 &&
+	return rr_sign(c, callid, msg_sv(req, t->tag), pair, want) == 0 &&
 	    core_mac_equal(want, sig);
 }
 
@@ -245,6 +298,7 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 	seen->any = false;
 	seen->gwd_len = 0;
 	seen->ruri_foreign = false;
+	seen->made = false;
 	if (n < 0) {
 		return -EINVAL;
 	}
@@ -310,7 +364,8 @@ transport_param(enum tp_proto p)
  */
 int
 route_record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
-    const struct tp_src *out, bool no_tp, const char *extra)
+    const struct tp_src *out, bool no_tp, const char *extra,
+    const struct route_seen *seen)
 {
 	char addr[TP_ADDRSTRLEN];
 	char val[TP_ADDRSTRLEN + CORE_MAC_HEX + CORE_GWD_PARAM_MAX + 64];
@@ -325,9 +380,18 @@ route_record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	    ? 1
 	    : 2;
 
-	/* both entries signed alike: whichever side a request comes from */
-	if (from == NULL ||
-	    rr_sign(c, fwd, msg_sv(fwd, from->tag), in, out, sig) != 0) {
+	uint8_t pair[34];
+
+	/* both entries signed alike: whichever side a request comes from;
+	 * a request in a dialog had it made when its Route was checked */
+	if (from == NULL) {
+		return -EINVAL;
+	}
+	rr_pair(in, out, pair);
+	if (!rr_kept(seen, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
+		sig) &&
+	    rr_sign(c, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
+		sig) != 0) {
 		return -EINVAL;
 	}
 	for (int i = 0; i < nsides; i++) {
