@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -444,7 +445,12 @@ rtr_route(const struct rtr_record *tab, int n, const struct rtr_in *in,
 	char nl[RTR_ADDR_MAX], nd[RTR_ADDR_MAX];
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	/* not the whole result, which is mostly steps[] (nsteps says how
+	 * many were written) and text read up to its NUL: zeroing its 3 KB
+	 * cost more than routing a request through no record */
+	memset(&out->kind, 0, offsetof(struct rtr_result, steps) -
+	    offsetof(struct rtr_result, kind));
+	out->gateway[0] = '\0';
 	if (domain == NULL || domain[0] == '\0') {
 		rc = split(local, main, out->local, out->domain,
 		    sizeof(out->local));
