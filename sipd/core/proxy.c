@@ -850,7 +850,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	struct proxy_target tg[CORE_MAX_BRANCHES];
 	struct core_policy_in in;
-	struct core_router_out rt = { 0 };
+	struct core_router_out rt; /* core_router() clears it */
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
 	bool proto_set = false, by_rule = false, routed, lookup, by_name;
@@ -861,8 +861,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	int rc, ntg = 0, gw1 = 0;
 	bool own;
 
-	/* every target starts empty: free_targets() frees what is set */
-	memset(tg, 0, sizeof(tg));
+	/* tg[0, ntg) are set (free_targets() frees what is set): the
+	 * location service's cleared first, the one target written whole */
 	if (route_preprocess(c, req, &seen) < 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
 		return false;
@@ -924,6 +924,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		if (!core_policy_apply(c, req, src, NULL, &in)) {
 			return false;
 		}
+		memset(tg, 0, sizeof(tg));
 		ntg = core_location_targets(c, req, src, &in, tg,
 		    CORE_MAX_BRANCHES);
 		if (ntg == 0) {
