@@ -698,9 +698,7 @@ struct core_gwd {
 struct route_seen {
 	bool any;
 	char sig[CORE_MAC_HEX];
-	/* that entry's gateway dialog parameter (gwcall.c), if any */
-	size_t gwd_len;
-	char gwd[CORE_GWD_PARAM_MAX];
+	struct uri entry;    /* that entry's URI, in the request's buffer */
 	bool flow;           /* sipd's Path entry for a NATed client */
 	struct tp_src to;    /* its flow */
 	/* the Request-URI was found not sipd's, where it stood then */
@@ -724,6 +722,10 @@ struct route_seen {
  * parse).
  */
 int route_preprocess(struct core *c, struct msg *req, struct route_seen *seen);
+/* The gateway dialog parameter (gwcall.c) of the entry whose signature
+ * seen holds, copied to out: its length, 0 when there is none. */
+size_t route_seen_gwd(struct msg *req, const struct route_seen *seen,
+    char out[CORE_GWD_PARAM_MAX]);
 /* Is req's Request-URI the one route_preprocess() found not sipd's (no
  * rewrite since)?  Then route_target_from() need not ask again. */
 bool route_ruri_foreign(struct msg *req, const struct route_seen *seen);

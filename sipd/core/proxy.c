@@ -857,6 +857,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	bool np = false;
 	struct pctx *p;
 	struct route_seen seen;
+	char gwd[CORE_GWD_PARAM_MAX];
+	size_t n;
 	uint32_t hash;
 	int rc, ntg = 0, gw1 = 0;
 	bool own;
@@ -996,9 +998,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		p->gw1 = core_gw_dialog(c, req, &dst);
 		p->gw_dialog = p->gw1 != 0;
 	}
-	if (own && seen.gwd_len > 0) {
-		core_gw_in_dialog(p, req, (struct sv){ seen.gwd,
-		    seen.gwd_len });
+	if (own && (n = route_seen_gwd(req, &seen, gwd)) > 0) {
+		core_gw_in_dialog(p, req, (struct sv){ gwd, n });
 	}
 	for (int k = 0; k < ntg; k++) {
 		tg[k].media = rt.media; /* a Router record's, for media.c */
@@ -1072,6 +1073,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 {
 	char peer[TP_ADDRSTRLEN];
 	struct route_seen seen;
+	char gwd[CORE_GWD_PARAM_MAX];
+	size_t n;
 	struct tp_src dst;
 	bool proto_set, by_rule, own, dst_named = false;
 	int rc;
@@ -1124,8 +1127,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		return;
 	}
 	core_media_ack(c, ack);
-	if (own && seen.gwd_len > 0 &&
-	    core_gw_ack(c, ack, (struct sv){ seen.gwd, seen.gwd_len }) != 0) {
+	if (own && (n = route_seen_gwd(ack, &seen, gwd)) > 0 &&
+	    core_gw_ack(c, ack, (struct sv){ gwd, n }) != 0) {
 		return;
 	}
 	if (!proto_set) {

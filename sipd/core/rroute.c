@@ -219,12 +219,25 @@ rr_note(struct route_seen *seen, const char *base, const struct uri *u)
 	    sig.len == CORE_MAC_HEX) {
 		memcpy(seen->sig, sig.p, CORE_MAC_HEX);
 		seen->any = true;
-		if (uri_param(base, u, CORE_GWD_PARAM, &sig) &&
-		    sig.len <= sizeof(seen->gwd)) {
-			memcpy(seen->gwd, sig.p, sig.len);
-			seen->gwd_len = sig.len;
-		}
+		/* its gateway dialog parameter is read only for a request
+		 * the signature lets in (route_seen_gwd()) */
+		seen->entry = *u;
 	}
+}
+
+size_t
+route_seen_gwd(struct msg *req, const struct route_seen *seen,
+    char out[CORE_GWD_PARAM_MAX])
+{
+	struct sv v;
+
+	if (!seen->any ||
+	    !uri_param(msg_buf(req), &seen->entry, CORE_GWD_PARAM, &v) ||
+	    v.len > CORE_GWD_PARAM_MAX) {
+		return 0;
+	}
+	memcpy(out, v.p, v.len);
+	return v.len;
 }
 
 /*
@@ -296,7 +309,6 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 	int rc, own = 0, strip = 0;
 
 	seen->any = false;
-	seen->gwd_len = 0;
 	seen->ruri_foreign = false;
 	seen->made = false;
 	if (n < 0) {
