@@ -73,10 +73,8 @@ MUTATIONS = [
      r"integration/proxy/max-forwards$"),
     ("strict-router", "a strict router's Route not made the Request-URI",
      "sipd/core/rroute.c",
-     "\tif (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), "
-     "ruri)) {",
-     "\tif (0 && ruri != NULL && route_uri_local(c, msg_buf(req), "
-     "ruri)) {",
+     "\tif (n > 0 && ruri != NULL && ruri_local(c, req, ruri, seen)) {",
+     "\tif (0 && ruri != NULL && ruri_local(c, req, ruri, seen)) {",
      r"integration/proxy/routing$"),
     ("route-kept", "sipd's own Route entry not removed",
      "sipd/core/rroute.c",

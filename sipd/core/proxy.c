@@ -878,7 +878,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	rc = rt.gateway ? -EHOSTUNREACH
 			: route_target_from(c, req, &dst, &proto_set, &by_rule,
-			      route_ruri_foreign(req, &seen));
+			      route_ruri_look(req, &seen));
 	if (rt.via && rc != 1 && !by_rule) {
 		/* set relay-via: a host name goes to the outbound proxy (a
 		 * name of its own resolved in its stead) */
@@ -1083,7 +1083,7 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		return;
 	}
 	rc = route_target_from(c, ack, &dst, &proto_set, &by_rule,
-	    route_ruri_foreign(ack, &seen));
+	    route_ruri_look(ack, &seen));
 	if (rc == ROUTE_NAME) {
 		/* RFC 3263: its INVITE went there a moment ago, so the cache
 		 * holds the name; an ACK waits for no lookup.  The policy

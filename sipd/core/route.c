@@ -180,27 +180,8 @@ route_dst_local(struct core *c, const struct tp_src *dst)
 	return addr_is_local(c, &ss, port);
 }
 
-/*
- * A SIP or SIPS URI's transport and host, as both route_uri_local() and
- * route_uri_target() read them, looked at once: the transport parameter
- * found and the host turned into an address one time each, however many
- * of the two questions are asked.
- */
-struct uri_look {
-	bool sips;
-	bool tls;            /* sips:, or transport=tls: 5061 by default */
-	bool proto_ok;       /* no transport, or one sipd sends on */
-	bool proto_set;      /* the URI chose the transport */
-	enum tp_proto proto;
-	uint16_t port;       /* the URI's, or the transport's default */
-	bool addr_ok;        /* the host is an IP literal: in ss */
-	struct sockaddr_storage ss;
-	socklen_t len;
-};
-
-/* Look at u, whose scheme is sip or sips. */
-static void
-uri_look(const char *base, const struct uri *u, struct uri_look *l)
+void
+route_look(const char *base, const struct uri *u, struct route_look *l)
 {
 	struct sv t;
 
@@ -228,15 +209,15 @@ uri_look(const char *base, const struct uri *u, struct uri_look *l)
 	    l->port, &l->ss, &l->len) == 0;
 }
 
-static bool
-look_local(struct core *c, const struct uri_look *l)
+bool
+route_look_local(struct core *c, const struct route_look *l)
 {
 	return l->addr_ok && addr_is_local(c, &l->ss, l->port);
 }
 
-/* route_uri_target() from what uri_look() found. */
+/* route_uri_target() from what route_look() found. */
 static int
-look_target(const char *base, const struct uri *u, const struct uri_look *l,
+look_target(const char *base, const struct uri *u, const struct route_look *l,
     struct tp_src *dst, bool *proto_set)
 {
 	memset(dst, 0, sizeof(*dst));
@@ -260,13 +241,13 @@ look_target(const char *base, const struct uri *u, const struct uri_look *l,
 bool
 route_uri_local(struct core *c, const char *base, const struct uri *u)
 {
-	struct uri_look l;
+	struct route_look l;
 
 	if (u->scheme != URI_SIP && u->scheme != URI_SIPS) {
 		return false;
 	}
-	uri_look(base, u, &l);
-	return look_local(c, &l);
+	route_look(base, u, &l);
+	return route_look_local(c, &l);
 }
 
 /*
@@ -278,12 +259,12 @@ int
 route_uri_target(const char *base, const struct uri *u, struct tp_src *dst,
     bool *proto_set)
 {
-	struct uri_look l;
+	struct route_look l;
 
 	if (u->scheme != URI_SIP && u->scheme != URI_SIPS) {
 		return -EPROTONOSUPPORT;
 	}
-	uri_look(base, u, &l);
+	route_look(base, u, &l);
 	return look_target(base, u, &l, dst, proto_set);
 }
 
@@ -291,14 +272,14 @@ int
 route_target(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set, bool *by_rule)
 {
-	return route_target_from(c, req, dst, proto_set, by_rule, false);
+	return route_target_from(c, req, dst, proto_set, by_rule, NULL);
 }
 
 int
 route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
-    bool *proto_set, bool *by_rule, bool ruri_foreign)
+    bool *proto_set, bool *by_rule, const struct route_look *looked)
 {
-	struct uri_look l;
+	struct route_look l;
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
 	const char *base = msg_buf(req);
@@ -335,10 +316,14 @@ route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
 		}
 		return -EPROTONOSUPPORT;
 	}
-	/* the Request-URI looked at once, for sipd's and for the target */
-	uri_look(base, ruri, &l);
-	if (!ruri_foreign && look_local(c, &l)) {
-		return 1;
+	/* the Request-URI looked at once, for sipd's and for the target:
+	 * route_preprocess() may have, and found it not sipd's */
+	if (looked == NULL) {
+		route_look(base, ruri, &l);
+		if (route_look_local(c, &l)) {
+			return 1;
+		}
+		looked = &l;
 	}
 	if (any != NULL) {
 		*dst = any->dst;
@@ -346,7 +331,7 @@ route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
 		*by_rule = true;
 		return 0;
 	}
-	return look_target(base, ruri, &l, dst, proto_set);
+	return look_target(base, ruri, looked, dst, proto_set);
 }
 
 static bool

@@ -281,13 +281,31 @@ route_rr_signed(struct core *c, struct msg *req, struct route_seen *seen,
 	    core_mac_equal(want, sig);
 }
 
-bool
-route_ruri_foreign(struct msg *req, const struct route_seen *seen)
+const struct route_look *
+route_ruri_look(struct msg *req, const struct route_seen *seen)
 {
 	struct span s = msg_ruri_span(req);
 
 	return seen->ruri_foreign && s.off == seen->ruri.off &&
-	    s.len == seen->ruri.len;
+	    s.len == seen->ruri.len ? &seen->ruri_look : NULL;
+}
+
+/* Is the Request-URI ruri of req sipd's?  Looked at once: when it is
+ * not, route_target_from() takes what was found (route_ruri_look()). */
+static bool
+ruri_local(struct core *c, struct msg *req, const struct uri *ruri,
+    struct route_seen *seen)
+{
+	if (ruri->scheme != URI_SIP && ruri->scheme != URI_SIPS) {
+		return false;
+	}
+	route_look(msg_buf(req), ruri, &seen->ruri_look);
+	if (route_look_local(c, &seen->ruri_look)) {
+		return true;
+	}
+	seen->ruri_foreign = true;
+	seen->ruri = msg_ruri_span(req);
+	return false;
 }
 
 /*
@@ -314,7 +332,7 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 	if (n < 0) {
 		return -EINVAL;
 	}
-	if (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), ruri)) {
+	if (n > 0 && ruri != NULL && ruri_local(c, req, ruri, seen)) {
 		rr_note(seen, msg_buf(req), ruri);
 		struct sv last = msg_sv(req, routes[n - 1].uri_s);
 		char *copy = malloc(last.len ? last.len : 1);
@@ -335,10 +353,6 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 		if (n < 0) {
 			return -EINVAL;
 		}
-	} else if (n > 0 && ruri != NULL) {
-		/* not sipd's: route_target_from() need not ask again */
-		seen->ruri_foreign = true;
-		seen->ruri = msg_ruri_span(req);
 	}
 	/* one pass, not one forward to ourselves per entry: a request with
 	 * a thousand entries naming sipd costs one edit */
