@@ -266,6 +266,20 @@ test_reference_examples(void **state)
 	assert_int_equal(route(tab, n, true, "bob", "udp"), 0);
 	assert_int_equal(res.proto, RTR_PROTO_ANY);
 	assert_false(res.dotted);
+	assert_int_equal(route(tab, n, true, "bob", ".udp"), 0);
+	assert_int_equal(res.proto, RTR_PROTO_ANY);
+	assert_string_equal(res.domain, ".udp");
+	/* a suffix in any case, then the gateway's */
+	assert_int_equal(route(tab, n, true, "bob", "Prov.SipGW.Udp"), 0);
+	assert_int_equal(res.proto, RTR_PROTO_UDP);
+	assert_int_equal(res.kind, RTR_GATEWAY);
+	assert_string_equal(res.gateway, "Prov");
+	assert_int_equal(route(tab, n, true, "bob", "[2001:db8::1]"), 0);
+	assert_int_equal(res.kind, RTR_IP);
+	assert_string_equal(res.domain, "[2001:db8::1]");
+	assert_int_equal(route(tab, n, true, "bob", "[192.0.2.7]:5070"), 0);
+	assert_int_equal(res.kind, RTR_IP);
+	assert_string_equal(res.domain, "192.0.2.7:5070");
 
 	/* no '@' but '%': the rightmost '%' becomes '@' */
 	assert_int_equal(route(tab, n, true, "bob%x%partner.net", NULL), 0);
