@@ -32,12 +32,42 @@ msg_chain_rebuild(struct msg *m, enum hdr_id id)
 	}
 }
 
+/* Take line idx off its name's chain, the others kept in order, without
+ * walking the message. */
+static void
+chain_unlink(struct msg *m, enum hdr_id id, int32_t idx)
+{
+	if (id == HDR_UNKNOWN) {
+		return;
+	}
+	if (m->first[id] == idx) {
+		m->first[id] = (int16_t)m->hdrs[idx].next;
+		return;
+	}
+	for (int32_t i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
+		if (m->hdrs[i].next == idx) {
+			m->hdrs[i].next = m->hdrs[idx].next;
+			return;
+		}
+	}
+	msg_chain_rebuild(m, id);
+}
+
 void
 msg_cache_drop(struct msg *m, enum hdr_id id)
 {
-	for (uint32_t i = 0; i < m->nhdrs; i++) {
-		if (m->hdrs[i].id == id) {
+	if (id != HDR_UNKNOWN) {
+		/* a list is cached on its name's first line, and any live line
+		 * of the name may be first after an edit: the chain holds them
+		 * all (a removed line is still on it when this runs) */
+		for (int32_t i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
 			m->hdrs[i].cache = NULL;
+		}
+	} else {
+		for (uint32_t i = 0; i < m->nhdrs; i++) {
+			if (m->hdrs[i].id == id) {
+				m->hdrs[i].cache = NULL;
+			}
 		}
 	}
 	if (id == HDR_VIA) {
@@ -282,7 +312,7 @@ msg_hdr_remove(struct msg *m, int idx)
 	m->hdrs[idx].flags |= MSG_HDR_REMOVED;
 	enum hdr_id id = (enum hdr_id)m->hdrs[idx].id;
 	msg_cache_drop(m, id);
-	msg_chain_rebuild(m, id);
+	chain_unlink(m, id, idx);
 	if (id == HDR_CONTENT_LENGTH) {
 		m->cl_present = m->first[HDR_CONTENT_LENGTH] >= 0;
 	}

@@ -1458,6 +1458,59 @@ test_insert_id(void **state)
 	msg_free(m);
 }
 
+/*
+ * A removed line leaves its name's chain without a walk of the message,
+ * and an edit clears the list cached on the name's first line by walking
+ * that chain: after each remove and insert the chain and the parsed list
+ * are those of the lines left, whichever was first.
+ */
+static void
+test_remove_chain(void **state)
+{
+	static const char text[] = "OPTIONS sip:b@192.0.2.1 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK1\r\n"
+	    "Route: <sip:192.0.2.10;lr>\r\n"
+	    "From: <sip:a@192.0.2.2>;tag=1\r\n"
+	    "Route: <sip:192.0.2.11;lr>, <sip:192.0.2.12;lr>\r\n"
+	    "To: <sip:b@192.0.2.1>\r\n"
+	    "Route: <sip:192.0.2.13;lr>\r\n"
+	    "Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+	const struct msg_naddr *r;
+	struct msg *m = parse_str(text);
+	int first, second, third;
+
+	(void)state;
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 4);
+	first = msg_hdr_first(m, HDR_ROUTE);
+	second = msg_hdr_next(m, first);
+	third = msg_hdr_next(m, second);
+	/* the middle line */
+	assert_int_equal(msg_hdr_remove(m, second), 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.10;lr>|<sip:192.0.2.13;lr>");
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 2);
+	assert_int_equal(msg_sv(m, r[1].value).len,
+	    strlen("<sip:192.0.2.13;lr>"));
+	/* one on top, then the first of the received ones */
+	assert_true(msg_hdr_insert_id(m, first, HDR_ROUTE,
+	    SV_LIT("<sip:192.0.2.9;lr>")) >= 0);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 3);
+	assert_int_equal(msg_hdr_remove(m, first), 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.9;lr>|<sip:192.0.2.13;lr>");
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 2);
+	/* the top one: the received last line is first again, its list
+	 * parsed afresh */
+	assert_int_equal(msg_hdr_remove(m, msg_hdr_first(m, HDR_ROUTE)), 0);
+	assert_int_equal(msg_hdr_first(m, HDR_ROUTE), third);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 1);
+	assert_int_equal(msg_sv(m, r[0].value).len,
+	    strlen("<sip:192.0.2.13;lr>"));
+	assert_int_equal(msg_hdr_remove(m, third), 0);
+	assert_int_equal(msg_hdr_first(m, HDR_ROUTE), -1);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 0);
+	chain_is(m, HDR_VIA, "SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK1");
+	msg_free(m);
+}
+
 /* -------------------------------------------------------------- compact */
 
 static void
@@ -1849,6 +1902,7 @@ main(void)
 	    cmocka_unit_test(test_write_enospc),
 	    cmocka_unit_test(test_write_runs),
 	    cmocka_unit_test(test_insert_id),
+	    cmocka_unit_test(test_remove_chain),
 	    cmocka_unit_test(test_compact_is_reparse),
 	    cmocka_unit_test(test_compact_line_limit),
 	};
