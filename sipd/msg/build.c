@@ -174,7 +174,8 @@ unfolded_len(struct sv v)
 /*
  * Append the line "name: value CRLF" to the buffer and describe it in h;
  * the value's folds are unfolded (kind: value_check()'s word on it).
- * value may point into m->buf: it is copied before the buffer can move.
+ * name and value may point into m->buf: they are copied before the
+ * buffer can move.
  */
 static int
 line_new(struct msg *m, struct sv name, struct sv value, enum value_kind kind,
@@ -337,7 +338,6 @@ int
 msg_hdr_replace(struct msg *m, int idx, struct sv value)
 {
 	struct msg_hdr *h;
-	char name[128];
 	enum value_kind kind;
 	int rc;
 
@@ -350,11 +350,12 @@ msg_hdr_replace(struct msg *m, int idx, struct sv value)
 		return -EINVAL;
 	}
 	h = &m->hdrs[idx];
-	if (h->name.len >= sizeof(name)) {
+	if (h->name.len >= 128) {
 		return -EINVAL;
 	}
-	memcpy(name, m->buf + h->name.off, h->name.len);
-	rc = line_new(m, (struct sv){ name, h->name.len }, value, kind, h);
+	/* the name as it stands in the buffer: line_new() copies it, as
+	 * the value, before the buffer can move */
+	rc = line_new(m, msg_sv(m, h->name), value, kind, h);
 	if (rc != 0) {
 		return rc;
 	}
