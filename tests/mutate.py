@@ -102,10 +102,8 @@ MUTATIONS = [
      r"integration/basic/(options|ipv6|response)$"),
     ("sips-udp", "a sips: target sent over UDP",
      "sipd/core/route.c",
-     "\tif (u->scheme == URI_SIPS) {\n\t\tdst->proto = TP_TLS;\n"
-     "\t\t*proto_set = true;",
-     "\tif (u->scheme == URI_SIPS) {\n\t\tdst->proto = TP_UDP;\n"
-     "\t\t*proto_set = true;",
+     "\tl->proto = l->sips ? TP_TLS : TP_UDP;",
+     "\tl->proto = TP_UDP;",
      r"integration/proxy/routing$"),
     ("size-ignored", "a large request not switched to TCP",
      "sipd/transport/tp.c",

@@ -63,14 +63,12 @@ test_uri_target(void **state)
 		const struct want *w = &table[i];
 		struct uri u;
 		struct tp_src d;
+		struct span all = { 0, (uint32_t)strlen(w->uri) };
 		bool ps = false;
 		int rc;
 
 		print_message("%s\n", w->uri);
-		assert_int_equal(uri_parse(w->uri,
-				     (struct span){ 0, (uint32_t)strlen(w->uri) },
-				     &u),
-		    0);
+		assert_int_equal(uri_parse(w->uri, all, &u), 0);
 		memset(&d, 0x55, sizeof(d));
 		rc = route_uri_target(w->uri, &u, &d, &ps);
 		assert_int_equal(rc, w->rc);

@@ -1362,7 +1362,8 @@ test_write_runs(void **state)
 
 	(void)state;
 	m = parse_str(req_text);
-	assert_true(msg_via_push(m, SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx")) >= 0);
+	assert_true(msg_via_push(m,
+	    SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx")) >= 0);
 	assert_int_equal(msg_hdr_remove(m, msg_hdr_first(m, HDR_CALL_ID)), 0);
 	assert_true(msg_hdr_insert(m, msg_hdr_first(m, HDR_CSEQ), "X-Mid",
 	    SV_LIT("1")) >= 0);
@@ -1422,7 +1423,8 @@ test_insert_id(void **state)
 	(void)state;
 	m = parse_str(req_text);
 	/* on top of two Via lines */
-	assert_true(msg_via_push(m, SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKa")) >= 0);
+	assert_true(msg_via_push(m,
+	    SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKa")) >= 0);
 	chain_is(m, HDR_VIA, "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKa|"
 	    "SIP/2.0/UDP server10.biloxi.example.com;branch=z9hG4bK4b43c2ff8.1|"
 	    "SIP/2.0/UDP bigbox3.site3.atlanta.example.com"
