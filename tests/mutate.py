@@ -29,7 +29,7 @@ import time
 #  the ctest regex of the tests that should fail)
 MUTATIONS = [
     ("rr-dropped", "Record-Route never added",
-     "sipd/core/proxy.c",
+     "sipd/core/rroute.c",
      "\tfor (int i = 0; i < nsides; i++) {",
      "\tfor (int i = 0; i < 0; i++) {",
      r"integration/proxy/(call-udp|call-udp-tcp|call-tcp-udp|lost-200)$"),
@@ -72,14 +72,12 @@ MUTATIONS = [
      "\t\tif (0) {",
      r"integration/proxy/max-forwards$"),
     ("strict-router", "a strict router's Route not made the Request-URI",
-     "sipd/core/proxy.c",
-     "\tif (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), "
-     "ruri)) {",
-     "\tif (0 && ruri != NULL && route_uri_local(c, msg_buf(req), "
-     "ruri)) {",
+     "sipd/core/rroute.c",
+     "\tif (n > 0 && ruri != NULL && ruri_local(c, req, ruri, seen)) {",
+     "\tif (0 && ruri != NULL && ruri_local(c, req, ruri, seen)) {",
      r"integration/proxy/routing$"),
     ("route-kept", "sipd's own Route entry not removed",
-     "sipd/core/proxy.c",
+     "sipd/core/rroute.c",
      "\twhile (strip < n &&\n"
      "\t    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {",
      "\twhile (0 &&\n"
@@ -104,10 +102,8 @@ MUTATIONS = [
      r"integration/basic/(options|ipv6|response)$"),
     ("sips-udp", "a sips: target sent over UDP",
      "sipd/core/route.c",
-     "\tif (u->scheme == URI_SIPS) {\n\t\tdst->proto = TP_TLS;\n"
-     "\t\t*proto_set = true;",
-     "\tif (u->scheme == URI_SIPS) {\n\t\tdst->proto = TP_UDP;\n"
-     "\t\t*proto_set = true;",
+     "\tl->proto = l->sips ? TP_TLS : TP_UDP;",
+     "\tl->proto = TP_UDP;",
      r"integration/proxy/routing$"),
     ("size-ignored", "a large request not switched to TCP",
      "sipd/transport/tp.c",

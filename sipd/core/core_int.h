@@ -487,6 +487,28 @@ bool route_dst_local(struct core *c, const struct tp_src *dst);
 bool route_uri_local(struct core *c, const char *base,
     const struct uri *u);
 /*
+ * A SIP or SIPS URI's transport and host, as both route_uri_local() and
+ * route_uri_target() read them, looked at once: the transport parameter
+ * found and the host turned into an address one time each, however many
+ * of the two questions are asked.
+ */
+struct route_look {
+	bool sips;
+	bool tls;            /* sips:, or transport=tls: 5061 by default */
+	bool proto_ok;       /* no transport, or one sipd sends on */
+	bool proto_set;      /* the URI chose the transport */
+	enum tp_proto proto;
+	uint16_t port;       /* the URI's, or the transport's default */
+	bool addr_ok;        /* the host is an IP literal: in ss */
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Look at u, whose scheme is sip or sips. */
+void route_look(const char *base, const struct uri *u, struct route_look *l);
+/* Is the URI l looked at sipd's, as route_uri_local() says? */
+bool route_look_local(struct core *c, const struct route_look *l);
+/*
  * Where req goes: its first Route, a static rule for the Request-URI's
  * domain, or the Request-URI itself.  Returns 0 with dst filled, 1 when
  * req is addressed to sipd itself, ROUTE_NAME when the destination is a
@@ -496,10 +518,16 @@ bool route_uri_local(struct core *c, const char *base,
 #define ROUTE_NAME 2
 int route_target(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set, bool *by_rule);
+/* The same, with the Request-URI as route_preprocess() looked at it and
+ * found it not sipd's (route_ruri_look(); NULL: not looked at), so it is
+ * not looked at again. */
+int route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
+    bool *proto_set, bool *by_rule, const struct route_look *looked);
 /* The destination a SIP URI names: 0 for an IP address, ROUTE_NAME for a
  * host name, or a negative errno. */
 int route_uri_target(const char *base, const struct uri *u,
     struct tp_src *dst, bool *proto_set);
+
 /*
  * The address and port sipd puts in Via and Record-Route for proto when
  * talking to towards (a wildcard listener gives the source address the
@@ -688,6 +716,58 @@ struct core_gwd {
 };
 #define CORE_GWD_FROM 1U
 #define CORE_GWD_TO 2U
+
+/* The first signature on sipd's own entries of a request, if any. */
+struct route_seen {
+	bool any;
+	char sig[CORE_MAC_HEX];
+	struct uri entry;    /* that entry's URI, in the request's buffer */
+	bool flow;           /* sipd's Path entry for a NATed client */
+	struct tp_src to;    /* its flow */
+	/* the Request-URI as it was looked at and found not sipd's, and
+	 * where it stood then */
+	bool ruri_foreign;
+	struct span ruri;
+	struct route_look ruri_look;
+	/* the signature route_rr_signed() made with the From tag, and what
+	 * it signed: route_record_route() on the same request between the
+	 * same hops need not make it again */
+	bool made;
+	uint8_t made_pair[34];
+	size_t made_clen, made_tlen;
+	char made_callid[256];
+	char made_tag[128];
+	char made_sig[CORE_MAC_HEX];
+};
+/*
+ * RFC 3261 16.4: take the Route entries naming sipd off the top of req
+ * (and put the last entry back as the Request-URI when a strict router
+ * put sipd's there), noting in seen the first signature they carried.
+ * Returns how many went, or a negative errno (a Route that does not
+ * parse).
+ */
+int route_preprocess(struct core *c, struct msg *req, struct route_seen *seen);
+/* The gateway dialog parameter (gwcall.c) of the entry whose signature
+ * seen holds, copied to out: its length, 0 when there is none. */
+size_t route_seen_gwd(struct msg *req, const struct route_seen *seen,
+    char out[CORE_GWD_PARAM_MAX]);
+/* What route_preprocess() found of req's Request-URI, looking at it and
+ * finding it not sipd's, when it is unchanged since; else NULL. */
+const struct route_look *route_ruri_look(struct msg *req,
+    const struct route_seen *seen);
+/* Did sipd sign the entries route_preprocess() took off req, for a
+ * request in a dialog from src to dst? */
+bool route_rr_signed(struct core *c, struct msg *req,
+    struct route_seen *seen, const struct tp_src *src,
+    const struct tp_src *dst);
+/* 16.6 step 4: sipd's signed Record-Route on fwd, going from in to out
+ * (two entries across transports or sides); extra: parameters to add
+ * (a gateway dialog's); seen, when not NULL, what route_rr_signed() made
+ * for fwd.  0, or a negative errno. */
+int route_record_route(struct core *c, struct msg *fwd,
+    const struct tp_src *in, const struct tp_src *out, bool no_tp,
+    const char *extra, const struct route_seen *seen);
+
 /* Into out (cap bytes): ";gwd=..." for the Record-Route of fwd, the
  * initial INVITE of p's gateway call, when its From or To was
  * substituted; "" otherwise or when it does not fit (logged). */

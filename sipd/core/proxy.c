@@ -1,13 +1,13 @@
 /*
  * The transaction-stateful proxy (RFC 3261 16): request validation that
- * needs routing (loop detection, Proxy-Require), Route processing with
- * the strict-router fix-up, forwarding in a client transaction with
- * Max-Forwards, Record-Route and sipd's Via, the response context that
- * picks the best final response, CANCEL propagation, and the ACK of
- * a 2xx relayed statelessly by Route and Request-URI (responses
- * relayed by Via, and sipd's signed branch, are in branch.c).  It is
- * the transaction layer's user: proxy_txn_ops receives every
- * transaction event.
+ * needs routing (loop detection, Proxy-Require), forwarding in a client
+ * transaction with Max-Forwards, Record-Route and sipd's Via, the
+ * response context that picks the best final response, CANCEL
+ * propagation, and the ACK of a 2xx relayed statelessly by Route and
+ * Request-URI (sipd's Route entries taken off and its signed
+ * Record-Route are in rroute.c; responses relayed by Via, and sipd's
+ * signed branch, in branch.c).  It is the transaction layer's user:
+ * proxy_txn_ops receives every transaction event.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,288 +23,10 @@ static const char *const proto_names[] = {
 	[TP_TLS] = "TLS",
 };
 
-static void fork_next(struct pctx *p, struct msg *own);
+static void fork_next(struct pctx *p, struct msg *own,
+    const struct route_seen *seen);
 static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
-    struct msg *own);
-
-/* -------------------------------------------------------- Route edits */
-
-/*
- * Write header line hdr again with the elements of list[from..n) that
- * stand on it, but for element skip (-1: none), ", " between them.
- */
-static int
-rewrite_line(struct msg *req, const struct msg_naddr *list, int n, int from,
-    int hdr, int skip)
-{
-	size_t cap = 0, len = 0;
-	char *buf;
-	int rc;
-
-	for (int i = from; i < n && list[i].hdr == hdr; i++) {
-		cap += list[i].value.len + 2;
-	}
-	buf = malloc(cap + 1);
-	if (buf == NULL) {
-		return -ENOMEM;
-	}
-	for (int i = from; i < n && list[i].hdr == hdr; i++) {
-		struct sv v = msg_sv(req, list[i].value);
-
-		if (i == skip) {
-			continue;
-		}
-		if (len > 0) {
-			memcpy(buf + len, ", ", 2);
-			len += 2;
-		}
-		memcpy(buf + len, v.p, v.len);
-		len += v.len;
-	}
-	rc = msg_hdr_replace(req, hdr, (struct sv){ buf, len });
-	free(buf);
-	return rc;
-}
-
-/*
- * Remove element k of the list header id (Route, Record-Route): its whole
- * line when it stands alone, else the line written again without it,
- * keeping the others of the header line it shares with others.
- */
-static int
-remove_element(struct msg *req, enum hdr_id id, int k)
-{
-	const struct msg_naddr *list;
-	int n = msg_naddrs(req, id, &list);
-	int first = -1, count = 0;
-
-	if (k < 0 || k >= n) {
-		return -ENOENT;
-	}
-	for (int i = 0; i < n; i++) {
-		if (list[i].hdr == list[k].hdr) {
-			count++;
-			if (first < 0) {
-				first = i;
-			}
-		}
-	}
-	if (count == 1) {
-		return msg_hdr_remove(req, list[k].hdr);
-	}
-	return rewrite_line(req, list, n, first, list[k].hdr, k);
-}
-
-/*
- * Remove the first k elements of the Route list (16.4) in one edit: whole
- * lines go, and only the line element k shares with those before it is
- * written again.  list (n elements) is req's parse, taken before the edit.
- */
-static int
-remove_top(struct msg *req, const struct msg_naddr *list, int n, int k)
-{
-	int keep = k < n && list[k].hdr == list[k - 1].hdr ? list[k].hdr : -1;
-	int rc;
-
-	if (keep >= 0) {
-		rc = rewrite_line(req, list, n, k, keep, -1);
-		if (rc != 0) {
-			return rc;
-		}
-	}
-	for (int i = 0; i < k; i++) {
-		if (list[i].hdr != keep &&
-		    (i == 0 || list[i].hdr != list[i - 1].hdr)) {
-			rc = msg_hdr_remove(req, list[i].hdr);
-			if (rc != 0) {
-				return rc;
-			}
-		}
-	}
-	return 0;
-}
-
-/* ------------------------------------------- signed Record-Route */
-
-/*
- * sipd's Record-Route URI carries sig, a MAC (mac.c) over the Call-ID and
- * the From tag of the request it Record-Routed and the IP addresses of the
- * two hops it joined: where the request came from and where it went.  The
- * route set is the same both ways (RFC 3261 12.1.1, 12.1.2); the tag comes
- * back as the From tag of the caller's in-dialog requests and as the To
- * tag of the callee's (12.2.1.1), and each side's requests come from one
- * of the two addresses and go to the other, so the pair is taken in
- * either order.  Whoever sees the signature (any party to a dialog sipd
- * Record-Routed, a stranger who called a local user included) can reuse
- * it only between the same two addresses, not to reach a third.
- */
-#define RR_SIG "sig"
-#define RR_LABEL 'R'
-
-/* An address as 17 bytes (family, then 16), IPv4-mapped as IPv4. */
-static void
-rr_addr(const struct sockaddr_storage *ss, uint8_t out[17])
-{
-	memset(out, 0, 17);
-	if (ss->ss_family == AF_INET) {
-		out[0] = 4;
-		memcpy(out + 1,
-		    &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a =
-		    &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			out[0] = 4;
-			memcpy(out + 1, a->s6_addr + 12, 4);
-		} else {
-			out[0] = 6;
-			memcpy(out + 1, a->s6_addr, 16);
-		}
-	}
-}
-
-static int
-rr_sign(struct core *c, struct msg *m, struct sv tag,
-    const struct tp_src *a, const struct tp_src *b, char out[CORE_MAC_HEX])
-{
-	uint8_t x[17], y[17];
-
-	rr_addr(&a->addr, x);
-	rr_addr(&b->addr, y);
-	bool swap = memcmp(x, y, sizeof(x)) > 0;
-	const struct sv parts[4] = {
-		msg_callid(m),
-		tag,
-		{ (const char *)(swap ? y : x), sizeof(x) },
-		{ (const char *)(swap ? x : y), sizeof(y) },
-	};
-	return core_mac_sign(c->mac, RR_LABEL, parts, 4, out);
-}
-
-/* The first signature on sipd's own entries of a request, if any. */
-struct rr_seen {
-	bool any;
-	char sig[CORE_MAC_HEX];
-	/* that entry's gateway dialog parameter (gwcall.c), if any */
-	size_t gwd_len;
-	char gwd[CORE_GWD_PARAM_MAX];
-	bool flow;           /* sipd's Path entry for a NATed client */
-	struct tp_src to;    /* its flow */
-};
-
-static void
-rr_note(struct rr_seen *seen, const char *base, const struct uri *u)
-{
-	struct sv sig;
-
-	if (!seen->any && uri_param(base, u, RR_SIG, &sig) &&
-	    sig.len == CORE_MAC_HEX) {
-		memcpy(seen->sig, sig.p, CORE_MAC_HEX);
-		seen->any = true;
-		if (uri_param(base, u, CORE_GWD_PARAM, &sig) &&
-		    sig.len <= sizeof(seen->gwd)) {
-			memcpy(seen->gwd, sig.p, sig.len);
-			seen->gwd_len = sig.len;
-		}
-	}
-}
-
-/*
- * Did sipd sign the Route entries it just removed from req, for a request
- * from src to dst?  Only a request inside a dialog, with a To tag, carries
- * sipd's Record-Route back.
- */
-static bool
-rr_signed(struct core *c, struct msg *req, const struct rr_seen *seen,
-    const struct tp_src *src, const struct tp_src *dst)
-{
-	const struct msg_naddr *f, *t;
-	char want[CORE_MAC_HEX];
-	struct sv sig = { seen->sig, CORE_MAC_HEX };
-
-	if (!seen->any) {
-		return false;
-	}
-	f = msg_from(req);
-	t = msg_to(req);
-	if (f == NULL || t == NULL || t->tag.len == 0) {
-		return false;
-	}
-	/* the caller's requests carry the tag as From tag; the callee's,
-	 * one MAC more, as To tag */
-	if (rr_sign(c, req, msg_sv(req, f->tag), src, dst, want) == 0 &&
-	    core_mac_equal(want, sig)) {
-		return true;
-	}
-	return rr_sign(c, req, msg_sv(req, t->tag), src, dst, want) == 0 &&
-	    core_mac_equal(want, sig);
-}
-
-/*
- * RFC 3261 16.4: if the Request-URI is sipd's (a strict router before us
- * put our Record-Route there), the last Route entry becomes the
- * Request-URI; then every entry of sipd's on top of the Route set goes,
- * however many there are, in one edit.  Returns how many entries of
- * sipd's went, with the first signature they carried in seen: an entry
- * naming sipd proves nothing unless sipd signed it (rr_signed(), once the
- * next hop is known), and the caller judges the request as if unsigned
- * ones had never been.  A negative errno on failure.
- */
-static int
-route_preprocess(struct core *c, struct msg *req, struct rr_seen *seen)
-{
-	const struct msg_naddr *routes;
-	const struct uri *ruri = msg_ruri(req);
-	int n = msg_naddrs(req, HDR_ROUTE, &routes);
-	int rc, own = 0, strip = 0;
-
-	seen->any = false;
-	seen->gwd_len = 0;
-	if (n < 0) {
-		return -EINVAL;
-	}
-	if (n > 0 && ruri != NULL && route_uri_local(c, msg_buf(req), ruri)) {
-		rr_note(seen, msg_buf(req), ruri);
-		struct sv last = msg_sv(req, routes[n - 1].uri_s);
-		char *copy = malloc(last.len ? last.len : 1);
-		if (copy == NULL) {
-			return -ENOMEM;
-		}
-		memcpy(copy, last.p, last.len);
-		rc = msg_set_ruri(req, (struct sv){ copy, last.len });
-		free(copy);
-		if (rc == 0) {
-			rc = remove_element(req, HDR_ROUTE, n - 1);
-		}
-		if (rc != 0) {
-			return rc;
-		}
-		own++;
-		n = msg_naddrs(req, HDR_ROUTE, &routes);
-		if (n < 0) {
-			return -EINVAL;
-		}
-	}
-	/* one pass, not one forward to ourselves per entry: a request with
-	 * a thousand entries naming sipd costs one edit */
-	seen->flow = false;
-	while (strip < n &&
-	    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {
-		rr_note(seen, msg_buf(req), &routes[strip].uri);
-		if (!seen->flow) {
-			seen->flow = core_path_flow(c, msg_buf(req),
-			    &routes[strip].uri, &seen->to) == 0;
-		}
-		strip++;
-	}
-	if (strip > 0) {
-		rc = remove_top(req, routes, n, strip);
-		if (rc != 0) {
-			return rc;
-		}
-	}
-	return own + strip;
-}
+    struct msg *own, const struct route_seen *seen);
 
 /* ----------------------------------------------------- loop detection */
 
@@ -410,75 +132,6 @@ max_forwards(struct msg *fwd)
 		return -EINVAL;
 	}
 	return msg_hdr_replace(fwd, i, (struct sv){ num, sv_utoa(mf - 1, num) });
-}
-
-static const char *
-transport_param(enum tp_proto p)
-{
-	return p == TP_TCP ? ";transport=tcp" : p == TP_TLS ? ";transport=tls"
-							   : "";
-}
-
-/*
- * 16.6 step 4: Record-Route, so in-dialog requests come through sipd,
- * signed so that sipd knows them when they do.  Over a transport change,
- * or between the LAN and the WAN when sipd has an address for each, two
- * entries, one per side (RFC 5658), the one facing the next hop on top.
- */
-static int
-record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
-    const struct tp_src *out, bool no_tp, const char *extra)
-{
-	char addr[TP_ADDRSTRLEN];
-	char val[TP_ADDRSTRLEN + CORE_MAC_HEX + CORE_GWD_PARAM_MAX + 64];
-	size_t xlen = strlen(extra);
-	char sig[CORE_MAC_HEX];
-	const struct tp_src *sides[2] = { in, out };
-	const struct msg_naddr *from = msg_from(fwd);
-	int nsides = in->proto == out->proto &&
-		in->addr.ss_family == out->addr.ss_family &&
-		!core_nat_two_faces(c, &in->addr, &out->addr) &&
-		!route_two_sides(in, out)
-	    ? 1
-	    : 2;
-
-	/* both entries signed alike: whichever side a request comes from */
-	if (from == NULL ||
-	    rr_sign(c, fwd, msg_sv(fwd, from->tag), in, out, sig) != 0) {
-		return -EINVAL;
-	}
-	for (int i = 0; i < nsides; i++) {
-		const struct tp_src *s = sides[i];
-		if (route_local_addr_src(c, s, addr,
-			sizeof(addr)) != 0) {
-			return -EADDRNOTAVAIL;
-		}
-		/* "<sip:addr;transport=tcp;lr;sig=...>", without printf */
-		const char *tp = no_tp ? "" : transport_param(s->proto);
-		size_t alen = strlen(addr), tlen = strlen(tp), n = 0;
-		memcpy(val, "<sip:", 5);
-		n = 5;
-		memcpy(val + n, addr, alen);
-		n += alen;
-		memcpy(val + n, tp, tlen);
-		n += tlen;
-		memcpy(val + n, ";lr;" RR_SIG "=", sizeof(RR_SIG) + 4);
-		n += sizeof(RR_SIG) + 4;
-		memcpy(val + n, sig, CORE_MAC_HEX);
-		n += CORE_MAC_HEX;
-		if (xlen > CORE_GWD_PARAM_MAX + 8) {
-			return -EINVAL;
-		}
-		memcpy(val + n, extra, xlen);
-		n += xlen;
-		val[n++] = '>';
-		int at = msg_hdr_first(fwd, HDR_RECORD_ROUTE);
-		if (msg_hdr_insert(fwd, at, "Record-Route",
-			(struct sv){ val, n }) < 0) {
-			return -ENOMEM;
-		}
-	}
-	return 0;
 }
 
 /* 16.6 step 8: sipd's Via, with a branch naming the shard and the loop
@@ -774,7 +427,7 @@ failover(struct pctx *p, int i, int status, struct msg *resp)
 	keep_best(p, status, resp);
 	while (next_by_dns(p, &t)) {
 		p->nbr = i;
-		if (forward(p->c, p, &t, NULL) == 0) {
+		if (forward(p->c, p, &t, NULL, NULL) == 0) {
 			return true;
 		}
 		resolve_failed(p);
@@ -814,7 +467,7 @@ branch_final(struct pctx *p, int i, int status, struct msg *resp)
 	 * a 6xx or a CANCEL ended the search */
 	if (p->next_tg < p->ntg && !p->cancelled &&
 	    msg_status(p->best) < 600) {
-		fork_next(p, NULL);
+		fork_next(p, NULL, NULL);
 		return;
 	}
 	if (msg_status(p->best) == 503) {
@@ -989,7 +642,7 @@ push_route(struct msg *fwd, const char *route)
 {
 	int at = msg_hdr_first(fwd, HDR_ROUTE);
 
-	return msg_hdr_insert(fwd, at, "Route",
+	return msg_hdr_insert_id(fwd, at, HDR_ROUTE,
 		   (struct sv){ route, strlen(route) }) < 0
 	    ? -ENOMEM
 	    : 0;
@@ -997,13 +650,14 @@ push_route(struct msg *fwd, const char *route)
 
 /*
  * Forward to target t (16.6) own, the received request, when given (it is
- * taken), else a copy of the server transaction's.  Returns 0, or a
- * negative errno when the branch could not start (the caller counts it as
- * a 503 branch).
+ * taken), else a copy of the server transaction's; seen, when not NULL,
+ * what route_preprocess() and route_rr_signed() found of own.  Returns 0,
+ * or a negative errno when the branch could not start (the caller counts
+ * it as a 503 branch).
  */
 static int
 forward(struct core *c, struct pctx *p, struct proxy_target *t,
-    struct msg *own)
+    struct msg *own, const struct route_seen *seen)
 {
 	struct msg *fwd = own ? own : msg_compact(txn_request(p->st));
 	struct tp_src *dst = &t->dst, src;
@@ -1067,8 +721,8 @@ forward(struct core *c, struct pctx *p, struct proxy_target *t,
 		core_nat_far(c, fwd, &src)) &&
 	    (msg_method(fwd) == MSG_REGISTER
 		    ? core_path_add(c, fwd, &src, dst, wk)
-		    : record_route(c, fwd, &src, dst,
-			  (wk & WK_NOTCP) != 0, gwd)) != 0) {
+		    : route_record_route(c, fwd, &src, dst,
+			  (wk & WK_NOTCP) != 0, gwd, seen)) != 0) {
 		goto fail;
 	}
 	calls_routed(c, p, dst);
@@ -1099,18 +753,19 @@ fail:
  * Start the next group of targets: every target of the highest q not
  * tried yet, in parallel (16.6; RFC 3261 16.7 step 4 for serial search).
  * own, when given, is the received request: the first branch takes it,
- * which saves a copy in the common case of one target.
+ * which saves a copy in the common case of one target (and seen with it).
  */
 static void
-fork_next(struct pctx *p, struct msg *own)
+fork_next(struct pctx *p, struct msg *own, const struct route_seen *seen)
 {
 	int q = p->tg[p->next_tg].q;
 
 	while (p->next_tg < p->ntg && p->tg[p->next_tg].q == q) {
 		struct proxy_target t;
 		int rc = forward(p->c, p,
-		    pctx_target_get(&p->tg[p->next_tg++], &t), own);
+		    pctx_target_get(&p->tg[p->next_tg++], &t), own, seen);
 		own = NULL;
+		seen = NULL;
 		if (rc != 0) {
 			/* a branch that cannot start is a 503 branch, or a 482
 			 * when it would have looped */
@@ -1162,7 +817,7 @@ forward_by_name(struct core *c, struct pctx *p, struct msg *req, bool via)
 	int rc = resolve_begin(c, p, req, via);
 
 	if (rc == 0 && next_by_dns(p, &t)) {
-		fork_next(p, req);
+		fork_next(p, req, NULL);
 		return true;
 	}
 	if (rc != 1) {
@@ -1180,7 +835,7 @@ proxy_resolved(struct pctx *p, int err)
 
 	if (p->st != NULL && !p->final_sent) {
 		if (err == 0 && next_by_dns(p, &t)) {
-			fork_next(p, NULL);
+			fork_next(p, NULL, NULL);
 		} else {
 			int status = resolve_status(err == 0 ? -ENODATA : err,
 			    &reason);
@@ -1195,19 +850,21 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 {
 	struct proxy_target tg[CORE_MAX_BRANCHES];
 	struct core_policy_in in;
-	struct core_router_out rt = { 0 };
+	struct core_router_out rt; /* core_router() clears it */
 	char peer[TP_ADDRSTRLEN];
 	struct tp_src dst;
 	bool proto_set = false, by_rule = false, routed, lookup, by_name;
 	bool np = false;
 	struct pctx *p;
-	struct rr_seen seen;
+	struct route_seen seen;
+	char gwd[CORE_GWD_PARAM_MAX];
+	size_t n;
 	uint32_t hash;
 	int rc, ntg = 0, gw1 = 0;
 	bool own;
 
-	/* every target starts empty: free_targets() frees what is set */
-	memset(tg, 0, sizeof(tg));
+	/* tg[0, ntg) are set (free_targets() frees what is set): the
+	 * location service's cleared first, the one target written whole */
 	if (route_preprocess(c, req, &seen) < 0) {
 		core_answer(c, src, req, 400, "Bad Route", "bad Route");
 		return false;
@@ -1220,7 +877,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		return false;
 	}
 	rc = rt.gateway ? -EHOSTUNREACH
-			: route_target(c, req, &dst, &proto_set, &by_rule);
+			: route_target_from(c, req, &dst, &proto_set, &by_rule,
+			      route_ruri_look(req, &seen));
 	if (rt.via && rc != 1 && !by_rule) {
 		/* set relay-via: a host name goes to the outbound proxy (a
 		 * name of its own resolved in its stead) */
@@ -1244,7 +902,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	/* a request in a dialog sipd Record-Routed: sipd signed the entry
 	 * for these two hops */
-	own = rc == 0 && rr_signed(c, req, &seen, src, &dst);
+	own = rc == 0 && route_rr_signed(c, req, &seen, src, &dst);
 	if (!routed && core_registrar_request(c, req, src, rc == 1)) {
 		return false;
 	}
@@ -1268,6 +926,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		if (!core_policy_apply(c, req, src, NULL, &in)) {
 			return false;
 		}
+		memset(tg, 0, sizeof(tg));
 		ntg = core_location_targets(c, req, src, &in, tg,
 		    CORE_MAX_BRANCHES);
 		if (ntg == 0) {
@@ -1339,9 +998,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		p->gw1 = core_gw_dialog(c, req, &dst);
 		p->gw_dialog = p->gw1 != 0;
 	}
-	if (own && seen.gwd_len > 0) {
-		core_gw_in_dialog(p, req, (struct sv){ seen.gwd,
-		    seen.gwd_len });
+	if (own && (n = route_seen_gwd(req, &seen, gwd)) > 0) {
+		core_gw_in_dialog(p, req, (struct sv){ gwd, n });
 	}
 	for (int k = 0; k < ntg; k++) {
 		tg[k].media = rt.media; /* a Router record's, for media.c */
@@ -1362,7 +1020,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		return forward_by_name(c, p, req, rt.via_name);
 	}
 	/* the first branch takes req: no copy for one target */
-	fork_next(p, req);
+	fork_next(p, req, &seen);
 	return true;
 drop:
 	free_targets(tg, ntg);
@@ -1414,7 +1072,9 @@ void
 proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 {
 	char peer[TP_ADDRSTRLEN];
-	struct rr_seen seen;
+	struct route_seen seen;
+	char gwd[CORE_GWD_PARAM_MAX];
+	size_t n;
 	struct tp_src dst;
 	bool proto_set, by_rule, own, dst_named = false;
 	int rc;
@@ -1422,7 +1082,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 	if (route_preprocess(c, ack, &seen) < 0) {
 		return;
 	}
-	rc = route_target(c, ack, &dst, &proto_set, &by_rule);
+	rc = route_target_from(c, ack, &dst, &proto_set, &by_rule,
+	    route_ruri_look(ack, &seen));
 	if (rc == ROUTE_NAME) {
 		/* RFC 3263: its INVITE went there a moment ago, so the cache
 		 * holds the name; an ACK waits for no lookup.  The policy
@@ -1435,7 +1096,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 	if (rc == 0 && !dst_named && core_nat_redirect(c, ack, &dst)) {
 		proto_set = true;
 	}
-	own = rc == 0 && !dst_named && rr_signed(c, ack, &seen, src, &dst);
+	own = rc == 0 && !dst_named &&
+	    route_rr_signed(c, ack, &seen, src, &dst);
 	if (rc == 0 && route_dst_local(c, &dst)) {
 		log_notice(LOG_SERVER, "absorbed ACK from %s (next hop is sipd "
 		    "itself, a loop)", core_peer(src, peer, sizeof(peer)));
@@ -1465,8 +1127,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		return;
 	}
 	core_media_ack(c, ack);
-	if (own && seen.gwd_len > 0 &&
-	    core_gw_ack(c, ack, (struct sv){ seen.gwd, seen.gwd_len }) != 0) {
+	if (own && (n = route_seen_gwd(ack, &seen, gwd)) > 0 &&
+	    core_gw_ack(c, ack, (struct sv){ gwd, n }) != 0) {
 		return;
 	}
 	if (!proto_set) {

@@ -180,26 +180,74 @@ route_dst_local(struct core *c, const struct tp_src *dst)
 	return addr_is_local(c, &ss, port);
 }
 
-static bool
-uri_is_tls(const char *base, const struct uri *u)
+void
+route_look(const char *base, const struct uri *u, struct route_look *l)
 {
 	struct sv t;
 
-	if (u->scheme == URI_SIPS) {
-		return true;
+	l->sips = u->scheme == URI_SIPS;
+	l->tls = l->sips;
+	l->proto = l->sips ? TP_TLS : TP_UDP;
+	l->proto_set = l->sips;
+	l->proto_ok = true;
+	if (uri_param(base, u, "transport", &t)) {
+		l->proto_set = true;
+		if (t.len == 3 && strncasecmp(t.p, "tcp", 3) == 0) {
+			l->proto = l->sips ? TP_TLS : TP_TCP;
+		} else if (t.len == 3 && strncasecmp(t.p, "tls", 3) == 0) {
+			l->proto = TP_TLS;
+			l->tls = true;
+		} else if (t.len == 3 && strncasecmp(t.p, "udp", 3) == 0 &&
+		    !l->sips) {
+			l->proto = TP_UDP;
+		} else {
+			l->proto_ok = false;
+		}
 	}
-	return uri_param(base, u, "transport", &t) && t.len == 3 &&
-	    strncasecmp(t.p, "tls", 3) == 0;
+	l->port = u->port ? u->port : (l->tls ? 5061 : 5060);
+	l->addr_ok = route_addr((struct sv){ base + u->host.off, u->host.len },
+	    l->port, &l->ss, &l->len) == 0;
+}
+
+bool
+route_look_local(struct core *c, const struct route_look *l)
+{
+	return l->addr_ok && addr_is_local(c, &l->ss, l->port);
+}
+
+/* route_uri_target() from what route_look() found. */
+static int
+look_target(const char *base, const struct uri *u, const struct route_look *l,
+    struct tp_src *dst, bool *proto_set)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!l->proto_ok) {
+		dst->proto = l->sips ? TP_TLS : TP_UDP;
+		*proto_set = l->sips;
+		return -EPROTONOSUPPORT;
+	}
+	dst->proto = l->proto;
+	*proto_set = l->proto_set;
+	if (l->addr_ok) {
+		dst->addr = l->ss;
+		dst->addrlen = l->len;
+		return 0;
+	}
+	/* RFC 3263: a host name (or an maddr) is resolved, by the caller */
+	return u->host.len > 0 && base[u->host.off] != '[' ? ROUTE_NAME
+							   : -EHOSTUNREACH;
 }
 
 bool
 route_uri_local(struct core *c, const char *base, const struct uri *u)
 {
+	struct route_look l;
+
 	if (u->scheme != URI_SIP && u->scheme != URI_SIPS) {
 		return false;
 	}
-	return route_is_local(c, (struct sv){ base + u->host.off, u->host.len },
-	    u->port, uri_is_tls(base, u));
+	route_look(base, u, &l);
+	return route_look_local(c, &l);
 }
 
 /*
@@ -211,46 +259,27 @@ int
 route_uri_target(const char *base, const struct uri *u, struct tp_src *dst,
     bool *proto_set)
 {
-	struct sv t;
-	uint16_t port;
+	struct route_look l;
 
 	if (u->scheme != URI_SIP && u->scheme != URI_SIPS) {
 		return -EPROTONOSUPPORT;
 	}
-	memset(dst, 0, sizeof(*dst));
-	*proto_set = false;
-	dst->proto = TP_UDP;
-	if (u->scheme == URI_SIPS) {
-		dst->proto = TP_TLS;
-		*proto_set = true;
-	}
-	if (uri_param(base, u, "transport", &t)) {
-		if (t.len == 3 && strncasecmp(t.p, "tcp", 3) == 0) {
-			dst->proto = u->scheme == URI_SIPS ? TP_TLS : TP_TCP;
-		} else if (t.len == 3 && strncasecmp(t.p, "tls", 3) == 0) {
-			dst->proto = TP_TLS;
-		} else if (t.len == 3 && strncasecmp(t.p, "udp", 3) == 0 &&
-		    u->scheme != URI_SIPS) {
-			dst->proto = TP_UDP;
-		} else {
-			return -EPROTONOSUPPORT;
-		}
-		*proto_set = true;
-	}
-	port = u->port ? u->port : (dst->proto == TP_TLS ? 5061 : 5060);
-	if (route_addr((struct sv){ base + u->host.off, u->host.len }, port,
-		&dst->addr, &dst->addrlen) == 0) {
-		return 0;
-	}
-	/* RFC 3263: a host name (or an maddr) is resolved, by the caller */
-	return u->host.len > 0 && base[u->host.off] != '[' ? ROUTE_NAME
-							   : -EHOSTUNREACH;
+	route_look(base, u, &l);
+	return look_target(base, u, &l, dst, proto_set);
 }
 
 int
 route_target(struct core *c, struct msg *req, struct tp_src *dst,
     bool *proto_set, bool *by_rule)
 {
+	return route_target_from(c, req, dst, proto_set, by_rule, NULL);
+}
+
+int
+route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
+    bool *proto_set, bool *by_rule, const struct route_look *looked)
+{
+	struct route_look l;
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
 	const char *base = msg_buf(req);
@@ -278,8 +307,23 @@ route_target(struct core *c, struct msg *req, struct tp_src *dst,
 			return 0;
 		}
 	}
-	if (route_uri_local(c, base, ruri)) {
-		return 1;
+	if (ruri->scheme != URI_SIP && ruri->scheme != URI_SIPS) {
+		if (any != NULL) {
+			*dst = any->dst;
+			*proto_set = any->proto_set;
+			*by_rule = true;
+			return 0;
+		}
+		return -EPROTONOSUPPORT;
+	}
+	/* the Request-URI looked at once, for sipd's and for the target:
+	 * route_preprocess() may have, and found it not sipd's */
+	if (looked == NULL) {
+		route_look(base, ruri, &l);
+		if (route_look_local(c, &l)) {
+			return 1;
+		}
+		looked = &l;
 	}
 	if (any != NULL) {
 		*dst = any->dst;
@@ -287,7 +331,7 @@ route_target(struct core *c, struct msg *req, struct tp_src *dst,
 		*by_rule = true;
 		return 0;
 	}
-	return route_uri_target(base, ruri, dst, proto_set);
+	return look_target(base, ruri, looked, dst, proto_set);
 }
 
 static bool

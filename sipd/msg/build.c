@@ -32,12 +32,42 @@ msg_chain_rebuild(struct msg *m, enum hdr_id id)
 	}
 }
 
+/* Take line idx off its name's chain, the others kept in order, without
+ * walking the message. */
+static void
+chain_unlink(struct msg *m, enum hdr_id id, int32_t idx)
+{
+	if (id == HDR_UNKNOWN) {
+		return;
+	}
+	if (m->first[id] == idx) {
+		m->first[id] = (int16_t)m->hdrs[idx].next;
+		return;
+	}
+	for (int32_t i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
+		if (m->hdrs[i].next == idx) {
+			m->hdrs[i].next = m->hdrs[idx].next;
+			return;
+		}
+	}
+	msg_chain_rebuild(m, id);
+}
+
 void
 msg_cache_drop(struct msg *m, enum hdr_id id)
 {
-	for (uint32_t i = 0; i < m->nhdrs; i++) {
-		if (m->hdrs[i].id == id) {
+	if (id != HDR_UNKNOWN) {
+		/* a list is cached on its name's first line, and any live line
+		 * of the name may be first after an edit: the chain holds them
+		 * all (a removed line is still on it when this runs) */
+		for (int32_t i = m->first[id]; i >= 0; i = m->hdrs[i].next) {
 			m->hdrs[i].cache = NULL;
+		}
+	} else {
+		for (uint32_t i = 0; i < m->nhdrs; i++) {
+			if (m->hdrs[i].id == id) {
+				m->hdrs[i].cache = NULL;
+			}
 		}
 	}
 	if (id == HDR_VIA) {
@@ -67,28 +97,39 @@ name_ok(const char *name)
  * may hold them, and NUL only as the octet of a quoted-pair (25.1).  Every
  * header sipd writes is checked: the library's scans cost less than a loop
  * over the bytes, and a value without CR, LF and NUL costs three of them.
+ * VALUE_PLAIN when it may and holds no line break (line_new() then need
+ * not look for folds again), VALUE_FOLDED when it may and does,
+ * VALUE_BAD when it may not.
  */
-static bool
-value_ok(struct sv v)
+enum value_kind { VALUE_BAD, VALUE_PLAIN, VALUE_FOLDED };
+
+static enum value_kind
+value_check(struct sv v)
 {
 	const char *e = v.p + v.len;
+	bool lf = false, cr = false;
 
 	if (v.len == 0) {
-		return true;
+		return VALUE_PLAIN;
 	}
 	for (const char *p = v.p; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;
 	    p++) {
 		if (e - p == 1 || (p[1] != ' ' && p[1] != '\t')) {
-			return false;
+			return VALUE_BAD;
 		}
+		lf = true;
 	}
 	for (const char *p = v.p; (p = memchr(p, '\r', (size_t)(e - p))) != NULL;
 	    p++) {
 		if (e - p == 1 || p[1] != '\n') {
-			return false;
+			return VALUE_BAD;
 		}
+		cr = true;
 	}
-	return memchr(v.p, '\0', v.len) == NULL || msg_stray_nul(v.p, e) == NULL;
+	if (memchr(v.p, '\0', v.len) != NULL && msg_stray_nul(v.p, e) != NULL) {
+		return VALUE_BAD;
+	}
+	return lf || cr ? VALUE_FOLDED : VALUE_PLAIN;
 }
 
 /* No CR, LF or NUL in v: for what must be one line (a Request-URI). */
@@ -101,7 +142,7 @@ bytes_ok(struct sv v)
 }
 
 /*
- * Copy a value value_ok() accepts to out, each fold written as the white
+ * Copy a value value_check() accepts to out, each fold written as the white
  * space after its line break (RFC 3261 7.3.1: a fold is LWS), so every
  * line sipd writes is one physical line.  Returns the length written.
  */
@@ -118,16 +159,12 @@ unfold(struct sv v, char *out)
 	return n;
 }
 
-/* Bytes unfold() writes for v. */
+/* Bytes unfold() writes for v, which value_check() found folded. */
 static size_t
 unfolded_len(struct sv v)
 {
 	size_t n = v.len;
 
-	if (v.len == 0 || (memchr(v.p, '\n', v.len) == NULL &&
-	    memchr(v.p, '\r', v.len) == NULL)) {
-		return n;
-	}
 	for (size_t i = 0; i < v.len; i++) {
 		n -= v.p[i] == '\r' || v.p[i] == '\n';
 	}
@@ -136,13 +173,15 @@ unfolded_len(struct sv v)
 
 /*
  * Append the line "name: value CRLF" to the buffer and describe it in h;
- * the value's folds are unfolded.  value may point into m->buf: it is
- * copied before the buffer can move.
+ * the value's folds are unfolded (kind: value_check()'s word on it).
+ * name and value may point into m->buf: they are copied before the
+ * buffer can move.
  */
 static int
-line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
+line_new(struct msg *m, struct sv name, struct sv value, enum value_kind kind,
+    struct msg_hdr *h)
 {
-	size_t vlen = unfolded_len(value);
+	size_t vlen = kind == VALUE_FOLDED ? unfolded_len(value) : value.len;
 	size_t n = name.len + 2 + vlen + 2;
 	char stackbuf[512];
 	char *tmp = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
@@ -175,21 +214,24 @@ line_new(struct msg *m, struct sv name, struct sv value, struct msg_hdr *h)
 	return 0;
 }
 
-int
-msg_hdr_insert(struct msg *m, int before, const char *name, struct sv value)
+/* msg_hdr_insert() for a name already checked and looked up as id. */
+static int
+hdr_insert(struct msg *m, int before, struct sv name, enum hdr_id id,
+    struct sv value)
 {
 	struct msg_hdr h = { 0 };
+	enum value_kind kind = value_check(value);
 	int idx, rc;
 
-	if (!name_ok(name) || !value_ok(value)) {
+	if (kind == VALUE_BAD) {
 		return -EINVAL;
 	}
 	if (before >= 0 && ((uint32_t)before >= m->nhdrs ||
 	    (m->hdrs[before].flags & MSG_HDR_REMOVED))) {
 		return -ENOENT;
 	}
-	h.id = (uint16_t)hdr_lookup(name, strlen(name));
-	rc = line_new(m, (struct sv){ name, strlen(name) }, value, &h);
+	h.id = (uint16_t)id;
+	rc = line_new(m, name, value, kind, &h);
 	if (rc != 0) {
 		return rc;
 	}
@@ -206,9 +248,45 @@ msg_hdr_insert(struct msg *m, int before, const char *name, struct sv value)
 	}
 	m->onext[idx] = *link;
 	*link = idx;
-	msg_chain_rebuild(m, (enum hdr_id)h.id);
-	msg_cache_drop(m, (enum hdr_id)h.id);
+	if (id != HDR_UNKNOWN && m->first[id] < 0) {
+		/* the only one of its name */
+		m->hdrs[idx].next = -1;
+		m->first[id] = idx;
+	} else if (id != HDR_UNKNOWN && before >= 0 && before == m->first[id]) {
+		/* on top of its name's lines (a Via, a Record-Route): the
+		 * chain in order is this one, then the others as they were */
+		m->hdrs[idx].next = m->first[id];
+		m->first[id] = idx;
+	} else {
+		msg_chain_rebuild(m, id);
+	}
+	msg_cache_drop(m, id);
 	return idx;
+}
+
+int
+msg_hdr_insert(struct msg *m, int before, const char *name, struct sv value)
+{
+	size_t len;
+
+	if (!name_ok(name)) {
+		return -EINVAL;
+	}
+	len = strlen(name);
+	return hdr_insert(m, before, (struct sv){ name, len }, hdr_lookup(name,
+	    len), value);
+}
+
+int
+msg_hdr_insert_id(struct msg *m, int before, enum hdr_id id, struct sv value)
+{
+	const char *name = hdr_name(id);
+
+	if (id == HDR_UNKNOWN || name == NULL) {
+		return -EINVAL;
+	}
+	return hdr_insert(m, before, (struct sv){ name, strlen(name) }, id,
+	    value);
 }
 
 int
@@ -235,7 +313,7 @@ msg_hdr_remove(struct msg *m, int idx)
 	m->hdrs[idx].flags |= MSG_HDR_REMOVED;
 	enum hdr_id id = (enum hdr_id)m->hdrs[idx].id;
 	msg_cache_drop(m, id);
-	msg_chain_rebuild(m, id);
+	chain_unlink(m, id, idx);
 	if (id == HDR_CONTENT_LENGTH) {
 		m->cl_present = m->first[HDR_CONTENT_LENGTH] >= 0;
 	}
@@ -260,22 +338,24 @@ int
 msg_hdr_replace(struct msg *m, int idx, struct sv value)
 {
 	struct msg_hdr *h;
-	char name[128];
+	enum value_kind kind;
 	int rc;
 
 	if (idx < 0 || (uint32_t)idx >= m->nhdrs ||
 	    (m->hdrs[idx].flags & MSG_HDR_REMOVED)) {
 		return -ENOENT;
 	}
-	if (!value_ok(value)) {
+	kind = value_check(value);
+	if (kind == VALUE_BAD) {
 		return -EINVAL;
 	}
 	h = &m->hdrs[idx];
-	if (h->name.len >= sizeof(name)) {
+	if (h->name.len >= 128) {
 		return -EINVAL;
 	}
-	memcpy(name, m->buf + h->name.off, h->name.len);
-	rc = line_new(m, (struct sv){ name, h->name.len }, value, h);
+	/* the name as it stands in the buffer: line_new() copies it, as
+	 * the value, before the buffer can move */
+	rc = line_new(m, msg_sv(m, h->name), value, kind, h);
 	if (rc != 0) {
 		return rc;
 	}
@@ -286,9 +366,9 @@ msg_hdr_replace(struct msg *m, int idx, struct sv value)
 int
 msg_via_push(struct msg *m, struct sv value)
 {
-	return msg_hdr_insert(m, m->first[HDR_VIA] >= 0 ? m->first[HDR_VIA]
-							 : m->ohead,
-	    "Via", value);
+	return msg_hdr_insert_id(m, m->first[HDR_VIA] >= 0 ? m->first[HDR_VIA]
+							    : m->ohead,
+	    HDR_VIA, value);
 }
 
 int
@@ -479,31 +559,78 @@ msg_size(const struct msg *m)
 	return n + m->body.len;
 }
 
+/*
+ * Copy the run of buffer bytes [off, off + len) to out at *n; false when
+ * it would pass cap.
+ */
+static bool
+put_run(const struct msg *m, uint32_t off, uint32_t len, char *out,
+    size_t *n, size_t cap)
+{
+	if (len > cap - *n) {
+		return false;
+	}
+	memcpy(out + *n, m->buf + off, len);
+	*n += len;
+	return true;
+}
+
 int
 msg_write(const struct msg *m, char *out, size_t cap)
 {
-	size_t n = msg_size(m);
-	char *p = out;
+	size_t n = 0;
+	uint32_t off = m->start.off, len = m->start.len;
 
-	if (n > cap || n > INT32_MAX) {
+	if (cap > INT32_MAX) {
+		cap = INT32_MAX;
+	}
+	/* lines that follow one another in the buffer, as received ones do,
+	 * go in one copy: a forwarded request is a few runs, not a copy a
+	 * line; the bounds are checked per run, so msg_size()'s walk is not
+	 * needed first */
+	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
+		const struct span *l = &m->hdrs[i].line;
+
+		if (l->off == off + len) {
+			len += l->len;
+			continue;
+		}
+		if (!put_run(m, off, len, out, &n, cap)) {
+			return -ENOSPC;
+		}
+		off = l->off;
+		len = l->len;
+	}
+	if (m->eoh.len && m->eoh.off == off + len) {
+		len += m->eoh.len;
+	} else {
+		if (!put_run(m, off, len, out, &n, cap)) {
+			return -ENOSPC;
+		}
+		off = m->eoh.off;
+		len = m->eoh.len;
+		if (len == 0) {
+			if (cap - n < 2) {
+				return -ENOSPC;
+			}
+			memcpy(out + n, "\r\n", 2);
+			n += 2;
+			off = m->body.off;
+		}
+	}
+	if (m->body.len && m->body.off == off + len) {
+		len += m->body.len;
+	} else {
+		if (!put_run(m, off, len, out, &n, cap)) {
+			return -ENOSPC;
+		}
+		off = m->body.off;
+		len = m->body.len;
+	}
+	if (!put_run(m, off, len, out, &n, cap)) {
 		return -ENOSPC;
 	}
-	memcpy(p, m->buf + m->start.off, m->start.len);
-	p += m->start.len;
-	for (int32_t i = m->ohead; i >= 0; i = m->onext[i]) {
-		memcpy(p, m->buf + m->hdrs[i].line.off, m->hdrs[i].line.len);
-		p += m->hdrs[i].line.len;
-	}
-	if (m->eoh.len) {
-		memcpy(p, m->buf + m->eoh.off, m->eoh.len);
-		p += m->eoh.len;
-	} else {
-		memcpy(p, "\r\n", 2);
-		p += 2;
-	}
-	memcpy(p, m->buf + m->body.off, m->body.len);
-	p += m->body.len;
-	return (int)(p - out);
+	return (int)n;
 }
 
 /* Append a copy of every live line with this id to out. */
@@ -720,22 +847,19 @@ msg_response_write(struct msg *req, int status, const char *reason,
 	    cap);
 }
 
-/* value_ok() and unfolded_len() in one: the length unfold() writes for
- * v, or -1 when msg_hdr_append() would refuse it */
+/* The length unfold() writes for v, or -1 when msg_hdr_append() would
+ * refuse it */
 static long
 value_len(struct sv v)
 {
-	if (v.len == 0) {
-		return 0;
+	switch (value_check(v)) {
+	case VALUE_PLAIN:
+		return (long)v.len;
+	case VALUE_FOLDED:
+		return (long)unfolded_len(v);
+	default:
+		return -1;
 	}
-	if (memchr(v.p, '\n', v.len) == NULL &&
-	    memchr(v.p, '\r', v.len) == NULL) {
-		return memchr(v.p, '\0', v.len) == NULL ||
-			msg_stray_nul(v.p, v.p + v.len) == NULL
-		    ? (long)v.len
-		    : -1;
-	}
-	return value_ok(v) ? (long)unfolded_len(v) : -1;
 }
 
 int

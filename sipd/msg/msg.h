@@ -452,6 +452,10 @@ int msg_hdr_append(struct msg *m, const char *name, struct sv value);
 /* Insert before header index before (-1: append).  Returns the index. */
 int msg_hdr_insert(struct msg *m, int before, const char *name,
     struct sv value);
+/* The same for a known header id, written with hdr_name(id): no name to
+ * check or look up, for the lines sipd adds to every forwarded request. */
+int msg_hdr_insert_id(struct msg *m, int before, enum hdr_id id,
+    struct sv value);
 /* Remove one header line.  Returns 0 or -ENOENT. */
 int msg_hdr_remove(struct msg *m, int idx);
 /* Remove every header with this id.  Returns how many were removed. */

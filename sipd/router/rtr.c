@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -337,11 +338,23 @@ apply(const struct rtr_record *r, const char *main, const char *local,
 }
 
 static bool
-ends_with(const char *s, const char *suf)
+ends_with(const char *s, size_t n, const char *suf)
 {
-	size_t n = strlen(s), k = strlen(suf);
+	size_t k = strlen(suf);
 
-	return n > k && strcasecmp(s + n - k, suf) == 0;
+	if (n <= k) {
+		return false;
+	}
+	/* suf is lower case; s folded as strcasecmp() folds ASCII */
+	s += n - k;
+	for (size_t i = 0; i < k; i++) {
+		char ch = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a')
+						     : s[i];
+		if (ch != suf[i]) {
+			return false;
+		}
+	}
+	return true;
 }
 
 /* d (RTR_ADDR_MAX bytes) becomes the parts a to e one after the other,
@@ -381,22 +394,23 @@ classify(struct rtr_result *out)
 	struct in_addr a4;
 	size_t n;
 
+	n = strlen(d);
 	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		if (ends_with(d, sfx[i].suffix)) {
-			d[strlen(d) - 4] = '\0';
+		if (ends_with(d, n, sfx[i].suffix)) {
+			n -= 4;
+			d[n] = '\0';
 			out->proto = sfx[i].proto;
 			out->changed = true;
 			break;
 		}
 	}
-	if (ends_with(d, ".sipgw")) {
-		n = strlen(d) - 6;
+	if (ends_with(d, n, ".sipgw")) {
+		n -= 6;
 		memcpy(out->gateway, d, n);
 		out->gateway[n] = '\0';
 		out->kind = RTR_GATEWAY;
 		return;
 	}
-	n = strlen(d);
 	/* "address:port": a record may name a port with an IP literal */
 	const char *colon = strrchr(d, ':');
 	if (colon != NULL && colon[1] != '\0' &&
@@ -419,15 +433,20 @@ classify(struct rtr_result *out)
 	pl = pl < sizeof(port) ? pl : sizeof(port) - 1;
 	memcpy(port, d + n, pl);
 	port[pl] = '\0';
+	/* d is tmp and port already unless the brackets change */
 	if (inet_pton(AF_INET, tmp, &a4) == 1) {
 		/* an IPv4 literal is written without brackets in a SIP URI
 		 * (RFC 3261 25.1) */
-		addr_join(d, "", tmp, "", port);
+		if (d[0] == '[') {
+			addr_join(d, "", tmp, "", port);
+		}
 		out->kind = RTR_IP;
 		return;
 	}
 	if (inet_pton(AF_INET6, tmp, &a6) == 1) {
-		addr_join(d, "[", tmp, "]", port);
+		if (d[0] != '[') {
+			addr_join(d, "[", tmp, "]", port);
+		}
 		out->kind = RTR_IP;
 		return;
 	}
@@ -444,7 +463,12 @@ rtr_route(const struct rtr_record *tab, int n, const struct rtr_in *in,
 	char nl[RTR_ADDR_MAX], nd[RTR_ADDR_MAX];
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	/* not the whole result, which is mostly steps[] (nsteps says how
+	 * many were written) and text read up to its NUL: zeroing its 3 KB
+	 * cost more than routing a request through no record */
+	memset(&out->kind, 0, offsetof(struct rtr_result, steps) -
+	    offsetof(struct rtr_result, kind));
+	out->gateway[0] = '\0';
 	if (domain == NULL || domain[0] == '\0') {
 		rc = split(local, main, out->local, out->domain,
 		    sizeof(out->local));

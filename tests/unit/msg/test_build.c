@@ -1430,6 +1430,172 @@ test_write_enospc(void **state)
 	msg_free(m);
 }
 
+/*
+ * msg_write() copies lines that follow one another in the buffer as one
+ * run: after edits in the middle, at the top and at the end, and with a
+ * Request-URI rewritten, every cap below the size is refused without a
+ * byte written past it, and the size itself gives the lines in order.
+ */
+static void
+test_write_runs(void **state)
+{
+	struct msg *m;
+	char *buf, *want;
+	size_t sz;
+
+	(void)state;
+	m = parse_str(req_text);
+	assert_true(msg_via_push(m,
+	    SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx")) >= 0);
+	assert_int_equal(msg_hdr_remove(m, msg_hdr_first(m, HDR_CALL_ID)), 0);
+	assert_true(msg_hdr_insert(m, msg_hdr_first(m, HDR_CSEQ), "X-Mid",
+	    SV_LIT("1")) >= 0);
+	assert_int_equal(msg_set_ruri(m, SV_LIT("sip:carol@192.0.2.7")), 0);
+	assert_true(msg_hdr_append(m, "X-End", SV_LIT("2")) >= 0);
+	want = write_all(m, &sz);
+	assert_non_null(strstr(want, "INVITE sip:carol@192.0.2.7 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx\r\n"));
+	assert_null(strstr(want, "Call-ID:"));
+	assert_non_null(strstr(want, "X-Mid: 1\r\nCSeq:"));
+	assert_non_null(strstr(want, "X-End: 2\r\n\r\n"));
+	buf = malloc(sz + 16);
+	assert_non_null(buf);
+	for (size_t cap = 0; cap < sz; cap++) {
+		memset(buf, 'Z', sz + 16);
+		assert_int_equal(msg_write(m, buf, cap), -ENOSPC);
+		for (size_t k = cap; k < sz + 16; k++) {
+			assert_int_equal(buf[k], 'Z');
+		}
+	}
+	assert_int_equal(msg_write(m, buf, sz), (int)sz);
+	assert_memory_equal(buf, want, sz);
+	free(buf);
+	free(want);
+	msg_free(m);
+}
+
+/* The values of id's chain, in its order, joined by '|'. */
+static void
+chain_is(const struct msg *m, enum hdr_id id, const char *want)
+{
+	char got[512];
+	size_t n = 0;
+
+	got[0] = '\0';
+	for (int i = msg_hdr_first(m, id); i >= 0; i = msg_hdr_next(m, i)) {
+		struct sv v = msg_sv(m, msg_hdr_at(m, i)->value);
+
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%.*s",
+		    n > 0 ? "|" : "", (int)v.len, v.p);
+	}
+	assert_string_equal(got, want);
+}
+
+/*
+ * msg_hdr_insert_id() writes the canonical name and links the new line
+ * into its name's chain without walking the message when it goes on top
+ * of the others or is the only one: the chains must be those a full
+ * rebuild gives, for each way in.
+ */
+static void
+test_insert_id(void **state)
+{
+	struct msg *m;
+	char *out;
+
+	(void)state;
+	m = parse_str(req_text);
+	/* on top of two Via lines */
+	assert_true(msg_via_push(m,
+	    SV_LIT("SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKa")) >= 0);
+	chain_is(m, HDR_VIA, "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKa|"
+	    "SIP/2.0/UDP server10.biloxi.example.com;branch=z9hG4bK4b43c2ff8.1|"
+	    "SIP/2.0/UDP bigbox3.site3.atlanta.example.com"
+	    ";branch=z9hG4bK77ef4c2312983.1;received=192.0.2.2, "
+	    "SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds");
+	/* on top of the one Record-Route */
+	assert_true(msg_hdr_insert_id(m, msg_hdr_first(m, HDR_RECORD_ROUTE),
+	    HDR_RECORD_ROUTE, SV_LIT("<sip:192.0.2.9;lr>")) >= 0);
+	chain_is(m, HDR_RECORD_ROUTE,
+	    "<sip:192.0.2.9;lr>|<sip:server10.biloxi.example.com;lr>");
+	/* the first Route, at the end */
+	assert_true(msg_hdr_insert_id(m, -1, HDR_ROUTE,
+	    SV_LIT("<sip:192.0.2.1;lr>")) >= 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.1;lr>");
+	/* below the top one: the full rebuild */
+	assert_true(msg_hdr_insert_id(m, -1, HDR_ROUTE,
+	    SV_LIT("<sip:192.0.2.2;lr>")) >= 0);
+	assert_true(msg_hdr_insert_id(m, msg_hdr_first(m, HDR_ROUTE),
+	    HDR_ROUTE, SV_LIT("<sip:192.0.2.3;lr>")) >= 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.3;lr>|<sip:192.0.2.1;lr>|"
+	    "<sip:192.0.2.2;lr>");
+	assert_int_equal(msg_hdr_insert_id(m, -1, HDR_UNKNOWN, SV_LIT("x")),
+	    -EINVAL);
+	assert_int_equal(msg_hdr_insert_id(m, -1, HDR_ROUTE,
+	    SV_LIT("<sip:a>\r\nX: y")), -EINVAL);
+	out = write_all(m, NULL);
+	assert_non_null(strstr(out, "SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;"));
+	assert_non_null(strstr(out, "Record-Route: <sip:192.0.2.9;lr>\r\n"
+	    "Record-Route: <sip:server10"));
+	assert_non_null(strstr(out, "Route: <sip:192.0.2.3;lr>\r\n"
+	    "Route: <sip:192.0.2.1;lr>\r\nRoute: <sip:192.0.2.2;lr>\r\n\r\n"));
+	free(out);
+	msg_free(m);
+}
+
+/*
+ * A removed line leaves its name's chain without a walk of the message,
+ * and an edit clears the list cached on the name's first line by walking
+ * that chain: after each remove and insert the chain and the parsed list
+ * are those of the lines left, whichever was first.
+ */
+static void
+test_remove_chain(void **state)
+{
+	static const char text[] = "OPTIONS sip:b@192.0.2.1 SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK1\r\n"
+	    "Route: <sip:192.0.2.10;lr>\r\n"
+	    "From: <sip:a@192.0.2.2>;tag=1\r\n"
+	    "Route: <sip:192.0.2.11;lr>, <sip:192.0.2.12;lr>\r\n"
+	    "To: <sip:b@192.0.2.1>\r\n"
+	    "Route: <sip:192.0.2.13;lr>\r\n"
+	    "Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+	const struct msg_naddr *r;
+	struct msg *m = parse_str(text);
+	int first, second, third;
+
+	(void)state;
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 4);
+	first = msg_hdr_first(m, HDR_ROUTE);
+	second = msg_hdr_next(m, first);
+	third = msg_hdr_next(m, second);
+	/* the middle line */
+	assert_int_equal(msg_hdr_remove(m, second), 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.10;lr>|<sip:192.0.2.13;lr>");
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 2);
+	assert_int_equal(msg_sv(m, r[1].value).len,
+	    strlen("<sip:192.0.2.13;lr>"));
+	/* one on top, then the first of the received ones */
+	assert_true(msg_hdr_insert_id(m, first, HDR_ROUTE,
+	    SV_LIT("<sip:192.0.2.9;lr>")) >= 0);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 3);
+	assert_int_equal(msg_hdr_remove(m, first), 0);
+	chain_is(m, HDR_ROUTE, "<sip:192.0.2.9;lr>|<sip:192.0.2.13;lr>");
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 2);
+	/* the top one: the received last line is first again, its list
+	 * parsed afresh */
+	assert_int_equal(msg_hdr_remove(m, msg_hdr_first(m, HDR_ROUTE)), 0);
+	assert_int_equal(msg_hdr_first(m, HDR_ROUTE), third);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 1);
+	assert_int_equal(msg_sv(m, r[0].value).len,
+	    strlen("<sip:192.0.2.13;lr>"));
+	assert_int_equal(msg_hdr_remove(m, third), 0);
+	assert_int_equal(msg_hdr_first(m, HDR_ROUTE), -1);
+	assert_int_equal(msg_naddrs(m, HDR_ROUTE, &r), 0);
+	chain_is(m, HDR_VIA, "SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK1");
+	msg_free(m);
+}
+
 /* -------------------------------------------------------------- compact */
 
 static void
@@ -1820,6 +1986,9 @@ main(void)
 	    cmocka_unit_test(test_write_identity),
 	    cmocka_unit_test(test_response_add_lines_same_bytes),
 	    cmocka_unit_test(test_write_enospc),
+	    cmocka_unit_test(test_write_runs),
+	    cmocka_unit_test(test_insert_id),
+	    cmocka_unit_test(test_remove_chain),
 	    cmocka_unit_test(test_compact_is_reparse),
 	    cmocka_unit_test(test_compact_line_limit),
 	};

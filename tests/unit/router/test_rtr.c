@@ -266,6 +266,20 @@ test_reference_examples(void **state)
 	assert_int_equal(route(tab, n, true, "bob", "udp"), 0);
 	assert_int_equal(res.proto, RTR_PROTO_ANY);
 	assert_false(res.dotted);
+	assert_int_equal(route(tab, n, true, "bob", ".udp"), 0);
+	assert_int_equal(res.proto, RTR_PROTO_ANY);
+	assert_string_equal(res.domain, ".udp");
+	/* a suffix in any case, then the gateway's */
+	assert_int_equal(route(tab, n, true, "bob", "Prov.SipGW.Udp"), 0);
+	assert_int_equal(res.proto, RTR_PROTO_UDP);
+	assert_int_equal(res.kind, RTR_GATEWAY);
+	assert_string_equal(res.gateway, "Prov");
+	assert_int_equal(route(tab, n, true, "bob", "[2001:db8::1]"), 0);
+	assert_int_equal(res.kind, RTR_IP);
+	assert_string_equal(res.domain, "[2001:db8::1]");
+	assert_int_equal(route(tab, n, true, "bob", "[192.0.2.7]:5070"), 0);
+	assert_int_equal(res.kind, RTR_IP);
+	assert_string_equal(res.domain, "192.0.2.7:5070");
 
 	/* no '@' but '%': the rightmost '%' becomes '@' */
 	assert_int_equal(route(tab, n, true, "bob%x%partner.net", NULL), 0);
@@ -347,6 +361,62 @@ test_no_main_domain(void **state)
 	assert_int_equal(res.kind, RTR_HOST);
 }
 
+/*
+ * rtr_route() does not clear the whole result (its steps and the bytes
+ * after each string's NUL are left as they were): a result full of
+ * another's leftovers reads as a fresh one, for records that apply, a
+ * gateway, suffixes, IP literals and names.
+ */
+static void
+test_result_reused(void **state)
+{
+	static const char *recs[] = {
+		"<1*> = *@Provider1.sipgw",
+		"<alias> = bob@example.com",
+		"other.net = 192.0.2.5.tcp",
+	};
+	static const char *addrs[][2] = {
+		{ "12125551234", "example.com" },
+		{ "alias", "example.com" },
+		{ "carol", "other.net" },
+		{ "dave", "192.0.2.9:5070" },
+		{ "erin", "[2001:db8::1]" },
+		{ "frank", "host.example.org.tls" },
+		{ "gina", "intranet" },
+	};
+	static struct rtr_result fresh, dirty;
+	struct rtr_record tab[3];
+	struct rtr_in in = { .main_domain = "example.com", .client = true };
+	int n = table(tab, recs, 3);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		memset(&fresh, 0, sizeof(fresh));
+		memset(&dirty, 0xa5, sizeof(dirty));
+		assert_int_equal(rtr_route(tab, n, &in, addrs[i][0], addrs[i][1],
+				     &fresh), 0);
+		assert_int_equal(rtr_route(tab, n, &in, addrs[i][0], addrs[i][1],
+				     &dirty), 0);
+		assert_string_equal(dirty.local, fresh.local);
+		assert_string_equal(dirty.domain, fresh.domain);
+		assert_string_equal(dirty.gateway, fresh.gateway);
+		assert_int_equal(dirty.kind, fresh.kind);
+		assert_int_equal(dirty.proto, fresh.proto);
+		assert_int_equal(dirty.changed, fresh.changed);
+		assert_int_equal(dirty.by_record, fresh.by_record);
+		assert_int_equal(dirty.dotted, fresh.dotted);
+		assert_int_equal(dirty.norelay_skipped, fresh.norelay_skipped);
+		assert_int_equal(dirty.media, fresh.media);
+		assert_int_equal(dirty.nsteps, fresh.nsteps);
+		for (int k = 0; k < fresh.nsteps; k++) {
+			assert_int_equal(dirty.steps[k].record,
+			    fresh.steps[k].record);
+			assert_string_equal(dirty.steps[k].addr,
+			    fresh.steps[k].addr);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -359,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_star_and_addr),
 		cmocka_unit_test(test_loop_limit),
 		cmocka_unit_test(test_no_main_domain),
+		cmocka_unit_test(test_result_reused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,10 @@ entry lets the dialog's requests through, both ways:
   another dialog (the same entry under another Call-ID), gets 407 and
   the caller receives nothing;
 - the callee's BYE with the Route as it came reaches the caller, and the
-  caller's 200 reaches the callee."""
+  caller's 200 reaches the callee;
+- the caller's re-INVITE is Record-Routed with the INVITE's very entry,
+  the callee's BYE with one signed for the callee's tag, which takes the
+  caller's INFO through (a wrong signature would get 407)."""
 
 import sipdtest
 import sipreg
@@ -91,6 +94,11 @@ def dialog(sipd, caller, callee):
                 sipd.port)
     reinv = callee.expect_request("INVITE", call.call_id)
     check(reinv.cseq()[0] == call.cseq, "the callee got %r" % reinv)
+    # the caller's request Record-Routed again: the same entry, signed
+    # for the same Call-ID, From tag and two hops
+    check(reinv.get("Record-Route") == rr, "%s: the re-INVITE's "
+          "Record-Route is %s, not the INVITE's %s" % (
+              caller.transport, reinv.get("Record-Route"), rr))
     callee.respond(reinv, 200, to_tag="callee1")
     ok2 = caller.expect_response(200, call, "INVITE")
     caller.send(call.ack(ok2), sipd.port)
@@ -134,6 +142,21 @@ def dialog(sipd, caller, callee):
     caller.respond(bye, 200)
     done = final(callee, call.call_id, "BYE")
     check(done.status == 200, "the callee's BYE got %d" % done.status)
+
+    # the callee's BYE was Record-Routed too, signed with its own From
+    # tag (callee1): a different signature, and one sipd takes back from
+    # the caller, whose To tag that is; a wrong one gets 407
+    brr = bye.get("Record-Route")
+    check(len(brr) == 1 and sipua.unsigned_rr(brr[0]) is not None and
+          brr != rr, "%s: the callee's BYE reached the caller with "
+          "Record-Route %s (the INVITE's: %s)" % (callee.transport, brr, rr))
+    caller.send(call.request("INFO", uri=contact, to=to,
+                             extra=[("Route", r) for r in brr]), sipd.port)
+    info = callee.expect_request("INFO", call.call_id)
+    callee.respond(info, 200, to_tag="callee1")
+    got = final(caller, call.call_id, "INFO")
+    check(got.status == 200, "%s: the caller's INFO by the BYE's "
+          "Record-Route got %d" % (caller.transport, got.status))
 
 
 def test(binary, started):
