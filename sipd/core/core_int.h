@@ -1182,9 +1182,11 @@ bool core_nat_ka_response(struct core *c, struct msg *resp,
  * in-dialog request to the Contact of a phone behind a NAT, which sipd
  * cannot reach): when the To's AOR has a binding from behind a remote NAT
  * with that host and port, dst becomes where that binding is reached (its
- * source, transport, connection, listener) and true is returned.
+ * source, transport, connection, listener) and true is returned.  look:
+ * the Request-URI as route_ruri_look() gives it (NULL: looked at here).
  */
-bool core_nat_redirect(struct core *c, struct msg *m, struct tp_src *dst);
+bool core_nat_redirect(struct core *c, struct msg *m, struct tp_src *dst,
+    const struct route_look *look);
 /*
  * This worker's listener that binding b's REGISTER came to, to send to
  * it from (NULL: the transport's choice).

@@ -877,7 +877,11 @@ core_media_request(struct core *c, struct pctx *p,
 		return 0;
 	}
 	if (mt == MSG_BYE && has_to_tag(fwd)) {
-		/* the dialog ends: its relays go, whoever sent the BYE */
+		/* the dialog ends: its relays go, whoever sent the BYE (none
+		 * to look for when none are open) */
+		if (media_open_count(c->media) == 0) {
+			return 0;
+		}
 		call = call_of(fwd, true);
 		media_call_free(c->media, &call, 0);
 		return 0;
@@ -1029,7 +1033,9 @@ core_media_ack(struct core *c, struct msg *ack)
 	struct media_call call;
 	int n;
 
-	if (c->media == NULL || !has_to_tag(ack)) {
+	/* with no relay open none is the call's: the ACK goes unchanged */
+	if (c->media == NULL || media_open_count(c->media) == 0 ||
+	    !has_to_tag(ack)) {
 		return;
 	}
 	call = call_of(ack, true);

@@ -336,21 +336,34 @@ nat_same_hostport(const char *contact, const char *base, const struct uri *u)
 }
 
 bool
-core_nat_redirect(struct core *c, struct msg *m, struct tp_src *dst)
+core_nat_redirect(struct core *c, struct msg *m, struct tp_src *dst,
+    const struct route_look *look)
 {
 	const struct uri *ru = msg_ruri(m);
 	const struct msg_naddr *to;
 	char aor[REG_AOR_MAX + 1];
 	struct reg_snap *snap = NULL;
 	struct sockaddr_storage ss;
+	const struct sockaddr_storage *own = &ss;
 	socklen_t len;
 	bool found = false;
 	int n;
 
-	/* the common case costs a look at the Request-URI's host */
-	if (c->reg == NULL || ru == NULL ||
-	    route_addr(msg_sv(m, ru->host), 0, &ss, &len) != 0 ||
-	    !core_nated(c, &ss) || (to = msg_to(m)) == NULL ||
+	if (c->reg == NULL || ru == NULL) {
+		return false;
+	}
+	/* the common case costs a look at the Request-URI's host, taken
+	 * from route_preprocess() when it looked (the port does not count
+	 * in the nated list) */
+	if (look != NULL) {
+		if (!look->addr_ok) {
+			return false;
+		}
+		own = &look->ss;
+	} else if (route_addr(msg_sv(m, ru->host), 0, &ss, &len) != 0) {
+		return false;
+	}
+	if (!core_nated(c, own) || (to = msg_to(m)) == NULL ||
 	    reg_aor(msg_buf(m), &to->uri, aor, sizeof(aor)) < 0) {
 		return false;
 	}

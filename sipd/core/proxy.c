@@ -894,7 +894,8 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 	}
 	/* the Contact of a phone behind a NAT: where its NAT reaches it,
 	 * for a registrar of sipd's or another's through sipd's Path */
-	if (rc == 0 && core_nat_redirect(c, req, &dst)) {
+	if (rc == 0 && core_nat_redirect(c, req, &dst,
+		route_ruri_look(req, &seen))) {
 		proto_set = true;
 	} else if (rc == 0 && seen.flow && !routed) {
 		dst = seen.to;
@@ -1093,7 +1094,8 @@ proxy_relay_ack(struct core *c, struct msg *ack, const struct tp_src *src)
 		proto_set = true;
 	}
 	/* the Contact of a phone behind a NAT: where its NAT reaches it */
-	if (rc == 0 && !dst_named && core_nat_redirect(c, ack, &dst)) {
+	if (rc == 0 && !dst_named && core_nat_redirect(c, ack, &dst,
+		route_ruri_look(ack, &seen))) {
 		proto_set = true;
 	}
 	own = rc == 0 && !dst_named &&

@@ -271,6 +271,13 @@ int media_call_free(struct media *m, const struct media_call *c,
     uint32_t group);
 
 /*
+ * How many relays are open, read without the lock: 0 says a lookup by
+ * call (media_call_find(), media_call_free()) would find none, as it
+ * would at that moment under the lock.
+ */
+unsigned media_open_count(struct media *m);
+
+/*
  * The relay with a leg on sa (sipd's address and RTP port, as an SDP
  * names it): 0 with *out, or -ENOENT.  mark: note that an offer naming
  * it came back to sipd (media_ref.looped from then on).

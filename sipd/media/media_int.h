@@ -72,6 +72,9 @@ struct media {
 	struct media_relay *slot[MEDIA_MAX_RELAYS];
 	uint32_t gen[MEDIA_MAX_RELAYS];
 	uint32_t nrelays;
+	/* nrelays, read without the lock: a lookup by call when none are
+	 * open takes no lock */
+	atomic_uint open;
 	uint32_t next_slot;
 	/* every open relay lies in the win_len slots from win_start, on
 	 * round: lookups by call look there, not at the whole table */

@@ -122,6 +122,7 @@ media_new(const struct media_settings *s, char *err, size_t cap)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->drained, NULL);
 	atomic_init(&m->stopping, false);
+	atomic_init(&m->open, 0);
 	m->next_check_ms = media_now(m) + MEDIA_CHECK_MS;
 	for (size_t i = 0; i < MEDIA_BATCH; i++) {
 		m->rxiov[i].iov_base = m->rxbuf[i];
@@ -271,6 +272,7 @@ relay_drop(struct media *m, struct media_relay *r)
 	relay_close(m, r);
 	m->slot[slot] = NULL;
 	m->nrelays--;
+	atomic_store_explicit(&m->open, m->nrelays, memory_order_release);
 	m->freed++;
 	if (m->nrelays == 0) {
 		m->win_len = 0;
@@ -650,6 +652,7 @@ again:
 		m->win_len = ((slot - m->win_start) & MEDIA_SLOT_MASK) + 1;
 	}
 	m->nrelays++;
+	atomic_store_explicit(&m->open, m->nrelays, memory_order_release);
 	m->created++;
 	out->id = r->id;
 	out->local[0] = r->leg[0].local;
@@ -1256,6 +1259,11 @@ media_call_find(struct media *m, const struct media_call *c, uint32_t group,
 	size_t n = 0;
 	bool swapped;
 
+	/* no relay open: nothing to find, without the lock (a relay opened
+	 * meanwhile is one opened after the lookup) */
+	if (media_open_count(m) == 0) {
+		return 0;
+	}
 	pthread_mutex_lock(&m->lock);
 	/* the scan ends at the last relay there is: a BYE of a call sipd
 	 * does not relay costs nothing when none are open */
@@ -1296,6 +1304,12 @@ media_call_confirm(struct media *m, const struct media_call *c,
 	return n;
 }
 
+unsigned
+media_open_count(struct media *m)
+{
+	return atomic_load_explicit(&m->open, memory_order_acquire);
+}
+
 int
 media_call_free(struct media *m, const struct media_call *c, uint32_t group)
 {
@@ -1303,6 +1317,9 @@ media_call_free(struct media *m, const struct media_call *c, uint32_t group)
 	bool swapped;
 	size_t n = 0;
 
+	if (media_open_count(m) == 0) {
+		return 0; /* as media_call_find() */
+	}
 	pthread_mutex_lock(&m->lock);
 	/* relays freed here leave nrelays: count the slots still to see */
 	uint32_t left = m->nrelays;
