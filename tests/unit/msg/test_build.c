@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sipd/msg/msg.h"
+#include "sipd/msg/msg_int.h"
 
 #define START "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
 #define VIA_A                                                                  \
@@ -1036,6 +1037,70 @@ request_with_via(const char *via_line)
 	return parse_str(buf);
 }
 
+/*
+ * msg_via_set_received() keeps the top Via's parse, moved with the bytes
+ * it wrote: the same as parsing the new line, field by field, for Vias
+ * with and without rport, received, params, quotes, folds, several values
+ * on the line, and addresses that do and do not parse back.
+ */
+static void
+test_via_set_received_cache(void **state)
+{
+	static const char *const vias[] = {
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport\r\n",
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;rport;branch=z9hG4bK1\r\n",
+		"Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK1\r\n",
+		"Via: SIP/2.0/UDP 10.0.0.1\r\n",
+		"Via: SIP/2.0/UDP 10.0.0.1;rport\r\n",
+		"Via: SIP/2.0/TCP [2001:db8::1]:5061;received=1.2.3.4;"
+		"branch=z9hG4bKx;maddr=\"\";rport=77;ttl=5\r\n",
+		"Via: SIP/2.0/UDP a.example.com ; branch = z9hG4bKa ; "
+		"x=\"q;u,o\\\"te\" ;RPORT ;Received=9.9.9.9 ;maddr=1.1.1.1\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;rport, "
+		"SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;rport ,"
+		"SIP/2.0/UDP b.example.com\r\n",
+		"Via: SIP / 2.0 / UDP a.example.com:1;branch=b1;branch=b2;"
+		"maddr=m1;rport;maddr=m2\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;\r\n rport\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;rport\r\n"
+		"Via: SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n",
+	};
+	static const struct {
+		const char *addr;
+		uint16_t port;
+	} srcs[] = { { "192.0.2.33", 5099 }, { "2001:db8::5", 5060 },
+		{ "10.0.0.1", 5060 }, { "192.0.2.33", 0 },
+		{ "host.example", 5060 }, { "1.2.3.4;x", 9 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vias) / sizeof(*vias); i++) {
+		for (size_t j = 0; j < sizeof(srcs) / sizeof(*srcs); j++) {
+			struct msg *m = request_with_via(vias[i]);
+			struct msg_via kept;
+			uint32_t comma;
+			int8_t st;
+
+			assert_non_null(msg_via_top(m));
+			assert_int_equal(msg_via_set_received(m,
+			    (struct sv){ srcs[j].addr, strlen(srcs[j].addr) },
+			    srcs[j].port), 0);
+			st = m->via_top_state;
+			memcpy(&kept, &m->via_top, sizeof(kept));
+			comma = m->via_top_comma;
+			msg_cache_drop(m, HDR_VIA);
+			const struct msg_via *v = msg_via_top(m);
+			if (st > 0) {
+				/* what was kept is what a parse finds */
+				assert_non_null(v);
+				assert_memory_equal(&kept, v, sizeof(kept));
+				assert_int_equal(comma, m->via_top_comma);
+			}
+			msg_free(m);
+		}
+	}
+}
+
 static void
 test_via_set_received(void **state)
 {
@@ -1980,6 +2045,7 @@ main(void)
 	    cmocka_unit_test(test_via_push_pop),
 	    cmocka_unit_test(test_via_pop_comma),
 	    cmocka_unit_test(test_via_set_received),
+	    cmocka_unit_test(test_via_set_received_cache),
 	    cmocka_unit_test(test_via_set_received_long),
 	    cmocka_unit_test(test_set_ruri),
 	    cmocka_unit_test(test_set_body),
