@@ -103,13 +103,54 @@ name_ok(const char *name)
  */
 enum value_kind { VALUE_BAD, VALUE_PLAIN, VALUE_FOLDED };
 
+/*
+ * Whether v holds no CR, LF or NUL, the answer for nearly every value:
+ * sixteen bytes at a time, the last sixteen loaded from the end (bytes
+ * seen twice), so a value costs a few compares instead of three scans.
+ */
+static inline bool
+value_clean(struct sv v)
+{
+	const char *p = v.p, *e = v.p + v.len;
+
+#ifdef __SSE2__
+	if (v.len >= 16) {
+		const __m128i cr = _mm_set1_epi8('\r');
+		const __m128i lf = _mm_set1_epi8('\n');
+		const __m128i nul = _mm_setzero_si128();
+		for (;; p += 16) {
+			if (e - p < 16) {
+				p = e - 16;
+			}
+			__m128i x =
+			    _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i hit = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)),
+			    _mm_cmpeq_epi8(x, nul));
+			if (_mm_movemask_epi8(hit) != 0) {
+				return false;
+			}
+			if (p + 16 == e) {
+				return true;
+			}
+		}
+	}
+#endif
+	for (; p < e; p++) {
+		if (*p == '\r' || *p == '\n' || *p == '\0') {
+			return false;
+		}
+	}
+	return true;
+}
+
 static enum value_kind
 value_check(struct sv v)
 {
 	const char *e = v.p + v.len;
 	bool lf = false, cr = false;
 
-	if (v.len == 0) {
+	if (v.len == 0 || value_clean(v)) {
 		return VALUE_PLAIN;
 	}
 	for (const char *p = v.p; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;
