@@ -103,13 +103,54 @@ name_ok(const char *name)
  */
 enum value_kind { VALUE_BAD, VALUE_PLAIN, VALUE_FOLDED };
 
+/*
+ * Whether v holds no CR, LF or NUL, the answer for nearly every value:
+ * sixteen bytes at a time, the last sixteen loaded from the end (bytes
+ * seen twice), so a value costs a few compares instead of three scans.
+ */
+static inline bool
+value_clean(struct sv v)
+{
+	const char *p = v.p, *e = v.p + v.len;
+
+#ifdef __SSE2__
+	if (v.len >= 16) {
+		const __m128i cr = _mm_set1_epi8('\r');
+		const __m128i lf = _mm_set1_epi8('\n');
+		const __m128i nul = _mm_setzero_si128();
+		for (;; p += 16) {
+			if (e - p < 16) {
+				p = e - 16;
+			}
+			__m128i x =
+			    _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i hit = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)),
+			    _mm_cmpeq_epi8(x, nul));
+			if (_mm_movemask_epi8(hit) != 0) {
+				return false;
+			}
+			if (p + 16 == e) {
+				return true;
+			}
+		}
+	}
+#endif
+	for (; p < e; p++) {
+		if (*p == '\r' || *p == '\n' || *p == '\0') {
+			return false;
+		}
+	}
+	return true;
+}
+
 static enum value_kind
 value_check(struct sv v)
 {
 	const char *e = v.p + v.len;
 	bool lf = false, cr = false;
 
-	if (v.len == 0) {
+	if (v.len == 0 || value_clean(v)) {
 		return VALUE_PLAIN;
 	}
 	for (const char *p = v.p; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;
@@ -396,10 +437,44 @@ msg_via_pop(struct msg *m)
 	    (struct sv){ rest, (size_t)(v.p + v.len - rest) });
 }
 
+/* A span of the old top Via value moved to out, where the bytes of the
+ * value from `from` on were copied to `to` (both relative to the value). */
+static void
+via_span_move(struct span *sp, uint32_t val_off, size_t from, size_t upto,
+    size_t to)
+{
+	if (sp->off != 0 && sp->off >= val_off + from &&
+	    sp->off <= val_off + upto) {
+		sp->off = (uint32_t)(sp->off - val_off - from + to);
+		sp->off |= 0x80000000u;
+	}
+}
+
+/* Whether addr, put in a received parameter, parses back as exactly that
+ * value: an address as inet_ntop() writes it, hex digits, '.' and ':'. */
+static bool
+received_plain(struct sv addr)
+{
+	if (addr.len == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < addr.len; i++) {
+		unsigned char ch = (unsigned char)addr.p[i];
+		unsigned char lc = ch | 0x20;
+
+		if (!ch_is(ch, CH_DIGIT) && !(lc >= 'a' && lc <= 'f') &&
+		    ch != '.' && ch != ':') {
+			return false;
+		}
+	}
+	return true;
+}
+
 int
 msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 {
 	const struct msg_via *v = msg_via_top(m);
+	char stackbuf[512];
 	char *out;
 	size_t n = 0;
 	int rc;
@@ -415,13 +490,21 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 	if (!want_received) {
 		return 0;
 	}
+	/* the parse of the value written, as a parse of it would find it:
+	 * every span of the old one moved with its bytes (tagged by the top
+	 * bit until the value's place is known), the received and rport
+	 * written here; kept only when the value parses back as written */
+	struct msg_via nv = *v;
+	bool keep = received_plain(addr) && (!v->rport || port != 0) &&
+	    m->len < 0x40000000u;
 	int i = v->hdr;
 	struct sv line = msg_sv(m, m->hdrs[i].value);
 	/* msg_via_top() found where the top value ends */
 	const char *c = m->via_top_comma ? m->buf + m->via_top_comma
 					 : line.p + line.len;
 	size_t rest = (size_t)(line.p + line.len - c);
-	out = malloc(val.len + addr.len + rest + 32);
+	size_t need = val.len + addr.len + rest + 32;
+	out = need <= sizeof(stackbuf) ? stackbuf : malloc(need);
 	if (out == NULL) {
 		return -ENOMEM;
 	}
@@ -429,12 +512,22 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 	 * rport, then the fresh ones */
 	const char *p = val.p, *e = val.p + val.len;
 	const char *params = v->params.len ? m->buf + v->params.off - 1 : e;
+	bool quotes = memchr(params, '"', (size_t)(e - params)) != NULL;
 	memcpy(out, p, (size_t)(params - p));
 	n = (size_t)(params - p);
+	via_span_move(&nv.protocol, v->value.off, 0, n, 0);
+	via_span_move(&nv.version, v->value.off, 0, n, 0);
+	via_span_move(&nv.transport, v->value.off, 0, n, 0);
+	via_span_move(&nv.host, v->value.off, 0, n, 0);
+	size_t prefix = n;
 	p = params;
 	while (p < e) {
 		const char *q = p + 1;
 		/* the next ';' outside quotes ends this parameter */
+		if (!quotes) {
+			q = memchr(q, ';', (size_t)(e - q));
+			q = q ? q : e;
+		}
 		while (q < e && *q != ';') {
 			if (*q == '"') {
 				const char *r = skip_quoted(q, e);
@@ -448,6 +541,10 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 		bool drop = (ne - ns == 8 && caseeq_n(ns, "received", 8)) ||
 		    (ne - ns == 5 && caseeq_n(ns, "rport", 5));
 		if (!drop) {
+			size_t from = (size_t)(p - val.p);
+			size_t upto = (size_t)(q - val.p);
+			via_span_move(&nv.branch, v->value.off, from, upto, n);
+			via_span_move(&nv.maddr, v->value.off, from, upto, n);
 			memcpy(out + n, p, (size_t)(q - p));
 			n += (size_t)(q - p);
 		}
@@ -455,21 +552,49 @@ msg_via_set_received(struct msg *m, struct sv addr, uint16_t port)
 	}
 	memcpy(out + n, ";received=", 10);
 	n += 10;
+	nv.received = (struct span){ (uint32_t)n | 0x80000000u,
+		(uint32_t)addr.len };
 	memcpy(out + n, addr.p, addr.len);
 	n += addr.len;
 	if (v->rport) {
 		memcpy(out + n, ";rport=", 7);
 		n += 7;
 		n += sv_utoa(port, out + n);
+		nv.rport_value = port;
 	}
+	nv.value = (struct span){ 0x80000000u, (uint32_t)n };
+	nv.params = (struct span){ (uint32_t)(prefix + 1) | 0x80000000u,
+		(uint32_t)(n - prefix - 1) };
+	size_t vlen = n;
 	/* the top line may hold further values after this one */
 	if (rest > 0) {
 		memcpy(out + n, c, rest);
 		n += rest;
 	}
 	rc = msg_hdr_replace(m, i, (struct sv){ out, n });
-	free(out);
-	return rc;
+	if (out != stackbuf) {
+		free(out);
+	}
+	/* a folded line was unfolded as written: its bytes moved */
+	if (rc != 0 || !keep || m->hdrs[i].value.len != n) {
+		return rc;
+	}
+	uint32_t off = m->hdrs[i].value.off;
+	struct span *moved[] = { &nv.value, &nv.protocol, &nv.version,
+		&nv.transport, &nv.host, &nv.branch, &nv.maddr, &nv.received,
+		&nv.params };
+	for (size_t k = 0; k < sizeof(moved) / sizeof(*moved); k++) {
+		if (moved[k]->off & 0x80000000u) {
+			moved[k]->off = (moved[k]->off & 0x7fffffffu) + off;
+		} else if (moved[k]->off != 0) {
+			/* a span that did not move with its bytes: parse */
+			return 0;
+		}
+	}
+	m->via_top = nv;
+	m->via_top_comma = rest > 0 ? off + (uint32_t)vlen : 0;
+	m->via_top_state = 1;
+	return 0;
 }
 
 int

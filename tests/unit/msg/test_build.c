@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sipd/msg/msg.h"
+#include "sipd/msg/msg_int.h"
 
 #define START "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
 #define VIA_A                                                                  \
@@ -1036,6 +1037,126 @@ request_with_via(const char *via_line)
 	return parse_str(buf);
 }
 
+/*
+ * msg_via_set_received() keeps the top Via's parse, moved with the bytes
+ * it wrote: the same as parsing the new line, field by field, for Vias
+ * with and without rport, received, params, quotes, folds, several values
+ * on the line, and addresses that do and do not parse back.
+ */
+/*
+ * Whether a value may be written, as every edit judged it before the
+ * sixteen-byte prefilter: LF only before SP or HT, CR only before LF, NUL
+ * only as a quoted-pair's octet (RFC 3261 7.3.1, 25.1).
+ */
+static bool
+value_ok_bytewise(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n' && (i + 1 == n ||
+		    (p[i + 1] != ' ' && p[i + 1] != '\t'))) {
+			return false;
+		}
+		if (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')) {
+			return false;
+		}
+	}
+	return memchr(p, '\0', n) == NULL || msg_stray_nul(p, p + n) == NULL;
+}
+
+/*
+ * msg_hdr_append() refuses exactly the values the byte rules refuse, for
+ * values of 1 to 70 bytes with CR, LF, NUL, quotes and backslashes at
+ * every place, on both sides of each sixteen-byte boundary.
+ */
+static void
+test_value_check_prefilter(void **state)
+{
+	static const char odd[] = "\r\n\0\"\\ \t";
+	char buf[80];
+	uint32_t x = 0x2545f491;
+
+	(void)state;
+	for (int round = 0; round < 4000; round++) {
+		size_t n = 1 + (size_t)(round % 70);
+		for (size_t i = 0; i < n; i++) {
+			buf[i] = (char)('a' + i % 26);
+		}
+		/* one to three odd bytes, anywhere */
+		for (int k = 0; k <= round % 3; k++) {
+			x = x * 1103515245 + 12345;
+			size_t at = (x >> 8) % n;
+			buf[at] = odd[(x >> 20) % (sizeof(odd) - 1)];
+		}
+		struct msg *m = request_with_via(
+		    "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n");
+		int rc = msg_hdr_append(m, "X-V", (struct sv){ buf, n });
+		if (value_ok_bytewise(buf, n)) {
+			assert_true(rc >= 0);
+		} else {
+			assert_int_equal(rc, -EINVAL);
+		}
+		msg_free(m);
+	}
+}
+
+static void
+test_via_set_received_cache(void **state)
+{
+	static const char *const vias[] = {
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport\r\n",
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;rport;branch=z9hG4bK1\r\n",
+		"Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK1\r\n",
+		"Via: SIP/2.0/UDP 10.0.0.1\r\n",
+		"Via: SIP/2.0/UDP 10.0.0.1;rport\r\n",
+		"Via: SIP/2.0/TCP [2001:db8::1]:5061;received=1.2.3.4;"
+		"branch=z9hG4bKx;maddr=\"\";rport=77;ttl=5\r\n",
+		"Via: SIP/2.0/UDP a.example.com ; branch = z9hG4bKa ; "
+		"x=\"q;u,o\\\"te\" ;RPORT ;Received=9.9.9.9 ;maddr=1.1.1.1\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;rport, "
+		"SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;rport ,"
+		"SIP/2.0/UDP b.example.com\r\n",
+		"Via: SIP / 2.0 / UDP a.example.com:1;branch=b1;branch=b2;"
+		"maddr=m1;rport;maddr=m2\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;\r\n rport\r\n",
+		"Via: SIP/2.0/UDP a.example.com;branch=z9hG4bKa;rport\r\n"
+		"Via: SIP/2.0/UDP b.example.com;branch=z9hG4bKb\r\n",
+	};
+	static const struct {
+		const char *addr;
+		uint16_t port;
+	} srcs[] = { { "192.0.2.33", 5099 }, { "2001:db8::5", 5060 },
+		{ "10.0.0.1", 5060 }, { "192.0.2.33", 0 },
+		{ "host.example", 5060 }, { "1.2.3.4;x", 9 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vias) / sizeof(*vias); i++) {
+		for (size_t j = 0; j < sizeof(srcs) / sizeof(*srcs); j++) {
+			struct msg *m = request_with_via(vias[i]);
+			struct msg_via kept;
+			uint32_t comma;
+			int8_t st;
+
+			assert_non_null(msg_via_top(m));
+			assert_int_equal(msg_via_set_received(m,
+			    (struct sv){ srcs[j].addr, strlen(srcs[j].addr) },
+			    srcs[j].port), 0);
+			st = m->via_top_state;
+			memcpy(&kept, &m->via_top, sizeof(kept));
+			comma = m->via_top_comma;
+			msg_cache_drop(m, HDR_VIA);
+			const struct msg_via *v = msg_via_top(m);
+			if (st > 0) {
+				/* what was kept is what a parse finds */
+				assert_non_null(v);
+				assert_memory_equal(&kept, v, sizeof(kept));
+				assert_int_equal(comma, m->via_top_comma);
+			}
+			msg_free(m);
+		}
+	}
+}
+
 static void
 test_via_set_received(void **state)
 {
@@ -1980,6 +2101,8 @@ main(void)
 	    cmocka_unit_test(test_via_push_pop),
 	    cmocka_unit_test(test_via_pop_comma),
 	    cmocka_unit_test(test_via_set_received),
+	    cmocka_unit_test(test_via_set_received_cache),
+	    cmocka_unit_test(test_value_check_prefilter),
 	    cmocka_unit_test(test_via_set_received_long),
 	    cmocka_unit_test(test_set_ruri),
 	    cmocka_unit_test(test_set_body),

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sipd/msg/msg.h"
+#include "sipd/msg/msg_int.h"
 #include "parse_msgs.h"
 
 /* ---------------------------------------------------------------- Via */
@@ -1253,6 +1254,109 @@ test_auth_challenges(void **state)
 	msg_free(m);
 }
 
+/*
+ * msg_skip_quoted16() against skip_quoted(), byte by byte: every string of
+ * up to 70 bytes drawn from plain bytes, quotes, backslashes, CR, LF and
+ * NUL at every offset, so each sixteen-byte step meets every stop byte.
+ */
+static void
+test_skip_quoted16(void **state)
+{
+	static const char alpha[] = "aZ0 \"\\\r\n\0;,";
+	char buf[96];
+	uint32_t x = 0x9e3779b9;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 1 + (size_t)(round % 70);
+		buf[0] = '"';
+		for (size_t i = 1; i < n; i++) {
+			x = x * 1103515245 + 12345;
+			/* mostly plain bytes, so long plain runs occur */
+			unsigned r = (x >> 16) % 64;
+			buf[i] = r < 52 ? (char)('a' + r % 26)
+				: alpha[r % (sizeof(alpha) - 1)];
+		}
+		for (size_t at = 0; at < n; at++) {
+			if (buf[at] != '"') {
+				continue;
+			}
+			assert_ptr_equal(msg_skip_quoted16(buf + at, buf + n),
+			    skip_quoted(buf + at, buf + n));
+		}
+	}
+}
+
+/*
+ * The Digest parameter names msg_auths() keeps, matched without regard
+ * to case, against strncasecmp(): every name in two cases, each with one
+ * byte changed to a byte 0x20 away or a neighbour, which must match no
+ * field, and a value for each that lands in its own field only.
+ */
+static void
+test_auth_names(void **state)
+{
+	static const char *const names[] = { "username", "realm", "nonce",
+		"uri", "response", "algorithm", "cnonce", "opaque", "qop", "nc",
+		"stale", "domain", "userhash" };
+	static const char bump[] = { 0x20, 0x01, 0x1f, 0x21 };
+	const size_t nn = sizeof(names) / sizeof(*names);
+
+	(void)state;
+	for (size_t k = 0; k < nn; k++) {
+		size_t len = strlen(names[k]);
+		for (size_t pos = 0; pos <= len; pos++) {
+			for (size_t b = 0; b < (pos == len ? 2 : 5); b++) {
+				char name[16], hdr[128];
+				const struct msg_auth *a;
+				struct msg *m;
+
+				memcpy(name, names[k], len + 1);
+				if (pos == len) {
+					/* the whole name in capitals, or
+					 * mixed */
+					for (size_t i = 0; i < len; i++) {
+						if (b == 0 || i % 2) {
+							name[i] ^= 0x20;
+						}
+					}
+				} else if (b == 4) {
+					name[pos] ^= 0x20;
+				} else {
+					name[pos] ^= bump[b];
+					/* a byte outside a token cannot
+					 * make a parameter name */
+					if (!ch_is((unsigned char)name[pos],
+					    CH_TOKEN)) {
+						continue;
+					}
+				}
+				snprintf(hdr, sizeof(hdr),
+				    "Authorization: Digest %s=\"v\"\r\n", name);
+				m = invite_with(hdr);
+				assert_int_equal(msg_auths(m, HDR_AUTHORIZATION,
+				    &a), 1);
+				const struct span *f[] = { &a->username,
+					&a->realm, &a->nonce, &a->uri,
+					&a->response, &a->algorithm,
+					&a->cnonce, &a->opaque, &a->qop,
+					&a->nc, &a->stale, &a->domain,
+					&a->userhash };
+				for (size_t j = 0; j < nn; j++) {
+					bool want = strlen(name) ==
+					    strlen(names[j]) &&
+					    strncasecmp(name, names[j],
+						strlen(name)) == 0;
+					assert_int_equal(f[j]->len,
+					    want ? 1 : 0);
+				}
+				msg_free(m);
+			}
+		}
+	}
+}
+
+
 static void
 test_user_agent_server(void **state)
 {
@@ -1352,6 +1456,8 @@ main(void)
 	    cmocka_unit_test(test_auth_authorization),
 	    cmocka_unit_test(test_auth_escapes),
 	    cmocka_unit_test(test_auth_challenges),
+	    cmocka_unit_test(test_auth_names),
+	    cmocka_unit_test(test_skip_quoted16),
 	    cmocka_unit_test(test_user_agent_server),
 	    cmocka_unit_test(test_check_ruri),
 	    cmocka_unit_test(test_check_max_forwards_zero),
