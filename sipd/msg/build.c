@@ -686,22 +686,43 @@ msg_size(const struct msg *m)
 
 /*
  * Copy the run of buffer bytes [off, off + len) to out at *n; false when
- * it would pass cap.
+ * it would pass cap.  With r, the run is noted there as well (split where
+ * the received bytes end); false when r is full.
  */
-static bool
+static inline bool
 put_run(const struct msg *m, uint32_t off, uint32_t len, char *out,
-    size_t *n, size_t cap)
+    size_t *n, size_t cap, struct msg_runs *r)
 {
 	if (len > cap - *n) {
 		return false;
 	}
 	memcpy(out + *n, m->buf + off, len);
 	*n += len;
+	if (r != NULL && len > 0) {
+		uint32_t rx = off < m->rx_len ? m->rx_len - off : 0;
+
+		if (rx > len) {
+			rx = len;
+		}
+		if (rx > 0) {
+			if (r->n == r->max) {
+				return false;
+			}
+			r->run[r->n++] = (struct msg_run){ off, rx };
+		}
+		if (len > rx) {
+			if (r->n == r->max) {
+				return false;
+			}
+			r->run[r->n++] = (struct msg_run){ MSG_RUN_NEW, len - rx };
+		}
+	}
 	return true;
 }
 
-int
-msg_write(const struct msg *m, char *out, size_t cap)
+/* msg_write(), and msg_write_runs() with r. */
+static inline int
+write_runs(const struct msg *m, char *out, size_t cap, struct msg_runs *r)
 {
 	size_t n = 0;
 	uint32_t off = m->start.off, len = m->start.len;
@@ -720,7 +741,7 @@ msg_write(const struct msg *m, char *out, size_t cap)
 			len += l->len;
 			continue;
 		}
-		if (!put_run(m, off, len, out, &n, cap)) {
+		if (!put_run(m, off, len, out, &n, cap, r)) {
 			return -ENOSPC;
 		}
 		off = l->off;
@@ -729,7 +750,7 @@ msg_write(const struct msg *m, char *out, size_t cap)
 	if (m->eoh.len && m->eoh.off == off + len) {
 		len += m->eoh.len;
 	} else {
-		if (!put_run(m, off, len, out, &n, cap)) {
+		if (!put_run(m, off, len, out, &n, cap, r)) {
 			return -ENOSPC;
 		}
 		off = m->eoh.off;
@@ -740,22 +761,42 @@ msg_write(const struct msg *m, char *out, size_t cap)
 			}
 			memcpy(out + n, "\r\n", 2);
 			n += 2;
+			if (r != NULL) {
+				if (r->n == r->max) {
+					return -ENOSPC;
+				}
+				r->run[r->n++] = (struct msg_run){ MSG_RUN_NEW, 2 };
+			}
 			off = m->body.off;
 		}
 	}
 	if (m->body.len && m->body.off == off + len) {
 		len += m->body.len;
 	} else {
-		if (!put_run(m, off, len, out, &n, cap)) {
+		if (!put_run(m, off, len, out, &n, cap, r)) {
 			return -ENOSPC;
 		}
 		off = m->body.off;
 		len = m->body.len;
 	}
-	if (!put_run(m, off, len, out, &n, cap)) {
+	if (!put_run(m, off, len, out, &n, cap, r)) {
 		return -ENOSPC;
 	}
 	return (int)n;
+}
+
+int
+msg_write(const struct msg *m, char *out, size_t cap)
+{
+	return write_runs(m, out, cap, NULL);
+}
+
+int
+msg_write_runs(const struct msg *m, char *out, size_t cap,
+    struct msg_runs *r)
+{
+	r->n = 0;
+	return write_runs(m, out, cap, r);
 }
 
 /* Append a copy of every live line with this id to out. */

@@ -487,6 +487,24 @@ size_t msg_size(const struct msg *m);
  * Returns the length written, or -ENOSPC when cap is too small.
  */
 int msg_write(const struct msg *m, char *out, size_t cap);
+/*
+ * Where msg_write()'s bytes come from, run by run in the order written:
+ * received bytes as their offset in the received buffer (lines no edit
+ * touched; of a message written before any edit, that is also where
+ * they stand in what it wrote), or MSG_RUN_NEW for bytes an edit made.
+ * The caller's storage: run[0..max), n set by msg_write_runs().
+ */
+#define MSG_RUN_NEW UINT32_MAX
+struct msg_run {
+	uint32_t off, len;
+};
+struct msg_runs {
+	struct msg_run *run;
+	size_t n, max;
+};
+/* msg_write(), with its runs noted in r; -ENOSPC also when r is full. */
+int msg_write_runs(const struct msg *m, char *out, size_t cap,
+    struct msg_runs *r);
 
 /* --------------------------------------------------------------- building */
 

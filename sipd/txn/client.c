@@ -72,7 +72,7 @@ client_new(struct txn_table *t, struct txn_text *base, struct msg *req,
 	/* a forwarded INVITE, which may ring for minutes: kept as what the
 	 * proxy changed, over the request it received.  Other requests are
 	 * answered soon: not worth the work */
-	x->rq = txn_text_over(base != NULL && m == MSG_INVITE ? base : NULL,
+	x->rq = txn_text_edited(base != NULL && m == MSG_INVITE ? base : NULL,
 	    req, buf, sizeof(buf), &bytes, &tmp);
 	if (x->rq == NULL) {
 		rc = -ENOMEM;

@@ -9,9 +9,14 @@
  *
  * A script is a run of operations, each a varint (length << 1 | copy),
  * then for a copy a varint offset into the base, for an insert the bytes.
- * Lines are matched whole, in order, so a script is found in one pass
- * over each side's lines; a line matched by none copies its start and
- * its end from a line just ahead in the base when they are long enough.
+ * A forwarded request's script is made from what the message layer
+ * knows of its lines (msg_write_runs()): each run of received lines is
+ * a copy of the base at its offset, checked to be the same bytes, and
+ * only the lines the proxy made are looked at.  Other texts (a
+ * provisional response) are matched line by line: lines are matched
+ * whole, in order, so a script is found in one pass over each side's
+ * lines.  A line matched by none copies its start and its end from a
+ * line just ahead in the base when they are long enough.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -72,51 +77,6 @@ txn_text_copy(const char *p, size_t n)
 	x->base = NULL;
 	x->refs = 1;
 	x->len = (uint32_t)n;
-	return x;
-}
-
-struct txn_text *
-txn_text_over(struct txn_text *base, struct msg *m, char *buf, size_t cap,
-    const char **bytes, char **tmp)
-{
-	struct txn_text *x;
-	char *out = buf;
-	int w;
-
-	*tmp = NULL;
-	*bytes = NULL;
-	if (base == NULL) {
-		x = txn_text_new(m);
-		*bytes = x != NULL ? x->d : NULL;
-		return x;
-	}
-	w = msg_write(m, out, cap);
-	if (w == -ENOSPC) {
-		/* larger than the buffer: written once all the same */
-		size_t n = msg_size(m);
-
-		*tmp = malloc(n ? n : 1);
-		if (*tmp == NULL) {
-			return NULL;
-		}
-		out = *tmp;
-		w = msg_write(m, out, n);
-	}
-	if (w < 0) {
-		free(*tmp);
-		*tmp = NULL;
-		return NULL;
-	}
-	x = txn_text_delta(base, out, (uint32_t)w);
-	if (x == NULL) {
-		x = txn_text_copy(out, (size_t)w);
-	}
-	if (x == NULL) {
-		free(*tmp);
-		*tmp = NULL;
-		return NULL;
-	}
-	*bytes = out;
 	return x;
 }
 
@@ -317,6 +277,42 @@ add_insert(struct delta *d, uint32_t off, uint32_t len)
 	d->ilen = len;
 }
 
+/* The script d wrote as a text of len bytes over base; NULL when it is
+ * no smaller than the bytes, or on allocation failure. */
+static struct txn_text *
+finish(struct delta *d, struct txn_text *base, uint32_t len)
+{
+	struct txn_text *x;
+
+	/* at most one of them waits */
+	emit_copy(&d->s, d->coff, d->clen);
+	emit_insert(&d->s, d->p + d->ioff, d->ilen);
+	if (d->s.full || d->s.n + sizeof(*base) >= len) {
+		return NULL; /* no smaller than the bytes */
+	}
+	x = malloc(sizeof(*x) + d->s.n);
+	if (x == NULL) {
+		return NULL;
+	}
+	memcpy(x->d, d->s.b, d->s.n);
+	x->base = base;
+	base->refs++;
+	x->refs = 1;
+	x->len = len;
+	return x;
+}
+
+static void
+delta_init(struct delta *d, const char *p)
+{
+	/* the script's bytes are written before they are read: only its
+	 * state starts at zero */
+	d->s.n = 0;
+	d->s.full = false;
+	d->p = p;
+	d->coff = d->clen = d->ioff = d->ilen = 0;
+}
+
 struct txn_text *
 txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 {
@@ -328,17 +324,11 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 	struct delta d;
 	const char *bp, *be, *q = p, *e = p + len;
 	int nb = 0, cur = 0;
-	struct txn_text *x;
 
 	if (base == NULL || base->base != NULL || len >= UINT32_MAX >> 1) {
 		return NULL;
 	}
-	/* the script's bytes are written before they are read: only its
-	 * state starts at zero */
-	d.s.n = 0;
-	d.s.full = false;
-	d.p = p;
-	d.coff = d.clen = d.ioff = d.ilen = 0;
+	delta_init(&d, p);
 	bp = base->d;
 	be = bp + base->len;
 	for (const char *l = bp; l < be && nb < TEXT_LINES_MAX; nb++) {
@@ -442,22 +432,193 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 		}
 		q = le;
 	}
-	/* at most one of them waits */
-	emit_copy(&d.s, d.coff, d.clen);
-	emit_insert(&d.s, p + d.ioff, d.ilen);
-	if (d.s.full || d.s.n + sizeof(*base) >= len) {
-		return NULL; /* no smaller than the bytes */
+	return finish(&d, base, len);
+}
+
+/*
+ * A line an edit made, q[0..ll) at offset q - d->p: as txn_text_delta()
+ * treats a changed line, the start it shares with a line of base where it
+ * may have been before the edit, and then its end.  The candidates are
+ * the lines of base from a, the end of the last copy, to b, the start
+ * of the next received run (what the edits changed or removed there),
+ * and the line at b (a line added on top of it: a Via, a
+ * Record-Route), at most TEXT_NEAR of them.
+ */
+static void
+new_line(struct delta *d, const struct txn_text *base, const char *q,
+    uint32_t ll, uint32_t a, uint32_t b)
+{
+	const char *bp = base->d, *be = bp + base->len;
+	uint32_t best = 0, bend = 0, boff = 0, bfoff = 0;
+	uint64_t qw, bw;
+
+	if (ll >= sizeof(qw)) {
+		memcpy(&qw, q, sizeof(qw));
+		for (uint32_t s = a < b ? a : b, k = 0;
+		    s < base->len && k < TEXT_NEAR; k++) {
+			uint32_t se = (uint32_t)(line_end(bp + s, be) - bp);
+			uint32_t bl = se - s, m, i, f;
+
+			if (bl >= sizeof(bw)) {
+				memcpy(&bw, bp + s, sizeof(bw));
+			}
+			/* no start worth a copy unless the first word is the
+			 * same: one compare rejects most lines */
+			m = bl < ll ? bl : ll;
+			if (bl >= sizeof(bw) && bw == qw && m > best + bend &&
+			    m >= sizeof(qw) &&
+			    (i = same_start(bp + s, q, m)) >= TEXT_PREFIX_MIN) {
+				f = same_end(bp + se, q + ll, m - i);
+				f = f >= TEXT_PREFIX_MIN ? f : 0;
+				if (i + f > best + bend) {
+					best = i;
+					bend = f;
+					boff = s;
+					bfoff = se - f;
+				}
+			}
+			if (s >= b) {
+				break; /* the line at b was the last */
+			}
+			s = se;
+		}
 	}
-	x = malloc(sizeof(*x) + d.s.n);
-	if (x == NULL) {
+	if (best > 0) {
+		add_copy(d, boff, best);
+	}
+	add_insert(d, (uint32_t)(q - d->p) + best, ll - best - bend);
+	if (bend > 0) {
+		add_copy(d, bfoff, bend);
+	}
+}
+
+/*
+ * The script of p[0..len) over base from where msg_write_runs() found
+ * its bytes: a received run is a copy of base's bytes at its offset,
+ * checked to be the same, a new line is new_line()'s.  Nothing is
+ * matched: the kept lines are known.  False when a received run is not
+ * base's bytes (base was written after an edit): d is then to be
+ * thrown away.
+ */
+static bool
+script_runs(struct delta *d, const struct txn_text *base, const char *p,
+    const struct msg_run *run, size_t nrun)
+{
+	const char *bp = base->d;
+	uint32_t pos = 0, a = 0;
+
+	for (size_t i = 0; i < nrun && !d->s.full; i++) {
+		const struct msg_run *r = &run[i];
+
+		if (r->off != MSG_RUN_NEW) {
+			if (r->off > base->len || r->len > base->len - r->off ||
+			    memcmp(bp + r->off, p + pos, r->len) != 0) {
+				return false;
+			}
+			add_copy(d, r->off, r->len);
+			a = r->off + r->len;
+			pos += r->len;
+			continue;
+		}
+		uint32_t b = base->len;
+		for (size_t j = i + 1; j < nrun; j++) {
+			if (run[j].off != MSG_RUN_NEW) {
+				b = run[j].off;
+				break;
+			}
+		}
+		for (const char *q = p + pos, *e = q + r->len; q < e;) {
+			const char *le = line_end(q, e);
+
+			new_line(d, base, q, (uint32_t)(le - q), a, b);
+			q = le;
+		}
+		pos += r->len;
+	}
+	return true;
+}
+
+/* Runs of a message looked at; one with more is scripted by its lines. */
+#define TEXT_RUNS_MAX 32
+
+/* txn_text_over() and txn_text_edited(); with runs, m is base's message
+ * edited. */
+static struct txn_text *
+over(struct txn_text *base, struct msg *m, char *buf, size_t cap,
+    const char **bytes, char **tmp, bool runs)
+{
+	struct msg_run run[TEXT_RUNS_MAX];
+	struct msg_runs r = { run, 0, TEXT_RUNS_MAX };
+	struct txn_text *x = NULL;
+	struct delta d;
+	char *out = buf;
+	int w;
+
+	*tmp = NULL;
+	*bytes = NULL;
+	if (base == NULL) {
+		x = txn_text_new(m);
+		*bytes = x != NULL ? x->d : NULL;
+		return x;
+	}
+	runs = runs && base->base == NULL;
+	w = runs ? msg_write_runs(m, out, cap, &r) : msg_write(m, out, cap);
+	if (w == -ENOSPC) {
+		/* larger than the buffer (written once all the same), or of
+		 * more runs than are looked at */
+		size_t n = msg_size(m);
+
+		runs = false;
+		if (n > cap) {
+			*tmp = malloc(n ? n : 1);
+			if (*tmp == NULL) {
+				return NULL;
+			}
+			out = *tmp;
+			cap = n;
+		}
+		w = msg_write(m, out, cap);
+	}
+	if (w < 0) {
+		free(*tmp);
+		*tmp = NULL;
 		return NULL;
 	}
-	memcpy(x->d, d.s.b, d.s.n);
-	x->base = base;
-	base->refs++;
-	x->refs = 1;
-	x->len = len;
+	if (runs && (uint32_t)w < UINT32_MAX >> 1) {
+		delta_init(&d, out);
+		if (script_runs(&d, base, out, r.run, r.n)) {
+			x = finish(&d, base, (uint32_t)w);
+		}
+	}
+	if (x == NULL) {
+		/* by its lines, as the runs could not say (or, seldom, gave
+		 * a script too long) */
+		x = txn_text_delta(base, out, (uint32_t)w);
+	}
+	if (x == NULL) {
+		x = txn_text_copy(out, (size_t)w);
+	}
+	if (x == NULL) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	*bytes = out;
 	return x;
+}
+
+struct txn_text *
+txn_text_over(struct txn_text *base, struct msg *m, char *buf, size_t cap,
+    const char **bytes, char **tmp)
+{
+	return over(base, m, buf, cap, bytes, tmp, false);
+}
+
+struct txn_text *
+txn_text_edited(struct txn_text *base, struct msg *m, char *buf, size_t cap,
+    const char **bytes, char **tmp)
+{
+	return over(base, m, buf, cap, bytes, tmp, true);
 }
 
 /* Write x's bytes to out (x->len bytes); false for a bad script.  A

@@ -91,6 +91,15 @@ struct txn_text *txn_text_delta(struct txn_text *base, const char *p,
 #define TXN_TEXT_BUF 4096
 struct txn_text *txn_text_over(struct txn_text *base, struct msg *m,
     char *buf, size_t cap, const char **bytes, char **tmp);
+/*
+ * The same for m, the message base was written from, since edited (a
+ * request forwarded as received but for the lines the proxy changed):
+ * the script is made from where m's bytes come from (msg_write_runs()),
+ * a copy of base for each run of lines no edit touched, instead of by
+ * matching the lines of the two texts.  Its bytes are the same.
+ */
+struct txn_text *txn_text_edited(struct txn_text *base, struct msg *m,
+    char *buf, size_t cap, const char **bytes, char **tmp);
 void txn_text_unref(struct txn_text *x);
 /* x's bytes (x->len of them): x's own, or written to a new allocation
  * *tmp, which the caller frees.  NULL on failure. */
