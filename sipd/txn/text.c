@@ -442,9 +442,10 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
  * the lines of base from a, the end of the last copy, to b, the start
  * of the next received run (what the edits changed or removed there),
  * and the line at b (a line added on top of it: a Via, a
- * Record-Route), at most TEXT_NEAR of them.
+ * Record-Route), at most TEXT_NEAR of them.  Returns where the line
+ * ends in base when it is one of base's lines whole, else 0.
  */
-static void
+static uint32_t
 new_line(struct delta *d, const struct txn_text *base, const char *q,
     uint32_t ll, uint32_t a, uint32_t b)
 {
@@ -486,51 +487,76 @@ new_line(struct delta *d, const struct txn_text *base, const char *q,
 	if (best > 0) {
 		add_copy(d, boff, best);
 	}
+	if (best == ll) {
+		return boff + ll; /* the line as it was */
+	}
 	add_insert(d, (uint32_t)(q - d->p) + best, ll - best - bend);
 	if (bend > 0) {
 		add_copy(d, bfoff, bend);
 	}
+	return 0;
+}
+
+/* Whether p[0..len) are base's bytes at offset at. */
+static bool
+base_same(const struct txn_text *base, uint32_t at, const char *p,
+    uint32_t len)
+{
+	return at <= base->len && len <= base->len - at &&
+	    memcmp(base->d + at, p, len) == 0;
 }
 
 /*
  * The script of p[0..len) over base from where msg_write_runs() found
- * its bytes: a received run is a copy of base's bytes at its offset,
- * checked to be the same, a new line is new_line()'s.  Nothing is
- * matched: the kept lines are known.  False when a received run is not
- * base's bytes (base was written after an edit): d is then to be
- * thrown away.
+ * its bytes: a received run is a copy of base's bytes, checked to be the
+ * same, a new line is new_line()'s.  Nothing is matched: the kept lines
+ * are known.  A received run stands in base at its offset in the
+ * received bytes, moved by what the edits made before base was written
+ * (a Via given its received parameter) added or took away: by the same
+ * as the run before it, else just after the last line copied.  False
+ * when it is at neither (base is not what m was written from): d is then
+ * to be thrown away.
  */
 static bool
 script_runs(struct delta *d, const struct txn_text *base, const char *p,
     const struct msg_run *run, size_t nrun)
 {
-	const char *bp = base->d;
-	uint32_t pos = 0, a = 0;
+	uint32_t pos = 0, a = 0, shift = 0, at;
 
 	for (size_t i = 0; i < nrun && !d->s.full; i++) {
 		const struct msg_run *r = &run[i];
 
 		if (r->off != MSG_RUN_NEW) {
-			if (r->off > base->len || r->len > base->len - r->off ||
-			    memcmp(bp + r->off, p + pos, r->len) != 0) {
-				return false;
+			/* offsets modulo 2^32: a shift may be negative */
+			at = r->off + shift;
+			if (!base_same(base, at, p + pos, r->len)) {
+				at = a;
+				if (!base_same(base, at, p + pos, r->len)) {
+					return false;
+				}
+				shift = a - r->off;
 			}
-			add_copy(d, r->off, r->len);
-			a = r->off + r->len;
+			add_copy(d, at, r->len);
+			a = at + r->len;
 			pos += r->len;
 			continue;
 		}
 		uint32_t b = base->len;
 		for (size_t j = i + 1; j < nrun; j++) {
 			if (run[j].off != MSG_RUN_NEW) {
-				b = run[j].off;
+				b = run[j].off + shift;
 				break;
 			}
 		}
+		if (b > base->len) {
+			b = base->len;
+		}
 		for (const char *q = p + pos, *e = q + r->len; q < e;) {
 			const char *le = line_end(q, e);
+			uint32_t end = new_line(d, base, q, (uint32_t)(le - q),
+			    a, b);
 
-			new_line(d, base, q, (uint32_t)(le - q), a, b);
+			a = end != 0 ? end : a;
 			q = le;
 		}
 		pos += r->len;
