@@ -324,12 +324,84 @@ test_edited_proxy(void **state)
 	    t.sum_old);
 }
 
+
+/*
+ * Texts of random lines (short and long, up to 300 of them, with and
+ * without a final line feed) and the same with some lines changed,
+ * added or removed: txn_text_delta()'s script expands to the bytes.
+ */
+static void
+test_delta_random(void **state)
+{
+	static char a[16384], b[16384];
+	uint64_t s = 3;
+	unsigned scripts = 0;
+	size_t sum = 0;
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		uint32_t na = 0, nbytes = 0;
+		int lines = 1 + (int)(rnd(&s) % (round % 10 == 0 ? 300 : 30));
+
+		for (int i = 0; i < lines; i++) {
+			uint32_t ll = rnd(&s) % (rnd(&s) % 4 == 0 ? 60 : 12);
+			uint32_t start = na;
+
+			for (uint32_t k = 0; k < ll; k++) {
+				a[na++] = (char)('a' + rnd(&s) % 3);
+			}
+			if (i + 1 < lines || rnd(&s) % 2) {
+				a[na++] = '\n';
+			}
+			/* b: the line kept, changed, dropped, or one added */
+			switch (rnd(&s) % 6) {
+			case 0:
+				break;
+			case 1:
+				memcpy(b + nbytes, "Via: x\n", 7);
+				nbytes += 7;
+				/* fall through */
+			default:
+				memcpy(b + nbytes, a + start, na - start);
+				nbytes += na - start;
+				break;
+			case 2:
+				memcpy(b + nbytes, a + start, na - start);
+				b[nbytes + (na - start) / 2] = 'z';
+				nbytes += na - start;
+				break;
+			}
+		}
+		struct txn_text *base = txn_text_copy(a, na);
+		struct txn_text *x = txn_text_delta(base, b, nbytes);
+
+		assert_non_null(base);
+		if (x != NULL) {
+			char *tmp;
+			const char *got = txn_text_bytes(x, &tmp);
+
+			assert_non_null(got);
+			assert_memory_equal(got, b, nbytes);
+			free(tmp);
+			scripts++;
+			sum += script_len(x);
+		}
+		txn_text_unref(x);
+		txn_text_unref(base);
+	}
+	/* what the line matching made when it found a base's lines with
+	 * a memchr() a line: the same scripts */
+	assert_int_equal(scripts, 1779);
+	assert_int_equal(sum, 177444);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_edited_random),
 		cmocka_unit_test(test_edited_proxy),
+		cmocka_unit_test(test_delta_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
