@@ -331,14 +331,21 @@ txn_text_delta(struct txn_text *base, const char *p, uint32_t len)
 	delta_init(&d, p);
 	bp = base->d;
 	be = bp + base->len;
+	/* a text without a body (a provisional response) has nothing to
+	 * copy from the base's: past its empty line, the base is one line,
+	 * not a line of its body each to find and look through */
+	bool rest = false, bodiless = len >= 4 &&
+	    memcmp(p + len - 4, "\r\n\r\n", 4) == 0;
 	for (const char *l = bp; l < be && nb < TEXT_LINES_MAX; nb++) {
 		bl[nb] = (uint32_t)(l - bp);
-		l = nb + 1 < TEXT_LINES_MAX ? line_end(l, be) : be;
+		l = nb + 1 < TEXT_LINES_MAX && !rest ? line_end(l, be) : be;
 		bn[nb] = (uint32_t)(l - bp) - bl[nb];
 		bw[nb] = 0;
 		if (bn[nb] >= sizeof(bw[nb])) {
 			memcpy(&bw[nb], bp + bl[nb], sizeof(bw[nb]));
 		}
+		rest = bodiless && ((bn[nb] == 1 && bp[bl[nb]] == '\n') ||
+		    (bn[nb] == 2 && bp[bl[nb]] == '\r'));
 	}
 	bl[nb] = base->len;
 	while (q < e && !d.s.full) {

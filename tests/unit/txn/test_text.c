@@ -395,6 +395,74 @@ test_delta_random(void **state)
 	assert_int_equal(sum, 177444);
 }
 
+/*
+ * Provisional responses to the INVITE (with its body), as a UAS writes
+ * them, with lines of its own (a Contact, a Record-Route, lines that
+ * share their start with the INVITE's body): a script over the INVITE's
+ * text expands to the bytes, and their total length is what it was when
+ * the INVITE's body was looked through line by line.
+ */
+static void
+test_delta_responses(void **state)
+{
+	static const char *const names[] = {
+		"Contact", "Record-Route", "Allow", "v", "o", "Content-Type",
+		"Via",
+	};
+	static const char *const vals[] = {
+		"<sip:bob@192.0.2.4:5070>", "<sip:192.0.2.7;lr>", "0",
+		"- 1 1 IN IP4 192.0.2.1", "application/sdp", "INVITE, ACK",
+		"SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK77ef4c2312983.1",
+	};
+	struct msg *req = parse(invite, sizeof(invite) - 1);
+	struct txn_text *base = txn_text_new(req);
+	size_t sum = 0;
+	unsigned scripts = 0;
+	uint64_t s = 5;
+
+	(void)state;
+	assert_non_null(base);
+	for (int round = 0; round < 500; round++) {
+		char buf[4096], tag[16];
+		struct msg_line x[4];
+		size_t nx = rnd(&s) % 5;
+		int n;
+
+		for (size_t i = 0; i < nx; i++) {
+			const char *v = vals[rnd(&s) % 7];
+
+			x[i] = (struct msg_line){ names[rnd(&s) % 7],
+				{ v, strlen(v) } };
+		}
+		snprintf(tag, sizeof(tag), "%u", rnd(&s));
+		n = msg_response_write(req, 180 + (int)(rnd(&s) % 4), NULL,
+		    (struct sv){ tag, strlen(tag) }, NULL, (struct sv){ 0 },
+		    buf, sizeof(buf));
+		assert_true(n > 0);
+		n = msg_response_add_lines(buf, (size_t)n, sizeof(buf), x, nx);
+		assert_true(n > 0);
+
+		struct txn_text *t = txn_text_delta(base, buf, (uint32_t)n);
+		if (t != NULL) {
+			char *tmp;
+			const char *got = txn_text_bytes(t, &tmp);
+
+			assert_non_null(got);
+			assert_memory_equal(got, buf, (size_t)n);
+			free(tmp);
+			scripts++;
+			sum += script_len(t);
+		}
+		txn_text_unref(t);
+	}
+	/* what the matching made when it looked through the INVITE's
+	 * body line by line: no longer */
+	assert_int_equal(scripts, 500);
+	assert_int_equal(sum, 59342);
+	txn_text_unref(base);
+	msg_free(req);
+}
+
 int
 main(void)
 {
@@ -402,6 +470,7 @@ main(void)
 		cmocka_unit_test(test_edited_random),
 		cmocka_unit_test(test_edited_proxy),
 		cmocka_unit_test(test_delta_random),
+		cmocka_unit_test(test_delta_responses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
