@@ -61,6 +61,48 @@ method_sv(enum msg_method method, struct sv name)
 	return name;
 }
 
+/* The ASCII letters of the eight bytes in w in lower case, the other
+ * bytes as they are: per byte, the high bit of h + 0x3f is set from 'A'
+ * on and that of h + 0x25 past 'Z' (no carry between bytes, h < 0x80). */
+static inline uint64_t
+fold8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t h = w & 0x7f * ones;
+	uint64_t upper = (h + (0x80 - 'A') * ones) &
+	    ~(h + (0x80 - 'Z' - 1) * ones) & ~w & 0x80 * ones;
+
+	return w | upper >> 2;
+}
+
+/* host's bytes at p, their ASCII letters in lower case (RFC 3261 19.1.4:
+ * a host compares without case), eight at a time: the last eight bytes
+ * as one word, which folds again what the words before it folded. */
+static void
+fold_host(char *p, struct sv host)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	if (host.len < sizeof(w)) {
+		for (; i < host.len; i++) {
+			unsigned char c = (unsigned char)host.p[i];
+
+			p[i] = (char)(c | (unsigned)((unsigned char)(c - 'A') <
+			    26) << 5);
+		}
+		return;
+	}
+	for (; host.len - i > sizeof(w); i += sizeof(w)) {
+		memcpy(&w, host.p + i, sizeof(w));
+		w = fold8(w);
+		memcpy(p + i, &w, sizeof(w));
+	}
+	memcpy(&w, host.p + host.len - sizeof(w), sizeof(w));
+	w = fold8(w);
+	memcpy(p + host.len - sizeof(w), &w, sizeof(w));
+}
+
 size_t
 txn_server_key(struct msg *req, enum msg_method method, char *buf)
 {
@@ -88,12 +130,7 @@ txn_server_key(struct msg *req, enum msg_method method, char *buf)
 		memcpy(p, br.p, br.len);
 		p += br.len;
 		*p++ = '|';
-		for (size_t i = 0; i < host.len; i++) {
-			unsigned char c = (unsigned char)host.p[i];
-
-			p[i] = (char)(c | (unsigned)((unsigned char)(c - 'A') < 26)
-			    << 5);
-		}
+		fold_host(p, host);
 		p += host.len;
 		*p++ = '|';
 		/* the port as two bytes, not digits: fixed in length, so the
