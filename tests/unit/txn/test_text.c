@@ -344,8 +344,10 @@ test_delta_random(void **state)
 		int lines = 1 + (int)(rnd(&s) % (round % 10 == 0 ? 300 : 30));
 
 		for (int i = 0; i < lines; i++) {
-			uint32_t ll = rnd(&s) % (rnd(&s) % 4 == 0 ? 60 : 12);
-			uint32_t start = na;
+			/* one draw a statement: the same texts whatever order
+			 * a compiler evaluates operands in */
+			uint32_t lmax = rnd(&s) % 4 == 0 ? 60 : 12;
+			uint32_t ll = rnd(&s) % lmax, start = na;
 
 			for (uint32_t k = 0; k < ll; k++) {
 				a[na++] = (char)('a' + rnd(&s) % 3);
@@ -391,8 +393,8 @@ test_delta_random(void **state)
 	}
 	/* what the line matching made when it found a base's lines with
 	 * a memchr() a line: the same scripts */
-	assert_int_equal(scripts, 1779);
-	assert_int_equal(sum, 177444);
+	assert_int_equal(scripts, 1751);
+	assert_int_equal(sum, 175573);
 }
 
 /*
