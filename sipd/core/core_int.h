@@ -62,6 +62,10 @@ struct core {
 	/* each listener's "address:port", for Via and Record-Route; empty
 	 * for a wildcard address, found per destination */
 	char listener_text[CONF_MAX_LISTENERS][TP_ADDRSTRLEN];
+	/* "sip:" and that text names the listener, as route_uri_local()
+	 * judges a Route entry: route_own_entry() may take sipd's own
+	 * Record-Route back by its bytes */
+	bool listener_rr[CONF_MAX_LISTENERS];
 	int nlisteners;
 	struct core_route routes[CONF_MAX_ROUTES];
 	int nroutes;
@@ -722,6 +726,8 @@ struct route_seen {
 	bool any;
 	char sig[CORE_MAC_HEX];
 	struct uri entry;    /* that entry's URI, in the request's buffer */
+	bool bare;           /* none kept: the entry had no parameter but
+				sig (route_own_entry()) */
 	bool flow;           /* sipd's Path entry for a NATed client */
 	struct tp_src to;    /* its flow */
 	/* the Request-URI as it was looked at and found not sipd's, and
@@ -747,6 +753,14 @@ struct route_seen {
  * parse).
  */
 int route_preprocess(struct core *c, struct msg *req, struct route_seen *seen);
+/*
+ * Is v, a Route header line's whole value, byte for byte the entry sipd's
+ * Record-Route writes for one of its listeners, "<sip:ADDR;lr;sig=HEX>"?
+ * Then it is one element, naming sipd, whose signature goes into sig:
+ * what the parse and route_uri_local() would find, without them.
+ */
+bool route_own_entry(const struct core *c, struct sv v,
+    char sig[CORE_MAC_HEX]);
 /* The gateway dialog parameter (gwcall.c) of the entry whose signature
  * seen holds, copied to out: its length, 0 when there is none. */
 size_t route_seen_gwd(struct msg *req, const struct route_seen *seen,

@@ -489,6 +489,32 @@ route_two_sides(const struct tp_src *a, const struct tp_src *b)
 	return !route_same_host(&x, &y);
 }
 
+/*
+ * Does "sip:text" parse as a URI with no user, parameter or header whose
+ * host and port are a's, no transport chosen: so that route_uri_local()
+ * finds a Record-Route entry sipd writes with text sipd's own
+ * (route_own_entry() relies on it)?
+ */
+static bool
+names_listener(const char *text, const struct sockaddr_storage *a)
+{
+	char uri[TP_ADDRSTRLEN + 8];
+	struct route_look l;
+	struct uri u;
+	int n = snprintf(uri, sizeof(uri), "sip:%s", text);
+
+	if (n < 0 || (size_t)n >= sizeof(uri) ||
+	    uri_parse(uri, (struct span){ 0, (uint32_t)n }, &u) != 0 ||
+	    u.scheme != URI_SIP || u.user.len != 0 || u.password.len != 0 ||
+	    u.params.len != 0 || u.headers.len != 0) {
+		return false;
+	}
+	route_look(uri, &u, &l);
+	return l.addr_ok && l.proto_ok && !l.proto_set &&
+	    l.port == tp_addr_port((const struct sockaddr *)a) &&
+	    route_same_host(&l.ss, a);
+}
+
 void
 route_configure(struct core *c, const struct conf *conf)
 {
@@ -498,9 +524,12 @@ route_configure(struct core *c, const struct conf *conf)
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct sockaddr_storage *a = &c->listeners[i].addr;
 		c->listener_text[i][0] = '\0';
+		c->listener_rr[i] = false;
 		if (!is_wildcard(a)) {
 			tp_addr_str((const struct sockaddr *)a,
 			    c->listener_text[i], sizeof(c->listener_text[i]));
+			c->listener_rr[i] = names_listener(c->listener_text[i],
+			    a);
 		}
 	}
 	/* RFC 3263 4.1: only transports, and address families, sipd can

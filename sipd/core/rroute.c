@@ -219,10 +219,46 @@ rr_note(struct route_seen *seen, const char *base, const struct uri *u)
 	    sig.len == CORE_MAC_HEX) {
 		memcpy(seen->sig, sig.p, CORE_MAC_HEX);
 		seen->any = true;
+		seen->bare = false;
 		/* its gateway dialog parameter is read only for a request
 		 * the signature lets in (route_seen_gwd()) */
 		seen->entry = *u;
 	}
+}
+
+bool
+route_own_entry(const struct core *c, struct sv v, char sig[CORE_MAC_HEX])
+{
+	static const char tail[] = ";lr;" RR_SIG "=";
+	const size_t tlen = sizeof(tail) - 1;
+
+	/* "<sip:" ADDR ";lr;sig=" HEX ">": the shape route_record_route()
+	 * gives an entry over UDP with no gateway parameter */
+	if (v.len < 5 + tlen + CORE_MAC_HEX + 1 ||
+	    memcmp(v.p, "<sip:", 5) != 0 || v.p[v.len - 1] != '>') {
+		return false;
+	}
+	size_t alen = v.len - 5 - tlen - CORE_MAC_HEX - 1;
+	const char *hex = v.p + 5 + alen + tlen;
+	for (int i = 0; i < c->nlisteners; i++) {
+		if (!c->listener_rr[i] ||
+		    strlen(c->listener_text[i]) != alen ||
+		    memcmp(c->listener_text[i], v.p + 5, alen) != 0) {
+			continue;
+		}
+		if (memcmp(v.p + 5 + alen, tail, tlen) != 0) {
+			return false;
+		}
+		for (int k = 0; k < CORE_MAC_HEX; k++) {
+			if (!((hex[k] >= '0' && hex[k] <= '9') ||
+				(hex[k] >= 'a' && hex[k] <= 'f'))) {
+				return false;
+			}
+		}
+		memcpy(sig, hex, CORE_MAC_HEX);
+		return true;
+	}
+	return false;
 }
 
 size_t
@@ -231,7 +267,7 @@ route_seen_gwd(struct msg *req, const struct route_seen *seen,
 {
 	struct sv v;
 
-	if (!seen->any ||
+	if (!seen->any || seen->bare ||
 	    !uri_param(msg_buf(req), &seen->entry, CORE_GWD_PARAM, &v) ||
 	    v.len > CORE_GWD_PARAM_MAX) {
 		return 0;
@@ -323,16 +359,34 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 {
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
-	int n = msg_naddrs(req, HDR_ROUTE, &routes);
-	int rc, own = 0, strip = 0;
+	int first = msg_hdr_first(req, HDR_ROUTE);
+	int n, rc, own = 0, strip = 0;
+	bool ruri_own = false;
 
 	seen->any = false;
 	seen->ruri_foreign = false;
 	seen->made = false;
+	seen->flow = false;
+	if (first < 0) {
+		return 0;
+	}
+	if (ruri != NULL) {
+		ruri_own = ruri_local(c, req, ruri, seen);
+	}
+	/* the common case in a dialog sipd Record-Routed: the one Route
+	 * line is sipd's entry as sipd wrote it, taken off unparsed */
+	if (!ruri_own && msg_hdr_next(req, first) < 0 &&
+	    route_own_entry(c, msg_sv(req, msg_hdr_at(req, first)->value),
+		seen->sig)) {
+		seen->any = true;
+		seen->bare = true;
+		return msg_hdr_remove(req, first) == 0 ? 1 : -EINVAL;
+	}
+	n = msg_naddrs(req, HDR_ROUTE, &routes);
 	if (n < 0) {
 		return -EINVAL;
 	}
-	if (n > 0 && ruri != NULL && ruri_local(c, req, ruri, seen)) {
+	if (n > 0 && ruri_own) {
 		rr_note(seen, msg_buf(req), ruri);
 		struct sv last = msg_sv(req, routes[n - 1].uri_s);
 		char *copy = malloc(last.len ? last.len : 1);
@@ -356,7 +410,6 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 	}
 	/* one pass, not one forward to ourselves per entry: a request with
 	 * a thousand entries naming sipd costs one edit */
-	seen->flow = false;
 	while (strip < n &&
 	    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {
 		rr_note(seen, msg_buf(req), &routes[strip].uri);
