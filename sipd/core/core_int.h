@@ -113,6 +113,8 @@ struct core {
 		bool local;
 	} seen[8];
 	unsigned seen_next;
+	/* Record-Route signatures made lately (rroute.c), NULL: none kept */
+	struct core_rr_made *rr_made;
 	/* the Server header's value ("set server-header"), "" for none;
 	 * never the version unless configured so */
 	char server[CONF_SERVER_MAX + 1];
@@ -722,6 +724,23 @@ struct core_gwd {
 #define CORE_GWD_TO 2U
 
 /* The first signature on sipd's own entries of a request, if any. */
+/*
+ * A Record-Route signature sipd made and the bytes it signed, in a table
+ * of CORE_RR_MADE slots picked by the signature: the ACK and the BYE that
+ * bring it back are checked against those bytes instead of signing them
+ * again (route_rr_signed()).  A later signature of the same slot takes
+ * its place; then the request is signed again, as without the table.
+ */
+#define CORE_RR_MADE_BITS 8
+#define CORE_RR_MADE (1u << CORE_RR_MADE_BITS)
+#define CORE_RR_MADE_TEXT 112
+struct core_rr_made {
+	char sig[CORE_MAC_HEX];
+	uint8_t pair[34];
+	uint8_t clen, tlen;       /* 0, 0: an empty slot */
+	char text[CORE_RR_MADE_TEXT]; /* the Call-ID, then the tag */
+};
+
 struct route_seen {
 	bool any;
 	char sig[CORE_MAC_HEX];

@@ -176,6 +176,72 @@ rr_sign(struct core *c, struct sv callid, struct sv tag,
 	return core_mac_sign(c->mac, RR_LABEL, parts, 4, out);
 }
 
+/* The slot of the table of signatures made for sig: its first eight
+ * digits, a MAC's, spread. */
+static struct core_rr_made *
+rr_slot(struct core *c, const char *sig)
+{
+	uint64_t w;
+
+	memcpy(&w, sig, sizeof(w));
+	return &c->rr_made[(w * 0x9e3779b97f4a7c15ULL) >>
+	    (64 - CORE_RR_MADE_BITS)];
+}
+
+/* Note that sig is sipd's signature of callid, tag and pair. */
+static void
+rr_remember(struct core *c, struct sv callid, struct sv tag,
+    const uint8_t pair[34], const char sig[CORE_MAC_HEX])
+{
+	struct core_rr_made *e;
+
+	if (c->rr_made == NULL || callid.len == 0 ||
+	    callid.len + tag.len > CORE_RR_MADE_TEXT) {
+		return;
+	}
+	e = rr_slot(c, sig);
+	memcpy(e->sig, sig, CORE_MAC_HEX);
+	memcpy(e->pair, pair, sizeof(e->pair));
+	e->clen = (uint8_t)callid.len;
+	e->tlen = (uint8_t)tag.len;
+	memcpy(e->text, callid.p, callid.len);
+	memcpy(e->text + callid.len, tag.p, tag.len);
+}
+
+/* The same digits, compared in constant time; upper case hex, which
+ * core_mac_equal() takes, is left to it. */
+static bool
+same_digits(const char a[CORE_MAC_HEX], const char *b)
+{
+	uint64_t x = 0, u, v;
+
+	for (size_t i = 0; i < CORE_MAC_HEX; i += sizeof(u)) {
+		memcpy(&u, a + i, sizeof(u));
+		memcpy(&v, b + i, sizeof(v));
+		x |= u ^ v;
+	}
+	return x == 0;
+}
+
+/* Did sipd make given as the signature of callid, tag and pair, lately?
+ * False when it does not know (the caller signs them to see). */
+static bool
+rr_made(struct core *c, struct sv callid, struct sv tag,
+    const uint8_t pair[34], struct sv given)
+{
+	const struct core_rr_made *e;
+
+	if (c->rr_made == NULL || given.len != CORE_MAC_HEX) {
+		return false;
+	}
+	e = rr_slot(c, given.p);
+	return e->clen != 0 && e->clen == callid.len && e->tlen == tag.len &&
+	    same_digits(e->sig, given.p) &&
+	    memcmp(e->pair, pair, sizeof(e->pair)) == 0 &&
+	    memcmp(e->text, callid.p, callid.len) == 0 &&
+	    memcmp(e->text + callid.len, tag.p, tag.len) == 0;
+}
+
 /* Keep what route_rr_signed() signed with the From tag in seen. */
 static void
 rr_keep(struct route_seen *seen, struct sv callid, struct sv tag,
@@ -302,6 +368,15 @@ route_rr_signed(struct core *c, struct msg *req, struct route_seen *seen,
 	callid = msg_callid(req);
 	tag = msg_sv(req, f->tag);
 	rr_pair(src, dst, pair);
+	/* the same bytes sipd signed for the INVITE: no need to sign them
+	 * again to know (the digits matched in constant time) */
+	if (rr_made(c, callid, tag, pair, sig)) {
+		rr_keep(seen, callid, tag, pair, seen->sig);
+		return true;
+	}
+	if (rr_made(c, callid, msg_sv(req, t->tag), pair, sig)) {
+		return true;
+	}
 	/* the caller's requests carry the tag as From tag; the callee's,
 	 * one MAC more, as To tag */
 	if (rr_sign(c, callid, tag, pair, want) != 0) {
@@ -311,6 +386,7 @@ route_rr_signed(struct core *c, struct msg *req, struct route_seen *seen,
 	 * would carry, matched or not */
 	rr_keep(seen, callid, tag, pair, want);
 	if (core_mac_equal(want, sig)) {
+		rr_remember(c, callid, tag, pair, want);
 		return true;
 	}
 	return rr_sign(c, callid, msg_sv(req, t->tag), pair, want) == 0 &&
@@ -468,10 +544,13 @@ route_record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	}
 	rr_pair(in, out, pair);
 	if (!rr_kept(seen, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
-		sig) &&
-	    rr_sign(c, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
-		sig) != 0) {
-		return -EINVAL;
+		sig)) {
+		if (rr_sign(c, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
+			sig) != 0) {
+			return -EINVAL;
+		}
+		rr_remember(c, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
+		    sig);
 	}
 	for (int i = 0; i < nsides; i++) {
 		const struct tp_src *s = sides[i];
