@@ -180,6 +180,8 @@ route_dst_local(struct core *c, const struct tp_src *dst)
 	return addr_is_local(c, &ss, port);
 }
 
+#define TP3(a, b, c) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16)
+
 void
 route_look(const char *base, const struct uri *u, struct route_look *l)
 {
@@ -191,14 +193,19 @@ route_look(const char *base, const struct uri *u, struct route_look *l)
 	l->proto_set = l->sips;
 	l->proto_ok = true;
 	if (uri_param(base, u, "transport", &t)) {
+		/* three letters folded as strncasecmp() folds them: OR 0x20
+		 * makes a letter lower case and no other byte one */
+		uint32_t w = t.len == 3
+		    ? ((uint32_t)(uint8_t)t.p[0] | (uint32_t)(uint8_t)t.p[1] << 8 |
+			  (uint32_t)(uint8_t)t.p[2] << 16) | 0x202020u
+		    : 0;
 		l->proto_set = true;
-		if (t.len == 3 && strncasecmp(t.p, "tcp", 3) == 0) {
+		if (w == TP3('t', 'c', 'p')) {
 			l->proto = l->sips ? TP_TLS : TP_TCP;
-		} else if (t.len == 3 && strncasecmp(t.p, "tls", 3) == 0) {
+		} else if (w == TP3('t', 'l', 's')) {
 			l->proto = TP_TLS;
 			l->tls = true;
-		} else if (t.len == 3 && strncasecmp(t.p, "udp", 3) == 0 &&
-		    !l->sips) {
+		} else if (w == TP3('u', 'd', 'p') && !l->sips) {
 			l->proto = TP_UDP;
 		} else {
 			l->proto_ok = false;
