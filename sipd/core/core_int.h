@@ -62,10 +62,11 @@ struct core {
 	/* each listener's "address:port", for Via and Record-Route; empty
 	 * for a wildcard address, found per destination */
 	char listener_text[CONF_MAX_LISTENERS][TP_ADDRSTRLEN];
-	/* "sip:" and that text names the listener, as route_uri_local()
-	 * judges a Route entry: route_own_entry() may take sipd's own
-	 * Record-Route back by its bytes */
-	bool listener_rr[CONF_MAX_LISTENERS];
+	/* the text's length when "sip:" and that text names the listener,
+	 * as route_uri_local() judges a Route entry, else 0:
+	 * route_own_entry() may take sipd's own Record-Route back by its
+	 * bytes */
+	uint8_t listener_rr[CONF_MAX_LISTENERS];
 	int nlisteners;
 	struct core_route routes[CONF_MAX_ROUTES];
 	int nroutes;

@@ -531,12 +531,14 @@ route_configure(struct core *c, const struct conf *conf)
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct sockaddr_storage *a = &c->listeners[i].addr;
 		c->listener_text[i][0] = '\0';
-		c->listener_rr[i] = false;
+		c->listener_rr[i] = 0;
 		if (!is_wildcard(a)) {
 			tp_addr_str((const struct sockaddr *)a,
 			    c->listener_text[i], sizeof(c->listener_text[i]));
-			c->listener_rr[i] = names_listener(c->listener_text[i],
-			    a);
+			if (names_listener(c->listener_text[i], a)) {
+				c->listener_rr[i] =
+				    (uint8_t)strlen(c->listener_text[i]);
+			}
 		}
 	}
 	/* RFC 3263 4.1: only transports, and address families, sipd can

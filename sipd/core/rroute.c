@@ -292,6 +292,34 @@ rr_note(struct route_seen *seen, const char *base, const struct uri *u)
 	}
 }
 
+/*
+ * Are the 24 bytes at p lower case hex digits?  Eight at a time: for bytes
+ * below 0x80, b + (0x80 - k) has its top bit set exactly when b >= k, and
+ * no byte carries into the next.
+ */
+static bool
+lower_hex24(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, top = ones * 0x80;
+
+	for (int i = 0; i < CORE_MAC_HEX; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, p + i, sizeof(x));
+		if ((x & top) != 0) {
+			return false;
+		}
+		uint64_t digit = (x + ones * (0x80 - '0')) &
+		    ~(x + ones * (0x80 - '9' - 1));
+		uint64_t af = (x + ones * (0x80 - 'a')) &
+		    ~(x + ones * (0x80 - 'f' - 1));
+		if (((digit | af) & top) != top) {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool
 route_own_entry(const struct core *c, struct sv v, char sig[CORE_MAC_HEX])
 {
@@ -307,19 +335,15 @@ route_own_entry(const struct core *c, struct sv v, char sig[CORE_MAC_HEX])
 	size_t alen = v.len - 5 - tlen - CORE_MAC_HEX - 1;
 	const char *hex = v.p + 5 + alen + tlen;
 	for (int i = 0; i < c->nlisteners; i++) {
-		if (!c->listener_rr[i] ||
-		    strlen(c->listener_text[i]) != alen ||
+		if (c->listener_rr[i] != alen ||
 		    memcmp(c->listener_text[i], v.p + 5, alen) != 0) {
 			continue;
 		}
 		if (memcmp(v.p + 5 + alen, tail, tlen) != 0) {
 			return false;
 		}
-		for (int k = 0; k < CORE_MAC_HEX; k++) {
-			if (!((hex[k] >= '0' && hex[k] <= '9') ||
-				(hex[k] >= 'a' && hex[k] <= 'f'))) {
-				return false;
-			}
+		if (!lower_hex24(hex)) {
+			return false;
 		}
 		memcpy(sig, hex, CORE_MAC_HEX);
 		return true;

@@ -201,7 +201,8 @@ own_by_parse(struct core *c, const char *v, char sig[CORE_MAC_HEX],
 static void
 test_own_entry(void **state)
 {
-	static const char alpha[] = "<>:;=,. \"@[]sipSIPlrgwdtT0123456789abcdefABF%?&";
+	static const char alpha[] =
+	    "<>:;=,. \"@[]sipSIPlrgwdtT0123456789abcdefABF%?&`/g~";
 	struct core *c = own_core();
 	unsigned long seed = 12345, taken = 0, parsed = 0;
 
