@@ -293,7 +293,8 @@ route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
 
 	*by_rule = false;
 	/* 16.6 step 6 / 16.12: loose routing sends to the first Route */
-	if (msg_naddrs(req, HDR_ROUTE, &routes) > 0) {
+	if (msg_hdr_first(req, HDR_ROUTE) >= 0 &&
+	    msg_naddrs(req, HDR_ROUTE, &routes) > 0) {
 		return route_uri_target(base, &routes[0].uri, dst, proto_set);
 	}
 	if (ruri == NULL) {
