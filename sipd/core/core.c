@@ -58,9 +58,11 @@ core_new(const struct conf *conf, struct tp *tp, unsigned shard,
 	/* one replay, failure and rate state for every worker */
 	c->auth = auth_new_shared(NULL, auth_state);
 	c->mac = core_mac_new(secret, CORE_SECRET_LEN);
+	c->rr_made = calloc(CORE_RR_MADE, sizeof(*c->rr_made));
 	/* the first worker registers with the gateways */
 	c->gws = shard == 0 ? core_gws_new() : NULL;
 	if (c->txn == NULL || c->auth == NULL || c->mac == NULL ||
+	    c->rr_made == NULL ||
 	    (shard == 0 && c->gws == NULL) ||
 	    auth_set_secret(c->auth, secret, CORE_SECRET_LEN) != 0) {
 		core_free(c);
@@ -83,6 +85,7 @@ core_free(struct core *c)
 	core_uac_fini(c);
 	auth_free(c->auth);
 	core_mac_free(c->mac);
+	free(c->rr_made);
 	acct_unref(c->acct);
 	free(c);
 }

@@ -62,6 +62,11 @@ struct core {
 	/* each listener's "address:port", for Via and Record-Route; empty
 	 * for a wildcard address, found per destination */
 	char listener_text[CONF_MAX_LISTENERS][TP_ADDRSTRLEN];
+	/* the text's length when "sip:" and that text names the listener,
+	 * as route_uri_local() judges a Route entry, else 0:
+	 * route_own_entry() may take sipd's own Record-Route back by its
+	 * bytes */
+	uint8_t listener_rr[CONF_MAX_LISTENERS];
 	int nlisteners;
 	struct core_route routes[CONF_MAX_ROUTES];
 	int nroutes;
@@ -109,6 +114,8 @@ struct core {
 		bool local;
 	} seen[8];
 	unsigned seen_next;
+	/* Record-Route signatures made lately (rroute.c), NULL: none kept */
+	struct core_rr_made *rr_made;
 	/* the Server header's value ("set server-header"), "" for none;
 	 * never the version unless configured so */
 	char server[CONF_SERVER_MAX + 1];
@@ -718,10 +725,29 @@ struct core_gwd {
 #define CORE_GWD_TO 2U
 
 /* The first signature on sipd's own entries of a request, if any. */
+/*
+ * A Record-Route signature sipd made and the bytes it signed, in a table
+ * of CORE_RR_MADE slots picked by the signature: the ACK and the BYE that
+ * bring it back are checked against those bytes instead of signing them
+ * again (route_rr_signed()).  A later signature of the same slot takes
+ * its place; then the request is signed again, as without the table.
+ */
+#define CORE_RR_MADE_BITS 8
+#define CORE_RR_MADE (1u << CORE_RR_MADE_BITS)
+#define CORE_RR_MADE_TEXT 112
+struct core_rr_made {
+	char sig[CORE_MAC_HEX];
+	uint8_t pair[34];
+	uint8_t clen, tlen;       /* 0, 0: an empty slot */
+	char text[CORE_RR_MADE_TEXT]; /* the Call-ID, then the tag */
+};
+
 struct route_seen {
 	bool any;
 	char sig[CORE_MAC_HEX];
 	struct uri entry;    /* that entry's URI, in the request's buffer */
+	bool bare;           /* none kept: the entry had no parameter but
+				sig (route_own_entry()) */
 	bool flow;           /* sipd's Path entry for a NATed client */
 	struct tp_src to;    /* its flow */
 	/* the Request-URI as it was looked at and found not sipd's, and
@@ -747,6 +773,14 @@ struct route_seen {
  * parse).
  */
 int route_preprocess(struct core *c, struct msg *req, struct route_seen *seen);
+/*
+ * Is v, a Route header line's whole value, byte for byte the entry sipd's
+ * Record-Route writes for one of its listeners, "<sip:ADDR;lr;sig=HEX>"?
+ * Then it is one element, naming sipd, whose signature goes into sig:
+ * what the parse and route_uri_local() would find, without them.
+ */
+bool route_own_entry(const struct core *c, struct sv v,
+    char sig[CORE_MAC_HEX]);
 /* The gateway dialog parameter (gwcall.c) of the entry whose signature
  * seen holds, copied to out: its length, 0 when there is none. */
 size_t route_seen_gwd(struct msg *req, const struct route_seen *seen,

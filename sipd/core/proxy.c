@@ -36,6 +36,24 @@ static int forward(struct core *c, struct pctx *p, struct proxy_target *t,
  * a word where FNV-1a took a multiply a byte.  Peers choose these bytes,
  * but a collision only makes a request of theirs look like a loop.
  */
+/* Of w, eight bytes loaded from memory, the last n (0 < n < 8) as the
+ * low bytes of a little-endian word, as the loop below assembles them. */
+static inline uint64_t
+le_low(uint64_t w, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return w >> (8 * (8 - n));
+#else
+	uint64_t r = 0;
+	const uint8_t *b = (const uint8_t *)&w;
+
+	for (size_t i = 0; i < n; i++) {
+		r |= (uint64_t)b[8 - n + i] << (8 * i);
+	}
+	return r;
+#endif
+}
+
 static uint64_t
 loop_mix(uint64_t h, struct sv v)
 {
@@ -49,9 +67,16 @@ loop_mix(uint64_t h, struct sv v)
 		h = (h ^ w) * k;
 		h ^= h >> 29;
 	}
+	/* the last 1-7 bytes as the low bytes of a word: from the part's
+	 * last eight when it has them, not a copy of variable length */
 	w = 0;
-	if (n > 0) {
-		memcpy(&w, p, n);
+	if (n > 0 && v.len >= 8) {
+		memcpy(&w, p + n - 8, 8);
+		w = le_low(w, n);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			w |= (uint64_t)(uint8_t)p[i] << (8 * i);
+		}
 	}
 	h = (h ^ w) * k;
 	h ^= h >> 29;
@@ -79,7 +104,8 @@ loop_hash(struct msg *req)
 	parts[n++] = t ? msg_sv(req, t->tag) : (struct sv){ "", 0 };
 	parts[n++] = msg_callid(req);
 	parts[n++] = (struct sv){ (const char *)&cs->num, sizeof(cs->num) };
-	parts[n++] = msg_naddrs(req, HDR_ROUTE, &routes) > 0
+	parts[n++] = msg_hdr_first(req, HDR_ROUTE) >= 0 &&
+		msg_naddrs(req, HDR_ROUTE, &routes) > 0
 	    ? msg_sv(req, routes[0].value)
 	    : (struct sv){ "", 0 };
 	for (int i = 0; i < n; i++) {

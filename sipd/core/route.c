@@ -180,6 +180,8 @@ route_dst_local(struct core *c, const struct tp_src *dst)
 	return addr_is_local(c, &ss, port);
 }
 
+#define TP3(a, b, c) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16)
+
 void
 route_look(const char *base, const struct uri *u, struct route_look *l)
 {
@@ -191,14 +193,19 @@ route_look(const char *base, const struct uri *u, struct route_look *l)
 	l->proto_set = l->sips;
 	l->proto_ok = true;
 	if (uri_param(base, u, "transport", &t)) {
+		/* three letters folded as strncasecmp() folds them: OR 0x20
+		 * makes a letter lower case and no other byte one */
+		uint32_t w = t.len == 3
+		    ? ((uint32_t)(uint8_t)t.p[0] | (uint32_t)(uint8_t)t.p[1] << 8 |
+			  (uint32_t)(uint8_t)t.p[2] << 16) | 0x202020u
+		    : 0;
 		l->proto_set = true;
-		if (t.len == 3 && strncasecmp(t.p, "tcp", 3) == 0) {
+		if (w == TP3('t', 'c', 'p')) {
 			l->proto = l->sips ? TP_TLS : TP_TCP;
-		} else if (t.len == 3 && strncasecmp(t.p, "tls", 3) == 0) {
+		} else if (w == TP3('t', 'l', 's')) {
 			l->proto = TP_TLS;
 			l->tls = true;
-		} else if (t.len == 3 && strncasecmp(t.p, "udp", 3) == 0 &&
-		    !l->sips) {
+		} else if (w == TP3('u', 'd', 'p') && !l->sips) {
 			l->proto = TP_UDP;
 		} else {
 			l->proto_ok = false;
@@ -286,7 +293,8 @@ route_target_from(struct core *c, struct msg *req, struct tp_src *dst,
 
 	*by_rule = false;
 	/* 16.6 step 6 / 16.12: loose routing sends to the first Route */
-	if (msg_naddrs(req, HDR_ROUTE, &routes) > 0) {
+	if (msg_hdr_first(req, HDR_ROUTE) >= 0 &&
+	    msg_naddrs(req, HDR_ROUTE, &routes) > 0) {
 		return route_uri_target(base, &routes[0].uri, dst, proto_set);
 	}
 	if (ruri == NULL) {
@@ -489,6 +497,32 @@ route_two_sides(const struct tp_src *a, const struct tp_src *b)
 	return !route_same_host(&x, &y);
 }
 
+/*
+ * Does "sip:text" parse as a URI with no user, parameter or header whose
+ * host and port are a's, no transport chosen: so that route_uri_local()
+ * finds a Record-Route entry sipd writes with text sipd's own
+ * (route_own_entry() relies on it)?
+ */
+static bool
+names_listener(const char *text, const struct sockaddr_storage *a)
+{
+	char uri[TP_ADDRSTRLEN + 8];
+	struct route_look l;
+	struct uri u;
+	int n = snprintf(uri, sizeof(uri), "sip:%s", text);
+
+	if (n < 0 || (size_t)n >= sizeof(uri) ||
+	    uri_parse(uri, (struct span){ 0, (uint32_t)n }, &u) != 0 ||
+	    u.scheme != URI_SIP || u.user.len != 0 || u.password.len != 0 ||
+	    u.params.len != 0 || u.headers.len != 0) {
+		return false;
+	}
+	route_look(uri, &u, &l);
+	return l.addr_ok && l.proto_ok && !l.proto_set &&
+	    l.port == tp_addr_port((const struct sockaddr *)a) &&
+	    route_same_host(&l.ss, a);
+}
+
 void
 route_configure(struct core *c, const struct conf *conf)
 {
@@ -498,9 +532,14 @@ route_configure(struct core *c, const struct conf *conf)
 	for (int i = 0; i < c->nlisteners; i++) {
 		const struct sockaddr_storage *a = &c->listeners[i].addr;
 		c->listener_text[i][0] = '\0';
+		c->listener_rr[i] = 0;
 		if (!is_wildcard(a)) {
 			tp_addr_str((const struct sockaddr *)a,
 			    c->listener_text[i], sizeof(c->listener_text[i]));
+			if (names_listener(c->listener_text[i], a)) {
+				c->listener_rr[i] =
+				    (uint8_t)strlen(c->listener_text[i]);
+			}
 		}
 	}
 	/* RFC 3263 4.1: only transports, and address families, sipd can

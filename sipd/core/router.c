@@ -259,7 +259,8 @@ core_router(struct core *c, struct msg *req, const struct tp_src *src,
 	/* the address of the request is its first Route, sipd's own gone,
 	 * when there is one (RFC 3261 16.6 step 6, loose routing); not in
 	 * a dialog, whose route set is fixed (12.2.1.1) */
-	route = msg_naddrs(req, HDR_ROUTE, &routes) > 0;
+	route = msg_hdr_first(req, HDR_ROUTE) >= 0 &&
+	    msg_naddrs(req, HDR_ROUTE, &routes) > 0;
 	if (route) {
 		to = msg_to(req);
 		if (to == NULL || to->tag.len > 0) {
@@ -276,7 +277,13 @@ core_router(struct core *c, struct msg *req, const struct tp_src *src,
 	host = msg_sv(req, u->host);
 	/* the Router sees the user part unescaped: "bob%25partner.net" is
 	 * the address bob%partner.net */
-	rc = uri_unescape(user, local, sizeof(local) - 1);
+	if (user.len < sizeof(local) && memchr(user.p, '%', user.len) == NULL) {
+		/* nothing escaped: the bytes as uri_unescape() copies them */
+		memcpy(local, user.p, user.len);
+		rc = (int)user.len;
+	} else {
+		rc = uri_unescape(user, local, sizeof(local) - 1);
+	}
 	if (rc < 0 || memchr(local, '\0', (size_t)rc) != NULL ||
 	    host.len >= sizeof(domain)) {
 		return 0;

@@ -176,6 +176,72 @@ rr_sign(struct core *c, struct sv callid, struct sv tag,
 	return core_mac_sign(c->mac, RR_LABEL, parts, 4, out);
 }
 
+/* The slot of the table of signatures made for sig: its first eight
+ * digits, a MAC's, spread. */
+static struct core_rr_made *
+rr_slot(struct core *c, const char *sig)
+{
+	uint64_t w;
+
+	memcpy(&w, sig, sizeof(w));
+	return &c->rr_made[(w * 0x9e3779b97f4a7c15ULL) >>
+	    (64 - CORE_RR_MADE_BITS)];
+}
+
+/* Note that sig is sipd's signature of callid, tag and pair. */
+static void
+rr_remember(struct core *c, struct sv callid, struct sv tag,
+    const uint8_t pair[34], const char sig[CORE_MAC_HEX])
+{
+	struct core_rr_made *e;
+
+	if (c->rr_made == NULL || callid.len == 0 ||
+	    callid.len + tag.len > CORE_RR_MADE_TEXT) {
+		return;
+	}
+	e = rr_slot(c, sig);
+	memcpy(e->sig, sig, CORE_MAC_HEX);
+	memcpy(e->pair, pair, sizeof(e->pair));
+	e->clen = (uint8_t)callid.len;
+	e->tlen = (uint8_t)tag.len;
+	memcpy(e->text, callid.p, callid.len);
+	memcpy(e->text + callid.len, tag.p, tag.len);
+}
+
+/* The same digits, compared in constant time; upper case hex, which
+ * core_mac_equal() takes, is left to it. */
+static bool
+same_digits(const char a[CORE_MAC_HEX], const char *b)
+{
+	uint64_t x = 0, u, v;
+
+	for (size_t i = 0; i < CORE_MAC_HEX; i += sizeof(u)) {
+		memcpy(&u, a + i, sizeof(u));
+		memcpy(&v, b + i, sizeof(v));
+		x |= u ^ v;
+	}
+	return x == 0;
+}
+
+/* Did sipd make given as the signature of callid, tag and pair, lately?
+ * False when it does not know (the caller signs them to see). */
+static bool
+rr_made(struct core *c, struct sv callid, struct sv tag,
+    const uint8_t pair[34], struct sv given)
+{
+	const struct core_rr_made *e;
+
+	if (c->rr_made == NULL || given.len != CORE_MAC_HEX) {
+		return false;
+	}
+	e = rr_slot(c, given.p);
+	return e->clen != 0 && e->clen == callid.len && e->tlen == tag.len &&
+	    same_digits(e->sig, given.p) &&
+	    memcmp(e->pair, pair, sizeof(e->pair)) == 0 &&
+	    memcmp(e->text, callid.p, callid.len) == 0 &&
+	    memcmp(e->text + callid.len, tag.p, tag.len) == 0;
+}
+
 /* Keep what route_rr_signed() signed with the From tag in seen. */
 static void
 rr_keep(struct route_seen *seen, struct sv callid, struct sv tag,
@@ -219,10 +285,70 @@ rr_note(struct route_seen *seen, const char *base, const struct uri *u)
 	    sig.len == CORE_MAC_HEX) {
 		memcpy(seen->sig, sig.p, CORE_MAC_HEX);
 		seen->any = true;
+		seen->bare = false;
 		/* its gateway dialog parameter is read only for a request
 		 * the signature lets in (route_seen_gwd()) */
 		seen->entry = *u;
 	}
+}
+
+/*
+ * Are the 24 bytes at p lower case hex digits?  Eight at a time: for bytes
+ * below 0x80, b + (0x80 - k) has its top bit set exactly when b >= k, and
+ * no byte carries into the next.
+ */
+static bool
+lower_hex24(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, top = ones * 0x80;
+
+	for (int i = 0; i < CORE_MAC_HEX; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, p + i, sizeof(x));
+		if ((x & top) != 0) {
+			return false;
+		}
+		uint64_t digit = (x + ones * (0x80 - '0')) &
+		    ~(x + ones * (0x80 - '9' - 1));
+		uint64_t af = (x + ones * (0x80 - 'a')) &
+		    ~(x + ones * (0x80 - 'f' - 1));
+		if (((digit | af) & top) != top) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+route_own_entry(const struct core *c, struct sv v, char sig[CORE_MAC_HEX])
+{
+	static const char tail[] = ";lr;" RR_SIG "=";
+	const size_t tlen = sizeof(tail) - 1;
+
+	/* "<sip:" ADDR ";lr;sig=" HEX ">": the shape route_record_route()
+	 * gives an entry over UDP with no gateway parameter */
+	if (v.len < 5 + tlen + CORE_MAC_HEX + 1 ||
+	    memcmp(v.p, "<sip:", 5) != 0 || v.p[v.len - 1] != '>') {
+		return false;
+	}
+	size_t alen = v.len - 5 - tlen - CORE_MAC_HEX - 1;
+	const char *hex = v.p + 5 + alen + tlen;
+	for (int i = 0; i < c->nlisteners; i++) {
+		if (c->listener_rr[i] != alen ||
+		    memcmp(c->listener_text[i], v.p + 5, alen) != 0) {
+			continue;
+		}
+		if (memcmp(v.p + 5 + alen, tail, tlen) != 0) {
+			return false;
+		}
+		if (!lower_hex24(hex)) {
+			return false;
+		}
+		memcpy(sig, hex, CORE_MAC_HEX);
+		return true;
+	}
+	return false;
 }
 
 size_t
@@ -231,7 +357,7 @@ route_seen_gwd(struct msg *req, const struct route_seen *seen,
 {
 	struct sv v;
 
-	if (!seen->any ||
+	if (!seen->any || seen->bare ||
 	    !uri_param(msg_buf(req), &seen->entry, CORE_GWD_PARAM, &v) ||
 	    v.len > CORE_GWD_PARAM_MAX) {
 		return 0;
@@ -266,6 +392,15 @@ route_rr_signed(struct core *c, struct msg *req, struct route_seen *seen,
 	callid = msg_callid(req);
 	tag = msg_sv(req, f->tag);
 	rr_pair(src, dst, pair);
+	/* the same bytes sipd signed for the INVITE: no need to sign them
+	 * again to know (the digits matched in constant time) */
+	if (rr_made(c, callid, tag, pair, sig)) {
+		rr_keep(seen, callid, tag, pair, seen->sig);
+		return true;
+	}
+	if (rr_made(c, callid, msg_sv(req, t->tag), pair, sig)) {
+		return true;
+	}
 	/* the caller's requests carry the tag as From tag; the callee's,
 	 * one MAC more, as To tag */
 	if (rr_sign(c, callid, tag, pair, want) != 0) {
@@ -275,6 +410,7 @@ route_rr_signed(struct core *c, struct msg *req, struct route_seen *seen,
 	 * would carry, matched or not */
 	rr_keep(seen, callid, tag, pair, want);
 	if (core_mac_equal(want, sig)) {
+		rr_remember(c, callid, tag, pair, want);
 		return true;
 	}
 	return rr_sign(c, callid, msg_sv(req, t->tag), pair, want) == 0 &&
@@ -323,16 +459,34 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 {
 	const struct msg_naddr *routes;
 	const struct uri *ruri = msg_ruri(req);
-	int n = msg_naddrs(req, HDR_ROUTE, &routes);
-	int rc, own = 0, strip = 0;
+	int first = msg_hdr_first(req, HDR_ROUTE);
+	int n, rc, own = 0, strip = 0;
+	bool ruri_own = false;
 
 	seen->any = false;
 	seen->ruri_foreign = false;
 	seen->made = false;
+	seen->flow = false;
+	if (first < 0) {
+		return 0;
+	}
+	if (ruri != NULL) {
+		ruri_own = ruri_local(c, req, ruri, seen);
+	}
+	/* the common case in a dialog sipd Record-Routed: the one Route
+	 * line is sipd's entry as sipd wrote it, taken off unparsed */
+	if (!ruri_own && msg_hdr_next(req, first) < 0 &&
+	    route_own_entry(c, msg_sv(req, msg_hdr_at(req, first)->value),
+		seen->sig)) {
+		seen->any = true;
+		seen->bare = true;
+		return msg_hdr_remove(req, first) == 0 ? 1 : -EINVAL;
+	}
+	n = msg_naddrs(req, HDR_ROUTE, &routes);
 	if (n < 0) {
 		return -EINVAL;
 	}
-	if (n > 0 && ruri != NULL && ruri_local(c, req, ruri, seen)) {
+	if (n > 0 && ruri_own) {
 		rr_note(seen, msg_buf(req), ruri);
 		struct sv last = msg_sv(req, routes[n - 1].uri_s);
 		char *copy = malloc(last.len ? last.len : 1);
@@ -356,7 +510,6 @@ route_preprocess(struct core *c, struct msg *req, struct route_seen *seen)
 	}
 	/* one pass, not one forward to ourselves per entry: a request with
 	 * a thousand entries naming sipd costs one edit */
-	seen->flow = false;
 	while (strip < n &&
 	    route_uri_local(c, msg_buf(req), &routes[strip].uri)) {
 		rr_note(seen, msg_buf(req), &routes[strip].uri);
@@ -415,10 +568,13 @@ route_record_route(struct core *c, struct msg *fwd, const struct tp_src *in,
 	}
 	rr_pair(in, out, pair);
 	if (!rr_kept(seen, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
-		sig) &&
-	    rr_sign(c, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
-		sig) != 0) {
-		return -EINVAL;
+		sig)) {
+		if (rr_sign(c, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
+			sig) != 0) {
+			return -EINVAL;
+		}
+		rr_remember(c, msg_callid(fwd), msg_sv(fwd, from->tag), pair,
+		    sig);
 	}
 	for (int i = 0; i < nsides; i++) {
 		const struct tp_src *s = sides[i];

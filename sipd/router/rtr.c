@@ -395,7 +395,10 @@ classify(struct rtr_result *out)
 	size_t n;
 
 	n = strlen(d);
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+	/* each suffix is a dot and three letters: the dot first */
+	for (size_t i = 0; n > 4 && d[n - 4] == '.' &&
+	     i < sizeof(sfx) / sizeof(sfx[0]);
+	     i++) {
 		if (ends_with(d, n, sfx[i].suffix)) {
 			n -= 4;
 			d[n] = '\0';
@@ -404,7 +407,7 @@ classify(struct rtr_result *out)
 			break;
 		}
 	}
-	if (ends_with(d, n, ".sipgw")) {
+	if (n > 6 && d[n - 6] == '.' && ends_with(d, n, ".sipgw")) {
 		n -= 6;
 		memcpy(out->gateway, d, n);
 		out->gateway[n] = '\0';
@@ -433,8 +436,12 @@ classify(struct rtr_result *out)
 	pl = pl < sizeof(port) ? pl : sizeof(port) - 1;
 	memcpy(port, d + n, pl);
 	port[pl] = '\0';
-	/* d is tmp and port already unless the brackets change */
-	if (inet_pton(AF_INET, tmp, &a4) == 1) {
+	/* d is tmp and port already unless the brackets change; only
+	 * digits and dots can be an IPv4 address, only text with a colon
+	 * an IPv6 one (inet_pton() is asked only then) */
+	size_t tl = strlen(tmp);
+	if (strspn(tmp, "0123456789.") == tl &&
+	    inet_pton(AF_INET, tmp, &a4) == 1) {
 		/* an IPv4 literal is written without brackets in a SIP URI
 		 * (RFC 3261 25.1) */
 		if (d[0] == '[') {
@@ -443,7 +450,7 @@ classify(struct rtr_result *out)
 		out->kind = RTR_IP;
 		return;
 	}
-	if (inet_pton(AF_INET6, tmp, &a6) == 1) {
+	if (memchr(tmp, ':', tl) != NULL && inet_pton(AF_INET6, tmp, &a6) == 1) {
 		if (d[0] != '[') {
 			addr_join(d, "[", tmp, "]", port);
 		}
