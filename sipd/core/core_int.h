@@ -447,14 +447,15 @@ void core_mac_free(struct core_mac *m);
 /*
  * The signature of the n parts under label (one letter per use, so a
  * signature made for one use never passes for another), CORE_MAC_HEX
- * lower-case hex digits into out, no NUL.  0, or -EIO.
+ * lower-case hex digits into out, no NUL.  0, or -EIO (more than 8
+ * parts).
  */
 int core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX]);
 /*
  * The same bytes under label as a 64-bit keyed hash, never shown to a
- * peer: a key for sipd's own tables that a peer cannot aim at.  0 when
- * the parts are too long for it (the caller does without).
+ * peer: a key for sipd's own tables that a peer cannot aim at.  0 for
+ * more than 8 parts.
  */
 uint64_t core_mac_hash64(struct core_mac *m, char label,
     const struct sv *parts, int n);

@@ -14,6 +14,8 @@
  * than it guesses one.  The key is state enough: signing allocates
  * nothing and takes no lock.
  */
+#include <endian.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,34 +73,26 @@ core_mac_free(struct core_mac *m)
 	free(m);
 }
 
-/* The bytes signed, gathered in one buffer: the label, then each part
- * with its length, 4 bytes big-endian, so no two lists hash alike.  The
- * inputs are short (a branch, a Call-ID and a tag, addresses): one call
- * of SipHash over them costs less than one a part.  0 when they do not
- * fit in cap. */
-static size_t
-mac_gather(char label, const struct sv *parts, int n, uint8_t *out,
-    size_t cap)
+/* The bytes signed: the label, then each part with its length, 4 bytes
+ * big-endian, so no two lists hash alike (msg_siphash_update_list()).
+ * Each part goes into SipHash from where it lies, copied nowhere first.
+ * False for more than MAC_PARTS parts (no signature has more than
+ * four). */
+#define MAC_PARTS 8
+
+static bool
+mac_absorb(struct msg_siphash *s, char label, const struct sv *parts, int n)
 {
-	size_t len = 1;
+	struct msg_siphash_piece pc[MAC_PARTS];
 
-	out[0] = (uint8_t)label;
-	for (int i = 0; i < n; i++) {
-		size_t l = parts[i].len;
-
-		if (cap - len < 4 || l > cap - len - 4) {
-			return 0;
-		}
-		out[len] = (uint8_t)(l >> 24);
-		out[len + 1] = (uint8_t)(l >> 16);
-		out[len + 2] = (uint8_t)(l >> 8);
-		out[len + 3] = (uint8_t)l;
-		if (l > 0) {
-			memcpy(out + len + 4, parts[i].p, l);
-		}
-		len += 4 + l;
+	if (n < 0 || n > MAC_PARTS) {
+		return false;
 	}
-	return len;
+	for (int i = 0; i < n; i++) {
+		pc[i] = (struct msg_siphash_piece){ parts[i].p, parts[i].len };
+	}
+	msg_siphash_update_list(s, (uint8_t)label, pc, (size_t)n);
+	return true;
 }
 
 int
@@ -106,31 +100,14 @@ core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX])
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t buf[256], full[16];
-	size_t len = mac_gather(label, parts, n, buf, sizeof(buf));
+	struct msg_siphash s;
+	uint8_t full[16];
 
-	if (len > 0) {
-		msg_siphash(m->key, buf, len, full, sizeof(full));
-	} else {
-		/* longer than the buffer: the same bytes, a part at a time */
-		struct msg_siphash s;
-
-		msg_siphash_start(&s, m->key, sizeof(full));
-		msg_siphash_update(&s, &label, 1);
-		for (int i = 0; i < n; i++) {
-			uint8_t l[4] = { (uint8_t)(parts[i].len >> 24),
-				(uint8_t)(parts[i].len >> 16),
-				(uint8_t)(parts[i].len >> 8),
-				(uint8_t)parts[i].len };
-
-			msg_siphash_update(&s, l, sizeof(l));
-			if (parts[i].len > 0) {
-				msg_siphash_update(&s, parts[i].p,
-				    parts[i].len);
-			}
-		}
-		msg_siphash_final(&s, full);
+	msg_siphash_start(&s, m->key, sizeof(full));
+	if (!mac_absorb(&s, label, parts, n)) {
+		return -EIO;
 	}
+	msg_siphash_final(&s, full);
 	for (size_t i = 0; i < CORE_MAC_HEX / 2; i++) {
 		out[2 * i] = hex[full[i] >> 4];
 		out[2 * i + 1] = hex[full[i] & 0xf];
@@ -141,10 +118,15 @@ core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
 uint64_t
 core_mac_hash64(struct core_mac *m, char label, const struct sv *parts, int n)
 {
-	uint8_t buf[256];
-	size_t len = mac_gather(label, parts, n, buf, sizeof(buf));
+	struct msg_siphash s;
+	uint64_t h;
 
-	return len > 0 ? msg_siphash64(m->key, buf, len) : 0;
+	msg_siphash_start(&s, m->key, sizeof(h));
+	if (!mac_absorb(&s, label, parts, n)) {
+		return 0;
+	}
+	msg_siphash_final(&s, (uint8_t *)&h);
+	return le64toh(h);
 }
 
 bool
