@@ -266,12 +266,11 @@ struct pctx {
 	bool cdr; /* an INVITE dialog in the call table: Record-Routed */
 	bool listed; /* in the call table for a transport change alone */
 	int refs;
-	/* its entry's key in the call table, Call-ID and From tag, as a
-	 * keyed hash (calls.c), 0 for none: what the final response's own
-	 * are checked against instead of the request parsed again.  Held
-	 * in the 8 bytes struct branch gave up, as a ringing call keeps
-	 * this */
-	uint64_t cdr_key;
+	/* its entry's id in the call table (cdr_invite_id()), 0 for none:
+	 * the final response names its call by it, neither by its own
+	 * Call-ID and From tag nor by the request parsed again.  Held in
+	 * the 8 bytes struct branch gave up, as a ringing call keeps this */
+	uint64_t cdr_id;
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
 	struct proxy_dns *dns;
