@@ -451,13 +451,6 @@ void core_mac_free(struct core_mac *m);
  */
 int core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX]);
-/*
- * The same bytes under label as a 64-bit keyed hash, never shown to a
- * peer: a key for sipd's own tables that a peer cannot aim at.  0 for
- * more than 8 parts.
- */
-uint64_t core_mac_hash64(struct core_mac *m, char label,
-    const struct sv *parts, int n);
 /* Is given the signature want (hex in any case)?  Constant time. */
 bool core_mac_equal(const char want[CORE_MAC_HEX], struct sv given);
 /* Is given the signature of the parts under label (hex in any case)? */

@@ -14,7 +14,6 @@
  * than it guesses one.  The key is state enough: signing allocates
  * nothing and takes no lock.
  */
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,20 +112,6 @@ core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
 		out[2 * i + 1] = hex[full[i] & 0xf];
 	}
 	return 0;
-}
-
-uint64_t
-core_mac_hash64(struct core_mac *m, char label, const struct sv *parts, int n)
-{
-	struct msg_siphash s;
-	uint64_t h;
-
-	msg_siphash_start(&s, m->key, sizeof(h));
-	if (!mac_absorb(&s, label, parts, n)) {
-		return 0;
-	}
-	msg_siphash_final(&s, (uint8_t *)&h);
-	return le64toh(h);
 }
 
 bool
