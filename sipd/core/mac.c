@@ -118,11 +118,22 @@ mac_absorb(struct msg_siphash *s, char label, const struct sv *parts, int n)
 	return true;
 }
 
+/* Each byte's two lower-case hex digits: a signature is written two
+ * digits a load. */
+#define MAC_HX(x) ((x) < 10 ? '0' + (x) : 'a' - 10 + (x))
+#define MAC_H1(x) { MAC_HX((x) >> 4), MAC_HX((x) & 15) }
+#define MAC_H4(x) MAC_H1(x), MAC_H1((x) + 1), MAC_H1((x) + 2), MAC_H1((x) + 3)
+#define MAC_H16(x) MAC_H4(x), MAC_H4((x) + 4), MAC_H4((x) + 8), \
+	MAC_H4((x) + 12)
+#define MAC_H64(x) MAC_H16(x), MAC_H16((x) + 16), MAC_H16((x) + 32), \
+	MAC_H16((x) + 48)
+static const char mac_hex[256][2] = { MAC_H64(0), MAC_H64(64), MAC_H64(128),
+	MAC_H64(192) };
+
 int
 core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX])
 {
-	static const char hex[] = "0123456789abcdef";
 	struct msg_siphash s;
 	uint8_t full[16];
 
@@ -132,8 +143,7 @@ core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
 	}
 	msg_siphash_final(&s, full);
 	for (size_t i = 0; i < CORE_MAC_HEX / 2; i++) {
-		out[2 * i] = hex[full[i] >> 4];
-		out[2 * i + 1] = hex[full[i] & 0xf];
+		memcpy(out + 2 * i, mac_hex[full[i]], 2);
 	}
 	return 0;
 }
