@@ -147,8 +147,8 @@ cdr_call_new(const struct cdr_sv f[CDR_NFIELDS])
 	}
 	memset(k, 0, sizeof(*k));
 	p = k->text;
-	/* user and gateway are found after source */
-	const char **out[CDR_NFIELDS] = { &k->call_id, &k->from_tag, &k->from,
+	/* the Call-ID opens the text; user and gateway follow source */
+	const char **out[CDR_NFIELDS] = { NULL, &k->from_tag, &k->from,
 		&k->to, &k->ruri, &k->source, NULL, NULL };
 	for (int i = 0; i < CDR_NFIELDS; i++) {
 		cdr_copy(p, len[i] + 1, f[i].p, len[i]);
@@ -196,7 +196,7 @@ find_hashed(struct cdr *d, uint32_t h, const char *call_id, const char *tag)
 {
 	for (struct cdr_call *k = d->buckets[h % CDR_BUCKETS]; k != NULL;
 	     k = k->next) {
-		if (k->hash == h && strcmp(k->call_id, call_id) == 0 &&
+		if (k->hash == h && strcmp(cdr_call_id(k), call_id) == 0 &&
 		    strcmp(k->from_tag, tag) == 0) {
 			return k;
 		}
@@ -216,6 +216,8 @@ link_hashed(struct cdr *d, struct cdr_call *k)
 {
 	struct cdr_call **b = &d->buckets[k->hash % CDR_BUCKETS];
 
+	/* its bucket in the id, to be found by it */
+	k->id = ++d->serial * CDR_BUCKETS + k->hash % CDR_BUCKETS;
 	k->next = *b;
 	*b = k;
 	k->older = d->newest;
@@ -233,7 +235,7 @@ link_hashed(struct cdr *d, struct cdr_call *k)
 void
 cdr_link(struct cdr *d, struct cdr_call *k)
 {
-	k->hash = cdr_hash(d, k->call_id, k->from_tag);
+	k->hash = cdr_hash(d, cdr_call_id(k), k->from_tag);
 	link_hashed(d, k);
 }
 
@@ -450,9 +452,19 @@ cdr_rotate(struct cdr *d, char *err, size_t cap)
 int
 cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 {
-	struct cdr_call *k;
+	return cdr_invite_id(d, s, now_ms, NULL);
+}
+
+int
+cdr_invite_id(struct cdr *d, const struct cdr_start *s, uint64_t now_ms,
+    uint64_t *id)
+{
+	struct cdr_call *k, *was;
 	int rc = 0;
 
+	if (id != NULL) {
+		*id = 0;
+	}
 	if (d == NULL || (!cdr_tracking(d) && !s->routed)) {
 		return -ENOENT;
 	}
@@ -467,9 +479,15 @@ cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 	k->last_ms = now_ms;
 	/* the seed never changes: hashed once, outside the lock, for the
 	 * look-up and the link */
-	k->hash = cdr_hash(d, k->call_id, k->from_tag);
+	k->hash = cdr_hash(d, cdr_call_id(k), k->from_tag);
 	pthread_mutex_lock(&d->lock);
-	if (find_hashed(d, k->hash, k->call_id, k->from_tag) != NULL) {
+	was = find_hashed(d, k->hash, cdr_call_id(k), k->from_tag);
+	if (was != NULL) {
+		/* its final response is the call's in progress, as when it
+		 * was looked up by its Call-ID and From tag */
+		if (id != NULL) {
+			*id = was->id;
+		}
 		rc = -EEXIST;
 	} else if (d->ncalls >= CDR_MAX_CALLS) {
 		d->stats.untracked++;
@@ -477,6 +495,9 @@ cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms)
 	} else {
 		k->record = d->fd >= 0;
 		link_hashed(d, k);
+		if (id != NULL) {
+			*id = k->id;
+		}
 		d->stats.calls = d->ncalls;
 		if (k->record) {
 			cdr_out_started(d, k);
@@ -504,12 +525,36 @@ end_call(struct cdr *d, struct cdr_call *k, enum cdr_end e, uint64_t now_ms)
 	cdr_call_free(k);
 }
 
+/* The final response of k's INVITE (cdr_final()), with the lock. */
+static void
+final_locked(struct cdr *d, struct cdr_call *k, struct cdr_sv to_tag,
+    int status, bool cancelled, uint64_t now_ms)
+{
+	if (k == NULL || k->answered) {
+		return;
+	}
+	k->status = status;
+	k->last_ms = now_ms;
+	if (status < 300) {
+		/* the first 2xx answers; later ones (forks) are the callers'
+		 * affair, their BYE comes through here */
+		k->answered = true;
+		k->answer_ms = now_ms;
+		cdr_call_answered(k, to_tag);
+		if (k->record && d->fd >= 0) {
+			cdr_out_answered(d, k);
+		}
+	} else {
+		end_call(d, k, cancelled ? CDR_END_CANCEL : CDR_END_REJECTED,
+		    now_ms);
+	}
+}
+
 void
 cdr_final(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
     struct cdr_sv to_tag, int status, bool cancelled, uint64_t now_ms)
 {
 	char cid[CDR_FIELD_MAX], tag[CDR_TAG_MAX];
-	struct cdr_call *k;
 
 	if (!busy(d) || status < 200) {
 		return;
@@ -517,24 +562,25 @@ cdr_final(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
 	cdr_copy(cid, sizeof(cid), call_id.p, call_id.len);
 	cdr_copy(tag, sizeof(tag), from_tag.p, from_tag.len);
 	pthread_mutex_lock(&d->lock);
-	k = cdr_find(d, cid, tag);
-	if (k != NULL && !k->answered) {
-		k->status = status;
-		k->last_ms = now_ms;
-		if (status < 300) {
-			/* the first 2xx answers; later ones (forks) are the
-			 * callers' affair, their BYE comes through here */
-			k->answered = true;
-			k->answer_ms = now_ms;
-			cdr_call_answered(k, to_tag);
-			if (k->record && d->fd >= 0) {
-				cdr_out_answered(d, k);
-			}
-		} else {
-			end_call(d, k, cancelled ? CDR_END_CANCEL
-						 : CDR_END_REJECTED, now_ms);
-		}
+	final_locked(d, cdr_find(d, cid, tag), to_tag, status, cancelled,
+	    now_ms);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void
+cdr_final_id(struct cdr *d, uint64_t id, struct cdr_sv to_tag, int status,
+    bool cancelled, uint64_t now_ms)
+{
+	struct cdr_call *k;
+
+	if (id == 0 || !busy(d) || status < 200) {
+		return;
 	}
+	pthread_mutex_lock(&d->lock);
+	for (k = d->buckets[id % CDR_BUCKETS]; k != NULL && k->id != id;
+	     k = k->next) {
+	}
+	final_locked(d, k, to_tag, status, cancelled, now_ms);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -608,7 +654,7 @@ cdr_list(struct cdr *d, bool dialogs, size_t max, struct cdr_info **out)
 		}
 		struct cdr_info *i = &v[n++];
 		/* each fits: a record's fields are clipped to these sizes */
-		strcpy(i->call_id, k->call_id);
+		strcpy(i->call_id, cdr_call_id(k));
 		strcpy(i->from_tag, k->from_tag);
 		strcpy(i->to_tag, cdr_call_to_tag(k));
 		strcpy(i->from, k->from);

@@ -128,6 +128,10 @@ int cdr_rotate(struct cdr *d, char *err, size_t cap);
  * -ENOMEM.  A call taken while records are off is never recorded.
  */
 int cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms);
+/* The same, and into *id the call's name for cdr_final_id(): the entry
+ * made, or with -EEXIST the one in progress; 0 when there is none. */
+int cdr_invite_id(struct cdr *d, const struct cdr_start *s, uint64_t now_ms,
+    uint64_t *id);
 
 /*
  * The final response status the INVITE of (call_id, from_tag) got
@@ -137,6 +141,10 @@ int cdr_invite(struct cdr *d, const struct cdr_start *s, uint64_t now_ms);
  */
 void cdr_final(struct cdr *d, struct cdr_sv call_id, struct cdr_sv from_tag,
     struct cdr_sv to_tag, int status, bool cancelled, uint64_t now_ms);
+/* The same for the call cdr_invite_id() named id: nothing once it has
+ * ended (an id is never given twice), nothing for 0. */
+void cdr_final_id(struct cdr *d, uint64_t id, struct cdr_sv to_tag,
+    int status, bool cancelled, uint64_t now_ms);
 
 /*
  * A request inside a dialog (From and To tags as received): a BYE ends

@@ -18,6 +18,9 @@
 struct cdr_call {
 	struct cdr_call *next;             /* in its bucket */
 	struct cdr_call *older, *newer;    /* in INVITE order */
+	/* its name for cdr_final_id(): a serial number over the bucket, so
+	 * an id outlives its entry without naming another */
+	uint64_t id;
 	uint32_t hash;
 	bool answered;
 	bool record; /* records were on at its INVITE */
@@ -26,11 +29,18 @@ struct cdr_call {
 	char *to_tag; /* the 2xx's, NULL before (and without memory) */
 	/* the INVITE's fields, each NUL-terminated in text, in the order of
 	 * CDR_F_*: a record is sized to its call, not to the longest one
-	 * allowed.  The user and the gateway, mostly empty, follow the
-	 * source (cdr_call_user(), cdr_call_gateway()) */
-	const char *call_id, *from_tag, *from, *to, *ruri, *source;
+	 * allowed.  The Call-ID opens the text (cdr_call_id()); the user and
+	 * the gateway, mostly empty, follow the source (cdr_call_user(),
+	 * cdr_call_gateway()) */
+	const char *from_tag, *from, *to, *ruri, *source;
 	char text[];
 };
+
+static inline const char *
+cdr_call_id(const struct cdr_call *k)
+{
+	return k->text;
+}
 
 static inline const char *
 cdr_call_user(const struct cdr_call *k)
@@ -80,6 +90,7 @@ struct cdr {
 	uint64_t size;   /* of the CSV file */
 	uint64_t jlines; /* lines in the journal */
 	uint64_t seed; /* of the buckets' hash: peers choose the keys */
+	uint64_t serial; /* of the last entry's id */
 	struct cdr_call *buckets[CDR_BUCKETS];
 	struct cdr_call *oldest, *newest;
 	size_t ncalls;

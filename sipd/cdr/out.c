@@ -283,7 +283,7 @@ static void
 started_line(struct line *l, const struct cdr_call *k)
 {
 	field(l, "+", true);
-	field(l, k->call_id, false);
+	field(l, cdr_call_id(k), false);
 	field(l, k->from_tag, false);
 	field(l, k->from, false);
 	field(l, k->to, false);
@@ -299,7 +299,7 @@ static void
 answered_line(struct line *l, const struct cdr_call *k)
 {
 	field(l, "a", true);
-	field(l, k->call_id, false);
+	field(l, cdr_call_id(k), false);
 	field(l, k->from_tag, false);
 	field(l, cdr_call_to_tag(k), false);
 	field_u64(l, k->answer_ms);
@@ -335,7 +335,7 @@ cdr_out_ended(struct cdr *d, const struct cdr_call *k)
 
 	line_init(&l);
 	field(&l, "-", true);
-	field(&l, k->call_id, false);
+	field(&l, cdr_call_id(k), false);
 	field(&l, k->from_tag, false);
 	journal_put(d, &l);
 }
@@ -410,7 +410,7 @@ record_line(struct line *l, const struct cdr_call *k, enum cdr_end e,
 	    ? end_ms - k->answer_ms
 	    : 0;
 
-	field(l, k->call_id, true);
+	field(l, cdr_call_id(k), true);
 	field(l, k->from, false);
 	field(l, k->to, false);
 	field(l, k->ruri, false);
@@ -451,7 +451,7 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 	fmt_dur(d, dur);
 	if (out == LOG_OUT_JOURNAL) {
 		const struct log_field f[] = {
-			{ "SIPD_CALL_ID", k->call_id },
+			{ "SIPD_CALL_ID", cdr_call_id(k) },
 			{ "SIPD_FROM", k->from },
 			{ "SIPD_TO", k->to },
 			{ "SIPD_REQUEST_URI", k->ruri },
@@ -468,14 +468,14 @@ record_log(const struct cdr_call *k, enum cdr_end e, uint64_t end_ms)
 
 		snprintf(status, sizeof(status), "%d", k->status);
 		snprintf(msg, sizeof(msg), "cdr, call-id='%s' status=%d "
-		    "hangup=%s", k->call_id, k->status, cdr_end_name(e));
+		    "hangup=%s", cdr_call_id(k), k->status, cdr_end_name(e));
 		(void)log_journal(LOG_LEVEL_LOWLEVEL, "CDR", msg, f,
 		    sizeof(f) / sizeof(f[0]));
 	} else {
 		syslog(LOG_INFO, "cdr, call-id='%s' from='%s' to='%s' "
 		    "ruri='%s' src=%s user='%s' gateway='%s' invite=%s "
 		    "answer=%s end=%s duration=%s status=%d hangup=%s",
-		    k->call_id, k->from, k->to, k->ruri, k->source,
+		    cdr_call_id(k), k->from, k->to, k->ruri, k->source,
 		    cdr_call_user(k), cdr_call_gateway(k), inv, ans[0] ? ans : "-", end, dur, k->status,
 		    cdr_end_name(e));
 	}
@@ -499,7 +499,7 @@ record_write(int fd, uint64_t *size, const struct cdr_call *k,
 	if (rc < 0) {
 		st->errors++;
 		log_err(LOG_TRANSPORT, "cdr, cannot write the record of "
-		    "call-id '%.100s' (%s)", k->call_id, strerror(-rc));
+		    "call-id '%.100s' (%s)", cdr_call_id(k), strerror(-rc));
 		return;
 	}
 	*size += l.n;

@@ -13,9 +13,6 @@
 
 #include "sipd/core/core_int.h"
 
-/* The call table key's label for core_mac_hash64(): no signature's */
-#define CALL_LABEL 'C'
-
 static const char *const proto_names[] = {
 	[TP_UDP] = "udp",
 	[TP_TCP] = "tcp",
@@ -83,11 +80,11 @@ source_of(const struct tp_src *src, char *out)
 
 /* Into the table: req, p's initial INVITE from src (user: who proved
  * it, "" for none; gateway: the External Gateway it goes through, "" for
- * none; routed: taken even while the table does not track calls).  False
- * when req starts no dialog. */
+ * none; routed: taken even while the table does not track calls), its
+ * entry's id into *id (0: none).  False when req starts no dialog. */
 static bool
 add(struct core *c, struct msg *req, const struct tp_src *src,
-    const char *user, const char *gateway, bool routed)
+    const char *user, const char *gateway, bool routed, uint64_t *id)
 {
 	char source[TP_ADDRSTRLEN + 8];
 	const struct msg_naddr *from, *to;
@@ -114,23 +111,8 @@ add(struct core *c, struct msg *req, const struct tp_src *src,
 		.gateway = gateway,
 		.routed = routed,
 	};
-	(void)cdr_invite(c->cdr, &s, cdr_now_ms());
+	(void)cdr_invite_id(c->cdr, &s, cdr_now_ms(), id);
 	return true;
-}
-
-/*
- * The key of a call's entry, its Call-ID and From tag, as a keyed hash
- * (mac.c): the final response names its call by its own Call-ID and From
- * tag, which a UAS copies from the request (RFC 3261 8.2.6.2), when they
- * hash to the key the INVITE gave; a peer that changes them to name
- * another call cannot make them hash alike.  0: none.
- */
-static uint64_t
-call_key(struct core *c, struct msg *m, const struct msg_naddr *from)
-{
-	const struct sv parts[2] = { msg_callid(m), msg_sv(m, from->tag) };
-
-	return core_mac_hash64(c->mac, CALL_LABEL, parts, 2);
 }
 
 void
@@ -142,10 +124,7 @@ calls_invite(struct core *c, struct pctx *p, struct msg *req,
 		    ? c->gwc[p->gw1 - 1].name
 		    : "";
 		p->cdr = add(c, req, src, in->authenticated ? in->auth_user : "",
-		    gw, false);
-		if (p->cdr) {
-			p->cdr_key = call_key(c, req, msg_from(req));
-		}
+		    gw, false, &p->cdr_id);
 	}
 }
 
@@ -161,34 +140,22 @@ calls_routed(struct core *c, struct pctx *p, const struct tp_src *dst)
 	}
 	struct msg *req = txn_request(p->st);
 
-	p->listed = add(c, req, pctx_src(p, &src), "", "", true);
-	if (p->listed) {
-		p->cdr_key = call_key(c, req, msg_from(req));
-	}
+	p->listed = add(c, req, pctx_src(p, &src), "", "", true, &p->cdr_id);
 }
 
+/*
+ * The final response names its call by the entry its INVITE made, not by
+ * its own Call-ID and From tag: a UAS copies them (RFC 3261 8.2.6.2),
+ * but one that changed them could name another call.  Only a 2xx's To
+ * tag is read.
+ */
 void
 calls_final_slow(struct pctx *p, int status, struct msg *resp)
 {
-	struct msg *req = NULL;
-	const struct msg_naddr *from = NULL, *to = NULL;
+	const struct msg_naddr *to =
+	    resp != NULL && status < 300 ? msg_to(resp) : NULL;
 
-	if (resp != NULL) {
-		to = msg_to(resp);
-		/* the response's own Call-ID and From tag, when they are the
-		 * INVITE's: not the request parsed again */
-		from = p->cdr_key != 0 ? msg_from(resp) : NULL;
-		if (from != NULL && call_key(p->c, resp, from) == p->cdr_key) {
-			req = resp;
-		}
-	}
-	if (req == NULL) {
-		req = p->st != NULL ? txn_request(p->st) : NULL;
-		if (req == NULL || (from = msg_from(req)) == NULL) {
-			return;
-		}
-	}
-	cdr_final(p->c->cdr, csv_of(msg_callid(req)), span_of(req, from->tag),
+	cdr_final_id(p->c->cdr, p->cdr_id,
 	    to != NULL ? span_of(resp, to->tag) : (struct cdr_sv){ "", 0 },
 	    status, p->cancelled, cdr_now_ms());
 }

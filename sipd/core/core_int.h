@@ -273,12 +273,11 @@ struct pctx {
 	bool cdr; /* an INVITE dialog in the call table: Record-Routed */
 	bool listed; /* in the call table for a transport change alone */
 	int refs;
-	/* its entry's key in the call table, Call-ID and From tag, as a
-	 * keyed hash (calls.c), 0 for none: what the final response's own
-	 * are checked against instead of the request parsed again.  Held
-	 * in the 8 bytes struct branch gave up, as a ringing call keeps
-	 * this */
-	uint64_t cdr_key;
+	/* its entry's id in the call table (cdr_invite_id()), 0 for none:
+	 * the final response names its call by it, neither by its own
+	 * Call-ID and From tag nor by the request parsed again.  Held in
+	 * the 8 bytes struct branch gave up, as a ringing call keeps this */
+	uint64_t cdr_id;
 	/* its one target is a host name: the lookup and the targets it gave
 	 * (RFC 3263), NULL for an IP literal */
 	struct proxy_dns *dns;
@@ -454,17 +453,19 @@ void core_mac_free(struct core_mac *m);
 /*
  * The signature of the n parts under label (one letter per use, so a
  * signature made for one use never passes for another), CORE_MAC_HEX
- * lower-case hex digits into out, no NUL.  0, or -EIO.
+ * lower-case hex digits into out, no NUL.  0, or -EIO (more than 8
+ * parts).
  */
 int core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX]);
 /*
- * The same bytes under label as a 64-bit keyed hash, never shown to a
- * peer: a key for sipd's own tables that a peer cannot aim at.  0 when
- * the parts are too long for it (the caller does without).
+ * The same as core_mac_sign(), for parts likely signed again soon with
+ * the same signer (a dialog's Record-Route, checked on its ACK and BYE):
+ * the last few signatures of up to 4 parts and 200 bytes are kept with
+ * every byte they were made of, and given again for the same bytes.
  */
-uint64_t core_mac_hash64(struct core_mac *m, char label,
-    const struct sv *parts, int n);
+int core_mac_sign_again(struct core_mac *m, char label,
+    const struct sv *parts, int n, char out[CORE_MAC_HEX]);
 /* Is given the signature want (hex in any case)?  Constant time. */
 bool core_mac_equal(const char want[CORE_MAC_HEX], struct sv given);
 /* Is given the signature of the parts under label (hex in any case)? */

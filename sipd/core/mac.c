@@ -14,6 +14,7 @@
  * than it guesses one.  The key is state enough: signing allocates
  * nothing and takes no lock.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,32 @@
 /* The key is derived, so the nonce key and this one never meet. */
 #define MAC_LABEL "sipd signed route and branch key"
 
+/*
+ * Signatures kept for inputs signed again soon (core_mac_sign_again()):
+ * a dialog's Record-Route, made on its INVITE and checked again on its
+ * ACK and its BYE.  Each entry holds every byte it was made of (label,
+ * the parts and their lengths) and what SipHash gave for them under this
+ * key, so it answers only for the very same bytes: the same signature
+ * core_mac_sign() would make, not a guess.  A slot is chosen by a few
+ * bytes of each part; a peer that aims its Call-IDs at one slot only
+ * makes sipd sign again.  Per worker, as the signer is: no lock.
+ */
+#define MAC_KEEP 64
+#define MAC_KEEP_PARTS 4
+#define MAC_KEEP_BYTES 200
+
+struct mac_kept {
+	uint16_t lens[MAC_KEEP_PARTS];
+	uint16_t total; /* bytes in in[] */
+	uint8_t n;      /* parts; 0: an empty slot */
+	char label;
+	char sig[CORE_MAC_HEX];
+	uint8_t in[MAC_KEEP_BYTES]; /* the parts, one after the other */
+};
+
 struct core_mac {
 	uint8_t key[MSG_SIPHASH_KEY];
+	struct mac_kept kept[MAC_KEEP];
 };
 
 struct core_mac *
@@ -71,80 +96,150 @@ core_mac_free(struct core_mac *m)
 	free(m);
 }
 
-/* The bytes signed, gathered in one buffer: the label, then each part
- * with its length, 4 bytes big-endian, so no two lists hash alike.  The
- * inputs are short (a branch, a Call-ID and a tag, addresses): one call
- * of SipHash over them costs less than one a part.  0 when they do not
- * fit in cap. */
-static size_t
-mac_gather(char label, const struct sv *parts, int n, uint8_t *out,
-    size_t cap)
+/* The bytes signed: the label, then each part with its length, 4 bytes
+ * big-endian, so no two lists hash alike (msg_siphash_update_list()).
+ * Each part goes into SipHash from where it lies, copied nowhere first.
+ * False for more than MAC_PARTS parts (no signature has more than
+ * four). */
+#define MAC_PARTS 8
+
+static bool
+mac_absorb(struct msg_siphash *s, char label, const struct sv *parts, int n)
 {
-	size_t len = 1;
+	struct msg_siphash_piece pc[MAC_PARTS];
 
-	out[0] = (uint8_t)label;
-	for (int i = 0; i < n; i++) {
-		size_t l = parts[i].len;
-
-		if (cap - len < 4 || l > cap - len - 4) {
-			return 0;
-		}
-		out[len] = (uint8_t)(l >> 24);
-		out[len + 1] = (uint8_t)(l >> 16);
-		out[len + 2] = (uint8_t)(l >> 8);
-		out[len + 3] = (uint8_t)l;
-		if (l > 0) {
-			memcpy(out + len + 4, parts[i].p, l);
-		}
-		len += 4 + l;
+	if (n < 0 || n > MAC_PARTS) {
+		return false;
 	}
-	return len;
+	for (int i = 0; i < n; i++) {
+		pc[i] = (struct msg_siphash_piece){ parts[i].p, parts[i].len };
+	}
+	msg_siphash_update_list(s, (uint8_t)label, pc, (size_t)n);
+	return true;
 }
+
+/* Each byte's two lower-case hex digits: a signature is written two
+ * digits a load. */
+#define MAC_HX(x) ((x) < 10 ? '0' + (x) : 'a' - 10 + (x))
+#define MAC_H1(x) { MAC_HX((x) >> 4), MAC_HX((x) & 15) }
+#define MAC_H4(x) MAC_H1(x), MAC_H1((x) + 1), MAC_H1((x) + 2), MAC_H1((x) + 3)
+#define MAC_H16(x) MAC_H4(x), MAC_H4((x) + 4), MAC_H4((x) + 8), \
+	MAC_H4((x) + 12)
+#define MAC_H64(x) MAC_H16(x), MAC_H16((x) + 16), MAC_H16((x) + 32), \
+	MAC_H16((x) + 48)
+static const char mac_hex[256][2] = { MAC_H64(0), MAC_H64(64), MAC_H64(128),
+	MAC_H64(192) };
 
 int
 core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX])
 {
-	static const char hex[] = "0123456789abcdef";
-	uint8_t buf[256], full[16];
-	size_t len = mac_gather(label, parts, n, buf, sizeof(buf));
+	struct msg_siphash s;
+	uint8_t full[16];
 
-	if (len > 0) {
-		msg_siphash(m->key, buf, len, full, sizeof(full));
-	} else {
-		/* longer than the buffer: the same bytes, a part at a time */
-		struct msg_siphash s;
-
-		msg_siphash_start(&s, m->key, sizeof(full));
-		msg_siphash_update(&s, &label, 1);
-		for (int i = 0; i < n; i++) {
-			uint8_t l[4] = { (uint8_t)(parts[i].len >> 24),
-				(uint8_t)(parts[i].len >> 16),
-				(uint8_t)(parts[i].len >> 8),
-				(uint8_t)parts[i].len };
-
-			msg_siphash_update(&s, l, sizeof(l));
-			if (parts[i].len > 0) {
-				msg_siphash_update(&s, parts[i].p,
-				    parts[i].len);
-			}
-		}
-		msg_siphash_final(&s, full);
+	msg_siphash_start(&s, m->key, sizeof(full));
+	if (!mac_absorb(&s, label, parts, n)) {
+		return -EIO;
 	}
+	msg_siphash_final(&s, full);
 	for (size_t i = 0; i < CORE_MAC_HEX / 2; i++) {
-		out[2 * i] = hex[full[i] >> 4];
-		out[2 * i + 1] = hex[full[i] & 0xf];
+		memcpy(out + 2 * i, mac_hex[full[i]], 2);
 	}
 	return 0;
 }
 
-uint64_t
-core_mac_hash64(struct core_mac *m, char label, const struct sv *parts, int n)
+/* Eight bytes or fewer of p[0..n) (its first and last): what a slot
+ * is chosen by. */
+static uint64_t
+mac_peek(const char *p, size_t n)
 {
-	uint8_t buf[256];
-	size_t len = mac_gather(label, parts, n, buf, sizeof(buf));
+	uint64_t a = 0, b = 0;
 
-	return len > 0 ? msg_siphash64(m->key, buf, len) : 0;
+	if (n >= 8) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		return a ^ (b << 29 | b >> 35);
+	}
+	if (n >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, p, 4);
+		memcpy(&y, p + n - 4, 4);
+		return x | (uint64_t)y << 32;
+	}
+	return n == 0 ? 0
+		      : (uint64_t)(uint8_t)p[0] | (uint64_t)(uint8_t)p[n / 2] << 8 |
+		(uint64_t)(uint8_t)p[n - 1] << 16;
+}
+
+/* The kept entry for exactly these bytes, or NULL.  *slot: where they
+ * go. */
+static struct mac_kept *
+mac_find_kept(struct core_mac *m, char label, const struct sv *parts, int n,
+    size_t total, struct mac_kept **slot)
+{
+	uint64_t h = (uint64_t)(uint8_t)label << 8 | (uint64_t)n;
+	struct mac_kept *k;
+	size_t off = 0;
+
+	for (int i = 0; i < n; i++) {
+		h = msg_mix64(h ^ parts[i].len ^ mac_peek(parts[i].p,
+		    parts[i].len));
+	}
+	k = &m->kept[h % MAC_KEEP];
+	*slot = k;
+	if (k->n != n || k->label != label || k->total != total) {
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		if (k->lens[i] != parts[i].len ||
+		    (parts[i].len > 0 &&
+			memcmp(k->in + off, parts[i].p, parts[i].len) != 0)) {
+			return NULL;
+		}
+		off += parts[i].len;
+	}
+	return k;
+}
+
+int
+core_mac_sign_again(struct core_mac *m, char label, const struct sv *parts,
+    int n, char out[CORE_MAC_HEX])
+{
+	struct mac_kept *k, *slot;
+	size_t total = 0, off = 0;
+	int rc;
+
+	if (n <= 0 || n > MAC_KEEP_PARTS) {
+		return core_mac_sign(m, label, parts, n, out);
+	}
+	for (int i = 0; i < n; i++) {
+		total += parts[i].len;
+	}
+	if (total > MAC_KEEP_BYTES) {
+		return core_mac_sign(m, label, parts, n, out);
+	}
+	k = mac_find_kept(m, label, parts, n, total, &slot);
+	if (k != NULL) {
+		memcpy(out, k->sig, CORE_MAC_HEX);
+		return 0;
+	}
+	rc = core_mac_sign(m, label, parts, n, out);
+	if (rc != 0) {
+		return rc;
+	}
+	for (int i = 0; i < n; i++) {
+		slot->lens[i] = (uint16_t)parts[i].len;
+		if (parts[i].len > 0) {
+			memcpy(slot->in + off, parts[i].p, parts[i].len);
+		}
+		off += parts[i].len;
+	}
+	slot->total = (uint16_t)total;
+	slot->n = (uint8_t)n;
+	slot->label = label;
+	memcpy(slot->sig, out, CORE_MAC_HEX);
+	return 0;
 }
 
 bool

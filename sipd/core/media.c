@@ -486,8 +486,6 @@ in_of(struct core *c, struct pctx *p, struct msg *req,
 	memset(in, 0, sizeof(*in));
 	in->a = src.addr;
 	in->b = dst->addr;
-	in->a_nat = core_nat_far(c, req, &src);
-	in->b_nat = callee_nat(c, req, dst);
 	if ((rtr & RTR_F_NOMEDIA) != 0) {
 		in->forbidden = "a NoMediaRelay: Router record";
 	} else if ((wk & WK_NOMEDIARELAY) != 0) {
@@ -497,6 +495,14 @@ in_of(struct core *c, struct pctx *p, struct msg *req,
 		in->forced = "a MediaRelay: Router record";
 	} else if ((wk & WK_MEDIARELAY) != 0) {
 		in->forced = "workaround mediaRelay";
+	}
+	/* the NAT of either side (two addresses parsed and matched) counts
+	 * only where core_media_decide() reads it: media-relay auto with
+	 * media-relay-nat on, nothing forbidding or forcing a relay */
+	if (c->media_set.mode == CONF_MEDIA_RELAY_AUTO && c->media_set.nat &&
+	    in->forbidden == NULL && in->forced == NULL) {
+		in->a_nat = core_nat_far(c, req, &src);
+		in->b_nat = callee_nat(c, req, dst);
 	}
 }
 

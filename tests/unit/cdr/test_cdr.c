@@ -431,11 +431,64 @@ test_threads(void **state)
 	free(text);
 }
 
+/*
+ * A call named by its id (cdr_invite_id(), cdr_final_id()): a second
+ * INVITE with the same key gets the id of the call in progress; a final
+ * response by id ends that call; an id whose call has ended names
+ * nothing, not even a later call with the same Call-ID and From tag; 0
+ * names nothing.
+ */
+static void
+test_ids(void **state)
+{
+	struct fx *f = *state;
+	struct cdr_start s = {
+		.call_id = SV("c1"), .from_tag = SV("t1"), .from = SV("a"),
+		.to = SV("b"), .ruri = SV("sip:b@192.0.2.4"),
+		.source = "udp:192.0.2.1:5060", .user = "", .gateway = "",
+	};
+	uint64_t id1, id2, id3, other;
+	struct cdr_info *info;
+	char *text;
+
+	assert_int_equal(cdr_configure(f->d, &f->set, NULL, 0), 0);
+	assert_int_equal(cdr_invite_id(f->d, &s, 1000, &id1), 0);
+	assert_true(id1 != 0);
+	assert_int_equal(cdr_invite_id(f->d, &s, 1500, &id2), -EEXIST);
+	assert_true(id2 == id1);
+	s.call_id = SV("c2");
+	assert_int_equal(cdr_invite_id(f->d, &s, 1600, &other), 0);
+	assert_true(other != 0 && other != id1);
+	cdr_final_id(f->d, 0, SV(""), 486, false, 1700);
+	cdr_final_id(f->d, id1, SV(""), 486, false, 2000);
+	/* c1 ended; c2 untouched */
+	assert_int_equal(cdr_list(f->d, false, 10, &info), 1);
+	assert_string_equal(info[0].call_id, "c2");
+	free(info);
+	/* the same key again: a new call, a new id; the old id is spent */
+	s.call_id = SV("c1");
+	assert_int_equal(cdr_invite_id(f->d, &s, 3000, &id3), 0);
+	assert_true(id3 != 0 && id3 != id1);
+	cdr_final_id(f->d, id1, SV("x"), 200, false, 3500);
+	assert_int_equal(cdr_list(f->d, true, 10, &info), 0);
+	free(info);
+	cdr_final_id(f->d, id3, SV("cb"), 200, false, 4000);
+	assert_int_equal(cdr_list(f->d, true, 10, &info), 1);
+	assert_string_equal(info[0].call_id, "c1");
+	assert_string_equal(info[0].to_tag, "cb");
+	free(info);
+	text = slurp(f->path);
+	assert_int_equal(lines(text), 2);
+	assert_non_null(strstr(text, "\nc1,a,b,"));
+	free(text);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_quoting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
 		cmocka_unit_test(test_copy_bytes),
 		cmocka_unit_test_setup_teardown(test_clip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupted, setup,
