@@ -458,14 +458,6 @@ void core_mac_free(struct core_mac *m);
  */
 int core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
     int n, char out[CORE_MAC_HEX]);
-/*
- * The same as core_mac_sign(), for parts likely signed again soon with
- * the same signer (a dialog's Record-Route, checked on its ACK and BYE):
- * the last few signatures of up to 4 parts and 200 bytes are kept with
- * every byte they were made of, and given again for the same bytes.
- */
-int core_mac_sign_again(struct core_mac *m, char label,
-    const struct sv *parts, int n, char out[CORE_MAC_HEX]);
 /* Is given the signature want (hex in any case)?  Constant time. */
 bool core_mac_equal(const char want[CORE_MAC_HEX], struct sv given);
 /* Is given the signature of the parts under label (hex in any case)? */

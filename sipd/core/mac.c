@@ -28,32 +28,8 @@
 /* The key is derived, so the nonce key and this one never meet. */
 #define MAC_LABEL "sipd signed route and branch key"
 
-/*
- * Signatures kept for inputs signed again soon (core_mac_sign_again()):
- * a dialog's Record-Route, made on its INVITE and checked again on its
- * ACK and its BYE.  Each entry holds every byte it was made of (label,
- * the parts and their lengths) and what SipHash gave for them under this
- * key, so it answers only for the very same bytes: the same signature
- * core_mac_sign() would make, not a guess.  A slot is chosen by a few
- * bytes of each part; a peer that aims its Call-IDs at one slot only
- * makes sipd sign again.  Per worker, as the signer is: no lock.
- */
-#define MAC_KEEP 64
-#define MAC_KEEP_PARTS 4
-#define MAC_KEEP_BYTES 200
-
-struct mac_kept {
-	uint16_t lens[MAC_KEEP_PARTS];
-	uint16_t total; /* bytes in in[] */
-	uint8_t n;      /* parts; 0: an empty slot */
-	char label;
-	char sig[CORE_MAC_HEX];
-	uint8_t in[MAC_KEEP_BYTES]; /* the parts, one after the other */
-};
-
 struct core_mac {
 	uint8_t key[MSG_SIPHASH_KEY];
-	struct mac_kept kept[MAC_KEEP];
 };
 
 struct core_mac *
@@ -145,100 +121,6 @@ core_mac_sign(struct core_mac *m, char label, const struct sv *parts,
 	for (size_t i = 0; i < CORE_MAC_HEX / 2; i++) {
 		memcpy(out + 2 * i, mac_hex[full[i]], 2);
 	}
-	return 0;
-}
-
-/* Eight bytes or fewer of p[0..n) (its first and last): what a slot
- * is chosen by. */
-static uint64_t
-mac_peek(const char *p, size_t n)
-{
-	uint64_t a = 0, b = 0;
-
-	if (n >= 8) {
-		memcpy(&a, p, 8);
-		memcpy(&b, p + n - 8, 8);
-		return a ^ (b << 29 | b >> 35);
-	}
-	if (n >= 4) {
-		uint32_t x, y;
-
-		memcpy(&x, p, 4);
-		memcpy(&y, p + n - 4, 4);
-		return x | (uint64_t)y << 32;
-	}
-	return n == 0 ? 0
-		      : (uint64_t)(uint8_t)p[0] | (uint64_t)(uint8_t)p[n / 2] << 8 |
-		(uint64_t)(uint8_t)p[n - 1] << 16;
-}
-
-/* The kept entry for exactly these bytes, or NULL.  *slot: where they
- * go. */
-static struct mac_kept *
-mac_find_kept(struct core_mac *m, char label, const struct sv *parts, int n,
-    size_t total, struct mac_kept **slot)
-{
-	uint64_t h = (uint64_t)(uint8_t)label << 8 | (uint64_t)n;
-	struct mac_kept *k;
-	size_t off = 0;
-
-	for (int i = 0; i < n; i++) {
-		h = msg_mix64(h ^ parts[i].len ^ mac_peek(parts[i].p,
-		    parts[i].len));
-	}
-	k = &m->kept[h % MAC_KEEP];
-	*slot = k;
-	if (k->n != n || k->label != label || k->total != total) {
-		return NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		if (k->lens[i] != parts[i].len ||
-		    (parts[i].len > 0 &&
-			memcmp(k->in + off, parts[i].p, parts[i].len) != 0)) {
-			return NULL;
-		}
-		off += parts[i].len;
-	}
-	return k;
-}
-
-int
-core_mac_sign_again(struct core_mac *m, char label, const struct sv *parts,
-    int n, char out[CORE_MAC_HEX])
-{
-	struct mac_kept *k, *slot;
-	size_t total = 0, off = 0;
-	int rc;
-
-	if (n <= 0 || n > MAC_KEEP_PARTS) {
-		return core_mac_sign(m, label, parts, n, out);
-	}
-	for (int i = 0; i < n; i++) {
-		total += parts[i].len;
-	}
-	if (total > MAC_KEEP_BYTES) {
-		return core_mac_sign(m, label, parts, n, out);
-	}
-	k = mac_find_kept(m, label, parts, n, total, &slot);
-	if (k != NULL) {
-		memcpy(out, k->sig, CORE_MAC_HEX);
-		return 0;
-	}
-	rc = core_mac_sign(m, label, parts, n, out);
-	if (rc != 0) {
-		return rc;
-	}
-	for (int i = 0; i < n; i++) {
-		slot->lens[i] = (uint16_t)parts[i].len;
-		if (parts[i].len > 0) {
-			memcpy(slot->in + off, parts[i].p, parts[i].len);
-		}
-		off += parts[i].len;
-	}
-	slot->total = (uint16_t)total;
-	slot->n = (uint8_t)n;
-	slot->label = label;
-	memcpy(slot->sig, out, CORE_MAC_HEX);
 	return 0;
 }
 

@@ -173,8 +173,7 @@ rr_sign(struct core *c, struct sv callid, struct sv tag,
 		{ (const char *)pair, 17 },
 		{ (const char *)pair + 17, 17 },
 	};
-	/* made on the INVITE, made again on its ACK and BYE */
-	return core_mac_sign_again(c->mac, RR_LABEL, parts, 4, out);
+	return core_mac_sign(c->mac, RR_LABEL, parts, 4, out);
 }
 
 /* The slot of the table of signatures made for sig: its first eight
