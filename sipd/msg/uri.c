@@ -740,18 +740,21 @@ uri_parse(const char *base, struct span s, struct uri *u)
 	/*
 	 * RFC 3261 19.1.1, 25.1: a URI is printable US-ASCII; white space
 	 * (folding included) and controls end it, they are never inside.
+	 * The grammar of the scheme and of sip, sips and tel URIs admits
+	 * only such bytes (every class of chars.h but CH_WS, the escapes'
+	 * '%' and hex digits), so their parse refuses any other byte as it
+	 * reads it: only an opaque URI, whose bytes no class judges, is
+	 * tested for them, below.
 	 */
-	if (!ch_graph_span(p, s.len)) {
-		return -EINVAL;
-	}
 	/* most URIs are "sip:" in some case: one compare.  Setting 0x20
-	 * turns only 'S' and 's' into 's' (and so for 'i', 'p'), and only
-	 * ':' and a control, refused above, into ':' */
+	 * turns only 'S' and 's' into 's' (and so for 'i', 'p'), but a
+	 * control (0x1a) as well as ':' into ':': the colon is compared
+	 * as it is */
 	if (s.len >= 4) {
 		uint32_t w;
 
 		memcpy(&w, p, 4);
-		if ((w | 0x20202020u) == sip_colon_word()) {
+		if ((w | 0x20202020u) == sip_colon_word() && p[3] == ':') {
 			u->scheme_s = mkspan(s.off, 0, 3);
 			u->scheme = URI_SIP;
 			return parse_sip(p + 4, s.len - 4, s.off + 4, u);
@@ -797,8 +800,10 @@ uri_parse(const char *base, struct span s, struct uri *u)
 		u->scheme = URI_TEL;
 		return parse_tel(base, p, rlen, roff, u);
 	}
-	/* RFC 3261 19.1.1 absoluteURI: kept opaque, escapes checked */
-	if (rlen == 0 || !seg_ok(p, rlen, is_opaquec)) {
+	/* RFC 3261 19.1.1 absoluteURI: kept opaque, printable, escapes
+	 * checked */
+	if (rlen == 0 || !ch_graph_span(p, rlen) ||
+	    !seg_ok(p, rlen, is_opaquec)) {
 		return -EINVAL;
 	}
 	u->opaque = mkspan(roff, 0, rlen);

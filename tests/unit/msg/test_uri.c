@@ -657,6 +657,65 @@ test_parse_reject(void **state)
 	assert_bad("sip:al%6ice@atlanta.com");
 }
 
+/*
+ * RFC 3261 25.1: a URI is printable US-ASCII.  Every byte that is not
+ * (SP, the controls, DEL, 0x80 and up), put in place of each byte of
+ * URIs of every scheme and part, or added at either end, is refused;
+ * the URIs themselves parse.  The sip, sips and tel parses judge every
+ * byte by the grammar alone, with no pass for printable bytes first.
+ */
+static void
+test_parse_nongraph_anywhere(void **state)
+{
+	static const char *const good[] = {
+		"sip:alice@atlanta.example.com",
+		"SIPS:al%41ce:pw&=+$,@[2001:db8::1]:5061;lr;maddr=10.0.0.1"
+		    "?subject=x&h=%20",
+		"sip:10.0.0.1:5060;transport=udp;a=[x]/:&+$",
+		"sip:a;b?c@h.example.",
+		"sip:host-1.example.com",
+		"tel:+1-201-555-0123;ext=1;isub=x",
+		"tel:7042;phone-context=example.com",
+		"mailto:a%20b@example.com",
+		"urn:service:sos",
+	};
+	char buf[96];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+		size_t n = strlen(good[k]);
+
+		assert_true(n + 1 < sizeof(buf));
+		assert_good(good[k]);
+		for (unsigned c = 0; c < 256; c++) {
+			if (c > ' ' && c < 0x7f) {
+				continue;
+			}
+			for (size_t i = 0; i <= n; i++) {
+				struct uri u;
+
+				/* in place of byte i, or after the last */
+				memcpy(buf, good[k], n);
+				buf[i] = (char)c;
+				if (uri_parse(buf, (struct span){ 0,
+				    (uint32_t)(i < n ? n : n + 1) }, &u) !=
+				    -EINVAL) {
+					fail_msg("accepted 0x%02x at %zu of "
+					         "\"%s\"", c, i, good[k]);
+				}
+				/* before the first */
+				buf[0] = (char)c;
+				memcpy(buf + 1, good[k], n);
+				if (uri_parse(buf, (struct span){ 0,
+				    (uint32_t)(n + 1) }, &u) != -EINVAL) {
+					fail_msg("accepted 0x%02x before "
+					         "\"%s\"", c, good[k]);
+				}
+			}
+		}
+	}
+}
+
 /* RFC 3966 */
 static void
 test_parse_tel(void **state)
@@ -1587,6 +1646,7 @@ main(void)
 		cmocka_unit_test(test_caseeq_str_every_short),
 		cmocka_unit_test(test_parse_headers),
 		cmocka_unit_test(test_parse_reject),
+		cmocka_unit_test(test_parse_nongraph_anywhere),
 		cmocka_unit_test(test_parse_tel),
 		cmocka_unit_test(test_parse_other),
 		cmocka_unit_test(test_unescape),
