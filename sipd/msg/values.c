@@ -187,6 +187,64 @@ name_is(const char *p, const char *e, const char *name)
 	return true;
 }
 
+/*
+ * Whether the token p[0..n) is the name lit, of n lower-case letters (n
+ * from 2 to 8, a constant where it is inlined), in any case: two words
+ * loaded inside the token, overlapping when n is not a power of two.
+ * Setting 0x20 turns exactly 'A'-'Z' into 'a'-'z'; the only other token
+ * byte without 0x20, '_', becomes DEL, no letter.
+ */
+static inline bool
+token_is(const char *p, size_t n, const char *lit)
+{
+	if (n >= 4) {
+		uint32_t a, b, x, y;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		memcpy(&x, lit, 4);
+		memcpy(&y, lit + n - 4, 4);
+		return (((a | 0x20202020u) ^ x) | ((b | 0x20202020u) ^ y)) == 0;
+	}
+	uint16_t a, b, x, y;
+
+	memcpy(&a, p, 2);
+	memcpy(&b, p + n - 2, 2);
+	memcpy(&x, lit, 2);
+	memcpy(&y, lit + n - 2, 2);
+	return (((a | 0x2020u) ^ x) | ((b | 0x2020u) ^ y)) == 0;
+}
+
+/* The Via parameters parse_via() keeps (RFC 3261 20.42, RFC 3581). */
+enum via_pname {
+	VP_OTHER,
+	VP_BRANCH,
+	VP_RECEIVED,
+	VP_MADDR,
+	VP_TTL,
+	VP_RPORT,
+};
+
+/* A Via parameter's name, a token, by its length first. */
+static inline enum via_pname
+via_pname(const char *ns, const char *ne)
+{
+	switch (ne - ns) {
+	case 3:
+		return token_is(ns, 3, "ttl") ? VP_TTL : VP_OTHER;
+	case 5:
+		return token_is(ns, 5, "rport") ? VP_RPORT
+		    : token_is(ns, 5, "maddr")  ? VP_MADDR
+						: VP_OTHER;
+	case 6:
+		return token_is(ns, 6, "branch") ? VP_BRANCH : VP_OTHER;
+	case 8:
+		return token_is(ns, 8, "received") ? VP_RECEIVED : VP_OTHER;
+	default:
+		return VP_OTHER;
+	}
+}
+
 static int
 port_parse(const char *p, const char *e, uint16_t *port)
 {
@@ -344,28 +402,34 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		if (p == NULL) {
 			return -EINVAL;
 		}
-		if (name_is(ns, ne, "branch")) {
+		switch (via_pname(ns, ne)) {
+		case VP_BRANCH:
 			if (vs == NULL || ve == vs) {
 				return -EINVAL;
 			}
 			v->branch = mkspan(m, vs, ve);
-		} else if (name_is(ns, ne, "received")) {
+			break;
+		case VP_RECEIVED:
 			if (vs == NULL) {
 				return -EINVAL;
 			}
 			v->received = mkspan(m, vs, ve);
-		} else if (name_is(ns, ne, "maddr")) {
+			break;
+		case VP_MADDR:
 			if (vs == NULL) {
 				return -EINVAL;
 			}
 			v->maddr = mkspan(m, vs, ve);
-		} else if (name_is(ns, ne, "ttl")) {
+			break;
+		case VP_TTL: {
 			uint64_t ttl;
 			if (vs == NULL || msg_parse_uint(vs, ve, 255, &ttl) != 0) {
 				return -EINVAL;
 			}
 			v->ttl = (int32_t)ttl;
-		} else if (name_is(ns, ne, "rport")) {
+			break;
+		}
+		case VP_RPORT: {
 			uint16_t port;
 			v->rport = true;
 			if (vs != NULL) {
@@ -374,6 +438,10 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 				}
 				v->rport_value = port;
 			}
+			break;
+		}
+		default:
+			break;
 		}
 	}
 #undef VIA_END
@@ -740,18 +808,19 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 		if (p == NULL) {
 			return -EINVAL;
 		}
-		if (name_is(ns, ne, "tag")) {
+		if (ne - ns == 3 && token_is(ns, 3, "tag")) {
 			if (vs == NULL || ve == vs) {
 				return -EINVAL;
 			}
 			na->tag = mkspan(m, vs, ve);
-		} else if (contact && name_is(ns, ne, "expires")) {
+		} else if (contact && ne - ns == 7 &&
+		    token_is(ns, 7, "expires")) {
 			uint64_t x;
 			if (vs == NULL || delta_parse(vs, ve, INT32_MAX, &x)) {
 				return -EINVAL;
 			}
 			na->expires = (int32_t)x;
-		} else if (contact && name_is(ns, ne, "q")) {
+		} else if (contact && ne - ns == 1 && (*ns | 0x20) == 'q') {
 			if (vs == NULL || qvalue_parse(vs, ve, &na->q) != 0) {
 				return -EINVAL;
 			}

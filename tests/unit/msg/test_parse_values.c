@@ -22,6 +22,103 @@
 
 /* ---------------------------------------------------------------- Via */
 
+/*
+ * The parameter names the Via and name-addr parses keep, against every
+ * spelling of their length: each in every mix of cases is kept, and one
+ * byte changed to any other token byte at any place makes another
+ * parameter, kept by no field (RFC 3261 7.3.1, 25.1: case-insensitive).
+ */
+static const char param_token_bytes[] =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "-.!%*_+`'~";
+
+/* What one spelling of a parameter gets: 1 kept, 0 not. */
+static int
+param_kept(const char *name, const char *pname, const char *value)
+{
+	char hdrs[512];
+	struct msg *m;
+	int kept = -1;
+
+	if (strcmp(name, "tag") == 0 || strcmp(name, "expires") == 0 ||
+	    strcmp(name, "q") == 0) {
+		const struct msg_naddr *c;
+
+		snprintf(hdrs, sizeof(hdrs),
+		    VIA_1 MAXF TO_1 CALLID_1 CSEQ_1 CL_0
+		    "From: <sip:a@h>;x=1;%s=%s\r\n"
+		    "Contact: <sip:a@h>;%s=%s;y\r\n", pname, value, pname,
+		    value);
+		m = request_with(REQ_LINE, hdrs);
+		if (strcmp(name, "tag") == 0) {
+			assert_non_null(msg_from(m));
+			kept = msg_from(m)->tag.len > 0;
+		} else {
+			assert_int_equal(msg_naddrs(m, HDR_CONTACT, &c), 1);
+			kept = strcmp(name, "q") == 0 ? c[0].q >= 0
+			    : c[0].expires >= 0;
+		}
+	} else {
+		const struct msg_via *v;
+
+		snprintf(hdrs, sizeof(hdrs),
+		    "Via: SIP/2.0/UDP h.example;x;%s=%s;y=2\r\n" MAXF TO_1
+		    FROM_1 CALLID_1 CSEQ_1 CL_0, pname, value);
+		m = request_with(REQ_LINE, hdrs);
+		v = msg_via_top(m);
+		assert_non_null(v);
+		kept = strcmp(name, "branch") == 0 ? v->branch.len > 0
+		    : strcmp(name, "received") == 0 ? v->received.len > 0
+		    : strcmp(name, "maddr") == 0    ? v->maddr.len > 0
+		    : strcmp(name, "ttl") == 0      ? v->ttl >= 0
+						    : v->rport_value >= 0;
+	}
+	msg_free(m);
+	return kept;
+}
+
+static void
+test_param_names_every_spelling(void **state)
+{
+	static const struct {
+		const char *name, *value;
+	} names[] = {
+		{ "branch", "z9hG4bK1" }, { "received", "192.0.2.1" },
+		{ "maddr", "192.0.2.2" }, { "ttl", "5" }, { "rport", "5062" },
+		{ "tag", "t1" }, { "expires", "60" }, { "q", "0.5" },
+	};
+	char pname[16];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		const char *nm = names[k].name;
+		size_t n = strlen(nm);
+
+		for (unsigned cases = 0; cases < 1u << n; cases++) {
+			for (size_t i = 0; i < n; i++) {
+				pname[i] = (char)(cases >> i & 1
+				    ? nm[i] - 'a' + 'A' : nm[i]);
+			}
+			pname[n] = '\0';
+			if (param_kept(nm, pname, names[k].value) != 1) {
+				fail_msg("%s not kept", pname);
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			for (const char *b = param_token_bytes; *b; b++) {
+				if ((*b | 0x20) == nm[i]) {
+					continue;
+				}
+				memcpy(pname, nm, n + 1);
+				pname[i] = *b;
+				if (param_kept(nm, pname, names[k].value) != 0) {
+					fail_msg("%s kept as %s", pname, nm);
+				}
+			}
+		}
+	}
+}
+
 static void
 test_via_full(void **state)
 {
@@ -1426,6 +1523,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_param_names_every_spelling),
 	    cmocka_unit_test(test_via_full),
 	    cmocka_unit_test(test_via_minimal),
 	    cmocka_unit_test(test_via_whitespace),
