@@ -226,11 +226,14 @@ ch_name_end16(const char *p, const char *e)
  * or one past it in the same sixteen bytes (the caller compares).
  * One pass for the two bytes a header line's end is judged by, sixteen
  * bytes at a time where SSE2 is there (x86-64 always): memchr() twice a
- * line cost more in calls than in bytes, the lines being short.  Reads
- * only inside [p, e).
+ * line cost more in calls than in bytes, the lines being short.  The
+ * same pass looks for a NUL: *ctl gets bits set (never cleared) when a
+ * NUL is among the bytes before the LF, and may when one is after it in
+ * the same sixteen or another byte under 14 but CR and LF is there (HT,
+ * a control): then the caller looks where.  Reads only inside [p, e).
  */
 static inline const char *
-ch_line_end(const char *p, const char *e, const char **cr)
+ch_line_end(const char *p, const char *e, const char **cr, unsigned *ctl)
 {
 	const char *fcr = NULL;
 
@@ -238,14 +241,22 @@ ch_line_end(const char *p, const char *e, const char **cr)
 	const __m128i vlf = _mm_set1_epi8('\n');
 	const __m128i vcr = _mm_set1_epi8('\r');
 
-	for (; e - p >= 16; p += 16) {
+	/* counted down: one compare a step */
+	for (size_t k = (size_t)(e - p) / 16; k > 0; k--, p += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* NUL, LF and CR are bytes up to 13: one unsigned compare
+		 * (the minimum equals the byte) for the three; most sixteen
+		 * bytes hold none */
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(_mm_min_epu8(v, vcr), v));
+
+		if (m == 0) {
+			continue;
+		}
 		unsigned ml = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vlf));
 		unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vcr));
 
-		if ((ml | mc) == 0) {
-			continue;
-		}
+		*ctl |= m & ~(ml | mc);
 		/* a CR past the LF is the next line's: the caller compares */
 		if (mc != 0 && fcr == NULL) {
 			fcr = p + __builtin_ctz(mc);
@@ -264,6 +275,7 @@ ch_line_end(const char *p, const char *e, const char **cr)
 		if (*p == '\r' && fcr == NULL) {
 			fcr = p;
 		}
+		*ctl |= *p == '\0';
 	}
 	*cr = fcr;
 	return NULL;
