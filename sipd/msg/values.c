@@ -885,13 +885,43 @@ msg_naddrs(struct msg *m, enum hdr_id id, const struct msg_naddr **out)
 static inline const struct msg_naddr *
 single_naddr(struct msg *m, enum hdr_id id)
 {
+	const size_t lc_size = (sizeof(struct list_cache) + 15) & ~(size_t)15;
 	const struct msg_naddr *na;
-	const struct list_cache *lc = list_cached(m, id, LK_NADDR);
+	int f = m->first[id];
+	struct list_cache *lc;
 
-	if (lc != NULL) {
+	if (f < 0) {
+		return NULL;
+	}
+	lc = m->hdrs[f].cache;
+	if (lc != NULL && lc->kind == LK_NADDR) {
 		return lc->state > 0 && lc->count > 0 ? lc->items : NULL;
 	}
-	return msg_naddrs(m, id, &na) > 0 ? na : NULL;
+	if (lc != NULL || m->hdrs[f].next >= 0) {
+		return msg_naddrs(m, id, &na) > 0 ? na : NULL;
+	}
+	/* the first parse of the one header, From and To being no lists:
+	 * what list_get() does for it, without its calls */
+	const char *p = m->buf + m->hdrs[f].value.off;
+	struct msg_naddr *item;
+
+	lc = msg_alloc(m, lc_size + sizeof(*item));
+	if (lc == NULL) {
+		return NULL;
+	}
+	item = (struct msg_naddr *)(void *)((char *)lc + lc_size);
+	lc->kind = LK_NADDR;
+	lc->count = 0;
+	lc->items = NULL;
+	m->hdrs[f].cache = lc;
+	if (parse_naddr(m, p, p + m->hdrs[f].value.len, f, item, false) != 0) {
+		lc->state = -1;
+		return NULL;
+	}
+	lc->items = item;
+	lc->count = 1;
+	lc->state = 1;
+	return item;
 }
 
 const struct msg_naddr *

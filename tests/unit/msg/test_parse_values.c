@@ -622,6 +622,67 @@ test_from_to_bad(void **state)
  * every time once malformed, and parsed again after an edit of the
  * header.  Two From lines: the first, and NULL once either is bad.
  */
+/*
+ * msg_from() and msg_to() parse their header at first asking without
+ * list_get(): what they give, and what is cached, equals what
+ * msg_naddrs() gives from the same bytes, good or bad.
+ */
+static void
+test_from_to_direct_same(void **state)
+{
+	static const char *const vals[] = {
+		"<sip:a@example.com>;tag=1",
+		"\"A \\\" B\" <sip:a@example.com:5060;lr>;tag=x;q=1",
+		"Alice Smith <sips:a@[2001:db8::1]>;expires=5;TAG=z",
+		"sip:a@example.com;tag=2",
+		"sip:a@example.com",
+		"  <tel:+1-555>  ;  tag = 3 ",
+		"<urn:x:y>",
+		"<sip:a@example.com",
+		"sip:a@example.com;tag=",
+		"<sip:a@exa mple.com>;tag=1",
+		"\"open <sip:a@example.com>",
+		"<sip:a@example.com>;tag=1;",
+		"<sip:a@example.com> x",
+		"",
+		"*",
+	};
+	char hdrs[512];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+		for (int to = 0; to < 2; to++) {
+			enum hdr_id id = to ? HDR_TO : HDR_FROM;
+			const struct msg_naddr *a, *b;
+			struct msg *m1, *m2;
+			int n;
+
+			snprintf(hdrs, sizeof(hdrs), "%s%s: %s\r\n%s" CALLID_1
+			    CSEQ_1 CL_0, VIA_1 MAXF, to ? "To" : "From",
+			    vals[k], to ? FROM_1 : TO_1);
+			m1 = request_with(REQ_LINE, hdrs);
+			m2 = request_with(REQ_LINE, hdrs);
+			a = to ? msg_to(m1) : msg_from(m1);
+			n = msg_naddrs(m2, id, &b);
+			if ((a != NULL) != (n == 1)) {
+				fail_msg("\"%s\": direct %s, list %d", vals[k],
+				         a != NULL ? "good" : "bad", n);
+			}
+			if (a != NULL) {
+				assert_memory_equal(a, b, sizeof(*a));
+			}
+			/* asked again, and through the list, the same */
+			assert_ptr_equal(to ? msg_to(m1) : msg_from(m1), a);
+			assert_int_equal(msg_naddrs(m1, id, &b), n);
+			if (a != NULL) {
+				assert_ptr_equal(b, a);
+			}
+			msg_free(m1);
+			msg_free(m2);
+		}
+	}
+}
+
 static void
 test_from_to_cached(void **state)
 {
@@ -1537,6 +1598,7 @@ main(void)
 	    cmocka_unit_test(test_from_to_tricky),
 	    cmocka_unit_test(test_from_to_bad),
 	    cmocka_unit_test(test_from_to_cached),
+	    cmocka_unit_test(test_from_to_direct_same),
 	    cmocka_unit_test(test_callid),
 	    cmocka_unit_test(test_cseq),
 	    cmocka_unit_test(test_cseq_digits_methods),
