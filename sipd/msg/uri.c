@@ -814,36 +814,43 @@ bool
 uri_param(const char *base, const struct uri *u, const char *name,
     struct sv *val)
 {
-	struct sv list = span_sv(base, u->params);
-	const char *p = list.p, *e = list.p + list.len;
+	const char *p = base + u->params.off, *e = p + u->params.len;
 
-	/* list_next()'s elements in one pass: each name ends at its first
-	 * '=' or at the ';' ending it, its value runs from that '=' to the
-	 * ';'; names are matched as written: an escaped name is not
-	 * decoded */
-	while (list.len > 0) {
-		const char *q = p, *end;
+	/*
+	 * list_next()'s elements: each name ends at its first '=' or at
+	 * the ';' ending it, its value runs from that '=' to the ';'.
+	 * Names are matched as written (an escaped name is not decoded),
+	 * case-insensitively, with name as they are read: most differ at
+	 * their first byte, and an element that is not name is passed by
+	 * its ';' alone (no paramchar is one), its value unread.
+	 */
+	while (u->params.len > 0) {
+		const char *q = p, *n = name;
 
-		while (q < e && *q != ';' && *q != '=') {
+		while (*n != '\0' && q < e && *q != ';' && *q != '=' &&
+		    ch_lower((unsigned char)*q) == ch_lower((unsigned char)*n)) {
 			q++;
+			n++;
 		}
-		end = q;
-		if (q < e && *q == '=') {
-			for (end = q + 1; end < e && *end != ';'; end++) {
-			}
-		}
-		if (ch_caseeq_cstr(p, (size_t)(q - p), name)) {
+		if (*n == '\0' && (q == e || *q == ';' || *q == '=')) {
 			if (val != NULL) {
+				const char *end = q;
+
+				if (q < e && *q == '=') {
+					end = memchr(q + 1, ';', (size_t)(e - q - 1));
+					end = end != NULL ? end : e;
+				}
 				*val = end > q ? (struct sv){ q + 1,
-						      (size_t)(end - q - 1) }
+						     (size_t)(end - q - 1) }
 					       : (struct sv){ q, 0 };
 			}
 			return true;
 		}
-		if (end == e) {
+		p = memchr(q, ';', (size_t)(e - q));
+		if (p == NULL) {
 			break;
 		}
-		p = end + 1;
+		p++;
 	}
 	if (val != NULL) {
 		*val = (struct sv){ NULL, 0 };

@@ -1528,7 +1528,8 @@ static void
 test_param_every_short(void **state)
 {
 	static const char abc[] = "a=;A";
-	static const char *const names[] = { "a", "A", "aa", "aAa", "b", "" };
+	static const char *const names[] = { "a", "A", "aa", "aAa", "b", "",
+		"a=", "a;" };
 	size_t total = 0;
 
 	(void)state;
@@ -1567,7 +1568,7 @@ test_param_every_short(void **state)
 			free(buf);
 		}
 	}
-	assert_int_equal(total, 5461 * 6);
+	assert_int_equal(total, 5461 * 8);
 }
 
 /*
