@@ -314,37 +314,9 @@ headers_ok(struct sv list)
 bool
 uri_ipv4(const char *p, size_t n, bool strict, uint8_t out[4])
 {
-	const char *e = p + n;
+	const char *end;
 
-	for (int part = 0; part < 4; part++) {
-		unsigned v, d;
-
-		if (part > 0) {
-			if (p == e || *p != '.') {
-				return false;
-			}
-			p++;
-		}
-		if (p == e || (v = (unsigned)(unsigned char)*p - '0') > 9) {
-			return false;
-		}
-		p++;
-		/* a fourth digit, or one after a leading zero when strict, is
-		 * refused */
-		for (int k = 1;
-		    p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9; k++) {
-			if (k == 3 || (strict && v == 0)) {
-				return false;
-			}
-			v = v * 10 + d;
-			p++;
-		}
-		if (v > 255) {
-			return false;
-		}
-		out[part] = (uint8_t)v;
-	}
-	return p == e;
+	return ch_ipv4_quad(p, p + n, strict, &end, out) && end == p + n;
 }
 
 /*

@@ -1016,16 +1016,57 @@ test_equal_tel(void **state)
 /* ch_ipv4_run(), the host scans' one-pass check, judges a run of digits
  * and dots as uri_ipv4() does, strict or not: every string of up to nine
  * bytes over "0256.", then random runs of up to 17 digits and dots. */
+/*
+ * The plain reading of a dotted quad: four parts split at the dots, each
+ * one to three digits and at most 255, without a leading zero when
+ * strict (as inet_pton() reads one).
+ */
+static bool
+ref_quad(const char *s, size_t n, bool strict, uint8_t out[4])
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t st = i;
+		unsigned v = 0;
+
+		if (part > 0) {
+			if (i == n || s[i] != '.') {
+				return false;
+			}
+			st = ++i;
+		}
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			if (i - st == 3) {
+				return false;
+			}
+			i++;
+		}
+		if (i == st || v > 255 || (strict && i - st > 1 && s[st] == '0')) {
+			return false;
+		}
+		out[part] = (uint8_t)v;
+	}
+	return i == n;
+}
+
 static void
 check_run(const char *s, size_t n)
 {
-	uint8_t b[4];
+	uint8_t b[4], r[4];
 	bool ok;
 
 	for (int strict = 0; strict < 2; strict++) {
 		const char *end = ch_ipv4_run(s, s + n, strict, &ok);
+		bool want = ref_quad(s, n, strict, r);
+
 		assert_ptr_equal(end, s + n);
-		assert_int_equal(ok, uri_ipv4(s, n, strict, b));
+		assert_int_equal(ok, want);
+		assert_int_equal(uri_ipv4(s, n, strict, b), want);
+		if (want) {
+			assert_memory_equal(b, r, 4);
+		}
 	}
 }
 
