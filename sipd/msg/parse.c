@@ -987,7 +987,7 @@ msg_find_comma(const char *p, const char *e)
 		}
 		switch (*p) {
 		case '"':
-			p = skip_quoted(p, e);
+			p = msg_skip_quoted16(p, e);
 			if (p == NULL) {
 				return NULL;
 			}

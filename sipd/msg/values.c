@@ -759,7 +759,7 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 		return 0;
 	}
 	if (*p == '"') {
-		q = skip_quoted(p, e);
+		q = msg_skip_quoted16(p, e);
 		if (q == NULL) {
 			return -EINVAL;
 		}
