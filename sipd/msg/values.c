@@ -553,9 +553,17 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 		return lc->state > 0 ? lc->count : -EINVAL;
 	}
 	list = hdr_is_list(id);
-	if (!list && m->hdrs[f].next < 0) {
-		/* one header, one element (From, To, Content-Type): no
-		 * count, no ends */
+	/*
+	 * One header, one element (From, To, Content-Type; a Contact or
+	 * Route line without a comma): no count, no ends.  A name-addr
+	 * holds a '"' only in its display name or a parameter's value,
+	 * where an unterminated one fails its parse: msg_find_comma()'s
+	 * verdict on quotes, NULL, adds nothing there.
+	 */
+	if (m->hdrs[f].next < 0 &&
+	    (!list || ((kind == LK_NADDR || kind == LK_CONTACT) &&
+		memchr(m->buf + m->hdrs[f].value.off, ',',
+		    m->hdrs[f].value.len) == NULL))) {
 		const char *p = m->buf + m->hdrs[f].value.off;
 
 		lc = msg_alloc(m, lc_size + sz);

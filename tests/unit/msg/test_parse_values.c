@@ -683,6 +683,66 @@ test_from_to_direct_same(void **state)
 	}
 }
 
+/*
+ * A Contact or Route line without a comma is parsed as its one element
+ * without the list's count: the same elements, good or bad, as when a
+ * second line makes it a longer list.
+ */
+static void
+test_naddr_list_one_same(void **state)
+{
+	static const char *const vals[] = {
+		"<sip:a@example.com>;expires=5",
+		"\"A \\\" B\" <sip:a@example.com:5060;lr>;q=0.5",
+		"\"A\" <sip:a@example.com>;x=\"y\"",
+		"sip:a@example.com;transport=udp",
+		"*",
+		"\"open <sip:a@example.com>",
+		"<sip:a@example.com>;x=\"open",
+		"<sip:a@example.com>\"",
+		"Bob\"x <sip:a@example.com>",
+		"<sip:a@exa\"mple.com>",
+		"<sip:a@example.com",
+		"<sip:a@example.com>;q=2",
+		"\"Smith, Bob\" <sip:a@example.com>",
+		"<sip:a@example.com>, <sip:b@example.com>;lr",
+		"<sip:a@example.com>,",
+	};
+	static const char *const names[] = { "Contact", "Route" };
+	char hdrs[512];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+		for (size_t j = 0; j < 2; j++) {
+			enum hdr_id id = j ? HDR_ROUTE : HDR_CONTACT;
+			const struct msg_naddr *a, *b;
+			struct msg *m1, *m2;
+			int n1, n2;
+
+			snprintf(hdrs, sizeof(hdrs), "%s%s: %s\r\n",
+			    VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0,
+			    names[j], vals[k]);
+			m1 = request_with(REQ_LINE, hdrs);
+			snprintf(hdrs, sizeof(hdrs), "%s%s: %s\r\n%s: <sip:x@y>\r\n",
+			    VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0,
+			    names[j], vals[k], names[j]);
+			m2 = request_with(REQ_LINE, hdrs);
+			n1 = msg_naddrs(m1, id, &a);
+			n2 = msg_naddrs(m2, id, &b);
+			if (n1 >= 0 ? n2 != n1 + 1 : n2 != n1) {
+				fail_msg("%s: \"%s\": one line %d, two %d",
+				         names[j], vals[k], n1, n2);
+			}
+			for (int i = 0; i < n1; i++) {
+				assert_memory_equal(&a[i], &b[i], sizeof(a[i]));
+			}
+			assert_int_equal(msg_naddrs(m1, id, &b), n1);
+			msg_free(m1);
+			msg_free(m2);
+		}
+	}
+}
+
 static void
 test_from_to_cached(void **state)
 {
@@ -1599,6 +1659,7 @@ main(void)
 	    cmocka_unit_test(test_from_to_bad),
 	    cmocka_unit_test(test_from_to_cached),
 	    cmocka_unit_test(test_from_to_direct_same),
+	    cmocka_unit_test(test_naddr_list_one_same),
 	    cmocka_unit_test(test_callid),
 	    cmocka_unit_test(test_cseq),
 	    cmocka_unit_test(test_cseq_digits_methods),
