@@ -125,7 +125,7 @@ msg_skip_quoted16(const char *p, const char *e)
  * returned value excludes quotes.  Returns the position after it, or NULL.
  * The bytes from lo (at most p) to e may be read.
  */
-static const char *
+static inline __attribute__((always_inline)) const char *
 next_param(const char *lo, const char *p, const char *e, const char **ns,
     const char **ne, const char **vs, const char **ve)
 {
