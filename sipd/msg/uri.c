@@ -694,44 +694,19 @@ sip_colon_word(void)
 	return w;
 }
 
-int
-uri_parse(const char *base, struct span s, struct uri *u)
+/*
+ * uri_parse() of a URI not starting "sip:": its scheme read and judged,
+ * u cleared already.  Out of line, so that the common case takes no
+ * stack frame for it.
+ */
+static __attribute__((noinline)) int
+uri_parse_scheme(const char *base, struct span s, struct uri *u)
 {
-	const char *p;
+	const char *p = base + s.off;
 	struct sv name;
 	size_t i, slen, rlen;
 	uint32_t roff;
 
-	memset(u, 0, sizeof(*u));
-	u->scheme = URI_OTHER;
-	u->all = s;
-	if (s.len == 0) {
-		return -EINVAL;
-	}
-	p = base + s.off;
-	/*
-	 * RFC 3261 19.1.1, 25.1: a URI is printable US-ASCII; white space
-	 * (folding included) and controls end it, they are never inside.
-	 * The grammar of the scheme and of sip, sips and tel URIs admits
-	 * only such bytes (every class of chars.h but CH_WS, the escapes'
-	 * '%' and hex digits), so their parse refuses any other byte as it
-	 * reads it: only an opaque URI, whose bytes no class judges, is
-	 * tested for them, below.
-	 */
-	/* most URIs are "sip:" in some case: one compare.  Setting 0x20
-	 * turns only 'S' and 's' into 's' (and so for 'i', 'p'), but a
-	 * control (0x1a) as well as ':' into ':': the colon is compared
-	 * as it is */
-	if (s.len >= 4) {
-		uint32_t w;
-
-		memcpy(&w, p, 4);
-		if ((w | 0x20202020u) == sip_colon_word() && p[3] == ':') {
-			u->scheme_s = mkspan(s.off, 0, 3);
-			u->scheme = URI_SIP;
-			return parse_sip(p + 4, s.len - 4, s.off + 4, u);
-		}
-	}
 	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
 	 * ended by the colon, which is no scheme character */
 	if (!ch_is((unsigned char)p[0], CH_ALPHA)) {
@@ -780,6 +755,43 @@ uri_parse(const char *base, struct span s, struct uri *u)
 	}
 	u->opaque = mkspan(roff, 0, rlen);
 	return 0;
+}
+
+int
+uri_parse(const char *base, struct span s, struct uri *u)
+{
+	const char *p = base + s.off;
+
+	memset(u, 0, sizeof(*u));
+	u->scheme = URI_OTHER;
+	u->all = s;
+	if (s.len == 0) {
+		return -EINVAL;
+	}
+	/*
+	 * RFC 3261 19.1.1, 25.1: a URI is printable US-ASCII; white space
+	 * (folding included) and controls end it, they are never inside.
+	 * The grammar of the scheme and of sip, sips and tel URIs admits
+	 * only such bytes (every class of chars.h but CH_WS, the escapes'
+	 * '%' and hex digits), so their parse refuses any other byte as it
+	 * reads it: only an opaque URI, whose bytes no class judges, is
+	 * tested for them (uri_parse_scheme()).
+	 */
+	/* most URIs are "sip:" in some case: one compare.  Setting 0x20
+	 * turns only 'S' and 's' into 's' (and so for 'i', 'p'), but a
+	 * control (0x1a) as well as ':' into ':': the colon is compared
+	 * as it is */
+	if (s.len >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		if ((w | 0x20202020u) == sip_colon_word() && p[3] == ':') {
+			u->scheme_s = mkspan(s.off, 0, 3);
+			u->scheme = URI_SIP;
+			return parse_sip(p + 4, s.len - 4, s.off + 4, u);
+		}
+	}
+	return uri_parse_scheme(base, s, u);
 }
 
 bool
