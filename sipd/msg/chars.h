@@ -113,11 +113,65 @@ ch_graph_span(const char *p, size_t n)
  * strict, without a leading zero (what uri_ipv4() accepts).  For hosts,
  * whose scan would otherwise read the digits twice.
  */
+/*
+ * A dotted quad at p (before e) as uri_ipv4() reads one: four parts of
+ * one to three digits, each at most 255, without a leading zero when
+ * strict, separated by dots.  On success *end is after it and out holds
+ * its bytes; false at the first byte that breaks it.  A part at a time,
+ * its digits unrolled: the quads in messages are short and many.
+ */
+static inline bool
+ch_ipv4_quad(const char *p, const char *e, bool strict, const char **end,
+    uint8_t out[4])
+{
+	for (int part = 0; part < 4; part++) {
+		unsigned v, d;
+
+		if (part > 0) {
+			if (p == e || *p != '.') {
+				return false;
+			}
+			p++;
+		}
+		if (p == e || (v = (unsigned)(unsigned char)*p - '0') > 9) {
+			return false;
+		}
+		p++;
+		if (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+			if (strict && v == 0) {
+				return false;
+			}
+			v = v * 10 + d;
+			p++;
+			if (p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (v > 255) {
+					return false;
+				}
+			}
+		}
+		out[part] = (uint8_t)v;
+	}
+	*end = p;
+	return true;
+}
+
 static inline const char *
 ch_ipv4_run(const char *p, const char *e, bool strict, bool *ok)
 {
 	unsigned v = 0, nd = 0, dots = 0;
 	bool good = true;
+	const char *q;
+	uint8_t b[4];
+
+	/* a quad the run ends with, as nearly every one does: the loop
+	 * below would find it so too */
+	if (ch_ipv4_quad(p, e, strict, &q, b) &&
+	    (q == e || ((unsigned)(unsigned char)*q - '0' > 9 && *q != '.'))) {
+		*ok = true;
+		return q;
+	}
 
 	for (; p < e; p++) {
 		unsigned d = (unsigned)(unsigned char)*p - '0';
@@ -226,11 +280,14 @@ ch_name_end16(const char *p, const char *e)
  * or one past it in the same sixteen bytes (the caller compares).
  * One pass for the two bytes a header line's end is judged by, sixteen
  * bytes at a time where SSE2 is there (x86-64 always): memchr() twice a
- * line cost more in calls than in bytes, the lines being short.  Reads
- * only inside [p, e).
+ * line cost more in calls than in bytes, the lines being short.  The
+ * same pass looks for a NUL: *ctl gets bits set (never cleared) when a
+ * NUL is among the bytes before the LF, and may when one is after it in
+ * the same sixteen or another byte under 14 but CR and LF is there (HT,
+ * a control): then the caller looks where.  Reads only inside [p, e).
  */
 static inline const char *
-ch_line_end(const char *p, const char *e, const char **cr)
+ch_line_end(const char *p, const char *e, const char **cr, unsigned *ctl)
 {
 	const char *fcr = NULL;
 
@@ -238,14 +295,22 @@ ch_line_end(const char *p, const char *e, const char **cr)
 	const __m128i vlf = _mm_set1_epi8('\n');
 	const __m128i vcr = _mm_set1_epi8('\r');
 
-	for (; e - p >= 16; p += 16) {
+	/* counted down: one compare a step */
+	for (size_t k = (size_t)(e - p) / 16; k > 0; k--, p += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* NUL, LF and CR are bytes up to 13: one unsigned compare
+		 * (the minimum equals the byte) for the three; most sixteen
+		 * bytes hold none */
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(_mm_min_epu8(v, vcr), v));
+
+		if (m == 0) {
+			continue;
+		}
 		unsigned ml = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vlf));
 		unsigned mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vcr));
 
-		if ((ml | mc) == 0) {
-			continue;
-		}
+		*ctl |= m & ~(ml | mc);
 		/* a CR past the LF is the next line's: the caller compares */
 		if (mc != 0 && fcr == NULL) {
 			fcr = p + __builtin_ctz(mc);
@@ -264,6 +329,7 @@ ch_line_end(const char *p, const char *e, const char **cr)
 		if (*p == '\r' && fcr == NULL) {
 			fcr = p;
 		}
+		*ctl |= *p == '\0';
 	}
 	*cr = fcr;
 	return NULL;

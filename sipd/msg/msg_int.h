@@ -220,7 +220,7 @@ hdr_words_eq_rest(const char *p, size_t len, const uint64_t *w, bool token)
  * case-insensitive.  One hash of the first word, which is also the
  * first compare.
  */
-static inline enum hdr_id
+static inline __attribute__((always_inline)) enum hdr_id
 hdr_lookup_in(const struct hdr_names *t, const char *p, size_t len,
     bool token)
 {
@@ -252,7 +252,7 @@ hdr_lookup_in(const struct hdr_names *t, const char *p, size_t len,
  * hdr_lookup() of an RFC 3261 token, what the parser takes for a name,
  * with the index from hdr_names(); inline, as it runs once a line.
  */
-static inline enum hdr_id
+static inline __attribute__((always_inline)) enum hdr_id
 hdr_lookup_token(const struct hdr_names *t, const char *name, size_t len)
 {
 	return hdr_lookup_in(t, name, len, true);

@@ -311,7 +311,8 @@ hdr_link_tail(struct msg *m, int idx, int32_t *otail, int32_t *tails)
  * compiler would read those again after every store.
  */
 static int
-parse_headers(struct msg *m, const char *p, struct msg_err *err)
+parse_headers(struct msg *m, const char *p, unsigned *ctl,
+    struct msg_err *err)
 {
 	const char *const base = m->buf;
 	const char *e = base + m->rx_len;
@@ -324,6 +325,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 	int32_t otail = -1;
 	int last = -1;
 	struct span bad = m->bad_line;
+	unsigned nul = 0;
 	int rc = 0;
 
 	const struct hdr_names *names = hdr_names();
@@ -358,7 +360,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 			room = max_line + 1;
 		}
 		const char *cr;
-		const char *nl = ch_line_end(p, p + room, &cr);
+		const char *nl = ch_line_end(p, p + room, &cr, &nul);
 		if (nl == NULL) {
 			if ((size_t)(e - p) > max_line) {
 				fail(err, 0, "Line Too Long", (uint32_t)(p - base));
@@ -507,6 +509,7 @@ parse_headers(struct msg *m, const char *p, struct msg_err *err)
 out:
 	m->nhdrs = nhdrs;
 	m->bad_line = bad;
+	*ctl |= nul;
 	return rc;
 }
 
@@ -578,18 +581,22 @@ parse_sized(const char *data, size_t len, const struct msg_limits *lim,
 		room = (size_t)lim->max_line + 1;
 	}
 	const char *cr;
-	const char *nl = ch_line_end(b, b + room, &cr);
+	unsigned nul = 0;
+	const char *nl = ch_line_end(b, b + room, &cr, &nul);
 	if (b == e || nl == NULL) {
 		fail(err, 0, b == e ? "Empty Message" : "Bad Start Line", 0);
 		goto fail;
 	}
 	if (parse_start(m, b, nl, cr, err) != 0 ||
-	    parse_headers(m, nl + 1, err) != 0) {
+	    parse_headers(m, nl + 1, &nul, err) != 0) {
 		goto fail;
 	}
-	/* RFC 3261 25.1: a NUL only as a quoted-pair's octet; the scan
-	 * for one costs a pass only when a NUL is there */
-	if (memchr(m->buf, '\0', m->eoh.off) != NULL) {
+	/* RFC 3261 25.1: a NUL only as a quoted-pair's octet.  The line
+	 * scans looked at every byte up to the end of the headers (the
+	 * CR and LF before the start line and the empty line are none)
+	 * and said whether a NUL may be there: only then is it looked
+	 * for */
+	if (nul != 0 && memchr(m->buf, '\0', m->eoh.off) != NULL) {
 		const char *z = msg_stray_nul(m->buf, m->buf + m->eoh.off);
 		if (z != NULL) {
 			fail(err, 0, "NUL in Headers", (uint32_t)(z - m->buf));
@@ -980,7 +987,7 @@ msg_find_comma(const char *p, const char *e)
 		}
 		switch (*p) {
 		case '"':
-			p = skip_quoted(p, e);
+			p = msg_skip_quoted16(p, e);
 			if (p == NULL) {
 				return NULL;
 			}

@@ -314,37 +314,9 @@ headers_ok(struct sv list)
 bool
 uri_ipv4(const char *p, size_t n, bool strict, uint8_t out[4])
 {
-	const char *e = p + n;
+	const char *end;
 
-	for (int part = 0; part < 4; part++) {
-		unsigned v, d;
-
-		if (part > 0) {
-			if (p == e || *p != '.') {
-				return false;
-			}
-			p++;
-		}
-		if (p == e || (v = (unsigned)(unsigned char)*p - '0') > 9) {
-			return false;
-		}
-		p++;
-		/* a fourth digit, or one after a leading zero when strict, is
-		 * refused */
-		for (int k = 1;
-		    p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9; k++) {
-			if (k == 3 || (strict && v == 0)) {
-				return false;
-			}
-			v = v * 10 + d;
-			p++;
-		}
-		if (v > 255) {
-			return false;
-		}
-		out[part] = (uint8_t)v;
-	}
-	return p == e;
+	return ch_ipv4_quad(p, p + n, strict, &end, out) && end == p + n;
 }
 
 /*
@@ -722,41 +694,19 @@ sip_colon_word(void)
 	return w;
 }
 
-int
-uri_parse(const char *base, struct span s, struct uri *u)
+/*
+ * uri_parse() of a URI not starting "sip:": its scheme read and judged,
+ * u cleared already.  Out of line, so that the common case takes no
+ * stack frame for it.
+ */
+static __attribute__((noinline)) int
+uri_parse_scheme(const char *base, struct span s, struct uri *u)
 {
-	const char *p;
+	const char *p = base + s.off;
 	struct sv name;
 	size_t i, slen, rlen;
 	uint32_t roff;
 
-	memset(u, 0, sizeof(*u));
-	u->scheme = URI_OTHER;
-	u->all = s;
-	if (s.len == 0) {
-		return -EINVAL;
-	}
-	p = base + s.off;
-	/*
-	 * RFC 3261 19.1.1, 25.1: a URI is printable US-ASCII; white space
-	 * (folding included) and controls end it, they are never inside.
-	 */
-	if (!ch_graph_span(p, s.len)) {
-		return -EINVAL;
-	}
-	/* most URIs are "sip:" in some case: one compare.  Setting 0x20
-	 * turns only 'S' and 's' into 's' (and so for 'i', 'p'), and only
-	 * ':' and a control, refused above, into ':' */
-	if (s.len >= 4) {
-		uint32_t w;
-
-		memcpy(&w, p, 4);
-		if ((w | 0x20202020u) == sip_colon_word()) {
-			u->scheme_s = mkspan(s.off, 0, 3);
-			u->scheme = URI_SIP;
-			return parse_sip(p + 4, s.len - 4, s.off + 4, u);
-		}
-	}
 	/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
 	 * ended by the colon, which is no scheme character */
 	if (!ch_is((unsigned char)p[0], CH_ALPHA)) {
@@ -797,48 +747,94 @@ uri_parse(const char *base, struct span s, struct uri *u)
 		u->scheme = URI_TEL;
 		return parse_tel(base, p, rlen, roff, u);
 	}
-	/* RFC 3261 19.1.1 absoluteURI: kept opaque, escapes checked */
-	if (rlen == 0 || !seg_ok(p, rlen, is_opaquec)) {
+	/* RFC 3261 19.1.1 absoluteURI: kept opaque, printable, escapes
+	 * checked */
+	if (rlen == 0 || !ch_graph_span(p, rlen) ||
+	    !seg_ok(p, rlen, is_opaquec)) {
 		return -EINVAL;
 	}
 	u->opaque = mkspan(roff, 0, rlen);
 	return 0;
 }
 
+int
+uri_parse(const char *base, struct span s, struct uri *u)
+{
+	const char *p = base + s.off;
+
+	memset(u, 0, sizeof(*u));
+	u->scheme = URI_OTHER;
+	u->all = s;
+	if (s.len == 0) {
+		return -EINVAL;
+	}
+	/*
+	 * RFC 3261 19.1.1, 25.1: a URI is printable US-ASCII; white space
+	 * (folding included) and controls end it, they are never inside.
+	 * The grammar of the scheme and of sip, sips and tel URIs admits
+	 * only such bytes (every class of chars.h but CH_WS, the escapes'
+	 * '%' and hex digits), so their parse refuses any other byte as it
+	 * reads it: only an opaque URI, whose bytes no class judges, is
+	 * tested for them (uri_parse_scheme()).
+	 */
+	/* most URIs are "sip:" in some case: one compare.  Setting 0x20
+	 * turns only 'S' and 's' into 's' (and so for 'i', 'p'), but a
+	 * control (0x1a) as well as ':' into ':': the colon is compared
+	 * as it is */
+	if (s.len >= 4) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		if ((w | 0x20202020u) == sip_colon_word() && p[3] == ':') {
+			u->scheme_s = mkspan(s.off, 0, 3);
+			u->scheme = URI_SIP;
+			return parse_sip(p + 4, s.len - 4, s.off + 4, u);
+		}
+	}
+	return uri_parse_scheme(base, s, u);
+}
+
 bool
 uri_param(const char *base, const struct uri *u, const char *name,
     struct sv *val)
 {
-	struct sv list = span_sv(base, u->params);
-	const char *p = list.p, *e = list.p + list.len;
+	const char *p = base + u->params.off, *e = p + u->params.len;
 
-	/* list_next()'s elements in one pass: each name ends at its first
-	 * '=' or at the ';' ending it, its value runs from that '=' to the
-	 * ';'; names are matched as written: an escaped name is not
-	 * decoded */
-	while (list.len > 0) {
-		const char *q = p, *end;
+	/*
+	 * list_next()'s elements: each name ends at its first '=' or at
+	 * the ';' ending it, its value runs from that '=' to the ';'.
+	 * Names are matched as written (an escaped name is not decoded),
+	 * case-insensitively, with name as they are read: most differ at
+	 * their first byte, and an element that is not name is passed by
+	 * its ';' alone (no paramchar is one), its value unread.
+	 */
+	while (u->params.len > 0) {
+		const char *q = p, *n = name;
 
-		while (q < e && *q != ';' && *q != '=') {
+		while (*n != '\0' && q < e && *q != ';' && *q != '=' &&
+		    ch_lower((unsigned char)*q) == ch_lower((unsigned char)*n)) {
 			q++;
+			n++;
 		}
-		end = q;
-		if (q < e && *q == '=') {
-			for (end = q + 1; end < e && *end != ';'; end++) {
-			}
-		}
-		if (ch_caseeq_cstr(p, (size_t)(q - p), name)) {
+		if (*n == '\0' && (q == e || *q == ';' || *q == '=')) {
 			if (val != NULL) {
+				const char *end = q;
+
+				if (q < e && *q == '=') {
+					end = memchr(q + 1, ';', (size_t)(e - q - 1));
+					end = end != NULL ? end : e;
+				}
 				*val = end > q ? (struct sv){ q + 1,
-						      (size_t)(end - q - 1) }
+						     (size_t)(end - q - 1) }
 					       : (struct sv){ q, 0 };
 			}
 			return true;
 		}
-		if (end == e) {
+		p = memchr(q, ';', (size_t)(e - q));
+		if (p == NULL) {
 			break;
 		}
-		p = end + 1;
+		p++;
 	}
 	if (val != NULL) {
 		*val = (struct sv){ NULL, 0 };

@@ -125,7 +125,7 @@ msg_skip_quoted16(const char *p, const char *e)
  * returned value excludes quotes.  Returns the position after it, or NULL.
  * The bytes from lo (at most p) to e may be read.
  */
-static const char *
+static inline __attribute__((always_inline)) const char *
 next_param(const char *lo, const char *p, const char *e, const char **ns,
     const char **ne, const char **vs, const char **ve)
 {
@@ -185,6 +185,64 @@ name_is(const char *p, const char *e, const char *name)
 		}
 	}
 	return true;
+}
+
+/*
+ * Whether the token p[0..n) is the name lit, of n lower-case letters (n
+ * from 2 to 8, a constant where it is inlined), in any case: two words
+ * loaded inside the token, overlapping when n is not a power of two.
+ * Setting 0x20 turns exactly 'A'-'Z' into 'a'-'z'; the only other token
+ * byte without 0x20, '_', becomes DEL, no letter.
+ */
+static inline bool
+token_is(const char *p, size_t n, const char *lit)
+{
+	if (n >= 4) {
+		uint32_t a, b, x, y;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		memcpy(&x, lit, 4);
+		memcpy(&y, lit + n - 4, 4);
+		return (((a | 0x20202020u) ^ x) | ((b | 0x20202020u) ^ y)) == 0;
+	}
+	uint16_t a, b, x, y;
+
+	memcpy(&a, p, 2);
+	memcpy(&b, p + n - 2, 2);
+	memcpy(&x, lit, 2);
+	memcpy(&y, lit + n - 2, 2);
+	return (((a | 0x2020u) ^ x) | ((b | 0x2020u) ^ y)) == 0;
+}
+
+/* The Via parameters parse_via() keeps (RFC 3261 20.42, RFC 3581). */
+enum via_pname {
+	VP_OTHER,
+	VP_BRANCH,
+	VP_RECEIVED,
+	VP_MADDR,
+	VP_TTL,
+	VP_RPORT,
+};
+
+/* A Via parameter's name, a token, by its length first. */
+static inline enum via_pname
+via_pname(const char *ns, const char *ne)
+{
+	switch (ne - ns) {
+	case 3:
+		return token_is(ns, 3, "ttl") ? VP_TTL : VP_OTHER;
+	case 5:
+		return token_is(ns, 5, "rport") ? VP_RPORT
+		    : token_is(ns, 5, "maddr")  ? VP_MADDR
+						: VP_OTHER;
+	case 6:
+		return token_is(ns, 6, "branch") ? VP_BRANCH : VP_OTHER;
+	case 8:
+		return token_is(ns, 8, "received") ? VP_RECEIVED : VP_OTHER;
+	default:
+		return VP_OTHER;
+	}
 }
 
 static int
@@ -344,28 +402,34 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 		if (p == NULL) {
 			return -EINVAL;
 		}
-		if (name_is(ns, ne, "branch")) {
+		switch (via_pname(ns, ne)) {
+		case VP_BRANCH:
 			if (vs == NULL || ve == vs) {
 				return -EINVAL;
 			}
 			v->branch = mkspan(m, vs, ve);
-		} else if (name_is(ns, ne, "received")) {
+			break;
+		case VP_RECEIVED:
 			if (vs == NULL) {
 				return -EINVAL;
 			}
 			v->received = mkspan(m, vs, ve);
-		} else if (name_is(ns, ne, "maddr")) {
+			break;
+		case VP_MADDR:
 			if (vs == NULL) {
 				return -EINVAL;
 			}
 			v->maddr = mkspan(m, vs, ve);
-		} else if (name_is(ns, ne, "ttl")) {
+			break;
+		case VP_TTL: {
 			uint64_t ttl;
 			if (vs == NULL || msg_parse_uint(vs, ve, 255, &ttl) != 0) {
 				return -EINVAL;
 			}
 			v->ttl = (int32_t)ttl;
-		} else if (name_is(ns, ne, "rport")) {
+			break;
+		}
+		case VP_RPORT: {
 			uint16_t port;
 			v->rport = true;
 			if (vs != NULL) {
@@ -374,6 +438,10 @@ parse_via(struct msg *m, const char *p, const char *e, int hdr,
 				}
 				v->rport_value = port;
 			}
+			break;
+		}
+		default:
+			break;
 		}
 	}
 #undef VIA_END
@@ -485,9 +553,17 @@ list_get(struct msg *m, enum hdr_id id, enum list_kind kind, size_t sz,
 		return lc->state > 0 ? lc->count : -EINVAL;
 	}
 	list = hdr_is_list(id);
-	if (!list && m->hdrs[f].next < 0) {
-		/* one header, one element (From, To, Content-Type): no
-		 * count, no ends */
+	/*
+	 * One header, one element (From, To, Content-Type; a Contact or
+	 * Route line without a comma): no count, no ends.  A name-addr
+	 * holds a '"' only in its display name or a parameter's value,
+	 * where an unterminated one fails its parse: msg_find_comma()'s
+	 * verdict on quotes, NULL, adds nothing there.
+	 */
+	if (m->hdrs[f].next < 0 &&
+	    (!list || ((kind == LK_NADDR || kind == LK_CONTACT) &&
+		memchr(m->buf + m->hdrs[f].value.off, ',',
+		    m->hdrs[f].value.len) == NULL))) {
 		const char *p = m->buf + m->hdrs[f].value.off;
 
 		lc = msg_alloc(m, lc_size + sz);
@@ -691,7 +767,7 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 		return 0;
 	}
 	if (*p == '"') {
-		q = skip_quoted(p, e);
+		q = msg_skip_quoted16(p, e);
 		if (q == NULL) {
 			return -EINVAL;
 		}
@@ -740,18 +816,19 @@ parse_naddr(struct msg *m, const char *p, const char *e, int hdr,
 		if (p == NULL) {
 			return -EINVAL;
 		}
-		if (name_is(ns, ne, "tag")) {
+		if (ne - ns == 3 && token_is(ns, 3, "tag")) {
 			if (vs == NULL || ve == vs) {
 				return -EINVAL;
 			}
 			na->tag = mkspan(m, vs, ve);
-		} else if (contact && name_is(ns, ne, "expires")) {
+		} else if (contact && ne - ns == 7 &&
+		    token_is(ns, 7, "expires")) {
 			uint64_t x;
 			if (vs == NULL || delta_parse(vs, ve, INT32_MAX, &x)) {
 				return -EINVAL;
 			}
 			na->expires = (int32_t)x;
-		} else if (contact && name_is(ns, ne, "q")) {
+		} else if (contact && ne - ns == 1 && (*ns | 0x20) == 'q') {
 			if (vs == NULL || qvalue_parse(vs, ve, &na->q) != 0) {
 				return -EINVAL;
 			}
@@ -816,13 +893,43 @@ msg_naddrs(struct msg *m, enum hdr_id id, const struct msg_naddr **out)
 static inline const struct msg_naddr *
 single_naddr(struct msg *m, enum hdr_id id)
 {
+	const size_t lc_size = (sizeof(struct list_cache) + 15) & ~(size_t)15;
 	const struct msg_naddr *na;
-	const struct list_cache *lc = list_cached(m, id, LK_NADDR);
+	int f = m->first[id];
+	struct list_cache *lc;
 
-	if (lc != NULL) {
+	if (f < 0) {
+		return NULL;
+	}
+	lc = m->hdrs[f].cache;
+	if (lc != NULL && lc->kind == LK_NADDR) {
 		return lc->state > 0 && lc->count > 0 ? lc->items : NULL;
 	}
-	return msg_naddrs(m, id, &na) > 0 ? na : NULL;
+	if (lc != NULL || m->hdrs[f].next >= 0) {
+		return msg_naddrs(m, id, &na) > 0 ? na : NULL;
+	}
+	/* the first parse of the one header, From and To being no lists:
+	 * what list_get() does for it, without its calls */
+	const char *p = m->buf + m->hdrs[f].value.off;
+	struct msg_naddr *item;
+
+	lc = msg_alloc(m, lc_size + sizeof(*item));
+	if (lc == NULL) {
+		return NULL;
+	}
+	item = (struct msg_naddr *)(void *)((char *)lc + lc_size);
+	lc->kind = LK_NADDR;
+	lc->count = 0;
+	lc->items = NULL;
+	m->hdrs[f].cache = lc;
+	if (parse_naddr(m, p, p + m->hdrs[f].value.len, f, item, false) != 0) {
+		lc->state = -1;
+		return NULL;
+	}
+	lc->items = item;
+	lc->count = 1;
+	lc->state = 1;
+	return item;
 }
 
 const struct msg_naddr *

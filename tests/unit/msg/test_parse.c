@@ -1005,6 +1005,87 @@ test_limit_line(void **state)
 	assert_non_null(err.reason);
 }
 
+/*
+ * RFC 3261 25.1: a NUL only as a quoted-pair's octet.  A NUL at each
+ * byte of a header value, whatever its length and place (the line
+ * scans look at sixteen bytes at a time, and the last bytes of a
+ * message one at a time), is refused; a NUL in the body is not looked
+ * at, nor an HT among the header bytes.
+ */
+static void
+test_nul_every_place(void **state)
+{
+	char buf[512];
+	struct msg_err err;
+	struct msg *m;
+
+	(void)state;
+	/* last: 0 for Subject first, else last after a line of last - 1
+	 * more bytes, so that its bytes are scanned from each place of
+	 * the previous line's sixteen-byte steps */
+	for (int last = 0; last < 18; last++) {
+		for (int pad = 0; pad < 40; pad++) {
+			int n, vs, ve;
+
+			/* Subject first or last, a body of pad bytes when
+			 * first and none when last */
+			n = snprintf(buf, sizeof(buf), "%s%s", REQ_LINE,
+			    last ? "" : "Subject: ");
+			if (!last) {
+				vs = n;
+				memset(buf + n, 'x', (size_t)pad);
+				n += pad;
+				ve = n;
+				n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+				    "\r\n" VIA_1 MAXF TO_1 FROM_1 CALLID_1
+				    CSEQ_1 "Content-Length: %d\r\n\r\n", pad);
+				memset(buf + n, 'b', (size_t)pad);
+				n += pad;
+			} else {
+				n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+				    VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0
+				    "X: %.*s\r\nSubject:\t", last - 1,
+				    "yyyyyyyyyyyyyyyyy");
+				vs = n;
+				memset(buf + n, 'x', (size_t)pad);
+				n += pad;
+				ve = n;
+				n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+				    "\r\n\r\n");
+			}
+			assert_true(n < (int)sizeof(buf));
+			m = msg_parse(buf, (size_t)n, NULL, &err);
+			assert_non_null(m);
+			msg_free(m);
+			for (int i = vs; i < ve; i++) {
+				buf[i] = '\0';
+				memset(&err, 0, sizeof(err));
+				m = msg_parse(buf, (size_t)n, NULL, &err);
+				if (m != NULL || err.reason == NULL ||
+				    strcmp(err.reason, "NUL in Headers") != 0 ||
+				    err.off != (uint32_t)i) {
+					fail_msg("NUL at %d of a %d-byte value "
+					         "(%s) not refused", i - vs, pad,
+					         last ? "last" : "first");
+				}
+				buf[i] = '\t';
+				m = msg_parse(buf, (size_t)n, NULL, &err);
+				assert_non_null(m);
+				msg_free(m);
+				buf[i] = 'x';
+			}
+			/* the body: the last pad bytes when first */
+			for (int i = n - pad; !last && i < n; i++) {
+				buf[i] = '\0';
+				m = msg_parse(buf, (size_t)n, NULL, &err);
+				assert_non_null(m);
+				msg_free(m);
+				buf[i] = 'b';
+			}
+		}
+	}
+}
+
 static void
 test_reject_unframeable(void **state)
 {
@@ -1128,6 +1209,7 @@ main(void)
 	    cmocka_unit_test(test_limit_default_headers),
 	    cmocka_unit_test(test_limit_line),
 	    cmocka_unit_test(test_reject_unframeable),
+	    cmocka_unit_test(test_nul_every_place),
 	    cmocka_unit_test(test_reject_no_end_of_headers),
 	    cmocka_unit_test(test_body),
 	    cmocka_unit_test(test_hdr_names_letters),

@@ -22,6 +22,103 @@
 
 /* ---------------------------------------------------------------- Via */
 
+/*
+ * The parameter names the Via and name-addr parses keep, against every
+ * spelling of their length: each in every mix of cases is kept, and one
+ * byte changed to any other token byte at any place makes another
+ * parameter, kept by no field (RFC 3261 7.3.1, 25.1: case-insensitive).
+ */
+static const char param_token_bytes[] =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "-.!%*_+`'~";
+
+/* What one spelling of a parameter gets: 1 kept, 0 not. */
+static int
+param_kept(const char *name, const char *pname, const char *value)
+{
+	char hdrs[512];
+	struct msg *m;
+	int kept = -1;
+
+	if (strcmp(name, "tag") == 0 || strcmp(name, "expires") == 0 ||
+	    strcmp(name, "q") == 0) {
+		const struct msg_naddr *c;
+
+		snprintf(hdrs, sizeof(hdrs),
+		    VIA_1 MAXF TO_1 CALLID_1 CSEQ_1 CL_0
+		    "From: <sip:a@h>;x=1;%s=%s\r\n"
+		    "Contact: <sip:a@h>;%s=%s;y\r\n", pname, value, pname,
+		    value);
+		m = request_with(REQ_LINE, hdrs);
+		if (strcmp(name, "tag") == 0) {
+			assert_non_null(msg_from(m));
+			kept = msg_from(m)->tag.len > 0;
+		} else {
+			assert_int_equal(msg_naddrs(m, HDR_CONTACT, &c), 1);
+			kept = strcmp(name, "q") == 0 ? c[0].q >= 0
+			    : c[0].expires >= 0;
+		}
+	} else {
+		const struct msg_via *v;
+
+		snprintf(hdrs, sizeof(hdrs),
+		    "Via: SIP/2.0/UDP h.example;x;%s=%s;y=2\r\n" MAXF TO_1
+		    FROM_1 CALLID_1 CSEQ_1 CL_0, pname, value);
+		m = request_with(REQ_LINE, hdrs);
+		v = msg_via_top(m);
+		assert_non_null(v);
+		kept = strcmp(name, "branch") == 0 ? v->branch.len > 0
+		    : strcmp(name, "received") == 0 ? v->received.len > 0
+		    : strcmp(name, "maddr") == 0    ? v->maddr.len > 0
+		    : strcmp(name, "ttl") == 0      ? v->ttl >= 0
+						    : v->rport_value >= 0;
+	}
+	msg_free(m);
+	return kept;
+}
+
+static void
+test_param_names_every_spelling(void **state)
+{
+	static const struct {
+		const char *name, *value;
+	} names[] = {
+		{ "branch", "z9hG4bK1" }, { "received", "192.0.2.1" },
+		{ "maddr", "192.0.2.2" }, { "ttl", "5" }, { "rport", "5062" },
+		{ "tag", "t1" }, { "expires", "60" }, { "q", "0.5" },
+	};
+	char pname[16];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		const char *nm = names[k].name;
+		size_t n = strlen(nm);
+
+		for (unsigned cases = 0; cases < 1u << n; cases++) {
+			for (size_t i = 0; i < n; i++) {
+				pname[i] = (char)(cases >> i & 1
+				    ? nm[i] - 'a' + 'A' : nm[i]);
+			}
+			pname[n] = '\0';
+			if (param_kept(nm, pname, names[k].value) != 1) {
+				fail_msg("%s not kept", pname);
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			for (const char *b = param_token_bytes; *b; b++) {
+				if ((*b | 0x20) == nm[i]) {
+					continue;
+				}
+				memcpy(pname, nm, n + 1);
+				pname[i] = *b;
+				if (param_kept(nm, pname, names[k].value) != 0) {
+					fail_msg("%s kept as %s", pname, nm);
+				}
+			}
+		}
+	}
+}
+
 static void
 test_via_full(void **state)
 {
@@ -525,6 +622,127 @@ test_from_to_bad(void **state)
  * every time once malformed, and parsed again after an edit of the
  * header.  Two From lines: the first, and NULL once either is bad.
  */
+/*
+ * msg_from() and msg_to() parse their header at first asking without
+ * list_get(): what they give, and what is cached, equals what
+ * msg_naddrs() gives from the same bytes, good or bad.
+ */
+static void
+test_from_to_direct_same(void **state)
+{
+	static const char *const vals[] = {
+		"<sip:a@example.com>;tag=1",
+		"\"A \\\" B\" <sip:a@example.com:5060;lr>;tag=x;q=1",
+		"Alice Smith <sips:a@[2001:db8::1]>;expires=5;TAG=z",
+		"sip:a@example.com;tag=2",
+		"sip:a@example.com",
+		"  <tel:+1-555>  ;  tag = 3 ",
+		"<urn:x:y>",
+		"<sip:a@example.com",
+		"sip:a@example.com;tag=",
+		"<sip:a@exa mple.com>;tag=1",
+		"\"open <sip:a@example.com>",
+		"<sip:a@example.com>;tag=1;",
+		"<sip:a@example.com> x",
+		"",
+		"*",
+	};
+	char hdrs[512];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+		for (int to = 0; to < 2; to++) {
+			enum hdr_id id = to ? HDR_TO : HDR_FROM;
+			const struct msg_naddr *a, *b;
+			struct msg *m1, *m2;
+			int n;
+
+			snprintf(hdrs, sizeof(hdrs), "%s%s: %s\r\n%s" CALLID_1
+			    CSEQ_1 CL_0, VIA_1 MAXF, to ? "To" : "From",
+			    vals[k], to ? FROM_1 : TO_1);
+			m1 = request_with(REQ_LINE, hdrs);
+			m2 = request_with(REQ_LINE, hdrs);
+			a = to ? msg_to(m1) : msg_from(m1);
+			n = msg_naddrs(m2, id, &b);
+			if ((a != NULL) != (n == 1)) {
+				fail_msg("\"%s\": direct %s, list %d", vals[k],
+				         a != NULL ? "good" : "bad", n);
+			}
+			if (a != NULL) {
+				assert_memory_equal(a, b, sizeof(*a));
+			}
+			/* asked again, and through the list, the same */
+			assert_ptr_equal(to ? msg_to(m1) : msg_from(m1), a);
+			assert_int_equal(msg_naddrs(m1, id, &b), n);
+			if (a != NULL) {
+				assert_ptr_equal(b, a);
+			}
+			msg_free(m1);
+			msg_free(m2);
+		}
+	}
+}
+
+/*
+ * A Contact or Route line without a comma is parsed as its one element
+ * without the list's count: the same elements, good or bad, as when a
+ * second line makes it a longer list.
+ */
+static void
+test_naddr_list_one_same(void **state)
+{
+	static const char *const vals[] = {
+		"<sip:a@example.com>;expires=5",
+		"\"A \\\" B\" <sip:a@example.com:5060;lr>;q=0.5",
+		"\"A\" <sip:a@example.com>;x=\"y\"",
+		"sip:a@example.com;transport=udp",
+		"*",
+		"\"open <sip:a@example.com>",
+		"<sip:a@example.com>;x=\"open",
+		"<sip:a@example.com>\"",
+		"Bob\"x <sip:a@example.com>",
+		"<sip:a@exa\"mple.com>",
+		"<sip:a@example.com",
+		"<sip:a@example.com>;q=2",
+		"\"Smith, Bob\" <sip:a@example.com>",
+		"<sip:a@example.com>, <sip:b@example.com>;lr",
+		"<sip:a@example.com>,",
+	};
+	static const char *const names[] = { "Contact", "Route" };
+	char hdrs[512];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+		for (size_t j = 0; j < 2; j++) {
+			enum hdr_id id = j ? HDR_ROUTE : HDR_CONTACT;
+			const struct msg_naddr *a, *b;
+			struct msg *m1, *m2;
+			int n1, n2;
+
+			snprintf(hdrs, sizeof(hdrs), "%s%s: %s\r\n",
+			    VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0,
+			    names[j], vals[k]);
+			m1 = request_with(REQ_LINE, hdrs);
+			snprintf(hdrs, sizeof(hdrs), "%s%s: %s\r\n%s: <sip:x@y>\r\n",
+			    VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0,
+			    names[j], vals[k], names[j]);
+			m2 = request_with(REQ_LINE, hdrs);
+			n1 = msg_naddrs(m1, id, &a);
+			n2 = msg_naddrs(m2, id, &b);
+			if (n1 >= 0 ? n2 != n1 + 1 : n2 != n1) {
+				fail_msg("%s: \"%s\": one line %d, two %d",
+				         names[j], vals[k], n1, n2);
+			}
+			for (int i = 0; i < n1; i++) {
+				assert_memory_equal(&a[i], &b[i], sizeof(a[i]));
+			}
+			assert_int_equal(msg_naddrs(m1, id, &b), n1);
+			msg_free(m1);
+			msg_free(m2);
+		}
+	}
+}
+
 static void
 test_from_to_cached(void **state)
 {
@@ -1426,6 +1644,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_param_names_every_spelling),
 	    cmocka_unit_test(test_via_full),
 	    cmocka_unit_test(test_via_minimal),
 	    cmocka_unit_test(test_via_whitespace),
@@ -1439,6 +1658,8 @@ main(void)
 	    cmocka_unit_test(test_from_to_tricky),
 	    cmocka_unit_test(test_from_to_bad),
 	    cmocka_unit_test(test_from_to_cached),
+	    cmocka_unit_test(test_from_to_direct_same),
+	    cmocka_unit_test(test_naddr_list_one_same),
 	    cmocka_unit_test(test_callid),
 	    cmocka_unit_test(test_cseq),
 	    cmocka_unit_test(test_cseq_digits_methods),

@@ -657,6 +657,65 @@ test_parse_reject(void **state)
 	assert_bad("sip:al%6ice@atlanta.com");
 }
 
+/*
+ * RFC 3261 25.1: a URI is printable US-ASCII.  Every byte that is not
+ * (SP, the controls, DEL, 0x80 and up), put in place of each byte of
+ * URIs of every scheme and part, or added at either end, is refused;
+ * the URIs themselves parse.  The sip, sips and tel parses judge every
+ * byte by the grammar alone, with no pass for printable bytes first.
+ */
+static void
+test_parse_nongraph_anywhere(void **state)
+{
+	static const char *const good[] = {
+		"sip:alice@atlanta.example.com",
+		"SIPS:al%41ce:pw&=+$,@[2001:db8::1]:5061;lr;maddr=10.0.0.1"
+		    "?subject=x&h=%20",
+		"sip:10.0.0.1:5060;transport=udp;a=[x]/:&+$",
+		"sip:a;b?c@h.example.",
+		"sip:host-1.example.com",
+		"tel:+1-201-555-0123;ext=1;isub=x",
+		"tel:7042;phone-context=example.com",
+		"mailto:a%20b@example.com",
+		"urn:service:sos",
+	};
+	char buf[96];
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+		size_t n = strlen(good[k]);
+
+		assert_true(n + 1 < sizeof(buf));
+		assert_good(good[k]);
+		for (unsigned c = 0; c < 256; c++) {
+			if (c > ' ' && c < 0x7f) {
+				continue;
+			}
+			for (size_t i = 0; i <= n; i++) {
+				struct uri u;
+
+				/* in place of byte i, or after the last */
+				memcpy(buf, good[k], n);
+				buf[i] = (char)c;
+				if (uri_parse(buf, (struct span){ 0,
+				    (uint32_t)(i < n ? n : n + 1) }, &u) !=
+				    -EINVAL) {
+					fail_msg("accepted 0x%02x at %zu of "
+					         "\"%s\"", c, i, good[k]);
+				}
+				/* before the first */
+				buf[0] = (char)c;
+				memcpy(buf + 1, good[k], n);
+				if (uri_parse(buf, (struct span){ 0,
+				    (uint32_t)(n + 1) }, &u) != -EINVAL) {
+					fail_msg("accepted 0x%02x before "
+					         "\"%s\"", c, good[k]);
+				}
+			}
+		}
+	}
+}
+
 /* RFC 3966 */
 static void
 test_parse_tel(void **state)
@@ -957,16 +1016,57 @@ test_equal_tel(void **state)
 /* ch_ipv4_run(), the host scans' one-pass check, judges a run of digits
  * and dots as uri_ipv4() does, strict or not: every string of up to nine
  * bytes over "0256.", then random runs of up to 17 digits and dots. */
+/*
+ * The plain reading of a dotted quad: four parts split at the dots, each
+ * one to three digits and at most 255, without a leading zero when
+ * strict (as inet_pton() reads one).
+ */
+static bool
+ref_quad(const char *s, size_t n, bool strict, uint8_t out[4])
+{
+	size_t i = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t st = i;
+		unsigned v = 0;
+
+		if (part > 0) {
+			if (i == n || s[i] != '.') {
+				return false;
+			}
+			st = ++i;
+		}
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			if (i - st == 3) {
+				return false;
+			}
+			i++;
+		}
+		if (i == st || v > 255 || (strict && i - st > 1 && s[st] == '0')) {
+			return false;
+		}
+		out[part] = (uint8_t)v;
+	}
+	return i == n;
+}
+
 static void
 check_run(const char *s, size_t n)
 {
-	uint8_t b[4];
+	uint8_t b[4], r[4];
 	bool ok;
 
 	for (int strict = 0; strict < 2; strict++) {
 		const char *end = ch_ipv4_run(s, s + n, strict, &ok);
+		bool want = ref_quad(s, n, strict, r);
+
 		assert_ptr_equal(end, s + n);
-		assert_int_equal(ok, uri_ipv4(s, n, strict, b));
+		assert_int_equal(ok, want);
+		assert_int_equal(uri_ipv4(s, n, strict, b), want);
+		if (want) {
+			assert_memory_equal(b, r, 4);
+		}
 	}
 }
 
@@ -1469,7 +1569,8 @@ static void
 test_param_every_short(void **state)
 {
 	static const char abc[] = "a=;A";
-	static const char *const names[] = { "a", "A", "aa", "aAa", "b", "" };
+	static const char *const names[] = { "a", "A", "aa", "aAa", "b", "",
+		"a=", "a;" };
 	size_t total = 0;
 
 	(void)state;
@@ -1508,7 +1609,7 @@ test_param_every_short(void **state)
 			free(buf);
 		}
 	}
-	assert_int_equal(total, 5461 * 6);
+	assert_int_equal(total, 5461 * 8);
 }
 
 /*
@@ -1587,6 +1688,7 @@ main(void)
 		cmocka_unit_test(test_caseeq_str_every_short),
 		cmocka_unit_test(test_parse_headers),
 		cmocka_unit_test(test_parse_reject),
+		cmocka_unit_test(test_parse_nongraph_anywhere),
 		cmocka_unit_test(test_parse_tel),
 		cmocka_unit_test(test_parse_other),
 		cmocka_unit_test(test_unescape),
