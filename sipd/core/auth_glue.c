@@ -57,6 +57,23 @@ challenge_msg(struct core *c, struct msg *req, const struct tp_src *src,
 	core_answer_msg(c, src, req, resp);
 }
 
+void
+core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t r = core_random(c);
+	size_t i;
+
+	for (i = 0; i < CORE_TAG_LEN; i++) {
+		if (i == 16) {
+			r = core_random(c);
+		}
+		tag[i] = hex[r & 0xf];
+		r >>= 4;
+	}
+	tag[CORE_TAG_LEN] = '\0';
+}
+
 /* Room for a challenge written as bytes; a longer one goes the parsed way */
 #define CHALLENGE_OUT 4096
 
@@ -94,8 +111,17 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 		    "challenge rate)", core_peer(src, peer, sizeof(peer)));
 		return;
 	}
-	/* as core_response(): a To tag of sipd's, then the copied lines */
-	core_tag(c, tag);
+	/*
+	 * as core_response(): a To tag of sipd's, then the copied lines.
+	 * Only the 407 or 401 to an INVITE is acknowledged (RFC 3261
+	 * 17.2.1), by an ACK that sipd knows by its signed tag and absorbs;
+	 * nothing names the tag of any other challenge again
+	 */
+	if (msg_method(req) == MSG_INVITE) {
+		core_tag(c, tag);
+	} else {
+		core_tag_plain(c, tag);
+	}
 	len = msg_response_write(req, status, NULL,
 	    (struct sv){ tag, CORE_TAG_LEN }, NULL, (struct sv){ 0 }, out,
 	    sizeof(out));

@@ -854,6 +854,12 @@ int core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
  */
 int core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap);
+/*
+ * A To tag for sipd's answer to a request that is not an INVITE: random
+ * hex, unsigned (core_own_tag() refuses it), as no ACK and no dialog of
+ * sipd's ever names it again.
+ */
+void core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1]);
 
 /* location.c */
 /*

@@ -224,7 +224,8 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	if (src->listener != NULL) {
 		tp_listener_addr(src->listener, &rs.local, NULL);
 	}
-	core_tag(c, tag);
+	/* no ACK, no dialog: the tag need not be signed */
+	core_tag_plain(c, tag);
 	/* the answer may wait for the store: the transaction first */
 	st = txn_server_new(c->txn, req, src, NULL);
 	/* in memory only (reg-durable off) the answer never waits */
