@@ -35,7 +35,13 @@ resolve_at(struct core *c, const char *base, const struct uri *u,
 	}
 	n = uri_unescape(user, dec, sizeof(dec) - 1);
 	if (n < 0) {
-		return ACCT_UNKNOWN;
+		/* no account has such a name (a bad escape, or longer than
+		 * any): the domain's answer for a user it does not know, t
+		 * filled as for one (the realm of a challenge) */
+		return acct_resolve(c->acct, "", 0, host.p, host.len, t) ==
+			ACCT_FOREIGN
+		    ? ACCT_FOREIGN
+		    : ACCT_UNKNOWN;
 	}
 	return acct_resolve(c->acct, dec, (size_t)n, host.p, host.len, t);
 }
