@@ -12,23 +12,49 @@
 
 #include "sipd/core/core_int.h"
 
+/* What ha1_lookup() is given: the core, and the account the request is
+ * for when the caller resolved it already (NULL: none) */
+struct ha1_arg {
+	struct core *c;
+	const struct acct_target *who;
+};
+
 static int
 ha1_lookup(void *arg, const char *user, const char *realm, enum auth_alg alg,
     char *ha1)
 {
-	struct core *c = arg;
+	const struct ha1_arg *h = arg;
+	const struct acct_target *w = h->who;
 	struct acct_cred cred;
 	enum acct_alg a = alg == AUTH_ALG_SHA256 ? ACCT_SHA256 : ACCT_MD5;
+	const char *got;
 	size_t n;
 
-	if (c->acct == NULL ||
-	    acct_ha1(c->acct, user, strlen(user), realm, strlen(realm), a,
-		&cred) != 0) {
+	if (h->c->acct == NULL) {
+		return -ENOENT;
+	}
+	if (w != NULL && w->ha1 != NULL && w->user != NULL &&
+	    w->domain != NULL && strcmp(user, w->user) == 0 &&
+	    strcmp(realm, w->domain) == 0) {
+		/*
+		 * The credentials name the account the request is for, by its
+		 * own name in its domain: account and alias names are one
+		 * namespace per domain, so acct_ha1() would find this very
+		 * account; its HA1 is at hand, not looked up again
+		 */
+		got = w->ha1[a];
+		if (got[0] == '\0') {
+			return -ENOENT;
+		}
+	} else if (acct_ha1(h->c->acct, user, strlen(user), realm,
+		       strlen(realm), a, &cred) == 0) {
+		got = cred.ha1;
+	} else {
 		return -ENOENT;
 	}
 	/* a copy without printf: this runs for every authenticated request */
-	n = strnlen(cred.ha1, AUTH_HEX_SIZE - 1);
-	memcpy(ha1, cred.ha1, n);
+	n = strnlen(got, AUTH_HEX_SIZE - 1);
+	memcpy(ha1, got, n);
 	ha1[n] = '\0';
 	return 0;
 }
@@ -169,15 +195,17 @@ enum verdict {
  */
 static enum verdict
 authenticate(struct core *c, struct msg *req, const struct tp_src *src,
-    const char *realm, enum hdr_id id, char *user, size_t cap)
+    const char *realm, const struct acct_target *who, enum hdr_id id,
+    char *user, size_t cap)
 {
+	struct ha1_arg h = { c, who };
 	struct auth_result res;
 	struct auth_alt alt;
 	bool proxy = id == HDR_PROXY_AUTHORIZATION;
 	int rc;
 
 	rc = auth_check_alt(c->auth, req, id, NULL,
-	    (const struct sockaddr *)&src->addr, realm, ha1_lookup, c,
+	    (const struct sockaddr *)&src->addr, realm, ha1_lookup, &h,
 	    core_wk_auth_alt(c, req, &alt) ? &alt : NULL, &res);
 	if (rc < 0) {
 		core_answer(c, src, req, 500, NULL, "authentication failed");
@@ -218,8 +246,18 @@ int
 core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap)
 {
-	return authenticate(c, req, src, realm, HDR_AUTHORIZATION, user, cap) ==
-		V_OK
+	return authenticate(c, req, src, realm, NULL, HDR_AUTHORIZATION, user,
+		   cap) == V_OK
+	    ? 1
+	    : 0;
+}
+
+int
+core_auth_uas_for(struct core *c, struct msg *req, const struct tp_src *src,
+    const struct acct_target *t, char *user, size_t cap)
+{
+	return authenticate(c, req, src, t->domain, t, HDR_AUTHORIZATION, user,
+		   cap) == V_OK
 	    ? 1
 	    : 0;
 }
@@ -270,8 +308,8 @@ core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
 		core_answer(c, src, req, 403, "Relaying Denied", "relay denied");
 		return 0;
 	}
-	if (authenticate(c, req, src, realm, HDR_PROXY_AUTHORIZATION, user,
-		sizeof(user)) != V_OK) {
+	if (authenticate(c, req, src, realm, NULL, HDR_PROXY_AUTHORIZATION,
+		user, sizeof(user)) != V_OK) {
 		return 0;
 	}
 	in->authenticated = true;

@@ -855,6 +855,14 @@ int core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
 int core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap);
 /*
+ * core_auth_uas() for the realm of t, the account (or unknown user of a
+ * local domain) the request is for, as acct_resolve() found it: when the
+ * credentials name that account, its HA1 is taken from t.
+ */
+int core_auth_uas_for(struct core *c, struct msg *req,
+    const struct tp_src *src, const struct acct_target *t, char *user,
+    size_t cap);
+/*
  * A To tag for sipd's answer to a request that is not an INVITE: random
  * hex, unsigned (core_own_tag() refuses it), as no ACK and no dialog of
  * sipd's ever names it again.

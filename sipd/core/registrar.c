@@ -181,7 +181,7 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 		return;
 	}
 	/* step 4: authenticate, the same way for unknown users */
-	if (core_auth_uas(c, req, src, t.domain, user, sizeof(user)) == 0) {
+	if (core_auth_uas_for(c, req, src, &t, user, sizeof(user)) == 0) {
 		return;
 	}
 	/* step 5: the authenticated user may change this address only */
