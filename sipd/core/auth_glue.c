@@ -100,6 +100,29 @@ core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1])
 	tag[CORE_TAG_LEN] = '\0';
 }
 
+/*
+ * Add the line "name: v" before the empty line that ends out[0..*len) (as
+ * msg_response_add_lines() would), for a value sipd wrote itself and
+ * knows to hold no CR, LF or NUL: auth_challenge()'s (a realm realm_ok()
+ * passed, quoted; a base64url nonce; tokens).  Returns 0 or -ENOSPC.
+ */
+static int
+own_line(char *out, size_t *len, size_t cap, const char *name, const char *v,
+    size_t vl)
+{
+	size_t nl = strlen(name), at = *len - 2;
+
+	if (cap - at < nl + 2 + vl + 4) {
+		return -ENOSPC;
+	}
+	memcpy(out + at, name, nl);
+	memcpy(out + at + nl, ": ", 2);
+	memcpy(out + at + nl + 2, v, vl);
+	memcpy(out + at + nl + 2 + vl, "\r\n\r\n", 4);
+	*len = at + nl + 2 + vl + 4;
+	return 0;
+}
+
 /* Room for a challenge written as bytes; a longer one goes the parsed way */
 #define CHALLENGE_OUT 4096
 
@@ -124,10 +147,9 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 	enum hdr_id id = proxy ? HDR_PROXY_AUTHENTICATE : HDR_WWW_AUTHENTICATE;
 	char peer[TP_ADDRSTRLEN], tag[CORE_TAG_LEN + 1];
 	char vals[AUTH_CHALLENGE_SIZE], out[CHALLENGE_OUT];
-	struct msg_line lines[AUTH_CHALLENGES_MAX + 1];
 	const char *v = vals;
 	struct tp_src dst;
-	size_t nl = 0;
+	size_t at;
 	int n, len, status = proxy ? 407 : 401;
 
 	if (!auth_challenge_allowed(c->auth,
@@ -165,23 +187,29 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 		return;
 	}
 	if (c->server_len > 0) {
-		lines[nl++] = (struct msg_line){ "Server",
-			{ c->server, c->server_len } };
+		len = msg_response_add_lines(out, (size_t)len, sizeof(out),
+		    &(const struct msg_line){ "Server",
+			{ c->server, c->server_len } },
+		    1);
+		if (len < 0) {
+			challenge_msg(c, req, src, realm, stale, id);
+			return;
+		}
 	}
+	/* the challenges are sipd's own bytes: no value to check */
+	at = (size_t)len;
 	for (int i = 0; i < n && i < AUTH_CHALLENGES_MAX; i++) {
 		size_t vl = strlen(v);
 
-		lines[nl++] = (struct msg_line){ hdr_name(id), { v, vl } };
+		if (own_line(out, &at, sizeof(out), hdr_name(id), v, vl) < 0) {
+			challenge_msg(c, req, src, realm, stale, id);
+			return;
+		}
 		v += vl + 1;
-	}
-	len = msg_response_add_lines(out, (size_t)len, sizeof(out), lines, nl);
-	if (len < 0) {
-		challenge_msg(c, req, src, realm, stale, id);
-		return;
 	}
 	txn_response_dst(req, src, &dst);
 	c->stats.resp_out[4]++; /* as core_count_out() counts a 4xx */
-	core_send(c, &dst, out, (size_t)len);
+	core_send(c, &dst, out, at);
 }
 
 enum verdict {
