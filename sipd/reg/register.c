@@ -237,6 +237,36 @@ answer_add(struct reg_answer *a, const char *name, struct sv value)
 	return 0;
 }
 
+/*
+ * Add lines sipd wrote itself, "name: value\r\n" each and known to hold
+ * nothing a value may not (the Date, "Supported: path"), before the empty
+ * line that ends a's bytes, growing them as needed.  Returns 0 or
+ * -ENOMEM.
+ */
+static int
+answer_own(struct reg_answer *a, const char *lines, size_t n)
+{
+	size_t need = a->len + n;
+
+	if (a->len < 4 || memcmp(a->p + a->len - 4, "\r\n\r\n", 4) != 0) {
+		return -ENOMEM;
+	}
+	if (need > a->cap) {
+		size_t cap = need + REG_HEAD_ROOM / 2;
+		char *p = realloc(a->p, cap);
+
+		if (p == NULL) {
+			return -ENOMEM;
+		}
+		a->p = p;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len - 2, lines, n);
+	memcpy(a->p + a->len - 2 + n, "\r\n", 2);
+	a->len = need;
+	return 0;
+}
+
 /* RFC 3261 10.3 step 8: the 200 lists every current binding. */
 static int
 add_bindings(struct reg_answer *resp, const struct reg_snap *s, time_t now)
@@ -285,13 +315,17 @@ static int
 finish_200(struct reg_answer *resp, const struct reg_snap *s,
     const char *path, time_t now)
 {
-	char date[80];
+	static const char sup[] = "\r\nSupported: path\r\n";
+	char lines[128];
+	size_t n;
 
-	reg_http_date(now, date, sizeof(date));
-	if (add_bindings(resp, s, now) < 0 ||
-	    answer_add(resp, "Date", (struct sv){ date, strlen(date) }) < 0 ||
-	    /* RFC 3327 5.3: the registrar supports Path ... */
-	    answer_add(resp, "Supported", SV_LIT("path")) < 0) {
+	/* "Date: ...", then (RFC 3327 5.3) the registrar supports Path ... */
+	memcpy(lines, "Date: ", 6);
+	reg_http_date(now, lines + 6, sizeof(lines) - 6 - sizeof(sup));
+	n = 6 + strlen(lines + 6);
+	memcpy(lines + n, sup, sizeof(sup) - 1);
+	n += sizeof(sup) - 1;
+	if (add_bindings(resp, s, now) < 0 || answer_own(resp, lines, n) < 0) {
 		return -ENOMEM;
 	}
 	/* ... and copies the request's Path into its 200 */
