@@ -877,6 +877,12 @@ void core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1]);
  */
 enum acct_kind core_acct_id(struct core *c, const char *base,
     const struct uri *u, struct acct_target *t);
+/*
+ * core_acct_id() from what core_acct_uri() said of u already (k, with t
+ * filled): the Router's account when u names none of its own.
+ */
+enum acct_kind core_acct_id_from(struct core *c, const char *base,
+    const struct uri *u, enum acct_kind k, struct acct_target *t);
 /* The account a URI of m names (a To, a Request-URI): its own. */
 enum acct_kind core_acct_uri(struct core *c, struct msg *m,
     const struct uri *u, struct acct_target *t);

@@ -55,7 +55,13 @@ enum acct_kind
 core_acct_id(struct core *c, const char *base, const struct uri *u,
     struct acct_target *t)
 {
-	enum acct_kind k = resolve_at(c, base, u, t);
+	return core_acct_id_from(c, base, u, resolve_at(c, base, u, t), t);
+}
+
+enum acct_kind
+core_acct_id_from(struct core *c, const char *base, const struct uri *u,
+    enum acct_kind k, struct acct_target *t)
+{
 	struct acct_target rt;
 	enum acct_kind rk;
 
