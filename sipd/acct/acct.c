@@ -212,8 +212,7 @@ acct_resolve(const struct acct *a, const char *user, size_t ulen,
 	const struct acct_dname *dn = acct_dname_find(a, host, hlen);
 	const struct acct_uname *un;
 
-	memset(out, 0, sizeof(*out));
-	out->kind = ACCT_FOREIGN;
+	*out = (struct acct_target){ .kind = ACCT_FOREIGN };
 	if (dn == NULL || !dn->d->enabled) {
 		return out->kind;
 	}
@@ -225,6 +224,7 @@ acct_resolve(const struct acct *a, const char *user, size_t ulen,
 	}
 	out->user = un->acc->user;
 	out->forward = un->acc->forward;
+	out->ha1 = (const char (*)[ACCT_HA1_MAX + 1])un->acc->ha1;
 	out->kind = un->acc->forward != NULL ? ACCT_FORWARD : ACCT_LOCAL;
 	return out->kind;
 }

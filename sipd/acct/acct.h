@@ -66,6 +66,9 @@ struct acct_target {
 	const char *domain;  /* the domain's name (not ACCT_FOREIGN) */
 	const char *user;    /* the account's user name (LOCAL, FORWARD) */
 	const char *forward; /* the forwarder's SIP URI (FORWARD), else NULL */
+	/* the account's own HA1 per algorithm over domain (LOCAL, FORWARD;
+	 * "" when not set), as acct_ha1() gives it for user in domain */
+	const char (*ha1)[ACCT_HA1_MAX + 1];
 };
 
 /* The result of acct_ha1(); strings in the snapshot as above. */

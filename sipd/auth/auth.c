@@ -777,10 +777,10 @@ auth_check_alt(struct auth *a, struct msg *m, enum hdr_id id,
 		OPENSSL_cleanse(ha1, sizeof(ha1));
 		return rc;
 	}
+	/* checked hex: the digits have bit 0x20 set already, so setting it
+	 * lowers the letters alone */
 	for (size_t i = 0; i < hl; i++) {
-		char ch = resp.p[i];
-
-		got[i] = (ch >= 'A' && ch <= 'F') ? (char)(ch - 'A' + 'a') : ch;
+		got[i] = (char)(resp.p[i] | 0x20);
 	}
 	match = auth_equal(got, want, hl);
 	if (!match && !unknown && alt != NULL) {

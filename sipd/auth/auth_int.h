@@ -133,7 +133,8 @@ int auth_hash_hex(enum auth_alg alg, const struct sv *parts, size_t n,
     char *out);
 /*
  * auth_digest_response() with HA2 from a's last one when method and uri
- * are the ones it hashed, else hashed and kept.
+ * are the ones it hashed, else hashed and kept.  ha1 is hex the caller
+ * checked (auth_is_hex()); only its length is checked again.
  */
 int auth_digest_response_kept(struct auth *a, enum auth_alg alg, bool sess,
     struct sv ha1, struct sv nonce, struct sv nc, struct sv cnonce,

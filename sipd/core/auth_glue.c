@@ -12,23 +12,49 @@
 
 #include "sipd/core/core_int.h"
 
+/* What ha1_lookup() is given: the core, and the account the request is
+ * for when the caller resolved it already (NULL: none) */
+struct ha1_arg {
+	struct core *c;
+	const struct acct_target *who;
+};
+
 static int
 ha1_lookup(void *arg, const char *user, const char *realm, enum auth_alg alg,
     char *ha1)
 {
-	struct core *c = arg;
+	const struct ha1_arg *h = arg;
+	const struct acct_target *w = h->who;
 	struct acct_cred cred;
 	enum acct_alg a = alg == AUTH_ALG_SHA256 ? ACCT_SHA256 : ACCT_MD5;
+	const char *got;
 	size_t n;
 
-	if (c->acct == NULL ||
-	    acct_ha1(c->acct, user, strlen(user), realm, strlen(realm), a,
-		&cred) != 0) {
+	if (h->c->acct == NULL) {
+		return -ENOENT;
+	}
+	if (w != NULL && w->ha1 != NULL && w->user != NULL &&
+	    w->domain != NULL && strcmp(user, w->user) == 0 &&
+	    strcmp(realm, w->domain) == 0) {
+		/*
+		 * The credentials name the account the request is for, by its
+		 * own name in its domain: account and alias names are one
+		 * namespace per domain, so acct_ha1() would find this very
+		 * account; its HA1 is at hand, not looked up again
+		 */
+		got = w->ha1[a];
+		if (got[0] == '\0') {
+			return -ENOENT;
+		}
+	} else if (acct_ha1(h->c->acct, user, strlen(user), realm,
+		       strlen(realm), a, &cred) == 0) {
+		got = cred.ha1;
+	} else {
 		return -ENOENT;
 	}
 	/* a copy without printf: this runs for every authenticated request */
-	n = strnlen(cred.ha1, AUTH_HEX_SIZE - 1);
-	memcpy(ha1, cred.ha1, n);
+	n = strnlen(got, AUTH_HEX_SIZE - 1);
+	memcpy(ha1, got, n);
 	ha1[n] = '\0';
 	return 0;
 }
@@ -57,6 +83,46 @@ challenge_msg(struct core *c, struct msg *req, const struct tp_src *src,
 	core_answer_msg(c, src, req, resp);
 }
 
+void
+core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t r = core_random(c);
+	size_t i;
+
+	for (i = 0; i < CORE_TAG_LEN; i++) {
+		if (i == 16) {
+			r = core_random(c);
+		}
+		tag[i] = hex[r & 0xf];
+		r >>= 4;
+	}
+	tag[CORE_TAG_LEN] = '\0';
+}
+
+/*
+ * Add the line "name: v" before the empty line that ends out[0..*len) (as
+ * msg_response_add_lines() would), for a value sipd wrote itself and
+ * knows to hold no CR, LF or NUL: auth_challenge()'s (a realm realm_ok()
+ * passed, quoted; a base64url nonce; tokens).  Returns 0 or -ENOSPC.
+ */
+static int
+own_line(char *out, size_t *len, size_t cap, const char *name, const char *v,
+    size_t vl)
+{
+	size_t nl = strlen(name), at = *len - 2;
+
+	if (cap - at < nl + 2 + vl + 4) {
+		return -ENOSPC;
+	}
+	memcpy(out + at, name, nl);
+	memcpy(out + at + nl, ": ", 2);
+	memcpy(out + at + nl + 2, v, vl);
+	memcpy(out + at + nl + 2 + vl, "\r\n\r\n", 4);
+	*len = at + nl + 2 + vl + 4;
+	return 0;
+}
+
 /* Room for a challenge written as bytes; a longer one goes the parsed way */
 #define CHALLENGE_OUT 4096
 
@@ -81,10 +147,9 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 	enum hdr_id id = proxy ? HDR_PROXY_AUTHENTICATE : HDR_WWW_AUTHENTICATE;
 	char peer[TP_ADDRSTRLEN], tag[CORE_TAG_LEN + 1];
 	char vals[AUTH_CHALLENGE_SIZE], out[CHALLENGE_OUT];
-	struct msg_line lines[AUTH_CHALLENGES_MAX + 1];
 	const char *v = vals;
 	struct tp_src dst;
-	size_t nl = 0;
+	size_t at;
 	int n, len, status = proxy ? 407 : 401;
 
 	if (!auth_challenge_allowed(c->auth,
@@ -94,8 +159,17 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 		    "challenge rate)", core_peer(src, peer, sizeof(peer)));
 		return;
 	}
-	/* as core_response(): a To tag of sipd's, then the copied lines */
-	core_tag(c, tag);
+	/*
+	 * as core_response(): a To tag of sipd's, then the copied lines.
+	 * Only the 407 or 401 to an INVITE is acknowledged (RFC 3261
+	 * 17.2.1), by an ACK that sipd knows by its signed tag and absorbs;
+	 * nothing names the tag of any other challenge again
+	 */
+	if (msg_method(req) == MSG_INVITE) {
+		core_tag(c, tag);
+	} else {
+		core_tag_plain(c, tag);
+	}
 	len = msg_response_write(req, status, NULL,
 	    (struct sv){ tag, CORE_TAG_LEN }, NULL, (struct sv){ 0 }, out,
 	    sizeof(out));
@@ -113,23 +187,29 @@ challenge(struct core *c, struct msg *req, const struct tp_src *src,
 		return;
 	}
 	if (c->server_len > 0) {
-		lines[nl++] = (struct msg_line){ "Server",
-			{ c->server, c->server_len } };
+		len = msg_response_add_lines(out, (size_t)len, sizeof(out),
+		    &(const struct msg_line){ "Server",
+			{ c->server, c->server_len } },
+		    1);
+		if (len < 0) {
+			challenge_msg(c, req, src, realm, stale, id);
+			return;
+		}
 	}
+	/* the challenges are sipd's own bytes: no value to check */
+	at = (size_t)len;
 	for (int i = 0; i < n && i < AUTH_CHALLENGES_MAX; i++) {
 		size_t vl = strlen(v);
 
-		lines[nl++] = (struct msg_line){ hdr_name(id), { v, vl } };
+		if (own_line(out, &at, sizeof(out), hdr_name(id), v, vl) < 0) {
+			challenge_msg(c, req, src, realm, stale, id);
+			return;
+		}
 		v += vl + 1;
-	}
-	len = msg_response_add_lines(out, (size_t)len, sizeof(out), lines, nl);
-	if (len < 0) {
-		challenge_msg(c, req, src, realm, stale, id);
-		return;
 	}
 	txn_response_dst(req, src, &dst);
 	c->stats.resp_out[4]++; /* as core_count_out() counts a 4xx */
-	core_send(c, &dst, out, (size_t)len);
+	core_send(c, &dst, out, at);
 }
 
 enum verdict {
@@ -143,15 +223,17 @@ enum verdict {
  */
 static enum verdict
 authenticate(struct core *c, struct msg *req, const struct tp_src *src,
-    const char *realm, enum hdr_id id, char *user, size_t cap)
+    const char *realm, const struct acct_target *who, enum hdr_id id,
+    char *user, size_t cap)
 {
+	struct ha1_arg h = { c, who };
 	struct auth_result res;
 	struct auth_alt alt;
 	bool proxy = id == HDR_PROXY_AUTHORIZATION;
 	int rc;
 
 	rc = auth_check_alt(c->auth, req, id, NULL,
-	    (const struct sockaddr *)&src->addr, realm, ha1_lookup, c,
+	    (const struct sockaddr *)&src->addr, realm, ha1_lookup, &h,
 	    core_wk_auth_alt(c, req, &alt) ? &alt : NULL, &res);
 	if (rc < 0) {
 		core_answer(c, src, req, 500, NULL, "authentication failed");
@@ -192,8 +274,18 @@ int
 core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap)
 {
-	return authenticate(c, req, src, realm, HDR_AUTHORIZATION, user, cap) ==
-		V_OK
+	return authenticate(c, req, src, realm, NULL, HDR_AUTHORIZATION, user,
+		   cap) == V_OK
+	    ? 1
+	    : 0;
+}
+
+int
+core_auth_uas_for(struct core *c, struct msg *req, const struct tp_src *src,
+    const struct acct_target *t, char *user, size_t cap)
+{
+	return authenticate(c, req, src, t->domain, t, HDR_AUTHORIZATION, user,
+		   cap) == V_OK
 	    ? 1
 	    : 0;
 }
@@ -244,8 +336,8 @@ core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
 		core_answer(c, src, req, 403, "Relaying Denied", "relay denied");
 		return 0;
 	}
-	if (authenticate(c, req, src, realm, HDR_PROXY_AUTHORIZATION, user,
-		sizeof(user)) != V_OK) {
+	if (authenticate(c, req, src, realm, NULL, HDR_PROXY_AUTHORIZATION,
+		user, sizeof(user)) != V_OK) {
 		return 0;
 	}
 	in->authenticated = true;

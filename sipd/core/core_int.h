@@ -881,6 +881,20 @@ int core_auth_prove(struct core *c, struct msg *req, const struct tp_src *src,
  */
 int core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
     const char *realm, char *user, size_t cap);
+/*
+ * core_auth_uas() for the realm of t, the account (or unknown user of a
+ * local domain) the request is for, as acct_resolve() found it: when the
+ * credentials name that account, its HA1 is taken from t.
+ */
+int core_auth_uas_for(struct core *c, struct msg *req,
+    const struct tp_src *src, const struct acct_target *t, char *user,
+    size_t cap);
+/*
+ * A To tag for sipd's answer to a request that is not an INVITE: random
+ * hex, unsigned (core_own_tag() refuses it), as no ACK and no dialog of
+ * sipd's ever names it again.
+ */
+void core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1]);
 
 /* location.c */
 /*
@@ -890,6 +904,12 @@ int core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
  */
 enum acct_kind core_acct_id(struct core *c, const char *base,
     const struct uri *u, struct acct_target *t);
+/*
+ * core_acct_id() from what core_acct_uri() said of u already (k, with t
+ * filled): the Router's account when u names none of its own.
+ */
+enum acct_kind core_acct_id_from(struct core *c, const char *base,
+    const struct uri *u, enum acct_kind k, struct acct_target *t);
 /* The account a URI of m names (a To, a Request-URI): its own. */
 enum acct_kind core_acct_uri(struct core *c, struct msg *m,
     const struct uri *u, struct acct_target *t);

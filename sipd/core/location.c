@@ -35,7 +35,13 @@ resolve_at(struct core *c, const char *base, const struct uri *u,
 	}
 	n = uri_unescape(user, dec, sizeof(dec) - 1);
 	if (n < 0) {
-		return ACCT_UNKNOWN;
+		/* no account has such a name (a bad escape, or longer than
+		 * any): the domain's answer for a user it does not know, t
+		 * filled as for one (the realm of a challenge) */
+		return acct_resolve(c->acct, "", 0, host.p, host.len, t) ==
+			ACCT_FOREIGN
+		    ? ACCT_FOREIGN
+		    : ACCT_UNKNOWN;
 	}
 	return acct_resolve(c->acct, dec, (size_t)n, host.p, host.len, t);
 }
@@ -49,7 +55,13 @@ enum acct_kind
 core_acct_id(struct core *c, const char *base, const struct uri *u,
     struct acct_target *t)
 {
-	enum acct_kind k = resolve_at(c, base, u, t);
+	return core_acct_id_from(c, base, u, resolve_at(c, base, u, t), t);
+}
+
+enum acct_kind
+core_acct_id_from(struct core *c, const char *base, const struct uri *u,
+    enum acct_kind k, struct acct_target *t)
+{
 	struct acct_target rt;
 	enum acct_kind rk;
 

@@ -157,15 +157,17 @@ register_done(void *arg, struct reg_answer resp)
 	}
 }
 
-/* RFC 3261 10.3: REGISTER for a local domain. */
+/*
+ * RFC 3261 10.3: REGISTER for a local domain, its To's account t of kind
+ * k (core_acct_id()).
+ */
 static void
-local_register(struct core *c, struct msg *req, const struct tp_src *src)
+local_register(struct core *c, struct msg *req, const struct tp_src *src,
+    struct acct_target t, enum acct_kind k)
 {
-	const struct msg_naddr *to = msg_to(req);
 	char user[AUTH_USER_MAX + 1], aor[ACCT_USER_MAX + ACCT_DOMAIN_MAX + 2];
 	char tag[CORE_TAG_LEN + 1];
-	struct acct_target t, who;
-	enum acct_kind k;
+	struct acct_target who;
 	struct reg_answer ans;
 	struct msg *resp;
 	struct reg_src rs;
@@ -175,13 +177,12 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	int rc;
 
 	/* step 1: the domain; steps 2 and 3: Require (done by the caller) */
-	k = to ? core_acct_id(c, msg_buf(req), &to->uri, &t) : ACCT_FOREIGN;
 	if (k == ACCT_FOREIGN) {
 		core_answer(c, src, req, 404, NULL, "not a local domain");
 		return;
 	}
 	/* step 4: authenticate, the same way for unknown users */
-	if (core_auth_uas(c, req, src, t.domain, user, sizeof(user)) == 0) {
+	if (core_auth_uas_for(c, req, src, &t, user, sizeof(user)) == 0) {
 		return;
 	}
 	/* step 5: the authenticated user may change this address only */
@@ -224,7 +225,8 @@ local_register(struct core *c, struct msg *req, const struct tp_src *src)
 	if (src->listener != NULL) {
 		tp_listener_addr(src->listener, &rs.local, NULL);
 	}
-	core_tag(c, tag);
+	/* no ACK, no dialog: the tag need not be signed */
+	core_tag_plain(c, tag);
 	/* the answer may wait for the store: the transaction first */
 	st = txn_server_new(c->txn, req, src, NULL);
 	/* in memory only (reg-durable off) the answer never waits */
@@ -296,13 +298,39 @@ core_registrar_request(struct core *c, struct msg *req,
     const struct tp_src *src, bool ruri_is_sipd)
 {
 	const struct uri *ruri = msg_ruri(req);
+	const struct msg_naddr *to;
+	struct acct_target t = { .kind = ACCT_FOREIGN };
+	enum acct_kind k = ACCT_FOREIGN;
+	bool resolved = false;
 
 	if (msg_method(req) != MSG_REGISTER || c->acct == NULL) {
 		return false;
 	}
-	if (!ruri_is_sipd && !ruri_local(c, req, ruri)) {
+	to = msg_to(req);
+	if (!ruri_is_sipd && to != NULL && ruri->user.len == 0 &&
+	    (ruri->scheme == URI_SIP || ruri->scheme == URI_SIPS) &&
+	    (to->uri.scheme == URI_SIP || to->uri.scheme == URI_SIPS) &&
+	    sv_eq(msg_sv(req, ruri->host), msg_sv(req, to->uri.host))) {
+		/*
+		 * The usual REGISTER: the Request-URI the To's domain, the
+		 * same bytes.  The To's own account says whether the domain
+		 * is local (ACCT_FOREIGN: not), as ruri_local() would have:
+		 * one look-up of the domain, not two
+		 */
+		k = core_acct_uri(c, req, &to->uri, &t);
+		resolved = true;
+		if (k == ACCT_FOREIGN) {
+			return false; /* for another registrar: proxied */
+		}
+	} else if (!ruri_is_sipd && !ruri_local(c, req, ruri)) {
 		return false; /* for another registrar: proxied (10.3 step 1) */
 	}
-	local_register(c, req, src);
+	if (to != NULL) {
+		if (!resolved) {
+			k = core_acct_uri(c, req, &to->uri, &t);
+		}
+		k = core_acct_id_from(c, msg_buf(req), &to->uri, k, &t);
+	}
+	local_register(c, req, src, t, k);
 	return true;
 }

@@ -542,6 +542,40 @@ reg_snap_aor(struct reg_aor *a, time_t now, struct reg_snap **out)
 }
 
 int
+reg_aor_walk(struct reg_aor *a, time_t now,
+    int (*fn)(void *arg, const struct reg_bind *b), void *arg)
+{
+	struct reg_bind *v[64], **vp = v;
+	size_t n = 0;
+	int rc = 0;
+
+	if (a == NULL) {
+		return 0;
+	}
+	if (a->n > sizeof(v) / sizeof(v[0])) {
+		vp = malloc(a->n * sizeof(*vp));
+		if (vp == NULL) {
+			return -ENOMEM;
+		}
+	}
+	for (struct reg_bind *b = a->binds; b != NULL; b = b->next) {
+		if (b->expires > now) {
+			vp[n++] = b;
+		}
+	}
+	if (n > 1) {
+		qsort(vp, n, sizeof(*vp), bind_cmp);
+	}
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		rc = fn(arg, vp[i]);
+	}
+	if (vp != v) {
+		free(vp);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int
 reg_lookup(struct reg *r, const char *aor, time_t now, struct reg_snap **out)
 {
 	char name[REG_AOR_MAX + 1];

@@ -172,6 +172,14 @@ bool reg_contact_equal(const char *a, size_t alen, const char *b,
 int reg_snap_aor(struct reg_aor *a, time_t now, struct reg_snap **out);
 
 /*
+ * fn(arg, b) for each live binding b of a at now, in reg_snap_aor()'s
+ * order, under the caller's lock and without a copy; a negative return
+ * from fn stops the walk.  Returns 0, fn's negative return or -ENOMEM.
+ */
+int reg_aor_walk(struct reg_aor *a, time_t now,
+    int (*fn)(void *arg, const struct reg_bind *b), void *arg);
+
+/*
  * writer.c.  A record of one change for the store: a copy of b (put), or
  * aor and contact (del), aor (del_aor), now (purge).  NULL when out of
  * memory.

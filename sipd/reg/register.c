@@ -237,43 +237,100 @@ answer_add(struct reg_answer *a, const char *name, struct sv value)
 	return 0;
 }
 
+/*
+ * Add lines sipd wrote itself, "name: value\r\n" each and known to hold
+ * nothing a value may not (the Date, "Supported: path"), before the empty
+ * line that ends a's bytes, growing them as needed.  Returns 0 or
+ * -ENOMEM.
+ */
+static int
+answer_own(struct reg_answer *a, const char *lines, size_t n)
+{
+	size_t need = a->len + n;
+
+	if (a->len < 4 || memcmp(a->p + a->len - 4, "\r\n\r\n", 4) != 0) {
+		return -ENOMEM;
+	}
+	if (need > a->cap) {
+		size_t cap = need + REG_HEAD_ROOM / 2;
+		char *p = realloc(a->p, cap);
+
+		if (p == NULL) {
+			return -ENOMEM;
+		}
+		a->p = p;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len - 2, lines, n);
+	memcpy(a->p + a->len - 2 + n, "\r\n", 2);
+	a->len = need;
+	return 0;
+}
+
+/* The Contact line of a binding: "<contact>;expires=N[;q=Q]". */
+static int
+contact_line(struct reg_answer *resp, const char *contact, time_t expires,
+    uint16_t qv, time_t now)
+{
+	char buf[REG_CONTACT_MAX + 64], q[6];
+	size_t clen = strlen(contact);
+	char *p = buf;
+
+	/* without printf */
+	if (clen > REG_CONTACT_MAX) {
+		return -ENOSPC;
+	}
+	*p++ = '<';
+	memcpy(p, contact, clen);
+	p += clen;
+	memcpy(p, ">;expires=", 10);
+	p += 10;
+	p = put_ull(p, expires > now ? (unsigned long long)(expires - now) : 0);
+	if (qv != REG_DEFAULT_Q) {
+		size_t ql;
+
+		reg_qvalue(qv, q);
+		ql = strlen(q);
+		memcpy(p, ";q=", 3);
+		memcpy(p + 3, q, ql);
+		p += 3 + ql;
+	}
+	if (answer_add(resp, "Contact",
+		(struct sv){ buf, (size_t)(p - buf) }) < 0) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* RFC 3261 10.3 step 8: the 200 lists every current binding. */
 static int
 add_bindings(struct reg_answer *resp, const struct reg_snap *s, time_t now)
 {
-	char buf[REG_CONTACT_MAX + 64], q[6];
-
 	for (size_t i = 0; s != NULL && i < s->n; i++) {
 		const struct reg_binding *b = &s->b[i];
-		size_t clen = strlen(b->contact);
-		char *p = buf;
+		int rc = contact_line(resp, b->contact, b->expires, b->q, now);
 
-		/* "<contact>;expires=N[;q=Q]", without printf */
-		if (clen > REG_CONTACT_MAX) {
-			return -ENOSPC;
-		}
-		*p++ = '<';
-		memcpy(p, b->contact, clen);
-		p += clen;
-		memcpy(p, ">;expires=", 10);
-		p += 10;
-		p = put_ull(p, b->expires > now ?
-		    (unsigned long long)(b->expires - now) : 0);
-		if (b->q != REG_DEFAULT_Q) {
-			size_t ql;
-
-			reg_qvalue(b->q, q);
-			ql = strlen(q);
-			memcpy(p, ";q=", 3);
-			memcpy(p + 3, q, ql);
-			p += 3 + ql;
-		}
-		if (answer_add(resp, "Contact",
-			(struct sv){ buf, (size_t)(p - buf) }) < 0) {
-			return -ENOMEM;
+		if (rc < 0) {
+			return rc;
 		}
 	}
 	return 0;
+}
+
+/* What bind_line() is given: the 200 begun, and the time. */
+struct bind_lines {
+	struct reg_answer *resp;
+	time_t now;
+};
+
+/* A binding's Contact line, from the index under the lock (no copy). */
+static int
+bind_line(void *arg, const struct reg_bind *b)
+{
+	struct bind_lines *bl = arg;
+
+	return contact_line(bl->resp, reg_bind_contact(b), b->expires, b->q,
+	    bl->now);
 }
 
 /*
@@ -285,13 +342,17 @@ static int
 finish_200(struct reg_answer *resp, const struct reg_snap *s,
     const char *path, time_t now)
 {
-	char date[80];
+	static const char sup[] = "\r\nSupported: path\r\n";
+	char lines[128];
+	size_t n;
 
-	reg_http_date(now, date, sizeof(date));
-	if (add_bindings(resp, s, now) < 0 ||
-	    answer_add(resp, "Date", (struct sv){ date, strlen(date) }) < 0 ||
-	    /* RFC 3327 5.3: the registrar supports Path ... */
-	    answer_add(resp, "Supported", SV_LIT("path")) < 0) {
+	/* "Date: ...", then (RFC 3327 5.3) the registrar supports Path ... */
+	memcpy(lines, "Date: ", 6);
+	reg_http_date(now, lines + 6, sizeof(lines) - 6 - sizeof(sup));
+	n = 6 + strlen(lines + 6);
+	memcpy(lines + n, sup, sizeof(sup) - 1);
+	n += sizeof(sup) - 1;
+	if (add_bindings(resp, s, now) < 0 || answer_own(resp, lines, n) < 0) {
 		return -ENOMEM;
 	}
 	/* ... and copies the request's Path into its 200 */
@@ -686,14 +747,16 @@ apply_ops(struct reg *r, struct reg_aor *a, const char *name, struct op *ops,
 /*
  * Steps 6 and 7 under the lock: plan, make the new bindings, then either
  * apply them (no store) or queue them for the store in *recs and leave
- * them to ch.  Fills v; on 200 applied, *snap lists the AOR's bindings.
+ * them to ch.  Fills v; on 200 applied, the AOR's bindings are the
+ * Contact lines of the 200 begun in pre when there is one (pre->p not
+ * NULL; *listed set), else listed in *snap.
  */
 static void
 update(struct reg *r, struct msg *req, const char *name,
     const struct reg_src *src, time_t now, const struct msg_naddr *cs,
     int nc, bool star, bool has_hexp, uint32_t hexp, const char *path,
-    struct reg_snap **snap, struct reg_rec **recs, struct change *ch,
-    struct verdict *v)
+    struct reg_snap **snap, struct reg_answer *pre, bool *listed,
+    struct reg_rec **recs, struct change *ch, struct verdict *v)
 {
 	const struct msg_cseq *cseq = msg_cseq(req);
 	struct sv callid = msg_callid(req);
@@ -792,7 +855,15 @@ update(struct reg *r, struct msg *req, const char *name,
 		return;
 	}
 	apply_ops(r, a, name, ops, n, star);
-	if (reg_snap_aor(a, now, snap) < 0) {
+	if (pre->p != NULL) {
+		/* the lines from the index itself: no snapshot to copy */
+		struct bind_lines bl = { pre, now };
+
+		if (reg_aor_walk(a, now, bind_line, &bl) < 0) {
+			refuse(v, 500, NULL);
+		}
+		*listed = true;
+	} else if (reg_snap_aor(a, now, snap) < 0) {
 		refuse(v, 500, NULL);
 	}
 	if (a != NULL) {
@@ -926,7 +997,7 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	struct reg_answer pre = { 0 };
 	struct verdict v = { 0 };
 	bool has_hexp, star = false, use_path = false, no_path = false;
-	bool detached;
+	bool detached, listed = false;
 	uint32_t hexp = 0;
 	int nc, rc;
 
@@ -966,6 +1037,14 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 		 */
 		(void)head_new(req, 200, NULL, to_tag, NULL, (struct sv){ 0 },
 		    &pre);
+	} else if (r->wq == NULL && v.status == 0 && nc > 0) {
+		/*
+		 * No store: the answer is known under the lock, where its
+		 * Contact lines are written from the index (update()); its
+		 * head is begun here, outside the lock
+		 */
+		(void)head_new(req, 200, NULL, to_tag, NULL, (struct sv){ 0 },
+		    &pre);
 	}
 	pthread_mutex_lock(&r->lock);
 	r->stats.registers++;
@@ -994,7 +1073,8 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	}
 	if (v.status == 0) {
 		update(r, req, name, src, now, cs, nc, star, has_hexp, hexp,
-		    use_path ? path : NULL, &snap, &recs, ch, &v);
+		    use_path ? path : NULL, &snap, &pre, &listed, &recs, ch,
+		    &v);
 	}
 	if (v.status != 200) {
 		r->stats.refused++;
@@ -1017,6 +1097,17 @@ reg_register_async(struct reg *r, struct msg *req, const char *aor,
 	}
 	pthread_mutex_unlock(&r->lock);
 
+	if (listed && v.status == 200) {
+		/* the 200 begun, its bindings listed: the rest of it */
+		reg_snap_free(snap);
+		change_free(ch);
+		if (finish_200(&pre, NULL, use_path ? path : NULL, now) < 0) {
+			free(pre.p);
+			return -ENOMEM;
+		}
+		*resp_out = pre;
+		return 0;
+	}
 	free(pre.p);
 	if (detached) {
 		return REG_PENDING; /* ch belongs to change_settle() */

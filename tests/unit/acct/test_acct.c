@@ -164,6 +164,55 @@ test_resolve(void **state)
 	acct_unref(a);
 }
 
+/*
+ * The HA1s acct_resolve() gives with an account are the ones acct_ha1()
+ * finds for the account's own name in its domain, whatever name found it
+ * (its own, an alias, a domain alias): the registrar takes them from the
+ * target when the credentials name the To's account.
+ */
+static void
+test_target_ha1(void **state)
+{
+	static const struct {
+		const char *user, *host;
+	} names[] = {
+		{"bob", "example.com"},   {"robert", "example.com"},
+		{"bob", "ALIAS.example"}, {"alice", "example.com"},
+		{"alice", "alias.example"},
+	};
+	struct acct *a = fixture();
+	struct acct_target t;
+	struct acct_cred c;
+
+	(void)state;
+	/* once with the alias without digests, once with them */
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			enum acct_kind k = resolve(a, names[i].user,
+			                           names[i].host, &t);
+
+			assert_true(k == ACCT_LOCAL || k == ACCT_FORWARD);
+			assert_non_null(t.ha1);
+			for (int alg = 0; alg < ACCT__ALG_COUNT; alg++) {
+				int rc = acct_ha1(a, t.user, strlen(t.user),
+				                  t.domain, strlen(t.domain),
+				                  (enum acct_alg)alg, &c);
+
+				assert_string_equal(t.ha1[alg],
+				                    rc == 0 ? c.ha1 : "");
+			}
+		}
+		assert_int_equal(acct_account_password(&a, "bob@example.com",
+		                                       "pw2", err, sizeof(err)),
+		                 0);
+	}
+	assert_int_equal(resolve(a, "nobody", "example.com", &t), ACCT_UNKNOWN);
+	assert_null(t.ha1);
+	assert_int_equal(resolve(a, "bob", "example.net", &t), ACCT_FOREIGN);
+	assert_null(t.ha1);
+	acct_unref(a);
+}
+
 static void
 test_ha1_lookup(void **state)
 {
@@ -540,6 +589,7 @@ main(void)
 	    cmocka_unit_test(test_copy_on_write),
 	    cmocka_unit_test(test_many),
 	    cmocka_unit_test(test_lookup_every_size),
+	    cmocka_unit_test(test_target_ha1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -354,6 +354,34 @@ no_limit(struct auth_settings *s)
  * vectors (key 00 01 .. 0f, message 00 01 .. of 0, 1, 8 and 15 bytes),
  * and the 64-bit hash of the tables unchanged (its first vector).
  */
+/*
+ * auth_is_hex() by its table against the definition (RFC 7616 3.4 hex of
+ * either case), for every byte at every position of a 32-digit string,
+ * and the lengths: a table with one entry wrong fails here.
+ */
+static void
+test_is_hex_every_byte(void **state)
+{
+	char s[32];
+
+	(void)state;
+	for (int b = 0; b < 256; b++) {
+		bool want = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') ||
+		    (b >= 'A' && b <= 'F');
+
+		for (size_t pos = 0; pos < sizeof(s); pos++) {
+			memset(s, '7', sizeof(s));
+			s[pos] = (char)b;
+			assert_int_equal(auth_is_hex((struct sv){ s, 32 }, 32),
+			    want);
+		}
+	}
+	memset(s, 'a', sizeof(s));
+	assert_true(auth_is_hex((struct sv){ s, 8 }, 8));
+	assert_false(auth_is_hex((struct sv){ s, 31 }, 32));
+	assert_false(auth_is_hex((struct sv){ s, 32 }, 31));
+}
+
 static void
 test_siphash_vectors(void **state)
 {
@@ -1937,6 +1965,7 @@ main(void)
 	    cmocka_unit_test_setup(test_log_lines, setup),
 	    cmocka_unit_test_setup(test_configure, setup),
 	    cmocka_unit_test(test_siphash_vectors),
+	    cmocka_unit_test(test_is_hex_every_byte),
 	};
 
 	/* Quiet: test_log_lines turns the lines on where it reads them. */

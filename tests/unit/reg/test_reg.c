@@ -442,6 +442,23 @@ test_q_order(void **state)
 			     "Contact: <sip:mid0@192.0.2.4>;q=0.500\r\n",
 			     T0 - 5, &resp),
 	    200);
+	/* its 200 (the Contact lines written from the index, under the
+	 * lock) lists them in the order of reg_lookup() below */
+	{
+		static const char *const order[] = { "sip:top@192.0.2.3",
+			"sip:mid0@192.0.2.4", "sip:mid1@192.0.2.2",
+			"sip:low@192.0.2.1" };
+		const struct msg_naddr *c;
+		int n = msg_naddrs(resp, HDR_CONTACT, &c);
+
+		assert_int_equal(n, 4);
+		for (int i = 0; i < n; i++) {
+			struct sv u = msg_sv(resp, c[i].uri_s);
+
+			assert_int_equal(u.len, strlen(order[i]));
+			assert_memory_equal(u.p, order[i], u.len);
+		}
+	}
 	msg_free(resp);
 	assert_int_equal(reg_lookup(r, AOR, T0 + 2, &s), 4);
 	assert_string_equal(s->b[0].contact, "sip:top@192.0.2.3");
