@@ -56,6 +56,15 @@ tp_addr_len(const struct sockaddr *sa)
 	}
 }
 
+/* "00" to "99": the two last digits of an address byte, for
+ * tp_addr_host() */
+static const char tp_digits2[] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 const char *
 tp_addr_host(const struct sockaddr *sa, char *buf, size_t cap)
 {
@@ -70,18 +79,23 @@ tp_addr_host(const struct sockaddr *sa, char *buf, size_t cap)
 			const uint8_t *b = a;
 			char *p = buf;
 			for (int i = 0; i < 4; i++) {
-				if (i > 0) {
-					*p++ = '.';
+				unsigned v = b[i];
+
+				if (v >= 100) {
+					unsigned h = v >= 200 ? 2 : 1;
+					*p++ = (char)('0' + h);
+					v -= 100 * h;
+					memcpy(p, tp_digits2 + 2 * v, 2);
+					p += 2;
+				} else if (v >= 10) {
+					memcpy(p, tp_digits2 + 2 * v, 2);
+					p += 2;
+				} else {
+					*p++ = (char)('0' + v);
 				}
-				if (b[i] >= 100) {
-					*p++ = (char)('0' + b[i] / 100);
-				}
-				if (b[i] >= 10) {
-					*p++ = (char)('0' + b[i] / 10 % 10);
-				}
-				*p++ = (char)('0' + b[i] % 10);
+				*p++ = '.';
 			}
-			*p = '\0';
+			p[-1] = '\0';
 			return buf;
 		}
 		break;
