@@ -10,7 +10,10 @@
  * its reader, noted in its Call-ID's worker for the messages read
  * elsewhere (steer()).  The inbox also carries calls from the main thread
  * (workers_call()), which is how the control plane reads a worker's
- * state without locks around it.
+ * state without locks around it.  Nothing but the inbox reaches a worker's
+ * event_base from another thread: the inbox wakes it by an eventfd, so
+ * the base runs without libevent's locks (EVENT_BASE_FLAG_NOLOCK), and
+ * the threads are stopped through it too (worker_stop()).
  */
 #include "sipd/worker.h"
 
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/random.h>
 
@@ -88,6 +92,7 @@ struct note_dir {
 enum wmsg_kind {
 	WMSG_SIP,  /* a parsed message for this shard */
 	WMSG_CALL, /* run a function for the main thread */
+	WMSG_STOP, /* leave the loop (worker_stop()) */
 };
 
 struct worker_msg {
@@ -383,13 +388,17 @@ shard_of(struct worker *w, struct msg *m, const struct tp_src *src,
 }
 
 /*
- * Queue wm for w.  A SIP message finds room only while the inbox holds
- * fewer than WORKER_INBOX_MAX (false: wm is still the caller's); a call
- * from the main thread always does, since its caller waits for it.
+ * Queue wm for w and wake it: one write to its eventfd when the queue was
+ * empty since w last took it (worker_inbox()), none while a wakeup is
+ * pending.  A SIP message finds room only while the inbox holds fewer
+ * than WORKER_INBOX_MAX (false: wm is still the caller's); a call from
+ * the main thread always does, since its caller waits for it.
  */
 static bool
 inbox_push(struct worker *w, struct worker_msg *wm)
 {
+	bool wake;
+
 	pthread_mutex_lock(&w->lock);
 	if (wm->kind == WMSG_SIP) {
 		if (w->queued >= WORKER_INBOX_MAX) {
@@ -405,9 +414,28 @@ inbox_push(struct worker *w, struct worker_msg *wm)
 		w->queue_head = wm;
 	}
 	w->queue_tail = wm;
+	wake = !w->woken;
+	w->woken = true;
 	pthread_mutex_unlock(&w->lock);
-	event_active(w->inbox, EV_READ, 0);
+	if (wake) {
+		uint64_t one = 1;
+
+		/* EAGAIN only at a counter near 2^64: it is readable */
+		(void)!write(w->wake_fd, &one, sizeof(one));
+	}
 	return true;
+}
+
+/*
+ * Make w's loop return (event_base_loopbreak() on its own thread: the
+ * base has no lock for another thread to take).  From any thread; the
+ * caller joins the thread after.
+ */
+static void
+worker_stop(struct worker *w)
+{
+	w->stop_msg->kind = WMSG_STOP;
+	(void)inbox_push(w, w->stop_msg);
 }
 
 /*
@@ -539,13 +567,16 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct worker_msg *q;
+	uint64_t count;
 
-	(void)fd;
 	(void)what;
+	/* the counter first: a push after the take writes it again */
+	(void)!read(fd, &count, sizeof(count));
 	pthread_mutex_lock(&w->lock);
 	q = w->queue_head;
 	w->queue_head = w->queue_tail = NULL;
 	w->queued = 0;
+	w->woken = false;
 	pthread_mutex_unlock(&w->lock);
 
 	txn_table_set_now(w->txn, now_ms());
@@ -562,6 +593,8 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 		} else if (q->kind == WMSG_SIP) {
 			core_handle(w->core, q->m, &q->src);
 			free(q);
+		} else if (q->kind == WMSG_STOP) {
+			event_base_loopbreak(w->base);
 		} else {
 			q->fn(w, q->arg);
 			pthread_mutex_lock(&w->pool->call_lock);
@@ -922,6 +955,10 @@ worker_free(struct worker *w)
 	if (w->base != NULL) {
 		event_base_free(w->base);
 	}
+	if (w->wake_fd >= 0) {
+		close(w->wake_fd);
+	}
+	free(w->stop_msg);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
@@ -931,12 +968,14 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
     size_t cap)
 {
 	struct worker *w = calloc(1, sizeof(*w));
+	struct event_config *cfg;
 
 	if (w == NULL) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		return NULL;
 	}
 	pthread_mutex_init(&w->lock, NULL);
+	w->wake_fd = -1;
 	w->id = id;
 	w->pool = ws;
 	if (steering(ws)) {
@@ -947,9 +986,27 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 		}
 		pthread_mutex_init(&w->notes->mu, NULL);
 	}
-	w->base = event_base_new();
+	/* only this thread touches the base: the inbox wakes it by its
+	 * eventfd (inbox_push()), the transport's likewise */
+	cfg = event_config_new();
+	if (cfg != NULL &&
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) == 0) {
+		w->base = event_base_new_with_config(cfg);
+	}
+	event_config_free(cfg);
 	if (w->base == NULL) {
 		snprintf(err, cap, "cannot create an event loop");
+		goto fail;
+	}
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->stop_msg = calloc(1, sizeof(*w->stop_msg));
+	if (w->stop_msg == NULL) {
+		snprintf(err, cap, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	if (w->wake_fd < 0) {
+		snprintf(err, cap, "cannot create an eventfd (%s)",
+		    strerror(errno));
 		goto fail;
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
@@ -961,10 +1018,11 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 		core_set_gw_shared(w->core, ws->gwsh);
 	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
-	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
+	w->inbox = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST,
+	    worker_inbox, w);
 	w->tick = event_new(w->base, -1, 0, worker_tick, w);
 	if (w->tp == NULL || w->core == NULL || w->inbox == NULL ||
-	    w->tick == NULL) {
+	    w->tick == NULL || event_add(w->inbox, NULL) < 0) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		goto fail;
 	}
@@ -1114,7 +1172,7 @@ workers_start(struct workers *ws)
 		    ws->w[i]);
 		if (rc != 0) {
 			for (unsigned j = 0; j < i; j++) {
-				event_base_loopbreak(ws->w[j]->base);
+				worker_stop(ws->w[j]);
 				pthread_join(ws->w[j]->thread, NULL);
 			}
 			return -rc;
@@ -1123,7 +1181,7 @@ workers_start(struct workers *ws)
 	int rc = media_start(ws->media);
 	if (rc < 0) {
 		for (unsigned j = 0; j < ws->n; j++) {
-			event_base_loopbreak(ws->w[j]->base);
+			worker_stop(ws->w[j]);
 			pthread_join(ws->w[j]->thread, NULL);
 		}
 		return rc;
@@ -1186,7 +1244,7 @@ workers_stop(struct workers *ws, unsigned grace_ms)
 		nanosleep(&ts, NULL);
 	}
 	for (unsigned i = 0; i < ws->n; i++) {
-		event_base_loopbreak(ws->w[i]->base);
+		worker_stop(ws->w[i]);
 		pthread_join(ws->w[i]->thread, NULL);
 	}
 	media_stop(ws->media);

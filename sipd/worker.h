@@ -66,6 +66,9 @@ struct worker {
 	struct worker_msg *queue_head, *queue_tail;
 	unsigned queued;      /* SIP messages in the inbox, at most
 	                       * WORKER_INBOX_MAX */
+	bool woken;           /* wake_fd written since the last take */
+	int wake_fd;          /* the inbox's eventfd, read by inbox */
+	struct worker_msg *stop_msg; /* worker_stop()'s, never freed here */
 };
 
 /*
