@@ -54,9 +54,10 @@
  */
 #define WORKER_TICK_SLACK_MS 10
 /*
- * The longest a quiet worker with armed timers sleeps (tick_sleep()): the
- * tick also runs the gateways' registration timers (core_tick()), whose
- * due times the worker does not see; they may run this much late.
+ * The longest the tick waits while transaction timers are armed
+ * (tick_set()): it also runs the gateways' registration timers
+ * (core_tick()), whose due times the worker does not see; they may run
+ * this much late.
  */
 #define WORKER_QUIET_TICK_MS 100
 /* How often expired registrations are purged. */
@@ -439,58 +440,56 @@ worker_stop(struct worker *w)
 }
 
 /*
- * The tick is due every WORKER_TICK_MS while transaction timers are armed
- * and once a second otherwise, so an idle sipd does not wake a hundred
- * times a second.  Its event fires WORKER_TICK_SLACK_MS after that, only
- * when no message came in between to run it (worker_due()).  Called after
- * anything that may arm a timer; always when force (after the tick ran,
- * since the event is not persistent).
+ * Arm the tick for the first slot of the timer wheel that holds a timer,
+ * no sooner than WORKER_TICK_MS from now, and no later than
+ * WORKER_QUIET_TICK_MS while transaction timers are armed (the gateways'
+ * timers, which the worker does not see, run on it too) or
+ * WORKER_IDLE_TICK_MS when none is.  Its event fires WORKER_TICK_SLACK_MS
+ * after that, only when no message came in between to run it
+ * (worker_due()).  A message that arms no timer before the tick brings
+ * no tick of its own (tick_arm()): a worker whose transactions wait out
+ * Timers D, J or K wakes for its datagrams, and for its timers when they
+ * are due, not 20 ms after every datagram that followed a quiet spell.
  */
 static void
-tick_arm(struct worker *w, bool force)
+tick_set(struct worker *w, uint64_t now)
 {
-	bool fast = txn_table_timers(w->txn) > 0;
-	unsigned ms = fast ? WORKER_TICK_MS : WORKER_IDLE_TICK_MS;
-	unsigned wait = ms + WORKER_TICK_SLACK_MS;
-	struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+	bool armed = txn_table_timers(w->txn) > 0;
+	uint64_t due, wait;
+	struct timeval tv;
 
-	if (!force && (w->tick_fast || !fast)) {
-		return;
+	due = now + (armed ? WORKER_QUIET_TICK_MS : WORKER_IDLE_TICK_MS);
+	if (armed) {
+		due = txn_table_next_due(w->txn, due);
 	}
-	w->tick_fast = fast;
-	w->tick_due = now_ms() + ms;
+	if (due < now + WORKER_TICK_MS) {
+		due = now + WORKER_TICK_MS;
+	}
+	wait = due - now + WORKER_TICK_SLACK_MS;
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)((wait % 1000) * 1000);
+	w->tick_due = due;
 	event_add(w->tick, &tv);
 }
 
 /*
- * After a tick that ran on its own wakeup, no message having come for
- * WORKER_TICK_MS or more: sleep until the first timer is due (at most
- * WORKER_QUIET_TICK_MS) rather than wake every WORKER_TICK_MS to find
- * none due.  A quiet worker whose transactions only wait out Timers D,
- * J or K (32 s) then wakes ten times a second, not fifty; the next
- * message brings the fast tick back (tick_arm()).  False when the tick
- * is not to sleep: the caller arms it as usual, once.
+ * After anything that may arm a timer: the tick comes sooner when a
+ * timer now armed is due before it (or timers were none and are armed
+ * now), else stays as it is.  Nothing to look at while the tick is due
+ * within WORKER_TICK_MS, as it is under steady traffic.
  */
-static bool
-tick_sleep(struct worker *w, uint64_t now)
+static void
+tick_arm(struct worker *w, uint64_t now)
 {
-	uint64_t next, ms;
-	struct timeval tv;
-
-	if (txn_table_timers(w->txn) == 0) {
-		return false; /* the idle tick */
+	if (w->tick_due <= now + WORKER_TICK_MS ||
+	    txn_table_timers(w->txn) == 0) {
+		return;
 	}
-	next = txn_table_next_due(w->txn, now + WORKER_QUIET_TICK_MS);
-	if (next <= now + WORKER_TICK_MS + WORKER_TICK_SLACK_MS) {
-		return false;
+	if (w->tick_due <= now + WORKER_QUIET_TICK_MS &&
+	    txn_table_next_due(w->txn, w->tick_due) >= w->tick_due) {
+		return;
 	}
-	ms = next - now;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	w->tick_fast = false;
-	w->tick_due = next;
-	event_add(w->tick, &tv);
-	return true;
+	tick_set(w, now);
 }
 
 /* The tick's work: the transaction timers, then the periodic chores; the
@@ -519,17 +518,16 @@ tick_run(struct worker *w, uint64_t now)
  * After a message: when the tick is due, make its event active, so that
  * it runs on this wakeup, once the loop is back from the transport's
  * callback (never inside it: the timers may close the connection being
- * read), rather than on a wakeup of its own; else start the fast tick if
- * the message armed the first timer.
+ * read), rather than on a wakeup of its own; else bring the tick forward
+ * if the message armed a timer due before it.
  */
 static void
 worker_due(struct worker *w, uint64_t now)
 {
 	if (now >= w->tick_due) {
-		/* EV_READ: run by a message's wakeup, not its own timer */
 		event_active(w->tick, EV_READ, 0);
 	} else {
-		tick_arm(w, false);
+		tick_arm(w, now);
 	}
 }
 
@@ -643,11 +641,10 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = now_ms();
 
 	(void)fd;
+	(void)what;
 	tick_run(w, now);
 	/* the event is not persistent: armed again, with one event_add() */
-	if ((what & EV_TIMEOUT) == 0 || !tick_sleep(w, now)) {
-		tick_arm(w, true);
-	}
+	tick_set(w, now);
 }
 
 /*
@@ -660,7 +657,7 @@ worker_loop(void *arg, bool done)
 	struct worker *w = arg;
 
 	if (done) {
-		tick_arm(w, false);
+		tick_arm(w, now_ms());
 	} else {
 		txn_table_set_now(w->txn, now_ms());
 	}
@@ -1029,8 +1026,8 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 	if (worker_dns(w, c, err, cap) < 0) {
 		goto fail;
 	}
-	tick_arm(w, true);
 	txn_table_set_now(w->txn, now_ms());
+	tick_set(w, txn_table_now(w->txn));
 	tp_set_index(w->tp, id);
 	worker_tp_settings(w, c);
 	for (int i = 0; i < c->nlisteners; i++) {

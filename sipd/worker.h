@@ -48,7 +48,6 @@ struct worker {
 	struct core *core;
 	struct dns *dns;      /* its resolver (RFC 3263), on base */
 	struct event *tick;   /* drives the transaction timers */
-	bool tick_fast;       /* every WORKER_TICK_MS, not once a second */
 	uint64_t tick_due;    /* when the tick is next due (ms, as beat) */
 	/* when the tick last ran (ms, CLOCK_MONOTONIC): read by the
 	 * watchdog on the main thread (workers_alive()) */
