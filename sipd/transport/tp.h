@@ -385,8 +385,9 @@ void tp_set_index(struct tp *tp, unsigned idx);
 /*
  * Link n transports (all[i] has index i) so that a tp_send() on one of
  * them over a connection owned by another is handed to the owner through
- * its queue and run on its thread.  Requires evthread_use_pthreads() before
- * the event_bases were created.  Call once, before the loops run.
+ * its queue and run on its thread, woken by an eventfd of its own: the
+ * event_bases need no locks of libevent's (EVENT_BASE_FLAG_NOLOCK does).
+ * Call once, before the loops run.
  * Returns 0, -EINVAL (an index mismatch, n over 256) or -ENOMEM.
  */
 int tp_group_link(struct tp **all, unsigned n);
