@@ -610,20 +610,39 @@ net_cmp(const uint8_t *a, const uint8_t *b, size_t len)
 	return 0;
 }
 
+/* Four bytes in network order as a number, for comparing IPv4 bounds. */
+static uint32_t
+net_u32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | (uint32_t)b[3];
+}
+
 bool
 tp_net_match(const struct tp_net *v, size_t n, const struct sockaddr *sa)
 {
 	uint8_t a[16];
 	int fa = addr_bytes(sa, a);
-	size_t len = fa == AF_INET ? 4 : 16;
 
 	if (fa == 0) {
 		return false;
 	}
 	/* the last line that holds the address decides */
+	if (fa == AF_INET) {
+		/* one comparison of numbers a bound, not bytes */
+		uint32_t x = net_u32(a);
+
+		for (size_t i = n; i-- > 0;) {
+			if (v[i].family == AF_INET && x >= net_u32(v[i].lo) &&
+			    x <= net_u32(v[i].hi)) {
+				return !v[i].exclude;
+			}
+		}
+		return false;
+	}
 	for (size_t i = n; i-- > 0;) {
-		if (v[i].family == fa && net_cmp(a, v[i].lo, len) >= 0 &&
-		    net_cmp(a, v[i].hi, len) <= 0) {
+		if (v[i].family == fa && net_cmp(a, v[i].lo, 16) >= 0 &&
+		    net_cmp(a, v[i].hi, 16) <= 0) {
 			return !v[i].exclude;
 		}
 	}

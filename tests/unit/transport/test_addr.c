@@ -2,6 +2,9 @@
  * tp_addr_host(): an IPv4 address is written by hand (the packet path
  * formats received= with it), and must read as inet_ntop() writes it, for
  * every value of every byte; an IPv6 address is inet_ntop()'s.
+ * tp_net_match(): IPv4 bounds compared as numbers must decide as the
+ * bytes in network order do, the last line holding the address winning,
+ * a v4-mapped address counting as its IPv4 one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,6 +95,114 @@ test_v6(void **state)
 	    "2001:db8::1");
 }
 
+static uint64_t
+next_rand(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* The rule by bytes: the last IPv4 line whose bounds hold a decides. */
+static bool
+ref_match(const struct tp_net *v, size_t n, const uint8_t a[4])
+{
+	for (size_t i = n; i-- > 0;) {
+		if (v[i].family == AF_INET && memcmp(a, v[i].lo, 4) >= 0 &&
+		    memcmp(a, v[i].hi, 4) <= 0) {
+			return !v[i].exclude;
+		}
+	}
+	return false;
+}
+
+static void
+test_net_match(void **state)
+{
+	uint64_t x = 0x2545f4914f6cdd1du;
+	int hits = 0;
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		struct tp_net v[6];
+		size_t n = 1 + next_rand(&x) % 6;
+
+		for (size_t i = 0; i < n; i++) {
+			struct sockaddr_storage ss;
+			struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
+			struct sockaddr_in6 *s6 =
+			    (struct sockaddr_in6 *)(void *)&ss;
+			uint64_t r = next_rand(&x);
+
+			memset(&ss, 0, sizeof(ss));
+			if (r % 5 == 0) {
+				s6->sin6_family = AF_INET6;
+				memcpy(&s6->sin6_addr, &r, sizeof(r));
+				assert_int_equal(tp_net_prefix(&v[i],
+						     (struct sockaddr *)&ss,
+						     (unsigned)(r >> 40) % 129),
+				    0);
+			} else {
+				s4->sin_family = AF_INET;
+				s4->sin_addr.s_addr = (uint32_t)(r >> 8);
+				assert_int_equal(tp_net_prefix(&v[i],
+						     (struct sockaddr *)&ss,
+						     (unsigned)(r >> 40) % 33),
+				    0);
+			}
+			v[i].exclude = (r >> 50) % 3 == 0;
+		}
+		for (int k = 0; k < 50; k++) {
+			struct sockaddr_in sin;
+			struct sockaddr_in6 map;
+			uint64_t r = next_rand(&x);
+			uint8_t a[4];
+			bool want;
+
+			/* near a bound half the time, anywhere else */
+			if (r % 2 == 0) {
+				const struct tp_net *b = &v[(r >> 8) % n];
+				uint32_t e = (uint32_t)b->lo[0] << 24 |
+				    (uint32_t)b->lo[1] << 16 |
+				    (uint32_t)b->lo[2] << 8 | b->lo[3];
+
+				if ((r >> 16) % 2 == 0) {
+					e = (uint32_t)b->hi[0] << 24 |
+					    (uint32_t)b->hi[1] << 16 |
+					    (uint32_t)b->hi[2] << 8 | b->hi[3];
+				}
+				e += (uint32_t)((r >> 20) % 3) - 1;
+				a[0] = (uint8_t)(e >> 24);
+				a[1] = (uint8_t)(e >> 16);
+				a[2] = (uint8_t)(e >> 8);
+				a[3] = (uint8_t)e;
+			} else {
+				memcpy(a, (const char *)&r + 3, 4);
+			}
+			want = ref_match(v, n, a);
+			hits += want;
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			memcpy(&sin.sin_addr, a, 4);
+			assert_int_equal(tp_net_match(v, n,
+					     (const struct sockaddr *)&sin),
+			    want);
+			memset(&map, 0, sizeof(map));
+			map.sin6_family = AF_INET6;
+			map.sin6_addr.s6_addr[10] = 0xff;
+			map.sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&map.sin6_addr.s6_addr[12], a, 4);
+			assert_int_equal(tp_net_match(v, n,
+					     (const struct sockaddr *)&map),
+			    want);
+		}
+	}
+	/* the lists were not all misses */
+	assert_true(hits > 1000);
+}
+
 int
 main(void)
 {
@@ -99,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_every_byte),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_v6),
+		cmocka_unit_test(test_net_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
