@@ -60,6 +60,9 @@
  * this much late.
  */
 #define WORKER_QUIET_TICK_MS 100
+/* Messages from the inbox handled before what they sent leaves (as
+ * TP_UDP_FLUSH_EVERY for a read batch). */
+#define WORKER_INBOX_FLUSH 8
 /* How often expired registrations are purged. */
 #define WORKER_PURGE_MS 1000
 
@@ -578,9 +581,17 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->lock);
 
 	txn_table_set_now(w->txn, now_ms());
-	while (q != NULL) {
+	/* what the messages send leaves together, as a read batch's does,
+	 * every WORKER_INBOX_FLUSH of them */
+	tp_udp_batch(w->tp, true);
+	for (unsigned done = 0; q != NULL; done++) {
 		struct worker_msg *next = q->next;
 		unsigned to = w->id;
+
+		if (done > 0 && done % WORKER_INBOX_FLUSH == 0) {
+			tp_udp_batch(w->tp, false);
+			tp_udp_batch(w->tp, true);
+		}
 		if (q->kind == WMSG_SIP && q->hops > 0) {
 			to = cancel_next(w, q->m, &q->src, q->hops);
 		}
@@ -594,7 +605,10 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 		} else if (q->kind == WMSG_STOP) {
 			event_base_loopbreak(w->base);
 		} else {
+			/* sent first: fn may close the listeners they name */
+			tp_udp_batch(w->tp, false);
 			q->fn(w, q->arg);
+			tp_udp_batch(w->tp, true);
 			pthread_mutex_lock(&w->pool->call_lock);
 			q->done = true;
 			pthread_cond_broadcast(&w->pool->call_done);
@@ -602,6 +616,7 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 		}
 		q = next;
 	}
+	tp_udp_batch(w->tp, false);
 	worker_due(w, txn_table_now(w->txn));
 }
 

@@ -705,6 +705,15 @@ udp_flush(struct tp *tp)
 	tp->udp_queue = queue;
 }
 
+void
+tp_udp_batch(struct tp *tp, bool on)
+{
+	tp->udp_queue = on;
+	if (!on && tp->out != NULL && tp->out->n > 0) {
+		udp_flush(tp);
+	}
+}
+
 /* Queue a datagram for udp_flush(); false when it must leave now. */
 static bool
 udp_queue(struct tp *tp, struct tp_listener *l, const void *bytes,
