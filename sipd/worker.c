@@ -10,7 +10,10 @@
  * its reader, noted in its Call-ID's worker for the messages read
  * elsewhere (steer()).  The inbox also carries calls from the main thread
  * (workers_call()), which is how the control plane reads a worker's
- * state without locks around it.
+ * state without locks around it.  Nothing but the inbox reaches a worker's
+ * event_base from another thread: the inbox wakes it by an eventfd, so
+ * the base runs without libevent's locks (EVENT_BASE_FLAG_NOLOCK), and
+ * the threads are stopped through it too (worker_stop()).
  */
 #include "sipd/worker.h"
 
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/random.h>
 
@@ -50,11 +54,15 @@
  */
 #define WORKER_TICK_SLACK_MS 10
 /*
- * The longest a quiet worker with armed timers sleeps (tick_sleep()): the
- * tick also runs the gateways' registration timers (core_tick()), whose
- * due times the worker does not see; they may run this much late.
+ * The longest the tick waits while transaction timers are armed
+ * (tick_set()): it also runs the gateways' registration timers
+ * (core_tick()), whose due times the worker does not see; they may run
+ * this much late.
  */
 #define WORKER_QUIET_TICK_MS 100
+/* Messages from the inbox handled before what they sent leaves (as
+ * TP_UDP_FLUSH_EVERY for a read batch). */
+#define WORKER_INBOX_FLUSH 8
 /* How often expired registrations are purged. */
 #define WORKER_PURGE_MS 1000
 
@@ -88,6 +96,7 @@ struct note_dir {
 enum wmsg_kind {
 	WMSG_SIP,  /* a parsed message for this shard */
 	WMSG_CALL, /* run a function for the main thread */
+	WMSG_STOP, /* leave the loop (worker_stop()) */
 };
 
 struct worker_msg {
@@ -383,13 +392,17 @@ shard_of(struct worker *w, struct msg *m, const struct tp_src *src,
 }
 
 /*
- * Queue wm for w.  A SIP message finds room only while the inbox holds
- * fewer than WORKER_INBOX_MAX (false: wm is still the caller's); a call
- * from the main thread always does, since its caller waits for it.
+ * Queue wm for w and wake it: one write to its eventfd when the queue was
+ * empty since w last took it (worker_inbox()), none while a wakeup is
+ * pending.  A SIP message finds room only while the inbox holds fewer
+ * than WORKER_INBOX_MAX (false: wm is still the caller's); a call from
+ * the main thread always does, since its caller waits for it.
  */
 static bool
 inbox_push(struct worker *w, struct worker_msg *wm)
 {
+	bool wake;
+
 	pthread_mutex_lock(&w->lock);
 	if (wm->kind == WMSG_SIP) {
 		if (w->queued >= WORKER_INBOX_MAX) {
@@ -405,64 +418,81 @@ inbox_push(struct worker *w, struct worker_msg *wm)
 		w->queue_head = wm;
 	}
 	w->queue_tail = wm;
+	wake = !w->woken;
+	w->woken = true;
 	pthread_mutex_unlock(&w->lock);
-	event_active(w->inbox, EV_READ, 0);
+	if (wake) {
+		uint64_t one = 1;
+
+		/* EAGAIN only at a counter near 2^64: it is readable */
+		(void)!write(w->wake_fd, &one, sizeof(one));
+	}
 	return true;
 }
 
 /*
- * The tick is due every WORKER_TICK_MS while transaction timers are armed
- * and once a second otherwise, so an idle sipd does not wake a hundred
- * times a second.  Its event fires WORKER_TICK_SLACK_MS after that, only
- * when no message came in between to run it (worker_due()).  Called after
- * anything that may arm a timer; always when force (after the tick ran,
- * since the event is not persistent).
+ * Make w's loop return (event_base_loopbreak() on its own thread: the
+ * base has no lock for another thread to take).  From any thread; the
+ * caller joins the thread after.
  */
 static void
-tick_arm(struct worker *w, bool force)
+worker_stop(struct worker *w)
 {
-	bool fast = txn_table_timers(w->txn) > 0;
-	unsigned ms = fast ? WORKER_TICK_MS : WORKER_IDLE_TICK_MS;
-	unsigned wait = ms + WORKER_TICK_SLACK_MS;
-	struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+	w->stop_msg->kind = WMSG_STOP;
+	(void)inbox_push(w, w->stop_msg);
+}
 
-	if (!force && (w->tick_fast || !fast)) {
-		return;
+/*
+ * Arm the tick for the first slot of the timer wheel that holds a timer,
+ * no sooner than WORKER_TICK_MS from now, and no later than
+ * WORKER_QUIET_TICK_MS while transaction timers are armed (the gateways'
+ * timers, which the worker does not see, run on it too) or
+ * WORKER_IDLE_TICK_MS when none is.  Its event fires WORKER_TICK_SLACK_MS
+ * after that, only when no message came in between to run it
+ * (worker_due()).  A message that arms no timer before the tick brings
+ * no tick of its own (tick_arm()): a worker whose transactions wait out
+ * Timers D, J or K wakes for its datagrams, and for its timers when they
+ * are due, not 20 ms after every datagram that followed a quiet spell.
+ */
+static void
+tick_set(struct worker *w, uint64_t now)
+{
+	bool armed = txn_table_timers(w->txn) > 0;
+	uint64_t due, wait;
+	struct timeval tv;
+
+	due = now + (armed ? WORKER_QUIET_TICK_MS : WORKER_IDLE_TICK_MS);
+	if (armed) {
+		due = txn_table_next_due(w->txn, due);
 	}
-	w->tick_fast = fast;
-	w->tick_due = now_ms() + ms;
+	if (due < now + WORKER_TICK_MS) {
+		due = now + WORKER_TICK_MS;
+	}
+	wait = due - now + WORKER_TICK_SLACK_MS;
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)((wait % 1000) * 1000);
+	w->tick_due = due;
 	event_add(w->tick, &tv);
 }
 
 /*
- * After a tick that ran on its own wakeup, no message having come for
- * WORKER_TICK_MS or more: sleep until the first timer is due (at most
- * WORKER_QUIET_TICK_MS) rather than wake every WORKER_TICK_MS to find
- * none due.  A quiet worker whose transactions only wait out Timers D,
- * J or K (32 s) then wakes ten times a second, not fifty; the next
- * message brings the fast tick back (tick_arm()).  False when the tick
- * is not to sleep: the caller arms it as usual, once.
+ * After anything that may arm a timer: the tick comes sooner when a
+ * timer now armed is due before it (or timers were none and are armed
+ * now), else stays as it is.  Nothing to look at while the tick is due
+ * within WORKER_TICK_MS, as it is under steady traffic.
  */
-static bool
-tick_sleep(struct worker *w, uint64_t now)
+static void
+tick_arm(struct worker *w, uint64_t now)
 {
-	uint64_t next, ms;
-	struct timeval tv;
-
-	if (txn_table_timers(w->txn) == 0) {
-		return false; /* the idle tick */
+	if (w->tick_due <= now + WORKER_TICK_MS ||
+	    txn_table_timers(w->txn) == 0) {
+		return;
 	}
-	next = txn_table_next_due(w->txn, now + WORKER_QUIET_TICK_MS);
-	if (next <= now + WORKER_TICK_MS + WORKER_TICK_SLACK_MS) {
-		return false;
+	if (w->tick_due <= now + WORKER_QUIET_TICK_MS &&
+	    txn_table_next_due(w->txn, w->tick_due) >= w->tick_due) {
+		return;
 	}
-	ms = next - now;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	w->tick_fast = false;
-	w->tick_due = next;
-	event_add(w->tick, &tv);
-	return true;
+	tick_set(w, now);
 }
 
 /* The tick's work: the transaction timers, then the periodic chores; the
@@ -491,17 +521,16 @@ tick_run(struct worker *w, uint64_t now)
  * After a message: when the tick is due, make its event active, so that
  * it runs on this wakeup, once the loop is back from the transport's
  * callback (never inside it: the timers may close the connection being
- * read), rather than on a wakeup of its own; else start the fast tick if
- * the message armed the first timer.
+ * read), rather than on a wakeup of its own; else bring the tick forward
+ * if the message armed a timer due before it.
  */
 static void
 worker_due(struct worker *w, uint64_t now)
 {
 	if (now >= w->tick_due) {
-		/* EV_READ: run by a message's wakeup, not its own timer */
 		event_active(w->tick, EV_READ, 0);
 	} else {
-		tick_arm(w, false);
+		tick_arm(w, now);
 	}
 }
 
@@ -539,19 +568,30 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct worker_msg *q;
+	uint64_t count;
 
-	(void)fd;
 	(void)what;
+	/* the counter first: a push after the take writes it again */
+	(void)!read(fd, &count, sizeof(count));
 	pthread_mutex_lock(&w->lock);
 	q = w->queue_head;
 	w->queue_head = w->queue_tail = NULL;
 	w->queued = 0;
+	w->woken = false;
 	pthread_mutex_unlock(&w->lock);
 
 	txn_table_set_now(w->txn, now_ms());
-	while (q != NULL) {
+	/* what the messages send leaves together, as a read batch's does,
+	 * every WORKER_INBOX_FLUSH of them */
+	tp_udp_batch(w->tp, true);
+	for (unsigned done = 0; q != NULL; done++) {
 		struct worker_msg *next = q->next;
 		unsigned to = w->id;
+
+		if (done > 0 && done % WORKER_INBOX_FLUSH == 0) {
+			tp_udp_batch(w->tp, false);
+			tp_udp_batch(w->tp, true);
+		}
 		if (q->kind == WMSG_SIP && q->hops > 0) {
 			to = cancel_next(w, q->m, &q->src, q->hops);
 		}
@@ -562,8 +602,13 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 		} else if (q->kind == WMSG_SIP) {
 			core_handle(w->core, q->m, &q->src);
 			free(q);
+		} else if (q->kind == WMSG_STOP) {
+			event_base_loopbreak(w->base);
 		} else {
+			/* sent first: fn may close the listeners they name */
+			tp_udp_batch(w->tp, false);
 			q->fn(w, q->arg);
+			tp_udp_batch(w->tp, true);
 			pthread_mutex_lock(&w->pool->call_lock);
 			q->done = true;
 			pthread_cond_broadcast(&w->pool->call_done);
@@ -571,6 +616,7 @@ worker_inbox(evutil_socket_t fd, short what, void *arg)
 		}
 		q = next;
 	}
+	tp_udp_batch(w->tp, false);
 	worker_due(w, txn_table_now(w->txn));
 }
 
@@ -610,11 +656,10 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = now_ms();
 
 	(void)fd;
+	(void)what;
 	tick_run(w, now);
 	/* the event is not persistent: armed again, with one event_add() */
-	if ((what & EV_TIMEOUT) == 0 || !tick_sleep(w, now)) {
-		tick_arm(w, true);
-	}
+	tick_set(w, now);
 }
 
 /*
@@ -627,7 +672,7 @@ worker_loop(void *arg, bool done)
 	struct worker *w = arg;
 
 	if (done) {
-		tick_arm(w, false);
+		tick_arm(w, now_ms());
 	} else {
 		txn_table_set_now(w->txn, now_ms());
 	}
@@ -922,6 +967,10 @@ worker_free(struct worker *w)
 	if (w->base != NULL) {
 		event_base_free(w->base);
 	}
+	if (w->wake_fd >= 0) {
+		close(w->wake_fd);
+	}
+	free(w->stop_msg);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
@@ -931,12 +980,14 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
     size_t cap)
 {
 	struct worker *w = calloc(1, sizeof(*w));
+	struct event_config *cfg;
 
 	if (w == NULL) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		return NULL;
 	}
 	pthread_mutex_init(&w->lock, NULL);
+	w->wake_fd = -1;
 	w->id = id;
 	w->pool = ws;
 	if (steering(ws)) {
@@ -947,9 +998,27 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 		}
 		pthread_mutex_init(&w->notes->mu, NULL);
 	}
-	w->base = event_base_new();
+	/* only this thread touches the base: the inbox wakes it by its
+	 * eventfd (inbox_push()), the transport's likewise */
+	cfg = event_config_new();
+	if (cfg != NULL &&
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK) == 0) {
+		w->base = event_base_new_with_config(cfg);
+	}
+	event_config_free(cfg);
 	if (w->base == NULL) {
 		snprintf(err, cap, "cannot create an event loop");
+		goto fail;
+	}
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->stop_msg = calloc(1, sizeof(*w->stop_msg));
+	if (w->stop_msg == NULL) {
+		snprintf(err, cap, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	if (w->wake_fd < 0) {
+		snprintf(err, cap, "cannot create an eventfd (%s)",
+		    strerror(errno));
 		goto fail;
 	}
 	w->tp = tp_new(w->base, c->limits.max_size, worker_recv, w);
@@ -961,18 +1030,19 @@ worker_new(struct workers *ws, unsigned id, const struct conf *c, char *err,
 		core_set_gw_shared(w->core, ws->gwsh);
 	}
 	w->txn = w->core ? core_txn(w->core) : NULL;
-	w->inbox = event_new(w->base, -1, EV_PERSIST, worker_inbox, w);
+	w->inbox = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST,
+	    worker_inbox, w);
 	w->tick = event_new(w->base, -1, 0, worker_tick, w);
 	if (w->tp == NULL || w->core == NULL || w->inbox == NULL ||
-	    w->tick == NULL) {
+	    w->tick == NULL || event_add(w->inbox, NULL) < 0) {
 		snprintf(err, cap, "%s", strerror(ENOMEM));
 		goto fail;
 	}
 	if (worker_dns(w, c, err, cap) < 0) {
 		goto fail;
 	}
-	tick_arm(w, true);
 	txn_table_set_now(w->txn, now_ms());
+	tick_set(w, txn_table_now(w->txn));
 	tp_set_index(w->tp, id);
 	worker_tp_settings(w, c);
 	for (int i = 0; i < c->nlisteners; i++) {
@@ -1114,7 +1184,7 @@ workers_start(struct workers *ws)
 		    ws->w[i]);
 		if (rc != 0) {
 			for (unsigned j = 0; j < i; j++) {
-				event_base_loopbreak(ws->w[j]->base);
+				worker_stop(ws->w[j]);
 				pthread_join(ws->w[j]->thread, NULL);
 			}
 			return -rc;
@@ -1123,7 +1193,7 @@ workers_start(struct workers *ws)
 	int rc = media_start(ws->media);
 	if (rc < 0) {
 		for (unsigned j = 0; j < ws->n; j++) {
-			event_base_loopbreak(ws->w[j]->base);
+			worker_stop(ws->w[j]);
 			pthread_join(ws->w[j]->thread, NULL);
 		}
 		return rc;
@@ -1186,7 +1256,7 @@ workers_stop(struct workers *ws, unsigned grace_ms)
 		nanosleep(&ts, NULL);
 	}
 	for (unsigned i = 0; i < ws->n; i++) {
-		event_base_loopbreak(ws->w[i]->base);
+		worker_stop(ws->w[i]);
 		pthread_join(ws->w[i]->thread, NULL);
 	}
 	media_stop(ws->media);

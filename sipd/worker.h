@@ -48,7 +48,6 @@ struct worker {
 	struct core *core;
 	struct dns *dns;      /* its resolver (RFC 3263), on base */
 	struct event *tick;   /* drives the transaction timers */
-	bool tick_fast;       /* every WORKER_TICK_MS, not once a second */
 	uint64_t tick_due;    /* when the tick is next due (ms, as beat) */
 	/* when the tick last ran (ms, CLOCK_MONOTONIC): read by the
 	 * watchdog on the main thread (workers_alive()) */
@@ -66,6 +65,9 @@ struct worker {
 	struct worker_msg *queue_head, *queue_tail;
 	unsigned queued;      /* SIP messages in the inbox, at most
 	                       * WORKER_INBOX_MAX */
+	bool woken;           /* wake_fd written since the last take */
+	int wake_fd;          /* the inbox's eventfd, read by inbox */
+	struct worker_msg *stop_msg; /* worker_stop()'s, never freed here */
 };
 
 /*

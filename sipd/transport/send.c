@@ -2,8 +2,9 @@
  * The send path: tp_send() picks UDP (udp.c) or a stream connection
  * (conn.c), and hands bytes for a connection owned by another worker to
  * that worker.  Workers form a group (tp_group_link()); each tp has an
- * inbox, a mutex-protected queue and an event that other threads activate,
- * and it owns the posts queued to it.  A post either carries bytes to send
+ * inbox, a mutex-protected queue and an eventfd that other threads write
+ * when the queue stops being empty (so the event_base needs no lock of
+ * its own), and it owns the posts queued to it.  A post either carries bytes to send
  * or, when sending them failed at once, the error back to the worker that
  * asked, or a function to run on the owner's thread (tp_call()).  UDP
  * never goes through the inbox: every worker has its own socket on the
@@ -14,6 +15,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -25,10 +28,16 @@ tp_set_index(struct tp *tp, unsigned idx)
 	tp->index = idx & (TP_GROUP_MAX - 1);
 }
 
-/* Queue p on to's inbox and wake it.  Takes p. */
+/*
+ * Queue p on to's inbox and wake it: one write to its eventfd when the
+ * queue was empty since to last took it (inbox_take()), none while a
+ * wakeup is pending.  Takes p.
+ */
 static void
 post(struct tp *to, struct tp_post *p)
 {
+	bool wake;
+
 	p->next = NULL;
 	pthread_mutex_lock(&to->inbox_mu);
 	if (to->inbox_tail != NULL) {
@@ -37,8 +46,15 @@ post(struct tp *to, struct tp_post *p)
 		to->inbox_head = p;
 	}
 	to->inbox_tail = p;
+	wake = !to->inbox_woken;
+	to->inbox_woken = true;
 	pthread_mutex_unlock(&to->inbox_mu);
-	event_active(to->inbox_ev, EV_TIMEOUT, 0);
+	if (wake) {
+		uint64_t one = 1;
+
+		/* EAGAIN only at a counter near 2^64: it is readable */
+		(void)!write(to->inbox_fd, &one, sizeof(one));
+	}
 }
 
 static int
@@ -100,6 +116,7 @@ inbox_take(struct tp *tp)
 	pthread_mutex_lock(&tp->inbox_mu);
 	p = tp->inbox_head;
 	tp->inbox_head = tp->inbox_tail = NULL;
+	tp->inbox_woken = false;
 	pthread_mutex_unlock(&tp->inbox_mu);
 	return p;
 }
@@ -109,9 +126,11 @@ inbox_run(evutil_socket_t fd, short what, void *arg)
 {
 	struct tp *tp = arg;
 	struct tp_post *p, *next;
+	uint64_t count;
 
-	(void)fd;
 	(void)what;
+	/* the counter first: a post after the take writes it again */
+	(void)!read(fd, &count, sizeof(count));
 	p = inbox_take(tp);
 	for (; p != NULL; p = next) {
 		next = p->next;
@@ -158,8 +177,20 @@ tp_group_link(struct tp **all, unsigned n)
 		struct tp *tp = all[i];
 
 		tp->group = calloc(n, sizeof(*tp->group));
-		tp->inbox_ev = event_new(tp->base, -1, 0, inbox_run, tp);
+		tp->inbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (tp->inbox_fd >= 0) {
+			tp->inbox_ev = event_new(tp->base, tp->inbox_fd,
+			    EV_READ | EV_PERSIST, inbox_run, tp);
+		}
+		if (tp->inbox_ev != NULL &&
+		    event_add(tp->inbox_ev, NULL) < 0) {
+			event_free(tp->inbox_ev);
+			tp->inbox_ev = NULL;
+		}
 		if (tp->group == NULL || tp->inbox_ev == NULL) {
+			if (tp->inbox_fd >= 0 && tp->inbox_ev == NULL) {
+				close(tp->inbox_fd);
+			}
 			for (unsigned j = 0; j <= i; j++) {
 				tp_group_fini(all[j]);
 			}
@@ -181,6 +212,7 @@ tp_group_fini(struct tp *tp)
 	if (tp->inbox_ev != NULL) {
 		event_free(tp->inbox_ev);
 		tp->inbox_ev = NULL;
+		close(tp->inbox_fd);
 	}
 	p = inbox_take(tp);
 	for (; p != NULL; p = next) {

@@ -56,6 +56,15 @@ tp_addr_len(const struct sockaddr *sa)
 	}
 }
 
+/* "00" to "99": the two last digits of an address byte, for
+ * tp_addr_host() */
+static const char tp_digits2[] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 const char *
 tp_addr_host(const struct sockaddr *sa, char *buf, size_t cap)
 {
@@ -70,18 +79,23 @@ tp_addr_host(const struct sockaddr *sa, char *buf, size_t cap)
 			const uint8_t *b = a;
 			char *p = buf;
 			for (int i = 0; i < 4; i++) {
-				if (i > 0) {
-					*p++ = '.';
+				unsigned v = b[i];
+
+				if (v >= 100) {
+					unsigned h = v >= 200 ? 2 : 1;
+					*p++ = (char)('0' + h);
+					v -= 100 * h;
+					memcpy(p, tp_digits2 + 2 * v, 2);
+					p += 2;
+				} else if (v >= 10) {
+					memcpy(p, tp_digits2 + 2 * v, 2);
+					p += 2;
+				} else {
+					*p++ = (char)('0' + v);
 				}
-				if (b[i] >= 100) {
-					*p++ = (char)('0' + b[i] / 100);
-				}
-				if (b[i] >= 10) {
-					*p++ = (char)('0' + b[i] / 10 % 10);
-				}
-				*p++ = (char)('0' + b[i] % 10);
+				*p++ = '.';
 			}
-			*p = '\0';
+			p[-1] = '\0';
 			return buf;
 		}
 		break;
@@ -596,20 +610,39 @@ net_cmp(const uint8_t *a, const uint8_t *b, size_t len)
 	return 0;
 }
 
+/* Four bytes in network order as a number, for comparing IPv4 bounds. */
+static uint32_t
+net_u32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | (uint32_t)b[3];
+}
+
 bool
 tp_net_match(const struct tp_net *v, size_t n, const struct sockaddr *sa)
 {
 	uint8_t a[16];
 	int fa = addr_bytes(sa, a);
-	size_t len = fa == AF_INET ? 4 : 16;
 
 	if (fa == 0) {
 		return false;
 	}
 	/* the last line that holds the address decides */
+	if (fa == AF_INET) {
+		/* one comparison of numbers a bound, not bytes */
+		uint32_t x = net_u32(a);
+
+		for (size_t i = n; i-- > 0;) {
+			if (v[i].family == AF_INET && x >= net_u32(v[i].lo) &&
+			    x <= net_u32(v[i].hi)) {
+				return !v[i].exclude;
+			}
+		}
+		return false;
+	}
 	for (size_t i = n; i-- > 0;) {
-		if (v[i].family == fa && net_cmp(a, v[i].lo, len) >= 0 &&
-		    net_cmp(a, v[i].hi, len) <= 0) {
+		if (v[i].family == fa && net_cmp(a, v[i].lo, 16) >= 0 &&
+		    net_cmp(a, v[i].hi, 16) <= 0) {
 			return !v[i].exclude;
 		}
 	}

@@ -236,6 +236,14 @@ struct tp_listener *tp_listener_find(struct tp *tp, enum tp_proto proto,
  */
 int tp_udp_own(struct tp_listener *l, uint16_t port, uint16_t lo,
     uint16_t hi);
+
+/*
+ * on: from now the UDP datagrams tp sends are queued, as those sent while
+ * a read batch is handled are; off: what was queued leaves, with one
+ * sendmmsg() a socket (a refused one is reported to the error callback).
+ * For work done outside a read, on tp's thread: a worker's inbox.
+ */
+void tp_udp_batch(struct tp *tp, bool on);
 /* Whether l is a worker's own socket (tp_udp_own()). */
 bool tp_listener_is_own(const struct tp_listener *l);
 /*
@@ -385,8 +393,9 @@ void tp_set_index(struct tp *tp, unsigned idx);
 /*
  * Link n transports (all[i] has index i) so that a tp_send() on one of
  * them over a connection owned by another is handed to the owner through
- * its queue and run on its thread.  Requires evthread_use_pthreads() before
- * the event_bases were created.  Call once, before the loops run.
+ * its queue and run on its thread, woken by an eventfd of its own: the
+ * event_bases need no locks of libevent's (EVENT_BASE_FLAG_NOLOCK does).
+ * Call once, before the loops run.
  * Returns 0, -EINVAL (an index mismatch, n over 256) or -ENOMEM.
  */
 int tp_group_link(struct tp **all, unsigned n);

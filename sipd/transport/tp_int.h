@@ -161,6 +161,8 @@ struct tp {
 	unsigned ngroup;
 	pthread_mutex_t inbox_mu;
 	struct tp_post *inbox_head, *inbox_tail;
+	bool inbox_woken;    /* inbox_fd written since the last take */
+	int inbox_fd;        /* an eventfd, while inbox_ev is set */
 	struct event *inbox_ev;
 
 	/* UDP sends queued while a read batch is handled (udp.c) */

@@ -255,6 +255,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct tp_listener *l = arg;
 	struct tp *tp = l->tp;
+	struct tp_src src;
 	bool behind;
 	int n;
 
@@ -272,17 +273,30 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	behind = n == TP_UDP_BATCH && udp_behind(fd);
+	/* the source as the batch's datagrams share it: only the address
+	 * (its namelen bytes, the rest staying zero) changes */
+	memset(&src, 0, sizeof(src));
+	src.proto = TP_UDP;
+	src.listener = l;
+	src.behind = behind;
 	tp->udp_queue = true;
 	for (int i = 0; i < n; i++) {
 		struct mmsghdr *mm = &l->msgs[i];
-		struct tp_src src;
+		socklen_t alen = mm->msg_hdr.msg_namelen;
 
-		memset(&src, 0, sizeof(src));
-		memcpy(&src.addr, &l->from[i], sizeof(src.addr));
-		src.addrlen = mm->msg_hdr.msg_namelen;
-		src.proto = TP_UDP;
-		src.listener = l;
-		src.behind = behind;
+		if (alen > sizeof(src.addr)) {
+			alen = sizeof(src.addr);
+		}
+		if (alen < src.addrlen) {
+			memset((char *)&src.addr + alen, 0, src.addrlen - alen);
+		}
+		if (alen == sizeof(struct sockaddr_in)) {
+			memcpy(&src.addr, &l->from[i],
+			    sizeof(struct sockaddr_in));
+		} else {
+			memcpy(&src.addr, &l->from[i], alen);
+		}
+		src.addrlen = alen;
 		if (mm->msg_len > tp->max_size ||
 		    (mm->msg_hdr.msg_flags & MSG_TRUNC) != 0) {
 			char peer[TP_ADDRSTRLEN];
@@ -689,6 +703,15 @@ udp_flush(struct tp *tp)
 	o->n = 0;
 	o->used = 0;
 	tp->udp_queue = queue;
+}
+
+void
+tp_udp_batch(struct tp *tp, bool on)
+{
+	tp->udp_queue = on;
+	if (!on && tp->out != NULL && tp->out->n > 0) {
+		udp_flush(tp);
+	}
 }
 
 /* Queue a datagram for udp_flush(); false when it must leave now. */
