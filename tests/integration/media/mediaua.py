@@ -231,6 +231,39 @@ def udp_bound(port):
     return False
 
 
+def udp_inodes(pid):
+    """The inodes of the sockets process pid holds open."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def udp_bound_by(pid, port):
+    """Does process pid hold a UDP socket (IPv4 or IPv6) bound to port?
+    Another test's socket on the same port (an ephemeral port the kernel
+    gave it) is not sipd's."""
+    inodes = udp_inodes(pid)
+    for path in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(path) as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if (int(cols[1].rsplit(":", 1)[1], 16) == port and
+                    cols[9] in inodes):
+                return True
+    return False
+
+
 def free_range(pairs):
     """A "MIN-MAX" range of pairs even/odd UDP port pairs that nothing on
     this host has bound right now (other tests run beside this one)."""
@@ -243,12 +276,12 @@ def free_range(pairs):
 
 
 def wait_no_relays(sipd, ports, timeout=5.0):
-    """Wait until sipd lists no relay and none of ports is bound (a freed
-    relay's ports close at the relay thread's next round)."""
+    """Wait until sipd lists no relay and holds none of ports bound (a
+    freed relay's ports close at the relay thread's next round)."""
     deadline = time.monotonic() + timeout
     for _ in range(100):
         rows = relays(sipd)
-        bound = [p for p in ports if udp_bound(p)]
+        bound = [p for p in ports if udp_bound_by(sipd.proc.pid, p)]
         if not rows and not bound:
             return
         if time.monotonic() > deadline:
