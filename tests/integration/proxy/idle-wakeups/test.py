@@ -44,7 +44,7 @@ def test(binary, started):
         req = uas.expect_request("OPTIONS", call.call_id)
         uas.respond(req, 200, to_tag="uas1")
         uac.expect_response(200, call)
-        # the fast tick stops 20 ms after the last message
+        # let the tick settle on the waiting timers (Timers J and K)
         time.sleep(0.5)
         before = sleeps(sipd.proc.pid)
         time.sleep(QUIET_S)
