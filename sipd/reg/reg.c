@@ -512,29 +512,46 @@ snap_build(struct reg_bind **v, size_t n, struct reg_snap **out)
 	return (int)n;
 }
 
-int
-reg_snap_aor(struct reg_aor *a, time_t now, struct reg_snap **out)
+/* A's bindings unexpired at now, in v when they fit (cap of them), else
+ * in an array the caller frees when *vp is not v.  Their count, or
+ * -ENOMEM. */
+#define LIVE_INLINE 64
+static int
+live_binds(const struct reg_aor *a, time_t now, struct reg_bind **v,
+    struct reg_bind ***vp)
 {
-	struct reg_bind *v[64], **vp = v;
-	size_t n = 0;
-	int rc;
+	int n = 0;
 
-	*out = NULL;
-	if (a == NULL) {
-		return 0;
-	}
-	if (a->n > sizeof(v) / sizeof(v[0])) {
-		vp = malloc(a->n * sizeof(*vp));
-		if (vp == NULL) {
+	*vp = v;
+	if (a->n > LIVE_INLINE) {
+		*vp = malloc(a->n * sizeof(**vp));
+		if (*vp == NULL) {
 			return -ENOMEM;
 		}
 	}
 	for (struct reg_bind *b = a->binds; b != NULL; b = b->next) {
 		if (b->expires > now) {
-			vp[n++] = b;
+			(*vp)[n++] = b;
 		}
 	}
-	rc = snap_build(vp, n, out);
+	return n;
+}
+
+int
+reg_snap_aor(struct reg_aor *a, time_t now, struct reg_snap **out)
+{
+	struct reg_bind *v[LIVE_INLINE], **vp;
+	int n, rc;
+
+	*out = NULL;
+	if (a == NULL) {
+		return 0;
+	}
+	n = live_binds(a, now, v, &vp);
+	if (n < 0) {
+		return n;
+	}
+	rc = snap_build(vp, (size_t)n, out);
 	if (vp != v) {
 		free(vp);
 	}
@@ -545,28 +562,20 @@ int
 reg_aor_walk(struct reg_aor *a, time_t now,
     int (*fn)(void *arg, const struct reg_bind *b), void *arg)
 {
-	struct reg_bind *v[64], **vp = v;
-	size_t n = 0;
-	int rc = 0;
+	struct reg_bind *v[LIVE_INLINE], **vp;
+	int n, rc = 0;
 
 	if (a == NULL) {
 		return 0;
 	}
-	if (a->n > sizeof(v) / sizeof(v[0])) {
-		vp = malloc(a->n * sizeof(*vp));
-		if (vp == NULL) {
-			return -ENOMEM;
-		}
-	}
-	for (struct reg_bind *b = a->binds; b != NULL; b = b->next) {
-		if (b->expires > now) {
-			vp[n++] = b;
-		}
+	n = live_binds(a, now, v, &vp);
+	if (n < 0) {
+		return n;
 	}
 	if (n > 1) {
-		qsort(vp, n, sizeof(*vp), bind_cmp);
+		qsort(vp, (size_t)n, sizeof(*vp), bind_cmp);
 	}
-	for (size_t i = 0; i < n && rc >= 0; i++) {
+	for (int i = 0; i < n && rc >= 0; i++) {
 		rc = fn(arg, vp[i]);
 	}
 	if (vp != v) {

@@ -207,6 +207,26 @@ reg_http_date(time_t now, char *out, size_t cap)
  * what they need (head_new()), and lines added grow it (answer_add()) */
 #define REG_HEAD_ROOM 1000
 
+/* Room in a's buffer for need bytes: 0, or -ENOMEM. */
+static int
+answer_room(struct reg_answer *a, size_t need)
+{
+	size_t cap;
+	char *p;
+
+	if (need <= a->cap) {
+		return 0;
+	}
+	cap = need + REG_HEAD_ROOM / 2;
+	p = realloc(a->p, cap);
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	a->p = p;
+	a->cap = cap;
+	return 0;
+}
+
 /*
  * Add the line "name: value" to a's bytes (msg_response_add_lines()),
  * growing them as needed.  Returns 0, -ENOMEM or -EINVAL.
@@ -218,15 +238,8 @@ answer_add(struct reg_answer *a, const char *name, struct sv value)
 	size_t need = a->len + strlen(name) + 4 + value.len;
 	int n;
 
-	if (need > a->cap) {
-		size_t cap = need + REG_HEAD_ROOM / 2;
-		char *p = realloc(a->p, cap);
-
-		if (p == NULL) {
-			return -ENOMEM;
-		}
-		a->p = p;
-		a->cap = cap;
+	if (answer_room(a, need) < 0) {
+		return -ENOMEM;
 	}
 	n = msg_response_add_lines(a->p, a->len, a->cap,
 	    &(const struct msg_line){ name, value }, 1);
@@ -251,15 +264,8 @@ answer_own(struct reg_answer *a, const char *lines, size_t n)
 	if (a->len < 4 || memcmp(a->p + a->len - 4, "\r\n\r\n", 4) != 0) {
 		return -ENOMEM;
 	}
-	if (need > a->cap) {
-		size_t cap = need + REG_HEAD_ROOM / 2;
-		char *p = realloc(a->p, cap);
-
-		if (p == NULL) {
-			return -ENOMEM;
-		}
-		a->p = p;
-		a->cap = cap;
+	if (answer_room(a, need) < 0) {
+		return -ENOMEM;
 	}
 	memcpy(a->p + a->len - 2, lines, n);
 	memcpy(a->p + a->len - 2 + n, "\r\n", 2);

@@ -433,6 +433,21 @@ def run(test):
     sys.exit(0)
 
 
+def thread_sleeps(pid):
+    """How many times process pid's threads have slept so far: the sum of
+    their voluntary context switches (/proc/PID/task/*/status)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return total
+
+
 def stop_clean(sipd):
     """Stop sipd and check that SIGTERM ended it with status 0."""
     rc = sipd.stop()

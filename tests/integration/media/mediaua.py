@@ -216,21 +216,6 @@ def relays(sipd):
     return json.loads(p.stdout)["data"]
 
 
-def udp_bound(port):
-    """Is a UDP socket (IPv4 or IPv6) bound to port on this host?"""
-    for path in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            with open(path) as f:
-                lines = f.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            local = line.split()[1]
-            if int(local.rsplit(":", 1)[1], 16) == port:
-                return True
-    return False
-
-
 def udp_inodes(pid):
     """The inodes of the sockets process pid holds open."""
     inodes = set()
@@ -245,11 +230,11 @@ def udp_inodes(pid):
     return inodes
 
 
-def udp_bound_by(pid, port):
-    """Does process pid hold a UDP socket (IPv4 or IPv6) bound to port?
-    Another test's socket on the same port (an ephemeral port the kernel
-    gave it) is not sipd's."""
-    inodes = udp_inodes(pid)
+def udp_bound(port, pid=None):
+    """Is a UDP socket (IPv4 or IPv6) bound to port on this host, or, with
+    pid, one that process pid holds?  (Another test's socket on the same
+    port, an ephemeral port the kernel gave it, is not sipd's.)"""
+    inodes = udp_inodes(pid) if pid is not None else None
     for path in ("/proc/net/udp", "/proc/net/udp6"):
         try:
             with open(path) as f:
@@ -259,7 +244,7 @@ def udp_bound_by(pid, port):
         for line in lines:
             cols = line.split()
             if (int(cols[1].rsplit(":", 1)[1], 16) == port and
-                    cols[9] in inodes):
+                    (inodes is None or cols[9] in inodes)):
                 return True
     return False
 
@@ -281,7 +266,7 @@ def wait_no_relays(sipd, ports, timeout=5.0):
     deadline = time.monotonic() + timeout
     for _ in range(100):
         rows = relays(sipd)
-        bound = [p for p in ports if udp_bound_by(sipd.proc.pid, p)]
+        bound = [p for p in ports if udp_bound(p, sipd.proc.pid)]
         if not rows and not bound:
             return
         if time.monotonic() > deadline:

@@ -11,7 +11,6 @@ second: fewer than 75 in all.  That the
 timers still fire on time is shown by the timer-b, timer-c and timer-f
 cases."""
 
-import os
 import time
 
 import sipdtest
@@ -20,19 +19,6 @@ from sipdtest import check
 
 QUIET_S = 3.0
 MAX_SLEEPS = 75
-
-
-def sleeps(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass  # a thread that ended meanwhile
-    return total
 
 
 def test(binary, started):
@@ -46,9 +32,9 @@ def test(binary, started):
         uac.expect_response(200, call)
         # let the tick settle on the waiting timers (Timers J and K)
         time.sleep(0.5)
-        before = sleeps(sipd.proc.pid)
+        before = sipdtest.thread_sleeps(sipd.proc.pid)
         time.sleep(QUIET_S)
-        n = sleeps(sipd.proc.pid) - before
+        n = sipdtest.thread_sleeps(sipd.proc.pid) - before
         check(n < MAX_SLEEPS,
               "sipd's threads slept %d times in %.0f s of quiet with only "
               "Timers J and K armed (at most %d expected)" %

@@ -11,7 +11,6 @@ woke again 20 ms later to find nothing due, two sleeps a datagram (some
 at most 100 ms away, sleeps once a datagram and ten times a second more:
 fewer than 1.5 a datagram and 15 in all."""
 
-import os
 import time
 
 import sipdtest
@@ -20,19 +19,6 @@ from sipdtest import check
 
 SPAN_S = 3.0
 EVERY_S = 0.03
-
-
-def sleeps(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass  # a thread that ended meanwhile
-    return total
 
 
 def test(binary, started):
@@ -45,14 +31,14 @@ def test(binary, started):
         ok = uas.respond(req, 200, to_tag="uas1")
         uac.expect_response(200, call)
         time.sleep(0.5)
-        before = sleeps(sipd.proc.pid)
+        before = sipdtest.thread_sleeps(sipd.proc.pid)
         sent = 0
         start = time.monotonic()
         for _ in range(int(SPAN_S / EVERY_S)):
             uas.send_response(req, ok)
             sent += 1
             time.sleep(max(0.0, start + sent * EVERY_S - time.monotonic()))
-        n = sleeps(sipd.proc.pid) - before
+        n = sipdtest.thread_sleeps(sipd.proc.pid) - before
         most = int(1.5 * sent) + 15
         check(n < most,
               "sipd's threads slept %d times for %d absorbed 200s in "
