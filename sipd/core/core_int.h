@@ -266,6 +266,10 @@ struct pctx {
 	int16_t gw1;
 	bool gw_answered;
 	bool gw_dialog; /* a request inside a gateway call's dialog */
+	/* the request's top Via parsed, alone on its line, which the server
+	 * transaction keeps (txn_server_via()): a response whose next Via
+	 * line is those bytes has a well-formed Via */
+	bool via_ok;
 	struct branch *br;   /* in the same allocation, after tg */
 	struct msg *best;    /* the best final response so far (16.7) */
 	bool final_sent;

@@ -517,6 +517,39 @@ media_reads(const struct core *c, const struct txn *ct, int status)
 	    (mt == MSG_INVITE || mt == MSG_UPDATE);
 }
 
+/*
+ * Whether resp's next Via line (its top one, sipd's own taken off) is, byte
+ * for byte, the top Via line of the request sipd received, which parsed
+ * and held that one value (via_alone()), as sipd forwarded it below its
+ * own: those bytes parse as they did, so what an honest next hop sends
+ * back is not parsed again to be found well-formed (RFC 3261 16.7 step
+ * 3).  Anything else is parsed (msg_via_top()) and dropped when
+ * malformed, as ever.
+ */
+static bool
+via_known(const struct pctx *p, struct msg *resp)
+{
+	struct sv r, v;
+
+	if (!p->via_ok) {
+		return false;
+	}
+	r = msg_hdr_value(resp, HDR_VIA);
+	v = txn_server_via(p->st);
+	return v.len != 0 && r.len == v.len && memcmp(r.p, v.p, v.len) == 0;
+}
+
+/* Whether req's top Via parsed, the one value of its line (via_known()). */
+static bool
+via_alone(struct msg *req)
+{
+	const struct msg_via *v = msg_via_top(req);
+	struct sv line = msg_hdr_value(req, HDR_VIA);
+
+	return v != NULL && msg_sv(req, v->value).p == line.p &&
+	    v->value.len == line.len;
+}
+
 static void
 on_response(void *arg, struct txn *ct, struct msg *resp)
 {
@@ -550,7 +583,8 @@ on_response(void *arg, struct txn *ct, struct msg *resp)
 		}
 		return;
 	}
-	if (msg_via_pop(resp) != 0 || msg_via_top(resp) == NULL) {
+	if (msg_via_pop(resp) != 0 ||
+	    (!via_known(p, resp) && msg_via_top(resp) == NULL)) {
 		return;
 	}
 	if (media_reads(c, ct, status)) {
@@ -1014,6 +1048,7 @@ proxy_request(struct core *c, struct msg *req, const struct tp_src *src)
 		goto drop;
 	}
 	p->refs = 1;
+	p->via_ok = via_alone(req);
 	if (txn_addr_set(&p->src, src) != 0) {
 		memset(&p->src, 0, sizeof(p->src)); /* the transaction's failed */
 	}

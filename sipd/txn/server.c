@@ -371,6 +371,73 @@ txn_server_respond_bytes(struct txn *x, int status, const char *p, size_t len)
 	return respond(x, status, NULL, p, len);
 }
 
+static bool
+is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* A line named Via ("v" compact, RFC 3261 7.3.3): where its value
+ * starts, or NULL. */
+static const char *
+via_name(const char *p, const char *e)
+{
+	if (p == e || (*p | 0x20) != 'v') {
+		return NULL;
+	}
+	p++;
+	if (e - p >= 2 && (p[0] | 0x20) == 'i' && (p[1] | 0x20) == 'a') {
+		p += 2;
+	}
+	while (p < e && is_ws(*p)) {
+		p++;
+	}
+	return p < e && *p == ':' ? p + 1 : NULL;
+}
+
+struct sv
+txn_server_via(const struct txn *x)
+{
+	struct sv none = { NULL, 0 };
+	const char *p, *e, *nl;
+
+	if (x->kind != TXN_SERVER || x->rq == NULL || x->rq->base != NULL) {
+		return none;
+	}
+	p = x->rq->d;
+	e = p + x->rq->len;
+	/* the request line, then the header lines up to the empty one */
+	nl = memchr(p, '\n', (size_t)(e - p));
+	while (nl != NULL) {
+		const char *s, *t;
+
+		p = nl + 1;
+		nl = memchr(p, '\n', (size_t)(e - p));
+		if (nl == NULL) {
+			break;
+		}
+		t = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (t == p) {
+			break; /* the end of the headers: no Via */
+		}
+		s = via_name(p, t);
+		if (s == NULL) {
+			continue;
+		}
+		while (s < t && is_ws(*s)) {
+			s++;
+		}
+		while (t > s && is_ws(t[-1])) {
+			t--;
+		}
+		if (t == s || (nl + 1 < e && is_ws(nl[1]))) {
+			break; /* folded: its value goes on */
+		}
+		return (struct sv){ s, (size_t)(t - s) };
+	}
+	return none;
+}
+
 void
 txn_server_fire(struct txn *x, enum txn_timer_id which)
 {

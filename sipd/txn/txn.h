@@ -178,6 +178,15 @@ int txn_server_respond_bytes(struct txn *st, int status, const char *p,
     size_t len);
 
 /*
+ * The value of the top Via line of the request st keeps as bytes: as
+ * received, with the received and rport sipd wrote in it, trimmed as a
+ * parse trims it; what the next hop's responses carry as their Via once
+ * sipd's own is taken off.  len 0 when st keeps no bytes (RFC 2543
+ * matching) or the line is folded.
+ */
+struct sv txn_server_via(const struct txn *st);
+
+/*
  * Where responses to req, received from src, go (RFC 3261 18.2.2, RFC
  * 3581 4): back over the connection, to the source address and port with
  * rport, else to the source address at the sent-by port.  For stateless
