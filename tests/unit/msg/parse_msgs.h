@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "sipd/msg/msg.h"
+#include "tests/unit/sv_assert.h"
 
 
 #define REQ_LINE "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
@@ -34,24 +35,6 @@
 
 /* A complete INVITE: 7 header lines. */
 #define INVITE_MSG REQ_LINE VIA_1 MAXF TO_1 FROM_1 CALLID_1 CSEQ_1 CL_0 "\r\n"
-
-static inline void
-check_sv(struct sv got, const char *want, const char *file, int line)
-{
-	char buf[8192];
-	size_t n = got.len < sizeof(buf) - 1 ? got.len : sizeof(buf) - 1;
-
-	if (n > 0) {
-		memcpy(buf, got.p, n);
-	}
-	buf[n] = '\0';
-	_assert_string_equal(buf, want, file, line);
-	_assert_int_equal(got.len, strlen(want), file, line);
-}
-
-#define assert_sv_equal(got, want) check_sv((got), (want), __FILE__, __LINE__)
-#define assert_span_equal(m, s, want)                                          \
-	check_sv(msg_sv((m), (s)), (want), __FILE__, __LINE__)
 
 static inline struct msg *
 parse_lim(const char *s, const struct msg_limits *lim, struct msg_err *err)

@@ -17,6 +17,7 @@
 
 #include "sipd/msg/msg.h"
 #include "sipd/msg/msg_int.h"
+#include "tests/unit/sv_assert.h"
 
 #define START "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
 #define VIA_A                                                                  \
@@ -43,24 +44,6 @@
 static const char req_text[] = START VIA_A VIA_B REST_HDRS BODY;
 
 /* ------------------------------------------------------------- helpers */
-
-static void
-check_sv(struct sv got, const char *want, const char *file, int line)
-{
-	char buf[8192];
-	size_t n = got.len < sizeof(buf) - 1 ? got.len : sizeof(buf) - 1;
-
-	if (n > 0) {
-		memcpy(buf, got.p, n);
-	}
-	buf[n] = '\0';
-	_assert_string_equal(buf, want, file, line);
-	_assert_int_equal(got.len, strlen(want), file, line);
-}
-
-#define assert_sv_equal(got, want) check_sv((got), (want), __FILE__, __LINE__)
-#define assert_span_equal(m, s, want)                                          \
-	check_sv(msg_sv((m), (s)), (want), __FILE__, __LINE__)
 
 static struct msg *
 parse_ok(const char *s, size_t len)

@@ -21,6 +21,7 @@
 
 #include "sipd/txn/txn.h"
 #include "sipd/txn/txn_int.h"
+#include "tests/unit/sv_assert.h"
 
 /*
  * tp.h has only TP_UDP so far.  txn treats every other protocol as
@@ -348,22 +349,6 @@ check_times(const struct env *e, size_t first, const uint64_t *want, size_t n,
 		            sizeof(want_) / sizeof(want_[0]), __FILE__,        \
 		            __LINE__);                                         \
 	} while (0)
-
-static void
-check_sv(struct sv got, const char *want, const char *file, int line)
-{
-	char buf[2048];
-	size_t n = got.len < sizeof(buf) - 1 ? got.len : sizeof(buf) - 1;
-
-	if (n > 0) {
-		memcpy(buf, got.p, n);
-	}
-	buf[n] = '\0';
-	_assert_string_equal(buf, want, file, line);
-	_assert_int_equal(got.len, strlen(want), file, line);
-}
-
-#define assert_sv_equal(got, want) check_sv((got), (want), __FILE__, __LINE__)
 
 /* ------------------------------------------------------------ messages */
 
