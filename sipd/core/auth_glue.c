@@ -83,23 +83,6 @@ challenge_msg(struct core *c, struct msg *req, const struct tp_src *src,
 	core_answer_msg(c, src, req, resp);
 }
 
-void
-core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	uint64_t r = core_random(c);
-	size_t i;
-
-	for (i = 0; i < CORE_TAG_LEN; i++) {
-		if (i == 16) {
-			r = core_random(c);
-		}
-		tag[i] = hex[r & 0xf];
-		r >>= 4;
-	}
-	tag[CORE_TAG_LEN] = '\0';
-}
-
 /*
  * Add the line "name: v" before the empty line that ends out[0..*len) (as
  * msg_response_add_lines() would), for a value sipd wrote itself and

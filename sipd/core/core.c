@@ -225,28 +225,46 @@ core_random(struct core *c)
 	return c->rand * 0x2545f4914f6cdd1dULL;
 }
 
+/* out[0..n): random hex digits, sixteen from each core_random() */
+static void
+random_hex(struct core *c, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i % 16 == 0) {
+			r = core_random(c);
+		}
+		out[i] = hex[r & 0xf];
+		r >>= 4;
+	}
+}
+
 void
 core_tag(struct core *c, char tag[CORE_TAG_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-	uint64_t r = core_random(c);
 	char sig[CORE_MAC_HEX];
-	size_t i, n = sizeof(CORE_TAG_MARK) - 1;
+	size_t n = sizeof(CORE_TAG_MARK) - 1;
 
 	/* the mark, random hex, then a signature of both: the ACK of a
 	 * final response sipd sent itself is recognised by it and absorbed,
 	 * and no peer's tag passes for one (a mark alone is two hex
 	 * digits: one peer tag in 256 had it) */
 	memcpy(tag, CORE_TAG_MARK, n);
-	for (i = n; i < CORE_TAG_LEN - CORE_TAG_SIG; i++) {
-		tag[i] = hex[r & 0xf];
-		r >>= 4;
-	}
+	random_hex(c, tag + n, CORE_TAG_LEN - CORE_TAG_SIG - n);
 	if (core_mac_sign(c->mac, 't',
 		&(struct sv){ tag, CORE_TAG_LEN - CORE_TAG_SIG }, 1, sig) < 0) {
 		memset(sig, '0', sizeof(sig));
 	}
-	memcpy(tag + i, sig, CORE_TAG_SIG);
+	memcpy(tag + CORE_TAG_LEN - CORE_TAG_SIG, sig, CORE_TAG_SIG);
+	tag[CORE_TAG_LEN] = '\0';
+}
+
+void
+core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1])
+{
+	random_hex(c, tag, CORE_TAG_LEN);
 	tag[CORE_TAG_LEN] = '\0';
 }
 

@@ -401,6 +401,12 @@ extern const struct txn_ops core_txn_ops;
 /* core.c */
 uint64_t core_random(struct core *c);
 void core_tag(struct core *c, char tag[CORE_TAG_LEN + 1]);
+/*
+ * A To tag for sipd's answer to a request that is not an INVITE: random
+ * hex, unsigned (core_own_tag() refuses it), as no ACK and no dialog of
+ * sipd's ever names it again.
+ */
+void core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1]);
 /* Was tag made by core_tag() (its signature checked)? */
 bool core_own_tag(struct core *c, struct sv tag);
 const char *core_peer(const struct tp_src *src, char *buf, size_t cap);
@@ -893,12 +899,6 @@ int core_auth_uas(struct core *c, struct msg *req, const struct tp_src *src,
 int core_auth_uas_for(struct core *c, struct msg *req,
     const struct tp_src *src, const struct acct_target *t, char *user,
     size_t cap);
-/*
- * A To tag for sipd's answer to a request that is not an INVITE: random
- * hex, unsigned (core_own_tag() refuses it), as no ACK and no dialog of
- * sipd's ever names it again.
- */
-void core_tag_plain(struct core *c, char tag[CORE_TAG_LEN + 1]);
 
 /* location.c */
 /*
